@@ -1,0 +1,222 @@
+"""Masks in the three forms the course uses: label map, one-hot stack, RGB picture.
+
+* A **binary mask** says, for one class, which pixels belong to it: ``(H, W)`` of 0/1.
+* A **label map** (class map) holds one class id per pixel: ``(H, W)`` of ints ``0 .. K-1``.
+* A **one-hot** stack holds one binary mask per class: ``(K, H, W)``, exactly one 1 per pixel.
+* An **RGB** rendering paints each id with a fixed palette colour: ``(H, W, 3)`` uint8.
+
+The palette is fixed (not drawn at random) so the same class has the same colour in every
+figure of every lesson.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ._validate import as_label_array, check_label_range, check_num_classes, to_numpy
+
+__all__ = [
+    "PALETTE",
+    "CLASS_NAMES",
+    "palette",
+    "mask_from_list",
+    "mask_from_string",
+    "validate_label_map",
+    "to_one_hot",
+    "from_one_hot",
+    "to_rgb",
+    "from_rgb",
+]
+
+#: The course palette (RGB uint8). Index 0 is background (dark grey, so black borders stay
+#: visible); the rest are colour-blind-friendly, high-contrast colours (Okabe-Ito first).
+PALETTE = np.array(
+    [
+        [40, 40, 40],     # 0 background
+        [230, 159, 0],    # 1 orange
+        [86, 180, 233],   # 2 sky blue
+        [0, 158, 115],    # 3 bluish green
+        [240, 228, 66],   # 4 yellow
+        [213, 94, 0],     # 5 vermillion
+        [204, 121, 167],  # 6 reddish purple
+        [0, 114, 178],    # 7 blue
+        [255, 255, 255],  # 8 white
+        [148, 103, 189],  # 9 purple
+        [140, 86, 75],    # 10 brown
+        [188, 189, 34],   # 11 olive
+        [23, 190, 207],   # 12 cyan
+        [255, 152, 150],  # 13 pink
+        [127, 127, 127],  # 14 grey
+        [197, 176, 213],  # 15 lavender
+    ],
+    dtype=np.uint8,
+)
+
+#: Default class names for generic masks: "background", "class 1", ...
+CLASS_NAMES = ("background",) + tuple(f"class {i}" for i in range(1, len(PALETTE)))
+
+_SYMBOLS = {".": 0, "#": 1, "x": 1, "X": 1, "o": 1}
+
+
+def palette(num_classes: int) -> np.ndarray:
+    """The first ``num_classes`` colours of the course palette, shape (K, 3) uint8.
+
+    >>> palette(3)
+    array([[ 40,  40,  40],
+           [230, 159,   0],
+           [ 86, 180, 233]], dtype=uint8)
+    """
+    k = check_num_classes(num_classes)
+    if k > len(PALETTE):
+        raise ValueError(f"the course palette has {len(PALETTE)} colours; got num_classes={k}")
+    return PALETTE[:k].copy()
+
+
+def mask_from_list(rows: Sequence[Sequence[int]]) -> np.ndarray:
+    """Build a label map from nested lists, e.g. the 3x3 masks of the roadmap text.
+
+    >>> mask_from_list([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    array([[1, 1, 0],
+           [1, 0, 0],
+           [0, 0, 0]], dtype=uint8)
+    """
+    arr = as_label_array(rows, "rows", ndims=(2,))
+    if arr.size and arr.min() < 0:
+        raise ValueError("class ids must be >= 0")
+    return arr.astype(np.uint8 if arr.size == 0 or arr.max() < 256 else np.int32)
+
+
+def mask_from_string(text: str, symbols: Mapping[str, int] | None = None) -> np.ndarray:
+    """Draw a small mask as text: one line per row, one character per pixel.
+
+    Digits are class ids; ``.`` is background and ``#`` (or ``x``/``o``) is class 1. Spaces
+    are ignored, so you may align columns; blank lines are skipped.
+
+    >>> mask_from_string('''
+    ...     ##.
+    ...     #..
+    ...     ...
+    ... ''')
+    array([[1, 1, 0],
+           [1, 0, 0],
+           [0, 0, 0]], dtype=uint8)
+    >>> mask_from_string("0012\\n0112")
+    array([[0, 0, 1, 2],
+           [0, 1, 1, 2]], dtype=uint8)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    table = dict(_SYMBOLS)
+    table.update({str(d): d for d in range(10)})
+    if symbols:
+        table.update(symbols)
+    rows = [line.replace(" ", "").replace("\t", "") for line in text.splitlines()]
+    rows = [r for r in rows if r]
+    if not rows:
+        raise ValueError("the mask text is empty; write one line per row, e.g. '##.\\n#..'")
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise ValueError(f"every row must have the same number of pixels; got row lengths {sorted(widths)}")
+    unknown = sorted({ch for r in rows for ch in r} - set(table))
+    if unknown:
+        raise ValueError(f"unknown mask symbol(s) {unknown}; use digits, '.' (0) or '#' (1), or pass symbols=")
+    return mask_from_list([[table[ch] for ch in r] for r in rows])
+
+
+def validate_label_map(
+    label_map: Any, num_classes: int | None = None, name: str = "label_map"
+) -> np.ndarray:
+    """Check that ``label_map`` is a 2-D map of class ids and return it as a numpy array.
+
+    Raises ``ValueError`` (not 2-D, negative or too-large ids, non-integer values) or
+    ``TypeError`` (not an array) with a message that says what was expected.
+
+    >>> validate_label_map([[0, 2], [1, 1]], num_classes=3).shape
+    (2, 2)
+    >>> validate_label_map([[0, 3]], num_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: label_map contains class id(s) [3], but num_classes=3 allows only 0..2
+    """
+    arr = as_label_array(label_map, name, ndims=(2,))
+    if num_classes is not None:
+        check_label_range(arr, name, check_num_classes(num_classes))
+    elif arr.size and arr.min() < 0:
+        raise ValueError(f"{name} contains negative class ids; class ids start at 0")
+    return arr
+
+
+def to_one_hot(label_map: Any, num_classes: int) -> np.ndarray:
+    """Label map ``(H, W)`` or ``(N, H, W)`` -> one-hot bool ``(K, H, W)`` or ``(N, K, H, W)``.
+
+    >>> to_one_hot([[0, 1], [2, 1]], 3).astype(int)
+    array([[[1, 0],
+            [0, 0]],
+    <BLANKLINE>
+           [[0, 1],
+            [0, 1]],
+    <BLANKLINE>
+           [[0, 0],
+            [1, 0]]])
+    """
+    k = check_num_classes(num_classes)
+    arr = as_label_array(label_map, "label_map")
+    check_label_range(arr, "label_map", k)
+    classes = np.arange(k).reshape((k,) + (1,) * 2)
+    return arr[..., None, :, :] == classes
+
+
+def from_one_hot(one_hot: Any, axis: int = -3) -> np.ndarray:
+    """One-hot (or per-class scores/probabilities) -> label map, by argmax over the class axis.
+
+    The class axis is third from the end by default, so ``(K, H, W)`` and ``(N, K, H, W)`` both
+    work.
+
+    >>> from_one_hot(to_one_hot([[0, 1], [2, 1]], 3))
+    array([[0, 1],
+           [2, 1]])
+    """
+    arr = to_numpy(one_hot, "one_hot")
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"one_hot has shape {arr.shape}; expected (K, H, W) or (N, K, H, W)")
+    return np.argmax(arr, axis=axis)
+
+
+def to_rgb(label_map: Any, colors: Any = None) -> np.ndarray:
+    """Paint a label map with the course palette (or ``colors``, shape (K, 3) uint8).
+
+    >>> to_rgb([[0, 1]])
+    array([[[ 40,  40,  40],
+            [230, 159,   0]]], dtype=uint8)
+    """
+    arr = as_label_array(label_map, "label_map")
+    pal = PALETTE if colors is None else np.asarray(colors, dtype=np.uint8)
+    if pal.ndim != 2 or pal.shape[1] != 3:
+        raise ValueError(f"colors must have shape (K, 3), got {pal.shape}")
+    check_label_range(arr, "label_map", len(pal))
+    return pal[arr]
+
+
+def from_rgb(rgb: Any, colors: Any = None) -> np.ndarray:
+    """Turn a palette-coloured RGB mask back into class ids (exact colour match).
+
+    >>> from_rgb(to_rgb([[0, 1], [2, 0]]))
+    array([[0, 1],
+           [2, 0]], dtype=uint8)
+    """
+    arr = to_numpy(rgb, "rgb")
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"rgb has shape {arr.shape}; expected (H, W, 3)")
+    pal = PALETTE if colors is None else np.asarray(colors, dtype=np.uint8)
+    code = (arr.astype(np.int64) @ np.array([65536, 256, 1]))
+    pal_code = pal.astype(np.int64) @ np.array([65536, 256, 1])
+    order = np.argsort(pal_code)
+    pos = np.searchsorted(pal_code[order], code)
+    pos = np.clip(pos, 0, len(pal) - 1)
+    found = pal_code[order][pos] == code
+    if not found.all():
+        bad = arr[~found][0].tolist()
+        raise ValueError(f"rgb contains the colour {bad}, which is not in the palette")
+    return order[pos].astype(np.uint8)

@@ -1,0 +1,52 @@
+"""The project's own files: layout, dependency lists in sync, CI script, README commands."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PIP = {"pytorch": "torch"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_layout_matches_the_design():
+    for path in ["README.md", "environment.yml", "pyproject.toml", "notebooks", "segcourse",
+                 "exercises", "solutions", "tests", ".ci/run"]:
+        assert (ROOT / path).exists(), path
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]} | {
+        _name(r) for r in project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    conda, pip = set(), []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip += dep["pip"]
+        else:
+            conda.add(CONDA_TO_PIP.get(_name(dep), _name(dep)))
+    assert "python" in conda and "pip" in conda
+    assert any(d.startswith("python=3.11") for d in env["dependencies"] if isinstance(d, str))
+    assert conda - {"python", "pip"} == wanted, (conda ^ wanted)
+    assert "-e ." in pip
+
+
+def test_ci_installs_the_pinned_cpu_torch_first_then_runs_the_readme_command():
+    ci = (ROOT / ".ci/run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    torch_at = ci.index("torch==2.13.0")
+    install = 'python -m pip install -e ".[dev]"'
+    assert install in readme and install in ci
+    assert torch_at < ci.index(install)
+    assert re.search(r"^\s*pytest\s*$", ci, re.M), "CI must run plain `pytest`, the README command"
+    assert "```bash\npytest\n```" in readme or "\npytest\n" in readme
+    assert "jupyter lab notebooks/" in readme
