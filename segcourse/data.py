@@ -1,0 +1,529 @@
+"""Toy datasets generated from a seed, with the failure modes the course teaches built in.
+
+Nothing is downloaded: every image is drawn by numpy, vectorised over the whole batch, so a
+notebook cell makes 1,000 samples in a fraction of a second (``python -m segcourse.bench data``).
+Each generator has knobs that dial its failure mode up or down:
+
+* :func:`road_scenes` -- sky, road, sidewalk (``sidewalk_gap``: colour close to road, so the two
+  get confused), lane marking (1-2 px lines: thin structures) and car (small blobs).
+* :func:`surface_defects` -- binary defect masks on a textured surface: thin scratches, small
+  spots, diffuse stains (defect detection / coating inspection).
+* :func:`touching_cells` -- instance label maps of cells that touch and overlap, plus the
+  semantic mask a semantic model would see (all cells merged into one blob).
+* :func:`annotation_noise` -- an inconsistent annotator: jittered boundaries, dropped small
+  regions, swapped classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from ._validate import as_label_array
+
+__all__ = [
+    "ROAD_CLASSES",
+    "ROAD_PALETTE",
+    "SegData",
+    "road_scenes",
+    "surface_defects",
+    "touching_cells",
+    "annotation_noise",
+    "split_indices",
+    "augment",
+    "SegmentationDataset",
+]
+
+ROAD_CLASSES = ("sky", "road", "sidewalk", "lane marking", "car")
+ROAD_PALETTE = np.array(
+    [[86, 180, 233], [90, 90, 96], [204, 121, 167], [240, 228, 66], [213, 94, 0]], dtype=np.uint8
+)
+DEFECT_CLASSES = ("surface", "defect")
+DEFECT_PALETTE = np.array([[40, 40, 40], [230, 159, 0]], dtype=np.uint8)
+CELL_CLASSES = ("background", "cell")
+CELL_PALETTE = np.array([[40, 40, 40], [0, 158, 115]], dtype=np.uint8)
+
+
+@dataclass
+class SegData:
+    """A batch of generated samples; class names and palette travel with the data.
+
+    ``images`` (N, H, W, 3) float32 in [0, 1]; ``labels`` (N, H, W) uint8 label maps;
+    ``instances`` (N, H, W) int32 (0 = background, 1..k objects) where the data set has them.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    palette: np.ndarray
+    instances: np.ndarray | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, idx) -> "SegData":
+        """Index or slice the samples: ``data[:10]`` is a SegData of the first ten."""
+        if isinstance(idx, (int, np.integer)):
+            idx = [int(idx)]
+        return SegData(self.images[idx], self.labels[idx], self.class_names, self.palette,
+                       None if self.instances is None else self.instances[idx], dict(self.params))
+
+    def __repr__(self) -> str:
+        n, h, w = self.labels.shape
+        return f"SegData({n} samples of {h}×{w}, classes={list(self.class_names)})"
+
+
+def _check_n_size(n: int, size: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer number of samples, got {n!r}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 16:
+        raise ValueError(f"size must be an integer of at least 16 pixels, got {size!r}")
+
+
+def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Zero-mean, unit-variance pixel noise (uniform: ~5x cheaper to draw than Gaussian)."""
+    z = rng.random(shape, dtype=np.float32)
+    z -= np.float32(0.5)
+    z *= np.float32(12 ** 0.5)
+    return z
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Spatially smooth noise with unit standard deviation (per image).
+
+    Wide blurs (sigma >= 2) are drawn on a coarse grid and upsampled bilinearly: the same look
+    at a fraction of the cost of blurring full-resolution noise.
+    """
+    n, h, w = shape
+    step = int(sigma // 2) if sigma >= 2 else 1
+    if step > 1:
+        coarse = _noise(rng, (n, -(-h // step) + 1, -(-w // step) + 1))
+        coarse = ndimage.gaussian_filter(coarse, sigma=(0, sigma / step, sigma / step), truncate=2.0)
+        z = ndimage.zoom(coarse, (1, step, step), order=1, grid_mode=False)[:, :h, :w]
+    else:
+        z = ndimage.gaussian_filter(_noise(rng, shape), sigma=(0, sigma, sigma), truncate=3.0)
+    z -= z.mean(axis=(1, 2), keepdims=True)
+    z /= z.std(axis=(1, 2), keepdims=True) + 1e-6
+    return z
+
+
+def road_scenes(
+    n: int,
+    size: int = 64,
+    seed: int = 0,
+    sidewalk_gap: float = 0.12,
+    noise: float = 0.03,
+    lighting: float = 0.15,
+    max_cars: int = 3,
+    lane_width: tuple[int, int] = (1, 2),
+) -> SegData:
+    """Toy road scenes: sky, road, sidewalk, thin lane markings, small cars.
+
+    Parameters
+    ----------
+    n, size, seed : number of images, their side in pixels, and the seed (same seed, same data).
+    sidewalk_gap : colour difference between road and sidewalk; small values make the two
+        classes hard to tell apart (class confusion). 0 makes them identical in colour.
+    noise : standard deviation of per-pixel Gaussian noise.
+    lighting : per-image brightness varies by up to this fraction (lighting shift).
+    max_cars : up to this many small cars per image (small regions).
+    lane_width : the lane marking is this many pixels wide (min, max), dashed (thin structures).
+
+    Examples
+    --------
+    >>> d = road_scenes(4, seed=0)
+    >>> d.images.shape, d.images.dtype, d.labels.shape, d.labels.dtype
+    ((4, 64, 64, 3), dtype('float32'), (4, 64, 64), dtype('uint8'))
+    >>> d.class_names
+    ('sky', 'road', 'sidewalk', 'lane marking', 'car')
+    >>> bool((road_scenes(4, seed=0).labels == d.labels).all())
+    True
+    """
+    _check_n_size(n, size)
+    rng = np.random.default_rng(seed)
+    H = W = size
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+    yy, xx = yy[None], xx[None]
+    col = lambda a: np.asarray(a, np.float32).reshape(-1, 1, 1)  # noqa: E731
+
+    horizon = col(rng.uniform(0.28, 0.45, n) * H)
+    t = np.clip((yy - horizon) / (H - horizon), 0, 1)  # 0 at the horizon, 1 at the bottom
+    below = yy > horizon
+    center = col(rng.uniform(0.35, 0.65, n) * W) + col(rng.uniform(-0.25, 0.25, n) * W) * t
+    half = (col(rng.uniform(0.05, 0.09, n)) + col(rng.uniform(0.30, 0.42, n)) * t) * W
+    dist = np.abs(xx + 0.5 - center)
+    road = below & (dist < half)
+
+    labels = np.where(below, np.uint8(2), np.uint8(0))
+    labels[road] = 1
+    lo, hi = lane_width
+    lane_w = col(rng.integers(lo, hi + 1, n))
+    period = col(rng.integers(7, 12, n))
+    phase = col(rng.integers(0, 12, n))
+    dashed = ((yy + phase) % period) < 0.65 * period
+    lane = road & (dist < lane_w / 2) & dashed & (t > 0.04)
+    labels[lane] = 3
+
+    # cars: small ellipses on the road, bigger when closer to the bottom. ``look`` is an
+    # appearance id per pixel (class id, or 5 + j for car j) used to colour the image in one gather.
+    look = labels.copy()
+    for j in range(max_cars):
+        present = rng.random(n) < 0.75
+        ct = rng.uniform(0.15, 0.9, n)
+        cy = col(horizon[:, 0, 0] + ct * (H - horizon[:, 0, 0]))
+        side = rng.uniform(-0.7, 0.7, n)
+        row = np.clip(cy[:, 0, 0].astype(int), 0, H - 1)  # the road's centre and width at the car's row
+        cx = col(center[np.arange(n), row, 0] + side * half[np.arange(n), row, 0])
+        rw = col(1.5 + 4.0 * ct)
+        blob = ((xx - cx) / rw) ** 2 + ((yy - cy) / (0.65 * rw)) ** 2 < 1
+        blob &= col(present).astype(bool) & below
+        labels[blob] = 4
+        look[blob] = 5 + j
+
+    table = np.empty((n, 5 + max_cars, 3), np.float32)
+    base_road = rng.uniform(0.33, 0.42, (n, 1)).astype(np.float32)
+    table[:, 0] = (0.5, 0.72, 0.92)                                         # sky (+ gradient below)
+    table[:, 1] = base_road * np.array([1.0, 1.0, 1.05], np.float32)       # road
+    table[:, 2] = (base_road + sidewalk_gap) * np.array([1.04, 1.0, 0.94], np.float32)  # sidewalk
+    table[:, 3] = 0.93                                                     # lane marking
+    table[:, 4] = 0.5                                                      # (unused: cars use 5+j)
+    cars = rng.uniform(0.1, 1.0, (n, max_cars, 3)).astype(np.float32)
+    cars[np.arange(n)[:, None], np.arange(max_cars)[None], rng.integers(0, 3, (n, max_cars))] *= 0.15
+    table[:, 5:] = cars
+    gain = 1 + lighting * rng.uniform(-1, 1, (n, 1, 1)).astype(np.float32)
+    table *= gain
+    img = table[np.arange(n)[:, None, None], look]
+    shade = 0.2 * (1 - yy / H) * (labels == 0) + 0.03 * _smooth_noise(rng, (n, H, W), 1.5) * (labels > 0)
+    img += shade[..., None]
+    img += _noise(rng, (n, H, W, 3)) * np.float32(noise)
+    np.clip(img, 0, 1, out=img)
+    params = dict(n=n, size=size, seed=seed, sidewalk_gap=sidewalk_gap, noise=noise,
+                  lighting=lighting, max_cars=max_cars, lane_width=tuple(lane_width))
+    return SegData(img, labels, ROAD_CLASSES, ROAD_PALETTE.copy(),
+                   params=params)
+
+
+def surface_defects(
+    n: int,
+    size: int = 64,
+    seed: int = 0,
+    contrast: float = 0.4,
+    noise: float = 0.04,
+    max_defects: int = 3,
+    kinds: Sequence[str] = ("scratch", "spot", "stain"),
+) -> SegData:
+    """Textured surfaces with binary defect masks: thin scratches, small spots, diffuse stains.
+
+    ``contrast`` sets how much darker a defect is than the surface (low = hard to see); stains
+    fade out towards their edge, so where exactly a stain ends is genuinely ambiguous.
+
+    >>> d = surface_defects(8, seed=1)
+    >>> d.labels.shape, d.class_names, set(np.unique(d.labels)) <= {0, 1}
+    ((8, 64, 64), ('surface', 'defect'), True)
+    """
+    _check_n_size(n, size)
+    unknown = set(kinds) - {"scratch", "spot", "stain"}
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of scratch, spot, stain; got {list(kinds)}")
+    rng = np.random.default_rng(seed)
+    H = W = size
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+    yy, xx = yy[None], xx[None]
+    col = lambda a: np.asarray(a, np.float32).reshape(-1, 1, 1)  # noqa: E731
+
+    surface = 0.6 + 0.05 * _smooth_noise(rng, (n, H, W), 4.0) + 0.03 * _smooth_noise(rng, (n, H, W), 0.7)
+    darkening = np.zeros((n, H, W), np.float32)
+    labels = np.zeros((n, H, W), np.uint8)
+    kind_ids = np.array([{"scratch": 0, "spot": 1, "stain": 2}[k] for k in kinds])
+    wobble = 1 + 0.25 * _smooth_noise(rng, (n, H, W), 3.0)  # ragged stain outlines
+    for _ in range(max_defects):
+        present = col(rng.random(n) < 0.6).astype(bool)
+        kind = col(kind_ids[rng.integers(0, len(kind_ids), n)])
+        cy, cx = col(rng.uniform(8, H - 8, n)), col(rng.uniform(8, W - 8, n))
+        # scratch: a 1-px line segment
+        ang = col(rng.uniform(0, np.pi, n))
+        length = col(rng.uniform(0.25, 0.6, n) * size)
+        dx, dy = np.cos(ang), np.sin(ang)
+        along = (xx - cx) * dx + (yy - cy) * dy
+        across = np.abs(-(xx - cx) * dy + (yy - cy) * dx)
+        scratch = (across < 0.6) & (np.abs(along) < length / 2)
+        # spot: a small disc
+        r_spot = col(rng.uniform(1.2, 2.8, n))
+        d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+        spot = d2 < r_spot ** 2
+        # stain: a large soft blob; the mask is where it darkens by more than half its depth
+        r_stain = col(rng.uniform(5, 11, n))
+        stain_depth = np.clip(1 - d2 / (r_stain * wobble) ** 2, 0, 1)
+        stain = stain_depth > 0.5
+        mask = np.where(kind == 0, scratch, np.where(kind == 1, spot, stain)) & present
+        depth = np.where(kind == 2, 0.7 * stain_depth, mask.astype(np.float32)) * present
+        darkening = np.maximum(darkening, depth)
+        labels |= mask.astype(np.uint8)
+    gray = surface - contrast * darkening + noise * _noise(rng, (n, H, W))
+    img = np.clip(gray[..., None] * np.array([1.0, 0.98, 0.93], np.float32), 0, 1)
+    params = dict(n=n, size=size, seed=seed, contrast=contrast, noise=noise, max_defects=max_defects,
+                  kinds=tuple(kinds))
+    return SegData(img.astype(np.float32), labels, DEFECT_CLASSES, DEFECT_PALETTE.copy(), params=params)
+
+
+def touching_cells(
+    n: int,
+    size: int = 64,
+    seed: int = 0,
+    num_cells: tuple[int, int] = (3, 8),
+    radius: tuple[float, float] = (5.0, 9.0),
+    overlap: float = 0.25,
+    noise: float = 0.05,
+) -> SegData:
+    """Cells that touch and overlap: instance label maps plus the merged semantic mask.
+
+    Each new cell is placed next to an earlier one, its centre at ``(1 - overlap * u)`` times the
+    sum of their radii (u uniform in [0, 1]), so cells touch (overlap=0) or overlap. Where two
+    cells overlap, a pixel belongs to the one whose centre is relatively closer. Cells are
+    brightest at their centre (a dome), which is the cue a watershed uses to split them.
+
+    Returns ``SegData`` with ``instances`` (N, H, W) int32 (0 = background, ids 1..k) and
+    ``labels`` = the semantic mask (1 wherever any cell is).
+
+    >>> d = touching_cells(5, seed=2)
+    >>> d.instances.dtype, d.labels.dtype, bool(((d.instances > 0) == (d.labels == 1)).all())
+    (dtype('int32'), dtype('uint8'), True)
+    """
+    _check_n_size(n, size)
+    lo, hi = num_cells
+    if not (1 <= lo <= hi):
+        raise ValueError(f"num_cells must be (min, max) with 1 <= min <= max, got {num_cells}")
+    rng = np.random.default_rng(seed)
+    H = W = size
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+    count = rng.integers(lo, hi + 1, n)
+    r = rng.uniform(*radius, (n, hi)).astype(np.float32)
+    cy = np.zeros((n, hi), np.float32)
+    cx = np.zeros((n, hi), np.float32)
+    cy[:, 0], cx[:, 0] = rng.uniform(0.3, 0.7, (2, n)) * size
+    rows = np.arange(n)
+    for j in range(1, hi):
+        parent = rng.integers(0, j, n)
+        ang = rng.uniform(0, 2 * np.pi, n)
+        dist = (r[rows, parent] + r[:, j]) * (1 - overlap * rng.random(n))
+        cy[:, j] = np.clip(cy[rows, parent] + dist * np.sin(ang), r[:, j], size - 1 - r[:, j])
+        cx[:, j] = np.clip(cx[rows, parent] + dist * np.cos(ang), r[:, j], size - 1 - r[:, j])
+    best = np.full((n, H, W), np.inf, np.float32)
+    instances = np.zeros((n, H, W), np.int32)
+    for j in range(hi):
+        d = np.sqrt((yy[None] - cy[:, j, None, None]) ** 2 + (xx[None] - cx[:, j, None, None]) ** 2)
+        d = d / r[:, j, None, None]
+        d[count <= j] = np.inf
+        closer = (d < 1) & (d < best)
+        instances[closer] = j + 1
+        best = np.where(closer, d, best)
+    # relabel ids to 1..k in order of appearance: a cell entirely covered by others disappears
+    for i in range(n):
+        ids = np.unique(instances[i])
+        ids = ids[ids > 0]
+        lut = np.zeros(hi + 1, np.int32)
+        lut[ids] = np.arange(1, len(ids) + 1)
+        instances[i] = lut[instances[i]]
+    brightness = rng.uniform(0.55, 0.9, (n, hi + 1)).astype(np.float32)
+    brightness[:, 0] = 0.0
+    dome = np.where(instances > 0, 1 - 0.55 * np.minimum(best, 1) ** 2, 0)
+    cell_value = np.take_along_axis(brightness, instances.reshape(n, -1), 1).reshape(n, H, W) * dome
+    gray = 0.08 + cell_value + noise * _noise(rng, (n, H, W))
+    img = np.clip(gray[..., None] * np.array([0.55, 1.0, 0.6], np.float32), 0, 1).astype(np.float32)
+    params = dict(n=n, size=size, seed=seed, num_cells=tuple(num_cells), radius=tuple(radius),
+                  overlap=overlap, noise=noise)
+    return SegData(img, (instances > 0).astype(np.uint8), CELL_CLASSES, CELL_PALETTE.copy(),
+                   instances=instances, params=params)
+
+
+def annotation_noise(
+    label_map: Any,
+    boundary_jitter: float = 1.0,
+    miss_small: float = 0.0,
+    class_swap: float = 0.0,
+    seed: int = 0,
+    small_area: int = 30,
+    swap_pairs: Sequence[tuple[int, int]] = ((1, 2),),
+) -> np.ndarray:
+    """Re-annotate a label map the way an inconsistent annotator would.
+
+    Parameters
+    ----------
+    label_map : (H, W) or (N, H, W) label map (the "true" annotation).
+    boundary_jitter : how far (in pixels, roughly) region boundaries wander. Each pixel takes the
+        label of a nearby pixel, with a smooth random offset field, so edges move coherently.
+    miss_small : probability that a connected region smaller than ``small_area`` pixels is not
+        annotated at all (it takes the label around it).
+    class_swap : probability that a connected region of a class in ``swap_pairs`` is given the
+        other class of its pair (e.g. road <-> sidewalk).
+    seed : the same seed gives the same annotator.
+
+    >>> lm = road_scenes(2, seed=0).labels
+    >>> noisy = annotation_noise(lm, boundary_jitter=1.5, seed=0)
+    >>> noisy.shape == lm.shape and 0.85 < float((noisy == lm).mean()) < 1.0
+    True
+    """
+    arr = as_label_array(label_map, "label_map")
+    if arr.size and arr.min() < 0:
+        raise ValueError("label_map contains negative class ids")
+    for name, p in (("miss_small", miss_small), ("class_swap", class_swap)):
+        if not 0 <= p <= 1:
+            raise ValueError(f"{name} is a probability and must be in [0, 1], got {p}")
+    if boundary_jitter < 0:
+        raise ValueError(f"boundary_jitter must be >= 0 pixels, got {boundary_jitter}")
+    single = arr.ndim == 2
+    batch = arr[None] if single else arr
+    rng = np.random.default_rng(seed)
+    out = batch.copy()
+    n, H, W = batch.shape
+    if boundary_jitter > 0:
+        yy, xx = np.mgrid[:H, :W]
+        dy = np.rint(boundary_jitter * _smooth_noise(rng, (n, H, W), 2.5)).astype(int)
+        dx = np.rint(boundary_jitter * _smooth_noise(rng, (n, H, W), 2.5)).astype(int)
+        sy = np.clip(yy[None] + dy, 0, H - 1)
+        sx = np.clip(xx[None] + dx, 0, W - 1)
+        out = out[np.arange(n)[:, None, None], sy, sx]
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = ndimage.generate_binary_structure(2, 1)  # never connect across images
+    if class_swap > 0:
+        for a, b in swap_pairs:
+            comps, k = ndimage.label((out == a) | (out == b), structure)
+            if k:
+                flip = np.concatenate([[False], rng.random(k) < class_swap])[comps]
+                out = np.where(flip & (out == a), b, np.where(flip & (out == b), a, out)).astype(out.dtype)
+    if miss_small > 0:
+        drop = np.zeros(out.shape, bool)
+        for cls in np.unique(out):
+            comps, k = ndimage.label(out == cls, structure)
+            if k:
+                areas = np.bincount(comps.ravel(), minlength=k + 1)
+                chosen = (areas < small_area) & (rng.random(k + 1) < miss_small)
+                chosen[0] = False
+                drop |= chosen[comps]
+        if drop.any() and not drop.all():
+            for i in range(n):  # fill each dropped pixel with the nearest kept label
+                if drop[i].any() and not drop[i].all():
+                    idx = ndimage.distance_transform_edt(drop[i], return_distances=False, return_indices=True)
+                    out[i] = out[i][idx[0], idx[1]]
+    return out[0] if single else out
+
+
+def split_indices(
+    n: int, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0
+) -> tuple[np.ndarray, ...]:
+    """Shuffle ``range(n)`` with a fixed seed and cut it into train / val / test index arrays.
+
+    >>> train, val, test = split_indices(10, seed=0)
+    >>> len(train), len(val), len(test), sorted(np.concatenate([train, val, test])) == list(range(10))
+    (7, 1, 2, True)
+    """
+    fr = np.asarray(fractions, float)
+    if fr.ndim != 1 or (fr < 0).any() or not np.isclose(fr.sum(), 1):
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {list(fractions)}")
+    order = np.random.default_rng(seed).permutation(n)
+    cuts = np.floor(np.cumsum(fr)[:-1] * n).astype(int)
+    return tuple(np.split(order, cuts))
+
+
+def augment(
+    image: np.ndarray,
+    label_map: np.ndarray,
+    rng: np.random.Generator,
+    hflip: bool = True,
+    vflip: bool = False,
+    rot90: bool = False,
+    crop_scale: tuple[float, float] | None = (0.7, 1.0),
+    color_jitter: float = 0.1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Randomly transform one (image, label map) pair so that they stay aligned.
+
+    Geometric changes (flips, 90° rotations, crop + resize) are applied to both; a crop is
+    resized back with bilinear interpolation for the image and **nearest neighbour** for the
+    mask (interpolating class ids would invent classes). Colour jitter touches the image only.
+
+    >>> d = road_scenes(1, seed=0)
+    >>> img, lm = augment(d.images[0], d.labels[0], np.random.default_rng(0))
+    >>> img.shape, lm.shape, lm.dtype, set(np.unique(lm)) <= set(range(5))
+    ((64, 64, 3), (64, 64), dtype('uint8'), True)
+    """
+    image = np.asarray(image)
+    label_map = np.asarray(label_map)
+    if image.shape[:2] != label_map.shape:
+        raise ValueError(f"image {image.shape[:2]} and label map {label_map.shape} must have the same height and width")
+    H, W = label_map.shape
+    if hflip and rng.random() < 0.5:
+        image, label_map = image[:, ::-1], label_map[:, ::-1]
+    if vflip and rng.random() < 0.5:
+        image, label_map = image[::-1], label_map[::-1]
+    if rot90:
+        k = int(rng.integers(0, 4))
+        image, label_map = np.rot90(image, k), np.rot90(label_map, k)
+    if crop_scale is not None:
+        s = rng.uniform(*crop_scale)
+        ch, cw = max(2, int(round(H * s))), max(2, int(round(W * s)))
+        y0, x0 = int(rng.integers(0, H - ch + 1)), int(rng.integers(0, W - cw + 1))
+        image = image[y0 : y0 + ch, x0 : x0 + cw]
+        label_map = label_map[y0 : y0 + ch, x0 : x0 + cw]
+        ys = (np.arange(H) + 0.5) * ch / H - 0.5
+        xs = (np.arange(W) + 0.5) * cw / W - 0.5
+        gy, gx = np.meshgrid(ys, xs, indexing="ij")
+        label_map = label_map[np.clip(np.rint(gy), 0, ch - 1).astype(int), np.clip(np.rint(gx), 0, cw - 1).astype(int)]
+        coords = [np.clip(gy, 0, ch - 1), np.clip(gx, 0, cw - 1)]
+        image = np.stack([ndimage.map_coordinates(image[..., c], coords, order=1) for c in range(image.shape[-1])], -1)
+    if color_jitter:
+        gain = 1 + rng.uniform(-color_jitter, color_jitter, 3)
+        bias = rng.uniform(-color_jitter, color_jitter) / 2
+        image = np.clip(image * gain + bias, 0, 1)
+    return np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(label_map)
+
+
+class SegmentationDataset:
+    """A torch-style ``Dataset`` over a :class:`SegData` (or image and label arrays).
+
+    Items are ``(image, label_map)`` torch tensors: ``(3, H, W)`` float32 and ``(H, W)`` int64,
+    optionally augmented (``augment=True`` or any callable ``f(image, label_map, rng)``).
+
+    >>> ds = SegmentationDataset(road_scenes(3, seed=0))
+    >>> x, y = ds[0]
+    >>> tuple(x.shape), x.dtype, tuple(y.shape), y.dtype, len(ds)
+    ((3, 64, 64), torch.float32, (64, 64), torch.int64, 3)
+    """
+
+    def __init__(
+        self,
+        data: SegData | np.ndarray,
+        labels: np.ndarray | None = None,
+        augment: bool | Callable | None = None,
+        seed: int = 0,
+    ) -> None:
+        if isinstance(data, SegData):
+            images, labels = data.images, data.labels
+        else:
+            images = np.asarray(data)
+            if labels is None:
+                raise TypeError("pass a SegData, or images and labels")
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} label maps")
+        self.images, self.labels = images, np.asarray(labels)
+        self.augment = globals()["augment"] if augment is True else (augment or None)
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        img, lm = self.images[i], self.labels[i]
+        if self.augment is not None:
+            img, lm = self.augment(img, lm, self.rng)
+        x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(img, -1, 0), dtype=np.float32))
+        return x, torch.from_numpy(np.ascontiguousarray(lm).astype(np.int64))

@@ -1,0 +1,350 @@
+"""Figures for segmentation evidence: overlays, triplets, error maps, evidence cards.
+
+Viz draws arrays and numbers it is given; it never computes a metric itself (scores come from
+:mod:`segcourse.metrics` or :mod:`segcourse.failures`). Everything works headless (Agg).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Patch
+
+from ._validate import as_label_array, to_numpy
+from .masks import PALETTE
+
+__all__ = [
+    "ERROR_COLOURS",
+    "overlay",
+    "legend_handles",
+    "show_mask",
+    "triplet",
+    "error_map",
+    "boundary_error_map",
+    "confidence_map",
+    "per_class_bar",
+    "per_sample_strip",
+    "failure_gallery",
+    "evidence_card",
+    "instance_overlay",
+]
+
+#: Colours of the error map (RGB uint8): true positive, false positive, false negative, true
+#: negative; for several classes "correct" and "wrong class".
+ERROR_COLOURS = {
+    "TP": (0, 158, 115), "FP": (230, 159, 0), "FN": (213, 94, 0), "TN": (30, 30, 30),
+    "correct": (0, 158, 115), "wrong class": (213, 94, 0), "ignored": (90, 90, 90),
+    "boundary error": (240, 228, 66), "interior error": (204, 121, 167),
+}
+
+
+def _palette(palette: Any) -> np.ndarray:
+    return PALETTE if palette is None else np.asarray(palette, dtype=np.uint8)
+
+
+def _image(image: Any) -> np.ndarray:
+    img = np.asarray(to_numpy(image, "image"), dtype=np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, -1)
+    if img.ndim != 3 or img.shape[-1] not in (1, 3):
+        raise ValueError(f"image has shape {img.shape}; expected (H, W), (H, W, 1) or (H, W, 3)")
+    if img.shape[-1] == 1:
+        img = np.repeat(img, 3, -1)
+    if img.max(initial=0) > 1.0:
+        img = img / 255.0
+    return np.clip(img, 0, 1)
+
+
+def overlay(image: Any, mask: Any, alpha: float = 0.45, palette: Any = None,
+            skip_background: bool = True) -> np.ndarray:
+    """Blend a label map over an image with the palette colours; returns (H, W, 3) floats.
+
+    Background (class 0) is left uncoloured unless ``skip_background=False``.
+
+    >>> img = np.zeros((2, 2, 3)); out = overlay(img, [[0, 1], [1, 0]], alpha=0.5)
+    >>> out[0, 0].tolist(), [round(float(v), 3) for v in out[0, 1]]
+    ([0.0, 0.0, 0.0], [0.451, 0.312, 0.0])
+    """
+    img = _image(image)
+    lm = as_label_array(mask, "mask", ndims=(2,))
+    if lm.shape != img.shape[:2]:
+        raise ValueError(f"mask {lm.shape} and image {img.shape[:2]} must have the same height and width")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    colours = _palette(palette)[lm].astype(np.float32) / 255
+    out = (1 - alpha) * img + alpha * colours
+    if skip_background:
+        out = np.where(lm[..., None] > 0, out, img)
+    return out
+
+
+def legend_handles(class_names: Sequence[str], palette: Any = None) -> list[Patch]:
+    """Legend patches, one per class, in palette colours."""
+    pal = _palette(palette)
+    return [Patch(facecolor=pal[i] / 255, edgecolor="black", label=f"{i} {name}")
+            for i, name in enumerate(class_names)]
+
+
+def show_mask(ax, mask: Any, palette: Any = None, title: str | None = None) -> None:
+    """Draw a label map on ``ax`` in palette colours (nearest-neighbour, no axes)."""
+    lm = as_label_array(mask, "mask", ndims=(2,))
+    ax.imshow(_palette(palette)[lm], interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def triplet(image: Any, target: Any, pred: Any, class_names: Sequence[str] | None = None,
+            palette: Any = None, title: str | None = None, scores: dict | None = None):
+    """Image / ground truth / prediction side by side, with a class legend (the portfolio figure).
+
+    ``scores`` (e.g. ``{"mIoU": 0.91}``, computed elsewhere) are written under the prediction.
+
+    >>> fig = triplet(np.zeros((4, 4, 3)), np.zeros((4, 4), int), np.ones((4, 4), int), ["bg", "fg"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['image', 'ground truth', 'prediction']
+    >>> plt.close(fig)
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.3))
+    axes[0].imshow(_image(image), interpolation="nearest")
+    axes[0].set_title("image")
+    axes[0].set_axis_off()
+    show_mask(axes[1], target, palette, "ground truth")
+    show_mask(axes[2], pred, palette, "prediction")
+    if scores:
+        axes[2].text(0.5, -0.08, "   ".join(f"{k} {v:.3f}" for k, v in scores.items()),
+                     transform=axes[2].transAxes, ha="center", va="top")
+    if class_names:
+        fig.legend(handles=legend_handles(class_names, palette), loc="lower center",
+                   ncol=min(len(class_names), 6), frameon=False, bbox_to_anchor=(0.5, -0.02))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.1 if class_names else 0, 1, 1))
+    return fig
+
+
+def error_codes(target: Any, pred: Any, ignore_index: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Per-pixel error category: for binary masks TN/TP/FP/FN, otherwise correct/wrong class.
+
+    Returns the code map and the category name of each code.
+
+    >>> codes, names = error_codes([[0, 1, 1, 0]], [[0, 1, 0, 1]])
+    >>> [names[c] for c in codes[0]]
+    ['TN', 'TP', 'FN', 'FP']
+    """
+    t = as_label_array(target, "target", ndims=(2,))
+    p = as_label_array(pred, "pred", ndims=(2,))
+    if t.shape != p.shape:
+        raise ValueError(f"pred has shape {p.shape} but target has shape {t.shape}; they must match")
+    ignored = (t == ignore_index) if ignore_index is not None else np.zeros(t.shape, bool)
+    binary = set(np.unique(t[~ignored])) <= {0, 1} and set(np.unique(p[~ignored])) <= {0, 1}
+    if binary:
+        names = ["TN", "TP", "FP", "FN", "ignored"]
+        codes = np.select([(t == 1) & (p == 1), (t == 0) & (p == 1), (t == 1) & (p == 0)], [1, 2, 3], 0)
+    else:
+        names = ["correct", "wrong class", "ignored"]
+        codes = (t != p).astype(int)
+    codes[ignored] = len(names) - 1
+    return codes, names
+
+
+def error_map(target: Any, pred: Any, ax=None, ignore_index: int | None = None, title: str = "errors"):
+    """Colour every pixel by what went wrong: TP / FP / FN (binary) or correct / wrong class.
+
+    Returns the RGB image (uint8) it drew.
+
+    >>> rgb = error_map([[0, 1]], [[1, 1]])
+    >>> rgb[0, 0].tolist() == list(ERROR_COLOURS["FP"]), rgb[0, 1].tolist() == list(ERROR_COLOURS["TP"])
+    (True, True)
+    >>> plt.close("all")
+    """
+    codes, names = error_codes(target, pred, ignore_index)
+    colours = np.array([ERROR_COLOURS[n] for n in names], np.uint8)
+    rgb = colours[codes]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_axis_off()
+    present = np.unique(codes)
+    ax.legend(handles=[Patch(facecolor=colours[c] / 255, edgecolor="black", label=names[c]) for c in present],
+              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=len(present), frameon=False, fontsize=8)
+    return rgb
+
+
+def boundary_error_map(target: Any, pred: Any, boundary: Any, ax=None, title: str = "where the errors are"):
+    """Wrong pixels split into those inside the boundary band and those in region interiors.
+
+    ``boundary`` is the band to test against (from :func:`segcourse.metrics.boundary_band`, or
+    the union of the per-class bands computed by :mod:`segcourse.failures`). Returns the RGB
+    image it drew.
+    """
+    t = as_label_array(target, "target", ndims=(2,))
+    p = as_label_array(pred, "pred", ndims=(2,))
+    band = np.asarray(to_numpy(boundary, "boundary"), bool)
+    if not (t.shape == p.shape == band.shape):
+        raise ValueError(f"target {t.shape}, pred {p.shape} and boundary {band.shape} must have the same shape")
+    wrong = t != p
+    rgb = np.zeros(t.shape + (3,), np.uint8) + np.uint8(30)
+    rgb[band] = (70, 70, 70)
+    rgb[wrong & band] = ERROR_COLOURS["boundary error"]
+    rgb[wrong & ~band] = ERROR_COLOURS["interior error"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_axis_off()
+    ax.legend(handles=[Patch(facecolor=np.array(ERROR_COLOURS[k]) / 255, label=k)
+                       for k in ("boundary error", "interior error")] + [Patch(facecolor=(70 / 255,) * 3, label="band")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False, fontsize=8)
+    return rgb
+
+
+def confidence_map(probabilities: Any, kind: str = "max", ax=None, title: str | None = None) -> np.ndarray:
+    """Per-pixel confidence from class probabilities ``(K, H, W)``: max probability or entropy.
+
+    Low confidence concentrates at boundaries and on thin structures; that is where to look.
+
+    >>> p = np.stack([np.full((2, 2), 0.9), np.full((2, 2), 0.1)])
+    >>> confidence_map(p).round(2).tolist()
+    [[0.9, 0.9], [0.9, 0.9]]
+    >>> plt.close("all")
+    """
+    prob = np.asarray(to_numpy(probabilities, "probabilities"), dtype=np.float64)
+    if prob.ndim != 3:
+        raise ValueError(f"probabilities has shape {prob.shape}; expected (K, H, W)")
+    if kind == "max":
+        value, label, cmap, vmin, vmax = prob.max(0), "max probability", "viridis", 1 / len(prob), 1
+    elif kind == "entropy":
+        value = -(prob * np.log(np.clip(prob, 1e-12, 1))).sum(0)
+        label, cmap, vmin, vmax = "entropy (nats)", "magma", 0, np.log(len(prob))
+    else:
+        raise ValueError(f"kind must be 'max' or 'entropy', got {kind!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.2))
+    im = ax.imshow(value, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, label=label)
+    ax.set_title(title or f"confidence ({label})")
+    ax.set_axis_off()
+    return value
+
+
+def per_class_bar(ious: Sequence[float], class_names: Sequence[str], palette: Any = None, ax=None,
+                  title: str = "per-class IoU"):
+    """Bar chart of per-class scores; NaN (class absent) is shown as "n/a", not as 0."""
+    vals = np.asarray(ious, dtype=float)
+    if len(vals) != len(class_names):
+        raise ValueError(f"{len(vals)} scores but {len(class_names)} class names")
+    pal = _palette(palette)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    bars = ax.bar(range(len(vals)), np.nan_to_num(vals), color=pal[: len(vals)] / 255, edgecolor="black")
+    for b, v in zip(bars, vals):
+        ax.text(b.get_x() + b.get_width() / 2, (0 if np.isnan(v) else v) + 0.02,
+                "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", fontsize=9)
+    ax.set_xticks(range(len(vals)), class_names, rotation=20)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("IoU")
+    ax.set_title(title)
+    return ax
+
+
+def per_sample_strip(ious: Sequence[float], worst: int = 3, ax=None, title: str = "per-sample IoU"):
+    """Every sample's score as a dot next to the mean, the worst ``worst`` samples labelled.
+
+    The mean alone hides bad samples; the strip shows the spread it hides.
+    """
+    vals = np.asarray(ious, dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 2.4))
+    rng = np.random.default_rng(0)
+    y = rng.uniform(-0.25, 0.25, len(vals))
+    ax.scatter(vals, y, s=14, alpha=0.6, color="C0", label="samples")
+    mean = np.nanmean(vals) if np.isfinite(vals).any() else np.nan
+    ax.axvline(mean, color="C3", lw=2, label=f"mean {mean:.3f}")
+    order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:worst]
+    for i in order:
+        ax.annotate(f"#{i}", (vals[i], y[i]), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8, color="C3")
+    ax.set_yticks([])
+    ax.set_xlim(min(0.0, np.nanmin(vals) - 0.05) if np.isfinite(vals).any() else 0, 1.02)
+    ax.set_xlabel("IoU")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax
+
+
+def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float], k: int = 4,
+                    palette: Any = None, notes: Sequence[str] | None = None):
+    """The ``k`` lowest-scoring samples as rows of image / ground truth / prediction / errors."""
+    vals = np.asarray(ious, dtype=float)
+    order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:k]
+    fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order)), squeeze=False)
+    for row, i in enumerate(order):
+        axes[row, 0].imshow(_image(images[i]), interpolation="nearest")
+        axes[row, 0].set_axis_off()
+        axes[row, 0].set_title(f"#{i}  IoU {vals[i]:.3f}", fontsize=9)
+        show_mask(axes[row, 1], targets[i], palette, "ground truth" if row == 0 else None)
+        show_mask(axes[row, 2], preds[i], palette, "prediction" if row == 0 else None)
+        codes, names = error_codes(targets[i], preds[i])
+        axes[row, 3].imshow(np.array([ERROR_COLOURS[n] for n in names], np.uint8)[codes], interpolation="nearest")
+        axes[row, 3].set_axis_off()
+        axes[row, 3].set_title("errors" if notes is None else notes[row], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
+                  boundary: Any = None, notes: Sequence[str] = (), palette: Any = None):
+    """The roadmap's evidence card as one figure plus a text summary.
+
+    ``scores`` holds numbers computed elsewhere: ``iou`` / ``dice`` / ``boundary_iou`` (floats)
+    and ``per_class`` (sequence of per-class IoU). ``notes`` are failure notes. Returns
+    ``(figure, summary_text)``.
+    """
+    fig = plt.figure(figsize=(11, 5.6))
+    grid = fig.add_gridspec(2, 4, height_ratios=[1, 0.8])
+    ax = [fig.add_subplot(grid[0, i]) for i in range(4)]
+    ax[0].imshow(_image(image), interpolation="nearest"); ax[0].set_title("input image"); ax[0].set_axis_off()
+    show_mask(ax[1], target, palette, "target")
+    show_mask(ax[2], pred, palette, "prediction")
+    ax[3].imshow(overlay(image, pred, palette=palette), interpolation="nearest")
+    ax[3].set_title("overlay (prediction)")
+    ax[3].set_axis_off()
+    if boundary is not None:
+        boundary_error_map(target, pred, boundary, ax=fig.add_subplot(grid[1, 0]), title="boundary example")
+    else:
+        error_map(target, pred, ax=fig.add_subplot(grid[1, 0]))
+    if "per_class" in scores:
+        per_class_bar(scores["per_class"], class_names, palette, ax=fig.add_subplot(grid[1, 1:3]))
+    text_ax = fig.add_subplot(grid[1, 3])
+    text_ax.set_axis_off()
+    lines = [f"{k}: {v:.3f}" for k, v in scores.items() if np.isscalar(v)]
+    summary = "\n".join(["Metric"] + lines + ["", "Failure notes"] + [f"- {n}" for n in notes])
+    text_ax.text(0, 1, summary, va="top", family="monospace", fontsize=8.5, wrap=True)
+    fig.legend(handles=legend_handles(class_names, palette), loc="upper center", ncol=len(class_names), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig, summary
+
+
+def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, title: str | None = None):
+    """Each instance in its own colour, with its contour, over the image."""
+    from skimage.segmentation import find_boundaries
+
+    img = _image(image)
+    lab = as_label_array(labels, "labels", ndims=(2,))
+    ids = np.unique(lab)
+    ids = ids[ids > 0]
+    rng = np.random.default_rng(7)
+    cmap = plt.get_cmap("tab20")
+    colours = np.zeros((int(lab.max(initial=0)) + 1, 3), np.float32)
+    colours[ids] = np.array([cmap(i % 20)[:3] for i in rng.permutation(len(ids))], np.float32).reshape(-1, 3)
+    out = np.where(lab[..., None] > 0, (1 - alpha) * img + alpha * colours[lab], img)
+    out[find_boundaries(lab, mode="inner")] = 1.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    ax.imshow(out, interpolation="nearest")
+    ax.set_title(title or f"{len(ids)} instances")
+    ax.set_axis_off()
+    return out

@@ -1,0 +1,74 @@
+"""segcourse.viz: pixel-level checks of overlays and error maps, structure of figures."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from segcourse import data, masks, metrics, viz
+
+
+def teardown_function():
+    plt.close("all")
+
+
+def test_overlay_pixels():
+    img = np.full((2, 2, 3), 0.5, np.float32)
+    out = viz.overlay(img, [[0, 1], [2, 0]], alpha=1.0)
+    np.testing.assert_allclose(out[0, 0], 0.5)                      # background untouched
+    np.testing.assert_allclose(out[0, 1], masks.PALETTE[1] / 255)  # alpha 1: pure palette colour
+    np.testing.assert_allclose(out[1, 0], masks.PALETTE[2] / 255)
+    with pytest.raises(ValueError, match="same height"):
+        viz.overlay(img, np.zeros((3, 3), int))
+    with pytest.raises(ValueError, match="alpha"):
+        viz.overlay(img, np.zeros((2, 2), int), alpha=2)
+
+
+def test_error_map_colours_known_pixels():
+    target = np.array([[1, 1, 0, 0]])
+    pred = np.array([[1, 0, 1, 0]])
+    rgb = viz.error_map(target, pred)
+    for x, name in enumerate(["TP", "FN", "FP", "TN"]):
+        assert tuple(rgb[0, x]) == viz.ERROR_COLOURS[name], name
+    multi = viz.error_map(np.array([[0, 2]]), np.array([[0, 1]]))
+    assert tuple(multi[0, 0]) == viz.ERROR_COLOURS["correct"]
+    assert tuple(multi[0, 1]) == viz.ERROR_COLOURS["wrong class"]
+    legend = plt.gca().get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["correct", "wrong class"]
+
+
+def test_boundary_error_map_splits_errors():
+    t = np.zeros((20, 20), int); t[5:15, 5:15] = 1
+    p = np.roll(t, 1, axis=1); p[9, 9] = 0  # an edge shift plus one interior hole
+    band = metrics.boundary_band(t) | metrics.boundary_band(p)
+    rgb = viz.boundary_error_map(t, p, band)
+    assert tuple(rgb[9, 9]) == viz.ERROR_COLOURS["interior error"]
+    assert tuple(rgb[5, 5]) == viz.ERROR_COLOURS["boundary error"]
+
+
+def test_triplet_and_evidence_card_structure():
+    d = data.road_scenes(1, seed=0)
+    fig = viz.triplet(d.images[0], d.labels[0], d.labels[0], d.class_names, d.palette, scores={"mIoU": 1.0})
+    assert [a.get_title() for a in fig.axes] == ["image", "ground truth", "prediction"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [f"{i} {n}" for i, n in enumerate(d.class_names)]
+    ious = metrics.per_class_iou(d.labels[0], d.labels[0], 5)
+    fig, text = viz.evidence_card(d.images[0], d.labels[0], d.labels[0], d.class_names,
+                                  {"mIoU": 1.0, "per_class": ious}, notes=["no failure"])
+    for item in ("Metric", "mIoU: 1.000", "Failure notes", "no failure"):
+        assert item in text
+    titles = [a.get_title() for a in fig.axes]
+    for t in ("input image", "target", "prediction", "overlay (prediction)", "per-class IoU"):
+        assert t in titles
+
+
+def test_confidence_map_and_bars():
+    p = np.stack([np.full((3, 3), 0.5), np.full((3, 3), 0.5)])
+    assert np.allclose(viz.confidence_map(p, "entropy"), np.log(2))
+    with pytest.raises(ValueError):
+        viz.confidence_map(p, "other")
+    ax = viz.per_class_bar([0.5, np.nan], ["a", "b"])
+    assert [t.get_text() for t in ax.texts] == ["0.50", "n/a"]
+    ax = viz.per_sample_strip([0.9, 0.2, 0.8, 0.95], worst=1)
+    assert [t.get_text() for t in ax.texts] == ["#1"]
+    d = data.road_scenes(5, seed=0)
+    fig = viz.failure_gallery(d.images, d.labels, d.labels, [0.9, 0.1, 0.5, 0.7, 0.3], k=2)
+    assert fig.axes[0].get_title().startswith("#1")
