@@ -1,0 +1,169 @@
+"""segcourse.instances: hand-built cases, and randomized comparison against pycocotools
+(mask IoU, COCOeval AP) and torchmetrics PanopticQuality."""
+
+import numpy as np
+import pytest
+import torch
+
+from segcourse import data, instances as I
+
+
+def _touching_squares():
+    m = np.zeros((10, 20), int)
+    m[2:8, 2:8] = 1
+    m[2:8, 8:14] = 2  # shares an edge with object 1
+    return m
+
+
+def test_touching_squares_merge_as_components():
+    gt = _touching_squares()
+    comps = I.label_components(gt > 0)
+    assert comps.max() == 1
+    assert I.count_error(comps, gt) == -1
+
+
+def test_watershed_splits_touching_cells():
+    d = data.touching_cells(30, seed=0, overlap=0.15)
+    naive = [I.count_error(I.label_components(m), g) for m, g in zip(d.labels, d.instances)]
+    split = [I.count_error(I.separate_touching(m, min_distance=4), g) for m, g in zip(d.labels, d.instances)]
+    assert np.mean(np.abs(split)) < 0.5 * np.mean(np.abs(naive))
+    pq_naive = np.nanmean([I.panoptic_quality(I.label_components(m), g)["pq"] for m, g in zip(d.labels, d.instances)])
+    pq_split = np.nanmean([I.panoptic_quality(I.separate_touching(m), g)["pq"] for m, g in zip(d.labels, d.instances)])
+    assert pq_split > pq_naive + 0.2
+
+
+def test_nested_and_non_contiguous_ids():
+    gt = np.zeros((8, 8), int); gt[1:4, 1:4] = 7; gt[5:8, 5:8] = 300
+    pred = np.zeros((8, 8), int); pred[1:4, 1:4] = 2; pred[5:8, 5:7] = 9; pred[0, 7] = 11
+    r = I.match_instances(pred, gt)
+    assert (r.tp, r.fp, r.fn) == (2, 1, 0)
+    assert sorted((p, g) for p, g, _ in r.pairs) == [(2, 7), (9, 300)]
+    assert r.unmatched_pred == [11] and r["unmatched_gt"] == []
+    assert I.count_error(pred, gt) == 1
+
+
+def test_empty_maps():
+    z = np.zeros((5, 5), int)
+    pq = I.panoptic_quality(z, z)
+    assert np.isnan(pq["pq"]) and np.isnan(pq["sq"]) and np.isnan(pq["rq"])
+    one = z.copy(); one[1, 1] = 1
+    assert I.panoptic_quality(z, one)["pq"] == 0.0 and I.panoptic_quality(one, z)["fp"] == 1
+    assert np.isnan(I.average_precision(z, {}, z)["ap"])
+    assert I.average_precision(z, {}, one)["ap"] == 0.0
+
+
+def test_iou_exactly_one_half_is_not_a_match():
+    gt = np.array([[1, 1, 0, 0]])
+    pred = np.array([[1, 0, 0, 0]])  # IoU 1/2 exactly
+    assert I.match_instances(pred, gt).tp == 0
+    assert I.panoptic_quality(pred, gt)["tp"] == 0
+    assert I.match_instances(pred, gt, iou_threshold=0.49).tp == 1
+
+
+def test_low_threshold_assignment_is_one_to_one():
+    gt = np.array([[1, 1, 1, 2, 2, 2]])
+    pred = np.array([[5, 5, 5, 5, 0, 0]])  # overlaps both; only one may match
+    r = I.match_instances(pred, gt, iou_threshold=0.1)
+    assert r.tp == 1 and r.fn == 1 and r.pairs[0][1] == 1
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: I.label_components([[0, 2]]), "not a binary mask"),
+    (lambda: I.label_components([[0, 1]], connectivity=3), "connectivity"),
+    (lambda: I.match_instances([[1, -1]], [[1, 0]]), "negative"),
+    (lambda: I.match_instances([[1, 0]], [[1, 0, 0]]), "must match"),
+    (lambda: I.match_instances([[1]], [[1]], iou_threshold=1.5), "iou_threshold"),
+    (lambda: I.average_precision([[1, 2]], {1: 0.5}, [[1, 1]]), "no confidence"),
+    (lambda: I.separate_touching([[1]], min_distance=0), "min_distance"),
+])
+def test_bad_inputs(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
+
+
+def _random_instances(rng, h=32, w=32, k=6):
+    lab = np.zeros((h, w), np.int32)
+    for i in range(1, k + 1):
+        y, x = rng.integers(0, h - 6), rng.integers(0, w - 6)
+        hh, ww = rng.integers(3, 10, 2)
+        lab[y:y + hh, x:x + ww] = i
+    return lab
+
+
+def _jitter(rng, lab):
+    out = np.roll(lab, tuple(rng.integers(-2, 3, 2)), axis=(0, 1))
+    out[rng.random(out.shape) < 0.05] = 0
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_iou_matrix_matches_pycocotools(seed):
+    mask_utils = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(seed)
+    gt = _random_instances(rng)
+    pred = _jitter(rng, gt)
+    ious, pids, gids = I.iou_matrix(pred, gt)
+    enc = lambda lab, ids: mask_utils.encode(np.asfortranarray(np.stack([lab == i for i in ids], -1).astype(np.uint8)))
+    if len(pids) and len(gids):
+        ref = mask_utils.iou(enc(pred, pids), enc(gt, gids), [0] * len(gids))
+        np.testing.assert_allclose(ious, ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_average_precision_matches_cocoeval(seed):
+    pytest.importorskip("pycocotools")
+    import contextlib, io
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    rng = np.random.default_rng(50 + seed)
+    gt = _random_instances(rng, 48, 48, 8)
+    pred = _jitter(rng, gt)
+    pred[rng.random(pred.shape) < 0.002] = 99  # a few spurious specks: false positives
+    pids = np.unique(pred[pred > 0])
+    scores = {int(i): float(s) for i, s in zip(pids, rng.random(len(pids)))}
+    ours = I.average_precision(pred, scores, gt)
+
+    def rle(m):
+        r = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
+        r["counts"] = r["counts"].decode()
+        return r
+    gids = np.unique(gt[gt > 0])
+    coco = COCO()
+    coco.dataset = {"images": [{"id": 1, "height": 48, "width": 48}], "categories": [{"id": 1, "name": "obj"}],
+                    "annotations": [{"id": int(i), "image_id": 1, "category_id": 1, "segmentation": rle(gt == i),
+                                     "area": float((gt == i).sum()), "bbox": [0, 0, 1, 1], "iscrowd": 0} for i in gids]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+        dets = coco.loadRes([{"image_id": 1, "category_id": 1, "segmentation": rle(pred == i), "score": scores[int(i)]} for i in pids])
+        ev = COCOeval(coco, dets, "segm")
+        ev.evaluate(); ev.accumulate(); ev.summarize()
+    assert ours["ap"] == pytest.approx(ev.stats[0], abs=1e-6)
+    assert ours["ap_per_threshold"][0.5] == pytest.approx(ev.stats[1], abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_panoptic_quality_matches_torchmetrics(seed):
+    tm = pytest.importorskip("torchmetrics.functional.detection")
+    rng = np.random.default_rng(80 + seed)
+    gt = _random_instances(rng)
+    pred = _jitter(rng, gt)
+    ours = I.panoptic_quality(pred, gt)
+
+    def panoptic(lab):  # (category, instance) per pixel; background is the "stuff" class 0
+        return torch.from_numpy(np.stack([(lab > 0).astype(np.int64), lab.astype(np.int64)], -1))[None]
+    ref = tm.panoptic_quality(panoptic(pred), panoptic(gt), things={1}, stuffs={0}, return_per_class=True)
+    thing_pq = float(ref.reshape(-1)[0])  # per-class order: things first, then stuffs
+    assert ours["pq"] == pytest.approx(thing_pq, abs=1e-5)
+
+
+def test_boundary_classes_recipe_separates_touching_cells():
+    d = data.touching_cells(10, seed=3)
+    from skimage.segmentation import find_boundaries
+    for inst in d.instances:
+        lm = np.where(inst > 0, 1, 0)
+        lm[find_boundaries(inst, mode="inner") & (inst > 0)] = 2
+        rebuilt = I.instances_from_boundary_classes(lm)
+        assert I.count_error(rebuilt, inst) <= 0
+        assert I.panoptic_quality(rebuilt, inst)["pq"] > 0.7
