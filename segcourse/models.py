@@ -1,0 +1,115 @@
+"""A tiny, readable UNet, and the weights that ship with the course.
+
+Read it top to bottom: a UNet is an encoder that halves the resolution and doubles the channels
+``depth`` times, a decoder that undoes it, and *skip connections* that hand the encoder's
+fine-grained features to the decoder at each resolution, so boundaries stay sharp.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["TinyUNet", "count_parameters", "pretrained", "load_card", "WEIGHTS_DIR"]
+
+WEIGHTS_DIR = Path(str(resources.files("segcourse") / "weights"))
+
+
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    """Two 3x3 convolutions, each followed by batch norm and ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+    )
+
+
+class TinyUNet(nn.Module):
+    """UNet with ``depth`` down/up steps and ``width`` channels at full resolution.
+
+    Input ``(N, in_channels, H, W)`` with H and W divisible by ``2**depth``; output
+    ``(N, num_classes, H, W)`` logits (apply softmax for probabilities, argmax for a label map).
+
+    >>> model = TinyUNet(in_channels=3, num_classes=5)
+    >>> count_parameters(model)
+    482805
+    >>> model(torch.zeros(2, 3, 64, 64)).shape
+    torch.Size([2, 5, 64, 64])
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 16, depth: int = 3) -> None:
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width), ("depth", depth)):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
+        self.depth = depth
+        chans = [width * 2**i for i in range(depth + 1)]            # e.g. 16, 32, 64, 128
+        self.down = nn.ModuleList([conv_block(in_channels, chans[0])])
+        self.down.extend(conv_block(chans[i], chans[i + 1]) for i in range(depth))
+        self.pool = nn.MaxPool2d(2)
+        self.upsample = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth)))
+        self.up = nn.ModuleList(conv_block(2 * chans[i], chans[i]) for i in reversed(range(depth)))
+        self.head = nn.Conv2d(chans[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        step = 2**self.depth
+        if x.ndim != 4 or h % step or w % step:
+            raise ValueError(
+                f"TinyUNet(depth={self.depth}) needs input (N, C, H, W) with H and W divisible by "
+                f"{step}; got shape {tuple(x.shape)}. Crop or pad the image to a multiple of {step}."
+            )
+        skips = []
+        x = self.down[0](x)
+        for block in self.down[1:]:          # encoder: keep each resolution's features
+            skips.append(x)
+            x = block(self.pool(x))
+        for upsample, block in zip(self.upsample, self.up):  # decoder: upsample, concat skip, convolve
+            x = block(torch.cat([skips.pop(), upsample(x)], dim=1))
+        return self.head(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def load_card(name: str) -> dict[str, Any]:
+    """The JSON model card of a shipped model (training data, seed, device, held-out scores)."""
+    path = WEIGHTS_DIR / f"{name}.json"
+    if not path.exists():
+        available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
+        raise ValueError(f"no shipped model named {name!r}; available: {available}")
+    return json.loads(path.read_text())
+
+
+def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") -> TinyUNet:
+    """Load a model whose weights ship inside the package (no download), in eval mode.
+
+    The card travels with it as ``model.card``. A corrupted or mismatched file raises a
+    ``ValueError`` that says which file and what is wrong.
+
+    >>> model = pretrained("roads")
+    >>> model.card["dataset"]["name"], model.training
+    ('road_scenes', False)
+    """
+    card = load_card(name)
+    path = WEIGHTS_DIR / card["weights"]
+    model = TinyUNet(**card["model"])
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"the weights file {path.name} of model {name!r} is missing; reinstall segcourse") from None
+    except Exception as exc:  # pickle errors, truncated zip, ...
+        raise ValueError(f"the weights file {path.name} of model {name!r} is corrupted or not a torch state dict ({exc})") from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"the weights in {path.name} do not fit TinyUNet{card['model']} ({str(exc).splitlines()[0]})") from None
+    model.card = card
+    return model.eval()

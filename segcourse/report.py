@@ -1,0 +1,133 @@
+"""A self-contained HTML portfolio page for a segmentation project (images embedded).
+
+It holds what the practice text recommends showing instead of one colourful mask: image /
+ground truth / prediction triplets, per-class IoU, the failure samples of each bucket with a
+one-line explanation, and "what I would improve next", filled from the buckets.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import viz
+
+__all__ = ["write_report", "explain", "IMPROVEMENTS"]
+
+IMPROVEMENTS = {
+    "boundary": "Sharpen edges: train at higher input resolution, add a boundary-aware loss "
+                "(Dice or boundary loss), and check that annotators follow one boundary standard.",
+    "small_region": "Recover small regions: weight rare classes in the loss (or add Dice), "
+                    "oversample images containing them, and avoid downsampling that erases them.",
+    "class_confusion": "Separate confused classes: add examples where they meet, revisit whether "
+                       "the class definitions are distinct enough, and add colour/lighting augmentation.",
+}
+
+
+def explain(sample: dict[str, Any]) -> str:
+    """One line per failing sample, from its measured evidence.
+
+    >>> explain({"sample": 3, "miou": 0.7, "evidence": {"boundary": {"fraction_in_band": 0.8, "wrong_pixels": 40}}})
+    'sample 3 (mIoU 0.700): boundary error, 80% of the 40 wrong pixels lie in the boundary band'
+    """
+    parts = []
+    ev = sample["evidence"]
+    if "boundary" in ev:
+        b = ev["boundary"]
+        parts.append(f"boundary error, {b['fraction_in_band']:.0%} of the {b['wrong_pixels']} wrong pixels lie in the boundary band")
+    if "small_region" in ev:
+        m = ev["small_region"]["missed"]
+        desc = ", ".join(f"{x['class']} of {x['area']} px (recall {x['recall']:.0%})" for x in m[:3])
+        parts.append(f"missed {len(m)} small region(s): {desc}")
+    if "class_confusion" in ev:
+        c = ev["class_confusion"]
+        parts.append(f"class confusion, {c['fraction_of_true_class']:.0%} of {c['true']} ({c['pixels']} px) predicted as {c['predicted']}")
+    return f"sample {sample['sample']} (mIoU {sample['miou']:.3f}): " + "; ".join(parts or ["no bucket matched"])
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any, class_names: Sequence[str],
+                 per_class_iou: Sequence[float], per_sample_miou: Sequence[float], buckets: dict[str, Any],
+                 palette: Any = None, title: str = "Segmentation project report", overwrite: bool = False,
+                 notes: str = "", n_triplets: int = 3) -> Path:
+    """Write the portfolio page to ``path`` (HTML, every image embedded); return the path.
+
+    All numbers are passed in (from :mod:`segcourse.metrics` and
+    :func:`segcourse.failures.bucket_failures`); nothing is recomputed here. Refuses to replace
+    an existing file unless ``overwrite=True``; the file is written atomically.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"the report is an HTML page; give a path ending in .html, got {path.name}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    ious = np.asarray(per_sample_miou, float)
+    if len(ious) != len(images):
+        raise ValueError(f"{len(ious)} per-sample scores for {len(images)} images")
+    order = np.argsort(-np.nan_to_num(ious, nan=-1))
+    best = order[: max(1, n_triplets)]
+    sections = [f"<h1>{html.escape(title)}</h1>"]
+    if notes:
+        sections.append(f"<p>{html.escape(notes)}</p>")
+    sections.append("<h2>Triplets: image / ground truth / prediction</h2>")
+    for i in best:
+        fig = viz.triplet(images[i], targets[i], preds[i], class_names, palette, title=f"sample {i}", scores={"mIoU": ious[i]})
+        sections.append(f'<img alt="triplet of sample {i}" src="{_png(fig)}">')
+    sections.append("<h2>Per-class IoU</h2><table><tr><th>class</th><th>IoU</th></tr>")
+    sections += [f"<tr><td>{html.escape(n)}</td><td>{'n/a' if np.isnan(v) else f'{v:.3f}'}</td></tr>"
+                 for n, v in zip(class_names, np.asarray(per_class_iou, float))]
+    sections.append("</table>")
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3))
+    viz.per_class_bar(per_class_iou, class_names, palette, ax=ax[0])
+    viz.per_sample_strip(ious, ax=ax[1])
+    sections.append(f'<img alt="per-class IoU and per-sample spread" src="{_png(fig)}">')
+    sections.append(f"<p>Mean of per-sample mIoU: {np.nanmean(ious):.3f}; worst sample: {np.nanmin(ious):.3f}. "
+                    f"{buckets.get('failing', 0)} of {buckets.get('total', len(ious))} samples fail.</p>")
+    sections.append("<h2>Failure samples by bucket</h2>")
+    by_sample = {s["sample"]: s for s in buckets.get("samples", [])}
+    for bucket, ids in buckets.get("worst", {}).items():
+        sections.append(f"<h3>{bucket.replace('_', ' ')} ({buckets['counts'][bucket]} samples)</h3>")
+        if not ids:
+            sections.append("<p>No sample in this bucket.</p>")
+            continue
+        lines = [explain(by_sample[i]) for i in ids]
+        fig = viz.failure_gallery([images[i] for i in ids], [targets[i] for i in ids], [preds[i] for i in ids],
+                                  [by_sample[i]["miou"] for i in ids], k=len(ids), palette=palette)
+        sections.append(f'<img alt="{bucket} failures" src="{_png(fig)}"><ul>'
+                        + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
+    sections.append("<h2>What I would improve next</h2><ol>")
+    ranked = sorted(buckets.get("counts", {}).items(), key=lambda kv: -kv[1])
+    for bucket, count in ranked:
+        if count:
+            sections.append(f"<li><b>{bucket.replace('_', ' ')}</b> ({count} samples): {html.escape(IMPROVEMENTS[bucket])}</li>")
+    if not any(c for _, c in ranked):
+        sections.append("<li>No failing samples at this threshold: raise the bar or test on harder data.</li>")
+    sections.append("</ol>")
+    style = ("body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}"
+             "img{max-width:100%;display:block;margin:.5em 0}table{border-collapse:collapse}"
+             "td,th{border:1px solid #bbb;padding:.2em .8em;text-align:left}h2{border-bottom:1px solid #ddd}")
+    page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    if path.exists() and not overwrite:  # appeared meanwhile: never clobber
+        os.unlink(tmp)
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    os.replace(tmp, path)
+    return path

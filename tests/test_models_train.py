@@ -1,0 +1,104 @@
+"""segcourse.models and segcourse.train: architecture, deterministic CPU training, shipped weights."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from segcourse import data, models, train
+
+
+def test_tiny_unet_size_and_shapes():
+    m = models.TinyUNet(3, 5)
+    assert 100_000 <= models.count_parameters(m) <= 500_000
+    assert m(torch.zeros(1, 3, 32, 48)).shape == (1, 5, 32, 48)
+    assert models.TinyUNet(1, 2, width=8, depth=2)(torch.zeros(2, 1, 12, 12)).shape == (2, 2, 12, 12)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        m(torch.zeros(1, 3, 60, 64))
+    with pytest.raises(ValueError, match="num_classes"):
+        models.TinyUNet(3, 0)
+
+
+def test_dice_loss_perfect_and_wrong():
+    y = torch.randint(0, 3, (2, 8, 8))
+    perfect = torch.nn.functional.one_hot(y, 3).permute(0, 3, 1, 2).float() * 40
+    assert float(train.dice_loss(perfect, y)) < 1e-3
+    assert float(train.dice_loss(-perfect, y)) > 0.9
+
+
+def test_fit_is_deterministic_on_cpu_and_learns():
+    tr, va = data.road_scenes(64, seed=1), data.road_scenes(16, seed=2)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)  # fit must not depend on the global state either
+        m = models.TinyUNet(3, 5, width=8)
+        h = train.fit(m, tr, va, epochs=2, lr=1e-2, device="cpu", seed=0, progress=False, batch_size=16, eval_every=4)
+        runs.append(h)
+    assert runs[0]["step_loss"] == runs[1]["step_loss"]
+    assert runs[0]["step_loss"][-1] < runs[0]["step_loss"][0]
+    assert runs[0]["images_seen"] == 128 and runs[0]["device"] == "cpu"
+    ev = runs[0]["eval"][-1]
+    assert set(ev) == {"step", "images", "seconds", "miou", "per_class_iou"} and len(ev["per_class_iou"]) == 5
+
+
+def test_fit_target_miou_stops_early_and_bad_args():
+    tr, va = data.road_scenes(64, seed=1), data.road_scenes(16, seed=2)
+    m = models.TinyUNet(3, 5, width=8)
+    h = train.fit(m, tr, va, epochs=3, device="cpu", progress=False, batch_size=16, eval_every=2, target_miou=0.0)
+    assert h["images_seen"] == 32  # stopped at the first evaluation
+    with pytest.raises(ValueError, match="loss"):
+        train.fit(m, tr, va, loss="focal", progress=False)
+    with pytest.raises(ValueError, match="class_weights"):
+        train.fit(m, tr, va, class_weights=[1, 2], progress=False, device="cpu")
+    with pytest.raises(TypeError):
+        train.fit(m, "data", va, progress=False, device="cpu")
+
+
+def test_predict_and_evaluate_use_segcourse_metrics():
+    m = models.TinyUNet(3, 5, width=8)
+    d = data.road_scenes(3, seed=0)
+    labels, probs = train.predict(m, d.images, device="cpu")
+    assert labels.dtype == np.uint8 and probs.shape == (3, 5, 64, 64)
+    res = train.evaluate(m, d, device="cpu")
+    from segcourse import metrics
+    np.testing.assert_allclose(res["per_class_iou"], metrics.per_class_iou(labels, d.labels, 5))
+
+
+def test_pick_device():
+    assert train.pick_device("cpu").type == "cpu"
+    assert train.pick_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            train.pick_device("cuda")
+
+
+def test_shipped_roads_model_reproduces_its_card_on_cpu():
+    model = models.pretrained("roads")
+    card = model.card
+    for key in ("dataset", "training", "heldout", "model", "parameters"):
+        assert key in card
+    for key in ("seed", "epochs", "images_seen", "device", "device_name", "torch", "wall_seconds"):
+        assert key in card["training"]
+    test = train.heldout_data(card)
+    res = train.evaluate(model, test, device="cpu")
+    assert res["miou"] == pytest.approx(card["heldout"]["miou"], abs=0.01)
+    np.testing.assert_allclose(res["per_class_iou"], list(card["heldout"]["per_class_iou"].values()), atol=0.01)
+
+
+def test_corrupted_or_mismatched_weights_give_clear_errors(tmp_path, monkeypatch):
+    src = models.WEIGHTS_DIR
+    shutil.copy(src / "roads.json", tmp_path / "roads.json")
+    (tmp_path / "roads.pt").write_bytes(b"not a torch file")
+    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="corrupted"):
+        models.pretrained("roads")
+    torch.save(models.TinyUNet(3, 5, width=8).state_dict(), tmp_path / "roads.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        models.pretrained("roads")
+    (tmp_path / "roads.pt").unlink()
+    with pytest.raises(ValueError, match="missing"):
+        models.pretrained("roads")
+    with pytest.raises(ValueError, match="no shipped model"):
+        models.pretrained("nope")
