@@ -106,7 +106,7 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
             continue
         lines = [explain(by_sample[i]) for i in ids]
         fig = viz.failure_gallery([images[i] for i in ids], [targets[i] for i in ids], [preds[i] for i in ids],
-                                  [by_sample[i]["miou"] for i in ids], k=len(ids), palette=palette)
+                                  [by_sample[i]["miou"] for i in ids], k=len(ids), palette=palette, ids=ids)
         sections.append(f'<img alt="{bucket} failures" src="{_png(fig)}"><ul>'
                         + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>")
     sections.append("<h2>What I would improve next</h2><ol>")

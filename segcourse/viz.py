@@ -276,15 +276,18 @@ def per_sample_strip(ious: Sequence[float], worst: int = 3, ax=None, title: str 
 
 
 def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float], k: int = 4,
-                    palette: Any = None, notes: Sequence[str] | None = None):
-    """The ``k`` lowest-scoring samples as rows of image / ground truth / prediction / errors."""
+                    palette: Any = None, notes: Sequence[str] | None = None, ids: Sequence[int] | None = None):
+    """The ``k`` lowest-scoring samples as rows of image / ground truth / prediction / errors.
+
+    ``ids`` names the samples in titles (default: their position in the arrays given).
+    """
     vals = np.asarray(ious, dtype=float)
     order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:k]
     fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order)), squeeze=False)
     for row, i in enumerate(order):
         axes[row, 0].imshow(_image(images[i]), interpolation="nearest")
         axes[row, 0].set_axis_off()
-        axes[row, 0].set_title(f"#{i}  IoU {vals[i]:.3f}", fontsize=9)
+        axes[row, 0].set_title(f"#{i if ids is None else ids[i]}  IoU {vals[i]:.3f}", fontsize=9)
         show_mask(axes[row, 1], targets[i], palette, "ground truth" if row == 0 else None)
         show_mask(axes[row, 2], preds[i], palette, "prediction" if row == 0 else None)
         codes, names = error_codes(targets[i], preds[i])
