@@ -212,8 +212,8 @@ def check_annotations(label_maps: Any, num_classes: int, unlabeled: int | None =
 
     Kinds of finding: ``out_of_range`` (ids >= num_classes other than ``unlabeled``),
     ``unlabeled_gap`` (pixels left at ``unlabeled``), ``speck`` (a region smaller than
-    ``speck_area`` pixels), ``thin`` (a region nowhere wider than one pixel, unless its class
-    is in ``thin_ok``), ``inconsistent_id`` (an id used in fewer than ``min_image_fraction`` of
+    ``speck_area`` pixels), ``thin`` (a region nowhere wider than one pixel); classes in ``thin_ok``
+    are thin or tiny by definition (lane markings) and are not checked for either; ``inconsistent_id`` (an id used in fewer than ``min_image_fraction`` of
     the images: often one annotator's private convention).
 
     >>> lm = np.zeros((2, 8, 8), int); lm[0, 2, 2] = 1; lm[1, 0, 0] = 255
@@ -243,16 +243,17 @@ def check_annotations(label_maps: Any, num_classes: int, unlabeled: int | None =
             if not nc:
                 continue
             areas = np.bincount(comps.ravel(), minlength=nc + 1)
+            if cid in thin_ok:  # classes that are thin or tiny by definition (lane dashes)
+                continue
             for comp in np.nonzero((areas < speck_area) & (np.arange(nc + 1) > 0))[0]:
                 ys, xs = np.nonzero(comps == comp)
                 findings.append({"sample": i, "kind": "speck", "class": cid, "pixels": int(areas[comp]),
                                  "at": (int(ys[0]), int(xs[0]))})
-            if cid not in thin_ok:
-                width = ndimage.maximum(ndimage.distance_transform_cdt(comps > 0, metric="taxicab"), comps,
-                                        np.arange(1, nc + 1))
-                for comp, w in zip(range(1, nc + 1), np.atleast_1d(width)):
-                    if w <= 1 and areas[comp] >= speck_area:
-                        findings.append({"sample": i, "kind": "thin", "class": cid, "pixels": int(areas[comp])})
+            width = ndimage.maximum(ndimage.distance_transform_cdt(comps > 0, metric="taxicab"), comps,
+                                    np.arange(1, nc + 1))
+            for comp, w in zip(range(1, nc + 1), np.atleast_1d(width)):
+                if w <= 1 and areas[comp] >= speck_area:
+                    findings.append({"sample": i, "kind": "thin", "class": cid, "pixels": int(areas[comp])})
     for cid, count in images_with.items():
         if cid != unlabeled and count <= max(1, min_image_fraction * n) and n >= 10:
             findings.append({"sample": None, "kind": "inconsistent_id", "class": cid, "images": count})
