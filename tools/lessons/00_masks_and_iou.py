@@ -112,6 +112,32 @@ CELLS = [
     assert metrics.iou(pred, truth) == 0.5
     """),
     md("""
+    ### Paint it yourself
+
+    The `MaskEditor` below opens on an empty 3×3 grid and scores it against the same `truth`.
+    **Click and drag** to paint (keys `0`/`1` pick background/object, `b` toggles a 3×3 brush,
+    Ctrl+Z undoes). Paint the prediction above — top-left, the cell below it, and the centre — and
+    the readout says IoU 0.500; then move the centre pixel to the top row and it reaches 1.000. "show
+    target" draws the target's outline and colours true positives, false positives and false
+    negatives. The cell below does the same strokes from Python, so this page shows the result even
+    where widgets cannot run.
+    """),
+    code("""
+    from segcourse.widgets import MaskEditor
+
+    editor = MaskEditor(shape=(3, 3), target=truth)
+    for row, col in [(0, 0), (1, 0), (1, 1)]:     # the roadmap's prediction
+        editor.paint(row, col, 1)
+    print(editor.readout)
+    editor
+    """),
+    code("""
+    editor.undo()                # take back the false positive in the centre...
+    editor.paint(0, 1, 1)        # ...and paint the missed pixel instead
+    print(editor.readout)
+    print(editor.mask)
+    """),
+    md("""
     ## 4 · Dice, IoU's sibling
 
     The **Dice coefficient** (the F1 score of pixels) counts the overlap twice and divides by the
@@ -275,7 +301,7 @@ CELLS = [
 
     | item | this lesson |
     |---|---|
-    | input image | the 3×3 truth mask; the 32×32 stain image |
+    | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 32×32 stain image |
     | prediction | the 3×3 prediction; the 4×4 road/sidewalk prediction |
     | metric | IoU 0.5 and Dice 0.667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
     | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
