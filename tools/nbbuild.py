@@ -1,7 +1,8 @@
 """Tiny helpers to write and execute course notebooks from Python lists of cells.
 
-Lessons are authored in ``tools/lessons/*.py`` as lists of ``md(...)`` and ``code(...)`` cells;
-``python tools/nbbuild.py notebooks/00_masks_and_iou.ipynb`` rebuilds and executes one. The
+Lessons are authored in ``tools/lessons/*.py`` and solved exercises in ``tools/solutions/*.py``
+as lists of ``md(...)`` and ``code(...)`` cells; ``python tools/nbbuild.py notebooks/00_masks_and_iou.ipynb``
+(or ``solutions/...``) rebuilds and executes one. Then ``python tools/make_exercises.py``. The
 committed ``.ipynb`` (executed, with outputs) is what learners and nbval read.
 """
 
@@ -61,8 +62,8 @@ def write(nb: nbformat.NotebookNode, path: Path, run: bool = True) -> float:
     return seconds
 
 
-def load_lesson(name: str):
-    src = ROOT / "tools" / "lessons" / f"{name}.py"
+def load_lesson(name: str, folder: str = "lessons"):
+    src = ROOT / "tools" / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, src)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -72,6 +73,6 @@ def load_lesson(name: str):
 if __name__ == "__main__":
     for target in sys.argv[1:]:
         path = (ROOT / target).resolve()
-        lesson = load_lesson(path.stem)
+        lesson = load_lesson(path.stem, "solutions" if path.parent.name == "solutions" else "lessons")
         secs = write(new_notebook(lesson.CELLS), path)
         print(f"{target}: executed in {secs:.1f} s")

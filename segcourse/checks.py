@@ -1,0 +1,248 @@
+"""Automatic checks for the exercises: each tests a learner's answer on many cases and, when it
+is wrong, fails with a hint that teaches rather than just "wrong".
+
+Every check raises ``AssertionError`` (so nbgrader and nbval treat it as a failed test) and
+prints nothing on success but a one-line confirmation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import metrics
+
+__all__ = [
+    "check_iou",
+    "check_dice",
+    "check_confusion_matrix",
+    "check_mean_iou",
+    "check_practice_masks",
+    "check_small_region_sensitivity",
+    "check_painted_mask",
+    "check_report",
+]
+
+TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
+PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+
+
+def _call(fn: Callable, *args: Any, what: str) -> Any:
+    if not callable(fn):
+        raise AssertionError(f"pass your function itself (e.g. check_iou(iou)), not {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise AssertionError(f"{what} still raises NotImplementedError: replace the stub with your code") from None
+    except AssertionError:
+        raise
+    except Exception as exc:  # a crash is a failed check, with the reason
+        raise AssertionError(f"{what} crashed with {type(exc).__name__}: {exc}") from None
+
+
+def _close(a: Any, b: float, tol: float = 1e-9) -> bool:
+    try:
+        a = float(a)
+    except (TypeError, ValueError):
+        return False
+    return (np.isnan(a) and np.isnan(b)) or abs(a - b) <= tol
+
+
+def _random_pairs(seed: int, n: int = 25):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        shape = tuple(rng.integers(2, 12, 2))
+        if rng.random() < 0.3:
+            shape = (int(rng.integers(2, 4)),) + shape  # a batch
+        p = rng.random(shape) < rng.uniform(0.1, 0.7)
+        t = rng.random(shape) < rng.uniform(0.1, 0.7)
+        yield p, t
+
+
+def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) -> None:
+    got = _call(fn, np.array(PRED), np.array(TRUTH), what=name)
+    if not _close(got, seed_value, 1e-6):
+        hint = ""
+        if name == "iou" and _close(got, 2 / 3, 1e-3):
+            hint = " That is the Dice value: IoU divides by the union |P ∪ T| = 4, not by the mean size."
+        if name == "iou" and _close(got, 2.0, 1e-9):
+            hint = " You returned the intersection count: divide it by the union."
+        if name == "dice" and _close(got, 0.5, 1e-9):
+            hint = " That is the IoU. Dice is 2|P ∩ T| / (|P| + |T|)."
+        raise AssertionError(f"{name} of the roadmap's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
+    empty = np.zeros((3, 3), bool)
+    got = _call(fn, empty, empty, what=name)
+    if not _close(got, float("nan")):
+        raise AssertionError(
+            f"your {name} of two empty masks is {got!r}; both masks agree everywhere, but 0/0 has no value — "
+            f"the course convention is to return NaN (np.nan) so that averages can skip such images.")
+    one = empty.copy(); one[1, 1] = True
+    got = _call(fn, one, empty, what=name)
+    if not _close(got, 0.0):
+        raise AssertionError(f"your {name} of a one-pixel prediction against an empty target is {got!r}; "
+                             f"nothing overlaps, so it must be 0.0 (only *both* empty is NaN)")
+    got = _call(fn, one, one, what=name)
+    if not _close(got, 1.0):
+        raise AssertionError(f"your {name} of a mask with itself is {got!r}; identical masks score 1.0")
+    for p, t in _random_pairs(7):
+        want = ref(p, t)
+        got = _call(fn, p, t, what=name)
+        if not _close(got, want, 1e-6):
+            extra = " (this case is a batch of shape (N, H, W): count over all images)" if p.ndim == 3 else ""
+            raise AssertionError(f"on random masks of shape {p.shape} your {name} is {got!r}, expected {want:.6f}{extra}. "
+                                 f"Check that you count pixels, not rows, and use & for intersection and | for union.")
+    p, t = next(_random_pairs(8))
+    got = _call(fn, p.astype(np.uint8), t.astype(np.uint8), what=name)
+    if not _close(got, ref(p, t), 1e-6):
+        raise AssertionError(f"your {name} gives {got!r} for 0/1 uint8 masks but {ref(p, t):.6f} is right: convert to bool "
+                             f"first (mask.astype(bool)); uint8 arithmetic overflows and & on 0/1 ints is not logical AND of masks")
+
+
+def check_iou(iou: Callable) -> None:
+    """Check a learner's ``iou(pred, target)`` for binary masks.
+
+    >>> check_iou(metrics.iou)
+    check_iou: all cases pass
+    """
+    _check_overlap(iou, "iou", metrics.iou, 0.5)
+    print("check_iou: all cases pass")
+
+
+def check_dice(dice: Callable) -> None:
+    """Check a learner's ``dice(pred, target)`` for binary masks.
+
+    >>> check_dice(metrics.dice)
+    check_dice: all cases pass
+    """
+    _check_overlap(dice, "dice", metrics.dice, 2 / 3)
+    print("check_dice: all cases pass")
+
+
+def check_confusion_matrix(confusion_matrix: Callable) -> None:
+    """Check a learner's ``confusion_matrix(pred, target, num_classes)`` (rows = truth).
+
+    >>> check_confusion_matrix(metrics.confusion_matrix)
+    check_confusion_matrix: all cases pass
+    """
+    pred = np.array([[0, 1, 1], [1, 2, 2]])
+    target = np.array([[0, 0, 1], [1, 1, 2]])
+    want = metrics.confusion_matrix(pred, target, 3)
+    got = np.asarray(_call(confusion_matrix, pred, target, 3, what="confusion_matrix"))
+    if got.shape != (3, 3):
+        raise AssertionError(f"with num_classes=3 the matrix must be 3×3, yours has shape {got.shape}")
+    if np.array_equal(got, want.T):
+        raise AssertionError("your matrix is transposed: rows must be the ground truth (target) and columns the prediction, "
+                             "so cm[i, j] counts pixels of true class i predicted as j")
+    if not np.array_equal(got, want):
+        raise AssertionError(f"for pred={pred.tolist()} and target={target.tolist()} expected\n{want}\nbut got\n{got}")
+    got = np.asarray(_call(confusion_matrix, np.zeros((2, 2), int), np.zeros((2, 2), int), 4, what="confusion_matrix"))
+    if got.shape != (4, 4):
+        raise AssertionError("classes that never occur still get a row and a column: use num_classes, not the ids you see "
+                             f"(np.bincount(..., minlength=K*K)); your shape is {got.shape}")
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        k = int(rng.integers(2, 20))
+        shape = (int(rng.integers(1, 3)), 40, 40)
+        t = rng.integers(0, k, shape).astype(np.uint8)
+        p = rng.integers(0, k, shape).astype(np.uint8)
+        got = np.asarray(_call(confusion_matrix, p, t, k, what="confusion_matrix"))
+        if not np.array_equal(got, metrics.confusion_matrix(p, t, k)):
+            raise AssertionError(f"wrong counts on random uint8 label maps with K={k}: K*t + p overflows uint8 when K*K > 256 — "
+                                 f"convert to a wider integer type (astype(np.int64)) before computing the index")
+    print("check_confusion_matrix: all cases pass")
+
+
+def check_mean_iou(mean_iou: Callable) -> None:
+    """Check a learner's ``mean_iou(pred, target, num_classes)`` (NaN classes skipped).
+
+    >>> check_mean_iou(metrics.mean_iou)
+    check_mean_iou: all cases pass
+    """
+    t = np.array([[0, 0], [1, 1]])
+    p = np.array([[0, 1], [1, 1]])
+    want = metrics.mean_iou(p, t, 4)
+    got = _call(mean_iou, p, t, 4, what="mean_iou")
+    if _close(got, (0.5 + 2 / 3) / 4, 1e-6):
+        raise AssertionError(f"your mean IoU is {got:.4f}: classes 2 and 3 appear in neither mask and were counted as 0. "
+                             f"An absent class has no IoU (NaN); average only the classes that occur (np.nanmean).")
+    if not _close(got, want, 1e-6):
+        raise AssertionError(f"mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be {want:.4f}, yours is {got!r}")
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        k = int(rng.integers(2, 7))
+        t = rng.integers(0, k, (2, 9, 9))
+        p = np.where(rng.random(t.shape) < 0.6, t, rng.integers(0, k, t.shape))
+        want = metrics.mean_iou(p, t, k)
+        got = _call(mean_iou, p, t, k, what="mean_iou")
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"on random label maps (K={k}, batch of 2) expected {want:.6f}, got {got!r}: "
+                                 f"compute each class's IoU over all pixels of the batch, then average the classes")
+    print("check_mean_iou: all cases pass")
+
+
+def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: Any) -> None:
+    """Check the practice exercise: a new set of masks, its per-sample IoU and their mean.
+
+    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]; g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
+    >>> check_practice_masks(p, g, [0.5, 1.0], 0.75)
+    check_practice_masks: per-sample [0.5, 1.0], mean 0.75
+    """
+    p, g = np.asarray(pred_masks), np.asarray(gt_masks)
+    if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
+        raise AssertionError(f"build at least two samples of matching 2-D masks: pred_masks {p.shape}, gt_masks {g.shape}")
+    want = [metrics.iou(a == 1, b == 1, zero_division=0.0) for a, b in zip(p, g)]
+    got = list(np.asarray(ious, float))
+    if len(got) != len(want) or not np.allclose(got, want, atol=1e-4):
+        raise AssertionError(f"the per-sample IoUs of your masks are {np.round(want, 4).tolist()}, you reported {np.round(got, 4).tolist()}")
+    if not _close(mean_iou, float(np.mean(want)), 1e-4):
+        raise AssertionError(f"mean_iou should be the mean of the per-sample values, {np.mean(want):.4f}; you have {mean_iou!r}")
+    if np.allclose(want, 0.8):
+        raise AssertionError("your masks give 0.8 everywhere, like the original example: change them so mean_iou moves")
+    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {np.mean(want):.4g}")
+
+
+def check_small_region_sensitivity(shifted_iou: Callable) -> None:
+    """Check ``shifted_iou(side)``: IoU of a side×side square with itself shifted one pixel right.
+
+    >>> check_small_region_sensitivity(lambda s: (s - 1) / (s + 1))
+    check_small_region_sensitivity: side 2 -> 0.333, side 32 -> 0.939
+    """
+    for side in (2, 3, 5, 10, 32):
+        want = (side - 1) / (side + 1)
+        got = _call(shifted_iou, side, what="shifted_iou")
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"for a {side}×{side} square shifted by one pixel the IoU is {want:.4f} "
+                                 f"((side-1)·side overlap over (side+1)·side union); yours is {got!r}. "
+                                 f"Leave room around the square so the shift does not push it off the image.")
+    print(f"check_small_region_sensitivity: side 2 -> {1 / 3:.3f}, side 32 -> {31 / 33:.3f}")
+
+
+def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9) -> None:
+    """Check a painted mask (an array, or a MaskEditor) reaches IoU ``goal`` against ``target``.
+
+    >>> check_painted_mask([[1, 0, 0], [1, 1, 0], [0, 0, 0]], [[1, 1, 0], [1, 0, 0], [0, 0, 0]], 0.5)
+    check_painted_mask: IoU 0.500 as asked
+    """
+    m = getattr(mask, "mask", mask)
+    got = metrics.iou(np.asarray(m) > 0, np.asarray(target) > 0, zero_division=1.0)
+    if abs(got - goal) > tol:
+        direction = "add pixels the target has, or remove ones it lacks" if got < goal else "you overlap too well: add a false positive or leave a pixel out"
+        raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}: {direction}")
+    print(f"check_painted_mask: IoU {got:.3f} as asked")
+
+
+def check_report(path: str | os.PathLike) -> None:
+    """Check a portfolio report: exists, self-contained, has every section the text recommends."""
+    p = Path(path)
+    if not p.exists():
+        raise AssertionError(f"{p} does not exist: call segcourse.report.write_report(...) first")
+    page = p.read_text(encoding="utf-8")
+    for section in ("Triplets", "Per-class IoU", "Failure samples by bucket", "What I would improve next"):
+        if section not in page:
+            raise AssertionError(f"the report lacks the '{section}' section")
+    if "<img" not in page or 'src="http' in page or "src='http" in page:
+        raise AssertionError("the report must embed its images (data: URIs), not link to files or the web")
+    print("check_report: every section present, images embedded")

@@ -1,0 +1,101 @@
+"""segcourse.checks: every check passes the reference and fails typical wrong answers with a hint."""
+
+import numpy as np
+import pytest
+
+from segcourse import checks, metrics
+from segcourse.widgets import MaskEditor
+
+
+def _fails(check, answer, *words):
+    with pytest.raises(AssertionError) as info:
+        check(answer)
+    for w in words:
+        assert w in str(info.value), str(info.value)
+
+
+def test_iou_check():
+    checks.check_iou(metrics.iou)
+    _fails(checks.check_iou, lambda p, t: metrics.dice(p, t), "That is the Dice value")
+    _fails(checks.check_iou, lambda p, t: float(np.sum(np.logical_and(p, t))), "intersection count")
+    _fails(checks.check_iou, lambda p, t: metrics.iou(p, t, zero_division=0.0), "two empty masks is 0.0", "NaN")
+    _fails(checks.check_iou, lambda p, t: metrics.iou(p, t, zero_division=1.0), "two empty masks is 1.0")
+    _fails(checks.check_iou, lambda p, t: (np.asarray(p) * np.asarray(t)).sum() / max(1, (np.asarray(p) + np.asarray(t)).sum()), "should be 0.5")
+    _fails(checks.check_iou, lambda p, t: metrics.iou(np.asarray(p)[0], np.asarray(t)[0]) if np.ndim(p) == 3 else metrics.iou(p, t), "batch")
+    def stub(p, t):
+        raise NotImplementedError()
+    _fails(checks.check_iou, stub, "NotImplementedError")
+    _fails(checks.check_iou, 0.5, "pass your function itself")
+
+
+def test_dice_check():
+    checks.check_dice(metrics.dice)
+    _fails(checks.check_dice, metrics.iou, "That is the IoU")
+    _fails(checks.check_dice, lambda p, t: metrics.dice(p, t, zero_division=0.0), "NaN")
+
+
+def test_confusion_matrix_check():
+    checks.check_confusion_matrix(metrics.confusion_matrix)
+    _fails(checks.check_confusion_matrix, lambda p, t, k: metrics.confusion_matrix(p, t, k).T, "transposed")
+    def no_minlength(p, t, k):
+        idx = (k * np.asarray(t).astype(int) + np.asarray(p).astype(int)).ravel()
+        n = int(np.sqrt(np.bincount(idx).size)) + 1
+        return np.bincount(idx, minlength=n * n)[: n * n].reshape(n, n)
+    _fails(checks.check_confusion_matrix, no_minlength, "num_classes")
+    def overflow(p, t, k):
+        idx = (np.asarray(t) * np.uint8(k) + np.asarray(p)).ravel()
+        return np.bincount(idx, minlength=k * k)[: k * k].reshape(k, k)
+    _fails(checks.check_confusion_matrix, overflow, "overflows")
+
+
+def test_mean_iou_check():
+    checks.check_mean_iou(metrics.mean_iou)
+    _fails(checks.check_mean_iou, lambda p, t, k: float(np.nan_to_num(metrics.per_class_iou(p, t, k)).mean()), "counted as 0", "nanmean")
+    per_image = lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])) if np.ndim(p) == 3 else metrics.mean_iou(p, t, k)
+    _fails(checks.check_mean_iou, per_image, "over all pixels of the batch")
+
+
+def test_practice_masks_check():
+    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
+    checks.check_practice_masks(p, g, [0.5, 1.0], 0.75)
+    with pytest.raises(AssertionError, match="per-sample IoUs"):
+        checks.check_practice_masks(p, g, [0.5, 0.5], 0.5)
+    with pytest.raises(AssertionError, match="mean of the per-sample"):
+        checks.check_practice_masks(p, g, [0.5, 1.0], 0.5)
+    seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]]]
+    seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
+    with pytest.raises(AssertionError, match="change them"):
+        checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8], 0.8)
+
+
+def test_small_region_check():
+    def reference(side):
+        img = np.zeros((side + 4, side + 4), bool)
+        img[2:2 + side, 2:2 + side] = True
+        return metrics.iou(np.roll(img, 1, axis=1), img)
+    checks.check_small_region_sensitivity(reference)
+    def no_room(side):  # the square fills the image: the shift wraps around
+        img = np.ones((side, side), bool)
+        return metrics.iou(np.roll(img, 1, axis=1), img)
+    _fails(checks.check_small_region_sensitivity, no_room, "Leave room")
+
+
+def test_painted_mask_check():
+    target = np.zeros((4, 4), int); target[1:3, 1:3] = 1
+    ed = MaskEditor(shape=(4, 4), target=target)
+    ed.paint(1, 1, 1); ed.paint(1, 2, 1)
+    checks.check_painted_mask(ed, target, 0.5)
+    ed.paint(2, 1, 1)
+    with pytest.raises(AssertionError, match="overlap too well"):
+        checks.check_painted_mask(ed, target, 0.5)
+    with pytest.raises(AssertionError, match="add pixels"):
+        checks.check_painted_mask(np.zeros((4, 4)), target, 0.5)
+
+
+def test_report_check(tmp_path):
+    with pytest.raises(AssertionError, match="does not exist"):
+        checks.check_report(tmp_path / "r.html")
+    (tmp_path / "r.html").write_text("<h1>Triplets</h1>")
+    with pytest.raises(AssertionError, match="Per-class IoU"):
+        checks.check_report(tmp_path / "r.html")
