@@ -107,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seed=args.seed)
 
 
-def bench_data(n: int = 1000) -> None:  # filled in with segcourse.data
+def bench_data(n: int = 1000) -> None:
+    """Time the three dataset generators."""
     from . import data
 
     rows = []

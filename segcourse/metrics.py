@@ -290,12 +290,14 @@ def _dilation_pixels(shape: tuple[int, ...], dilation_ratio: float) -> int:
     return max(1, int(round(dilation_ratio * np.hypot(h, w))))
 
 
-def boundary_band(mask: Any, dilation_ratio: float = 0.02) -> np.ndarray:
+def boundary_band(mask: Any, dilation_ratio: float = 0.02, image_border: bool = True) -> np.ndarray:
     """The inner boundary band of a binary mask: the mask minus its erosion.
 
     The erosion is by a 3x3 square applied ``d = max(1, round(dilation_ratio * diagonal))``
-    times, with pixels outside the image counted as background (Cheng et al., 2021). For a batch
-    ``(N, H, W)`` each image is eroded on its own.
+    times, with pixels outside the image counted as background (Cheng et al., 2021), so a mask
+    touching the image edge has a band along it. ``image_border=False`` treats the image edge as
+    no boundary (pixels outside repeat the edge): the band then marks only changes of class.
+    For a batch ``(N, H, W)`` each image is eroded on its own.
 
     >>> m = np.zeros((5, 5), bool); m[1:4, 1:4] = True
     >>> boundary_band(m).astype(int)
@@ -308,7 +310,10 @@ def boundary_band(mask: Any, dilation_ratio: float = 0.02) -> np.ndarray:
     m = as_binary(mask, "mask")
     d = _dilation_pixels(m.shape, dilation_ratio)
     size = (1,) * (m.ndim - 2) + (2 * d + 1, 2 * d + 1)
-    eroded = ndimage.minimum_filter(m, size=size, mode="constant", cval=0)
+    if image_border:
+        eroded = ndimage.minimum_filter(m, size=size, mode="constant", cval=0)
+    else:
+        eroded = ndimage.minimum_filter(m, size=size, mode="nearest")
     return m & ~eroded
 
 
