@@ -27,6 +27,7 @@ __all__ = [
     "average_precision",
     "count_error",
     "instances_from_boundary_classes",
+    "boundary_class_map",
 ]
 
 
@@ -258,6 +259,25 @@ def count_error(pred_labels: Any, gt_labels: Any) -> int:
     g = _instance_map(gt_labels, "gt_labels")
     check_same_shape(p, g)
     return int(len(np.unique(p[p > 0])) - len(np.unique(g[g > 0])))
+
+
+def boundary_class_map(instance_labels: Any, boundary: int = 2) -> np.ndarray:
+    """Instance map -> 3-class training target: 0 background, 1 interior, 2 boundary.
+
+    The boundary class is each instance's inner outline (scikit-image ``find_boundaries``), so
+    touching instances are separated by it. :func:`instances_from_boundary_classes` undoes it.
+
+    >>> boundary_class_map([[1, 1, 1, 2, 2, 2]] * 3)   # the image edge is not a boundary
+    array([[1, 1, 2, 2, 1, 1],
+           [1, 1, 2, 2, 1, 1],
+           [1, 1, 2, 2, 1, 1]], dtype=uint8)
+    """
+    from skimage.segmentation import find_boundaries
+
+    inst = _instance_map(instance_labels, "instance_labels")
+    out = (inst > 0).astype(np.uint8)
+    out[find_boundaries(inst, mode="inner") & (inst > 0)] = boundary
+    return out
 
 
 def instances_from_boundary_classes(label_map: Any, interior: int = 1, boundary: int = 2, connectivity: int = 1) -> np.ndarray:

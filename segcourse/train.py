@@ -26,7 +26,18 @@ from .models import WEIGHTS_DIR, TinyUNet, count_parameters
 
 __all__ = ["pick_device", "dice_loss", "fit", "evaluate", "predict", "train_shipped_model", "benchmark"]
 
-DATASETS = {"roads": sdata.road_scenes, "defects": sdata.surface_defects}
+def cells_boundary(n: int, size: int = 64, seed: int = 0, **knobs) -> sdata.SegData:
+    """Touching cells with a 3-class target (background / interior / boundary) for the
+    boundary-aware instance recipe; the instance maps travel along."""
+    from .instances import boundary_class_map
+
+    d = sdata.touching_cells(n, size=size, seed=seed, **{"overlap": 0.1, **knobs})
+    labels = np.stack([boundary_class_map(i) for i in d.instances]) if n else d.labels
+    return sdata.SegData(d.images, labels, ("background", "interior", "boundary"),
+                         np.array([[40, 40, 40], [0, 158, 115], [240, 228, 66]], np.uint8), d.instances, d.params)
+
+
+DATASETS = {"roads": sdata.road_scenes, "defects": sdata.surface_defects, "cells": cells_boundary}
 
 
 def pick_device(device: str | torch.device = "auto", verbose: bool = False) -> torch.device:

@@ -74,8 +74,9 @@ def test_pick_device():
             train.pick_device("cuda")
 
 
-def test_shipped_roads_model_reproduces_its_card_on_cpu():
-    model = models.pretrained("roads")
+@pytest.mark.parametrize("name", ["roads", "cells"])
+def test_shipped_model_reproduces_its_card_on_cpu(name):
+    model = models.pretrained(name)
     card = model.card
     for key in ("dataset", "training", "heldout", "model", "parameters"):
         assert key in card

@@ -186,20 +186,58 @@ CELLS = [
     Instead of post-processing a blob, a model can be trained on **three** classes — background,
     cell interior, cell boundary. The boundary class separates touching cells by construction:
     interior pixels split into one component per cell, and each component is grown back over its
-    boundary pixels (`instances.instances_from_boundary_classes`). Here we build the three-class
-    target from the truth to show the recipe works when the boundary is predicted well; training
-    the tiny UNet on it is the same `train.fit` call as in lesson 01 with `num_classes=3`.
+    boundary pixels (`instances.instances_from_boundary_classes`). The training target is made from
+    the instance maps with `instances.boundary_class_map`:
     """),
     code("""
-    from skimage.segmentation import find_boundaries
+    three = instances.boundary_class_map(cells.instances[i])
+    rebuilt = instances.instances_from_boundary_classes(three)
+    print("cells in the truth:", cells.instances[i].max(), "| rebuilt from the 3-class target:", rebuilt.max(),
+          "| PQ:", round(instances.panoptic_quality(rebuilt, cells.instances[i])["pq"], 3))
+    """),
+    md("""
+    The course ships a `TinyUNet` trained on exactly this target (on a CPU, with
+    `python -m segcourse.train --dataset cells --device cpu --n-train 2000 --epochs 3`); its card
+    says how. We run it on our 200 images — which it never saw — and compare the three ways of
+    getting instances, all from the *model's* output:
+    """),
+    code("""
+    from segcourse import models, train
 
-    scores = []
-    for truth in cells.instances:
-        three = np.where(truth > 0, 1, 0)
-        three[find_boundaries(truth, mode="inner") & (truth > 0)] = 2
-        rebuilt = instances.instances_from_boundary_classes(three)
-        scores.append(instances.panoptic_quality(rebuilt, truth)["pq"])
-    print("PQ from an ideal boundary-class prediction:", round(float(np.mean(scores)), 3))
+    cell_model = models.pretrained("cells")
+    print("card:", cell_model.card["training"]["device_name"], "|", cell_model.card["training"]["images_seen"], "training images |",
+          "held-out per-class IoU", cell_model.card["heldout"]["per_class_iou"])
+    three_pred, _ = train.predict(cell_model, cells.images, device="cpu")
+
+    methods = {
+        "components of predicted mask": lambda p: instances.label_components(p > 0),
+        "watershed on predicted mask": lambda p: instances.separate_touching(p > 0, min_distance=2),
+        "boundary-class recipe": lambda p: instances.instances_from_boundary_classes(p),
+    }
+    print(f"{'method':>29} | {'PQ':>5} | mean |count error| | images counted right")
+    for name, make in methods.items():
+        scores = [(instances.panoptic_quality(make(p), t)["pq"], instances.count_error(make(p), t))
+                  for p, t in zip(three_pred, cells.instances)]
+        s = np.array(scores)
+        print(f"{name:>29} | {s[:, 0].mean():.3f} | {np.abs(s[:, 1]).mean():19.2f} | {np.mean(s[:, 1] == 0):.0%}")
+    """),
+    code("""
+    j = 3
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
+    viz.show_mask(axes[0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
+    viz.instance_overlay(cells.images[j], instances.instances_from_boundary_classes(three_pred[j]), ax=axes[1], title="recipe")
+    viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[2], title="truth")
+    fig.tight_layout()
+    """),
+    md("""
+    Compare the rows: from the same model output, the boundary-class recipe reaches a PQ of about
+    0.82 where the watershed on the predicted mask gets 0.68 and plain components almost 0, and it
+    miscounts by one cell on average instead of 1.3. The learned boundary sits where the *image*
+    shows two cells meeting (a dimmer seam between two domes), a cue the watershed on a binary mask
+    never sees. That is the general
+    lesson — when objects touch, give the model a way to say where one ends.
+
     """),
     md("""
     ## 7 · Semantic or instance?

@@ -184,7 +184,32 @@ CELLS = [
     The explanation lines are measured, not guessed: which pair of classes, what share, how many
     pixels; which small region, how big, what recall. Now the next change has a clear target — and
     "try a bigger model" is not it.
+    """),
+    md("""
+    ### Hand-correct a bad mask
 
+    A bucket also tells an annotator — or you — where to look. Open the worst sample's prediction
+    in the `MaskEditor`, cropped to the 32×32 corner where most errors are, scored against the
+    ground truth. Paint over the wrong pixels and watch the readout climb; the cell below makes one
+    correction from Python: every pixel of the true road painted as road.
+    """),
+    code("""
+    from segcourse.widgets import MaskEditor
+
+    worst = int(np.argmin(per_sample))
+    wrong = pred[worst] != project.labels[worst]
+    corners = {(r, c): wrong[r:r + 32, c:c + 32].sum() for r in (0, 32) for c in (0, 32)}
+    r0, c0 = max(corners, key=corners.get)
+    crop = (slice(r0, r0 + 32), slice(c0, c0 + 32))
+    fixer = MaskEditor(mask=pred[worst][crop], target=project.labels[worst][crop], num_classes=5,
+                       class_names=project.class_names, palette=project.palette)
+    print("before:", fixer.readout)
+    for r, c in np.argwhere(project.labels[worst][crop] == 1):
+        fixer.paint(int(r), int(c), 1)
+    print("after :", fixer.readout)
+    fixer
+    """),
+    md("""
     ## 6 · The project checklist
 
     Where are we? Classes defined, masks checked, baseline ready — but until a minute ago the
@@ -230,6 +255,32 @@ CELLS = [
     the road but most of a lane marking. This is why IoU is so sensitive on small regions (the
     practice text's third exercise), and why inconsistent boundary standards "contaminate both
     training and evaluation": a model can be right and still be measured wrong.
+    """),
+    md("""
+    ### Play annotator
+
+    Two people outline the same car. Neither is wrong, yet their masks differ by a pixel here and
+    there — and on an object this small that is a big IoU difference. Paint your own version in
+    `annotator_b` and compare; the cell below uses two plausible outlines.
+    """),
+    code("""
+    car = np.zeros((10, 14), int)
+    car[3:7, 2:12] = 1
+    car[2, 4:10] = 1                              # the roof
+    annotator_a = MaskEditor(mask=car)
+    annotator_b = MaskEditor(mask=car, target=car)
+    for c in range(2, 12):                        # B draws the bottom edge one row lower...
+        annotator_b.paint(7, c, 1)
+    for c in range(4, 10):                        # ...and leaves out the roof
+        annotator_b.paint(2, c, 0)
+    print("B against A:", annotator_b.readout)
+    agree = failures.agreement(annotator_a.mask, annotator_b.mask, 2)
+    print("per-class IoU (background, car):", agree["per_class_iou"].round(3))
+    annotator_b
+    """),
+    md("""
+    Two careful annotators agree at a car IoU well below 1. A model scored against either of
+    them cannot be *measured* much above that on small objects, however good it is.
 
     ## 8 · The portfolio report
 
