@@ -24,6 +24,11 @@ __all__ = [
     "check_small_region_sensitivity",
     "check_painted_mask",
     "check_report",
+    "check_pixel_shares",
+    "check_iou_from_confusion",
+    "check_aligned_flip",
+    "check_count_objects",
+    "check_panoptic_quality",
 ]
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
@@ -246,3 +251,135 @@ def check_report(path: str | os.PathLike) -> None:
     if "<img" not in page or 'src="http' in page or "src='http" in page:
         raise AssertionError("the report must embed its images (data: URIs), not link to files or the web")
     print("check_report: every section present, images embedded")
+
+
+def check_pixel_shares(pixel_shares: Callable) -> None:
+    """Check ``pixel_shares(label_maps, num_classes)``: the fraction of pixels of each class.
+
+    >>> check_pixel_shares(lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm))
+    check_pixel_shares: all cases pass
+    """
+    lm = np.array([[[0, 0], [1, 3]], [[0, 0], [0, 1]]])
+    want = np.array([5, 2, 0, 1, 0]) / 8
+    got = np.asarray(_call(pixel_shares, lm, 5, what="pixel_shares"), float)
+    if got.shape != (5,):
+        raise AssertionError(f"return one share per class (num_classes=5 -> shape (5,)); yours has shape {got.shape}. "
+                             f"A class with no pixels still gets a share of 0: np.bincount(..., minlength=num_classes)")
+    if np.allclose(got, [5, 2, 0, 1, 0]):
+        raise AssertionError("these are pixel counts: divide by the total number of pixels to get shares that sum to 1")
+    if not np.allclose(got, want):
+        raise AssertionError(f"for a batch of two 2×2 maps expected {want.tolist()}, got {got.tolist()}: count over all images together")
+    print("check_pixel_shares: all cases pass")
+
+
+def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
+    """Check ``iou_from_confusion(cm)``: per-class IoU read off a confusion matrix.
+
+    >>> check_iou_from_confusion(metrics.iou_from_confusion)
+    check_iou_from_confusion: all cases pass
+    """
+    cm = np.array([[3, 1, 0], [2, 4, 0], [0, 0, 0]])
+    want = metrics.iou_from_confusion(cm)
+    got = np.asarray(_call(iou_from_confusion, cm, what="iou_from_confusion"), float)
+    tp = np.diag(cm)
+    if got.shape == want.shape and np.allclose(np.nan_to_num(got), tp / np.maximum(cm.sum(1), 1)):
+        raise AssertionError("that is recall (TP / row sum): IoU also counts the false positives, TP / (row sum + column sum - TP)")
+    if got.shape != want.shape or not np.allclose(got[:2], want[:2]):
+        raise AssertionError(f"for cm={cm.tolist()} expected {np.round(want, 4).tolist()}, got {np.round(got, 4).tolist()}")
+    if not np.isnan(got[2]):
+        raise AssertionError(f"class 2 has no pixels in truth or prediction: its IoU is 0/0, so NaN — yours is {got[2]!r}")
+    print("check_iou_from_confusion: all cases pass")
+
+
+def check_aligned_flip(flip_pair: Callable) -> None:
+    """Check ``flip_pair(image, label_map)``: a horizontal flip of both, still aligned.
+
+    >>> check_aligned_flip(lambda img, lm: (img[:, ::-1], lm[:, ::-1]))
+    check_aligned_flip: all cases pass
+    """
+    rng = np.random.default_rng(0)
+    lm = rng.integers(0, 4, (6, 8))
+    img = np.stack([lm / 4.0, rng.random((6, 8)), rng.random((6, 8))], -1)  # channel 0 encodes the class
+    out = _call(flip_pair, img.copy(), lm.copy(), what="flip_pair")
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise AssertionError("return a pair: (flipped image, flipped label map)")
+    fi, fl = np.asarray(out[0]), np.asarray(out[1])
+    if fi.shape != img.shape or fl.shape != lm.shape:
+        raise AssertionError(f"shapes changed: image {img.shape} -> {fi.shape}, mask {lm.shape} -> {fl.shape}")
+    if np.array_equal(fi, img[:, ::-1]) and np.array_equal(fl, lm):
+        raise AssertionError("the image was flipped but the mask was not: every flip must move both together")
+    if np.array_equal(fl, lm[:, ::-1]) and np.array_equal(fi, img):
+        raise AssertionError("the mask was flipped but the image was not")
+    if np.array_equal(fi, img[::-1]) or np.array_equal(fl, lm[::-1]):
+        raise AssertionError("that is a vertical flip (rows reversed); a horizontal flip reverses the columns, axis 1")
+    if np.array_equal(fi, img[:, :, ::-1]):
+        raise AssertionError("you reversed the colour channels (the last axis); flip the width axis, axis 1")
+    if not (np.array_equal(fi, img[:, ::-1]) and np.array_equal(fl, lm[:, ::-1])):
+        raise AssertionError("the result is not a horizontal flip of both image and mask")
+    print("check_aligned_flip: all cases pass")
+
+
+def check_count_objects(count_objects: Callable) -> None:
+    """Check ``count_objects(mask)``: number of 4-connected regions of a binary mask.
+
+    >>> from scipy import ndimage
+    >>> check_count_objects(lambda m: ndimage.label(np.asarray(m))[1])
+    check_count_objects: all cases pass
+    """
+    from scipy import ndimage
+
+    diag = np.array([[1, 0], [0, 1]])
+    got = _call(count_objects, diag, what="count_objects")
+    if got == 1:
+        raise AssertionError("two pixels that touch only at a corner are 2 objects under 4-connectivity (edges only); "
+                             "you used 8-connectivity (structure=np.ones((3, 3)))")
+    if got != 2:
+        raise AssertionError(f"[[1, 0], [0, 1]] has 2 objects (4-connectivity); you counted {got!r}")
+    if _call(count_objects, np.zeros((3, 3), int), what="count_objects") != 0:
+        raise AssertionError("an empty mask has 0 objects")
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        m = rng.random((12, 12)) < 0.4
+        want = ndimage.label(m)[1]
+        got = _call(count_objects, m, what="count_objects")
+        if got != want:
+            raise AssertionError(f"a random 12×12 mask has {want} objects, you counted {got!r}: use scipy.ndimage.label")
+    print("check_count_objects: all cases pass")
+
+
+def check_panoptic_quality(panoptic_quality: Callable) -> None:
+    """Check ``panoptic_quality(pred, gt)`` -> PQ (a float) for one thing class.
+
+    >>> from segcourse import instances
+    >>> check_panoptic_quality(lambda p, g: instances.panoptic_quality(p, g)["pq"])
+    check_panoptic_quality: all cases pass
+    """
+    from . import instances
+
+    gt = np.array([[1, 1, 0, 0]])
+    half = np.array([[1, 0, 0, 0]])  # IoU exactly 0.5: not a match
+    got = _call(panoptic_quality, half, gt, what="panoptic_quality")
+    if _close(got, 0.5, 1e-9):
+        raise AssertionError("IoU exactly 0.5 is not a match: a match needs IoU > 0.5 (strictly). Then TP=0, FP=1, FN=1 and PQ=0")
+    if not _close(got, 0.0):
+        raise AssertionError(f"for pred {half.tolist()} vs truth {gt.tolist()} PQ is 0.0, yours is {got!r}")
+    gt = np.array([[1, 1, 1, 1, 0, 2, 2]])
+    pred = np.array([[3, 3, 3, 0, 0, 0, 0]])
+    got = _call(panoptic_quality, pred, gt, what="panoptic_quality")
+    if _close(got, 0.75):
+        raise AssertionError("0.75 is SQ (the mean IoU of matched pairs); PQ also multiplies by RQ = TP / (TP + FP/2 + FN/2)")
+    if not _close(got, 0.5, 1e-9):
+        raise AssertionError(f"one match with IoU 0.75 and one missed object: PQ = 0.75 / (1 + 0 + 0.5) = 0.5; yours is {got!r}")
+    rng = np.random.default_rng(9)
+    for _ in range(15):
+        gt = np.zeros((16, 16), int)
+        for k in range(1, 5):
+            y, x = rng.integers(0, 12, 2)
+            gt[y:y + 4, x:x + 4] = k * 7  # ids need not be 1..k
+        pred = np.roll(gt, int(rng.integers(-1, 2)), axis=1)
+        want = instances.panoptic_quality(pred, gt)["pq"]
+        got = _call(panoptic_quality, pred, gt, what="panoptic_quality")
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"on random instance maps expected PQ {want:.4f}, got {got!r}; ids are arbitrary positive "
+                                 f"numbers (0 is background), so match by IoU, not by equal ids")
+    print("check_panoptic_quality: all cases pass")

@@ -99,3 +99,52 @@ def test_report_check(tmp_path):
     (tmp_path / "r.html").write_text("<h1>Triplets</h1>")
     with pytest.raises(AssertionError, match="Per-class IoU"):
         checks.check_report(tmp_path / "r.html")
+
+
+def test_pixel_shares_check():
+    checks.check_pixel_shares(lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm))
+    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm), minlength=k), "pixel counts")
+    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm)) / np.size(lm), "minlength")
+    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm[0]), minlength=k) / np.size(lm[0]), "all images")
+
+
+def test_iou_from_confusion_check():
+    checks.check_iou_from_confusion(metrics.iou_from_confusion)
+    recall = lambda cm: np.diag(cm) / np.maximum(np.asarray(cm).sum(1), 1)
+    _fails(checks.check_iou_from_confusion, recall, "recall")
+    _fails(checks.check_iou_from_confusion, lambda cm: np.nan_to_num(metrics.iou_from_confusion(cm)), "NaN")
+
+
+def test_aligned_flip_check():
+    checks.check_aligned_flip(lambda img, lm: (img[:, ::-1], lm[:, ::-1]))
+    _fails(checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm), "mask was not")
+    _fails(checks.check_aligned_flip, lambda img, lm: (img, lm[:, ::-1]), "image was not")
+    _fails(checks.check_aligned_flip, lambda img, lm: (img[::-1], lm[::-1]), "vertical flip")
+    _fails(checks.check_aligned_flip, lambda img, lm: img[:, ::-1], "return a pair")
+
+
+def test_count_objects_check():
+    from scipy import ndimage
+    checks.check_count_objects(lambda m: ndimage.label(np.asarray(m))[1])
+    _fails(checks.check_count_objects, lambda m: ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[1], "8-connectivity")
+    _fails(checks.check_count_objects, lambda m: max(1, ndimage.label(np.asarray(m))[1]), "empty mask")
+
+
+def test_panoptic_quality_check():
+    from segcourse import instances
+    checks.check_panoptic_quality(lambda p, g: instances.panoptic_quality(p, g)["pq"])
+    _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["sq"], "SQ")
+    def at_least_half(p, g):  # IoU >= 0.5 counted as a match
+        r = instances.match_instances(p, g, iou_threshold=0.4999)
+        d = r.tp + 0.5 * r.fp + 0.5 * r.fn
+        return sum(v for _, _, v in r.pairs) / d if d else float("nan")
+    _fails(checks.check_panoptic_quality, at_least_half, "strictly")
+    def same_ids(p, g):  # matches instances by equal id instead of IoU
+        p, g = np.asarray(p), np.asarray(g)
+        ids = set(np.unique(p[p > 0])) | set(np.unique(g[g > 0]))
+        tp = [i for i in ids if (p == i).any() and (g == i).any() and ((p == i) & (g == i)).sum() / ((p == i) | (g == i)).sum() > 0.5]
+        s = sum(((p == i) & (g == i)).sum() / ((p == i) | (g == i)).sum() for i in tp)
+        fp = len(set(np.unique(p[p > 0])) - set(tp)); fn = len(set(np.unique(g[g > 0])) - set(tp))
+        d = len(tp) + 0.5 * fp + 0.5 * fn
+        return s / d if d else float("nan")
+    _fails(checks.check_panoptic_quality, same_ids, "PQ")
