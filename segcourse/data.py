@@ -245,28 +245,33 @@ def surface_defects(
     kind_ids = np.array([{"scratch": 0, "spot": 1, "stain": 2}[k] for k in kinds])
     wobble = 1 + 0.25 * _smooth_noise(rng, (n, H, W), 3.0)  # ragged stain outlines
     for _ in range(max_defects):
-        present = col(rng.random(n) < 0.6).astype(bool)
-        kind = col(kind_ids[rng.integers(0, len(kind_ids), n)])
-        cy, cx = col(rng.uniform(8, H - 8, n)), col(rng.uniform(8, W - 8, n))
-        # scratch: a 1-px line segment
-        ang = col(rng.uniform(0, np.pi, n))
-        length = col(rng.uniform(0.25, 0.6, n) * size)
-        dx, dy = np.cos(ang), np.sin(ang)
-        along = (xx - cx) * dx + (yy - cy) * dy
-        across = np.abs(-(xx - cx) * dy + (yy - cy) * dx)
-        scratch = (across < 0.6) & (np.abs(along) < length / 2)
-        # spot: a small disc
-        r_spot = col(rng.uniform(1.2, 2.8, n))
-        d2 = (xx - cx) ** 2 + (yy - cy) ** 2
-        spot = d2 < r_spot ** 2
-        # stain: a large soft blob; the mask is where it darkens by more than half its depth
-        r_stain = col(rng.uniform(5, 11, n))
-        stain_depth = np.clip(1 - d2 / (r_stain * wobble) ** 2, 0, 1)
-        stain = stain_depth > 0.5
-        mask = np.where(kind == 0, scratch, np.where(kind == 1, spot, stain)) & present
-        depth = np.where(kind == 2, 0.7 * stain_depth, mask.astype(np.float32)) * present
-        darkening = np.maximum(darkening, depth)
-        labels |= mask.astype(np.uint8)
+        # draw every parameter for all samples (so the random stream does not depend on the
+        # kinds drawn), then render each kind only for the samples that have it
+        present = rng.random(n) < 0.6
+        kind = kind_ids[rng.integers(0, len(kind_ids), n)]
+        cy, cx = rng.uniform(8, H - 8, n), rng.uniform(8, W - 8, n)
+        ang = rng.uniform(0, np.pi, n)
+        length = rng.uniform(0.25, 0.6, n) * size
+        r_spot = rng.uniform(1.2, 2.8, n)
+        r_stain = rng.uniform(5, 11, n)
+        for k in (0, 1, 2):
+            sel = np.nonzero(present & (kind == k))[0]
+            if not len(sel):
+                continue
+            dy_, dx_ = yy - col(cy[sel]), xx - col(cx[sel])
+            if k == 0:    # scratch: a 1-px line segment
+                c, s_ = col(np.cos(ang[sel])), col(np.sin(ang[sel]))
+                mask = (np.abs(dy_ * c - dx_ * s_) < 0.6) & (np.abs(dx_ * c + dy_ * s_) < col(length[sel]) / 2)
+                depth = mask.astype(np.float32)
+            elif k == 1:  # spot: a small disc
+                mask = dx_ ** 2 + dy_ ** 2 < col(r_spot[sel]) ** 2
+                depth = mask.astype(np.float32)
+            else:         # stain: a large soft blob; the mask is where it darkens by more than half
+                depth = np.clip(1 - (dx_ ** 2 + dy_ ** 2) / (col(r_stain[sel]) * wobble[sel]) ** 2, 0, 1)
+                mask = depth > 0.5
+                depth = 0.7 * depth
+            darkening[sel] = np.maximum(darkening[sel], depth)
+            labels[sel] |= mask.astype(np.uint8)
     gray = surface - contrast * darkening + noise * _noise(rng, (n, H, W))
     img = np.clip(gray[..., None] * np.array([1.0, 0.98, 0.93], np.float32), 0, 1)
     params = dict(n=n, size=size, seed=seed, contrast=contrast, noise=noise, max_defects=max_defects,
