@@ -31,6 +31,32 @@ def code(src: str, tags: tuple[str, ...] = (), **metadata) -> nbformat.NotebookN
     return nbformat.v4.new_code_cell(textwrap.dedent(src).strip("\n"), metadata=metadata)
 
 
+NBGRADER_LOCKED = {"grade": False, "locked": True, "schema_version": 3, "solution": False, "task": False}
+
+
+def solution(src: str, grade_id: str) -> nbformat.NotebookNode:
+    """A code cell the learner completes (nbgrader solution cell)."""
+    return code(src, nbgrader={"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
+                               "solution": True, "task": False})
+
+
+def check(src: str, grade_id: str, points: int) -> nbformat.NotebookNode:
+    """A locked, auto-graded check cell worth ``points``."""
+    return code(src, nbgrader={"grade": True, "grade_id": grade_id, "locked": True, "points": points,
+                               "schema_version": 3, "solution": False, "task": False})
+
+
+def answer(text: str, grade_id: str, points: int) -> nbformat.NotebookNode:
+    """A free-text answer cell, graded by hand (the solution text becomes YOUR ANSWER HERE)."""
+    return md(text, nbgrader={"grade": True, "grade_id": grade_id, "locked": False, "points": points,
+                              "schema_version": 3, "solution": True, "task": False})
+
+
+def locked(cell_fn, src: str, grade_id: str) -> nbformat.NotebookNode:
+    """A read-only cell (setup code or instructions)."""
+    return cell_fn(src, nbgrader={**NBGRADER_LOCKED, "grade_id": grade_id})
+
+
 def new_notebook(cells) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook(cells=list(cells))
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

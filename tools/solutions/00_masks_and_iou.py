@@ -3,19 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nbbuild import code, md  # noqa: E402
+from nbbuild import answer, check, code, md, solution  # noqa: E402
 
-
-def solution(src, grade_id):
-    return code(src, nbgrader={"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3, "solution": True, "task": False})
-
-
-def check(src, grade_id, points):
-    return code(src, nbgrader={"grade": True, "grade_id": grade_id, "locked": True, "points": points, "schema_version": 3, "solution": False, "task": False})
-
-
-def answer(text, grade_id, points):
-    return md(text, nbgrader={"grade": True, "grade_id": grade_id, "locked": False, "points": points, "schema_version": 3, "solution": True, "task": False})
 
 
 CELLS = [

@@ -1,12 +1,9 @@
 """Exercises for lesson 02, solved (source of solutions/02_instance_segmentation.ipynb)."""
 import sys
-from importlib import import_module
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-_s = import_module("00_masks_and_iou")
-code, md, solution, check, answer = _s.code, _s.md, _s.solution, _s.check, _s.answer
-LOCKED = {"grade": False, "locked": True, "schema_version": 3, "solution": False, "task": False}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nbbuild import NBGRADER_LOCKED as LOCKED, answer, check, code, md, solution  # noqa: E402
 
 CELLS = [
     md("""

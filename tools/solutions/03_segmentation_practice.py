@@ -2,11 +2,8 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from importlib import import_module  # noqa: E402
-
-_s = import_module("00_masks_and_iou")
-code, md, solution, check, answer = _s.code, _s.md, _s.solution, _s.check, _s.answer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nbbuild import NBGRADER_LOCKED as LOCKED, answer, check, code, md, solution  # noqa: E402
 
 CELLS = [
     md("""
