@@ -7,8 +7,8 @@ read from it.
 
 Conventions
 -----------
-* ``pred`` comes first, ``target`` (the ground truth) second, as in scikit-learn's
-  ``(y_pred, y_true)`` reversed -- no: segcourse always writes ``f(pred, target)``.
+* ``pred`` comes first, ``target`` (the ground truth) second: ``f(pred, target)`` everywhere
+  (note that scikit-learn's order is the opposite, ``(y_true, y_pred)``).
 * Confusion matrix rows are ground truth, columns are prediction.
 * A class that appears in neither ``pred`` nor ``target`` has no IoU: it is NaN and is left out
   of means (it does not count as 0, and it does not count as 1).

@@ -24,6 +24,7 @@ import traitlets
 from . import metrics
 from ._validate import as_label_array, check_label_range, check_num_classes
 from .masks import PALETTE
+from .viz import error_codes
 
 __all__ = ["MaskEditor"]
 
@@ -154,7 +155,7 @@ class MaskEditor(anywidget.AnyWidget):
             if self.num_classes == 2:
                 scores.update(iou=metrics.iou(m, t), dice=metrics.dice(m, t),
                               boundary_iou=metrics.boundary_iou(m, t, self.dilation_ratio))
-                codes = np.select([(t == 1) & (m == 1), (t == 0) & (m == 1), (t == 1) & (m == 0)], [1, 2, 3], 0)
+                codes, _ = error_codes(t, m)  # 0 TN, 1 TP, 2 FP, 3 FN: the same codes the error-map figures use
             else:
                 present = [c for c in range(1, self.num_classes) if (m == c).any() or (t == c).any()]
                 scores.update(iou=metrics.mean_iou(m, t, self.num_classes), dice=metrics.mean_dice(m, t, self.num_classes),
