@@ -97,14 +97,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--device", default="auto")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="one training run per seed")
     args = parser.parse_args(argv)
     if args.what == "metrics":
         bench_metrics(args.n, args.size, args.repeats)
     elif args.what == "data":
         bench_data(args.n)
     else:
-        bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seed=args.seed)
+        bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seeds=args.seeds)
 
 
 def bench_data(n: int = 1000) -> None:
@@ -120,10 +120,11 @@ def bench_data(n: int = 1000) -> None:
     print_table(["dataset", "samples", "size", "ms", "samples/s"], rows)
 
 
-def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seed: int = 0) -> None:
+def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3)) -> None:
+    """Train the tiny UNet on road scenes once per seed and print the table (see ``train.benchmark``)."""
     from .train import benchmark
 
-    benchmark(device=device, batch_size=batch_size, threads=threads, seed=seed)
+    benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def test_fit_is_deterministic_on_cpu_and_learns():
     assert runs[0]["step_loss"][-1] < runs[0]["step_loss"][0]
     assert runs[0]["images_seen"] == 128 and runs[0]["device"] == "cpu"
     ev = runs[0]["eval"][-1]
-    assert set(ev) == {"step", "images", "seconds", "miou", "per_class_iou"} and len(ev["per_class_iou"]) == 5
+    assert set(ev) == {"step", "images", "seconds", "train_seconds", "miou", "per_class_iou"} and len(ev["per_class_iou"]) == 5
+    assert len(runs[0]["step_seconds"]) == len(runs[0]["step_loss"]) == 8
+    assert 0 < ev["train_seconds"] <= ev["seconds"] and runs[0]["train_seconds"] <= runs[0]["seconds"]
 
 
 def test_fit_target_miou_stops_early_and_bad_args():
@@ -103,3 +105,22 @@ def test_corrupted_or_mismatched_weights_give_clear_errors(tmp_path, monkeypatch
         models.pretrained("roads")
     with pytest.raises(ValueError, match="no shipped model"):
         models.pretrained("nope")
+
+
+def test_benchmark_prints_one_row_per_seed(capsys):
+    hists = train.benchmark(device="cpu", threads=1, seeds=[0, 1], n_train=64, epochs=1)
+    out = capsys.readouterr().out
+    assert len(hists) == 2 and all(h["images_seen"] == 64 for h in hists)
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| seed | parameters | train img/s (median step) | images to mIoU 0.80")
+    assert table[1].startswith("| 0 | 385,813 |") and table[2].startswith("| 1 | 385,813 |")
+    assert "class weights (1, 1, 1, 3, 3)" in out
+
+
+def test_bench_data_prints_a_row_per_generator(capsys):
+    from segcourse import bench
+
+    bench.bench_data(n=10)
+    out = capsys.readouterr().out
+    for name in ("road_scenes", "surface_defects", "touching_cells"):
+        assert f"| {name} | 10 | 64×64 |" in out

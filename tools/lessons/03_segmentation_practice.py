@@ -95,7 +95,7 @@ CELLS = [
     is the first checklist item.
     """),
     code("""
-    project = data.road_scenes(300, seed=31, sidewalk_gap=0.06, noise=0.05, lighting=0.25)
+    project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)
     share = np.bincount(project.labels.ravel(), minlength=project.num_classes) / project.labels.size
     for cid, (name, s) in enumerate(zip(project.class_names, share)):
         print(f"{cid}  {name:<13} {s:6.2%} of pixels")
