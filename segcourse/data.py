@@ -134,6 +134,20 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float
     return z
 
 
+def _windows(samples: np.ndarray, cy: np.ndarray, cx: np.ndarray, ry: int, rx: int, H: int, W: int):
+    """Pixel windows of (2ry+1) x (2rx+1) around each centre, for drawing small shapes cheaply.
+
+    Returns row and column coordinates ``wy`` (k, 2ry+1, 1) and ``wx`` (k, 1, 2rx+1), whether each
+    window pixel lies inside the image, and its index into the flattened (n, H, W) batch (clipped to
+    the image where it lies outside: mask with ``inside`` before writing).
+    """
+    wy = np.floor(cy).astype(np.intp).reshape(-1, 1, 1) + np.arange(-ry, ry + 1).reshape(1, -1, 1)
+    wx = np.floor(cx).astype(np.intp).reshape(-1, 1, 1) + np.arange(-rx, rx + 1).reshape(1, 1, -1)
+    inside = (wy >= 0) & (wy < H) & (wx >= 0) & (wx < W)
+    flat = (samples.reshape(-1, 1, 1) * H + np.clip(wy, 0, H - 1)) * W + np.clip(wx, 0, W - 1)
+    return wy, wx, inside, flat
+
+
 def road_scenes(
     n: int,
     size: int = 64,
@@ -208,12 +222,11 @@ def road_scenes(
         rw = col(1.5 + 4.0 * ct)
         r_max = 1.5 + 4.0 * ct.max(initial=0)
         ry, rx = int(np.ceil(0.65 * r_max)) + 1, int(np.ceil(r_max)) + 1   # window half-sizes
-        wy = np.floor(cy).astype(np.intp) + np.arange(-ry, ry + 1).reshape(1, -1, 1)   # (n, 2ry+1, 1)
-        wx = np.floor(cx).astype(np.intp) + np.arange(-rx, rx + 1).reshape(1, 1, -1)   # (n, 1, 2rx+1)
+        wy, wx, inside, flat = _windows(sample, cy, cx, ry, rx, H, W)
         fy, fx = wy.astype(np.float32), wx.astype(np.float32)
         blob = ((fx - cx) / rw) ** 2 + ((fy - cy) / (0.65 * rw)) ** 2 < 1
-        blob &= (fy > horizon) & (wy >= 0) & (wy < H) & (wx >= 0) & (wx < W) & col(present).astype(bool)
-        idx = ((sample[:, None, None] * H + wy) * W + wx)[blob]
+        blob &= (fy > horizon) & inside & col(present).astype(bool)
+        idx = flat[blob]
         flat_labels[idx] = 4
         flat_look[idx] = 5 + j
 
@@ -370,14 +383,10 @@ def touching_cells(
     best = np.full((n, H, W), np.inf, np.float32)   # each pixel's distance / radius to its cell
     instances = np.zeros((n, H, W), np.int32)
     flat_best, flat_inst = best.reshape(-1), instances.reshape(-1)
-    R = int(np.ceil(r.max(initial=0))) + 1
-    offsets = np.arange(-R, R + 1)
+    R = int(np.ceil(r.max(initial=0))) + 1   # window half-size
     for j in range(hi):
         s = np.nonzero(count > j)[0]                 # the samples that have a j-th cell
-        wy = np.floor(cy[s, j]).astype(np.intp)[:, None, None] + offsets[None, :, None]
-        wx = np.floor(cx[s, j]).astype(np.intp)[:, None, None] + offsets[None, None, :]
-        inside = (wy >= 0) & (wy < H) & (wx >= 0) & (wx < W)
-        flat = (s[:, None, None] * H + np.clip(wy, 0, H - 1)) * W + np.clip(wx, 0, W - 1)
+        wy, wx, inside, flat = _windows(s, cy[s, j], cx[s, j], R, R, H, W)
         d = np.sqrt((wy.astype(np.float32) - cy[s, j, None, None]) ** 2 + (wx.astype(np.float32) - cx[s, j, None, None]) ** 2)
         d = d / r[s, j, None, None]
         closer = (d < 1) & inside
