@@ -206,6 +206,8 @@ def fit(
     weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=dev)
     if weight is not None and weight.shape != (k,):
         raise ValueError(f"class_weights needs one weight per class ({k}), got {tuple(weight.shape)}")
+    # channels-last memory layout: ~30% faster convolutions on CPU, and what GPUs prefer too
+    model.to(dev, memory_format=torch.channels_last).train()
     if fast:
         if fast not in (True, "compile"):
             raise ValueError(f"fast must be False, True or 'compile', got {fast!r}")
@@ -214,8 +216,6 @@ def fit(
         return _fit_fast(model, x, y, vx, vy, k, weight, dev, gen, epochs=epochs, lr=lr, loss=loss, target_miou=target_miou,
                          progress=progress, batch_size=batch_size, eval_every=eval_every, augment=augment,
                          max_steps=max_steps, warmup=warmup, mode="compile" if fast == "compile" else "graph")
-    # channels-last memory layout: ~30% faster convolutions on CPU, and what GPUs prefer too
-    model.to(dev, memory_format=torch.channels_last).train()
     x, y = x.to(dev).contiguous(memory_format=torch.channels_last), y.to(dev)
     steps_per_epoch = max(1, len(x) // batch_size)
     total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
