@@ -24,7 +24,7 @@ from . import data as sdata
 from . import metrics
 from .models import WEIGHTS_DIR, TinyUNet, count_parameters
 
-__all__ = ["pick_device", "dice_loss", "fit", "one_cycle_lrs", "evaluate", "predict", "train_shipped_model", "benchmark"]
+__all__ = ["pick_device", "dice_loss", "fit", "evaluate", "predict", "train_shipped_model", "benchmark"]
 
 def cells_boundary(n: int, size: int = 64, seed: int = 0, **knobs) -> sdata.SegData:
     """Touching cells with a 3-class target (background / interior / boundary) for the
