@@ -307,10 +307,11 @@ def _one_hot_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 
     return 1 - (dice * present).sum() / present.sum().clamp_min(1)
 
 
-def _batch_loss(model: torch.nn.Module, xs: torch.Tensor, ys: torch.Tensor, idx: torch.Tensor, u: torch.Tensor | None,
+def _batch_loss(model: torch.nn.Module, xb: torch.Tensor, yb: torch.Tensor, u: torch.Tensor | None,
                 weight: torch.Tensor | None, loss: str, cuda: bool) -> torch.Tensor:
-    """One batch of the fast path: gather, flip where ``u < 0.5``, forward (bf16 on CUDA), loss."""
-    xb, yb = xs.index_select(0, idx), ys.index_select(0, idx)  # (B, H, W, C) and (B, H, W)
+    """One batch of the fast path: images ``(B, H, W, C)`` and labels ``(B, H, W)`` flipped where
+    ``u < 0.5``, forward (bf16 on CUDA), loss. (What ``fast="compile"`` compiles: it sees only
+    batch-sized tensors, so one compilation serves any training-set size.)"""
     if u is not None:
         flip = u < 0.5
         xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
@@ -346,8 +347,9 @@ def _fit_fast(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torc
     * on CUDA, after ``warmup_steps`` ordinary steps, one whole step (gather, flip, bf16
       channels-last forward, CE + Dice, backward, Adam, learning rate, loss record) is captured
       in a CUDA graph and replayed: one launch per step instead of a few hundred. With
-      ``mode="compile"`` the gather-to-loss part is first compiled by ``torch.compile``
-      (Inductor fuses the element-wise work; ~20 s once per process);
+      ``mode="compile"`` the flip-to-loss part is first compiled by ``torch.compile``
+      (Inductor fuses the element-wise work; ~20 s, once per process for a given batch size,
+      loss and class weights);
     * losses stay in a device tensor and are read only at evaluation points, so
       ``step_seconds`` holds the mean step time of each stretch between evaluations.
 
@@ -384,14 +386,15 @@ def _fit_fast(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torc
         u = None
         if augment:
             u = torch.rand(batch_size, device=dev) if cuda else torch.rand(batch_size, generator=gen)
+        xb, yb = xs.index_select(0, idx), ys.index_select(0, idx)
         try:
-            value = batch_loss(model, xs, ys, idx, u, weight, loss, cuda)
+            value = batch_loss(model, xb, yb, u, weight, loss, cuda)
         except Exception as exc:  # torch.compile needs Triton and a C compiler
             if batch_loss is _batch_loss:
                 raise
-            print(f"torch.compile failed ({type(exc).__name__}); fast=True goes on without it")
+            print(f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); fast='compile' goes on without it")
             batch_loss = _batch_loss
-            value = batch_loss(model, xs, ys, idx, u, weight, loss, cuda)
+            value = batch_loss(model, xb, yb, u, weight, loss, cuda)
         value.backward()
         if cuda:
             lr_t.copy_(lrs.index_select(0, step_t).view(()))
