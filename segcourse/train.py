@@ -533,15 +533,15 @@ def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seed
     dev = pick_device(device)
     weights = CLASS_WEIGHTS["roads"]
     warm = sdata.road_scenes(2 * batch_size, seed=999)
-    wh = fit(TinyUNet(3, 5, width=width), warm, warm[:8], epochs=1, batch_size=batch_size, device=dev, progress=False,
-             max_steps=2, eval_every=2, fast=fast)
+    wh = fit(TinyUNet(3, 5, width=width), warm, warm[:8], epochs=2, batch_size=batch_size, device=dev, progress=False,
+             max_steps=4, eval_every=4, fast=fast)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {threads} threads"
     mode = {False: "", True: ", fast=True (CUDA graph)", "compile": ", fast='compile' (torch.compile + CUDA graph)"}[fast]
     print(f"TinyUNet width {width} on {name}, fp32{' + bf16 autocast' if dev.type == 'cuda' else ''}{mode}, batch {batch_size}, "
           f"{n_train} road scenes × {epochs} epochs, CE + Dice, class weights {weights}, torch {torch.__version__}")
     steps = epochs * max(1, n_train // batch_size)
-    # a rough forecast from the warm-up's last step, plus ~40% for the evaluations (every 5 steps)
-    guess = len(seeds) * steps * wh["step_seconds"][-1] * 1.4
+    # a rough forecast from the warm-up's later steps, plus ~40% for the evaluations (every 5 steps)
+    guess = len(seeds) * steps * float(np.median(wh["step_seconds"][1:])) * 1.4
     print(f"{len(seeds)} training run(s) of {steps} steps (one per seed), about "
           f"{f'{guess / 60:.0f} min' if guess >= 90 else f'{guess:.0f} s'} on this machine", flush=True)
     rows, hists, per_class = [], [], []
