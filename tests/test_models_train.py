@@ -177,3 +177,22 @@ def test_graph_safe_dice_and_lr_schedule_match_the_readable_ones():
         opt.step()
         sched.step()
     assert train.one_cycle_lrs(0.01, 40, 0.15) == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the graph-captured path of fit(fast=True))")
+def test_fast_fit_on_cuda_replays_a_graph_and_learns():
+    tr, va = data.road_scenes(256, seed=1), data.road_scenes(32, seed=2)
+    hists = {}
+    for fast in (False, True):
+        torch.manual_seed(0)
+        m = models.TinyUNet(3, 5, width=8)
+        hists[fast] = train.fit(m, tr, va, epochs=4, batch_size=32, device="cuda", progress=False, eval_every=8,
+                                class_weights=[1, 1, 1, 3, 3], fast=fast)
+    h, slow = hists[True], hists[False]
+    assert sorted(h) == sorted(slow) and h["device"].startswith("cuda") and h["images_seen"] == 1024
+    assert len(h["step_loss"]) == len(h["step_seconds"]) == 32 and [e["step"] for e in h["eval"]] == [8, 16, 24, 32]
+    assert np.isfinite(h["step_loss"]).all() and np.mean(h["step_loss"][-4:]) < 0.7 * np.mean(h["step_loss"][:4])
+    assert len(set(h["step_seconds"][8:16])) == 1  # no per-step wait for the GPU: one mean per stretch
+    assert h["eval"][-1]["miou"] > slow["eval"][-1]["miou"] - 0.15
+    res = train.evaluate(m.cpu(), va, device="cpu")  # the trained model leaves the GPU intact
+    assert abs(res["miou"] - h["eval"][-1]["miou"]) < 0.02
