@@ -12,9 +12,9 @@ path), for each lesson:
 1. ``jupytext --sync``: the newer of the two files gives the inputs (a missing one is created);
 2. execute the notebook in place with nbclient, a fresh ``python3`` kernel whose working directory
    is the notebook's folder and which imports *this* checkout's ``segcourse``;
-3. strip saved widget state and timing metadata, merge consecutive stream outputs (as JupyterLab
-   does when it loads a notebook), write it in nbformat's canonical layout (what JupyterLab saves)
-   and rewrite the paired ``.py``;
+3. strip saved widget state, widget views (their random ids; the text form stays) and timing
+   metadata, merge consecutive stream outputs (as JupyterLab does when it loads a notebook),
+   write it in nbformat's canonical layout (what JupyterLab saves) and rewrite the paired ``.py``;
 4. regenerate ``exercises/NN_name.ipynb`` with nbgrader's ``generate_assignment``.
 
 ``check`` fails (exit 1) if anything is stale: a pair out of sync, a notebook not in canonical
@@ -104,14 +104,25 @@ def sync(ipynb: Path) -> None:
         raise RuntimeError(f"jupytext --sync failed on {source}")
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what JupyterLab would not keep or what only adds noise: widget state, timings."""
+    """Drop noise: saved widget state, timings; merge consecutive streams as JupyterLab does.
+
+    Without saved state a widget view cannot be drawn (JupyterLab shows "model not found") and
+    its random ``model_id`` would change on every build, so the view is dropped and the output
+    keeps its ``text/plain`` form (e.g. ``MaskEditor(...)``); running the cell draws the widget.
+    """
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb.metadata.pop("widgets", None)
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            if WIDGET_VIEW in out.get("data", {}) and "text/plain" in out["data"]:
+                del out["data"][WIDGET_VIEW]
     CoalesceStreamsPreprocessor().preprocess(nb, {})
     return nb
 
@@ -129,7 +140,7 @@ def kernel_env(root: Path = ROOT):
         os.environ.update(saved)
 
 
-def execute(ipynb: Path, timeout: int = 600) -> float:
+def execute(ipynb: Path, timeout: int = 1200) -> float:
     """Run the notebook top to bottom in a fresh kernel, in its own folder; write it canonically."""
     from nbclient import NotebookClient
 
@@ -186,13 +197,13 @@ def release(names: list[str], root: Path = ROOT) -> dict[str, str]:
     return out
 
 
-def build(names: list[str], run: bool = True, root: Path = ROOT) -> None:
+def build(names: list[str], run: bool = True, timeout: int = 1200, root: Path = ROOT) -> None:
     for name in names:
         for ipynb in pairs(name, root):
             sync(ipynb)
             rel = ipynb.relative_to(root)
             if run:
-                print(f"{rel}: executed in {execute(ipynb):.1f} s", flush=True)
+                print(f"{rel}: executed in {execute(ipynb, timeout):.1f} s", flush=True)
             else:
                 finish(nbformat.read(ipynb, as_version=4), ipynb)
                 print(f"{rel}: synced (not executed)", flush=True)
@@ -200,6 +211,31 @@ def build(names: list[str], run: bool = True, root: Path = ROOT) -> None:
     for name, text in release(graded, root).items():
         (root / EXERCISES / f"{name}.ipynb").write_text(text, encoding="utf-8")
         print(f"{EXERCISES}/{name}.ipynb: nbgrader release of solutions/{name}.ipynb", flush=True)
+
+
+def cells_allowed_to_raise(nb: nbformat.NotebookNode) -> set[int]:
+    """Code-cell numbers (as nbval counts them) that may raise in an *exercise* notebook.
+
+    Read from nbgrader's metadata: every solution code cell (the released stub raises
+    ``NotImplementedError``) and every grade cell after the first of them (it checks a stub).
+
+    >>> cell = nbformat.v4.new_code_cell
+    >>> nb = nbformat.v4.new_notebook(cells=[cell("import numpy"),
+    ...     cell("raise NotImplementedError()", metadata={"nbgrader": {"solution": True}}),
+    ...     cell("check(f)", metadata={"nbgrader": {"grade": True, "solution": False}})])
+    >>> sorted(cells_allowed_to_raise(nb))
+    [1, 2]
+    """
+    allowed, seen_stub = set(), False
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            seen_stub = True
+            allowed.add(number)
+        elif meta.get("grade") and seen_stub:
+            allowed.add(number)
+    return allowed
 
 
 # -------------------------------------------------------------------------------------------- check
@@ -240,6 +276,8 @@ def notebook_problems(path: Path, executed: bool) -> list[str]:
         found.append("not in nbformat's canonical layout (JupyterLab would rewrite it)")
     if "widgets" in nb.metadata:
         found.append("holds saved widget state")
+    if any(WIDGET_VIEW in out.get("data", {}) for c in nb.cells for out in c.get("outputs", [])):
+        found.append("holds a widget view (random model id, no saved state; run build)")
     code = [c for c in nb.cells if c.cell_type == "code"]
     if executed and [c.execution_count for c in code] != list(range(1, len(code) + 1)):
         found.append("code cells were not executed once, top to bottom, in a fresh kernel (run build)")
@@ -253,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="sync, execute, write canonically, regenerate exercises")
     b.add_argument("names", nargs="*", help="lessons (default: all), e.g. 03 or 03_instance_segmentation")
+    b.add_argument("--timeout", type=int, default=1200, help="seconds per cell (default 1200: a shared CPU is slow)")
     b.add_argument("--no-execute", action="store_true",
                    help="sync and rewrite without running (only for edits that change no output)")
     c = sub.add_parser("check", help="exit 1 if anything is stale")
@@ -262,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     names = resolve(args.names)
     if args.command == "build":
         start = time.perf_counter()
-        build(names, run=not args.no_execute)
+        build(names, run=not args.no_execute, timeout=args.timeout)
         print(f"built {len(names)} lesson(s) in {time.perf_counter() - start:.0f} s")
         return 0
     found = problems(names, fast=args.fast)
