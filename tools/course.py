@@ -14,7 +14,8 @@ path), for each lesson:
    is the notebook's folder and which imports *this* checkout's ``segcourse``;
 3. strip saved widget state, widget views (their random ids; the text form stays) and timing
    metadata, merge consecutive stream outputs (as JupyterLab does when it loads a notebook),
-   write it in nbformat's canonical layout (what JupyterLab saves) and rewrite the paired ``.py``;
+   write it in nbformat's canonical layout, rewrite the paired ``.py``, and save the pair once
+   through jupytext's contents manager, exactly as JupyterLab saves it;
 4. regenerate ``exercises/NN_name.ipynb`` with nbgrader's ``generate_assignment``.
 
 ``check`` fails (exit 1) if anything is stale: a pair out of sync, a notebook not in canonical
@@ -155,9 +156,20 @@ def execute(ipynb: Path, timeout: int = 1200) -> float:
 
 
 def finish(nb: nbformat.NotebookNode, ipynb: Path) -> None:
+    """Write the pair, then open and save it as JupyterLab does (jupytext's contents manager).
+
+    That save records jupytext.toml's metadata filters in the notebook's metadata; doing it here
+    means a teacher's later save in JupyterLab changes no byte of either file.
+    """
+    from jupytext import TextFileContentsManager
+
     tidy(nb)
     write_notebook(nb, ipynb)
     ipynb.with_suffix(".py").write_text(text_source(nb, ipynb), encoding="utf-8")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # "not trusted", "stripping metadata"
+    manager = TextFileContentsManager(root_dir=str(ipynb.parents[1]))
+    rel = f"{ipynb.parent.name}/{ipynb.name}"
+    manager.save(manager.get(rel), rel)
 
 
 @contextlib.contextmanager
