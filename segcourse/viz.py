@@ -302,7 +302,7 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
 
 def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
                   boundary: Any = None, notes: Sequence[str] = (), palette: Any = None):
-    """The roadmap's evidence card as one figure plus a text summary.
+    """Evidence card: image, target, prediction, errors and per-class IoU in one figure, plus a summary.
 
     ``scores`` holds numbers computed elsewhere: ``iou`` / ``dice`` / ``boundary_iou`` (floats)
     and ``per_class`` (sequence of per-class IoU). ``notes`` are failure notes. Returns
