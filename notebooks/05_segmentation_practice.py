@@ -296,8 +296,9 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 # (`min_confused_pixels=20`) is most of a car: the median true car has 28 pixels.
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
-# image, truth, prediction, and the wrong pixels (orange) over the correct ones (green); the
-# prediction column has car-coloured specks on the road where the image shows only noise.
+# image, truth, prediction, and the wrong pixels (orange) over the correct ones (green). The
+# prediction column shows stray regions — grey road blobs inside the sidewalk, orange car specks
+# on the road — where the image shows only noise.
 
 # %%
 ids = buckets["worst"]["false_positive_class"]
