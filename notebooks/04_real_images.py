@@ -448,8 +448,8 @@ for i in sorted(set.intersection(*missed_by)):
 # nuclei nobody matched (false negatives), where no prediction covers them. The baseline's
 # orange blobs are touching pairs it merged and nuclei it split; the fine-tuned model has fewer
 # of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
-# Two nuclei are missed by all three methods: a 34 px nucleus cut by the image's right border,
-# and a whole nucleus of 329 px (columns 336–362) that none of them gets right.
+# Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
+# (columns 508–510) and a nucleus of 329 px (columns 336–362) that none of them gets right.
 
 # %% [markdown]
 # ## 6 · Annotating a real nucleus
