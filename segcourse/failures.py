@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import metrics
-from ._validate import as_label_array, check_num_classes, check_same_shape
+from ._validate import as_label_array, check_bool, check_num_classes, check_same_shape
 
 __all__ = [
     "CHECKLIST_STEPS",
@@ -196,6 +196,8 @@ def next_step(checklist: Mapping[str, bool]) -> str:
     missing = [key for key, _ in CHECKLIST_STEPS if key not in checklist]
     if missing:
         raise ValueError(f"checklist is missing {missing}; it needs the keys {[k for k, _ in CHECKLIST_STEPS]}")
+    for key, _ in CHECKLIST_STEPS:
+        check_bool(checklist[key], f"checklist[{key!r}]")
     for key, advice in CHECKLIST_STEPS:
         if not checklist[key]:
             return advice
@@ -245,6 +247,8 @@ def check_annotations(label_maps: Any, num_classes: int, unlabeled: int | None =
                 ys, xs = np.nonzero(comps == comp)
                 findings.append({"sample": i, "kind": "speck", "class": cid, "pixels": int(areas[comp]),
                                  "at": (int(ys[0]), int(xs[0]))})
+            if (comps > 0).all():  # one region fills the image: no edge inside it, nothing thin
+                continue
             width = ndimage.maximum(ndimage.distance_transform_cdt(comps > 0, metric="taxicab"), comps,
                                     np.arange(1, nc + 1))
             for comp, w in zip(range(1, nc + 1), np.atleast_1d(width)):
