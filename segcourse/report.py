@@ -74,6 +74,8 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"the report is an HTML page; give a path ending in .html, got {path.name}")
     check_target(path, overwrite)   # a folder, or an existing file without overwrite=True: refuse before any work
+    if isinstance(n_triplets, bool) or not isinstance(n_triplets, (int, np.integer)) or n_triplets < 1:
+        raise ValueError(f"n_triplets must be a positive integer, got {n_triplets!r}")
     ious = np.asarray(per_sample_miou, float)
     if len(ious) != len(images):
         raise ValueError(f"{len(ious)} per-sample scores for {len(images)} images")

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from ._validate import as_images, as_label_array, check_float, check_label_range, to_numpy
+from ._validate import as_images, as_label_array, check_float, check_int, check_label_range, to_numpy
 from .masks import PALETTE, check_colors
 
 __all__ = [
@@ -278,6 +278,7 @@ def per_sample_strip(ious: Sequence[float], worst: int = 3, ax=None, title: str 
     The mean alone hides bad samples; the strip shows the spread it hides.
     """
     vals = np.asarray(ious, dtype=float)
+    check_int(worst, "worst", minimum=0)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 2.4))
     rng = np.random.default_rng(0)
@@ -303,6 +304,9 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
     ``ids`` names the samples in titles (default: their position in the arrays given).
     """
     vals = np.asarray(ious, dtype=float)
+    check_int(k, "k", minimum=1)
+    if len(vals) == 0:
+        raise ValueError("failure_gallery needs at least one sample (ious is empty)")
     order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:k]
     fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order)), squeeze=False)
     for row, i in enumerate(order):

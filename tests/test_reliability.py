@@ -124,6 +124,18 @@ def test_small_cases_raise_a_clear_error(call, exc, words):
         call()
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"fail_below": float("nan")}, "fail_below"),
+    ({"small_area": 0}, "small_area"),
+    ({"worst_k": -1}, "worst_k"),
+    ({"confusion_fraction": 2}, "confusion_fraction"),
+])
+def test_bucket_failures_names_bad_knobs(kwargs, words):
+    lm = np.zeros((1, 8, 8), int)
+    with pytest.raises((ValueError, TypeError), match=words):
+        failures.bucket_failures(lm, lm, 2, **kwargs)
+
+
 def test_check_annotations_reports_no_thin_region_on_a_one_class_image():
     """Regression: an image of one class was reported as a 'thin' region."""
     lm = np.ones((3, 16, 16), int)
