@@ -242,9 +242,9 @@ def as_images(x: Any, name: str = "images", single: bool = False) -> np.ndarray:
                         f"for other integer images divide by their maximum first")
     out = np.asarray(arr, dtype=np.float32)
     if out.size:
-        if not np.isfinite(out).all():
+        lo, hi = float(out.min()), float(out.max())   # NaN propagates: one check covers it
+        if not (lo >= 0.0 and hi <= 1.0) and not np.isfinite(out).all():
             raise ValueError(f"{name} contains NaN or infinity; images must be finite values in [0, 1]")
-        lo, hi = float(out.min()), float(out.max())
         if hi > 1.0 or lo < 0.0:
             raise ValueError(
                 f"{name} holds values up to {hi:g} but float images must lie in [0, 1]; a 0..255 float image "

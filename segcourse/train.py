@@ -129,17 +129,25 @@ def _as_tensors(d: Any, name: str = "data", num_classes: int | None = None) -> t
                         f"got {type(d).__name__}")
     if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
         x = images.detach().float()
-        if x.numel() and not (torch.isfinite(x).all() and x.min() >= 0 and x.max() <= 1):
-            raise ValueError(f"{name}: images must be finite values in [0, 1]")
+        if x.numel():
+            lo, hi = torch.aminmax(x)   # one pass; NaN propagates and fails both comparisons
+            if not (lo >= 0 and hi <= 1):
+                raise ValueError(f"{name}: images must be finite values in [0, 1]")
     else:
         x = torch.from_numpy(as_images(images, f"{name} images")).permute(0, 3, 1, 2)
-    lab = as_label_array(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, f"{name} labels", ndims=(3,))
-    if lab.size and lab.min() < 0:
-        raise ValueError(f"{name} labels contain negative class ids ({int(lab.min())}); class ids start at 0")
-    if num_classes is not None and lab.size and lab.max() >= num_classes:
-        raise ValueError(f"{name} labels contain class id {int(lab.max())}, but the model has num_classes={num_classes} "
+    if isinstance(labels, torch.Tensor) and labels.dtype == torch.int64 and labels.ndim == 3:
+        y = labels.detach()
+        lo_l, hi_l = (int(v) for v in torch.aminmax(y)) if y.numel() else (0, 0)
+    else:
+        lab = as_label_array(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, f"{name} labels",
+                             ndims=(3,))
+        y = torch.as_tensor(lab.astype(np.int64, copy=False))
+        lo_l, hi_l = (int(lab.min()), int(lab.max())) if lab.size else (0, 0)
+    if lo_l < 0:
+        raise ValueError(f"{name} labels contain negative class ids ({lo_l}); class ids start at 0")
+    if num_classes is not None and hi_l >= num_classes:
+        raise ValueError(f"{name} labels contain class id {hi_l}, but the model has num_classes={num_classes} "
                          f"(ids 0..{num_classes - 1}); relabel or drop those pixels (e.g. 255 'unlabelled') first")
-    y = torch.as_tensor(lab.astype(np.int64, copy=False))
     if x.ndim != 4 or y.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[-2:] != y.shape[-2:]:
         raise ValueError(f"images {tuple(x.shape)} and labels {tuple(y.shape)} do not match: expected (N, H, W, C) and (N, H, W)")
     return x.contiguous(), y
