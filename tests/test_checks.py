@@ -182,7 +182,7 @@ FUNCTION_CHECKS = [
 
 def test_every_public_check_uses_the_learner_check_decorator():
     names = [n for n in checks.__all__ if n.startswith("check_")]
-    assert len(names) == 13
+    assert len(names) >= 13  # lessons add checks; every one must be decorated
     for n in names:
         fn = getattr(checks, n)
         assert getattr(fn, "__learner_check__", False), n
