@@ -128,3 +128,14 @@ def test_every_bucket_has_an_improvement_and_explain_reads_all(tmp_path, scenes)
     out = report.write_report(tmp_path / "r.html", scenes.images, t, p, NAMES, metrics.per_class_iou(p, t, 5),
                               per_sample, buckets)
     assert "false positive class" in out.read_text()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"boundary_enrichment": -1}, "boundary_enrichment"),
+    ({"boundary_enrichment": float("nan")}, "boundary_enrichment"),
+    ({"min_area": 0}, "min_area"),
+])
+def test_new_knobs_are_validated(kwargs, words):
+    lm = np.zeros((1, 8, 8), int)
+    with pytest.raises((ValueError, TypeError), match=words):
+        F.bucket_failures(lm, lm, 2, **kwargs)

@@ -101,3 +101,16 @@ def test_dataset_ap_matches_cocoeval_over_several_images(seed):
         ev.evaluate(); ev.accumulate(); ev.summarize()
     assert ours["ap"] == pytest.approx(ev.stats[0], abs=1e-6)
     assert ours["ap_per_threshold"][0.5] == pytest.approx(ev.stats[1], abs=1e-6)
+
+
+def test_dataset_ap_checks_its_inputs():
+    gts = [np.array([[1, 1, 0, 2]])]
+    preds = [np.array([[1, 1, 0, 0]])]
+    with pytest.raises(ValueError, match="one entry per image"):
+        I.dataset_average_precision(preds, [], gts)
+    with pytest.raises(ValueError, match="no confidence"):
+        I.dataset_average_precision(preds, [{}], gts)
+    with pytest.raises(ValueError, match="iou_thresholds"):
+        I.dataset_average_precision(preds, [{1: 0.9}], gts, iou_thresholds=[1.5])
+    with pytest.raises(ValueError, match="NaN"):
+        I.dataset_average_precision(preds, [{1: float("nan")}], gts)
