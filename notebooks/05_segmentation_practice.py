@@ -170,10 +170,10 @@ print(f"per-image mIoU {np.nanmean(ious):.3f} | over the {in_target.sum()} class
 print(f"pooled car IoU over all 300 scenes: {result['per_class_iou'][4]:.3f}")
 
 # %% [markdown]
-# The worst sample has no car. The model painted 3 car pixels, specks on the noisy road, so car
-# IoU is 0 / 3 = 0, and the per-image mean counts it as one failed class of five: 0.734. Over the
-# four classes the target has, the same prediction scores 0.918 — above the fail line of 0.9.
-# Pooled over the data set (car IoU 0.885), those 3 pixels hardly count. This is one of the
+# The worst sample has no car. The model painted 3 car pixels, specks where the image is only
+# noise, so car IoU is 0 / 3 = 0, and the per-image mean counts it as one failed class of five:
+# 0.734. Over the four classes the target has, the same prediction scores 0.918 — above the fail
+# line of 0.9. Pooled over the data set (car IoU 0.885), those 3 pixels hardly count. This is one of the
 # most common misreadings of per-image scores in real projects: a "worst sample" that is a few
 # stray pixels. How many of the failures are like it?
 
@@ -199,7 +199,7 @@ fig.tight_layout()
 
 # %% [markdown]
 # Five samples fail only because of one to 25 stray pixels of car, circled over the images: the
-# road is noisy there, and nothing in the picture is a car. Over the classes their target has,
+# image is noisy there, and nothing in the picture is a car. Over the classes their target has,
 # every one of them scores 0.918 or more, above the fail line. Report both numbers — or pool —
 # and never read a per-image mIoU without its per-class row.
 #
@@ -291,8 +291,8 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 # region, not a row of one-pixel scraps; and regions below 4 px — the specks QC flags as possible
 # annotation defects, like the scraps of road squeezed between a car and a lane marking — never
 # fill the bucket. The smallest real car has 7 pixels, so a real object is never cut off. Here the
-# small-region bucket is empty for a measured reason: the model finds every car, the worst at a
-# recall of 64 %. The minimum for stray regions beside a class the image does have
+# small-region bucket is empty for a measured reason: the model misses no region of 4 px or
+# more, and it finds every car, the worst at a recall of 64 %. The minimum for stray regions beside a class the image does have
 # (`min_confused_pixels=20`) is most of a car: the median true car has 28 pixels.
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
@@ -405,10 +405,11 @@ for knob, value in [("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0.12)]
 
 # %% [markdown]
 # With the training noise level the same scenes have **no** failing sample; restoring the lighting
-# or the road–sidewalk contrast alone leaves 17 or 23 of the 40 failures. The decision: **more data** — training scenes with the
-# project's noise level (or noise augmentation) — not another loss and not a bigger input. Had
-# the small-region bucket been full, the answer would have been a loss or sampling change; had the
-# boundary gain dominated with clean interiors, higher resolution.
+# or the road–sidewalk contrast alone still leaves 17 or 23 failing samples. The decision: **more
+# data** — training scenes with the project's noise level (or noise augmentation) — not another
+# loss and not a bigger input. Had the small-region bucket been full, the answer would have been
+# a loss or sampling change; had the boundary gain dominated with clean interiors, higher
+# resolution.
 #
 # ## 9 · Annotation noise limits the IoU you can measure
 #
@@ -487,8 +488,8 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 # owns the outline agree at a car IoU of 0.328, although neither made a mistake. The same model
 # measures a car IoU of 0.885 against team A and 0.294 against team B: the same predictions, a
 # different score, because the rule changed. Mixed standards in one data set do both kinds of
-# damage at once: in *training* the model sees the same pixel labelled car here and road there
-# and learns to hedge at every edge; in *evaluation* the score moves with whoever annotated the
+# damage at once: in *training* the same kind of pixel is labelled car in one image and road in
+# another, so the loss pulls the model both ways at every car edge; in *evaluation* the score moves with whoever annotated the
 # test images, so a comparison of two models, or of this month and last, measures the annotators
 # instead of the models. The damage is largest where the classes are small or thin (cars, lane
 # markings), exactly where section 9's jitter hurt most. So write the standard down before
