@@ -49,7 +49,8 @@ ALLOWED: list[tuple[str, str]] = [
 ]
 _ALLOWED = [re.compile(p) for p, _ in ALLOWED]
 
-_NUMBER = re.compile(r"(?<![\w.])[−-]?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(\s?%)?(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.])[−-]?(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(\.\d+)?(?!\.?\d)"  # no backtracking
+                     r"(?:st|nd|rd|th|px)?(\s?%)?(?!\w)")                              # 99.8th, 40px
 _STRIP = [
     re.compile(r"```.*?```", re.S),          # code blocks
     re.compile(r"`[^`\n]*`"),                # inline code
@@ -72,6 +73,8 @@ def prose_numbers(markdown: str) -> list[tuple[float, int, bool, str]]:
 
     >>> [(v, d, pct) for v, d, pct, _ in prose_numbers("mIoU 0.815, 7.6 % of pixels; 51 failing of 300 in lesson 03")]
     [(0.815, 3, False), (7.6, 1, True), (51.0, 0, False), (300.0, 0, False)]
+    >>> [v for v, *_ in prose_numbers("the 99.8th percentile, a 40px car, AP50, 3D, 12.5x")]
+    [99.8, 40.0]
     >>> prose_numbers("a 3×3 mask, class 2, `fail_below=0.9`, Kirillov et al. 2019, IoU above 0.5")
     []
     """
