@@ -194,7 +194,7 @@ fig.tight_layout()
 for label, run in runs.items():
     res = run["test"]
     n_lane = int((res["pred"] == lane).sum())
-    print(f"{label:>20}: test mIoU {res['miou']:.3f} | lane {res['per_class_iou'][lane]:.3f}, car {res['per_class_iou'][car]:.3f} "
+    print(f"{label:>20}: {len(run['history']['step_loss'])} steps | test mIoU {res['miou']:.3f} | lane {res['per_class_iou'][lane]:.3f}, car {res['per_class_iou'][car]:.3f} "
           f"| pixels predicted as lane marking: {n_lane:,} of {(test_set.labels == lane).sum():,} true")
 
 # %% [markdown]
@@ -431,7 +431,7 @@ error_table(shifted_result["pred"][i:i + 1], shifted.labels[i:i + 1], top=3)
 # invent a class 2). **Photometric changes touch the image only**: colour jitter (a different
 # colour balance), brightness (lighting), pixel noise (a noisier sensor). And one judgement: every
 # transform must produce a scene that could exist. A street mirrored left-right is still a street;
-# a street turned by 90° has the sky beside the road, which no camera on a car will ever see, so
+# a street turned on its side has the sky beside the road, which no camera on a car will ever see, so
 # `segcourse.data.augment` keeps `rot90` and `vflip` off by default (turn them on for microscopy
 # or aerial images, which have no "up").
 
