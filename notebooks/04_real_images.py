@@ -299,12 +299,14 @@ for name, inst in [("full size", full_size), ("scaled ×0.5", synthetic)]:
 # one, and sort every tile whose mIoU (background and nucleus) is below 0.9 into four buckets.
 # Each wrong pixel is explained at most once, in this order:
 #
-# * *false-positive class*: a predicted nucleus region that touches no annotated nucleus;
+# * *false-positive class*: predicted nucleus regions that touch no annotated nucleus, once they
+#   add up to `min_confused_pixels=20` or more;
 # * *small region*: an annotated nucleus region smaller than `small_area` (150 px here: 12 of the
 #   125 annotated nuclei are that small) of which less than half is found;
 # * *boundary*: the wrong pixels left over lie in the boundary band at least twice as often as
 #   errors scattered at random would — the band's share of the tile is the base rate;
-# * *class confusion*: away from the band, a large share of one class predicted as the other.
+# * *class confusion*: away from the band, at least a tenth of one class (`confusion_fraction`)
+#   predicted as the other.
 #
 # A tile can sit in several buckets. Its **primary** bucket is the one whose wrong pixels, if
 # corrected, would raise its mIoU the most (the *gain*):
@@ -354,12 +356,13 @@ print(f"nucleus pixels in the test region: annotated {int((truth[right] > 0).sum
 # of all seven: correcting the outlines would gain 0.11–0.16 mIoU per tile, correcting a small
 # region at most 0.013.
 #
-# Read the evidence before believing a bucket's name. Of the five missed "small regions", only
-# one belongs to a small nucleus: nucleus 53, a 34 px sliver at the image's right edge, which the
-# border between two tiles cuts into 26 and 8 px. The other three are edges of large nuclei
-# (520–571 px) cut off by a tile's border (for nucleus 40 that border is also the line between
-# the train and test regions): cutting the image into tiles made them small. The false-positive
-# region is 48 px of predicted nucleus in tile 0, at rows 20–25, where the annotation has none.
+# Read the evidence before believing a bucket's name. Of the five missed "small regions", two
+# are the two pieces of the only small nucleus among them: nucleus 53, a 34 px sliver at the
+# image's right edge, which the border between two tiles cuts into 26 and 8 px. The other three
+# are edges of large nuclei (520–571 px) cut off by a tile's border (for nucleus 40 that border
+# is also the line between the train and test regions): cutting the image into tiles made them
+# small. The false-positive region is 48 px of predicted nucleus in tile 0, at rows 20–25, where
+# the annotation has none.
 
 # %%
 worst_sample = min(buckets["samples"], key=lambda s: s["miou"])
