@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from segcourse import checks, data, models
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1 · How big is the output of a transposed convolution? (2 points)
