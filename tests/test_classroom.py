@@ -39,6 +39,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -54,6 +55,9 @@ from traitlets.config import Config  # noqa: E402
 from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import points  # noqa: E402
+
 README = ROOT / "README.md"
 MARKER = "<!-- teacher-commands: tests/test_classroom.py runs this block -->"
 EXAMPLE = "00_masks_and_iou"  # the assignment the README's commands name; the test runs them for each lesson
@@ -327,6 +331,12 @@ def test_readme_teacher_block_is_what_the_round_trip_runs():
     assert "--nbval-lax" not in readme.split("## For teachers", 1)[-1], "pytest --nbval-lax does not grade"
 
 
+def test_readme_points_table_is_generated_from_the_notebooks():
+    assert points.readme_table(README) == points.points_table(ROOT), "run: python tools/course.py points --update-readme"
+    table = points.points_table(ROOT)
+    assert all(f"[`{lesson}`]" in table for lesson in LESSONS)
+
+
 # --------------------------------------------------------------------------------- the round trip
 def run_setup(home: Path) -> Path:
     """Run the README's set-up lines with bash: ``~`` is ``home``, ``~/segcourse`` this checkout."""
@@ -416,16 +426,19 @@ def test_a_class_is_graded_end_to_end(lesson, tmp_path):
     with api.gradebook as gb:
         for learner in LEARNERS:
             _, lost = answers_for(learner, solution)
-            for gid, (points, auto) in graded.items():
+            for gid, (pts, auto) in graded.items():
                 grade = gb.find_grade(gid, lesson, lesson, learner)
                 if not auto:  # free text: waits for the teacher, unless left as released
                     if grade.needs_manual_grade != (learner not in ("ben", "eve")):
                         wrong.append(f"{learner} {gid}: needs_manual_grade={grade.needs_manual_grade}")
                     continue
-                want = 0 if learner in ("ben", "eve") or gid in lost else points
+                want = 0 if learner in ("ben", "eve") or gid in lost else pts
                 if grade.auto_score != want:
                     wrong.append(f"{learner} {gid}: {grade.auto_score:g} points, expected {want}")
             table[learner] = gb.find_submission(lesson, learner).score
+        # nbgrader's own count of the points is the README's
+        cells = points.lesson_points(ROOT / "solutions" / f"{lesson}.ipynb")
+        assert gb.find_assignment(lesson).max_score == sum(p for _, p, _ in cells)
     assert not wrong, f"{lesson} gradebook differs:\n" + "\n".join(wrong)
     auto_total = sum(p for p, auto in graded.values() if auto)
     assert table["ada"] == table["cyd"] == auto_total and table["ben"] == table["eve"] == 0
