@@ -154,6 +154,39 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return image[:, ::-1], label_map
             """, {"check_flip_pair"}),
     ],
+    # lesson 02 (inside the network)
+    "transposed_output_size": [
+        ("dee", """
+            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0):  # crops one side only
+                return (size - 1) * stride - padding + kernel + output_padding
+            """, {"check_transposed_output_size"}),
+    ],
+    "receptive_field": [
+        ("fay", """
+            def receptive_field(layers):  # forgets the dilation
+                r, jump = 1, 1
+                for kernel, stride, dilation in layers:
+                    r += (kernel - 1) * jump
+                    jump *= stride
+                return r
+            """, {"check_receptive_field"}),
+    ],
+    "soft_dice": [
+        ("dee", """
+            def soft_dice(logits, target, eps=1.0):  # averages over every class, also those absent
+                k = logits.shape[1]
+                prob = logits.softmax(1)
+                one_hot = F.one_hot(target, k).permute(0, 3, 1, 2).float()
+                inter = (prob * one_hot).sum((0, 2, 3))
+                total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
+                return 1 - ((2 * inter + eps) / (total + eps)).mean()
+            """, {"check_soft_dice"}),
+    ],
+    "skip_choice": [
+        ("fay", """
+            skip_choice = "b"  # the receptive field is the encoder's business
+            """, {"check_skip_choice"}),
+    ],
     # lesson 03 (instance segmentation)
     "count_objects": [
         ("fay", """
@@ -179,6 +212,28 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 denom = tp + 0.5 * (len(p_ids) - tp) + 0.5 * (len(g_ids) - tp)
                 return total / denom if denom else float("nan")
             """, {"check_panoptic_quality"}),
+    ],
+    # lesson 04 (real images)
+    "normalize": [
+        ("dee", """
+            def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
+                img = np.asarray(image, dtype=np.float32)
+                return (img - img.min()) / (img.max() - img.min())
+            """, {"check_normalize"}),
+        ("fay", """
+            def normalize(image, low=1.0, high=99.8):  # percentiles, but never clipped to [0, 1]
+                img = np.asarray(image, dtype=np.float32)
+                lo, hi = np.percentile(img, [low, high])
+                return (img - lo) / (hi - lo)
+            """, {"check_normalize"}),
+    ],
+    "f1_at_50": [
+        ("fay", """
+            def f1_at_50(pred, gt):  # precision alone
+                ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+                tp = int(np.count_nonzero(ious > 0.5))
+                return tp / len(pred_ids) if len(pred_ids) else float("nan")
+            """, {"check_f1_at_50"}),
     ],
     # lesson 05 (segmentation practice)
     "practice_masks": [
