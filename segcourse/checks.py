@@ -354,11 +354,11 @@ def check_report(path: str | os.PathLike, explanation: str | None = None) -> Non
     except TypeError:
         raise AssertionError(f"pass the path write_report returned, not {type(path).__name__}") from None
     if not p.is_file():
-        raise AssertionError(f"{p} does not exist: call report.write_report(...) first\n"
-                             f"and pass the path it returns")
+        raise AssertionError(f"the report does not exist: call report.write_report(...)\n"
+                             f"first and pass the path it returns. Path: {p}")
     if p.stat().st_mtime < _LOADED_AT - 2.0:  # 2 s: coarse file-system clocks
-        raise AssertionError(f"{p} is an old file, written before this kernel started:\n"
-                             f"re-run the cell that calls write_report")
+        raise AssertionError(f"the report is an old file, written before this kernel\n"
+                             f"started: re-run the cell that calls write_report. Path: {p}")
     page = p.read_text(encoding="utf-8", errors="replace")
     for section in ("Triplets", "Per-class IoU", "Failure samples by bucket", "What I would improve next"):
         if section not in page:
