@@ -1,18 +1,51 @@
-"""Root pytest configuration: nbval is strict for notebooks/ and solutions/, lax for exercises/.
+"""Root pytest configuration for the notebooks.
 
-nbval's ``--nbval-lax`` switch is global; exercises are committed with their outputs cleared (a
-learner's notebook), so there is nothing to compare there: they only have to run to the end.
+* nbval is strict for notebooks/ and solutions/ and lax for exercises/: nbval's ``--nbval-lax``
+  switch is global, and exercises are committed as nbgrader releases them (no outputs), so there
+  is nothing to compare there: they only have to run to the end.
+* In an exercise, the learner's stubs raise ``NotImplementedError`` and the grade cells that check
+  them fail until the learner answers. Which cells those are is read from nbgrader's own cell
+  metadata (``tools/course.py: cells_allowed_to_raise``), not from tags written into the files.
+* The jupytext sources paired with the notebooks (notebooks/*.py, solutions/*.py) are lessons, not
+  modules: ``--doctest-modules`` must not import (and so run) them.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parent
+collect_ignore_glob = ["notebooks/*.py", "solutions/*.py", "exercises/*.py"]
+
+
+def _in_exercises(path: Path) -> bool:
+    return path.suffix == ".ipynb" and path.resolve().parent == ROOT / "exercises"
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collect_file(file_path, parent):
     outcome = yield
-    if file_path.suffix == ".ipynb" and "exercises" in file_path.parts:
+    if _in_exercises(Path(file_path)):
         for node in outcome.get_result() or []:
             if hasattr(node, "compare_outputs"):
                 node.compare_outputs = False
+
+
+def pytest_collection_modifyitems(items):
+    may_raise = {}
+    for item in items:
+        nb = getattr(getattr(item, "parent", None), "nb", None)
+        if nb is None or not hasattr(item, "cell_num") or not _in_exercises(Path(item.parent.path)):
+            continue
+        key = str(item.parent.path)
+        if key not in may_raise:
+            if str(ROOT / "tools") not in sys.path:
+                sys.path.insert(0, str(ROOT / "tools"))
+            from course import cells_allowed_to_raise
+
+            may_raise[key] = cells_allowed_to_raise(nb)
+        if item.cell_num in may_raise[key]:
+            item.options["check_exception"] = True

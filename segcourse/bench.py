@@ -120,11 +120,77 @@ def bench_data(n: int = 1000) -> None:
     print_table(["dataset", "samples", "size", "ms", "samples/s"], rows)
 
 
-def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3)) -> None:
-    """Train the tiny UNet on road scenes once per seed and print the table (see ``train.benchmark``)."""
-    from .train import benchmark
+def _gpu_setup(width: int = 16, batch_size: int = 256) -> list[list[object]]:
+    """First-call costs in a fresh process: CUDA context, first eager step, first fast run (capture),
+    first ``fast="compile"`` run (compilation + capture)."""
+    import torch
 
+    from . import data, models, train
+
+    d = data.road_scenes(4 * batch_size, seed=7)
+    start = time.perf_counter()
+    torch.zeros(1, device="cuda")
+    torch.cuda.synchronize()
+    rows = [["CUDA context (first tensor on the GPU)", f"{time.perf_counter() - start:.2f}"]]
+    h = train.fit(models.TinyUNet(3, 5, width=width), d, d[:64], epochs=1, batch_size=batch_size, device="cuda",
+                  progress=False, max_steps=1, eval_every=1)
+    rows.append([f"first eager step, batch {batch_size} (cuDNN/cuBLAS start-up)", f"{h['step_seconds'][0]:.2f}"])
+    for fast, what, n in ((True, "first fast=True: 3 eager steps + graph capture + 2 replays + 1 evaluation", len(d)),
+                          ("compile", "first fast='compile': the same + torch.compile", len(d)),
+                          ("compile", "next fast='compile', new model and data set size (compiled code reused)", len(d) // 2)):
+        start = time.perf_counter()
+        train.fit(models.TinyUNet(3, 5, width=width), d[:n], d[:64], epochs=3, batch_size=batch_size, device="cuda",
+                  progress=False, max_steps=5, eval_every=5, fast=fast, class_weights=train.CLASS_WEIGHTS["roads"])
+        rows.append([f"{what}, batch {batch_size}", f"{time.perf_counter() - start:.2f}"])
+    return rows
+
+
+def _gpu_throughput(batches: Sequence[int] = (256, 1024), width: int = 16) -> list[list[object]]:
+    """Training images/s of ``fit`` eager / fast=True / fast='compile' at large batches (median step)."""
+    import torch
+
+    from . import data, models, train
+
+    d = data.road_scenes(4096, seed=7)
+    rows = []
+    for batch in batches:
+        for fast, steps in ((False, 60), (True, 200), ("compile", 200)):
+            torch.manual_seed(0)
+            start = time.perf_counter()
+            h = train.fit(models.TinyUNet(3, 5, width=width), d, d[:64], epochs=-(-steps // (len(d.images) // batch)),
+                          batch_size=batch, device="cuda", progress=False, max_steps=steps, eval_every=steps,
+                          class_weights=train.CLASS_WEIGHTS["roads"], fast=fast)
+            wall = time.perf_counter() - start
+            ips = batch / float(np.median(h["step_seconds"][5:]))
+            rows.append([{False: "eager (fast=False)", True: "fast=True", "compile": "fast='compile'"}[fast], batch,
+                         f"{ips:,.0f}", steps, f"{wall:.1f}", f"{h['step_loss'][-1]:.3f}"])
+    return rows
+
+
+def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3)) -> None:
+    """Train the tiny UNet on road scenes once per seed and print the table (see ``train.benchmark``).
+
+    On CUDA it also prints the fast path's table (``fit(..., fast=True)``: time to mIoU 0.90),
+    the first-call set-up costs and training images/s at batch 256 and 1,024 for the eager loop,
+    ``fast=True`` and ``fast="compile"`` (64×64 road scenes).
+    """
+    from .train import benchmark, pick_device
+
+    dev = pick_device(device)
+    if dev.type != "cuda":
+        benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds)
+        return
+    setup = _gpu_setup()
     benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds)
+    print()
+    benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds, fast=True)
+    print()
+    print("first-call set-up in a fresh process (seconds, wall clock)")
+    print_table(["what", "s"], setup)
+    print()
+    print("training throughput, 64×64 road scenes, TinyUNet width 16, bf16 autocast, fused Adam, channels-last "
+          "(img/s from the median step after 5)")
+    print_table(["path", "batch", "train img/s", "steps", "run s (incl. set-up)", "last loss"], _gpu_throughput())
 
 
 if __name__ == "__main__":

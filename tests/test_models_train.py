@@ -115,6 +115,8 @@ def test_benchmark_prints_one_row_per_seed(capsys):
     assert table[0].startswith("| seed | parameters | train img/s (median step) | images to mIoU 0.80")
     assert table[1].startswith("| 0 | 385,813 |") and table[2].startswith("| 1 | 385,813 |")
     assert "class weights (1, 1, 1, 3, 3)" in out
+    assert "2 training run(s) of 2 steps (one per seed), about" in out  # says what it runs and how long
+    assert "seed 0 done (1/2" in out and "seed 1 done (2/2" in out  # progress
 
 
 def test_bench_data_prints_a_row_per_generator(capsys):
@@ -124,3 +126,73 @@ def test_bench_data_prints_a_row_per_generator(capsys):
     out = capsys.readouterr().out
     for name in ("road_scenes", "surface_defects", "touching_cells"):
         assert f"| {name} | 10 | 64×64 |" in out
+
+
+def test_fast_fit_matches_the_readable_loop_where_defined():
+    """fast=True (CPU: the same step as on the GPU, without the graph) keeps fit's history layout,
+    and its first two steps equal fit's (same batches, flips, loss, one-cycle lr; Adam's first
+    update does not depend on beta1, which only the readable loop cycles); it learns and is
+    deterministic."""
+    tr, va = data.road_scenes(64, seed=1), data.road_scenes(16, seed=2)
+    runs = {}
+    for fast in (False, True, True):
+        torch.manual_seed(5)
+        m = models.TinyUNet(3, 5, width=8)
+        h = train.fit(m, tr, va, epochs=1, device="cpu", seed=0, progress=False, batch_size=16, eval_every=2,
+                      class_weights=[1, 1, 1, 3, 3], fast=fast)
+        if fast in runs:
+            assert h["step_loss"] == runs[fast]["step_loss"]  # deterministic on the CPU
+        runs[fast] = h
+    slow, fast = runs[False], runs[True]
+    assert sorted(fast) == sorted(slow) and fast["device"] == "cpu" and fast["images_seen"] == 64
+    assert len(fast["step_loss"]) == len(fast["step_seconds"]) == len(slow["step_loss"]) == 4
+    assert [e["step"] for e in fast["eval"]] == [2, 4] and set(fast["eval"][0]) == set(slow["eval"][0])
+    np.testing.assert_allclose(fast["step_loss"][:2], slow["step_loss"][:2], rtol=1e-5)
+    assert fast["step_loss"][-1] < fast["step_loss"][0]
+    assert abs(fast["eval"][-1]["miou"] - slow["eval"][-1]["miou"]) < 0.05
+
+
+def test_fast_fit_stops_at_target_and_rejects_bad_values():
+    tr, va = data.road_scenes(32, seed=1), data.road_scenes(8, seed=2)
+    m = models.TinyUNet(3, 5, width=8)
+    h = train.fit(m, tr, va, epochs=2, device="cpu", progress=False, batch_size=16, eval_every=1, target_miou=0.0, fast=True)
+    assert h["images_seen"] == 16 and len(h["step_loss"]) == 1 and len(h["eval"]) == 1
+    with pytest.raises(ValueError, match="fast"):
+        train.fit(m, tr, va, device="cpu", progress=False, fast="turbo")
+    with pytest.raises(ValueError, match="batch_size=64"):
+        train.fit(m, tr, va, device="cpu", progress=False, batch_size=64, fast=True)
+
+
+def test_graph_safe_dice_and_lr_schedule_match_the_readable_ones():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 8, 8, generator=g) * 3
+    target = torch.randint(0, 3, (3, 8, 8), generator=g)  # classes 3 and 4 absent
+    assert float(train._one_hot_dice_loss(logits, target)) == pytest.approx(float(train.dice_loss(logits, target)), rel=1e-6)
+    m = models.TinyUNet(3, 2, width=4, depth=1)
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=40, pct_start=0.15)
+    expected = []
+    for _ in range(40):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert train.one_cycle_lrs(0.01, 40, 0.15) == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the graph-captured path of fit(fast=True))")
+def test_fast_fit_on_cuda_replays_a_graph_and_learns():
+    tr, va = data.road_scenes(256, seed=1), data.road_scenes(32, seed=2)
+    hists = {}
+    for fast in (False, True):
+        torch.manual_seed(0)
+        m = models.TinyUNet(3, 5, width=8)
+        hists[fast] = train.fit(m, tr, va, epochs=4, batch_size=32, device="cuda", progress=False, eval_every=8,
+                                class_weights=[1, 1, 1, 3, 3], fast=fast)
+    h, slow = hists[True], hists[False]
+    assert sorted(h) == sorted(slow) and h["device"].startswith("cuda") and h["images_seen"] == 1024
+    assert len(h["step_loss"]) == len(h["step_seconds"]) == 32 and [e["step"] for e in h["eval"]] == [8, 16, 24, 32]
+    assert np.isfinite(h["step_loss"]).all() and np.mean(h["step_loss"][-4:]) < 0.7 * np.mean(h["step_loss"][:4])
+    assert len(set(h["step_seconds"][8:16])) == 1  # no per-step wait for the GPU: one mean per stretch
+    assert h["eval"][-1]["miou"] > slow["eval"][-1]["miou"] - 0.15
+    res = train.evaluate(m.cpu(), va, device="cpu")  # the trained model leaves the GPU intact
+    assert abs(res["miou"] - h["eval"][-1]["miou"]) < 0.02

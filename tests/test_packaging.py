@@ -36,7 +36,10 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
             conda.add(CONDA_TO_PIP.get(_name(dep), _name(dep)))
     assert "python" in conda and "pip" in conda
     assert any(d.startswith("python=3.11") for d in env["dependencies"] if isinstance(d, str))
-    assert conda - {"python", "pip"} == wanted, (conda ^ wanted)
+    # a package conda-forge does not carry is listed under pip:, by its PyPI name
+    pip_names = {_name(p) for p in pip if p != "-e ."}
+    assert (conda - {"python", "pip"}) | pip_names == wanted, ((conda | pip_names) ^ wanted)
+    assert not (conda & pip_names), "a package is listed for both conda and pip"
     assert "-e ." in pip
 
 
@@ -49,4 +52,4 @@ def test_ci_installs_the_pinned_cpu_torch_first_then_runs_the_readme_command():
     assert torch_at < ci.index(install)
     assert re.search(r"^\s*pytest\s*$", ci, re.M), "CI must run plain `pytest`, the README command"
     assert "```bash\npytest\n```" in readme or "\npytest\n" in readme
-    assert "jupyter lab notebooks/" in readme
+    assert re.search(r"^jupyter lab$", readme, re.M), "set-up opens JupyterLab at the repository root"

@@ -1,0 +1,86 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Exercises 01 · Semantic segmentation
+#
+# Four exercises on lesson 01: class imbalance in numbers, IoU from a confusion matrix, an
+# augmentation that keeps image and mask aligned, and reading a confusion matrix in words.
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+from segcourse import checks, data, metrics, models, train
+
+
+# %% [markdown]
+# ## 1 · How imbalanced are the classes? (1 point)
+#
+# `pixel_shares(label_maps, num_classes)` returns, for each class, the fraction of all pixels
+# (over the whole batch) that belong to it — an array of `num_classes` shares summing to 1.
+
+# %% nbgrader={"grade": false, "grade_id": "pixel_shares", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def pixel_shares(label_maps, num_classes):
+    ### BEGIN SOLUTION
+    counts = np.bincount(np.asarray(label_maps).ravel(), minlength=num_classes)
+    return counts / counts.sum()
+    ### END SOLUTION
+
+roads = data.road_scenes(200, seed=5)
+print(dict(zip(roads.class_names, np.round(pixel_shares(roads.labels, 5), 4).tolist())))
+
+# %% nbgrader={"grade": true, "grade_id": "check_pixel_shares", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_pixel_shares(pixel_shares)
+
+
+# %% [markdown]
+# ## 2 · Per-class IoU from a confusion matrix (2 points)
+#
+# `iou_from_confusion(cm)`: with rows = truth and columns = prediction, return each class's
+# TP / (TP + FP + FN) — NaN for a class with no pixels in either.
+
+# %% nbgrader={"grade": false, "grade_id": "iou_from_confusion", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def iou_from_confusion(cm):
+    ### BEGIN SOLUTION
+    cm = np.asarray(cm, dtype=float)
+    tp = np.diag(cm)
+    denom = cm.sum(0) + cm.sum(1) - tp
+    return np.divide(tp, denom, out=np.full(len(tp), np.nan), where=denom > 0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_iou_from_confusion", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_iou_from_confusion(iou_from_confusion)
+
+
+# %% [markdown]
+# ## 3 · A flip that keeps the mask aligned (1 point)
+#
+# `flip_pair(image, label_map)` takes an `(H, W, 3)` image and its `(H, W)` label map and returns
+# both flipped left-right.
+
+# %% nbgrader={"grade": false, "grade_id": "flip_pair", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def flip_pair(image, label_map):
+    ### BEGIN SOLUTION
+    return image[:, ::-1], label_map[:, ::-1]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_flip_pair", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_aligned_flip(flip_pair)
+
+# %% [markdown]
+# ## 4 · Read a confusion matrix (2 points)
+#
+# The shipped model meets scenes with a stronger lighting shift. Which classes does it confuse,
+# in which direction, and what share? What would you change first, and why not the model size?
+
+# %% nbgrader={"grade": false, "grade_id": "shifted_cm", "locked": true, "schema_version": 3, "solution": false, "task": false}
+shifted = data.road_scenes(100, seed=77, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
+res = train.evaluate(models.pretrained("roads"), shifted, device="cpu")
+cm = metrics.confusion_matrix(res["pred"], shifted.labels, 5)
+print("rows = truth, columns = prediction, each row as shares:")
+print((cm / cm.sum(1, keepdims=True)).round(3))
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "cm_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# The road row leaks most: a clear share of true road pixels is predicted as sidewalk and a smaller
+# share as car, while the other rows stay near their diagonal. Under darker, noisier light the road's
+# colour moves towards the sidewalk's and the cars', and the model leaned on colour. First change the
+# data: scenes with this lighting, or colour-jitter augmentation in training. A bigger model trained on
+# the same data would learn the same shortcut.

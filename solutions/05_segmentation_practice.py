@@ -1,0 +1,105 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Exercises 05 · Segmentation practice
+#
+# The practice text ends with four exercises; here each one comes with a check. Answer in the
+# marked cells; free-text answers are read by your teacher.
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from pathlib import Path
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from segcourse import checks, data, failures, metrics, models, report, train, viz
+
+# %% [markdown]
+# ## 1 · Build your own masks and watch `mean_iou` change (2 points)
+#
+# Make a new `pred_masks` / `gt_masks` pair (at least two samples of 0/1 masks) where the samples
+# are **not** alike, compute the per-sample IoU of class 1 into `ious` and their mean into
+# `mean_iou`. Print both.
+
+# %% nbgrader={"grade": false, "grade_id": "practice_masks", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+pred_masks = [
+    [[0, 0, 1], [0, 1, 1], [0, 0, 1]],
+    [[1, 0, 0], [0, 0, 0], [0, 0, 0]],
+]
+gt_masks = [
+    [[0, 0, 1], [0, 1, 1], [0, 1, 1]],
+    [[1, 1, 0], [1, 1, 0], [1, 0, 0]],
+]
+ious = [metrics.iou(p, g) for p, g in zip(pred_masks, gt_masks)]
+mean_iou = float(np.mean(ious))
+### END SOLUTION
+print("ious:", [round(x, 4) for x in ious])
+print("mean_iou:", round(mean_iou, 4))
+
+# %% nbgrader={"grade": true, "grade_id": "check_practice_masks", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_practice_masks(pred_masks, gt_masks, ious, mean_iou)
+
+
+# %% [markdown]
+# ## 2 · Why is IoU so sensitive on small regions? (2 points)
+#
+# Write `shifted_iou(side)`: draw a `side × side` square in an empty image (leave room around
+# it), shift a copy one pixel to the right, and return the IoU of the two. The check compares
+# sizes 2 to 32; the printout shows how much a one-pixel error costs a small object.
+
+# %% nbgrader={"grade": false, "grade_id": "shifted_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def shifted_iou(side):
+    ### BEGIN SOLUTION
+    image = np.zeros((side + 4, side + 4), bool)
+    image[2:2 + side, 2:2 + side] = True
+    return metrics.iou(np.roll(image, 1, axis=1), image)
+    ### END SOLUTION
+
+for side in (2, 4, 8, 16, 32):
+    print(f"{side:>2}×{side:<2} square shifted by 1 px: IoU {shifted_iou(side):.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_shifted_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_small_region_sensitivity(shifted_iou)
+
+# %% [markdown]
+# ## 3 · Explain a failure from its error map (2 points)
+#
+# The shipped model meets road scenes with a lighting shift. Look at the worst sample's triplet
+# and error maps, then explain in the answer cell which failure bucket it belongs to and which
+# number shows it.
+
+# %% nbgrader={"grade": false, "grade_id": "failure_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
+scenes = data.road_scenes(60, seed=8, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
+result = train.evaluate(models.pretrained("roads"), scenes, device="cpu")
+w = int(np.argmin(result["per_sample_miou"]))
+fig = viz.triplet(scenes.images[w], scenes.labels[w], result["pred"][w], scenes.class_names, scenes.palette,
+                  scores={"mIoU": result["per_sample_miou"][w]})
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+viz.error_map(scenes.labels[w], result["pred"][w], ax=axes[0])
+viz.boundary_error_map(scenes.labels[w], result["pred"][w], failures.label_boundary_band(scenes.labels[w]), ax=axes[1])
+fig.tight_layout()
+cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
+print("confusion matrix (rows = truth):\n", cm)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "failure_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# Class confusion: the wrong pixels fill the interior of the road, not a thin band along edges,
+# and the confusion matrix shows a large share of the road row landing in the sidewalk and car
+# columns. Under the darker, noisier lighting the road's colour moves towards the sidewalk's and
+# the cars', so the model — which relied on colour — swaps the classes. More training data with
+# varied lighting, or colour-jitter augmentation, targets exactly this.
+
+# %% [markdown]
+# ## 4 · Turn the project into a portfolio page (2 points)
+#
+# Use `failures.bucket_failures` and `report.write_report` to write `reports/portfolio.html` for
+# the scenes above (pass `overwrite=True` so you can re-run), then run the check.
+
+# %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
+path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels, result["pred"],
+                           scenes.class_names, result["per_class_iou"], result["per_sample_miou"], buckets,
+                           palette=scenes.palette, overwrite=True)
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "check_portfolio", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_report(Path("reports") / "portfolio.html")
