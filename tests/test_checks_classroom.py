@@ -150,3 +150,20 @@ def test_report_path_mistakes(tmp_path):
         checks.check_report(tmp_path, OWN)  # a folder is not the page
     with pytest.raises(AssertionError, match="pass the path"):
         checks.check_report(None, OWN)
+
+
+def test_paint_exercise_shows_its_editor_before_the_stub_and_grades_the_text():
+    """Exercise 00 §5 as released: the editor is displayed by a locked cell before the answer
+    stub (a raising stub can no longer hide it), and the check reads the answer written as text."""
+    import nbformat
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "exercises" / "00_masks_and_iou.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    editor, stub, check = ids.index("paint_editor"), ids.index("paint"), ids.index("check_paint")
+    assert editor < stub < check
+    assert nb.cells[editor].metadata.nbgrader["locked"] and "MaskEditor(" in nb.cells[editor].source
+    assert nb.cells[editor].source.rstrip().endswith("editor")  # the cell's value is the widget: it is shown
+    assert not any(nb.cells[i].metadata.get("nbgrader", {}).get("solution") for i in range(stub - 1, editor, -1))
+    assert "raise NotImplementedError()" in nb.cells[stub].source
+    assert "editor=editor" in nb.cells[check].source and "painted" in nb.cells[check].source
