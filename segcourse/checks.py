@@ -2,15 +2,47 @@
 is wrong, fails with a hint that teaches rather than just "wrong".
 
 Every check raises ``AssertionError`` (so nbgrader and nbval treat it as a failed test) and
-prints nothing on success but a one-line confirmation.
+prints nothing on success but a one-line confirmation on stdout.
+
+Writing a new check
+-------------------
+Decorate it with :func:`learner_check` and call the learner's code only through :func:`_call`::
+
+    @learner_check
+    def check_thing(thing):
+        got = _number(_call(thing, np.zeros((2, 2)), what="thing"), "thing")
+        if got != 0:
+            raise AssertionError(f"thing of an empty mask is 0, yours is {got!r}")
+        print("check_thing: all cases pass")
+
+That one line gives the check what grading under nbgrader needs:
+
+* warnings and numpy floating-point warnings raised while it runs are silenced, and the
+  learner's writes to ``sys.stderr`` are swallowed: a grade cell that writes anything to stderr
+  scores 0 even when it passes;
+* *any* exception -- from the learner's code, from a return value the check cannot read (a
+  dict, a generator, a ragged list, a tensor with ``requires_grad``), or from a bad argument to
+  the check -- ends as one ``AssertionError`` whose hint lines are at most 80 characters
+  (``nbgrader validate`` cuts lines at 87), never as an internal traceback;
+* the check's own frames are hidden from tracebacks (``__tracebackhide__``, honoured by
+  IPython and pytest).
+
+:func:`_call` passes deep copies of the inputs, so a learner function that modifies its
+arguments in place cannot change the check's reference computation.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
 import html
+import io
 import os
 import re
+import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +51,7 @@ import numpy as np
 from . import metrics
 
 __all__ = [
+    "learner_check",
     "check_iou",
     "check_dice",
     "check_confusion_matrix",
@@ -40,23 +73,127 @@ _LOADED_AT = time.time()
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
 
+#: Longest hint line; ``nbgrader validate`` truncates error lines at 87 characters.
+HINT_WIDTH = 80
+
+
+def _wrap(message: str, width: int = HINT_WIDTH) -> str:
+    """Wrap every line of ``message`` to ``width`` characters (long words are broken too)."""
+    lines = []
+    for line in str(message).splitlines() or [""]:
+        lines += textwrap.wrap(line, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
+
+
+def learner_check(check: Callable) -> Callable:
+    """Make ``check`` safe to run on any learner answer under grading (see the module docstring).
+
+    >>> @learner_check
+    ... def check_positive(fn):
+    ...     if not _number(_call(fn, 1, what="fn"), "fn") > 0:
+    ...         raise AssertionError("fn(1) must be positive")
+    >>> check_positive(lambda x: {"a": 1})
+    Traceback (most recent call last):
+    ...
+    AssertionError: fn returned a dict; return one number (a float)
+    >>> check_positive(lambda x: np.float64(0) / 0)    # no RuntimeWarning reaches stderr
+    Traceback (most recent call last):
+    ...
+    AssertionError: fn(1) must be positive
+    """
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # noqa: F841  (read by pytest and IPython)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                return check(*args, **kwargs)
+            except AssertionError as exc:
+                message = str(exc)
+            except Exception as exc:  # the check could not even read the answer or an argument
+                message = (f"{check.__name__} could not use what it was given "
+                           f"({type(exc).__name__}: {exc}). Check the arguments and what your "
+                           f"function returns.")
+        raise AssertionError(_wrap(message)) from None
+
+    wrapper.__learner_check__ = True
+    return wrapper
+
 
 def _call(fn: Callable, *args: Any, what: str) -> Any:
+    """Call the learner's ``fn`` on deep copies of ``args``; any failure is an AssertionError."""
+    __tracebackhide__ = True  # noqa: F841
     if not callable(fn):
         raise AssertionError(f"pass your function itself (e.g. check_iou(iou)), not {type(fn).__name__}")
+    args = copy.deepcopy(args)
     try:
-        return fn(*args)
+        with contextlib.redirect_stderr(io.StringIO()):
+            return fn(*args)
     except NotImplementedError:
         raise AssertionError(f"{what} still raises NotImplementedError: replace the stub with your code") from None
-    except AssertionError:
-        raise
+    except AssertionError as exc:
+        raise AssertionError(f"{what} raised AssertionError: {exc}") from None
     except Exception as exc:  # a crash is a failed check, with the reason
-        raise AssertionError(f"{what} crashed with {type(exc).__name__}: {exc}") from None
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise AssertionError(f"{what} crashed with {type(exc).__name__}: {text[:200]}") from None
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    """torch tensors (also with requires_grad, on a GPU) -> numpy; anything else unchanged."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().float().numpy() if value.is_floating_point() else value.detach().cpu().numpy()
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    """The learner's return value as one float, or an AssertionError that says what it was."""
+    value = _plain(value)
+    if isinstance(value, (dict, set, str, bytes)) or value is None or callable(value) or hasattr(value, "__next__"):
+        raise AssertionError(f"{what} returned a {_kind(value)}; return one number (a float)")
+    arr = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray, np.generic)) else None
+    if arr is not None:
+        if arr.size != 1 or arr.dtype == object:
+            raise AssertionError(f"{what} returned {_kind(value)} of shape {np.shape(value)}; return one number")
+        value = arr.reshape(-1)[0]
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what} returned a {_kind(value)}; return one number (a float)") from None
+
+
+def _array(value: Any, what: str) -> np.ndarray:
+    """The learner's return value as a numeric numpy array, or an AssertionError."""
+    value = _plain(value)
+    if isinstance(value, (dict, set, str, bytes)) or value is None or callable(value) or hasattr(value, "__next__"):
+        raise AssertionError(f"{what} returned a {_kind(value)}; return a numpy array")
+    if isinstance(value, (list, tuple)):
+        value = [_plain(v) for v in value]
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        raise AssertionError(f"{what} returned a ragged list (rows of different lengths); return a numpy array") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise AssertionError(f"{what} returned {_kind(value)} of dtype {arr.dtype}; return a numeric numpy array")
+    return arr
+
+
+def _count(value: Any, what: str) -> int | float:
+    """A count: an integer number, not a label map."""
+    value = _plain(value)
+    if np.ndim(value) if isinstance(value, (list, tuple, np.ndarray)) else False:
+        raise AssertionError(f"{what} returned an array of shape {np.shape(value)}: return the number of "
+                             f"objects (an int), not the label map")
+    return _number(value, what)
 
 
 def _close(a: Any, b: float, tol: float = 1e-9) -> bool:
     try:
-        a = float(a)
+        a = float(_plain(a))
     except (TypeError, ValueError):
         return False
     return (np.isnan(a) and np.isnan(b)) or abs(a - b) <= tol
@@ -74,7 +211,7 @@ def _random_pairs(seed: int, n: int = 25):
 
 
 def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) -> None:
-    got = _call(fn, np.array(PRED), np.array(TRUTH), what=name)
+    got = _number(_call(fn, np.array(PRED), np.array(TRUTH), what=name), name)
     if not _close(got, seed_value, 1e-6):
         hint = ""
         if name == "iou" and _close(got, 2 / 3, 1e-3):
@@ -85,33 +222,34 @@ def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) ->
             hint = " That is the IoU. Dice is 2|P ∩ T| / (|P| + |T|)."
         raise AssertionError(f"{name} of the roadmap's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
     empty = np.zeros((3, 3), bool)
-    got = _call(fn, empty, empty, what=name)
+    got = _number(_call(fn, empty, empty, what=name), name)
     if not _close(got, float("nan")):
         raise AssertionError(
             f"your {name} of two empty masks is {got!r}; both masks agree everywhere, but 0/0 has no value — "
             f"the course convention is to return NaN (np.nan) so that averages can skip such images.")
     one = empty.copy(); one[1, 1] = True
-    got = _call(fn, one, empty, what=name)
+    got = _number(_call(fn, one, empty, what=name), name)
     if not _close(got, 0.0):
         raise AssertionError(f"your {name} of a one-pixel prediction against an empty target is {got!r}; "
                              f"nothing overlaps, so it must be 0.0 (only *both* empty is NaN)")
-    got = _call(fn, one, one, what=name)
+    got = _number(_call(fn, one, one, what=name), name)
     if not _close(got, 1.0):
         raise AssertionError(f"your {name} of a mask with itself is {got!r}; identical masks score 1.0")
     for p, t in _random_pairs(7):
         want = ref(p, t)
-        got = _call(fn, p, t, what=name)
+        got = _number(_call(fn, p, t, what=name), name)
         if not _close(got, want, 1e-6):
             extra = " (this case is a batch of shape (N, H, W): count over all images)" if p.ndim == 3 else ""
             raise AssertionError(f"on random masks of shape {p.shape} your {name} is {got!r}, expected {want:.6f}{extra}. "
                                  f"Check that you count pixels, not rows, and use & for intersection and | for union.")
     p, t = next(_random_pairs(8))
-    got = _call(fn, p.astype(np.uint8), t.astype(np.uint8), what=name)
+    got = _number(_call(fn, p.astype(np.uint8), t.astype(np.uint8), what=name), name)
     if not _close(got, ref(p, t), 1e-6):
         raise AssertionError(f"your {name} gives {got!r} for 0/1 uint8 masks but {ref(p, t):.6f} is right: convert to bool "
                              f"first (mask.astype(bool)); uint8 arithmetic overflows and & on 0/1 ints is not logical AND of masks")
 
 
+@learner_check
 def check_iou(iou: Callable) -> None:
     """Check a learner's ``iou(pred, target)`` for binary masks.
 
@@ -122,6 +260,7 @@ def check_iou(iou: Callable) -> None:
     print("check_iou: all cases pass")
 
 
+@learner_check
 def check_dice(dice: Callable) -> None:
     """Check a learner's ``dice(pred, target)`` for binary masks.
 
@@ -132,6 +271,7 @@ def check_dice(dice: Callable) -> None:
     print("check_dice: all cases pass")
 
 
+@learner_check
 def check_confusion_matrix(confusion_matrix: Callable) -> None:
     """Check a learner's ``confusion_matrix(pred, target, num_classes)`` (rows = truth).
 
@@ -141,7 +281,7 @@ def check_confusion_matrix(confusion_matrix: Callable) -> None:
     pred = np.array([[0, 1, 1], [1, 2, 2]])
     target = np.array([[0, 0, 1], [1, 1, 2]])
     want = metrics.confusion_matrix(pred, target, 3)
-    got = np.asarray(_call(confusion_matrix, pred, target, 3, what="confusion_matrix"))
+    got = _array(_call(confusion_matrix, pred, target, 3, what="confusion_matrix"), "confusion_matrix")
     if got.shape != (3, 3):
         raise AssertionError(f"with num_classes=3 the matrix must be 3×3, yours has shape {got.shape}")
     if np.array_equal(got, want.T):
@@ -149,7 +289,7 @@ def check_confusion_matrix(confusion_matrix: Callable) -> None:
                              "so cm[i, j] counts pixels of true class i predicted as j")
     if not np.array_equal(got, want):
         raise AssertionError(f"for pred={pred.tolist()} and target={target.tolist()} expected\n{want}\nbut got\n{got}")
-    got = np.asarray(_call(confusion_matrix, np.zeros((2, 2), int), np.zeros((2, 2), int), 4, what="confusion_matrix"))
+    got = _array(_call(confusion_matrix, np.zeros((2, 2), int), np.zeros((2, 2), int), 4, what="confusion_matrix"), "confusion_matrix")
     if got.shape != (4, 4):
         raise AssertionError("classes that never occur still get a row and a column: use num_classes, not the ids you see "
                              f"(np.bincount(..., minlength=K*K)); your shape is {got.shape}")
@@ -159,13 +299,14 @@ def check_confusion_matrix(confusion_matrix: Callable) -> None:
         shape = (int(rng.integers(1, 3)), 40, 40)
         t = rng.integers(0, k, shape).astype(np.uint8)
         p = rng.integers(0, k, shape).astype(np.uint8)
-        got = np.asarray(_call(confusion_matrix, p, t, k, what="confusion_matrix"))
+        got = _array(_call(confusion_matrix, p, t, k, what="confusion_matrix"), "confusion_matrix")
         if not np.array_equal(got, metrics.confusion_matrix(p, t, k)):
             raise AssertionError(f"wrong counts on random uint8 label maps with K={k}: K*t + p overflows uint8 when K*K > 256 — "
                                  f"convert to a wider integer type (astype(np.int64)) before computing the index")
     print("check_confusion_matrix: all cases pass")
 
 
+@learner_check
 def check_mean_iou(mean_iou: Callable) -> None:
     """Check a learner's ``mean_iou(pred, target, num_classes)`` (NaN classes skipped).
 
@@ -175,7 +316,7 @@ def check_mean_iou(mean_iou: Callable) -> None:
     t = np.array([[0, 0], [1, 1]])
     p = np.array([[0, 1], [1, 1]])
     want = metrics.mean_iou(p, t, 4)
-    got = _call(mean_iou, p, t, 4, what="mean_iou")
+    got = _number(_call(mean_iou, p, t, 4, what="mean_iou"), "mean_iou")
     if _close(got, (0.5 + 2 / 3) / 4, 1e-6):
         raise AssertionError(f"your mean IoU is {got:.4f}: classes 2 and 3 appear in neither mask and were counted as 0. "
                              f"An absent class has no IoU (NaN); average only the classes that occur (np.nanmean).")
@@ -187,13 +328,14 @@ def check_mean_iou(mean_iou: Callable) -> None:
         t = rng.integers(0, k, (2, 9, 9))
         p = np.where(rng.random(t.shape) < 0.6, t, rng.integers(0, k, t.shape))
         want = metrics.mean_iou(p, t, k)
-        got = _call(mean_iou, p, t, k, what="mean_iou")
+        got = _number(_call(mean_iou, p, t, k, what="mean_iou"), "mean_iou")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random label maps (K={k}, batch of 2) expected {want:.6f}, got {got!r}: "
                                  f"compute each class's IoU over all pixels of the batch, then average the classes")
     print("check_mean_iou: all cases pass")
 
 
+@learner_check
 def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: Any) -> None:
     """Check the practice exercise: a new set of masks, its per-sample IoU and their mean.
 
@@ -239,6 +381,7 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
     print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {want_mean:.4g}")
 
 
+@learner_check
 def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """Check ``shifted_iou(side)``: IoU of a side×side square with itself shifted one pixel right.
 
@@ -247,7 +390,7 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """
     for side in (2, 3, 5, 10, 32):
         want = (side - 1) / (side + 1)
-        got = _call(shifted_iou, side, what="shifted_iou")
+        got = _number(_call(shifted_iou, side, what="shifted_iou"), "shifted_iou")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"for a {side}×{side} square shifted by one pixel the IoU is {want:.4f} "
                                  f"((side-1)·side overlap over (side+1)·side union); yours is {got!r}. "
@@ -275,6 +418,7 @@ def _painted_array(mask: Any, editor: Any) -> np.ndarray:
         raise AssertionError("give the mask as text, a list of rows, or an array") from None
 
 
+@learner_check
 def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, editor: Any = None) -> None:
     """Check a painted mask reaches IoU ``goal`` against ``target``.
 
@@ -332,6 +476,7 @@ def _own_explanation(explanation: Any) -> str:
     return text
 
 
+@learner_check
 def check_report(path: str | os.PathLike, explanation: str | None = None) -> None:
     """Check the portfolio report written in THIS run: sections, embedded images, your explanation.
 
@@ -372,6 +517,7 @@ def check_report(path: str | os.PathLike, explanation: str | None = None) -> Non
     print("check_report: every section present, images embedded, your explanation included")
 
 
+@learner_check
 def check_pixel_shares(pixel_shares: Callable) -> None:
     """Check ``pixel_shares(label_maps, num_classes)``: the fraction of pixels of each class.
 
@@ -380,7 +526,7 @@ def check_pixel_shares(pixel_shares: Callable) -> None:
     """
     lm = np.array([[[0, 0], [1, 3]], [[0, 0], [0, 1]]])
     want = np.array([5, 2, 0, 1, 0]) / 8
-    got = np.asarray(_call(pixel_shares, lm, 5, what="pixel_shares"), float)
+    got = _array(_call(pixel_shares, lm, 5, what="pixel_shares"), "pixel_shares").astype(float)
     if got.shape != (5,):
         raise AssertionError(f"return one share per class (num_classes=5 -> shape (5,)); yours has shape {got.shape}. "
                              f"A class with no pixels still gets a share of 0: np.bincount(..., minlength=num_classes)")
@@ -391,6 +537,7 @@ def check_pixel_shares(pixel_shares: Callable) -> None:
     print("check_pixel_shares: all cases pass")
 
 
+@learner_check
 def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
     """Check ``iou_from_confusion(cm)``: per-class IoU read off a confusion matrix.
 
@@ -399,7 +546,7 @@ def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
     """
     cm = np.array([[3, 1, 0], [2, 4, 0], [0, 0, 0]])
     want = metrics.iou_from_confusion(cm)
-    got = np.asarray(_call(iou_from_confusion, cm, what="iou_from_confusion"), float)
+    got = _array(_call(iou_from_confusion, cm, what="iou_from_confusion"), "iou_from_confusion").astype(float)
     tp = np.diag(cm)
     if got.shape == want.shape and np.allclose(np.nan_to_num(got), tp / np.maximum(cm.sum(1), 1)):
         raise AssertionError("that is recall (TP / row sum): IoU also counts the false positives, TP / (row sum + column sum - TP)")
@@ -410,6 +557,7 @@ def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
     print("check_iou_from_confusion: all cases pass")
 
 
+@learner_check
 def check_aligned_flip(flip_pair: Callable) -> None:
     """Check ``flip_pair(image, label_map)``: a horizontal flip of both, still aligned.
 
@@ -420,9 +568,9 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     lm = rng.integers(0, 4, (6, 8))
     img = np.stack([lm / 4.0, rng.random((6, 8)), rng.random((6, 8))], -1)  # channel 0 encodes the class
     out = _call(flip_pair, img.copy(), lm.copy(), what="flip_pair")
-    if not (isinstance(out, tuple) and len(out) == 2):
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise AssertionError("return a pair: (flipped image, flipped label map)")
-    fi, fl = np.asarray(out[0]), np.asarray(out[1])
+    fi, fl = _array(out[0], "flip_pair's image"), _array(out[1], "flip_pair's mask")
     if fi.shape != img.shape or fl.shape != lm.shape:
         raise AssertionError(f"shapes changed: image {img.shape} -> {fi.shape}, mask {lm.shape} -> {fl.shape}")
     if np.array_equal(fi, img[:, ::-1]) and np.array_equal(fl, lm):
@@ -438,6 +586,7 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     print("check_aligned_flip: all cases pass")
 
 
+@learner_check
 def check_count_objects(count_objects: Callable) -> None:
     """Check ``count_objects(mask)``: number of 4-connected regions of a binary mask.
 
@@ -448,24 +597,25 @@ def check_count_objects(count_objects: Callable) -> None:
     from scipy import ndimage
 
     diag = np.array([[1, 0], [0, 1]])
-    got = _call(count_objects, diag, what="count_objects")
+    got = _count(_call(count_objects, diag, what="count_objects"), "count_objects")
     if got == 1:
         raise AssertionError("two pixels that touch only at a corner are 2 objects under 4-connectivity (edges only); "
                              "you used 8-connectivity (structure=np.ones((3, 3)))")
     if got != 2:
         raise AssertionError(f"[[1, 0], [0, 1]] has 2 objects (4-connectivity); you counted {got!r}")
-    if _call(count_objects, np.zeros((3, 3), int), what="count_objects") != 0:
+    if _count(_call(count_objects, np.zeros((3, 3), int), what="count_objects"), "count_objects") != 0:
         raise AssertionError("an empty mask has 0 objects")
     rng = np.random.default_rng(5)
     for _ in range(20):
         m = rng.random((12, 12)) < 0.4
         want = ndimage.label(m)[1]
-        got = _call(count_objects, m, what="count_objects")
+        got = _count(_call(count_objects, m, what="count_objects"), "count_objects")
         if got != want:
             raise AssertionError(f"a random 12×12 mask has {want} objects, you counted {got!r}: use scipy.ndimage.label")
     print("check_count_objects: all cases pass")
 
 
+@learner_check
 def check_panoptic_quality(panoptic_quality: Callable) -> None:
     """Check ``panoptic_quality(pred, gt)`` -> PQ (a float) for one thing class.
 
@@ -477,14 +627,14 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
 
     gt = np.array([[1, 1, 0, 0]])
     half = np.array([[1, 0, 0, 0]])  # IoU exactly 0.5: not a match
-    got = _call(panoptic_quality, half, gt, what="panoptic_quality")
+    got = _number(_call(panoptic_quality, half, gt, what="panoptic_quality"), "panoptic_quality")
     if _close(got, 0.5, 1e-9):
         raise AssertionError("IoU exactly 0.5 is not a match: a match needs IoU > 0.5 (strictly). Then TP=0, FP=1, FN=1 and PQ=0")
     if not _close(got, 0.0):
         raise AssertionError(f"for pred {half.tolist()} vs truth {gt.tolist()} PQ is 0.0, yours is {got!r}")
     gt = np.array([[1, 1, 1, 1, 0, 2, 2]])
     pred = np.array([[3, 3, 3, 0, 0, 0, 0]])
-    got = _call(panoptic_quality, pred, gt, what="panoptic_quality")
+    got = _number(_call(panoptic_quality, pred, gt, what="panoptic_quality"), "panoptic_quality")
     if _close(got, 0.75):
         raise AssertionError("0.75 is SQ (the mean IoU of matched pairs); PQ also multiplies by RQ = TP / (TP + FP/2 + FN/2)")
     if not _close(got, 0.5, 1e-9):
@@ -497,8 +647,96 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
             gt[y:y + 4, x:x + 4] = k * 7  # ids need not be 1..k
         pred = np.roll(gt, int(rng.integers(-1, 2)), axis=1)
         want = instances.panoptic_quality(pred, gt)["pq"]
-        got = _call(panoptic_quality, pred, gt, what="panoptic_quality")
+        got = _number(_call(panoptic_quality, pred, gt, what="panoptic_quality"), "panoptic_quality")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random instance maps expected PQ {want:.4f}, got {got!r}; ids are arbitrary positive "
                                  f"numbers (0 is background), so match by IoU, not by equal ids")
     print("check_panoptic_quality: all cases pass")
+
+
+@learner_check
+def check_percentile_normalize(normalize: Callable) -> None:
+    """Check ``normalize(image, low, high)``: percentile ``low`` -> 0, ``high`` -> 1, clipped, float.
+
+    >>> from segcourse import data
+    >>> check_percentile_normalize(data.normalize_percentile)
+    check_percentile_normalize: all cases pass
+    """
+    from . import data
+
+    ramp = np.arange(101, dtype=np.uint16).reshape(1, 101)
+    got = _array(_call(normalize, ramp, 10, 90, what="normalize"), "normalize")
+    if got.shape != ramp.shape:
+        raise AssertionError(f"the output must keep the image's shape {ramp.shape}; yours has shape {got.shape}")
+    if not np.issubdtype(got.dtype, np.floating):
+        raise AssertionError(f"return floats (e.g. float32): yours has dtype {got.dtype}, so values between 0 and 1 were lost")
+    if np.allclose(got, ramp / 100.0, atol=1e-3):
+        raise AssertionError("you divided by the maximum (min-max scaling): use np.percentile(image, [low, high]) so a few "
+                             "saturated pixels cannot squash the range of everything else")
+    if got.min() < -1e-6 or got.max() > 1 + 1e-6:
+        raise AssertionError(f"values run from {got.min():.3f} to {got.max():.3f}: clip to [0, 1] (np.clip) — pixels above the "
+                             f"high percentile are saturated, not 'more than 1'")
+    want = data.normalize_percentile(ramp, 10, 90)
+    if not np.allclose(got, want, atol=1e-4):
+        i = int(np.argmax(np.abs(got - want)))
+        raise AssertionError(f"on a ramp 0..100 with low=10, high=90 value {i} should map to {want.ravel()[i]:.3f}, yours gives "
+                             f"{got.ravel()[i]:.3f}: (x - p_low) / (p_high - p_low), with the percentiles of this image")
+    img = np.random.default_rng(0).gamma(2.0, 20.0, (32, 32)).astype(np.uint16)
+    img[0, :3] = 60000  # three hot pixels
+    got = _array(_call(normalize, img, 1, 99.8, what="normalize"), "normalize").astype(float)
+    if not np.allclose(got, data.normalize_percentile(img, 1, 99.8), atol=1e-4):
+        raise AssertionError("on a 16-bit image with three saturated pixels your result differs from the percentile mapping: "
+                             "compute the percentiles on float values of *this* image, not fixed numbers like 255 or 65535")
+    print("check_percentile_normalize: all cases pass")
+
+
+@learner_check
+def check_matching_f1(f1_at_50: Callable) -> None:
+    """Check ``f1_at_50(pred, gt)``: instance F1 after one-to-one matching at IoU > 0.5.
+
+    >>> from segcourse import instances
+    >>> def f1(p, g):
+    ...     m = instances.match_instances(p, g, 0.5)
+    ...     return 2 * m.tp / (2 * m.tp + m.fp + m.fn) if m.tp + m.fp + m.fn else float("nan")
+    >>> check_matching_f1(f1)
+    check_matching_f1: all cases pass
+    """
+    from . import instances
+
+    def ref(p, g):
+        m = instances.match_instances(p, g, 0.5)
+        total = 2 * m.tp + m.fp + m.fn
+        return 2 * m.tp / total if total else float("nan")
+
+    gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3]])
+    pred = np.array([[5, 5, 0, 6, 0, 0, 0, 0]])  # one match, one half-overlap (IoU 0.5: no match), one miss
+    same_ids = np.array([[3, 3, 0, 1, 1, 0, 2, 2]])  # perfect masks, ids permuted
+    if not _close(_number(_call(f1_at_50, same_ids, gt, what="f1_at_50"), "f1_at_50"), 1.0, 1e-9):
+        raise AssertionError("ids are arbitrary labels: match instances by IoU, not by equal ids (a permutation of ids is still F1 = 1)")
+    got = _number(_call(f1_at_50, pred, gt, what="f1_at_50"), "f1_at_50")
+    if _close(got, 2 * 2 / (2 * 2 + 0 + 1), 1e-6):
+        raise AssertionError("IoU exactly 0.5 is not a match: a match needs IoU > 0.5 (strictly)")
+    if _close(got, 1 / 3, 1e-6) or _close(got, 0.5, 1e-6):
+        raise AssertionError(f"got {got!r}: that is precision or recall alone, or counts ids rather than matches; "
+                             f"F1 = 2·TP / (2·TP + FP + FN)")
+    if not _close(got, ref(pred, gt), 1e-6):
+        raise AssertionError(f"pred {pred.tolist()} vs truth {gt.tolist()}: TP 1, FP 1, FN 2, so F1 = 2/5 = 0.4; yours is {got!r}")
+    empty = np.zeros((4, 4), int)
+    if not _close(_number(_call(f1_at_50, empty, empty, what="f1_at_50"), "f1_at_50"), float("nan")):
+        raise AssertionError("with no instances in either map F1 is 0/0: return NaN (float('nan'))")
+    rng = np.random.default_rng(21)
+    for _ in range(15):
+        g = np.zeros((20, 20), int)
+        for k in range(1, 6):
+            y, x = rng.integers(0, 16, 2)
+            g[y:y + 4, x:x + 4] = 10 * k
+        p = np.roll(g, int(rng.integers(-2, 3)), axis=int(rng.integers(0, 2)))
+        p[rng.random(p.shape) < 0.05] = 0
+        got = _number(_call(f1_at_50, p, g, what="f1_at_50"), "f1_at_50")
+        if not _close(got, ref(p, g), 1e-6):
+            raise AssertionError(f"on random instance maps expected F1 {ref(p, g):.4f}, got {got!r}: each predicted and each true "
+                                 f"instance can be used in at most one match")
+    print("check_matching_f1: all cases pass")
+
+
+__all__ += ["check_percentile_normalize", "check_matching_f1"]

@@ -23,7 +23,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import ndimage
 
-from ._validate import as_label_array
+from ._validate import (as_images, as_label_array, check_bool, check_float, check_int,
+                        check_range_pair)
 
 __all__ = [
     "ROAD_CLASSES",
@@ -82,11 +83,14 @@ class SegData:
         return f"SegData({n} samples of {h}×{w}, classes={list(self.class_names)})"
 
 
-def _check_n_size(n: int, size: int) -> None:
+def _check_n_size(n: int, size: int, seed: Any = 0) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative integer number of samples, got {n!r}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 16:
         raise ValueError(f"size must be an integer of at least 16 pixels, got {size!r}")
+    if size > 4096:
+        raise ValueError(f"size must be at most 4096 pixels, got {size!r}")
+    check_int(seed, "seed", minimum=0)
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -180,7 +184,14 @@ def road_scenes(
     >>> bool((road_scenes(4, seed=0).labels == d.labels).all())
     True
     """
-    _check_n_size(n, size)
+    _check_n_size(n, size, seed)
+    check_float(sidewalk_gap, "sidewalk_gap", lo=0, hi=0.5)
+    check_float(noise, "noise", lo=0, hi=1)
+    check_float(lighting, "lighting", lo=0, hi=1, hi_open=True)
+    check_int(max_cars, "max_cars", minimum=0, maximum=50)
+    check_range_pair(lane_width, "lane_width", 1, integer=True)
+    if lane_width[1] > size // 4:
+        raise ValueError(f"lane_width must be at most size // 4 = {size // 4} pixels, got {tuple(lane_width)}")
     rng = np.random.default_rng(seed)
     H = W = size
     yy, xx = np.mgrid[:H, :W].astype(np.float32)
@@ -276,10 +287,19 @@ def surface_defects(
     >>> d.labels.shape, d.class_names, set(np.unique(d.labels)) <= {0, 1}
     ((8, 64, 64), ('surface', 'defect'), True)
     """
-    _check_n_size(n, size)
+    _check_n_size(n, size, seed)
+    check_float(contrast, "contrast", lo=0, hi=1)
+    check_float(noise, "noise", lo=0, hi=1)
+    check_int(max_defects, "max_defects", minimum=0, maximum=50)
+    if isinstance(kinds, str) or not isinstance(kinds, (list, tuple, set, frozenset)):
+        raise TypeError(f"kinds must be a list such as ['scratch', 'spot'], got {kinds!r}")
     unknown = set(kinds) - {"scratch", "spot", "stain"}
     if unknown or not kinds:
         raise ValueError(f"kinds must be a non-empty subset of scratch, spot, stain; got {list(kinds)}")
+    if n == 0:
+        return SegData(np.zeros((0, size, size, 3), np.float32), np.zeros((0, size, size), np.uint8), DEFECT_CLASSES,
+                       DEFECT_PALETTE.copy(), params=dict(n=0, size=size, seed=seed, contrast=contrast, noise=noise,
+                                                          max_defects=max_defects, kinds=tuple(kinds)))
     rng = np.random.default_rng(seed)
     H = W = size
     yy, xx = np.mgrid[:H, :W].astype(np.float32)
@@ -359,10 +379,15 @@ def touching_cells(
     >>> d.instances.dtype, d.labels.dtype, bool(((d.instances > 0) == (d.labels == 1)).all())
     (dtype('int32'), dtype('uint8'), True)
     """
-    _check_n_size(n, size)
-    lo, hi = num_cells
-    if not (1 <= lo <= hi):
-        raise ValueError(f"num_cells must be (min, max) with 1 <= min <= max, got {num_cells}")
+    _check_n_size(n, size, seed)
+    lo, hi = check_range_pair(num_cells, "num_cells", 1, integer=True)
+    if hi > 200:
+        raise ValueError(f"num_cells must be at most 200 cells per image, got {tuple(num_cells)}")
+    r_lo, r_hi = check_range_pair(radius, "radius", 0.5)
+    if r_hi > size / 2:
+        raise ValueError(f"radius must be at most size / 2 = {size / 2:g} pixels, got {tuple(radius)}")
+    check_float(overlap, "overlap", lo=0, hi=1)
+    check_float(noise, "noise", lo=0, hi=1)
     rng = np.random.default_rng(seed)
     H = W = size
     yy, xx = np.mgrid[:H, :W].astype(np.float32)
@@ -451,10 +476,14 @@ def annotation_noise(
     if arr.size and arr.min() < 0:
         raise ValueError("label_map contains negative class ids")
     for name, p in (("miss_small", miss_small), ("class_swap", class_swap)):
-        if not 0 <= p <= 1:
-            raise ValueError(f"{name} is a probability and must be in [0, 1], got {p}")
-    if boundary_jitter < 0:
-        raise ValueError(f"boundary_jitter must be >= 0 pixels, got {boundary_jitter}")
+        check_float(p, f"{name} (a probability)", lo=0, hi=1)
+    check_float(boundary_jitter, "boundary_jitter", lo=0, hi=max(arr.shape[-2:], default=1))
+    check_int(seed, "seed", minimum=0)
+    check_int(small_area, "small_area", minimum=1)
+    try:
+        swap_pairs = [(int(a), int(b)) for a, b in swap_pairs]
+    except (TypeError, ValueError):
+        raise TypeError(f"swap_pairs must be a list of (class, class) pairs, got {swap_pairs!r}") from None
     single = arr.ndim == 2
     batch = arr[None] if single else arr
     rng = np.random.default_rng(seed)
@@ -501,8 +530,10 @@ def split_indices(
     >>> len(train), len(val), len(test), sorted(np.concatenate([train, val, test])) == list(range(10))
     (7, 1, 2, True)
     """
+    n = check_int(n, "n", minimum=0)
+    check_int(seed, "seed", minimum=0)
     fr = np.asarray(fractions, float)
-    if fr.ndim != 1 or (fr < 0).any() or not np.isclose(fr.sum(), 1):
+    if fr.ndim != 1 or not np.isfinite(fr).all() or (fr < 0).any() or not np.isclose(fr.sum(), 1):
         raise ValueError(f"fractions must be non-negative and sum to 1, got {list(fractions)}")
     order = np.random.default_rng(seed).permutation(n)
     cuts = np.floor(np.cumsum(fr)[:-1] * n).astype(int)
@@ -529,9 +560,21 @@ def augment(
     >>> img, lm = augment(d.images[0], d.labels[0], np.random.default_rng(0))
     >>> img.shape, lm.shape, lm.dtype, set(np.unique(lm)) <= set(range(5))
     ((64, 64, 3), (64, 64), dtype('uint8'), True)
+
+    ``image`` follows the package convention, float32 ``(H, W, 3)`` in [0, 1] (uint8 is divided by
+    255); a 0..255 float image raises instead of turning white.
     """
-    image = np.asarray(image)
-    label_map = np.asarray(label_map)
+    image = as_images(image, "image", single=True)
+    label_map = as_label_array(label_map, "label_map", ndims=(2,))
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    for name, v in (("hflip", hflip), ("vflip", vflip), ("rot90", rot90)):
+        check_bool(v, name)
+    if crop_scale is not None:
+        check_range_pair(crop_scale, "crop_scale", 0.01)
+        if crop_scale[1] > 1:
+            raise ValueError(f"crop_scale must be (min, max) fractions of the image in (0, 1], got {tuple(crop_scale)}")
+    color_jitter = check_float(color_jitter, "color_jitter", lo=0, hi=1)
     if image.shape[:2] != label_map.shape:
         raise ValueError(f"image {image.shape[:2]} and label map {label_map.shape} must have the same height and width")
     H, W = label_map.shape
@@ -564,6 +607,8 @@ def augment(
 class SegmentationDataset:
     """A torch-style ``Dataset`` over a :class:`SegData` (or image and label arrays).
 
+    Images must follow the package convention, ``(N, H, W, 3)`` float32 in [0, 1] (uint8 is
+    divided by 255); channel-first, grayscale or 0..255 float arrays raise.
     Items are ``(image, label_map)`` torch tensors: ``(3, H, W)`` float32 and ``(H, W)`` int64,
     optionally augmented (``augment=True`` or any callable ``f(image, label_map, rng)``).
 
@@ -583,12 +628,19 @@ class SegmentationDataset:
         if isinstance(data, SegData):
             images, labels = data.images, data.labels
         else:
-            images = np.asarray(data)
             if labels is None:
                 raise TypeError("pass a SegData, or images and labels")
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} label maps")
-        self.images, self.labels = images, np.asarray(labels)
+            images = data
+        images = as_images(images, "images")      # float32 (N, H, W, 3) in [0, 1]; uint8 converted
+        labels = as_label_array(labels, "labels", ndims=(3,))
+        if labels.size and labels.min() < 0:
+            raise ValueError(f"labels contain negative class ids ({int(labels.min())}); class ids start at 0")
+        if images.shape[:3] != labels.shape:
+            raise ValueError(f"images {images.shape} and labels {labels.shape} must match: (N, H, W, 3) and (N, H, W)")
+        if not (augment is None or isinstance(augment, bool) or callable(augment)):
+            raise TypeError(f"augment must be True/False or a function f(image, label_map, rng), got {augment!r}")
+        check_int(seed, "seed", minimum=0)
+        self.images, self.labels = images, labels
         self.augment = globals()["augment"] if augment is True else (augment or None)
         self.rng = np.random.default_rng(seed)
 
@@ -603,3 +655,104 @@ class SegmentationDataset:
             img, lm = self.augment(img, lm, self.rng)
         x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(img, -1, 0), dtype=np.float32))
         return x, torch.from_numpy(np.ascontiguousarray(lm).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Real images that ship with the package (no download): a fluorescence nuclei image with its
+# ground-truth instances (2018 Data Science Bowl / BBBC038, CC0) and scikit-image's coins photo.
+
+REALDATA_DIR = __import__("pathlib").Path(__file__).resolve().parent / "realdata"
+#: Number of coins in ``skimage.data.coins()`` (counted by eye; the classic watershed example).
+COINS_TRUE_COUNT = 24
+
+
+def realdata_card(name: str = "nuclei_dsb2018") -> dict[str, Any]:
+    """The data card of a real image that ships with the package: source, licence, citation, checksums.
+
+    >>> card = realdata_card()
+    >>> card["licence"]["data"], card["arrays"]["labels"]["instances"]
+    ('CC0 1.0 Universal (public domain dedication)', 125)
+    """
+    import json
+
+    path = REALDATA_DIR / f"{name}.json"
+    if not path.exists():
+        available = sorted(p.stem for p in REALDATA_DIR.glob("*.json"))
+        raise ValueError(f"no real data set named {name!r}; available: {available}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _nuclei_arrays() -> tuple[np.ndarray, np.ndarray]:
+    path = REALDATA_DIR / "nuclei_dsb2018.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the package was installed without its data; reinstall segcourse")
+    with np.load(path, allow_pickle=False) as f:
+        image, labels = f["image"], f["labels"]
+    image.flags.writeable = False
+    labels.flags.writeable = False
+    return image, labels
+
+
+def normalize_percentile(image: Any, low: float = 1.0, high: float = 99.8, clip: bool = True) -> np.ndarray:
+    """Map the ``low``-th percentile of ``image`` to 0 and the ``high``-th to 1 (float32).
+
+    Microscopes store raw counts whose range depends on the instrument and the exposure; a model
+    trained elsewhere expects values in the range it was trained on. Percentiles, unlike the
+    minimum and maximum, ignore a few saturated pixels. ``clip`` limits the result to [0, 1].
+
+    >>> normalize_percentile([0, 25, 50, 75, 100], low=0, high=50)   # the median maps to 1
+    array([0. , 0.5, 1. , 1. , 1. ], dtype=float32)
+    """
+    from ._validate import to_numpy
+
+    img = np.asarray(to_numpy(image, "image"), dtype=np.float32)
+    if img.size == 0:
+        raise ValueError("image is empty")
+    if not (0 <= low < high <= 100):
+        raise ValueError(f"need 0 <= low < high <= 100 (percentiles), got low={low}, high={high}")
+    lo, hi = np.percentile(img, [low, high])
+    out = (img - np.float32(lo)) / np.float32(max(hi - lo, 1e-12))
+    return np.clip(out, 0, 1, out=out) if clip else out
+
+
+def nuclei_image(normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A real fluorescence image of cell nuclei and its ground-truth instance labels.
+
+    512×512 pixels from the 2018 Data Science Bowl (BBBC038v1, Caicedo et al., Nature Methods
+    2019; licence CC0), as redistributed with StarDist; the data card
+    (:func:`realdata_card`) gives source, extraction, licence, citation and checksums.
+
+    Returns ``(image, labels)``: ``image`` is the raw ``uint16`` image (values 0..235), or with
+    ``normalize=True`` the ``float32`` image mapped by :func:`normalize_percentile` (1st
+    percentile -> 0, 99.8th -> 1, clipped); ``labels`` is the ``uint8`` instance label image
+    (0 = background, nuclei 1..125). Both are fresh copies.
+
+    >>> image, labels = nuclei_image()
+    >>> image.shape, image.dtype, labels.dtype, int(labels.max()), len(np.unique(labels)) - 1
+    ((512, 512), dtype('uint16'), dtype('uint8'), 125, 125)
+    >>> float(nuclei_image(normalize=True)[0].max())
+    1.0
+    """
+    image, labels = _nuclei_arrays()
+    img = normalize_percentile(image) if normalize else image.copy()
+    return img, labels.copy()
+
+
+def coins_image() -> np.ndarray:
+    """scikit-image's photo of 24 coins on a plain background (303×384, ``uint8`` grey).
+
+    Greek coins from Pompeii (Brooklyn Museum Collection, "no known copyright restrictions"
+    according to ``skimage.data.coins``). The file ships inside the scikit-image wheel
+    (``skimage/data/coins.png``: no download); the true count is :data:`COINS_TRUE_COUNT`.
+
+    >>> img = coins_image()
+    >>> img.shape, img.dtype, COINS_TRUE_COUNT
+    ((303, 384), dtype('uint8'), 24)
+    """
+    from skimage import data as skdata
+
+    return np.asarray(skdata.coins()).copy()
+
+
+__all__ += ["REALDATA_DIR", "COINS_TRUE_COUNT", "realdata_card", "normalize_percentile", "nuclei_image", "coins_image"]

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import metrics
-from ._validate import as_label_array, check_num_classes, check_same_shape
+from ._validate import as_label_array, check_bool, check_float, check_int, check_num_classes, check_same_shape
 
 __all__ = [
     "CHECKLIST_STEPS",
@@ -130,6 +130,13 @@ def bucket_failures(
     >>> res["buckets"]["boundary"], round(res["samples"][0]["evidence"]["boundary"]["fraction_in_band"], 2)
     ([0], 1.0)
     """
+    for name, v in (("fail_below", fail_below), ("boundary_fraction", boundary_fraction),
+                    ("small_recall", small_recall), ("confusion_fraction", confusion_fraction)):
+        check_float(v, name, lo=0, hi=1)
+    check_float(dilation_ratio, "dilation_ratio", lo=0)
+    check_int(small_area, "small_area", minimum=1)
+    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+    check_int(worst_k, "worst_k", minimum=0)
     p, t, k = _batch(preds, targets, num_classes)
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     samples = []
@@ -196,6 +203,8 @@ def next_step(checklist: Mapping[str, bool]) -> str:
     missing = [key for key, _ in CHECKLIST_STEPS if key not in checklist]
     if missing:
         raise ValueError(f"checklist is missing {missing}; it needs the keys {[k for k, _ in CHECKLIST_STEPS]}")
+    for key, _ in CHECKLIST_STEPS:
+        check_bool(checklist[key], f"checklist[{key!r}]")
     for key, advice in CHECKLIST_STEPS:
         if not checklist[key]:
             return advice
@@ -217,6 +226,10 @@ def check_annotations(label_maps: Any, num_classes: int, unlabeled: int | None =
     ['speck', 'unlabeled_gap']
     """
     k = check_num_classes(num_classes)
+    if unlabeled is not None:
+        check_int(unlabeled, "unlabeled")
+    check_int(speck_area, "speck_area", minimum=1)
+    check_float(min_image_fraction, "min_image_fraction", lo=0, hi=1)
     lm = as_label_array(label_maps, "label_maps", ndims=(2, 3))
     if lm.ndim == 2:
         lm = lm[None]
@@ -245,6 +258,8 @@ def check_annotations(label_maps: Any, num_classes: int, unlabeled: int | None =
                 ys, xs = np.nonzero(comps == comp)
                 findings.append({"sample": i, "kind": "speck", "class": cid, "pixels": int(areas[comp]),
                                  "at": (int(ys[0]), int(xs[0]))})
+            if (comps > 0).all():  # one region fills the image: no edge inside it, nothing thin
+                continue
             width = ndimage.maximum(ndimage.distance_transform_cdt(comps > 0, metric="taxicab"), comps,
                                     np.arange(1, nc + 1))
             for comp, w in zip(range(1, nc + 1), np.atleast_1d(width)):

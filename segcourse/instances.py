@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-from ._validate import as_binary, as_label_array, check_same_shape
+from ._validate import as_binary, as_label_array, check_float, check_int, check_same_shape, to_numpy
 
 __all__ = [
     "label_components",
@@ -81,8 +81,8 @@ def separate_touching(mask: Any, min_distance: int = 3, smooth: float = 0.0, con
     from skimage.segmentation import watershed
 
     m = as_binary(mask, "mask", ndims=(2,))
-    if min_distance < 1:
-        raise ValueError(f"min_distance must be at least 1 pixel, got {min_distance}")
+    check_int(min_distance, "min_distance", minimum=1)
+    check_float(smooth, "smooth", lo=0)
     components = label_components(m, connectivity)
     dist = ndimage.distance_transform_edt(m)
     if smooth:
@@ -157,8 +157,7 @@ def match_instances(pred_labels: Any, gt_labels: Any, iou_threshold: float = 0.5
     >>> r.tp, r["fp"], r.fn, r.pairs
     (1, 1, 1, [(7, 1, 1.0)])
     """
-    if not 0 <= iou_threshold < 1:
-        raise ValueError(f"iou_threshold must be in [0, 1), got {iou_threshold}")
+    check_float(iou_threshold, "iou_threshold", lo=0, hi=1, hi_open=True)
     ious, pred_ids, gt_ids = iou_matrix(pred_labels, gt_labels)
     candidate = ious > iou_threshold
     if iou_threshold >= 0.5:
@@ -213,20 +212,26 @@ def average_precision(pred_labels: Any, scores: Any, gt_labels: Any,
     {0.5: 1.0, 0.75: 0.504950495049505}
     """
     ious, pred_ids, gt_ids = iou_matrix(pred_labels, gt_labels)
+    thresholds = np.atleast_1d(np.asarray(iou_thresholds, float))
+    if thresholds.ndim != 1 or not len(thresholds) or not np.isfinite(thresholds).all() \
+            or (thresholds < 0).any() or (thresholds > 1).any():
+        raise ValueError(f"iou_thresholds must be IoU values in [0, 1], got {np.asarray(iou_thresholds).tolist()}")
     if isinstance(scores, dict):
         missing = set(pred_ids.tolist()) - set(scores)
         if missing:
             raise ValueError(f"scores has no confidence for predicted id(s) {sorted(missing)}")
         s = np.array([scores[i] for i in pred_ids], float)
     else:
-        s = np.asarray(scores, float)
+        s = np.asarray(to_numpy(scores, "scores"), float)
         if s.shape != pred_ids.shape:
             raise ValueError(f"scores must have one value per predicted instance ({len(pred_ids)}), got {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contains NaN or infinity; every prediction needs a finite confidence")
     order = np.argsort(-s, kind="stable")
     ious = ious[order]
     per_t = {}
     recall_points = np.linspace(0, 1, 101)
-    for t in np.asarray(iou_thresholds, float):
+    for t in thresholds:
         if len(gt_ids) == 0:
             per_t[round(float(t), 2)] = float("nan")
             continue
@@ -274,6 +279,9 @@ def boundary_class_map(instance_labels: Any, boundary: int = 2) -> np.ndarray:
     """
     from skimage.segmentation import find_boundaries
 
+    boundary = check_int(boundary, "boundary", minimum=0, maximum=255)
+    if boundary in (0, 1):
+        raise ValueError(f"boundary={boundary} collides with background (0) or interior (1); use 2 or more")
     inst = _instance_map(instance_labels, "instance_labels")
     out = (inst > 0).astype(np.uint8)
     out[find_boundaries(inst, mode="inner") & (inst > 0)] = boundary
@@ -296,6 +304,9 @@ def instances_from_boundary_classes(label_map: Any, interior: int = 1, boundary:
     from skimage.segmentation import watershed
 
     lm = as_label_array(label_map, "label_map", ndims=(2,))
+    interior, boundary = check_int(interior, "interior"), check_int(boundary, "boundary")
+    if interior == boundary:
+        raise ValueError(f"interior and boundary must be different class ids, both are {interior}")
     seeds = label_components(lm == interior, connectivity)
     foreground = (lm == interior) | (lm == boundary)
     dist = ndimage.distance_transform_edt(lm != interior)

@@ -28,6 +28,7 @@ __all__ = [
     "from_one_hot",
     "to_rgb",
     "from_rgb",
+    "check_colors",
 ]
 
 #: The course palette (RGB uint8). Index 0 is background (dark grey, so black borders stay
@@ -60,6 +61,40 @@ CLASS_NAMES = ("background",) + tuple(f"class {i}" for i in range(1, len(PALETTE
 _SYMBOLS = {".": 0, "#": 1, "x": 1, "X": 1, "o": 1}
 
 
+def check_colors(colors: Any, name: str = "colors", decode: bool = False) -> np.ndarray:
+    """A palette ``(K, 3)`` of distinct 0..255 integer RGB colours, as uint8.
+
+    Float colours in [0, 1] (matplotlib style) raise with a hint instead of all becoming black;
+    duplicate colours raise (two classes would be drawn alike); for decoding (``decode=True``)
+    at most 256 colours (ids are returned as uint8).
+
+    >>> check_colors([[0.1, 0.5, 1.0], [0, 0, 0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: colors holds values such as 0.1 between 0 and 1; colours are 0..255 integers: use np.round(colors * 255)
+    """
+    arr = to_numpy(np.asarray(colors) if isinstance(colors, (list, tuple)) else colors, name)
+    if arr.ndim != 2 or arr.shape[1] != 3 or len(arr) == 0:
+        raise ValueError(f"{name} must have shape (K, 3) with K >= 1, got {arr.shape}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} has dtype {arr.dtype}; expected 0..255 integer RGB colours")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity; expected 0..255 integer RGB colours")
+    frac = arr[arr != np.round(arr)]
+    if frac.size:
+        hint = ": use np.round(colors * 255)" if arr.max() <= 1 else ""
+        raise ValueError(f"{name} holds values such as {float(frac[0]):g} between 0 and 1; colours are 0..255 "
+                         f"integers{hint}" if arr.max() <= 1 else f"{name} holds non-integer values such as {float(frac[0]):g}; colours are 0..255 integers")
+    if arr.min() < 0 or arr.max() > 255:
+        raise ValueError(f"{name} holds values outside 0..255 (from {arr.min()} to {arr.max()})")
+    pal = arr.astype(np.uint8)
+    if len(np.unique(pal, axis=0)) != len(pal):
+        raise ValueError(f"{name} has duplicate colours; every class needs its own colour")
+    if decode and len(pal) > 256:
+        raise ValueError(f"{name} has {len(pal)} colours; decoding supports at most 256 (ids are uint8)")
+    return pal
+
+
 def palette(num_classes: int) -> np.ndarray:
     """The first ``num_classes`` colours of the course palette, shape (K, 3) uint8.
 
@@ -85,6 +120,9 @@ def mask_from_list(rows: Sequence[Sequence[int]]) -> np.ndarray:
     arr = as_label_array(rows, "rows", ndims=(2,))
     if arr.size and arr.min() < 0:
         raise ValueError("class ids must be >= 0")
+    if arr.size and arr.max() > np.iinfo(np.int32).max:
+        raise ValueError(f"rows holds the id {int(arr.max())}, beyond int32 (max {np.iinfo(np.int32).max}); "
+                         f"class ids must be small integers 0..K-1")
     return arr.astype(np.uint8 if arr.size == 0 or arr.max() < 256 else np.int32)
 
 
@@ -172,7 +210,8 @@ def from_one_hot(one_hot: Any, axis: int = -3) -> np.ndarray:
     """One-hot (or per-class scores/probabilities) -> label map, by argmax over the class axis.
 
     The class axis is third from the end by default, so ``(K, H, W)`` and ``(N, K, H, W)`` both
-    work.
+    work. NaN raises; a channel-last ``(H, W, K)`` one-hot stack (its values sum to 1 over the last
+    axis, not over ``axis``) raises with a hint to pass ``axis=-1``.
 
     >>> from_one_hot(to_one_hot([[0, 1], [2, 1]], 3))
     array([[0, 1],
@@ -181,6 +220,17 @@ def from_one_hot(one_hot: Any, axis: int = -3) -> np.ndarray:
     arr = to_numpy(one_hot, "one_hot")
     if arr.ndim not in (3, 4):
         raise ValueError(f"one_hot has shape {arr.shape}; expected (K, H, W) or (N, K, H, W)")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"axis must be an integer axis of the {arr.ndim}-D one_hot, got {axis!r}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"one_hot has dtype {arr.dtype}; expected 0/1 or per-class scores")
+    if arr.size and np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError("one_hot contains NaN or infinity; argmax over NaN has no meaning")
+    if arr.size and axis % arr.ndim != arr.ndim - 1 and arr.min() >= 0:
+        sums, last = arr.sum(axis, dtype=np.float64), arr.sum(-1, dtype=np.float64)
+        if not np.allclose(sums, 1, atol=1e-3) and np.allclose(last, 1, atol=1e-3):
+            raise ValueError(f"one_hot has shape {arr.shape} and sums to 1 over its last axis: it looks "
+                             f"channel-last (H, W, K); pass axis=-1 or move the class axis first")
     return np.argmax(arr, axis=axis)
 
 
@@ -192,9 +242,7 @@ def to_rgb(label_map: Any, colors: Any = None) -> np.ndarray:
             [230, 159,   0]]], dtype=uint8)
     """
     arr = as_label_array(label_map, "label_map")
-    pal = PALETTE if colors is None else np.asarray(colors, dtype=np.uint8)
-    if pal.ndim != 2 or pal.shape[1] != 3:
-        raise ValueError(f"colors must have shape (K, 3), got {pal.shape}")
+    pal = PALETTE if colors is None else check_colors(colors)
     check_label_range(arr, "label_map", len(pal))
     return pal[arr]
 
@@ -209,7 +257,9 @@ def from_rgb(rgb: Any, colors: Any = None) -> np.ndarray:
     arr = to_numpy(rgb, "rgb")
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"rgb has shape {arr.shape}; expected (H, W, 3)")
-    pal = PALETTE if colors is None else np.asarray(colors, dtype=np.uint8)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"rgb has dtype {arr.dtype}; expected uint8 colours (as to_rgb makes)")
+    pal = PALETTE if colors is None else check_colors(colors, decode=True)
     code = (arr.astype(np.int64) @ np.array([65536, 256, 1]))
     pal_code = pal.astype(np.int64) @ np.array([65536, 256, 1])
     order = np.argsort(pal_code)

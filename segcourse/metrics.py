@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage
 
 from ._validate import (
+    to_numpy,
     as_binary,
     as_label_array,
     check_label_range,
@@ -44,6 +45,8 @@ __all__ = [
     "dice_from_confusion",
     "boundary_band",
     "boundary_iou",
+    "MAX_CM_CLASSES",
+    "MAX_CLASSES",
 ]
 
 _CHUNK = 1 << 18  # pixels per bincount call: keeps the index array in cache
@@ -83,23 +86,59 @@ def _pair_counts(target: np.ndarray, pred: np.ndarray, num_classes: int) -> np.n
     return counts.reshape(num_classes, num_classes)
 
 
-def _labels_pair(
-    pred: Any, target: Any, num_classes: int, ignore_index: int | None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Validate a (pred, target) pair of label maps; drop pixels whose target is ignored."""
-    k = check_num_classes(num_classes)
+#: Largest K for which :func:`confusion_matrix` builds its dense (K, K) matrix (128 MiB of int64).
+MAX_CM_CLASSES = 4096
+#: Largest K for the per-class scores (a (K,) vector; only the classes that occur are counted).
+MAX_CLASSES = 1 << 20
+
+
+def _check_ignore(ignore_index: Any) -> int | None:
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
         raise TypeError(f"ignore_index must be an integer or None, got {ignore_index!r}")
+    return None if ignore_index is None else int(ignore_index)
+
+
+def _labels_pair(
+    pred: Any, target: Any, num_classes: int, ignore_index: int | None, max_classes: int = MAX_CLASSES
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validate a (pred, target) pair of label maps; drop pixels whose target is ignored.
+
+    As in torchmetrics, a pixel whose *target* equals ``ignore_index`` is dropped whatever the
+    value (inside ``0..K-1`` too, e.g. ``ignore_index=0`` for "ignore background"); predictions
+    equal to ``ignore_index`` at other pixels still count as that class.
+    """
+    k = check_num_classes(num_classes)
+    if k > max_classes:
+        raise ValueError(
+            f"num_classes={k} is more than this function handles ({max_classes}); "
+            + (f"a dense {k}x{k} confusion matrix would need {k * k * 8 / 2**30:.1f} GiB. Use per_class_iou / "
+               f"mean_iou / pixel_accuracy, which count only the classes that occur"
+               if max_classes == MAX_CM_CLASSES else "relabel the ids that occur to 0..K-1 first (np.unique(..., return_inverse=True))"))
+    ignore_index = _check_ignore(ignore_index)
     p = as_label_array(pred, "pred")
     t = as_label_array(target, "target")
     check_same_shape(p, t)
     check_label_range(t, "target", k, ignore_index)
-    if ignore_index is not None and ignore_index not in range(k):
+    if ignore_index is not None:
         keep = t != ignore_index
         if not keep.all():
             p, t = p[keep], t[keep]
     check_label_range(p, "pred", k)
     return p, t, k
+
+
+def _class_counts(p: np.ndarray, t: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class true positives, predicted and target pixel counts, each shape (K,).
+
+    Small K reads them off the confusion matrix (the fast counting path); large K uses three
+    bincounts, O(K + pixels) memory instead of O(K²).
+    """
+    if k <= 64:
+        cm = _pair_counts(t, p, k)
+        return np.diag(cm).copy(), cm.sum(0), cm.sum(1)
+    p, t = p.reshape(-1), t.reshape(-1)
+    tp = np.bincount(t[p == t], minlength=k)
+    return tp, np.bincount(p, minlength=k), np.bincount(t, minlength=k)
 
 
 def confusion_matrix(
@@ -114,7 +153,11 @@ def confusion_matrix(
     num_classes : int
         Number of classes K.
     ignore_index : int, optional
-        Pixels whose *target* equals this id are not counted (e.g. 255 for "unlabelled").
+        Pixels whose *target* equals this id are not counted, whatever its value (255 for
+        "unlabelled", or 0 to ignore background), as in torchmetrics. A *prediction* equal to
+        it at another pixel still counts as that class (an error if it is outside 0..K-1).
+
+    ``num_classes`` is capped at :data:`MAX_CM_CLASSES` (4096): the (K, K) matrix is dense.
 
     Returns
     -------
@@ -131,7 +174,7 @@ def confusion_matrix(
            [0, 2, 1],
            [0, 0, 1]])
     """
-    p, t, k = _labels_pair(pred, target, num_classes, ignore_index)
+    p, t, k = _labels_pair(pred, target, num_classes, ignore_index, MAX_CM_CLASSES)
     return _pair_counts(t, p, k)
 
 
@@ -141,15 +184,28 @@ def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def iou_from_confusion(cm: np.ndarray) -> np.ndarray:
+def _check_cm(cm: Any) -> np.ndarray:
+    cm = to_numpy(cm, "cm")
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"a confusion matrix must be square (K, K), got shape {cm.shape}")
+    if cm.dtype == bool or not np.issubdtype(cm.dtype, np.number) or np.issubdtype(cm.dtype, np.complexfloating):
+        raise TypeError(f"cm has dtype {cm.dtype}; expected non-negative pixel counts")
+    if cm.size and not np.isfinite(cm).all():
+        raise ValueError("cm contains NaN or infinity; a confusion matrix holds pixel counts")
+    if cm.size and cm.min() < 0:
+        raise ValueError(f"cm contains negative counts (smallest {cm.min()!r}); a confusion matrix counts pixels")
+    return cm
+
+
+def iou_from_confusion(cm: Any) -> np.ndarray:
     """Per-class IoU ``TP / (TP + FP + FN)`` read off a confusion matrix (NaN where 0/0).
+
+    ``cm`` holds non-negative counts (rows = truth); negative or NaN entries raise.
 
     >>> iou_from_confusion(np.array([[3, 1], [0, 4]]))
     array([0.75, 0.8 ])
     """
-    cm = np.asarray(cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"a confusion matrix must be square (K, K), got shape {cm.shape}")
+    cm = _check_cm(cm)
     tp = np.diag(cm).astype(np.float64)
     return _safe_ratio(tp, cm.sum(0) + cm.sum(1) - tp)
 
@@ -160,9 +216,7 @@ def dice_from_confusion(cm: np.ndarray) -> np.ndarray:
     >>> dice_from_confusion(np.array([[3, 1], [0, 4]]))
     array([0.85714286, 0.88888889])
     """
-    cm = np.asarray(cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"a confusion matrix must be square (K, K), got shape {cm.shape}")
+    cm = _check_cm(cm)
     tp = np.diag(cm).astype(np.float64)
     return _safe_ratio(2 * tp, cm.sum(0) + cm.sum(1))
 
@@ -179,7 +233,8 @@ def per_class_iou(
     >>> per_class_iou(pred, target, num_classes=4).round(3)
     array([0.5, 0.5, 0.5, nan])
     """
-    return iou_from_confusion(confusion_matrix(pred, target, num_classes, ignore_index))
+    tp, pc, tc = _class_counts(*_labels_pair(pred, target, num_classes, ignore_index))
+    return _safe_ratio(tp.astype(np.float64), pc + tc - tp)
 
 
 def per_class_dice(
@@ -190,7 +245,8 @@ def per_class_dice(
     >>> per_class_dice([[0, 1], [1, 1]], [[0, 0], [1, 1]], num_classes=2).round(3)
     array([0.667, 0.8  ])
     """
-    return dice_from_confusion(confusion_matrix(pred, target, num_classes, ignore_index))
+    tp, pc, tc = _class_counts(*_labels_pair(pred, target, num_classes, ignore_index))
+    return _safe_ratio(2 * tp.astype(np.float64), pc + tc)
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -221,18 +277,31 @@ def pixel_accuracy(
 ) -> float:
     """Fraction of (non-ignored) pixels whose predicted class is right.
 
-    ``num_classes`` defaults to one more than the largest id present.
+    With ``num_classes`` the ids are checked against ``0..K-1``; without it any non-negative ids
+    are accepted. Pixels whose target equals ``ignore_index`` are not counted. NaN when no pixel
+    is left.
 
     >>> pixel_accuracy([[0, 1], [1, 1]], [[0, 0], [1, 1]])
     0.75
     """
     if num_classes is None:
-        ids = [np.max(as_label_array(x, n), initial=0) for x, n in ((pred, "pred"), (target, "target"))]
-        keep = [i for i in ids if ignore_index is None or i != ignore_index]
-        num_classes = int(max(keep, default=0)) + 1
-    cm = confusion_matrix(pred, target, num_classes, ignore_index)
-    total = cm.sum()
-    return float(np.trace(cm) / total) if total else float("nan")
+        ignore_index = _check_ignore(ignore_index)
+        p = as_label_array(pred, "pred")
+        t = as_label_array(target, "target")
+        check_same_shape(p, t)
+        for arr, name in ((p, "pred"), (t, "target")):
+            neg = arr[arr < 0] if arr.size and arr.min() < 0 else arr[:0]
+            if name == "target" and ignore_index is not None:
+                neg = neg[neg != ignore_index]
+            if neg.size:
+                raise ValueError(f"{name} contains negative class id(s) {np.unique(neg)[:5].tolist()}; class ids start at 0")
+        if ignore_index is not None:
+            keep = t != ignore_index
+            p, t = p[keep], t[keep]
+    else:
+        p, t, _ = _labels_pair(pred, target, num_classes, ignore_index)
+    total = p.size
+    return float(np.count_nonzero(p == t) / total) if total else float("nan")
 
 
 def iou(pred: Any, target: Any, zero_division: float = np.nan) -> float:

@@ -7,7 +7,9 @@ fine-grained features to the decoder at each resolution, so boundaries stay shar
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,8 +102,10 @@ def load_card(name: str) -> dict[str, Any]:
 def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") -> TinyUNet:
     """Load a model whose weights ship inside the package (no download), in eval mode.
 
-    The card travels with it as ``model.card``. A corrupted or mismatched file raises a
-    ``ValueError`` that says which file and what is wrong.
+    The card travels with it as ``model.card``. Before loading, the file's sha256 is compared
+    with the card's ``"sha256"`` field, and after loading every parameter must be finite: a
+    corrupted, truncated, replaced or NaN-filled file raises a ``ValueError`` that names the file
+    and says what to do (reinstall segcourse, or retrain with ``python -m segcourse.train``).
 
     >>> model = pretrained("roads")
     >>> model.card["dataset"]["name"], model.training
@@ -110,6 +114,17 @@ def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") ->
     card = load_card(name)
     path = WEIGHTS_DIR / card["weights"]
     model = TinyUNet(**card["model"])
+    fix = "reinstall segcourse (pip install --force-reinstall segcourse, or git checkout the file)"
+    if not path.exists():
+        raise ValueError(f"the weights file {path} of model {name!r} is missing; {fix}")
+    want = card.get("sha256")
+    if not isinstance(want, str) or len(want) != 64:
+        raise ValueError(f"the card {name}.json has no valid 'sha256' of {path.name}; the file cannot be "
+                         f"verified. {fix}, or retrain it with python -m segcourse.train")
+    got = hashlib.sha256(path.read_bytes()).hexdigest()
+    if got != want:
+        raise ValueError(f"the weights file {path} of model {name!r} is corrupted or was replaced: its sha256 is "
+                         f"{got[:12]}..., the card says {want[:12]}...; {fix}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
@@ -120,5 +135,8 @@ def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") ->
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise ValueError(f"the weights in {path.name} do not fit TinyUNet{card['model']} ({str(exc).splitlines()[0]})") from None
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"the weights file {path} of model {name!r} holds NaN or infinite values (in {bad[0]}); {fix}")
     model.card = card
     return model.eval()

@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import viz
+from ._files import atomic_write, check_target
 
 __all__ = ["write_report", "explain", "IMPROVEMENTS"]
 
@@ -73,8 +73,9 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"the report is an HTML page; give a path ending in .html, got {path.name}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
+    check_target(path, overwrite)   # a folder, or an existing file without overwrite=True: refuse before any work
+    if isinstance(n_triplets, bool) or not isinstance(n_triplets, (int, np.integer)) or n_triplets < 1:
+        raise ValueError(f"n_triplets must be a positive integer, got {n_triplets!r}")
     ious = np.asarray(per_sample_miou, float)
     if len(ious) != len(images):
         raise ValueError(f"{len(ious)} per-sample scores for {len(images)} images")
@@ -122,12 +123,4 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
              "td,th{border:1px solid #bbb;padding:.2em .8em;text-align:left}h2{border-bottom:1px solid #ddd}")
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    if path.exists() and not overwrite:  # appeared meanwhile: never clobber
-        os.unlink(tmp)
-        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), overwrite=overwrite)

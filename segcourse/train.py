@@ -8,6 +8,8 @@ plot. ``python -m segcourse.train --dataset roads`` trains the model that ships 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import os
 import platform
@@ -22,7 +24,13 @@ from tqdm.auto import tqdm
 
 from . import data as sdata
 from . import metrics
+from ._files import atomic_write, check_target
+from ._validate import as_images, as_label_array, check_bool, check_float, check_int, check_plain_name
 from .models import WEIGHTS_DIR, TinyUNet, count_parameters
+
+#: Where ``train_shipped_model`` and ``python -m segcourse.train`` write by default: a folder in
+#: the current working directory (never the installed package).
+DEFAULT_OUT = Path("segcourse_models")
 
 __all__ = ["pick_device", "dice_loss", "fit", "evaluate", "predict", "train_shipped_model", "benchmark"]
 
@@ -50,7 +58,13 @@ def pick_device(device: str | torch.device = "auto", verbose: bool = False) -> t
 
     >>> pick_device("cpu")
     device(type='cpu')
+    >>> pick_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'gpu'
     """
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {device!r}")
     if str(device) == "auto":
         if torch.cuda.is_available():
             device = "cuda"
@@ -58,9 +72,18 @@ def pick_device(device: str | torch.device = "auto", verbose: bool = False) -> t
             device = "mps"
         else:
             device = "cpu"
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was asked for but torch sees no CUDA GPU; use device='auto' or 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r}: torch sees only {torch.cuda.device_count()} CUDA GPU(s)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ValueError("device='mps' was asked for but this torch has no usable Apple MPS; use device='auto' or 'cpu'")
     if verbose:
         name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "CPU"
         print(f"training on {dev.type}: {name}")
@@ -87,8 +110,14 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     return 1 - dice[present].mean()
 
 
-def _as_tensors(d: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """SegData, a (images, labels) pair, or a SegmentationDataset -> (N,3,H,W) float, (N,H,W) long."""
+def _as_tensors(d: Any, name: str = "data", num_classes: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """SegData, a (images, labels) pair, or a SegmentationDataset -> (N,3,H,W) float, (N,H,W) long.
+
+    Images follow the package convention (float32 in [0, 1], ``(N, H, W, 3)``; uint8 is divided by
+    255; see :func:`segcourse._validate.as_images`); labels must be whole, non-negative class ids
+    (below ``num_classes`` when given). A pair of torch tensors already in the model's layout
+    (``(N, 3, H, W)`` float, ``(N, H, W)`` integer) is passed through after the same value checks.
+    """
     if isinstance(d, sdata.SegData):
         images, labels = d.images, d.labels
     elif isinstance(d, sdata.SegmentationDataset):
@@ -96,11 +125,29 @@ def _as_tensors(d: Any) -> tuple[torch.Tensor, torch.Tensor]:
     elif isinstance(d, (tuple, list)) and len(d) == 2:
         images, labels = d
     else:
-        raise TypeError("data must be a SegData, a SegmentationDataset or an (images, labels) pair")
-    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-    if x.ndim == 4 and x.shape[-1] in (1, 3):
-        x = x.permute(0, 3, 1, 2)
-    y = torch.as_tensor(np.asarray(labels).astype(np.int64))
+        raise TypeError(f"{name} must be a SegData, a SegmentationDataset or an (images, labels) pair, "
+                        f"got {type(d).__name__}")
+    if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
+        x = images.detach().float()
+        if x.numel():
+            lo, hi = torch.aminmax(x)   # one pass; NaN propagates and fails both comparisons
+            if not (lo >= 0 and hi <= 1):
+                raise ValueError(f"{name}: images must be finite values in [0, 1]")
+    else:
+        x = torch.from_numpy(as_images(images, f"{name} images")).permute(0, 3, 1, 2)
+    if isinstance(labels, torch.Tensor) and labels.dtype == torch.int64 and labels.ndim == 3:
+        y = labels.detach()
+        lo_l, hi_l = (int(v) for v in torch.aminmax(y)) if y.numel() else (0, 0)
+    else:
+        lab = as_label_array(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, f"{name} labels",
+                             ndims=(3,))
+        y = torch.as_tensor(lab.astype(np.int64, copy=False))
+        lo_l, hi_l = (int(lab.min()), int(lab.max())) if lab.size else (0, 0)
+    if lo_l < 0:
+        raise ValueError(f"{name} labels contain negative class ids ({lo_l}); class ids start at 0")
+    if num_classes is not None and hi_l >= num_classes:
+        raise ValueError(f"{name} labels contain class id {hi_l}, but the model has num_classes={num_classes} "
+                         f"(ids 0..{num_classes - 1}); relabel or drop those pixels (e.g. 255 'unlabelled') first")
     if x.ndim != 4 or y.ndim != 3 or x.shape[0] != y.shape[0] or x.shape[-2:] != y.shape[-2:]:
         raise ValueError(f"images {tuple(x.shape)} and labels {tuple(y.shape)} do not match: expected (N, H, W, C) and (N, H, W)")
     return x.contiguous(), y
@@ -122,7 +169,12 @@ def predict(model: torch.nn.Module, images: Any, batch_size: int = 256, device: 
     ((2, 64, 64), (2, 5, 64, 64), True)
     """
     dev = pick_device(device)
-    x = images if isinstance(images, torch.Tensor) else _as_tensors((images, np.zeros(np.shape(images)[:3], np.int64)))[0]
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if isinstance(images, torch.Tensor) and images.ndim == 4 and images.shape[1] == 3 and images.shape[-1] != 3:
+        x = _as_tensors((images, torch.zeros((len(images),) + tuple(images.shape[-2:]), dtype=torch.int64)), "images")[0]
+    else:
+        n_hw = np.shape(images)[:3]
+        x = _as_tensors((images, np.zeros(n_hw if len(n_hw) == 3 else (0, 0, 0), np.int64)), "images")[0]
     was_training = model.training
     model.eval().to(dev)
     probs = []
@@ -144,8 +196,11 @@ def evaluate(model: torch.nn.Module, data: Any, num_classes: int | None = None, 
     >>> sorted(res), res["per_class_iou"].shape, res["per_sample_miou"].shape
     (['miou', 'per_class_iou', 'per_sample_miou', 'pred'], (5,), (4,))
     """
-    x, y = _as_tensors(data)
     k = num_classes or getattr(model, "config", {}).get("num_classes")
+    if k is None:
+        raise ValueError("evaluate needs num_classes for a model without a .config")
+    k = check_int(k, "num_classes", minimum=1)
+    x, y = _as_tensors(data, "data", k)
     pred, _ = predict(model, x, batch_size, device)
     target = y.numpy()
     per_class = metrics.per_class_iou(pred, target, k)
@@ -179,7 +234,10 @@ def fit(
     loss : ``"ce"``, ``"dice"`` or ``"ce+dice"``.
     class_weights : per-class weights for cross-entropy (e.g. larger for rare classes).
     device : ``"auto"`` (CUDA, then MPS, then CPU), or a torch device name.
-    seed : fixes initial shuffling and augmentation; on the CPU the run is deterministic.
+    seed : fixes shuffling and augmentation; on the CPU the run is deterministic. ``fit`` does
+        **not** initialise the model (it trains the one it is given): for reproducible initial
+        weights call ``torch.manual_seed(seed)`` before building it, as ``train_shipped_model`` does.
+    batch_size, eval_every, max_steps : positive integers.
     target_miou : stop early once held-out mIoU reaches it.
     augment : random horizontal flips of whole batches (image and mask together).
     warmup : fraction of the steps over which the learning rate ramps up to ``lr`` (one-cycle).
@@ -197,15 +255,38 @@ def fit(
     """
     if loss not in ("ce", "dice", "ce+dice"):
         raise ValueError(f"loss must be 'ce', 'dice' or 'ce+dice', got {loss!r}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch module (e.g. TinyUNet), got {type(model).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    lr = check_float(lr, "lr", lo=0, lo_open=True)
+    seed = check_int(seed, "seed", minimum=0)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    eval_every = check_int(eval_every, "eval_every", minimum=1)
+    if max_steps is not None:
+        max_steps = check_int(max_steps, "max_steps", minimum=1)
+    warmup = check_float(warmup, "warmup", lo=0, hi=1, lo_open=True, hi_open=True)
+    if target_miou is not None:
+        target_miou = check_float(target_miou, "target_miou", lo=0, hi=1)
+    progress, augment = check_bool(progress, "progress"), check_bool(augment, "augment")
     dev = pick_device(device, verbose=progress)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    x, y = _as_tensors(train_data)
-    vx, vy = _as_tensors(val_data)
-    k = model.config["num_classes"] if hasattr(model, "config") else int(y.max()) + 1
-    weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=dev)
-    if weight is not None and weight.shape != (k,):
-        raise ValueError(f"class_weights needs one weight per class ({k}), got {tuple(weight.shape)}")
+    k0 = model.config["num_classes"] if hasattr(model, "config") else None
+    x, y = _as_tensors(train_data, "train_data", k0)
+    vx, vy = _as_tensors(val_data, "val_data", k0)
+    if len(x) == 0:
+        raise ValueError("train_data is empty; fit needs at least one training image")
+    if len(vx) == 0:
+        raise ValueError("val_data is empty; fit needs at least one held-out image to evaluate on")
+    k = k0 if k0 is not None else int(max(y.max(), vy.max())) + 1
+    weight = None
+    if class_weights is not None:
+        cw = np.asarray(class_weights, dtype=np.float64) if not isinstance(class_weights, torch.Tensor) else class_weights.detach().cpu().double().numpy()
+        if cw.shape != (k,):
+            raise ValueError(f"class_weights needs one weight per class ({k}), got shape {cw.shape}")
+        if not np.isfinite(cw).all() or (cw < 0).any() or not (cw > 0).any():
+            raise ValueError(f"class_weights must be finite, non-negative and not all zero, got {cw.tolist()}")
+        weight = torch.as_tensor(cw, dtype=torch.float32, device=dev)
     # channels-last memory layout: ~30% faster convolutions on CPU, and what GPUs prefer too
     model.to(dev, memory_format=torch.channels_last).train()
     if fast:
@@ -478,8 +559,28 @@ def heldout_data(card: dict) -> sdata.SegData:
 
 def train_shipped_model(dataset: str = "roads", n_train: int = 4000, n_val: int = 200, n_test: int = 500,
                         epochs: int = 4, lr: float = 1e-2, batch_size: int = 32, width: int = 16, depth: int = 3,
-                        seed: int = 0, device: str = "auto", out: Path | None = None, name: str | None = None) -> dict:
-    """Train a model the course ships, score it on a held-out set, write ``.pt`` + JSON card."""
+                        seed: int = 0, device: str = "auto", out: str | os.PathLike | None = None,
+                        name: str | None = None, overwrite: bool = False) -> dict:
+    """Train a model like the ones the course ships, score it on a held-out set, write
+    ``<name>.pt`` + ``<name>.json`` (the card, with the weights' ``sha256``) into ``out``.
+
+    ``out`` defaults to ``./segcourse_models`` in the current working directory -- never the
+    installed package. Existing files are not replaced unless ``overwrite=True`` (checked before
+    training starts); both files are written atomically. ``name`` must be a plain file name.
+    The model's initial weights are seeded with ``seed`` (``torch.manual_seed`` before building).
+    Shipping new course weights is an explicit step: copy both files into ``segcourse/weights/``.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
+    for arg, v in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test), ("epochs", epochs),
+                   ("batch_size", batch_size), ("width", width), ("depth", depth)):
+        check_int(v, arg, minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    overwrite = check_bool(overwrite, "overwrite")
+    name = check_plain_name(dataset if name is None else name)
+    out = Path(DEFAULT_OUT if out is None else out)
+    for target in (out / f"{name}.pt", out / f"{name}.json"):
+        check_target(target, overwrite)
     torch.manual_seed(seed)
     train = _data_for(dataset, n_train, seed=1000 + seed)
     val = _data_for(dataset, n_val, seed=2000 + seed)
@@ -491,9 +592,9 @@ def train_shipped_model(dataset: str = "roads", n_train: int = 4000, n_val: int 
     model.cpu()
     res = evaluate(model, test, device="cpu")
     dev = pick_device(device)
-    name = name or dataset
-    out = Path(out or WEIGHTS_DIR)
     out.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
     card = {
         "name": name,
         "weights": f"{name}.pt",
@@ -510,9 +611,11 @@ def train_shipped_model(dataset: str = "roads", n_train: int = 4000, n_val: int 
                      "torch": torch.__version__},
         "heldout": {"per_class_iou": dict(zip(train.class_names, np.round(res["per_class_iou"], 4).tolist())),
                     "miou": round(res["miou"], 4)},
+        "sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
     }
-    torch.save(model.state_dict(), out / f"{name}.pt")
-    (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    atomic_write(out / f"{name}.pt", lambda tmp: Path(tmp).write_bytes(buf.getvalue()), overwrite=overwrite)
+    atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"),
+                 overwrite=overwrite)
     return card
 
 
@@ -587,12 +690,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--out", type=Path, default=None, help="folder for <name>.pt and <name>.json (default: the package)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"folder for <name>.pt and <name>.json (default: ./{DEFAULT_OUT} in the working directory)")
+    p.add_argument("--name", default=None, help="file name stem (default: the dataset name)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing <name>.pt / <name>.json")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    card = train_shipped_model(a.dataset, n_train=a.n_train, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
-                               width=a.width, seed=a.seed, device=a.device, out=a.out)
+    try:
+        card = train_shipped_model(a.dataset, n_train=a.n_train, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
+                                   width=a.width, seed=a.seed, device=a.device, out=a.out, name=a.name,
+                                   overwrite=a.overwrite)
+    except (FileExistsError, IsADirectoryError, ValueError, TypeError) as exc:
+        p.error(str(exc))
     print(json.dumps(card, indent=2))
+    print(f"wrote {a.out / (card['name'] + '.pt')} and {a.out / (card['name'] + '.json')}; to ship them with the "
+          f"course, copy both into segcourse/weights/")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from ._validate import as_label_array, to_numpy
-from .masks import PALETTE
+from ._validate import as_images, as_label_array, check_float, check_int, check_label_range, to_numpy
+from .masks import PALETTE, check_colors
 
 __all__ = [
     "ERROR_COLOURS",
@@ -41,20 +41,29 @@ ERROR_COLOURS = {
 
 
 def _palette(palette: Any) -> np.ndarray:
-    return PALETTE if palette is None else np.asarray(palette, dtype=np.uint8)
+    return PALETTE if palette is None else check_colors(palette, "palette")
+
+
+def _label_map(mask: Any, name: str, palette: Any) -> np.ndarray:
+    """A 2-D label map whose ids all have a colour in the palette."""
+    lm = as_label_array(mask, name, ndims=(2,))
+    pal = _palette(palette)
+    if lm.size and (lm.min() < 0 or lm.max() >= len(pal)):
+        check_label_range(lm, name, len(pal))  # raises, naming the ids
+    return lm
 
 
 def _image(image: Any) -> np.ndarray:
-    img = np.asarray(to_numpy(image, "image"), dtype=np.float32)
+    """An image for display, in the package convention: float in [0, 1] (uint8 divided by 255).
+
+    Grayscale ``(H, W)`` or ``(H, W, 1)`` is repeated to RGB; float images outside [0, 1] raise.
+    """
+    img = to_numpy(image, "image")
     if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, -1)
-    if img.ndim != 3 or img.shape[-1] not in (1, 3):
-        raise ValueError(f"image has shape {img.shape}; expected (H, W), (H, W, 1) or (H, W, 3)")
-    if img.shape[-1] == 1:
+        img = img[..., None]
+    if img.ndim == 3 and img.shape[-1] == 1:
         img = np.repeat(img, 3, -1)
-    if img.max(initial=0) > 1.0:
-        img = img / 255.0
-    return np.clip(img, 0, 1)
+    return as_images(img, "image", single=True)
 
 
 def overlay(image: Any, mask: Any, alpha: float = 0.45, palette: Any = None,
@@ -68,11 +77,10 @@ def overlay(image: Any, mask: Any, alpha: float = 0.45, palette: Any = None,
     ([0.0, 0.0, 0.0], [0.451, 0.312, 0.0])
     """
     img = _image(image)
-    lm = as_label_array(mask, "mask", ndims=(2,))
+    lm = _label_map(mask, "mask", palette)
     if lm.shape != img.shape[:2]:
         raise ValueError(f"mask {lm.shape} and image {img.shape[:2]} must have the same height and width")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    check_float(alpha, "alpha", lo=0, hi=1)
     colours = _palette(palette)[lm].astype(np.float32) / 255
     out = (1 - alpha) * img + alpha * colours
     if skip_background:
@@ -89,7 +97,7 @@ def legend_handles(class_names: Sequence[str], palette: Any = None) -> list[Patc
 
 def show_mask(ax, mask: Any, palette: Any = None, title: str | None = None) -> None:
     """Draw a label map on ``ax`` in palette colours (nearest-neighbour, no axes)."""
-    lm = as_label_array(mask, "mask", ndims=(2,))
+    lm = _label_map(mask, "mask", palette)
     ax.imshow(_palette(palette)[lm], interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -206,6 +214,9 @@ def confidence_map(probabilities: Any, kind: str = "max", ax=None, title: str | 
     """Per-pixel confidence from class probabilities ``(K, H, W)``: max probability or entropy.
 
     Low confidence concentrates at boundaries and on thin structures; that is where to look.
+    ``probabilities`` must be probabilities (in [0, 1], summing to 1 over the first axis):
+    logits raise with a hint to apply softmax, a channel-last ``(H, W, K)`` array with a hint to
+    move the class axis first.
 
     >>> p = np.stack([np.full((2, 2), 0.9), np.full((2, 2), 0.1)])
     >>> confidence_map(p).round(2).tolist()
@@ -215,6 +226,16 @@ def confidence_map(probabilities: Any, kind: str = "max", ax=None, title: str | 
     prob = np.asarray(to_numpy(probabilities, "probabilities"), dtype=np.float64)
     if prob.ndim != 3:
         raise ValueError(f"probabilities has shape {prob.shape}; expected (K, H, W)")
+    if prob.size:
+        if not np.isfinite(prob).all():
+            raise ValueError("probabilities contains NaN or infinity")
+        sums = prob.sum(0)
+        if prob.min() < 0 or prob.max() > 1 or not np.allclose(sums, 1, atol=1e-3):
+            if prob.min() >= 0 and np.allclose(prob.sum(-1), 1, atol=1e-3):
+                raise ValueError(f"probabilities has shape {prob.shape} and sums to 1 over its last axis: it looks "
+                                 f"channel-last (H, W, K); use np.moveaxis(p, -1, 0)")
+            raise ValueError("probabilities must lie in [0, 1] and sum to 1 over the class axis (axis 0); "
+                             "for logits apply softmax first (torch.softmax(logits, 0))")
     if kind == "max":
         value, label, cmap, vmin, vmax = prob.max(0), "max probability", "viridis", 1 / len(prob), 1
     elif kind == "entropy":
@@ -257,6 +278,7 @@ def per_sample_strip(ious: Sequence[float], worst: int = 3, ax=None, title: str 
     The mean alone hides bad samples; the strip shows the spread it hides.
     """
     vals = np.asarray(ious, dtype=float)
+    check_int(worst, "worst", minimum=0)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 2.4))
     rng = np.random.default_rng(0)
@@ -282,6 +304,9 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
     ``ids`` names the samples in titles (default: their position in the arrays given).
     """
     vals = np.asarray(ious, dtype=float)
+    check_int(k, "k", minimum=1)
+    if len(vals) == 0:
+        raise ValueError("failure_gallery needs at least one sample (ious is empty)")
     order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:k]
     fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order)), squeeze=False)
     for row, i in enumerate(order):
@@ -337,12 +362,19 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
 
     img = _image(image)
     lab = as_label_array(labels, "labels", ndims=(2,))
-    ids = np.unique(lab)
-    ids = ids[ids > 0]
+    if lab.size and lab.min() < 0:
+        raise ValueError("labels contains negative ids; instance ids are 0 (background) or positive")
+    if lab.shape != img.shape[:2]:
+        raise ValueError(f"labels {lab.shape} and image {img.shape[:2]} must have the same height and width")
+    ids, lab = np.unique(lab, return_inverse=True)   # relabel to 0..k-1 first: ids may be huge (2**31-1)
+    lab = lab.reshape(img.shape[:2])
+    if ids[0] != 0:  # no background pixel: shift so that index 0 stays "background"
+        ids, lab = np.concatenate([[0], ids]), lab + 1
     rng = np.random.default_rng(7)
     cmap = plt.get_cmap("tab20")
-    colours = np.zeros((int(lab.max(initial=0)) + 1, 3), np.float32)
-    colours[ids] = np.array([cmap(i % 20)[:3] for i in rng.permutation(len(ids))], np.float32).reshape(-1, 3)
+    colours = np.zeros((len(ids), 3), np.float32)
+    colours[1:] = np.array([cmap(i % 20)[:3] for i in rng.permutation(len(ids) - 1)], np.float32).reshape(-1, 3)
+    ids = ids[1:]
     out = np.where(lab[..., None] > 0, (1 - alpha) * img + alpha * colours[lab], img)
     out[find_boundaries(lab, mode="inner")] = 1.0
     if ax is None:

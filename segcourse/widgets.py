@@ -13,7 +13,6 @@ so notebooks, exercises and tests drive the same editor. Built on anywidget: a p
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,6 +21,7 @@ import numpy as np
 import traitlets
 
 from . import metrics
+from ._files import atomic_write
 from ._validate import as_label_array, check_label_range, check_num_classes
 from .masks import PALETTE
 from .viz import error_codes
@@ -229,25 +229,21 @@ class MaskEditor(anywidget.AnyWidget):
         suffix = path.suffix.lower()
         if suffix not in (".npy", ".png"):
             raise ValueError(f"save to a .npy or .png file, got {path.name!r}")
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mask-", suffix=suffix)
-        os.close(fd)
-        try:
+        mask = self.mask
+        if suffix == ".png" and self.num_classes > 256:
+            raise ValueError(f"a PNG holds 8-bit class ids (0..255) but this editor has {self.num_classes} classes; "
+                             f"save to .npy instead")
+
+        def write(tmp: str) -> None:
             if suffix == ".npy":
-                np.save(tmp, self.mask.astype(np.uint8 if self.num_classes <= 256 else np.int32))
+                with open(tmp, "wb") as fh:
+                    np.save(fh, mask.astype(np.uint8 if self.num_classes <= 256 else np.int32))
             else:
                 from PIL import Image
 
-                Image.fromarray(self.mask.astype(np.uint8), mode="L").save(tmp, format="PNG")
-            if path.exists() and not overwrite:
-                raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+                Image.fromarray(mask.astype(np.uint8), mode="L").save(tmp, format="PNG")
+
+        return atomic_write(path, write, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs: Any) -> "MaskEditor":

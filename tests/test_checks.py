@@ -1,5 +1,7 @@
 """segcourse.checks: every check passes the reference and fails typical wrong answers with a hint."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -7,11 +9,21 @@ from segcourse import checks, metrics
 from segcourse.widgets import MaskEditor
 
 
+@contextlib.contextmanager
+def _raises(words):
+    """pytest.raises(AssertionError, match=...) that ignores the line wrapping of hints."""
+    with pytest.raises(AssertionError) as info:
+        yield info
+    assert words in " ".join(str(info.value).split()), str(info.value)
+
+
 def _fails(check, answer, *words):
     with pytest.raises(AssertionError) as info:
         check(answer)
+    text = " ".join(str(info.value).split())  # hints are wrapped at 80 characters
     for w in words:
-        assert w in str(info.value), str(info.value)
+        assert w in text, str(info.value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
 
 
 def test_iou_check():
@@ -59,13 +71,13 @@ def test_practice_masks_check():
     p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]
     g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
     checks.check_practice_masks(p, g, [0.5, 1.0], 0.75)
-    with pytest.raises(AssertionError, match="per-sample IoUs"):
+    with _raises("per-sample IoUs"):
         checks.check_practice_masks(p, g, [0.5, 0.5], 0.5)
-    with pytest.raises(AssertionError, match="mean of the per-sample"):
+    with _raises("mean of the per-sample"):
         checks.check_practice_masks(p, g, [0.5, 1.0], 0.5)
     seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]]]
     seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
-    with pytest.raises(AssertionError, match="change them"):
+    with _raises("change them"):
         checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8], 0.8)
 
 
@@ -87,17 +99,17 @@ def test_painted_mask_check():
     ed.paint(1, 1, 1); ed.paint(1, 2, 1)
     checks.check_painted_mask(ed, target, 0.5)
     ed.paint(2, 1, 1)
-    with pytest.raises(AssertionError, match="overlap too well"):
+    with _raises("overlap too well"):
         checks.check_painted_mask(ed, target, 0.5)
-    with pytest.raises(AssertionError, match="add pixels"):
+    with _raises("add pixels"):
         checks.check_painted_mask(np.zeros((4, 4)), target, 0.5)
 
 
 def test_report_check(tmp_path):
-    with pytest.raises(AssertionError, match="does not exist"):
+    with _raises("does not exist"):
         checks.check_report(tmp_path / "r.html")
     (tmp_path / "r.html").write_text("<h1>Triplets</h1>")
-    with pytest.raises(AssertionError, match="Per-class IoU"):
+    with _raises("Per-class IoU"):
         checks.check_report(tmp_path / "r.html")
 
 
@@ -148,3 +160,106 @@ def test_panoptic_quality_check():
         d = len(tp) + 0.5 * fp + 0.5 * fn
         return s / d if d else float("nan")
     _fails(checks.check_panoptic_quality, same_ids, "PQ")
+
+
+# ----------------------------------------------------------------------------- robustness under grading
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
+
+FUNCTION_CHECKS = [
+    (checks.check_iou, metrics.iou),
+    (checks.check_dice, metrics.dice),
+    (checks.check_confusion_matrix, metrics.confusion_matrix),
+    (checks.check_mean_iou, metrics.mean_iou),
+    (checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm)),
+    (checks.check_iou_from_confusion, metrics.iou_from_confusion),
+    (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
+    (checks.check_count_objects, lambda m: __import__("scipy.ndimage").ndimage.label(np.asarray(m))[1]),
+    (checks.check_small_region_sensitivity, lambda s: (s - 1) / (s + 1)),
+]
+
+
+def test_every_public_check_uses_the_learner_check_decorator():
+    names = [n for n in checks.__all__ if n.startswith("check_")]
+    assert len(names) >= 13  # lessons add checks; every one must be decorated
+    for n in names:
+        fn = getattr(checks, n)
+        assert getattr(fn, "__learner_check__", False), n
+        assert "__tracebackhide__" in fn.__code__.co_varnames, n
+
+
+def _noisy(fn):
+    """A correct answer that warns on stderr the way numpy's 0/0 does."""
+    def answer(*args):
+        warnings.warn("noise from the learner", RuntimeWarning)
+        np.float64(0) / np.float64(0)
+        import sys
+        print("debug output", file=sys.stderr)
+        return fn(*args)
+    return answer
+
+
+@pytest.mark.parametrize("check, reference", FUNCTION_CHECKS)
+def test_a_correct_but_noisy_answer_passes_with_nothing_on_stderr(check, reference, capfd):
+    """Regression: under nbgrader a grade cell that writes to stderr scores 0, even when it passes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")     # as in a fresh kernel: warnings would be printed
+        check(_noisy(reference))
+    out, err = capfd.readouterr()
+    assert out.startswith(check.__name__ + ":") and err == ""
+
+
+@pytest.mark.parametrize("check, reference", FUNCTION_CHECKS)
+def test_an_answer_that_modifies_its_inputs_cannot_break_the_reference(check, reference):
+    def vandal(*args):
+        value = __import__("copy").deepcopy(reference(*args))  # (a flip returns views of its inputs)
+        for a in args:
+            if isinstance(a, np.ndarray) and a.flags.writeable:
+                a[...] = 0
+        return value
+    check(vandal)
+
+
+WEIRD_RETURNS = [
+    {"iou": 0.5},
+    (x for x in [0.5]),
+    [[1, 2], [3]],
+    "0.5",
+    None,
+    torch.tensor([0.5, 0.5], requires_grad=True),
+]
+
+
+@pytest.mark.parametrize("check, reference", FUNCTION_CHECKS)
+@pytest.mark.parametrize("weird", range(len(WEIRD_RETURNS)))
+def test_any_return_value_ends_in_a_short_assertion_error(check, reference, weird):
+    value = WEIRD_RETURNS[weird]
+    with pytest.raises(AssertionError) as info:
+        check(lambda *args: value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_tensor_with_requires_grad_that_is_right_is_accepted():
+    checks.check_iou(lambda p, t: torch.tensor(metrics.iou(p, t), dtype=torch.float64, requires_grad=True))
+    checks.check_confusion_matrix(lambda p, t, k: torch.as_tensor(metrics.confusion_matrix(p, t, k)))
+
+
+def test_count_check_says_return_a_number_not_the_label_map():
+    from scipy import ndimage
+    _fails(checks.check_count_objects, lambda m: ndimage.label(np.asarray(m))[0], "not the label map")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: checks.check_practice_masks([[[1, 0]], [[1]]], [[[1, 0]], [[1, 1]]], [1, 1], 1),
+    lambda: checks.check_practice_masks(None, None, None, None),
+    lambda: checks.check_painted_mask(None, [[1]], 0.5),
+    lambda: checks.check_painted_mask([[1, 0]], [[1]], 0.5),
+    lambda: checks.check_report(None),
+    lambda: checks.check_iou(),
+])
+def test_bad_arguments_to_a_check_end_in_an_assertion_error(call):
+    with pytest.raises(AssertionError) as info:
+        call()
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)

@@ -1,5 +1,6 @@
 """segcourse.models and segcourse.train: architecture, deterministic CPU training, shipped weights."""
 
+import hashlib
 import json
 import shutil
 
@@ -98,6 +99,9 @@ def test_corrupted_or_mismatched_weights_give_clear_errors(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="corrupted"):
         models.pretrained("roads")
     torch.save(models.TinyUNet(3, 5, width=8).state_dict(), tmp_path / "roads.pt")
+    with pytest.raises(ValueError, match="corrupted or was replaced"):   # the card's sha256 no longer matches
+        models.pretrained("roads")
+    _refresh_sha(tmp_path / "roads.json")
     with pytest.raises(ValueError, match="do not fit"):
         models.pretrained("roads")
     (tmp_path / "roads.pt").unlink()
@@ -105,6 +109,158 @@ def test_corrupted_or_mismatched_weights_give_clear_errors(tmp_path, monkeypatch
         models.pretrained("roads")
     with pytest.raises(ValueError, match="no shipped model"):
         models.pretrained("nope")
+
+
+def _refresh_sha(card_path):
+    card = json.loads(card_path.read_text())
+    card["sha256"] = hashlib.sha256((card_path.parent / card["weights"]).read_bytes()).hexdigest()
+    card_path.write_text(json.dumps(card))
+
+
+def test_shipped_cards_record_the_sha256_of_their_weights():
+    for card_path in models.WEIGHTS_DIR.glob("*.json"):
+        card = json.loads(card_path.read_text())
+        assert card["sha256"] == hashlib.sha256((models.WEIGHTS_DIR / card["weights"]).read_bytes()).hexdigest()
+
+
+def test_pretrained_rejects_flipped_bytes_nan_weights_and_a_card_without_sha(tmp_path, monkeypatch):
+    """Regression: a few flipped bytes loaded silently (held-out mIoU 0.997 -> 0.29), so did NaN weights."""
+    src = models.WEIGHTS_DIR
+    shutil.copy(src / "roads.json", tmp_path / "roads.json")
+    raw = bytearray((src / "roads.pt").read_bytes())
+    for i in range(len(raw) - 5000, len(raw) - 4990):
+        raw[i] ^= 0x5A
+    (tmp_path / "roads.pt").write_bytes(bytes(raw))
+    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="roads.pt.*corrupted or was replaced"):
+        models.pretrained("roads")
+    state = torch.load(src / "roads.pt", weights_only=True)
+    state["head.bias"][0] = float("nan")
+    torch.save(state, tmp_path / "roads.pt")
+    _refresh_sha(tmp_path / "roads.json")
+    with pytest.raises(ValueError, match="NaN or infinite.*head.bias"):
+        models.pretrained("roads")
+    card = json.loads((tmp_path / "roads.json").read_text())
+    del card["sha256"]
+    (tmp_path / "roads.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="no valid 'sha256'"):
+        models.pretrained("roads")
+
+
+def _tiny_training(monkeypatch):
+    """Make train_shipped_model train on 8 images for one step (the logic under test is the file handling)."""
+    small = lambda key, n, seed, size=64, **k: train.DATASETS[key](min(n, 8), size=size, seed=seed, **k)  # noqa: E731
+    monkeypatch.setattr(train, "_data_for", small)
+
+
+def test_train_shipped_model_writes_to_the_working_directory_atomically_and_never_overwrites(tmp_path, monkeypatch):
+    """Regression: it wrote into the installed package, overwrote without asking, and name='../x' escaped."""
+    _tiny_training(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    before = {p.name: p.read_bytes() for p in models.WEIGHTS_DIR.iterdir()}
+    card = train.train_shipped_model("roads", epochs=1, batch_size=8, device="cpu", width=4)
+    out = tmp_path / "segcourse_models"
+    assert sorted(p.name for p in out.iterdir()) == ["roads.json", "roads.pt"]   # no temp files left
+    assert card["sha256"] == hashlib.sha256((out / "roads.pt").read_bytes()).hexdigest()
+    assert {p.name: p.read_bytes() for p in models.WEIGHTS_DIR.iterdir()} == before
+    stamp = (out / "roads.pt").read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        train.train_shipped_model("roads", epochs=1, batch_size=8, device="cpu", width=4)
+    assert (out / "roads.pt").read_bytes() == stamp
+    train.train_shipped_model("roads", epochs=1, batch_size=8, device="cpu", width=4, seed=1, overwrite=True)
+    assert (out / "roads.pt").read_bytes() != stamp
+    for bad in ("../x", "a/b", "", ".hidden", ".."):
+        with pytest.raises(ValueError, match="plain file name"):
+            train.train_shipped_model("roads", name=bad, epochs=1, device="cpu")
+    with pytest.raises(SystemExit):
+        train.main(["--dataset", "roads", "--epochs", "1", "--batch-size", "8", "--width", "4", "--device", "cpu",
+                    "--threads", "1"])   # exists already: the CLI refuses too (argparse error, exit 2)
+    train.main(["--dataset", "roads", "--epochs", "1", "--batch-size", "8", "--width", "4", "--device", "cpu",
+                "--threads", "1", "--overwrite", "--name", "r2"])
+    assert (out / "r2.pt").exists() and json.loads((out / "r2.json").read_text())["name"] == "r2"
+
+
+def test_atomic_write_cleans_up_when_writing_fails_or_the_target_is_a_folder(tmp_path):
+    from segcourse._files import atomic_write
+
+    def boom(tmp):
+        open(tmp, "w").write("half")
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "w.pt", boom)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError):
+        atomic_write(tmp_path / "folder", lambda tmp: None, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+@pytest.mark.parametrize("images, words", [
+    (np.full((4, 64, 64, 3), 200.0, np.float32), "values up to 200"),          # 0..255 floats
+    (np.zeros((4, 3, 64, 64), np.float32), "channel-first"),
+    (np.zeros((4, 64, 64), np.float32), "grayscale"),
+    (np.full((4, 64, 64, 3), np.nan, np.float32), "NaN"),
+])
+def test_model_path_rejects_images_outside_the_convention(images, words):
+    """Regression: 0..255 float images gave 99 % sky; NaN images trained to NaN losses."""
+    m = models.TinyUNet(3, 5, width=4)
+    labels = np.zeros((4, 64, 64), np.uint8)
+    with pytest.raises(ValueError, match=words):
+        train.predict(m, images, device="cpu")
+    with pytest.raises(ValueError, match=words):
+        train.fit(m, (images, labels), (images, labels), device="cpu", progress=False)
+
+
+def test_uint8_images_are_converted_like_float_ones():
+    m = models.TinyUNet(3, 5, width=4)
+    d = data.road_scenes(2, seed=0)
+    as_uint8 = np.round(d.images * 255).astype(np.uint8)
+    _, p8 = train.predict(m, as_uint8, device="cpu")
+    _, pf = train.predict(m, as_uint8 / np.float32(255), device="cpu")
+    np.testing.assert_allclose(p8, pf, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"batch_size": 0}, ValueError, "batch_size"),
+    ({"batch_size": -4}, ValueError, "batch_size"),
+    ({"eval_every": 0}, ValueError, "eval_every"),
+    ({"warmup": 1.5}, ValueError, "warmup"),
+    ({"seed": "0"}, TypeError, "seed"),
+    ({"epochs": 0}, ValueError, "epochs"),
+    ({"lr": float("nan")}, ValueError, "lr"),
+    ({"class_weights": [1, 1, np.nan, 1, 1]}, ValueError, "class_weights"),
+    ({"class_weights": [1, -1, 1, 1, 1]}, ValueError, "class_weights"),
+    ({"augment": "no"}, TypeError, "augment"),
+])
+def test_fit_names_the_bad_argument(kwargs, exc, words):
+    d = data.road_scenes(4, seed=0)
+    with pytest.raises(exc, match=words):
+        train.fit(models.TinyUNet(3, 5, width=4), d, d, device="cpu", progress=False, **kwargs)
+
+
+def test_fit_rejects_empty_sets_and_bad_labels_and_predict_bad_batch_size():
+    m = models.TinyUNet(3, 5, width=4)
+    d = data.road_scenes(4, seed=0)
+    with pytest.raises(ValueError, match="train_data is empty"):
+        train.fit(m, d[:0], d, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="non-integer"):
+        train.fit(m, (d.images, d.labels + 0.5), d, device="cpu", progress=False)
+    lab = d.labels.copy(); lab[0, 0, 0] = 255
+    with pytest.raises(ValueError, match="class id 255.*num_classes=5"):
+        train.fit(m, (d.images, lab), d, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="class id 255"):
+        train.evaluate(m, (d.images, lab), device="cpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        train.predict(m, d.images, batch_size=-1, device="cpu")
+
+
+def test_pick_device_refuses_unusable_devices():
+    with pytest.raises(ValueError, match="device must be"):
+        train.pick_device("gpu")
+    with pytest.raises(TypeError):
+        train.pick_device(0)
+    if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        with pytest.raises(ValueError, match="MPS"):
+            train.pick_device("mps")
 
 
 def test_benchmark_prints_one_row_per_seed(capsys):
