@@ -11,7 +11,8 @@
 # 1. explain, with a picture, why one blob per class cannot count touching objects;
 # 2. turn a mask into instances with connected components, and say when that fails;
 # 3. split touching objects with a distance transform and a watershed;
-# 4. match predicted to true instances and score them with panoptic quality (PQ) and count error;
+# 4. match predicted to true instances and score a data set with panoptic quality (PQ), average
+#    precision (AP) and count error;
 # 5. decide between semantic and instance segmentation for a task.
 #
 # **Map:** 1 · touching cells → 2 · connected components, by hand and with scipy → 3 · the
@@ -30,8 +31,8 @@ np.set_printoptions(precision=3, suppress=True)
 # %% [markdown]
 # ## 1 · Touching cells
 #
-# `data.touching_cells` draws cells that touch and overlap (here by up to 10 % of their
-# diameters; the `overlap` knob dials it up). It returns both views of the same
+# `data.touching_cells` draws cells that touch and overlap (here `overlap=0.1`: by up to a tenth
+# of their diameters; the knob dials it up). It returns both views of the same
 # images: `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic mask a
 # semantic model would be trained on — every cell merged into class 1.
 
@@ -69,28 +70,49 @@ print("connected components :", naive.max())
 print("count error          :", instances.count_error(naive, cells.instances[i]))
 
 # %% [markdown]
-# The touching cells merge into one component, so the count is wrong. This is exactly the
-# limitation of semantic segmentation in the platform text: *single blob per class, cannot
-# separate touching instances, not suitable for counting*.
+# The touching cells merge into one component, so the count is wrong. This is the limitation of
+# semantic segmentation in one line: *a single blob per class cannot separate touching instances,
+# so it is not suitable for counting*.
 #
 # ## 3 · The distance transform: where the centres are
 #
 # For every pixel inside the mask, how far is the nearest background pixel? Centres of cells are
 # far from the background; the "neck" where two cells touch is close to it. That single map
-# turns a merged blob into hills, one per cell.
+# turns a merged blob into hills, one per cell. To see a neck, read the map along a line from
+# the centre of one cell to the centre of a cell it touches — a line that never leaves the blob:
 
 # %%
 mask = cells.labels[i].astype(bool)
 dist = ndimage.distance_transform_edt(mask)
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4))
+ids = np.unique(cells.instances[i])[1:]
+centres = ndimage.center_of_mass(mask, cells.instances[i], ids)
+
+def profile(a, b):
+    """The distance map sampled along the straight line from point a to point b."""
+    n = 2 * int(np.hypot(b[0] - a[0], b[1] - a[1])) + 1
+    rr, cc = np.linspace(a[0], b[0], n), np.linspace(a[1], b[1], n)
+    return rr, cc, ndimage.map_coordinates(dist, [rr, cc], order=1)
+
+lines = [profile(centres[x], centres[y]) for x in range(len(ids)) for y in range(x + 1, len(ids))]
+inside = [line for line in lines if line[2].min() >= 1]     # never crosses the background
+rr, cc, prof = min(inside, key=lambda line: line[2].min() / min(line[2][0], line[2][-1]))  # deepest neck
+along = np.hypot(rr - rr[0], cc - cc[0])
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_title("distance to background"); axes[0].set_axis_off()
-fig.colorbar(im, ax=axes[0], fraction=0.046)
-row = int(np.argmax(dist.max(1)))
-axes[1].plot(dist[row]); axes[1].set(title=f"profile along row {row}", xlabel="column", ylabel="distance")
+axes[0].plot(cc, rr, color="cyan", lw=1.5)
+fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance to background (px)")
+axes[1].plot(along, prof, color="black")
+axes[1].set(title="along the cyan line", xlabel="position along the line (px)", ylabel="distance to background (px)",
+            ylim=(0, None))
 fig.tight_layout()
+print(f"at the two cell centres: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; "
+      f"at the neck between them: {prof.min():.1f} px")
 
 # %% [markdown]
-# Along the profile you can see separate peaks with dips between them: one peak per cell.
+# The cyan line runs from one cell centre to the next without touching the background (the
+# profile never reaches 0). It starts on a hill, dips at the neck where the two cells touch, and
+# climbs the second hill: one peak per cell, a valley between them.
 #
 # ## 4 · Watershed: flood from the peaks
 #
@@ -117,7 +139,7 @@ fig.tight_layout()
 # * **TP** = matched pairs, **FP** = predicted cells with no partner, **FN** = true cells missed;
 # * **SQ** (segmentation quality) = mean IoU of the matched pairs — how good the masks are;
 # * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN) — an F1 score of finding the cells;
-# * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ.
+# * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ = Σ IoU of the pairs / (TP + ½FP + ½FN).
 #
 # The library's numbers are checked in the test suite against `torchmetrics` (PQ) and
 # `pycocotools` (mask IoU and COCO AP).
@@ -129,48 +151,64 @@ print("pairs (pred id, true id, IoU):", [(p, g, round(v, 3)) for p, g, v in m.pa
 print({k: round(v, 3) for k, v in instances.panoptic_quality(split, cells.instances[i]).items()})
 
 # %% [markdown]
-# One image proves little. Score both methods on all 200 images:
+# One image proves little. Over a data set, PQ is defined the way Kirillov et al. define it:
+# **pool** TP, FP, FN and the IoUs of all pairs over all images first, then take the ratio
+# (`instances.dataset_panoptic_quality`). Pooled, PQ = SQ × RQ holds exactly, and an image with
+# many cells weighs more than one with few. First by hand, for the watershed on all 200 images:
 
 # %%
-rows = {"connected components": [], "watershed": []}
-for sem, truth in zip(cells.labels, cells.instances):
-    for name, pred in [("connected components", instances.label_components(sem)),
-                       ("watershed", instances.separate_touching(sem, min_distance=2))]:
-        pq = instances.panoptic_quality(pred, truth)
-        rows[name].append((pq["pq"], pq["sq"], pq["rq"], instances.count_error(pred, truth)))
+preds = {"connected components": [instances.label_components(s) for s in cells.labels],
+         "watershed": [instances.separate_touching(s, min_distance=2) for s in cells.labels]}
 
-print(f"{'method':>22} | {'PQ':>5} | {'SQ':>5} | {'RQ':>5} | mean |count error| | images counted right")
-for name, r in rows.items():
-    r = np.array(r)
-    print(f"{name:>22} | {r[:, 0].mean():.3f} | {r[:, 1].mean():.3f} | {r[:, 2].mean():.3f} | "
-          f"{np.abs(r[:, 3]).mean():19.2f} | {np.mean(r[:, 3] == 0):.0%}")
+tp = fp = fn = 0
+iou_sum = 0.0
+for pred, truth in zip(preds["watershed"], cells.instances):
+    m = instances.match_instances(pred, truth)
+    tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+    iou_sum += sum(v for _, _, v in m.pairs)
+sq, rq = iou_sum / tp, tp / (tp + fp / 2 + fn / 2)
+print(f"pooled over 200 images: TP {tp}, FP {fp}, FN {fn} | SQ {sq:.3f} × RQ {rq:.3f} = PQ {sq * rq:.3f}")
+print("instances.dataset_panoptic_quality:", {k: round(v, 3) for k, v in
+                                               instances.dataset_panoptic_quality(preds["watershed"], cells.instances).items()})
+
+# %% [markdown]
+# Now both methods, with the per-image PQ beside the pooled one (its median and quartiles show how
+# much images differ) and the count error of every image:
+
+# %%
+per_image = {}
+print(f"{'method':>22} | pooled PQ = SQ × RQ   | per-image PQ: median [quartiles] | mean |count error| | counted right")
+for name, pred in preds.items():
+    pooled = instances.dataset_panoptic_quality(pred, cells.instances)
+    per_image[name] = np.array([instances.panoptic_quality(p, t)["pq"] for p, t in zip(pred, cells.instances)])
+    err = np.array([instances.count_error(p, t) for p, t in zip(pred, cells.instances)])
+    q1, med, q3 = np.percentile(per_image[name], [25, 50, 75])
+    print(f"{name:>22} | {pooled['pq']:.3f} = {pooled['sq']:.3f} × {pooled['rq']:.3f} | "
+          f"{med:.3f} [{q1:.3f}, {q3:.3f}]{'':>12} | {np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 
 # %% [markdown]
 # Connected components score a PQ near 0: in almost every image the cells form one cluster, so
-# at most one "object" can match a cell with IoU above 0.5. The watershed lifts PQ to about 0.7 and
-# cuts the mean count error from almost 5 cells to about 1.3. Its SQ — the mask quality of the
-# cells it does separate — is high; what still costs points is RQ: cells that overlap so much
-# that their distance map has a single peak are merged (under-counting), and a few elongated
-# shapes get two peaks (over-counting). The worst image shows the typical failure: a tight
-# cluster comes out as a few large objects, none of which covers any single true cell well enough
-# (IoU > 0.5) to count as a match — so every prediction is a FP and every cell a FN:
+# at most one "object" can match a cell with IoU above 0.5. The watershed lifts the pooled PQ to
+# 0.664 and cuts the mean count error from 4.72 cells to 1.29. Its SQ — the mask quality of the
+# cells it does separate — is high (0.866); what costs points is RQ (0.768): cells that overlap
+# so much that their distance map has a single peak are merged (under-counting), and a few
+# elongated shapes get two peaks (over-counting). Images differ a lot: the middle half of them
+# score between 0.532 and 0.874, and none of that spread shows in one pooled number. The worst
+# image shows the typical failure: a tight cluster comes out as a few large objects, none of
+# which covers any single true cell well enough (IoU > 0.5) to count as a match — so every
+# prediction is a FP and every cell a FN. The right panel fills each prediction by its fate and
+# outlines, in blue, every true cell that nothing matched:
 
 # %%
-i_bad = int(np.argmin([r[0] for r in rows["watershed"]]))
-pred = instances.separate_touching(cells.labels[i_bad], min_distance=2)
+i_bad = int(np.argmin(per_image["watershed"]))
+pred = preds["watershed"][i_bad]
 m = instances.match_instances(pred, cells.instances[i_bad])
-status = np.zeros(pred.shape, np.uint8)                       # 0 background
-status[np.isin(pred, [p for p, _, _ in m.pairs])] = 1         # 1 matched prediction (TP)
-status[np.isin(pred, m.unmatched_pred)] = 2                   # 2 unmatched prediction (FP)
-missed = np.isin(cells.instances[i_bad], m.unmatched_gt) & (status == 0)
-status[missed] = 3                                            # 3 missed true cell (FN, not covered)
-colours = np.array([[30, 30, 30], [0, 158, 115], [230, 159, 0], [213, 94, 0]], np.uint8)
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
-viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], title="truth")
-viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title="watershed")
-axes[2].imshow(colours[status]); axes[2].set_axis_off()
-axes[2].set_title(f"TP {m.tp} (green)  FP {m.fp} (orange)  FN {m.fn}")
+fig, axes = plt.subplots(1, 3, figsize=(10, 4))
+viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], title=f"truth: {m.tp + m.fn} cells")
+viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects")
+viz.instance_match_map(cells.images[i_bad], pred, cells.instances[i_bad], m, ax=axes[2])
 fig.tight_layout()
+print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}")
 
 # %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
@@ -188,10 +226,18 @@ print("cells in the truth:", cells.instances[i].max(), "| rebuilt from the 3-cla
       "| PQ:", round(instances.panoptic_quality(rebuilt, cells.instances[i])["pq"], 3))
 
 # %% [markdown]
-# The course ships a `TinyUNet` trained on exactly this target (on a CPU, with
-# `python -m segcourse.train --dataset cells --device cpu --n-train 2000 --epochs 5`); its card
-# says how. We run it on our 200 images — which it never saw — and compare the three ways of
-# getting instances, all from the *model's* output:
+# The course ships a `TinyUNet` trained on exactly this target; its card, printed below, says on
+# which device and on how many images (the README has the command). We run it on our 200 images
+# — which it never saw — and compare the three ways of getting instances, all from the *model's*
+# output.
+#
+# A model also says how sure it is, which lets us score it the way COCO does: **average
+# precision (AP)**. Give each predicted object a confidence (here the mean probability, over its
+# pixels, that a pixel is cell), rank all objects of all images by it, and walk down the list:
+# precision and recall after every object trace a curve, and AP is the area under it, averaged
+# over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone). PQ scores
+# one fixed set of objects; AP rewards a model whose confident objects are the right ones
+# (`instances.dataset_average_precision`, checked against `pycocotools`).
 
 # %%
 from segcourse import models, train
@@ -199,19 +245,25 @@ from segcourse import models, train
 cell_model = models.pretrained("cells")
 print("card:", cell_model.card["training"]["device_name"], "|", cell_model.card["training"]["images_seen"], "training images |",
       "held-out per-class IoU", cell_model.card["heldout"]["per_class_iou"])
-three_pred, _ = train.predict(cell_model, cells.images, device="cpu")
+three_pred, three_prob = train.predict(cell_model, cells.images, device="cpu")
+cell_prob = 1 - three_prob[:, 0]                        # probability that a pixel is cell (interior or boundary)
 
 methods = {
     "components of predicted mask": lambda p: instances.label_components(p > 0),
     "watershed on predicted mask": lambda p: instances.separate_touching(p > 0, min_distance=2),
     "boundary-class recipe": lambda p: instances.instances_from_boundary_classes(p),
 }
-print(f"{'method':>29} | {'PQ':>5} | mean |count error| | images counted right")
+print(f"{'method':>29} | pooled PQ |  AP   | AP50  | mean |count error| | counted right")
 for name, make in methods.items():
-    scores = [(instances.panoptic_quality(make(p), t)["pq"], instances.count_error(make(p), t))
-              for p, t in zip(three_pred, cells.instances)]
-    s = np.array(scores)
-    print(f"{name:>29} | {s[:, 0].mean():.3f} | {np.abs(s[:, 1]).mean():19.2f} | {np.mean(s[:, 1] == 0):.0%}")
+    objects = [make(p) for p in three_pred]
+    confidence = [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:])))
+                  for o, pr in zip(objects, cell_prob)]
+    pq = instances.dataset_panoptic_quality(objects, cells.instances)["pq"]
+    ap = instances.dataset_average_precision(objects, confidence, cells.instances)
+    err = np.array([instances.count_error(o, t) for o, t in zip(objects, cells.instances)])
+    print(f"{name:>29} | {pq:9.3f} | {ap['ap']:.3f} | {ap['ap_per_threshold'][0.5]:.3f} | "
+          f"{np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
+print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %%
 j = 3
@@ -223,9 +275,10 @@ viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[2], title="tru
 fig.tight_layout()
 
 # %% [markdown]
-# Compare the rows: from the same model output, the boundary-class recipe reaches a PQ of about
-# 0.84 where the watershed on the predicted mask gets 0.68 and plain components almost 0, and it
-# miscounts by 0.9 cells on average instead of 1.3. The learned boundary sits where the *image*
+# Compare the rows: from the same model output, the boundary-class recipe reaches a pooled PQ of
+# 0.835 where the watershed on the predicted mask gets 0.664 and plain components almost 0; AP
+# ranks them the same way (0.712 against 0.457; AP50 0.828 against 0.651), and the recipe
+# miscounts by 0.84 cells on average instead of 1.29. The learned boundary sits where the *image*
 # shows two cells meeting (a dimmer seam between two domes), a cue the watershed on a binary mask
 # never sees. That is the general
 # lesson — when objects touch, give the model a way to say where one ends.
@@ -252,10 +305,13 @@ viz.show_mask(axes[1], cells.labels[i], cells.palette, "semantic target: one blo
 viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"prediction: {split.max()} instances")
 viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {cells.instances[i].max()} instances")
 fig.tight_layout()
-r = np.array(rows["watershed"])
-print(f"metric      : PQ {r[:, 0].mean():.3f}, SQ {r[:, 1].mean():.3f}, RQ {r[:, 2].mean():.3f} over 200 images (watershed)")
-print(f"failure note: components merge touching cells (mean |count error| {np.abs(np.array(rows['connected components'])[:, 3]).mean():.2f});"
-      f" watershed: heavily overlapping cells still merge (mean |count error| {np.abs(r[:, 3]).mean():.2f})")
+pooled = {name: instances.dataset_panoptic_quality(pred, cells.instances) for name, pred in preds.items()}
+errors = {name: np.mean([abs(instances.count_error(p, t)) for p, t in zip(pred, cells.instances)])
+          for name, pred in preds.items()}
+w = pooled["watershed"]
+print(f"metric      : pooled PQ {w['pq']:.3f} = SQ {w['sq']:.3f} × RQ {w['rq']:.3f} over 200 images (watershed)")
+print(f"failure note: components merge touching cells (mean |count error| {errors['connected components']:.2f});"
+      f" watershed: heavily overlapping cells still merge (mean |count error| {errors['watershed']:.2f})")
 
 # %% [markdown]
 # ## Pass check
@@ -265,5 +321,6 @@ print(f"failure note: components merge touching cells (mean |count error| {np.ab
 # * show a mask where connected components under-count, and say why;
 # * explain what the distance transform and the watershed markers are;
 # * compute TP/FP/FN, SQ, RQ and PQ for a pair of instance maps and say which failure each
-#   number exposes;
+#   number exposes; pool them over a data set so that PQ = SQ × RQ;
+# * say what AP adds to PQ (a ranking by confidence) and read AP50 next to AP;
 # * pick semantic or instance segmentation for a task and justify it with the table above.

@@ -27,7 +27,7 @@ __all__ = [
     "agreement",
 ]
 
-BUCKETS = ("boundary", "small_region", "class_confusion")
+BUCKETS = ("false_positive_class", "small_region", "boundary", "class_confusion")
 
 #: The project checklist, in order: (key, what to do when it is not done yet).
 CHECKLIST_STEPS = (
@@ -97,6 +97,11 @@ def per_sample_report(preds: Any, targets: Any, num_classes: int, class_names: S
     return rows
 
 
+def _miou(pi: np.ndarray, ti: np.ndarray, k: int) -> float:
+    ious = metrics.iou_from_confusion(metrics.confusion_matrix(pi, ti, k))
+    return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
+
+
 def bucket_failures(
     preds: Any,
     targets: Any,
@@ -104,43 +109,67 @@ def bucket_failures(
     class_names: Sequence[str] | None = None,
     fail_below: float = 0.9,
     dilation_ratio: float = 0.02,
-    boundary_fraction: float = 0.5,
+    boundary_enrichment: float = 2.0,
     small_area: int = 40,
+    min_area: int = 4,
     small_recall: float = 0.5,
     confusion_fraction: float = 0.1,
     min_confused_pixels: int = 20,
     worst_k: int = 3,
 ) -> dict[str, Any]:
-    """Sort failing samples (mIoU < ``fail_below``) into the three buckets, with evidence.
+    """Sort failing samples (mIoU < ``fail_below``) into four buckets, each with its evidence.
 
-    * **boundary** -- at least ``boundary_fraction`` of the wrong pixels (not counting missed
-      small regions) lie in the boundary band: the outline is roughly right, the edge is not.
-    * **small_region** -- a ground-truth component smaller than ``small_area`` pixels whose
-      recall is below ``small_recall``: which class, where, how big, how much was found.
-    * **class_confusion** -- at least ``confusion_fraction`` of a true class's pixels (and at
-      least ``min_confused_pixels``) were predicted as one other class: which pair, how much.
+    Every wrong pixel of a failing sample is explained at most once, in this order:
 
-    A sample may sit in several buckets. Returns ``samples`` (per failing sample: mIoU, buckets,
-    evidence), ``buckets`` (sample indices per bucket), ``worst`` (the ``worst_k`` lowest-mIoU
-    samples of each bucket) and ``counts``.
+    * **false_positive_class** -- a class predicted where the target has none of it: predicted
+      regions that touch no true pixel of their class. A class absent from the whole target
+      counts from one pixel, since one stray pixel gives that class IoU 0 and a per-image mean
+      counts it as a whole failed class (``miou_without`` is the mIoU over the classes the
+      target has); regions beside a class the target has count from ``min_confused_pixels``.
+    * **small_region** -- a ground-truth region (8-connected) of ``min_area <= area < small_area`` pixels
+      whose recall is below ``small_recall``. Components below ``min_area`` (the size
+      :func:`check_annotations` calls a speck) are scraps, not objects: they are counted in
+      the evidence (``scraps_missed``) but never fill the bucket.
+    * **boundary** -- the remaining wrong pixels lie in the boundary band at least
+      ``boundary_enrichment`` times as often as pixels at random would: the band covers
+      ``band_share`` of the image, so errors spread at random put that share in it.
+    * **class_confusion** -- away from the band, at least ``confusion_fraction`` of a true
+      class's pixels (and at least ``min_confused_pixels``) were predicted as one other class.
+
+    A sample may sit in several buckets (``overlaps`` counts each combination). For each bucket
+    the evidence also holds ``miou_gain``: the sample's mIoU if only the wrong pixels that bucket
+    explains were corrected, minus its mIoU. ``primary`` is the member bucket with the largest
+    gain, so the primaries partition the failing samples (``None`` when no bucket matched).
+
+    Returns ``samples`` (per failing sample: mIoU, per-class IoU, buckets, primary, evidence),
+    ``buckets`` (sample indices per bucket), ``worst`` (per bucket, the ``worst_k`` samples it
+    costs the most mIoU), ``counts``, ``primary_counts``, ``overlaps``, ``failing``, ``total``.
 
     >>> t = np.zeros((1, 20, 20), int); t[0, 5:15, 5:15] = 1
     >>> p = np.roll(t, 1, axis=2)                       # shifted one pixel: a boundary error
     >>> res = bucket_failures(p, t, 2, fail_below=0.95)
     >>> res["buckets"]["boundary"], round(res["samples"][0]["evidence"]["boundary"]["fraction_in_band"], 2)
     ([0], 1.0)
+    >>> p = t.copy(); p[0, 0, 0] = 2                    # one pixel of a class the target lacks
+    >>> s = bucket_failures(p, t, 3)["samples"][0]
+    >>> s["buckets"], round(s["miou"], 3), round(s["evidence"]["false_positive_class"]["miou_without"], 3)
+    (['false_positive_class'], 0.666, 0.998)
     """
-    for name, v in (("fail_below", fail_below), ("boundary_fraction", boundary_fraction),
-                    ("small_recall", small_recall), ("confusion_fraction", confusion_fraction)):
+    for name, v in (("fail_below", fail_below), ("small_recall", small_recall),
+                    ("confusion_fraction", confusion_fraction)):
         check_float(v, name, lo=0, hi=1)
     check_float(dilation_ratio, "dilation_ratio", lo=0)
+    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
     check_int(small_area, "small_area", minimum=1)
+    check_int(min_area, "min_area", minimum=1)
     check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
     check_int(worst_k, "worst_k", minimum=0)
     p, t, k = _batch(preds, targets, num_classes)
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise ValueError(f"{len(names)} class names for {k} classes")
     samples = []
-    structure = ndimage.generate_binary_structure(2, 1)
+    structure = ndimage.generate_binary_structure(2, 2)  # a region: pixels joined by an edge or a corner
     for i, (pi, ti) in enumerate(zip(p, t)):
         cm = metrics.confusion_matrix(pi, ti, k)
         ious = metrics.iou_from_confusion(cm)
@@ -148,47 +177,86 @@ def bucket_failures(
         if miou >= fail_below:
             continue
         evidence: dict[str, Any] = {}
+        groups: dict[str, np.ndarray] = {}  # the wrong pixels each bucket explains
         wrong = pi != ti
-        # missed small regions
+        # 1. regions of a class predicted where the target has none of that class
+        in_target = cm.sum(1) > 0
+        ghost = np.zeros(ti.shape, bool)
+        ghosts = []
+        for c in np.nonzero(cm.sum(0) > 0)[0]:
+            comps, n = ndimage.label(pi == c, structure)
+            touch = np.bincount(comps.ravel(), weights=(ti == c).ravel(), minlength=n + 1)
+            ids = np.nonzero((touch == 0) & (np.arange(n + 1) > 0))[0]
+            if len(ids):
+                here = np.isin(comps, ids)
+                ghost |= here
+                ghosts.append({"class": names[c], "pixels": int(here.sum()), "regions": len(ids),
+                               "absent_from_target": not in_target[c]})
+        if any(g["absent_from_target"] for g in ghosts) or ghost.sum() >= min_confused_pixels:
+            groups["false_positive_class"] = ghost
+            evidence["false_positive_class"] = {"classes": ghosts, "pixels": int(ghost.sum()),
+                                                "miou_without": float(np.nanmean(ious[in_target]))}
+        # 2. small ground-truth regions missed (scraps below min_area only counted)
         missed_pixels = np.zeros(ti.shape, bool)
-        missed = []
+        missed, scraps = [], 0
         for c in np.unique(ti):
             comps, n = ndimage.label(ti == c, structure)
-            if not n:
-                continue
             areas = np.bincount(comps.ravel(), minlength=n + 1)
             hits = np.bincount(comps.ravel(), weights=(pi == c).ravel(), minlength=n + 1)
-            for cid in np.nonzero((areas < small_area) & (np.arange(n + 1) > 0))[0]:
-                recall = hits[cid] / areas[cid]
-                if recall < small_recall:
-                    ys, xs = np.nonzero(comps == cid)
-                    missed.append({"class": names[c], "area": int(areas[cid]), "recall": float(recall),
-                                   "center": (int(ys.mean()), int(xs.mean()))})
-                    missed_pixels |= comps == cid
+            recall = hits / np.maximum(areas, 1)
+            low = (np.arange(n + 1) > 0) & (areas < small_area) & (recall < small_recall)
+            scraps += int((low & (areas < min_area)).sum())
+            ids = np.nonzero(low & (areas >= min_area))[0]
+            if len(ids):
+                centres = ndimage.center_of_mass(np.ones(ti.shape), comps, ids)
+                missed += [{"class": names[c], "area": int(areas[j]), "recall": float(recall[j]),
+                            "center": (int(round(cy)), int(round(cx)))} for j, (cy, cx) in zip(ids, centres)]
+                missed_pixels |= np.isin(comps, ids)
         if missed:
-            evidence["small_region"] = {"missed": missed, "count": len(missed)}
-        # boundary errors (wrong pixels of missed small regions are explained already)
-        rest = wrong & ~missed_pixels
+            groups["small_region"] = missed_pixels & wrong
+            evidence["small_region"] = {"missed": missed, "count": len(missed), "scraps_missed": scraps}
+        explained = np.zeros(ti.shape, bool)
+        for g in groups.values():
+            explained |= g
+        rest = wrong & ~explained
+        # 3. boundary: the rest, compared with the band's share of the image
+        band = label_boundary_band(ti, dilation_ratio)
+        groups["boundary"] = rest & band
         if rest.any():
-            band = label_boundary_band(ti, dilation_ratio)
             frac = float(rest[band].sum() / rest.sum())
-            if frac >= boundary_fraction:
-                evidence["boundary"] = {"fraction_in_band": frac, "wrong_pixels": int(rest.sum())}
-        # class confusion: the largest off-diagonal share of a true class
-        off = cm.astype(float)
-        np.fill_diagonal(off, 0)
-        share = np.divide(off, cm.sum(1, keepdims=True), out=np.zeros_like(off), where=cm.sum(1, keepdims=True) > 0)
+            band_share = float(band.mean())
+            if band_share > 0 and frac >= boundary_enrichment * band_share:
+                evidence["boundary"] = {"fraction_in_band": frac, "band_share": band_share,
+                                        "enrichment": frac / band_share, "wrong_pixels": int(rest.sum())}
+        # 4. class confusion away from the band: the largest share of a true class
+        inner = rest & ~band
+        off = np.bincount((ti[inner] * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
+        share = off / np.maximum(cm.sum(1, keepdims=True), 1)
         a, b = np.unravel_index(np.argmax(share), share.shape)
-        if share[a, b] >= confusion_fraction and cm[a, b] >= min_confused_pixels:
-            evidence["class_confusion"] = {"true": names[a], "predicted": names[b], "pixels": int(cm[a, b]),
-                                           "fraction_of_true_class": float(share[a, b])}
-        samples.append({"sample": i, "miou": miou, "buckets": [b_ for b_ in BUCKETS if b_ in evidence],
+        groups["class_confusion"] = inner & (ti == a) & (pi == b)
+        if share[a, b] >= confusion_fraction and off[a, b] >= min_confused_pixels:
+            evidence["class_confusion"] = {"true": names[a], "predicted": names[b], "pixels": int(off[a, b]),
+                                           "fraction_of_true_class": float(share[a, b]),
+                                           "pixels_with_band": int(cm[a, b])}
+        for name, ev in evidence.items():
+            ev["miou_gain"] = _miou(np.where(groups[name], ti, pi), ti, k) - miou
+        members = [b_ for b_ in BUCKETS if b_ in evidence]
+        samples.append({"sample": i, "miou": miou, "per_class_iou": dict(zip(names, ious.tolist())),
+                        "buckets": members,
+                        "primary": max(members, key=lambda b_: evidence[b_]["miou_gain"]) if members else None,
                         "evidence": evidence})
     buckets = {b: [s["sample"] for s in samples if b in s["buckets"]] for b in BUCKETS}
     by_sample = {s["sample"]: s for s in samples}
-    worst = {b: sorted(ids, key=lambda j: by_sample[j]["miou"])[:worst_k] for b, ids in buckets.items()}
+    worst = {b: sorted(ids, key=lambda j: -by_sample[j]["evidence"][b]["miou_gain"])[:worst_k]
+             for b, ids in buckets.items()}
+    combos: dict[tuple[str, ...], int] = {}
+    for s in samples:
+        combos[tuple(s["buckets"])] = combos.get(tuple(s["buckets"]), 0) + 1
     return {"samples": samples, "buckets": buckets, "worst": worst,
-            "counts": {b: len(v) for b, v in buckets.items()}, "failing": len(samples), "total": len(p)}
+            "counts": {b: len(v) for b, v in buckets.items()},
+            "primary_counts": {b: sum(s["primary"] == b for s in samples) for b in (*BUCKETS, None)},
+            "overlaps": dict(sorted(combos.items(), key=lambda kv: -kv[1])),
+            "failing": len(samples), "total": len(p)}
 
 
 def next_step(checklist: Mapping[str, bool]) -> str:

@@ -24,7 +24,9 @@ __all__ = [
     "MatchResult",
     "match_instances",
     "panoptic_quality",
+    "dataset_panoptic_quality",
     "average_precision",
+    "dataset_average_precision",
     "count_error",
     "instances_from_boundary_classes",
     "boundary_class_map",
@@ -197,6 +199,116 @@ def panoptic_quality(pred_labels: Any, gt_labels: Any) -> dict[str, float]:
     return {"pq": iou_sum / denom, "sq": sq, "rq": r.tp / denom, "tp": r.tp, "fp": r.fp, "fn": r.fn}
 
 
+def dataset_panoptic_quality(preds: Sequence[Any], gts: Sequence[Any]) -> dict[str, float]:
+    """Panoptic quality over a data set, as Kirillov et al. define it: TP, FP, FN and the matched
+    IoUs are pooled over all images first, then ``PQ = Σ IoU / (TP + FP/2 + FN/2)``.
+
+    So ``PQ = SQ × RQ`` holds for the returned numbers, which it does not for means of per-image
+    PQ, SQ and RQ (an image with few objects weighs as much as one with many, and an image with
+    no match has SQ 0).
+
+    >>> gts   = [[[1, 1, 0, 2, 2]], [[1, 1, 1, 0, 0]]]
+    >>> preds = [[[1, 1, 0, 0, 0]], [[3, 3, 3, 0, 4]]]
+    >>> res = dataset_panoptic_quality(preds, gts)
+    >>> {k: round(v, 3) for k, v in res.items()}
+    {'pq': 0.667, 'sq': 1.0, 'rq': 0.667, 'tp': 2, 'fp': 1, 'fn': 1}
+    """
+    if len(preds) != len(gts):
+        raise ValueError(f"preds has {len(preds)} instance maps but gts has {len(gts)}; give one per image")
+    tp = fp = fn = 0
+    iou_sum = 0.0
+    for p, g in zip(preds, gts):
+        r = match_instances(p, g, 0.5)
+        tp, fp, fn = tp + r.tp, fp + r.fp, fn + r.fn
+        iou_sum += sum(i for _, _, i in r.pairs)
+    denom = tp + 0.5 * fp + 0.5 * fn
+    if denom == 0:
+        return {"pq": float("nan"), "sq": float("nan"), "rq": float("nan"), "tp": 0, "fp": 0, "fn": 0}
+    return {"pq": iou_sum / denom, "sq": iou_sum / tp if tp else 0.0, "rq": tp / denom, "tp": tp, "fp": fp, "fn": fn}
+
+
+def _scores_array(scores: Any, pred_ids: np.ndarray) -> np.ndarray:
+    if isinstance(scores, dict):
+        missing = set(pred_ids.tolist()) - set(scores)
+        if missing:
+            raise ValueError(f"scores has no confidence for predicted id(s) {sorted(missing)}")
+        s = np.array([scores[i] for i in pred_ids], float)
+    else:
+        s = np.asarray(to_numpy(scores, "scores"), float)
+        if s.shape != pred_ids.shape:
+            raise ValueError(f"scores must have one value per predicted instance ({len(pred_ids)}), got {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contains NaN or infinity; every prediction needs a finite confidence")
+    return s
+
+
+def _thresholds(iou_thresholds: Any) -> np.ndarray:
+    thresholds = np.atleast_1d(np.asarray(iou_thresholds, float))
+    if thresholds.ndim != 1 or not len(thresholds) or not np.isfinite(thresholds).all() \
+            or (thresholds < 0).any() or (thresholds > 1).any():
+        raise ValueError(f"iou_thresholds must be IoU values in [0, 1], got {np.asarray(iou_thresholds).tolist()}")
+    return thresholds
+
+
+def _greedy_tp(ious: np.ndarray, t: float) -> np.ndarray:
+    """Rows in score order; each takes the unmatched column it overlaps most with IoU >= t."""
+    taken = np.zeros(ious.shape[1], bool)
+    tp = np.zeros(ious.shape[0], bool)
+    for i in range(ious.shape[0]):  # greedy in score order, as COCOeval
+        cand = np.where(~taken & (ious[i] >= min(t, 1 - 1e-10)), ious[i], -1)
+        j = int(np.argmax(cand)) if len(cand) else -1
+        if j >= 0 and cand[j] >= 0:
+            taken[j] = True
+            tp[i] = True
+    return tp
+
+
+def _interpolated_ap(tp: np.ndarray, n_gt: int) -> float:
+    ctp = np.cumsum(tp)
+    recall = ctp / n_gt
+    precision = ctp / np.arange(1, len(tp) + 1)
+    precision = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+    idx = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+    interp = np.where(idx < len(precision), precision[np.minimum(idx, len(precision) - 1)] if len(precision) else 0, 0)
+    return float(interp.mean())
+
+
+def dataset_average_precision(preds: Sequence[Any], scores: Sequence[Any], gts: Sequence[Any],
+                              iou_thresholds: Sequence[float] = np.linspace(0.5, 0.95, 10)) -> dict[str, Any]:
+    """COCO mask AP over a data set: matches are made per image, then every prediction of every
+    image is ranked by its score in one list (as COCOeval does), per IoU threshold and averaged.
+
+    ``scores[i]`` gives the confidences of image ``i``'s predicted ids (as in
+    :func:`average_precision`).
+
+    >>> gts = [[[1, 1, 0, 2, 2]], [[1, 1, 0, 0, 0]]]
+    >>> preds = [[[1, 1, 0, 2, 0]], [[0, 0, 0, 5, 5]]]
+    >>> res = dataset_average_precision(preds, [{1: 0.9, 2: 0.8}, {5: 0.95}], gts, iou_thresholds=[0.5])
+    >>> round(res["ap"], 3)      # ranked: a false positive (0.95), then two hits: 2 of 3 objects
+    0.442
+    """
+    if not (len(preds) == len(scores) == len(gts)):
+        raise ValueError(f"preds, scores and gts must have one entry per image, got {len(preds)}, {len(scores)}, {len(gts)}")
+    per_image = []
+    for p, s, g in zip(preds, scores, gts):
+        ious, pred_ids, gt_ids = iou_matrix(p, g)
+        sc = _scores_array(s, pred_ids)
+        order = np.argsort(-sc, kind="stable")
+        per_image.append((ious[order], sc[order], len(gt_ids)))
+    n_gt = sum(n for _, _, n in per_image)
+    all_scores = np.concatenate([sc for _, sc, _ in per_image]) if per_image else np.zeros(0)
+    rank = np.argsort(-all_scores, kind="mergesort")
+    per_t = {}
+    for t in _thresholds(iou_thresholds):
+        if n_gt == 0:
+            per_t[round(float(t), 2)] = float("nan")
+            continue
+        tp = np.concatenate([_greedy_tp(ious, t) for ious, _, _ in per_image]) if per_image else np.zeros(0, bool)
+        per_t[round(float(t), 2)] = _interpolated_ap(tp[rank], n_gt)
+    vals = [v for v in per_t.values() if not np.isnan(v)]
+    return {"ap": float(np.mean(vals)) if vals else float("nan"), "ap_per_threshold": per_t}
+
+
 def average_precision(pred_labels: Any, scores: Any, gt_labels: Any,
                       iou_thresholds: Sequence[float] = np.linspace(0.5, 0.95, 10)) -> dict[str, Any]:
     """COCO-style mask AP for one image and one class, per IoU threshold and averaged.
@@ -212,44 +324,12 @@ def average_precision(pred_labels: Any, scores: Any, gt_labels: Any,
     {0.5: 1.0, 0.75: 0.504950495049505}
     """
     ious, pred_ids, gt_ids = iou_matrix(pred_labels, gt_labels)
-    thresholds = np.atleast_1d(np.asarray(iou_thresholds, float))
-    if thresholds.ndim != 1 or not len(thresholds) or not np.isfinite(thresholds).all() \
-            or (thresholds < 0).any() or (thresholds > 1).any():
-        raise ValueError(f"iou_thresholds must be IoU values in [0, 1], got {np.asarray(iou_thresholds).tolist()}")
-    if isinstance(scores, dict):
-        missing = set(pred_ids.tolist()) - set(scores)
-        if missing:
-            raise ValueError(f"scores has no confidence for predicted id(s) {sorted(missing)}")
-        s = np.array([scores[i] for i in pred_ids], float)
-    else:
-        s = np.asarray(to_numpy(scores, "scores"), float)
-        if s.shape != pred_ids.shape:
-            raise ValueError(f"scores must have one value per predicted instance ({len(pred_ids)}), got {s.shape}")
-    if not np.isfinite(s).all():
-        raise ValueError("scores contains NaN or infinity; every prediction needs a finite confidence")
-    order = np.argsort(-s, kind="stable")
-    ious = ious[order]
+    thresholds = _thresholds(iou_thresholds)
+    s = _scores_array(scores, pred_ids)
+    ious = ious[np.argsort(-s, kind="stable")]
     per_t = {}
-    recall_points = np.linspace(0, 1, 101)
     for t in thresholds:
-        if len(gt_ids) == 0:
-            per_t[round(float(t), 2)] = float("nan")
-            continue
-        taken = np.zeros(len(gt_ids), bool)
-        tp = np.zeros(len(pred_ids), bool)
-        for i in range(len(pred_ids)):  # greedy in score order, as COCOeval
-            cand = np.where(~taken & (ious[i] >= min(t, 1 - 1e-10)), ious[i], -1)
-            j = int(np.argmax(cand)) if len(cand) else -1
-            if j >= 0 and cand[j] >= 0:
-                taken[j] = True
-                tp[i] = True
-        ctp = np.cumsum(tp)
-        recall = ctp / len(gt_ids)
-        precision = ctp / np.arange(1, len(tp) + 1)
-        precision = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
-        idx = np.searchsorted(recall, recall_points, side="left")
-        interp = np.where(idx < len(precision), precision[np.minimum(idx, len(precision) - 1)] if len(precision) else 0, 0)
-        per_t[round(float(t), 2)] = float(interp.mean())
+        per_t[round(float(t), 2)] = _interpolated_ap(_greedy_tp(ious, t), len(gt_ids)) if len(gt_ids) else float("nan")
     vals = [v for v in per_t.values() if not np.isnan(v)]
     return {"ap": float(np.mean(vals)) if vals else float("nan"), "ap_per_threshold": per_t}
 

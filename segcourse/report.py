@@ -23,6 +23,10 @@ from ._files import atomic_write, check_target
 __all__ = ["write_report", "explain", "IMPROVEMENTS"]
 
 IMPROVEMENTS = {
+    "false_positive_class": "Stop the model predicting regions that are not there: train on images like the failing "
+                            "ones (noise, lighting) and on images without the class, or drop predicted regions below "
+                            "a minimum size; report IoU pooled over the data set or over the classes each target has, "
+                            "so one stray pixel does not count as a whole failed class.",
     "boundary": "Sharpen edges: train at higher input resolution, add a boundary-aware loss "
                 "(Dice or boundary loss), and check that annotators follow one boundary standard.",
     "small_region": "Recover small regions: weight rare classes in the loss (or add Dice), "
@@ -33,24 +37,59 @@ IMPROVEMENTS = {
 
 
 def explain(sample: dict[str, Any]) -> str:
-    """One line per failing sample, from its measured evidence.
+    """One line per failing sample, from its measured evidence, ending with its per-class IoU row.
+
+    ``sample`` is one entry of ``bucket_failures(...)["samples"]``. Each bucket's part says the
+    number that put the sample there and (``+0.123``) how much the sample's mIoU would rise if
+    only the pixels that bucket explains were corrected.
 
     >>> explain({"sample": 3, "miou": 0.7, "evidence": {"boundary": {"fraction_in_band": 0.8, "wrong_pixels": 40}}})
     'sample 3 (mIoU 0.700): boundary error, 80% of the 40 wrong pixels lie in the boundary band'
+    >>> explain({"sample": 5, "miou": 0.5, "primary": "false_positive_class",
+    ...          "per_class_iou": {"bg": 1.0, "car": 0.0, "lane": float("nan")},
+    ...          "evidence": {"false_positive_class": {"miou_gain": 0.5, "miou_without": 1.0, "pixels": 2,
+    ...              "classes": [{"class": "car", "pixels": 2, "regions": 1, "absent_from_target": True}]}}})
+    'sample 5 (mIoU 0.500), mainly false positive class: false-positive class (+0.500), car 2 px in 1 region(s) where the target has no car; mIoU over the classes the target has 1.000 | per-class IoU: bg 1.000, car 0.000, lane -'
     """
     parts = []
     ev = sample["evidence"]
-    if "boundary" in ev:
-        b = ev["boundary"]
-        parts.append(f"boundary error, {b['fraction_in_band']:.0%} of the {b['wrong_pixels']} wrong pixels lie in the boundary band")
+
+    def gain(e: dict[str, Any]) -> str:
+        return f" (+{e['miou_gain']:.3f})" if "miou_gain" in e else ""
+
+    if "false_positive_class" in ev:
+        f = ev["false_positive_class"]
+        where = ", ".join(f"{g['class']} {g['pixels']} px in {g['regions']} region(s)"
+                          + (f" where the target has no {g['class']}" if g["absent_from_target"] else "")
+                          for g in f["classes"])
+        text = f"false-positive class{gain(f)}, {where}"
+        if any(g["absent_from_target"] for g in f["classes"]):
+            text += f"; mIoU over the classes the target has {f['miou_without']:.3f}"
+        parts.append(text)
     if "small_region" in ev:
         m = ev["small_region"]["missed"]
         desc = ", ".join(f"{x['class']} of {x['area']} px (recall {x['recall']:.0%})" for x in m[:3])
-        parts.append(f"missed {len(m)} small region(s): {desc}")
+        parts.append(f"missed {len(m)} small region(s){gain(ev['small_region'])}: {desc}")
+    if "boundary" in ev:
+        b = ev["boundary"]
+        text = f"boundary error{gain(b)}, {b['fraction_in_band']:.0%} of the {b['wrong_pixels']} wrong pixels lie in the boundary band"
+        if "band_share" in b:
+            text = (f"boundary error{gain(b)}, {b['fraction_in_band']:.0%} of the other {b['wrong_pixels']} wrong pixels "
+                    f"lie in the boundary band, which covers {b['band_share']:.0%} of the image")
+        parts.append(text)
     if "class_confusion" in ev:
         c = ev["class_confusion"]
-        parts.append(f"class confusion, {c['fraction_of_true_class']:.0%} of {c['true']} ({c['pixels']} px) predicted as {c['predicted']}")
-    return f"sample {sample['sample']} (mIoU {sample['miou']:.3f}): " + "; ".join(parts or ["no bucket matched"])
+        away = " away from the edges" if "pixels_with_band" in c else ""
+        parts.append(f"class confusion{gain(c)}, {c['fraction_of_true_class']:.0%} of {c['true']} ({c['pixels']} px) "
+                     f"predicted as {c['predicted']}{away}")
+    head = f"sample {sample['sample']} (mIoU {sample['miou']:.3f})"
+    if sample.get("primary"):
+        head += f", mainly {sample['primary'].replace('_', ' ')}"
+    line = head + ": " + "; ".join(parts or ["no bucket matched"])
+    if "per_class_iou" in sample:
+        line += " | per-class IoU: " + ", ".join(
+            f"{n} {v:.3f}" if v == v else f"{n} -" for n, v in sample["per_class_iou"].items())
+    return line
 
 
 def _png(fig) -> str:

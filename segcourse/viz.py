@@ -29,12 +29,14 @@ __all__ = [
     "failure_gallery",
     "evidence_card",
     "instance_overlay",
+    "instance_match_map",
 ]
 
 #: Colours of the error map (RGB uint8): true positive, false positive, false negative, true
-#: negative; for several classes "correct" and "wrong class".
+#: negative; for several classes "correct" and "wrong class". Okabe-Ito colours: FP (orange) and
+#: FN (blue) stay apart for colour-blind readers, also when an FN outline sits on an FP fill.
 ERROR_COLOURS = {
-    "TP": (0, 158, 115), "FP": (230, 159, 0), "FN": (213, 94, 0), "TN": (30, 30, 30),
+    "TP": (0, 158, 115), "FP": (230, 159, 0), "FN": (0, 114, 178), "TN": (30, 30, 30),
     "correct": (0, 158, 115), "wrong class": (213, 94, 0), "ignored": (90, 90, 90),
     "boundary error": (240, 228, 66), "interior error": (204, 121, 167),
 }
@@ -325,7 +327,7 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
 
 def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
                   boundary: Any = None, notes: Sequence[str] = (), palette: Any = None):
-    """The roadmap's evidence card as one figure plus a text summary.
+    """Evidence card: image, target, prediction, errors and per-class IoU in one figure, plus a summary.
 
     ``scores`` holds numbers computed elsewhere: ``iou`` / ``dice`` / ``boundary_iou`` (floats)
     and ``per_class`` (sequence of per-class IoU). ``notes`` are failure notes. Returns
@@ -382,4 +384,47 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
     ax.imshow(out, interpolation="nearest")
     ax.set_title(title or f"{len(ids)} instances")
     ax.set_axis_off()
+    return out
+
+
+def instance_match_map(image: Any, pred_labels: Any, gt_labels: Any, match: Any, ax=None, title: str | None = None):
+    """Matched predictions (TP, filled), unmatched predictions (FP, filled) and missed true objects
+    (FN, drawn as outlines on top, so they show even where a wrong prediction covers them), over
+    the darkened image.
+
+    ``match`` is the result of :func:`segcourse.instances.match_instances` for these two maps.
+    Returns the RGB image (float, 0..1) it drew.
+
+    >>> from segcourse.instances import match_instances
+    >>> gt = np.zeros((8, 8), int); gt[1:4, 1:4] = 1; gt[5:8, 5:8] = 2
+    >>> pred = np.zeros((8, 8), int); pred[1:4, 1:4] = 3; pred[0, 6:8] = 4
+    >>> rgb = instance_match_map(np.zeros((8, 8)), pred, gt, match_instances(pred, gt))
+    >>> [tuple(np.round(rgb[r, c] * 255).astype(int).tolist()) for r, c in [(2, 2), (0, 7), (5, 5)]]
+    [(0, 158, 115), (230, 159, 0), (0, 114, 178)]
+    >>> plt.close("all")
+    """
+    from skimage.segmentation import find_boundaries
+
+    img = _image(image)
+    p = as_label_array(pred_labels, "pred_labels", ndims=(2,))
+    g = as_label_array(gt_labels, "gt_labels", ndims=(2,))
+    if not (img.shape[:2] == p.shape == g.shape):
+        raise ValueError(f"image {img.shape[:2]}, pred_labels {p.shape} and gt_labels {g.shape} must have the same shape")
+    colour = {k: np.array(ERROR_COLOURS[k], np.float32) / 255 for k in ("TP", "FP", "FN")}
+    out = 0.5 * img
+    tp = np.isin(p, [pid for pid, _, _ in match["pairs"]])
+    fp = np.isin(p, match["unmatched_pred"])
+    out[tp] = colour["TP"]
+    out[fp] = colour["FP"]
+    missed = np.isin(g, match["unmatched_gt"])
+    out[find_boundaries(np.where(missed, g, 0), mode="inner") & missed] = colour["FN"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    ax.imshow(out, interpolation="nearest")
+    ax.set_title(title or f"TP {match['tp']}  FP {match['fp']}  FN {match['fn']}")
+    ax.set_axis_off()
+    ax.legend(handles=[Patch(facecolor=colour["TP"], label="TP: matched prediction"),
+                       Patch(facecolor=colour["FP"], label="FP: unmatched prediction"),
+                       Patch(facecolor="none", edgecolor=colour["FN"], linewidth=2, label="FN: missed object (outline)")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     return out

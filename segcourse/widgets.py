@@ -30,7 +30,7 @@ __all__ = ["MaskEditor"]
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
-_ERROR_COLOURS = ["#00000000", "#009e73", "#e69f00", "#d55e00"]  # none, TP, FP, FN
+_ERROR_COLOURS = ["#00000000", "#009e73", "#e69f00", "#0072b2"]  # none, TP, FP, FN (as viz.ERROR_COLOURS)
 
 
 def _hex(rgb: Sequence[int]) -> str:

@@ -61,13 +61,17 @@ def test_sidewalk_painted_as_road_is_class_confusion(scenes):
     res = F.bucket_failures(p, t, 5, NAMES)
     ev = res["samples"][0]["evidence"]["class_confusion"]
     assert (ev["true"], ev["predicted"]) == ("sidewalk", "road")
-    assert ev["fraction_of_true_class"] == 1.0
+    side = t[0] == 2
+    away = side & ~F.label_boundary_band(t[0])          # the rule counts pixels away from any edge
+    assert ev["fraction_of_true_class"] == pytest.approx(away.sum() / side.sum())
+    assert ev["pixels"] == away.sum() and ev["pixels_with_band"] == side.sum()
     assert res["buckets"]["class_confusion"] == [0] and res["buckets"]["boundary"] == []
 
 
 def test_good_samples_are_not_failures(scenes):
     res = F.bucket_failures(scenes.labels, scenes.labels, 5)
-    assert res["failing"] == 0 and res["counts"] == {"boundary": 0, "small_region": 0, "class_confusion": 0}
+    assert res["failing"] == 0 and res["counts"] == {"boundary": 0, "small_region": 0, "class_confusion": 0,
+                                                      "false_positive_class": 0}
 
 
 @pytest.mark.parametrize("done, expected", [
