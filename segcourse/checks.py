@@ -36,9 +36,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import html
 import io
 import os
+import re
 import textwrap
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -67,6 +70,9 @@ __all__ = [
     "check_receptive_field",
     "check_skip_choice",
 ]
+
+#: When this module was imported (the kernel session that runs the checks); see check_report.
+_LOADED_AT = time.time()
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
@@ -337,22 +343,46 @@ def check_mean_iou(mean_iou: Callable) -> None:
 def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: Any) -> None:
     """Check the practice exercise: a new set of masks, its per-sample IoU and their mean.
 
-    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]; g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
-    >>> check_practice_masks(p, g, [0.5, 1.0], 0.75)
-    check_practice_masks: per-sample [0.5, 1.0], mean 0.75
+    Two empty masks have no IoU: the course convention (lesson 00) is NaN, and the mean skips
+    such samples (``np.nanmean``).
+
+    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    >>> g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    >>> check_practice_masks(p, g, [0.5, 1.0, float("nan")], 0.75)
+    check_practice_masks: per-sample [0.5, 1.0, nan], mean 0.75
     """
-    p, g = _array(pred_masks, "pred_masks"), _array(gt_masks, "gt_masks")
+    try:
+        p, g = np.asarray(pred_masks), np.asarray(gt_masks)
+    except ValueError:
+        raise AssertionError("pred_masks and gt_masks must be lists of equal-sized\n"
+                             "2-D masks (rows of 0/1)") from None
     if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
-        raise AssertionError(f"build at least two samples of matching 2-D masks: pred_masks {p.shape}, gt_masks {g.shape}")
-    want = [metrics.iou(a == 1, b == 1, zero_division=0.0) for a, b in zip(p, g)]
-    got = list(_array(ious, "ious").astype(float).reshape(-1))
-    if len(got) != len(want) or not np.allclose(got, want, atol=1e-4):
-        raise AssertionError(f"the per-sample IoUs of your masks are {np.round(want, 4).tolist()}, you reported {np.round(got, 4).tolist()}")
-    if not _close(mean_iou, float(np.mean(want)), 1e-4):
-        raise AssertionError(f"mean_iou should be the mean of the per-sample values, {np.mean(want):.4f}; you have {mean_iou!r}")
-    if np.allclose(want, 0.8):
-        raise AssertionError("your masks give 0.8 everywhere, like the original example: change them so mean_iou moves")
-    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {np.mean(want):.4g}")
+        raise AssertionError(f"build at least two samples of matching 2-D masks:\n"
+                             f"pred_masks {p.shape}, gt_masks {g.shape}")
+    want = np.array([metrics.iou(a == 1, b == 1) for a, b in zip(p, g)], float)
+    try:
+        got = np.asarray(ious, float).ravel()
+    except (TypeError, ValueError):
+        raise AssertionError(f"ious must be a list of numbers, one per sample;\ngot {type(ious).__name__}") from None
+    if len(got) != len(want):
+        raise AssertionError(f"one IoU per sample: {len(want)} samples, {len(got)} values in ious")
+    if not np.allclose(got, want, atol=1e-4, equal_nan=True):
+        empty = np.isnan(want) & ~np.isnan(got)
+        if empty.any():
+            raise AssertionError(f"sample {int(np.argmax(empty))}: both masks are empty, so IoU is 0/0;\n"
+                                 f"the course convention is NaN (np.nan), not {got[empty][0]!r}")
+        raise AssertionError(f"the per-sample IoUs of your masks are {np.round(want, 4).tolist()},\n"
+                             f"you reported {np.round(got, 4).tolist()}")
+    want_mean = float(np.nanmean(want)) if np.isfinite(want).any() else float("nan")
+    if not _close(mean_iou, want_mean, 1e-4):
+        hint = ("\nuse np.nanmean: a NaN sample (two empty masks) is skipped"
+                if _close(mean_iou, float("nan")) or _close(mean_iou, float(np.nan_to_num(want).mean()), 1e-4) else "")
+        raise AssertionError(f"mean_iou should be the mean of the per-sample values,\n"
+                             f"{want_mean:.4f}; you have {mean_iou!r}{hint}")
+    if np.allclose(want[np.isfinite(want)], 0.8):
+        raise AssertionError("your masks give 0.8 everywhere, like the original example:\n"
+                             "change them so mean_iou moves")
+    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {want_mean:.4g}")
 
 
 @learner_check
@@ -372,37 +402,123 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     print(f"check_small_region_sensitivity: side 2 -> {1 / 3:.3f}, side 32 -> {31 / 33:.3f}")
 
 
+def _painted_array(mask: Any, editor: Any) -> np.ndarray:
+    """The learner's painted mask as an array; text pictures are parsed with mask_from_string."""
+    from .masks import mask_from_string
+
+    if editor is not None and not isinstance(mask, str):
+        raise AssertionError('write your answer as text: copy the rows printed under\n'
+                             'the editor into painted = """...""". Grading re-runs the\n'
+                             'notebook, where your mouse strokes do not exist.')
+    if isinstance(mask, str):
+        try:
+            return mask_from_string(mask)
+        except (TypeError, ValueError) as exc:
+            raise AssertionError(f"your mask text cannot be read: {exc}\n"
+                                 f"write one line per row, '.' = background, '#' = painted") from None
+    try:
+        return np.asarray(getattr(mask, "mask", mask))
+    except Exception:  # ragged lists and the like
+        raise AssertionError("give the mask as text, a list of rows, or an array") from None
+
+
 @learner_check
-def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9) -> None:
-    """Check a painted mask (an array, or a MaskEditor) reaches IoU ``goal`` against ``target``.
+def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, editor: Any = None) -> None:
+    """Check a painted mask reaches IoU ``goal`` against ``target``.
+
+    ``mask`` is a text picture (one line per row, ``.`` background, ``#`` painted), a list of
+    rows, an array or a :class:`~segcourse.widgets.MaskEditor`. Pass the ``editor`` the learner
+    painted in to require the text form: autograding re-runs the notebook in a fresh kernel,
+    where mouse strokes do not exist, so only an answer written into the notebook is gradeable.
 
     >>> check_painted_mask([[1, 0, 0], [1, 1, 0], [0, 0, 0]], [[1, 1, 0], [1, 0, 0], [0, 0, 0]], 0.5)
     check_painted_mask: IoU 0.500 as asked
+    >>> check_painted_mask('''
+    ...     #..
+    ...     ##.
+    ...     ...''', [[1, 1, 0], [1, 0, 0], [0, 0, 0]], 0.5, editor="the editor painted in")
+    check_painted_mask: IoU 0.500 as asked
     """
-    m = _array(getattr(mask, "mask", mask), "mask")
-    t = _array(target, "target")
+    m = _painted_array(mask, editor)
+    t = np.asarray(target)
     if m.shape != t.shape:
-        raise AssertionError(f"your mask has shape {m.shape} but the target has shape {t.shape}")
+        raise AssertionError(f"your mask has shape {m.shape}, the target {t.shape}:\n"
+                             f"paint on the same grid (one text line per row)")
     got = metrics.iou(m > 0, t > 0, zero_division=1.0)
     if abs(got - goal) > tol:
-        direction = "add pixels the target has, or remove ones it lacks" if got < goal else "you overlap too well: add a false positive or leave a pixel out"
-        raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}: {direction}")
+        direction = ("add pixels the target has, or remove ones it lacks" if got < goal
+                     else "you overlap too well: add a false positive or leave a pixel out")
+        raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}:\n{direction}")
     print(f"check_painted_mask: IoU {got:.3f} as asked")
 
 
+#: Texts the course writes for the learner; an "own explanation" must not be one of them.
+_PLACEHOLDERS = {"", "your answer here", "todo", "tbd", "..."}
+
+
+def _own_explanation(explanation: Any) -> str:
+    """Validate the learner's explanation; return it with whitespace normalised."""
+    from .report import IMPROVEMENTS
+
+    if explanation is None:
+        raise AssertionError("pass your explanation too: check_report(path, explanation)")
+    if not isinstance(explanation, str):
+        raise AssertionError(f"explanation must be text (a str), got {type(explanation).__name__}")
+    text = " ".join(explanation.split())
+    if text.strip(" .").lower() in _PLACEHOLDERS:
+        raise AssertionError("explanation is empty: say in your own words which bucket\n"
+                             "dominates, the number that shows it, and what you would do next")
+    if any(" ".join(v.split()) in text for v in IMPROVEMENTS.values()):
+        raise AssertionError("explanation copies the report's automatic advice:\n"
+                             "write your own, from the numbers you printed")
+    if len(text.split()) < 12:
+        raise AssertionError(f"explanation has {len(text.split())} words: write at least 12, in your\n"
+                             f"own words (which bucket, which number, what next)")
+    if not re.search(r"\d", text):
+        raise AssertionError("explanation cites no number: back it with one you printed\n"
+                             "(a bucket count, an IoU, a share of pixels)")
+    return text
+
+
 @learner_check
-def check_report(path: str | os.PathLike) -> None:
-    """Check a portfolio report: exists, self-contained, has every section the text recommends."""
-    p = Path(path)
-    if not p.exists():
-        raise AssertionError(f"{p} does not exist: call segcourse.report.write_report(...) first")
-    page = p.read_text(encoding="utf-8")
+def check_report(path: str | os.PathLike, explanation: str | None = None) -> None:
+    """Check the portfolio report written in THIS run: sections, embedded images, your explanation.
+
+    ``path`` is what :func:`segcourse.report.write_report` returned and ``explanation`` the
+    learner's own text, passed to it as ``notes=``. A file written before this kernel imported
+    :mod:`segcourse.checks` (an old report lying in the folder) fails, and so does a page that
+    does not hold this explanation: the check verifies this run's work, not whatever file exists.
+
+    >>> import tempfile
+    >>> words = "Most of the 12 failing samples are class confusion in dark light; I would add colour jitter."
+    >>> page = ("<h2>Triplets</h2><h2>Per-class IoU</h2><h2>Failure samples by bucket</h2><img src='data:,'>"
+    ...         f"<p>{words}</p><h2>What I would improve next</h2>")
+    >>> path = Path(tempfile.mkdtemp()) / "portfolio.html"
+    >>> _ = path.write_text(page, encoding="utf-8")
+    >>> check_report(path, words)
+    check_report: every section present, images embedded, your explanation included
+    """
+    try:
+        p = Path(path)
+    except TypeError:
+        raise AssertionError(f"pass the path write_report returned, not {type(path).__name__}") from None
+    if not p.is_file():
+        raise AssertionError(f"the report does not exist: call report.write_report(...)\n"
+                             f"first and pass the path it returns. Path: {p}")
+    if p.stat().st_mtime < _LOADED_AT - 2.0:  # 2 s: coarse file-system clocks
+        raise AssertionError(f"the report is an old file, written before this kernel\n"
+                             f"started: re-run the cell that calls write_report. Path: {p}")
+    page = p.read_text(encoding="utf-8", errors="replace")
     for section in ("Triplets", "Per-class IoU", "Failure samples by bucket", "What I would improve next"):
         if section not in page:
             raise AssertionError(f"the report lacks the '{section}' section")
     if "<img" not in page or 'src="http' in page or "src='http" in page:
-        raise AssertionError("the report must embed its images (data: URIs), not link to files or the web")
-    print("check_report: every section present, images embedded")
+        raise AssertionError("the report must embed its images (data: URIs),\nnot link to files or the web")
+    text = _own_explanation(explanation)
+    if html.escape(text) not in " ".join(page.split()):
+        raise AssertionError("the report does not contain your explanation:\n"
+                             "pass it as write_report(..., notes=explanation, overwrite=True)")
+    print("check_report: every section present, images embedded, your explanation included")
 
 
 @learner_check
