@@ -224,7 +224,7 @@ def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) ->
             hint = " You returned the intersection count: divide it by the union."
         if name == "dice" and _close(got, 0.5, 1e-9):
             hint = " That is the IoU. Dice is 2|P ∩ T| / (|P| + |T|)."
-        raise AssertionError(f"{name} of the roadmap's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
+        raise AssertionError(f"{name} of lesson 00's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
     empty = np.zeros((3, 3), bool)
     got = _number(_call(fn, empty, empty, what=name), name)
     if not _close(got, float("nan")):
