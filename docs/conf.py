@@ -1,6 +1,6 @@
 """Sphinx configuration for the segcourse website (the Jupyter Book 1 stack: myst-nb + sphinx-book-theme).
 
-Build with ``python tools/site.py`` (see the README's "Publishing the website" section). The source
+Build with ``python tools/website.py`` (see the README's "Publishing the website" section). The source
 directory is the repository root, so the site renders the committed, executed notebooks in place:
 nothing is executed at build time (nbval already checks those outputs), nothing is copied by hand,
 and nothing is fetched from the network (MathJax is served from the site itself).

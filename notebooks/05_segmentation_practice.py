@@ -55,7 +55,7 @@ def iou_by_hand(mask_a, mask_b, target=1):
         for a, b in zip(row_a, row_b):
             inter += a == target and b == target
             union += a == target or b == target
-    return inter / union if union else 0.0
+    return inter / union if union else float("nan")   # 0/0: no object, nothing to score
 
 ious = [iou_by_hand(p, g) for p, g in zip(pred_masks, gt_masks)]
 mean_iou = sum(ious) / len(ious)
@@ -66,9 +66,15 @@ print("mean_iou:", round(mean_iou, 4))
 lib_ious = [metrics.iou(p, g) for p, g in zip(pred_masks, gt_masks)]
 assert lib_ious == ious and round(float(np.mean(lib_ious)), 4) == 0.8
 print("segcourse agrees:", lib_ious)
+no_object = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+print("two empty masks: by hand", iou_by_hand(no_object, no_object), "| segcourse", metrics.iou(no_object, no_object))
 
 # %% [markdown]
-# Each prediction misses one pixel of a five-pixel object: 4 / 5 = 0.8, twice. Here the mean
+# Each prediction misses one pixel of a five-pixel object: 4 / 5 = 0.8, twice. When neither
+# mask has the class, there is nothing to score (0 / 0): both functions return NaN, the course's
+# convention since lesson 00, not 0 — a 0 would count a correct "no object" as a total miss.
+# Average per-sample values with `np.nanmean`, which leaves such samples out; a plain mean
+# becomes NaN as soon as one sample is. Here the mean
 # tells the truth because the samples are alike. Change one sample and watch what the mean does:
 
 # %%

@@ -36,9 +36,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import html
 import io
 import os
+import re
 import textwrap
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -62,7 +65,14 @@ __all__ = [
     "check_aligned_flip",
     "check_count_objects",
     "check_panoptic_quality",
+    "check_soft_dice",
+    "check_transposed_output_size",
+    "check_receptive_field",
+    "check_skip_choice",
 ]
+
+#: When this module was imported (the kernel session that runs the checks); see check_report.
+_LOADED_AT = time.time()
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
@@ -214,7 +224,7 @@ def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) ->
             hint = " You returned the intersection count: divide it by the union."
         if name == "dice" and _close(got, 0.5, 1e-9):
             hint = " That is the IoU. Dice is 2|P ∩ T| / (|P| + |T|)."
-        raise AssertionError(f"{name} of the roadmap's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
+        raise AssertionError(f"{name} of lesson 00's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
     empty = np.zeros((3, 3), bool)
     got = _number(_call(fn, empty, empty, what=name), name)
     if not _close(got, float("nan")):
@@ -333,22 +343,46 @@ def check_mean_iou(mean_iou: Callable) -> None:
 def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: Any) -> None:
     """Check the practice exercise: a new set of masks, its per-sample IoU and their mean.
 
-    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]; g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
-    >>> check_practice_masks(p, g, [0.5, 1.0], 0.75)
-    check_practice_masks: per-sample [0.5, 1.0], mean 0.75
+    Two empty masks have no IoU: the course convention (lesson 00) is NaN, and the mean skips
+    such samples (``np.nanmean``).
+
+    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    >>> g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    >>> check_practice_masks(p, g, [0.5, 1.0, float("nan")], 0.75)
+    check_practice_masks: per-sample [0.5, 1.0, nan], mean 0.75
     """
-    p, g = _array(pred_masks, "pred_masks"), _array(gt_masks, "gt_masks")
+    try:
+        p, g = np.asarray(pred_masks), np.asarray(gt_masks)
+    except ValueError:
+        raise AssertionError("pred_masks and gt_masks must be lists of equal-sized\n"
+                             "2-D masks (rows of 0/1)") from None
     if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
-        raise AssertionError(f"build at least two samples of matching 2-D masks: pred_masks {p.shape}, gt_masks {g.shape}")
-    want = [metrics.iou(a == 1, b == 1, zero_division=0.0) for a, b in zip(p, g)]
-    got = list(_array(ious, "ious").astype(float).reshape(-1))
-    if len(got) != len(want) or not np.allclose(got, want, atol=1e-4):
-        raise AssertionError(f"the per-sample IoUs of your masks are {np.round(want, 4).tolist()}, you reported {np.round(got, 4).tolist()}")
-    if not _close(mean_iou, float(np.mean(want)), 1e-4):
-        raise AssertionError(f"mean_iou should be the mean of the per-sample values, {np.mean(want):.4f}; you have {mean_iou!r}")
-    if np.allclose(want, 0.8):
-        raise AssertionError("your masks give 0.8 everywhere, like the original example: change them so mean_iou moves")
-    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {np.mean(want):.4g}")
+        raise AssertionError(f"build at least two samples of matching 2-D masks:\n"
+                             f"pred_masks {p.shape}, gt_masks {g.shape}")
+    want = np.array([metrics.iou(a == 1, b == 1) for a, b in zip(p, g)], float)
+    try:
+        got = np.asarray(ious, float).ravel()
+    except (TypeError, ValueError):
+        raise AssertionError(f"ious must be a list of numbers, one per sample;\ngot {type(ious).__name__}") from None
+    if len(got) != len(want):
+        raise AssertionError(f"one IoU per sample: {len(want)} samples, {len(got)} values in ious")
+    if not np.allclose(got, want, atol=1e-4, equal_nan=True):
+        empty = np.isnan(want) & ~np.isnan(got)
+        if empty.any():
+            raise AssertionError(f"sample {int(np.argmax(empty))}: both masks are empty, so IoU is 0/0;\n"
+                                 f"the course convention is NaN (np.nan), not {got[empty][0]!r}")
+        raise AssertionError(f"the per-sample IoUs of your masks are {np.round(want, 4).tolist()},\n"
+                             f"you reported {np.round(got, 4).tolist()}")
+    want_mean = float(np.nanmean(want)) if np.isfinite(want).any() else float("nan")
+    if not _close(mean_iou, want_mean, 1e-4):
+        hint = ("\nuse np.nanmean: a NaN sample (two empty masks) is skipped"
+                if _close(mean_iou, float("nan")) or _close(mean_iou, float(np.nan_to_num(want).mean()), 1e-4) else "")
+        raise AssertionError(f"mean_iou should be the mean of the per-sample values,\n"
+                             f"{want_mean:.4f}; you have {mean_iou!r}{hint}")
+    if np.allclose(want[np.isfinite(want)], 0.8):
+        raise AssertionError("your masks give 0.8 everywhere, like the original example:\n"
+                             "change them so mean_iou moves")
+    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {want_mean:.4g}")
 
 
 @learner_check
@@ -368,37 +402,123 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     print(f"check_small_region_sensitivity: side 2 -> {1 / 3:.3f}, side 32 -> {31 / 33:.3f}")
 
 
+def _painted_array(mask: Any, editor: Any) -> np.ndarray:
+    """The learner's painted mask as an array; text pictures are parsed with mask_from_string."""
+    from .masks import mask_from_string
+
+    if editor is not None and not isinstance(mask, str):
+        raise AssertionError('write your answer as text: copy the rows printed under\n'
+                             'the editor into painted = """...""". Grading re-runs the\n'
+                             'notebook, where your mouse strokes do not exist.')
+    if isinstance(mask, str):
+        try:
+            return mask_from_string(mask)
+        except (TypeError, ValueError) as exc:
+            raise AssertionError(f"your mask text cannot be read: {exc}\n"
+                                 f"write one line per row, '.' = background, '#' = painted") from None
+    try:
+        return np.asarray(getattr(mask, "mask", mask))
+    except Exception:  # ragged lists and the like
+        raise AssertionError("give the mask as text, a list of rows, or an array") from None
+
+
 @learner_check
-def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9) -> None:
-    """Check a painted mask (an array, or a MaskEditor) reaches IoU ``goal`` against ``target``.
+def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, editor: Any = None) -> None:
+    """Check a painted mask reaches IoU ``goal`` against ``target``.
+
+    ``mask`` is a text picture (one line per row, ``.`` background, ``#`` painted), a list of
+    rows, an array or a :class:`~segcourse.widgets.MaskEditor`. Pass the ``editor`` the learner
+    painted in to require the text form: autograding re-runs the notebook in a fresh kernel,
+    where mouse strokes do not exist, so only an answer written into the notebook is gradeable.
 
     >>> check_painted_mask([[1, 0, 0], [1, 1, 0], [0, 0, 0]], [[1, 1, 0], [1, 0, 0], [0, 0, 0]], 0.5)
     check_painted_mask: IoU 0.500 as asked
+    >>> check_painted_mask('''
+    ...     #..
+    ...     ##.
+    ...     ...''', [[1, 1, 0], [1, 0, 0], [0, 0, 0]], 0.5, editor="the editor painted in")
+    check_painted_mask: IoU 0.500 as asked
     """
-    m = _array(getattr(mask, "mask", mask), "mask")
-    t = _array(target, "target")
+    m = _painted_array(mask, editor)
+    t = np.asarray(target)
     if m.shape != t.shape:
-        raise AssertionError(f"your mask has shape {m.shape} but the target has shape {t.shape}")
+        raise AssertionError(f"your mask has shape {m.shape}, the target {t.shape}:\n"
+                             f"paint on the same grid (one text line per row)")
     got = metrics.iou(m > 0, t > 0, zero_division=1.0)
     if abs(got - goal) > tol:
-        direction = "add pixels the target has, or remove ones it lacks" if got < goal else "you overlap too well: add a false positive or leave a pixel out"
-        raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}: {direction}")
+        direction = ("add pixels the target has, or remove ones it lacks" if got < goal
+                     else "you overlap too well: add a false positive or leave a pixel out")
+        raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}:\n{direction}")
     print(f"check_painted_mask: IoU {got:.3f} as asked")
 
 
+#: Texts the course writes for the learner; an "own explanation" must not be one of them.
+_PLACEHOLDERS = {"", "your answer here", "todo", "tbd", "..."}
+
+
+def _own_explanation(explanation: Any) -> str:
+    """Validate the learner's explanation; return it with whitespace normalised."""
+    from .report import IMPROVEMENTS
+
+    if explanation is None:
+        raise AssertionError("pass your explanation too: check_report(path, explanation)")
+    if not isinstance(explanation, str):
+        raise AssertionError(f"explanation must be text (a str), got {type(explanation).__name__}")
+    text = " ".join(explanation.split())
+    if text.strip(" .").lower() in _PLACEHOLDERS:
+        raise AssertionError("explanation is empty: say in your own words which bucket\n"
+                             "dominates, the number that shows it, and what you would do next")
+    if any(" ".join(v.split()) in text for v in IMPROVEMENTS.values()):
+        raise AssertionError("explanation copies the report's automatic advice:\n"
+                             "write your own, from the numbers you printed")
+    if len(text.split()) < 12:
+        raise AssertionError(f"explanation has {len(text.split())} words: write at least 12, in your\n"
+                             f"own words (which bucket, which number, what next)")
+    if not re.search(r"\d", text):
+        raise AssertionError("explanation cites no number: back it with one you printed\n"
+                             "(a bucket count, an IoU, a share of pixels)")
+    return text
+
+
 @learner_check
-def check_report(path: str | os.PathLike) -> None:
-    """Check a portfolio report: exists, self-contained, has every section the text recommends."""
-    p = Path(path)
-    if not p.exists():
-        raise AssertionError(f"{p} does not exist: call segcourse.report.write_report(...) first")
-    page = p.read_text(encoding="utf-8")
+def check_report(path: str | os.PathLike, explanation: str | None = None) -> None:
+    """Check the portfolio report written in THIS run: sections, embedded images, your explanation.
+
+    ``path`` is what :func:`segcourse.report.write_report` returned and ``explanation`` the
+    learner's own text, passed to it as ``notes=``. A file written before this kernel imported
+    :mod:`segcourse.checks` (an old report lying in the folder) fails, and so does a page that
+    does not hold this explanation: the check verifies this run's work, not whatever file exists.
+
+    >>> import tempfile
+    >>> words = "Most of the 12 failing samples are class confusion in dark light; I would add colour jitter."
+    >>> page = ("<h2>Triplets</h2><h2>Per-class IoU</h2><h2>Failure samples by bucket</h2><img src='data:,'>"
+    ...         f"<p>{words}</p><h2>What I would improve next</h2>")
+    >>> path = Path(tempfile.mkdtemp()) / "portfolio.html"
+    >>> _ = path.write_text(page, encoding="utf-8")
+    >>> check_report(path, words)
+    check_report: every section present, images embedded, your explanation included
+    """
+    try:
+        p = Path(path)
+    except TypeError:
+        raise AssertionError(f"pass the path write_report returned, not {type(path).__name__}") from None
+    if not p.is_file():
+        raise AssertionError(f"the report does not exist: call report.write_report(...)\n"
+                             f"first and pass the path it returns. Path: {p}")
+    if p.stat().st_mtime < _LOADED_AT - 2.0:  # 2 s: coarse file-system clocks
+        raise AssertionError(f"the report is an old file, written before this kernel\n"
+                             f"started: re-run the cell that calls write_report. Path: {p}")
+    page = p.read_text(encoding="utf-8", errors="replace")
     for section in ("Triplets", "Per-class IoU", "Failure samples by bucket", "What I would improve next"):
         if section not in page:
             raise AssertionError(f"the report lacks the '{section}' section")
     if "<img" not in page or 'src="http' in page or "src='http" in page:
-        raise AssertionError("the report must embed its images (data: URIs), not link to files or the web")
-    print("check_report: every section present, images embedded")
+        raise AssertionError("the report must embed its images (data: URIs),\nnot link to files or the web")
+    text = _own_explanation(explanation)
+    if html.escape(text) not in " ".join(page.split()):
+        raise AssertionError("the report does not contain your explanation:\n"
+                             "pass it as write_report(..., notes=explanation, overwrite=True)")
+    print("check_report: every section present, images embedded, your explanation included")
 
 
 @learner_check
@@ -624,3 +744,231 @@ def check_matching_f1(f1_at_50: Callable) -> None:
 
 
 __all__ += ["check_percentile_normalize", "check_matching_f1"]
+# --- lesson 02: inside a segmentation network --------------------------------------------------
+
+def _reference_soft_dice(logits: Any, target: Any, eps: float = 1.0) -> float:
+    from .train import dice_loss
+    return float(dice_loss(logits, target, eps=eps))
+
+
+def _dice_cases(seed: int):
+    """(logits, target, what) cases: random batches, a single image, absent classes, a tiny class."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    for n, k, h, w in [(2, 3, 5, 6), (1, 4, 7, 7), (3, 5, 4, 8)]:
+        yield torch.randn(n, k, h, w, generator=gen) * 3, torch.randint(0, k, (n, h, w), generator=gen), f"random logits, batch of {n}"
+    target = torch.zeros(2, 6, 6, dtype=torch.long)
+    target[0, :3] = 1                                   # classes 2 and 3 never occur
+    yield torch.randn(2, 4, 6, 6, generator=gen) * 3, target, "classes 2 and 3 absent from the target"
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[0, 4, 4] = 2                                 # a one-pixel class
+    yield torch.randn(1, 3, 8, 8, generator=gen), target, "a class of one pixel"
+
+
+@learner_check
+def check_soft_dice(soft_dice: Callable) -> None:
+    """Check a learner's ``soft_dice(logits, target, eps=1.0)``: 1 - mean soft Dice over present classes.
+
+    ``logits`` (N, K, H, W) float tensor, ``target`` (N, H, W) long tensor; the sums run over the
+    whole batch; classes absent from the target are left out of the mean.
+
+    >>> from segcourse.train import dice_loss
+    >>> check_soft_dice(dice_loss)
+    check_soft_dice: all cases pass
+    """
+    import torch
+    import torch.nn.functional as F
+
+    for logits, target, what in _dice_cases(0):
+        want = _reference_soft_dice(logits, target)
+        got = _call(soft_dice, logits.clone(), target.clone(), what="soft_dice")
+        if isinstance(got, torch.Tensor):
+            if got.numel() != 1:
+                raise AssertionError(f"soft_dice must return one number (a 0-d tensor), yours has shape {tuple(got.shape)}: "
+                                     f"average the per-class Dice values")
+            got_value = float(got.detach())
+        else:
+            got_value = got
+        if _close(got_value, want, 1e-5):
+            continue
+        k = logits.shape[1]
+        prob = logits.softmax(1)
+        one_hot = F.one_hot(target, k).permute(0, 3, 1, 2).float()
+        present = one_hot.sum((0, 2, 3)) > 0
+
+        def variant(p=prob, eps=1.0, all_classes=False, per_image=False):
+            dims = (2, 3) if per_image else (0, 2, 3)
+            dice = (2 * (p * one_hot).sum(dims) + eps) / (p.sum(dims) + one_hot.sum(dims) + eps)
+            if per_image:
+                keep = one_hot.sum((2, 3)) > 0
+                return float(1 - dice[keep].mean())
+            return float(1 - (dice if all_classes else dice[present]).mean())
+
+        hints = [
+            (variant(p=logits), "you used the raw logits: apply softmax over the class axis first "
+                                "(logits.softmax(1)), so each pixel's scores become probabilities"),
+            (variant(p=torch.sigmoid(logits)), "you used a sigmoid: with several classes use softmax over the "
+                                               "class axis (dim 1) so the probabilities sum to 1"),
+            (variant(p=logits.softmax(-1)), "softmax ran over the wrong axis: the classes are dim 1 of (N, K, H, W)"),
+            (variant(all_classes=True), "you averaged over every class, also those absent from the target: "
+                                        "an absent class has no Dice — keep only the classes present"),
+            (variant(eps=0.0), "no smoothing term: add eps to the numerator and the denominator, "
+                               "(2·inter + eps) / (total + eps), so tiny and empty classes stay defined"),
+            (variant(per_image=True), "you computed Dice per image and averaged: sum over the whole batch "
+                                      "(dims 0, 2, 3) before dividing, as the reference does"),
+            (1 - want, "you returned the mean Dice score; the loss is 1 - mean Dice (0 when perfect)"),
+        ]
+        for value, hint in hints:
+            if _close(got_value, value, 1e-5):
+                raise AssertionError(f"on {what}: soft_dice is {got_value:.4f}, expected {want:.4f}. {hint}")
+        raise AssertionError(f"on {what}: soft_dice is {got_value!r}, expected {want:.4f}. For each class: "
+                             f"(2·Σ p·t + eps) / (Σ p + Σ t + eps), sums over the batch; then 1 - mean over present classes")
+    logits, target, _ = next(_dice_cases(1))
+    logits.requires_grad_()
+    got = _call(soft_dice, logits, target, what="soft_dice")
+    if not isinstance(got, torch.Tensor) or not got.requires_grad:
+        raise AssertionError("soft_dice must return a torch tensor that carries a gradient (a loss must be "
+                             "differentiable): use torch operations, no .item(), .numpy() or argmax")
+    perfect = torch.full((1, 2, 3, 3), -20.0)
+    t = torch.zeros(1, 3, 3, dtype=torch.long)
+    t[0, 0] = 1
+    perfect[0, 1, 0] = perfect[0, 0, 1:] = 20.0
+    got = _call(soft_dice, perfect, t, what="soft_dice")
+    got = float(got.detach()) if isinstance(got, torch.Tensor) else got
+    if not _close(got, 0.0, 1e-4):
+        raise AssertionError(f"a confident, perfect prediction must give a loss of 0, yours gives {got!r}")
+    print("check_soft_dice: all cases pass")
+
+
+@learner_check
+def check_transposed_output_size(transposed_output_size: Callable) -> None:
+    """Check ``transposed_output_size(size, kernel, stride, padding=0, output_padding=0)``.
+
+    >>> check_transposed_output_size(lambda n, k, s, p=0, op=0: (n - 1) * s - 2 * p + k + op)
+    check_transposed_output_size: all cases pass
+    """
+    import torch
+    from torch import nn
+
+    cases = [(8, 2, 2, 0, 0), (4, 3, 2, 1, 1), (4, 3, 2, 1, 0), (5, 4, 2, 1, 0), (7, 3, 1, 1, 0), (3, 5, 3, 0, 2),
+             (10, 4, 4, 2, 0), (1, 3, 2, 0, 0)]
+    for n, k, s, p, op in cases:
+        layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op)
+        want = int(layer(torch.zeros(1, 1, n, n)).shape[-1])
+        got = _call(transposed_output_size, n, k, s, p, op, what="transposed_output_size")
+        if isinstance(got, (float, np.floating)) and float(got).is_integer():
+            got = int(got)
+        if isinstance(got, (int, np.integer)) and int(got) == want:
+            continue
+        setting = f"input {n}, kernel {k}, stride {s}, padding {p}, output_padding {op}"
+        hints = [
+            (((n + 2 * p - k) // s) + 1, "that is the size of an ordinary convolution, which shrinks; a transposed "
+                                         "convolution grows: (size - 1)·stride - 2·padding + kernel + output_padding"),
+            (n * s, "size·stride is only right when kernel = stride and padding = 0: the last stamp starts at "
+                    "(size - 1)·stride and is kernel wide"),
+            ((n - 1) * s + k + op, "padding crops the stamped output on both sides: subtract 2·padding"),
+            ((n - 1) * s - p + k + op, "padding is cropped on both sides of the output: subtract 2·padding, not padding"),
+            ((n - 1) * s - 2 * p + k, "output_padding adds that many rows/columns on one side: add it"),
+            ((n - 1) * s - 2 * p + k + op - 1, "off by one: the first stamp covers kernel pixels, each later one adds "
+                                               "stride, so (size - 1)·stride + kernel before cropping"),
+        ]
+        for value, hint in hints:
+            if got == value and value != want:
+                raise AssertionError(f"for {setting}: expected {want}, yours is {got!r}. {hint}")
+        raise AssertionError(f"for {setting}: nn.ConvTranspose2d gives {want}, yours is {got!r} "
+                             f"(return an int: (size - 1)·stride - 2·padding + kernel + output_padding)")
+    print("check_transposed_output_size: all cases pass")
+
+
+@learner_check
+def check_receptive_field(receptive_field: Callable) -> None:
+    """Check ``receptive_field(layers)`` for layers given as (kernel, stride, dilation) from the input up.
+
+    >>> def rf(layers):
+    ...     r, jump = 1, 1
+    ...     for k, s, d in layers:
+    ...         r += d * (k - 1) * jump
+    ...         jump *= s
+    ...     return r
+    >>> check_receptive_field(rf)
+    check_receptive_field: all cases pass
+    """
+    def ref(layers):
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r += d * (k - 1) * jump
+            jump *= s
+        return r
+
+    two = [(3, 1, 1), (3, 1, 1)]
+    cases = [([(3, 1, 1)], "one 3×3 convolution"),
+             (two, "two 3×3 convolutions"),
+             (two + [(2, 2, 1)] + two, "two convs, a 2×2 pooling, two convs"),
+             (two + ([(2, 2, 1)] + two) * 3, "the TinyUNet encoder down to its bottleneck"),
+             ([(7, 2, 1), (3, 2, 1), (3, 1, 1), (3, 1, 1)], "a ResNet-like stem: 7×7 stride 2, pool 3×3 stride 2, two convs"),
+             ([(3, 1, 2), (3, 1, 4)], "two dilated 3×3 convolutions (dilation 2, then 4)"),
+             ([(3, 2, 1), (3, 1, 2), (1, 1, 1)], "a strided conv, a dilated conv and a 1×1 conv"),
+             ([], "no layers at all")]
+    for layers, what in cases:
+        want = ref(layers)
+        got = _call(receptive_field, [tuple(t) for t in layers], what="receptive_field")
+        if isinstance(got, (float, np.floating)) and float(got).is_integer():
+            got = int(got)
+        if isinstance(got, (int, np.integer)) and int(got) == want:
+            continue
+
+        def variant(jump_first=False, no_jump=False, no_dilation=False, plus_one=True, multiply=False):
+            r, jump = (1 if plus_one else 0), 1
+            if multiply:
+                r = 1
+                for k, s, d in layers:
+                    r *= k
+                return r
+            for k, s, d in layers:
+                if jump_first:
+                    jump *= s
+                r += (1 if no_dilation else d) * (k - 1) * (1 if no_jump else jump)
+                if not jump_first:
+                    jump *= s
+            return r
+
+        hints = [
+            (variant(jump_first=True), "you multiplied the jump by the layer's own stride before adding its "
+                                       "(k - 1): a layer's stride only widens the layers *after* it"),
+            (variant(no_jump=True), "every layer adds (k - 1) times the jump, the product of the strides of "
+                                    "the layers before it; you left the jump out"),
+            (variant(no_dilation=True), "a dilated kernel spans dilation·(k - 1) + 1 pixels: multiply (k - 1) by "
+                                        "the dilation"),
+            (variant(plus_one=False), "start from 1: with no layers an output pixel sees exactly one input pixel"),
+            (variant(multiply=True), "receptive fields do not multiply: each layer *adds* (k - 1)·jump"),
+        ]
+        for value, hint in hints:
+            if got == value and value != want:
+                raise AssertionError(f"for {what} {layers}: expected {want}, yours is {got!r}. {hint}")
+        raise AssertionError(f"for {what} {layers}: expected {want}, yours is {got!r}. "
+                             f"r = 1 + Σ dilation·(k - 1)·jump, jump = product of the earlier strides")
+    print("check_receptive_field: all cases pass")
+
+
+@learner_check
+def check_skip_choice(choice: Any) -> None:
+    """Check the multiple-choice answer on why a UNet needs skip connections for thin structures.
+
+    >>> check_skip_choice("c")
+    check_skip_choice: right — the skips bring back *where*, which pooling threw away
+    """
+    hints = {
+        "a": "more parameters alone do not bring back positions: the decoder could have as many without skips, "
+             "and its coarse features still only say 'a lane somewhere in this 8×8 block'",
+        "b": "the receptive field is set by the encoder (68 px at the bottleneck, more than the image); the "
+             "skips do not widen it — they add fine, *small*-receptive-field features",
+        "d": "the skips are added in the forward pass and carry features, not gradients alone; and "
+             "TinyUNet with 3 levels trains fine without help against vanishing gradients",
+    }
+    if not isinstance(choice, str) or choice.strip().lower() not in ("a", "b", "c", "d"):
+        raise AssertionError(f"answer with one letter, 'a', 'b', 'c' or 'd'; you gave {choice!r}")
+    c = choice.strip().lower()
+    if c != "c":
+        raise AssertionError(f"not '{c}': {hints[c]}")
+    print("check_skip_choice: right — the skips bring back *where*, which pooling threw away")

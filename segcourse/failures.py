@@ -2,7 +2,7 @@
 
 A segmentation project is first a data and evaluation project. This module turns predictions
 and targets into the evidence a report needs: one row per sample (so the mean cannot hide a bad
-one), failure samples sorted into the three buckets of the practice text -- **boundary error**,
+one), failure samples sorted into failure buckets -- **false-positive class**, **boundary error**,
 **missed small region**, **class confusion** -- each with the measured number behind it, and
 checks of the annotations themselves.
 """

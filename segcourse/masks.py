@@ -110,7 +110,7 @@ def palette(num_classes: int) -> np.ndarray:
 
 
 def mask_from_list(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    """Build a label map from nested lists, e.g. the 3x3 masks of the roadmap text.
+    """Build a label map from nested lists, e.g. the 3x3 masks of lesson 00.
 
     >>> mask_from_list([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
     array([[1, 1, 0],

@@ -315,7 +315,7 @@ def iou(pred: Any, target: Any, zero_division: float = np.nan) -> float:
 
     Examples
     --------
-    The roadmap's 3x3 check:
+    Lesson 00's 3x3 check:
 
     >>> truth = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
     >>> pred  = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]

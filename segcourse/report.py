@@ -1,6 +1,6 @@
 """A self-contained HTML portfolio page for a segmentation project (images embedded).
 
-It holds what the practice text recommends showing instead of one colourful mask: image /
+It holds what a failure analysis should show instead of one colourful mask: image /
 ground truth / prediction triplets, per-class IoU, the failure samples of each bucket with a
 one-line explanation, and "what I would improve next", filled from the buckets.
 """

@@ -2,7 +2,7 @@
 # # Exercises 00 · Masks and IoU
 #
 # Write each function in the cell marked for your answer, then run the check cell under it. A
-# check runs your code on many cases — the roadmap's 3×3 masks, empty masks, batches, random masks
+# check runs your code on many cases — the 3×3 masks of lesson 00, empty masks, batches, random masks
 # compared with `segcourse.metrics` — and, when something is off, tells you *what* and gives a
 # hint. Use numpy; do not call `segcourse.metrics` in your answers (that is the reference).
 
@@ -98,24 +98,38 @@ checks.check_mean_iou(mean_iou)
 # %% [markdown]
 # ## 5 · Paint a mask that scores exactly IoU 0.5 (1 point)
 #
-# The editor below scores your painting against a 4×4 target. Paint (by mouse, or with
-# `editor.paint(row, col, 1)`) a mask whose IoU with the target is **exactly 0.5**, then run the
-# check. There are many answers.
+# Run the next cell: it shows an editor that scores your painting against a 4×4 target (the
+# *show target* button reveals it). Paint with the mouse until the readout says **IoU 0.500**;
+# there are many answers.
+#
+# Grading re-runs your notebook from the top in a fresh kernel, where mouse strokes do not exist,
+# so your answer is the mask written *as text*. Run the cell under the editor: it prints your
+# painting as rows of `.` (background) and `#` (painted). Paste those rows into the answer cell as
+# `painted = """` … `"""`, then run the check.
 
-# %% nbgrader={"grade": false, "grade_id": "paint", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "paint_editor", "locked": true, "schema_version": 3, "solution": false, "task": false}
 target = np.array([[0, 0, 0, 0],
                    [0, 1, 1, 0],
                    [0, 1, 1, 0],
                    [0, 0, 0, 0]])
 editor = MaskEditor(shape=(4, 4), target=target)
-### BEGIN SOLUTION
-editor.paint(1, 1, 1)      # two of the four target pixels, nothing else: 2 / 4
-editor.paint(1, 2, 1)
-### END SOLUTION
 editor
 
+# %% nbgrader={"grade": false, "grade_id": "paint_as_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
+print("\n".join("".join("#" if v else "." for v in row) for row in editor.mask))
+
+# %% nbgrader={"grade": false, "grade_id": "paint", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+painted = """
+....
+.##.
+....
+....
+"""  # two of the four target pixels and nothing else: IoU 2 / 4
+### END SOLUTION
+
 # %% nbgrader={"grade": true, "grade_id": "check_paint", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_painted_mask(editor, target, goal=0.5)
+checks.check_painted_mask(painted, target, goal=0.5, editor=editor)
 
 # %% [markdown]
 # ## 6 · In your own words (2 points)

@@ -1,7 +1,7 @@
 """The course website, built from the committed notebooks and opened from disk in headless Chromium
 with the network off.
 
-Builds the site with ``tools/site.py`` (Sphinx, warnings as errors), then for every page — the landing
+Builds the site with ``tools/website.py`` (Sphinx, warnings as errors), then for every page — the landing
 page, every lesson, every exercise — checks in a real browser that it loads, that every figure
 decodes (``naturalWidth > 0``), that math is typeset by the MathJax copy inside the site (MathJax 3, SVG output), that every
 internal link points to a file that exists, that nothing tries the network, and that the console
@@ -29,7 +29,7 @@ FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-backgro
 
 
 def _load_site_builder():
-    spec = importlib.util.spec_from_file_location("course_site", ROOT / "tools" / "site.py")
+    spec = importlib.util.spec_from_file_location("course_website", ROOT / "tools" / "website.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -18,6 +18,9 @@ path), for each lesson:
    through jupytext's contents manager, exactly as JupyterLab saves it;
 4. regenerate ``exercises/NN_name.ipynb`` with nbgrader's ``generate_assignment``.
 
+``points`` prints the table of exercise points per lesson (automatic / by hand) that the README
+embeds, read from the solutions' nbgrader metadata (``--update-readme`` writes it there).
+
 ``check`` fails (exit 1) if anything is stale: a pair out of sync, a notebook not in canonical
 layout, a code cell not executed top to bottom, saved widget state, a lesson without its solution
 or exercise, or an exercise that differs from nbgrader's release (``--fast`` skips that last one).
@@ -309,7 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="exit 1 if anything is stale")
     c.add_argument("names", nargs="*")
     c.add_argument("--fast", action="store_true", help="skip the nbgrader release comparison")
+    pts = sub.add_parser("points", help="print the README's points table (from the solutions' nbgrader metadata)")
+    pts.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = ap.parse_args(argv)
+    if args.command == "points":
+        import points  # tools/points.py
+
+        if args.update_readme:
+            print("README.md " + ("updated" if points.update_readme() else "already up to date"))
+        else:
+            print(points.points_table(), end="")
+        return 0
     names = resolve(args.names)
     if args.command == "build":
         start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Build the course website from the committed, executed notebooks (nothing is executed, nothing fetched).
 
-    python tools/site.py            # -> build/site/README.html (open it in a browser)
-    python tools/site.py --out DIR  # elsewhere
+    python tools/website.py            # -> build/site/README.html (open it in a browser)
+    python tools/website.py --out DIR  # elsewhere
 
 Sphinx + myst-nb + sphinx-book-theme (the Jupyter Book 1 stack), configured in docs/conf.py; warnings
 are errors, so a broken link, a missing image or a malformed notebook stops the build.
@@ -30,7 +30,7 @@ def build(out: Path, quiet: bool = True) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python tools/site.py", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python tools/website.py", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     a = p.parse_args(argv)
     start = time.perf_counter()

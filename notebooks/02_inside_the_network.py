@@ -1,0 +1,597 @@
+# %% [markdown]
+# # 02 · Inside a segmentation network
+#
+# Lesson 01 called `TinyUNet(...)` and `train.fit(...)` and looked at what came out. This lesson
+# opens both boxes. Every piece is first written in a few lines of numpy or torch that you can read,
+# then compared with the library's version — and each comparison prints how far apart they are.
+#
+# **After this lesson you can**
+#
+# 1. say what a 3×3 convolution and a 2×2 max-pooling see and throw away, and compute a receptive
+#    field by formula (and measure it with one back-propagated pixel);
+# 2. work a transposed convolution by hand, give its output size, and recognise the checkerboard
+#    artefact;
+# 3. build the course's UNet yourself, print its shapes, and load the shipped weights into it;
+# 4. go from logits to a label map and a confidence map;
+# 5. write pixel-wise cross-entropy and soft Dice, and explain why Dice helps small classes;
+# 6. write a training loop, say what `train.fit` adds, and read train/validation curves for
+#    overfitting, weight decay, augmentation, input resolution and learning rate.
+#
+# **Map:** 1 · convolution and pooling → 2 · receptive field → 3 · upsampling → 4 · the UNet by hand
+# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · overfitting and regularisation
+# → 9 · resolution and learning rate.
+#
+# The training runs use 32×32 scenes and a UNet of width 8, so that the whole lesson runs on a
+# laptop CPU.
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from segcourse import data, metrics, models, train, viz
+
+np.set_printoptions(precision=3, suppress=True)
+torch.set_num_threads(1)                 # a network this small trains fastest on one thread (measured)
+torch.use_deterministic_algorithms(True)  # same numbers on every run
+
+# %% [markdown]
+# ## 1 · What a 3×3 convolution sees, and what max-pooling throws away
+#
+# A convolution slides a small kernel over the image; each output pixel is a weighted sum of the
+# 3×3 input pixels around it (deep-learning libraries do not flip the kernel: strictly, it is a
+# cross-correlation). Here it is in numpy, with a kernel that responds to vertical edges, on one
+# road scene — compared with `torch.nn.functional.conv2d`:
+
+# %%
+scenes = data.road_scenes(8, seed=3)
+gray = scenes.images[0].mean(-1)                        # (64, 64) grey image
+kernel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)   # vertical edges (Sobel)
+
+padded = np.pad(gray, 1)                                # zero padding keeps the size: 64 -> 64
+windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))   # (64, 64, 3, 3): every 3×3 neighbourhood
+edges = (windows * kernel).sum((-2, -1))
+
+edges_torch = F.conv2d(torch.tensor(gray)[None, None], torch.tensor(kernel)[None, None], padding=1)[0, 0]
+print("output shape:", edges.shape, "| largest difference numpy vs torch:", float(np.abs(edges - edges_torch.numpy()).max()))
+
+# %% [markdown]
+# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. A UNet pools
+# three times, so its deepest features live on a grid 8× coarser than the image. What does that
+# cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow it back up:
+# the per-class IoU of that round trip is the best any prediction made at that resolution can score.
+
+# %%
+ref = data.road_scenes(200, seed=4242)
+print(f"{'stored at':>12}" + "".join(f"{name:>14}" for name in ref.class_names))
+coarse = {}
+for f in (1, 2, 4, 8):
+    small = ref.labels[:, ::f, ::f]                       # (200, 64/f, 64/f)
+    coarse[f] = small.repeat(f, 1).repeat(f, 2)           # back to 64×64, each cell an f×f block
+    iou = metrics.per_class_iou(coarse[f], ref.labels, num_classes=5)
+    print(f"{f'1/{f}':>12}" + "".join(f"{v:14.3f}" for v in iou))
+
+# %%
+fig, axes = plt.subplots(1, 5, figsize=(12, 2.8))
+axes[0].imshow(ref.images[0]); axes[0].set_title("image (64×64)"); axes[0].set_axis_off()
+for ax, f in zip(axes[1:], (1, 2, 4, 8)):
+    viz.show_mask(ax, coarse[f][0], ref.palette, title=f"labels at 1/{f}" if f > 1 else "labels")
+fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, frameon=False)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
+
+# %% [markdown]
+# Sky, road and sidewalk are large: they lose little at 1/2 and keep most of their IoU even at 1/8.
+# The lane markings (one or two pixels wide) and the small cars fall apart: at 1/2 the lanes are
+# already down to 0.410, and at 1/8, the resolution of the UNet's bottleneck, to 0.048 — a lane dash
+# becomes a few 8×8 blocks. This is **why a UNet has skip connections**: the decoder gets the
+# full-resolution encoder features back, so it can draw a one-pixel lane where the coarse features
+# only say "there is a lane somewhere in this block".
+#
+# ## 2 · Receptive field: how far can an output pixel see?
+#
+# Each 3×3 convolution widens the view by one pixel on each side; each 2×2 pooling doubles the
+# step between neighbouring features (the *jump*), so every later layer widens the view twice as
+# fast. For a stack of layers with kernel $k_l$ and stride $s_l$:
+#
+# $$r = 1 + \sum_l (k_l - 1)\prod_{i<l} s_i .$$
+
+# %%
+def receptive_field(layers):
+    """layers: list of (kernel, stride) from the input up."""
+    r, jump = 1, 1
+    for k, s in layers:
+        r += (k - 1) * jump    # this layer adds (k - 1) steps of the current jump
+        jump *= s              # and multiplies the jump for the layers after it
+    return r
+
+two_convs = [(3, 1), (3, 1)]
+encoder_layers = {level: two_convs + [(2, 2), *two_convs] * level for level in range(4)}
+for level, layers in encoder_layers.items():
+    print(f"encoder level {level} (after {level} poolings): receptive field {receptive_field(layers)} px")
+
+# %% [markdown]
+# Now *measure* it. Pick one output pixel, back-propagate a gradient of 1 from it, and see which
+# input pixels receive a gradient: exactly those that can change it. We use the course's UNet with
+# random weights in **eval mode** — in training mode batch norm mixes statistics over the whole
+# image, and every pixel would be connected to every other. Summing over a few random inputs makes
+# sure no path is switched off by a ReLU or a max-pooling that happened to pick another pixel.
+
+# %%
+torch.manual_seed(0)
+net = models.TinyUNet(3, 5, width=8).eval()
+
+def encoder_features(x, level):
+    x = net.down[0](x)
+    for block in net.down[1:level + 1]:
+        x = block(net.pool(x))
+    return x
+
+def gradient_footprint(fn, size=96):
+    x = torch.rand(4, 3, size, size, requires_grad=True)
+    out = fn(x)
+    c = out.shape[-1] // 2
+    out[:, :, c, c].sum().backward()                   # a gradient of 1 from the centre pixel
+    return x.grad.abs().sum((0, 1)).numpy()              # (size, size): who influenced it
+
+footprints = {f"encoder level {lv}": gradient_footprint(lambda x, lv=lv: encoder_features(x, lv)) for lv in range(4)}
+footprints["whole UNet output"] = gradient_footprint(net)
+for name, g in footprints.items():
+    rows, cols = np.nonzero(g)
+    print(f"{name:>18}: gradient reaches {np.ptp(rows) + 1} × {np.ptp(cols) + 1} input pixels")
+
+# %%
+fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+for ax, (name, g) in zip(axes, footprints.items()):
+    ax.imshow(np.log10(g + 1e-12), cmap="magma", vmin=np.log10(g.max()) - 6)
+    ax.set_title(name, fontsize=9); ax.set_axis_off()
+fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel (black: none, or under a millionth of the largest)", fontsize=10)
+fig.tight_layout()
+
+# %% [markdown]
+# The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the
+# bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square, wider than a
+# 64×64 scene: every output pixel can use the whole image as context (to tell a dark car from the
+# road, say). The last panel shows something the formula does not: nested squares, brightest in
+# the middle. Those are the skip connections. The short path through the finest skip reaches only
+# the nearest pixels but carries by far the largest gradient; each deeper path reaches further with
+# a weaker one. The pixels near an output pixel matter most (its *effective* receptive field is much
+# smaller than the theoretical one), and the far context is a faint correction.
+#
+# ## 3 · Upsampling: the transposed convolution by hand
+#
+# The decoder has to get back from 8×8 to 64×64. A **transposed convolution** with a 2×2 kernel and
+# stride 2 does it by *stamping*: each input pixel writes its value times the kernel into its own
+# 2×2 block of the output. Worked on a 2×2 input:
+
+# %%
+x_small = np.array([[1, 2], [3, 4]], np.float32)
+K = np.array([[1, 0], [2, -1]], np.float32)
+
+def transposed_conv(x, K, stride):
+    k = K.shape[0]
+    out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), np.float32)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * K   # stamp
+    return out
+
+by_hand = transposed_conv(x_small, K, stride=2)
+layer = nn.ConvTranspose2d(1, 1, kernel_size=2, stride=2, bias=False)
+with torch.no_grad():
+    layer.weight[:] = torch.tensor(K)
+by_torch = layer(torch.tensor(x_small)[None, None])[0, 0].detach().numpy()
+print(by_hand)
+print("equal to nn.ConvTranspose2d:", np.array_equal(by_hand, by_torch))
+
+# %% [markdown]
+# With a kernel larger than the stride the stamps **overlap** and add up. PyTorch's output size is
+# `(in - 1) * stride - 2 * padding + kernel + output_padding` (padding crops the border of the
+# stamped image, `output_padding` adds back a row and column on one side). The same stamping code,
+# cropped, checked against `nn.ConvTranspose2d` for a few settings:
+
+# %%
+rng = np.random.default_rng(0)
+print(" in  kernel stride padding   out (formula)   out (torch)   values equal")
+for size, k, s, p in [(4, 2, 2, 0), (4, 3, 2, 1), (4, 4, 2, 1), (5, 3, 1, 0), (3, 5, 3, 2)]:
+    x = rng.standard_normal((size, size)).astype(np.float32)
+    Kr = rng.standard_normal((k, k)).astype(np.float32)
+    mine = transposed_conv(x, Kr, s)
+    mine = mine[p:mine.shape[0] - p, p:mine.shape[1] - p]
+    layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, bias=False)
+    with torch.no_grad():
+        layer.weight[:] = torch.tensor(Kr)
+        theirs = layer(torch.tensor(x)[None, None])[0, 0].numpy()
+    formula = (size - 1) * s - 2 * p + k
+    print(f"{size:3d} {k:7d} {s:6d} {p:7d} {formula:13d} {theirs.shape[0]:13d}   {np.allclose(mine, theirs, atol=1e-5)}")
+
+# %% [markdown]
+# **The checkerboard artefact.** When the kernel size is not a multiple of the stride, some output
+# pixels receive more stamps than others. Feed a constant image through a 3×3, stride-2 transposed
+# convolution whose weights are all 1: the output should be flat, but it is not. A 2×2, stride-2
+# kernel (what TinyUNet uses) stamps every output pixel exactly once; bilinear interpolation
+# (`F.interpolate`) has no weights at all and stays flat.
+
+# %%
+flat = torch.ones(1, 1, 8, 8)
+ups = {}
+for name, k, p, op in [("transposed 3×3, stride 2", 3, 1, 1), ("transposed 2×2, stride 2", 2, 0, 0)]:
+    layer = nn.ConvTranspose2d(1, 1, k, stride=2, padding=p, output_padding=op, bias=False)
+    nn.init.ones_(layer.weight)
+    ups[name] = layer(flat)[0, 0].detach().numpy()
+ups["bilinear"] = F.interpolate(flat, scale_factor=2, mode="bilinear", align_corners=False)[0, 0].numpy()
+for name, u in ups.items():
+    print(f"{name:>25}: output {u.shape}, values {np.unique(u).tolist()}")
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+for ax, (name, u) in zip(axes, ups.items()):
+    im = ax.imshow(u, cmap="viridis", vmin=0, vmax=4)
+    ax.set_title(name, fontsize=9); ax.set_axis_off()
+fig.colorbar(im, ax=axes, shrink=0.8, label="output value (input is all 1)")
+fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
+
+# %% [markdown]
+# The 3×3 kernel leaves a grid: interior pixels that received 1, 2 or 4 stamps (values 1, 2 and 4).
+# Training can learn to hide it, but it often shows as a faint chequered texture in the
+# predictions of networks built this way; a stride-sized kernel, or bilinear upsampling followed by
+# a convolution, avoids it by construction.
+#
+# ## 4 · The UNet, built by hand
+#
+# Now the whole network, in about thirty lines. The module names are chosen to be exactly
+# TinyUNet's, so the weights the course ships can be loaded into this copy. `show=True` prints the
+# tensor shape at every level.
+
+# %%
+def conv_bn_relu(c_in, c_out):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+
+def two_conv(c_in, c_out):
+    return nn.Sequential(conv_bn_relu(c_in, c_out), conv_bn_relu(c_out, c_out))
+
+class HandUNet(nn.Module):
+    def __init__(self, in_channels=3, num_classes=5, width=16, depth=3):
+        super().__init__()
+        chans = [width * 2**i for i in range(depth + 1)]                 # 16, 32, 64, 128
+        self.down = nn.ModuleList([two_conv(in_channels, chans[0])] +
+                                  [two_conv(chans[i], chans[i + 1]) for i in range(depth)])
+        self.pool = nn.MaxPool2d(2)
+        self.upsample = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))])
+        self.up = nn.ModuleList([conv_bn_relu(chans[i], chans[i]) for i in reversed(range(depth))])
+        self.head = nn.Conv2d(chans[0], num_classes, 1)                  # 1×1 conv: features -> class scores
+        self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
+
+    def forward(self, x, show=False):
+        say = print if show else (lambda *args: None)
+        say(f"{'input':>22}", tuple(x.shape))
+        x = self.down[0](x)
+        say(f"{'encoder level 0':>22}", tuple(x.shape))
+        skips = []
+        for level, block in enumerate(self.down[1:], start=1):
+            skips.append(x)                                               # keep it for the decoder
+            x = block(self.pool(x))
+            say(f"{f'pool + encoder level {level}':>22}", tuple(x.shape))
+        for upsample, block in zip(self.upsample, self.up):
+            x = upsample(x)
+            x = block(x + skips.pop())                                    # the skip connection: add
+            say(f"{f'up + skip, level {len(skips)}':>22}", tuple(x.shape))
+        x = self.head(x)
+        say(f"{'logits':>22}", tuple(x.shape))
+        return x
+
+hand = HandUNet(width=16).eval()
+_ = hand(torch.zeros(1, 3, 64, 64), show=True)
+
+# %% [markdown]
+# Channels double as the resolution halves (16 → 128 channels, 64 → 8 pixels), and the decoder
+# retraces the same shapes back up. Is it really the same network as `segcourse.models.TinyUNet`?
+# Load the shipped weights into it and compare the outputs on fifty scenes:
+
+# %%
+shipped = models.pretrained("roads")
+print(hand.load_state_dict(shipped.state_dict()))                    # strict: every name and shape must match
+print("parameters:", f"{models.count_parameters(hand):,}", "(TinyUNet:", f"{models.count_parameters(shipped):,})")
+x_test = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2)
+with torch.no_grad():
+    diff = (hand(x_test) - shipped(x_test)).abs().max()
+print("largest difference between the two networks' logits:", float(diff))
+
+# %% [markdown]
+# **Where it differs from the original UNet** (Ronneberger et al., 2015): the original
+# *concatenates* the skip with the upsampled features (doubling the channels) and follows it with
+# two convolutions; it starts at 64 channels, pools four times, and uses unpadded convolutions, so
+# its output is smaller than its input. Here the skip is *added* and followed by one convolution,
+# and padding keeps every size a clean power of two. On these scenes the lighter decoder learns as
+# well and trains faster on a CPU (the `TinyUNet` docstring in `segcourse/models.py` gives the
+# measured comparison and the benchmark command). What the concatenating decoder would cost at the
+# same width:
+
+# %%
+def concat_decoder_params(width=16, depth=3):
+    chans = [width * 2**i for i in range(depth + 1)]
+    blocks = [two_conv(2 * chans[i], chans[i]) for i in range(depth)]   # conv on [upsampled, skip]
+    return sum(p.numel() for b in blocks for p in b.parameters())
+
+added = sum(p.numel() for p in hand.up.parameters())
+print(f"decoder convolutions, add + 1 conv: {added:,} parameters; concatenate + 2 convs: {concat_decoder_params():,}")
+
+# %% [markdown]
+# ## 5 · From logits to a mask
+#
+# The network outputs **logits**: five unbounded scores per pixel. Softmax turns them into
+# probabilities that sum to 1 over the classes, `argmax` picks the class, and the winning
+# probability is the model's confidence. Here it is by hand, for the pixel of one test scene the
+# shipped model is *least* sure about:
+
+# %%
+scene = ref[:1]
+with torch.no_grad():
+    logits = shipped(torch.tensor(scene.images).permute(0, 3, 1, 2))[0]     # (5, 64, 64)
+r, c = np.unravel_index(int(logits.softmax(0).max(0).values.argmin()), (64, 64))   # least confident pixel
+z = logits[:, r, c]
+p = torch.exp(z) / torch.exp(z).sum()                      # softmax by hand
+print("pixel", (int(r), int(c)), "| true class:", ref.class_names[scene.labels[0, r, c]])
+print("logits       :", z.numpy())
+print("softmax      :", p.numpy())
+print("largest difference to torch.softmax:", float((p - z.softmax(0)).abs().max()))
+print("class:", ref.class_names[int(p.argmax())], f"| confidence {float(p.max()):.3f}")
+
+# %%
+prob = logits.softmax(0).numpy()
+label_map, confidence = prob.argmax(0), prob.max(0)
+edge = np.zeros(confidence.shape, bool)
+edge[:, 1:] |= scene.labels[0, :, 1:] != scene.labels[0, :, :-1]
+edge[1:, :] |= scene.labels[0, 1:, :] != scene.labels[0, :-1, :]
+edge = edge | np.roll(edge, -1, 0) | np.roll(edge, -1, 1)      # both sides of every class boundary
+for level in (0.9, 0.99):
+    unsure = confidence < level
+    print(f"pixels with confidence < {level}: {unsure.sum()} of {unsure.size}; on a class boundary: {(unsure & edge).sum()}")
+
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
+axes[0].imshow(scene.images[0]); axes[0].set_title("image"); axes[0].set_axis_off()
+viz.show_mask(axes[1], label_map, ref.palette, title="argmax of the softmax")
+im = axes[2].imshow(confidence, cmap="gray", vmin=0.3, vmax=1)
+axes[2].set_title("confidence (largest probability)"); axes[2].set_axis_off()
+fig.colorbar(im, ax=axes[2], shrink=0.8)
+fig.tight_layout()
+
+# %% [markdown]
+# The shipped model is sure of almost every pixel of this scene (white); the few darker pixels sit
+# on the edges between classes, where it decides which side a pixel belongs to — the counts above
+# say how many, and how many of them lie on a boundary.
+#
+# ## 6 · The losses, written out
+#
+# **Pixel-wise cross-entropy** is the mean over pixels of $-\log p_{\text{true class}}$. With class
+# weights $w_c$, each pixel's term is multiplied by the weight of its true class, and PyTorch divides
+# by the *sum of those weights* (not by the number of pixels). We use a freshly initialised UNet of
+# width 8 on a batch of 32×32 scenes, where the losses are large:
+
+# %%
+batch = data.road_scenes(16, size=32, seed=7)
+xb = torch.tensor(batch.images).permute(0, 3, 1, 2)
+yb = torch.tensor(batch.labels).long()
+torch.manual_seed(0)
+fresh = models.TinyUNet(3, 5, width=8)
+logits = fresh(xb).detach()                                    # (16, 5, 32, 32) class scores
+
+log_p = logits.log_softmax(1)                                  # log-probabilities, numerically stable
+nll = -log_p.gather(1, yb[:, None])[:, 0]                      # (16, 32, 32): -log p of the true class
+w = torch.tensor([1.0, 1.0, 1.0, 3.0, 3.0])                    # lanes and cars count three times
+ce_hand = nll.mean()
+wce_hand = (w[yb] * nll).sum() / w[yb].sum()
+print(f"cross-entropy by hand {float(ce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb)):.5f}")
+print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb, weight=w)):.5f}")
+
+# %% [markdown]
+# **Soft Dice** replaces the hard masks of the Dice score by probabilities, so it has a gradient.
+# For each class $c$, summed over all pixels of the batch,
+# $$D_c = \frac{2\sum p_c\, t_c + \varepsilon}{\sum p_c + \sum t_c + \varepsilon},$$
+# where $t_c$ is 1 on the class's true pixels. The loss is $1 -$ the mean of $D_c$ over the classes
+# present in the batch; $\varepsilon = 1$ keeps it defined and smooth when a class is tiny.
+
+# %%
+def soft_dice(logits, target, eps=1.0):
+    prob = logits.softmax(1)
+    one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()   # (N, K, H, W)
+    inter = (prob * one_hot).sum((0, 2, 3))
+    total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
+    present = one_hot.sum((0, 2, 3)) > 0
+    return 1 - ((2 * inter + eps) / (total + eps))[present].mean()
+
+print(f"soft Dice by hand {float(soft_dice(logits, yb)):.6f} | train.dice_loss {float(train.dice_loss(logits, yb)):.6f}")
+
+# %% [markdown]
+# **Why Dice helps small classes.** Back-propagate each loss to the logits and add up the size of the
+# gradient on the pixels of each true class: that is how much of the loss's "attention" each class
+# gets on this batch.
+
+# %%
+logits.requires_grad_()                                        # now follow gradients back to the logits
+shares = {"share of pixels": np.bincount(batch.labels.ravel(), minlength=5) / batch.labels.size}
+for name, loss_fn in [("cross-entropy", lambda: F.cross_entropy(logits, yb)), ("soft Dice", lambda: soft_dice(logits, yb))]:
+    logits.grad = None
+    loss_fn().backward()
+    g = logits.grad.abs().sum(1)                                # (16, 32, 32): gradient size per pixel
+    per_class = np.array([float(g[yb == c].sum()) for c in range(5)])
+    shares[f"gradient share, {name}"] = per_class / per_class.sum()
+print(f"{'':>30}" + "".join(f"{n:>14}" for n in batch.class_names))
+for name, s in shares.items():
+    print(f"{name:>30}" + "".join(f"{v:14.3f}" for v in s))
+ratio = shares["gradient share, soft Dice"] / shares["gradient share, cross-entropy"]
+print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3))
+for i, (name, s) in enumerate(shares.items()):
+    ax.bar(np.arange(5) + (i - 1) * 0.27, s, width=0.27, label=name)
+ax.set_xticks(range(5), batch.class_names)
+ax.set_ylabel("share"); ax.legend(fontsize=8); ax.set_title("one batch, freshly initialised UNet", fontsize=10)
+fig.tight_layout()
+
+# %% [markdown]
+# Cross-entropy spreads its gradient like the pixels: the lane markings get about their share of
+# the pixels, and the big classes get almost everything. Soft Dice is an average over *classes*: the
+# lanes' and cars' shares of the gradient grow well beyond their shares of the pixels (the last row
+# of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both:
+# cross-entropy for steady per-pixel gradients, Dice for the small classes.)
+#
+# ## 7 · The training loop, written out
+#
+# Training repeats five steps: pick a batch, run the model (forward), compute the loss, back-propagate
+# (backward), let the optimiser change the weights (step); now and then, evaluate on held-out images.
+# Here it is in full, with two optional extras for section 8: weight decay (AdamW shrinks every weight
+# a little at each step) and augmentation (random left-right flips and brightness changes, applied
+# to image and label map together — a road scene flipped left-right is still a road scene).
+
+# %%
+def as_tensors(d):
+    return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels).long()
+
+def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0):
+    torch.manual_seed(seed)
+    x, y = as_tensors(train_set)
+    vx, vy = as_tensors(val_set)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    history = []
+    for step in range(1, steps + 1):
+        idx = torch.randint(len(x), (batch_size,))                    # 1. a random batch
+        xb, yb = x[idx], y[idx]
+        if augment:
+            flip = torch.rand(batch_size) < 0.5
+            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb) * (0.8 + 0.4 * torch.rand(batch_size, 1, 1, 1))
+            yb = torch.where(flip[:, None, None], yb.flip(-1), yb)
+        model.train()
+        logits = model(xb)                                             # 2. forward
+        loss = F.cross_entropy(logits, yb) + train.dice_loss(logits, yb)   # 3. loss
+        opt.zero_grad()
+        loss.backward()                                                # 4. backward
+        opt.step()                                                     # 5. step
+        if step % eval_every == 0:                                     # evaluate: eval mode, no gradients
+            model.eval()
+            with torch.no_grad():
+                tl, vl = model(x), model(vx)
+            history.append({"step": step, "train loss": float(F.cross_entropy(tl, y)), "val loss": float(F.cross_entropy(vl, vy)),
+                            "train mIoU": metrics.mean_iou(tl.argmax(1).numpy(), y.numpy(), 5),
+                            "val mIoU": metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5),
+                            "val IoU": metrics.per_class_iou(vl.argmax(1).numpy(), vy.numpy(), 5)})
+    return history
+
+small_train = data.road_scenes(400, size=32, seed=1000)
+small_val = data.road_scenes(100, size=32, seed=2000)
+torch.manual_seed(0)
+hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40)
+for h in hist:
+    print(f"step {h['step']:3d}: train loss {h['train loss']:.3f}, val mIoU {h['val mIoU']:.3f}, val IoU per class {h['val IoU']}")
+
+# %% [markdown]
+# 120 steps of 16 images, and the held-out mIoU reaches the value on the last line above; the lane
+# markings, the hardest class, come last. The same model and data through `train.fit`:
+
+# %%
+torch.manual_seed(0)
+fit_model = models.TinyUNet(3, 5, width=8)
+fit_hist = train.fit(fit_model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20,
+                     device="cpu", seed=0, progress=False)
+for e in fit_hist["eval"]:
+    print(f"step {e['step']:3d}: val mIoU {e['miou']:.3f}, val IoU per class {np.array(e['per_class_iou'])}")
+
+# %% [markdown]
+# `fit` is the same five steps, plus what a real run needs: a **one-cycle learning-rate schedule**
+# (a warm-up to `lr`, then a slow decay to almost 0 — the last steps make small, careful changes),
+# epochs that show every image once before any repeats, left-right flips, an evaluation with
+# `segcourse.metrics` every `eval_every` steps (and early stopping at `target_miou`), a progress bar,
+# the choice of device, and seeding that makes a CPU run repeat exactly. On this short run it ends
+# at the mIoU printed last above.
+#
+# ## 8 · Overfitting, and what weight decay and augmentation do
+#
+# Give the same model only **4 training images** (batches of 8 drawn from them, 120 steps). It can
+# memorise them: watch the training loss against the validation loss on the 100 scenes it never
+# sees. Then the same run twice more, from the same initial weights: with weight decay, and with
+# augmentation.
+
+# %%
+tiny_train = data.road_scenes(4, size=32, seed=1000)
+settings = {"plain": {}, "weight decay 0.1": {"weight_decay": 0.1}, "augmentation": {"augment": True}}
+runs = {}
+for name, kw in settings.items():
+    torch.manual_seed(0)                                     # same initial weights for every run
+    runs[name] = train_loop(HandUNet(width=8), tiny_train, small_val, steps=120, batch_size=8, eval_every=20, **kw)
+print(f"{'':>18} {'train loss':>11} {'val loss':>9} {'lowest val loss (step)':>23} {'train mIoU':>11} {'val mIoU':>9}")
+for name, h in runs.items():
+    best = min(h, key=lambda e: e["val loss"])
+    print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} {best['val loss']:15.3f} ({best['step']:3d})"
+          f" {h[-1]['train mIoU']:11.3f} {h[-1]['val mIoU']:9.3f}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+for (name, h), color in zip(runs.items(), ["C0", "C1", "C2"]):
+    steps = [e["step"] for e in h]
+    axes[0].plot(steps, [e["train loss"] for e in h], "--", color=color)
+    axes[0].plot(steps, [e["val loss"] for e in h], "-", color=color, label=name)
+    axes[1].plot(steps, [e["val mIoU"] for e in h], "-", color=color, label=name)
+axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="train (dashed) and validation (solid) loss")
+axes[1].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
+axes[0].legend(fontsize=8); fig.tight_layout()
+
+# %% [markdown]
+# Read the table and the curves together (they come from the same runs):
+#
+# - **plain**: the gap between the dashed and the solid line is overfitting — the model fits its 4
+#   images far better than new scenes (compare the first two columns of the table).
+# - **weight decay** pulls every weight a little towards 0 at each step. Compare the first two rows:
+#   in a run this short it hardly changes anything; it matters more in long runs of big models.
+# - **augmentation** shows the model a flipped, re-lit variant of its images at each step, so there
+#   is less to memorise and more to learn; compare the first and the third row for what it did here.
+#
+# The cure that always works is more data: the run of section 7, with a hundred times as many
+# training images, ended higher than any of these (its last printed line). *Dropout* (randomly zeroing features during training) is the other classic regulariser;
+# TinyUNet has none: batch norm and augmentation are its regularisers.
+#
+# ## 9 · Input resolution and learning rate
+#
+# **Resolution.** Section 1 measured what storing labels at half resolution costs at best; the
+# same holds for the input: a model fed 32×32 scenes and upsampled to 64×64 can at best reach the
+# "1/2" row of that table. Here are the lane and car rows again, because they decide the choice:
+
+# %%
+for f in (1, 2):
+    iou = metrics.per_class_iou(coarse[f], ref.labels, num_classes=5)
+    print(f"labels at 1/{f}: lane IoU at most {iou[3]:.3f}, car IoU at most {iou[4]:.3f}, mIoU at most {np.nanmean(iou):.3f}")
+
+# %% [markdown]
+# Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains at
+# 32×32 — but it caps the thin lanes long before the model is the limit. Choose the
+# resolution from the smallest structure you must get right.
+#
+# **Learning rate and batch size.** The step size is the most important knob of the optimiser. The
+# same 60 steps at three learning rates:
+
+# %%
+for lr in (1e-3, 1e-2, 1e-1):
+    torch.manual_seed(0)
+    h = train_loop(HandUNet(width=8), small_train, small_val, steps=60, lr=lr, eval_every=60)
+    print(f"lr {lr:g}: after 60 steps of 16 images, val loss {h[-1]['val loss']:.3f}, val mIoU {h[-1]['val mIoU']:.3f}")
+
+# %% [markdown]
+# Too small and the model has barely moved after 60 steps; too large and Adam's steps overshoot.
+# The batch size interacts with it: a larger batch gives a less noisy gradient per step but fewer
+# steps per epoch, so it usually tolerates (and needs) a larger learning rate; on a CPU the
+# batch size barely changes the time per *image*, on a GPU large batches are much faster per image.
+#
+# ## What to remember
+#
+# - A 3×3 convolution sees its neighbours; each pooling doubles how fast later layers widen the view.
+#   The formula and a back-propagated pixel agree on the receptive field.
+# - Pooling loses *where*; skip connections bring it back — it is what thin lanes and small cars
+#   need.
+# - A transposed convolution stamps its kernel; a kernel that is not a multiple of the stride
+#   stamps unevenly (checkerboard).
+# - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
+# - Cross-entropy weighs pixels; soft Dice weighs classes.
+# - A training loop is five lines; watch train *and* validation curves; regularise, or better, get
+#   more data.
+#
+# The exercises for this lesson are in `exercises/02_inside_the_network.ipynb`.

@@ -1,0 +1,169 @@
+"""The checks whose answers live in files or in the notebook text: practice masks (NaN for two
+empty masks), the painted mask (a text picture autograde can re-run) and the portfolio report
+(written in this run, holding the learner's own explanation)."""
+
+import html
+import os
+import time
+
+import numpy as np
+import pytest
+
+from segcourse import checks, report
+from segcourse.widgets import MaskEditor
+
+P = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+G = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+NAN = float("nan")
+
+
+def test_practice_masks_accepts_nan_for_two_empty_masks():
+    checks.check_practice_masks(P, G, [0.5, 1.0, NAN], 0.75)
+    checks.check_practice_masks(P, G, np.array([0.5, 1.0, np.nan]), np.float64(0.75))
+
+
+@pytest.mark.parametrize("ious, mean, match", [
+    ([0.5, 1.0, 0.0], 0.5, "convention is NaN"),         # the old 0.0 convention
+    ([0.5, 1.0, 1.0], 0.8333, "convention is NaN"),
+    ([0.5, 1.0, NAN], NAN, "np.nanmean"),                  # np.mean over a NaN
+    ([0.5, 1.0, NAN], 0.5, "np.nanmean"),                  # NaN counted as 0
+    ([0.5, 1.0], 0.75, "one IoU per sample"),
+    ({"a": 1}, 0.75, "one IoU per sample|list of numbers"),
+    ("0.5", 0.75, "one IoU per sample"),
+])
+def test_practice_masks_rejects_wrong_empty_mask_conventions(ious, mean, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_practice_masks(P, G, ious, mean)
+
+
+def test_practice_masks_rejects_ragged_input():
+    with pytest.raises(AssertionError, match="equal-sized|matching"):
+        checks.check_practice_masks([[[1, 0]], [[1]]], G, [1, 1], 1)
+
+
+TARGET = np.array([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]])
+HALF = """
+....
+.##.
+....
+....
+"""
+
+
+def test_painted_mask_as_text_passes_with_the_editor_given():
+    editor = MaskEditor(shape=(4, 4), target=TARGET)
+    checks.check_painted_mask(HALF, TARGET, goal=0.5, editor=editor)
+
+
+def test_painted_mask_requires_text_when_an_editor_is_given():
+    editor = MaskEditor(shape=(4, 4), target=TARGET)
+    editor.paint(1, 1, 1); editor.paint(1, 2, 1)  # what a mouse would do: lost on autograde
+    for answer in (editor, editor.mask, editor.mask.tolist()):
+        with pytest.raises(AssertionError, match="as text"):
+            checks.check_painted_mask(answer, TARGET, goal=0.5, editor=editor)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("....\n....\n....\n....", "add pixels"),
+    ("....\n.##.\n.#..\n....", "overlap too well"),
+    ("...\n.##\n...", "shape"),
+    ("....\n.##\n....\n....", "cannot be read"),
+    ("....\n.@@.\n....\n....", "cannot be read"),
+    ("", "cannot be read"),
+])
+def test_painted_mask_text_mistakes(text, match):
+    with pytest.raises(AssertionError, match=match):
+        checks.check_painted_mask(text, TARGET, goal=0.5, editor=object())
+
+
+OWN = ("Most failing samples (41 of 60) are class confusion: under the darker light the road "
+       "turns sidewalk; I would retrain with brightness jitter and compare per-class IoU.")
+
+
+MARKER = "NOTES-MARKER"
+
+
+@pytest.fixture(scope="module")
+def real_page(tmp_path_factory):
+    """One real portfolio page from report.write_report (figures are slow: written once)."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (4, 8, 8))
+    pred = np.where(rng.random(labels.shape) < 0.8, labels, 0)
+    images = rng.random((4, 8, 8, 3)).astype(np.float32)
+    buckets = {"failing": 1, "total": 4, "counts": {"boundary": 1}, "worst": {"boundary": []}, "samples": []}
+    path = report.write_report(tmp_path_factory.mktemp("page") / "p.html", images, labels, pred, ["a", "b", "c"],
+                               [0.5, 0.6, 0.7], [0.6, 0.7, 0.8, 0.9], buckets, notes=MARKER, n_triplets=1)
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def real_report(real_page, tmp_path):
+    """write(notes) -> path of that page with ``notes`` in place, written now."""
+    def write(notes, name="portfolio.html"):
+        path = tmp_path / name
+        path.write_text(real_page.replace(MARKER, html.escape(notes)), encoding="utf-8")
+        return path
+    return write
+
+
+def test_report_with_own_explanation_passes(real_report):
+    checks.check_report(real_report(OWN), OWN)
+    checks.check_report(str(real_report("  " + OWN.replace(" ", "\n  "))), OWN)  # whitespace is not content
+
+
+@pytest.mark.parametrize("explanation, match", [
+    (None, "pass your explanation"),
+    ("", "empty"),
+    ("YOUR ANSWER HERE", "empty"),
+    ("   ...  ", "empty"),
+    (42, "must be text"),
+    ("class confusion, 41 samples", "at least 12"),
+    ("Most failing samples are class confusion under the darker light; I would retrain with jitter.", "no number"),
+    (report.IMPROVEMENTS["class_confusion"] + " 41 samples.", "automatic advice"),
+])
+def test_report_rejects_default_or_empty_explanations(real_report, explanation, match):
+    path = real_report(explanation if isinstance(explanation, str) else "")
+    with pytest.raises(AssertionError, match=match):
+        checks.check_report(path, explanation)
+
+
+def test_report_must_hold_this_explanation(real_report):
+    path = real_report("An older explanation with 3 numbers 1 2 that the learner wrote some other day.")
+    with pytest.raises(AssertionError, match="does not contain your explanation"):
+        checks.check_report(path, OWN)
+
+
+def test_stale_report_from_before_this_session_fails(real_report):
+    path = real_report(OWN)
+    old = checks._LOADED_AT - 3600  # e.g. left behind by running the solutions last week
+    os.utime(path, (old, old))
+    with pytest.raises(AssertionError, match="old file"):
+        checks.check_report(path, OWN)
+    os.utime(path, (time.time(), time.time()))
+    checks.check_report(path, OWN)
+
+
+def test_report_path_mistakes(tmp_path):
+    with pytest.raises(AssertionError, match="does not exist"):
+        checks.check_report(tmp_path / "nothing.html", OWN)
+    with pytest.raises(AssertionError, match="does not exist"):
+        checks.check_report(tmp_path, OWN)  # a folder is not the page
+    with pytest.raises(AssertionError, match="pass the path"):
+        checks.check_report(None, OWN)
+
+
+def test_paint_exercise_shows_its_editor_before_the_stub_and_grades_the_text():
+    """Exercise 00 §5 as released: the editor is displayed by a locked cell before the answer
+    stub (a raising stub can no longer hide it), and the check reads the answer written as text."""
+    import nbformat
+    from pathlib import Path
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "exercises" / "00_masks_and_iou.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    editor, stub, check = ids.index("paint_editor"), ids.index("paint"), ids.index("check_paint")
+    assert editor < stub < check
+    assert nb.cells[editor].metadata.nbgrader["locked"] and "MaskEditor(" in nb.cells[editor].source
+    assert nb.cells[editor].source.rstrip().endswith("editor")  # the cell's value is the widget: it is shown
+    assert not any(nb.cells[i].metadata.get("nbgrader", {}).get("solution") for i in range(stub - 1, editor, -1))
+    assert "raise NotImplementedError()" in nb.cells[stub].source
+    assert "editor=editor" in nb.cells[check].source and "painted" in nb.cells[check].source

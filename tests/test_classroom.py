@@ -1,0 +1,521 @@
+"""A teacher grades a whole class with nbgrader: the real round trip, asserted on the gradebook.
+
+For every lesson with a ``solutions/NN_name.ipynb`` (discovered, so a new lesson is graded here
+without touching this file) the test runs the README's teacher block literally (``bash`` for the
+set-up lines, with ``$HOME`` a temporary folder and ``~/segcourse`` a link to this checkout), and
+each ``nbgrader`` line through nbgrader's Python API (same apps, same config, no process start-up):
+
+    generate_assignment -> release_assignment -> learners fetch, answer, submit -> collect
+    -> autograde -> generate_feedback -> release_feedback -> export
+
+The only setting changed from the README's ``nbgrader_config.py`` is where the exchange and its
+cache live (a temporary folder instead of ``/srv/nbgrader/exchange``).
+
+The class, one learner per kind of submission:
+
+===========  ==============================================  ===========================
+learner      submits                                         automatic points expected
+===========  ==============================================  ===========================
+``ada``      the solutions                                   all
+``ben``      the release, untouched                          none
+``cyd``      correct answers that print warnings on stderr   all
+``dee``      typical wrong answers (set 1)                   all but the cells listed
+``fay``      typical wrong answers (set 2)                   all but the cells listed
+``eve``      the release + a stale ``reports/portfolio.html``  none
+===========  ==============================================  ===========================
+
+Free-text (markdown) answers are marked for manual grading. ``release/`` holds the notebook only:
+no solution code, no output, no side file (a report left in ``source/`` by running the solution
+is ignored). ``generate_feedback`` writes one page per learner; ``export`` writes every score.
+Each lesson is its own course directory and its own test, so ``pytest -n 2`` runs them side by
+side. Run time: printed by ``pytest -s tests/test_classroom.py`` (one line per lesson).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader is a dev dependency: pip install -e '.[dev]'")
+from nbgrader.apps import NbGraderAPI  # noqa: E402
+from nbgrader.plugins import CsvExportPlugin  # noqa: E402
+from nbgrader.utils import temp_attrs  # noqa: E402
+from traitlets.config import Config  # noqa: E402
+from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import points  # noqa: E402
+
+README = ROOT / "README.md"
+MARKER = "<!-- teacher-commands: tests/test_classroom.py runs this block -->"
+EXAMPLE = "00_masks_and_iou"  # the assignment the README's commands name; the test runs them for each lesson
+LESSONS = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+LEARNERS = ("ada", "ben", "cyd", "dee", "eve", "fay")
+
+# --------------------------------------------------------------------------------- wrong answers
+# Typical mistakes, keyed by the grade_id of the solution cell they replace: (learner, answer,
+# grade cells that must lose their points). A solution cell without an entry keeps the solution's
+# answer, so each wrong learner also shows which cells are NOT affected by a mistake elsewhere.
+WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
+    # lesson 00
+    "iou": [
+        ("dee", """
+            def iou(pred, target):  # divides by the mean size: that is Dice
+                p, t = np.asarray(pred, bool), np.asarray(target, bool)
+                total = p.sum() + t.sum()
+                return 2 * np.sum(p & t) / total if total else float("nan")
+            """, {"check_iou"}),
+        ("fay", """
+            def iou(pred, target):  # the intersection count, never divided
+                return int(np.sum(np.asarray(pred, bool) & np.asarray(target, bool)))
+            """, {"check_iou"}),
+    ],
+    "confusion_matrix": [
+        ("dee", """
+            def confusion_matrix(pred, target, num_classes):  # rows = prediction: transposed
+                k = num_classes
+                index = k * np.asarray(pred).astype(np.int64).ravel() + np.asarray(target).astype(np.int64).ravel()
+                return np.bincount(index, minlength=k * k).reshape(k, k)
+            """, {"check_confusion_matrix"}),  # IoU is symmetric in the transpose: mean_iou keeps its points
+        ("fay", """
+            def confusion_matrix(pred, target, num_classes):  # uint8 inputs overflow in k * t + p
+                k = num_classes
+                index = k * np.asarray(target).ravel() + np.asarray(pred).ravel()
+                return np.bincount(index, minlength=k * k).reshape(k, k)
+            """, {"check_confusion_matrix"}),
+    ],
+    "mean_iou": [
+        ("dee", """
+            def mean_iou(pred, target, num_classes):  # absent classes counted as IoU 0
+                cm = confusion_matrix(pred, target, num_classes)
+                tp = np.diag(cm).astype(float)
+                denom = cm.sum(0) + cm.sum(1) - tp
+                return float(np.mean(np.where(denom > 0, tp / np.maximum(denom, 1), 0.0)))
+            """, {"check_mean_iou"}),
+    ],
+    "paint": [
+        ("dee", '''
+            painted = """
+            ....
+            .##.
+            .#..
+            ....
+            """  # three of the four target pixels: IoU 0.75, not 0.5
+            ''', {"check_paint"}),
+        ("fay", """
+            painted = editor.mask  # painted with the mouse: gone when grading re-runs the notebook
+            """, {"check_paint"}),
+    ],
+    # lesson 01
+    "pixel_shares": [
+        ("fay", """
+            def pixel_shares(label_maps, num_classes):  # no minlength: absent classes vanish
+                counts = np.bincount(np.asarray(label_maps).ravel())
+                return counts / counts.sum()
+
+            roads = data.road_scenes(200, seed=5)
+            """, {"check_pixel_shares"}),
+    ],
+    "iou_from_confusion": [
+        ("dee", """
+            def iou_from_confusion(cm):  # recall: forgets the false positives
+                cm = np.asarray(cm, float)
+                return np.diag(cm) / np.maximum(cm.sum(1), 1)
+            """, {"check_iou_from_confusion"}),
+        ("fay", """
+            def iou_from_confusion(cm):  # 0 instead of NaN for a class that never occurs
+                cm = np.asarray(cm, float)
+                tp = np.diag(cm)
+                return np.nan_to_num(tp / (cm.sum(0) + cm.sum(1) - tp))
+            """, {"check_iou_from_confusion"}),
+    ],
+    "flip_pair": [
+        ("dee", """
+            def flip_pair(image, label_map):  # the image moves, the mask does not
+                return image[:, ::-1], label_map
+            """, {"check_flip_pair"}),
+    ],
+    # lesson 02 (inside the network)
+    "transposed_output_size": [
+        ("dee", """
+            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0):  # crops one side only
+                return (size - 1) * stride - padding + kernel + output_padding
+            """, {"check_transposed_output_size"}),
+    ],
+    "receptive_field": [
+        ("fay", """
+            def receptive_field(layers):  # forgets the dilation
+                r, jump = 1, 1
+                for kernel, stride, dilation in layers:
+                    r += (kernel - 1) * jump
+                    jump *= stride
+                return r
+            """, {"check_receptive_field"}),
+    ],
+    "soft_dice": [
+        ("dee", """
+            def soft_dice(logits, target, eps=1.0):  # averages over every class, also those absent
+                k = logits.shape[1]
+                prob = logits.softmax(1)
+                one_hot = F.one_hot(target, k).permute(0, 3, 1, 2).float()
+                inter = (prob * one_hot).sum((0, 2, 3))
+                total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
+                return 1 - ((2 * inter + eps) / (total + eps)).mean()
+            """, {"check_soft_dice"}),
+    ],
+    "skip_choice": [
+        ("fay", """
+            skip_choice = "b"  # the receptive field is the encoder's business
+            """, {"check_skip_choice"}),
+    ],
+    # lesson 03 (instance segmentation)
+    "count_objects": [
+        ("fay", """
+            def count_objects(mask):  # 8-connectivity: diagonal neighbours merge
+                return int(ndimage.label(np.asarray(mask), structure=np.ones((3, 3)))[1])
+
+            cells = data.touching_cells(50, seed=4, overlap=0.1)
+            """, {"check_count_objects"}),
+    ],
+    "panoptic_quality": [
+        ("dee", """
+            def panoptic_quality(pred, gt):  # IoU >= 0.5 counted as a match (PQ needs > 0.5)
+                pred, gt = np.asarray(pred), np.asarray(gt)
+                p_ids = [i for i in np.unique(pred) if i > 0]
+                g_ids = [i for i in np.unique(gt) if i > 0]
+                total, tp = 0.0, 0
+                for p in p_ids:
+                    for g in g_ids:
+                        inter = np.count_nonzero((pred == p) & (gt == g))
+                        iou = inter / np.count_nonzero((pred == p) | (gt == g))
+                        if iou >= 0.5:
+                            total, tp = total + iou, tp + 1
+                denom = tp + 0.5 * (len(p_ids) - tp) + 0.5 * (len(g_ids) - tp)
+                return total / denom if denom else float("nan")
+            """, {"check_panoptic_quality"}),
+    ],
+    # lesson 04 (real images)
+    "normalize": [
+        ("dee", """
+            def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
+                img = np.asarray(image, dtype=np.float32)
+                return (img - img.min()) / (img.max() - img.min())
+            """, {"check_normalize"}),
+    ],
+    "f1_at_50": [
+        ("fay", """
+            def f1_at_50(pred, gt):  # precision alone
+                ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+                tp = int(np.count_nonzero(ious > 0.5))
+                return tp / len(pred_ids) if len(pred_ids) else float("nan")
+            """, {"check_f1_at_50"}),
+    ],
+    # lesson 05 (segmentation practice)
+    "practice_masks": [
+        ("dee", """
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
+
+            def iou_by_hand(a, b):  # two empty masks scored 0.0, not NaN
+                a, b = np.asarray(a) == 1, np.asarray(b) == 1
+                union = np.count_nonzero(a | b)
+                return np.count_nonzero(a & b) / union if union else 0.0
+
+            ious = [iou_by_hand(p, g) for p, g in zip(pred_masks, gt_masks)]
+            mean_iou = float(np.mean(ious))
+            """, {"check_practice_masks"}),
+    ],
+    "shifted_iou": [
+        ("fay", """
+            def shifted_iou(side):  # the square fills the image: np.roll wraps it around
+                image = np.ones((side, side), bool)
+                return metrics.iou(np.roll(image, 1, axis=1), image)
+            """, {"check_shifted_iou"}),
+    ],
+    "portfolio": [
+        ("dee", """
+            buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
+            explanation = ""  # left empty
+            path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
+                                       result["pred"], scenes.class_names, result["per_class_iou"],
+                                       result["per_sample_miou"], buckets, palette=scenes.palette,
+                                       notes=explanation, overwrite=True)
+            """, {"check_portfolio"}),
+        ("fay", """
+            explanation = ("Most failing samples, 20 of them, are class confusion: in the darker light the "
+                           "road looks like sidewalk, so I would retrain with brightness jitter.")
+            path = Path("reports") / "portfolio.html"  # never written in this run: an old page is lying there
+            """, {"check_portfolio"}),
+    ],
+}
+
+NOISE = ('__import__("warnings").warn(f"debug note {__import__(\'time\').perf_counter_ns()}"); '
+         '__import__("numpy").float64(0.0) / 0.0  # correct answer, noisy: a warning and a 0/0 on stderr')
+NOISY: dict[str, str] = {
+    # the case issue 18 found: numpy's 0/0 RuntimeWarning inside a correct IoU
+    "iou": """
+        def iou(pred, target):
+            p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+            return np.float64(np.count_nonzero(p & t)) / np.float64(np.count_nonzero(p | t))  # 0/0 -> nan, warns
+        """,
+    "dice": """
+        def dice(pred, target):
+            p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
+            return 2 * np.float64(np.count_nonzero(p & t)) / np.float64(p.sum() + t.sum())  # 0/0 -> nan, warns
+        """,
+}
+
+
+# ----------------------------------------------------------------------------------- notebooks
+def solution_answer(src: str) -> str:
+    """The solution cell as a learner would submit it: the marker comments removed."""
+    return "\n".join(line for line in src.splitlines() if line.strip() not in (BEGIN, END))
+
+
+def noisy_answer(src: str) -> str:
+    """The solution with a warning-printing line at the top of every solution region."""
+    out = []
+    for line in src.splitlines():
+        if line.strip() == BEGIN:
+            out.append(line[: len(line) - len(line.lstrip())] + NOISE)
+        elif line.strip() != END:
+            out.append(line)
+    return "\n".join(out)
+
+
+def grade_cells(nb) -> dict[str, tuple[int, bool]]:
+    """grade_id -> (points, graded automatically) for every graded cell."""
+    return {c.metadata.nbgrader["grade_id"]: (c.metadata.nbgrader["points"], c.cell_type == "code")
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def answers_for(learner: str, solution) -> tuple[dict[str, str], set[str]]:
+    """grade_id -> source of each solution cell this learner changes, and the grade cells lost."""
+    answers, lost = {}, set()
+    for cell in solution.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        gid = meta["grade_id"]
+        if learner == "ada" or (learner in ("dee", "fay") and cell.cell_type == "markdown"):
+            answers[gid] = solution_answer(cell.source)
+        elif learner == "cyd":
+            answers[gid] = (textwrap.dedent(NOISY[gid]).strip() if gid in NOISY
+                            else noisy_answer(cell.source) if cell.cell_type == "code" else cell.source)
+        elif learner in ("dee", "fay"):
+            mine = [(src, cells) for who, src, cells in WRONG.get(gid, []) if who == learner]
+            if mine:
+                answers[gid] = textwrap.dedent(mine[0][0]).strip()
+                lost |= mine[0][1]
+            else:
+                answers[gid] = solution_answer(cell.source)
+    return answers, lost
+
+
+def answer_notebook(path: Path, answers: dict[str, str]) -> None:
+    """Replace the answer cells of the released notebook at ``path`` (as a learner types them)."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    nbformat.write(nb, path)
+
+
+# ------------------------------------------------------------------------------------ the README
+def teacher_block() -> str:
+    text = README.read_text(encoding="utf-8")
+    assert MARKER in text, f"README.md lacks the teacher block marked {MARKER}"
+    block = re.search(r"```bash\n(.*?)```", text[text.index(MARKER):], re.S)
+    assert block, "the teacher block must be a ```bash fence right after the marker"
+    return block.group(1)
+
+
+def split_block(block: str) -> tuple[str, list[list[str]]]:
+    """(set-up shell script, nbgrader command lines as argument lists)."""
+    setup, commands = [], []
+    for line in block.splitlines():
+        code = line.split("#", 1)[0].strip() if line.lstrip().startswith("nbgrader ") else line
+        if code.startswith("nbgrader "):
+            commands.append(shlex.split(code)[1:])
+        elif not commands:
+            setup.append(line)
+        else:
+            assert not line.strip() or line.lstrip().startswith("#"), f"shell line after the nbgrader commands: {line}"
+    return "\n".join(setup), commands
+
+
+def test_readme_teacher_block_is_what_the_round_trip_runs():
+    setup, commands = split_block(teacher_block())
+    assert "nbgrader_config.py" in setup and "solutions/" in setup
+    assert [c[0] for c in commands] == ["generate_assignment", "release_assignment", "collect", "autograde",
+                                        "generate_feedback", "release_feedback", "export"]
+    assert all(c[1:] == [EXAMPLE] for c in commands[:-1]) and commands[-1] == ["export", "--to", "grades.csv"]
+    readme = README.read_text(encoding="utf-8")
+    assert "--nbval-lax" not in readme.split("## For teachers", 1)[-1], "pytest --nbval-lax does not grade"
+
+
+def test_readme_points_table_is_generated_from_the_notebooks():
+    assert points.readme_table(README) == points.points_table(ROOT), "run: python tools/course.py points --update-readme"
+    table = points.points_table(ROOT)
+    assert all(f"[`{lesson}`]" in table for lesson in LESSONS)
+
+
+# --------------------------------------------------------------------------------- the round trip
+def run_setup(home: Path) -> Path:
+    """Run the README's set-up lines with bash: ``~`` is ``home``, ``~/segcourse`` this checkout."""
+    (home / "segcourse").symlink_to(ROOT, target_is_directory=True)
+    setup, _ = split_block(teacher_block())
+    env = {**os.environ, "HOME": str(home)}
+    res = subprocess.run(["bash", "-euo", "pipefail", "-c", setup], cwd=home, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    course = home / "segcourse-class"
+    assert (course / "nbgrader_config.py").is_file()
+    assert sorted(p.name for p in (course / "source").iterdir()) == LESSONS
+    return course
+
+
+def make_api(course: Path, home: Path, student: str = "*") -> NbGraderAPI:
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    override = Config()
+    override.CourseDirectory.root = str(course)     # the CLI's default: the folder you run it in
+    override.CourseDirectory.student_id = student
+    override.Exchange.root = str(home / "exchange")  # instead of /srv/nbgrader/exchange
+    override.Exchange.cache = str(home / "cache")
+    config.merge(override)
+    return NbGraderAPI(config=config)
+
+
+def ok(result: dict, what: str) -> None:
+    assert result["success"], f"nbgrader {what} failed:\n{result.get('error') or ''}\n{result.get('log') or ''}"
+
+
+def exchange_app(api: NbGraderAPI, kind: str, assignment: str, learner: str, folder: Path):
+    """A learner's ``nbgrader fetch_assignment`` / ``submit`` (the student side of the exchange)."""
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=learner):
+        app = getattr(api.exchange, kind)(coursedir=api.coursedir, authenticator=api.authenticator, parent=api)
+        app.assignment_dir = str(folder)
+        app.start()
+
+
+@pytest.fixture(autouse=True)
+def kernels_import_this_checkout(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_class_is_graded_end_to_end(lesson, tmp_path):
+    start = time.perf_counter()
+    home = tmp_path
+    course = run_setup(home)
+    solution = nbformat.read(course / "source" / lesson / f"{lesson}.ipynb", as_version=4)
+    graded = grade_cells(solution)
+    # a teacher who ran the solution inside source/ leaves its report there: it must not be released
+    stale = course / "source" / lesson / "reports" / "portfolio.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("<h1>a report written by the solution</h1>Triplets Per-class IoU Failure samples by bucket "
+                     "What I would improve next <img src='data:,'>", encoding="utf-8")
+    _, commands = split_block(teacher_block())
+    steps = {"set up": time.perf_counter() - start}
+    api = make_api(course, home)
+    run = {
+        "generate_assignment": lambda a: ok(api.generate_assignment(a), "generate_assignment"),
+        "release_assignment": lambda a: ok(api.release_assignment(a), "release_assignment"),
+        "collect": lambda a: (learners_submit(api, a, solution, home, stale), ok(api.collect(a), "collect")),
+        "autograde": lambda a: ok(api.autograde(a, "*"), "autograde"),
+        "generate_feedback": lambda a: ok(api.generate_feedback(a), "generate_feedback"),
+        "release_feedback": lambda a: ok(api.release_feedback(a), "release_feedback"),
+        "export": lambda *_: export(api, course / "grades.csv"),
+    }
+    for command in commands:
+        t0 = time.perf_counter()
+        run[command[0]](*[lesson if arg == EXAMPLE else arg for arg in command[1:]])
+        steps[command[0]] = time.perf_counter() - t0
+
+    # release/: the notebook only, stubs instead of solutions, no outputs, no side file
+    release = course / "release" / lesson
+    assert sorted(p.relative_to(release).as_posix() for p in release.rglob("*")) == [f"{lesson}.ipynb"]
+    released = nbformat.read(release / f"{lesson}.ipynb", as_version=4)
+    text = "\n".join(c.source for c in released.cells)
+    assert BEGIN not in text and END not in text and "raise NotImplementedError()" in text
+    text = "\n".join(c.source for c in released.cells if c.cell_type == "code")  # instructions may quote code
+    for cell in solution.cells:
+        for line in cell.source.split(BEGIN)[1:]:
+            hidden = [s.strip() for s in line.split(END)[0].splitlines() if len(s.strip()) > 12]
+            assert not any(s in text for s in hidden), f"solution line leaked into release/: {hidden}"
+    assert all(not c.get("outputs") for c in released.cells if c.cell_type == "code")
+
+    # the gradebook: every graded cell of every learner
+    table, wrong = {}, []
+    with api.gradebook as gb:
+        for learner in LEARNERS:
+            _, lost = answers_for(learner, solution)
+            for gid, (pts, auto) in graded.items():
+                grade = gb.find_grade(gid, lesson, lesson, learner)
+                if not auto:  # free text: waits for the teacher, unless left as released
+                    if grade.needs_manual_grade != (learner not in ("ben", "eve")):
+                        wrong.append(f"{learner} {gid}: needs_manual_grade={grade.needs_manual_grade}")
+                    continue
+                want = 0 if learner in ("ben", "eve") or gid in lost else pts
+                if grade.auto_score != want:
+                    wrong.append(f"{learner} {gid}: {grade.auto_score:g} points, expected {want}")
+            table[learner] = gb.find_submission(lesson, learner).score
+        # nbgrader's own count of the points is the README's
+        cells = points.lesson_points(ROOT / "solutions" / f"{lesson}.ipynb")
+        assert gb.find_assignment(lesson).max_score == sum(p for _, p, _ in cells)
+    assert not wrong, f"{lesson} gradebook differs:\n" + "\n".join(wrong)
+    auto_total = sum(p for p, auto in graded.values() if auto)
+    assert table["ada"] == table["cyd"] == auto_total and table["ben"] == table["eve"] == 0
+    for learner in ("dee", "fay"):
+        lost = answers_for(learner, solution)[1]
+        assert table[learner] == auto_total - sum(graded[g][0] for g in lost)
+        assert not lost or 0 < table[learner] < auto_total, f"{learner}'s wrong answers must leave a partial score"
+
+    # the stale report travelled with eve's and fay's folders but never reached their graded copies
+    for learner in ("eve", "fay"):
+        assert not (course / "autograded" / learner / lesson / "reports").exists()
+    # feedback: one page per learner, released to the exchange
+    for learner in LEARNERS:
+        assert (course / "feedback" / learner / lesson / f"{lesson}.html").is_file()
+    assert len(list((home / "exchange" / "segcourse" / "feedback").glob("*.html"))) == len(LEARNERS)
+    # export: one row per learner with the same scores
+    with open(course / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader(fh) if r["assignment"] == lesson}
+    assert rows == {k: float(v) for k, v in table.items()}
+    print(f"\n{lesson}: automatic points of {auto_total} -> " + ", ".join(f"{k} {v:g}" for k, v in table.items())
+          + f"  ({time.perf_counter() - start:.0f} s: " + ", ".join(f"{k} {v:.0f}" for k, v in steps.items()) + ")")
+
+
+def learners_submit(api: NbGraderAPI, assignment: str, solution, home: Path, stale_report: Path) -> None:
+    """Each learner fetches the release, answers in their own folder and submits."""
+    for learner in LEARNERS:
+        folder = home / "learners" / learner
+        folder.mkdir(parents=True)
+        exchange_app(api, "FetchAssignment", assignment, learner, folder)
+        answers, _ = answers_for(learner, solution)
+        answer_notebook(folder / assignment / f"{assignment}.ipynb", answers)
+        if learner in ("eve", "fay"):  # last week's report, from running the solutions
+            (folder / assignment / "reports").mkdir()
+            shutil.copy(stale_report, folder / assignment / "reports" / "portfolio.html")
+        exchange_app(api, "Submit", assignment, learner, folder)
+
+
+def export(api: NbGraderAPI, to: Path) -> None:
+    """``nbgrader export --to grades.csv``: the CSV plugin the export app runs."""
+    with api.gradebook as gb:
+        CsvExportPlugin(to=str(to), parent=api).export(gb)
+    assert to.is_file()
