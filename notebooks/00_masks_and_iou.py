@@ -1,21 +1,24 @@
 # %% [markdown]
 # # 00 · Masks and IoU
 #
-# Detection draws a box around an object. **Segmentation** is finer: it answers, for every
-# single pixel, *which class (or which object) does this pixel belong to?* The answer is a
-# **mask**, and almost everything in this course is a question about masks: how to store them,
-# how to compare two of them, and how to tell *why* two of them disagree.
+# A vision model can answer very different questions about the same picture, and the answer takes
+# a different shape each time. **Segmentation** answers the finest one: for every single pixel,
+# *which class (or which object) does this pixel belong to?* Its answer is a **mask**, and almost
+# everything in this course is a question about masks: how to store them, how to compare two of
+# them, and how to tell *why* two of them disagree.
 #
 # **After this lesson you can**
 #
-# 1. tell apart the three ways a mask is stored — binary mask, label map, one-hot stack;
-# 2. compute the IoU of two masks by hand, with numpy, and with `segcourse.metrics`;
-# 3. say how Dice relates to IoU, and what score two *empty* masks should get;
-# 4. read per-class IoU off a confusion matrix and explain why a missing class is not a zero;
-# 5. draw a mask over an image so a reader can check it.
+# 1. say which visual output each vision task produces, and where segmentation sits among them;
+# 2. tell apart the three ways a mask is stored — binary mask, label map, one-hot stack;
+# 3. compute the IoU of two masks by hand, with numpy, and with `segcourse.metrics`, and name
+#    every pixel TP, FP or FN;
+# 4. say how Dice relates to IoU, and what score two *empty* masks should get;
+# 5. read per-class IoU off a confusion matrix and explain why a missing class is not a zero;
+# 6. draw the boundary band that boundary IoU compares, and a mask over its image.
 #
-# **Map of the lesson:** 1 · three kinds of mask → 2 · the 3×3 IoU check by hand →
-# 3 · the same in numpy → 4 · Dice → 5 · empty masks → 6 · several classes →
+# **Map of the lesson:** 0 · tasks and their outputs → 1 · three kinds of mask → 2 · the 3×3 IoU
+# check by hand → 3 · the same in numpy → 4 · Dice → 5 · empty masks → 6 · several classes →
 # 7 · boundaries → 8 · an overlay → evidence card and pass check.
 #
 # Everything runs on a laptop CPU in a few seconds; no data is downloaded.
@@ -23,12 +26,63 @@
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
+from scipy import ndimage
 
-from segcourse import masks, metrics
+from segcourse import data, masks, metrics, viz
 
 np.set_printoptions(precision=3, suppress=True)
 
 # %% [markdown]
+# ## 0 · Vision tasks and the shape of their answers
+#
+# | task | the question | the visual output |
+# |---|---|---|
+# | image classification | what is in this image? | one **class label** for the whole image |
+# | object detection | where is each object? | one **box** (+ label, + score) per object |
+# | semantic segmentation | which class is each pixel? | a **label map**: one class id per pixel |
+# | instance segmentation | which object is each pixel? | one **mask** per object (+ label) |
+# | text recognition (OCR) | what does the text say? | **text strings**, usually with a box each |
+# | image embedding (retrieval, clustering) | what is this image like? | a **vector** of numbers per image |
+# | video event detection | what happens, and when? | **events**: a label with a start and end time |
+#
+# The first four form a ladder of detail on the same picture: a label says *that* there are cars,
+# boxes say *roughly where*, masks say *exactly which pixels*. Segmentation is the densest output
+# — one answer per pixel — which is why it is the tool when the shape itself matters (how much
+# road is free, where a crack runs, how big a tumour is) and why it costs the most to annotate.
+# The last three produce other kinds of answer (text, vectors, time intervals) and are not
+# covered here. Here are the first four outputs for one toy street scene (the scenes of lesson 01):
+
+# %%
+scene = data.road_scenes(1, seed=3)
+image, label_map = scene.images[0], scene.labels[0]
+cars, n_cars = ndimage.label(label_map == 4)           # connected car pixels = one car each
+boxes = ndimage.find_objects(cars)
+print("class label   :", "contains a car" if n_cars else "no car")
+print("boxes (y0, y1, x0, x1):", [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes])
+print("label map     :", label_map.shape, "class ids", np.unique(label_map).tolist())
+print("instance masks:", n_cars, "cars, sizes", np.bincount(cars.ravel())[1:].tolist(), "pixels")
+
+fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
+axes[0].imshow(image)
+axes[0].set_title("class label:\n'contains a car'")
+axes[1].imshow(image)
+for b in boxes:
+    y0, y1, x0, x1 = b[0].start, b[0].stop, b[1].start, b[1].stop
+    axes[1].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1.5))
+axes[1].set_title(f"detection:\n{n_cars} boxes")
+viz.show_mask(axes[2], label_map, scene.palette, title="semantic segmentation:\none class per pixel")
+axes[3].imshow(image)
+axes[3].imshow(np.ma.masked_equal(cars, 0), cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+axes[3].set_title("instance segmentation:\none mask per car")
+for ax in axes:
+    ax.set_axis_off()
+fig.tight_layout()
+
+# %% [markdown]
+# The box of a car also contains road; the label map says exactly which pixels are car; the
+# instance masks add *which* car (one colour each). This course is about the third and fourth
+# panels.
+#
 # ## 1 · Three ways to store a mask
 #
 # Take a tiny 3×3 image with one object in its top-left corner.
@@ -39,7 +93,7 @@ np.set_printoptions(precision=3, suppress=True)
 # * A **one-hot** stack stores one binary mask *per class*, shape `(K, H, W)`; exactly one of
 #   the K layers is 1 at every pixel. Models produce scores in this layout, and losses read it.
 #
-# Here are the ground truth and a prediction from the roadmap's first exercise, as plain lists:
+# Here are a ground truth and a prediction, as plain lists:
 
 # %%
 truth = [
@@ -77,9 +131,33 @@ print("intersection:", intersection, "union:", union)
 print("mask_iou:", round(intersection / union, 3))
 
 # %% [markdown]
-# Two pixels are in both masks (top-left and the one below it); four pixels are in at least
-# one. IoU = 2 / 4 = **0.5**. The prediction got half the object right *and* added a pixel that
-# is not there: IoU punishes both mistakes, misses and false alarms alike.
+# Every pixel falls in one of four cases. A **true positive** (TP) is object in both masks, a
+# **false positive** (FP) is object only in the prediction (a false alarm), a **false negative**
+# (FN) is object only in the truth (a miss), and a **true negative** (TN) is background in both.
+# Intersection = TP and union = TP + FP + FN, so IoU = TP / (TP + FP + FN). Here is every pixel
+# of the example named:
+
+# %%
+codes, names = viz.error_codes(truth, pred)
+counts = {name: int((codes == c).sum()) for c, name in enumerate(names[:4])}
+print(counts, "-> IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
+
+fig, axes = plt.subplots(1, 3, figsize=(8, 3))
+axes[0].imshow(truth, cmap="gray_r", vmin=0, vmax=1.6)
+axes[0].set_title("truth")
+axes[1].imshow(pred, cmap="gray_r", vmin=0, vmax=1.6)
+axes[1].set_title("prediction")
+viz.error_map(truth, pred, ax=axes[2], title="each pixel named")
+for (y, x), c in np.ndenumerate(codes):
+    axes[2].text(x, y, names[c], ha="center", va="center", fontsize=11, color="white" if names[c] == "TN" else "black")
+for ax in axes[:2]:
+    ax.set_xticks([]); ax.set_yticks([])
+fig.tight_layout()
+
+# %% [markdown]
+# The truth has 3 object pixels. The prediction **found 2 of the 3** (the two TPs on the left),
+# **missed 1** (the FN in the top row) and **added 1** that is not there (the FP in the centre).
+# IoU = 2 / (2 + 1 + 1) = **0.5**: it punishes both mistakes, misses and false alarms alike.
 #
 # ## 3 · The same in numpy
 #
@@ -118,7 +196,7 @@ assert metrics.iou(pred, truth) == 0.5
 from segcourse.widgets import MaskEditor
 
 editor = MaskEditor(shape=(3, 3), target=truth)
-for row, col in [(0, 0), (1, 0), (1, 1)]:     # the roadmap's prediction
+for row, col in [(0, 0), (1, 0), (1, 1)]:     # the prediction above
     editor.paint(row, col, 1)
 print(editor.readout)
 editor
@@ -137,10 +215,10 @@ print(editor.mask)
 #
 # $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|}$$
 #
-# It is popular in medical imaging and as a *loss*. Dice and IoU are two readings of the same
-# quantity — one is a fixed function of the other, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 +
-# \mathrm{IoU})$ — so they always rank predictions in the same order. Dice is simply the more
-# generous number: IoU 0.5 is Dice 0.667.
+# It is popular in medical imaging and as a *loss*. For one pair of masks, Dice is a fixed,
+# increasing function of IoU, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so on any
+# single pair the two agree on which prediction is better. Dice is simply the more generous
+# number: IoU 0.5 is Dice 0.6667.
 
 # %%
 d = metrics.dice(pred, truth)
@@ -161,6 +239,36 @@ fig.tight_layout()
 # The curve never crosses the diagonal: Dice ≥ IoU, with equality only at 0 and 1. When you
 # compare papers, check which of the two they report.
 #
+# **The agreement stops at averages.** A data set's score is a *mean* over images, and the mean
+# of a curved function is not the function of the mean. Two models, two images, each target a
+# 20-pixel object; model A is excellent on the first image and poor on the second, model B is
+# middling on both:
+
+# %%
+obj = np.zeros((4, 5), bool)
+obj[:, :] = True                          # a 20-pixel object filling a 4x5 image crop
+
+
+def found(k):
+    """A prediction that finds the first k of the 20 object pixels and nothing else."""
+    p = np.zeros(20, bool)
+    p[:k] = True
+    return p.reshape(4, 5)
+
+
+models_found = {"A": (19, 2), "B": (10, 10)}     # object pixels found on image 1 and image 2
+for name, ks in models_found.items():
+    ious = [metrics.iou(found(k), obj) for k in ks]
+    dices = [metrics.dice(found(k), obj) for k in ks]
+    print(f"model {name}: IoU per image {np.round(ious, 3)}, mean {np.mean(ious):.3f} | "
+          f"Dice per image {np.round(dices, 3)}, mean {np.mean(dices):.3f}")
+
+# %% [markdown]
+# By mean IoU model A wins (0.525 against 0.500); by mean Dice model B wins (0.667 against
+# 0.578). Same masks, opposite ranking: on a data set, IoU and Dice can disagree, because Dice
+# rewards middling predictions more than IoU does. Decide which score you report *before* you
+# compare models.
+#
 # ## 5 · Two empty masks: what is the score?
 #
 # An image with no car, and a model that (correctly) predicts no car. Both masks are empty, so
@@ -173,7 +281,8 @@ fig.tight_layout()
 # | 1 | rewards a correct "nothing here", but inflates the mean with trivially easy images |
 # | NaN (skip) | the image says nothing about this class, so it is left out of the mean |
 #
-# `segcourse` returns **NaN by default** (`zero_division=np.nan`) and lets you choose:
+# `segcourse` returns **NaN by default** (`zero_division=np.nan`), everywhere in the course, and
+# lets you choose:
 
 # %%
 empty = np.zeros((3, 3), dtype=bool)
@@ -234,29 +343,66 @@ ious = metrics.per_class_iou(pred, target, num_classes=K)
 for name, value in zip(["background", "road", "sidewalk", "car"], ious):
     print(f"{name:>10}: {value:.3f}")
 print("mean IoU:", round(metrics.mean_iou(pred, target, num_classes=K), 4))
+print("mean IoU if the absent car counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
 
 # %% [markdown]
 # Car is `nan`, not 0: there is no car in the truth *and* none in the prediction, so there is
 # nothing to score. `mean_iou` averages only the classes that occur — (1 + 0.667 + 0.5) / 3 =
-# 0.7222. Had we counted the absent car as 0, the mean would drop to 0.54 for a mistake the
+# 0.7222. Had we counted the absent car as 0, the mean would drop to 0.5417 for a mistake the
 # model never made.
 #
 # ## 7 · A first look at boundaries
 #
 # IoU counts pixels, and a big object has most of its pixels in its interior. A prediction
 # that is **one pixel off everywhere along the edge** can still score a high IoU. *Boundary
-# IoU* (Cheng et al., 2021) only compares a thin band along each mask's outline, so a ragged
-# or shifted edge shows up. Lesson 05 uses it to sort failures.
+# IoU* (Cheng et al., 2021) only compares a thin **band** along each mask's outline, so a ragged
+# or shifted edge shows up:
 
 # %%
 square = np.zeros((20, 20), dtype=bool)
 square[5:15, 5:15] = True
 shifted = np.roll(square, 1, axis=1)  # the same square, one pixel to the right
 
-print("mask IoU     :", round(metrics.iou(shifted, square), 3))
+print("mask IoU     :", round(metrics.iou(shifted, square), 3), "| pixels in both squares:", (shifted & square).sum(),
+      "of", (shifted | square).sum())
 print("boundary IoU :", round(metrics.boundary_iou(shifted, square), 3))
 
 # %% [markdown]
+# What is the band? Erode the mask by `d` pixels (peel `d` layers off its outline) and keep what
+# was peeled off: the band is every mask pixel within `d` pixels of the outline. `d` is a fraction
+# of the image diagonal, `d = max(1, round(dilation_ratio × diagonal))`, with `dilation_ratio =
+# 0.02` by default (Cheng et al.'s choice), so the band is equally thin, relative to the image, at
+# any resolution. Boundary IoU is then the ordinary IoU of the two bands:
+
+# %%
+dilation_ratio = 0.02
+d = max(1, round(dilation_ratio * np.hypot(*square.shape)))
+band_t = metrics.boundary_band(square, dilation_ratio)
+band_p = metrics.boundary_band(shifted, dilation_ratio)
+print(f"diagonal {np.hypot(*square.shape):.1f} px x {dilation_ratio} -> d = {d} px")
+print("band pixels: target", band_t.sum(), "| prediction", band_p.sum(),
+      "| both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
+      "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+axes[0].imshow(square, cmap="gray_r", vmin=0, vmax=2)
+axes[0].imshow(np.ma.masked_where(~band_t, band_t), cmap="autumn", alpha=0.9)
+axes[0].set_title(f"target and its band (d = {d} px)")
+axes[1].imshow(shifted, cmap="gray_r", vmin=0, vmax=2)
+axes[1].imshow(np.ma.masked_where(~band_p, band_p), cmap="winter", alpha=0.9)
+axes[1].set_title("prediction (1 px right) and its band")
+viz.error_map(band_t, band_p, ax=axes[2], title="band vs band: TP / FP / FN")
+for ax in axes[:2]:
+    ax.set_xticks([]); ax.set_yticks([])
+fig.tight_layout()
+
+# %% [markdown]
+# Left and middle: each band is the one-pixel ring just inside its square's outline. Right: the
+# two rings agree only on their top and bottom rows (TP); the left and right sides miss each
+# other by one pixel (FP and FN columns). Mask IoU hides that behind the 90 pixels that both
+# squares share (0.818); boundary IoU, counting only the rings, falls to 0.333. Lesson 05 uses it
+# to sort failures.
+#
 # ## 8 · An overlay: showing a mask on its image
 #
 # A mask is only convincing next to the image it describes. We paint each class id with a
@@ -293,19 +439,22 @@ fig.tight_layout()
 #
 # | item | this lesson |
 # |---|---|
-# | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 32×32 stain image |
-# | prediction | the 3×3 prediction; the 4×4 road/sidewalk prediction |
-# | metric | IoU 0.5 and Dice 0.667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
+# | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image |
+# | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
+# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
-# | expected output | `mask_iou: 0.5` and the overlay above |
+# | expected output | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
 # ## Pass check
 #
 # You pass this lesson when you can, without looking back:
 #
+# * name the output of classification, detection, semantic and instance segmentation, OCR,
+#   embeddings and video event detection, and say what segmentation adds over a box;
 # * create a small mask (by hand or with `mask_from_string`) and compute its IoU with another
-#   one — in a loop, in numpy, and with `metrics.iou`;
-# * explain why `iou(empty, empty)` is not 0, and why an absent class is NaN in `per_class_iou`;
+#   one — in a loop, in numpy, and with `metrics.iou` — and label its pixels TP, FP, FN;
+# * explain why `iou(empty, empty)` is NaN, not 0, and why an absent class is NaN in `per_class_iou`;
+# * say why IoU and Dice rank one pair of masks the same way but can rank two models differently;
 # * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` check each of these automatically.
+# The exercises in `exercises/00_masks_and_iou.ipynb` check the IoU, Dice, empty-mask and confusion-matrix items automatically.

@@ -549,20 +549,45 @@ def augment(
     rot90: bool = False,
     crop_scale: tuple[float, float] | None = (0.7, 1.0),
     color_jitter: float = 0.1,
+    brightness: float = 0.0,
+    noise: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Randomly transform one (image, label map) pair so that they stay aligned.
 
     Geometric changes (flips, 90° rotations, crop + resize) are applied to both; a crop is
     resized back with bilinear interpolation for the image and **nearest neighbour** for the
-    mask (interpolating class ids would invent classes). Colour jitter touches the image only.
+    mask (interpolating class ids would invent classes). Photometric changes (colour jitter,
+    brightness, noise) touch the image only.
 
+    Choose the options for the scene. The defaults respect a road scene, whose sky is always on
+    top: a left-right mirror is still a plausible street, an upside-down or 90°-turned one is not,
+    so ``vflip`` and ``rot90`` are off. Turn them on for images with no "up" (cells under a
+    microscope, aerial views).
+
+    Parameters
+    ----------
+    image, label_map : the image and its ``(H, W)`` label map. ``image`` follows the package
+        convention, float32 ``(H, W, 3)`` in [0, 1] (uint8 is divided by 255); a 0..255 float
+        image raises instead of turning white.
+    rng : the random generator (same generator state, same transform).
+    hflip, vflip : mirror left-right / upside-down with probability 0.5.
+    rot90 : rotate by a random multiple of 90°.
+    crop_scale : crop a random square-ish window of this fraction of the side, resize it back.
+    color_jitter : each channel is multiplied by ``1 ± color_jitter`` and shifted by up to
+        ``± color_jitter / 2`` (a different camera's colour balance).
+    brightness : the whole image is multiplied by one gain in ``1 ± brightness`` (lighting).
+    noise : Gaussian pixel noise with a standard deviation drawn from ``[0, noise]`` (sensor noise).
+
+    Examples
+    --------
     >>> d = road_scenes(1, seed=0)
     >>> img, lm = augment(d.images[0], d.labels[0], np.random.default_rng(0))
     >>> img.shape, lm.shape, lm.dtype, set(np.unique(lm)) <= set(range(5))
     ((64, 64, 3), (64, 64), dtype('uint8'), True)
-
-    ``image`` follows the package convention, float32 ``(H, W, 3)`` in [0, 1] (uint8 is divided by
-    255); a 0..255 float image raises instead of turning white.
+    >>> img, lm = augment(d.images[0], d.labels[0], np.random.default_rng(0), hflip=False, crop_scale=None,
+    ...                   color_jitter=0, brightness=0.3, noise=0.05)
+    >>> bool((lm == d.labels[0]).all()), bool(np.abs(img - d.images[0]).max() > 0)   # only the image changes
+    (True, True)
     """
     image = as_images(image, "image", single=True)
     label_map = as_label_array(label_map, "label_map", ndims=(2,))
@@ -575,6 +600,8 @@ def augment(
         if crop_scale[1] > 1:
             raise ValueError(f"crop_scale must be (min, max) fractions of the image in (0, 1], got {tuple(crop_scale)}")
     color_jitter = check_float(color_jitter, "color_jitter", lo=0, hi=1)
+    brightness = check_float(brightness, "brightness", lo=0, hi=1)
+    noise = check_float(noise, "noise", lo=0, hi=1)
     if image.shape[:2] != label_map.shape:
         raise ValueError(f"image {image.shape[:2]} and label map {label_map.shape} must have the same height and width")
     H, W = label_map.shape
@@ -601,6 +628,10 @@ def augment(
         gain = 1 + rng.uniform(-color_jitter, color_jitter, 3)
         bias = rng.uniform(-color_jitter, color_jitter) / 2
         image = np.clip(image * gain + bias, 0, 1)
+    if brightness:
+        image = np.clip(image * (1 + rng.uniform(-brightness, brightness)), 0, 1)
+    if noise:
+        image = np.clip(image + rng.normal(0.0, rng.uniform(0, noise), image.shape), 0, 1)
     return np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(label_map)
 
 
