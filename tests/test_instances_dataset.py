@@ -11,21 +11,11 @@ import pytest
 import torch
 
 from segcourse import instances as I
+from test_instances import _jitter, _random_instances as _random_instances_32  # the instance tests' helpers
 
 
 def _random_instances(rng, h=40, w=40, k=6):
-    lab = np.zeros((h, w), np.int32)
-    for i in range(1, k + 1):
-        y, x = rng.integers(0, h - 6), rng.integers(0, w - 6)
-        hh, ww = rng.integers(3, 10, 2)
-        lab[y:y + hh, x:x + ww] = i
-    return lab
-
-
-def _jitter(rng, lab):
-    out = np.roll(lab, tuple(rng.integers(-2, 3, 2)), axis=(0, 1))
-    out[rng.random(out.shape) < 0.05] = 0
-    return out
+    return _random_instances_32(rng, h=h, w=w, k=k)
 
 
 def _batch(seed, n=5):
