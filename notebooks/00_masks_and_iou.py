@@ -433,7 +433,7 @@ fig.tight_layout()
 
 # %% [markdown]
 # The white contour matters as much as the colour: a reader can check the edge against the
-# image. Lesson 01 moves this into `segcourse.viz.overlay` together with a legend.
+# image. Lesson 01 uses `segcourse.viz.overlay` for this, and adds a class legend to its figures.
 #
 # ## Evidence card
 #
@@ -443,7 +443,7 @@ fig.tight_layout()
 # | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
 # | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
-# | expected output | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
+# | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
 # ## Pass check
 #

@@ -208,7 +208,7 @@ for label, run in runs.items():
 # same 70 steps.
 #
 # **One seed proves little.** Is it the Dice term or the weights? And would another seed agree?
-# Training every combination on five seeds takes a few minutes, too long for a lesson, so it was
+# Training every combination on five seeds is 20 runs like the ones timed above, too long for a lesson, so it was
 # run once with a documented command and its results ship with the course
 # (`segcourse/results/ablation.json`). The table gives the mean ± standard deviation over the
 # five seeds and the range:
@@ -251,7 +251,7 @@ for label, run in runs.items():
 #   mean by less than the spread (0.824 against 0.818).
 # * **The spread is as large as the effects**: the standard deviation over seeds is 0.104-0.133
 #   mIoU for the three settings with a remedy. The seed this notebook trains live (0) is one of
-#   the lucky ones for CE + Dice + weights (0.933, the second-best of its five); a single-seed
+#   the lucky ones for CE + Dice + weights (its lane IoU is the second-best of the five); a single-seed
 #   comparison would have credited the Dice term with an effect five seeds do not show.
 #
 # For the rest of the lesson we look closely at the live CE + Dice + weights model — a short,
@@ -336,7 +336,7 @@ print("per-class test IoU:", {n: round(float(v), 3) for n, v in zip(names, short
 # %% [markdown]
 # Over the 200 scenes the short model gets 0.89 % of the pixels wrong, and 99 % of those lie on
 # a class edge although edges cover only 14 % of the image: its errors are **boundary errors**.
-# The largest pair is road → car (40 % of the errors: cars drawn a pixel too wide), then road ↔
+# The largest pair is road → car (40 % of the errors, on the edges of cars: predicted cars spill onto the road around them), then road ↔
 # sidewalk along the road's border (26 % and 18 %). Its weakest class is car (IoU 0.761).
 #
 # ## 6 · The shipped model

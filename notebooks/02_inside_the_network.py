@@ -34,7 +34,7 @@ from torch import nn
 from segcourse import data, metrics, models, train, viz
 
 np.set_printoptions(precision=3, suppress=True)
-torch.set_num_threads(1)                 # a network this small trains fastest on one thread (measured)
+torch.set_num_threads(1)                 # a network this small trains fastest on one thread
 torch.use_deterministic_algorithms(True)  # same numbers on every run
 
 # %% [markdown]
@@ -84,8 +84,8 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # %% [markdown]
 # Sky, road and sidewalk are large: they lose little at 1/2 and keep most of their IoU even at 1/8.
 # The lane markings (one or two pixels wide) and the small cars fall apart: at 1/2 the lanes are
-# already down to 0.410, and at 1/8, the resolution of the UNet's bottleneck, to 0.048 — a lane dash
-# becomes a few 8×8 blocks. This is **why a UNet has skip connections**: the decoder gets the
+# already down to 0.410, and at 1/8, the resolution of the UNet's bottleneck, to 0.048 — in the
+# figure the whole lane shrinks to one 8×8 block and the other dashes disappear. This is **why a UNet has skip connections**: the decoder gets the
 # full-resolution encoder features back, so it can draw a one-pixel lane where the coarse features
 # only say "there is a lane somewhere in this block".
 #
@@ -151,9 +151,9 @@ fig.tight_layout()
 
 # %% [markdown]
 # The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the
-# bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square, wider than a
-# 64×64 scene: every output pixel can use the whole image as context (to tell a dark car from the
-# road, say). The last panel shows something the formula does not: nested squares, brightest in
+# bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square, about half
+# of it on each side of the pixel: in a 64×64 scene a pixel near the centre sees the whole scene and even a
+# corner pixel sees most of it (context to tell a dark car from the road, say). The last panel shows something the formula does not: nested squares, brightest in
 # the middle. Those are the skip connections. The short path through the finest skip reaches only
 # the nearest pixels but carries by far the largest gradient; each deeper path reaches further with
 # a weaker one. The pixels near an output pixel matter most (its *effective* receptive field is much
@@ -302,9 +302,9 @@ print("largest difference between the two networks' logits:", float(diff))
 # *concatenates* the skip with the upsampled features (doubling the channels) and follows it with
 # two convolutions; it starts at 64 channels, pools four times, and uses unpadded convolutions, so
 # its output is smaller than its input. Here the skip is *added* and followed by one convolution,
-# and padding keeps every size a clean power of two. On these scenes the lighter decoder learns as
-# well and trains faster on a CPU (the `TinyUNet` docstring in `segcourse/models.py` gives the
-# measured comparison and the benchmark command). What the concatenating decoder would cost at the
+# and padding keeps every size a clean power of two. The lighter decoder has about a third of the
+# parameters (printed below); the `TinyUNet` docstring in `segcourse/models.py` reports a measured
+# accuracy and speed comparison on these scenes. What the concatenating decoder would cost at the
 # same width:
 
 # %%
@@ -487,7 +487,8 @@ for h in hist:
 
 # %% [markdown]
 # 120 steps of 16 images, and the held-out mIoU reaches the value on the last line above; the lane
-# markings, the hardest class, come last. The same model and data through `train.fit`:
+# markings are the last class to be found (IoU 0 at step 40), and by step 120 the cars are the
+# weakest class. The same model and data through `train.fit`:
 
 # %%
 torch.manual_seed(0)
@@ -562,8 +563,9 @@ for f in (1, 2):
     print(f"labels at 1/{f}: lane IoU at most {iou[3]:.3f}, car IoU at most {iou[4]:.3f}, mIoU at most {np.nanmean(iou):.3f}")
 
 # %% [markdown]
-# Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains at
-# 32×32 — but it caps the thin lanes long before the model is the limit. Choose the
+# Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains on
+# scenes *drawn* at 32×32 (their lanes are drawn for that size). Feeding 64×64 scenes at half
+# size, though, caps the thin lanes at the "1/2" row above before the model is the limit. Choose the
 # resolution from the smallest structure you must get right.
 #
 # **Learning rate and batch size.** The step size is the most important knob of the optimiser. The
@@ -578,8 +580,7 @@ for lr in (1e-3, 1e-2, 1e-1):
 # %% [markdown]
 # Too small and the model has barely moved after 60 steps; too large and Adam's steps overshoot.
 # The batch size interacts with it: a larger batch gives a less noisy gradient per step but fewer
-# steps per epoch, so it usually tolerates (and needs) a larger learning rate; on a CPU the
-# batch size barely changes the time per *image*, on a GPU large batches are much faster per image.
+# steps per epoch, so it usually tolerates (and needs) a larger learning rate (not measured here).
 #
 # ## What to remember
 #

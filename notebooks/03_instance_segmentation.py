@@ -141,8 +141,8 @@ fig.tight_layout()
 # * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN) — an F1 score of finding the cells;
 # * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ = Σ IoU of the pairs / (TP + ½FP + ½FN).
 #
-# The library's numbers are checked in the test suite against `torchmetrics` (PQ) and
-# `pycocotools` (mask IoU and COCO AP).
+# The library computes them exactly as `torchmetrics` (PQ) and `pycocotools` (mask IoU and COCO AP)
+# define them.
 
 # %%
 m = instances.match_instances(split, cells.instances[i])
@@ -187,12 +187,13 @@ for name, pred in preds.items():
           f"{med:.3f} [{q1:.3f}, {q3:.3f}]{'':>12} | {np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 
 # %% [markdown]
-# Connected components score a PQ near 0: in almost every image the cells form one cluster, so
-# at most one "object" can match a cell with IoU above 0.5. The watershed lifts the pooled PQ to
+# Connected components score a PQ near 0 (per-image PQ is 0 in at least three images out of four, and
+# no image is counted right): touching cells merge into one component, and one big component cannot
+# match any single cell with IoU above 0.5. The watershed lifts the pooled PQ to
 # 0.664 and cuts the mean count error from 4.72 cells to 1.29. Its SQ — the mask quality of the
 # cells it does separate — is high (0.866); what costs points is RQ (0.768): cells that overlap
-# so much that their distance map has a single peak are merged (under-counting), and a few
-# elongated shapes get two peaks (over-counting). Images differ a lot: the middle half of them
+# so much that their distance map has a single peak are merged (under-counting), and some single
+# cells get two peaks and are split (the false positives). Images differ a lot: the middle half of them
 # score between 0.532 and 0.874, and none of that spread shows in one pooled number. The worst
 # image shows the typical failure: a tight cluster comes out as a few large objects, none of
 # which covers any single true cell well enough (IoU > 0.5) to count as a match — so every
@@ -227,8 +228,8 @@ print("cells in the truth:", cells.instances[i].max(), "| rebuilt from the 3-cla
 
 # %% [markdown]
 # The course ships a `TinyUNet` trained on exactly this target; its card, printed below, says on
-# which device and on how many images (the README has the command). We run it on our 200 images
-# — which it never saw — and compare the three ways of getting instances, all from the *model's*
+# which device and how many training images it saw (repeats over epochs included; the README has the
+# command). We run it on our 200 images and compare the three ways of getting instances, all from the *model's*
 # output.
 #
 # A model also says how sure it is, which lets us score it the way COCO does: **average
@@ -237,7 +238,7 @@ print("cells in the truth:", cells.instances[i].max(), "| rebuilt from the 3-cla
 # precision and recall after every object trace a curve, and AP is the area under it, averaged
 # over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone). PQ scores
 # one fixed set of objects; AP rewards a model whose confident objects are the right ones
-# (`instances.dataset_average_precision`, checked against `pycocotools`).
+# (`instances.dataset_average_precision`, COCO's definition as in `pycocotools`).
 
 # %%
 from segcourse import models, train
@@ -278,9 +279,10 @@ fig.tight_layout()
 # Compare the rows: from the same model output, the boundary-class recipe reaches a pooled PQ of
 # 0.835 where the watershed on the predicted mask gets 0.664 and plain components almost 0; AP
 # ranks them the same way (0.712 against 0.457; AP50 0.828 against 0.651), and the recipe
-# miscounts by 0.84 cells on average instead of 1.29. The learned boundary sits where the *image*
-# shows two cells meeting (a dimmer seam between two domes), a cue the watershed on a binary mask
-# never sees. That is the general
+# miscounts by 0.84 cells on average instead of 1.29. The mask itself is not the difference (the
+# watershed row on the predicted mask matches the watershed on the true mask in section 5): the gain
+# comes from the predicted boundary class, which separates cells whose distance map has only one
+# peak. That is the general
 # lesson — when objects touch, give the model a way to say where one ends.
 
 # %% [markdown]

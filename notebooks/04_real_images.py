@@ -478,10 +478,9 @@ for i in sorted(set.intersection(*missed_by)):
           f"({int((truth == i).sum())} px in the whole image), columns {cols.min()}-{cols.max()}")
 
 # %% [markdown]
-# Green: matched nuclei; orange: predictions without a partner (false positives); red: true
-# nuclei nobody matched (false negatives), where no prediction covers them. The baseline's
-# orange blobs are touching pairs it merged and nuclei it split; the fine-tuned model has fewer
-# of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
+# Green: matched nuclei; light orange: predictions without a partner (false positives); dark
+# red-orange: true nuclei nobody matched (false negatives), often only a thin rim around a light
+# orange blob. The fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
 # (columns 508–510) and a nucleus of 329 px (columns 336–362) that none of them gets right.
 

@@ -125,8 +125,8 @@ for f in findings:
 
 # %% [markdown]
 # Every planted defect is found, with the sample and the size. QC also flags things nobody
-# planted: one- to three-pixel scraps of road squeezed between a car and a lane marking, and
-# distant cars only one pixel thick. That is what QC is for — a list for a person to review, not a
+# planted (the speck and thin counts above are larger than the few defects we planted). That is
+# what QC is for — a list for a person to review, not a
 # verdict. In a real project it goes back to the annotators *before* anything is trained on the
 # masks.
 #
@@ -303,8 +303,9 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
 # image, truth, prediction, and the wrong pixels (orange) over the correct ones (green). The
-# prediction column shows stray regions — grey road blobs inside the sidewalk, orange car specks
-# on the road — where the image shows only noise.
+# prediction column shows stray regions — grey road blobs inside the sidewalk, and a few stray car
+# pixels on the road (too small to see at this size; section 5 counts them) — where the image
+# shows only noise.
 
 # %%
 ids = buckets["worst"]["false_positive_class"]
@@ -543,7 +544,7 @@ print(summary)
 #
 # You pass this lesson when you can:
 #
-# * reproduce `ious: [0.8, 0.8]` and `mean_iou: 0.8`, and build a pair of samples where the mean
+# * compute per-sample IoU by hand (`ious: [0.8, 0.8]`, `mean_iou: 0.8` for section 1's pair), and build a pair of samples where the mean
 #   hides a bad one;
 # * read a sample's per-class row and say when its mIoU is the per-image trap;
 # * name the primary bucket of a failure sample, quote the number that puts it there, and say
