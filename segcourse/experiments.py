@@ -25,7 +25,12 @@ first row, re-run with torch 2.13 on another CPU: mIoU 0.6215 against 0.6217).
 from __future__ import annotations
 
 import argparse
+import copy
+import datetime
+import hashlib
 import json
+import os
+import re
 import platform
 import time
 from pathlib import Path
@@ -38,9 +43,15 @@ from . import data as sdata
 from .models import TinyUNet
 from .train import CLASS_WEIGHTS, evaluate, fit
 
-__all__ = ["ABLATION", "LOSSES", "SHIFT", "AUGMENTATIONS", "ablation_run", "shift_run", "jittered", "load", "summarise"]
+__all__ = ["ABLATION", "LOSSES", "SHIFT", "AUGMENTATIONS", "ablation_run", "shift_run", "jittered", "load", "summarise",
+           "recorded_run", "RECORD_ENV"]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RUNS_DIR = RESULTS_DIR / "runs"
+# set to "1" in the kernel that builds a lesson (``python tools/course.py build NN --record``): every
+# ``recorded_run`` call then saves the live run it is given before loading it back
+RECORD_ENV = "SEGCOURSE_RECORD_RUNS"
+_RUN_NAME = re.compile(r"^[0-9]{2}_[a-z0-9_]+$")
 
 # the short recipe lesson 01 trains live: data, model size and budget
 ABLATION: dict[str, Any] = dict(n_train=1500, train_seed=1000, n_val=64, val_seed=2000, n_test=200, test_seed=4242,
@@ -158,6 +169,129 @@ def load(name: str) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"no shipped results named {name!r}; expected one of {sorted(p.stem for p in RESULTS_DIR.glob('*.json'))}")
     return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------------------------ recorded runs
+def _to_json(obj: Any) -> Any:
+    """History values as JSON: arrays keep their dtype, numpy scalars become Python numbers."""
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, torch.Tensor):
+        return _to_json(obj.detach().cpu().numpy())
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, dict):
+        return {str(k): _to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_json(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"history holds a {type(obj).__name__}, which a recorded run cannot store; "
+                    "expected numbers, strings, lists, dicts and numpy arrays")
+
+
+def _from_json(obj: dict[str, Any]) -> Any:
+    if set(obj) == {"__ndarray__", "dtype"}:
+        return np.array(obj["__ndarray__"], dtype=obj["dtype"])
+    return obj
+
+
+def _run_paths(name: str, directory: Path | None) -> tuple[Path, Path]:
+    if not isinstance(name, str) or not _RUN_NAME.match(name):
+        raise ValueError(f"name must look like '01_short_ce' (the lesson's number, then lower-case words), got {name!r}")
+    folder = Path(directory) if directory is not None else RUNS_DIR
+    return folder / f"{name}.json", folder / f"{name}.pt"
+
+
+def _record(name: str, model: torch.nn.Module | None, history: Any, directory: Path | None) -> None:
+    card_path, weights_path = _run_paths(name, directory)
+    card_path.parent.mkdir(parents=True, exist_ok=True)
+    card: dict[str, Any] = {
+        "name": name,
+        "recorded": datetime.date.today().isoformat(),
+        "command": f"python tools/course.py build {name[:2]} --record",
+        "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+        "cpu": _cpu_name(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "history": _to_json(history),
+    }
+    if model is not None:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        tmp = weights_path.with_suffix(".pt.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, weights_path)
+        card["weights"] = weights_path.name
+        card["sha256"] = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    elif weights_path.exists():
+        weights_path.unlink()
+    tmp = card_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=1) + "\n")
+    os.replace(tmp, card_path)
+
+
+def recorded_run(name: str, model: torch.nn.Module | None = None, history: Any = None,
+                 directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The run ``name`` as it was recorded when the course was built: the same numbers on every CPU.
+
+    A lesson trains its models live, but training is chaotic: the last bits of a float32 sum
+    depend on the CPU's vector instructions (and even ``torch.nn.init`` rounds differently with
+    and without FMA), and a few dozen optimiser steps grow those bits into the third decimal. So
+    what a lesson's prose reads comes from a run trained once, by the lesson's own code, and
+    shipped in ``segcourse/results/runs/`` (``NAME.json``: card and history; ``NAME.pt``: weights,
+    checked against the card's sha256). The learner's live run is printed beside it.
+
+    Parameters
+    ----------
+    name : ``"NN_words"``, e.g. ``"01_short_ce"``.
+    model : the live model. Its recorded weights are loaded into a copy of it (the live model is
+        left as it is); pass ``None`` for a run whose history is all the lesson reads.
+    history : the live history (any mix of dicts, lists, numbers and numpy arrays).
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    When the environment variable ``SEGCOURSE_RECORD_RUNS`` is ``"1"`` (``python tools/course.py
+    build NN --record``), ``model`` and ``history`` are first saved under ``name``.
+
+    Returns
+    -------
+    dict with ``model`` (a copy of ``model`` holding the recorded weights, in eval mode, or
+    ``None``), ``history`` and ``card`` (torch version, CPU and command of the recording).
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> run = recorded_run("09_demo", TinyUNet(3, 2, width=4), {"miou": np.array([0.5, 0.75])}, folder)
+    >>> del os.environ[RECORD_ENV]
+    >>> run = recorded_run("09_demo", TinyUNet(3, 2, width=4), directory=folder)
+    >>> run["history"]["miou"], run["card"]["command"], run["model"].training
+    (array([0.5 , 0.75]), 'python tools/course.py build 09 --record', False)
+    """
+    card_path, weights_path = _run_paths(name, directory)
+    if model is not None and not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch module (the live model) or None, got {type(model).__name__}")
+    if os.environ.get(RECORD_ENV) == "1":
+        _record(name, model, history, card_path.parent)
+    if not card_path.is_file():
+        raise ValueError(f"no recorded run named {name!r} in {card_path.parent}; record it with "
+                         f"`python tools/course.py build {name[:2]} --record`")
+    try:
+        card = json.loads(card_path.read_text(), object_hook=_from_json)
+        history_out = card.pop("history")
+    except (json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"the recorded run {card_path} is corrupted ({err}); record it again") from None
+    out: dict[str, Any] = {"model": None, "history": history_out, "card": card}
+    if model is not None:
+        if "weights" not in card:
+            raise ValueError(f"the recorded run {name!r} has no weights (it was recorded with model=None)")
+        got = hashlib.sha256(weights_path.read_bytes()).hexdigest() if weights_path.is_file() else "missing"
+        if got != card.get("sha256"):
+            raise ValueError(f"the weights {weights_path} of the recorded run {name!r} are missing or were replaced: "
+                             f"sha256 {got}, the card says {card.get('sha256')}")
+        twin = copy.deepcopy(model)
+        twin.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        out["model"] = twin.eval()
+    return out
 
 
 def summarise(rows: Sequence[dict[str, Any]], key: str, value: Any = None) -> dict[str, dict[str, float]]:

@@ -6,7 +6,7 @@ nbgrader source ``solutions/NN_name.py`` <-> ``solutions/NN_name.ipynb``; ``exer
 is nbgrader's release of the solution. Lessons are discovered from the files (any ``NN_*.py`` or
 ``NN_*.ipynb`` in ``notebooks/`` or ``solutions/``): a new lesson needs no registration here.
 
-``build [NAME ...]`` (all lessons when no NAME; NAME may be ``03``, ``03_instance_segmentation`` or a
+``build [NAME ...] [--record]`` (all lessons when no NAME; NAME may be ``03``, ``03_instance_segmentation`` or a
 path), for each lesson:
 
 1. ``jupytext --sync``: the newer of the two files gives the inputs (a missing one is created);
@@ -17,6 +17,11 @@ path), for each lesson:
    write it in nbformat's canonical layout, rewrite the paired ``.py``, and save the pair once
    through jupytext's contents manager, exactly as JupyterLab saves it;
 4. regenerate ``exercises/NN_name.ipynb`` with nbgrader's ``generate_assignment``.
+
+With ``--record`` the lesson's kernel saves each run it trains live and hands to
+``segcourse.experiments.recorded_run`` (weights, history, a card with the CPU and torch version)
+into ``segcourse/results/runs/``: the runs whose numbers the lesson's prose reads, the same on
+every CPU once shipped. Without it, the lesson loads the runs already there.
 
 ``points`` prints the table of exercise points per lesson (automatic / by hand) that the README
 embeds, read from the solutions' nbgrader metadata (``--update-readme`` writes it there).
@@ -132,11 +137,18 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 @contextlib.contextmanager
-def kernel_env(root: Path = ROOT):
-    """Kernels import this checkout's ``segcourse`` and draw inline (no inherited MPLBACKEND)."""
+def kernel_env(root: Path = ROOT, record: bool = False):
+    """Kernels import this checkout's ``segcourse`` and draw inline (no inherited MPLBACKEND).
+
+    ``record``: the kernel saves every run a lesson hands to ``experiments.recorded_run``
+    (``segcourse/results/runs/``) before loading it back; otherwise it only loads them.
+    """
     saved = dict(os.environ)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in saved.get("PYTHONPATH", "").split(os.pathsep) if p])
     os.environ.pop("MPLBACKEND", None)
+    os.environ.pop("SEGCOURSE_RECORD_RUNS", None)
+    if record:
+        os.environ["SEGCOURSE_RECORD_RUNS"] = "1"
     try:
         yield
     finally:
@@ -144,13 +156,13 @@ def kernel_env(root: Path = ROOT):
         os.environ.update(saved)
 
 
-def execute(ipynb: Path, timeout: int = 1200) -> float:
+def execute(ipynb: Path, timeout: int = 1200, record: bool = False) -> float:
     """Run the notebook top to bottom in a fresh kernel, in its own folder; write it canonically."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(ipynb, as_version=4)
     start = time.perf_counter()
-    with kernel_env():
+    with kernel_env(record=record):
         NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(ipynb.parent)}}).execute()
     seconds = time.perf_counter() - start
@@ -212,13 +224,16 @@ def release(names: list[str], root: Path = ROOT) -> dict[str, str]:
     return out
 
 
-def build(names: list[str], run: bool = True, timeout: int = 1200, root: Path = ROOT) -> None:
+def build(names: list[str], run: bool = True, timeout: int = 1200, root: Path = ROOT, record: bool = False) -> None:
     for name in names:
         for ipynb in pairs(name, root):
             sync(ipynb)
             rel = ipynb.relative_to(root)
             if run:
-                print(f"{rel}: executed in {execute(ipynb, timeout):.1f} s", flush=True)
+                # only the lesson records its runs; its solution (same folder layout) just loads them
+                rec = record and ipynb.parent.name == "notebooks"
+                print(f"{rel}: executed in {execute(ipynb, timeout, record=rec):.1f} s"
+                      + (" (runs recorded)" if rec else ""), flush=True)
             else:
                 finish(nbformat.read(ipynb, as_version=4), ipynb)
                 print(f"{rel}: synced (not executed)", flush=True)
@@ -226,6 +241,46 @@ def build(names: list[str], run: bool = True, timeout: int = 1200, root: Path = 
     for name, text in release(graded, root).items():
         (root / EXERCISES / f"{name}.ipynb").write_text(text, encoding="utf-8")
         print(f"{EXERCISES}/{name}.ipynb: nbgrader release of solutions/{name}.ipynb", flush=True)
+
+
+def timings(names: list[str], folder: str = "notebooks", slow: float = 5.0, root: Path = ROOT) -> list[dict]:
+    """Run each lesson in a scratch copy (never in place) and time every code cell.
+
+    A cell slower than ``slow`` seconds must show a progress bar (a tqdm bar in its output, as text
+    or as a widget); ``timings`` returns one row per lesson and prints the table.
+    """
+    from nbclient import NotebookClient
+
+    rows = []
+    for name in names:
+        src = root / folder / f"{name}.ipynb"
+        if not src.exists():
+            continue
+        nb = nbformat.read(src, as_version=4)
+        with tempfile.TemporaryDirectory() as tmp, kernel_env(root):
+            start = time.perf_counter()
+            NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=True,
+                           resources={"metadata": {"path": tmp}}).execute()
+            total = time.perf_counter() - start
+        slow_cells, unbarred = [], []
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            t = cell.metadata.get("execution", {})
+            if "iopub.execute_input" not in t or "shell.execute_reply" not in t:
+                continue
+            import datetime as _dt
+
+            secs = (_dt.datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
+                    - _dt.datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+            if secs > slow:
+                slow_cells.append((i, secs))
+                text = " ".join(str(o.get("text", "")) + str(o.get("data", {})) for o in cell.get("outputs", []))
+                if "it/s" not in text and "step/s" not in text and "s/it" not in text and "s/step" not in text \
+                        and "widget-view" not in text and "%|" not in text:
+                    unbarred.append(i)
+        rows.append({"lesson": f"{folder}/{name}", "seconds": total, "slow": slow_cells, "no_bar": unbarred})
+        print(f"| {folder}/{name} | {total:.1f} | " + (", ".join(f"#{i} {s:.1f} s" for i, s in slow_cells) or "-")
+              + f" | {', '.join(f'#{i}' for i in unbarred) or 'none'} |", flush=True)
+    return rows
 
 
 def cells_allowed_to_raise(nb: nbformat.NotebookNode) -> set[int]:
@@ -309,9 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--timeout", type=int, default=1200, help="seconds per cell (default 1200: a shared CPU is slow)")
     b.add_argument("--no-execute", action="store_true",
                    help="sync and rewrite without running (only for edits that change no output)")
+    b.add_argument("--record", action="store_true",
+                   help="the lesson saves the runs it trains live as its recorded runs (segcourse/results/runs/), "
+                        "which the strictly compared cells then read")
     c = sub.add_parser("check", help="exit 1 if anything is stale")
     c.add_argument("names", nargs="*")
     c.add_argument("--fast", action="store_true", help="skip the nbgrader release comparison")
+    t = sub.add_parser("timings", help="time every cell in a scratch copy; cells over 5 s must show a progress bar")
+    t.add_argument("names", nargs="*")
+    t.add_argument("--folder", default="notebooks", choices=SOURCES)
     pts = sub.add_parser("points", help="print the README's points table (from the solutions' nbgrader metadata)")
     pts.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = ap.parse_args(argv)
@@ -324,9 +385,13 @@ def main(argv: list[str] | None = None) -> int:
             print(points.points_table(), end="")
         return 0
     names = resolve(args.names)
+    if args.command == "timings":
+        print(f"| lesson | seconds | cells over 5 s | of those, without a progress bar |\n|---|---|---|---|")
+        rows = timings(names, folder=args.folder)
+        return 1 if any(r["no_bar"] for r in rows) else 0
     if args.command == "build":
         start = time.perf_counter()
-        build(names, run=not args.no_execute, timeout=args.timeout)
+        build(names, run=not args.no_execute, timeout=args.timeout, record=args.record)
         print(f"built {len(names)} lesson(s) in {time.perf_counter() - start:.0f} s")
         return 0
     found = problems(names, fast=args.fast)
