@@ -423,6 +423,8 @@ def as_sample_index(idx: Any, n: int, name: str = "index") -> Any:
         raise TypeError(f"{name} is {idx!r}; expected a sample number such as 0, a slice, or a 1-D list of sample indices")
     if isinstance(idx, (int, np.integer)):
         return [int(idx)]
+    if isinstance(idx, range):
+        idx = list(idx)
     if isinstance(idx, tuple):
         raise TypeError(f"{name} {idx!r} indexes several axes; samples take one index, a slice, or a list such as "
                         f"[0, 2] (for pixels index the arrays: data.images[i, row, col])")
@@ -474,11 +476,13 @@ def check_model_input(x: Any, in_channels: int, weight_dtype: Any, name: str = "
     if not x.is_floating_point():
         raise TypeError(f"{name} has dtype {_torch_dtype_name(x.dtype)}; the model takes float images in [0, 1]: "
                         f"for 0..255 images use x.float() / 255")
-    try:
+    if x.dtype == weight_dtype:
+        return
+    try:  # a dtype mismatch is fine under autocast (asked only now: the common path stays trivial to trace)
         autocast = torch.is_autocast_enabled(x.device.type)
     except TypeError:  # pragma: no cover - older torch: no device argument
         autocast = torch.is_autocast_enabled()
-    if x.dtype != weight_dtype and not autocast:
+    if not autocast:
         fix = "call model.double() or pass x.float()" if x.dtype == torch.float64 else "pass x.float()"
         raise TypeError(f"{name} has dtype {_torch_dtype_name(x.dtype)} but the model's weights are "
                         f"{_torch_dtype_name(weight_dtype)}; {fix} (or run under torch.autocast)")

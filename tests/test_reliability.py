@@ -476,3 +476,15 @@ def test_issue25_write_report_refuses_none_scores_and_incomplete_buckets(tmp_pat
         write_report(tmp_path / "a.html", *args, [1.0] * 5, [1.0, 1.0], {"counts": {"speed": 1}})
     assert not (tmp_path / "a.html").exists()
     assert write_report(tmp_path / "a.html", *args, [1.0, float("nan"), 1.0, 1.0, 1.0], [1.0, float("nan")], {}).exists()
+
+
+def test_issue25_segdata_still_takes_every_one_axis_index():
+    d = data.road_scenes(4, seed=0)
+    for idx, n in ((np.int64(1), 1), (slice(1, 3), 2), ([0, 3], 2), (np.array([2]), 1), (torch.tensor([0, 1]), 2),
+                   (range(3), 3), ([], 0), (np.array([True, False, True, False]), 2)):
+        sub = d[idx]
+        assert len(sub) == n and sub.labels.ndim == 3 and sub.images.ndim == 4
+    with pytest.raises(ValueError, match="bool mask of length 2 but there are 4 samples"):
+        d[np.array([True, False])]
+    with pytest.raises(TypeError, match="index has dtype float64; sample indices are integers"):
+        d[np.array([0.5])]
