@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["check_target", "atomic_write"]
+import numpy as np
+
+__all__ = ["check_target", "atomic_write", "load_mask_file"]
 
 
 def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -59,3 +61,54 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], overwrit
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def load_mask_file(path: str | os.PathLike, name: str = "path") -> np.ndarray:
+    """Read a mask saved as ``.npy`` or ``.png``, never unpickling anything.
+
+    A missing file raises ``FileNotFoundError``; an empty, truncated, pickled or otherwise
+    unreadable file raises a ``ValueError`` that names the file and says what was expected.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "mask.npy"
+    >>> _ = bad.write_bytes(b"")
+    >>> load_mask_file(bad)
+    Traceback (most recent call last):
+    ...
+    ValueError: path ... is not a readable mask: the file is empty; expected a .npy file written by numpy.save (or MaskEditor.save)
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or pathlib.Path), got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".png"):
+        raise ValueError(f"{name} must be a .npy or .png file, got {path.name!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} {path} does not exist (or is a folder)")
+    kind = ".npy file written by numpy.save (or MaskEditor.save)" if suffix == ".npy" else "PNG image of class ids"
+    if path.stat().st_size == 0:
+        raise ValueError(f"{name} {path} is not a readable mask: the file is empty; expected a {kind}")
+    if suffix == ".npy":
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic != b"\x93NUMPY":
+            what = "pickled Python objects, which are never loaded (unpickling can run code)" \
+                if magic[:1] == b"\x80" else "no numpy header (it is not a .npy file)"
+            raise ValueError(f"{name} {path} holds {what}; expected a {kind}, e.g. np.save(path, mask.astype(np.uint8))")
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                arr = np.array(im)
+    except ValueError as exc:
+        text = str(exc)
+        if "pickle" in text or "Object arrays" in text:
+            raise ValueError(f"{name} {path} holds pickled Python objects, which are never loaded (unpickling can "
+                             f"run code); expected a {kind}, e.g. np.save(path, mask.astype(np.uint8))") from None
+        raise ValueError(f"{name} {path} is not a readable mask (truncated or damaged: {text}); expected a {kind}") from None
+    except (OSError, EOFError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        raise ValueError(f"{name} {path} is not a readable mask ({type(exc).__name__}: {exc}); expected a {kind}") from None
+    return arr

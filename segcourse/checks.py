@@ -49,6 +49,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import metrics
+from ._validate import to_numpy
 
 __all__ = [
     "learner_check",
@@ -344,7 +345,9 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
     """Check the practice exercise: a new set of masks, its per-sample IoU and their mean.
 
     Two empty masks have no IoU: the course convention (lesson 00) is NaN, and the mean skips
-    such samples (``np.nanmean``).
+    such samples (``np.nanmean``). Masks are 0/1 (or bool): 0/255 masks (as image files store
+    them) fail with a hint to convert them, instead of being scored as empty. Torch tensors
+    (also with ``requires_grad``) are read like arrays.
 
     >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
     >>> g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
@@ -352,16 +355,25 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
     check_practice_masks: per-sample [0.5, 1.0, nan], mean 0.75
     """
     try:
-        p, g = np.asarray(pred_masks), np.asarray(gt_masks)
-    except ValueError:
-        raise AssertionError("pred_masks and gt_masks must be lists of equal-sized\n"
-                             "2-D masks (rows of 0/1)") from None
+        p, g = to_numpy(pred_masks, "pred_masks"), to_numpy(gt_masks, "gt_masks")
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"pred_masks and gt_masks must be lists of equal-sized\n"
+                             f"2-D masks (rows of 0/1): {exc}") from None
     if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
         raise AssertionError(f"build at least two samples of matching 2-D masks:\n"
                              f"pred_masks {p.shape}, gt_masks {g.shape}")
+    for arr, name in ((p, "pred_masks"), (g, "gt_masks")):
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise AssertionError(f"{name} has dtype {arr.dtype}; masks hold the numbers 0 and 1")
+        values = np.unique(arr)
+        if not np.isin(values, [0, 1]).all():
+            hint = ("these look like 0/255 masks (as image files store them):\nconvert with (mask > 0).astype(int)"
+                    if np.isin(values, [0, 255]).all() else "every pixel is 0 (background) or 1 (object)")
+            raise AssertionError(f"{name} holds the values {values[:6].tolist()}; practice masks\n"
+                                 f"are binary, 0/1: {hint}")
     want = np.array([metrics.iou(a == 1, b == 1) for a, b in zip(p, g)], float)
     try:
-        got = np.asarray(ious, float).ravel()
+        got = to_numpy(ious, "ious").astype(float).ravel() if not np.isscalar(ious) else np.asarray(ious, float).ravel()
     except (TypeError, ValueError):
         raise AssertionError(f"ious must be a list of numbers, one per sample;\ngot {type(ious).__name__}") from None
     if len(got) != len(want):
@@ -417,7 +429,7 @@ def _painted_array(mask: Any, editor: Any) -> np.ndarray:
             raise AssertionError(f"your mask text cannot be read: {exc}\n"
                                  f"write one line per row, '.' = background, '#' = painted") from None
     try:
-        return np.asarray(getattr(mask, "mask", mask))
+        return np.asarray(_plain(getattr(mask, "mask", mask)))
     except Exception:  # ragged lists and the like
         raise AssertionError("give the mask as text, a list of rows, or an array") from None
 
@@ -440,7 +452,7 @@ def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, e
     check_painted_mask: IoU 0.500 as asked
     """
     m = _painted_array(mask, editor)
-    t = np.asarray(target)
+    t = np.asarray(_plain(target))
     if m.shape != t.shape:
         raise AssertionError(f"your mask has shape {m.shape}, the target {t.shape}:\n"
                              f"paint on the same grid (one text line per row)")
@@ -565,7 +577,13 @@ def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
 def check_aligned_flip(flip_pair: Callable) -> None:
     """Check ``flip_pair(image, label_map)``: a horizontal flip of both, still aligned.
 
+    The answer may be numpy arrays or torch tensors (float32 is fine: images are compared to
+    1e-6).
+
     >>> check_aligned_flip(lambda img, lm: (img[:, ::-1], lm[:, ::-1]))
+    check_aligned_flip: all cases pass
+    >>> import torch
+    >>> check_aligned_flip(lambda img, lm: (torch.as_tensor(img).flip(1), torch.as_tensor(lm).flip(1)))
     check_aligned_flip: all cases pass
     """
     rng = np.random.default_rng(0)
@@ -577,15 +595,19 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     fi, fl = _array(out[0], "flip_pair's image"), _array(out[1], "flip_pair's mask")
     if fi.shape != img.shape or fl.shape != lm.shape:
         raise AssertionError(f"shapes changed: image {img.shape} -> {fi.shape}, mask {lm.shape} -> {fl.shape}")
-    if np.array_equal(fi, img[:, ::-1]) and np.array_equal(fl, lm):
+
+    def same(a: np.ndarray, b: np.ndarray) -> bool:  # float32 answers (torch's default) are exact to 1e-7 here
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=1e-6))
+
+    if same(fi, img[:, ::-1]) and same(fl, lm):
         raise AssertionError("the image was flipped but the mask was not: every flip must move both together")
-    if np.array_equal(fl, lm[:, ::-1]) and np.array_equal(fi, img):
+    if same(fl, lm[:, ::-1]) and same(fi, img):
         raise AssertionError("the mask was flipped but the image was not")
-    if np.array_equal(fi, img[::-1]) or np.array_equal(fl, lm[::-1]):
+    if same(fi, img[::-1]) or same(fl, lm[::-1]):
         raise AssertionError("that is a vertical flip (rows reversed); a horizontal flip reverses the columns, axis 1")
-    if np.array_equal(fi, img[:, :, ::-1]):
+    if same(fi, img[:, :, ::-1]):
         raise AssertionError("you reversed the colour channels (the last axis); flip the width axis, axis 1")
-    if not (np.array_equal(fi, img[:, ::-1]) and np.array_equal(fl, lm[:, ::-1])):
+    if not (same(fi, img[:, ::-1]) and same(fl, lm[:, ::-1])):
         raise AssertionError("the result is not a horizontal flip of both image and mask")
     print("check_aligned_flip: all cases pass")
 

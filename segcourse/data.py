@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import ndimage
 
-from ._validate import (as_images, as_label_array, check_bool, check_float, check_int,
-                        check_range_pair)
+from ._validate import (as_images, as_label_array, as_sample_index, check_bool, check_float, check_int,
+                        check_range_pair, check_seed)
 
 __all__ = [
     "ROAD_CLASSES",
@@ -72,9 +72,20 @@ class SegData:
         return len(self.images)
 
     def __getitem__(self, idx) -> "SegData":
-        """Index or slice the samples: ``data[:10]`` is a SegData of the first ten."""
-        if isinstance(idx, (int, np.integer)):
-            idx = [int(idx)]
+        """Index or slice the samples: ``data[:10]`` is a SegData of the first ten.
+
+        ``idx`` is one sample number, a slice, a 1-D list/array of sample numbers or a 1-D bool
+        mask of length ``len(data)``; a 2-D index or ``data[i, j]`` raises (samples have one axis).
+
+        >>> d = road_scenes(4, seed=0)
+        >>> len(d[1]), len(d[[0, 2]]), len(d[:3])
+        (1, 2, 3)
+        >>> d[[[0, 1]]]
+        Traceback (most recent call last):
+        ...
+        ValueError: index has shape (1, 2) (2-D); expected one index, a slice, or a 1-D list of sample indices such as [0, 2]
+        """
+        idx = as_sample_index(idx, len(self))
         return SegData(self.images[idx], self.labels[idx], self.class_names, self.palette,
                        None if self.instances is None else self.instances[idx], dict(self.params))
 
@@ -90,7 +101,7 @@ def _check_n_size(n: int, size: int, seed: Any = 0) -> None:
         raise ValueError(f"size must be an integer of at least 16 pixels, got {size!r}")
     if size > 4096:
         raise ValueError(f"size must be at most 4096 pixels, got {size!r}")
-    check_int(seed, "seed", minimum=0)
+    check_seed(seed)
 
 
 def _noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -478,7 +489,7 @@ def annotation_noise(
     for name, p in (("miss_small", miss_small), ("class_swap", class_swap)):
         check_float(p, f"{name} (a probability)", lo=0, hi=1)
     check_float(boundary_jitter, "boundary_jitter", lo=0, hi=max(arr.shape[-2:], default=1))
-    check_int(seed, "seed", minimum=0)
+    check_seed(seed)
     check_int(small_area, "small_area", minimum=1)
     try:
         swap_pairs = [(int(a), int(b)) for a, b in swap_pairs]
@@ -531,7 +542,7 @@ def split_indices(
     (7, 1, 2, True)
     """
     n = check_int(n, "n", minimum=0)
-    check_int(seed, "seed", minimum=0)
+    check_seed(seed)
     fr = np.asarray(fractions, float)
     if fr.ndim != 1 or not np.isfinite(fr).all() or (fr < 0).any() or not np.isclose(fr.sum(), 1):
         raise ValueError(f"fractions must be non-negative and sum to 1, got {list(fractions)}")
@@ -670,7 +681,7 @@ class SegmentationDataset:
             raise ValueError(f"images {images.shape} and labels {labels.shape} must match: (N, H, W, 3) and (N, H, W)")
         if not (augment is None or isinstance(augment, bool) or callable(augment)):
             raise TypeError(f"augment must be True/False or a function f(image, label_map, rng), got {augment!r}")
-        check_int(seed, "seed", minimum=0)
+        check_seed(seed)
         self.images, self.labels = images, labels
         self.augment = globals()["augment"] if augment is True else (augment or None)
         self.rng = np.random.default_rng(seed)

@@ -141,9 +141,15 @@ def bucket_failures(
     explains were corrected, minus its mIoU. ``primary`` is the member bucket with the largest
     gain, so the primaries partition the failing samples (``None`` when no bucket matched).
 
+    Samples whose mIoU has no value (NaN: no pixel of any class in target or prediction, i.e.
+    an image with no pixels) are **not failures**: nothing was wrong in them. They are skipped --
+    listed in ``empty`` and left out of ``samples``, every bucket and ``failing`` (``total``
+    still counts them).
+
     Returns ``samples`` (per failing sample: mIoU, per-class IoU, buckets, primary, evidence),
     ``buckets`` (sample indices per bucket), ``worst`` (per bucket, the ``worst_k`` samples it
-    costs the most mIoU), ``counts``, ``primary_counts``, ``overlaps``, ``failing``, ``total``.
+    costs the most mIoU), ``counts``, ``primary_counts``, ``overlaps``, ``failing``, ``empty``,
+    ``total``.
 
     >>> t = np.zeros((1, 20, 20), int); t[0, 5:15, 5:15] = 1
     >>> p = np.roll(t, 1, axis=2)                       # shifted one pixel: a boundary error
@@ -154,6 +160,9 @@ def bucket_failures(
     >>> s = bucket_failures(p, t, 3)["samples"][0]
     >>> s["buckets"], round(s["miou"], 3), round(s["evidence"]["false_positive_class"]["miou_without"], 3)
     (['false_positive_class'], 0.666, 0.998)
+    >>> res = bucket_failures(np.zeros((2, 0, 0), int), np.zeros((2, 0, 0), int), 2)   # images without pixels
+    >>> res["failing"], res["empty"], res["total"]
+    (0, [0, 1], 2)
     """
     for name, v in (("fail_below", fail_below), ("small_recall", small_recall),
                     ("confusion_fraction", confusion_fraction)):
@@ -168,11 +177,14 @@ def bucket_failures(
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
         raise ValueError(f"{len(names)} class names for {k} classes")
-    samples = []
+    samples, empty = [], []
     structure = ndimage.generate_binary_structure(2, 2)  # a region: pixels joined by an edge or a corner
     for i, (pi, ti) in enumerate(zip(p, t)):
         cm = metrics.confusion_matrix(pi, ti, k)
         ious = metrics.iou_from_confusion(cm)
+        if not np.isfinite(ious).any():  # no pixel of any class: nothing to get wrong, not a failure
+            empty.append(i)
+            continue
         miou = float(np.nanmean(ious))
         if miou >= fail_below:
             continue
@@ -256,7 +268,7 @@ def bucket_failures(
             "counts": {b: len(v) for b, v in buckets.items()},
             "primary_counts": {b: sum(s["primary"] == b for s in samples) for b in (*BUCKETS, None)},
             "overlaps": dict(sorted(combos.items(), key=lambda kv: -kv[1])),
-            "failing": len(samples), "total": len(p)}
+            "failing": len(samples), "empty": empty, "total": len(p)}
 
 
 def next_step(checklist: Mapping[str, bool]) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-from ._validate import as_binary, as_label_array, check_float, check_int, check_same_shape, to_numpy
+from ._validate import (as_binary, as_label_array, check_float, check_int, check_nonnegative, check_same_shape,
+                        to_numpy)
 
 __all__ = [
     "label_components",
@@ -373,7 +374,8 @@ def instances_from_boundary_classes(label_map: Any, interior: int = 1, boundary:
 
     Interior pixels are split into components (the boundary class separates touching objects),
     then each component is grown back over the boundary pixels it touches (watershed on the
-    distance to the interior).
+    distance to the interior). Ids other than ``interior`` and ``boundary`` count as background;
+    negative ids raise.
 
     >>> lm = [[1, 1, 2, 2, 1, 1],
     ...       [1, 1, 2, 2, 1, 1]]
@@ -384,7 +386,8 @@ def instances_from_boundary_classes(label_map: Any, interior: int = 1, boundary:
     from skimage.segmentation import watershed
 
     lm = as_label_array(label_map, "label_map", ndims=(2,))
-    interior, boundary = check_int(interior, "interior"), check_int(boundary, "boundary")
+    check_nonnegative(lm, "label_map")
+    interior, boundary = check_int(interior, "interior", minimum=0), check_int(boundary, "boundary", minimum=0)
     if interior == boundary:
         raise ValueError(f"interior and boundary must be different class ids, both are {interior}")
     seeds = label_components(lm == interior, connectivity)

@@ -64,14 +64,16 @@ _SYMBOLS = {".": 0, "#": 1, "x": 1, "X": 1, "o": 1}
 def check_colors(colors: Any, name: str = "colors", decode: bool = False) -> np.ndarray:
     """A palette ``(K, 3)`` of distinct 0..255 integer RGB colours, as uint8.
 
-    Float colours in [0, 1] (matplotlib style) raise with a hint instead of all becoming black;
+    Colours are 0..255 integers (numpy integers, or floats holding whole numbers such as 255.0).
+    A float palette whose values all lie in [0, 1] (matplotlib style, e.g. ``[[0., 0., 0.],
+    [1., 1., 1.]]``) raises with a hint instead of being drawn near-black: scale it first;
     duplicate colours raise (two classes would be drawn alike); for decoding (``decode=True``)
     at most 256 colours (ids are returned as uint8).
 
-    >>> check_colors([[0.1, 0.5, 1.0], [0, 0, 0]])
+    >>> check_colors([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
     Traceback (most recent call last):
     ...
-    ValueError: colors holds values such as 0.1 between 0 and 1; colours are 0..255 integers: use np.round(colors * 255)
+    ValueError: colors is a float palette with every value in [0, 1] (max 1): that looks like matplotlib's 0..1 colours, which would be drawn near-black; colours are 0..255 integers: pass np.round(np.asarray(colors) * 255).astype(np.uint8)
     """
     arr = to_numpy(np.asarray(colors) if isinstance(colors, (list, tuple)) else colors, name)
     if arr.ndim != 2 or arr.shape[1] != 3 or len(arr) == 0:
@@ -80,6 +82,10 @@ def check_colors(colors: Any, name: str = "colors", decode: bool = False) -> np.
         raise TypeError(f"{name} has dtype {arr.dtype}; expected 0..255 integer RGB colours")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity; expected 0..255 integer RGB colours")
+    if np.issubdtype(arr.dtype, np.floating) and 0 < arr.max() <= 1:
+        raise ValueError(f"{name} is a float palette with every value in [0, 1] (max {float(arr.max()):g}): "
+                         f"that looks like matplotlib's 0..1 colours, which would be drawn near-black; colours are "
+                         f"0..255 integers: pass np.round(np.asarray({name}) * 255).astype(np.uint8)")
     frac = arr[arr != np.round(arr)]
     if frac.size:
         hint = ": use np.round(colors * 255)" if arr.max() <= 1 else ""
@@ -235,7 +241,10 @@ def from_one_hot(one_hot: Any, axis: int = -3) -> np.ndarray:
 
 
 def to_rgb(label_map: Any, colors: Any = None) -> np.ndarray:
-    """Paint a label map with the course palette (or ``colors``, shape (K, 3) uint8).
+    """Paint a label map with the course palette (or ``colors``, shape (K, 3) of 0..255 integers).
+
+    ``colors`` must be 0..255 integers (see :func:`check_colors`); a float palette in [0, 1]
+    (matplotlib style) raises with a hint to multiply by 255.
 
     >>> to_rgb([[0, 1]])
     array([[[ 40,  40,  40],

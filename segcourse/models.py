@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._validate import check_int, check_model_input, check_plain_name, get_key
+
 __all__ = ["TinyUNet", "count_parameters", "pretrained", "load_card", "WEIGHTS_DIR"]
 
 WEIGHTS_DIR = Path(str(resources.files("segcourse") / "weights"))
@@ -50,13 +52,22 @@ class TinyUNet(nn.Module):
     385813
     >>> model(torch.zeros(2, 3, 64, 64)).shape
     torch.Size([2, 5, 64, 64])
+
+    The input must be a float tensor of the weights' dtype (float32 unless the model was
+    converted, e.g. with ``model.double()``) with ``in_channels`` channels; a numpy array, another
+    channel count or an integer/float64/bfloat16 tensor raises a message that says what to pass
+    (under ``torch.autocast`` any float dtype is accepted).
+
+    >>> model(torch.zeros(2, 64, 64, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: x has 64 channel(s) (shape (2, 64, 64, 3)) but the model takes in_channels=3; it looks channel-last (N, H, W, C): use x.permute(0, 3, 1, 2)
     """
 
     def __init__(self, in_channels: int = 3, num_classes: int = 2, width: int = 16, depth: int = 3) -> None:
         super().__init__()
-        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width), ("depth", depth)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        in_channels, num_classes, width, depth = (check_int(v, name, minimum=1) for name, v in (
+            ("in_channels", in_channels), ("num_classes", num_classes), ("width", width), ("depth", depth)))
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
         self.depth = depth
         chans = [width * 2**i for i in range(depth + 1)]            # e.g. 16, 32, 64, 128
@@ -68,6 +79,7 @@ class TinyUNet(nn.Module):
         self.head = nn.Conv2d(chans[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_model_input(x, self.config["in_channels"], self.head.weight.dtype)
         h, w = x.shape[-2:]
         step = 2**self.depth
         if x.ndim != 4 or h % step or w % step:
@@ -90,13 +102,53 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+_CARD_FIX = "reinstall segcourse (pip install --force-reinstall segcourse, or git checkout the file)"
+
+
 def load_card(name: str) -> dict[str, Any]:
-    """The JSON model card of a shipped model (training data, seed, device, held-out scores)."""
+    """The JSON model card of a shipped model (training data, seed, device, held-out scores).
+
+    A card that is not valid JSON, not a JSON object, or lacks ``"weights"`` (a file name) or
+    ``"model"`` (the ``TinyUNet`` arguments, positive integers) raises a ``ValueError`` that names
+    the card's file and says to reinstall.
+
+    >>> load_card("roads")["model"]["num_classes"]
+    5
+    >>> load_card("nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: no shipped model named 'nope'; available: ['cells', 'roads']
+    """
+    check_plain_name(name, "name")
     path = WEIGHTS_DIR / f"{name}.json"
     if not path.exists():
         available = sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
         raise ValueError(f"no shipped model named {name!r}; available: {available}")
-    return json.loads(path.read_text())
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise ValueError(f"the model card {path} is corrupted (not valid JSON: {exc}); {_CARD_FIX}") from None
+    hint = f"the model card {path} is damaged; {_CARD_FIX}"
+    if not isinstance(card, dict):
+        raise ValueError(f"the model card {path} holds a JSON {type(card).__name__}, not an object; {_CARD_FIX}")
+    weights = get_key(card, "weights", f"the model card {path.name}", hint)
+    if not isinstance(weights, str):
+        raise ValueError(f"the model card {path} has 'weights': {weights!r}, expected a file name; {_CARD_FIX}")
+    check_plain_name(weights, f"'weights' in the model card {path}")
+    cfg = get_key(card, "model", f"the model card {path.name}", hint)
+    if not isinstance(cfg, dict):
+        raise ValueError(f"the model card {path} has 'model': {cfg!r}, expected the TinyUNet arguments "
+                         f"(a JSON object); {_CARD_FIX}")
+    allowed = ("in_channels", "num_classes", "width", "depth")
+    for key, value in cfg.items():
+        if key not in allowed:
+            raise ValueError(f"the model card {path} has an unknown model argument {key!r} (allowed: "
+                             f"{list(allowed)}); {_CARD_FIX}")
+        try:
+            check_int(value, f"'model'['{key}'] in the model card {path}", minimum=1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{exc}; {_CARD_FIX}") from None
+    return card
 
 
 def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") -> TinyUNet:
@@ -114,7 +166,7 @@ def pretrained(name: str = "roads", map_location: str | torch.device = "cpu") ->
     card = load_card(name)
     path = WEIGHTS_DIR / card["weights"]
     model = TinyUNet(**card["model"])
-    fix = "reinstall segcourse (pip install --force-reinstall segcourse, or git checkout the file)"
+    fix = _CARD_FIX
     if not path.exists():
         raise ValueError(f"the weights file {path} of model {name!r} is missing; {fix}")
     want = card.get("sha256")

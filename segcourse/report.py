@@ -12,13 +12,14 @@ import html
 import io
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from . import viz
 from ._files import atomic_write, check_target
+from ._validate import check_score, get_key
 
 __all__ = ["write_report", "explain", "IMPROVEMENTS"]
 
@@ -41,7 +42,8 @@ def explain(sample: dict[str, Any]) -> str:
 
     ``sample`` is one entry of ``bucket_failures(...)["samples"]``. Each bucket's part says the
     number that put the sample there and (``+0.123``) how much the sample's mIoU would rise if
-    only the pixels that bucket explains were corrected.
+    only the pixels that bucket explains were corrected. A missing key or a score that is not a
+    number (None, a string) raises a ``ValueError``/``TypeError`` naming it; NaN is shown as is.
 
     >>> explain({"sample": 3, "miou": 0.7, "evidence": {"boundary": {"fraction_in_band": 0.8, "wrong_pixels": 40}}})
     'sample 3 (mIoU 0.700): boundary error, 80% of the 40 wrong pixels lie in the boundary band'
@@ -50,45 +52,73 @@ def explain(sample: dict[str, Any]) -> str:
     ...          "evidence": {"false_positive_class": {"miou_gain": 0.5, "miou_without": 1.0, "pixels": 2,
     ...              "classes": [{"class": "car", "pixels": 2, "regions": 1, "absent_from_target": True}]}}})
     'sample 5 (mIoU 0.500), mainly false positive class: false-positive class (+0.500), car 2 px in 1 region(s) where the target has no car; mIoU over the classes the target has 1.000 | per-class IoU: bg 1.000, car 0.000, lane -'
+    >>> explain({"sample": 3, "miou": None, "evidence": {}})
+    Traceback (most recent call last):
+    ...
+    TypeError: sample['miou'] must be a number such as 0.91 (NaN for "no value"), got None (NoneType)
     """
-    parts = []
-    ev = sample["evidence"]
+    hint = "pass one entry of bucket_failures(...)['samples']"
 
-    def gain(e: dict[str, Any]) -> str:
-        return f" (+{e['miou_gain']:.3f})" if "miou_gain" in e else ""
+    def key(d: Any, k: str, where: str) -> Any:
+        return get_key(d, k, where, hint)
+
+    def num(d: Any, k: str, where: str) -> float:
+        return check_score(key(d, k, where), f"{where}[{k!r}]")
+
+    parts = []
+    ev = key(sample, "evidence", "sample")
+    if not isinstance(ev, Mapping):
+        raise TypeError(f"sample['evidence'] must be a dict of bucket -> evidence, got {type(ev).__name__}; {hint}")
+    miou = num(sample, "miou", "sample")
+    head = f"sample {key(sample, 'sample', 'sample')} (mIoU {miou:.3f})"
+
+    def gain(e: dict[str, Any], where: str) -> str:
+        return f" (+{num(e, 'miou_gain', where):.3f})" if "miou_gain" in e else ""
 
     if "false_positive_class" in ev:
+        w = "sample['evidence']['false_positive_class']"
         f = ev["false_positive_class"]
-        where = ", ".join(f"{g['class']} {g['pixels']} px in {g['regions']} region(s)"
-                          + (f" where the target has no {g['class']}" if g["absent_from_target"] else "")
-                          for g in f["classes"])
-        text = f"false-positive class{gain(f)}, {where}"
-        if any(g["absent_from_target"] for g in f["classes"]):
-            text += f"; mIoU over the classes the target has {f['miou_without']:.3f}"
+        groups = key(f, "classes", w)
+        texts = []
+        for j, g in enumerate(groups):
+            gw = f"{w}['classes'][{j}]"
+            texts.append(f"{key(g, 'class', gw)} {key(g, 'pixels', gw)} px in {key(g, 'regions', gw)} region(s)"
+                         + (f" where the target has no {g['class']}" if key(g, "absent_from_target", gw) else ""))
+        text = f"false-positive class{gain(f, w)}, {', '.join(texts)}"
+        if any(g["absent_from_target"] for g in groups):
+            text += f"; mIoU over the classes the target has {num(f, 'miou_without', w):.3f}"
         parts.append(text)
     if "small_region" in ev:
-        m = ev["small_region"]["missed"]
-        desc = ", ".join(f"{x['class']} of {x['area']} px (recall {x['recall']:.0%})" for x in m[:3])
-        parts.append(f"missed {len(m)} small region(s){gain(ev['small_region'])}: {desc}")
+        w = "sample['evidence']['small_region']"
+        m = key(ev["small_region"], "missed", w)
+        descs = []
+        for j, x in enumerate(m[:3]):
+            xw = f"{w}['missed'][{j}]"
+            descs.append(f"{key(x, 'class', xw)} of {key(x, 'area', xw)} px (recall {num(x, 'recall', xw):.0%})")
+        desc = ", ".join(descs)
+        parts.append(f"missed {len(m)} small region(s){gain(ev['small_region'], w)}: {desc}")
     if "boundary" in ev:
+        w = "sample['evidence']['boundary']"
         b = ev["boundary"]
-        text = f"boundary error{gain(b)}, {b['fraction_in_band']:.0%} of the {b['wrong_pixels']} wrong pixels lie in the boundary band"
+        frac, wrong = num(b, "fraction_in_band", w), key(b, "wrong_pixels", w)
+        text = f"boundary error{gain(b, w)}, {frac:.0%} of the {wrong} wrong pixels lie in the boundary band"
         if "band_share" in b:
-            text = (f"boundary error{gain(b)}, {b['fraction_in_band']:.0%} of the other {b['wrong_pixels']} wrong pixels "
-                    f"lie in the boundary band, which covers {b['band_share']:.0%} of the image")
+            text = (f"boundary error{gain(b, w)}, {frac:.0%} of the other {wrong} wrong pixels "
+                    f"lie in the boundary band, which covers {num(b, 'band_share', w):.0%} of the image")
         parts.append(text)
     if "class_confusion" in ev:
+        w = "sample['evidence']['class_confusion']"
         c = ev["class_confusion"]
         away = " away from the edges" if "pixels_with_band" in c else ""
-        parts.append(f"class confusion{gain(c)}, {c['fraction_of_true_class']:.0%} of {c['true']} ({c['pixels']} px) "
-                     f"predicted as {c['predicted']}{away}")
-    head = f"sample {sample['sample']} (mIoU {sample['miou']:.3f})"
+        parts.append(f"class confusion{gain(c, w)}, {num(c, 'fraction_of_true_class', w):.0%} of {key(c, 'true', w)} "
+                     f"({key(c, 'pixels', w)} px) predicted as {key(c, 'predicted', w)}{away}")
     if sample.get("primary"):
-        head += f", mainly {sample['primary'].replace('_', ' ')}"
+        head += f", mainly {str(sample['primary']).replace('_', ' ')}"
     line = head + ": " + "; ".join(parts or ["no bucket matched"])
     if "per_class_iou" in sample:
-        line += " | per-class IoU: " + ", ".join(
-            f"{n} {v:.3f}" if v == v else f"{n} -" for n, v in sample["per_class_iou"].items())
+        per_class = key(sample, "per_class_iou", "sample")
+        vals = {n: check_score(v, f"sample['per_class_iou'][{n!r}]") for n, v in per_class.items()}
+        line += " | per-class IoU: " + ", ".join(f"{n} {v:.3f}" if v == v else f"{n} -" for n, v in vals.items())
     return line
 
 
@@ -106,8 +136,10 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
     """Write the portfolio page to ``path`` (HTML, every image embedded); return the path.
 
     All numbers are passed in (from :mod:`segcourse.metrics` and
-    :func:`segcourse.failures.bucket_failures`); nothing is recomputed here. Refuses to replace
-    an existing file unless ``overwrite=True``; the file is written atomically.
+    :func:`segcourse.failures.bucket_failures`); nothing is recomputed here. Scores must be
+    numbers (NaN allowed, None or a string raises naming its position) and ``buckets`` must hold
+    what ``bucket_failures`` returns for every bucket it lists. Refuses to replace an existing
+    file unless ``overwrite=True``; the file is written atomically.
     """
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -115,7 +147,26 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
     check_target(path, overwrite)   # a folder, or an existing file without overwrite=True: refuse before any work
     if isinstance(n_triplets, bool) or not isinstance(n_triplets, (int, np.integer)) or n_triplets < 1:
         raise ValueError(f"n_triplets must be a positive integer, got {n_triplets!r}")
-    ious = np.asarray(per_sample_miou, float)
+    ious = np.array([check_score(v, f"per_sample_miou[{i}]") for i, v in enumerate(per_sample_miou)], float)
+    class_ious = np.array([check_score(v, f"per_class_iou[{i}]") for i, v in enumerate(per_class_iou)], float)
+    if not isinstance(buckets, Mapping):
+        raise TypeError(f"buckets must be the dict bucket_failures(...) returns, got {type(buckets).__name__}")
+    hint = "pass the dict bucket_failures(...) returns"
+    for field in ("worst", "counts"):
+        unknown = [b for b in buckets.get(field, {}) if b not in IMPROVEMENTS]
+        if unknown:
+            raise ValueError(f"buckets[{field!r}] has unknown bucket(s) {unknown}; the buckets are {list(IMPROVEMENTS)}")
+    worst = buckets.get("worst", {})
+    if worst:
+        counts = get_key(buckets, "counts", "buckets", hint)
+        samples = get_key(buckets, "samples", "buckets", hint)
+        known = {get_key(x, "sample", "an entry of buckets['samples']", hint) for x in samples}
+        for bucket, ids in worst.items():
+            get_key(counts, bucket, "buckets['counts']", hint)
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise ValueError(f"buckets['worst'][{bucket!r}] lists sample(s) {missing} that buckets['samples'] "
+                                 f"does not describe; {hint}")
     if len(ious) != len(images):
         raise ValueError(f"{len(ious)} per-sample scores for {len(images)} images")
     order = np.argsort(-np.nan_to_num(ious, nan=-1))
@@ -129,10 +180,10 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
         sections.append(f'<img alt="triplet of sample {i}" src="{_png(fig)}">')
     sections.append("<h2>Per-class IoU</h2><table><tr><th>class</th><th>IoU</th></tr>")
     sections += [f"<tr><td>{html.escape(n)}</td><td>{'n/a' if np.isnan(v) else f'{v:.3f}'}</td></tr>"
-                 for n, v in zip(class_names, np.asarray(per_class_iou, float))]
+                 for n, v in zip(class_names, class_ious)]
     sections.append("</table>")
     fig, ax = plt.subplots(1, 2, figsize=(10, 3))
-    viz.per_class_bar(per_class_iou, class_names, palette, ax=ax[0])
+    viz.per_class_bar(class_ious, class_names, palette, ax=ax[0])
     viz.per_sample_strip(ious, ax=ax[1])
     sections.append(f'<img alt="per-class IoU and per-sample spread" src="{_png(fig)}">')
     sections.append(f"<p>Mean of per-sample mIoU: {np.nanmean(ious):.3f}; worst sample: {np.nanmin(ious):.3f}. "

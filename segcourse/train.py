@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from . import data as sdata
 from . import metrics
 from ._files import atomic_write, check_target
-from ._validate import as_images, as_label_array, check_bool, check_float, check_int, check_plain_name
+from ._validate import (as_images, as_label_array, check_bool, check_float, check_int, check_logits_target,
+                        check_plain_name, check_seed)
 from .models import WEIGHTS_DIR, TinyUNet, count_parameters
 
 #: Where ``train_shipped_model`` and ``python -m segcourse.train`` write by default: a folder in
@@ -96,10 +97,19 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     Unlike pixel-wise cross-entropy, every class weighs the same whatever its area, which is
     what helps thin lane markings and small cars.
 
+    ``logits`` is ``(N, K, H, W)`` float and ``target`` ``(N, H, W)`` integer class ids in
+    ``0..K-1``; anything else (float or ``(N, 1, H, W)`` targets, ids >= K such as an ignore
+    label 255, unbatched logits) raises a ``ValueError``/``TypeError`` that says what to pass.
+
     >>> logits = torch.tensor([[[[10.0]], [[-10.0]]]])   # one pixel, confidently class 0
     >>> round(float(dice_loss(logits, torch.tensor([[[0]]]))), 3)
     0.0
+    >>> dice_loss(logits, torch.tensor([[[[0]]]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: target has shape (1, 1, 1, 1); expected (N, H, W) = (1, 1, 1) to match logits (1, 2, 1, 1); drop the channel axis: target[:, 0]
     """
+    target = check_logits_target(logits, target)
     k = logits.shape[1]
     prob = logits.float().softmax(1)
     one_hot = F.one_hot(target, k).permute(0, 3, 1, 2).float()
@@ -259,7 +269,7 @@ def fit(
         raise TypeError(f"model must be a torch module (e.g. TinyUNet), got {type(model).__name__}")
     epochs = check_int(epochs, "epochs", minimum=1)
     lr = check_float(lr, "lr", lo=0, lo_open=True)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     eval_every = check_int(eval_every, "eval_every", minimum=1)
     if max_steps is not None:
@@ -575,7 +585,7 @@ def train_shipped_model(dataset: str = "roads", n_train: int = 4000, n_val: int 
     for arg, v in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test), ("epochs", epochs),
                    ("batch_size", batch_size), ("width", width), ("depth", depth)):
         check_int(v, arg, minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     overwrite = check_bool(overwrite, "overwrite")
     name = check_plain_name(dataset if name is None else name)
     out = Path(DEFAULT_OUT if out is None else out)

@@ -6,13 +6,14 @@ Viz draws arrays and numbers it is given; it never computes a metric itself (sco
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from ._validate import as_images, as_label_array, check_float, check_int, check_label_range, to_numpy
+from ._validate import (as_binary, as_images, as_label_array, check_axes, check_enough_colours, check_float,
+                        check_int, check_label_range, check_nonnegative, check_same_size, check_score, to_numpy)
 from .masks import PALETTE, check_colors
 
 __all__ = [
@@ -90,16 +91,48 @@ def overlay(image: Any, mask: Any, alpha: float = 0.45, palette: Any = None,
     return out
 
 
+def _scores(scores: Any, name: str = "scores") -> dict[str, float]:
+    """``{name: number}`` for display; strings, None and bools raise naming the key (NaN is allowed).
+
+    Entries that are sequences (e.g. ``"per_class"``) are left out: they are drawn elsewhere.
+    """
+    if not isinstance(scores, Mapping):
+        raise TypeError(f"{name} must be a dict such as {{'mIoU': 0.91}}, got {type(scores).__name__}")
+    return {str(k): check_score(v, f"{name}[{k!r}]") for k, v in scores.items() if np.ndim(v) == 0}
+
+
 def legend_handles(class_names: Sequence[str], palette: Any = None) -> list[Patch]:
-    """Legend patches, one per class, in palette colours."""
+    """Legend patches, one per class, in palette colours.
+
+    More classes than the palette has colours (the course palette has 16) raise a ``ValueError``
+    that says to pass ``palette=``.
+
+    >>> [h.get_label() for h in legend_handles(["bg", "road"])]
+    ['0 bg', '1 road']
+    >>> legend_handles([f"c{i}" for i in range(17)])
+    Traceback (most recent call last):
+    ...
+    ValueError: class_names has 17 classes but the palette has only 16 colours; pass palette= with one 0..255 RGB colour per class, shape (17, 3)
+    """
     pal = _palette(palette)
+    check_enough_colours(len(class_names), pal)
     return [Patch(facecolor=pal[i] / 255, edgecolor="black", label=f"{i} {name}")
             for i, name in enumerate(class_names)]
 
 
 def show_mask(ax, mask: Any, palette: Any = None, title: str | None = None) -> None:
-    """Draw a label map on ``ax`` in palette colours (nearest-neighbour, no axes)."""
+    """Draw a label map on ``ax`` in palette colours (nearest-neighbour, no axes).
+
+    ``ax=None`` draws on the current axes (``plt.gca()``, a new figure if there is none).
+
+    >>> show_mask(None, [[0, 1], [1, 2]], title="mask"); plt.gca().get_title()
+    'mask'
+    >>> plt.close("all")
+    """
     lm = _label_map(mask, "mask", palette)
+    if ax is None:
+        ax = plt.gca()
+    check_axes(ax)
     ax.imshow(_palette(palette)[lm], interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -110,21 +143,30 @@ def triplet(image: Any, target: Any, pred: Any, class_names: Sequence[str] | Non
             palette: Any = None, title: str | None = None, scores: dict | None = None):
     """Image / ground truth / prediction side by side, with a class legend (the portfolio figure).
 
-    ``scores`` (e.g. ``{"mIoU": 0.91}``, computed elsewhere) are written under the prediction.
+    ``scores`` (e.g. ``{"mIoU": 0.91}``, computed elsewhere) are written under the prediction;
+    they must be numbers (a string or None raises). ``image``, ``target`` and ``pred`` must have
+    the same height and width, and the palette a colour for every class name.
 
     >>> fig = triplet(np.zeros((4, 4, 3)), np.zeros((4, 4), int), np.ones((4, 4), int), ["bg", "fg"])
     >>> [ax.get_title() for ax in fig.axes]
     ['image', 'ground truth', 'prediction']
     >>> plt.close(fig)
     """
+    img = _image(image)
+    t = _label_map(target, "target", palette)
+    p = _label_map(pred, "pred", palette)
+    check_same_size(image=img.shape, target=t.shape, pred=p.shape)
+    shown = _scores(scores) if scores else {}
+    if class_names:
+        check_enough_colours(len(class_names), _palette(palette))
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.3))
-    axes[0].imshow(_image(image), interpolation="nearest")
+    axes[0].imshow(img, interpolation="nearest")
     axes[0].set_title("image")
     axes[0].set_axis_off()
-    show_mask(axes[1], target, palette, "ground truth")
-    show_mask(axes[2], pred, palette, "prediction")
-    if scores:
-        axes[2].text(0.5, -0.08, "   ".join(f"{k} {v:.3f}" for k, v in scores.items()),
+    show_mask(axes[1], t, palette, "ground truth")
+    show_mask(axes[2], p, palette, "prediction")
+    if shown:
+        axes[2].text(0.5, -0.08, "   ".join(f"{k} {v:.3f}" for k, v in shown.items()),
                      transform=axes[2].transAxes, ha="center", va="top")
     if class_names:
         fig.legend(handles=legend_handles(class_names, palette), loc="lower center",
@@ -188,12 +230,22 @@ def boundary_error_map(target: Any, pred: Any, boundary: Any, ax=None, title: st
     """Wrong pixels split into those inside the boundary band and those in region interiors.
 
     ``boundary`` is the band to test against (from :func:`segcourse.metrics.boundary_band`, or
-    the union of the per-class bands computed by :mod:`segcourse.failures`). Returns the RGB
-    image it drew.
+    the union of the per-class bands computed by :mod:`segcourse.failures`): a bool or 0/1 mask;
+    other values (a label map, a distance map) raise. Returns the RGB image it drew.
+
+    >>> rgb = boundary_error_map([[0, 1]], [[1, 1]], [[True, False]])
+    >>> rgb[0, 0].tolist() == list(ERROR_COLOURS["boundary error"])
+    True
+    >>> boundary_error_map([[0, 1]], [[1, 1]], [[0, 2]])
+    Traceback (most recent call last):
+    ...
+    ValueError: boundary is not a binary mask: it holds the values [0, 2]. The boundary band is a bool (or 0/1) mask, e.g. from segcourse.metrics.boundary_band
+    >>> plt.close("all")
     """
     t = as_label_array(target, "target", ndims=(2,))
     p = as_label_array(pred, "pred", ndims=(2,))
-    band = np.asarray(to_numpy(boundary, "boundary"), bool)
+    band = as_binary(boundary, "boundary", ndims=(2,),
+                     hint="The boundary band is a bool (or 0/1) mask, e.g. from segcourse.metrics.boundary_band")
     if not (t.shape == p.shape == band.shape):
         raise ValueError(f"target {t.shape}, pred {p.shape} and boundary {band.shape} must have the same shape")
     wrong = t != p
@@ -261,6 +313,7 @@ def per_class_bar(ious: Sequence[float], class_names: Sequence[str], palette: An
     if len(vals) != len(class_names):
         raise ValueError(f"{len(vals)} scores but {len(class_names)} class names")
     pal = _palette(palette)
+    check_enough_colours(len(vals), pal, "ious")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     bars = ax.bar(range(len(vals)), np.nan_to_num(vals), color=pal[: len(vals)] / 255, edgecolor="black")
@@ -330,9 +383,11 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     """Evidence card: image, target, prediction, errors and per-class IoU in one figure, plus a summary.
 
     ``scores`` holds numbers computed elsewhere: ``iou`` / ``dice`` / ``boundary_iou`` (floats)
-    and ``per_class`` (sequence of per-class IoU). ``notes`` are failure notes. Returns
-    ``(figure, summary_text)``.
+    and ``per_class`` (sequence of per-class IoU). A score that is not a number (a string, None)
+    raises naming its key. ``notes`` are failure notes. Returns ``(figure, summary_text)``.
     """
+    shown = _scores(scores)
+    check_enough_colours(len(class_names), _palette(palette))
     fig = plt.figure(figsize=(11, 5.6))
     grid = fig.add_gridspec(2, 4, height_ratios=[1, 0.8])
     ax = [fig.add_subplot(grid[0, i]) for i in range(4)]
@@ -350,7 +405,7 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
         per_class_bar(scores["per_class"], class_names, palette, ax=fig.add_subplot(grid[1, 1:3]))
     text_ax = fig.add_subplot(grid[1, 3])
     text_ax.set_axis_off()
-    lines = [f"{k}: {v:.3f}" for k, v in scores.items() if np.isscalar(v)]
+    lines = [f"{k}: {v:.3f}" for k, v in shown.items()]
     summary = "\n".join(["Metric"] + lines + ["", "Failure notes"] + [f"- {n}" for n in notes])
     text_ax.text(0, 1, summary, va="top", family="monospace", fontsize=8.5, wrap=True)
     fig.legend(handles=legend_handles(class_names, palette), loc="upper center", ncol=len(class_names), frameon=False)
@@ -359,13 +414,21 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
 
 
 def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, title: str | None = None):
-    """Each instance in its own colour, with its contour, over the image."""
+    """Each instance in its own colour, with its contour, over the image.
+
+    ``labels`` holds instance ids: 0 background, 1, 2, ... objects (any size of id); negative
+    ids raise instead of picking colours from the end of the colour table.
+
+    >>> instance_overlay(np.zeros((1, 2, 3)), [[0, -1]])
+    Traceback (most recent call last):
+    ...
+    ValueError: labels contains negative instance ids [-1]; instance ids are 0 or positive (0 is background)
+    """
     from skimage.segmentation import find_boundaries
 
     img = _image(image)
     lab = as_label_array(labels, "labels", ndims=(2,))
-    if lab.size and lab.min() < 0:
-        raise ValueError("labels contains negative ids; instance ids are 0 (background) or positive")
+    check_nonnegative(lab, "labels", "instance ids")
     if lab.shape != img.shape[:2]:
         raise ValueError(f"labels {lab.shape} and image {img.shape[:2]} must have the same height and width")
     ids, lab = np.unique(lab, return_inverse=True)   # relabel to 0..k-1 first: ids may be huge (2**31-1)

@@ -21,9 +21,9 @@ import numpy as np
 import traitlets
 
 from . import metrics
-from ._files import atomic_write
-from ._validate import as_label_array, check_label_range, check_num_classes
-from .masks import PALETTE
+from ._files import atomic_write, load_mask_file
+from ._validate import as_label_array, check_int, check_label_range, check_num_classes
+from .masks import PALETTE, check_colors
 from .viz import error_codes
 
 __all__ = ["MaskEditor"]
@@ -103,7 +103,7 @@ class MaskEditor(anywidget.AnyWidget):
         check_label_range(start, "mask", k)
         if tgt is not None:
             check_label_range(tgt, "target", k)
-        pal = PALETTE if palette is None else np.asarray(palette, np.uint8)
+        pal = PALETTE if palette is None else check_colors(palette, "palette")
         if len(pal) < k:
             raise ValueError(f"palette has {len(pal)} colours for {k} classes")
         names = list(class_names) if class_names is not None else ["background"] + [f"class {i}" for i in range(1, k)]
@@ -126,6 +126,15 @@ class MaskEditor(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
     # ------------------------------------------------------------------ checks
+    @traitlets.validate("brush")
+    def _valid_brush(self, proposal: Any) -> int:
+        """The brush is an odd square side (1 or 3 from the browser): a negative, zero or even
+        brush would paint nothing (an empty undo step) or paint off-centre."""
+        size = check_int(proposal["value"], "brush", minimum=1, maximum=2 * _MAX_SIDE - 1)
+        if size % 2 == 0:
+            raise ValueError(f"brush must be an odd side length (1 for 1×1, 3 for 3×3), got {size}")
+        return size
+
     @staticmethod
     def _check_mask(mask: Any, name: str) -> np.ndarray:
         arr = as_label_array(mask, name, ndims=(2,))
@@ -180,10 +189,17 @@ class MaskEditor(anywidget.AnyWidget):
         """Paint the brush (1×1 or 3×3) at (row, col) with ``cls`` (default: the selected class).
 
         Each call is one undo step; strokes dragged in the browser are one step per stroke.
+        ``cls`` must be an integer class id (``True``/``False`` are refused, not read as 1/0).
+
+        >>> ed = MaskEditor(shape=(3, 3)); ed.paint(1, 1, True)
+        Traceback (most recent call last):
+        ...
+        TypeError: cls must be an integer, got True (bool)
         """
-        cls = self.selected if cls is None else cls
-        if not (isinstance(cls, (int, np.integer)) and 0 <= cls < self.num_classes):
-            raise ValueError(f"cls must be a class id in 0..{self.num_classes - 1}, got {cls!r}")
+        cls = check_int(self.selected if cls is None else cls, "cls")
+        if not 0 <= cls < self.num_classes:
+            raise ValueError(f"cls must be a class id in 0..{self.num_classes - 1}, got {cls}")
+        row, col = check_int(row, "row"), check_int(col, "col")
         if not (0 <= row < self.rows and 0 <= col < self.cols):
             raise ValueError(f"({row}, {col}) is outside the {self.rows}×{self.cols} grid")
         m = self.mask
@@ -247,17 +263,12 @@ class MaskEditor(anywidget.AnyWidget):
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs: Any) -> "MaskEditor":
-        """Open an editor on a mask saved with :meth:`save` (``.npy`` or ``.png``)."""
-        path = Path(path)
-        if path.suffix.lower() == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        elif path.suffix.lower() == ".png":
-            from PIL import Image
+        """Open an editor on a mask saved with :meth:`save` (``.npy`` or ``.png``).
 
-            arr = np.array(Image.open(path))
-        else:
-            raise ValueError(f"load a .npy or .png file, got {path.name!r}")
-        return cls(mask=arr, **kwargs)
+        Pickled ``.npy`` files are never loaded (``allow_pickle=False``); an empty, truncated,
+        pickled or otherwise unreadable file raises a ``ValueError`` that names it.
+        """
+        return cls(mask=load_mask_file(path, "path"), **kwargs)
 
     def __repr__(self) -> str:  # stable text (no memory address) so nbval can compare it
         return (f"MaskEditor(shape=({self.rows}, {self.cols}), num_classes={self.num_classes}, "

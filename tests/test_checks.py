@@ -263,3 +263,37 @@ def test_bad_arguments_to_a_check_end_in_an_assertion_error(call):
     with pytest.raises(AssertionError) as info:
         call()
     assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
+
+
+# ----------------------------------------------------------------------------- issue 25: bad inputs
+def test_practice_masks_refuses_0_255_masks_with_a_hint():
+    """Regression: 0/255 masks were scored as empty (IoU NaN) instead of being refused."""
+    p = [[[0, 255], [255, 0]], [[255, 255], [0, 0]]]
+    g = [[[0, 255], [255, 255]], [[255, 255], [0, 0]]]
+    with _raises("pred_masks holds the values [0, 255]; practice masks are binary, 0/1: these look like "
+                 "0/255 masks (as image files store them): convert with (mask > 0).astype(int)"):
+        checks.check_practice_masks(p, g, [float("nan"), float("nan")], float("nan"))
+    with _raises("gt_masks holds the values [0, 1, 2]; practice masks are binary, 0/1"):
+        checks.check_practice_masks([[[0, 1]], [[1, 1]]], [[[0, 2]], [[1, 1]]], [0.0, 1.0], 0.5)
+    q = (np.asarray(p) > 0).astype(int)
+    checks.check_practice_masks(q, (np.asarray(g) > 0).astype(int), [2 / 3, 1.0], 5 / 6)
+
+
+def test_checks_detach_tensors_that_require_grad():
+    """Regression: a tensor with requires_grad made the check fail with torch's numpy() error."""
+    grad = lambda a: torch.tensor(a, dtype=torch.float32, requires_grad=True)  # noqa: E731
+    p = [[[0, 1], [1, 0]], [[1, 1], [0, 0]]]
+    g = [[[0, 1], [1, 1]], [[1, 1], [0, 0]]]
+    checks.check_practice_masks(grad(p), grad(g), grad([2 / 3, 1.0]), grad(5 / 6))
+    checks.check_practice_masks([grad(m) for m in p], g, [grad(2 / 3), grad(1.0)], 5 / 6)
+    checks.check_painted_mask(grad([[1, 0], [0, 0]]), grad([[1, 1], [0, 0]]), 0.5)
+
+
+def test_aligned_flip_accepts_a_correct_answer_as_torch_tensors():
+    """Regression: torch tensors (read back as float32) never equalled the float64 image."""
+    checks.check_aligned_flip(lambda img, lm: (torch.as_tensor(img).flip(1), torch.as_tensor(lm).flip(1)))
+    checks.check_aligned_flip(lambda img, lm: (torch.tensor(img, dtype=torch.float32, requires_grad=True).flip(1),
+                                               torch.as_tensor(lm).flip(1)))
+    _fails(checks.check_aligned_flip, lambda img, lm: (torch.as_tensor(img).flip(1), torch.as_tensor(lm)), "mask was not")
+    _fails(checks.check_aligned_flip, lambda img, lm: (torch.as_tensor(img).flip(0), torch.as_tensor(lm).flip(0)),
+           "vertical flip")
