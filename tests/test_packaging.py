@@ -53,3 +53,14 @@ def test_ci_installs_the_pinned_cpu_torch_first_then_runs_the_readme_command():
     assert re.search(r"^\s*pytest\s*$", ci, re.M), "CI must run plain `pytest`, the README command"
     assert "```bash\npytest\n```" in readme or "\npytest\n" in readme
     assert re.search(r"^jupyter lab$", readme, re.M), "set-up opens JupyterLab at the repository root"
+
+
+def test_every_tools_script_the_project_files_name_exists():
+    """environment.yml once named the website builder by its old name after it had become tools/website.py."""
+    files = ["README.md", "environment.yml", "pyproject.toml", ".ci/run", "conftest.py", "docs/conf.py"]
+    files += [str(p.relative_to(ROOT)) for p in [*(ROOT / "tools").glob("*.py"), *(ROOT / "tests").glob("*.py"),
+                                                 *(ROOT / "segcourse").glob("*.py")]]
+    named = {(f, m) for f in files for m in re.findall(r"\btools/[\w-]+\.py\b", (ROOT / f).read_text(encoding="utf-8"))}
+    assert named, "the check found no tools/*.py to check"
+    missing = sorted(f"{f} names {m}" for f, m in named if not (ROOT / m).is_file())
+    assert not missing, missing
