@@ -64,3 +64,17 @@ def test_every_tools_script_the_project_files_name_exists():
     assert named, "the check found no tools/*.py to check"
     missing = sorted(f"{f} names {m}" for f, m in named if not (ROOT / m).is_file())
     assert not missing, missing
+
+
+def test_readme_setup_gives_the_cpu_torch_step_before_the_install_command():
+    """A CPU-only learner copying the set-up commands in order must meet the CPU torch step first,
+    not after the install command has pulled pip's multi-GB CUDA build."""
+    readme = (ROOT / "README.md").read_text()
+    setup = readme[readme.index("## Set up"):readme.index("\n## ", readme.index("## Set up") + 1)]
+    commands = [line for block in re.findall(r"```bash\n(.*?)```", setup, re.S) for line in block.splitlines()]
+    cpu = "python -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    install = 'python -m pip install -e ".[dev]"'
+    assert commands.index(cpu) < commands.index(install) < commands.index("jupyter lab"), commands
+    # the condition is said before the command it applies to, and the CPU line is not in the block everyone runs
+    assert setup.index("No NVIDIA GPU") < setup.index(cpu) < setup.index(install)
+    assert not any(cpu in block and install in block for block in re.findall(r"```bash\n(.*?)```", setup, re.S))
