@@ -35,7 +35,10 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-suppress_warnings = ["mystnb.unknown_mime_type"]  # widget views: the page says "run it in JupyterLab"
+# Widget views (never committed: tools/course.py drops them) cannot be drawn here; the MaskEditor's output
+# also holds a picture of its state saying "Interactive in JupyterLab: run this cell there to paint"
+# (segcourse.widgets.STATIC_NOTE), which is what its pages show.
+suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # MathJax 3.2 (SVG output: glyphs are drawn from JavaScript, so nothing else is loaded — web fonts
 # opened from file:// would be blocked by the browser) from the `sphinx-mathjax-offline` wheel, a dev
