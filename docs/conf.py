@@ -13,6 +13,9 @@ import os
 import shutil
 from pathlib import Path
 
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +35,10 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-suppress_warnings = ["mystnb.unknown_mime_type"]  # widget views: the page says "run it in JupyterLab"
+# Widget views (never committed: tools/course.py drops them) cannot be drawn here; the MaskEditor's output
+# also holds a picture of its state saying "Interactive in JupyterLab: run this cell there to paint"
+# (segcourse.widgets.STATIC_NOTE), which is what its pages show.
+suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # MathJax 3.2 (SVG output: glyphs are drawn from JavaScript, so nothing else is loaded — web fonts
 # opened from file:// would be blocked by the browser) from the `sphinx-mathjax-offline` wheel, a dev
@@ -52,25 +58,23 @@ _stage_mathjax()
 html_static_path = [str(_STATIC)]
 mathjax_path = "mathjax/tex-svg.js"
 
-# Where the course is published: one place to change it (Binder and JupyterHub links are built from it).
-repository_url = os.environ.get("SEGCOURSE_REPO_URL", "https://github.com/segcourse/segcourse")
+# Where the course is published (Binder and JupyterHub links are built from it): SEGCOURSE_REPO_URL, else
+# this checkout's git remote "origin" (https or GitHub/GitLab ssh form). With neither, the pages get no
+# launch buttons and no repository link -- never a button that opens a placeholder (tools/website.py).
+_spec = importlib.util.spec_from_file_location("segcourse_website", ROOT / "tools" / "website.py")
+_website = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_website)
+repository_url, _repository_source = _website.repository_url()
 repository_branch = os.environ.get("SEGCOURSE_BRANCH", "main")
 jupyterhub_url = os.environ.get("SEGCOURSE_HUB_URL", "")  # e.g. https://hub.your-school.edu
+if repository_url:
+    logger.info(f"segcourse: launch buttons open {repository_url} ({_repository_source})")
+else:
+    logger.info(f"segcourse: no launch buttons (Binder, JupyterHub) and no repository link: {_repository_source}")
 
 html_theme = "sphinx_book_theme"
 html_title = "segcourse: image segmentation, hands on"
-html_theme_options = {
-    "repository_url": repository_url,
-    "repository_branch": repository_branch,
-    "path_to_docs": "",
-    "use_repository_button": True,
-    "launch_buttons": {
-        "binderhub_url": "https://mybinder.org",
-        "jupyterhub_url": jupyterhub_url,
-        "notebook_interface": "jupyterlab",
-    },
-    "show_toc_level": 2,
-}
+html_theme_options = _website.theme_options(repository_url, repository_branch, jupyterhub_url)
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
 html_copy_source = False

@@ -7,11 +7,15 @@ Run ``python -m segcourse.bench metrics``, ``python -m segcourse.bench data`` or
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import time
 from typing import Callable, Sequence
 
 import numpy as np
+
+from ._tables import print_table, table_header, table_row
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -22,20 +26,6 @@ def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return float(np.median(times))
-
-
-def print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print a Markdown table (so it can be pasted into a note as is).
-
-    >>> print_table(["a", "b"], [[1, "x"]])
-    | a | b |
-    |---|---|
-    | 1 | x |
-    """
-    print("| " + " | ".join(map(str, header)) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(map(str, row)) + " |")
 
 
 def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5) -> list[list[object]]:
@@ -98,13 +88,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="one training run per seed")
+    t.add_argument("--n-train", type=int, default=2000, help="training images per run (fewer: a quick try)")
+    t.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args(argv)
     if args.what == "metrics":
         bench_metrics(args.n, args.size, args.repeats)
     elif args.what == "data":
         bench_data(args.n)
     else:
-        bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seeds=args.seeds)
+        bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seeds=args.seeds,
+                    n_train=args.n_train, epochs=args.epochs)
 
 
 def bench_data(n: int = 1000) -> None:
@@ -167,23 +160,139 @@ def _gpu_throughput(batches: Sequence[int] = (256, 1024), width: int = 16) -> li
     return rows
 
 
-def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3)) -> None:
-    """Train the tiny UNet on road scenes once per seed and print the table (see ``train.benchmark``).
+def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0,),
+              n_train: int = 2000, epochs: int = 4, width: int = 16, fast: bool | str = False,
+              progress: bool = True) -> list[dict]:
+    """Train the tiny UNet on road scenes once per seed and print one table row per seed as it finishes.
+
+    Prints what it runs and roughly how long it takes, the table's header, then for each seed a
+    progress bar while it trains (``tqdm.auto``: a text bar on stderr in a terminal, a widget in
+    Jupyter) and its row the moment it finishes: parameters, training images/s, images and
+    seconds to held-out mIoU 0.80 / 0.90 and the final mIoU. The per-class IoU of every seed
+    follows at the end.
+
+    One row per seed (seed = data, initial weights and batch order), because the number of images
+    a run needs to reach a target varies with all three. Image counts are exact; images/s comes
+    from the median training step; seconds are the sum of the training steps up to the target (no
+    evaluations, no progress bar), after a short warm-up run that pays one-off start-up costs (CUDA
+    context, kernel selection, graph capture) outside the clock.
+
+    Parameters
+    ----------
+    device : ``"auto"``, ``"cpu"``, ``"cuda"``, ... (as :func:`segcourse.train.pick_device`).
+    batch_size, threads : training batch size; CPU threads (``torch.set_num_threads``).
+    seeds : one training run per seed.
+    n_train, epochs, width : training images per run, epochs, TinyUNet width.
+    fast : passed to :func:`segcourse.train.fit`; with it, ``s to 0.90 (wall)`` also counts the
+        run's graph capture and its evaluations.
+    progress : show a progress bar while each seed trains.
+
+    Returns
+    -------
+    list of dict
+        The history :func:`segcourse.train.fit` returned for each seed.
+
+    Examples
+    --------
+    >>> hists = benchmark(device="cpu", threads=1, seeds=[0], n_train=32, epochs=1, progress=False)
+    ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    TinyUNet width 16 on CPU, 1 threads, fp32, batch 32, 32 road scenes × 1 epochs, CE + Dice, ...
+    1 training run(s) of 1 steps (one per seed), about ... s on this machine
+    | seed | parameters | train img/s (median step) | images to mIoU 0.80 | s to 0.80 | images to mIoU 0.90 | s to 0.90 | final mIoU |
+    |---|---|---|---|---|---|---|---|
+    | 0 | 385,813 | ... |
+    final held-out IoU per class
+    | seed | sky | road | sidewalk | lane marking | car |
+    |---|---|---|---|---|---|
+    | 0 | ... |
+    >>> hists[0]["images_seen"]
+    32
+    """
+    import torch
+
+    from . import data as sdata
+    from .models import TinyUNet, count_parameters
+    from .train import CLASS_WEIGHTS, fit, pick_device
+
+    torch.set_num_threads(threads)
+    dev = pick_device(device)
+    weights = CLASS_WEIGHTS["roads"]
+    warm = sdata.road_scenes(2 * batch_size, seed=999)
+    wh = fit(TinyUNet(3, 5, width=width), warm, warm[:8], epochs=2, batch_size=batch_size, device=dev, progress=False,
+             max_steps=4, eval_every=4, fast=fast)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {threads} threads"
+    mode = {False: "", True: ", fast=True (CUDA graph)", "compile": ", fast='compile' (torch.compile + CUDA graph)"}[fast]
+    print(f"TinyUNet width {width} on {name}, fp32{' + bf16 autocast' if dev.type == 'cuda' else ''}{mode}, batch {batch_size}, "
+          f"{n_train} road scenes × {epochs} epochs, CE + Dice, class weights {weights}, torch {torch.__version__}")
+    steps = epochs * max(1, n_train // batch_size)
+    # a rough forecast from the warm-up's later steps, plus ~40% for the evaluations (every 5 steps)
+    guess = len(seeds) * steps * float(np.median(wh["step_seconds"][1:])) * 1.4
+    print(f"{len(seeds)} training run(s) of {steps} steps (one per seed), about "
+          f"{f'{guess / 60:.0f} min' if guess >= 90 else f'{guess:.0f} s'} on this machine", flush=True)
+    print(table_header(["seed", "parameters", "train img/s (median step)", "images to mIoU 0.80", "s to 0.80",
+                        "images to mIoU 0.90", "s to 0.90", "final mIoU"] + (["s to 0.90 (wall)"] if fast else [])),
+          flush=True)
+    hists, per_class = [], []
+    for seed in seeds:
+        train = sdata.road_scenes(n_train, seed=1000 + seed)
+        val = sdata.road_scenes(200, seed=2000 + seed)
+        torch.manual_seed(seed)
+        model = TinyUNet(3, 5, width=width)
+        # fit's own progress bar (tqdm.auto, on stderr or as a Jupyter widget); its "training on ..."
+        # line on stdout would split the table, so it is dropped (the header above names the device)
+        with contextlib.redirect_stdout(io.StringIO()):
+            hist = fit(model, train, val, epochs=epochs, batch_size=batch_size, device=dev, seed=seed, progress=progress,
+                       eval_every=5, class_weights=weights, fast=fast)
+        evals = hist["eval"]
+
+        def first(th, evals=evals):
+            hit = next((e for e in evals if e["miou"] >= th), None)
+            return ("not reached", "-") if hit is None else (hit["images"], f"{hit['train_seconds']:.{1 if dev.type == 'cpu' else 2}f}")
+
+        # throughput from the median step (shared machines have bursts of other work); the
+        # seconds to a target are the sum of the actual training steps up to it
+        row = [seed, f"{count_parameters(model):,}", f"{batch_size / float(np.median(hist['step_seconds'])):.0f}",
+               *first(0.80), *first(0.90), f"{evals[-1]['miou']:.3f}"]
+        if fast:
+            hit = next((e for e in evals if e["miou"] >= 0.90), None)
+            row.append("-" if hit is None else f"{hit['seconds']:.2f}")
+        print(table_row(row), flush=True)
+        per_class.append([seed] + [f"{v:.3f}" for v in evals[-1]["per_class_iou"]])
+        hists.append(hist)
+    print("final held-out IoU per class")
+    print_table(["seed", *sdata.ROAD_CLASSES], per_class, flush=True)
+    return hists
+
+
+def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3),
+                n_train: int = 2000, epochs: int = 4) -> None:
+    """What ``python -m segcourse.bench train`` prints: :func:`benchmark`, one row per seed as each finishes.
 
     On CUDA it also prints the fast path's table (``fit(..., fast=True)``: time to mIoU 0.90),
     the first-call set-up costs and training images/s at batch 256 and 1,024 for the eager loop,
     ``fast=True`` and ``fast="compile"`` (64×64 road scenes).
+
+    Parameters
+    ----------
+    device, batch_size, threads, seeds, n_train, epochs : as for :func:`benchmark`.
+
+    Examples
+    --------
+    >>> bench_train(device="cpu", threads=1, seeds=[3], n_train=32, epochs=1)  # doctest: +ELLIPSIS
+    TinyUNet width 16 on CPU, 1 threads, ...
+    | 3 | 385,813 | ...
     """
-    from .train import benchmark, pick_device
+    from .train import pick_device
 
     dev = pick_device(device)
+    kw = dict(device=device, batch_size=batch_size, threads=threads, seeds=seeds, n_train=n_train, epochs=epochs)
     if dev.type != "cuda":
-        benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds)
+        benchmark(**kw)
         return
     setup = _gpu_setup()
-    benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds)
+    benchmark(**kw)
     print()
-    benchmark(device=device, batch_size=batch_size, threads=threads, seeds=seeds, fast=True)
+    benchmark(**kw, fast=True)
     print()
     print("first-call set-up in a fresh process (seconds, wall clock)")
     print_table(["what", "s"], setup)

@@ -1,8 +1,11 @@
 """Automatic checks for the exercises: each tests a learner's answer on many cases and, when it
 is wrong, fails with a hint that teaches rather than just "wrong".
 
-Every check raises ``AssertionError`` (so nbgrader and nbval treat it as a failed test) and
-prints nothing on success but a one-line confirmation on stdout.
+Every check raises :class:`CheckFailed`, an ``AssertionError`` (so nbgrader, nbval and pytest
+treat it as a failed test), and prints nothing on success but a one-line confirmation on stdout.
+In a Jupyter kernel, importing this module registers an IPython handler that shows a failed check
+as one short message -- ``CheckFailed: <the hint>`` -- instead of a traceback through this module;
+the cell still ends in an error, so nbgrader still scores it as failed.
 
 Writing a new check
 -------------------
@@ -22,10 +25,10 @@ That one line gives the check what grading under nbgrader needs:
   scores 0 even when it passes;
 * *any* exception -- from the learner's code, from a return value the check cannot read (a
   dict, a generator, a ragged list, a tensor with ``requires_grad``), or from a bad argument to
-  the check -- ends as one ``AssertionError`` whose hint lines are at most 80 characters
+  the check -- ends as one :class:`CheckFailed` whose hint lines are at most 80 characters
   (``nbgrader validate`` cuts lines at 87), never as an internal traceback;
-* the check's own frames are hidden from tracebacks (``__tracebackhide__``, honoured by
-  IPython and pytest).
+* the check's own frames are hidden from pytest's tracebacks (``__tracebackhide__``); in Jupyter
+  the handler above shows no traceback at all (IPython ignores ``__tracebackhide__``).
 
 :func:`_call` passes deep copies of the inputs, so a learner function that modifies its
 arguments in place cannot change the check's reference computation.
@@ -40,6 +43,7 @@ import html
 import io
 import os
 import re
+import sys
 import textwrap
 import time
 import warnings
@@ -52,6 +56,7 @@ from . import metrics
 from ._validate import to_numpy
 
 __all__ = [
+    "CheckFailed",
     "learner_check",
     "check_iou",
     "check_dice",
@@ -90,6 +95,71 @@ def _wrap(message: str, width: int = HINT_WIDTH) -> str:
     return "\n".join(lines)
 
 
+class CheckFailed(AssertionError):
+    """A check found a mistake in the learner's answer; the message is the hint.
+
+    An ``AssertionError``, so pytest, nbval and nbgrader count it as a failed test. In a Jupyter
+    kernel it is shown as one short message, without a traceback (see :func:`register_ipython_handler`).
+
+    Examples
+    --------
+    >>> issubclass(CheckFailed, AssertionError)
+    True
+    >>> raise CheckFailed("IoU of a mask with itself is 1.0")
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: IoU of a mask with itself is 1.0
+    """
+
+
+def _show_check_failed(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+    """IPython custom exception handler: a failed check as ``CheckFailed: <hint>``, no traceback.
+
+    The shell shows the returned lines as the cell's error output (in a kernel: an ``error``
+    message with ``ename`` ``CheckFailed``), so the cell still fails under nbgrader and nbclient.
+    """
+    stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: " + str(value).replace("\n", "\n" + " " * (len(etype.__name__) + 2))]
+    shell._showtraceback(etype, value, stb)  # IPython >= 8 leaves the showing to the handler
+    return stb
+
+
+def register_ipython_handler(shell: Any = None) -> bool:
+    """Show failed checks in IPython / Jupyter as one short message (done on import inside a kernel).
+
+    IPython ignores ``__tracebackhide__``, so without this a failed check shows the learner the
+    frames of this module above the hint. The handler only changes how a :class:`CheckFailed`
+    is shown: the cell still raises, nbgrader still records it as failed. Another library's
+    custom exception handler, if one is registered, is left in place.
+
+    Parameters
+    ----------
+    shell : an IPython ``InteractiveShell``; default: the running one, if any.
+
+    Returns
+    -------
+    bool
+        True if the handler is registered now; False outside IPython or when another handler is.
+
+    Examples
+    --------
+    >>> register_ipython_handler()  # plain Python (doctest): no IPython shell, nothing to do
+    False
+    """
+    if shell is None:
+        ipython = sys.modules.get("IPython")  # never import IPython just to look: plain Python has none running
+        shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    current = tuple(getattr(shell, "custom_exceptions", ()) or ())
+    if any(getattr(e, "__qualname__", "") != "CheckFailed" or getattr(e, "__module__", "") != __name__ for e in current):
+        return False  # someone else's handler: IPython holds only one
+    shell.set_custom_exc((CheckFailed,), _show_check_failed)
+    return True
+
+
+register_ipython_handler()  # inside a kernel: from the first `import segcourse.checks` (or `from ... import`) on
+
+
 def learner_check(check: Callable) -> Callable:
     """Make ``check`` safe to run on any learner answer under grading (see the module docstring).
 
@@ -100,11 +170,11 @@ def learner_check(check: Callable) -> Callable:
     >>> check_positive(lambda x: {"a": 1})
     Traceback (most recent call last):
     ...
-    AssertionError: fn returned a dict; return one number (a float)
+    segcourse.checks.CheckFailed: fn returned a dict; return one number (a float)
     >>> check_positive(lambda x: np.float64(0) / 0)    # no RuntimeWarning reaches stderr
     Traceback (most recent call last):
     ...
-    AssertionError: fn(1) must be positive
+    segcourse.checks.CheckFailed: fn(1) must be positive
     """
 
     @functools.wraps(check)
@@ -120,7 +190,7 @@ def learner_check(check: Callable) -> Callable:
                 message = (f"{check.__name__} could not use what it was given "
                            f"({type(exc).__name__}: {exc}). Check the arguments and what your "
                            f"function returns.")
-        raise AssertionError(_wrap(message)) from None
+        raise CheckFailed(_wrap(message)) from None
 
     wrapper.__learner_check__ = True
     return wrapper

@@ -33,7 +33,7 @@ from .models import WEIGHTS_DIR, TinyUNet, count_parameters
 #: the current working directory (never the installed package).
 DEFAULT_OUT = Path("segcourse_models")
 
-__all__ = ["pick_device", "dice_loss", "fit", "evaluate", "predict", "train_shipped_model", "benchmark"]
+__all__ = ["pick_device", "dice_loss", "fit", "evaluate", "predict", "train_shipped_model"]
 
 def cells_boundary(n: int, size: int = 64, seed: int = 0, **knobs) -> sdata.SegData:
     """Touching cells with a 3-class target (background / interior / boundary) for the
@@ -627,66 +627,6 @@ def train_shipped_model(dataset: str = "roads", n_train: int = 4000, n_val: int 
     atomic_write(out / f"{name}.json", lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2) + "\n"),
                  overwrite=overwrite)
     return card
-
-
-def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0,), n_train: int = 2000,
-              epochs: int = 4, width: int = 16, fast: bool | str = False) -> list[dict]:
-    """Print parameters, training images/s, images and seconds to held-out mIoU 0.80 / 0.90.
-
-    One row per seed (seed = data, initial weights and batch order), because the number of images
-    a run needs to reach a target varies with all three. Image counts are exact; images/s comes
-    from the median training step; seconds are the sum of the training steps up to the target (no
-    evaluations), after a short warm-up run that pays one-off start-up costs (CUDA context, kernel
-    selection, graph capture) outside the clock. ``fast`` is passed to :func:`fit`; with it,
-    ``s to 0.90 (wall)`` also counts the run's graph capture and its evaluations.
-    """
-    from .bench import print_table
-
-    torch.set_num_threads(threads)
-    dev = pick_device(device)
-    weights = CLASS_WEIGHTS["roads"]
-    warm = sdata.road_scenes(2 * batch_size, seed=999)
-    wh = fit(TinyUNet(3, 5, width=width), warm, warm[:8], epochs=2, batch_size=batch_size, device=dev, progress=False,
-             max_steps=4, eval_every=4, fast=fast)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU, {threads} threads"
-    mode = {False: "", True: ", fast=True (CUDA graph)", "compile": ", fast='compile' (torch.compile + CUDA graph)"}[fast]
-    print(f"TinyUNet width {width} on {name}, fp32{' + bf16 autocast' if dev.type == 'cuda' else ''}{mode}, batch {batch_size}, "
-          f"{n_train} road scenes × {epochs} epochs, CE + Dice, class weights {weights}, torch {torch.__version__}")
-    steps = epochs * max(1, n_train // batch_size)
-    # a rough forecast from the warm-up's later steps, plus ~40% for the evaluations (every 5 steps)
-    guess = len(seeds) * steps * float(np.median(wh["step_seconds"][1:])) * 1.4
-    print(f"{len(seeds)} training run(s) of {steps} steps (one per seed), about "
-          f"{f'{guess / 60:.0f} min' if guess >= 90 else f'{guess:.0f} s'} on this machine", flush=True)
-    rows, hists, per_class = [], [], []
-    for i, seed in enumerate(seeds):
-        t0 = time.perf_counter()
-        train = sdata.road_scenes(n_train, seed=1000 + seed)
-        val = sdata.road_scenes(200, seed=2000 + seed)
-        torch.manual_seed(seed)
-        model = TinyUNet(3, 5, width=width)
-        hist = fit(model, train, val, epochs=epochs, batch_size=batch_size, device=dev, seed=seed, progress=False,
-                   eval_every=5, class_weights=weights, fast=fast)
-        evals = hist["eval"]
-
-        def first(th, evals=evals):
-            hit = next((e for e in evals if e["miou"] >= th), None)
-            return ("not reached", "-") if hit is None else (hit["images"], f"{hit['train_seconds']:.{1 if dev.type == 'cpu' else 2}f}")
-
-        # throughput from the median step (shared machines have bursts of other work); the
-        # seconds to a target are the sum of the actual training steps up to it
-        rows.append([seed, f"{count_parameters(model):,}", f"{batch_size / float(np.median(hist['step_seconds'])):.0f}",
-                     *first(0.80), *first(0.90), f"{evals[-1]['miou']:.3f}"])
-        if fast:
-            hit = next((e for e in evals if e["miou"] >= 0.90), None)
-            rows[-1].append("-" if hit is None else f"{hit['seconds']:.2f}")
-        per_class.append([seed] + [f"{v:.3f}" for v in evals[-1]["per_class_iou"]])
-        hists.append(hist)
-        print(f"  seed {seed} done ({i + 1}/{len(seeds)}, {time.perf_counter() - t0:.0f} s)", flush=True)
-    print_table(["seed", "parameters", "train img/s (median step)", "images to mIoU 0.80", "s to 0.80", "images to mIoU 0.90",
-                 "s to 0.90", "final mIoU"] + (["s to 0.90 (wall)"] if fast else []), rows)
-    print("final held-out IoU per class")
-    print_table(["seed", *sdata.ROAD_CLASSES], per_class)
-    return hists
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,6 +12,8 @@ so notebooks, exercises and tests drive the same editor. Built on anywidget: a p
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,7 +28,11 @@ from ._validate import as_label_array, check_int, check_label_range, check_num_c
 from .masks import PALETTE, check_colors
 from .viz import error_codes
 
-__all__ = ["MaskEditor"]
+__all__ = ["MaskEditor", "STATIC_NOTE"]
+
+#: What a page that cannot run the editor (the course website, a notebook viewer, a notebook opened
+#: without its kernel) shows under the editor's picture.
+STATIC_NOTE = "Interactive in JupyterLab: run this cell there to paint"
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
@@ -269,6 +275,69 @@ class MaskEditor(anywidget.AnyWidget):
         pickled or otherwise unreadable file raises a ``ValueError`` that names it.
         """
         return cls(mask=load_mask_file(path, "path"), **kwargs)
+
+    # ------------------------------------------------------------------ static pictures
+    def snapshot_png(self) -> bytes:
+        """A PNG picture of the editor's current state, for pages that cannot run the widget.
+
+        The grid in the editor's colours (with the target's outline dashed when there is a
+        target), the score readout above it and, below it, :data:`STATIC_NOTE` (also stored as
+        the PNG's ``Description``). This is what the course website and notebook viewers show
+        in place of the live editor (it is the ``image/png`` of the editor's output).
+
+        Returns
+        -------
+        bytes
+            The PNG file's bytes.
+
+        Examples
+        --------
+        >>> ed = MaskEditor(mask=[[1, 1, 0], [1, 0, 0], [0, 0, 0]])
+        >>> png = ed.snapshot_png()
+        >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", STATIC_NOTE.encode() in png
+        (True, True)
+        """
+        from matplotlib.collections import LineCollection
+        from matplotlib.colors import to_rgb
+        from matplotlib.figure import Figure
+
+        m = self.mask
+        colours = np.array([to_rgb(c) for c in self.palette])
+        cell = min(0.6, 3.0 / max(self.rows, self.cols))  # inches per cell: 3×3 → 1.8 in, 32×32 → 3 in
+        fig = Figure(figsize=(max(3.8, self.cols * cell + 0.4), self.rows * cell + 1.0), dpi=100, layout="constrained")
+        ax = fig.add_subplot()
+        ax.imshow(colours[m], interpolation="nearest")
+        if max(self.rows, self.cols) <= 16:
+            ax.set_xticks(np.arange(-0.5, self.cols), minor=True)
+            ax.set_yticks(np.arange(-0.5, self.rows), minor=True)
+            ax.grid(which="minor", color="#9a9a9a", linewidth=0.6)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.tick_params(which="both", length=0)
+        if self._target is not None:
+            t = np.pad(self._target, 1)  # edges between cells whose target differs, around foreground only
+            segs = [[(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)] for r in range(self.rows + 1) for c in range(self.cols)
+                    if t[r, c + 1] != t[r + 1, c + 1]]
+            segs += [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r in range(self.rows) for c in range(self.cols + 1)
+                     if t[r + 1, c] != t[r + 1, c + 1]]
+            ax.add_collection(LineCollection(segs, colors="black", linewidths=1.6, linestyles=(0, (3, 2))))
+        ax.set_title(self.readout + ("\n(target dashed)" if self._target is not None else ""), fontsize=9)
+        fig.supxlabel(STATIC_NOTE, fontsize=9, style="italic")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Description": STATIC_NOTE})
+        return buf.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget for Jupyter, plus a picture of its state for everything else.
+
+        JupyterLab draws the widget (its view outranks a picture); a page without a kernel -- the
+        course website, a notebook viewer, a lesson opened before its cells ran (the saved lesson
+        keeps no widget view) -- shows :meth:`snapshot_png` instead of ``MaskEditor(...)`` text.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {"text/plain": repr(self)}, {})
+        data = {**data, "image/png": base64.b64encode(self.snapshot_png()).decode("ascii")}
+        return (data, metadata) if isinstance(bundle, tuple) else data
 
     def __repr__(self) -> str:  # stable text (no memory address) so nbval can compare it
         return (f"MaskEditor(shape=({self.rows}, {self.cols}), num_classes={self.num_classes}, "

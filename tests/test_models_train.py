@@ -263,18 +263,6 @@ def test_pick_device_refuses_unusable_devices():
             train.pick_device("mps")
 
 
-def test_benchmark_prints_one_row_per_seed(capsys):
-    hists = train.benchmark(device="cpu", threads=1, seeds=[0, 1], n_train=64, epochs=1)
-    out = capsys.readouterr().out
-    assert len(hists) == 2 and all(h["images_seen"] == 64 for h in hists)
-    table = [line for line in out.splitlines() if line.startswith("| ")]
-    assert table[0].startswith("| seed | parameters | train img/s (median step) | images to mIoU 0.80")
-    assert table[1].startswith("| 0 | 385,813 |") and table[2].startswith("| 1 | 385,813 |")
-    assert "class weights (1, 1, 1, 3, 3)" in out
-    assert "2 training run(s) of 2 steps (one per seed), about" in out  # says what it runs and how long
-    assert "seed 0 done (1/2" in out and "seed 1 done (2/2" in out  # progress
-
-
 def test_bench_data_prints_a_row_per_generator(capsys):
     from segcourse import bench
 

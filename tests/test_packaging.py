@@ -52,4 +52,29 @@ def test_ci_installs_the_pinned_cpu_torch_first_then_runs_the_readme_command():
     assert torch_at < ci.index(install)
     assert re.search(r"^\s*pytest\s*$", ci, re.M), "CI must run plain `pytest`, the README command"
     assert "```bash\npytest\n```" in readme or "\npytest\n" in readme
-    assert re.search(r"^jupyter lab$", readme, re.M), "set-up opens JupyterLab at the repository root"
+    assert re.search(r"^segcourse lab$", readme, re.M), "set-up opens JupyterLab on the learner's copy (segcourse lab)"
+
+
+def test_every_tools_script_the_project_files_name_exists():
+    """environment.yml once named the website builder by its old name after it had become tools/website.py."""
+    files = ["README.md", "environment.yml", "pyproject.toml", ".ci/run", "conftest.py", "docs/conf.py"]
+    files += [str(p.relative_to(ROOT)) for p in [*(ROOT / "tools").glob("*.py"), *(ROOT / "tests").glob("*.py"),
+                                                 *(ROOT / "segcourse").glob("*.py")]]
+    named = {(f, m) for f in files for m in re.findall(r"\btools/[\w-]+\.py\b", (ROOT / f).read_text(encoding="utf-8"))}
+    assert named, "the check found no tools/*.py to check"
+    missing = sorted(f"{f} names {m}" for f, m in named if not (ROOT / m).is_file())
+    assert not missing, missing
+
+
+def test_readme_setup_gives_the_cpu_torch_step_before_the_install_command():
+    """A CPU-only learner copying the set-up commands in order must meet the CPU torch step first,
+    not after the install command has pulled pip's multi-GB CUDA build."""
+    readme = (ROOT / "README.md").read_text()
+    setup = readme[readme.index("## Set up"):readme.index("\n## ", readme.index("## Set up") + 1)]
+    commands = [line for block in re.findall(r"```bash\n(.*?)```", setup, re.S) for line in block.splitlines()]
+    cpu = "python -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    install = 'python -m pip install -e ".[dev]"'
+    assert commands.index(cpu) < commands.index(install) < commands.index("segcourse lab"), commands
+    # the condition is said before the command it applies to, and the CPU line is not in the block everyone runs
+    assert setup.index("No NVIDIA GPU") < setup.index(cpu) < setup.index(install)
+    assert not any(cpu in block and install in block for block in re.findall(r"```bash\n(.*?)```", setup, re.S))

@@ -121,7 +121,8 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Without saved state a widget view cannot be drawn (JupyterLab shows "model not found") and
     its random ``model_id`` would change on every build, so the view is dropped and the output
-    keeps its ``text/plain`` form (e.g. ``MaskEditor(...)``); running the cell draws the widget.
+    keeps its ``text/plain`` form (e.g. ``MaskEditor(...)``) and, for a MaskEditor, the picture of
+    its state (``image/png``); running the cell draws the widget.
     """
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 

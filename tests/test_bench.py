@@ -1,0 +1,69 @@
+"""``python -m segcourse.bench train``: what it says before, during and after each training run."""
+
+from __future__ import annotations
+
+import re
+
+from segcourse import bench, train
+
+
+def test_benchmark_prints_one_row_per_seed(capsys):
+    hists = bench.benchmark(device="cpu", threads=1, seeds=[0, 1], n_train=64, epochs=1)
+    captured = capsys.readouterr()
+    out = captured.out
+    assert len(hists) == 2 and all(h["images_seen"] == 64 for h in hists)
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| seed | parameters | train img/s (median step) | images to mIoU 0.80")
+    assert table[1].startswith("| 0 | 385,813 |") and table[2].startswith("| 1 | 385,813 |")
+    assert "class weights (1, 1, 1, 3, 3)" in out
+    assert "2 training run(s) of 2 steps (one per seed), about" in out  # says what it runs and how long
+    # the table on stdout stays one block: fit's "training on cpu" line does not split it
+    assert "training on" not in out
+    # progress within each run: fit's tqdm bar, on stderr (a widget in Jupyter)
+    assert len(re.findall(r"training: 100%.*2/2", captured.err)) == 2, captured.err
+
+
+def test_each_seed_row_is_printed_as_soon_as_that_seed_finishes(monkeypatch):
+    """The row of seed 0 is out (and flushed) before seed 1 starts training, not at the end."""
+    events: list[tuple] = []
+    real_fit, real_print = train.fit, print
+
+    def fit(*args, **kwargs):
+        events.append(("fit", kwargs.get("seed"), kwargs.get("progress")))
+        return real_fit(*args, **kwargs)
+
+    def spy_print(*args, **kwargs):
+        text = " ".join(map(str, args))
+        if re.match(r"\| \d+ \| 385,813 \|", text):
+            events.append(("row", int(text.split("|")[1]), kwargs.get("flush")))
+        real_print(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", fit)
+    monkeypatch.setattr(bench, "print", spy_print, raising=False)
+    bench.benchmark(device="cpu", threads=1, seeds=[4, 5], n_train=32, epochs=1)
+    runs = [e for e in events if e[0] == "row" or e[1] in (4, 5)]
+    assert runs == [("fit", 4, True), ("row", 4, True), ("fit", 5, True), ("row", 5, True)], events
+
+
+def test_bench_train_command_line_runs_a_small_benchmark(capsys):
+    bench.main(["train", "--device", "cpu", "--threads", "1", "--seeds", "2", "--n-train", "32", "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert "32 road scenes × 1 epochs" in out and "1 training run(s) of 1 steps" in out
+    assert re.search(r"^\| 2 \| 385,813 \|", out, re.M)
+
+
+def test_readme_lists_the_command_its_cpu_table_was_made_with(monkeypatch):
+    """The command in the README's benchmark list is the one the CPU table was measured with: the
+    options the table's heading names are on it, and it runs the seeds the table has rows for."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = re.search(r"^(python -m segcourse\.bench train --device cpu\b[^#\n]*)", readme, re.M).group(1).split()
+    heading, block = re.search(r"^\*\*CPU\*\*(.*?)```text\n(.*?)```", readme, re.M | re.S).groups()
+    for option in re.findall(r"`(--[^`]+)`", heading):
+        assert " ".join(listed).find(option) >= 0, f"the CPU table was made with {option}; the listed command lacks it"
+    seeds = [int(s) for s in re.findall(r"^\| (\d+) \| [\d,]+ \|", block, re.M)]
+    parsed = {}
+    monkeypatch.setattr(bench, "bench_train", lambda **kw: parsed.update(kw))
+    bench.main(listed[3:])
+    assert parsed["device"] == "cpu" and list(parsed["seeds"]) == seeds, (parsed, seeds)

@@ -1,0 +1,108 @@
+"""Where the MaskEditor cannot run (the course website, a notebook viewer, a lesson opened without its
+kernel), its output is a picture of its state with "Interactive in JupyterLab: run this cell there to
+paint", not the text ``MaskEditor(shape=(3, 3), ...)``."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segcourse.widgets import STATIC_NOTE, MaskEditor
+
+ROOT = Path(__file__).resolve().parents[1]
+TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
+
+
+def _bundle(ed: MaskEditor) -> dict:
+    b = ed._repr_mimebundle_()
+    return b[0] if isinstance(b, tuple) else b
+
+
+def _image(b64: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+def test_the_output_carries_a_picture_next_to_the_live_widget():
+    ed = MaskEditor(shape=(3, 3), target=TRUTH)
+    data = _bundle(ed)
+    assert "application/vnd.jupyter.widget-view+json" in data  # JupyterLab still draws the live widget
+    assert data["text/plain"] == repr(ed) == "MaskEditor(shape=(3, 3), num_classes=2, painted=0, target=yes)"
+    img = _image(data["image/png"])
+    assert img.format == "PNG" and img.width >= 300 and img.height >= 200
+    assert img.info.get("Description") == STATIC_NOTE == "Interactive in JupyterLab: run this cell there to paint"
+
+
+def test_the_picture_shows_the_current_mask():
+    ed = MaskEditor(shape=(3, 3), target=TRUTH)
+    before = np.asarray(_image(_bundle(ed)["image/png"]).convert("RGB"))
+    ed.paint(0, 0, 1)
+    ed.paint(1, 0, 1)
+    after = np.asarray(_image(_bundle(ed)["image/png"]).convert("RGB"))
+    assert before.shape == after.shape and (before != after).any()
+    # the painted class's colour appears only once something is painted
+    fg = np.array(Image.new("RGB", (1, 1), ed.palette[1]).getpixel((0, 0)))
+    assert not (before == fg).all(-1).any() and (after == fg).all(-1).sum() > 1000
+    ed.undo()
+    ed.undo()
+    assert np.array_equal(np.asarray(_image(_bundle(ed)["image/png"]).convert("RGB")), before)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (10, 14), (32, 32)])
+def test_every_editor_size_has_a_picture(shape):
+    rng = np.random.default_rng(0)
+    ed = MaskEditor(mask=rng.integers(0, 3, shape), num_classes=3, target=rng.integers(0, 3, shape))
+    img = Image.open(io.BytesIO(ed.snapshot_png()))
+    assert 300 <= img.width <= 600 and 150 <= img.height <= 600
+
+
+def test_a_lesson_page_shows_the_picture_and_the_sentence(tmp_path, monkeypatch):
+    """One page, built the way the site is: a notebook with an editor, executed and tidied as
+    ``tools/course.py build`` commits it, rendered by Sphinx with docs/conf.py."""
+    if importlib.util.find_spec("myst_nb") is None or importlib.util.find_spec("nbclient") is None:
+        pytest.skip("the site's dev dependencies are not installed")
+    import nbclient
+    import nbformat
+    from sphinx.cmd.build import build_main
+
+    spec = importlib.util.spec_from_file_location("course_tools", ROOT / "tools" / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    monkeypatch.setenv("SEGCOURSE_REPO_URL", "")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Paint"),
+        nbformat.v4.new_code_cell("from segcourse.widgets import MaskEditor\n"
+                                  f"ed = MaskEditor(shape=(3, 3), target={TRUTH})\n"
+                                  "ed.paint(0, 0, 1); ed.paint(1, 0, 1); ed.paint(1, 1, 1)\ned"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    course.tidy(nb)
+    (out,) = nb.cells[1].outputs
+    assert set(out["data"]) == {"text/plain", "image/png"}  # what a rebuilt lesson commits
+
+    src = tmp_path / "src"
+    for folder in ("notebooks", "exercises"):
+        (src / folder).mkdir(parents=True)
+        nbformat.write(nb, src / folder / "01_paint.ipynb")
+    (src / "README.md").write_text("# A course\n")
+    html_out = tmp_path / "site"
+    assert build_main(["-W", "-q", "-b", "html", "-c", str(ROOT / "docs"), "-d", str(tmp_path / "doctrees"),
+                       str(src), str(html_out)]) == 0
+    page = (html_out / "notebooks" / "01_paint.html").read_text()
+    imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
+    assert len(imgs) == 1, imgs
+    img = Image.open(html_out / "notebooks" / imgs[0])
+    assert img.info.get("Description") == STATIC_NOTE
+    assert "painted=3, target=yes" not in page  # the picture replaces the text form MaskEditor(..., painted=3, ...)
+    # no launch buttons without a repository address
+    assert "mybinder.org" not in page
