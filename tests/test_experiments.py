@@ -1,5 +1,8 @@
 """segcourse.experiments: the shipped results are complete, documented and reproduce; augment respects road scenes."""
 
+import json
+import os
+
 import numpy as np
 import pytest
 
@@ -90,3 +93,99 @@ def test_augment_photometric_options_touch_the_image_only():
     assert (lm_n == lm).all() and 0 < np.abs(noisy - img).mean() < 0.05
     same, _ = data.augment(img, lm, np.random.default_rng(1), hflip=False, crop_scale=None, color_jitter=0)
     assert np.array_equal(same, img)
+
+
+# ------------------------------------------------------------------------- recorded runs (same numbers on every CPU)
+import hashlib
+import re
+from pathlib import Path
+
+import torch
+
+from segcourse.models import TinyUNet
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_CALL = re.compile(r"""recorded_run\(\s*["']([0-9]{2}_[a-z0-9_]+)["']""")
+
+
+def _lesson_run_names() -> set[str]:
+    """Every run name a lesson or solution passes to recorded_run, literally or through a dict of names."""
+    names = set()
+    for src in [*(ROOT / "notebooks").glob("*.py"), *(ROOT / "solutions").glob("*.py")]:
+        text = src.read_text()
+        if "recorded_run" not in text:
+            continue
+        names |= set(RUN_CALL.findall(text))
+        names |= {n for n in re.findall(r"""["']([0-9]{2}_[a-z0-9_]+)["']""", text) if n[:2] == src.stem[:2]}
+    return names
+
+
+def test_every_run_a_lesson_reads_is_shipped_with_a_card_and_loads():
+    names = _lesson_run_names()
+    assert {"01_short_ce", "01_short_ce_dice_weights", "02_train_loop", "04_fine_tuned"} <= names
+    shipped = {p.stem for p in experiments.RUNS_DIR.glob("*.json")}
+    assert names == shipped, f"runs the lessons read but not shipped: {sorted(names - shipped)}; shipped but unread: {sorted(shipped - names)}"
+    for name in sorted(names):
+        card_path = experiments.RUNS_DIR / f"{name}.json"
+        card = json.loads(card_path.read_text())
+        assert card["name"] == name and card["command"] == f"python tools/course.py build {name[:2]} --record"
+        assert card["torch"] and card["cpu_capability"] and card["threads"] >= 1 and "history" in card
+        if "weights" in card:
+            assert hashlib.sha256((experiments.RUNS_DIR / card["weights"]).read_bytes()).hexdigest() == card["sha256"]
+
+
+def test_recorded_run_round_trip_keeps_arrays_and_weights(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    live = TinyUNet(3, 2, width=4)
+    hist = [{"step": 1, "val IoU": np.array([0.25, np.nan]), "loss": np.float32(0.5)}, {"per_class": [0.1, 0.2]}]
+    monkeypatch.setenv(experiments.RECORD_ENV, "1")
+    experiments.recorded_run("09_round_trip", live, hist, tmp_path)
+    monkeypatch.delenv(experiments.RECORD_ENV)
+    with torch.no_grad():
+        for p in live.parameters():
+            p.add_(1.0)  # the live model moves on; the recorded one must not
+    run = experiments.recorded_run("09_round_trip", live, directory=tmp_path)
+    assert run["model"] is not live and not run["model"].training
+    got = run["history"]
+    assert got[0]["val IoU"].dtype == np.float64 and np.isnan(got[0]["val IoU"][1]) and got[0]["val IoU"][0] == 0.25
+    assert got[0]["loss"] == 0.5 and got[1] == {"per_class": [0.1, 0.2]}
+    x = torch.rand(1, 3, 16, 16)
+    torch.manual_seed(0)
+    fresh = TinyUNet(3, 2, width=4).eval()
+    with torch.no_grad():
+        assert torch.equal(run["model"](x), fresh(x))
+
+
+def test_recorded_run_refuses_bad_names_missing_runs_and_replaced_weights(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="name must look like '01_short_ce'"):
+        experiments.recorded_run("../evil", directory=tmp_path)
+    with pytest.raises(ValueError, match="no recorded run named '09_missing'.*build 09 --record"):
+        experiments.recorded_run("09_missing", directory=tmp_path)
+    with pytest.raises(TypeError, match="model must be a torch module"):
+        experiments.recorded_run("09_x", model="not a model", directory=tmp_path)
+    monkeypatch.setenv(experiments.RECORD_ENV, "1")
+    experiments.recorded_run("09_w", TinyUNet(3, 2, width=4), {"a": 1}, tmp_path)
+    experiments.recorded_run("09_h", None, {"a": 1}, tmp_path)
+    monkeypatch.delenv(experiments.RECORD_ENV)
+    with pytest.raises(ValueError, match="has no weights"):
+        experiments.recorded_run("09_h", TinyUNet(3, 2, width=4), directory=tmp_path)
+    (tmp_path / "09_w.pt").write_bytes(b"replaced")
+    with pytest.raises(ValueError, match="are missing or were replaced: sha256"):
+        experiments.recorded_run("09_w", TinyUNet(3, 2, width=4), directory=tmp_path)
+    (tmp_path / "09_h.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is corrupted"):
+        experiments.recorded_run("09_h", directory=tmp_path)
+
+
+def test_lessons_load_recorded_runs_unless_the_build_records(monkeypatch):
+    """Only `python tools/course.py build NN --record` writes runs: a learner's kernel never does."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import course
+
+    monkeypatch.setenv(experiments.RECORD_ENV, "1")  # inherited from a shell must not leak into a build kernel
+    with course.kernel_env():
+        assert experiments.RECORD_ENV not in os.environ
+    with course.kernel_env(record=True):
+        assert os.environ[experiments.RECORD_ENV] == "1"

@@ -116,13 +116,24 @@ def sync(ipynb: Path) -> None:
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+TQDM_TEXT = re.compile(r"^[^\n]*\d+%\|[^\n]*\|\s*\d+/\d+")
+
+
+def _frozen_progress_bar(out: dict) -> bool:
+    """A tqdm.auto widget output (its text form is the bar at the moment it was first drawn)."""
+    data = out.get("data", {})
+    return WIDGET_VIEW in data and bool(TQDM_TEXT.match(str(data.get("text/plain", ""))))
+
+
 def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drop noise: saved widget state, timings; merge consecutive streams as JupyterLab does.
 
     Without saved state a widget view cannot be drawn (JupyterLab shows "model not found") and
     its random ``model_id`` would change on every build, so the view is dropped and the output
     keeps its ``text/plain`` form (e.g. ``MaskEditor(...)``) and, for a MaskEditor, the picture of
-    its state (``image/png``); running the cell draws the widget.
+    its state (``image/png``); running the cell draws the widget. A tqdm progress bar is the
+    exception: its text form is the bar as it was drawn, at 0 %, which reads as a run that never
+    started, so its output is dropped (the cell's own summary line says what the run did).
     """
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
@@ -130,6 +141,8 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if "outputs" in cell:
+            cell.outputs = [out for out in cell.outputs if not _frozen_progress_bar(out)]
         for out in cell.get("outputs", []):
             if WIDGET_VIEW in out.get("data", {}) and "text/plain" in out["data"]:
                 del out["data"][WIDGET_VIEW]
