@@ -25,7 +25,7 @@ from scipy import ndimage
 
 from ._validate import (as_images, as_label_array, as_sample_index, check_bool, check_float, check_int,
                         check_range_pair, check_seed)
-from .palette import CELL_PALETTE, DEFECT_PALETTE, ROAD_PALETTE  # the class colours live in segcourse.palette
+from .palette import CELL_PALETTE, DEFECT_PALETTE, NUCLEI_PALETTE, ROAD_PALETTE  # the class colours live in segcourse.palette
 
 __all__ = [
     "ROAD_CLASSES",
@@ -793,4 +793,4 @@ def coins_image() -> np.ndarray:
     return np.asarray(skdata.coins()).copy()
 
 
-__all__ += ["REALDATA_DIR", "COINS_TRUE_COUNT", "realdata_card", "normalize_percentile", "nuclei_image", "coins_image"]
+__all__ += ["NUCLEI_PALETTE", "REALDATA_DIR", "COINS_TRUE_COUNT", "realdata_card", "normalize_percentile", "nuclei_image", "coins_image"]

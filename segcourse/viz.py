@@ -491,7 +491,7 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     return fig, summary
 
 
-def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, title: str | None = None,
+def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = None, title: str | None = None,
                      colours: Mapping[int, Any] | None = None, legend: bool | None = None):
     """Each instance in its own colour, with its contour, over the image.
 
@@ -503,7 +503,8 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
     image : the image, ``(H, W)`` or ``(H, W, 3)``.
     labels : ``(H, W)`` instance ids.
     ax : where to draw (default: a new figure).
-    alpha : how strongly the colours cover the image.
+    alpha : how strongly the colours cover the image (default 0.45; 0.6 with ``colours``, so
+        that the FP and FN colours read as such).
     title : default "N instances".
     colours : ``{instance id: 0..255 RGB}``, e.g. one of the two dicts of
         :func:`matched_instance_colours`, so that a matched prediction and its true object share a
@@ -533,7 +534,7 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
     check_nonnegative(lab, "labels", "instance ids")
     if lab.shape != img.shape[:2]:
         raise ValueError(f"labels {lab.shape} and image {img.shape[:2]} must have the same height and width")
-    check_float(alpha, "alpha", lo=0, hi=1)
+    alpha = (0.45 if colours is None else 0.6) if alpha is None else check_float(alpha, "alpha", lo=0, hi=1)
     ids, lab = np.unique(lab, return_inverse=True)   # relabel to 0..k-1 first: ids may be huge (2**31-1)
     lab = lab.reshape(img.shape[:2])
     if ids[0] != 0:  # no background pixel: shift so that index 0 stays "background"
@@ -555,8 +556,9 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
     ax.set_axis_off()
     if legend or (legend is None and colours is not None):
         used = {tuple(int(v) for v in np.reshape(c, 3)) for c in given.values()}
+        alarms = {tuple(ERROR_COLOURS[k]) for k in ("FP", "FN")}
         handles = [Patch(facecolor=table[0] / 255, edgecolor="black", linewidth=0.5,
-                         label="matched: same colour as its partner")]
+                         label="matched: same colour as its partner")] if used - alarms or not used else []
         handles += [h for k, h in zip(("FP", "FN"), outcome_handles(("FP", "FN"))) if tuple(ERROR_COLOURS[k]) in used]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     return out
@@ -568,7 +570,9 @@ def matched_instance_colours(pred_labels: Any, gt_labels: Any, match: Any = None
     takes its true object's colour, an unmatched prediction the FP colour, a missed true object
     the FN colour (:mod:`segcourse.palette`).
 
-    Pass the two dicts to :func:`instance_overlay` as ``colours=``.
+    Pass the two dicts to :func:`instance_overlay` as ``colours=``. A true object's colour depends
+    only on the truth map (the k-th true id takes the k-th instance colour), so several
+    predictions compared with one truth colour their matches alike.
 
     Parameters
     ----------
@@ -592,10 +596,12 @@ def matched_instance_colours(pred_labels: Any, gt_labels: Any, match: Any = None
     if match is None:
         match = match_instances(pred_labels, gt_labels, iou_threshold)
     table = _pal.INSTANCE_COLOURS
+    gt_ids = np.unique(as_label_array(gt_labels, "gt_labels", ndims=(2,)))
+    rank = {int(g): k for k, g in enumerate(gt_ids[gt_ids > 0])}   # a true object's colour depends on it alone
     pred_c: dict[int, tuple] = {}
     gt_c: dict[int, tuple] = {}
-    for k, (pid, gid, _) in enumerate(sorted(match["pairs"], key=lambda pair: pair[1])):
-        pred_c[int(pid)] = gt_c[int(gid)] = tuple(int(v) for v in table[k % len(table)])
+    for pid, gid, _ in match["pairs"]:
+        pred_c[int(pid)] = gt_c[int(gid)] = tuple(int(v) for v in table[rank[int(gid)] % len(table)])
     for pid in match["unmatched_pred"]:
         pred_c[int(pid)] = tuple(ERROR_COLOURS["FP"])
     for gid in match["unmatched_gt"]:
