@@ -71,12 +71,11 @@ for b in boxes:
     axes[1].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1.5))
 axes[1].set_title(f"detection:\n{n_cars} boxes")
 viz.show_mask(axes[2], label_map, scene.palette, title="semantic segmentation:\none class per pixel")
-axes[3].imshow(image)
-axes[3].imshow(np.ma.masked_equal(cars, 0), cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
-axes[3].set_title("instance segmentation:\none mask per car")
+viz.instance_overlay(image, cars, ax=axes[3], alpha=0.8, title="instance segmentation:\none mask per car")
 for ax in axes:
     ax.set_axis_off()
-fig.tight_layout()
+fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette), loc="lower center", ncol=5, frameon=False)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # The box of a car also contains road; the label map says exactly which pixels are car; the
@@ -149,7 +148,7 @@ axes[1].imshow(pred, cmap="gray_r", vmin=0, vmax=1.6)
 axes[1].set_title("prediction")
 viz.error_map(truth, pred, ax=axes[2], title="each pixel named")
 for (y, x), c in np.ndenumerate(codes):
-    axes[2].text(x, y, names[c], ha="center", va="center", fontsize=11, color="white" if names[c] == "TN" else "black")
+    axes[2].text(x, y, names[c], ha="center", va="center", fontsize=11, color="white" if names[c] in ("TN", "FN") else "black")
 for ax in axes[:2]:
     ax.set_xticks([]); ax.set_yticks([])
 fig.tight_layout()

@@ -310,7 +310,7 @@ print(f"short model, test scene #{worst}: mIoU {short['test']['per_sample_miou']
 def errors_over_image(ax, image, target, pred, title):
     """The image in grey (so no object colour competes) with every wrong pixel painted magenta."""
     shown = np.repeat(0.8 * np.asarray(image).mean(-1, keepdims=True), 3, -1)
-    shown[target != pred] = (1.0, 0.0, 1.0)
+    shown[target != pred] = np.array(viz.ERROR_COLOURS["wrong class"]) / 255   # the palette's magenta
     ax.imshow(shown, interpolation="nearest")
     ax.set_title(title)
     ax.set_axis_off()

@@ -146,10 +146,11 @@ for name, g in footprints.items():
 # %%
 fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
 for ax, (name, g) in zip(axes, footprints.items()):
-    ax.imshow(np.log10(g + 1e-12), cmap="magma", vmin=np.log10(g.max()) - 6)
+    im = ax.imshow(np.log10(g / g.max() + 1e-12), cmap="magma", vmin=-6, vmax=0)
     ax.set_title(name, fontsize=9); ax.set_axis_off()
 fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel (black: none, or under a millionth of the largest)", fontsize=10)
 fig.tight_layout()
+fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradient| / largest)")
 
 # %% [markdown]
 # The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the
@@ -353,9 +354,7 @@ for level in (0.9, 0.99):
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
 axes[0].imshow(scene.images[0]); axes[0].set_title("image"); axes[0].set_axis_off()
 viz.show_mask(axes[1], label_map, ref.palette, title="argmax of the softmax")
-im = axes[2].imshow(confidence, cmap="gray", vmin=0.3, vmax=1)
-axes[2].set_title("confidence (largest probability)"); axes[2].set_axis_off()
-fig.colorbar(im, ax=axes[2], shrink=0.8)
+viz.confidence_map(prob, kind="max", ax=axes[2], title="confidence (largest probability)")
 fig.tight_layout()
 
 # %% [markdown]

@@ -124,10 +124,13 @@ print(f"at the two cell centres: {prof[0]:.1f} px and {prof[-1]:.1f} px from the
 
 # %%
 split = instances.separate_touching(cells.labels[i], min_distance=2)
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
-viz.instance_overlay(cells.images[i], naive, ax=axes[0], title=f"components: {naive.max()}")
-viz.instance_overlay(cells.images[i], split, ax=axes[1], title=f"watershed: {split.max()}")
-viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[2], title=f"truth: {cells.instances[i].max()}")
+split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i])   # a match shares its colour
+fig, axes = plt.subplots(1, 3, figsize=(10, 4))
+viz.instance_overlay(cells.images[i], naive, ax=axes[0], title=f"components: {naive.max()}",
+                     colours=viz.matched_instance_colours(naive, cells.instances[i])[0])
+viz.instance_overlay(cells.images[i], split, ax=axes[1], title=f"watershed: {split.max()}", colours=split_colours)
+viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[2], title=f"truth: {cells.instances[i].max()}",
+                     colours=truth_colours)
 fig.tight_layout()
 
 # %% [markdown]
@@ -197,16 +200,20 @@ for name, pred in preds.items():
 # score between 0.532 and 0.874, and none of that spread shows in one pooled number. The worst
 # image shows the typical failure: a tight cluster comes out as a few large objects, none of
 # which covers any single true cell well enough (IoU > 0.5) to count as a match — so every
-# prediction is a FP and every cell a FN. The right panel fills each prediction by its fate and
-# outlines, in blue, every true cell that nothing matched:
+# prediction is a FP and every cell a FN. Truth and prediction share a colour where they match
+# (none do here, so the predictions are all in the false-positive red and the cells in the
+# missed blue); the right panel fills each prediction by its fate and outlines, in blue, every
+# true cell that nothing matched:
 
 # %%
 i_bad = int(np.argmin(per_image["watershed"]))
 pred = preds["watershed"][i_bad]
 m = instances.match_instances(pred, cells.instances[i_bad])
-fig, axes = plt.subplots(1, 3, figsize=(10, 4))
-viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], title=f"truth: {m.tp + m.fn} cells")
-viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects")
+pred_colours, truth_colours = viz.matched_instance_colours(pred, cells.instances[i_bad], m)
+fig, axes = plt.subplots(1, 3, figsize=(10, 4.4))
+viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], title=f"truth: {m.tp + m.fn} cells",
+                     colours=truth_colours)
+viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects", colours=pred_colours)
 viz.instance_match_map(cells.images[i_bad], pred, cells.instances[i_bad], m, ax=axes[2])
 fig.tight_layout()
 print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}")
@@ -268,11 +275,15 @@ print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %%
 j = 3
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(10, 4))
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 viz.show_mask(axes[0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
-viz.instance_overlay(cells.images[j], instances.instances_from_boundary_classes(three_pred[j]), ax=axes[1], title="recipe")
-viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[2], title="truth")
+axes[0].legend(handles=viz.legend_handles(three_classes.class_names, three_classes.palette), loc="upper center",
+               bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+recipe = instances.instances_from_boundary_classes(three_pred[j])
+recipe_colours, truth_colours = viz.matched_instance_colours(recipe, cells.instances[j])
+viz.instance_overlay(cells.images[j], recipe, ax=axes[1], title="recipe", colours=recipe_colours)
+viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[2], title="truth", colours=truth_colours)
 fig.tight_layout()
 
 # %% [markdown]
@@ -301,11 +312,15 @@ fig.tight_layout()
 # ## Evidence card
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+fig, axes = plt.subplots(1, 4, figsize=(12, 3.8))
 axes[0].imshow(cells.images[i]); axes[0].set_title("input image"); axes[0].set_axis_off()
 viz.show_mask(axes[1], cells.labels[i], cells.palette, "semantic target: one blob")
-viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"prediction: {split.max()} instances")
-viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {cells.instances[i].max()} instances")
+axes[1].legend(handles=viz.legend_handles(cells.class_names, cells.palette), loc="upper center",
+               bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False, fontsize=8)
+split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i])
+viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"prediction: {split.max()} instances", colours=split_colours)
+viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {cells.instances[i].max()} instances",
+                     colours=truth_colours)
 fig.tight_layout()
 pooled = {name: instances.dataset_panoptic_quality(pred, cells.instances) for name, pred in preds.items()}
 errors = {name: np.mean([abs(instances.count_error(p, t)) for p, t in zip(pred, cells.instances)])

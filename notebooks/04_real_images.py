@@ -209,10 +209,14 @@ results = {"baseline: Otsu + watershed": score(baseline, smooth)}
 show({"components of the Otsu mask": score(components, smooth), **results})
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(11, 4))
-viz.instance_overlay(x[right], components[right], ax=axes[0], title=f"components: {len(np.unique(components[right])) - 1}")
-viz.instance_overlay(x[right], baseline[right], ax=axes[1], title=f"watershed: {len(np.unique(baseline[right])) - 1}")
-viz.instance_overlay(x[right], truth[right], ax=axes[2], title=f"truth: {len(np.unique(truth[right])) - 1}")
+baseline_colours, truth_colours = viz.matched_instance_colours(baseline[right], truth[right])  # a match shares its colour
+fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
+viz.instance_overlay(x[right], components[right], ax=axes[0], title=f"components: {len(np.unique(components[right])) - 1}",
+                     colours=viz.matched_instance_colours(components[right], truth[right])[0])
+viz.instance_overlay(x[right], baseline[right], ax=axes[1], title=f"watershed: {len(np.unique(baseline[right])) - 1}",
+                     colours=baseline_colours)
+viz.instance_overlay(x[right], truth[right], ax=axes[2], title=f"truth: {len(np.unique(truth[right])) - 1}",
+                     colours=truth_colours)
 fig.tight_layout()
 
 # %% [markdown]
@@ -273,10 +277,12 @@ n_objects = lambda labels, r, c: len(np.unique(labels[r:r + 128, c:c + 128])) - 
 windows = [(r, c) for r in range(0, 512 - 127, 32) for c in range(256, 512 - 127, 32)]
 r0, c0 = max(windows, key=lambda w: n_objects(full_size, *w) - n_objects(truth, *w))
 zoom = np.s_[r0:r0 + 128, c0:c0 + 128]
-fig, axes = plt.subplots(1, 3, figsize=(11, 4))
-for ax, (name, inst) in zip(axes, [("model, full size", full_size),
-                                   ("model, scaled ×0.5", synthetic), ("truth", truth)]):
-    viz.instance_overlay(x[zoom], inst[zoom], ax=ax, title=f"{name}: {len(np.unique(inst[zoom])) - 1}")
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.6))
+synthetic_colours, truth_colours = viz.matched_instance_colours(synthetic[zoom], truth[zoom])   # FN: missed at ×0.5
+zoom_colours = [viz.matched_instance_colours(full_size[zoom], truth[zoom])[0], synthetic_colours, truth_colours]
+for ax, (name, inst), colours_ in zip(axes, [("model, full size", full_size),
+                                             ("model, scaled ×0.5", synthetic), ("truth", truth)], zoom_colours):
+    viz.instance_overlay(x[zoom], inst[zoom], ax=ax, title=f"{name}: {len(np.unique(inst[zoom])) - 1}", colours=colours_)
 print(f"window: rows {r0}-{r0 + 127}, columns {c0}-{c0 + 127}; objects in it: model full size "
       f"{n_objects(full_size, r0, c0)}, scaled ×0.5 {n_objects(synthetic, r0, c0)}, truth {n_objects(truth, r0, c0)}")
 fig.tight_layout()
@@ -374,7 +380,7 @@ card_fig, card_text = viz.evidence_card(
     {"iou nucleus": row["iou_nucleus"], "boundary_iou": row["boundary_iou"], "per_class": [row[f"iou_{n}"] for n in two]},
     notes=[f"tile {worst} (rows {r0}-{r0 + 127}, columns {c0}-{c0 + 127})", "synthetic-only model",
            "buckets: " + ", ".join(worst_sample["buckets"]), f"primary: {worst_sample['primary']}"],
-    palette=np.array([[40, 40, 40], [0, 158, 115]], np.uint8))
+    palette=data.NUCLEI_PALETTE)
 
 # %% [markdown]
 # The worst tile, tile 0, as an evidence card: input, annotated and predicted nucleus masks,
@@ -482,14 +488,12 @@ def fate_map(pred, gt):
     return status, m
 
 
-colours = np.array([[30, 30, 30], [0, 158, 115], [230, 159, 0], [213, 94, 0]], np.uint8)
-fig, axes = plt.subplots(1, 3, figsize=(11, 4))
+fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
 missed_by = []
 for ax, (name, pred) in zip(axes, [("baseline", baseline), ("synthetic-only", synthetic), ("fine-tuned", fine)]):
     status, m = fate_map(pred[right], truth[right])
     missed_by.append(set(m.unmatched_gt))
-    ax.imshow(colours[status]); ax.set_axis_off()
-    ax.set_title(f"{name}: TP {m.tp}, FP {m.fp}, FN {m.fn}", fontsize=10)
+    viz.instance_match_map(x[right], pred[right], truth[right], m, ax=ax, title=f"{name}: TP {m.tp}, FP {m.fp}, FN {m.fn}")
     missed = np.bincount(truth[right].ravel())[m.unmatched_gt] if m.unmatched_gt else np.array([], int)
     ious = np.array([v for _, _, v in m.pairs])
     print(f"{name:>15}: TP {m.tp}, FP {m.fp}, FN {m.fn}; matched IoU median {np.median(ious):.3f}, lowest {ious.min():.3f}; "
@@ -539,7 +543,7 @@ editor
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 axes[0].imshow(x[crop], cmap="gray"); axes[0].set_title(f"nucleus {nucleus}")
-viz.show_mask(axes[1], target, np.array([[30, 30, 30], [0, 158, 115]], np.uint8), "annotation")
+viz.show_mask(axes[1], target, data.NUCLEI_PALETTE, "annotation")
 viz.error_map(target, editor.mask, ax=axes[2], title=f"stand-in: IoU {editor.scores['iou']:.3f}")
 for ax in axes:
     ax.set_axis_off()
@@ -601,11 +605,12 @@ fig.tight_layout()
 # %%
 best_name = max(results, key=lambda k: results[k]["PQ"])
 status, m = fate_map(fine[right], truth[right])
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.5))
+fine_colours, truth_colours = viz.matched_instance_colours(fine[right], truth[right], m)
+fig, axes = plt.subplots(1, 4, figsize=(14, 8.6))
 axes[0].imshow(x[right], cmap="gray"); axes[0].set_title("input (test region)"); axes[0].set_axis_off()
-viz.instance_overlay(x[right], truth[right], ax=axes[1], title=f"truth: {len(np.unique(truth[right])) - 1}")
-viz.instance_overlay(x[right], fine[right], ax=axes[2], title=f"fine-tuned: {len(np.unique(fine[right])) - 1}")
-axes[3].imshow(colours[status]); axes[3].set_axis_off(); axes[3].set_title(f"TP {m.tp}  FP {m.fp}  FN {m.fn}")
+viz.instance_overlay(x[right], truth[right], ax=axes[1], title=f"truth: {len(np.unique(truth[right])) - 1}", colours=truth_colours)
+viz.instance_overlay(x[right], fine[right], ax=axes[2], title=f"fine-tuned: {len(np.unique(fine[right])) - 1}", colours=fine_colours)
+viz.instance_match_map(x[right], fine[right], truth[right], m, ax=axes[3])
 fig.tight_layout()
 for name, s in results.items():
     print(f"metric      : {name}: PQ {s['PQ']:.3f}, AP50 {s['AP50']:.3f}, count error {s['count error']:+d} (test region)")

@@ -198,7 +198,7 @@ for ax, (i, n_px, _, _) in zip(np.atleast_1d(axes), trap):
     cm_i = metrics.confusion_matrix(pred[i], project.labels[i], 5)
     ys, xs = np.nonzero(np.isin(pred[i], np.nonzero(cm_i.sum(1) == 0)[0]))
     ax.imshow(project.images[i]); ax.set_axis_off()
-    ax.scatter(xs, ys, s=60, facecolors="none", edgecolors="red", linewidths=1.2)
+    ax.scatter(xs, ys, s=60, facecolors="none", edgecolors=np.array(viz.ERROR_COLOURS["FP"]) / 255, linewidths=1.2)
     ax.set_title(f"#{i}: {n_px} px", fontsize=9)
 fig.suptitle("stray pixels of a class the target does not have (circled)", fontsize=10)
 fig.tight_layout()
@@ -302,7 +302,7 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 # (`min_confused_pixels=20`) is most of a car: the median true car has 28 pixels.
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
-# image, truth, prediction, and the wrong pixels (orange) over the correct ones (green). The
+# image, truth, prediction, and the wrong pixels (magenta) over the correct ones (grey). The
 # prediction column shows stray regions — grey road blobs inside the sidewalk, and a few stray car
 # pixels on the road (too small to see at this size; section 5 counts them) — where the image
 # shows only noise.

@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from ._validate import (as_images, as_label_array, as_sample_index, check_bool, check_float, check_int,
                         check_range_pair, check_seed)
+from .palette import CELL_PALETTE, DEFECT_PALETTE, NUCLEI_PALETTE, ROAD_PALETTE  # the class colours live in segcourse.palette
 
 __all__ = [
     "ROAD_CLASSES",
@@ -40,13 +41,8 @@ __all__ = [
 ]
 
 ROAD_CLASSES = ("sky", "road", "sidewalk", "lane marking", "car")
-ROAD_PALETTE = np.array(
-    [[86, 180, 233], [90, 90, 96], [204, 121, 167], [240, 228, 66], [213, 94, 0]], dtype=np.uint8
-)
 DEFECT_CLASSES = ("surface", "defect")
-DEFECT_PALETTE = np.array([[40, 40, 40], [230, 159, 0]], dtype=np.uint8)
 CELL_CLASSES = ("background", "cell")
-CELL_PALETTE = np.array([[40, 40, 40], [0, 158, 115]], dtype=np.uint8)
 
 
 @dataclass
@@ -797,4 +793,4 @@ def coins_image() -> np.ndarray:
     return np.asarray(skdata.coins()).copy()
 
 
-__all__ += ["REALDATA_DIR", "COINS_TRUE_COUNT", "realdata_card", "normalize_percentile", "nuclei_image", "coins_image"]
+__all__ += ["NUCLEI_PALETTE", "REALDATA_DIR", "COINS_TRUE_COUNT", "realdata_card", "normalize_percentile", "nuclei_image", "coins_image"]

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ._validate import as_label_array, check_label_range, check_num_classes, to_numpy
+from .palette import PALETTE
 
 __all__ = [
     "PALETTE",
@@ -31,30 +32,7 @@ __all__ = [
     "check_colors",
 ]
 
-#: The course palette (RGB uint8). Index 0 is background (dark grey, so black borders stay
-#: visible); the rest are colour-blind-friendly, high-contrast colours (Okabe-Ito first).
-PALETTE = np.array(
-    [
-        [40, 40, 40],     # 0 background
-        [230, 159, 0],    # 1 orange
-        [86, 180, 233],   # 2 sky blue
-        [0, 158, 115],    # 3 bluish green
-        [240, 228, 66],   # 4 yellow
-        [213, 94, 0],     # 5 vermillion
-        [204, 121, 167],  # 6 reddish purple
-        [0, 114, 178],    # 7 blue
-        [255, 255, 255],  # 8 white
-        [148, 103, 189],  # 9 purple
-        [140, 86, 75],    # 10 brown
-        [188, 189, 34],   # 11 olive
-        [23, 190, 207],   # 12 cyan
-        [255, 152, 150],  # 13 pink
-        [127, 127, 127],  # 14 grey
-        [197, 176, 213],  # 15 lavender
-    ],
-    dtype=np.uint8,
-)
-
+#: The course palette (RGB uint8); defined with every other colour in :mod:`segcourse.palette`.
 #: Default class names for generic masks: "background", "class 1", ...
 CLASS_NAMES = ("background",) + tuple(f"class {i}" for i in range(1, len(PALETTE)))
 

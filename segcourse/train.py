@@ -28,6 +28,7 @@ from ._files import atomic_write, check_target
 from ._validate import (as_images, as_label_array, check_bool, check_float, check_int, check_logits_target,
                         check_plain_name, check_seed)
 from .models import WEIGHTS_DIR, TinyUNet, count_parameters
+from .palette import CELL_BOUNDARY_PALETTE
 
 #: Where ``train_shipped_model`` and ``python -m segcourse.train`` write by default: a folder in
 #: the current working directory (never the installed package).
@@ -43,7 +44,7 @@ def cells_boundary(n: int, size: int = 64, seed: int = 0, **knobs) -> sdata.SegD
     d = sdata.touching_cells(n, size=size, seed=seed, **{"overlap": 0.1, **knobs})
     labels = np.stack([boundary_class_map(i) for i in d.instances]) if n else d.labels
     return sdata.SegData(d.images, labels, ("background", "interior", "boundary"),
-                         np.array([[40, 40, 40], [0, 158, 115], [240, 228, 66]], np.uint8), d.instances, d.params)
+                         CELL_BOUNDARY_PALETTE.copy(), d.instances, d.params)
 
 
 DATASETS = {"roads": sdata.road_scenes, "defects": sdata.surface_defects, "cells": cells_boundary}

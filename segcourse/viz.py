@@ -11,15 +11,20 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
+from scipy import ndimage
 
 from ._validate import (as_binary, as_images, as_label_array, check_axes, check_enough_colours, check_float,
                         check_int, check_label_range, check_nonnegative, check_same_size, check_score, to_numpy)
+from . import palette as _pal
 from .masks import PALETTE, check_colors
 
 __all__ = [
     "ERROR_COLOURS",
+    "OUTCOME_LABELS",
     "overlay",
     "legend_handles",
+    "outcome_handles",
+    "outcome_legend",
     "show_mask",
     "triplet",
     "error_map",
@@ -30,17 +35,23 @@ __all__ = [
     "failure_gallery",
     "evidence_card",
     "instance_overlay",
+    "matched_instance_colours",
     "instance_match_map",
 ]
 
-#: Colours of the error map (RGB uint8): true positive, false positive, false negative, true
-#: negative; for several classes "correct" and "wrong class". Okabe-Ito colours: FP (orange) and
-#: FN (blue) stay apart for colour-blind readers, also when an FN outline sits on an FP fill.
+#: Colours of the error map (RGB uint8), all from :mod:`segcourse.palette`: true positive, false
+#: positive, false negative, true negative; for several classes "correct" (grey) and "wrong class"
+#: (magenta). No outcome or error colour is within CIEDE2000 20 of any class colour of any data set.
 ERROR_COLOURS = {
-    "TP": (0, 158, 115), "FP": (230, 159, 0), "FN": (0, 114, 178), "TN": (30, 30, 30),
-    "correct": (0, 158, 115), "wrong class": (213, 94, 0), "ignored": (90, 90, 90),
-    "boundary error": (240, 228, 66), "interior error": (204, 121, 167),
+    **{k: _pal.OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")},
+    "TN": _pal.NEUTRAL_COLOURS["TN"], "correct": _pal.NEUTRAL_COLOURS["correct"],
+    "wrong class": _pal.ERROR_COLOURS["wrong"], "ignored": _pal.NEUTRAL_COLOURS["ignored"],
+    "boundary error": _pal.ERROR_COLOURS["boundary error"], "interior error": _pal.ERROR_COLOURS["interior error"],
 }
+
+#: What each outcome means in a legend.
+OUTCOME_LABELS = {"TP": "TP: found (matched)", "FP": "FP: false alarm (prediction only)",
+                  "FN": "FN: missed (truth only)"}
 
 
 def _palette(palette: Any) -> np.ndarray:
@@ -118,6 +129,66 @@ def legend_handles(class_names: Sequence[str], palette: Any = None) -> list[Patc
     check_enough_colours(len(class_names), pal)
     return [Patch(facecolor=pal[i] / 255, edgecolor="black", label=f"{i} {name}")
             for i, name in enumerate(class_names)]
+
+
+def outcome_handles(kinds: Sequence[str] = ("TP", "FP", "FN"), fn_outline: bool = False,
+                    labels: Mapping[str, str] | None = None) -> list[Patch]:
+    """Legend patches for the outcome colours of :mod:`segcourse.palette` (TP / FP / FN, also "TN").
+
+    Parameters
+    ----------
+    kinds : which outcomes, in order.
+    fn_outline : draw FN as an outline (for figures that outline missed objects).
+    labels : text per outcome (default :data:`OUTCOME_LABELS`).
+
+    Returns
+    -------
+    list of matplotlib.patches.Patch
+
+    >>> [h.get_label() for h in outcome_handles()]
+    ['TP: found (matched)', 'FP: false alarm (prediction only)', 'FN: missed (truth only)']
+    >>> tuple(round(v * 255) for v in outcome_handles(["FN"])[0].get_facecolor()[:3])
+    (40, 40, 230)
+    """
+    text = {**OUTCOME_LABELS, "TN": "TN: background in both", **(labels or {})}
+    handles = []
+    for k in kinds:
+        if k not in ERROR_COLOURS or k not in text:
+            raise ValueError(f"unknown outcome {k!r}; expected some of 'TP', 'FP', 'FN', 'TN'")
+        colour = np.array(ERROR_COLOURS[k]) / 255
+        if k == "FN" and fn_outline:
+            handles.append(Patch(facecolor="none", edgecolor=colour, linewidth=2, label=text[k] + " (outline)"))
+        else:
+            handles.append(Patch(facecolor=colour, edgecolor="black", linewidth=0.5, label=text[k]))
+    return handles
+
+
+def outcome_legend(ax=None, kinds: Sequence[str] = ("TP", "FP", "FN"), fn_outline: bool = False,
+                   labels: Mapping[str, str] | None = None, **kwargs: Any):
+    """Draw the TP / FP / FN legend under ``ax`` (or, for a figure, along its bottom).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes or Figure; ``None`` draws under the current axes.
+    kinds, fn_outline, labels : as for :func:`outcome_handles`.
+    **kwargs : passed to ``legend`` (e.g. ``ncol=1``, ``loc=...``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+
+    >>> fig, ax = plt.subplots(); [t.get_text()[:2] for t in outcome_legend(ax).get_texts()]
+    ['TP', 'FP', 'FN']
+    >>> plt.close(fig)
+    """
+    if ax is None:
+        ax = plt.gca()
+    handles = outcome_handles(kinds, fn_outline, labels)
+    if isinstance(ax, plt.Figure):
+        options = dict(loc="lower center", ncol=len(handles), frameon=False, fontsize=9)
+    else:
+        options = dict(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+    return ax.legend(handles=handles, **{**options, **kwargs})
 
 
 def show_mask(ax, mask: Any, palette: Any = None, title: str | None = None) -> None:
@@ -249,8 +320,9 @@ def boundary_error_map(target: Any, pred: Any, boundary: Any, ax=None, title: st
     if not (t.shape == p.shape == band.shape):
         raise ValueError(f"target {t.shape}, pred {p.shape} and boundary {band.shape} must have the same shape")
     wrong = t != p
-    rgb = np.zeros(t.shape + (3,), np.uint8) + np.uint8(30)
-    rgb[band] = (70, 70, 70)
+    rgb = np.zeros(t.shape + (3,), np.uint8)
+    rgb[...] = _pal.NEUTRAL_COLOURS["TN"]
+    rgb[band] = _pal.NEUTRAL_COLOURS["band"]
     rgb[wrong & band] = ERROR_COLOURS["boundary error"]
     rgb[wrong & ~band] = ERROR_COLOURS["interior error"]
     if ax is None:
@@ -259,8 +331,9 @@ def boundary_error_map(target: Any, pred: Any, boundary: Any, ax=None, title: st
     ax.set_title(title)
     ax.set_axis_off()
     ax.legend(handles=[Patch(facecolor=np.array(ERROR_COLOURS[k]) / 255, label=k)
-                       for k in ("boundary error", "interior error")] + [Patch(facecolor=(70 / 255,) * 3, label="band")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False, fontsize=8)
+                       for k in ("boundary error", "interior error")]
+              + [Patch(facecolor=np.array(_pal.NEUTRAL_COLOURS["band"]) / 255, label="band")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     return rgb
 
 
@@ -291,10 +364,10 @@ def confidence_map(probabilities: Any, kind: str = "max", ax=None, title: str | 
             raise ValueError("probabilities must lie in [0, 1] and sum to 1 over the class axis (axis 0); "
                              "for logits apply softmax first (torch.softmax(logits, 0))")
     if kind == "max":
-        value, label, cmap, vmin, vmax = prob.max(0), "max probability", "viridis", 1 / len(prob), 1
+        value, label, cmap, vmin, vmax = prob.max(0), "max probability", _pal.CONFIDENCE_CMAP, 1 / len(prob), 1
     elif kind == "entropy":
         value = -(prob * np.log(np.clip(prob, 1e-12, 1))).sum(0)
-        label, cmap, vmin, vmax = "entropy (nats)", "magma", 0, np.log(len(prob))
+        label, cmap, vmin, vmax = "entropy (nats)", _pal.LOG_CMAP, 0, np.log(len(prob))
     else:
         raise ValueError(f"kind must be 'max' or 'entropy', got {kind!r}")
     if ax is None:
@@ -363,7 +436,8 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
     if len(vals) == 0:
         raise ValueError("failure_gallery needs at least one sample (ious is empty)")
     order = np.argsort(np.where(np.isnan(vals), np.inf, vals))[:k]
-    fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order)), squeeze=False)
+    fig, axes = plt.subplots(len(order), 4, figsize=(9, 2.4 * len(order) + 0.6), squeeze=False)
+    shown: set[str] = set()
     for row, i in enumerate(order):
         axes[row, 0].imshow(_image(images[i]), interpolation="nearest")
         axes[row, 0].set_axis_off()
@@ -374,7 +448,11 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
         axes[row, 3].imshow(np.array([ERROR_COLOURS[n] for n in names], np.uint8)[codes], interpolation="nearest")
         axes[row, 3].set_axis_off()
         axes[row, 3].set_title("errors" if notes is None else notes[row], fontsize=9)
-    fig.tight_layout()
+        shown.update(names[c] for c in np.unique(codes))
+    kinds = [n for n in ("TN", "TP", "FP", "FN", "correct", "wrong class", "ignored") if n in shown]
+    fig.legend(handles=[Patch(facecolor=np.array(ERROR_COLOURS[n]) / 255, edgecolor="black", linewidth=0.5, label=n)
+                        for n in kinds], loc="lower center", ncol=len(kinds), frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.6 / (2.4 * len(axes) + 0.6), 1, 1))
     return fig
 
 
@@ -413,16 +491,41 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     return fig, summary
 
 
-def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, title: str | None = None):
+def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = None, title: str | None = None,
+                     colours: Mapping[int, Any] | None = None, legend: bool | None = None):
     """Each instance in its own colour, with its contour, over the image.
 
     ``labels`` holds instance ids: 0 background, 1, 2, ... objects (any size of id); negative
     ids raise instead of picking colours from the end of the colour table.
 
+    Parameters
+    ----------
+    image : the image, ``(H, W)`` or ``(H, W, 3)``.
+    labels : ``(H, W)`` instance ids.
+    ax : where to draw (default: a new figure).
+    alpha : how strongly the colours cover the image (default 0.45; 0.6 with ``colours``, so
+        that the FP and FN colours read as such).
+    title : default "N instances".
+    colours : ``{instance id: 0..255 RGB}``, e.g. one of the two dicts of
+        :func:`matched_instance_colours`, so that a matched prediction and its true object share a
+        colour; ids not in it take :data:`segcourse.palette.INSTANCE_COLOURS` in turn (as when
+        ``colours`` is None).
+    legend : draw the matched / FP / FN legend (default: when ``colours`` is given).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(H, W, 3)`` float image drawn.
+
     >>> instance_overlay(np.zeros((1, 2, 3)), [[0, -1]])
     Traceback (most recent call last):
     ...
     ValueError: labels contains negative instance ids [-1]; instance ids are 0 or positive (0 is background)
+    >>> lab = np.zeros((5, 5), int); lab[1:4, 1:4] = 9                # one object; its rim is drawn white
+    >>> out = instance_overlay(np.zeros((5, 5)), lab, alpha=1.0, colours={9: (220, 0, 55)})
+    >>> tuple(int(round(v * 255)) for v in out[2, 2]), out[1, 1].tolist()
+    ((220, 0, 55), [1.0, 1.0, 1.0])
+    >>> plt.close("all")
     """
     from skimage.segmentation import find_boundaries
 
@@ -431,23 +534,79 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float = 0.45, titl
     check_nonnegative(lab, "labels", "instance ids")
     if lab.shape != img.shape[:2]:
         raise ValueError(f"labels {lab.shape} and image {img.shape[:2]} must have the same height and width")
+    alpha = (0.45 if colours is None else 0.6) if alpha is None else check_float(alpha, "alpha", lo=0, hi=1)
     ids, lab = np.unique(lab, return_inverse=True)   # relabel to 0..k-1 first: ids may be huge (2**31-1)
     lab = lab.reshape(img.shape[:2])
     if ids[0] != 0:  # no background pixel: shift so that index 0 stays "background"
         ids, lab = np.concatenate([[0], ids]), lab + 1
-    rng = np.random.default_rng(7)
-    cmap = plt.get_cmap("tab20")
-    colours = np.zeros((len(ids), 3), np.float32)
-    colours[1:] = np.array([cmap(i % 20)[:3] for i in rng.permutation(len(ids) - 1)], np.float32).reshape(-1, 3)
+    table = _pal.INSTANCE_COLOURS
+    rgb = np.zeros((len(ids), 3), np.float32)
+    rgb[1:] = table[np.arange(len(ids) - 1) % len(table)] / 255
+    given = {} if colours is None else {int(k): v for k, v in colours.items()}
+    for n, i in enumerate(ids[1:], start=1):
+        if int(i) in given:
+            rgb[n] = check_colors(np.reshape(given[int(i)], (1, 3)), f"colours[{int(i)}]")[0] / 255
     ids = ids[1:]
-    out = np.where(lab[..., None] > 0, (1 - alpha) * img + alpha * colours[lab], img)
+    out = np.where(lab[..., None] > 0, (1 - alpha) * img + alpha * rgb[lab], img)
     out[find_boundaries(lab, mode="inner")] = 1.0
     if ax is None:
         _, ax = plt.subplots(figsize=(3.4, 3.4))
     ax.imshow(out, interpolation="nearest")
     ax.set_title(title or f"{len(ids)} instances")
     ax.set_axis_off()
+    if legend or (legend is None and colours is not None):
+        used = {tuple(int(v) for v in np.reshape(c, 3)) for c in given.values()}
+        alarms = {tuple(ERROR_COLOURS[k]) for k in ("FP", "FN")}
+        handles = [Patch(facecolor=table[0] / 255, edgecolor="black", linewidth=0.5,
+                         label="matched: same colour as its partner")] if used - alarms or not used else []
+        handles += [h for k, h in zip(("FP", "FN"), outcome_handles(("FP", "FN"))) if tuple(ERROR_COLOURS[k]) in used]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     return out
+
+
+def matched_instance_colours(pred_labels: Any, gt_labels: Any, match: Any = None,
+                             iou_threshold: float = 0.5) -> tuple[dict[int, tuple], dict[int, tuple]]:
+    """Colours that let truth and prediction be compared panel to panel: a matched prediction
+    takes its true object's colour, an unmatched prediction the FP colour, a missed true object
+    the FN colour (:mod:`segcourse.palette`).
+
+    Pass the two dicts to :func:`instance_overlay` as ``colours=``. A true object's colour depends
+    only on the truth map (the k-th true id takes the k-th instance colour), so several
+    predictions compared with one truth colour their matches alike.
+
+    Parameters
+    ----------
+    pred_labels, gt_labels : ``(H, W)`` instance maps (0 = background).
+    match : the result of :func:`segcourse.instances.match_instances` for these maps (computed
+        with ``iou_threshold`` when None).
+    iou_threshold : used only when ``match`` is None.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{prediction id: RGB}`` and ``{true id: RGB}`` (0..255 tuples).
+
+    >>> gt = np.array([[1, 1, 0, 2, 2]]); pred = np.array([[7, 7, 0, 0, 8]])
+    >>> pred_c, gt_c = matched_instance_colours(pred, gt)
+    >>> pred_c[7] == gt_c[1], pred_c[8] == ERROR_COLOURS["FP"], gt_c[2] == ERROR_COLOURS["FN"]
+    (True, True, True)
+    """
+    from .instances import match_instances
+
+    if match is None:
+        match = match_instances(pred_labels, gt_labels, iou_threshold)
+    table = _pal.INSTANCE_COLOURS
+    gt_ids = np.unique(as_label_array(gt_labels, "gt_labels", ndims=(2,)))
+    rank = {int(g): k for k, g in enumerate(gt_ids[gt_ids > 0])}   # a true object's colour depends on it alone
+    pred_c: dict[int, tuple] = {}
+    gt_c: dict[int, tuple] = {}
+    for pid, gid, _ in match["pairs"]:
+        pred_c[int(pid)] = gt_c[int(gid)] = tuple(int(v) for v in table[rank[int(gid)] % len(table)])
+    for pid in match["unmatched_pred"]:
+        pred_c[int(pid)] = tuple(ERROR_COLOURS["FP"])
+    for gid in match["unmatched_gt"]:
+        gt_c[int(gid)] = tuple(ERROR_COLOURS["FN"])
+    return pred_c, gt_c
 
 
 def instance_match_map(image: Any, pred_labels: Any, gt_labels: Any, match: Any, ax=None, title: str | None = None):
@@ -463,7 +622,7 @@ def instance_match_map(image: Any, pred_labels: Any, gt_labels: Any, match: Any,
     >>> pred = np.zeros((8, 8), int); pred[1:4, 1:4] = 3; pred[0, 6:8] = 4
     >>> rgb = instance_match_map(np.zeros((8, 8)), pred, gt, match_instances(pred, gt))
     >>> [tuple(np.round(rgb[r, c] * 255).astype(int).tolist()) for r, c in [(2, 2), (0, 7), (5, 5)]]
-    [(0, 158, 115), (230, 159, 0), (0, 114, 178)]
+    [(30, 240, 100), (220, 0, 55), (40, 40, 230)]
     >>> plt.close("all")
     """
     from skimage.segmentation import find_boundaries
@@ -480,14 +639,14 @@ def instance_match_map(image: Any, pred_labels: Any, gt_labels: Any, match: Any,
     out[tp] = colour["TP"]
     out[fp] = colour["FP"]
     missed = np.isin(g, match["unmatched_gt"])
-    out[find_boundaries(np.where(missed, g, 0), mode="inner") & missed] = colour["FN"]
+    rim = find_boundaries(np.where(missed, g, 0), mode="inner") & missed
+    rim |= ndimage.binary_dilation(rim, iterations=1) & missed       # two pixels wide, inside the object
+    out[rim] = colour["FN"]
     if ax is None:
         _, ax = plt.subplots(figsize=(3.4, 3.4))
     ax.imshow(out, interpolation="nearest")
     ax.set_title(title or f"TP {match['tp']}  FP {match['fp']}  FN {match['fn']}")
     ax.set_axis_off()
-    ax.legend(handles=[Patch(facecolor=colour["TP"], label="TP: matched prediction"),
-                       Patch(facecolor=colour["FP"], label="FP: unmatched prediction"),
-                       Patch(facecolor="none", edgecolor=colour["FN"], linewidth=2, label="FN: missed object (outline)")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+    outcome_legend(ax, fn_outline=True, labels={"TP": "TP: matched prediction", "FP": "FP: unmatched prediction",
+                                                "FN": "FN: missed object"})
     return out

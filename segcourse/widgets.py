@@ -26,6 +26,7 @@ from . import metrics
 from ._files import atomic_write, load_mask_file
 from ._validate import as_label_array, check_int, check_label_range, check_num_classes
 from .masks import PALETTE, check_colors
+from .palette import OUTCOME_COLOURS
 from .viz import error_codes
 
 __all__ = ["MaskEditor", "STATIC_NOTE"]
@@ -36,7 +37,7 @@ STATIC_NOTE = "Interactive in JupyterLab: run this cell there to paint"
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
-_ERROR_COLOURS = ["#00000000", "#009e73", "#e69f00", "#0072b2"]  # none, TP, FP, FN (as viz.ERROR_COLOURS)
+_ERROR_COLOURS = ["#00000000"] + ["#%02x%02x%02x" % OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")]  # none, TP, FP, FN
 
 
 def _hex(rgb: Sequence[int]) -> str:

@@ -387,9 +387,21 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("timings", help="time every cell in a scratch copy; cells over 5 s must show a progress bar")
     t.add_argument("names", nargs="*")
     t.add_argument("--folder", default="notebooks", choices=SOURCES)
+    pal = sub.add_parser("palette", help="draw the colour palette (segcourse.palette.swatch_figure) to docs/palette.png")
+    pal.add_argument("--out", default=str(ROOT / "docs" / "palette.png"))
     pts = sub.add_parser("points", help="print the README's points table (from the solutions' nbgrader metadata)")
     pts.add_argument("--update-readme", action="store_true", help="write the table into README.md")
     args = ap.parse_args(argv)
+    if args.command == "palette":
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from segcourse.palette import swatch_figure
+
+        fig = swatch_figure()
+        fig.savefig(args.out, dpi=90, metadata={"Software": None})
+        print("wrote", args.out)
+        return 0
     if args.command == "points":
         import points  # tools/points.py
 
