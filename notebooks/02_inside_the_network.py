@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 torch.set_num_threads(1)                 # a network this small trains fastest on one thread
-torch.use_deterministic_algorithms(True)  # same numbers on every run
+torch.use_deterministic_algorithms(True)  # same numbers on every run on this computer (lesson 01 says why not across computers)
 
 # %% [markdown]
 # ## 1 · What a 3×3 convolution sees, and what max-pooling throws away
@@ -606,13 +606,26 @@ for f in (1, 2):
 live_lr = {}
 for lr in (1e-3, 1e-2, 1e-1):
     torch.manual_seed(0)
-    live_lr[lr] = train_loop(HandUNet(width=8), small_train, small_val, steps=60, lr=lr, eval_every=60)
+    live_lr[lr] = train_loop(HandUNet(width=8), small_train, small_val, steps=60, lr=lr, eval_every=10)
     print(f"your run, lr {lr:g}: val loss {live_lr[lr][-1]['val loss']:.3f}, val mIoU {live_lr[lr][-1]['val mIoU']:.3f}")
 
 # %%
-for lr, run in zip(live_lr, ("02_lr_0001", "02_lr_001", "02_lr_01")):
-    h = experiments.recorded_run(run, history=live_lr[lr])["history"]
-    print(f"recorded run, lr {lr:g}: after 60 steps of 16 images, val loss {h[-1]['val loss']:.3f}, val mIoU {h[-1]['val mIoU']:.3f}")
+torch.manual_seed(0)
+untrained = HandUNet(width=8).eval()
+vx, vy = as_tensors(small_val)
+with torch.no_grad():
+    vl = untrained(vx)
+print(f"untrained: val loss {float(F.cross_entropy(vl, vy)):.3f}, val mIoU {metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5):.3f}")
+lr_runs = {lr: experiments.recorded_run(run, history=live_lr[lr])["history"]
+           for lr, run in zip(live_lr, ("02_lr_0001", "02_lr_001", "02_lr_01"))}
+for lr, h in lr_runs.items():
+    curve = " ".join(f"{e['val mIoU']:.3f}" for e in h)
+    print(f"recorded run, lr {lr:g}: val mIoU at steps 10-60: {curve} | after 60 steps val loss {h[-1]['val loss']:.3f}")
+fig, ax = plt.subplots(figsize=(5, 3))
+for (lr, h), color in zip(lr_runs.items(), ["C0", "C1", "C2"]):
+    ax.plot([e["step"] for e in h], [e["val mIoU"] for e in h], "o-", color=color, label=f"lr {lr:g}")
+ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", title="the same 60 steps at three learning rates", ylim=(0, 1))
+ax.legend(fontsize=8); fig.tight_layout()
 
 # %% [markdown]
 # Too small and the model has barely moved after 60 steps; too large and Adam's steps overshoot.

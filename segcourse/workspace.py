@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={dest}", *extra]
     print("starting:", " ".join(cmd), flush=True)
+    if os.name == "posix":  # become JupyterLab: Ctrl+C and kill reach the server itself, nothing is left running
+        os.execv(sys.executable, cmd)
     return subprocess.call(cmd)
 
 
