@@ -248,7 +248,8 @@ def bucket_failures(
                                         "enrichment": frac / band_share, "wrong_pixels": int(rest.sum())}
         # 4. class confusion away from the band: the largest share of a true class
         inner = rest & ~band
-        off = np.bincount((ti[inner] * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
+        # int64 before K*t: uint8 labels (the data sets' dtype) wrap around once K*K > 256
+        off = np.bincount((ti[inner].astype(np.int64) * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
         share = off / np.maximum(cm.sum(1, keepdims=True), 1)
         a, b = np.unravel_index(np.argmax(share), share.shape)
         groups["class_confusion"] = inner & (ti == a) & (pi == b)

@@ -193,3 +193,15 @@ def test_the_dense_confusion_matrix_cap_still_applies_once_checked_up_front():
         F.bucket_failures(z, z, metrics.MAX_CM_CLASSES + 1)
     with pytest.raises(ValueError, match="dense"):
         F.per_sample_report(z, z, metrics.MAX_CM_CLASSES + 1)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+def test_class_confusion_is_the_same_for_uint8_labels_and_many_classes(dtype):
+    """K*t + p overflowed uint8 once K*K > 256: with K=17 class 16 read as 16*17+15 = 287 -> 31,
+    i.e. 'true 1 predicted as 14', with a fraction of 300.0 of the true class."""
+    k = 17
+    t = np.zeros((1, 40, 40), dtype); t[0, :, 20:] = 16; t[0, :, 36:] = 15
+    p = t.copy(); p[0, 5:35, 25:36] = 15                      # 330 px of class 16 called 15
+    ev = F.bucket_failures(p, t, k)["samples"][0]["evidence"]["class_confusion"]
+    assert (ev["true"], ev["predicted"], ev["pixels"]) == ("16", "15", 300)
+    assert ev["fraction_of_true_class"] == pytest.approx(300 / 640) and ev["pixels_with_band"] == 330
