@@ -28,11 +28,55 @@ def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
     return float(np.median(times))
 
 
-def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5) -> list[list[object]]:
-    """Time ``per_class_iou`` against scikit-learn and torchmetrics on the same label maps."""
+def _bincount_iou(pred: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+    """The bare-numpy baseline: one ``np.bincount`` over ``K*t + p`` (int64), no checks at all."""
+    cm = np.bincount(target.astype(np.int64).ravel() * k + pred.ravel(), minlength=k * k).reshape(k, k)
+    tp = np.diag(cm).astype(np.float64)
+    den = cm.sum(0) + cm.sum(1) - tp
+    out = np.full(k, np.nan)
+    np.divide(tp, den, out=out, where=den > 0)
+    return out
+
+
+def _failing_road_scenes(n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """(preds, targets) for :func:`segcourse.failures.bucket_failures`: ``n`` 64×64 road scenes and
+    predictions with every kind of failure -- all shifted one pixel (boundary errors), cars erased
+    in every 3rd (missed small regions), a block of road called sidewalk in every 4th (class
+    confusion), a car pixel in the sky of every 5th (a false-positive class)."""
+    from . import data
+
+    targets = data.road_scenes(n, seed=seed).labels
+    preds = np.roll(targets, 1, axis=2)
+    car, road, sidewalk = (data.ROAD_CLASSES.index(c) for c in ("car", "road", "sidewalk"))
+    for i in range(0, n, 3):
+        preds[i][preds[i] == car] = road
+    for i in range(0, n, 4):
+        block = preds[i, 40:, :32]
+        block[block == road] = sidewalk
+    preds[::5, 0, 0] = car
+    return preds, targets
+
+
+def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5, scenes: int = 200) -> list[list[object]]:
+    """Time ``per_class_iou`` against a bare ``np.bincount``, scikit-learn and torchmetrics on the same
+    label maps, then ``failures.bucket_failures`` on ``scenes`` road scenes with failures of every kind.
+
+    The bincount column is the floor: the same counting with no conversion, no checks and no
+    chunking, so ``segcourse ms / bincount ms`` is what validation and the rest cost (or save).
+
+    Examples
+    --------
+    >>> rows = bench_metrics(n=2, size=32, repeats=1, scenes=4)  # doctest: +ELLIPSIS
+    per_class_iou on 2 uint8 label maps of 32×32 (median of 1 runs, ... CPUs visible)
+    | K | pixels | segcourse ms | numpy bincount ms | segcourse / bincount | sklearn ms | ...
+    ...
+    bucket_failures on 4 road scenes of 64×64 ...
+    | scenes | ms | ms per scene | failing | false_positive_class | small_region | boundary | class_confusion |
+    ...
+    """
     from sklearn.metrics import confusion_matrix as sk_cm
 
-    from . import metrics
+    from . import failures, metrics
 
     try:
         import torch
@@ -47,6 +91,8 @@ def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5) -> list[list[
         pred = np.where(rng.random(target.shape) < 0.8, target, rng.integers(0, k, target.shape)).astype(np.uint8)
         ours = _median_seconds(lambda: metrics.per_class_iou(pred, target, k), repeats)
         ref = metrics.per_class_iou(pred, target, k)
+        np.testing.assert_allclose(_bincount_iou(pred, target, k), ref)
+        bare = _median_seconds(lambda: _bincount_iou(pred, target, k), repeats)
 
         def sklearn_iou():
             cm = sk_cm(target.ravel(), pred.ravel(), labels=np.arange(k))
@@ -54,7 +100,8 @@ def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5) -> list[list[
 
         np.testing.assert_allclose(sklearn_iou(), ref)
         sk = _median_seconds(sklearn_iou, max(1, repeats // 2))
-        row = [k, f"{n}×{size}×{size}", f"{ours * 1e3:.1f}", f"{sk * 1e3:.0f}", f"{sk / ours:.0f}×"]
+        row = [k, f"{n}×{size}×{size}", f"{ours * 1e3:.1f}", f"{bare * 1e3:.1f}", f"{ours / bare:.2f}",
+               f"{sk * 1e3:.0f}", f"{sk / ours:.0f}×"]
         if multiclass_jaccard_index is not None:
             tp, tt = torch.from_numpy(pred), torch.from_numpy(target)
 
@@ -69,18 +116,28 @@ def bench_metrics(n: int = 200, size: int = 256, repeats: int = 5) -> list[list[
         rows.append(row)
     print(f"per_class_iou on {n} uint8 label maps of {size}×{size} (median of {repeats} runs, "
           f"{os.cpu_count()} CPUs visible)")
-    print_table(["K", "pixels", "segcourse ms", "sklearn ms", "speed-up vs sklearn",
-                 "torchmetrics ms (defaults)", "speed-up vs torchmetrics"], rows)
+    print_table(["K", "pixels", "segcourse ms", "numpy bincount ms", "segcourse / bincount", "sklearn ms",
+                 "speed-up vs sklearn", "torchmetrics ms (defaults)", "speed-up vs torchmetrics"], rows)
+
+    preds, targets = _failing_road_scenes(scenes)
+    secs = _median_seconds(lambda: failures.bucket_failures(preds, targets, 5), max(1, repeats // 2))
+    res = failures.bucket_failures(preds, targets, 5)
+    print(f"bucket_failures on {scenes} road scenes of 64×64 (every one shifted a pixel, with missed cars, "
+          f"road called sidewalk, stray car pixels; median of {max(1, repeats // 2)} runs)")
+    print_table(["scenes", "ms", "ms per scene", "failing", *res["counts"]],
+                [[scenes, f"{secs * 1e3:.0f}", f"{secs * 1e3 / max(scenes, 1):.2f}", res["failing"],
+                  *res["counts"].values()]])
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m segcourse.bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
-    m = sub.add_parser("metrics", help="per_class_iou vs scikit-learn and torchmetrics")
+    m = sub.add_parser("metrics", help="per_class_iou vs numpy bincount, scikit-learn and torchmetrics; bucket_failures")
     m.add_argument("--n", type=int, default=200)
     m.add_argument("--size", type=int, default=256)
     m.add_argument("--repeats", type=int, default=5)
+    m.add_argument("--scenes", type=int, default=200, help="road scenes for the bucket_failures row")
     d = sub.add_parser("data", help="speed of the toy dataset generators")
     d.add_argument("--n", type=int, default=1000)
     t = sub.add_parser("train", help="tiny UNet: throughput and images to mIoU 0.80 / 0.90")
@@ -92,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args(argv)
     if args.what == "metrics":
-        bench_metrics(args.n, args.size, args.repeats)
+        bench_metrics(args.n, args.size, args.repeats, args.scenes)
     elif args.what == "data":
         bench_data(args.n)
     else:

@@ -40,7 +40,9 @@ _DONE = "You can continue with targeted optimization."
 
 
 def _batch(preds: Any, targets: Any, num_classes: int) -> tuple[np.ndarray, np.ndarray, int]:
-    k = check_num_classes(num_classes)
+    """The one validation of a public function's (preds, targets): (N, H, W) label arrays with ids
+    in ``0..K-1``. Everything after it uses metrics' private helpers, which do not check again."""
+    k = metrics._check_max_classes(check_num_classes(num_classes), metrics.MAX_CM_CLASSES)  # a dense (K, K) per sample
     p = as_label_array(preds, "preds", ndims=(2, 3))
     t = as_label_array(targets, "targets", ndims=(2, 3))
     check_same_shape(p, t)
@@ -59,10 +61,14 @@ def label_boundary_band(label_map: Any, dilation_ratio: float = 0.02) -> np.ndar
     >>> label_boundary_band(lm).astype(int)[0]
     array([0, 0, 1, 1, 0, 0])
     """
-    lm = as_label_array(label_map, "label_map", ndims=(2, 3))
+    return _label_boundary_band(as_label_array(label_map, "label_map", ndims=(2, 3)), dilation_ratio)
+
+
+def _label_boundary_band(lm: np.ndarray, dilation_ratio: float) -> np.ndarray:
+    """:func:`label_boundary_band` of a checked integer label array."""
     band = np.zeros(lm.shape, bool)
     for c in np.unique(lm):  # union of every class's inner band, the image edge not counted as an edge
-        band |= metrics.boundary_band(lm == c, dilation_ratio, image_border=False)
+        band |= metrics._boundary_band(lm == c, dilation_ratio, image_border=False)
     return band
 
 
@@ -82,11 +88,11 @@ def per_sample_report(preds: Any, targets: Any, num_classes: int, class_names: S
         raise ValueError(f"{len(names)} class names for {k} classes")
     rows = []
     for i, (pi, ti) in enumerate(zip(p, t)):
-        cm = metrics.confusion_matrix(pi, ti, k)
-        ious = metrics.iou_from_confusion(cm)
-        dices = metrics.dice_from_confusion(cm)
+        cm = metrics._confusion_matrix(pi, ti, k)
+        ious = metrics._iou_from_cm(cm)
+        dices = metrics._dice_from_cm(cm)
         present = np.unique(ti)
-        b = [metrics.boundary_iou(pi == c, ti == c, dilation_ratio) for c in present]
+        b = [metrics._boundary_iou(pi == c, ti == c, dilation_ratio) for c in present]
         row: dict[str, Any] = {"sample": i}
         row.update({f"iou_{n}": float(v) for n, v in zip(names, ious)})
         row["miou"] = float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
@@ -98,7 +104,7 @@ def per_sample_report(preds: Any, targets: Any, num_classes: int, class_names: S
 
 
 def _miou(pi: np.ndarray, ti: np.ndarray, k: int) -> float:
-    ious = metrics.iou_from_confusion(metrics.confusion_matrix(pi, ti, k))
+    ious = metrics._iou_from_cm(metrics._confusion_matrix(pi, ti, k))
     return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
 
 
@@ -180,8 +186,8 @@ def bucket_failures(
     samples, empty = [], []
     structure = ndimage.generate_binary_structure(2, 2)  # a region: pixels joined by an edge or a corner
     for i, (pi, ti) in enumerate(zip(p, t)):
-        cm = metrics.confusion_matrix(pi, ti, k)
-        ious = metrics.iou_from_confusion(cm)
+        cm = metrics._confusion_matrix(pi, ti, k)
+        ious = metrics._iou_from_cm(cm)
         if not np.isfinite(ious).any():  # no pixel of any class: nothing to get wrong, not a failure
             empty.append(i)
             continue
@@ -232,7 +238,7 @@ def bucket_failures(
             explained |= g
         rest = wrong & ~explained
         # 3. boundary: the rest, compared with the band's share of the image
-        band = label_boundary_band(ti, dilation_ratio)
+        band = _label_boundary_band(ti, dilation_ratio)
         groups["boundary"] = rest & band
         if rest.any():
             frac = float(rest[band].sum() / rest.sum())
@@ -242,7 +248,8 @@ def bucket_failures(
                                         "enrichment": frac / band_share, "wrong_pixels": int(rest.sum())}
         # 4. class confusion away from the band: the largest share of a true class
         inner = rest & ~band
-        off = np.bincount((ti[inner] * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
+        # int64 before K*t: uint8 labels (the data sets' dtype) wrap around once K*K > 256
+        off = np.bincount((ti[inner].astype(np.int64) * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
         share = off / np.maximum(cm.sum(1, keepdims=True), 1)
         a, b = np.unravel_index(np.argmax(share), share.shape)
         groups["class_confusion"] = inner & (ti == a) & (pi == b)
@@ -361,6 +368,7 @@ def agreement(mask_a: Any, mask_b: Any, num_classes: int) -> dict[str, Any]:
     >>> res["per_class_iou"].round(3).tolist(), round(res["miou"], 3)
     ([0.667, 0.5], 0.583)
     """
-    ious = metrics.per_class_iou(mask_a, mask_b, num_classes)
+    a, b, k = metrics._labels_pair(mask_a, mask_b, num_classes, None)  # checked once, as per_class_iou does
+    ious = metrics._per_class_iou(a, b, k)
     return {"per_class_iou": ious, "miou": float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan"),
-            "pixel_agreement": metrics.pixel_accuracy(mask_a, mask_b, num_classes)}
+            "pixel_agreement": float(np.count_nonzero(a == b) / a.size) if a.size else float("nan")}

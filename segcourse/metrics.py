@@ -14,6 +14,11 @@ Conventions
   of means (it does not count as 0, and it does not count as 1).
 * Two empty binary masks agree perfectly, but IoU = 0/0 is undefined; ``zero_division`` decides
   what is returned (NaN by default, so that an average over samples can skip it).
+
+Validation happens once, in the public functions. The private helpers (``_confusion_matrix``,
+``_per_class_iou``, ``_iou_from_cm``, ``_boundary_band``, ...) take arrays a public function (or
+:func:`_labels_pair`) has already checked, so a caller that scores many slices of one checked
+batch (``failures.bucket_failures``) does not convert and re-check them at every step.
 """
 
 from __future__ import annotations
@@ -107,13 +112,7 @@ def _labels_pair(
     value (inside ``0..K-1`` too, e.g. ``ignore_index=0`` for "ignore background"); predictions
     equal to ``ignore_index`` at other pixels still count as that class.
     """
-    k = check_num_classes(num_classes)
-    if k > max_classes:
-        raise ValueError(
-            f"num_classes={k} is more than this function handles ({max_classes}); "
-            + (f"a dense {k}x{k} confusion matrix would need {k * k * 8 / 2**30:.1f} GiB. Use per_class_iou / "
-               f"mean_iou / pixel_accuracy, which count only the classes that occur"
-               if max_classes == MAX_CM_CLASSES else "relabel the ids that occur to 0..K-1 first (np.unique(..., return_inverse=True))"))
+    k = _check_max_classes(check_num_classes(num_classes), max_classes)
     ignore_index = _check_ignore(ignore_index)
     p = as_label_array(pred, "pred")
     t = as_label_array(target, "target")
@@ -125,6 +124,22 @@ def _labels_pair(
             p, t = p[keep], t[keep]
     check_label_range(p, "pred", k)
     return p, t, k
+
+
+def _check_max_classes(k: int, max_classes: int = MAX_CLASSES) -> int:
+    """``k`` if a function capped at ``max_classes`` can take it; else a ValueError that says what to use."""
+    if k > max_classes:
+        raise ValueError(
+            f"num_classes={k} is more than this function handles ({max_classes}); "
+            + (f"a dense {k}x{k} confusion matrix would need {k * k * 8 / 2**30:.1f} GiB. Use per_class_iou / "
+               f"mean_iou / pixel_accuracy, which count only the classes that occur"
+               if max_classes == MAX_CM_CLASSES else "relabel the ids that occur to 0..K-1 first (np.unique(..., return_inverse=True))"))
+    return k
+
+
+def _confusion_matrix(p: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
+    """:func:`confusion_matrix` of already-checked label arrays (same shape, ids in ``0..k-1``)."""
+    return _pair_counts(t, p, k)
 
 
 def _class_counts(p: np.ndarray, t: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,7 +190,7 @@ def confusion_matrix(
            [0, 0, 1]])
     """
     p, t, k = _labels_pair(pred, target, num_classes, ignore_index, MAX_CM_CLASSES)
-    return _pair_counts(t, p, k)
+    return _confusion_matrix(p, t, k)
 
 
 def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -197,6 +212,18 @@ def _check_cm(cm: Any) -> np.ndarray:
     return cm
 
 
+def _iou_from_cm(cm: np.ndarray) -> np.ndarray:
+    """:func:`iou_from_confusion` of a checked count matrix (one this module computed)."""
+    tp = np.diag(cm).astype(np.float64)
+    return _safe_ratio(tp, cm.sum(0) + cm.sum(1) - tp)
+
+
+def _dice_from_cm(cm: np.ndarray) -> np.ndarray:
+    """:func:`dice_from_confusion` of a checked count matrix (one this module computed)."""
+    tp = np.diag(cm).astype(np.float64)
+    return _safe_ratio(2 * tp, cm.sum(0) + cm.sum(1))
+
+
 def iou_from_confusion(cm: Any) -> np.ndarray:
     """Per-class IoU ``TP / (TP + FP + FN)`` read off a confusion matrix (NaN where 0/0).
 
@@ -205,9 +232,7 @@ def iou_from_confusion(cm: Any) -> np.ndarray:
     >>> iou_from_confusion(np.array([[3, 1], [0, 4]]))
     array([0.75, 0.8 ])
     """
-    cm = _check_cm(cm)
-    tp = np.diag(cm).astype(np.float64)
-    return _safe_ratio(tp, cm.sum(0) + cm.sum(1) - tp)
+    return _iou_from_cm(_check_cm(cm))
 
 
 def dice_from_confusion(cm: np.ndarray) -> np.ndarray:
@@ -216,9 +241,19 @@ def dice_from_confusion(cm: np.ndarray) -> np.ndarray:
     >>> dice_from_confusion(np.array([[3, 1], [0, 4]]))
     array([0.85714286, 0.88888889])
     """
-    cm = _check_cm(cm)
-    tp = np.diag(cm).astype(np.float64)
-    return _safe_ratio(2 * tp, cm.sum(0) + cm.sum(1))
+    return _dice_from_cm(_check_cm(cm))
+
+
+def _per_class_iou(p: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
+    """:func:`per_class_iou` of already-checked label arrays (same shape, ids in ``0..k-1``)."""
+    tp, pc, tc = _class_counts(p, t, k)
+    return _safe_ratio(tp.astype(np.float64), pc + tc - tp)
+
+
+def _per_class_dice(p: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
+    """:func:`per_class_dice` of already-checked label arrays."""
+    tp, pc, tc = _class_counts(p, t, k)
+    return _safe_ratio(2 * tp.astype(np.float64), pc + tc)
 
 
 def per_class_iou(
@@ -233,8 +268,7 @@ def per_class_iou(
     >>> per_class_iou(pred, target, num_classes=4).round(3)
     array([0.5, 0.5, 0.5, nan])
     """
-    tp, pc, tc = _class_counts(*_labels_pair(pred, target, num_classes, ignore_index))
-    return _safe_ratio(tp.astype(np.float64), pc + tc - tp)
+    return _per_class_iou(*_labels_pair(pred, target, num_classes, ignore_index))
 
 
 def per_class_dice(
@@ -245,8 +279,7 @@ def per_class_dice(
     >>> per_class_dice([[0, 1], [1, 1]], [[0, 0], [1, 1]], num_classes=2).round(3)
     array([0.667, 0.8  ])
     """
-    tp, pc, tc = _class_counts(*_labels_pair(pred, target, num_classes, ignore_index))
-    return _safe_ratio(2 * tp.astype(np.float64), pc + tc)
+    return _per_class_dice(*_labels_pair(pred, target, num_classes, ignore_index))
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -376,7 +409,11 @@ def boundary_band(mask: Any, dilation_ratio: float = 0.02, image_border: bool = 
            [0, 1, 1, 1, 0],
            [0, 0, 0, 0, 0]])
     """
-    m = as_binary(mask, "mask")
+    return _boundary_band(as_binary(mask, "mask"), dilation_ratio, image_border)
+
+
+def _boundary_band(m: np.ndarray, dilation_ratio: float = 0.02, image_border: bool = True) -> np.ndarray:
+    """:func:`boundary_band` of a checked bool mask, (H, W) or (N, H, W)."""
     d = _dilation_pixels(m.shape, dilation_ratio)
     size = (1,) * (m.ndim - 2) + (2 * d + 1, 2 * d + 1)
     if image_border:
@@ -407,8 +444,13 @@ def boundary_iou(
     p = as_binary(pred, "pred")
     t = as_binary(target, "target")
     check_same_shape(p, t)
-    bp = boundary_band(p, dilation_ratio)
-    bt = boundary_band(t, dilation_ratio)
+    return _boundary_iou(p, t, dilation_ratio, zero_division)
+
+
+def _boundary_iou(p: np.ndarray, t: np.ndarray, dilation_ratio: float = 0.02, zero_division: float = np.nan) -> float:
+    """:func:`boundary_iou` of two checked bool masks of the same shape."""
+    bp = _boundary_band(p, dilation_ratio)
+    bt = _boundary_band(t, dilation_ratio)
     union = np.count_nonzero(bp | bt)
     if union == 0:
         return float(zero_division)

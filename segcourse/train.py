@@ -214,8 +214,9 @@ def evaluate(model: torch.nn.Module, data: Any, num_classes: int | None = None, 
     x, y = _as_tensors(data, "data", k)
     pred, _ = predict(model, x, batch_size, device)
     target = y.numpy()
-    per_class = metrics.per_class_iou(pred, target, k)
-    per_sample = np.array([metrics.mean_iou(p, t, k) for p, t in zip(pred, target)])
+    pred, target, k = metrics._labels_pair(pred, target, k, None)  # checked once, not once per sample
+    per_class = metrics._per_class_iou(pred, target, k)
+    per_sample = np.array([metrics._nanmean(metrics._per_class_iou(p, t, k)) for p, t in zip(pred, target)])
     return {"per_class_iou": per_class, "miou": float(np.nanmean(per_class)), "per_sample_miou": per_sample, "pred": pred}
 
 

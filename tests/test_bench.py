@@ -67,3 +67,15 @@ def test_readme_lists_the_command_its_cpu_table_was_made_with(monkeypatch):
     monkeypatch.setattr(bench, "bench_train", lambda **kw: parsed.update(kw))
     bench.main(listed[3:])
     assert parsed["device"] == "cpu" and list(parsed["seeds"]) == seeds, (parsed, seeds)
+
+
+def test_bench_metrics_prints_the_bincount_floor_and_a_bucket_failures_row(capsys):
+    bench.main(["metrics", "--n", "2", "--size", "32", "--repeats", "1", "--scenes", "20"])
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| K | pixels | segcourse ms | numpy bincount ms | segcourse / bincount | sklearn ms")
+    assert [line.split(" | ")[0] for line in table[1:3]] == ["| 5", "| 19"]
+    assert "bucket_failures on 20 road scenes of 64×64" in out
+    assert table[3].startswith("| scenes | ms | ms per scene | failing | false_positive_class | small_region | boundary")
+    scenes, _, _, failing, *counts = [c.strip() for c in table[4].strip("| ").split("|")]
+    assert scenes == "20" and failing == "20" and all(int(c) > 0 for c in counts), table[4]  # every bucket exercised

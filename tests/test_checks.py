@@ -189,6 +189,36 @@ def test_every_public_check_uses_the_learner_check_decorator():
         assert "__tracebackhide__" in fn.__code__.co_varnames, n
 
 
+def test_the_package_exports_every_lessons_checks_under_their_old_names():
+    """checks.py became the package checks/ (machinery in _core, one module per lesson); notebooks,
+    solutions and tests still reach every check, and every other name they use, from segcourse.checks."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    lessons = sorted(Path(checks.__file__).parent.glob("lesson0*.py"))
+    assert [p.stem for p in lessons] == [f"lesson0{i}" for i in range(6)]
+    in_lessons = set()
+    for path in lessons:
+        module = importlib.import_module(f"segcourse.checks.{path.stem}")
+        in_lessons |= set(module.__all__)
+        for n in module.__all__:
+            assert getattr(checks, n) is getattr(module, n), n
+    assert in_lessons | {"CheckFailed", "learner_check"} == set(checks.__all__)
+    assert len(checks.__all__) == len(set(checks.__all__))
+    root = Path(__file__).resolve().parents[1]
+    used = set()
+    for folder in ("solutions", "exercises", "notebooks", "tests"):
+        for f in (root / folder).glob("*.*"):
+            if f.suffix in (".py", ".ipynb"):
+                used |= set(re.findall(r"\bchecks\.([A-Za-z_]\w*)", f.read_text(encoding="utf-8")))
+    used -= {"py", "check_"}  # "checks.py" in prose, "checks.check_" in test_exercises
+    assert {n for n in used if not hasattr(checks, n)} == set()
+    # a failed check still says segcourse.checks.CheckFailed (tracebacks, doctests, pickles)
+    assert checks.CheckFailed.__module__ == "segcourse.checks" and checks.CheckFailed.__qualname__ == "CheckFailed"
+    assert isinstance(checks._LOADED_AT, float) and checks.HINT_WIDTH == 80
+
+
 def _noisy(fn):
     """A correct answer that warns on stderr the way numpy's 0/0 does."""
     def answer(*args):

@@ -139,3 +139,69 @@ def test_new_knobs_are_validated(kwargs, words):
     lm = np.zeros((1, 8, 8), int)
     with pytest.raises((ValueError, TypeError), match=words):
         F.bucket_failures(lm, lm, 2, **kwargs)
+
+
+def _count_validation(monkeypatch):
+    """Wrap the label/mask validators wherever a segcourse module bound them; record each call."""
+    import sys
+
+    from segcourse import _validate
+
+    calls: list[tuple[str, str]] = []
+    for fname in ("as_label_array", "as_binary", "check_label_range", "to_numpy"):
+        real = getattr(_validate, fname)
+
+        def counting(x, name, *args, _real=real, _fname=fname, **kwargs):
+            calls.append((_fname, name))
+            return _real(x, name, *args, **kwargs)
+
+        for mod in [m for n, m in list(sys.modules.items()) if n == "segcourse" or n.startswith("segcourse.")]:
+            if getattr(mod, fname, None) is real:
+                monkeypatch.setattr(mod, fname, counting)
+    return calls
+
+
+def test_one_bucket_failures_call_validates_each_input_once(monkeypatch):
+    """Validation happens at the public boundary only: the per-sample confusion matrices, boundary
+    bands and mIoU gains use metrics' private helpers, which take the already-checked arrays (it
+    used to be about six conversions and range scans per failing sample)."""
+    t = data.road_scenes(6, seed=5, max_cars=3).labels
+    p = np.roll(t, 1, axis=2)                                 # boundary errors everywhere
+    p[0, 40:, :30] = 2                                        # class confusion (road -> sidewalk)
+    p[1][p[1] == CAR] = 1                                     # missed cars: small regions
+    p[2, 0, 0] = CAR                                          # a car pixel in the sky: false-positive class
+    calls = _count_validation(monkeypatch)
+    res = F.bucket_failures(p, t, 5, NAMES)
+    assert res["failing"] == 6 and all(res["counts"].values()), res["counts"]  # every code path ran
+    assert [c for c in calls if c[0] == "as_label_array"] == [("as_label_array", "preds"), ("as_label_array", "targets")]
+    assert {c[0] for c in calls} <= {"as_label_array", "to_numpy"}, calls    # no range scan, no as_binary again
+    assert len(calls) == 4, calls                             # each input: as_label_array -> to_numpy, once
+    calls.clear()
+    F.per_sample_report(p, t, 5, NAMES)
+    F.agreement(p, t, 5)
+    assert [c for c in calls if c[0] == "as_label_array"] == [("as_label_array", n) for n in ("preds", "targets", "pred", "target")]
+    calls.clear()
+    metrics.boundary_iou(p[0] == 1, t[0] == 1)                # public metrics still check their inputs, once each
+    assert [c for c in calls if c[0] == "as_binary"] == [("as_binary", "pred"), ("as_binary", "target")]
+
+
+def test_the_dense_confusion_matrix_cap_still_applies_once_checked_up_front():
+    """The per-sample confusion matrices no longer go through metrics.confusion_matrix, which caps K
+    at MAX_CM_CLASSES; the batch check applies the same cap, before any (K, K) matrix is built."""
+    z = np.zeros((1, 4, 4), int)
+    with pytest.raises(ValueError, match="dense"):
+        F.bucket_failures(z, z, metrics.MAX_CM_CLASSES + 1)
+    with pytest.raises(ValueError, match="dense"):
+        F.per_sample_report(z, z, metrics.MAX_CM_CLASSES + 1)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+def test_class_confusion_is_the_same_for_uint8_labels_and_many_classes(dtype):
+    """K*t + p overflowed uint8 once K*K > 256: with K=17 class 16 read as 16*17+15 = 287 -> 31,
+    i.e. 'true 1 predicted as 14', with a fraction of 300.0 of the true class."""
+    k = 17
+    t = np.zeros((1, 40, 40), dtype); t[0, :, 20:] = 16; t[0, :, 36:] = 15
+    p = t.copy(); p[0, 5:35, 25:36] = 15                      # 330 px of class 16 called 15
+    ev = F.bucket_failures(p, t, k)["samples"][0]["evidence"]["class_confusion"]
+    assert (ev["true"], ev["predicted"], ev["pixels"]) == ("16", "15", 300)
+    assert ev["fraction_of_true_class"] == pytest.approx(300 / 640) and ev["pixels_with_band"] == 330

@@ -12,22 +12,32 @@ def _modules() -> set[str]:
     return {p.stem for p in PKG.glob("*.py")} | {p.name for p in PKG.iterdir() if (p / "__init__.py").exists()}
 
 
+def _sources(name: str) -> list[Path]:
+    """The files of one segcourse module: ``x.py``, or every ``.py`` of the subpackage ``x/``."""
+    return [PKG / f"{name}.py"] if (PKG / f"{name}.py").exists() else sorted((PKG / name).rglob("*.py"))
+
+
 def import_graph() -> dict[str, set[str]]:
-    """segcourse module -> the segcourse modules it imports anywhere (top level or inside a function)."""
+    """segcourse module -> the segcourse modules it imports anywhere (top level or inside a function).
+
+    A subpackage (``checks/``) is one node: its files' imports of each other do not count, their
+    imports of other segcourse modules (``from .. import metrics``) do."""
     mods = _modules()
     graph: dict[str, set[str]] = {}
-    for path in PKG.glob("*.py"):
+    for name in mods:
         deps: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom):
-                if node.level == 1 or (node.level == 0 and (node.module or "").split(".")[0] == "segcourse"):
-                    parts = (node.module or "").split(".")
-                    if node.level == 0:
-                        parts = parts[1:]
-                    deps |= {parts[0]} if parts and parts[0] else {a.name for a in node.names}
-            elif isinstance(node, ast.Import):
-                deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("segcourse.")}
-        graph[path.stem] = (deps & mods) - {path.stem}
+        for path in _sources(name):
+            depth = len(path.relative_to(PKG).parts) - 1  # 0 for segcourse/x.py, 1 for segcourse/checks/y.py
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom):
+                    if node.level == depth + 1 or (node.level == 0 and (node.module or "").split(".")[0] == "segcourse"):
+                        parts = (node.module or "").split(".")
+                        if node.level == 0:
+                            parts = parts[1:]
+                        deps |= {parts[0]} if parts and parts[0] else {a.name for a in node.names}
+                elif isinstance(node, ast.Import):
+                    deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("segcourse.")}
+        graph[name] = (deps & mods) - {name}
     return graph
 
 
@@ -54,6 +64,7 @@ def test_the_graph_reader_sees_imports_and_finds_a_planted_cycle():
     graph = import_graph()
     assert {"train", "models", "data", "metrics"} <= graph["bench"]  # imports inside functions count too
     assert "_tables" in graph["bench"] and "metrics" in graph["train"]
+    assert (PKG / "checks").is_dir() and {"metrics", "_validate", "train", "report", "instances"} <= graph["checks"]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) in (["a", "b", "c", "a"], ["b", "c", "a", "b"])
     assert _cycle({"a": {"b"}, "b": set()}) is None
 

@@ -1,0 +1,112 @@
+"""Automatic checks for the exercises: each tests a learner's answer on many cases and, when it
+is wrong, fails with a hint that teaches rather than just "wrong".
+
+Every check raises :class:`CheckFailed`, an ``AssertionError`` (so nbgrader, nbval and pytest
+treat it as a failed test), and prints nothing on success but a one-line confirmation on stdout.
+In a Jupyter kernel, importing this module registers an IPython handler that shows a failed check
+as one short message -- ``CheckFailed: <the hint>`` -- instead of a traceback through this module;
+the cell still ends in an error, so nbgrader still scores it as failed.
+
+Writing a new check
+-------------------
+Decorate it with :func:`learner_check` and call the learner's code only through :func:`_call`::
+
+    @learner_check
+    def check_thing(thing):
+        got = _number(_call(thing, np.zeros((2, 2)), what="thing"), "thing")
+        if got != 0:
+            raise AssertionError(f"thing of an empty mask is 0, yours is {got!r}")
+        print("check_thing: all cases pass")
+
+That one line gives the check what grading under nbgrader needs:
+
+* warnings and numpy floating-point warnings raised while it runs are silenced, and the
+  learner's writes to ``sys.stderr`` are swallowed: a grade cell that writes anything to stderr
+  scores 0 even when it passes;
+* *any* exception -- from the learner's code, from a return value the check cannot read (a
+  dict, a generator, a ragged list, a tensor with ``requires_grad``), or from a bad argument to
+  the check -- ends as one :class:`CheckFailed` whose hint lines are at most 80 characters
+  (``nbgrader validate`` cuts lines at 87), never as an internal traceback;
+* the check's own frames are hidden from pytest's tracebacks (``__tracebackhide__``); in Jupyter
+  the handler above shows no traceback at all (IPython ignores ``__tracebackhide__``).
+
+:func:`_call` passes deep copies of the inputs, so a learner function that modifies its
+arguments in place cannot change the check's reference computation.
+
+Layout
+------
+``_core``       the shared machinery: :func:`learner_check`, :class:`CheckFailed`, the IPython
+                handler, and the helpers that read a learner's answer (``_call``, ``_number``, ...)
+``lesson00``    masks and IoU: ``check_iou``, ``check_dice``, ``check_confusion_matrix``,
+                ``check_mean_iou``, ``check_painted_mask``
+``lesson01``    semantic segmentation: ``check_pixel_shares``, ``check_iou_from_confusion``,
+                ``check_aligned_flip``
+``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
+                ``check_receptive_field``, ``check_skip_choice``
+``lesson03``    instance segmentation: ``check_count_objects``, ``check_panoptic_quality``
+``lesson04``    real images: ``check_percentile_normalize``, ``check_matching_f1``
+``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
+                ``check_report``
+
+Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
+``checks.check_iou(...)``; a new check goes into its lesson's module (and that module's ``__all__``) and is
+imported and listed in ``__all__`` here (tests/test_checks.py checks that none is left out).
+"""
+
+from __future__ import annotations
+
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
+from ._core import (  # noqa: F401  (private helpers: for new checks and the tests)
+    _LOADED_AT,
+    HINT_WIDTH,
+    CheckFailed,
+    _array,
+    _call,
+    _close,
+    _count,
+    _kind,
+    _number,
+    _plain,
+    _show_check_failed,
+    _wrap,
+    learner_check,
+    register_ipython_handler,
+)
+from .lesson00 import (  # noqa: F401
+    PRED,
+    TRUTH,
+    check_confusion_matrix,
+    check_dice,
+    check_iou,
+    check_mean_iou,
+    check_painted_mask,
+)
+from .lesson01 import check_aligned_flip, check_iou_from_confusion, check_pixel_shares
+from .lesson02 import check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size
+from .lesson03 import check_count_objects, check_panoptic_quality
+from .lesson04 import check_matching_f1, check_percentile_normalize
+from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
+
+__all__ = [
+    "CheckFailed",
+    "learner_check",
+    "check_iou",
+    "check_dice",
+    "check_confusion_matrix",
+    "check_mean_iou",
+    "check_practice_masks",
+    "check_small_region_sensitivity",
+    "check_painted_mask",
+    "check_report",
+    "check_pixel_shares",
+    "check_iou_from_confusion",
+    "check_aligned_flip",
+    "check_count_objects",
+    "check_panoptic_quality",
+    "check_soft_dice",
+    "check_transposed_output_size",
+    "check_receptive_field",
+    "check_skip_choice",
+    "check_percentile_normalize",
+    "check_matching_f1",
+]
