@@ -358,7 +358,7 @@ viz.confidence_map(prob, kind="max", ax=axes[2], title="confidence (largest prob
 fig.tight_layout()
 
 # %% [markdown]
-# The shipped model is sure of almost every pixel of this scene (white); the few darker pixels sit
+# The shipped model is sure of almost every pixel of this scene (yellow); the few green and blue pixels sit
 # on the edges between classes, where it decides which side a pixel belongs to — the counts above
 # say how many, and how many of them lie on a boundary.
 #

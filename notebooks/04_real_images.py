@@ -89,7 +89,7 @@ print(f"raw counts: background median {np.median(outside):.0f}, nuclei median {n
 
 # %% [markdown]
 # Three things differ before any model runs. **Value range:** raw counts, not numbers in
-# [0, 1]; the dimmest nuclei are barely above the background, a few saturated spots are several
+# [0, 1]; the dimmest nuclei are barely above the background, a few very bright spots are several
 # times brighter than a typical nucleus. **Size:** real nuclei have about twice the radius of
 # the toy cells. **One channel**, where the toy images are green-tinted RGB.
 #
@@ -119,7 +119,7 @@ fig.tight_layout()
 # %% [markdown]
 # Left: a toy image at its own scale (64 pixels wide). Second: the real image divided by 65,535
 # — black. Third: the same image after percentile normalisation: nuclei of very different
-# brightness, some touching, a few saturated spots. Right: the annotation, one colour per nucleus.
+# brightness, some touching, a few very bright spots. Right: the annotation, one colour per nucleus.
 
 # %% [markdown]
 # ## 2 · A split that does not leak
@@ -386,8 +386,8 @@ card_fig, card_text = viz.evidence_card(
 # The worst tile, tile 0, as an evidence card: input, annotated and predicted nucleus masks,
 # overlay, error map and per-class IoU. In the error map the boundary bucket is the rims around
 # the nuclei, mostly blue (annotated, not predicted): in this tile the predicted nuclei end a few
-# pixels inside the annotated outlines. At the top left, around two small saturated spots, the
-# prediction breaks up into orange specks (predicted, not annotated); the bar between the two
+# pixels inside the annotated outlines. At the top left, around two small bright spots, the
+# prediction breaks up into red specks (predicted, not annotated); the bar between the two
 # spots is the 48 px false-positive region. The blue sliver low on the left edge is the 75 px
 # piece of nucleus 40 that nothing predicted.
 
@@ -505,9 +505,9 @@ for i in sorted(set.intersection(*missed_by)):
           f"({int((truth == i).sum())} px in the whole image), columns {cols.min()}-{cols.max()}")
 
 # %% [markdown]
-# Green: matched nuclei; light orange: predictions without a partner (false positives); dark
-# red-orange: true nuclei nobody matched (false negatives), often only a thin rim around a light
-# orange blob. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
+# Green: matched nuclei; red: predictions without a partner (false positives); blue outline:
+# true nuclei nobody matched (false negatives). Where a blue outline holds red, a prediction was
+# there but overlapped it too little (IoU below 0.5) to count as a match. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
 # (columns 508–510) and a nucleus of 329 px (columns 336–362) that none of them gets right.
 
@@ -551,7 +551,7 @@ fig.tight_layout()
 
 # %% [markdown]
 # Left: the nucleus; middle: the annotation; right: where the stand-in disagrees with it
-# (orange: painted but not annotated, blue: annotated but not painted). An outline that gets
+# (red: painted but not annotated, blue: annotated but not painted). An outline that gets
 # the size and position right still disagrees along the whole edge: the disc has 437 pixels for
 # the nucleus's 440, yet IoU 0.670 and boundary IoU 0.082, because the nucleus is an ellipse.
 # Outlines are where annotations differ, and where the models lost points (the boundary bucket
