@@ -12,12 +12,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+
+# pytest-xdist runs two workers on a 2-core machine, each with its own torch threads and notebook
+# kernels. With OpenMP's default ACTIVE wait policy an idle torch thread spins for its next task,
+# and the spinning threads of one process starve the other: lesson 01's training cell took 146 s
+# next to test_experiments, 18 s with PASSIVE (measured on the 2-core CI machine). PASSIVE changes
+# when threads sleep, never what they compute. Set before torch starts; kernels inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 collect_ignore_glob = ["notebooks/*.py", "solutions/*.py", "exercises/*.py"]
 
 
