@@ -30,6 +30,7 @@ import torch
 from scipy import ndimage
 
 from segcourse import data, experiments, metrics, models, train, viz
+from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 torch.set_num_threads(2)  # the course is sized for a 2-core laptop
@@ -409,8 +410,9 @@ shift = {"sidewalk_gap": 0.03, "noise": 0.06, "lighting": 0.3}
 defaults = inspect.signature(data.road_scenes).parameters
 print("trained camera:", {k: defaults[k].default for k in shift}, "| shifted camera:", shift)
 print(f"{'test scenes':>26} | " + " | ".join(f"{n:>12}" for n in names) + " |   mIoU")
-for label, knobs in [("as trained", {}), ("lighting 0.3 only", {"lighting": 0.3}), ("noise 0.06 only", {"noise": 0.06}),
-                     ("sidewalk_gap 0.03 only", {"sidewalk_gap": 0.03}), ("all three (shifted)", shift)]:
+cameras = [("as trained", {}), ("lighting 0.3 only", {"lighting": 0.3}), ("noise 0.06 only", {"noise": 0.06}),
+           ("sidewalk_gap 0.03 only", {"sidewalk_gap": 0.03}), ("all three (shifted)", shift)]
+for label, knobs in tqdm(cameras, desc="scoring the cameras"):
     r = train.evaluate(model, data.road_scenes(200, seed=4242, **knobs), device="cpu")
     print(f"{label:>26} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
 shifted = data.road_scenes(200, seed=4242, **shift)

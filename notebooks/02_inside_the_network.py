@@ -150,7 +150,7 @@ for ax, (name, g) in zip(axes, footprints.items()):
     ax.set_title(name, fontsize=9); ax.set_axis_off()
 fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel (black: none, or under a millionth of the largest)", fontsize=10)
 fig.tight_layout()
-fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradient| / largest)")
+cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradient| / largest)")
 
 # %% [markdown]
 # The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the

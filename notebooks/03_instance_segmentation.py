@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 from scipy import ndimage
 
 from segcourse import data, instances, viz
+from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 
@@ -262,7 +263,7 @@ methods = {
     "boundary-class recipe": lambda p: instances.instances_from_boundary_classes(p),
 }
 print(f"{'method':>29} | pooled PQ |  AP   | AP50  | mean |count error| | counted right")
-for name, make in methods.items():
+for name, make in tqdm(methods.items(), desc="scoring the methods", total=len(methods)):
     objects = [make(p) for p in three_pred]
     confidence = [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:])))
                   for o, pr in zip(objects, cell_prob)]

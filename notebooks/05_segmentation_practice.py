@@ -30,6 +30,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from segcourse import data, failures, metrics, models, report, train, viz
+from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 
@@ -400,7 +401,7 @@ for b, change in calls_for.items():
 
 # %%
 failing_at = {}
-for knob, value in [("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0.12)]:
+for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0.12)], desc="one knob back at a time"):
     setting = dict(sidewalk_gap=0.04, noise=0.06, lighting=0.25) | {knob: value}
     twin = data.road_scenes(300, seed=31, **setting)
     assert (twin.labels == project.labels).all()

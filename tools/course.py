@@ -116,13 +116,26 @@ def sync(ipynb: Path) -> None:
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-TQDM_TEXT = re.compile(r"^[^\n]*\d+%\|[^\n]*\|\s*\d+/\d+")
+TQDM_BAR = re.compile(r"( *)(\d+)%\|[^|\n]*\|\s*(\d+)/(\d+)(\s*\[[^\]\n]*\])?")
 
 
-def _frozen_progress_bar(out: dict) -> bool:
-    """A tqdm.auto widget output (its text form is the bar at the moment it was first drawn)."""
+def _finished_progress_bar(out: dict) -> bool:
+    """Give a tqdm.auto widget output the text of its finished bar; True if it was one.
+
+    The text form of a tqdm widget is the bar as first drawn, at 0 %, which would read as a run that
+    never started. The bar is drawn finished instead (``100%|██████████| 70/70``); nbval's
+    sanitizer (.ci/nbval_sanitize.cfg) reads every bar as ``PROGRESS BAR``, so a re-run compares.
+    """
     data = out.get("data", {})
-    return WIDGET_VIEW in data and bool(TQDM_TEXT.match(str(data.get("text/plain", ""))))
+    text = data.get("text/plain")
+    if WIDGET_VIEW not in data or text is None:
+        return False
+    text = "".join(text) if isinstance(text, list) else str(text)
+    if not TQDM_BAR.search(text):
+        return False
+    # tqdm right-aligns the percentage in 3 characters: "  0%" becomes "100%" in the same width
+    data["text/plain"] = TQDM_BAR.sub(lambda m: f"{'100':>{len(m[1]) + len(m[2])}}%|{'█' * 10}| {m[4]}/{m[4]}", text)
+    return True
 
 
 def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -131,9 +144,8 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     Without saved state a widget view cannot be drawn (JupyterLab shows "model not found") and
     its random ``model_id`` would change on every build, so the view is dropped and the output
     keeps its ``text/plain`` form (e.g. ``MaskEditor(...)``) and, for a MaskEditor, the picture of
-    its state (``image/png``); running the cell draws the widget. A tqdm progress bar is the
-    exception: its text form is the bar as it was drawn, at 0 %, which reads as a run that never
-    started, so its output is dropped (the cell's own summary line says what the run did).
+    its state (``image/png``); running the cell draws the widget. A tqdm progress bar keeps the text
+    of its finished bar (``_finished_progress_bar``).
     """
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
@@ -141,9 +153,8 @@ def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-        if "outputs" in cell:
-            cell.outputs = [out for out in cell.outputs if not _frozen_progress_bar(out)]
         for out in cell.get("outputs", []):
+            _finished_progress_bar(out)
             if WIDGET_VIEW in out.get("data", {}) and "text/plain" in out["data"]:
                 del out["data"][WIDGET_VIEW]
     CoalesceStreamsPreprocessor().preprocess(nb, {})
