@@ -79,9 +79,10 @@ checks.check_small_region_sensitivity(shifted_iou)
 # %% [markdown]
 # ## 3 · Explain a failure from its error map (2 points)
 #
-# The shipped model meets road scenes with a lighting shift. Look at the worst sample's triplet
-# and error maps, then explain in the answer cell which failure bucket it belongs to and which
-# number shows it.
+# The shipped model meets road scenes from a shifted camera: more sensor noise, stronger lighting
+# changes and a sidewalk colour close to the road's. Look at the worst sample's triplet and error
+# maps, then explain in the answer cell which failure bucket it belongs to and which number shows
+# it. The table below the matrix changes one knob at a time on the same scenes.
 
 # %% nbgrader={"grade": false, "grade_id": "failure_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
 scenes = data.road_scenes(60, seed=8, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
@@ -95,15 +96,30 @@ viz.boundary_error_map(scenes.labels[w], result["pred"][w], failures.label_bound
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
 print("confusion matrix (rows = truth):\n", cm)
+print("true pixels per class:", dict(zip(scenes.class_names, cm.sum(1).tolist())),
+      f"| predicted car on other classes: {cm[:4, 4].sum()}")
+
+knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
+print(f"\n{'one knob at a time':>22} |   mIoU | road IoU | sidewalk IoU | car IoU | failing samples")
+for label, kw in [("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in knobs.items()] + [("all three", knobs)]:
+    twin = data.road_scenes(60, seed=8, **kw)
+    r = train.evaluate(models.pretrained("roads"), twin, device="cpu")
+    failing = failures.bucket_failures(r["pred"], twin.labels, 5, twin.class_names)["failing"]
+    iou = r["per_class_iou"]
+    print(f"{label:>22} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | {failing:15d}")
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "failure_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # A false-positive class, with blurred edges on top. In the worst sample's confusion matrix, 134
-# road and 129 sidewalk pixels are predicted as car, where the target holds 15 car pixels in all,
-# and 376 sidewalk pixels are predicted as road: the model paints car and road patches where the
-# target has none of that class. The error maps show them as scattered patches inside the road and
-# the sidewalk, many outside the boundary band, so this is not only an edge problem. Under the
-# shifted, noisier light the colours the model relied on move closer together: more training data
-# with varied lighting, or colour-jitter augmentation, targets exactly this.
+# road and 129 sidewalk pixels are predicted as car (263 in all), where the target holds 15 car
+# pixels: the model paints car patches where the target has almost no car. The other large error
+# is a confusion, not a false positive: 376 of the 1375 true sidewalk pixels are predicted as road
+# (the target holds 1273 road pixels). The error maps show them as scattered patches inside the
+# road and the sidewalk, many outside the boundary band, so this is not only an edge problem. One
+# knob at a time on the same scenes: lighting alone leaves mIoU at 0.997 and no failing sample;
+# the sidewalk colour alone (`sidewalk_gap`) blurs road and sidewalk (road IoU 0.979) but fails no
+# sample; noise alone drops car IoU to 0.920 and fails 3 samples; all three fail 12. So the first
+# change is noise augmentation in training (a noisier sensor), then scenes where sidewalk and road
+# are this close in colour, not colour jitter for the lighting.
 
 # %% [markdown]
 # ## 4 · Turn the project into a portfolio page (2 points)
@@ -124,9 +140,9 @@ buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.clas
 print(f"{buckets['failing']} of {buckets['total']} samples fail; samples per bucket:", buckets["counts"])
 explanation = (
     "All 12 failing samples (of 60) are in the false-positive-class bucket, and 11 of them in the "
-    "boundary bucket too: under the shifted light the model paints car and road patches where the "
-    "target has none. Next I would retrain with brightness and colour-jitter augmentation and check "
-    "whether that bucket shrinks."
+    "boundary bucket too: on the shifted camera the model paints cars on road and sidewalk and calls "
+    "sidewalk road. One knob at a time, only the noise makes samples fail (3), so next I would retrain "
+    "with noise augmentation and check whether that bucket shrinks."
 )
 path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels, result["pred"],
                            scenes.class_names, result["per_class_iou"], result["per_sample_miou"], buckets,
