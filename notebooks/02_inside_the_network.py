@@ -60,10 +60,11 @@ print("output shape:", edges.shape, "| numpy and torch agree to float32 rounding
       bool(np.abs(edges - edges_torch.numpy()).max() < 1e-5))
 
 # %% [markdown]
-# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. A UNet pools
-# three times, so its deepest features live on a grid 8× coarser than the image. What does that
-# cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow it back up:
-# the per-class IoU of that round trip is the best any prediction made at that resolution can score.
+# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. This UNet
+# (TinyUNet) pools three times, so its deepest features live on a grid 8× coarser than the image.
+# What does that cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow
+# it back up: the per-class IoU of that round trip is what nearest-neighbour subsampling scores at
+# that resolution.
 
 # %%
 ref = data.road_scenes(200, seed=4242)
@@ -86,7 +87,7 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # %% [markdown]
 # Sky, road and sidewalk are large: they lose little at 1/2 and keep most of their IoU even at 1/8.
 # The lane markings (one or two pixels wide) and the small cars fall apart: at 1/2 the lanes are
-# already down to 0.410, and at 1/8, the resolution of the UNet's bottleneck, to 0.048 — in the
+# already down to 0.410, and at 1/8, the resolution of TinyUNet's bottleneck, to 0.048 — in the
 # figure the whole lane shrinks to one 8×8 block and the other dashes disappear. This is **why a UNet has skip connections**: the decoder gets the
 # full-resolution encoder features back, so it can draw a one-pixel lane where the coarse features
 # only say "there is a lane somewhere in this block".
@@ -155,8 +156,20 @@ cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradien
 # %% [markdown]
 # The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the
 # bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square, about half
-# of it on each side of the pixel: in a 64×64 scene a pixel near the centre sees the whole scene and even a
-# corner pixel sees most of it (context to tell a dark car from the road, say). The last panel shows something the formula does not: nested squares, brightest in
+# of it on each side of the pixel. In a 64×64 scene the image border clips that square; count the
+# input pixels that reach a centre and a corner output pixel:
+
+# %%
+for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
+    x = torch.rand(4, 3, 64, 64, requires_grad=True)
+    net(x)[:, :, row, col].sum().backward()
+    seen = int((x.grad.abs().sum((0, 1)) > 0).sum())
+    print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} input pixels ({seen / 64**2:.0%})")
+
+# %% [markdown]
+# A pixel near the centre sees the whole scene; a corner pixel sees only 1,444 of the 4,096
+# pixels (35 %), the quarter of the square that lies inside the image — less context there to tell
+# a dark car from the road, say. The last panel of the figure above shows something the formula does not: nested squares, brightest in
 # the middle. Those are the skip connections. The short path through the finest skip reaches only
 # the nearest pixels but carries by far the largest gradient; each deeper path reaches further with
 # a weaker one. The pixels near an output pixel matter most (its *effective* receptive field is much
@@ -306,9 +319,7 @@ print("largest difference between the two networks' logits:", float(diff))
 # two convolutions; it starts at 64 channels, pools four times, and uses unpadded convolutions, so
 # its output is smaller than its input. Here the skip is *added* and followed by one convolution,
 # and padding keeps every size a clean power of two. The lighter decoder has about a third of the
-# parameters (printed below); the `TinyUNet` docstring in `segcourse/models.py` reports a measured
-# accuracy and speed comparison on these scenes. What the concatenating decoder would cost at the
-# same width:
+# parameters (printed below). What the concatenating decoder would cost at the same width:
 
 # %%
 def concat_decoder_params(width=16, depth=3):
@@ -587,19 +598,20 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 #
 # ## 9 · Input resolution and learning rate
 #
-# **Resolution.** Section 1 measured what storing labels at half resolution costs at best; the
-# same holds for the input: a model fed 32×32 scenes and upsampled to 64×64 can at best reach the
-# "1/2" row of that table. Here are the lane and car rows again, because they decide the choice:
+# **Resolution.** Section 1 measured what nearest-neighbour subsampling to half resolution costs;
+# the input loses detail the same way: a model fed 32×32 scenes and upsampled to 64×64 draws one
+# label per 2×2 block, and the "1/2" row of that table is what the simplest such map (one pixel of
+# each block) scores. Here are the lane and car rows again, because they decide the choice:
 
 # %%
 for f in (1, 2):
     iou = metrics.per_class_iou(coarse[f], ref.labels, num_classes=5)
-    print(f"labels at 1/{f}: lane IoU at most {iou[3]:.3f}, car IoU at most {iou[4]:.3f}, mIoU at most {np.nanmean(iou):.3f}")
+    print(f"labels at 1/{f}, nearest-neighbour: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, mIoU {np.nanmean(iou):.3f}")
 
 # %% [markdown]
 # Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains on
 # scenes *drawn* at 32×32 (their lanes are drawn for that size). Feeding 64×64 scenes at half
-# size, though, caps the thin lanes at the "1/2" row above before the model is the limit. Choose the
+# size, though, loses thin-lane detail of the kind the "1/2" row above shows before the model is the limit. Choose the
 # resolution from the smallest structure you must get right.
 #
 # **Learning rate and batch size.** The step size is the most important knob of the optimiser. The
