@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from _lab import running_lab
 from segcourse import workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,12 +70,6 @@ def test_the_cli_only_copies_with_no_launch(tmp_path):
     assert (tmp_path / "lessons" / "05_segmentation_practice.ipynb").is_file()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (Debian package 'chromium')")
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout to clone")
 def test_run_all_and_save_in_jupyterlab_leaves_the_clone_clean(tmp_path):
@@ -86,40 +77,11 @@ def test_run_all_and_save_in_jupyterlab_leaves_the_clone_clean(tmp_path):
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        (tmp_path / name).mkdir()
-        env[name] = str(tmp_path / name)
-    settings = tmp_path / "JUPYTER_CONFIG_DIR" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    kernels = tmp_path / "JUPYTER_DATA_DIR" / "kernels" / "python3"
-    kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)", "language": "python"}))
-    port, token = _free_port(), secrets.token_hex(16)
-    # the README's second command, with the server options a test needs after "--"
-    cmd = [sys.executable, "-m", "segcourse.workspace", "lab", "--", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(cmd, cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     lesson = "00_masks_and_iou.ipynb"
     copy = clone / workspace.WORK_DIR / "lessons" / lesson
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"segcourse lab exited early:\n{(tmp_path / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start within 60 s")
+    # the README's second command; the server options a test needs go after "--"
+    with running_lab(tmp_path, [sys.executable, "-m", "segcourse.workspace", "lab", "--"], cwd=clone) as lab:
+        url, token = lab["url"], lab["token"]
         assert copy.is_file()
         copied = copy.read_bytes()
         with sync_playwright() as pw:
@@ -143,13 +105,10 @@ def test_run_all_and_save_in_jupyterlab_leaves_the_clone_clean(tmp_path):
                 time.sleep(1)
             finally:
                 ctx.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    # `segcourse lab` became the server (execv): stopping it leaves no JupyterLab serving the copy behind
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", f"root_dir={clone / workspace.WORK_DIR}"], capture_output=True, text=True)
+    assert left.returncode == 1, f"a JupyterLab process outlived segcourse lab: {left.stdout}"
     saved = json.loads(copy.read_text())
     assert copy.read_bytes() != copied, "the learner's copy was not saved"
     assert all(c.get("execution_count") for c in saved["cells"] if c["cell_type"] == "code")
