@@ -107,14 +107,22 @@ def test_run_all_and_save_in_jupyterlab_leaves_the_clone_clean(tmp_path):
                 ctx.close()
     # `segcourse lab` became the server (execv): stopping it leaves no JupyterLab serving the copy behind
     time.sleep(1)
-    left = subprocess.run(["pgrep", "-f", f"root_dir={clone / workspace.WORK_DIR}"], capture_output=True, text=True)
-    assert left.returncode == 1, f"a JupyterLab process outlived segcourse lab: {left.stdout}"
+    marker = f"root_dir={clone / workspace.WORK_DIR}".encode()
+    left = [p.name for p in Path("/proc").glob("[0-9]*") if _cmdline(p).find(marker) >= 0]
+    assert not left, f"a JupyterLab process outlived segcourse lab: pids {left}"
     saved = json.loads(copy.read_text())
     assert copy.read_bytes() != copied, "the learner's copy was not saved"
     assert all(c.get("execution_count") for c in saved["cells"] if c["cell_type"] == "code")
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
                             capture_output=True, text=True, check=True).stdout
     assert status == "", f"the learner's run changed the repository:\n{status}"
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 def _website():
