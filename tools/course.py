@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import logging
 import os
 import re
@@ -292,15 +293,12 @@ def timings(names: list[str], folder: str = "notebooks", slow: float = 5.0, root
             t = cell.metadata.get("execution", {})
             if "iopub.execute_input" not in t or "shell.execute_reply" not in t:
                 continue
-            import datetime as _dt
-
-            secs = (_dt.datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
-                    - _dt.datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+            secs = (datetime.datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
+                    - datetime.datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
             if secs > slow:
                 slow_cells.append((i, secs))
                 text = " ".join(str(o.get("text", "")) + str(o.get("data", {})) for o in cell.get("outputs", []))
-                if "it/s" not in text and "step/s" not in text and "s/it" not in text and "s/step" not in text \
-                        and "widget-view" not in text and "%|" not in text:
+                if not TQDM_BAR.search(text):  # no tqdm bar, as text or as a widget's text form
                     unbarred.append(i)
         rows.append({"lesson": f"{folder}/{name}", "seconds": total, "slow": slow_cells, "no_bar": unbarred})
         print(f"| {folder}/{name} | {total:.1f} | " + (", ".join(f"#{i} {s:.1f} s" for i, s in slow_cells) or "-")
