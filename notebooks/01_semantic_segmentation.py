@@ -419,10 +419,11 @@ shifted = data.road_scenes(200, seed=4242, **shift)
 shifted_result = r
 
 # %% [markdown]
-# Lighting alone costs almost nothing (mIoU 0.998 → 0.996), so "colour jitter for a lighting
-# shift" would treat the harmless knob. Noise alone hurts the cars (0.992 → 0.918); the sidewalk
-# colour alone blurs road and sidewalk (0.999 → 0.978 and 0.981). Together they compound: mIoU
-# 0.906, road 0.886, sidewalk 0.898, car 0.749.
+# Lighting alone costs almost nothing (mIoU 0.998 → 0.996). Noise alone hurts the cars
+# (0.992 → 0.918); the sidewalk colour alone blurs road and sidewalk (0.999 → 0.978 and 0.981).
+# Together they compound: mIoU 0.906, road 0.886, sidewalk 0.898, car 0.749. One knob at a time
+# says which knob hurts on its own, not which ones matter together, so section 8 tests each fix
+# against all three at once.
 #
 # The confusion matrix of the shifted scenes names the pairs:
 

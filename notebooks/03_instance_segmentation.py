@@ -218,10 +218,11 @@ print(f"watershed false positives: {sum(fp_kinds.values())} |", fp_kinds)
 # %% [markdown]
 # Of the 115 false positives, 93 are merges and only 18 are split pieces (4 other): the
 # watershed's false positives come mostly from **merging**, not from splitting. A merged blob
-# matches none of its cells (none reaches IoU above 0.5 with it), so it costs one FP and leaves
-# its cells as FNs. Images differ a lot: the middle half of them
+# that matches none of its cells (none reaches IoU above 0.5 with it) costs one FP and leaves its
+# cells as FNs; one that still matches one of its cells costs no FP at all, only FNs for the
+# others, so this count understates merging (the "tenth of a cell" that defines a merge is a choice). Images differ a lot: the middle half of them
 # score between 0.532 and 0.874, and none of that spread shows in one pooled number. The worst
-# image shows the typical failure: a tight cluster comes out as a few large objects, none of
+# image shows the failure at its extreme: a tight cluster comes out as a few large objects, none of
 # which covers any single true cell well enough (IoU > 0.5) to count as a match — so every
 # prediction is a FP and every cell a FN. Truth and prediction share a colour where they match
 # (none do here, so the predictions are all in the false-positive red and the cells in the

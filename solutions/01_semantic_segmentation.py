@@ -96,7 +96,8 @@ for label, kw in [("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in k
 # time shows where it comes from: lighting alone costs almost nothing (mIoU 0.997 → 0.996), noise
 # alone hurts the cars (car IoU 0.989 → 0.92) and the sidewalk colour alone (`sidewalk_gap`) blurs
 # road and sidewalk (0.999 → 0.977 and 0.981); only all three together send 0.079 of the sidewalk
-# to road (mIoU 0.908). So colour jitter for the lighting would treat the harmless knob. First
-# change the data: train with pixel-noise augmentation as well as colour and brightness, which
-# lesson 01 measured as the fix for this camera, and then add images where sidewalk and road are
-# this close in colour. A bigger model trained on the same data would learn the same shortcut.
+# to road (mIoU 0.908), far more than the single rows add up to: the knobs compound, and one knob
+# at a time from the trained camera says which knob hurts on its own, not which ones matter
+# together. So change the data for the whole shift: train with pixel-noise augmentation together
+# with colour and brightness jitter, which lesson 01 measured as the fix for this camera, and then
+# add images where sidewalk and road are this close in colour. A bigger model trained on the same data would learn the same shortcut.
