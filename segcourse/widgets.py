@@ -369,9 +369,9 @@ CLICK_COLOURS = {
 }
 CLICK_LABELS = {
     "mask": "mask (the model's prediction)",
-    "positive": "positive click: object (left click)",
-    "negative": "negative click: not object (right click or toggle)",
-    "target": "target outline (the annotation)",
+    "positive": "positive click (left): object",
+    "negative": "negative click (right): not object",
+    "target": "target outline (annotation)",
 }
 
 
@@ -381,6 +381,17 @@ def _png_data_url(rgb: np.ndarray) -> str:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _edge_segments(mask: np.ndarray) -> list[list[tuple[float, float]]]:
+    """The pixel edges between a mask and its outside, as line segments in imshow coordinates
+    (the same outline the front end draws)."""
+    m = np.pad(mask, 1)
+    rows, cols = np.nonzero(m[1:, 1:-1] != m[:-1, 1:-1])     # horizontal edge above pixel (r, c)
+    segs = [[(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)] for r, c in zip(rows.tolist(), cols.tolist())]
+    rows, cols = np.nonzero(m[1:-1, 1:] != m[1:-1, :-1])     # vertical edge left of pixel (r, c)
+    segs += [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r, c in zip(rows.tolist(), cols.tolist())]
+    return segs
 
 
 def _bits(mask: np.ndarray) -> str:
@@ -527,9 +538,15 @@ class ClickSegmenter(anywidget.AnyWidget):
             raise ValueError(f"predict returned a mask of shape {arr.shape}; it must return a bool mask of the "
                              f"image's shape {(self.rows, self.cols)}")
         if arr.dtype != bool:
-            arr = as_binary(arr, f"the mask predict returned (dtype {arr.dtype})", ndims=(2,),
-                            hint="predict must return a bool mask (True = object); threshold scores or "
-                                 "probabilities first, e.g. probs > 0.5")
+            if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+                raise TypeError(f"predict returned a mask of dtype {arr.dtype}; it must return a bool mask (True = object)")
+            bad = arr[(arr != 0) & (arr != 1)]
+            if bad.size:
+                found = [float(v) if np.issubdtype(arr.dtype, np.floating) else int(v) for v in np.unique(bad)[:3]]
+                hint = ("; these look like scores or probabilities: threshold them first, e.g. probs > 0.5"
+                        if np.issubdtype(arr.dtype, np.floating) else "; a click mask has one object: True inside, False outside")
+                raise ValueError(f"predict returned a {arr.dtype} mask holding values such as {found}; it must return "
+                                 f"a bool mask (True = object, or 0/1){hint}")
         return np.array(arr, dtype=bool)
 
     # ------------------------------------------------------------------ state
@@ -643,6 +660,8 @@ class ClickSegmenter(anywidget.AnyWidget):
         >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", CLICK_STATIC_NOTE.encode() in png
         (True, True)
         """
+        from matplotlib import patheffects
+        from matplotlib.collections import LineCollection
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
@@ -657,27 +676,30 @@ class ClickSegmenter(anywidget.AnyWidget):
         fill[m] = [*c["mask"], 0.45]
         ax.imshow(fill, interpolation="nearest", extent=extent)
         edge = max(1.0, 3.2 / max(self.rows, self.cols) ** 0.5)
-        if m.any() and not m.all():
-            ax.contour(m.astype(float), levels=[0.5], colors=[c["mask"]], linewidths=1.5 * edge)
+        ax.add_collection(LineCollection(_edge_segments(m), colors=[c["mask"]], linewidths=1.5 * edge))
         handles = [Patch(facecolor=(*c["mask"], 0.6), edgecolor=c["mask"], label=self.labels["mask"])]
+        dark_rim = [patheffects.withStroke(linewidth=3.5, foreground="#3c3c3c")]  # white dashes show on light images too
         if self._target is not None:
-            if self._target.any() and not self._target.all():
-                ax.contour(self._target.astype(float), levels=[0.5], colors=[c["target"]], linewidths=1.2 * edge,
-                           linestyles="dashed")
-            handles.append(Line2D([], [], color=c["target"], linestyle="--", label=self.labels["target"]))
+            ax.add_collection(LineCollection(_edge_segments(self._target), colors=[c["target"]], linewidths=1.2 * edge,
+                                             linestyles=(0, (3, 2)), path_effects=dark_rim))
+            handles.append(Line2D([], [], color=c["target"], linestyle="--", linewidth=1.5, path_effects=dark_rim,
+                                  label=self.labels["target"]))
         size = 90 if max(self.rows, self.cols) > 32 else 160
         for kind, glyph in (("positive", "+"), ("negative", "_")):
             pts = np.array([(r, cc) for r, cc, p in self.clicks if p == (kind == "positive")]).reshape(-1, 2)
             ax.scatter(pts[:, 1], pts[:, 0], s=size, c=[c[kind]], edgecolors="white", linewidths=1.2, zorder=3)
             ax.scatter(pts[:, 1], pts[:, 0], s=size * 0.45, c="white", marker=glyph, linewidths=1.8, zorder=4)
-            handles.append(Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=c[kind],
-                                  markeredgecolor="white", label=self.labels[kind]))
+            handles.append((Line2D([], [], marker="o", linestyle="", markersize=11, markerfacecolor=c[kind],
+                                   markeredgecolor="white"),
+                            Line2D([], [], marker=glyph, linestyle="", markersize=6, markeredgewidth=1.8, color="white")))
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_facecolor(np.array(NEUTRAL_COLOURS["TN"]) / 255)
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+        names = [self.labels[k] for k in ("mask", "target") if k != "target" or self._target is not None]
+        fig.legend(handles=handles, labels=names + [self.labels["positive"], self.labels["negative"]],
+                   loc="outside right upper", fontsize=8, frameon=False)
         ax.set_title(self.readout, fontsize=9)
         fig.supxlabel(CLICK_STATIC_NOTE, fontsize=9, style="italic")
         buf = io.BytesIO()
