@@ -10,7 +10,7 @@ function render({ model, el }) {
   canvas.className = "segcourse-click-canvas";
   canvas.tabIndex = 0;
   const readout = document.createElement("div");
-  readout.className = "segcourse-readout";
+  readout.className = "segcourse-click-readout";
   const error = document.createElement("div");
   error.className = "segcourse-click-error";
   const legend = document.createElement("div");
@@ -66,7 +66,7 @@ function render({ model, el }) {
     mark.className = `segcourse-swatch segcourse-swatch-${shape}`;
     const colour = model.get("colours")[kind];
     if (shape === "fill") { mark.style.background = colour + "99"; mark.style.borderColor = colour; }
-    else if (shape === "dash") { mark.style.borderTopColor = colour; }
+    else if (shape === "dash") { mark.style.borderColor = colour; }
     else { mark.style.background = colour; mark.textContent = kind === "positive" ? "+" : "\u2212"; }
     const text = document.createElement("span");
     text.textContent = model.get("labels")[kind];
