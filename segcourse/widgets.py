@@ -509,6 +509,7 @@ class ClickSegmenter(anywidget.AnyWidget):
 
     @staticmethod
     def _check_point(row: Any, col: Any, positive: Any, shape: tuple[int, int], name: str) -> tuple[int, int, bool]:
+        row, col, positive = (v.item() if isinstance(v, np.generic) else v for v in (row, col, positive))  # plain reprs
         row, col = check_int(row, f"{name} row"), check_int(col, f"{name} col")
         positive = check_bool(positive, f"{name} positive")
         if not (0 <= row < shape[0] and 0 <= col < shape[1]):

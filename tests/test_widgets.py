@@ -247,6 +247,8 @@ def test_browser_messages_click_undo_reset_and_show_errors():
     ({"clicks": [(1, 1, 1)]}, TypeError, "clicks[0] positive must be True or False"),
     ({"clicks": [(1.5, 1, True)]}, TypeError, "clicks[0] row must be an integer, got 1.5"),
     ({"clicks": [(0, 4, True)]}, ValueError, "clicks[0] (0, 4) is outside the 4×4 image"),
+    ({"clicks": np.array([[1, 1, 1]])}, TypeError, "clicks[0] positive must be True or False, got 1 (int)"),
+    ({"clicks": np.array([[1.5, 1, 1]])}, TypeError, "clicks[0] row must be an integer, got 1.5 (float)"),
     ({"clicks": "1,1,True"}, TypeError, "clicks must be a list of (row, col, positive) triples"),
     ({"scale": 0}, ValueError, "scale must be at least 1"),
 ])
