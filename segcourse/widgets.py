@@ -417,7 +417,8 @@ class ClickSegmenter(anywidget.AnyWidget):
         ``positive`` and ``negative`` are lists of ``(row, col)`` int tuples in click order,
         ``previous`` the mask before this click (``None`` for the first click).
     target : optional (H, W) bool or 0/1 annotation to score against (IoU after each click).
-    clicks : optional recorded clicks ``[(row, col, positive), ...]`` to replay at once.
+    clicks : optional recorded clicks ``[(row, col, positive), ...]`` to replay at once
+        (``[((row, col), positive), ...]``, the form a click simulator records, works too).
     scale : screen pixels per image pixel (default: the image drawn about 400 px wide, at most 48).
 
     Examples
@@ -502,9 +503,13 @@ class ClickSegmenter(anywidget.AnyWidget):
     @staticmethod
     def _check_click(click: Any, shape: tuple[int, int], name: str) -> tuple[int, int, bool]:
         try:
-            row, col, positive = click
+            if len(click) == 2 and hasattr(click[0], "__len__") and len(click[0]) == 2:  # ((row, col), positive)
+                (row, col), positive = click
+            else:
+                row, col, positive = click
         except (TypeError, ValueError):
-            raise TypeError(f"{name} must be a (row, col, positive) triple such as (12, 30, True), got {click!r}") from None
+            raise TypeError(f"{name} must be a (row, col, positive) triple such as (12, 30, True) "
+                            f"(or ((row, col), positive)), got {click!r}") from None
         return ClickSegmenter._check_point(row, col, positive, shape, name)
 
     @staticmethod
@@ -614,7 +619,8 @@ class ClickSegmenter(anywidget.AnyWidget):
         self._show()
 
     def replay(self, clicks: Any) -> None:
-        """Start over and apply ``clicks`` (``[(row, col, positive), ...]``) one by one.
+        """Start over and apply ``clicks`` (``[(row, col, positive), ...]`` or ``[((row, col), positive), ...]``)
+        one by one.
 
         The list is checked before anything changes; ``replay([])`` clears every click.
         """

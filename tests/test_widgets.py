@@ -197,6 +197,8 @@ def test_replay_is_deterministic_and_checked_before_anything_changes():
     b = ClickSegmenter(img, flood_predict, target=truth)
     b.replay(recorded)
     assert a.clicks == b.clicks == recorded and np.array_equal(a.mask, b.mask) and a.ious == b.ious
+    c = ClickSegmenter(img, flood_predict, target=truth, clicks=[((5, 5), True), ((np.int64(5), np.int64(13)), False)])
+    assert c.clicks == recorded and c.ious == a.ious  # the ((row, col), positive) form of a click simulator
     with pytest.raises(ValueError, match=r"clicks\[1\] \(30, 0\) is outside the 20×20 image"):
         b.replay([(5, 5, True), (30, 0, True)])
     assert b.clicks == recorded  # unchanged
