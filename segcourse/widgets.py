@@ -1,7 +1,7 @@
-"""MaskEditor: paint small masks in JupyterLab, with live IoU / Dice / boundary IoU.
-ClickSegmenter: click on an image, a model turns the clicks into a mask (interactive segmentation).
+"""Two JupyterLab widgets: MaskEditor paints small masks with live IoU / Dice / boundary IoU;
+ClickSegmenter turns clicks on an image into a model's mask (interactive segmentation).
 
-Click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
+MaskEditor: click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
 toggles a 3×3 brush, Ctrl+Z / Ctrl+Shift+Z undo and redo). Class 0 is background, so painting
 with it is the eraser. With ``target=`` the readout scores every change against it and "show
 target" draws the target's outline and the TP / FP / FN map on the grid.
@@ -11,10 +11,11 @@ so notebooks, exercises and tests drive the same editor. Built on anywidget: a p
 ``pip install``, no JupyterLab extension to build.
 
 :class:`ClickSegmenter` is the click mode: left click = a positive click ("this is the object"),
-right click (or the "negative" toggle) = a negative click ("not this"); after every click the
-kernel runs the ``predict`` function it was given and draws the new mask, with its IoU against
-``target=`` when one is given. ``click``, ``undo`` and ``replay`` do the same from Python, so a
-recorded click list gives the same mask on every run (for nbval and the course website).
+right click (or the "negative" toggle, key ``n``) = a negative click ("not this"), "undo"
+(Ctrl+Z) removes the last click. After every click the kernel runs the ``predict`` function it
+was given and draws the new mask, with its IoU against ``target=`` when one is given.
+``click``, ``undo`` and ``replay`` do the same from Python, so a recorded click list gives the
+same mask on every run (for nbval and the course website).
 """
 
 from __future__ import annotations
