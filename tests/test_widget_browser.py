@@ -27,15 +27,15 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 
-# A 64x64 image: a bright square (the object, 24x24) touching a dimmer neighbour (24x12). The model
+# A 128x128 image: a bright square (the object, 48x48) touching a dimmer neighbour (48x24). The model
 # floods from a positive click within 0.5 of its grey value (taking both squares) and removes the
 # region of a negative click's own grey value.
 CLICK_SETUP = """\
 import numpy as np
 from skimage.segmentation import flood
 from segcourse.widgets import ClickSegmenter
-img = np.zeros((64, 64)); img[16:40, 16:40] = 1.0; img[16:40, 40:52] = 0.6
-truth = np.zeros((64, 64), bool); truth[16:40, 16:40] = True
+img = np.zeros((128, 128)); img[32:80, 32:80] = 1.0; img[32:80, 80:104] = 0.6
+truth = np.zeros((128, 128), bool); truth[32:80, 32:80] = True
 
 def predict(image, positive, negative, previous):
     grow = lambda pts, tol: np.any([flood(image, p, tolerance=tol) for p in pts], axis=0) if pts else np.zeros(image.shape, bool)
@@ -166,9 +166,9 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
     readout = page.locator(".segcourse-click-readout").first
     page.wait_for_function("() => document.querySelector('.segcourse-click-readout').textContent.length", timeout=30_000)
     assert readout.text_content() == "0 clicks (0 positive, 0 negative) · mask 0 px · IoU 0.000"
-    assert canvas.get_attribute("data-rows") == "64" and canvas.get_attribute("data-cols") == "64"
+    assert canvas.get_attribute("data-rows") == "128" and canvas.get_attribute("data-cols") == "128"
     assert page.locator(".segcourse-clicker .segcourse-legend-item").count() == 4  # mask, +, -, target
-    assert canvas.bounding_box()["width"] >= 380  # 64 px drawn 6x: readable
+    assert canvas.bounding_box()["width"] >= 380  # 128 px drawn 3x: readable
     # in-page latency: pointerdown on the canvas -> the readout text changes (MutationObserver)
     page.evaluate("""() => {
         const canvas = document.querySelector('.segcourse-click-canvas');
@@ -182,18 +182,18 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         start = time.perf_counter()
-        page.mouse.click(*_cell_center(box, 64, 64, r, c), button=button)
+        page.mouse.click(*_cell_center(box, 128, 128, r, c), button=button)
         page.wait_for_function(
             "t => document.querySelector('.segcourse-click-readout').textContent.startsWith(t)",
             arg=expect, timeout=10_000)
         latency_ms.append((time.perf_counter() - start) * 1e3)
 
     # a left click on the bright square: the flood takes both squares (a merge)
-    click(25, 25, expect="1 click (1 positive, 0 negative) · mask 864 px · IoU 0.667")
-    assert canvas.get_attribute("data-mask-pixels") == "864"  # the canvas drew the kernel's mask
+    click(50, 50, expect="1 click (1 positive, 0 negative) · mask 3456 px · IoU 0.667")
+    assert canvas.get_attribute("data-mask-pixels") == "3456"  # the canvas drew the kernel's mask
     # a right click on the neighbour: a negative click; JupyterLab's context menu stays shut
-    click(25, 45, button="right", expect="2 clicks (1 positive, 1 negative) · mask 576 px · IoU 1.000")
-    assert canvas.get_attribute("data-mask-pixels") == "576" and canvas.get_attribute("data-clicks") == "2"
+    click(50, 90, button="right", expect="2 clicks (1 positive, 1 negative) · mask 2304 px · IoU 1.000")
+    assert canvas.get_attribute("data-mask-pixels") == "2304" and canvas.get_attribute("data-clicks") == "2"
     assert page.locator(".lm-Menu").count() == 0
 
     # the kernel holds the same clicks and mask
@@ -201,26 +201,26 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector("text=/KERNEL/", timeout=20_000)
     out = page.locator(".jp-Cell").nth(4).locator(".jp-OutputArea").text_content()
-    assert "KERNEL [(25, 25, True), (25, 45, False)] 576 1.0" in out
+    assert "KERNEL [(50, 50, True), (50, 90, False)] 2304 1.0" in out
 
     # undo removes the negative click
     page.locator(".segcourse-clicker .segcourse-undo").first.click()
     page.wait_for_function("() => document.querySelector('.segcourse-click-readout').textContent"
-                           ".startsWith('1 click (1 positive, 0 negative) · mask 864 px')", timeout=10_000)
+                           ".startsWith('1 click (1 positive, 0 negative) · mask 3456 px')", timeout=10_000)
     # the toggle makes a left click negative
     toggle = page.locator(".segcourse-clicker .segcourse-negative-toggle").first
     toggle.click()
     page.wait_for_function("() => document.querySelector('.segcourse-negative-toggle').textContent.endsWith('negative')",
                            timeout=10_000)
-    click(30, 48, expect="2 clicks (1 positive, 1 negative) · mask 576 px · IoU 1.000")
+    click(60, 96, expect="2 clicks (1 positive, 1 negative) · mask 2304 px · IoU 1.000")
     toggle.click()  # and back: left clicks are positive again
     page.wait_for_function("() => document.querySelector('.segcourse-negative-toggle').textContent.endsWith('positive')",
                            timeout=10_000)
-    for n, (r, c) in enumerate([(20, 20), (35, 35), (18, 30)], start=2):  # more latency samples
-        click(r, c, expect=f"{n + 1} clicks ({n} positive, 1 negative) · mask 576 px · IoU 1.000")
+    for n, (r, c) in enumerate([(40, 40), (70, 70), (36, 60)], start=2):  # more latency samples
+        click(r, c, expect=f"{n + 1} clicks ({n} positive, 1 negative) · mask 2304 px · IoU 1.000")
     assert page.locator(".segcourse-click-error").first.text_content() == ""
     page.screenshot(path=str(lab["root"] / "clicks.png"))
     in_page = page.evaluate("() => window.__clickLat")
-    print("\nClickSegmenter click -> updated mask, 64x64 (ms): Playwright", [round(v) for v in latency_ms],
+    print("\nClickSegmenter click -> updated mask, 128x128 (ms): Playwright", [round(v) for v in latency_ms],
           "in page", [round(v) for v in in_page])
     assert len(in_page) == len(latency_ms) and max(latency_ms) < 5_000
