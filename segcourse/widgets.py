@@ -384,14 +384,21 @@ def _png_data_url(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _runs(flags: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(line, start, stop)`` of every run of True along the last axis of a 2-D bool array."""
+    d = np.diff(np.pad(flags.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    starts, stops = np.nonzero(d == 1), np.nonzero(d == -1)
+    return list(zip(starts[0].tolist(), starts[1].tolist(), stops[1].tolist()))
+
+
 def _edge_segments(mask: np.ndarray) -> list[list[tuple[float, float]]]:
-    """The pixel edges between a mask and its outside, as line segments in imshow coordinates
-    (the same outline the front end draws)."""
+    """The pixel edges between a mask and its outside as line segments in imshow coordinates, runs
+    of edges along one line merged into one segment (so dashes run on); the outline the front end draws."""
     m = np.pad(mask, 1)
-    rows, cols = np.nonzero(m[1:, 1:-1] != m[:-1, 1:-1])     # horizontal edge above pixel (r, c)
-    segs = [[(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)] for r, c in zip(rows.tolist(), cols.tolist())]
-    rows, cols = np.nonzero(m[1:-1, 1:] != m[1:-1, :-1])     # vertical edge left of pixel (r, c)
-    segs += [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r, c in zip(rows.tolist(), cols.tolist())]
+    above = m[1:, 1:-1] != m[:-1, 1:-1]      # (H + 1, W): an edge on top of pixel (r, c)
+    left = (m[1:-1, 1:] != m[1:-1, :-1]).T   # (W + 1, H): an edge left of pixel (r, c), by column
+    segs = [[(c0 - 0.5, r - 0.5), (c1 - 0.5, r - 0.5)] for r, c0, c1 in _runs(above)]
+    segs += [[(c - 0.5, r0 - 0.5), (c - 0.5, r1 - 0.5)] for c, r0, r1 in _runs(left)]
     return segs
 
 

@@ -45,16 +45,26 @@ function render({ model, el }) {
     return out;
   };
   const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  // the edges between pixels inside and outside a mask, as one path (scaled)
+  // the edges between pixels inside and outside a mask, as one path (scaled); edges that continue
+  // along the same line are joined into one segment, so a dashed outline stays dashed
   const outline = (ctx, m, rows, cols, px) => {
     const at = (r, c) => (r < 0 || c < 0 || r >= rows || c >= cols) ? 0 : m[r * cols + c];
     ctx.beginPath();
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-      if (!m[r * cols + c]) continue;
-      if (!at(r - 1, c)) { ctx.moveTo(c * px, r * px); ctx.lineTo((c + 1) * px, r * px); }
-      if (!at(r + 1, c)) { ctx.moveTo(c * px, (r + 1) * px); ctx.lineTo((c + 1) * px, (r + 1) * px); }
-      if (!at(r, c - 1)) { ctx.moveTo(c * px, r * px); ctx.lineTo(c * px, (r + 1) * px); }
-      if (!at(r, c + 1)) { ctx.moveTo((c + 1) * px, r * px); ctx.lineTo((c + 1) * px, (r + 1) * px); }
+    for (let r = 0; r <= rows; r++) {          // horizontal edges on top of row r
+      let start = -1;
+      for (let c = 0; c <= cols; c++) {
+        const edge = c < cols && at(r - 1, c) !== at(r, c);
+        if (edge && start < 0) start = c;
+        if (!edge && start >= 0) { ctx.moveTo(start * px, r * px); ctx.lineTo(c * px, r * px); start = -1; }
+      }
+    }
+    for (let c = 0; c <= cols; c++) {          // vertical edges left of column c
+      let start = -1;
+      for (let r = 0; r <= rows; r++) {
+        const edge = r < rows && at(r, c - 1) !== at(r, c);
+        if (edge && start < 0) start = r;
+        if (!edge && start >= 0) { ctx.moveTo(c * px, start * px); ctx.lineTo(c * px, r * px); start = -1; }
+      }
     }
     ctx.stroke();
   };
@@ -108,9 +118,10 @@ function render({ model, el }) {
     }
     canvas.dataset.maskPixels = area;
     const t = bits("target_bits");
-    if (t) {
-      ctx.strokeStyle = colours.target; ctx.lineWidth = Math.max(1, Math.min(2, px / 3));
-      ctx.setLineDash([4, 3]); outline(ctx, t, rows, cols, px); ctx.setLineDash([]);
+    if (t) {  // white dashes on a dark rim: visible on light and dark images
+      ctx.strokeStyle = "#3c3c3c"; ctx.lineWidth = 3.5; outline(ctx, t, rows, cols, px);
+      ctx.strokeStyle = colours.target; ctx.lineWidth = 1.5;
+      ctx.setLineDash([5, 4]); outline(ctx, t, rows, cols, px); ctx.setLineDash([]);
     }
     const radius = Math.max(6, Math.min(14, px * 0.8));
     for (const [r, c, positive] of points) {
