@@ -467,6 +467,8 @@ class ClickSegmenter(anywidget.AnyWidget):
     readout = traitlets.Unicode("").tag(sync=True)
     #: Why the last click from the browser was refused (``predict`` raised, or returned a bad mask).
     error = traitlets.Unicode("").tag(sync=True)
+    #: How many browser messages the kernel has handled (the front end shows "busy" until it grows).
+    handled = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, image: Any, predict: Any, target: Any = None, clicks: Any = None,
                  scale: int | None = None, **kwargs: Any) -> None:
@@ -659,6 +661,8 @@ class ClickSegmenter(anywidget.AnyWidget):
                 self.reset()
         except Exception as exc:  # shown in the widget: a browser click has no cell to raise into
             self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.handled += 1
 
     # ------------------------------------------------------------------ static pictures
     def snapshot_png(self) -> bytes:

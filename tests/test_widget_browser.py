@@ -29,7 +29,7 @@ TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 
 # A 128x128 image: a bright square (the object, 48x48) touching a dimmer neighbour (48x24). The model
 # floods from a positive click within 0.5 of its grey value (taking both squares) and removes the
-# region of a negative click's own grey value.
+# region of a negative click's own grey value; a positive click on the black background is refused.
 CLICK_SETUP = """\
 import numpy as np
 from skimage.segmentation import flood
@@ -38,6 +38,8 @@ img = np.zeros((128, 128)); img[32:80, 32:80] = 1.0; img[32:80, 80:104] = 0.6
 truth = np.zeros((128, 128), bool); truth[32:80, 32:80] = True
 
 def predict(image, positive, negative, previous):
+    if any(image[p] == 0 for p in positive):
+        raise ValueError("a positive click must be on an object")
     grow = lambda pts, tol: np.any([flood(image, p, tolerance=tol) for p in pts], axis=0) if pts else np.zeros(image.shape, bool)
     return grow(positive, 0.5) & ~grow(negative, 0.1)
 
@@ -219,8 +221,14 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
     for n, (r, c) in enumerate([(40, 40), (70, 70), (36, 60)], start=2):  # more latency samples
         click(r, c, expect=f"{n + 1} clicks ({n} positive, 1 negative) · mask 2304 px · IoU 1.000")
     assert page.locator(".segcourse-click-error").first.text_content() == ""
-    page.screenshot(path=str(lab["root"] / "clicks.png"))
     in_page = page.evaluate("() => window.__clickLat")
+    # a predict that raises: the page says why, the clicks stay as they were, the busy state ends
+    page.mouse.click(*_cell_center(canvas.bounding_box(), 128, 128, 100, 10))
+    page.wait_for_function("() => document.querySelector('.segcourse-click-error').textContent.length", timeout=10_000)
+    assert page.locator(".segcourse-click-error").first.text_content() == "ValueError: a positive click must be on an object"
+    assert readout.text_content().startswith("5 clicks (4 positive, 1 negative)")
+    assert page.locator(".segcourse-clicker.segcourse-busy").count() == 0
+    page.screenshot(path=str(lab["root"] / "clicks.png"))
     print("\nClickSegmenter click -> updated mask, 128x128 (ms): Playwright", [round(v) for v in latency_ms],
           "in page", [round(v) for v in in_page])
     assert len(in_page) == len(latency_ms) and max(latency_ms) < 5_000

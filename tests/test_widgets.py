@@ -233,6 +233,7 @@ def test_browser_messages_click_undo_reset_and_show_errors():
     assert seg.clicks == [(5, 5, True)] and "outside the 20×20 image" in seg.error  # the widget shows why
     seg._on_message(seg, {"type": "reset"}, [])
     assert seg.clicks == [] and seg.error == ""
+    assert seg.handled == 5  # every message answered, refused ones too: the page's "busy" state ends
 
 
 @pytest.mark.parametrize("kwargs, error, words", [

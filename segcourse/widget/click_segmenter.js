@@ -29,8 +29,11 @@ function render({ model, el }) {
   const toggle = button("next left click: positive", "segcourse-negative-toggle",
                         () => { model.set("negative_mode", !model.get("negative_mode")); model.save_changes(); },
                         "switch what a left click means (a right click is always negative)");
-  button("undo", "segcourse-undo", () => model.send({ type: "undo" }), "remove the last click (Ctrl+Z)");
-  button("clear", "segcourse-reset", () => model.send({ type: "reset" }), "remove every click");
+  // until the kernel has answered (predict can take a moment) the canvas shows a busy cursor
+  const send = (msg) => { root.classList.add("segcourse-busy"); model.send(msg); };
+  model.on("change:handled", () => root.classList.remove("segcourse-busy"));
+  button("undo", "segcourse-undo", () => send({ type: "undo" }), "remove the last click (Ctrl+Z)");
+  button("clear", "segcourse-reset", () => send({ type: "reset" }), "remove every click");
 
   // the background image, decoded once
   const img = new Image();
@@ -154,12 +157,12 @@ function render({ model, el }) {
     ev.preventDefault();
     canvas.focus();
     const positive = ev.button === 0 && !model.get("negative_mode");
-    model.send({ type: "click", row: p[0], col: p[1], positive });
+    send({ type: "click", row: p[0], col: p[1], positive });
   });
   // a right click is a negative click, not the browser's (or JupyterLab's) context menu
   canvas.addEventListener("contextmenu", (ev) => { ev.preventDefault(); ev.stopPropagation(); });
   canvas.addEventListener("keydown", (ev) => {
-    if (ev.key === "z" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); model.send({ type: "undo" }); }
+    if (ev.key === "z" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); send({ type: "undo" }); }
     if (ev.key === "n") { model.set("negative_mode", !model.get("negative_mode")); model.save_changes(); }
   });
   model.on("change:image_url", loadImage);
