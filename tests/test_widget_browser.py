@@ -209,9 +209,10 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
     page.locator(".segcourse-clicker .segcourse-undo").first.click()
     page.wait_for_function("() => document.querySelector('.segcourse-click-readout').textContent"
                            ".startsWith('1 click (1 positive, 0 negative) · mask 3456 px')", timeout=10_000)
-    # the toggle makes a left click negative
+    # the toggle (button or key n) makes a left click negative
     toggle = page.locator(".segcourse-clicker .segcourse-negative-toggle").first
-    toggle.click()
+    canvas.focus()
+    page.keyboard.press("n")
     page.wait_for_function("() => document.querySelector('.segcourse-negative-toggle').textContent.endsWith('negative')",
                            timeout=10_000)
     click(60, 96, expect="2 clicks (1 positive, 1 negative) · mask 2304 px · IoU 1.000")
@@ -220,13 +221,16 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
                            timeout=10_000)
     for n, (r, c) in enumerate([(40, 40), (70, 70), (36, 60)], start=2):  # more latency samples
         click(r, c, expect=f"{n + 1} clicks ({n} positive, 1 negative) · mask 2304 px · IoU 1.000")
+    page.keyboard.press("Control+z")  # keyboard undo (the canvas has the focus)
+    page.wait_for_function("() => document.querySelector('.segcourse-click-readout').textContent.startsWith('4 clicks')",
+                           timeout=10_000)
     assert page.locator(".segcourse-click-error").first.text_content() == ""
     in_page = page.evaluate("() => window.__clickLat")
     # a predict that raises: the page says why, the clicks stay as they were, the busy state ends
     page.mouse.click(*_cell_center(canvas.bounding_box(), 128, 128, 100, 10))
     page.wait_for_function("() => document.querySelector('.segcourse-click-error').textContent.length", timeout=10_000)
     assert page.locator(".segcourse-click-error").first.text_content() == "ValueError: a positive click must be on an object"
-    assert readout.text_content().startswith("5 clicks (4 positive, 1 negative)")
+    assert readout.text_content().startswith("4 clicks (3 positive, 1 negative)")
     assert page.locator(".segcourse-clicker.segcourse-busy").count() == 0
     page.screenshot(path=str(lab["root"] / "clicks.png"))
     print("\nClickSegmenter click -> updated mask, 128x128 (ms): Playwright", [round(v) for v in latency_ms],

@@ -9,6 +9,7 @@ function render({ model, el }) {
   const canvas = document.createElement("canvas");
   canvas.className = "segcourse-click-canvas";
   canvas.tabIndex = 0;
+  canvas.dataset.lmSuppressShortcuts = "true";  // keys on the canvas are ours, not JupyterLab's notebook shortcuts
   const readout = document.createElement("div");
   readout.className = "segcourse-click-readout";
   const error = document.createElement("div");
@@ -162,8 +163,10 @@ function render({ model, el }) {
   // a right click is a negative click, not the browser's (or JupyterLab's) context menu
   canvas.addEventListener("contextmenu", (ev) => { ev.preventDefault(); ev.stopPropagation(); });
   canvas.addEventListener("keydown", (ev) => {
-    if (ev.key === "z" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); send({ type: "undo" }); }
-    if (ev.key === "n") { model.set("negative_mode", !model.get("negative_mode")); model.save_changes(); }
+    if (ev.key === "z" && (ev.ctrlKey || ev.metaKey)) { send({ type: "undo" }); }
+    else if (ev.key === "n") { model.set("negative_mode", !model.get("negative_mode")); model.save_changes(); }
+    else return;
+    ev.preventDefault(); ev.stopPropagation();
   });
   model.on("change:image_url", loadImage);
   model.on("change:target_bits", buildLegend);
