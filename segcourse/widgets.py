@@ -1,6 +1,7 @@
-"""MaskEditor: paint small masks in JupyterLab, with live IoU / Dice / boundary IoU.
+"""Two JupyterLab widgets: MaskEditor paints small masks with live IoU / Dice / boundary IoU;
+ClickSegmenter turns clicks on an image into a model's mask (interactive segmentation).
 
-Click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
+MaskEditor: click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
 toggles a 3×3 brush, Ctrl+Z / Ctrl+Shift+Z undo and redo). Class 0 is background, so painting
 with it is the eraser. With ``target=`` the readout scores every change against it and "show
 target" draws the target's outline and the TP / FP / FN map on the grid.
@@ -8,6 +9,13 @@ target" draws the target's outline and the TP / FP / FN map on the grid.
 Everything the browser can do is also a Python call (``paint``, ``undo``, ``redo``, ``reset``),
 so notebooks, exercises and tests drive the same editor. Built on anywidget: a plain
 ``pip install``, no JupyterLab extension to build.
+
+:class:`ClickSegmenter` is the click mode: left click = a positive click ("this is the object"),
+right click (or the "negative" toggle, key ``n``) = a negative click ("not this"), "undo"
+(Ctrl+Z) removes the last click. After every click the kernel runs the ``predict`` function it
+was given and draws the new mask, with its IoU against ``target=`` when one is given.
+``click``, ``undo`` and ``replay`` do the same from Python, so a recorded click list gives the
+same mask on every run (for nbval and the course website).
 """
 
 from __future__ import annotations
@@ -24,16 +32,20 @@ import traitlets
 
 from . import metrics
 from ._files import atomic_write, load_mask_file
-from ._validate import as_label_array, check_int, check_label_range, check_num_classes
+from ._validate import as_binary, as_images, as_label_array, check_bool, check_int, check_label_range, \
+    check_num_classes, to_numpy
 from .masks import PALETTE, check_colors
-from .palette import OUTCOME_COLOURS
+from .palette import NEUTRAL_COLOURS, OUTCOME_COLOURS
 from .viz import error_codes
 
-__all__ = ["MaskEditor", "STATIC_NOTE"]
+__all__ = ["MaskEditor", "STATIC_NOTE", "ClickSegmenter", "CLICK_STATIC_NOTE"]
 
 #: What a page that cannot run the editor (the course website, a notebook viewer, a notebook opened
 #: without its kernel) shows under the editor's picture.
 STATIC_NOTE = "Interactive in JupyterLab: run this cell there to paint"
+
+#: The same for a :class:`ClickSegmenter` (its picture shows the replayed clicks and their mask).
+CLICK_STATIC_NOTE = "Interactive in JupyterLab: run this cell there to click"
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
@@ -343,3 +355,385 @@ class MaskEditor(anywidget.AnyWidget):
     def __repr__(self) -> str:  # stable text (no memory address) so nbval can compare it
         return (f"MaskEditor(shape=({self.rows}, {self.cols}), num_classes={self.num_classes}, "
                 f"painted={int(np.count_nonzero(self.cells))}, target={'yes' if self._target is not None else 'no'})")
+
+
+# ====================================================================== click mode
+_MAX_CLICK_SIDE = 256
+#: What each mark of a :class:`ClickSegmenter` means, and its colour: the mask in the course's
+#: foreground class colour, positive / negative clicks in the outcome colours of a hit (TP green)
+#: and a false alarm (FP red), the target's outline white and dashed.
+CLICK_COLOURS = {
+    "mask": _hex(PALETTE[1]),
+    "positive": _hex(OUTCOME_COLOURS["TP"]),
+    "negative": _hex(OUTCOME_COLOURS["FP"]),
+    "target": "#ffffff",
+}
+CLICK_LABELS = {
+    "mask": "mask (the model's prediction)",
+    "positive": "positive click (left): object",
+    "negative": "negative click (right): not object",
+    "target": "target outline (annotation)",
+}
+
+
+def _png_data_url(rgb: np.ndarray) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(line, start, stop)`` of every run of True along the last axis of a 2-D bool array."""
+    d = np.diff(np.pad(flags.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    starts, stops = np.nonzero(d == 1), np.nonzero(d == -1)
+    return list(zip(starts[0].tolist(), starts[1].tolist(), stops[1].tolist()))
+
+
+def _edge_segments(mask: np.ndarray) -> list[list[tuple[float, float]]]:
+    """The pixel edges between a mask and its outside as line segments in imshow coordinates, runs
+    of edges along one line merged into one segment (so dashes run on); the outline the front end draws."""
+    m = np.pad(mask, 1)
+    above = m[1:, 1:-1] != m[:-1, 1:-1]      # (H + 1, W): an edge on top of pixel (r, c)
+    left = (m[1:-1, 1:] != m[1:-1, :-1]).T   # (W + 1, H): an edge left of pixel (r, c), by column
+    segs = [[(c0 - 0.5, r - 0.5), (c1 - 0.5, r - 0.5)] for r, c0, c1 in _runs(above)]
+    segs += [[(c - 0.5, r0 - 0.5), (c - 0.5, r1 - 0.5)] for c, r0, r1 in _runs(left)]
+    return segs
+
+
+def _bits(mask: np.ndarray) -> str:
+    """A bool mask as base64 of one byte (0/1) per pixel, row by row: what the front end draws."""
+    return base64.b64encode(np.ascontiguousarray(mask, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+class ClickSegmenter(anywidget.AnyWidget):
+    """Click on an image; a model turns the clicks into a mask, live, with IoU and undo.
+
+    Left click = positive ("this is the object"), right click or the "negative" toggle =
+    negative ("not this"). After each click the kernel calls
+    ``predict(image, positive, negative, previous)`` and draws the mask it returns over the
+    image; with ``target=`` the readout shows the IoU after every click. Everything the browser
+    does is also a Python call (:meth:`click`, :meth:`undo`, :meth:`replay`), and ``clicks=``
+    replays a recorded click list at construction, so a notebook shows the same mask on every run.
+
+    Parameters
+    ----------
+    image : (H, W) grey or (H, W, 3) RGB image, uint8 or floats in [0, 1], up to 256×256
+        pixels; the background the learner clicks on. ``predict`` receives it as given (as numpy).
+    predict : callable ``predict(image, positive, negative, previous) -> (H, W) bool mask``;
+        ``positive`` and ``negative`` are lists of ``(row, col)`` int tuples in click order,
+        ``previous`` the mask before this click (``None`` for the first click).
+    target : optional (H, W) bool or 0/1 annotation to score against (IoU after each click).
+    clicks : optional recorded clicks ``[(row, col, positive), ...]`` to replay at once
+        (``[((row, col), positive), ...]``, the form a click simulator records, works too).
+    scale : screen pixels per image pixel (default: the image drawn about 400 px wide, at most 48).
+
+    Examples
+    --------
+    >>> def disks(image, positive, negative, previous):   # a toy model: a disk around each click
+    ...     rr, cc = np.mgrid[:image.shape[0], :image.shape[1]]
+    ...     near = lambda pts: np.any([(rr - r) ** 2 + (cc - c) ** 2 <= 4 for r, c in pts], axis=0)
+    ...     return near(positive) & ~near(negative) if negative else near(positive)
+    >>> truth = np.zeros((10, 10), bool); truth[2:7, 2:7] = True
+    >>> seg = ClickSegmenter(np.zeros((10, 10)), disks, target=truth, clicks=[(4, 4, True)])
+    >>> round(seg.iou, 3), int(seg.mask.sum())
+    (0.52, 13)
+    >>> seg.click(4, 6, positive=False); seg.clicks
+    [(4, 4, True), (4, 6, False)]
+    >>> [round(v, 3) for v in seg.ious]
+    [0.52, 0.32]
+    >>> seg.undo(); seg.readout
+    '1 click (1 positive, 0 negative) · mask 13 px · IoU 0.520'
+    >>> seg
+    ClickSegmenter(shape=(10, 10), clicks=1 (1 positive, 0 negative), target=yes)
+    """
+
+    _esm = _HERE / "click_segmenter.js"
+    _css = _HERE / "click_segmenter.css"
+
+    rows = traitlets.Int(1).tag(sync=True)
+    cols = traitlets.Int(1).tag(sync=True)
+    scale = traitlets.Int(1).tag(sync=True)
+    image_url = traitlets.Unicode("").tag(sync=True)
+    mask_bits = traitlets.Unicode("").tag(sync=True)
+    target_bits = traitlets.Unicode("").tag(sync=True)
+    #: The clicks as the front end draws them: ``[[row, col, 1 (positive) or 0], ...]``.
+    points = traitlets.List().tag(sync=True)
+    colours = traitlets.Dict(default_value=CLICK_COLOURS).tag(sync=True)
+    labels = traitlets.Dict(default_value=CLICK_LABELS).tag(sync=True)
+    #: The front end's toggle: when True a left click is a negative click too.
+    negative_mode = traitlets.Bool(False).tag(sync=True)
+    readout = traitlets.Unicode("").tag(sync=True)
+    #: Why the last click from the browser was refused (``predict`` raised, or returned a bad mask).
+    error = traitlets.Unicode("").tag(sync=True)
+    #: How many browser messages the kernel has handled (the front end shows "busy" until it grows).
+    handled = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, image: Any, predict: Any, target: Any = None, clicks: Any = None,
+                 scale: int | None = None, **kwargs: Any) -> None:
+        img = to_numpy(image, "image")
+        if img.ndim == 2:
+            shown = as_images(np.repeat(img[..., None], 3, axis=-1), "image", single=True)
+        elif img.ndim == 3 and img.shape[-1] == 3:
+            shown = as_images(img, "image", single=True)
+        else:
+            raise ValueError(f"image has shape {img.shape}; expected an (H, W) grey or (H, W, 3) RGB image"
+                             + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
+                                if img.ndim == 3 and img.shape[0] == 3 else ""))
+        h, w = img.shape[:2]
+        if not (1 <= h <= _MAX_CLICK_SIDE and 1 <= w <= _MAX_CLICK_SIDE):
+            raise ValueError(f"image has shape {img.shape}; the click widget takes images of 1 to "
+                             f"{_MAX_CLICK_SIDE} pixels a side (crop or downsample it first)")
+        if not callable(predict):
+            raise TypeError(f"predict must be a function predict(image, positive, negative, previous) -> "
+                            f"bool (H, W) mask, got {predict!r} ({type(predict).__name__})")
+        tgt = None
+        if target is not None:
+            tgt = as_binary(target, "target", ndims=(2,), hint="target is the annotation: a 0/1 (or bool) mask of the object")
+            if tgt.shape != (h, w):
+                raise ValueError(f"target has shape {tgt.shape} but the image is {(h, w)}; they must match pixel for pixel")
+        if scale is None:
+            scale = max(1, min(48, 400 // max(h, w)))
+        scale = check_int(scale, "scale", minimum=1, maximum=48)
+        start = [] if clicks is None else self._check_clicks(clicks, (h, w))
+        super().__init__(**kwargs)
+        self._image = img
+        self._shown = shown
+        self._predict = predict
+        self._target = tgt
+        self._steps: list[tuple[tuple[int, int, bool], np.ndarray]] = []   # (click, mask after it)
+        self.rows, self.cols, self.scale = h, w, scale
+        self.image_url = _png_data_url((shown * 255).round().astype(np.uint8))
+        self.target_bits = "" if tgt is None else _bits(tgt)
+        self.replay(start)
+        self.on_msg(self._on_message)
+
+    # ------------------------------------------------------------------ checks
+    @staticmethod
+    def _check_click(click: Any, shape: tuple[int, int], name: str) -> tuple[int, int, bool]:
+        try:
+            if len(click) == 2 and hasattr(click[0], "__len__") and len(click[0]) == 2:  # ((row, col), positive)
+                (row, col), positive = click
+            else:
+                row, col, positive = click
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a (row, col, positive) triple such as (12, 30, True) "
+                            f"(or ((row, col), positive)), got {click!r}") from None
+        return ClickSegmenter._check_point(row, col, positive, shape, name)
+
+    @staticmethod
+    def _check_point(row: Any, col: Any, positive: Any, shape: tuple[int, int], name: str) -> tuple[int, int, bool]:
+        row, col, positive = (v.item() if isinstance(v, np.generic) else v for v in (row, col, positive))  # plain reprs
+        row, col = check_int(row, f"{name} row"), check_int(col, f"{name} col")
+        positive = check_bool(positive, f"{name} positive")
+        if not (0 <= row < shape[0] and 0 <= col < shape[1]):
+            raise ValueError(f"{name} ({row}, {col}) is outside the {shape[0]}×{shape[1]} image "
+                             f"(rows 0..{shape[0] - 1}, cols 0..{shape[1] - 1})")
+        return row, col, positive
+
+    @classmethod
+    def _check_clicks(cls, clicks: Any, shape: tuple[int, int]) -> list[tuple[int, int, bool]]:
+        if isinstance(clicks, (str, bytes, dict)) or not hasattr(clicks, "__iter__"):
+            raise TypeError(f"clicks must be a list of (row, col, positive) triples, got {clicks!r} ({type(clicks).__name__})")
+        return [cls._check_click(c, shape, f"clicks[{i}]") for i, c in enumerate(clicks)]
+
+    def _run_predict(self, clicks: list[tuple[int, int, bool]], previous: np.ndarray | None) -> np.ndarray:
+        positive = [(r, c) for r, c, p in clicks if p]
+        negative = [(r, c) for r, c, p in clicks if not p]
+        out = self._predict(self._image, positive, negative, None if previous is None else previous.copy())
+        if out is None:
+            raise TypeError("predict returned None; it must return the mask: a bool array of shape "
+                            f"{(self.rows, self.cols)} (did you forget `return`?)")
+        try:
+            arr = to_numpy(out, "predict's mask")
+        except TypeError:
+            raise TypeError(f"predict returned {type(out).__name__}; it must return a bool array of shape "
+                            f"{(self.rows, self.cols)}") from None
+        if arr.shape != (self.rows, self.cols):
+            raise ValueError(f"predict returned a mask of shape {arr.shape}; it must return a bool mask of the "
+                             f"image's shape {(self.rows, self.cols)}")
+        if arr.dtype != bool:
+            if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+                raise TypeError(f"predict returned a mask of dtype {arr.dtype}; it must return a bool mask (True = object)")
+            bad = arr[(arr != 0) & (arr != 1)]
+            if bad.size:
+                found = [float(v) if np.issubdtype(arr.dtype, np.floating) else int(v) for v in np.unique(bad)[:3]]
+                hint = ("; these look like scores or probabilities: threshold them first, e.g. probs > 0.5"
+                        if np.issubdtype(arr.dtype, np.floating) else "; a click mask has one object: True inside, False outside")
+                raise ValueError(f"predict returned a {arr.dtype} mask holding values such as {found}; it must return "
+                                 f"a bool mask (True = object, or 0/1){hint}")
+        return np.array(arr, dtype=bool)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def clicks(self) -> list[tuple[int, int, bool]]:
+        """The clicks so far, oldest first: ``[(row, col, positive), ...]`` (a copy)."""
+        return [click for click, _ in self._steps]
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The current mask (a bool copy of shape (H, W); all False before the first click)."""
+        return self._steps[-1][1].copy() if self._steps else np.zeros((self.rows, self.cols), bool)
+
+    def _score(self, mask: np.ndarray) -> float | None:
+        return None if self._target is None else float(metrics.iou(mask, self._target))
+
+    @property
+    def iou(self) -> float | None:
+        """IoU of :attr:`mask` against the target (``None`` without a target; NaN if both are empty)."""
+        return self._score(self.mask)
+
+    @property
+    def ious(self) -> list[float]:
+        """IoU after each click, in click order (empty without a target)."""
+        return [] if self._target is None else [self._score(m) for _, m in self._steps]
+
+    def _show(self) -> None:
+        m = self.mask
+        clicks = self.clicks
+        n_pos = sum(p for _, _, p in clicks)
+        self.points = [[r, c, int(p)] for r, c, p in clicks]
+        self.mask_bits = _bits(m)
+        text = (f"{len(clicks)} click{'' if len(clicks) == 1 else 's'} ({n_pos} positive, {len(clicks) - n_pos} negative)"
+                f" · mask {int(m.sum())} px")
+        if self._target is not None:
+            v = self.iou
+            text += " · IoU " + ("n/a (both empty)" if np.isnan(v) else f"{v:.3f}")
+        else:
+            text += " (no target to score against)"
+        self.readout = text
+
+    # ------------------------------------------------------------------ operations
+    def click(self, row: int, col: int, positive: bool = True) -> None:
+        """Add one click at (row, col) -- positive (object) or negative (not object) -- and run predict.
+
+        >>> seg = ClickSegmenter(np.zeros((4, 4)), lambda im, p, n, prev: np.ones((4, 4), bool))
+        >>> seg.click(9, 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: click (9, 0) is outside the 4×4 image (rows 0..3, cols 0..3)
+        """
+        click = self._check_point(row, col, positive, (self.rows, self.cols), "click")
+        clicks = self.clicks + [click]
+        new = self._run_predict(clicks, self._steps[-1][1] if self._steps else None)
+        self._steps.append((click, new))
+        self.error = ""
+        self._show()
+
+    def undo(self) -> None:
+        """Remove the last click and go back to the mask before it (a no-op without clicks)."""
+        if self._steps:
+            self._steps.pop()
+        self.error = ""
+        self._show()
+
+    def replay(self, clicks: Any) -> None:
+        """Start over and apply ``clicks`` (``[(row, col, positive), ...]`` or ``[((row, col), positive), ...]``)
+        one by one.
+
+        The list is checked before anything changes; ``replay([])`` clears every click.
+        """
+        checked = self._check_clicks(clicks, (self.rows, self.cols))
+        saved = self._steps
+        self._steps = []
+        try:
+            for click in checked:
+                self._steps.append((click, self._run_predict(self.clicks + [click], self._steps[-1][1] if self._steps else None)))
+        except Exception:
+            self._steps = saved  # a predict that fails half-way leaves the widget as it was
+            raise
+        self.error = ""
+        self._show()
+
+    def reset(self) -> None:
+        """Remove every click (the same as ``replay([])``)."""
+        self.replay([])
+
+    def _on_message(self, _widget: Any, content: dict, _buffers: Any) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "click":
+                self.click(int(content["row"]), int(content["col"]), bool(content["positive"]))
+            elif kind == "undo":
+                self.undo()
+            elif kind == "reset":
+                self.reset()
+        except Exception as exc:  # shown in the widget: a browser click has no cell to raise into
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.handled += 1
+
+    # ------------------------------------------------------------------ static pictures
+    def snapshot_png(self) -> bytes:
+        """A PNG picture of the current state (image, mask, clicks, target outline, legend, readout),
+        with :data:`CLICK_STATIC_NOTE` below it and as the PNG's ``Description``.
+
+        This is the ``image/png`` of the widget's output: what the course website and notebook
+        viewers show in place of the live widget.
+
+        Examples
+        --------
+        >>> seg = ClickSegmenter(np.zeros((8, 8)), lambda im, p, n, prev: np.eye(8, dtype=bool), clicks=[(1, 1, True)])
+        >>> png = seg.snapshot_png()
+        >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", CLICK_STATIC_NOTE.encode() in png
+        (True, True)
+        """
+        from matplotlib import patheffects
+        from matplotlib.collections import LineCollection
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        m = self.mask
+        c = {k: np.array([int(v[i:i + 2], 16) for i in (1, 3, 5)]) / 255 for k, v in self.colours.items()}
+        fig = Figure(figsize=(7.2, 4.4), dpi=100, layout="constrained")
+        ax = fig.add_subplot()
+        extent = (-0.5, self.cols - 0.5, self.rows - 0.5, -0.5)
+        ax.imshow(self._shown, interpolation="nearest", extent=extent)
+        fill = np.zeros((self.rows, self.cols, 4))
+        fill[m] = [*c["mask"], 0.45]
+        ax.imshow(fill, interpolation="nearest", extent=extent)
+        edge = max(1.0, 3.2 / max(self.rows, self.cols) ** 0.5)
+        ax.add_collection(LineCollection(_edge_segments(m), colors=[c["mask"]], linewidths=1.5 * edge))
+        handles = [Patch(facecolor=(*c["mask"], 0.6), edgecolor=c["mask"], label=self.labels["mask"])]
+        dark_rim = [patheffects.withStroke(linewidth=3.5, foreground="#3c3c3c")]  # white dashes show on light images too
+        if self._target is not None:
+            ax.add_collection(LineCollection(_edge_segments(self._target), colors=[c["target"]], linewidths=1.2 * edge,
+                                             linestyles=(0, (3, 2)), path_effects=dark_rim))
+            handles.append(Line2D([], [], color=c["target"], linestyle="--", linewidth=1.5, path_effects=dark_rim,
+                                  label=self.labels["target"]))
+        size = 90 if max(self.rows, self.cols) > 32 else 160
+        for kind, glyph in (("positive", "+"), ("negative", "_")):
+            pts = np.array([(r, cc) for r, cc, p in self.clicks if p == (kind == "positive")]).reshape(-1, 2)
+            ax.scatter(pts[:, 1], pts[:, 0], s=size, c=[c[kind]], edgecolors="white", linewidths=1.2, zorder=3)
+            ax.scatter(pts[:, 1], pts[:, 0], s=size * 0.45, c="white", marker=glyph, linewidths=1.8, zorder=4)
+            handles.append((Line2D([], [], marker="o", linestyle="", markersize=11, markerfacecolor=c[kind],
+                                   markeredgecolor="white"),
+                            Line2D([], [], marker=glyph, linestyle="", markersize=6, markeredgewidth=1.8, color="white")))
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_facecolor(np.array(NEUTRAL_COLOURS["TN"]) / 255)
+        names = [self.labels[k] for k in ("mask", "target") if k != "target" or self._target is not None]
+        fig.legend(handles=handles, labels=names + [self.labels["positive"], self.labels["negative"]],
+                   loc="outside right upper", fontsize=8, frameon=False)
+        ax.set_title(self.readout, fontsize=9)
+        fig.supxlabel(CLICK_STATIC_NOTE, fontsize=9, style="italic")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Description": CLICK_STATIC_NOTE})
+        return buf.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget for Jupyter, plus :meth:`snapshot_png` for pages without a kernel."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {"text/plain": repr(self)}, {})
+        data = {**data, "image/png": base64.b64encode(self.snapshot_png()).decode("ascii")}
+        return (data, metadata) if isinstance(bundle, tuple) else data
+
+    def __repr__(self) -> str:  # stable text (no memory address, no model-dependent numbers) so nbval can compare it
+        clicks = self.clicks
+        n_pos = sum(p for _, _, p in clicks)
+        return (f"ClickSegmenter(shape=({self.rows}, {self.cols}), clicks={len(clicks)} ({n_pos} positive, "
+                f"{len(clicks) - n_pos} negative), target={'yes' if self._target is not None else 'no'})")

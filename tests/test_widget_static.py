@@ -106,3 +106,45 @@ def test_a_lesson_page_shows_the_picture_and_the_sentence(tmp_path, monkeypatch)
     assert "painted=3, target=yes" not in page  # the picture replaces the text form MaskEditor(..., painted=3, ...)
     # no launch buttons without a repository address
     assert "mybinder.org" not in page
+
+
+# ---------------------------------------------------------------------- ClickSegmenter
+from segcourse.palette import OUTCOME_COLOURS  # noqa: E402
+from segcourse.widgets import CLICK_STATIC_NOTE, ClickSegmenter  # noqa: E402
+
+
+def _square(image, positive, negative, previous):
+    """A toy click model: a 9×9 square around each positive click minus a 3×3 one around each negative."""
+    out = np.zeros(image.shape[:2], bool)
+    for r, c in positive:
+        out[max(0, r - 4): r + 5, max(0, c - 4): c + 5] = True
+    for r, c in negative:
+        out[max(0, r - 1): r + 2, max(0, c - 1): c + 2] = False
+    return out
+
+
+def test_a_click_segmenter_output_is_a_picture_of_the_replayed_clicks():
+    target = np.zeros((64, 64), bool)
+    target[20:40, 20:40] = True
+    seg = ClickSegmenter(np.full((64, 64), 0.5), _square, target=target, clicks=[(30, 30, True), (30, 34, False)])
+    data = _bundle(seg)
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == "ClickSegmenter(shape=(64, 64), clicks=2 (1 positive, 1 negative), target=yes)"
+    img = _image(data["image/png"])
+    assert img.info.get("Description") == CLICK_STATIC_NOTE == "Interactive in JupyterLab: run this cell there to click"
+    assert 500 <= img.width <= 800 and 300 <= img.height <= 500
+    before = np.asarray(img.convert("RGB"))
+    count = lambda rgb, colour: int((rgb == np.array(colour)).all(-1).sum())  # noqa: E731
+    assert count(before, OUTCOME_COLOURS["TP"]) > 50 and count(before, OUTCOME_COLOURS["FP"]) > 50  # both click colours
+    seg.undo()
+    after = np.asarray(_image(_bundle(seg)["image/png"]).convert("RGB"))
+    # the negative click's mark is gone; the red left is the legend's
+    assert count(before, OUTCOME_COLOURS["FP"]) > count(after, OUTCOME_COLOURS["FP"]) > 0
+
+
+def test_the_same_clicks_give_the_same_picture():
+    args = (np.full((32, 32, 3), 128, np.uint8), _square)
+    a = ClickSegmenter(*args, clicks=[(10, 10, True)]).snapshot_png()
+    b = ClickSegmenter(*args, clicks=[(10, 10, True)]).snapshot_png()
+    c = ClickSegmenter(*args, clicks=[(20, 20, True)]).snapshot_png()
+    assert a == b and a != c
