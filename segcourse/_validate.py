@@ -14,6 +14,11 @@ from typing import Any
 import numpy as np
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds, so messages print ``0.7``, not ``np.float64(0.7)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def to_numpy(x: Any, name: str) -> np.ndarray:
     """Return ``x`` as a numpy array (torch tensors are detached and moved to the CPU)."""
     if isinstance(x, np.ndarray):
@@ -40,7 +45,7 @@ def to_numpy(x: Any, name: str) -> np.ndarray:
             raise _object_list_error(arr, name)
         return arr
     if isinstance(x, (bool, int, float, np.generic)):
-        raise TypeError(f"{name} is a single number ({x!r}); expected a mask: a 2-D array of pixels")
+        raise TypeError(f"{name} is a single number ({_plain(x)!r}); expected a mask: a 2-D array of pixels")
     raise TypeError(
         f"{name} has type {type(x).__name__}; expected a numpy array, a torch tensor or a nested list"
     )
@@ -53,7 +58,7 @@ def _object_list_error(arr: np.ndarray, name: str) -> Exception:
         if isinstance(v, (list, tuple, np.ndarray)):
             break  # a list where a number should be: rows nested to different depths
         if v is None or isinstance(v, (str, bytes)) or not isinstance(v, (bool, int, float, np.number)):
-            return TypeError(f"{where} is {v!r} ({type(v).__name__}); every pixel of a mask must be a "
+            return TypeError(f"{where} is {_plain(v)!r} ({type(v).__name__}); every pixel of a mask must be a "
                              f"number (a class id 0, 1, 2, ...)")
         if isinstance(v, int) and not np.iinfo(np.int64).min <= v <= np.iinfo(np.int64).max:
             return ValueError(f"{where} is {v}, too large for any integer array (at most 2**63 - 1); "
@@ -98,7 +103,7 @@ def as_label_array(
         if arr.size and not np.array_equal(arr, np.round(arr)):
             bad = arr[arr != np.round(arr)].ravel()[0]
             raise ValueError(
-                f"{name} holds non-integer values such as {bad!r}; a mask holds class ids "
+                f"{name} holds non-integer values such as {float(bad):g}; a mask holds class ids "
                 f"(0, 1, 2, ...). If these are probabilities, threshold them (p > 0.5) or take "
                 f"argmax over the class axis first"
             )
@@ -118,7 +123,7 @@ def check_same_shape(pred: np.ndarray, target: np.ndarray) -> None:
 def check_num_classes(num_classes: Any) -> int:
     """Return ``num_classes`` as an int >= 1 or raise a learner-readable error."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(f"num_classes must be an integer, got {num_classes!r}")
+        raise TypeError(f"num_classes must be an integer, got {_plain(num_classes)!r}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
     return int(num_classes)
@@ -178,7 +183,7 @@ def check_int(value: Any, name: str, minimum: int | None = None, maximum: int | 
     TypeError: n must be an integer, got 1.5 (float)
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be an integer, got {_plain(value)!r} ({type(value).__name__})")
     v = int(value)
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {v}")
@@ -203,13 +208,13 @@ def check_float(value: Any, name: str, lo: float | None = None, hi: float | None
         None if hi is None else f"{'<' if hi_open else '<='} {hi:g}") if w)
     want = f"a finite number {want}".rstrip()
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be {want}, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be {want}, got {_plain(value)!r} ({type(value).__name__})")
     v = float(value)
     bad = not np.isfinite(v)
     bad |= lo is not None and (v <= lo if lo_open else v < lo)
     bad |= hi is not None and (v >= hi if hi_open else v > hi)
     if bad:
-        raise ValueError(f"{name} must be {want}, got {value!r}")
+        raise ValueError(f"{name} must be {want}, got {_plain(value)!r}")
     return v
 
 
@@ -229,7 +234,7 @@ def check_seed(value: Any, name: str = "seed") -> int:
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         got = f"a {type(value).__name__}" if isinstance(value, (np.random.Generator, np.random.RandomState)) \
-            else f"{value!r}"
+            else f"{_plain(value)!r}"
         raise TypeError(f"{name} must be an integer >= 0 such as {name}=0 (the same {name} gives the same result "
                         f"every run), got {got}; for a different draw pass a different integer (e.g. {name}=1)")
     if value < 0:
@@ -258,7 +263,7 @@ def check_score(value: Any, name: str) -> float:
         if arr is not None and arr.size == 1 and np.issubdtype(arr.dtype, np.number):
             v = arr.reshape(-1)[0]
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f'{name} must be a number such as 0.91 (NaN for "no value"), got {value!r} '
+        raise TypeError(f'{name} must be a number such as 0.91 (NaN for "no value"), got {_plain(value)!r} '
                         f"({type(value).__name__})")
     return float(v)
 
@@ -324,7 +329,7 @@ def check_bool(value: Any, name: str) -> bool:
     TypeError: flag must be True or False, got 'no' (str)
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+        raise TypeError(f"{name} must be True or False, got {_plain(value)!r} ({type(value).__name__})")
     return bool(value)
 
 
@@ -333,11 +338,11 @@ def check_range_pair(value: Any, name: str, lo: float, integer: bool = False) ->
     try:
         a, b = value
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a (min, max) pair, got {value!r}") from None
+        raise TypeError(f"{name} must be a (min, max) pair, got {_plain(value)!r}") from None
     check = (lambda v, n: check_int(v, n, minimum=lo)) if integer else (lambda v, n: check_float(v, n, lo=lo))
     a, b = check(a, f"{name}[0]"), check(b, f"{name}[1]")
     if a > b:
-        raise ValueError(f"{name} must be (min, max) with min <= max, got {value!r}")
+        raise ValueError(f"{name} must be (min, max) with min <= max, got {_plain(value)!r}")
     return a, b
 
 
@@ -420,13 +425,13 @@ def as_sample_index(idx: Any, n: int, name: str = "index") -> Any:
     if isinstance(idx, slice):
         return idx
     if isinstance(idx, (bool, np.bool_)):
-        raise TypeError(f"{name} is {idx!r}; expected a sample number such as 0, a slice, or a 1-D list of sample indices")
+        raise TypeError(f"{name} is {_plain(idx)!r}; expected a sample number such as 0, a slice, or a 1-D list of sample indices")
     if isinstance(idx, (int, np.integer)):
         return [int(idx)]
     if isinstance(idx, range):
         idx = list(idx)
     if isinstance(idx, tuple):
-        raise TypeError(f"{name} {idx!r} indexes several axes; samples take one index, a slice, or a list such as "
+        raise TypeError(f"{name} {_plain(idx)!r} indexes several axes; samples take one index, a slice, or a list such as "
                         f"[0, 2] (for pixels index the arrays: data.images[i, row, col])")
     if not (isinstance(idx, (list, np.ndarray)) or type(idx).__module__.startswith("torch")):
         raise TypeError(f"{name} has type {type(idx).__name__}; expected an int, a slice, or a 1-D list of sample indices")
