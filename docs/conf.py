@@ -35,9 +35,9 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-# Widget views (never committed: tools/course.py drops them) cannot be drawn here; the MaskEditor's output
-# also holds a picture of its state saying "Interactive in JupyterLab: run this cell there to paint"
-# (segcourse.widgets.STATIC_NOTE), which is what its pages show.
+# Widget views (never committed: tools/course.py drops them) cannot be drawn here; the MaskEditor's and the
+# ClickSegmenter's outputs also hold a picture of their state saying "Interactive in JupyterLab: run this
+# cell there to paint / to click" (segcourse.widgets.STATIC_NOTE / CLICK_STATIC_NOTE): their pages show that.
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # MathJax 3.2 (SVG output: glyphs are drawn from JavaScript, so nothing else is loaded — web fonts

@@ -12,7 +12,7 @@ Modules (import the ones you need; torch-based ones load torch only when importe
 ``instances``  connected components, watershed, matching, PQ, AP
 ``failures``   per-sample reports, failure buckets, annotation QC
 ``report``     a self-contained HTML portfolio page
-``widgets``    the MaskEditor painting widget
+``widgets``    the MaskEditor painting widget and the ClickSegmenter click widget
 ``checks``     automatic checks used by the exercises
 =============  ==============================================================
 """
