@@ -302,7 +302,8 @@ axes[0].scatter(rings[:, 1], rings[:, 0], s=110, facecolors="none", edgecolors=n
 axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.0), fontsize=8, framealpha=0.85)
 axes[0].add_artist(old_legend)
 print(f"window: rows {r0}-{r0 + 127}, columns {c0}-{c0 + 127}; objects in it: model full size "
-      f"{n_objects(full_size, r0, c0)}, scaled ×0.5 {n_objects(synthetic, r0, c0)}, truth {n_objects(truth, r0, c0)}")
+      f"{n_objects(full_size, r0, c0)} ({len(frag_ids)} of them fragments under 50 px), scaled ×0.5 {n_objects(synthetic, r0, c0)}, "
+      f"truth {n_objects(truth, r0, c0)}")
 fig.tight_layout()
 for name, inst in [("full size", full_size), ("scaled ×0.5", synthetic)]:
     areas_test = np.bincount(inst[right].ravel())[1:]
@@ -317,8 +318,8 @@ print(f"full size, test region: {len(frag_test)} fragments under 50 px, {len(fra
 # %% [markdown]
 # The 128×128 window of the test region where the full-size model finds the most extra objects
 # (the titles count the objects in it). Left, at full size: the nuclei are found, but the title
-# counts 19 objects for the annotation's 6 nuclei. The difference is specks of a few pixels,
-# ringed in red because a red fill of a few pixels is hard to see. Over the whole test region
+# counts 19 objects for the annotation's 6 nuclei, and 14 of the 19 are specks under 50 px,
+# ringed in red because a red fill of a few pixels is hard to see (some sit on a nucleus's rim). Over the whole test region
 # the full-size model makes 40 such fragments, most of them on the background (the counts are
 # printed above), while it finds only 46 objects of 50 px or more for 57 true nuclei. Middle, at
 # the toy scale: one object per true nucleus in this window (compare the counts in the titles).
