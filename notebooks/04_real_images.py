@@ -537,9 +537,9 @@ for i in sorted(set.intersection(*missed_by)):
 # ## 6 · A learned instance target: predict the distance, seed a watershed
 #
 # The classical baseline split touching nuclei with a watershed on the **distance transform** of
-# its thresholded mask: how far each foreground pixel lies from the background. That distance is
-# computed from a threshold, so where two nuclei touch without a dark gap it has no valley to
-# split them along. The annotation knows where each nucleus ends, so we can compute the distance
+# its thresholded mask: how far each foreground pixel lies from the background. That distance
+# comes from a threshold: where two touching nuclei form one blob, only the blob's shape (a
+# narrow neck, if there is one) can split them. The annotation knows where each nucleus ends, so we can compute the distance
 # from the *true* outlines and train the network to **predict** it from the image; the watershed
 # then runs on the predicted distance. (StarDist, whose test image this is, predicts a
 # related target: the distance from each pixel to its nucleus's outline along a fan of rays.)
