@@ -1,8 +1,9 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 04 · Real images
 #
-# Prepare a real microscope image for a model trained elsewhere, score instances with a
-# matching-based F1, and explain how to split one image without leaking.
+# Prepare a real microscope image for a model trained elsewhere, score instances with average
+# precision, choose the rescale factor from object sizes, fine-tune a model within a fixed budget,
+# and explain how to split one image without leaking.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -15,10 +16,11 @@ print("raw image:", image.dtype, image.min(), "to", image.max(), "| nuclei:", le
 # %% [markdown]
 # ## 1 · Normalise an image for a model trained elsewhere (2 points)
 #
-# A model trained on images with values in [0, 1] gets raw 16-bit counts from a microscope.
-# Write `normalize(image, low, high)`: map the `low`-th percentile of the image to 0 and the
-# `high`-th percentile to 1, clip the result to [0, 1], and return floats. Percentiles rather
-# than the minimum and maximum, so that a few saturated pixels cannot squash everything else.
+# A model trained on images with values in [0, 1] gets a `uint16` microscope image (here with
+# values 0 to 235, printed above). Write `normalize(image, low, high)`: map the `low`-th
+# percentile of the image to 0 and the `high`-th percentile to 1, clip the result to [0, 1], and
+# return floats. Percentiles rather than the minimum and maximum, so that a few very bright
+# pixels cannot squash everything else.
 
 # %% nbgrader={"grade": false, "grade_id": "normalize", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def normalize(image, low=1.0, high=99.8):
@@ -37,22 +39,42 @@ print(f"normalised: {x.dtype}, {x.min():.1f} to {x.max():.1f}; "
 checks.check_percentile_normalize(normalize)
 
 # %% [markdown]
-# ## 2 · Matching-based F1 at IoU 0.5 (2 points)
+# ## 2 · Average precision at one IoU threshold (2 points)
 #
-# Write `f1_at_50(pred, gt)` for two instance maps (0 = background, any positive ids): match
-# predicted and true instances one-to-one where their IoU is **above** 0.5, then
-# F1 = 2·TP / (2·TP + FP + FN); return NaN when neither map has an instance. You may use
-# `instances.iou_matrix` (the IoU of every pair) — but not `match_instances`. Then score a
-# watershed baseline on the right half of the image.
+# A detector gives each predicted instance a **score** (its confidence). Average precision asks:
+# if you walk down the predictions from the highest score to the lowest, how early do you find
+# the true objects? Write `ap_at(pred, scores, gt, threshold)`:
+#
+# 1. sort the predicted ids by score, highest first;
+# 2. walk down that list; a prediction is a **hit** if it overlaps a true object that no earlier
+#    prediction took with IoU ≥ `threshold` (take the one it overlaps most); otherwise it is a
+#    false positive;
+# 3. at the *k*-th prediction, if it is the *h*-th hit, note the precision *h / k*;
+# 4. AP = the sum of those precisions divided by the number of **true objects** (an object nobody
+#    finds adds 0).
+#
+# Return NaN when `gt` has no object, 0.0 when there are objects but no prediction. This is the
+# plain (not interpolated) AP; `instances.average_precision`, used in the lesson, interpolates
+# the precision at 101 recall points as COCO does, and gives different numbers. You may use
+# `instances.iou_matrix`. Then score the watershed baseline of the lesson on the right half,
+# ranked by mean brightness.
 
-# %% nbgrader={"grade": false, "grade_id": "f1_at_50", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def f1_at_50(pred, gt):
+# %% nbgrader={"grade": false, "grade_id": "ap_at", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ap_at(pred, scores, gt, threshold=0.5):
     ### BEGIN SOLUTION
     ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
-    tp = int(np.count_nonzero(ious > 0.5))  # above 0.5 each instance has at most one partner
-    fp, fn = len(pred_ids) - tp, len(gt_ids) - tp
-    total = 2 * tp + fp + fn
-    return 2 * tp / total if total else float("nan")
+    if len(gt_ids) == 0:
+        return float("nan")
+    order = np.argsort([-scores[int(i)] for i in pred_ids], kind="stable")
+    taken = np.zeros(len(gt_ids), bool)
+    hits, total = 0, 0.0
+    for rank, i in enumerate(order, start=1):
+        free = np.where(~taken & (ious[i] >= threshold), ious[i], -1.0)
+        if len(free) and free.max() >= 0:
+            taken[np.argmax(free)] = True
+            hits += 1
+            total += hits / rank
+    return total / len(gt_ids)
     ### END SOLUTION
 
 
@@ -61,13 +83,89 @@ from skimage.filters import threshold_otsu
 
 smooth = ndimage.gaussian_filter(data.normalize_percentile(image), 1.0)
 baseline = instances.separate_touching(smooth > threshold_otsu(smooth), min_distance=3, smooth=1)
-print(f"watershed baseline, right half: F1 at IoU 0.5 = {f1_at_50(baseline[:, 256:], truth[:, 256:]):.3f}")
+pred, gt = baseline[:, 256:], truth[:, 256:]
+ids = np.unique(pred[pred > 0])
+brightness = dict(zip(ids.tolist(), ndimage.mean(smooth[:, 256:], pred, ids).tolist()))
+print(f"watershed baseline, right half: AP at IoU 0.5 = {ap_at(pred, brightness, gt, 0.5):.3f}, "
+      f"at IoU 0.75 = {ap_at(pred, brightness, gt, 0.75):.3f}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_f1_at_50", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_matching_f1(f1_at_50)
+# %% nbgrader={"grade": true, "grade_id": "check_ap_at", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_ap_at(ap_at)
 
 # %% [markdown]
-# ## 3 · A split that does not leak (2 points)
+# ## 3 · Choose the rescale factor from object sizes (1 point)
+#
+# The lesson shrank the image by 0.5 because the real nuclei are about twice the size of the toy
+# cells the model was trained on. Compute that factor instead of guessing it (Cellpose's
+# `diameter` argument does the same). Write `rescale_factor(labels, model_diameter)`: the
+# **equivalent diameter** of an instance is 2·sqrt(area / π); return `model_diameter` divided by
+# the **median** equivalent diameter of the instances in `labels` (ids need not be consecutive;
+# 0 is background). Return NaN when there is no instance.
+
+# %% nbgrader={"grade": false, "grade_id": "rescale_factor", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rescale_factor(labels, model_diameter):
+    ### BEGIN SOLUTION
+    areas = np.bincount(np.asarray(labels).ravel())[1:]
+    areas = areas[areas > 0]
+    if len(areas) == 0:
+        return float("nan")
+    return float(model_diameter / np.median(2 * np.sqrt(areas / np.pi)))
+    ### END SOLUTION
+
+
+toy = data.touching_cells(200, seed=0, overlap=0.1)      # the toy cells the `cells` model was trained on
+toy_areas = np.concatenate([np.bincount(t.ravel())[1:] for t in toy.instances])
+model_diameter = float(np.median(2 * np.sqrt(toy_areas[toy_areas > 0] / np.pi)))
+print(f"toy cells: median diameter {model_diameter:.1f} px | rescale factor for the left half: "
+      f"{rescale_factor(truth[:, :256], model_diameter):.2f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_rescale_factor", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_rescale_factor(rescale_factor)
+
+# %% [markdown]
+# ## 4 · Fine-tune within a budget (2 points)
+#
+# Write `fine_tune(model, image, labels)` that fine-tunes the shipped `cells` model on the
+# **left half** of the nuclei image (`image`: percentile-normalised, 512×256; `labels`: its
+# instances) and returns it. Budget: the model may see at most 320 crops of 64×64 pixels in
+# training (e.g. `train.fit(..., batch_size=16, max_steps=20)`); the check counts them. The
+# check then runs your model on the right half as the lesson does (scaled by 0.5, grey × the
+# toy tint `TINT`) and passes when its PQ is above 0.65; the model before fine-tuning scores
+# 0.56. What to decide: the scale you train at, the target the model predicts (three classes:
+# background, interior, boundary, from `instances.boundary_class_map`), the crops and their
+# augmentation, and the learning rate. The check trains your function once (a few seconds).
+
+# %% nbgrader={"grade": false, "grade_id": "fine_tune", "locked": false, "schema_version": 3, "solution": true, "task": false}
+from skimage.transform import rescale, resize
+
+from segcourse import models, train
+
+TINT = np.array([0.55, 1.0, 0.6], np.float32)   # the toy images' colour
+
+
+def fine_tune(model, image, labels):
+    ### BEGIN SOLUTION
+    small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)      # the model's scale
+    small_labels = resize(labels, small.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
+    target = instances.boundary_class_map(small_labels)
+    rng = np.random.default_rng(0)
+    n = 320
+    ys, xs = rng.integers(0, small.shape[0] - 63, n), rng.integers(0, small.shape[1] - 63, n)
+    turns = rng.integers(0, 4, n)
+    imgs = np.stack([np.rot90(small[y:y + 64, x:x + 64], k) for y, x, k in zip(ys, xs, turns)])
+    tgts = np.stack([np.rot90(target[y:y + 64, x:x + 64], k) for y, x, k in zip(ys, xs, turns)]).astype(np.uint8)
+    imgs = np.clip(imgs * rng.uniform(0.8, 1.2, (n, 1, 1)), 0, 1).astype(np.float32)[..., None] * TINT
+    train.fit(model, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=20,
+              device="cpu", seed=0, progress=False, eval_every=10**6)
+    return model
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_budget_fine_tune", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_budget_fine_tune(fine_tune)
+
+# %% [markdown]
+# ## 5 · A split that does not leak (2 points)
 #
 # You have one annotated image and want to fine-tune a model on part of it and test on the rest.
 # Why would choosing 20 % of the *pixels* at random as the test set give a misleadingly good

@@ -2,14 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 
-from segcourse import checks, data, instances
+from skimage.transform import rescale, resize
 
-
-def _f1(p, g):
-    m = instances.match_instances(p, g, 0.5)
-    total = 2 * m.tp + m.fp + m.fn
-    return 2 * m.tp / total if total else float("nan")
+from segcourse import checks, data, instances, train
 
 
 def test_percentile_normalize_accepts_the_reference_and_a_plain_numpy_answer(capsys):
@@ -30,6 +27,8 @@ def test_percentile_normalize_accepts_the_reference_and_a_plain_numpy_answer(cap
     (lambda im, lo, hi: np.clip(np.asarray(im, float) / 255, 0, 1), "percentile"),
     (lambda im, lo, hi: np.clip((np.asarray(im, float) - lo) / (hi - lo), 0, 1), "ramp 0..100|percentiles"),
     (lambda im, lo, hi: np.zeros(3), "shape"),
+    (lambda im, lo, hi: np.clip((np.asarray(im) - np.uint16(np.percentile(im, lo))) / (np.percentile(im, hi) - np.percentile(im, lo)), 0, 1),
+     "wraps around"),
 ])
 def test_percentile_normalize_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -46,45 +45,113 @@ def test_percentile_normalize_reports_a_stub_and_a_crash():
         checks.check_percentile_normalize(lambda image, low, high: image.nope)
 
 
-def test_matching_f1_accepts_a_correct_answer(capsys):
-    checks.check_matching_f1(_f1)
+def _ap(pred, scores, gt, threshold=0.5):
+    ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+    if len(gt_ids) == 0:
+        return float("nan")
+    taken, hits, total = set(), 0, 0.0
+    for rank, i in enumerate(sorted(range(len(pred_ids)), key=lambda i: -scores[int(pred_ids[i])]), 1):
+        free = [j for j in range(len(gt_ids)) if j not in taken and ious[i, j] >= threshold]
+        if free:
+            taken.add(max(free, key=lambda j: ious[i, j]))
+            hits, total = hits + 1, total + (hits + 1) / rank
+    return total / len(gt_ids)
+
+
+def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False, empty_nan=True):
+    def ap(pred, scores, gt, threshold=0.5):
+        ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+        if len(gt_ids) == 0:
+            return float("nan") if empty_nan else 0.0
+        key = order_key or (lambda i: -scores[int(pred_ids[i])])
+        taken, hits, total = set(), 0, 0.0
+        for rank, i in enumerate(sorted(range(len(pred_ids)), key=key), 1):
+            ok = (ious[i] > threshold) if strict else (ious[i] >= threshold)
+            free = [j for j in range(len(gt_ids)) if (reuse or j not in taken) and ok[j]]
+            if free:
+                taken.add(max(free, key=lambda j: ious[i, j]))
+                hits, total = hits + 1, total + (hits + 1) / rank
+        return total / (hits if divide_by_hits else len(gt_ids)) if (hits or not divide_by_hits) else 0.0
+    return ap
+
+
+def test_ap_at_accepts_a_correct_answer(capsys):
+    checks.check_ap_at(_ap)
     assert "all cases pass" in capsys.readouterr().out
 
 
-def _f1_ge(p, g):  # IoU >= 0.5 counts as a match
-    ious, _, _ = instances.iou_matrix(p, g)
-    tp = int((ious >= 0.5).any(1).sum())
-    return 2 * tp / (ious.shape[0] + ious.shape[1]) if ious.size else float("nan")
+@pytest.mark.parametrize("wrong, hint", [
+    (_ap_variant(order_key=lambda i: i), "ignores the scores"),
+    (_ap_variant(divide_by_hits=True), "number of hits"),
+    (_ap_variant(strict=True), "IoU exactly 0.5"),
+    (_ap_variant(reuse=True), "found only once"),
+    (_ap_variant(empty_nan=False), "NaN"),
+    (lambda p, s, g, t: instances.average_precision(p, s, g, iou_thresholds=[t])["ap"], "interpolated"),
+])
+def test_ap_at_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_ap_at(wrong)
 
 
-def _f1_by_id(p, g):
-    p, g = np.asarray(p), np.asarray(g)
-    ids_p, ids_g = set(np.unique(p)) - {0}, set(np.unique(g)) - {0}
-    tp = sum(1 for i in ids_p & ids_g if instances.iou_matrix(p == i, g == i)[0].max() > 0.5)
-    return 2 * tp / (len(ids_p) + len(ids_g)) if ids_p | ids_g else float("nan")
+def _factor(labels, d):
+    areas = np.bincount(np.asarray(labels).ravel())[1:]
+    areas = areas[areas > 0]
+    return float(d / np.median(2 * np.sqrt(areas / np.pi))) if len(areas) else float("nan")
 
 
-def _recall(p, g):
-    m = instances.match_instances(p, g, 0.5)
-    return m.tp / (m.tp + m.fn) if m.tp + m.fn else float("nan")
+def test_rescale_factor_accepts_a_correct_answer(capsys):
+    checks.check_rescale_factor(_factor)
+    assert "all cases pass" in capsys.readouterr().out
 
 
-def _zero_on_empty(p, g):
-    m = instances.match_instances(p, g, 0.5)
-    total = 2 * m.tp + m.fp + m.fn
-    return 2 * m.tp / total if total else 0.0
+def _areas(labels):
+    a = np.bincount(np.asarray(labels).ravel())[1:]
+    return a[a > 0]
 
 
 @pytest.mark.parametrize("wrong, hint", [
-    (_f1_ge, "strictly"),
-    (_recall, "precision or recall"),
-    (_f1_by_id, "ids are arbitrary"),
-    (_zero_on_empty, "NaN"),
+    (lambda lab, d: float(np.median(2 * np.sqrt(_areas(lab) / np.pi)) / d), "upside down"),
+    (lambda lab, d: float(d / np.median(np.sqrt(_areas(lab) / np.pi))), "factor 2"),
+    (lambda lab, d: float(d / np.mean(2 * np.sqrt(_areas(lab) / np.pi))), "median"),
+    (lambda lab, d: float(d / np.median(2 * np.sqrt(np.bincount(np.ravel(lab)) / np.pi))), "background"),
+    (lambda lab, d: float(d / np.median(2 * np.sqrt(_areas(lab) / np.pi))) if _areas(lab).size else 1.0, "NaN"),
 ])
-def test_matching_f1_rejects_typical_mistakes(wrong, hint):
+def test_rescale_factor_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
-        checks.check_matching_f1(wrong)
+        checks.check_rescale_factor(wrong)
+
+
+def test_budget_fine_tune_rejects_no_training_and_an_over_budget_run():
+    with pytest.raises(AssertionError, match="no training pixels"):
+        checks.check_budget_fine_tune(lambda model, image, labels: model)
+
+    def over_budget(model, image, labels):
+        model.train()
+        with torch.no_grad():
+            model(torch.zeros(330, 3, 64, 64))   # one forward pass of 330 crops: over 320
+        return model
+
+    with pytest.raises(AssertionError, match="over the budget"):
+        checks.check_budget_fine_tune(over_budget)
+
+
+def _fine_tune(model, image, labels, lr=3e-3):
+    small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    target = instances.boundary_class_map(resize(labels, small.shape, order=0, preserve_range=True,
+                                                 anti_aliasing=False).astype(np.int32))
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, small.shape[0] - 63, 320), rng.integers(0, small.shape[1] - 63, 320)
+    imgs = np.stack([small[y:y + 64, x:x + 64] for y, x in zip(ys, xs)])[..., None] * np.array([0.55, 1.0, 0.6], np.float32)
+    tgts = np.stack([target[y:y + 64, x:x + 64] for y, x in zip(ys, xs)]).astype(np.uint8)
+    train.fit(model, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=lr, batch_size=16, max_steps=20, device="cpu",
+              seed=0, progress=False, eval_every=10**6)
+    return model
+
+
+def test_budget_fine_tune_passes_a_plain_fine_tune(capsys):
+    checks.check_budget_fine_tune(_fine_tune)
+    assert "passes" in capsys.readouterr().out
 
 
 def test_new_checks_are_exported():
-    assert {"check_percentile_normalize", "check_matching_f1"} <= set(checks.__all__)
+    assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"} <= set(checks.__all__)

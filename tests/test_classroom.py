@@ -225,13 +225,58 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return (img - img.min()) / (img.max() - img.min())
             """, {"check_normalize"}),
     ],
-    "f1_at_50": [
+    "ap_at": [
         ("fay", """
-            def f1_at_50(pred, gt):  # precision alone
+            def ap_at(pred, scores, gt, threshold=0.5):  # divides by the hits: missed objects cost nothing
                 ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
-                tp = int(np.count_nonzero(ious > 0.5))
-                return tp / len(pred_ids) if len(pred_ids) else float("nan")
-            """, {"check_f1_at_50"}),
+                if len(gt_ids) == 0:
+                    return float("nan")
+                order = np.argsort([-scores[int(i)] for i in pred_ids], kind="stable")
+                taken = np.zeros(len(gt_ids), bool)
+                hits, total = 0, 0.0
+                for rank, i in enumerate(order, start=1):
+                    free = np.where(~taken & (ious[i] >= threshold), ious[i], -1.0)
+                    if len(free) and free.max() >= 0:
+                        taken[np.argmax(free)] = True
+                        hits += 1
+                        total += hits / rank
+                return total / hits if hits else 0.0
+            """, {"check_ap_at"}),
+    ],
+    "rescale_factor": [
+        ("dee", """
+            def rescale_factor(labels, model_diameter):  # the mean: one large object pulls it up
+                areas = np.bincount(np.asarray(labels).ravel())[1:]
+                areas = areas[areas > 0]
+                return float(model_diameter / np.mean(2 * np.sqrt(areas / np.pi))) if len(areas) else float("nan")
+            """, {"check_rescale_factor"}),
+    ],
+    "fine_tune": [
+        ("dee", """
+            from segcourse import models, train
+
+            def fine_tune(model, image, labels):  # "the shipped model is good enough": no training
+                return model
+            """, {"check_budget_fine_tune"}),
+        ("fay", """
+            from skimage.transform import rescale, resize
+
+            from segcourse import models, train
+
+            TINT = np.array([0.55, 1.0, 0.6], np.float32)
+
+            def fine_tune(model, image, labels):  # learning rate 0.1: overwrites what the model knew
+                small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+                small_labels = resize(labels, small.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
+                target = instances.boundary_class_map(small_labels)
+                rng = np.random.default_rng(0)
+                ys, xs = rng.integers(0, small.shape[0] - 63, 320), rng.integers(0, small.shape[1] - 63, 320)
+                imgs = np.stack([small[y:y + 64, x:x + 64] for y, x in zip(ys, xs)])[..., None] * TINT
+                tgts = np.stack([target[y:y + 64, x:x + 64] for y, x in zip(ys, xs)]).astype(np.uint8)
+                train.fit(model, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=0.1, batch_size=16, max_steps=20,
+                          device="cpu", seed=0, progress=False, eval_every=10**6)
+                return model
+            """, {"check_budget_fine_tune"}),
     ],
     # lesson 05 (segmentation practice)
     "practice_masks": [

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._core import _array, _call, _close, _number, learner_check
 
-__all__ = ["check_percentile_normalize", "check_matching_f1"]
+__all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"]
 
 
 @learner_check
@@ -30,12 +30,16 @@ def check_percentile_normalize(normalize: Callable) -> None:
         raise AssertionError(f"the output must keep the image's shape {ramp.shape}; yours has shape {got.shape}")
     if not np.issubdtype(got.dtype, np.floating):
         raise AssertionError(f"return floats (e.g. float32): yours has dtype {got.dtype}, so values between 0 and 1 were lost")
+    if (got.ravel()[:10] > 0.5).all():   # ramp values 0..9 lie below the 10th percentile: they must map to 0
+        raise AssertionError(f"the values below the low percentile came out at {got.ravel()[0]:.3f}, not 0: on a uint16 image, "
+                             f"image - p_low wraps around (0 - 10 is 65,526 in uint16). Cast to float first "
+                             f"(np.asarray(image, dtype=np.float32)), then subtract")
     if np.allclose(got, ramp / 100.0, atol=1e-3):
         raise AssertionError("you divided by the maximum (min-max scaling): use np.percentile(image, [low, high]) so a few "
-                             "saturated pixels cannot squash the range of everything else")
+                             "very bright pixels cannot squash the range of everything else")
     if got.min() < -1e-6 or got.max() > 1 + 1e-6:
         raise AssertionError(f"values run from {got.min():.3f} to {got.max():.3f}: clip to [0, 1] (np.clip) — pixels above the "
-                             f"high percentile are saturated, not 'more than 1'")
+                             f"high percentile are as bright as the scale goes, not 'more than 1'")
     want = data.normalize_percentile(ramp, 10, 90)
     if not np.allclose(got, want, atol=1e-4):
         i = int(np.argmax(np.abs(got - want)))
@@ -45,55 +49,227 @@ def check_percentile_normalize(normalize: Callable) -> None:
     img[0, :3] = 60000  # three hot pixels
     got = _array(_call(normalize, img, 1, 99.8, what="normalize"), "normalize").astype(float)
     if not np.allclose(got, data.normalize_percentile(img, 1, 99.8), atol=1e-4):
-        raise AssertionError("on a 16-bit image with three saturated pixels your result differs from the percentile mapping: "
+        raise AssertionError("on a 16-bit image with three hot pixels your result differs from the percentile mapping: "
                              "compute the percentiles on float values of *this* image, not fixed numbers like 255 or 65535")
     print("check_percentile_normalize: all cases pass")
 
 
-@learner_check
-def check_matching_f1(f1_at_50: Callable) -> None:
-    """Check ``f1_at_50(pred, gt)``: instance F1 after one-to-one matching at IoU > 0.5.
 
-    >>> from segcourse import instances
-    >>> def f1(p, g):
-    ...     m = instances.match_instances(p, g, 0.5)
-    ...     return 2 * m.tp / (2 * m.tp + m.fp + m.fn) if m.tp + m.fp + m.fn else float("nan")
-    >>> check_matching_f1(f1)
-    check_matching_f1: all cases pass
+
+def _reference_ap(pred: np.ndarray, scores: dict, gt: np.ndarray, threshold: float) -> float:
+    """Non-interpolated AP: mean over the true objects of the precision at the rank where each is found."""
+    from .. import instances
+
+    ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+    if not len(gt_ids):
+        return float("nan")
+    order = sorted(range(len(pred_ids)), key=lambda i: -scores[int(pred_ids[i])])
+    taken, hits, total = set(), 0, 0.0
+    for rank, i in enumerate(order, 1):
+        free = [j for j in range(len(gt_ids)) if j not in taken and ious[i, j] >= threshold]
+        if free:
+            taken.add(max(free, key=lambda j: ious[i, j]))
+            hits += 1
+            total += hits / rank
+    return total / len(gt_ids)
+
+
+@learner_check
+def check_ap_at(ap_at: Callable) -> None:
+    """Check ``ap_at(pred, scores, gt, threshold)``: average precision at one IoU threshold, not interpolated.
+
+    >>> check_ap_at(_reference_ap)
+    check_ap_at: all cases pass
     """
     from .. import instances
 
-    def ref(p, g):
-        m = instances.match_instances(p, g, 0.5)
-        total = 2 * m.tp + m.fp + m.fn
-        return 2 * m.tp / total if total else float("nan")
+    def ask(pred, scores, gt, t):
+        return _number(_call(ap_at, np.array(pred), dict(scores), np.array(gt), t, what="ap_at"), "ap_at")
 
-    gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3]])
-    pred = np.array([[5, 5, 0, 6, 0, 0, 0, 0]])  # one match, one half-overlap (IoU 0.5: no match), one miss
-    same_ids = np.array([[3, 3, 0, 1, 1, 0, 2, 2]])  # perfect masks, ids permuted
-    if not _close(_number(_call(f1_at_50, same_ids, gt, what="f1_at_50"), "f1_at_50"), 1.0, 1e-9):
-        raise AssertionError("ids are arbitrary labels: match instances by IoU, not by equal ids (a permutation of ids is still F1 = 1)")
-    got = _number(_call(f1_at_50, pred, gt, what="f1_at_50"), "f1_at_50")
-    if _close(got, 2 * 2 / (2 * 2 + 0 + 1), 1e-6):
-        raise AssertionError("IoU exactly 0.5 is not a match: a match needs IoU > 0.5 (strictly)")
-    if _close(got, 1 / 3, 1e-6) or _close(got, 0.5, 1e-6):
-        raise AssertionError(f"got {got!r}: that is precision or recall alone, or counts ids rather than matches; "
-                             f"F1 = 2·TP / (2·TP + FP + FN)")
-    if not _close(got, ref(pred, gt), 1e-6):
-        raise AssertionError(f"pred {pred.tolist()} vs truth {gt.tolist()}: TP 1, FP 1, FN 2, so F1 = 2/5 = 0.4; yours is {got!r}")
-    empty = np.zeros((4, 4), int)
-    if not _close(_number(_call(f1_at_50, empty, empty, what="f1_at_50"), "f1_at_50"), float("nan")):
-        raise AssertionError("with no instances in either map F1 is 0/0: return NaN (float('nan'))")
-    rng = np.random.default_rng(21)
-    for _ in range(15):
-        g = np.zeros((20, 20), int)
-        for k in range(1, 6):
-            y, x = rng.integers(0, 16, 2)
-            g[y:y + 4, x:x + 4] = 10 * k
-        p = np.roll(g, int(rng.integers(-2, 3)), axis=int(rng.integers(0, 2)))
-        p[rng.random(p.shape) < 0.05] = 0
-        got = _number(_call(f1_at_50, p, g, what="f1_at_50"), "f1_at_50")
-        if not _close(got, ref(p, g), 1e-6):
-            raise AssertionError(f"on random instance maps expected F1 {ref(p, g):.4f}, got {got!r}: each predicted and each true "
-                                 f"instance can be used in at most one match")
-    print("check_matching_f1: all cases pass")
+    gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4, 0, 0, 0, 5, 5]])
+    pred = np.array([[7, 7, 0, 8, 8, 0, 9, 0, 0, 6, 6, 0, 3, 0, 0, 0]])
+    # 7, 8, 6 cover objects 1, 2, 4 exactly; 9 covers half of object 3 (IoU 0.5); 3 lies on background; 5 is missed
+    scores = {3: 0.8, 6: 0.2, 7: 0.9, 8: 0.4, 9: 0.6}
+    want = _reference_ap(pred, scores, gt, 0.5)            # hits at ranks 1, 3, 4, 5: (1 + 2/3 + 3/4 + 4/5) / 5
+    got = ask(pred, scores, gt, 0.5)
+    if _close(got, _reference_ap(pred, {k: -k for k in scores}, gt, 0.5), 1e-6) \
+            or _close(got, _reference_ap(pred, {k: k for k in scores}, gt, 0.5), 1e-6):
+        raise AssertionError("your ranking ignores the scores: sort the predictions by score, highest first, before "
+                             "walking down the list")
+    if _close(got, _reference_ap(pred, {k: -v for k, v in scores.items()}, gt, 0.5), 1e-6):
+        raise AssertionError("you walked the list from the lowest score up: the most confident prediction comes first "
+                             "(sort by score, descending)")
+    if _close(got, instances.average_precision(pred, scores, gt, iou_thresholds=[0.5])["ap"], 1e-6):
+        raise AssertionError(f"got {got:.4f}, COCO's 101-point interpolated AP (what instances.average_precision "
+                             f"computes); this exercise asks for the plain average: the precision at the rank of each "
+                             f"true object found, summed, divided by the number of true objects ({want:.4f} here)")
+    if _close(got, (1 + 2 / 3 + 3 / 4 + 4 / 5) / 4, 1e-6):
+        raise AssertionError("you divided by the number of hits (4); divide by the number of true objects (5): an object "
+                             "nobody finds adds precision 0, so a missed object must lower AP")
+    if _close(got, _reference_ap(pred, scores, gt, 0.5 + 1e-9), 1e-6):
+        raise AssertionError("prediction 9 covers half of object 3 (IoU exactly 0.5): at threshold 0.5 it is a hit "
+                             "(IoU >= threshold, as in COCO)")
+    if not _close(got, want, 1e-6):
+        raise AssertionError(f"pred {pred.tolist()} with scores {scores} vs truth {gt.tolist()} at IoU 0.5: in score order "
+                             f"the hits come at ranks 1, 3, 4 and 5 of 5 true objects, so AP = (1 + 2/3 + 3/4 + 4/5) / 5 = "
+                             f"{want:.4f}; got {got:.4f}")
+    got = ask(pred, scores, gt, 0.75)
+    if not _close(got, _reference_ap(pred, scores, gt, 0.75), 1e-6):
+        raise AssertionError(f"at threshold 0.75 prediction 9 (IoU 0.5) is no longer a hit: AP "
+                             f"{_reference_ap(pred, scores, gt, 0.75):.4f}, got {got:.4f}; compare each IoU with the "
+                             f"threshold you are given")
+    gt2 = np.array([[1, 1, 1, 1, 0, 0]])
+    pred2 = np.array([[1, 1, 1, 2, 0, 0]])   # both overlap the one object with IoU >= 0.2
+    got = ask(pred2, {1: 0.5, 2: 0.9}, gt2, 0.2)
+    if not _close(got, _reference_ap(pred2, {1: 0.5, 2: 0.9}, gt2, 0.2), 1e-6):
+        raise AssertionError(f"at threshold 0.2 both predictions overlap the one object enough, but an object can be "
+                             f"found only once: the first in score order takes it, the second is a false positive "
+                             f"(AP 1.0: the object is found at rank 1), got {got:.4f}")
+    empty = np.zeros((3, 3), int)
+    got = ask(empty, {}, np.array([[1, 1, 0], [0, 0, 0], [0, 0, 0]]), 0.5)
+    if not _close(got, 0.0):
+        raise AssertionError(f"no predictions but one true object: nothing is found, so AP is 0; got {got}")
+    for p in (empty, np.array([[1, 1, 0], [0, 0, 0], [0, 0, 0]])):
+        got = ask(p, {1: 0.5} if p.any() else {}, empty, 0.5)
+        if not _close(got, float("nan")):
+            raise AssertionError(f"no true objects: recall is 0/0, so AP is undefined; return NaN (float('nan')), got {got}")
+    rng = np.random.default_rng(4)
+    for _ in range(12):
+        g = np.zeros((24, 24), int)
+        for k in range(1, 7):
+            y, x = rng.integers(0, 20, 2)
+            g[y:y + 4, x:x + 4] = k
+        p = np.roll(g, int(rng.integers(-2, 3)), axis=int(rng.integers(0, 2))) * 3
+        y, x = rng.integers(0, 20, 2)
+        p[y:y + 3, x:x + 3] = 50
+        sc = {int(i): float(rng.random()) for i in np.unique(p) if i}
+        t = float(rng.choice([0.3, 0.5, 0.7]))
+        got, want = ask(p, sc, g, t), _reference_ap(p, sc, g, t)
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"on random instance maps at threshold {t} expected AP {want:.4f}, got {got:.4f}: walk the "
+                                 f"predictions in score order, each takes the free true object it overlaps most "
+                                 f"(IoU >= threshold)")
+    print("check_ap_at: all cases pass")
+
+
+def _reference_factor(labels: np.ndarray, model_diameter: float) -> float:
+    areas = np.bincount(np.asarray(labels).ravel())[1:]
+    areas = areas[areas > 0]
+    return float(model_diameter / np.median(2 * np.sqrt(areas / np.pi))) if len(areas) else float("nan")
+
+
+@learner_check
+def check_rescale_factor(rescale_factor: Callable) -> None:
+    """Check ``rescale_factor(labels, model_diameter)``: model diameter / median equivalent diameter.
+
+    >>> check_rescale_factor(_reference_factor)
+    check_rescale_factor: all cases pass
+    """
+    def ask(labels, d):
+        return _number(_call(rescale_factor, np.asarray(labels), d, what="rescale_factor"), "rescale_factor")
+
+    yy, xx = np.mgrid[:60, :60]
+    labels = np.zeros((60, 60), int)
+    for k, (cy, cx, r) in enumerate([(10, 10, 4), (10, 30, 5), (30, 10, 5), (30, 30, 6), (48, 48, 11)], 1):
+        labels[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 10 * k   # ids 10..50; one large object
+    want = _reference_factor(labels, 12)
+    got = ask(labels, 12)
+    areas = np.bincount(labels.ravel())[1:]
+    areas = areas[areas > 0]
+    d = 2 * np.sqrt(areas / np.pi)
+    if _close(got, 1 / want, 1e-3) or _close(got, np.median(d) / 12, 1e-3):
+        raise AssertionError(f"got {got:.3f}, upside down: objects of diameter D must be scaled by model_diameter / D "
+                             f"(objects twice the model's size need factor 0.5)")
+    if _close(got, 12 / np.median(d / 2), 1e-3) or _close(got, 6 / np.median(d), 1e-3):
+        raise AssertionError(f"got {got:.3f}, off by a factor 2: compare diameters with diameters; the equivalent "
+                             f"diameter of an object is 2·sqrt(area / pi), twice its radius")
+    if _close(got, 12 / np.mean(d), 1e-3):
+        raise AssertionError(f"got {got:.3f}: you used the mean diameter, which the one large object pulls up; use the "
+                             f"median, which a few unusual objects cannot move")
+    counts = np.bincount(labels.ravel())
+    if not np.isfinite(got) or any(_close(got, 12 / np.median(2 * np.sqrt(c / np.pi)), 1e-3)
+                                   for c in (counts, counts[counts > 0], counts[1:])):
+        raise AssertionError(f"got {got:.3f}: the background (label 0) or the unused ids between 10 and 50 were counted as "
+                             f"objects; take the areas of the ids that occur, without 0")
+    if not _close(got, want, 1e-3):
+        raise AssertionError(f"five discs with ids 10..50 and model_diameter 12: expected {want:.3f} (12 / median of "
+                             f"2·sqrt(area / pi)), got {got:.3f}")
+    got = ask(np.zeros((5, 5), int), 12)
+    if not _close(got, float("nan")):
+        raise AssertionError(f"an image without objects has no diameter to measure: return NaN, got {got}")
+    print("check_rescale_factor: all cases pass")
+
+
+#: The step budget of the fine-tuning exercise: pixels the model may see in training (320 crops of 64×64).
+FINE_TUNE_BUDGET = 320 * 64 * 64
+#: Held-out PQ the fine-tuned model must exceed (the shipped model, not fine-tuned: 0.564).
+FINE_TUNE_PQ = 0.65
+
+
+@learner_check
+def check_budget_fine_tune(fine_tune: Callable) -> None:
+    """Check ``fine_tune(model, image, labels)``: within the budget, held-out PQ above :data:`FINE_TUNE_PQ`.
+
+    ``image`` is the percentile-normalised left half of the nuclei image (512×256) and ``labels``
+    its instances; the check counts the pixels the model sees in training mode (on one CPU
+    thread), then scores the returned model on the right half, run at scale 0.5 on tinted input
+    as in the lesson. Prints only pass or fail: the PQ itself varies in the third decimal across CPUs.
+
+    >>> check_budget_fine_tune(lambda model, image, labels: model)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: the model saw no training pixels: fine_tune must train it (train.fit on crops of
+    the left half, with max_steps within the budget)
+    """
+    import copy
+
+    import torch
+    from skimage.transform import rescale, resize
+
+    from .. import data, instances, models, train
+
+    image, truth = data.nuclei_image()
+    x = data.normalize_percentile(image, 1, 99.8)
+    model = models.pretrained("cells")
+    seen = [0]
+
+    def count(module, args):
+        if module.training:
+            seen[0] += int(np.prod(args[0].shape[:1] + args[0].shape[2:]))
+
+    learner_model = copy.deepcopy(model)
+    hook = learner_model.register_forward_pre_hook(count)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # small batches: one thread is as fast, and spends a third of the CPU time of two
+    try:
+        out = _call(fine_tune, learner_model, x[:, :256].copy(), truth[:, :256].copy(), what="fine_tune")
+    finally:
+        hook.remove()
+        torch.set_num_threads(threads)
+    out = learner_model if out is None else out
+    if not isinstance(out, torch.nn.Module):
+        raise AssertionError(f"fine_tune returned a {type(out).__name__}; return the fine-tuned model")
+    if seen[0] > FINE_TUNE_BUDGET:
+        raise AssertionError(f"your model saw {seen[0]:,} pixels in training, over the budget of {FINE_TUNE_BUDGET:,} "
+                             f"(320 crops of 64×64, e.g. max_steps=20 at batch_size=16): spend the budget better, not more")
+    tint = np.array([0.55, 1.0, 0.6], np.float32)
+    small = rescale(x[:, 256:], 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    try:
+        labels, _ = train.predict(out, (small[..., None] * tint)[None], device="cpu")
+    except Exception as exc:
+        raise AssertionError(f"the returned model cannot segment a tinted 3-channel image ({type(exc).__name__}: {exc}); "
+                             f"fine-tune the model you are given, do not change its input or output") from None
+    if out.config.get("num_classes") != 3:
+        raise AssertionError("keep the model's three classes (background, interior, boundary)")
+    inst = instances.instances_from_boundary_classes(labels[0])
+    inst = resize(inst, truth[:, 256:].shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
+    pq = instances.panoptic_quality(inst, truth[:, 256:])["pq"]
+    if seen[0] == 0:
+        raise AssertionError("the model saw no training pixels: fine_tune must train it (train.fit on crops of the left "
+                             "half, with max_steps within the budget)")
+    if not pq > FINE_TUNE_PQ:
+        raise AssertionError(f"held-out PQ {pq:.2f} is not above {FINE_TUNE_PQ} (the model before fine-tuning scores 0.56). "
+                             f"Train at the model's scale (rescale the half by 0.5 first), on boundary-class targets "
+                             f"(instances.boundary_class_map), with a small learning rate (a few 1e-3: larger ones "
+                             f"overwrite what the model knew)")
+    print(f"check_budget_fine_tune: within the budget, held-out PQ above {FINE_TUNE_PQ}: passes")
