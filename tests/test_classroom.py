@@ -250,18 +250,7 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return d / d.max() if d.max() else d
 
             example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
-            """, {"check_distance_target"}),
-        ("fay", """
-            def distance_target(instances):  # divided by the image's largest distance, not each cell's
-                inst = np.asarray(instances)
-                out = np.zeros(inst.shape, float)
-                for cell in np.unique(inst[inst > 0]):
-                    inside = inst == cell
-                    out[inside] = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1][inside]
-                return out / out.max() if out.max() else out
-
-            example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
-            """, {"check_distance_target"}),
+            """, {"check_distance_target"}),  # fay's normalisation by the image's maximum: tests/test_checks.py
     ],
     # lesson 04 (real images)
     "normalize": [
