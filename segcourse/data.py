@@ -371,11 +371,16 @@ def touching_cells(
     radius: tuple[float, float] = (5.0, 9.0),
     overlap: float = 0.25,
     noise: float = 0.05,
+    isolated: float = 0.0,
 ) -> SegData:
     """Cells that touch and overlap: instance label maps plus the merged semantic mask.
 
     Each new cell is placed next to an earlier one, its centre at ``(1 - overlap * u)`` times the
-    sum of their radii (u uniform in [0, 1]), so cells touch (overlap=0) or overlap. Where two
+    sum of their radii (u uniform in [0, 1]), so cells touch (overlap=0) or overlap. With
+    ``isolated`` > 0, each cell after the first instead starts a new cluster with that
+    probability: of 16 random centres it takes the one farthest from the cells already placed, so
+    an image mixes lone cells with touching clusters (``isolated=0``, the default, draws exactly
+    what it always drew). Where two
     cells overlap, a pixel belongs to the one whose centre is relatively closer. Cells are
     brightest at their centre (a dome), which is the cue a watershed uses to split them.
 
@@ -395,6 +400,7 @@ def touching_cells(
         raise ValueError(f"radius must be at most size / 2 = {size / 2:g} pixels, got {tuple(radius)}")
     check_float(overlap, "overlap", lo=0, hi=1)
     check_float(noise, "noise", lo=0, hi=1)
+    check_float(isolated, "isolated", lo=0, hi=1)
     rng = np.random.default_rng(seed)
     H = W = size
     yy, xx = np.mgrid[:H, :W].astype(np.float32)
@@ -410,6 +416,13 @@ def touching_cells(
         dist = (r[rows, parent] + r[:, j]) * (1 - overlap * rng.random(n))
         cy[:, j] = np.clip(cy[rows, parent] + dist * np.sin(ang), r[:, j], size - 1 - r[:, j])
         cx[:, j] = np.clip(cx[rows, parent] + dist * np.cos(ang), r[:, j], size - 1 - r[:, j])
+        if isolated:   # drawn only when asked, so isolated=0 keeps every earlier image
+            alone = rng.random(n) < isolated
+            lo_c, span = r[:, j, None], size - 1 - 2 * r[:, j, None]
+            ty, tx = lo_c + span * rng.random((n, 16)), lo_c + span * rng.random((n, 16))
+            gap = np.hypot(ty[:, :, None] - cy[:, None, :j], tx[:, :, None] - cx[:, None, :j]) - r[:, None, :j]
+            best_c = np.argmax(gap.min(axis=2), axis=1)
+            cy[alone, j], cx[alone, j] = ty[rows, best_c][alone], tx[rows, best_c][alone]
     # paint the cells one slot at a time; each cell is evaluated only inside a small window
     # around its centre, then scattered into the flat arrays
     best = np.full((n, H, W), np.inf, np.float32)   # each pixel's distance / radius to its cell
@@ -448,6 +461,8 @@ def touching_cells(
     np.clip(img, 0, 1, out=img)
     params = dict(n=n, size=size, seed=seed, num_cells=tuple(num_cells), radius=tuple(radius),
                   overlap=overlap, noise=noise)
+    if isolated:
+        params["isolated"] = isolated
     return SegData(img, (instances > 0).astype(np.uint8), CELL_CLASSES, CELL_PALETTE.copy(),
                    instances=instances, params=params)
 

@@ -1,42 +1,51 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 03 · Instance segmentation
 #
-# Count objects, score instances with panoptic quality, and choose between semantic and
-# instance segmentation.
+# Count cells with another connectivity, score instances with panoptic quality (empty maps
+# included), build your own marker-based watershed for larger cells, make an instance-aware
+# training target, and choose between semantic and instance segmentation. Each function is a
+# variant of what the lesson printed: you may use numpy, `scipy.ndimage` and scikit-image, not
+# the lesson's `instances` helpers.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 from scipy import ndimage
-from segcourse import checks, data, instances
+from skimage.feature import peak_local_max
+from skimage.segmentation import watershed
+from segcourse import checks, data
 
 
 # %% [markdown]
-# ## 1 · Count the objects in a mask (1 point)
+# ## 1 · Count the cells in a mask (1 point)
 #
-# `count_objects(mask)` returns how many 4-connected regions (pixels sharing an edge) a binary
-# mask has. Then see how far that count is from the truth on touching cells.
+# `count_cells(mask, min_size)` returns how many **8-connected** regions (pixels sharing an edge
+# *or a corner*) of a binary mask have at least `min_size` pixels; smaller specks are noise, not
+# cells. (The lesson used 4-connectivity and kept every region.)
 
-# %% nbgrader={"grade": false, "grade_id": "count_objects", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def count_objects(mask):
+# %% nbgrader={"grade": false, "grade_id": "count_cells", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def count_cells(mask, min_size):
     ### BEGIN SOLUTION
-    return int(ndimage.label(np.asarray(mask))[1])
+    labels, _ = ndimage.label(np.asarray(mask), structure=np.ones((3, 3)))
+    sizes = np.bincount(labels.ravel())[1:]      # pixels per region, background dropped
+    return int(np.sum(sizes >= min_size))
     ### END SOLUTION
 
-cells = data.touching_cells(50, seed=4, overlap=0.1)
-counted = np.array([count_objects(m) for m in cells.labels])
-true = np.array([inst.max() for inst in cells.instances])
+demo = data.touching_cells(50, seed=4, overlap=0.1, isolated=0.5)
+counted = np.array([count_cells(m, 10) for m in demo.labels])
+true = np.array([inst.max() for inst in demo.instances])
 print("mean true count:", true.mean(), "| mean counted:", counted.mean())
 
-# %% nbgrader={"grade": true, "grade_id": "check_count_objects", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_count_objects(count_objects)
+# %% nbgrader={"grade": true, "grade_id": "check_count_cells", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_count_cells(count_cells)
 
 
 # %% [markdown]
 # ## 2 · Panoptic quality (3 points)
 #
 # `panoptic_quality(pred, gt)` returns PQ for two instance maps (0 = background, any positive
-# ids): match instances with IoU > 0.5, then PQ = Σ IoU of matches / (TP + ½FP + ½FN); return
-# NaN if both maps are empty. You may use `np.unique` and loops over instances (not pixels).
+# ids): match instances with IoU > 0.5, then PQ = Σ IoU of matches / (TP + ½FP + ½FN). When one
+# map is empty and the other is not, PQ is 0; return NaN only if both maps are empty. You may use
+# `np.unique` and loops over instances (not pixels).
 
 # %% nbgrader={"grade": false, "grade_id": "panoptic_quality", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def panoptic_quality(pred, gt):
@@ -68,7 +77,64 @@ def panoptic_quality(pred, gt):
 checks.check_panoptic_quality(panoptic_quality)
 
 # %% [markdown]
-# ## 3 · Semantic or instance? (2 points)
+# ## 3 · Your own watershed, for larger cells (3 points)
+#
+# `split_cells(mask)` takes a binary mask of cells and returns an instance map (0 background,
+# 1, 2, ... one id per cell) with the lesson's recipe written out: distance transform, markers
+# at its peaks (`peak_local_max`), `watershed` of the negative distance inside the mask. The check
+# scores it on held-back images whose cells are **larger** (radius 7-12 px instead of 5-9) and
+# overlap more than the lesson's, and passes at a pooled PQ of 0.8: choose `min_distance` (and, if
+# you like, a Gaussian blur of the distance map) for those cells. Try it first on the images below.
+
+# %% nbgrader={"grade": false, "grade_id": "split_cells", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def split_cells(mask):
+    ### BEGIN SOLUTION
+    mask = np.asarray(mask).astype(bool)
+    dist = ndimage.distance_transform_edt(mask)
+    regions = ndimage.label(mask)[0]
+    peaks = peak_local_max(dist, min_distance=3, labels=regions, exclude_border=False)
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return watershed(-dist, markers, mask=mask)
+    ### END SOLUTION
+
+big = data.touching_cells(10, seed=7, overlap=0.2, isolated=0.5, radius=(7.0, 12.0), num_cells=(2, 6))
+print("cells per image:", [int(t.max()) for t in big.instances])
+print("yours          :", [int(split_cells(m).max()) for m in big.labels])
+
+# %% nbgrader={"grade": true, "grade_id": "check_split_cells", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+checks.check_split_cells(split_cells)
+
+# %% [markdown]
+# ## 4 · A training target with one peak per cell (2 points)
+#
+# `distance_target(instances)` turns an instance map into the target a network could learn: for
+# every pixel of a cell, the Euclidean distance to the nearest pixel **outside that cell**
+# (background or another cell), divided by the largest such distance **in the same cell**, so that
+# every cell, small or large, peaks at exactly 1; background is 0. (The lesson's target was in
+# pixels, not normalised.) Ids are any positive numbers.
+
+# %% nbgrader={"grade": false, "grade_id": "distance_target", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def distance_target(instances):
+    ### BEGIN SOLUTION
+    inst = np.asarray(instances)
+    out = np.zeros(inst.shape, float)
+    for cell in np.unique(inst[inst > 0]):
+        inside = inst == cell
+        d = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]   # the image edge is not a border
+        out[inside] = d[inside] / d[inside].max()
+    return out
+    ### END SOLUTION
+
+example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
+target = distance_target(example)
+print("cells:", example.max(), "| peak of each cell:", [round(float(target[example == c].max()), 3) for c in range(1, example.max() + 1)])
+
+# %% nbgrader={"grade": true, "grade_id": "check_distance_target", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_distance_target(distance_target)
+
+# %% [markdown]
+# ## 5 · Semantic or instance? (2 points)
 #
 # A coating line wants (a) the total area of paint defects per panel, and (b) for a second
 # product, the number of screws lying in a tray, often touching. Which kind of segmentation fits

@@ -135,11 +135,21 @@ def test_aligned_flip_check():
     _fails(checks.check_aligned_flip, lambda img, lm: img[:, ::-1], "return a pair")
 
 
-def test_count_objects_check():
+def _count_8(m, size):
     from scipy import ndimage
-    checks.check_count_objects(lambda m: ndimage.label(np.asarray(m))[1])
-    _fails(checks.check_count_objects, lambda m: ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[1], "8-connectivity")
-    _fails(checks.check_count_objects, lambda m: max(1, ndimage.label(np.asarray(m))[1]), "empty mask")
+    labels, _ = ndimage.label(np.asarray(m), structure=np.ones((3, 3)))
+    return int(np.sum(np.bincount(labels.ravel())[1:] >= size))
+
+
+def test_count_cells_check():
+    from scipy import ndimage
+    checks.check_count_cells(_count_8)
+    _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m))[1], "4-connectivity")
+    _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[1], "speck")
+    _fails(checks.check_count_cells, lambda m, s: max(1, _count_8(m, s)), "empty mask")
+    def strictly_larger(m, s):
+        return _count_8(m, s + 1)
+    _fails(checks.check_count_cells, strictly_larger, ">=")
 
 
 def test_panoptic_quality_check():
@@ -160,6 +170,57 @@ def test_panoptic_quality_check():
         d = len(tp) + 0.5 * fp + 0.5 * fn
         return s / d if d else float("nan")
     _fails(checks.check_panoptic_quality, same_ids, "PQ")
+    def sq_times_rq(p, g):  # SQ = sum / TP first: 0 / 0 when one side is empty
+        r = instances.match_instances(p, g)
+        d = r.tp + 0.5 * r.fp + 0.5 * r.fn
+        if d == 0:
+            return float("nan")
+        return (sum(v for _, _, v in r.pairs) / r.tp) * (r.tp / d)
+    _fails(checks.check_panoptic_quality, sq_times_rq, "divides by zero")
+    def sq_times_rq_numpy(p, g):  # the same with numpy floats: 0 / 0 is NaN instead of an error
+        r = instances.match_instances(p, g)
+        d = r.tp + 0.5 * r.fp + 0.5 * r.fn
+        return float(np.float64(sum(v for _, _, v in r.pairs)) / np.float64(r.tp) * (r.tp / d)) if d else float("nan")
+    _fails(checks.check_panoptic_quality, sq_times_rq_numpy, "divides by zero")
+    _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["pq"] if np.any(p) or np.any(g)
+           else 0.0, "NaN")
+
+
+def test_split_cells_check():
+    from segcourse import instances
+    checks.check_split_cells(lambda m: instances.separate_touching(m, min_distance=3))
+    _fails(checks.check_split_cells, lambda m: instances.label_components(m), "connected components")
+    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=1), "Raise min_distance")
+    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=20), "lower min_distance")
+    _fails(checks.check_split_cells, lambda m: ndimage_edt(m), "integer ids")
+    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, 3) + 1, "background")
+    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, 3)[:, :-1], "shape")
+
+
+def ndimage_edt(m):
+    from scipy import ndimage
+    return ndimage.distance_transform_edt(m) + 0.5
+
+
+def test_distance_target_check():
+    from scipy import ndimage
+    from segcourse import instances
+    from segcourse.checks.lesson03 import _distance_target_reference
+    checks.check_distance_target(_distance_target_reference)
+    def mask_edt(inst):
+        d = ndimage.distance_transform_edt(np.asarray(inst) > 0)
+        return d / d.max() if d.max() else d
+    _fails(checks.check_distance_target, mask_edt, "merged mask")
+    _fails(checks.check_distance_target, instances.instance_distance_map, "own maximum")
+    def global_max(inst):
+        d = instances.instance_distance_map(inst)
+        return d / d.max() if d.max() else d
+    _fails(checks.check_distance_target, global_max, "whole image")
+    def nan_background(inst):
+        d = instances.instance_distance_map(inst)
+        peak = ndimage.maximum(d, inst, index=np.arange(inst.max() + 1))
+        return d / np.asarray(peak)[inst]
+    _fails(checks.check_distance_target, nan_background, "NaN")
 
 
 # ----------------------------------------------------------------------------- robustness under grading
@@ -175,7 +236,9 @@ FUNCTION_CHECKS = [
     (checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm)),
     (checks.check_iou_from_confusion, metrics.iou_from_confusion),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
-    (checks.check_count_objects, lambda m: __import__("scipy.ndimage").ndimage.label(np.asarray(m))[1]),
+    (checks.check_count_cells, _count_8),
+    (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=3)),
+    (checks.check_distance_target, lambda i: __import__("segcourse.checks.lesson03").checks.lesson03._distance_target_reference(i)),
     (checks.check_small_region_sensitivity, lambda s: (s - 1) / (s + 1)),
 ]
 
@@ -278,7 +341,7 @@ def test_a_tensor_with_requires_grad_that_is_right_is_accepted():
 
 def test_count_check_says_return_a_number_not_the_label_map():
     from scipy import ndimage
-    _fails(checks.check_count_objects, lambda m: ndimage.label(np.asarray(m))[0], "not the label map")
+    _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m))[0], "not the label map")
 
 
 @pytest.mark.parametrize("call", [

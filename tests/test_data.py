@@ -170,3 +170,24 @@ def test_wide_smooth_noise_is_smooth_and_normalised(sigma):
     assert neighbours > 0.95  # white noise would be ~0
     far = np.corrcoef(z[:, :, : -int(4 * sigma)].ravel(), z[:, :, int(4 * sigma):].ravel())[0, 1]
     assert far < 0.5
+
+
+def test_touching_cells_isolated_mixes_lone_cells_with_clusters_and_keeps_the_default():
+    from scipy import ndimage
+    base = data.touching_cells(40, seed=6)
+    same = data.touching_cells(40, seed=6, isolated=0.0)
+    np.testing.assert_array_equal(base.images, same.images)
+    np.testing.assert_array_equal(base.instances, same.instances)
+    assert "isolated" not in same.params
+    mixed = data.touching_cells(40, seed=6, isolated=0.5)
+    assert mixed.params["isolated"] == 0.5
+
+    def lone_cells(d):
+        n = 0
+        for m, t in zip(d.labels, d.instances):
+            blobs = ndimage.label(m)[0]
+            n += sum(len(np.unique(t[blobs == b])) == 1 for b in range(1, blobs.max() + 1))
+        return n
+    assert lone_cells(mixed) > 2 * lone_cells(base)
+    with pytest.raises(ValueError, match="isolated"):
+        data.touching_cells(2, isolated=1.5)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from segcourse import data, instances as I
+from segcourse import instances
 
 
 def _touching_squares():
@@ -167,3 +168,47 @@ def test_boundary_classes_recipe_separates_touching_cells():
         rebuilt = I.instances_from_boundary_classes(lm)
         assert I.count_error(rebuilt, inst) <= 0
         assert I.panoptic_quality(rebuilt, inst)["pq"] > 0.7
+
+
+# ------------------------------------------------------------------ instance-aware distance and seeding
+def test_instance_distance_map_has_a_valley_where_cells_touch():
+    from scipy import ndimage
+    inst = np.zeros((7, 13), int)
+    inst[1:6, 1:6] = 4
+    inst[1:6, 6:11] = 9
+    d = instances.instance_distance_map(inst)
+    assert d[3, 5] == d[3, 6] == 1 and d[3, 3] == d[3, 8] == 3
+    assert (d[inst == 0] == 0).all()
+    mask_d = ndimage.distance_transform_edt(inst > 0)
+    assert mask_d[3, 5] == 3                       # the merged mask has no valley there
+    # each instance on its own: the same as the distance transform of that instance alone
+    for i in (4, 9):
+        alone = ndimage.distance_transform_edt(np.pad(inst == i, 1))[1:-1, 1:-1]
+        np.testing.assert_array_equal(d[inst == i], alone[inst == i])
+    assert instances.instance_distance_map(np.zeros((3, 3), int)).sum() == 0
+    with pytest.raises(ValueError, match="negative"):
+        instances.instance_distance_map([[-1, 0]])
+
+
+def test_watershed_from_distance_splits_what_the_mask_distance_merges():
+    from segcourse import data
+    d = data.touching_cells(30, seed=3, overlap=0.2)
+    found = [instances.watershed_from_distance(instances.instance_distance_map(t), min_distance=2, threshold=0.5)
+             for t in d.instances]
+    assert instances.dataset_panoptic_quality(found, d.instances)["pq"] > 0.85
+    # with the mask's own distance transform it reproduces separate_touching
+    for m in d.labels[:10]:
+        from scipy import ndimage
+        np.testing.assert_array_equal(
+            instances.watershed_from_distance(ndimage.distance_transform_edt(m), m, min_distance=2),
+            instances.separate_touching(m, min_distance=2))
+    labels, markers = instances.watershed_from_distance(np.zeros((4, 4)), np.zeros((4, 4), bool), return_markers=True)
+    assert labels.max() == 0 and markers.max() == 0
+    with pytest.raises(ValueError, match="2-D"):
+        instances.watershed_from_distance(np.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        instances.watershed_from_distance(np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match="min_distance"):
+        instances.watershed_from_distance(np.ones((3, 3)), min_distance=0)
+    with pytest.raises(ValueError, match="shape"):
+        instances.watershed_from_distance(np.ones((3, 3)), np.ones((3, 4), bool))

@@ -43,7 +43,8 @@ Layout
                 ``check_aligned_flip``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
                 ``check_receptive_field``, ``check_skip_choice``
-``lesson03``    instance segmentation: ``check_count_objects``, ``check_panoptic_quality``
+``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
+                ``check_distance_target``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
@@ -84,7 +85,7 @@ from .lesson00 import (  # noqa: F401
 )
 from .lesson01 import check_aligned_flip, check_iou_from_confusion, check_pixel_shares
 from .lesson02 import check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size
-from .lesson03 import check_count_objects, check_panoptic_quality
+from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
 from .lesson04 import check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
 
@@ -102,8 +103,10 @@ __all__ = [
     "check_pixel_shares",
     "check_iou_from_confusion",
     "check_aligned_flip",
-    "check_count_objects",
+    "check_count_cells",
     "check_panoptic_quality",
+    "check_split_cells",
+    "check_distance_target",
     "check_soft_dice",
     "check_transposed_output_size",
     "check_receptive_field",
