@@ -42,7 +42,7 @@ Layout
 ``lesson01``    semantic segmentation: ``check_pixel_shares``, ``check_iou_from_confusion``,
                 ``check_aligned_flip``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
-                ``check_receptive_field``, ``check_skip_choice``
+                ``check_receptive_field``, ``check_skip_choice``, ``check_unet``
 ``lesson03``    instance segmentation: ``check_count_objects``, ``check_panoptic_quality``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_matching_f1``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
@@ -82,7 +82,8 @@ from .lesson00 import (  # noqa: F401
     check_painted_mask,
 )
 from .lesson01 import check_aligned_flip, check_iou_from_confusion, check_pixel_shares
-from .lesson02 import check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size
+from .lesson02 import (check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size,
+                       check_unet)
 from .lesson03 import check_count_objects, check_panoptic_quality
 from .lesson04 import check_matching_f1, check_percentile_normalize
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
@@ -107,6 +108,7 @@ __all__ = [
     "check_transposed_output_size",
     "check_receptive_field",
     "check_skip_choice",
+    "check_unet",
     "check_percentile_normalize",
     "check_matching_f1",
 ]
