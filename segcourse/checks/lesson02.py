@@ -292,7 +292,8 @@ def check_skip_choice(choice: Any) -> None:
 
 #: What the UNet check trains: binary lane-marking masks of 32×32 road scenes, where a lane is one or
 #: two pixels wide and a decoder that only sees the 8×8 bottleneck cannot place it.
-UNET_TRAINING = dict(steps=80, batch_size=16, lr=0.01, n_train=200, n_val=50, seed=0, threshold=0.90)
+UNET_TRAINING = dict(steps=80, batch_size=16, lr=0.01, n_train=200, n_val=50, seeds=(0, 1, 2),
+                     threshold=0.90)
 UNET_PARAMETERS = (25_000, 35_000)  #: allowed parameter count of the exercise's UNet (3 -> 5 classes, width 8)
 
 
@@ -306,7 +307,7 @@ def _lane_data(n: int, seed: int) -> tuple[Any, Any]:
     return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels == 3).long()
 
 
-def train_lane_unet(model: Any, steps: int = UNET_TRAINING["steps"], seed: int = UNET_TRAINING["seed"]) -> float:
+def train_lane_unet(model: Any, steps: int = UNET_TRAINING["steps"], seed: int = 0) -> float:
     """Train ``model`` (3 input channels, 2 classes) to find lane markings; return its held-out mIoU.
 
     The exercise's fixed budget: ``steps`` Adam steps of 16 scenes with a one-cycle learning rate,
@@ -423,6 +424,10 @@ def check_unet(unet_class: Callable) -> None:
     if not isinstance(model, nn.Module):
         raise AssertionError(f"calling your class must build a torch nn.Module, yours gave a {type(model).__name__}: "
                              f"write class MyUNet(nn.Module) with __init__ and forward")
+    borrowed = sorted({type(m).__name__ for m in model.modules() if type(m).__module__.startswith("segcourse")})
+    if borrowed:
+        raise AssertionError(f"your UNet is built from segcourse's {', '.join(borrowed)}: write it yourself from "
+                             f"nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d and nn.ConvTranspose2d")
     model.eval()
     for n, h, w in [(2, 32, 32), (1, 64, 64), (3, 32, 48), (1, 16, 16)]:
         x = torch.rand(n, 3, h, w)
@@ -457,26 +462,38 @@ def check_unet(unet_class: Callable) -> None:
                                  f"before each pooling and torch.cat them with the upsampled ones in the decoder")
     count = sum(p.numel() for p in model.parameters())
     low, high = UNET_PARAMETERS
+    if count < low // 2:
+        raise AssertionError(f"your UNet has only {count:,} parameters, expected between {low:,} and {high:,} for "
+                             f"width 8: layers kept in a plain Python list (or dict) are not registered with the "
+                             f"module; hold them in nn.ModuleList / nn.Sequential or as attributes")
     if not low <= count <= high:
         raise AssertionError(f"your UNet has {count:,} parameters, expected between {low:,} and {high:,} for width 8: "
                              f"channels width, 2·width, 4·width; two 3×3 convs per level; a 2×2 ConvTranspose2d "
                              f"up; two 3×3 convs after each concatenation; a 1×1 head")
-    torch.manual_seed(UNET_TRAINING["seed"])
-    model = _call(unet_class, 3, 2, 8, what="your UNet class")
+    # A short run now and then stalls without ever predicting a lane (about 1 seed in 8 for the model
+    # answer, measured on seeds 0-7): up to three seeded runs, the first above the threshold passes.
+    # A UNet without skips stays far below it on every seed, so retries cannot pass it.
+    threshold, scores = UNET_TRAINING["threshold"], []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)                  # a network this small trains fastest on one thread
     try:
-        score = train_lane_unet(model)
-    except Exception as exc:
-        raise AssertionError(f"training your UNet crashed with {type(exc).__name__}: {str(exc)[:200]}") from None
+        for seed in UNET_TRAINING["seeds"]:
+            torch.manual_seed(seed)
+            model = _call(unet_class, 3, 2, 8, what="your UNet class")
+            try:
+                scores.append(train_lane_unet(model, seed=seed))
+            except Exception as exc:
+                raise AssertionError(f"training your UNet crashed with {type(exc).__name__}: {str(exc)[:200]}") from None
+            if scores[-1] > threshold:
+                break
     finally:
         torch.set_num_threads(threads)
-    threshold = UNET_TRAINING["threshold"]
-    if not score > threshold:
+    if not max(scores) > threshold:
         raise AssertionError(f"after {UNET_TRAINING['steps']} training steps your UNet finds the lane markings with a "
-                             f"held-out mIoU of {score:.2f}, below {threshold:.2f} (the model answer reaches 0.98 or more "
-                             f"on every seed tried; one without skips stays at 0.82 or less). Are all layers "
-                             f"registered (nn.ModuleList, not a Python list) and does forward use them all?")
+                             f"held-out mIoU of at most {max(scores):.2f} in {len(scores)} seeded runs, below "
+                             f"{threshold:.2f} (the model answer passes on its first run; one without skips stays at "
+                             f"0.82 or less). Are all layers registered (nn.ModuleList, not a Python list), does "
+                             f"forward use them all, and do the parameters require gradients?")
     print(f"check_unet: output shapes right on 4 input sizes, a skip at both levels, {count:,} parameters "
           f"(allowed {low:,} to {high:,}); "
           f"after {UNET_TRAINING['steps']} training steps on lane masks, held-out mIoU above {threshold:.2f}")
