@@ -245,7 +245,7 @@ for ax, (name, u) in zip(axes, ups.items()):
     im = ax.imshow(u, cmap="viridis", vmin=0, vmax=4)
     ax.set_title(name, fontsize=9); ax.set_axis_off()
 fig.colorbar(im, ax=axes, shrink=0.8, label="output value (input is all 1)")
-fig.suptitle("upsampling a constant 8×8 image", fontsize=10);
+_ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
 # The 3×3 kernel leaves a grid: interior pixels that received 1, 2 or 4 stamps (values 1, 2 and 4).
