@@ -149,33 +149,31 @@ for name, loss_fn in [("cross-entropy", F.cross_entropy), ("your soft Dice", sof
 # skips stays far below the threshold on every seed the course tried (see the hint if yours fails).
 
 # %% nbgrader={"grade": false, "grade_id": "unet", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-def conv_bn_relu(c_in, c_out):
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU())
-
-
-def double_conv(c_in, c_out):
-    return nn.Sequential(conv_bn_relu(c_in, c_out), conv_bn_relu(c_out, c_out))
-
-
 class MyUNet(nn.Module):
     def __init__(self, in_channels=3, num_classes=5, width=8):
         super().__init__()
+        ### BEGIN SOLUTION
+        def double_conv(c_in, c_out):                       # two 3×3 conv + batch norm + ReLU
+            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                 nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU())
+
         c0, c1, c2 = width, 2 * width, 4 * width
         self.enc0, self.enc1, self.enc2 = double_conv(in_channels, c0), double_conv(c0, c1), double_conv(c1, c2)
         self.pool = nn.MaxPool2d(2)
         self.up1, self.dec1 = nn.ConvTranspose2d(c2, c1, 2, stride=2), double_conv(2 * c1, c1)
         self.up0, self.dec0 = nn.ConvTranspose2d(c1, c0, 2, stride=2), double_conv(2 * c0, c0)
         self.head = nn.Conv2d(c0, num_classes, 1)
+        ### END SOLUTION
 
     def forward(self, x):
+        ### BEGIN SOLUTION
         e0 = self.enc0(x)                                    # (N, w, H, W)
         e1 = self.enc1(self.pool(e0))                        # (N, 2w, H/2, W/2)
         bottom = self.enc2(self.pool(e1))                    # (N, 4w, H/4, W/4)
         d1 = self.dec1(torch.cat([self.up1(bottom), e1], dim=1))
         d0 = self.dec0(torch.cat([self.up0(d1), e0], dim=1))
         return self.head(d0)
-### END SOLUTION
+        ### END SOLUTION
 
 net = MyUNet(3, 5, 8)
 print("output shape:", tuple(net(torch.zeros(1, 3, 32, 32)).shape), "| parameters:", sum(p.numel() for p in net.parameters()))
