@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from segcourse import checks
+from segcourse.models import TinyUNet
 from segcourse.train import dice_loss
 
 
@@ -17,9 +19,11 @@ def _fails(check, answer, *words):
         assert w in message, message
 
 
-def _dice(logits, target, eps=1.0, probs=lambda z: z.softmax(1), all_classes=False, per_image=False):
-    p = probs(logits)
-    one_hot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
+def _dice(logits, target, eps=1.0, ignore_index=255, probs=lambda z: z.softmax(1), all_classes=False, per_image=False,
+          mask_probs=True):
+    scored = (target != ignore_index)[:, None].float()
+    p = probs(logits) * (scored if mask_probs else 1)
+    one_hot = F.one_hot(target.masked_fill(target == ignore_index, 0), logits.shape[1]).permute(0, 3, 1, 2).float() * scored
     dims = (2, 3) if per_image else (0, 2, 3)
     dice = (2 * (p * one_hot).sum(dims) + eps) / (p.sum(dims) + one_hot.sum(dims) + eps)
     keep = one_hot.sum(dims) > 0
@@ -27,49 +31,72 @@ def _dice(logits, target, eps=1.0, probs=lambda z: z.softmax(1), all_classes=Fal
 
 
 def test_soft_dice_check_passes_the_reference_and_a_rewrite():
-    checks.check_soft_dice(dice_loss)
-    checks.check_soft_dice(lambda z, t, eps=1.0: _dice(z, t, eps))
+    checks.check_soft_dice(_dice)
+    checks.check_soft_dice(lambda z, t, eps=1.0, ignore_index=255: _dice(z, t, eps, ignore_index))
 
 
 def test_soft_dice_check_rejects_typical_mistakes():
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, probs=lambda v: v), "softmax")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, probs=torch.sigmoid), "sigmoid")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, probs=lambda v: v.softmax(-1)), "wrong axis")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, all_classes=True), "absent")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, eps=0.0), "smoothing")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, per_image=True), "per image")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: 1 - _dice(z, t), "1 - mean Dice")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: float(_dice(z, t).detach()), "gradient")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: 1 - (z.softmax(1).argmax(1) == t).float().mean(), "expected")
-    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: torch.zeros(z.shape[1]), "one number")
+    def wrong(**kw):
+        return lambda z, t, eps=1.0, ignore_index=255: _dice(z, t, **{"eps": eps, **kw})
+    _fails(checks.check_soft_dice, wrong(eps=1.0), "ignores its eps argument", "eps=0.5")
+    _fails(checks.check_soft_dice, wrong(mask_probs=False), "ignored pixels still count")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.masked_fill(t == 255, 0), eps),
+           "scored the ignored pixels as class 0")
+    _fails(checks.check_soft_dice, wrong(probs=lambda v: v), "softmax")
+    _fails(checks.check_soft_dice, wrong(probs=torch.sigmoid), "sigmoid")
+    _fails(checks.check_soft_dice, wrong(probs=lambda v: v.softmax(-1)), "wrong axis")
+    _fails(checks.check_soft_dice, wrong(all_classes=True), "absent")
+    _fails(checks.check_soft_dice, wrong(eps=0.0), "smoothing")
+    _fails(checks.check_soft_dice, wrong(per_image=True), "per image")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: 1 - _dice(z, t, eps), "1 - mean Dice")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: float(_dice(z, t, eps).detach()), "gradient")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: torch.zeros(z.shape[1]), "one number")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, eps), "soft_dice crashed")  # no ignore_index argument
 
-    def stub(z, t, eps=1.0):
+    def stub(z, t, eps=1.0, ignore_index=255):
         raise NotImplementedError()
     _fails(checks.check_soft_dice, stub, "NotImplementedError")
 
 
 def test_soft_dice_check_does_not_let_the_learner_mutate_inputs():
-    def mutating(z, t, eps=1.0):
-        out = _dice(z, t, eps)
+    def mutating(z, t, eps=1.0, ignore_index=255):
+        out = _dice(z, t, eps, ignore_index)
         z.data.zero_()
         return out
     checks.check_soft_dice(mutating)
 
 
-def reference_size(n, k, s, p=0, op=0):
-    return (n - 1) * s - 2 * p + k + op
+def test_check_messages_print_plain_numbers():
+    with pytest.raises(AssertionError) as info:
+        checks.check_soft_dice(lambda z, t, eps=1.0, ignore_index=255: np.float64(0.25))
+    assert "np.float64" not in str(info.value) and "0.25" in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        checks.check_transposed_output_size(lambda n, k, s, p=0, op=0, d=1: np.float64(0.5))
+    assert "np.float64" not in str(info.value) and "0.5" in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        checks.check_receptive_field(lambda layers: np.float64(2.5))
+    assert "np.float64" not in str(info.value) and "2.5" in str(info.value)
+
+
+def reference_size(n, k, s, p=0, op=0, d=1):
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
 def test_transposed_output_size_check():
     checks.check_transposed_output_size(reference_size)
-    checks.check_transposed_output_size(lambda n, k, s, p=0, op=0: float(reference_size(n, k, s, p, op)))
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: (n + 2 * p - k) // s + 1, "ordinary convolution")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: n * s, "kernel = stride")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: (n - 1) * s + k + op, "subtract 2·padding")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: (n - 1) * s - p + k + op, "not padding")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: (n - 1) * s - 2 * p + k, "output_padding")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: (n - 1) * s - 2 * p + k + op - 1, "off by one")
-    _fails(checks.check_transposed_output_size, lambda n, k, s, p=0, op=0: "8", "return an int")
+    checks.check_transposed_output_size(lambda n, k, s, p=0, op=0, d=1: float(reference_size(n, k, s, p, op, d)))
+    fails = lambda fn, *words: _fails(checks.check_transposed_output_size, fn, *words)  # noqa: E731
+    fails(lambda n, k, s, p=0, op=0, d=1: (n + 2 * p - d * (k - 1) - 1) // s + 1, "ordinary convolution")
+    fails(lambda n, k, s, p=0, op=0, d=1: n * s, "kernel = stride")
+    fails(lambda n, k, s, p=0, op=0, d=1: (n - 1) * s - 2 * p + k + op, "left out the dilation")
+    fails(lambda n, k, s, p=0, op=0, d=1: (n - 1) * s - 2 * p + d * k + op, "between the taps")
+    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + op, "ONE side", "not twice")
+    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + 2 * p, "subtract 2·padding")
+    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + p, "not padding")
+    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) - op, "add it")
+    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) - 1, "off by one")
+    fails(lambda n, k, s, p=0, op=0, d=1: "8", "return an int")
+    fails(lambda n, k, s, p=0, op=0: reference_size(n, k, s, p, op), "crashed")   # no dilation argument
 
 
 def reference_rf(layers):
@@ -106,3 +133,75 @@ def test_skip_choice_check():
     _fails(checks.check_skip_choice, "e", "one letter")
     _fails(checks.check_skip_choice, None, "one letter")
     _fails(checks.check_skip_choice, "YOUR ANSWER HERE", "one letter")
+
+
+# ------------------------------------------------------------------------------- check_unet
+def _block(c_in, c_out):
+    conv = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]  # noqa: E731
+    return nn.Sequential(*conv(c_in, c_out), *conv(c_out, c_out))
+
+
+class CatUNet(nn.Module):
+    """The exercise's model answer; ``skips`` lists the levels that get their skip connection."""
+
+    def __init__(self, in_channels=3, num_classes=5, width=8, skips=(0, 1), padding=1):
+        super().__init__()
+        c = [width, 2 * width, 4 * width]
+        self.skips = skips
+        self.enc = nn.ModuleList([_block(in_channels, c[0]), _block(c[0], c[1]), _block(c[1], c[2])])
+        self.pool = nn.MaxPool2d(2)
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(c[1], c[0], 2, stride=2), nn.ConvTranspose2d(c[2], c[1], 2, stride=2)])
+        self.dec = nn.ModuleList([_block(2 * c[0], c[0]), _block(2 * c[1], c[1])])
+        self.head = nn.Conv2d(c[0], num_classes, 1)
+
+    def forward(self, x):
+        e0 = self.enc[0](x)
+        e1 = self.enc[1](self.pool(e0))
+        x = self.enc[2](self.pool(e1))
+        for level, skip in ((1, e1), (0, e0)):
+            x = self.ups[level](x)
+            x = self.dec[level](torch.cat([x, skip if level in self.skips else x], 1))
+        return self.head(x)
+
+
+def test_unet_check_passes_the_model_answer():
+    checks.check_unet(CatUNet)
+
+
+def test_unet_check_rejects_a_unet_without_a_skip():
+    _fails(checks.check_unet, lambda c, k, w: CatUNet(c, k, w, skips=()), "no skip connection at level 0")
+    _fails(checks.check_unet, lambda c, k, w: CatUNet(c, k, w, skips=(0,)), "no skip connection at level 1")
+
+
+def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():
+    class Unpadded(CatUNet):
+        def forward(self, x):
+            return super().forward(x)[..., 1:-1, 1:-1]
+    _fails(checks.check_unet, Unpadded, "padding=1")
+    _fails(checks.check_unet, lambda c, k, w: CatUNet(c, 3, w), "one channel per class")
+    _fails(checks.check_unet, lambda c, k, w: CatUNet(c, k, 2 * w), "parameters, expected between")
+    _fails(checks.check_unet, lambda c, k, w: TinyUNet(c, k, width=w, depth=2), "segcourse's TinyUNet")
+    _fails(checks.check_unet, lambda c, k, w: "a UNet", "nn.Module")
+
+    class ThreePools(CatUNet):
+        def forward(self, x):
+            self.pool(x)
+            return super().forward(x)
+    _fails(checks.check_unet, ThreePools, "runs 3 max-poolings")
+
+    class Unregistered(CatUNet):
+        def __init__(self, *args):
+            super().__init__(*args)
+            blocks = list(self.enc)
+            del self.enc
+            self.enc = blocks                             # a plain list: its layers are not parameters
+    _fails(checks.check_unet, Unregistered, "plain Python list")
+
+
+def test_unet_check_rejects_a_model_that_never_trains():
+    class Frozen(CatUNet):
+        def __init__(self, *args):
+            super().__init__(*args)
+            for p in self.parameters():
+                p.requires_grad_(False)
+    _fails(checks.check_unet, Frozen, "below 0.90")

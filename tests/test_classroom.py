@@ -161,8 +161,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 02 (inside the network)
     "transposed_output_size": [
         ("dee", """
-            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0):  # crops one side only
-                return (size - 1) * stride - padding + kernel + output_padding
+            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # op twice
+                return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + 2 * output_padding
             """, {"check_transposed_output_size"}),
     ],
     "receptive_field": [
@@ -177,14 +177,70 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "soft_dice": [
         ("dee", """
-            def soft_dice(logits, target, eps=1.0):  # averages over every class, also those absent
+            def soft_dice(logits, target, eps=1.0, ignore_index=255):  # ignored pixels' probabilities still summed
                 k = logits.shape[1]
+                scored = (target != ignore_index).unsqueeze(1).float()
+                one_hot = F.one_hot(target.masked_fill(target == ignore_index, 0), k).permute(0, 3, 1, 2).float() * scored
                 prob = logits.softmax(1)
-                one_hot = F.one_hot(target, k).permute(0, 3, 1, 2).float()
                 inter = (prob * one_hot).sum((0, 2, 3))
                 total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
-                return 1 - ((2 * inter + eps) / (total + eps)).mean()
+                present = one_hot.sum((0, 2, 3)) > 0
+                return 1 - ((2 * inter + eps) / (total + eps))[present].mean()
             """, {"check_soft_dice"}),
+        ("fay", """
+            def soft_dice(logits, target, eps=1.0, ignore_index=255):  # smoothing fixed at 1: ignores its eps
+                k = logits.shape[1]
+                scored = (target != ignore_index).unsqueeze(1).float()
+                one_hot = F.one_hot(target.masked_fill(target == ignore_index, 0), k).permute(0, 3, 1, 2).float() * scored
+                prob = logits.softmax(1) * scored
+                inter = (prob * one_hot).sum((0, 2, 3))
+                total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
+                present = one_hot.sum((0, 2, 3)) > 0
+                return 1 - ((2 * inter + 1.0) / (total + 1.0))[present].mean()
+            """, {"check_soft_dice"}),
+    ],
+    "unet": [
+        ("dee", """
+            def block(c_in, c_out):  # a decoder without skips: only the upsampled bottleneck comes back
+                return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                     nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU())
+
+            class MyUNet(nn.Module):
+                def __init__(self, in_channels=3, num_classes=5, width=8):
+                    super().__init__()
+                    c0, c1, c2 = width, 2 * width, 4 * width
+                    self.enc0, self.enc1, self.enc2 = block(in_channels, c0), block(c0, c1), block(c1, c2)
+                    self.pool = nn.MaxPool2d(2)
+                    self.up1, self.dec1 = nn.ConvTranspose2d(c2, c1, 2, stride=2), block(c1, c1)
+                    self.up0, self.dec0 = nn.ConvTranspose2d(c1, c0, 2, stride=2), block(c0, c0)
+                    self.head = nn.Conv2d(c0, num_classes, 1)
+
+                def forward(self, x):
+                    x = self.enc2(self.pool(self.enc1(self.pool(self.enc0(x)))))
+                    return self.head(self.dec0(self.up0(self.dec1(self.up1(x)))))
+            """, {"check_unet"}),
+        ("fay", """
+            def block(c_in, c_out):
+                return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                                     nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU())
+
+            class MyUNet(nn.Module):
+                def __init__(self, in_channels=3, num_classes=5, width=8):
+                    super().__init__()
+                    c0, c1, c2 = width, 2 * width, 4 * width
+                    self.encoder = [block(in_channels, c0), block(c0, c1), block(c1, c2)]  # plain list: not registered
+                    self.pool = nn.MaxPool2d(2)
+                    self.up1, self.dec1 = nn.ConvTranspose2d(c2, c1, 2, stride=2), block(2 * c1, c1)
+                    self.up0, self.dec0 = nn.ConvTranspose2d(c1, c0, 2, stride=2), block(2 * c0, c0)
+                    self.head = nn.Conv2d(c0, num_classes, 1)
+
+                def forward(self, x):
+                    e0 = self.encoder[0](x)
+                    e1 = self.encoder[1](self.pool(e0))
+                    x = self.encoder[2](self.pool(e1))
+                    x = self.dec1(torch.cat([self.up1(x), e1], 1))
+                    return self.head(self.dec0(torch.cat([self.up0(x), e0], 1)))
+            """, {"check_unet"}),
     ],
     "skip_choice": [
         ("fay", """

@@ -42,7 +42,7 @@ Layout
 ``lesson01``    semantic segmentation: ``check_pixel_shares``, ``check_iou_from_confusion``,
                 ``check_aligned_flip``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
-                ``check_receptive_field``, ``check_skip_choice``
+                ``check_receptive_field``, ``check_skip_choice``, ``check_unet``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_distance_target``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
@@ -84,7 +84,8 @@ from .lesson00 import (  # noqa: F401
     check_painted_mask,
 )
 from .lesson01 import check_aligned_flip, check_iou_from_confusion, check_pixel_shares
-from .lesson02 import check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size
+from .lesson02 import (check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size,
+                       check_unet)
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
 from .lesson04 import check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
@@ -111,6 +112,7 @@ __all__ = [
     "check_transposed_output_size",
     "check_receptive_field",
     "check_skip_choice",
+    "check_unet",
     "check_percentile_normalize",
     "check_ap_at",
     "check_rescale_factor",
