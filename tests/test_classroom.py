@@ -236,9 +236,23 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
 
             ious = [iou_by_hand(p, g) for p, g in zip(pred_masks, gt_masks)]
             mean_iou = float(np.mean(ious))
+            pooled_iou = 4 / 13
+            """, {"check_practice_masks"}),
+        ("fay", """
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
+            ious = [0.8, 0.2]  # right for these masks, but the required empty sample is missing
+            mean_iou = 0.5
+            pooled_iou = 0.5
             """, {"check_practice_masks"}),
     ],
     "shifted_iou": [
+        ("dee", """
+            def shifted_iou(side):  # overlap over the square's area, not over the union
+                image = np.zeros((side + 4, side + 4), bool)
+                image[2:2 + side, 2:2 + side] = True
+                return np.sum(np.roll(image, 1, axis=1) & image) / image.sum()
+            """, {"check_shifted_iou"}),
         ("fay", """
             def shifted_iou(side):  # the square fills the image: np.roll wraps it around
                 image = np.ones((side, side), bool)
@@ -248,7 +262,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     "portfolio": [
         ("dee", """
             buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-            explanation = ""  # left empty
+            worst_id = buckets["worst"]["false_positive_class"][0]  # the report's own line, copied
+            explanation = report.explain(next(s for s in buckets["samples"] if s["sample"] == worst_id))
             path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
                                        result["pred"], scenes.class_names, result["per_class_iou"],
                                        result["per_sample_miou"], buckets, palette=scenes.palette,
