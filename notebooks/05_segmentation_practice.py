@@ -13,15 +13,16 @@
 # 2. spot the per-image-mIoU trap: a few stray pixels of a class the image does not have;
 # 3. sort failure samples into false-positive classes, missed small regions, boundary errors and
 #    class confusion — each with a measured number, a base rate and its overlaps;
-# 4. decide which change comes next from the buckets, and test the decision before paying for it;
+# 4. decide which change comes next from the buckets, and test the decision with a short retrain
+#    scored on held-out scenes before paying for it; price a round of hand corrections;
 # 5. run annotation QC, show how label noise limits the IoU you can *measure*, and say why the
 #    annotation standard matters;
 # 6. produce a self-contained portfolio report.
 #
 # **Map:** 1 · per-sample IoU, by hand → 2 · define the classes → 3 · check the masks →
 # 4 · baseline and one unified evaluation → 5 · the per-image-mIoU trap → 6 · failure buckets →
-# 7 · the checklist → 8 · which change next? → 9 · annotation noise and the annotation standard →
-# 10 · the portfolio report → evidence card and pass check.
+# 7 · the checklist → 8 · which change next, and a retrain that tests it → 9 · annotation noise
+# and the annotation standard → 10 · the portfolio report → evidence card, summary and pass check.
 
 # %%
 from pathlib import Path
@@ -556,13 +557,15 @@ fig.tight_layout()
 # %% [markdown]
 # Read the failing column. Twenty steps on **new project scenes** leave no failing held-out
 # scene, from 28. **Noise augmentation** — free, since its labels already exist — brings the
-# failures to 19: the noise is part of the cause, as the knob table said, but not all of it (the
-# project's camera also changes the lighting and the road–sidewalk contrast, and the knobs compound).
+# failures to 19: the noise is part of the cause, as the knob table said, but noisy
+# training-camera scenes are not yet the project's camera: their lighting and road–sidewalk
+# contrast are the training camera's, while the new project scenes have all three changes.
 # The **control** shows the gain is not the extra steps: the same 20 steps on training-camera
-# scenes *raise* the failures to 65 — fine-tuning on the wrong data pulls the model away from the
-# project's camera. So the decision holds, now backed by a retrain on held-out data: annotate scenes
-# from the project's camera, and use noise augmentation in the meantime. Twenty steps is a test, not
-# the final model: the full retrain would train longer on more scenes, and must be scored the same way.
+# scenes *raise* the failures to 65 — more steps on the wrong data make the model worse on the
+# project's camera. So the decision holds, now backed by a retrain scored on held-out data:
+# annotate scenes from the project's camera, and use noise augmentation in the meantime. Twenty
+# steps is a test, not the final model: the full retrain would train longer on more scenes, and
+# must be scored the same way, on scenes it never saw.
 
 # %% [markdown]
 # ## 9 · Annotation noise limits the IoU you can measure
