@@ -491,7 +491,7 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 #
 # The table changed the *test* scenes; it did not train anything. Collecting and annotating new
 # scenes is the expensive step, so first run the decision as a small experiment: fine-tune the
-# shipped model briefly (20 steps of 16 scenes, learning rate 0.001) three times, the same seed and
+# shipped model briefly (20 steps of 16 scenes, `lr=1e-3`) three times, the same seed and
 # the same steps each time, changing only what it trains on:
 #
 # * **new project scenes** — 320 scenes from the project's camera, which someone would have to
@@ -501,7 +501,7 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 # * **training camera only** (the control) — the same 320 training-camera scenes without noise: if
 #   this helps as much, the gain comes from the extra steps, not from the data.
 #
-# Each model is scored on 200 **held-out** project scenes (seed 77) that neither the training nor
+# Each model is scored on 200 **held-out** project scenes (`seed=77`) that neither the training nor
 # the diagnosis above has seen. Your run trains live (a few seconds a model); the text reads the
 # run recorded when the course was built (see "Same numbers on every machine" in the README).
 
