@@ -310,9 +310,9 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
 # image, truth, prediction, and the wrong pixels (magenta) over the correct ones (grey). The
-# prediction column shows stray regions — grey road blobs inside the sidewalk, and a few stray car
-# pixels on the road (too small to see at this size; section 5 counts them) — where the image
-# shows only noise.
+# prediction column shows stray regions where the image shows only noise: grey road blobs inside
+# the sidewalk, and stray car pixels (orange) on the road — small patches in #286, single pixels
+# elsewhere (section 5 counts them).
 
 # %%
 ids = buckets["worst"]["false_positive_class"]
