@@ -226,6 +226,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 05 (segmentation practice)
     "practice_masks": [
         ("dee", """
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
+            ious = [0.8, 0.2]  # right for these masks, but the required empty sample is missing
+            mean_iou = 0.5
+            pooled_iou = 0.5
+            """, {"check_practice_masks"}),
+        ("fay", """
             pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
             gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
 
@@ -236,23 +243,10 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
 
             ious = [iou_by_hand(p, g) for p, g in zip(pred_masks, gt_masks)]
             mean_iou = float(np.mean(ious))
-            pooled_iou = 4 / 13
-            """, {"check_practice_masks"}),
-        ("fay", """
-            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]]
-            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
-            ious = [0.8, 0.2]  # right for these masks, but the required empty sample is missing
-            mean_iou = 0.5
             pooled_iou = 0.5
             """, {"check_practice_masks"}),
     ],
     "shifted_iou": [
-        ("dee", """
-            def shifted_iou(side):  # overlap over the square's area, not over the union
-                image = np.zeros((side + 4, side + 4), bool)
-                image[2:2 + side, 2:2 + side] = True
-                return np.sum(np.roll(image, 1, axis=1) & image) / image.sum()
-            """, {"check_shifted_iou"}),
         ("fay", """
             def shifted_iou(side):  # the square fills the image: np.roll wraps it around
                 image = np.ones((side, side), bool)
@@ -268,11 +262,6 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                                        result["pred"], scenes.class_names, result["per_class_iou"],
                                        result["per_sample_miou"], buckets, palette=scenes.palette,
                                        notes=explanation, overwrite=True)
-            """, {"check_portfolio"}),
-        ("fay", """
-            explanation = ("Most failing samples, 20 of them, are class confusion: in the darker light the "
-                           "road looks like sidewalk, so I would retrain with brightness jitter.")
-            path = Path("reports") / "portfolio.html"  # never written in this run: an old page is lying there
             """, {"check_portfolio"}),
     ],
 }
@@ -501,8 +490,10 @@ def test_a_class_is_graded_end_to_end(lesson, tmp_path):
         assert not lost or 0 < table[learner] < auto_total, f"{learner}'s wrong answers must leave a partial score"
 
     # the stale report travelled with eve's and fay's folders but never reached their graded copies
+    # (a report there was written by the learner's own answer when autograde ran it)
     for learner in ("eve", "fay"):
-        assert not (course / "autograded" / learner / lesson / "reports").exists()
+        page = course / "autograded" / learner / lesson / "reports" / "portfolio.html"
+        assert not page.exists() or page.read_text(encoding="utf-8") != stale.read_text(encoding="utf-8")
     # feedback: one page per learner, released to the exchange
     for learner in LEARNERS:
         assert (course / "feedback" / learner / lesson / f"{lesson}.html").is_file()
