@@ -1,9 +1,9 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 05 · Segmentation practice
 #
-# Four exercises on lesson 05, the project loop: per-sample IoU and its mean, why small regions
-# are fragile, explaining a failure from its evidence, and a portfolio page that says in your own
-# words what went wrong. Answer in the marked cells; free-text answers are read by your teacher.
+# Four exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
+# small regions are fragile, explaining a failure from its evidence, and a portfolio page that says
+# in your own words what went wrong. Answer in the marked cells; free-text answers are read by your teacher.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from pathlib import Path
@@ -29,20 +29,20 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 ### BEGIN SOLUTION
 pred_masks = np.array([
     [[0, 0, 1], [0, 1, 1], [0, 0, 1]],
-    [[1, 0, 0], [0, 0, 0], [0, 0, 0]],
+    [[1, 1, 1], [0, 0, 0], [0, 0, 0]],   # finds the top row of a large object
     [[0, 0, 0], [0, 0, 0], [0, 0, 0]],
 ])
 gt_masks = np.array([
     [[0, 0, 1], [0, 1, 1], [0, 1, 1]],
-    [[1, 1, 0], [1, 1, 0], [1, 0, 0]],
-    [[0, 0, 0], [0, 0, 0], [0, 0, 0]],
+    [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
+    [[0, 0, 0], [0, 0, 0], [0, 0, 0]],   # no object in either mask
 ])
 in_pred, in_gt = pred_masks == 1, gt_masks == 1
 overlap = (in_pred & in_gt).sum(axis=(1, 2))          # one count per sample
 union = (in_pred | in_gt).sum(axis=(1, 2))
 ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]   # both empty: 0/0 has no value
 mean_iou = float(np.nanmean(ious))
-pooled_iou = float(overlap.sum() / union.sum())
+pooled_iou = float(overlap.sum() / union.sum())   # a large union weighs more: the big, badly found object
 ### END SOLUTION
 print("ious:", [round(float(x), 4) for x in ious])
 print("mean_iou:", round(mean_iou, 4), "| pooled_iou:", round(pooled_iou, 4))
@@ -83,7 +83,8 @@ checks.check_small_region_sensitivity(shifted_iou)
 
 # %% nbgrader={"grade": false, "grade_id": "failure_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
 scenes = data.road_scenes(60, seed=8, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
-result = train.evaluate(models.pretrained("roads"), scenes, device="cpu")
+roads = models.pretrained("roads")
+result = train.evaluate(roads, scenes, device="cpu")
 w = int(np.argmin(result["per_sample_miou"]))
 fig = viz.triplet(scenes.images[w], scenes.labels[w], result["pred"][w], scenes.class_names, scenes.palette,
                   title=f"worst sample #{w}: mIoU {result['per_sample_miou'][w]:.3f}")
@@ -102,11 +103,9 @@ print(f"wrong pixels: {wrong_w.sum()}, outside the boundary band: {(wrong_w & ~b
 knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
 settings = ([("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in knobs.items()] + [("all three", knobs)]
             + [(f"all but {k} (put back)", {j: u for j, u in knobs.items() if j != k}) for k in knobs])
-roads = models.pretrained("roads")
 print(f"\n{'knobs changed':>31} |   mIoU | road IoU | sidewalk IoU | car IoU | failing samples")
 for label, kw in settings:
-    twin = data.road_scenes(60, seed=8, **kw)
-    r = train.evaluate(roads, twin, device="cpu")
+    r = result if kw == knobs else train.evaluate(roads, data.road_scenes(60, seed=8, **kw), device="cpu")  # all three: the scenes above
     failing = int((r["per_sample_miou"] < 0.9).sum())   # failing: per-sample mIoU below 0.9, as bucket_failures counts
     iou = r["per_class_iou"]
     print(f"{label:>31} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | {failing:15d}")
