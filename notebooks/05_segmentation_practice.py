@@ -13,15 +13,16 @@
 # 2. spot the per-image-mIoU trap: a few stray pixels of a class the image does not have;
 # 3. sort failure samples into false-positive classes, missed small regions, boundary errors and
 #    class confusion — each with a measured number, a base rate and its overlaps;
-# 4. decide which change comes next from the buckets, and test the decision before paying for it;
+# 4. decide which change comes next from the buckets, and test the decision with a short retrain
+#    scored on held-out scenes before paying for it; price a round of hand corrections;
 # 5. run annotation QC, show how label noise limits the IoU you can *measure*, and say why the
 #    annotation standard matters;
 # 6. produce a self-contained portfolio report.
 #
 # **Map:** 1 · per-sample IoU, by hand → 2 · define the classes → 3 · check the masks →
 # 4 · baseline and one unified evaluation → 5 · the per-image-mIoU trap → 6 · failure buckets →
-# 7 · the checklist → 8 · which change next? → 9 · annotation noise and the annotation standard →
-# 10 · the portfolio report → evidence card and pass check.
+# 7 · the checklist → 8 · which change next, and a retrain that tests it → 9 · annotation noise
+# and the annotation standard → 10 · the portfolio report → evidence card, summary and pass check.
 
 # %%
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from segcourse import data, failures, metrics, models, report, train, viz
+from segcourse import data, failures, metrics, models, palette, report, train, viz
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -152,7 +153,10 @@ print(f"mean mIoU {per_sample.mean():.3f} | median {np.median(per_sample):.3f} |
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 viz.per_class_bar(result["per_class_iou"], project.class_names, project.palette, ax=axes[0])
 viz.per_sample_strip(per_sample, worst=3, ax=axes[1])
+axes[1].set_xlim(0.55, 1.005)   # zoom in where the samples are, with room on the left for the legend
 fig.tight_layout()
+print("pooled per-class IoU:", {n: round(float(v), 3) for n, v in zip(project.class_names, result["per_class_iou"])})
+print(f"lowest per-sample mIoU: {per_sample.min():.3f} (the strip starts at 0.55)")
 
 # %% [markdown]
 # Left: the per-class view, pooled over all 300 scenes — cars are the weak class. Right: the
@@ -194,15 +198,17 @@ for i in np.nonzero(per_sample < 0.9)[0]:
         trap.append((int(i), int(cm_i[:, absent].sum()), round(float(per_sample[i]), 3), round(float(without), 3)))
 print(f"{len(trap)} of {(per_sample < 0.9).sum()} failing samples predict a class their target does not have")
 print("(sample, stray pixels, mIoU, mIoU over the target's classes):", trap)
-fig, axes = plt.subplots(1, len(trap), figsize=(2.1 * len(trap), 2.6))
+fig, axes = plt.subplots(1, len(trap), figsize=(3.2 * len(trap), 3.6))
 for ax, (i, n_px, _, _) in zip(np.atleast_1d(axes), trap):
     cm_i = metrics.confusion_matrix(pred[i], project.labels[i], 5)
     ys, xs = np.nonzero(np.isin(pred[i], np.nonzero(cm_i.sum(1) == 0)[0]))
     ax.imshow(project.images[i]); ax.set_axis_off()
-    ax.scatter(xs, ys, s=60, facecolors="none", edgecolors=np.array(viz.ERROR_COLOURS["FP"]) / 255, linewidths=1.2)
-    ax.set_title(f"#{i}: {n_px} px", fontsize=9)
-fig.suptitle("stray pixels of a class the target does not have (circled)", fontsize=10)
-fig.tight_layout()
+    ax.scatter(xs, ys, s=90, facecolors="none", edgecolors=np.array(viz.ERROR_COLOURS["FP"]) / 255, linewidths=1.5,
+               label="predicted car, no car in the target")
+    ax.set_title(f"#{i}: {n_px} px", fontsize=11)
+fig.suptitle("stray pixels of a class the target does not have (circled)", fontsize=12)
+fig.legend(*np.atleast_1d(axes)[0].get_legend_handles_labels(), loc="lower center", frameon=False, fontsize=10)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # Five samples fail only because of one to 25 stray pixels of car, circled over the images: the
@@ -304,9 +310,9 @@ print(f"true regions below 4 px (QC's speck size), all classes: {specks}")
 #
 # The worst samples of the primary bucket show what the numbers say. Each row is one sample:
 # image, truth, prediction, and the wrong pixels (magenta) over the correct ones (grey). The
-# prediction column shows stray regions — grey road blobs inside the sidewalk, and a few stray car
-# pixels on the road (too small to see at this size; section 5 counts them) — where the image
-# shows only noise.
+# prediction column shows stray regions where the image shows only noise: grey road blobs inside
+# the sidewalk, and stray car pixels (orange) on the road — small patches in #286, single pixels
+# elsewhere (section 5 counts them).
 
 # %%
 ids = buckets["worst"]["false_positive_class"]
@@ -314,29 +320,92 @@ fig = viz.failure_gallery(project.images[ids], project.labels[ids], pred[ids], p
                           k=len(ids), palette=project.palette, ids=ids)
 
 # %% [markdown]
-# ### Hand-correct a bad mask
+# ### What a correction costs, and what it buys
 #
-# A bucket also tells an annotator — or you — where to look. Open the worst sample's prediction
-# in the `MaskEditor`, cropped to the 32×32 corner where most errors are, scored against the
-# ground truth. Paint over the wrong pixels and watch the readout climb; the cell below makes one
-# correction from Python: every pixel of the class with the most wrong pixels in the crop painted
-# as that class.
+# A bucket also tells an annotator — or you — where to look. Many teams label new images this
+# way: start from the model's mask and fix what is wrong. Fixing costs effort, so it pays to know
+# what each fix buys. Simulate an annotator who fixes one **error region** per brush stroke (a
+# connected patch of pixels given the same wrong class), on the sample that scores lowest over the
+# classes its target has (section 5: the per-image trap is left out). Two annotators, two orders:
+# one fixes the **largest** region first, the other the region whose fix raises the score **most**.
+
+# %%
+def miou_over_target_classes(p, t):
+    cm_ = metrics.confusion_matrix(p, t, 5)
+    return float(np.nanmean(metrics.iou_from_confusion(cm_)[cm_.sum(1) > 0]))
+
+honest = np.array([miou_over_target_classes(p, t) for p, t in zip(pred, labels)])
+hard = int(np.argmin(honest))
+wrong = pred[hard] != labels[hard]
+regions = []
+for t, p in sorted(set(zip(labels[hard][wrong].tolist(), pred[hard][wrong].tolist()))):
+    comps, n = ndimage.label(wrong & (labels[hard] == t) & (pred[hard] == p), eight)
+    regions += [comps == k for k in range(1, n + 1)]
+print(f"sample {hard}: {wrong.sum()} wrong pixels in {len(regions)} error regions, the largest "
+      f"{sorted((int(r.sum()) for r in regions), reverse=True)[:5]} px")
+
+def correct(order_by):
+    """Fix one region per stroke; return pixels repainted and score after each stroke."""
+    fixed, left, pixels, score = pred[hard].copy(), list(regions), [0], [honest[hard]]
+    while left:
+        if order_by == "largest":
+            pick = int(np.argmax([r.sum() for r in left]))
+        else:                                       # the fix that raises the score most
+            gains = []
+            for r in left:
+                trial = fixed.copy(); trial[r] = labels[hard][r]
+                gains.append(miou_over_target_classes(trial, labels[hard]))
+            pick = int(np.argmax(gains))
+        r = left.pop(pick)
+        fixed[r] = labels[hard][r]
+        pixels.append(pixels[-1] + int(r.sum()))
+        score.append(miou_over_target_classes(fixed, labels[hard]))
+    return np.array(pixels), np.array(score)
+
+orders = {"largest region first": correct("largest"), "largest gain first": correct("gain")}
+budgets = (0, 1, 2, 5, 10, 20, len(regions))
+print(f"{'strokes':>7} | " + " | ".join(f"{name}: pixels, mIoU, gain per stroke" for name in orders))
+for k0, k in zip((0,) + budgets, budgets):
+    print(f"{k:7d} | " + " | ".join(f"{px[k]:20d}, {sc[k]:.3f}, {(sc[k] - sc[k0]) / max(k - k0, 1):+.4f}       "
+                                    for px, sc in orders.values()))
+for name, (px, sc) in orders.items():
+    k9 = int(np.argmax(sc >= 0.9))
+    print(f"{name}: above the fail line 0.9 after {k9} strokes ({px[k9]} of {px[-1]} pixels repainted)")
+print("largest gain first is at least as high after every stroke:",
+      bool((orders["largest gain first"][1] >= orders["largest region first"][1] - 1e-12).all()))
+fig, ax = plt.subplots(figsize=(6.5, 3.2))
+for (name, (px, sc)), colour, ls in zip(orders.items(), (palette.INSTANCE_COLOURS[0], palette.INSTANCE_COLOURS[4]), ("-", "--")):
+    ax.plot(np.arange(len(sc)), sc, ls, color=np.array(colour) / 255, lw=2, label=name)
+ax.axhline(0.9, color="0.4", lw=0.8, ls=":", label="fail line 0.9")
+ax.set(xlabel="brush strokes (one error region each)", ylabel="mIoU over the\ntarget's classes",
+       title=f"sample {hard}: what each stroke buys")
+ax.legend(fontsize=8, loc="lower right")
+fig.tight_layout()
+
+# %% [markdown]
+# The first two strokes buy the most: they fix the two large regions (266 of the 433 wrong
+# pixels) and lift the score from 0.740 to 0.814, +0.0410 and +0.0330. After the second stroke
+# each buys between +0.0053 and +0.0117 up to stroke 20, and +0.0023 or less from stroke 20 to
+# 50. The sample passes the fail line only
+# after 14 strokes largest-first, or 12 if each stroke takes the region that raises the score most
+# (that order is never behind, but here it saves just two strokes: the big regions are also the
+# costly ones). So a correction round is a budget with falling returns: a few strokes buy much of
+# the gain, and the tail of specks costs a stroke each for little — which is why the next section
+# fixes the model rather than hand-correcting every failing sample. Try it yourself: the editor
+# below opens the prediction of the same sample, cropped to the
+# 32×32 corner with the most wrong pixels, scored against the ground truth. Paint over the wrong
+# pixels and watch the readout climb.
 
 # %%
 from segcourse.widgets import MaskEditor
 
-wrong = pred[worst] != project.labels[worst]
 corners = {(r, c): wrong[r:r + 32, c:c + 32].sum() for r in (0, 32) for c in (0, 32)}
 r0, c0 = max(corners, key=corners.get)
 crop = (slice(r0, r0 + 32), slice(c0, c0 + 32))
-fixer = MaskEditor(mask=pred[worst][crop], target=project.labels[worst][crop], num_classes=5,
+fixer = MaskEditor(mask=pred[hard][crop], target=labels[hard][crop], num_classes=5,
                    class_names=project.class_names, palette=project.palette)
-print("before:", fixer.readout)
-most_wrong = int(np.bincount(project.labels[worst][crop][wrong[crop]], minlength=5).argmax())
-for r, c in np.argwhere(project.labels[worst][crop] == most_wrong):
-    fixer.paint(int(r), int(c), most_wrong)
-print("painted every true", project.class_names[most_wrong], "pixel as", project.class_names[most_wrong])
-print("after :", fixer.readout)
+print(f"corner rows {r0}-{r0 + 31}, columns {c0}-{c0 + 31}: {corners[(r0, c0)]} of the {wrong.sum()} wrong pixels")
+print("before you paint:", fixer.readout)
 fixer
 
 # %% [markdown]
@@ -413,12 +482,92 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 
 # %% [markdown]
 # With the training noise level the same scenes have **no** failing sample; restoring the lighting
-# or the road–sidewalk contrast alone still leaves 17 or 23 failing samples. The decision: **more
-# data** — training scenes with the project's noise level (or noise augmentation) — not another
-# loss and not a bigger input. Had the small-region bucket been full, the answer would have been
-# a loss or sampling change; had the boundary gain dominated with clean interiors, higher
-# resolution.
+# or the road–sidewalk contrast alone still leaves 17 or 23 failing samples. The hypothesis: the
+# model needs **more data like the failing scenes** — at least their noise — not another loss and
+# not a bigger input. Had the small-region bucket been full, the hypothesis would have been a loss
+# or sampling change; had the boundary gain dominated with clean interiors, higher resolution.
 #
+# ### Test the decision before paying for it
+#
+# The table changed the *test* scenes; it did not train anything. Collecting and annotating new
+# scenes is the expensive step, so first run the decision as a small experiment: fine-tune the
+# shipped model briefly (20 steps of 16 scenes, `lr=1e-3`) three times, the same seed and
+# the same steps each time, changing only what it trains on:
+#
+# * **new project scenes** — 320 scenes from the project's camera, which someone would have to
+#   annotate;
+# * **noise augmentation** — 320 scenes from the training camera with the project's pixel noise
+#   added to the images: the labels already exist, so it costs no annotation;
+# * **training camera only** (the control) — the same 320 training-camera scenes without noise: if
+#   this helps as much, the gain comes from the extra steps, not from the data.
+#
+# Each model is scored on 200 **held-out** project scenes (`seed=77`) that neither the training nor
+# the diagnosis above has seen. Your run trains live (a few seconds a model); the text reads the
+# run recorded when the course was built (see "Same numbers on every machine" in the README).
+
+# %% tags=["nbval-ignore-output"]
+from segcourse import experiments
+
+camera = dict(sidewalk_gap=0.04, noise=0.06, lighting=0.25)        # the project's camera
+held_out = data.road_scenes(200, seed=77, **camera)
+validation = data.road_scenes(32, seed=901, **camera)
+training_camera = data.road_scenes(320, seed=900)
+retrain_sets = {"new project scenes": data.road_scenes(320, seed=900, **camera),
+                "noise augmentation": experiments.jittered(training_camera, 1, seed=0, noise=0.06),
+                "training camera only": training_camera}
+live_retrain = {}
+for name, train_scenes in tqdm(retrain_sets.items(), desc="fine-tuning three copies"):
+    tuned = models.pretrained("roads")
+    hist = train.fit(tuned, train_scenes, validation, epochs=1, lr=1e-3, batch_size=16, max_steps=20, eval_every=20,
+                     device="cpu", seed=0, progress=False, class_weights=train.CLASS_WEIGHTS["roads"])
+    res = train.evaluate(tuned, held_out, device="cpu")
+    live_retrain[name] = {"images_seen": hist["images_seen"], "miou": res["miou"], "per_class_iou": res["per_class_iou"],
+                          "per_sample_miou": res["per_sample_miou"]}
+    print(f"your run, {name:>21}: held-out mIoU {res['miou']:.3f} | failing {(res['per_sample_miou'] < 0.9).sum():3d} of 200")
+
+# %%
+recorded_names = {"new project scenes": "05_retrain_project_scenes", "noise augmentation": "05_retrain_noise",
+                  "training camera only": "05_retrain_control"}
+recorded = {name: experiments.recorded_run(run, history=live_retrain[name]) for name, run in recorded_names.items()}
+retrained = {name: rec["history"] for name, rec in recorded.items()}
+card = recorded["training camera only"]["card"]
+print(f"recorded runs: {', '.join(recorded_names.values())} | torch {card['torch']}, {card['cpu_capability']} "
+      f"CPU kernels | made by: {card['command']}")
+before = train.evaluate(model, held_out, device="cpu")             # the shipped model: fixed weights
+compared = {"shipped model": before} | retrained
+print(f"\n{'held-out project scenes':>22} | annotated scenes needed | mIoU  | road  | sidewalk | car   | failing of 200")
+for name, r in compared.items():
+    annotated = {"new project scenes": 320}.get(name, 0)
+    iou_ = r["per_class_iou"]
+    print(f"{name:>22} | {annotated:22d} | {r['miou']:.3f} | {iou_[1]:.3f} | {iou_[2]:8.3f} | {iou_[4]:.3f} | "
+          f"{(np.asarray(r['per_sample_miou']) < 0.9).sum():14d}")
+
+fig, ax = plt.subplots(figsize=(7, 3.2))
+styles = {"shipped model": (palette.NEUTRAL_COLOURS["TN"], "-"), "new project scenes": (palette.INSTANCE_COLOURS[4], "-"),
+          "noise augmentation": (palette.INSTANCE_COLOURS[0], "--"), "training camera only": (palette.INSTANCE_COLOURS[3], ":")}
+for name, r in compared.items():
+    colour, ls = styles[name]
+    ax.plot(np.sort(r["per_sample_miou"]), color=np.array(colour) / 255, ls=ls, lw=2, label=name)
+ax.axhline(0.9, color="k", lw=0.8, ls="-.", label="fail line 0.9")
+ax.set(xlabel="held-out scenes, sorted by their mIoU", ylabel="per-sample mIoU", ylim=(0.5, 1.01),
+       title="200 held-out project scenes, before and after a 20-step fine-tune")
+ax.legend(fontsize=8, loc="lower right")
+fig.tight_layout()
+
+# %% [markdown]
+# Read the failing column. Twenty steps on **new project scenes** leave no failing held-out
+# scene, from 28. **Noise augmentation** — free, since its labels already exist — brings the
+# failures to 19: the noise is part of the cause, as the knob table said, but noisy
+# training-camera scenes are not yet the project's camera: their lighting and road–sidewalk
+# contrast are the training camera's, while the new project scenes have all three changes.
+# The **control** shows the gain is not the extra steps: the same 20 steps on training-camera
+# scenes *raise* the failures to 65 — more steps on the wrong data make the model worse on the
+# project's camera. So the decision holds, now backed by a retrain scored on held-out data:
+# annotate scenes from the project's camera, and use noise augmentation in the meantime. Twenty
+# steps is a test, not the final model: the full retrain would train longer on more scenes, and
+# must be scored the same way, on scenes it never saw.
+
+# %% [markdown]
 # ## 9 · Annotation noise limits the IoU you can measure
 #
 # Take a model that predicts the *true* masks exactly. It is scored against human masks, and two
@@ -433,9 +582,12 @@ jitters = [0, 0.5, 1, 1.5, 2, 3]
 ceiling = [failures.agreement(data.annotation_noise(project.labels, boundary_jitter=j, seed=1), project.labels, 5)
            for j in jitters]
 for j, a in zip(jitters, ceiling):
-    print(f"jitter {j:>3} px: score of the true masks {a['miou']:.3f} | car {a['per_class_iou'][4]:.3f} | "
-          f"lane {a['per_class_iou'][3]:.3f}")
-fig, ax = plt.subplots(figsize=(5, 3))
+    print(f"jitter {j:>3} px: score of the true masks {a['miou']:.3f} | road {a['per_class_iou'][1]:.3f} | "
+          f"car {a['per_class_iou'][4]:.3f} | lane {a['per_class_iou'][3]:.3f}")
+noise_ceiling = ceiling[jitters.index(1)]
+print(f"\nannotation-noise ceiling, annotator jitter 1 px: mIoU {noise_ceiling['miou']:.3f} "
+      f"(car {noise_ceiling['per_class_iou'][4]:.3f}, lane marking {noise_ceiling['per_class_iou'][3]:.3f})")
+fig, ax = plt.subplots(figsize=(6, 3.4))
 for c in (1, 3, 4):
     ax.plot(jitters, [a["per_class_iou"][c] for a in ceiling], "o-", color=project.palette[c] / 255, label=project.class_names[c])
 ax.plot(jitters, [a["miou"] for a in ceiling], "k--", label="mIoU")
@@ -444,8 +596,12 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
-# The score of the true masks falls fastest for **thin and small** classes: a one-pixel shift is
-# a small part of the road but most of a lane marking. This is why IoU is so sensitive on small
+# The score of the true masks falls fastest for **thin and small** classes (the table: at every
+# jitter, lane marking and car lie below road): a one-pixel shift is a small part of the road but
+# most of a lane marking. Keep the 1-px line as this project's **annotation-noise ceiling**: with
+# masks drawn this carefully, a model that predicts the truth is measured at this score, not at 1:
+# what lies between the ceiling and 1 is lost to the annotation, and only the gap between a model
+# and the ceiling is the model's to close. A later lesson compares its models with this line. This is why IoU is so sensitive on small
 # regions, and why inconsistent boundary standards contaminate both training and evaluation: a
 # model can be right and still be measured wrong.
 
@@ -531,16 +687,41 @@ ev = sample["evidence"]
 stray = [g for g in ev["false_positive_class"]["classes"] if g["absent_from_target"]]
 notes = [f"sample {worst}: " + ", ".join(f"{g['class']} {g['pixels']} px" for g in stray) + " predicted, none in the target: IoU 0",
          f"primary bucket {sample['primary']}: fixing it +{ev[sample['primary']]['miou_gain']:.3f} mIoU",
-         f"cause: noise above the training level ({failing_at['noise']} failing at the training noise)"]
+         f"cause: noise above the training level ({failing_at['noise']} failing at the training noise)",
+         "retrain test, 200 held-out scenes: failing " + " -> ".join(
+             f"{(np.asarray(compared[k]['per_sample_miou']) < 0.9).sum()}" for k in ("shipped model", "new project scenes"))
+         + " with 320 new project scenes"]
 fig, summary = viz.evidence_card(
     project.images[worst], project.labels[worst], pred[worst], project.class_names,
     scores={"mIoU (sample)": per_sample[worst], "mIoU, target's classes": ev["false_positive_class"]["miou_without"],
             "mean mIoU (300)": float(per_sample.mean()),
             "per_class": metrics.per_class_iou(pred[worst], project.labels[worst], 5)},
     boundary=failures.label_boundary_band(project.labels[worst]), notes=notes, palette=project.palette)
+fig.set_size_inches(15, 7.6)  # 64-px scenes: large panels, so single pixels stay visible
 print(summary)
 
 # %% [markdown]
+# ## Summary
+#
+# * **Keep the per-sample values.** The mean mIoU of 0.949 over the 300 project scenes hides 40
+#   samples below 0.9, the worst at 0.734.
+# * **Read the per-class row before a per-image mIoU.** 5 of the 40 failing samples fail only
+#   because of 1 to 25 stray car pixels; over the classes their target has they score 0.918 or more.
+# * **Back every bucket with a number.** The false-positive class is the primary bucket of 38 of
+#   the 40 failures; the model misses no small region, so another loss has nothing to fix.
+# * **Test the decision before paying for it.** Changing the test scenes pointed at the noise (0
+#   failing samples at the training noise). A 20-step retrain on 320 new project scenes took the
+#   held-out failures from 28 to 0; noise augmentation, which needs no annotation, to 19; the same
+#   steps on training-camera scenes made it worse (65).
+# * **Corrections have falling returns.** Two strokes lift the hardest sample from 0.740 to 0.814;
+#   it needs 12 to 14 strokes to pass the fail line.
+# * **Annotation sets the upper bound.** Against an annotator whose boundaries wander by 1 px, the
+#   true masks score an mIoU of 0.738 (car 0.605, lane marking 0.309): this project's
+#   annotation-noise ceiling. Two consistent standards for a car's outline agree at a car IoU of
+#   only 0.328.
+# * **Hand over one file.** The HTML report holds triplets, per-class IoU, the failure samples of
+#   each bucket and what to improve next.
+#
 # ## Pass check
 #
 # You pass this lesson when you can:

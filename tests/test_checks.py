@@ -68,17 +68,42 @@ def test_mean_iou_check():
 
 
 def test_practice_masks_check():
-    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]]]
-    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]]]
-    checks.check_practice_masks(p, g, [0.5, 1.0], 0.75)
+    nan = float("nan")
+    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75)
+    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
     with _raises("per-sample IoUs"):
-        checks.check_practice_masks(p, g, [0.5, 0.5], 0.5)
+        checks.check_practice_masks(p, g, [0.5, 0.5, nan], 0.5)
     with _raises("mean of the per-sample"):
-        checks.check_practice_masks(p, g, [0.5, 1.0], 0.5)
-    seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]]]
-    seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
+        checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.5)
+    with _raises("none of your samples has two empty masks"):  # the required empty sample is missing
+        checks.check_practice_masks(p[:2], g[:2], [0.5, 1.0], 0.75)
+    seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]], [[0] * 3] * 3]
+    seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0] * 3] * 3]
     with _raises("change them"):
-        checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8], 0.8)
+        checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8, nan], 0.8)
+
+
+def test_practice_masks_hints_name_the_cause():
+    nan = float("nan")
+    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 1], [1, 1]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [0, 0]]]
+    checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=0.5)
+    with _raises("Dice"):
+        checks.check_practice_masks(p, g, [2 / 3, 1.0, nan, 0.4], 0.5)
+    with _raises("pixel accuracy"):
+        checks.check_practice_masks(p, g, [0.75, 1.0, nan, 0.25], 0.5)
+    with _raises("recall"):
+        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 1.0], 0.5)
+    with _raises("that is the pooled IoU"):
+        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 0.5)
+    with _raises("that is the mean of the per-sample IoUs"):
+        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=7 / 12)
+    with _raises("you have 0.25:"):  # a numpy number prints as a plain number, never np.float64(0.5)
+        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=np.float64(0.25))
+    with _raises("convention is NaN (np.nan), not 0"):
+        checks.check_practice_masks(p, g, np.array([0.5, 1.0, 0.0, 0.25]), np.float64(7 / 12))
 
 
 def test_small_region_check():
@@ -90,7 +115,12 @@ def test_small_region_check():
     def no_room(side):  # the square fills the image: the shift wraps around
         img = np.ones((side, side), bool)
         return metrics.iou(np.roll(img, 1, axis=1), img)
-    _fails(checks.check_small_region_sensitivity, no_room, "Leave room")
+    _fails(checks.check_small_region_sensitivity, no_room, "leave room")
+    _fails(checks.check_small_region_sensitivity, lambda s: np.float64((s - 1) / s), "over the square's area")
+    _fails(checks.check_small_region_sensitivity, lambda s: (s - 2) / (s + 2), "shift by two pixels")
+    _fails(checks.check_small_region_sensitivity, lambda s: (s - 1) ** 2 / (2 * s * s - (s - 1) ** 2), "diagonal")
+    _fails(checks.check_small_region_sensitivity, lambda s: 0.0, "do not overlap")
+    _fails(checks.check_small_region_sensitivity, lambda s: np.float64(0.5), "yours is 0.5:")
 
 
 def test_painted_mask_check():
@@ -368,17 +398,18 @@ def test_practice_masks_refuses_0_255_masks_with_a_hint():
         checks.check_practice_masks(p, g, [float("nan"), float("nan")], float("nan"))
     with _raises("gt_masks holds the values [0, 1, 2]; practice masks are binary, 0/1"):
         checks.check_practice_masks([[[0, 1]], [[1, 1]]], [[[0, 2]], [[1, 1]]], [0.0, 1.0], 0.5)
-    q = (np.asarray(p) > 0).astype(int)
-    checks.check_practice_masks(q, (np.asarray(g) > 0).astype(int), [2 / 3, 1.0], 5 / 6)
+    q = (np.asarray(p + [[[0, 0], [0, 0]]]) > 0).astype(int)
+    checks.check_practice_masks(q, (np.asarray(g + [[[0, 0], [0, 0]]]) > 0).astype(int), [2 / 3, 1.0, float("nan")], 5 / 6)
 
 
 def test_checks_detach_tensors_that_require_grad():
     """Regression: a tensor with requires_grad made the check fail with torch's numpy() error."""
     grad = lambda a: torch.tensor(a, dtype=torch.float32, requires_grad=True)  # noqa: E731
-    p = [[[0, 1], [1, 0]], [[1, 1], [0, 0]]]
-    g = [[[0, 1], [1, 1]], [[1, 1], [0, 0]]]
-    checks.check_practice_masks(grad(p), grad(g), grad([2 / 3, 1.0]), grad(5 / 6))
-    checks.check_practice_masks([grad(m) for m in p], g, [grad(2 / 3), grad(1.0)], 5 / 6)
+    p = [[[0, 1], [1, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    g = [[[0, 1], [1, 1]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    nan = float("nan")
+    checks.check_practice_masks(grad(p), grad(g), grad([2 / 3, 1.0, nan]), grad(5 / 6), grad(4 / 5))
+    checks.check_practice_masks([grad(m) for m in p], g, [grad(2 / 3), grad(1.0), nan], 5 / 6)
     checks.check_painted_mask(grad([[1, 0], [0, 0]]), grad([[1, 1], [0, 0]]), 0.5)
 
 

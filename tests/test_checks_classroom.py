@@ -127,6 +127,16 @@ def test_report_rejects_default_or_empty_explanations(real_report, explanation, 
         checks.check_report(path, explanation)
 
 
+@pytest.mark.parametrize("copied", [
+    "Mean of per-sample mIoU: 0.750; worst sample: 0.600. 1 of 4 samples fail.",   # the report's summary line
+    "mean of per-sample miou 0.750, worst sample 0.600",                            # the same words, re-punctuated
+])
+def test_report_rejects_an_explanation_that_copies_a_line_of_the_report(real_report, copied):
+    explanation = copied + " So I would retrain on noisier scenes next."
+    with pytest.raises(AssertionError, match="copies a line the report wrote itself"):
+        checks.check_report(real_report(explanation), explanation)
+
+
 def test_report_must_hold_this_explanation(real_report):
     path = real_report("An older explanation with 3 numbers 1 2 that the learner wrote some other day.")
     with pytest.raises(AssertionError, match="does not contain your explanation"):
