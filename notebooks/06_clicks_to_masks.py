@@ -13,11 +13,12 @@
 # 2. compute NoC@85 / NoC@90 (clicks to reach IoU 0.85 / 0.90, capped at 20) and an IoU-vs-clicks curve;
 # 3. seed classical methods (random walker, marker watershed) with clicks and measure them;
 # 4. build a click-conditioned UNet (image + click maps + previous mask) and train it with simulated clicks;
-# 5. compare methods per object, and say what NoC@90 on small nuclei really measures.
+# 5. compare methods per object, and say what NoC@90 on small nuclei really measures;
+# 6. measure an annotation loop: uncertainty sampling against random choice, over seeds.
 #
 # **Map:** 1 · the task → 2 · the simulated annotator → 3 · NoC → 4 · classical click-seeded
 # methods → 5 · a click UNet → 6 · the table on synthetic objects, real nuclei and coins →
-# 7 · per object → 8 · what NoC@90 measures → pass check.
+# 7 · per object → 8 · what NoC@90 measures → 9 · the annotation loop → pass check.
 
 # %%
 import time
@@ -191,6 +192,12 @@ for name, r in runs.items():
     print(f"{name:17s} clicks 1-5: {[('+' if p else '-') for _, p in r['clicks'][:5]]}")
 
 # %% [markdown]
+# On this nucleus one click gives the random walker only a small blob around the click (IoU
+# 0.188); after three clicks it covers the nucleus (0.855, NoC@85 = 3), and the fourth click makes
+# it worse again (0.746). The marker watershed reaches 0.875 with the first click and then stalls:
+# four more positive clicks, all on the outline, change its IoU by less than 0.01, because a seed
+# on the edge does little to move the ridge where two basins meet.
+#
 # ## 5 · A click UNet
 #
 # A classical method knows only intensity edges. A network can learn what *one object* looks like.
@@ -257,17 +264,16 @@ print(f"shipped click model: {shipped.card['parameters']} parameters; {recipe['s
 # %%
 live_methods = {"random walker": methods["random walker"], "marker watershed": methods["marker watershed"],
                 "small click UNet (recorded, nuclei only)": interactive.click_predictor(small_model),
-                "click UNet, synthetic only": interactive.click_predictor(synthetic_only),
                 "click UNet, fine-tuned": interactive.click_predictor(shipped)}
 live = interactive.evaluate_methods(live_methods, {"nuclei (test half)": (test_images, test_masks)}, progress=True)
 
 
 def table(results):
-    print(f"{'':42s} {'NoC@85':>7s} {'median':>6s} {'never':>6s}   {'NoC@90':>6s} {'never':>6s}   IoU after 1 / 3 / 5 clicks")
+    print(f"{'':42s} {'NoC@85':>7s} {'median':>6s} {'never':>6s}   {'NoC@90':>6s} {'never':>6s}   IoU after 1 / 3 / 5 / 20 clicks")
     for name, v in results.items():
         print(f"{name:42s} {v['noc85']['mean']:7.2f} {v['noc85']['median']:6.0f} {v['noc85']['never']:6.0%}   "
               f"{v['noc90']['mean']:6.2f} {v['noc90']['never']:6.0%}   "
-              f"{v['iou_at']['1']:.3f} / {v['iou_at']['3']:.3f} / {v['iou_at']['5']:.3f}")
+              f"{v['iou_at']['1']:.3f} / {v['iou_at']['3']:.3f} / {v['iou_at']['5']:.3f} / {v['iou_at']['20']:.3f}")
 
 
 print(f"{len(test_images)} test nuclei, live:")
@@ -285,7 +291,7 @@ for set_name, results in evaluation.items():
     print(f"--- {set_name} ({next(iter(results.values()))['n']} objects)")
     table(results)
 same = all(evaluation["nuclei (test half)"][m]["noc85"]["per_object"] == live["nuclei (test half)"][m]["noc85"]["per_object"]
-           for m in evaluation["nuclei (test half)"])
+           for m in live["nuclei (test half)"] if m in evaluation["nuclei (test half)"])
 print("card's nuclei rows equal the live ones:", same)
 
 # %%
@@ -304,7 +310,30 @@ axes[-1].legend(loc="lower right", fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
-# PROSE-TABLE
+# **Real nuclei.** The fine-tuned click UNet reaches IoU 0.85 after 3.43 clicks on average
+# (median 1; 9% of the nuclei never within 20 clicks). The better classical method here, the
+# marker watershed, needs 6.57 (median 3; 15% never), the random walker 7.72 (median 6; 11%
+# never). After a single click the click UNet's mean IoU is 0.833, the watershed's 0.686 and the
+# random walker's 0.265. The same network before fine-tuning (synthetic only: 11.91 clicks, 45%
+# never) does worse than both classical methods: the 59 annotated training nuclei make the
+# difference. The small width-4 model trained above from scratch, 80 steps on those nuclei only,
+# needs 16.21 — a click model needs both the many synthetic objects and the real ones.
+#
+# **Synthetic objects.** Here the synthetic-only model wins at one and three clicks (mean IoU
+# 0.846 and 0.897, against 0.747 and 0.777 for the random walker, the better classical method on
+# these objects). The fine-tuned model has lost that: 15.93 clicks, 70% never. Fine-tuning on
+# nuclei alone overwrote what the network had learnt about the synthetic cells (*catastrophic
+# forgetting*); mixing synthetic objects into the fine-tuning batches is the usual remedy, and
+# this course's shipped model does not do it.
+#
+# **Coins.** One click of the marker watershed reaches IoU 0.85 on every coin (NoC@85 1.00, mean
+# IoU 0.964): a sharp edge on a plain background leaves nothing for a model to add. The fine-tuned
+# click UNet needs 1.21, the random walker 1.38.
+#
+# In the curves, the fine-tuned model's mean IoU on the nuclei after 20 clicks (0.879) is below
+# its value after 3 clicks (0.888): more clicks on a boundary it cannot place any better stop
+# helping. The classical methods keep rising slowly instead (random walker 0.808 after 5 clicks,
+# 0.846 after 20).
 
 # %% [markdown]
 # ## 7 · Per object
@@ -320,11 +349,17 @@ b = np.array(nuc[best_classical]["noc85"]["per_object"])
 print(f"best classical method on nuclei (mean NoC@85): {best_classical}")
 print(f"fine-tuned click UNet vs {best_classical}, NoC@85 per nucleus: fewer clicks on {(a < b).sum()}, "
       f"as many on {(a == b).sum()}, more on {(a > b).sum()} of {len(a)}; median difference {np.median(a - b):+.0f}")
+ties = a[a == b]
+print(f"ties: {(ties == 1).sum()} at 1 click, {(ties == interactive.MAX_CLICKS).sum()} never reached by either, "
+      f"{((ties > 1) & (ties < interactive.MAX_CLICKS)).sum()} other")
 s_only = np.array(nuc["click UNet, synthetic only"]["noc85"]["per_object"])
 print(f"fine-tuning vs synthetic only: fewer clicks on {(a < s_only).sum()}, more on {(a > s_only).sum()} of {len(a)}")
 
 # %% [markdown]
-# PROSE-PAIRED
+# Object by object, the fine-tuned click UNet needs fewer clicks than the marker watershed on 30
+# of the 47 test nuclei, as many on 15 and more on 2; the
+# median difference is −1 click. Against its own synthetic-only stage it saves clicks on 39 nuclei
+# and costs more on 3.
 #
 # ## 8 · What NoC@90 measures on small nuclei
 
@@ -333,11 +368,67 @@ perimeter = np.array([(m & ~ndimage.binary_erosion(m)).sum() for m in test_masks
 allowed = 0.10 * areas / perimeter  # IoU 0.9 allows wrong pixels of about 10 % of the object (a little more of the union)
 print(f"test nuclei: median area {np.median(areas):.0f} px, median boundary {np.median(perimeter):.0f} px")
 print(f"IoU 0.90 allows about {np.median(allowed):.2f} px of boundary error per boundary pixel (median nucleus)")
+out1 = [iou(ndimage.binary_dilation(m), m) for m in test_masks]
+in1 = [iou(ndimage.binary_erosion(m), m) for m in test_masks]
+print(f"the true outline moved 1 px out all round: IoU {np.median(out1):.3f}; 1 px in: {np.median(in1):.3f} (medians); "
+      f"nuclei where either reaches 0.90: {sum(max(a, b) >= 0.9 for a, b in zip(out1, in1))} of {len(test_masks)}")
 for name, v in nuc.items():
     print(f"{name:28s} never reaches 0.90: {v['noc90']['never']:.0%}, never reaches 0.85: {v['noc85']['never']:.0%}")
 
 # %% [markdown]
-# PROSE-NOC90
+# IoU 0.90 is out of reach within 20 clicks for 70% of the test nuclei with the random walker,
+# 72% with the marker watershed and 32% with the fine-tuned click UNet. The arithmetic says why:
+# a median nucleus has 454 px inside a boundary of 72 px, and IoU 0.90 leaves room for wrong
+# pixels of about a tenth of the object — about 0.64 px per boundary pixel. Moving the true outline
+# by a single pixel all round gives IoU 0.858 (outwards) or 0.843 (inwards), and for none of the 47
+# nuclei does either reach 0.90. So if two annotators of the same nucleus differ by one pixel
+# along its outline, their masks already score below 0.90 against each other — lesson 05 showed
+# how annotation noise of this kind puts a ceiling on the IoU any method can reach. On objects this small **NoC@90 measures agreement with this annotator's
+# boundary to within a pixel**, not whether a method found the object: report NoC@85, and always
+# with the share of objects that never get there.
+#
+# ## 9 · The annotation loop, measured
+#
+# A click model also changes *which* images an annotator should do first. The loop: the model
+# proposes a mask for each unlabelled object, the simulated annotator corrects a batch of them
+# with clicks (until IoU 0.85, at most 20 clicks; the mask it ends with is the label), the model
+# is fine-tuned on every label so far, and the next batch is chosen — either the objects whose
+# one-click proposal is most **uncertain** (highest mean per-pixel entropy), or at **random**.
+# It starts from the synthetic-only click model; the pool is the training nuclei, the score is
+# measured on the test nuclei. Several seeds, too slow for a lesson: `python -m segcourse.interactive loop`
+# ran it once and stored it in the card.
+
+# %%
+loop = shipped.card["annotation_loop"]
+setup = loop["setup"]
+print(f"{setup['rounds']} rounds of {setup['per_round']} objects, {setup['steps']} fine-tuning steps per round, "
+      f"seeds {setup['seeds']}")
+curves = {}
+for strategy in ("uncertainty", "random"):
+    rows = [r["rows"] for r in loop["runs"] if r["strategy"] == strategy]
+    clicks = np.array([[x["clicks"] for x in rr] for rr in rows])
+    iou1 = np.array([[x["iou_1"] for x in rr] for rr in rows])
+    noc = np.array([[x["noc85"] for x in rr] for rr in rows])
+    curves[strategy] = (clicks, iou1)
+    print(f"--- {strategy} ({len(rows)} seeds): per round, clicks spent / held-out IoU after 1 click / held-out NoC@85 "
+          "(mean, min-max over seeds)")
+    for r in range(clicks.shape[1]):
+        print(f"  round {r}: {clicks[:, r].mean():6.1f} clicks | IoU@1 {iou1[:, r].mean():.3f} "
+              f"({iou1[:, r].min():.3f}-{iou1[:, r].max():.3f}) | NoC@85 {noc[:, r].mean():5.2f} "
+              f"({noc[:, r].min():.2f}-{noc[:, r].max():.2f})")
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.8))
+for strategy, colour in (("uncertainty", "C2"), ("random", "C0")):
+    clicks, iou1 = curves[strategy]
+    ax.plot(clicks.mean(0), iou1.mean(0), "o-", color=colour, label=f"{strategy}: mean over seeds")
+    ax.fill_between(clicks.mean(0), iou1.min(0), iou1.max(0), color=colour, alpha=0.2, label=f"{strategy}: min-max over seeds")
+ax.set_xlabel("clicks spent on annotation (mean over seeds)"); ax.set_ylabel("held-out IoU after 1 click")
+ax.legend(fontsize=8, loc="lower right"); ax.set_title("annotation loop on the nuclei")
+fig.tight_layout()
+
+# %% [markdown]
+# PROSE-LOOP
 #
 # ## Pass check
 #

@@ -547,15 +547,21 @@ def evaluate_methods(methods: dict[str, Predictor], sets: dict[str, tuple[np.nda
                      max_clicks: int = MAX_CLICKS, progress: bool = False) -> dict[str, dict[str, Any]]:
     """Simulate the annotator for every method on every object; ``{set: {method: noc_summary}}``."""
     out: dict[str, dict[str, Any]] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sum(len(m) for _, m in sets.values()) * len(methods), desc="simulated annotator", unit="object")
     for set_name, (imgs, masks) in sets.items():
         out[set_name] = {}
         for name, predict in methods.items():
-            items = zip(imgs, masks)
-            if progress:
-                from tqdm.auto import tqdm
-                items = tqdm(list(items), desc=f"{set_name}: {name}", leave=False)
-            curves = [simulate_clicks(predict, im, m, max_clicks)["ious"] for im, m in items]
+            curves = []
+            for im, m in zip(imgs, masks):
+                curves.append(simulate_clicks(predict, im, m, max_clicks)["ious"])
+                if bar is not None:
+                    bar.update()
             out[set_name][name] = noc_summary(curves, max_clicks)
+    if bar is not None:
+        bar.close()
     return out
 
 
@@ -600,7 +606,7 @@ def train_shipped(out: Path, recipe: dict[str, Any] = RECIPE) -> dict[str, Any]:
             "inputs": ["grey image", "positive clicks (disks of radius 3)", "negative clicks", "previous mask"],
             "training": {"synthetic_seconds": h1["train_seconds"], "finetune_seconds": h2["train_seconds"],
                          "cpu_seconds": cpu, "final_loss": [h1["loss"][-1], h2["loss"][-1]], **_env()},
-            "command": "python -m segcourse.interactive train", "recorded": datetime.date.today().isoformat()}
+            "command": "python -m segcourse.interactive train --threads 1 --out segcourse/weights", "recorded": datetime.date.today().isoformat()}
     out.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.contiguous() for k, v in synthetic_only.state_dict().items()}, out / "clicks_synthetic_only.pt.tmp")
     os.replace(out / "clicks_synthetic_only.pt.tmp", out / "clicks_synthetic_only.pt")
@@ -658,12 +664,24 @@ def annotation_loop(strategy: str, seed: int, model: torch.nn.Module, pool: tupl
             run = simulate_clicks(click_predictor(model), images[i], masks[i], stop_at=loop["target_iou"])
             spent += len(run["clicks"])
             labelled_img.append(images[i])
-            labelled_mask.append(run["pred"])
+            # the annotator's last mask is the label; where 20 clicks did not reach the target IoU the
+            # annotator outlines the object by hand instead (the true mask), and those 20 clicks are spent
+            labelled_mask.append(run["pred"] if run["ious"][-1] >= loop["target_iou"] else masks[i])
             unlabelled.remove(i)
         train_click_model(model, np.stack(labelled_img), np.stack(labelled_mask), loop["steps"], loop["batch_size"],
                           loop["lr"], seed * 100 + r, progress=False)
         rows.append({"round": r, "clicks": spent, "labelled": len(labelled_img), **heldout_score()})
     return {"strategy": strategy, "seed": seed, "rows": rows}
+
+
+def _loop_task(task: tuple[str, int, str, int]) -> dict[str, Any]:
+    """One annotation-loop run of ``main`` (also in a worker process)."""
+    strategy, seed, folder, threads = task
+    torch.set_num_threads(threads)
+    run = annotation_loop(strategy, seed, load_click_model_from(Path(folder), "synthetic only"), nuclei_objects("left"),
+                          nuclei_objects("right"))
+    print(json.dumps(run), flush=True)
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -673,6 +691,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="folder of clicks.pt / clicks.json (default ./segcourse_models; the shipped ones: segcourse/weights)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--synthetic-n", type=int, default=100, help="synthetic objects to evaluate on")
+    p.add_argument("--jobs", type=int, default=1, help="loop: runs in parallel processes")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     if a.command == "train":
@@ -689,9 +708,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sets = {"synthetic": synthetic_objects(a.synthetic_n), "nuclei (test half)": nuclei_objects("right"),
                 "coins": coins_objects()}
         t0 = time.perf_counter()
-        card["evaluation"] = {"max_clicks": MAX_CLICKS, "command": "python -m segcourse.interactive evaluate",
-                              "results": evaluate_methods(methods, sets, progress=True),
-                              "wall_seconds": round(time.perf_counter() - t0, 1)}
+        evaluation = {"max_clicks": MAX_CLICKS, "command": "python -m segcourse.interactive evaluate",
+                      "results": evaluate_methods(methods, sets, progress=True),
+                      "wall_seconds": round(time.perf_counter() - t0, 1), **_env()}
+        card = json.loads((a.out / "clicks.json").read_text())  # re-read: `loop` may have written its part meanwhile
+        card["evaluation"] = evaluation
         _write_card(a.out, None, card)
         for s, res in card["evaluation"]["results"].items():
             for m, v in res.items():
@@ -699,18 +720,20 @@ def main(argv: Sequence[str] | None = None) -> None:
                       f"{v['noc85']['never']:.0%})  NoC@90 {v['noc90']['mean']:5.2f}  IoU@1/3/5 "
                       f"{v['iou_at']['1']:.2f}/{v['iou_at']['3']:.2f}/{v['iou_at']['5']:.2f}")
         return
-    synth_only = load_click_model_from(a.out, "synthetic only")
-    pool, heldout = nuclei_objects("left"), nuclei_objects("right")
     t0 = time.perf_counter()
-    runs = []
-    for seed in LOOP["seeds"]:
-        for strategy in ("uncertainty", "random"):
-            runs.append(annotation_loop(strategy, seed, synth_only, pool, heldout))
-            print(json.dumps(runs[-1]), flush=True)
+    tasks = [(strategy, seed, str(a.out), a.threads) for seed in LOOP["seeds"] for strategy in ("uncertainty", "random")]
+    if a.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(a.jobs) as pool:
+            runs = pool.map(_loop_task, tasks, chunksize=1)
+    else:
+        runs = [_loop_task(t) for t in tasks]
+    card = json.loads((a.out / "clicks.json").read_text())  # re-read: `evaluate` may have written its part meanwhile
     card["annotation_loop"] = {"setup": {**LOOP, "start": "click UNet, synthetic only", "pool": "nuclei_objects('left')",
                                          "heldout": "nuclei_objects('right')"},
-                               "command": "python -m segcourse.interactive loop", "runs": runs,
-                               "wall_seconds": round(time.perf_counter() - t0, 1)}
+                               "command": f"python -m segcourse.interactive loop --jobs {a.jobs}", "runs": runs,
+                               "wall_seconds": round(time.perf_counter() - t0, 1), **_env()}
     _write_card(a.out, None, card)
 
 

@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 
 from ._core import _call, _count, _number, learner_check
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal", "largest_region_click_reference"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal"]
 
 
 def largest_region_click_reference(pred: Any, target: Any) -> tuple[int, int, bool]:
