@@ -306,7 +306,9 @@ for ax, (set_name, results) in zip(axes, evaluation.items()):
     ax.axhline(0.85, color="0.5", lw=0.8); ax.axhline(0.90, color="0.5", lw=0.8, ls="--")
     ax.set_title(set_name); ax.set_xlabel("clicks"); ax.set_xticks([1, 5, 10, 15, 20])
 axes[0].set_ylabel("mean IoU after k clicks")
-axes[-1].legend(loc="lower right", fontsize=8)
+handles = axes[-1].get_legend_handles_labels()[0] + [Line2D([], [], color="0.5", lw=0.8, label="IoU 0.85"),
+                                                   Line2D([], [], color="0.5", lw=0.8, ls="--", label="IoU 0.90")]
+axes[-1].legend(handles=handles, loc="lower right", fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
@@ -357,7 +359,7 @@ print(f"fine-tuning vs synthetic only: fewer clicks on {(a < s_only).sum()}, mor
 
 # %% [markdown]
 # Object by object, the fine-tuned click UNet needs fewer clicks than the marker watershed on 30
-# of the 47 test nuclei, as many on 15 and more on 2; the
+# of the 47 test nuclei, as many on 15 (11 of them at one click) and more on 2; the
 # median difference is −1 click. Against its own synthetic-only stage it saves clicks on 39 nuclei
 # and costs more on 3.
 #
@@ -428,7 +430,16 @@ ax.legend(fontsize=8, loc="lower right"); ax.set_title("annotation loop on the n
 fig.tight_layout()
 
 # %% [markdown]
-# PROSE-LOOP
+# Both strategies start from the same model (held-out IoU after one click 0.467, NoC@85 11.91).
+# After four rounds — 32 labelled nuclei — uncertainty sampling has spent 264.3 clicks on average
+# and reaches held-out IoU 0.800 after one click (0.796–0.802 over the three seeds); random choice
+# has spent 274.7 clicks and reaches 0.803 (0.795–0.813). In rounds 1 to 3 random choice is ahead
+# (0.751, 0.764, 0.797 against 0.715, 0.721, 0.765), and in round 2 even with fewer clicks spent
+# (159.0 against 178.7). **Here uncertainty sampling does not win.** The most uncertain proposals
+# were cheap to correct (83.0 clicks for the first 8, against 103.0 for random ones) but taught
+# the model less than a random batch. Three seeds on a pool of 59 nuclei is a small experiment; the
+# honest summary is that on this pool the choice of strategy moved the held-out score less than
+# the first 8 labels did (0.467 → 0.715 or more).
 #
 # ## Pass check
 #
