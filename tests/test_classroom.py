@@ -260,34 +260,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             path = Path("reports") / "portfolio.html"  # never written in this run: an old page is lying there
             """, {"check_portfolio"}),
     ],
-    # lesson 06 (clicks to masks)
+    # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
+    # counted as click 1) are rejected in tests/test_interactive.py
     "click": [
         ("dee", """
             def click(pred, target):  # the deepest error pixel (the lesson's rule), not the largest region by area
                 (r, c), positive = interactive.next_click(pred, target)
                 return r, c, positive
             """, {"check_click"}),
-        ("fay", """
-            def click(pred, target):  # no padding: the image border is not treated as the region's edge
-                pred, target = np.asarray(pred, bool), np.asarray(target, bool)
-                best = None
-                for positive, error in ((True, target & ~pred), (False, pred & ~target)):
-                    labels, n = ndimage.label(error)
-                    if n:
-                        areas = np.bincount(labels.ravel())[1:]
-                        k = int(np.argmax(areas)) + 1
-                        depth = ndimage.distance_transform_edt(labels == k)
-                        r, c = np.unravel_index(np.argmax(depth), depth.shape)
-                        if best is None or areas[k - 1] > best[0]:
-                            best = (areas[k - 1], int(r), int(c), positive)
-                return best[1], best[2], best[3]
-            """, {"check_click"}),
     ],
     "noc": [
-        ("dee", """
-            def noc(ious, threshold=0.85, max_clicks=20):  # counts the proposal as click 1
-                return interactive.number_of_clicks(ious, threshold, max_clicks)
-            """, {"check_noc"}),
         ("fay", """
             def noc(ious, threshold=0.85, max_clicks=20):  # never reached -> the length of the list
                 reached = [k for k, v in enumerate(ious) if v >= threshold]
