@@ -208,8 +208,9 @@ for name, r in runs.items():
 # 1. the grey image;
 # 2. a **positive click map**: 1 in a disk of radius 3 px around every positive click;
 # 3. a **negative click map**, the same for negative clicks;
-# 4. the **previous mask** (zeros before the first click): without it a network sees the
-#    clicks but not its own last answer, and a correction can undo what earlier clicks fixed.
+# 4. the **previous mask** (zeros before the first click): without it the network sees the
+#    clicks but not its own last answer, so nothing tells it which parts of that answer the
+#    annotator already accepted.
 #
 # Its output is one object's mask (two classes: the object, everything else).
 
@@ -261,7 +262,8 @@ print(f"shipped click model: {shipped.card['parameters']} parameters; {recipe['s
 # %% [markdown]
 # ## 6 · The table: synthetic objects, real nuclei, coins
 #
-# Now every method runs the full protocol — 20 clicks — on every test nucleus, here, live.
+# Now the two classical methods, the recorded small model and the shipped fine-tuned model run the
+# full protocol — 20 clicks — on every test nucleus, here, live.
 
 # %%
 live_methods = {"random walker": methods["random walker"], "marker watershed": methods["marker watershed"],
