@@ -116,7 +116,7 @@ def load_card(name: str) -> dict[str, Any]:
     >>> load_card("nope")
     Traceback (most recent call last):
     ...
-    ValueError: no shipped model named 'nope'; available: ['cells', 'roads']
+    ValueError: no shipped model named 'nope'; available: ['cells', 'clicks', 'roads']
     """
     check_plain_name(name, "name")
     path = WEIGHTS_DIR / f"{name}.json"

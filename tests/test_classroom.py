@@ -420,6 +420,22 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                                        notes=explanation, overwrite=True)
             """, {"check_portfolio"}),
     ],
+    # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
+    # counted as click 1) are rejected in tests/test_interactive.py
+    "click": [
+        ("dee", """
+            def click(pred, target):  # the deepest error pixel (the lesson's rule), not the largest region by area
+                (r, c), positive = interactive.next_click(pred, target)
+                return r, c, positive
+            """, {"check_click"}),
+    ],
+    "noc": [
+        ("fay", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # never reached -> the length of the list
+                reached = [k for k, v in enumerate(ious) if v >= threshold]
+                return reached[0] if reached else len(ious)
+            """, {"check_noc"}),
+    ],
 }
 
 NOISE = ('__import__("warnings").warn(f"debug note {__import__(\'time\').perf_counter_ns()}"); '

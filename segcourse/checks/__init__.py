@@ -49,6 +49,7 @@ Layout
                 ``check_budget_fine_tune``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``
+``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``
 
 Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
 ``checks.check_iou(...)``; a new check goes into its lesson's module (and that module's ``__all__``) and is
@@ -57,7 +58,7 @@ imported and listed in ``__all__`` here (tests/test_checks.py checks that none i
 
 from __future__ import annotations
 
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
 from ._core import (  # noqa: F401  (private helpers: for new checks and the tests)
     _LOADED_AT,
     HINT_WIDTH,
@@ -89,6 +90,7 @@ from .lesson02 import (check_receptive_field, check_skip_choice, check_soft_dice
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
 from .lesson04 import check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
+from .lesson06 import check_largest_region_click, check_noc_with_proposal
 
 __all__ = [
     "CheckFailed",
@@ -117,4 +119,6 @@ __all__ = [
     "check_ap_at",
     "check_rescale_factor",
     "check_budget_fine_tune",
+    "check_largest_region_click",
+    "check_noc_with_proposal",
 ]

@@ -1,0 +1,166 @@
+"""Learner checks of lesson 06, clicks to masks.
+
+Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ._core import _call, _count, _number, learner_check
+
+__all__ = ["check_largest_region_click", "check_noc_with_proposal"]
+
+
+def largest_region_click_reference(pred: Any, target: Any) -> tuple[int, int, bool]:
+    """The reference answer: the click at the centre of the largest (by area) connected error region.
+
+    Regions are 4-connected; the centre is the region's pixel farthest from any pixel outside it
+    (the image border counts as outside); ties go to the first pixel in row-major order, and a
+    missed region wins a tie in area against a false one.
+
+    >>> t = np.zeros((5, 9), bool); t[1:4, 1:4] = True
+    >>> largest_region_click_reference(np.zeros_like(t), t)
+    (2, 2, True)
+    """
+    p, t = np.asarray(pred, bool), np.asarray(target, bool)
+    best: tuple[int, int, int, bool] | None = None  # (area, row, col, positive)
+    for positive, err in ((True, t & ~p), (False, p & ~t)):
+        labels, n = ndi.label(err)
+        if not n:
+            continue
+        areas = np.bincount(labels.ravel())[1:]
+        k = int(np.argmax(areas)) + 1
+        region = labels == k
+        d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(int(np.argmax(d)), d.shape)
+        if best is None or areas[k - 1] > best[0]:
+            best = (int(areas[k - 1]), int(r), int(c), positive)
+    if best is None:
+        raise ValueError("pred equals target: no error to click on")
+    return best[1], best[2], best[3]
+
+
+def _click(value: Any) -> tuple[int, int, bool]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise AssertionError(f"return three values (row, col, positive), e.g. (12, 30, True); yours returned {value!r}")
+    r, c, positive = value
+    if not isinstance(positive, (bool, np.bool_)):
+        raise AssertionError(f"positive must be True or False (a missed region or a false one), got {positive!r}")
+    return int(_number(r, "row")), int(_number(c, "col")), bool(positive)
+
+
+@learner_check
+def check_largest_region_click(click: Callable) -> None:
+    """Check ``click(pred, target) -> (row, col, positive)``: the centre of the largest error region by area.
+
+    >>> check_largest_region_click(largest_region_click_reference)
+    check_largest_region_click: all cases pass
+    """
+    ref = largest_region_click_reference
+    target = np.zeros((20, 20), bool)
+    target[4:16, 4:16] = True
+    got = _click(_call(click, np.zeros_like(target), target, what="click"))
+    if got[2] is not True:
+        raise AssertionError("nothing predicted, so the only error is the missed object: the click must be positive")
+    if got[:2] != ref(np.zeros_like(target), target)[:2]:
+        raise AssertionError(f"nothing predicted, the object is rows 4-15, cols 4-15: click at its centre (the farthest "
+                             f"pixel from the region's border), got {got[:2]}")
+    # everything predicted: the false region is the frame around the object
+    got = _click(_call(click, np.ones_like(target), target, what="click"))
+    if got[2] is not False:
+        raise AssertionError("pred covers the whole image: the errors are false pixels, so the click must be negative")
+    # a long thin missed strip (area 72) and a compact false blob (area 25): area decides, not depth
+    t = np.zeros((24, 40), bool)
+    t[2:4, 2:38] = True
+    p = t.copy()
+    p[2:4, 2:38] = False
+    p[12:17, 12:17] = True
+    want = ref(p, t)
+    got = _click(_call(click, p, t, what="click"))
+    if got[2] is False:
+        raise AssertionError("a missed 2×36 strip of 72 px beats a false 5×5 blob of 25 px: the largest region is "
+                             "chosen by its AREA (pixel count), not by how deep its centre lies")
+    if got != want:
+        raise AssertionError(f"the missed strip is rows 2-3, cols 2-37: its centre is {want[:2]}, got {got[:2]}")
+    # a missed region touching the image border: the border counts as outside
+    t = np.zeros((12, 12), bool)
+    t[:, :6] = True
+    p = np.zeros_like(t)
+    p[:, 3:6] = True
+    want = ref(p, t)
+    got = _click(_call(click, p, t, what="click"))
+    if got[:2] != want[:2]:
+        raise AssertionError(f"the missed region is cols 0-2 along the image's left edge: pixels on the edge are at the "
+                             f"region's border too (pad the error mask with False before the distance transform), "
+                             f"so the centre is column 1: {want[:2]}; got {got[:2]}")
+    # two missed regions: click in the bigger one, even if it comes second
+    t = np.zeros((20, 30), bool)
+    t[2:6, 2:6] = True
+    t[8:18, 12:28] = True
+    got = _click(_call(click, np.zeros_like(t), t, what="click"))
+    if got != ref(np.zeros_like(t), t):
+        raise AssertionError(f"two missed objects (16 px and 160 px): click at the centre of the larger one, "
+                             f"{ref(np.zeros_like(t), t)[:2]}; got {got[:2]} -- label the regions (ndimage.label)")
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        t = ndi.binary_opening(rng.random((24, 24)) < 0.6, iterations=2)
+        p = np.roll(t, int(rng.integers(-3, 4)), axis=int(rng.integers(0, 2))) | (rng.random(t.shape) < 0.02)
+        if (p == t).all():
+            continue
+        want, got = ref(p, t), _click(_call(click, p, t, what="click"))
+        if got != want:
+            raise AssertionError(f"on a random mask pair expected {want}, got {got}: label the missed and the false pixels "
+                                 f"separately, pick the region with the most pixels, then its deepest pixel")
+    print("check_largest_region_click: all cases pass")
+
+
+@learner_check
+def check_noc_with_proposal(noc: Callable) -> None:
+    """Check ``noc(ious, threshold, max_clicks)`` where ``ious[0]`` is the proposal's IoU, before any click.
+
+    >>> def noc(ious, threshold=0.85, max_clicks=20):
+    ...     hits = [k for k, v in enumerate(ious[: max_clicks + 1]) if v >= threshold]
+    ...     return hits[0] if hits else max_clicks
+    >>> check_noc_with_proposal(noc)
+    check_noc_with_proposal: all cases pass
+    """
+    def ask(ious: list, threshold: float, cap: int) -> float:
+        return _count(_call(noc, list(ious), threshold, cap, what="noc"), "noc")
+
+    got = ask([0.9, 0.95], 0.85, 20)
+    if got == 1:
+        raise AssertionError("ious[0] is the proposal, before any click: when it already reaches the threshold the "
+                             "annotator accepts it with 0 clicks (the index, not the index + 1)")
+    if got != 0:
+        raise AssertionError(f"the proposal's IoU 0.9 already reaches 0.85: NoC is 0, got {got!r}")
+    got = ask([0.2, 0.6, 0.86, 0.9], 0.85, 20)
+    if got == 3:
+        raise AssertionError("ious[k] is the IoU after k clicks: 0.86 is reached after 2 clicks, not 3")
+    if got != 2:
+        raise AssertionError(f"ious [0.2, 0.6, 0.86, 0.9] reach 0.85 after 2 clicks; got {got!r}")
+    got = ask([0.2, 0.85], 0.85, 20)
+    if got != 1:
+        raise AssertionError("an IoU equal to the threshold reaches it (>=, not >): [0.2, 0.85] at 0.85 is 1 click")
+    got = ask([0.1, 0.5, 0.6], 0.85, 20)
+    if got == 3 or got == 2:
+        raise AssertionError("never reached: NoC is the cap (max_clicks), not the length of the list -- the annotator "
+                             "would have gone on clicking up to the cap")
+    if got != 20:
+        raise AssertionError(f"never reached within the cap of 20: return 20, got {got!r}")
+    got = ask([0.1, 0.5, 0.6, 0.7, 0.9], 0.85, 3)
+    if got == 4:
+        raise AssertionError("with max_clicks=3 only the proposal and the first 3 clicks count: IoU 0.9 after click 4 "
+                             "comes too late, so NoC is the cap, 3")
+    if got != 3:
+        raise AssertionError(f"[0.1, 0.5, 0.6, 0.7, 0.9] with cap 3 never reaches 0.85 in time: 3, got {got!r}")
+    if ask([0.1, 0.5, 0.6, 0.9], 0.85, 3) != 3:
+        raise AssertionError("with max_clicks=3, IoU 0.9 after the 3rd click counts: NoC 3")
+    if ask([0.5, 0.88, 0.91], 0.90, 20) != 2:
+        raise AssertionError("use the threshold you are given (0.90 here), not a fixed 0.85")
+    print("check_noc_with_proposal: all cases pass")

@@ -1,0 +1,741 @@
+"""Interactive segmentation: clicks to masks, the simulated annotator, NoC, click-seeded baselines, a click UNet.
+
+An object is selected by **positive** clicks (inside it) and **negative** clicks (outside it);
+a method turns the clicks into the object's mask. The standard protocol (Xu et al., CVPR 2016;
+RITM, Sofiiuk et al., ICIP 2022; SAM's evaluation) replaces the person by a **simulated
+annotator**: each next click goes to the centre of the largest error region -- the pixel
+farthest from the region's border (a distance transform of the error) -- positive where the
+object was missed, negative where background was taken. **NoC@85 / NoC@90** is the number of
+clicks needed to reach IoU 0.85 / 0.90, capped at 20 (an object never reached counts 20).
+
+Every method is a *predictor* with the signature the click widget calls::
+
+    predict(image, positive, negative, previous) -> bool mask
+
+``positive`` / ``negative`` are lists of ``(row, col)``; ``previous`` is the last mask or ``None``.
+:func:`random_walker_predictor` and :func:`watershed_predictor` are classical, seeded by the
+clicks (scikit-image); :func:`click_predictor` wraps a click-conditioned :class:`TinyUNet` whose
+input is the grey image, a positive and a negative click map and the previous mask (RITM).
+
+``python -m segcourse.interactive train``
+    trains the shipped click model on synthetic objects, then fine-tunes it on the nuclei of the
+    left half of the real image (lesson 04's training region), and writes ``clicks.pt`` and its
+    card ``clicks.json``.
+``python -m segcourse.interactive evaluate``
+    NoC@85/90 and IoU after each click of every method on synthetic objects, the held-out nuclei
+    (right half) and the coins photo; stored in the card.
+``python -m segcourse.interactive loop``
+    the annotation loop (model proposes, simulated annotator corrects, model fine-tuned), next
+    images chosen by uncertainty or at random, several seeds; stored in the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import hashlib
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+
+from . import data as sdata
+from ._validate import as_binary, check_float, check_int, check_seed, to_numpy
+from .models import WEIGHTS_DIR, TinyUNet
+
+__all__ = ["MAX_CLICKS", "CLICK_RADIUS", "next_click", "number_of_clicks", "click_maps", "simulate_clicks",
+           "noc_summary", "random_walker_predictor", "watershed_predictor", "click_predictor", "click_model",
+           "train_click_model", "evaluate_methods", "synthetic_objects", "nuclei_objects", "coins_objects", "load_click_model"]
+
+MAX_CLICKS = 20
+CLICK_RADIUS = 3  # pixels: a click is drawn as a small disk in the click maps
+CROP = 64
+Predictor = Callable[[np.ndarray, list, list, "np.ndarray | None"], np.ndarray]
+
+
+# ------------------------------------------------------------------------------------------- the protocol
+def next_click(pred: Any, target: Any) -> tuple[tuple[int, int], bool]:
+    """Where the simulated annotator clicks next, and whether the click is positive.
+
+    The missed pixels (``target & ~pred``) and the false pixels (``pred & ~target``) are the two
+    kinds of error. Each pixel's distance to the nearest correct pixel (or to the image border,
+    which counts as a border too) is computed with a Euclidean distance transform; the click goes
+    to the pixel with the largest distance -- the centre of the largest error region -- and is
+    positive if that pixel was missed, negative if it was a false one. Ties go to the first pixel
+    in row-major order, and a missed pixel wins a tie against a false one.
+
+    Returns ``((row, col), positive)``. Raises ``ValueError`` when the prediction is perfect.
+
+    >>> target = np.zeros((5, 7), bool); target[1:4, 2:5] = True
+    >>> next_click(np.zeros_like(target), target)          # nothing predicted: the centre, positive
+    ((2, 3), True)
+    >>> pred = target.copy(); pred[:, :] = True            # everything predicted: a negative click
+    >>> next_click(pred, target)[1]
+    False
+    """
+    p = as_binary(pred, "pred", ndims=(2,))
+    t = as_binary(target, "target", ndims=(2,))
+    if p.shape != t.shape:
+        raise ValueError(f"pred and target must have the same shape, got {p.shape} and {t.shape}")
+    fn, fp = t & ~p, p & ~t
+    if not fn.any() and not fp.any():
+        raise ValueError("pred equals target: there is no error left to click on")
+    # pad with False so that the image border counts as the edge of an error region
+    d_fn = ndi.distance_transform_edt(np.pad(fn, 1))[1:-1, 1:-1]
+    d_fp = ndi.distance_transform_edt(np.pad(fp, 1))[1:-1, 1:-1]
+    positive = bool(d_fn.max() >= d_fp.max())
+    d = d_fn if positive else d_fp
+    r, c = np.unravel_index(int(np.argmax(d)), d.shape)
+    return (int(r), int(c)), positive
+
+
+def number_of_clicks(ious: Sequence[float], threshold: float = 0.85, max_clicks: int = MAX_CLICKS) -> int:
+    """NoC: the number of clicks after which IoU first reaches ``threshold``; ``max_clicks`` if never.
+
+    ``ious[k]`` is the IoU after ``k + 1`` clicks. Only the first ``max_clicks`` entries count.
+
+    >>> number_of_clicks([0.5, 0.86, 0.9], 0.85)
+    2
+    >>> number_of_clicks([0.5, 0.6], 0.85)         # never reached: the cap
+    20
+    """
+    values = np.asarray(to_numpy(ious, "ious"), dtype=float).ravel()
+    check_float(threshold, "threshold", lo=0, hi=1)
+    max_clicks = check_int(max_clicks, "max_clicks", minimum=1)
+    if np.isnan(values).any():
+        raise ValueError("ious must not contain NaN (an empty object has no IoU)")
+    reached = np.flatnonzero(values[:max_clicks] >= threshold)
+    return int(reached[0]) + 1 if reached.size else max_clicks
+
+
+def click_maps(positive: Sequence, negative: Sequence, shape: tuple[int, int], radius: int = CLICK_RADIUS) -> np.ndarray:
+    """Two float32 maps of shape ``(2, H, W)``: disks of ``radius`` around the positive and the negative clicks.
+
+    >>> m = click_maps([(2, 2)], [], (5, 5), radius=1)
+    >>> m[0].astype(int).tolist()[1:4], float(m[1].sum())
+    ([[0, 0, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0]], 0.0)
+    """
+    radius = check_int(radius, "radius", minimum=0)
+    h, w = (check_int(int(s), "shape", minimum=1) for s in shape)
+    out = np.zeros((2, h, w), np.float32)
+    for k, clicks in enumerate((positive, negative)):
+        pts = _points(clicks, "positive" if k == 0 else "negative", (h, w))
+        if not pts:
+            continue
+        seeds = np.ones((h, w), bool)
+        for r, c in pts:
+            seeds[r, c] = False
+        out[k] = ndi.distance_transform_edt(seeds) <= radius
+    return out
+
+
+def _points(clicks: Any, name: str, shape: tuple[int, int]) -> list[tuple[int, int]]:
+    pts = []
+    for p in list(clicks):
+        if len(p) != 2:
+            raise ValueError(f"{name} must be a list of (row, col) pairs, got {p!r}")
+        r, c = int(p[0]), int(p[1])
+        if not (0 <= r < shape[0] and 0 <= c < shape[1]):
+            raise ValueError(f"{name} click {(r, c)} lies outside the image of shape {shape}")
+        pts.append((r, c))
+    return pts
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def simulate_clicks(predict: Predictor, image: np.ndarray, target: Any, max_clicks: int = MAX_CLICKS,
+                    stop_at: float | None = None, keep_masks: bool = False) -> dict[str, Any]:
+    """Run the simulated annotator against ``predict`` on one object.
+
+    Click 1 goes to the centre of the object (:func:`next_click` of an empty prediction); each
+    further click goes to the centre of the largest error of the last prediction. Returns
+    ``ious`` (IoU after each click), ``clicks`` (``((row, col), positive)`` in order),
+    ``positive`` / ``negative`` (the clicks) and ``pred`` (the last mask); with ``keep_masks``
+    also ``masks``, the mask after each click. With ``stop_at`` the run ends once IoU reaches it
+    (fewer entries in ``ious``). A perfect mask is kept: the annotator stops clicking.
+
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> disk = lambda img, pos, neg, prev: click_maps(pos, neg, img.shape, radius=4)[0] > 0  # a disk per positive click
+    >>> run = simulate_clicks(disk, np.zeros((16, 16)), t, max_clicks=2)
+    >>> [round(v, 2) for v in run["ious"]], run["clicks"]
+    ([0.71, 0.5], [((7, 7), True), ((4, 4), True)])
+    >>> simulate_clicks(lambda img, pos, neg, prev: t, np.zeros((16, 16)), t, max_clicks=3)["ious"]  # perfect at once
+    [1.0, 1.0, 1.0]
+    """
+    t = as_binary(target, "target", ndims=(2,))
+    if not t.any():
+        raise ValueError("target is empty: there is no object to click on")
+    max_clicks = check_int(max_clicks, "max_clicks", minimum=1)
+    pos: list[tuple[int, int]] = []
+    neg: list[tuple[int, int]] = []
+    pred = np.zeros_like(t)
+    prev = None
+    ious: list[float] = []
+    clicks: list[tuple[tuple[int, int], bool]] = []
+    masks: list[np.ndarray] = []
+    for _ in range(max_clicks):
+        if ious and ious[-1] == 1.0:
+            ious.append(1.0)
+            masks.append(pred)
+            continue
+        (r, c), positive = next_click(pred, t)
+        (pos if positive else neg).append((r, c))
+        clicks.append(((r, c), positive))
+        pred = np.asarray(predict(image, list(pos), list(neg), prev), dtype=bool)
+        prev = pred
+        ious.append(_iou(pred, t))
+        masks.append(pred)
+        if stop_at is not None and ious[-1] >= stop_at:
+            break
+    out = {"ious": ious, "clicks": clicks, "positive": pos, "negative": neg, "pred": pred}
+    if keep_masks:
+        out["masks"] = masks
+    return out
+
+
+def noc_summary(curves: Sequence[Sequence[float]], max_clicks: int = MAX_CLICKS) -> dict[str, Any]:
+    """NoC@85 and NoC@90 (mean, median, share never reached) and the mean IoU after 1, 3, 5 clicks.
+
+    >>> s = noc_summary([[0.9, 0.95], [0.5, 0.86]], max_clicks=2)
+    >>> s["noc85"], s["noc90"]["never"], s["iou_at"]["1"]
+    ({'mean': 1.5, 'median': 1.5, 'never': 0.0, 'per_object': [1, 2]}, 0.5, 0.7)
+    """
+    out: dict[str, Any] = {"n": len(curves)}
+    for t in (85, 90):
+        noc = [number_of_clicks(c, t / 100, max_clicks) for c in curves]
+        never = [not (np.asarray(c[:max_clicks]) >= t / 100).any() for c in curves]
+        out[f"noc{t}"] = {"mean": round(float(np.mean(noc)), 4), "median": float(np.median(noc)),
+                          "never": round(float(np.mean(never)), 4), "per_object": noc}
+    out["iou_at"] = {str(k): round(float(np.mean([c[min(k, len(c)) - 1] for c in curves])), 4)
+                     for k in (1, 3, 5, 10, 20) if k <= max_clicks}
+    out["mean_curve"] = [round(float(np.mean([c[min(k, len(c)) - 1] for c in curves])), 4) for k in range(1, max_clicks + 1)]
+    return out
+
+
+# -------------------------------------------------------------------------------- classical baselines
+def _markers(shape: tuple[int, int], positive: Sequence, negative: Sequence, radius: int) -> np.ndarray:
+    """1 = object seeds, 2 = background seeds (negative clicks and the image border), 0 = unknown."""
+    maps = click_maps(positive, negative, shape, radius)
+    markers = np.zeros(shape, np.int32)
+    markers[[0, -1], :] = 2
+    markers[:, [0, -1]] = 2
+    markers[maps[1] > 0] = 2
+    markers[maps[0] > 0] = 1
+    return markers
+
+
+def _grey(image: Any) -> np.ndarray:
+    img = np.asarray(to_numpy(image, "image"), dtype=np.float32)
+    if img.ndim == 3 and img.shape[-1] in (3, 4):
+        img = img[..., :3].mean(-1)
+    if img.ndim != 2:
+        raise ValueError(f"image must be (H, W) grey or (H, W, 3) colour, got shape {img.shape}")
+    if img.size and img.max() > 1.0:
+        img = img / 255.0
+    return img
+
+
+def random_walker_predictor(beta: float = 130.0, radius: int = 1) -> Predictor:
+    """A predictor that runs scikit-image's random walker seeded by the clicks.
+
+    Positive clicks seed the object, negative clicks and the image border seed the background;
+    each unknown pixel takes the seed its random walk reaches first with the higher probability
+    (Grady 2006); ``beta`` sets how strongly an intensity edge stops the walk.
+
+    >>> img = np.zeros((20, 20), np.float32); img[5:15, 5:15] = 1
+    >>> mask = random_walker_predictor()(img, [(10, 10)], [], None)
+    >>> int(mask.sum())
+    100
+    """
+    from skimage.segmentation import random_walker
+
+    beta = check_float(beta, "beta", lo=0, lo_open=True)
+
+    def predict(image: Any, positive: Sequence, negative: Sequence, previous: Any = None) -> np.ndarray:
+        img = _grey(image)
+        if not list(positive):
+            return np.zeros(img.shape, bool)
+        markers = _markers(img.shape, positive, negative, radius)
+        with warnings.catch_warnings():  # "probability range outside [0, 1]" within the solver's tolerance
+            warnings.simplefilter("ignore")
+            return random_walker(img, markers, beta=beta, mode="cg_j", tol=1e-3) == 1
+
+    return predict
+
+
+def watershed_predictor(radius: int = 1) -> Predictor:
+    """A predictor that floods the Sobel gradient of the image from the clicks (marker watershed).
+
+    >>> img = np.zeros((20, 20), np.float32); img[5:15, 5:15] = 1
+    >>> int(watershed_predictor()(img, [(10, 10)], [], None).sum())  # the four corner pixels go to the background
+    96
+    """
+    from skimage.filters import sobel
+    from skimage.segmentation import watershed
+
+    def predict(image: Any, positive: Sequence, negative: Sequence, previous: Any = None) -> np.ndarray:
+        img = _grey(image)
+        if not list(positive):
+            return np.zeros(img.shape, bool)
+        return watershed(sobel(img), _markers(img.shape, positive, negative, radius)) == 1
+
+    return predict
+
+
+# ------------------------------------------------------------------------------------- the click UNet
+def click_model(width: int = 8, seed: int = 0) -> TinyUNet:
+    """A :class:`TinyUNet` for clicks: 4 inputs (grey image, positive map, negative map, previous mask), 2 outputs.
+
+    >>> click_model().config["in_channels"]
+    4
+    """
+    torch.manual_seed(check_seed(seed))
+    return TinyUNet(in_channels=4, num_classes=2, width=check_int(width, "width", minimum=1))
+
+
+def _inputs(images: np.ndarray, pos_maps: np.ndarray, neg_maps: np.ndarray, prev: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.stack([images, pos_maps, neg_maps, prev], 1).astype(np.float32))
+
+
+def _pad_to(img: np.ndarray, step: int = 8) -> tuple[np.ndarray, tuple[int, int]]:
+    h, w = img.shape
+    ph, pw = (-h) % step, (-w) % step
+    return np.pad(img, ((0, ph), (0, pw))), (h, w)
+
+
+def click_predictor(model: torch.nn.Module, radius: int = CLICK_RADIUS) -> Predictor:
+    """A predictor (the click widget's signature) backed by a click-conditioned model.
+
+    The model sees the grey image, the click maps (:func:`click_maps`) and the previous mask (zeros
+    before the first click); images whose sides are not multiples of 8 are zero-padded.
+
+    >>> predict = click_predictor(click_model(width=4))
+    >>> predict(np.zeros((20, 20)), [(5, 5)], [], None).shape
+    (20, 20)
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch module (e.g. load_click_model()), got {type(model).__name__}")
+
+    def predict(image: Any, positive: Sequence, negative: Sequence, previous: Any = None) -> np.ndarray:
+        img = _grey(image)
+        maps = click_maps(positive, negative, img.shape, radius)
+        prev = np.zeros(img.shape, np.float32) if previous is None else np.asarray(previous, np.float32)
+        chans = [_pad_to(a)[0] for a in (img, maps[0], maps[1], prev)]
+        model.eval()
+        with torch.no_grad():
+            logits = model(torch.from_numpy(np.stack(chans)[None].astype(np.float32)))
+        return (logits[0, 1] > logits[0, 0]).numpy()[: img.shape[0], : img.shape[1]]
+
+    return predict
+
+
+def _random_inside(target: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """A random pixel of the object, away from its border (the inner half of its distance transform)."""
+    d = ndi.distance_transform_edt(np.pad(target, 1))[1:-1, 1:-1]
+    inner = np.argwhere(d >= max(1.0, 0.5 * d.max()))
+    r, c = inner[rng.integers(len(inner))]
+    return int(r), int(c)
+
+
+def train_click_model(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, steps: int = 300,
+                      batch_size: int = 32, lr: float = 3e-3, seed: int = 0, max_corrections: int = 3,
+                      progress: bool = True) -> dict[str, Any]:
+    """Train a click model with simulated clicks (RITM's iterative scheme); returns the loss history.
+
+    Each sample gets a first positive click at a random pixel inside its object; then, for
+    0..``max_corrections`` rounds drawn at random, the model (without gradients) predicts, the
+    simulated annotator adds a corrective click (:func:`next_click`) and the prediction becomes
+    the previous-mask input. The step's loss is the cross-entropy of the model's answer to the
+    last clicks. Random flips and quarter turns; Adam with a cosine-decayed learning rate.
+
+    >>> imgs = np.zeros((4, 16, 16), np.float32); t = np.zeros((4, 16, 16), bool); t[:, 4:12, 4:12] = True
+    >>> hist = train_click_model(click_model(width=4), imgs, t, steps=2, batch_size=2, progress=False)
+    >>> len(hist["loss"])
+    2
+    """
+    images = np.asarray(images, np.float32)
+    targets = np.asarray(targets, bool)
+    if images.ndim != 3 or images.shape != targets.shape:
+        raise ValueError(f"images and targets must be (N, H, W) of the same shape, got {images.shape} and {targets.shape}")
+    steps = check_int(steps, "steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr = check_float(lr, "lr", lo=0, lo_open=True)
+    rng = np.random.default_rng(check_seed(seed))
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    bar = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(bar, desc="click model", unit="step")
+    hist: dict[str, list] = {"loss": []}
+    start = time.perf_counter()
+    n = len(images)
+    for _ in bar:
+        idx = rng.integers(0, n, batch_size)
+        k = rng.integers(0, 4, batch_size)
+        flip = rng.random(batch_size) < 0.5
+        img = np.stack([np.rot90(np.flip(images[i], 1) if f else images[i], kk) for i, kk, f in zip(idx, k, flip)])
+        tgt = np.stack([np.rot90(np.flip(targets[i], 1) if f else targets[i], kk) for i, kk, f in zip(idx, k, flip)])
+        pos = [[_random_inside(t, rng)] for t in tgt]
+        neg: list[list] = [[] for _ in tgt]
+        prev = np.zeros(tgt.shape, np.float32)
+        rounds = rng.integers(0, max_corrections + 1, batch_size)
+        for r in range(int(rounds.max())):
+            model.eval()
+            maps = np.stack([click_maps(p, q, t.shape) for p, q, t in zip(pos, neg, tgt)])
+            with torch.no_grad():
+                logits = model(_inputs(img, maps[:, 0], maps[:, 1], prev))
+            pred = (logits[:, 1] > logits[:, 0]).numpy()
+            for j in np.flatnonzero(rounds > r):
+                if (pred[j] == tgt[j]).all():
+                    continue
+                (rr, cc), positive = next_click(pred[j], tgt[j])
+                (pos[j] if positive else neg[j]).append((rr, cc))
+                prev[j] = pred[j]
+        model.train()
+        maps = np.stack([click_maps(p, q, t.shape) for p, q, t in zip(pos, neg, tgt)])
+        logits = model(_inputs(img, maps[:, 0], maps[:, 1], prev))
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(tgt.astype(np.int64)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        hist["loss"].append(round(loss.item(), 5))
+    model.eval()
+    hist["train_seconds"] = round(time.perf_counter() - start, 1)
+    return hist
+
+
+# ------------------------------------------------------------------------------------------- the data
+def _crop_at(image: np.ndarray, mask: np.ndarray, centre: tuple[float, float], cols: tuple[int, int],
+             size: int = CROP) -> tuple[np.ndarray, np.ndarray]:
+    """The size×size window centred on ``centre``, shifted to stay inside rows 0..H and columns ``cols``."""
+    h = image.shape[0]
+    r0 = int(np.clip(round(centre[0]) - size // 2, 0, h - size))
+    c0 = int(np.clip(round(centre[1]) - size // 2, cols[0], cols[1] - size))
+    return image[r0:r0 + size, c0:c0 + size].copy(), mask[r0:r0 + size, c0:c0 + size].copy()
+
+
+def synthetic_objects(n: int = 100, seed: int = 7000) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` grey 64×64 images of touching synthetic cells and one object's mask in each (the cell with id 1).
+
+    >>> imgs, masks = synthetic_objects(3)
+    >>> imgs.shape, masks.dtype
+    ((3, 64, 64), dtype('bool'))
+    """
+    d = sdata.touching_cells(check_int(n, "n", minimum=1), seed=check_seed(seed), radius=(7.0, 13.0), num_cells=(3, 7))
+    return d.images.mean(-1).astype(np.float32), d.instances == 1
+
+
+def _nuclei_region(side: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    image, labels = sdata.nuclei_image(normalize=True)
+    cols = (0, 256) if side == "left" else (256, 512)
+    imgs, masks = [], []
+    for i in np.unique(labels)[1:]:
+        rr, cc = np.nonzero(labels == i)
+        # whole nuclei of this half only, not cut by the image's border
+        if cc.min() < cols[0] + 1 or cc.max() > cols[1] - 2 or rr.min() < 1 or rr.max() > 510 or len(rr) < 30:
+            continue
+        img, m = _crop_at(image, labels == i, (rr.mean(), cc.mean()), cols)
+        imgs.append(img)
+        masks.append(m)
+    return imgs, masks
+
+
+def nuclei_objects(region: str = "right") -> tuple[np.ndarray, np.ndarray]:
+    """64×64 crops around each whole nucleus of one half of the real image, and its mask.
+
+    ``"left"`` is lesson 04's training region (fine-tuning), ``"right"`` the test region; a crop
+    never reaches across the middle, nuclei cut by the middle or the border and slivers under 30 px are left out.
+
+    >>> imgs, masks = nuclei_objects("right")
+    >>> imgs.shape[1:], bool(masks.any(axis=(1, 2)).all())
+    ((64, 64), True)
+    """
+    if region not in ("left", "right"):
+        raise ValueError(f"region must be 'left' (training) or 'right' (test), got {region!r}")
+    imgs, masks = _nuclei_region(region)
+    return np.stack(imgs), np.stack(masks)
+
+
+def coins_objects(scale: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """64×64 crops of the coins photo (scaled by ``scale``), one coin each, with its mask.
+
+    The coin masks are made as in lesson 04: Sobel edges, a marker watershed (dark < 30,
+    bright > 150) and hole filling; then connected components.
+
+    >>> imgs, masks = coins_objects()
+    >>> len(imgs), imgs.shape[1:]
+    (24, (64, 64))
+    """
+    from skimage.filters import sobel
+    from skimage.segmentation import watershed
+    from skimage.transform import rescale
+
+    coins = sdata.coins_image()
+    markers = np.zeros(coins.shape, np.int32)
+    markers[coins < 30] = 1
+    markers[coins > 150] = 2
+    fg = ndi.binary_fill_holes(watershed(sobel(coins), markers) == 2)
+    labels, _ = ndi.label(fg)
+    sizes = np.bincount(labels.ravel())
+    keep = [i for i in range(1, len(sizes)) if sizes[i] > 200]
+    img = rescale(coins / 255.0, scale, anti_aliasing=True).astype(np.float32)
+    lab = rescale(labels, scale, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
+    img = np.pad(img, CROP // 2, mode="edge")
+    lab = np.pad(lab, CROP // 2)
+    out_i, out_m = [], []
+    for i in keep:
+        rr, cc = np.nonzero(lab == i)
+        a, m = _crop_at(img, lab == i, (rr.mean(), cc.mean()), (0, img.shape[1]))
+        out_i.append(a)
+        out_m.append(m)
+    return np.stack(out_i), np.stack(out_m)
+
+
+# ------------------------------------------------------------------------------------ shipped model + CLI
+RECIPE: dict[str, Any] = dict(width=8, synthetic_n=2000, synthetic_seed=1000, steps=400, batch_size=32, lr=3e-3,
+                              finetune_steps=200, finetune_lr=1e-3, seed=0, max_corrections=3)
+
+
+def load_click_model(stage: str = "fine-tuned") -> TinyUNet:
+    """The shipped click model (weights checked against the card's sha256), in eval mode.
+
+    ``stage="fine-tuned"`` (the default) is the model after fine-tuning on the training nuclei;
+    ``"synthetic only"`` the same model before, trained on synthetic objects only.
+
+    >>> model = load_click_model()
+    >>> model.config["in_channels"], model.card["recipe"]["width"]
+    (4, 8)
+    """
+    from .models import _CARD_FIX, pretrained
+
+    if stage not in ("fine-tuned", "synthetic only"):
+        raise ValueError(f"stage must be 'fine-tuned' or 'synthetic only', got {stage!r}")
+    model = pretrained("clicks")
+    if stage == "synthetic only":
+        info = model.card["synthetic_only"]
+        path = WEIGHTS_DIR / info["weights"]
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != info["sha256"]:
+            raise ValueError(f"the weights file {path} is missing or does not match its card's sha256; {_CARD_FIX}")
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def load_click_model_from(folder: Path, stage: str) -> TinyUNet:
+    """A click model from ``folder`` (``clicks.json`` and its weights), for the CLI's later steps."""
+    card = json.loads((Path(folder) / "clicks.json").read_text())
+    model = TinyUNet(**card["model"])
+    name = "clicks.pt" if stage == "fine-tuned" else "clicks_synthetic_only.pt"
+    model.load_state_dict(torch.load(Path(folder) / name, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def evaluate_methods(methods: dict[str, Predictor], sets: dict[str, tuple[np.ndarray, np.ndarray]],
+                     max_clicks: int = MAX_CLICKS, progress: bool = False) -> dict[str, dict[str, Any]]:
+    """Simulate the annotator for every method on every object; ``{set: {method: noc_summary}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sum(len(m) for _, m in sets.values()) * len(methods), desc="simulated annotator", unit="object")
+    for set_name, (imgs, masks) in sets.items():
+        out[set_name] = {}
+        for name, predict in methods.items():
+            curves = []
+            for im, m in zip(imgs, masks):
+                curves.append(simulate_clicks(predict, im, m, max_clicks)["ious"])
+                if bar is not None:
+                    bar.update()
+            out[set_name][name] = noc_summary(curves, max_clicks)
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def _env() -> dict[str, Any]:
+    from .experiments import _cpu_name
+
+    return {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+            "device": "cpu", "device_name": f"CPU ({_cpu_name()}, {torch.get_num_threads()} threads)"}
+
+
+def _write_card(out: Path, model: torch.nn.Module | None, card: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if model is not None:
+        tmp = out / "clicks.pt.tmp"
+        torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, tmp)
+        os.replace(tmp, out / "clicks.pt")
+    card["sha256"] = hashlib.sha256((out / "clicks.pt").read_bytes()).hexdigest()
+    if (out / "clicks_synthetic_only.pt").is_file():
+        card["synthetic_only"] = {"weights": "clicks_synthetic_only.pt",
+                                  "sha256": hashlib.sha256((out / "clicks_synthetic_only.pt").read_bytes()).hexdigest()}
+    tmp = out / "clicks.json.tmp"
+    tmp.write_text(json.dumps(card, indent=1) + "\n")
+    os.replace(tmp, out / "clicks.json")
+
+
+def train_shipped(out: Path, recipe: dict[str, Any] = RECIPE) -> dict[str, Any]:
+    """Train on synthetic objects, then fine-tune on the left-half nuclei; write ``clicks.pt`` / ``clicks.json``."""
+    r = recipe
+    imgs, masks = synthetic_objects(r["synthetic_n"], r["synthetic_seed"])
+    model = click_model(r["width"], r["seed"])
+    t0 = time.process_time()
+    h1 = train_click_model(model, imgs, masks, r["steps"], r["batch_size"], r["lr"], r["seed"], r["max_corrections"])
+    synthetic_only = copy.deepcopy(model)
+    li, lm = nuclei_objects("left")
+    h2 = train_click_model(model, li, lm, r["finetune_steps"], r["batch_size"], r["finetune_lr"], r["seed"] + 1,
+                           r["max_corrections"])
+    cpu = round(time.process_time() - t0, 1)
+    card = {"name": "clicks", "weights": "clicks.pt", "model": dict(model.config), "recipe": dict(r),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "data": {"synthetic": f"synthetic_objects({r['synthetic_n']}, seed={r['synthetic_seed']})",
+                     "finetune": f"nuclei_objects('left'): {len(li)} whole nuclei of the left half (lesson 04's training region)"},
+            "inputs": ["grey image", "positive clicks (disks of radius 3)", "negative clicks", "previous mask"],
+            "training": {"synthetic_seconds": h1["train_seconds"], "finetune_seconds": h2["train_seconds"],
+                         "cpu_seconds": cpu, "final_loss": [h1["loss"][-1], h2["loss"][-1]], **_env()},
+            "command": "python -m segcourse.interactive train --threads 1 --out segcourse/weights", "recorded": datetime.date.today().isoformat()}
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.contiguous() for k, v in synthetic_only.state_dict().items()}, out / "clicks_synthetic_only.pt.tmp")
+    os.replace(out / "clicks_synthetic_only.pt.tmp", out / "clicks_synthetic_only.pt")
+    _write_card(out, model, card)
+    return card
+
+
+LOOP: dict[str, Any] = dict(rounds=4, per_round=8, steps=40, batch_size=16, lr=1e-3, target_iou=0.85, seeds=(0, 1, 2))
+
+
+def _proposal_entropy(model: torch.nn.Module, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Mean per-pixel entropy (bits) of the model's answer to one click at each object's centre."""
+    first = [next_click(np.zeros_like(m), m)[0] for m in masks]
+    maps = np.stack([click_maps([c], [], m.shape) for c, m in zip(first, masks)])
+    with torch.no_grad():
+        prob = torch.softmax(model(_inputs(images, maps[:, 0], maps[:, 1], np.zeros(masks.shape, np.float32))), 1)[:, 1]
+    p = prob.clamp(1e-6, 1 - 1e-6)
+    return (-(p * p.log2() + (1 - p) * (1 - p).log2())).mean((1, 2)).numpy()
+
+
+def annotation_loop(strategy: str, seed: int, model: torch.nn.Module, pool: tuple[np.ndarray, np.ndarray],
+                    heldout: tuple[np.ndarray, np.ndarray], loop: dict[str, Any] = LOOP) -> dict[str, Any]:
+    """The model proposes, the simulated annotator corrects, the model is fine-tuned; repeat.
+
+    Each round picks ``per_round`` objects of the unlabelled ``pool`` -- the most uncertain ones
+    (highest mean entropy of the one-click proposal) or random ones -- and the annotator clicks
+    each until IoU ``target_iou`` (cap 20); the mask it ends with becomes the label. The model is
+    then fine-tuned on all labels so far. Returns the clicks spent and the held-out mean IoU after
+    one click (and mean NoC@85) after each round; round 0 is the model before any annotation.
+    """
+    if strategy not in ("uncertainty", "random"):
+        raise ValueError(f"strategy must be 'uncertainty' or 'random', got {strategy!r}")
+    rng = np.random.default_rng(check_seed(seed))
+    model = copy.deepcopy(model).eval()
+    images, masks = pool
+    unlabelled = list(range(len(images)))
+    labelled_img: list[np.ndarray] = []
+    labelled_mask: list[np.ndarray] = []
+    spent = 0
+
+    def heldout_score() -> dict[str, float]:
+        curves = [simulate_clicks(click_predictor(model), im, m, max_clicks=MAX_CLICKS, stop_at=loop["target_iou"])["ious"]
+                  for im, m in zip(*heldout)]
+        return {"iou_1": round(float(np.mean([c[0] for c in curves])), 4),
+                "noc85": round(float(np.mean([number_of_clicks(c, loop["target_iou"]) for c in curves])), 4)}
+
+    rows = [{"round": 0, "clicks": 0, "labelled": 0, **heldout_score()}]
+    for r in range(1, loop["rounds"] + 1):
+        if strategy == "uncertainty":
+            ent = _proposal_entropy(model, images[unlabelled], masks[unlabelled])
+            chosen = [unlabelled[i] for i in np.argsort(-ent, kind="stable")[: loop["per_round"]]]
+        else:
+            chosen = [unlabelled[i] for i in rng.choice(len(unlabelled), loop["per_round"], replace=False)]
+        for i in chosen:
+            run = simulate_clicks(click_predictor(model), images[i], masks[i], stop_at=loop["target_iou"])
+            spent += len(run["clicks"])
+            labelled_img.append(images[i])
+            # the annotator's last mask is the label; where 20 clicks did not reach the target IoU the
+            # annotator outlines the object by hand instead (the true mask), and those 20 clicks are spent
+            labelled_mask.append(run["pred"] if run["ious"][-1] >= loop["target_iou"] else masks[i])
+            unlabelled.remove(i)
+        train_click_model(model, np.stack(labelled_img), np.stack(labelled_mask), loop["steps"], loop["batch_size"],
+                          loop["lr"], seed * 100 + r, progress=False)
+        rows.append({"round": r, "clicks": spent, "labelled": len(labelled_img), **heldout_score()})
+    return {"strategy": strategy, "seed": seed, "rows": rows}
+
+
+def _loop_task(task: tuple[str, int, str, int]) -> dict[str, Any]:
+    """One annotation-loop run of ``main`` (also in a worker process)."""
+    strategy, seed, folder, threads = task
+    torch.set_num_threads(threads)
+    run = annotation_loop(strategy, seed, load_click_model_from(Path(folder), "synthetic only"), nuclei_objects("left"),
+                          nuclei_objects("right"))
+    print(json.dumps(run), flush=True)
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m segcourse.interactive", description=__doc__.split("\n\n")[0])
+    p.add_argument("command", choices=["train", "evaluate", "loop"])
+    p.add_argument("--out", type=Path, default=Path("segcourse_models"),
+                   help="folder of clicks.pt / clicks.json (default ./segcourse_models; the shipped ones: segcourse/weights)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--synthetic-n", type=int, default=100, help="synthetic objects to evaluate on")
+    p.add_argument("--jobs", type=int, default=1, help="loop: runs in parallel processes")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    if a.command == "train":
+        card = train_shipped(a.out)
+        print(json.dumps(card["training"]))
+        return
+    card = json.loads((a.out / "clicks.json").read_text())
+    model = load_click_model_from(a.out, "fine-tuned")
+    if a.command == "evaluate":
+        synth_only = load_click_model_from(a.out, "synthetic only")
+        methods = {"random walker": random_walker_predictor(), "marker watershed": watershed_predictor(),
+                   "click UNet, synthetic only": click_predictor(synth_only.eval()),
+                   "click UNet, fine-tuned": click_predictor(model.eval())}
+        sets = {"synthetic": synthetic_objects(a.synthetic_n), "nuclei (test half)": nuclei_objects("right"),
+                "coins": coins_objects()}
+        t0 = time.perf_counter()
+        evaluation = {"max_clicks": MAX_CLICKS, "command": "python -m segcourse.interactive evaluate",
+                      "results": evaluate_methods(methods, sets, progress=True),
+                      "wall_seconds": round(time.perf_counter() - t0, 1), **_env()}
+        card = json.loads((a.out / "clicks.json").read_text())  # re-read: `loop` may have written its part meanwhile
+        card["evaluation"] = evaluation
+        _write_card(a.out, None, card)
+        for s, res in card["evaluation"]["results"].items():
+            for m, v in res.items():
+                print(f"{s:20s} {m:28s} NoC@85 {v['noc85']['mean']:5.2f} (median {v['noc85']['median']:g}, never "
+                      f"{v['noc85']['never']:.0%})  NoC@90 {v['noc90']['mean']:5.2f}  IoU@1/3/5 "
+                      f"{v['iou_at']['1']:.2f}/{v['iou_at']['3']:.2f}/{v['iou_at']['5']:.2f}")
+        return
+    t0 = time.perf_counter()
+    tasks = [(strategy, seed, str(a.out), a.threads) for seed in LOOP["seeds"] for strategy in ("uncertainty", "random")]
+    if a.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(a.jobs) as pool:
+            runs = pool.map(_loop_task, tasks, chunksize=1)
+    else:
+        runs = [_loop_task(t) for t in tasks]
+    card = json.loads((a.out / "clicks.json").read_text())  # re-read: `evaluate` may have written its part meanwhile
+    card["annotation_loop"] = {"setup": {**LOOP, "start": "click UNet, synthetic only", "pool": "nuclei_objects('left')",
+                                         "heldout": "nuclei_objects('right')"},
+                               "command": f"python -m segcourse.interactive loop --jobs {a.jobs}", "runs": runs,
+                               "wall_seconds": round(time.perf_counter() - t0, 1), **_env()}
+    _write_card(a.out, None, card)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Exercises 06 · Clicks to masks
+#
+# Write the simulated annotator of the original click protocol, count the clicks an annotation
+# tool needs when its model proposes a mask first, and say when a click model is worth it.
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+from scipy import ndimage
+
+from segcourse import checks, interactive
+
+images, masks = interactive.nuclei_objects("right")
+print(f"{len(images)} test nuclei, crops of {images.shape[1]}×{images.shape[2]} px")
+
+# %% [markdown]
+# ## 1 · The next click, as Xu et al. (2016) placed it (3 points)
+#
+# The lesson's annotator clicks at the pixel farthest from any correct pixel. The original
+# protocol of Xu et al. first picks the **largest error region by area** — a connected group of
+# missed pixels (`target & ~pred`) or of false pixels (`pred & ~target`), 4-connected as
+# `ndimage.label` groups them — and then clicks at that region's centre: its pixel farthest from
+# any pixel outside the region, the image border counting as outside (pad with `False` before
+# `ndimage.distance_transform_edt`). Write `click(pred, target)` returning `(row, col, positive)`:
+# `positive` is `True` in a missed region, `False` in a false one. On a tie in area the missed
+# region wins; on a tie in distance the first pixel in row-major order (what `np.argmax` gives).
+
+# %% nbgrader={"grade": false, "grade_id": "click", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def click(pred, target):
+    ### BEGIN SOLUTION
+    pred, target = np.asarray(pred, bool), np.asarray(target, bool)
+    best = None
+    for positive, error in ((True, target & ~pred), (False, pred & ~target)):
+        labels, n = ndimage.label(error)
+        if n == 0:
+            continue
+        areas = np.bincount(labels.ravel())[1:]
+        k = int(np.argmax(areas)) + 1
+        depth = ndimage.distance_transform_edt(np.pad(labels == k, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(np.argmax(depth), depth.shape)
+        if best is None or areas[k - 1] > best[0]:
+            best = (areas[k - 1], int(r), int(c), positive)
+    return best[1], best[2], best[3]
+    ### END SOLUTION
+
+
+pred = masks[0].copy()
+pred[:, 32:] = False  # a prediction that misses the right half of the nucleus
+print("next click on nucleus 0:", click(pred, masks[0]))
+
+# %% nbgrader={"grade": true, "grade_id": "check_click", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+checks.check_largest_region_click(click)
+
+# %% [markdown]
+# ## 2 · NoC when the model proposes first (2 points)
+#
+# In an annotation loop the model proposes a mask before the annotator clicks, so the tool logs
+# `ious[0]`, the proposal's IoU with no click, then `ious[k]` after `k` clicks. Write
+# `noc(ious, threshold, max_clicks)`: the number of clicks after which IoU first reaches the
+# threshold (at or above it) — **0** when the proposal already does — and `max_clicks` when it
+# is not reached within `max_clicks` clicks (entries after that do not count).
+
+# %% nbgrader={"grade": false, "grade_id": "noc", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def noc(ious, threshold=0.85, max_clicks=20):
+    ### BEGIN SOLUTION
+    reached = np.flatnonzero(np.asarray(ious[: max_clicks + 1], float) >= threshold)
+    return int(reached[0]) if reached.size else max_clicks
+    ### END SOLUTION
+
+
+print("proposal 0.87:", noc([0.87, 0.9], 0.85), "| never:", noc([0.3, 0.5], 0.85), "| after 2:", noc([0.3, 0.7, 0.9], 0.85))
+
+# %% nbgrader={"grade": true, "grade_id": "check_noc", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_noc_with_proposal(noc)
+
+# %% [markdown]
+# ## 3 · When is a click model worth it? (2 points)
+#
+# From the lesson's NoC table: on which objects does the click UNet save clicks over the best
+# click-seeded classical method, and on which does a classical method do as well or better?
+# Name what about the objects decides it, and what you would do before annotating a new kind of
+# object with a click model.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "click_model_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# A classical click-seeded method only follows intensity edges from the seeds: where the object
+# has a clear edge against a plain background (the coins) one click already gives a good mask and
+# a trained model has little to add. Where objects touch, have faint or textured edges, or sit
+# next to bright neighbours (the nuclei), the edge alone is ambiguous and a model that has learnt
+# what one object looks like needs fewer clicks — but only after it has seen that kind of object:
+# trained on synthetic objects alone it loses its advantage on real nuclei, and fine-tuning on a
+# few annotated objects of the new kind is what restores it. Before annotating a new kind of
+# object I would annotate a few dozen by hand, fine-tune, and measure NoC of the model against
+# the best classical method on held-out objects of that kind, then pick the one with fewer clicks.

@@ -1,0 +1,217 @@
+"""segcourse.interactive (clicks to masks) and the lesson-06 checks: protocol, baselines, shipped model, hints."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from segcourse import checks, interactive
+from segcourse.checks.lesson06 import largest_region_click_reference
+
+
+def _disk(shape=(32, 32), centre=(16, 16), r=8):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= r * r
+
+
+# ------------------------------------------------------------------------------------- protocol
+def test_next_click_goes_to_the_deepest_error_pixel_with_its_sign():
+    t = _disk()
+    assert interactive.next_click(np.zeros_like(t), t) == ((16, 16), True)
+    p = t | _disk(centre=(16, 28), r=3)   # a false blob outside the object
+    (r, c), positive = interactive.next_click(p, t)
+    assert not positive and t[r, c] == 0 and p[r, c]
+    p = t & ~_disk(centre=(16, 16), r=4)  # a hole in the middle: missed
+    assert interactive.next_click(p, t) == ((16, 16), True)
+
+
+def test_next_click_counts_the_image_border_as_a_region_edge():
+    t = np.zeros((10, 10), bool)
+    t[:, :4] = True                       # a missed strip along the left edge
+    (r, c), positive = interactive.next_click(np.zeros_like(t), t)
+    assert positive and c == 1 or c == 2  # the middle of columns 0-3, not column 0
+
+
+def test_next_click_refuses_a_perfect_mask_and_bad_inputs():
+    t = _disk()
+    with pytest.raises(ValueError, match="no error"):
+        interactive.next_click(t, t)
+    with pytest.raises(ValueError, match="same shape"):
+        interactive.next_click(t[:5], t)
+
+
+@pytest.mark.parametrize("ious, threshold, cap, want", [
+    ([0.9], 0.85, 20, 1), ([0.5, 0.85], 0.85, 20, 2), ([0.5, 0.84], 0.85, 20, 20), ([0.5, 0.6, 0.9], 0.85, 2, 2),
+    ([0.86, 0.89, 0.95], 0.90, 20, 3),
+])
+def test_number_of_clicks_edge_cases(ious, threshold, cap, want):
+    assert interactive.number_of_clicks(ious, threshold, cap) == want
+
+
+def test_number_of_clicks_refuses_nan_and_bad_thresholds():
+    with pytest.raises(ValueError, match="NaN"):
+        interactive.number_of_clicks([0.5, float("nan")])
+    with pytest.raises(ValueError, match="threshold"):
+        interactive.number_of_clicks([0.5], 85)
+
+
+def test_click_maps_draw_disks_and_refuse_clicks_outside():
+    m = interactive.click_maps([(0, 0)], [(9, 9)], (10, 10), radius=2)
+    assert m.shape == (2, 10, 10) and m[0, 0, 0] == 1 and m[1, 9, 9] == 1 and m[0, 9, 9] == 0
+    assert m[0].sum() == 6  # a quarter disk of radius 2 in the corner: (0,0),(0,1),(0,2),(1,0),(1,1),(2,0)
+    with pytest.raises(ValueError, match="outside"):
+        interactive.click_maps([(10, 0)], [], (10, 10))
+
+
+def test_simulate_clicks_with_a_perfect_and_a_bad_method():
+    t = _disk()
+    run = interactive.simulate_clicks(lambda im, p, n, prev: t, np.zeros(t.shape), t, max_clicks=5)
+    assert run["ious"] == [1.0] * 5 and len(run["clicks"]) == 1
+    never = interactive.simulate_clicks(lambda im, p, n, prev: np.zeros_like(t), np.zeros(t.shape), t, max_clicks=4)
+    assert never["ious"] == [0.0] * 4 and interactive.number_of_clicks(never["ious"], 0.85, 4) == 4
+    with pytest.raises(ValueError, match="empty"):
+        interactive.simulate_clicks(lambda *a: t, np.zeros(t.shape), np.zeros_like(t))
+
+
+def test_noc_summary_counts_never_and_the_cap():
+    s = interactive.noc_summary([[0.9] * 3, [0.1, 0.2, 0.3]], max_clicks=3)
+    assert s["noc85"]["per_object"] == [1, 3] and s["noc85"]["never"] == 0.5 and s["iou_at"]["1"] == 0.5
+
+
+# ------------------------------------------------------------------------------------ baselines
+@pytest.mark.parametrize("make", [interactive.random_walker_predictor, interactive.watershed_predictor])
+def test_click_seeded_baselines_find_a_bright_disk_and_obey_negative_clicks(make):
+    img = np.where(_disk(), 0.9, 0.1).astype(np.float32)
+    predict = make()
+    mask = predict(img, [(16, 16)], [], None)
+    assert mask.dtype == bool and interactive._iou(mask, _disk()) > 0.9
+    assert not predict(img, [], [(3, 3)], None).any()  # no positive click: nothing selected
+    two = _disk(r=6) | _disk(centre=(16, 27), r=4)
+    img2 = np.where(two, 0.9, 0.1).astype(np.float32)
+    assert not predict(img2, [(16, 16)], [(16, 28)], None)[16, 28]
+
+
+def test_random_walker_refuses_a_non_positive_beta():
+    with pytest.raises(ValueError, match="beta"):
+        interactive.random_walker_predictor(beta=0)
+
+
+# ------------------------------------------------------------------------------ data and models
+def test_object_sets_stay_on_their_side_of_the_image():
+    left, right = interactive.nuclei_objects("left"), interactive.nuclei_objects("right")
+    assert left[0].shape[1:] == right[0].shape[1:] == (64, 64)
+    assert all(m.any() for m in right[1]) and len(right[0]) >= 40 and len(left[0]) >= 40
+    with pytest.raises(ValueError, match="region"):
+        interactive.nuclei_objects("middle")
+    imgs, masks = interactive.coins_objects()
+    assert len(imgs) == 24 and imgs.min() >= 0 and imgs.max() <= 1
+
+
+def test_click_predictor_pads_odd_sizes_and_refuses_non_models():
+    predict = interactive.click_predictor(interactive.click_model(width=4))
+    assert predict(np.zeros((21, 30)), [(3, 3)], [(10, 10)], np.zeros((21, 30), bool)).shape == (21, 30)
+    with pytest.raises(TypeError, match="torch module"):
+        interactive.click_predictor("clicks")
+
+
+def test_training_with_simulated_clicks_lowers_the_loss():
+    imgs, masks = interactive.synthetic_objects(16, seed=3)
+    model = interactive.click_model(width=4, seed=0)
+    hist = interactive.train_click_model(model, imgs, masks, steps=12, batch_size=8, lr=1e-2, seed=0, progress=False)
+    assert np.mean(hist["loss"][-3:]) < np.mean(hist["loss"][:3]) and not model.training
+
+
+def test_shipped_click_model_loads_both_stages_and_its_card_holds_the_evaluation():
+    fine, synth = interactive.load_click_model(), interactive.load_click_model("synthetic only")
+    diff = [not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(fine.state_dict().values(), synth.state_dict().values())]
+    assert any(diff)
+    card = fine.card
+    assert card["command"].startswith("python -m segcourse.interactive train") and card["model"]["in_channels"] == 4
+    res = card["evaluation"]["results"]
+    assert set(res) == {"synthetic", "nuclei (test half)", "coins"}
+    for rows in res.values():
+        for v in rows.values():
+            assert v["noc85"]["mean"] <= v["noc90"]["mean"] and len(v["mean_curve"]) == interactive.MAX_CLICKS
+    with pytest.raises(ValueError, match="stage"):
+        interactive.load_click_model("half")
+
+
+def test_shipped_model_reproduces_its_card_on_a_few_test_nuclei():
+    """Inference of fixed weights: the card's per-object NoC@85 holds on this CPU."""
+    model = interactive.load_click_model()
+    imgs, masks = interactive.nuclei_objects("right")
+    want = model.card["evaluation"]["results"]["nuclei (test half)"]["click UNet, fine-tuned"]["noc85"]["per_object"]
+    predict = interactive.click_predictor(model)
+    got = [interactive.number_of_clicks(interactive.simulate_clicks(predict, im, m, stop_at=0.85)["ious"], 0.85)
+           for im, m in zip(imgs[:6], masks[:6])]
+    assert got == want[:6]
+
+
+# ------------------------------------------------------------------------------- lesson-06 checks
+def test_largest_region_click_accepts_the_reference(capsys):
+    checks.check_largest_region_click(largest_region_click_reference)
+    assert "all cases pass" in capsys.readouterr().out
+
+
+def _deepest(pred, target):  # the lesson's rule: deepest pixel, not largest area
+    (r, c), positive = interactive.next_click(pred, target)
+    return r, c, positive
+
+
+def _no_pad(pred, target):  # the border of the image is not treated as outside
+    p, t = np.asarray(pred, bool), np.asarray(target, bool)
+    best = None
+    for positive, err in ((True, t & ~p), (False, p & ~t)):
+        lab, n = ndimage.label(err)
+        if n:
+            a = np.bincount(lab.ravel())[1:]
+            k = int(np.argmax(a)) + 1
+            d = ndimage.distance_transform_edt(lab == k)
+            r, c = np.unravel_index(int(np.argmax(d)), d.shape)
+            if best is None or a[k - 1] > best[0]:
+                best = (a[k - 1], int(r), int(c), positive)
+    return best[1:]
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_deepest, "AREA"),
+    (_no_pad, "pad the error mask"),
+    (lambda p, t: (*largest_region_click_reference(p, t)[:2], not largest_region_click_reference(p, t)[2]), "positive"),
+    (lambda p, t: largest_region_click_reference(p, t)[:2], "three values"),
+    (lambda p, t: (*np.argwhere(np.asarray(t) != np.asarray(p))[0], bool(np.asarray(t)[tuple(np.argwhere(np.asarray(t) != np.asarray(p))[0])])),
+     "centre"),
+])
+def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_largest_region_click(wrong)
+
+
+def _noc(ious, threshold=0.85, max_clicks=20):
+    hits = np.flatnonzero(np.asarray(ious[: max_clicks + 1], float) >= threshold)
+    return int(hits[0]) if hits.size else max_clicks
+
+
+def test_noc_with_proposal_accepts_a_correct_answer(capsys):
+    checks.check_noc_with_proposal(_noc)
+    assert "all cases pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda ious, t, cap: interactive.number_of_clicks(ious, t, cap), "0 clicks"),
+    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v >= t), len(ious)), "not the length"),
+    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v > t), cap), ">="),
+    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v >= t), cap), "only the proposal and the first 3"),
+    (lambda ious, t, cap: next((k for k, v in enumerate(ious[:cap + 1]) if v >= 0.85), cap), "0.90"),
+])
+def test_noc_with_proposal_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_noc_with_proposal(wrong)
+
+
+def test_card_is_valid_json_with_sha256_of_both_weights():
+    import hashlib
+
+    card = json.loads((interactive.WEIGHTS_DIR / "clicks.json").read_text())
+    for key in (card, card["synthetic_only"]):
+        assert key["sha256"] == hashlib.sha256((interactive.WEIGHTS_DIR / key["weights"]).read_bytes()).hexdigest()
