@@ -94,11 +94,10 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 #
 # ## 1 · Three ways to store a mask
 #
-# Take a tiny 3×3 image with one object in its top-left corner.
-#
 # * A **binary mask** has one number per pixel: 1 = "object", 0 = "not object".
-# * A **label map** (or class map) stores one *class id* per pixel: 0 = background, 1 = road,
-#   2 = car, … It is what a semantic segmentation model outputs.
+# * A **label map** (or class map) stores one *class id* per pixel — in the road scenes above
+#   0 = sky, 1 = road, 2 = sidewalk, 3 = lane marking, 4 = car. It is what a semantic
+#   segmentation model outputs.
 # * A **one-hot** stack stores one binary mask *per class*, shape `(K, H, W)`; exactly one of
 #   the K layers is 1 at every pixel. Models produce scores in this layout, and losses read it.
 #
@@ -126,7 +125,8 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 # over the class axis turns them into a label map in the same way (lesson 01 does this for every
 # prediction).
 #
-# Back to one binary object. Here are a ground truth and a prediction, as plain lists:
+# Back to one binary object: a tiny 3×3 image with one object in its top-left corner. Here are a
+# ground truth and a prediction, as plain lists:
 
 # %%
 truth = [
@@ -197,8 +197,8 @@ fig.tight_layout()
 # Loops over pixels are fine for 9 pixels and hopeless for a batch of 512×512 images. With
 # numpy the whole mask is compared at once: `&` is the pixel-wise AND (intersection), `|` the
 # OR (union), and `.sum()` counts the `True` pixels. We convert to `bool` first: a mask saved as
-# an 8-bit image often holds 0 and 255, and arithmetic on such values (`P + T`) wraps around
-# at 256, while `&`, `|` and counting on `bool` arrays cannot.
+# an 8-bit image often holds 0 and 255, and arithmetic on such values wraps around (in `uint8`,
+# `255 + 255` is `254`), while `&`, `|` and counting on `bool` arrays cannot.
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -506,10 +506,11 @@ fig.tight_layout(rect=(0, 0.1, 1, 1))
 # e^{-z})$ squeezes it into a probability between 0 and 1, and a **threshold** $t$ turns the
 # probability into a binary mask: object where $\sigma(z) > t$. To see the mechanics without a
 # trained model, we score the stain image of §8 by hand: the darker a pixel's red channel, the
-# larger its logit (zero at brightness 0.45, the midpoint between the grey surface's 0.55 and the
-# stain's 0.30):
+# larger its logit (zero at red brightness `0.45`, between the mean red of the surface and of the
+# stain, printed first):
 
 # %%
+print(f"mean red brightness: surface {image[~blob, 0].mean():.2f}, stain {image[blob, 0].mean():.2f}")
 logits = (0.45 - image[..., 0]) / 0.05                 # one logit per pixel: > 0 means "darker than 0.45"
 prob = 1 / (1 + np.exp(-logits))                        # the sigmoid
 print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max()), 1),
