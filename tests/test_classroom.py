@@ -126,30 +126,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.mean(ious))
             """, {"check_image_mean_iou"}),
     ],
-    "paint": [
-        ("dee", '''
-            painted = """
-            ....
-            .##.
-            .#..
-            ....
-            """  # three of the four target pixels: IoU 0.75, not 0.5
-            ''', {"check_paint"}),
+    "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
+        #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)
         ("fay", """
             painted = editor.mask  # painted with the mouse: gone when grading re-runs the notebook
             """, {"check_paint"}),
     ],
     # lesson 01
-    "median_frequency_weights": [
-        ("dee", """
-            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # median includes absent classes
-                lm = np.asarray(label_maps).ravel()
-                counts = np.bincount(lm[lm != ignore_index].astype(np.int64), minlength=num_classes)
-                freq = counts / counts.sum()
-                return np.where(freq > 0, np.median(freq) / np.maximum(freq, 1e-12), 0.0)
-
-            roads = data.road_scenes(200, seed=5)
-            """, {"check_median_frequency_weights"}),
+    "median_frequency_weights": [  # (dee keeps this point: a wrong learner must keep a partial score;
+        #                             the median over all classes is in tests/test_checks.py)
         ("fay", """
             def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # inverse frequency
                 lm = np.asarray(label_maps).ravel()
