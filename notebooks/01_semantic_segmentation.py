@@ -144,8 +144,9 @@ print("mIoU:", round(float(np.nanmean(baseline_iou)), 3))
 # %%
 cm = metrics.confusion_matrix(baseline_pred, val_set.labels, num_classes=5)
 rates = cm / cm.sum(1, keepdims=True)
-fig, ax = plt.subplots(figsize=(4.6, 4))
-ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+fig, ax = plt.subplots(figsize=(5.6, 4))
+shown = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+fig.colorbar(shown, ax=ax, label="share of the true class's pixels", shrink=0.8)
 ax.set_xticks(range(5), val_set.class_names, rotation=35, ha="right")
 ax.set_yticks(range(5), val_set.class_names)
 for i in range(5):
