@@ -10,16 +10,20 @@
 # **After this lesson you can**
 #
 # 1. say which visual output each vision task produces, and where segmentation sits among them;
-# 2. tell apart the three ways a mask is stored — binary mask, label map, one-hot stack;
+# 2. tell apart the three ways a mask is stored — binary mask, label map, one-hot stack — and
+#    turn a label map into a one-hot stack (`np.eye(K)[label_map]`) and back (argmax);
 # 3. compute the IoU of two masks by hand, with numpy, and with `segcourse.metrics`, and name
 #    every pixel TP, FP or FN;
 # 4. say how Dice relates to IoU, and what score two *empty* masks should get;
 # 5. read per-class IoU off a confusion matrix and explain why a missing class is not a zero;
-# 6. draw the boundary band that boundary IoU compares, and a mask over its image.
+# 6. draw the boundary band that boundary IoU compares, and a mask over its image;
+# 7. turn a binary model's scores into a mask with a sigmoid and a threshold, and say what the
+#    threshold does to IoU.
 #
 # **Map of the lesson:** 0 · tasks and their outputs → 1 · three kinds of mask → 2 · the 3×3 IoU
 # check by hand → 3 · the same in numpy → 4 · Dice → 5 · empty masks → 6 · several classes →
-# 7 · boundaries → 8 · an overlay → evidence card and pass check.
+# 7 · boundaries → 8 · an overlay → 9 · binary segmentation: sigmoid and threshold → summary,
+# evidence card and pass check.
 #
 # Everything runs on a laptop CPU in a few seconds; no data is downloaded.
 
@@ -28,7 +32,9 @@ import numpy as np
 import matplotlib.pyplot as plt
 from scipy import ndimage
 
-from segcourse import data, masks, metrics, viz
+from matplotlib.patches import Patch
+
+from segcourse import data, masks, metrics, palette, viz
 
 np.set_printoptions(precision=3, suppress=True)
 
@@ -61,6 +67,9 @@ print("class label   :", "contains a car" if n_cars else "no car")
 print("boxes (y0, y1, x0, x1):", [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes])
 print("label map     :", label_map.shape, "class ids", np.unique(label_map).tolist())
 print("instance masks:", n_cars, "cars, sizes", np.bincount(cars.ravel())[1:].tolist(), "pixels")
+box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b].ravel() for b in boxes]))]
+print("classes inside the boxes:", box_names, "| car share of each box:",
+      [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
 axes[0].imshow(image)
@@ -78,21 +87,46 @@ fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette), loc="lo
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
-# The box of a car also contains road; the label map says exactly which pixels are car; the
-# instance masks add *which* car (one colour each). This course is about the third and fourth
-# panels.
+# Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the last printed line);
+# the label map says exactly which pixels are car (class id 4 of the road scenes,
+# here and in §6); the instance masks add *which* car (one colour each). This course is about the
+# third and fourth panels.
 #
 # ## 1 · Three ways to store a mask
 #
-# Take a tiny 3×3 image with one object in its top-left corner.
-#
 # * A **binary mask** has one number per pixel: 1 = "object", 0 = "not object".
-# * A **label map** (or class map) stores one *class id* per pixel: 0 = background, 1 = road,
-#   2 = car, … It is what a semantic segmentation model outputs.
+# * A **label map** (or class map) stores one *class id* per pixel — in the road scenes above
+#   0 = sky, 1 = road, 2 = sidewalk, 3 = lane marking, 4 = car. It is what a semantic
+#   segmentation model outputs.
 # * A **one-hot** stack stores one binary mask *per class*, shape `(K, H, W)`; exactly one of
 #   the K layers is 1 at every pixel. Models produce scores in this layout, and losses read it.
 #
-# Here are a ground truth and a prediction, as plain lists:
+# The three are easy to convert into each other. A one-hot stack is a row of the K×K identity
+# matrix for every pixel, `np.eye(K)[label_map]`, and `argmax` over the class axis gives the label
+# map back. Here is a 3×3 label map with the road-scene ids of the figure above (0 sky, 1 road,
+# 2 sidewalk, 3 lane marking, 4 car):
+
+# %%
+small = np.array([[0, 0, 0],
+                  [1, 4, 1],
+                  [2, 1, 3]])
+K = 5
+one_hot = np.eye(K, dtype=np.uint8)[small]           # (H, W, K): row small[y, x] of the identity
+one_hot = one_hot.transpose(2, 0, 1)                 # (K, H, W), the layout of model outputs
+print("one-hot shape:", one_hot.shape)
+print("layer 1 (road) is a binary mask of the road pixels:\n", one_hot[1])
+print("ones per pixel:", np.unique(one_hot.sum(0)).tolist())
+back = one_hot.argmax(0)                             # the index of the 1 at every pixel
+print("argmax gives the label map back:", bool((back == small).all()))
+print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).all()))
+
+# %% [markdown]
+# A model's output has the one-hot *layout* but not its values: K scores per pixel, and `argmax`
+# over the class axis turns them into a label map in the same way (lesson 01 does this for every
+# prediction).
+#
+# Back to one binary object: a tiny 3×3 image with one object in its top-left corner. Here are a
+# ground truth and a prediction, as plain lists:
 
 # %%
 truth = [
@@ -162,7 +196,9 @@ fig.tight_layout()
 #
 # Loops over pixels are fine for 9 pixels and hopeless for a batch of 512×512 images. With
 # numpy the whole mask is compared at once: `&` is the pixel-wise AND (intersection), `|` the
-# OR (union), and `.sum()` counts the `True` pixels.
+# OR (union), and `.sum()` counts the `True` pixels. We convert to `bool` first: a mask saved as
+# an 8-bit image often holds 0 and 255, and arithmetic on such values wraps around (in `uint8`,
+# `255 + 255` is `254`), while `&`, `|` and counting on `bool` arrays cannot.
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -233,6 +269,9 @@ ax.annotate("our 3×3 example", (j, d), xytext=(0.55, 0.35), arrowprops=dict(arr
 ax.set(xlabel="IoU", ylabel="score", title="Dice is a monotone function of IoU")
 ax.legend(loc="lower right")
 fig.tight_layout()
+gap = 2 * iou_grid / (1 + iou_grid) - iou_grid
+print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()),
+      "| equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 
 # %% [markdown]
 # The curve never crosses the diagonal: Dice ≥ IoU, with equality only at 0 and 1. When you
@@ -296,8 +335,8 @@ print("per-image IoU:", per_image, "-> nan-mean:", np.nanmean(per_image))
 # ## 6 · Several classes: per-class IoU and the confusion matrix
 #
 # A label map holds more than one class. Small masks are easiest to write as text, one
-# character per pixel (`segcourse.masks.mask_from_string`): here 0 = background, 1 = road,
-# 2 = sidewalk.
+# character per pixel (`segcourse.masks.mask_from_string`). The ids are the road scenes' (§0):
+# 0 = sky, 1 = road, 2 = sidewalk, 3 = lane marking, 4 = car.
 
 # %%
 target = masks.mask_from_string('''
@@ -312,7 +351,8 @@ pred = masks.mask_from_string('''
     1112
     1122
 ''')
-K = 4  # background, road, sidewalk, car -- and there is no car in this picture
+names = ["sky", "road", "sidewalk", "lane marking", "car"]
+K = len(names)  # five classes -- and there is no lane marking and no car in this picture
 print(target)
 
 # %% [markdown]
@@ -339,20 +379,35 @@ with np.errstate(invalid="ignore"):
 # %%
 print(metrics.confusion_matrix(pred, target, num_classes=K))
 ious = metrics.per_class_iou(pred, target, num_classes=K)
-for name, value in zip(["background", "road", "sidewalk", "car"], ious):
-    print(f"{name:>10}: {value:.3f}")
+for name, value in zip(names, ious):
+    print(f"{name:>12}: {value:.3f}")
 print("mean IoU:", round(metrics.mean_iou(pred, target, num_classes=K), 4))
-print("mean IoU if the absent car counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
+print("mean IoU if the absent classes counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
 
 # %% [markdown]
-# Car is `nan`, not 0: there is no car in the truth *and* none in the prediction, so there is
-# nothing to score. `mean_iou` averages only the classes that occur — (1 + 0.667 + 0.5) / 3 =
-# 0.7222. Had we counted the absent car as 0, the mean would drop to 0.5417 for a mistake the
-# model never made.
+# Lane marking and car are `nan`, not 0: neither is in the truth *or* in the prediction, so there
+# is nothing to score. `mean_iou` averages only the classes that occur — (1 + 0.667 + 0.5) / 3 =
+# 0.7222. Had we counted the two absent classes as 0, the mean would drop to 0.4333 for mistakes
+# the model never made. A class the model *invents* is different: predicted but not in the truth,
+# it has FP > 0 and IoU 0, and it must stay in the mean:
+
+# %%
+invented = pred.copy()
+invented[0, 0] = 4                     # one sky pixel predicted as car; there is no car in the truth
+ious_inv = metrics.per_class_iou(invented, target, num_classes=K)
+print("per-class IoU:", dict(zip(names, np.round(ious_inv, 3).tolist())))
+print("mean IoU:", round(metrics.mean_iou(invented, target, num_classes=K), 4),
+      "| over the target's classes only (wrong):", round(float(np.nanmean(ious_inv[np.unique(target)])), 4))
+
+# %% [markdown]
+# The invented car costs twice: sky loses the pixel (1 → 0.75) and car enters the mean with IoU
+# 0, so the mean IoU falls to 0.4792. Averaging only the classes of the target would drop the car
+# and report 0.6389, hiding the false alarm.
 #
 # ## 7 · A first look at boundaries
 #
-# IoU counts pixels, and a big object has most of its pixels in its interior. A prediction
+# IoU counts pixels, and a big object has most of its pixels in its interior (the 10×10 square
+# below: 64 of its 100 pixels are not on its outline). A prediction
 # that is **one pixel off everywhere along the edge** can still score a high IoU. *Boundary
 # IoU* (Cheng et al., 2021) only compares a thin **band** along each mask's outline, so a ragged
 # or shifted edge shows up:
@@ -365,6 +420,8 @@ shifted = np.roll(square, 1, axis=1)  # the same square, one pixel to the right
 print("mask IoU     :", round(metrics.iou(shifted, square), 3), "| pixels in both squares:", (shifted & square).sum(),
       "of", (shifted | square).sum())
 print("boundary IoU :", round(metrics.boundary_iou(shifted, square), 3))
+print("the square's pixels:", square.sum(), "| on its outline:", (square & ~ndimage.binary_erosion(square)).sum(),
+      "| inside:", ndimage.binary_erosion(square).sum())
 
 # %% [markdown]
 # What is the band? Erode the mask by `d` pixels (peel `d` layers off its outline) and keep what
@@ -383,30 +440,35 @@ print("band pixels: target", band_t.sum(), "| prediction", band_p.sum(),
       "| both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
 
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-axes[0].imshow(square, cmap="gray_r", vmin=0, vmax=2)
-axes[0].imshow(np.ma.masked_where(~band_t, band_t), cmap="autumn", alpha=0.9)
-axes[0].set_title(f"target and its band (d = {d} px)")
-axes[1].imshow(shifted, cmap="gray_r", vmin=0, vmax=2)
-axes[1].imshow(np.ma.masked_where(~band_p, band_p), cmap="winter", alpha=0.9)
-axes[1].set_title("prediction (1 px right) and its band")
-viz.error_map(band_t, band_p, ax=axes[2], title="band vs band: TP / FP / FN")
-for ax in axes[:2]:
+# neutral greys for the bands themselves: red and blue are kept for FP and FN (segcourse/palette.py)
+band_colours = np.array([(255, 255, 255), (200, 200, 200), palette.NEUTRAL_COLOURS["band"]], np.uint8)
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+for ax, mask, band, title in [(axes[0], square, band_t, f"target and its band (d = {d} px)"),
+                              (axes[1], shifted, band_p, "prediction (1 px right) and its band")]:
+    ax.imshow(band_colours[np.where(band, 2, mask.astype(int))], interpolation="nearest")
+    ax.set_title(title, fontsize=10)
     ax.set_xticks([]); ax.set_yticks([])
+axes[0].legend(handles=[Patch(facecolor=band_colours[i] / 255, edgecolor="black", label=lab)
+                        for i, lab in [(1, "mask, inside"), (2, "band")]],
+               loc="upper center", bbox_to_anchor=(1.1, -0.02), ncol=2, frameon=False, fontsize=8)
+viz.error_map(band_t, band_p, ax=axes[2], title="band vs band: TP / FP / FN")
 fig.tight_layout()
 
 # %% [markdown]
-# Left and middle: each band is the one-pixel ring just inside its square's outline. Right: the
-# two rings agree only on their top and bottom rows (TP); the left and right sides miss each
-# other by one pixel (FP and FN columns). Mask IoU hides that behind the 90 pixels that both
+# Left and middle: each band (dark grey) is the one-pixel ring just inside its square's outline.
+# Right: the two rings agree only on their top and bottom rows (TP, green); the left and right
+# sides miss each other by one pixel (FP columns red, where only the prediction's ring is; FN
+# columns blue, where only the target's ring is). Mask IoU hides that behind the 90 pixels that both
 # squares share (0.818); boundary IoU, counting only the rings, falls to 0.333. Lesson 05 uses it
 # to sort failures.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
-# A mask is only convincing next to the image it describes. We paint each class id with a
-# fixed colour from the course palette (`masks.to_rgb`) and blend it over the image. The
-# palette never changes, so road is the same colour in every figure of the course.
+# A mask is only convincing next to the image it describes. We paint each class id with its
+# data set's colour and blend it over the image. Every data set's colours are fixed in
+# `segcourse/palette.py` and travel with the data, so a class keeps its colour from figure to
+# figure: road is the dark grey of §0 in every road figure, and a surface defect is the orange
+# below (`palette.DEFECT_PALETTE`, given to `masks.to_rgb`).
 
 # %%
 rng = np.random.default_rng(0)
@@ -417,8 +479,8 @@ blob = (yy - 14) ** 2 / 60 + (xx - 18) ** 2 / 110 < 1                     # a da
 image[blob] -= 0.25
 image = image.clip(0, 1)
 
-label_map = blob.astype(np.uint8)           # 0 = background, 1 = defect
-colours = masks.to_rgb(label_map) / 255.0
+label_map = blob.astype(np.uint8)           # 0 = surface, 1 = defect
+colours = masks.to_rgb(label_map, palette.DEFECT_PALETTE) / 255.0
 alpha = 0.45
 overlay = np.where(label_map[..., None] > 0, (1 - alpha) * image + alpha * colours, image)
 
@@ -428,11 +490,79 @@ for ax, img, title in zip(axes, [image, colours, overlay], ["image", "mask (labe
     ax.set_title(title)
     ax.axis("off")
 axes[2].contour(label_map, levels=[0.5], colors="white", linewidths=0.8)
-fig.tight_layout()
+fig.legend(handles=viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE)
+           + [Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")],
+           loc="lower center", ncol=3, frameon=False, fontsize=9)
+fig.tight_layout(rect=(0, 0.1, 1, 1))
 
 # %% [markdown]
 # The white contour matters as much as the colour: a reader can check the edge against the
-# image. Lesson 01 uses `segcourse.viz.overlay` for this, and adds a class legend to its figures.
+# image. Lesson 01 uses `segcourse.viz.overlay` for this.
+#
+# ## 9 · Binary segmentation: a probability and a threshold
+#
+# When there is one object class (defect or not, tumour or not), a model outputs **one score
+# per pixel**, a *logit* $z$ that can be any real number. The **sigmoid** $\sigma(z) = 1 / (1 +
+# e^{-z})$ squeezes it into a probability between 0 and 1, and a **threshold** $t$ turns the
+# probability into a binary mask: object where $\sigma(z) > t$. To see the mechanics without a
+# trained model, we score the stain image of §8 by hand: the darker a pixel's red channel, the
+# larger its logit (zero at red brightness `0.45`, between the mean red of the surface and of the
+# stain, printed first):
+
+# %%
+print(f"mean red brightness: surface {image[~blob, 0].mean():.2f}, stain {image[blob, 0].mean():.2f}")
+logits = (0.45 - image[..., 0]) / 0.05                 # one logit per pixel: > 0 means "darker than 0.45"
+prob = 1 / (1 + np.exp(-logits))                        # the sigmoid
+print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max()), 1),
+      "| probabilities from", round(float(prob.min()), 3), "to", round(float(prob.max()), 3))
+print("prob > 0.5 is the same mask as logits > 0:", bool(((prob > 0.5) == (logits > 0)).all()))
+
+thresholds = [0.1, 0.3, 0.5, 0.7, 0.9]
+print(f"the true stain has {blob.sum()} pixels")
+for t in thresholds:
+    m = prob > t
+    print(f"threshold {t}: {m.sum():4d} pixels predicted | FP {(m & ~blob).sum():3d} | FN {(~m & blob).sum():3d} "
+          f"| IoU {metrics.iou(m, blob):.3f}")
+grid = np.round(np.linspace(0.01, 0.99, 99), 2)
+grid_iou = np.array([metrics.iou(prob > t, blob) for t in grid])
+print(f"best threshold on a grid of 0.01 steps: {grid[grid_iou.argmax()]} (IoU {grid_iou.max():.3f})")
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+shown = axes[0].imshow(prob, cmap=palette.CONFIDENCE_CMAP, vmin=0, vmax=1)
+axes[0].contour(blob, levels=[0.5], colors="white", linewidths=0.8)
+axes[0].set_title("sigmoid(logit); white: true stain")
+axes[0].set_axis_off()
+fig.colorbar(shown, ax=axes[0], label="probability of 'defect'")
+axes[1].plot(grid, grid_iou, label="IoU of prob > threshold")
+axes[1].plot(thresholds, [metrics.iou(prob > t, blob) for t in thresholds], "o", color="black", label="printed thresholds")
+axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", ylim=(0, 1.02))
+axes[1].legend(loc="lower center", fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# Raising the threshold predicts fewer pixels: false positives fall (486 at 0.1, 0 at 0.9) and
+# false negatives rise (0 at 0.1, 33 at 0.9), and IoU, which counts both, is highest in between.
+# `prob > 0.5` is the same mask as `logit > 0`, the usual default, but nothing makes 0.5 the best
+# choice: here 0.7 scores IoU 0.992 against 0.973 at 0.5 (the best on the grid is 0.64, IoU
+# 0.996). A threshold is a setting like any
+# other: choose it on validation images, never on the images you report.
+#
+# (A binary model with one logit and a sigmoid is the two-class case of the K scores and argmax
+# of §1: the sigmoid of $z$ is the softmax of the two scores $(0, z)$.)
+#
+# ## Summary
+#
+# * Segmentation answers per pixel; a mask is stored as a binary mask, a label map or a one-hot
+#   stack (`np.eye(K)[label_map]` one way, argmax the other).
+# * IoU = TP / (TP + FP + FN): 0.5 for the 3×3 example, by hand, in numpy and with
+#   `metrics.iou`. Dice = 2 IoU / (1 + IoU) ranks one pair of masks like IoU, but means over
+#   images can rank two models differently.
+# * Two empty masks have no IoU: NaN, skipped by the mean. A class absent from both masks is NaN;
+#   a class the model invents scores 0 and stays in the mean.
+# * The confusion matrix holds every multi-class score and shows which classes are confused.
+# * Mask IoU hides a one-pixel shift (0.818); boundary IoU shows it (0.333).
+# * A binary model's mask is `sigmoid(logit) > threshold`; the threshold trades false positives
+#   for false negatives, and 0.5 is a default, not the best value.
 #
 # ## Evidence card
 #
@@ -440,7 +570,7 @@ fig.tight_layout()
 # |---|---|
 # | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image |
 # | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
-# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
+# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5, 0.992 at 0.7 |
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
 # | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
@@ -452,8 +582,12 @@ fig.tight_layout()
 #   embeddings and video event detection, and say what segmentation adds over a box;
 # * create a small mask (by hand or with `mask_from_string`) and compute its IoU with another
 #   one — in a loop, in numpy, and with `metrics.iou` — and label its pixels TP, FP, FN;
-# * explain why `iou(empty, empty)` is NaN, not 0, and why an absent class is NaN in `per_class_iou`;
+# * explain why `iou(empty, empty)` is NaN, not 0, why an absent class is NaN in `per_class_iou`
+#   and why a class the model invented is 0;
+# * turn a label map into a one-hot stack and back, and scores into a mask (argmax; sigmoid and
+#   threshold), and say what raising the threshold does to FP, FN and IoU;
 # * say why IoU and Dice rank one pair of masks the same way but can rank two models differently;
 # * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` check the IoU, Dice, empty-mask and confusion-matrix items automatically.
+# The exercises in `exercises/00_masks_and_iou.ipynb` check the Dice, empty-mask, threshold,
+# one-hot/confusion-matrix and mean-IoU items automatically, on cases this lesson did not print.

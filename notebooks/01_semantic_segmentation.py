@@ -12,14 +12,17 @@
 # 2. read per-class IoU and a confusion matrix and name the classes being confused;
 # 3. train a small UNet (or load the course's shipped weights), compare training recipes over
 #    several seeds, and inspect errors drawn over the image and the model's confidence;
-# 4. explain what thin lane markings and small cars do to per-class IoU, and which loss remedy helps;
-# 5. augment an image and its mask together in a way the scene allows, and measure what an
+# 4. explain what thin lane markings and small cars do to per-class IoU, where class weights come
+#    from (inverse frequency) and which loss remedy helps;
+# 5. mark unlabelled pixels with an ignore label (255) and leave them out of the loss and the metric;
+# 6. augment an image and its mask together in a way the scene allows, and measure what an
 #    augmentation fixes.
 #
-# **Map:** 1 · road scenes → 2 · class imbalance → 3 · a numpy baseline → 4 · train a tiny UNet,
-# one seed live and five from a shipped experiment → 5 · where the short model is wrong →
-# 6 · the shipped model → 7 · a shifted camera → 8 · augmentation that respects the scene, and
-# what it fixes → 9 · which change next → evidence card and pass check.
+# **Map:** 1 · road scenes → 2 · class imbalance and class weights → 3 · a numpy baseline →
+# 4 · train a tiny UNet, one seed live and five from a shipped experiment → 5 · where the short
+# model is wrong, and unlabelled pixels (`ignore_index`) → 6 · the shipped model → 7 · a shifted
+# camera → 8 · augmentation that respects the scene, and what it fixes → 9 · which change next →
+# summary, evidence card and pass check.
 
 # %%
 import inspect
@@ -57,9 +60,17 @@ for i in range(4):
 fig.legend(handles=viz.legend_handles(train_set.class_names, train_set.palette), loc="lower center", ncol=5, frameon=False)
 fig.tight_layout(rect=(0, 0.06, 1, 1))
 
+lane_rows = (train_set.labels == 3).sum(-1)                 # lane pixels in each image row
+car_sizes = np.concatenate([np.bincount(ndimage.label(lm == 4)[0].ravel())[1:] for lm in train_set.labels[:300]])
+widths, rows = np.unique(lane_rows[lane_rows > 0], return_counts=True)
+print("lane marking: pixels per image row where a lane is drawn:", dict(zip(widths.tolist(), rows.tolist())), "(width: rows)")
+print(f"cars (first 300 scenes): {len(car_sizes)} cars, median {np.median(car_sizes):.0f} pixels "
+      f"(min {car_sizes.min()}, max {car_sizes.max()}) of the {train_set.labels[0].size:,} in an image")
+
 # %% [markdown]
 # Top: what the model sees. Bottom: what it must output — every pixel painted with its class.
-# Lane markings are a few pixels wide; cars are small blobs. Both will matter.
+# Lane markings are 1 or 2 pixels wide in every image row that has one; cars are small blobs,
+# 28 pixels at the median, of 4,096 in an image. Both will matter.
 #
 # ## 2 · Class imbalance: count the pixels
 #
@@ -77,6 +88,29 @@ print(f"sky + road + sidewalk: {share[:3].sum():.2%} | lane marking + car: {shar
 # loss that averages over pixels (cross-entropy) barely notices them: a model can get 97.58 % of
 # pixels right while never predicting a single lane marking or car. That is why we report
 # **per-class** IoU.
+#
+# **Where class weights come from.** A loss can count a rare class's pixels more. The usual
+# starting point is **inverse frequency**: weight = 1 / share, so every class contributes the
+# same total to the loss. The raw numbers are hard to read, so they are usually rescaled, here so
+# that the smallest weight is 1:
+
+# %%
+inverse = 1 / share
+print("inverse frequency, smallest = 1:", dict(zip(train_set.class_names, np.round(inverse / inverse.min(), 1).tolist())))
+print("each class's share of the loss, unweighted (plain CE):", np.round(share, 3).tolist())
+print("each class's share of the loss, inverse frequency:     ", np.round(share * inverse / (share * inverse).sum(), 3).tolist())
+course_weights = np.array([1, 1, 1, 5, 5])
+print("this lesson's weights [1, 1, 1, 5, 5]: each class's share of the weighted loss",
+      np.round(share * course_weights / (share * course_weights).sum(), 3).tolist())
+
+# %% [markdown]
+# Inverse frequency would count a lane pixel 39.5 times and a car pixel 25 times a sky pixel
+# (the commonest class), so that each of the five classes holds 0.2 of the loss. With weights that
+# large one rare pixel moves the loss as much as 39.5 or 25 sky pixels, so code bases often soften
+# them (a square root, a
+# logarithm, median frequency balancing, a cap). Section 4 uses a plain softened choice, 5 for lane
+# marking and car and 1 for the rest: it raises their share of the loss from 0.009 and 0.015 to
+# 0.043 and 0.068. Whether weights help is then measured, not assumed (the table of §4).
 #
 # ## 3 · A baseline in plain numpy: nearest mean colour
 #
@@ -110,8 +144,9 @@ print("mIoU:", round(float(np.nanmean(baseline_iou)), 3))
 # %%
 cm = metrics.confusion_matrix(baseline_pred, val_set.labels, num_classes=5)
 rates = cm / cm.sum(1, keepdims=True)
-fig, ax = plt.subplots(figsize=(4.6, 4))
-ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+fig, ax = plt.subplots(figsize=(5.6, 4))
+shown = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+fig.colorbar(shown, ax=ax, label="share of the true class's pixels", shrink=0.8)
 ax.set_xticks(range(5), val_set.class_names, rotation=35, ha="right")
 ax.set_yticks(range(5), val_set.class_names)
 for i in range(5):
@@ -366,6 +401,54 @@ print("per-class test IoU:", {n: round(float(v), 3) for n, v in zip(names, short
 # The largest pair is road → car (40 % of the errors, on the edges of cars: predicted cars spill onto the road around them), then road ↔
 # sidewalk along the road's border (26 % and 18 %). Its weakest class is car (IoU 0.762).
 #
+# ### Unlabelled pixels: `ignore_index`
+#
+# Real annotations have pixels nobody could label: a blurred edge, a region the annotator skipped.
+# Data sets mark them with a reserved id that is no class, usually **255** (Pascal VOC draws a
+# 255 band around every object; Cityscapes calls them "void"). Such a pixel must count nowhere:
+# not in the loss (the model is neither pushed towards nor away from any class there) and not in
+# the metric (neither a TP, an FP nor an FN). torch's `cross_entropy(..., ignore_index=255)` and
+# `segcourse.metrics`' `ignore_index=255` do exactly that. To see both, mark the class edges of the
+# test labels (the pixels `class_edges` found above) as unlabelled:
+
+# %%
+import torch.nn.functional as F
+
+void = test_set.labels.copy()
+void[class_edges(test_set.labels)] = 255
+print(f"pixels marked 255: {(void == 255).sum():,} of {void.size:,} ({(void == 255).mean():.1%})")
+
+# the metric: pixels whose target is 255 are dropped before counting
+plain = metrics.per_class_iou(short_pred, test_set.labels, 5)
+ignored = metrics.per_class_iou(short_pred, void, 5, ignore_index=255)
+keep = void != 255                                            # by hand: count only the labelled pixels
+by_hand = metrics.iou_from_confusion(np.bincount(5 * void[keep].astype(int) + short_pred[keep], minlength=25).reshape(5, 5))
+print("per-class IoU, every pixel   :", np.round(plain, 3).tolist())
+print("per-class IoU, 255 ignored   :", np.round(ignored, 3).tolist(), "| same as dropping them by hand:", bool(np.allclose(ignored, by_hand, equal_nan=True)))
+
+# the loss: torch skips the 255 pixels (here the short model's log-probabilities on 20 scenes serve as logits)
+_, probs20 = train.predict(short["model"], test_set.images[:20], device="cpu")
+log_p = torch.log(torch.as_tensor(probs20, dtype=torch.float64).clamp_min(1e-12))
+target20 = torch.as_tensor(void[:20], dtype=torch.int64)
+ce = F.cross_entropy(log_p, target20, ignore_index=255)
+nll = -log_p.gather(1, target20.clamp(max=4)[:, None])[:, 0]         # per-pixel loss (255 clamped, then dropped)
+mask20 = target20 != 255
+print(f"cross-entropy, ignore_index=255: {ce.item():.4f} | mean over the labelled pixels by hand: {nll[mask20].mean().item():.4f}")
+w = torch.tensor([1, 1, 1, 5, 5], dtype=torch.float64)
+ce_w = F.cross_entropy(log_p, target20, weight=w, ignore_index=255)
+print(f"with class weights [1, 1, 1, 5, 5]: {ce_w.item():.4f} | by hand, divided by the sum of the weights: "
+      f"{(w[target20.clamp(max=4)] * nll)[mask20].sum().item() / w[target20.clamp(max=4)][mask20].sum().item():.4f}")
+
+# %% [markdown]
+# Ignoring the edges lifts sky, road and sidewalk to 1.0 and car from 0.762 to 0.989: the short
+# model's errors sit on exactly the pixels that are now left out. Lane marking becomes `nan`: the
+# markings are 1 or 2 pixels wide (§1), so every lane pixel is an edge pixel, and the ignore band
+# deleted the class from the score. That is the warning that comes with `ignore_index`: it is for
+# pixels whose truth is unknown, a score computed with it says nothing about those pixels, and a
+# report must say what was ignored and how much (here 13.8 % of the pixels). In the loss, the
+# weighted mean divides by the **sum of the weights** of the labelled pixels, not by their number:
+# that is what torch computes, and what the by-hand line reproduces.
+#
 # ## 6 · The shipped model
 #
 # The course ships weights for the same UNet (width 16), trained to the end, inside the package,
@@ -378,6 +461,9 @@ print("trained on      :", card["training"]["device_name"], f"({card['training']
 print("training images :", card["training"]["images_seen"], "seen over", card["training"]["epochs"], "epochs of", card["dataset"]["n_train"], "scenes")
 print("parameters      :", f"{card['parameters']:,}")
 print("held-out mIoU   :", card["heldout"]["miou"], "on", card["dataset"]["n_test"], "scenes (seed", card["dataset"]["test_seed"], ")")
+print(f"against the short model of §4-5: width {model.config['width']} vs {short['model'].config['width']}, "
+      f"{sum(p.numel() for p in model.parameters()):,} vs {sum(p.numel() for p in short['model'].parameters()):,} parameters, "
+      f"{card['training']['images_seen']:,} vs {short['history']['images_seen']:,} training images seen")
 
 # %% [markdown]
 # Anyone can remake these weights with `python -m segcourse.train --dataset roads --n-train 3000 --epochs 4`
@@ -435,7 +521,7 @@ print(f"car: recall {cm[car, car] / cm[car].sum():.2f}, precision {cm[car, car] 
 
 i = int(np.argmin(shifted_result["per_sample_miou"]))
 fig = viz.triplet(shifted.images[i], shifted.labels[i], shifted_result["pred"][i], shifted.class_names, shifted.palette,
-                  title=f"shipped model, shifted camera, worst scene #{i}", scores={"mIoU": shifted_result["per_sample_miou"][i]})
+                  title=f"shipped model, shifted camera, worst scene #{i} (mIoU {shifted_result['per_sample_miou'][i]:.3f})")
 fig, ax = plt.subplots(figsize=(3.8, 3.6))
 errors_over_image(ax, shifted.images[i], shifted.labels[i], shifted_result["pred"][i], f"scene #{i}: wrong pixels (magenta)")
 fig.tight_layout()
@@ -533,12 +619,28 @@ for aug in shift_s:
 # | what the evidence says | change to try | backed by |
 # |---|---|---|
 # | a thin, rare class missing after a short run, large seed spread (§4) | **the loss**: class weights; then train longer | lanes found in 3 of 5 seeds with weights, 0 of 5 with CE; the shipped model, 4 epochs, lane IoU 0.999 |
-# | errors on class edges only (§5, §6) | **train longer or on more data** first: the shipped model of §6, same input size and decoder, gets 285 pixels wrong where the short model gets 7,311; then **resolution** or the decoder (lesson 02) | 99 % of the short model's wrong pixels on edges that cover 14 % of the image |
+# | errors on class edges, after a short run (§5) | **train longer** (and wider): the shipped model of §6 — same architecture and input size, width 16 instead of 8, 11,904 training images instead of 2,240 — gets 285 pixels wrong where the short model gets 7,311. This lesson does not separate the two changes, and it did not try resolution or another decoder, so it cannot recommend them | 99 % of the short model's wrong pixels on edges that cover 14 % of the image; 285 vs 7,311 wrong pixels |
 # | region errors on a new camera (§7) | **data**: augmentation that matches the shift, then images from that camera | shifted mIoU 0.894 → 0.967 with colour + noise augmentation |
 # | almost nothing wrong on its own distribution (§6) | **nothing** on that data: more of the same will not show up in the score | 285 wrong pixels of 819,200 |
 #
 # The rule behind the table: name the failure with a number first, pick the change whose
 # mechanism matches it, then measure that change on several seeds.
+#
+# ## Summary
+#
+# * A semantic model returns a label map; count the pixels first: sky, road and sidewalk own
+#   97.58 % of them, so per-pixel accuracy hides the rare classes and we report per-class IoU.
+# * Class weights start from inverse frequency (lane 39.5, car 25 times sky) and are usually
+#   softened; this lesson's [1, 1, 1, 5, 5] found the lanes in 3 of 5 seeds, plain CE in 0 of 5.
+# * A colour-only baseline (mIoU 0.608) fails on classes that look alike (car IoU 0.018); one
+#   seed of a short training run proves little, so compare recipes over seeds.
+# * Error counts name the failure: the short model's errors are boundary errors (99 % on class
+#   edges), a shifted camera's are region errors (45 % on edges), and each points to a different
+#   change (§9).
+# * Unlabelled pixels get id 255 and `ignore_index=255` leaves them out of the loss and the
+#   metric; report how many were ignored.
+# * Augment image and mask together, with transforms the scene allows; the augmentation that
+#   matched the whole shift (noise and colour) lifted the shifted mIoU from 0.894 to 0.967.
 #
 # ## Evidence card
 
@@ -558,7 +660,10 @@ print(summary_text)
 #
 # You pass this lesson when you can:
 #
-# * explain why per-pixel accuracy is a poor score for road scenes, using the pixel shares of §2;
+# * explain why per-pixel accuracy is a poor score for road scenes, using the pixel shares of §2,
+#   and derive class weights from them (inverse frequency);
+# * say what `ignore_index=255` does in the loss and in the metric, and why a score computed with
+#   it must say what was ignored (§5);
 # * read a confusion matrix in pixels and in rates, name the largest confusion and say how it
 #   sets a class's IoU (§3, §7);
 # * say why one seed is not enough to credit a loss, and read a mean ± spread table (§4);

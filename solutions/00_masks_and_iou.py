@@ -4,7 +4,8 @@
 # Write each function in the cell marked for your answer, then run the check cell under it. A
 # check runs your code on many cases — the 3×3 masks of lesson 00, empty masks, batches, random masks
 # compared with `segcourse.metrics` — and, when something is off, tells you *what* and gives a
-# hint. Use numpy; do not call `segcourse.metrics` in your answers (that is the reference).
+# hint. Each exercise is a variant of what the lesson showed, not a copy: use numpy, and do not
+# call `segcourse.metrics` in your answers (that is the reference).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -13,87 +14,106 @@ from segcourse.widgets import MaskEditor
 
 
 # %% [markdown]
-# ## 1 · IoU of two binary masks (2 points)
+# ## 1 · Dice for every image of a batch (2 points)
 #
-# `iou(pred, target)` takes two masks of the same shape, `(H, W)` or a batch `(N, H, W)`, of bool
-# or 0/1 values, and returns |P ∩ T| / |P ∪ T| as a float — and `np.nan` when both masks are empty.
+# The lesson scored one pair of masks at a time. A data set is a batch: `dice_per_image(pred,
+# target)` takes two stacks of shape `(N, H, W)` and returns an array of `N` Dice scores,
+# 2 |P ∩ T| / (|P| + |T|) per image, and `np.nan` for an image whose two masks are both empty.
+# Any nonzero value is "object": masks saved as 8-bit images often hold 0 and 255.
 
-# %% nbgrader={"grade": false, "grade_id": "iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def iou(pred, target):
+# %% nbgrader={"grade": false, "grade_id": "dice_per_image", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dice_per_image(pred, target):
     ### BEGIN SOLUTION
-    p = np.asarray(pred).astype(bool)
-    t = np.asarray(target).astype(bool)
+    p = np.asarray(pred) != 0
+    t = np.asarray(target) != 0
+    inter = np.count_nonzero(p & t, axis=(1, 2))
+    total = np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))
+    out = np.full(len(p), np.nan)
+    np.divide(2.0 * inter, total, out=out, where=total > 0)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_dice_per_image", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_dice_per_image(dice_per_image)
+
+
+# %% [markdown]
+# ## 2 · A mask from logits: sigmoid and threshold (1 point)
+#
+# A binary model outputs one logit per pixel. `iou_at_threshold(logits, target, threshold)` turns
+# the logits into probabilities with the sigmoid, keeps the pixels whose probability is above
+# `threshold` as the predicted mask, and returns its IoU with `target` (`np.nan` when both masks
+# are empty). Careful: the threshold is a probability, not a logit.
+
+# %% nbgrader={"grade": false, "grade_id": "iou_at_threshold", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def iou_at_threshold(logits, target, threshold):
+    ### BEGIN SOLUTION
+    z = np.asarray(logits, dtype=float)
+    with np.errstate(over="ignore"):
+        prob = 1.0 / (1.0 + np.exp(-z))
+    p = prob > threshold
+    t = np.asarray(target) != 0
     union = np.count_nonzero(p | t)
-    if union == 0:
-        return float("nan")
-    return np.count_nonzero(p & t) / union
+    return np.count_nonzero(p & t) / union if union else float("nan")
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_iou(iou)
+# %% nbgrader={"grade": true, "grade_id": "check_iou_at_threshold", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_iou_at_threshold(iou_at_threshold)
 
 
 # %% [markdown]
-# ## 2 · Dice (1 point)
+# ## 3 · A confusion matrix from class scores (2 points)
 #
-# `dice(pred, target)` = 2 |P ∩ T| / (|P| + |T|), `np.nan` when both are empty.
+# A model for K classes outputs scores of shape `(N, K, H, W)` (K per pixel, as the one-hot stack of
+# lesson 00 §1, but any real numbers). `confusion_from_scores(scores, target)` turns them into label
+# maps (the class with the highest score) and returns the `(K, K)` integer confusion matrix against
+# `target` `(N, H, W)`: `cm[i, j]` counts pixels of true class `i` predicted as `j`, with K read from
+# the scores, so a class that never occurs still has its row. No Python loop over pixels; careful with
+# uint8 targets.
 
-# %% nbgrader={"grade": false, "grade_id": "dice", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def dice(pred, target):
+# %% nbgrader={"grade": false, "grade_id": "confusion_from_scores", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def confusion_from_scores(scores, target):
     ### BEGIN SOLUTION
-    p = np.asarray(pred).astype(bool)
-    t = np.asarray(target).astype(bool)
-    total = np.count_nonzero(p) + np.count_nonzero(t)
-    if total == 0:
-        return float("nan")
-    return 2 * np.count_nonzero(p & t) / total
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_dice", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_dice(dice)
-
-
-# %% [markdown]
-# ## 3 · The confusion matrix (2 points)
-#
-# `confusion_matrix(pred, target, num_classes)` returns a `(K, K)` integer array whose entry
-# `[i, j]` counts pixels of true class `i` predicted as class `j`. One `np.bincount` over a combined
-# index does it without any Python loop over pixels. Careful with uint8 inputs.
-
-# %% nbgrader={"grade": false, "grade_id": "confusion_matrix", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def confusion_matrix(pred, target, num_classes):
-    ### BEGIN SOLUTION
-    k = num_classes
-    index = k * np.asarray(target).astype(np.int64).ravel() + np.asarray(pred).astype(np.int64).ravel()
+    scores = np.asarray(scores)
+    k = scores.shape[1]
+    pred = scores.argmax(axis=1).astype(np.int64).ravel()
+    index = k * np.asarray(target).astype(np.int64).ravel() + pred
     return np.bincount(index, minlength=k * k).reshape(k, k)
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_confusion_matrix", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_confusion_matrix(confusion_matrix)
+# %% nbgrader={"grade": true, "grade_id": "check_confusion_from_scores", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_confusion_from_scores(confusion_from_scores)
 
 
 # %% [markdown]
-# ## 4 · Mean IoU over classes (2 points)
+# ## 4 · Mean IoU per image, then over images (2 points)
 #
-# `mean_iou(pred, target, num_classes)`: per-class IoU from your confusion matrix, then the mean
-# over the classes that occur (a class absent from both masks is NaN and is skipped).
+# The lesson pooled all pixels before scoring. Many papers instead score each image on its own and
+# average the images. `image_mean_iou(pred, target, num_classes)` takes label maps `(N, H, W)`; for
+# each image, compute every class's IoU from that image's pixels and average the classes that occur
+# in the image's prediction *or* target; return the mean of those `N` numbers as a float.
 
-# %% nbgrader={"grade": false, "grade_id": "mean_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def mean_iou(pred, target, num_classes):
+# %% nbgrader={"grade": false, "grade_id": "image_mean_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def image_mean_iou(pred, target, num_classes):
     ### BEGIN SOLUTION
-    cm = confusion_matrix(pred, target, num_classes)
-    tp = np.diag(cm).astype(float)
-    denom = cm.sum(0) + cm.sum(1) - tp
-    per_class = np.divide(tp, denom, out=np.full(len(tp), np.nan), where=denom > 0)
-    return float(np.nanmean(per_class))
+    k = num_classes
+    scores = []
+    for p, t in zip(np.asarray(pred), np.asarray(target)):
+        index = k * t.astype(np.int64).ravel() + p.astype(np.int64).ravel()
+        cm = np.bincount(index, minlength=k * k).reshape(k, k)
+        tp = np.diag(cm).astype(float)
+        union = cm.sum(0) + cm.sum(1) - tp
+        occurs = union > 0
+        scores.append(np.mean(tp[occurs] / union[occurs]))
+    return float(np.mean(scores))
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_mean_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_mean_iou(mean_iou)
+# %% nbgrader={"grade": true, "grade_id": "check_image_mean_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_image_mean_iou(image_mean_iou)
 
 # %% [markdown]
 # ## 5 · Paint a mask that scores exactly IoU 0.5 (1 point)

@@ -1,8 +1,10 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 01 · Semantic segmentation
 #
-# Four exercises on lesson 01: class imbalance in numbers, IoU from a confusion matrix, an
-# augmentation that keeps image and mask aligned, and reading a confusion matrix in words.
+# Four exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
+# unlabelled pixels, an augmentation that keeps image and mask aligned, and reading a confusion
+# matrix in words. The first two are variants of what the lesson showed, not copies: write them in
+# numpy (the checks compare with `segcourse` and torch).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -10,43 +12,69 @@ from segcourse import checks, data, metrics, models, train
 
 
 # %% [markdown]
-# ## 1 · How imbalanced are the classes? (1 point)
+# ## 1 · Median frequency weights, with an ignore label (1 point)
 #
-# `pixel_shares(label_maps, num_classes)` returns, for each class, the fraction of all pixels
-# (over the whole batch) that belong to it — an array of `num_classes` shares summing to 1.
+# Lesson 01 §2 derived class weights from inverse frequency. Another common recipe is **median
+# frequency balancing** (Eigen & Fergus, 2015): a class's weight is the median class frequency
+# divided by its own frequency, so a class of median frequency gets weight 1, rarer classes more,
+# commoner ones less. Write `median_frequency_weights(label_maps, num_classes, ignore_index=255)`:
+#
+# * a class's frequency is its share of the pixels that are **not** `ignore_index` (unlabelled
+#   pixels belong to no class), counted over the whole batch;
+# * the median is taken over the classes that occur (frequency > 0);
+# * a class with no pixels gets weight 0 (there is nothing to up-weight);
+# * return an array of `num_classes` weights.
+#
+# (The original paper counts a class's frequency only over the images that contain it; the simpler
+# whole-batch version here is what many code bases use.)
 
-# %% nbgrader={"grade": false, "grade_id": "pixel_shares", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def pixel_shares(label_maps, num_classes):
+# %% nbgrader={"grade": false, "grade_id": "median_frequency_weights", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def median_frequency_weights(label_maps, num_classes, ignore_index=255):
     ### BEGIN SOLUTION
-    counts = np.bincount(np.asarray(label_maps).ravel(), minlength=num_classes)
-    return counts / counts.sum()
+    lm = np.asarray(label_maps).ravel()
+    lm = lm[lm != ignore_index].astype(np.int64)
+    counts = np.bincount(lm, minlength=num_classes)
+    freq = counts / counts.sum()
+    present = freq > 0
+    weights = np.zeros(num_classes)
+    weights[present] = np.median(freq[present]) / freq[present]
+    return weights
     ### END SOLUTION
 
 roads = data.road_scenes(200, seed=5)
-print(dict(zip(roads.class_names, np.round(pixel_shares(roads.labels, 5), 4).tolist())))
+print(dict(zip(roads.class_names, np.round(median_frequency_weights(roads.labels, 5), 3).tolist())))
 
-# %% nbgrader={"grade": true, "grade_id": "check_pixel_shares", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_pixel_shares(pixel_shares)
+# %% nbgrader={"grade": true, "grade_id": "check_median_frequency_weights", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_median_frequency_weights(median_frequency_weights)
 
 
 # %% [markdown]
-# ## 2 · Per-class IoU from a confusion matrix (2 points)
+# ## 2 · Weighted cross-entropy that ignores unlabelled pixels (2 points)
 #
-# `iou_from_confusion(cm)`: with rows = truth and columns = prediction, return each class's
-# TP / (TP + FP + FN) — NaN for a class with no pixels in either.
+# Lesson 01 §5 passed `ignore_index=255` and class weights to torch's cross-entropy. Write the same
+# loss in numpy: `weighted_cross_entropy(logits, target, class_weights, ignore_index=255)` with
+# `logits` of shape `(N, K, H, W)` and `target` `(N, H, W)`. For every pixel whose target is not
+# `ignore_index`, its loss is `-log softmax(logits)[true class]` (softmax over the class axis 1);
+# return the weighted mean of those losses, each weighted by its true class's weight — which means
+# dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits.
 
-# %% nbgrader={"grade": false, "grade_id": "iou_from_confusion", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def iou_from_confusion(cm):
+# %% nbgrader={"grade": false, "grade_id": "weighted_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):
     ### BEGIN SOLUTION
-    cm = np.asarray(cm, dtype=float)
-    tp = np.diag(cm)
-    denom = cm.sum(0) + cm.sum(1) - tp
-    return np.divide(tp, denom, out=np.full(len(tp), np.nan), where=denom > 0)
+    z = np.asarray(logits, dtype=float)
+    z = z - z.max(axis=1, keepdims=True)                       # log-sum-exp: nothing overflows
+    log_prob = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    target = np.asarray(target)
+    keep = target != ignore_index
+    t = np.where(keep, target, 0).astype(np.int64)
+    nll = -np.take_along_axis(log_prob, t[:, None], axis=1)[:, 0]
+    w = np.asarray(class_weights, dtype=float)[t]
+    return float((w * nll)[keep].sum() / w[keep].sum())
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_iou_from_confusion", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_iou_from_confusion(iou_from_confusion)
+# %% nbgrader={"grade": true, "grade_id": "check_weighted_cross_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_weighted_cross_entropy(weighted_cross_entropy)
 
 
 # %% [markdown]
@@ -74,17 +102,18 @@ checks.check_aligned_flip(flip_pair)
 # same scenes. What would you change first, and why not the model size?
 
 # %% nbgrader={"grade": false, "grade_id": "shifted_cm", "locked": true, "schema_version": 3, "solution": false, "task": false}
-shifted = data.road_scenes(100, seed=77, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
-res = train.evaluate(models.pretrained("roads"), shifted, device="cpu")
+model = models.pretrained("roads")
+knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
+shifted = data.road_scenes(100, seed=77, **knobs)
+res = train.evaluate(model, shifted, device="cpu")
 cm = metrics.confusion_matrix(res["pred"], shifted.labels, 5)
 print("rows = truth, columns = prediction, each row as shares:")
 print((cm / cm.sum(1, keepdims=True)).round(3))
 
-knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
 print(f"\n{'one knob at a time':>22} |   mIoU | road IoU | sidewalk IoU | car IoU | sidewalk → road")
 for label, kw in [("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in knobs.items()] + [("all three", knobs)]:
-    scenes = data.road_scenes(100, seed=77, **kw)
-    r = train.evaluate(models.pretrained("roads"), scenes, device="cpu")
+    scenes = shifted if kw == knobs else data.road_scenes(100, seed=77, **kw)
+    r = res if kw == knobs else train.evaluate(model, scenes, device="cpu")   # all three: the run above
     c = metrics.confusion_matrix(r["pred"], scenes.labels, 5)
     iou = r["per_class_iou"]
     print(f"{label:>22} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | {c[2, 1] / c[2].sum():15.3f}")

@@ -26,45 +26,83 @@ def _fails(check, answer, *words):
     assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
 
 
-def test_iou_check():
-    checks.check_iou(metrics.iou)
-    _fails(checks.check_iou, lambda p, t: metrics.dice(p, t), "That is the Dice value")
-    _fails(checks.check_iou, lambda p, t: float(np.sum(np.logical_and(p, t))), "intersection count")
-    _fails(checks.check_iou, lambda p, t: metrics.iou(p, t, zero_division=0.0), "two empty masks is 0.0", "NaN")
-    _fails(checks.check_iou, lambda p, t: metrics.iou(p, t, zero_division=1.0), "two empty masks is 1.0")
-    _fails(checks.check_iou, lambda p, t: (np.asarray(p) * np.asarray(t)).sum() / max(1, (np.asarray(p) + np.asarray(t)).sum()), "should be 0.5")
-    _fails(checks.check_iou, lambda p, t: metrics.iou(np.asarray(p)[0], np.asarray(t)[0]) if np.ndim(p) == 3 else metrics.iou(p, t), "batch")
+def _dice_ref(p, t):
+    return np.array([metrics.dice(a != 0, b != 0) for a, b in zip(np.asarray(p), np.asarray(t))])
+
+
+def test_dice_per_image_check():
+    checks.check_dice_per_image(_dice_ref)
+    iou_per_image = lambda p, t: np.array([metrics.iou(a != 0, b != 0) for a, b in zip(p, t)])
+    _fails(checks.check_dice_per_image, iou_per_image, "0.5 is its IoU")
+    _fails(checks.check_dice_per_image, lambda p, t: metrics.dice(np.asarray(p) != 0, np.asarray(t) != 0),
+           "one number for a batch", "pooled", "axes (1, 2)")
+    _fails(checks.check_dice_per_image, lambda p, t: np.nan_to_num(_dice_ref(p, t)), "two empty masks", "NaN", "is 0.")
+    def values(p, t):  # sums the values: 0/255 uint8 masks wrap around
+        p, t = np.asarray(p), np.asarray(t)
+        total = p.sum((1, 2)) + t.sum((1, 2))
+        return np.where(total > 0, 2 * (p * t).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+    _fails(checks.check_dice_per_image, values, "0/255 uint8", "mask != 0", "255 * 255 = 1")
+    _fails(checks.check_dice_per_image, lambda p, t: _dice_ref(np.swapaxes(p, 0, 1), np.swapaxes(t, 0, 1)), "shape (4,)")
     def stub(p, t):
         raise NotImplementedError()
-    _fails(checks.check_iou, stub, "NotImplementedError")
-    _fails(checks.check_iou, 0.5, "pass your function itself")
+    _fails(checks.check_dice_per_image, stub, "NotImplementedError")
+    _fails(checks.check_dice_per_image, 0.5, "pass your function itself")
 
 
-def test_dice_check():
-    checks.check_dice(metrics.dice)
-    _fails(checks.check_dice, metrics.iou, "That is the IoU")
-    _fails(checks.check_dice, lambda p, t: metrics.dice(p, t, zero_division=0.0), "NaN")
+def _iou_at_ref(z, t, th):
+    return metrics.iou(1 / (1 + np.exp(-np.asarray(z, float))) > th, np.asarray(t) != 0)
 
 
-def test_confusion_matrix_check():
-    checks.check_confusion_matrix(metrics.confusion_matrix)
-    _fails(checks.check_confusion_matrix, lambda p, t, k: metrics.confusion_matrix(p, t, k).T, "transposed")
-    def no_minlength(p, t, k):
-        idx = (k * np.asarray(t).astype(int) + np.asarray(p).astype(int)).ravel()
-        n = int(np.sqrt(np.bincount(idx).size)) + 1
-        return np.bincount(idx, minlength=n * n)[: n * n].reshape(n, n)
-    _fails(checks.check_confusion_matrix, no_minlength, "num_classes")
-    def overflow(p, t, k):
-        idx = (np.asarray(t) * np.uint8(k) + np.asarray(p)).ravel()
+def test_iou_at_threshold_check():
+    checks.check_iou_at_threshold(_iou_at_ref)
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(np.asarray(z) > th, np.asarray(t) != 0),
+           "logits > 0.5", "apply the sigmoid")
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) <= th, np.asarray(t) != 0),
+           "ABOVE the threshold")
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) > th, np.asarray(t) != 0,
+                                                                       zero_division=0.0), "NaN")
+    naive = lambda z, t, th: metrics.iou(np.exp(np.asarray(z)) / (1 + np.exp(np.asarray(z))) > th, np.asarray(t) != 0)
+    _fails(checks.check_iou_at_threshold, naive, "inf / inf = NaN")
+
+
+def _cm_scores_ref(s, t):
+    return metrics.confusion_matrix(np.argmax(s, 1), t, np.shape(s)[1])
+
+
+def test_confusion_from_scores_check():
+    checks.check_confusion_from_scores(_cm_scores_ref)
+    _fails(checks.check_confusion_from_scores, lambda s, t: _cm_scores_ref(s, t).T, "transposed")
+    _fails(checks.check_confusion_from_scores, lambda s, t: metrics.confusion_matrix(np.argmax(s, -1), t, np.shape(s)[1]),
+           "axis 3", "axis=1")
+    _fails(checks.check_confusion_from_scores, lambda s, t: metrics.confusion_matrix(np.argmax(s, 0), t, np.shape(s)[1]),
+           "axis 0")
+    def observed(s, t):  # K from the ids seen, not from the scores
+        p = np.argmax(s, 1)
+        k = int(max(p.max(), np.max(t))) + 1
+        return metrics.confusion_matrix(p, t, k)
+    _fails(checks.check_confusion_from_scores, observed, "4×4", "scores.shape[1]")
+    def overflow(s, t):
+        k = np.shape(s)[1]
+        idx = (np.asarray(t) * np.uint8(k) + np.argmax(s, 1)).ravel()
         return np.bincount(idx, minlength=k * k)[: k * k].reshape(k, k)
-    _fails(checks.check_confusion_matrix, overflow, "overflows")
+    _fails(checks.check_confusion_from_scores, overflow, "overflows uint8")
 
 
-def test_mean_iou_check():
-    checks.check_mean_iou(metrics.mean_iou)
-    _fails(checks.check_mean_iou, lambda p, t, k: float(np.nan_to_num(metrics.per_class_iou(p, t, k)).mean()), "counted as 0", "nanmean")
-    per_image = lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])) if np.ndim(p) == 3 else metrics.mean_iou(p, t, k)
-    _fails(checks.check_mean_iou, per_image, "over all pixels of the batch")
+def _image_miou_ref(p, t, k):
+    return float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)]))
+
+
+def test_image_mean_iou_check():
+    checks.check_image_mean_iou(_image_miou_ref)
+    _fails(checks.check_image_mean_iou, lambda p, t, k: metrics.mean_iou(p, t, k), "pooled over the batch")
+    target_only = lambda p, t, k: float(np.mean([np.nanmean(metrics.per_class_iou(a, b, k)[np.unique(b)]) for a, b in zip(p, t)]))
+    _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")
+    as_zero = lambda p, t, k: float(np.mean([np.nan_to_num(metrics.per_class_iou(a, b, k)).mean() for a, b in zip(p, t)]))
+    _fails(checks.check_image_mean_iou, as_zero, "counted as 0", "nanmean")
+    # the numbers in the messages are plain (no np.float64(...))
+    with pytest.raises(AssertionError) as info:
+        checks.check_image_mean_iou(lambda p, t, k: np.float64(0.0))
+    assert "np.float64" not in str(info.value) and "yours is 0:" in " ".join(str(info.value).split())
 
 
 def test_practice_masks_check():
@@ -143,18 +181,80 @@ def test_report_check(tmp_path):
         checks.check_report(tmp_path / "r.html")
 
 
-def test_pixel_shares_check():
-    checks.check_pixel_shares(lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm))
-    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm), minlength=k), "pixel counts")
-    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm)) / np.size(lm), "minlength")
-    _fails(checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm[0]), minlength=k) / np.size(lm[0]), "all images")
+def _mfw_ref(lm, k, ignore_index=255):
+    lm = np.asarray(lm).ravel()
+    counts = np.bincount(lm[lm != ignore_index].astype(int), minlength=k)
+    f = counts / counts.sum()
+    return np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
 
 
-def test_iou_from_confusion_check():
-    checks.check_iou_from_confusion(metrics.iou_from_confusion)
-    recall = lambda cm: np.diag(cm) / np.maximum(np.asarray(cm).sum(1), 1)
-    _fails(checks.check_iou_from_confusion, recall, "recall")
-    _fails(checks.check_iou_from_confusion, lambda cm: np.nan_to_num(metrics.iou_from_confusion(cm)), "NaN")
+def test_median_frequency_weights_check():
+    checks.check_median_frequency_weights(_mfw_ref)
+    def counts_255(lm, k, ignore_index=255):  # 255 counted as a class
+        c = np.bincount(np.asarray(lm).ravel(), minlength=k)
+        f = c / c.sum()
+        return np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+    _fails(checks.check_median_frequency_weights, counts_255, "ignore label", "!= ignore_index")
+    def inf_absent(lm, k, ignore_index=255):
+        lm = np.asarray(lm).ravel()
+        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
+        return np.median(f[f > 0]) / f
+    _fails(checks.check_median_frequency_weights, inf_absent, "no pixels", "weight 0")
+    def inverse(lm, k, ignore_index=255):
+        lm = np.asarray(lm).ravel()
+        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
+        return np.where(f > 0, 1 / np.where(f > 0, f, 1), 0.0)
+    _fails(checks.check_median_frequency_weights, inverse, "inverse frequency", "median(f) / f")
+    def all_median(lm, k, ignore_index=255):
+        lm = np.asarray(lm).ravel()
+        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
+        return np.where(f > 0, np.median(f) / np.where(f > 0, f, 1), 0.0)
+    _fails(checks.check_median_frequency_weights, all_median, "median over all 5 classes")
+
+
+def _ce_ref(z, t, w, ignore_index=255):
+    import torch
+    return float(torch.nn.functional.cross_entropy(torch.as_tensor(np.asarray(z, np.float64)), torch.as_tensor(np.asarray(t, np.int64)),
+                                                   weight=torch.as_tensor(np.asarray(w, np.float64)), ignore_index=ignore_index))
+
+
+def _ce_parts(z, t, w, ignore_index=255, stable=True):
+    z = np.asarray(z, float)
+    if stable:
+        z = z - z.max(1, keepdims=True)
+    logp = np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))
+    t = np.asarray(t)
+    keep = t != ignore_index
+    tt = np.where(keep, t, 0)
+    nll = -np.take_along_axis(logp, tt[:, None], 1)[:, 0]
+    return nll, np.asarray(w, float)[tt], keep
+
+
+def test_weighted_cross_entropy_check():
+    checks.check_weighted_cross_entropy(_ce_ref)
+    def by_count(z, t, w, ignore_index=255):
+        nll, ww, keep = _ce_parts(z, t, w, ignore_index)
+        return (ww * nll)[keep].sum() / keep.sum()
+    _fails(checks.check_weighted_cross_entropy, by_count, "sum of the weights")
+    def unweighted(z, t, w, ignore_index=255):
+        nll, ww, keep = _ce_parts(z, t, w, ignore_index)
+        return nll[keep].mean()
+    _fails(checks.check_weighted_cross_entropy, unweighted, "unweighted mean")
+    def all_pixels(z, t, w, ignore_index=255):
+        nll, ww, keep = _ce_parts(z, t, w, ignore_index)
+        return (ww * nll)[keep].sum() / ww.sum()  # the ignored pixels' stand-in weights in the denominator
+    _fails(checks.check_weighted_cross_entropy, all_pixels, "ignored pixel still counts")
+    def no_ignore(z, t, w, ignore_index=255):
+        z = np.asarray(z, float)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        nll = -np.take_along_axis(logp, np.asarray(t)[:, None], 1)[:, 0]
+        ww = np.asarray(w)[np.asarray(t)]
+        return (ww * nll).sum() / ww.sum()
+    _fails(checks.check_weighted_cross_entropy, no_ignore, "255 is not a class")
+    def unstable(z, t, w, ignore_index=255):
+        nll, ww, keep = _ce_parts(z, t, w, ignore_index, stable=False)
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, unstable, "log-sum-exp")
 
 
 def test_aligned_flip_check():
@@ -259,12 +359,12 @@ import warnings  # noqa: E402
 import torch  # noqa: E402
 
 FUNCTION_CHECKS = [
-    (checks.check_iou, metrics.iou),
-    (checks.check_dice, metrics.dice),
-    (checks.check_confusion_matrix, metrics.confusion_matrix),
-    (checks.check_mean_iou, metrics.mean_iou),
-    (checks.check_pixel_shares, lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm)),
-    (checks.check_iou_from_confusion, metrics.iou_from_confusion),
+    (checks.check_dice_per_image, _dice_ref),
+    (checks.check_iou_at_threshold, _iou_at_ref),
+    (checks.check_confusion_from_scores, _cm_scores_ref),
+    (checks.check_image_mean_iou, _image_miou_ref),
+    (checks.check_median_frequency_weights, _mfw_ref),
+    (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
     (checks.check_count_cells, _count_8),
     (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=3)),
@@ -365,8 +465,8 @@ def test_any_return_value_ends_in_a_short_assertion_error(check, reference, weir
 
 
 def test_a_tensor_with_requires_grad_that_is_right_is_accepted():
-    checks.check_iou(lambda p, t: torch.tensor(metrics.iou(p, t), dtype=torch.float64, requires_grad=True))
-    checks.check_confusion_matrix(lambda p, t, k: torch.as_tensor(metrics.confusion_matrix(p, t, k)))
+    checks.check_dice_per_image(lambda p, t: torch.tensor(_dice_ref(p, t), dtype=torch.float64, requires_grad=True))
+    checks.check_confusion_from_scores(lambda s, t: torch.as_tensor(_cm_scores_ref(s, t)))
 
 
 def test_count_check_says_return_a_number_not_the_label_map():
@@ -380,7 +480,7 @@ def test_count_check_says_return_a_number_not_the_label_map():
     lambda: checks.check_painted_mask(None, [[1]], 0.5),
     lambda: checks.check_painted_mask([[1, 0]], [[1]], 0.5),
     lambda: checks.check_report(None),
-    lambda: checks.check_iou(),
+    lambda: checks.check_dice_per_image(),
 ])
 def test_bad_arguments_to_a_check_end_in_an_assertion_error(call):
     with pytest.raises(AssertionError) as info:

@@ -11,15 +11,17 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
-from segcourse import checks
+from segcourse import checks, metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 nbclient = pytest.importorskip("nbclient")
 
-SETUP = "from segcourse.checks import check_iou\nfrom segcourse import metrics"
-WRONG = "check_iou(lambda p, t: metrics.dice(p, t))   # Dice, not IoU"
+SETUP = ("from segcourse.checks import check_dice_per_image\nfrom segcourse import metrics\nimport numpy as np\n"
+         "def dice(p, t): return np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)])")
+WRONG = "check_dice_per_image(lambda p, t: np.array([metrics.iou(a, b) for a, b in zip(p, t)]))   # IoU, not Dice"
 
 
 def _run(*sources: str, allow_errors: bool, monkeypatch) -> nbformat.NotebookNode:
@@ -32,13 +34,13 @@ def _run(*sources: str, allow_errors: bool, monkeypatch) -> nbformat.NotebookNod
 
 
 def test_a_failed_check_is_one_short_error_in_jupyter(monkeypatch):
-    nb = _run(SETUP, WRONG, "1 / 0", "check_iou(metrics.iou)", allow_errors=True, monkeypatch=monkeypatch)
+    nb = _run(SETUP, WRONG, "1 / 0", "check_dice_per_image(dice)", allow_errors=True, monkeypatch=monkeypatch)
     _, wrong, other, right = nb.cells
     (out,) = wrong.outputs  # nothing on stdout or stderr, only the error
     assert out.output_type == "error" and out.ename == "CheckFailed"
-    assert "That is the Dice value" in " ".join(out.evalue.split())
+    assert "0.5 is its IoU" in " ".join(out.evalue.split())
     text = "\n".join(out.traceback)
-    assert "That is the Dice value" in " ".join(text.split())
+    assert "0.5 is its IoU" in " ".join(text.split())
     assert "checks.py" not in text and "_core.py" not in text and "lesson00.py" not in text, text
     assert "Traceback" not in text and "wrapper" not in text, text
     assert len(text.splitlines()) == len(out.evalue.splitlines()), text  # the hint and nothing else
@@ -46,7 +48,7 @@ def test_a_failed_check_is_one_short_error_in_jupyter(monkeypatch):
     # any other error keeps IPython's usual traceback; a passing check still just prints
     (err,) = other.outputs
     assert err.ename == "ZeroDivisionError" and len(err.traceback) > 1
-    assert [o.get("text") for o in right.outputs] == ["check_iou: all cases pass\n"]
+    assert [o.get("text") for o in right.outputs] == ["check_dice_per_image: all cases pass\n"]
 
 
 def test_a_failed_check_still_fails_the_cell(monkeypatch):
@@ -56,8 +58,8 @@ def test_a_failed_check_still_fails_the_cell(monkeypatch):
 
 
 def test_outside_jupyter_it_is_a_plain_assertion_error():
-    with pytest.raises(AssertionError, match="Dice value"):
-        checks.check_iou(lambda p, t: __import__("segcourse").metrics.dice(p, t))
+    with pytest.raises(AssertionError, match="is its IoU"):
+        checks.check_dice_per_image(lambda p, t: np.array([metrics.iou(a, b) for a, b in zip(p, t)]))
     assert checks.register_ipython_handler() is False  # no IPython shell running under pytest
 
 

@@ -81,76 +81,102 @@ def learners_of(lesson: str) -> tuple[str, ...]:
 # answer, so each wrong learner also shows which cells are NOT affected by a mistake elsewhere.
 WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 00
-    "iou": [
+    "dice_per_image": [
         ("dee", """
-            def iou(pred, target):  # divides by the mean size: that is Dice
-                p, t = np.asarray(pred, bool), np.asarray(target, bool)
+            def dice_per_image(pred, target):  # the lesson's IoU, per image: not Dice
+                p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+                inter = np.count_nonzero(p & t, axis=(1, 2))
+                union = np.count_nonzero(p | t, axis=(1, 2))
+                return np.array([i / u if u else np.nan for i, u in zip(inter, union)])
+            """, {"check_dice_per_image"}),
+        ("fay", """
+            def dice_per_image(pred, target):  # one Dice for the whole batch, pooled
+                p, t = np.asarray(pred) != 0, np.asarray(target) != 0
                 total = p.sum() + t.sum()
                 return 2 * np.sum(p & t) / total if total else float("nan")
-            """, {"check_iou"}),
-        ("fay", """
-            def iou(pred, target):  # the intersection count, never divided
-                return int(np.sum(np.asarray(pred, bool) & np.asarray(target, bool)))
-            """, {"check_iou"}),
+            """, {"check_dice_per_image"}),
     ],
-    "confusion_matrix": [
+    "iou_at_threshold": [
         ("dee", """
-            def confusion_matrix(pred, target, num_classes):  # rows = prediction: transposed
-                k = num_classes
-                index = k * np.asarray(pred).astype(np.int64).ravel() + np.asarray(target).astype(np.int64).ravel()
-                return np.bincount(index, minlength=k * k).reshape(k, k)
-            """, {"check_confusion_matrix"}),  # IoU is symmetric in the transpose: mean_iou keeps its points
-        ("fay", """
-            def confusion_matrix(pred, target, num_classes):  # uint8 inputs overflow in k * t + p
-                k = num_classes
-                index = k * np.asarray(target).ravel() + np.asarray(pred).ravel()
-                return np.bincount(index, minlength=k * k).reshape(k, k)
-            """, {"check_confusion_matrix"}),
+            def iou_at_threshold(logits, target, threshold):  # thresholds the logits, no sigmoid
+                p, t = np.asarray(logits) > threshold, np.asarray(target) != 0
+                union = np.count_nonzero(p | t)
+                return np.count_nonzero(p & t) / union if union else float("nan")
+            """, {"check_iou_at_threshold"}),
     ],
-    "mean_iou": [
+    "confusion_from_scores": [
         ("dee", """
-            def mean_iou(pred, target, num_classes):  # absent classes counted as IoU 0
-                cm = confusion_matrix(pred, target, num_classes)
-                tp = np.diag(cm).astype(float)
-                denom = cm.sum(0) + cm.sum(1) - tp
-                return float(np.mean(np.where(denom > 0, tp / np.maximum(denom, 1), 0.0)))
-            """, {"check_mean_iou"}),
+            def confusion_from_scores(scores, target):  # argmax over the last axis, not the class axis
+                k = np.shape(scores)[1]
+                pred = np.argmax(scores, axis=-1).astype(np.int64).ravel()
+                index = k * np.asarray(target).astype(np.int64).ravel() + pred
+                return np.bincount(index, minlength=k * k).reshape(k, k)
+            """, {"check_confusion_from_scores"}),
+        ("fay", """
+            def confusion_from_scores(scores, target):  # uint8 targets overflow in k * t + p
+                k = np.shape(scores)[1]
+                index = k * np.asarray(target).ravel() + np.argmax(scores, axis=1).ravel()
+                return np.bincount(index, minlength=k * k).reshape(k, k)
+            """, {"check_confusion_from_scores"}),
     ],
-    "paint": [
-        ("dee", '''
-            painted = """
-            ....
-            .##.
-            .#..
-            ....
-            """  # three of the four target pixels: IoU 0.75, not 0.5
-            ''', {"check_paint"}),
+    "image_mean_iou": [
+        ("dee", """
+            def image_mean_iou(pred, target, num_classes):  # keeps only the target's classes: drops invented ones
+                scores = []
+                for p, t in zip(np.asarray(pred), np.asarray(target)):
+                    ious = [np.sum((p == c) & (t == c)) / np.sum((p == c) | (t == c)) for c in np.unique(t)]
+                    scores.append(np.mean(ious))
+                return float(np.mean(scores))
+            """, {"check_image_mean_iou"}),
+        ("fay", """
+            def image_mean_iou(pred, target, num_classes):  # pools the pixels of all images
+                p, t = np.asarray(pred).ravel(), np.asarray(target).ravel()
+                ious = [np.sum((p == c) & (t == c)) / np.sum((p == c) | (t == c))
+                        for c in range(num_classes) if np.any((p == c) | (t == c))]
+                return float(np.mean(ious))
+            """, {"check_image_mean_iou"}),
+    ],
+    "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
+        #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)
         ("fay", """
             painted = editor.mask  # painted with the mouse: gone when grading re-runs the notebook
             """, {"check_paint"}),
     ],
     # lesson 01
-    "pixel_shares": [
+    "median_frequency_weights": [  # (dee keeps this point: a wrong learner must keep a partial score;
+        #                             the median over all classes is in tests/test_checks.py)
         ("fay", """
-            def pixel_shares(label_maps, num_classes):  # no minlength: absent classes vanish
-                counts = np.bincount(np.asarray(label_maps).ravel())
-                return counts / counts.sum()
+            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # inverse frequency
+                lm = np.asarray(label_maps).ravel()
+                counts = np.bincount(lm[lm != ignore_index].astype(np.int64), minlength=num_classes)
+                freq = counts / counts.sum()
+                return np.where(freq > 0, 1 / np.maximum(freq, 1e-12), 0.0)
 
             roads = data.road_scenes(200, seed=5)
-            """, {"check_pixel_shares"}),
+            """, {"check_median_frequency_weights"}),
     ],
-    "iou_from_confusion": [
+    "weighted_cross_entropy": [
         ("dee", """
-            def iou_from_confusion(cm):  # recall: forgets the false positives
-                cm = np.asarray(cm, float)
-                return np.diag(cm) / np.maximum(cm.sum(1), 1)
-            """, {"check_iou_from_confusion"}),
+            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # divides by the pixel count
+                z = np.asarray(logits, float)
+                z = z - z.max(1, keepdims=True)
+                logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+                keep = np.asarray(target) != ignore_index
+                t = np.where(keep, target, 0)
+                nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0]
+                return float((np.asarray(class_weights)[t] * nll)[keep].sum() / keep.sum())
+            """, {"check_weighted_cross_entropy"}),
         ("fay", """
-            def iou_from_confusion(cm):  # 0 instead of NaN for a class that never occurs
-                cm = np.asarray(cm, float)
-                tp = np.diag(cm)
-                return np.nan_to_num(tp / (cm.sum(0) + cm.sum(1) - tp))
-            """, {"check_iou_from_confusion"}),
+            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # ignored pixels in the denominator
+                z = np.asarray(logits, float)
+                z = z - z.max(1, keepdims=True)
+                logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+                keep = np.asarray(target) != ignore_index
+                t = np.where(keep, target, 0)
+                nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0]
+                w = np.asarray(class_weights)[t]
+                return float((w * nll)[keep].sum() / w.sum())  # w of an ignored pixel: class 0's
+            """, {"check_weighted_cross_entropy"}),
     ],
     "flip_pair": [
         ("dee", """
@@ -441,16 +467,19 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
 NOISE = ('__import__("warnings").warn(f"debug note {__import__(\'time\').perf_counter_ns()}"); '
          '__import__("numpy").float64(0.0) / 0.0  # correct answer, noisy: a warning and a 0/0 on stderr')
 NOISY: dict[str, str] = {
-    # the case issue 18 found: numpy's 0/0 RuntimeWarning inside a correct IoU
-    "iou": """
-        def iou(pred, target):
-            p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
-            return np.float64(np.count_nonzero(p & t)) / np.float64(np.count_nonzero(p | t))  # 0/0 -> nan, warns
+    # the case issue 18 found: numpy's 0/0 RuntimeWarning inside a correct answer
+    "dice_per_image": """
+        def dice_per_image(pred, target):
+            p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+            inter = np.count_nonzero(p & t, axis=(1, 2)).astype(np.float64)
+            total = (np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))).astype(np.float64)
+            return 2 * inter / total  # 0/0 -> nan for two empty masks, warns
         """,
-    "dice": """
-        def dice(pred, target):
-            p, t = np.asarray(pred).astype(bool), np.asarray(target).astype(bool)
-            return 2 * np.float64(np.count_nonzero(p & t)) / np.float64(p.sum() + t.sum())  # 0/0 -> nan, warns
+    "iou_at_threshold": """
+        def iou_at_threshold(logits, target, threshold):
+            prob = 1 / (1 + np.exp(-np.asarray(logits, float)))  # exp overflows for large negative logits, warns
+            p, t = prob > threshold, np.asarray(target) != 0
+            return np.float64(np.count_nonzero(p & t)) / np.float64(np.count_nonzero(p | t))  # 0/0 -> nan, warns
         """,
 }
 

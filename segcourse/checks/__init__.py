@@ -37,10 +37,10 @@ Layout
 ------
 ``_core``       the shared machinery: :func:`learner_check`, :class:`CheckFailed`, the IPython
                 handler, and the helpers that read a learner's answer (``_call``, ``_number``, ...)
-``lesson00``    masks and IoU: ``check_iou``, ``check_dice``, ``check_confusion_matrix``,
-                ``check_mean_iou``, ``check_painted_mask``
-``lesson01``    semantic segmentation: ``check_pixel_shares``, ``check_iou_from_confusion``,
-                ``check_aligned_flip``
+``lesson00``    masks and IoU: ``check_dice_per_image``, ``check_iou_at_threshold``,
+                ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``
+``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
+                ``check_weighted_cross_entropy``, ``check_aligned_flip``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
                 ``check_receptive_field``, ``check_skip_choice``, ``check_unet``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
@@ -52,8 +52,8 @@ Layout
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``
 
 Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
-``checks.check_iou(...)``; a new check goes into its lesson's module (and that module's ``__all__``) and is
-imported and listed in ``__all__`` here (tests/test_checks.py checks that none is left out).
+``checks.check_dice_per_image(...)``; a new check goes into its lesson's module (and that module's
+``__all__``) and is imported and listed in ``__all__`` here (tests/test_checks.py checks that none is left out).
 """
 
 from __future__ import annotations
@@ -78,13 +78,13 @@ from ._core import (  # noqa: F401  (private helpers: for new checks and the tes
 from .lesson00 import (  # noqa: F401
     PRED,
     TRUTH,
-    check_confusion_matrix,
-    check_dice,
-    check_iou,
-    check_mean_iou,
+    check_confusion_from_scores,
+    check_dice_per_image,
+    check_image_mean_iou,
+    check_iou_at_threshold,
     check_painted_mask,
 )
-from .lesson01 import check_aligned_flip, check_iou_from_confusion, check_pixel_shares
+from .lesson01 import check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy
 from .lesson02 import (check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size,
                        check_unet)
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
@@ -95,16 +95,16 @@ from .lesson06 import check_largest_region_click, check_noc_with_proposal
 __all__ = [
     "CheckFailed",
     "learner_check",
-    "check_iou",
-    "check_dice",
-    "check_confusion_matrix",
-    "check_mean_iou",
+    "check_dice_per_image",
+    "check_iou_at_threshold",
+    "check_confusion_from_scores",
+    "check_image_mean_iou",
     "check_practice_masks",
     "check_small_region_sensitivity",
     "check_painted_mask",
     "check_report",
-    "check_pixel_shares",
-    "check_iou_from_confusion",
+    "check_median_frequency_weights",
+    "check_weighted_cross_entropy",
     "check_aligned_flip",
     "check_count_cells",
     "check_panoptic_quality",

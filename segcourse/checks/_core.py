@@ -143,7 +143,7 @@ def _call(fn: Callable, *args: Any, what: str) -> Any:
     """Call the learner's ``fn`` on deep copies of ``args``; any failure is an AssertionError."""
     __tracebackhide__ = True  # noqa: F841
     if not callable(fn):
-        raise AssertionError(f"pass your function itself (e.g. check_iou(iou)), not {type(fn).__name__}")
+        raise AssertionError(f"pass your function itself (e.g. check_dice_per_image(dice_per_image)), not {type(fn).__name__}")
     args = copy.deepcopy(args)
     try:
         with contextlib.redirect_stderr(io.StringIO()):

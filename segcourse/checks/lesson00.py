@@ -1,159 +1,270 @@
 """Learner checks of lesson 00, masks and IoU.
 
-Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written.
+Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written. Each exercise
+is a variant the lesson did not print: Dice per image of a batch (the lesson scores one pair), a
+mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
+the class axis first), and the mean over images of each image's mean IoU (the lesson pools).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import metrics
 from ._core import _array, _call, _close, _number, _plain, learner_check
 
-__all__ = ["check_iou", "check_dice", "check_confusion_matrix", "check_mean_iou", "check_painted_mask"]
+__all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
+           "check_image_mean_iou", "check_painted_mask"]
 
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
 
 
-def _random_pairs(seed: int, n: int = 25):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        shape = tuple(rng.integers(2, 12, 2))
-        if rng.random() < 0.3:
-            shape = (int(rng.integers(2, 4)),) + shape  # a batch
-        p = rng.random(shape) < rng.uniform(0.1, 0.7)
-        t = rng.random(shape) < rng.uniform(0.1, 0.7)
-        yield p, t
+def _show(value: Any) -> str:
+    """A number as a learner reads it: ``0.5``, ``nan``, never ``np.float64(0.5)``."""
+    value = float(value)
+    return "nan" if np.isnan(value) else f"{round(value, 4):g}"
 
 
-def _check_overlap(fn: Callable, name: str, ref: Callable, seed_value: float) -> None:
-    got = _number(_call(fn, np.array(PRED), np.array(TRUTH), what=name), name)
-    if not _close(got, seed_value, 1e-6):
-        hint = ""
-        if name == "iou" and _close(got, 2 / 3, 1e-3):
-            hint = " That is the Dice value: IoU divides by the union |P ∪ T| = 4, not by the mean size."
-        if name == "iou" and _close(got, 2.0, 1e-9):
-            hint = " You returned the intersection count: divide it by the union."
-        if name == "dice" and _close(got, 0.5, 1e-9):
-            hint = " That is the IoU. Dice is 2|P ∩ T| / (|P| + |T|)."
-        raise AssertionError(f"{name} of lesson 00's 3×3 masks should be {seed_value:.4f}, yours is {got!r}.{hint}")
+def _shows(values: Sequence[Any]) -> str:
+    return "[" + ", ".join(_show(v) for v in np.ravel(values)) + "]"
+
+
+# ----------------------------------------------------------------------------------- Dice per image
+def _dice_per_image(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+    inter = np.count_nonzero(p & t, axis=(1, 2))
+    total = np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))
+    return np.divide(2.0 * inter, total, out=np.full(len(p), np.nan), where=total > 0)
+
+
+def _first_batch() -> tuple[np.ndarray, np.ndarray]:
+    """Lesson 00's 3×3 pair, two empty masks, a one-pixel prediction on an empty target, a mask with itself."""
     empty = np.zeros((3, 3), bool)
-    got = _number(_call(fn, empty, empty, what=name), name)
-    if not _close(got, float("nan")):
-        raise AssertionError(
-            f"your {name} of two empty masks is {got!r}; both masks agree everywhere, but 0/0 has no value — "
-            f"the course convention is to return NaN (np.nan) so that averages can skip such images.")
-    one = empty.copy(); one[1, 1] = True
-    got = _number(_call(fn, one, empty, what=name), name)
-    if not _close(got, 0.0):
-        raise AssertionError(f"your {name} of a one-pixel prediction against an empty target is {got!r}; "
-                             f"nothing overlaps, so it must be 0.0 (only *both* empty is NaN)")
-    got = _number(_call(fn, one, one, what=name), name)
-    if not _close(got, 1.0):
-        raise AssertionError(f"your {name} of a mask with itself is {got!r}; identical masks score 1.0")
-    for p, t in _random_pairs(7):
-        want = ref(p, t)
-        got = _number(_call(fn, p, t, what=name), name)
+    one = empty.copy()
+    one[1, 1] = True
+    pred = np.stack([np.array(PRED, bool), empty, one, np.array(TRUTH, bool)])
+    target = np.stack([np.array(TRUTH, bool), empty, empty, np.array(TRUTH, bool)])
+    return pred, target
+
+
+@learner_check
+def check_dice_per_image(dice_per_image: Callable) -> None:
+    """Check ``dice_per_image(pred, target)``: one Dice per image of a batch ``(N, H, W)``.
+
+    Nonzero values are object (masks saved as 8-bit images hold 0 and 255); an image whose two
+    masks are both empty gets NaN.
+
+    >>> check_dice_per_image(lambda p, t: np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)]))
+    check_dice_per_image: all cases pass
+    """
+    pred, target = _first_batch()
+    want = _dice_per_image(pred, target)
+    raw = _plain(_call(dice_per_image, pred, target, what="dice_per_image"))
+    if np.ndim(raw) == 0 and not isinstance(raw, (dict, str)) and raw is not None:
+        pooled = metrics.dice(pred, target)
+        extra = " (that is the Dice of all pixels pooled)" if _close(_number(raw, "dice_per_image"), pooled, 1e-6) else ""
+        raise AssertionError(f"you returned one number for a batch of {len(pred)} images{extra}: return one Dice "
+                             f"per image, an array of shape ({len(pred)},). Count over axes (1, 2) only.")
+    got = _array(raw, "dice_per_image").astype(float)
+    if got.shape != want.shape:
+        raise AssertionError(f"for a batch of shape {pred.shape} return shape {want.shape}, one Dice per image; "
+                             f"yours has shape {got.shape}. Count over the pixel axes (1, 2), not axis 0.")
+    if _close(got[0], 0.5, 1e-6):
+        raise AssertionError("image 0 is lesson 00's 3×3 pair: your 0.5 is its IoU. Dice is "
+                             "2|P ∩ T| / (|P| + |T|) = 2·2 / (3 + 3) = 0.6667.")
+    if not _close(got[0], want[0], 1e-6):
+        raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is {_show(got[0])}")
+    if not np.isnan(got[1]):
+        raise AssertionError(f"image 1 has two empty masks: your Dice is {_show(got[1])}. 0/0 has no value; return NaN "
+                             f"for that image so that a mean over images can skip it (np.nanmean).")
+    if not _close(got[2], 0.0):
+        raise AssertionError(f"image 2 predicts one pixel on an empty target: your Dice is {_show(got[2])}, it must "
+                             f"be 0 (nothing overlaps; only *both* empty is NaN)")
+    if not _close(got[3], 1.0, 1e-9):
+        raise AssertionError(f"image 3 is a mask compared with itself: Dice 1, yours is {_show(got[3])}")
+    # masks as 8-bit images store 0 and 255
+    p255, t255 = pred.astype(np.uint8) * 255, target.astype(np.uint8) * 255
+    got = _array(_call(dice_per_image, p255, t255, what="dice_per_image"), "dice_per_image").astype(float)
+    if got.shape != want.shape or not np.allclose(got, want, atol=1e-6, equal_nan=True):
+        raise AssertionError(f"on the same masks stored as 0/255 uint8 your Dice is {_shows(got)}, on bool masks "
+                             f"{_shows(want)}: turn them into bool first (mask != 0). uint8 arithmetic wraps at 256 "
+                             f"(255 * 255 = 1, 255 + 255 = 254) and a sum of values counts 255 per pixel.")
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        n, h, w = (int(v) for v in rng.integers(2, 10, 3))
+        p = rng.random((n, h, w)) < rng.uniform(0.05, 0.7)
+        t = rng.random((n, h, w)) < rng.uniform(0.05, 0.7)
+        want = _dice_per_image(p, t)
+        got = _array(_call(dice_per_image, p, t, what="dice_per_image"), "dice_per_image").astype(float)
+        if got.shape != want.shape or not np.allclose(got, want, atol=1e-6, equal_nan=True):
+            raise AssertionError(f"on random masks of shape {p.shape} expected {_shows(want)}, got "
+                                 f"{_shows(got) if got.size < 12 else got.shape}: count pixels per image (axes 1 and 2)")
+    print("check_dice_per_image: all cases pass")
+
+
+# ---------------------------------------------------------------------------------- threshold
+def _iou_at(logits: np.ndarray, target: np.ndarray, threshold: float) -> float:
+    prob = 1.0 / (1.0 + np.exp(-np.asarray(logits, float)))
+    return metrics.iou(prob > threshold, np.asarray(target) != 0)
+
+
+@learner_check
+def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
+    """Check ``iou_at_threshold(logits, target, threshold)``: IoU of ``sigmoid(logits) > threshold``.
+
+    >>> check_iou_at_threshold(lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) > th, np.asarray(t) != 0))
+    check_iou_at_threshold: all cases pass
+    """
+    logits = np.array([[-3.0, -0.4, 0.3], [0.8, 1.2, 2.5], [-1.5, 0.6, 4.0]])
+    target = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 1]])
+    for th in (0.5, 0.7, 0.3, 0.9):
+        want = _iou_at(logits, target, th)
+        got = _number(_call(iou_at_threshold, logits, target, th, what="iou_at_threshold"), "iou_at_threshold")
+        if _close(got, want, 1e-6):
+            continue
+        if _close(got, metrics.iou(logits > th, target != 0), 1e-6):
+            raise AssertionError(f"at threshold {th} your IoU {_show(got)} is that of logits > {th}: the threshold is "
+                                 f"a probability, so apply the sigmoid 1 / (1 + exp(-z)) first, then compare")
+        if _close(got, metrics.iou(1 / (1 + np.exp(-logits)) <= th, target != 0), 1e-6):
+            raise AssertionError(f"at threshold {th} your mask is the background: object is where the "
+                                 f"probability is ABOVE the threshold (prob > threshold)")
+        raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
+                             f"is {_show(want)}, yours is {_show(got)}")
+    got = _number(_call(iou_at_threshold, np.full((2, 2), -5.0), np.zeros((2, 2), int), 0.5, what="iou_at_threshold"),
+                  "iou_at_threshold")
+    if not np.isnan(got):
+        raise AssertionError(f"nothing is predicted and the target is empty: your IoU is {_show(got)}, the course "
+                             f"returns NaN for two empty masks (0/0)")
+    big = np.array([[-800.0, 800.0], [900.0, -900.0]])
+    got = _number(_call(iou_at_threshold, big, np.array([[0, 1], [0, 0]]), 0.5, what="iou_at_threshold"), "iou_at_threshold")
+    if not _close(got, 0.5, 1e-9):
+        raise AssertionError(f"logits of ±800 and ±900 (very confident pixels) give IoU {_show(got)}, expected 0.5: "
+                             f"exp(z) / (1 + exp(z)) is inf / inf = NaN there. Write the sigmoid as "
+                             f"1 / (1 + exp(-z)), which gives 0 or 1 (or compare z with log(t / (1 - t))).")
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        shape = tuple(int(v) for v in rng.integers(2, 12, 2))
+        t = rng.random(shape) < 0.4
+        z = rng.normal(0, 2, shape) + 2 * t
+        th = float(rng.choice([0.2, 0.5, 0.65, 0.8]))
+        want = _iou_at(z, t, th)
+        got = _number(_call(iou_at_threshold, z, t.astype(np.uint8), th, what="iou_at_threshold"), "iou_at_threshold")
         if not _close(got, want, 1e-6):
-            extra = " (this case is a batch of shape (N, H, W): count over all images)" if p.ndim == 3 else ""
-            raise AssertionError(f"on random masks of shape {p.shape} your {name} is {got!r}, expected {want:.6f}{extra}. "
-                                 f"Check that you count pixels, not rows, and use & for intersection and | for union.")
-    p, t = next(_random_pairs(8))
-    got = _number(_call(fn, p.astype(np.uint8), t.astype(np.uint8), what=name), name)
-    if not _close(got, ref(p, t), 1e-6):
-        raise AssertionError(f"your {name} gives {got!r} for 0/1 uint8 masks but {ref(p, t):.6f} is right: convert to bool "
-                             f"first (mask.astype(bool)); uint8 arithmetic overflows and & on 0/1 ints is not logical AND of masks")
+            raise AssertionError(f"on random logits of shape {shape} at threshold {th}: expected {_show(want)}, got {_show(got)}")
+    print("check_iou_at_threshold: all cases pass")
+
+
+# ------------------------------------------------------------------------- confusion from scores
+def _cm_from_scores(scores: np.ndarray, target: np.ndarray, axis: int = 1) -> np.ndarray:
+    k = np.shape(scores)[1]
+    labels = np.argmax(scores, axis=axis)
+    return metrics.confusion_matrix(labels, target, k)
 
 
 @learner_check
-def check_iou(iou: Callable) -> None:
-    """Check a learner's ``iou(pred, target)`` for binary masks.
+def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
+    """Check ``confusion_from_scores(scores, target)``: rows = truth, scores ``(N, K, H, W)``.
 
-    >>> check_iou(metrics.iou)
-    check_iou: all cases pass
+    >>> check_confusion_from_scores(lambda s, t: metrics.confusion_matrix(np.argmax(s, 1), t, np.shape(s)[1]))
+    check_confusion_from_scores: all cases pass
     """
-    _check_overlap(iou, "iou", metrics.iou, 0.5)
-    print("check_iou: all cases pass")
-
-
-@learner_check
-def check_dice(dice: Callable) -> None:
-    """Check a learner's ``dice(pred, target)`` for binary masks.
-
-    >>> check_dice(metrics.dice)
-    check_dice: all cases pass
-    """
-    _check_overlap(dice, "dice", metrics.dice, 2 / 3)
-    print("check_dice: all cases pass")
-
-
-@learner_check
-def check_confusion_matrix(confusion_matrix: Callable) -> None:
-    """Check a learner's ``confusion_matrix(pred, target, num_classes)`` (rows = truth).
-
-    >>> check_confusion_matrix(metrics.confusion_matrix)
-    check_confusion_matrix: all cases pass
-    """
-    pred = np.array([[0, 1, 1], [1, 2, 2]])
-    target = np.array([[0, 0, 1], [1, 1, 2]])
-    want = metrics.confusion_matrix(pred, target, 3)
-    got = _array(_call(confusion_matrix, pred, target, 3, what="confusion_matrix"), "confusion_matrix")
+    rng = np.random.default_rng(2)
+    target = rng.integers(0, 3, (3, 3, 3))          # N = K = H = W = 3: argmax over a wrong axis still runs
+    scores = rng.normal(0, 1, (3, 3, 3, 3)) + 2.0 * np.moveaxis(np.eye(3)[target], -1, 1)
+    want = _cm_from_scores(scores, target)
+    got = _array(_call(confusion_from_scores, scores, target, what="confusion_from_scores"), "confusion_from_scores")
     if got.shape != (3, 3):
-        raise AssertionError(f"with num_classes=3 the matrix must be 3×3, yours has shape {got.shape}")
-    if np.array_equal(got, want.T):
-        raise AssertionError("your matrix is transposed: rows must be the ground truth (target) and columns the prediction, "
-                             "so cm[i, j] counts pixels of true class i predicted as j")
+        raise AssertionError(f"scores of shape (N, K, H, W) = {scores.shape} have K = 3 classes: return a 3×3 matrix; "
+                             f"yours has shape {got.shape}. First labels = scores.argmax(1), then count pairs.")
+    if not np.array_equal(got, want) and np.array_equal(got, want.T):
+        raise AssertionError("your matrix is transposed: rows must be the ground truth (target) and columns the "
+                             "prediction, so cm[i, j] counts pixels of true class i predicted as j")
+    for axis in (0, 2, 3):
+        if not np.array_equal(got, want) and np.array_equal(got, _cm_from_scores(scores, target, axis)):
+            raise AssertionError(f"you took the argmax over axis {axis}; the class axis of scores (N, K, H, W) is "
+                                 f"axis 1: labels = scores.argmax(axis=1)")
     if not np.array_equal(got, want):
-        raise AssertionError(f"for pred={pred.tolist()} and target={target.tolist()} expected\n{want}\nbut got\n{got}")
-    got = _array(_call(confusion_matrix, np.zeros((2, 2), int), np.zeros((2, 2), int), 4, what="confusion_matrix"), "confusion_matrix")
+        raise AssertionError(f"on a batch of 3 images with K = 3 expected\n{want}\nbut got\n{got.astype(int)}")
+    # one-hot scores, and a class that never occurs
+    t = np.array([[[0, 1], [1, 0]]])
+    onehot = np.moveaxis(np.eye(4)[t], -1, 1)
+    raw = _call(confusion_from_scores, onehot, t, what="confusion_from_scores")
+    got = _array(raw, "confusion_from_scores")
     if got.shape != (4, 4):
-        raise AssertionError("classes that never occur still get a row and a column: use num_classes, not the ids you see "
-                             f"(np.bincount(..., minlength=K*K)); your shape is {got.shape}")
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        k = int(rng.integers(2, 20))
-        shape = (int(rng.integers(1, 3)), 40, 40)
-        t = rng.integers(0, k, shape).astype(np.uint8)
-        p = rng.integers(0, k, shape).astype(np.uint8)
-        got = _array(_call(confusion_matrix, p, t, k, what="confusion_matrix"), "confusion_matrix")
-        if not np.array_equal(got, metrics.confusion_matrix(p, t, k)):
-            raise AssertionError(f"wrong counts on random uint8 label maps with K={k}: K*t + p overflows uint8 when K*K > 256 — "
-                                 f"convert to a wider integer type (astype(np.int64)) before computing the index")
-    print("check_confusion_matrix: all cases pass")
+        raise AssertionError(f"with 4 score channels the matrix is 4×4 even when classes 2 and 3 never occur: take K "
+                             f"from scores.shape[1] and use np.bincount(..., minlength=K*K); your shape is {got.shape}")
+    if not np.array_equal(got, metrics.confusion_matrix(t, t, 4)):
+        raise AssertionError(f"for a one-hot stack of the target itself expected a diagonal matrix "
+                             f"{np.diag(metrics.confusion_matrix(t, t, 4)).tolist()} on the diagonal, got\n{got.astype(int)}")
+    for _ in range(6):
+        k = int(rng.integers(17, 24))
+        t = rng.integers(0, k, (2, 12, 12)).astype(np.uint8)
+        s = rng.normal(0, 1, (2, k, 12, 12)).astype(np.float32)
+        got = _array(_call(confusion_from_scores, s, t, what="confusion_from_scores"), "confusion_from_scores")
+        if not np.array_equal(got, _cm_from_scores(s, t)):
+            raise AssertionError(f"wrong counts with a uint8 target and K = {k}: K * target overflows uint8 (it wraps "
+                                 f"at 256); convert to a wider integer type (astype(np.int64)) before computing the index")
+    print("check_confusion_from_scores: all cases pass")
+
+
+# ------------------------------------------------------------------------------ image mean IoU
+def _image_miou(pred: np.ndarray, target: np.ndarray, k: int) -> float:
+    return float(np.nanmean([metrics.mean_iou(p, t, k) for p, t in zip(pred, target)]))
+
+
+#: Two 2×3 images, K = 4: image 0 invents class 2 (predicted, not in its target); class 3 occurs nowhere.
+MIOU_PRED = np.array([[[0, 0, 2], [1, 1, 1]], [[0, 1, 1], [1, 1, 0]]])
+MIOU_TARGET = np.array([[[0, 0, 0], [1, 1, 1]], [[0, 1, 1], [1, 1, 1]]])
 
 
 @learner_check
-def check_mean_iou(mean_iou: Callable) -> None:
-    """Check a learner's ``mean_iou(pred, target, num_classes)`` (NaN classes skipped).
+def check_image_mean_iou(image_mean_iou: Callable) -> None:
+    """Check ``image_mean_iou(pred, target, num_classes)``: the mean over images of each image's mIoU.
 
-    >>> check_mean_iou(metrics.mean_iou)
-    check_mean_iou: all cases pass
+    Each image's mIoU averages the classes that occur in that image's prediction or target (a
+    class in neither is NaN and skipped; a class the model invents scores 0 and counts).
+
+    >>> check_image_mean_iou(lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])))
+    check_image_mean_iou: all cases pass
     """
-    t = np.array([[0, 0], [1, 1]])
-    p = np.array([[0, 1], [1, 1]])
-    want = metrics.mean_iou(p, t, 4)
-    got = _number(_call(mean_iou, p, t, 4, what="mean_iou"), "mean_iou")
-    if _close(got, (0.5 + 2 / 3) / 4, 1e-6):
-        raise AssertionError(f"your mean IoU is {got:.4f}: classes 2 and 3 appear in neither mask and were counted as 0. "
-                             f"An absent class has no IoU (NaN); average only the classes that occur (np.nanmean).")
+    p, t, k = MIOU_PRED, MIOU_TARGET, 4
+    want = _image_miou(p, t, k)
+    got = _number(_call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
     if not _close(got, want, 1e-6):
-        raise AssertionError(f"mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be {want:.4f}, yours is {got!r}")
+        per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
+        target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
+        as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
+        if _close(got, metrics.mean_iou(p, t, k), 1e-6):
+            hint = ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
+                    "then average the images.")
+        elif _close(got, target_only, 1e-6):
+            hint = ("you averaged only the classes of the target. Image 0 predicts class 2, which its target lacks: "
+                    "that false alarm has IoU 0 and must stay in the mean (classes in prediction OR target).")
+        elif _close(got, as_zero, 1e-6):
+            hint = ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
+                    "average the classes that occur (np.nanmean).")
+        else:
+            hint = "per image: IoU of each class from its own pixels, mean over the classes that occur."
+        raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be "
+                             f"{_show(want)}, yours is {_show(got)}: {hint}")
     rng = np.random.default_rng(11)
-    for _ in range(20):
+    for _ in range(10):
         k = int(rng.integers(2, 7))
-        t = rng.integers(0, k, (2, 9, 9))
+        t = rng.integers(0, k, (3, 7, 7))
         p = np.where(rng.random(t.shape) < 0.6, t, rng.integers(0, k, t.shape))
-        want = metrics.mean_iou(p, t, k)
-        got = _number(_call(mean_iou, p, t, k, what="mean_iou"), "mean_iou")
+        want = _image_miou(p, t, k)
+        got = _number(_call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
         if not _close(got, want, 1e-6):
-            raise AssertionError(f"on random label maps (K={k}, batch of 2) expected {want:.6f}, got {got!r}: "
-                                 f"compute each class's IoU over all pixels of the batch, then average the classes")
-    print("check_mean_iou: all cases pass")
+            raise AssertionError(f"on random label maps (K = {k}, batch of 3) expected {_show(want)}, got {_show(got)}: "
+                                 f"one mIoU per image, then their mean")
+    print("check_image_mean_iou: all cases pass")
 
+
+# ------------------------------------------------------------------------------------- painting
 def _painted_array(mask: Any, editor: Any) -> np.ndarray:
     """The learner's painted mask as an array; text pictures are parsed with mask_from_string."""
     from ..masks import mask_from_string

@@ -5,54 +5,197 @@ Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is wri
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _call, learner_check
+from ._core import _array, _call, _close, _number, learner_check
 
-__all__ = ["check_pixel_shares", "check_iou_from_confusion", "check_aligned_flip"]
+__all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip"]
+
+
+def _show(value: Any) -> str:
+    """A number as a learner reads it: ``0.5``, ``nan``, ``inf``, never ``np.float64(0.5)``."""
+    value = float(value)
+    return str(value) if not np.isfinite(value) else f"{round(value, 4):g}"
+
+
+def _shows(values: Any) -> str:
+    return "[" + ", ".join(_show(v) for v in np.ravel(values)) + "]"
+
+
+# ------------------------------------------------------------------------ median frequency weights
+def _frequencies(label_maps: Any, k: int, ignore_index: int) -> np.ndarray:
+    lm = np.asarray(label_maps).ravel()
+    counts = np.bincount(lm[lm != ignore_index].astype(np.int64), minlength=k)[:k]
+    return counts / counts.sum()
+
+
+def _median_frequency(label_maps: Any, k: int, ignore_index: int = 255) -> np.ndarray:
+    freq = _frequencies(label_maps, k, ignore_index)
+    present = freq > 0
+    return np.where(present, np.median(freq[present]) / np.where(present, freq, 1.0), 0.0)
+
+
+#: Two 3×4 maps, K = 5: pixel counts 10, 6, 3, 1 for classes 0..3, none of class 4, and 4 pixels of 255.
+MFW_MAPS = np.array([[[0, 0, 0, 0], [0, 0, 1, 1], [255, 2, 1, 3]],
+                     [[0, 0, 0, 0], [1, 1, 1, 255], [255, 2, 2, 255]]], dtype=np.uint8)
 
 
 @learner_check
-def check_pixel_shares(pixel_shares: Callable) -> None:
-    """Check ``pixel_shares(label_maps, num_classes)``: the fraction of pixels of each class.
+def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
+    """Check ``median_frequency_weights(label_maps, num_classes, ignore_index=255)``.
 
-    >>> check_pixel_shares(lambda lm, k: np.bincount(np.ravel(lm), minlength=k) / np.size(lm))
-    check_pixel_shares: all cases pass
+    A class's frequency is its share of the pixels that are not ``ignore_index``; its weight is
+    the median frequency of the classes that occur divided by its own; a class with no pixels gets 0.
+
+    >>> check_median_frequency_weights(_median_frequency)
+    check_median_frequency_weights: all cases pass
     """
-    lm = np.array([[[0, 0], [1, 3]], [[0, 0], [0, 1]]])
-    want = np.array([5, 2, 0, 1, 0]) / 8
-    got = _array(_call(pixel_shares, lm, 5, what="pixel_shares"), "pixel_shares").astype(float)
-    if got.shape != (5,):
-        raise AssertionError(f"return one share per class (num_classes=5 -> shape (5,)); yours has shape {got.shape}. "
-                             f"A class with no pixels still gets a share of 0: np.bincount(..., minlength=num_classes)")
-    if np.allclose(got, [5, 2, 0, 1, 0]):
-        raise AssertionError("these are pixel counts: divide by the total number of pixels to get shares that sum to 1")
-    if not np.allclose(got, want):
-        raise AssertionError(f"for a batch of two 2×2 maps expected {want.tolist()}, got {got.tolist()}: count over all images together")
-    print("check_pixel_shares: all cases pass")
+    lm, k = MFW_MAPS, 5
+    want = _median_frequency(lm, k)
+    raw = _call(median_frequency_weights, lm.copy(), k, 255, what="median_frequency_weights")
+    got = _array(raw, "median_frequency_weights").astype(float)
+    if got.shape == (256,) or (got.ndim == 1 and got.size > k):
+        raise AssertionError(f"you returned {got.size} weights for 5 classes: 255 is the ignore label, not a class. "
+                             f"Drop those pixels first (label_maps[label_maps != ignore_index]), then "
+                             f"np.bincount(..., minlength=num_classes)")
+    if got.shape != (k,):
+        raise AssertionError(f"return one weight per class, shape ({k},); yours has shape {got.shape}. A class with "
+                             f"no pixels still gets a weight: np.bincount(..., minlength=num_classes)")
+    if not np.isfinite(got[4]) or got[4] != 0:
+        raise AssertionError(f"class 4 has no pixels: your weight is {_show(got[4])}. There is nothing to up-weight "
+                             f"(and 1/0 would give inf): give an absent class weight 0")
+    if not np.allclose(got, want, atol=1e-6):
+        freq = _frequencies(lm, k, 255)
+        present = freq > 0
+        inverse = np.where(present, 1 / np.where(present, freq, 1), 0)
+        all_median = np.where(present, np.median(freq) / np.where(present, freq, 1), 0)
+        if np.allclose(got, all_median, atol=1e-6):
+            hint = ("you took the median over all 5 classes, the absent one's 0 included; take it over the classes "
+                    "that occur (f > 0).")
+        elif got[0] != 0 and np.allclose(got[:4] / got[0], inverse[:4] / inverse[0]):
+            hint = ("your weights are inverse frequency (1 / f, the lesson's formula) scaled differently. Median "
+                    "frequency balancing divides the MEDIAN frequency by each class's: w = median(f) / f, so a "
+                    "class of median frequency gets weight 1.")
+        else:
+            hint = ("frequency = pixels of the class / pixels that are not 255; weight = median of the frequencies "
+                    "of the classes that occur / the class's frequency.")
+        raise AssertionError(f"for two 3×4 maps with pixel counts 10, 6, 3, 1, 0 (and 4 pixels of 255) expected "
+                             f"{_shows(want)}, got {_shows(got)}: {hint}")
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        k = int(rng.integers(2, 8))
+        maps = rng.integers(0, k, (2, 9, 9)).astype(np.uint8)
+        maps[rng.random(maps.shape) < 0.1] = 255
+        want = _median_frequency(maps, k)
+        got = _array(_call(median_frequency_weights, maps, k, 255, what="median_frequency_weights"),
+                     "median_frequency_weights").astype(float)
+        if got.shape != want.shape or not np.allclose(got, want, atol=1e-6):
+            raise AssertionError(f"on random uint8 label maps (K = {k}, some pixels 255) expected {_shows(want)}, "
+                                 f"got {_shows(got) if got.size <= 10 else got.shape}")
+    print("check_median_frequency_weights: all cases pass")
+
+
+# ---------------------------------------------------------------------------- weighted cross-entropy
+def _torch_ce(logits: Any, target: Any, weights: Any, ignore_index: int = 255) -> float:
+    import torch
+
+    return float(torch.nn.functional.cross_entropy(
+        torch.as_tensor(np.asarray(logits, np.float64)), torch.as_tensor(np.asarray(target, np.int64)),
+        weight=torch.as_tensor(np.asarray(weights, np.float64)), ignore_index=ignore_index))
+
+
+def _ce_variants(logits: np.ndarray, target: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """Typical wrong averages of the per-pixel losses, by name."""
+    z = logits - logits.max(1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    keep = target != 255
+    t = np.where(keep, target, 0).astype(np.int64)
+    nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0][keep]
+    w = np.asarray(weights, float)[t[keep]]
+    every = np.asarray(weights, float)[t]   # the weight of every pixel, an ignored one's through its stand-in class 0
+    return {"count": float((w * nll).sum() / keep.sum()), "unweighted": float(nll.mean()),
+            "all pixels": float((w * nll).sum() / every.sum())}
+
+
+#: One 2×3 image, K = 3, one pixel labelled 255 (the top-right corner).
+CE_LOGITS = np.array([[[[2.0, -1.0, 0.5], [0.2, 1.5, -0.3]],
+                       [[0.1, 0.8, 3.0], [1.0, -0.5, 0.4]],
+                       [[-1.0, 0.3, 0.2], [2.2, 0.0, 1.1]]]])
+CE_TARGET = np.array([[[0, 1, 255], [2, 0, 1]]])
+CE_WEIGHTS = np.array([1.0, 2.0, 0.5])
 
 
 @learner_check
-def check_iou_from_confusion(iou_from_confusion: Callable) -> None:
-    """Check ``iou_from_confusion(cm)``: per-class IoU read off a confusion matrix.
+def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
+    """Check ``weighted_cross_entropy(logits, target, class_weights, ignore_index=255)`` against torch.
 
-    >>> check_iou_from_confusion(metrics.iou_from_confusion)
-    check_iou_from_confusion: all cases pass
+    The value of ``torch.nn.functional.cross_entropy(logits, target, weight=class_weights,
+    ignore_index=255)``: the weighted mean of ``-log softmax(logits)[true class]`` over the pixels
+    not labelled ``ignore_index``, divided by the sum of their weights.
+
+    >>> check_weighted_cross_entropy(_torch_ce)
+    check_weighted_cross_entropy: all cases pass
     """
-    cm = np.array([[3, 1, 0], [2, 4, 0], [0, 0, 0]])
-    want = metrics.iou_from_confusion(cm)
-    got = _array(_call(iou_from_confusion, cm, what="iou_from_confusion"), "iou_from_confusion").astype(float)
-    tp = np.diag(cm)
-    if got.shape == want.shape and np.allclose(np.nan_to_num(got), tp / np.maximum(cm.sum(1), 1)):
-        raise AssertionError("that is recall (TP / row sum): IoU also counts the false positives, TP / (row sum + column sum - TP)")
-    if got.shape != want.shape or not np.allclose(got[:2], want[:2]):
-        raise AssertionError(f"for cm={cm.tolist()} expected {np.round(want, 4).tolist()}, got {np.round(got, 4).tolist()}")
-    if not np.isnan(got[2]):
-        raise AssertionError(f"class 2 has no pixels in truth or prediction: its IoU is 0/0, so NaN — yours is {got[2]!r}")
-    print("check_iou_from_confusion: all cases pass")
+    logits, target, weights = CE_LOGITS, CE_TARGET, CE_WEIGHTS
+    clean = np.where(target == 255, 0, target)
+    want = _torch_ce(logits, clean, weights)
+    got = _number(_call(weighted_cross_entropy, logits, clean, weights, 255, what="weighted_cross_entropy"),
+                  "weighted_cross_entropy")
+    if not _close(got, want, 1e-6):
+        variants = _ce_variants(logits, clean, weights)
+        if _close(got, variants["unweighted"], 1e-6):
+            hint = "that is the unweighted mean: multiply each pixel's loss by the weight of its TRUE class."
+        elif _close(got, variants["count"], 1e-6):
+            hint = ("you divided by the number of pixels. torch's weighted mean divides by the sum of the weights "
+                    "of the pixels: sum(w[t] * loss) / sum(w[t]).")
+        else:
+            hint = "per pixel: loss = -log(softmax(logits over axis 1)[true class]); then the weighted mean."
+        raise AssertionError(f"on a 2×3 image without ignored pixels (K = 3, weights [1, 2, 0.5]) torch gives "
+                             f"{_show(want)}, yours is {_show(got)}: {hint}")
+    want = _torch_ce(logits, target, weights)
+    try:
+        got = _number(_call(weighted_cross_entropy, logits, target, weights, 255, what="weighted_cross_entropy"),
+                      "weighted_cross_entropy")
+    except AssertionError as exc:
+        if "crashed" not in str(exc):
+            raise
+        raise AssertionError(f"{exc}\nThe pixel labelled 255 is not a class: select the pixels with "
+                             f"target != ignore_index before you index the log-probabilities or the weights.") from None
+    if not _close(got, want, 1e-6):
+        variants = _ce_variants(logits, target, weights)
+        if _close(got, variants["all pixels"], 1e-6):
+            hint = ("the ignored pixel still counts in your denominator. Ignored pixels take no part at all: "
+                    "neither in the sum of losses nor in the sum of weights.")
+        elif _close(got, variants["count"], 1e-6):
+            hint = "divide by the sum of the weights of the counted pixels, not by how many there are."
+        else:
+            hint = "drop the pixels whose target is 255, then take the weighted mean of the others."
+        raise AssertionError(f"with one pixel labelled 255 torch gives {_show(want)}, yours is {_show(got)}: {hint}")
+    big = logits * 400.0
+    want = _torch_ce(big, target, weights)
+    got = _number(_call(weighted_cross_entropy, big, target, weights, 255, what="weighted_cross_entropy"),
+                  "weighted_cross_entropy")
+    if not _close(got, want, 1e-6 * max(1.0, abs(want))):
+        raise AssertionError(f"with logits 400 times larger torch gives {_show(want)}, yours is {_show(got)}: "
+                             f"exp(1200) overflows. Subtract each pixel's largest logit before exp "
+                             f"(log-sum-exp), or use scipy.special.log_softmax.")
+    rng = np.random.default_rng(6)
+    for _ in range(6):
+        k = int(rng.integers(2, 6))
+        t = rng.integers(0, k, (2, 5, 6))
+        t[rng.random(t.shape) < 0.15] = 255
+        t[0, 0, 0] = 0
+        z = rng.normal(0, 2, (2, k, 5, 6))
+        w = rng.uniform(0.2, 5, k)
+        want = _torch_ce(z, t, w)
+        got = _number(_call(weighted_cross_entropy, z, t, w, 255, what="weighted_cross_entropy"), "weighted_cross_entropy")
+        if not _close(got, want, 1e-6 * max(1.0, abs(want))):
+            raise AssertionError(f"on random logits (K = {k}, a batch of 2, some pixels 255) torch gives "
+                                 f"{_show(want)}, yours is {_show(got)}")
+    print("check_weighted_cross_entropy: all cases pass")
 
 
 @learner_check
