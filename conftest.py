@@ -57,3 +57,22 @@ def pytest_collection_modifyitems(items):
             may_raise[key] = cells_allowed_to_raise(nb)
         if item.cell_num in may_raise[key]:
             item.options["check_exception"] = True
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, except that each lesson's classroom round trip is a work unit of its own.
+
+    Each test file stays on one worker (a notebook's cells share one kernel), but
+    ``tests/test_classroom.py`` holds a minute of grading per lesson: as one unit it ran all of it
+    on one worker after the other had finished. Split by lesson, the two workers share it.
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadFileSplitClassroom(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path == "tests/test_classroom.py" and nodeid.endswith("]") else path
+
+    return LoadFileSplitClassroom(config, log)
