@@ -25,6 +25,8 @@
 # laptop CPU.
 
 # %%
+import copy
+
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
@@ -60,9 +62,35 @@ print("output shape:", edges.shape, "| numpy and torch agree to float32 rounding
       bool(np.abs(edges - edges_torch.numpy()).max() < 1e-5))
 
 # %% [markdown]
-# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. This UNet
-# (TinyUNet) pools three times, so its deepest features live on a grid 8× coarser than the image.
-# What does that cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow
+# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. In numpy: cut the
+# edge strength into 2×2 blocks and take each block's maximum — compared with `F.max_pool2d`, then
+# pooled twice more, down to the 8×8 grid of TinyUNet's bottleneck:
+
+# %%
+strength = np.abs(edges)                                  # how strong the edge is, whatever its sign
+pooled = {1: strength}
+for f in (2, 4, 8):
+    prev = pooled[f // 2]
+    h = prev.shape[0] // 2
+    pooled[f] = prev.reshape(h, 2, h, 2).max((1, 3))      # (64/f, 64/f): the largest value of each 2×2 block
+pooled_torch = F.max_pool2d(torch.tensor(strength)[None, None], 2)[0, 0].numpy()
+print("2×2 max-pooling equal to F.max_pool2d:", np.array_equal(pooled[2], pooled_torch))
+for f, m in pooled.items():
+    print(f"pooled to 1/{f}: shape {m.shape}, {m.size:,} values kept of {strength.size:,}")
+
+fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
+axes[0].imshow(scenes.images[0]); axes[0].set_title("image (64×64)", fontsize=9); axes[0].set_axis_off()
+for ax, (f, m) in zip(axes[1:], pooled.items()):
+    im = ax.imshow(m, cmap="magma", vmin=0, vmax=strength.max())
+    ax.set_title("|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}", fontsize=9); ax.set_axis_off()
+fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="edge strength")
+
+# %% [markdown]
+# A pooled map still says that a block holds a strong edge, but no longer where in the block it lies:
+# at 1/8 the lane's dashes have become one block-shaped streak. (The bright left and right borders
+# are where the image meets the zero padding.)
+# This UNet (TinyUNet) pools three times, so its deepest features live on a grid 8× coarser than the
+# image. What does that cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow
 # it back up: the per-class IoU of that round trip is what nearest-neighbour subsampling scores at
 # that resolution.
 
@@ -320,6 +348,51 @@ with torch.no_grad():
 print("largest difference between the two networks' logits:", float(diff))
 
 # %% [markdown]
+# **What is inside.** The encoder's feature maps for the first of those scenes, with the shipped
+# weights: at each level, the three channels that vary most over the scene, each divided by its own
+# largest value.
+
+# %%
+with torch.no_grad():
+    x = hand.down[0](x_test[:1])
+    feature_maps = [x[0].numpy()]
+    for block in hand.down[1:]:
+        x = block(hand.pool(x))
+        feature_maps.append(x[0].numpy())
+fig, axes = plt.subplots(3, 5, figsize=(12, 7))
+axes[0, 0].imshow(ref.images[0]); axes[0, 0].set_title("the scene", fontsize=9)
+for ax in axes.ravel():
+    ax.set_axis_off()
+for level, fmap in enumerate(feature_maps):
+    top = np.argsort(fmap.std((1, 2)))[::-1][:3]             # the three most varied channels
+    print(f"encoder level {level}: {fmap.shape[0]} channels of {fmap.shape[1]}×{fmap.shape[2]}; shown: {top.tolist()}")
+    for row, ch in enumerate(top):
+        im = axes[row, level + 1].imshow(fmap[ch] / max(fmap[ch].max(), 1e-6), cmap="viridis", vmin=0, vmax=1)
+        axes[row, level + 1].set_title(f"level {level}, channel {ch}", fontsize=9)
+fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
+
+# %% [markdown]
+# Each level halves the side of the maps (64, 32, 16, 8, printed above): the level-3 maps are grids of
+# 8×8 cells, each cell standing for an 8×8 block of the scene. Where inside that block a lane lies is
+# what the skips hand back to the decoder.
+#
+# **Batch norm has two modes.** In training mode (`model.train()`) it normalises each channel with
+# the mean and variance of the current batch, and keeps running averages of them; in eval mode
+# (`model.eval()`) it uses the stored averages, so a scene's prediction does not depend on the other
+# scenes in its batch. Predict one scene alone and inside a batch of fifty, in both modes:
+
+# %%
+in_train_mode = copy.deepcopy(hand).train()                  # a copy: train mode updates the running averages
+with torch.no_grad():
+    for name, model in [("eval mode", hand), ("train mode", in_train_mode)]:
+        alone, in_batch = model(x_test[:1]), model(x_test)[:1]
+        print(f"{name:>10}: scene 0 alone vs in a batch of 50, largest logit difference {float((alone - in_batch).abs().max()):.2f}")
+
+# %% [markdown]
+# In eval mode the logits stay the same to two decimals (0.00); in train mode the statistics of the
+# batch move them by up to 1.68. That is why every measurement in this lesson switches to `.eval()`
+# first.
+#
 # **Where it differs from the original UNet** (Ronneberger et al., 2015): the original
 # *concatenates* the skip with the upsampled features (doubling the channels) and follows it with
 # two convolutions; it starts at 64 channels, pools four times, and uses unpadded convolutions, so
