@@ -599,8 +599,8 @@ print_history(hist, "recorded run")
 # markings are the last class to be found (IoU 0 at step 40), and by step 120 the cars are the
 # weakest class.
 #
-# **Without the skips.** Section 1 claimed that the decoder needs the skip connections to place thin
-# lanes. Test it: the same network, the same data and the same 120 steps, but every skip is
+# **Without the skips.** Section 1 said that the decoder needs the skip connections to place thin
+# lanes, from label maps alone. Test it on a network: the same network, the same data and the same 120 steps, but every skip is
 # multiplied by 0 before it is added, so the decoder sees only the upsampled bottleneck.
 
 # %%
@@ -780,8 +780,8 @@ ax.legend(fontsize=8); fig.tight_layout()
 #
 # - A 3×3 convolution sees its neighbours; each pooling doubles how fast later layers widen the view.
 #   The formula and a back-propagated pixel agree on the receptive field.
-# - Pooling loses *where*; skip connections bring it back — it is what thin lanes and small cars
-#   need.
+# - Pooling loses *where*; skip connections bring it back — without them the UNet of section 7
+#   found no lane pixel at all.
 # - A transposed convolution stamps its kernel; a kernel that is not a multiple of the stride
 #   stamps unevenly (checkerboard).
 # - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
