@@ -53,6 +53,28 @@ def test_soft_dice_check_rejects_typical_mistakes():
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: torch.zeros(z.shape[1]), "one number")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0: _dice(z, t, eps), "soft_dice crashed")  # no ignore_index argument
 
+    def present_before_masking(z, t, eps=1.0, ignore_index=255):   # counts class 0 present when any pixel is ignored
+        one_hot = F.one_hot(t.masked_fill(t == ignore_index, 0), z.shape[1]).permute(0, 3, 1, 2).float()
+        scored = (t != ignore_index)[:, None].float()
+        p, m = z.softmax(1) * scored, one_hot * scored
+        dice = (2 * (p * m).sum((0, 2, 3)) + eps) / (p.sum((0, 2, 3)) + m.sum((0, 2, 3)) + eps)
+        return 1 - dice[one_hot.sum((0, 2, 3)) > 0].mean()
+    _fails(checks.check_soft_dice, present_before_masking, "no scored pixel of class 0", "from the masked one-hot")
+
+    def one_hot_not_masked(z, t, eps=1.0, ignore_index=255):
+        one_hot = F.one_hot(t.masked_fill(t == ignore_index, 0), z.shape[1]).permute(0, 3, 1, 2).float()
+        p = z.softmax(1) * (t != ignore_index)[:, None].float()
+        dice = (2 * (p * one_hot).sum((0, 2, 3)) + eps) / (p.sum((0, 2, 3)) + one_hot.sum((0, 2, 3)) + eps)
+        return 1 - dice[one_hot.sum((0, 2, 3)) > 0].mean()
+    _fails(checks.check_soft_dice, one_hot_not_masked, "one-hot target is not masked")
+
+    def lesson_soft_dice(z, t, eps=1.0, ignore_index=255):          # the lesson's, copied: no ignore label
+        one_hot = F.one_hot(t, z.shape[1]).permute(0, 3, 1, 2).float()
+        p = z.softmax(1)
+        dice = (2 * (p * one_hot).sum((0, 2, 3)) + eps) / (p.sum((0, 2, 3)) + one_hot.sum((0, 2, 3)) + eps)
+        return 1 - dice[one_hot.sum((0, 2, 3)) > 0].mean()
+    _fails(checks.check_soft_dice, lesson_soft_dice, "255 is not a class id")
+
     def stub(z, t, eps=1.0, ignore_index=255):
         raise NotImplementedError()
     _fails(checks.check_soft_dice, stub, "NotImplementedError")
@@ -171,6 +193,22 @@ def test_unet_check_passes_the_model_answer():
 def test_unet_check_rejects_a_unet_without_a_skip():
     _fails(checks.check_unet, lambda c, k, w: CatUNet(c, k, w, skips=()), "no skip connection at level 0")
     _fails(checks.check_unet, lambda c, k, w: CatUNet(c, k, w, skips=(0,)), "no skip connection at level 1")
+
+
+def test_unet_check_rejects_added_skips():
+    class AddUNet(CatUNet):                 # adds each skip (as the lesson's HandUNet does) instead of concatenating
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            self.dec = nn.ModuleList([_block(width, width), _block(2 * width, 2 * width)])
+
+        def forward(self, x):
+            e0 = self.enc[0](x)
+            e1 = self.enc[1](self.pool(e0))
+            x = self.enc[2](self.pool(e1))
+            for level, skip in ((1, e1), (0, e0)):
+                x = self.dec[level](self.ups[level](x) + skip)
+            return self.head(x)
+    _fails(checks.check_unet, AddUNet, "you add the skip", "in_channels=32")
 
 
 def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():

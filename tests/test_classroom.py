@@ -214,20 +214,21 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return 1 - ((2 * inter + eps) / (total + eps))[present].mean()
             """, {"check_soft_dice"}),
         ("fay", """
-            def soft_dice(logits, target, eps=1.0, ignore_index=255):  # smoothing fixed at 1: ignores its eps
+            def soft_dice(logits, target, eps=1.0, ignore_index=255):  # `present` from the one-hot before masking
                 k = logits.shape[1]
                 scored = (target != ignore_index).unsqueeze(1).float()
-                one_hot = F.one_hot(target.masked_fill(target == ignore_index, 0), k).permute(0, 3, 1, 2).float() * scored
+                raw = F.one_hot(target.masked_fill(target == ignore_index, 0), k).permute(0, 3, 1, 2).float()
+                one_hot = raw * scored
                 prob = logits.softmax(1) * scored
                 inter = (prob * one_hot).sum((0, 2, 3))
                 total = prob.sum((0, 2, 3)) + one_hot.sum((0, 2, 3))
-                present = one_hot.sum((0, 2, 3)) > 0
-                return 1 - ((2 * inter + 1.0) / (total + 1.0))[present].mean()
+                present = raw.sum((0, 2, 3)) > 0
+                return 1 - ((2 * inter + eps) / (total + eps))[present].mean()
             """, {"check_soft_dice"}),
     ],
     "unet": [
         ("dee", """
-            def block(c_in, c_out):  # a decoder without skips: only the upsampled bottleneck comes back
+            def block(c_in, c_out):  # adds each skip (as the lesson's HandUNet) instead of concatenating it
                 return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
                                      nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU())
 
@@ -242,8 +243,11 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                     self.head = nn.Conv2d(c0, num_classes, 1)
 
                 def forward(self, x):
-                    x = self.enc2(self.pool(self.enc1(self.pool(self.enc0(x)))))
-                    return self.head(self.dec0(self.up0(self.dec1(self.up1(x)))))
+                    e0 = self.enc0(x)
+                    e1 = self.enc1(self.pool(e0))
+                    x = self.enc2(self.pool(e1))
+                    x = self.dec1(self.up1(x) + e1)
+                    return self.head(self.dec0(self.up0(x) + e0))
             """, {"check_unet"}),
         ("fay", """
             def block(c_in, c_out):
