@@ -454,7 +454,7 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 
 # %% [markdown]
 # Each hit adds the precision reached at it, and a cell never found adds nothing: that is AP. COCO
-# first makes the curve non-increasing and reads it at 101 recall levels, which moves the number
+# first makes the curve non-increasing and reads it at every hundredth of recall, which moves the number
 # a little; the helper agrees with that version, and repeats it at each of the ten IoU thresholds.
 
 # %%
