@@ -277,6 +277,8 @@ def test_count_cells_check():
     _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m))[1], "4-connectivity")
     _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[1], "speck")
     _fails(checks.check_count_cells, lambda m, s: max(1, _count_8(m, s)), "empty mask")
+    _fails(checks.check_count_cells, lambda m, s: int(np.sum(np.bincount(
+        ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[0].ravel()) >= s)), "background")
     def strictly_larger(m, s):
         return _count_8(m, s + 1)
     _fails(checks.check_count_cells, strictly_larger, ">=")
@@ -299,7 +301,7 @@ def test_panoptic_quality_check():
         fp = len(set(np.unique(p[p > 0])) - set(tp)); fn = len(set(np.unique(g[g > 0])) - set(tp))
         d = len(tp) + 0.5 * fp + 0.5 * fn
         return s / d if d else float("nan")
-    _fails(checks.check_panoptic_quality, same_ids, "PQ")
+    _fails(checks.check_panoptic_quality, same_ids, "match by IoU, not by equal ids")
     def sq_times_rq(p, g):  # SQ = sum / TP first: 0 / 0 when one side is empty
         r = instances.match_instances(p, g)
         d = r.tp + 0.5 * r.fp + 0.5 * r.fn
@@ -318,8 +320,9 @@ def test_panoptic_quality_check():
 
 def test_split_cells_check():
     from segcourse import instances
-    checks.check_split_cells(lambda m: instances.separate_touching(m, min_distance=3))
+    checks.check_split_cells(lambda m: instances.separate_touching(m, min_distance=5))
     _fails(checks.check_split_cells, lambda m: instances.label_components(m), "connected components")
+    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=2), "Raise min_distance")
     _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=1), "Raise min_distance")
     _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=20), "lower min_distance")
     _fails(checks.check_split_cells, lambda m: ndimage_edt(m), "integer ids")
@@ -351,6 +354,13 @@ def test_distance_target_check():
         peak = ndimage.maximum(d, inst, index=np.arange(inst.max() + 1))
         return d / np.asarray(peak)[inst]
     _fails(checks.check_distance_target, nan_background, "NaN")
+    def no_padding(inst):  # the image edge is not outside the cell
+        out = np.zeros(np.shape(inst))
+        for c in np.unique(inst[inst > 0]):
+            d = ndimage.distance_transform_edt(inst == c)
+            out[inst == c] = d[inst == c] / d[inst == c].max()
+        return out
+    _fails(checks.check_distance_target, no_padding, "image edge")
 
 
 # ----------------------------------------------------------------------------- robustness under grading
@@ -367,7 +377,7 @@ FUNCTION_CHECKS = [
     (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
     (checks.check_count_cells, _count_8),
-    (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=3)),
+    (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=5)),
     (checks.check_distance_target, lambda i: __import__("segcourse.checks.lesson03").checks.lesson03._distance_target_reference(i)),
     (checks.check_small_region_sensitivity, lambda s: (s - 1) / (s + 1)),
 ]
