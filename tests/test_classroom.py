@@ -325,6 +325,10 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 img = np.asarray(image, dtype=np.float32)
                 return (img - img.min()) / (img.max() - img.min())
             """, {"check_normalize"}),
+        ("fay", """
+            def normalize(stack, low=1.0, high=99.8):  # the lesson's call: one pair of percentiles for all channels
+                return data.normalize_percentile(stack, low, high)
+            """, {"check_normalize"}),
     ],
     "ap_at": [
         ("fay", """
@@ -343,6 +347,22 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                         total += hits / rank
                 return total / hits if hits else 0.0
             """, {"check_ap_at"}),
+        ("dee", """
+            def ap_at(pred, scores, gt, threshold=0.5):  # takes the first free object, not the most-overlapping one
+                ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
+                if len(gt_ids) == 0:
+                    return float("nan")
+                order = np.argsort([-scores[int(i)] for i in pred_ids], kind="stable")
+                taken = np.zeros(len(gt_ids), bool)
+                hits, total = 0, 0.0
+                for rank, i in enumerate(order, start=1):
+                    free = np.nonzero(~taken & (ious[i] >= threshold))[0]
+                    if len(free):
+                        taken[free[0]] = True
+                        hits += 1
+                        total += hits / rank
+                return total / len(gt_ids)
+            """, {"check_ap_at"}),
     ],
     "rescale_factor": [
         ("dee", """
@@ -351,12 +371,27 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 areas = areas[areas > 0]
                 return float(model_diameter / np.mean(2 * np.sqrt(areas / np.pi))) if len(areas) else float("nan")
             """, {"check_rescale_factor"}),
+        ("fay", """
+            def rescale_factor(labels, model_diameter):  # the lesson's radii(): counts the objects cut by the border
+                areas = np.bincount(np.asarray(labels).ravel())[1:]
+                radii = np.sqrt(areas[areas > 0] / np.pi)
+                return float(model_diameter / (2 * np.median(radii))) if len(radii) else float("nan")
+            """, {"check_rescale_factor"}),
     ],
     "fine_tune": [
         ("dee", """
             from segcourse import models, train
 
-            def fine_tune(model, image, labels):  # "the shipped model is good enough": no training
+            TINT = np.array([0.55, 1.0, 0.6], np.float32)
+
+            def fine_tune(model, image, labels):  # crops at full size: nuclei twice the size the model knows
+                target = instances.boundary_class_map(labels)
+                rng = np.random.default_rng(0)
+                ys, xs = rng.integers(0, image.shape[0] - 63, 320), rng.integers(0, image.shape[1] - 63, 320)
+                imgs = np.stack([image[y:y + 64, x:x + 64] for y, x in zip(ys, xs)])[..., None] * TINT
+                tgts = np.stack([target[y:y + 64, x:x + 64] for y, x in zip(ys, xs)]).astype(np.uint8)
+                train.fit(model, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=20,
+                          device="cpu", seed=0, progress=False, eval_every=10**6)
                 return model
             """, {"check_budget_fine_tune"}),
         ("fay", """
