@@ -318,16 +318,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
             """, {"check_distance_target"}),  # fay's normalisation by the image's maximum: tests/test_checks.py
     ],
-    # lesson 04 (real images)
+    # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize
+    # and the first-free AP matching are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
                 img = np.asarray(image, dtype=np.float32)
                 return (img - img.min()) / (img.max() - img.min())
-            """, {"check_normalize"}),
-        ("fay", """
-            def normalize(stack, low=1.0, high=99.8):  # the lesson's call: one pair of percentiles for all channels
-                return data.normalize_percentile(stack, low, high)
             """, {"check_normalize"}),
     ],
     "ap_at": [
@@ -346,22 +343,6 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                         hits += 1
                         total += hits / rank
                 return total / hits if hits else 0.0
-            """, {"check_ap_at"}),
-        ("dee", """
-            def ap_at(pred, scores, gt, threshold=0.5):  # takes the first free object, not the most-overlapping one
-                ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
-                if len(gt_ids) == 0:
-                    return float("nan")
-                order = np.argsort([-scores[int(i)] for i in pred_ids], kind="stable")
-                taken = np.zeros(len(gt_ids), bool)
-                hits, total = 0, 0.0
-                for rank, i in enumerate(order, start=1):
-                    free = np.nonzero(~taken & (ious[i] >= threshold))[0]
-                    if len(free):
-                        taken[free[0]] = True
-                        hits += 1
-                        total += hits / rank
-                return total / len(gt_ids)
             """, {"check_ap_at"}),
     ],
     "rescale_factor": [
