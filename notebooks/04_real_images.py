@@ -90,19 +90,29 @@ print(f"nuclei touching another nucleus: {len(touching_ids(truth))} of {n_real}"
 inside, outside = image[truth > 0], image[truth == 0]
 print(f"raw counts: background median {np.median(outside):.0f}, nuclei median {np.median(inside):.0f}, "
       f"nuclei 5th percentile {np.percentile(inside, 5):.0f}, brightest pixel {image.max()}")
+nucleus_means = ndimage.mean(image.astype(float), truth, np.arange(1, n_real + 1))
+contrast = nucleus_means / np.median(outside)
+print(f"mean count per nucleus / background median: dimmest nucleus {nucleus_means.min():.1f} / {np.median(outside):.0f} = "
+      f"{contrast.min():.1f}×, median nucleus {np.median(contrast):.1f}×; nuclei below 1.5×: {np.sum(contrast < 1.5)}, "
+      f"below 2×: {np.sum(contrast < 2)} of {n_real}")
 
 # %% [markdown]
 # Three things differ before any model runs. **Value range:** integers from 0 to 235 stored in a
-# 16-bit container (which could hold up to 65,535), not numbers in [0, 1]; the dimmest nuclei
-# are barely above the background, and the brightest pixel is several times brighter than a
-# typical nucleus. **Size:** real nuclei have about twice the radius of
+# 16-bit container (which could hold up to 65,535), not numbers in [0, 1]; the contrast varies
+# from nucleus to nucleus — the dimmest one averages 1.7 times the background's median count,
+# the median nucleus 2.9 times, and only 3 of the 125 stay below 2 times (printed above): dim,
+# but not lost in the background — and the brightest pixel is
+# several times brighter than a typical nucleus. **Size:** real nuclei have about twice the radius of
 # the toy cells. **One channel**, where the toy images are green-tinted RGB.
 #
 # The value range decides what you even *see*. `skimage.img_as_float` scales a `uint16` by its
 # dtype's maximum, 65,535: this image becomes almost black. A **percentile normalisation** maps
 # two percentiles of the values, `1` and `99.8`, to 0 and 1 (`data.normalize_percentile`, which
 # clips what lies beyond them), so a few very bright pixels cannot squash everything else. The
-# two numbers are the defaults of `normalize` in csbdeep, the library StarDist builds on:
+# two numbers are what StarDist's example notebooks pass to `normalize` of csbdeep, the library
+# StarDist builds on (`normalize(img, 1, 99.8)`). They are not csbdeep's defaults (those are
+# `pmin=3`, `pmax=99.8`), and csbdeep does not clip by default (`clip=False`): values beyond the
+# two percentiles stay below 0 or above 1 there, where `data.normalize_percentile` clips them:
 
 # %%
 from skimage import img_as_float
@@ -214,21 +224,68 @@ print(f"chosen on the train region: min_distance {best_md}, smooth {best_sm}")
 results = {"baseline: Otsu + watershed": score(baseline, smooth)}
 show({"components of the Otsu mask": score(components, smooth), **results})
 
+# %% [markdown]
+# The figures of this lesson compare a prediction with the truth panel by panel in one
+# convention: a prediction that matches a true nucleus (IoU ≥ 0.5) takes that nucleus's colour
+# — each pair its own colour, so the eye can find the partner — a prediction without a partner
+# is red (FP), a true nucleus nobody matched is blue (FN). `overlay` draws one panel that way:
+
 # %%
-baseline_colours, truth_colours = viz.matched_instance_colours(baseline[right], truth[right])  # a match shares its colour
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.patches import Patch
+
+OUTCOME = {k: np.array(c) / 255 for k, c in palette.OUTCOME_COLOURS.items()}
+
+
+def overlay(ax, grey, labels, colours, title, missed=None, extra=()):
+    """Instances in their match colours (viz.matched_instance_colours); ``missed``: a mask of true nuclei nobody
+    matched, outlined in blue; ``extra``: more (handle, text) pairs for the legend."""
+    viz.instance_overlay(grey, labels, ax=ax, title=title, colours=colours, legend=False)
+    red = tuple(palette.OUTCOME_COLOURS["FP"])
+    blue = tuple(palette.OUTCOME_COLOURS["FN"])
+    pair = [Patch(facecolor=palette.INSTANCE_COLOURS[k] / 255, edgecolor="black", linewidth=0.5) for k in range(4)]
+    handles, texts = [tuple(pair)], ["matched: each pair shares a colour"]
+    if red in map(tuple, colours.values()):
+        handles.append(Patch(facecolor=OUTCOME["FP"], edgecolor="black", linewidth=0.5)); texts.append("FP: no partner")
+    if blue in map(tuple, colours.values()):
+        handles.append(Patch(facecolor=OUTCOME["FN"], edgecolor="black", linewidth=0.5)); texts.append("FN: missed")
+    if missed is not None and len(missed):
+        ax.contour(missed, levels=[0.5], colors=[OUTCOME["FN"]], linewidths=1.5)
+        handles.append(Patch(facecolor="none", edgecolor=OUTCOME["FN"], linewidth=2)); texts.append("FN: missed (outline)")
+    handles += [h for h, _ in extra]
+    texts += [t for _, t in extra]
+    ax.legend(handles, texts, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper center",
+              bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+
+
+baseline_colours, truth_colours = viz.matched_instance_colours(baseline[right], truth[right])
 fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
-viz.instance_overlay(x[right], components[right], ax=axes[0], title=f"components: {len(np.unique(components[right])) - 1}",
-                     colours=viz.matched_instance_colours(components[right], truth[right])[0])
-viz.instance_overlay(x[right], baseline[right], ax=axes[1], title=f"watershed: {len(np.unique(baseline[right])) - 1}",
-                     colours=baseline_colours)
-viz.instance_overlay(x[right], truth[right], ax=axes[2], title=f"truth: {len(np.unique(truth[right])) - 1}",
-                     colours=truth_colours)
+overlay(axes[0], x[right], components[right], viz.matched_instance_colours(components[right], truth[right])[0],
+        f"components: {len(np.unique(components[right])) - 1}")
+overlay(axes[1], x[right], baseline[right], baseline_colours, f"watershed: {len(np.unique(baseline[right])) - 1}")
+overlay(axes[2], x[right], truth[right], truth_colours, f"truth: {len(np.unique(truth[right])) - 1}")
 fig.tight_layout()
+merged = []   # components that hold two or more true nuclei (more than half of each nucleus inside)
+for cid in np.unique(components[right])[1:]:
+    inside_c = components[right] == cid
+    held = [g for g in np.unique(truth[right][inside_c]) if g and (truth[right][inside_c] == g).sum() > 0.5 * (truth[right] == g).sum()]
+    if len(held) >= 2:
+        merged.append(held)
+matched_by_ws = {g for _, g, _ in instances.match_instances(baseline[right], truth[right]).pairs}
+matched_by_cc = {g for _, g, _ in instances.match_instances(components[right], truth[right]).pairs}
+print(f"components holding 2 or more true nuclei: {len(merged)}, with {sum(map(len, merged))} nuclei; "
+      f"{sum(not any(g in matched_by_cc for g in held) for held in merged)} of them match none of their nuclei; after the watershed "
+      f"every nucleus matched in {sum(all(g in matched_by_ws for g in held) for held in merged)} of these groups, "
+      f"{sum(g in matched_by_ws for held in merged for g in held)} of the {sum(map(len, merged))} nuclei")
 
 # %% [markdown]
-# The test region, three ways (the title gives each one's count). The components merge groups
-# of touching nuclei into single colours; the watershed separates most of them, and its count
-# lands close to the truth's. Section 5 shows which of its nuclei still do not match.
+# The test region, three ways (the title gives each one's count; blue in the truth panel: the
+# nuclei the watershed did not match). The components merge touching nuclei: 9 components
+# hold two or more true nuclei each, 19 nuclei in all; 6 of them match none of their nuclei
+# (red), the other 3 just one. The
+# watershed splits them: in 6 of the 9 groups every nucleus is matched, 15 of the 19 nuclei in
+# all (printed above), and its count lands close to the truth's. Section 5 shows which of its
+# nuclei still do not match.
 
 # %% [markdown]
 # ## 4 · The synthetic-only model on a real image: domain shift, measured
@@ -289,21 +346,24 @@ zoom = np.s_[r0:r0 + 128, c0:c0 + 128]
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.6))
 synthetic_colours, truth_colours = viz.matched_instance_colours(synthetic[zoom], truth[zoom])   # FN: missed at ×0.5
 zoom_colours = [viz.matched_instance_colours(full_size[zoom], truth[zoom])[0], synthetic_colours, truth_colours]
-for ax, (name, inst), colours_ in zip(axes, [("model, full size", full_size),
-                                             ("model, scaled ×0.5", synthetic), ("truth", truth)], zoom_colours):
-    viz.instance_overlay(x[zoom], inst[zoom], ax=ax, title=f"{name}: {len(np.unique(inst[zoom])) - 1}", colours=colours_)
 # the fragments under 50 px are a few pixels each: ring them so that they can be seen
 zoom_areas = np.bincount(full_size[zoom].ravel())
 frag_ids = [i for i in np.unique(full_size[zoom]) if i and zoom_areas[i] < 50]
 rings = np.array(ndimage.center_of_mass(full_size[zoom] > 0, full_size[zoom], frag_ids)).reshape(-1, 2)
-old_legend = axes[0].get_legend()
-axes[0].scatter(rings[:, 1], rings[:, 0], s=110, facecolors="none", edgecolors=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
-                linewidths=1.5, label=f"ringed: {len(frag_ids)} fragments under 50 px")
-axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.0), fontsize=8, framealpha=0.85)
-axes[0].add_artist(old_legend)
+ring = plt.Line2D([], [], marker="o", markersize=9, markerfacecolor="none", markeredgecolor=OUTCOME["FP"], linestyle="none")
+for k, (ax, (name, inst), colours_) in enumerate(zip(axes, [("model, full size", full_size), ("model, scaled ×0.5", synthetic),
+                                                            ("truth", truth)], zoom_colours)):
+    overlay(ax, x[zoom], inst[zoom], colours_, f"{name}: {len(np.unique(inst[zoom])) - 1}",
+            extra=[(ring, f"ringed: {len(frag_ids)} fragments under 50 px")] if k == 0 else ())
+axes[0].scatter(rings[:, 1], rings[:, 0], s=110, facecolors="none", edgecolors=OUTCOME["FP"], linewidths=1.5)
+frag_on = [i for i in frag_ids if (truth[zoom][full_size[zoom] == i] > 0).any()]
+near = ndimage.binary_dilation(truth[zoom] > 0, iterations=3)
+frag_near = [i for i in frag_ids if i not in frag_on and near[full_size[zoom] == i].any()]
 print(f"window: rows {r0}-{r0 + 127}, columns {c0}-{c0 + 127}; objects in it: model full size "
       f"{n_objects(full_size, r0, c0)} ({len(frag_ids)} of them fragments under 50 px), scaled ×0.5 {n_objects(synthetic, r0, c0)}, "
       f"truth {n_objects(truth, r0, c0)}")
+print(f"the {len(frag_ids)} fragments in the window: {len(frag_on)} overlap an annotated nucleus, {len(frag_near)} lie on the "
+      f"background within 3 px of one, {len(frag_ids) - len(frag_on) - len(frag_near)} farther away")
 fig.tight_layout()
 for name, inst in [("full size", full_size), ("scaled ×0.5", synthetic)]:
     areas_test = np.bincount(inst[right].ravel())[1:]
@@ -319,7 +379,9 @@ print(f"full size, test region: {len(frag_test)} fragments under 50 px, {len(fra
 # The 128×128 window of the test region where the full-size model finds the most extra objects
 # (the titles count the objects in it). Left, at full size: the nuclei are found, but the title
 # counts 19 objects for the annotation's 6 nuclei, and 14 of the 19 are specks under 50 px,
-# ringed in red because a red fill of a few pixels is hard to see (some sit on a nucleus's rim). Over the whole test region
+# ringed in red because a red fill of a few pixels is hard to see. Only 3 of the 14 overlap an
+# annotated nucleus; 10 lie on the background within 3 px of one, just outside its annotated
+# outline, and 1 farther away (printed above). Over the whole test region
 # the full-size model makes 40 such fragments, most of them on the background (the counts are
 # printed above), while it finds only 46 objects of 50 px or more for 57 true nuclei. Middle, at
 # the toy scale: one object per true nucleus in this window (compare the counts in the titles).
@@ -515,7 +577,8 @@ missed_by = []
 for ax, (name, pred) in zip(axes, [("baseline", baseline), ("synthetic-only", synthetic), ("fine-tuned", fine)]):
     status, m = fate_map(pred[right], truth[right])
     missed_by.append(set(m.unmatched_gt))
-    viz.instance_match_map(x[right], pred[right], truth[right], m, ax=ax, title=f"{name}: TP {m.tp}, FP {m.fp}, FN {m.fn}")
+    overlay(ax, x[right], pred[right], viz.matched_instance_colours(pred[right], truth[right], m)[0],
+            f"{name}: TP {m.tp}, FP {m.fp}, FN {m.fn}", missed=np.isin(truth[right], m.unmatched_gt))
     missed = np.bincount(truth[right].ravel())[m.unmatched_gt] if m.unmatched_gt else np.array([], int)
     ious = np.array([v for _, _, v in m.pairs])
     print(f"{name:>15}: TP {m.tp}, FP {m.fp}, FN {m.fn}; matched IoU median {np.median(ious):.3f}, lowest {ious.min():.3f}; "
@@ -527,9 +590,11 @@ for i in sorted(set.intersection(*missed_by)):
           f"({int((truth == i).sum())} px in the whole image), columns {cols.min()}-{cols.max()}")
 
 # %% [markdown]
-# Green: matched nuclei; red: predictions without a partner (false positives); blue outline:
-# true nuclei nobody matched (false negatives). Where a blue outline holds red, a prediction was
-# there but overlapped it too little (IoU below 0.5) to count as a match. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
+# Each matched prediction in the colour of its true nucleus (the same colour in all three
+# panels, and in the truth panel of section 3); red: predictions without a partner (false
+# positives); blue outline: true nuclei nobody matched (false negatives). Where a blue outline
+# holds red, a prediction was there but overlapped it too little (IoU below 0.5) to count as a
+# match. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
 # (columns 508–510) and a nucleus of 329 px (columns 336–362) that none of them gets right.
 
@@ -665,10 +730,10 @@ learned_colours, truth_colours = viz.matched_instance_colours(learned[right], tr
 fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
 im = axes[0].imshow(dist_full[right], cmap="magma", vmin=0, vmax=1); axes[0].set_title("predicted distance (test region)")
 axes[0].set_axis_off()
-fig.colorbar(im, ax=axes[0], fraction=0.046, label="predicted distance / 5 px")
-viz.instance_overlay(x[right], learned[right], ax=axes[1], colours=learned_colours,
-                     title=f"learned distance + watershed: {len(np.unique(learned[right])) - 1}")
-viz.instance_overlay(x[right], truth[right], ax=axes[2], colours=truth_colours, title=f"truth: {len(np.unique(truth[right])) - 1}")
+cax = axes[0].inset_axes([0.1, -0.05, 0.8, 0.025])    # under the panel, so that all three keep the same size
+fig.colorbar(im, cax=cax, orientation="horizontal", label="predicted distance / 5 px")
+overlay(axes[1], x[right], learned[right], learned_colours, f"learned distance + watershed: {len(np.unique(learned[right])) - 1}")
+overlay(axes[2], x[right], truth[right], truth_colours, f"truth: {len(np.unique(truth[right])) - 1}")
 fig.tight_layout()
 m_learned, m_base = instances.match_instances(learned[right], truth[right]), instances.match_instances(baseline[right], truth[right])
 print(f"learned distance: TP {m_learned.tp}, FP {m_learned.fp}, FN {m_learned.fn} | baseline: TP {m_base.tp}, FP {m_base.fp}, FN {m_base.fn}")
@@ -687,6 +752,50 @@ print(f"learned distance: TP {m_learned.tp}, FP {m_learned.fp}, FN {m_learned.fn
 # foreground threshold, 0.1, scored best there: PQ 0.694), and the network trained for 60 steps
 # only: one recorded run, on one image, so read the differences between the last two rows as
 # "close", not as a ranking.
+
+# %% [markdown]
+# **How close is close?** The test region holds 57 true nuclei; a different half image would hold
+# other ones. A **bootstrap** asks how much the scores move when the nuclei move: draw 57 nuclei
+# with replacement from the 57, recompute PQ from those nuclei (the IoU of each one's match, 0
+# for a missed one; the false positives, which belong to no true nucleus, kept at their count),
+# and repeat 2,000 times. The middle 95 % of the resampled scores is the interval. The same draws
+# serve all three methods, so their difference is resampled too:
+
+# %%
+def nucleus_outcomes(pred, gt):
+    """Per true nucleus: the IoU of its match (0 when missed); and the number of unmatched predictions."""
+    m = instances.match_instances(pred, gt)
+    matched = {int(g): v for _, g, v in m.pairs}
+    return np.array([matched.get(int(g), 0.0) for g in np.unique(gt[gt > 0])]), m.fp
+
+
+def pq_of(iou, fp):
+    tp = np.count_nonzero(iou, axis=-1)
+    return iou.sum(axis=-1) / (tp + fp / 2 + (iou.shape[-1] - tp) / 2)
+
+
+methods = {"baseline": baseline, "fine-tuned": fine, "learned distance": learned}
+outcomes = {k: nucleus_outcomes(v[right], truth[right]) for k, v in methods.items()}
+draws = np.random.default_rng(0).integers(0, len(outcomes["baseline"][0]), (2000, len(outcomes["baseline"][0])))
+boot = {k: pq_of(iou[draws], fp) for k, (iou, fp) in outcomes.items()}
+print(f"bootstrap: {len(draws):,} resamples of the {draws.shape[1]} true nuclei of the test region")
+for k, (iou, fp) in outcomes.items():
+    lo, hi = np.percentile(boot[k], [2.5, 97.5])
+    print(f"{k:>16}: PQ {pq_of(iou, fp):.3f} (as in the table: {instances.panoptic_quality(methods[k][right], truth[right])['pq']:.3f}), "
+          f"95% interval {lo:.3f}-{hi:.3f}")
+for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline")]:
+    diff = boot[a] - boot[b]
+    lo, hi = np.percentile(diff, [2.5, 97.5])
+    print(f"{a} - {b}: 95% interval of the PQ difference {lo:+.3f} to {hi:+.3f}; "
+          f"{np.mean(diff > 0):.0%} of the resamples favour {a}")
+
+# %% [markdown]
+# The full-sample scores match the table. The intervals of the fine-tuned model (0.708–0.799)
+# and of the learned distance (0.693–0.764) overlap, and the interval of their difference runs
+# from −0.021 to +0.071: it contains 0, so these 57 nuclei do not rank the two methods. The
+# learned distance's lead over the baseline does not depend on which nuclei are drawn: its
+# interval, +0.073 to +0.195, lies above 0. The bootstrap varies the nuclei only — not the
+# training run, the image or the annotator.
 
 
 # %% [markdown]
@@ -786,11 +895,11 @@ fig.tight_layout()
 best_name = max(results, key=lambda k: results[k]["PQ"])
 status, m = fate_map(fine[right], truth[right])
 fine_colours, truth_colours = viz.matched_instance_colours(fine[right], truth[right], m)
-fig, axes = plt.subplots(1, 4, figsize=(14, 8.6))
+fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
 axes[0].imshow(x[right], cmap="gray"); axes[0].set_title("input (test region)"); axes[0].set_axis_off()
-viz.instance_overlay(x[right], truth[right], ax=axes[1], title=f"truth: {len(np.unique(truth[right])) - 1}", colours=truth_colours)
-viz.instance_overlay(x[right], fine[right], ax=axes[2], title=f"fine-tuned: {len(np.unique(fine[right])) - 1}", colours=fine_colours)
-viz.instance_match_map(x[right], fine[right], truth[right], m, ax=axes[3])
+overlay(axes[1], x[right], truth[right], truth_colours, f"truth: {len(np.unique(truth[right])) - 1}")
+overlay(axes[2], x[right], fine[right], fine_colours, f"fine-tuned: {len(np.unique(fine[right])) - 1} (TP {m.tp}, FP {m.fp}, FN {m.fn})",
+        missed=np.isin(truth[right], m.unmatched_gt))
 fig.tight_layout()
 for name, s in results.items():
     print(f"metric      : {name}: PQ {s['PQ']:.3f}, AP50 {s['AP50']:.3f}, count error {s['count error']:+d} (test region)")
@@ -828,7 +937,9 @@ print(f"lesson run time so far: {time.perf_counter() - t_lesson:.1f} s")
 # * **Domain shift is measurable.** The synthetic-only model needs percentile normalisation *and*
 #   a ×0.5 rescale; with both it scores PQ 0.582.
 # * **A little real data goes far.** 640 fine-tuning crops lift PQ to 0.759 and AP50 to 0.878.
-# * **A learned distance target** seeds a watershed better than a thresholded one: PQ 0.732
-#   against the baseline's 0.600, count error +0.
+# * **A learned distance target** seeds a watershed: PQ 0.732 against the baseline's 0.600
+#   (whose distance comes from a threshold), count error +0, close to the fine-tuned
+#   boundary-class model's 0.759 — one recorded run on one image, and the bootstrap interval
+#   of their difference (−0.021 to +0.071) contains 0: "close", not a ranking.
 # * Scores are read against one annotator's outlines, and the outlines are where the
 #   synthetic-only model lost most (the boundary bucket of all seven failing tiles).

@@ -10,25 +10,37 @@ from segcourse import checks, data, instances, train
 
 
 def test_percentile_normalize_accepts_the_reference_and_a_plain_numpy_answer(capsys):
-    checks.check_percentile_normalize(data.normalize_percentile)
+    checks.check_percentile_normalize(checks.lesson04._reference_normalize)
 
-    def mine(image, low, high):
-        lo, hi = np.percentile(image, [low, high])
-        return np.clip((np.asarray(image, float) - lo) / (hi - lo), 0, 1)
+    def mine(stack, low, high):
+        out = np.empty(np.shape(stack), float)
+        for c in range(np.shape(stack)[-1]):
+            lo, hi = np.percentile(stack[..., c], [low, high])
+            out[..., c] = np.clip((np.asarray(stack[..., c], float) - lo) / (hi - lo), 0, 1)
+        return out
 
     checks.check_percentile_normalize(mine)
     assert "all cases pass" in capsys.readouterr().out
 
 
+def _per_channel(im, lo, hi, method="linear", clip=True):
+    im = np.asarray(im, float)
+    a, b = np.percentile(im, [lo, hi], axis=(0, 1), method=method)
+    out = (im - a) / (b - a)
+    return np.clip(out, 0, 1) if clip else out
+
+
 @pytest.mark.parametrize("wrong, hint", [
     (lambda im, lo, hi: np.asarray(im, float) / np.max(im), "min-max"),
-    (lambda im, lo, hi: (np.asarray(im, float) - np.percentile(im, lo)) / (np.percentile(im, hi) - np.percentile(im, lo)), "clip"),
+    (lambda im, lo, hi: _per_channel(im, lo, hi, clip=False), "clip"),
     (lambda im, lo, hi: np.clip(np.asarray(im) // 2, 0, 1), "floats"),
     (lambda im, lo, hi: np.clip(np.asarray(im, float) / 255, 0, 1), "percentile"),
-    (lambda im, lo, hi: np.clip((np.asarray(im, float) - lo) / (hi - lo), 0, 1), "ramp 0..100|percentiles"),
+    (lambda im, lo, hi: np.clip((np.asarray(im, float) - lo) / (hi - lo), 0, 1), "ramp|percentiles"),
     (lambda im, lo, hi: np.zeros(3), "shape"),
     (lambda im, lo, hi: np.clip((np.asarray(im) - np.uint16(np.percentile(im, lo))) / (np.percentile(im, hi) - np.percentile(im, lo)), 0, 1),
      "wraps around"),
+    (lambda im, lo, hi: data.normalize_percentile(im, lo, hi), "one pair of percentiles for the whole stack"),
+    (lambda im, lo, hi: _per_channel(im, lo, hi, method="nearest"), "method='linear'"),
 ])
 def test_percentile_normalize_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -58,7 +70,7 @@ def _ap(pred, scores, gt, threshold=0.5):
     return total / len(gt_ids)
 
 
-def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False, empty_nan=True):
+def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False, empty_nan=True, first_free=False):
     def ap(pred, scores, gt, threshold=0.5):
         ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
         if len(gt_ids) == 0:
@@ -69,7 +81,7 @@ def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False,
             ok = (ious[i] > threshold) if strict else (ious[i] >= threshold)
             free = [j for j in range(len(gt_ids)) if (reuse or j not in taken) and ok[j]]
             if free:
-                taken.add(max(free, key=lambda j: ious[i, j]))
+                taken.add(free[0] if first_free else max(free, key=lambda j: ious[i, j]))
                 hits, total = hits + 1, total + (hits + 1) / rank
         return total / (hits if divide_by_hits else len(gt_ids)) if (hits or not divide_by_hits) else 0.0
     return ap
@@ -86,6 +98,7 @@ def test_ap_at_accepts_a_correct_answer(capsys):
     (_ap_variant(strict=True), "IoU exactly 0.5"),
     (_ap_variant(reuse=True), "found only once"),
     (_ap_variant(empty_nan=False), "NaN"),
+    (_ap_variant(first_free=True), "overlaps most"),
     (lambda p, s, g, t: instances.average_precision(p, s, g, iou_thresholds=[t])["ap"], "interpolated"),
 ])
 def test_ap_at_rejects_typical_mistakes(wrong, hint):
@@ -94,8 +107,10 @@ def test_ap_at_rejects_typical_mistakes(wrong, hint):
 
 
 def _factor(labels, d):
-    areas = np.bincount(np.asarray(labels).ravel())[1:]
-    areas = areas[areas > 0]
+    labels = np.asarray(labels)
+    areas = np.bincount(labels.ravel())
+    areas[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = 0
+    areas = areas[1:][areas[1:] > 0]
     return float(d / np.median(2 * np.sqrt(areas / np.pi))) if len(areas) else float("nan")
 
 
@@ -104,9 +119,18 @@ def test_rescale_factor_accepts_a_correct_answer(capsys):
     assert "all cases pass" in capsys.readouterr().out
 
 
-def _areas(labels):
-    a = np.bincount(np.asarray(labels).ravel())[1:]
+def _areas(labels, border=False):
+    labels = np.asarray(labels)
+    a = np.bincount(labels.ravel())
+    if not border:
+        a[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = 0
+    a = a[1:]
     return a[a > 0]
+
+
+def _radii(labels):   # the lesson's helper: every instance, cut by the border or not
+    areas = np.bincount(labels.ravel())[1:]
+    return np.sqrt(areas[areas > 0] / np.pi)
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -115,6 +139,7 @@ def _areas(labels):
     (lambda lab, d: float(d / np.mean(2 * np.sqrt(_areas(lab) / np.pi))), "median"),
     (lambda lab, d: float(d / np.median(2 * np.sqrt(np.bincount(np.ravel(lab)) / np.pi))), "background"),
     (lambda lab, d: float(d / np.median(2 * np.sqrt(_areas(lab) / np.pi))) if _areas(lab).size else 1.0, "NaN"),
+    (lambda lab, d: float(d / (2 * np.median(_radii(lab)))) if _radii(lab).size else float("nan"), "cut by the image's border"),
 ])
 def test_rescale_factor_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -133,6 +158,51 @@ def test_budget_fine_tune_rejects_no_training_and_an_over_budget_run():
 
     with pytest.raises(AssertionError, match="over the budget"):
         checks.check_budget_fine_tune(over_budget)
+
+    def bypass(model, image, labels):   # eval mode, model.forward called directly: the first conv still counts
+        model.eval()
+        model.forward(torch.zeros(330, 3, 64, 64)).sum().backward()
+        return model
+
+    with pytest.raises(AssertionError, match="over the budget"):
+        checks.check_budget_fine_tune(bypass)
+
+
+def _touch(model):
+    model.train()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 64, 64))
+
+
+def test_budget_fine_tune_refuses_the_recorded_weights_and_a_fresh_model():
+    from segcourse import experiments, models
+
+    def recorded(model, image, labels):
+        _touch(model)
+        return experiments.recorded_run("04_fine_tuned", model)["model"]
+
+    with pytest.raises(AssertionError, match="recorded fine-tuned weights"):
+        checks.check_budget_fine_tune(recorded)
+
+    def fresh(model, image, labels):
+        _touch(model)
+        return models.pretrained("cells")
+
+    with pytest.raises(AssertionError, match="other than the one it was given"):
+        checks.check_budget_fine_tune(fresh)
+
+
+def test_budget_fine_tune_refuses_crops_at_full_size():
+    def full_size(model, image, labels):
+        target = instances.boundary_class_map(labels)
+        imgs = np.stack([image[y:y + 64, 64:128] for y in (0, 128, 256, 384)])[..., None] * np.array([0.55, 1.0, 0.6], np.float32)
+        tgts = np.stack([target[y:y + 64, 64:128] for y in (0, 128, 256, 384)]).astype(np.uint8)
+        train.fit(model, (imgs, tgts), (imgs, tgts), epochs=1, lr=3e-3, batch_size=4, max_steps=1, device="cpu",
+                  seed=0, progress=False, eval_every=10**6)
+        return model
+
+    with pytest.raises(AssertionError, match="full size"):
+        checks.check_budget_fine_tune(full_size)
 
 
 def _fine_tune(model, image, labels, lr=3e-3):
