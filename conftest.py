@@ -75,4 +75,12 @@ def pytest_xdist_make_scheduler(config, log):
             path = nodeid.split("::", 1)[0]
             return nodeid if path == "tests/test_classroom.py" and nodeid.endswith("]") else path
 
+        def _assign_work_unit(self, node) -> None:
+            # longest units first: xdist orders units by their number of tests, which would send
+            # the one-test classroom units (20-45 s each) last, to a tail where one worker idles
+            lesson = next((s for s in self.workqueue if s.startswith("tests/test_classroom.py::")), None)
+            if lesson is not None:
+                self.workqueue.move_to_end(lesson, last=False)
+            super()._assign_work_unit(node)
+
     return LoadFileSplitClassroom(config, log)
