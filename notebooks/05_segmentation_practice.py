@@ -603,7 +603,9 @@ fig.tight_layout()
 # what lies between the ceiling and 1 is lost to the annotation, and only the gap between a model
 # and the ceiling is the model's to close. A later lesson compares its models with this line. This is why IoU is so sensitive on small
 # regions, and why inconsistent boundary standards contaminate both training and evaluation: a
-# model can be right and still be measured wrong.
+# model can be right and still be measured wrong. This project's own test masks are the generator's exact masks, not
+# drawn by a person, so the scores of the earlier sections are not capped by this line; it applies
+# when a project's test masks are drawn by people.
 
 # %% [markdown]
 # ### Play annotator

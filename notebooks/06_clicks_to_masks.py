@@ -74,8 +74,10 @@ fig.tight_layout()
 # Measuring with real people is slow and noisy, so papers since Xu et al. (2016) — RITM (Sofiiuk
 # et al. 2022) and SAM's evaluation among them — replace the person by a rule. After each
 # prediction there are two kinds of error: **missed** pixels (`target & ~pred`) and **false**
-# pixels (`pred & ~target`). The annotator clicks where an error is largest: at the error pixel
-# farthest from any correct pixel — the centre of the biggest error region. A distance transform
+# pixels (`pred & ~target`). The annotator clicks where an error is deepest: at the error pixel
+# farthest from the nearest pixel outside that kind of error, usually (not always) inside the
+# biggest error region; Xu et al. pick the largest region by area first, the rule of exercise 1.
+# A distance transform
 # gives every pixel its distance to the nearest `False` pixel; padding the error mask with `False`
 # first makes the image border count as a region's edge. The click is positive on a missed pixel,
 # negative on a false one. Before any click nothing is predicted, so click 1 lands at the centre
@@ -285,7 +287,8 @@ table(live["nuclei (test half)"])
 
 # %% [markdown]
 # The same protocol on 100 synthetic objects and on the 24 coins (the photo of lesson 04, at half
-# size, with lesson 04's coin masks) takes longer than a lesson should: it ran once with
+# size, with lesson 04's coin masks; those masks come from a marker watershed, so the
+# watershed's coin row partly measures agreement with itself) takes longer than a lesson should: it ran once with
 # `python -m segcourse.interactive evaluate` and ships in the model's card. Its nuclei rows are the
 # ones computed above (the code and the weights are the same).
 
@@ -323,7 +326,8 @@ fig.tight_layout()
 # random walker's 0.265. The same network before fine-tuning (synthetic only: 11.91 clicks, 45%
 # never) does worse than both classical methods: the 59 annotated training nuclei make the
 # difference. The small width-4 model trained above from scratch, 80 steps on those nuclei only,
-# needs 16.21 — a click model needs both the many synthetic objects and the real ones.
+# needs 16.21; that model is also narrower and trained for fewer steps, so this table does not
+# say which ingredient, the synthetic objects or the width and steps, it lacks most.
 #
 # **Synthetic objects.** Here the synthetic-only model wins at one and three clicks (mean IoU
 # 0.846 and 0.897, against 0.747 and 0.777 for the random walker, the better classical method on
@@ -406,7 +410,8 @@ for name, v in nuc.items():
 # by a single pixel all round gives IoU 0.858 (outwards) or 0.843 (inwards), and for none of the 47
 # nuclei does either reach 0.90. So if two annotators of the same nucleus differ by one pixel
 # along its outline, their masks already score below 0.90 against each other — lesson 05 showed
-# how annotation noise of this kind puts a ceiling on the IoU any method can reach. On objects this small **NoC@90 measures agreement with this annotator's
+# how annotation noise of this kind limits the score any method gets when it is measured against
+# human masks. On objects this small **NoC@90 measures agreement with this annotator's
 # boundary to within a pixel**, not whether a method found the object: report NoC@85, and always
 # with the share of objects that never get there.
 #
@@ -461,6 +466,19 @@ fig.tight_layout()
 # the model less than a random batch. Three seeds on a pool of 59 nuclei is a small experiment; the
 # honest summary is that on this pool the choice of strategy moved the held-out score less than
 # the first 8 labels did (0.467 → 0.715 or more).
+#
+# ## Summary
+#
+# * A click is a label: positive inside the object, negative outside. Papers replace the person by
+#   a simulated annotator who clicks where the error is deepest, and count the clicks (NoC).
+# * Report NoC@85 together with the share of objects that never reach it; on objects as small as
+#   these nuclei, NoC@90 measures agreement with one annotator's boundary to within a pixel (§8).
+# * Classical click-seeded methods (random walker, marker watershed) need no training. The click
+#   UNet, given the previous mask as an input, needed fewer clicks than both on the held-out
+#   nuclei only after fine-tuning on real nuclei, and that fine-tuning cost it the synthetic
+#   objects (§6, §7).
+# * Which objects to label next is itself measurable: on this pool, uncertainty sampling did not
+#   beat random choice (§9).
 #
 # ## Pass check
 #

@@ -3,8 +3,9 @@
 An object is selected by **positive** clicks (inside it) and **negative** clicks (outside it);
 a method turns the clicks into the object's mask. The standard protocol (Xu et al., CVPR 2016;
 RITM, Sofiiuk et al., ICIP 2022; SAM's evaluation) replaces the person by a **simulated
-annotator**: each next click goes to the centre of the largest error region -- the pixel
-farthest from the region's border (a distance transform of the error) -- positive where the
+annotator**: each next click goes to the deepest error pixel -- the pixel farthest from the
+border of its kind of error (a distance transform of the error), usually inside the largest
+error region -- positive where the
 object was missed, negative where background was taken. **NoC@85 / NoC@90** is the number of
 clicks needed to reach IoU 0.85 / 0.90, capped at 20 (an object never reached counts 20).
 
@@ -66,9 +67,10 @@ def next_click(pred: Any, target: Any) -> tuple[tuple[int, int], bool]:
     """Where the simulated annotator clicks next, and whether the click is positive.
 
     The missed pixels (``target & ~pred``) and the false pixels (``pred & ~target``) are the two
-    kinds of error. Each pixel's distance to the nearest correct pixel (or to the image border,
-    which counts as a border too) is computed with a Euclidean distance transform; the click goes
-    to the pixel with the largest distance -- the centre of the largest error region -- and is
+    kinds of error. Each error pixel's distance to the nearest pixel outside its kind of error (or
+    to the image border, which counts as a border too) is computed with a Euclidean distance
+    transform; the click goes to the pixel with the largest distance -- the deepest error pixel,
+    usually but not always inside the largest error region -- and is
     positive if that pixel was missed, negative if it was a false one. Ties go to the first pixel
     in row-major order, and a missed pixel wins a tie against a false one.
 
