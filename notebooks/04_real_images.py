@@ -782,7 +782,7 @@ print(f"bootstrap: {len(draws):,} resamples of the {draws.shape[1]} true nuclei 
 for k, (iou, fp) in outcomes.items():
     lo, hi = np.percentile(boot[k], [2.5, 97.5])
     print(f"{k:>16}: PQ {pq_of(iou, fp):.3f} (as in the table: {instances.panoptic_quality(methods[k][right], truth[right])['pq']:.3f}), "
-          f"95% interval {lo:.3f}-{hi:.3f}")
+          f"95% interval {lo:.3f} to {hi:.3f}")
 for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline")]:
     diff = boot[a] - boot[b]
     lo, hi = np.percentile(diff, [2.5, 97.5])
@@ -792,7 +792,7 @@ for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline"
 # %% [markdown]
 # The full-sample scores match the table. The intervals of the fine-tuned model (0.708–0.799)
 # and of the learned distance (0.693–0.764) overlap, and the interval of their difference runs
-# from −0.021 to +0.071: it contains 0, so these 57 nuclei do not rank the two methods. The
+# from -0.021 to +0.071: it contains 0, so these 57 nuclei do not rank the two methods. The
 # learned distance's lead over the baseline does not depend on which nuclei are drawn: its
 # interval, +0.073 to +0.195, lies above 0. The bootstrap varies the nuclei only — not the
 # training run, the image or the annotator.
@@ -940,6 +940,6 @@ print(f"lesson run time so far: {time.perf_counter() - t_lesson:.1f} s")
 # * **A learned distance target** seeds a watershed: PQ 0.732 against the baseline's 0.600
 #   (whose distance comes from a threshold), count error +0, close to the fine-tuned
 #   boundary-class model's 0.759 — one recorded run on one image, and the bootstrap interval
-#   of their difference (−0.021 to +0.071) contains 0: "close", not a ranking.
+#   of their difference (-0.021 to +0.071) contains 0: "close", not a ranking.
 # * Scores are read against one annotator's outlines, and the outlines are where the
 #   synthetic-only model lost most (the boundary bucket of all seven failing tiles).

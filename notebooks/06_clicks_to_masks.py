@@ -439,11 +439,11 @@ for strategy in ("uncertainty", "random"):
     noc = np.array([[x["noc85"] for x in rr] for rr in rows])
     curves[strategy] = (clicks, iou1)
     print(f"--- {strategy} ({len(rows)} seeds): per round, clicks spent / held-out IoU after 1 click / held-out NoC@85 "
-          "(mean, min-max over seeds)")
+          "(mean, min to max over seeds)")
     for r in range(clicks.shape[1]):
         print(f"  round {r}: {clicks[:, r].mean():6.1f} clicks | IoU@1 {iou1[:, r].mean():.3f} "
-              f"({iou1[:, r].min():.3f}-{iou1[:, r].max():.3f}) | NoC@85 {noc[:, r].mean():5.2f} "
-              f"({noc[:, r].min():.2f}-{noc[:, r].max():.2f})")
+              f"({iou1[:, r].min():.3f} to {iou1[:, r].max():.3f}) | NoC@85 {noc[:, r].mean():5.2f} "
+              f"({noc[:, r].min():.2f} to {noc[:, r].max():.2f})")
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.8))
