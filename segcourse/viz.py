@@ -35,6 +35,7 @@ __all__ = [
     "failure_gallery",
     "evidence_card",
     "instance_overlay",
+    "matched_overlay",
     "matched_instance_colours",
     "instance_match_map",
 ]
@@ -492,7 +493,8 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
 
 
 def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = None, title: str | None = None,
-                     colours: Mapping[int, Any] | None = None, legend: bool | None = None):
+                     colours: Mapping[int, Any] | None = None, legend: bool | None = None,
+                     alarm_alpha: float | None = None):
     """Each instance in its own colour, with its contour, over the image.
 
     ``labels`` holds instance ids: 0 background, 1, 2, ... objects (any size of id); negative
@@ -511,6 +513,9 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = Non
         colour; ids not in it take :data:`segcourse.palette.INSTANCE_COLOURS` in turn (as when
         ``colours`` is None).
     legend : draw the matched / FP / FN legend (default: when ``colours`` is given).
+    alarm_alpha : how strongly instances in the FP or FN colour cover the image (default: ``alpha``);
+        1.0 keeps them the palette's colours over bright pixels, where a blend would look like an
+        instance colour.
 
     Returns
     -------
@@ -535,6 +540,7 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = Non
     if lab.shape != img.shape[:2]:
         raise ValueError(f"labels {lab.shape} and image {img.shape[:2]} must have the same height and width")
     alpha = (0.45 if colours is None else 0.6) if alpha is None else check_float(alpha, "alpha", lo=0, hi=1)
+    alarm_alpha = alpha if alarm_alpha is None else check_float(alarm_alpha, "alarm_alpha", lo=0, hi=1)
     ids, lab = np.unique(lab, return_inverse=True)   # relabel to 0..k-1 first: ids may be huge (2**31-1)
     lab = lab.reshape(img.shape[:2])
     if ids[0] != 0:  # no background pixel: shift so that index 0 stays "background"
@@ -547,7 +553,13 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = Non
         if int(i) in given:
             rgb[n] = check_colors(np.reshape(given[int(i)], (1, 3)), f"colours[{int(i)}]")[0] / 255
     ids = ids[1:]
-    out = np.where(lab[..., None] > 0, (1 - alpha) * img + alpha * rgb[lab], img)
+    weight = np.full(len(rgb), alpha, np.float32)
+    alarm = [np.array(ERROR_COLOURS[k], np.float32) / 255 for k in ("FP", "FN")]
+    for n in range(1, len(rgb)):
+        if int(ids[n - 1]) in given and any(np.allclose(rgb[n], a) for a in alarm):
+            weight[n] = alarm_alpha
+    w = weight[lab][..., None]
+    out = np.where(lab[..., None] > 0, (1 - w) * img + w * rgb[lab], img)
     out[find_boundaries(lab, mode="inner")] = 1.0
     if ax is None:
         _, ax = plt.subplots(figsize=(3.4, 3.4))
@@ -561,6 +573,61 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = Non
                          label="matched: same colour as its partner")] if used - alarms or not used else []
         handles += [h for k, h in zip(("FP", "FN"), outcome_handles(("FP", "FN"))) if tuple(ERROR_COLOURS[k]) in used]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+    return out
+
+
+def matched_overlay(image: Any, labels: Any, colours: Mapping[int, Any], ax=None, title: str | None = None,
+                    missed: Any = None, extra: Sequence[tuple[Any, str]] = ()):
+    """One panel of a prediction-against-truth comparison: instances in their match colours
+    (:func:`matched_instance_colours`), FP and FN at full strength, and a legend under the panel.
+
+    Parameters
+    ----------
+    image : the image, ``(H, W)`` or ``(H, W, 3)``.
+    labels : ``(H, W)`` instance ids.
+    colours : ``{instance id: 0..255 RGB}``, one of the two dicts of :func:`matched_instance_colours`.
+    ax : where to draw (default: a new figure).
+    title : the panel's title.
+    missed : optional ``(H, W)`` mask of true objects nobody matched, outlined in the FN colour.
+    extra : more ``(legend handle, text)`` pairs for the legend.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(H, W, 3)`` float image drawn (without the outline of ``missed``).
+
+    >>> lab = np.zeros((6, 6), int); lab[1:5, 1:5] = 3
+    >>> out = matched_overlay(np.ones((6, 6)), lab, {3: ERROR_COLOURS["FP"]})   # FP over white: not blended
+    >>> tuple(int(round(v * 255)) for v in out[2, 2]), [t.get_text() for t in plt.gca().get_legend().get_texts()]
+    ((220, 0, 55), ['FP: no partner'])
+    >>> plt.close("all")
+    """
+    from matplotlib.legend_handler import HandlerTuple
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    out = instance_overlay(image, labels, ax=ax, title=title, colours=colours, legend=False, alarm_alpha=1.0)
+    used = {tuple(int(v) for v in np.reshape(c, 3)) for c in colours.values()}
+    handles: list[Any] = []
+    texts: list[str] = []
+    if used - {tuple(ERROR_COLOURS[k]) for k in ("FP", "FN")}:
+        handles.append(tuple(Patch(facecolor=_pal.INSTANCE_COLOURS[k] / 255, edgecolor="black", linewidth=0.5)
+                             for k in range(4)))
+        texts.append("matched: each pair shares a colour")
+    for k, text in (("FP", "FP: no partner"), ("FN", "FN: missed")):
+        if tuple(ERROR_COLOURS[k]) in used:
+            handles.append(Patch(facecolor=np.array(ERROR_COLOURS[k]) / 255, edgecolor="black", linewidth=0.5))
+            texts.append(text)
+    if missed is not None and np.any(missed):
+        fn = np.array(ERROR_COLOURS["FN"]) / 255
+        ax.contour(as_binary(missed, "missed"), levels=[0.5], colors=[fn], linewidths=1.5)
+        handles.append(Patch(facecolor="none", edgecolor=fn, linewidth=2))
+        texts.append("FN: missed (outline)")
+    handles += [h for h, _ in extra]
+    texts += [t for _, t in extra]
+    if handles:
+        ax.legend(handles, texts, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
     return out
 
 

@@ -149,11 +149,16 @@ checks.check_rescale_factor(rescale_factor)
 # batch_size=16, max_steps=20)`); the check counts every pixel that reaches the model's first
 # layer while it trains. The check then runs your model as the lesson does (the whole image
 # scaled by 0.5, grey × the toy tint `TINT`, PQ on the right half) and passes when its PQ is
-# above 0.69; the model before fine-tuning scores 0.58 (printed below). What to decide: the scale
-# you train at (the check also looks at your training crops and refuses crops at full size),
-# the target the model predicts (three classes: background, interior, boundary, from
-# `instances.boundary_class_map`), the crops and their augmentation, and the learning rate. The
-# check trains your function once (a few seconds).
+# above 0.69; the model before fine-tuning scores 0.58 (printed below). The check grades three
+# decisions: the scale you train at (it looks at your training crops and refuses crops at full
+# size), the target the model predicts (three classes: background, interior, boundary, from
+# `instances.boundary_class_map`; targets without the boundary class are refused), and the data:
+# only the `image` and `labels` passed to `fine_tune` (it refuses a function that loads the whole
+# image with `data.nuclei_image` or reads the notebook's `truth`, whose right half is the test
+# region). The crops, their augmentation and the learning rate are yours to **compare**, not
+# graded beyond the PQ threshold: try two learning rates or augmentation on and off, and compare
+# `held_out_pq(model)` after each (outside `fine_tune`: choosing by the test score inside it would
+# tune on the test region). The check trains your function once (a few seconds).
 
 # %% nbgrader={"grade": false, "grade_id": "fine_tune", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from skimage.transform import rescale, resize

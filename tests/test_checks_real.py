@@ -9,9 +9,7 @@ from skimage.transform import rescale, resize
 from segcourse import checks, data, instances, train
 
 
-def test_percentile_normalize_accepts_the_reference_and_a_plain_numpy_answer(capsys):
-    checks.check_percentile_normalize(checks.lesson04._reference_normalize)
-
+def test_percentile_normalize_accepts_a_plain_numpy_answer(capsys):
     def mine(stack, low, high):
         out = np.empty(np.shape(stack), float)
         for c in range(np.shape(stack)[-1]):
@@ -21,6 +19,12 @@ def test_percentile_normalize_accepts_the_reference_and_a_plain_numpy_answer(cap
 
     checks.check_percentile_normalize(mine)
     assert "all cases pass" in capsys.readouterr().out
+
+
+def _wrong_axis(im, lo, hi, axis, keepdims=True):
+    im = np.asarray(im, np.float32)
+    a, b = np.percentile(im, [lo, hi], axis=axis, keepdims=keepdims)
+    return np.clip((im - a) / (b - a + 1e-9), 0, 1)
 
 
 def _per_channel(im, lo, hi, method="linear", clip=True):
@@ -41,6 +45,10 @@ def _per_channel(im, lo, hi, method="linear", clip=True):
      "wraps around"),
     (lambda im, lo, hi: data.normalize_percentile(im, lo, hi), "one pair of percentiles for the whole stack"),
     (lambda im, lo, hi: _per_channel(im, lo, hi, method="nearest"), "method='linear'"),
+    (lambda im, lo, hi: _wrong_axis(im, lo, hi, 0), "(?s)axis=0 .*axis=\\(0, 1\\)"),
+    (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1), "(?s)axis=-1 .*axis=\\(0, 1\\)"),
+    (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1, keepdims=False), "(?s)broadcast.*axis=\\(0,\\s1\\)"),
+    (checks.lesson04._reference_normalize, "reference answer"),
 ])
 def test_percentile_normalize_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -70,7 +78,7 @@ def _ap(pred, scores, gt, threshold=0.5):
     return total / len(gt_ids)
 
 
-def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False, empty_nan=True, first_free=False):
+def _ap_variant(order_key=None, divide_by_preds=False, divide_by_hits=False, strict=False, reuse=False, empty_nan=True, first_free=False):
     def ap(pred, scores, gt, threshold=0.5):
         ious, pred_ids, gt_ids = instances.iou_matrix(pred, gt)
         if len(gt_ids) == 0:
@@ -83,6 +91,8 @@ def _ap_variant(order_key=None, divide_by_hits=False, strict=False, reuse=False,
             if free:
                 taken.add(free[0] if first_free else max(free, key=lambda j: ious[i, j]))
                 hits, total = hits + 1, total + (hits + 1) / rank
+        if divide_by_preds:
+            return total / len(pred_ids) if len(pred_ids) else 0.0
         return total / (hits if divide_by_hits else len(gt_ids)) if (hits or not divide_by_hits) else 0.0
     return ap
 
@@ -100,6 +110,8 @@ def test_ap_at_accepts_a_correct_answer(capsys):
     (_ap_variant(empty_nan=False), "NaN"),
     (_ap_variant(first_free=True), "overlaps most"),
     (lambda p, s, g, t: instances.average_precision(p, s, g, iou_thresholds=[t])["ap"], "interpolated"),
+    (_ap_variant(divide_by_preds=True), "number of predictions"),
+    (lambda p, s, g, t: checks.lesson04._reference_ap(p, s, g, t), "reference answer"),
 ])
 def test_ap_at_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -140,6 +152,9 @@ def _radii(labels):   # the lesson's helper: every instance, cut by the border o
     (lambda lab, d: float(d / np.median(2 * np.sqrt(np.bincount(np.ravel(lab)) / np.pi))), "background"),
     (lambda lab, d: float(d / np.median(2 * np.sqrt(_areas(lab) / np.pi))) if _areas(lab).size else 1.0, "NaN"),
     (lambda lab, d: float(d / (2 * np.median(_radii(lab)))) if _radii(lab).size else float("nan"), "cut by the image's border"),
+    (lambda lab, d: float(d / (2 * np.sqrt(np.median(_areas(lab)) / np.pi))) if _areas(lab).size else float("nan"),
+     "median of the areas"),
+    (checks.lesson04._reference_factor, "reference answer"),
 ])
 def test_rescale_factor_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -166,6 +181,35 @@ def test_budget_fine_tune_rejects_no_training_and_an_over_budget_run():
 
     with pytest.raises(AssertionError, match="over the budget"):
         checks.check_budget_fine_tune(bypass)
+
+
+def test_budget_fine_tune_refuses_the_test_half_before_training():
+    def loads_the_whole_image(model, image, labels):   # trains on the right half: the test region
+        img, tr = data.nuclei_image()
+        return _fine_tune(model, data.normalize_percentile(img)[:, 256:], tr[:, 256:])
+
+    with pytest.raises(AssertionError, match="data.nuclei_image"):
+        checks.check_budget_fine_tune(loads_the_whole_image)
+
+    whole, truth = data.nuclei_image()
+    scope = {"truth": truth, "np": np}
+    exec("def reads_a_global(model, image, labels):\n    return truth[:, 256:]\n", scope)   # a notebook global
+    with pytest.raises(AssertionError, match="reads the global truth"):
+        checks.check_budget_fine_tune(scope["reads_a_global"])
+
+
+def test_budget_fine_tune_refuses_targets_without_the_boundary_class():
+    def binary_target(model, image, labels):   # background / nucleus only: instances cannot be split
+        small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+        target = resize(labels, small.shape, order=0, preserve_range=True, anti_aliasing=False) > 0
+        imgs = np.stack([small[y:y + 64, 0:64] for y in (0, 64, 128, 192)])[..., None] * np.array([0.55, 1.0, 0.6], np.float32)
+        tgts = np.stack([target[y:y + 64, 0:64] for y in (0, 64, 128, 192)]).astype(np.uint8)
+        train.fit(model, (imgs, tgts), (imgs, tgts), epochs=1, lr=3e-3, batch_size=4, max_steps=1, device="cpu",
+                  seed=0, progress=False, eval_every=10**6)
+        return model
+
+    with pytest.raises(AssertionError, match="never 2, the boundary class"):
+        checks.check_budget_fine_tune(binary_target)
 
 
 def _touch(model):
@@ -225,3 +269,8 @@ def test_budget_fine_tune_passes_a_plain_fine_tune(capsys):
 
 def test_new_checks_are_exported():
     assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"} <= set(checks.__all__)
+
+
+def test_budget_fine_tune_fails_a_learning_rate_that_overwrites_the_model():   # moved from tests/test_classroom.py
+    with pytest.raises(AssertionError, match="not above"):
+        checks.check_budget_fine_tune(lambda model, image, labels: _fine_tune(model, image, labels, lr=0.1))

@@ -72,3 +72,19 @@ def test_confidence_map_and_bars():
     d = data.road_scenes(5, seed=0)
     fig = viz.failure_gallery(d.images, d.labels, d.labels, [0.9, 0.1, 0.5, 0.7, 0.3], k=2)
     assert fig.axes[0].get_title().startswith("#1")
+
+
+def test_matched_overlay_keeps_fp_and_fn_distinct_from_instance_colours_over_white():
+    from segcourse import palette, viz
+
+    lab = np.zeros((8, 8), int)
+    lab[1:4, 1:4], lab[5:8, 5:8] = 1, 2
+    colours = {1: palette.OUTCOME_COLOURS["FP"], 2: palette.OUTCOME_COLOURS["FN"]}
+    out = viz.matched_overlay(np.ones((8, 8)), lab, colours)
+    drawn = {k: tuple(int(round(v * 255)) for v in out[c]) for k, c in (("FP", (2, 2)), ("FN", (6, 6)))}
+    assert drawn == {k: tuple(palette.OUTCOME_COLOURS[k]) for k in ("FP", "FN")}
+    for k in ("FP", "FN"):   # the palette's rule, after drawing: at least 20 from every instance colour
+        assert min(palette.delta_e(drawn[k], c) for c in palette.INSTANCE_COLOURS) >= 20
+    default = viz.instance_overlay(np.ones((8, 8)), lab, colours=colours)   # unchanged for the other lessons
+    assert not np.allclose(default[2, 2], out[2, 2])
+    plt.close("all")
