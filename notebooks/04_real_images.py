@@ -606,8 +606,8 @@ print(f"trained on columns 0 to {FIT_COLS - 1} of the half-size image (0 to {2 *
 # distance above `fg`), which hills are seeds (local maxima above `seed_min`, at least
 # `min_distance` pixels apart: `skimage.feature.peak_local_max`), and the watershed that grows
 # each seed downhill until it meets another or leaves the nucleus pixels. The three knobs are
-# tuned on the **validation region** (columns 192 to 255), by PQ, over a grid wide enough that
-# the best value of each knob is not at the grid's edge:
+# tuned on the **validation region** (columns 192 to 255), by PQ, over a grid wide enough to
+# show whether each knob's best value lies inside it:
 
 # %%
 from skimage.feature import peak_local_max
@@ -684,14 +684,15 @@ print(f"test-region PQ of the {len(tied)} settings the validation region cannot 
 # On the test region the learned distance then scores PQ 0.744, above the classical baseline's
 # 0.600, whose watershed runs on a distance computed from a threshold, and below the fine-tuned
 # boundary-class model's 0.759 (TP 51, FP 8, FN 6, against the baseline's TP 45, FP 15, FN 12
-# and the fine-tuned model's TP 51, FP 5, FN 6; count error +2). Its outlines fit as well as the
-# fine-tuned model's (SQ 0.846 against 0.841); what it loses is matching (RQ 0.879 against 0.903).
+# and the fine-tuned model's TP 51, FP 5, FN 6; count error +2). Its outlines fit at least as
+# well as the fine-tuned model's (SQ 0.846 against 0.841); what it loses is matching (RQ 0.879
+# against 0.903).
 #
 # The last printed line looks at the test region *after* the choice, only to show how much the
 # tie matters: the three settings the validation region cannot tell apart score 0.744, 0.801 and
 # 0.801 on the test region. So whether the learned distance lands below or above the fine-tuned
-# model's 0.759 depends on a knob these data do not fix, and a network trained for 60 steps on
-# three quarters of one half image: read the last two rows as "close", not as a ranking. (Knobs
+# model's 0.759 depends on a knob these data do not fix, and on a network trained for 60 steps
+# on three quarters of one half image: read the last two rows as "close", not as a ranking. (Knobs
 # tuned on the network's own training pixels would be tuned on its best pixels; the validation
 # region keeps that bias out, at the price of less training data and a small tuning set.)
 
