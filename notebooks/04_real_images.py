@@ -461,7 +461,7 @@ show({"your run, fine-tuned": score(*model_instances(live_tuned, x, 0.5))})
 # *and* scale, scores 0.582 without having seen a real image — just below the baseline.
 # Fine-tuning it on 640 crops from the train region (two passes over 320) lifts PQ to 0.759 and
 # AP50 from 0.650 to 0.878, above the baseline on PQ, SQ, RQ and AP50: the real data improved both the
-# outlines (SQ 0.776 → 0.841) and the matching (RQ 0.750 → 0.903). The count errors (+3, −2, −1
+# outlines (SQ 0.776 → 0.841) and the matching (RQ 0.750 → 0.903). The count errors (+3, -2, -1
 # against 57 true objects) are small for all three — on this image a count alone would not have
 # told the methods apart; PQ and AP50 do.
 #
@@ -507,7 +507,7 @@ for i in sorted(set.intersection(*missed_by)):
 # holds red, a prediction was there but overlapped it too little (IoU below 0.5) to count as a
 # match. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
-# (columns 508–510) and a nucleus of 329 px (columns 336–362) that none of them gets right.
+# (columns 508 to 510) and a nucleus of 329 px (columns 336 to 362) that none of them gets right.
 
 # %% [markdown]
 # ## 6 · A learned instance target: predict the distance, seed a watershed
