@@ -427,8 +427,10 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return model
             """, {"check_budget_fine_tune"}),
     ],
-    # lesson 05 (segmentation practice); more typical mistakes (the required empty sample missing, a mean
-    # from segcourse's metrics.mean_iou, a shift along the rows, Dice, ...) are rejected in tests/test_checks.py
+    # lesson 05 (segmentation practice): three graded cells, so each wrong learner answers two of them wrong.
+    # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from
+    # segcourse's metrics.mean_iou, np.roll's wrap-around, a shift along the rows, Dice, ...) and in
+    # tests/test_checks_classroom.py (an explanation that copies the report's own line)
     "practice_masks": [
         ("dee", """
             pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
@@ -457,21 +459,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 side = np.sqrt(np.count_nonzero(mask))
                 return (side - 1) / (side + 1)
             """, {"check_shifted_iou"}),
-        ("fay", """
-            def shifted_iou(mask, shift):  # np.roll wraps what leaves the image back in on the other side
-                return metrics.iou(np.roll(mask, shift, axis=1), mask)
-            """, {"check_shifted_iou"}),
     ],
     "portfolio": [
-        ("dee", """
-            buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-            worst_id = buckets["worst"]["false_positive_class"][0]  # the report's own line, copied
-            explanation = report.explain(next(s for s in buckets["samples"] if s["sample"] == worst_id))
-            path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
-                                       result["pred"], scenes.class_names, result["per_class_iou"],
-                                       result["per_sample_miou"], buckets, palette=scenes.palette,
-                                       notes=explanation, overwrite=True)
-            """, {"check_portfolio"}),
         ("fay", """
             buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
             explanation = ("Most of the 12 failing samples are boundary errors: the model draws the road "  # false:
