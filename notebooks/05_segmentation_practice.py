@@ -262,11 +262,11 @@ for fs in buckets["samples"]:
     for g in fs["evidence"].get("false_positive_class", {}).get("classes", []):
         kind = f"{g['class']}, absent from the target" if g["absent_from_target"] else g["class"]
         fp_pixels[kind] = fp_pixels.get(kind, 0) + g["pixels"]
-fp_total = sum(fp_pixels.values())
+fp_total = sum(fp_pixels.values())   # shares, rounded: one pixel more or less on another CPU does not show
 for kind, n in sorted(fp_pixels.items(), key=lambda kv: -kv[1]):
-    print(f"{kind:>27}: {n:5d} px ({n / fp_total:.0%})")
+    print(f"{kind:>27}: {n / fp_total:4.0%} of the bucket's pixels")
 road_or_sidewalk = (fp_pixels.get("road", 0) + fp_pixels.get("sidewalk", 0)) / fp_total
-print(f"road and sidewalk blobs: {road_or_sidewalk:.0%} of the bucket's {fp_total} px")
+print(f"road and sidewalk blobs: {road_or_sidewalk:.0%} of the bucket's pixels")
 both = sum({"false_positive_class", "boundary"} <= set(fs["buckets"]) for fs in buckets["samples"])
 print(f"failing samples with both stray regions and ragged edges: {both} of {buckets['failing']}")
 
