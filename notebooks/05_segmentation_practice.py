@@ -127,7 +127,8 @@ for f in findings:
 
 # %% [markdown]
 # Every planted defect is found, with the sample and the size. QC also flags things nobody
-# planted (the speck and thin counts above are larger than the few defects we planted). That is
+# planted (the speck and thin counts above are larger than the few defects we planted; section 6
+# looks at the specks). That is
 # what QC is for — a list for a person to review, not a
 # verdict. In a real project it goes back to the annotators *before* anything is trained on the
 # masks.
