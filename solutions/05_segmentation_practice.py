@@ -17,7 +17,8 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # ## 1 · Build your own masks and watch `mean_iou` change (2 points)
 #
 # Make a new `pred_masks` / `gt_masks` pair of 0/1 masks: at least two samples that are **not**
-# alike, plus one where *both* masks are empty. For class 1, put the per-sample IoUs into `ious`
+# alike (their IoUs differ: if every sample scores the same, the mean equals each of them and hides
+# nothing), plus one where *both* masks are empty. For class 1, put the per-sample IoUs into `ious`
 # (lesson 00's convention: NaN, `float("nan")`, when both masks are empty, because 0/0 has no
 # value) and their mean into `mean_iou`, skipping the NaN sample (`np.nanmean`). Then compute the
 # **pooled** IoU of the whole set, `pooled_iou`: every sample's overlap summed, divided by every
@@ -54,20 +55,36 @@ checks.check_practice_masks(pred_masks, gt_masks, ious, mean_iou, pooled_iou)
 # %% [markdown]
 # ## 2 · Why is IoU so sensitive on small regions? (2 points)
 #
-# Write `shifted_iou(side)`: draw a `side × side` square in an empty image (leave room around
-# it), shift a copy one pixel to the right, and return the IoU of the two. The check compares
-# sizes 2 to 32; the printout shows how much a one-pixel error costs a small object.
+# Write `shifted_iou(mask, shift)`: the IoU of a 0/1 (or bool) mask with a copy of itself moved
+# `shift` pixels to the right (a negative `shift` moves it left). What moves past the image's edge
+# is lost, and the columns the mask leaves behind are background, as when an annotator's outline
+# sits a pixel off near the border (`np.roll` would wrap those pixels back in on the other side).
+# An empty mask has no IoU: return NaN. Count the overlap and the union yourself (numpy or
+# `segcourse.metrics.iou`). The check tries squares, a rectangle, lines one pixel wide, masks
+# that touch the image's edge, random masks, no shift, shifts of several pixels both ways, and an
+# empty mask; the printout shows what a one-pixel error costs objects of different sizes, and a
+# lane marking one pixel wide.
 
 # %% nbgrader={"grade": false, "grade_id": "shifted_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def shifted_iou(side):
+def shifted_iou(mask, shift):
     ### BEGIN SOLUTION
-    image = np.zeros((side + 4, side + 4), bool)
-    image[2:2 + side, 2:2 + side] = True
-    return metrics.iou(np.roll(image, 1, axis=1), image)
+    mask = np.asarray(mask) != 0
+    moved = np.zeros_like(mask)                  # what leaves the image is lost, what it leaves is 0
+    if shift >= 0:
+        moved[:, shift:] = mask[:, :mask.shape[1] - shift]
+    else:
+        moved[:, :shift] = mask[:, -shift:]
+    union = np.count_nonzero(mask | moved)
+    return np.count_nonzero(mask & moved) / union if union else float("nan")
     ### END SOLUTION
 
 for side in (2, 4, 8, 16, 32):
-    print(f"{side:>2}×{side:<2} square shifted by 1 px: IoU {shifted_iou(side):.3f}")
+    square = np.zeros((side + 4, side + 4), bool)
+    square[2:2 + side, 2:2 + side] = True
+    print(f"{side:>2}×{side:<2} square moved by 1 px: IoU {shifted_iou(square, 1):.3f}")
+lane = np.zeros((16, 8), bool)
+lane[2:14, 3] = True                              # a lane marking one pixel wide
+print(f"1-px-wide line moved by 1 px: IoU {shifted_iou(lane, 1):.3f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_shifted_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_small_region_sensitivity(shifted_iou)
@@ -132,13 +149,15 @@ for label, kw in settings:
 #
 # Bucket the failures of the scenes above with `failures.bucket_failures` and print how many
 # samples each bucket holds. Then write **your own** `explanation` (at least 12 words): which
-# bucket holds most failures, the number that shows it, and what you would change next. Write the
+# bucket holds most failures, the number that shows it (its count of failing samples), and what
+# you would change next. Write the
 # page with `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
 # overwrite=True)` and keep the path it returns in `path`.
 #
 # The check opens that page: it must have been written by this run of the notebook and hold your
 # explanation. An old report lying in the folder does not count, and neither does an empty or
-# copied explanation.
+# copied explanation. The check also buckets the failures itself and tests your explanation
+# against them: it must name the bucket that holds the most failing samples, and cite that count.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -158,4 +177,4 @@ path = report.write_report(Path("reports") / "portfolio.html", scenes.images, sc
 print("written:", path)
 
 # %% nbgrader={"grade": true, "grade_id": "check_portfolio", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_report(path, explanation)
+checks.check_report(path, explanation, result["pred"], scenes.labels)

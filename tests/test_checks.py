@@ -119,8 +119,14 @@ def test_practice_masks_check():
         checks.check_practice_masks(p[:2], g[:2], [0.5, 1.0], 0.75)
     seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]], [[0] * 3] * 3]
     seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0] * 3] * 3]
-    with _raises("change them"):
+    with _raises("all your samples with an object score 0.8: when every sample scores the same"):
         checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8, nan], 0.8)
+    perfect = [[[1, 1], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [0, 0]]]   # alike samples: every one scores 1
+    with _raises("all your samples with an object score 1: when every sample scores the same, the mean equals each of them and hides nothing"):
+        checks.check_practice_masks(perfect, perfect, [1.0, 1.0, nan], 1.0, pooled_iou=1.0)
+    one = [[[1, 1], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]]       # a single sample with an object
+    with _raises("1 of your samples has an object"):
+        checks.check_practice_masks(one, one, [1.0, nan, nan], 1.0)
 
 
 def test_practice_masks_hints_name_the_cause():
@@ -142,23 +148,52 @@ def test_practice_masks_hints_name_the_cause():
         checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=np.float64(0.25))
     with _raises("convention is NaN (np.nan), not 0"):
         checks.check_practice_masks(p, g, np.array([0.5, 1.0, 0.0, 0.25]), np.float64(7 / 12))
+    q = [[[1, 0, 0], [0, 0, 0]], [[1, 1, 1], [1, 1, 0]], [[0, 0, 0], [0, 0, 0]]]
+    h = [[[1, 1, 0], [0, 0, 0]], [[1, 1, 1], [1, 1, 1]], [[0, 0, 0], [0, 0, 0]]]
+    lib = metrics.mean_iou(np.array(q), np.array(h), 2)      # background and object, pooled: not the exercise's mean
+    with _raises("that is segcourse's metrics.mean_iou"):
+        checks.check_practice_masks(q, h, [0.5, 5 / 6, nan], lib)
+
+
+def _shifted_iou_ref(mask, shift):
+    mask = np.asarray(mask) != 0
+    moved = np.zeros_like(mask)
+    if shift >= 0:
+        moved[:, shift:] = mask[:, :mask.shape[1] - shift]
+    else:
+        moved[:, :shift] = mask[:, -shift:]
+    union = np.count_nonzero(mask | moved)
+    return np.count_nonzero(mask & moved) / union if union else float("nan")
 
 
 def test_small_region_check():
-    def reference(side):
-        img = np.zeros((side + 4, side + 4), bool)
-        img[2:2 + side, 2:2 + side] = True
-        return metrics.iou(np.roll(img, 1, axis=1), img)
-    checks.check_small_region_sensitivity(reference)
-    def no_room(side):  # the square fills the image: the shift wraps around
-        img = np.ones((side, side), bool)
-        return metrics.iou(np.roll(img, 1, axis=1), img)
-    _fails(checks.check_small_region_sensitivity, no_room, "leave room")
-    _fails(checks.check_small_region_sensitivity, lambda s: np.float64((s - 1) / s), "over the square's area")
-    _fails(checks.check_small_region_sensitivity, lambda s: (s - 2) / (s + 2), "shift by two pixels")
-    _fails(checks.check_small_region_sensitivity, lambda s: (s - 1) ** 2 / (2 * s * s - (s - 1) ** 2), "diagonal")
-    _fails(checks.check_small_region_sensitivity, lambda s: 0.0, "do not overlap")
-    _fails(checks.check_small_region_sensitivity, lambda s: np.float64(0.5), "yours is 0.5:")
+    from scipy import ndimage
+    checks.check_small_region_sensitivity(_shifted_iou_ref)
+    checks.check_small_region_sensitivity(lambda m, k: metrics.iou(ndimage.shift(np.asarray(m) != 0, (0, k), order=0), m != 0))
+    def rolled(mask, shift):  # np.roll wraps what leaves the image back in on the other side
+        return metrics.iou(np.roll(mask, shift, axis=1), mask)
+    _fails(checks.check_small_region_sensitivity, rolled, "np.roll wraps")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m.T, k), "along the rows")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m, -k), "the wrong way")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m, 1), "use the shift you are given")
+    side = lambda m: np.sqrt(np.count_nonzero(m))  # noqa: E731  (the lesson's closed form for a square)
+    _fails(checks.check_small_region_sensitivity, lambda m, k: (side(m) - 1) / (side(m) + 1), "(side - 1) / (side + 1)")
+    def dice(mask, shift):
+        a = np.asarray(mask) != 0
+        b = np.asarray(ndimage.shift(a, (0, shift), order=0))
+        return 2 * np.count_nonzero(a & b) / (a.sum() + b.sum()) if a.any() else float("nan")
+    _fails(checks.check_small_region_sensitivity, dice, "Dice")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: 1.0, "identical")
+    empty_zero = lambda m, k: np.nan_to_num(_shifted_iou_ref(m, k))  # noqa: E731
+    _fails(checks.check_small_region_sensitivity, empty_zero, "return NaN")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: np.float64(0.5), "yours 0.5.")
+
+
+def test_small_region_check_shows_no_passing_answer_in_its_help():
+    """Its docstring shows a wrong answer failing, never an answer that passes (issue: build, don't copy)."""
+    doc = checks.check_small_region_sensitivity.__doc__
+    assert "CheckFailed" in doc and "(s - 1) / (s + 1)" not in doc
+    assert "CheckFailed" in checks.check_practice_masks.__doc__ and "CheckFailed" in checks.check_report.__doc__
 
 
 def test_painted_mask_check():
@@ -379,7 +414,7 @@ FUNCTION_CHECKS = [
     (checks.check_count_cells, _count_8),
     (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=5)),
     (checks.check_distance_target, lambda i: __import__("segcourse.checks.lesson03").checks.lesson03._distance_target_reference(i)),
-    (checks.check_small_region_sensitivity, lambda s: (s - 1) / (s + 1)),
+    (checks.check_small_region_sensitivity, _shifted_iou_ref),
 ]
 
 

@@ -177,3 +177,57 @@ def test_paint_exercise_shows_its_editor_before_the_stub_and_grades_the_text():
     assert not any(nb.cells[i].metadata.get("nbgrader", {}).get("solution") for i in range(stub - 1, editor, -1))
     assert "raise NotImplementedError()" in nb.cells[stub].source
     assert "editor=editor" in nb.cells[check].source and "painted" in nb.cells[check].source
+
+
+# ------------------------------------------- the explanation against the data (issue: build, don't copy)
+def _scenes():
+    """4 scenes: 2 with a stray blob of a class they lack (false-positive class), 1 shifted (boundary)."""
+    t = np.zeros((4, 16, 16), int)
+    t[:, 4:10, 4:10] = 1
+    p = t.copy()
+    p[0, 12:15, 12:15] = 2
+    p[1, 0:3, 12:15] = 2
+    p[2] = np.roll(t[2], 1, axis=1)
+    return p, t
+
+
+TRUE = ("The false-positive class holds 2 of the 3 failing samples: the model paints a class the "
+        "images do not have, so I would add scenes without it.")
+
+
+@pytest.fixture
+def data_report(real_report):
+    """write(notes) -> a page that says, as write_report would for _scenes(), 3 of 4 samples fail."""
+    def write(notes):
+        path = real_report(notes)
+        path.write_text(path.read_text(encoding="utf-8").replace("1 of 4 samples fail", "3 of 4 samples fail"),
+                        encoding="utf-8")
+        return path
+    return write
+
+
+def test_report_explanation_true_to_the_data_passes(data_report, capsys):
+    checks.check_report(data_report(TRUE), TRUE, *_scenes())
+    in_percent = TRUE.replace("2 of the 3", "67 % of the")
+    checks.check_report(data_report(in_percent), in_percent, *_scenes())
+    assert "true to the bucket counts" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("explanation, match", [
+    ("The boundary bucket holds 2 of the 3 failing samples: the edges sit one pixel off, so I would "
+     "train at a higher input resolution.", "names boundary, but most failing samples sit in the false-positive"),
+    ("Most of the 3 failing samples are wrong somewhere in the prediction; I would train on more data "
+     "next time to fix that.", "names no failure bucket"),
+    ("Most of the 3 failing samples are false positives: stray blobs of a class the images lack, so "
+     "I would add scenes without it.", "not how many failing samples it holds"),
+])
+def test_report_refuses_an_explanation_the_data_contradicts(data_report, explanation, match):
+    with pytest.raises(AssertionError) as info:
+        checks.check_report(data_report(explanation), explanation, *_scenes())
+    assert match in " ".join(str(info.value).split()), str(info.value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines())
+
+
+def test_report_written_from_other_data_fails(real_report):
+    with pytest.raises(AssertionError, match="the report says 1 of 4 samples fail"):
+        checks.check_report(real_report(TRUE), TRUE, *_scenes())

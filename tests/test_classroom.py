@@ -432,14 +432,17 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return model
             """, {"check_budget_fine_tune"}),
     ],
-    # lesson 05 (segmentation practice)
+    # lesson 05 (segmentation practice): three graded cells, so each wrong learner answers two of them wrong.
+    # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from
+    # segcourse's metrics.mean_iou, np.roll's wrap-around, a shift along the rows, Dice, ...) and in
+    # tests/test_checks_classroom.py (an explanation that copies the report's own line)
     "practice_masks": [
         ("dee", """
-            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]]
-            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]]]
-            ious = [0.8, 0.2]  # right for these masks, but the required empty sample is missing
-            mean_iou = 0.5
-            pooled_iou = 0.5
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
+            ious = [1.0, 1.0, float("nan")]  # right, but the samples are alike: the mean hides nothing
+            mean_iou = 1.0
+            pooled_iou = 1.0
             """, {"check_practice_masks"}),
         ("fay", """
             pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
@@ -456,17 +459,17 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_practice_masks"}),
     ],
     "shifted_iou": [
-        ("fay", """
-            def shifted_iou(side):  # the square fills the image: np.roll wraps it around
-                image = np.ones((side, side), bool)
-                return metrics.iou(np.roll(image, 1, axis=1), image)
+        ("dee", """
+            def shifted_iou(mask, shift):  # the lesson's closed form for a square moved one pixel
+                side = np.sqrt(np.count_nonzero(mask))
+                return (side - 1) / (side + 1)
             """, {"check_shifted_iou"}),
     ],
     "portfolio": [
-        ("dee", """
+        ("fay", """
             buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-            worst_id = buckets["worst"]["false_positive_class"][0]  # the report's own line, copied
-            explanation = report.explain(next(s for s in buckets["samples"] if s["sample"] == worst_id))
+            explanation = ("Most of the 12 failing samples are boundary errors: the model draws the road "  # false:
+                           "edges a pixel off, so next I would train at a higher input resolution.")  # the counts say FP
             path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
                                        result["pred"], scenes.class_names, result["per_class_iou"],
                                        result["per_sample_miou"], buckets, palette=scenes.palette,

@@ -44,10 +44,17 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
     hint to convert them, instead of being scored as empty. Torch tensors (also with
     ``requires_grad``) are read like arrays.
 
-    >>> p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
-    >>> g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
-    >>> check_practice_masks(p, g, [0.5, 1.0, float("nan")], 0.75, pooled_iou=0.75)
-    check_practice_masks: per-sample [0.5, 1.0, nan], mean 0.75, pooled 0.75
+    The samples with an object must not all score the same: when they do, the mean equals every
+    one of them and hides nothing, which is what the exercise is about. A ``mean_iou`` computed
+    with segcourse's ``metrics.mean_iou`` (pooled over background and object) is refused with a hint.
+
+    >>> p = [[[1, 1], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [0, 0]]]   # every object found exactly
+    >>> check_practice_masks(p, p, [1.0, 1.0, float("nan")], 1.0, pooled_iou=1.0)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: all your samples with an object score 1: when every sample
+    scores the same, the mean equals each of them and hides nothing; change
+    the masks so that one sample is clearly worse than another
     """
     try:
         p, g = to_numpy(pred_masks, "pred_masks"), to_numpy(gt_masks, "gt_masks")
@@ -72,6 +79,14 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
                              "pred and gt are both all 0, to show what your mean does\n"
                              "with a sample that has no object (IoU 0/0 = NaN)")
     want = np.array([metrics.iou(a == 1, b == 1) for a, b in zip(p, g)], float)
+    scored = want[np.isfinite(want)]
+    if len(scored) < 2:
+        raise AssertionError(f"{len(scored)} of your samples has an object (a pixel 1 in pred or gt):\n"
+                             f"build at least two samples with an object, besides the empty one")
+    if np.ptp(scored) < 1e-9:
+        raise AssertionError(f"all your samples with an object score {_show(scored[0])}: when every sample\n"
+                             f"scores the same, the mean equals each of them and hides nothing; change\n"
+                             f"the masks so that one sample is clearly worse than another")
     try:
         got = to_numpy(ious, "ious").astype(float).ravel() if not np.isscalar(ious) else np.asarray(ious, float).ravel()
     except (TypeError, ValueError):
@@ -108,6 +123,10 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
             hint = "\nuse np.nanmean: a NaN sample (two empty masks) is skipped,\nnot counted as NaN or as 0"
         elif _close(mean_iou, want_pooled, 1e-4):
             hint = "\nthat is the pooled IoU (all overlaps over all unions),\nnot the mean of the per-sample values"
+        elif _close(mean_iou, metrics.mean_iou((p == 1).astype(int), (g == 1).astype(int), 2), 1e-4):
+            hint = ("\nthat is segcourse's metrics.mean_iou: the IoU of background and object,\n"
+                    "pooled over all samples and averaged; the exercise asks for the mean of\n"
+                    "your per-sample IoUs of class 1 (np.nanmean(ious))")
         else:
             hint = ""
         raise AssertionError(f"mean_iou should be the mean of the per-sample values,\n"
@@ -117,41 +136,112 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
                 if _close(pooled_iou, want_mean, 1e-4) else
                 "pooled IoU = (sum of all overlaps) / (sum of all unions)")
         raise AssertionError(f"pooled_iou should be {want_pooled:.4f}; you have {_show(pooled_iou)}:\n{hint}")
-    if np.allclose(want[np.isfinite(want)], 0.8):
-        raise AssertionError("your masks give 0.8 everywhere, like the original example:\n"
-                             "change them so mean_iou moves")
     pooled = f", pooled {want_pooled:.4g}" if pooled_iou is not None else ""
     print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {want_mean:.4g}{pooled}")
 
 
+def _moved(mask: np.ndarray, shift: int) -> np.ndarray:
+    """``mask`` moved ``shift`` columns right (left when negative); what leaves the image is lost."""
+    out = np.zeros_like(mask)
+    if shift >= 0:
+        out[:, shift:] = mask[:, :mask.shape[1] - shift]
+    else:
+        out[:, :shift] = mask[:, -shift:]
+    return out
+
+
+def _iou_of(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else float("nan")
+
+
+def _shift_cases() -> list[tuple[str, np.ndarray, int]]:
+    """(what, mask, shift): squares with room around them, a rectangle, lines, masks at the image's
+    edges, seeded blobs, no shift, shifts of 2 and -1, an empty mask; 0/1 ints and bools."""
+    cases = []
+    for side in (2, 3, 5, 10, 32):
+        m = np.zeros((side + 4, side + 4), bool); m[2:2 + side, 2:2 + side] = True
+        cases.append((f"a {side}×{side} square", m, 1))
+    m = np.zeros((8, 8), int); m[2:6, 2:6] = 1
+    cases += [("a 4×4 square (0/1 ints)", m, 2), ("a 4×4 square (0/1 ints)", m, -1), ("a 4×4 square (0/1 ints)", m, 0)]
+    m = np.zeros((6, 10), bool); m[2:4, 2:8] = True
+    cases.append(("a 2×6 rectangle (2 rows, 6 columns)", m, 1))
+    m = np.zeros((12, 6), bool); m[1:11, 3] = True
+    cases.append(("a vertical line 1 px wide (a lane marking)", m, 1))
+    m = np.zeros((5, 10), bool); m[2, 2:8] = True
+    cases.append(("a horizontal line 6 px long", m, -2))
+    m = np.zeros((6, 6), bool); m[1:4, 3:] = True
+    cases.append(("a 3×3 square touching the right edge", m, 1))
+    m = np.zeros((6, 6), int); m[2:5, :3] = 1
+    cases.append(("a 3×3 square touching the left edge", m, -1))
+    rng = np.random.default_rng(5)
+    for shift in (1, -2):
+        m = rng.random((12, 12)) < 0.35
+        cases.append((f"a random 12×12 mask, {int(m.sum())} px", m, shift))
+    cases.append(("an empty 6×6 mask", np.zeros((6, 6), bool), 1))
+    return cases
+
+
 @learner_check
 def check_small_region_sensitivity(shifted_iou: Callable) -> None:
-    """Check ``shifted_iou(side)``: IoU of a side×side square with itself shifted one pixel right.
+    """Check ``shifted_iou(mask, shift)``: the IoU of a mask with itself moved ``shift`` columns.
 
-    >>> check_small_region_sensitivity(lambda s: (s - 1) / (s + 1))
-    check_small_region_sensitivity: side 2 -> 0.333, side 32 -> 0.939
+    Positive ``shift`` moves right, negative left; pixels moved past the image's edge are lost (not
+    wrapped around, as ``np.roll`` would); an empty mask has no IoU (NaN). Tested on squares,
+    a rectangle, 1-px lines, masks touching the edges, random masks and an empty one; a typical
+    mistake is named in the hint.
+
+    >>> check_small_region_sensitivity(lambda mask, shift: 1.0)   # a mask scored against itself
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: a 2×2 square moved by 1 px: IoU 0.3333, yours 1.
+    the two masks are identical: the shifted copy was not used
+    (or the shift was 0)
     """
-    sides = np.array([2, 3, 5, 10, 32])
-    got = np.array([_number(_call(shifted_iou, int(side), what="shifted_iou"), "shifted_iou") for side in sides])
-    want = (sides - 1) / (sides + 1)
-    wrong = ~np.isclose(got, want, rtol=0, atol=1e-6)
-    if wrong.any():
-        causes = [  # what a typical mistake returns for every side, and its cause
-            (np.ones(len(sides)), "the two squares are identical: the square fills the image,\nso np.roll wraps the "
-                                  "shifted column back (or its result was not used);\nleave room around the square"),
-            ((sides - 1) / sides, "that is the overlap over the square's area (or Dice),\nnot over the union"),
-            ((sides - 2) / (sides + 2), "that is a shift by two pixels: shift by one"),
-            ((sides - 1) ** 2 / (2 * sides ** 2 - (sides - 1) ** 2), "that is a diagonal shift (a row and a column):\n"
-                                                                     "shift along one axis only"),
-            (np.zeros(len(sides)), "the squares do not overlap at all: shift a copy of the same\n"
-                                   "square by one pixel, inside an image with room around it"),
+    cases = _shift_cases()
+    want = np.array([_iou_of(m != 0, _moved(m != 0, k)) for _, m, k in cases])
+    got = np.array([_number(_call(shifted_iou, m.copy(), shift, what="shifted_iou"), "shifted_iou")
+                    for _, m, shift in cases])
+    right = np.isclose(got, want, rtol=0, atol=1e-6, equal_nan=True)
+    if right.all():
+        side2, side32 = want[0], want[4]
+        print(f"check_small_region_sensitivity: all {len(cases)} cases pass (2×2 square -> {side2:.3f}, "
+              f"32×32 -> {side32:.3f}, 1-px line -> 0)")
+        return
+    with np.errstate(all="ignore"):
+        def each(rule: Callable) -> np.ndarray:
+            return np.array([rule(m != 0, k) for _, m, k in cases], float)
+        size = each(lambda m, k: float(m.sum()))
+        inter = each(lambda m, k: np.count_nonzero(m & _moved(m, k)))
+        moved_size = each(lambda m, k: float(_moved(m, k).sum()))
+        causes = [  # what typical mistakes return in every case, and their cause
+            ([each(lambda m, k: _iou_of(m, np.roll(m, k, axis=1)))],
+             "np.roll wraps the pixels pushed past the image's edge back in on the\nother side: "
+             "they are lost instead (a shifted annotation ends at the edge);\nfill the columns the "
+             "mask leaves behind with 0 (slicing, or scipy.ndimage.shift)"),
+            ([each(lambda m, k: _iou_of(m, _moved(m.T, k).T)), each(lambda m, k: _iou_of(m, np.roll(m, k, axis=0)))],
+             "you moved the mask down (along the rows, axis 0): move it right,\nalong the columns (axis 1)"),
+            ([each(lambda m, k: _iou_of(m, _moved(m, -k)))],
+             "you moved the mask the wrong way: a positive shift moves it to the\nright (to higher column indices)"),
+            ([each(lambda m, k: _iou_of(m, _moved(m, 1))), each(lambda m, k: _iou_of(m, np.roll(m, 1, axis=1)))],
+             "you always moved the mask by one pixel: use the shift you are given"),
+            ([each(lambda m, k: (np.sqrt(m.sum()) - 1) / (np.sqrt(m.sum()) + 1))],
+             "that is the formula (side - 1) / (side + 1) of a square moved one pixel:\nit holds for "
+             "nothing else; count the overlap and the union of the two masks"),
+            ([2 * inter / (size + moved_size)], "that is Dice (2·overlap / (|A| + |B|)), not IoU"),
+            ([inter / size], "that is the overlap over the mask's area, not over the union"),
+            ([np.ones(len(cases))], "the two masks are identical: the shifted copy was not used\n(or the shift was 0)"),
         ]
-        why = next((text for values, text in causes if np.allclose(got, values, rtol=0, atol=1e-6)),
-                   "overlap (side-1)·side over union (side+1)·side")
-        i = int(np.argmax(wrong))
-        raise AssertionError(f"for a {sides[i]}×{sides[i]} square shifted by one pixel the IoU is {want[i]:.4f};\n"
-                             f"yours is {_show(got[i])}: {why}")
-    print(f"check_small_region_sensitivity: side 2 -> {1 / 3:.3f}, side 32 -> {31 / 33:.3f}")
+    scored = ~np.isnan(want)  # a mistake is recognised on the masks with an object
+    why = next((text for options, text in causes
+                if any(np.allclose(got[scored], v[scored], rtol=0, atol=1e-6) for v in options)), None)
+    if right[scored].all():
+        why = "an empty mask has no object, so it has no IoU (0/0): return NaN, not a number"
+    i = int(np.argmax(~right))
+    what, _, shift = cases[i]
+    raise AssertionError(f"{what} moved by {shift} px: IoU {_show(want[i])}, yours {_show(got[i])}.\n"
+                         f"{why or 'IoU = overlap / union of the mask and its moved copy'}")
+
 
 #: Texts the course writes for the learner; an "own explanation" must not be one of them.
 _PLACEHOLDERS = {"", "your answer here", "todo", "tbd", "..."}
@@ -201,23 +291,79 @@ def _copied_line(page_without_notes: str, text: str) -> str | None:
     return None
 
 
+#: How an explanation names each failure bucket (lower case, hyphens read as spaces).
+_BUCKET_WORDS = {
+    "false_positive_class": r"false positive|stray|false alarm",
+    "small_region": r"small region|small object|missed small",
+    "boundary": r"boundar|edge",
+    "class_confusion": r"confus|mistaken for",
+}
+
+
+def _bucket_name(bucket: str) -> str:
+    return {"false_positive_class": "false-positive class"}.get(bucket, bucket.replace("_", " "))
+
+
+def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
+    """The explanation's main bucket and its count, and the page's failing count, against the data."""
+    from ..failures import bucket_failures
+
+    try:
+        p, t = to_numpy(preds, "preds"), to_numpy(targets, "targets")
+        k = int(max(p.max(initial=0), t.max(initial=0))) + 1
+        buckets = bucket_failures(p, t, max(k, 2))
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"pass the predictions and labels the report is about:\n{exc}") from None
+    said = re.search(r"(\d+) of (\d+) samples fail", page)
+    if said and (int(said.group(1)), int(said.group(2))) != (buckets["failing"], buckets["total"]):
+        raise AssertionError(f"the report says {said.group(1)} of {said.group(2)} samples fail, but "
+                             f"{buckets['failing']} of\n{buckets['total']} of these scenes fail: write the page "
+                             f"from this run's\nbuckets (failures.bucket_failures on these predictions)")
+    counts = buckets["counts"]
+    if not buckets["failing"] or not max(counts.values()):
+        return
+    top = [b for b, n in counts.items() if n == max(counts.values())]
+    flat = text.lower().replace("-", " ").replace("_", " ")
+    named = [b for b, words in _BUCKET_WORDS.items() if re.search(words, flat)]
+    facts = ", ".join(f"{_bucket_name(b)} {n}" for b, n in counts.items())
+    if not named:
+        raise AssertionError(f"your explanation names no failure bucket: say which one holds most\n"
+                             f"failing samples ({', '.join(_bucket_name(b) for b in counts)})")
+    if not set(named) & set(top):
+        raise AssertionError(f"your explanation names {' and '.join(_bucket_name(b) for b in named)}, but "
+                             f"most failing samples sit\nin the {_bucket_name(top[0])} bucket (samples per "
+                             f"bucket: {facts}):\nexplain the failures from the bucket counts you printed")
+    numbers = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)}
+    shares = {counts[b] for b in top} | {round(100 * counts[b] / buckets["failing"]) for b in top}
+    if not numbers & {float(n) for n in shares}:
+        raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
+                             f"failing samples it holds: cite that count (or its share in %),\n"
+                             f"as your bucket cell printed it")
+
+
 @learner_check
-def check_report(path: str | os.PathLike, explanation: str | None = None) -> None:
+def check_report(path: str | os.PathLike, explanation: str | None = None, preds: Any = None,
+                 targets: Any = None) -> None:
     """Check the portfolio report written in THIS run: sections, embedded images, your explanation.
 
     ``path`` is what :func:`segcourse.report.write_report` returned and ``explanation`` the
     learner's own text, passed to it as ``notes=``. A file written before this kernel imported
     :mod:`segcourse.checks` (an old report lying in the folder) fails, and so does a page that
     does not hold this explanation: the check verifies this run's work, not whatever file exists.
+    With ``preds`` and ``targets`` (the scenes the report is about) the explanation is tested
+    against the data: the check buckets the failures itself
+    (:func:`segcourse.failures.bucket_failures`), and the explanation must name the bucket that
+    holds the most failing samples and cite that count; the page must state this run's count of
+    failing samples.
 
     >>> import tempfile
     >>> words = "Most of the 12 failing samples are class confusion in dark light; I would add colour jitter."
-    >>> page = ("<h2>Triplets</h2><h2>Per-class IoU</h2><h2>Failure samples by bucket</h2><img src='data:,'>"
-    ...         f"<p>{words}</p><h2>What I would improve next</h2>")
     >>> path = Path(tempfile.mkdtemp()) / "portfolio.html"
-    >>> _ = path.write_text(page, encoding="utf-8")
+    >>> _ = path.write_text("<h2>Triplets</h2><p>an old page</p>", encoding="utf-8")
     >>> check_report(path, words)
-    check_report: every section present, images embedded, your explanation included
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: the report lacks the 'Per-class IoU' section
     """
     try:
         p = Path(path)
@@ -244,4 +390,9 @@ def check_report(path: str | os.PathLike, explanation: str | None = None) -> Non
     if copied:
         raise AssertionError(f"explanation copies a line the report wrote itself:\n\"{copied}\"\n"
                              f"say in your own words what it means and what you would do")
+    if preds is not None or targets is not None:
+        _check_against_data(text, flat, preds, targets)
+        print("check_report: every section present, images embedded, your explanation included "
+              "and true to the bucket counts")
+        return
     print("check_report: every section present, images embedded, your explanation included")
