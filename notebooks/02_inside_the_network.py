@@ -692,11 +692,9 @@ print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i 
 # short run it does not win: its mIoU stalls at 0.197 and 0.199 at steps 20 and 40, while the
 # schedule's learning rate is at or near its peak of 0.0100 (the last printed line), and after
 # 120 steps it ends at 0.963, below the hand-written loop's 0.972, which kept 0.01 throughout.
-# What causes the stall is not measured here: `fit` differs from the hand-written loop in more than
-# its schedule (epochs instead of random batches, flips, its own seeding), and the high learning
-# rate at steps 20 and 40 alone does not show that the schedule is to blame. The schedule is meant
-# for the thousands of steps of a real run (the shipped model trained for 4 epochs); this lesson does
-# not measure what it gains there.
+# This lesson does not measure what causes the stall (`fit` also differs in its epochs, flips and
+# seeding), nor what the schedule gains in the thousands of steps of a real run such as the shipped
+# model's 4 epochs, which is what it is meant for.
 #
 # ## 8 · Overfitting, and what weight decay and augmentation do
 #

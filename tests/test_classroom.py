@@ -188,10 +188,6 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 02 (inside the network)
     "transposed_output_size": [
         ("dee", """
-            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # op twice
-                return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + 2 * output_padding
-            """, {"check_transposed_output_size"}),
-        ("fay", """
             def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # measured, not computed
                 layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
                 return layer(torch.zeros(1, 1, size, size)).shape[-1]
