@@ -759,7 +759,8 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 # label per 2×2 block, and the "1/2" row of that table is what the simplest such map (one pixel of
 # each block) scores. Another block map gives each block the label most of its four pixels carry
 # (a majority vote; a tie goes to the higher class id, so lane marking and car, the last two
-# classes, win their ties). Here are the lane and car rows for both, because they decide the choice:
+# classes, win their ties against sky, road and sidewalk). Here are the lane and car rows for both,
+# because they decide the choice:
 
 # %%
 blocks = ref.labels.reshape(200, 32, 2, 32, 2)
