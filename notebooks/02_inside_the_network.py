@@ -558,8 +558,8 @@ fig.tight_layout()
 # the pixels, and the big classes get almost everything. Soft Dice is an average over *classes*: the
 # lanes' and cars' shares of the gradient grow well beyond their shares of the pixels (the last row
 # of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both, a
-# common choice. This table measures only where the gradient goes at the start of training; section
-# 7 trains with each loss and compares what they reach.)
+# common choice. This table measures only where the gradient goes at the start of training; which
+# loss trains best depends on the data and the budget, and this lesson does not compare them.)
 #
 # ## 7 · The training loop, written out
 #
@@ -573,8 +573,7 @@ fig.tight_layout()
 def as_tensors(d):
     return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels).long()
 
-def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0,
-               loss_name="ce+dice"):
+def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0):
     torch.manual_seed(seed)
     x, y = as_tensors(train_set)
     vx, vy = as_tensors(val_set)
@@ -589,8 +588,7 @@ def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_
             yb = torch.where(flip[:, None, None], yb.flip(-1), yb)
         model.train()
         logits = model(xb)                                             # 2. forward
-        ce, dice = F.cross_entropy(logits, yb), train.dice_loss(logits, yb)
-        loss = {"ce+dice": ce + dice, "ce": ce, "dice": dice}[loss_name]   # 3. loss (the sum, unless told otherwise)
+        loss = F.cross_entropy(logits, yb) + train.dice_loss(logits, yb)   # 3. loss
         opt.zero_grad()
         loss.backward()                                                # 4. backward
         opt.step()                                                     # 5. step
@@ -668,35 +666,6 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
 # skips zeroed its lane IoU is 0.000 at each of the three evaluations printed above, and its car IoU
 # and mIoU (the last two lines) are far below too. The same parameters and the same steps: only the
 # skips differ.
-#
-# **Which loss finds the lanes?** Section 6 measured where the gradient goes at the first step.
-# Training says more: the same network, data and 120 steps as the first run, once with
-# cross-entropy alone and once with soft Dice alone (the first run used their sum).
-
-# %% tags=["nbval-ignore-output"]
-live_loss = {}
-for loss_name in ("ce", "dice"):
-    torch.manual_seed(0)
-    live_loss[loss_name] = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, loss_name=loss_name)
-    print(f"your run, loss {loss_name}: lane IoU at steps 40, 80, 120: " + " ".join(f"{h['val IoU'][3]:.3f}" for h in live_loss[loss_name]))
-
-# %%
-loss_hist = {"cross-entropy": experiments.recorded_run("02_loss_ce", history=live_loss["ce"])["history"],
-             "cross-entropy + Dice": hist,
-             "soft Dice": experiments.recorded_run("02_loss_dice", history=live_loss["dice"])["history"]}
-for name, h in loss_hist.items():
-    print(f"recorded run, {name:>20}: lane IoU at steps 40, 80, 120: " + " ".join(f"{e['val IoU'][3]:.3f}" for e in h)
-          + f" | val mIoU after 120 steps {h[-1]['val mIoU']:.3f}")
-
-# %% [markdown]
-# Soft Dice alone finds the lanes first: lane IoU 0.981 at step 40, when both runs with
-# cross-entropy are still at 0.000; at step 80 cross-entropy alone is at 0.200 and the sum at 0.950.
-# After 120 steps the sum and Dice alone reach the same lane IoU (0.989), cross-entropy alone stays
-# behind (0.949), and the sum has the highest mIoU of the three (0.972, against 0.964 and 0.958).
-# So on these scenes the gradient shares of section 6 predict the order in which the lanes are
-# found, and Dice alone does not train badly; the gap in mIoU between the sum and Dice alone comes
-# from one seed of one short run, too small to rank them. Which loss is best elsewhere depends on
-# the data and the budget.
 #
 # The same model and data through `train.fit`:
 
