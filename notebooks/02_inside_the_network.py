@@ -15,7 +15,8 @@
 # 4. go from logits to a label map and a confidence map;
 # 5. write pixel-wise cross-entropy and soft Dice, and explain why Dice helps small classes;
 # 6. write a training loop, say what `train.fit` adds, and read train/validation curves for
-#    overfitting, weight decay, augmentation, input resolution and learning rate.
+#    overfitting, weight decay, augmentation and learning rate, and measure what a coarser input
+#    resolution costs the thin classes.
 #
 # **Map:** 1 · convolution and pooling → 2 · receptive field → 3 · upsampling → 4 · the UNet by hand
 # → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · overfitting and regularisation
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segcourse import data, experiments, metrics, models, train, viz
+from segcourse import data, experiments, metrics, models, palette, train, viz
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -149,7 +150,7 @@ for level, layers in encoder_layers.items():
 # input pixels receive a gradient: exactly those that can change it. We use the course's UNet with
 # random weights in **eval mode** — in training mode batch norm mixes statistics over the whole
 # image, and every pixel would be connected to every other. Summing over a few random inputs makes
-# sure no path is switched off by a ReLU or a max-pooling that happened to pick another pixel.
+# it unlikely that a path is switched off by a ReLU or a max-pooling that happened to pick another pixel.
 
 # %%
 torch.manual_seed(0)
@@ -173,9 +174,20 @@ footprints["whole UNet output"] = gradient_footprint(net)
 for name, g in footprints.items():
     rows, cols = np.nonzero(g)
     print(f"{name:>18}: gradient reaches {np.ptp(rows) + 1} × {np.ptp(cols) + 1} input pixels")
-g, c = footprints["whole UNet output"], 96 // 2
-print(f"share of the whole UNet's gradient on the 7 × 7 input pixels around the output pixel: "
-      f"{g[c - 3:c + 4, c - 3:c + 4].sum() / g.sum():.1%}")
+c = 96 // 2
+with torch.random.fork_rng():                            # the random inputs below leave the lesson's seed alone
+    trained = models.pretrained("roads").eval()          # the shipped weights (section 4 loads them again)
+    weights = {"random weights": footprints["whole UNet output"], "shipped weights": gradient_footprint(trained)}
+    for name, g in weights.items():
+        print(f"share of the whole UNet's gradient on the 7 × 7 input pixels around the output pixel, {name}: "
+              f"{g[c - 3:c + 4, c - 3:c + 4].sum() / g.sum():.1%}; on the 15 × 15: {g[c - 7:c + 8, c - 7:c + 8].sum() / g.sum():.1%}")
+    spans = []
+    for shift in range(8):                               # output pixels (48, 48) to (55, 55): one period of the 8-px grid
+        x = torch.rand(4, 3, 96, 96, requires_grad=True)
+        net(x)[:, :, c + shift, c + shift].sum().backward()
+        rows = np.nonzero(x.grad.abs().sum((0, 1, 3)).numpy())[0]
+        spans.append(int(np.ptp(rows)) + 1)
+print(f"output pixels ({c}, {c}) to ({c + 7}, {c + 7}): the whole UNet's gradient spans {min(spans)} to {max(spans)} rows")
 
 # %%
 fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
@@ -188,9 +200,13 @@ cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradien
 
 # %% [markdown]
 # The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network — the
-# bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square, about half
-# of it on each side of the pixel. In a 64×64 scene the image border clips that square; count the
-# input pixels that reach a centre and a corner output pixel:
+# bottleneck plus three more 3×3 convolutions in the decoder — sees a 76-pixel square from the
+# output pixel (48, 48), which sits on the 8-pixel grid of the bottleneck. Move the output pixel
+# within one period of that grid and the square spans between the two numbers printed last: each
+# stride-2 upsampling stamps its 2×2 kernel so that neighbouring output pixels come from different
+# taps, and the decoder's convolutions then reach into different coarse cells. In a 64×64 scene
+# the image border clips the square; count the input pixels that reach a centre and a corner
+# output pixel:
 
 # %%
 for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
@@ -204,10 +220,13 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
 # pixels (35 %), the quarter of the square that lies inside the image — less context there to tell
 # a dark car from the road, say. The last panel of the figure above shows something the formula does not: nested squares, brightest in
 # the middle. Those are the skip connections. The short path through the finest skip reaches only
-# the nearest pixels (the 7 × 7 square: two 3×3 convolutions before the skip, one after it) but carries
-# by far the largest gradient, the share printed under the footprint sizes; each deeper path reaches further with
-# a weaker one. The pixels near an output pixel matter most (its *effective* receptive field is much
-# smaller than the theoretical one), and the far context is a faint correction.
+# the nearest pixels (the 7 × 7 square: two 3×3 convolutions before the skip, one after it) and, with
+# random weights, carries the largest gradient, the share printed under the footprint sizes; each
+# deeper path reaches further with a weaker one. Training changes the balance: with the shipped
+# weights the 7 × 7 square holds a smaller share (the next line of that output), and more of the
+# gradient comes from further out. Either way the pixels near an output pixel matter most — its *effective*
+# receptive field is much smaller than the theoretical one — but how much the far context weighs
+# depends on what the network has learnt.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
@@ -372,6 +391,13 @@ for level, fmap in enumerate(feature_maps):
 fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
 
 # %% [markdown]
+# Read the figure by eye. At level 0, channels 8 and 0 light up on the lane dashes (channel 0 also
+# on the sky); at level 1, channel 21 on the two cars; at level 2, channels 10 and 42 on the two
+# edges of the road and channel 53 on the road itself; at level 3, channel 76 on the top rows, the
+# sky. Level 3, channel 60 is brightest in its rightmost column, which holds nothing special in the
+# scene: that is where its convolutions read the zero padding past the image border, an artefact
+# of padding rather than a feature of the road.
+#
 # Each level halves the side of the maps (64, 32, 16, 8, printed above): the level-3 maps are grids of
 # 8×8 cells, each cell standing for an 8×8 block of the scene. Where inside that block a lane lies is
 # what the skips hand back to the decoder.
@@ -441,16 +467,22 @@ for level in (0.9, 0.99):
     unsure = confidence < level
     print(f"pixels with confidence < {level}: {unsure.sum()} of {unsure.size}; on a class boundary: {(unsure & edge).sum()}")
 
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
+fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.3))
 axes[0].imshow(scene.images[0]); axes[0].set_title("image"); axes[0].set_axis_off()
 viz.show_mask(axes[1], label_map, ref.palette, title="argmax of the softmax")
-viz.confidence_map(prob, kind="max", ax=axes[2], title="confidence (largest probability)")
+doubt = np.log10(np.clip(1 - confidence, 1e-6, None))     # 1 - confidence on a log scale: -2 means 0.99
+im = axes[2].imshow(doubt, cmap=palette.LOG_CMAP, vmin=-6, vmax=0)
+axes[2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidths=0.8)
+axes[2].set_title("log10(1 - confidence); white: below 0.99", fontsize=9); axes[2].set_axis_off()
+fig.colorbar(im, ax=axes[2], fraction=0.046, pad=0.02, label="log10(1 - largest probability)")
 fig.tight_layout()
 
 # %% [markdown]
-# The shipped model is sure of almost every pixel of this scene (yellow); the few green and blue pixels sit
-# on the edges between classes, where it decides which side a pixel belongs to — the counts above
-# say how many, and how many of them lie on a boundary.
+# The shipped model is sure of almost every pixel of this scene: on the raw confidence scale they
+# would all look alike, so the last panel shows how far each pixel is from certainty, on a log
+# scale (dark: within a millionth of 1). The pixels below 0.99, outlined in white, sit on the edges
+# between classes, where the model decides which side a pixel belongs to — the counts above say
+# how many there are, and how many of them lie on a boundary.
 #
 # ## 6 · The losses, written out
 #
@@ -525,8 +557,9 @@ fig.tight_layout()
 # Cross-entropy spreads its gradient like the pixels: the lane markings get about their share of
 # the pixels, and the big classes get almost everything. Soft Dice is an average over *classes*: the
 # lanes' and cars' shares of the gradient grow well beyond their shares of the pixels (the last row
-# of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both:
-# cross-entropy for steady per-pixel gradients, Dice for the small classes.)
+# of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both, a
+# common choice. This table measures only where the gradient goes at the start of training; which
+# loss trains best depends on the data and the budget, and this lesson does not compare them.)
 #
 # ## 7 · The training loop, written out
 #
@@ -659,11 +692,9 @@ print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i 
 # short run it does not win: its mIoU stalls at 0.197 and 0.199 at steps 20 and 40, while the
 # schedule's learning rate is at or near its peak of 0.0100 (the last printed line), and after
 # 120 steps it ends at 0.963, below the hand-written loop's 0.972, which kept 0.01 throughout.
-# What causes the stall is not measured here: `fit` differs from the hand-written loop in more than
-# its schedule (epochs instead of random batches, flips, its own seeding), and the high learning
-# rate at steps 20 and 40 alone does not show that the schedule is to blame. The schedule is meant
-# for the thousands of steps of a real run (the shipped model trained for 4 epochs); this lesson does
-# not measure what it gains there.
+# This lesson does not measure what causes the stall (`fit` also differs in its epochs, flips and
+# seeding), nor what the schedule gains in the thousands of steps of a real run such as the shipped
+# model's 4 epochs, which is what it is meant for.
 #
 # ## 8 · Overfitting, and what weight decay and augmentation do
 #
@@ -726,18 +757,27 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 # **Resolution.** Section 1 measured what nearest-neighbour subsampling to half resolution costs;
 # the input loses detail the same way: a model fed 32×32 scenes and upsampled to 64×64 draws one
 # label per 2×2 block, and the "1/2" row of that table is what the simplest such map (one pixel of
-# each block) scores. Here are the lane and car rows again, because they decide the choice:
+# each block) scores. Another block map gives each block the label most of its four pixels carry
+# (a majority vote; a tie goes to the higher class id, so lane marking and car, the last two
+# classes, win their ties against sky, road and sidewalk). Here are the lane and car rows for both,
+# because they decide the choice:
 
 # %%
-for f in (1, 2):
-    iou = metrics.per_class_iou(coarse[f], ref.labels, num_classes=5)
-    print(f"labels at 1/{f}, nearest-neighbour: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, mIoU {np.nanmean(iou):.3f}")
+blocks = ref.labels.reshape(200, 32, 2, 32, 2)
+votes = np.stack([(blocks == k).sum((2, 4)) for k in range(5)], -1)     # (200, 32, 32, 5): pixels of each class per block
+coarse_maps = {"labels at 1/1": coarse[1], "labels at 1/2, nearest-neighbour": coarse[2],
+               "labels at 1/2, majority vote": (4 - votes[..., ::-1].argmax(-1)).repeat(2, 1).repeat(2, 2)}
+for name, labels in coarse_maps.items():
+    iou = metrics.per_class_iou(labels, ref.labels, num_classes=5)
+    print(f"{name:>33}: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, mIoU {np.nanmean(iou):.3f}")
 
 # %% [markdown]
 # Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains on
 # scenes *drawn* at 32×32 (their lanes are drawn for that size). Feeding 64×64 scenes at half
-# size, though, loses thin-lane detail of the kind the "1/2" row above shows before the model is the limit. Choose the
-# resolution from the smallest structure you must get right.
+# size, though, loses thin-lane detail before the model is the limit: both block maps above stay far
+# below the full-resolution lane IoU. Choose the
+# resolution from the smallest structure you must get right. (This lesson does not train the same
+# model at two input sizes; it measures what the coarser label grid alone costs.)
 #
 # **Learning rate and batch size.** The step size is the most important knob of the optimiser. The
 # same 60 steps at three learning rates:
@@ -809,7 +849,10 @@ for r, c in np.argwhere(label_map != scene.labels[0]):
 print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
 fig, summary_text = viz.evidence_card(
     scene.images[0], scene.labels[0], label_map, ref.class_names,
-    scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]), "per_class": scene_iou},
+    scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
+            "mean Dice (scene)": metrics.mean_dice(label_map, scene.labels[0], 5),
+            "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
+            "per_class": scene_iou},
     notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, {int((unsure & edge).sum())} of them on a class boundary",
            f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §7 trained "
            f"with its skips zeroed reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f}: the skips carry the lanes"],

@@ -121,6 +121,35 @@ def test_transposed_output_size_check():
     fails(lambda n, k, s, p=0, op=0: reference_size(n, k, s, p, op), "crashed")   # no dilation argument
 
 
+def test_function_checks_refuse_segcourse_and_the_library_one_liner():
+    """An answer that measures the size with torch's transposed convolution, or calls segcourse (the
+    check's own reference included), is refused with a hint saying so; the hooks are removed afterwards."""
+    import sys
+
+    from segcourse.checks.lesson02 import _masked_dice
+
+    def measured(n, k, s, p=0, op=0, d=1):     # right on every case, but not the formula
+        layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
+        return layer(torch.zeros(1, 1, n, n)).shape[-1]
+    _fails(checks.check_transposed_output_size, measured, "calls nn.ConvTranspose2d", "formula")
+    functional = lambda n, k, s, p=0, op=0, d=1: F.conv_transpose2d(  # noqa: E731
+        torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=op, dilation=d).shape[-1]
+    _fails(checks.check_transposed_output_size, functional, "conv_transpose2d", "formula")
+    _fails(checks.check_soft_dice, _masked_dice, "calls segcourse.checks.lesson02._masked_dice", "yourself")
+
+    def via_dice_loss(logits, target, eps=1.0, ignore_index=255):   # right numbers, segcourse's loss
+        keep = target != ignore_index
+        return dice_loss(logits.permute(0, 2, 3, 1)[keep].T[None, :, :, None], target[keep][None, :, None], eps)
+    _fails(checks.check_soft_dice, via_dice_loss, "calls segcourse.train.dice_loss", "yourself")
+    from segcourse import metrics
+    _fails(checks.check_receptive_field, lambda layers: reference_rf(layers) * int(metrics.iou(np.ones(2), np.ones(2))),
+           "calls segcourse.metrics.iou", "yourself")
+    # a wrong answer that also calls segcourse hears about its mistake first
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.masked_fill(t == 255, 0), eps),
+           "scored the ignored pixels as class 0")
+    assert sys.getprofile() is None
+
+
 def reference_rf(layers):
     r, jump = 1, 1
     for k, s, d in layers:
@@ -144,6 +173,14 @@ def test_receptive_field_check():
     _fails(checks.check_receptive_field, lambda layers: reference_rf(layers) - 1, "start from 1")
     _fails(checks.check_receptive_field, lambda layers: int(np.prod([k for k, s, d in layers])), "do not multiply")
     _fails(checks.check_receptive_field, lambda layers: 42, "expected")
+
+    def lesson_cell(layers):                  # the lesson's (kernel, stride) version, pasted
+        r, jump = 1, 1
+        for k, s in layers:
+            r += (k - 1) * jump
+            jump *= s
+        return r
+    _fails(checks.check_receptive_field, lesson_cell, "unpack", "(kernel, stride, dilation) triple")
 
 
 def test_skip_choice_check():
@@ -234,6 +271,26 @@ def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():
             del self.enc
             self.enc = blocks                             # a plain list: its layers are not parameters
     _fails(checks.check_unet, Unregistered, "plain Python list")
+
+    class Interpolated(CatUNet):               # upsamples with F.interpolate and a 1×1 conv instead
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.ups = nn.ModuleList([nn.Conv2d(u.in_channels, u.out_channels, 1) for u in self.ups])
+
+        def forward(self, x):
+            e0 = self.enc[0](x)
+            e1 = self.enc[1](self.pool(e0))
+            x = self.enc[2](self.pool(e1))
+            for level, skip in ((1, e1), (0, e0)):
+                x = self.ups[level](F.interpolate(x, scale_factor=2))
+                x = self.dec[level](torch.cat([x, skip], 1))
+            return self.head(x)
+    _fails(checks.check_unet, Interpolated, "runs 0 nn.ConvTranspose2d", "F.interpolate")
+
+    def from_conv_blocks(c, k, w):             # segcourse's building blocks, in an nn.Sequential
+        from segcourse import models
+        return CatUNet(c, k, w) if models.conv_block(c, w) is None else CatUNet(c, k, w)
+    _fails(checks.check_unet, from_conv_blocks, "calls segcourse.models.conv_block", "yourself")
 
 
 def test_unet_check_rejects_a_model_that_never_trains():

@@ -188,11 +188,20 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 02 (inside the network)
     "transposed_output_size": [
         ("dee", """
-            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # op twice
-                return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + 2 * output_padding
+            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # measured, not computed
+                layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
+                return layer(torch.zeros(1, 1, size, size)).shape[-1]
             """, {"check_transposed_output_size"}),
     ],
     "receptive_field": [
+        ("dee", """
+            def receptive_field(layers):  # the lesson's (kernel, stride) cell, pasted
+                r, jump = 1, 1
+                for k, s in layers:
+                    r += (k - 1) * jump
+                    jump *= s
+                return r
+            """, {"check_receptive_field"}),
         ("fay", """
             def receptive_field(layers):  # forgets the dilation
                 r, jump = 1, 1
