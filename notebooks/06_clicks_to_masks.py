@@ -138,12 +138,12 @@ print(f"with {tuple(int(v) for v in click)} clicked already, the next click by h
 print(f"the helper:         {interactive.next_click(pred, target, clicked=[click])}")
 
 # %% [markdown]
-# The next click moves to a neighbouring pixel of the same missed part, exactly as deep: the
-# deepest pixels of an error region often form a short ridge, and without the rule the annotator
-# would stand on its first pixel.
-# `interactive.simulate_clicks` passes every click it has made to `next_click`, so none repeats.
+# The next click moves to the neighbouring pixel (29, 40) of the same missed part, exactly as deep
+# (6.71 px); without the rule the annotator would click (28, 40) again for as long as the method
+# leaves it missed. `interactive.simulate_clicks` passes every click it has made to `next_click`,
+# so none repeats.
 #
-# ## 3 · NoC: clicks to a good mask
+# ## 3 · NoC and NoF: clicks to a good mask, and the objects that never get there
 #
 # After each click the method returns a mask and we record its IoU with the target: an
 # **IoU-vs-clicks curve**. **NoC@85** is the number of clicks after which IoU first reaches 0.85;
@@ -298,8 +298,8 @@ print(f"input {tuple(x.shape)} -> logits {tuple(logits.shape)}; loss on this bat
 # random first click, flips and quarter turns, and the corrective rounds before each step. Below it
 # trains a small model (width 4) live, from scratch, on the training nuclei only, for just 20
 # steps: the cell is there to show the loop running and its loss falling on your machine, not to
-# make a useful model. The numbers the text reads come from the same run recorded when the course
-# was built.
+# make a useful model. The next cell prints the same run as it was recorded when the course was
+# built, the same on every machine.
 
 # %% tags=["nbval-ignore-output"]
 live_model = interactive.click_model(width=4, seed=0)
@@ -315,10 +315,10 @@ print(f"recorded run: loss {small_history['loss'][0]:.3f} -> {np.mean(small_hist
 
 # %% [markdown]
 # The shipped click model (width 8) was trained the same way by `python -m segcourse.interactive
-# train`: first on synthetic touching cells only, then fine-tuned on the training nuclei. A model
-# fine-tuned on nuclei alone forgets the synthetic objects (*catastrophic forgetting*), so half of
-# each fine-tuning batch, on average, is still synthetic objects. Both stages ship, so we can see
-# what the fine-tuning adds.
+# train`: first on synthetic touching cells only, then fine-tuned on the training nuclei.
+# Fine-tuning on nuclei alone risks *catastrophic forgetting*: the network can lose what it learnt
+# about the synthetic objects. So half of each fine-tuning batch, on average, is still synthetic
+# objects. Both stages ship, and §6 measures both on both kinds of object.
 
 # %%
 shipped = interactive.load_click_model()
@@ -398,9 +398,9 @@ fig.tight_layout()
 # **Synthetic objects.** The synthetic-only model is best at one and three clicks (mean IoU 0.838
 # and 0.895); the fine-tuned model stays close (0.805 and 0.883, NoC@85 3.13 against 2.93, NoF@85 4
 # for both), ahead of the random walker, the better classical method on these objects (0.747 and
-# 0.779, NoC@85 4.30). Fine-tuning on nuclei alone would overwrite what the network learnt about
-# the synthetic cells (*catastrophic forgetting*); the synthetic half of every fine-tuning batch
-# is what keeps it.
+# 0.779, NoC@85 4.30). With synthetic objects in every fine-tuning batch the fine-tuned model
+# stays close to its synthetic-only stage on these objects (this lesson does not show a model
+# fine-tuned without them).
 #
 # **Coins.** One click of the marker watershed reaches IoU 0.85 on every coin (NoC@85 1.00, mean
 # IoU 0.964): a sharp edge on a plain background leaves nothing for a model to add. The fine-tuned
@@ -561,7 +561,7 @@ for name, v in nuc.items():
 # how annotation noise of this kind limits the score any method gets when it is measured against
 # human masks. On objects this small **NoC@90 measures agreement with this annotator's
 # boundary to within a pixel**, not whether a method found the object: report NoC@85, and always
-# with the share of objects that never get there.
+# with NoF@85, the objects that never get there.
 #
 # ## 9 · The annotation loop, measured
 #
@@ -618,16 +618,16 @@ fig.tight_layout()
 # ## Summary
 #
 # * A click is a label: positive inside the object, negative outside. Papers replace the person by
-#   a simulated annotator who clicks where the error is deepest, and count the clicks (NoC).
-# * Report NoC@85 together with NoF@85; on objects as small as
-#   these nuclei, NoC@90 measures agreement with one annotator's boundary to within a pixel (§8).
-# * Report the failures too: NoF@85 counts the objects that never reach IoU 0.85 in 20 clicks
-#   (§3, §7).
+#   a simulated annotator who clicks where the error is deepest, never twice on the same pixel,
+#   and count the clicks (NoC).
+# * Report NoC@85 together with NoF@85, the objects that never reach IoU 0.85 in 20 clicks (§3,
+#   §7); on objects as small as these nuclei, NoC@90 measures agreement with one annotator's
+#   boundary to within a pixel (§8).
 # * Classical click-seeded methods (random walker, marker watershed) need no training, and on
 #   sharp-edged coins the watershed needs one click. The click UNet, given the previous mask as an
 #   input, needed fewer clicks than both on the held-out nuclei only after fine-tuning on real
-#   nuclei; keeping synthetic objects in the fine-tuning batches kept it ahead of them on the
-#   synthetic objects too (§6, §7).
+#   nuclei; fine-tuned with synthetic objects in every batch, it is also ahead of both after one
+#   and three clicks on the synthetic objects (§6, §7).
 # * Which objects to label next is itself measurable: on this pool, uncertainty sampling did not
 #   beat random choice (§9).
 #
