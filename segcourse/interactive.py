@@ -63,22 +63,29 @@ Predictor = Callable[[np.ndarray, list, list, "np.ndarray | None"], np.ndarray]
 
 
 # ------------------------------------------------------------------------------------------- the protocol
-def next_click(pred: Any, target: Any) -> tuple[tuple[int, int], bool]:
+def next_click(pred: Any, target: Any, clicked: Any = None) -> tuple[tuple[int, int], bool]:
     """Where the simulated annotator clicks next, and whether the click is positive.
 
     The missed pixels (``target & ~pred``) and the false pixels (``pred & ~target``) are the two
     kinds of error. Each error pixel's distance to the nearest pixel outside its kind of error (or
-    to the image border, which counts as a border too) is computed with a Euclidean distance
-    transform; the click goes to the pixel with the largest distance -- the deepest error pixel,
-    usually but not always inside the largest error region -- and is
-    positive if that pixel was missed, negative if it was a false one. Ties go to the first pixel
-    in row-major order, and a missed pixel wins a tie against a false one.
+    to the image border: the error maps are padded by 1 px of background first) is computed with a
+    Euclidean distance transform; pixels already clicked (``clicked``: a list of ``(row, col)`` or
+    a boolean map) get distance 0, so the annotator never clicks the same pixel twice. The click
+    goes to the pixel with the largest distance -- the deepest error pixel not yet clicked, usually
+    but not always inside the largest error region -- and is positive only if the deepest missed
+    pixel is *strictly* deeper than the deepest false one (a tie gives a negative click). Ties
+    between pixels go to the first pixel in row-major order. This is RITM's ``Clicker``
+    (Sofiiuk et al. 2022; saic-vul/ritm_interactive_segmentation, ``isegm/inference/clicker.py``,
+    ``_get_next_click``: padding, ``not_clicked_map``, ``is_positive = fn_max_dist > fp_max_dist``).
 
-    Returns ``((row, col), positive)``. Raises ``ValueError`` when the prediction is perfect.
+    Returns ``((row, col), positive)``. Raises ``ValueError`` when the prediction is perfect or
+    every error pixel has been clicked already.
 
     >>> target = np.zeros((5, 7), bool); target[1:4, 2:5] = True
     >>> next_click(np.zeros_like(target), target)          # nothing predicted: the centre, positive
     ((2, 3), True)
+    >>> next_click(np.zeros_like(target), target, clicked=[(2, 3)])   # the centre was clicked: the next-deepest pixel
+    ((1, 2), True)
     >>> pred = target.copy(); pred[:, :] = True            # everything predicted: a negative click
     >>> next_click(pred, target)[1]
     False
@@ -90,13 +97,34 @@ def next_click(pred: Any, target: Any) -> tuple[tuple[int, int], bool]:
     fn, fp = t & ~p, p & ~t
     if not fn.any() and not fp.any():
         raise ValueError("pred equals target: there is no error left to click on")
-    # pad with False so that the image border counts as the edge of an error region
+    # pad with False so that the image border counts as the edge of an error region (RITM pads by 1 px too)
     d_fn = ndi.distance_transform_edt(np.pad(fn, 1))[1:-1, 1:-1]
     d_fp = ndi.distance_transform_edt(np.pad(fp, 1))[1:-1, 1:-1]
-    positive = bool(d_fn.max() >= d_fp.max())
+    done = _clicked_map(clicked, t.shape)
+    if done is not None:  # RITM: fn_mask_dt * not_clicked_map -- a clicked pixel is never chosen again
+        d_fn[done] = 0
+        d_fp[done] = 0
+    if d_fn.max() == 0 and d_fp.max() == 0:
+        raise ValueError("every error pixel has been clicked already: there is no new pixel to click on")
+    positive = bool(d_fn.max() > d_fp.max())  # RITM's tie rule: positive only if strictly deeper
     d = d_fn if positive else d_fp
     r, c = np.unravel_index(int(np.argmax(d)), d.shape)
     return (int(r), int(c)), positive
+
+
+def _clicked_map(clicked: Any, shape: tuple[int, int]) -> np.ndarray | None:
+    """``clicked`` (``None``, a list of ``(row, col)`` or a boolean map) as a boolean map of ``shape``, or ``None``."""
+    if clicked is None:
+        return None
+    if isinstance(clicked, np.ndarray) and clicked.ndim == 2:
+        done = as_binary(clicked, "clicked", ndims=(2,))
+        if done.shape != tuple(shape):
+            raise ValueError(f"clicked must have the shape of target {tuple(shape)}, got {done.shape}")
+        return done
+    done = np.zeros(shape, bool)
+    for r, c in _points(clicked, "clicked", shape):
+        done[r, c] = True
+    return done
 
 
 def number_of_clicks(ious: Sequence[float], threshold: float = 0.85, max_clicks: int = MAX_CLICKS) -> int:
@@ -161,17 +189,19 @@ def simulate_clicks(predict: Predictor, image: np.ndarray, target: Any, max_clic
     """Run the simulated annotator against ``predict`` on one object.
 
     Click 1 goes to the centre of the object (:func:`next_click` of an empty prediction); each
-    further click goes to the centre of the largest error of the last prediction. Returns
+    further click goes to the deepest error pixel of the last prediction that was not clicked
+    before (:func:`next_click` with ``clicked``). Returns
     ``ious`` (IoU after each click), ``clicks`` (``((row, col), positive)`` in order),
     ``positive`` / ``negative`` (the clicks) and ``pred`` (the last mask); with ``keep_masks``
     also ``masks``, the mask after each click. With ``stop_at`` the run ends once IoU reaches it
-    (fewer entries in ``ious``). A perfect mask is kept: the annotator stops clicking.
+    (fewer entries in ``ious``). A perfect mask is kept, and so is a mask whose every error pixel
+    has been clicked already: the annotator stops clicking (``clicks`` is shorter than ``ious``).
 
     >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
     >>> disk = lambda img, pos, neg, prev: click_maps(pos, neg, img.shape, radius=4)[0] > 0  # a disk per positive click
     >>> run = simulate_clicks(disk, np.zeros((16, 16)), t, max_clicks=2)
     >>> [round(v, 2) for v in run["ious"]], run["clicks"]
-    ([0.71, 0.5], [((7, 7), True), ((4, 4), True)])
+    ([0.71, 0.71], [((7, 7), True), ((3, 7), False)])
     >>> simulate_clicks(lambda img, pos, neg, prev: t, np.zeros((16, 16)), t, max_clicks=3)["ious"]  # perfect at once
     [1.0, 1.0, 1.0]
     """
@@ -186,12 +216,15 @@ def simulate_clicks(predict: Predictor, image: np.ndarray, target: Any, max_clic
     ious: list[float] = []
     clicks: list[tuple[tuple[int, int], bool]] = []
     masks: list[np.ndarray] = []
+    done = np.zeros(t.shape, bool)  # the pixels clicked so far (RITM's not_clicked_map, negated)
     for _ in range(max_clicks):
-        if ious and ious[-1] == 1.0:
-            ious.append(1.0)
+        stuck = ious and ((pred == t).all() or (done | ~(pred ^ t)).all())
+        if stuck:  # perfect, or every error pixel clicked already: the annotator stops and keeps the mask
+            ious.append(ious[-1])
             masks.append(pred)
             continue
-        (r, c), positive = next_click(pred, t)
+        (r, c), positive = next_click(pred, t, clicked=done)
+        done[r, c] = True
         (pos if positive else neg).append((r, c))
         clicks.append(((r, c), positive))
         pred = np.asarray(predict(image, list(pos), list(neg), prev), dtype=bool)
@@ -207,18 +240,22 @@ def simulate_clicks(predict: Predictor, image: np.ndarray, target: Any, max_clic
 
 
 def noc_summary(curves: Sequence[Sequence[float]], max_clicks: int = MAX_CLICKS) -> dict[str, Any]:
-    """NoC@85 and NoC@90 (mean, median, share never reached) and the mean IoU after 1, 3, 5 clicks.
+    """NoC@85 and NoC@90 (mean, median, share never reached, NoF) and the mean IoU after 1, 3, 5 clicks.
+
+    ``nof`` is RITM's NoF (number of failures): how many objects never reach the threshold within
+    ``max_clicks`` clicks; ``never`` is the same as a share of the objects. (RITM's code counts the
+    objects whose NoC equals the cap, which also counts an object first reached at the last click.)
 
     >>> s = noc_summary([[0.9, 0.95], [0.5, 0.86]], max_clicks=2)
-    >>> s["noc85"], s["noc90"]["never"], s["iou_at"]["1"]
-    ({'mean': 1.5, 'median': 1.5, 'never': 0.0, 'per_object': [1, 2]}, 0.5, 0.7)
+    >>> s["noc85"], s["noc90"]["never"], s["noc90"]["nof"], s["iou_at"]["1"]
+    ({'mean': 1.5, 'median': 1.5, 'never': 0.0, 'nof': 0, 'per_object': [1, 2]}, 0.5, 1, 0.7)
     """
     out: dict[str, Any] = {"n": len(curves)}
     for t in (85, 90):
         noc = [number_of_clicks(c, t / 100, max_clicks) for c in curves]
         never = [not (np.asarray(c[:max_clicks]) >= t / 100).any() for c in curves]
         out[f"noc{t}"] = {"mean": round(float(np.mean(noc)), 4), "median": float(np.median(noc)),
-                          "never": round(float(np.mean(never)), 4), "per_object": noc}
+                          "never": round(float(np.mean(never)), 4), "nof": int(np.sum(never)), "per_object": noc}
     out["iou_at"] = {str(k): round(float(np.mean([c[min(k, len(c)) - 1] for c in curves])), 4)
                      for k in (1, 3, 5, 10, 20) if k <= max_clicks}
     out["mean_curve"] = [round(float(np.mean([c[min(k, len(c)) - 1] for c in curves])), 4) for k in range(1, max_clicks + 1)]
@@ -352,7 +389,7 @@ def _random_inside(target: np.ndarray, rng: np.random.Generator) -> tuple[int, i
 
 def train_click_model(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, steps: int = 300,
                       batch_size: int = 32, lr: float = 3e-3, seed: int = 0, max_corrections: int = 3,
-                      progress: bool = True) -> dict[str, Any]:
+                      progress: bool = True, sample_weights: Any = None) -> dict[str, Any]:
     """Train a click model with simulated clicks (RITM's iterative scheme); returns the loss history.
 
     Each sample gets a first positive click at a random pixel inside its object; then, for
@@ -360,6 +397,8 @@ def train_click_model(model: torch.nn.Module, images: np.ndarray, targets: np.nd
     simulated annotator adds a corrective click (:func:`next_click`) and the prediction becomes
     the previous-mask input. The step's loss is the cross-entropy of the model's answer to the
     last clicks. Random flips and quarter turns; Adam with a cosine-decayed learning rate.
+    ``sample_weights`` (one per image, any positive scale) makes some images more likely in a
+    batch, e.g. half nuclei and half synthetic objects when fine-tuning (against forgetting).
 
     >>> imgs = np.zeros((4, 16, 16), np.float32); t = np.zeros((4, 16, 16), bool); t[:, 4:12, 4:12] = True
     >>> hist = train_click_model(click_model(width=4), imgs, t, steps=2, batch_size=2, progress=False)
@@ -384,8 +423,15 @@ def train_click_model(model: torch.nn.Module, images: np.ndarray, targets: np.nd
     hist: dict[str, list] = {"loss": []}
     start = time.perf_counter()
     n = len(images)
+    prob = None
+    if sample_weights is not None:
+        w = np.asarray(to_numpy(sample_weights, "sample_weights"), float).ravel()
+        if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"sample_weights must be {n} non-negative numbers (one per image) with a positive sum, "
+                             f"got shape {w.shape}")
+        prob = w / w.sum()
     for _ in bar:
-        idx = rng.integers(0, n, batch_size)
+        idx = rng.integers(0, n, batch_size) if prob is None else rng.choice(n, batch_size, p=prob)
         k = rng.integers(0, 4, batch_size)
         flip = rng.random(batch_size) < 0.5
         img = np.stack([np.rot90(np.flip(images[i], 1) if f else images[i], kk) for i, kk, f in zip(idx, k, flip)])
@@ -403,7 +449,12 @@ def train_click_model(model: torch.nn.Module, images: np.ndarray, targets: np.nd
             for j in np.flatnonzero(rounds > r):
                 if (pred[j] == tgt[j]).all():
                     continue
-                (rr, cc), positive = next_click(pred[j], tgt[j])
+                if not (np.asarray(pred[j]) ^ tgt[j]).any():
+                    continue
+                try:
+                    (rr, cc), positive = next_click(pred[j], tgt[j], clicked=pos[j] + neg[j])
+                except ValueError:  # every error pixel clicked already
+                    continue
                 (pos[j] if positive else neg[j]).append((rr, cc))
                 prev[j] = pred[j]
         model.train()
@@ -509,7 +560,7 @@ def coins_objects(scale: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------------------ shipped model + CLI
 RECIPE: dict[str, Any] = dict(width=8, synthetic_n=2000, synthetic_seed=1000, steps=400, batch_size=32, lr=3e-3,
-                              finetune_steps=200, finetune_lr=1e-3, seed=0, max_corrections=3)
+                              finetune_steps=300, finetune_lr=1e-3, finetune_mix=0.5, seed=0, max_corrections=3)
 
 
 def load_click_model(stage: str = "fine-tuned") -> TinyUNet:
@@ -598,13 +649,18 @@ def train_shipped(out: Path, recipe: dict[str, Any] = RECIPE) -> dict[str, Any]:
     h1 = train_click_model(model, imgs, masks, r["steps"], r["batch_size"], r["lr"], r["seed"], r["max_corrections"])
     synthetic_only = copy.deepcopy(model)
     li, lm = nuclei_objects("left")
-    h2 = train_click_model(model, li, lm, r["finetune_steps"], r["batch_size"], r["finetune_lr"], r["seed"] + 1,
-                           r["max_corrections"])
+    # fine-tuning batches mix the nuclei with the synthetic objects (a share finetune_mix of each batch, on
+    # average, is synthetic): fine-tuning on nuclei alone made the model forget the synthetic objects
+    mix = r.get("finetune_mix", 0.0)
+    w = np.r_[np.full(len(li), (1 - mix) / len(li)), np.full(len(imgs), mix / len(imgs))]
+    h2 = train_click_model(model, np.concatenate([li, imgs]), np.concatenate([lm, masks]), r["finetune_steps"],
+                           r["batch_size"], r["finetune_lr"], r["seed"] + 1, r["max_corrections"], sample_weights=w)
     cpu = round(time.process_time() - t0, 1)
     card = {"name": "clicks", "weights": "clicks.pt", "model": dict(model.config), "recipe": dict(r),
             "parameters": sum(p.numel() for p in model.parameters()),
             "data": {"synthetic": f"synthetic_objects({r['synthetic_n']}, seed={r['synthetic_seed']})",
-                     "finetune": f"nuclei_objects('left'): {len(li)} whole nuclei of the left half (lesson 04's training region)"},
+                     "finetune": f"nuclei_objects('left'): {len(li)} whole nuclei of the left half (lesson 04's training region), "
+                                 f"mixed with the synthetic objects: on average a share {mix} of each batch is synthetic"},
             "inputs": ["grey image", "positive clicks (disks of radius 3)", "negative clicks", "previous mask"],
             "training": {"synthetic_seconds": h1["train_seconds"], "finetune_seconds": h2["train_seconds"],
                          "cpu_seconds": cpu, "final_loss": [h1["loss"][-1], h2["loss"][-1]], **_env()},
@@ -719,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for s, res in card["evaluation"]["results"].items():
             for m, v in res.items():
                 print(f"{s:20s} {m:28s} NoC@85 {v['noc85']['mean']:5.2f} (median {v['noc85']['median']:g}, never "
-                      f"{v['noc85']['never']:.0%})  NoC@90 {v['noc90']['mean']:5.2f}  IoU@1/3/5 "
+                      f"{v['noc85']['never']:.0%}, NoF@85 {v['noc85']['nof']})  NoC@90 {v['noc90']['mean']:5.2f}  IoU@1/3/5 "
                       f"{v['iou_at']['1']:.2f}/{v['iou_at']['3']:.2f}/{v['iou_at']['5']:.2f}")
         return
     t0 = time.perf_counter()

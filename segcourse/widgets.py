@@ -359,11 +359,13 @@ class MaskEditor(anywidget.AnyWidget):
 
 # ====================================================================== click mode
 _MAX_CLICK_SIDE = 256
-#: What each mark of a :class:`ClickSegmenter` means, and its colour: the mask in the course's
-#: foreground class colour, positive / negative clicks in the outcome colours of a hit (TP green)
-#: and a false alarm (FP red), the target's outline white and dashed.
+#: What each mark of a :class:`ClickSegmenter` means, and its colour, all from :mod:`segcourse.palette`
+#: and sent from Python to the front end (the ``colours`` trait): the predicted mask in the outcome
+#: colour of a hit (TP green), as lesson 06's figures draw a predicted mask; positive / negative clicks
+#: in TP green and FP red (drawn as dots with a white ring and a + / − sign, so they stay apart from
+#: the mask); the target's outline white and dashed.
 CLICK_COLOURS = {
-    "mask": _hex(PALETTE[1]),
+    "mask": _hex(OUTCOME_COLOURS["TP"]),
     "positive": _hex(OUTCOME_COLOURS["TP"]),
     "negative": _hex(OUTCOME_COLOURS["FP"]),
     "target": "#ffffff",

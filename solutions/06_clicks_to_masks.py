@@ -52,23 +52,28 @@ print("next click on nucleus 0:", click(pred, masks[0]))
 checks.check_largest_region_click(click)
 
 # %% [markdown]
-# ## 2 · NoC when the model proposes first (2 points)
+# ## 2 · NoC and failures when the model proposes first (2 points)
 #
 # In an annotation loop the model proposes a mask before the annotator clicks, so the tool logs
 # `ious[0]`, the proposal's IoU with no click, then `ious[k]` after `k` clicks. Write
-# `noc(ious, threshold, max_clicks)`: the number of clicks after which IoU first reaches the
-# threshold (at or above it) — **0** when the proposal already does — and `max_clicks` when it
-# is not reached within `max_clicks` clicks (entries after that do not count).
+# `noc(ious, threshold, max_clicks)` returning two values, `(clicks, reached)`: `clicks` is the
+# number of clicks after which IoU first reaches the threshold (at or above it) — **0** when the
+# proposal already does — and `max_clicks` when it is not reached within `max_clicks` clicks
+# (entries after that do not count); `reached` is `True` when the threshold was reached within
+# those clicks and `False` for a **failure** (the objects NoF counts). An object first reached at
+# the last allowed click and one never reached both have `clicks == max_clicks`: only `reached`
+# tells them apart.
 
 # %% nbgrader={"grade": false, "grade_id": "noc", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def noc(ious, threshold=0.85, max_clicks=20):
     ### BEGIN SOLUTION
     reached = np.flatnonzero(np.asarray(ious[: max_clicks + 1], float) >= threshold)
-    return int(reached[0]) if reached.size else max_clicks
+    return (int(reached[0]), True) if reached.size else (max_clicks, False)
     ### END SOLUTION
 
 
-print("proposal 0.87:", noc([0.87, 0.9], 0.85), "| never:", noc([0.3, 0.5], 0.85), "| after 2:", noc([0.3, 0.7, 0.9], 0.85))
+print("proposal 0.87:", noc([0.87, 0.9], 0.85), "| never:", noc([0.3, 0.5], 0.85),
+      "| after 2:", noc([0.3, 0.7, 0.9], 0.85), "| at the cap of 2:", noc([0.3, 0.7, 0.9], 0.85, 2))
 
 # %% nbgrader={"grade": true, "grade_id": "check_noc", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_noc_with_proposal(noc)

@@ -498,7 +498,12 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
         ("fay", """
             def noc(ious, threshold=0.85, max_clicks=20):  # never reached -> the length of the list
                 reached = [k for k, v in enumerate(ious) if v >= threshold]
-                return reached[0] if reached else len(ious)
+                return (reached[0], True) if reached else (len(ious), False)
+            """, {"check_noc"}),
+        ("eve", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # off by one: ious[:max_clicks] drops the last click
+                reached = [k for k, v in enumerate(ious[:max_clicks]) if v >= threshold]
+                return (reached[0], True) if reached else (max_clicks, False)
             """, {"check_noc"}),
     ],
 }

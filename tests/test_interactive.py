@@ -33,6 +33,38 @@ def test_next_click_counts_the_image_border_as_a_region_edge():
     assert positive and c == 1 or c == 2  # the middle of columns 0-3, not column 0
 
 
+def test_next_click_never_lands_on_an_already_clicked_pixel():
+    t = _disk()
+    first = interactive.next_click(np.zeros_like(t), t)[0]
+    second, positive = interactive.next_click(np.zeros_like(t), t, clicked=[first])
+    assert positive and second != first and t[second]
+    done = np.zeros_like(t)
+    done[first] = True                    # a boolean map works as well as a list of clicks
+    assert interactive.next_click(np.zeros_like(t), t, clicked=done)[0] == second
+    # a predictor that ignores the clicks: the annotator walks on, never clicking a pixel twice
+    run = interactive.simulate_clicks(lambda im, p, n, prev: np.zeros_like(t), np.zeros(t.shape), t, max_clicks=20)
+    where = [c for c, _ in run["clicks"]]
+    assert len(where) == 20 and len(set(where)) == 20 and all(t[c] for c in where)
+    one = np.zeros((5, 5), bool)
+    one[2, 2] = True                      # the only error pixel was clicked: nothing new to click
+    with pytest.raises(ValueError, match="clicked already"):
+        interactive.next_click(np.zeros_like(one), one, clicked=[(2, 2)])
+    stuck = interactive.simulate_clicks(lambda im, p, n, prev: np.zeros_like(one), np.zeros(one.shape), one, max_clicks=3)
+    assert stuck["ious"] == [0.0] * 3 and len(stuck["clicks"]) == 1   # the annotator stops, the mask is kept
+
+
+def test_next_click_tie_goes_to_a_negative_click_as_in_ritm():
+    t = np.zeros((9, 20), bool)
+    t[2:7, 2:7] = True                    # missed 5×5 square: depth 3
+    p = np.zeros_like(t)
+    p[2:7, 12:17] = True                  # false 5×5 square: depth 3 too
+    assert interactive.next_click(p, t) == ((4, 14), False)    # equal depths: negative (RITM: fn > fp for positive)
+    t[2:7, 7] = True                      # the missed region gets wider (5×6): still depth 3, still a tie
+    assert interactive.next_click(p, t)[1] is False
+    t[1:8, 1:8] = True                    # missed 7×7: depth 4 beats 3, positive
+    assert interactive.next_click(p, t) == ((4, 4), True)
+
+
 def test_next_click_refuses_a_perfect_mask_and_bad_inputs():
     t = _disk()
     with pytest.raises(ValueError, match="no error"):
@@ -189,7 +221,7 @@ def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
 
 def _noc(ious, threshold=0.85, max_clicks=20):
     hits = np.flatnonzero(np.asarray(ious[: max_clicks + 1], float) >= threshold)
-    return int(hits[0]) if hits.size else max_clicks
+    return (int(hits[0]), True) if hits.size else (max_clicks, False)
 
 
 def test_noc_with_proposal_accepts_a_correct_answer(capsys):
@@ -197,12 +229,20 @@ def test_noc_with_proposal_accepts_a_correct_answer(capsys):
     assert "all cases pass" in capsys.readouterr().out
 
 
+def _first(ious, t, cap, keep=lambda v, t: v >= t):
+    k = next((k for k, v in enumerate(ious) if keep(v, t)), None)
+    return (k, True) if k is not None else (cap, False)
+
+
 @pytest.mark.parametrize("wrong, hint", [
-    (lambda ious, t, cap: interactive.number_of_clicks(ious, t, cap), "0 clicks"),
-    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v >= t), len(ious)), "not the length"),
-    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v > t), cap), ">="),
-    (lambda ious, t, cap: next((k for k, v in enumerate(ious) if v >= t), cap), "only the proposal and the first 3"),
-    (lambda ious, t, cap: next((k for k, v in enumerate(ious[:cap + 1]) if v >= 0.85), cap), "0.90"),
+    (lambda ious, t, cap: (interactive.number_of_clicks(ious, t, cap), True), "0 clicks"),
+    (lambda ious, t, cap: _first(ious, t, len(ious)), "not the length"),
+    (lambda ious, t, cap: _first(ious, t, cap, lambda v, t: v > t), ">="),
+    (lambda ious, t, cap: _first(ious, t, cap), "only the proposal and the first 3"),
+    (lambda ious, t, cap: _first(ious[:cap], t, cap), r"ious\[:max_clicks \+ 1\]"),   # off by one: the last click is dropped
+    (lambda ious, t, cap: _first(ious[:cap + 1], 0.85, cap), "0.90"),
+    (lambda ious, t, cap: _first(ious[:cap + 1], t, cap)[0], "two values"),
+    (lambda ious, t, cap: (_first(ious[:cap + 1], t, cap)[0], "yes"), "True or False"),
 ])
 def test_noc_with_proposal_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):

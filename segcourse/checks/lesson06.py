@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._core import _call, _count, _number, learner_check
+from ._core import _call, _count, _number, _plain, learner_check
 
 __all__ = ["check_largest_region_click", "check_noc_with_proposal"]
 
@@ -120,47 +120,63 @@ def check_largest_region_click(click: Callable) -> None:
     print("check_largest_region_click: all cases pass")
 
 
+def _noc_pair(value: Any) -> tuple[float, bool]:
+    value = _plain(value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise AssertionError(f"return two values (clicks, reached), e.g. (3, True) or (20, False); yours returned {value!r}")
+    clicks, reached = value
+    if not isinstance(reached, (bool, np.bool_)):
+        raise AssertionError(f"reached must be True or False (did the IoU reach the threshold within the cap?), "
+                             f"got {reached!r}")
+    return _count(clicks, "noc's clicks"), bool(reached)
+
+
 @learner_check
 def check_noc_with_proposal(noc: Callable) -> None:
-    """Check ``noc(ious, threshold, max_clicks)`` where ``ious[0]`` is the proposal's IoU, before any click.
+    """Check ``noc(ious, threshold, max_clicks) -> (clicks, reached)`` where ``ious[0]`` is the proposal's IoU.
 
     >>> def noc(ious, threshold=0.85, max_clicks=20):
     ...     hits = [k for k, v in enumerate(ious[: max_clicks + 1]) if v >= threshold]
-    ...     return hits[0] if hits else max_clicks
+    ...     return (hits[0], True) if hits else (max_clicks, False)
     >>> check_noc_with_proposal(noc)
     check_noc_with_proposal: all cases pass
     """
-    def ask(ious: list, threshold: float, cap: int) -> float:
-        return _count(_call(noc, list(ious), threshold, cap, what="noc"), "noc")
+    def ask(ious: list, threshold: float, cap: int) -> tuple[float, bool]:
+        return _noc_pair(_call(noc, list(ious), threshold, cap, what="noc"))
 
     got = ask([0.9, 0.95], 0.85, 20)
-    if got == 1:
+    if got[0] == 1:
         raise AssertionError("ious[0] is the proposal, before any click: when it already reaches the threshold the "
                              "annotator accepts it with 0 clicks (the index, not the index + 1)")
-    if got != 0:
-        raise AssertionError(f"the proposal's IoU 0.9 already reaches 0.85: NoC is 0, got {got!r}")
+    if got != (0, True):
+        raise AssertionError(f"the proposal's IoU 0.9 already reaches 0.85: (0, True), got {got!r}")
     got = ask([0.2, 0.6, 0.86, 0.9], 0.85, 20)
-    if got == 3:
+    if got[0] == 3:
         raise AssertionError("ious[k] is the IoU after k clicks: 0.86 is reached after 2 clicks, not 3")
-    if got != 2:
-        raise AssertionError(f"ious [0.2, 0.6, 0.86, 0.9] reach 0.85 after 2 clicks; got {got!r}")
+    if got != (2, True):
+        raise AssertionError(f"ious [0.2, 0.6, 0.86, 0.9] reach 0.85 after 2 clicks: (2, True); got {got!r}")
     got = ask([0.2, 0.85], 0.85, 20)
-    if got != 1:
-        raise AssertionError("an IoU equal to the threshold reaches it (>=, not >): [0.2, 0.85] at 0.85 is 1 click")
+    if got != (1, True):
+        raise AssertionError("an IoU equal to the threshold reaches it (>=, not >): [0.2, 0.85] at 0.85 is (1, True)")
     got = ask([0.1, 0.5, 0.6], 0.85, 20)
-    if got == 3 or got == 2:
+    if got[0] == 3 or got[0] == 2:
         raise AssertionError("never reached: NoC is the cap (max_clicks), not the length of the list -- the annotator "
                              "would have gone on clicking up to the cap")
-    if got != 20:
-        raise AssertionError(f"never reached within the cap of 20: return 20, got {got!r}")
+    if got != (20, False):
+        raise AssertionError(f"never reached within the cap of 20: (20, False), got {got!r}")
     got = ask([0.1, 0.5, 0.6, 0.7, 0.9], 0.85, 3)
-    if got == 4:
+    if got[0] == 4:
         raise AssertionError("with max_clicks=3 only the proposal and the first 3 clicks count: IoU 0.9 after click 4 "
-                             "comes too late, so NoC is the cap, 3")
-    if got != 3:
-        raise AssertionError(f"[0.1, 0.5, 0.6, 0.7, 0.9] with cap 3 never reaches 0.85 in time: 3, got {got!r}")
-    if ask([0.1, 0.5, 0.6, 0.9], 0.85, 3) != 3:
-        raise AssertionError("with max_clicks=3, IoU 0.9 after the 3rd click counts: NoC 3")
-    if ask([0.5, 0.88, 0.91], 0.90, 20) != 2:
+                             "comes too late, so NoC is the cap, 3, and the object is a failure")
+    if got != (3, False):
+        raise AssertionError(f"[0.1, 0.5, 0.6, 0.7, 0.9] with cap 3 never reaches 0.85 in time: (3, False), got {got!r}")
+    got = ask([0.1, 0.5, 0.6, 0.9], 0.85, 3)
+    if got == (3, False):
+        raise AssertionError("with max_clicks=3, IoU 0.9 after the 3rd click counts: (3, True), not a failure -- "
+                             "the proposal takes index 0, so the IoUs that count are ious[:max_clicks + 1], "
+                             "not ious[:max_clicks]")
+    if got != (3, True):
+        raise AssertionError(f"with max_clicks=3, IoU 0.9 after the 3rd click counts: (3, True), got {got!r}")
+    if ask([0.5, 0.88, 0.91], 0.90, 20) != (2, True):
         raise AssertionError("use the threshold you are given (0.90 here), not a fixed 0.85")
     print("check_noc_with_proposal: all cases pass")
