@@ -300,7 +300,10 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                              f"found {n_pred} objects for {n_true} cells (TP {res['tp']}, FP {res['fp']}, FN "
                              f"{res['fn']}), so touching cells share a marker and stay merged: min_distance is too "
                              f"large. Sweep it on the tuning set and keep the value with the highest pooled PQ")
-    tuning = data.touching_cells(**SPLIT_TUNING)
+    _refuse_helpers(watch, "split_cells", "Write the recipe: ndimage.distance_transform_edt, peak_local_max(..., "
+                                          "min_distance=min_distance, labels=components), watershed(-dist, markers, "
+                                          "mask=mask).")
+    tuning = data.touching_cells(**SPLIT_TUNING)   # the refusal first: it needs no sweep
     sweep = {k: _pooled_pq(run(tuning.labels, k), tuning.instances)["pq"] for k in sorted({*SPLIT_CANDIDATES, md})}
     best = max(sweep.values())
     if sweep[md] < best - 1e-9:
@@ -309,9 +312,6 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                              f"{best:.3f} with another of {', '.join(map(str, SPLIT_CANDIDATES))}. Choose min_distance "
                              f"as the lesson's section 4 did: the value with the highest pooled PQ on the tuning set, "
                              f"not a guess")
-    _refuse_helpers(watch, "split_cells", "Write the recipe: ndimage.distance_transform_edt, peak_local_max(..., "
-                                          "min_distance=min_distance, labels=components), watershed(-dist, markers, "
-                                          "mask=mask).")
     print(f"check_split_cells: min_distance={md} is the best of your sweep on the tuning set; pooled PQ "
           f"{res['pq']:.3f} on {len(preds)} held-back images (pass: at least {SPLIT_PASS_PQ})")
 
