@@ -174,6 +174,17 @@ def watershed_from_distance(dist: Any, mask: Any = None, min_distance: int = 2, 
     return (labels, markers) if return_markers else labels
 
 
+def _ids_and_index(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(labels, return_inverse=True)``, by a bincount when the ids are small (sorting is slower)."""
+    flat = np.asarray(labels).ravel()
+    top = int(flat.max(initial=0))
+    if flat.size and np.issubdtype(flat.dtype, np.integer) and flat.min() >= 0 and top <= 4 * flat.size:
+        present = np.bincount(flat, minlength=top + 1) > 0
+        return np.flatnonzero(present).astype(flat.dtype), (np.cumsum(present) - 1)[flat]
+    ids, index = np.unique(flat, return_inverse=True)
+    return ids, index.ravel()
+
+
 def iou_matrix(pred_labels: Any, gt_labels: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IoU of every (predicted, ground-truth) instance pair, from one bincount.
 
@@ -188,8 +199,8 @@ def iou_matrix(pred_labels: Any, gt_labels: Any) -> tuple[np.ndarray, np.ndarray
     p = _instance_map(pred_labels, "pred_labels")
     g = _instance_map(gt_labels, "gt_labels")
     check_same_shape(p, g)
-    pred_ids, p_idx = np.unique(p, return_inverse=True)
-    gt_ids, g_idx = np.unique(g, return_inverse=True)
+    pred_ids, p_idx = _ids_and_index(p)
+    gt_ids, g_idx = _ids_and_index(g)
     # index 0 of each may be background; keep it in the count, drop it afterwards
     inter = np.bincount(p_idx.ravel() * len(gt_ids) + g_idx.ravel(), minlength=len(pred_ids) * len(gt_ids))
     inter = inter.reshape(len(pred_ids), len(gt_ids)).astype(np.float64)

@@ -317,11 +317,47 @@ def test_count_cells_check():
     def strictly_larger(m, s):
         return _count_8(m, s + 1)
     _fails(checks.check_count_cells, strictly_larger, ">=")
+    _fails(checks.check_count_cells, lambda m, s: _count_8(instances_mod().label_components(m, connectivity=2) > 0, s),
+           "calls segcourse.instances.label_components")
+
+
+def instances_mod():
+    from segcourse import instances
+    return instances
+
+
+def _pq_own(p, g):
+    """Panoptic quality written with numpy (a learner's answer)."""
+    p, g = np.asarray(p), np.asarray(g)
+    total, tp = 0.0, 0
+    p_ids, g_ids = [i for i in np.unique(p) if i], [i for i in np.unique(g) if i]
+    for a in p_ids:
+        for b in g_ids:
+            iou = np.count_nonzero((p == a) & (g == b)) / np.count_nonzero((p == a) | (g == b))
+            if iou > 0.5:
+                total, tp = total + iou, tp + 1
+    d = tp + 0.5 * (len(p_ids) - tp) + 0.5 * (len(g_ids) - tp)
+    return total / d if d else float("nan")
 
 
 def test_panoptic_quality_check():
     from segcourse import instances
-    checks.check_panoptic_quality(lambda p, g: instances.panoptic_quality(p, g)["pq"])
+    checks.check_panoptic_quality(_pq_own)
+    _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["pq"],
+           "calls segcourse.instances.panoptic_quality", "write it yourself")
+    from segcourse.checks import lesson03
+    _fails(checks.check_panoptic_quality, lambda p, g: lesson03._pooled_pq([p], [g])["pq"], "calls segcourse.checks.lesson03")
+    def with_background(p, g):  # keeps label 0 from np.unique: the background is matched as an instance
+        p, g = np.asarray(p), np.asarray(g)
+        total, tp = 0.0, 0
+        for a in np.unique(p):
+            for b in np.unique(g):
+                iou = np.count_nonzero((p == a) & (g == b)) / np.count_nonzero((p == a) | (g == b))
+                if iou > 0.5:
+                    total, tp = total + iou, tp + 1
+        d = tp + 0.5 * (len(np.unique(p)) - tp) + 0.5 * (len(np.unique(g)) - tp)
+        return total / d if d else float("nan")
+    _fails(checks.check_panoptic_quality, with_background, "background as an instance", "drop it")
     _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["sq"], "SQ")
     def at_least_half(p, g):  # IoU >= 0.5 counted as a match
         r = instances.match_instances(p, g, iou_threshold=0.4999)
@@ -353,16 +389,61 @@ def test_panoptic_quality_check():
            else 0.0, "NaN")
 
 
-def test_split_cells_check():
-    from segcourse import instances
-    checks.check_split_cells(lambda m: instances.separate_touching(m, min_distance=5))
-    _fails(checks.check_split_cells, lambda m: instances.label_components(m), "connected components")
-    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=2), "Raise min_distance")
-    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=1), "Raise min_distance")
-    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, min_distance=20), "lower min_distance")
-    _fails(checks.check_split_cells, lambda m: ndimage_edt(m), "integer ids")
-    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, 3) + 1, "background")
-    _fails(checks.check_split_cells, lambda m: instances.separate_touching(m, 3)[:, :-1], "shape")
+def _split(m, md, sign=-1, sigma=0.0):
+    """The recipe of exercise 3 (a learner's answer): distance, peaks per component, watershed of -distance."""
+    from scipy import ndimage
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+    m = np.asarray(m).astype(bool)
+    d = ndimage.distance_transform_edt(m)
+    if sigma:
+        d = ndimage.gaussian_filter(d, sigma)
+    peaks = peak_local_max(d, min_distance=md, labels=ndimage.label(m)[0], exclude_border=False)
+    markers = np.zeros(m.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return watershed(sign * d, markers, mask=m)
+
+
+def _check_split(md):
+    """check_split_cells with the learner's chosen min_distance (the form _fails calls)."""
+    def check_split_cells(fn):
+        return checks.check_split_cells(fn, md)
+    return check_split_cells
+
+
+def test_split_cells_check_passes_only_the_best_of_the_sweep(capsys):
+    from segcourse.checks import lesson03
+    checks.check_split_cells(_split, 6)
+    assert "min_distance=6 is the best of your sweep" in capsys.readouterr().out
+    checks.check_split_cells(lambda m, md: _split(m, md, sigma=1.0), 4)   # a blurred map: its own sweep's best
+    for guess, pq in ((3, "0.918"), (8, "0.928")):          # plateau values (held-back PQ >= 0.9) that do not tune
+        _fails(_check_split(guess), _split, f"min_distance={guess} is not the best", pq, "0.935", "not a guess")
+    _fails(_check_split(6), lambda m, md: instances_mod().separate_touching(m, min_distance=md),
+           "calls segcourse.instances.separate_touching")
+    _fails(_check_split(6), lambda m, md: lesson03._n_components(m) * 0 + _split(m, md), "calls segcourse.checks.lesson03")
+
+
+def test_split_cells_check_names_the_mistake():
+    _fails(_check_split(6), lambda m, md: instances_mod().label_components(m), "connected components")
+    _fails(_check_split(2), _split, "split into pieces", "three times larger", "sweep")
+    _fails(_check_split(1), _split, "split into pieces")
+    _fails(_check_split(20), _split, "stay merged", "too large")
+    _fails(_check_split(6), lambda m, md: _split(m, md, sign=1), "right count with the wrong shapes", "-dist")
+    _fails(_check_split(6), lambda m, md: ndimage_edt(m), "integer ids")
+    _fails(_check_split(6), lambda m, md: _split(m, md) + 1, "background")
+    _fails(_check_split(6), lambda m, md: _split(m, md)[:, :-1], "shape")
+    for bad in (2.5, True, "6", 0):
+        _fails(_check_split(bad), _split, "whole number")
+
+
+def test_pooled_pq_of_the_split_check_is_the_library_s():
+    from segcourse import data, instances
+    from segcourse.checks import lesson03
+    tuning = data.touching_cells(**lesson03.SPLIT_TUNING)
+    for md in (2, 6):
+        preds = [_split(m, md) * 7 for m in tuning.labels[:12]]        # ids need not be 1..k
+        mine, lib = lesson03._pooled_pq(preds, tuning.instances[:12]), instances.dataset_panoptic_quality(preds, tuning.instances[:12])
+        assert mine["pq"] == pytest.approx(lib["pq"], abs=1e-12) and (mine["tp"], mine["fp"], mine["fn"]) == (lib["tp"], lib["fp"], lib["fn"])
 
 
 def ndimage_edt(m):
@@ -374,7 +455,14 @@ def test_distance_target_check():
     from scipy import ndimage
     from segcourse import instances
     from segcourse.checks.lesson03 import _distance_target_reference
-    checks.check_distance_target(_distance_target_reference)
+    checks.check_distance_target(_distance_target_own)
+    _fails(checks.check_distance_target, _distance_target_reference, "calls segcourse.checks.lesson03._distance_target_reference")
+    def helper_per_cell_max(inst):   # the lesson's helper, normalised: right numbers, not the learner's own
+        d = instances.instance_distance_map(inst)
+        peak = np.zeros(int(np.max(inst)) + 1)
+        np.maximum.at(peak, np.ravel(inst), d.ravel())
+        return np.divide(d, peak[inst], out=np.zeros_like(d), where=np.asarray(inst) > 0)
+    _fails(checks.check_distance_target, helper_per_cell_max, "calls segcourse.instances.instance_distance_map")
     def mask_edt(inst):
         d = ndimage.distance_transform_edt(np.asarray(inst) > 0)
         return d / d.max() if d.max() else d
@@ -398,6 +486,18 @@ def test_distance_target_check():
     _fails(checks.check_distance_target, no_padding, "image edge")
 
 
+def _distance_target_own(inst):
+    """Exercise 4 written with scipy (a learner's answer)."""
+    from scipy import ndimage
+    inst = np.asarray(inst)
+    out = np.zeros(inst.shape, float)
+    for c in np.unique(inst[inst > 0]):
+        inside = inst == c
+        d = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]
+        out[inside] = d[inside] / d[inside].max()
+    return out
+
+
 # ----------------------------------------------------------------------------- robustness under grading
 import warnings  # noqa: E402
 
@@ -412,8 +512,8 @@ FUNCTION_CHECKS = [
     (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
     (checks.check_count_cells, _count_8),
-    (checks.check_split_cells, lambda m: __import__("segcourse.instances").instances.separate_touching(m, min_distance=5)),
-    (checks.check_distance_target, lambda i: __import__("segcourse.checks.lesson03").checks.lesson03._distance_target_reference(i)),
+    (_check_split(6), lambda m, md: _split(m, md)),
+    (checks.check_distance_target, lambda i: _distance_target_own(i)),
     (checks.check_small_region_sensitivity, _shifted_iou_ref),
 ]
 

@@ -332,21 +332,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "split_cells": [
         ("dee", """
-            def split_cells(mask):  # connected components: no markers, touching cells stay merged
+            def split_cells(mask, min_distance):  # connected components: no markers, touching cells stay merged
                 return ndimage.label(np.asarray(mask))[0]
 
-            big = data.touching_cells(10, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            tuning = data.touching_cells(40, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            sweep = {2: 0.5}   # dee skips the sweep: her components do not depend on min_distance
             """, {"check_split_cells"}),
+    ],
+    "min_distance": [
         ("fay", """
-            def split_cells(mask):  # the lesson's min_distance=2, copied: these larger cells get several markers
-                mask = np.asarray(mask).astype(bool)
-                dist = ndimage.distance_transform_edt(mask)
-                peaks = peak_local_max(dist, min_distance=2, labels=ndimage.label(mask)[0], exclude_border=False)
-                markers = np.zeros(mask.shape, np.int32)
-                markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-                return watershed(-dist, markers, mask=mask)
-
-            big = data.touching_cells(10, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            MIN_DISTANCE = 3   # the recipe is right, but 3 (the library's default) is a guess, not the best of the sweep
             """, {"check_split_cells"}),
     ],
     "distance_target": [
