@@ -72,6 +72,22 @@ def test_dice_per_image_check():
     _fails(checks.check_dice_per_image, 0.5, "pass your function itself")
 
 
+def test_watching_an_answer_leaves_a_running_profiler_in_place():
+    import sys
+    calls = []
+    def profiler(frame, event, arg):
+        calls.append(event)
+    sys.setprofile(profiler)
+    try:
+        checks.check_dice_per_image(_dice_ref)
+        with pytest.raises(AssertionError):
+            checks.check_dice_per_image(lambda p, t: np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)]))
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+    assert calls  # it kept profiling outside the learner's calls
+
+
 def _iou_at_ref(z, t, th):
     return _np_iou(1 / (1 + np.exp(-np.asarray(z, float))) > th, t)
 
