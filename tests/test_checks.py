@@ -261,6 +261,7 @@ def test_median_frequency_weights_check():
            "ignore label", "20 pixels that are not ignore_index")
     _fails(checks.check_median_frequency_weights, lambda lm, k, i=255: _mfw_ref(lm, k, i)[1], "return two arrays",
            "whatever the frequencies are divided by")
+    _fails(checks.check_median_frequency_weights, lambda lm, k, i=255: _mfw_ref(lm, k, i)[::-1], "other way round")
     raw_counts = _mfw_from(lambda lm, k, i: np.bincount(lm[lm != i], minlength=k).astype(float))
     _fails(checks.check_median_frequency_weights, raw_counts, "pixel counts")
     counts_255 = _mfw_from(lambda lm, k, i: np.bincount(lm, minlength=k) / lm.size)  # 255 counted as a class

@@ -97,6 +97,8 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
             hint = (f"your frequencies sum to {_show(freq.sum())}, not 1: the {n_void} pixels labelled 255 (the "
                     f"ignore label) are in your denominator. They belong to no class: divide the counts by the "
                     f"{n_all - n_void} pixels that are not ignore_index, not by all {n_all}.")
+        elif np.allclose(freq, want, atol=1e-6) and np.allclose(got, want_f, atol=1e-6):
+            hint = "you returned (weights, frequencies): return them the other way round, (frequencies, weights)."
         elif np.allclose(freq, counts, atol=1e-6):
             hint = f"those are pixel counts; a frequency is a share: divide by the {counts.sum()} labelled pixels."
         else:
