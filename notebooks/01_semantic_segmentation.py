@@ -741,7 +741,7 @@ print(summary_text)
 # * point at the wrong pixels in an error map drawn over the image, and say whether they are
 #   typical using counts over the test set (§5);
 # * choose augmentations a scene allows, and say which of them fixed the shifted camera, with the
-#   measured numbers (§7–8).
+#   measured numbers (§7 and §8).
 #
 # Next: lesson 02 opens the network itself; lesson 03 asks what a label map cannot tell you — how
 # many objects there are.
