@@ -32,6 +32,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from scipy import ndimage
 
+from matplotlib import patheffects
 from matplotlib.patches import Patch
 
 from segcourse import data, masks, metrics, palette, viz
@@ -71,25 +72,36 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
+# one colour per car, from the palette's instance colours that no class colour of this figure resembles
+apart = [c for c in palette.INSTANCE_COLOURS if palette.min_delta_e(c[None], scene.palette)[0] > palette.MIN_DELTA_E]
+car_colours = {k: tuple(int(v) for v in apart[(k - 1) % len(apart)]) for k in range(1, n_cars + 1)}
+closest = palette.min_delta_e(np.array(list(car_colours.values())), scene.palette)
+print(f"car colours {list(car_colours.values())}: the closest class colour {closest[2]} is "
+      f"{closest[0]:.1f} CIEDE2000 away (the palette's bar for 'plainly different': {palette.MIN_DELTA_E:.0f})")
+
 fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
 axes[0].imshow(image)
 axes[0].set_title("class label:\n'contains a car'")
 axes[1].imshow(image)
-for b in boxes:
+for k, b in enumerate(boxes, start=1):
     y0, y1, x0, x1 = b[0].start, b[0].stop, b[1].start, b[1].stop
-    axes[1].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1.5))
+    axes[1].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=palette.rgb(car_colours[k]),
+                                    lw=1.5, path_effects=[patheffects.withStroke(linewidth=3, foreground="black")]))
 axes[1].set_title(f"detection:\n{n_cars} boxes")
 viz.show_mask(axes[2], label_map, scene.palette, title="semantic segmentation:\none class per pixel")
-viz.instance_overlay(image, cars, ax=axes[3], alpha=0.8, title="instance segmentation:\none mask per car")
+viz.instance_overlay(image, cars, ax=axes[3], alpha=0.8, colours=car_colours, legend=False,
+                     title="instance segmentation:\none mask per car")
 for ax in axes:
     ax.set_axis_off()
 fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette), loc="lower center", ncol=5, frameon=False)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
-# Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the last printed line);
-# the label map says exactly which pixels are car (class id 4 of the road scenes,
-# here and in §6); the instance masks add *which* car (one colour each). This course is about the
+# Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the `car share` printed
+# above); the label map says exactly which pixels are car (class id 4 of the road scenes,
+# here and in §6); the instance masks add *which* car (one colour each, the same as its box). The
+# legend's colours are the classes; a car's own colour is never one of them (the last printed
+# line: the nearest class colour is far from every car colour). This course is about the
 # third and fourth panels.
 #
 # ## 1 · Three ways to store a mask
@@ -497,7 +509,7 @@ fig.tight_layout(rect=(0, 0.1, 1, 1))
 
 # %% [markdown]
 # The white contour matters as much as the colour: a reader can check the edge against the
-# image. Lesson 01 uses `segcourse.viz.overlay` for this.
+# image. `segcourse.viz.overlay` does this blend; lesson 01's evidence card draws its overlay with it.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #

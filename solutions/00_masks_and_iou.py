@@ -4,8 +4,9 @@
 # Write each function in the cell marked for your answer, then run the check cell under it. A
 # check runs your code on many cases — the 3×3 masks of lesson 00, empty masks, batches, random masks
 # compared with `segcourse.metrics` — and, when something is off, tells you *what* and gives a
-# hint. Each exercise is a variant of what the lesson showed, not a copy: use numpy, and do not
-# call `segcourse.metrics` in your answers (that is the reference).
+# hint. Each exercise is a variant of what the lesson showed, not a copy: use numpy. The checks
+# compare your numbers with `segcourse.metrics`, so an answer that calls `segcourse` is refused
+# even when its numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np

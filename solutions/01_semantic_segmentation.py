@@ -4,7 +4,8 @@
 # Four exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
 # unlabelled pixels, an augmentation that keeps image and mask aligned, and reading a confusion
 # matrix in words. The first two are variants of what the lesson showed, not copies: write them in
-# numpy (the checks compare with `segcourse` and torch).
+# numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
+# `segcourse` or torch's `cross_entropy` is refused even when its numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -23,7 +24,9 @@ from segcourse import checks, data, metrics, models, train
 #   pixels belong to no class), counted over the whole batch;
 # * the median is taken over the classes that occur (frequency > 0);
 # * a class with no pixels gets weight 0 (there is nothing to up-weight);
-# * return an array of `num_classes` weights.
+# * return two arrays of `num_classes` numbers: `(frequencies, weights)`. The frequencies let the
+#   check see what you divided by: `median(f) / f` does not change when every frequency is scaled
+#   by the same factor, so the weights alone cannot show it.
 #
 # (The original paper counts a class's frequency only over the images that contain it; the simpler
 # whole-batch version here is what many code bases use.)
@@ -38,11 +41,13 @@ def median_frequency_weights(label_maps, num_classes, ignore_index=255):
     present = freq > 0
     weights = np.zeros(num_classes)
     weights[present] = np.median(freq[present]) / freq[present]
-    return weights
+    return freq, weights
     ### END SOLUTION
 
 roads = data.road_scenes(200, seed=5)
-print(dict(zip(roads.class_names, np.round(median_frequency_weights(roads.labels, 5), 3).tolist())))
+freq, weights = median_frequency_weights(roads.labels, 5)
+print("frequencies:", dict(zip(roads.class_names, np.round(freq, 4).tolist())))
+print("weights    :", dict(zip(roads.class_names, np.round(weights, 3).tolist())))
 
 # %% nbgrader={"grade": true, "grade_id": "check_median_frequency_weights", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_median_frequency_weights(median_frequency_weights)
@@ -123,7 +128,7 @@ for label, kw in [("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in k
 # sidewalk). The road row loses 0.017 to sidewalk and 0.01 to car; sky, lane and car keep at least
 # 0.991 on the diagonal. So road and sidewalk are confused, mostly in one direction. One knob at a
 # time shows where it comes from: lighting alone costs almost nothing (mIoU 0.997 → 0.996), noise
-# alone hurts the cars (car IoU 0.989 → 0.92) and the sidewalk colour alone (`sidewalk_gap`) blurs
+# alone hurts the cars (car IoU 0.989 → 0.920) and the sidewalk colour alone (`sidewalk_gap`) blurs
 # road and sidewalk (0.999 → 0.977 and 0.981); only all three together send 0.079 of the sidewalk
 # to road (mIoU 0.908), far more than the single rows add up to: the knobs compound, and one knob
 # at a time from the trained camera says which knob hurts on its own, not which ones matter

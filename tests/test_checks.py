@@ -26,12 +26,35 @@ def _fails(check, answer, *words):
     assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
 
 
-def _dice_ref(p, t):
-    return np.array([metrics.dice(a != 0, b != 0) for a, b in zip(np.asarray(p), np.asarray(t))])
+def _dice_ref(p, t):  # the learner's numpy (an answer that calls segcourse is refused)
+    p, t = np.asarray(p) != 0, np.asarray(t) != 0
+    total = np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))
+    return np.divide(2.0 * np.count_nonzero(p & t, axis=(1, 2)), total, out=np.full(len(p), np.nan), where=total > 0)
+
+
+def _np_iou(p, t):
+    p, t = np.asarray(p) != 0, np.asarray(t) != 0
+    union = np.count_nonzero(p | t)
+    return np.count_nonzero(p & t) / union if union else float("nan")
+
+
+def _np_cm(p, t, k):
+    return np.bincount(k * np.asarray(t).astype(np.int64).ravel() + np.asarray(p).astype(np.int64).ravel(),
+                       minlength=k * k).reshape(k, k)
 
 
 def test_dice_per_image_check():
     checks.check_dice_per_image(_dice_ref)
+    # right numbers, but by calling segcourse: refused, naming the function
+    _fails(checks.check_dice_per_image, lambda p, t: np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)]),
+           "calls segcourse.metrics.dice", "write it yourself", "numpy")
+    from segcourse.checks import lesson00
+    _fails(checks.check_dice_per_image, lesson00._dice_per_image, "segcourse.checks.lesson00._dice_per_image",
+           "the check's own reference")
+    def imported_inside(p, t):  # an import inside the answer is seen too
+        from segcourse.metrics import dice as d
+        return np.array([d(a != 0, b != 0) for a, b in zip(p, t)])
+    _fails(checks.check_dice_per_image, imported_inside, "calls segcourse.metrics.dice")
     iou_per_image = lambda p, t: np.array([metrics.iou(a != 0, b != 0) for a, b in zip(p, t)])
     _fails(checks.check_dice_per_image, iou_per_image, "0.5 is its IoU")
     _fails(checks.check_dice_per_image, lambda p, t: metrics.dice(np.asarray(p) != 0, np.asarray(t) != 0),
@@ -49,12 +72,31 @@ def test_dice_per_image_check():
     _fails(checks.check_dice_per_image, 0.5, "pass your function itself")
 
 
+def test_watching_an_answer_leaves_a_running_profiler_in_place():
+    import sys
+    calls = []
+    def profiler(frame, event, arg):
+        calls.append(event)
+    sys.setprofile(profiler)
+    try:
+        checks.check_dice_per_image(_dice_ref)
+        with pytest.raises(AssertionError):
+            checks.check_dice_per_image(lambda p, t: np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)]))
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+    assert calls  # it kept profiling outside the learner's calls
+
+
 def _iou_at_ref(z, t, th):
-    return metrics.iou(1 / (1 + np.exp(-np.asarray(z, float))) > th, np.asarray(t) != 0)
+    return _np_iou(1 / (1 + np.exp(-np.asarray(z, float))) > th, t)
 
 
 def test_iou_at_threshold_check():
     checks.check_iou_at_threshold(_iou_at_ref)
+    _fails(checks.check_iou_at_threshold,
+           lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z, float))) > th, np.asarray(t) != 0),
+           "calls segcourse.metrics.iou", "numpy")
     _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(np.asarray(z) > th, np.asarray(t) != 0),
            "logits > 0.5", "apply the sigmoid")
     _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) <= th, np.asarray(t) != 0),
@@ -66,11 +108,13 @@ def test_iou_at_threshold_check():
 
 
 def _cm_scores_ref(s, t):
-    return metrics.confusion_matrix(np.argmax(s, 1), t, np.shape(s)[1])
+    return _np_cm(np.argmax(s, 1), t, np.shape(s)[1])
 
 
 def test_confusion_from_scores_check():
     checks.check_confusion_from_scores(_cm_scores_ref)
+    _fails(checks.check_confusion_from_scores, lambda s, t: metrics.confusion_matrix(np.argmax(s, 1), t, np.shape(s)[1]),
+           "calls segcourse.metrics.confusion_matrix")
     _fails(checks.check_confusion_from_scores, lambda s, t: _cm_scores_ref(s, t).T, "transposed")
     _fails(checks.check_confusion_from_scores, lambda s, t: metrics.confusion_matrix(np.argmax(s, -1), t, np.shape(s)[1]),
            "axis 3", "axis=1")
@@ -89,11 +133,22 @@ def test_confusion_from_scores_check():
 
 
 def _image_miou_ref(p, t, k):
-    return float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)]))
+    scores = []
+    for a, b in zip(np.asarray(p), np.asarray(t)):
+        cm = _np_cm(a, b, k)
+        tp = np.diag(cm).astype(float)
+        union = cm.sum(0) + cm.sum(1) - tp
+        scores.append(np.mean(tp[union > 0] / union[union > 0]))
+    return float(np.mean(scores))
 
 
 def test_image_mean_iou_check():
     checks.check_image_mean_iou(_image_miou_ref)
+    _fails(checks.check_image_mean_iou, lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])),
+           "calls segcourse.metrics.mean_iou")
+    def per_class(p, t, k):  # another segcourse function than the one of the same name: refused as well
+        return float(np.mean([np.nanmean(metrics.per_class_iou(a, b, k)) for a, b in zip(p, t)]))
+    _fails(checks.check_image_mean_iou, per_class, "calls segcourse.metrics.per_class_iou")
     _fails(checks.check_image_mean_iou, lambda p, t, k: metrics.mean_iou(p, t, k), "pooled over the batch")
     target_only = lambda p, t, k: float(np.mean([np.nanmean(metrics.per_class_iou(a, b, k)[np.unique(b)]) for a, b in zip(p, t)]))
     _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")
@@ -220,37 +275,57 @@ def _mfw_ref(lm, k, ignore_index=255):
     lm = np.asarray(lm).ravel()
     counts = np.bincount(lm[lm != ignore_index].astype(int), minlength=k)
     f = counts / counts.sum()
-    return np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+    return f, np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+
+
+def _mfw_from(freq_of):
+    """An answer whose frequencies come from ``freq_of(label_maps, k, ignore_index)``; weights median(f) / f."""
+    def answer(lm, k, ignore_index=255):
+        f = freq_of(np.asarray(lm).ravel(), k, ignore_index)
+        return f, np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+    return answer
 
 
 def test_median_frequency_weights_check():
     checks.check_median_frequency_weights(_mfw_ref)
-    def counts_255(lm, k, ignore_index=255):  # 255 counted as a class
-        c = np.bincount(np.asarray(lm).ravel(), minlength=k)
-        f = c / c.sum()
-        return np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+    checks.check_median_frequency_weights(lambda lm, k, i=255: np.stack(_mfw_ref(lm, k, i)))  # a (2, K) array is a pair too
+    # the hole this check had: weights are the same whatever the counts are divided by, so 255 in the
+    # denominator passed; the frequencies show it
+    in_denominator = _mfw_from(lambda lm, k, i: np.bincount(lm[lm != i], minlength=k) / lm.size)
+    _fails(checks.check_median_frequency_weights, in_denominator, "sum to 0.8333, not 1", "labelled 255",
+           "ignore label", "20 pixels that are not ignore_index")
+    _fails(checks.check_median_frequency_weights, lambda lm, k, i=255: _mfw_ref(lm, k, i)[1], "return two arrays",
+           "whatever the frequencies are divided by")
+    _fails(checks.check_median_frequency_weights, lambda lm, k, i=255: _mfw_ref(lm, k, i)[::-1], "other way round")
+    raw_counts = _mfw_from(lambda lm, k, i: np.bincount(lm[lm != i], minlength=k).astype(float))
+    _fails(checks.check_median_frequency_weights, raw_counts, "pixel counts")
+    counts_255 = _mfw_from(lambda lm, k, i: np.bincount(lm, minlength=k) / lm.size)  # 255 counted as a class
     _fails(checks.check_median_frequency_weights, counts_255, "ignore label", "!= ignore_index")
     def inf_absent(lm, k, ignore_index=255):
-        lm = np.asarray(lm).ravel()
-        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
-        return np.median(f[f > 0]) / f
+        f = _mfw_ref(lm, k, ignore_index)[0]
+        return f, np.median(f[f > 0]) / f
     _fails(checks.check_median_frequency_weights, inf_absent, "no pixels", "weight 0")
     def inverse(lm, k, ignore_index=255):
-        lm = np.asarray(lm).ravel()
-        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
-        return np.where(f > 0, 1 / np.where(f > 0, f, 1), 0.0)
+        f = _mfw_ref(lm, k, ignore_index)[0]
+        return f, np.where(f > 0, 1 / np.where(f > 0, f, 1), 0.0)
     _fails(checks.check_median_frequency_weights, inverse, "inverse frequency", "median(f) / f")
     def all_median(lm, k, ignore_index=255):
-        lm = np.asarray(lm).ravel()
-        f = np.bincount(lm[lm != ignore_index], minlength=k) / np.count_nonzero(lm != ignore_index)
-        return np.where(f > 0, np.median(f) / np.where(f > 0, f, 1), 0.0)
+        f = _mfw_ref(lm, k, ignore_index)[0]
+        return f, np.where(f > 0, np.median(f) / np.where(f > 0, f, 1), 0.0)
     _fails(checks.check_median_frequency_weights, all_median, "median over all 5 classes")
+    from segcourse.checks import lesson01
+    _fails(checks.check_median_frequency_weights, lesson01._median_frequency, "the check's own reference")
 
 
-def _ce_ref(z, t, w, ignore_index=255):
+def _torch_ce(z, t, w, ignore_index=255):
     import torch
     return float(torch.nn.functional.cross_entropy(torch.as_tensor(np.asarray(z, np.float64)), torch.as_tensor(np.asarray(t, np.int64)),
                                                    weight=torch.as_tensor(np.asarray(w, np.float64)), ignore_index=ignore_index))
+
+
+def _ce_ref(z, t, w, ignore_index=255):  # the learner's numpy
+    nll, ww, keep = _ce_parts(z, t, w, ignore_index)
+    return float((ww * nll)[keep].sum() / ww[keep].sum())
 
 
 def _ce_parts(z, t, w, ignore_index=255, stable=True):
@@ -267,6 +342,18 @@ def _ce_parts(z, t, w, ignore_index=255, stable=True):
 
 def test_weighted_cross_entropy_check():
     checks.check_weighted_cross_entropy(_ce_ref)
+    _fails(checks.check_weighted_cross_entropy, _torch_ce, "calls torch.nn.functional.cross_entropy", "numpy")
+    def module(z, t, w, ignore_index=255):  # nn.CrossEntropyLoss calls F.cross_entropy
+        import torch
+        loss = torch.nn.CrossEntropyLoss(weight=torch.as_tensor(np.asarray(w, np.float64)), ignore_index=ignore_index)
+        return float(loss(torch.as_tensor(np.asarray(z, np.float64)), torch.as_tensor(np.asarray(t, np.int64))))
+    _fails(checks.check_weighted_cross_entropy, module, "calls torch.nn.functional.cross_entropy")
+    def nll(z, t, w, ignore_index=255):
+        import torch
+        logp = torch.log_softmax(torch.as_tensor(np.asarray(z, np.float64)), 1)
+        return float(torch.nn.functional.nll_loss(logp, torch.as_tensor(np.asarray(t, np.int64)),
+                                                  weight=torch.as_tensor(np.asarray(w, np.float64)), ignore_index=ignore_index))
+    _fails(checks.check_weighted_cross_entropy, nll, "calls torch.nn.functional.nll_loss")
     def by_count(z, t, w, ignore_index=255):
         nll, ww, keep = _ce_parts(z, t, w, ignore_index)
         return (ww * nll)[keep].sum() / keep.sum()
@@ -298,6 +385,14 @@ def test_aligned_flip_check():
     _fails(checks.check_aligned_flip, lambda img, lm: (img, lm[:, ::-1]), "image was not")
     _fails(checks.check_aligned_flip, lambda img, lm: (img[::-1], lm[::-1]), "vertical flip")
     _fails(checks.check_aligned_flip, lambda img, lm: img[:, ::-1], "return a pair")
+    checks.check_aligned_flip(lambda img, lm: (np.fliplr(img), np.fliplr(lm)))  # numpy's own flip is fine
+    from segcourse import data
+    def augment(img, lm):  # the first seed whose random flip happens
+        for seed in range(20):
+            out = data.augment(img, lm, np.random.default_rng(seed), crop_scale=None, color_jitter=0)
+            if not np.array_equal(out[1], lm):
+                return out
+    _fails(checks.check_aligned_flip, augment, "calls segcourse.data.augment")
 
 
 def _count_8(m, size):

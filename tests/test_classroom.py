@@ -130,12 +130,11 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.mean(scores))
             """, {"check_image_mean_iou"}),
         ("fay", """
-            def image_mean_iou(pred, target, num_classes):  # pools the pixels of all images
-                p, t = np.asarray(pred).ravel(), np.asarray(target).ravel()
-                ious = [np.sum((p == c) & (t == c)) / np.sum((p == c) | (t == c))
-                        for c in range(num_classes) if np.any((p == c) | (t == c))]
-                return float(np.mean(ious))
-            """, {"check_image_mean_iou"}),
+            from segcourse import metrics
+
+            def image_mean_iou(pred, target, num_classes):  # right numbers, but segcourse's mean_iou does the work
+                return float(np.mean([metrics.mean_iou(p, t, num_classes) for p, t in zip(pred, target)]))
+            """, {"check_image_mean_iou"}),  # (pooling all pixels: tests/test_checks.py)
     ],
     "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
         #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)
@@ -145,13 +144,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     # lesson 01
     "median_frequency_weights": [  # (dee keeps this point: a wrong learner must keep a partial score;
-        #                             the median over all classes is in tests/test_checks.py)
+        #                             inverse frequency and the median over all classes: tests/test_checks.py)
         ("fay", """
-            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # inverse frequency
+            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # 255 kept in the denominator
                 lm = np.asarray(label_maps).ravel()
                 counts = np.bincount(lm[lm != ignore_index].astype(np.int64), minlength=num_classes)
-                freq = counts / counts.sum()
-                return np.where(freq > 0, 1 / np.maximum(freq, 1e-12), 0.0)
+                freq = counts / lm.size                     # the weights alone would not show it: median(f) / f
+                present = freq > 0
+                weights = np.zeros(num_classes)
+                weights[present] = np.median(freq[present]) / freq[present]
+                return freq, weights
 
             roads = data.road_scenes(200, seed=5)
             """, {"check_median_frequency_weights"}),
@@ -168,16 +170,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float((np.asarray(class_weights)[t] * nll)[keep].sum() / keep.sum())
             """, {"check_weighted_cross_entropy"}),
         ("fay", """
-            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # ignored pixels in the denominator
-                z = np.asarray(logits, float)
-                z = z - z.max(1, keepdims=True)
-                logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-                keep = np.asarray(target) != ignore_index
-                t = np.where(keep, target, 0)
-                nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0]
-                w = np.asarray(class_weights)[t]
-                return float((w * nll)[keep].sum() / w.sum())  # w of an ignored pixel: class 0's
-            """, {"check_weighted_cross_entropy"}),
+            import torch
+
+            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # torch's, not numpy
+                loss = torch.nn.CrossEntropyLoss(weight=torch.as_tensor(np.asarray(class_weights, float)),
+                                                 ignore_index=ignore_index)
+                return float(loss(torch.as_tensor(np.asarray(logits, float)), torch.as_tensor(np.asarray(target)).long()))
+            """, {"check_weighted_cross_entropy"}),  # (ignored pixels in the denominator: tests/test_checks.py)
     ],
     "flip_pair": [
         ("dee", """

@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _call, _close, _number, _plain, learner_check
+from ._core import _array, _close, _number, _plain, learner_check
+from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
            "check_image_mean_iou", "check_painted_mask"]
@@ -58,12 +59,18 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
     Nonzero values are object (masks saved as 8-bit images hold 0 and 255); an image whose two
     masks are both empty gets NaN.
 
-    >>> check_dice_per_image(lambda p, t: np.array([metrics.dice(a != 0, b != 0) for a, b in zip(p, t)]))
-    check_dice_per_image: all cases pass
+    The answer must be the learner's own numpy: one that calls ``segcourse`` (or
+    ``sklearn.metrics``) is refused once its numbers are right.
+
+    >>> check_dice_per_image(lambda p, t: np.zeros(len(p)))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is 0
     """
+    call = Watch(LIBRARY + (("sklearn.metrics", {"f1_score", "jaccard_score"}),))
     pred, target = _first_batch()
     want = _dice_per_image(pred, target)
-    raw = _plain(_call(dice_per_image, pred, target, what="dice_per_image"))
+    raw = _plain(call(dice_per_image, pred, target, what="dice_per_image"))
     if np.ndim(raw) == 0 and not isinstance(raw, (dict, str)) and raw is not None:
         pooled = metrics.dice(pred, target)
         extra = " (that is the Dice of all pixels pooled)" if _close(_number(raw, "dice_per_image"), pooled, 1e-6) else ""
@@ -88,7 +95,7 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
         raise AssertionError(f"image 3 is a mask compared with itself: Dice 1, yours is {_show(got[3])}")
     # masks as 8-bit images store 0 and 255
     p255, t255 = pred.astype(np.uint8) * 255, target.astype(np.uint8) * 255
-    got = _array(_call(dice_per_image, p255, t255, what="dice_per_image"), "dice_per_image").astype(float)
+    got = _array(call(dice_per_image, p255, t255, what="dice_per_image"), "dice_per_image").astype(float)
     if got.shape != want.shape or not np.allclose(got, want, atol=1e-6, equal_nan=True):
         raise AssertionError(f"on the same masks stored as 0/255 uint8 your Dice is {_shows(got)}, on bool masks "
                              f"{_shows(want)}: turn them into bool first (mask != 0). uint8 arithmetic wraps at 256 "
@@ -99,10 +106,11 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
         p = rng.random((n, h, w)) < rng.uniform(0.05, 0.7)
         t = rng.random((n, h, w)) < rng.uniform(0.05, 0.7)
         want = _dice_per_image(p, t)
-        got = _array(_call(dice_per_image, p, t, what="dice_per_image"), "dice_per_image").astype(float)
+        got = _array(call(dice_per_image, p, t, what="dice_per_image"), "dice_per_image").astype(float)
         if got.shape != want.shape or not np.allclose(got, want, atol=1e-6, equal_nan=True):
             raise AssertionError(f"on random masks of shape {p.shape} expected {_shows(want)}, got "
                                  f"{_shows(got) if got.size < 12 else got.shape}: count pixels per image (axes 1 and 2)")
+    call.refuse("dice_per_image")
     print("check_dice_per_image: all cases pass")
 
 
@@ -116,14 +124,20 @@ def _iou_at(logits: np.ndarray, target: np.ndarray, threshold: float) -> float:
 def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
     """Check ``iou_at_threshold(logits, target, threshold)``: IoU of ``sigmoid(logits) > threshold``.
 
-    >>> check_iou_at_threshold(lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) > th, np.asarray(t) != 0))
-    check_iou_at_threshold: all cases pass
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``) is refused once
+    its numbers are right.
+
+    >>> check_iou_at_threshold(lambda z, t, th: 0.0)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: at threshold 0.5 your mask is the background: ...
     """
+    call = Watch(LIBRARY + (("sklearn.metrics", {"jaccard_score"}),))
     logits = np.array([[-3.0, -0.4, 0.3], [0.8, 1.2, 2.5], [-1.5, 0.6, 4.0]])
     target = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 1]])
     for th in (0.5, 0.7, 0.3, 0.9):
         want = _iou_at(logits, target, th)
-        got = _number(_call(iou_at_threshold, logits, target, th, what="iou_at_threshold"), "iou_at_threshold")
+        got = _number(call(iou_at_threshold, logits, target, th, what="iou_at_threshold"), "iou_at_threshold")
         if _close(got, want, 1e-6):
             continue
         if _close(got, metrics.iou(logits > th, target != 0), 1e-6):
@@ -134,13 +148,13 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
                                  f"probability is ABOVE the threshold (prob > threshold)")
         raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
                              f"is {_show(want)}, yours is {_show(got)}")
-    got = _number(_call(iou_at_threshold, np.full((2, 2), -5.0), np.zeros((2, 2), int), 0.5, what="iou_at_threshold"),
+    got = _number(call(iou_at_threshold, np.full((2, 2), -5.0), np.zeros((2, 2), int), 0.5, what="iou_at_threshold"),
                   "iou_at_threshold")
     if not np.isnan(got):
         raise AssertionError(f"nothing is predicted and the target is empty: your IoU is {_show(got)}, the course "
                              f"returns NaN for two empty masks (0/0)")
     big = np.array([[-800.0, 800.0], [900.0, -900.0]])
-    got = _number(_call(iou_at_threshold, big, np.array([[0, 1], [0, 0]]), 0.5, what="iou_at_threshold"), "iou_at_threshold")
+    got = _number(call(iou_at_threshold, big, np.array([[0, 1], [0, 0]]), 0.5, what="iou_at_threshold"), "iou_at_threshold")
     if not _close(got, 0.5, 1e-9):
         raise AssertionError(f"logits of ±800 and ±900 (very confident pixels) give IoU {_show(got)}, expected 0.5: "
                              f"exp(z) / (1 + exp(z)) is inf / inf = NaN there. Write the sigmoid as "
@@ -152,9 +166,10 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
         z = rng.normal(0, 2, shape) + 2 * t
         th = float(rng.choice([0.2, 0.5, 0.65, 0.8]))
         want = _iou_at(z, t, th)
-        got = _number(_call(iou_at_threshold, z, t.astype(np.uint8), th, what="iou_at_threshold"), "iou_at_threshold")
+        got = _number(call(iou_at_threshold, z, t.astype(np.uint8), th, what="iou_at_threshold"), "iou_at_threshold")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random logits of shape {shape} at threshold {th}: expected {_show(want)}, got {_show(got)}")
+    call.refuse("iou_at_threshold")
     print("check_iou_at_threshold: all cases pass")
 
 
@@ -169,14 +184,20 @@ def _cm_from_scores(scores: np.ndarray, target: np.ndarray, axis: int = 1) -> np
 def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     """Check ``confusion_from_scores(scores, target)``: rows = truth, scores ``(N, K, H, W)``.
 
-    >>> check_confusion_from_scores(lambda s, t: metrics.confusion_matrix(np.argmax(s, 1), t, np.shape(s)[1]))
-    check_confusion_from_scores: all cases pass
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.confusion_matrix``) is refused once
+    its numbers are right.
+
+    >>> check_confusion_from_scores(lambda s, t: np.zeros((2, 2), int))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: scores of shape (N, K, H, W) = (3, 3, 3, 3) have K = 3 classes: ...
     """
+    call = Watch(LIBRARY + (("sklearn.metrics", {"confusion_matrix"}),))
     rng = np.random.default_rng(2)
     target = rng.integers(0, 3, (3, 3, 3))          # N = K = H = W = 3: argmax over a wrong axis still runs
     scores = rng.normal(0, 1, (3, 3, 3, 3)) + 2.0 * np.moveaxis(np.eye(3)[target], -1, 1)
     want = _cm_from_scores(scores, target)
-    got = _array(_call(confusion_from_scores, scores, target, what="confusion_from_scores"), "confusion_from_scores")
+    got = _array(call(confusion_from_scores, scores, target, what="confusion_from_scores"), "confusion_from_scores")
     if got.shape != (3, 3):
         raise AssertionError(f"scores of shape (N, K, H, W) = {scores.shape} have K = 3 classes: return a 3×3 matrix; "
                              f"yours has shape {got.shape}. First labels = scores.argmax(1), then count pairs.")
@@ -192,7 +213,7 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     # one-hot scores, and a class that never occurs
     t = np.array([[[0, 1], [1, 0]]])
     onehot = np.moveaxis(np.eye(4)[t], -1, 1)
-    raw = _call(confusion_from_scores, onehot, t, what="confusion_from_scores")
+    raw = call(confusion_from_scores, onehot, t, what="confusion_from_scores")
     got = _array(raw, "confusion_from_scores")
     if got.shape != (4, 4):
         raise AssertionError(f"with 4 score channels the matrix is 4×4 even when classes 2 and 3 never occur: take K "
@@ -204,10 +225,11 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
         k = int(rng.integers(17, 24))
         t = rng.integers(0, k, (2, 12, 12)).astype(np.uint8)
         s = rng.normal(0, 1, (2, k, 12, 12)).astype(np.float32)
-        got = _array(_call(confusion_from_scores, s, t, what="confusion_from_scores"), "confusion_from_scores")
+        got = _array(call(confusion_from_scores, s, t, what="confusion_from_scores"), "confusion_from_scores")
         if not np.array_equal(got, _cm_from_scores(s, t)):
             raise AssertionError(f"wrong counts with a uint8 target and K = {k}: K * target overflows uint8 (it wraps "
                                  f"at 256); convert to a wider integer type (astype(np.int64)) before computing the index")
+    call.refuse("confusion_from_scores")
     print("check_confusion_from_scores: all cases pass")
 
 
@@ -228,12 +250,18 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     Each image's mIoU averages the classes that occur in that image's prediction or target (a
     class in neither is NaN and skipped; a class the model invents scores 0 and counts).
 
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``) is refused once its
+    numbers are right.
+
     >>> check_image_mean_iou(lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])))
-    check_image_mean_iou: all cases pass
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your image_mean_iou calls segcourse.metrics.mean_iou: it gives the right...
     """
+    call = Watch(LIBRARY + (("sklearn.metrics", {"jaccard_score"}),))
     p, t, k = MIOU_PRED, MIOU_TARGET, 4
     want = _image_miou(p, t, k)
-    got = _number(_call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
+    got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
     if not _close(got, want, 1e-6):
         per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
         target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
@@ -257,10 +285,11 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         t = rng.integers(0, k, (3, 7, 7))
         p = np.where(rng.random(t.shape) < 0.6, t, rng.integers(0, k, t.shape))
         want = _image_miou(p, t, k)
-        got = _number(_call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
+        got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random label maps (K = {k}, batch of 3) expected {_show(want)}, got {_show(got)}: "
                                  f"one mIoU per image, then their mean")
+    call.refuse("image_mean_iou")
     print("check_image_mean_iou: all cases pass")
 
 

@@ -10,7 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _call, _close, _number, learner_check
+from ._core import _array, _close, _number, learner_check
+from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip"]
 
@@ -32,10 +33,10 @@ def _frequencies(label_maps: Any, k: int, ignore_index: int) -> np.ndarray:
     return counts / counts.sum()
 
 
-def _median_frequency(label_maps: Any, k: int, ignore_index: int = 255) -> np.ndarray:
+def _median_frequency(label_maps: Any, k: int, ignore_index: int = 255) -> tuple[np.ndarray, np.ndarray]:
     freq = _frequencies(label_maps, k, ignore_index)
     present = freq > 0
-    return np.where(present, np.median(freq[present]) / np.where(present, freq, 1.0), 0.0)
+    return freq, np.where(present, np.median(freq[present]) / np.where(present, freq, 1.0), 0.0)
 
 
 #: Two 3×4 maps, K = 5: pixel counts 10, 6, 3, 1 for classes 0..3, none of class 4, and 4 pixels of 255.
@@ -43,35 +44,74 @@ MFW_MAPS = np.array([[[0, 0, 0, 0], [0, 0, 1, 1], [255, 2, 1, 3]],
                      [[0, 0, 0, 0], [1, 1, 1, 255], [255, 2, 2, 255]]], dtype=np.uint8)
 
 
+def _pair(raw: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The learner's ``(frequencies, weights)``, or an AssertionError that says what came back instead."""
+    if isinstance(raw, (tuple, list)) and len(raw) == 2:
+        freq = _array(raw[0], "median_frequency_weights' frequencies").astype(float)
+        weights = _array(raw[1], "median_frequency_weights' weights").astype(float)
+    else:
+        got = _array(raw, "median_frequency_weights")
+        if got.ndim == 2 and got.shape[0] == 2:          # np.stack([freq, weights])
+            return got[0].astype(float), got[1].astype(float)
+        raise AssertionError(f"return two arrays, (frequencies, weights); yours is one array of shape {got.shape}. "
+                             f"The check needs your frequencies too: median(f) / f is the same whatever the "
+                             f"frequencies are divided by, so only the frequencies show what you counted.")
+    for name, arr in (("frequencies", freq), ("weights", weights)):
+        if arr.shape == (256,) or (arr.ndim == 1 and arr.size > k):
+            raise AssertionError(f"you returned {arr.size} {name} for {k} classes: 255 is the ignore label, not a "
+                                 f"class. Drop those pixels first (label_maps[label_maps != ignore_index]), then "
+                                 f"np.bincount(..., minlength=num_classes)")
+        if arr.shape != (k,):
+            raise AssertionError(f"return one of each per class, shape ({k},); your {name} have shape {arr.shape}. "
+                                 f"A class with no pixels still has an entry: np.bincount(..., minlength=num_classes)")
+    return freq, weights
+
+
 @learner_check
 def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
-    """Check ``median_frequency_weights(label_maps, num_classes, ignore_index=255)``.
+    """Check ``median_frequency_weights(label_maps, num_classes, ignore_index=255)`` -> ``(frequencies, weights)``.
 
-    A class's frequency is its share of the pixels that are not ``ignore_index``; its weight is
-    the median frequency of the classes that occur divided by its own; a class with no pixels gets 0.
+    A class's frequency is its share of the pixels that are not ``ignore_index`` (so the
+    frequencies sum to 1); its weight is the median frequency of the classes that occur divided by
+    its own; a class with no pixels gets weight 0. An answer that calls ``segcourse`` (or
+    ``sklearn``'s ``compute_class_weight``) is refused once its numbers are right.
 
-    >>> check_median_frequency_weights(_median_frequency)
-    check_median_frequency_weights: all cases pass
+    >>> def counts_the_ignored(label_maps, num_classes, ignore_index=255):
+    ...     lm = np.asarray(label_maps).ravel()
+    ...     counts = np.bincount(lm[lm != ignore_index], minlength=num_classes)
+    ...     freq = counts / lm.size                     # the 255 pixels are still in lm.size
+    ...     return freq, np.where(freq > 0, np.median(freq[freq > 0]) / np.where(freq > 0, freq, 1), 0)
+    >>> check_median_frequency_weights(counts_the_ignored)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your frequencies sum to 0.8333, not 1: the 4 pixels labelled 255 ...
     """
+    call = Watch(LIBRARY + (("sklearn.utils", {"compute_class_weight"}),))
     lm, k = MFW_MAPS, 5
-    want = _median_frequency(lm, k)
-    raw = _call(median_frequency_weights, lm.copy(), k, 255, what="median_frequency_weights")
-    got = _array(raw, "median_frequency_weights").astype(float)
-    if got.shape == (256,) or (got.ndim == 1 and got.size > k):
-        raise AssertionError(f"you returned {got.size} weights for 5 classes: 255 is the ignore label, not a class. "
-                             f"Drop those pixels first (label_maps[label_maps != ignore_index]), then "
-                             f"np.bincount(..., minlength=num_classes)")
-    if got.shape != (k,):
-        raise AssertionError(f"return one weight per class, shape ({k},); yours has shape {got.shape}. A class with "
-                             f"no pixels still gets a weight: np.bincount(..., minlength=num_classes)")
+    want_f, want = _median_frequency(lm, k)
+    freq, got = _pair(call(median_frequency_weights, lm.copy(), k, 255, what="median_frequency_weights"), k)
+    counts = np.bincount(lm[lm != 255].astype(np.int64), minlength=k)
+    if not np.allclose(freq, want_f, atol=1e-6):
+        n_void, n_all = int((lm == 255).sum()), lm.size
+        if np.allclose(freq, counts / n_all, atol=1e-6):
+            hint = (f"your frequencies sum to {_show(freq.sum())}, not 1: the {n_void} pixels labelled 255 (the "
+                    f"ignore label) are in your denominator. They belong to no class: divide the counts by the "
+                    f"{n_all - n_void} pixels that are not ignore_index, not by all {n_all}.")
+        elif np.allclose(freq, want, atol=1e-6) and np.allclose(got, want_f, atol=1e-6):
+            hint = "you returned (weights, frequencies): return them the other way round, (frequencies, weights)."
+        elif np.allclose(freq, counts, atol=1e-6):
+            hint = f"those are pixel counts; a frequency is a share: divide by the {counts.sum()} labelled pixels."
+        else:
+            hint = "frequency of a class = its pixels / the pixels that are not 255, counted over the whole batch."
+        raise AssertionError(f"{hint} Two 3×4 maps with pixel counts 10, 6, 3, 1, 0 (and 4 pixels of 255) have "
+                             f"frequencies {_shows(want_f)}; yours are {_shows(freq)}.")
     if not np.isfinite(got[4]) or got[4] != 0:
         raise AssertionError(f"class 4 has no pixels: your weight is {_show(got[4])}. There is nothing to up-weight "
                              f"(and 1/0 would give inf): give an absent class weight 0")
     if not np.allclose(got, want, atol=1e-6):
-        freq = _frequencies(lm, k, 255)
-        present = freq > 0
-        inverse = np.where(present, 1 / np.where(present, freq, 1), 0)
-        all_median = np.where(present, np.median(freq) / np.where(present, freq, 1), 0)
+        present = want_f > 0
+        inverse = np.where(present, 1 / np.where(present, want_f, 1), 0)
+        all_median = np.where(present, np.median(want_f) / np.where(present, want_f, 1), 0)
         if np.allclose(got, all_median, atol=1e-6):
             hint = ("you took the median over all 5 classes, the absent one's 0 included; take it over the classes "
                     "that occur (f > 0).")
@@ -80,21 +120,20 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
                     "frequency balancing divides the MEDIAN frequency by each class's: w = median(f) / f, so a "
                     "class of median frequency gets weight 1.")
         else:
-            hint = ("frequency = pixels of the class / pixels that are not 255; weight = median of the frequencies "
-                    "of the classes that occur / the class's frequency.")
+            hint = ("weight = median of the frequencies of the classes that occur / the class's frequency.")
         raise AssertionError(f"for two 3×4 maps with pixel counts 10, 6, 3, 1, 0 (and 4 pixels of 255) expected "
-                             f"{_shows(want)}, got {_shows(got)}: {hint}")
+                             f"weights {_shows(want)}, got {_shows(got)}: {hint}")
     rng = np.random.default_rng(4)
     for _ in range(8):
         k = int(rng.integers(2, 8))
         maps = rng.integers(0, k, (2, 9, 9)).astype(np.uint8)
         maps[rng.random(maps.shape) < 0.1] = 255
-        want = _median_frequency(maps, k)
-        got = _array(_call(median_frequency_weights, maps, k, 255, what="median_frequency_weights"),
-                     "median_frequency_weights").astype(float)
-        if got.shape != want.shape or not np.allclose(got, want, atol=1e-6):
-            raise AssertionError(f"on random uint8 label maps (K = {k}, some pixels 255) expected {_shows(want)}, "
-                                 f"got {_shows(got) if got.size <= 10 else got.shape}")
+        want_f, want = _median_frequency(maps, k)
+        freq, got = _pair(call(median_frequency_weights, maps, k, 255, what="median_frequency_weights"), k)
+        if not (np.allclose(freq, want_f, atol=1e-6) and np.allclose(got, want, atol=1e-6)):
+            raise AssertionError(f"on random uint8 label maps (K = {k}, some pixels 255) expected frequencies "
+                                 f"{_shows(want_f)} and weights {_shows(want)}, got {_shows(freq)} and {_shows(got)}")
+    call.refuse("median_frequency_weights")
     print("check_median_frequency_weights: all cases pass")
 
 
@@ -136,13 +175,19 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     ignore_index=255)``: the weighted mean of ``-log softmax(logits)[true class]`` over the pixels
     not labelled ``ignore_index``, divided by the sum of their weights.
 
-    >>> check_weighted_cross_entropy(_torch_ce)
-    check_weighted_cross_entropy: all cases pass
+    The answer is the learner's numpy: one that calls torch's ``cross_entropy`` or ``nll_loss``
+    (``nn.CrossEntropyLoss`` calls the first) or ``segcourse`` is refused once its numbers are right.
+
+    >>> check_weighted_cross_entropy(lambda logits, target, w, ignore_index=255: 0.0)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on a 2×3 image without ignored pixels (K = 3, weights [1, 2, 0.5]) torch ...
     """
+    call = Watch(LIBRARY + (("torch.nn.functional", {"cross_entropy", "nll_loss"}),))
     logits, target, weights = CE_LOGITS, CE_TARGET, CE_WEIGHTS
     clean = np.where(target == 255, 0, target)
     want = _torch_ce(logits, clean, weights)
-    got = _number(_call(weighted_cross_entropy, logits, clean, weights, 255, what="weighted_cross_entropy"),
+    got = _number(call(weighted_cross_entropy, logits, clean, weights, 255, what="weighted_cross_entropy"),
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6):
         variants = _ce_variants(logits, clean, weights)
@@ -157,7 +202,7 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
                              f"{_show(want)}, yours is {_show(got)}: {hint}")
     want = _torch_ce(logits, target, weights)
     try:
-        got = _number(_call(weighted_cross_entropy, logits, target, weights, 255, what="weighted_cross_entropy"),
+        got = _number(call(weighted_cross_entropy, logits, target, weights, 255, what="weighted_cross_entropy"),
                       "weighted_cross_entropy")
     except AssertionError as exc:
         if "crashed" not in str(exc):
@@ -176,7 +221,7 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
         raise AssertionError(f"with one pixel labelled 255 torch gives {_show(want)}, yours is {_show(got)}: {hint}")
     big = logits * 400.0
     want = _torch_ce(big, target, weights)
-    got = _number(_call(weighted_cross_entropy, big, target, weights, 255, what="weighted_cross_entropy"),
+    got = _number(call(weighted_cross_entropy, big, target, weights, 255, what="weighted_cross_entropy"),
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6 * max(1.0, abs(want))):
         raise AssertionError(f"with logits 400 times larger torch gives {_show(want)}, yours is {_show(got)}: "
@@ -191,10 +236,11 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
         z = rng.normal(0, 2, (2, k, 5, 6))
         w = rng.uniform(0.2, 5, k)
         want = _torch_ce(z, t, w)
-        got = _number(_call(weighted_cross_entropy, z, t, w, 255, what="weighted_cross_entropy"), "weighted_cross_entropy")
+        got = _number(call(weighted_cross_entropy, z, t, w, 255, what="weighted_cross_entropy"), "weighted_cross_entropy")
         if not _close(got, want, 1e-6 * max(1.0, abs(want))):
             raise AssertionError(f"on random logits (K = {k}, a batch of 2, some pixels 255) torch gives "
                                  f"{_show(want)}, yours is {_show(got)}")
+    call.refuse("weighted_cross_entropy")
     print("check_weighted_cross_entropy: all cases pass")
 
 
@@ -205,16 +251,18 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     The answer may be numpy arrays or torch tensors (float32 is fine: images are compared to
     1e-6).
 
-    >>> check_aligned_flip(lambda img, lm: (img[:, ::-1], lm[:, ::-1]))
-    check_aligned_flip: all cases pass
-    >>> import torch
-    >>> check_aligned_flip(lambda img, lm: (torch.as_tensor(img).flip(1), torch.as_tensor(lm).flip(1)))
-    check_aligned_flip: all cases pass
+    An answer that calls ``segcourse`` (``data.augment``) is refused once its result is right.
+
+    >>> check_aligned_flip(lambda img, lm: (img[:, ::-1], lm))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: the image was flipped but the mask was not: every flip must move both together
     """
+    call = Watch(LIBRARY)
     rng = np.random.default_rng(0)
     lm = rng.integers(0, 4, (6, 8))
     img = np.stack([lm / 4.0, rng.random((6, 8)), rng.random((6, 8))], -1)  # channel 0 encodes the class
-    out = _call(flip_pair, img.copy(), lm.copy(), what="flip_pair")
+    out = call(flip_pair, img.copy(), lm.copy(), what="flip_pair")
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise AssertionError("return a pair: (flipped image, flipped label map)")
     fi, fl = _array(out[0], "flip_pair's image"), _array(out[1], "flip_pair's mask")
@@ -234,4 +282,5 @@ def check_aligned_flip(flip_pair: Callable) -> None:
         raise AssertionError("you reversed the colour channels (the last axis); flip the width axis, axis 1")
     if not (same(fi, img[:, ::-1]) and same(fl, lm[:, ::-1])):
         raise AssertionError("the result is not a horizontal flip of both image and mask")
+    call.refuse("flip_pair")
     print("check_aligned_flip: all cases pass")
