@@ -107,10 +107,17 @@ def test_image_mean_iou_check():
 
 def test_practice_masks_check():
     nan = float("nan")
-    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
-    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    p = [[[1, 0], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
     checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75)
-    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
+    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=5 / 6)
+    # equal unions: the mean and the pooled IoU agree (0.75 both), so the pair cannot show how they differ
+    # (review 05b W4: `pooled_iou = np.nanmean(ious)` passed on such a set)
+    same_p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    same_g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    with _raises("the mean IoU (0.7500) and the pooled IoU (0.7500) are (almost) equal, so they cannot show "
+                 "when the two differ: make one object larger than the other, so its union weighs more"):
+        checks.check_practice_masks(same_p, same_g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
     with _raises("per-sample IoUs"):
         checks.check_practice_masks(p, g, [0.5, 0.5, nan], 0.5)
     with _raises("mean of the per-sample"):
