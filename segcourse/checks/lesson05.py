@@ -189,6 +189,22 @@ def _shift_cases() -> list[tuple[str, np.ndarray, int]]:
     return cases
 
 
+def _call_case(shifted_iou: Callable, what: str, mask: np.ndarray, shift: int) -> Any:
+    """``shifted_iou(mask, shift)``; a crash names the case, and the cause where it is a typical one."""
+    try:
+        return _call(shifted_iou, mask.copy(), shift, what="shifted_iou")
+    except AssertionError as exc:
+        if "crashed" not in str(exc):
+            raise
+        hint = ""
+        if shift == 0:
+            hint = ("\nwith shift 0, m[:, :-0] is m[:, :0], an empty slice: treat shift 0 on its own\n"
+                    "(or slice up to m.shape[1] - shift)")
+        elif "slice indices must be integers" in str(exc) or "float" in str(exc):
+            hint = "\nslice with whole numbers: the shift is an int, keep it one (no / 2)"
+        raise AssertionError(f"{exc}\non {what}, shift {shift}{hint}") from None
+
+
 @learner_check
 def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """Check ``shifted_iou(mask, shift)``: the IoU of a mask with itself moved ``shift`` columns.
@@ -207,8 +223,7 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """
     cases = _shift_cases()
     want = np.array([_iou_of(m != 0, _moved(m != 0, k)) for _, m, k in cases])
-    got = np.array([_number(_call(shifted_iou, m.copy(), shift, what="shifted_iou"), "shifted_iou")
-                    for _, m, shift in cases])
+    got = np.array([_number(_call_case(shifted_iou, what, m, shift), "shifted_iou") for what, m, shift in cases])
     right = np.isclose(got, want, rtol=0, atol=1e-6, equal_nan=True)
     if right.all():
         side2, side32 = want[0], want[4]
@@ -238,6 +253,8 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
             ([2 * inter / (size + moved_size)], "that is Dice (2·overlap / (|A| + |B|)), not IoU"),
             ([inter / size], "that is the overlap over the mask's area, not over the union"),
             ([np.ones(len(cases))], "the two masks are identical: the shifted copy was not used\n(or the shift was 0)"),
+            ([np.floor(want)], "overlap // union (integer division) rounds every IoU below 1\n"
+                               "down to 0: divide with /"),
         ]
     scored = ~np.isnan(want)  # a mistake is recognised on the masks with an object
     why = next((text for options, text in causes
