@@ -153,10 +153,10 @@ print(f"thin findings in the untouched labels: {len(thin)}, by class {by_class};
 # untouched labels shows that the tampering added nothing else. QC also flags things nobody
 # planted (the speck and thin counts above are larger than the few defects we planted; section 6
 # looks at the specks). The 13 thin findings of the untouched labels are QC's false alarms: 12 of
-# them are distant cars of 7 to 10 px, thin because they are small, and one is a scrap of road
-# (sample 23's car of 8 px was there before we tampered with the sample). That is what QC is for — a
-# list for a person to review, not a verdict. In a real project it goes back to the annotators *before* anything is trained on the
-# masks.
+# them are small real cars of 7 to 10 px, thin because they are small, and one is a scrap of road
+# (sample 23's car of 8 px was there before we tampered with the sample). That is what QC is for:
+# a list for a person to review, not a verdict. In a real project it goes back to the annotators
+# *before* anything is trained on the masks.
 #
 # ## 4 · A baseline and one unified evaluation
 #
@@ -314,8 +314,8 @@ print(f"failing samples with both stray regions and ragged edges: {both} of {buc
 # splits them without overlap, and the gains in each explanation line say why: correcting the
 # stray regions lifts a sample more than correcting its edges. The stray regions are mostly not
 # cars: 62 % of the bucket's pixels are blobs of road and sidewalk, classes the image has, painted
-# where none of their class is (the grey road blobs in the sidewalk of the gallery below); cars on
-# empty road are 37 %, and the trap's car pixels in images without a car 1 %.
+# where none of their class is (the grey road blobs in the sidewalk of the gallery below); stray
+# car blobs are 37 %, and the trap's car pixels in images without a car 1 %.
 #
 # ### Are the thresholds defensible?
 #
