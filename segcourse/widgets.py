@@ -192,7 +192,9 @@ class MaskEditor(anywidget.AnyWidget):
                 codes = np.where(m == t, np.where(t > 0, 1, 0), 3)
             self.errors = codes.ravel().astype(int).tolist()
             fmt = lambda v: "n/a (both empty)" if np.isnan(v) else f"{v:.3f}"  # noqa: E731
-            self.readout = f"IoU {fmt(scores['iou'])} · Dice {fmt(scores['dice'])} · boundary IoU {fmt(scores['boundary_iou'])}"
+            m_, mean = ("", "") if self.num_classes == 2 else ("m", "mean ")  # several classes: means over classes
+            self.readout = (f"{m_}IoU {fmt(scores['iou'])} · {mean}Dice {fmt(scores['dice'])} · "
+                            f"{mean}boundary IoU {fmt(scores['boundary_iou'])}")
         else:
             self.readout = f"{scores['painted']} of {m.size} pixels painted (no target to score against)"
         self.scores = scores

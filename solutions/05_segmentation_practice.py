@@ -24,7 +24,8 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # **pooled** IoU of the whole set, `pooled_iou`: every sample's overlap summed, divided by every
 # sample's union summed (lesson 05 §5 pools over the data set). Compute with plain Python or
 # numpy, not with a `segcourse` function. Print all three: when do the mean and the pooled IoU
-# differ?
+# differ? Build the set so that they do (by more than 0.02): make one object larger than the
+# other, so its union weighs more in the pooled IoU.
 
 # %% nbgrader={"grade": false, "grade_id": "practice_masks", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -149,15 +150,18 @@ for label, kw in settings:
 #
 # Bucket the failures of the scenes above with `failures.bucket_failures` and print how many
 # samples each bucket holds. Then write **your own** `explanation` (at least 12 words): which
-# bucket holds most failures, the number that shows it (its count of failing samples), and what
-# you would change next. Write the
+# bucket holds most failures (say it: "most failing samples are ...", or "... dominate"), the
+# number that shows it (its count of failing samples, next to the bucket's name), and what you
+# would change next. Write the
 # page with `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
 # overwrite=True)` and keep the path it returns in `path`.
 #
 # The check opens that page: it must have been written by this run of the notebook and hold your
 # explanation. An old report lying in the folder does not count, and neither does an empty or
 # copied explanation. The check also buckets the failures itself and tests your explanation
-# against them: it must name the bucket that holds the most failing samples, and cite that count.
+# against them: it must name the bucket that holds the most failing samples as the main one, and
+# cite that count beside it. An explanation that denies that bucket ("not a false-positive
+# problem", "... are rare") or pastes the counts dict does not count.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION

@@ -162,10 +162,17 @@ def test_image_mean_iou_check():
 
 def test_practice_masks_check():
     nan = float("nan")
-    p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
-    g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    p = [[[1, 0], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
     checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75)
-    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
+    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=5 / 6)
+    # equal unions: the mean and the pooled IoU agree (0.75 both), so the pair cannot show how they differ
+    # (review 05b W4: `pooled_iou = np.nanmean(ious)` passed on such a set)
+    same_p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    same_g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+    with _raises("the mean IoU (0.7500) and the pooled IoU (0.7500) are (almost) equal, so they cannot show "
+                 "when the two differ: make one object larger than the other, so its union weighs more"):
+        checks.check_practice_masks(same_p, same_g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
     with _raises("per-sample IoUs"):
         checks.check_practice_masks(p, g, [0.5, 0.5, nan], 0.5)
     with _raises("mean of the per-sample"):
@@ -242,6 +249,21 @@ def test_small_region_check():
     empty_zero = lambda m, k: np.nan_to_num(_shifted_iou_ref(m, k))  # noqa: E731
     _fails(checks.check_small_region_sensitivity, empty_zero, "return NaN")
     _fails(checks.check_small_region_sensitivity, lambda m, k: np.float64(0.5), "yours 0.5.")
+    # review 05b W9: a crash names the case, and the classic shift-0 slicing bug and integer division their cause
+    def minus_zero(mask, shift):  # m[:, :-0] is empty
+        m = np.asarray(mask) != 0
+        moved = np.zeros_like(m)
+        if shift >= 0:
+            moved[:, shift:] = m[:, :-shift]
+        else:
+            moved[:, :shift] = m[:, -shift:]
+        return np.count_nonzero(m & moved) / np.count_nonzero(m | moved)
+    _fails(checks.check_small_region_sensitivity, minus_zero, "shift 0 with shift 0, m[:, :-0] is m[:, :0], an empty slice")
+    def floor_div(mask, shift):
+        a = np.asarray(mask) != 0
+        b = np.asarray(ndimage.shift(a, (0, shift), order=0))
+        return np.count_nonzero(a & b) // np.count_nonzero(a | b) if a.any() else float("nan")
+    _fails(checks.check_small_region_sensitivity, floor_div, "(integer division) rounds every IoU below 1")
 
 
 def test_small_region_check_shows_no_passing_answer_in_its_help():

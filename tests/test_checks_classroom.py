@@ -12,8 +12,8 @@ import pytest
 from segcourse import checks, report
 from segcourse.widgets import MaskEditor
 
-P = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
-G = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
+P = [[[1, 0], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]   # unions of 2 and 4 pixels: mean 0.75, pooled 5/6
+G = [[[1, 1], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
 NAN = float("nan")
 
 
@@ -191,8 +191,8 @@ def _scenes():
     return p, t
 
 
-TRUE = ("The false-positive class holds 2 of the 3 failing samples: the model paints a class the "
-        "images do not have, so I would add scenes without it.")
+TRUE = ("The false-positive class holds most failing samples, 2 of the 3: the model paints a class "
+        "the images do not have, so I would add scenes without it.")
 
 
 @pytest.fixture
@@ -208,14 +208,25 @@ def data_report(real_report):
 
 def test_report_explanation_true_to_the_data_passes(data_report, capsys):
     checks.check_report(data_report(TRUE), TRUE, *_scenes())
-    in_percent = TRUE.replace("2 of the 3", "67 % of the")
+    in_percent = TRUE.replace("2 of the 3", "67 % of them")
     checks.check_report(data_report(in_percent), in_percent, *_scenes())
     assert "true to the bucket counts" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("explanation, match", [
-    ("The boundary bucket holds 2 of the 3 failing samples: the edges sit one pixel off, so I would "
-     "train at a higher input resolution.", "names boundary, but most failing samples sit in the false-positive"),
+    ("The boundary bucket holds most failing samples, 2 of the 3: the edges sit one pixel off, so I would "
+     "train at a higher input resolution.", "names boundary as the main bucket, but most failing samples sit in"),
+    # the third review's false explanations: each names the right bucket somewhere, but not as the main one
+    ("Boundary errors dominate the 3 failing samples; false positives are rare, so I would train at "
+     "higher resolution next.", "says 'rare' about the false-positive class bucket"),
+    ("It is not a false positive problem: 2 of the 3 failing samples have ragged edges, so I would "
+     "train at a higher input resolution.", "says 'not' about the false-positive class bucket"),
+    ("My buckets: {'false_positive_class': 2, 'small_region': 0, 'boundary': 1, 'class_confusion': 0} "
+     "so I would add scenes without it.", "pastes a dict"),
+    ("The false-positive class holds 2 samples and the boundary 1, of the 3 failing ones; I would add "
+     "scenes without that class.", "does not say which bucket holds MOST"),
+    ("Most of the 3 failing samples are in the false-positive class bucket, and 2 are boundary "
+     "errors; I would add scenes without it.", "not how many failing samples it holds"),
     ("Most of the 3 failing samples are wrong somewhere in the prediction; I would train on more data "
      "next time to fix that.", "names no failure bucket"),
     ("Most of the 3 failing samples are false positives: stray blobs of a class the images lack, so "

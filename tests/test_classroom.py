@@ -448,8 +448,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             pooled_iou = 1.0
             """, {"check_practice_masks"}),
         ("fay", """
-            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
-            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 1], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 1]] * 3, [[0, 0, 0]] * 3]
 
             def iou_by_hand(a, b):  # two empty masks scored 0.0, not NaN
                 a, b = np.asarray(a) == 1, np.asarray(b) == 1
@@ -471,8 +471,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     "portfolio": [
         ("fay", """
             buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-            explanation = ("Most of the 12 failing samples are boundary errors: the model draws the road "  # false:
-                           "edges a pixel off, so next I would train at a higher input resolution.")  # the counts say FP
+            explanation = ("Boundary errors dominate the 12 failing samples; false positives are rare, so "  # false:
+                           "next I would train at a higher input resolution.")  # the counts say FP (all 12)
             path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
                                        result["pred"], scenes.class_names, result["per_class_iou"],
                                        result["per_sample_miou"], buckets, palette=scenes.palette,

@@ -45,7 +45,8 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
     ``requires_grad``) are read like arrays.
 
     The samples with an object must not all score the same: when they do, the mean equals every
-    one of them and hides nothing, which is what the exercise is about. A ``mean_iou`` computed
+    one of them and hides nothing, which is what the exercise is about. For the same reason the set's
+    mean and pooled IoU must differ by more than 0.02 (objects of different sizes). A ``mean_iou`` computed
     with segcourse's ``metrics.mean_iou`` (pooled over background and object) is refused with a hint.
 
     >>> p = [[[1, 1], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [0, 0]]]   # every object found exactly
@@ -87,6 +88,12 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
         raise AssertionError(f"all your samples with an object score {_show(scored[0])}: when every sample\n"
                              f"scores the same, the mean equals each of them and hides nothing; change\n"
                              f"the masks so that one sample is clearly worse than another")
+    a1, b1 = p == 1, g == 1
+    set_mean, set_pooled = float(np.mean(scored)), float((a1 & b1).sum() / (a1 | b1).sum())
+    if abs(set_mean - set_pooled) <= 0.02:
+        raise AssertionError(f"on your masks the mean IoU ({set_mean:.4f}) and the pooled IoU ({set_pooled:.4f})\n"
+                             f"are (almost) equal, so they cannot show when the two differ: make\n"
+                             f"one object larger than the other, so its union weighs more")
     try:
         got = to_numpy(ious, "ious").astype(float).ravel() if not np.isscalar(ious) else np.asarray(ious, float).ravel()
     except (TypeError, ValueError):
@@ -182,6 +189,22 @@ def _shift_cases() -> list[tuple[str, np.ndarray, int]]:
     return cases
 
 
+def _call_case(shifted_iou: Callable, what: str, mask: np.ndarray, shift: int) -> Any:
+    """``shifted_iou(mask, shift)``; a crash names the case, and the cause where it is a typical one."""
+    try:
+        return _call(shifted_iou, mask.copy(), shift, what="shifted_iou")
+    except AssertionError as exc:
+        if "crashed" not in str(exc):
+            raise
+        hint = ""
+        if shift == 0:
+            hint = ("\nwith shift 0, m[:, :-0] is m[:, :0], an empty slice: treat shift 0 on its own\n"
+                    "(or slice up to m.shape[1] - shift)")
+        elif "slice indices must be integers" in str(exc) or "float" in str(exc):
+            hint = "\nslice with whole numbers: the shift is an int, keep it one (no / 2)"
+        raise AssertionError(f"{exc}\non {what}, shift {shift}{hint}") from None
+
+
 @learner_check
 def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """Check ``shifted_iou(mask, shift)``: the IoU of a mask with itself moved ``shift`` columns.
@@ -200,8 +223,7 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """
     cases = _shift_cases()
     want = np.array([_iou_of(m != 0, _moved(m != 0, k)) for _, m, k in cases])
-    got = np.array([_number(_call(shifted_iou, m.copy(), shift, what="shifted_iou"), "shifted_iou")
-                    for _, m, shift in cases])
+    got = np.array([_number(_call_case(shifted_iou, what, m, shift), "shifted_iou") for what, m, shift in cases])
     right = np.isclose(got, want, rtol=0, atol=1e-6, equal_nan=True)
     if right.all():
         side2, side32 = want[0], want[4]
@@ -231,6 +253,8 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
             ([2 * inter / (size + moved_size)], "that is Dice (2·overlap / (|A| + |B|)), not IoU"),
             ([inter / size], "that is the overlap over the mask's area, not over the union"),
             ([np.ones(len(cases))], "the two masks are identical: the shifted copy was not used\n(or the shift was 0)"),
+            ([np.floor(want)], "overlap // union (integer division) rounds every IoU below 1\n"
+                               "down to 0: divide with /"),
         ]
     scored = ~np.isnan(want)  # a mistake is recognised on the masks with an object
     why = next((text for options, text in causes
@@ -323,22 +347,70 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
     if not buckets["failing"] or not max(counts.values()):
         return
     top = [b for b, n in counts.items() if n == max(counts.values())]
-    flat = text.lower().replace("-", " ").replace("_", " ")
-    named = [b for b, words in _BUCKET_WORDS.items() if re.search(words, flat)]
     facts = ", ".join(f"{_bucket_name(b)} {n}" for b, n in counts.items())
-    if not named:
+    mentions = _bucket_mentions(text)
+    if not mentions:
         raise AssertionError(f"your explanation names no failure bucket: say which one holds most\n"
                              f"failing samples ({', '.join(_bucket_name(b) for b in counts)})")
-    if not set(named) & set(top):
-        raise AssertionError(f"your explanation names {' and '.join(_bucket_name(b) for b in named)}, but "
-                             f"most failing samples sit\nin the {_bucket_name(top[0])} bucket (samples per "
+    negated = [m for m in mentions if m["negated"] and m["bucket"] in top]
+    if negated:
+        raise AssertionError(f"your explanation says '{negated[0]['near']}' about the\n"
+                             f"{_bucket_name(negated[0]['bucket'])} bucket, but it holds the most failing "
+                             f"samples\n(samples per bucket: {facts}): say what the counts show")
+    claimed = [m for m in mentions if m["dominant"] and not m["negated"]]
+    if not claimed:
+        raise AssertionError("your explanation does not say which bucket holds MOST failing\n"
+                             "samples: write it as 'most failing samples are <bucket> errors'\n"
+                             "or '<bucket> errors dominate', with that bucket's count")
+    if not {m["bucket"] for m in claimed} & set(top):
+        said = " and ".join(dict.fromkeys(_bucket_name(m["bucket"]) for m in claimed))
+        raise AssertionError(f"your explanation names {said} as the main bucket, but most failing samples "
+                             f"sit\nin the {_bucket_name(top[0])} bucket (samples per "
                              f"bucket: {facts}):\nexplain the failures from the bucket counts you printed")
-    numbers = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)}
-    shares = {counts[b] for b in top} | {round(100 * counts[b] / buckets["failing"]) for b in top}
-    if not numbers & {float(n) for n in shares}:
+    shares = {float(counts[b]) for b in top} | {float(round(100 * counts[b] / buckets["failing"])) for b in top}
+    if not any(shares & set(m["numbers"]) for m in claimed if m["bucket"] in top):
         raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
-                             f"failing samples it holds: cite that count (or its share in %),\n"
-                             f"as your bucket cell printed it")
+                             f"failing samples it holds: cite that count (or its share in %) next to\n"
+                             f"the bucket's name, as your bucket cell printed it")
+
+
+#: Words that say a bucket is the main one, and words that deny or belittle it.
+_DOMINANT = r"most|mostly|dominat\w*|largest|biggest|main|mainly|majority|primary|all|every"
+_NEGATION = r"not|no|never|nor|neither|isn't|aren't|isnt|arent|rare|rarely|few|hardly|none|seldom"
+#: How many words around a bucket's name a count, a negation or a "most" may sit.
+_NEAR_WORDS = 8
+
+
+def _bucket_mentions(text: str) -> list[dict]:
+    """Every bucket named in ``text``: is it called the main one, is it negated, which numbers sit beside it.
+
+    The text is cut into clauses (at . ; : ! ? and "but"/"while"/"whereas"); a bucket is dominant when a
+    word of ``_DOMINANT`` is in its clause and no other bucket's name is nearer to that word; a number
+    belongs to the nearest bucket name of its clause, at most ``_NEAR_WORDS`` words away.
+    """
+    if re.search(r"[{}]", text):
+        raise AssertionError("your explanation pastes a dict ({...}): write in words which bucket\n"
+                             "holds most failing samples and how many")
+    flat = text.lower().replace("-", " ").replace("_", " ")
+    out = []
+    for clause in re.split(r"[.;:!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", flat):
+        words = list(re.finditer(r"[a-z']+|\d+(?:\.\d+)?", clause))
+        at = lambda pos: sum(w.start() < pos for w in words)  # noqa: E731 (word index of a character)
+        here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
+                for m in re.finditer(pattern, clause)]
+        strong = [i for i, w in enumerate(words) if re.fullmatch(_DOMINANT, w.group())]
+        nearest = {min(here, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong} if here else set()
+        gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
+        owner = {i: min(here, key=lambda h: gap(h, i))
+                 for i, w in enumerate(words) if here and w.group()[0].isdigit()}
+        for bucket, first, last in here:
+            numbers = [float(words[i].group()) for i, h in owner.items()
+                       if h == (bucket, first, last) and gap(h, i) <= _NEAR_WORDS]
+            close = words[max(0, first - 4):last + 4]
+            no = next((w.group() for w in close if re.fullmatch(_NEGATION, w.group())), None)
+            out.append({"bucket": bucket, "dominant": bucket in nearest, "negated": no is not None,
+                        "near": no, "numbers": numbers})
+    return out
 
 
 @learner_check
