@@ -123,18 +123,22 @@ lo, hi = np.percentile(image, [1, 99.8])
 print(f"img_as_float divides by {np.iinfo(np.uint16).max:,}: max {as_float.max():.4f} | "
       f"percentile normalisation: counts {lo:.0f} -> 0, {hi:.0f} -> 1")
 
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.5))
+CROP = np.s_[192:256, 192:256]   # a 64×64 crop of the real image, the size of a toy image
+fig, axes = plt.subplots(1, 5, figsize=(16, 3.6))
 axes[0].imshow(toy.images[3]); axes[0].set_title("toy cells (64×64)")
-axes[1].imshow(as_float, cmap="gray", vmin=0, vmax=1); axes[1].set_title("img_as_float (÷ 65,535)")
-axes[2].imshow(x, cmap="gray"); axes[2].set_title("percentile-normalised (512×512)")
-viz.instance_overlay(x, truth, ax=axes[3], title=f"ground truth: {n_real} nuclei")
+axes[1].imshow(x[CROP], cmap="gray"); axes[1].set_title("real, a 64×64 crop")
+axes[2].imshow(as_float, cmap="gray", vmin=0, vmax=1); axes[2].set_title("img_as_float (÷ 65,535)")
+axes[3].imshow(x, cmap="gray"); axes[3].set_title("percentile-normalised (512×512)")
+viz.instance_overlay(x, truth, ax=axes[4], title=f"ground truth: {n_real} nuclei")
 for ax in axes:
     ax.set_axis_off()
 fig.tight_layout()
 
 # %% [markdown]
-# Left: a toy image at its own scale (64 pixels wide). Second: the real image divided by 65,535
-# — black. Third: the same image after percentile normalisation: nuclei of very different
+# Left: a toy image; second: a crop of the real image of the same 64×64 pixels, drawn at the
+# same scale, so that object sizes can be compared by eye (the radii are printed above). Third:
+# the whole real image divided by 65,535 — black. Fourth: the same image after percentile
+# normalisation (the crop is its rows and columns 192 to 255): nuclei of very different
 # brightness, some touching, a few very bright spots. Right: the annotation, one colour per nucleus.
 
 # %% [markdown]
@@ -242,18 +246,33 @@ viz.matched_overlay(x[right], baseline[right], baseline_colours, ax=axes[1],
                     title=f"watershed: {len(np.unique(baseline[right])) - 1}")
 viz.matched_overlay(x[right], truth[right], truth_colours, ax=axes[2], title=f"truth: {len(np.unique(truth[right])) - 1}")
 fig.tight_layout()
-merged = []   # components that hold two or more true nuclei (more than half of each nucleus inside)
-for cid in np.unique(components[right])[1:]:
-    inside_c = components[right] == cid
-    held = [g for g in np.unique(truth[right][inside_c]) if g and (truth[right][inside_c] == g).sum() > 0.5 * (truth[right] == g).sum()]
-    if len(held) >= 2:
-        merged.append(held)
-matched_by_ws = {g for _, g, _ in instances.match_instances(baseline[right], truth[right]).pairs}
-matched_by_cc = {g for _, g, _ in instances.match_instances(components[right], truth[right]).pairs}
-print(f"components holding 2 or more true nuclei: {len(merged)}, with {sum(map(len, merged))} nuclei; "
-      f"{sum(not any(g in matched_by_cc for g in held) for held in merged)} of them match none of their nuclei; after the watershed "
-      f"every nucleus matched in {sum(all(g in matched_by_ws for g in held) for held in merged)} of these groups, "
-      f"{sum(g in matched_by_ws for held in merged for g in held)} of the {sum(map(len, merged))} nuclei")
+
+
+def merged_groups(pred, gt):
+    """For each predicted object that holds two or more true nuclei (more than half of each inside): their ids."""
+    groups = []
+    for cid in np.unique(pred)[1:]:
+        ids, n_inside = np.unique(gt[(pred == cid) & (gt > 0)], return_counts=True)
+        held = [int(g) for g, n in zip(ids, n_inside) if n > 0.5 * np.sum(gt == g)]
+        if len(held) >= 2:
+            groups.append(held)
+    return groups
+
+
+def matched_ids(pred, gt):
+    """Ids of the true nuclei that ``pred`` matches (IoU at least 0.5)."""
+    return {int(g) for _, g, _ in instances.match_instances(pred, gt).pairs}
+
+
+merged = merged_groups(components[right], truth[right])
+matched_by_cc, matched_by_ws = matched_ids(components[right], truth[right]), matched_ids(baseline[right], truth[right])
+n_merged_nuclei = sum(len(held) for held in merged)
+none_matched = sum(not set(held) & matched_by_cc for held in merged)
+all_matched_after = sum(set(held) <= matched_by_ws for held in merged)
+nuclei_matched_after = sum(len(set(held) & matched_by_ws) for held in merged)
+print(f"components holding 2 or more true nuclei: {len(merged)}, with {n_merged_nuclei} nuclei; "
+      f"{none_matched} of them match none of their nuclei; after the watershed every nucleus matched in "
+      f"{all_matched_after} of these groups, {nuclei_matched_after} of the {n_merged_nuclei} nuclei")
 
 # %% [markdown]
 # The test region, three ways (the title gives each one's count; blue in the truth panel: the
@@ -702,7 +721,9 @@ for md in MIN_DISTANCES:
 # %% [markdown]
 # Left: the predicted distance on the test region, which the network never saw: bright hills
 # where the nuclei are. Middle: the instances its watershed makes, in the colour of the true nucleus each one
-# matches (red: no partner; blue in the right panel: a true nucleus nobody matched).
+# matches (red: no partner; blue in the right panel: a true nucleus nobody matched). The red
+# pair on the right, just below the middle of the middle panel, is the 751 px nucleus cut in two
+# (printed above).
 #
 # On the validation region the knobs behave as one would hope for `fg` and `seed_min`: the best
 # foreground threshold, 0.075, has worse values on both sides, and so does `seed_min` 0.3.
