@@ -996,7 +996,7 @@ print(f"lesson run time so far: {time.perf_counter() - t_lesson:.1f} s")
 #   bootstrap interval of fine-tuned minus learned distance (-0.086 to -0.003) lies below 0.
 #   Its knobs were tuned on a validation region the network did not train on, where
 #   `min_distance` 4 to 8 tie; the rule fixed before scoring took the plateau's middle, 6. The
-#   smallest tied value, 4, splits 4 large nuclei in two and scores 0.744: the ranking rests on
+#   smallest tied value, 4, splits 4 large nuclei and scores 0.744: the ranking rests on
 #   that declared rule as much as on the network.
 # * Scores are read against one annotator's outlines, and the outlines are where the
 #   synthetic-only model lost most; Dice (pixels) and PQ (objects) can rank methods differently.
