@@ -24,7 +24,8 @@ print("raw image:", image.dtype, image.min(), "to", image.max(), "| nuclei:", le
 # channels): in **each channel**, map that channel's `low`-th percentile to 0 and its `high`-th
 # percentile to 1 (`np.percentile` with its default interpolation), clip the result to [0, 1],
 # and return floats. Percentiles rather than the minimum and maximum, so that a few very bright
-# pixels cannot squash everything else.
+# pixels cannot squash everything else. Write it with numpy: the check refuses an answer that calls
+# `data.normalize_percentile`, once for the whole stack or once per channel.
 #
 # The test stack below has two channels: the nuclei image, and the same image as it would look
 # at a quarter of the exposure (its counts divided by 4, simulated).
@@ -154,8 +155,9 @@ checks.check_rescale_factor(rescale_factor)
 # size), the target the model predicts (three classes: background, interior, boundary, from
 # `instances.boundary_class_map`; targets without the boundary class are refused), and the data:
 # only the `image` and `labels` passed to `fine_tune` (it refuses a function that loads the whole
-# image with `data.nuclei_image` or reads the notebook's `truth`, whose right half is the test
-# region). The crops, their augmentation and the learning rate are yours to **compare**, not
+# image with `data.nuclei_image`, under any name, or that reads a global, a default argument or an
+# enclosing function's array cut from the whole image, such as the notebook's `truth`, whose right
+# half is the test region). The crops, their augmentation and the learning rate are yours to **compare**, not
 # graded beyond the PQ threshold: try two learning rates or augmentation on and off, and compare
 # `held_out_pq(model)` after each (outside `fine_tune`: choosing by the test score inside it would
 # tune on the test region). The check trains your function once (a few seconds).

@@ -44,6 +44,8 @@ def _per_channel(im, lo, hi, method="linear", clip=True):
     (lambda im, lo, hi: np.clip((np.asarray(im) - np.uint16(np.percentile(im, lo))) / (np.percentile(im, hi) - np.percentile(im, lo)), 0, 1),
      "wraps around"),
     (lambda im, lo, hi: data.normalize_percentile(im, lo, hi), "one pair of percentiles for the whole stack"),
+    (lambda im, lo, hi: np.stack([data.normalize_percentile(im[..., c], lo, hi) for c in range(im.shape[-1])], axis=-1),
+     "calls data.normalize_percentile \\(channel by channel\\)"),
     (lambda im, lo, hi: _per_channel(im, lo, hi, method="nearest"), "method='linear'"),
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, 0), "(?s)axis=0 .*axis=\\(0, 1\\)"),
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1), "(?s)axis=-1 .*axis=\\(0, 1\\)"),
@@ -196,6 +198,38 @@ def test_budget_fine_tune_refuses_the_test_half_before_training():
     exec("def reads_a_global(model, image, labels):\n    return truth[:, 256:]\n", scope)   # a notebook global
     with pytest.raises(AssertionError, match="reads the global truth"):
         checks.check_budget_fine_tune(scope["reads_a_global"])
+
+
+def test_budget_fine_tune_refuses_the_test_half_under_other_names_before_training():
+    from segcourse.data import nuclei_image as load_all   # the loader under another name
+
+    def alias(model, image, labels):
+        img, tr = load_all()
+        return _fine_tune(model, data.normalize_percentile(img)[:, 256:], tr[:, 256:])
+
+    with pytest.raises(AssertionError, match="data.nuclei_image"):
+        checks.check_budget_fine_tune(alias)
+
+    whole, truth = data.nuclei_image()
+    grey = data.normalize_percentile(whole, 1, 99.8)
+    scope = {"TEST_IMG": grey[:, 256:], "TEST_LAB": truth[:, 256:], "_fine_tune": _fine_tune}
+    exec("def test_globals(model, image, labels):\n    return _fine_tune(model, TEST_IMG, TEST_LAB)\n", scope)
+    with pytest.raises(AssertionError, match="reads the global TEST_IMG"):
+        checks.check_budget_fine_tune(scope["test_globals"])
+
+    def default(model, image, labels, more=(grey[100:300, 200:400], truth[100:300, 200:400])):
+        return _fine_tune(model, *more)
+
+    with pytest.raises(AssertionError, match="reads the default of more"):
+        checks.check_budget_fine_tune(default)
+
+    crop = truth[:, 300:]
+
+    def closure(model, image, labels):
+        return _fine_tune(model, image, crop)
+
+    with pytest.raises(AssertionError, match="reads the enclosing function's crop"):
+        checks.check_budget_fine_tune(closure)
 
 
 def test_budget_fine_tune_refuses_targets_without_the_boundary_class():

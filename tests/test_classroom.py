@@ -417,11 +417,12 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             from skimage.transform import rescale, resize
 
             from segcourse import models, train
+            from segcourse.data import nuclei_image as load_all
 
             TINT = np.array([0.55, 1.0, 0.6], np.float32)
 
-            def fine_tune(model, image, labels):  # loads the whole image and trains on its right half: the test region
-                raw, whole = data.nuclei_image()
+            def fine_tune(model, image, labels):  # loads the whole image (under another name), trains on its right half
+                raw, whole = load_all()
                 image, labels = data.normalize_percentile(raw, 1, 99.8)[:, 256:], whole[:, 256:]
                 small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
                 small_labels = resize(labels, small.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ._core import _array, _call, _close, _number, learner_check
+from ._refuse import Watch
 
 __all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"]
 
@@ -43,6 +44,55 @@ def _refuse_reference(fn: Callable, what: str) -> None:
             code is not None and any(n.startswith("_reference") for n in _code_names(code))):
         raise AssertionError(f"{what} is, or calls, the check's own reference answer (segcourse.checks.lesson04): "
                              f"write the function yourself")
+
+
+def _reachable(fn) -> list:
+    """``(description, value)`` of what ``fn`` can reach without its arguments: the globals its code reads, its
+    defaults and its closure, and one level inside tuples, lists and dicts among them."""
+    target = getattr(fn, "__func__", fn)
+    code, scope = getattr(target, "__code__", None), getattr(target, "__globals__", {})
+    found = [(f"the global {n}", scope[n]) for n in sorted(_global_loads(code) if code is not None else ()) if n in scope]
+    defaults = getattr(target, "__defaults__", None) or ()
+    params = code.co_varnames[code.co_argcount - len(defaults):code.co_argcount] if code is not None else ()
+    found += [(f"the default of {p}", v) for p, v in zip(params, defaults)]
+    found += [(f"the default of {k}", v) for k, v in (getattr(target, "__kwdefaults__", None) or {}).items()]
+    for name, cell in zip(getattr(code, "co_freevars", ()), getattr(target, "__closure__", None) or ()):
+        try:
+            found.append((f"the enclosing function's {name}", cell.cell_contents))
+        except ValueError:    # an empty cell
+            pass
+    inner = []
+    for name, v in found:
+        if isinstance(v, (tuple, list)):
+            inner += [(f"{name}[{i}]", w) for i, w in enumerate(v[:16])]
+        elif isinstance(v, dict):
+            inner += [(f"{name}[{k!r}]", w) for k, w in list(v.items())[:16]]
+    return found + inner
+
+
+def _slices_test_half(a, sources, first_test_col: int) -> bool:
+    """Is ``a`` equal to a block of one of ``sources`` that reaches into its columns ``first_test_col`` on?
+
+    Blocks with a single value (an all-zero patch of background) do not count.
+    """
+    a = np.asarray(a)
+    if a.ndim < 2 or a.size < 64 or a.dtype == object or np.all(a == a.flat[0]):
+        return False
+    h, w = a.shape[:2]
+    for src in sources:
+        if src.ndim != a.ndim or src.shape[2:] != a.shape[2:] or h > src.shape[0] or w > src.shape[1]:
+            continue
+        rows, cols = src.shape[0] - h + 1, src.shape[1] - w + 1
+        hit = np.ones((rows, cols), bool)
+        for i in np.linspace(0, h - 1, 5).astype(int):            # 25 probe pixels narrow the candidate positions
+            for j in np.linspace(0, w - 1, 5).astype(int):
+                same = src[i:i + rows, j:j + cols] == a[i, j]
+                hit &= same if same.ndim == 2 else same.all(axis=tuple(range(2, same.ndim)))
+        hit[:, :max(0, first_test_col - w + 1)] = False           # blocks wholly left of the test half are allowed
+        for r, c in np.argwhere(hit)[:64]:
+            if np.array_equal(src[r:r + h, c:c + w], a):
+                return True
+    return False
 
 
 def _reference_normalize(image: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -116,7 +166,8 @@ def check_percentile_normalize(normalize: Callable) -> None:
     rng = np.random.default_rng(0)
     img = np.stack([rng.gamma(2.0, s, (32, 32)) for s in (20.0, 5.0, 60.0)], axis=-1).astype(np.uint16)
     img[0, :3, 0] = 60000  # three hot pixels in channel 0
-    got = _array(_call(normalize, img, 1, 99.8, what="normalize"), "normalize").astype(float)
+    watch = Watch((("segcourse.data", {"normalize_percentile"}),))   # a loop over the lesson's helper, under any name
+    got = _array(watch(normalize, img, 1, 99.8, what="normalize"), "normalize").astype(float)
     if got.shape == img.shape and not np.allclose(got, _reference_normalize(img, 1, 99.8), atol=1e-4):
         lo, hi = np.percentile(img.astype(np.float32), [1, 99.8], axis=(0, 1), method="nearest")
         if np.allclose(got, np.clip((img - lo) / (hi - lo), 0, 1), atol=1e-4):
@@ -127,6 +178,11 @@ def check_percentile_normalize(normalize: Callable) -> None:
         raise AssertionError("on a three-channel 16-bit stack with three hot pixels your result differs from the per-channel "
                              "percentile mapping: compute the percentiles on float values of *this* stack, channel by "
                              "channel, not fixed numbers like 255 or 65535")
+    if watch.seen:
+        raise AssertionError("your normalize calls data.normalize_percentile (channel by channel): it gives the right "
+                             "numbers, but it is the lesson's helper, and this exercise asks you to write the mapping "
+                             "yourself: np.percentile(image, [low, high], axis=(0, 1)), then (x - p_low) / (p_high - p_low), "
+                             "clipped to [0, 1]")
     print("check_percentile_normalize: all cases pass")
 
 
@@ -366,8 +422,9 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     ``image`` is the percentile-normalised left half of the nuclei image (512×256) and ``labels``
     its instances; the check counts the pixels that reach the model's first convolution while it
     trains (in training mode or with gradients on; one CPU thread), refuses an answer that loads
-    the whole image (``data.nuclei_image``, or a global 512×512 array such as the notebook's
-    ``truth``: the right half is the test region) and one whose cross-entropy targets never hold
+    the whole image (``data.nuclei_image`` under any name, seen by :class:`._refuse.Watch`; or a
+    global, default or closure array equal to a block of the whole image that reaches into its
+    right half, the test region, such as the notebook's ``truth``) and one whose cross-entropy targets never hold
     the boundary class (2), then scores the returned model
     as the lesson does: the whole image at scale 0.5 on tinted input, PQ on the right half. Prints
     only pass or fail: the PQ itself varies in the third decimal across CPUs.
@@ -397,14 +454,17 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
             if batch.ndim == 4 and min(batch.shape[2:]) > 8:
                 sharpness.extend(_sharpness(batch.sum(axis=1)))
 
-    code = getattr(getattr(fine_tune, "__func__", fine_tune), "__code__", None)
-    scope = getattr(getattr(fine_tune, "__func__", fine_tune), "__globals__", {})
-    whole = sorted(n for n in (_global_loads(code) if code is not None else ())
-                   if isinstance(scope.get(n), np.ndarray) and scope[n].shape[:2] == truth.shape)
-    if whole:
-        raise AssertionError(f"fine_tune reads the global {', '.join(whole)}: the whole {truth.shape[0]}×{truth.shape[1]} "
-                             f"image, test half included. Train only on the image and labels passed to it (the left "
-                             f"half); the right half is the test region")
+    half = truth.shape[1] // 2
+    for name, value in _reachable(fine_tune):
+        if value is data.nuclei_image:
+            raise AssertionError(f"fine_tune can call data.nuclei_image ({name}): that loads the whole image, and its "
+                                 f"right half is the test region. Train only on the image and labels passed to it (the "
+                                 f"left half)")
+        if isinstance(value, np.ndarray) and _slices_test_half(value, (truth, image, x), half):
+            raise AssertionError(f"fine_tune reads {name}, a "
+                                 f"{'×'.join(map(str, value.shape))} array cut from the whole nuclei image that reaches "
+                                 f"into its right half, the test region. Train only on the image and labels passed to "
+                                 f"it (the left half)")
     learner_model = copy.deepcopy(model)
     first_conv = next(m for m in learner_model.modules() if isinstance(m, torch.nn.Conv2d))
     hook = first_conv.register_forward_pre_hook(count)   # model.forward(x) passes here too
@@ -423,8 +483,9 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
         return real_ce(logits, target, *args, **kwargs)
 
     data.nuclei_image, torch.nn.functional.cross_entropy = locked, watched_ce
+    watch = Watch((("segcourse.data", {"nuclei_image"}),))    # sees the function under any other name
     try:
-        out = _call(fine_tune, learner_model, x[:, :256].copy(), truth[:, :256].copy(), what="fine_tune")
+        out = watch(fine_tune, learner_model, x[:, :256].copy(), truth[:, :256].copy(), what="fine_tune")
     except AssertionError:
         if loaded[0]:
             raise AssertionError("fine_tune called data.nuclei_image(): that loads the whole image, and its right half "
@@ -435,7 +496,7 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
         hook.remove()
         torch.set_num_threads(threads)
         data.nuclei_image, torch.nn.functional.cross_entropy = real_nuclei_image, real_ce
-    if loaded[0]:
+    if loaded[0] or watch.seen:
         raise AssertionError("fine_tune called data.nuclei_image(): that loads the whole image, and its right half is "
                              "the test region. Train only on the image and labels passed to it (the left half)")
     if out is None:
