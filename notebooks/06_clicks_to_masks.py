@@ -89,8 +89,8 @@ fig.tight_layout()
 # A distance transform
 # gives every pixel its distance to the nearest `False` pixel; padding the error mask with `False`
 # first makes the image border count as a region's edge. The click is positive on a missed pixel,
-# negative on a false one. Before any click nothing is predicted, so click 1 lands at the centre
-# of the object.
+# negative on a false one. Before any click nothing is predicted, so click 1 lands on the
+# object's deepest pixel, the one farthest from its outline.
 
 # %%
 pred = ndimage.binary_dilation(target, iterations=3) & (np.arange(64)[None, :] < 34)  # too fat, and cut on the right
@@ -225,7 +225,7 @@ def show_clicks(ax, image, target, run, n, title):
     ax.set_axis_off()
 
 
-fig, axes = plt.subplots(2, 3, figsize=(9, 6.4))
+fig, axes = plt.subplots(2, 3, figsize=(8.4, 6.6))
 for row, (name, r) in zip(axes, runs.items()):
     for ax, n in zip(row, (1, 3, 5)):
         show_clicks(ax, image, target, r, n, name)
@@ -233,7 +233,7 @@ fig.legend(handles=[Patch(color=GREEN, alpha=0.6, label="predicted mask"), Line2
                     Line2D([], [], marker="P", ls="", mfc=GREEN, mec="black", ms=9, label="positive click"),
                     Line2D([], [], marker="X", ls="", mfc=RED, mec="black", ms=9, label="negative click")],
            loc="lower center", ncol=4, fontsize=8, facecolor="0.6")
-fig.tight_layout(rect=(0, 0.05, 1, 1))
+fig.tight_layout(rect=(0, 0.05, 1, 1), h_pad=1.5)
 for name, r in runs.items():
     print(f"{name:17s} clicks 1-5: {[('+' if p else '-') for _, p in r['clicks'][:5]]}")
 
@@ -280,15 +280,15 @@ print("input channels:", model_inputs.shape, "| clicks:", [("+" if p else "-") +
 # prediction becomes the previous-mask input. The loss is the cross-entropy of the model's answer
 # to the last clicks. So the model learns to answer clicks placed where *it* was wrong.
 #
-# One training step, written out in plain torch: eight training nuclei, click 1 at each object's
-# centre, no previous mask yet (zeros) — four input channels in, two-class logits out,
+# One training step, written out in plain torch: eight training nuclei, click 1 on each object's
+# deepest pixel, no previous mask yet (zeros) — four input channels in, two-class logits out,
 # cross-entropy against the true masks, backward, one Adam step.
 
 # %% tags=["nbval-ignore-output"]
 step_model = interactive.click_model(width=4, seed=0)
 optimiser = torch.optim.Adam(step_model.parameters(), lr=3e-3)
 imgs, truth = train_images[:8], train_masks[:8]
-firsts = [interactive.next_click(np.zeros_like(t), t)[0] for t in truth]                     # click 1: the centre
+firsts = [interactive.next_click(np.zeros_like(t), t)[0] for t in truth]                     # click 1: the deepest pixel
 maps = np.stack([interactive.click_maps([c], [], t.shape) for c, t in zip(firsts, truth)])    # (8, 2, 64, 64): +, - maps
 x = torch.from_numpy(np.stack([imgs, maps[:, 0], maps[:, 1], np.zeros_like(imgs)], axis=1).astype(np.float32))
 y = torch.from_numpy(truth.astype(np.int64))                                                  # 1 = the selected object
@@ -661,7 +661,7 @@ for name, v in nuc.items():
 # one-click proposal is most **uncertain** (highest mean per-pixel entropy), or at **random**.
 # It starts from the synthetic-only click model; the pool is the training nuclei, the score is
 # measured on the test nuclei. To score the proposals, uncertainty sampling gives every unlabelled
-# pool object one click at its true centre — the annotator's first click, which uses the true
+# pool object one click at its deepest pixel — the annotator's first click, which uses the true
 # mask — before each round: 188 clicks per seed that the counts and the figure's x-axis below leave
 # out (the next cell prints the number). Random choice needs none. Several seeds, too slow for a lesson: `python -m segcourse.interactive loop`
 # ran it once and stored it in the card.
