@@ -492,19 +492,50 @@ def synthetic_objects(n: int = 100, seed: int = 7000) -> tuple[np.ndarray, np.nd
     return d.images.mean(-1).astype(np.float32), d.instances == 1
 
 
-def _nuclei_region(side: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _nuclei_region(side: str, info: bool = False) -> Any:
     image, labels = sdata.nuclei_image(normalize=True)
     cols = (0, 256) if side == "left" else (256, 512)
     imgs, masks = [], []
+    where: dict[str, list] = {"rows": [], "cols": [], "corner": [], "touching": []}
     for i in np.unique(labels)[1:]:
         rr, cc = np.nonzero(labels == i)
         # whole nuclei of this half only, not cut by the image's border
         if cc.min() < cols[0] + 1 or cc.max() > cols[1] - 2 or rr.min() < 1 or rr.max() > 510 or len(rr) < 30:
             continue
+        if info:
+            box = labels[max(rr.min() - 1, 0):rr.max() + 2, max(cc.min() - 1, 0):cc.max() + 2]
+            ring = ndi.binary_dilation(box == i, np.ones((3, 3), bool)) & (box != i)
+            where["rows"].append((rr.min(), rr.max()))
+            where["cols"].append((cc.min(), cc.max()))
+            centre = (round(rr.mean()) - CROP // 2, round(cc.mean()) - CROP // 2)
+            where["corner"].append((int(np.clip(centre[0], 0, image.shape[0] - CROP)),
+                                    int(np.clip(centre[1], cols[0], cols[1] - CROP))))
+            where["touching"].append(bool((box[ring] > 0).any()))
+            continue
         img, m = _crop_at(image, labels == i, (rr.mean(), cc.mean()), cols)
         imgs.append(img)
         masks.append(m)
+    if info:
+        return {**{k: np.array(v, dtype=bool if k == "touching" else int) for k, v in where.items()},
+                "shape": np.array(image.shape[:2])}
     return imgs, masks
+
+
+def nuclei_object_info(region: str = "right") -> dict[str, np.ndarray]:
+    """Where each object of :func:`nuclei_objects` lies in the full image, in the same order.
+
+    Returns ``rows`` and ``cols`` (first and last image row / column of the nucleus, shape (n, 2)),
+    ``corner`` (the crop's top-left pixel in the image, (n, 2)), ``touching`` (True where the
+    nucleus shares an edge or a corner with another annotated nucleus, (n,)) and ``shape`` (the
+    image's height and width).
+
+    >>> info = nuclei_object_info("right")
+    >>> info["cols"].shape[1], bool((info["cols"][:, 0] >= 256).all()), info["touching"].dtype
+    (2, True, dtype('bool'))
+    """
+    if region not in ("left", "right"):
+        raise ValueError(f"region must be 'left' (training) or 'right' (test), got {region!r}")
+    return _nuclei_region(region, info=True)  # type: ignore[return-value]
 
 
 def nuclei_objects(region: str = "right") -> tuple[np.ndarray, np.ndarray]:

@@ -481,12 +481,30 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_portfolio"}),
     ],
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
-    # counted as click 1) are rejected in tests/test_interactive.py
+    # counted as click 1, swapped (col, row), the last index, reached = clicks < cap) are rejected in
+    # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [
         ("dee", """
+            from segcourse.checks.lesson06 import _largest_region_click as click  # the check's own reference
+            """, {"check_click"}),
+        ("eve", """
             def click(pred, target):  # the deepest error pixel (the lesson's rule), not the largest region by area
                 (r, c), positive = interactive.next_click(pred, target)
                 return r, c, positive
+            """, {"check_click"}),
+        ("eve", """
+            def click(pred, target):  # right regions, but (col, row) returned
+                best = None
+                for positive, error in ((True, target & ~pred), (False, pred & ~target)):
+                    labels, n = ndimage.label(error)
+                    if n:
+                        areas = np.bincount(labels.ravel())[1:]
+                        k = int(np.argmax(areas)) + 1
+                        depth = ndimage.distance_transform_edt(np.pad(labels == k, 1))[1:-1, 1:-1]
+                        r, c = np.unravel_index(np.argmax(depth), depth.shape)
+                        if best is None or areas[k - 1] > best[0]:
+                            best = (areas[k - 1], int(c), int(r), positive)
+                return best[1], best[2], best[3]
             """, {"check_click"}),
     ],
     "noc": [
@@ -499,6 +517,17 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             def noc(ious, threshold=0.85, max_clicks=20):  # off by one: ious[:max_clicks] drops the last click
                 reached = [k for k, v in enumerate(ious[:max_clicks]) if v >= threshold]
                 return (reached[0], True) if reached else (max_clicks, False)
+            """, {"check_noc"}),
+        ("eve", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # RITM's failure test: reached = clicks < cap
+                hits = [k for k, v in enumerate(ious[:max_clicks + 1]) if v >= threshold]
+                clicks = hits[0] if hits else max_clicks
+                return clicks, clicks < max_clicks
+            """, {"check_noc"}),
+        ("eve", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # the last index that reaches it, not the first
+                hits = [k for k, v in enumerate(ious[:max_clicks + 1]) if v >= threshold]
+                return (hits[-1], True) if hits else (max_clicks, False)
             """, {"check_noc"}),
     ],
 }

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from segcourse import checks, interactive
-from segcourse.checks.lesson06 import largest_region_click_reference
+from segcourse.checks.lesson06 import _largest_region_click
 
 
 def _disk(shape=(32, 32), centre=(16, 16), r=8):
@@ -181,9 +181,38 @@ def test_shipped_model_reproduces_its_card_on_a_few_test_nuclei():
 
 
 # ------------------------------------------------------------------------------- lesson-06 checks
-def test_largest_region_click_accepts_the_reference(capsys):
-    checks.check_largest_region_click(largest_region_click_reference)
+def _right_click(pred, target):  # the solution's answer, in numpy and scipy
+    pred, target = np.asarray(pred, bool), np.asarray(target, bool)
+    best = None
+    for positive, error in ((True, target & ~pred), (False, pred & ~target)):
+        labels, n = ndimage.label(error)
+        if n:
+            areas = np.bincount(labels.ravel())[1:]
+            k = int(np.argmax(areas)) + 1
+            depth = ndimage.distance_transform_edt(np.pad(labels == k, 1))[1:-1, 1:-1]
+            r, c = np.unravel_index(np.argmax(depth), depth.shape)
+            if best is None or areas[k - 1] > best[0]:
+                best = (areas[k - 1], int(r), int(c), positive)
+    return best[1], best[2], best[3]
+
+
+def test_largest_region_click_accepts_a_correct_answer(capsys):
+    checks.check_largest_region_click(_right_click)
     assert "all cases pass" in capsys.readouterr().out
+
+
+def test_largest_region_click_reference_agrees_with_the_answer_and_is_refused():
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        t = ndimage.binary_opening(rng.random((20, 20)) < 0.6)
+        p = np.roll(t, 2, axis=1)
+        if (p != t).any():
+            assert _largest_region_click(p, t) == _right_click(p, t)
+    from segcourse.checks.lesson06 import _largest_region_click as imported
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_largest_region_click(imported)
+    with pytest.raises(AssertionError, match="calls segcourse"):
+        checks.check_noc_with_proposal(lambda ious, t, cap: interactive.noc_summary([[0.5]]) and _noc(ious, t, cap))
 
 
 def _deepest(pred, target):  # the lesson's rule: deepest pixel, not largest area
@@ -209,8 +238,9 @@ def _no_pad(pred, target):  # the border of the image is not treated as outside
 @pytest.mark.parametrize("wrong, hint", [
     (_deepest, "AREA"),
     (_no_pad, "pad the error mask"),
-    (lambda p, t: (*largest_region_click_reference(p, t)[:2], not largest_region_click_reference(p, t)[2]), "positive"),
-    (lambda p, t: largest_region_click_reference(p, t)[:2], "three values"),
+    (lambda p, t: (*_right_click(p, t)[:2], not _right_click(p, t)[2]), "positive"),
+    (lambda p, t: _right_click(p, t)[:2], "three values"),
+    (lambda p, t: (_right_click(p, t)[1], _right_click(p, t)[0], _right_click(p, t)[2]), "swapped"),
     (lambda p, t: (*np.argwhere(np.asarray(t) != np.asarray(p))[0], bool(np.asarray(t)[tuple(np.argwhere(np.asarray(t) != np.asarray(p))[0])])),
      "centre"),
 ])
@@ -243,6 +273,9 @@ def _first(ious, t, cap, keep=lambda v, t: v >= t):
     (lambda ious, t, cap: _first(ious[:cap + 1], 0.85, cap), "0.90"),
     (lambda ious, t, cap: _first(ious[:cap + 1], t, cap)[0], "two values"),
     (lambda ious, t, cap: (_first(ious[:cap + 1], t, cap)[0], "yes"), "True or False"),
+    (lambda ious, t, cap: (lambda k: (k, k < cap))(_first(ious[:cap + 1], t, cap)[0]), "RITM"),
+    (lambda ious, t, cap: (lambda h: (int(h[-1]), True) if h.size else (cap, False))(
+        np.flatnonzero(np.asarray(ious[:cap + 1]) >= t)), "FIRST"),
 ])
 def test_noc_with_proposal_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
