@@ -192,6 +192,12 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
                 return layer(torch.zeros(1, 1, size, size)).shape[-1]
             """, {"check_transposed_output_size"}),
+        ("fay", """
+            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # torch.convolution measures it
+                x, w = torch.zeros(1, 1, size, size), torch.zeros(1, 1, kernel, kernel)
+                return torch.convolution(x, w, None, [stride] * 2, [padding] * 2, [dilation] * 2, True,
+                                         [output_padding] * 2, 1).shape[-1]
+            """, {"check_transposed_output_size"}),
     ],
     "receptive_field": [
         ("dee", """
