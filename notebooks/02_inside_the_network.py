@@ -714,8 +714,9 @@ for name, h in [("cross-entropy + Dice", hist), ("soft Dice alone", dice_hist)]:
     print(f"recorded run, {name:>20}, step {h[0]['step']}: lane IoU {h[0]['val IoU'][3]:.3f}, val mIoU {h[0]['val mIoU']:.3f}")
 
 # %% [markdown]
-# With soft Dice alone the lanes are found by step 40 (lane IoU in the last line), while the sum,
-# whose cross-entropy half gives the lanes a small share of the gradient, has not found them yet.
+# With soft Dice alone the lanes are found by step 40: lane IoU 0.981 (val mIoU 0.808), while the
+# sum, whose cross-entropy half gives the lanes a small share of the gradient, is still at 0.000
+# (val mIoU 0.656).
 # This is one seed and one short run: it shows that the gradient shares of section 6 change what
 # is learnt first, not which loss ends best (a longer comparison costs more training than this
 # lesson spends; `train.fit` uses the sum, a common choice).
