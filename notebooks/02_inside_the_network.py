@@ -86,7 +86,7 @@ axes[0].imshow(scenes.images[0]); axes[0].set_title("image (64×64)", fontsize=9
 for ax, (f, m) in zip(axes[1:], pooled.items()):
     im = ax.imshow(m, cmap="magma", vmin=0, vmax=inside)   # the scale ends at the interior's largest value
     ax.set_title("|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}", fontsize=9); ax.set_axis_off()
-fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength");
+fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength")
 
 # %% [markdown]
 # A pooled map still says that a block holds a strong edge, but no longer where in the block it lies:
