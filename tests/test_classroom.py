@@ -130,12 +130,11 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.mean(scores))
             """, {"check_image_mean_iou"}),
         ("fay", """
-            def image_mean_iou(pred, target, num_classes):  # pools the pixels of all images
-                p, t = np.asarray(pred).ravel(), np.asarray(target).ravel()
-                ious = [np.sum((p == c) & (t == c)) / np.sum((p == c) | (t == c))
-                        for c in range(num_classes) if np.any((p == c) | (t == c))]
-                return float(np.mean(ious))
-            """, {"check_image_mean_iou"}),
+            from segcourse import metrics
+
+            def image_mean_iou(pred, target, num_classes):  # right numbers, but segcourse's mean_iou does the work
+                return float(np.mean([metrics.mean_iou(p, t, num_classes) for p, t in zip(pred, target)]))
+            """, {"check_image_mean_iou"}),  # (pooling all pixels: tests/test_checks.py)
     ],
     "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
         #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)
@@ -145,13 +144,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     # lesson 01
     "median_frequency_weights": [  # (dee keeps this point: a wrong learner must keep a partial score;
-        #                             the median over all classes is in tests/test_checks.py)
+        #                             inverse frequency and the median over all classes: tests/test_checks.py)
         ("fay", """
-            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # inverse frequency
+            def median_frequency_weights(label_maps, num_classes, ignore_index=255):  # 255 kept in the denominator
                 lm = np.asarray(label_maps).ravel()
                 counts = np.bincount(lm[lm != ignore_index].astype(np.int64), minlength=num_classes)
-                freq = counts / counts.sum()
-                return np.where(freq > 0, 1 / np.maximum(freq, 1e-12), 0.0)
+                freq = counts / lm.size                     # the weights alone would not show it: median(f) / f
+                present = freq > 0
+                weights = np.zeros(num_classes)
+                weights[present] = np.median(freq[present]) / freq[present]
+                return freq, weights
 
             roads = data.road_scenes(200, seed=5)
             """, {"check_median_frequency_weights"}),
@@ -168,16 +170,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float((np.asarray(class_weights)[t] * nll)[keep].sum() / keep.sum())
             """, {"check_weighted_cross_entropy"}),
         ("fay", """
-            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # ignored pixels in the denominator
-                z = np.asarray(logits, float)
-                z = z - z.max(1, keepdims=True)
-                logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-                keep = np.asarray(target) != ignore_index
-                t = np.where(keep, target, 0)
-                nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0]
-                w = np.asarray(class_weights)[t]
-                return float((w * nll)[keep].sum() / w.sum())  # w of an ignored pixel: class 0's
-            """, {"check_weighted_cross_entropy"}),
+            import torch
+
+            def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):  # torch's, not numpy
+                loss = torch.nn.CrossEntropyLoss(weight=torch.as_tensor(np.asarray(class_weights, float)),
+                                                 ignore_index=ignore_index)
+                return float(loss(torch.as_tensor(np.asarray(logits, float)), torch.as_tensor(np.asarray(target)).long()))
+            """, {"check_weighted_cross_entropy"}),  # (ignored pixels in the denominator: tests/test_checks.py)
     ],
     "flip_pair": [
         ("dee", """
@@ -191,12 +190,6 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # measured, not computed
                 layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
                 return layer(torch.zeros(1, 1, size, size)).shape[-1]
-            """, {"check_transposed_output_size"}),
-        ("fay", """
-            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # torch.convolution measures it
-                x, w = torch.zeros(1, 1, size, size), torch.zeros(1, 1, kernel, kernel)
-                return torch.convolution(x, w, None, [stride] * 2, [padding] * 2, [dilation] * 2, True,
-                                         [output_padding] * 2, 1).shape[-1]
             """, {"check_transposed_output_size"}),
     ],
     "receptive_field": [
@@ -338,21 +331,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "split_cells": [
         ("dee", """
-            def split_cells(mask):  # connected components: no markers, touching cells stay merged
+            def split_cells(mask, min_distance):  # connected components: no markers, touching cells stay merged
                 return ndimage.label(np.asarray(mask))[0]
 
-            big = data.touching_cells(10, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            tuning = data.touching_cells(40, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            sweep = {2: 0.5}   # dee skips the sweep: her components do not depend on min_distance
             """, {"check_split_cells"}),
+    ],
+    "min_distance": [
         ("fay", """
-            def split_cells(mask):  # the lesson's min_distance=2, copied: these larger cells get several markers
-                mask = np.asarray(mask).astype(bool)
-                dist = ndimage.distance_transform_edt(mask)
-                peaks = peak_local_max(dist, min_distance=2, labels=ndimage.label(mask)[0], exclude_border=False)
-                markers = np.zeros(mask.shape, np.int32)
-                markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-                return watershed(-dist, markers, mask=mask)
-
-            big = data.touching_cells(10, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
+            MIN_DISTANCE = 3   # the recipe is right, but 3 (the library's default) is a guess, not the best of the sweep
             """, {"check_split_cells"}),
     ],
     "distance_target": [
@@ -429,11 +417,12 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             from skimage.transform import rescale, resize
 
             from segcourse import models, train
+            from segcourse.data import nuclei_image as load_all
 
             TINT = np.array([0.55, 1.0, 0.6], np.float32)
 
-            def fine_tune(model, image, labels):  # loads the whole image and trains on its right half: the test region
-                raw, whole = data.nuclei_image()
+            def fine_tune(model, image, labels):  # loads the whole image (under another name), trains on its right half
+                raw, whole = load_all()
                 image, labels = data.normalize_percentile(raw, 1, 99.8)[:, 256:], whole[:, 256:]
                 small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
                 small_labels = resize(labels, small.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
@@ -460,8 +449,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             pooled_iou = 1.0
             """, {"check_practice_masks"}),
         ("fay", """
-            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
-            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3]
+            pred_masks = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 1], [0, 0, 0], [0, 0, 0]], [[0, 0, 0]] * 3]
+            gt_masks = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 1]] * 3, [[0, 0, 0]] * 3]
 
             def iou_by_hand(a, b):  # two empty masks scored 0.0, not NaN
                 a, b = np.asarray(a) == 1, np.asarray(b) == 1
@@ -483,8 +472,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     "portfolio": [
         ("fay", """
             buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-            explanation = ("Most of the 12 failing samples are boundary errors: the model draws the road "  # false:
-                           "edges a pixel off, so next I would train at a higher input resolution.")  # the counts say FP
+            explanation = ("Boundary errors dominate the 12 failing samples; false positives are rare, so "  # false:
+                           "next I would train at a higher input resolution.")  # the counts say FP (all 12)
             path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
                                        result["pred"], scenes.class_names, result["per_class_iou"],
                                        result["per_sample_miou"], buckets, palette=scenes.palette,
@@ -492,12 +481,30 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_portfolio"}),
     ],
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
-    # counted as click 1) are rejected in tests/test_interactive.py
+    # counted as click 1, swapped (col, row), the last index, reached = clicks < cap) are rejected in
+    # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [
         ("dee", """
+            from segcourse.checks.lesson06 import _largest_region_click as click  # the check's own reference
+            """, {"check_click"}),
+        ("eve", """
             def click(pred, target):  # the deepest error pixel (the lesson's rule), not the largest region by area
                 (r, c), positive = interactive.next_click(pred, target)
                 return r, c, positive
+            """, {"check_click"}),
+        ("eve", """
+            def click(pred, target):  # right regions, but (col, row) returned
+                best = None
+                for positive, error in ((True, target & ~pred), (False, pred & ~target)):
+                    labels, n = ndimage.label(error)
+                    if n:
+                        areas = np.bincount(labels.ravel())[1:]
+                        k = int(np.argmax(areas)) + 1
+                        depth = ndimage.distance_transform_edt(np.pad(labels == k, 1))[1:-1, 1:-1]
+                        r, c = np.unravel_index(np.argmax(depth), depth.shape)
+                        if best is None or areas[k - 1] > best[0]:
+                            best = (areas[k - 1], int(c), int(r), positive)
+                return best[1], best[2], best[3]
             """, {"check_click"}),
     ],
     "noc": [
@@ -510,6 +517,17 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             def noc(ious, threshold=0.85, max_clicks=20):  # off by one: ious[:max_clicks] drops the last click
                 reached = [k for k, v in enumerate(ious[:max_clicks]) if v >= threshold]
                 return (reached[0], True) if reached else (max_clicks, False)
+            """, {"check_noc"}),
+        ("eve", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # RITM's failure test: reached = clicks < cap
+                hits = [k for k, v in enumerate(ious[:max_clicks + 1]) if v >= threshold]
+                clicks = hits[0] if hits else max_clicks
+                return clicks, clicks < max_clicks
+            """, {"check_noc"}),
+        ("eve", """
+            def noc(ious, threshold=0.85, max_clicks=20):  # the last index that reaches it, not the first
+                hits = [k for k, v in enumerate(ious[:max_clicks + 1]) if v >= threshold]
+                return (hits[-1], True) if hits else (max_clicks, False)
             """, {"check_noc"}),
     ],
 }
