@@ -417,8 +417,9 @@ for level, ch in [(0, 5), (1, 21)]:
 # Read the figure by eye, and with the counts above. At level 0, channel 5 is a car detector: it
 # averages 0.52 on car pixels and at most 0.10 on every other class. Channels 8 and 0 light up on
 # the lane dashes (channel 0 also on the sky). The scene has 3 cars; at level 1, channel 21
-# responds to two of them (0.57 on the blue car and on the dark one) more than to the green one
-# (0.26), and weakly to the lane marking (0.22). At level 2, channels 10 and 42 on the two
+# responds to two of them (0.57 on the blue car and on the dark one: each line lists the cars in
+# the order of the colours printed first) more than to the green one (0.26), and weakly to the
+# lane marking (0.22). At level 2, channels 10 and 42 on the two
 # edges of the road and channel 53 on the road itself; at level 3, channel 76 on the top rows, the
 # sky. Level 3, channel 60 is brightest in its rightmost column, which holds nothing special in the
 # scene: that is where its convolutions read the zero padding past the image border, an artefact
