@@ -27,8 +27,9 @@ torch.set_num_threads(1)
 # Write `transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1)`,
 # the side of the output for a square input of side `size`, as an `int`, **by hand** from these
 # numbers: the check compares it with `nn.ConvTranspose2d` and refuses an answer that runs a
-# transposed convolution to measure the size. (The lesson's formula has no dilation: work out where
-# the last stamp starts and how wide it is.)
+# transposed convolution to measure the size (it also asks for a size of `2**40` pixels, which no
+# tensor can hold and the formula answers at once). (The lesson's formula has no dilation: work out
+# where the last stamp starts and how wide it is.)
 
 # %% nbgrader={"grade": false, "grade_id": "transposed_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):
@@ -84,7 +85,8 @@ checks.check_receptive_field(receptive_field)
 #
 # Return `1 - ` the mean of `D_c` over the classes **present among the scored pixels**, as a torch
 # tensor that keeps its gradient (no `.item()`, no numpy, no argmax). `F.one_hot(target, K)` needs
-# ids below `K`: replace the ignored ids first (`target.masked_fill(...)`) and mask them out.
+# ids below `K`: replace the ignored ids first (`target.masked_fill(...)`, which returns a new
+# tensor) and mask them out. Leave `target` itself unchanged: the caller still needs its labels.
 
 # %% nbgrader={"grade": false, "grade_id": "soft_dice", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def soft_dice(logits, target, eps=1.0, ignore_index=255):

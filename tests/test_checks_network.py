@@ -88,6 +88,14 @@ def test_soft_dice_check_does_not_let_the_learner_mutate_inputs():
     checks.check_soft_dice(mutating)
 
 
+def test_soft_dice_check_refuses_an_answer_that_overwrites_the_target():
+    def overwriting(z, t, eps=1.0, ignore_index=255):     # right value, but the caller's labels are changed
+        scored = t != ignore_index
+        t[~scored] = 0
+        return _dice(z, t.masked_fill(~scored, ignore_index), eps, ignore_index)
+    _fails(checks.check_soft_dice, overwriting, "in place", "target.clone()")
+
+
 def test_check_messages_print_plain_numbers():
     with pytest.raises(AssertionError) as info:
         checks.check_soft_dice(lambda z, t, eps=1.0, ignore_index=255: np.float64(0.25))
@@ -119,6 +127,19 @@ def test_transposed_output_size_check():
     fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) - 1, "off by one")
     fails(lambda n, k, s, p=0, op=0, d=1: "8", "return an int")
     fails(lambda n, k, s, p=0, op=0: reference_size(n, k, s, p, op), "crashed")   # no dilation argument
+
+
+def test_transposed_output_size_check_refuses_any_convolution_that_measures():
+    """torch.convolution(transposed=True) and the aten op are not watched by name: the 2**40 case catches them."""
+    def via_convolution(n, k, s, p=0, op=0, d=1):
+        return torch.convolution(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, [s, s], [p, p], [d, d], True,
+                                 [op, op], 1).shape[-1]
+    _fails(checks.check_transposed_output_size, via_convolution, "1099511627776 (2**40)", "formula answers at once")
+
+    def via_aten(n, k, s, p=0, op=0, d=1):
+        return torch.ops.aten.convolution(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, [s, s], [p, p],
+                                          [d, d], True, [op, op], 1).shape[-1]
+    _fails(checks.check_transposed_output_size, via_aten, "(2**40)", "instead of running a convolution")
 
 
 def test_function_checks_refuse_segcourse_and_the_library_one_liner():
@@ -291,6 +312,17 @@ def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():
         from segcourse import models
         return CatUNet(c, k, w) if models.conv_block(c, w) is None else CatUNet(c, k, w)
     _fails(checks.check_unet, from_conv_blocks, "calls segcourse.models.conv_block", "yourself")
+
+
+def test_unet_check_asks_for_batch_norm_before_training():
+    class NoBatchNorm(CatUNet):
+        def __init__(self, *args):
+            super().__init__(*args)
+            for m in self.modules():
+                for name, child in list(m.named_children()):
+                    if isinstance(child, nn.BatchNorm2d):
+                        setattr(m, name, nn.Identity())
+    _fails(checks.check_unet, NoBatchNorm, "no nn.BatchNorm2d", "nn.BatchNorm2d(c_out)")
 
 
 def test_unet_check_rejects_a_model_that_never_trains():

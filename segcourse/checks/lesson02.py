@@ -89,6 +89,7 @@ def _call_own(watched: Any, used: list[str], *args: Any, what: str, task: str, l
 
 
 IGNORE = 255  #: the "do not score this pixel" label of the soft-Dice exercise
+HUGE = 2**40  #: an input size of the output-size exercise that the formula answers and no tensor can hold
 
 
 def _masked_dice(logits: Any, target: Any, eps: float = 1.0, ignore_index: int = IGNORE, mask_probs: bool = True,
@@ -151,6 +152,13 @@ def check_soft_dice(soft_dice: Callable) -> None:
     import torch
 
     soft_dice, used = _watched(soft_dice)
+    received: list[tuple] = []                 # the (copied) arguments each call got, to see what it changed
+    if callable(soft_dice):
+        watched_dice = soft_dice
+
+        def soft_dice(*args: Any) -> Any:
+            received.append(args)
+            return watched_dice(*args)
     task = "the masked soft Dice (softmax, one-hot, sums over the scored pixels)"
 
     for logits, target, eps, what in _dice_cases(0):
@@ -164,6 +172,14 @@ def check_soft_dice(soft_dice: Callable) -> None:
                                      f"(target.masked_fill(target == ignore_index, 0)), then multiply the one-hot "
                                      f"by the mask of scored pixels") from None
             raise
+        given = received[-1][1]
+        if isinstance(given, torch.Tensor) and given.shape == target.shape and not torch.equal(given, target):
+            changed = int((given != target).sum())
+            raise AssertionError(f"on {what}: your soft_dice changed {changed} labels of the target it was given, in "
+                                 f"place (e.g. target[target == ignore_index] = 0): the caller's labels are then wrong "
+                                 f"for everything after the loss (and the ignored pixels no longer marked). Leave "
+                                 f"target as it is: build a new tensor with target.masked_fill(target == ignore_index, "
+                                 f"0), or work on target.clone()")
         if isinstance(got, torch.Tensor):
             if got.numel() != 1:
                 raise AssertionError(f"soft_dice must return one number (a 0-d tensor), yours has shape {tuple(got.shape)}: "
@@ -252,13 +268,24 @@ def check_transposed_output_size(transposed_output_size: Callable) -> None:
                   "asks for the formula, from size, kernel, stride, padding, output_padding and dilation")
 
     cases = [(8, 2, 2, 0, 0, 1), (4, 3, 2, 1, 1, 1), (4, 3, 2, 1, 0, 2), (5, 4, 2, 1, 1, 1), (7, 3, 1, 1, 0, 3),
-             (3, 5, 3, 0, 2, 1), (10, 4, 4, 2, 0, 2), (1, 3, 2, 0, 1, 2), (6, 3, 3, 2, 2, 2)]
+             (3, 5, 3, 0, 2, 1), (10, 4, 4, 2, 0, 2), (1, 3, 2, 0, 1, 2), (6, 3, 3, 2, 2, 2), (HUGE, 3, 2, 1, 1, 1)]
     wants, gots = [], []
     for n, k, s, p, op, d in cases:
-        layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
-        wants.append(int(layer(torch.zeros(1, 1, n, n)).shape[-1]))
-        got = _call_own(transposed_output_size, used, n, k, s, p, op, d, what="transposed_output_size",
-                        task="the output-size formula", library_hint=no_library)
+        if n == HUGE:      # no tensor this size fits in memory: the formula (verified on the cases above) answers
+            wants.append((n - 1) * s - 2 * p + d * (k - 1) + op + 1)
+        else:
+            layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
+            wants.append(int(layer(torch.zeros(1, 1, n, n)).shape[-1]))
+        try:
+            got = _call_own(transposed_output_size, used, n, k, s, p, op, d, what="transposed_output_size",
+                            task="the output-size formula", library_hint=no_library)
+        except AssertionError as exc:
+            if n != HUGE:
+                raise
+            raise AssertionError(f"for input {n} (2**40), kernel {k}, stride {s}, padding {p}, output_padding {op}, "
+                                 f"dilation {d}: {str(exc).rstrip('.')}. No tensor of that size fits in memory, but "
+                                 f"the formula answers at once: compute the size from size, kernel, stride, padding, "
+                                 f"output_padding and dilation instead of running a convolution to measure it") from None
         if isinstance(got, (float, np.floating)) and float(got).is_integer():
             got = int(got)
         gots.append(int(got) if isinstance(got, (int, np.integer)) and not isinstance(got, bool) else got)
@@ -640,6 +667,10 @@ def check_unet(unet_class: Callable) -> None:
             raise AssertionError(f"a ConvTranspose2d gives {c_up} channels and the first convolution after it takes "
                                  f"{c_in}: {how}. This UNet concatenates: torch.cat([upsampled, skip], dim=1) has "
                                  f"2·{c_up} = {2 * c_up} channels, so that convolution needs in_channels={2 * c_up}")
+    if not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        raise AssertionError("your UNet has no nn.BatchNorm2d: follow each 3×3 convolution by nn.BatchNorm2d(c_out) "
+                             "and then nn.ReLU. Without batch norm this network does not learn the thin lanes in the "
+                             "check's short training budget")
     count = sum(p.numel() for p in model.parameters())
     low, high = UNET_PARAMETERS
     if count < low // 2:
