@@ -2,7 +2,8 @@
 # # Exercises 06 · Clicks to masks
 #
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
-# tool needs when its model proposes a mask first, and say when a click model is worth it.
+# tool needs when its model proposes a mask first, turn clicks into the model's input channels,
+# and say when a click model is worth it.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -79,7 +80,36 @@ print("proposal 0.87:", noc([0.87, 0.9], 0.85), "| never:", noc([0.3, 0.5], 0.85
 checks.check_noc_with_proposal(noc)
 
 # %% [markdown]
-# ## 3 · When is a click model worth it? (2 points)
+# ## 3 · Clicks as input channels (2 points)
+#
+# The click UNet of §5 does not see click coordinates: it sees two extra image channels, a disk
+# of 1s around every positive click and one around every negative click. A tool logs the clicks
+# as `(row, col, positive)` triples. Write `click_maps(clicks, shape, radius=3)` with numpy that
+# returns a **float32** array of shape `(2, H, W)` for `shape = (H, W)`: channel 0 is 1.0 at every
+# pixel `(i, j)` within `radius` px of a positive click, `(i - row)² + (j - col)² <= radius²`
+# (the boundary included), channel 1 the same for the negative clicks, 0.0 elsewhere. A disk near
+# the image edge keeps only its part inside the image; with no clicks both maps are all 0.0.
+
+# %% nbgrader={"grade": false, "grade_id": "click_maps", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def click_maps(clicks, shape, radius=3):
+    ### BEGIN SOLUTION
+    rows, cols = np.indices(shape)
+    maps = np.zeros((2, *shape), np.float32)
+    for row, col, positive in clicks:
+        maps[0 if positive else 1][(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1.0
+    return maps
+    ### END SOLUTION
+
+
+demo = click_maps([(2, 2, True), (5, 6, False)], (8, 9), radius=2)
+print("shape", demo.shape, demo.dtype, "| positive disk:", int(demo[0].sum()), "px | negative disk:", int(demo[1].sum()), "px")
+print(demo[0].astype(int))
+
+# %% nbgrader={"grade": true, "grade_id": "check_click_maps", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_click_maps(click_maps)
+
+# %% [markdown]
+# ## 4 · When is a click model worth it? (2 points)
 #
 # From the lesson's NoC table: on which objects does the click UNet save clicks over the best
 # click-seeded classical method, and on which does a classical method do as well or better?

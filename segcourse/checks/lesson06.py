@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -210,3 +210,116 @@ def check_noc_with_proposal(noc: Callable) -> None:
         raise AssertionError("use the threshold you are given (0.90 here), not a fixed 0.85")
     call.refuse("noc")
     print("check_noc_with_proposal: all cases pass")
+
+
+def _click_maps(clicks: Any, shape: tuple[int, int], radius: int) -> np.ndarray:
+    """The reference answer: float32 maps ``(2, H, W)``, 1 within ``radius`` px (Euclidean, boundary included).
+
+    Channel 0 holds the disks of the positive clicks, channel 1 those of the negative ones; the
+    same encoding as the lesson's ``interactive.click_maps``, from ``(row, col, positive)`` triples.
+
+    >>> _click_maps([(1, 1, True)], (3, 4), 1)[0].astype(int).tolist()
+    [[0, 1, 0, 0], [1, 1, 1, 0], [0, 1, 0, 0]]
+    """
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    out = np.zeros((2, *shape), np.float32)
+    for r, c, positive in clicks:
+        out[0 if positive else 1][(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1
+    return out
+
+
+def _square_maps(clicks: Any, shape: tuple[int, int], radius: int) -> np.ndarray:
+    out = np.zeros((2, *shape), np.float32)
+    for r, c, positive in clicks:
+        out[0 if positive else 1, max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1] = 1
+    return out
+
+
+@learner_check
+def check_click_maps(click_maps: Callable) -> None:
+    """Check ``click_maps(clicks, shape, radius) -> (2, H, W)`` float disks from ``(row, col, positive)`` clicks.
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_click_maps(lambda clicks, shape, radius: np.zeros((2, *shape), bool))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your maps are bool: the model takes them as float input channels next to the grey ...
+    """
+    call = Watch(LIBRARY)
+    ref = _click_maps
+
+    def ask(clicks: list, shape: tuple[int, int], radius: int) -> np.ndarray:
+        got = call(click_maps, [tuple(c) for c in clicks], tuple(shape), radius, what="click_maps")
+        if not isinstance(got, np.ndarray):
+            raise AssertionError(f"return a numpy array of shape (2, H, W), got {type(got).__name__}")
+        h, w = shape
+        if got.shape == (h, w):
+            raise AssertionError(f"your maps have shape {got.shape}: positive and negative clicks in one channel; "
+                                 f"the model needs them apart, so return shape (2, {h}, {w}): channel 0 the positive "
+                                 f"disks, channel 1 the negative ones")
+        if got.shape != (2, h, w):
+            raise AssertionError(f"return shape (2, {h}, {w}) for an image of shape {tuple(shape)}, got {got.shape}")
+        if got.dtype == bool:
+            raise AssertionError("your maps are bool: the model takes them as float input channels next to the grey "
+                                 "image, so return float32 (0.0 outside a disk, 1.0 inside), e.g. .astype(np.float32)")
+        if not np.issubdtype(got.dtype, np.floating):
+            raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside)")
+        values = sorted(float(v) for v in np.unique(got))
+        if not set(values) <= {0.0, 1.0}:
+            raise AssertionError(f"the maps hold only 0.0 and 1.0 (a negative click is 1.0 in channel 1, not -1 in "
+                                 f"channel 0); yours hold {values[:6]}")
+        return got
+
+    def compare(clicks: list, shape: tuple[int, int], radius: int, where: str) -> None:
+        got, want = ask(clicks, shape, radius), ref(clicks, shape, radius)
+        if np.array_equal(got, want):
+            return
+        if np.array_equal(got, want[::-1]):
+            raise AssertionError(f"{where}: your channels are swapped: channel 0 holds the positive clicks' disks, "
+                                 f"channel 1 the negative ones")
+        both = np.maximum(want[0], want[1])
+        if np.array_equal(got[0], both) or np.array_equal(got[1], both):
+            raise AssertionError(f"{where}: positive and negative clicks landed in one channel: draw a click with "
+                                 f"positive=True in channel 0 and one with positive=False in channel 1")
+        flipped = [(c, r, p) for r, c, p in clicks]
+        if all(c < shape[0] and r < shape[1] for r, c, _ in clicks) and np.array_equal(got, ref(flipped, shape, radius)):
+            raise AssertionError(f"{where}: your disks sit at (col, row): a click is (row, col, positive), the row "
+                                 f"indexes the first axis of the image")
+        if radius > 0 and np.array_equal(got, ref(clicks, shape, radius - 1)):
+            raise AssertionError(f"{where}: your disks have radius {radius - 1}, not {radius}: a pixel at distance "
+                                 f"exactly {radius} belongs to the disk (<= radius, not < radius)")
+        if np.array_equal(got, ref(clicks, shape, radius + 1)):
+            raise AssertionError(f"{where}: your disks have radius {radius + 1}, not {radius}")
+        rows, cols = np.ogrid[: shape[0], : shape[1]]
+        lt = np.zeros_like(want)
+        for r, c, p in clicks:
+            lt[0 if p else 1][(rows - r) ** 2 + (cols - c) ** 2 < radius ** 2] = 1
+        if radius > 0 and np.array_equal(got, lt):
+            raise AssertionError(f"{where}: your disks leave out the pixels at distance exactly {radius} (e.g. "
+                                 f"{radius} px straight above a click): the disk is distance <= radius, not < radius")
+        if np.array_equal(got, _square_maps(clicks, shape, radius)):
+            raise AssertionError(f"{where}: you drew squares of side {2 * radius + 1}: a disk keeps only the pixels "
+                                 f"whose Euclidean distance to the click is at most {radius} ((i - row)² + (j - col)² <= radius²)")
+        missing = want.astype(bool) & ~got.astype(bool)
+        extra = got.astype(bool) & ~want.astype(bool)
+        raise AssertionError(f"{where}: {int(missing.sum())} pixels of the expected disks are 0 and {int(extra.sum())} "
+                             f"pixels outside them are 1 -- a pixel (i, j) is 1 when (i - row)² + (j - col)² <= radius²")
+
+    compare([(2, 7, True)], (9, 12), 2, "one positive click at (2, 7), radius 2, image 9×12")
+    compare([(4, 4, True), (10, 12, False), (3, 14, True)], (16, 20), 3,
+            "positive clicks at (4, 4) and (3, 14), a negative one at (10, 12), radius 3")
+    got = ask([], (5, 6), 3)
+    if got.any():
+        raise AssertionError("no clicks yet (the first call of an annotation): both maps must be all 0.0")
+    compare([(0, 19, False), (15, 0, True)], (16, 20), 3, "clicks in the corners (0, 19) and (15, 0), radius 3: "
+            "only the part of each disk inside the image")
+    compare([(3, 3, True)], (7, 7), 0, "radius 0: only the clicked pixel")
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        h, w = (int(v) for v in rng.integers(8, 30, size=2))
+        clicks = [(int(rng.integers(h)), int(rng.integers(w)), bool(rng.random() < 0.5)) for _ in range(rng.integers(1, 6))]
+        radius = int(rng.integers(1, 6))
+        compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
+    call.refuse("click_maps")
+    print("check_click_maps: all cases pass")
