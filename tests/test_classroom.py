@@ -481,7 +481,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_portfolio"}),
     ],
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
-    # counted as click 1, swapped (col, row), the last index, reached = clicks < cap) are rejected in
+    # counted as click 1, swapped (col, row), the last index, reached = clicks < cap; for click_maps
+    # swapped (col, row), radius off by one, one channel, bool maps, squares) are rejected in
     # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [
         ("dee", """
@@ -529,6 +530,21 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 hits = [k for k, v in enumerate(ious[:max_clicks + 1]) if v >= threshold]
                 return (hits[-1], True) if hits else (max_clicks, False)
             """, {"check_noc"}),
+    ],
+    "click_maps": [
+        ("fay", """
+            def click_maps(clicks, shape, radius=3):  # < radius: the pixels at distance exactly radius left out
+                rows, cols = np.indices(shape)
+                maps = np.zeros((2, *shape), np.float32)
+                for row, col, positive in clicks:
+                    maps[0 if positive else 1][(rows - row) ** 2 + (cols - col) ** 2 < radius ** 2] = 1.0
+                return maps
+            """, {"check_click_maps"}),
+        ("eve", """
+            def click_maps(clicks, shape, radius=3):  # positive and negative clicks in one bool map
+                rows, cols = np.indices(shape)
+                return np.any([(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2 for r, c, _ in clicks], axis=0)
+            """, {"check_click_maps"}),
     ],
 }
 

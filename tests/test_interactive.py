@@ -288,3 +288,55 @@ def test_card_is_valid_json_with_sha256_of_both_weights():
     card = json.loads((interactive.WEIGHTS_DIR / "clicks.json").read_text())
     for key in (card, card["synthetic_only"]):
         assert key["sha256"] == hashlib.sha256((interactive.WEIGHTS_DIR / key["weights"]).read_bytes()).hexdigest()
+
+
+def _maps(clicks, shape, radius=3):  # a right answer, by hand
+    rows, cols = np.indices(shape)
+    out = np.zeros((2, *shape), np.float32)
+    for r, c, positive in clicks:
+        out[0 if positive else 1][(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1
+    return out
+
+
+def test_click_maps_check_accepts_a_correct_answer_and_matches_the_lesson_encoding(capsys):
+    from segcourse.checks.lesson06 import _click_maps
+
+    checks.check_click_maps(_maps)
+    assert "all cases pass" in capsys.readouterr().out
+    clicks = [(0, 0, True), (5, 9, False), (7, 3, True), (11, 11, False)]
+    want = interactive.click_maps([(r, c) for r, c, p in clicks if p], [(r, c) for r, c, p in clicks if not p], (12, 12), 3)
+    assert np.array_equal(_click_maps(clicks, (12, 12), 3), want) and _click_maps(clicks, (12, 12), 3).dtype == np.float32
+    with pytest.raises(AssertionError, match="calls segcourse.interactive.click_maps"):
+        checks.check_click_maps(lambda cl, shape, radius: interactive.click_maps(
+            [(r, c) for r, c, p in cl if p], [(r, c) for r, c, p in cl if not p], shape, radius))
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_click_maps(_click_maps)
+
+
+def _lt(clicks, shape, radius):  # < radius instead of <= radius
+    rows, cols = np.indices(shape)
+    out = np.zeros((2, *shape), np.float32)
+    for r, c, p in clicks:
+        out[0 if p else 1][(rows - r) ** 2 + (cols - c) ** 2 < radius ** 2] = 1
+    return out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda cl, s, r: _maps([(c, rr, p) for rr, c, p in cl], s, r), "disks sit at"),                 # row and col swapped
+    (lambda cl, s, r: _maps(cl, s, max(r - 1, 0)), "have radius 1,"),                                 # radius off by one
+    (lambda cl, s, r: _maps(cl, s, r + 1), "have radius 3,"),
+    (_lt, "not < radius"),
+    (lambda cl, s, r: _maps(cl, s, r).max(0), "in one channel"),                                      # one (H, W) map
+    (lambda cl, s, r: np.stack([_maps(cl, s, r).max(0), np.zeros(s, np.float32)]), "landed in one channel"),
+    (lambda cl, s, r: (lambda m: np.stack([m[0] - m[1], 0 * m[1]]))(_maps(cl, s, r)), "not -1"),     # -1 for negatives
+    (lambda cl, s, r: _maps(cl, s, r).astype(bool), "are bool"),                                      # float vs bool
+    (lambda cl, s, r: _maps(cl, s, r).astype(np.uint8), "are uint8"),
+    (lambda cl, s, r: _maps(cl, s, r)[::-1], "channels are swapped"),
+    (lambda cl, s, r: _maps(cl, s, r).tolist(), "numpy array"),
+    (lambda cl, s, r: _maps(cl, (s[1], s[0]), r), "return shape"),
+    (lambda cl, s, r: checks.lesson06._square_maps(cl, s, r), "squares"),
+    (lambda cl, s, r: _maps(cl[:1], s, r), "pixels of the expected disks are 0"),                   # only the first click
+])
+def test_click_maps_check_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_click_maps(wrong)
