@@ -270,6 +270,26 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 #
 # For every bucket it also measures the sample's **mIoU gain** if only the pixels that bucket
 # explains were corrected; the bucket with the largest gain is the sample's *primary* bucket.
+#
+# First the false-positive-class rule by hand, for one failing sample, #158: label the regions of
+# each predicted class (8-connected), and keep the regions that contain no true pixel of their class.
+
+# %%
+from scipy import ndimage
+
+i = 158
+p_i, t_i = pred[i], project.labels[i]
+connect8 = ndimage.generate_binary_structure(2, 2)          # pixels joined by an edge or a corner
+stray_by_hand = {}                                          # class -> (stray regions, their pixels)
+for c in np.unique(p_i):
+    regions, n = ndimage.label(p_i == c, connect8)
+    stray = [r for r in range(1, n + 1) if not (t_i[regions == r] == c).any()]
+    if stray:
+        stray_by_hand[project.class_names[c]] = (len(stray), int(np.isin(regions, stray).sum()))
+print(f"sample {i}, stray regions by hand (class: regions, pixels):", stray_by_hand)
+
+# %% [markdown]
+# Now the helper, on every sample; its evidence for #158 must match the hand count.
 
 # %%
 buckets = failures.bucket_failures(pred, project.labels, 5, project.class_names, fail_below=0.9)
@@ -286,6 +306,10 @@ real = [fs for fs in buckets["samples"] if honest[fs["sample"]] < 0.9]     # fai
 print(f"failing over the target's classes: {len(real)} of the {buckets['failing']} (the other "
       f"{buckets['failing'] - len(real)} are section 5's trap) | their primary bucket:",
       {b: sum(fs["primary"] == b for fs in real) for b in buckets["counts"]})
+ev158 = next(fs for fs in buckets["samples"] if fs["sample"] == 158)["evidence"]["false_positive_class"]
+helper_158 = {g["class"]: (g["regions"], g["pixels"]) for g in ev158["classes"]}
+assert helper_158 == stray_by_hand
+print("sample 158, the helper's stray regions:", helper_158, "| same as by hand:", helper_158 == stray_by_hand)
 for bucket, ids in buckets["worst"].items():
     for j in ids[:1]:
         print(f"\n[{bucket}]", report.explain(next(s for s in buckets["samples"] if s["sample"] == j)))
@@ -517,8 +541,9 @@ fixer
 # %% [markdown]
 # ## 7 · The project checklist
 #
-# Where are we? The checklist is four questions asked in order; the first one answered "no" is
-# the next step. In plain code:
+# The checklist is four questions asked in order; the first one answered "no" is the next step.
+# Here it is as it stood at the end of section 4, before section 6 bucketed the failures: classes
+# defined, masks checked, a baseline scored, no buckets yet. In plain code:
 
 # %%
 checklist = {
@@ -667,8 +692,9 @@ for name, r in compared.items():
           f"{(np.asarray(r['per_sample_miou']) < 0.9).sum():14d}")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
+# line colours: instance colours far (CIEDE2000 > 20) from every road class colour, so no line reads as a class
 styles = {"shipped model": (palette.NEUTRAL_COLOURS["TN"], "-"), "new project scenes": (palette.INSTANCE_COLOURS[4], "-"),
-          "noise augmentation": (palette.INSTANCE_COLOURS[0], "--"), "training camera only": (palette.INSTANCE_COLOURS[3], ":")}
+          "noise augmentation": (palette.INSTANCE_COLOURS[6], "--"), "training camera only": (palette.INSTANCE_COLOURS[5], ":")}
 for name, r in compared.items():
     colour, ls = styles[name]
     ax.plot(np.sort(r["per_sample_miou"]), color=np.array(colour) / 255, ls=ls, lw=2, label=name)
@@ -745,8 +771,9 @@ fig.tight_layout()
 car = np.zeros((10, 14), int)
 car[3:7, 2:12] = 1
 car[2, 4:10] = 1                              # the roof
-annotator_a = MaskEditor(mask=car)
-annotator_b = MaskEditor(mask=car, target=car)
+car_colours = np.stack([palette.PALETTE[0], palette.ROAD_PALETTE[4]])   # background, and the road scenes' car colour
+annotator_a = MaskEditor(mask=car, class_names=["background", "car"], palette=car_colours)
+annotator_b = MaskEditor(mask=car, target=car, class_names=["background", "car"], palette=car_colours)
 for c in range(2, 12):                        # B draws the bottom edge one row lower...
     annotator_b.paint(7, c, 1)
 for c in range(4, 10):                        # ...and leaves out the roof
@@ -758,6 +785,11 @@ annotator_b
 
 # %% [markdown]
 # ### Why the annotation standard matters
+#
+# **Try it first (the syllabus exercise on the annotation standard).** Before reading on, write
+# two sentences: two teams label the same scenes, each by its own consistent rule for car
+# outlines. What does that do to training, and what does it do to evaluation? Then compare with
+# the measurement and the answer below.
 #
 # Jitter is random; a *standard* is a rule everyone follows — for instance "the outline pixel of a
 # car belongs to the car". Two teams with two different rules are each perfectly consistent and
