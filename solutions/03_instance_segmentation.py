@@ -129,7 +129,7 @@ checks.check_split_cells(split_cells, MIN_DISTANCE)
 # %% [markdown]
 # ## 4 · A training target with one peak per cell (2 points)
 #
-# `distance_target(instances)` turns an instance map into the target a network could learn: for
+# `distance_target(inst)` turns an instance map into the target a network could learn: for
 # every pixel of a cell, the Euclidean distance to the nearest pixel **outside that cell**
 # (background or another cell), divided by the largest such distance **in the same cell**, so that
 # every cell, small or large, peaks at exactly 1; background is 0. (The lesson's target was in
@@ -137,9 +137,9 @@ checks.check_split_cells(split_cells, MIN_DISTANCE)
 # cell, as in the lesson's target: a cell pixel on the edge of the image is at distance 1.
 
 # %% nbgrader={"grade": false, "grade_id": "distance_target", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def distance_target(instances):
+def distance_target(inst):
     ### BEGIN SOLUTION
-    inst = np.asarray(instances)
+    inst = np.asarray(inst)
     out = np.zeros(inst.shape, float)
     for cell in np.unique(inst[inst > 0]):
         inside = inst == cell

@@ -434,6 +434,10 @@ def test_count_cells_check():
     def strictly_larger(m, s):
         return _count_8(m, s + 1)
     _fails(checks.check_count_cells, strictly_larger, ">=")
+    def small_objects(m, s):   # scikit-image 0.26: min_size also deletes regions of exactly min_size pixels
+        from skimage.morphology import remove_small_objects
+        return _count_8(remove_small_objects(np.asarray(m).astype(bool), min_size=s), 1)
+    _fails(checks.check_count_cells, small_objects, ">=", "remove_small_objects")
     _fails(checks.check_count_cells, lambda m, s: _count_8(instances_mod().label_components(m, connectivity=2) > 0, s),
            "calls segcourse.instances.label_components")
 
@@ -490,6 +494,11 @@ def test_panoptic_quality_check():
         d = len(tp) + 0.5 * fp + 0.5 * fn
         return s / d if d else float("nan")
     _fails(checks.check_panoptic_quality, same_ids, "match by IoU, not by equal ids")
+    def no_half(p, g):  # FP and FN counted whole
+        r = instances.match_instances(p, g)
+        d = r.tp + r.fp + r.fn
+        return sum(v for _, _, v in r.pairs) / d if d else float("nan")
+    _fails(checks.check_panoptic_quality, no_half, "left out the 1/2", "0.375")
     def sq_times_rq(p, g):  # SQ = sum / TP first: 0 / 0 when one side is empty
         r = instances.match_instances(p, g)
         d = r.tp + 0.5 * r.fp + 0.5 * r.fn
@@ -551,6 +560,7 @@ def test_split_cells_check_names_the_mistake():
     _fails(_check_split(6), lambda m, md: _split(m, md)[:, :-1], "shape")
     for bad in (2.5, True, "6", 0):
         _fails(_check_split(bad), _split, "whole number")
+    _fails(_check_split(2), lambda m, md: _split(m, 6), "ignores min_distance", "151 objects")   # 6 hard-coded
 
 
 def test_pooled_pq_of_the_split_check_is_the_library_s():
@@ -601,6 +611,23 @@ def test_distance_target_check():
             out[inst == c] = d[inst == c] / d[inst == c].max()
         return out
     _fails(checks.check_distance_target, no_padding, "image edge")
+    def minus_one(inst):  # (d - 1) / (max - 1): the border pixels at 0
+        out = np.zeros(np.shape(inst))
+        for c in np.unique(inst[inst > 0]):
+            m = inst == c
+            d = ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1][m]
+            out[m] = (d - 1) / (d.max() - 1) if d.max() > 1 else 1.0
+        return out
+    _fails(checks.check_distance_target, minus_one, "pixel (1, 1)", "distance 1", "not 0")
+    def boundary_removed(inst):  # find_boundaries(mode="inner") taken out before the distance transform
+        from skimage.segmentation import find_boundaries
+        inner = np.asarray(inst) * ~find_boundaries(inst, mode="inner")
+        out = np.zeros(np.shape(inst))
+        for c in np.unique(inst[inst > 0]):
+            d = ndimage.distance_transform_edt(np.pad(inner == c, 1))[1:-1, 1:-1][inst == c]
+            out[inst == c] = d / d.max()
+        return out
+    _fails(checks.check_distance_target, boundary_removed, "distance 1", "not 0")
 
 
 def _distance_target_own(inst):

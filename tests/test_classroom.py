@@ -345,8 +345,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "distance_target": [
         ("dee", """
-            def distance_target(instances):  # distance to the background of the merged mask: no valleys
-                d = ndimage.distance_transform_edt(np.asarray(instances) > 0)
+            def distance_target(inst):  # distance to the background of the merged mask: no valleys
+                d = ndimage.distance_transform_edt(np.asarray(inst) > 0)
                 return d / d.max() if d.max() else d
 
             example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]

@@ -120,7 +120,10 @@ def check_count_cells(count_cells: Callable) -> None:
     if got == 3:
         raise AssertionError("with min_size=2 the 1-pixel speck is not a cell: drop regions smaller than min_size")
     if got == 1:
-        raise AssertionError("a region of exactly min_size pixels counts (size >= min_size, not >)")
+        raise AssertionError("a region of exactly min_size pixels counts (size >= min_size, not >). If you used "
+                             "skimage.morphology.remove_small_objects: in scikit-image 0.26 its min_size also deletes "
+                             "regions of exactly min_size pixels; count the sizes with np.bincount of the labels "
+                             "instead, and keep those >= min_size")
     if got != 2:
         raise AssertionError(f"regions of 1, 2 and 9 pixels with min_size=2 are 2 cells; you counted {got!r}")
     rng = np.random.default_rng(5)
@@ -187,6 +190,10 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
     got = call(pred, gt)
     if _close(got, 0.75):
         raise AssertionError("0.75 is SQ (the mean IoU of matched pairs); PQ also multiplies by RQ = TP / (TP + FP/2 + FN/2)")
+    if _close(got, 0.375):
+        raise AssertionError("you left out the 1/2: PQ = Σ IoU / (TP + FP/2 + FN/2), so each false positive and each "
+                             "missed object counts half. Here one match with IoU 0.75 and one missed object give "
+                             "0.75 / (1 + 0 + 0.5) = 0.5; yours is 0.375, which is 0.75 / (1 + 1)")
     if _close(got, 0.0):
         raise AssertionError("predicted id 3 covers 3 of the 4 pixels of true id 1 (IoU 0.75), yet you found no match: "
                              "ids are arbitrary positive numbers, so match by IoU, not by equal ids. PQ is 0.5 here")
@@ -304,7 +311,17 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                                           "min_distance=min_distance, labels=components), watershed(-dist, markers, "
                                           "mask=mask).")
     tuning = data.touching_cells(**SPLIT_TUNING)   # the refusal first: it needs no sweep
-    sweep = {k: _pooled_pq(run(tuning.labels, k), tuning.instances)["pq"] for k in sorted({*SPLIT_CANDIDATES, md})}
+    sweep, counts = {}, {}
+    lo, hi = min(SPLIT_CANDIDATES), max(SPLIT_CANDIDATES)
+    for k in [lo, hi, *sorted({*SPLIT_CANDIDATES, md} - {lo, hi})]:   # the two ends first: they show an ignored knob
+        maps = run(tuning.labels, k)
+        sweep[k] = _pooled_pq(maps, tuning.instances)["pq"]
+        counts[k] = sum(len(np.unique(p)) - 1 for p in maps)
+        if k == hi and counts[lo] == counts[hi]:   # the knob changes nothing: a value hard-coded inside split_cells
+            raise AssertionError(f"your split_cells ignores min_distance: on the tuning set it finds {counts[lo]} "
+                                 f"objects with min_distance={lo} and {counts[hi]} with min_distance={hi}. Pass the "
+                                 f"argument on (peak_local_max(..., min_distance=min_distance)) instead of a number "
+                                 f"written inside the function")
     best = max(sweep.values())
     if sweep[md] < best - 1e-9:
         raise AssertionError(f"min_distance={md} is not the best value of the sweep: on the tuning set (40 images, "
@@ -334,7 +351,7 @@ def _distance_target_reference(inst: np.ndarray) -> np.ndarray:
 
 @learner_check
 def check_distance_target(distance_target: Callable) -> None:
-    """Check ``distance_target(instances)``: each pixel's distance to the nearest pixel outside its
+    """Check ``distance_target(inst)``: each pixel's distance to the nearest pixel outside its
     own instance, divided by that instance's largest such distance (every cell peaks at 1; 0 on
     background). An answer that calls ``segcourse`` (``instances.instance_distance_map``, the
     check's reference) is refused once its numbers are right.
@@ -378,6 +395,14 @@ def check_distance_target(distance_target: Callable) -> None:
                              "divide each cell by its own maximum so that every cell peaks at 1")
     want = _distance_target_reference(small)
     if not np.allclose(got, want, atol=1e-6):
+        peaks = (float(got[small == 3].max()), float(got[small == 9].max()))
+        if all(_close(v, 1.0, 1e-6) for v in peaks):   # the peaks are right: the distances below them are not
+            bad = tuple(int(v) for v in np.argwhere(~np.isclose(got, want, atol=1e-6))[0])
+            raise AssertionError(f"both cells peak at 1, but at pixel {bad} (cell {int(small[bad])}) the target is "
+                                 f"{round(float(want[bad]), 3)}, yours is {round(float(got[bad]), 3)}: a border pixel "
+                                 f"of a cell is at distance 1 from the nearest pixel outside it, not 0. Take "
+                                 f"ndimage.distance_transform_edt of the cell mask as it is (no -1, no boundary "
+                                 f"removed) and divide by its maximum")
         raise AssertionError(f"for cells with ids 3 and 9 each cell must peak at 1; yours peak at "
                              f"{round(float(got[small == 3].max()), 3)} and {round(float(got[small == 9].max()), 3)}; "
                              f"ids are arbitrary positive numbers (0 is background)")
