@@ -72,6 +72,24 @@ def test_dice_per_image_check():
     _fails(checks.check_dice_per_image, 0.5, "pass your function itself")
 
 
+def test_dice_threshold_and_miou_checks_refuse_scipy_distance():
+    """Review 01e item 2: 1 - scipy.spatial.distance.dice / jaccard gives the right numbers; refused."""
+    from scipy.spatial import distance
+    def one_minus_dice(p, t):
+        p, t = np.asarray(p) != 0, np.asarray(t) != 0
+        return np.array([1 - distance.dice(a.ravel(), b.ravel()) if (a | b).any() else np.nan for a, b in zip(p, t)])
+    _fails(checks.check_dice_per_image, one_minus_dice, "calls scipy.spatial.distance.dice", "write it yourself")
+    def one_minus_jaccard(z, t, th):
+        m, t = 1 / (1 + np.exp(-np.asarray(z, float))) > th, np.asarray(t) != 0
+        return 1 - distance.jaccard(m.ravel(), t.ravel()) if (m | t).any() else float("nan")
+    _fails(checks.check_iou_at_threshold, one_minus_jaccard, "calls scipy.spatial.distance.jaccard")
+    def miou_jaccard(p, t, k):
+        return float(np.mean([np.mean([1 - distance.jaccard((a == c).ravel(), (b == c).ravel())
+                                       for c in range(k) if (a == c).any() or (b == c).any()])
+                              for a, b in zip(np.asarray(p), np.asarray(t))]))
+    _fails(checks.check_image_mean_iou, miou_jaccard, "calls scipy.spatial.distance.jaccard")
+
+
 def test_watching_an_answer_leaves_a_running_profiler_in_place():
     import sys
     calls = []
@@ -337,6 +355,21 @@ def test_median_frequency_weights_check():
     _fails(checks.check_median_frequency_weights, all_median, "median over all 5 classes")
     from segcourse.checks import lesson01
     _fails(checks.check_median_frequency_weights, lesson01._median_frequency, "the check's own reference")
+
+
+def test_median_frequency_weights_check_refuses_sklearn_compute_class_weight():
+    """Review 01e item 1: sklearn's validate_params wrapper hid this call ("called by the library itself")."""
+    def balanced(lm, k, ignore_index=255):
+        from sklearn.utils.class_weight import compute_class_weight
+        y = np.asarray(lm).ravel()
+        y = y[y != ignore_index].astype(np.int64)
+        f = np.bincount(y, minlength=k) / y.size
+        present = np.flatnonzero(f > 0)
+        w = np.zeros(k)   # "balanced" is 1 / (m f): times m median(f) is median(f) / f
+        w[present] = compute_class_weight("balanced", classes=present, y=y) * len(present) * np.median(f[present])
+        return f, w
+    _fails(checks.check_median_frequency_weights, balanced, "calls sklearn.utils.class_weight.compute_class_weight",
+           "the library function the check compares with")
 
 
 def _torch_ce(z, t, w, ignore_index=255):

@@ -32,6 +32,12 @@ LIBRARY: tuple[tuple[str, frozenset[str] | None], ...] = (("segcourse", None),)
 #: The check machinery, which runs inside the watched call and is not the learner's.
 _OWN = frozenset({"segcourse.checks._core", __name__})
 
+#: Decorator modules whose wrapper frames stand between the caller and the decorated function:
+#: sklearn's ``validate_params`` wraps ``compute_class_weight``, ``f1_score``, ... and lives in
+#: ``sklearn.utils``, so without looking through it a rule ``("sklearn.utils", ...)`` would take
+#: the learner's call for one made by the library itself.
+_WRAPPERS = frozenset({"sklearn.utils._param_validation"})
+
 
 def _rules(rules: Iterable[tuple[str, Iterable[str] | None]]) -> tuple[tuple[str, frozenset[str] | None], ...]:
     return tuple((str(prefix), None if names is None else frozenset(names)) for prefix, names in rules)
@@ -63,6 +69,12 @@ class Watch:
     >>> float(own(lambda p, t: (p * t).sum() / np.maximum(p, t).sum(), np.ones((2, 2)), np.ones((2, 2)), what="iou"))
     1.0
     >>> own.refuse("iou")      # numpy only: nothing to refuse
+    >>> from sklearn.utils.class_weight import compute_class_weight   # behind sklearn's validate_params
+    >>> sk = Watch((("sklearn.utils", {"compute_class_weight"}),))
+    >>> sk(lambda y: compute_class_weight("balanced", classes=np.array([0, 1]), y=y), np.array([0, 0, 1]), what="w").tolist()
+    [0.75, 1.5]
+    >>> sk.seen
+    ['sklearn.utils.class_weight.compute_class_weight']
     """
 
     def __init__(self, rules: Iterable[tuple[str, Iterable[str] | None]]) -> None:
@@ -84,7 +96,10 @@ class Watch:
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
         if event != "call" or not self._library(frame, frame.f_code.co_name):
             return
-        if frame.f_back is not None and self._library(frame.f_back, None):
+        caller = frame.f_back
+        while caller is not None and caller.f_globals.get("__name__") in _WRAPPERS:
+            caller = caller.f_back                   # look through sklearn's validate_params wrapper
+        if caller is not None and self._library(caller, None):
             return                                   # called by the library itself, not by the answer
         full = f"{frame.f_globals.get('__name__')}.{frame.f_code.co_name}"
         if full not in self.seen and len(self.seen) < 8:

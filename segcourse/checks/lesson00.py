@@ -20,6 +20,9 @@ __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_fr
            "check_image_mean_iou", "check_painted_mask"]
 
 
+#: scipy's boolean dissimilarities: ``1 - dice(a, b)`` is Dice, ``1 - jaccard(a, b)`` is IoU.
+SCIPY: tuple[tuple[str, frozenset[str]], ...] = (("scipy.spatial.distance", frozenset({"dice", "jaccard"})),)
+
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
 
@@ -60,14 +63,14 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
     masks are both empty gets NaN.
 
     The answer must be the learner's own numpy: one that calls ``segcourse`` (or
-    ``sklearn.metrics``) is refused once its numbers are right.
+    ``sklearn.metrics``, or ``scipy.spatial.distance.dice``) is refused once its numbers are right.
 
     >>> check_dice_per_image(lambda p, t: np.zeros(len(p)))
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is 0
     """
-    call = Watch(LIBRARY + (("sklearn.metrics", {"f1_score", "jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"f1_score", "jaccard_score"}),))
     pred, target = _first_batch()
     want = _dice_per_image(pred, target)
     raw = _plain(call(dice_per_image, pred, target, what="dice_per_image"))
@@ -124,15 +127,15 @@ def _iou_at(logits: np.ndarray, target: np.ndarray, threshold: float) -> float:
 def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
     """Check ``iou_at_threshold(logits, target, threshold)``: IoU of ``sigmoid(logits) > threshold``.
 
-    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``) is refused once
-    its numbers are right.
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``, or
+    ``scipy.spatial.distance.jaccard``) is refused once its numbers are right.
 
     >>> check_iou_at_threshold(lambda z, t, th: 0.0)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: at threshold 0.5 your mask is the background: ...
     """
-    call = Watch(LIBRARY + (("sklearn.metrics", {"jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"jaccard_score"}),))
     logits = np.array([[-3.0, -0.4, 0.3], [0.8, 1.2, 2.5], [-1.5, 0.6, 4.0]])
     target = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 1]])
     for th in (0.5, 0.7, 0.3, 0.9):
@@ -250,15 +253,15 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     Each image's mIoU averages the classes that occur in that image's prediction or target (a
     class in neither is NaN and skipped; a class the model invents scores 0 and counts).
 
-    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``) is refused once its
-    numbers are right.
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``, or
+    ``scipy.spatial.distance.jaccard``) is refused once its numbers are right.
 
-    >>> check_image_mean_iou(lambda p, t, k: float(np.mean([metrics.mean_iou(a, b, k) for a, b in zip(p, t)])))
+    >>> check_image_mean_iou(lambda p, t, k: 0.0)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: your image_mean_iou calls segcourse.metrics.mean_iou: it gives the right...
+    segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=4) should be ...
     """
-    call = Watch(LIBRARY + (("sklearn.metrics", {"jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"jaccard_score"}),))
     p, t, k = MIOU_PRED, MIOU_TARGET, 4
     want = _image_miou(p, t, k)
     got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
