@@ -979,8 +979,8 @@ print(summary_text)
 #
 # That card shows a model that works. A card earns its keep when it shows a failure, so here is the
 # card of the network of section 7 trained with its skips zeroed, on the held-out scene of
-# `small_val` with the most lane pixels. Its label map comes from the recorded run (the live one
-# under it may differ in a pixel or two on another computer).
+# `small_val` with the most lane pixels. Its label map comes from the recorded run; your own run's
+# count, printed first, can differ on another computer.
 
 # %% tags=["nbval-ignore-output"]
 val_scene = int((small_val.labels == 3).sum((1, 2)).argmax())       # the held-out scene with the most lane pixels
