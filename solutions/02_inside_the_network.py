@@ -201,11 +201,14 @@ checks.check_unet(MyUNet)
 # statement explains why the decoder needs the encoder's skip connections? Set `skip_choice` to one
 # letter.
 #
-# - **a** · The skips add parameters, which makes the decoder expressive enough for thin shapes.
-# - **b** · The skips enlarge the receptive field, so each output pixel sees more context.
-# - **c** · The skips hand the decoder full-resolution features that still know *where* each
-#   pixel is, which three poolings down to 1/8 had thrown away.
-# - **d** · The skips mainly exist to stop the gradient from vanishing in the backward pass.
+# - **a** · The skips add weights to the decoder, and a thin shape needs more weights to draw
+#   than a wide shape does.
+# - **b** · The skips let each output pixel take in a wider patch of the scene, which a thin
+#   lane needs to be told apart from road.
+# - **c** · The skips give the decoder early feature maps, taken before the poolings, in which
+#   a thin lane is not yet merged with its neighbours.
+# - **d** · The skips give the gradient a short path back to the early layers, which would
+#   otherwise stop learning early on.
 
 # %% nbgrader={"grade": false, "grade_id": "skip_choice", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
