@@ -616,7 +616,7 @@ print(f"scene #{i}: {(shifted_result['pred'][i][car_i] == car).mean():.0%} of it
 rng = np.random.default_rng(3)
 img0, lm0 = test_set.images[0], test_set.labels[0]
 variants = [("original", img0, lm0)]
-variants += [(f"flip + crop + colour {k}",) + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1,
+variants += [(f"random flip (p = 0.5)\n+ crop + colour {k}",) + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1,
                                                           brightness=0.3, noise=0.06) for k in (1, 2, 3)]
 variants += [("rot90: not a road scene",) + data.augment(img0, lm0, np.random.default_rng(1), hflip=False, rot90=True,
                                                         crop_scale=None, color_jitter=0)]

@@ -761,7 +761,7 @@ print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i 
 # schedule's learning rate is at or near its peak of 0.0100 (the last printed line), and after
 # 120 steps it ends at 0.963, below the hand-written loop's 0.972, which kept 0.01 throughout.
 #
-# **What causes the stall.** Recall from section 4 that [batch norm has two modes](#4-·-The-UNet,-built-by-hand):
+# **What causes the stall.** Recall from section 4 that batch norm has two modes:
 # evaluation uses the running averages of the batch statistics. They are exponential averages
 # (each batch moves them a fraction `momentum` of the way, printed below), so while the weights
 # change fast, they describe the network of earlier steps. If that is the stall, re-estimating them for the
