@@ -297,8 +297,8 @@ print("lane IoU of the CE run at each evaluation (64 validation scenes):",
 # same 70 steps.
 #
 # **One seed proves little.** Is it the Dice term or the weights? And would another seed agree?
-# Training every combination on five seeds is 20 runs like the ones above: minutes on a laptop, and
-# numbers that would move from computer to computer. So it was
+# Training every combination on five seeds is 20 runs like the ones above (each prints its own
+# time), and numbers that would move from computer to computer. So it was
 # run once with a documented command and its results ship with the course
 # (`segcourse/results/ablation.json`). The table gives the mean ± standard deviation over the
 # five seeds and the range:
