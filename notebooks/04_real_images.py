@@ -787,7 +787,7 @@ for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline"
 # %% [markdown]
 # The full-sample scores match the table. The intervals of the fine-tuned model (0.708 to 0.799)
 # and of the learned distance (0.762 to 0.832) overlap, but the interval of their difference,
-# fine-tuned minus learned distance, runs from -0.086 to -0.003: it lies below 0, and only 2% of
+# fine-tuned minus learned distance, lies below 0 (its upper end is -0.003), and only 2% of
 # the resamples favour the fine-tuned model. The learned distance's lead over the baseline does
 # not depend on which nuclei are drawn either: its interval, +0.136 to +0.262, lies above 0. The
 # bootstrap varies the nuclei only — not the training run, the tie-break, the image or the
@@ -993,7 +993,7 @@ print(f"lesson run time so far: {time.perf_counter() - t_lesson:.1f} s")
 #   to 0.878.
 # * **A learned distance target** seeds a watershed: PQ 0.801 against the baseline's 0.600
 #   (whose distance comes from a threshold) and the fine-tuned boundary-class model's 0.759; the
-#   bootstrap interval of fine-tuned minus learned distance (-0.086 to -0.003) lies below 0.
+#   bootstrap interval of fine-tuned minus learned distance lies below 0 (upper end -0.003).
 #   Its knobs were tuned on a validation region the network did not train on, where
 #   `min_distance` 4 to 8 tie; the rule fixed before scoring took the plateau's middle, 6. The
 #   smallest tied value, 4, splits 4 large nuclei and scores 0.744: the ranking rests on
