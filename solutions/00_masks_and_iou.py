@@ -71,8 +71,9 @@ checks.check_iou_at_threshold(iou_at_threshold)
 # lesson 00 §1, but any real numbers). `confusion_from_scores(scores, target)` turns them into label
 # maps (the class with the highest score) and returns the `(K, K)` integer confusion matrix against
 # `target` `(N, H, W)`: `cm[i, j]` counts pixels of true class `i` predicted as `j`, with K read from
-# the scores, so a class that never occurs still has its row. No Python loop over pixels; careful with
-# uint8 targets.
+# the scores, so a class that never occurs still has its row. No Python loop over pixels: the check
+# counts your function's Python steps on small and on large images, and refuses a count that grows
+# with the pixels. Careful with uint8 targets.
 
 # %% nbgrader={"grade": false, "grade_id": "confusion_from_scores", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def confusion_from_scores(scores, target):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import sys
+
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _close, _number, _plain, learner_check
+from ._core import _array, _call, _close, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
@@ -177,6 +179,59 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
 
 
 # ------------------------------------------------------------------------- confusion from scores
+#: How many more Python steps the answer may take on the large case than on the small one. An
+#: answer without a Python loop over pixels takes exactly as many on both (the images and classes
+#: are the same; only H and W grow); a loop over pixels or rows adds at least one per row.
+LOOP_SLACK = 20
+
+
+def _python_steps(fn: Callable, *args: Any, what: str) -> int:
+    """How many Python-level events (calls and lines, in any Python function) ``fn(*args)`` runs.
+
+    Counted with :func:`sys.settrace`, so the count is the same on every machine and under any
+    load, unlike a time. numpy's C code (``argmax``, ``bincount``, ...) is one step however large
+    its array; a ``for`` loop, a comprehension, ``np.vectorize`` or ``np.apply_along_axis`` over
+    the pixels adds steps per pixel. A tracer already installed (a coverage tool) is restored.
+    """
+    count = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        count += 1
+        return tracer
+
+    def traced(*a: Any) -> Any:
+        previous = sys.gettrace()
+        sys.settrace(tracer)
+        try:
+            return fn(*a)
+        finally:
+            sys.settrace(previous)
+
+    _call(traced, *args, what=what)
+    return count
+
+
+def _loop_case(h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two images, K = 3, ``h × h`` pixels: the same classes and images at every size."""
+    rng = np.random.default_rng(12)
+    return rng.normal(0, 1, (2, 3, h, h)), rng.integers(0, 3, (2, h, h))
+
+
+def _refuse_pixel_loop(confusion_from_scores: Callable) -> None:
+    """Fail if the answer's Python steps grow with the number of pixels (a Python loop over them)."""
+    small, large = _loop_case(4), _loop_case(32)
+    _python_steps(confusion_from_scores, *small, what="confusion_from_scores")   # first call: lazy imports
+    n_small = _python_steps(confusion_from_scores, *small, what="confusion_from_scores")
+    n_large = _python_steps(confusion_from_scores, *large, what="confusion_from_scores")
+    if n_large > n_small + LOOP_SLACK:
+        raise AssertionError(
+            f"your numbers are right, but your function runs a Python loop over the pixels: on 2 images of 4×4 "
+            f"pixels it takes {n_small} Python steps, on 2 images of 32×32 it takes {n_large} (64 times the pixels). "
+            f"A for loop over pixels or rows, a list comprehension, np.vectorize or np.apply_along_axis all do this. "
+            f"Let numpy do the counting: labels = scores.argmax(axis=1), one index K * target + label per pixel, "
+            f"then np.bincount(index, minlength=K*K).")
+
 def _cm_from_scores(scores: np.ndarray, target: np.ndarray, axis: int = 1) -> np.ndarray:
     k = np.shape(scores)[1]
     labels = np.argmax(scores, axis=axis)
@@ -188,7 +243,8 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     """Check ``confusion_from_scores(scores, target)``: rows = truth, scores ``(N, K, H, W)``.
 
     An answer that calls ``segcourse`` (or ``sklearn.metrics.confusion_matrix``) is refused once
-    its numbers are right.
+    its numbers are right, and so is one whose number of Python steps grows with the number of
+    pixels (a Python loop over them; counted with ``sys.settrace``, never timed).
 
     >>> check_confusion_from_scores(lambda s, t: np.zeros((2, 2), int))
     Traceback (most recent call last):
@@ -233,6 +289,7 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
             raise AssertionError(f"wrong counts with a uint8 target and K = {k}: K * target overflows uint8 (it wraps "
                                  f"at 256); convert to a wider integer type (astype(np.int64)) before computing the index")
     call.refuse("confusion_from_scores")
+    _refuse_pixel_loop(confusion_from_scores)
     print("check_confusion_from_scores: all cases pass")
 
 
