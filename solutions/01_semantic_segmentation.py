@@ -2,9 +2,9 @@
 # # Exercises 01 · Semantic segmentation
 #
 # Four exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
-# unlabelled pixels, an augmentation that keeps image and mask aligned, and reading a confusion
-# matrix in words. The first two are variants of what the lesson showed, not copies: write them in
-# numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
+# unlabelled pixels, an augmentation that keeps image and mask aligned, and reading the confusion
+# matrix of a camera the lesson did not test. The first two are variants of what the lesson
+# showed, not copies: write them, and the ranking of exercise 4, in numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
 # `segcourse` or torch's `cross_entropy` is refused even when its numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -99,39 +99,63 @@ def flip_pair(image, label_map):
 checks.check_aligned_flip(flip_pair)
 
 # %% [markdown]
-# ## 4 · Read a confusion matrix (2 points)
+# ## 4 · A camera with half the resolution (2 points + 1 by hand)
 #
-# The shipped model meets scenes from a shifted camera, as in lesson 01 §7: more sensor noise,
-# stronger lighting changes and a sidewalk colour close to the road's. Which classes does it
-# confuse, in which direction, and what share? The second table changes one knob at a time on the
-# same scenes. What would you change first, and why not the model size?
+# Lesson 01 §7 read the confusion matrix of one shifted camera for you. Here is another: a cheaper
+# camera that records 32×32 pixels, scaled back to 64×64 for the model (each pixel shown as a 2×2
+# block). The cell below scores the shipped model on 100 scenes as they are and as this camera sees
+# them, and prints the confusion matrix in pixels. Reading it is now your job.
+#
+# Write `worst_confusions(cm, top=3)`: `cm[i, j]` counts the pixels of true class `i` predicted as
+# `j`; the **rate** of a confusion is `cm[i, j] / cm[i].sum()`, the share of class `i`'s pixels
+# called `j`. Return the `top` largest rates as a list of `(i, j, rate)`, largest first: off the
+# diagonal (the diagonal holds the right pixels), and skipping any class without true pixels (its
+# row is all 0). Careful: the largest *count* is not always the largest rate.
 
-# %% nbgrader={"grade": false, "grade_id": "shifted_cm", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "low_res_cm", "locked": true, "schema_version": 3, "solution": false, "task": false}
 model = models.pretrained("roads")
-knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
-shifted = data.road_scenes(100, seed=77, **knobs)
-res = train.evaluate(model, shifted, device="cpu")
-cm = metrics.confusion_matrix(res["pred"], shifted.labels, 5)
-print("rows = truth, columns = prediction, each row as shares:")
-print((cm / cm.sum(1, keepdims=True)).round(3))
+scenes = data.road_scenes(100, seed=77)
+low_res = np.repeat(np.repeat(scenes.images[:, ::2, ::2], 2, axis=1), 2, axis=2)   # 32×32 pixels, each as 2×2
+as_is = train.evaluate(model, scenes, device="cpu")
+res = train.evaluate(model, (low_res, scenes.labels), device="cpu")
+print(f"{'per-class IoU':>16} | " + " | ".join(f"{n:>12}" for n in scenes.class_names) + " |  mIoU")
+for label, r in (("64×64 camera", as_is), ("32×32 camera", res)):
+    print(f"{label:>16} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
+cm = metrics.confusion_matrix(res["pred"], scenes.labels, 5)
+print("\n32×32 camera, rows = truth, columns = prediction, in pixels:")
+print(cm)
 
-print(f"\n{'one knob at a time':>22} |   mIoU | road IoU | sidewalk IoU | car IoU | sidewalk → road")
-for label, kw in [("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in knobs.items()] + [("all three", knobs)]:
-    scenes = shifted if kw == knobs else data.road_scenes(100, seed=77, **kw)
-    r = res if kw == knobs else train.evaluate(model, scenes, device="cpu")   # all three: the run above
-    c = metrics.confusion_matrix(r["pred"], scenes.labels, 5)
-    iou = r["per_class_iou"]
-    print(f"{label:>22} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | {c[2, 1] / c[2].sum():15.3f}")
+# %% nbgrader={"grade": false, "grade_id": "worst_confusions", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def worst_confusions(cm, top=3):
+    ### BEGIN SOLUTION
+    cm = np.asarray(cm, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    rates = np.divide(cm, rows, out=np.full_like(cm, -1.0), where=rows > 0)   # -1: a row without pixels
+    np.fill_diagonal(rates, -1.0)                                              # -1: never a confusion
+    order = np.argsort(-rates, axis=None, kind="stable")[:top]
+    return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
+    ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "cm_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# The sidewalk row leaks most: 0.079 of the true sidewalk pixels are predicted as road (0.916 stay
-# sidewalk). The road row loses 0.017 to sidewalk and 0.01 to car; sky, lane and car keep at least
-# 0.991 on the diagonal. So road and sidewalk are confused, mostly in one direction. One knob at a
-# time shows where it comes from: lighting alone costs almost nothing (mIoU 0.997 → 0.996), noise
-# alone hurts the cars (car IoU 0.989 → 0.920) and the sidewalk colour alone (`sidewalk_gap`) blurs
-# road and sidewalk (0.999 → 0.977 and 0.981); only all three together send 0.079 of the sidewalk
-# to road (mIoU 0.908), far more than the single rows add up to: the knobs compound, and one knob
-# at a time from the trained camera says which knob hurts on its own, not which ones matter
-# together. So change the data for the whole shift: train with pixel-noise augmentation together
-# with colour and brightness jitter, which lesson 01 measured as the fix for this camera, and then
-# add images where sidewalk and road are this close in colour. A bigger model trained on the same data would learn the same shortcut.
+for i, j, rate in worst_confusions(cm, top=3):
+    print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rate:.3f} of the {scenes.class_names[i]} pixels "
+          f"({cm[i, j]:,} of {cm[i].sum():,})")
+
+# %% nbgrader={"grade": true, "grade_id": "check_worst_confusions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_worst_confusions(worst_confusions)
+
+# %% [markdown]
+# **By hand (1 point).** Which class does the 32×32 camera cost most, and why that class? Which
+# cell holds the most wrong pixels, and why is it not the worst confusion? How does this failure
+# differ from the one of lesson 01 §7's camera, and what would you change first?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "cm_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# The lane markings: their IoU falls from 0.999 to 0.404, and the worst confusion is lane marking →
+# road, 0.403 of the lane pixels; the cars come next (car → road 0.169, car IoU 0.701). A lane is
+# one or two pixels wide and a car a small blob: each 2×2 block mixes them with the road around
+# them, so their colour and their edges are gone before the model sees them. The cell with the most
+# wrong pixels is road → sidewalk (3,506), but that is 0.031 of the road pixels: a large class makes
+# large counts, so rank confusions by rate. §7's camera lost the sidewalk to the road (a colour
+# failure: region errors on a large class); this camera loses the thin and small classes (a
+# resolution failure). First change the data: train with the same down-and-up sampling as an
+# augmentation, or keep the full resolution where thin classes matter. A bigger model would see
+# the same 2×2 blocks: no capacity brings back pixels the camera did not record.

@@ -150,6 +150,33 @@ def test_confusion_from_scores_check():
     _fails(checks.check_confusion_from_scores, overflow, "overflows uint8")
 
 
+def _cm_pixel_loop(s, t):  # right numbers, one Python step per pixel
+    k = np.shape(s)[1]
+    cm = np.zeros((k, k), np.int64)
+    for true, pred in zip(np.asarray(t).astype(np.int64).ravel(), np.argmax(s, 1).ravel()):
+        cm[true, pred] += 1
+    return cm
+
+
+def _cm_row_loop(s, t):  # right numbers, one Python step per row of every image
+    s, t = np.asarray(s), np.asarray(t)
+    return sum(_cm_scores_ref(s[n:n + 1, :, r:r + 1], t[n:n + 1, r:r + 1]) for n in range(len(s)) for r in range(s.shape[2]))
+
+
+def test_confusion_from_scores_check_counts_python_steps_not_time():
+    _fails(checks.check_confusion_from_scores, _cm_pixel_loop, "Python loop over the pixels", "np.bincount")
+    _fails(checks.check_confusion_from_scores, _cm_row_loop, "Python loop over the pixels")
+    # loops over images or classes do not grow with the pixels: accepted
+    checks.check_confusion_from_scores(lambda s, t: sum(_cm_scores_ref(a[None], b[None]) for a, b in zip(s, t)))
+    checks.check_confusion_from_scores(lambda s, t: np.array(
+        [[np.count_nonzero((np.asarray(t) == i) & (np.argmax(s, 1) == j)) for j in range(np.shape(s)[1])]
+         for i in range(np.shape(s)[1])]))
+    from segcourse.checks import lesson00
+    small, large = lesson00._loop_case(4), lesson00._loop_case(32)
+    steps = [lesson00._python_steps(f, *case, what="cm") for f in (_cm_scores_ref, _cm_pixel_loop) for case in (small, large)]
+    assert steps[0] == steps[1] and steps[3] > steps[2] + 64 * 32, steps   # deterministic counts, not seconds
+
+
 def _image_miou_ref(p, t, k):
     scores = []
     for a, b in zip(np.asarray(p), np.asarray(t)):
@@ -675,6 +702,53 @@ def _distance_target_own(inst):
     return out
 
 
+def _worst_ref(cm, top=3):  # the learner's numpy: rates by row, off the diagonal, largest first
+    cm = np.asarray(cm, float)
+    rows = cm.sum(1, keepdims=True)
+    rates = np.divide(cm, rows, out=np.full_like(cm, -1.0), where=rows > 0)
+    np.fill_diagonal(rates, -1.0)
+    order = np.argsort(-rates, axis=None, kind="stable")[:top]
+    return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
+
+
+def _worst_by(values, top, diagonal=False):
+    v = np.array(values, float)
+    if not diagonal:
+        np.fill_diagonal(v, -np.inf)
+    order = np.argsort(-v, axis=None, kind="stable")[:top]
+    return [(int(i), int(j), float(v[i, j])) for i, j in zip(*np.unravel_index(order, v.shape))]
+
+
+def test_worst_confusions_check():
+    checks.check_worst_confusions(_worst_ref)
+    def loops(cm, top=3):  # plain Python over the cells is fine here: a K×K matrix
+        out = [(i, j, cm[i][j] / sum(cm[i])) for i in range(len(cm)) for j in range(len(cm)) if i != j and sum(cm[i])]
+        return sorted(out, key=lambda c: -c[2])[:top]
+    checks.check_worst_confusions(loops)
+    by_count = lambda cm, top=3: [(i, j, cm[i, j] / cm[i].sum()) for i, j, _ in _worst_by(cm, top)]
+    _fails(checks.check_worst_confusions, by_count, "ranked the cells by pixel count", "30 of 50")
+    by_column = lambda cm, top=3: _worst_by(np.asarray(cm) / np.maximum(np.asarray(cm).sum(0, keepdims=True), 1), top)
+    _fails(checks.check_worst_confusions, by_column, "column sums", "TRUE class")
+    with_diagonal = lambda cm, top=3: _worst_by(np.asarray(cm) / np.maximum(np.asarray(cm).sum(1, keepdims=True), 1),
+                                                 top, diagonal=True)
+    _fails(checks.check_worst_confusions, with_diagonal, "diagonal cell (0, 0)")
+    _fails(checks.check_worst_confusions, lambda cm, top=3: _worst_ref(cm, top)[::-1], "largest rate first")
+    of_all = lambda cm, top=3: [(i, j, np.asarray(cm)[i, j] / np.asarray(cm).sum()) for i, j, _ in _worst_ref(cm, top)]
+    _fails(checks.check_worst_confusions, of_all, "shares of all pixels")
+    def nan_rows(cm, top=3):  # 0/0 for the class without pixels, kept in the list
+        r = np.asarray(cm, float) / np.asarray(cm, float).sum(1, keepdims=True)
+        np.fill_diagonal(r, -1)
+        order = np.argsort(np.where(np.isnan(r), -np.inf, -r), axis=None)[::-1][:top]   # NaNs first
+        return [(int(i), int(j), float(r[i, j])) for i, j in zip(*np.unravel_index(order, r.shape))]
+    _fails(checks.check_worst_confusions, nan_rows)
+    def library(cm, top=3):
+        from segcourse import metrics as m
+        m.iou(np.ones((2, 2), bool), np.ones((2, 2), bool))
+        return _worst_ref(cm, top)
+    _fails(checks.check_worst_confusions, library, "calls segcourse.metrics.iou")
+    _fails(checks.check_worst_confusions, lambda cm, top=3: _worst_ref(cm, top)[:2], "return 3 triples")
+
+
 # ----------------------------------------------------------------------------- robustness under grading
 import warnings  # noqa: E402
 
@@ -688,6 +762,7 @@ FUNCTION_CHECKS = [
     (checks.check_median_frequency_weights, _mfw_ref),
     (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
+    (checks.check_worst_confusions, _worst_ref),
     (checks.check_count_cells, _count_8),
     (_check_split(6), lambda m, md: _split(m, md)),
     (checks.check_distance_target, lambda i: _distance_target_own(i)),

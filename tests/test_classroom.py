@@ -123,11 +123,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return np.bincount(index, minlength=k * k).reshape(k, k)
             """, {"check_confusion_from_scores"}),
         ("fay", """
-            def confusion_from_scores(scores, target):  # uint8 targets overflow in k * t + p
+            def confusion_from_scores(scores, target):  # right numbers, but a Python loop over every pixel
                 k = np.shape(scores)[1]
-                index = k * np.asarray(target).ravel() + np.argmax(scores, axis=1).ravel()
-                return np.bincount(index, minlength=k * k).reshape(k, k)
-            """, {"check_confusion_from_scores"}),
+                cm = np.zeros((k, k), dtype=np.int64)
+                for t, p in zip(np.asarray(target).astype(np.int64).ravel(), np.argmax(scores, axis=1).ravel()):
+                    cm[t, p] += 1
+                return cm
+            """, {"check_confusion_from_scores"}),  # (uint8 overflow in k * t + p: tests/test_checks.py)
     ],
     "image_mean_iou": [
         ("dee", """
@@ -192,6 +194,27 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             def flip_pair(image, label_map):  # the image moves, the mask does not
                 return image[:, ::-1], label_map
             """, {"check_flip_pair"}),
+    ],
+    "worst_confusions": [
+        ("dee", """
+            def worst_confusions(cm, top=3):  # ranked by pixel count: a large class makes large counts
+                cm = np.asarray(cm, dtype=float)
+                off = cm.copy()
+                np.fill_diagonal(off, -1)
+                order = np.argsort(-off, axis=None)[:top]
+                return [(int(i), int(j), float(cm[i, j] / cm[i].sum())) for i, j in zip(*np.unravel_index(order, cm.shape))]
+
+            for i, j, rate in worst_confusions(cm, top=3):
+                print(scenes.class_names[i], "->", scenes.class_names[j], round(rate, 3))
+            """, {"check_worst_confusions"}),
+        ("fay", """
+            def worst_confusions(cm, top=3):  # divided by the column: a share of the predicted class
+                cm = np.asarray(cm, dtype=float)
+                rates = cm / np.maximum(cm.sum(axis=0, keepdims=True), 1)
+                np.fill_diagonal(rates, -1)
+                order = np.argsort(-rates, axis=None)[:top]
+                return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
+            """, {"check_worst_confusions"}),
     ],
     # lesson 02 (inside the network)
     "transposed_output_size": [

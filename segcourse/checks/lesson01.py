@@ -10,10 +10,11 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _close, _number, learner_check
+from ._core import _array, _close, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip"]
+__all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip",
+           "check_worst_confusions"]
 
 
 def _show(value: Any) -> str:
@@ -280,3 +281,124 @@ def check_aligned_flip(flip_pair: Callable) -> None:
         raise AssertionError("the result is not a horizontal flip of both image and mask")
     call.refuse("flip_pair")
     print("check_aligned_flip: all cases pass")
+
+
+# ------------------------------------------------------------------------------ worst confusions
+def _rates(cm: Any, by: str = "row") -> np.ndarray:
+    """``cm[i, j]`` divided by its row sum (``by="row"``), column sum or the total; 0 where that is 0."""
+    cm = np.asarray(cm, float)
+    total = {"row": cm.sum(1, keepdims=True), "column": cm.sum(0, keepdims=True), "all": np.full_like(cm, cm.sum())}[by]
+    total = np.broadcast_to(total, cm.shape)
+    return np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+
+
+def _ranked(values: np.ndarray, top: int, diagonal: bool = False, skip_rows: Any = ()) -> list[tuple[int, int, float]]:
+    """The ``top`` largest cells of ``values`` (off the diagonal unless ``diagonal``), largest first."""
+    cells = [(i, j) for i in range(values.shape[0]) for j in range(values.shape[1])
+             if (diagonal or i != j) and i not in skip_rows]
+    cells.sort(key=lambda ij: -values[ij])
+    return [(i, j, float(values[i, j])) for i, j in cells[:top]]
+
+
+def _worst_confusions(cm: Any, top: int = 3) -> list[tuple[int, int, float]]:
+    cm = np.asarray(cm)
+    return _ranked(_rates(cm), top, skip_rows=set(np.flatnonzero(cm.sum(1) == 0).tolist()))
+
+
+def _triples(raw: Any, top: int) -> list[tuple[int, int, float]]:
+    """The learner's list of ``(true, predicted, rate)``, or an AssertionError that says what came back."""
+    raw = _plain(raw)
+    if isinstance(raw, np.ndarray):
+        raw = raw.tolist()
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(t, (list, tuple, np.ndarray)) and len(t) == 3 for t in raw):
+        raise AssertionError(f"return a list of (true class, predicted class, rate) triples, largest rate first; "
+                             f"yours is {type(raw).__name__}" + (f" {raw!r:.80}" if not isinstance(raw, (list, tuple)) else ""))
+    if len(raw) != top:
+        raise AssertionError(f"with top={top} return {top} triples; yours has {len(raw)}")
+    out = []
+    for i, j, r in raw:
+        try:
+            out.append((int(i), int(j), float(_plain(r))))
+        except (TypeError, ValueError):
+            raise AssertionError(f"each triple is (int, int, float): true class, predicted class, rate; got "
+                                 f"({i!r}, {j!r}, {r!r})") from None
+    return out
+
+
+def _fmt(triples: list[tuple[int, int, float]]) -> str:
+    return "[" + ", ".join(f"({i}, {j}, {_show(r)})" for i, j, r in triples) + "]"
+
+
+#: K = 4, rows = truth. Largest count: 1 -> 2 (120 pixels of 1,000); largest row rate: 3 -> 1 (30 of 50,
+#: 0.6); largest column rate (a share of a predicted class): 1 -> 2 (120 of 127). Class 2 has no pixels.
+WC_CM = np.array([[800, 10, 0, 40],
+                  [60, 800, 120, 20],
+                  [0, 0, 0, 0],
+                  [3, 30, 7, 10]])
+
+
+def _same_ranking(got: list[tuple[int, int, float]], cm: np.ndarray, want: list[tuple[int, int, float]]) -> bool:
+    """Same rates in the same order, each the rate of an off-diagonal cell it names (ties in any order)."""
+    rates, rows = _rates(cm), np.asarray(cm).sum(1)
+    return (np.allclose([r for *_, r in got], [r for *_, r in want], atol=1e-6)
+            and len({(i, j) for i, j, _ in got}) == len(got)
+            and all(0 <= i < len(cm) and 0 <= j < len(cm) and i != j and rows[i] > 0 and abs(rates[i, j] - r) < 1e-6
+                    for i, j, r in got))
+
+
+@learner_check
+def check_worst_confusions(worst_confusions: Callable) -> None:
+    """Check ``worst_confusions(cm, top=3)``: the ``top`` largest off-diagonal rates of a confusion matrix.
+
+    ``cm[i, j]`` counts pixels of true class ``i`` predicted as ``j``; the rate of a cell is
+    ``cm[i, j] / cm[i].sum()`` (the share of class ``i``'s pixels called ``j``). Return a list of
+    ``(i, j, rate)``, largest rate first, skipping the diagonal and the classes with no true pixels.
+    An answer that calls ``segcourse`` is refused once its numbers are right.
+
+    >>> check_worst_confusions(lambda cm, top=3: [(0, 0, 0.0)] * top)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on the 4×4 matrix ... the 3 largest rates are ...
+    """
+    call = Watch(LIBRARY)
+    cm, top = WC_CM, 3
+    want = _worst_confusions(cm, top)
+    got = _triples(call(worst_confusions, cm.copy(), top, what="worst_confusions"), top)
+    pairs = [(i, j) for i, j, _ in got]
+    if not _same_ranking(got, cm, want):
+        by_count = _ranked(cm.astype(float), top)
+        if any(i == j for i, j in pairs):
+            hint = (f"your list holds the diagonal cell ({pairs[[i == j for i, j in pairs].index(True)][0]}, "
+                    f"{pairs[[i == j for i, j in pairs].index(True)][0]}): the diagonal counts the pixels that are right. "
+                    f"A confusion is off the diagonal, i != j.")
+        elif pairs == [(i, j) for i, j, _ in by_count]:
+            hint = ("you ranked the cells by pixel count. Class 1 has 1,000 pixels and class 3 only 50: 30 of 50 "
+                    "(0.6) is a worse confusion than 120 of 1,000 (0.12). Divide each row by its sum first.")
+        elif pairs == [(i, j) for i, j, _ in _ranked(_rates(cm, "column"), top)]:
+            hint = ("you divided by the column sums: that is the share of the PREDICTED class's pixels. The rate of "
+                    "a confusion is a share of the TRUE class (the row): cm[i, j] / cm[i].sum().")
+        elif pairs == [(i, j) for i, j, _ in want[::-1]]:
+            hint = "your list is in the wrong order: largest rate first."
+        elif pairs == [(i, j) for i, j, _ in want] and np.allclose([r for *_, r in got],
+                                                                     [_rates(cm, "all")[i, j] for i, j in pairs]):
+            hint = "your rates are shares of all pixels; divide by the row sum, the pixels of the true class."
+        else:
+            hint = "rate = cm[i, j] / cm[i].sum(), off the diagonal, largest first."
+        raise AssertionError(f"on the 4×4 matrix {cm.tolist()} (rows = truth) the {top} largest rates are {_fmt(want)}, "
+                             f"yours are {_fmt(got)}: {hint}")
+    # a class with no true pixels (row 2 here, and row 0 below) is skipped, never a NaN and never a crash
+    rng = np.random.default_rng(8)
+    for _ in range(6):
+        k = int(rng.integers(3, 7))
+        cm = rng.choice(400, (k, k), replace=False) + np.diag(rng.integers(500, 5000, k))
+        cm[int(rng.integers(0, k))] = 0
+        top = int(rng.integers(1, k))
+        want = _worst_confusions(cm, top)
+        got = _triples(call(worst_confusions, cm.copy(), top, what="worst_confusions"), top)
+        if any(not np.isfinite(r) for *_, r in got):
+            raise AssertionError(f"your rates include {_fmt(got)}: a class with no true pixels (its row sums to 0) has "
+                                 f"no rates; skip that row instead of dividing 0 by 0")
+        if not _same_ranking(got, cm, want):
+            raise AssertionError(f"on a random {k}×{k} matrix with top={top} expected {_fmt(want)}, got {_fmt(got)}")
+    call.refuse("worst_confusions")
+    print("check_worst_confusions: all cases pass")
