@@ -3,7 +3,7 @@
 #
 # Six exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
 # the dilation a layer needs to see a whole scene, a soft Dice loss that skips unlabelled pixels,
-# a UNet you write and train yourself, why a UNet needs its skip connections, and a class weight
+# a UNet you write and train yourself, what max-pooling keeps of a thin lane, and a class weight
 # that makes cross-entropy act like your Dice. Exercises 1 to 5 are checked automatically by the
 # cell after each; exercise 6, a measurement and a written answer, is graded by hand.
 # **14 points**: 12 checked automatically, 2 by hand.
@@ -215,29 +215,29 @@ print("output shape:", tuple(net(torch.zeros(1, 3, 32, 32)).shape), "| parameter
 checks.check_unet(MyUNet)
 
 # %% [markdown]
-# ## 5 · Why does a UNet need skip connections for thin lanes? (1 point)
+# ## 5 · What does max-pooling keep of a lane? (1 point)
 #
-# In the lesson, storing the road labels at 1/8 resolution (the size of TinyUNet's bottleneck) and
-# blowing them back up left the lane markings almost no IoU, while the sky kept most of its own. Which
-# statement explains why the decoder needs the encoder's skip connections? Set `skip_choice` to one
-# letter.
-#
-# - **a** · The skips add weights to the decoder, and a thin shape needs more weights to draw
-#   than a wide shape does.
-# - **b** · The skips let each output pixel take in a wider patch of the scene, which a thin
-#   lane needs to be told apart from road.
-# - **c** · The skips give the decoder early feature maps, taken before the poolings, in which
-#   a thin lane is not yet merged with its neighbours.
-# - **d** · The skips give the gradient a short path back to the early layers, which would
-#   otherwise stop learning early on.
+# Section 1 of the lesson stored the label maps at 1/8, TinyUNet's bottleneck, by keeping one pixel
+# of each 8×8 block, and the lanes were left with almost no IoU. A network's max-pooling keeps
+# something else: the *largest* value of each block, so a lane feature anywhere in the block
+# survives. Do the same to the lane masks of the lesson's 200 reference scenes
+# (`ref = data.road_scenes(200, seed=4242)`, lane markings are class 3): call an 8×8 block lane
+# if any of its pixels is a lane pixel, blow the 8×8 grid back up to 64×64 (each block repeated
+# over its 8×8 pixels), and set `pooled_lane_iou` to the IoU of that coarse lane mask with the
+# true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs).
 
-# %% nbgrader={"grade": false, "grade_id": "skip_choice", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
+ref = data.road_scenes(200, seed=4242)
 ### BEGIN SOLUTION
-skip_choice = "c"
+lane = ref.labels == 3                                             # (200, 64, 64)
+blocks = lane.reshape(200, 8, 8, 8, 8).any((2, 4))                 # (200, 8, 8): is any pixel of the block lane?
+up = blocks.repeat(8, 1).repeat(8, 2)                              # back to (200, 64, 64)
+pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
 ### END SOLUTION
+print(f"lane IoU after max-pooling to 1/8: {pooled_lane_iou:.3f}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_skip_choice", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_skip_choice(skip_choice)
+# %% nbgrader={"grade": true, "grade_id": "check_pooled_lane_iou", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_pooled_lane_iou(pooled_lane_iou)
 
 # %% [markdown]
 # ## 6 · A lane weight that makes cross-entropy act like your Dice (2 points, graded by hand)

@@ -249,15 +249,20 @@ def test_dilation_to_see_check():
     fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
 
-def test_skip_choice_check():
-    checks.check_skip_choice("c")
-    checks.check_skip_choice(" C ")
-    _fails(checks.check_skip_choice, "a", "positions")
-    _fails(checks.check_skip_choice, "b", "receptive field")
-    _fails(checks.check_skip_choice, "d", "forward pass")
-    _fails(checks.check_skip_choice, "e", "one letter")
-    _fails(checks.check_skip_choice, None, "one letter")
-    _fails(checks.check_skip_choice, "YOUR ANSWER HERE", "one letter")
+def test_pooled_lane_iou_check():
+    from segcourse import data
+
+    lane = data.road_scenes(200, seed=4242).labels == 3
+    up = lane.reshape(200, 8, 8, 8, 8).max((2, 4)).repeat(8, 1).repeat(8, 2)     # max-pooled, blown back up
+    checks.check_pooled_lane_iou((up & lane).sum() / (up | lane).sum())
+    checks.check_pooled_lane_iou(torch.tensor(0.09819))
+    _fails(checks.check_pooled_lane_iou, 0.0483, "one pixel of each block")
+    _fails(checks.check_pooled_lane_iou, 0.0989, "averaged the IoUs of the scenes")
+    _fails(checks.check_pooled_lane_iou, 0.2082, "1/4")
+    _fails(checks.check_pooled_lane_iou, 1.0, "share of lane pixels kept")
+    _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
+    _fails(checks.check_pooled_lane_iou, "c", "one number")
+    _fails(checks.check_pooled_lane_iou, None, "one number")
 
 
 # ------------------------------------------------------------------------------- check_unet

@@ -294,10 +294,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                     return self.head(self.dec0(torch.cat([self.up0(x), e0], 1)))
             """, {"check_unet"}),
     ],
-    "skip_choice": [
+    "pooled_lane_iou": [
         ("fay", """
-            skip_choice = "b"  # the receptive field is the encoder's business
-            """, {"check_skip_choice"}),
+            ref = data.road_scenes(200, seed=4242)
+            lane = ref.labels == 3  # one pixel of each block kept (section 1's subsampling), not max-pooled
+            up = lane[:, ::8, ::8].repeat(8, 1).repeat(8, 2)
+            pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
+            """, {"check_pooled_lane_iou"}),
     ],
     # lesson 03 (instance segmentation)
     "count_cells": [

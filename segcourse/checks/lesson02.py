@@ -17,7 +17,7 @@ import numpy as np
 from ._core import _call, _close, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_skip_choice",
+__all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
            "check_unet"]
 
 
@@ -452,29 +452,65 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
     print(f"check_dilation_to_see: all {len(DILATION_CASES)} cases pass")
 
 
-@learner_check
-def check_skip_choice(choice: Any) -> None:
-    """Check the multiple-choice answer on why a UNet needs skip connections for thin structures.
+def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False) -> float:
+    """Lane IoU of the reference scenes' lane masks stored at 1/``factor`` and blown back up: ``how`` "max"
+    keeps a block whose pixels hold any lane (max-pooling), "nearest" its top-left pixel (section 1 of the
+    lesson); ``per_scene`` averages the scenes' IoUs instead of pooling their pixels.
 
-    >>> check_skip_choice("a")
+    >>> round(_pooled_lane_iou(), 4), round(_pooled_lane_iou(how="nearest"), 4)
+    (0.0982, 0.0483)
+    """
+    from ..data import road_scenes
+
+    lane = road_scenes(200, seed=4242).labels == 3
+    n, side = lane.shape[0], lane.shape[1] // factor
+    if how == "max":
+        coarse = lane.reshape(n, side, factor, side, factor).any((2, 4))
+    else:
+        coarse = lane[:, ::factor, ::factor]
+    up = coarse.repeat(factor, 1).repeat(factor, 2)
+    if per_scene:
+        return float(np.mean([(u & t).sum() / (u | t).sum() for u, t in zip(up, lane) if (u | t).any()]))
+    return float((up & lane).sum() / (up | lane).sum())
+
+
+@learner_check
+def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
+    """Check the lane IoU of the reference lane masks max-pooled to 1/8 and blown back up (one IoU, all
+    200 scenes pooled).
+
+    >>> check_pooled_lane_iou(0.0483)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: not 'a': more parameters alone do not bring back positions: the...
+    segcourse.checks.CheckFailed: pooled_lane_iou is 0.0483, expected 0.0982: that is section 1's...
     """
-    hints = {
-        "a": "more parameters alone do not bring back positions: the decoder could have as many without skips, "
-             "and its coarse features still only say 'a lane somewhere in this 8×8 block'",
-        "b": "the receptive field is set by the encoder (68 px at the bottleneck, more than the image); the "
-             "skips do not widen it — they add fine, *small*-receptive-field features",
-        "d": "the skips are added in the forward pass and carry features, not gradients alone; and "
-             "TinyUNet with 3 levels trains fine without help against vanishing gradients",
-    }
-    if not isinstance(choice, str) or choice.strip().lower() not in ("a", "b", "c", "d"):
-        raise AssertionError(f"answer with one letter, 'a', 'b', 'c' or 'd'; you gave {choice!r}")
-    c = choice.strip().lower()
-    if c != "c":
-        raise AssertionError(f"not '{c}': {hints[c]}")
-    print("check_skip_choice: right — the skips bring back *where*, which pooling threw away")
+    from ._core import _number
+
+    got = _number(pooled_lane_iou, "pooled_lane_iou")
+    want = _pooled_lane_iou()
+    if _close(got, want, 1e-4):
+        print(f"check_pooled_lane_iou: right — max-pooling keeps the block of every lane pixel (recall 1.000), but "
+              f"each block is 8 pixels wide: lane IoU {want:.3f} at the bottleneck, against {_pooled_lane_iou(how='nearest'):.3f} "
+              f"for one pixel per block. The coarse grid says *that* a block holds a lane, not *where* in it: "
+              f"that is what the skips hand back")
+        return
+    hints = [
+        (_pooled_lane_iou(how="nearest"), "that is section 1's subsampling, one pixel of each block; max-pooling "
+                                          "keeps a block when any of its 64 pixels is a lane: .any() (or .max()) "
+                                          "over the two block axes of lane.reshape(200, 8, 8, 8, 8)"),
+        (_pooled_lane_iou(per_scene=True), "you averaged the IoUs of the scenes; pool the pixels of all 200 scenes "
+                                           "into one intersection and one union"),
+        (_pooled_lane_iou(4), "that is the IoU at 1/4 (4×4 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (_pooled_lane_iou(2), "that is the IoU at 1/2 (2×2 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (1.0, "that is the share of lane pixels kept (every one is), not the IoU: the union also counts the "
+              "non-lane pixels of every kept block"),
+    ]
+    for value, hint in hints:
+        if _close(got, value, 1e-4):
+            raise AssertionError(f"pooled_lane_iou is {got:.4f}, expected {want:.4f}: {hint}")
+    raise AssertionError(f"pooled_lane_iou is {_shown(got)}, expected {want:.4f}: lane = ref.labels == 3; keep each "
+                         f"8×8 block that holds a lane pixel, repeat each block back to 8×8 pixels, then one IoU "
+                         f"(intersection / union) over all 200 scenes")
 
 
 #: What the UNet check trains: binary lane-marking masks of 32×32 road scenes, where a lane is one or
