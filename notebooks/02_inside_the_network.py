@@ -256,10 +256,10 @@ with torch.random.fork_rng():                            # the random weights an
 
 # %% [markdown]
 # The same 9 weights cover a square of 3, 5 or 9 pixels on a side, and the printed grid shows the
-# unread gaps of dilation 2. Since the output keeps the
-# input's size, a stack of dilated convolutions widens the view while every layer keeps full
-# resolution; DeepLab's networks ("atrous" convolution) are built on it. Exercises 1 and 2 put
-# dilation into the upsampling and receptive-field formulas.
+# unread gaps of dilation 2. Since the output keeps the input's size, a stack of dilated
+# convolutions widens the view while every layer keeps full resolution; DeepLab's networks
+# ("atrous" convolution) are built on it. Exercises 1 and 2 put dilation into the upsampling and
+# receptive-field formulas.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #

@@ -244,8 +244,14 @@ def test_dilation_to_see_check():
         return max(1, -(-(size - r) // ((kernel - 1) * jump)))
     fails(lesson_cell, "unpack", "(kernel, stride, dilation) triple")
 
-    def round_down(layers, size, kernel=3):
-        return max(1, (size - _dilation_to_see(layers, 1, kernel, at_least_one=False, ceil=False)) // 2)
+    def stack_only(layers, size, kernel=3):           # the lesson's loop with dilation: the stack's own field
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r += d * (k - 1) * jump
+            jump *= s
+        return r
+    fails(stack_only, "receptive field of the stack itself")
+
     fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
 

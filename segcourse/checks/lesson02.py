@@ -441,6 +441,13 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
             value = _dilation_to_see(layers, size, kernel, **kw)
             if got == value and value != want:
                 raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {hint}")
+        r, jump = 1, 1
+        for k, s_, d in layers:
+            r, jump = r + d * (k - 1) * jump, jump * s_
+        if isinstance(got, (int, np.integer)) and int(got) == r and r != want:
+            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {r} is the receptive field of the "
+                                 f"stack itself; the exercise asks for the dilation of one more {kernel}×{kernel} "
+                                 f"layer on top, the smallest with which an output pixel sees {size} pixels")
         if isinstance(got, (int, np.integer)) and int(got) == _dilation_to_see(layers, size, kernel, ceil=False) - 1:
             raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. The smallest dilation that "
                                  f"reaches {size} pixels: round the division up, not down")
