@@ -34,9 +34,10 @@ torch.set_num_threads(1)
 #
 # Start from the output-size formula of the lesson's section 3. It has no dilation: how wide is
 # one stamp of a dilated kernel (section 2 measured what one covers)? Then solve for the padding
-# instead of evaluating the size. The check compares your pairs with `nn.ConvTranspose2d`; it
-# refuses an answer that runs a transposed convolution to measure sizes, and one of its cases has
-# a dilation of `2**40`, which no tensor can hold and the formula answers at once.
+# instead of evaluating the size. The check compares your pairs with the right ones (each
+# confirmed with `nn.ConvTranspose2d` when the course was built); it refuses an answer that runs a
+# transposed convolution to measure sizes, and one of its cases has a dilation of `2**40`, which
+# no tensor can hold and the formula answers at once.
 
 # %% nbgrader={"grade": false, "grade_id": "exact_upsampling", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def exact_upsampling(kernel, stride, dilation=1):
