@@ -1,10 +1,11 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 02 · Inside a segmentation network
 #
-# Six exercises on lesson 02: the output size of a dilated transposed convolution, the receptive
-# field of a stack of layers, a soft Dice loss that skips unlabelled pixels, a UNet you write and
-# train yourself, and why a UNet needs its skip connections. Each code exercise is checked
-# automatically by the cell after it; the written answer at the end is graded by hand.
+# Six exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
+# the dilation a layer needs to see a whole scene, a soft Dice loss that skips unlabelled pixels,
+# a UNet you write and train yourself, what max-pooling keeps of a thin lane, and a class weight
+# that makes cross-entropy act like your Dice. Exercises 1 to 5 are checked automatically by the
+# cell after each; exercise 6, a measurement and a written answer, is graded by hand.
 # **14 points**: 12 checked automatically, 2 by hand.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -18,58 +19,79 @@ from segcourse import checks, data, models
 torch.set_num_threads(1)
 
 # %% [markdown]
-# ## 1 · How big is the output of a dilated transposed convolution? (2 points)
+# ## 1 · Padding for an exact upsampling (2 points)
 #
-# A transposed convolution stamps its kernel once per input pixel, `stride` pixels apart. With
-# **dilation** `d` the kernel's `kernel` taps sit `d` pixels apart, so one stamp spans
-# `d·(kernel - 1) + 1` pixels instead of `kernel`. Then `padding` crops that many rows and columns
-# from *each* side of the stamped image, and `output_padding` adds that many back on *one* side.
-# Write `transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1)`,
-# the side of the output for a square input of side `size`, as an `int`, **by hand** from these
-# numbers: the check compares it with `nn.ConvTranspose2d` and refuses an answer that runs a
-# transposed convolution to measure the size (it also asks for a size of `2**40` pixels, which no
-# tensor can hold and the formula answers at once). (The lesson's formula has no dilation: work out
-# where the last stamp starts and how wide it is.)
+# A decoder that upsamples by `stride` wants an output exactly `stride` times the input, for
+# every input size (8 → 16 → 32 in TinyUNet). TinyUNet's 2×2 kernel with stride 2 gets it with no
+# padding at all; a larger kernel, or a dilated one, stamps past that size, and `padding` (cropped
+# from *each* side of the stamped image) and `output_padding` (added back on *one* side) must
+# make up for it. Write `exact_upsampling(kernel, stride, dilation=1)` that returns the pair
+# `(padding, output_padding)` of ints, with the **smallest padding**, for which
+# `nn.ConvTranspose2d(c, c, kernel, stride, padding=padding, output_padding=output_padding,
+# dilation=dilation)` turns every input of side `n` into an output of side `stride·n`; or `None`
+# when no pair works. PyTorch accepts `padding >= 0` and `0 <= output_padding < max(stride,
+# dilation)`.
+#
+# Start from the output-size formula of the lesson's section 3. It has no dilation: how wide is
+# one stamp of a dilated kernel (section 2 measured what one covers)? Then solve for the padding
+# instead of evaluating the size. The check compares your pairs with the right ones (each
+# confirmed with `nn.ConvTranspose2d` when the course was built); it refuses an answer that runs a
+# transposed convolution to measure sizes, and one of its cases has a dilation of `2**40`, which
+# no tensor can hold and the formula answers at once.
 
-# %% nbgrader={"grade": false, "grade_id": "transposed_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):
+# %% nbgrader={"grade": false, "grade_id": "exact_upsampling", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def exact_upsampling(kernel, stride, dilation=1):
     ### BEGIN SOLUTION
-    last_stamp_start = (size - 1) * stride
-    stamp_width = dilation * (kernel - 1) + 1
-    return last_stamp_start + stamp_width - 2 * padding + output_padding
+    # output side: (n - 1)·stride - 2·padding + dilation·(kernel - 1) + 1 + output_padding = stride·n
+    excess = dilation * (kernel - 1) + 1 - stride      # how far one stamp reaches past its stride-wide slot
+    padding = max(0, -(-excess // 2))                   # the smallest padding >= 0 with 2·padding >= excess
+    output_padding = 2 * padding - excess               # 0, or 1 when excess is odd (more when excess < 0)
+    if output_padding >= max(stride, dilation):
+        return None                                     # PyTorch refuses it, and more padding only adds to it
+    return padding, output_padding
     ### END SOLUTION
 
-print("3×3 kernel, stride 2, padding 2, dilation 2 on 8 pixels:", transposed_output_size(8, 3, 2, 2, 0, 2))
-print("the same with output_padding 1:", transposed_output_size(8, 3, 2, 2, 1, 2))
+for k, s, d in [(2, 2, 1), (3, 2, 1), (3, 2, 2), (2, 1, 1)]:
+    pair = exact_upsampling(k, s, d)
+    if pair is None:
+        print(f"kernel {k}, stride {s}, dilation {d}: no pair works")
+        continue
+    layer = nn.ConvTranspose2d(1, 1, k, s, padding=pair[0], output_padding=pair[1], dilation=d)
+    print(f"kernel {k}, stride {s}, dilation {d}: (padding, output_padding) = {pair}; "
+          f"8 -> {layer(torch.zeros(1, 1, 8, 8)).shape[-1]}, 16 -> {layer(torch.zeros(1, 1, 16, 16)).shape[-1]}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_transposed_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_transposed_output_size(transposed_output_size)
+# %% nbgrader={"grade": true, "grade_id": "check_exact_upsampling", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_exact_upsampling(exact_upsampling)
 
 # %% [markdown]
-# ## 2 · Receptive field, with dilation (2 points)
+# ## 2 · How dilated must a layer be to see the whole scene? (2 points)
 #
-# The lesson computed the receptive field of a stack of (kernel, stride) layers. Real networks
-# also use **dilated** convolutions: a 3×3 kernel with dilation `d` places its taps `d` pixels
-# apart, so it spans `d·(k - 1) + 1` pixels without more weights. Write `receptive_field(layers)`
-# for a list of `(kernel, stride, dilation)` tuples, from the input up, returning an `int`
-# (a max-pooling is a layer too: `(2, 2, 1)`).
+# Put one more `kernel`×`kernel` convolution with stride 1 on top of a stack of layers. How large
+# must its dilation be for an output pixel to see at least `size` input pixels? Write
+# `dilation_to_see(layers, size, kernel=3)`: `layers` is a list of `(kernel, stride, dilation)`
+# tuples from the input up (a 2×2 max-pooling is `(2, 2, 1)`); return the smallest dilation, an
+# `int` of at least 1. You need two things the lesson's `receptive_field` cell does not give you:
+# the receptive field of a stack whose layers are dilated, and how far apart, in input pixels,
+# the taps of the new layer land once the layers below have strided.
 
-# %% nbgrader={"grade": false, "grade_id": "receptive_field", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def receptive_field(layers):
+# %% nbgrader={"grade": false, "grade_id": "dilation_to_see", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def dilation_to_see(layers, size, kernel=3):
     ### BEGIN SOLUTION
     r, jump = 1, 1
-    for kernel, stride, dilation in layers:
-        r += dilation * (kernel - 1) * jump
-        jump *= stride
-    return r
+    for k, s, d in layers:
+        r += d * (k - 1) * jump         # a dilated layer spans d·(k - 1) + 1 features, each jump pixels apart
+        jump *= s
+    # the new layer adds dilation·(kernel - 1)·jump: the smallest whole dilation with r + that >= size
+    return max(1, -(-(size - r) // ((kernel - 1) * jump)))
     ### END SOLUTION
 
 two_convs = [(3, 1, 1), (3, 1, 1)]
-print("TinyUNet bottleneck:", receptive_field(two_convs + ([(2, 2, 1)] + two_convs) * 3))
-print("three 3×3 convs with dilation 1, 2, 4:", receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]))
+encoder = two_convs + ([(2, 2, 1)] + two_convs) * 3
+print("on top of the TinyUNet encoder, to see 128 pixels:", dilation_to_see(encoder, 128))
+print("on top of two 3×3 convs, to see 64 pixels:", dilation_to_see(two_convs, 64))
 
-# %% nbgrader={"grade": true, "grade_id": "check_receptive_field", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_receptive_field(receptive_field)
+# %% nbgrader={"grade": true, "grade_id": "check_dilation_to_see", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_dilation_to_see(dilation_to_see)
 
 # %% [markdown]
 # ## 3 · Soft Dice loss that skips unlabelled pixels (3 points)
@@ -194,45 +216,87 @@ print("output shape:", tuple(net(torch.zeros(1, 3, 32, 32)).shape), "| parameter
 checks.check_unet(MyUNet)
 
 # %% [markdown]
-# ## 5 · Why does a UNet need skip connections for thin lanes? (1 point)
+# ## 5 · What does max-pooling keep of a lane? (1 point)
 #
-# In the lesson, storing the road labels at 1/8 resolution (the size of TinyUNet's bottleneck) and
-# blowing them back up left the lane markings almost no IoU, while the sky kept most of its own. Which
-# statement explains why the decoder needs the encoder's skip connections? Set `skip_choice` to one
-# letter.
-#
-# - **a** · The skips add weights to the decoder, and a thin shape needs more weights to draw
-#   than a wide shape does.
-# - **b** · The skips let each output pixel take in a wider patch of the scene, which a thin
-#   lane needs to be told apart from road.
-# - **c** · The skips give the decoder early feature maps, taken before the poolings, in which
-#   a thin lane is not yet merged with its neighbours.
-# - **d** · The skips give the gradient a short path back to the early layers, which would
-#   otherwise stop learning early on.
+# Section 1 of the lesson stored the label maps at 1/8, TinyUNet's bottleneck, by keeping one pixel
+# of each 8×8 block, and the lanes were left with almost no IoU. A network's max-pooling keeps
+# something else: the *largest* value of each block, so a lane feature anywhere in the block
+# survives. Do the same to the lane masks of the lesson's 200 reference scenes
+# (`ref = data.road_scenes(200, seed=4242)`, lane markings are class 3): call an 8×8 block lane
+# if any of its pixels is a lane pixel, blow the 8×8 grid back up to 64×64 (each block repeated
+# over its 8×8 pixels), and set `pooled_lane_iou` to the IoU of that coarse lane mask with the
+# true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs).
 
-# %% nbgrader={"grade": false, "grade_id": "skip_choice", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
+ref = data.road_scenes(200, seed=4242)
 ### BEGIN SOLUTION
-skip_choice = "c"
+lane = ref.labels == 3                                             # (200, 64, 64)
+blocks = lane.reshape(200, 8, 8, 8, 8).any((2, 4))                 # (200, 8, 8): is any pixel of the block lane?
+up = blocks.repeat(8, 1).repeat(8, 2)                              # back to (200, 64, 64)
+pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
 ### END SOLUTION
+print(f"lane IoU after max-pooling to 1/8: {pooled_lane_iou:.3f}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_skip_choice", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_skip_choice(skip_choice)
+# %% nbgrader={"grade": true, "grade_id": "check_pooled_lane_iou", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_pooled_lane_iou(pooled_lane_iou)
 
 # %% [markdown]
-# ## 6 · Read the gradient shares (2 points, graded by hand)
+# ## 6 · A lane weight that makes cross-entropy act like your Dice (2 points, graded by hand)
 #
-# Using the table printed under exercise 3, explain in three to five sentences: how much of the
-# cross-entropy gradient goes to the lane markings and why, what your soft Dice changes, and what
-# this table can *not* tell you about whether to train with Dice alone or with cross-entropy plus
-# Dice (what would you have to measure instead?). Quote the numbers you use.
+# Weighting the classes of cross-entropy (lesson 02, section 6) is the other common remedy for
+# small classes. In the cell below, on the batch of exercise 3 (`logits` and `y`, with the
+# unscored left quarter):
+#
+# 1. find the lane weight `w` (every other class keeps weight 1) at which weighted
+#    cross-entropy, `F.cross_entropy(logits, y, weight=..., ignore_index=255)`, gives the lane
+#    markings the same share of the gradient as your soft Dice, to within 0.005 (reuse the share
+#    computation of the table under exercise 3);
+# 2. print the shares of all five classes under that weighted cross-entropy;
+# 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson 01:
+#    the median of the five class frequencies divided by the lane frequency).
+#
+# Then explain, in three to five sentences and quoting the numbers your cell prints: how strong
+# a lane weight your Dice amounts to on this batch, compared with the median-frequency weight;
+# and whether that one weight makes cross-entropy act like your Dice for the cars too.
+
+# %% nbgrader={"grade": false, "grade_id": "matching_weight", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+def class_shares(loss_fn, z=logits, t=y):
+    """Share of the gradient on each class's scored pixels (as in the table under exercise 3)."""
+    z.grad = None
+    loss_fn(z, t).backward()
+    size = z.grad.abs().sum(1)                              # (N, H, W): gradient size per pixel
+    per_class = np.array([float(size[t == c].sum()) for c in range(5)])
+    return per_class / per_class.sum()
+
+
+def weighted_ce(lane_weight):
+    w = torch.ones(5)
+    w[3] = lane_weight
+    return lambda z, t: F.cross_entropy(z, t, weight=w, ignore_index=255)
+
+
+dice_share = class_shares(soft_dice)
+low, high = 1.0, 1000.0                      # the lanes' share grows with their weight: bisect
+while high - low > 0.01:
+    mid = (low + high) / 2
+    low, high = (mid, high) if class_shares(weighted_ce(mid))[3] < dice_share[3] else (low, mid)
+ce_share = class_shares(weighted_ce(low))
+frequency = np.bincount(scored, minlength=5) / scored.size
+print(f"lane weight at which weighted cross-entropy matches your Dice's lane share ({dice_share[3]:.3f}): {low:.1f}")
+print(f"{'':>24}" + "".join(f"{n:>14}" for n in batch.class_names))
+for name, share in [("weighted CE, that weight", ce_share), ("your soft Dice", dice_share)]:
+    print(f"{name:>24}" + "".join(f"{v:14.3f}" for v in share))
+print(f"median-frequency weight of the lanes: {np.median(frequency):.3f} / {frequency[3]:.3f} = "
+      f"{np.median(frequency) / frequency[3]:.1f}")
+### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "gradient_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# Lane markings are 0.021 of the scored pixels and cross-entropy gives them about the same share of
-# the gradient (0.017): the loss is an average over pixels, so getting every lane pixel wrong costs
-# little and the big classes get almost all of the push. Soft Dice is an average over classes, so
-# a badly predicted lane class weighs as much as any other: its share rises to 0.050, about three
-# times more, and the cars' from 0.060 to 0.112 (and neither loss sends any gradient to the unscored
-# pixels: 0). The table cannot say which loss *trains* better: it is one batch, at initialisation,
-# and it shows where the gradient goes, not whether following it reaches a good model. To choose
-# between Dice alone and cross-entropy plus Dice I would train both (and cross-entropy alone) from
-# the same start on the same batches and compare the held-out lane IoU along the way.
+# On this batch my soft Dice gives the lane markings 0.050 of the gradient, and weighted
+# cross-entropy gives them the same share with a lane weight of 3.1. That is a mild weight: the
+# median-frequency weight of the lanes is 12.7 (0.265 / 0.021), so at initialisation Dice pushes
+# the lanes far less hard than median-frequency weighting would. The one weight does not make
+# cross-entropy act like Dice for the cars: they keep 0.058 of the weighted cross-entropy's gradient
+# against 0.112 under my Dice, while the sky keeps 0.379 against 0.286. Matching Dice for every
+# class would take a weight per class, and this is one batch at initialisation: it says nothing
+# about the weights that would match later in training.

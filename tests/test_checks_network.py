@@ -101,61 +101,101 @@ def test_check_messages_print_plain_numbers():
         checks.check_soft_dice(lambda z, t, eps=1.0, ignore_index=255: np.float64(0.25))
     assert "np.float64" not in str(info.value) and "0.25" in str(info.value)
     with pytest.raises(AssertionError) as info:
-        checks.check_transposed_output_size(lambda n, k, s, p=0, op=0, d=1: np.float64(0.5))
-    assert "np.float64" not in str(info.value) and "0.5" in str(info.value)
+        checks.check_exact_upsampling(lambda k, s, d=1: (np.float64(0.5), np.int64(0)))
+    assert "np.float64" not in str(info.value) and "(0.5, 0)" in str(info.value)
     with pytest.raises(AssertionError) as info:
-        checks.check_receptive_field(lambda layers: np.float64(2.5))
+        checks.check_dilation_to_see(lambda layers, size, kernel=3: np.float64(2.5))
     assert "np.float64" not in str(info.value) and "2.5" in str(info.value)
 
 
-def reference_size(n, k, s, p=0, op=0, d=1):
-    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+def reference_upsampling(k, s, d=1):
+    """Solved by hand: output_padding = 2·padding - (d·(k - 1) + 1 - s), the smallest padding >= 0."""
+    excess = d * (k - 1) + 1 - s
+    p = max(0, -(-excess // 2))
+    op = 2 * p - excess
+    return (p, op) if op < max(s, d) else None
 
 
-def test_transposed_output_size_check():
-    checks.check_transposed_output_size(reference_size)
-    checks.check_transposed_output_size(lambda n, k, s, p=0, op=0, d=1: float(reference_size(n, k, s, p, op, d)))
-    fails = lambda fn, *words: _fails(checks.check_transposed_output_size, fn, *words)  # noqa: E731
-    fails(lambda n, k, s, p=0, op=0, d=1: (n + 2 * p - d * (k - 1) - 1) // s + 1, "ordinary convolution")
-    fails(lambda n, k, s, p=0, op=0, d=1: n * s, "kernel = stride")
-    fails(lambda n, k, s, p=0, op=0, d=1: (n - 1) * s - 2 * p + k + op, "left out the dilation")
-    fails(lambda n, k, s, p=0, op=0, d=1: (n - 1) * s - 2 * p + d * k + op, "between the taps")
-    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + op, "ONE side", "not twice")
-    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + 2 * p, "subtract 2·padding")
-    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) + p, "not padding")
-    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) - op, "add it")
-    fails(lambda n, k, s, p=0, op=0, d=1: reference_size(n, k, s, p, op, d) - 1, "off by one")
-    fails(lambda n, k, s, p=0, op=0, d=1: "8", "return an int")
-    fails(lambda n, k, s, p=0, op=0: reference_size(n, k, s, p, op), "crashed")   # no dilation argument
+def test_exact_upsampling_reference_matches_conv_transpose2d():
+    """Every pair the check expects makes nn.ConvTranspose2d give stride·n; where it expects None, no pair
+    PyTorch accepts (padding up to the kernel span, output_padding < max(stride, dilation)) does."""
+    from segcourse.checks.lesson02 import HUGE, UPSAMPLING_CASES, _exact_upsampling
+
+    for k, s, d, _ in UPSAMPLING_CASES:
+        want = _exact_upsampling(k, s, d)
+        assert want == reference_upsampling(k, s, d)
+        if d == HUGE:
+            continue
+        works = [(p, op) for p in range(d * (k - 1) // 2 + 2) for op in range(max(s, d))
+                 if all(nn.ConvTranspose2d(1, 1, k, s, p, op, dilation=d)(torch.zeros(1, 1, n, n)).shape[-1] == s * n
+                        for n in (3, 5))]
+        assert want == (works[0] if works else None), (k, s, d, works)
 
 
-def test_transposed_output_size_check_refuses_any_convolution_that_measures():
-    """torch.convolution(transposed=True) and the aten op are not watched by name: the 2**40 case catches them."""
-    def via_convolution(n, k, s, p=0, op=0, d=1):
-        return torch.convolution(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, [s, s], [p, p], [d, d], True,
-                                 [op, op], 1).shape[-1]
-    _fails(checks.check_transposed_output_size, via_convolution, "1099511627776 (2**40)", "formula answers at once")
+def test_exact_upsampling_check():
+    checks.check_exact_upsampling(reference_upsampling)
+    checks.check_exact_upsampling(lambda k, s, d=1: None if reference_upsampling(k, s, d) is None
+                                  else list(map(float, reference_upsampling(k, s, d))))   # a list of floats is fine
+    fails = lambda fn, *words: _fails(checks.check_exact_upsampling, fn, *words)  # noqa: E731
 
-    def via_aten(n, k, s, p=0, op=0, d=1):
-        return torch.ops.aten.convolution(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, [s, s], [p, p],
-                                          [d, d], True, [op, op], 1).shape[-1]
-    _fails(checks.check_transposed_output_size, via_aten, "(2**40)", "instead of running a convolution")
+    fails(lambda k, s, d=1: _ref(k, s, d, dilate=False), "left out the dilation")
+    fails(lambda k, s, d=1: _ref(k, s, d, output_padding=False), "output_padding = 1")
+    fails(lambda k, s, d=1: _ref(k, s, d, limit=False), "max(stride, dilation)", "return None")
+    fails(lambda k, s, d=1: _ref(k, s, d, clip=False, limit=False), "cannot be negative")
+    fails(lambda k, s, d=1: None if reference_upsampling(k, s, d) is None else reference_upsampling(k, s, d)[::-1],
+          "wrong order")
+    fails(lambda k, s, d=1: (s - 1) * 2 - 2 * 0 + d * (k - 1) + 1, "one number")        # the output size, not a pair
+    fails(lambda k, s, d=1: None, "A pair exists here")
+    fails(lambda k, s, d=1: (0, 0), "Set", "smallest padding")
+    fails(lambda k, s, d=1: "1, 1", "Return a pair")
+
+    def larger_padding(k, s, d=1):            # valid where max(stride, dilation) > 2, but not the smallest padding
+        want = reference_upsampling(k, s, d)
+        if want and want[1] + 2 < max(s, d):
+            return want[0] + 1, want[1] + 2
+        return want
+    fails(larger_padding, "smallest padding")
+    fails(lambda k, s: (0, 0), "crashed")                                 # no dilation argument
+
+
+def _ref(k, s, d, **kw):
+    from segcourse.checks.lesson02 import _exact_upsampling
+    return _exact_upsampling(k, s, d, **kw)
+
+
+def test_exact_upsampling_check_refuses_any_convolution_that_measures():
+    """A search that measures with nn.ConvTranspose2d is seen by the Watch; torch.conv_transpose2d (a built-in
+    the Watch cannot see), torch.convolution and the aten op fail on the dilation of 2**40."""
+    def search(conv):
+        def exact_upsampling(k, s, d=1):
+            for p in range(d * (k - 1) // 2 + 2):
+                for op in range(max(s, d)):
+                    if conv(torch.zeros(1, 1, 9, 9), k, s, p, op, d) == 9 * s:
+                        return p, op
+            return None
+        return exact_upsampling
+
+    layer = lambda x, k, s, p, op, d: nn.ConvTranspose2d(1, 1, k, s, p, op, dilation=d)(x).shape[-1]  # noqa: E731
+    _fails(checks.check_exact_upsampling, search(layer), "calls nn.ConvTranspose2d", "solve")
+    functional = lambda x, k, s, p, op, d: F.conv_transpose2d(x, torch.zeros(1, 1, k, k), stride=s, padding=p,  # noqa: E731
+                                                              output_padding=op, dilation=d).shape[-1]
+    _fails(checks.check_exact_upsampling, search(functional), "dilation 2**40", "formula answers at once")
+    aten = lambda x, k, s, p, op, d: torch.ops.aten.convolution(x, torch.zeros(1, 1, k, k), None, [s, s], [p, p],  # noqa: E731
+                                                                [d, d], True, [op, op], 1).shape[-1]
+    _fails(checks.check_exact_upsampling, search(aten), "dilation 2**40",
+           "instead of running")
 
 
 def test_function_checks_refuse_segcourse_and_the_library_one_liner():
-    """An answer that measures the size with torch's transposed convolution, or calls segcourse (the
-    check's own reference included), is refused with a hint saying so; the hooks are removed afterwards."""
+    """An answer that calls segcourse (the check's own reference included) is refused with a hint saying
+    so; the profile hook is removed afterwards."""
     import sys
 
-    from segcourse.checks.lesson02 import _masked_dice
+    from segcourse.checks.lesson02 import _dilation_to_see, _exact_upsampling, _masked_dice
 
-    def measured(n, k, s, p=0, op=0, d=1):     # right on every case, but not the formula
-        layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
-        return layer(torch.zeros(1, 1, n, n)).shape[-1]
-    _fails(checks.check_transposed_output_size, measured, "calls nn.ConvTranspose2d", "formula")
-    functional = lambda n, k, s, p=0, op=0, d=1: F.conv_transpose2d(  # noqa: E731
-        torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=op, dilation=d).shape[-1]
-    _fails(checks.check_transposed_output_size, functional, "conv_transpose2d", "formula")
+    _fails(checks.check_exact_upsampling, _exact_upsampling, "calls segcourse.checks.lesson02._exact_upsampling",
+           "yourself")
+    _fails(checks.check_dilation_to_see, _dilation_to_see, "calls segcourse.checks.lesson02._dilation_to_see")
     _fails(checks.check_soft_dice, _masked_dice, "calls segcourse.checks.lesson02._masked_dice", "yourself")
 
     def via_dice_loss(logits, target, eps=1.0, ignore_index=255):   # right numbers, segcourse's loss
@@ -163,7 +203,8 @@ def test_function_checks_refuse_segcourse_and_the_library_one_liner():
         return dice_loss(logits.permute(0, 2, 3, 1)[keep].T[None, :, :, None], target[keep][None, :, None], eps)
     _fails(checks.check_soft_dice, via_dice_loss, "calls segcourse.train.dice_loss", "yourself")
     from segcourse import metrics
-    _fails(checks.check_receptive_field, lambda layers: reference_rf(layers) * int(metrics.iou(np.ones(2), np.ones(2))),
+    _fails(checks.check_dilation_to_see,
+           lambda layers, size, kernel=3: reference_dilation(layers, size, kernel) * int(metrics.iou(np.ones(2), np.ones(2))),
            "calls segcourse.metrics.iou", "yourself")
     # a wrong answer that also calls segcourse hears about its mistake first
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.masked_fill(t == 255, 0), eps),
@@ -171,48 +212,63 @@ def test_function_checks_refuse_segcourse_and_the_library_one_liner():
     assert sys.getprofile() is None
 
 
-def reference_rf(layers):
+def reference_dilation(layers, size, kernel=3):
     r, jump = 1, 1
     for k, s, d in layers:
         r += d * (k - 1) * jump
         jump *= s
-    return r
+    return max(1, -(-(size - r) // ((kernel - 1) * jump)))
 
 
-def test_receptive_field_check():
-    checks.check_receptive_field(reference_rf)
+def test_dilation_to_see_check():
+    from segcourse.checks.lesson02 import _dilation_to_see
 
-    def jump_first(layers):
-        r, jump = 1, 1
-        for k, s, d in layers:
-            jump *= s
-            r += d * (k - 1) * jump
-        return r
-    _fails(checks.check_receptive_field, jump_first, "before adding")
-    _fails(checks.check_receptive_field, lambda layers: 1 + sum(d * (k - 1) for k, s, d in layers), "left the jump out")
-    _fails(checks.check_receptive_field, lambda layers: reference_rf([(k, s, 1) for k, s, d in layers]), "dilation")
-    _fails(checks.check_receptive_field, lambda layers: reference_rf(layers) - 1, "start from 1")
-    _fails(checks.check_receptive_field, lambda layers: int(np.prod([k for k, s, d in layers])), "do not multiply")
-    _fails(checks.check_receptive_field, lambda layers: 42, "expected")
+    checks.check_dilation_to_see(reference_dilation)
+    checks.check_dilation_to_see(lambda layers, size, kernel=3: float(reference_dilation(layers, size, kernel)))
+    fails = lambda fn, *words: _fails(checks.check_dilation_to_see, fn, *words)  # noqa: E731
+    wrong = lambda **kw: lambda layers, size, kernel=3: _dilation_to_see(layers, size, kernel, **kw)  # noqa: E731
+    fails(wrong(jump=False), "jump input pixels")
+    fails(wrong(dilate=False), "layers below have dilations")
+    fails(wrong(jump_first=True), "before adding")
+    fails(wrong(stack=False), "already sees r pixels")
+    fails(wrong(ceil=False), "floor + 1")
+    fails(wrong(at_least_one=False), "dilation 1")
+    fails(lambda layers, size, kernel=3: (size - 1) / 3, "whole number")
+    fails(lambda layers, size, kernel=3: 42, "solve r + dilation")
 
-    def lesson_cell(layers):                  # the lesson's (kernel, stride) version, pasted
+    def lesson_cell(layers, size, kernel=3):          # the lesson's (kernel, stride) loop, pasted
         r, jump = 1, 1
         for k, s in layers:
             r += (k - 1) * jump
             jump *= s
+        return max(1, -(-(size - r) // ((kernel - 1) * jump)))
+    fails(lesson_cell, "unpack", "(kernel, stride, dilation) triple")
+
+    def stack_only(layers, size, kernel=3):           # the lesson's loop with dilation: the stack's own field
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r += d * (k - 1) * jump
+            jump *= s
         return r
-    _fails(checks.check_receptive_field, lesson_cell, "unpack", "(kernel, stride, dilation) triple")
+    fails(stack_only, "receptive field of the stack itself")
+
+    fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
 
-def test_skip_choice_check():
-    checks.check_skip_choice("c")
-    checks.check_skip_choice(" C ")
-    _fails(checks.check_skip_choice, "a", "positions")
-    _fails(checks.check_skip_choice, "b", "receptive field")
-    _fails(checks.check_skip_choice, "d", "forward pass")
-    _fails(checks.check_skip_choice, "e", "one letter")
-    _fails(checks.check_skip_choice, None, "one letter")
-    _fails(checks.check_skip_choice, "YOUR ANSWER HERE", "one letter")
+def test_pooled_lane_iou_check():
+    from segcourse import data
+
+    lane = data.road_scenes(200, seed=4242).labels == 3
+    up = lane.reshape(200, 8, 8, 8, 8).max((2, 4)).repeat(8, 1).repeat(8, 2)     # max-pooled, blown back up
+    checks.check_pooled_lane_iou((up & lane).sum() / (up | lane).sum())
+    checks.check_pooled_lane_iou(torch.tensor(0.09819))
+    _fails(checks.check_pooled_lane_iou, 0.0483, "one pixel of each block")
+    _fails(checks.check_pooled_lane_iou, 0.0989, "averaged the IoUs of the scenes")
+    _fails(checks.check_pooled_lane_iou, 0.2082, "1/4")
+    _fails(checks.check_pooled_lane_iou, 1.0, "share of lane pixels kept")
+    _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
+    _fails(checks.check_pooled_lane_iou, "c", "one number")
+    _fails(checks.check_pooled_lane_iou, None, "one number")
 
 
 # ------------------------------------------------------------------------------- check_unet

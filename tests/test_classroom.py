@@ -217,30 +217,34 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_worst_confusions"}),
     ],
     # lesson 02 (inside the network)
-    "transposed_output_size": [
+    "exact_upsampling": [
         ("dee", """
-            def transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1):  # measured, not computed
-                layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
-                return layer(torch.zeros(1, 1, size, size)).shape[-1]
-            """, {"check_transposed_output_size"}),
+            def exact_upsampling(kernel, stride, dilation=1):  # measured with torch's layer, not solved
+                for padding in range(dilation * (kernel - 1) // 2 + 2):
+                    for output_padding in range(max(stride, dilation)):
+                        layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding, dilation=dilation)
+                        if layer(torch.zeros(1, 1, 9, 9)).shape[-1] == 9 * stride:
+                            return padding, output_padding
+                return None
+            """, {"check_exact_upsampling"}),
     ],
-    "receptive_field": [
+    "dilation_to_see": [
         ("dee", """
-            def receptive_field(layers):  # the lesson's (kernel, stride) cell, pasted
+            def dilation_to_see(layers, size, kernel=3):  # the lesson's (kernel, stride) cell, pasted
                 r, jump = 1, 1
                 for k, s in layers:
                     r += (k - 1) * jump
                     jump *= s
-                return r
-            """, {"check_receptive_field"}),
+                return max(1, -(-(size - r) // ((kernel - 1) * jump)))
+            """, {"check_dilation_to_see"}),
         ("fay", """
-            def receptive_field(layers):  # forgets the dilation
+            def dilation_to_see(layers, size, kernel=3):  # the new layer's taps taken 1 input pixel apart
                 r, jump = 1, 1
-                for kernel, stride, dilation in layers:
-                    r += (kernel - 1) * jump
-                    jump *= stride
-                return r
-            """, {"check_receptive_field"}),
+                for k, s, d in layers:
+                    r += d * (k - 1) * jump
+                    jump *= s
+                return max(1, -(-(size - r) // (kernel - 1)))
+            """, {"check_dilation_to_see"}),
     ],
     "soft_dice": [
         ("dee", """
@@ -313,10 +317,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                     return self.head(self.dec0(torch.cat([self.up0(x), e0], 1)))
             """, {"check_unet"}),
     ],
-    "skip_choice": [
+    "pooled_lane_iou": [
         ("fay", """
-            skip_choice = "b"  # the receptive field is the encoder's business
-            """, {"check_skip_choice"}),
+            ref = data.road_scenes(200, seed=4242)
+            lane = ref.labels == 3  # one pixel of each block kept (section 1's subsampling), not max-pooled
+            up = lane[:, ::8, ::8].repeat(8, 1).repeat(8, 2)
+            pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
+            """, {"check_pooled_lane_iou"}),
     ],
     # lesson 03 (instance segmentation)
     "count_cells": [

@@ -1,19 +1,23 @@
 """Learner checks of lesson 02, inside a segmentation network.
 
-Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written.
+Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written. An answer
+that calls segcourse (or, for the upsampling exercise, runs torch's transposed convolution to
+measure what it should compute) is seen by the shared :class:`._refuse.Watch` and refused once
+its numbers are right, so a wrong answer hears about its mistake first.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import functools
+import math
 from typing import Any, Callable
 
 import numpy as np
 
 from ._core import _call, _close, learner_check
+from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_soft_dice", "check_transposed_output_size", "check_receptive_field", "check_skip_choice",
+__all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
            "check_unet"]
 
 
@@ -25,71 +29,49 @@ def _shown(value: Any) -> str:
         value = value.detach().cpu().item()
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
 
 
-#: The folder of the segcourse package: an answer whose call runs code from here borrowed it.
-_SEGCOURSE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+#: The Python code of torch's convolution layers (``nn.ConvTranspose2d(...)(x)`` runs ``forward``, which
+#: calls ``_output_padding``). ``torch.conv_transpose2d`` (``F.conv_transpose2d``) is a built-in, which a
+#: profile hook's call event does not see: the upsampling check's dilation of ``HUGE`` refuses it, as no
+#: tensor that size fits in memory.
+CONV_LAYERS: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("torch.nn.modules.conv", frozenset({"forward", "_output_padding", "_conv_forward"})),)
+_SHOWN_AS = {"torch.nn.modules.conv.forward": "nn.ConvTranspose2d (a convolution layer's forward pass)",
+             "torch.nn.modules.conv._output_padding": "nn.ConvTranspose2d (its output_padding helper)",
+             "torch.nn.modules.conv._conv_forward": "nn.Conv2d (a convolution layer's forward pass)"}
 
 
-def _watched(fn: Any, library: dict[Any, str] | None = None) -> tuple[Callable, list[str]]:
-    """``fn`` wrapped so that it notes, in the returned list, every segcourse function it calls and every
-    function of ``library`` ({function: name}, Python or built-in) it calls, in the order of the calls.
+def _refuse(call: Watch, what: str, task: str, library_hint: str = "") -> None:
+    """Raise if the answer called segcourse (or a watched torch function, with ``library_hint``).
 
-    A profile hook (:func:`sys.setprofile`) sees each call the answer makes, however it imported the
-    function; the hook is removed when ``fn`` returns or raises.
+    Names the module machinery leaves behind are not calls of the answer: ``segcourse.__getattr__``
+    (a lazy import) and ``<module>`` (a module imported inside the answer).
     """
-    used: list[str] = []
-    if not callable(fn):
-        return fn, used                                      # _call explains what is wrong
-    library = library or {}
-    codes = {f.__code__: name for f, name in library.items() if hasattr(f, "__code__")}
-    builtins = {id(f): name for f, name in library.items() if not hasattr(f, "__code__")}
-
-    def profile(frame: Any, event: str, arg: Any) -> None:
-        if event == "call":
-            code = frame.f_code
-            if code in codes:
-                used.append(codes[code])
-            elif code.co_filename.startswith(_SEGCOURSE_DIR):
-                used.append(f"{frame.f_globals.get('__name__', 'segcourse')}.{code.co_qualname}")
-        elif event == "c_call" and id(arg) in builtins:
-            used.append(builtins[id(arg)])
-
-    def watched(*args: Any) -> Any:
-        before = sys.getprofile()
-        sys.setprofile(profile)
-        try:
-            return fn(*args)
-        finally:
-            sys.setprofile(before)
-
-    return watched, used
-
-
-def _refuse_borrowed(used: list[str], what: str, task: str, library_hint: str = "") -> None:
-    """Raise if the answer called segcourse (or, with ``library_hint``, a library function it must not use)."""
-    ours = [name for name in used if name.startswith("segcourse")]
+    seen = [name for name in call.seen if not name.rsplit(".", 1)[-1].startswith(("__", "<"))]
+    ours = [name for name in seen if name.startswith("segcourse")]
     if ours:
         raise AssertionError(f"{what} calls {ours[0]}, a segcourse function: the exercise is to write {task} "
                              f"yourself, so the check does not accept an answer that calls segcourse")
-    if used and library_hint:
-        raise AssertionError(f"{what} calls {used[0]}: {library_hint}")
+    if seen and library_hint:
+        raise AssertionError(f"{what} calls {_SHOWN_AS.get(seen[0], seen[0])}: {library_hint}")
 
 
-def _call_own(watched: Any, used: list[str], *args: Any, what: str, task: str, library_hint: str = "") -> Any:
-    """:func:`_call` on an answer wrapped by :func:`_watched`. A crash inside a borrowed function is
-    refused with the borrowing hint; otherwise the check names the answer's mistakes first and calls
-    :func:`_refuse_borrowed` last, once every case is right."""
+def _call_own(call: Watch, fn: Any, *args: Any, what: str, task: str, library_hint: str = "") -> Any:
+    """``call(fn, *args)``. A crash inside a borrowed function is refused with the borrowing hint; otherwise
+    the check names the answer's mistakes first and calls :func:`_refuse` last, once every case is right."""
     try:
-        return _call(watched, *args, what=what)
+        return call(fn, *args, what=what)
     except AssertionError:
-        _refuse_borrowed(used, what, task, library_hint)
+        _refuse(call, what, task, library_hint)
         raise
 
 
 IGNORE = 255  #: the "do not score this pixel" label of the soft-Dice exercise
-HUGE = 2**40  #: an input size of the output-size exercise that the formula answers and no tensor can hold
+HUGE = 2**40  #: a dilation of the upsampling exercise that the formula answers and no tensor can hold
 
 
 def _masked_dice(logits: Any, target: Any, eps: float = 1.0, ignore_index: int = IGNORE, mask_probs: bool = True,
@@ -151,20 +133,20 @@ def check_soft_dice(soft_dice: Callable) -> None:
     """
     import torch
 
-    soft_dice, used = _watched(soft_dice)
-    received: list[tuple] = []                 # the (copied) arguments each call got, to see what it changed
-    if callable(soft_dice):
-        watched_dice = soft_dice
+    if not callable(soft_dice):
+        _call(soft_dice, what="soft_dice")         # says what to pass instead
+    call = Watch(LIBRARY)
 
-        def soft_dice(*args: Any) -> Any:
-            received.append(args)
-            return watched_dice(*args)
+    def given(*args: Any) -> Any:
+        """soft_dice on these very tensors (no copy): what it does to them in place stays visible."""
+        return functools.partial(soft_dice, *args)
     task = "the masked soft Dice (softmax, one-hot, sums over the scored pixels)"
 
     for logits, target, eps, what in _dice_cases(0):
         want = float(_masked_dice(logits, target, eps))
+        passed = target.clone()
         try:
-            got = _call_own(soft_dice, used, logits.clone(), target.clone(), eps, IGNORE, what="soft_dice", task=task)
+            got = _call_own(call, given(logits.clone(), passed, eps, IGNORE), what="soft_dice", task=task)
         except AssertionError as exc:
             if "smaller than num_classes" in str(exc):
                 raise AssertionError(f"on {what}: {str(exc).rstrip('.')}. The ignore label {IGNORE} is not a class id, so "
@@ -172,9 +154,8 @@ def check_soft_dice(soft_dice: Callable) -> None:
                                      f"(target.masked_fill(target == ignore_index, 0)), then multiply the one-hot "
                                      f"by the mask of scored pixels") from None
             raise
-        given = received[-1][1]
-        if isinstance(given, torch.Tensor) and given.shape == target.shape and not torch.equal(given, target):
-            changed = int((given != target).sum())
+        if not torch.equal(passed, target):
+            changed = int((passed != target).sum())
             raise AssertionError(f"on {what}: your soft_dice changed {changed} labels of the target it was given, in "
                                  f"place (e.g. target[target == ignore_index] = 0): the caller's labels are then wrong "
                                  f"for everything after the loss (and the ignored pixels no longer marked). Leave "
@@ -224,7 +205,7 @@ def check_soft_dice(soft_dice: Callable) -> None:
                              f"then 1 - mean over the classes present")
     logits, target, eps, _ = next(_dice_cases(1))
     logits.requires_grad_()
-    got = _call_own(soft_dice, used, logits, target, eps, IGNORE, what="soft_dice", task=task)
+    got = _call_own(call, given(logits, target, eps, IGNORE), what="soft_dice", task=task)
     if not isinstance(got, torch.Tensor) or not got.requires_grad:
         raise AssertionError("soft_dice must return a torch tensor that carries a gradient (a loss must be "
                              "differentiable): use torch operations, no .item(), .numpy() or argmax")
@@ -234,200 +215,309 @@ def check_soft_dice(soft_dice: Callable) -> None:
     t[0, 2, 2] = IGNORE
     perfect[0, 1, 0] = perfect[0, 0, 1:] = 20.0
     perfect[0, :, 2, 2] = torch.tensor([-20.0, 20.0])      # wrong, but on an ignored pixel
-    got = _call_own(soft_dice, used, perfect, t, 1.0, IGNORE, what="soft_dice", task=task)
+    got = _call_own(call, given(perfect, t, 1.0, IGNORE), what="soft_dice", task=task)
     got = float(got.detach()) if isinstance(got, torch.Tensor) else got
     if not _close(got, 0.0, 1e-4):
         raise AssertionError(f"a confident prediction that is right on every scored pixel (and wrong only on an ignored "
                              f"one) must give a loss of 0, yours gives {_shown(got)}")
-    _refuse_borrowed(used, "soft_dice", task)
+    _refuse(call, "soft_dice", task)
     print("check_soft_dice: all cases pass")
 
 
+def _exact_upsampling(kernel: int, stride: int, dilation: int = 1, dilate: bool = True, limit: bool = True,
+                      clip: bool = True, output_padding: bool = True) -> tuple[int, int] | None:
+    """(padding, output_padding) with the smallest padding for which ``nn.ConvTranspose2d(kernel, stride,
+    padding, output_padding, dilation)`` maps every side n to stride·n; None if PyTorch accepts no such pair.
+
+    Out = (n - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1 = stride·n, so
+    output_padding = 2·padding - excess with excess = dilation·(kernel - 1) + 1 - stride; PyTorch needs
+    padding >= 0 and 0 <= output_padding < max(stride, dilation). The flags give typical mistakes:
+    no dilation, no limit on output_padding, a negative padding, or no output_padding at all.
+
+    >>> _exact_upsampling(3, 2), _exact_upsampling(2, 1), _exact_upsampling(3, 2, 2)
+    ((1, 1), None, (2, 1))
+    """
+    excess = (dilation if dilate else 1) * (kernel - 1) + 1 - stride
+    if not output_padding:
+        return max(excess // 2, 0) if clip else excess // 2, 0
+    padding = -(-excess // 2)                       # the smallest padding with 2·padding >= excess
+    if clip:
+        padding = max(padding, 0)
+    extra = 2 * padding - excess
+    if limit and not 0 <= extra < max(stride, dilation):
+        return None
+    return padding, extra
+
+
+#: (kernel, stride, dilation, what) of the upsampling check: TinyUNet's 2×2, the classic 3×3 and 4×4
+#: stride-2 kernels, stride 1, kernels narrower than the stride, two sizes no pair reaches, dilation
+#: that makes an output_padding possible at stride 1, and a dilation of 2**40.
+UPSAMPLING_CASES = [(2, 2, 1, "TinyUNet's 2×2 kernel, stride 2"), (4, 2, 1, "a 4×4 kernel, stride 2"),
+                    (3, 2, 1, "a 3×3 kernel, stride 2"), (3, 1, 1, "a 3×3 kernel, stride 1"),
+                    (1, 4, 1, "a 1×1 kernel, stride 4"), (2, 4, 1, "a 2×2 kernel, stride 4"),
+                    (5, 3, 1, "a 5×5 kernel, stride 3"), (2, 1, 1, "a 2×2 kernel, stride 1"),
+                    (3, 2, 2, "a 3×3 kernel, stride 2, dilation 2"), (3, 1, 2, "a 3×3 kernel, stride 1, dilation 2"),
+                    (2, 1, 3, "a 2×2 kernel, stride 1, dilation 3"), (4, 1, 1, "a 4×4 kernel, stride 1"),
+                    (3, 2, HUGE, "a 3×3 kernel, stride 2, dilation 2**40")]
+
+
 @learner_check
-def check_transposed_output_size(transposed_output_size: Callable) -> None:
-    """Check ``transposed_output_size(size, kernel, stride, padding=0, output_padding=0, dilation=1)``.
+def check_exact_upsampling(exact_upsampling: Callable) -> None:
+    """Check ``exact_upsampling(kernel, stride, dilation=1)``: the (padding, output_padding) pair with the
+    smallest padding for which a transposed convolution multiplies every input side by ``stride``, or None.
 
-    Every case is compared with ``nn.ConvTranspose2d``; a wrong answer is diagnosed from all cases
-    together, so a hint names the term that is wrong in every one of them. An answer that runs a
-    transposed convolution (``nn.ConvTranspose2d``, ``F.conv_transpose2d``) to measure the size is
-    refused: the exercise asks for the formula.
+    The answers are compared with :func:`_exact_upsampling` (its pairs are checked against
+    ``nn.ConvTranspose2d`` in the tests); a wrong answer is diagnosed from all cases together, so a
+    hint names the mistake that explains every one of them. An answer that runs a transposed
+    convolution to measure sizes is refused: the exercise asks to solve the size formula.
 
-    >>> check_transposed_output_size(lambda n, k, s, p=0, op=0, d=1: n * s)
+    >>> check_exact_upsampling(lambda k, s, d=1: (max(0, (k - s) // 2), 0))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: for input 4, kernel 3, stride 2, padding 1, output_padding 0, dilation 2:
-    expected 9, yours is 8. size·stride is only right when kernel = stride and...
+    segcourse.checks.CheckFailed: for a 3×3 kernel, stride 2 (kernel 3, stride 2, dilation 1): expected (1, 1), yours
+    is (0, 0)...
     """
-    import torch
-    from torch import nn
-
-    library = {torch.conv_transpose2d: "torch's conv_transpose2d", nn.ConvTranspose2d.forward: "nn.ConvTranspose2d",
-               torch.conv_transpose1d: "torch's conv_transpose1d", torch.conv_transpose3d: "torch's conv_transpose3d"}
-    transposed_output_size, used = _watched(transposed_output_size, library)
-    no_library = ("running torch's transposed convolution measures the size instead of computing it: the exercise "
-                  "asks for the formula, from size, kernel, stride, padding, output_padding and dilation")
-
-    cases = [(8, 2, 2, 0, 0, 1), (4, 3, 2, 1, 1, 1), (4, 3, 2, 1, 0, 2), (5, 4, 2, 1, 1, 1), (7, 3, 1, 1, 0, 3),
-             (3, 5, 3, 0, 2, 1), (10, 4, 4, 2, 0, 2), (1, 3, 2, 0, 1, 2), (6, 3, 3, 2, 2, 2), (HUGE, 3, 2, 1, 1, 1)]
+    call = Watch(LIBRARY + CONV_LAYERS)
+    task = "the padding from the output-size formula"
+    no_library = ("running torch's transposed convolution measures sizes instead of solving for them: the exercise "
+                  "asks you to solve the output-size formula for padding and output_padding")
     wants, gots = [], []
-    for n, k, s, p, op, d in cases:
-        if n == HUGE:      # no tensor this size fits in memory: the formula (verified on the cases above) answers
-            wants.append((n - 1) * s - 2 * p + d * (k - 1) + op + 1)
-        else:
-            layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
-            wants.append(int(layer(torch.zeros(1, 1, n, n)).shape[-1]))
+    for k, s, d, what in UPSAMPLING_CASES:
+        wants.append(_exact_upsampling(k, s, d))
         try:
-            got = _call_own(transposed_output_size, used, n, k, s, p, op, d, what="transposed_output_size",
-                            task="the output-size formula", library_hint=no_library)
+            got = _call_own(call, exact_upsampling, k, s, d, what="exact_upsampling", task=task, library_hint=no_library)
         except AssertionError as exc:
-            if n != HUGE:
+            if d != HUGE or " calls " in str(exc):       # a crash, or a refusal of a watched call: as it is
                 raise
-            raise AssertionError(f"for input {n} (2**40), kernel {k}, stride {s}, padding {p}, output_padding {op}, "
-                                 f"dilation {d}: {str(exc).rstrip('.')}. No tensor of that size fits in memory, but "
-                                 f"the formula answers at once: compute the size from size, kernel, stride, padding, "
-                                 f"output_padding and dilation instead of running a convolution to measure it") from None
-        if isinstance(got, (float, np.floating)) and float(got).is_integer():
-            got = int(got)
-        gots.append(int(got) if isinstance(got, (int, np.integer)) and not isinstance(got, bool) else got)
+            raise AssertionError(f"for {what}: {str(exc).rstrip('.')}. No tensor that wide fits in memory, but the "
+                                 f"formula answers at once: solve (size - 1)·stride - 2·padding + dilation·(kernel - 1) "
+                                 f"+ output_padding + 1 = stride·size for padding and output_padding instead of "
+                                 f"running (or searching with) a convolution") from None
+        if isinstance(got, list):
+            got = tuple(got)
+        if isinstance(got, tuple):
+            got = tuple(int(v) if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool)
+                        and float(v).is_integer() else v for v in got)
+        gots.append(got)
     wrong = [i for i, (g, w) in enumerate(zip(gots, wants)) if g != w]
     if not wrong:
-        _refuse_borrowed(used, "transposed_output_size", "the output-size formula", no_library)
-        print("check_transposed_output_size: all cases pass")
+        _refuse(call, "exact_upsampling", task, no_library)
+        print(f"check_exact_upsampling: all {len(UPSAMPLING_CASES)} cases pass")
         return
+    i = wrong[0]
+    k, s, d, what = UPSAMPLING_CASES[i]
+    head = f"for {what} (kernel {k}, stride {s}, dilation {d}): expected {_shown(wants[i])}, yours is {_shown(gots[i])}."
+    if any(isinstance(g, (int, float, np.integer, np.floating)) and not isinstance(g, bool) for g in gots):
+        raise AssertionError(f"{head} Your exact_upsampling returns one number (an output size?): the exercise asks "
+                             f"for the pair (padding, output_padding) that makes the output side stride·size, or None")
+    if not all(g is None or (isinstance(g, tuple) and len(g) == 2) for g in gots):
+        raise AssertionError(f"{head} Return a pair (padding, output_padding) of ints, or None when no pair works")
     formula = "(size - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1"
     variants = [
-        (lambda n, k, s, p, op, d: (n + 2 * p - d * (k - 1) - 1) // s + 1,
-         "that is the size of an ordinary convolution, which shrinks; a transposed convolution grows: " + formula),
-        (lambda n, k, s, p, op, d: n * s, "size·stride is only right when kernel = stride and padding = 0: the last "
-                                          "stamp starts at (size - 1)·stride"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + k + op,
-         "you left out the dilation: a kernel with dilation d spreads its taps d pixels apart, so it spans "
-         "dilation·(kernel - 1) + 1 pixels, not kernel"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * k + op,
-         "a dilated kernel spans dilation·(kernel - 1) + 1 pixels: the gaps are between the taps, not after each"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + 2 * op + 1,
-         "output_padding adds rows and columns on ONE side of the output only: add it once, not twice"),
-        (lambda n, k, s, p, op, d: (n - 1) * s + d * (k - 1) + op + 1,
-         "padding crops the stamped output on both sides: subtract 2·padding"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - p + d * (k - 1) + op + 1,
-         "padding is cropped on both sides of the output: subtract 2·padding, not padding"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + 1,
-         "output_padding adds that many rows/columns on one side: add it"),
-        (lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + op,
-         "off by one: a kernel spans dilation·(kernel - 1) + 1 pixels, so add 1"),
+        (dict(dilate=False), "you left out the dilation: a kernel with dilation d spreads its taps d pixels apart, "
+                             "so one stamp spans dilation·(kernel - 1) + 1 pixels, not kernel"),
+        (dict(output_padding=False), "padding crops 2 rows at a time, so when dilation·(kernel - 1) + 1 - stride "
+                                     "is odd it cannot cancel it: round the padding up and add the missing row back "
+                                     "with output_padding = 1 (on one side); when the stamps are narrower than the "
+                                     "stride, output_padding adds all the missing rows"),
+        (dict(limit=False), "PyTorch refuses output_padding >= max(stride, dilation) (it would add rows no stamp "
+                            "reached): when the smallest padding needs such an output_padding, no pair works, so "
+                            "return None"),
+        (dict(clip=False, limit=False), "padding cannot be negative: when the stamps are narrower than the stride, "
+                                        "keep padding 0 and add the missing rows with output_padding"),
+        (dict(clip=False), "padding cannot be negative: when the stamps are narrower than the stride, keep padding 0 "
+                           "and add the missing rows with output_padding"),
     ]
-    for fn, hint in variants:       # the mistake that explains every case, not just the first wrong one
-        if all(g == fn(*c) for g, c in zip(gots, cases)):
-            n, k, s, p, op, d = cases[wrong[0]]
-            raise AssertionError(f"for input {n}, kernel {k}, stride {s}, padding {p}, output_padding {op}, "
-                                 f"dilation {d}: expected {wants[wrong[0]]}, yours is {_shown(gots[wrong[0]])}. {hint}")
-    n, k, s, p, op, d = cases[wrong[0]]
-    raise AssertionError(f"for input {n}, kernel {k}, stride {s}, padding {p}, output_padding {op}, dilation {d}: "
-                         f"nn.ConvTranspose2d gives {wants[wrong[0]]}, yours is {_shown(gots[wrong[0]])} "
-                         f"(return an int: {formula})")
+    for kw, hint in variants:       # the mistake that explains every case, not just the first wrong one
+        if all(g == _exact_upsampling(k_, s_, d_, **kw) for g, (k_, s_, d_, _) in zip(gots, UPSAMPLING_CASES)):
+            raise AssertionError(f"{head} {hint}")
+    swapped = [w[::-1] if w else w for w in wants]
+    if all(g == w for g, w in zip(gots, swapped)):
+        raise AssertionError(f"{head} Your pairs are the right numbers in the wrong order: return (padding, "
+                             f"output_padding)")
+    if isinstance(gots[i], tuple) and wants[i] is not None and len(gots[i]) == 2:
+        p, op = gots[i]
+        if (isinstance(p, int) and isinstance(op, int) and p > wants[i][0] and 0 <= op < max(s, d)
+                and 2 * p - op == wants[i][0] * 2 - wants[i][1]):
+            raise AssertionError(f"{head} Your pair works, but it is not the one with the smallest padding: each "
+                                 f"extra padding crops 2 rows, which output_padding must add back")
+    if gots[i] is None:
+        raise AssertionError(f"{head} A pair exists here: solve {formula} = stride·size for output_padding, "
+                             f"2·padding - (dilation·(kernel - 1) + 1 - stride), and take the smallest padding "
+                             f">= 0 that makes it >= 0")
+    raise AssertionError(f"{head} Set {formula} equal to stride·size: output_padding = 2·padding - "
+                         f"(dilation·(kernel - 1) + 1 - stride); take the smallest padding >= 0 that makes it >= 0, "
+                         f"and return None if that output_padding is not below max(stride, dilation)")
+
+
+def _dilation_to_see(layers: list[tuple[int, int, int]], size: int, kernel: int = 3, jump: bool = True,
+                     dilate: bool = True, ceil: bool = True, at_least_one: bool = True, stack: bool = True,
+                     jump_first: bool = False) -> int:
+    """Smallest dilation of one more ``kernel``×``kernel`` stride-1 convolution on top of ``layers``
+    ((kernel, stride, dilation) from the input up) at which an output pixel sees at least ``size``
+    input pixels: the stack sees r pixels with a step of ``j`` between its features, and the new
+    layer adds dilation·(kernel - 1)·j. The flags give typical mistakes.
+
+    >>> _dilation_to_see([(3, 1, 1), (3, 1, 1)] + ([(2, 2, 1), (3, 1, 1), (3, 1, 1)]) * 3, 128)
+    4
+    """
+    r, j = 1, 1
+    for k, s, d in layers:
+        if jump_first:
+            j *= s
+        r += (d if dilate else 1) * (k - 1) * j
+        if not jump_first:
+            j *= s
+    if not stack:
+        r = 1
+    need = (size - r) / ((kernel - 1) * (j if jump else 1))
+    d = math.ceil(need) if ceil else math.floor(need) + 1
+    return max(d, 1) if at_least_one else d
+
+
+_TWO = [(3, 1, 1), (3, 1, 1)]
+#: (layers, size, kernel, what) of the dilation check.
+DILATION_CASES = [([], 9, 3, "no layers below, to see 9 pixels"),
+                  (_TWO, 9, 3, "two 3×3 convolutions, to see 9 pixels"),
+                  (_TWO, 12, 3, "two 3×3 convolutions, to see 12 pixels"),
+                  (_TWO, 4, 3, "two 3×3 convolutions, to see 4 pixels (they already do)"),
+                  (_TWO + ([(2, 2, 1)] + _TWO) * 3, 128, 3, "the TinyUNet encoder, to see 128 pixels"),
+                  ([(7, 2, 1), (3, 2, 1), (3, 1, 1), (3, 1, 1)], 224, 3, "a ResNet-like stem, to see 224 pixels"),
+                  ([(3, 1, 2), (3, 1, 4)], 64, 3, "two dilated 3×3 convolutions (dilation 2, then 4), to see 64 pixels"),
+                  ([(3, 2, 1), (3, 1, 2), (1, 1, 1)], 64, 5, "a strided, a dilated and a 1×1 conv, a 5×5 kernel on top, "
+                                                            "to see 64 pixels"),
+                  (_TWO + [(2, 2, 1)], 20, 2, "two convs and a pooling, a 2×2 kernel on top, to see 20 pixels")]
 
 
 @learner_check
-def check_receptive_field(receptive_field: Callable) -> None:
-    """Check ``receptive_field(layers)`` for layers given as (kernel, stride, dilation) from the input up.
+def check_dilation_to_see(dilation_to_see: Callable) -> None:
+    """Check ``dilation_to_see(layers, size, kernel=3)``: the smallest dilation (an int >= 1) of one more
+    ``kernel``×``kernel`` stride-1 convolution on top of ``layers`` at which an output pixel sees at
+    least ``size`` input pixels.
 
-    >>> check_receptive_field(lambda layers: 1 + sum(k - 1 for k, s, d in layers))
+    >>> check_dilation_to_see(lambda layers, size, kernel=3: max(1, -(-(size - 1) // (kernel - 1))))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: for two convs, a 2×2 pooling, two convs [...]: expected 14, yours is 10...
+    segcourse.checks.CheckFailed: for two 3×3 convolutions, to see 9 pixels [(3, 1, 1), (3, 1, 1)], kernel 3: expected...
     """
-    receptive_field, used = _watched(receptive_field)
-
-    def ref(layers):
-        r, jump = 1, 1
-        for k, s, d in layers:
-            r += d * (k - 1) * jump
-            jump *= s
-        return r
-
-    two = [(3, 1, 1), (3, 1, 1)]
-    cases = [([(3, 1, 1)], "one 3×3 convolution"),
-             (two, "two 3×3 convolutions"),
-             (two + [(2, 2, 1)] + two, "two convs, a 2×2 pooling, two convs"),
-             (two + ([(2, 2, 1)] + two) * 3, "the TinyUNet encoder down to its bottleneck"),
-             ([(7, 2, 1), (3, 2, 1), (3, 1, 1), (3, 1, 1)], "a ResNet-like stem: 7×7 stride 2, pool 3×3 stride 2, two convs"),
-             ([(3, 1, 2), (3, 1, 4)], "two dilated 3×3 convolutions (dilation 2, then 4)"),
-             ([(3, 2, 1), (3, 1, 2), (1, 1, 1)], "a strided conv, a dilated conv and a 1×1 conv"),
-             ([], "no layers at all")]
-    for layers, what in cases:
-        want = ref(layers)
+    call = Watch(LIBRARY)
+    task = "the receptive-field sum"
+    for layers, size, kernel, what in DILATION_CASES:
+        want = _dilation_to_see(layers, size, kernel)
+        where = f"for {what} {layers}, kernel {kernel}"
         try:
-            got = _call_own(receptive_field, used, [tuple(t) for t in layers], what="receptive_field",
-                            task="the receptive-field sum")
+            got = _call_own(call, dilation_to_see, [tuple(t) for t in layers], size, kernel, what="dilation_to_see",
+                            task=task)
         except AssertionError as exc:
             if "values to unpack" in str(exc):
-                raise AssertionError(f"for {what} {layers}: {str(exc).rstrip('.')}. Each layer is now a "
-                                     f"(kernel, stride, dilation) triple, not the lesson's (kernel, stride) pair: "
-                                     f"unpack three values (for kernel, stride, dilation in layers) and use the "
-                                     f"dilation") from None
+                raise AssertionError(f"{where}: {str(exc).rstrip('.')}. Each layer is now a (kernel, stride, "
+                                     f"dilation) triple, not the lesson's (kernel, stride) pair: unpack three values "
+                                     f"(for k, s, d in layers) and use the dilation") from None
             raise
         if isinstance(got, (float, np.floating)) and float(got).is_integer():
             got = int(got)
-        if isinstance(got, (int, np.integer)) and int(got) == want:
+        if isinstance(got, (int, np.integer)) and not isinstance(got, bool) and int(got) == want:
             continue
-
-        def variant(jump_first=False, no_jump=False, no_dilation=False, plus_one=True, multiply=False):
-            r, jump = (1 if plus_one else 0), 1
-            if multiply:
-                r = 1
-                for k, s, d in layers:
-                    r *= k
-                return r
-            for k, s, d in layers:
-                if jump_first:
-                    jump *= s
-                r += (1 if no_dilation else d) * (k - 1) * (1 if no_jump else jump)
-                if not jump_first:
-                    jump *= s
-            return r
-
+        if isinstance(got, (float, np.floating)):
+            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. A dilation is a whole number: "
+                                 f"round the division up (math.ceil, or -(-a // b)) to the smallest dilation that "
+                                 f"reaches {size} pixels")
         hints = [
-            (variant(jump_first=True), "you multiplied the jump by the layer's own stride before adding its "
-                                       "(k - 1): a layer's stride only widens the layers *after* it"),
-            (variant(no_jump=True), "every layer adds (k - 1) times the jump, the product of the strides of "
-                                    "the layers before it; you left the jump out"),
-            (variant(no_dilation=True), "a dilated kernel spans dilation·(k - 1) + 1 pixels: multiply (k - 1) by "
-                                        "the dilation"),
-            (variant(plus_one=False), "start from 1: with no layers an output pixel sees exactly one input pixel"),
-            (variant(multiply=True), "receptive fields do not multiply: each layer *adds* (k - 1)·jump"),
+            (dict(jump=False), "the new layer sits on top of the stack, where neighbouring features are the "
+                               "product of all the strides below apart: each of its taps is jump input pixels "
+                               "from the next, so it adds dilation·(kernel - 1)·jump, not dilation·(kernel - 1)"),
+            (dict(dilate=False), "the layers below have dilations too: a dilated kernel spans dilation·(k - 1) + 1 "
+                                 "pixels, so each adds dilation·(k - 1)·jump to the receptive field"),
+            (dict(jump_first=True), "you multiplied the jump by a layer's own stride before adding its "
+                                    "dilation·(k - 1): a layer's stride only widens the layers *after* it"),
+            (dict(stack=False), "the stack below already sees r pixels (the lesson's receptive-field sum): the new "
+                                "layer only has to add size - r of them"),
+            (dict(ceil=False), "when size - r divides exactly by (kernel - 1)·jump, that quotient is enough: round up "
+                               "(math.ceil), do not take floor + 1"),
+            (dict(at_least_one=False), "when the stack already sees enough, the answer is an ordinary convolution: "
+                                       "dilation 1 (a dilation below 1 does not exist)"),
         ]
-        for value, hint in hints:
+        for kw, hint in hints:
+            value = _dilation_to_see(layers, size, kernel, **kw)
             if got == value and value != want:
-                raise AssertionError(f"for {what} {layers}: expected {want}, yours is {_shown(got)}. {hint}")
-        raise AssertionError(f"for {what} {layers}: expected {want}, yours is {_shown(got)}. "
-                             f"r = 1 + Σ dilation·(k - 1)·jump, jump = product of the earlier strides")
-    _refuse_borrowed(used, "receptive_field", "the receptive-field sum")
-    print("check_receptive_field: all cases pass")
+                raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {hint}")
+        r, jump = 1, 1
+        for k, s_, d in layers:
+            r, jump = r + d * (k - 1) * jump, jump * s_
+        if isinstance(got, (int, np.integer)) and int(got) == r and r != want:
+            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {r} is the receptive field of the "
+                                 f"stack itself; the exercise asks for the dilation of one more {kernel}×{kernel} "
+                                 f"layer on top, the smallest with which an output pixel sees {size} pixels")
+        if isinstance(got, (int, np.integer)) and int(got) == _dilation_to_see(layers, size, kernel, ceil=False) - 1:
+            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. The smallest dilation that "
+                                 f"reaches {size} pixels: round the division up, not down")
+        raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. The stack sees r = 1 + Σ "
+                             f"dilation·(k - 1)·jump pixels, with jump the product of the strides below; the new "
+                             f"layer adds dilation·(kernel - 1)·jump: solve r + dilation·(kernel - 1)·jump >= size "
+                             f"for the smallest whole dilation >= 1")
+    _refuse(call, "dilation_to_see", task)
+    print(f"check_dilation_to_see: all {len(DILATION_CASES)} cases pass")
+
+
+def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False) -> float:
+    """Lane IoU of the reference scenes' lane masks stored at 1/``factor`` and blown back up: ``how`` "max"
+    keeps a block whose pixels hold any lane (max-pooling), "nearest" its top-left pixel (section 1 of the
+    lesson); ``per_scene`` averages the scenes' IoUs instead of pooling their pixels.
+
+    >>> round(_pooled_lane_iou(), 4), round(_pooled_lane_iou(how="nearest"), 4)
+    (0.0982, 0.0483)
+    """
+    from ..data import road_scenes
+
+    lane = road_scenes(200, seed=4242).labels == 3
+    n, side = lane.shape[0], lane.shape[1] // factor
+    if how == "max":
+        coarse = lane.reshape(n, side, factor, side, factor).any((2, 4))
+    else:
+        coarse = lane[:, ::factor, ::factor]
+    up = coarse.repeat(factor, 1).repeat(factor, 2)
+    if per_scene:
+        return float(np.mean([(u & t).sum() / (u | t).sum() for u, t in zip(up, lane) if (u | t).any()]))
+    return float((up & lane).sum() / (up | lane).sum())
 
 
 @learner_check
-def check_skip_choice(choice: Any) -> None:
-    """Check the multiple-choice answer on why a UNet needs skip connections for thin structures.
+def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
+    """Check the lane IoU of the reference lane masks max-pooled to 1/8 and blown back up (one IoU, all
+    200 scenes pooled).
 
-    >>> check_skip_choice("a")
+    >>> check_pooled_lane_iou(0.0483)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: not 'a': more parameters alone do not bring back positions: the...
+    segcourse.checks.CheckFailed: pooled_lane_iou is 0.0483, expected 0.0982: that is section 1's...
     """
-    hints = {
-        "a": "more parameters alone do not bring back positions: the decoder could have as many without skips, "
-             "and its coarse features still only say 'a lane somewhere in this 8×8 block'",
-        "b": "the receptive field is set by the encoder (68 px at the bottleneck, more than the image); the "
-             "skips do not widen it — they add fine, *small*-receptive-field features",
-        "d": "the skips are added in the forward pass and carry features, not gradients alone; and "
-             "TinyUNet with 3 levels trains fine without help against vanishing gradients",
-    }
-    if not isinstance(choice, str) or choice.strip().lower() not in ("a", "b", "c", "d"):
-        raise AssertionError(f"answer with one letter, 'a', 'b', 'c' or 'd'; you gave {choice!r}")
-    c = choice.strip().lower()
-    if c != "c":
-        raise AssertionError(f"not '{c}': {hints[c]}")
-    print("check_skip_choice: right — the skips bring back *where*, which pooling threw away")
+    from ._core import _number
+
+    got = _number(pooled_lane_iou, "pooled_lane_iou")
+    want = _pooled_lane_iou()
+    if _close(got, want, 1e-4):
+        print(f"check_pooled_lane_iou: right — max-pooling keeps the block of every lane pixel (recall 1.000), but "
+              f"each block is 8 pixels wide: lane IoU {want:.3f} at the bottleneck, against {_pooled_lane_iou(how='nearest'):.3f} "
+              f"for one pixel per block. The coarse grid says *that* a block holds a lane, not *where* in it: "
+              f"that is what the skips hand back")
+        return
+    hints = [
+        (_pooled_lane_iou(how="nearest"), "that is section 1's subsampling, one pixel of each block; max-pooling "
+                                          "keeps a block when any of its 64 pixels is a lane: .any() (or .max()) "
+                                          "over the two block axes of lane.reshape(200, 8, 8, 8, 8)"),
+        (_pooled_lane_iou(per_scene=True), "you averaged the IoUs of the scenes; pool the pixels of all 200 scenes "
+                                           "into one intersection and one union"),
+        (_pooled_lane_iou(4), "that is the IoU at 1/4 (4×4 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (_pooled_lane_iou(2), "that is the IoU at 1/2 (2×2 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (1.0, "that is the share of lane pixels kept (every one is), not the IoU: the union also counts the "
+              "non-lane pixels of every kept block"),
+    ]
+    for value, hint in hints:
+        if _close(got, value, 1e-4):
+            raise AssertionError(f"pooled_lane_iou is {got:.4f}, expected {want:.4f}: {hint}")
+    raise AssertionError(f"pooled_lane_iou is {_shown(got)}, expected {want:.4f}: lane = ref.labels == 3; keep each "
+                         f"8×8 block that holds a lane pixel, repeat each block back to 8×8 pixels, then one IoU "
+                         f"(intersection / union) over all 200 scenes")
 
 
 #: What the UNet check trains: binary lane-marking masks of 32×32 road scenes, where a lane is one or
@@ -611,8 +701,8 @@ def check_unet(unet_class: Callable) -> None:
 
     torch.manual_seed(0)
     task = "the UNet from nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d and nn.ConvTranspose2d"
-    build, used = _watched(unet_class)
-    model = _call_own(build, [], 3, 5, 8, what="your UNet class", task=task)   # a segcourse class: said below
+    build = Watch(LIBRARY)
+    model = build(unet_class, 3, 5, 8, what="your UNet class")    # a segcourse class: said below
     if isinstance(model, nn.Module):
         borrowed = sorted({type(m).__name__ for m in model.modules() if type(m).__module__.startswith("segcourse")})
         if borrowed:
@@ -622,11 +712,11 @@ def check_unet(unet_class: Callable) -> None:
         raise AssertionError(f"calling your class must build a torch nn.Module, yours gave a {type(model).__name__}: "
                              f"write class MyUNet(nn.Module) with __init__ and forward")
     model.eval()
-    forward, used_forward = _watched(model)
+    forward = Watch(LIBRARY)
     for n, h, w in [(2, 32, 32), (1, 64, 64), (3, 32, 48), (1, 16, 16)]:
         x = torch.rand(n, 3, h, w)
         with torch.no_grad():
-            out = _call_own(forward, used_forward, x, what="your UNet's forward", task=task)
+            out = _call_own(forward, model, x, what="your UNet's forward", task=task)
         if not isinstance(out, torch.Tensor):
             raise AssertionError(f"forward must return the logits as a tensor, yours returned a {type(out).__name__}")
         shape = tuple(out.shape)
@@ -681,8 +771,8 @@ def check_unet(unet_class: Callable) -> None:
         raise AssertionError(f"your UNet has {count:,} parameters, expected between {low:,} and {high:,} for width 8: "
                              f"channels width, 2·width, 4·width; two 3×3 convs per level; a 2×2 ConvTranspose2d "
                              f"up; two 3×3 convs after each concatenation; a 1×1 head")
-    _refuse_borrowed(used, "your UNet class", task)                 # e.g. layers made by models.conv_block
-    _refuse_borrowed(used_forward, "your UNet's forward", task)
+    _refuse(build, "your UNet class", task)                 # e.g. layers made by models.conv_block
+    _refuse(forward, "your UNet's forward", task)
     threshold, seed = UNET_TRAINING["threshold"], UNET_TRAINING["seed"]
     torch.manual_seed(seed)
     model = _call(unet_class, 3, 2, 8, what="your UNet class")
