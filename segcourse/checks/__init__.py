@@ -40,15 +40,9 @@ Layout
 ``lesson00``    masks and IoU: ``check_dice_per_image``, ``check_iou_at_threshold``,
                 ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
-<<<<<<< HEAD
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_worst_confusions``
-``lesson02``    inside the network: ``check_soft_dice``, ``check_transposed_output_size``,
-                ``check_receptive_field``, ``check_skip_choice``, ``check_unet``
-=======
-                ``check_weighted_cross_entropy``, ``check_aligned_flip``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``
->>>>>>> s7-l02s7
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_distance_target``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
@@ -91,14 +85,9 @@ from .lesson00 import (  # noqa: F401
     check_iou_at_threshold,
     check_painted_mask,
 )
-<<<<<<< HEAD
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_worst_confusions)
-from .lesson02 import (check_receptive_field, check_skip_choice, check_soft_dice, check_transposed_output_size,
-=======
-from .lesson01 import check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_pooled_lane_iou, check_soft_dice,
->>>>>>> s7-l02s7
                        check_unet)
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
 from .lesson04 import check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor
