@@ -243,6 +243,9 @@ def _no_pad(pred, target):  # the border of the image is not treated as outside
     (lambda p, t: (_right_click(p, t)[1], _right_click(p, t)[0], _right_click(p, t)[2]), "swapped"),
     (lambda p, t: (*np.argwhere(np.asarray(t) != np.asarray(p))[0], bool(np.asarray(t)[tuple(np.argwhere(np.asarray(t) != np.asarray(p))[0])])),
      "centre"),
+    (lambda p, t: checks.lesson06._region_click(p, t, eight=True), "8-connected"),            # ndimage.label with a 3×3 structure
+    (lambda p, t: checks.lesson06._region_click(p, t, false_first=True), "MISSED region wins"),  # the false region wins the tie
+    (lambda p, t: checks.lesson06._region_click(p, t, centroid=True), "centroid rounded"),     # the centroid, not the deepest pixel
 ])
 def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -331,6 +334,7 @@ def _lt(clicks, shape, radius):  # < radius instead of <= radius
     (lambda cl, s, r: (lambda m: np.stack([m[0] - m[1], 0 * m[1]]))(_maps(cl, s, r)), "not -1"),     # -1 for negatives
     (lambda cl, s, r: _maps(cl, s, r).astype(bool), "are bool"),                                      # float vs bool
     (lambda cl, s, r: _maps(cl, s, r).astype(np.uint8), "are uint8"),
+    (lambda cl, s, r: _maps(cl, s, r).astype(np.float64), "are float64"),
     (lambda cl, s, r: _maps(cl, s, r)[::-1], "channels are swapped"),
     (lambda cl, s, r: _maps(cl, s, r).tolist(), "numpy array"),
     (lambda cl, s, r: _maps(cl, (s[1], s[0]), r), "return shape"),

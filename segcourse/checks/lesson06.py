@@ -27,17 +27,29 @@ def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
     >>> _largest_region_click(np.zeros_like(t), t)
     (2, 2, True)
     """
+    return _region_click(pred, target)
+
+
+def _region_click(pred: Any, target: Any, eight: bool = False, false_first: bool = False,
+                  centroid: bool = False) -> tuple[int, int, bool]:
+    """The reference, or one of its typical variants: ``eight`` labels with 8-connectivity,
+    ``false_first`` lets a false region win a tie in area, ``centroid`` clicks the region's
+    rounded centroid instead of its deepest pixel."""
     p, t = np.asarray(pred, bool), np.asarray(target, bool)
     best: tuple[int, int, int, bool] | None = None  # (area, row, col, positive)
-    for positive, err in ((True, t & ~p), (False, p & ~t)):
-        labels, n = ndi.label(err)
+    kinds = ((True, t & ~p), (False, p & ~t))
+    for positive, err in (kinds[::-1] if false_first else kinds):
+        labels, n = ndi.label(err, structure=np.ones((3, 3), bool) if eight else None)
         if not n:
             continue
         areas = np.bincount(labels.ravel())[1:]
         k = int(np.argmax(areas)) + 1
         region = labels == k
-        d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(int(np.argmax(d)), d.shape)
+        if centroid:
+            r, c = (int(round(v)) for v in ndi.center_of_mass(region))
+        else:
+            d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
+            r, c = np.unravel_index(int(np.argmax(d)), d.shape)
         if best is None or areas[k - 1] > best[0]:
             best = (int(areas[k - 1]), int(r), int(c), positive)
     if best is None:
@@ -65,7 +77,7 @@ def check_largest_region_click(click: Callable) -> None:
     >>> check_largest_region_click(lambda pred, target: (0, 0, True))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: nothing predicted, the object is rows 4-15, cols 4-15: click at its centre ...
+    segcourse.checks.CheckFailed: nothing predicted, the object is rows 4 to 15, cols 4 to 15: click at its centre ...
     """
     ref = _largest_region_click
     call = Watch(LIBRARY)
@@ -82,9 +94,17 @@ def check_largest_region_click(click: Callable) -> None:
     got = ask(np.zeros_like(target), target)
     if got[2] is not True:
         raise AssertionError("nothing predicted, so the only error is the missed object: the click must be positive")
-    if got[:2] != ref(np.zeros_like(target), target)[:2]:
-        raise AssertionError(f"nothing predicted, the object is rows 4-15, cols 4-15: click at its centre (the farthest "
-                             f"pixel from the region's border), got {got[:2]}")
+    want = ref(np.zeros_like(target), target)
+    if got[:2] != want[:2] and got[:2] == _region_click(np.zeros_like(target), target, centroid=True)[:2]:
+        raise AssertionError(f"nothing predicted, the object is the 12×12 square rows 4 to 15, cols 4 to 15: you clicked "
+                             f"its centroid rounded, {got[:2]}, but the centre here is the region's DEEPEST pixel (farthest "
+                             f"from any pixel outside it). In an even-sized square four pixels tie at depth 6, (9, 9), "
+                             f"(9, 10), (10, 9) and (10, 10); np.argmax takes the first in row-major order, {want[:2]}. "
+                             f"A centroid is not the deepest pixel in general (it can even lie outside a curved region)")
+    if got[:2] != want[:2]:
+        raise AssertionError(f"nothing predicted, the object is rows 4 to 15, cols 4 to 15: click at its centre (the "
+                             f"region's deepest pixel, the farthest from its border; the first in row-major order among "
+                             f"ties), {want[:2]}; got {got[:2]}")
     # everything predicted: the false region is the frame around the object
     got = ask(np.ones_like(target), target)
     if got[2] is not False:
@@ -125,6 +145,39 @@ def check_largest_region_click(click: Callable) -> None:
     if got != ref(np.zeros_like(t), t):
         raise AssertionError(f"two missed objects (16 px and 160 px): click at the centre of the larger one, "
                              f"{ref(np.zeros_like(t), t)[:2]}; got {got[:2]} -- label the regions (ndimage.label)")
+    # two missed 3×3 squares that touch only at a corner, and a false 4×4 block: connectivity decides
+    t = np.zeros((16, 16), bool)
+    t[2:5, 2:5] = t[5:8, 5:8] = True
+    p = np.zeros_like(t)
+    p[10:14, 9:13] = True
+    want, got = ref(p, t), ask(p, t)
+    if got != want and got == _region_click(p, t, eight=True):
+        raise AssertionError("two missed 3×3 squares touch only at a corner, next to a false 4×4 block of 16 px: "
+                             "4-connected (ndimage.label's default) they are two regions of 9 px, so the false block is "
+                             f"the largest and the click is negative at {want[:2]}; you labelled 8-connected (a 3×3 "
+                             "structure), which merges the squares into one region of 18 px -- use ndimage.label(error)")
+    swapped(got, want)
+    if got != want:
+        raise AssertionError(f"missed squares of 9 px (touching at a corner) and a false block of 16 px: click at the "
+                             f"false block's deepest pixel, {want}; got {got}")
+    # a missed region and a false region of the same area: the missed one wins the tie
+    t = np.zeros((14, 14), bool)
+    t[2:5, 2:6] = True
+    p = np.zeros_like(t)
+    p[8:12, 8:11] = True
+    want, got = ref(p, t), ask(p, t)
+    if got != want and got[2] is False:
+        raise AssertionError(f"a missed 3×4 region and a false 4×3 region, 12 px each: on a tie in area the MISSED region "
+                             f"wins, so the click is positive at {want[:2]}; yours was negative at {got[:2]} -- compare "
+                             f"areas with a strict > when the false region comes second (or look at the missed one first)")
+    swapped(got, want)
+    if got != want:
+        raise AssertionError(f"a missed 3×4 region and a false 4×3 region, 12 px each: the missed one wins the tie, "
+                             f"click at its deepest pixel {want}; got {got}")
+    variants = {"eight": "you labelled 8-connected (ndimage.label's default structure is 4-connected: keep it)",
+                "false_first": "a false region won a tie in area against a missed one (the missed region wins ties)",
+                "centroid": "you clicked the region's rounded centroid, not its deepest pixel (distance transform, "
+                            "then np.argmax)"}
     rng = np.random.default_rng(6)
     for _ in range(20):
         t = ndi.binary_opening(rng.random((24, 24)) < 0.6, iterations=2)
@@ -133,6 +186,9 @@ def check_largest_region_click(click: Callable) -> None:
             continue
         want, got = ref(p, t), ask(p, t)
         swapped(got, want)
+        for flag, why in variants.items():
+            if got != want and got == _region_click(p, t, **{flag: True}):
+                raise AssertionError(f"on a random mask pair expected {want}, got {got}: {why}")
         if got != want:
             raise AssertionError(f"on a random mask pair expected {want}, got {got}: label the missed and the false pixels "
                                  f"separately, pick the region with the most pixels, then its deepest pixel")
@@ -263,8 +319,9 @@ def check_click_maps(click_maps: Callable) -> None:
         if got.dtype == bool:
             raise AssertionError("your maps are bool: the model takes them as float input channels next to the grey "
                                  "image, so return float32 (0.0 outside a disk, 1.0 inside), e.g. .astype(np.float32)")
-        if not np.issubdtype(got.dtype, np.floating):
-            raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside)")
+        if got.dtype != np.float32:
+            raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside), the "
+                                 f"dtype of the model's weights, e.g. np.zeros((2, H, W), np.float32)")
         values = sorted(float(v) for v in np.unique(got))
         if not set(values) <= {0.0, 1.0}:
             raise AssertionError(f"the maps hold only 0.0 and 1.0 (a negative click is 1.0 in channel 1, not -1 in "
