@@ -344,3 +344,50 @@ def _lt(clicks, shape, radius):  # < radius instead of <= radius
 def test_click_maps_check_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_click_maps(wrong)
+
+
+def _loop(proposal=True, clicked=True, previous=True, swap=False, only_last=False, stop=True, strict=False):
+    """The annotator loop of exercise 4, right by default; each flag makes one typical mistake."""
+    def simulate(predict, image, target, max_clicks=20, stop_at=0.85):
+        target = np.asarray(target, bool)
+        iou = lambda a, b: float((a & b).sum() / (a | b).sum())  # noqa: E731
+        pred = np.asarray(predict(image, [], [], None), bool) if proposal else np.zeros_like(target)
+        ious, clicks, pos, neg = ([iou(pred, target)] if proposal else []), [], [], []
+        prev = pred if proposal else None
+        reached = lambda: ious and (ious[-1] > stop_at if strict else ious[-1] >= stop_at)  # noqa: E731
+        while len(clicks) < max_clicks and not (stop and reached()):
+            (r, c), positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks] if clicked else None)
+            (pos if positive else neg).append((r, c))
+            clicks.append((r, c, positive))
+            p, n = ([(r, c)], []) if only_last and positive else ([], [(r, c)]) if only_last else (pos, neg)
+            pred = np.asarray(predict(image, *((n, p) if swap else (p, n)), prev), bool)
+            prev = pred if previous else None
+            ious.append(iou(pred, target))
+        return ious, clicks
+    return simulate
+
+
+def test_simulate_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
+    checks.check_simulate(_loop())
+    assert "all cases pass" in capsys.readouterr().out
+    from segcourse.checks.lesson06 import _simulate
+
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_simulate(_simulate)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_loop(proposal=False), r"predict\(image, \[\], \[\], None\) first"),   # the lesson's loop: no proposal
+    (_loop(clicked=False), "twice"),                                         # a pixel clicked again
+    (_loop(previous=False), "previous=None"),
+    (_loop(swap=True), "third argument"),
+    (_loop(only_last=True), r"ALL clicks\s+so far"),
+    (_loop(stop=False), "stops there"),
+    (_loop(strict=True), ">=, not >"),
+    (lambda predict, image, target, max_clicks, stop_at: _loop()(predict, image, target, max_clicks, stop_at)[0], "two values"),
+    (lambda predict, image, target, max_clicks, stop_at: (lambda r: ([0.0] + r["ious"], [(a, b, p) for (a, b), p in r["clicks"]]))(
+        interactive.simulate_clicks(predict, image, target, max_clicks, stop_at=stop_at)), "first"),
+])
+def test_simulate_check_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_simulate(wrong)

@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -380,3 +380,170 @@ def check_click_maps(click_maps: Callable) -> None:
         compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
     call.refuse("click_maps")
     print("check_click_maps: all cases pass")
+
+
+def _simulate(predict: Callable, image: Any, target: Any, max_clicks: int = 20,
+              stop_at: float = 0.85) -> tuple[list[float], list[tuple[int, int, bool]]]:
+    """The reference answer: the annotator loop when the model proposes a mask before the first click.
+
+    ``ious[0]`` is the proposal's IoU (``predict(image, [], [], None)``); each click goes to
+    :func:`~segcourse.interactive.next_click` of the last mask, never twice on a pixel; the last
+    mask is the ``previous`` input of the next call; the loop stops once IoU reaches ``stop_at``
+    or after ``max_clicks`` clicks.
+
+    >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
+    >>> _simulate(lambda img, pos, neg, prev: t if pos else np.zeros_like(t), t, t)
+    ([0.0, 1.0], [(3, 3, True)])
+    """
+    from ..interactive import next_click
+
+    t = np.asarray(target, bool)
+    iou = lambda a, b: float((a & b).sum() / max((a | b).sum(), 1))  # noqa: E731
+    pos: list[tuple[int, int]] = []
+    neg: list[tuple[int, int]] = []
+    clicks: list[tuple[int, int, bool]] = []
+    pred = np.asarray(predict(image, [], [], None), bool)
+    ious = [iou(pred, t)]
+    while ious[-1] < stop_at and len(clicks) < max_clicks:
+        (r, c), positive = next_click(pred, t, clicked=[(r, c) for r, c, _ in clicks])
+        (pos if positive else neg).append((r, c))
+        clicks.append((r, c, positive))
+        pred = np.asarray(predict(image, list(pos), list(neg), pred), bool)
+        ious.append(iou(pred, t))
+    return ious, clicks
+
+
+class _Recorder:
+    """A predictor for the checks: returns ``answer(pos, neg)`` and records every call."""
+
+    def __init__(self, answer: Callable[[list, list], np.ndarray]) -> None:
+        self.answer, self.calls, self.returned = answer, [], []
+
+    def __deepcopy__(self, memo: dict) -> "_Recorder":
+        return self  # the check reads what the learner's loop asked, so the copy _call makes is this recorder
+
+    def __call__(self, image: Any, positive: Any, negative: Any, previous: Any = None) -> np.ndarray:
+        pos, neg = [tuple(int(v) for v in p) for p in positive], [tuple(int(v) for v in p) for p in negative]
+        self.calls.append((pos, neg, None if previous is None else np.array(previous, bool)))
+        out = np.asarray(self.answer(pos, neg), bool).copy()
+        self.returned.append(out)
+        return out
+
+
+def _sim_result(value: Any) -> tuple[list[float], list[tuple[int, int, bool]]]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise AssertionError(f"return two values (ious, clicks), e.g. ([0.4, 0.9], [(5, 7, True)]); yours returned "
+                             f"{type(value).__name__} {str(value)[:80]}")
+    ious, clicks = value
+    try:
+        ious = [float(v) for v in ious]
+    except (TypeError, ValueError):
+        raise AssertionError(f"ious must be a list of numbers, got {str(ious)[:80]}") from None
+    out = []
+    for c in clicks:
+        if not isinstance(c, (tuple, list)) or len(c) != 3:
+            raise AssertionError(f"each click is a triple (row, col, positive), got {c!r}")
+        out.append((int(_number(c[0], "row")), int(_number(c[1], "col")), bool(c[2])))
+    return ious, out
+
+
+@learner_check
+def check_simulate(simulate: Callable) -> None:
+    """Check ``simulate(predict, image, target, max_clicks, stop_at) -> (ious, clicks)``, proposal first.
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_simulate(lambda predict, image, target, max_clicks, stop_at: ([0.5], []))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: call predict(image, [], [], None) first ...
+    """
+    call = Watch((("segcourse.interactive", {"simulate_clicks", "evaluate_methods", "number_of_clicks"}),
+                  ("segcourse.checks.lesson06", {"_simulate"})))
+    t = np.zeros((20, 20), bool)
+    t[5:15, 4:16] = True                                    # the object: 10×12 = 120 px
+    image = t.astype(np.float32)
+    proposal = np.zeros_like(t)
+    proposal[5:15, 4:10] = True                             # the model's proposal: the left half of it
+
+    def ask(predict: _Recorder, max_clicks: int, stop_at: float) -> tuple[list[float], list[tuple[int, int, bool]]]:
+        return _sim_result(call(simulate, predict, image.copy(), t.copy(), max_clicks, stop_at, what="simulate"))
+
+    # 1. a model that ignores the clicks: the proposal every time
+    rec = _Recorder(lambda pos, neg: proposal)
+    got = ask(rec, 4, 0.85)
+    want = _simulate(_Recorder(lambda pos, neg: proposal), image, t, 4, 0.85)
+    if not rec.calls or rec.calls[0][:2] != ([], []):
+        first = rec.calls[0][:2] if rec.calls else "no call at all"
+        raise AssertionError(f"call predict(image, [], [], None) first: the tool shows the model's proposal before any "
+                             f"click, and ious[0] is its IoU. Your first call had clicks {first}")
+    if rec.calls[0][2] is not None:
+        raise AssertionError("the proposal is asked with previous=None: there is no earlier mask before it")
+    if len(got[0]) == len(got[1]) and len(got[1]) > 0:
+        raise AssertionError(f"ious has {len(got[0])} entries for {len(got[1])} clicks: ious[0] is the proposal's IoU, "
+                             f"before any click, so there is one entry more than clicks (the lesson's loop starts from "
+                             f"nothing; this tool starts from the proposal)")
+    if not np.isclose(got[0][0], want[0][0]):
+        raise AssertionError(f"ious[0] is the proposal's IoU with the target, {want[0][0]}; got {_plain(got[0][0])}")
+    pixels = [(r, c) for r, c, _ in got[1]]
+    twice = next((p for k, p in enumerate(pixels) if p in pixels[:k]), None)
+    if twice is not None:
+        raise AssertionError(f"with a model that ignores the clicks, your annotator clicked {twice} twice: pass the "
+                             f"pixels clicked so far to next_click(pred, target, clicked=...), so no pixel is clicked "
+                             f"again (RITM's rule, lesson §2)")
+    if len(got[1]) != 4:
+        raise AssertionError(f"the IoU never reaches 0.85 here, so the annotator clicks up to the cap, max_clicks=4: "
+                             f"4 clicks and 5 IoUs; you returned {len(got[1])} clicks and {len(got[0])} IoUs")
+    if got[1] != want[1]:
+        raise AssertionError(f"clicks expected {want[1]}, got {got[1]}: each click is next_click(pred, target, "
+                             f"clicked=...) on the LAST mask, as (row, col, positive)")
+    # 2. a model that follows the clicks: each positive click adds a 10×2 strip (up to column 14), a
+    # negative click removes the 3×3 block around it; its proposal also takes a false 3×3 blob
+    blob = np.zeros_like(t)
+    blob[16:19, 16:19] = True
+
+    def follow(pos: list, neg: list) -> np.ndarray:
+        out = proposal | blob
+        out[5:15, 10:min(10 + 2 * len(pos), 15)] = True
+        for r, c in neg:
+            out[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = False
+        return out
+    rec = _Recorder(follow)
+    got = ask(rec, 6, 0.9)
+    want = _simulate(_Recorder(follow), image, t, 6, 0.9)
+    for k, (pos, neg, prev) in enumerate(rec.calls[1:], start=1):
+        if prev is None:
+            raise AssertionError(f"call {k + 1} of predict got previous=None: pass the last mask (for click 1 the "
+                                 f"proposal) as previous, the click model's fourth input channel")
+        if not np.array_equal(prev, rec.returned[k - 1]):
+            raise AssertionError(f"call {k + 1} of predict got a previous mask that is not the mask the call before "
+                                 f"returned: pass the LAST mask as previous")
+    if rec.calls:
+        pos, neg, _ = rec.calls[-1]
+        want_pos = [(r, c) for r, c, p in got[1][:len(rec.calls) - 1] if p]
+        want_neg = [(r, c) for r, c, p in got[1][:len(rec.calls) - 1] if not p]
+        if (pos, neg) != (want_pos, want_neg) and (sorted(pos), sorted(neg)) == (sorted(want_neg), sorted(want_pos)):
+            raise AssertionError("your positive clicks went to predict's third argument and the negative ones to its "
+                                 "second: call predict(image, positive, negative, previous)")
+        if (sorted(pos), sorted(neg)) != (sorted(want_pos), sorted(want_neg)):
+            raise AssertionError(f"the last call of predict got {len(pos)} positive and {len(neg)} negative clicks, "
+                                 f"while by then your annotator had made {len(want_pos)} positive and {len(want_neg)} negative ones: give "
+                                 f"predict ALL clicks so far, positive and negative apart, not only the last one")
+    if len(got[0]) > len(want[0]) and np.allclose(got[0][:len(want[0])], want[0]):
+        raise AssertionError(f"IoU reached stop_at=0.9 after {len(want[1])} clicks ({want[0][-1]:.3f}); the annotator "
+                             f"stops there, but yours went on to {len(got[1])} clicks")
+    if len(got[0]) != len(want[0]) or not np.allclose(got[0], want[0]) or got[1] != want[1]:
+        raise AssertionError(f"a model that adds a 10×2 strip per positive click, max_clicks=6, stop_at=0.9: expected ious "
+                             f"{[round(v, 3) for v in want[0]]} with clicks {want[1]}; got "
+                             f"{[round(v, 3) for v in got[0]]} with clicks {got[1]}")
+    # 3. reaching stop_at exactly counts (>=)
+    exact = np.zeros_like(t)
+    exact[5:15, 4:16] = True
+    exact[5:15, 13:16] = False                              # 90 of 120 px: IoU 0.75 exactly
+    rec = _Recorder(lambda pos, neg: exact if not (pos or neg) else t)
+    got = ask(rec, 20, 0.75)
+    if len(got[1]) > 0:
+        raise AssertionError("the proposal's IoU is exactly 0.75 and stop_at=0.75: reaching it means at or above "
+                             "(>=, not >), so the annotator accepts the proposal with no click: ([0.75], [])")
+    call.refuse("simulate")
+    print("check_simulate: all cases pass")
