@@ -3,7 +3,8 @@
 #
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
 # tool needs when its model proposes a mask first, turn clicks into the model's input channels,
-# run the annotator loop from such a proposal, and say when a click model is worth it.
+# run the annotator loop from such a proposal, seed a random walker with clicks, and say when a
+# click model is worth it.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -151,7 +152,42 @@ print("test nucleus 3, the shipped click model: IoU", [round(v, 3) for v in ious
 checks.check_simulate(simulate)
 
 # %% [markdown]
-# ## 5 · When is a click model worth it? (2 points)
+# ## 5 · Seeds for the random walker (2 points)
+#
+# §4 of the lesson seeded `random_walker` with the crop's border (background) and a plus around
+# one click (object). A tool logs the clicks as `(row, col, positive)` triples, and an annotator
+# may click over an earlier click to correct it. Write `seeds(clicks, shape, radius=2)` with numpy
+# that returns an **int32** array of shape `shape`: 2 (background) on the outermost rows and
+# columns; then, click by click **in order**, every pixel `(i, j)` with
+# `(i - row)² + (j - col)² <= radius²` becomes 1 for a positive click and 2 for a negative one, so
+# that a later click overrides an earlier one (and the border) where they overlap; 0 everywhere
+# else, the pixels the random walker decides.
+
+# %% nbgrader={"grade": false, "grade_id": "seeds", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def seeds(clicks, shape, radius=2):
+    ### BEGIN SOLUTION
+    rows, cols = np.indices(shape)
+    out = np.zeros(shape, np.int32)
+    out[[0, -1], :] = 2
+    out[:, [0, -1]] = 2
+    for row, col, positive in clicks:
+        out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+    return out
+    ### END SOLUTION
+
+
+from skimage.segmentation import random_walker
+
+s = seeds([(32, 32, True), (26, 41, True), (34, 21, True), (30, 17, False), (26, 22, True)], images[3].shape)  # §4's clicks
+walked = random_walker(images[3], s, beta=130, mode="cg_j", tol=1e-3) == 1
+print("seed pixels per label:", {int(k): int(n) for k, n in zip(*np.unique(s, return_counts=True))},
+      "| random walker on nucleus 3, IoU", round(float((walked & masks[3]).sum() / (walked | masks[3]).sum()), 3))
+
+# %% nbgrader={"grade": true, "grade_id": "check_seeds", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_seeds(seeds)
+
+# %% [markdown]
+# ## 6 · When is a click model worth it? (2 points)
 #
 # From the lesson's NoC table: on which objects does the click UNet save clicks over the best
 # click-seeded classical method, and on which does a classical method do as well or better?

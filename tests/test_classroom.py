@@ -492,7 +492,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
     # counted as click 1, swapped (col, row), the last index, reached = clicks < cap; for click_maps
     # swapped (col, row), radius off by one, one channel, bool maps, squares; for simulate previous=None,
-    # swapped click lists, only the last click, no stop, > instead of >=) are rejected in
+    # swapped click lists, only the last click, no stop, > instead of >=; for seeds swapped labels, -1, float,
+    # (col, row), the border drawn last, radius off by one, squares) are rejected in
     # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [
         ("dee", """
@@ -582,6 +583,26 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                     ious.append((pred & target).sum() / (pred | target).sum())
                 return ious, clicks
             """, {"check_simulate"}),
+    ],
+    "seeds": [
+        ("dee", """
+            def seeds(clicks, shape, radius=2):  # all negative disks first, then all positive ones: not in click order
+                rows, cols = np.indices(shape)
+                out = np.zeros(shape, np.int32)
+                out[[0, -1], :] = 2
+                out[:, [0, -1]] = 2
+                for row, col, positive in sorted(clicks, key=lambda c: c[2]):
+                    out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+                return out
+            """, {"check_seeds"}),
+        ("fay", """
+            def seeds(clicks, shape, radius=2):  # no background on the border
+                rows, cols = np.indices(shape)
+                out = np.zeros(shape, np.int32)
+                for row, col, positive in clicks:
+                    out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+                return out
+            """, {"check_seeds"}),
     ],
 }
 

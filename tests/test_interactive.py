@@ -397,3 +397,39 @@ def test_simulate_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys)
 def test_simulate_check_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_simulate(wrong)
+
+
+def _seeds_by_hand(clicks, shape, radius=2):  # a right answer
+    rows, cols = np.indices(shape)
+    out = np.zeros(shape, np.int32)
+    out[[0, -1], :] = 2
+    out[:, [0, -1]] = 2
+    for r, c, p in clicks:
+        out[(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1 if p else 2
+    return out
+
+
+def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
+    from segcourse.checks.lesson06 import _seeds
+
+    checks.check_seeds(_seeds_by_hand)
+    assert "all cases pass" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_seeds(_seeds)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda cl, s, r: np.pad(_seeds_by_hand(cl, s, r)[1:-1, 1:-1], 1), "outermost rows"),               # no border
+    (lambda cl, s, r: (3 - _seeds_by_hand(cl, s, r)) % 3, "labels are swapped"),                        # 1 <-> 2
+    (lambda cl, s, r: np.where(_seeds_by_hand(cl, s, r) == 2, -1, _seeds_by_hand(cl, s, r)), "not -1"),
+    (lambda cl, s, r: _seeds_by_hand(cl, s, r).astype(float), "integer labels"),
+    (lambda cl, s, r: _seeds_by_hand([(c, rr, p) for rr, c, p in cl], s, r), r"\(col,\s+row\)"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, positive_wins=True), "LATER click wins"),       # negatives first
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border_last=True), "border first"),
+    (lambda cl, s, r: _seeds_by_hand(cl, s, max(r - 1, 0)), r"have radius 1,\s+not 2"),
+    (lambda cl, s, r: interactive._markers(s, [(a, b) for a, b, p in cl if p], [(a, b) for a, b, p in cl if not p], r),
+     "LATER click wins"),                                                                                # the lesson's helper
+])
+def test_seeds_check_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_seeds(wrong)

@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -456,7 +456,7 @@ def check_simulate(simulate: Callable) -> None:
     >>> check_simulate(lambda predict, image, target, max_clicks, stop_at: ([0.5], []))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: call predict(image, [], [], None) first ...
+    segcourse.checks.CheckFailed: call predict(image, [], [], None) first: the tool shows ...
     """
     call = Watch((("segcourse.interactive", {"simulate_clicks", "evaluate_methods", "number_of_clicks"}),
                   ("segcourse.checks.lesson06", {"_simulate"})))
@@ -474,9 +474,9 @@ def check_simulate(simulate: Callable) -> None:
     got = ask(rec, 4, 0.85)
     want = _simulate(_Recorder(lambda pos, neg: proposal), image, t, 4, 0.85)
     if not rec.calls or rec.calls[0][:2] != ([], []):
-        first = rec.calls[0][:2] if rec.calls else "no call at all"
+        first = f"your first call had clicks {rec.calls[0][:2]}" if rec.calls else "your simulate never called predict"
         raise AssertionError(f"call predict(image, [], [], None) first: the tool shows the model's proposal before any "
-                             f"click, and ious[0] is its IoU. Your first call had clicks {first}")
+                             f"click, and ious[0] is its IoU; {first}")
     if rec.calls[0][2] is not None:
         raise AssertionError("the proposal is asked with previous=None: there is no earlier mask before it")
     if len(got[0]) == len(got[1]) and len(got[1]) > 0:
@@ -547,3 +547,111 @@ def check_simulate(simulate: Callable) -> None:
                              "(>=, not >), so the annotator accepts the proposal with no click: ([0.75], [])")
     call.refuse("simulate")
     print("check_simulate: all cases pass")
+
+
+def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool = False,
+           border_last: bool = False) -> np.ndarray:
+    """The reference answer: int32 seeds for ``skimage.segmentation.random_walker``.
+
+    0 unlabelled, 2 (background) on the outermost rows and columns, then a disk of ``radius`` px
+    per click in order, 1 for a positive click and 2 for a negative one: the later click wins
+    where disks overlap, and a click overrides the border. ``positive_wins`` (every negative disk
+    first, then every positive one) and ``border_last`` (the border drawn after the clicks) are
+    typical variants the check names.
+
+    >>> _seeds([(2, 2, True)], (5, 6), 1).tolist()
+    [[2, 2, 2, 2, 2, 2], [2, 0, 1, 0, 0, 2], [2, 1, 1, 1, 0, 2], [2, 0, 1, 0, 0, 2], [2, 2, 2, 2, 2, 2]]
+    """
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    out = np.zeros(shape, np.int32)
+    if not border_last:
+        out[[0, -1], :] = out[:, [0, -1]] = 2
+    order = sorted(clicks, key=lambda c: bool(c[2])) if positive_wins else list(clicks)
+    for r, c, positive in order:
+        out[(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1 if positive else 2
+    if border_last:
+        out[[0, -1], :] = out[:, [0, -1]] = 2
+    return out
+
+
+@learner_check
+def check_seeds(seeds: Callable) -> None:
+    """Check ``seeds(clicks, shape, radius) -> (H, W)`` int seeds: 2 border and negative disks, 1 positive disks.
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_seeds(lambda clicks, shape, radius: np.zeros(shape, np.int32))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: one positive click at (4, 6), radius 2, image 9×12: the image's outermost rows ...
+    """
+    call = Watch(LIBRARY)
+    ref = _seeds
+
+    def ask(clicks: list, shape: tuple[int, int], radius: int) -> np.ndarray:
+        got = _plain(call(seeds, [tuple(c) for c in clicks], tuple(shape), radius, what="seeds"))
+        if not isinstance(got, np.ndarray):
+            raise AssertionError(f"return a numpy array of shape {tuple(shape)}, got {type(got).__name__}")
+        if got.shape != tuple(shape):
+            raise AssertionError(f"return one seed image of shape {tuple(shape)} (rows, cols), got {got.shape}")
+        if got.dtype == bool or not np.issubdtype(got.dtype, np.integer):
+            raise AssertionError(f"your seeds are {got.dtype}: random_walker takes integer labels, so return int32 "
+                                 f"(0 unlabelled, 1 object, 2 background), e.g. np.zeros(shape, np.int32)")
+        values = sorted(int(v) for v in np.unique(got))
+        if not set(values) <= {0, 1, 2}:
+            raise AssertionError(f"the seeds hold only 0 (unlabelled), 1 (object: positive clicks) and 2 (background: "
+                                 f"the border and negative clicks); yours hold {values[:6]} -- a negative click is the "
+                                 f"label 2, not -1")
+        return got
+
+    def compare(clicks: list, shape: tuple[int, int], radius: int, where: str) -> None:
+        got, want = ask(clicks, shape, radius), ref(clicks, shape, radius)
+        if np.array_equal(got, want):
+            return
+        if np.array_equal(np.where(got == 1, 2, np.where(got == 2, 1, 0)), want):
+            raise AssertionError(f"{where}: your labels are swapped: 1 is the object (positive clicks), 2 the "
+                                 f"background (border and negative clicks)")
+        border = np.zeros(shape, bool)
+        border[[0, -1], :] = border[:, [0, -1]] = True
+        if (got[border] == 0).all() or not (got[border] == 2).any():
+            raise AssertionError(f"{where}: the image's outermost rows and columns are background seeds (2): "
+                                 f"random_walker needs a background label, and §4 put it on the crop's border")
+        flipped = [(c, r, p) for r, c, p in clicks]
+        if all(c < shape[0] and r < shape[1] for r, c, _ in clicks) and np.array_equal(got, ref(flipped, shape, radius)):
+            raise AssertionError(f"{where}: your disks sit at (col, row): a click is (row, col, positive), the row "
+                                 f"indexes the first axis")
+        if np.array_equal(got, ref(clicks, shape, radius, positive_wins=True)):
+            raise AssertionError(f"{where}: where disks overlap, the LATER click wins (the annotator corrected the "
+                                 f"earlier one): draw the disks in the order of the clicks, not all positive ones last")
+        if np.array_equal(got, ref(clicks, shape, radius, border_last=True)):
+            raise AssertionError(f"{where}: a click near the edge overrides the border: draw the border first, "
+                                 f"then the clicks")
+        for r2, what in ((radius - 1, "have radius {0}, not {1}: a pixel at distance exactly {1} belongs to the disk "
+                                       "(<= radius)"), (radius + 1, "have radius {0}, not {1}")):
+            if r2 >= 0 and np.array_equal(got, ref(clicks, shape, r2)):
+                raise AssertionError(f"{where}: your disks " + what.format(r2, radius))
+        square = np.zeros(shape, np.int32)
+        square[[0, -1], :] = square[:, [0, -1]] = 2
+        for r, c, p in clicks:
+            square[max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1] = 1 if p else 2
+        if np.array_equal(got, square):
+            raise AssertionError(f"{where}: you drew squares of side {2 * radius + 1}: a disk keeps only the pixels "
+                                 f"whose Euclidean distance to the click is at most {radius}")
+        bad = int((got != want).sum())
+        raise AssertionError(f"{where}: {bad} pixels differ from the expected seeds -- 2 on the border, then per click "
+                             f"in order a disk (i - row)² + (j - col)² <= radius², 1 if positive, 2 if negative")
+
+    compare([(4, 6, True)], (9, 12), 2, "one positive click at (4, 6), radius 2, image 9×12")
+    compare([(5, 5, True), (5, 8, False)], (12, 14), 2,
+            "a positive click at (5, 5), then a negative one at (5, 8) whose disk overlaps it, radius 2")
+    compare([(6, 9, False), (6, 7, True)], (12, 14), 2,
+            "a negative click at (6, 9), then a positive one at (6, 7) whose disk overlaps it, radius 2")
+    compare([(1, 5, True)], (10, 12), 2, "a positive click at (1, 5), 1 px from the top edge, radius 2")
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        h, w = (int(v) for v in rng.integers(8, 30, size=2))
+        clicks = [(int(rng.integers(h)), int(rng.integers(w)), bool(rng.random() < 0.5)) for _ in range(rng.integers(1, 6))]
+        radius = int(rng.integers(0, 4))
+        compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
+    call.refuse("seeds")
+    print("check_seeds: all cases pass")
