@@ -433,3 +433,14 @@ def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
 def test_seeds_check_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_seeds(wrong)
+
+
+def test_in_largest_error_region_compares_the_click_with_the_largest_region_by_area():
+    t = np.zeros((12, 12), bool)
+    t[1:3, 1:11] = True                                   # a thin missed strip of 20 px ...
+    t[5:10, 5:10] = True                                  # ... and a 5×5 missed square of 25 px
+    before = np.zeros_like(t)
+    run = {"clicks": [((0, 0), True), ((7, 7), True), ((1, 5), True)], "masks": [before, before, before]}
+    assert interactive.in_largest_error_region(run, t) == [True, False]   # the square is the larger region
+    with pytest.raises(ValueError, match="keep_masks=True"):
+        interactive.in_largest_error_region({"clicks": []}, t)
