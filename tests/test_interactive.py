@@ -11,6 +11,15 @@ from segcourse import checks, interactive
 from segcourse.checks.lesson06 import _largest_region_click
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The click models here are tiny: a second thread only spins (and costs CPU time in the suite)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _disk(shape=(32, 32), centre=(16, 16), r=8):
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= r * r
@@ -151,12 +160,7 @@ def test_click_predictor_pads_odd_sizes_and_refuses_non_models():
 def test_training_with_simulated_clicks_lowers_the_loss():
     imgs, masks = interactive.synthetic_objects(16, seed=3)
     model = interactive.click_model(width=4, seed=0)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a width-4 net on 64×64 crops: a second thread only spins (13 s of CPU instead of 0.4 s)
-    try:
-        hist = interactive.train_click_model(model, imgs, masks, steps=8, batch_size=4, lr=1e-2, seed=0, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    hist = interactive.train_click_model(model, imgs, masks, steps=8, batch_size=4, lr=1e-2, seed=0, progress=False)
     assert np.mean(hist["loss"][-3:]) < np.mean(hist["loss"][:3]) - 0.05 and not model.training
 
 
