@@ -4,8 +4,8 @@ An object is selected by **positive** clicks (inside it) and **negative** clicks
 a method turns the clicks into the object's mask. The standard protocol (Xu et al., CVPR 2016;
 RITM, Sofiiuk et al., ICIP 2022; SAM's evaluation) replaces the person by a **simulated
 annotator**: each next click goes to the deepest error pixel -- the pixel farthest from the
-border of its kind of error (a distance transform of the error), usually inside the largest
-error region -- positive where the
+border of its kind of error (a distance transform of the error), not necessarily inside the
+largest error region (:func:`in_largest_error_region` counts how often it is) -- positive where the
 object was missed, negative where background was taken. **NoC@85 / NoC@90** is the number of
 clicks needed to reach IoU 0.85 / 0.90, capped at 20 (an object never reached counts 20).
 
@@ -53,7 +53,7 @@ from ._validate import as_binary, check_float, check_int, check_seed, to_numpy
 from .models import WEIGHTS_DIR, TinyUNet
 
 __all__ = ["MAX_CLICKS", "CLICK_RADIUS", "next_click", "number_of_clicks", "click_maps", "simulate_clicks",
-           "noc_summary", "random_walker_predictor", "watershed_predictor", "click_predictor", "click_model",
+           "noc_summary", "in_largest_error_region", "random_walker_predictor", "watershed_predictor", "click_predictor", "click_model",
            "train_click_model", "evaluate_methods", "synthetic_objects", "nuclei_objects", "coins_objects", "load_click_model"]
 
 MAX_CLICKS = 20
@@ -71,8 +71,8 @@ def next_click(pred: Any, target: Any, clicked: Any = None) -> tuple[tuple[int, 
     to the image border: the error maps are padded by 1 px of background first) is computed with a
     Euclidean distance transform; pixels already clicked (``clicked``: a list of ``(row, col)`` or
     a boolean map) get distance 0, so the annotator never clicks the same pixel twice. The click
-    goes to the pixel with the largest distance -- the deepest error pixel not yet clicked, usually
-    but not always inside the largest error region -- and is positive only if the deepest missed
+    goes to the pixel with the largest distance -- the deepest error pixel not yet clicked, which
+    need not lie in the largest error region -- and is positive only if the deepest missed
     pixel is *strictly* deeper than the deepest false one (a tie gives a negative click). Ties
     between pixels go to the first pixel in row-major order. This is RITM's ``Clicker``
     (Sofiiuk et al. 2022; saic-vul/ritm_interactive_segmentation, ``isegm/inference/clicker.py``,
@@ -260,6 +260,37 @@ def noc_summary(curves: Sequence[Sequence[float]], max_clicks: int = MAX_CLICKS)
                      for k in (1, 3, 5, 10, 20) if k <= max_clicks}
     out["mean_curve"] = [round(float(np.mean([c[min(k, len(c)) - 1] for c in curves])), 4) for k in range(1, max_clicks + 1)]
     return out
+
+
+def in_largest_error_region(run: dict[str, Any], target: Any) -> list[bool]:
+    """For clicks 2, 3, ... of a simulated run: is the click inside the largest error region before it?
+
+    The error regions of the mask before click ``k`` are the 4-connected groups of missed pixels
+    and of false pixels; the largest is the one with the most pixels (Xu et al. 2016 click at the
+    centre of that region). ``run`` is a :func:`simulate_clicks` result made with
+    ``keep_masks=True``. Returns one bool per click after the first.
+
+    >>> t = np.zeros((12, 12), bool); t[2:10, 2:10] = True
+    >>> grow = lambda img, pos, neg, prev: click_maps(pos, [], img.shape, radius=2 * len(pos))[0] > 0
+    >>> run = simulate_clicks(grow, np.zeros((12, 12)), t, max_clicks=3, keep_masks=True)
+    >>> in_largest_error_region(run, t)
+    [True, True]
+    """
+    if not isinstance(run, dict) or "masks" not in run or "clicks" not in run:
+        raise ValueError("run must be a simulate_clicks(...) result made with keep_masks=True (it needs 'masks' and 'clicks')")
+    t = as_binary(target, "target", ndims=(2,))
+    hits = []
+    for k in range(1, len(run["clicks"])):
+        prev = np.asarray(run["masks"][k - 1], bool)
+        labels, sizes = [], []
+        for err in (t & ~prev, prev & ~t):
+            lab, n = ndi.label(err)
+            labels.append(lab)
+            sizes.append(np.bincount(lab.ravel(), minlength=n + 1)[1:])
+        which = int(np.argmax([s.max() if s.size else -1 for s in sizes]))   # missed first: it wins a tie
+        (r, c), _ = run["clicks"][k]
+        hits.append(bool(labels[which][r, c] == int(np.argmax(sizes[which])) + 1))
+    return hits
 
 
 # -------------------------------------------------------------------------------- classical baselines
@@ -499,7 +530,8 @@ def _nuclei_region(side: str, info: bool = False) -> Any:
     where: dict[str, list] = {"rows": [], "cols": [], "corner": [], "touching": []}
     for i in np.unique(labels)[1:]:
         rr, cc = np.nonzero(labels == i)
-        # whole nuclei of this half only, not cut by the image's border
+        # nuclei of this half only, at least 1 px from the image's border and the middle line (a nucleus
+        # 1 px from the border can still be one the border cut: lesson 06 lists those and leaves them out)
         if cc.min() < cols[0] + 1 or cc.max() > cols[1] - 2 or rr.min() < 1 or rr.max() > 510 or len(rr) < 30:
             continue
         if info:
@@ -628,8 +660,19 @@ def load_click_model_from(folder: Path, stage: str) -> TinyUNet:
 
 
 def evaluate_methods(methods: dict[str, Predictor], sets: dict[str, tuple[np.ndarray, np.ndarray]],
-                     max_clicks: int = MAX_CLICKS, progress: bool = False) -> dict[str, dict[str, Any]]:
-    """Simulate the annotator for every method on every object; ``{set: {method: noc_summary}}``."""
+                     max_clicks: int = MAX_CLICKS, progress: bool = False,
+                     keep_runs: bool = False) -> dict[str, dict[str, Any]]:
+    """Simulate the annotator for every method on every object; ``{set: {method: noc_summary}}``.
+
+    With ``keep_runs`` each summary also holds ``runs``: every object's :func:`simulate_clicks`
+    result, masks included.
+
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> res = evaluate_methods({"box": lambda img, pos, neg, prev: t}, {"one": (np.zeros((1, 16, 16)), t[None])},
+    ...                        max_clicks=2, keep_runs=True)
+    >>> res["one"]["box"]["noc85"]["mean"], len(res["one"]["box"]["runs"][0]["masks"])
+    (1.0, 2)
+    """
     out: dict[str, dict[str, Any]] = {}
     bar = None
     if progress:
@@ -638,12 +681,14 @@ def evaluate_methods(methods: dict[str, Predictor], sets: dict[str, tuple[np.nda
     for set_name, (imgs, masks) in sets.items():
         out[set_name] = {}
         for name, predict in methods.items():
-            curves = []
+            runs = []
             for im, m in zip(imgs, masks):
-                curves.append(simulate_clicks(predict, im, m, max_clicks)["ious"])
+                runs.append(simulate_clicks(predict, im, m, max_clicks, keep_masks=keep_runs))
                 if bar is not None:
                     bar.update()
-            out[set_name][name] = noc_summary(curves, max_clicks)
+            out[set_name][name] = noc_summary([r["ious"] for r in runs], max_clicks)
+            if keep_runs:
+                out[set_name][name]["runs"] = runs
     if bar is not None:
         bar.close()
     return out

@@ -3,14 +3,17 @@
 #
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
 # tool needs when its model proposes a mask first, turn clicks into the model's input channels,
-# and say when a click model is worth it.
+# run the annotator loop from such a proposal, seed a random walker with clicks, and say when a
+# click model is worth it.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
+import torch
 from scipy import ndimage
 
 from segcourse import checks, interactive
 
+torch.set_num_threads(1)  # the click model is tiny: one thread is fastest (a second one only spins)
 images, masks = interactive.nuclei_objects("right")
 print(f"{len(images)} test nuclei, crops of {images.shape[1]}×{images.shape[2]} px")
 
@@ -109,7 +112,84 @@ print(demo[0].astype(int))
 checks.check_click_maps(click_maps)
 
 # %% [markdown]
-# ## 4 · When is a click model worth it? (2 points)
+# ## 4 · The annotator loop when the model proposes first (2 points)
+#
+# §4 of the lesson wrote the annotator loop by hand for a method that starts from nothing. In an
+# annotation tool the model proposes a mask before any click (the `ious[0]` of exercise 2). Write
+# `simulate(predict, image, target, max_clicks=20, stop_at=0.85)` returning `(ious, clicks)`:
+#
+# * the proposal is `predict(image, [], [], None)`, and `ious[0]` its IoU with `target`;
+# * while the last IoU is below `stop_at` (reaching it means at or above) and fewer than
+#   `max_clicks` clicks were made: place the next click with `interactive.next_click(pred, target,
+#   clicked=...)` on the **last** mask, passing every pixel clicked so far (so that none is clicked
+#   twice); add it to the positive or the negative clicks; call `predict(image, positive, negative,
+#   previous)` with **all** clicks so far and the last mask as `previous` (for click 1, the
+#   proposal); append the new mask's IoU;
+# * `clicks` lists the clicks in order as `(row, col, positive)`.
+#
+# `interactive.next_click` is yours to use; `interactive.simulate_clicks` is not (it starts from
+# nothing, without a proposal).
+
+# %% nbgrader={"grade": false, "grade_id": "simulate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def simulate(predict, image, target, max_clicks=20, stop_at=0.85):
+    ### BEGIN SOLUTION
+    target = np.asarray(target, bool)
+    iou = lambda a, b: float((a & b).sum() / (a | b).sum())  # noqa: E731
+    pred = np.asarray(predict(image, [], [], None), bool)  # the proposal, before any click
+    ious, clicks, positive, negative = [iou(pred, target)], [], [], []
+    while ious[-1] < stop_at and len(clicks) < max_clicks:
+        (r, c), is_positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks])
+        (positive if is_positive else negative).append((r, c))
+        clicks.append((r, c, is_positive))
+        pred = np.asarray(predict(image, list(positive), list(negative), pred), bool)  # the last mask is `previous`
+        ious.append(iou(pred, target))
+    return ious, clicks
+    ### END SOLUTION
+
+
+ious, clicks = simulate(interactive.click_predictor(interactive.load_click_model()), images[3], masks[3])
+print("test nucleus 3, the shipped click model: IoU", [round(v, 3) for v in ious], "| clicks", clicks)
+
+# %% nbgrader={"grade": true, "grade_id": "check_simulate", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_simulate(simulate)
+
+# %% [markdown]
+# ## 5 · Seeds for the random walker (2 points)
+#
+# §4 of the lesson seeded `random_walker` with the crop's border (background) and a plus around
+# one click (object). A tool logs the clicks as `(row, col, positive)` triples, and an annotator
+# may click over an earlier click to correct it. Write `seeds(clicks, shape, radius=2)` with numpy
+# that returns an **int32** array of shape `shape`: 2 (background) on the outermost rows and
+# columns; then, click by click **in order**, every pixel `(i, j)` with
+# `(i - row)² + (j - col)² <= radius²` becomes 1 for a positive click and 2 for a negative one, so
+# that a later click overrides an earlier one (and the border) where they overlap; 0 everywhere
+# else, the pixels the random walker decides.
+
+# %% nbgrader={"grade": false, "grade_id": "seeds", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def seeds(clicks, shape, radius=2):
+    ### BEGIN SOLUTION
+    rows, cols = np.indices(shape)
+    out = np.zeros(shape, np.int32)
+    out[[0, -1], :] = 2
+    out[:, [0, -1]] = 2
+    for row, col, positive in clicks:
+        out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+    return out
+    ### END SOLUTION
+
+
+from skimage.segmentation import random_walker
+
+s = seeds([(32, 32, True), (26, 41, True), (34, 21, True), (30, 17, False), (26, 22, True)], images[3].shape)  # §4's clicks
+walked = random_walker(images[3], s, beta=130, mode="cg_j", tol=1e-3) == 1
+print("seed pixels per label:", {int(k): int(n) for k, n in zip(*np.unique(s, return_counts=True))},
+      "| random walker on nucleus 3, IoU", round(float((walked & masks[3]).sum() / (walked | masks[3]).sum()), 3))
+
+# %% nbgrader={"grade": true, "grade_id": "check_seeds", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_seeds(seeds)
+
+# %% [markdown]
+# ## 6 · When is a click model worth it? (2 points)
 #
 # From the lesson's NoC table: on which objects does the click UNet save clicks over the best
 # click-seeded classical method, and on which does a classical method do as well or better?

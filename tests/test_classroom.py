@@ -521,7 +521,9 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
     # counted as click 1, swapped (col, row), the last index, reached = clicks < cap; for click_maps
-    # swapped (col, row), radius off by one, one channel, bool maps, squares) are rejected in
+    # swapped (col, row), radius off by one, one channel, bool maps, squares; for simulate previous=None,
+    # swapped click lists, only the last click, no stop, > instead of >=; for seeds swapped labels, -1, float,
+    # (col, row), the border drawn last, radius off by one, squares) are rejected in
     # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [
         ("dee", """
@@ -584,6 +586,53 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 rows, cols = np.indices(shape)
                 return np.any([(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2 for r, c, _ in clicks], axis=0)
             """, {"check_click_maps"}),
+    ],
+    "simulate": [
+        ("dee", """
+            def simulate(predict, image, target, max_clicks=20, stop_at=0.85):  # the lesson's loop: no proposal first
+                pred, ious, clicks, pos, neg = np.zeros_like(target), [], [], [], []
+                for _ in range(max_clicks):
+                    (r, c), positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks])
+                    (pos if positive else neg).append((r, c))
+                    clicks.append((r, c, positive))
+                    pred = np.asarray(predict(image, pos, neg, pred), bool)
+                    ious.append((pred & target).sum() / (pred | target).sum())
+                    if ious[-1] >= stop_at:
+                        break
+                return ious, clicks
+            """, {"check_simulate"}),
+        ("fay", """
+            def simulate(predict, image, target, max_clicks=20, stop_at=0.85):  # no `clicked`: a pixel is clicked again
+                pred = np.asarray(predict(image, [], [], None), bool)
+                ious, clicks, pos, neg = [(pred & target).sum() / (pred | target).sum()], [], [], []
+                while ious[-1] < stop_at and len(clicks) < max_clicks:
+                    (r, c), positive = interactive.next_click(pred, target)
+                    (pos if positive else neg).append((r, c))
+                    clicks.append((r, c, positive))
+                    pred = np.asarray(predict(image, pos, neg, pred), bool)
+                    ious.append((pred & target).sum() / (pred | target).sum())
+                return ious, clicks
+            """, {"check_simulate"}),
+    ],
+    "seeds": [
+        ("dee", """
+            def seeds(clicks, shape, radius=2):  # all negative disks first, then all positive ones: not in click order
+                rows, cols = np.indices(shape)
+                out = np.zeros(shape, np.int32)
+                out[[0, -1], :] = 2
+                out[:, [0, -1]] = 2
+                for row, col, positive in sorted(clicks, key=lambda c: c[2]):
+                    out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+                return out
+            """, {"check_seeds"}),
+        ("fay", """
+            def seeds(clicks, shape, radius=2):  # no background on the border
+                rows, cols = np.indices(shape)
+                out = np.zeros(shape, np.int32)
+                for row, col, positive in clicks:
+                    out[(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] = 1 if positive else 2
+                return out
+            """, {"check_seeds"}),
     ],
 }
 

@@ -4,10 +4,20 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from scipy import ndimage
 
 from segcourse import checks, interactive
 from segcourse.checks.lesson06 import _largest_region_click
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The click models here are tiny: a second thread only spins (and costs CPU time in the suite)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _disk(shape=(32, 32), centre=(16, 16), r=8):
@@ -150,8 +160,8 @@ def test_click_predictor_pads_odd_sizes_and_refuses_non_models():
 def test_training_with_simulated_clicks_lowers_the_loss():
     imgs, masks = interactive.synthetic_objects(16, seed=3)
     model = interactive.click_model(width=4, seed=0)
-    hist = interactive.train_click_model(model, imgs, masks, steps=12, batch_size=8, lr=1e-2, seed=0, progress=False)
-    assert np.mean(hist["loss"][-3:]) < np.mean(hist["loss"][:3]) and not model.training
+    hist = interactive.train_click_model(model, imgs, masks, steps=8, batch_size=4, lr=1e-2, seed=0, progress=False)
+    assert np.mean(hist["loss"][-3:]) < np.mean(hist["loss"][:3]) - 0.05 and not model.training
 
 
 def test_shipped_click_model_loads_both_stages_and_its_card_holds_the_evaluation():
@@ -243,6 +253,9 @@ def _no_pad(pred, target):  # the border of the image is not treated as outside
     (lambda p, t: (_right_click(p, t)[1], _right_click(p, t)[0], _right_click(p, t)[2]), "swapped"),
     (lambda p, t: (*np.argwhere(np.asarray(t) != np.asarray(p))[0], bool(np.asarray(t)[tuple(np.argwhere(np.asarray(t) != np.asarray(p))[0])])),
      "centre"),
+    (lambda p, t: checks.lesson06._region_click(p, t, eight=True), "8-connected"),            # ndimage.label with a 3×3 structure
+    (lambda p, t: checks.lesson06._region_click(p, t, false_first=True), "MISSED region wins"),  # the false region wins the tie
+    (lambda p, t: checks.lesson06._region_click(p, t, centroid=True), "centroid rounded"),     # the centroid, not the deepest pixel
 ])
 def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -331,6 +344,7 @@ def _lt(clicks, shape, radius):  # < radius instead of <= radius
     (lambda cl, s, r: (lambda m: np.stack([m[0] - m[1], 0 * m[1]]))(_maps(cl, s, r)), "not -1"),     # -1 for negatives
     (lambda cl, s, r: _maps(cl, s, r).astype(bool), "are bool"),                                      # float vs bool
     (lambda cl, s, r: _maps(cl, s, r).astype(np.uint8), "are uint8"),
+    (lambda cl, s, r: _maps(cl, s, r).astype(np.float64), "are float64"),
     (lambda cl, s, r: _maps(cl, s, r)[::-1], "channels are swapped"),
     (lambda cl, s, r: _maps(cl, s, r).tolist(), "numpy array"),
     (lambda cl, s, r: _maps(cl, (s[1], s[0]), r), "return shape"),
@@ -340,3 +354,97 @@ def _lt(clicks, shape, radius):  # < radius instead of <= radius
 def test_click_maps_check_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_click_maps(wrong)
+
+
+def _loop(proposal=True, clicked=True, previous=True, swap=False, only_last=False, stop=True, strict=False):
+    """The annotator loop of exercise 4, right by default; each flag makes one typical mistake."""
+    def simulate(predict, image, target, max_clicks=20, stop_at=0.85):
+        target = np.asarray(target, bool)
+        iou = lambda a, b: float((a & b).sum() / (a | b).sum())  # noqa: E731
+        pred = np.asarray(predict(image, [], [], None), bool) if proposal else np.zeros_like(target)
+        ious, clicks, pos, neg = ([iou(pred, target)] if proposal else []), [], [], []
+        prev = pred if proposal else None
+        reached = lambda: ious and (ious[-1] > stop_at if strict else ious[-1] >= stop_at)  # noqa: E731
+        while len(clicks) < max_clicks and not (stop and reached()):
+            (r, c), positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks] if clicked else None)
+            (pos if positive else neg).append((r, c))
+            clicks.append((r, c, positive))
+            p, n = ([(r, c)], []) if only_last and positive else ([], [(r, c)]) if only_last else (pos, neg)
+            pred = np.asarray(predict(image, *((n, p) if swap else (p, n)), prev), bool)
+            prev = pred if previous else None
+            ious.append(iou(pred, target))
+        return ious, clicks
+    return simulate
+
+
+def test_simulate_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
+    checks.check_simulate(_loop())
+    assert "all cases pass" in capsys.readouterr().out
+    from segcourse.checks.lesson06 import _simulate
+
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_simulate(_simulate)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_loop(proposal=False), r"predict\(image, \[\], \[\], None\) first"),   # the lesson's loop: no proposal
+    (_loop(clicked=False), "twice"),                                         # a pixel clicked again
+    (_loop(previous=False), "previous=None"),
+    (_loop(swap=True), "third argument"),
+    (_loop(only_last=True), r"ALL clicks\s+so far"),
+    (_loop(stop=False), "stops there"),
+    (_loop(strict=True), ">=, not >"),
+    (lambda predict, image, target, max_clicks, stop_at: _loop()(predict, image, target, max_clicks, stop_at)[0], "two values"),
+    (lambda predict, image, target, max_clicks, stop_at: (lambda r: ([0.0] + r["ious"], [(a, b, p) for (a, b), p in r["clicks"]]))(
+        interactive.simulate_clicks(predict, image, target, max_clicks, stop_at=stop_at)), "first"),
+])
+def test_simulate_check_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_simulate(wrong)
+
+
+def _seeds_by_hand(clicks, shape, radius=2):  # a right answer
+    rows, cols = np.indices(shape)
+    out = np.zeros(shape, np.int32)
+    out[[0, -1], :] = 2
+    out[:, [0, -1]] = 2
+    for r, c, p in clicks:
+        out[(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1 if p else 2
+    return out
+
+
+def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
+    from segcourse.checks.lesson06 import _seeds
+
+    checks.check_seeds(_seeds_by_hand)
+    assert "all cases pass" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="check's own reference"):
+        checks.check_seeds(_seeds)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda cl, s, r: np.pad(_seeds_by_hand(cl, s, r)[1:-1, 1:-1], 1), "outermost rows"),               # no border
+    (lambda cl, s, r: (3 - _seeds_by_hand(cl, s, r)) % 3, "labels are swapped"),                        # 1 <-> 2
+    (lambda cl, s, r: np.where(_seeds_by_hand(cl, s, r) == 2, -1, _seeds_by_hand(cl, s, r)), "not -1"),
+    (lambda cl, s, r: _seeds_by_hand(cl, s, r).astype(float), "integer labels"),
+    (lambda cl, s, r: _seeds_by_hand([(c, rr, p) for rr, c, p in cl], s, r), r"\(col,\s+row\)"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, positive_wins=True), "LATER click wins"),       # negatives first
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border_last=True), "border first"),
+    (lambda cl, s, r: _seeds_by_hand(cl, s, max(r - 1, 0)), r"have radius 1,\s+not 2"),
+    (lambda cl, s, r: interactive._markers(s, [(a, b) for a, b, p in cl if p], [(a, b) for a, b, p in cl if not p], r),
+     "LATER click wins"),                                                                                # the lesson's helper
+])
+def test_seeds_check_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_seeds(wrong)
+
+
+def test_in_largest_error_region_compares_the_click_with_the_largest_region_by_area():
+    t = np.zeros((12, 12), bool)
+    t[1:3, 1:11] = True                                   # a thin missed strip of 20 px ...
+    t[5:10, 5:10] = True                                  # ... and a 5×5 missed square of 25 px
+    before = np.zeros_like(t)
+    run = {"clicks": [((0, 0), True), ((7, 7), True), ((1, 5), True)], "masks": [before, before, before]}
+    assert interactive.in_largest_error_region(run, t) == [True, False]   # the square is the larger region
+    with pytest.raises(ValueError, match="keep_masks=True"):
+        interactive.in_largest_error_region({"clicks": []}, t)

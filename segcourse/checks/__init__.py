@@ -50,7 +50,7 @@ Layout
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
-                ``check_click_maps``
+                ``check_click_maps``, ``check_simulate``, ``check_seeds``
 
 Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
 ``checks.check_dice_per_image(...)``; a new check goes into its lesson's module (and that module's
@@ -92,7 +92,8 @@ from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_pool
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
 from .lesson04 import check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
-from .lesson06 import check_click_maps, check_largest_region_click, check_noc_with_proposal
+from .lesson06 import (check_click_maps, check_largest_region_click, check_noc_with_proposal, check_seeds,
+                       check_simulate)
 
 __all__ = [
     "CheckFailed",
@@ -125,4 +126,6 @@ __all__ = [
     "check_largest_region_click",
     "check_noc_with_proposal",
     "check_click_maps",
+    "check_simulate",
+    "check_seeds",
 ]

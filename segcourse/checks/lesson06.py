@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -27,17 +27,29 @@ def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
     >>> _largest_region_click(np.zeros_like(t), t)
     (2, 2, True)
     """
+    return _region_click(pred, target)
+
+
+def _region_click(pred: Any, target: Any, eight: bool = False, false_first: bool = False,
+                  centroid: bool = False) -> tuple[int, int, bool]:
+    """The reference, or one of its typical variants: ``eight`` labels with 8-connectivity,
+    ``false_first`` lets a false region win a tie in area, ``centroid`` clicks the region's
+    rounded centroid instead of its deepest pixel."""
     p, t = np.asarray(pred, bool), np.asarray(target, bool)
     best: tuple[int, int, int, bool] | None = None  # (area, row, col, positive)
-    for positive, err in ((True, t & ~p), (False, p & ~t)):
-        labels, n = ndi.label(err)
+    kinds = ((True, t & ~p), (False, p & ~t))
+    for positive, err in (kinds[::-1] if false_first else kinds):
+        labels, n = ndi.label(err, structure=np.ones((3, 3), bool) if eight else None)
         if not n:
             continue
         areas = np.bincount(labels.ravel())[1:]
         k = int(np.argmax(areas)) + 1
         region = labels == k
-        d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(int(np.argmax(d)), d.shape)
+        if centroid:
+            r, c = (int(round(v)) for v in ndi.center_of_mass(region))
+        else:
+            d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
+            r, c = np.unravel_index(int(np.argmax(d)), d.shape)
         if best is None or areas[k - 1] > best[0]:
             best = (int(areas[k - 1]), int(r), int(c), positive)
     if best is None:
@@ -65,7 +77,7 @@ def check_largest_region_click(click: Callable) -> None:
     >>> check_largest_region_click(lambda pred, target: (0, 0, True))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: nothing predicted, the object is rows 4-15, cols 4-15: click at its centre ...
+    segcourse.checks.CheckFailed: nothing predicted, the object is rows 4 to 15, cols 4 to 15: click at its centre ...
     """
     ref = _largest_region_click
     call = Watch(LIBRARY)
@@ -82,9 +94,17 @@ def check_largest_region_click(click: Callable) -> None:
     got = ask(np.zeros_like(target), target)
     if got[2] is not True:
         raise AssertionError("nothing predicted, so the only error is the missed object: the click must be positive")
-    if got[:2] != ref(np.zeros_like(target), target)[:2]:
-        raise AssertionError(f"nothing predicted, the object is rows 4-15, cols 4-15: click at its centre (the farthest "
-                             f"pixel from the region's border), got {got[:2]}")
+    want = ref(np.zeros_like(target), target)
+    if got[:2] != want[:2] and got[:2] == _region_click(np.zeros_like(target), target, centroid=True)[:2]:
+        raise AssertionError(f"nothing predicted, the object is the 12×12 square rows 4 to 15, cols 4 to 15: you clicked "
+                             f"its centroid rounded, {got[:2]}, but the centre here is the region's DEEPEST pixel (farthest "
+                             f"from any pixel outside it). In an even-sized square four pixels tie at depth 6, (9, 9), "
+                             f"(9, 10), (10, 9) and (10, 10); np.argmax takes the first in row-major order, {want[:2]}. "
+                             f"A centroid is not the deepest pixel in general (it can even lie outside a curved region)")
+    if got[:2] != want[:2]:
+        raise AssertionError(f"nothing predicted, the object is rows 4 to 15, cols 4 to 15: click at its centre (the "
+                             f"region's deepest pixel, the farthest from its border; the first in row-major order among "
+                             f"ties), {want[:2]}; got {got[:2]}")
     # everything predicted: the false region is the frame around the object
     got = ask(np.ones_like(target), target)
     if got[2] is not False:
@@ -125,6 +145,39 @@ def check_largest_region_click(click: Callable) -> None:
     if got != ref(np.zeros_like(t), t):
         raise AssertionError(f"two missed objects (16 px and 160 px): click at the centre of the larger one, "
                              f"{ref(np.zeros_like(t), t)[:2]}; got {got[:2]} -- label the regions (ndimage.label)")
+    # two missed 3×3 squares that touch only at a corner, and a false 4×4 block: connectivity decides
+    t = np.zeros((16, 16), bool)
+    t[2:5, 2:5] = t[5:8, 5:8] = True
+    p = np.zeros_like(t)
+    p[10:14, 9:13] = True
+    want, got = ref(p, t), ask(p, t)
+    if got != want and got == _region_click(p, t, eight=True):
+        raise AssertionError("two missed 3×3 squares touch only at a corner, next to a false 4×4 block of 16 px: "
+                             "4-connected (ndimage.label's default) they are two regions of 9 px, so the false block is "
+                             f"the largest and the click is negative at {want[:2]}; you labelled 8-connected (a 3×3 "
+                             "structure), which merges the squares into one region of 18 px -- use ndimage.label(error)")
+    swapped(got, want)
+    if got != want:
+        raise AssertionError(f"missed squares of 9 px (touching at a corner) and a false block of 16 px: click at the "
+                             f"false block's deepest pixel, {want}; got {got}")
+    # a missed region and a false region of the same area: the missed one wins the tie
+    t = np.zeros((14, 14), bool)
+    t[2:5, 2:6] = True
+    p = np.zeros_like(t)
+    p[8:12, 8:11] = True
+    want, got = ref(p, t), ask(p, t)
+    if got != want and got[2] is False:
+        raise AssertionError(f"a missed 3×4 region and a false 4×3 region, 12 px each: on a tie in area the MISSED region "
+                             f"wins, so the click is positive at {want[:2]}; yours was negative at {got[:2]} -- compare "
+                             f"areas with a strict > when the false region comes second (or look at the missed one first)")
+    swapped(got, want)
+    if got != want:
+        raise AssertionError(f"a missed 3×4 region and a false 4×3 region, 12 px each: the missed one wins the tie, "
+                             f"click at its deepest pixel {want}; got {got}")
+    variants = {"eight": "you labelled 8-connected (ndimage.label's default structure is 4-connected: keep it)",
+                "false_first": "a false region won a tie in area against a missed one (the missed region wins ties)",
+                "centroid": "you clicked the region's rounded centroid, not its deepest pixel (distance transform, "
+                            "then np.argmax)"}
     rng = np.random.default_rng(6)
     for _ in range(20):
         t = ndi.binary_opening(rng.random((24, 24)) < 0.6, iterations=2)
@@ -133,6 +186,9 @@ def check_largest_region_click(click: Callable) -> None:
             continue
         want, got = ref(p, t), ask(p, t)
         swapped(got, want)
+        for flag, why in variants.items():
+            if got != want and got == _region_click(p, t, **{flag: True}):
+                raise AssertionError(f"on a random mask pair expected {want}, got {got}: {why}")
         if got != want:
             raise AssertionError(f"on a random mask pair expected {want}, got {got}: label the missed and the false pixels "
                                  f"separately, pick the region with the most pixels, then its deepest pixel")
@@ -263,8 +319,9 @@ def check_click_maps(click_maps: Callable) -> None:
         if got.dtype == bool:
             raise AssertionError("your maps are bool: the model takes them as float input channels next to the grey "
                                  "image, so return float32 (0.0 outside a disk, 1.0 inside), e.g. .astype(np.float32)")
-        if not np.issubdtype(got.dtype, np.floating):
-            raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside)")
+        if got.dtype != np.float32:
+            raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside), the "
+                                 f"dtype of the model's weights, e.g. np.zeros((2, H, W), np.float32)")
         values = sorted(float(v) for v in np.unique(got))
         if not set(values) <= {0.0, 1.0}:
             raise AssertionError(f"the maps hold only 0.0 and 1.0 (a negative click is 1.0 in channel 1, not -1 in "
@@ -323,3 +380,278 @@ def check_click_maps(click_maps: Callable) -> None:
         compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
     call.refuse("click_maps")
     print("check_click_maps: all cases pass")
+
+
+def _simulate(predict: Callable, image: Any, target: Any, max_clicks: int = 20,
+              stop_at: float = 0.85) -> tuple[list[float], list[tuple[int, int, bool]]]:
+    """The reference answer: the annotator loop when the model proposes a mask before the first click.
+
+    ``ious[0]`` is the proposal's IoU (``predict(image, [], [], None)``); each click goes to
+    :func:`~segcourse.interactive.next_click` of the last mask, never twice on a pixel; the last
+    mask is the ``previous`` input of the next call; the loop stops once IoU reaches ``stop_at``
+    or after ``max_clicks`` clicks.
+
+    >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
+    >>> _simulate(lambda img, pos, neg, prev: t if pos else np.zeros_like(t), t, t)
+    ([0.0, 1.0], [(3, 3, True)])
+    """
+    from ..interactive import next_click
+
+    t = np.asarray(target, bool)
+    iou = lambda a, b: float((a & b).sum() / max((a | b).sum(), 1))  # noqa: E731
+    pos: list[tuple[int, int]] = []
+    neg: list[tuple[int, int]] = []
+    clicks: list[tuple[int, int, bool]] = []
+    pred = np.asarray(predict(image, [], [], None), bool)
+    ious = [iou(pred, t)]
+    while ious[-1] < stop_at and len(clicks) < max_clicks:
+        (r, c), positive = next_click(pred, t, clicked=[(r, c) for r, c, _ in clicks])
+        (pos if positive else neg).append((r, c))
+        clicks.append((r, c, positive))
+        pred = np.asarray(predict(image, list(pos), list(neg), pred), bool)
+        ious.append(iou(pred, t))
+    return ious, clicks
+
+
+class _Recorder:
+    """A predictor for the checks: returns ``answer(pos, neg)`` and records every call."""
+
+    def __init__(self, answer: Callable[[list, list], np.ndarray]) -> None:
+        self.answer, self.calls, self.returned = answer, [], []
+
+    def __deepcopy__(self, memo: dict) -> "_Recorder":
+        return self  # the check reads what the learner's loop asked, so the copy _call makes is this recorder
+
+    def __call__(self, image: Any, positive: Any, negative: Any, previous: Any = None) -> np.ndarray:
+        pos, neg = [tuple(int(v) for v in p) for p in positive], [tuple(int(v) for v in p) for p in negative]
+        self.calls.append((pos, neg, None if previous is None else np.array(previous, bool)))
+        out = np.asarray(self.answer(pos, neg), bool).copy()
+        self.returned.append(out)
+        return out
+
+
+def _sim_result(value: Any) -> tuple[list[float], list[tuple[int, int, bool]]]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise AssertionError(f"return two values (ious, clicks), e.g. ([0.4, 0.9], [(5, 7, True)]); yours returned "
+                             f"{type(value).__name__} {str(value)[:80]}")
+    ious, clicks = value
+    try:
+        ious = [float(v) for v in ious]
+    except (TypeError, ValueError):
+        raise AssertionError(f"ious must be a list of numbers, got {str(ious)[:80]}") from None
+    out = []
+    for c in clicks:
+        if not isinstance(c, (tuple, list)) or len(c) != 3:
+            raise AssertionError(f"each click is a triple (row, col, positive), got {c!r}")
+        out.append((int(_number(c[0], "row")), int(_number(c[1], "col")), bool(c[2])))
+    return ious, out
+
+
+@learner_check
+def check_simulate(simulate: Callable) -> None:
+    """Check ``simulate(predict, image, target, max_clicks, stop_at) -> (ious, clicks)``, proposal first.
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_simulate(lambda predict, image, target, max_clicks, stop_at: ([0.5], []))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: call predict(image, [], [], None) first: the tool shows ...
+    """
+    call = Watch((("segcourse.interactive", {"simulate_clicks", "evaluate_methods", "number_of_clicks"}),
+                  ("segcourse.checks.lesson06", {"_simulate"})))
+    t = np.zeros((20, 20), bool)
+    t[5:15, 4:16] = True                                    # the object: 10×12 = 120 px
+    image = t.astype(np.float32)
+    proposal = np.zeros_like(t)
+    proposal[5:15, 4:10] = True                             # the model's proposal: the left half of it
+
+    def ask(predict: _Recorder, max_clicks: int, stop_at: float) -> tuple[list[float], list[tuple[int, int, bool]]]:
+        return _sim_result(call(simulate, predict, image.copy(), t.copy(), max_clicks, stop_at, what="simulate"))
+
+    # 1. a model that ignores the clicks: the proposal every time
+    rec = _Recorder(lambda pos, neg: proposal)
+    got = ask(rec, 4, 0.85)
+    want = _simulate(_Recorder(lambda pos, neg: proposal), image, t, 4, 0.85)
+    if not rec.calls or rec.calls[0][:2] != ([], []):
+        first = f"your first call had clicks {rec.calls[0][:2]}" if rec.calls else "your simulate never called predict"
+        raise AssertionError(f"call predict(image, [], [], None) first: the tool shows the model's proposal before any "
+                             f"click, and ious[0] is its IoU; {first}")
+    if rec.calls[0][2] is not None:
+        raise AssertionError("the proposal is asked with previous=None: there is no earlier mask before it")
+    if len(got[0]) == len(got[1]) and len(got[1]) > 0:
+        raise AssertionError(f"ious has {len(got[0])} entries for {len(got[1])} clicks: ious[0] is the proposal's IoU, "
+                             f"before any click, so there is one entry more than clicks (the lesson's loop starts from "
+                             f"nothing; this tool starts from the proposal)")
+    if not np.isclose(got[0][0], want[0][0]):
+        raise AssertionError(f"ious[0] is the proposal's IoU with the target, {want[0][0]}; got {_plain(got[0][0])}")
+    pixels = [(r, c) for r, c, _ in got[1]]
+    twice = next((p for k, p in enumerate(pixels) if p in pixels[:k]), None)
+    if twice is not None:
+        raise AssertionError(f"with a model that ignores the clicks, your annotator clicked {twice} twice: pass the "
+                             f"pixels clicked so far to next_click(pred, target, clicked=...), so no pixel is clicked "
+                             f"again (RITM's rule, lesson §2)")
+    if len(got[1]) != 4:
+        raise AssertionError(f"the IoU never reaches 0.85 here, so the annotator clicks up to the cap, max_clicks=4: "
+                             f"4 clicks and 5 IoUs; you returned {len(got[1])} clicks and {len(got[0])} IoUs")
+    if got[1] != want[1]:
+        raise AssertionError(f"clicks expected {want[1]}, got {got[1]}: each click is next_click(pred, target, "
+                             f"clicked=...) on the LAST mask, as (row, col, positive)")
+    # 2. a model that follows the clicks: each positive click adds a 10×2 strip (up to column 14), a
+    # negative click removes the 3×3 block around it; its proposal also takes a false 3×3 blob
+    blob = np.zeros_like(t)
+    blob[16:19, 16:19] = True
+
+    def follow(pos: list, neg: list) -> np.ndarray:
+        out = proposal | blob
+        out[5:15, 10:min(10 + 2 * len(pos), 15)] = True
+        for r, c in neg:
+            out[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = False
+        return out
+    rec = _Recorder(follow)
+    got = ask(rec, 6, 0.9)
+    want = _simulate(_Recorder(follow), image, t, 6, 0.9)
+    for k, (pos, neg, prev) in enumerate(rec.calls[1:], start=1):
+        if prev is None:
+            raise AssertionError(f"call {k + 1} of predict got previous=None: pass the last mask (for click 1 the "
+                                 f"proposal) as previous, the click model's fourth input channel")
+        if not np.array_equal(prev, rec.returned[k - 1]):
+            raise AssertionError(f"call {k + 1} of predict got a previous mask that is not the mask the call before "
+                                 f"returned: pass the LAST mask as previous")
+    if rec.calls:
+        pos, neg, _ = rec.calls[-1]
+        want_pos = [(r, c) for r, c, p in got[1][:len(rec.calls) - 1] if p]
+        want_neg = [(r, c) for r, c, p in got[1][:len(rec.calls) - 1] if not p]
+        if (pos, neg) != (want_pos, want_neg) and (sorted(pos), sorted(neg)) == (sorted(want_neg), sorted(want_pos)):
+            raise AssertionError("your positive clicks went to predict's third argument and the negative ones to its "
+                                 "second: call predict(image, positive, negative, previous)")
+        if (sorted(pos), sorted(neg)) != (sorted(want_pos), sorted(want_neg)):
+            raise AssertionError(f"the last call of predict got {len(pos)} positive and {len(neg)} negative clicks, "
+                                 f"while by then your annotator had made {len(want_pos)} positive and {len(want_neg)} negative ones: give "
+                                 f"predict ALL clicks so far, positive and negative apart, not only the last one")
+    if len(got[0]) > len(want[0]) and np.allclose(got[0][:len(want[0])], want[0]):
+        raise AssertionError(f"IoU reached stop_at=0.9 after {len(want[1])} clicks ({want[0][-1]:.3f}); the annotator "
+                             f"stops there, but yours went on to {len(got[1])} clicks")
+    if len(got[0]) != len(want[0]) or not np.allclose(got[0], want[0]) or got[1] != want[1]:
+        raise AssertionError(f"a model that adds a 10×2 strip per positive click, max_clicks=6, stop_at=0.9: expected ious "
+                             f"{[round(v, 3) for v in want[0]]} with clicks {want[1]}; got "
+                             f"{[round(v, 3) for v in got[0]]} with clicks {got[1]}")
+    # 3. reaching stop_at exactly counts (>=)
+    exact = np.zeros_like(t)
+    exact[5:15, 4:16] = True
+    exact[5:15, 13:16] = False                              # 90 of 120 px: IoU 0.75 exactly
+    rec = _Recorder(lambda pos, neg: exact if not (pos or neg) else t)
+    got = ask(rec, 20, 0.75)
+    if len(got[1]) > 0:
+        raise AssertionError("the proposal's IoU is exactly 0.75 and stop_at=0.75: reaching it means at or above "
+                             "(>=, not >), so the annotator accepts the proposal with no click: ([0.75], [])")
+    call.refuse("simulate")
+    print("check_simulate: all cases pass")
+
+
+def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool = False,
+           border_last: bool = False) -> np.ndarray:
+    """The reference answer: int32 seeds for ``skimage.segmentation.random_walker``.
+
+    0 unlabelled, 2 (background) on the outermost rows and columns, then a disk of ``radius`` px
+    per click in order, 1 for a positive click and 2 for a negative one: the later click wins
+    where disks overlap, and a click overrides the border. ``positive_wins`` (every negative disk
+    first, then every positive one) and ``border_last`` (the border drawn after the clicks) are
+    typical variants the check names.
+
+    >>> _seeds([(2, 2, True)], (5, 6), 1).tolist()
+    [[2, 2, 2, 2, 2, 2], [2, 0, 1, 0, 0, 2], [2, 1, 1, 1, 0, 2], [2, 0, 1, 0, 0, 2], [2, 2, 2, 2, 2, 2]]
+    """
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    out = np.zeros(shape, np.int32)
+    if not border_last:
+        out[[0, -1], :] = out[:, [0, -1]] = 2
+    order = sorted(clicks, key=lambda c: bool(c[2])) if positive_wins else list(clicks)
+    for r, c, positive in order:
+        out[(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1 if positive else 2
+    if border_last:
+        out[[0, -1], :] = out[:, [0, -1]] = 2
+    return out
+
+
+@learner_check
+def check_seeds(seeds: Callable) -> None:
+    """Check ``seeds(clicks, shape, radius) -> (H, W)`` int seeds: 2 border and negative disks, 1 positive disks.
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_seeds(lambda clicks, shape, radius: np.zeros(shape, np.int32))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: one positive click at (4, 6), radius 2, image 9×12: the image's outermost rows ...
+    """
+    call = Watch(LIBRARY)
+    ref = _seeds
+
+    def ask(clicks: list, shape: tuple[int, int], radius: int) -> np.ndarray:
+        got = _plain(call(seeds, [tuple(c) for c in clicks], tuple(shape), radius, what="seeds"))
+        if not isinstance(got, np.ndarray):
+            raise AssertionError(f"return a numpy array of shape {tuple(shape)}, got {type(got).__name__}")
+        if got.shape != tuple(shape):
+            raise AssertionError(f"return one seed image of shape {tuple(shape)} (rows, cols), got {got.shape}")
+        if got.dtype == bool or not np.issubdtype(got.dtype, np.integer):
+            raise AssertionError(f"your seeds are {got.dtype}: random_walker takes integer labels, so return int32 "
+                                 f"(0 unlabelled, 1 object, 2 background), e.g. np.zeros(shape, np.int32)")
+        values = sorted(int(v) for v in np.unique(got))
+        if not set(values) <= {0, 1, 2}:
+            raise AssertionError(f"the seeds hold only 0 (unlabelled), 1 (object: positive clicks) and 2 (background: "
+                                 f"the border and negative clicks); yours hold {values[:6]} -- a negative click is the "
+                                 f"label 2, not -1")
+        return got
+
+    def compare(clicks: list, shape: tuple[int, int], radius: int, where: str) -> None:
+        got, want = ask(clicks, shape, radius), ref(clicks, shape, radius)
+        if np.array_equal(got, want):
+            return
+        if np.array_equal(np.where(got == 1, 2, np.where(got == 2, 1, 0)), want):
+            raise AssertionError(f"{where}: your labels are swapped: 1 is the object (positive clicks), 2 the "
+                                 f"background (border and negative clicks)")
+        border = np.zeros(shape, bool)
+        border[[0, -1], :] = border[:, [0, -1]] = True
+        if (got[border] == 0).all() or not (got[border] == 2).any():
+            raise AssertionError(f"{where}: the image's outermost rows and columns are background seeds (2): "
+                                 f"random_walker needs a background label, and §4 put it on the crop's border")
+        flipped = [(c, r, p) for r, c, p in clicks]
+        if all(c < shape[0] and r < shape[1] for r, c, _ in clicks) and np.array_equal(got, ref(flipped, shape, radius)):
+            raise AssertionError(f"{where}: your disks sit at (col, row): a click is (row, col, positive), the row "
+                                 f"indexes the first axis")
+        if np.array_equal(got, ref(clicks, shape, radius, positive_wins=True)):
+            raise AssertionError(f"{where}: where disks overlap, the LATER click wins (the annotator corrected the "
+                                 f"earlier one): draw the disks in the order of the clicks, not all positive ones last")
+        if np.array_equal(got, ref(clicks, shape, radius, border_last=True)):
+            raise AssertionError(f"{where}: a click near the edge overrides the border: draw the border first, "
+                                 f"then the clicks")
+        for r2, what in ((radius - 1, "have radius {0}, not {1}: a pixel at distance exactly {1} belongs to the disk "
+                                       "(<= radius)"), (radius + 1, "have radius {0}, not {1}")):
+            if r2 >= 0 and np.array_equal(got, ref(clicks, shape, r2)):
+                raise AssertionError(f"{where}: your disks " + what.format(r2, radius))
+        square = np.zeros(shape, np.int32)
+        square[[0, -1], :] = square[:, [0, -1]] = 2
+        for r, c, p in clicks:
+            square[max(r - radius, 0): r + radius + 1, max(c - radius, 0): c + radius + 1] = 1 if p else 2
+        if np.array_equal(got, square):
+            raise AssertionError(f"{where}: you drew squares of side {2 * radius + 1}: a disk keeps only the pixels "
+                                 f"whose Euclidean distance to the click is at most {radius}")
+        bad = int((got != want).sum())
+        raise AssertionError(f"{where}: {bad} pixels differ from the expected seeds -- 2 on the border, then per click "
+                             f"in order a disk (i - row)² + (j - col)² <= radius², 1 if positive, 2 if negative")
+
+    compare([(4, 6, True)], (9, 12), 2, "one positive click at (4, 6), radius 2, image 9×12")
+    compare([(5, 5, True), (5, 8, False)], (12, 14), 2,
+            "a positive click at (5, 5), then a negative one at (5, 8) whose disk overlaps it, radius 2")
+    compare([(6, 9, False), (6, 7, True)], (12, 14), 2,
+            "a negative click at (6, 9), then a positive one at (6, 7) whose disk overlaps it, radius 2")
+    compare([(1, 5, True)], (10, 12), 2, "a positive click at (1, 5), 1 px from the top edge, radius 2")
+    rng = np.random.default_rng(6)
+    for _ in range(5):
+        h, w = (int(v) for v in rng.integers(8, 30, size=2))
+        clicks = [(int(rng.integers(h)), int(rng.integers(w)), bool(rng.random() < 0.5)) for _ in range(rng.integers(1, 6))]
+        radius = int(rng.integers(0, 4))
+        compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
+    call.refuse("seeds")
+    print("check_seeds: all cases pass")
