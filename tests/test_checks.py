@@ -623,6 +623,7 @@ def test_the_exercise_draws_the_check_s_noisy_masks():
     assert np.array_equal(space["pinholes"](masks, 7), lesson03._pinholes(masks, 7))
     assert f"data.touching_cells({', '.join(f'{k}={v!r}' for k, v in lesson03.SPLIT_TUNING.items())})".replace(
         "n=40", "40") in src and "pinholes(tuning.labels, seed=7)" in src
+    assert f"for md in {lesson03.SPLIT_CANDIDATES}:" in src          # the sweep it prints is the one the check reruns
 
 
 def test_pooled_pq_of_the_split_check_is_the_library_s():
