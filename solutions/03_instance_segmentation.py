@@ -88,9 +88,10 @@ checks.check_panoptic_quality(panoptic_quality)
 # background, 1, 2, ... one id per cell). The cells of this exercise are about **three times
 # larger** (`radius=(18.0, 26.0)` px instead of the lesson's `(5.0, 9.0)`), and their masks are
 # **noisy**, as a threshold of a real microscope image gives them: `pinholes` below drops 2% of the
-# cell pixels at random and 10% of the pixels on each outline. The cell after it counts what that
-# does to the lesson's recipe (distance transform, markers at its peaks at least `min_distance`
-# apart within each connected component, `watershed` of the negative distance inside the mask).
+# cell pixels at random and 10% of the pixels on each outline. The same cell counts what that does
+# to the markers of the lesson's recipe (distance transform, markers at its peaks at least
+# `min_distance` apart within each connected component, `watershed` of the negative distance
+# inside the mask).
 # Your `split_cells` needs a step the lesson did not write: think about what a one-pixel hole does
 # to the distance map, and choose the step (and its size) that undoes it.
 #
@@ -100,7 +101,7 @@ checks.check_panoptic_quality(panoptic_quality)
 # to a guess. The check reruns that sweep with your function, then scores your choice on held-back
 # images it never shows (pass: the pooled PQ its output prints).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "pinholes", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def pinholes(masks, seed):
     """The masks as a noisy threshold gives them: 2% of the cell pixels dropped, and 10% of each outline."""
     cells = np.asarray(masks).astype(bool)
@@ -123,7 +124,7 @@ for name, masks in (("clean", tuning.labels), ("noisy", noisy)):   # the lesson'
 def split_cells(mask, min_distance):
     ### BEGIN SOLUTION
     # A pinhole is a 0 inside a cell: around it the distance drops to 1 px, so a cell grows many peaks.
-    # A 3×3 closing (dilate, then erode) fills holes and notches one or two pixels wide and keeps the outline.
+    # A 3×3 closing (dilate, then erode) fills one-pixel holes and notches before the distance is taken.
     mask = ndimage.binary_closing(np.asarray(mask).astype(bool), np.ones((3, 3)))
     dist = ndimage.distance_transform_edt(mask)
     regions = ndimage.label(mask)[0]
