@@ -407,8 +407,9 @@ print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed
 # cell interior, cell boundary. The boundary class separates touching cells by construction. The
 # training target is made from the instance maps: every cell pixel is interior (1), except the
 # cell's own inner outline (`find_boundaries(inst, mode="inner")`: the cell pixels next to a pixel
-# of another id, background included), which is boundary (2); background stays 0. By hand, then checked against the helper
-# `instances.boundary_class_map` on all 200 images, with the share of each class:
+# of another id, background included), which is boundary (2); background stays 0. By hand, then
+# checked against the helper `instances.boundary_class_map` on all 200 images, with the share of
+# each class:
 
 # %%
 def three_class_target(inst):
@@ -424,9 +425,9 @@ share = np.bincount(np.stack(targets).ravel(), minlength=3) / np.stack(targets).
 print(f"share of the pixels: background {share[0]:.1%}, interior {share[1]:.1%}, boundary {share[2]:.1%}")
 
 # %% [markdown]
-# The boundary is a rare class (the share above). A model trained with per-pixel cross-entropy
-# alone can nearly ignore it: each pixel counts once, so the few boundary pixels add little to
-# the mean. The shipped model below trains with cross-entropy **plus a soft Dice loss** (its card
+# The boundary is a rare class (the share above). Per-pixel cross-entropy counts each pixel once,
+# whatever its class, so losing the whole boundary class costs it no more than as many mistakes on
+# background. The shipped model below trains with cross-entropy **plus a soft Dice loss** (its card
 # says `ce+dice`): Dice compares, for each class, the predicted probabilities with the target,
 # 1 - 2·overlap / (sum of both), and averages over the classes, so the thin boundary class weighs as
 # much as the background. Written out in torch and scored on three confident made-up predictions:
