@@ -87,7 +87,7 @@ checks.check_panoptic_quality(panoptic_quality)
 # `split_cells(mask, min_distance)` takes a binary mask of cells and returns an instance map (0
 # background, 1, 2, ... one id per cell). The cells of this exercise are about **three times
 # larger** (`radius=(18.0, 26.0)` px instead of the lesson's `(5.0, 9.0)`), and their masks are
-# **noisy**, as a threshold of a real microscope image gives them: `pinholes` below drops 2% of the
+# **noisy**, like a threshold of a noisy microscope image: `pinholes` below drops 2% of the
 # cell pixels at random and 10% of the pixels on each outline. The same cell counts what that does
 # to the markers of the lesson's recipe (distance transform, markers at its peaks at least
 # `min_distance` apart within each connected component, `watershed` of the negative distance
