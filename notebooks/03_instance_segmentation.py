@@ -44,6 +44,11 @@ from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 
+
+def legend_below(ax, handles=None, **kw):
+    """A legend under the panel, where it hides no pixel of the image."""
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8, **kw)
+
 # %% [markdown]
 # ## 1 · Lone cells and touching cells
 #
@@ -74,8 +79,7 @@ i = int(np.argmax((n_cells - n_blobs >= 2) & (n_blobs >= 2)))      # an image wi
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
 axes[0].imshow(cells.images[i]); axes[0].set_title(f"image {i}"); axes[0].set_axis_off()
 viz.show_mask(axes[1], cells.labels[i], cells.palette, "semantic mask: one class")
-axes[1].legend(handles=viz.legend_handles(cells.class_names, cells.palette), loc="upper center",
-               bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False, fontsize=8)
+legend_below(axes[1], viz.legend_handles(cells.class_names, cells.palette), ncol=2)
 viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[2], title=f"instances: {cells.instances[i].max()} cells")
 fig.tight_layout()
 print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
@@ -207,7 +211,7 @@ matched = Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5, label="
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.8))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_axis_off()
 axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
-axes[0].set_title("distance map and markers"); axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+axes[0].set_title("distance map and markers"); legend_below(axes[0])
 fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance (px)")
 viz.instance_overlay(cells.images[i], naive, ax=axes[1], title=f"components: {naive.max()}", colours=naive_colours,
                      legend=False)
@@ -217,7 +221,7 @@ viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"tr
                      colours=truth_colours, legend=False)
 for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",))]), (axes[2], [matched]),
                     (axes[3], viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"}))):
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+    legend_below(ax, handles)
 fig.tight_layout()
 print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_split.fn} missed), "
       f"connected components {m_naive.tp}")
@@ -394,8 +398,7 @@ viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], ti
                      colours=truth_colours)
 viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects", colours=pred_colours,
                      legend=False)
-axes[1].legend(handles=[matched, *viz.outcome_handles(("FP",))], loc="upper center", bbox_to_anchor=(0.5, -0.02),
-               frameon=False, fontsize=8)
+legend_below(axes[1], [matched, *viz.outcome_handles(("FP",))])
 viz.outcome_legend(axes[0], kinds=("FN",), labels={"FN": "FN: missed cell"})
 fig.tight_layout()
 print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}")
@@ -572,22 +575,19 @@ print(f"images where the recipe matches more cells than the watershed: {np.sum(g
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 viz.show_mask(axes[0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
-axes[0].legend(handles=viz.legend_handles(three_classes.class_names, three_classes.palette), loc="upper center",
-               bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+legend_below(axes[0], viz.legend_handles(three_classes.class_names, three_classes.palette), ncol=1)
 for ax, name in zip(axes[1:3], ("watershed on predicted mask", "boundary-class recipe")):
     o = objects_by[name][j]
     r = instances.match_instances(o, cells.instances[j])
     viz.instance_overlay(cells.images[j], o, ax=ax, colours=viz.matched_instance_colours(o, cells.instances[j], r)[0],
                          title=f"{name.split(' on')[0]}: TP {r.tp} FP {r.fp} FN {r.fn}", legend=False)
-    ax.legend(handles=[matched] + (viz.outcome_handles(("FP",)) if r.fp else []), loc="upper center",
-              bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+    legend_below(ax, [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
 o = objects_by["boundary-class recipe"][j]
 r = instances.match_instances(o, cells.instances[j])
 viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[3], title=f"truth: {n_cells[j]} cells",
                      colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
-axes[3].legend(handles=[Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5, label="matched by the recipe")]
-               + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []),
-               loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+legend_below(axes[3], [Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5, label="matched by the recipe")]
+             + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
 fig.tight_layout()
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}")
@@ -784,13 +784,13 @@ lab, mk = instances.watershed_from_distance(dist_pred[k], min_distance=2, thresh
 im = axes[0].imshow(dist_pred[k], cmap="magma"); axes[0].set_axis_off(); axes[0].set_title("predicted distance, markers")
 pk = np.argwhere(mk > 0)
 axes[0].plot(pk[:, 1], pk[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
-axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+legend_below(axes[0])
 fig.colorbar(im, ax=axes[0], fraction=0.046, label="predicted distance (px)")
 r = instances.match_instances(lab, cells.instances[k])
 lab_colours, truth_colours = viz.matched_instance_colours(lab, cells.instances[k], r)
 viz.instance_overlay(cells.images[k], lab, ax=axes[1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}", colours=lab_colours,
                      legend=False)
-axes[1].legend(handles=[matched], loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+legend_below(axes[1], [matched])
 viz.instance_overlay(cells.images[k], cells.instances[k], ax=axes[2], title=f"truth: {n_cells[k]} cells", colours=truth_colours)
 viz.outcome_legend(axes[2], kinds=("FN",), labels={"FN": "FN: missed cell"})
 fig.tight_layout()
@@ -851,16 +851,14 @@ card_match = {name: instances.match_instances(o, cells.instances[j]) for name, o
 viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[1], legend=False,
                      title=f"truth: {n_cells[j]} cells", colours=viz.matched_instance_colours(
                          card["watershed"], cells.instances[j], card_match["watershed"])[1])
-axes[1].legend(handles=[matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"})],
-               loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+legend_below(axes[1], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"})])
 for ax, (name, o) in zip(axes[2:], card.items()):
     r = card_match[name]
     viz.instance_overlay(cells.images[j], o, ax=ax, legend=False,
                          colours=viz.matched_instance_colours(o, cells.instances[j], r)[0],
                          title=f"{name}: PQ {instances.panoptic_quality(o, cells.instances[j])['pq']:.2f}\n"
                                f"TP {r.tp} FP {r.fp} FN {r.fn}, count error {instances.count_error(o, cells.instances[j]):+d}")
-    ax.legend(handles=[matched] + (viz.outcome_handles(("FP",)) if r.fp else []), loc="upper center",
-              bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+    legend_below(ax, [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
 fig.tight_layout()
 ws = card["watershed"]
 for p_id in np.unique(ws)[1:]:
