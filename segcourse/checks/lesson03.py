@@ -15,27 +15,51 @@ from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target"]
 
-# The larger cells of exercise 3 (about three times the lesson's radius). The exercise tunes min_distance on
-# SPLIT_TUNING (the same call is written out in the exercise) and check_split_cells scores the choice on
-# SPLIT_HELD_BACK (never shown). Measured pooled PQ of the recipe (distance transform, peak_local_max with
-# labels=components, watershed of -distance inside the mask) by min_distance:
-#   min_distance     1      2      3      4      5      6      7      8      9      10     12     20
-#   held-back (24) 0.629  0.872  0.919  0.931  0.931  0.931  0.931  0.922  0.913  0.897  0.897  0.858
-#   tuning (40)    0.620  0.852  0.918  0.928  0.931  0.935  0.928  0.928  0.932  0.929  0.918  -
-#   200 more       -      0.868  0.904  0.918  0.919  0.919  0.915  0.908  0.902  0.898  0.894  0.830
-# (connected components: 0.390 on the held-back set; + distance instead of -distance: 0.293.) The curve is a
-# plateau from 4 to 7 (200 images, seed 99: within 0.004 of the best); 3 and 8 lose about 0.01, less than
-# two draws of 40 images differ (their best value ranges from 4 to 10 over seeds 7 to 12), so no PQ bar on
-# one held-back set can tell a tuned value from a guessed 3 or 8 without failing honest tuning elsewhere.
-# What the exercise teaches is the procedure of the lesson's section 4: sweep the knob on a tuning set and keep
-# the best. So the check reruns the learner's own split_cells over SPLIT_CANDIDATES on the tuning set and
-# requires the chosen min_distance to score at least as high as every one of them (with the recipe: only 6;
-# the library default 3 and a guessed 8 fail), then requires the choice to reach SPLIT_PASS_PQ on the held-back
-# images (it generalises: 6 scores 0.931).
+# The larger cells of exercise 3 (about three times the lesson's radius), with masks as a noisy threshold gives
+# them (_pinholes(): 2% of the cell pixels dropped at random, and 10% of the pixels on a cell's outline). The
+# exercise tunes min_distance on SPLIT_TUNING (the same lines are written out in the exercise) and
+# check_split_cells scores the choice on SPLIT_HELD_BACK (never shown). The lesson's recipe (distance transform,
+# peak_local_max with labels=components, watershed of -distance inside the mask) pasted as it is: every pinhole is
+# a 0 of the distance map, so each cell gets many peaks. Measured (held-back pooled PQ at the min_distance its own
+# sweep over SPLIT_CANDIDATES on the tuning set ranks first; then the same on held-back sets of seeds 11, 12, 13):
+#   answer                                                md   held-back (24)   seeds 11, 12, 13
+#   the lesson's cell pasted                              12   0.295            0.283 0.231 0.231
+#   gaussian_filter(dist, 3) on the raw mask             12   0.441            0.411 0.354 0.347
+#   binary_opening (3x3) instead of a closing            12   0.317            0.312 0.243 0.239
+#   a closed mask made, the distance of the raw mask     12   0.336            0.335 0.266 0.266
+#   binary_fill_holes                                      6   0.867            0.874 0.794 0.831
+#   binary_fill_holes + gaussian_filter(dist, 1)          2   0.858            0.880 0.793 0.834
+#   median_filter(mask, 3)                                 4   0.912            0.894 0.817 0.885
+#   binary_closing (3x3), the reference                    6   0.914            0.886 0.837 0.881
+#   binary_closing (3x3) + gaussian_filter(dist, 1)        2   0.911            0.883 0.832 0.875
+# Every answer that fills the holes (closing, fill, median) scores at least 0.79 on every held-back set, and every
+# answer that keeps them (no step, smoothing only, an opening, the raw mask's distance) at most 0.45, so the bar
+# is SPLIT_PASS_PQ = 0.8 (on SPLIT_HELD_BACK the fillers score 0.857 to 0.914). The knob: the check reruns the learner's own split_cells over SPLIT_CANDIDATES
+# on the tuning set and requires the chosen min_distance to score at least as high as every one of them (the
+# procedure of the lesson's section 4), then requires the choice to reach SPLIT_PASS_PQ on the held-back images.
 SPLIT_HELD_BACK = dict(n=24, size=128, seed=2024, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
 SPLIT_TUNING = dict(n=40, size=128, seed=7, overlap=0.2, isolated=0.5, radius=(18.0, 26.0), num_cells=(2, 5))
-SPLIT_CANDIDATES = (2, 3, 4, 6, 8, 12)
-SPLIT_PASS_PQ = 0.90
+SPLIT_CANDIDATES = (2, 4, 6, 8, 12)
+SPLIT_PASS_PQ = 0.8
+
+
+def _pinholes(masks: np.ndarray, seed: int) -> np.ndarray:
+    """The masks of exercise 3: 2% of the cell pixels dropped at random, and 10% of each outline.
+
+    The exercise writes the same lines out; the check draws its held-back masks with them.
+
+    >>> m = np.zeros((1, 9, 9), np.uint8); m[0, 2:7, 2:7] = 1
+    >>> noisy = _pinholes(m, seed=0)
+    >>> noisy.dtype, bool((noisy <= m).all()), int(m.sum() - noisy.sum()) >= 0
+    (dtype('uint8'), True, True)
+    """
+    from scipy import ndimage
+
+    cells = np.asarray(masks).astype(bool)
+    rng = np.random.default_rng(seed)
+    outline = cells & ~ndimage.binary_erosion(cells, np.ones((1, 3, 3), bool))
+    u = rng.random(cells.shape)
+    return (cells & (u >= 0.02) & ~(outline & (u < 0.1))).astype(np.uint8)
 
 
 def _refuse_helpers(call: Watch, what: str, how: str) -> None:
@@ -233,21 +257,23 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
 
 @learner_check
 def check_split_cells(split_cells: Callable, min_distance: int) -> None:
-    """Check ``split_cells(mask, min_distance)`` -> an instance map, and the ``min_distance`` chosen for larger cells.
+    """Check ``split_cells(mask, min_distance)`` -> an instance map of a noisy mask, and the chosen ``min_distance``.
 
-    The chosen ``min_distance`` must be the best of a sweep on the exercise's tuning set
-    (``SPLIT_TUNING``): the check reruns the learner's own ``split_cells`` for each of
-    ``SPLIT_CANDIDATES`` there, and the choice must score a pooled PQ at least as high as each.
-    Then, on held-back images (``SPLIT_HELD_BACK``, never shown), the choice must reach a pooled PQ
-    of ``SPLIT_PASS_PQ``. An answer that calls ``segcourse`` is refused.
+    The masks have pinholes and ragged outlines (``_pinholes``). The chosen ``min_distance`` must be
+    the best of a sweep on the exercise's tuning set (``SPLIT_TUNING``): the check reruns the
+    learner's own ``split_cells`` for each of ``SPLIT_CANDIDATES`` there, and the choice must score a
+    pooled PQ at least as high as each. On held-back images (``SPLIT_HELD_BACK``, never shown) the
+    choice must reach a pooled PQ of ``SPLIT_PASS_PQ``. An answer that calls ``segcourse`` is refused.
 
     >>> from scipy import ndimage
     >>> check_split_cells(lambda mask, md: ndimage.label(mask)[0], 6)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: pooled PQ 0.39 < 0.9 on the held-back images: you found 38 objects, no more than
-    the 38 connected components, for 80 cells. ...
+    segcourse.checks.CheckFailed: pooled PQ 0.308 < 0.8 on the held-back images: you found 65 objects, no more
+    than the 65 connected components, for 80 cells. ...
     """
+    from scipy import ndimage
+
     from .. import data
 
     if isinstance(min_distance, (bool, np.bool_)) or not isinstance(min_distance, (int, np.integer, float, np.floating)) \
@@ -257,11 +283,12 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
     md = int(min_distance)
     watch = Watch(LIBRARY)
 
-    def run(masks: np.ndarray, knob: int, watched: bool = False) -> list:
+    def run(masks: np.ndarray, near: np.ndarray, knob: int, watched: int = 0) -> list:
         out_maps = []
-        for mask in masks:   # watching (sys.setprofile) triples the cost: the held-back run is enough to see a call
-            out = _array((watch if watched else functools.partial(_call, split_cells))(
-                *((split_cells,) if watched else ()), mask.copy(), knob, what="split_cells"), "split_cells")
+        for i, (mask, around) in enumerate(zip(masks, near)):   # watching (sys.setprofile) triples the cost of a
+            w = i < watched                                       # call: the first few calls are enough to see one
+            out = _array((watch if w else functools.partial(_call, split_cells))(
+                *((split_cells,) if w else ()), mask.copy(), knob, what="split_cells"), "split_cells")
             if out.shape != mask.shape:
                 raise AssertionError(f"split_cells must return one id per pixel, shape {mask.shape}; got shape {out.shape}")
             if not np.issubdtype(out.dtype, np.integer) and not np.array_equal(out, np.round(out)):
@@ -270,24 +297,26 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
             out = np.round(out).astype(np.int64)
             if (out < 0).any():
                 raise AssertionError("split_cells returned negative ids; use 0 for background and 1, 2, ... for cells")
-            if np.any(out[mask == 0] != 0):
-                raise AssertionError("split_cells labels background pixels: flood only inside the mask "
-                                     "(watershed(..., mask=mask))")
-            if np.any(out[mask == 1] == 0):
-                raise AssertionError("split_cells leaves cell pixels unlabelled: every mask pixel belongs to some cell "
-                                     "(peak_local_max(..., exclude_border=False), so cells at the image edge get a "
-                                     "marker too)")
+            if np.count_nonzero(out[~around]) > 0.5 * np.count_nonzero(~around):   # a flood without a mask
+                raise AssertionError("split_cells labels most of the background, far from any cell: flood only inside "
+                                     "the (cleaned) mask (watershed(..., mask=...))")
+            if np.count_nonzero(out[mask == 1] == 0) > 0.1 * np.count_nonzero(mask):
+                raise AssertionError("split_cells leaves more than a tenth of the cell pixels unlabelled: every cell "
+                                     "needs a marker (peak_local_max(..., exclude_border=False), so cells at the image "
+                                     "edge get one too)")
             out_maps.append(out)
         return out_maps
 
     held = data.touching_cells(**SPLIT_HELD_BACK)
-    preds = run(held.labels, md, watched=True)
+    held_masks = _pinholes(held.labels, SPLIT_HELD_BACK["seed"])
+    held_near = ndimage.binary_dilation(held.labels.astype(bool), np.ones((1, 3, 3), bool), iterations=3)
+    preds = run(held_masks, held_near, md, watched=4)
     res = _pooled_pq(preds, held.instances)
     n_pred = sum(len(np.unique(p)) - 1 for p in preds)
     n_true = sum(int(t.max()) for t in held.instances)
-    n_comp = sum(_n_components(m) for m in held.labels)
+    n_comp = sum(_n_components(m) for m in held_masks)
+    pq = round(res["pq"], 3)
     if res["pq"] < SPLIT_PASS_PQ:
-        pq = round(res["pq"], 3)
         if n_pred <= n_comp:
             raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images: you found {n_pred} objects, "
                                  f"no more than the {n_comp} connected components, for {n_true} cells. Touching cells "
@@ -298,23 +327,16 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                                  f"for {n_true} cells, about the right number, yet only {res['tp']} match a cell: the "
                                  f"right count with the wrong shapes. The flood must start at the peaks of the distance "
                                  f"map, so flood its negative: watershed(-dist, markers, mask=mask)")
-        if n_pred > n_true:
-            raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images with min_distance={md}: you "
-                                 f"found {n_pred} objects for {n_true} cells, so cells are split into pieces: too many "
-                                 f"markers. These cells are about three times larger than the lesson's; sweep "
-                                 f"min_distance on the tuning set and keep the value with the highest pooled PQ")
-        raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images with min_distance={md}: you "
-                             f"found {n_pred} objects for {n_true} cells (TP {res['tp']}, FP {res['fp']}, FN "
-                             f"{res['fn']}), so touching cells share a marker and stay merged: min_distance is too "
-                             f"large. Sweep it on the tuning set and keep the value with the highest pooled PQ")
-    _refuse_helpers(watch, "split_cells", "Write the recipe: ndimage.distance_transform_edt, peak_local_max(..., "
-                                          "min_distance=min_distance, labels=components), watershed(-dist, markers, "
-                                          "mask=mask).")
+    _refuse_helpers(watch, "split_cells", "Clean the mask, then write the recipe: ndimage.distance_transform_edt, "
+                                          "peak_local_max(..., min_distance=min_distance, labels=components), "
+                                          "watershed(-dist, markers, mask=mask).")
     tuning = data.touching_cells(**SPLIT_TUNING)   # the refusal first: it needs no sweep
+    tuning_masks = _pinholes(tuning.labels, SPLIT_TUNING["seed"])
+    tuning_near = ndimage.binary_dilation(tuning.labels.astype(bool), np.ones((1, 3, 3), bool), iterations=3)
     sweep, counts = {}, {}
     lo, hi = min(SPLIT_CANDIDATES), max(SPLIT_CANDIDATES)
-    for k in [lo, hi, *sorted({*SPLIT_CANDIDATES, md} - {lo, hi})]:   # the two ends first: they show an ignored knob
-        maps = run(tuning.labels, k)
+    for k in dict.fromkeys([lo, hi, md, *SPLIT_CANDIDATES]):   # the two ends first: they show an ignored knob
+        maps = run(tuning_masks, tuning_near, k)
         sweep[k] = _pooled_pq(maps, tuning.instances)["pq"]
         counts[k] = sum(len(np.unique(p)) - 1 for p in maps)
         if k == hi and counts[lo] == counts[hi]:   # the knob changes nothing: a value hard-coded inside split_cells
@@ -322,13 +344,28 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                                  f"objects with min_distance={lo} and {counts[hi]} with min_distance={hi}. Pass the "
                                  f"argument on (peak_local_max(..., min_distance=min_distance)) instead of a number "
                                  f"written inside the function")
+        if md in sweep and max(sweep.values()) > sweep[md] + 1e-9:   # a better value: no need to run the rest
+            break
     best = max(sweep.values())
     if sweep[md] < best - 1e-9:
         raise AssertionError(f"min_distance={md} is not the best value of the sweep: on the tuning set (40 images, "
-                             f"seed 7) your split_cells scores a pooled PQ of {sweep[md]:.3f} with it, and "
-                             f"{best:.3f} with another of {', '.join(map(str, SPLIT_CANDIDATES))}. Choose min_distance "
+                             f"seed 7) your split_cells scores a pooled PQ of {sweep[md]:.3f} with it, and more with "
+                             f"another value ({best:.3f} with min_distance={max(sweep, key=sweep.get)}). Choose min_distance "
                              f"as the lesson's section 4 did: the value with the highest pooled PQ on the tuning set, "
                              f"not a guess")
+    if res["pq"] < SPLIT_PASS_PQ:   # the knob is the best of its sweep: the method falls short
+        if n_pred > n_true:
+            raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images, at the best min_distance "
+                                 f"of your sweep ({md}): you found {n_pred} objects for {n_true} cells, so cells are cut "
+                                 f"into pieces. No min_distance fixes it: each pinhole and notch of these masks is a 0 of "
+                                 f"the distance map, so a cell has many peaks. Clean the mask before the distance "
+                                 f"transform (a closing, ndimage.binary_closing, fills one-pixel holes and notches; an "
+                                 f"opening makes them larger), and take the distance of the cleaned mask; smoothing "
+                                 f"the distance map alone leaves the holes in it")
+        raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images with min_distance={md}: you "
+                             f"found {n_pred} objects for {n_true} cells (TP {res['tp']}, FP {res['fp']}, FN "
+                             f"{res['fn']}), so touching cells share a marker and stay merged; a cleaning step that "
+                             f"grows the mask (more than a 3×3 closing) joins neighbours too")
     print(f"check_split_cells: min_distance={md} is the best of your sweep on the tuning set; pooled PQ "
           f"{res['pq']:.3f} on {len(preds)} held-back images (pass: at least {SPLIT_PASS_PQ})")
 
