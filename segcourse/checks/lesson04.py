@@ -156,9 +156,16 @@ def check_percentile_normalize(normalize: Callable) -> None:
         raise AssertionError("you used one pair of percentiles for the whole stack (what data.normalize_percentile does): "
                              "channel 0 runs 0..100 and channel 1 0..200 here, so channel 0 ends up dimmer. Give each "
                              "channel its own percentiles: np.percentile(image, [low, high], axis=(0, 1))")
-    if got.min() < -1e-6 or got.max() > 1 + 1e-6:
+    if got.min() < -1e-6:
+        raise AssertionError(f"values run from {float(got.min()):.3f} to {float(got.max()):.3f}: the pixels below the low "
+                             f"percentile came out negative. Clip both ends, np.clip(..., 0, 1): a pixel darker than "
+                             f"the low percentile is as dark as the scale goes, 0")
+    if got.max() > 1 + 1e-6:
         raise AssertionError(f"values run from {float(got.min()):.3f} to {float(got.max()):.3f}: clip to [0, 1] (np.clip) — "
                              f"pixels above the high percentile are as bright as the scale goes, not 'more than 1'")
+    if np.allclose(got, _reference_normalize(ramp, 1, 99.8), atol=1e-4):
+        raise AssertionError("the check called normalize(stack, 10, 90), and your result is the one for low=1, high=99.8: "
+                             "use the low and high arguments, not fixed numbers")
     if not np.allclose(got, want, atol=1e-4):
         i = np.unravel_index(int(np.argmax(np.abs(got - want))), want.shape)
         raise AssertionError(f"on a two-channel ramp (0..100 and 0..200) with low=10, high=90, value {i[1]} of channel "
@@ -264,6 +271,14 @@ def check_ap_at(ap_at: Callable) -> None:
         raise AssertionError(f"at threshold 0.2 both predictions overlap the one object enough, but an object can be "
                              f"found only once: the first in score order takes it, the second is a false positive "
                              f"(AP 1.0: the object is found at rank 1), got {got:.4f}")
+    gt4, pred4 = np.array([[1, 1, 1, 1, 0, 2, 2]]), np.array([[6, 6, 7, 7, 0, 0, 0]])
+    # 6 and 7 each cover half of object 1 (IoU 0.5); object 2 is missed: AP = 1/2 (object 1 at rank 1)
+    want4, got = _reference_ap(pred4, {6: 0.9, 7: 0.8}, gt4, 0.3), ask(pred4, {6: 0.9, 7: 0.8}, gt4, 0.3)
+    if not _close(got, want4, 1e-6) and (_close(got, 1.0, 1e-6) or got > want4):
+        raise AssertionError(f"predictions 6 and 7 both cover half of object 1, and object 2 is missed: object 1 can be "
+                             f"found only once, so 7 is a false positive and AP = (1) / 2 = {want4:.1f}; got {got:.4f}, "
+                             f"as if object 1 were found twice. Mark each true object as taken when a prediction "
+                             f"finds it")
     gt3 = np.array([[1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0]])
     pred3 = np.array([[5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0]])
     # 4 (score 0.9) overlaps object 1 with IoU 0.2 and object 2 with IoU 0.75; 5 overlaps only object 1 (IoU 0.5)
