@@ -424,10 +424,11 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 imgs = np.stack([small[y:y + size, x:x + size] for y, x in zip(ys, xs)])[..., None] * TINT
                 return imgs, np.stack([target[y:y + size, x:x + size] for y, x in zip(ys, xs)]).astype(np.uint8)
 
-            # trains a copy in the notebook, where the check does not count, then loads its weights
+            # trains a copy in the notebook, where the check does not count, then loads its weights (any number of
+            # steps: four keep the class's run short)
             EXTRA = models.pretrained("cells")
-            imgs, tgts = crops(data.normalize_percentile(image, 1, 99.8)[:, :256], truth[:, :256], 320)
-            train.fit(EXTRA, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=20,
+            imgs, tgts = crops(data.normalize_percentile(image, 1, 99.8)[:, :256], truth[:, :256], 64)
+            train.fit(EXTRA, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=4,
                       device="cpu", seed=0, progress=False, eval_every=10**6)
 
             def fine_tune(model, image, labels):
