@@ -557,8 +557,8 @@ for i in sorted(set.intersection(*missed_by)):
 # What it still gets wrong is mostly **merging**: 4 of its predictions hold two or more true
 # nuclei, 8 nuclei in all (1 of them, in magenta, matches none), and 5 of its 6 missed nuclei
 # lie in such a merge (printed above).
-# Touching nuclei are what the boundary class is meant to separate, and a thin rim of one class
-# between two nuclei is easy to lose; section 6 tries a target built for exactly that.
+# Touching nuclei are what the boundary class is meant to separate; section 6 tries a target
+# built for that.
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
 # (columns 508 to 510) and a nucleus of 329 px (columns 336 to 362) that none of them gets right.
 
@@ -775,8 +775,8 @@ for md in MIN_DISTANCES:
 # where the nuclei are. Middle: the instances its watershed makes, in the colour of the true nucleus each one
 # matches (red: no partner; blue: a true nucleus nobody matched, outlined here and filled in the
 # right panel). The red pair on the right, just below the middle of the middle panel, is the 751 px nucleus cut in two;
-# the red object near the top, outlined in magenta, is one prediction that merges two small
-# nuclei (392 px of nuclei; both printed with the figure, and blue in the truth panel).
+# the red object near the top, outlined in magenta, is one prediction that merges true nuclei
+# (392 px of nuclei; both printed with the figure; blue in the truth panel).
 #
 # On the validation region, at `min_distance` 6, `fg` 0.075 with `seed_min` 0.3 scores best,
 # 0.765, and `fg` 0.1 comes close at 0.762. The validation region holds 19 true nuclei, so one
@@ -852,7 +852,7 @@ for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline"
 # fine-tuned minus learned distance, lies below 0 (its upper end is -0.003), and only 2% of
 # the resamples favour the fine-tuned model. The learned distance's lead over the baseline does
 # not depend on which nuclei are drawn either: its interval, +0.136 to +0.262, lies above 0. The
-# bootstrap varies the nuclei only — not the training run, the tie-break, the image or the
+# bootstrap varies the nuclei only — not the training run, the choice of `min_distance`, the image or the
 # annotator: with `min_distance` 4, tied with 6 on the validation region, the learned distance
 # scores 0.744, below the fine-tuned model.
 
@@ -972,8 +972,14 @@ print(f"Otsu against the edge-watershed coins (IoU above 0.5): TP {m_coins.tp}, 
 otsu_colours, coin_colours = viz.matched_instance_colours(otsu_coins, coin_labels, m_coins)
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
 axes[0].imshow(coins, cmap="gray"); axes[0].set_title("coins"); axes[0].set_axis_off()
+specks = np.nonzero(otsu_areas < 50)[0] + 1         # Otsu's objects under 50 px: a few pixels each, so ring them
+speck_at = np.array(ndimage.center_of_mass(otsu_coins > 0, otsu_coins, specks)).reshape(-1, 2)
+speck_ring = plt.Line2D([], [], marker="o", markersize=6, markerfacecolor="none", markeredgecolor=OUTCOME["FP"],
+                        linestyle="none")
 viz.matched_overlay(coins, otsu_coins, otsu_colours, ax=axes[1], missed=np.isin(coin_labels, m_coins.unmatched_gt),
-                    title=f"Otsu + components: {otsu_coins.max()}")
+                    title=f"Otsu + components: {otsu_coins.max()}",
+                    extra=[(speck_ring, f"ringed: {len(specks)} objects under 50 px")])
+axes[1].scatter(speck_at[:, 1], speck_at[:, 0], s=30, facecolors="none", edgecolors=OUTCOME["FP"], linewidths=0.8)
 viz.matched_overlay(coins, coin_labels, coin_colours, ax=axes[2], title=f"edge watershed: {coin_labels.max()}")
 fig.tight_layout()
 
@@ -982,7 +988,7 @@ fig.tight_layout()
 # objects without a partner; blue outline: the coin Otsu missed. Otsu + components: the bright
 # top of the background becomes one large false object of 9,059 pixels (red, across the top of
 # the middle panel), which swallows one whole coin, the top-left one (1,355 px, outlined in blue),
-# plus 102 specks under 50 px — 126 objects for 24 coins: TP 23, FP 103, FN 1 against the edge
+# plus 102 specks under 50 px (ringed in red) — 126 objects for 24 coins: TP 23, FP 103, FN 1 against the edge
 # watershed's coins. The edge watershed plus a size filter finds 24 objects, one per coin in the
 # right panel, from 1,077 to 3,141 pixels each.
 # (The recipe is scikit-image's gallery example "Comparing edge-based and region-based
