@@ -253,13 +253,11 @@ fig.tight_layout()
 
 def merged_groups(pred, gt):
     """For each predicted object that holds two or more true nuclei (more than half of each inside): their ids."""
-    groups = []
-    for cid in np.unique(pred)[1:]:
-        ids, n_inside = np.unique(gt[(pred == cid) & (gt > 0)], return_counts=True)
-        held = [int(g) for g, n in zip(ids, n_inside) if n > 0.5 * np.sum(gt == g)]
-        if len(held) >= 2:
-            groups.append(held)
-    return groups
+    both = (pred > 0) & (gt > 0)
+    (cids, ids), n_inside = np.unique(np.stack([pred[both], gt[both]]), axis=1, return_counts=True)   # overlap per pair
+    held = n_inside > 0.5 * np.bincount(gt.ravel())[ids]          # more than half of the nucleus inside the prediction
+    groups = [ids[held & (cids == c)].tolist() for c in np.unique(cids[held])]
+    return [g for g in groups if len(g) >= 2]
 
 
 def matched_ids(pred, gt):
