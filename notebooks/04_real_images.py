@@ -181,6 +181,9 @@ print(f"region split: {len(straddle)} nuclei are cut by the line; "
 # (σ = 1 pixel) first removes pixel noise that would otherwise become specks.
 # Each method is scored on the **test region** with the instance scores of lesson 03 plus AP50,
 # the average precision at IoU 0.5 (instances ranked by a confidence; here the mean brightness).
+# The two count a match slightly differently: PQ (and every TP/FP/FN count in this lesson) needs
+# an IoU **above** 0.5, which guarantees that no nucleus can have two partners; COCO's AP, and
+# exercise 2, accept an IoU **of at least** the threshold.
 
 # %%
 smooth = ndimage.gaussian_filter(x, 1.0)
@@ -230,7 +233,7 @@ show({"components of the Otsu mask": score(components, smooth), **results})
 
 # %% [markdown]
 # The figures of this lesson compare a prediction with the truth panel by panel in one
-# convention: a prediction that matches a true nucleus (IoU ≥ 0.5) takes that nucleus's colour
+# convention: a prediction that matches a true nucleus (IoU above 0.5) takes that nucleus's colour
 # — each pair its own colour, so the eye can find the partner — a prediction without a partner
 # is red (FP), a true nucleus nobody matched is blue (FN); red and blue are drawn at full
 # strength, so that they cannot pass for a pair's colour. `viz.matched_overlay` draws one panel
@@ -250,17 +253,15 @@ fig.tight_layout()
 
 def merged_groups(pred, gt):
     """For each predicted object that holds two or more true nuclei (more than half of each inside): their ids."""
-    groups = []
-    for cid in np.unique(pred)[1:]:
-        ids, n_inside = np.unique(gt[(pred == cid) & (gt > 0)], return_counts=True)
-        held = [int(g) for g, n in zip(ids, n_inside) if n > 0.5 * np.sum(gt == g)]
-        if len(held) >= 2:
-            groups.append(held)
-    return groups
+    both = (pred > 0) & (gt > 0)
+    (cids, ids), n_inside = np.unique(np.stack([pred[both], gt[both]]), axis=1, return_counts=True)   # overlap per pair
+    held = n_inside > 0.5 * np.bincount(gt.ravel())[ids]          # more than half of the nucleus inside the prediction
+    groups = [ids[held & (cids == c)].tolist() for c in np.unique(cids[held])]
+    return [g for g in groups if len(g) >= 2]
 
 
 def matched_ids(pred, gt):
-    """Ids of the true nuclei that ``pred`` matches (IoU at least 0.5)."""
+    """Ids of the true nuclei that ``pred`` matches (IoU above 0.5)."""
     return {int(g) for _, g, _ in instances.match_instances(pred, gt).pairs}
 
 
@@ -502,17 +503,39 @@ def fate_map(pred, gt):
     return status, m
 
 
+from matplotlib.patches import Patch
+
+MERGE = np.array(palette.ERROR_COLOURS["wrong"]) / 255    # magenta: the outline of a prediction that merges nuclei
+
+
+def fate_panel(ax, pred, title):
+    """``pred`` against the truth on the test region; unmatched predictions that hold 2 or more nuclei outlined."""
+    m = instances.match_instances(pred[right], truth[right])
+    merging = [p for p in m.unmatched_pred if merged_groups(np.where(pred[right] == p, p, 0), truth[right])]
+    held = np.isin(truth[right], sum(merged_groups(np.where(np.isin(pred[right], merging), pred[right], 0), truth[right]), []))
+    merge_key = Patch(facecolor=np.array(palette.OUTCOME_COLOURS["FP"]) / 255, edgecolor=MERGE, linewidth=2)
+    viz.matched_overlay(x[right], pred[right], viz.matched_instance_colours(pred[right], truth[right], m)[0], ax=ax,
+                        title=f"{title} (TP {m.tp}, FP {m.fp}, FN {m.fn})",
+                        missed=np.isin(truth[right], m.unmatched_gt) & ~held,
+                        extra=[(merge_key, "FP holding 2 or more true nuclei\n(a merge; its missed nuclei are FN)")])
+    for p in merging:
+        ax.contour(pred[right] == p, levels=[0.5], colors=[MERGE], linewidths=2)
+    return m, merging
+
+
 fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
 missed_by = []
 for ax, (name, pred) in zip(axes, [("baseline", baseline), ("synthetic-only", synthetic), ("fine-tuned", fine)]):
-    status, m = fate_map(pred[right], truth[right])
+    m, merging = fate_panel(ax, pred, name)
     missed_by.append(set(m.unmatched_gt))
-    viz.matched_overlay(x[right], pred[right], viz.matched_instance_colours(pred[right], truth[right], m)[0], ax=ax,
-                        title=f"{name}: TP {m.tp}, FP {m.fp}, FN {m.fn}", missed=np.isin(truth[right], m.unmatched_gt))
     missed = np.bincount(truth[right].ravel())[m.unmatched_gt] if m.unmatched_gt else np.array([], int)
     ious = np.array([v for _, _, v in m.pairs])
     print(f"{name:>15}: TP {m.tp}, FP {m.fp}, FN {m.fn}; matched IoU median {np.median(ious):.3f}, lowest {ious.min():.3f}; "
           f"missed nuclei areas (px): {sorted(missed.tolist())}")
+    groups = merged_groups(pred[right], truth[right])
+    print(f"{'':>15}  predictions holding 2 or more true nuclei: {len(groups)}, with "
+          f"{sum(len(g) for g in groups)} nuclei; of its {m.fn} missed nuclei, {len(set(m.unmatched_gt) & set(sum(groups, [])))} "
+          f"lie in such a merge; merges drawn in magenta (unmatched): {len(merging)}")
 fig.tight_layout()
 for i in sorted(set.intersection(*missed_by)):
     cols = np.nonzero((truth == i).any(0))[0]
@@ -523,8 +546,17 @@ for i in sorted(set.intersection(*missed_by)):
 # Each matched prediction in the colour of its true nucleus (the same colour in all three
 # panels, and in the truth panel of section 3); red: predictions without a partner (false
 # positives); blue outline: true nuclei nobody matched (false negatives). Where a blue outline
-# holds red, a prediction was there but overlapped it too little (IoU below 0.5) to count as a
-# match. Compared with the baseline, the fine-tuned model has fewer of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
+# holds red, a prediction was there but overlapped it too little (IoU of 0.5 or less) to count as a
+# match. A magenta outline marks a red prediction that holds two or more true nuclei, a
+# **merge**; the nuclei inside it are missed but not outlined in blue, so that their outlines do
+# not cut the one prediction in two. A merge can also match one of its nuclei: then it takes
+# that nucleus's colour, and the other shows as a blue outline inside it. Compared with the baseline, the fine-tuned model has fewer
+# of both (FP 15 → 5, FN 12 → 6), and its matched nuclei fit better (median IoU 0.809 → 0.869).
+# What it still gets wrong is mostly **merging**: 4 of its predictions hold two or more true
+# nuclei, 8 nuclei in all (1 of them, in magenta, matches none), and 5 of its 6 missed nuclei
+# lie in such a merge (printed above).
+# Touching nuclei are what the boundary class is meant to separate; section 6 tries a target
+# built for that.
 # Two nuclei are missed by all three methods: a 34 px sliver near the image's right edge
 # (columns 508 to 510) and a nucleus of 329 px (columns 336 to 362) that none of them gets right.
 
@@ -538,8 +570,9 @@ for i in sorted(set.intersection(*missed_by)):
 # from the *true* outlines and train the network to **predict** it from the image; the watershed
 # then runs on the predicted distance. (StarDist, whose test image this is, predicts a
 # related target: the distance from each pixel to its nucleus's outline along a fan of rays.
-# The normalised distance target below is, up to its cap, what StarDist calls the **object
-# probability**: each pixel's distance to its nucleus's edge, scaled into [0, 1].)
+# StarDist's **object probability** is close to the distance target below: each pixel's distance
+# to its nucleus's edge, scaled into [0, 1]; StarDist divides by each nucleus's own largest
+# distance, where this lesson caps the distance at a fixed value.)
 #
 # The target, in numpy and scipy, at the model's scale: for every nucleus pixel, its distance to
 # the nucleus's own edge, 1 on the rim (including the rim between two touching nuclei, the
@@ -570,7 +603,7 @@ fig.tight_layout()
 # replaced by one output, squashed into [0, 1] by a sigmoid. Its other layers keep what they
 # learned on the toy cells. The loss is the mean squared error between predicted and target
 # distance. A plain torch loop, 60 steps of 16 random 64×64 crops, each turned by a random
-# quarter turn. This network will need three knobs tuned after training, and knobs tuned on the
+# quarter turn. This network will need knobs tuned after training, and knobs tuned on the
 # pixels it trained on would be tuned on its best pixels. So it trains on the train region less
 # its right quarter (columns 0 to 191 at full size, 0 to 95 at half size), and that quarter
 # (columns 192 to 255) is its **validation** region: inside the train region, unseen by this
@@ -615,7 +648,7 @@ print(f"your run: loss {live_losses[0]:.4f} at the first step, {live_losses[-5:]
 # %%
 recorded_dist = experiments.recorded_run("04_distance_target", live_dist, {"loss": live_losses})
 dist_net, dist_losses = recorded_dist["model"], recorded_dist["history"]["loss"]
-print(f"recorded run: {len(dist_losses)} steps; loss {dist_losses[0]:.4f} at the first step, "
+print(f"recorded run: {len(dist_losses)} steps of 16 crops ({16 * len(dist_losses)} crops); loss {dist_losses[0]:.4f} at the first step, "
       f"{dist_losses[-5:].mean():.4f} over the last five")
 print(f"trained on columns 0 to {FIT_COLS - 1} of the half-size image (0 to {2 * FIT_COLS - 1} at full size); "
       f"validation region, never seen by this network: full-size columns {2 * FIT_COLS} to {truth.shape[1] // 2 - 1}")
@@ -624,16 +657,17 @@ print(f"trained on columns 0 to {FIT_COLS - 1} of the half-size image (0 to {2 *
 # From predicted distance to instances takes three choices: which pixels are nucleus (predicted
 # distance above `fg`), which hills are seeds (local maxima above `seed_min`, at least
 # `min_distance` pixels apart: `skimage.feature.peak_local_max`), and the watershed that grows
-# each seed downhill until it meets another or leaves the nucleus pixels. The three knobs are
-# tuned on the **validation region** (columns 192 to 255), by PQ, over a grid wide enough to
-# show where each knob's best values lie.
+# each seed downhill until it meets another or leaves the nucleus pixels. The knobs are scored
+# on the **validation region** (columns 192 to 255), by PQ, over a grid of 72 settings.
 #
-# A small validation region can score several settings the same. The rule for a tie is fixed
-# here, before any score is seen: among the settings within 0.0005 of the best validation PQ,
-# take the best `fg` and `seed_min` in grid order and the **middle** of their tied
-# `min_distance` values (the lower middle for an even count). The middle of a plateau is the
-# value farthest from the edges where the score starts to fall; "the first best in grid order"
-# would pick the plateau's smallest value.
+# A small validation region can score several settings the same, and then a rule has to break
+# the tie. An earlier version of this lesson took "the first best setting in grid order", and a
+# review then showed (on the test region) that this rule, not the network, decided the headline.
+# A rule chosen after seeing test scores is not a pre-registered one, so this version takes
+# `min_distance` from a number that involves no score at all: section 1's median nucleus radius,
+# 11.8 px at full size, about 6 px at the model's scale: seeds must lie at least one typical
+# radius apart. Only `fg` and `seed_min` are then tuned on the validation region (ties: the first
+# in grid order). The whole grid is still scored, to show the plateau.
 
 # %%
 from skimage.feature import peak_local_max
@@ -660,24 +694,39 @@ def distance_instances(dist, fg, seed_min, min_distance):
 dist_small = predicted_distance(dist_net, small)
 dist_full = resize(dist_small, truth.shape, order=1)
 val = np.s_[:, 2 * FIT_COLS:256]                   # the validation region: the train region's right quarter
+MIN_DISTANCE = int(round(0.5 * np.median(real_r)))  # section 1's median radius, at the model's scale (x 0.5)
+print(f"min_distance from section 1: median radius {np.median(real_r):.1f} px x 0.5 = {0.5 * np.median(real_r):.2f} "
+      f"-> {MIN_DISTANCE} px")
 FGS, SEED_MINS, MIN_DISTANCES = (0.05, 0.075, 0.1, 0.15), (0.2, 0.3, 0.6), (3, 4, 5, 6, 7, 8)
 knobs = [(fg, sm, md) for fg in FGS for sm in SEED_MINS for md in MIN_DISTANCES]
 dist_tuning = {k: instances.panoptic_quality(distance_instances(dist_small, *k)[val], truth[val])["pq"] for k in knobs}
+best_knobs = max([k for k in knobs if k[2] == MIN_DISTANCE], key=dist_tuning.get)   # first best in grid order
 top = max(dist_tuning.values())
 tied = [k for k in knobs if dist_tuning[k] > top - 5e-4]
-plateau = [k for k in tied if k[:2] == tied[0][:2]]          # the tied min_distance values of the first best (fg, seed_min)
-best_knobs = plateau[(len(plateau) - 1) // 2]                # their middle (the lower middle for an even count)
-print("validation-region PQ; rows: (fg, seed_min), columns: min_distance; +: within 0.0005 of the best, *: chosen")
-print("   fg, seed_min | " + " | ".join(f"  md {md}" for md in MIN_DISTANCES))
-for fg in FGS:
-    for sm in SEED_MINS:
-        print(f"{fg:5.3f}, {sm:.1f}     | " + " | ".join(
-            f"{dist_tuning[fg, sm, md]:.3f}" + ("*" if (fg, sm, md) == best_knobs else "+" if (fg, sm, md) in tied else " ")
-            for md in MIN_DISTANCES))
-print(f"{len(tied)} settings within 0.0005 of the best validation PQ {top:.3f}: "
+print(f"{len(tied)} of the {len(knobs)} settings within 0.0005 of the best validation PQ {top:.3f}: "
       + ", ".join(f"({fg}, {sm}, {md})" for fg, sm, md in tied))
-print(f"chosen (*, the middle of the plateau): fg {best_knobs[0]}, seed_min {best_knobs[1]}, min_distance "
-      f"{best_knobs[2]}: validation PQ {dist_tuning[best_knobs]:.3f}")
+print(f"chosen at min_distance {MIN_DISTANCE}: fg {best_knobs[0]}, seed_min {best_knobs[1]}: validation PQ "
+      f"{dist_tuning[best_knobs]:.3f}; next best fg at that seed_min: "
+      + ", ".join(f"{fg} -> {dist_tuning[fg, best_knobs[1], MIN_DISTANCE]:.3f}" for fg in FGS if fg != best_knobs[0]))
+print(f"the validation region holds {len(np.unique(truth[val])) - 1} true nuclei: one nucleus more or less matched "
+      f"moves its PQ by about {1 / (len(np.unique(truth[val])) - 1):.3f}")
+
+grid = np.array([[dist_tuning[fg, sm, md] for md in MIN_DISTANCES] for fg in FGS for sm in SEED_MINS])
+fig, ax = plt.subplots(figsize=(7.5, 6.2))
+im = ax.imshow(grid, cmap=palette.CONFIDENCE_CMAP, aspect="auto")
+for (r, c), v in np.ndenumerate(grid):
+    ax.text(c, r, f"{v:.3f}", ha="center", va="center", fontsize=8, color="black" if v > grid.mean() else "white")
+r_best = [(fg, sm) for fg in FGS for sm in SEED_MINS].index(best_knobs[:2])
+ax.add_patch(plt.Rectangle((MIN_DISTANCES.index(MIN_DISTANCE) - 0.5, r_best - 0.5), 1, 1, fill=False, lw=2.5,
+                           edgecolor="black"))
+ax.set_xticks(range(len(MIN_DISTANCES)), [f"{md}" + (" (prior)" if md == MIN_DISTANCE else "") for md in MIN_DISTANCES])
+ax.set_yticks(range(len(grid)), [f"fg {fg}, seed_min {sm}" for fg in FGS for sm in SEED_MINS])
+ax.set_xlabel("min_distance (px, at the model's scale)")
+ax.set_title("validation-region PQ of the learned distance + watershed")
+fig.colorbar(im, ax=ax, label="validation PQ")
+ax.legend([plt.Rectangle((0, 0), 1, 1, fill=False, lw=2.5, edgecolor="black")], ["chosen"], loc="upper center",
+          bbox_to_anchor=(0.5, -0.1), frameon=False)
+fig.tight_layout()
 learned = distance_instances(dist_small, *best_knobs)
 compare = {"baseline: Otsu + watershed": results["baseline: Otsu + watershed"],
            "fine-tuned (320 crops × 2 epochs)": results["fine-tuned (320 crops × 2 epochs)"],
@@ -691,8 +740,7 @@ im = axes[0].imshow(dist_full[right], cmap="magma", vmin=0, vmax=1); axes[0].set
 axes[0].set_axis_off()
 cax = axes[0].inset_axes([0.1, -0.05, 0.8, 0.025])    # under the panel, so that all three keep the same size
 fig.colorbar(im, cax=cax, orientation="horizontal", label="predicted distance / 5 px")
-viz.matched_overlay(x[right], learned[right], learned_colours, ax=axes[1],
-                    title=f"learned distance + watershed: {len(np.unique(learned[right])) - 1}")
+fate_panel(axes[1], learned, f"learned distance + watershed: {len(np.unique(learned[right])) - 1}")
 viz.matched_overlay(x[right], truth[right], truth_colours, ax=axes[2], title=f"truth: {len(np.unique(truth[right])) - 1}")
 fig.tight_layout()
 m_learned, m_base = instances.match_instances(learned[right], truth[right]), instances.match_instances(baseline[right], truth[right])
@@ -712,41 +760,53 @@ print(f"test region, after the choice: fg {best_knobs[0]}, seed_min {best_knobs[
 for md in MIN_DISTANCES:
     k = (*best_knobs[:2], md)
     inst = distance_instances(dist_small, *k)[right]
-    split = split_nuclei(inst, truth[right])
+    split, joined = split_nuclei(inst, truth[right]), merged_groups(inst, truth[right])
     print(f"  min_distance {md}: validation PQ {dist_tuning[k]:.3f}, test PQ "
           f"{instances.panoptic_quality(inst, truth[right])['pq']:.3f}, true nuclei split in two or more: {len(split)}"
           + (f" ({', '.join(str(a) for a in sorted(int((truth[right] == i).sum()) for i in split))} px)" if len(split) else "")
+          + f"; predictions merging 2 or more nuclei: {len(joined)}"
+          + (f" ({', '.join(str(int(np.isin(truth[right], g).sum())) for g in joined)} px of nuclei)" if joined else "")
           + ("  <- chosen" if k == best_knobs else ""))
 
 # %% [markdown]
 # Left: the predicted distance on the test region, which the network never saw: bright hills
 # where the nuclei are. Middle: the instances its watershed makes, in the colour of the true nucleus each one
-# matches (red: no partner; blue in the right panel: a true nucleus nobody matched). The red
-# pair on the right, just below the middle of the middle panel, is the 751 px nucleus cut in two
-# (printed above).
+# matches (red: no partner; blue: a true nucleus nobody matched, outlined here and filled in the
+# right panel). The red pair on the right, just below the middle of the middle panel, is the 751 px nucleus cut in two;
+# the red object near the top, outlined in magenta, is one prediction that merges true nuclei
+# (392 px of nuclei; both printed with the figure; blue in the truth panel).
 #
-# On the validation region the knobs behave as one would hope for `fg` and `seed_min`: the best
-# foreground threshold, 0.075, has worse values on both sides, and so does `seed_min` 0.3.
-# `min_distance` does not: 3 scores worse (0.698), but 4 to 8 all score 0.765, so its plateau
-# runs to the grid's edge. A validation region of 64 columns cannot tell these 5 settings apart
-# (printed); the rule fixed before scoring takes the plateau's middle, 6.
+# On the validation region, at `min_distance` 6, `fg` 0.075 with `seed_min` 0.3 scores best,
+# 0.765, and `fg` 0.1 comes close at 0.762. The validation region holds 19 true nuclei, so one
+# nucleus more or less matched moves its PQ by about 0.053: these two differ by far less than
+# one nucleus, so `fg` is flat between 0.075 and 0.1, and the choice between them is a tie in
+# all but name. `min_distance` is flat as well: 3 scores worse (0.698), but 4 to 8 all score
+# 0.765 (the heat map), so its plateau runs to the grid's edge. The validation region could not
+# have chosen it; the radius from section 1 did, 6.
 #
 # On the test region the learned distance then scores PQ 0.801, above the classical baseline's
 # 0.600, whose watershed runs on a distance computed from a threshold, and above the fine-tuned
 # boundary-class model's 0.759 (TP 53, FP 3, FN 4, against the baseline's TP 45, FP 15, FN 12
 # and the fine-tuned model's TP 51, FP 5, FN 6; count error -1). Its outlines fit better (SQ
-# 0.854 against 0.841) and it matches more (RQ 0.938 against 0.903).
+# 0.854 against 0.841) and it matches more (RQ 0.938 against 0.903). The two networks were not
+# trained alike: the learned distance saw 960 crops (a plain loop, quarter turns only), the
+# fine-tuned model 640 (`train.fit`, with turns, mirrors and a brightness gain). The table
+# compares two recipes, not two targets at an equal budget.
 #
-# The last printed lines look at the test region *after* the choice, only to show what the
-# tie-break decides. `min_distance` 5 to 7 score 0.801 and 8 scores 0.797, but 4, the value "the
-# first best in grid order" would have picked, scores 0.744. What the smaller value costs is
+# The last printed lines look at the test region *after* the choice, only to show what
+# `min_distance` decides. 5 to 7 score 0.801 and 8 scores 0.797, but 4, the value the earlier
+# rule ("the first best in grid order") picked, scores 0.744. A small value costs
 # **over-splitting**: with seeds allowed closer together, two hills inside one large nucleus both
 # become seeds, and the watershed cuts the nucleus in two. At 4, 4 true nuclei (542 to 751 px)
 # are split in two or more (two predictions each cover at least a fifth of the nucleus); at 5 to 7
-# only the largest, 751 px; at 3, 8 of them. So the headline rests on a rule as much as on the
-# network, trained for 60 steps on three quarters of one half image. (Knobs tuned on the
-# network's own training pixels would be tuned on its best pixels; the validation region keeps
-# that bias out, at the price of less training data and a small tuning set.)
+# only the largest, 751 px; at 3, 8 of them. A large value costs **merging**: with seeds kept
+# far apart, two touching nuclei can get one seed between them. At 8, 3 predictions each hold two
+# or more true nuclei; at 4 to 7, 1 (392 px of nuclei); at 3, none. The prior from section 1
+# lands inside the test plateau, but that was seen only after the test scores had been looked at,
+# so it is no evidence for the prior. The headline rests on this knob as much as on the network,
+# trained for 60 steps on three quarters of one half image. (Knobs tuned on the network's own
+# training pixels would be tuned on its best pixels; the validation region keeps that bias out,
+# at the price of less training data and a small tuning set.)
 
 # %% [markdown]
 # **How much do the scores move?** The test region holds 57 true nuclei; a different half image would hold
@@ -790,7 +850,7 @@ for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline"
 # fine-tuned minus learned distance, lies below 0 (its upper end is -0.003), and only 2% of
 # the resamples favour the fine-tuned model. The learned distance's lead over the baseline does
 # not depend on which nuclei are drawn either: its interval, +0.136 to +0.262, lies above 0. The
-# bootstrap varies the nuclei only — not the training run, the tie-break, the image or the
+# bootstrap varies the nuclei only — not the training run, the choice of `min_distance`, the image or the
 # annotator: with `min_distance` 4, tied with 6 on the validation region, the learned distance
 # scores 0.744, below the fine-tuned model.
 
@@ -906,12 +966,18 @@ coin_areas_kept = np.bincount(coin_labels.ravel())[1:]
 print(f"edge watershed after the size filter: coins of {coin_areas_kept.min():,} to {coin_areas_kept.max():,} px")
 
 m_coins = instances.match_instances(otsu_coins, coin_labels)    # Otsu against the edge-watershed coins
-print(f"Otsu against the edge-watershed coins (IoU at least 0.5): TP {m_coins.tp}, FP {m_coins.fp}, FN {m_coins.fn}")
+print(f"Otsu against the edge-watershed coins (IoU above 0.5): TP {m_coins.tp}, FP {m_coins.fp}, FN {m_coins.fn}")
 otsu_colours, coin_colours = viz.matched_instance_colours(otsu_coins, coin_labels, m_coins)
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
 axes[0].imshow(coins, cmap="gray"); axes[0].set_title("coins"); axes[0].set_axis_off()
+specks = np.nonzero(otsu_areas < 50)[0] + 1         # Otsu's objects under 50 px: a few pixels each, so ring them
+speck_at = np.array(ndimage.center_of_mass(otsu_coins > 0, otsu_coins, specks)).reshape(-1, 2)
+speck_ring = plt.Line2D([], [], marker="o", markersize=6, markerfacecolor="none", markeredgecolor=OUTCOME["FP"],
+                        linestyle="none")
 viz.matched_overlay(coins, otsu_coins, otsu_colours, ax=axes[1], missed=np.isin(coin_labels, m_coins.unmatched_gt),
-                    title=f"Otsu + components: {otsu_coins.max()}")
+                    title=f"Otsu + components: {otsu_coins.max()}",
+                    extra=[(speck_ring, f"ringed: {len(specks)} objects under 50 px")])
+axes[1].scatter(speck_at[:, 1], speck_at[:, 0], s=30, facecolors="none", edgecolors=OUTCOME["FP"], linewidths=0.8)
 viz.matched_overlay(coins, coin_labels, coin_colours, ax=axes[2], title=f"edge watershed: {coin_labels.max()}")
 fig.tight_layout()
 
@@ -920,7 +986,7 @@ fig.tight_layout()
 # objects without a partner; blue outline: the coin Otsu missed. Otsu + components: the bright
 # top of the background becomes one large false object of 9,059 pixels (red, across the top of
 # the middle panel), which swallows one whole coin, the top-left one (1,355 px, outlined in blue),
-# plus 102 specks under 50 px — 126 objects for 24 coins: TP 23, FP 103, FN 1 against the edge
+# plus 102 specks under 50 px (ringed in red) — 126 objects for 24 coins: TP 23, FP 103, FN 1 against the edge
 # watershed's coins. The edge watershed plus a size filter finds 24 objects, one per coin in the
 # right panel, from 1,077 to 3,141 pixels each.
 # (The recipe is scikit-image's gallery example "Comparing edge-based and region-based
@@ -940,8 +1006,7 @@ fine_colours, truth_colours = viz.matched_instance_colours(fine[right], truth[ri
 fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
 axes[0].imshow(x[right], cmap="gray"); axes[0].set_title("input (test region)"); axes[0].set_axis_off()
 viz.matched_overlay(x[right], truth[right], truth_colours, ax=axes[1], title=f"truth: {len(np.unique(truth[right])) - 1}")
-viz.matched_overlay(x[right], fine[right], fine_colours, ax=axes[2], missed=np.isin(truth[right], m.unmatched_gt),
-                    title=f"fine-tuned: {len(np.unique(fine[right])) - 1} (TP {m.tp}, FP {m.fp}, FN {m.fn})")
+fate_panel(axes[2], fine, f"fine-tuned: {len(np.unique(fine[right])) - 1}")
 fig.tight_layout()
 print(f"{'test region':>34} |    PQ |  AP50 | count error | Dice (nucleus pixels)")
 for name, sc in card_rows.items():
@@ -955,7 +1020,7 @@ print(f"failure note: synthetic-only model without rescaling: count error {shift
 
 # %% [markdown]
 # Input, truth and the fine-tuned model's instances on the test region (blue outlines: the
-# nuclei it missed), and all four methods in numbers. The last column, **Dice** of the nucleus
+# nuclei it missed; magenta: a prediction merging two or more nuclei), and all four methods in numbers. The last column, **Dice** of the nucleus
 # pixels (2·overlap / (predicted + annotated pixels), lesson 00), scores pixels, not objects:
 # the fine-tuned model and the learned distance are nearly equal on it (0.928 and 0.927) while
 # their PQs differ (0.759 and 0.801), and the synthetic-only model's Dice (0.882) is above the
@@ -995,8 +1060,10 @@ print(f"lesson run time so far: {time.perf_counter() - t_lesson:.1f} s")
 #   (whose distance comes from a threshold) and the fine-tuned boundary-class model's 0.759; the
 #   bootstrap interval of fine-tuned minus learned distance lies below 0 (upper end -0.003).
 #   Its knobs were tuned on a validation region the network did not train on, where
-#   `min_distance` 4 to 8 tie; the rule fixed before scoring took the plateau's middle, 6. The
-#   smallest tied value, 4, splits 4 large nuclei and scores 0.744: the ranking rests on
-#   that declared rule as much as on the network.
+#   `min_distance` 4 to 8 tie; it is set from section 1's median radius instead, 6, a rule chosen
+#   after an earlier rule's pick, 4, had been seen to split 4 large nuclei and score 0.744 on the
+#   test region: the ranking rests on that knob as much as on the network.
+# * **Merging is the fine-tuned model's main failure**: 5 of its 6 missed nuclei lie in a
+#   prediction that holds two or more of them.
 # * Scores are read against one annotator's outlines, and the outlines are where the
 #   synthetic-only model lost most; Dice (pixels) and PQ (objects) can rank methods differently.

@@ -3,7 +3,7 @@
 #
 # Prepare a real microscope image for a model trained elsewhere, score instances with average
 # precision, choose the rescale factor from object sizes, fine-tune a model within a fixed budget,
-# and explain how to split one image without leaking.
+# and measure how many nuclei a split of one image shares between training and test.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -146,21 +146,27 @@ checks.check_rescale_factor(rescale_factor)
 # Write `fine_tune(model, image, labels)` that fine-tunes the shipped `cells` model on the
 # **left half** of the nuclei image (`image`: percentile-normalised, 512×256; `labels`: its
 # instances) and returns it — the model you were given, trained from its shipped weights. Budget:
-# the model may see at most 320 crops of 64×64 pixels in training (e.g. `train.fit(...,
-# batch_size=16, max_steps=20)`); the check counts every pixel that reaches the model's first
-# layer while it trains. The check then runs your model as the lesson does (the whole image
-# scaled by 0.5, grey × the toy tint `TINT`, PQ on the right half) and passes when its PQ is
-# above 0.69; the model before fine-tuning scores 0.58 (printed below). The check grades three
-# decisions: the scale you train at (it looks at your training crops and refuses crops at full
-# size), the target the model predicts (three classes: background, interior, boundary, from
-# `instances.boundary_class_map`; targets without the boundary class are refused), and the data:
-# only the `image` and `labels` passed to `fine_tune` (it refuses a function that loads the whole
-# image with `data.nuclei_image`, under any name, or that reads a global, a default argument or an
-# enclosing function's array cut from the whole image, such as the notebook's `truth`, whose right
-# half is the test region). The crops, their augmentation and the learning rate are yours to **compare**, not
-# graded beyond the PQ threshold: try two learning rates or augmentation on and off, and compare
-# `held_out_pq(model)` after each (outside `fine_tune`: choosing by the test score inside it would
-# tune on the test region). The check trains your function once (a few seconds).
+# at most 320 crops of 64×64 pixels in training (e.g. `train.fit(..., batch_size=16,
+# max_steps=20)`). The check counts every pixel that reaches the first layer of *any* model
+# while `fine_tune` trains (a copy you train counts too), and it accepts only weights that
+# optimizer steps inside `fine_tune` reached from the shipped weights: weights loaded with
+# `load_state_dict` from a model trained elsewhere, or before the check ran, are refused. The
+# check then runs your model as the lesson does (the whole image scaled by 0.5, grey × the toy
+# tint `TINT`, PQ on the right half) and passes when its PQ is above 0.69; the model before
+# fine-tuning scores 0.58 (printed below). The check grades three decisions: the scale you train
+# at (it looks at your training crops and refuses crops at full size), the target the model
+# predicts (three classes: background, interior, boundary, from `instances.boundary_class_map`;
+# targets without the boundary class are refused), and the data: only the `image` and `labels`
+# passed to `fine_tune`. It refuses a function that loads the whole image with
+# `data.nuclei_image` (under any name) or reads a global, a default argument or an enclosing
+# function's array cut from it, such as the notebook's `truth`; and it compares a sample of your
+# training crops with the right half of the image at the model's scale, in every rotation and
+# flip, so a crop cut from the test region is found however it reached your code. The crops,
+# their augmentation and the learning rate are yours to **compare**, not graded beyond the PQ
+# threshold: try two learning rates or augmentation on and off, and compare `held_out_pq(model)`
+# after each (outside `fine_tune`: choosing by the test score inside it would tune on the test
+# region). The check trains your function once, so it takes as long as your training plus one
+# prediction on the whole image.
 
 # %% nbgrader={"grade": false, "grade_id": "fine_tune", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from skimage.transform import rescale, resize
@@ -207,16 +213,39 @@ checks.check_budget_fine_tune(fine_tune)
 # %% [markdown]
 # ## 5 · A split that does not leak (2 points)
 #
-# You have one annotated image and want to fine-tune a model on part of it and test on the rest.
-# Why would choosing 20 % of the *pixels* at random as the test set give a misleadingly good
-# score? What would you do instead, and what does your choice still *not* tell you?
+# The lesson split the image into a left half for training and a right half for testing, and
+# counted the nuclei that have pixels on both sides. Here you measure that for any split, and
+# find how wide a **gap** between the two regions must be so that no nucleus is shared. Write
+# `shared_nuclei(labels, train, test)`: `labels` is an instance image (0 = background), `train`
+# and `test` are boolean masks of the same shape that do not overlap; pixels in neither (a gap)
+# belong to no set. Return the number of nuclei (ids above 0) that have at least one pixel in
+# `train` **and** at least one in `test`. Then run it on three kinds of split of the nuclei
+# image: 20 % of the pixels at random, the two halves, and the two halves with a gap (the
+# training region ends `gap` columns before the test region starts; the test region stays the
+# right half).
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "split_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# Neighbouring pixels are nearly identical (they belong to the same nucleus, with almost the same
-# value), so with a random pixel split every test pixel has training pixels right next to it and
-# every test nucleus is also a training nucleus: the score measures memory of these nuclei, not
-# how the model does on new ones. Instead split into regions that do not overlap (e.g. left half
-# for training, right half for testing; nuclei cut by the line are the only shared ones, and a
-# gap between the regions removes even those). It still uses one image from one microscope and
-# one preparation: it says nothing about transfer to another lab, stain or instrument — that
-# needs test images from there.
+# %% nbgrader={"grade": false, "grade_id": "shared_nuclei", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def shared_nuclei(labels, train, test):
+    ### BEGIN SOLUTION
+    labels = np.asarray(labels)
+    in_train = np.unique(labels[np.asarray(train, bool)])
+    in_test = np.unique(labels[np.asarray(test, bool)])
+    return int(np.count_nonzero(np.intersect1d(in_train, in_test)))   # id 0, the background, is no nucleus
+    ### END SOLUTION
+
+
+columns = np.broadcast_to(np.arange(truth.shape[1]), truth.shape)
+test_px = np.random.default_rng(0).random(truth.shape) < 0.2
+test_nuclei = len(np.unique(truth[test_px])) - 1
+print(f"random 20% of the pixels: {shared_nuclei(truth, ~test_px, test_px)} of {test_nuclei} test nuclei also in training")
+for gap in (0, 8, 16, 24, 32):
+    print(f"left half minus {gap:2d} columns | right half: {shared_nuclei(truth, columns < 256 - gap, columns >= 256)} "
+          f"nuclei in both")
+
+# %% nbgrader={"grade": true, "grade_id": "check_shared_nuclei", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_shared_nuclei(shared_nuclei)
+
+# %% [markdown]
+# Even the gapped split is one image, from one microscope and one preparation: it measures how a
+# model does on new nuclei of that image, not on another lab's stain or instrument. That needs
+# test images from there.

@@ -51,6 +51,8 @@ def _per_channel(im, lo, hi, method="linear", clip=True):
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1), "(?s)axis=-1 .*axis=\\(0, 1\\)"),
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1, keepdims=False), "(?s)broadcast.*axis=\\(0,\\s1\\)"),
     (checks.lesson04._reference_normalize, "reference answer"),
+    (lambda im, lo, hi: np.minimum(_per_channel(im, lo, hi, clip=False), 1), "came out\\snegative"),
+    (lambda im, lo, hi: _per_channel(im, 1, 99.8), "not fixed numbers"),
 ])
 def test_percentile_normalize_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -114,6 +116,7 @@ def test_ap_at_accepts_a_correct_answer(capsys):
     (lambda p, s, g, t: instances.average_precision(p, s, g, iou_thresholds=[t])["ap"], "interpolated"),
     (_ap_variant(divide_by_preds=True), "number of predictions"),
     (lambda p, s, g, t: checks.lesson04._reference_ap(p, s, g, t), "reference answer"),
+    (lambda p, s, g, t: min(1.0, _ap_variant(reuse=True)(p, s, g, t)), "found twice"),
 ])
 def test_ap_at_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -142,6 +145,14 @@ def _areas(labels, border=False):
     return a[a > 0]
 
 
+def _first_sides_only(labels, d):   # looks for cut objects on the first row and column only
+    labels = np.asarray(labels)
+    a = np.bincount(labels.ravel())
+    a[np.unique(np.concatenate([labels[0], labels[:, 0]]))] = 0
+    a = a[a > 0]
+    return float(d / np.median(2 * np.sqrt(a / np.pi))) if a.size else float("nan")
+
+
 def _radii(labels):   # the lesson's helper: every instance, cut by the border or not
     areas = np.bincount(labels.ravel())[1:]
     return np.sqrt(areas[areas > 0] / np.pi)
@@ -157,6 +168,7 @@ def _radii(labels):   # the lesson's helper: every instance, cut by the border o
     (lambda lab, d: float(d / (2 * np.sqrt(np.median(_areas(lab)) / np.pi))) if _areas(lab).size else float("nan"),
      "median of the areas"),
     (checks.lesson04._reference_factor, "reference answer"),
+    (lambda lab, d: _first_sides_only(lab, d), "last row and the last column"),
 ])
 def test_rescale_factor_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -167,10 +179,13 @@ def test_budget_fine_tune_rejects_no_training_and_an_over_budget_run():
     with pytest.raises(AssertionError, match="no training pixels"):
         checks.check_budget_fine_tune(lambda model, image, labels: model)
 
-    def over_budget(model, image, labels):
-        model.train()
+    from segcourse import models
+
+    def over_budget(model, image, labels):   # 330 crops (over 320) through a fresh copy in training mode: counted too
+        other = models.pretrained("cells").train()
         with torch.no_grad():
-            model(torch.zeros(330, 3, 64, 64))   # one forward pass of 330 crops: over 320
+            other(torch.zeros(330, 3, 64, 64))
+        _touch(model)
         return model
 
     with pytest.raises(AssertionError, match="over the budget"):
@@ -183,6 +198,31 @@ def test_budget_fine_tune_rejects_no_training_and_an_over_budget_run():
 
     with pytest.raises(AssertionError, match="over the budget"):
         checks.check_budget_fine_tune(bypass)
+
+
+def test_budget_fine_tune_refuses_weights_loaded_from_elsewhere():   # a copy's training: counted, see above
+    from segcourse import models
+
+    shipped = models.pretrained("cells").state_dict()
+    before = {k: v + 0.01 if v.is_floating_point() else v for k, v in shipped.items()}   # "trained before the check"
+
+    def trained_before(model, image, labels):   # weights trained outside the count, then one counted step
+        model.load_state_dict(before)
+        return _one_step(model, image, labels)
+
+    with pytest.raises(AssertionError, match="weight tensors of the returned model"):
+        checks.check_budget_fine_tune(trained_before)
+
+
+def _one_step(model, image, labels):
+    small = rescale(image, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    target = instances.boundary_class_map(resize(labels, small.shape, order=0, preserve_range=True,
+                                                 anti_aliasing=False).astype(np.int32))
+    imgs = np.stack([small[y:y + 64, 0:64] for y in (0, 64)])[..., None] * np.array([0.55, 1.0, 0.6], np.float32)
+    tgts = np.stack([target[y:y + 64, 0:64] for y in (0, 64)]).astype(np.uint8)
+    train.fit(model, (imgs, tgts), (imgs, tgts), epochs=1, lr=3e-3, batch_size=2, max_steps=1, device="cpu",
+              seed=0, progress=False, eval_every=10**6)
+    return model
 
 
 def test_budget_fine_tune_refuses_the_test_half_before_training():
@@ -302,9 +342,54 @@ def test_budget_fine_tune_passes_a_plain_fine_tune(capsys):
 
 
 def test_new_checks_are_exported():
-    assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"} <= set(checks.__all__)
+    assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
+            "check_shared_nuclei"} <= set(checks.__all__)
 
 
 def test_budget_fine_tune_fails_a_learning_rate_that_overwrites_the_model():   # moved from tests/test_classroom.py
     with pytest.raises(AssertionError, match="not above"):
         checks.check_budget_fine_tune(lambda model, image, labels: _fine_tune(model, image, labels, lr=0.1))
+
+
+def test_budget_fine_tune_finds_crops_of_the_test_half_by_their_content():
+    whole, truth = data.nuclei_image()
+    everything = rescale(data.normalize_percentile(whole, 1, 99.8), 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    target = instances.boundary_class_map(resize(truth, everything.shape, order=0, preserve_range=True,
+                                                 anti_aliasing=False).astype(np.int32))
+    namespace = type("Lesson", (), {"small": everything, "target": target})   # past the scan of globals
+
+    def whole_image_crops(model, image, labels):   # the lesson's globals, without [:, :128]: crops reach the test half
+        imgs = np.stack([np.rot90(namespace.small[y:y + 64, 150:214]) for y in (0, 64)])[..., None] * np.array(
+            [0.55, 1.0, 0.6], np.float32)
+        tgts = np.stack([np.rot90(namespace.target[y:y + 64, 150:214]) for y in (0, 64)]).astype(np.uint8)
+        train.fit(model, (imgs, tgts), (imgs, tgts), epochs=1, lr=3e-3, batch_size=2, max_steps=1, device="cpu",
+                  seed=0, progress=False, eval_every=10**6)
+        return model
+
+    with pytest.raises(AssertionError, match="cut from the right half"):
+        checks.check_budget_fine_tune(whole_image_crops)
+
+
+def _shared(labels, train, test):
+    labels = np.asarray(labels)
+    return int(np.count_nonzero(np.intersect1d(np.unique(labels[train]), np.unique(labels[test]))))
+
+
+def test_shared_nuclei_accepts_a_correct_answer(capsys):
+    checks.check_shared_nuclei(_shared)
+    assert "all cases pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda lab, tr, te: len(np.intersect1d(np.unique(lab[tr]), np.unique(lab[te]))), "id 0 is the background"),
+    (lambda lab, tr, te: _shared(lab, tr, ~tr), "outside the training set as test"),
+    (lambda lab, tr, te: _shared(lab, ~te, te), "outside the test set as training"),
+    (lambda lab, tr, te: len(np.unique(lab[te][lab[te] > 0])), "objects in the test set"),
+    (lambda lab, tr, te: len(np.unique(lab[tr | te])) - 1, "objects in either set"),
+    (lambda lab, tr, te: int(np.isin(lab[te], np.unique(lab[tr][lab[tr] > 0])).sum()), "a number of pixels"),
+    (lambda lab, tr, te: set(np.unique(lab[tr])) & set(np.unique(lab[te])) - {0}, "returned a set"),
+    (checks.lesson04._reference_shared, "reference answer"),
+])
+def test_shared_nuclei_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_shared_nuclei(wrong)

@@ -410,8 +410,9 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
         # image's maximum, no padding at the image edge, and counting the background as a cell: tests/test_checks.py
     ],
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
-    # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1 and a target
-    # without the boundary class (fine_tune) are tested in tests/test_checks_real.py only
+    # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
+    # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
+    # the other wrong counts of shared_nuclei are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -455,17 +456,32 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "fine_tune": [
         ("dee", """
+            from skimage.transform import rescale, resize
+
             from segcourse import models, train
 
             TINT = np.array([0.55, 1.0, 0.6], np.float32)
 
-            def fine_tune(model, image, labels):  # crops at full size: nuclei twice the size the model knows
-                target = instances.boundary_class_map(labels)
+            def crops(img, lab, n, size=64):
+                small = rescale(img, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+                target = instances.boundary_class_map(resize(lab, small.shape, order=0, preserve_range=True,
+                                                             anti_aliasing=False).astype(np.int32))
                 rng = np.random.default_rng(0)
-                ys, xs = rng.integers(0, image.shape[0] - 63, 320), rng.integers(0, image.shape[1] - 63, 320)
-                imgs = np.stack([image[y:y + 64, x:x + 64] for y, x in zip(ys, xs)])[..., None] * TINT
-                tgts = np.stack([target[y:y + 64, x:x + 64] for y, x in zip(ys, xs)]).astype(np.uint8)
-                train.fit(model, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=20,
+                ys, xs = rng.integers(0, small.shape[0] - size + 1, n), rng.integers(0, small.shape[1] - size + 1, n)
+                imgs = np.stack([small[y:y + size, x:x + size] for y, x in zip(ys, xs)])[..., None] * TINT
+                return imgs, np.stack([target[y:y + size, x:x + size] for y, x in zip(ys, xs)]).astype(np.uint8)
+
+            # trains a copy in the notebook, where the check does not count, then loads its weights (any number of
+            # steps: four keep the class's run short)
+            EXTRA = models.pretrained("cells")
+            imgs, tgts = crops(data.normalize_percentile(image, 1, 99.8)[:, :256], truth[:, :256], 64)
+            train.fit(EXTRA, (imgs, tgts), (imgs[:8], tgts[:8]), epochs=1, lr=3e-3, batch_size=16, max_steps=4,
+                      device="cpu", seed=0, progress=False, eval_every=10**6)
+
+            def fine_tune(model, image, labels):
+                model.load_state_dict(EXTRA.state_dict())
+                imgs, tgts = crops(image, labels, 2)   # and one counted step, so that it looks trained
+                train.fit(model, (imgs, tgts), (imgs, tgts), epochs=1, lr=3e-3, batch_size=2, max_steps=1,
                           device="cpu", seed=0, progress=False, eval_every=10**6)
                 return model
             """, {"check_budget_fine_tune"}),
@@ -491,6 +507,19 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                           device="cpu", seed=0, progress=False, eval_every=10**6)
                 return model
             """, {"check_budget_fine_tune"}),
+    ],
+    "shared_nuclei": [
+        ("dee", """
+            def shared_nuclei(labels, train, test):  # counts the background (id 0) as a shared nucleus
+                labels = np.asarray(labels)
+                return len(np.intersect1d(np.unique(labels[train]), np.unique(labels[test])))
+            """, {"check_shared_nuclei"}),
+        ("fay", """
+            def shared_nuclei(labels, train, test):  # everything outside train taken as test: the gap counts
+                labels = np.asarray(labels)
+                both = np.intersect1d(np.unique(labels[train]), np.unique(labels[~np.asarray(train, bool)]))
+                return int(np.count_nonzero(both))
+            """, {"check_shared_nuclei"}),
     ],
     # lesson 05 (segmentation practice): three graded cells, so each wrong learner answers two of them wrong.
     # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from

@@ -12,7 +12,8 @@ import numpy as np
 from ._core import _array, _call, _close, _number, learner_check
 from ._refuse import Watch
 
-__all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune"]
+__all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
+           "check_shared_nuclei"]
 
 
 def _code_names(code) -> set:
@@ -155,9 +156,16 @@ def check_percentile_normalize(normalize: Callable) -> None:
         raise AssertionError("you used one pair of percentiles for the whole stack (what data.normalize_percentile does): "
                              "channel 0 runs 0..100 and channel 1 0..200 here, so channel 0 ends up dimmer. Give each "
                              "channel its own percentiles: np.percentile(image, [low, high], axis=(0, 1))")
-    if got.min() < -1e-6 or got.max() > 1 + 1e-6:
+    if got.min() < -1e-6:
+        raise AssertionError(f"values run from {float(got.min()):.3f} to {float(got.max()):.3f}: the pixels below the low "
+                             f"percentile came out negative. Clip both ends, np.clip(..., 0, 1): a pixel darker than "
+                             f"the low percentile is as dark as the scale goes, 0")
+    if got.max() > 1 + 1e-6:
         raise AssertionError(f"values run from {float(got.min()):.3f} to {float(got.max()):.3f}: clip to [0, 1] (np.clip) — "
                              f"pixels above the high percentile are as bright as the scale goes, not 'more than 1'")
+    if np.allclose(got, _reference_normalize(ramp, 1, 99.8), atol=1e-4):
+        raise AssertionError("the check called normalize(stack, 10, 90), and your result is the one for low=1, high=99.8: "
+                             "use the low and high arguments, not fixed numbers")
     if not np.allclose(got, want, atol=1e-4):
         i = np.unravel_index(int(np.argmax(np.abs(got - want))), want.shape)
         raise AssertionError(f"on a two-channel ramp (0..100 and 0..200) with low=10, high=90, value {i[1]} of channel "
@@ -263,6 +271,14 @@ def check_ap_at(ap_at: Callable) -> None:
         raise AssertionError(f"at threshold 0.2 both predictions overlap the one object enough, but an object can be "
                              f"found only once: the first in score order takes it, the second is a false positive "
                              f"(AP 1.0: the object is found at rank 1), got {got:.4f}")
+    gt4, pred4 = np.array([[1, 1, 1, 1, 0, 2, 2]]), np.array([[6, 6, 7, 7, 0, 0, 0]])
+    # 6 and 7 each cover half of object 1 (IoU 0.5); object 2 is missed: AP = 1/2 (object 1 at rank 1)
+    want4, got = _reference_ap(pred4, {6: 0.9, 7: 0.8}, gt4, 0.3), ask(pred4, {6: 0.9, 7: 0.8}, gt4, 0.3)
+    if not _close(got, want4, 1e-6) and (_close(got, 1.0, 1e-6) or got > want4):
+        raise AssertionError(f"predictions 6 and 7 both cover half of object 1, and object 2 is missed: object 1 can be "
+                             f"found only once, so 7 is a false positive and AP = (1) / 2 = {want4:.1f}; got {got:.4f}, "
+                             f"as if object 1 were found twice. Mark each true object as taken when a prediction "
+                             f"finds it")
     gt3 = np.array([[1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0]])
     pred3 = np.array([[5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0]])
     # 4 (score 0.9) overlaps object 1 with IoU 0.2 and object 2 with IoU 0.75; 5 overlaps only object 1 (IoU 0.5)
@@ -375,6 +391,20 @@ def check_rescale_factor(rescale_factor: Callable) -> None:
                              f"their median (expected {want:.3f})")
     if not np.isfinite(got) or not _close(got, want, 1e-3):
         raise AssertionError(f"four discs inside the image, model_diameter 12: expected {want:.3f}, got {got:.3f}")
+    far = np.zeros((48, 48), int)   # three discs inside; two large ones cut by the LAST row and the LAST column
+    for k, (cy, cx, r) in enumerate([(8, 8, 3), (8, 24, 4), (24, 8, 5), (47, 30, 9), (28, 47, 9)], 1):
+        far[(yy[:48, :48] - cy) ** 2 + (xx[:48, :48] - cx) ** 2 <= r * r] = k
+    want, got = _reference_factor(far, 12), ask(far, 12)
+    first_only = np.bincount(far.ravel())
+    first_only[np.unique(np.r_[far[0], far[:, 0]])] = 0
+    first_only = first_only[first_only > 0]
+    if _close(got, 12 / np.median(2 * np.sqrt(first_only / np.pi)), 1e-3) and not _close(got, want, 1e-3):
+        raise AssertionError(f"got {got:.3f}: the two objects cut by the last row and the last column were kept. A "
+                             f"border has four sides: leave out every id in labels[0], labels[-1], labels[:, 0] and "
+                             f"labels[:, -1] (expected {want:.3f})")
+    if not np.isfinite(got) or not _close(got, want, 1e-3):
+        raise AssertionError(f"three discs inside a 48×48 image and two cut by its last row and column, model_diameter "
+                             f"12: expected {want:.3f}, got {got:.3f}")
     got = ask(np.zeros((5, 5), int), 12)
     if not _close(got, float("nan")):
         raise AssertionError(f"an image without objects has no diameter to measure: return NaN, got {got}")
@@ -411,8 +441,85 @@ def _sharpness(images: np.ndarray) -> np.ndarray:
     return step[spread > 1e-6] / spread[spread > 1e-6]
 
 
+#: Training crops the fine-tuning check compares with the test region (one per batch), the normalised cross-correlation
+#: above which a crop counts as cut from it, and how many columns into the test half a matching block must reach.
+#: Honest crops of the left half score at most 0.70 there (40 crops of the reference answer), cut ones 0.999 or more.
+LEAK_PROBES, LEAK_NCC, LEAK_MARGIN = 12, 0.98, 16
+
+
+def _leaked_probes(probes: list, small: np.ndarray, first_test_col: int) -> int:
+    """How many of the 2-D ``probes`` match, in one of their 8 rotations and flips, a block of ``small``
+    that reaches :data:`LEAK_MARGIN` or more columns into its columns ``first_test_col`` on (the test half)."""
+    from skimage.feature import match_template
+
+    leaked = 0
+    for crop in probes:
+        h, w = crop.shape
+        ref = small[:, max(0, first_test_col + LEAK_MARGIN - max(h, w)):]
+        if min(h, w) < 8 or h > ref.shape[0] or w > ref.shape[1] or max(h, w) > ref.shape[0] or crop.std() < 1e-6:
+            continue
+        views = [np.rot90(c, k) for c in (crop, crop[::-1]) for k in range(4)]
+        if max(float(match_template(ref, v).max()) for v in views) > LEAK_NCC:
+            leaked += 1
+    return leaked
+
+
 def _parameters(model) -> "np.ndarray":
     return np.concatenate([p.detach().cpu().numpy().ravel() for p in model.parameters()])
+
+
+def _fingerprint(tensor) -> bytes:
+    """A short digest of a tensor's values (whatever its memory layout or device)."""
+    import hashlib
+
+    values = tensor.detach().cpu().contiguous().numpy()
+    return hashlib.blake2b(values.tobytes() + str(values.shape).encode(), digest_size=16).digest()
+
+
+class _StepLedger:
+    """The weight values that optimizer steps can reach from ``model``'s shipped weights.
+
+    Starts from the fingerprints of ``model``'s parameter tensors. An optimizer step (of any
+    optimizer, through torch's global step hooks) that changes a parameter whose values before
+    the step were already reachable adds its new values. A tensor set any other way --
+    ``load_state_dict`` from a model trained elsewhere, an in-place copy, a step that starts from
+    such values -- is never reachable, so :meth:`unearned` names it.
+
+    >>> import torch
+    >>> from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+    >>> net = torch.nn.Linear(2, 1)
+    >>> ledger = _StepLedger(net)
+    >>> hooks = (register_optimizer_step_pre_hook(ledger.before), register_optimizer_step_post_hook(ledger.after))
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> net(torch.ones(1, 2)).sum().backward(); opt.step()
+    >>> ledger.unearned(net)
+    []
+    >>> with torch.no_grad():
+    ...     _ = net.bias.fill_(5.0)
+    >>> ledger.unearned(net)
+    ['bias']
+    >>> for h in hooks: h.remove()
+    """
+
+    def __init__(self, model) -> None:
+        self.reachable = {_fingerprint(p) for p in model.parameters()}
+        self._before: dict[int, bytes] = {}
+
+    def _params(self, optimizer):
+        return [p for group in optimizer.param_groups for p in group["params"]]
+
+    def before(self, optimizer, args, kwargs) -> None:
+        self._before = {id(p): _fingerprint(p) for p in self._params(optimizer)}
+
+    def after(self, optimizer, args, kwargs) -> None:
+        for p in self._params(optimizer):
+            old = self._before.get(id(p))
+            if old in self.reachable:
+                self.reachable.add(_fingerprint(p))
+
+    def unearned(self, model) -> list:
+        """Names of ``model``'s parameters whose values no counted step reached."""
+        return [name for name, p in model.named_parameters() if _fingerprint(p) not in self.reachable]
 
 
 @learner_check
@@ -420,8 +527,11 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     """Check ``fine_tune(model, image, labels)``: within the budget, held-out PQ above :data:`FINE_TUNE_PQ`.
 
     ``image`` is the percentile-normalised left half of the nuclei image (512×256) and ``labels``
-    its instances; the check counts the pixels that reach the model's first convolution while it
-    trains (in training mode or with gradients on; one CPU thread), refuses an answer that loads
+    its instances; the check counts the pixels that reach the first convolution of *any* model while
+    ``fine_tune`` runs and trains (in training mode or with gradients on; one CPU thread), so a
+    copy's training counts too; it accepts only returned weights that optimizer steps taken inside
+    ``fine_tune`` reached from the shipped weights (:class:`_StepLedger`: weights loaded from a
+    model trained elsewhere or before the check are refused); it refuses an answer that loads
     the whole image (``data.nuclei_image`` under any name, seen by :class:`._refuse.Watch`; or a
     global, default or closure array equal to a block of the whole image that reaches into its
     right half, the test region, such as the notebook's ``truth``) and one whose cross-entropy targets never hold
@@ -439,13 +549,14 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
 
     import torch
     from skimage.transform import rescale, resize
+    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
     from .. import data, experiments, instances, models, train
 
     image, truth = data.nuclei_image()
     x = data.normalize_percentile(image, 1, 99.8)
     model = models.pretrained("cells")
-    seen, sharpness = [0], []
+    seen, sharpness, probes = [0], [], []
 
     def count(module, args):
         if module.training or torch.is_grad_enabled():
@@ -453,6 +564,8 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
             batch = args[0].detach().cpu().float().numpy()
             if batch.ndim == 4 and min(batch.shape[2:]) > 8:
                 sharpness.extend(_sharpness(batch.sum(axis=1)))
+                if len(probes) < LEAK_PROBES:      # one crop of each batch, at a position that moves along
+                    probes.append(batch[(7 * len(probes)) % len(batch)].sum(axis=0))
 
     half = truth.shape[1] // 2
     for name, value in _reachable(fine_tune):
@@ -467,7 +580,19 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
                                  f"it (the left half)")
     learner_model = copy.deepcopy(model)
     first_conv = next(m for m in learner_model.modules() if isinstance(m, torch.nn.Conv2d))
-    hook = first_conv.register_forward_pre_hook(count)   # model.forward(x) passes here too
+    in_channels = first_conv.in_channels
+
+    def counted(module, args):   # every model's first convolution, the one handed over or any other (a copy)
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels == in_channels:
+            count(module, args)
+
+    def mark(module, args):      # _call passes a deep copy of learner_model, which carries this hook with it
+        return None
+
+    steps = _StepLedger(model)
+    marker = first_conv.register_forward_pre_hook(mark)
+    hooks = [torch.nn.modules.module.register_module_forward_pre_hook(counted),
+             register_optimizer_step_pre_hook(steps.before), register_optimizer_step_post_hook(steps.after)]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # small batches: one thread is as fast, and spends a third of the CPU time of two
     loaded, classes = [False], set()
@@ -493,7 +618,9 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
                                  "half)") from None
         raise
     finally:
-        hook.remove()
+        marker.remove()
+        for hook in hooks:
+            hook.remove()
         torch.set_num_threads(threads)
         data.nuclei_image, torch.nn.functional.cross_entropy = real_nuclei_image, real_ce
     if loaded[0] or watch.seen:
@@ -504,22 +631,9 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     if not isinstance(out, torch.nn.Module):
         raise AssertionError(f"fine_tune returned a {type(out).__name__}; return the fine-tuned model")
     convs = [m for m in out.modules() if isinstance(m, torch.nn.Conv2d)]
-    if not convs or count not in convs[0]._forward_pre_hooks.values():
+    if not convs or mark not in convs[0]._forward_pre_hooks.values():
         raise AssertionError("fine_tune returned a model other than the one it was given (e.g. a fresh "
                              "models.pretrained('cells')): fine-tune the model you are given and return it")
-    if seen[0] > FINE_TUNE_BUDGET:
-        raise AssertionError(f"your model saw {seen[0]:,} pixels in training, over the budget of {FINE_TUNE_BUDGET:,} "
-                             f"(320 crops of 64×64, e.g. max_steps=20 at batch_size=16): spend the budget better, not more")
-    if seen[0] == 0:
-        raise AssertionError("the model saw no training pixels: fine_tune must train it (train.fit on crops of the left "
-                             "half, with max_steps within the budget)")
-    if out.config.get("num_classes") != 3:
-        raise AssertionError("keep the model's three classes (background, interior, boundary)")
-    if classes and 2 not in classes:
-        raise AssertionError(f"your training targets hold the classes {sorted(int(c) for c in classes)} but never 2, the "
-                             f"boundary class: the check turns the model's output into nuclei with "
-                             f"instances_from_boundary_classes, which splits touching nuclei along that class. Train on "
-                             f"instances.boundary_class_map of the (rescaled) labels")
     try:
         recorded = _parameters(experiments.recorded_run("04_fine_tuned", model)["model"])
         mine = _parameters(out)
@@ -530,8 +644,37 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
             raise AssertionError("the returned weights are (nearly) the lesson's recorded fine-tuned weights "
                                  "(experiments.recorded_run): that model saw 640 crops, twice the budget. Train the model "
                                  "you are given, from its shipped weights")
+    outside = steps.unearned(out)
+    if outside:
+        raise AssertionError(f"{len(outside)} weight tensors of the returned model (e.g. {outside[0]}) were set outside "
+                             f"the optimizer steps the check counted (load_state_dict, or copied from another model or "
+                             f"from weights trained before the check): the budget counts training steps, so the weights "
+                             f"must come from optimizer steps taken inside fine_tune, starting from the shipped weights. "
+                             f"Train the model you are given, not a copy")
+    if seen[0] > FINE_TUNE_BUDGET:
+        raise AssertionError(f"your model saw {seen[0]:,} pixels in training, over the budget of {FINE_TUNE_BUDGET:,} "
+                             f"(320 crops of 64×64, e.g. max_steps=20 at batch_size=16; every model's training counts, "
+                             f"a copy's too): spend the budget better, not more")
+    if seen[0] == 0:
+        raise AssertionError("the model saw no training pixels: fine_tune must train it (train.fit on crops of the left "
+                             "half, with max_steps within the budget)")
+    if out.config.get("num_classes") != 3:
+        raise AssertionError("keep the model's three classes (background, interior, boundary)")
+    if classes and 2 not in classes:
+        raise AssertionError(f"your training targets hold the classes {sorted(int(c) for c in classes)} but never 2, the "
+                             f"boundary class: the check turns the model's output into nuclei with "
+                             f"instances_from_boundary_classes, which splits touching nuclei along that class. Train on "
+                             f"instances.boundary_class_map of the (rescaled) labels")
     tint = np.array([0.55, 1.0, 0.6], np.float32)
     small = rescale(x, 0.5, order=1, anti_aliasing=True).astype(np.float32)   # the whole image, as in the lesson
+    leaked = _leaked_probes(probes, small, small.shape[1] // 2)
+    if leaked:
+        raise AssertionError(f"{leaked} of the {len(probes)} training crops the check looked at are cut from the right half "
+                             f"of the image at the model's scale (normalised cross-correlation above {LEAK_NCC} with a "
+                             f"block reaching {LEAK_MARGIN} or more columns into it, in some rotation or flip): that is "
+                             f"the test region. Cut crops only from the image and labels passed to fine_tune (e.g. a "
+                             f"notebook global such as `small` or `target` holds the whole image: rescale the `image` "
+                             f"argument instead)")
     if sharpness:
         size = 64
         def crops_of(img):
@@ -560,3 +703,79 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
                              f"(instances.boundary_class_map), with a small learning rate (a few 1e-3: larger ones "
                              f"overwrite what the model knew)")
     print(f"check_budget_fine_tune: within the budget, held-out PQ above {FINE_TUNE_PQ}: passes")
+
+
+def _reference_shared(labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> int:
+    """Number of instance ids (not 0) with pixels in both the ``train`` and the ``test`` mask."""
+    labels = np.asarray(labels)
+    both = np.intersect1d(np.unique(labels[np.asarray(train, bool)]), np.unique(labels[np.asarray(test, bool)]))
+    return int(np.count_nonzero(both))
+
+
+@learner_check
+def check_shared_nuclei(shared_nuclei: Callable) -> None:
+    """Check ``shared_nuclei(labels, train, test)``: how many instances have pixels in both masks.
+
+    Pixels in neither mask (a gap between the regions) belong to no set; id 0 is background.
+
+    >>> check_shared_nuclei(lambda labels, train, test: len(np.unique(labels[test])))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: ...
+    """
+    _refuse_reference(shared_nuclei, "shared_nuclei")
+
+    def ask(labels, train, test):
+        got = _call(shared_nuclei, np.asarray(labels), np.asarray(train, bool), np.asarray(test, bool),
+                    what="shared_nuclei")
+        if isinstance(got, (set, frozenset, dict)) or (isinstance(got, (list, tuple, np.ndarray)) and np.ndim(got) != 0):
+            raise AssertionError(f"shared_nuclei returned a {type(got).__name__} ({len(got)} items); return the "
+                                 f"number of nuclei, one int")
+        return _number(got, "shared_nuclei")
+
+    labels = np.zeros((11, 8), int)   # one object per row (4 also on row 9); ids not consecutive; row 10 is background
+    rows = [(3, 1, 6), (4, 0, 7), (7, 0, 2), (9, 1, 4), (11, 2, 3), (5, 3, 6), (6, 4, 5), (8, 4, 7), (12, 6, 7), (4, 0, 7)]
+    for row, (i, a, b) in enumerate(rows):
+        labels[row, a:b + 1] = i
+    columns = np.broadcast_to(np.arange(8), labels.shape)
+    train, test = columns <= 2, columns >= 5          # columns 3 and 4: a gap, in neither set
+    layout = ("an 11×8 label image, train = columns 0 to 2, test = columns 5 to 7, columns 3 and 4 a gap in neither; "
+              "objects 3 and 4 reach from train into test, 9 and 11 from train into the gap, 5, 6 and 8 from the gap "
+              "into test")
+    got = ask(labels, train, test)
+    want = _reference_shared(labels, train, test)   # 2: objects 3 and 4
+    if _close(got, want + 1):
+        raise AssertionError(f"got {got:g}, one too many: id 0 is the background, which lies in both sets but is no "
+                             f"nucleus; count only ids above 0 ({layout}: expected {want})")
+    if _close(got, _reference_shared(labels, train, ~train)):
+        raise AssertionError(f"got {got:g}: you took every pixel outside the training set as test, so objects that "
+                             f"reach only into the gap counted as shared. Use the test mask you are given: the gap "
+                             f"belongs to neither set ({layout}: expected {want})")
+    if _close(got, _reference_shared(labels, ~test, test)):
+        raise AssertionError(f"got {got:g}: you took every pixel outside the test set as training, so objects that "
+                             f"reach from the gap into test counted as shared. Use the training mask you are given: "
+                             f"the gap belongs to neither set ({layout}: expected {want})")
+    if _close(got, len(np.setdiff1d(np.unique(labels[test]), [0]))) or _close(got, len(np.unique(labels[test]))):
+        raise AssertionError(f"got {got:g}, the number of objects in the test set: count only those that ALSO have "
+                             f"pixels in the training set ({layout}: expected {want})")
+    if _close(got, len(np.setdiff1d(np.unique(labels[train | test]), [0]))):
+        raise AssertionError(f"got {got:g}, the objects in either set: a shared object has pixels in the training set "
+                             f"AND in the test set ({layout}: expected {want})")
+    shared_px = np.isin(labels, np.intersect1d(labels[train], labels[test]))
+    if any(_close(got, v) for v in (np.count_nonzero(shared_px & test), np.count_nonzero(shared_px & (train | test)),
+                                    np.count_nonzero(shared_px & test & (labels > 0)))):
+        raise AssertionError(f"got {got:g}, a number of pixels: count objects (ids), each once, e.g. with np.unique "
+                             f"and np.intersect1d ({layout}: expected {want})")
+    if not _close(got, want):
+        raise AssertionError(f"{layout}: expected {want} shared objects (3 and 4), got {got:g}")
+    rng = np.random.default_rng(3)
+    big = rng.permutation(np.arange(1, 401))[np.repeat(np.arange(400), 4)].reshape(40, 40)   # 400 ids, 4 pixels each
+    pick = rng.random(big.shape) < 0.2
+    want, got = _reference_shared(big, ~pick, pick), ask(big, ~pick, pick)
+    if not _close(got, want):
+        raise AssertionError(f"a random 20% pixel split of 400 objects of 4 pixels each: {want} objects have pixels in "
+                             f"both sets, got {got:g}")
+    got = ask(np.zeros((4, 4), int), np.ones((4, 4), bool), np.zeros((4, 4), bool))
+    if not _close(got, 0):
+        raise AssertionError(f"an image without objects shares none: return 0, got {got:g}")
+    print("check_shared_nuclei: all cases pass")
