@@ -162,7 +162,7 @@ for label, kw in settings:
 # samples each bucket holds. Then write **your own** `explanation` (at least 12 words): which
 # bucket holds most failures (say it: "most failing samples are ...", or "... dominate"), the
 # number that shows it (its count of failing samples, next to the bucket's name), and what you
-# would change next for that bucket (lesson 05 section 8 pairs each bucket with a change: more data
+# would change next for that bucket (lesson 05 section 9 pairs each bucket with a change: more data
 # like the failing scenes or augmentation for false positives, another loss or oversampling for
 # small regions, higher input resolution or a boundary-aware loss for boundaries, clearer class
 # definitions for confusion). Write the

@@ -423,7 +423,7 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
     if not proposed & set(top):
         named = f" ({', '.join(_bucket_name(b) for b in sorted(proposed))} calls for that)" if proposed else ""
         raise AssertionError(f"say what you would change next for the {_bucket_name(top[0])} bucket{named}:\n"
-                             f"lesson 05 section 8 pairs it with {_REMEDY_NAMES[top[0]]}")
+                             f"lesson 05 section 9 pairs it with {_REMEDY_NAMES[top[0]]}")
 
 
 #: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
@@ -437,7 +437,7 @@ _NOT_NEGATIONS = r"\b(?:no doubt|without doubt|no question|not only|not just)\b"
 #: main bucket's name must be one of its counts.
 _NEAR_WORDS = 8
 _BESIDE_WORDS = 4
-#: The change each bucket calls for (lesson 05 section 8's ``calls_for``), and the words that propose it.
+#: The change each bucket calls for (lesson 05 section 9's ``calls_for``), and the words that propose it.
 _REMEDY_NAMES = {"false_positive_class": "more data like the failing scenes (or augmentation)",
                  "small_region": "another loss (Dice, class weights) or oversampling",
                  "boundary": "higher input resolution or a boundary-aware loss",
