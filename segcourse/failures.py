@@ -109,6 +109,18 @@ def _miou(pi: np.ndarray, ti: np.ndarray, k: int) -> float:
     return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
 
 
+def _check_rules(dilation_ratio: float, boundary_enrichment: float, small_area: int, min_area: int,
+                 small_recall: float, confusion_fraction: float, min_confused_pixels: int) -> None:
+    """Validate the bucket rules' parameters (shared by :func:`bucket_failures` and :func:`bucket_pixels`)."""
+    for name, v in (("small_recall", small_recall), ("confusion_fraction", confusion_fraction)):
+        check_float(v, name, lo=0, hi=1)
+    check_float(dilation_ratio, "dilation_ratio", lo=0)
+    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
+    check_int(small_area, "small_area", minimum=1)
+    check_int(min_area, "min_area", minimum=1)
+    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+
+
 def _explain(pi: np.ndarray, ti: np.ndarray, cm: np.ndarray, ious: np.ndarray, names: Sequence[str], k: int,
              dilation_ratio: float, boundary_enrichment: float, small_area: int, min_area: int,
              small_recall: float, confusion_fraction: float, min_confused_pixels: int
@@ -243,14 +255,9 @@ def bucket_failures(
     >>> res["failing"], res["empty"], res["total"]
     (0, [0, 1], 2)
     """
-    for name, v in (("fail_below", fail_below), ("small_recall", small_recall),
-                    ("confusion_fraction", confusion_fraction)):
-        check_float(v, name, lo=0, hi=1)
-    check_float(dilation_ratio, "dilation_ratio", lo=0)
-    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
-    check_int(small_area, "small_area", minimum=1)
-    check_int(min_area, "min_area", minimum=1)
-    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+    check_float(fail_below, "fail_below", lo=0, hi=1)
+    _check_rules(dilation_ratio, boundary_enrichment, small_area, min_area, small_recall, confusion_fraction,
+                 min_confused_pixels)
     check_int(worst_k, "worst_k", minimum=0)
     p, t, k = _batch(preds, targets, num_classes)
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
@@ -313,13 +320,8 @@ def bucket_pixels(
     >>> {b: int(m.sum()) for b, m in bucket_pixels(p, t, 3).items()}
     {'false_positive_class': 1, 'boundary': 20, 'no bucket': 0}
     """
-    for name, v in (("small_recall", small_recall), ("confusion_fraction", confusion_fraction)):
-        check_float(v, name, lo=0, hi=1)
-    check_float(dilation_ratio, "dilation_ratio", lo=0)
-    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
-    check_int(small_area, "small_area", minimum=1)
-    check_int(min_area, "min_area", minimum=1)
-    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+    _check_rules(dilation_ratio, boundary_enrichment, small_area, min_area, small_recall, confusion_fraction,
+                 min_confused_pixels)
     p, t, k = _batch(pred, target, num_classes)
     if len(p) != 1:
         raise ValueError(f"bucket_pixels takes one sample, (H, W) label maps; got {len(p)} samples")
