@@ -498,15 +498,16 @@ fig.legend(handles=[Patch(facecolor=palette.rgb(bucket_colours[b]), edgecolor="b
 fig.tight_layout(rect=(0, 0.75 / 7.8, 1, 0.95))
 
 # %% [markdown]
-# The colours say what the numbers say. The false-positive bucket (red) is made of specks: #254's
-# stray road regions are 18 px at most and its stray car regions 12 px; only #137 has one stray
-# road region of 83 px. The large patches of road that the prediction paints over the sidewalk are
-# mostly *not* stray regions, because they touch the true road: in #254, of the 347 sidewalk
-# pixels predicted as road, 46 are in stray regions, 155 lie in the boundary band (cyan) and the
-# other 146 are its class-confusion pixels (khaki); in #225, 235 of its 286 are in no bucket
-# (magenta): none of the sample's buckets explains them. The primary bucket is the one whose
-# correction gains the most mIoU, not the one with the most pixels: #254 is false-positive-primary
-# with 116 such pixels against 167 boundary pixels.
+# The colours say what the numbers say. The false-positive bucket (red) is small regions here:
+# #254's stray road regions are 18 px at most and its stray car regions 12 px, #225's 15 px and
+# 11 px; the largest stray region of the three is #137's road region of 83 px. The large patches
+# of road that the prediction paints over the sidewalk are mostly *not* stray regions, because
+# they touch the true road: of the sidewalk pixels predicted as road, 46 of 347 (#254), 101 of
+# 332 (#137) and 51 of 286 (#225) are in stray regions. In #254, 155 of the others lie in the
+# boundary band (cyan) and 146 are its class-confusion pixels (khaki); in #225, 235 are in no
+# bucket (magenta): none of the sample's buckets explains them. The primary bucket is the one
+# whose correction gains the most mIoU, not the one with the most pixels: #254 is
+# false-positive-primary with 116 such pixels against 167 boundary pixels.
 
 # %% [markdown]
 # ## 7 · What a correction costs, and what it buys
