@@ -42,16 +42,19 @@ gt_masks = np.array([
     [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
     [[0, 0, 0], [0, 0, 0], [0, 0, 0]],   # no object in either mask
 ])
+### END SOLUTION
 
 
 def set_scores(pred_masks, gt_masks):
+    """(per-sample IoUs of class 1, their mean without the NaN samples, the pooled IoU) of a set of masks."""
+    ### BEGIN SOLUTION
     in_pred, in_gt = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
     overlap = (in_pred & in_gt).sum(axis=(1, 2))          # one count per sample
     union = (in_pred | in_gt).sum(axis=(1, 2))
     ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]   # both empty: 0/0 has no value
     # a large union weighs more in the pooled IoU: the big, badly found object
     return ious, float(np.nanmean(ious)), float(overlap.sum() / union.sum())
-### END SOLUTION
+    ### END SOLUTION
 
 
 ious, mean_iou, pooled_iou = set_scores(pred_masks, gt_masks)
