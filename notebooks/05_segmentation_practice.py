@@ -484,12 +484,10 @@ for row, i in enumerate(np.array(ids)[np.argsort(honest[ids])]):   # rows: lowes
     fig.axes[4 * row + 3].set_title("wrong pixels by bucket", fontsize=9)
     as_road = (labels[i] == 2) & (pred[i] == 1)                  # sidewalk predicted as road
     stray = stray_regions(pred[i], labels[i])
-    # shares, rounded: on another CPU a pixel of #137 flips, which a count would show
+    # shares, rounded: on a plain-SSE CPU a pixel of #137 flips, which a count would show
     n_wrong = int((pred[i] != labels[i]).sum())
     print(f"#{i}: its wrong pixels by bucket", {b: f"{m.sum() / n_wrong:.0%}" for b, m in parts.items()},
-          "| largest stray region per class (px):", {c: max(v) for c, v in stray.items()},
-          f"| sidewalk predicted as road: {(as_road & parts.get('false_positive_class', False)).sum() / as_road.sum():.0%} "
-          f"of it in stray regions")
+          "| largest stray region per class (px):", {c: max(v) for c, v in stray.items()})
     if row == 0:                                                 # the sample of section 7 and the evidence card
         print(f"     #{i} in pixels: by bucket {({b: int(m.sum()) for b, m in parts.items()})} | stray regions (px):",
               {c: sorted(v, reverse=True) for c, v in stray.items()})
@@ -508,14 +506,14 @@ fig.tight_layout(rect=(0, 0.75 / 7.8, 1, 0.95))
 # %% [markdown]
 # The colours say what the numbers say. The false-positive bucket (red) is small regions here:
 # #254's stray road regions are 18 px at most and its stray car regions 12 px, #225's 15 px and
-# 11 px; the largest stray region of the three is #137's road region of 83 px. The large patches
-# of road that the prediction paints over the sidewalk are mostly *not* stray regions, because
-# they touch the true road: 13 % (#254), 30 % (#137) and 18 % (#225) of the sidewalk pixels
-# predicted as road lie in stray regions. In #254 the other sidewalk-as-road pixels are boundary
-# errors (155 px, cyan) and its class-confusion pixels (146 px, khaki); in #225, 69 % of all its
-# wrong pixels are in no bucket (magenta): none of the sample's buckets explains them. The primary
-# bucket is the one whose correction gains the most mIoU, not the one with the most pixels: #254
-# is false-positive-primary with 27 % of its wrong pixels (116) against 39 % (167) for boundary.
+# 11 px; the largest stray region of the three is #137's road region of 83 px. In #254 the large
+# patches of road that the prediction paints over the sidewalk are mostly *not* stray regions,
+# because they touch the true road: 46 of its 347 sidewalk pixels predicted as road lie in stray
+# regions, 155 are boundary errors (cyan) and 146 are its class-confusion pixels (khaki). In #225,
+# 69 % of the wrong pixels are in no bucket (magenta): none of the sample's buckets explains them.
+# The primary bucket is the one whose correction gains the most mIoU, not the one with the most
+# pixels: #254 is false-positive-primary with 27 % of its wrong pixels (116) against 39 % (167)
+# for boundary.
 
 # %% [markdown]
 # ## 7 · What a correction costs, and what it buys
