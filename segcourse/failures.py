@@ -22,6 +22,7 @@ __all__ = [
     "per_sample_report",
     "label_boundary_band",
     "bucket_failures",
+    "bucket_pixels",
     "next_step",
     "check_annotations",
     "agreement",
@@ -108,6 +109,90 @@ def _miou(pi: np.ndarray, ti: np.ndarray, k: int) -> float:
     return float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
 
 
+def _check_rules(dilation_ratio: float, boundary_enrichment: float, small_area: int, min_area: int,
+                 small_recall: float, confusion_fraction: float, min_confused_pixels: int) -> None:
+    """Validate the bucket rules' parameters (shared by :func:`bucket_failures` and :func:`bucket_pixels`)."""
+    for name, v in (("small_recall", small_recall), ("confusion_fraction", confusion_fraction)):
+        check_float(v, name, lo=0, hi=1)
+    check_float(dilation_ratio, "dilation_ratio", lo=0)
+    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
+    check_int(small_area, "small_area", minimum=1)
+    check_int(min_area, "min_area", minimum=1)
+    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+
+
+def _explain(pi: np.ndarray, ti: np.ndarray, cm: np.ndarray, ious: np.ndarray, names: Sequence[str], k: int,
+             dilation_ratio: float, boundary_enrichment: float, small_area: int, min_area: int,
+             small_recall: float, confusion_fraction: float, min_confused_pixels: int
+             ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One sample's buckets: (evidence of each member bucket, the wrong pixels each bucket explains)."""
+    structure = ndimage.generate_binary_structure(2, 2)  # a region: pixels joined by an edge or a corner
+    evidence: dict[str, Any] = {}
+    groups: dict[str, np.ndarray] = {}  # the wrong pixels each bucket explains
+    wrong = pi != ti
+    # 1. regions of a class predicted where the target has none of that class
+    in_target = cm.sum(1) > 0
+    ghost = np.zeros(ti.shape, bool)
+    ghosts = []
+    for c in np.nonzero(cm.sum(0) > 0)[0]:
+        comps, n = ndimage.label(pi == c, structure)
+        touch = np.bincount(comps.ravel(), weights=(ti == c).ravel(), minlength=n + 1)
+        ids = np.nonzero((touch == 0) & (np.arange(n + 1) > 0))[0]
+        if len(ids):
+            here = np.isin(comps, ids)
+            ghost |= here
+            ghosts.append({"class": names[c], "pixels": int(here.sum()), "regions": len(ids),
+                           "absent_from_target": not in_target[c]})
+    if any(g["absent_from_target"] for g in ghosts) or ghost.sum() >= min_confused_pixels:
+        groups["false_positive_class"] = ghost
+        evidence["false_positive_class"] = {"classes": ghosts, "pixels": int(ghost.sum()),
+                                            "miou_without": float(np.nanmean(ious[in_target]))}
+    # 2. small ground-truth regions missed (scraps below min_area only counted)
+    missed_pixels = np.zeros(ti.shape, bool)
+    missed, scraps = [], 0
+    for c in np.unique(ti):
+        comps, n = ndimage.label(ti == c, structure)
+        areas = np.bincount(comps.ravel(), minlength=n + 1)
+        hits = np.bincount(comps.ravel(), weights=(pi == c).ravel(), minlength=n + 1)
+        recall = hits / np.maximum(areas, 1)
+        low = (np.arange(n + 1) > 0) & (areas < small_area) & (recall < small_recall)
+        scraps += int((low & (areas < min_area)).sum())
+        ids = np.nonzero(low & (areas >= min_area))[0]
+        if len(ids):
+            centres = ndimage.center_of_mass(np.ones(ti.shape), comps, ids)
+            missed += [{"class": names[c], "area": int(areas[j]), "recall": float(recall[j]),
+                        "center": (int(round(cy)), int(round(cx)))} for j, (cy, cx) in zip(ids, centres)]
+            missed_pixels |= np.isin(comps, ids)
+    if missed:
+        groups["small_region"] = missed_pixels & wrong
+        evidence["small_region"] = {"missed": missed, "count": len(missed), "scraps_missed": scraps}
+    explained = np.zeros(ti.shape, bool)
+    for g in groups.values():
+        explained |= g
+    rest = wrong & ~explained
+    # 3. boundary: the rest, compared with the band's share of the image
+    band = _label_boundary_band(ti, dilation_ratio)
+    groups["boundary"] = rest & band
+    if rest.any():
+        frac = float(rest[band].sum() / rest.sum())
+        band_share = float(band.mean())
+        if band_share > 0 and frac >= boundary_enrichment * band_share:
+            evidence["boundary"] = {"fraction_in_band": frac, "band_share": band_share,
+                                    "enrichment": frac / band_share, "wrong_pixels": int(rest.sum())}
+    # 4. class confusion away from the band: the largest share of a true class
+    inner = rest & ~band
+    # int64 before K*t: uint8 labels (the data sets' dtype) wrap around once K*K > 256
+    off = np.bincount((ti[inner].astype(np.int64) * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
+    share = off / np.maximum(cm.sum(1, keepdims=True), 1)
+    a, b = np.unravel_index(np.argmax(share), share.shape)
+    groups["class_confusion"] = inner & (ti == a) & (pi == b)
+    if share[a, b] >= confusion_fraction and off[a, b] >= min_confused_pixels:
+        evidence["class_confusion"] = {"true": names[a], "predicted": names[b], "pixels": int(off[a, b]),
+                                       "fraction_of_true_class": float(share[a, b]),
+                                       "pixels_with_band": int(cm[a, b])}
+    return evidence, groups
+
+
 def bucket_failures(
     preds: Any,
     targets: Any,
@@ -170,21 +255,15 @@ def bucket_failures(
     >>> res["failing"], res["empty"], res["total"]
     (0, [0, 1], 2)
     """
-    for name, v in (("fail_below", fail_below), ("small_recall", small_recall),
-                    ("confusion_fraction", confusion_fraction)):
-        check_float(v, name, lo=0, hi=1)
-    check_float(dilation_ratio, "dilation_ratio", lo=0)
-    check_float(boundary_enrichment, "boundary_enrichment", lo=0)
-    check_int(small_area, "small_area", minimum=1)
-    check_int(min_area, "min_area", minimum=1)
-    check_int(min_confused_pixels, "min_confused_pixels", minimum=0)
+    check_float(fail_below, "fail_below", lo=0, hi=1)
+    _check_rules(dilation_ratio, boundary_enrichment, small_area, min_area, small_recall, confusion_fraction,
+                 min_confused_pixels)
     check_int(worst_k, "worst_k", minimum=0)
     p, t, k = _batch(preds, targets, num_classes)
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
         raise ValueError(f"{len(names)} class names for {k} classes")
     samples, empty = [], []
-    structure = ndimage.generate_binary_structure(2, 2)  # a region: pixels joined by an edge or a corner
     for i, (pi, ti) in enumerate(zip(p, t)):
         cm = metrics._confusion_matrix(pi, ti, k)
         ious = metrics._iou_from_cm(cm)
@@ -194,69 +273,8 @@ def bucket_failures(
         miou = float(np.nanmean(ious))
         if miou >= fail_below:
             continue
-        evidence: dict[str, Any] = {}
-        groups: dict[str, np.ndarray] = {}  # the wrong pixels each bucket explains
-        wrong = pi != ti
-        # 1. regions of a class predicted where the target has none of that class
-        in_target = cm.sum(1) > 0
-        ghost = np.zeros(ti.shape, bool)
-        ghosts = []
-        for c in np.nonzero(cm.sum(0) > 0)[0]:
-            comps, n = ndimage.label(pi == c, structure)
-            touch = np.bincount(comps.ravel(), weights=(ti == c).ravel(), minlength=n + 1)
-            ids = np.nonzero((touch == 0) & (np.arange(n + 1) > 0))[0]
-            if len(ids):
-                here = np.isin(comps, ids)
-                ghost |= here
-                ghosts.append({"class": names[c], "pixels": int(here.sum()), "regions": len(ids),
-                               "absent_from_target": not in_target[c]})
-        if any(g["absent_from_target"] for g in ghosts) or ghost.sum() >= min_confused_pixels:
-            groups["false_positive_class"] = ghost
-            evidence["false_positive_class"] = {"classes": ghosts, "pixels": int(ghost.sum()),
-                                                "miou_without": float(np.nanmean(ious[in_target]))}
-        # 2. small ground-truth regions missed (scraps below min_area only counted)
-        missed_pixels = np.zeros(ti.shape, bool)
-        missed, scraps = [], 0
-        for c in np.unique(ti):
-            comps, n = ndimage.label(ti == c, structure)
-            areas = np.bincount(comps.ravel(), minlength=n + 1)
-            hits = np.bincount(comps.ravel(), weights=(pi == c).ravel(), minlength=n + 1)
-            recall = hits / np.maximum(areas, 1)
-            low = (np.arange(n + 1) > 0) & (areas < small_area) & (recall < small_recall)
-            scraps += int((low & (areas < min_area)).sum())
-            ids = np.nonzero(low & (areas >= min_area))[0]
-            if len(ids):
-                centres = ndimage.center_of_mass(np.ones(ti.shape), comps, ids)
-                missed += [{"class": names[c], "area": int(areas[j]), "recall": float(recall[j]),
-                            "center": (int(round(cy)), int(round(cx)))} for j, (cy, cx) in zip(ids, centres)]
-                missed_pixels |= np.isin(comps, ids)
-        if missed:
-            groups["small_region"] = missed_pixels & wrong
-            evidence["small_region"] = {"missed": missed, "count": len(missed), "scraps_missed": scraps}
-        explained = np.zeros(ti.shape, bool)
-        for g in groups.values():
-            explained |= g
-        rest = wrong & ~explained
-        # 3. boundary: the rest, compared with the band's share of the image
-        band = _label_boundary_band(ti, dilation_ratio)
-        groups["boundary"] = rest & band
-        if rest.any():
-            frac = float(rest[band].sum() / rest.sum())
-            band_share = float(band.mean())
-            if band_share > 0 and frac >= boundary_enrichment * band_share:
-                evidence["boundary"] = {"fraction_in_band": frac, "band_share": band_share,
-                                        "enrichment": frac / band_share, "wrong_pixels": int(rest.sum())}
-        # 4. class confusion away from the band: the largest share of a true class
-        inner = rest & ~band
-        # int64 before K*t: uint8 labels (the data sets' dtype) wrap around once K*K > 256
-        off = np.bincount((ti[inner].astype(np.int64) * k + pi[inner]).ravel(), minlength=k * k).reshape(k, k)
-        share = off / np.maximum(cm.sum(1, keepdims=True), 1)
-        a, b = np.unravel_index(np.argmax(share), share.shape)
-        groups["class_confusion"] = inner & (ti == a) & (pi == b)
-        if share[a, b] >= confusion_fraction and off[a, b] >= min_confused_pixels:
-            evidence["class_confusion"] = {"true": names[a], "predicted": names[b], "pixels": int(off[a, b]),
-                                           "fraction_of_true_class": float(share[a, b]),
-                                           "pixels_with_band": int(cm[a, b])}
+        evidence, groups = _explain(pi, ti, cm, ious, names, k, dilation_ratio, boundary_enrichment, small_area,
+                                    min_area, small_recall, confusion_fraction, min_confused_pixels)
         for name, ev in evidence.items():
             ev["miou_gain"] = _miou(np.where(groups[name], ti, pi), ti, k) - miou
         members = [b_ for b_ in BUCKETS if b_ in evidence]
@@ -276,6 +294,50 @@ def bucket_failures(
             "primary_counts": {b: sum(s["primary"] == b for s in samples) for b in (*BUCKETS, None)},
             "overlaps": dict(sorted(combos.items(), key=lambda kv: -kv[1])),
             "failing": len(samples), "empty": empty, "total": len(p)}
+
+
+def bucket_pixels(
+    pred: Any,
+    target: Any,
+    num_classes: int,
+    dilation_ratio: float = 0.02,
+    boundary_enrichment: float = 2.0,
+    small_area: int = 40,
+    min_area: int = 4,
+    small_recall: float = 0.5,
+    confusion_fraction: float = 0.1,
+    min_confused_pixels: int = 20,
+) -> dict[str, np.ndarray]:
+    """Which wrong pixels of one sample each of its buckets explains, for a figure coloured by bucket.
+
+    Runs the rules of :func:`bucket_failures` (same parameters) on one ``(H, W)`` prediction and
+    target, whatever its mIoU. Returns a boolean ``(H, W)`` mask per bucket the sample sits in
+    (in the order of ``BUCKETS``), each wrong pixel under the first bucket that explains it, and
+    ``"no bucket"``: the wrong pixels none of its buckets explains.
+
+    >>> t = np.zeros((20, 20), int); t[5:15, 5:15] = 1
+    >>> p = np.roll(t, 1, axis=1); p[0, 0] = 2            # edges one pixel off, one pixel of a class t lacks
+    >>> {b: int(m.sum()) for b, m in bucket_pixels(p, t, 3).items()}
+    {'false_positive_class': 1, 'boundary': 20, 'no bucket': 0}
+    """
+    _check_rules(dilation_ratio, boundary_enrichment, small_area, min_area, small_recall, confusion_fraction,
+                 min_confused_pixels)
+    p, t, k = _batch(pred, target, num_classes)
+    if len(p) != 1:
+        raise ValueError(f"bucket_pixels takes one sample, (H, W) label maps; got {len(p)} samples")
+    pi, ti = p[0], t[0]
+    cm = metrics._confusion_matrix(pi, ti, k)
+    evidence, groups = _explain(pi, ti, cm, metrics._iou_from_cm(cm), [str(c) for c in range(k)], k, dilation_ratio,
+                                boundary_enrichment, small_area, min_area, small_recall, confusion_fraction,
+                                min_confused_pixels)
+    left = pi != ti
+    out = {}
+    for b in BUCKETS:
+        if b in evidence:
+            out[b] = groups[b] & left
+            left = left & ~groups[b]
+    out["no bucket"] = left
+    return out
 
 
 def next_step(checklist: Mapping[str, bool]) -> str:

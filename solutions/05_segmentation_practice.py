@@ -18,14 +18,17 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 #
 # Make a new `pred_masks` / `gt_masks` pair of 0/1 masks: at least two samples that are **not**
 # alike (their IoUs differ: if every sample scores the same, the mean equals each of them and hides
-# nothing), plus one where *both* masks are empty. For class 1, put the per-sample IoUs into `ious`
-# (lesson 00's convention: NaN, `float("nan")`, when both masks are empty, because 0/0 has no
-# value) and their mean into `mean_iou`, skipping the NaN sample (`np.nanmean`). Then compute the
-# **pooled** IoU of the whole set, `pooled_iou`: every sample's overlap summed, divided by every
-# sample's union summed (lesson 05 §5 pools over the data set). Compute with plain Python or
-# numpy, not with a `segcourse` function. Print all three: when do the mean and the pooled IoU
-# differ? Build the set so that they do (by more than 0.02): make one object larger than the
-# other, so its union weighs more in the pooled IoU.
+# nothing), plus one where *both* masks are empty. Then write `set_scores(pred_masks, gt_masks)`,
+# which returns three things for class 1: the per-sample IoUs `ious` (lesson 00's convention: NaN,
+# `float("nan")`, when both masks are empty, because 0/0 has no value), their mean `mean_iou`,
+# skipping the NaN sample (`np.nanmean`), and the **pooled** IoU of the whole set, `pooled_iou`:
+# every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 and §5 pool
+# over the data set). Build your set so that the mean and the pooled IoU differ (by more than 0.02):
+# make one object larger than the other, so its union weighs more in the pooled IoU.
+#
+# **Rule for exercises 1 and 2:** plain Python or numpy only, no `segcourse` function (not even
+# `metrics.iou`: on a stack of masks it returns the pooled IoU). The check watches what your
+# function calls, and runs it on its own sets of masks as well as on yours.
 
 # %% nbgrader={"grade": false, "grade_id": "practice_masks", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -39,18 +42,27 @@ gt_masks = np.array([
     [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
     [[0, 0, 0], [0, 0, 0], [0, 0, 0]],   # no object in either mask
 ])
-in_pred, in_gt = pred_masks == 1, gt_masks == 1
-overlap = (in_pred & in_gt).sum(axis=(1, 2))          # one count per sample
-union = (in_pred | in_gt).sum(axis=(1, 2))
-ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]   # both empty: 0/0 has no value
-mean_iou = float(np.nanmean(ious))
-pooled_iou = float(overlap.sum() / union.sum())   # a large union weighs more: the big, badly found object
 ### END SOLUTION
+
+
+def set_scores(pred_masks, gt_masks):
+    """(per-sample IoUs of class 1, their mean without the NaN samples, the pooled IoU) of a set of masks."""
+    ### BEGIN SOLUTION
+    in_pred, in_gt = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
+    overlap = (in_pred & in_gt).sum(axis=(1, 2))          # one count per sample
+    union = (in_pred | in_gt).sum(axis=(1, 2))
+    ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]   # both empty: 0/0 has no value
+    # a large union weighs more in the pooled IoU: the big, badly found object
+    return ious, float(np.nanmean(ious)), float(overlap.sum() / union.sum())
+    ### END SOLUTION
+
+
+ious, mean_iou, pooled_iou = set_scores(pred_masks, gt_masks)
 print("ious:", [round(float(x), 4) for x in ious])
 print("mean_iou:", round(mean_iou, 4), "| pooled_iou:", round(pooled_iou, 4))
 
 # %% nbgrader={"grade": true, "grade_id": "check_practice_masks", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_practice_masks(pred_masks, gt_masks, ious, mean_iou, pooled_iou)
+checks.check_practice_masks(pred_masks, gt_masks, set_scores)
 
 
 # %% [markdown]
@@ -60,8 +72,9 @@ checks.check_practice_masks(pred_masks, gt_masks, ious, mean_iou, pooled_iou)
 # `shift` pixels to the right (a negative `shift` moves it left). What moves past the image's edge
 # is lost, and the columns the mask leaves behind are background, as when an annotator's outline
 # sits a pixel off near the border (`np.roll` would wrap those pixels back in on the other side).
-# An empty mask has no IoU: return NaN. Count the overlap and the union yourself (numpy or
-# `segcourse.metrics.iou`). The check tries squares, a rectangle, lines one pixel wide, masks
+# An empty mask has no IoU: return NaN. Count the overlap and the union yourself, with plain
+# Python or numpy (`scipy.ndimage.shift` may move the mask), no `segcourse` function: the rule of
+# exercise 1, and the check watches for it. The check tries squares, a rectangle, lines one pixel wide, masks
 # that touch the image's edge, random masks, no shift, shifts of several pixels both ways, and an
 # empty mask; the printout shows what a one-pixel error costs objects of different sizes, and a
 # lane marking one pixel wide.
@@ -152,7 +165,10 @@ for label, kw in settings:
 # samples each bucket holds. Then write **your own** `explanation` (at least 12 words): which
 # bucket holds most failures (say it: "most failing samples are ...", or "... dominate"), the
 # number that shows it (its count of failing samples, next to the bucket's name), and what you
-# would change next. Write the
+# would change next for that bucket (lesson 05 section 9 pairs each bucket with a change: more data
+# like the failing scenes or augmentation for false positives, another loss or oversampling for
+# small regions, higher input resolution or a boundary-aware loss for boundaries, clearer class
+# definitions for confusion). Write the
 # page with `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
 # overwrite=True)` and keep the path it returns in `path`.
 #
@@ -160,8 +176,9 @@ for label, kw in settings:
 # explanation. An old report lying in the folder does not count, and neither does an empty or
 # copied explanation. The check also buckets the failures itself and tests your explanation
 # against them: it must name the bucket that holds the most failing samples as the main one, and
-# cite that count beside it. An explanation that denies that bucket ("not a false-positive
-# problem", "... are rare") or pastes the counts dict does not count.
+# cite that count beside it (another count beside it, or another bucket called the main one, is
+# refused), and propose that bucket's change. An explanation that denies that bucket ("not a
+# false-positive problem", "... are rare") or pastes the counts dict does not count.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION

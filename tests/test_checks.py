@@ -205,61 +205,99 @@ def test_image_mean_iou_check():
     assert "np.float64" not in str(info.value) and "yours is 0:" in " ".join(str(info.value).split())
 
 
+def _set_scores_ref(pred_masks, gt_masks):
+    """Exercise 1's set_scores in numpy: per-sample IoUs of class 1 (NaN for two empty masks), mean, pooled."""
+    a, b = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
+    inter, union = (a & b).sum((1, 2)), (a | b).sum((1, 2))
+    ious = [i / u if u else float("nan") for i, u in zip(inter, union)]
+    return ious, float(np.nanmean(ious)), float(inter.sum() / union.sum())
+
+
+def _returns(ious, mean, pooled=None):
+    """A set_scores that returns typed-in numbers, whatever the set (right on one set at most)."""
+    return lambda pred_masks, gt_masks: (ious, mean, pooled)
+
+
 def test_practice_masks_check():
     nan = float("nan")
     p = [[[1, 0], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
     g = [[[1, 1], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
-    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75)
-    checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.75, pooled_iou=5 / 6)
+    checks.check_practice_masks(p, g, _set_scores_ref)
     # equal unions: the mean and the pooled IoU agree (0.75 both), so the pair cannot show how they differ
     # (review 05b W4: `pooled_iou = np.nanmean(ious)` passed on such a set)
     same_p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
     same_g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
     with _raises("the mean IoU (0.7500) and the pooled IoU (0.7500) are (almost) equal, so they cannot show "
                  "when the two differ: make one object larger than the other, so its union weighs more"):
-        checks.check_practice_masks(same_p, same_g, [0.5, 1.0, nan], 0.75, pooled_iou=0.75)
+        checks.check_practice_masks(same_p, same_g, _set_scores_ref)
     with _raises("per-sample IoUs"):
-        checks.check_practice_masks(p, g, [0.5, 0.5, nan], 0.5)
+        checks.check_practice_masks(p, g, _returns([0.5, 0.5, nan], 0.5, 0.5))
     with _raises("mean of the per-sample"):
-        checks.check_practice_masks(p, g, [0.5, 1.0, nan], 0.5)
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan], 0.5, 5 / 6))
     with _raises("none of your samples has two empty masks"):  # the required empty sample is missing
-        checks.check_practice_masks(p[:2], g[:2], [0.5, 1.0], 0.75)
+        checks.check_practice_masks(p[:2], g[:2], _set_scores_ref)
     seed_p = [[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[1, 1, 0], [1, 0, 0], [1, 0, 0]], [[0] * 3] * 3]
     seed_g = [[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0] * 3] * 3]
     with _raises("all your samples with an object score 0.8: when every sample scores the same"):
-        checks.check_practice_masks(seed_p, seed_g, [0.8, 0.8, nan], 0.8)
+        checks.check_practice_masks(seed_p, seed_g, _set_scores_ref)
     perfect = [[[1, 1], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [0, 0]]]   # alike samples: every one scores 1
     with _raises("all your samples with an object score 1: when every sample scores the same, the mean equals each of them and hides nothing"):
-        checks.check_practice_masks(perfect, perfect, [1.0, 1.0, nan], 1.0, pooled_iou=1.0)
+        checks.check_practice_masks(perfect, perfect, _set_scores_ref)
     one = [[[1, 1], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]]       # a single sample with an object
     with _raises("1 of your samples has an object"):
-        checks.check_practice_masks(one, one, [1.0, nan, nan], 1.0)
+        checks.check_practice_masks(one, one, _set_scores_ref)
+
+
+def test_practice_masks_refuses_typed_in_numbers_a_missing_pooled_iou_and_segcourse():
+    """Review 05s7 P1-5: `pooled_iou = None` passed, and so did metrics.iou although the text forbade it."""
+    nan = float("nan")
+    p = [[[1, 0], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
+    g = [[[1, 1], [0, 0]], [[1, 1], [1, 1]], [[0, 0], [0, 0]]]
+    # right on the learner's own set, typed in: the check's sets catch it
+    with _raises("on the check's set (lesson 05's two 3×3 samples"):
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan], 0.75, 5 / 6))
+    with _raises("set_scores returns no pooled IoU (None)"):
+        checks.check_practice_masks(p, g, lambda a, b: _set_scores_ref(a, b)[:2] + (None,))
+    with _raises("set_scores returned a tuple: return three things"):
+        checks.check_practice_masks(p, g, lambda a, b: _set_scores_ref(a, b)[:2])
+
+    def with_segcourse(pred_masks, gt_masks):   # right numbers, from the library: metrics.iou of the stack pools
+        ious = [metrics.iou(a, b) for a, b in zip(pred_masks, gt_masks)]
+        return ious, float(np.nanmean(ious)), metrics.iou(pred_masks, gt_masks)
+    with _raises("your set_scores calls segcourse.metrics.iou"):
+        checks.check_practice_masks(p, g, with_segcourse)
 
 
 def test_practice_masks_hints_name_the_cause():
     nan = float("nan")
     p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 1], [1, 1]]]
     g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [0, 0]]]
-    checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=0.5)
+    checks.check_practice_masks(p, g, _set_scores_ref)
     with _raises("Dice"):
-        checks.check_practice_masks(p, g, [2 / 3, 1.0, nan, 0.4], 0.5)
+        checks.check_practice_masks(p, g, _returns([2 / 3, 1.0, nan, 0.4], 0.5))
     with _raises("pixel accuracy"):
-        checks.check_practice_masks(p, g, [0.75, 1.0, nan, 0.25], 0.5)
+        checks.check_practice_masks(p, g, _returns([0.75, 1.0, nan, 0.25], 0.5))
     with _raises("recall"):
-        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 1.0], 0.5)
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan, 1.0], 0.5))
     with _raises("that is the pooled IoU"):
-        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 0.5)
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan, 0.25], 0.5))
     with _raises("that is the mean of the per-sample IoUs"):
-        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=7 / 12)
-    with _raises("you have 0.25:"):  # a numpy number prints as a plain number, never np.float64(0.5)
-        checks.check_practice_masks(p, g, [0.5, 1.0, nan, 0.25], 7 / 12, pooled_iou=np.float64(0.25))
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan, 0.25], 7 / 12, 7 / 12))
+    with _raises("you returned 0.25:"):  # a numpy number prints as a plain number, never np.float64(0.5)
+        checks.check_practice_masks(p, g, _returns([0.5, 1.0, nan, 0.25], 7 / 12, np.float64(0.25)))
     with _raises("convention is NaN (np.nan), not 0"):
-        checks.check_practice_masks(p, g, np.array([0.5, 1.0, 0.0, 0.25]), np.float64(7 / 12))
+        checks.check_practice_masks(p, g, _returns(np.array([0.5, 1.0, 0.0, 0.25]), np.float64(7 / 12)))
     q = [[[1, 0, 0], [0, 0, 0]], [[1, 1, 1], [1, 1, 0]], [[0, 0, 0], [0, 0, 0]]]
     h = [[[1, 1, 0], [0, 0, 0]], [[1, 1, 1], [1, 1, 1]], [[0, 0, 0], [0, 0, 0]]]
     lib = metrics.mean_iou(np.array(q), np.array(h), 2)      # background and object, pooled: not the exercise's mean
     with _raises("that is segcourse's metrics.mean_iou"):
-        checks.check_practice_masks(q, h, [0.5, 5 / 6, nan], lib)
+        checks.check_practice_masks(q, h, _returns([0.5, 5 / 6, nan], lib))
+
+    def zero_for_empty(pred_masks, gt_masks):   # two empty masks scored 0, not NaN
+        ious, mean, pooled = _set_scores_ref(pred_masks, gt_masks)
+        return np.nan_to_num(ious), float(np.mean(np.nan_to_num(ious))), pooled
+    with _raises("both masks are empty, so IoU is 0/0"):
+        checks.check_practice_masks(p, g, zero_for_empty)
 
 
 def _shifted_iou_ref(mask, shift):
@@ -273,12 +311,22 @@ def _shifted_iou_ref(mask, shift):
     return np.count_nonzero(mask & moved) / union if union else float("nan")
 
 
+def _shifted_iou_pair(a, b):
+    a, b = np.asarray(a) != 0, np.asarray(b) != 0
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b) if (a | b).any() else float("nan")
+
+
 def test_small_region_check():
     from scipy import ndimage
     checks.check_small_region_sensitivity(_shifted_iou_ref)
-    checks.check_small_region_sensitivity(lambda m, k: metrics.iou(ndimage.shift(np.asarray(m) != 0, (0, k), order=0), m != 0))
+    own = lambda a, b: np.count_nonzero(a & b) / np.count_nonzero(a | b) if a.any() else float("nan")  # noqa: E731
+    checks.check_small_region_sensitivity(lambda m, k: own(ndimage.shift(np.asarray(m) != 0, (0, k), order=0), m != 0))
+    # review 05s7: exercises 1 and 2 share one rule, no segcourse function (metrics.iou was allowed here only)
+    _fails(checks.check_small_region_sensitivity,
+           lambda m, k: metrics.iou(ndimage.shift(np.asarray(m) != 0, (0, k), order=0), m != 0),
+           "your shifted_iou calls segcourse.metrics.iou")
     def rolled(mask, shift):  # np.roll wraps what leaves the image back in on the other side
-        return metrics.iou(np.roll(mask, shift, axis=1), mask)
+        return _shifted_iou_pair(np.roll(mask, shift, axis=1), mask)
     _fails(checks.check_small_region_sensitivity, rolled, "np.roll wraps")
     _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m.T, k), "along the rows")
     _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m, -k), "the wrong way")
@@ -902,8 +950,8 @@ def test_count_check_says_return_a_number_not_the_label_map():
 
 
 @pytest.mark.parametrize("call", [
-    lambda: checks.check_practice_masks([[[1, 0]], [[1]]], [[[1, 0]], [[1, 1]]], [1, 1], 1),
-    lambda: checks.check_practice_masks(None, None, None, None),
+    lambda: checks.check_practice_masks([[[1, 0]], [[1]]], [[[1, 0]], [[1, 1]]], _set_scores_ref),
+    lambda: checks.check_practice_masks(None, None, None),
     lambda: checks.check_painted_mask(None, [[1]], 0.5),
     lambda: checks.check_painted_mask([[1, 0]], [[1]], 0.5),
     lambda: checks.check_report(None),
@@ -922,11 +970,11 @@ def test_practice_masks_refuses_0_255_masks_with_a_hint():
     g = [[[0, 255], [255, 255]], [[255, 255], [0, 0]]]
     with _raises("pred_masks holds the values [0, 255]; practice masks are binary, 0/1: these look like "
                  "0/255 masks (as image files store them): convert with (mask > 0).astype(int)"):
-        checks.check_practice_masks(p, g, [float("nan"), float("nan")], float("nan"))
+        checks.check_practice_masks(p, g, _set_scores_ref)
     with _raises("gt_masks holds the values [0, 1, 2]; practice masks are binary, 0/1"):
-        checks.check_practice_masks([[[0, 1]], [[1, 1]]], [[[0, 2]], [[1, 1]]], [0.0, 1.0], 0.5)
+        checks.check_practice_masks([[[0, 1]], [[1, 1]]], [[[0, 2]], [[1, 1]]], _set_scores_ref)
     q = (np.asarray(p + [[[0, 0], [0, 0]]]) > 0).astype(int)
-    checks.check_practice_masks(q, (np.asarray(g + [[[0, 0], [0, 0]]]) > 0).astype(int), [2 / 3, 1.0, float("nan")], 5 / 6)
+    checks.check_practice_masks(q, (np.asarray(g + [[[0, 0], [0, 0]]]) > 0).astype(int), _set_scores_ref)
 
 
 def test_checks_detach_tensors_that_require_grad():
@@ -935,8 +983,13 @@ def test_checks_detach_tensors_that_require_grad():
     p = [[[0, 1], [1, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
     g = [[[0, 1], [1, 1]], [[1, 1], [0, 0]], [[0, 0], [0, 0]]]
     nan = float("nan")
-    checks.check_practice_masks(grad(p), grad(g), grad([2 / 3, 1.0, nan]), grad(5 / 6), grad(4 / 5))
-    checks.check_practice_masks([grad(m) for m in p], g, [grad(2 / 3), grad(1.0), nan], 5 / 6)
+    def as_tensors(pred_masks, gt_masks):   # numbers returned as tensors that require grad
+        plain = lambda ms: torch.stack([torch.as_tensor(m) for m in ms]).detach().numpy()  # noqa: E731
+        ious, mean, pooled = _set_scores_ref(plain(pred_masks), plain(gt_masks))
+        return grad(ious), grad(mean), grad(pooled)
+    checks.check_practice_masks(grad(p), grad(g), as_tensors)
+    checks.check_practice_masks([grad(m) for m in p], g, lambda a, b: [(grad(v) if i else [grad(x) for x in v])
+                                                                      for i, v in enumerate(as_tensors(a, b))])
     checks.check_painted_mask(grad([[1, 0], [0, 0]]), grad([[1, 1], [0, 0]]), 0.5)
 
 

@@ -205,3 +205,25 @@ def test_class_confusion_is_the_same_for_uint8_labels_and_many_classes(dtype):
     ev = F.bucket_failures(p, t, k)["samples"][0]["evidence"]["class_confusion"]
     assert (ev["true"], ev["predicted"], ev["pixels"]) == ("16", "15", 300)
     assert ev["fraction_of_true_class"] == pytest.approx(300 / 640) and ev["pixels_with_band"] == 330
+
+
+def test_bucket_pixels_partition_the_wrong_pixels_by_the_sample_buckets(scenes):
+    """bucket_pixels (the gallery's colours) uses bucket_failures' rules: the same member buckets,
+    every wrong pixel exactly once, and the false-positive pixels are the stray regions' pixels."""
+    targets = scenes.labels.astype(np.int64)
+    preds = np.roll(targets, 1, axis=2)                          # every edge one pixel off
+    preds[:, 40:46, 8:14] = 2                                    # and a blob of sidewalk in each scene
+    res = F.bucket_failures(preds, targets, 5)
+    assert res["failing"] >= 3
+    for s in res["samples"][:6]:
+        i = s["sample"]
+        parts = F.bucket_pixels(preds[i], targets[i], 5)
+        assert [b for b in parts if b != "no bucket"] == s["buckets"]
+        stack = np.stack(list(parts.values()))
+        assert (stack.sum(0) == (preds[i] != targets[i])).all()          # each wrong pixel once, nothing else
+        if "false_positive_class" in parts:
+            assert parts["false_positive_class"].sum() == s["evidence"]["false_positive_class"]["pixels"]
+    with pytest.raises(ValueError, match="one sample"):
+        F.bucket_pixels(preds[:2], targets[:2], 5)
+    with pytest.raises(ValueError, match="small_recall"):
+        F.bucket_pixels(preds[0], targets[0], 5, small_recall=2.0)

@@ -17,6 +17,7 @@ from .. import metrics
 from .._validate import to_numpy
 from . import _core
 from ._core import _call, _close, _number, learner_check
+from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_practice_masks", "check_small_region_sensitivity", "check_report"]
 
@@ -33,24 +34,104 @@ def _show(value: Any) -> str:
     return str([float(f"{v:.4g}") for v in arr.ravel()[:8]])
 
 
+def _scores_of(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The reference (per-sample IoUs of class 1, their NaN-skipping mean, the pooled IoU) of a 0/1 set."""
+    a1, b1 = p == 1, g == 1
+    inter, union = (a1 & b1).sum((1, 2)), (a1 | b1).sum((1, 2))
+    ious = np.array([i / u if u else np.nan for i, u in zip(inter, union)], float)
+    mean = float(np.nanmean(ious)) if np.isfinite(ious).any() else float("nan")
+    pooled = float(inter.sum() / union.sum()) if union.sum() else float("nan")
+    return ious, mean, pooled
+
+
+#: The check's own sets, on which ``set_scores`` must be right too (an answer that only fits the
+#: learner's masks, or returns typed-in numbers, fails here): (what, pred masks, gt masks).
+_SETS = (
+    ("lesson 05's two 3×3 samples, the second prediction missing its top row, and an empty sample",
+     np.array([[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[0, 0, 0], [1, 0, 0], [1, 0, 0]], [[0, 0, 0]] * 3]),
+     np.array([[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3])),
+    ("a 6×6 bool set: a 4×4 object half found, a 2×2 object found, two empty samples",
+     np.array([np.pad(np.ones((2, 4), bool), ((1, 3), (1, 1))), np.pad(np.ones((2, 2), bool), 2),
+               np.zeros((6, 6), bool), np.zeros((6, 6), bool)]),
+     np.array([np.pad(np.ones((4, 4), bool), 1), np.pad(np.ones((2, 2), bool), 2),
+               np.zeros((6, 6), bool), np.zeros((6, 6), bool)])),
+)
+
+
+def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> None:
+    """Compare what ``set_scores`` returned on the set ``p``, ``g`` with the reference; a hint names the cause."""
+    if isinstance(answer, (str, bytes, dict)) or not hasattr(answer, "__len__") or len(answer) != 3:
+        raise AssertionError(f"{where}set_scores returned a {_core._kind(answer)}: return three things,\n"
+                             f"ious, mean_iou, pooled_iou (return ious, mean_iou, pooled_iou)")
+    ious, mean_iou, pooled_iou = answer
+    want, want_mean, want_pooled = _scores_of(p, g)
+    try:
+        got = to_numpy(ious, "ious").astype(float).ravel() if not np.isscalar(ious) else np.asarray(ious, float).ravel()
+    except (TypeError, ValueError):
+        raise AssertionError(f"{where}ious must be a list of numbers, one per sample;\ngot a {_core._kind(ious)}") from None
+    if len(got) != len(want):
+        raise AssertionError(f"{where}one IoU per sample: {len(want)} samples, {len(got)} values in ious")
+    if not np.allclose(got, want, atol=1e-4, equal_nan=True):
+        empty = np.isnan(want) & ~np.isnan(got)
+        if empty.any():
+            raise AssertionError(f"{where}sample {int(np.argmax(empty))}: both masks are empty, so IoU is 0/0;\n"
+                                 f"the course convention is NaN (np.nan), not {_show(got[empty][0])}")
+        a1, b1 = p == 1, g == 1
+        inter, size_a, size_b = (a1 & b1).sum((1, 2)), a1.sum((1, 2)), b1.sum((1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            causes = {
+                "Dice (2·overlap / (|pred| + |gt|)), not IoU": 2 * inter / (size_a + size_b),
+                "the share of pixels that agree (pixel accuracy), not IoU": (p == g).mean((1, 2)),
+                "the IoU of the background (class 0), not of class 1": _scores_of(~a1 * 1, ~b1 * 1)[0],
+                "overlap / the ground truth's size (recall), not / the union": inter / size_b,
+                "overlap / the prediction's size (precision), not / the union": inter / size_a,
+            }
+        known = ~np.isnan(want)
+        cause = next((name for name, v in causes.items() if np.allclose(got[known], v[known], atol=1e-4)), None)
+        why = (f"yours are {cause}" if cause else
+               "IoU = (pixels 1 in both) / (pixels 1 in either), one value per sample")
+        raise AssertionError(f"{where}the per-sample IoUs are {_show(want)},\n"
+                             f"you returned {_show(got)}: {why}")
+    if not _close(mean_iou, want_mean, 1e-4):
+        if _close(mean_iou, float("nan")) or _close(mean_iou, float(np.nan_to_num(want).mean()), 1e-4):
+            hint = "\nuse np.nanmean: a NaN sample (two empty masks) is skipped,\nnot counted as NaN or as 0"
+        elif _close(mean_iou, want_pooled, 1e-4):
+            hint = "\nthat is the pooled IoU (all overlaps over all unions),\nnot the mean of the per-sample values"
+        elif _close(mean_iou, metrics.mean_iou((p == 1).astype(int), (g == 1).astype(int), 2), 1e-4):
+            hint = ("\nthat is segcourse's metrics.mean_iou: the IoU of background and object,\n"
+                    "pooled over all samples and averaged; the exercise asks for the mean of\n"
+                    "your per-sample IoUs of class 1 (np.nanmean(ious))")
+        else:
+            hint = ""
+        raise AssertionError(f"{where}mean_iou should be the mean of the per-sample values,\n"
+                             f"{want_mean:.4f}; you returned {_show(mean_iou)}{hint}")
+    if pooled_iou is None:
+        raise AssertionError(f"{where}set_scores returns no pooled IoU (None): pooled_iou is every\n"
+                             f"overlap summed over every union summed, {want_pooled:.4f} here")
+    if not _close(pooled_iou, want_pooled, 1e-4):
+        hint = ("that is the mean of the per-sample IoUs: pool first,\nsum every overlap and every union, then divide once"
+                if _close(pooled_iou, want_mean, 1e-4) else
+                "pooled IoU = (sum of all overlaps) / (sum of all unions)")
+        raise AssertionError(f"{where}pooled_iou should be {want_pooled:.4f}; you returned {_show(pooled_iou)}:\n{hint}")
+
+
 @learner_check
-def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: Any, pooled_iou: Any = None) -> None:
-    """Check the practice exercise: a new set of masks, its per-sample IoU, their mean and the pooled IoU.
+def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -> None:
+    """Check the practice exercise: a new set of masks, and ``set_scores`` that scores a set.
 
-    The set must hold at least one sample whose two masks are both empty: two empty masks have
-    no IoU, the course convention (lesson 00) is NaN, and the mean skips such samples
-    (``np.nanmean``). ``pooled_iou`` (checked when given) is all intersections summed over all
-    unions summed. Masks are 0/1 (or bool): 0/255 masks (as image files store them) fail with a
-    hint to convert them, instead of being scored as empty. Torch tensors (also with
-    ``requires_grad``) are read like arrays.
-
-    The samples with an object must not all score the same: when they do, the mean equals every
-    one of them and hides nothing, which is what the exercise is about. For the same reason the set's
-    mean and pooled IoU must differ by more than 0.02 (objects of different sizes). A ``mean_iou`` computed
-    with segcourse's ``metrics.mean_iou`` (pooled over background and object) is refused with a hint.
+    ``set_scores(pred_masks, gt_masks)`` returns ``(ious, mean_iou, pooled_iou)``: the per-sample
+    IoUs of class 1, their mean and the pooled IoU (all overlaps summed over all unions summed).
+    The learner's set must hold at least one sample whose two masks are both empty: two empty
+    masks have no IoU, the course convention (lesson 00) is NaN, and the mean skips such samples
+    (``np.nanmean``). The samples with an object must not all score the same (the mean would
+    equal each of them and hide nothing), and the set's mean and pooled IoU must differ by more
+    than 0.02 (objects of different sizes). ``set_scores`` is then run on the learner's set and on
+    the check's own sets (``_SETS``); it must not call a ``segcourse`` function (``metrics.iou``
+    of the stack is the pooled IoU): the exercise asks for plain Python or numpy. Masks are 0/1 (or
+    bool): 0/255 masks fail with a hint to convert them. Torch tensors are read like arrays.
 
     >>> p = [[[1, 1], [0, 0]], [[0, 1], [0, 0]], [[0, 0], [0, 0]]]   # every object found exactly
-    >>> check_practice_masks(p, p, [1.0, 1.0, float("nan")], 1.0, pooled_iou=1.0)
+    >>> check_practice_masks(p, p, lambda pred, gt: ([1.0, 1.0, float("nan")], 1.0, 1.0))
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: all your samples with an object score 1: when every sample
@@ -79,7 +160,7 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
         raise AssertionError("none of your samples has two empty masks: add one where\n"
                              "pred and gt are both all 0, to show what your mean does\n"
                              "with a sample that has no object (IoU 0/0 = NaN)")
-    want = np.array([metrics.iou(a == 1, b == 1) for a, b in zip(p, g)], float)
+    want, set_mean, set_pooled = _scores_of(p, g)
     scored = want[np.isfinite(want)]
     if len(scored) < 2:
         raise AssertionError(f"{len(scored)} of your samples has an object (a pixel 1 in pred or gt):\n"
@@ -88,63 +169,17 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, ious: Any, mean_iou: An
         raise AssertionError(f"all your samples with an object score {_show(scored[0])}: when every sample\n"
                              f"scores the same, the mean equals each of them and hides nothing; change\n"
                              f"the masks so that one sample is clearly worse than another")
-    a1, b1 = p == 1, g == 1
-    set_mean, set_pooled = float(np.mean(scored)), float((a1 & b1).sum() / (a1 | b1).sum())
     if abs(set_mean - set_pooled) <= 0.02:
         raise AssertionError(f"on your masks the mean IoU ({set_mean:.4f}) and the pooled IoU ({set_pooled:.4f})\n"
                              f"are (almost) equal, so they cannot show when the two differ: make\n"
                              f"one object larger than the other, so its union weighs more")
-    try:
-        got = to_numpy(ious, "ious").astype(float).ravel() if not np.isscalar(ious) else np.asarray(ious, float).ravel()
-    except (TypeError, ValueError):
-        raise AssertionError(f"ious must be a list of numbers, one per sample;\ngot {type(ious).__name__}") from None
-    if len(got) != len(want):
-        raise AssertionError(f"one IoU per sample: {len(want)} samples, {len(got)} values in ious")
-    if not np.allclose(got, want, atol=1e-4, equal_nan=True):
-        empty = np.isnan(want) & ~np.isnan(got)
-        if empty.any():
-            raise AssertionError(f"sample {int(np.argmax(empty))}: both masks are empty, so IoU is 0/0;\n"
-                                 f"the course convention is NaN (np.nan), not {_show(got[empty][0])}")
-        a1, b1 = p == 1, g == 1
-        inter, size_a, size_b = (a1 & b1).sum((1, 2)), a1.sum((1, 2)), b1.sum((1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            causes = {
-                "Dice (2·overlap / (|pred| + |gt|)), not IoU": 2 * inter / (size_a + size_b),
-                "the share of pixels that agree (pixel accuracy), not IoU": (p == g).mean((1, 2)),
-                "the IoU of the background (class 0), not of class 1":
-                    np.array([metrics.iou(a == 0, b == 0) for a, b in zip(p, g)], float),
-                "overlap / the ground truth's size (recall), not / the union": inter / size_b,
-                "overlap / the prediction's size (precision), not / the union": inter / size_a,
-            }
-        known = ~np.isnan(want)
-        cause = next((name for name, v in causes.items() if np.allclose(got[known], v[known], atol=1e-4)), None)
-        why = (f"yours are {cause}" if cause else
-               "IoU = (pixels 1 in both) / (pixels 1 in either), one value per sample")
-        raise AssertionError(f"the per-sample IoUs of your masks are {_show(want)},\n"
-                             f"you reported {_show(got)}: {why}")
-    want_mean = float(np.nanmean(want)) if np.isfinite(want).any() else float("nan")
-    a1, b1 = p == 1, g == 1
-    want_pooled = float((a1 & b1).sum() / (a1 | b1).sum()) if (a1 | b1).any() else float("nan")
-    if not _close(mean_iou, want_mean, 1e-4):
-        if _close(mean_iou, float("nan")) or _close(mean_iou, float(np.nan_to_num(want).mean()), 1e-4):
-            hint = "\nuse np.nanmean: a NaN sample (two empty masks) is skipped,\nnot counted as NaN or as 0"
-        elif _close(mean_iou, want_pooled, 1e-4):
-            hint = "\nthat is the pooled IoU (all overlaps over all unions),\nnot the mean of the per-sample values"
-        elif _close(mean_iou, metrics.mean_iou((p == 1).astype(int), (g == 1).astype(int), 2), 1e-4):
-            hint = ("\nthat is segcourse's metrics.mean_iou: the IoU of background and object,\n"
-                    "pooled over all samples and averaged; the exercise asks for the mean of\n"
-                    "your per-sample IoUs of class 1 (np.nanmean(ious))")
-        else:
-            hint = ""
-        raise AssertionError(f"mean_iou should be the mean of the per-sample values,\n"
-                             f"{want_mean:.4f}; you have {_show(mean_iou)}{hint}")
-    if pooled_iou is not None and not _close(pooled_iou, want_pooled, 1e-4):
-        hint = ("that is the mean of the per-sample IoUs: pool first,\nsum every overlap and every union, then divide once"
-                if _close(pooled_iou, want_mean, 1e-4) else
-                "pooled IoU = (sum of all overlaps) / (sum of all unions)")
-        raise AssertionError(f"pooled_iou should be {want_pooled:.4f}; you have {_show(pooled_iou)}:\n{hint}")
-    pooled = f", pooled {want_pooled:.4g}" if pooled_iou is not None else ""
-    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {want_mean:.4g}{pooled}")
+    call = Watch(LIBRARY)
+    _compare_scores(p, g, call(set_scores, pred_masks, gt_masks, what="set_scores"), "")
+    for what, sp, sg in _SETS:
+        _compare_scores(sp, sg, call(set_scores, sp, sg, what="set_scores"), f"on the check's set ({what}):\n")
+    call.refuse("set_scores")
+    print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {set_mean:.4g}, "
+          f"pooled {set_pooled:.4g}; set_scores also right on the check's {len(_SETS)} sets")
 
 
 def _moved(mask: np.ndarray, shift: int) -> np.ndarray:
@@ -189,10 +224,11 @@ def _shift_cases() -> list[tuple[str, np.ndarray, int]]:
     return cases
 
 
-def _call_case(shifted_iou: Callable, what: str, mask: np.ndarray, shift: int) -> Any:
-    """``shifted_iou(mask, shift)``; a crash names the case, and the cause where it is a typical one."""
+def _call_case(shifted_iou: Callable, what: str, mask: np.ndarray, shift: int, call: Callable = _call) -> Any:
+    """``call(shifted_iou, mask, shift)`` (a :class:`Watch` notes segcourse calls); a crash names the
+    case, and the cause where it is a typical one."""
     try:
-        return _call(shifted_iou, mask.copy(), shift, what="shifted_iou")
+        return call(shifted_iou, mask.copy(), shift, what="shifted_iou")
     except AssertionError as exc:
         if "crashed" not in str(exc):
             raise
@@ -212,7 +248,9 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     Positive ``shift`` moves right, negative left; pixels moved past the image's edge are lost (not
     wrapped around, as ``np.roll`` would); an empty mask has no IoU (NaN). Tested on squares,
     a rectangle, 1-px lines, masks touching the edges, random masks and an empty one; a typical
-    mistake is named in the hint.
+    mistake is named in the hint. A right answer that calls a ``segcourse`` function (such as
+    ``metrics.iou``) is refused: the exercise asks for plain Python or numpy (``scipy.ndimage.shift``
+    is allowed), as exercise 1 does.
 
     >>> check_small_region_sensitivity(lambda mask, shift: 1.0)   # a mask scored against itself
     Traceback (most recent call last):
@@ -223,9 +261,11 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """
     cases = _shift_cases()
     want = np.array([_iou_of(m != 0, _moved(m != 0, k)) for _, m, k in cases])
-    got = np.array([_number(_call_case(shifted_iou, what, m, shift), "shifted_iou") for what, m, shift in cases])
+    call = Watch(LIBRARY)   # plain Python or numpy (scipy.ndimage.shift too), no segcourse function
+    got = np.array([_number(_call_case(shifted_iou, what, m, shift, call), "shifted_iou") for what, m, shift in cases])
     right = np.isclose(got, want, rtol=0, atol=1e-6, equal_nan=True)
     if right.all():
+        call.refuse("shifted_iou")
         side2, side32 = want[0], want[4]
         print(f"check_small_region_sensitivity: all {len(cases)} cases pass (2×2 square -> {side2:.3f}, "
               f"32×32 -> {side32:.3f}, 1-px line -> 0)")
@@ -317,7 +357,7 @@ def _copied_line(page_without_notes: str, text: str) -> str | None:
 
 #: How an explanation names each failure bucket (lower case, hyphens read as spaces).
 _BUCKET_WORDS = {
-    "false_positive_class": r"false positive|stray|false alarm",
+    "false_positive_class": r"false positive|stray|false alarm|spurious",
     "small_region": r"small region|small object|missed small",
     "boundary": r"boundar|edge",
     "class_confusion": r"confus|mistaken for",
@@ -362,38 +402,71 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError("your explanation does not say which bucket holds MOST failing\n"
                              "samples: write it as 'most failing samples are <bucket> errors'\n"
                              "or '<bucket> errors dominate', with that bucket's count")
-    if not {m["bucket"] for m in claimed} & set(top):
-        said = " and ".join(dict.fromkeys(_bucket_name(m["bucket"]) for m in claimed))
-        raise AssertionError(f"your explanation names {said} as the main bucket, but most failing samples "
-                             f"sit\nin the {_bucket_name(top[0])} bucket (samples per "
+    wrong_main = [m["bucket"] for m in claimed if m["bucket"] not in top]
+    if wrong_main:
+        raise AssertionError(f"your explanation names {_bucket_name(wrong_main[0])} as a main bucket, but most "
+                             f"failing samples sit\nin the {_bucket_name(top[0])} bucket (samples per "
                              f"bucket: {facts}):\nexplain the failures from the bucket counts you printed")
     shares = {float(counts[b]) for b in top} | {float(round(100 * counts[b] / buckets["failing"])) for b in top}
+    fine = shares | {float(buckets["failing"]), float(buckets["total"])}
+    stray = [n for m in mentions if m["bucket"] in top and not m["negated"] for n in m["beside"]
+             if n == int(n) and n not in fine]
+    if stray:
+        raise AssertionError(f"your explanation puts {stray[0]:g} beside the {_bucket_name(top[0])} bucket, but it "
+                             f"holds\n{counts[top[0]]} of the {buckets['failing']} failing samples (samples per "
+                             f"bucket: {facts}):\ncite the count your bucket cell printed")
     if not any(shares & set(m["numbers"]) for m in claimed if m["bucket"] in top):
         raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
                              f"failing samples it holds: cite that count (or its share in %) next to\n"
                              f"the bucket's name, as your bucket cell printed it")
+    proposed = {b for b, pattern in _REMEDY_WORDS.items() if re.search(pattern, " ".join(text.lower().split()))}
+    if not proposed & set(top):
+        named = f" ({', '.join(_bucket_name(b) for b in sorted(proposed))} calls for that)" if proposed else ""
+        raise AssertionError(f"say what you would change next for the {_bucket_name(top[0])} bucket{named}:\n"
+                             f"lesson 05 section 9 pairs it with {_REMEDY_NAMES[top[0]]}")
 
 
-#: Words that say a bucket is the main one, and words that deny or belittle it.
+#: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
+#: name: "not a false-positive problem"; after it: "false positives are rare").
 _DOMINANT = r"most|mostly|dominat\w*|largest|biggest|main|mainly|majority|primary|all|every"
-_NEGATION = r"not|no|never|nor|neither|isn't|aren't|isnt|arent|rare|rarely|few|hardly|none|seldom"
-#: How many words around a bucket's name a count, a negation or a "most" may sit.
+_NEGATION_BEFORE = r"not|no|never|nor|neither|isn't|aren't|isnt|arent|rare|rarely|few|hardly|none|seldom|without"
+_NEGATION_AFTER = r"rare|rarely|few|hardly|seldom|never"
+#: Phrases whose negative word denies nothing ("no doubt, false positives dominate").
+_NOT_NEGATIONS = r"\b(?:no doubt|without doubt|no question|not only|not just)\b"
+#: How many words around a bucket's name a count or a "most" may sit; a number this close to the
+#: main bucket's name must be one of its counts.
 _NEAR_WORDS = 8
+_BESIDE_WORDS = 4
+#: The change each bucket calls for (lesson 05 section 9's ``calls_for``), and the words that propose it.
+_REMEDY_NAMES = {"false_positive_class": "more data like the failing scenes (or augmentation)",
+                 "small_region": "another loss (Dice, class weights) or oversampling",
+                 "boundary": "higher input resolution or a boundary-aware loss",
+                 "class_confusion": "more examples where the classes meet, clearer class definitions"}
+_REMEDY_WORDS = {
+    "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
+                            r"collect|annotat|augment|jitter|noise|colou?r|brightness|lighting|like the failing",
+    "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss",
+    "boundary": r"resolution|boundary.aware|boundary loss|upsampl",
+    "class_confusion": r"class definition|clearer|where the classes meet|more examples",
+}
 
 
 def _bucket_mentions(text: str) -> list[dict]:
     """Every bucket named in ``text``: is it called the main one, is it negated, which numbers sit beside it.
 
-    The text is cut into clauses (at . ; : ! ? and "but"/"while"/"whereas"); a bucket is dominant when a
-    word of ``_DOMINANT`` is in its clause and no other bucket's name is nearer to that word; a number
-    belongs to the nearest bucket name of its clause, at most ``_NEAR_WORDS`` words away.
+    The text is cut into clauses (at . ; ! ?, "but"/"while"/"whereas" and an "and" before a number,
+    not at ":"); a bucket is
+    dominant when a word of ``_DOMINANT`` is in its clause and no other bucket's name is nearer to
+    that word; a number belongs to the nearest bucket name of its clause, at most ``_NEAR_WORDS``
+    words away (``numbers``), and sits beside it within ``_BESIDE_WORDS`` (``beside``). A negation
+    counts up to 3 words before the name (``_NEGATION_BEFORE``) or 3 after it (``_NEGATION_AFTER``).
     """
     if re.search(r"[{}]", text):
         raise AssertionError("your explanation pastes a dict ({...}): write in words which bucket\n"
                              "holds most failing samples and how many")
-    flat = text.lower().replace("-", " ").replace("_", " ")
+    flat = re.sub(_NOT_NEGATIONS, " ", text.lower().replace("-", " ").replace("_", " "))
     out = []
-    for clause in re.split(r"[.;:!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", flat):
+    for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b|\band\b(?=\s+\d)", flat):
         words = list(re.finditer(r"[a-z']+|\d+(?:\.\d+)?", clause))
         at = lambda pos: sum(w.start() < pos for w in words)  # noqa: E731 (word index of a character)
         here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
@@ -404,12 +477,13 @@ def _bucket_mentions(text: str) -> list[dict]:
         owner = {i: min(here, key=lambda h: gap(h, i))
                  for i, w in enumerate(words) if here and w.group()[0].isdigit()}
         for bucket, first, last in here:
-            numbers = [float(words[i].group()) for i, h in owner.items()
-                       if h == (bucket, first, last) and gap(h, i) <= _NEAR_WORDS]
-            close = words[max(0, first - 4):last + 4]
-            no = next((w.group() for w in close if re.fullmatch(_NEGATION, w.group())), None)
+            mine = [(float(words[i].group()), gap(h, i)) for i, h in owner.items() if h == (bucket, first, last)]
+            before = [w.group() for w in words[max(0, first - 3):first] if re.fullmatch(_NEGATION_BEFORE, w.group())]
+            after = [w.group() for w in words[last + 1:last + 4] if re.fullmatch(_NEGATION_AFTER, w.group())]
+            no = (before + after or [None])[0]
             out.append({"bucket": bucket, "dominant": bucket in nearest, "negated": no is not None,
-                        "near": no, "numbers": numbers})
+                        "near": no, "numbers": [n for n, d in mine if d <= _NEAR_WORDS],
+                        "beside": [n for n, d in mine if d <= _BESIDE_WORDS]})
     return out
 
 
