@@ -177,6 +177,27 @@ def test_confusion_from_scores_check_counts_python_steps_not_time():
     assert steps[0] == steps[1] and steps[3] > steps[2] + 64 * 32, steps   # deterministic counts, not seconds
 
 
+def _cm_counter(s, t):  # right numbers; Counter's C code iterates one Python tuple per pixel
+    from collections import Counter
+    k, labels = np.shape(s)[1], np.argmax(s, 1)
+    pairs = Counter(zip(np.asarray(t).ravel().tolist(), labels.ravel().tolist()))
+    return np.array([[pairs[(i, j)] for j in range(k)] for i in range(k)])
+
+
+def test_confusion_from_scores_refuses_counter_and_answers_that_switch_off_the_hooks():
+    import sys
+    _fails(checks.check_confusion_from_scores, _cm_counter, "collections.Counter", "np.bincount")
+    def untraced(s, t):   # switches the step counter off, then loops over the pixels
+        sys.settrace(None)
+        return _cm_pixel_loop(s, t)
+    _fails(checks.check_confusion_from_scores, untraced, "switched off the check's step counter")
+    def unprofiled(p, t, th):   # switches the watch off, then calls the library
+        sys.setprofile(None)
+        from segcourse import metrics as m
+        return m.iou(1 / (1 + np.exp(-np.asarray(p, float))) > th, np.asarray(t).astype(bool))
+    _fails(checks.check_iou_at_threshold, unprofiled, "switched off the check's watch")
+
+
 def _image_miou_ref(p, t, k):
     scores = []
     for a, b in zip(np.asarray(p), np.asarray(t)):
