@@ -489,6 +489,7 @@ def test_aligned_flip_check():
     _fails(checks.check_aligned_flip, lambda img, lm: (img[::-1], lm[::-1]), "vertical flip")
     _fails(checks.check_aligned_flip, lambda img, lm: img[:, ::-1], "return a pair")
     checks.check_aligned_flip(lambda img, lm: (np.fliplr(img), np.fliplr(lm)))  # numpy's own flip is fine
+    _fails(checks.check_aligned_flip, lambda img, lm: (np.flip(img), np.flip(lm)), "np.flip without an axis", "axis=1")
     from segcourse import data
     def augment(img, lm):  # the first seed whose random flip happens
         for seed in range(20):

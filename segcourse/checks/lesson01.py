@@ -273,6 +273,9 @@ def check_aligned_flip(flip_pair: Callable) -> None:
         raise AssertionError("the image was flipped but the mask was not: every flip must move both together")
     if same(fl, lm[:, ::-1]) and same(fi, img):
         raise AssertionError("the mask was flipped but the image was not")
+    if same(fi, img[::-1, ::-1, ::-1]) or (same(fl, lm[::-1, ::-1]) and not same(fi, img[:, ::-1])):
+        raise AssertionError("np.flip without an axis reverses every axis: rows, columns and (for the image) the "
+                             "colour channels. A horizontal flip reverses the columns only: np.flip(x, axis=1)")
     if same(fi, img[::-1]) or same(fl, lm[::-1]):
         raise AssertionError("that is a vertical flip (rows reversed); a horizontal flip reverses the columns, axis 1")
     if same(fi, img[:, :, ::-1]):
