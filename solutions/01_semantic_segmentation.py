@@ -144,26 +144,31 @@ def worst_confusions(cm, top=3):
 
 model = models.pretrained("roads")
 scenes = data.road_scenes(100, seed=77)
-low_res = np.asarray(block_mean_camera(scenes.images, 2), dtype=np.float32)   # 32×32 pixels, each as 2×2
-as_is = train.evaluate(model, scenes, device="cpu")
-res = train.evaluate(model, (low_res, scenes.labels), device="cpu")
-print(f"{'per-class IoU':>16} | " + " | ".join(f"{n:>12}" for n in scenes.class_names) + " |  mIoU")
-for label, r in (("64×64 camera", as_is), ("32×32 camera", res)):
-    print(f"{label:>16} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
-cm = metrics.confusion_matrix(res["pred"], scenes.labels, 5)
-print("\n32×32 camera, rows = truth, columns = prediction, in pixels:")
-print(cm)
-for i, j, rate in worst_confusions(cm, top=3):
-    print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rate:.3f} of the {scenes.class_names[i]} pixels "
-          f"({cm[i, j]:,} of {cm[i].sum():,})")
-lane = scenes.labels == 3
-blocks = scenes.labels.reshape(len(scenes.labels), 32, 2, 32, 2)
-one_class = (blocks == blocks[:, :, :1, :, :1]).all(axis=(2, 4)).repeat(2, axis=1).repeat(2, axis=2)
-print(f"\nlane pixels: {lane.sum():,}, of which {(lane & ~one_class).sum():,} share their 2×2 block with another class; "
-      f"mean brightness of those: {scenes.images[lane & ~one_class].mean():.3f} before the camera, "
-      f"{low_res[lane & ~one_class].mean():.3f} after (road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
-print(f"road column: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
-      f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
+try:
+    low_res = np.asarray(block_mean_camera(scenes.images, 2), dtype=np.float32)   # 32×32 pixels, each as 2×2
+except NotImplementedError:
+    low_res = None
+    print("block_mean_camera is still a stub: write it first, then run this cell again")
+if low_res is not None:
+    as_is = train.evaluate(model, scenes, device="cpu")
+    res = train.evaluate(model, (low_res, scenes.labels), device="cpu")
+    print(f"{'per-class IoU':>16} | " + " | ".join(f"{n:>12}" for n in scenes.class_names) + " |  mIoU")
+    for label, r in (("64×64 camera", as_is), ("32×32 camera", res)):
+        print(f"{label:>16} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
+    cm = metrics.confusion_matrix(res["pred"], scenes.labels, 5)
+    print("\n32×32 camera, rows = truth, columns = prediction, in pixels:")
+    print(cm)
+    for i, j, rate in worst_confusions(cm, top=3):
+        print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rate:.3f} of the {scenes.class_names[i]} "
+              f"pixels ({cm[i, j]:,} of {cm[i].sum():,})")
+    lane = scenes.labels == 3
+    blocks = scenes.labels.reshape(len(scenes.labels), 32, 2, 32, 2)
+    one_class = (blocks == blocks[:, :, :1, :, :1]).all(axis=(2, 4)).repeat(2, axis=1).repeat(2, axis=2)
+    print(f"\nlane pixels: {lane.sum():,}, of which {(lane & ~one_class).sum():,} share their 2×2 block with another "
+          f"class; mean brightness of those: {scenes.images[lane & ~one_class].mean():.3f} before the camera, "
+          f"{low_res[lane & ~one_class].mean():.3f} after (road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
+    print(f"road column: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
+          f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
 
 # %% [markdown]
 # **By hand (1 point).** Which class does the 32×32 camera cost most, and why that class? The
