@@ -559,37 +559,63 @@ fig.tight_layout()
 #
 # So which threshold should we report? Not the best one on this image: a threshold is a setting
 # like any other, and a setting picked on the image we report flatters the score. We choose it on
-# a **validation** image, a second stain of another shape on another surface (seed 1), with the
-# same hand-made logits, and only then score the stain of §8, which now plays the held-out image:
+# **validation** images: five more stains (seeds 1 to 5), each of another shape and place on
+# another noisy surface, with the same hand-made logits. The chosen threshold is the one with the
+# highest mean IoU over the five; only then do we score the stain of §8, which now plays the
+# held-out image:
 
 # %%
-rng_val = np.random.default_rng(1)
-val_image = np.full((H, W, 3), 0.55) + 0.04 * rng_val.standard_normal((H, W, 3))
-val_blob = (yy - 18) ** 2 / 80 + (xx - 12) ** 2 / 50 < 1                 # another stain, elsewhere
-val_image[val_blob] -= 0.25
-val_image = val_image.clip(0, 1)
-val_prob = 1 / (1 + np.exp(-(0.45 - val_image[..., 0]) / 0.05))          # the same logits as above
-val_iou = np.array([metrics.iou(val_prob > t, val_blob) for t in grid])
-chosen = grid[val_iou.argmax()]
-print(f"validation stain ({val_blob.sum()} pixels): best threshold on the 0.01 grid {chosen} (IoU {val_iou.max():.3f})")
-print(f"held-out stain of §8 at the chosen threshold {chosen}: IoU {metrics.iou(prob > chosen, blob):.3f} "
-      f"(at the default 0.5: {metrics.iou(prob > 0.5, blob):.3f})")
-print(f"for comparison only, the held-out stain's own best threshold: {grid[grid_iou.argmax()]} (IoU {grid_iou.max():.3f}), "
-      f"{grid_iou.max() - metrics.iou(prob > chosen, blob):.3f} higher than the honest score")
+def stain(seed):
+    """A stain image like §8's: a random ellipse, 0.25 darker, on a noisy 0.55 grey surface."""
+    rng_val = np.random.default_rng(seed)
+    img = np.full((H, W, 3), 0.55) + 0.04 * rng_val.standard_normal((H, W, 3))
+    (cy, cx), (ry, rx) = rng_val.uniform(10, 22, 2), rng_val.uniform(4, 9, 2)
+    mask = (yy - cy) ** 2 / ry**2 + (xx - cx) ** 2 / rx**2 < 1
+    img[mask] -= 0.25
+    return img.clip(0, 1), mask
 
-fig, ax = plt.subplots(figsize=(5.6, 3.2))
-ax.plot(grid, val_iou, label="validation stain (chooses)")
-ax.plot(grid, grid_iou, "--", label="held-out stain of §8 (reports)")
-ax.axvline(chosen, color="black", lw=0.8, label=f"chosen on validation: {chosen}")
-ax.set(xlabel="threshold", ylabel="IoU with the true stain", ylim=(0, 1.02))
-ax.legend(loc="lower center", fontsize=8)
+
+def fp_fn(m, truth):
+    return f"FP {(m & ~truth).sum()}, FN {(~m & truth).sum()}"
+
+
+val = [stain(seed) for seed in range(1, 6)]
+val_probs = [1 / (1 + np.exp(-(0.45 - img[..., 0]) / 0.05)) for img, _ in val]   # the same logits as above
+val_iou = np.array([[metrics.iou(p > t, m) for t in grid] for p, (_, m) in zip(val_probs, val)])   # (5 stains, 99)
+chosen = grid[val_iou.mean(0).argmax()]
+for seed, (p, (_, m)), row in zip(range(1, 6), zip(val_probs, val), val_iou):
+    print(f"validation stain {seed} ({m.sum()} pixels): its own best threshold {grid[row.argmax()]}, "
+          f"at {chosen}: IoU {metrics.iou(p > chosen, m):.3f}, {fp_fn(p > chosen, m)}")
+print(f"chosen on the mean of the five: {chosen} (mean validation IoU {val_iou.mean(0).max():.3f})")
+own = grid[grid_iou.argmax()]
+for label, t in ((f"chosen on validation, {chosen}", chosen), ("the default 0.5", 0.5), (f"its own best, {own}", own)):
+    print(f"held-out stain of §8 ({blob.sum()} pixels) at {label}: IoU {metrics.iou(prob > t, blob):.3f}, "
+          f"{fp_fn(prob > t, blob)}")
+print(f"tuning on the held-out stain itself would add {grid_iou.max() - metrics.iou(prob > chosen, blob):.3f} IoU")
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.8]})
+axes[0].imshow(val[0][0])
+axes[0].contour(val[0][1], levels=[0.5], colors="white", linewidths=0.8)
+axes[0].set_title("validation stain 1; white: true stain", fontsize=9)
+axes[0].set_axis_off()
+for k, row in enumerate(val_iou):
+    axes[1].plot(grid, row, color="0.7", lw=0.8, label="validation stains 1 to 5" if k == 0 else None)
+axes[1].plot(grid, val_iou.mean(0), color="black", label="mean of the five (chooses)")
+axes[1].plot(grid, grid_iou, "--", color="tab:blue",
+             label="held-out stain of §8 (reports)")
+axes[1].axvline(chosen, color="black", lw=0.8, ls=":", label=f"chosen on validation: {chosen}")
+axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", xlim=(0.4, 0.9), ylim=(0.95, 1.001),
+            title="zoomed: thresholds 0.4 to 0.9, IoU from 0.95")
+axes[1].title.set_fontsize(9)
+axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
 fig.tight_layout()
 
 # %% [markdown]
-# The validation stain picks 0.56 (IoU 0.995 there), and on the held-out stain that threshold
-# scores 0.985, better than the default 0.5 (0.973). Had we tuned on the held-out stain itself we
-# would have picked 0.64 and reported 0.996: 0.012 higher, a gain that comes from looking at the
-# answer, not from a better rule. Report the held-out score of a threshold chosen elsewhere.
+# The five validation stains pick 0.7 (mean IoU 0.997 there; each stain's own best lies between
+# 0.56 and 0.7), and on the held-out stain that threshold scores 0.992 (FP 1, FN 1), better than
+# the default 0.5 (0.973, FP 7). Had we tuned on the held-out stain itself we would have picked
+# 0.64 and reported 0.996 (FP 1, FN 0): 0.004 higher, one pixel, a gain that comes from looking at
+# the answer, not from a better rule. Report the held-out score of a threshold chosen elsewhere.
 #
 # (A binary model with one logit and a sigmoid is the two-class case of the K scores and argmax
 # of §1: the sigmoid of $z$ is the softmax of the two scores $(0, z)$.)
@@ -615,7 +641,7 @@ fig.tight_layout()
 # |---|---|
 # | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image |
 # | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
-# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5; threshold 0.56 chosen on a validation stain, IoU 0.985 on the held-out stain |
+# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5; threshold 0.7 chosen on five validation stains, IoU 0.992 on the held-out stain |
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
 # | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #

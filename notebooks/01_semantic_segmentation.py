@@ -217,7 +217,8 @@ print(f"mean brightness of sidewalk pixels called car {brightness[sidewalk & (ba
 # uses the probabilities themselves, per class `c`: Dice_c = (2 Σ p_c·t_c + 1) / (Σ p_c + Σ t_c + 1),
 # summed over the batch's pixels, with `t_c` the one-hot target and 1 a smoothing term, and the
 # loss is 1 minus the mean over the classes present in the batch. Then `backward()` computes the
-# gradients and Adam takes one step. `fit` repeats this for `max_steps` batches (random
+# gradients and Adam takes one step; the last line prints the loss on the same batch before and
+# after that step. `fit` repeats this for `max_steps` batches (random
 # left-right flips on, the learning rate following a one-cycle schedule) and scores the validation
 # scenes every `eval_every` steps.
 
@@ -237,10 +238,14 @@ loss = ce + soft_dice                                                        # l
 opt.zero_grad()
 loss.backward()
 opt.step()
+with torch.no_grad():                                                        # the same batch, after the step
+    logits_after = demo(xb)
+    after = F.cross_entropy(logits_after, yb, weight=torch.tensor([1.0, 1, 1, 5, 5])) + train.dice_loss(logits_after, yb)
 print("images", tuple(xb.shape), "-> logits", tuple(logits.shape), "| labels", tuple(yb.shape))
 print(f"weighted cross-entropy {ce.item():.3f} + soft Dice loss {soft_dice.item():.3f} = {loss.item():.3f}")
 print("per-class soft Dice:", dict(zip(train_set.class_names, [round(float(v), 3) for v in dice_c.detach()])))
 print("soft Dice by hand = train.dice_loss:", bool(torch.isclose(soft_dice, train.dice_loss(logits, yb))))
+print(f"loss on the same 32 scenes: {loss.item():.3f} before the step, {after.item():.3f} after it")
 
 # %% [markdown]
 # We train the same small model (width 8) for the same 70 steps (2,240 images) twice: once with
@@ -650,11 +655,15 @@ print(f"scene #{i}: {(shifted_result['pred'][i][car_i] == car).mean():.0%} of it
 # or aerial images, which have no "up").
 
 # %%
+import copy
+
 rng = np.random.default_rng(3)
 img0, lm0 = test_set.images[0], test_set.labels[0]
 variants = [("original", img0, lm0)]
-variants += [(f"random flip (p = 0.5)\n+ crop + colour {k}",) + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1,
-                                                          brightness=0.3, noise=0.06) for k in (1, 2, 3)]
+for k in (1, 2, 3):
+    flipped = copy.deepcopy(rng).random() < 0.5      # augment's first draw decides its random flip (p = 0.5)
+    variants.append((f"{'flipped' if flipped else 'not flipped'} (p = 0.5)\n+ crop + colour {k}",)
+                    + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1, brightness=0.3, noise=0.06))
 variants += [("rot90: not a road scene",) + data.augment(img0, lm0, np.random.default_rng(1), hflip=False, rot90=True,
                                                         crop_scale=None, color_jitter=0)]
 fig, axes = plt.subplots(2, 5, figsize=(12, 5.4))
@@ -809,11 +818,16 @@ print(f"wrong pixels: {wrong.sum()}, on a class edge: {(wrong & on_edge).sum()},
       f"(of which true car: {(wrong & ~on_edge & (truth == car)).sum()}); "
       f"car pixels called road: {((truth == car) & (guess == 1)).sum()} of {(truth == car).sum()}; "
       f"true car pixels in the car's boundary band: {(metrics.boundary_band(truth == car) & (truth == car)).sum()}")
+cars, n_cars = ndimage.label(truth == car)
+for k in range(1, n_cars + 1):
+    one = cars == k
+    print(f"car {k}: {one.sum()} pixels, {(one & (guess == 1)).sum()} called road, "
+          f"mean brightness {test_set.images[worst][one].mean():.2f}, lowest row {np.nonzero(one)[0].max()}")
 
 # %% [markdown]
 # Of the 74 wrong pixels of scene #107, 59 lie on a class edge (cyan) and 15 inside a region
-# (magenta), all 15 inside the near-black car at the lower left: 41 of its 86 car pixels are
-# called road. The table shows what each score makes of it. The car's Dice (0.596) is higher than
+# (magenta), all 15 inside the near-black car at the lower left: all 41 of its pixels are called
+# road, and none of the other two cars' (the scene's three cars have 86 pixels). The table shows what each score makes of it. The car's Dice (0.596) is higher than
 # its IoU (0.425) for the same pixels: Dice counts the overlap twice. Its boundary IoU (0.413) is
 # close to its IoU: the cars are so small that 84 of their 86 pixels lie in the boundary band, so
 # the two scores see almost the same pixels. Road (30 pixels missed, 43 false) has IoU 0.920 but

@@ -177,6 +177,27 @@ def test_confusion_from_scores_check_counts_python_steps_not_time():
     assert steps[0] == steps[1] and steps[3] > steps[2] + 64 * 32, steps   # deterministic counts, not seconds
 
 
+def _cm_counter(s, t):  # right numbers; Counter's C code iterates one Python tuple per pixel
+    from collections import Counter
+    k, labels = np.shape(s)[1], np.argmax(s, 1)
+    pairs = Counter(zip(np.asarray(t).ravel().tolist(), labels.ravel().tolist()))
+    return np.array([[pairs[(i, j)] for j in range(k)] for i in range(k)])
+
+
+def test_confusion_from_scores_refuses_counter_and_answers_that_switch_off_the_hooks():
+    import sys
+    _fails(checks.check_confusion_from_scores, _cm_counter, "collections.Counter", "np.bincount")
+    def untraced(s, t):   # switches the step counter off, then loops over the pixels
+        sys.settrace(None)
+        return _cm_pixel_loop(s, t)
+    _fails(checks.check_confusion_from_scores, untraced, "switched off the check's step counter")
+    def unprofiled(p, t, th):   # switches the watch off, then calls the library
+        sys.setprofile(None)
+        from segcourse import metrics as m
+        return m.iou(1 / (1 + np.exp(-np.asarray(p, float))) > th, np.asarray(t).astype(bool))
+    _fails(checks.check_iou_at_threshold, unprofiled, "switched off the check's watch")
+
+
 def _image_miou_ref(p, t, k):
     scores = []
     for a, b in zip(np.asarray(p), np.asarray(t)):
@@ -516,6 +537,7 @@ def test_aligned_flip_check():
     _fails(checks.check_aligned_flip, lambda img, lm: (img[::-1], lm[::-1]), "vertical flip")
     _fails(checks.check_aligned_flip, lambda img, lm: img[:, ::-1], "return a pair")
     checks.check_aligned_flip(lambda img, lm: (np.fliplr(img), np.fliplr(lm)))  # numpy's own flip is fine
+    _fails(checks.check_aligned_flip, lambda img, lm: (np.flip(img), np.flip(lm)), "np.flip without an axis", "axis=1")
     from segcourse import data
     def augment(img, lm):  # the first seed whose random flip happens
         for seed in range(20):
@@ -780,51 +802,42 @@ def _distance_target_own(inst):
     return out
 
 
-def _worst_ref(cm, top=3):  # the learner's numpy: rates by row, off the diagonal, largest first
-    cm = np.asarray(cm, float)
-    rows = cm.sum(1, keepdims=True)
-    rates = np.divide(cm, rows, out=np.full_like(cm, -1.0), where=rows > 0)
-    np.fill_diagonal(rates, -1.0)
-    order = np.argsort(-rates, axis=None, kind="stable")[:top]
-    return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
+def _camera_ref(images, factor=2):  # the learner's numpy: block means, each shown as factor × factor
+    x = np.asarray(images, float)
+    n, h, w, c = x.shape
+    return x.reshape(n, h // factor, factor, w // factor, factor, c).mean((2, 4)).repeat(factor, 1).repeat(factor, 2)
 
 
-def _worst_by(values, top, diagonal=False):
-    v = np.array(values, float)
-    if not diagonal:
-        np.fill_diagonal(v, -np.inf)
-    order = np.argsort(-v, axis=None, kind="stable")[:top]
-    return [(int(i), int(j), float(v[i, j])) for i, j in zip(*np.unravel_index(order, v.shape))]
-
-
-def test_worst_confusions_check():
-    checks.check_worst_confusions(_worst_ref)
-    def loops(cm, top=3):  # plain Python over the cells is fine here: a K×K matrix
-        out = [(i, j, cm[i][j] / sum(cm[i])) for i in range(len(cm)) for j in range(len(cm)) if i != j and sum(cm[i])]
-        return sorted(out, key=lambda c: -c[2])[:top]
-    checks.check_worst_confusions(loops)
-    by_count = lambda cm, top=3: [(i, j, cm[i, j] / cm[i].sum()) for i, j, _ in _worst_by(cm, top)]
-    _fails(checks.check_worst_confusions, by_count, "ranked the cells by pixel count", "30 of 50")
-    by_column = lambda cm, top=3: _worst_by(np.asarray(cm) / np.maximum(np.asarray(cm).sum(0, keepdims=True), 1), top)
-    _fails(checks.check_worst_confusions, by_column, "column sums", "TRUE class")
-    with_diagonal = lambda cm, top=3: _worst_by(np.asarray(cm) / np.maximum(np.asarray(cm).sum(1, keepdims=True), 1),
-                                                 top, diagonal=True)
-    _fails(checks.check_worst_confusions, with_diagonal, "diagonal cell (0, 0)")
-    _fails(checks.check_worst_confusions, lambda cm, top=3: _worst_ref(cm, top)[::-1], "largest rate first")
-    of_all = lambda cm, top=3: [(i, j, np.asarray(cm)[i, j] / np.asarray(cm).sum()) for i, j, _ in _worst_ref(cm, top)]
-    _fails(checks.check_worst_confusions, of_all, "shares of all pixels")
-    def nan_rows(cm, top=3):  # 0/0 for the class without pixels, kept in the list
-        r = np.asarray(cm, float) / np.asarray(cm, float).sum(1, keepdims=True)
-        np.fill_diagonal(r, -1)
-        order = np.argsort(np.where(np.isnan(r), -np.inf, -r), axis=None)[::-1][:top]   # NaNs first
-        return [(int(i), int(j), float(r[i, j])) for i, j in zip(*np.unravel_index(order, r.shape))]
-    _fails(checks.check_worst_confusions, nan_rows)
-    def library(cm, top=3):
+def test_block_mean_camera_check():
+    from segcourse.checks import lesson01
+    checks.check_block_mean_camera(_camera_ref)
+    def loops(images, factor=2):  # a loop over blocks is slow but right: accepted
+        x = np.array(images, float)
+        for r in range(0, x.shape[1], factor):
+            for c in range(0, x.shape[2], factor):
+                x[:, r:r + factor, c:c + factor] = x[:, r:r + factor, c:c + factor].mean((1, 2), keepdims=True)
+        return x
+    checks.check_block_mean_camera(loops)
+    _fails(checks.check_block_mean_camera, lambda im, factor=2: im[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2),
+           "subsampling", "MEAN")
+    _fails(checks.check_block_mean_camera, lambda im, factor=2: _camera_ref(im, factor)[:, ::factor, ::factor],
+           "coarse camera's own pixels", "np.repeat")
+    _fails(checks.check_block_mean_camera,
+           lambda im, factor=2: np.repeat(_camera_ref(im, factor).mean(-1, keepdims=True), 3, -1), "colour channels")
+    _fails(checks.check_block_mean_camera, lambda im, factor=2: lesson01._block_mean(im, factor, "strided"),
+           "not neighbouring pixels")
+    _fails(checks.check_block_mean_camera,
+           lambda im, factor=2: np.tile(_camera_ref(im, factor)[:, ::factor, ::factor], (1, factor, factor, 1)), "np.tile")
+    _fails(checks.check_block_mean_camera, lambda im, factor=2: _camera_ref(im, 2), "not 2", "factor you are given")
+    def skimage_mean(images, factor=2):
+        from skimage.transform import downscale_local_mean
+        return downscale_local_mean(np.asarray(images), (1, factor, factor, 1)).repeat(factor, 1).repeat(factor, 2)
+    _fails(checks.check_block_mean_camera, skimage_mean, "calls skimage.transform", "downscale_local_mean")
+    def library(images, factor=2):
         from segcourse import metrics as m
         m.iou(np.ones((2, 2), bool), np.ones((2, 2), bool))
-        return _worst_ref(cm, top)
-    _fails(checks.check_worst_confusions, library, "calls segcourse.metrics.iou")
-    _fails(checks.check_worst_confusions, lambda cm, top=3: _worst_ref(cm, top)[:2], "return 3 triples")
+        return _camera_ref(images, factor)
+    _fails(checks.check_block_mean_camera, library, "calls segcourse.metrics.iou")
 
 
 # ----------------------------------------------------------------------------- robustness under grading
@@ -840,7 +853,7 @@ FUNCTION_CHECKS = [
     (checks.check_median_frequency_weights, _mfw_ref),
     (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
-    (checks.check_worst_confusions, _worst_ref),
+    (checks.check_block_mean_camera, _camera_ref),
     (checks.check_count_cells, _count_8),
     (_check_split(6), lambda m, md: _split(m, md)),
     (checks.check_distance_target, lambda i: _distance_target_own(i)),

@@ -195,26 +195,19 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return image[:, ::-1], label_map
             """, {"check_flip_pair"}),
     ],
-    "worst_confusions": [
+    "block_mean_camera": [
         ("dee", """
-            def worst_confusions(cm, top=3):  # ranked by pixel count: a large class makes large counts
-                cm = np.asarray(cm, dtype=float)
-                off = cm.copy()
-                np.fill_diagonal(off, -1)
-                order = np.argsort(-off, axis=None)[:top]
-                return [(int(i), int(j), float(cm[i, j] / cm[i].sum())) for i, j in zip(*np.unravel_index(order, cm.shape))]
-
-            for i, j, rate in worst_confusions(cm, top=3):
-                print(scenes.class_names[i], "->", scenes.class_names[j], round(rate, 3))
-            """, {"check_worst_confusions"}),
+            def block_mean_camera(images, factor=2):  # subsampled: one pixel of each block, nothing averaged
+                x = np.asarray(images, dtype=float)
+                return x[:, ::factor, ::factor].repeat(factor, axis=1).repeat(factor, axis=2)
+            """, {"check_block_mean_camera"}),
         ("fay", """
-            def worst_confusions(cm, top=3):  # divided by the column: a share of the predicted class
-                cm = np.asarray(cm, dtype=float)
-                rates = cm / np.maximum(cm.sum(axis=0, keepdims=True), 1)
-                np.fill_diagonal(rates, -1)
-                order = np.argsort(-rates, axis=None)[:top]
-                return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
-            """, {"check_worst_confusions"}),
+            from skimage.transform import downscale_local_mean
+
+            def block_mean_camera(images, factor=2):  # scikit-image's block mean, not the learner's
+                small = downscale_local_mean(np.asarray(images, dtype=float), (1, factor, factor, 1))
+                return small.repeat(factor, axis=1).repeat(factor, axis=2)
+            """, {"check_block_mean_camera"}),
     ],
     # lesson 02 (inside the network)
     "exact_upsampling": [

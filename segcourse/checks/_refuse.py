@@ -6,7 +6,7 @@ An exercise such as "write ``dice_per_image`` with numpy" is passed by a one-lin
 :class:`Watch` calls the learner's function through :func:`~segcourse.checks._core._call` and,
 while it runs, notes every call into the library functions it was told to watch (with
 :func:`sys.setprofile`, so an ``import`` inside the answer, an alias or a method that calls the
-function are all seen). After the check's cases pass, :meth:`Watch.refuse` fails the check with
+function are all seen; an answer that removes that hook is refused). After the check's cases pass, :meth:`Watch.refuse` fails the check with
 a hint that says what was called and to write it with numpy. A wrong answer that happens to call
 the library still gets the hint that names its mistake first.
 
@@ -70,6 +70,12 @@ class Watch:
     1.0
     >>> own.refuse("iou")      # numpy only: nothing to refuse
     >>> from sklearn.utils.class_weight import compute_class_weight   # behind sklearn's validate_params
+    >>> import sys
+    >>> off = Watch(LIBRARY)
+    >>> off(lambda p, t: (sys.setprofile(None), metrics.iou(p, t))[1], np.ones((2, 2)), np.ones((2, 2)), what="iou")
+    Traceback (most recent call last):
+    ...
+    AssertionError: your iou switched off the check's watch: ...
     >>> sk = Watch((("sklearn.utils", {"compute_class_weight"}),))
     >>> sk(lambda y: compute_class_weight("balanced", classes=np.array([0, 1]), y=y), np.array([0, 0, 1]), what="w").tolist()
     [0.75, 1.5]
@@ -108,10 +114,16 @@ class Watch:
     def __call__(self, fn: Callable, *args: Any, what: str) -> Any:
         """``_call(fn, *args, what=what)``, watching what ``fn`` calls."""
         __tracebackhide__ = True  # noqa: F841
-        previous = sys.getprofile()
-        sys.setprofile(self._profile)
+        previous, hook = sys.getprofile(), self._profile
+        sys.setprofile(hook)
         try:
-            return _call(fn, *args, what=what)
+            result = _call(fn, *args, what=what)
+            if sys.getprofile() != hook:             # the answer removed or replaced the watch
+                raise AssertionError(
+                    f"your {what} switched off the check's watch: after it ran, the profile hook the check "
+                    f"installed (sys.setprofile) was gone. The check notes which functions your answer calls; "
+                    f"remove sys.setprofile / sys.settrace (and any profiler) from your function.")
+            return result
         finally:
             sys.setprofile(previous)
 

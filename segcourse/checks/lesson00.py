@@ -191,25 +191,46 @@ def _python_steps(fn: Callable, *args: Any, what: str) -> int:
     Counted with :func:`sys.settrace`, so the count is the same on every machine and under any
     load, unlike a time. numpy's C code (``argmax``, ``bincount``, ...) is one step however large
     its array; a ``for`` loop, a comprehension, ``np.vectorize`` or ``np.apply_along_axis`` over
-    the pixels adds steps per pixel. A tracer already installed (a coverage tool) is restored.
+    the pixels adds steps per pixel. ``collections.Counter`` counts in C but over one Python
+    object per pixel: a call into it is refused outright, and so is an answer that removes the
+    trace hook (``sys.settrace(None)``). A tracer already installed (a coverage tool) is restored.
     """
-    count = 0
+    count, counter, removed = 0, False, False
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        nonlocal count
+        nonlocal count, counter
         count += 1
+        if event == "call" and frame.f_code.co_qualname.startswith("Counter.") \
+                and frame.f_globals.get("__name__") == "collections":
+            counter = True                           # C code behind it iterates the pixels as Python objects
         return tracer
 
     def traced(*a: Any) -> Any:
+        nonlocal removed
         previous = sys.gettrace()
         sys.settrace(tracer)
         try:
-            return fn(*a)
+            result = fn(*a)
+            removed = sys.gettrace() is not tracer
+            return result
         finally:
             sys.settrace(previous)
 
     _call(traced, *args, what=what)
+    if removed:
+        raise AssertionError(f"your {what} switched off the check's step counter: after it ran, the trace hook the "
+                             f"check installed (sys.settrace) was gone. The check counts your function's Python "
+                             f"steps to see whether it loops over the pixels; remove sys.settrace / sys.setprofile "
+                             f"(and any debugger or profiler) from your function.")
+    if counter:
+        raise AssertionError(COUNTER_HINT.format(what=what))
     return count
+
+
+COUNTER_HINT = ("your {what} counts with collections.Counter: Counter(zip(target.tolist(), labels.tolist())) turns "
+                "every pixel into a Python object and counts them one by one, a Python loop over the pixels "
+                "hidden inside Counter's C code. Let numpy count: one index K * target + label per pixel, then "
+                "np.bincount(index, minlength=K*K).")
 
 
 def _loop_case(h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +249,8 @@ def _refuse_pixel_loop(confusion_from_scores: Callable) -> None:
         raise AssertionError(
             f"your numbers are right, but your function runs a Python loop over the pixels: on 2 images of 4×4 "
             f"pixels it takes {n_small} Python steps, on 2 images of 32×32 it takes {n_large} (64 times the pixels). "
-            f"A for loop over pixels or rows, a list comprehension, np.vectorize or np.apply_along_axis all do this. "
+            f"A for loop over pixels or rows, a list comprehension, np.vectorize, np.apply_along_axis or "
+            f"collections.Counter over the pixels all do this. "
             f"Let numpy do the counting: labels = scores.argmax(axis=1), one index K * target + label per pixel, "
             f"then np.bincount(index, minlength=K*K).")
 

@@ -10,11 +10,11 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import metrics
-from ._core import _array, _close, _number, _plain, learner_check
+from ._core import _array, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip",
-           "check_worst_confusions"]
+           "check_block_mean_camera"]
 
 
 def _show(value: Any) -> str:
@@ -273,6 +273,9 @@ def check_aligned_flip(flip_pair: Callable) -> None:
         raise AssertionError("the image was flipped but the mask was not: every flip must move both together")
     if same(fl, lm[:, ::-1]) and same(fi, img):
         raise AssertionError("the mask was flipped but the image was not")
+    if same(fi, img[::-1, ::-1, ::-1]) or (same(fl, lm[::-1, ::-1]) and not same(fi, img[:, ::-1])):
+        raise AssertionError("np.flip without an axis reverses every axis: rows, columns and (for the image) the "
+                             "colour channels. A horizontal flip reverses the columns only: np.flip(x, axis=1)")
     if same(fi, img[::-1]) or same(fl, lm[::-1]):
         raise AssertionError("that is a vertical flip (rows reversed); a horizontal flip reverses the columns, axis 1")
     if same(fi, img[:, :, ::-1]):
@@ -283,122 +286,93 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     print("check_aligned_flip: all cases pass")
 
 
-# ------------------------------------------------------------------------------ worst confusions
-def _rates(cm: Any, by: str = "row") -> np.ndarray:
-    """``cm[i, j]`` divided by its row sum (``by="row"``), column sum or the total; 0 where that is 0."""
-    cm = np.asarray(cm, float)
-    total = {"row": cm.sum(1, keepdims=True), "column": cm.sum(0, keepdims=True), "all": np.full_like(cm, cm.sum())}[by]
-    total = np.broadcast_to(total, cm.shape)
-    return np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+# ------------------------------------------------------------------------------ block-mean camera
+def _block_mean(images: Any, factor: int, groups: str = "blocks") -> np.ndarray:
+    """Each ``factor × factor`` block of ``(N, H, W, C)`` images replaced by its mean colour.
+
+    ``groups="strided"`` averages pixels ``H // factor`` apart instead (a wrong reshape).
+    """
+    x = np.asarray(images, float)
+    n, h, w, c = x.shape
+    f = factor
+    if groups == "strided":
+        small = x.reshape(n, f, h // f, f, w // f, c).mean((1, 3))
+    else:
+        small = x.reshape(n, h // f, f, w // f, f, c).mean((2, 4))
+    return small.repeat(f, 1).repeat(f, 2)
 
 
-def _ranked(values: np.ndarray, top: int, diagonal: bool = False, skip_rows: Any = ()) -> list[tuple[int, int, float]]:
-    """The ``top`` largest cells of ``values`` (off the diagonal unless ``diagonal``), largest first."""
-    cells = [(i, j) for i in range(values.shape[0]) for j in range(values.shape[1])
-             if (diagonal or i != j) and i not in skip_rows]
-    cells.sort(key=lambda ij: -values[ij])
-    return [(i, j, float(values[i, j])) for i, j in cells[:top]]
+#: One 4×6 image, 3 channels, every value different: each 2×2 block has its own mean in each channel.
+CAM_IMAGE = (np.arange(72, dtype=float).reshape(1, 4, 6, 3) * 7 % 61) / 60
+
+#: Libraries that compute the block mean for the learner.
+CAM_LIBRARY = (("skimage.transform", {"downscale_local_mean", "rescale", "resize", "pyramid_reduce"}),
+               ("skimage.measure", {"block_reduce"}), ("scipy.ndimage", {"zoom"}))
 
 
-def _worst_confusions(cm: Any, top: int = 3) -> list[tuple[int, int, float]]:
-    cm = np.asarray(cm)
-    return _ranked(_rates(cm), top, skip_rows=set(np.flatnonzero(cm.sum(1) == 0).tolist()))
+def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
+    """What a wrong block-mean picture did instead, for the typical mistakes."""
+    n, h, w, c = x.shape
+    small = _block_mean(x, f)[:, ::f, ::f]
 
+    def same(other: np.ndarray) -> bool:
+        return other.shape == got.shape and bool(np.allclose(got, other, atol=1e-6))
 
-def _triples(raw: Any, top: int) -> list[tuple[int, int, float]]:
-    """The learner's list of ``(true, predicted, rate)``, or an AssertionError that says what came back."""
-    raw = _plain(raw)
-    if isinstance(raw, np.ndarray):
-        raw = raw.tolist()
-    if not isinstance(raw, (list, tuple)) or not all(isinstance(t, (list, tuple, np.ndarray)) and len(t) == 3 for t in raw):
-        raise AssertionError(f"return a list of (true class, predicted class, rate) triples, largest rate first; "
-                             f"yours is {type(raw).__name__}" + (f" {raw!r:.80}" if not isinstance(raw, (list, tuple)) else ""))
-    if len(raw) != top:
-        raise AssertionError(f"with top={top} return {top} triples; yours has {len(raw)}")
-    out = []
-    for i, j, r in raw:
-        try:
-            out.append((int(i), int(j), float(_plain(r))))
-        except (TypeError, ValueError):
-            raise AssertionError(f"each triple is (int, int, float): true class, predicted class, rate; got "
-                                 f"({i!r}, {j!r}, {r!r})") from None
-    return out
-
-
-def _fmt(triples: list[tuple[int, int, float]]) -> str:
-    return "[" + ", ".join(f"({i}, {j}, {_show(r)})" for i, j, r in triples) + "]"
-
-
-#: K = 4, rows = truth. Largest count: 1 -> 2 (120 pixels of 1,000); largest row rate: 3 -> 1 (30 of 50,
-#: 0.6); largest column rate (a share of a predicted class): 1 -> 2 (120 of 127). Class 2 has no pixels.
-WC_CM = np.array([[800, 10, 0, 40],
-                  [60, 800, 120, 20],
-                  [0, 0, 0, 0],
-                  [3, 30, 7, 10]])
-
-
-def _same_ranking(got: list[tuple[int, int, float]], cm: np.ndarray, want: list[tuple[int, int, float]]) -> bool:
-    """Same rates in the same order, each the rate of an off-diagonal cell it names (ties in any order)."""
-    rates, rows = _rates(cm), np.asarray(cm).sum(1)
-    return (np.allclose([r for *_, r in got], [r for *_, r in want], atol=1e-6)
-            and len({(i, j) for i, j, _ in got}) == len(got)
-            and all(0 <= i < len(cm) and 0 <= j < len(cm) and i != j and rows[i] > 0 and abs(rates[i, j] - r) < 1e-6
-                    for i, j, r in got))
+    if same(x[:, ::f, ::f].repeat(f, 1).repeat(f, 2)):
+        return (f"you kept one pixel of each {f}×{f} block (x[:, ::{f}, ::{f}], subsampling) and dropped the other "
+                f"{f * f - 1}. A camera pixel collects the light of its whole area: each block holds the MEAN of "
+                f"its {f * f} pixels, so a thin lane mixes with the road next to it.")
+    if same(np.repeat(_block_mean(x, f).mean(-1, keepdims=True), c, -1)) or same(_block_mean(x, f).mean(-1)):
+        return "you averaged the 3 colour channels too: average over the block's pixels, each channel on its own."
+    if same(_block_mean(x, f, "strided")):
+        return (f"your blocks are not neighbouring pixels: reshape(N, {f}, H // {f}, ...) groups pixels H // {f} rows "
+                f"apart. Reshape to (N, H // {f}, {f}, W // {f}, {f}, 3): axes 2 and 4 run inside one block.")
+    if same(np.tile(small, (1, f, f, 1))):
+        return (f"np.tile repeats the whole small picture {f}×{f} times; np.repeat repeats each pixel: "
+                f".repeat({f}, axis=1).repeat({f}, axis=2).")
+    if f != 2 and same(_block_mean(x, 2)):
+        return f"that is the 2×2 block mean: use the factor you are given ({f}), not 2."
+    return (f"each {f}×{f} block of neighbouring pixels (rows {f}r to {f}r + {f - 1}, columns likewise) should hold "
+            f"the mean colour of its {f * f} pixels, in every pixel of the block.")
 
 
 @learner_check
-def check_worst_confusions(worst_confusions: Callable) -> None:
-    """Check ``worst_confusions(cm, top=3)``: the ``top`` largest off-diagonal rates of a confusion matrix.
+def check_block_mean_camera(block_mean_camera: Callable) -> None:
+    """Check ``block_mean_camera(images, factor=2)``: what a camera ``factor`` times coarser records.
 
-    ``cm[i, j]`` counts pixels of true class ``i`` predicted as ``j``; the rate of a cell is
-    ``cm[i, j] / cm[i].sum()`` (the share of class ``i``'s pixels called ``j``). Return a list of
-    ``(i, j, rate)``, largest rate first, skipping the diagonal and the classes with no true pixels.
-    An answer that calls ``segcourse`` is refused once its numbers are right.
+    ``images`` is ``(N, H, W, 3)`` with H and W multiples of ``factor``. The answer has the same
+    shape: every ``factor × factor`` block of neighbouring pixels holds the block's mean colour
+    (each channel on its own), i.e. the coarse camera's picture shown at the model's input size.
+    An answer that calls ``segcourse``, scikit-image's ``downscale_local_mean``, ``block_reduce``,
+    ``rescale`` or ``resize``, or ``scipy.ndimage.zoom`` is refused once its numbers are right.
 
-    >>> check_worst_confusions(lambda cm, top=3: [(0, 0, 0.0)] * top)
+    >>> check_block_mean_camera(lambda images, factor=2: images[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: on the 4×4 matrix ... the 3 largest rates are ...
+    segcourse.checks.CheckFailed: on one 4×6 image with factor=2: you kept one pixel of each 2×2 block ...
     """
-    call = Watch(LIBRARY)
-    cm, top = WC_CM, 3
-    want = _worst_confusions(cm, top)
-    got = _triples(call(worst_confusions, cm.copy(), top, what="worst_confusions"), top)
-    pairs = [(i, j) for i, j, _ in got]
-    if not _same_ranking(got, cm, want):
-        by_count = _ranked(cm.astype(float), top)
-        if any(i == j for i, j in pairs):
-            hint = (f"your list holds the diagonal cell ({pairs[[i == j for i, j in pairs].index(True)][0]}, "
-                    f"{pairs[[i == j for i, j in pairs].index(True)][0]}): the diagonal counts the pixels that are right. "
-                    f"A confusion is off the diagonal, i != j.")
-        elif pairs == [(i, j) for i, j, _ in by_count]:
-            hint = ("you ranked the cells by pixel count. Class 1 has 1,000 pixels and class 3 only 50: 30 of 50 "
-                    "(0.6) is a worse confusion than 120 of 1,000 (0.12). Divide each row by its sum first.")
-        elif pairs == [(i, j) for i, j, _ in _ranked(_rates(cm, "column"), top)]:
-            hint = ("you divided by the column sums: that is the share of the PREDICTED class's pixels. The rate of "
-                    "a confusion is a share of the TRUE class (the row): cm[i, j] / cm[i].sum().")
-        elif pairs == [(i, j) for i, j, _ in want[::-1]]:
-            hint = "your list is in the wrong order: largest rate first."
-        elif pairs == [(i, j) for i, j, _ in want] and np.allclose([r for *_, r in got],
-                                                                     [_rates(cm, "all")[i, j] for i, j in pairs]):
-            hint = "your rates are shares of all pixels; divide by the row sum, the pixels of the true class."
-        else:
-            hint = "rate = cm[i, j] / cm[i].sum(), off the diagonal, largest first."
-        raise AssertionError(f"on the 4×4 matrix {cm.tolist()} (rows = truth) the {top} largest rates are {_fmt(want)}, "
-                             f"yours are {_fmt(got)}: {hint}")
-    # a class with no true pixels (row 2 here, and row 0 below) is skipped, never a NaN and never a crash
-    rng = np.random.default_rng(8)
-    for _ in range(6):
-        k = int(rng.integers(3, 7))
-        cm = rng.choice(400, (k, k), replace=False) + np.diag(rng.integers(500, 5000, k))
-        cm[int(rng.integers(0, k))] = 0
-        top = int(rng.integers(1, k))
-        want = _worst_confusions(cm, top)
-        got = _triples(call(worst_confusions, cm.copy(), top, what="worst_confusions"), top)
-        if any(not np.isfinite(r) for *_, r in got):
-            raise AssertionError(f"your rates include {_fmt(got)}: a class with no true pixels (its row sums to 0) has "
-                                 f"no rates; skip that row instead of dividing 0 by 0")
-        if not _same_ranking(got, cm, want):
-            raise AssertionError(f"on a random {k}×{k} matrix with top={top} expected {_fmt(want)}, got {_fmt(got)}")
-    call.refuse("worst_confusions")
-    print("check_worst_confusions: all cases pass")
+    call = Watch(LIBRARY + CAM_LIBRARY)
+    rng = np.random.default_rng(9)
+    cases = [(CAM_IMAGE, 2, "one 4×6 image with factor=2"),
+             (rng.random((2, 6, 12, 3)), 3, "two 6×12 images with factor=3"),
+             (rng.random((1, 8, 8, 3)).astype(np.float32), 4, "one 8×8 float32 image with factor=4")]
+    for x, f, what in cases:
+        want = _block_mean(x, f)
+        got = _array(call(block_mean_camera, x.copy(), f, what="block_mean_camera"), "block_mean_camera").astype(float)
+        if got.shape == want[:, ::f, ::f].shape and got.shape != want.shape:
+            raise AssertionError(f"on {what} your picture has shape {got.shape}: that is the coarse camera's own "
+                                 f"pixels. The model reads {x.shape[1]}×{x.shape[2]} images: show each camera pixel "
+                                 f"as a {f}×{f} block (np.repeat along axes 1 and 2), shape {want.shape}.")
+        if got.shape != want.shape:
+            raise AssertionError(f"on {what} (shape {x.shape}) return the input's shape {want.shape}; yours has "
+                                 f"shape {got.shape}.")
+        if not np.allclose(got, want, atol=1e-6):
+            i, r, c = np.argwhere(~np.isclose(got, want, atol=1e-6).all(-1))[0]
+            raise AssertionError(f"on {what}: {_camera_hint(got, x.astype(float), f)} Image {i}, row {r}, column "
+                                 f"{c} should be {_shows(want[i, r, c])}, yours is {_shows(got[i, r, c])}.")
+    if call.seen and not call.seen[0].startswith("segcourse"):
+        raise AssertionError(f"your block_mean_camera calls {call.seen[0]}: it gives the right numbers, but this "
+                             f"exercise asks you to write the block mean yourself with numpy (reshape, mean over "
+                             f"the block axes, np.repeat).")
+    call.refuse("block_mean_camera")
+    print("check_block_mean_camera: all cases pass")
