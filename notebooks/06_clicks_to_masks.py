@@ -419,10 +419,11 @@ print(f"in training (§5, the card's recipe): click 1 with a zero previous mask,
 # 3.55, and 8 nuclei never reach IoU 0.85 instead of 3; per nucleus that costs more clicks on 12
 # of the 47, as many on 34 and saves a click on 1. After the first click both have the same mean
 # IoU (0.808): before click 1 the channel holds zeros anyway. So the trained model **depends on
-# the channel**. That is not the same as "the channel saves those clicks": in training, zeros in
-# the channel came only with click 1, and every later click came with the model's own last
-# prediction there, so from click 2 on the zeroed runs show the model inputs it never saw. How
-# many clicks a model *trained* without that channel would need is a different question, one this
+# the channel**. That is not the same as "the channel saves those clicks": the model was trained
+# with 1 click plus 0 to 3 corrections (the cell prints the recipe), zeros in the channel came
+# only with click 1, and every corrective click came with the model's own last prediction there.
+# From click 2 on, the zeroed runs give the model inputs unlike those it was trained on. How many
+# clicks a model *trained* without that channel would need is a different question, one this
 # lesson does not measure.
 
 # %% [markdown]
@@ -484,8 +485,8 @@ fig.tight_layout()
 # its value after 5 clicks (0.876), while the classical methods end higher after 20 clicks than
 # after 5 (random walker 0.810 to 0.844, marker watershed 0.825 to 0.854). Two causes fit, and
 # this lesson does not separate them. Once the mask is nearly right, the annotator's next clicks
-# go to the thin errors along the outline, where a click is hard to answer (§7 shows the nuclei
-# where the decline goes furthest). And the model was trained with 1 click plus 0 to 3
+# go to the thin errors along the outline, and there the model's answers get worse (§7 shows the
+# nuclei where the decline goes furthest). And the model was trained with 1 click plus 0 to 3
 # corrections (§5), so it never saw more than 4 clicks: later clicks are inputs it was not
 # trained for. Per nucleus, over the runs of the live table, and the training recipe:
 
