@@ -561,7 +561,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
     # counted as click 1, swapped (col, row), the last index, reached = clicks < cap; for click_maps
     # swapped (col, row), radius off by one, one channel, bool maps, squares; for simulate previous=None,
-    # swapped click lists, only the last click, no stop, > instead of >=; for seeds swapped labels, -1, float,
+    # swapped click lists, only the last click, no stop, > instead of >=, every click on the proposal's errors,
+    # simulate_clicks wrapped after the proposal, a crash once every error pixel is clicked; for seeds swapped labels, -1, float,
     # (col, row), the border drawn last, radius off by one, squares) are rejected in
     # tests/test_interactive.py (the classroom run grades only each learner's first entry)
     "click": [

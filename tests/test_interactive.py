@@ -356,17 +356,24 @@ def test_click_maps_check_rejects_typical_mistakes(wrong, hint):
         checks.check_click_maps(wrong)
 
 
-def _loop(proposal=True, clicked=True, previous=True, swap=False, only_last=False, stop=True, strict=False):
+def _loop(proposal=True, clicked=True, previous=True, swap=False, only_last=False, stop=True, strict=False,
+          stuck=True, on_proposal=False):
     """The annotator loop of exercise 4, right by default; each flag makes one typical mistake."""
     def simulate(predict, image, target, max_clicks=20, stop_at=0.85):
         target = np.asarray(target, bool)
         iou = lambda a, b: float((a & b).sum() / (a | b).sum())  # noqa: E731
         pred = np.asarray(predict(image, [], [], None), bool) if proposal else np.zeros_like(target)
         ious, clicks, pos, neg = ([iou(pred, target)] if proposal else []), [], [], []
-        prev = pred if proposal else None
+        prev = first = pred if proposal else None
         reached = lambda: ious and (ious[-1] > stop_at if strict else ious[-1] >= stop_at)  # noqa: E731
         while len(clicks) < max_clicks and not (stop and reached()):
-            (r, c), positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks] if clicked else None)
+            try:
+                (r, c), positive = interactive.next_click(first if on_proposal else pred, target,
+                                                          clicked=[(r, c) for r, c, _ in clicks] if clicked else None)
+            except ValueError:  # every error pixel clicked already
+                if not stuck:
+                    raise
+                break
             (pos if positive else neg).append((r, c))
             clicks.append((r, c, positive))
             p, n = ([(r, c)], []) if only_last and positive else ([], [(r, c)]) if only_last else (pos, neg)
@@ -394,6 +401,13 @@ def test_simulate_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys)
     (_loop(only_last=True), r"ALL clicks\s+so far"),
     (_loop(stop=False), "stops there"),
     (_loop(strict=True), ">=, not >"),
+    (_loop(stuck=False), "raises ValueError"),                              # crashes once every error pixel is clicked
+    (_loop(on_proposal=True), "errors of the PROPOSAL"),                    # every click on the proposal's errors
+    (lambda predict, image, target, max_clicks, stop_at: (lambda p, r: (                # simulate_clicks after the proposal
+        [float((p & target).sum() / (p | target).sum())] + r["ious"], [(a, b, q) for (a, b), q in r["clicks"]]))(
+        np.asarray(predict(image, [], [], None), bool), interactive.simulate_clicks(predict, image, target, max_clicks,
+                                                                                    stop_at=stop_at)),
+     r"as if nothing\s+were\s+predicted"),
     (lambda predict, image, target, max_clicks, stop_at: _loop()(predict, image, target, max_clicks, stop_at)[0], "two values"),
     (lambda predict, image, target, max_clicks, stop_at: (lambda r: ([0.0] + r["ious"], [(a, b, p) for (a, b), p in r["clicks"]]))(
         interactive.simulate_clicks(predict, image, target, max_clicks, stop_at=stop_at)), "first"),

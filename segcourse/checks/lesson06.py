@@ -382,14 +382,16 @@ def check_click_maps(click_maps: Callable) -> None:
     print("check_click_maps: all cases pass")
 
 
-def _simulate(predict: Callable, image: Any, target: Any, max_clicks: int = 20,
-              stop_at: float = 0.85) -> tuple[list[float], list[tuple[int, int, bool]]]:
+def _simulate(predict: Callable, image: Any, target: Any, max_clicks: int = 20, stop_at: float = 0.85,
+              on_proposal: bool = False) -> tuple[list[float], list[tuple[int, int, bool]]]:
     """The reference answer: the annotator loop when the model proposes a mask before the first click.
 
     ``ious[0]`` is the proposal's IoU (``predict(image, [], [], None)``); each click goes to
     :func:`~segcourse.interactive.next_click` of the last mask, never twice on a pixel; the last
-    mask is the ``previous`` input of the next call; the loop stops once IoU reaches ``stop_at``
-    or after ``max_clicks`` clicks.
+    mask is the ``previous`` input of the next call; the loop stops once IoU reaches ``stop_at``,
+    after ``max_clicks`` clicks, or when every error pixel has been clicked already (``next_click``
+    raises ValueError). ``on_proposal`` (every click placed on the proposal's errors, not on the
+    last mask's) is a typical variant the check names.
 
     >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
     >>> _simulate(lambda img, pos, neg, prev: t if pos else np.zeros_like(t), t, t)
@@ -404,8 +406,12 @@ def _simulate(predict: Callable, image: Any, target: Any, max_clicks: int = 20,
     clicks: list[tuple[int, int, bool]] = []
     pred = np.asarray(predict(image, [], [], None), bool)
     ious = [iou(pred, t)]
+    proposal = pred
     while ious[-1] < stop_at and len(clicks) < max_clicks:
-        (r, c), positive = next_click(pred, t, clicked=[(r, c) for r, c, _ in clicks])
+        try:
+            (r, c), positive = next_click(proposal if on_proposal else pred, t, clicked=[(r, c) for r, c, _ in clicks])
+        except ValueError:  # no error pixel left that was not clicked: the annotator stops
+            break
         (pos if positive else neg).append((r, c))
         clicks.append((r, c, positive))
         pred = np.asarray(predict(image, list(pos), list(neg), pred), bool)
@@ -458,6 +464,8 @@ def check_simulate(simulate: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: call predict(image, [], [], None) first: the tool shows ...
     """
+    from ..interactive import next_click
+
     call = Watch((("segcourse.interactive", {"simulate_clicks", "evaluate_methods", "number_of_clicks"}),
                   ("segcourse.checks.lesson06", {"_simulate"})))
     t = np.zeros((20, 20), bool)
@@ -494,6 +502,11 @@ def check_simulate(simulate: Callable) -> None:
     if len(got[1]) != 4:
         raise AssertionError(f"the IoU never reaches 0.85 here, so the annotator clicks up to the cap, max_clicks=4: "
                              f"4 clicks and 5 IoUs; you returned {len(got[1])} clicks and {len(got[0])} IoUs")
+    (r0, c0), p0 = next_click(np.zeros_like(t), t)
+    if got[1] != want[1] and got[1][0] == (r0, c0, p0) != want[1][0]:
+        raise AssertionError(f"your click 1 went to {(r0, c0, p0)}, the object's deepest pixel, as if nothing were "
+                             f"predicted (interactive.simulate_clicks starts from nothing, so wrapping it does this): "
+                             f"click 1 goes to the PROPOSAL's errors, next_click(proposal, target), here {want[1][0]}")
     if got[1] != want[1]:
         raise AssertionError(f"clicks expected {want[1]}, got {got[1]}: each click is next_click(pred, target, "
                              f"clicked=...) on the LAST mask, as (row, col, positive)")
@@ -532,6 +545,11 @@ def check_simulate(simulate: Callable) -> None:
     if len(got[0]) > len(want[0]) and np.allclose(got[0][:len(want[0])], want[0]):
         raise AssertionError(f"IoU reached stop_at=0.9 after {len(want[1])} clicks ({want[0][-1]:.3f}); the annotator "
                              f"stops there, but yours went on to {len(got[1])} clicks")
+    stale = _simulate(_Recorder(follow), image, t, 6, 0.9, on_proposal=True)
+    if (len(got[0]), got[1]) == (len(stale[0]), stale[1]) and stale[1] != want[1] and np.allclose(got[0], stale[0]):
+        raise AssertionError(f"your clicks {got[1]} all go to the errors of the PROPOSAL; after each click the model "
+                             f"returns a new mask, and the next click goes to that LAST mask's errors: "
+                             f"next_click(pred, target, clicked=...) with pred the latest mask, here {want[1]}")
     if len(got[0]) != len(want[0]) or not np.allclose(got[0], want[0]) or got[1] != want[1]:
         raise AssertionError(f"a model that adds a 10×2 strip per positive click, max_clicks=6, stop_at=0.9: expected ious "
                              f"{[round(v, 3) for v in want[0]]} with clicks {want[1]}; got "
@@ -545,6 +563,24 @@ def check_simulate(simulate: Callable) -> None:
     if len(got[1]) > 0:
         raise AssertionError("the proposal's IoU is exactly 0.75 and stop_at=0.75: reaching it means at or above "
                              "(>=, not >), so the annotator accepts the proposal with no click: ([0.75], [])")
+    # 4. stuck: the proposal misses 2 px and the model ignores the clicks; after 2 clicks every error pixel is clicked
+    almost = t.copy()
+    almost[9:11, 15] = False
+    try:
+        got = ask(_Recorder(lambda pos, neg: almost), 20, 1.0)
+    except AssertionError as exc:
+        if "ValueError" not in str(exc):
+            raise
+        raise AssertionError("the proposal misses 2 px and the model ignores the clicks, stop_at=1.0: after 2 clicks "
+                             "every error pixel has been clicked, and next_click raises ValueError. Stop clicking "
+                             "then (catch the ValueError, or stop when no unclicked error pixel is left) and return "
+                             "what you have: ([0.983, 0.983, 0.983], [(9, 15, True), (10, 15, True)])") from None
+    want = _simulate(_Recorder(lambda pos, neg: almost), image, t, 20, 1.0)
+    if (len(got[0]), got[1]) != (len(want[0]), want[1]):
+        raise AssertionError(f"the proposal misses 2 px and the model ignores the clicks, stop_at=1.0: after the 2 "
+                             f"clicks {want[1]} no unclicked error pixel is left, so the annotator stops: expected "
+                             f"{[round(v, 3) for v in want[0]]} with clicks {want[1]}; got "
+                             f"{[round(v, 3) for v in got[0]]} with clicks {got[1]}")
     call.refuse("simulate")
     print("check_simulate: all cases pass")
 
@@ -622,7 +658,9 @@ def check_seeds(seeds: Callable) -> None:
                                  f"indexes the first axis")
         if np.array_equal(got, ref(clicks, shape, radius, positive_wins=True)):
             raise AssertionError(f"{where}: where disks overlap, the LATER click wins (the annotator corrected the "
-                                 f"earlier one): draw the disks in the order of the clicks, not all positive ones last")
+                                 f"earlier one): draw the disks in the order of the clicks, not all positive ones last (the lesson's "
+                                 f"predictors do that, as they get the positive and the negative clicks as two lists "
+                                 f"without their order; this exercise's clicks come in order)")
         if np.array_equal(got, ref(clicks, shape, radius, border_last=True)):
             raise AssertionError(f"{where}: a click near the edge overrides the border: draw the border first, "
                                  f"then the clicks")
