@@ -427,9 +427,9 @@ print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to
 # band 3.8 times as densely as the band's share; random errors, 1.0 times. The threshold of 2 sits
 # between them. Over all 40 failing samples the model's leftover errors lie at 1.2 to 4.7 times
 # the band's share: 35 at 2 or more, whose errors hug the edges, and 5 below 2. Three of those
-# five miss the rule by a hair (1.98, 1.97 and 1.98); only #201 (1.2) and #137 (1.5) are clearly
-# not boundary errors. A threshold draws a sharp line through a smooth spread, so a sample just
-# below it has errors much like those of one just above.
+# five miss the rule by a hair (1.98, 1.97 and 1.98); only #201 (1.2) and #137 (1.5) lie far
+# below it. A threshold draws a sharp line: a sample at 1.98 stays out of the boundary bucket,
+# although its leftover errors sit in the band almost twice as densely as random errors would.
 #
 # *Small region and false-positive class.* How big is a real object, and what does the model miss?
 
