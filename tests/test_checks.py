@@ -288,6 +288,14 @@ def test_practice_masks_refuses_typed_in_numbers_a_missing_pooled_iou_and_segcou
     with _raises("your set_scores calls segcourse.metrics.iou"):
         checks.check_practice_masks(p, g, with_segcourse)
 
+    def with_sklearn(pred_masks, gt_masks):     # review 05s7c #9: right numbers from sklearn's jaccard_score
+        from sklearn.metrics import jaccard_score
+        a, b = np.asarray(pred_masks), np.asarray(gt_masks)
+        ious = [jaccard_score(y.ravel(), x.ravel()) if (x | y).any() else float("nan") for x, y in zip(a, b)]
+        return ious, float(np.nanmean(ious)), float(jaccard_score(b.ravel(), a.ravel()))
+    with _raises("your set_scores calls sklearn.metrics"):
+        checks.check_practice_masks(p, g, with_sklearn)
+
 
 def test_practice_masks_hints_name_the_cause():
     nan = float("nan")
