@@ -138,7 +138,8 @@ def test_exact_upsampling_check():
                                   else list(map(float, reference_upsampling(k, s, d))))   # a list of floats is fine
     fails = lambda fn, *words: _fails(checks.check_exact_upsampling, fn, *words)  # noqa: E731
 
-    fails(lambda k, s, d=1: _ref(k, s, d, dilate=False), "left out the dilation")
+    fails(lambda k, s, d=1: _ref(k, s, d, dilate=False), "left out the dilation:")
+    fails(lambda k, s, d=1: _ref(k, s, 1), "left out the dilation everywhere", "not stride")   # dilation 1 throughout
     fails(lambda k, s, d=1: _ref(k, s, d, output_padding=False), "output_padding = 1")
     fails(lambda k, s, d=1: _ref(k, s, d, limit=False), "max(stride, dilation)", "return None")
     fails(lambda k, s, d=1: _ref(k, s, d, clip=False, limit=False), "cannot be negative")
@@ -258,7 +259,8 @@ def test_dilation_to_see_check():
 def test_pooled_lane_iou_check():
     from segcourse import data
 
-    lane = data.road_scenes(200, seed=4242).labels == 3
+    labels = data.road_scenes(200, seed=4242).labels
+    lane = labels == 3
     up = lane.reshape(200, 8, 8, 8, 8).max((2, 4)).repeat(8, 1).repeat(8, 2)     # max-pooled, blown back up
     checks.check_pooled_lane_iou((up & lane).sum() / (up | lane).sum())
     checks.check_pooled_lane_iou(torch.tensor(0.09819))
@@ -266,6 +268,11 @@ def test_pooled_lane_iou_check():
     _fails(checks.check_pooled_lane_iou, 0.0989, "averaged the IoUs of the scenes")
     _fails(checks.check_pooled_lane_iou, 0.2082, "1/4")
     _fails(checks.check_pooled_lane_iou, 1.0, "share of lane pixels kept")
+    ids = labels.reshape(200, 8, 8, 8, 8).max((2, 4)) == 3          # class ids pooled: cars hide lanes
+    up_ids = ids.repeat(8, 1).repeat(8, 2)
+    _fails(checks.check_pooled_lane_iou, (up_ids & lane).sum() / (up_ids | lane).sum(), "pooled the class ids")
+    across = lane.reshape(200, 8, 8, 8, 8).any((1, 3)).repeat(8, 1).repeat(8, 2)   # blocks pooled, not pixels
+    _fails(checks.check_pooled_lane_iou, (across & lane).sum() / (across | lane).sum(), "wrong axes", "2 and 4")
     _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
     _fails(checks.check_pooled_lane_iou, "c", "one number")
     _fails(checks.check_pooled_lane_iou, None, "one number")

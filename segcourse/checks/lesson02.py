@@ -225,14 +225,16 @@ def check_soft_dice(soft_dice: Callable) -> None:
 
 
 def _exact_upsampling(kernel: int, stride: int, dilation: int = 1, dilate: bool = True, limit: bool = True,
-                      clip: bool = True, output_padding: bool = True) -> tuple[int, int] | None:
+                      clip: bool = True, output_padding: bool = True,
+                      dilate_limit: bool = True) -> tuple[int, int] | None:
     """(padding, output_padding) with the smallest padding for which ``nn.ConvTranspose2d(kernel, stride,
     padding, output_padding, dilation)`` maps every side n to stride·n; None if PyTorch accepts no such pair.
 
     Out = (n - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1 = stride·n, so
     output_padding = 2·padding - excess with excess = dilation·(kernel - 1) + 1 - stride; PyTorch needs
     padding >= 0 and 0 <= output_padding < max(stride, dilation). The flags give typical mistakes:
-    no dilation, no limit on output_padding, a negative padding, or no output_padding at all.
+    no dilation in the stamp's width (``dilate``) or in the limit too (``dilate_limit``, the limit becomes
+    stride), no limit on output_padding, a negative padding, or no output_padding at all.
 
     >>> _exact_upsampling(3, 2), _exact_upsampling(2, 1), _exact_upsampling(3, 2, 2)
     ((1, 1), None, (2, 1))
@@ -244,7 +246,7 @@ def _exact_upsampling(kernel: int, stride: int, dilation: int = 1, dilate: bool 
     if clip:
         padding = max(padding, 0)
     extra = 2 * padding - excess
-    if limit and not 0 <= extra < max(stride, dilation):
+    if limit and not 0 <= extra < max(stride, dilation if dilate_limit else 1):
         return None
     return padding, extra
 
@@ -314,6 +316,11 @@ def check_exact_upsampling(exact_upsampling: Callable) -> None:
         raise AssertionError(f"{head} Return a pair (padding, output_padding) of ints, or None when no pair works")
     formula = "(size - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1"
     variants = [
+        (dict(dilate=False, dilate_limit=False), "you left out the dilation everywhere (your answers are those of "
+                                                 "dilation 1): a kernel with dilation d spreads its taps d pixels "
+                                                 "apart, so one stamp spans dilation·(kernel - 1) + 1 pixels, not "
+                                                 "kernel, and PyTorch's limit is output_padding < max(stride, "
+                                                 "dilation), not stride"),
         (dict(dilate=False), "you left out the dilation: a kernel with dilation d spreads its taps d pixels apart, "
                              "so one stamp spans dilation·(kernel - 1) + 1 pixels, not kernel"),
         (dict(output_padding=False), "padding crops 2 rows at a time, so when dilation·(kernel - 1) + 1 - stride "
@@ -459,20 +466,25 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
     print(f"check_dilation_to_see: all {len(DILATION_CASES)} cases pass")
 
 
-def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False) -> float:
+def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False, axes: tuple[int, int] = (2, 4)) -> float:
     """Lane IoU of the reference scenes' lane masks stored at 1/``factor`` and blown back up: ``how`` "max"
-    keeps a block whose pixels hold any lane (max-pooling), "nearest" its top-left pixel (section 1 of the
-    lesson); ``per_scene`` averages the scenes' IoUs instead of pooling their pixels.
+    keeps a block whose pixels hold any lane (max-pooling), "max ids" max-pools the class ids and keeps a
+    block whose largest id is the lane's 3 (a car, 4, hides it), "nearest" its top-left pixel (section 1 of
+    the lesson); ``per_scene`` averages the scenes' IoUs instead of pooling their pixels; ``axes`` are the
+    axes of ``reshape(n, side, factor, side, factor)`` pooled over ((1, 3) pools across blocks).
 
-    >>> round(_pooled_lane_iou(), 4), round(_pooled_lane_iou(how="nearest"), 4)
-    (0.0982, 0.0483)
+    >>> round(_pooled_lane_iou(), 4), round(_pooled_lane_iou(how="nearest"), 4), round(_pooled_lane_iou(how="max ids"), 4)
+    (0.0982, 0.0483, 0.097)
     """
     from ..data import road_scenes
 
-    lane = road_scenes(200, seed=4242).labels == 3
+    labels = road_scenes(200, seed=4242).labels
+    lane = labels == 3
     n, side = lane.shape[0], lane.shape[1] // factor
     if how == "max":
-        coarse = lane.reshape(n, side, factor, side, factor).any((2, 4))
+        coarse = lane.reshape(n, side, factor, side, factor).any(axes)
+    elif how == "max ids":
+        coarse = labels.reshape(n, side, factor, side, factor).max(axes) == 3
     else:
         coarse = lane[:, ::factor, ::factor]
     up = coarse.repeat(factor, 1).repeat(factor, 2)
@@ -509,6 +521,11 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
                                            "into one intersection and one union"),
         (_pooled_lane_iou(4), "that is the IoU at 1/4 (4×4 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
         (_pooled_lane_iou(2), "that is the IoU at 1/2 (2×2 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (_pooled_lane_iou(how="max ids"), "you pooled the class ids: a car (4) in a block outranks its lane (3), "
+                                          "so the block is lost; pool the lane mask lane = ref.labels == 3 instead"),
+        (_pooled_lane_iou(axes=(1, 3)), "you pooled over the wrong axes: in lane.reshape(200, 8, 8, 8, 8) the "
+                                        "axes 1 and 3 count the blocks and 2 and 4 the pixels inside a block: "
+                                        "pool over axes 2 and 4"),
         (1.0, "that is the share of lane pixels kept (every one is), not the IoU: the union also counts the "
               "non-lane pixels of every kept block"),
     ]
