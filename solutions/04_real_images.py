@@ -161,7 +161,8 @@ checks.check_rescale_factor(rescale_factor)
 # `data.nuclei_image` (under any name) or reads a global, a default argument or an enclosing
 # function's array cut from it, such as the notebook's `truth`; and it compares a sample of your
 # training crops with the right half of the image at the model's scale, in every rotation and
-# flip, so a crop cut from the test region is found however it reached your code. The crops,
+# flip, both lightly smoothed, so a crop cut from the test region is found however it reached
+# your code (taken by every second pixel or with added noise too). The crops,
 # their augmentation and the learning rate are yours to **compare**, not graded beyond the PQ
 # threshold: try two learning rates or augmentation on and off, and compare `held_out_pq(model)`
 # after each (outside `fine_tune`: choosing by the test score inside it would tune on the test
