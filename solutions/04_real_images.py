@@ -253,8 +253,8 @@ checks.check_shared_nuclei(shared_nuclei)
 # columns the training region is the columns before `first_test_col - g`. Return the smallest
 # `g` (an int, 0 if nothing crosses) for which no nucleus has pixels in both regions. It is not
 # the width of the widest nucleus: only the nuclei that reach the test region matter, and only
-# their part left of the line must fall into the gap. The cell below prints both, and checks
-# your answer with your `shared_nuclei` one column either side of it.
+# their part left of the line must fall into the gap. The cell below prints both, and what your
+# `shared_nuclei` counts at your gap and at one column less.
 
 # %% nbgrader={"grade": false, "grade_id": "min_gap", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from scipy import ndimage
