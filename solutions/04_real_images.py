@@ -161,7 +161,8 @@ checks.check_rescale_factor(rescale_factor)
 # `data.nuclei_image` (under any name) or reads a global, a default argument or an enclosing
 # function's array cut from it, such as the notebook's `truth`; and it compares a sample of your
 # training crops with the right half of the image at the model's scale, in every rotation and
-# flip, so a crop cut from the test region is found however it reached your code. The crops,
+# flip, both lightly smoothed, so a crop cut from the test region is found however it reached
+# your code (taken by every second pixel or with added noise too). The crops,
 # their augmentation and the learning rate are yours to **compare**, not graded beyond the PQ
 # threshold: try two learning rates or augmentation on and off, and compare `held_out_pq(model)`
 # after each (outside `fine_tune`: choosing by the test score inside it would tune on the test
@@ -215,14 +216,15 @@ checks.check_budget_fine_tune(fine_tune)
 #
 # The lesson split the image into a left half for training and a right half for testing, and
 # counted the nuclei that have pixels on both sides. Here you measure that for any split, and
-# find how wide a **gap** between the two regions must be so that no nucleus is shared. Write
-# `shared_nuclei(labels, train, test)`: `labels` is an instance image (0 = background), `train`
-# and `test` are boolean masks of the same shape that do not overlap; pixels in neither (a gap)
-# belong to no set. Return the number of nuclei (ids above 0) that have at least one pixel in
-# `train` **and** at least one in `test`. Then run it on three kinds of split of the nuclei
-# image: 20 % of the pixels at random, the two halves, and the two halves with a gap (the
-# training region ends `gap` columns before the test region starts; the test region stays the
-# right half).
+# find how wide a **gap** between the two regions must be so that no nucleus is shared.
+#
+# **a (1 point).** Write `shared_nuclei(labels, train, test)`: `labels` is an instance image
+# (0 = background), `train` and `test` are boolean masks of the same shape that do not overlap;
+# pixels in neither (a gap) belong to no set. Return the number of nuclei (ids above 0) that
+# have at least one pixel in `train` **and** at least one in `test`. Then run it on three kinds
+# of split of the nuclei image: 20 % of the pixels at random, the two halves, and the two halves
+# with a gap (the training region ends `gap` columns before the test region starts; the test
+# region stays the right half).
 
 # %% nbgrader={"grade": false, "grade_id": "shared_nuclei", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def shared_nuclei(labels, train, test):
@@ -242,8 +244,40 @@ for gap in (0, 8, 16, 24, 32):
     print(f"left half minus {gap:2d} columns | right half: {shared_nuclei(truth, columns < 256 - gap, columns >= 256)} "
           f"nuclei in both")
 
-# %% nbgrader={"grade": true, "grade_id": "check_shared_nuclei", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_shared_nuclei", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_shared_nuclei(shared_nuclei)
+
+# %% [markdown]
+# **b (1 point).** The gaps above were tried in steps of 8. Write `min_gap(labels,
+# first_test_col)`: the test region is the columns `first_test_col` on, and with a gap of `g`
+# columns the training region is the columns before `first_test_col - g`. Return the smallest
+# `g` (an int, 0 if nothing crosses) for which no nucleus has pixels in both regions. It is not
+# the width of the widest nucleus: only the nuclei that reach the test region matter, and only
+# their part left of the line must fall into the gap. The cell below prints both, and what your
+# `shared_nuclei` counts at your gap and at one column less.
+
+# %% nbgrader={"grade": false, "grade_id": "min_gap", "locked": false, "schema_version": 3, "solution": true, "task": false}
+from scipy import ndimage
+
+
+def min_gap(labels, first_test_col):
+    ### BEGIN SOLUTION
+    labels = np.asarray(labels)
+    reaching = np.setdiff1d(np.unique(labels[:, first_test_col:]), [0])   # nuclei with pixels in the test region
+    cols = np.nonzero(np.isin(labels, reaching))[1]                       # the columns of all their pixels
+    return int(max(0, first_test_col - cols.min())) if len(cols) else 0
+    ### END SOLUTION
+
+
+gap = min_gap(truth, 256)
+widest = max(s[1].stop - s[1].start for s in ndimage.find_objects(truth) if s is not None)
+print(f"smallest gap: {gap} columns (the widest nucleus spans {widest} columns)")
+for g in (gap - 1, gap):
+    print(f"left half minus {g:2d} columns | right half: {shared_nuclei(truth, columns < 256 - g, columns >= 256)} "
+          f"nuclei in both")
+
+# %% nbgrader={"grade": true, "grade_id": "check_min_gap", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_min_gap(min_gap)
 
 # %% [markdown]
 # Even the gapped split is one image, from one microscope and one preparation: it measures how a

@@ -343,7 +343,7 @@ def test_budget_fine_tune_passes_a_plain_fine_tune(capsys):
 
 def test_new_checks_are_exported():
     assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
-            "check_shared_nuclei"} <= set(checks.__all__)
+            "check_shared_nuclei", "check_min_gap"} <= set(checks.__all__)
 
 
 def test_budget_fine_tune_fails_a_learning_rate_that_overwrites_the_model():   # moved from tests/test_classroom.py
@@ -351,9 +351,14 @@ def test_budget_fine_tune_fails_a_learning_rate_that_overwrites_the_model():   #
         checks.check_budget_fine_tune(lambda model, image, labels: _fine_tune(model, image, labels, lr=0.1))
 
 
-def test_budget_fine_tune_finds_crops_of_the_test_half_by_their_content():
+@pytest.mark.parametrize("half_scale", ["rescale", "every second pixel"])
+def test_budget_fine_tune_finds_crops_of_the_test_half_by_their_content(half_scale):
     whole, truth = data.nuclei_image()
-    everything = rescale(data.normalize_percentile(whole, 1, 99.8), 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    grey = data.normalize_percentile(whole, 1, 99.8)
+    if half_scale == "rescale":
+        everything = rescale(grey, 0.5, order=1, anti_aliasing=True).astype(np.float32)
+    else:   # x_full[::2, ::2]: no anti-aliasing, passed the unsmoothed comparison (review 04s7c, W1)
+        everything = grey[::2, ::2].astype(np.float32)
     target = instances.boundary_class_map(resize(truth, everything.shape, order=0, preserve_range=True,
                                                  anti_aliasing=False).astype(np.int32))
     namespace = type("Lesson", (), {"small": everything, "target": target})   # past the scan of globals
@@ -393,3 +398,55 @@ def test_shared_nuclei_accepts_a_correct_answer(capsys):
 def test_shared_nuclei_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_shared_nuclei(wrong)
+
+
+def _min_gap(labels, first_test_col):
+    labels = np.asarray(labels)
+    reaching = np.setdiff1d(np.unique(labels[:, first_test_col:]), [0])
+    cols = np.nonzero(np.isin(labels, reaching))[1]
+    return int(max(0, first_test_col - cols.min())) if len(cols) else 0
+
+
+def _widest(labels, first_test_col):
+    from scipy import ndimage
+    return max([s[1].stop - s[1].start for s in ndimage.find_objects(np.asarray(labels)) if s is not None] or [0])
+
+
+def _rows_crossing(labels, first_test_col):   # only the rows that cross the line
+    best = 0
+    for row in np.asarray(labels):
+        j = first_test_col
+        while row[first_test_col] and j > 0 and row[j - 1] == row[first_test_col]:
+            j -= 1
+        best = max(best, first_test_col - j)
+    return best
+
+
+def _steps_of_8(labels, first_test_col):      # the exercise's loop over gaps, in steps of 8
+    labels = np.asarray(labels)
+    cols = np.broadcast_to(np.arange(labels.shape[1]), labels.shape)
+    return next(g for g in range(0, first_test_col + 8, 8)
+                if _shared(labels, cols < first_test_col - g, cols >= first_test_col) == 0)
+
+
+def test_min_gap_accepts_a_correct_answer(capsys):
+    checks.check_min_gap(_min_gap)
+    assert "all cases pass" in capsys.readouterr().out
+    assert _min_gap(data.nuclei_image()[1], 256) == 17    # the answer on the lesson's image (review 04s7c)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_widest, "width of the widest object"),
+    (lambda lab, f: _min_gap(lab, f) + 1, "one too many"),
+    (lambda lab, f: max(0, _min_gap(lab, f) - 1), "one too few"),
+    (lambda lab, f: int(f - np.nonzero(np.isin(lab, np.unique(np.asarray(lab)[:, f:])))[1].min()), "background"),
+    (_rows_crossing, "leftmost pixel in any row"),
+    (_steps_of_8, "wider than needed"),
+    (lambda lab, f: _shared(lab, np.arange(np.shape(lab)[1]) < f + np.zeros(np.shape(lab), bool),
+                            np.arange(np.shape(lab)[1]) >= f + np.zeros(np.shape(lab), bool)), "number of objects"),
+    (lambda lab, f: [_min_gap(lab, f)], "returned a list"),
+    (checks.lesson04._reference_min_gap, "reference answer"),
+])
+def test_min_gap_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_min_gap(wrong)

@@ -405,7 +405,7 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
-    # the other wrong counts of shared_nuclei are tested in tests/test_checks_real.py only
+    # the other wrong counts of shared_nuclei and min_gap are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -513,6 +513,22 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 both = np.intersect1d(np.unique(labels[train]), np.unique(labels[~np.asarray(train, bool)]))
                 return int(np.count_nonzero(both))
             """, {"check_shared_nuclei"}),
+    ],
+    "min_gap": [
+        ("dee", """
+            from scipy import ndimage
+
+            def min_gap(labels, first_test_col):  # the widest nucleus, not how far the crossing ones reach left
+                spans = [s[1].stop - s[1].start for s in ndimage.find_objects(np.asarray(labels)) if s is not None]
+                return max(spans, default=0)
+            """, {"check_min_gap"}),
+        ("fay", """
+            def min_gap(labels, first_test_col):  # one too few: the nucleus's first column stays in training
+                labels = np.asarray(labels)
+                reaching = np.setdiff1d(np.unique(labels[:, first_test_col:]), [0])
+                cols = np.nonzero(np.isin(labels, reaching))[1]
+                return int(max(0, first_test_col - cols.min() - 1)) if len(cols) else 0
+            """, {"check_min_gap"}),
     ],
     # lesson 05 (segmentation practice): three graded cells, so each wrong learner answers two of them wrong.
     # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from

@@ -46,7 +46,7 @@ Layout
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_distance_target``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
-                ``check_budget_fine_tune``, ``check_shared_nuclei``
+                ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
@@ -90,8 +90,8 @@ from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_pooled_lane_iou, check_soft_dice,
                        check_unet)
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
-from .lesson04 import (check_ap_at, check_budget_fine_tune, check_percentile_normalize, check_rescale_factor,
-                       check_shared_nuclei)
+from .lesson04 import (check_ap_at, check_budget_fine_tune, check_min_gap, check_percentile_normalize,
+                       check_rescale_factor, check_shared_nuclei)
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
 from .lesson06 import (check_click_maps, check_largest_region_click, check_noc_with_proposal, check_seeds,
                        check_simulate)
@@ -125,6 +125,7 @@ __all__ = [
     "check_rescale_factor",
     "check_budget_fine_tune",
     "check_shared_nuclei",
+    "check_min_gap",
     "check_largest_region_click",
     "check_noc_with_proposal",
     "check_click_maps",
