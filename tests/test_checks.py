@@ -621,6 +621,32 @@ def test_panoptic_quality_check():
     _fails(checks.check_panoptic_quality, sq_times_rq_numpy, "divides by zero")
     _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["pq"] if np.any(p) or np.any(g)
            else 0.0, "NaN")
+    checks.check_panoptic_quality(lambda p, g: np.float32(_pq_own(p, g)))   # a float32 answer is right, not 0.5000000149
+
+    def with_torchmetrics(p, g):  # the library the lesson names, things entry rounded: right numbers, not the learner's
+        import torch
+        from torchmetrics.detection import PanopticQuality
+
+        p, g = np.asarray(p), np.asarray(g)
+        if not p.any() and not g.any():
+            return float("nan")
+        pair = [torch.from_numpy(np.stack([(x > 0).astype(int), x], -1))[None] for x in (p, g)]
+        return round(float(PanopticQuality(things={1}, stuffs={0}, return_per_class=True)(*pair).ravel()[0]), 6)
+    _fails(checks.check_panoptic_quality, with_torchmetrics, "calls torchmetrics.detection.panoptic_qualities",
+           "write it yourself")
+
+    def with_pycocotools(p, g):  # COCO's run-length IoUs, then PQ by hand
+        from pycocotools import mask as coco
+
+        p, g = np.asarray(p), np.asarray(g)
+        p_ids, g_ids = [i for i in np.unique(p) if i], [i for i in np.unique(g) if i]
+        if not p_ids and not g_ids:
+            return float("nan")
+        rle = [[coco.encode(np.asfortranarray((x == i).astype(np.uint8))) for i in ids] for x, ids in ((p, p_ids), (g, g_ids))]
+        iou = np.asarray(coco.iou(*rle, [0] * len(g_ids))) if p_ids and g_ids else np.zeros((1, 1))
+        tp = int((iou > 0.5).sum())
+        return float(iou[iou > 0.5].sum() / (tp + 0.5 * (len(p_ids) - tp) + 0.5 * (len(g_ids) - tp)))
+    _fails(checks.check_panoptic_quality, with_pycocotools, "calls pycocotools.mask.encode", "computes the IoUs")
 
 
 def _split(m, md, sign=-1, sigma=0.0, clean="closing", dist_of="cleaned"):
