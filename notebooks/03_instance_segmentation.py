@@ -25,7 +25,7 @@
 #
 # **Map:** 1 · lone and touching cells → 2 · connected components by hand and with scipy →
 # 3 · the distance transform → 4 · markers and the watershed, by hand, then the helper →
-# 5 · matching, PQ, count error over a data set → 6 · a boundary class → 7 · a learned distance
+# 5 · matching, PQ, count error over a data set, AP → 6 · a boundary class → 7 · a learned distance
 # target → 8 · semantic or instance? → evidence card, summary, pass check.
 
 # %%
@@ -404,6 +404,47 @@ fig.tight_layout()
 print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}")
 
 # %% [markdown]
+# ### Average precision: scoring objects ranked by confidence
+#
+# A model also says how sure it is (the boundary model of section 6 gives each pixel a probability),
+# which lets us score it the way COCO does: **average
+# precision (AP)**. Give each predicted object a confidence (in section 6: the mean probability, over its
+# pixels, that a pixel is cell), rank all objects of all images by it, and walk down the list:
+# precision and recall after every object trace a curve, and AP is the area under it, averaged
+# over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone). PQ scores
+# one fixed set of objects; AP rewards a model whose confident objects are the right ones
+# (`instances.dataset_average_precision`, COCO's definition as in `pycocotools`).
+#
+# First by hand, on six predictions for five true cells, already ranked by confidence: each one
+# either matches a true cell (a hit) or not. Precision and recall after every prediction:
+
+# %%
+hit = np.array([1, 1, 0, 1, 0, 1])          # most confident first: 1 = matches a true cell, 0 = false positive
+n_true = 5
+precision = np.cumsum(hit) / np.arange(1, len(hit) + 1)
+recall = np.cumsum(hit) / n_true
+print("precision:", precision.round(3), "\nrecall   :", recall.round(3))
+print(f"precision at each hit: {precision[hit == 1].round(3)}; their sum / {n_true} true cells = "
+      f"{precision[hit == 1].sum() / n_true:.3f} (the missed cell adds 0)")
+envelope = np.maximum.accumulate(precision[::-1])[::-1]     # COCO: best precision at this recall or beyond
+levels = np.linspace(0, 1, 101)                             # read at recall 0, 0.01, ..., 1
+at = np.searchsorted(recall, levels, side="left")
+coco = np.where(at < len(recall), envelope[np.minimum(at, len(recall) - 1)], 0.0).mean()
+# the same ranking as instance maps: 5 true squares, 4 predicted exactly, 2 predictions on background
+truth_toy, pred_toy = np.zeros((4, 28), int), np.zeros((4, 28), int)
+for c in range(5):
+    truth_toy[:2, 4 * c:4 * c + 2] = c + 1
+for rank_, (c, h) in enumerate(zip([0, 1, 5, 2, 6, 3], hit)):
+    pred_toy[2 * (1 - h):2 * (1 - h) + 2, 4 * c:4 * c + 2] = rank_ + 1
+toy = instances.dataset_average_precision([pred_toy], [{r: 1 - r / 10 for r in range(1, 7)}], [truth_toy])
+print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_precision {toy['ap']:.3f}")
+
+# %% [markdown]
+# Each hit adds the precision reached at it, and a cell never found adds nothing: that is AP. COCO
+# first makes the curve non-increasing and reads it at every hundredth of recall, which moves the number
+# a little; the helper agrees with that version, and repeats it at each of the ten IoU thresholds.
+
+# %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
 #
 # Instead of post-processing a blob, a model can be trained on **three** classes — background,
@@ -488,45 +529,6 @@ same = sum(np.array_equal(cells_from_boundary_classes(t), instances.instances_fr
 print(f"by hand and instances.instances_from_boundary_classes agree on {same} of 200 targets")
 
 # %% [markdown]
-# ### Average precision: scoring objects ranked by confidence
-#
-# A model also says how sure it is, which lets us score it the way COCO does: **average
-# precision (AP)**. Give each predicted object a confidence (below: the mean probability, over its
-# pixels, that a pixel is cell), rank all objects of all images by it, and walk down the list:
-# precision and recall after every object trace a curve, and AP is the area under it, averaged
-# over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone). PQ scores
-# one fixed set of objects; AP rewards a model whose confident objects are the right ones
-# (`instances.dataset_average_precision`, COCO's definition as in `pycocotools`).
-#
-# First by hand, on six predictions for five true cells, already ranked by confidence: each one
-# either matches a true cell (a hit) or not. Precision and recall after every prediction:
-
-# %%
-hit = np.array([1, 1, 0, 1, 0, 1])          # most confident first: 1 = matches a true cell, 0 = false positive
-n_true = 5
-precision = np.cumsum(hit) / np.arange(1, len(hit) + 1)
-recall = np.cumsum(hit) / n_true
-print("precision:", precision.round(3), "\nrecall   :", recall.round(3))
-print(f"precision at each hit: {precision[hit == 1].round(3)}; their sum / {n_true} true cells = "
-      f"{precision[hit == 1].sum() / n_true:.3f} (the missed cell adds 0)")
-envelope = np.maximum.accumulate(precision[::-1])[::-1]     # COCO: best precision at this recall or beyond
-levels = np.linspace(0, 1, 101)                             # read at recall 0, 0.01, ..., 1
-at = np.searchsorted(recall, levels, side="left")
-coco = np.where(at < len(recall), envelope[np.minimum(at, len(recall) - 1)], 0.0).mean()
-# the same ranking as instance maps: 5 true squares, 4 predicted exactly, 2 predictions on background
-truth_toy, pred_toy = np.zeros((4, 28), int), np.zeros((4, 28), int)
-for c in range(5):
-    truth_toy[:2, 4 * c:4 * c + 2] = c + 1
-for rank_, (c, h) in enumerate(zip([0, 1, 5, 2, 6, 3], hit)):
-    pred_toy[2 * (1 - h):2 * (1 - h) + 2, 4 * c:4 * c + 2] = rank_ + 1
-toy = instances.dataset_average_precision([pred_toy], [{r: 1 - r / 10 for r in range(1, 7)}], [truth_toy])
-print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_precision {toy['ap']:.3f}")
-
-# %% [markdown]
-# Each hit adds the precision reached at it, and a cell never found adds nothing: that is AP. COCO
-# first makes the curve non-increasing and reads it at every hundredth of recall, which moves the number
-# a little; the helper agrees with that version, and repeats it at each of the ten IoU thresholds.
-#
 # ### The shipped boundary model
 #
 # The course ships a `TinyUNet` trained on exactly this target with cross-entropy plus Dice; its
