@@ -100,7 +100,9 @@ class Watch:
                    for prefix, names in self.rules)
 
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
-        if event != "call" or not self._library(frame, frame.f_code.co_name):
+        # Module code (``<module>``) runs when an ``import`` inside the answer loads a library: it
+        # is not a call the learner made, and hundreds of such frames would fill ``seen`` first.
+        if event != "call" or frame.f_code.co_name == "<module>" or not self._library(frame, frame.f_code.co_name):
             return
         caller = frame.f_back
         while caller is not None and caller.f_globals.get("__name__") in _WRAPPERS:

@@ -75,15 +75,6 @@ def _refuse_helpers(call: Watch, what: str, how: str) -> None:
 PQ_LIBRARIES: tuple[tuple[str, None], ...] = (("torchmetrics", None), ("pycocotools", None))
 
 
-class _CallWatch(Watch):
-    """``Watch`` that skips module code: an ``import torchmetrics`` inside the answer runs hundreds of
-    ``<module>`` frames, which would fill ``Watch.seen`` (8 names) before the call that matters."""
-
-    def _profile(self, frame: Any, event: str, arg: Any) -> None:
-        if frame.f_code.co_name != "<module>":
-            super()._profile(frame, event, arg)
-
-
 def _refuse_libraries(call: Watch, what: str) -> None:
     """Fail if the learner's ``what`` called torchmetrics or pycocotools (``PQ_LIBRARIES``).
 
@@ -213,7 +204,7 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
     """
     from .. import instances
 
-    watch = _CallWatch(LIBRARY + PQ_LIBRARIES)
+    watch = Watch(LIBRARY + PQ_LIBRARIES)
 
     zero_tp = ("with no match (TP = 0), SQ = Σ IoU / TP divides by zero: compute PQ = Σ IoU / (TP + FP/2 + FN/2) "
                "directly, which is 0 here")
