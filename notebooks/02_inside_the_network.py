@@ -836,14 +836,14 @@ print(f"highest val mIoU at step 120: {best}")
 import os
 
 seed_runs = {(0, loss): h for loss, h in zip(("ce", "ce+dice", "dice"), loss_runs.values())}
-for seed in (1, 2):
-    for loss in ("ce", "ce+dice", "dice"):
-        live = None
-        if os.environ.get(experiments.RECORD_ENV) == "1":                 # only when the course is built
-            torch.manual_seed(seed)
-            live = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, loss_name=loss, seed=seed)
-        run = f"02_loss_seed{seed}_" + {"ce": "ce", "ce+dice": "sum", "dice": "dice"}[loss]
-        seed_runs[seed, loss] = experiments.recorded_run(run, history=live)["history"]
+run_names = {(1, "ce"): "02_loss_seed1_ce", (1, "ce+dice"): "02_loss_seed1_sum", (1, "dice"): "02_loss_seed1_dice",
+             (2, "ce"): "02_loss_seed2_ce", (2, "ce+dice"): "02_loss_seed2_sum", (2, "dice"): "02_loss_seed2_dice"}
+for (seed, loss), run in run_names.items():
+    live = None
+    if os.environ.get(experiments.RECORD_ENV) == "1":                     # only when the course is built
+        torch.manual_seed(seed)
+        live = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, loss_name=loss, seed=seed)
+    seed_runs[seed, loss] = experiments.recorded_run(run, history=live)["history"]
 names = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
 for loss, name in names.items():
