@@ -218,22 +218,20 @@ checks.check_budget_fine_tune(fine_tune)
 # counted the nuclei that have pixels on both sides. Here you measure that for any split, and
 # find how wide a **gap** between the two regions must be so that no nucleus is shared.
 #
-# **a (1 point).** Write `shared_nuclei(labels, train, test)`: `labels` is an instance image
-# (0 = background), `train` and `test` are boolean masks of the same shape that do not overlap;
-# pixels in neither (a gap) belong to no set. Return the number of nuclei (ids above 0) that
-# have at least one pixel in `train` **and** at least one in `test`. Then run it on three kinds
-# of split of the nuclei image: 20 % of the pixels at random, the two halves, and the two halves
-# with a gap (the training region ends `gap` columns before the test region starts; the test
-# region stays the right half).
+# **a (given).** `shared_nuclei(labels, train, test)` below is the lesson's count written as a
+# function: `labels` is an instance image (0 = background), `train` and `test` are boolean masks of
+# the same shape that do not overlap; pixels in neither (a gap) belong to no set. It returns the
+# number of nuclei (ids above 0) that have at least one pixel in `train` **and** at least one in
+# `test`. The cell runs it on three kinds of split of the nuclei image: 20 % of the pixels at
+# random, the two halves, and the two halves with a gap (the training region ends `gap` columns
+# before the test region starts; the test region stays the right half).
 
-# %% nbgrader={"grade": false, "grade_id": "shared_nuclei", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "shared_nuclei", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def shared_nuclei(labels, train, test):
-    ### BEGIN SOLUTION
-    labels = np.asarray(labels)
-    in_train = np.unique(labels[np.asarray(train, bool)])
-    in_test = np.unique(labels[np.asarray(test, bool)])
+    ids = np.asarray(labels)
+    in_train = np.unique(ids[np.asarray(train, bool)])
+    in_test = np.unique(ids[np.asarray(test, bool)])
     return int(np.count_nonzero(np.intersect1d(in_train, in_test)))   # id 0, the background, is no nucleus
-    ### END SOLUTION
 
 
 columns = np.broadcast_to(np.arange(truth.shape[1]), truth.shape)
@@ -244,16 +242,13 @@ for gap in (0, 8, 16, 24, 32):
     print(f"left half minus {gap:2d} columns | right half: {shared_nuclei(truth, columns < 256 - gap, columns >= 256)} "
           f"nuclei in both")
 
-# %% nbgrader={"grade": true, "grade_id": "check_shared_nuclei", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_shared_nuclei(shared_nuclei)
-
 # %% [markdown]
-# **b (1 point).** The gaps above were tried in steps of 8. Write `min_gap(labels,
+# **b (2 points).** The gaps above were tried in steps of 8. Write `min_gap(labels,
 # first_test_col)`: the test region is the columns `first_test_col` on, and with a gap of `g`
 # columns the training region is the columns before `first_test_col - g`. Return the smallest
 # `g` (an int, 0 if nothing crosses) for which no nucleus has pixels in both regions. It is not
 # the width of the widest nucleus: only the nuclei that reach the test region matter, and only
-# their part left of the line must fall into the gap. The cell below prints both, and what your
+# their part left of the line must fall into the gap. The cell below prints both, and what
 # `shared_nuclei` counts at your gap and at one column less.
 
 # %% nbgrader={"grade": false, "grade_id": "min_gap", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -276,7 +271,7 @@ for g in (gap - 1, gap):
     print(f"left half minus {g:2d} columns | right half: {shared_nuclei(truth, columns < 256 - g, columns >= 256)} "
           f"nuclei in both")
 
-# %% nbgrader={"grade": true, "grade_id": "check_min_gap", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_min_gap", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_min_gap(min_gap)
 
 # %% [markdown]

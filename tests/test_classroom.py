@@ -405,7 +405,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
-    # the other wrong counts of shared_nuclei and min_gap are tested in tests/test_checks_real.py only
+    # the other wrong answers of min_gap (and the wrong counts of the given shared_nuclei's check) are tested in
+    # tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -500,19 +501,6 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                           device="cpu", seed=0, progress=False, eval_every=10**6)
                 return model
             """, {"check_budget_fine_tune"}),
-    ],
-    "shared_nuclei": [
-        ("dee", """
-            def shared_nuclei(labels, train, test):  # counts the background (id 0) as a shared nucleus
-                labels = np.asarray(labels)
-                return len(np.intersect1d(np.unique(labels[train]), np.unique(labels[test])))
-            """, {"check_shared_nuclei"}),
-        ("fay", """
-            def shared_nuclei(labels, train, test):  # everything outside train taken as test: the gap counts
-                labels = np.asarray(labels)
-                both = np.intersect1d(np.unique(labels[train]), np.unique(labels[~np.asarray(train, bool)]))
-                return int(np.count_nonzero(both))
-            """, {"check_shared_nuclei"}),
     ],
     "min_gap": [
         ("dee", """
