@@ -34,6 +34,7 @@ __all__ = [
     "per_sample_strip",
     "failure_gallery",
     "evidence_card",
+    "errors_over_image",
     "instance_overlay",
     "matched_overlay",
     "matched_instance_colours",
@@ -457,38 +458,175 @@ def failure_gallery(images: Any, targets: Any, preds: Any, ious: Sequence[float]
     return fig
 
 
+#: Wrong regions of at most this many pixels get a ring in the evidence card (they are too small to see).
+RING_MAX_PIXELS = 3
+#: Rings are drawn only when there are at most this many such regions (more would hide the image).
+RING_MAX_COUNT = 12
+
+
+def _class_edges(label_map: np.ndarray) -> np.ndarray:
+    """Pixels whose 3x3 neighbourhood holds more than one class (the edges of the class regions)."""
+    return ndimage.maximum_filter(label_map, size=3) != ndimage.minimum_filter(label_map, size=3)
+
+
+def _small_regions(wrong: np.ndarray, max_pixels: int = RING_MAX_PIXELS) -> np.ndarray:
+    """``(n, 2)`` row, column centres of the 8-connected regions of ``wrong`` with at most ``max_pixels``
+    pixels and no other wrong pixel within 2 px (isolated specks, not pieces of a longer edge)."""
+    lab, n = ndimage.label(wrong, structure=np.ones((3, 3), int))
+    if n == 0:
+        return np.zeros((0, 2))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    keep = []
+    for k in np.flatnonzero(sizes <= max_pixels) + 1:
+        near = ndimage.binary_dilation(lab == k, structure=np.ones((5, 5), bool))
+        if not (near & wrong & (lab != k)).any():
+            keep.append(int(k))
+    return np.array(ndimage.center_of_mass(wrong, lab, keep)).reshape(-1, 2)
+
+
+def _ring_handle():
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="none",
+                  markeredgecolor="black", markeredgewidth=1.5,
+                  label=f"ring: an isolated wrong region of 1 to {RING_MAX_PIXELS} px")
+
+
+def _draw_rings(ax, centres: np.ndarray) -> None:
+    """A black ring with a white halo around each centre (visible on dark and light pixels)."""
+    for colour, width in (("white", 3.0), ("black", 1.5)):
+        ax.scatter(centres[:, 1], centres[:, 0], s=110, facecolors="none", edgecolors=colour, linewidths=width)
+
+
+def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, ax=None, palette: Any = None,
+                      title: str = "prediction outline and errors", legend: bool = True) -> np.ndarray:
+    """The image in light grey, the outline of every predicted region in its class colour, and each
+    wrong pixel painted over it: cyan on a class edge, magenta inside a region.
+
+    A class edge is ``boundary`` when given (a bool band, e.g. from
+    :func:`segcourse.failures.label_boundary_band`), otherwise every pixel whose 3x3 neighbourhood
+    in ``target`` holds more than one class. Wrong regions of 1 to :data:`RING_MAX_PIXELS` pixels
+    (too small to see at a figure's size) get a ring when there are at most :data:`RING_MAX_COUNT`
+    of them. Returns the ``(H, W, 3)`` float image drawn.
+
+    >>> t = np.zeros((6, 6), int); t[:, 3:] = 1; p = t.copy(); p[0, 3] = 0; p[4, 1] = 1
+    >>> out = errors_over_image(np.zeros((6, 6)), t, p)
+    >>> [tuple(int(round(v * 255)) for v in out[r, c]) for r, c in [(0, 3), (4, 1)]]
+    [(0, 250, 240), (180, 0, 205)]
+    >>> plt.close("all")
+    """
+    from skimage.segmentation import find_boundaries
+
+    img = _image(image)
+    t = _label_map(target, "target", palette)
+    p = _label_map(pred, "pred", palette)
+    check_same_size(image=img.shape, target=t.shape, pred=p.shape)
+    if boundary is None:
+        band = _class_edges(t)
+    else:
+        band = as_binary(boundary, "boundary", ndims=(2,),
+                         hint="The boundary band is a bool (or 0/1) mask, e.g. from segcourse.metrics.boundary_band")
+        check_same_size(target=t.shape, boundary=band.shape)
+    wrong = t != p
+    shown = np.repeat(0.55 + 0.3 * img.mean(-1, keepdims=True), 3, -1)
+    rim = find_boundaries(p, mode="inner") & ~wrong
+    shown[rim] = _palette(palette)[p[rim]] / 255
+    cyan, magenta = (np.array(ERROR_COLOURS[k]) / 255 for k in ("boundary error", "interior error"))
+    shown[wrong & band], shown[wrong & ~band] = cyan, magenta
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.4, 3.4))
+    ax.imshow(shown, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_axis_off()
+    centres = _small_regions(wrong)
+    ringed = 0 < len(centres) <= RING_MAX_COUNT
+    if ringed:
+        _draw_rings(ax, centres)
+        ax.set_xlim(-0.5, t.shape[1] - 0.5)
+        ax.set_ylim(t.shape[0] - 0.5, -0.5)
+    if legend:
+        edge = "boundary band" if boundary is not None else "class edge"
+        handles = [Patch(facecolor="none", edgecolor="black", linewidth=1.5, label="predicted region (outline)"),
+                   Patch(facecolor=cyan, edgecolor="black", linewidth=0.5,
+                         label=f"wrong, on a {edge} ({int((wrong & band).sum())} px)"),
+                   Patch(facecolor=magenta, edgecolor="black", linewidth=0.5,
+                         label=f"wrong, inside a region ({int((wrong & ~band).sum())} px)")]
+        if ringed:
+            handles.append(_ring_handle())
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False,
+                  fontsize=8)
+    return shown
+
+
 def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
                   boundary: Any = None, notes: Sequence[str] = (), palette: Any = None):
-    """Evidence card: image, target, prediction, errors and per-class IoU in one figure, plus a summary.
+    """Evidence card: image, target, prediction, per-class IoU, the errors over the image, an error
+    map and the scores and notes, in one figure; returns ``(figure, summary_text)``.
 
     ``scores`` holds numbers computed elsewhere: ``iou`` / ``dice`` / ``boundary_iou`` (floats)
     and ``per_class`` (sequence of per-class IoU). A score that is not a number (a string, None)
-    raises naming its key. ``notes`` are failure notes. Returns ``(figure, summary_text)``.
+    raises naming its key. ``notes`` are failure notes. ``boundary`` (a bool band) splits the
+    wrong pixels into boundary and interior errors; without it the error map shows TP / FP / FN
+    (two classes) or correct / wrong class. The panel "prediction outline and errors"
+    (:func:`errors_over_image`) rings wrong regions too small to see.
+
+    >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[6, 6] = 0
+    >>> fig, text = evidence_card(np.zeros((8, 8)), t, p, ["sky", "road"], {"mIoU": 0.98}, notes=["one pixel"])
+    >>> print(text)
+    Metric
+    mIoU: 0.980
+    <BLANKLINE>
+    Failure notes
+    - one pixel
+    >>> plt.close(fig)
     """
     shown = _scores(scores)
     check_enough_colours(len(class_names), _palette(palette))
-    fig = plt.figure(figsize=(11, 5.6))
-    grid = fig.add_gridspec(2, 4, height_ratios=[1, 0.8])
-    ax = [fig.add_subplot(grid[0, i]) for i in range(4)]
-    ax[0].imshow(_image(image), interpolation="nearest"); ax[0].set_title("input image"); ax[0].set_axis_off()
-    show_mask(ax[1], target, palette, "target")
-    show_mask(ax[2], pred, palette, "prediction")
-    ax[3].imshow(overlay(image, pred, palette=palette), interpolation="nearest")
-    ax[3].set_title("overlay (prediction)")
-    ax[3].set_axis_off()
-    if boundary is not None:
-        boundary_error_map(target, pred, boundary, ax=fig.add_subplot(grid[1, 0]), title="boundary example")
-    else:
-        error_map(target, pred, ax=fig.add_subplot(grid[1, 0]))
-    if "per_class" in scores:
-        per_class_bar(scores["per_class"], class_names, palette, ax=fig.add_subplot(grid[1, 1:3]))
-    text_ax = fig.add_subplot(grid[1, 3])
-    text_ax.set_axis_off()
     lines = [f"{k}: {v:.3f}" for k, v in shown.items()]
     summary = "\n".join(["Metric"] + lines + ["", "Failure notes"] + [f"- {n}" for n in notes])
-    text_ax.text(0, 1, summary, va="top", family="monospace", fontsize=8.5, wrap=True)
-    fig.legend(handles=legend_handles(class_names, palette), loc="upper center", ncol=len(class_names), frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    img = _image(image)
+    t = _label_map(target, "target", palette)
+    h, w = t.shape
+    side = 2.9                                             # inches per image panel
+    fig = plt.figure(figsize=(4 * side + 0.4, 2 * side * min(max(h / w, 0.6), 1.4) + 2.2))
+    grid = fig.add_gridspec(2, 4, height_ratios=[1, 1], hspace=0.3, wspace=0.16,
+                            left=0.03, right=0.99, top=0.9, bottom=0.16)
+    ax = [fig.add_subplot(grid[0, i]) for i in range(3)]
+    ax[0].imshow(img, interpolation="nearest"); ax[0].set_title("input image"); ax[0].set_axis_off()
+    show_mask(ax[1], target, palette, "target")
+    show_mask(ax[2], pred, palette, "prediction")
+    if "per_class" in scores:
+        bar = fig.add_subplot(grid[0, 3])
+        per_class_bar(scores["per_class"], class_names, palette, ax=bar)
+        bar.tick_params(axis="x", labelsize=8)
+        bar.set_ylabel("")                                 # the title says IoU; the label would touch the prediction
+    errors_over_image(image, target, pred, boundary, ax=fig.add_subplot(grid[1, 0]), palette=palette)
+    err_ax = fig.add_subplot(grid[1, 1])
+    if boundary is not None:
+        boundary_error_map(target, pred, boundary, ax=err_ax, title="boundary example")
+    else:
+        error_map(target, pred, ax=err_ax)
+    wrong = t != _label_map(pred, "pred", palette)
+    centres = _small_regions(wrong)
+    if 0 < len(centres) <= RING_MAX_COUNT:
+        _draw_rings(err_ax, centres)
+        err_ax.set_xlim(-0.5, w - 0.5)
+        err_ax.set_ylim(h - 0.5, -0.5)
+        old = err_ax.get_legend()
+        handles, labels = list(old.legend_handles), [x.get_text() for x in old.get_texts()]
+        ring = _ring_handle()
+        err_ax.legend(handles + [ring], labels + [ring.get_label()], loc="upper center",
+                      bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
+    else:
+        old = err_ax.get_legend()
+        handles, labels = list(old.legend_handles), [x.get_text() for x in old.get_texts()]
+        err_ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False,
+                      fontsize=8)
+    text_ax = fig.add_subplot(grid[1, 2:])
+    text_ax.set_axis_off()
+    text_ax.text(0.02, 1, summary, va="top", family="monospace", fontsize=8.5, wrap=True)
+    fig.legend(handles=legend_handles(class_names, palette), loc="upper center", ncol=len(class_names),
+               frameon=False, bbox_to_anchor=(0.5, 1.0))
     return fig, summary
 
 

@@ -56,8 +56,43 @@ def test_triplet_and_evidence_card_structure():
     for item in ("Metric", "mIoU: 1.000", "Failure notes", "no failure"):
         assert item in text
     titles = [a.get_title() for a in fig.axes]
-    for t in ("input image", "target", "prediction", "overlay (prediction)", "per-class IoU"):
+    for t in ("input image", "target", "prediction", "prediction outline and errors", "errors", "per-class IoU"):
         assert t in titles
+
+
+def test_evidence_card_summary_text_unchanged_and_specks_ringed():
+    """The summary is printed by lessons (nbval compares it); a lone wrong pixel gets a ring in both error panels."""
+    d = data.road_scenes(1, seed=0)
+    t = d.labels[0]
+    p = t.copy()
+    p[40, 5] = (t[40, 5] + 1) % 5                                       # one wrong pixel, alone
+    scores = {"mIoU (scene)": 0.998, "lane IoU": 1.0, "per_class": metrics.per_class_iou(p, t, 5)}
+    fig, text = viz.evidence_card(d.images[0], t, p, d.class_names, scores, notes=["a", "b c"], palette=d.palette)
+    assert text == "Metric\nmIoU (scene): 0.998\nlane IoU: 1.000\n\nFailure notes\n- a\n- b c"
+    panels = {a.get_title(): a for a in fig.axes}
+    for name in ("prediction outline and errors", "errors"):
+        rings = [c for c in panels[name].collections if len(c.get_offsets())]
+        assert rings and all(np.allclose(c.get_offsets(), [[5, 40]]) for c in rings), name
+        labels = [x.get_text() for x in panels[name].get_legend().get_texts()]
+        assert any(lab.startswith("ring:") for lab in labels), labels
+    over = panels["prediction outline and errors"].get_images()[0].get_array()
+    assert np.allclose(over[40, 5], np.array(viz.ERROR_COLOURS["interior error" if t[39:42, 4:7].min() == t[39:42, 4:7].max()
+                                                              else "boundary error"]) / 255)
+
+
+def test_errors_over_image_splits_by_band_and_validates():
+    t = np.zeros((8, 8), int); t[:, 4:] = 1
+    p = t.copy(); p[0, 4] = 0; p[6, 1] = 1                             # an edge error, an interior error
+    out = viz.errors_over_image(np.zeros((8, 8)), t, p)
+    assert tuple(np.round(out[0, 4] * 255).astype(int)) == viz.ERROR_COLOURS["boundary error"]
+    assert tuple(np.round(out[6, 1] * 255).astype(int)) == viz.ERROR_COLOURS["interior error"]
+    band = np.zeros((8, 8), bool)                                       # with an empty band every error is interior
+    out = viz.errors_over_image(np.zeros((8, 8)), t, p, boundary=band)
+    assert tuple(np.round(out[0, 4] * 255).astype(int)) == viz.ERROR_COLOURS["interior error"]
+    with pytest.raises(ValueError, match="boundary"):
+        viz.errors_over_image(np.zeros((8, 8)), t, p, boundary=t * 2)
+    with pytest.raises(ValueError):
+        viz.errors_over_image(np.zeros((8, 8)), t, p[:4])
 
 
 def test_confidence_map_and_bars():
