@@ -10,6 +10,8 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.legend import Legend
+from matplotlib.legend_handler import HandlerPatch
 from matplotlib.patches import Patch
 from scipy import ndimage
 
@@ -35,6 +37,7 @@ __all__ = [
     "failure_gallery",
     "evidence_card",
     "errors_over_image",
+    "matched_handle",
     "instance_overlay",
     "matched_overlay",
     "matched_instance_colours",
@@ -630,6 +633,49 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     return fig, summary
 
 
+class MatchedSwatch(Patch):
+    """A legend swatch of stripes in the first instance colours: "any instance colour" (see :func:`matched_handle`)."""
+
+    def __init__(self, label: str, n_colours: int = 4):
+        super().__init__(facecolor="none", edgecolor="black", linewidth=0.5, label=label)
+        self.n_colours = n_colours
+
+
+class _StripedHandler(HandlerPatch):
+    """Draws a :class:`MatchedSwatch` as vertical stripes of :data:`segcourse.palette.INSTANCE_COLOURS`."""
+
+    def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height, fontsize, trans):
+        from matplotlib.patches import Rectangle
+
+        n = orig_handle.n_colours
+        table = _pal.INSTANCE_COLOURS
+        artists = [Rectangle((-xdescent + k * width / n, -ydescent), width / n, height,
+                             facecolor=table[k % len(table)] / 255, edgecolor="none", transform=trans)
+                   for k in range(n)]
+        artists.append(Rectangle((-xdescent, -ydescent), width, height, facecolor="none", edgecolor="black",
+                                 linewidth=0.5, transform=trans))
+        return artists
+
+
+Legend.update_default_handler_map({MatchedSwatch: _StripedHandler()})
+
+
+def matched_handle(label: str = "matched: same colour as its partner", n_colours: int = 4) -> MatchedSwatch:
+    """A legend handle for "a matched instance, in its pair's colour": stripes of the first ``n_colours``
+    instance colours, so that it reads as "any of these colours" and not as one colour (a grey
+    swatch looks like a grey object). Works in any ``ax.legend(handles=[...])``.
+
+    >>> fig, ax = plt.subplots(); leg = ax.legend(handles=[matched_handle("matched")])
+    >>> [t.get_text() for t in leg.get_texts()], matched_handle().n_colours
+    (['matched'], 4)
+    >>> plt.close(fig)
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    check_int(n_colours, "n_colours", minimum=2)
+    return MatchedSwatch(label, n_colours)
+
+
 def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = None, title: str | None = None,
                      colours: Mapping[int, Any] | None = None, legend: bool | None = None,
                      alarm_alpha: float | None = None):
@@ -707,8 +753,7 @@ def instance_overlay(image: Any, labels: Any, ax=None, alpha: float | None = Non
     if legend or (legend is None and colours is not None):
         used = {tuple(int(v) for v in np.reshape(c, 3)) for c in given.values()}
         alarms = {tuple(ERROR_COLOURS[k]) for k in ("FP", "FN")}
-        handles = [Patch(facecolor=table[0] / 255, edgecolor="black", linewidth=0.5,
-                         label="matched: same colour as its partner")] if used - alarms or not used else []
+        handles = [matched_handle()] if used - alarms or not used else []
         handles += [h for k, h in zip(("FP", "FN"), outcome_handles(("FP", "FN"))) if tuple(ERROR_COLOURS[k]) in used]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     return out
@@ -749,8 +794,7 @@ def matched_overlay(image: Any, labels: Any, colours: Mapping[int, Any], ax=None
     handles: list[Any] = []
     texts: list[str] = []
     if used - {tuple(ERROR_COLOURS[k]) for k in ("FP", "FN")}:
-        handles.append(tuple(Patch(facecolor=_pal.INSTANCE_COLOURS[k] / 255, edgecolor="black", linewidth=0.5)
-                             for k in range(4)))
+        handles.append(matched_handle())
         texts.append("matched: each pair shares a colour")
     for k, text in (("FP", "FP: no partner"), ("FN", "FN: missed")):
         if tuple(ERROR_COLOURS[k]) in used:

@@ -123,3 +123,22 @@ def test_matched_overlay_keeps_fp_and_fn_distinct_from_instance_colours_over_whi
     default = viz.instance_overlay(np.ones((8, 8)), lab, colours=colours)   # unchanged for the other lessons
     assert not np.allclose(default[2, 2], out[2, 2])
     plt.close("all")
+
+
+def test_matched_legend_swatch_is_striped_in_instance_colours():
+    """A "matched" swatch is stripes of several instance colours, not one (grey) colour (review 03s8 W8)."""
+    from segcourse import palette
+
+    lab = np.zeros((8, 8), int)
+    lab[1:4, 1:4], lab[5:8, 5:8] = 1, 2
+    fig, ax = plt.subplots()
+    viz.instance_overlay(np.zeros((8, 8)), lab, ax=ax, colours={1: (255, 127, 14), 2: palette.OUTCOME_COLOURS["FP"]})
+    leg = ax.get_legend()
+    assert [t.get_text() for t in leg.get_texts()][0].startswith("matched")
+    fig.canvas.draw()
+    drawn = [a for a in leg.get_children()[0].findobj(lambda a: hasattr(a, "get_facecolor") and a is not leg.legendPatch)]
+    colours = {tuple(np.round(np.array(a.get_facecolor()[:3]) * 255).astype(int)) for a in drawn
+               if a.get_facecolor()[3] > 0}
+    assert {tuple(c) for c in palette.INSTANCE_COLOURS[:4].tolist()} <= colours
+    with pytest.raises(ValueError, match="n_colours"):
+        viz.matched_handle(n_colours=1)
