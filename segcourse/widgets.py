@@ -56,6 +56,23 @@ def _hex(rgb: Sequence[int]) -> str:
     return "#" + "".join(f"{int(v):02x}" for v in rgb)
 
 
+def _wrap_readout(text: str, width_in: float, inch_per_char: float = 0.08) -> str:
+    """Break a `` · ``-separated readout into lines that fit ``width_in`` inches at 9 pt (a snapshot's title).
+
+    >>> print(_wrap_readout("mIoU 0.333 · mean Dice 0.500 · mean boundary IoU 0.375", 3.8))
+    mIoU 0.333 · mean Dice 0.500
+    mean boundary IoU 0.375
+    """
+    fits = max(10, int((width_in - 0.2) / inch_per_char))
+    lines: list[str] = []
+    for part in text.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= fits:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 class MaskEditor(anywidget.AnyWidget):
     """A paintable label map (3×3 up to 32×32) with undo/redo and live scores.
 
@@ -319,7 +336,10 @@ class MaskEditor(anywidget.AnyWidget):
         m = self.mask
         colours = np.array([to_rgb(c) for c in self.palette])
         cell = min(0.6, 3.0 / max(self.rows, self.cols))  # inches per cell: 3×3 → 1.8 in, 32×32 → 3 in
-        fig = Figure(figsize=(max(3.8, self.cols * cell + 0.4), self.rows * cell + 1.0), dpi=100, layout="constrained")
+        width = max(3.8, self.cols * cell + 0.4)
+        title = _wrap_readout(self.readout, width) + ("\n(target dashed)" if self._target is not None else "")
+        extra = 0.16 * (title.count("\n") - (self._target is not None))  # inches for each wrapped readout line
+        fig = Figure(figsize=(width, self.rows * cell + 1.0 + extra), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         ax.imshow(colours[m], interpolation="nearest")
         if max(self.rows, self.cols) <= 16:
@@ -336,7 +356,7 @@ class MaskEditor(anywidget.AnyWidget):
             segs += [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r in range(self.rows) for c in range(self.cols + 1)
                      if t[r + 1, c] != t[r + 1, c + 1]]
             ax.add_collection(LineCollection(segs, colors="black", linewidths=1.6, linestyles=(0, (3, 2))))
-        ax.set_title(self.readout + ("\n(target dashed)" if self._target is not None else ""), fontsize=9)
+        ax.set_title(title, fontsize=9)
         fig.supxlabel(STATIC_NOTE, fontsize=9, style="italic")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Description": STATIC_NOTE})
@@ -701,20 +721,19 @@ class ClickSegmenter(anywidget.AnyWidget):
         edge = max(1.0, 3.2 / max(self.rows, self.cols) ** 0.5)
         ax.add_collection(LineCollection(_edge_segments(m), colors=[c["mask"]], linewidths=1.5 * edge))
         handles = [Patch(facecolor=(*c["mask"], 0.6), edgecolor=c["mask"], label=self.labels["mask"])]
-        dark_rim = [patheffects.withStroke(linewidth=3.5, foreground="#3c3c3c")]  # white dashes show on light images too
+        dark_rim = [patheffects.withStroke(linewidth=3.5, foreground="#3c3c3c")]  # a white line shows on light images too
         if self._target is not None:
             ax.add_collection(LineCollection(_edge_segments(self._target), colors=[c["target"]], linewidths=1.2 * edge,
-                                             linestyles=(0, (3, 2)), path_effects=dark_rim))
-            handles.append(Line2D([], [], color=c["target"], linestyle="--", linewidth=1.5, path_effects=dark_rim,
+                                             path_effects=dark_rim))
+            handles.append(Line2D([], [], color=c["target"], linewidth=1.5, path_effects=dark_rim,
                                   label=self.labels["target"]))
-        size = 90 if max(self.rows, self.cols) > 32 else 160
-        for kind, glyph in (("positive", "+"), ("negative", "_")):
+        size = 10 if max(self.rows, self.cols) > 32 else 13   # marker size in points, as lesson 06's figures
+        for kind, glyph in (("positive", "P"), ("negative", "X")):
             pts = np.array([(r, cc) for r, cc, p in self.clicks if p == (kind == "positive")]).reshape(-1, 2)
-            ax.scatter(pts[:, 1], pts[:, 0], s=size, c=[c[kind]], edgecolors="white", linewidths=1.2, zorder=3)
-            ax.scatter(pts[:, 1], pts[:, 0], s=size * 0.45, c="white", marker=glyph, linewidths=1.8, zorder=4)
-            handles.append((Line2D([], [], marker="o", linestyle="", markersize=11, markerfacecolor=c[kind],
-                                   markeredgecolor="white"),
-                            Line2D([], [], marker=glyph, linestyle="", markersize=6, markeredgewidth=1.8, color="white")))
+            ax.plot(pts[:, 1], pts[:, 0], linestyle="", marker=glyph, markersize=size, markerfacecolor=c[kind],
+                    markeredgecolor="black", markeredgewidth=0.8, zorder=3)
+            handles.append(Line2D([], [], marker=glyph, linestyle="", markersize=10, markerfacecolor=c[kind],
+                                  markeredgecolor="black", markeredgewidth=0.8))
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
         ax.set_xticks([])

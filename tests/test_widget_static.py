@@ -148,3 +148,23 @@ def test_the_same_clicks_give_the_same_picture():
     b = ClickSegmenter(*args, clicks=[(10, 10, True)]).snapshot_png()
     c = ClickSegmenter(*args, clicks=[(20, 20, True)]).snapshot_png()
     assert a == b and a != c
+
+
+@pytest.mark.parametrize("shape, k", [((1, 1), 2), ((3, 3), 3), ((4, 20), 5)])
+def test_the_snapshot_title_is_not_clipped(shape, k):
+    """The readout (plus "(target dashed)") wraps at " · " to fit the picture: no title text touches its sides."""
+    rng = np.random.default_rng(0)
+    ed = MaskEditor(mask=rng.integers(0, k, shape), num_classes=k, target=rng.integers(0, k, shape))
+    rgb = np.asarray(Image.open(io.BytesIO(ed.snapshot_png())).convert("L"))
+    title_band = rgb[:45]
+    assert (title_band[:, :3] > 200).all() and (title_band[:, -3:] > 200).all()
+
+
+def test_click_marks_match_lesson_06():
+    """Lesson 06 draws clicks as a green "P" and a red "X" with a black edge and the target as a solid white line;
+    the front end draws the same (no dashes, no + / - dots)."""
+    from segcourse import widgets
+
+    js = (Path(widgets.__file__).parent / "widget" / "click_segmenter.js").read_text()
+    assert "setLineDash" not in js and "ctx.arc" not in js and "const marker = " in js
+    assert "dashed" not in widgets.CLICK_LABELS["target"]

@@ -73,6 +73,21 @@ function render({ model, el }) {
     ctx.stroke();
   };
 
+  // a click's marker, as lesson 06's figures draw it (matplotlib's "P" and "X"): a filled plus
+  // (positive) or a filled cross (negative) of half-size r, in the click's colour, with a black edge
+  const PLUS = [[-1, -3], [1, -3], [1, -1], [3, -1], [3, 1], [1, 1], [1, 3], [-1, 3], [-1, 1], [-3, 1], [-3, -1], [-1, -1]];
+  const marker = (ctx, x, y, r, positive, colour) => {
+    const turn = positive ? 0 : Math.PI / 4, cos = Math.cos(turn), sin = Math.sin(turn);
+    ctx.beginPath();
+    PLUS.forEach(([u, v], i) => {
+      const px = x + (u * cos - v * sin) * r / 3, py = y + (u * sin + v * cos) * r / 3;
+      if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+    });
+    ctx.closePath();
+    ctx.fillStyle = colour; ctx.fill();
+    ctx.strokeStyle = "#000000"; ctx.lineWidth = 1; ctx.stroke();
+  };
+
   const swatch = (kind, shape) => {
     const item = document.createElement("div");
     item.className = `segcourse-legend-item segcourse-legend-${kind}`;
@@ -80,8 +95,13 @@ function render({ model, el }) {
     mark.className = `segcourse-swatch segcourse-swatch-${shape}`;
     const colour = model.get("colours")[kind];
     if (shape === "fill") { mark.style.background = colour + "99"; mark.style.borderColor = colour; }
-    else if (shape === "dash") { mark.style.borderColor = colour; }
-    else { mark.style.background = colour; mark.textContent = kind === "positive" ? "+" : "\u2212"; }
+    else if (shape === "line") { mark.style.borderColor = colour; }
+    else {  // the click's own marker, drawn as on the canvas
+      const c = document.createElement("canvas");
+      c.width = 16; c.height = 16;
+      marker(c.getContext("2d"), 8, 8, 7, kind === "positive", colour);
+      mark.appendChild(c);
+    }
     const text = document.createElement("span");
     text.textContent = model.get("labels")[kind];
     item.append(mark, text);
@@ -89,8 +109,8 @@ function render({ model, el }) {
   };
   const buildLegend = () => {
     legend.replaceChildren();
-    swatch("mask", "fill"); swatch("positive", "dot"); swatch("negative", "dot");
-    if (model.get("target_bits")) swatch("target", "dash");
+    swatch("mask", "fill"); swatch("positive", "marker"); swatch("negative", "marker");
+    if (model.get("target_bits")) swatch("target", "line");
   };
 
   const draw = () => {
@@ -122,21 +142,13 @@ function render({ model, el }) {
     }
     canvas.dataset.maskPixels = area;
     const t = bits("target_bits");
-    if (t) {  // white dashes on a dark rim: visible on light and dark images
+    if (t) {  // a solid white line on a dark rim (as lesson 06's figures): visible on light and dark images
       ctx.strokeStyle = "#3c3c3c"; ctx.lineWidth = 3.5; outline(ctx, t, rows, cols, px);
-      ctx.strokeStyle = colours.target; ctx.lineWidth = 1.5;
-      ctx.setLineDash([5, 4]); outline(ctx, t, rows, cols, px); ctx.setLineDash([]);
+      ctx.strokeStyle = colours.target; ctx.lineWidth = 1.5; outline(ctx, t, rows, cols, px);
     }
     const radius = Math.max(6, Math.min(14, px * 0.8));
     for (const [r, c, positive] of points) {
-      const x = (c + 0.5) * px, y = (r + 0.5) * px;
-      ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
-      ctx.fillStyle = positive ? colours.positive : colours.negative; ctx.fill();
-      ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 1.5; ctx.stroke();
-      ctx.beginPath(); ctx.lineWidth = 2;
-      ctx.moveTo(x - radius * 0.55, y); ctx.lineTo(x + radius * 0.55, y);
-      if (positive) { ctx.moveTo(x, y - radius * 0.55); ctx.lineTo(x, y + radius * 0.55); }
-      ctx.stroke();
+      marker(ctx, (c + 0.5) * px, (r + 0.5) * px, radius, positive, positive ? colours.positive : colours.negative);
     }
     readout.textContent = model.get("readout");
     error.textContent = model.get("error");
