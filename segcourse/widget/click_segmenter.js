@@ -95,7 +95,7 @@ function render({ model, el }) {
     mark.className = `segcourse-swatch segcourse-swatch-${shape}`;
     const colour = model.get("colours")[kind];
     if (shape === "fill") { mark.style.background = colour + "99"; mark.style.borderColor = colour; }
-    else if (shape === "line") { mark.style.borderColor = colour; }
+    else if (shape === "line") { mark.style.background = colour; }
     else {  // the click's own marker, drawn as on the canvas
       const c = document.createElement("canvas");
       c.width = 16; c.height = 16;
@@ -146,7 +146,7 @@ function render({ model, el }) {
       ctx.strokeStyle = "#3c3c3c"; ctx.lineWidth = 3.5; outline(ctx, t, rows, cols, px);
       ctx.strokeStyle = colours.target; ctx.lineWidth = 1.5; outline(ctx, t, rows, cols, px);
     }
-    const radius = Math.max(6, Math.min(14, px * 0.8));
+    const radius = Math.max(8, Math.min(14, px * 0.8));   // about the size of lesson 06's markers
     for (const [r, c, positive] of points) {
       marker(ctx, (c + 0.5) * px, (r + 0.5) * px, radius, positive, positive ? colours.positive : colours.negative);
     }
