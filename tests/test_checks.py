@@ -1050,3 +1050,52 @@ def test_aligned_flip_accepts_a_correct_answer_as_torch_tensors():
     _fails(checks.check_aligned_flip, lambda img, lm: (torch.as_tensor(img).flip(1), torch.as_tensor(lm)), "mask was not")
     _fails(checks.check_aligned_flip, lambda img, lm: (torch.as_tensor(img).flip(0), torch.as_tensor(lm).flip(0)),
            "vertical flip")
+
+
+def test_refusal_names_the_real_function_behind_a_lazy_module_getattr(monkeypatch):
+    """segcourse.__getattr__ loads submodules lazily (PEP 562); a refusal names the function the answer
+    called (segcourse.X.f), never the module machinery (__getattr__, <module>) that loaded it."""
+    import sys
+    import types
+
+    from segcourse.checks._refuse import LIBRARY, USE_NUMPY, Watch
+
+    src = ("def __getattr__(name):\n"
+           "    if name == 'helper':\n"
+           "        return flip\n"
+           "    raise AttributeError(name)\n"
+           "def flip(x):\n"
+           "    return x[:, ::-1]\n")
+    lazy = types.ModuleType("segcourse._lazy_probe")
+    exec(compile(src, "/segcourse/_lazy_probe.py", "exec"), lazy.__dict__)   # a file name, as a real module has
+    monkeypatch.setitem(sys.modules, "segcourse._lazy_probe", lazy)
+    call = Watch(LIBRARY)
+    out = call(lambda x: sys.modules["segcourse._lazy_probe"].helper(x), np.eye(2), what="flip_pair")
+    assert out.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert call.seen == ["segcourse._lazy_probe.flip"]
+    with pytest.raises(AssertionError, match=r"calls segcourse\._lazy_probe\.flip: .*Replace the call with numpy \(np"):
+        call.refuse("flip_pair")
+    with pytest.raises(AssertionError, match=r"Replace the call with torch \(gather, masking\)\.$"):
+        call.refuse("flip_pair", use="torch (gather, masking)")
+    assert USE_NUMPY == "numpy (np.count_nonzero, np.bincount, np.exp, np.log, indexing, ...)"
+    with pytest.raises(TypeError, match="use must be a string"):
+        call.refuse("flip_pair", use=None)
+    with pytest.raises(ValueError, match="use must name"):
+        call.refuse("flip_pair", use=" ")
+
+
+def test_refusal_of_a_lazily_imported_segcourse_submodule_in_a_fresh_interpreter():
+    """The real case: ``segcourse.data.augment`` reached through ``segcourse.__getattr__`` on first use."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, segcourse, sys\n"
+            "from segcourse.checks._refuse import LIBRARY, Watch\n"
+            "assert 'segcourse.data' not in sys.modules\n"
+            "w = Watch(LIBRARY)\n"
+            "w(lambda i, l: segcourse.data.augment(i, l, np.random.default_rng(0)), np.zeros((4, 4, 3)),"
+            " np.zeros((4, 4), int), what='f')\n"
+            "print(w.seen)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['segcourse.data.augment']"

@@ -39,6 +39,21 @@ _OWN = frozenset({"segcourse.checks._core", __name__})
 _WRAPPERS = frozenset({"sklearn.utils._param_validation"})
 
 
+#: The end of the refusal hint by default: "Replace the call with {USE_NUMPY}."
+USE_NUMPY = "numpy (np.count_nonzero, np.bincount, np.exp, np.log, indexing, ...)"
+
+
+def _machinery(frame: Any) -> bool:
+    """Is ``frame`` import machinery rather than a function a learner calls: a module's body
+    (``<module>``, run by an ``import``) or a module-level ``__getattr__`` / ``__dir__`` (PEP 562)?"""
+    code = frame.f_code
+    if code.co_name == "<module>":
+        return True
+    if code.co_name in ("__getattr__", "__dir__"):
+        return getattr(frame.f_globals.get(code.co_name), "__code__", None) is code
+    return False
+
+
 def _rules(rules: Iterable[tuple[str, Iterable[str] | None]]) -> tuple[tuple[str, frozenset[str] | None], ...]:
     return tuple((str(prefix), None if names is None else frozenset(names)) for prefix, names in rules)
 
@@ -102,7 +117,9 @@ class Watch:
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
         # Module code (``<module>``) runs when an ``import`` inside the answer loads a library: it
         # is not a call the learner made, and hundreds of such frames would fill ``seen`` first.
-        if event != "call" or frame.f_code.co_name == "<module>" or not self._library(frame, frame.f_code.co_name):
+        # A module's own ``__getattr__`` / ``__dir__`` (``segcourse.__getattr__`` loads ``segcourse.data``
+        # on first use) is import machinery too: the learner's call is the function it hands back.
+        if event != "call" or _machinery(frame) or not self._library(frame, frame.f_code.co_name):
             return
         caller = frame.f_back
         while caller is not None and caller.f_globals.get("__name__") in _WRAPPERS:
@@ -129,13 +146,32 @@ class Watch:
         finally:
             sys.setprofile(previous)
 
-    def refuse(self, what: str) -> None:
-        """Fail with a hint if the learner's function called a watched library function."""
+    def refuse(self, what: str, use: str = USE_NUMPY) -> None:
+        """Fail with a hint if the learner's function called a watched library function.
+
+        Parameters
+        ----------
+        what : the exercise's function name, as the hint says it ("your dice_per_image calls ...").
+        use : what to write the answer with instead; the hint ends "Replace the call with {use}."
+            Default :data:`USE_NUMPY`; a check names the right tools, e.g.
+            ``use="torch (torch.log_softmax, gather, masking, ...)"``.
+
+        >>> call = Watch(LIBRARY)
+        >>> call.seen = ["segcourse.data.augment"]
+        >>> call.refuse("flip_pair", use="numpy indexing (image[:, ::-1], np.flip)")
+        Traceback (most recent call last):
+        ...
+        AssertionError: your flip_pair calls segcourse.data.augment: it gives the right numbers, but it is the library function the check compares with, and this exercise asks you to write it yourself. Replace the call with numpy indexing (image[:, ::-1], np.flip).
+        """
+        if not isinstance(use, str):
+            raise TypeError(f"use must be a string naming what to write the answer with, got {use!r} "
+                            f"({type(use).__name__})")
+        if not use.strip():
+            raise ValueError("use must name what to write the answer with (e.g. 'numpy (np.bincount, ...)'), got ''")
         if not self.seen:
             return
         first = self.seen[0]
         whose = ("the check's own reference" if first.startswith("segcourse.checks.")
                  else "the library function the check compares with")
         raise AssertionError(f"your {what} calls {first}: it gives the right numbers, but it is {whose}, and this "
-                             f"exercise asks you to write it yourself. Replace the call with numpy "
-                             f"(np.count_nonzero, np.bincount, np.exp, np.log, indexing, ...).")
+                             f"exercise asks you to write it yourself. Replace the call with {use}.")
