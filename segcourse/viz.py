@@ -549,7 +549,7 @@ def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, 
         ax.set_ylim(t.shape[0] - 0.5, -0.5)
     if legend:
         edge = "boundary band" if boundary is not None else "class edge"
-        handles = [Patch(facecolor="none", edgecolor="black", linewidth=1.5, label="predicted region (outline)"),
+        handles = [Patch(facecolor="none", edgecolor="black", linewidth=1.5, label="predicted edge (class colour)"),
                    Patch(facecolor=cyan, edgecolor="black", linewidth=0.5,
                          label=f"wrong, on a {edge} ({int((wrong & band).sum())} px)"),
                    Patch(facecolor=magenta, edgecolor="black", linewidth=0.5,
