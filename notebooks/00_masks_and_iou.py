@@ -625,7 +625,7 @@ print(f"had validation been lit like §8 (surface 0.55): chosen {chosen_same}, h
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.8]})
 axes[0].imshow(val[0][0])
 axes[0].contour(val[0][1], levels=[0.5], colors="white", linewidths=0.8)
-axes[0].set_title("validation stain 1; white: true stain", fontsize=9)
+axes[0].set_title("validation stain 1 (brighter light);\nwhite: true stain", fontsize=9)
 axes[0].set_axis_off()
 for k, row in enumerate(val_iou):
     axes[1].plot(grid, row, color="0.7", lw=0.8, label="validation stains 1 to 5" if k == 0 else None)
@@ -661,6 +661,8 @@ fig.tight_layout()
 # * IoU = TP / (TP + FP + FN): 0.5 for the 3×3 example, by hand, in numpy and with
 #   `metrics.iou`. Dice = 2 IoU / (1 + IoU) ranks one pair of masks like IoU, but means over
 #   images can rank two models differently.
+# * Pixel accuracy counts the TNs too: "no car anywhere" is 97.4 % accurate on the §0 scene with
+#   car IoU 0, so segmentation reports IoU per class.
 # * Two empty masks have no IoU: NaN, skipped by the mean. A class absent from both masks is NaN;
 #   a class the model invents scores 0 and stays in the mean.
 # * The confusion matrix holds every multi-class score and shows which classes are confused.
