@@ -72,10 +72,12 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-# one colour per car, from the palette's instance colours that no class colour of this figure resembles
-apart = [c for c in palette.INSTANCE_COLOURS if palette.min_delta_e(c[None], scene.palette)[0] > palette.MIN_DELTA_E]
-car_colours = {k: tuple(int(v) for v in apart[(k - 1) % len(apart)]) for k in range(1, n_cars + 1)}
-closest = palette.min_delta_e(np.array(list(car_colours.values())), scene.palette)
+# one colour per car, chosen so that no class colour of this lesson (road scenes, and the defect orange of §8)
+# resembles it: green, blue and purple, no orange
+car_colours = {1: (0, 158, 115), 2: (31, 119, 180), 3: (100, 40, 160)}
+assert len(car_colours) == n_cars
+lesson_classes = {"road scenes": scene.palette, "surface defects": palette.DEFECT_PALETTE}
+closest = palette.min_delta_e(np.array(list(car_colours.values())), lesson_classes)
 print(f"car colours {list(car_colours.values())}: the closest class colour {closest[2]} is "
       f"{closest[0]:.1f} CIEDE2000 away (the palette's bar for 'plainly different': {palette.MIN_DELTA_E:.0f})")
 
@@ -100,9 +102,9 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the `car share` printed
 # above); the label map says exactly which pixels are car (class id 4 of the road scenes,
 # here and in §6); the instance masks add *which* car (one colour each, the same as its box). The
-# legend's colours are the classes; a car's own colour is never one of them (the last printed
-# line: the closest class colour is 20.2 CIEDE2000 from a car colour, just over the palette's bar
-# of 20 for colours that read as different side by side). This course is about the
+# legend's colours are the classes; a car's own colour is never one of them, nor the defect
+# orange of §8 (the last printed line: the closest class colour is 20.2 CIEDE2000 from a car
+# colour, just over the palette's bar of 20 for colours that read as different side by side). This course is about the
 # third and fourth panels.
 #
 # ## 1 · Three ways to store a mask
@@ -230,6 +232,22 @@ print("mask_iou:", round(metrics.iou(pred, truth), 3))
 assert metrics.iou(pred, truth) == 0.5
 
 # %% [markdown]
+# Why not simply count the pixels a prediction gets right? That is **pixel accuracy**,
+# (TP + TN) / all pixels, and its TNs flatter a model whenever the object is small. Take the car
+# class of the §0 scene and a prediction that says "no car anywhere":
+
+# %%
+car = label_map == 4                       # the §0 scene: car or not car, per pixel
+no_car = np.zeros_like(car)                # a prediction with no car anywhere
+print(f"car pixels: {car.sum()} of {car.size:,}")
+print(f"'no car anywhere': pixel accuracy {100 * (no_car == car).mean():.1f} % | car IoU {metrics.iou(no_car, car):.1f}")
+
+# %% [markdown]
+# Only 107 of the 4,096 pixels are car, so missing every car is still 97.4 % accurate, while its
+# IoU is 0: IoU has no TN term, so a large background cannot hide a miss. This is why
+# segmentation reports IoU (or Dice) per class rather than pixel accuracy.
+
+# %% [markdown]
 # ### Paint it yourself
 #
 # The `MaskEditor` below opens on an empty 3×3 grid and scores it against the same `truth`.
@@ -237,7 +255,9 @@ assert metrics.iou(pred, truth) == 0.5
 # Ctrl+Z undoes). Paint the prediction above — top-left, the cell below it, and the centre — and
 # the readout says IoU 0.500; then move the centre pixel to the top row and it reaches 1.000. "show
 # target" draws the target's outline and colours true positives, false positives and false
-# negatives. The cell below does the same strokes from Python, so this page shows the result even
+# negatives. The readout also shows *boundary IoU*, which §7 defines: it scores only the pixels
+# near each mask's outline, and on these tiny masks every pixel is on the outline, so here it
+# equals IoU. The cell below does the same strokes from Python, so this page shows the result even
 # where widgets cannot run.
 
 # %%
@@ -531,7 +551,8 @@ print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max
 print("prob > 0.5 is the same mask as logits > 0:", bool(((prob > 0.5) == (logits > 0)).all()))
 
 thresholds = [0.1, 0.3, 0.5, 0.7, 0.9]
-print(f"the true stain has {blob.sum()} pixels")
+print(f"the true stain has {blob.sum()} pixels of {blob.size:,}")
+print(f"an empty prediction: pixel accuracy {(~blob).mean():.3f} | IoU {metrics.iou(np.zeros_like(blob), blob):.1f}")
 for t in thresholds:
     m = prob > t
     print(f"threshold {t}: {m.sum():4d} pixels predicted | FP {(m & ~blob).sum():3d} | FN {(~m & blob).sum():3d} "
@@ -559,16 +580,17 @@ fig.tight_layout()
 #
 # So which threshold should we report? Not the best one on this image: a threshold is a setting
 # like any other, and a setting picked on the image we report flatters the score. We choose it on
-# **validation** images: five more stains (seeds 1 to 5), each of another shape and place on
-# another noisy surface, with the same hand-made logits. The chosen threshold is the one with the
-# highest mean IoU over the five; only then do we score the stain of §8, which now plays the
-# held-out image:
+# **validation** images: five more stains (seeds 1 to 5), each of another shape and place, with
+# the same hand-made logits. As often in practice, the validation images are not quite like the
+# image we report on: they were taken under brighter light (surface 0.60 instead of 0.55). The
+# chosen threshold is the one with the highest mean IoU over the five; only then do we score the
+# stain of §8, which now plays the held-out image:
 
 # %%
-def stain(seed):
-    """A stain image like §8's: a random ellipse, 0.25 darker, on a noisy 0.55 grey surface."""
+def stain(seed, surface=0.60):
+    """A stain image like §8's: a random ellipse, 0.25 darker, on a noisy grey surface (§8: 0.55)."""
     rng_val = np.random.default_rng(seed)
-    img = np.full((H, W, 3), 0.55) + 0.04 * rng_val.standard_normal((H, W, 3))
+    img = np.full((H, W, 3), surface) + 0.04 * rng_val.standard_normal((H, W, 3))
     (cy, cx), (ry, rx) = rng_val.uniform(10, 22, 2), rng_val.uniform(4, 9, 2)
     mask = (yy - cy) ** 2 / ry**2 + (xx - cx) ** 2 / rx**2 < 1
     img[mask] -= 0.25
@@ -580,6 +602,7 @@ def fp_fn(m, truth):
 
 
 val = [stain(seed) for seed in range(1, 6)]
+print(f"mean red brightness of the validation surfaces: {np.mean([img[~m, 0].mean() for img, m in val]):.2f}")
 val_probs = [1 / (1 + np.exp(-(0.45 - img[..., 0]) / 0.05)) for img, _ in val]   # the same logits as above
 val_iou = np.array([[metrics.iou(p > t, m) for t in grid] for p, (_, m) in zip(val_probs, val)])   # (5 stains, 99)
 chosen = grid[val_iou.mean(0).argmax()]
@@ -592,11 +615,17 @@ for label, t in ((f"chosen on validation, {chosen}", chosen), ("the default 0.5"
     print(f"held-out stain of §8 ({blob.sum()} pixels) at {label}: IoU {metrics.iou(prob > t, blob):.3f}, "
           f"{fp_fn(prob > t, blob)}")
 print(f"tuning on the held-out stain itself would add {grid_iou.max() - metrics.iou(prob > chosen, blob):.3f} IoU")
+same = [stain(seed, surface=0.55) for seed in range(1, 6)]   # validation stains under §8's light, for comparison
+same_iou = np.array([[metrics.iou(1 / (1 + np.exp(-(0.45 - img[..., 0]) / 0.05)) > t, m) for t in grid] for img, m in same])
+chosen_same = grid[same_iou.mean(0).argmax()]
+print(f"had validation been lit like §8 (surface 0.55): chosen {chosen_same}, held-out IoU "
+      f"{metrics.iou(prob > chosen_same, blob):.3f}, and tuning on the held-out stain would add "
+      f"{grid_iou.max() - metrics.iou(prob > chosen_same, blob):.3f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [1, 1.8]})
 axes[0].imshow(val[0][0])
 axes[0].contour(val[0][1], levels=[0.5], colors="white", linewidths=0.8)
-axes[0].set_title("validation stain 1; white: true stain", fontsize=9)
+axes[0].set_title("validation stain 1 (brighter light);\nwhite: true stain", fontsize=9)
 axes[0].set_axis_off()
 for k, row in enumerate(val_iou):
     axes[1].plot(grid, row, color="0.7", lw=0.8, label="validation stains 1 to 5" if k == 0 else None)
@@ -604,18 +633,23 @@ axes[1].plot(grid, val_iou.mean(0), color="black", label="mean of the five (choo
 axes[1].plot(grid, grid_iou, "--", color="tab:blue",
              label="held-out stain of §8 (reports)")
 axes[1].axvline(chosen, color="black", lw=0.8, ls=":", label=f"chosen on validation: {chosen}")
-axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", xlim=(0.4, 0.9), ylim=(0.95, 1.001),
-            title="zoomed: thresholds 0.4 to 0.9, IoU from 0.95")
+axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", xlim=(0.3, 0.9), ylim=(0.9, 1.002),
+            title="zoomed: thresholds 0.3 to 0.9, IoU from 0.9")
 axes[1].title.set_fontsize(9)
 axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
 fig.tight_layout()
 
 # %% [markdown]
-# The five validation stains pick 0.7 (mean IoU 0.997 there; each stain's own best lies between
-# 0.56 and 0.7), and on the held-out stain that threshold scores 0.992 (FP 1, FN 1), better than
-# the default 0.5 (0.973, FP 7). Had we tuned on the held-out stain itself we would have picked
-# 0.64 and reported 0.996 (FP 1, FN 0): 0.004 higher, one pixel, a gain that comes from looking at
-# the answer, not from a better rule. Report the held-out score of a threshold chosen elsewhere.
+# The five validation stains, under brighter light, pick 0.47 (mean IoU 0.994 there; each stain's
+# own best lies between 0.32 and 0.47). On the held-out stain that threshold scores 0.959 (FP 11),
+# below validation and even below the default 0.5 (0.973, FP 7): the darker surface of §8 sits
+# closer to the logits' zero, so it needs a higher threshold than validation could show. Had we
+# tuned on the held-out stain itself we would have picked 0.64 and reported 0.996 (FP 1, FN 0),
+# 0.037 higher: a number that comes from looking at the answer and that no new image is promised.
+# The gap grows with the difference between validation and test: with validation stains lit like
+# §8 (surface 0.55) validation picks 0.7 and the gap is 0.004. Report the held-out score of a
+# threshold chosen elsewhere; when it falls well below the validation score, make the validation
+# images more like the real ones rather than tune on the test image.
 #
 # (A binary model with one logit and a sigmoid is the two-class case of the K scores and argmax
 # of §1: the sigmoid of $z$ is the softmax of the two scores $(0, z)$.)
@@ -627,6 +661,8 @@ fig.tight_layout()
 # * IoU = TP / (TP + FP + FN): 0.5 for the 3×3 example, by hand, in numpy and with
 #   `metrics.iou`. Dice = 2 IoU / (1 + IoU) ranks one pair of masks like IoU, but means over
 #   images can rank two models differently.
+# * Pixel accuracy counts the TNs too: "no car anywhere" is 97.4 % accurate on the §0 scene with
+#   car IoU 0, so segmentation reports IoU per class.
 # * Two empty masks have no IoU: NaN, skipped by the mean. A class absent from both masks is NaN;
 #   a class the model invents scores 0 and stays in the mean.
 # * The confusion matrix holds every multi-class score and shows which classes are confused.
@@ -641,7 +677,7 @@ fig.tight_layout()
 # |---|---|
 # | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image |
 # | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
-# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5; threshold 0.7 chosen on five validation stains, IoU 0.992 on the held-out stain |
+# | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5; pixel accuracy 97.4 % for a prediction with no car, IoU 0; threshold 0.47 chosen on five brighter validation stains, IoU 0.959 on the held-out stain, 0.996 if tuned on it |
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
 # | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
@@ -661,4 +697,5 @@ fig.tight_layout()
 # * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
 #
 # The exercises in `exercises/00_masks_and_iou.ipynb` check the Dice, empty-mask, threshold,
-# one-hot/confusion-matrix and mean-IoU items automatically, on cases this lesson did not print.
+# scores-to-confusion-matrix (argmax over the class axis), per-image mean IoU, boundary band and
+# class-confusion items automatically, on cases this lesson did not print.

@@ -45,6 +45,7 @@ __all__ = [
     "OUTCOME_COLOURS",
     "ERROR_COLOURS",
     "NEUTRAL_COLOURS",
+    "BACKGROUND_NEUTRALS",
     "INSTANCE_COLOURS",
     "CONFIDENCE_CMAP",
     "LOG_CMAP",
@@ -126,12 +127,20 @@ ERROR_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 
 #: Greys that carry no alarm: true negatives, correct pixels, ignored pixels, the boundary band.
+#: ``ignored`` and ``correct`` can sit next to class colours (an overlay of void pixels) and are
+#: more than :data:`MIN_DELTA_E` from every class colour and from each other; ``ignored`` is a
+#: light grey, so a void pixel never reads as dark road. ``TN`` and ``band`` are the dark
+#: background of error and band maps, which hold no class colour (see :data:`BACKGROUND_NEUTRALS`).
 NEUTRAL_COLOURS: dict[str, tuple[int, int, int]] = {
     "TN": (30, 30, 30),
     "correct": (150, 150, 150),
-    "ignored": (90, 90, 90),
+    "ignored": (230, 230, 230),
     "band": (75, 75, 75),
 }
+
+#: Neutrals drawn only as the background of error or band maps, never beside class colours, and
+#: so exempt from the class-distance rule (TN is 3.1 and band 6.5 from a dark class colour).
+BACKGROUND_NEUTRALS: frozenset[str] = frozenset({"TN", "band"})
 
 #: Instance colours, cycled by object; each is more than :data:`MIN_DELTA_E` from every outcome
 #: colour, so a coloured object is never mistaken for a false positive or a miss.

@@ -93,8 +93,9 @@ checks.check_confusion_from_scores(confusion_from_scores)
 # %% [markdown]
 # ## 4 · Mean IoU per image, then over images (2 points)
 #
-# The lesson pooled all pixels before scoring. Many papers instead score each image on its own and
-# average the images. `image_mean_iou(pred, target, num_classes)` takes label maps `(N, H, W)`; for
+# The lesson scored one image. With several, `metrics.mean_iou` pools all their pixels into one
+# confusion matrix before scoring; many papers instead score each image on its own and average
+# the images. `image_mean_iou(pred, target, num_classes)` takes label maps `(N, H, W)`; for
 # each image, compute every class's IoU from that image's pixels and average the classes that occur
 # in the image's prediction *or* target; return the mean of those `N` numbers as a float.
 
@@ -121,8 +122,9 @@ checks.check_image_mean_iou(image_mean_iou)
 # ## 5 · Paint a mask that scores exactly IoU 0.5 (1 point)
 #
 # Run the next cell: it shows an editor that scores your painting against a 4×4 target (the
-# *show target* button reveals it). Paint with the mouse until the readout says **IoU 0.500**;
-# there are many answers.
+# *show target* button reveals it). Paint with the mouse until the readout says **IoU 0.500**
+# with **at least one false positive and at least one false negative** (a painted pixel outside
+# the target, and a target pixel left unpainted); there are several answers.
 #
 # Grading re-runs your notebook from the top in a fresh kernel, where mouse strokes do not exist,
 # so your answer is the mask written *as text*. Run the cell under the editor: it prints your
@@ -143,15 +145,15 @@ print("\n".join("".join("#" if v else "." for v in row) for row in editor.mask))
 # %% nbgrader={"grade": false, "grade_id": "paint", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
 painted = """
-....
 .##.
+.##.
+.#..
 ....
-....
-"""  # two of the four target pixels and nothing else: IoU 2 / 4
+"""  # three of the four target pixels (1 FN) and two pixels above the target (2 FP): IoU 3 / (3 + 2 + 1)
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_paint", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_painted_mask(painted, target, goal=0.5, editor=editor)
+checks.check_painted_mask(painted, target, goal=0.5, editor=editor, min_fp=1, min_fn=1)
 
 # %% [markdown]
 # ## 6 · In your own words (2 points)
@@ -159,6 +161,12 @@ checks.check_painted_mask(painted, target, goal=0.5, editor=editor)
 # An image contains no car and the model predicts no car. Why does the course return NaN for the
 # car IoU of this image instead of 0 or 1, and what would each alternative do to a mean IoU over
 # a data set where most images have no car?
+#
+# *Rubric (2 points, graded by hand):* 1 point for saying that 0/0 has no value, so the image
+# tells nothing about cars and is left out of the mean (NaN, `np.nanmean`); 1 point for naming
+# both effects on the mean: 0 punishes every correct car-free image and drags the car score down,
+# 1 inflates it with easy images and hides how well the real cars are segmented. An answer that
+# names only one of the two alternatives gets 1 point at most.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "empty_masks_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # 0/0 has no value: the image says nothing about how well cars are segmented. Returning 0 would
@@ -166,3 +174,54 @@ checks.check_painted_mask(painted, target, goal=0.5, editor=editor)
 # reward it and inflate the mean with trivially easy images, hiding how badly the real cars are
 # segmented. NaN lets the average skip the image, so the car score comes only from images that
 # contain a car or a predicted car.
+
+
+# %% [markdown]
+# ## 7 · The boundary band, with erosion (2 points)
+#
+# Lesson 00 §7 took the band that boundary IoU compares from `metrics.boundary_band`. Write it
+# yourself: `boundary_band(mask, d)` returns, as a bool mask of the same shape, the mask pixels
+# within `d` pixels of the mask's outline: the mask minus its erosion by a 3×3 square applied `d`
+# times. A pixel outside the image counts as background, so a mask touching the image edge has
+# a band along the edge too. Any nonzero value is "object". Use numpy and `scipy.ndimage`
+# (`binary_erosion` or `minimum_filter`); the check compares your band with `metrics.boundary_band`
+# on rectangles, a disc, a mask touching the edge and random blobs, for `d` from 1 to 3.
+
+# %% nbgrader={"grade": false, "grade_id": "boundary_band", "locked": false, "schema_version": 3, "solution": true, "task": false}
+from scipy import ndimage
+
+
+def boundary_band(mask, d):
+    ### BEGIN SOLUTION
+    m = np.asarray(mask) != 0
+    inner = ndimage.minimum_filter(m, size=2 * d + 1, mode="constant", cval=False)  # d erosions by a 3×3 square
+    return m & ~inner
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_boundary_band", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_boundary_band(boundary_band)
+
+# %% [markdown]
+# ## 8 · Which classes does this model confuse? (1 point)
+#
+# A road-scene model's confusion matrix over a validation set (rows = true class, columns =
+# predicted class, in the order of `names`). Which *pair* of classes does it mix up most? Count
+# both directions: the pixels of class *i* called *j* and those of *j* called *i*. Answer with the
+# two names, in any order, as `confused = ("...", "...")`.
+
+# %% nbgrader={"grade": false, "grade_id": "confusion_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+names = ["sky", "road", "sidewalk", "lane marking", "car"]
+cm = np.array([[900,    0,   2,  0,   5],
+               [  0, 1500,  22,  5,   9],
+               [  3,   19, 400,  0,   4],
+               [  0,   30,   0, 60,   0],
+               [  6,    8,   3,  0, 110]])
+
+# %% nbgrader={"grade": false, "grade_id": "confused", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+confused = ("road", "sidewalk")  # the largest cm[i, j] + cm[j, i] off the diagonal, not the largest single cell
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "check_confused", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_confused_pair(confused, cm, names)

@@ -395,6 +395,61 @@ def test_small_region_check_shows_no_passing_answer_in_its_help():
     assert "CheckFailed" in checks.check_practice_masks.__doc__ and "CheckFailed" in checks.check_report.__doc__
 
 
+def _band_ref(mask, d):  # the learner's numpy and scipy (an answer that calls segcourse is refused)
+    from scipy import ndimage
+    m = np.asarray(mask) != 0
+    return m & ~ndimage.binary_erosion(m, structure=np.ones((3, 3)), iterations=d)
+
+
+def test_boundary_band_check():
+    from scipy import ndimage
+    square = np.ones((3, 3), bool)
+    checks.check_boundary_band(_band_ref)
+    checks.check_boundary_band(lambda m, d: (np.asarray(m) != 0) & ~ndimage.minimum_filter(
+        np.asarray(m) != 0, size=2 * d + 1, mode="constant", cval=0))
+    _fails(checks.check_boundary_band, lambda m, d: ndimage.binary_dilation(m != 0, square, iterations=d) & ~(m != 0),
+           "OUTER band")
+    _fails(checks.check_boundary_band, lambda m, d: ndimage.binary_dilation(m != 0, square, iterations=d)
+           & ~ndimage.binary_erosion(m != 0, square, iterations=d), "both sides")
+    _fails(checks.check_boundary_band, lambda m, d: (m != 0) & ~ndimage.binary_erosion(m != 0, iterations=d),
+           "cross", "np.ones((3, 3))")
+    _fails(checks.check_boundary_band, lambda m, d: _band_ref(m, d + 1), "one too wide")
+    _fails(checks.check_boundary_band, lambda m, d: _band_ref(m, d - 1) if d > 1 else _band_ref(m, d),
+           "one too thin")
+    _fails(checks.check_boundary_band, lambda m, d: (m != 0) & ~ndimage.minimum_filter(m != 0, size=d + 1,
+                                                                                        mode="constant"), "2 * d + 1")
+    _fails(checks.check_boundary_band, lambda m, d: (m != 0) & ~ndimage.binary_erosion(m != 0, square, iterations=d,
+                                                                                        border_value=1), "image edge")
+    _fails(checks.check_boundary_band, lambda m, d: _band_ref(m, d).astype(int), "dtype int64", "bool")
+    _fails(checks.check_boundary_band, lambda m, d: ndimage.binary_erosion(m != 0, square, iterations=d),
+           "eroded mask itself")
+    _fails(checks.check_boundary_band,
+           lambda m, d: m & ~ndimage.binary_erosion(m, square, iterations=d) if m.dtype == bool
+           else m - 255 * ndimage.binary_erosion(m, square, iterations=d), "0/255 uint8", "mask != 0")
+    _fails(checks.check_boundary_band, lambda m, d: metrics.boundary_band(m != 0, d / np.hypot(*m.shape)),
+           "calls segcourse.metrics.boundary_band")
+
+
+def test_confused_pair_check():
+    names = ["sky", "road", "sidewalk", "lane marking", "car"]
+    cm = np.array([[900, 0, 2, 0, 5], [0, 1500, 22, 5, 9], [3, 19, 400, 0, 4], [0, 30, 0, 60, 0], [6, 8, 3, 0, 110]])
+    checks.check_confused_pair(("sidewalk", "Road"), cm, names)
+    for answer, words in [((("lane marking", "road")), "both directions"), (("road", "car"), "largest diagonal"),
+                          (("road", "road"), "diagonal"), ("road", "two class names"), (("road", "bus"), "not one of")]:
+        with _raises(words):
+            checks.check_confused_pair(answer, cm, names)
+
+
+def test_painted_mask_needs_a_false_positive_and_a_false_negative_when_asked():
+    target = np.zeros((4, 4), int); target[1:3, 1:3] = 1
+    half = [[0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]          # IoU 0.5 with FN only
+    checks.check_painted_mask(half, target, 0.5)                              # the old exercise: passes
+    with _raises("Add a false positive"):
+        checks.check_painted_mask(half, target, 0.5, min_fp=1, min_fn=1)
+    both = [[0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]]           # TP 3, FP 2, FN 1
+    checks.check_painted_mask(both, target, 0.5, min_fp=1, min_fn=1)
+
+
 def test_painted_mask_check():
     target = np.zeros((4, 4), int); target[1:3, 1:3] = 1
     ed = MaskEditor(shape=(4, 4), target=target)
@@ -894,6 +949,7 @@ FUNCTION_CHECKS = [
     (_check_split(6), lambda m, md: _split(m, md)),
     (checks.check_distance_target, lambda i: _distance_target_own(i)),
     (checks.check_small_region_sensitivity, _shifted_iou_ref),
+    (checks.check_boundary_band, _band_ref),
 ]
 
 
@@ -1005,6 +1061,8 @@ def test_count_check_says_return_a_number_not_the_label_map():
     lambda: checks.check_painted_mask([[1, 0]], [[1]], 0.5),
     lambda: checks.check_report(None),
     lambda: checks.check_dice_per_image(),
+    lambda: checks.check_confused_pair(("road", "sky"), None, ["road", "sky"]),
+    lambda: checks.check_confused_pair(("road", "sky"), [[1, 2], [3, 4]], None),
 ])
 def test_bad_arguments_to_a_check_end_in_an_assertion_error(call):
     with pytest.raises(AssertionError) as info:

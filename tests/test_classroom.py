@@ -147,6 +147,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.mean([metrics.mean_iou(p, t, num_classes) for p, t in zip(pred, target)]))
             """, {"check_image_mean_iou"}),  # (pooling all pixels: tests/test_checks.py)
     ],
+    "boundary_band": [
+        ("dee", """
+            from scipy import ndimage
+
+            def boundary_band(mask, d):  # the outer band: dilation minus mask, outside the object
+                m = np.asarray(mask) != 0
+                return ndimage.binary_dilation(m, np.ones((3, 3), bool), iterations=d) & ~m
+            """, {"check_boundary_band"}),
+    ],
     "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
         #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)
         ("fay", """

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from segcourse import data, masks, palette, train, viz
-from segcourse.palette import (CLASS_PALETTES, ERROR_COLOURS, INSTANCE_COLOURS, MIN_DELTA_E, OUTCOME_COLOURS,
-                               delta_e)
+from segcourse.palette import (BACKGROUND_NEUTRALS, CLASS_PALETTES, ERROR_COLOURS, INSTANCE_COLOURS, MIN_DELTA_E,
+                               NEUTRAL_COLOURS, OUTCOME_COLOURS, delta_e)
 
 ALARMS = {**{f"outcome {k}": v for k, v in OUTCOME_COLOURS.items()}, **{f"error {k}": v for k, v in ERROR_COLOURS.items()}}
 CLASS_COLOURS = [(name, i, tuple(int(v) for v in c)) for name, pal in CLASS_PALETTES.items() for i, c in enumerate(pal)]
@@ -23,6 +23,22 @@ def test_no_alarm_colour_looks_like_a_class(alarm):
     colour = ALARMS[alarm]
     close = [(name, i, c, round(delta_e(colour, c), 1)) for name, i, c in CLASS_COLOURS if delta_e(colour, c) <= MIN_DELTA_E]
     assert not close, f"{alarm} {colour} is within CIEDE2000 {MIN_DELTA_E} of class colours {close}"
+
+
+@pytest.mark.parametrize("neutral", sorted(set(NEUTRAL_COLOURS) - BACKGROUND_NEUTRALS))
+def test_no_neutral_drawn_beside_classes_looks_like_a_class(neutral):
+    """'ignored' and 'correct' stand next to class colours: neither may read as a class of any data set."""
+    colour = NEUTRAL_COLOURS[neutral]
+    close = [(name, i, c, round(delta_e(colour, c), 1)) for name, i, c in CLASS_COLOURS if delta_e(colour, c) <= MIN_DELTA_E]
+    assert not close, f"neutral {neutral} {colour} is within CIEDE2000 {MIN_DELTA_E} of class colours {close}"
+
+
+def test_neutrals_differ_from_each_other_and_the_exempt_ones_are_named():
+    for (a, ca), (b, cb) in itertools.combinations(NEUTRAL_COLOURS.items(), 2):
+        assert delta_e(ca, cb) > 5, (a, b)
+    assert delta_e(NEUTRAL_COLOURS["ignored"], NEUTRAL_COLOURS["correct"]) > MIN_DELTA_E
+    assert BACKGROUND_NEUTRALS <= set(NEUTRAL_COLOURS) and "ignored" not in BACKGROUND_NEUTRALS
+    assert viz.ERROR_COLOURS["ignored"] == NEUTRAL_COLOURS["ignored"]
 
 
 def test_every_data_set_palette_is_checked():

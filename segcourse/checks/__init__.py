@@ -38,7 +38,8 @@ Layout
 ``_core``       the shared machinery: :func:`learner_check`, :class:`CheckFailed`, the IPython
                 handler, and the helpers that read a learner's answer (``_call``, ``_number``, ...)
 ``lesson00``    masks and IoU: ``check_dice_per_image``, ``check_iou_at_threshold``,
-                ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``
+                ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``,
+                ``check_boundary_band``, ``check_confused_pair``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_block_mean_camera``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
@@ -79,6 +80,8 @@ from ._core import (  # noqa: F401  (private helpers: for new checks and the tes
 from .lesson00 import (  # noqa: F401
     PRED,
     TRUTH,
+    check_boundary_band,
+    check_confused_pair,
     check_confusion_from_scores,
     check_dice_per_image,
     check_image_mean_iou,
@@ -106,6 +109,8 @@ __all__ = [
     "check_practice_masks",
     "check_small_region_sensitivity",
     "check_painted_mask",
+    "check_boundary_band",
+    "check_confused_pair",
     "check_report",
     "check_median_frequency_weights",
     "check_weighted_cross_entropy",

@@ -3,7 +3,9 @@
 Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written. Each exercise
 is a variant the lesson did not print: Dice per image of a batch (the lesson scores one pair), a
 mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
-the class axis first), and the mean over images of each image's mean IoU (the lesson pools).
+the class axis first), the mean over images of each image's mean IoU (the lesson pools), the
+boundary band of a mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), and which
+pair of classes a confusion matrix confuses.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ._core import _array, _call, _close, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
-           "check_image_mean_iou", "check_painted_mask"]
+           "check_image_mean_iou", "check_painted_mask", "check_boundary_band", "check_confused_pair"]
 
 
 #: scipy's boolean dissimilarities: ``1 - dice(a, b)`` is Dice, ``1 - jaccard(a, b)`` is IoU.
@@ -397,8 +399,13 @@ def _painted_array(mask: Any, editor: Any) -> np.ndarray:
 
 
 @learner_check
-def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, editor: Any = None) -> None:
+def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, editor: Any = None,
+                       min_fp: int = 0, min_fn: int = 0) -> None:
     """Check a painted mask reaches IoU ``goal`` against ``target``.
+
+    ``min_fp`` and ``min_fn`` ask for at least that many false positives (painted, not in the
+    target) and false negatives (in the target, not painted), so that the goal cannot be met by
+    leaving out target pixels alone.
 
     ``mask`` is a text picture (one line per row, ``.`` background, ``#`` painted), a list of
     rows, an array or a :class:`~segcourse.widgets.MaskEditor`. Pass the ``editor`` the learner
@@ -419,8 +426,173 @@ def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, e
         raise AssertionError(f"your mask has shape {m.shape}, the target {t.shape}:\n"
                              f"paint on the same grid (one text line per row)")
     got = metrics.iou(m > 0, t > 0, zero_division=1.0)
+    fp, fn = int(np.count_nonzero((m > 0) & ~(t > 0))), int(np.count_nonzero(~(m > 0) & (t > 0)))
+    if abs(got - goal) <= tol and (fp < min_fp or fn < min_fn):
+        missing = "false positive (a painted pixel outside the target)" if fp < min_fp else \
+            "false negative (a target pixel left unpainted)"
+        raise AssertionError(f"IoU {got:.3f} as asked, but with {fp} FP and {fn} FN: this exercise\n"
+                             f"asks for at least {min_fp} FP and {min_fn} FN. Add a {missing}\n"
+                             f"and rebalance: IoU = TP / (TP + FP + FN).")
     if abs(got - goal) > tol:
         direction = ("add pixels the target has, or remove ones it lacks" if got < goal
                      else "you overlap too well: add a false positive or leave a pixel out")
         raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}:\n{direction}")
     print(f"check_painted_mask: IoU {got:.3f} as asked")
+
+
+# ------------------------------------------------------------------------------- boundary band
+def _band(mask: np.ndarray, d: int) -> np.ndarray:
+    """The reference: ``metrics.boundary_band`` with the dilation ratio that gives exactly ``d`` pixels."""
+    m = np.asarray(mask) != 0
+    return metrics.boundary_band(m, dilation_ratio=d / float(np.hypot(*m.shape[-2:])))
+
+
+def _eroded(m: np.ndarray, d: int, structure: np.ndarray | None = None, border: int = 0) -> np.ndarray:
+    from scipy import ndimage
+
+    if d <= 0:
+        return m.copy()
+    return ndimage.binary_erosion(m, structure=structure, iterations=d, border_value=border)
+
+
+def _band_cases() -> list[tuple[np.ndarray, int, str]]:
+    """(mask, d, what it is): a square away from the edge, one touching the edge, a disc, random blobs."""
+    square = np.zeros((12, 12), bool)
+    square[3:9, 2:10] = True
+    edge = np.zeros((10, 10), bool)
+    edge[:6, :7] = True
+    yy, xx = np.mgrid[:15, :15]
+    disc = (yy - 7) ** 2 + (xx - 7) ** 2 <= 30
+    cases = [(square, 1, "a 6×8 rectangle inside a 12×12 image"), (square, 2, "the same rectangle"),
+             (disc, 2, "a disc of radius 5.5"), (edge, 1, "a rectangle touching the image's top and left edges")]
+    rng = np.random.default_rng(21)
+    from scipy import ndimage
+    for _ in range(4):
+        h, w = (int(v) for v in rng.integers(10, 20, 2))
+        blob = ndimage.binary_opening(rng.random((h, w)) < 0.6)
+        cases.append((blob, int(rng.integers(1, 4)), f"random blobs in a {h}×{w} image"))
+    return cases
+
+
+@learner_check
+def check_boundary_band(boundary_band: Callable) -> None:
+    """Check ``boundary_band(mask, d)``: the mask pixels within ``d`` pixels of its outline.
+
+    The band is the mask minus its erosion by a 3×3 square applied ``d`` times, with pixels
+    outside the image counted as background (``metrics.boundary_band`` with the dilation ratio
+    that gives ``d`` pixels); the answer is a bool mask of the input's shape. Typical mistakes get
+    their cause named: the outer band (dilation minus mask) or both sides (dilation minus
+    erosion), the default cross-shaped structure of ``ndimage.binary_erosion``, a width off by
+    one, an image edge that is not a boundary, a 0/1 integer array instead of bool, masks stored
+    as 0/255. An answer that calls ``segcourse`` is refused once its numbers are right.
+
+    >>> check_boundary_band(lambda m, d: np.asarray(m) != 0)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: for a 6×8 rectangle inside a 12×12 image and d = 1 ...
+    """
+    from scipy import ndimage
+
+    call = Watch(LIBRARY)
+    square3 = np.ones((3, 3), bool)
+    for mask, d, what in _band_cases():
+        want = _band(mask, d)
+        raw = _plain(call(boundary_band, mask.copy(), d, what="boundary_band"))
+        got = _array(raw, "boundary_band")
+        if got.shape != want.shape:
+            raise AssertionError(f"for a mask of shape {mask.shape} return a band of the same shape; yours has "
+                                 f"shape {got.shape}")
+        g = got != 0
+        if not np.array_equal(g, want):
+            m = mask
+            outer = ndimage.binary_dilation(m, square3, iterations=d) & ~m
+            both = outer | want
+            cross = m & ~_eroded(m, d)
+            no_edge = m & ~_eroded(m, d, square3, border=1)
+            head = f"for {what} and d = {d} your band differs from the expected one in {int((g != want).sum())} pixels:"
+            if np.array_equal(g, outer):
+                hint = ("yours is the OUTER band, the pixels just outside the mask (dilation minus mask). Boundary "
+                        "IoU's band is inside: the mask minus its erosion.")
+            elif np.array_equal(g, both):
+                hint = ("yours covers both sides of the outline (dilation minus erosion). Boundary IoU's band is "
+                        "only inside: the mask minus its erosion.")
+            elif np.array_equal(g, cross):
+                hint = ("ndimage.binary_erosion's default structure is a cross, which keeps corner pixels: erode "
+                        "with a 3×3 square, structure=np.ones((3, 3)), so a pixel d steps away diagonally counts.")
+            elif d > 1 and np.array_equal(g, _band(m, d - 1)):
+                hint = f"yours is {d - 1} pixel(s) wide, one too thin: erode d = {d} times (iterations=d)."
+            elif np.array_equal(g, _band(m, d + 1)):
+                hint = f"yours is {d + 1} pixels wide, one too wide: erode d = {d} times, not d + 1."
+            elif np.array_equal(g, m & ~ndimage.minimum_filter(m, size=d + 1, mode="constant")):
+                hint = (f"a window of size d + 1 = {d + 1} is not d pixels on each side of a pixel: the square that "
+                        f"reaches d pixels in every direction is 2 * d + 1 = {2 * d + 1} wide.")
+            elif np.array_equal(g, no_edge):
+                hint = ("along the image edge your band is missing: pixels outside the image count as background "
+                        "(binary_erosion's border_value=0), so a mask touching the edge has a band there too.")
+            elif np.array_equal(g, m & _eroded(m, d, square3)):
+                hint = "yours is the eroded mask itself, the inside; the band is what erosion removes: mask & ~eroded."
+            elif not (g & ~m).any() and np.array_equal(g, m):
+                hint = "yours is the whole mask; the band is only the pixels that erosion removes: mask & ~eroded."
+            else:
+                hint = "the band is mask & ~eroded, eroded = d erosions by a 3×3 square, outside = background."
+            raise AssertionError(f"{head} {hint}")
+        if got.dtype != bool:
+            raise AssertionError(f"your band has the right pixels but dtype {got.dtype}: return a bool mask (the "
+                                 f"band is used with &, | and ~; on 0/1 integers ~1 is -2, not False).")
+    # masks stored as 8-bit images hold 0 and 255
+    mask, d, _ = _band_cases()[0]
+    got = _array(call(boundary_band, mask.astype(np.uint8) * 255, d, what="boundary_band"), "boundary_band")
+    if got.shape != mask.shape or not np.array_equal(got != 0, _band(mask, d)) or got.dtype != bool:
+        raise AssertionError("for the same rectangle stored as 0/255 uint8 your band differs: turn the mask into bool "
+                             "first (mask != 0); ~255 is 0 in uint8 and 255 - 255 * eroded wraps around.")
+    call.refuse("boundary_band")
+    print("check_boundary_band: all cases pass")
+
+
+# ------------------------------------------------------------------------------- confused pair
+@learner_check
+def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
+    """Check ``answer``: the two class names whose pixels ``cm`` (rows truth, columns prediction) mixes up most.
+
+    The pair is the off-diagonal cell pair ``cm[i, j] + cm[j, i]`` with the largest sum; the order
+    of the two names does not matter.
+
+    >>> cm = [[50, 0, 1], [0, 30, 9], [2, 4, 20]]
+    >>> check_confused_pair(("b", "c"), cm, ["a", "b", "c"])
+    check_confused_pair: b and c, 13 pixels mixed up
+    >>> check_confused_pair(("a", "a"), cm, ["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: name two different classes: ...
+    """
+    c = np.asarray(_plain(cm))
+    names = [str(n) for n in names]
+    if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
+        raise AssertionError('answer with two class names, e.g. confused = ("sky", "road")')
+    pair = [str(a).strip().lower() for a in answer]
+    lower = [n.lower() for n in names]
+    unknown = [a for a in pair if a not in lower]
+    if unknown:
+        raise AssertionError(f"{unknown[0]!r} is not one of the classes {names}")
+    i, j = (lower.index(a) for a in pair)
+    if i == j:
+        raise AssertionError(f"name two different classes: {names[i]!r} with itself is the diagonal, "
+                             f"the pixels it gets right")
+    mixed = c + c.T
+    np.fill_diagonal(mixed, -1)
+    bi, bj = np.unravel_index(int(mixed.argmax()), mixed.shape)
+    if {i, j} != {int(bi), int(bj)}:
+        big = int(np.argmax(np.diag(c)))
+        single = np.where(np.eye(len(c), dtype=bool), -1, c)
+        si, sj = np.unravel_index(int(single.argmax()), single.shape)
+        if {i, j} == {int(si), int(sj)}:
+            hint = (f" (cm[{si}, {sj}] is the largest single cell, but a pair is mixed up in both directions: "
+                    f"add cm[i, j] and cm[j, i])")
+        elif big in (i, j):
+            hint = f" ({names[big]!r} has the largest diagonal count: it is right most often, not confused)"
+        else:
+            hint = ""
+        raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels (cm[{i}, {j}] + "
+                             f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
+                             f"diagonal: rows are the truth, columns the prediction.")
+    print(f"check_confused_pair: {names[i]} and {names[j]}, {int(mixed[i, j])} pixels mixed up")
