@@ -274,13 +274,13 @@ for name, r in runs.items():
 
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 3.4))
-for (name, r), colour, marker in zip(runs.items(), ("C0", "C1"), ("v", "^")):
+for (name, r), colour in zip(runs.items(), ("C0", "C1")):
     ks = np.arange(1, len(r["ious"]) + 1)
     ax.plot(ks, r["ious"], "o-", color=colour, ms=4, label=name)
     for t, fill in ((0.85, colour), (0.90, "white")):
         n = interactive.number_of_clicks(r["ious"], t)
         if max(r["ious"]) >= t:
-            ax.plot(n, 0.02, marker, color=colour, mfc=fill, ms=9, clip_on=False)
+            ax.plot(n, 0.02, "^", color=colour, mfc=fill, ms=9, clip_on=False)
     print(f"{name:17s} {len(r['ious'])} clicks: NoC@85 {interactive.number_of_clicks(r['ious'], 0.85)}, "
           f"NoC@90 {interactive.number_of_clicks(r['ious'], 0.90)}; best IoU {max(r['ious']):.3f}, after click 20 {r['ious'][-1]:.3f}")
 ax.axhline(0.85, color="0.5", lw=0.8); ax.axhline(0.90, color="0.5", lw=0.8, ls="--")
@@ -288,8 +288,8 @@ ax.set_xlim(0.5, interactive.MAX_CLICKS + 0.5); ax.set_ylim(0, 1); ax.set_xticks
 ax.set_xlabel("clicks"); ax.set_ylabel("IoU with the target"); ax.set_title(f"test nucleus {k}: IoU after each click")
 ax.legend(handles=ax.get_legend_handles_labels()[0] + [
     Line2D([], [], color="0.5", lw=0.8, label="IoU 0.85"), Line2D([], [], color="0.5", lw=0.8, ls="--", label="IoU 0.90"),
-    Line2D([], [], marker="v", ls="", color="0.3", ms=8, label="NoC@85 (filled)"),
-    Line2D([], [], marker="v", ls="", color="0.3", mfc="white", ms=8, label="NoC@90 (open)")],
+    Line2D([], [], marker="^", ls="", color="0.3", ms=8, label="NoC@85 (filled)"),
+    Line2D([], [], marker="^", ls="", color="0.3", mfc="white", ms=8, label="NoC@90 (open)")],
     loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
 fig.tight_layout()
 
@@ -726,8 +726,8 @@ summary = "\n".join([
     f"  per-class IoU (whole crop): background {per_class[0]:.3f}, nucleus {per_class[1]:.3f}",
     f"  failure: thin boundary errors, {near_edge[worst][1]} of its {near_edge[worst][0]} wrong",
     "  pixels lie within 1 px of the true outline"])
-fig = plt.figure(figsize=(14, 4.6))
-grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1.25, 1.45])
+fig = plt.figure(figsize=(14, 4.1))
+grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1.15, 1.5])
 ax_img, ax_err, ax_curve, ax_text = (fig.add_subplot(grid[0, j]) for j in range(4))
 ax_img.imshow(test_images[worst][window], cmap="gray", vmin=lo, vmax=hi, extent=extent)
 ax_img.contour(np.arange(box[2], box[3]), np.arange(box[0], box[1]), worst_truth[window], levels=[0.5], colors=["white"], linewidths=1.5)
@@ -753,7 +753,7 @@ fig.legend(handles=[Line2D([], [], color="white", lw=1.5, label="true outline"),
                     Patch(color=BLUE, label="true, missed (FN)"), Patch(color=(0.16, 0.16, 0.16), label="neither (TN)"),
                     *CLICK_HANDLES], loc="lower center", ncol=7, fontsize=8, facecolor="0.6")
 fig.suptitle("Evidence card: the fine-tuned click UNet on the test nuclei", fontsize=11)
-fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+fig.tight_layout(rect=(0, 0.07, 1, 0.96), w_pad=0.5)
 print(summary)
 
 # %% [markdown]
