@@ -53,7 +53,7 @@ from ._validate import as_binary, check_float, check_int, check_seed, to_numpy
 from .models import WEIGHTS_DIR, TinyUNet
 
 __all__ = ["MAX_CLICKS", "CLICK_RADIUS", "next_click", "number_of_clicks", "click_maps", "simulate_clicks",
-           "noc_summary", "in_largest_error_region", "random_walker_predictor", "watershed_predictor", "click_predictor", "click_model",
+           "noc_summary", "in_largest_error_region", "border_cut_nuclei", "random_walker_predictor", "watershed_predictor", "click_predictor", "click_model",
            "train_click_model", "evaluate_methods", "synthetic_objects", "nuclei_objects", "coins_objects", "load_click_model"]
 
 MAX_CLICKS = 20
@@ -568,6 +568,65 @@ def nuclei_object_info(region: str = "right") -> dict[str, np.ndarray]:
     if region not in ("left", "right"):
         raise ValueError(f"region must be 'left' (training) or 'right' (test), got {region!r}")
     return _nuclei_region(region, info=True)  # type: ignore[return-value]
+
+
+def border_cut_nuclei(region: str = "right") -> dict[str, Any]:
+    """The nuclei of :func:`nuclei_objects` that the image's border seems to cut (lesson 06's border forensics).
+
+    The loader keeps every nucleus at least 1 px from the border. For each one that comes exactly
+    1 px from an edge, compare the image's grey on the border line just beyond the nucleus's pixels
+    with the halfway point between the nucleus's mean grey and the background's median grey. A
+    nucleus is **cut** when the grey beyond it is brighter than halfway *and* that border line
+    holds fewer than 10 annotated pixels (the annotation stops 1 px short of that border, so a
+    nucleus running past it was drawn only up to there). A bright border line that is annotated
+    (10 or more labelled pixels) is taken as the nucleus's end: a judgement, not a proof.
+
+    Parameters
+    ----------
+    region : ``"right"`` (the test nuclei) or ``"left"`` (the training nuclei).
+
+    Returns
+    -------
+    dict with ``border_annotated`` (labelled pixels on the image's ``top`` / ``bottom`` / ``left``
+    / ``right`` line), ``background`` (the median grey of unlabelled pixels), ``near`` (one dict
+    per nucleus 1 px from an edge: ``nucleus``, ``edge``, ``on_line`` (its pixels on the line 1 px
+    inside), ``beyond`` / ``inside`` (mean grey beyond the edge / of the whole nucleus), ``bright``,
+    ``cut``) and ``cut`` (the indices of the cut nuclei, in :func:`nuclei_objects` order).
+
+    Examples
+    --------
+    >>> border_cut_nuclei("right")["cut"]
+    [21, 24]
+    >>> border_cut_nuclei("middle")
+    Traceback (most recent call last):
+    ...
+    ValueError: region must be 'left' (training) or 'right' (test), got 'middle'
+    """
+    if region not in ("left", "right"):
+        raise ValueError(f"region must be 'left' (training) or 'right' (test), got {region!r}")
+    image, labels = sdata.nuclei_image(normalize=True)
+    info = _nuclei_region(region, info=True)
+    h, w = labels.shape
+    lines = {"top": (np.s_[0, :], np.s_[1, :]), "bottom": (np.s_[h - 1, :], np.s_[h - 2, :]),
+             "left": (np.s_[:, 0], np.s_[:, 1]), "right": (np.s_[:, w - 1], np.s_[:, w - 2])}
+    border = {edge: int((labels[out] > 0).sum()) for edge, (out, _) in lines.items()}
+    background = float(np.median(image[labels == 0]))
+    near, cut = [], []
+    for i, ((r0, r1), (c0, c1)) in enumerate(zip(info["rows"], info["cols"])):
+        close = {"top": r0 == 1, "bottom": r1 == h - 2, "left": c0 == 1, "right": c1 == w - 2}
+        for edge in (e for e, is_close in close.items() if is_close):
+            ids, counts = np.unique(labels[r0:r1 + 1, c0:c1 + 1], return_counts=True)
+            whole = labels == ids[1:][np.argmax(counts[1:])]                # the nucleus in the full image
+            out, inside = lines[edge]
+            on_line = whole[inside]
+            beyond, grey = float(image[out][on_line].mean()), float(image[whole].mean())
+            bright = beyond > (background + grey) / 2
+            is_cut = bool(bright and border[edge] < 10)
+            near.append({"nucleus": i, "edge": edge, "on_line": int(on_line.sum()), "beyond": beyond,
+                         "inside": grey, "bright": bool(bright), "cut": is_cut})
+            if is_cut:
+                cut.append(i)
+    return {"border_annotated": border, "background": background, "near": near, "cut": cut}
 
 
 def nuclei_objects(region: str = "right") -> tuple[np.ndarray, np.ndarray]:

@@ -115,7 +115,9 @@ checks.check_click_maps(click_maps)
 # ## 4 · The annotator loop when the model proposes first (2 points)
 #
 # §4 of the lesson wrote the annotator loop by hand for a method that starts from nothing. In an
-# annotation tool the model proposes a mask before any click (the `ious[0]` of exercise 2). Write
+# annotation tool the model proposes a mask before any click (the `ious[0]` of exercise 2). For
+# the lesson's click UNet that proposal is an input it never saw in training: every training
+# sample had at least one positive click, never zero clicks. Write
 # `simulate(predict, image, target, max_clicks=20, stop_at=0.85)` returning `(ious, clicks)`:
 #
 # * the proposal is `predict(image, [], [], None)`, and `ious[0]` its IoU with `target`;
@@ -220,7 +222,9 @@ checks.check_seeds(seeds)
 # has a clear edge against a plain background (the coins) one click already gives a good mask and
 # a trained model has little to add. On the nuclei the model saves clicks, and the lesson's
 # per-object split (§7) shows where most: on the nuclei that touch a neighbour, where the
-# watershed's mean NoC@85 is more than twice the model's, while small nuclei stay hard for both.
+# watershed's mean NoC@85 is more than twice the model's. The smaller half of the nuclei costs
+# both methods more clicks than the larger half, yet there too the model needs fewer clicks than
+# the watershed on average.
 # There the edge alone is ambiguous and a model that has learnt what one object looks like needs
 # fewer clicks — but only after it has seen that kind of object:
 # trained on synthetic objects alone it loses its advantage on real nuclei, and fine-tuning on a

@@ -445,6 +445,7 @@ def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, positive_wins=True), "LATER click wins"),       # negatives first
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border_last=True), "border first"),
     (lambda cl, s, r: _seeds_by_hand(cl, s, max(r - 1, 0)), r"have radius 1,\s+not 2"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, strict=True), r"not <\s+radius"),                # < instead of <=
     (lambda cl, s, r: interactive._markers(s, [(a, b) for a, b, p in cl if p], [(a, b) for a, b, p in cl if not p], r),
      "LATER click wins"),                                                                                # the lesson's helper
 ])

@@ -586,14 +586,14 @@ def check_simulate(simulate: Callable) -> None:
 
 
 def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool = False,
-           border_last: bool = False) -> np.ndarray:
+           border_last: bool = False, strict: bool = False) -> np.ndarray:
     """The reference answer: int32 seeds for ``skimage.segmentation.random_walker``.
 
     0 unlabelled, 2 (background) on the outermost rows and columns, then a disk of ``radius`` px
     per click in order, 1 for a positive click and 2 for a negative one: the later click wins
     where disks overlap, and a click overrides the border. ``positive_wins`` (every negative disk
-    first, then every positive one) and ``border_last`` (the border drawn after the clicks) are
-    typical variants the check names.
+    first, then every positive one), ``border_last`` (the border drawn after the clicks) and
+    ``strict`` (``< radius²`` instead of ``<= radius²``) are typical variants the check names.
 
     >>> _seeds([(2, 2, True)], (5, 6), 1).tolist()
     [[2, 2, 2, 2, 2, 2], [2, 0, 1, 0, 0, 2], [2, 1, 1, 1, 0, 2], [2, 0, 1, 0, 0, 2], [2, 2, 2, 2, 2, 2]]
@@ -604,7 +604,8 @@ def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool
         out[[0, -1], :] = out[:, [0, -1]] = 2
     order = sorted(clicks, key=lambda c: bool(c[2])) if positive_wins else list(clicks)
     for r, c, positive in order:
-        out[(rows - r) ** 2 + (cols - c) ** 2 <= radius ** 2] = 1 if positive else 2
+        d2 = (rows - r) ** 2 + (cols - c) ** 2
+        out[(d2 < radius ** 2) if strict else (d2 <= radius ** 2)] = 1 if positive else 2
     if border_last:
         out[[0, -1], :] = out[:, [0, -1]] = 2
     return out
@@ -668,6 +669,9 @@ def check_seeds(seeds: Callable) -> None:
                                        "(<= radius)"), (radius + 1, "have radius {0}, not {1}")):
             if r2 >= 0 and np.array_equal(got, ref(clicks, shape, r2)):
                 raise AssertionError(f"{where}: your disks " + what.format(r2, radius))
+        if radius > 0 and np.array_equal(got, ref(clicks, shape, radius, strict=True)):
+            raise AssertionError(f"{where}: your disks leave out the pixels at distance exactly {radius} (e.g. "
+                                 f"{radius} px straight above a click): the disk is distance <= radius, not < radius")
         square = np.zeros(shape, np.int32)
         square[[0, -1], :] = square[:, [0, -1]] = 2
         for r, c, p in clicks:
