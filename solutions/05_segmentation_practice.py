@@ -169,7 +169,7 @@ for label, kw in settings:
 # words): which bucket is the primary one of most failures (say it: "most failing samples are
 # ...", or "... dominate"), the number that shows it (its primary count, next to the bucket's
 # name), and what you
-# would change next for that bucket (lesson 05 section 9 pairs each bucket with a change: more data
+# would change next for that bucket (lesson 05 section 8 pairs each bucket with a change: more data
 # like the failing scenes or augmentation for false positives, another loss or oversampling for
 # small regions, higher input resolution or a boundary-aware loss for boundaries, clearer class
 # definitions for confusion). Write the

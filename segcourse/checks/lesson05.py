@@ -473,7 +473,7 @@ def _proposals(text: str, negated: bool = False) -> dict[str, list[str]]:
 
 
 def _check_change(text: str, main: str) -> None:
-    """The change ``text`` proposes must be the ``main`` bucket's (lesson 05 section 9's
+    """The change ``text`` proposes must be the ``main`` bucket's (lesson 05 section 8's
     ``calls_for``), not negated, not another bucket's; for the false-positive class an augmentation
     must add the noise (colour or brightness alone is the knob the exercise's table clears)."""
     proposed = _proposals(text)
@@ -483,12 +483,12 @@ def _check_change(text: str, main: str) -> None:
         said_no = _proposals(text, negated=True).get(main)
         denied = (f"\n(your text denies '{said_no[0]}': a 'not' or 'no' stands before it)" if said_no else "")
         raise AssertionError(f"say what you would change next for the {_bucket_name(main)} bucket{named}:\n"
-                             f"lesson 05 section 9 pairs it with {_REMEDY_NAMES[main]}{denied}")
+                             f"lesson 05 section 8 pairs it with {_REMEDY_NAMES[main]}{denied}")
     if others:
         b = others[0]
         raise AssertionError(f"you propose '{proposed[b][0]}', the change for the {_bucket_name(b)} bucket,\n"
                              f"but the {_bucket_name(main)} bucket holds most failing samples: lesson 05\n"
-                             f"section 9 pairs it with {_REMEDY_NAMES[main]}")
+                             f"section 8 pairs it with {_REMEDY_NAMES[main]}")
     if main == "false_positive_class" and not any(re.search(_STRONG_FP_CHANGE, w) for w in proposed[main]):
         weak = ", ".join(dict.fromkeys(proposed[main]))
         raise AssertionError(f"you propose only '{weak}', which does not say what the\n"
@@ -509,7 +509,7 @@ _NOT_NEGATIONS = r"\b(?:no doubt|without doubt|no question|not only|not just)\b"
 #: main bucket's name must be one of its counts.
 _NEAR_WORDS = 8
 _BESIDE_WORDS = 4
-#: The change each bucket calls for (lesson 05 section 9's ``calls_for``), and the words that propose it.
+#: The change each bucket calls for (lesson 05 section 8's ``calls_for``), and the words that propose it.
 _REMEDY_NAMES = {"false_positive_class": "more data like the failing scenes (or augmentation)",
                  "small_region": "another loss (Dice, class weights) or oversampling",
                  "boundary": "higher input resolution or a boundary-aware loss",
