@@ -182,7 +182,10 @@ for label, kw in settings:
 # against them: it must name the bucket with the largest primary count as the main one, and cite
 # that count beside it (another count beside it, another bucket called the main one, or a second
 # bucket joined to it with "and", is refused), and propose that bucket's change. An explanation that denies that bucket ("not a
-# false-positive problem", "... are rare") or pastes the counts dict does not count.
+# false-positive problem", "... are rare") or pastes the counts dict does not count. A change you
+# deny ("I would not add ...") is not a proposal, another bucket's change is refused, and for the
+# false-positive class an augmentation must add what exercise 3's knob table says the scenes lack,
+# not colour or brightness alone.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
