@@ -20,9 +20,9 @@
 # 6. produce a self-contained portfolio report.
 #
 # **Map:** 1 · per-sample IoU, by hand → 2 · define the classes → 3 · check the masks →
-# 4 · baseline and one unified evaluation → 5 · the per-image-mIoU trap → 6 · failure buckets →
-# 7 · what a correction costs → 8 · the checklist → 9 · which change next, and a retrain that
-# tests it → 10 · annotation noise and the annotation standard → 11 · the portfolio report →
+# 4 · baseline, one unified evaluation and the checklist → 5 · the per-image-mIoU trap →
+# 6 · failure buckets → 7 · what a correction costs → 8 · which change next, and a retrain that
+# tests it → 9 · annotation noise and the annotation standard → 10 · the portfolio report →
 # evidence card, summary and pass check.
 
 # %%
@@ -126,7 +126,7 @@ print(f"every one of them called road: pixel accuracy {(lazy == project.labels).
 # %% [markdown]
 # It never finds a lane marking or a car, and still scores a pixel accuracy of 97.6 %. The mIoU,
 # which gives each class the same weight, drops to 0.584. This is why the course reports IoU per
-# class, and why training can weigh the rare classes up (section 9's fine-tune does).
+# class, and why training can weigh the rare classes up (section 8's fine-tune does).
 
 # %% [markdown]
 # ## 3 · Check the masks before trusting them
@@ -211,6 +211,37 @@ print(f"lowest per-sample mIoU: {per_sample.min():.3f} (the strip starts at 0.55
 # model's 97.8 % is barely above the 97.6 % of section 2's labelling that never finds a lane
 # marking or a car, while its pooled mIoU is 0.949 against 0.584.
 #
+# ### The project checklist
+#
+# Where does the project stand? The checklist is four questions asked in order; the first one
+# answered "no" is the next step. So far: classes defined (section 2), masks checked (section 3),
+# a baseline scored (above), no failure buckets yet. In plain code:
+
+# %%
+checklist = {
+    "classes_defined": True,
+    "mask_quality_checked": True,
+    "baseline_ready": True,
+    "failure_buckets_defined": False,
+}
+
+if not checklist["classes_defined"]:
+    step = "First narrow down the class definitions."
+elif not checklist["mask_quality_checked"]:
+    step = "First sample-check the mask annotation quality."
+elif not checklist["baseline_ready"]:
+    step = "First build a minimal baseline."
+elif not checklist["failure_buckets_defined"]:
+    step = "First bucket the failure samples."
+else:
+    step = "You can continue with targeted optimization."
+print(step)
+assert failures.next_step(checklist) == step   # the helper: the same chain, and no key may be missing
+
+# %% [markdown]
+# `failures.next_step` is the same chain, with a check that no key is missing. Section 6 buckets
+# the failures and flips the last key; section 5 first looks at the worst sample.
+#
 # ## 5 · The per-image-mIoU trap
 #
 # Before sorting failures, read the worst sample's per-class row. A per-image mIoU averages the
@@ -232,9 +263,8 @@ print(f"pooled car IoU over all 300 scenes: {result['per_class_iou'][4]:.3f}")
 # The worst sample has no car. The model painted 3 car pixels, specks where the image is only
 # noise, so car IoU is 0 / 3 = 0, and the per-image mean counts it as one failed class of five:
 # 0.734. Over the four classes the target has, the same prediction scores 0.918 — above the fail
-# line of 0.9. Pooled over the data set (car IoU 0.885), those 3 pixels hardly count. This is one of the
-# most common misreadings of per-image scores in real projects: a "worst sample" that is a few
-# stray pixels. How many of the failures are like it?
+# line of 0.9. Pooled over the data set (car IoU 0.885), those 3 pixels hardly count. The "worst sample" by
+# per-image mIoU is a few stray pixels. How many of the failures are like it?
 
 # %%
 trap = []
@@ -327,6 +357,8 @@ print("sample 158, the helper's stray regions:", helper_158, "| same as by hand:
 for bucket, ids in buckets["worst"].items():
     for j in ids[:1]:
         print(f"\n[{bucket}]", report.explain(next(s for s in buckets["samples"] if s["sample"] == j)))
+checklist["failure_buckets_defined"] = True           # section 4's checklist: the failures are bucketed now
+print("\nchecklist:", failures.next_step(checklist))
 
 # %% [markdown]
 # What fills the false-positive bucket? Add up its pixels by the class that was predicted, and
@@ -362,12 +394,9 @@ print(f"failing samples with both stray regions and ragged edges: {both} of {buc
 # buckets: most failures (34 of 40) have both stray regions and ragged edges. The *primary* bucket
 # splits them without overlap, and the gains in each explanation line say why: correcting the
 # stray regions lifts a sample more than correcting its edges. Pixels and gain tell two different
-# stories. By pixels the stray regions are mostly not cars: 62 % of the bucket's pixels are
-# regions of road and sidewalk, classes the image has, predicted where none of their class is;
-# stray car regions are 37 %, and the trap's car pixels in images without a car 1 %. By gain they
-# are mostly cars: fixing only the stray car regions gives 63 % of the summed gain, and 23 % more
-# in the images without a car, 86 % in all, against 13 % for road and 1 % for sidewalk. A few car
-# pixels weigh heavily because the per-image mIoU averages classes, not pixels: car is a small
+# stories (the table). By pixels the stray regions are mostly road and sidewalk blobs (62 %),
+# classes the image has, predicted where none of their class is; by gain they are mostly cars
+# (86 %, the trap's images without a car included). A few car pixels weigh heavily because the per-image mIoU averages classes, not pixels: car is a small
 # class, so each stray car pixel is a larger share of the car's union than a stray road pixel is
 # of the road's. The bucket is primary because of its cars, not of its road blobs.
 #
@@ -423,13 +452,12 @@ print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to
       {i: f"{enrich[i]:.2f}" for i in below if enrich[i] >= 1.9})
 
 # %% [markdown]
-# The band covers 19 % to 31 % of an image. A pure boundary error puts its wrong pixels in the
-# band 3.8 times as densely as the band's share; random errors, 1.0 times. The threshold of 2 sits
-# between them. Over all 40 failing samples the model's leftover errors lie at 1.2 to 4.7 times
-# the band's share: 35 at 2 or more, whose errors hug the edges, and 5 below 2. Three of those
-# five miss the rule by a hair (1.98, 1.97 and 1.98); only #201 (1.2) and #137 (1.5) lie far
-# below it. A threshold draws a sharp line: a sample at 1.98 stays out of the boundary bucket,
-# although its leftover errors sit in the band almost twice as densely as random errors would.
+# A pure boundary error puts its wrong pixels in the band 3.8 times as densely as the band's
+# share; random errors, 1.0 times. The threshold of 2 sits between them. Most of the model's
+# failing samples lie at 2 or more, whose errors hug the edges; of those below 2, three miss the
+# rule by a hair and two lie far below it (the last line). A threshold draws a sharp line: a
+# sample at 1.98 stays out of the boundary bucket, although its leftover errors sit in the band
+# almost twice as densely as random errors would.
 #
 # *Small region and false-positive class.* How big is a real object, and what does the model miss?
 
@@ -473,6 +501,30 @@ print(f"specks, QC's definition (4-connected, below 4 px, lane markings exempt):
 # the bucket only when they add up to 20 px or more (the median true car has 28 pixels), and each
 # region on its own may be a speck (the gallery below prints their sizes).
 #
+# **What a filled small-region bucket looks like.** This model misses no small region, so
+# construct one failure to see the bucket work: take sample 1, which passes, and whose cars are
+# all small, and repaint every car pixel the model predicted as road.
+
+# %%
+calls_for = {"false_positive_class": "more data like the failing scenes (or augmentation)",   # section 8 uses it
+             "small_region": "another loss (Dice, class weights) or oversampling",
+             "boundary": "higher input resolution or a boundary-aware loss",
+             "class_confusion": "more examples where the classes meet; clearer class definitions"}
+erased = pred[1].copy()
+erased[erased == 4] = 1                                # every car the model found, painted road
+car_sizes = np.bincount(ndimage.label(labels[1] == 4, eight)[0].ravel())[1:]
+made = failures.bucket_failures(erased[None], labels[1][None], 5, project.class_names, fail_below=0.9)["samples"][0]
+print(f"sample 1: mIoU {per_sample[1]:.3f} as predicted, {made['miou']:.3f} with its cars erased | true cars "
+      f"{car_sizes.tolist()} px, the bucket's small_area 40")
+print(report.explain(made))
+print(f"primary bucket: {made['primary']} -> calls for {calls_for[made['primary']]}")
+
+# %% [markdown]
+# The bucket fills: each of the three cars is a small region found at a recall of 0 %, and
+# correcting them gains more than the boundary pixels do, so the sample is small-region-primary.
+# Its change is not more of the same scenes but a loss or a sampling that makes the small class
+# count: class weights, a Dice loss, or oversampling scenes with small cars.
+#
 # The worst samples of the primary bucket show what the numbers say. `bucket_failures` lists, per
 # bucket, the samples whose correction gains the most (`buckets["worst"]`); for the false-positive
 # class those are all section 5's trap samples, whose gain is mostly the absent car class leaving
@@ -483,76 +535,78 @@ print(f"specks, QC's definition (4-connected, below 4 px, lane markings exempt):
 # correct ones (grey).
 
 # %%
-from matplotlib.patches import Patch
-
 largest_gain = buckets["worst"]["false_positive_class"]                # the helper's pick: the largest gain
 print("largest false-positive gain:", largest_gain, "| trap samples:", [i for i, *_ in trap],
       "| all three in the trap:", set(largest_gain) <= {i for i, *_ in trap})
 primary_fp = [fs["sample"] for fs in buckets["samples"] if fs["primary"] == "false_positive_class"]
 ids = sorted(primary_fp, key=lambda i: honest[i])[:3]                    # the worst over the target's classes
-print("lowest over the target's classes:", {i: round(float(honest[i]), 3) for i in ids})
-bucket_colours = {"false_positive_class": palette.OUTCOME_COLOURS["FP"], "small_region": palette.OUTCOME_COLOURS["FN"],
-                  "boundary": palette.ERROR_COLOURS["boundary error"], "class_confusion": palette.INSTANCE_COLOURS[5],
-                  "no bucket": (0, 0, 0)}                # magenta stays "interior error", as in the card
-print("smallest CIEDE2000 to a road class colour:", {b.replace("_", " "): round(min(palette.delta_e(bucket_colours[b], c)
-      for c in project.palette), 1) for b in ("class_confusion", "no bucket")}, "| line colours of sections 7 and 9:",
-      {f"INSTANCE_COLOURS[{k}]": round(min(palette.delta_e(palette.INSTANCE_COLOURS[k], c) for c in project.palette), 1)
-       for k in (4, 5, 6)})
-fig = viz.failure_gallery(project.images[ids], project.labels[ids], pred[ids], honest[ids],
-                          k=len(ids), palette=project.palette, ids=ids)
-fig.legends.clear()                                       # the error legend of the plain gallery: replaced below
-shown = {}
-for row, i in enumerate(np.array(ids)[np.argsort(honest[ids])]):   # rows: lowest first
-    fig.axes[4 * row].set_title(f"#{i}  mIoU {per_sample[i]:.3f}, over its classes {honest[i]:.3f}", fontsize=9)
-    parts = failures.bucket_pixels(pred[i], labels[i], 5)
-    canvas = np.full(labels[i].shape + (3,), palette.NEUTRAL_COLOURS["correct"], np.uint8)
-    for b, m in parts.items():
-        canvas[m] = bucket_colours[b]
-        shown[b] = shown.get(b, 0) + int(m.sum())
-    fig.axes[4 * row + 3].images[0].set_data(canvas)
-    fig.axes[4 * row + 3].set_title("wrong pixels by bucket", fontsize=9)
-    as_road = (labels[i] == 2) & (pred[i] == 1)                  # sidewalk predicted as road
-    stray = stray_regions(pred[i], labels[i])
-    # shares, rounded: on a plain-SSE CPU a pixel of #137 flips, which a count would show
-    n_wrong = int((pred[i] != labels[i]).sum())
-    print(f"#{i}: its wrong pixels by bucket", {b: f"{m.sum() / n_wrong:.0%}" for b, m in parts.items()},
-          "| largest stray region per class (px):", {c: max(v) for c, v in stray.items()})
-    if row == 0:                                                 # the sample of section 7 and the evidence card
-        print(f"     #{i} in pixels: by bucket {({b: int(m.sum()) for b, m in parts.items()})} | stray regions (px):",
-              {c: sorted(v, reverse=True) for c, v in stray.items()})
-        print(f"     sidewalk predicted as road: {as_road.sum()} px, of them in the false-positive bucket "
-              f"{(as_road & parts.get('false_positive_class', False)).sum()}, boundary "
-              f"{(as_road & parts.get('boundary', False)).sum()}, class confusion "
-              f"{(as_road & parts.get('class_confusion', False)).sum()}, no bucket {(as_road & parts['no bucket']).sum()}")
+parts_of = {i: failures.bucket_pixels(pred[i], labels[i], 5) for i in ids}   # wrong pixels -> the bucket that explains them
+# shares, rounded: on a plain-SSE CPU a pixel of #137 flips, which a count would show
+print(f"\n{'sample':>6} | mIoU  | over its classes | share of its wrong pixels: false-positive | boundary | "
+      f"confusion | no bucket | largest stray region (px): road | car")
+for i in ids:
+    n_wrong, stray = int((pred[i] != labels[i]).sum()), stray_regions(pred[i], labels[i])
+    share = {b: f"{parts_of[i].get(b, np.zeros(1)).sum() / n_wrong:.0%}"
+             for b in ("false_positive_class", "boundary", "class_confusion", "no bucket")}
+    print(f"{'#' + str(i):>6} | {per_sample[i]:.3f} | {honest[i]:16.3f} | {share['false_positive_class']:>40} | "
+          f"{share['boundary']:>8} | {share['class_confusion']:>9} | {share['no bucket']:>9} | "
+          f"{max(stray.get('road', [0])):>32} | {max(stray.get('car', [0])):>3}")
+first = ids[0]                                                 # the sample of section 7 and the evidence card
+parts, as_road = parts_of[first], (labels[first] == 2) & (pred[first] == 1)   # sidewalk predicted as road
+print(f"\n#{first} in pixels: by bucket {({b: int(m.sum()) for b, m in parts.items()})}")
+print(f"#{first}, sidewalk predicted as road: {as_road.sum()} px, of them in the false-positive bucket "
+      f"{(as_road & parts.get('false_positive_class', False)).sum()}, boundary "
+      f"{(as_road & parts.get('boundary', False)).sum()}, class confusion "
+      f"{(as_road & parts.get('class_confusion', False)).sum()}, no bucket {(as_road & parts['no bucket']).sum()}")
 none = {fs["sample"]: failures.bucket_pixels(pred[fs["sample"]], labels[fs["sample"]], 5)["no bucket"]
         for fs in buckets["samples"]}                            # the wrong pixels no bucket explains
 n_wrong_all = sum(int((pred[i] != labels[i]).sum()) for i in none)
 print(f"all {buckets['failing']} failing samples: {sum(int(m.sum()) for m in none.values()) / n_wrong_all:.0%} of "
       f"their wrong pixels are in no bucket | #225: {(none[225] & failures.label_boundary_band(labels[225])).sum() / none[225].sum():.0%}"
       f" of its no-bucket pixels lie in the boundary band (its enrichment {enrich[225]:.2f}, the rule asks for 2)")
+
+# %% [markdown]
+# The same three samples drawn; the last column colours each wrong pixel by the bucket the table
+# gave it.
+
+# %%
+from matplotlib.patches import Patch
+
+bucket_colours = {"false_positive_class": palette.OUTCOME_COLOURS["FP"], "small_region": palette.OUTCOME_COLOURS["FN"],
+                  "boundary": palette.ERROR_COLOURS["boundary error"], "class_confusion": palette.INSTANCE_COLOURS[5],
+                  "no bucket": (0, 0, 0)}                # magenta stays "interior error", as in the card
+fig = viz.failure_gallery(project.images[ids], project.labels[ids], pred[ids], honest[ids],
+                          k=len(ids), palette=project.palette, ids=ids)
+fig.legends.clear()                                       # the error legend of the plain gallery: replaced below
+shown = set()
+for row, i in enumerate(np.array(ids)[np.argsort(honest[ids])]):   # rows: lowest first
+    fig.axes[4 * row].set_title(f"#{i}  mIoU {per_sample[i]:.3f}, over its classes {honest[i]:.3f}", fontsize=9)
+    canvas = np.full(labels[i].shape + (3,), palette.NEUTRAL_COLOURS["correct"], np.uint8)
+    for b, m in parts_of[i].items():
+        canvas[m] = bucket_colours[b]
+        shown |= {b} if m.any() else set()
+    fig.axes[4 * row + 3].images[0].set_data(canvas)
+    fig.axes[4 * row + 3].set_title("wrong pixels by bucket", fontsize=9)
 fig.legend(handles=viz.legend_handles(project.class_names, project.palette), loc="upper center", ncol=5,
            frameon=False, fontsize=9)
 fig.legend(handles=[Patch(facecolor=palette.rgb(bucket_colours[b]), edgecolor="black", linewidth=0.5,
-                          label=b.replace("_", " ")) for b in bucket_colours if shown.get(b)]
+                          label=b.replace("_", " ")) for b in bucket_colours if b in shown]
            + [Patch(facecolor=palette.rgb(palette.NEUTRAL_COLOURS["correct"]), edgecolor="black", linewidth=0.5,
                     label="correct")], loc="lower center", ncol=5, frameon=False, fontsize=9, title="last column")
 fig.tight_layout(rect=(0, 0.75 / 7.8, 1, 0.95))
 
 # %% [markdown]
-# The colours say what the numbers say. The false-positive bucket (red) is small regions here:
-# #254's stray road regions are 18 px at most and its stray car regions 12 px, #225's 15 px and
-# 11 px; the largest stray region of the three is #137's road region of 83 px. In #254 the large
-# patches of road that the prediction paints over the sidewalk are mostly *not* stray regions,
-# because they touch the true road: 46 of its 347 sidewalk pixels predicted as road lie in stray
-# regions, 155 are boundary errors (cyan) and 146 are its class-confusion pixels (peach). In #225,
-# 69 % of the wrong pixels are in no bucket (black): none of the sample's buckets explains them.
-# They hug the road's edges, and 51 % of them lie in the boundary band: #225 misses the boundary
-# rule by a hair (1.98 against 2), the threshold's edge case seen above, so its edge errors stay
-# unexplained. Over all 40 failing samples, 21 % of the wrong pixels sit in no bucket: the
-# buckets explain most of the errors, not all of them.
-# The primary bucket is the one whose correction gains the most mIoU, not the one with the most
-# pixels: #254 is false-positive-primary with 27 % of its wrong pixels (116) against 39 % (167)
-# for boundary.
+# The colours say what the table says. The false-positive bucket (red) is small regions here (the
+# table's last two columns). In #254 the road painted over the sidewalk is mostly *not* stray
+# regions, because it touches the true road: of its 347 sidewalk pixels predicted as road, the
+# printout puts most at the edges (cyan) or in class confusion (peach). In #225 most wrong pixels
+# are in no bucket (black): they hug the road's edges, but #225 misses the boundary rule by a hair
+# (1.98 against 2, the edge case seen above). Over all failing samples, 21 % of the wrong pixels
+# sit in no bucket: the buckets explain most errors, not all. The primary bucket is the one whose
+# correction gains the most mIoU, not the one with the most pixels: #254 is false-positive-primary
+# with fewer wrong pixels in that bucket than in the boundary bucket. (The evidence card below
+# paints every wrong pixel magenta, the course's "wrong" colour; this gallery splits those pixels
+# by bucket.)
 #
 # A confusion matrix says the same in one table: row = true class, column = predicted class, so
 # the diagonal holds the correct pixels and every other cell one kind of mistake. Read #254's:
@@ -636,14 +690,18 @@ for name, (px, sc) in orders.items():
           f"2 strokes close {(sc[2] - sc[0]) / (1 - sc[0]):.0%} of the gap to 1, half the gap takes {half} strokes")
 print("largest gain first is at least as high after every stroke:",
       bool((orders["largest gain first"][1] >= orders["largest region first"][1] - 1e-12).all()))
-fig, ax = plt.subplots(figsize=(6.5, 3.2))
-# line colours: instance colours at CIEDE2000 20 or more from every road class colour (printed in section 6)
-for (name, (px, sc)), colour, ls in zip(orders.items(), (palette.INSTANCE_COLOURS[4], palette.INSTANCE_COLOURS[6]), ("-", "--")):
-    ax.plot(np.arange(len(sc)), sc, ls, color=np.array(colour) / 255, lw=2, label=name)
-ax.axhline(0.9, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), lw=0.8, ls=":", label="fail line 0.9")
-ax.set(xlabel="brush strokes (one error region each)", ylabel="mIoU over the\ntarget's classes",
-       title=f"sample {hard}: what each stroke buys")
-ax.legend(fontsize=8, loc="lower right")
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)
+order_styles = {"largest region first": dict(color=palette.rgb(palette.NEUTRAL_COLOURS["correct"]), ls="-"),
+                "largest gain first": dict(color=palette.rgb(palette.INSTANCE_COLOURS[5]), ls="--")}
+for name, (px, sc) in orders.items():
+    axes[0].plot(np.arange(len(sc)), sc, lw=2, label=name, **order_styles[name])
+    axes[1].plot(px, sc, lw=2, label=name, **order_styles[name])
+for ax, xlabel in zip(axes, ("brush strokes (one error region each)", "pixels repainted")):
+    ax.axhline(0.9, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), lw=0.8, ls=":", label="fail line 0.9")
+    ax.set(xlabel=xlabel)
+    ax.legend(fontsize=8, loc="lower right")
+axes[0].set(ylabel="mIoU over the\ntarget's classes", title=f"sample {hard}: the price in strokes")
+axes[1].set(title=f"the same strokes, priced in pixels ({px[-1]} wrong in all)")
 fig.tight_layout()
 
 # %% [markdown]
@@ -654,9 +712,12 @@ fig.tight_layout()
 # +0.0131 largest gain first), strokes 21 to 50 at most +0.0085 each. The table's last column
 # averages the strokes between two rows. The sample passes the fail line only
 # after 14 strokes largest-first, or 12 if each stroke takes the region that raises the score most
-# (that order is never behind, but here it saves just two strokes: the big regions are also the
-# costly ones). So a correction round is a budget with falling returns: the first strokes buy the
-# most per stroke, and the tail of specks costs a stroke each for little — which is why section 9
+# (that order is never behind, but here it saves just two strokes: both orders spend their first
+# two strokes on the same two large regions, the table's row 2). The cost model behind these
+# numbers is an oracle's: the annotator knows the true mask, and every stroke costs the same, the
+# largest region as much as a speck; the right panel prices the same strokes in pixels repainted,
+# where the two large regions are the expensive part. So a correction round is a budget with falling returns: the first strokes buy the
+# most per stroke, and the tail of specks costs a stroke each for little — which is why section 8
 # fixes the model rather than hand-correcting every failing sample. Try it yourself: the editor
 # below opens the prediction of the same sample, cropped to the 32×32 corner with the most wrong
 # pixels, scored against the ground truth. Paint over the wrong pixels and watch the readout
@@ -689,53 +750,13 @@ fixer
 # the car pixels out first: car then drops out of the readout's mean.
 
 # %% [markdown]
-# ## 8 · The project checklist
-#
-# The checklist is four questions asked in order; the first one answered "no" is the next step.
-# Here it is as it stood at the end of section 4, before section 6 bucketed the failures: classes
-# defined, masks checked, a baseline scored, no buckets yet. In plain code:
-
-# %%
-checklist = {
-    "classes_defined": True,
-    "mask_quality_checked": True,
-    "baseline_ready": True,
-    "failure_buckets_defined": False,
-}
-
-if not checklist["classes_defined"]:
-    step = "First narrow down the class definitions."
-elif not checklist["mask_quality_checked"]:
-    step = "First sample-check the mask annotation quality."
-elif not checklist["baseline_ready"]:
-    step = "First build a minimal baseline."
-elif not checklist["failure_buckets_defined"]:
-    step = "First bucket the failure samples."
-else:
-    step = "You can continue with targeted optimization."
-print(step)
-
-# %% [markdown]
-# `failures.next_step` is the same chain, with a check that no key is missing. Until section 6
-# the failures were not bucketed; now they are:
-
-# %%
-assert failures.next_step(checklist) == step
-checklist["failure_buckets_defined"] = True   # section 6 did it
-print(failures.next_step(checklist))
-
-# %% [markdown]
-# ## 9 · Which change next: more data, another loss, or higher resolution?
+# ## 8 · Which change next: more data, another loss, or higher resolution?
 #
 # "Targeted optimization" means picking the change the evidence points at. Each bucket calls for
 # a different change; add up, over the data set, how much the mean mIoU would rise if each
 # bucket's pixels were corrected:
 
 # %%
-calls_for = {"false_positive_class": "more data like the failing scenes (or augmentation)",
-             "small_region": "another loss (Dice, class weights) or oversampling",
-             "boundary": "higher input resolution or a boundary-aware loss",
-             "class_confusion": "more examples where the classes meet; clearer class definitions"}
 print(f"{'bucket':>21} | samples | primary | mean mIoU gain over 300 | calls for")
 gain = {}
 for b, change in calls_for.items():
@@ -844,13 +865,15 @@ for name, r in compared.items():
           f"{(np.asarray(r['per_sample_miou']) < 0.9).sum():14d}")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
-# line colours: instance colours at CIEDE2000 20 or more from every road class colour (printed in section 6)
-styles = {"shipped model": (palette.NEUTRAL_COLOURS["TN"], "-"), "new project scenes": (palette.INSTANCE_COLOURS[4], "-"),
-          "noise augmentation": (palette.INSTANCE_COLOURS[6], "--"), "training camera only": (palette.INSTANCE_COLOURS[5], ":")}
+arm_styles = {                     # one fixed style per arm; the control is the dark, thick line
+    "shipped model": dict(color=palette.rgb(palette.NEUTRAL_COLOURS["correct"]), ls="-", lw=2),
+    "new project scenes": dict(color=palette.rgb(palette.INSTANCE_COLOURS[4]), ls="-", lw=2),
+    "noise augmentation": dict(color=palette.rgb(palette.INSTANCE_COLOURS[6]), ls="--", lw=2),
+    "training camera only": dict(color=(0, 0, 0), ls="-", lw=3.2)}
 for name, r in compared.items():
-    colour, ls = styles[name]
-    ax.plot(np.sort(r["per_sample_miou"]), color=np.array(colour) / 255, ls=ls, lw=2, label=name)
-ax.axhline(0.9, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), lw=0.8, ls="-.", label="fail line 0.9")
+    ax.plot(np.sort(r["per_sample_miou"]), label=name + (" (control)" if name == "training camera only" else ""),
+            **arm_styles[name])
+ax.axhline(0.9, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), lw=0.8, ls=":", label="fail line 0.9")
 ax.set(xlabel="held-out scenes, sorted by their mIoU", ylabel="per-sample mIoU", ylim=(0.5, 1.01),
        title="200 held-out project scenes, before and after a 20-step fine-tune")
 ax.legend(fontsize=8, loc="lower right")
@@ -858,22 +881,19 @@ fig.tight_layout()
 
 # %% [markdown]
 # Read the failing column. Twenty steps on **new project scenes** leave no failing held-out
-# scene, from 28. **Noise augmentation** — free, since its labels already exist — brings the
-# failures to 19: the noise is part of the cause, as the knob table said, but noisy
-# training-camera scenes are not yet the project's camera: their lighting and road–sidewalk
-# contrast are the training camera's, while the new project scenes have all three changes.
-# The **control** shows the gain is not the extra steps: the same 20 steps on training-camera
-# scenes *raise* the failures to 65 — more steps on the wrong data make the model worse on the
-# project's camera. Noise augmentation is not a win on every class either: it lowers road from
-# 0.921 to 0.911 and sidewalk from 0.933 to 0.921; of road, sidewalk and car, only car improves
-# (0.875 to 0.949), and so do the mIoU and the failing count. So the decision holds, now backed by a retrain scored on held-out data:
-# annotate scenes from the project's camera; noise augmentation helps the cars in the meantime,
-# at a small cost to road and sidewalk. Twenty
-# steps is a test, not the final model: the full retrain would train longer on more scenes, and
+# scene, from 28. **Noise augmentation** — free, since its labels already exist — lowers the
+# failures less: the noise is part of the cause, as the knob table said, but noisy
+# training-camera scenes keep the training camera's lighting and road–sidewalk contrast. The
+# **control** (the dark, thick line) shows the gain is not the extra steps: the same steps on
+# training-camera scenes *raise* the failures to 65 — more steps on the wrong data make the model
+# worse on the project's camera. The class columns show noise augmentation's price: car improves,
+# road and sidewalk drop a little. So the decision holds, now backed by a retrain scored on
+# held-out data: annotate scenes from the project's camera; noise augmentation helps the cars in
+# the meantime. Twenty steps is a test, not the final model: the full retrain would train longer on more scenes, and
 # must be scored the same way, on scenes it never saw.
 
 # %% [markdown]
-# ## 10 · Annotation noise limits the IoU you can measure
+# ## 9 · Annotation noise limits the IoU you can measure
 #
 # Take a model that predicts the *true* masks exactly. It is scored against human masks, and two
 # humans do not draw the same boundary. `data.annotation_noise` simulates an annotator whose
@@ -969,11 +989,11 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 # another, so the loss pulls the model both ways at every car edge; in *evaluation* the score moves with whoever annotated the
 # test images, so a comparison of two models, or of this month and last, measures the annotators
 # instead of the models. The damage is largest where the classes are small or thin (cars, lane
-# markings), exactly where section 10's jitter hurt most. So write the standard down before
+# markings), exactly where section 9's jitter hurt most. So write the standard down before
 # annotating (outline ownership, the smallest object to draw, what to do with occlusions), check
 # masks against it (section 3), and report IoU only against masks that follow one standard.
 #
-# ## 11 · The portfolio report
+# ## 10 · The portfolio report
 #
 # Instead of one colourful mask, the report shows triplets, per-class IoU, the failure samples of
 # each bucket with their one-line explanation, and what to improve next — all numbers computed
@@ -995,6 +1015,27 @@ print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external f
 # ## Evidence card
 #
 # One failing sample's evidence on one card: section 7's #254, whose score holds no trap class.
+# The card reports Dice next to IoU. For one class, Dice = 2·|P∩T| / (|P| + |T|), and because
+# |P| + |T| = |P∪T| + |P∩T|, Dice = 2·IoU / (1 + IoU): the same overlap on another scale, never
+# below the IoU. On #254, class by class:
+
+# %%
+cm_h = metrics.confusion_matrix(pred[hard], labels[hard], 5)
+overlap_h, size_p, size_t = np.diag(cm_h), cm_h.sum(0), cm_h.sum(1)
+iou_h = overlap_h / (size_p + size_t - overlap_h)
+dice_h = 2 * overlap_h / (size_p + size_t)                  # Dice from the pixel counts
+for name, a, b in zip(project.class_names, iou_h, dice_h):
+    print(f"{name:<13} IoU {a:.3f} | Dice {b:.3f} | 2·IoU/(1+IoU) {2 * a / (1 + a):.3f}")
+assert np.allclose(dice_h, 2 * iou_h / (1 + iou_h))
+print(f"mean over the classes: IoU {iou_h.mean():.3f}, Dice {dice_h.mean():.3f} | the card's mean Dice "
+      f"{rows[hard]['dice']:.3f}")
+
+# %% [markdown]
+# The weak class gains most from the change of scale: car's IoU of 0.283 is a Dice of 0.441.
+# A Dice and an IoU are comparable only with each other's kind.
+#
+# The card adds two lines for the checks of sections 3 and 6: what annotation QC found in the
+# sample's mask, and how many small regions the model missed in it.
 
 # %%
 sample = next(s for s in buckets["samples"] if s["sample"] == hard)   # section 7's sample: no trap in its score
@@ -1011,6 +1052,11 @@ if "class_confusion" in ev:
     cc = ev["class_confusion"]
     notes.append(f"class confusion: {cc['fraction_of_true_class']:.0%} of {cc['true']} ({cc['pixels']} px) "
                  f"predicted as {cc['predicted']} away from the edges")
+qc_hard = [f for f in untouched if f["sample"] == hard]       # section 3's QC on the untouched labels
+small_missed = [m for m in missed if m[0] == hard and m[2] < 40]     # section 6: regions of 4 to 39 px found below 50 %
+notes += [f"annotation QC: {len(qc_hard)} finding(s) in #{hard}"
+          + (": " + ", ".join(f"{f['kind']} of {f['pixels']} px" for f in qc_hard) if qc_hard else ""),
+          f"small regions missed: {len(small_missed)} (true regions of 4 to 39 px found below 50 %)"]
 notes += [f"cause: noise above the training level ({failing_at['noise']} failing at the training noise)",
           "retrain test, 200 held-out scenes: failing " + " -> ".join(
               f"{(np.asarray(compared[k]['per_sample_miou']) < 0.9).sum()}" for k in ("shipped model", "new project scenes"))
@@ -1038,7 +1084,7 @@ print(summary)
 #   86 % of its mIoU gain, since a small class weighs as much as a large one in the mean; 23 % of
 #   that gain is the per-image trap. The
 #   model misses no region of 4 to 39 px, so the small-region bucket gives another loss nothing
-#   to fix.
+#   to fix; erasing the cars from one prediction shows what a filled small-region bucket looks like.
 # * **Test the decision before paying for it.** Changing the test scenes pointed at the noise (0
 #   failing samples at the training noise). A 20-step retrain on 320 new project scenes took the
 #   held-out failures from 28 to 0; noise augmentation, which needs no annotation, to 19; the same

@@ -169,7 +169,7 @@ for label, kw in settings:
 # words): which bucket is the primary one of most failures (say it: "most failing samples are
 # ...", or "... dominate"), the number that shows it (its primary count, next to the bucket's
 # name), and what you
-# would change next for that bucket (lesson 05 section 9 pairs each bucket with a change: more data
+# would change next for that bucket (lesson 05 section 8 pairs each bucket with a change: more data
 # like the failing scenes or augmentation for false positives, another loss or oversampling for
 # small regions, higher input resolution or a boundary-aware loss for boundaries, clearer class
 # definitions for confusion). Write the
@@ -182,7 +182,10 @@ for label, kw in settings:
 # against them: it must name the bucket with the largest primary count as the main one, and cite
 # that count beside it (another count beside it, another bucket called the main one, or a second
 # bucket joined to it with "and", is refused), and propose that bucket's change. An explanation that denies that bucket ("not a
-# false-positive problem", "... are rare") or pastes the counts dict does not count.
+# false-positive problem", "... are rare") or pastes the counts dict does not count. A change you
+# deny ("I would not add ...") is not a proposal, another bucket's change is refused, and for the
+# false-positive class an augmentation must add what exercise 3's knob table says the scenes lack,
+# not colour or brightness alone.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION

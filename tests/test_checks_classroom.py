@@ -275,6 +275,33 @@ def test_report_accepts_true_explanations_in_other_words(data_report, explanatio
     checks.check_report(data_report(explanation), explanation, *_scenes())
 
 
+@pytest.mark.parametrize("explanation, match", [
+    # review 05s8 P1: the change is negated and another bucket's change is proposed
+    ("Most failing samples are false-positive class (2 primary), so I would not add augmentation or more data; "
+     "I would use a higher input resolution.", "your text denies 'augment'"),
+    ("Most failing samples, 2 of the 3, are false positives, so I would add scenes without that class and train "
+     "at a higher input resolution.", "you propose 'resolution', the change for the boundary bucket"),
+    # review 05s8 P2: colour or brightness jitter alone is the knob exercise 3's table clears
+    ("Most failing samples, 2 of the 3, are false positives, so next I would add colour and brightness jitter "
+     "augmentation.", "exercise 3's knob table shows lighting alone fails no sample"),
+    ("Most failing samples, 2 of the 3, are false positives, so next I would retrain with augmentation.",
+     "you propose only 'augment'"),
+])
+def test_report_refuses_a_negated_another_buckets_or_a_colour_only_change(data_report, explanation, match):
+    with pytest.raises(AssertionError) as info:
+        checks.check_report(data_report(explanation), explanation, *_scenes())
+    assert match in " ".join(str(info.value).split()), str(info.value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines())
+
+
+@pytest.mark.parametrize("explanation", [
+    "Most failing samples, 2 of the 3, are false positives, so next I would add noise augmentation, not colour jitter.",
+    "Most failing samples, 2 of the 3, are false positives; rather than a higher resolution I would collect more scenes.",
+])
+def test_report_accepts_the_noise_or_data_with_another_change_denied(data_report, explanation):
+    checks.check_report(data_report(explanation), explanation, *_scenes())
+
+
 def _overlapping_scenes():
     """_scenes() with samples 0 and 1 also one pixel off: boundary holds all 3 failing samples, but
     the false-positive class is the primary bucket of 2 of them (review 05s7c, P2 #4)."""

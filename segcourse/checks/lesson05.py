@@ -427,11 +427,75 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
                              f"failing samples it is the primary bucket of: cite that count (or its\n"
                              f"share in %) next to the bucket's name, as your bucket cell printed it")
-    proposed = {b for b, pattern in _REMEDY_WORDS.items() if re.search(pattern, " ".join(text.lower().split()))}
-    if not proposed & set(top):
-        named = f" ({', '.join(_bucket_name(b) for b in sorted(proposed))} calls for that)" if proposed else ""
-        raise AssertionError(f"say what you would change next for the {_bucket_name(top[0])} bucket{named}:\n"
-                             f"lesson 05 section 9 pairs it with {_REMEDY_NAMES[top[0]]}")
+    _check_change(text, top[0])
+
+
+def _change_scopes(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into pieces (at . ; , ! ? : and "but", "so", "while", "whereas", "instead", and
+    before a new subject "i" or "we"), each with whether a negation stands before it in its piece:
+    "I would not add augmentation or more data" denies both changes, "; I would use a higher
+    resolution" is a new piece. "without" denies only the 3 words after it ("add scenes without
+    that class and ..." still proposes what follows "and")."""
+    flat = re.sub(_NOT_NEGATIONS, " ", " ".join(text.lower().replace("-", " ").replace("_", " ").split()))
+    out = []
+    for piece in re.split(r"[.;,!?:](?:\s|$)|\b(?:but|so|while|whereas|instead)\b|(?=\b(?:i|we)\b)", flat):
+        cut = re.search(rf"\b(?:{_NEGATION_CHANGE})\b", piece)
+        if cut:
+            rest = piece[cut.start():]
+            if cut.group() == "without":
+                scope = re.match(r"without(?:\s+\S+){0,3}", rest).group()
+                out += [(piece[:cut.start()], False), (scope, True), (rest[len(scope):], False)]
+            else:
+                out += [(piece[:cut.start()], False), (rest, True)]
+        else:
+            out.append((piece, False))
+    return out
+
+
+def _proposals(text: str, negated: bool = False) -> dict[str, list[str]]:
+    """bucket -> the words of ``text`` that propose its change, outside a negation's scope (inside
+    it with ``negated=True``: the changes the text denies).
+
+    A match of another bucket's words inside a match of the same place's words of an earlier
+    bucket in ``_REMEDY_WORDS`` is not counted twice ("more examples" of the scenes is data)."""
+    found: dict[str, list[str]] = {}
+    for piece, denied in _change_scopes(text):
+        if denied != negated:
+            continue
+        spans = []
+        for bucket, pattern in _REMEDY_WORDS.items():
+            for m in re.finditer(pattern, piece):
+                if any(a <= m.start() < b or m.start() <= a < m.end() for a, b, _ in spans):
+                    continue
+                spans.append((m.start(), m.end(), bucket))
+                found.setdefault(bucket, []).append(m.group())
+    return found
+
+
+def _check_change(text: str, main: str) -> None:
+    """The change ``text`` proposes must be the ``main`` bucket's (lesson 05 section 8's
+    ``calls_for``), not negated, not another bucket's; for the false-positive class an augmentation
+    must add the noise (colour or brightness alone is the knob the exercise's table clears)."""
+    proposed = _proposals(text)
+    others = [b for b in proposed if b != main]
+    if main not in proposed:
+        named = f" ({', '.join(_bucket_name(b) for b in sorted(others))} calls for that)" if others else ""
+        said_no = _proposals(text, negated=True).get(main)
+        denied = (f"\n(your text denies '{said_no[0]}': a 'not' or 'no' stands before it)" if said_no else "")
+        raise AssertionError(f"say what you would change next for the {_bucket_name(main)} bucket{named}:\n"
+                             f"lesson 05 section 8 pairs it with {_REMEDY_NAMES[main]}{denied}")
+    if others:
+        b = others[0]
+        raise AssertionError(f"you propose '{proposed[b][0]}', the change for the {_bucket_name(b)} bucket,\n"
+                             f"but the {_bucket_name(main)} bucket holds most failing samples: lesson 05\n"
+                             f"section 8 pairs it with {_REMEDY_NAMES[main]}")
+    if main == "false_positive_class" and not any(re.search(_STRONG_FP_CHANGE, w) for w in proposed[main]):
+        weak = ", ".join(dict.fromkeys(proposed[main]))
+        raise AssertionError(f"you propose only '{weak}', which does not say what the\n"
+                             f"scenes lack: exercise 3's knob table shows lighting alone fails\n"
+                             f"no sample, and with the training noise put back 2 fail (4 with the\n"
+                             f"lighting put back): augment with the noise, or add more data like\n"
+                             f"the failing scenes")
 
 
 #: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
@@ -445,11 +509,17 @@ _NOT_NEGATIONS = r"\b(?:no doubt|without doubt|no question|not only|not just)\b"
 #: main bucket's name must be one of its counts.
 _NEAR_WORDS = 8
 _BESIDE_WORDS = 4
-#: The change each bucket calls for (lesson 05 section 9's ``calls_for``), and the words that propose it.
+#: The change each bucket calls for (lesson 05 section 8's ``calls_for``), and the words that propose it.
 _REMEDY_NAMES = {"false_positive_class": "more data like the failing scenes (or augmentation)",
                  "small_region": "another loss (Dice, class weights) or oversampling",
                  "boundary": "higher input resolution or a boundary-aware loss",
                  "class_confusion": "more examples where the classes meet, clearer class definitions"}
+#: Words that deny the changes after them, up to the next cut of :func:`_change_scopes`.
+_NEGATION_CHANGE = (r"not|no|never|nor|neither|without|rather than|instead of|isn't|aren't|isnt|arent|"
+                    r"wouldn't|wouldnt|won't|wont|don't|dont|avoid|skip")
+#: Of the false-positive class's change words, those that name data or the noise (the others,
+#: "augment", "jitter", "colour", "brightness", "lighting", name a change that does not say which).
+_STRONG_FP_CHANGE = r"data|images|scenes|examples|samples|collect|annotat|like the failing|noise"
 _REMEDY_WORDS = {
     "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
                             r"collect|annotat|augment|jitter|noise|colou?r|brightness|lighting|like the failing",
