@@ -2,9 +2,9 @@
 # # Exercises 01 · Semantic segmentation
 #
 # Four exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
-# unlabelled pixels, an augmentation that keeps image and mask aligned, and a camera with half the
+# unlabelled pixels, a crop and resize that keeps image and mask aligned, and a camera with half the
 # resolution, which the lesson did not test. The first two are variants of what the lesson
-# showed, not copies: write them, and the camera of exercise 4, in numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
+# showed, not copies: write them, the resize of exercise 3 and the camera of exercise 4 in numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
 # `segcourse` or torch's `cross_entropy` is refused even when its numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -83,20 +83,50 @@ checks.check_weighted_cross_entropy(weighted_cross_entropy)
 
 
 # %% [markdown]
-# ## 3 · A flip that keeps the mask aligned (1 point)
+# ## 3 · Crop and resize, image and mask together (1 point)
 #
-# `flip_pair(image, label_map)` takes an `(H, W, 3)` image and its `(H, W)` label map and returns
-# both flipped left-right.
+# Lesson 01 §8 gave the rule for a crop that is resized back to the model's input size: **bilinear**
+# interpolation for the image, **nearest neighbour** for the mask, because interpolating class ids
+# 1 (road) and 3 (lane marking) would invent a 2 (sidewalk). Write
+# `crop_resize_pair(image, label_map, box)` in numpy: `image` is `(H, W, 3)`, `label_map` `(H, W)`,
+# `box = (top, left, height, width)`. Cut the box out of both, then resize both back to `(H, W)`:
+#
+# * output row `i` samples the crop at `y = (i + 0.5) * height / H - 0.5` (pixel centres, as
+#   torch's `align_corners=False`), clipped to `[0, height - 1]`; columns likewise with `width / W`;
+# * the **image** mixes the four crop pixels around `(y, x)`: with `y0 = floor(y)`, `y1 = min(y0 + 1,
+#   height - 1)`, `dy = y - y0` (and the same for x), the weights are `(1 - dy)(1 - dx)`, `(1 - dy) dx`,
+#   `dy (1 - dx)` and `dy dx`;
+# * the **mask** copies one crop pixel, the nearest: index `floor(y + 0.5)` (and `floor(x + 0.5)`).
+#
+# The check crops a scene with a road column next to a lane column. One-call resizes
+# (`skimage.transform.resize`, `scipy.ndimage.zoom`, torch's `interpolate`, `segcourse.data.augment`)
+# are refused: the point is to see where the two rules differ.
 
-# %% nbgrader={"grade": false, "grade_id": "flip_pair", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def flip_pair(image, label_map):
+# %% nbgrader={"grade": false, "grade_id": "crop_resize_pair", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def crop_resize_pair(image, label_map, box):
     ### BEGIN SOLUTION
-    return image[:, ::-1], label_map[:, ::-1]
+    top, left, height, width = box
+    big_h, big_w = np.shape(label_map)
+    crop = np.asarray(image, dtype=float)[top:top + height, left:left + width]
+    crop_lm = np.asarray(label_map)[top:top + height, left:left + width]
+    y = np.clip((np.arange(big_h) + 0.5) * height / big_h - 0.5, 0, height - 1)   # where each output row samples
+    x = np.clip((np.arange(big_w) + 0.5) * width / big_w - 0.5, 0, width - 1)
+    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
+    dy, dx = (y - y0)[:, None, None], (x - x0)[None, :, None]
+    resized = (crop[y0][:, x0] * (1 - dy) * (1 - dx) + crop[y0][:, x1] * (1 - dy) * dx
+               + crop[y1][:, x0] * dy * (1 - dx) + crop[y1][:, x1] * dy * dx)
+    nearest_rows, nearest_cols = np.floor(y + 0.5).astype(int), np.floor(x + 0.5).astype(int)
+    return resized, crop_lm[nearest_rows][:, nearest_cols]
     ### END SOLUTION
 
+scene = data.road_scenes(1, seed=3)
+crop_img, crop_lm = crop_resize_pair(scene.images[0], scene.labels[0], (20, 8, 40, 48))
+print("shapes:", crop_img.shape, crop_lm.shape, "| class ids in the mask:", np.unique(crop_lm).tolist())
 
-# %% nbgrader={"grade": true, "grade_id": "check_flip_pair", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_aligned_flip(flip_pair)
+
+# %% nbgrader={"grade": true, "grade_id": "check_crop_resize_pair", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_crop_resize_pair(crop_resize_pair)
 
 # %% [markdown]
 # ## 4 · A camera with half the resolution (2 points + 1 by hand)
@@ -169,6 +199,9 @@ if low_res is not None:
           f"{low_res[lane & ~one_class].mean():.3f} after (road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
     print(f"road column: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
           f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
+    tp, missed, false = cm[3, 3], cm[3].sum() - cm[3, 3], cm[:, 3].sum() - cm[3, 3]
+    print(f"lane marking: {tp:,} right, {missed:,} missed, {false:,} other pixels called lane marking "
+          f"({cm[1, 3]:,} of them road) -> IoU {tp:,} / {tp + missed + false:,} = {tp / (tp + missed + false):.3f}")
 
 # %% [markdown]
 # **By hand (1 point).** Which class does the 32×32 camera cost most, and why that class? The
@@ -182,10 +215,13 @@ if low_res is not None:
 # 0.860). A lane is one or two pixels wide, so 3,104 of its 3,864 pixels share their 2×2 block with
 # another class: the block mean mixes their colour with the neighbours', and their mean
 # brightness falls from 0.915 to 0.629, towards the road's 0.379. The near-white colour that found
-# them is gone before the model sees them. The road loses few of its own pixels (3,008), but 3,731
-# pixels of other classes are called road (its column, above all the 1,905 lane pixels): false
-# positives cost IoU as misses do, and the road's falls to 0.943. §7's camera lost the sidewalk to
-# the road (a colour failure: region errors on a large class); this camera loses the thin and small
-# classes (a resolution failure). First change the data: train with the same block-mean camera as
-# an augmentation, or keep the full resolution where thin classes matter. A bigger model would see
-# the same blocks: no capacity brings back detail the camera averaged away.
+# them is gone before the model sees them. Misses are only part of the lane's loss: 1,158 road
+# pixels are called lane marking too (the lane column), so its IoU is 1,927 / 5,034, with 1,937
+# missed and 1,170 false pixels in the denominator. The road loses few of its own pixels (3,008),
+# but 3,731 pixels of other classes are called road (its column, above all the 1,905 lane pixels):
+# false positives cost IoU as misses do, and the road's falls to 0.943. §7's camera lost the
+# sidewalk to the road (a colour failure: region errors on a large class); this camera loses the
+# thin and small classes (a resolution failure). What to change first is not measured here; two
+# candidates, both **untested**: train with the same block-mean camera as an augmentation, or keep
+# the full resolution where thin classes matter. Whether a larger model would recover any of it is
+# untested too.

@@ -902,13 +902,13 @@ def _camera_ref(images, factor=2):  # the learner's numpy: block means, each sho
 def test_block_mean_camera_check():
     from segcourse.checks import lesson01
     checks.check_block_mean_camera(_camera_ref)
-    def loops(images, factor=2):  # a loop over blocks is slow but right: accepted
+    def loops(images, factor=2):  # a loop over blocks: right numbers, but the exercise says "without a loop"
         x = np.array(images, float)
         for r in range(0, x.shape[1], factor):
             for c in range(0, x.shape[2], factor):
                 x[:, r:r + factor, c:c + factor] = x[:, r:r + factor, c:c + factor].mean((1, 2), keepdims=True)
         return x
-    checks.check_block_mean_camera(loops)
+    _fails(checks.check_block_mean_camera, loops, "loop over the blocks", "np.repeat")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: im[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2),
            "subsampling", "MEAN")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: _camera_ref(im, factor)[:, ::factor, ::factor],
@@ -931,6 +931,60 @@ def test_block_mean_camera_check():
     _fails(checks.check_block_mean_camera, library, "calls segcourse.metrics.iou")
 
 
+def _crop_resize_ref(image, label_map, box):  # the learner's numpy: bilinear image, nearest mask
+    top, left, h, w = box
+    big_h, big_w = np.shape(label_map)
+    img = np.asarray(image, dtype=float)[top:top + h, left:left + w]
+    lm = np.asarray(label_map)[top:top + h, left:left + w]
+    y = np.clip((np.arange(big_h) + 0.5) * h / big_h - 0.5, 0, h - 1)
+    x = np.clip((np.arange(big_w) + 0.5) * w / big_w - 0.5, 0, w - 1)
+    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    dy, dx = (y - y0)[:, None, None], (x - x0)[None, :, None]
+    out = (img[y0][:, x0] * (1 - dy) * (1 - dx) + img[y0][:, x1] * (1 - dy) * dx
+           + img[y1][:, x0] * dy * (1 - dx) + img[y1][:, x1] * dy * dx)
+    return out, lm[np.floor(y + 0.5).astype(int)][:, np.floor(x + 0.5).astype(int)]
+
+
+def test_crop_resize_pair_check():
+    from segcourse.checks import lesson01
+    checks.check_crop_resize_pair(_crop_resize_ref)
+    checks.check_crop_resize_pair(lambda img, lm, box: tuple(torch.as_tensor(np.asarray(a)) for a in _crop_resize_ref(img, lm, box)))
+
+    def bilinear_mask(img, lm, box):  # the class ids interpolated like colours: invents id 2 between 1 and 3
+        out, _ = _crop_resize_ref(img, lm, box)
+        ids = _crop_resize_ref(np.repeat(np.asarray(lm, float)[..., None], 3, -1), lm, box)[0][..., 0]
+        return out, ids
+    _fails(checks.check_crop_resize_pair, bilinear_mask, "interpolated the class ids", "nearest")
+    _fails(checks.check_crop_resize_pair, lambda img, lm, box: (bilinear_mask(img, lm, box)[0],
+                                                                np.round(bilinear_mask(img, lm, box)[1]).astype(int)),
+           "holds [2]", "sidewalk")
+    _fails(checks.check_crop_resize_pair, lambda img, lm, box: (_crop_resize_ref(img, lm, box)[0], lm), "nothing was cropped")
+    _fails(checks.check_crop_resize_pair, lambda img, lm, box: _crop_resize_ref(img, lm, box)[0], "return a pair")
+
+    def nearest_image(img, lm, box):  # the image resized like the mask
+        t, l, h, w = box
+        ny = np.floor(np.clip((np.arange(lm.shape[0]) + 0.5) * h / lm.shape[0] - 0.5, 0, h - 1) + 0.5).astype(int)
+        nx = np.floor(np.clip((np.arange(lm.shape[1]) + 0.5) * w / lm.shape[1] - 0.5, 0, w - 1) + 0.5).astype(int)
+        return np.asarray(img)[t:t + h, l:l + w][ny][:, nx], _crop_resize_ref(img, lm, box)[1]
+    _fails(checks.check_crop_resize_pair, nearest_image, "nearest neighbour, like the mask", "bilinearly")
+    _fails(checks.check_crop_resize_pair, lambda img, lm, box: lesson01._resize_ref(img, lm, box, corners=True),
+           "corners aligned")
+
+    def torch_resize(img, lm, box):  # torch's one-call resize, not the learner's
+        t, l, h, w = box
+        x = torch.as_tensor(np.asarray(img, float)[t:t + h, l:l + w]).permute(2, 0, 1)[None]
+        out = torch.nn.functional.interpolate(x, size=lm.shape, mode="bilinear", align_corners=False)
+        return out[0].permute(1, 2, 0).numpy(), _crop_resize_ref(img, lm, box)[1]
+    _fails(checks.check_crop_resize_pair, torch_resize, "calls torch.nn.functional.interpolate")
+
+    def augment(img, lm, box):
+        from segcourse import data as d
+        d.augment(np.asarray(img, float), np.asarray(lm), np.random.default_rng(0), hflip=False, crop_scale=None)
+        return _crop_resize_ref(img, lm, box)
+    _fails(checks.check_crop_resize_pair, augment, "calls segcourse.data.augment")
+
+
 # ----------------------------------------------------------------------------- robustness under grading
 import warnings  # noqa: E402
 
@@ -944,6 +998,7 @@ FUNCTION_CHECKS = [
     (checks.check_median_frequency_weights, _mfw_ref),
     (checks.check_weighted_cross_entropy, _ce_ref),
     (checks.check_aligned_flip, lambda img, lm: (img[:, ::-1], lm[:, ::-1])),
+    (checks.check_crop_resize_pair, _crop_resize_ref),
     (checks.check_block_mean_camera, _camera_ref),
     (checks.check_count_cells, _count_8),
     (_check_split(6), lambda m, md: _split(m, md)),

@@ -198,11 +198,23 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(loss(torch.as_tensor(np.asarray(logits, float)), torch.as_tensor(np.asarray(target)).long()))
             """, {"check_weighted_cross_entropy"}),  # (ignored pixels in the denominator: tests/test_checks.py)
     ],
-    "flip_pair": [
+    "crop_resize_pair": [
         ("dee", """
-            def flip_pair(image, label_map):  # the image moves, the mask does not
-                return image[:, ::-1], label_map
-            """, {"check_flip_pair"}),
+            def crop_resize_pair(image, label_map, box):  # both cropped, but the mask interpolated like the image
+                top, left, height, width = box
+                big_h, big_w = np.shape(label_map)
+                pair = []
+                for x in (np.asarray(image, dtype=float), np.asarray(label_map, dtype=float)[..., None]):
+                    crop = x[top:top + height, left:left + width]
+                    y = np.clip((np.arange(big_h) + 0.5) * height / big_h - 0.5, 0, height - 1)
+                    c = np.clip((np.arange(big_w) + 0.5) * width / big_w - 0.5, 0, width - 1)
+                    y0, c0 = np.floor(y).astype(int), np.floor(c).astype(int)
+                    y1, c1 = np.minimum(y0 + 1, height - 1), np.minimum(c0 + 1, width - 1)
+                    dy, dc = (y - y0)[:, None, None], (c - c0)[None, :, None]
+                    pair.append(crop[y0][:, c0] * (1 - dy) * (1 - dc) + crop[y0][:, c1] * (1 - dy) * dc
+                                + crop[y1][:, c0] * dy * (1 - dc) + crop[y1][:, c1] * dy * dc)
+                return pair[0], np.round(pair[1][..., 0]).astype(int)
+            """, {"check_crop_resize_pair"}),
     ],
     "block_mean_camera": [
         ("dee", """

@@ -41,7 +41,8 @@ Layout
                 ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``,
                 ``check_boundary_band``, ``check_confused_pair``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
-                ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_block_mean_camera``
+                ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_crop_resize_pair``,
+                ``check_block_mean_camera``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
@@ -89,7 +90,7 @@ from .lesson00 import (  # noqa: F401
     check_painted_mask,
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
-                       check_block_mean_camera)
+                       check_block_mean_camera, check_crop_resize_pair)
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_pooled_lane_iou, check_soft_dice,
                        check_unet)
 from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
@@ -114,6 +115,7 @@ __all__ = [
     "check_report",
     "check_median_frequency_weights",
     "check_weighted_cross_entropy",
+    "check_crop_resize_pair",
     "check_aligned_flip",
     "check_block_mean_camera",
     "check_count_cells",

@@ -14,7 +14,7 @@ from ._core import _array, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip",
-           "check_block_mean_camera"]
+           "check_crop_resize_pair", "check_block_mean_camera"]
 
 
 def _show(value: Any) -> str:
@@ -286,6 +286,147 @@ def check_aligned_flip(flip_pair: Callable) -> None:
     print("check_aligned_flip: all cases pass")
 
 
+# ------------------------------------------------------------------------------ crop + resize pair
+def _resize_ref(image: Any, label_map: Any, box: tuple[int, int, int, int],
+                mask_order: str = "nearest", corners: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Crop ``box = (top, left, height, width)`` and resize it back: image bilinear, mask nearest.
+
+    Output pixel ``i`` samples the crop at ``y = (i + 0.5) * height / H - 0.5`` (pixel centres,
+    clipped to the crop); ``corners=True`` uses ``i * (height - 1) / (H - 1)`` instead (a typical
+    mistake). ``mask_order="bilinear"`` interpolates the class ids (the mistake the check catches).
+    """
+    img, lm = np.asarray(image, float), np.asarray(label_map)
+    big_h, big_w = lm.shape
+    t, l, h, w = box
+    img, lm = img[t:t + h, l:l + w], lm[t:t + h, l:l + w]
+
+    def positions(n: int, m: int) -> np.ndarray:
+        if corners:
+            return np.arange(n) * (m - 1) / (n - 1)
+        return np.clip((np.arange(n) + 0.5) * m / n - 0.5, 0, m - 1)
+
+    def bilinear(x: np.ndarray) -> np.ndarray:
+        y, xx = positions(big_h, h), positions(big_w, w)
+        y0, x0 = np.floor(y).astype(int), np.floor(xx).astype(int)
+        y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+        wy, wx = y - y0, xx - x0
+        wy = wy.reshape((-1, 1) + (1,) * (x.ndim - 2))
+        wx = wx.reshape((1, -1) + (1,) * (x.ndim - 2))
+        top = x[y0][:, x0] * (1 - wx) + x[y0][:, x1] * wx
+        bottom = x[y1][:, x0] * (1 - wx) + x[y1][:, x1] * wx
+        return top * (1 - wy) + bottom * wy
+
+    if mask_order == "bilinear":
+        out_lm = bilinear(lm.astype(float))
+    else:
+        ny = np.floor(positions(big_h, h) + 0.5).astype(int)
+        nx = np.floor(positions(big_w, w) + 0.5).astype(int)
+        out_lm = lm[ny][:, nx]
+    return bilinear(img), out_lm
+
+
+#: Libraries that resize in one call.
+RESIZE_LIBRARY = (("skimage.transform", {"resize", "rescale", "warp", "resize_local_mean"}),
+                  ("scipy.ndimage", {"zoom", "map_coordinates", "affine_transform"}),
+                  ("torch.nn.functional", {"interpolate", "upsample", "grid_sample"}),
+                  ("PIL", {"resize"}), ("cv2", None))
+
+
+def _crop_case() -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int], str]:
+    """A 12×16 scene whose crop holds a column of class 1 next to a column of class 3 (no class 2)."""
+    lm = np.zeros((12, 16), np.int64)
+    lm[3:, 3:9] = 1
+    lm[3:, 9:13] = 3                                  # ids 1 | 3 side by side: interpolation would invent 2
+    lm[6:9, 5:7] = 4
+    rng = np.random.default_rng(1)
+    img = np.stack([lm / 4.0, rng.random(lm.shape), rng.random(lm.shape)], -1)   # channel 0 encodes the class
+    return img, lm, (2, 4, 9, 12), "a 12×16 scene cropped to rows 2 to 10, columns 4 to 15 (box (2, 4, 9, 12))"
+
+
+@learner_check
+def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
+    """Check ``crop_resize_pair(image, label_map, box)``: crop both, resize both back to the input size.
+
+    ``box = (top, left, height, width)``. The image is resized **bilinearly**, the label map by
+    **nearest neighbour**: output pixel ``i`` samples the crop at ``y = (i + 0.5) * height / H - 0.5``
+    (clipped to ``[0, height - 1]``); the mask takes the label of the nearest crop pixel,
+    ``floor(y + 0.5)``. The test crops put class ids 1 and 3 side by side, so a mask resized with
+    interpolation shows the invented id 2. Images are compared to 1e-6 (float32 is fine).
+
+    An answer that calls ``segcourse`` (``data.augment``) or a one-call resize (scikit-image's
+    ``resize`` or ``rescale``, ``scipy.ndimage.zoom`` or ``map_coordinates``, torch's
+    ``interpolate``, PIL's ``resize``) is refused once its result is right.
+
+    >>> check_crop_resize_pair(lambda img, lm, box: (img, lm))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on a 12×16 scene cropped to rows 2 to 10, ... nothing was cropped ...
+    """
+    call = Watch(LIBRARY + RESIZE_LIBRARY)
+    img, lm, box, what = _crop_case()
+    rng = np.random.default_rng(4)
+    img2 = rng.random((10, 10, 3))
+    lm2 = rng.integers(0, 5, (10, 10))
+    cases = [(img, lm, box, what), (img2, lm2, (1, 2, 7, 6), "a random 10×10 scene with box (1, 2, 7, 6)"),
+             (img2.astype(np.float32), lm2.astype(np.uint8), (0, 0, 10, 10), "the whole 10×10 float32 scene (box (0, 0, 10, 10))")]
+    for x, m, b, where in cases:
+        out = call(crop_resize_pair, x.copy(), m.copy(), b, what="crop_resize_pair")
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise AssertionError("return a pair: (resized image, resized label map)")
+        gi = _array(out[0], "crop_resize_pair's image").astype(float)
+        gl = _array(out[1], "crop_resize_pair's label map")
+        want_i, want_l = _resize_ref(x, m, b)
+        if gi.shape != want_i.shape or gl.shape != want_l.shape:
+            raise AssertionError(f"on {where}: return the input's shapes, image {want_i.shape} and label map "
+                                 f"{want_l.shape}; yours are {gi.shape} and {gl.shape}. Resize the crop back to "
+                                 f"the full size, as the model reads one size only.")
+        t, l, h, w = b
+        invented = set(np.unique(gl).tolist()) - set(np.unique(m[t:t + h, l:l + w]).tolist())
+        if invented or not np.allclose(gl, np.round(gl)):
+            bad = sorted(invented)[:3] if invented else "non-integer values"
+            raise AssertionError(f"on {where}: your label map holds {bad}, which the crop does not contain: you "
+                                 f"interpolated the class ids. Halfway between id 1 (road) and id 3 (lane marking) "
+                                 f"lies 2 (sidewalk), a class that is not there. Resize the mask by nearest "
+                                 f"neighbour: every output pixel copies ONE crop pixel, index floor(y + 0.5).")
+        bil_i, bil_l = _resize_ref(x, m, b, mask_order="bilinear")
+        if not np.array_equal(gl, want_l):
+            if np.array_equal(gl, np.round(bil_l)) or np.array_equal(gl, np.floor(bil_l)):
+                raise AssertionError(f"on {where}: your label map was interpolated and then rounded: a pixel between "
+                                     f"two classes gets a label from arithmetic on ids, not from a pixel. Resize the "
+                                     f"mask by nearest neighbour (index floor(y + 0.5)).")
+            if h != gl.shape[0] and np.array_equal(gl, _resize_ref(x, m, b, corners=True)[1]):
+                raise AssertionError(f"on {where}: your mask samples at i * (height - 1) / (H - 1) (corners aligned); "
+                                     f"this exercise samples pixel centres, y = (i + 0.5) * height / H - 0.5.")
+            if np.array_equal(gl, _resize_ref(x, m, (0, 0) + m.shape)[1]):
+                raise AssertionError(f"on {where}: nothing was cropped from your label map: cut rows top to "
+                                     f"top + height - 1 and columns left to left + width - 1 first, from both.")
+            raise AssertionError(f"on {where}: your label map does not line up with the image's crop. Cut the same "
+                                 f"box from both, then copy, for every output pixel, the crop pixel nearest to "
+                                 f"y = (i + 0.5) * height / H - 0.5 (and likewise for x).")
+        if not np.allclose(gi, want_i, rtol=0, atol=1e-6):
+            near = want_l.astype(float)
+            if np.allclose(gi, _resize_ref(x, m, (0, 0) + m.shape)[0], atol=1e-6):
+                hint = "nothing was cropped from your image: cut the same box from image and mask."
+            elif np.allclose(gi[..., 0], near / 4.0, atol=1e-6) and b == box:
+                hint = ("your image was resized by nearest neighbour, like the mask. Colours may be mixed: "
+                        "resize the image bilinearly, so that an edge stays smooth.")
+            elif h != gi.shape[0] and np.allclose(gi, _resize_ref(x, m, b, corners=True)[0], atol=1e-6):
+                hint = ("you sample at i * (height - 1) / (H - 1) (corners aligned); this exercise samples pixel "
+                        "centres, y = (i + 0.5) * height / H - 0.5, clipped to [0, height - 1].")
+            else:
+                hint = ("each output pixel mixes the 4 crop pixels around (y, x), weighted by (1 - dy)(1 - dx), "
+                        "(1 - dy) dx, dy (1 - dx) and dy dx.")
+            r, c = np.argwhere(~np.isclose(gi, want_i, atol=1e-6).all(-1))[0]
+            raise AssertionError(f"on {where}: {hint} Row {r}, column {c} should be {_shows(want_i[r, c])}, "
+                                 f"yours is {_shows(gi[r, c])}.")
+    if call.seen and not call.seen[0].startswith("segcourse"):
+        raise AssertionError(f"your crop_resize_pair calls {call.seen[0]}: it gives the right numbers, but this "
+                             f"exercise asks you to write the resize yourself with numpy (sample positions, "
+                             f"np.floor, four weighted neighbours for the image, one index for the mask).")
+    call.refuse("crop_resize_pair")
+    print("check_crop_resize_pair: all cases pass")
+
+
 # ------------------------------------------------------------------------------ block-mean camera
 def _block_mean(images: Any, factor: int, groups: str = "blocks") -> np.ndarray:
     """Each ``factor × factor`` block of ``(N, H, W, C)`` images replaced by its mean colour.
@@ -336,6 +477,26 @@ def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
             f"the mean colour of its {f * f} pixels, in every pixel of the block.")
 
 
+def _refuse_block_loop(block_mean_camera: Callable) -> None:
+    """Fail if the answer's Python steps grow with the number of blocks (a Python loop over them).
+
+    Counted with ``sys.settrace`` (lesson 00's step counter), never timed: the same on every machine.
+    """
+    from .lesson00 import LOOP_SLACK, _python_steps
+
+    rng = np.random.default_rng(13)
+    small, large = rng.random((1, 4, 4, 3)), rng.random((1, 32, 32, 3))
+    _python_steps(block_mean_camera, small, 2, what="block_mean_camera")        # first call: lazy imports
+    n_small = _python_steps(block_mean_camera, small, 2, what="block_mean_camera")
+    n_large = _python_steps(block_mean_camera, large, 2, what="block_mean_camera")
+    if n_large > n_small + LOOP_SLACK:
+        raise AssertionError(
+            f"your numbers are right, but your function runs a Python loop over the blocks: on one 4×4 image it "
+            f"takes {n_small} Python steps, on one 32×32 image {n_large} (64 times the blocks). The exercise asks "
+            f"for numpy without a loop: reshape to (N, H // f, f, W // f, f, 3), mean over axes 2 and 4, then "
+            f"np.repeat along axes 1 and 2.")
+
+
 @learner_check
 def check_block_mean_camera(block_mean_camera: Callable) -> None:
     """Check ``block_mean_camera(images, factor=2)``: what a camera ``factor`` times coarser records.
@@ -344,7 +505,9 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     shape: every ``factor × factor`` block of neighbouring pixels holds the block's mean colour
     (each channel on its own), i.e. the coarse camera's picture shown at the model's input size.
     An answer that calls ``segcourse``, scikit-image's ``downscale_local_mean``, ``block_reduce``,
-    ``rescale`` or ``resize``, or ``scipy.ndimage.zoom`` is refused once its numbers are right.
+    ``rescale`` or ``resize``, or ``scipy.ndimage.zoom`` is refused once its numbers are right, and
+    so is a Python loop over the blocks (its Python steps, counted with ``sys.settrace``, grow with
+    the image).
 
     >>> check_block_mean_camera(lambda images, factor=2: images[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2))
     Traceback (most recent call last):
@@ -370,6 +533,7 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
             i, r, c = np.argwhere(~np.isclose(got, want, atol=1e-6).all(-1))[0]
             raise AssertionError(f"on {what}: {_camera_hint(got, x.astype(float), f)} Image {i}, row {r}, column "
                                  f"{c} should be {_shows(want[i, r, c])}, yours is {_shows(got[i, r, c])}.")
+    _refuse_block_loop(block_mean_camera)
     if call.seen and not call.seen[0].startswith("segcourse"):
         raise AssertionError(f"your block_mean_camera calls {call.seen[0]}: it gives the right numbers, but this "
                              f"exercise asks you to write the block mean yourself with numpy (reshape, mean over "
