@@ -14,13 +14,15 @@
 # 3. build the course's UNet yourself, print its shapes, and load the shipped weights into it;
 # 4. go from logits to a label map and a confidence map;
 # 5. write pixel-wise cross-entropy and soft Dice, and explain why Dice helps small classes;
-# 6. write a training loop, say what `train.fit` adds, and read train/validation curves for
+# 6. write a training loop, measure what the skips and each loss buy, say what `train.fit` adds
+#    and why its batch-norm statistics can lag behind, and read train/validation curves for
 #    overfitting, weight decay, augmentation and learning rate, and measure what a coarser label
 #    grid costs the thin classes.
 #
 # **Map:** 1 · convolution and pooling → 2 · receptive field → 3 · upsampling → 4 · the UNet by hand
-# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · overfitting and regularisation
-# → 9 · resolution and learning rate → summary, evidence card and pass check.
+# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · what the skips and the loss buy
+# → 9 · `fit` and batch-norm statistics → 10 · overfitting, resolution and learning rate → summary,
+# evidence card and pass check.
 #
 # The training runs use 32×32 scenes and a UNet of width 8, so that the whole lesson runs on a
 # laptop CPU.
@@ -86,7 +88,7 @@ axes[0].imshow(scenes.images[0]); axes[0].set_title("image (64×64)", fontsize=9
 for ax, (f, m) in zip(axes[1:], pooled.items()):
     im = ax.imshow(m, cmap="magma", vmin=0, vmax=inside)   # the scale ends at the interior's largest value
     ax.set_title("|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}", fontsize=9); ax.set_axis_off()
-fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength")
+_ = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength")
 
 # %% [markdown]
 # A pooled map still says that a block holds a strong edge, but no longer where in the block it lies:
@@ -123,7 +125,7 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # figure the whole lane shrinks to one 8×8 block and the other dashes disappear. That is what a
 # UNet's **skip connections** are for: they hand the decoder the full-resolution encoder features, so
 # that it can draw a one-pixel lane where the coarse features only say "there is a lane somewhere in
-# this block". These label maps are not a network, though: section 7 trains the same UNet with and
+# this block". These label maps are not a network, though: section 8 trains the same UNet with and
 # without its skips and measures the difference.
 #
 # ## 2 · Receptive field: how far can an output pixel see?
@@ -228,7 +230,8 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
 # deeper path reaches further with a weaker one. Training changes the balance: with the shipped
 # weights the 7 × 7 square holds a smaller share (the next line of that output), and more of the
 # gradient comes from further out. Either way the pixels near an output pixel matter most — its *effective*
-# receptive field is much smaller than the theoretical one — but how much the far context weighs
+# receptive field is much smaller than the theoretical one (Luo et al., 2016, "Understanding the
+# Effective Receptive Field in Deep Convolutional Neural Networks") — but how much the far context weighs
 # depends on what the network has learnt.
 #
 # **Dilation** is the other way to widen the view, without pooling and without more weights: a
@@ -335,9 +338,11 @@ _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
 # The 3×3 kernel leaves a grid: interior pixels that received 1, 2 or 4 stamps (values 1, 2 and 4).
-# Training can learn to hide it, but it often shows as a faint chequered texture in the
-# predictions of networks built this way; a stride-sized kernel, or bilinear upsampling followed by
-# a convolution, avoids it by construction.
+# Training can learn to hide it, but Odena et al., 2016 ("Deconvolution and Checkerboard
+# Artifacts", Distill) found it often shows as a faint chequered texture in the outputs of trained
+# networks built this way (this lesson shows the cause on a constant input and does not train one
+# to measure it); a stride-sized kernel, or bilinear upsampling followed by a convolution, avoids
+# it by construction.
 #
 # ## 4 · The UNet, built by hand
 #
@@ -421,10 +426,10 @@ for level, fmap in enumerate(feature_maps):
     for row, ch in enumerate(top):
         im = axes[row, level + 1].imshow(fmap[ch] / max(fmap[ch].max(), 1e-6), cmap="viridis", vmin=0, vmax=1)
         axes[row, level + 1].set_title(f"level {level}, channel {ch}", fontsize=9)
-fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
+_ = fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
 
 # %% [markdown]
-# Count what five of these channels respond to: the mean of each (divided by its largest value, as
+# Count what nine of these channels respond to: the mean of each (divided by its largest value, as
 # drawn, and each map cell repeated over the pixels it stands for) over each class's pixels, and
 # over each car of the scene (the connected groups of car pixels; `scipy.ndimage.label` numbers them).
 
@@ -435,24 +440,32 @@ labels0 = ref.labels[0]
 cars, n_cars = ndimage.label(labels0 == ref.class_names.index("car"))
 print(f"{n_cars} cars; mean colour (R, G, B) of each:",
       " ".join("(" + ", ".join(f"{v:.2f}" for v in ref.images[0][cars == i].mean(0)) + ")" for i in range(1, n_cars + 1)))
-for level, ch in [(0, 5), (1, 21), (2, 10), (2, 42), (2, 53)]:
+for level, ch in [(0, 5), (0, 8), (0, 0), (1, 21), (2, 10), (2, 42), (2, 53), (3, 76), (3, 60)]:
     fmap = feature_maps[level][ch] / max(feature_maps[level][ch].max(), 1e-6)
     cell = labels0.shape[0] // fmap.shape[0]
     fmap = np.kron(fmap, np.ones((cell, cell)))                 # back to one value per pixel
     per_class = " ".join(f"{name} {fmap[labels0 == c].mean():.2f}" for c, name in enumerate(ref.class_names))
     per_car = " ".join(f"{fmap[cars == i].mean():.2f}" for i in range(1, n_cars + 1))
     print(f"level {level}, channel {ch:2d}: per class: {per_class} | per car: {per_car}")
+for ch, axis, what in [(76, 1, "row"), (60, 0, "column")]:
+    means = (feature_maps[3][ch] / max(feature_maps[3][ch].max(), 1e-6)).mean(axis)   # one mean per row (or column) of cells
+    print(f"level 3, channel {ch}: mean of each {what} of cells, first to last: {means}; "
+          f"brightest {what} {means.argmax()} of 0 to {len(means) - 1}")
 
 # %% [markdown]
 # Read the figure by eye, and with the counts above. At level 0, channel 5 is a car detector: it
 # averages 0.52 on car pixels and at most 0.10 on every other class. Channels 8 and 0 light up on
-# the lane dashes (channel 0 also on the sky). The scene has 3 cars; at level 1, channel 21
+# the lane dashes: channel 8 averages 0.66 on lane pixels against at most 0.17 on any other class
+# (though the first car of the list reaches 0.59), channel 0 averages 0.39 on lanes and also
+# 0.28 on the sky. The scene has 3 cars; at level 1, channel 21
 # responds to two of them (0.57 on the blue car and on the dark one: each line lists the cars in
 # the order of the colours printed first) more than to the green one (0.26), and weakly to the
 # lane marking (0.22). At level 2, channels 10 and 42 respond to the sidewalk strips along the
 # road's edges (0.50 and 0.46 on sidewalk, at most 0.03 on road), and channel 53 to the road and
 # what lies on it (0.53 on road, 0.82 on lane markings and on cars); at level 3, channel 76 on the
-# top rows, the sky. Level 3, channel 60 is brightest in its rightmost column, which holds nothing special in the
+# sky (0.58 on sky, at most 0.06 on any other class), brightest in its top row of cells (0.93,
+# then 0.61 in the next). Level 3, channel 60 is brightest in its rightmost column (column 7 of
+# 0 to 7: 0.671, against at most 0.051 in the others), which holds nothing special in the
 # scene: that is where its convolutions read the zero padding past the image border, an artefact
 # of padding rather than a feature of the road.
 #
@@ -548,8 +561,11 @@ fig.tight_layout()
 #
 # **Pixel-wise cross-entropy** is the mean over pixels of $-\log p_{\text{true class}}$. With class
 # weights $w_c$, each pixel's term is multiplied by the weight of its true class, and PyTorch divides
-# by the *sum of those weights* (not by the number of pixels). We use a freshly initialised UNet of
-# width 8 on a batch of 32×32 scenes, where the losses are large:
+# by the *sum of those weights* (not by the number of pixels). Where the weights come from: a
+# common recipe is **median-frequency** weighting (lesson 01), each class's weight the median of
+# the five class shares of the pixels divided by its own share, so that the median class weighs
+# one and rarer classes weigh more. We use a freshly initialised UNet of width 8 on a batch of
+# 32×32 scenes, where the losses are large, and take the weights from this batch's shares:
 
 # %%
 batch = data.road_scenes(16, size=32, seed=7)
@@ -561,11 +577,37 @@ logits = fresh(xb).detach()                                    # (16, 5, 32, 32)
 
 log_p = logits.log_softmax(1)                                  # log-probabilities, numerically stable
 nll = -log_p.gather(1, yb[:, None])[:, 0]                      # (16, 32, 32): -log p of the true class
-w = torch.tensor([1.0, 1.0, 1.0, 3.0, 3.0])                    # lanes and cars count three times
+freq = np.bincount(batch.labels.ravel(), minlength=5) / batch.labels.size    # each class's share of the pixels
+w = torch.tensor(np.median(freq) / freq, dtype=torch.float32)  # median-frequency weights: the rarer, the heavier
+print(f"{'':>25}" + "".join(f"{n:>14}" for n in batch.class_names))
+print(f"{'share of pixels':>25}" + "".join(f"{v:14.3f}" for v in freq))
+print(f"{'median-frequency weight':>25}" + "".join(f"{v:14.2f}" for v in w))
 ce_hand = nll.mean()
 wce_hand = (w[yb] * nll).sum() / w[yb].sum()
 print(f"cross-entropy by hand {float(ce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb)):.5f}")
 print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb, weight=w)):.5f}")
+
+# %% [markdown]
+# On this batch the lane markings hold 0.016 of the pixels and weigh 13.81; the cars weigh 4.19,
+# and sky, the most common class, 0.60. One batch is a noisy estimate: a real run takes the shares
+# from the whole training set.
+#
+# **Pixels that must not count.** A label map often has pixels with no trustworthy class
+# (unlabelled, or outside the region of interest). They carry a special id, conventionally 255,
+# and `F.cross_entropy(..., ignore_index=255)` leaves them out of both the sum and the divisor. By
+# hand: mask them out before averaging. Mark the left quarter of every label map as unscored:
+
+# %%
+y_part = yb.clone()
+y_part[:, :, :8] = 255                                          # the left quarter: not scored
+scored = y_part != 255
+safe = y_part.masked_fill(~scored, 0)                          # any valid id, so that gather works; masked out below
+nll_part = -log_p.gather(1, safe[:, None])[:, 0]
+print(f"scored pixels: {int(scored.sum()):,} of {scored.numel():,}")
+print(f"masked cross-entropy by hand {float(nll_part[scored].mean()):.5f} | "
+      f"F.cross_entropy(..., ignore_index=255) {float(F.cross_entropy(logits, y_part, ignore_index=255)):.5f}")
+print(f"weighted and masked, by hand {float((w[safe] * nll_part)[scored].sum() / w[safe][scored].sum()):.5f} | "
+      f"with weight=w as well {float(F.cross_entropy(logits, y_part, weight=w, ignore_index=255)):.5f}")
 
 # %% [markdown]
 # **Soft Dice** replaces the hard masks of the Dice score by probabilities, so it has a gradient.
@@ -592,7 +634,7 @@ print(f"soft Dice by hand {float(soft_dice(logits, yb)):.6f} | train.dice_loss {
 
 # %%
 logits.requires_grad_()                                        # now follow gradients back to the logits
-shares = {"share of pixels": np.bincount(batch.labels.ravel(), minlength=5) / batch.labels.size}
+shares = {"share of pixels": freq}
 for name, loss_fn in [("cross-entropy", lambda: F.cross_entropy(logits, yb)), ("soft Dice", lambda: soft_dice(logits, yb))]:
     logits.grad = None
     loss_fn().backward()
@@ -608,7 +650,7 @@ print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
 for i, (name, s) in enumerate(shares.items()):
-    ax.bar(np.arange(5) + (i - 1) * 0.27, s, width=0.27, label=name)
+    ax.bar(np.arange(5) + (i - 1) * 0.27, s, width=0.27, label=name, color=palette.rgb(palette.SERIES[i]))
 ax.set_xticks(range(5), batch.class_names)
 ax.set_ylabel("share"); ax.legend(fontsize=8); ax.set_title("one batch, freshly initialised UNet", fontsize=10)
 fig.tight_layout()
@@ -619,13 +661,13 @@ fig.tight_layout()
 # lanes' and cars' shares of the gradient grow well beyond their shares of the pixels (the last row
 # of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both, a
 # common choice. This table measures only where the gradient goes at the start of training; section
-# 7 trains with each loss alone and with their sum, to see what that changes.)
+# 8 trains with each loss alone and with their sum, to see what that changes.)
 #
 # ## 7 · The training loop, written out
 #
 # Training repeats five steps: pick a batch, run the model (forward), compute the loss, back-propagate
 # (backward), let the optimiser change the weights (step); now and then, evaluate on held-out images.
-# Here it is in full, with two optional extras for section 8: weight decay (AdamW shrinks every weight
+# Here it is in full, with two optional extras for section 10: weight decay (AdamW shrinks every weight
 # a little at each step) and augmentation (random left-right flips and brightness changes, applied
 # to image and label map together — a road scene flipped left-right is still a road scene).
 
@@ -751,10 +793,17 @@ print_epoch(experiments.recorded_run("02_dataloader_epoch", history=live_epoch)[
 
 # %% [markdown]
 # One epoch trains: the mean loss falls from 2.365 over the first 5 batches to 1.218 over the last
-# 5, and the val mIoU, 0.343, is far above the untrained network's 0.012 (printed in section 9). The reloaded network gives exactly the
+# 5, and the val mIoU, 0.343, is far above the untrained network's 0.012 (printed in section 10). The reloaded network gives exactly the
 # same logits (a difference of 0.0) and so the same val mIoU: the file holds everything the trained
 # network is, batch-norm statistics included. The rest of this lesson keeps
 # the first form, whose every step is in view.
+#
+# ## 8 · What the skips and the loss buy
+#
+# The loop of section 7 is now a measuring instrument: change one thing, train the same 120 steps
+# from the same initial weights, and compare. Two claims from earlier sections get tested this way:
+# that the skips carry the thin lanes (section 1), and that Dice's larger gradient share for the
+# small classes (section 6) changes what training finds.
 #
 # **Without the skips.** Section 1 said that the decoder needs the skip connections to place thin
 # lanes, from label maps alone. Test it on a network: the same network, the same data and the same 120 steps, but every skip is
@@ -793,7 +842,7 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
 # skips differ.
 #
 # **Which loss finds the lanes?** Section 6 measured where the gradient goes at the first step:
-# Dice gives the lanes a far larger share than cross-entropy does. The first run above trained with
+# Dice gives the lanes a far larger share than cross-entropy does. The run of section 7 trained with
 # their sum. Train the same network on the same batches for the same 120 steps with each half
 # alone, cross-entropy and soft Dice (`loss_name` picks the loss in `train_loop`):
 
@@ -866,25 +915,23 @@ for s in range(3):
 # shares of section 6 show up in *when* the lanes are learnt, not in a fixed final order. Which loss
 # ends best in a long run, this lesson does not measure (`train.fit` uses the sum, a common choice).
 #
-# The same model and data through `train.fit`:
+# ## 9 · `fit` and batch-norm statistics
+#
+# Lesson 01 trained with `train.fit`. Run it on the same model and data as section 7's loop. Its
+# `callback` argument is a function that `fit` calls after each evaluation with the step and the
+# model; here it keeps copies of the model at steps 20 and 40, for the second half of this section:
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
 fit_model = models.TinyUNet(3, 5, width=8)
-kept = []                                   # copies of the model at steps 20 and 40, for the batch-norm cell below
+kept = {}                                   # step -> a copy of the model, for the batch-norm cell below
 
-def evaluate_and_keep(model, *args, **kwargs):  # fit calls train.evaluate every eval_every steps
-    if len(kept) < 2:
-        kept.append(copy.deepcopy(model))
-    return evaluate(model, *args, **kwargs)
+def keep_early(step, model):                # fit calls it after each evaluation (every eval_every steps)
+    if step in (20, 40):
+        kept[step] = copy.deepcopy(model)
 
-evaluate = train.evaluate
-train.evaluate = evaluate_and_keep          # fit has no hook for keeping weights mid-run: wrap what it calls
-try:
-    live_fit = train.fit(fit_model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20,
-                         device="cpu", seed=0, progress=True)
-finally:
-    train.evaluate = evaluate
+live_fit = train.fit(fit_model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20,
+                     device="cpu", seed=0, progress=True, callback=keep_early)
 print(f"your run: val mIoU {live_fit['eval'][-1]['miou']:.3f} after {live_fit['eval'][-1]['step']} steps")
 
 # %%
@@ -912,7 +959,7 @@ print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i 
 # change fast, they describe the network of earlier steps. If that is the stall, re-estimating them for the
 # weights of step 20 and step 40 should remove it: reset them, make each an equal average over
 # batches (`momentum=None`), run the training scenes through once in training mode without
-# gradients, and score again. (The cell above kept a copy of the model at steps 20 and 40.)
+# gradients, and score again. (The `callback` of the `fit` cell kept the models of steps 20 and 40.)
 
 # %% tags=["nbval-ignore-output"]
 def recalibrate_bn(model, images, batch_size=16):
@@ -932,7 +979,7 @@ train_images = as_tensors(small_train)[0]
 live_bn = [{"step": step,
             "eval mode": train.evaluate(m, small_val, device="cpu")["miou"],
             "recalibrated": train.evaluate(recalibrate_bn(m, train_images), small_val, device="cpu")["miou"]}
-           for step, m in [(20, kept[0]), (40, kept[1]), (120, fit_model)]]
+           for step, m in [(20, kept[20]), (40, kept[40]), (120, fit_model)]]
 for r in live_bn:
     print(f"your run, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with fit's running statistics, "
           f"{r['recalibrated']:.3f} recalibrated")
@@ -954,9 +1001,11 @@ for r in bn_hist:
 # lesson does not measure what the schedule gains in the thousands of steps of a real run such as
 # the shipped model's 4 epochs, which is what it is meant for.
 #
-# ## 8 · Overfitting, and what weight decay and augmentation do
+# ## 10 · Overfitting, resolution and learning rate
 #
-# Give the same model only **4 training images** (batches of 8 drawn from them, 120 steps). It can
+# Three knobs of a training run, each measured with the loop of section 7.
+#
+# **Overfitting, and what weight decay and augmentation do.** Give the same model only **4 training images** (batches of 8 drawn from them, 120 steps). It can
 # memorise them: watch the training loss against the validation loss on the 100 scenes it never
 # sees. Then the same run twice more, from the same initial weights: with weight decay, and with
 # augmentation.
@@ -984,12 +1033,12 @@ for name, h in runs.items():
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for (name, h), color in zip(runs.items(), [palette.rgb(c) for c in palette.INSTANCE_COLOURS[:3]]):
+for (name, h), color, marker in zip(runs.items(), [palette.rgb(c) for c in palette.SERIES], "os^"):   # series colours, never a class's
     steps = [e["step"] for e in h]
     label = name + (" (nearly identical to plain)" if name.startswith("weight decay") else "")
-    axes[0].plot(steps, [e["train loss"] for e in h], "--", color=color)
-    axes[0].plot(steps, [e["val loss"] for e in h], "-", color=color, label=label)
-    axes[1].plot(steps, [e["val mIoU"] for e in h], "-", color=color, label=label)
+    axes[0].plot(steps, [e["train loss"] for e in h], "--", color=color, marker=marker, markersize=4)
+    axes[0].plot(steps, [e["val loss"] for e in h], "-", color=color, marker=marker, markersize=4, label=label)
+    axes[1].plot(steps, [e["val mIoU"] for e in h], "-", color=color, marker=marker, markersize=4, label=label)
 axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="train (dashed) and validation (solid) loss")
 axes[1].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
 axes[0].legend(fontsize=8); fig.tight_layout()
@@ -1010,8 +1059,6 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 # ended higher than any of these (its last printed line), but it also used batches of 16 instead of
 # 8, so this lesson does not measure how much of the difference the data alone makes. *Dropout* (randomly zeroing features during training) is the other classic regulariser;
 # TinyUNet has none: batch norm and augmentation are its regularisers.
-#
-# ## 9 · Input resolution and learning rate
 #
 # **Resolution.** Section 1 measured what nearest-neighbour subsampling to half resolution costs;
 # the input loses detail the same way: a model fed 32×32 scenes and upsampled to 64×64 draws one
@@ -1061,8 +1108,8 @@ for lr, h in lr_runs.items():
     curve = " ".join(f"{e['val mIoU']:.3f}" for e in h)
     print(f"recorded run, lr {lr:g}: val mIoU at steps 10-60: {curve} | after 60 steps val loss {h[-1]['val loss']:.3f}")
 fig, ax = plt.subplots(figsize=(5, 3))
-for (lr, h), color in zip(lr_runs.items(), [palette.rgb(c) for c in palette.INSTANCE_COLOURS[3:6]]):   # not §8's colours
-    ax.plot([e["step"] for e in h], [e["val mIoU"] for e in h], "o-", color=color, label=f"lr {lr:g}")
+for (lr, h), color, marker in zip(lr_runs.items(), [palette.rgb(c) for c in palette.SERIES], "os^"):   # series colours, never a class's
+    ax.plot([e["step"] for e in h], [e["val mIoU"] for e in h], "-", marker=marker, color=color, label=f"lr {lr:g}")
 ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", title="the same 60 steps at three learning rates", ylim=(0, 1))
 ax.legend(fontsize=8); fig.tight_layout()
 
@@ -1081,16 +1128,20 @@ ax.legend(fontsize=8); fig.tight_layout()
 # - A 3×3 convolution sees its neighbours; each pooling doubles how fast later layers widen the view.
 #   The formula and a back-propagated pixel agree on the receptive field. Dilation spreads a
 #   kernel's taps apart: a wider view from the same weights, at full resolution.
-# - Pooling loses *where*; skip connections bring it back — without them the UNet of section 7
+# - Pooling loses *where*; skip connections bring it back — without them the UNet of section 8
 #   found no lane pixel at all.
 # - A transposed convolution stamps its kernel; a kernel that is not a multiple of the stride
 #   stamps unevenly (checkerboard).
 # - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
-# - Cross-entropy weighs pixels; soft Dice weighs classes. In section 7's runs on three seeds, Dice
+# - Cross-entropy weighs pixels; soft Dice weighs classes. In section 8's runs on three seeds, Dice
 #   alone was never later to find the lanes and cross-entropy alone never earlier (on seed 2 it never
 #   found them in 120 steps).
 # - A training loop is five lines; watch train *and* validation curves: a wide gap between them
 #   means the model memorises its training images.
+# - Batch norm has two modes: train mode normalises with the batch's statistics, eval mode with
+#   stored running averages. Measure in `.eval()`; and when the weights changed fast (a short run, a
+#   checkpoint taken mid-run), re-estimate the running averages before scoring: in section 9 that
+#   lifted `fit`'s step-20 weights from 0.197 to 0.491 val mIoU.
 #
 # ## Evidence card
 #
@@ -1117,18 +1168,25 @@ fig, summary_text = viz.evidence_card(
             "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
             "per_class": scene_iou},
     notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, {int((unsure & edge).sum())} of them on a class boundary",
-           f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §7 trained "
+           f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §8 trained "
            f"with its skips zeroed reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f}: the skips carry the lanes"],
     palette=ref.palette)
+wrong_rc = np.argwhere(label_map != scene.labels[0])          # (row, col) of every wrong pixel: one pixel each, too small to see
+for ax in fig.axes[1:4]:                                      # target, prediction, overlay: ring them
+    limits = ax.get_xlim(), ax.get_ylim()
+    ax.scatter(wrong_rc[:, 1], wrong_rc[:, 0], s=220, facecolors="none", linewidths=1.8,
+               edgecolors=[palette.rgb(palette.ERROR_COLOURS["wrong"])])
+    ax.set_xlim(limits[0]); ax.set_ylim(limits[1])
+fig.axes[2].set_title("prediction (ringed: wrong pixels)")
 print(summary_text)
 
 # %% [markdown]
-# The failures of this scene are boundary failures: both wrong pixels are road pixels on the edge of
-# another class, where the model weighed two classes at close probabilities (the first two notes) and
+# The failures of this scene are boundary failures: both wrong pixels (ringed in the target,
+# prediction and overlay panels) are road pixels on the edge of another class, where the model weighed two classes at close probabilities (the first two notes) and
 # picked the wrong one. The unsure pixels lie on boundaries too (the third note).
 #
 # That card shows a model that works. A card earns its keep when it shows a failure, so here is the
-# card of the network of section 7 trained with its skips zeroed, on the held-out scene of
+# card of the network of section 8 trained with its skips zeroed, on the held-out scene of
 # `small_val` with the most lane pixels. Its label map comes from the recorded run; your own run's
 # count, printed first, can differ on another computer.
 
@@ -1159,8 +1217,8 @@ print(ns_text)
 
 # %% [markdown]
 # This card shows a failure: the network without skips paints every lane pixel of the scene as
-# road or car (the first two notes), so its lane IoU is 0.000; it also puts the car in the wrong
-# place, and only sky, road and sidewalk score above 0 in the bar chart.
+# road or car (the first two notes), so its lane IoU is 0.000, and only sky, road and sidewalk score
+# above 0 in the bar chart.
 #
 # ## Pass check
 #
@@ -1174,6 +1232,8 @@ print(ns_text)
 # * turn logits into a label map and a confidence map, and say where the unsure pixels lie (§5);
 # * write cross-entropy and soft Dice, and read the gradient shares that show why Dice helps the
 #   small classes (§6);
-# * read train and validation curves for overfitting and a learning rate that is too large (§8–9).
+# * measure what the skips and each loss buy with the same loop and the same steps (§8);
+# * re-estimate batch-norm statistics, and say why a checkpoint taken mid-run can score low (§9);
+# * read train and validation curves for overfitting and a learning rate that is too large (section 10).
 #
 # The exercises for this lesson are in `exercises/02_inside_the_network.ipynb`.

@@ -311,3 +311,10 @@ def swatch_figure():
     ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+#: Muted colours for the series of a line plot (one per run or setting: grey, brown, dark violet),
+#: each more than :data:`MIN_DELTA_E` from every class, outcome and error colour and from each other,
+#: so that a curve is never read as a class. Use with :func:`rgb`, e.g. ``color=rgb(SERIES[0])``;
+#: give the series different line styles or markers too, for readers who cannot tell them apart.
+SERIES = np.array([[155, 155, 155], [110, 55, 20], [60, 30, 90]], dtype=np.uint8)

@@ -15,7 +15,7 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -238,6 +238,7 @@ def fit(
     max_steps: int | None = None,
     warmup: float = 0.15,
     fast: bool | str = False,
+    callback: Callable[[int, torch.nn.Module], Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` and return its history.
 
@@ -258,12 +259,28 @@ def fit(
         are then means over each stretch between evaluations; Adam's beta1 is not cycled).
         ``"compile"`` also compiles the step with ``torch.compile`` first (~20 s once, faster at
         large batches). Without CUDA, the same step runs eagerly, with no speed-up (a notice says so).
+    callback : ``None`` (the default), or a function called as ``callback(step, model)`` after each
+        evaluation (every ``eval_every`` steps and at the last step), e.g. to keep a copy of the
+        weights mid-run. What it returns is ignored; the model is in training mode when it is called.
 
     Returns
     -------
     dict with ``step_loss`` and ``step_seconds`` (per step), ``eval`` (list of dicts: step, images,
     seconds (wall clock), train_seconds (training steps only), miou, per_class_iou),
     ``images_seen``, ``seconds``, ``train_seconds``, ``device``.
+
+    Examples
+    --------
+    >>> import copy
+    >>> from segcourse import data
+    >>> d = data.road_scenes(32, size=32, seed=0)
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> kept = {}
+    >>> h = fit(TinyUNet(3, 5, width=4), d[:16], d[16:], epochs=1, batch_size=8, eval_every=1, device="cpu",
+    ...         progress=False, callback=lambda step, model: kept.update({step: copy.deepcopy(model)}))
+    >>> sorted(kept), [e["step"] for e in h["eval"]]
+    ([1, 2], [1, 2])
     """
     if loss not in ("ce", "dice", "ce+dice"):
         raise ValueError(f"loss must be 'ce', 'dice' or 'ce+dice', got {loss!r}")
@@ -280,6 +297,8 @@ def fit(
     if target_miou is not None:
         target_miou = check_float(target_miou, "target_miou", lo=0, hi=1)
     progress, augment = check_bool(progress, "progress"), check_bool(augment, "augment")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be None or a function callback(step, model), got {type(callback).__name__}")
     dev = pick_device(device, verbose=progress)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -308,7 +327,8 @@ def fit(
             print(f"fast={fast!r} on {dev.type}: no CUDA graph there, the same step runs eagerly (no speed-up)")
         return _fit_fast(model, x, y, vx, vy, k, weight, dev, gen, epochs=epochs, lr=lr, loss=loss, target_miou=target_miou,
                          progress=progress, batch_size=batch_size, eval_every=eval_every, augment=augment,
-                         max_steps=max_steps, warmup=warmup, mode="compile" if fast == "compile" else "graph")
+                         max_steps=max_steps, warmup=warmup, mode="compile" if fast == "compile" else "graph",
+                         callback=callback)
     x, y = x.to(dev).contiguous(memory_format=torch.channels_last), y.to(dev)
     steps_per_epoch = max(1, len(x) // batch_size)
     total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
@@ -356,6 +376,8 @@ def fit(
                                         "train_seconds": float(np.sum(history["step_seconds"])), "miou": res["miou"],
                                         "per_class_iou": res["per_class_iou"].tolist()})
                 bar.set_postfix(loss=f"{history['step_loss'][-1]:.3f}", mIoU=f"{res['miou']:.3f}")
+                if callback is not None:
+                    callback(step, model)
                 if target_miou is not None and res["miou"] >= target_miou:
                     bar.update(1)
                     total = step
@@ -427,7 +449,8 @@ _COMPILED: dict[str, Any] = {}
 def _fit_fast(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor, k: int,
               weight: torch.Tensor | None, dev: torch.device, gen: torch.Generator, *, epochs: int, lr: float,
               loss: str, target_miou: float | None, progress: bool, batch_size: int, eval_every: int, augment: bool,
-              max_steps: int | None, warmup: float, mode: str = "graph", warmup_steps: int = 3) -> dict[str, Any]:
+              max_steps: int | None, warmup: float, mode: str = "graph", warmup_steps: int = 3,
+              callback: Callable[[int, torch.nn.Module], Any] | None = None) -> dict[str, Any]:
     """``fit(..., fast=True)``: the same recipe, arranged so that the GPU never waits for Python.
 
     * the whole training set lives on the device, and every batch is a gather from a precomputed
@@ -546,6 +569,8 @@ def _fit_fast(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torc
                                     "per_class_iou": res["per_class_iou"].tolist()})
             bar.set_postfix(loss=f"{float(losses[done - 1]):.3f}", mIoU=f"{res['miou']:.3f}")
             bar.update(done - bar.n)
+            if callback is not None:
+                callback(done, model)
             if target_miou is not None and res["miou"] >= target_miou:
                 break
             seg_start = time.perf_counter()

@@ -241,21 +241,22 @@ print(f"lane IoU after max-pooling to 1/8: {pooled_lane_iou:.3f}")
 checks.check_pooled_lane_iou(pooled_lane_iou)
 
 # %% [markdown]
-# ## 6 · A lane weight that makes cross-entropy act like your Dice (2 points, graded by hand)
+# ## 6 · A lane weight that makes cross-entropy act like your Dice (2 points: 1 checked, 1 graded by hand)
 #
 # Weighting the classes of cross-entropy (lesson 02, section 6) is the other common remedy for
 # small classes. In the cell below, on the batch of exercise 3 (`logits` and `y`, with the
 # unscored left quarter):
 #
-# 1. find the lane weight `w` (every other class keeps weight 1) at which weighted
+# 1. find the lane weight `lane_weight` (every other class keeps weight 1) at which weighted
 #    cross-entropy, `F.cross_entropy(logits, y, weight=..., ignore_index=255)`, gives the lane
-#    markings the same share of the gradient as your soft Dice, to within 0.005 (reuse the share
+#    markings the same share of the gradient as your soft Dice, to within 0.001 (reuse the share
 #    computation of the table under exercise 3);
 # 2. print the shares of all five classes under that weighted cross-entropy;
 # 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson 01:
 #    the median of the five class frequencies divided by the lane frequency).
 #
-# Then explain, in three to five sentences and quoting the numbers your cell prints: how strong
+# The check cell below compares `lane_weight` with your soft Dice's lane share (1 point). Then
+# explain, in the answer cell under it, in three to five sentences and quoting the numbers your cell prints: how strong
 # a lane weight your Dice amounts to on this batch, compared with the median-frequency weight;
 # and whether that one weight makes cross-entropy act like your Dice for the cars too.
 
@@ -281,9 +282,10 @@ low, high = 1.0, 1000.0                      # the lanes' share grows with their
 while high - low > 0.01:
     mid = (low + high) / 2
     low, high = (mid, high) if class_shares(weighted_ce(mid))[3] < dice_share[3] else (low, mid)
-ce_share = class_shares(weighted_ce(low))
+lane_weight = low
+ce_share = class_shares(weighted_ce(lane_weight))
 frequency = np.bincount(scored, minlength=5) / scored.size
-print(f"lane weight at which weighted cross-entropy matches your Dice's lane share ({dice_share[3]:.3f}): {low:.1f}")
+print(f"lane weight at which weighted cross-entropy matches your Dice's lane share ({dice_share[3]:.3f}): {lane_weight:.1f}")
 print(f"{'':>24}" + "".join(f"{n:>14}" for n in batch.class_names))
 for name, share in [("weighted CE, that weight", ce_share), ("your soft Dice", dice_share)]:
     print(f"{name:>24}" + "".join(f"{v:14.3f}" for v in share))
@@ -291,7 +293,10 @@ print(f"median-frequency weight of the lanes: {np.median(frequency):.3f} / {freq
       f"{np.median(frequency) / frequency[3]:.1f}")
 ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "gradient_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_matching_weight", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_matching_weight(lane_weight, soft_dice)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "gradient_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # On this batch my soft Dice gives the lane markings 0.050 of the gradient, and weighted
 # cross-entropy gives them the same share with a lane weight of 3.1. That is a mild weight: the
 # median-frequency weight of the lanes is 12.7 (0.265 / 0.021), so at initialisation Dice pushes

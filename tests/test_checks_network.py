@@ -278,6 +278,32 @@ def test_pooled_lane_iou_check():
     _fails(checks.check_pooled_lane_iou, None, "one number")
 
 
+
+def test_matching_weight_check():
+    """Exercise 6: the weight is judged by the lanes' share of the gradient, against the learner's own Dice."""
+    fails = lambda weight, *words, dice=_dice: _fails(lambda w: checks.check_matching_weight(w, dice), weight, *words)  # noqa: E731
+    checks.check_matching_weight(3.11, _dice)
+    checks.check_matching_weight(torch.tensor(3.12), _dice)
+    fails(12.707, "median-frequency weight")
+    fails(1.0, "plain cross-entropy")
+    fails(3.0115, "does not grow in proportion")
+    fails(3.2865, "unscored left quarter")
+    fails(5.0, "bisect between 1 and 1000")
+    fails(-1.0, "positive number")
+    fails("3.1", "one number")
+    # a wrong Dice (probabilities of the unscored pixels summed too) is not counted twice: the bisection on
+    # that Dice's lane share passes, the weight that matches the right Dice does not
+    unmasked = lambda z, t, eps=1.0, ignore_index=255: _dice(z, t, eps, ignore_index, mask_probs=False)  # noqa: E731
+    from segcourse.checks.lesson02 import _class_shares, _matching_batch, _matching_weight
+    own = _matching_weight(_class_shares(unmasked, *_matching_batch())[3])
+    checks.check_matching_weight(own, unmasked)
+
+    def stub(logits, target, eps=1.0, ignore_index=255):
+        raise NotImplementedError
+
+    fails(3.11, "NotImplementedError", dice=stub)
+
+
 # ------------------------------------------------------------------------------- check_unet
 def _block(c_in, c_out):
     conv = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]  # noqa: E731

@@ -339,6 +339,12 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
             """, {"check_pooled_lane_iou"}),
     ],
+    "matching_weight": [
+        ("dee", """
+            counts = np.bincount(scored, minlength=5)  # the median-frequency weight (step 3), not the matching one
+            lane_weight = float(np.median(counts) / counts[3])
+            """, {"check_matching_weight"}),
+    ],
     # lesson 03 (instance segmentation)
     "count_cells": [
         ("fay", """

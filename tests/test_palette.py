@@ -93,3 +93,14 @@ def test_swatch_figure_and_min_delta_e():
     assert d > MIN_DELTA_E
     fig = palette.swatch_figure()
     assert f"{d:.1f}" in fig.axes[0].get_title()
+
+
+def test_series_colours_are_far_from_every_class_and_alarm_colour():
+    assert palette.SERIES.dtype == np.uint8 and palette.SERIES.shape[1] == 3
+    for s in palette.SERIES:
+        close = [(name, i, c) for name, i, c in CLASS_COLOURS if delta_e(s, c) <= MIN_DELTA_E]
+        assert not close, f"series colour {tuple(s)} is within CIEDE2000 {MIN_DELTA_E} of class colours {close}"
+        for name, a in ALARMS.items():
+            assert delta_e(s, a) > MIN_DELTA_E, (tuple(s), name)
+    for a, b in itertools.combinations(palette.SERIES, 2):
+        assert delta_e(a, b) > MIN_DELTA_E, (tuple(a), tuple(b))

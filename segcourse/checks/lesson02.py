@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._core import _call, _close, learner_check
+from ._core import _call, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
-           "check_unet"]
+           "check_unet", "check_matching_weight"]
 
 
 def _shown(value: Any) -> str:
@@ -811,3 +811,116 @@ def check_unet(unet_class: Callable) -> None:
           f"{UNET_TRAINING['lane_weight']:g} times in the cross-entropy), held-out mIoU above {threshold:.2f} "
           f"(the course's answer, seeds 0 to {REFERENCE_SEEDS - 1}: above {ANSWER_FLOOR:.2f}; without skips: at most "
           f"{NO_SKIP_CEILING:.2f})")
+
+
+#: The matching-weight exercise: the batch of the soft-Dice exercise (16 road scenes of 32×32, seed 7,
+#: the left quarter of every label map not scored) and a fresh TinyUNet of width 8 built with torch seed 0.
+MATCHING_BATCH = dict(n=16, size=32, seed=7, model_seed=0, unscored_columns=8)
+#: How close the lanes' share of the weighted cross-entropy's gradient must come to the Dice's share
+#: (about 0.06 in lane weight on this batch).
+SHARE_TOLERANCE = 0.001
+
+
+@functools.lru_cache(maxsize=2)
+def _matching_batch(mask: bool = True) -> tuple[Any, Any]:
+    """(logits, target) of the exercise: the fresh UNet's logits (detached) and the label maps, 255 on the
+    left quarter (``mask=False``: every pixel scored)."""
+    import torch
+
+    from .. import data, models
+
+    b = MATCHING_BATCH
+    batch = data.road_scenes(b["n"], size=b["size"], seed=b["seed"])
+    x = torch.tensor(batch.images).permute(0, 3, 1, 2)
+    y = torch.tensor(batch.labels).long()
+    if mask:
+        y[:, :, :b["unscored_columns"]] = IGNORE
+    with torch.random.fork_rng():                       # the learner's random state is left alone
+        torch.manual_seed(b["model_seed"])
+        net = models.TinyUNet(3, 5, width=8)
+    with torch.no_grad():
+        logits = net(x)
+    return logits, y
+
+
+def _class_shares(loss_fn: Callable, logits: Any, target: Any) -> np.ndarray:
+    """Share of the gradient (summed |d loss / d logits| over the classes) on each class's scored pixels."""
+    z = logits.detach().clone().requires_grad_()
+    loss_fn(z, target.clone()).backward()
+    size = z.grad.abs().sum(1)
+    per_class = np.array([float(size[target == c].sum()) for c in range(logits.shape[1])])
+    return per_class / per_class.sum()
+
+
+def _weighted_ce(weight: float, cls: int = 3) -> Callable:
+    import torch
+    import torch.nn.functional as F
+
+    w = torch.ones(5)
+    w[cls] = weight
+    return lambda z, t: F.cross_entropy(z, t, weight=w, ignore_index=IGNORE)
+
+
+def _matching_weight(target_share: float, cls: int = 3, mask: bool = True) -> float:
+    """The weight of class ``cls`` (the others 1) at which weighted cross-entropy gives it ``target_share``
+    of the gradient, by bisection between 1 and 1000 to 0.01 (the share grows with the weight)."""
+    logits, y = _matching_batch(mask)
+    low, high = 1.0, 1000.0
+    while high - low > 0.01:
+        mid = (low + high) / 2
+        low, high = (mid, high) if _class_shares(_weighted_ce(mid, cls), logits, y)[cls] < target_share else (low, mid)
+    return low
+
+
+@learner_check
+def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
+    """Check the lane weight at which weighted cross-entropy gives the lanes your soft Dice's gradient share.
+
+    ``lane_weight``: one number, found on the exercise's batch (every other class weighs 1); ``soft_dice``:
+    the learner's soft Dice of the earlier exercise, whose lane share is the target (so a mistake there
+    is not counted twice). The answer passes when, with that weight, the lanes' share of the weighted
+    cross-entropy's gradient is within :data:`SHARE_TOLERANCE` of the Dice's lane share.
+
+    >>> check_matching_weight(1.0, lambda z, t, eps=1.0, ignore_index=255: _masked_dice(z, t, eps, ignore_index))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: lane_weight is 1 (lane share 0.0166), expected about 3.11 (share 0.0500): 1 is...
+    """
+    got = _number(lane_weight, "lane_weight")
+    logits, y = _matching_batch()
+
+    def lane_share(z: Any, t: Any) -> float:
+        return float(_class_shares(soft_dice, z, t)[3])
+
+    dice_share = _call(lane_share, logits, y, what="your soft_dice")
+    if not math.isfinite(dice_share) or not 0 < dice_share < 1:
+        raise AssertionError(f"your soft_dice gives the lanes a gradient share of {_shown(dice_share)}, not a share "
+                             f"between 0 and 1: finish the soft-Dice exercise first")
+    want = _matching_weight(dice_share)
+    if not math.isfinite(got) or got <= 0:
+        raise AssertionError(f"lane_weight is {_shown(got)}, expected about {want:.1f}: a class weight is a positive "
+                             f"number (the other classes weigh 1)")
+    got_share = float(_class_shares(_weighted_ce(got), logits, y)[3])
+    if abs(got_share - dice_share) <= SHARE_TOLERANCE:
+        print(f"check_matching_weight: right — a lane weight of {want:.1f} gives the lanes your soft Dice's share "
+              f"({dice_share:.3f}) of the cross-entropy gradient on this batch")
+        return
+    freq = np.bincount(y[y != IGNORE].numpy(), minlength=5) / int((y != IGNORE).sum())
+    plain = _class_shares(_weighted_ce(1.0), logits, y)
+    hints = [
+        (np.median(freq) / freq[3], "that is the median-frequency weight of step 3; step 1 asks for the weight at "
+                                    "which cross-entropy gives the lanes your Dice's share of the gradient"),
+        (1.0, "1 is plain cross-entropy; raise the lane weight until the lanes' share of the gradient reaches "
+              "your Dice's"),
+        (dice_share / plain[3], "that is your Dice's lane share divided by plain cross-entropy's: the share does "
+                                "not grow in proportion to the weight (the divisor grows too); bisect"),
+        (_matching_weight(_class_shares(_masked_dice, *_matching_batch(False))[3], mask=False),
+         "you scored the unscored left quarter too: use y (255 on the left quarter) and ignore_index=255"),
+    ]
+    shown = f"lane_weight is {_shown(got)} (lane share {got_share:.4f}), expected about {want:.2f} (share {dice_share:.4f})"
+    for value, hint in hints:
+        if abs(got - value) <= max(0.02, 0.01 * value):
+            raise AssertionError(f"{shown}: {hint}")
+    raise AssertionError(f"{shown}: bisect between 1 and 1000 on the lanes' share of the gradient of "
+                         f"F.cross_entropy(logits, y, weight=w, ignore_index=255), w all ones but the lane "
+                         f"weight, until it is within {SHARE_TOLERANCE} of your Dice's lane share")
