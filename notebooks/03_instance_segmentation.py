@@ -442,8 +442,9 @@ for md in (1, 8):                                      # the two ends of the swe
 # and "half of it" that define the kinds are choices).
 #
 # The last two lines go back to the knob of section 4. With `min_distance=1` the tuning set's 657
-# false positives are 159 split pieces, 39 merges and 459 "other", fragments that cover less than
-# a tenth of any cell: the cells shatter. With `min_distance=8` all 32 are merges.
+# false positives are 159 split pieces, 39 merges and 459 "other" (a piece of a cell that no
+# prediction matches, or a sliver covering no cell by a tenth): the cells shatter. With
+# `min_distance=8` all 32 are merges.
 #
 # The worst image shows the failure at its extreme. Truth and prediction share a colour where
 # they match; unmatched predictions are red, missed cells blue:
