@@ -29,6 +29,7 @@
 # target → 8 · semantic or instance? → evidence card, summary, pass check.
 
 # %%
+import time
 from collections import deque
 
 import numpy as np
@@ -38,6 +39,7 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
 from tqdm.auto import tqdm
@@ -45,9 +47,42 @@ from tqdm.auto import tqdm
 np.set_printoptions(precision=3, suppress=True)
 
 
+class Swatch(tuple):
+    """A legend swatch of several instance colours side by side: "matched" has no one colour."""
+
+
+def matched_swatch(label="matched: each pair shares a colour"):
+    swatch = Swatch(Patch(facecolor=c / 255, edgecolor="black", linewidth=0.5) for c in palette.INSTANCE_COLOURS[:4])
+    swatch.label = label
+    return swatch
+
+
 def legend_below(ax, handles=None, **kw):
     """A legend under the panel, where it hides no pixel of the image."""
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8, **kw)
+    if handles is not None:
+        kw["labels"] = [getattr(h, "label", None) or h.get_label() for h in handles]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8,
+              handler_map={Swatch: HandlerTuple(ndivide=None, pad=0)}, **kw)
+
+
+def cluster_box(mask, inst, margin=3):
+    """(rows, cols) slices around the blob of `mask` that holds the most cells of `inst`, with a margin."""
+    blobs = ndimage.label(mask)[0]
+    n_in = ndimage.labeled_comprehension(inst, blobs, np.arange(1, blobs.max() + 1), lambda v: len(np.unique(v)), int, 0)
+    box = ndimage.find_objects((blobs == 1 + int(np.argmax(n_in))).astype(int))[0]
+    return tuple(slice(max(sl.start - margin, 0), min(sl.stop + margin, n)) for sl, n in zip(box, mask.shape))
+
+
+def zoom(ax, box):
+    """Show only the box of an image panel (pixel centres are whole numbers)."""
+    ax.set_xlim(box[1].start - 0.5, box[1].stop - 0.5)
+    ax.set_ylim(box[0].stop - 0.5, box[0].start - 0.5)
+
+
+def mark_box(ax, box):
+    """Outline the zoomed box on a full panel."""
+    ax.add_patch(plt.Rectangle((box[1].start - 0.5, box[0].start - 0.5), box[1].stop - box[1].start,
+                               box[0].stop - box[0].start, fill=False, edgecolor="white", linestyle="--", linewidth=1))
 
 # %% [markdown]
 # ## 1 · Lone cells and touching cells
@@ -147,7 +182,7 @@ print(f"image {i}: true number of cells {n_cells[i]}, connected components {naiv
 #
 # For every pixel inside the mask, how far is the nearest background pixel? Centres of cells are
 # far from the background; the "neck" where two cells touch is close to it. That single map
-# turns a merged blob into hills, one per cell. To see a neck, read the map along a line from the
+# usually turns a merged blob into hills, one per cell (not always: counted after the figure). To see a neck, read the map along a line from the
 # top of one cell (its pixel farthest from the background) to the top of a cell it touches — a
 # line that never leaves the blob:
 
@@ -184,6 +219,23 @@ print(f"at the tops of the two cells: {prof[0]:.1f} px and {prof[-1]:.1f} px fro
 # background (the profile never reaches 0). It starts on a hill, dips at the neck where the two cells touch, and
 # climbs the second hill: one peak per cell, a valley between them.
 #
+# That is the usual case, not the rule. Over the 200 images, count the cells that hold no peak of
+# the mask's distance map (peaks at least 2 px apart, found as in section 4) and those that hold two or more:
+
+# %%
+no_peak = several = 0
+for m_, t_ in zip(cells.labels, cells.instances):
+    d_ = ndimage.distance_transform_edt(m_)
+    pk = peak_local_max(d_, min_distance=2, labels=ndimage.label(m_)[0], exclude_border=False)
+    per_cell = np.bincount(t_[tuple(pk.T)], minlength=t_.max() + 1)[1:]     # peaks inside each true cell
+    no_peak, several = no_peak + np.sum(per_cell == 0), several + np.sum(per_cell >= 2)
+print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two or more peaks: {several}")
+
+# %% [markdown]
+# A cell without a peak shares its hill with a neighbour, and a watershed seeded from the peaks
+# merges the two (section 5 counts those merges, and section 7 shows an image where several cells
+# share one hill); a cell with two peaks risks being split in two.
+#
 # ## 4 · Markers and the watershed, by hand
 #
 # Three steps in plain scikit-image:
@@ -207,7 +259,7 @@ m_split = instances.match_instances(split, cells.instances[i])
 m_naive = instances.match_instances(naive, cells.instances[i])
 split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i], m_split)  # a match shares its colour
 naive_colours = viz.matched_instance_colours(naive, cells.instances[i], m_naive)[0]   # a true cell's colour is the same for both
-matched = Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5, label="matched: the colour of its true cell")
+matched = matched_swatch()
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.8))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_axis_off()
 axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
@@ -217,7 +269,7 @@ viz.instance_overlay(cells.images[i], naive, ax=axes[1], title=f"components: {na
                      legend=False)
 viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"watershed: {split.max()}", colours=split_colours,
                      legend=False)
-viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]}, as the watershed saw it",
+viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]} cells, blue = missed\nby the watershed",
                      colours=truth_colours, legend=False)
 for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",))]), (axes[2], [matched]),
                     (axes[3], viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"}))):
@@ -249,8 +301,9 @@ same = sum(np.array_equal(watershed_by_hand(m.astype(bool), 2), instances.separa
 print(f"by hand and instances.separate_touching agree on {same} of 200 images")
 
 # %% [markdown]
-# **The knob: `min_distance`.** Too small, and a ragged outline grows two peaks in one cell (a
-# split); too large, and two real centres closer than it share one marker (a merge). A knob must
+# **The knob: `min_distance`.** Too small, and a ragged outline grows several peaks in one cell,
+# which the watershed shatters into pieces; too large, and two real centres closer than it share
+# one marker (a merge). Section 5 sorts the false positives of both ends of the sweep. A knob must
 # not be tuned on the images it is scored on, or the score flatters it: we draw a separate
 # **tuning set** of 200 images (seed 1) from the same generator, and keep the lesson's 200 images
 # (seed 0) for scoring. On the tuning set, count the predicted objects, the true cells matched
@@ -261,9 +314,9 @@ print(f"by hand and instances.separate_touching agree on {same} of 200 images")
 tuning = data.touching_cells(200, seed=1, overlap=0.1, isolated=0.5)
 print(f"tuning set: {sum(t.max() for t in tuning.instances)} cells in 200 images (seed 1)")
 print(f"{'min_distance':>12} | objects |  TP  |  FP | FN  |  PQ")
-sweep = {}
+sweep, sweep_pred = {}, {}
 for md in (1, 2, 3, 5, 8):
-    pred = [instances.separate_touching(m, min_distance=md) for m in tuning.labels]
+    pred = sweep_pred[md] = [instances.separate_touching(m, min_distance=md) for m in tuning.labels]
     r = sweep[md] = instances.dataset_panoptic_quality(pred, tuning.instances)
     print(f"{md:>12} | {sum(p.max() for p in pred):7d} | {r['tp']:4d} | {r['fp']:3d} | {r['fn']:3d} | {r['pq']:.3f}")
 best_md = max(sweep, key=lambda md: sweep[md]["pq"])
@@ -376,6 +429,9 @@ def fp_fn_kinds(pred_maps, truth_maps):
 fp_kinds, fn_kinds = fp_fn_kinds(preds["watershed"], cells.instances)
 print(f"watershed false positives: {sum(fp_kinds.values())} |", fp_kinds)
 print(f"watershed false negatives: {sum(fn_kinds.values())} |", fn_kinds)
+for md in (1, 8):                                      # the two ends of the sweep of section 4, on the tuning set
+    fp_md = fp_fn_kinds(sweep_pred[md], tuning.instances)[0]
+    print(f"tuning set, min_distance={md}: false positives {sum(fp_md.values())} |", fp_md)
 
 # %% [markdown]
 # Of the watershed's 37 false positives, 23 are merges and 14 split pieces; of its 111 missed
@@ -384,6 +440,11 @@ print(f"watershed false negatives: {sum(fn_kinds.values())} |", fn_kinds)
 # alone understates merging. Counted by missed cells, the watershed's errors are merges: all 111
 # missed cells lie under a merged object (44 + 67), against 14 split pieces (the "tenth of a cell"
 # and "half of it" that define the kinds are choices).
+#
+# The last two lines go back to the knob of section 4. With `min_distance=1` the tuning set's 657
+# false positives are 159 split pieces, 39 merges and 459 "other" (a piece of a cell that no
+# prediction matches, or a sliver covering no cell by a tenth): the cells shatter. With
+# `min_distance=8` all 32 are merges.
 #
 # The worst image shows the failure at its extreme. Truth and prediction share a colour where
 # they match; unmatched predictions are red, missed cells blue:
@@ -443,6 +504,25 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 # Each hit adds the precision reached at it, and a cell never found adds nothing: that is AP. COCO
 # first makes the curve non-increasing and reads it at every hundredth of recall, which moves the number
 # a little; the helper agrees with that version, and repeats it at each of the ten IoU thresholds.
+# The two curves of the toy ranking:
+
+# %%
+fig, ax = plt.subplots(figsize=(5.2, 3.4))
+ax.step(np.r_[0, recall], np.r_[1, precision], where="pre", color="black", label="precision after each prediction")
+ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color="tab:orange", linestyle="--", lw=2,
+        label="COCO's envelope: best precision at this recall or beyond")
+ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
+ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
+        label="a false positive")
+ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.05), title="precision-recall of the toy ranking")
+ax.legend(loc="lower left", fontsize=8)
+fig.tight_layout()
+print(f"area under the envelope, read at 101 recall levels: {coco:.3f}")
+
+# %% [markdown]
+# Read left to right: each hit raises recall by a fifth of the way, each false positive lowers the
+# precision without moving recall. The envelope fills every dip with the best precision still to
+# come. Recall stops at 0.8: the fifth cell is never found, and the area beyond it is 0.
 
 # %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
@@ -575,27 +655,39 @@ tp_of = {name: np.array([instances.match_instances(o, t).tp for o, t in zip(objs
 gain = tp_of["boundary-class recipe"] - tp_of["watershed on predicted mask"]
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
 print(f"images where the recipe matches more cells than the watershed: {np.sum(gain > 0)}; fewer: {np.sum(gain < 0)}")
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
+box = cluster_box(cells.labels[j], cells.instances[j])     # the blob with the most cells: the zoom of row 2
+fig, axes = plt.subplots(2, 4, figsize=(13, 7.6), height_ratios=(1, 1))
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
-viz.show_mask(axes[0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
-legend_below(axes[0], viz.legend_handles(three_classes.class_names, three_classes.palette), ncol=1)
-for ax, name in zip(axes[1:3], ("watershed on predicted mask", "boundary-class recipe")):
-    o = objects_by[name][j]
-    r = instances.match_instances(o, cells.instances[j])
-    viz.instance_overlay(cells.images[j], o, ax=ax, colours=viz.matched_instance_colours(o, cells.instances[j], r)[0],
-                         title=f"{name.split(' on')[0]}: TP {r.tp} FP {r.fp} FN {r.fn}", legend=False)
-    legend_below(ax, [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
+short = {"watershed on predicted mask": "watershed (pred. mask)", "boundary-class recipe": "boundary-class recipe"}
 o = objects_by["boundary-class recipe"][j]
 r = instances.match_instances(o, cells.instances[j])
-viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[3], title=f"truth: {n_cells[j]} cells",
-                     colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
-legend_below(axes[3], [Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5, label="matched by the recipe")]
+for row in (0, 1):                                      # row 0: the whole image; row 1: the cluster, enlarged
+    viz.show_mask(axes[row, 0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
+    for ax, name in zip(axes[row, 1:3], short):
+        o_ = objects_by[name][j]
+        r_ = instances.match_instances(o_, cells.instances[j])
+        viz.instance_overlay(cells.images[j], o_, ax=ax, colours=viz.matched_instance_colours(o_, cells.instances[j], r_)[0],
+                             title=f"{short[name]}: TP {r_.tp} FP {r_.fp} FN {r_.fn}", legend=False)
+        if row:
+            legend_below(ax, [matched] + (viz.outcome_handles(("FP",)) if r_.fp else []))
+    viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
+                         colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
+for ax_top, ax in zip(*axes):
+    mark_box(ax_top, box)
+    zoom(ax, box)
+    ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
+    ax_top.title.set_fontsize(10)
+legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, three_classes.palette), ncol=1)
+legend_below(axes[1, 3], [matched_swatch("matched by the recipe")]
              + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
 fig.tight_layout()
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}")
 
 # %% [markdown]
+# The bottom row enlarges the dashed box of the top row, the cluster of the image, so that the
+# missed cells (blue, right) can be seen at this size.
+#
 # From the same model output, the boundary-class recipe reaches a pooled PQ of 0.943 where the
 # watershed on the predicted mask gets 0.889 and plain components 0.515; AP ranks them the same way
 # (0.896, 0.802, 0.323), and the recipe miscounts by 0.30 cells on average instead of 0.51. The mask
@@ -640,7 +732,8 @@ for name, hits in found.items():
 # cell** (background or another cell). This instance-aware distance drops to 1 wherever two cells
 # touch, so every cell is its own hill (`instances.instance_distance_map`; StarDist and Cellpose
 # learn close relatives of it). A network cannot see the truth at test time, but it can learn to
-# predict this map from the image — the brightness dome of each cell is a cue — and the
+# predict this map from the image — the brightness dome of each cell is a cue (the last line
+# under the figure measures it: inside each cell, how closely brightness follows this distance) — and the
 # watershed is then seeded from the prediction. Both maps of image 63, the watershed's worst image
 # in section 5:
 
@@ -658,6 +751,13 @@ print(f"highest value: mask distance {mask_dist_i.max():.1f} px, instance distan
 for name, d_ in (("mask distance", mask_dist_i), ("instance distance", inst_dist)):
     print(f"{name:>17}: watershed finds {instances.watershed_from_distance(d_, cells.labels[i_bad], min_distance=2).max()} "
           f"objects (truth {n_cells[i_bad]})")
+dome = []                                               # per cell: correlation of brightness with the target
+for im_, t_ in zip(cells.images, cells.instances):
+    d_, grey = instances.instance_distance_map(t_), im_.mean(-1)
+    dome += [np.corrcoef(grey[t_ == c], d_[t_ == c])[0, 1] for c in range(1, t_.max() + 1) if np.sum(t_ == c) > 20]
+dome = np.array(dome)
+print(f"brightness against the target inside a cell: median correlation {np.median(dome):.2f}, "
+      f"above 0.3 in {np.mean(dome > 0.3):.0%} of {len(dome)} cells (those over 20 px)")
 
 # %% [markdown]
 # The `TinyUNet` of lesson 01 with **one output channel** instead of class logits regresses this
@@ -810,29 +910,28 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # %% [markdown]
 # On image 91, the cluster of section 6 where the watershed on the predicted mask matched 2 of the
 # 8 cells and the recipe 6, the learned distance also matches 6 and misses 2 (the line under the
-# figure sorts them): one is covered by the object matched to its neighbour, two cells merged into
-# one object, and one is "other". The 10 cell pixels where the predicted distance stays below the
+# figure sorts them): one is covered by the object matched to its neighbour (the two cells merged
+# into one object), and one is "other". The 10 cell pixels where the predicted distance stays below the
 # threshold get no id (the last line); they are hatched magenta, so they are not read as an object.
 #
-# Read the table row by row. The learned distance *separates* cells better than the mask's
-# distance map: RQ 0.956 against 0.933, 12 false positives against 37 and 85 missed cells against
-# 111, a mean count error of 0.38 against 0.51. Its *outlines* are worse: SQ 0.926 against 0.952,
-# because its mask is wherever the predicted distance exceeds the threshold, which is blurrier than
-# the mask the watershed was given — so its pooled PQ, 0.885, stays just below the watershed's
-# 0.889. Image by image it is the same: the learned distance has the lower SQ on 165 of the 200
-# images and the lower PQ on 150, while its RQ is higher on 39, lower on 7 and equal on 154.
+# Read the table against the watershed on the mask (the numbers are in its rows):
 #
-# The row "learned, model's mask" checks that diagnosis: the same learned markers flooded inside the
-# shipped model's mask: SQ rises to 0.961 and the pooled PQ to 0.921, above the watershed's, with
-# about the same count error (0.37). So the learned outlines were the weak part. The learned markers
-# are better than the mask's distance map, not right: flooded in the model's mask they still miss
-# 83 cells (against 111), and the mistakes that remain are merges: 11 of the 12 false positives of
-# the learned distance are merges, none a split piece (the last one is "other"), and all but one of
-# its 85 missed cells lie inside a merge (25) or under an object matched to a neighbour (59). The
-# boundary-class recipe of section 6 (last row) stays ahead of both: pooled PQ 0.943, 64 missed
-# cells. That is not a contest between equals: the distance net has 96,873 parameters and saw 2,400
-# training images on a CPU, the boundary model 385,779 parameters and 9,920 images on a GPU (the
-# last column of the table, and the line under the training cell).
+# * **improved, separation:** RQ 0.956 against 0.933; 12 false positives against 37; 85 missed cells
+#   against 111; mean count error 0.38 against 0.51.
+# * **not improved, outlines:** SQ 0.926 against 0.952, because the learned mask is wherever the
+#   predicted distance exceeds the threshold, blurrier than the mask the watershed was given. So
+#   the pooled PQ, 0.885, stays just below the watershed's 0.889. Image by image: lower SQ on 165
+#   of the 200 images, lower PQ on 150; RQ higher on 39, lower on 7, equal on 154.
+# * **the diagnosis checked** (row "learned, model's mask": the same learned markers flooded inside
+#   the shipped model's mask): SQ rises to 0.961 and the pooled PQ to 0.921, above the watershed's,
+#   with about the same count error (0.37). The learned outlines were the weak part.
+# * **not solved, merges:** flooded in the model's mask the learned markers still miss 83 cells
+#   (against 111). Of the learned distance's 12 false positives, 11 are merges, none a split piece,
+#   1 "other"; all but one of its 85 missed cells lie inside a merge (25) or under an object matched
+#   to a neighbour (59).
+# * **still ahead:** the boundary-class recipe of section 6 (last row), pooled PQ 0.943 and 64
+#   missed cells. Not a contest between equals: see the column "net parameters" (96,873 against
+#   385,779) and the line under the training cell (2,400 training images on a CPU against 9,920 on a GPU).
 #
 # AP is a different matter: it scores a *ranking*, so it depends on the confidence as much as on
 # the objects. Ranked by mean cell probability, the watershed's objects reach AP 0.802 and the
@@ -847,10 +946,30 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # | objects do not touch or overlap | objects touch or overlap (cells, parts in a bin, crowds) |
 # | several regions of one class can be one blob | each object needs its own mask or measurement |
 # | a per-pixel answer is enough, with no post-processing step | per-object boundaries matter |
+# | inference must cost one forward pass and nothing more | a post-processing step per image is affordable (timed below) |
+#
+# Storage is a choice too. An id map, as in this lesson, gives each pixel one id, so it cannot hold
+# overlapping objects (one cell partly in front of another); COCO stores one mask per object instead,
+# each run-length encoded (RLE), so two masks may share pixels.
 #
 # A common middle road is the one of this lesson: a semantic model (or a distance regressor) plus a
-# post-processing step (watershed or a boundary class) that recovers instances.
-#
+# post-processing step (watershed or a boundary class) that recovers instances. What that step
+# costs, per image on this machine's CPU, next to the forward pass of the shipped boundary model
+# (the numbers vary from machine to machine):
+
+# %% tags=["nbval-ignore-output"]
+def ms_per_image(fn, items):
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return 1000 * (time.perf_counter() - start) / len(items)
+
+forward = ms_per_image(lambda batch: train.predict(cell_model, batch, device="cpu"), [cells.images[:50]]) / 50
+print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per image | watershed on the mask: "
+      f"{ms_per_image(lambda m: instances.separate_touching(m, min_distance=2), cells.labels[:50]):.2f} | "
+      f"boundary-class recipe: {ms_per_image(instances.instances_from_boundary_classes, three_pred[:50]):.2f}")
+
+# %% [markdown]
 # ## Evidence card
 
 # %%
@@ -859,15 +978,21 @@ w = int(np.argmin(pq_recipe))                          # the recipe's worst imag
 o, truth_w = objects_by["boundary-class recipe"][w], cells.instances[w]
 r = instances.match_instances(o, truth_w)
 o_colours, truth_colours = viz.matched_instance_colours(o, truth_w, r)
-fig, axes = plt.subplots(1, 3, figsize=(10, 4.4))
-axes[0].imshow(cells.images[w]); axes[0].set_title(f"input image {w}"); axes[0].set_axis_off()
-viz.instance_overlay(cells.images[w], truth_w, ax=axes[1], legend=False, title=f"truth: {n_cells[w]} cells",
-                     colours=truth_colours)
-legend_below(axes[1], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
-viz.instance_overlay(cells.images[w], o, ax=axes[2], legend=False, colours=o_colours,
-                     title=f"boundary-class recipe: PQ {pq_recipe[w]:.2f}\n"
-                           f"TP {r.tp} FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
-legend_below(axes[2], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
+box = cluster_box(cells.labels[w], truth_w)             # the blob with the most cells: the zoom of row 2
+fig, axes = plt.subplots(2, 3, figsize=(10, 8.2))
+for row in (0, 1):                                      # row 0: the whole image; row 1: the cluster, enlarged
+    axes[row, 0].imshow(cells.images[w]); axes[row, 0].set_title(f"input image {w}"); axes[row, 0].set_axis_off()
+    viz.instance_overlay(cells.images[w], truth_w, ax=axes[row, 1], legend=False, title=f"truth: {n_cells[w]} cells",
+                         colours=truth_colours)
+    viz.instance_overlay(cells.images[w], o, ax=axes[row, 2], legend=False, colours=o_colours,
+                         title=f"boundary-class recipe: PQ {pq_recipe[w]:.2f}\n"
+                               f"TP {r.tp} FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
+for ax_top, ax in zip(*axes):
+    mark_box(ax_top, box)
+    zoom(ax, box)
+    ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
+legend_below(axes[1, 1], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
+legend_below(axes[1, 2], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
 fig.tight_layout()
 fp_w, fn_w = fp_fn_kinds([o], [truth_w])
 print(f"image {w}, the recipe's worst (PQ {pq_recipe[w]:.3f}; its median image {np.median(pq_recipe):.3f}): "
@@ -882,7 +1007,7 @@ for name, (r, err, _) in summary.items():
 # recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells the
 # recipe matches 4 and misses 2, each covered by the object matched to its neighbour, so two pairs
 # of cells are merged (the first line under the card counts them). Truth and recipe share a colour
-# where they match; the missed cells are blue. The watershed on the mask does worse on the same
+# where they match; the missed cells are blue (the bottom row enlarges the dashed box). The watershed on the mask does worse on the same
 # image (PQ 0.355). The lines under it are the pooled scores of every method over the 200 images.
 #
 # ## Summary

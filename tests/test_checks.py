@@ -766,7 +766,8 @@ def test_split_cells_check_passes_only_the_best_of_the_sweep(capsys):
     from segcourse.checks import lesson03
     checks.check_split_cells(_split, 6)
     assert "min_distance=6 is the best of your sweep" in capsys.readouterr().out
-    _fails(_check_split(3), _split, "min_distance=3 is not the best", "0.868", "more with another value", "not a guess")  # held-back 0.886
+    _fails(_check_split(3), _split, "min_distance=3 is not the best", "0.868", "more with another value", "not a guess",
+           "is min_distance=6")  # held-back 0.886
     _fails(_check_split(6), lambda m, md: instances_mod().separate_touching(m, min_distance=md),
            "calls segcourse.instances.separate_touching")
     _fails(_check_split(6), lambda m, md: lesson03._n_components(m) * 0 + _split(m, md), "calls segcourse.checks.lesson03")
@@ -786,7 +787,7 @@ def test_split_cells_check_names_the_mistake(monkeypatch):
     # markers from the closed mask, flood of the raw one: a marker on a pinhole is dropped, its cell stays unlabelled
     _fails(_check_split(6), lambda m, md: _split(m, md, flood="raw"), "away from the image edge", "Flood the same cleaned mask")
     monkeypatch.undo()
-    _fails(_check_split(2), lambda m, md: _split(m, md, clean=None), "min_distance=2 is not the best", "(0.271 with min_distance=12)")
+    _fails(_check_split(2), lambda m, md: _split(m, md, clean=None), "min_distance=2 is not the best", "is min_distance=12 (0.271)")
     _fails(_check_split(6), lambda m, md: instances_mod().label_components(m), "connected components")
     _fails(_check_split(6), lambda m, md: _split(m, md, sign=1), "right count with the wrong shapes", "-dist")
     _fails(_check_split(6), lambda m, md: ndimage_edt(m), "integer ids")
