@@ -645,9 +645,9 @@ print(f"distance target: background {dist_target[~inside_small].max():.1f}; in t
       f"(the rim) to {dist_target.max():.1f}; {np.mean(dist_target[inside_small] == 1):.0%} of the nucleus pixels reach the "
       f"cap of {D_CAP} px")
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
-axes[0].imshow(small[:, :128], cmap="gray"); axes[0].set_title("train region, at the model's scale")
-im = axes[1].imshow(dist_target[:, :128], cmap="magma", vmin=0, vmax=1); axes[1].set_title(f"target: distance to the edge / {D_CAP}")
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 6))
+axes[0].imshow(small[:, :128], cmap="gray"); axes[0].set_title("train region (×0.5)")
+im = axes[1].imshow(dist_target[:, :128], cmap="magma", vmin=0, vmax=1); axes[1].set_title(f"distance to the edge / {D_CAP}")
 fig.colorbar(im, ax=axes[1], fraction=0.046, label="target")
 for ax in axes:
     ax.set_axis_off()
@@ -940,7 +940,8 @@ editor
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 axes[0].imshow(x[crop], cmap="gray"); axes[0].set_title(f"nucleus {nucleus}")
-viz.show_mask(axes[1], target, data.NUCLEI_PALETTE, "annotation")
+axes[1].imshow(x[crop], cmap="gray"); axes[1].set_title("annotation (white outline)")
+axes[1].contour(target, levels=[0.5], colors="white", linewidths=1.5)
 viz.error_map(target, editor.mask, ax=axes[2], title=f"stand-in: IoU {editor.scores['iou']:.3f}")
 for ax in axes:
     ax.set_axis_off()
@@ -959,8 +960,8 @@ print(f"annotation: axes {props.axis_major_length:.1f} and {props.axis_minor_len
       f"the ellipse of its moments ({ell.sum()} px) {iou(ell, target):.3f}")
 
 # %% [markdown]
-# Left: the nucleus; middle: the annotation; right: where the stand-in disagrees with it
-# (red: painted but not annotated, blue: annotated but not painted). An outline that gets
+# Left: the nucleus; middle: the annotation, outlined on the nucleus; right: where the stand-in
+# disagrees with it (red: painted but not annotated, blue: annotated but not painted). An outline that gets
 # the size and position right still disagrees along the whole edge: the disc has 408 pixels for
 # the nucleus's 407, yet IoU 0.803 and boundary IoU 0.124, because the nucleus is an ellipse
 # (axes 27.1 and 19.2 px). Moving the disc to the annotation's centroid does not help (IoU
