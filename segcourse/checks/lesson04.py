@@ -289,6 +289,15 @@ def check_ap_at(ap_at: Callable) -> None:
                              f"0.75): it takes object 2, the one it overlaps most, which leaves object 1 free for "
                              f"prediction 5 (AP {want3:.1f}). Got {got:.4f}: taking the first free object (1) instead "
                              f"makes prediction 5 a false positive. Pick the free object with the largest IoU")
+    gt5 = np.array([[1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]])
+    pred5 = np.array([[4, 4, 4, 5, 5, 5, 5, 5, 0, 0, 0, 0]])
+    # 4 (score 0.9) takes object 1 (IoU 0.5); 5 overlaps object 1 most (IoU 0.375, taken) and object 2 (IoU 2/9)
+    want5, got = _reference_ap(pred5, {4: 0.9, 5: 0.5}, gt5, 0.2), ask(pred5, {4: 0.9, 5: 0.5}, gt5, 0.2)
+    if not _close(got, want5, 1e-6):
+        raise AssertionError(f"at threshold 0.2 prediction 5 overlaps object 1 most (IoU 0.375), but prediction 4 took "
+                             f"object 1 first; object 2 is still free and 5 overlaps it with IoU 0.22 >= 0.2, so 5 finds "
+                             f"object 2 (AP {want5:.1f}). Got {got:.4f}: a prediction whose best object is taken must "
+                             f"fall back to the free object it overlaps most, among those with IoU >= threshold")
     empty = np.zeros((3, 3), int)
     got = ask(empty, {}, np.array([[1, 1, 0], [0, 0, 0], [0, 0, 0]]), 0.5)
     if not _close(got, 0.0):
@@ -418,10 +427,15 @@ def check_rescale_factor(rescale_factor: Callable) -> None:
 
 #: The step budget of the fine-tuning exercise: pixels the model may see in training (320 crops of 64×64).
 FINE_TUNE_BUDGET = 320 * 64 * 64
-#: Held-out PQ the fine-tuned model must exceed (the shipped model, not fine-tuned: 0.582; trained at full scale
-#: instead of ×0.5: 0.688 measured, just below, and refused earlier by the sharpness test; the reference answer,
-#: seeds 0 to 4: 0.72 to 0.75). The learning rate and the augmentation are not graded beyond this threshold.
-FINE_TUNE_PQ = 0.69
+#: Held-out PQ the fine-tuned model must exceed. Measured: the shipped model, not fine-tuned: 0.582; the lesson's own
+#: recipe (its ``crops`` at scale 0.5, boundary targets, lr 3e-3, 320 crops, seeds 0 to 4): 0.672, 0.697, 0.675,
+#: 0.701, 0.686, so the bar sits 0.03 below their minimum; lr 3e-2 or 1e-1: 0.0; lr 1e-5 (seed 0): 0.680, so a tiny
+#: learning rate passes too (the bar grades scale, target and data, not the rate); trained at full scale: 0.688, refused
+#: earlier by the sharpness test; the reference answer, seeds 0 to 4: 0.72 to 0.75. The learning rate and the
+#: augmentation are not graded beyond this threshold.
+FINE_TUNE_PQ = 0.64
+#: The spread of single runs of the lesson's recipe (seeds 0 to 4, see :data:`FINE_TUNE_PQ`), quoted by the hint.
+FINE_TUNE_SPREAD = (0.67, 0.70)
 #: A returned model this close to the recorded fine-tuned weights of the lesson (as a fraction of their distance from
 #: the shipped weights) was loaded from the recorded run, not trained (honest answers: 0.7 and more).
 RECORDED_DISTANCE = 0.4
@@ -562,7 +576,7 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     image, truth = data.nuclei_image()
     x = data.normalize_percentile(image, 1, 99.8)
     model = models.pretrained("cells")
-    seen, sharpness, probes = [0], [], []
+    seen, sharpness, probes, lrs = [0], [], [], set()
 
     def count(module, args):
         if module.training or torch.is_grad_enabled():
@@ -598,7 +612,9 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     steps = _StepLedger(model)
     marker = first_conv.register_forward_pre_hook(mark)
     hooks = [torch.nn.modules.module.register_module_forward_pre_hook(counted),
-             register_optimizer_step_pre_hook(steps.before), register_optimizer_step_post_hook(steps.after)]
+             register_optimizer_step_pre_hook(steps.before), register_optimizer_step_post_hook(steps.after),
+             register_optimizer_step_pre_hook(lambda opt, args, kwargs: lrs.update(
+                 float(g["lr"]) for g in opt.param_groups if isinstance(g.get("lr"), (int, float))))]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # small batches: one thread is as fast, and spends a third of the CPU time of two
     loaded, classes = [False], set()
@@ -703,11 +719,19 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     inst = resize(inst, truth.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
     pq = instances.panoptic_quality(inst[:, 256:], truth[:, 256:])["pq"]
     if not pq > FINE_TUNE_PQ:
-        raise AssertionError(f"held-out PQ {pq:.2f} is not above {FINE_TUNE_PQ} (the model before fine-tuning scores 0.58). "
-                             f"Train at the model's scale (rescale the half by 0.5 first: at full size the nuclei are "
-                             f"twice the size the model knows), on boundary-class targets "
-                             f"(instances.boundary_class_map), with a small learning rate (a few 1e-3: larger ones "
-                             f"overwrite what the model knew)")
+        head = f"held-out PQ {pq:.2f} is not above {FINE_TUNE_PQ} (the model before fine-tuning scores 0.58). "
+        lr = max(lrs) if lrs else None
+        if lr is not None and lr > 1e-2:
+            raise AssertionError(head + f"Your learning rate reached {lr:.1e}: that overwrites what the model knew. "
+                                 f"Fine-tune with a few 1e-3 (the lesson uses 3e-3)")
+        if seen[0] < FINE_TUNE_BUDGET // 2:
+            raise AssertionError(head + f"Your model saw {seen[0] // (64 * 64)} crops' worth of pixels of the 320 "
+                                 f"allowed: spend the budget (e.g. max_steps=20 at batch_size=16)")
+        lo, hi = FINE_TUNE_SPREAD
+        raise AssertionError(head + f"Your setup looks right: crops at the model's scale, boundary-class targets"
+                             + (f", learning rate up to {lr:.1e}" if lr is not None else "") + f", the budget spent. Single runs "
+                             f"of the lesson's recipe score {lo:.2f} to {hi:.2f} over five seeds (about ±0.02 from run to "
+                             f"run): try another seed; if it fails again, compare your crops with the lesson's `crops`")
     print(f"check_budget_fine_tune: within the budget, held-out PQ above {FINE_TUNE_PQ}: passes")
 
 
