@@ -496,15 +496,39 @@ def _ring_handle():
 
 
 def _draw_rings(ax, centres: np.ndarray) -> None:
-    """A black ring with a white halo around each centre (visible on dark and light pixels)."""
+    """A black ring with a white halo around each centre (visible on dark and light pixels); not
+    clipped by the axes, so a ring at the image's border stays a whole ring."""
     for colour, width in (("white", 3.0), ("black", 1.5)):
-        ax.scatter(centres[:, 1], centres[:, 0], s=110, facecolors="none", edgecolors=colour, linewidths=width)
+        ax.scatter(centres[:, 1], centres[:, 0], s=110, facecolors="none", edgecolors=colour, linewidths=width,
+                   clip_on=False)
+
+
+class _ClassEdgeSwatch(Patch):
+    """A legend swatch of short stripes in the class colours: "an edge drawn in its class's colour"."""
+
+    def __init__(self, label: str, colours: Any):
+        super().__init__(facecolor="none", edgecolor="black", linewidth=0.5, label=label)
+        self.colours = np.asarray(colours, float).reshape(-1, 3) / 255
+
+
+class _ClassEdgeHandler(HandlerPatch):
+    """Draws a :class:`_ClassEdgeSwatch` as vertical stripes of its class colours."""
+
+    def create_artists(self, legend, orig_handle, xdescent, ydescent, width, height, fontsize, trans):
+        from matplotlib.patches import Rectangle
+
+        n = len(orig_handle.colours)
+        artists = [Rectangle((-xdescent + k * width / n, -ydescent), width / n, height,
+                             facecolor=orig_handle.colours[k], edgecolor="none", transform=trans) for k in range(n)]
+        artists.append(Rectangle((-xdescent, -ydescent), width, height, facecolor="none", edgecolor="black",
+                                 linewidth=0.5, transform=trans))
+        return artists
 
 
 def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, ax=None, palette: Any = None,
-                      title: str = "prediction outline and errors", legend: bool = True) -> np.ndarray:
-    """The image in light grey, the outline of every predicted region in its class colour, and each
-    wrong pixel painted over it: cyan on a class edge, magenta inside a region.
+                      title: str = "true outlines and errors", legend: bool = True) -> np.ndarray:
+    """The image in light grey, the outline of every **true** region (``target``) in its class
+    colour, and each wrong pixel painted over it: cyan on a class edge, magenta inside a region.
 
     A class edge is ``boundary`` when given (a bool band, e.g. from
     :func:`segcourse.failures.label_boundary_band`), otherwise every pixel whose 3x3 neighbourhood
@@ -532,8 +556,8 @@ def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, 
         check_same_size(target=t.shape, boundary=band.shape)
     wrong = t != p
     shown = np.repeat(0.55 + 0.3 * img.mean(-1, keepdims=True), 3, -1)
-    rim = find_boundaries(p, mode="inner") & ~wrong
-    shown[rim] = _palette(palette)[p[rim]] / 255
+    rim = find_boundaries(t, mode="inner") & ~wrong
+    shown[rim] = _palette(palette)[t[rim]] / 255
     cyan, magenta = (np.array(ERROR_COLOURS[k]) / 255 for k in ("boundary error", "interior error"))
     shown[wrong & band], shown[wrong & ~band] = cyan, magenta
     if ax is None:
@@ -549,7 +573,8 @@ def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, 
         ax.set_ylim(t.shape[0] - 0.5, -0.5)
     if legend:
         edge = "boundary band" if boundary is not None else "class edge"
-        handles = [Patch(facecolor="none", edgecolor="black", linewidth=1.5, label="predicted edge (class colour)"),
+        present = np.unique(t)
+        handles = [_ClassEdgeSwatch("true class edge, in its class colour", _palette(palette)[present]),
                    Patch(facecolor=cyan, edgecolor="black", linewidth=0.5,
                          label=f"wrong, on a {edge} ({int((wrong & band).sum())} px)"),
                    Patch(facecolor=magenta, edgecolor="black", linewidth=0.5,
@@ -570,8 +595,12 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     and ``per_class`` (sequence of per-class IoU). A score that is not a number (a string, None)
     raises naming its key. ``notes`` are failure notes. ``boundary`` (a bool band) splits the
     wrong pixels into boundary and interior errors; without it the error map shows TP / FP / FN
-    (two classes) or correct / wrong class. The panel "prediction outline and errors"
+    (two classes) or correct / wrong class. The panel "true outlines and errors"
     (:func:`errors_over_image`) rings wrong regions too small to see.
+    Both error panels use one meaning per colour: cyan a wrong pixel on a class edge (or in
+    ``boundary``), magenta a wrong pixel inside a region; without ``boundary`` the error map
+    splits the wrong pixels by class edge (a 3x3 neighbourhood holding two classes), as the
+    outline panel does, and shows the right pixels on class edges in grey.
 
     >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[6, 6] = 0
     >>> fig, text = evidence_card(np.zeros((8, 8)), t, p, ["sky", "road"], {"mIoU": 0.98}, notes=["one pixel"])
@@ -607,8 +636,12 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     err_ax = fig.add_subplot(grid[1, 1])
     if boundary is not None:
         boundary_error_map(target, pred, boundary, ax=err_ax, title="boundary example")
-    else:
-        error_map(target, pred, ax=err_ax)
+    else:                                                  # the outline panel's colours, by class edge
+        boundary_error_map(t, _label_map(pred, "pred", palette), _class_edges(t), ax=err_ax, title="errors")
+        edge_labels = {"boundary error": "wrong, on a class edge", "interior error": "wrong, inside a region",
+                       "band": "right, on a class edge"}
+        for text in err_ax.get_legend().get_texts():
+            text.set_text(edge_labels.get(text.get_text(), text.get_text()))
     wrong = t != _label_map(pred, "pred", palette)
     centres = _small_regions(wrong)
     if 0 < len(centres) <= RING_MAX_COUNT:
@@ -657,7 +690,7 @@ class _StripedHandler(HandlerPatch):
         return artists
 
 
-Legend.update_default_handler_map({MatchedSwatch: _StripedHandler()})
+Legend.update_default_handler_map({MatchedSwatch: _StripedHandler(), _ClassEdgeSwatch: _ClassEdgeHandler()})
 
 
 def matched_handle(label: str = "matched: same colour as its partner", n_colours: int = 4) -> MatchedSwatch:

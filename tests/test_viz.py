@@ -56,7 +56,7 @@ def test_triplet_and_evidence_card_structure():
     for item in ("Metric", "mIoU: 1.000", "Failure notes", "no failure"):
         assert item in text
     titles = [a.get_title() for a in fig.axes]
-    for t in ("input image", "target", "prediction", "prediction outline and errors", "errors", "per-class IoU"):
+    for t in ("input image", "target", "prediction", "true outlines and errors", "errors", "per-class IoU"):
         assert t in titles
 
 
@@ -70,12 +70,12 @@ def test_evidence_card_summary_text_unchanged_and_specks_ringed():
     fig, text = viz.evidence_card(d.images[0], t, p, d.class_names, scores, notes=["a", "b c"], palette=d.palette)
     assert text == "Metric\nmIoU (scene): 0.998\nlane IoU: 1.000\n\nFailure notes\n- a\n- b c"
     panels = {a.get_title(): a for a in fig.axes}
-    for name in ("prediction outline and errors", "errors"):
+    for name in ("true outlines and errors", "errors"):
         rings = [c for c in panels[name].collections if len(c.get_offsets())]
         assert rings and all(np.allclose(c.get_offsets(), [[5, 40]]) for c in rings), name
         labels = [x.get_text() for x in panels[name].get_legend().get_texts()]
         assert any(lab.startswith("ring:") for lab in labels), labels
-    over = panels["prediction outline and errors"].get_images()[0].get_array()
+    over = panels["true outlines and errors"].get_images()[0].get_array()
     assert np.allclose(over[40, 5], np.array(viz.ERROR_COLOURS["interior error" if t[39:42, 4:7].min() == t[39:42, 4:7].max()
                                                               else "boundary error"]) / 255)
 

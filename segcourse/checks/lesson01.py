@@ -109,7 +109,12 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
         present = want_f > 0
         inverse = np.where(present, 1 / np.where(present, want_f, 1), 0)
         all_median = np.where(present, np.median(want_f) / np.where(present, want_f, 1), 0)
-        if np.allclose(got, all_median, atol=1e-6):
+        mean_f = np.where(present, want_f[present].mean() / np.where(present, want_f, 1), 0)
+        if np.allclose(got, mean_f, atol=1e-6):
+            hint = (f"you divided the MEAN frequency ({_show(want_f[present].mean())}) by each class's; median "
+                    f"frequency balancing divides the MEDIAN of the classes that occur "
+                    f"({_show(np.median(want_f[present]))}): w = median(f) / f.")
+        elif np.allclose(got, all_median, atol=1e-6):
             hint = ("you took the median over all 5 classes, the absent one's 0 included; take it over the classes "
                     "that occur (f > 0).")
         elif got[0] != 0 and np.allclose(got[:4] / got[0], inverse[:4] / inverse[0]):
@@ -388,6 +393,13 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
                                  f"interpolated the class ids. Halfway between id 1 (road) and id 3 (lane marking) "
                                  f"lies 2 (sidewalk), a class that is not there. Resize the mask by nearest "
                                  f"neighbour: every output pixel copies ONE crop pixel, index floor(y + 0.5).")
+        library = [".".join(part for part in name.split(".") if not part.startswith("_"))   # skimage.transform.resize
+                   for name in call.seen if not name.startswith("segcourse")]
+        if library and not (np.array_equal(gl, want_l) and np.allclose(gi, want_i, rtol=0, atol=1e-6)):
+            raise AssertionError(f"on {where}: your crop_resize_pair calls {library[0]}, and this exercise refuses "
+                                 f"it: write the resize yourself with numpy. Its numbers differ too: at the border "
+                                 f"it pads or reflects beyond the crop (and may smooth first), where this exercise "
+                                 f"clips the sample position y = (i + 0.5) * height / H - 0.5 to [0, height - 1].")
         bil_i, bil_l = _resize_ref(x, m, b, mask_order="bilinear")
         if not np.array_equal(gl, want_l):
             if np.array_equal(gl, np.round(bil_l)) or np.array_equal(gl, np.floor(bil_l)):
@@ -415,7 +427,8 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
                         "centres, y = (i + 0.5) * height / H - 0.5, clipped to [0, height - 1].")
             else:
                 hint = ("each output pixel mixes the 4 crop pixels around (y, x), weighted by (1 - dy)(1 - dx), "
-                        "(1 - dy) dx, dy (1 - dx) and dy dx.")
+                        "(1 - dy) dx, dy (1 - dx) and dy dx; at the border, clip y to [0, height - 1] (and x to "
+                        "[0, width - 1]) rather than padding or reflecting.")
             r, c = np.argwhere(~np.isclose(gi, want_i, atol=1e-6).all(-1))[0]
             raise AssertionError(f"on {where}: {hint} Row {r}, column {c} should be {_shows(want_i[r, c])}, "
                                  f"yours is {_shows(gi[r, c])}.")
