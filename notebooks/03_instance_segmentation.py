@@ -39,50 +39,12 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
-from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
+from segcourse.viz import cluster_box, legend_below, mark_box, matched_swatch, zoom   # figure helpers: legend under a panel, zoom on a cluster
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
-
-
-class Swatch(tuple):
-    """A legend swatch of several instance colours side by side: "matched" has no one colour."""
-
-
-def matched_swatch(label="matched: each pair shares a colour"):
-    swatch = Swatch(Patch(facecolor=c / 255, edgecolor="black", linewidth=0.5) for c in palette.INSTANCE_COLOURS[:4])
-    swatch.label = label
-    return swatch
-
-
-def legend_below(ax, handles=None, **kw):
-    """A legend under the panel, where it hides no pixel of the image."""
-    if handles is not None:
-        kw["labels"] = [getattr(h, "label", None) or h.get_label() for h in handles]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8,
-              handler_map={Swatch: HandlerTuple(ndivide=None, pad=0)}, **kw)
-
-
-def cluster_box(mask, inst, margin=3):
-    """(rows, cols) slices around the blob of `mask` that holds the most cells of `inst`, with a margin."""
-    blobs = ndimage.label(mask)[0]
-    n_in = ndimage.labeled_comprehension(inst, blobs, np.arange(1, blobs.max() + 1), lambda v: len(np.unique(v)), int, 0)
-    box = ndimage.find_objects((blobs == 1 + int(np.argmax(n_in))).astype(int))[0]
-    return tuple(slice(max(sl.start - margin, 0), min(sl.stop + margin, n)) for sl, n in zip(box, mask.shape))
-
-
-def zoom(ax, box):
-    """Show only the box of an image panel (pixel centres are whole numbers)."""
-    ax.set_xlim(box[1].start - 0.5, box[1].stop - 0.5)
-    ax.set_ylim(box[0].stop - 0.5, box[0].start - 0.5)
-
-
-def mark_box(ax, box):
-    """Outline the zoomed box on a full panel."""
-    ax.add_patch(plt.Rectangle((box[1].start - 0.5, box[0].start - 0.5), box[1].stop - box[1].start,
-                               box[0].stop - box[0].start, fill=False, edgecolor="white", linestyle="--", linewidth=1))
 
 # %% [markdown]
 # ## 1 · Lone cells and touching cells
@@ -269,7 +231,7 @@ viz.instance_overlay(cells.images[i], naive, ax=axes[1], title=f"components: {na
                      legend=False)
 viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"watershed: {split.max()}", colours=split_colours,
                      legend=False)
-viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]} cells, blue = missed\nby the watershed",
+viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]} cells",
                      colours=truth_colours, legend=False)
 for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",))]), (axes[2], [matched]),
                     (axes[3], viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"}))):
@@ -283,7 +245,9 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # colours: a prediction that matches a true cell (IoU above 0.5, section 5) takes that cell's
 # colour (each true cell has one colour, whichever method matches it); an unmatched prediction is
 # red. The truth panel shows in blue the cells the *watershed* misses: it finds 6 of the 8 cells
-# here, where the components match 3 (the numbers under the figure). The library wraps these lines in
+# here, where the components match 3 (the numbers under the figure). Colour alone can hide a merge: an
+# object that covers two cells and matches one of them takes that cell's colour, and the other cell
+# is "covered by a match" (section 5 counts these). The library wraps these lines in
 # `instances.separate_touching` (which also gives a marker to a component without any peak); it
 # gives the same map on every image here:
 
@@ -508,8 +472,9 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 
 # %%
 fig, ax = plt.subplots(figsize=(5.2, 3.4))
-ax.step(np.r_[0, recall], np.r_[1, precision], where="pre", color="black", label="precision after each prediction")
-ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color="tab:orange", linestyle="--", lw=2,
+ax.step(np.r_[0, recall], np.r_[1, precision], where="pre", color="black", alpha=0.5, lw=3,
+        label="precision after each prediction")
+ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color="tab:orange", linestyle="--", lw=1.2,
         label="COCO's envelope: best precision at this recall or beyond")
 ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
 ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
@@ -644,14 +609,24 @@ for name, make in tqdm(methods.items(), desc="scoring the methods", total=len(me
 print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %% [markdown]
-# Where does the boundary class matter? Not on the lone cells, where any method is right, but on
-# a cluster whose distance map has one peak per pair of cells. Take the image, other than image
-# 63 of section 5, where the recipe finds the most cells that the watershed on the same predicted
+# Where does the boundary class matter? Not on the lone cells, where any method is right (the first
+# three lines below count them), but on a cluster whose distance map has one peak per pair of
+# cells. Take the image, other than image 63 of section 5, where the recipe finds the most cells that the watershed on the same predicted
 # mask misses:
 
 # %%
-tp_of = {name: np.array([instances.match_instances(o, t).tp for o, t in zip(objs, cells.instances)])
-         for name, objs in objects_by.items()}
+matches_of = {name: [instances.match_instances(o, t) for o, t in zip(objs, cells.instances)] for name, objs in objects_by.items()}
+tp_of = {name: np.array([m_.tp for m_ in ms]) for name, ms in matches_of.items()}
+blobs_of = [ndimage.label(s)[0] for s in cells.labels]
+lone_blobs = [[b for b in range(1, bl.max() + 1) if len(np.unique(t[bl == b])) == 1] for bl, t in zip(blobs_of, cells.instances)]
+for name, objs in objects_by.items():     # a lone cell: a blob of the true mask that holds one cell
+    missed = extra = 0
+    for o, t, bl, lone_b, m_ in zip(objs, cells.instances, blobs_of, lone_blobs, matches_of[name]):
+        found = {g for _, g, _ in m_.pairs}
+        for b in lone_b:
+            missed += int(np.unique(t[bl == b])[0]) not in found
+            extra += max(len(np.unique(o[bl == b])[np.unique(o[bl == b]) > 0]) - 1, 0)
+    print(f"{name:>29}: misses {missed} of the {sum(map(len, lone_blobs))} lone cells, {extra} extra objects on them")
 gain = tp_of["boundary-class recipe"] - tp_of["watershed on predicted mask"]
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
 print(f"images where the recipe matches more cells than the watershed: {np.sum(gain > 0)}; fewer: {np.sum(gain < 0)}")
@@ -837,37 +812,24 @@ def mean_prob(objs):
     """Each object's confidence: its mean probability of being cell, from the shipped model."""
     return [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:]))) for o, pr in zip(objs, cell_prob)]
 
-rivals = {"connected components": preds["connected components"],
+rivals = {"components (true mask)": preds["connected components"],
           "watershed on the mask": preds["watershed"],
           "learned distance": learned,
           "learned, model's mask": [instances.watershed_from_distance(d_, p > 0, min_distance=2, threshold=0.5)
                                     for d_, p in zip(dist_pred, three_pred)],
           "boundary-class recipe": objects_by["boundary-class recipe"]}
 n_dist, n_boundary = models.count_parameters(run["model"]), models.count_parameters(cell_model)
-weights = {"connected components": 0, "watershed on the mask": 0, "learned distance": n_dist,
+weights = {"components (true mask)": 0, "watershed on the mask": 0, "learned distance": n_dist,
            "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary}   # the cost: network parameters
 summary = {}
-print(f"{'method':>21} | pooled PQ = SQ × RQ   |  AP   | AP50  | FP  | FN  | mean |count error| | net parameters")
+print(f"{'method':>22} | pooled PQ = SQ × RQ   |  AP   | AP50  | FP  | FN  | mean |count error| | net parameters")
 for name, objs in rivals.items():
     r = instances.dataset_panoptic_quality(objs, cells.instances)
     ap = instances.dataset_average_precision(objs, mean_prob(objs), cells.instances)
     err = np.mean([abs(instances.count_error(o, t)) for o, t in zip(objs, cells.instances)])
     summary[name] = (r, err, ap["ap"])
-    print(f"{name:>21} | {r['pq']:.3f} = {r['sq']:.3f} × {r['rq']:.3f} | {ap['ap']:.3f} | {ap['ap_per_threshold'][0.5]:.3f} | "
+    print(f"{name:>22} | {r['pq']:.3f} = {r['sq']:.3f} × {r['rq']:.3f} | {ap['ap']:.3f} | {ap['ap_per_threshold'][0.5]:.3f} | "
           f"{r['fp']:3d} | {r['fn']:3d} | {err:18.2f} | {weights[name]:14,d}")
-
-# %% [markdown]
-# The same objects of the two watersheds, ranked by another confidence: the height of each
-# object's hill (the maximum of the map it was seeded from: the mask distance for the watershed,
-# the predicted one for the network):
-
-# %%
-mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
-for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", dist_pred)):
-    hill = [dict(zip(np.unique(o)[1:].tolist(), ndimage.maximum(d_, o, np.unique(o)[1:])))
-            for o, d_ in zip(rivals[name], dmaps)]
-    print(f"{name:>21}: AP {summary[name][2]:.3f} ranked by mean cell probability, "
-          f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
 
 # %% [markdown]
 # Image by image, the learned distance against the watershed on the mask, and the kinds of the
@@ -885,24 +847,33 @@ print("learned distance, false positives:", fp_l, "| false negatives:", fn_l)
 
 # %%
 k = j                                                    # the cluster of section 6
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.8))
+box = cluster_box(cells.labels[k], cells.instances[k])   # its blob with the most cells: the zoom of row 2
 lab, mk = instances.watershed_from_distance(dist_pred[k], min_distance=2, threshold=0.5, return_markers=True)
-im = axes[0].imshow(dist_pred[k], cmap="magma"); axes[0].set_axis_off(); axes[0].set_title("predicted distance, markers")
 pk = np.argwhere(mk > 0)
-axes[0].plot(pk[:, 1], pk[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
-legend_below(axes[0])
-fig.colorbar(im, ax=axes[0], fraction=0.046, label="predicted distance (px)")
 r = instances.match_instances(lab, cells.instances[k])
 lab_colours, truth_colours = viz.matched_instance_colours(lab, cells.instances[k], r)
-viz.instance_overlay(cells.images[k], lab, ax=axes[1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}", colours=lab_colours,
-                     legend=False)
 no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched
 no_id_style = dict(facecolor=np.array(palette.ERROR_COLOURS["wrong"]) / 255, hatch="xx", edgecolor="black", linewidth=0)
-for y_, x_ in np.argwhere(no_id):
-    axes[1].add_patch(plt.Rectangle((x_ - 0.5, y_ - 0.5), 1, 1, **no_id_style))
-legend_below(axes[1], [matched, Patch(**no_id_style, label="cell pixel with no id")])
-viz.instance_overlay(cells.images[k], cells.instances[k], ax=axes[2], title=f"truth: {n_cells[k]} cells", colours=truth_colours)
-viz.outcome_legend(axes[2], kinds=("FN",), labels={"FN": "FN: missed cell"})
+fig, axes = plt.subplots(2, 3, figsize=(10, 7.6))
+for row in (0, 1):                                       # row 0: the whole image; row 1: the cluster, enlarged
+    im = axes[row, 0].imshow(dist_pred[k], cmap="magma"); axes[row, 0].set_axis_off()
+    axes[row, 0].set_title("predicted distance, markers")
+    axes[row, 0].plot(pk[:, 1], pk[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
+    viz.instance_overlay(cells.images[k], lab, ax=axes[row, 1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}",
+                         colours=lab_colours, legend=False)
+    for y_, x_ in np.argwhere(no_id):
+        axes[row, 1].add_patch(plt.Rectangle((x_ - 0.5, y_ - 0.5), 1, 1, **no_id_style))
+    viz.instance_overlay(cells.images[k], cells.instances[k], ax=axes[row, 2], title=f"truth: {n_cells[k]} cells",
+                         colours=truth_colours, legend=False)
+fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
+for ax_top, ax in zip(*axes):
+    mark_box(ax_top, box)
+    zoom(ax, box)
+    ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
+    ax_top.title.set_fontsize(10)
+legend_below(axes[1, 0])
+legend_below(axes[1, 1], [matched, Patch(**no_id_style, label="cell pixel with no id")])
+legend_below(axes[1, 2], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed cell"})])
 fig.tight_layout()
 print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:", fp_fn_kinds([lab], [cells.instances[k]])[1])
 print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatched): {np.sum(no_id)}")
@@ -913,6 +884,7 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # figure sorts them): one is covered by the object matched to its neighbour (the two cells merged
 # into one object), and one is "other". The 10 cell pixels where the predicted distance stays below the
 # threshold get no id (the last line); they are hatched magenta, so they are not read as an object.
+# The bottom row enlarges the dashed box of the top row, the cluster.
 #
 # Read the table against the watershed on the mask (the numbers are in its rows):
 #
@@ -932,11 +904,27 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # * **still ahead:** the boundary-class recipe of section 6 (last row), pooled PQ 0.943 and 64
 #   missed cells. Not a contest between equals: see the column "net parameters" (96,873 against
 #   385,779) and the line under the training cell (2,400 training images on a CPU against 9,920 on a GPU).
+
+# %% [markdown]
+# ### Going further: the same objects, another ranking
 #
-# AP is a different matter: it scores a *ranking*, so it depends on the confidence as much as on
-# the objects. Ranked by mean cell probability, the watershed's objects reach AP 0.802 and the
-# learned distance's 0.776; ranked by hill height, the same objects reach 0.750 and 0.799 — the
-# order flips. Compare AP only between rows ranked by the same confidence.
+# *Optional.* AP scores a *ranking*, so it depends on the confidence as much as on the objects. Rank
+# the objects of the two watersheds by another confidence, the height of each object's hill (the
+# maximum of the map it was seeded from: the mask distance for the watershed, the predicted one for
+# the network):
+
+# %%
+mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
+for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", dist_pred)):
+    hill = [dict(zip(np.unique(o)[1:].tolist(), ndimage.maximum(d_, o, np.unique(o)[1:])))
+            for o, d_ in zip(rivals[name], dmaps)]
+    print(f"{name:>21}: AP {summary[name][2]:.3f} ranked by mean cell probability, "
+          f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
+
+# %% [markdown]
+# Ranked by mean cell probability, the watershed's objects reach AP 0.802 and the learned
+# distance's 0.776; ranked by hill height, the same objects reach 0.750 and 0.799 — the order
+# flips. Compare AP only between rows ranked by the same confidence.
 #
 # ## 8 · Semantic or instance?
 #
@@ -951,6 +939,15 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # Storage is a choice too. An id map, as in this lesson, gives each pixel one id, so it cannot hold
 # overlapping objects (one cell partly in front of another); COCO stores one mask per object instead,
 # each run-length encoded (RLE), so two masks may share pixels.
+#
+# Instance segmentation comes in two families. **Top-down** (detect, then mask): a detector proposes
+# a box per object and a second head predicts one mask inside each box, as Mask R-CNN does; since
+# every object gets its own mask, two objects may overlap. **Bottom-up** (this lesson): predict a
+# per-pixel target, then group pixels into objects, as the watershed and the boundary class did here.
+# StarDist predicts, at each pixel, the distance to the object's outline along a fixed set of rays
+# (a star-shaped polygon per cell); Cellpose predicts a flow field that points to each cell's centre
+# and groups the pixels whose flows end at the same centre. This lesson measures only the bottom-up
+# route.
 #
 # A common middle road is the one of this lesson: a semantic model (or a distance regressor) plus a
 # post-processing step (watershed or a boundary class) that recovers instances. What that step

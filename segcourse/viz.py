@@ -932,3 +932,176 @@ def instance_match_map(image: Any, pred_labels: Any, gt_labels: Any, match: Any,
     outcome_legend(ax, fn_outline=True, labels={"TP": "TP: matched prediction", "FP": "FP: unmatched prediction",
                                                 "FN": "FN: missed object"})
     return out
+
+
+# ------------------------------------------------------- instance figures: swatches, legends under a panel, zooms
+# (moved from the first cell of lesson 03, where they were 45 lines of plumbing before any content)
+from matplotlib.legend_handler import HandlerTuple as _HandlerTuple  # noqa: E402
+from matplotlib.patches import Rectangle as _Rectangle  # noqa: E402
+
+
+class Swatch(tuple):
+    """A legend swatch made of several patches side by side, e.g. the instance colours of "matched",
+    which has no one colour. Its text is the attribute ``label``; :func:`legend_below` draws it.
+
+    >>> s = Swatch([Patch(facecolor="red"), Patch(facecolor="blue")]); s.label = "two colours"
+    >>> len(s), s.label
+    (2, 'two colours')
+    """
+
+    label: str = ""
+
+
+def matched_swatch(label: str = "matched: each pair shares a colour", n_colours: int = 4) -> Swatch:
+    """A :class:`Swatch` of the first ``n_colours`` instance colours, for "matched" objects.
+
+    Parameters
+    ----------
+    label : str
+        The legend text.
+    n_colours : int
+        How many instance colours of :data:`segcourse.palette.INSTANCE_COLOURS` to show, at least 2.
+
+    Returns
+    -------
+    Swatch
+        Patches with a thin black edge, ``label`` set.
+
+    Examples
+    --------
+    >>> s = matched_swatch()
+    >>> len(s), s.label
+    (4, 'matched: each pair shares a colour')
+    >>> matched_swatch(n_colours=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_colours must be at least 2 (one colour would read as one object), got 1
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    n = check_int(n_colours, "n_colours")
+    if not 2 <= n <= len(_pal.INSTANCE_COLOURS):
+        raise ValueError(f"n_colours must be at least 2 (one colour would read as one object), got {n}"
+                         if n < 2 else f"n_colours must be at most {len(_pal.INSTANCE_COLOURS)}, got {n}")
+    swatch = Swatch(Patch(facecolor=np.asarray(c) / 255, edgecolor="black", linewidth=0.5)
+                    for c in _pal.INSTANCE_COLOURS[:n])
+    swatch.label = label
+    return swatch
+
+
+def legend_below(ax: Any, handles: Sequence[Any] | None = None, **kw: Any) -> Legend:
+    """A legend under the panel ``ax``, where it hides no pixel of the image.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The panel.
+    handles : sequence of artists or :class:`Swatch`, optional
+        The entries; a swatch's text is its ``label``, an artist's its ``get_label()``. ``None``: the
+        panel's labelled artists.
+    **kw
+        Passed on to ``ax.legend`` (``ncol=2``, ...).
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> leg = legend_below(ax, [matched_swatch(), Patch(facecolor="red", label="FP")])
+    >>> [t.get_text() for t in leg.get_texts()]
+    ['matched: each pair shares a colour', 'FP']
+    >>> plt.close(fig)
+    """
+    check_axes(ax)
+    if handles is not None:
+        handles = list(handles)
+        kw["labels"] = [getattr(h, "label", None) or h.get_label() for h in handles]
+    kw.setdefault("fontsize", 8)
+    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False,
+                     handler_map={Swatch: _HandlerTuple(ndivide=None, pad=0)}, **kw)
+
+
+def cluster_box(mask: Any, inst: Any, margin: int = 3) -> tuple[slice, slice]:
+    """(rows, cols) slices around the blob of ``mask`` that holds the most cells of ``inst``, plus a margin.
+
+    A blob's count is the number of distinct values of ``inst`` under it, background included (so
+    a blob of a predicted mask that spills onto background counts one more); ties go to the first blob.
+
+    Parameters
+    ----------
+    mask : (H, W) array of 0/1
+        The binary mask whose 4-connected blobs are candidates.
+    inst : (H, W) int array
+        An instance map (0 background); a blob's cells are the distinct ids under it.
+    margin : int
+        Pixels added on each side, clipped at the image edge.
+
+    Returns
+    -------
+    tuple of two slices
+        For indexing (``image[box]``) and for :func:`zoom` / :func:`mark_box`.
+
+    Examples
+    --------
+    >>> inst = np.zeros((10, 12), int); inst[1:3, 1:3] = 1; inst[5:8, 4:7] = 2; inst[5:8, 7:10] = 3
+    >>> cluster_box(inst > 0, inst, margin=1)      # the blob of cells 2 and 3
+    (slice(4, 9, None), slice(3, 11, None))
+    """
+    m = as_binary(mask, "mask", ndims=(2,))
+    labels = as_label_array(inst, "inst", ndims=(2,))
+    if m.shape != labels.shape:
+        raise ValueError(f"mask {m.shape} and inst {labels.shape} must have the same shape")
+    pad = check_int(margin, "margin", minimum=0)
+    blobs, n = ndimage.label(m)
+    if n == 0:
+        raise ValueError("mask has no blob (no pixel is 1): there is no cluster to box")
+    n_in = ndimage.labeled_comprehension(labels, blobs, np.arange(1, n + 1), lambda v: len(np.unique(v)), int, 0)
+    box = ndimage.find_objects((blobs == 1 + int(np.argmax(n_in))).astype(int))[0]
+    return tuple(slice(max(sl.start - pad, 0), min(sl.stop + pad, size)) for sl, size in zip(box, m.shape))
+
+
+def _box(box: Any) -> tuple[slice, slice]:
+    if not (isinstance(box, tuple) and len(box) == 2 and all(isinstance(s, slice) and s.start is not None
+                                                             and s.stop is not None for s in box)):
+        raise TypeError(f"box must be a (rows, cols) pair of slices with a start and a stop (as cluster_box returns), "
+                        f"got {box!r}")
+    return box
+
+
+def zoom(ax: Any, box: tuple[slice, slice]) -> None:
+    """Show only ``box`` of an image panel (pixel centres are whole numbers).
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); _ = ax.imshow(np.zeros((10, 12)))
+    >>> zoom(ax, (slice(4, 9), slice(3, 11)))
+    >>> [float(v) for v in (*ax.get_xlim(), *ax.get_ylim())]
+    [2.5, 10.5, 8.5, 3.5]
+    >>> plt.close(fig)
+    """
+    check_axes(ax)
+    rows, cols = _box(box)
+    ax.set_xlim(cols.start - 0.5, cols.stop - 0.5)
+    ax.set_ylim(rows.stop - 0.5, rows.start - 0.5)
+
+
+def mark_box(ax: Any, box: tuple[slice, slice], colour: str = "white") -> _Rectangle:
+    """Outline ``box`` (dashed) on a full image panel, to show where a zoomed panel looks.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); _ = ax.imshow(np.zeros((10, 12)))
+    >>> r = mark_box(ax, (slice(4, 9), slice(3, 11)))
+    >>> r.get_xy(), r.get_width(), r.get_height()
+    ((2.5, 3.5), 8, 5)
+    >>> plt.close(fig)
+    """
+    check_axes(ax)
+    rows, cols = _box(box)
+    return ax.add_patch(_Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start, rows.stop - rows.start,
+                                   fill=False, edgecolor=colour, linestyle="--", linewidth=1))
+
+
+__all__ += ["Swatch", "matched_swatch", "legend_below", "cluster_box", "zoom", "mark_box"]

@@ -3,7 +3,8 @@
 #
 # Count cells with another connectivity, score instances with panoptic quality (empty maps
 # included), build your own marker-based watershed for larger cells with noisy masks and tune it, make an
-# instance-aware target for training, and choose between semantic and instance segmentation. Each
+# instance-aware target for training, score a ranking of objects with COCO's AP, and choose between semantic and
+# instance segmentation. Each
 # function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
 # scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
 # the sweep of exercise 3, which is given, scores with one of them).
@@ -180,7 +181,39 @@ print("cells:", example.max(), "| peak of each cell:", [round(float(target[examp
 checks.check_distance_target(distance_target)
 
 # %% [markdown]
-# ## 5 · Semantic or instance? (2 points)
+# ## 5 · COCO's AP of a ranking (2 points)
+#
+# `coco_ap(scores, hit, n_true)` returns COCO's interpolated average precision of one list of predicted
+# objects: `scores` are their confidences, **in any order**; `hit[i]` is 1 where prediction `i` matches a
+# true cell and 0 where it does not; `n_true` is the number of true cells (some may never be found).
+# Rank the predictions by score, highest first (equal scores keep the order they are given in, a
+# stable sort, as COCO's), then do what the lesson did by hand in section 5: precision and recall
+# after each prediction, the envelope (the best precision at this recall or beyond), and its mean at
+# the 101 recall levels 0, 0.01, ..., 1 (0 at a level the ranking never reaches). A ranking without a
+# hit scores 0. Write it with numpy; the lesson's `instances` AP helpers are refused.
+
+# %% nbgrader={"grade": false, "grade_id": "coco_ap", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def coco_ap(scores, hit, n_true):
+    ### BEGIN SOLUTION
+    order = np.argsort(-np.asarray(scores, float), kind="stable")   # most confident first, ties as given
+    ranked = np.asarray(hit)[order]
+    found = np.cumsum(ranked)
+    prec = found / np.arange(1, len(ranked) + 1)
+    rec = found / n_true
+    best_after = np.maximum.accumulate(prec[::-1])[::-1]           # COCO's envelope
+    first = np.searchsorted(rec, np.linspace(0, 1, 101), side="left")
+    reached = first < len(ranked)
+    return float(np.where(reached, best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
+    ### END SOLUTION
+
+shuffled = np.array([0.6, 0.4, 0.9, 0.5, 0.8, 0.7])      # the lesson's toy ranking, in another order
+print("AP of the toy ranking:", round(coco_ap(shuffled, np.array([1, 1, 1, 0, 1, 0]), 5), 4))
+
+# %% nbgrader={"grade": true, "grade_id": "check_coco_ap", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_coco_ap(coco_ap)
+
+# %% [markdown]
+# ## 6 · Semantic or instance? (2 points)
 #
 # A coating line wants (a) the total area of paint defects per panel, and (b) for a second
 # product, the number of screws lying in a tray, often touching. Which kind of segmentation fits

@@ -429,6 +429,24 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_distance_target"}),  # fay keeps it right (a partial score); her normalisation by the
         # image's maximum, no padding at the image edge, and counting the background as a cell: tests/test_checks.py
     ],
+    "coco_ap": [
+        ("dee", """
+            def coco_ap(scores, hit, n_true):  # the raw precision read at 101 recall levels: no envelope
+                order = np.argsort(-np.asarray(scores, float), kind="stable")
+                ranked = np.asarray(hit)[order]
+                prec = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
+                first = np.searchsorted(np.cumsum(ranked) / n_true, np.linspace(0, 1, 101), side="left")
+                return float(np.where(first < len(ranked), prec[np.minimum(first, len(ranked) - 1)], 0.0).mean())
+            """, {"check_coco_ap"}),
+        ("fay", """
+            def coco_ap(scores, hit, n_true):  # ascending sort: the least confident prediction ranked first
+                ranked = np.asarray(hit)[np.argsort(np.asarray(scores, float), kind="stable")]
+                prec = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
+                best_after = np.maximum.accumulate(prec[::-1])[::-1]
+                first = np.searchsorted(np.cumsum(ranked) / n_true, np.linspace(0, 1, 101), side="left")
+                return float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
+            """, {"check_coco_ap"}),
+    ],
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and

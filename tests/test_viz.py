@@ -142,3 +142,44 @@ def test_matched_legend_swatch_is_striped_in_instance_colours():
     assert {tuple(c) for c in palette.INSTANCE_COLOURS[:4].tolist()} <= colours
     with pytest.raises(ValueError, match="n_colours"):
         viz.matched_handle(n_colours=1)
+
+
+def test_instance_figure_helpers_legend_below_cluster_box_zoom_and_mark_box():
+    """The plotting helpers lesson 03 used to define in its first cell (review 03s8b W1)."""
+    from matplotlib.patches import Patch, Rectangle
+
+    from segcourse import palette
+
+    inst = np.zeros((12, 14), int)
+    inst[1:3, 1:3] = 1
+    inst[5:9, 3:7], inst[5:9, 7:11] = 2, 3          # two touching cells: the cluster
+    box = viz.cluster_box(inst > 0, inst, margin=2)
+    assert box == (slice(3, 11), slice(1, 13))
+    assert viz.cluster_box(inst > 0, inst, margin=9) == (slice(0, 12), slice(0, 14))   # clipped at the edge
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        ax.imshow(inst)
+    viz.zoom(axes[1], box)
+    assert [float(v) for v in (*axes[1].get_xlim(), *axes[1].get_ylim())] == [0.5, 12.5, 10.5, 2.5]
+    rect = viz.mark_box(axes[0], box)
+    assert isinstance(rect, Rectangle) and rect in axes[0].patches and rect.get_linestyle() == "--"
+    swatch = viz.matched_swatch("matched by the recipe")
+    assert isinstance(swatch, viz.Swatch) and swatch.label == "matched by the recipe"
+    assert [tuple(np.round(np.array(p.get_facecolor()[:3]) * 255).astype(int)) for p in swatch] == \
+        [tuple(c) for c in palette.INSTANCE_COLOURS[:4].tolist()]
+    leg = viz.legend_below(axes[1], [swatch, Patch(facecolor="red", label="FP")], ncol=2)
+    assert [t.get_text() for t in leg.get_texts()] == ["matched by the recipe", "FP"]
+    fig.canvas.draw()
+    assert leg.get_window_extent().y1 <= axes[1].get_window_extent().y0 + 1    # under the panel, on no pixel
+    with pytest.raises(ValueError, match="same shape"):
+        viz.cluster_box(inst[:, :-1] > 0, inst)
+    with pytest.raises(ValueError, match="no blob"):
+        viz.cluster_box(np.zeros((4, 4), int), np.zeros((4, 4), int))
+    with pytest.raises(ValueError, match="margin"):
+        viz.cluster_box(inst > 0, inst, margin=-1)
+    with pytest.raises(TypeError, match="box must be"):
+        viz.zoom(axes[1], [slice(0, 2), slice(0, 2)])
+    with pytest.raises(TypeError, match="Axes"):
+        viz.mark_box(axes, box)
+    with pytest.raises(ValueError, match="n_colours"):
+        viz.matched_swatch(n_colours=1)

@@ -46,7 +46,7 @@ Layout
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
-                ``check_distance_target``
+                ``check_distance_target``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
@@ -93,7 +93,8 @@ from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check
                        check_block_mean_camera, check_crop_resize_pair)
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
                        check_soft_dice, check_unet)
-from .lesson03 import check_count_cells, check_distance_target, check_panoptic_quality, check_split_cells
+from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, check_panoptic_quality,
+                       check_split_cells)
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_min_gap, check_percentile_normalize,
                        check_rescale_factor, check_shared_nuclei)
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity
@@ -122,6 +123,7 @@ __all__ = [
     "check_panoptic_quality",
     "check_split_cells",
     "check_distance_target",
+    "check_coco_ap",
     "check_soft_dice",
     "check_exact_upsampling",
     "check_dilation_to_see",

@@ -13,7 +13,7 @@ import numpy as np
 from ._core import _array, _call, _close, _count, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target"]
+__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target", "check_coco_ap"]
 
 # The larger cells of exercise 3 (about three times the lesson's radius), with masks as a noisy threshold gives
 # them (_pinholes(): 2% of the cell pixels dropped at random, and 10% of the pixels on a cell's outline). The
@@ -290,7 +290,8 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
     pooled PQ at least as high as each. On held-back images (``SPLIT_HELD_BACK``, never shown) the
     choice must reach a pooled PQ of ``SPLIT_PASS_PQ``. An answer that calls ``segcourse`` is refused.
     A ``min_distance`` that is not the best of the sweep is told the best one (the argmax), not merely a
-    better one.
+    better one, unless even that best scores below ``SPLIT_PASS_PQ`` on the tuning set: then no knob is
+    the cause, and the hint about the method (the pinholes, or merged cells) comes first.
 
     >>> from scipy import ndimage
     >>> check_split_cells(lambda mask, md: ndimage.label(mask)[0], 6)
@@ -399,25 +400,35 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                                  f"argument on (peak_local_max(..., min_distance=min_distance)) instead of a number "
                                  f"written inside the function")
     best_md = max(sweep, key=sweep.get)     # the whole sweep is run, so the hint names the best value, not a better one
-    if sweep[md] < sweep[best_md] - 1e-9:
+    not_best = sweep[md] < sweep[best_md] - 1e-9
+    no_knob_helps = sweep[best_md] < SPLIT_PASS_PQ   # even the best min_distance is below the bar on the tuning set
+    if not_best and not no_knob_helps:
         raise AssertionError(f"min_distance={md} is not the best value of the sweep: on the tuning set (40 images, "
                              f"seed 7) your split_cells scores a pooled PQ of {sweep[md]:.3f} with it, and more with "
                              f"another value; the best of {list(SPLIT_CANDIDATES)} is min_distance={best_md} "
                              f"({sweep[best_md]:.3f}). Choose min_distance as the lesson's section 4 did: the value with "
                              f"the highest pooled PQ on the tuning set, not a guess")
-    if res["pq"] < SPLIT_PASS_PQ:   # the knob is the best of its sweep: the method falls short
+    if res["pq"] < SPLIT_PASS_PQ:   # the knob is the best of its sweep, or no knob reaches the bar: the method falls short
+        at = (f"at the best min_distance of your sweep ({md})" if not not_best else
+              f"with min_distance={md}, and even the best of your sweep, min_distance={best_md}, scores only "
+              f"{sweep[best_md]:.3f} on the tuning set")
         if n_pred > n_true:
-            raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images, at the best min_distance "
-                                 f"of your sweep ({md}): you found {n_pred} objects for {n_true} cells, so cells are cut "
+            raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images, {at}: you found {n_pred} "
+                                 f"objects for {n_true} cells, so cells are cut "
                                  f"into pieces. No min_distance fixes it: each pinhole and notch of these masks is a 0 of "
                                  f"the distance map, so a cell has many peaks. Fill the holes and notches of the mask "
                                  f"before the distance transform (a step that removes pixels makes them larger), and "
                                  f"take the distance of the cleaned mask; smoothing the distance map alone leaves the "
                                  f"holes in it")
-        raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images with min_distance={md}: you "
+        raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images {at}: you "
                              f"found {n_pred} objects for {n_true} cells (TP {res['tp']}, FP {res['fp']}, FN "
                              f"{res['fn']}), so touching cells share a marker and stay merged; a cleaning step that "
                              f"grows the mask (more than a 3×3 closing) joins neighbours too")
+    if not_best:
+        raise AssertionError(f"min_distance={md} is not the best value of the sweep: the best of "
+                             f"{list(SPLIT_CANDIDATES)} on the tuning set is min_distance={best_md} "
+                             f"({sweep[best_md]:.3f}, yours {sweep[md]:.3f}). Choose the value with the highest pooled "
+                             f"PQ on the tuning set, not a guess")
     print(f"check_split_cells: min_distance={md} is the best of your sweep on the tuning set; pooled PQ "
           f"{res['pq']:.3f} on {len(preds)} held-back images (pass: at least {SPLIT_PASS_PQ})")
 
@@ -523,3 +534,134 @@ def check_distance_target(distance_target: Callable) -> None:
     _refuse_helpers(watch, "distance_target", "For each cell: ndimage.distance_transform_edt of the padded cell "
                                               "mask, divided by its maximum.")
     print("check_distance_target: all cases pass")
+
+
+#: Library AP functions an answer to the AP exercise may not call (segcourse itself is watched too: LIBRARY).
+AP_LIBRARIES: tuple[tuple[str, Any], ...] = (("sklearn.metrics", {"average_precision_score", "precision_recall_curve"}),
+                                             ("pycocotools", None), ("torchmetrics", None))
+
+
+def _coco_ap_reference(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str = "desc", envelope: bool = True,
+                       by: str = "n_true") -> float:
+    """COCO's 101-point interpolated AP of one ranking, and the variants a wrong answer computes.
+
+    ``order``: "desc" (the answer: stable sort of -scores), "asc" (ascending), "reversed" (ascending, then
+    reversed: tied predictions in reverse order), "given" (no sort). ``envelope=False`` reads the raw precision;
+    ``by="hits"`` divides recall by the number of hits instead of ``n_true``; ``by="sum"`` is the sum of the
+    precision at the hits divided by ``n_true`` (no 101 recall levels, no envelope).
+
+    >>> round(_coco_ap_reference(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5), 4)
+    0.6865
+    >>> round(_coco_ap_reference(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5, by="sum"), 3)
+    0.683
+    """
+    scores, hit = np.asarray(scores, float), np.asarray(hit).astype(float)
+    if order == "desc":
+        idx = np.argsort(-scores, kind="stable")
+    elif order == "asc":
+        idx = np.argsort(scores, kind="stable")
+    elif order == "reversed":
+        idx = np.argsort(scores, kind="stable")[::-1]
+    else:
+        idx = np.arange(len(scores))
+    h = hit[idx]
+    if len(h) == 0:
+        return 0.0
+    tp = np.cumsum(h)
+    precision = tp / np.arange(1, len(h) + 1)
+    if by == "sum":
+        return float(precision[h == 1].sum() / n_true)
+    recall = tp / (max(h.sum(), 1) if by == "hits" else n_true)
+    if envelope:
+        precision = np.maximum.accumulate(precision[::-1])[::-1]
+    at = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+    return float(np.where(at < len(h), precision[np.minimum(at, len(h) - 1)], 0.0).mean())
+
+
+@learner_check
+def check_coco_ap(coco_ap: Callable) -> None:
+    """Check ``coco_ap(scores, hit, n_true)``: COCO's interpolated AP of one ranking of predictions.
+
+    ``scores`` are the predictions' confidences (in any order), ``hit`` 1 where a prediction matches a
+    true cell and 0 where it does not, ``n_true`` the number of true cells. Rank by score, highest first
+    (ties keep the given order, a stable sort as COCO's), take precision and recall after each prediction,
+    make the precision non-increasing from the right (the envelope) and average it at the 101 recall
+    levels 0, 0.01, ..., 1 (0 beyond the last recall reached). Checked on the lesson's toy ranking, random
+    rankings, tied scores and a ranking without a hit; an answer that calls segcourse (the lesson's AP
+    helpers), scikit-learn's AP, pycocotools or torchmetrics is refused once its numbers are right.
+
+    >>> check_coco_ap(lambda scores, hit, n_true: float(np.sum(hit) / n_true))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on the lesson's toy ranking (hit 1, 1, 0, 1, 0, 1 from the most confident, ...
+    """
+    watch = Watch(LIBRARY + AP_LIBRARIES)
+
+    def call(scores, hit, n_true):
+        return _number(watch(coco_ap, scores.copy(), hit.copy(), n_true, what="coco_ap"), "coco_ap")
+
+    def explain(scores, hit, n_true, got, want, where):
+        base = f"{where} the AP is {want:.4f}, yours is {got:.4f}"
+        if np.isnan(got):
+            raise AssertionError(f"{base}: coco_ap returned NaN; a ranking without a hit has AP 0 (its precision is 0 "
+                                 f"at every recall level), and n_true is at least 1 here")
+        variants = (
+            (dict(order="asc"), "you ranked the lowest score first: sort by descending score, "
+                                "np.argsort(-scores, kind='stable')"),
+            (dict(order="given"), "you kept the order the predictions came in: rank them by score first, highest "
+                                  "first (np.argsort(-scores, kind='stable'))"),
+            (dict(by="hits"), "your recall reaches 1 although cells were missed: divide the hits by n_true, the "
+                              "number of true cells, not by the number of hits; a missed cell must cost AP"),
+            (dict(by="hits", envelope=False), "your recall reaches 1 although cells were missed (divide by n_true, "
+                                              "not by the hits), and the precision needs COCO's envelope"),
+            (dict(envelope=False), "you read the raw precision at the 101 recall levels: COCO first makes it "
+                                   "non-increasing from the right (the best precision at this recall or beyond: "
+                                   "np.maximum.accumulate(precision[::-1])[::-1]); that envelope is missing"),
+            (dict(by="sum"), "that is the sum of the precision at each hit divided by n_true (the lesson's first "
+                             "formula): COCO's AP takes the envelope of the precision and averages it at the 101 "
+                             "recall levels 0, 0.01, ..., 1"),
+            (dict(order="reversed"), "tied scores came out in reverse order: reversing an ascending sort flips the "
+                                     "ties; sort -scores with a stable sort instead (np.argsort(-scores, "
+                                     "kind='stable'))"),
+        )
+        for kw, hint in variants:
+            if _close(got, _coco_ap_reference(scores, hit, n_true, **kw), 1e-6):
+                raise AssertionError(f"{base}: {hint}")
+        if len(np.unique(scores)) < len(scores):
+            raise AssertionError(f"{base}. These scores have ties: predictions with equal scores keep the order they "
+                                 f"are given in (a stable sort: np.argsort(-scores, kind='stable')); sorting (score, "
+                                 f"hit) pairs or an unstable sort reorders them")
+        raise AssertionError(f"{base}: rank by score (highest first), precision = hits so far / predictions so far, "
+                             f"recall = hits so far / n_true, the envelope np.maximum.accumulate(precision[::-1])[::-1], "
+                             f"then the mean of the envelope at the first prediction reaching each recall level "
+                             f"np.linspace(0, 1, 101) (np.searchsorted(recall, levels, side='left')), 0 beyond the last")
+
+    toy_hit = np.array([1, 1, 0, 1, 0, 1])
+    toy_scores = np.linspace(0.9, 0.4, 6)
+    got, want = call(toy_scores, toy_hit, 5), _coco_ap_reference(toy_scores, toy_hit, 5)
+    if not _close(got, want, 1e-6):
+        explain(toy_scores, toy_hit, 5, got, want, "on the lesson's toy ranking (hit 1, 1, 0, 1, 0, 1 from the most "
+                                                   "confident, 5 true cells)")
+    rng = np.random.default_rng(303)
+    for k in range(12):
+        n = int(rng.integers(4, 30))
+        scores = np.round(rng.permutation(n) / n + 0.01, 4)          # distinct scores, in random order
+        hit = (rng.random(n) < rng.uniform(0.3, 0.8)).astype(int)
+        hit[int(rng.integers(n))] = 1
+        n_true = int(hit.sum() + rng.integers(0, 4))
+        got, want = call(scores, hit, n_true), _coco_ap_reference(scores, hit, n_true)
+        if not _close(got, want, 1e-6):
+            explain(scores, hit, n_true, got, want, f"on a random ranking ({n} predictions, {int(hit.sum())} hits, "
+                                                    f"{n_true} true cells)")
+    scores = np.repeat([0.9, 0.6, 0.3], 8)                           # three groups of 8 tied scores
+    hit = np.tile([0, 0, 0, 1, 1, 0, 1, 1], 3)
+    got, want = call(scores, hit, 14), _coco_ap_reference(scores, hit, 14)
+    if not _close(got, want, 1e-6):
+        explain(scores, hit, 14, got, want, "with tied scores (24 predictions in three groups of 8 equal scores, "
+                                            "14 true cells)")
+    scores, hit = np.array([0.8, 0.5, 0.9]), np.zeros(3, int)
+    got = call(scores, hit, 4)
+    if not _close(got, 0.0, 1e-9):
+        explain(scores, hit, 4, got, 0.0, "for three predictions that all miss (4 true cells)")
+    watch.refuse("coco_ap", use="numpy (np.argsort, np.cumsum, np.maximum.accumulate, np.searchsorted)")
+    print("check_coco_ap: all cases pass")
