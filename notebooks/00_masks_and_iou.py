@@ -72,14 +72,11 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-# one colour per car, chosen so that no class colour of this lesson (road scenes, and the defect orange of §8)
-# resembles it: green, blue and purple, no orange
-car_colours = {1: (0, 158, 115), 2: (31, 119, 180), 3: (100, 40, 160)}
+# one colour per car, far from every class colour of the course and from the TP/FP/FN and error colours
+# (tests/test_palette.py measures the distances): olive green and dark crimson, near cars 1 and 2 in the image,
+# and a light salmon for the purple car 3 (every purple is taken by FN blue, "wrong" magenta or sidewalk pink)
+car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
 assert len(car_colours) == n_cars
-lesson_classes = {"road scenes": scene.palette, "surface defects": palette.DEFECT_PALETTE}
-closest = palette.min_delta_e(np.array(list(car_colours.values())), lesson_classes)
-print(f"car colours {list(car_colours.values())}: the closest class colour {closest[2]} is "
-      f"{closest[0]:.1f} CIEDE2000 away (the palette's bar for 'plainly different': {palette.MIN_DELTA_E:.0f})")
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
 axes[0].imshow(image)
@@ -102,10 +99,10 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the `car share` printed
 # above); the label map says exactly which pixels are car (class id 4 of the road scenes,
 # here and in §6); the instance masks add *which* car (one colour each, the same as its box). The
-# legend's colours are the classes; a car's own colour is never one of them, nor the defect
-# orange of §8 (the last printed line: the closest class colour is 20.2 CIEDE2000 from a car
-# colour, just over the palette's bar of 20 for colours that read as different side by side). This course is about the
-# third and fourth panels.
+# legend's colours are the classes; a car's own colour only tells the cars apart: olive green and
+# dark crimson, near the colours of cars 1 and 2 in the image, and light salmon for the purple car
+# 3, because the purples are kept for misses and wrong pixels in later figures. This course is
+# about the third and fourth panels.
 #
 # ## 1 · Three ways to store a mask
 #
