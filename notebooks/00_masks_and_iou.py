@@ -72,14 +72,11 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-# one colour per car, chosen so that no class colour of this lesson (road scenes, and the defect orange of §8)
-# resembles it: green, blue and purple, no orange
-car_colours = {1: (0, 158, 115), 2: (31, 119, 180), 3: (100, 40, 160)}
+# one colour per car, far from every class colour of the course and from the TP/FP/FN and error colours
+# (tests/test_palette.py measures the distances): olive green and dark crimson, near cars 1 and 2 in the image,
+# and a light salmon for the purple car 3 (every purple is taken by FN blue, "wrong" magenta or sidewalk pink)
+car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
 assert len(car_colours) == n_cars
-lesson_classes = {"road scenes": scene.palette, "surface defects": palette.DEFECT_PALETTE}
-closest = palette.min_delta_e(np.array(list(car_colours.values())), lesson_classes)
-print(f"car colours {list(car_colours.values())}: the closest class colour {closest[2]} is "
-      f"{closest[0]:.1f} CIEDE2000 away (the palette's bar for 'plainly different': {palette.MIN_DELTA_E:.0f})")
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
 axes[0].imshow(image)
@@ -102,10 +99,10 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the `car share` printed
 # above); the label map says exactly which pixels are car (class id 4 of the road scenes,
 # here and in §6); the instance masks add *which* car (one colour each, the same as its box). The
-# legend's colours are the classes; a car's own colour is never one of them, nor the defect
-# orange of §8 (the last printed line: the closest class colour is 20.2 CIEDE2000 from a car
-# colour, just over the palette's bar of 20 for colours that read as different side by side). This course is about the
-# third and fourth panels.
+# legend's colours are the classes; a car's own colour only tells the cars apart: olive green and
+# dark crimson, near the colours of cars 1 and 2 in the image, and light salmon for the purple car
+# 3, because the purples are kept for misses and wrong pixels in later figures. This course is
+# about the third and fourth panels.
 #
 # ## 1 · Three ways to store a mask
 #
@@ -495,6 +492,23 @@ fig.tight_layout()
 # squares share (0.818); boundary IoU, counting only the rings, falls to 0.333. Lesson 05 uses it
 # to sort failures.
 #
+# Two more failure checks need real data, so this lesson only names them. **Small regions:** the
+# same one-pixel shift costs a small object far more, because all or most of its pixels lie on
+# its outline (the cell below: a 2×2 square); lesson 05 sorts such failures into a "missed small
+# region" bucket. **Annotation quality:** the truth mask is drawn by a person, and a score can be
+# no more precise than the outlines it is measured against; lesson 05 runs annotation QC and
+# measures the IoU ceiling that an annotator's jitter sets, and lesson 04 reads its scores
+# against one annotator's outlines.
+
+# %%
+tiny = np.zeros((20, 20), dtype=bool)
+tiny[5:7, 5:7] = True                      # a 2x2 square
+print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.binary_erosion(tiny)).sum(),
+      "| mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1), tiny), 3))
+
+# %% [markdown]
+# The 10×10 square kept IoU 0.818 after the shift; the 2×2 square keeps 0.333.
+#
 # ## 8 · An overlay: showing a mask on its image
 #
 # A mask is only convincing next to the image it describes. We paint each class id with its
@@ -531,6 +545,44 @@ fig.tight_layout(rect=(0, 0.1, 1, 1))
 # %% [markdown]
 # The white contour matters as much as the colour: a reader can check the edge against the
 # image. `segcourse.viz.overlay` does this blend; lesson 01's evidence card draws its overlay with it.
+#
+# **A real image.** The same overlay on a photograph: the coins image that ships with
+# scikit-image, and a mask from the simplest segmenter there is, one global threshold on the
+# brightness, chosen by Otsu's method (the recipe of the scikit-image gallery example "Label image
+# regions", `skimage.data.coins()` and `threshold_otsu`, on the same crop). Coins are drawn in the
+# course's generic bluish green, not the defect orange.
+
+# %%
+from skimage import data as skdata, filters
+
+coins = skdata.coins()[50:-50, 50:-50]                  # the gallery's crop, grey levels 0 to 255
+otsu = filters.threshold_otsu(coins)
+coin_mask = coins > otsu                                # 1 = coin, 0 = background
+regions, n_regions = ndimage.label(coin_mask)
+sizes = np.bincount(regions.ravel())[1:]
+print(f"coins {coins.shape}, Otsu threshold {otsu}: {coin_mask.mean():.1%} of the pixels are 'coin'")
+print(f"connected regions: {n_regions}, of which {(sizes >= 100).sum()} have 100 pixels or more")
+
+coin_palette = palette.PALETTE[[0, 3]]                  # background, bluish green
+coins_rgb = np.repeat(coins[..., None] / 255.0, 3, axis=2)
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+axes[0].imshow(coins, cmap="gray", vmin=0, vmax=255)
+axes[0].set_title("skimage.data.coins() (cropped)", fontsize=10)
+axes[1].imshow(viz.overlay(coins_rgb, coin_mask.astype(np.uint8), palette=coin_palette))
+axes[1].contour(coin_mask, levels=[0.5], colors="white", linewidths=0.6)
+axes[1].set_title(f"Otsu mask (grey level > {otsu}) over the image", fontsize=10)
+for ax in axes:
+    ax.set_axis_off()
+fig.legend(handles=viz.legend_handles(["background", "coin"], coin_palette)
+           + [Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")],
+           loc="lower center", ncol=3, frameon=False, fontsize=9)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
+
+# %% [markdown]
+# One threshold, 112, marks 32.2 % of the pixels as coin, in 50 connected regions, of which
+# only 23 have 100 pixels or more: the others are specks where the background is bright or a
+# coin's face is dark. The gallery recipe therefore closes the mask and drops the small regions
+# before it labels the coins; lesson 04 segments real images with better tools.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
@@ -633,14 +685,15 @@ axes[1].plot(grid, val_iou.mean(0), color="black", label="mean of the five (choo
 axes[1].plot(grid, grid_iou, "--", color="tab:blue",
              label="held-out stain of §8 (reports)")
 axes[1].axvline(chosen, color="black", lw=0.8, ls=":", label=f"chosen on validation: {chosen}")
-axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", xlim=(0.3, 0.9), ylim=(0.9, 1.002),
+axes[1].set(xlabel="threshold", ylabel="IoU with the true stain\n(axis zoomed: 0.9 to 1)", xlim=(0.3, 0.9), ylim=(0.9, 1.002),
             title="zoomed: thresholds 0.3 to 0.9, IoU from 0.9")
 axes[1].title.set_fontsize(9)
 axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
 fig.tight_layout()
 
 # %% [markdown]
-# The five validation stains, under brighter light, pick 0.47 (mean IoU 0.994 there; each stain's
+# The right panel is zoomed: its IoU axis starts at 0.9, not 0, so the gaps between the curves
+# look larger than they are. The five validation stains, under brighter light, pick 0.47 (mean IoU 0.994 there; each stain's
 # own best lies between 0.32 and 0.47). On the held-out stain that threshold scores 0.959 (FP 11),
 # below validation and even below the default 0.5 (0.973, FP 7): the darker surface of §8 sits
 # closer to the logits' zero, so it needs a higher threshold than validation could show. Had we
@@ -675,10 +728,10 @@ fig.tight_layout()
 #
 # | item | this lesson |
 # |---|---|
-# | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image |
+# | input image | the 3×3 truth mask (also painted in the `MaskEditor`); the 20×20 square; the 32×32 stain image; the coins photograph of scikit-image with its Otsu mask |
 # | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk prediction; the square shifted by 1 px |
 # | metric | IoU 0.5 and Dice 0.6667 (3×3); per-class IoU and mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818; stain IoU 0.973 at threshold 0.5; pixel accuracy 97.4 % for a prediction with no car, IoU 0; threshold 0.47 chosen on five brighter validation stains, IoU 0.959 on the held-out stain, 0.996 if tuned on it |
-# | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes |
+# | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes; small regions (a 2×2 square keeps IoU 0.333 after that shift; lesson 05's missed-small-region bucket) and annotation quality (lesson 05's annotation QC and annotator-noise ceiling; lesson 04) |
 # | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
 # ## Pass check

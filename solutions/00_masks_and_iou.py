@@ -213,14 +213,14 @@ checks.check_boundary_band(boundary_band)
 # %% nbgrader={"grade": false, "grade_id": "confusion_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 names = ["sky", "road", "sidewalk", "lane marking", "car"]
 cm = np.array([[900,    0,   2,  0,   5],
-               [  0, 1500,  22,  5,   9],
+               [  0, 1500,  22,  5,  25],
                [  3,   19, 400,  0,   4],
                [  0,   30,   0, 60,   0],
-               [  6,    8,   3,  0, 110]])
+               [  6,   20,   3,  0, 110]])
 
 # %% nbgrader={"grade": false, "grade_id": "confused", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-confused = ("road", "sidewalk")  # the largest cm[i, j] + cm[j, i] off the diagonal, not the largest single cell
+confused = ("road", "car")  # 25 + 20 = 45: the largest cm[i, j] + cm[j, i] off the diagonal (road/sidewalk 41, road/lane marking 35 with the largest single cell, 30)
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_confused", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}

@@ -60,6 +60,8 @@ def test_dice_per_image_check():
     _fails(checks.check_dice_per_image, lambda p, t: metrics.dice(np.asarray(p) != 0, np.asarray(t) != 0),
            "one number for a batch", "pooled", "axes (1, 2)")
     _fails(checks.check_dice_per_image, lambda p, t: np.nan_to_num(_dice_ref(p, t)), "two empty masks", "NaN", "is 0.")
+    pooled_each = lambda p, t: np.full(len(p), metrics.dice(np.asarray(p) != 0, np.asarray(t) != 0))
+    _fails(checks.check_dice_per_image, pooled_each, "pooled", "axes (1, 2)")
     def values(p, t):  # sums the values: 0/255 uint8 masks wrap around
         p, t = np.asarray(p), np.asarray(t)
         total = p.sum((1, 2)) + t.sum((1, 2))
@@ -121,6 +123,8 @@ def test_iou_at_threshold_check():
            "ABOVE the threshold")
     _fails(checks.check_iou_at_threshold, lambda z, t, th: metrics.iou(1 / (1 + np.exp(-np.asarray(z))) > th, np.asarray(t) != 0,
                                                                        zero_division=0.0), "NaN")
+    at_or_above = lambda z, t, th: _np_iou(1 / (1 + np.exp(-np.asarray(z, float))) >= th, t)
+    _fails(checks.check_iou_at_threshold, at_or_above, "exactly 0.5", "(>=)", "prob > threshold")
     naive = lambda z, t, th: metrics.iou(np.exp(np.asarray(z)) / (1 + np.exp(np.asarray(z))) > th, np.asarray(t) != 0)
     _fails(checks.check_iou_at_threshold, naive, "inf / inf = NaN")
 
@@ -432,12 +436,16 @@ def test_boundary_band_check():
 
 def test_confused_pair_check():
     names = ["sky", "road", "sidewalk", "lane marking", "car"]
-    cm = np.array([[900, 0, 2, 0, 5], [0, 1500, 22, 5, 9], [3, 19, 400, 0, 4], [0, 30, 0, 60, 0], [6, 8, 3, 0, 110]])
-    checks.check_confused_pair(("sidewalk", "Road"), cm, names)
-    for answer, words in [((("lane marking", "road")), "both directions"), (("road", "car"), "largest diagonal"),
+    # exercise 8's matrix: car <-> road wins; the lesson's road <-> sidewalk and the largest single cell are decoys
+    cm = np.array([[900, 0, 2, 0, 5], [0, 1500, 22, 5, 25], [3, 19, 400, 0, 4], [0, 30, 0, 60, 0], [6, 20, 3, 0, 110]])
+    checks.check_confused_pair(("Car", "road"), cm, names)
+    for answer, words in [((("lane marking", "road")), "both directions"), (("road", "sidewalk"), "number 2 of the 10"),
                           (("road", "road"), "diagonal"), ("road", "two class names"), (("road", "bus"), "not one of")]:
         with _raises(words):
             checks.check_confused_pair(answer, cm, names)
+    sky_big = np.array([[3000, 0, 2, 0, 5], [0, 1500, 22, 5, 9], [3, 19, 400, 0, 4], [0, 30, 0, 60, 0], [6, 8, 3, 0, 110]])
+    with _raises("largest diagonal"):
+        checks.check_confused_pair(("sky", "car"), sky_big, names)
 
 
 def test_painted_mask_needs_a_false_positive_and_a_false_negative_when_asked():

@@ -90,6 +90,10 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
     if _close(got[0], 0.5, 1e-6):
         raise AssertionError("image 0 is lesson 00's 3×3 pair: your 0.5 is its IoU. Dice is "
                              "2|P ∩ T| / (|P| + |T|) = 2·2 / (3 + 3) = 0.6667.")
+    if not _close(got[0], want[0], 1e-6) and _close(got[0], metrics.dice(pred, target), 1e-6):
+        raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is "
+                             f"{_show(got[0])}, the Dice of all {len(pred)} images pooled: you summed over the whole "
+                             f"batch; sum over axes (1, 2) only, so that each image gets its own Dice.")
     if not _close(got[0], want[0], 1e-6):
         raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is {_show(got[0])}")
     if not np.isnan(got[1]):
@@ -155,6 +159,17 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
                                  f"probability is ABOVE the threshold (prob > threshold)")
         raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
                              f"is {_show(want)}, yours is {_show(got)}")
+    # a tie: logit 0 is probability exactly 0.5; "above the threshold" leaves it out
+    tie, tie_target = np.array([[0.0, 2.0], [-2.0, 1.0]]), np.array([[0, 1], [0, 1]])
+    got = _number(call(iou_at_threshold, tie, tie_target, 0.5, what="iou_at_threshold"), "iou_at_threshold")
+    if not _close(got, 1.0, 1e-9):
+        if _close(got, 2 / 3, 1e-6):
+            raise AssertionError(f"for logits={tie.tolist()}, target={tie_target.tolist()} at threshold 0.5 your IoU is "
+                                 f"{_show(got)}, expected 1: the logit 0 has probability exactly 0.5, equal to the "
+                                 f"threshold, and you kept it (>=). Object is where the probability is ABOVE the "
+                                 f"threshold: prob > threshold.")
+        raise AssertionError(f"for logits={tie.tolist()}, target={tie_target.tolist()} at threshold 0.5 the IoU is 1, "
+                             f"yours is {_show(got)}")
     got = _number(call(iou_at_threshold, np.full((2, 2), -5.0), np.zeros((2, 2), int), 0.5, what="iou_at_threshold"),
                   "iou_at_threshold")
     if not np.isnan(got):
@@ -588,10 +603,13 @@ def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
         if {i, j} == {int(si), int(sj)}:
             hint = (f" (cm[{si}, {sj}] is the largest single cell, but a pair is mixed up in both directions: "
                     f"add cm[i, j] and cm[j, i])")
-        elif big in (i, j):
+        elif big in (i, j) and big not in (int(bi), int(bj)):
             hint = f" ({names[big]!r} has the largest diagonal count: it is right most often, not confused)"
         else:
-            hint = ""
+            upper = mixed[np.triu_indices(len(c), 1)]
+            rank = 1 + int((upper > mixed[i, j]).sum())
+            hint = (f" (that pair is only number {rank} of the {upper.size} pairs: do not answer with the confusion "
+                    f"of another matrix, such as the lesson's; add cm[i, j] + cm[j, i] for every pair of this one)")
         raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels (cm[{i}, {j}] + "
                              f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
                              f"diagonal: rows are the truth, columns the prediction.")
