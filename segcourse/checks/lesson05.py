@@ -545,6 +545,18 @@ def _joined_to_main(text: str, top: list[str]) -> str | None:
     return None
 
 
+def _also(words: list, first: int, last: int) -> bool:
+    """Whether the bucket name at word indices ``first`` to ``last`` is qualified as a second one:
+    "as well" or "too" up to 4 words after it ("boundary 11 as well"), or "also" right before or
+    after it ("also boundary", "boundary also holds 11"; not "... also dominate")."""
+    after = [w.group() for w in words[last + 1:last + 5]]
+    if "too" in after or any(a == "as" and b == "well" for a, b in zip(after, after[1:])):
+        return True
+    before = words[first - 1].group() if first > 0 else ""
+    nxt = after[1] if len(after) > 1 else ""
+    return before == "also" or (after[:1] == ["also"] and not re.fullmatch(rf"(?:{_DOMINANT})\w*", nxt))
+
+
 def _bucket_mentions(text: str) -> list[dict]:
     """Every bucket named in ``text``: is it called the main one, is it negated, which numbers sit beside it.
 
@@ -566,7 +578,9 @@ def _bucket_mentions(text: str) -> list[dict]:
         here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
                 for m in re.finditer(pattern, clause)]
         strong = [i for i, w in enumerate(words) if re.fullmatch(_DOMINANT, w.group())]
-        nearest = {min(here, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong} if here else set()
+        leading = [h for h in here if not _also(words, h[1], h[2])]   # "boundary 11 as well" is not a main one
+        nearest = ({min(leading, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong}
+                   if leading else set())
         gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
         owner = {i: min(here, key=lambda h: gap(h, i))
                  for i, w in enumerate(words) if here and w.group()[0].isdigit()}
