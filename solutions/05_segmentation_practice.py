@@ -1,9 +1,9 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 05 · Segmentation practice
 #
-# Four exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
-# small regions are fragile, explaining a failure from its evidence, and a portfolio page that says
-# in your own words what went wrong. Answer in the marked cells; free-text answers are read by your teacher.
+# Five exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
+# small regions are fragile, explaining a failure from its evidence, a portfolio page that says
+# in your own words what went wrong, and whether a failing sample is the per-image trap. Answer in the marked cells; free-text answers are read by your teacher.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from pathlib import Path
