@@ -1,9 +1,9 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 05 · Segmentation practice
 #
-# Four exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
-# small regions are fragile, explaining a failure from its evidence, and a portfolio page that says
-# in your own words what went wrong. Answer in the marked cells; free-text answers are read by your teacher.
+# Five exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
+# small regions are fragile, explaining a failure from its evidence, a portfolio page that says
+# in your own words what went wrong, and whether a failing sample is the per-image trap. Answer in the marked cells; free-text answers are read by your teacher.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from pathlib import Path
@@ -208,3 +208,45 @@ print("written:", path)
 
 # %% nbgrader={"grade": true, "grade_id": "check_portfolio", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_report(path, explanation, result["pred"], scenes.labels)
+
+# %% [markdown]
+# ## 5 · Is a failing sample the per-image trap? (2 points)
+#
+# Lesson 05 section 5: a per-image mIoU averages the IoU over every class in the target *or* the
+# prediction, so a few stray pixels of a class the image does not have add a class scored 0 and
+# drag the sample below the fail line, though the classes that are really there are fine. Write
+# `trap_score(pred, target)` for two label maps of one sample. It returns three things:
+#
+# * `per_image`: the mean IoU over the classes in the target or the prediction (a class in
+#   neither has no IoU and is skipped, not counted as 0);
+# * `over_target`: the mean IoU over the classes the **target** has (a target class the model
+#   missed counts, with IoU 0);
+# * `is_trap`: `True` when the sample fails the line per image (`per_image < 0.9`) but passes over
+#   its target's classes (`over_target >= 0.9`).
+#
+# Plain Python or numpy only, no `segcourse` function (the rule of exercises 1 and 2; the check
+# watches for it). The check tries small label maps of its own: a trap, a missed class, a sample
+# that fails either way, a perfect one and a target of two classes. Then score exercise 3's worst
+# sample and count the trap samples among the scenes above.
+
+# %% nbgrader={"grade": false, "grade_id": "trap_score", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def trap_score(pred, target):
+    ### BEGIN SOLUTION
+    pred, target = np.asarray(pred), np.asarray(target)
+    present = np.union1d(np.unique(pred), np.unique(target))           # classes in the target or the prediction
+    class_iou = np.array([np.count_nonzero((pred == c) & (target == c)) / np.count_nonzero((pred == c) | (target == c))
+                          for c in present])
+    per_image = float(class_iou.mean())
+    over_target = float(class_iou[np.isin(present, np.unique(target))].mean())
+    return per_image, over_target, bool(per_image < 0.9 <= over_target)
+    ### END SOLUTION
+
+
+scored = [trap_score(p, t) for p, t in zip(result["pred"], scenes.labels)]
+print(f"worst sample #{w}: per image {scored[w][0]:.3f} | over its target's classes {scored[w][1]:.3f} | "
+      f"the trap: {scored[w][2]}")
+print(f"fail line 0.9 | failing per image: {sum(s[0] < 0.9 for s in scored)} of {len(scored)} | "
+      f"of them the trap: {sum(s[2] for s in scored)}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_trap_score", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_trap_score(trap_score)

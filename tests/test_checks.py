@@ -392,6 +392,53 @@ def test_small_region_check():
     _fails(checks.check_small_region_sensitivity, floor_div, "(integer division) rounds every IoU below 1")
 
 
+def _trap_score_ref(pred, target):  # the learner's numpy
+    pred, target = np.asarray(pred), np.asarray(target)
+    present = np.union1d(np.unique(pred), np.unique(target))
+    ious = np.array([np.count_nonzero((pred == c) & (target == c)) / np.count_nonzero((pred == c) | (target == c))
+                     for c in present])
+    over = float(ious[np.isin(present, np.unique(target))].mean())
+    return float(ious.mean()), over, bool(ious.mean() < 0.9 <= over)
+
+
+def test_trap_score_check():
+    """Review 05s8b F3: exercise 5 on the per-image trap catches averaging over the prediction's classes,
+    the pooled IoU, NaN counted as 0, Dice, a wrong trap rule and a segcourse call, each with its cause."""
+    checks.check_trap_score(_trap_score_ref)
+    checks.check_trap_score(lambda p, t: tuple(np.float32(v) if i < 2 else np.bool_(v)
+                                               for i, v in enumerate(_trap_score_ref(p, t))))
+    def per_class(p, t, classes):
+        return np.array([np.count_nonzero((p == c) & (t == c)) / np.count_nonzero((p == c) | (t == c)) for c in classes])
+    def over_pred(p, t):
+        a, _, trap = _trap_score_ref(p, t)
+        return a, float(per_class(p, t, np.unique(p)).mean()), trap
+    _fails(checks.check_trap_score, over_pred, "classes the PREDICTION has")
+    def pooled(p, t):
+        cl = np.union1d(np.unique(p), np.unique(t))
+        inter = sum(np.count_nonzero((p == c) & (t == c)) for c in cl)
+        return inter / sum(np.count_nonzero((p == c) | (t == c)) for c in cl), *_trap_score_ref(p, t)[1:]
+    _fails(checks.check_trap_score, pooled, "pooled IoU")
+    def nan_as_zero(p, t):
+        ious = [np.count_nonzero((p == c) & (t == c)) / max(np.count_nonzero((p == c) | (t == c)), 1) for c in range(5)]
+        return float(np.mean(ious)), *_trap_score_ref(p, t)[1:]
+    _fails(checks.check_trap_score, nan_as_zero, "do not count it as 0")
+    def dice(p, t):
+        cl = np.union1d(np.unique(p), np.unique(t))
+        d = [2 * np.count_nonzero((p == c) & (t == c)) / (np.count_nonzero(p == c) + np.count_nonzero(t == c)) for c in cl]
+        return float(np.mean(d)), *_trap_score_ref(p, t)[1:]
+    _fails(checks.check_trap_score, dice, "mean Dice")
+    _fails(checks.check_trap_score, lambda p, t: (*_trap_score_ref(p, t)[:2], _trap_score_ref(p, t)[0] < 0.9),
+           "FAILS per image", "PASSES")
+    _fails(checks.check_trap_score, lambda p, t: (1.0, 1.0, False), "expected (0.7188, 0.9583, True)")
+    _fails(checks.check_trap_score, lambda p, t: _trap_score_ref(p, t)[:2], "return three things")
+    _fails(checks.check_trap_score, lambda p, t: (*_trap_score_ref(p, t)[:2], 1), "return True or False")
+    def library(p, t):
+        iou = metrics.per_class_iou(p, t, 5)
+        over = float(iou[np.unique(t)].mean())
+        return float(np.nanmean(iou)), over, bool(np.nanmean(iou) < 0.9 <= over)
+    _fails(checks.check_trap_score, library, "calls segcourse.metrics.per_class_iou")
+
+
 def test_small_region_check_shows_no_passing_answer_in_its_help():
     """Its docstring shows a wrong answer failing, never an answer that passes (issue: build, don't copy)."""
     doc = checks.check_small_region_sensitivity.__doc__
@@ -1017,6 +1064,7 @@ FUNCTION_CHECKS = [
     (checks.check_distance_target, lambda i: _distance_target_own(i)),
     (checks.check_small_region_sensitivity, _shifted_iou_ref),
     (checks.check_boundary_band, _band_ref),
+    (checks.check_trap_score, lambda p, t: _trap_score_ref(p, t)),
 ]
 
 

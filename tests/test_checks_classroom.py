@@ -270,6 +270,11 @@ def test_report_refuses_wrong_counts_a_second_main_bucket_and_the_wrong_next_ste
     "Most failing samples, 2 of the 3, are false positives, no doubt, so I would add scenes without that class.",
     "False positives dominate: 67% of the failing samples sit in that bucket, so I would add new scenes without it.",
     "Most failing samples (2 of 3) show spurious regions of a class the image lacks, so I would collect more scenes.",
+    # review 05s8b F4: a bucket qualified by "as well / too / also" is not called the main one
+    "False positives dominate with 2 primary samples, boundary 1 as well; so I would collect more scenes and add "
+    "noise augmentation.",
+    "False positives dominate with 2 primary samples, boundary 1 too; so I would collect more scenes.",
+    "False positives dominate with 2 primary samples, also boundary in 1; so I would collect more scenes.",
 ])
 def test_report_accepts_true_explanations_in_other_words(data_report, explanation):
     checks.check_report(data_report(explanation), explanation, *_scenes())

@@ -563,7 +563,7 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return int(max(0, first_test_col - cols.min() - 1)) if len(cols) else 0
             """, {"check_min_gap"}),
     ],
-    # lesson 05 (segmentation practice): three graded cells, so each wrong learner answers two of them wrong.
+    # lesson 05 (segmentation practice): four graded cells; dee answers three of them wrong, fay two.
     # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from
     # segcourse's metrics.mean_iou, np.roll's wrap-around, a shift along the rows, Dice, ...) and in
     # tests/test_checks_classroom.py (an explanation that copies the report's own line)
@@ -606,6 +606,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                                        result["per_sample_miou"], buckets, palette=scenes.palette,
                                        notes=explanation, overwrite=True)
             """, {"check_portfolio"}),
+    ],
+    "trap_score": [
+        ("dee", """
+            def trap_score(pred, target):  # every class of the road scenes, a class in neither map counted as 0
+                pred, target = np.asarray(pred), np.asarray(target)
+                ious = np.array([np.count_nonzero((pred == c) & (target == c))
+                                 / max(np.count_nonzero((pred == c) | (target == c)), 1) for c in range(5)])
+                over = float(ious[np.unique(target)].mean())
+                return float(ious.mean()), over, bool(ious.mean() < 0.9 <= over)
+            """, {"check_trap_score"}),
     ],
     # lesson 06 (clicks to masks); more typical mistakes (no padding at the image border, the proposal
     # counted as click 1, swapped (col, row), the last index, reached = clicks < cap; for click_maps

@@ -19,7 +19,7 @@ from . import _core
 from ._core import _call, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_practice_masks", "check_small_region_sensitivity", "check_report"]
+__all__ = ["check_practice_masks", "check_small_region_sensitivity", "check_report", "check_trap_score"]
 
 
 def _show(value: Any) -> str:
@@ -545,6 +545,18 @@ def _joined_to_main(text: str, top: list[str]) -> str | None:
     return None
 
 
+def _also(words: list, first: int, last: int) -> bool:
+    """Whether the bucket name at word indices ``first`` to ``last`` is qualified as a second one:
+    "as well" or "too" up to 4 words after it ("boundary 11 as well"), or "also" right before or
+    after it ("also boundary", "boundary also holds 11"; not "... also dominate")."""
+    after = [w.group() for w in words[last + 1:last + 5]]
+    if "too" in after or any(a == "as" and b == "well" for a, b in zip(after, after[1:])):
+        return True
+    before = words[first - 1].group() if first > 0 else ""
+    nxt = after[1] if len(after) > 1 else ""
+    return before == "also" or (after[:1] == ["also"] and not re.fullmatch(rf"(?:{_DOMINANT})\w*", nxt))
+
+
 def _bucket_mentions(text: str) -> list[dict]:
     """Every bucket named in ``text``: is it called the main one, is it negated, which numbers sit beside it.
 
@@ -566,7 +578,9 @@ def _bucket_mentions(text: str) -> list[dict]:
         here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
                 for m in re.finditer(pattern, clause)]
         strong = [i for i, w in enumerate(words) if re.fullmatch(_DOMINANT, w.group())]
-        nearest = {min(here, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong} if here else set()
+        leading = [h for h in here if not _also(words, h[1], h[2])]   # "boundary 11 as well" is not a main one
+        nearest = ({min(leading, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong}
+                   if leading else set())
         gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
         owner = {i: min(here, key=lambda h: gap(h, i))
                  for i, w in enumerate(words) if here and w.group()[0].isdigit()}
@@ -636,3 +650,111 @@ def check_report(path: str | os.PathLike, explanation: str | None = None, preds:
               "and true to the bucket counts")
         return
     print("check_report: every section present, images embedded, your explanation included")
+
+
+# ----------------------------------------------------------------------------- exercise 5: the per-image trap
+def _class_ious(p: np.ndarray, t: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(IoU of each class 0..k-1, NaN where neither map has it; its pixels in the target; in the prediction)."""
+    inter = np.array([np.count_nonzero((p == c) & (t == c)) for c in range(k)], float)
+    union = np.array([np.count_nonzero((p == c) | (t == c)) for c in range(k)], float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+    return iou, np.array([np.count_nonzero(t == c) for c in range(k)]), np.array([np.count_nonzero(p == c) for c in range(k)])
+
+
+def _trap_ref(p: np.ndarray, t: np.ndarray) -> tuple[float, float, bool]:
+    """The reference (per-image mIoU, mIoU over the target's classes, whether it is the trap)."""
+    iou, in_t, _ = _class_ious(p, t)
+    per_image, over_target = float(np.nanmean(iou)), float(iou[in_t > 0].mean())
+    return per_image, over_target, bool(per_image < 0.9 <= over_target)
+
+
+def _trap_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(what, prediction, target): 8×8 label maps of classes 0 to 4, sky/road/sidewalk rows as in the lesson."""
+    t = np.zeros((8, 8), int)
+    t[3:6], t[6:] = 1, 2
+    stray = t.copy(); stray[4, 2:5] = 4                       # 3 car pixels where the target has no car
+    lane_t = t.copy(); lane_t[4, 1:3] = 3                      # a lane marking of 2 px ...
+    both = stray.copy(); both[6] = 1                           # stray car and a sidewalk row called road
+    halves = np.zeros((8, 8), int); halves[:, 4:] = 4          # two classes only: 0 and 4
+    halves_p = halves.copy(); halves_p[0, 4:6] = 0
+    return [("a trap: 3 stray car pixels where the target has no car", stray, t),
+            ("a missed class: the target's 2-px lane marking predicted as road", t, lane_t),
+            ("stray car pixels and a sidewalk row called road", both, t),
+            ("a perfect prediction", t.copy(), t),
+            ("a target of classes 0 and 4 only, 2 pixels of 4 called 0", halves_p, halves)]
+
+
+def _trap_answer(value: Any) -> tuple[float, float, bool]:
+    """The learner's return value as (float, float, bool), or an AssertionError that says what it was."""
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise AssertionError(f"trap_score returned {_show(value) if not isinstance(value, (tuple, list)) else len(value)}"
+                             f"{'' if not isinstance(value, (tuple, list)) else ' values'}: return three things,\n"
+                             "(per-image mIoU, mIoU over the target's classes, is it the trap)")
+    a, b = _number(value[0], "trap_score's first value"), _number(value[1], "trap_score's second value")
+    flag = _core._plain(value[2])
+    if not isinstance(flag, (bool, np.bool_)):
+        raise AssertionError(f"trap_score's third value is of type {type(flag).__name__}: return True or False\n"
+                             "(is the sample the per-image trap?)")
+    return a, b, bool(flag)
+
+
+@learner_check
+def check_trap_score(trap_score: Callable) -> None:
+    """Check ``trap_score(pred, target)`` -> (per-image mIoU, mIoU over the target's classes, is it the trap).
+
+    The per-image mIoU averages the IoU over every class in the target *or* the prediction (a class
+    in neither has no IoU and is skipped, not counted as 0); the second score averages only over the
+    classes the target has; the sample is the trap when it fails the 0.9 line per image but passes
+    over its target's classes. Tested on small label maps: a trap, a missed class, a sample that
+    fails either way, a perfect one, a target of two classes. Averaging over the prediction's
+    classes, the pooled IoU, a missing class counted as 0 and Dice are named in the hint. Plain
+    Python or numpy only: an answer that calls a ``segcourse`` function is refused.
+
+    >>> check_trap_score(lambda pred, target: (1.0, 1.0, False))   # typed-in numbers
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: a trap: 3 stray car pixels where the target has no car: yours
+    (1, 1, False), expected (0.7188, 0.9583, True).
+    per-image mIoU = the mean IoU over the classes in the target or the prediction
+    """
+    cases = _trap_cases()
+    call = Watch(LIBRARY)
+    for what, p, t in cases:
+        want = _trap_ref(p, t)
+        got = _trap_answer(call(trap_score, p.copy(), t.copy(), what="trap_score"))
+        if np.allclose(got[:2], want[:2], rtol=0, atol=1e-6) and got[2] == want[2]:
+            continue
+        iou, in_t, in_p = _class_ious(p, t)
+        inter = np.array([np.count_nonzero((p == c) & (t == c)) for c in range(5)])
+        union = np.array([np.count_nonzero((p == c) | (t == c)) for c in range(5)])
+        dice = np.where(in_t + in_p > 0, 2 * inter / np.maximum(in_t + in_p, 1), np.nan)
+        causes = [
+            (float(iou[in_p > 0].mean()), "you averaged over the classes the PREDICTION has: average over\n"
+                                          "the TARGET's classes (a class it has but the model missed counts, as 0)"),
+            (float(inter.sum() / union.sum()), "that is the pooled IoU (all overlaps over all unions): average the\n"
+                                               "IoU of each class instead, one number per class"),
+            (float(np.nan_to_num(iou).mean()), "a class in neither map has no IoU (0/0, NaN): skip it, do not count\n"
+                                               "it as 0 (np.nanmean, or only the classes present)"),
+            (float(np.nan_to_num(iou[:int(max(p.max(), t.max())) + 1]).mean()),
+             "a class in neither map has no IoU (0/0, NaN): skip it, do not count\nit as 0 (np.nanmean, or only "
+             "the classes present)"),
+            (float(np.nanmean(dice)), "that is the mean Dice (2·overlap / (|P| + |T|)), not the mean IoU"),
+            (float(np.mean(p == t)), "that is the pixel accuracy, not a mean IoU"),
+            (float(iou[in_t > 0].mean()), "you averaged over the target's classes: that is the second value;\n"
+                                          "the per-image mIoU takes every class in the target OR the prediction"),
+            (float(np.nanmean(iou)), "that is the per-image mIoU (target or prediction): the second value\n"
+                                     "averages only over the classes the TARGET has"),
+        ]
+        shown = f"yours ({_show(got[0])}, {_show(got[1])}, {got[2]}), expected ({_show(want[0])}, {_show(want[1])}, {want[2]})."
+        for i, truth in ((0, want[0]), (1, want[1])):
+            if abs(got[i] - truth) > 1e-6:
+                why = next((text for v, text in causes if abs(got[i] - v) <= 1e-6 and abs(v - truth) > 1e-6), None)
+                first = ("per-image mIoU = the mean IoU over the classes in the target or the prediction" if i == 0 else
+                         "the second value = the mean IoU over the classes the target has")
+                raise AssertionError(f"{what}: {shown}\n{why or first}")
+        raise AssertionError(f"{what}: {shown}\nthe trap is a sample that FAILS per image (below 0.9) but PASSES\n"
+                             "over its target's classes (0.9 or more): both conditions")
+    call.refuse("trap_score")
+    print(f"check_trap_score: all {len(cases)} cases pass (the trap: per image "
+          f"{_trap_ref(*cases[0][1:])[0]:.3f}, over the target's classes {_trap_ref(*cases[0][1:])[1]:.3f})")
