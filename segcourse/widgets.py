@@ -35,7 +35,7 @@ from ._files import atomic_write, load_mask_file
 from ._validate import as_binary, as_images, as_label_array, check_bool, check_int, check_label_range, \
     check_num_classes, to_numpy
 from .masks import PALETTE, check_colors
-from .palette import NEUTRAL_COLOURS, OUTCOME_COLOURS
+from .palette import INSTANCE_COLOURS, NEUTRAL_COLOURS, OUTCOME_COLOURS
 from .viz import error_codes
 
 __all__ = ["MaskEditor", "STATIC_NOTE", "ClickSegmenter", "CLICK_STATIC_NOTE"]
@@ -382,12 +382,12 @@ class MaskEditor(anywidget.AnyWidget):
 # ====================================================================== click mode
 _MAX_CLICK_SIDE = 256
 #: What each mark of a :class:`ClickSegmenter` means, and its colour, all from :mod:`segcourse.palette`
-#: and sent from Python to the front end (the ``colours`` trait): the predicted mask in the outcome
-#: colour of a hit (TP green), as lesson 06's figures draw a predicted mask; positive / negative clicks
-#: in TP green and FP red (drawn as dots with a white ring and a + / − sign, so they stay apart from
+#: and sent from Python to the front end (the ``colours`` trait): the predicted mask in the first
+#: instance colour (orange, no outcome colour: not yet compared with the truth), as lesson 06's figures
+#: draw a predicted mask; positive / negative clicks in TP green and FP red (drawn as dots with a white ring and a + / − sign, so they stay apart from
 #: the mask); the target's outline white and dashed.
 CLICK_COLOURS = {
-    "mask": _hex(OUTCOME_COLOURS["TP"]),
+    "mask": _hex(INSTANCE_COLOURS[0]),
     "positive": _hex(OUTCOME_COLOURS["TP"]),
     "negative": _hex(OUTCOME_COLOURS["FP"]),
     "target": "#ffffff",

@@ -4,7 +4,7 @@
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
 # tool needs when its model proposes a mask first, turn clicks into the model's input channels,
 # run the annotator loop from such a proposal, seed a random walker with clicks, and say when a
-# click model is worth it.
+# click model is worth it; then build the click UNet's input batch and take one training step.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -231,3 +231,49 @@ checks.check_seeds(seeds)
 # few annotated objects of the new kind is what restores it. Before annotating a new kind of
 # object I would annotate a few dozen by hand, fine-tune, and measure NoC of the model against
 # the best classical method on held-out objects of that kind, then pick the one with fewer clicks.
+
+# %% [markdown]
+# ## 7 · One training step of the click UNet (2 points)
+#
+# The click UNet of §5 takes a batch of shape `(B, 4, H, W)`: the grey image, the positive click
+# map, the negative click map and the previous mask. A tool stores its images as **uint8** (0 to
+# 255), while the model was trained on grey values from 0 to 1. Write
+# `click_batch(images, pos_maps, neg_maps, prev_masks)` with numpy and torch: `images` is uint8 of
+# shape `(B, H, W)`, the two maps float32 `(B, H, W)` (exercise 3's channels, one image at a time),
+# `prev_masks` bool `(B, H, W)`; return a **float32 torch tensor** `(B, 4, H, W)` with the image
+# divided by 255 in channel 0, the positive map in 1, the negative map in 2 and the previous mask
+# (0.0 / 1.0) in 3. Then write `train_step(model, optimiser, x, y)`: one step of training on the
+# batch `x` with the true masks `y` (int64 `(B, H, W)`, 1 = the object): the model's two-class
+# logits, their cross-entropy against `y`, the gradients, one optimiser update; return the loss of
+# this step (computed before the update) as a float.
+
+# %% nbgrader={"grade": false, "grade_id": "click_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def click_batch(images, pos_maps, neg_maps, prev_masks):
+    ### BEGIN SOLUTION
+    grey = np.asarray(images, np.float32) / 255.0
+    channels = [grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32), np.asarray(prev_masks, np.float32)]
+    return torch.from_numpy(np.stack(channels, axis=1))
+    ### END SOLUTION
+
+
+def train_step(model, optimiser, x, y):
+    ### BEGIN SOLUTION
+    logits = model(x)
+    loss = torch.nn.functional.cross_entropy(logits, y)
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    return float(loss.item())
+    ### END SOLUTION
+
+
+step_images, step_masks = interactive.nuclei_objects("left")
+step_images, step_masks = (step_images[:4] * 255).astype(np.uint8), step_masks[:4]
+firsts = [np.unravel_index(np.argmax(ndimage.distance_transform_edt(m)), m.shape) for m in step_masks]
+pos_maps = np.stack([interactive.click_maps([(int(r), int(c))], [], m.shape)[0] for (r, c), m in zip(firsts, step_masks)])
+x = click_batch(step_images, pos_maps, np.zeros_like(pos_maps), np.zeros_like(step_masks))
+print("batch", tuple(x.shape), x.dtype, "| largest value per channel:", [float(v) for v in x.amax(dim=(0, 2, 3))])
+# try train_step with interactive.click_model(width=4) and torch.optim.Adam, as in §5; the check uses its own small model
+
+# %% nbgrader={"grade": true, "grade_id": "check_click_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_click_step(click_batch, train_step)

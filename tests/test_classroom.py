@@ -733,6 +733,35 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return out
             """, {"check_seeds"}),
     ],
+    "click_step": [
+        ("dee", """
+            def click_batch(images, pos_maps, neg_maps, prev_masks):  # the click maps swapped
+                grey = np.asarray(images, np.float32) / 255.0
+                return torch.from_numpy(np.stack([grey, np.asarray(neg_maps, np.float32), np.asarray(pos_maps, np.float32),
+                                                  np.asarray(prev_masks, np.float32)], axis=1))
+
+
+            def train_step(model, optimiser, x, y):
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                return float(loss.item())
+            """, {"check_click_step"}),
+        ("fay", """
+            def click_batch(images, pos_maps, neg_maps, prev_masks):
+                grey = np.asarray(images, np.float32) / 255.0
+                return torch.from_numpy(np.stack([grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32),
+                                                  np.asarray(prev_masks, np.float32)], axis=1))
+
+
+            def train_step(model, optimiser, x, y):  # no zero_grad: the gradients pile up across steps
+                loss = torch.nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                optimiser.step()
+                return float(loss.item())
+            """, {"check_click_step"}),
+    ],
 }
 
 NOISE = ('__import__("warnings").warn(f"debug note {__import__(\'time\').perf_counter_ns()}"); '

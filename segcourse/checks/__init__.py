@@ -52,7 +52,7 @@ Layout
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``, ``check_trap_score``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
-                ``check_click_maps``, ``check_simulate``, ``check_seeds``
+                ``check_click_maps``, ``check_simulate``, ``check_seeds``, ``check_click_step``
 
 Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
 ``checks.check_dice_per_image(...)``; a new check goes into its lesson's module (and that module's
@@ -98,8 +98,8 @@ from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, 
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_min_gap, check_percentile_normalize,
                        check_rescale_factor, check_shared_nuclei)
 from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity, check_trap_score
-from .lesson06 import (check_click_maps, check_largest_region_click, check_noc_with_proposal, check_seeds,
-                       check_simulate)
+from .lesson06 import (check_click_maps, check_click_step, check_largest_region_click, check_noc_with_proposal,
+                       check_seeds, check_simulate)
 
 __all__ = [
     "CheckFailed",
@@ -142,4 +142,5 @@ __all__ = [
     "check_click_maps",
     "check_simulate",
     "check_seeds",
+    "check_click_step",
 ]

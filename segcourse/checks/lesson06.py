@@ -13,7 +13,8 @@ from scipy import ndimage as ndi
 from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds"]
+__all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds",
+           "check_click_step"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -697,3 +698,152 @@ def check_seeds(seeds: Callable) -> None:
         compare(clicks, (h, w), radius, f"clicks {clicks}, radius {radius}, image {h}×{w}")
     call.refuse("seeds")
     print("check_seeds: all cases pass")
+
+
+def _click_batch(images: Any, pos_maps: Any, neg_maps: Any, prev_masks: Any) -> Any:
+    """The reference batch: ``(B, 4, H, W)`` float32, the image scaled from uint8 to 0..1, then the
+    positive map, the negative map and the previous mask."""
+    import torch
+
+    grey = np.asarray(images, np.float32) / 255.0
+    return torch.from_numpy(np.stack([grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32),
+                                      np.asarray(prev_masks, np.float32)], axis=1))
+
+
+class _PlainSGD:
+    """Plain gradient descent with ``zero_grad()`` and ``step()`` as torch's optimisers have them
+    (``torch.optim`` itself costs seconds to import, once per graded notebook)."""
+
+    def __init__(self, params: Any, lr: float) -> None:
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        import torch
+
+        with torch.no_grad():
+            for p in self.params:
+                if p.grad is not None:
+                    p -= self.lr * p.grad
+
+
+def _step_case(seed: int = 0) -> tuple[Any, Any, Any]:
+    """A tiny 4-channel model (one plain torch convolution), its optimiser and a 4-image batch."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = torch.nn.Conv2d(4, 2, 3, padding=1)
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(rng.random((4, 4, 12, 12)).astype(np.float32))
+    y = torch.from_numpy((rng.random((4, 12, 12)) < 0.4).astype(np.int64))
+    return model, _PlainSGD(model.parameters(), lr=0.5), (x, y)
+
+
+def _reference_losses(n: int, zero_grad: bool = True) -> list[float]:
+    import torch
+
+    model, opt, (x, y) = _step_case()
+    out = []
+    for _ in range(n):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        if zero_grad:
+            opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append(float(loss.item()))
+    return out
+
+
+@learner_check
+def check_click_step(click_batch: Callable, train_step: Callable) -> None:
+    """Check ``click_batch(images, pos_maps, neg_maps, prev_masks)`` (the click UNet's ``(B, 4, H, W)``
+    float32 input) and ``train_step(model, optimiser, x, y)`` (one training step, returning the loss).
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> import torch
+    >>> check_click_step(lambda i, p, n, m: torch.from_numpy(np.stack([i / 255, n, p, m], 1).astype(np.float32)),
+    ...                  lambda model, opt, x, y: 0.0)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your positive and negative click maps are swapped: channel 1 is the positive map, ...
+    """
+    import torch
+
+    call = Watch(LIBRARY)
+    rng = np.random.default_rng(7)
+    b, h, w = 3, 10, 14
+    images = rng.integers(0, 256, (b, h, w)).astype(np.uint8)
+    pos = (rng.random((b, h, w)) < 0.1).astype(np.float32)
+    neg = (rng.random((b, h, w)) < 0.1).astype(np.float32) * (pos == 0)
+    prev = rng.random((b, h, w)) < 0.5
+    got = call(click_batch, images, pos, neg, prev, what="click_batch")
+    want = _click_batch(images, pos, neg, prev)
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"return a torch tensor (the model's input), got {type(got).__name__}: e.g. "
+                             f"torch.from_numpy(array)")
+    if tuple(got.shape) == (4, b, h, w):
+        raise AssertionError(f"your batch has shape {tuple(got.shape)}: stack the channels along axis 1, not 0; the "
+                             f"model takes (B, 4, H, W) = ({b}, 4, {h}, {w})")
+    if tuple(got.shape) == (b, 3, h, w):
+        raise AssertionError(f"your batch has 3 channels, shape {tuple(got.shape)}: the previous mask is missing; the "
+                             f"click UNet takes 4 channels: image, positive map, negative map, previous mask")
+    if tuple(got.shape) != (b, 4, h, w):
+        raise AssertionError(f"return shape (B, 4, H, W) = ({b}, 4, {h}, {w}) for {b} images of {h}×{w}, got {tuple(got.shape)}")
+    if got.dtype != torch.float32:
+        raise AssertionError(f"your batch is {got.dtype}: the model's weights are float32, so the input must be too "
+                             f"(an integer image stays integer after np.stack; convert with .astype(np.float32) or .float())")
+    g = got.detach().numpy()
+    if float(g[:, 0].max()) > 1.0:
+        raise AssertionError(f"your image channel goes up to {float(g[:, 0].max()):.0f}: the image is unnormalised; the "
+                             f"model was trained on grey values from 0 to 1, so divide the uint8 image by 255")
+    if np.array_equal(g[:, 1], neg) and np.array_equal(g[:, 2], pos):
+        raise AssertionError("your positive and negative click maps are swapped: channel 1 is the positive map, "
+                             "channel 2 the negative one")
+    if not g[:, 3].any():
+        raise AssertionError("your channel 3 is all zeros although a previous mask was given: the previous mask is "
+                             "missing; put prev_masks (as 0.0 / 1.0) in channel 3")
+    for k, name in enumerate(("image / 255", "positive map", "negative map", "previous mask")):
+        if not np.allclose(g[:, k], want[:, k].numpy(), atol=1e-6):
+            raise AssertionError(f"channel {k} should be the {name}; it differs from it in "
+                                 f"{int((~np.isclose(g[:, k], want[:, k].numpy(), atol=1e-6)).sum())} pixels")
+    call.refuse("click_batch")
+
+    ref = _reference_losses(3)
+    model, opt, (x, y) = _step_case()
+    before = [p.detach().clone() for p in model.parameters()]
+    losses = []
+    for k in range(3):
+        out = train_step(model, opt, x, y)
+        if isinstance(out, torch.Tensor):
+            if out.numel() != 1:
+                raise AssertionError(f"return the loss as one number (loss.item()), got a tensor of shape {tuple(out.shape)}")
+            out = out.item()
+        if not isinstance(out, (int, float)):
+            raise AssertionError(f"train_step returns the loss as a float (loss.item()), got {type(out).__name__}")
+        losses.append(float(out))
+        if k == 0:
+            if any(p.grad is None for p in model.parameters()):
+                raise AssertionError("after your step the weights have no gradient: call loss.backward() before "
+                                     "optimiser.step()")
+            if all(torch.equal(a, p) for a, p in zip(before, model.parameters())):
+                raise AssertionError("your step did not change the weights: call optimiser.step() after loss.backward()")
+    if not np.isclose(losses[0], ref[0], rtol=1e-4):
+        after = _reference_losses(2)[1]
+        if np.isclose(losses[0], after, rtol=1e-4):
+            raise AssertionError("you returned the loss after the update: return the loss of the forward pass made "
+                                 "before optimiser.step()")
+        raise AssertionError(f"your first step's loss is {losses[0]:.4f}, expected {ref[0]:.4f}: the cross-entropy of "
+                             f"model(x) against y (torch.nn.functional.cross_entropy(logits, y))")
+    if not np.allclose(losses, ref, rtol=1e-4):
+        if np.allclose(losses, _reference_losses(3, zero_grad=False), rtol=1e-4):
+            raise AssertionError("from step 2 on your losses differ: the gradients pile up across steps; call "
+                                 "optimiser.zero_grad() before loss.backward()")
+        raise AssertionError(f"your losses over 3 steps are {np.round(losses, 4).tolist()}, expected "
+                             f"{np.round(ref, 4).tolist()}: each step is forward, loss, zero_grad, backward, step")
+    if not losses[-1] < losses[0]:
+        raise AssertionError("the loss did not fall over 3 steps")
+    print("check_click_step: all cases pass")
