@@ -49,6 +49,7 @@ CLICK_STATIC_NOTE = "Interactive in JupyterLab: run this cell there to click"
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
+_MAX_LEGEND = 8  # class entries in a snapshot's legend at most
 _ERROR_COLOURS = ["#00000000"] + ["#%02x%02x%02x" % OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")]  # none, TP, FP, FN
 
 
@@ -386,9 +387,18 @@ class MaskEditor(anywidget.AnyWidget):
         outline = self._target is not None and not self._hide_target
         title = _wrap_readout(self.readout, width)
         extra = 0.16 * title.count("\n")  # inches for each wrapped readout line
-        # legend: the foreground classes (background too when there is no image under the mask)
+        # legend: the foreground classes (background too when there is no image under the mask); with more than
+        # _MAX_LEGEND of them, only those in the mask or the target, the rest counted in one "+N more" entry
+        listed = list(range(0 if self._image is None else 1, self.num_classes))
+        if len(listed) > _MAX_LEGEND:
+            seen = set(np.unique(m).tolist()) | (set() if self._target is None else set(np.unique(self._target).tolist()))
+            listed = [c for c in listed if c in seen]
+        listed = listed[:_MAX_LEGEND]
         handles: list[Any] = [Patch(facecolor=colours[c], edgecolor="#666666", label=self.class_names[c])
-                              for c in range(0 if self._image is None else 1, self.num_classes)]
+                              for c in listed]
+        more = self.num_classes - (self._image is not None) - len(listed)
+        if more:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=f"+{more} more classes"))
         if outline:
             handles.append(Line2D([], [], color="white", linewidth=1.6, linestyle=(0, (3, 2)), label="target (dashed)",
                                   path_effects=[_dark_edge()]))

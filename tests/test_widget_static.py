@@ -222,3 +222,11 @@ def test_the_picture_shows_the_image_under_the_mask():
     blend_dark, blend_light = fg // 2, (fg + 255 + 1) // 2
     near = lambda c: (np.abs(painted - c).max(-1) <= 2).sum()  # noqa: E731
     assert near(blend_dark) > 500 and near(blend_light) > 500  # painted pixels are see-through over the image
+
+
+def test_a_legend_of_many_classes_lists_the_ones_in_use():
+    pal = np.stack(np.unravel_index(np.arange(301) * 97, (256, 256, 256)), -1).astype(np.uint8)
+    ed = MaskEditor(shape=(2, 2), num_classes=301, palette=pal, class_names=[str(i) for i in range(301)])
+    ed.paint(0, 0, 300)
+    assert _legend_labels(ed) == ["0", "300", "+299 more classes"]
+    assert _legend_labels(MaskEditor(shape=(2, 2), num_classes=3)) == ["background", "class 1", "class 2"]
