@@ -4,7 +4,8 @@ ClickSegmenter turns clicks on an image into a model's mask (interactive segment
 MaskEditor: click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
 toggles a 3×3 brush, Ctrl+Z / Ctrl+Shift+Z undo and redo). Class 0 is background, so painting
 with it is the eraser. With ``target=`` the readout scores every change against it and "show
-target" draws the target's outline and the TP / FP / FN map on the grid.
+target" draws the target's outline and the TP / FP / FN map on the grid. With ``image=`` the grid
+is drawn over a picture (a real nucleus, say), so the learner traces the image, not the answer.
 
 Everything the browser can do is also a Python call (``paint``, ``undo``, ``redo``, ``reset``),
 so notebooks, exercises and tests drive the same editor. Built on anywidget: a plain
