@@ -4,7 +4,8 @@ ClickSegmenter turns clicks on an image into a model's mask (interactive segment
 MaskEditor: click **and drag** on the grid to paint the selected class (keys 0-9 pick a class, ``b``
 toggles a 3×3 brush, Ctrl+Z / Ctrl+Shift+Z undo and redo). Class 0 is background, so painting
 with it is the eraser. With ``target=`` the readout scores every change against it and "show
-target" draws the target's outline and the TP / FP / FN map on the grid.
+target" draws the target's outline and the TP / FP / FN map on the grid. With ``image=`` the grid
+is drawn over a picture (a real nucleus, say), so the learner traces the image, not the answer.
 
 Everything the browser can do is also a Python call (``paint``, ``undo``, ``redo``, ``reset``),
 so notebooks, exercises and tests drive the same editor. Built on anywidget: a plain
@@ -49,11 +50,19 @@ CLICK_STATIC_NOTE = "Interactive in JupyterLab: run this cell there to click"
 
 _HERE = Path(__file__).parent / "widget"
 _MAX_SIDE = 32
+_MAX_LEGEND = 8  # class entries in a snapshot's legend at most
 _ERROR_COLOURS = ["#00000000"] + ["#%02x%02x%02x" % OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")]  # none, TP, FP, FN
 
 
 def _hex(rgb: Sequence[int]) -> str:
     return "#" + "".join(f"{int(v):02x}" for v in rgb)
+
+
+def _dark_edge() -> Any:
+    """A dark edge under a white line (the target outline), so it shows on light and dark pixels alike."""
+    from matplotlib import patheffects
+
+    return patheffects.withStroke(linewidth=3.4, foreground="#1a1a1a")
 
 
 def _wrap_readout(text: str, width_in: float, inch_per_char: float = 0.08) -> str:
@@ -83,6 +92,11 @@ class MaskEditor(anywidget.AnyWidget):
     num_classes : number of classes (default: 2, or enough for ``mask`` and ``target``).
     target : optional label map to score against (same shape).
     class_names, palette : names and RGB colours (default: the course palette).
+    image : optional ``(rows, cols)`` grey or ``(rows, cols, 3)`` RGB image drawn under the mask
+        (uint8, or floats in [0, 1]), in the browser and in the snapshot; painted classes are
+        then drawn see-through over it and background (class 0) leaves the image visible.
+    hide_target : when True the snapshot leaves out the target's outline (the browser shows it
+        only after "show target" in any case), so a learner traces the image, not the answer.
 
     Examples
     --------
@@ -95,6 +109,8 @@ class MaskEditor(anywidget.AnyWidget):
     1.0
     >>> ed
     MaskEditor(shape=(3, 3), num_classes=2, painted=3, target=yes)
+    >>> MaskEditor(shape=(3, 3), image=np.eye(3)).image.shape
+    (3, 3, 3)
     """
 
     _esm = _HERE / "mask_editor.js"
@@ -112,13 +128,15 @@ class MaskEditor(anywidget.AnyWidget):
     brush = traitlets.Int(1).tag(sync=True)
     show_target = traitlets.Bool(False).tag(sync=True)
     readout = traitlets.Unicode("").tag(sync=True)
+    image_url = traitlets.Unicode("").tag(sync=True)
     #: Scores against the target, recomputed on every change; observe it to react to edits:
     #: ``editor.observe(callback, names="scores")``.
     scores = traitlets.Dict()
 
     def __init__(self, mask: Any = None, shape: tuple[int, int] | None = None, num_classes: int | None = None,
                  target: Any = None, class_names: Sequence[str] | None = None, palette: Any = None,
-                 dilation_ratio: float = 0.02, **kwargs: Any) -> None:
+                 dilation_ratio: float = 0.02, image: Any = None, hide_target: bool = False,
+                 **kwargs: Any) -> None:
         if mask is None and shape is None:
             raise ValueError("give a mask to start from (mask=...) or the size of an empty one (shape=(rows, cols))")
         if mask is not None:
@@ -145,8 +163,13 @@ class MaskEditor(anywidget.AnyWidget):
         names = list(class_names) if class_names is not None else ["background"] + [f"class {i}" for i in range(1, k)]
         if len(names) != k:
             raise ValueError(f"{len(names)} class names for {k} classes")
+        shown = None if image is None else self._check_image(image, start.shape)
+        hide = check_bool(hide_target, "hide_target")
         super().__init__(**kwargs)
         self.num_classes = k
+        self._image = shown
+        self._hide_target = hide
+        self.image_url = "" if shown is None else _png_data_url((shown * 255).round().astype(np.uint8))
         self.dilation_ratio = dilation_ratio
         self._initial = start.astype(np.int64).copy()
         self._target = tgt
@@ -177,6 +200,28 @@ class MaskEditor(anywidget.AnyWidget):
         if arr.size and arr.min() < 0:
             raise ValueError(f"{name} contains negative class ids; class ids start at 0")
         return arr.astype(np.int64)
+
+    @staticmethod
+    def _check_image(image: Any, shape: tuple[int, int]) -> np.ndarray:
+        """``image`` as float32 (rows, cols, 3) in [0, 1]: the same rules as ClickSegmenter's image."""
+        img = to_numpy(image, "image")
+        if img.ndim == 2:
+            shown = as_images(np.repeat(img[..., None], 3, axis=-1), "image", single=True)
+        elif img.ndim == 3 and img.shape[-1] == 3:
+            shown = as_images(img, "image", single=True)
+        else:
+            raise ValueError(f"image has shape {img.shape}; expected a (rows, cols) grey or (rows, cols, 3) RGB image"
+                             + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
+                                if img.ndim == 3 and img.shape[0] == 3 else ""))
+        if shown.shape[:2] != tuple(shape):
+            raise ValueError(f"image has shape {img.shape} but the mask has shape {tuple(shape)}; "
+                             f"they must match pixel for pixel")
+        return shown
+
+    @property
+    def image(self) -> np.ndarray | None:
+        """The image under the mask (a copy, float32 (rows, cols, 3) in [0, 1]), or None."""
+        return None if self._image is None else self._image.copy()
 
     @staticmethod
     def _check_size(shape: tuple[int, int]) -> None:
@@ -312,9 +357,10 @@ class MaskEditor(anywidget.AnyWidget):
     def snapshot_png(self) -> bytes:
         """A PNG picture of the editor's current state, for pages that cannot run the widget.
 
-        The grid in the editor's colours (with the target's outline dashed when there is a
-        target), the score readout above it and, below it, :data:`STATIC_NOTE` (also stored as
-        the PNG's ``Description``). This is what the course website and notebook viewers show
+        The grid in the editor's colours (over ``image`` when one was given, with the target's
+        outline dashed white on a dark edge when there is a target and ``hide_target`` is off),
+        the score readout above it, a legend of the classes (and "target (dashed)") below it and
+        :data:`STATIC_NOTE` (also stored as the PNG's ``Description``). This is what the course website and notebook viewers show
         in place of the live editor (it is the ``image/png`` of the editor's output).
 
         Returns
@@ -332,16 +378,41 @@ class MaskEditor(anywidget.AnyWidget):
         from matplotlib.collections import LineCollection
         from matplotlib.colors import to_rgb
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
 
         m = self.mask
         colours = np.array([to_rgb(c) for c in self.palette])
         cell = min(0.6, 3.0 / max(self.rows, self.cols))  # inches per cell: 3×3 → 1.8 in, 32×32 → 3 in
         width = max(3.8, self.cols * cell + 0.4)
-        title = _wrap_readout(self.readout, width) + ("\n(target dashed)" if self._target is not None else "")
-        extra = 0.16 * (title.count("\n") - (self._target is not None))  # inches for each wrapped readout line
-        fig = Figure(figsize=(width, self.rows * cell + 1.0 + extra), dpi=100, layout="constrained")
+        outline = self._target is not None and not self._hide_target
+        title = _wrap_readout(self.readout, width)
+        extra = 0.16 * title.count("\n")  # inches for each wrapped readout line
+        # legend: the foreground classes (background too when there is no image under the mask); with more than
+        # _MAX_LEGEND of them, only those in the mask or the target, the rest counted in one "+N more" entry
+        listed = list(range(0 if self._image is None else 1, self.num_classes))
+        if len(listed) > _MAX_LEGEND:
+            seen = set(np.unique(m).tolist()) | (set() if self._target is None else set(np.unique(self._target).tolist()))
+            listed = [c for c in listed if c in seen]
+        listed = listed[:_MAX_LEGEND]
+        handles: list[Any] = [Patch(facecolor=colours[c], edgecolor="#666666", label=self.class_names[c])
+                              for c in listed]
+        more = self.num_classes - (self._image is not None) - len(listed)
+        if more:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=f"+{more} more classes"))
+        if outline:
+            handles.append(Line2D([], [], color="white", linewidth=1.6, linestyle=(0, (3, 2)), label="target (dashed)",
+                                  path_effects=[_dark_edge()]))
+        ncols = max(1, min(len(handles), int(width / 1.25)))
+        legend_rows = -(-len(handles) // ncols)
+        fig = Figure(figsize=(width, self.rows * cell + 1.0 + extra + 0.22 * legend_rows), dpi=100,
+                     layout="constrained")
         ax = fig.add_subplot()
-        ax.imshow(colours[m], interpolation="nearest")
+        if self._image is None:
+            ax.imshow(colours[m], interpolation="nearest")
+        else:  # painted classes see-through over the image, background leaves the image as it is
+            alpha = np.where(m > 0, 0.5, 0.0)[..., None]
+            ax.imshow(self._image * (1 - alpha) + colours[m] * alpha, interpolation="nearest")
         if max(self.rows, self.cols) <= 16:
             ax.set_xticks(np.arange(-0.5, self.cols), minor=True)
             ax.set_yticks(np.arange(-0.5, self.rows), minor=True)
@@ -349,14 +420,17 @@ class MaskEditor(anywidget.AnyWidget):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.tick_params(which="both", length=0)
-        if self._target is not None:
+        if outline:
             t = np.pad(self._target, 1)  # edges between cells whose target differs, around foreground only
             segs = [[(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)] for r in range(self.rows + 1) for c in range(self.cols)
                     if t[r, c + 1] != t[r + 1, c + 1]]
             segs += [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r in range(self.rows) for c in range(self.cols + 1)
                      if t[r + 1, c] != t[r + 1, c + 1]]
-            ax.add_collection(LineCollection(segs, colors="black", linewidths=1.6, linestyles=(0, (3, 2))))
+            ax.add_collection(LineCollection(segs, colors="white", linewidths=1.6, linestyles=(0, (3, 2)),
+                                             path_effects=[_dark_edge()]))  # white dashes on a dark edge: seen on any image
         ax.set_title(title, fontsize=9)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncols=ncols, fontsize=8,
+                  frameon=False, handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
         fig.supxlabel(STATIC_NOTE, fontsize=9, style="italic")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Description": STATIC_NOTE})

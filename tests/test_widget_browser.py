@@ -58,6 +58,8 @@ def lab(tmp_path_factory):
         nbformat.v4.new_code_cell("big = MaskEditor(shape=(32, 32), num_classes=3)\nbig"),
         nbformat.v4.new_code_cell(CLICK_SETUP),
         nbformat.v4.new_code_cell('print("KERNEL", seg.clicks, int(seg.mask.sum()), round(seg.iou, 3))'),
+        nbformat.v4.new_code_cell("import numpy as np\npic = np.zeros((4, 4), np.uint8); pic[:, 2:] = 255\n"
+                                  "shown = MaskEditor(shape=(4, 4), image=pic, target=pic // 255)\nshown"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nb, work / "editor.ipynb")
@@ -236,3 +238,17 @@ def test_click_mode_left_right_toggle_undo_kernel_and_latency(page, lab):
     print("\nClickSegmenter click -> updated mask, 128x128 (ms): Playwright", [round(v) for v in latency_ms],
           "in page", [round(v) for v in in_page])
     assert len(in_page) == len(latency_ms) and max(latency_ms) < 5_000
+
+
+def test_the_image_is_drawn_under_the_mask(page, lab):
+    """``image=``: the canvas shows the image where nothing is painted (black left half, white right half)."""
+    page.locator(".jp-Cell").nth(5).click()
+    page.keyboard.press("Shift+Enter")
+    canvas = ".segcourse-paint[data-rows='4'][data-image='1']"
+    page.wait_for_selector(canvas, timeout=30_000)
+    left, right = page.evaluate(f"""() => {{
+        const c = document.querySelector("{canvas}"), ctx = c.getContext('2d'), px = c.width / 4;
+        const at = (r, k) => Array.from(ctx.getImageData((k + 0.3) * px, (r + 0.3) * px, 1, 1).data.slice(0, 3));
+        return [at(2, 0), at(2, 3)];
+    }}""")
+    assert max(left) < 10 and min(right) > 245, (left, right)

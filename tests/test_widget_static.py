@@ -47,9 +47,9 @@ def test_the_picture_shows_the_current_mask():
     ed.paint(1, 0, 1)
     after = np.asarray(_image(_bundle(ed)["image/png"]).convert("RGB"))
     assert before.shape == after.shape and (before != after).any()
-    # the painted class's colour appears only once something is painted
+    # the painted class's colour fills the grid only once something is painted (before: its legend patch only)
     fg = np.array(Image.new("RGB", (1, 1), ed.palette[1]).getpixel((0, 0)))
-    assert not (before == fg).all(-1).any() and (after == fg).all(-1).sum() > 1000
+    assert (before == fg).all(-1).sum() < 300 and (after == fg).all(-1).sum() > 1000
     ed.undo()
     ed.undo()
     assert np.array_equal(np.asarray(_image(_bundle(ed)["image/png"]).convert("RGB")), before)
@@ -153,7 +153,7 @@ def test_the_same_clicks_give_the_same_picture():
 
 @pytest.mark.parametrize("shape, k", [((1, 1), 2), ((3, 3), 3), ((4, 20), 5)])
 def test_the_snapshot_title_is_not_clipped(shape, k):
-    """The readout (plus "(target dashed)") wraps at " · " to fit the picture: no title text touches its sides."""
+    """The readout wraps at " · " to fit the picture: no title text touches its sides."""
     rng = np.random.default_rng(0)
     ed = MaskEditor(mask=rng.integers(0, k, shape), num_classes=k, target=rng.integers(0, k, shape))
     rgb = np.asarray(Image.open(io.BytesIO(ed.snapshot_png())).convert("L"))
@@ -169,3 +169,65 @@ def test_click_marks_match_lesson_06():
     js = (Path(widgets.__file__).parent / "widget" / "click_segmenter.js").read_text()
     assert "setLineDash" not in js and "ctx.arc" not in js and "const marker = " in js
     assert "dashed" not in widgets.CLICK_LABELS["target"]
+
+
+def test_the_picture_has_a_legend_and_a_white_target_outline():
+    """Legend: the classes' colours and "target (dashed)"; the outline is white on a dark edge, so it shows on
+    the dark background (black dashes on dark grey did not)."""
+    def white_in_grid(ed: MaskEditor) -> int:
+        rgb = np.asarray(Image.open(io.BytesIO(ed.snapshot_png())).convert("RGB")).astype(int)
+        bg = np.array(Image.new("RGB", (1, 1), ed.palette[0]).getpixel((0, 0)))
+        rows, cols = np.nonzero((rgb == bg).all(-1).sum(1) > 150)[0], np.nonzero((rgb == bg).all(-1).sum(0) > 150)[0]
+        grid = rgb[rows.min() + 2: rows.max() - 1, cols.min() + 2: cols.max() - 1]
+        return int((grid > 240).all(-1).sum())
+
+    ed = MaskEditor(shape=(3, 3), target=TRUTH, class_names=["background", "painted"])
+    hidden = MaskEditor(shape=(3, 3), target=TRUTH, hide_target=True)
+    assert white_in_grid(ed) > 200 and white_in_grid(hidden) == 0  # white dashes inside the grid, unless hidden
+    assert _legend_labels(ed) == ["background", "painted", "target (dashed)"]  # class names plus the target's entry
+    assert _legend_labels(hidden) == ["background", "class 1"]
+
+
+def _legend_labels(ed: MaskEditor) -> list[str]:
+    import matplotlib.figure
+
+    seen: list[str] = []
+    real = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        seen.extend(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+        return real(fig, *args, **kwargs)
+
+    matplotlib.figure.Figure.savefig = spy
+    try:
+        ed.snapshot_png()
+    finally:
+        matplotlib.figure.Figure.savefig = real
+    return seen
+
+
+def test_the_picture_shows_the_image_under_the_mask():
+    image = np.zeros((4, 4), np.uint8)
+    image[:, 2:] = 255  # right half white, left half black
+    ed = MaskEditor(shape=(4, 4), image=image)
+    rgb = np.asarray(Image.open(io.BytesIO(ed.snapshot_png())).convert("RGB")).astype(int)
+    h, w, _ = rgb.shape
+    row = rgb[h // 2 - 20]
+    assert (row > 250).all(-1).sum() > 80 and (row < 5).all(-1).sum() > 80  # both halves of the image are seen
+    plain = np.asarray(Image.open(io.BytesIO(MaskEditor(shape=(4, 4)).snapshot_png())).convert("RGB")).astype(int)
+    assert (plain[h // 2 - 20] < 5).all(-1).sum() < 10  # (the frame only) without an image the background is the palette's grey
+    ed.paint(0, 2, 1)
+    ed.paint(0, 0, 1)
+    painted = np.asarray(Image.open(io.BytesIO(ed.snapshot_png())).convert("RGB")).astype(int)
+    fg = np.array(Image.new("RGB", (1, 1), ed.palette[1]).getpixel((0, 0)))
+    blend_dark, blend_light = fg // 2, (fg + 255 + 1) // 2
+    near = lambda c: (np.abs(painted - c).max(-1) <= 2).sum()  # noqa: E731
+    assert near(blend_dark) > 500 and near(blend_light) > 500  # painted pixels are see-through over the image
+
+
+def test_a_legend_of_many_classes_lists_the_ones_in_use():
+    pal = np.stack(np.unravel_index(np.arange(301) * 97, (256, 256, 256)), -1).astype(np.uint8)
+    ed = MaskEditor(shape=(2, 2), num_classes=301, palette=pal, class_names=[str(i) for i in range(301)])
+    ed.paint(0, 0, 300)
+    assert _legend_labels(ed) == ["0", "300", "+299 more classes"]
+    assert _legend_labels(MaskEditor(shape=(2, 2), num_classes=3)) == ["background", "class 1", "class 2"]

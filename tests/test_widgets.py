@@ -113,11 +113,33 @@ def test_save_load_round_trip_and_no_overwrite(tmp_path, suffix):
     ({}, "shape=(rows, cols)"),
     ({"shape": (3, 3), "target": [[0, 1]]}, "must match"),
     ({"shape": (2, 2), "class_names": ["a"]}, "class names"),
+    ({"shape": (3, 3), "image": np.zeros((3, 4))}, "must match pixel for pixel"),
+    ({"shape": (3, 3), "image": np.zeros((3, 3, 4))}, "expected a (rows, cols) grey"),
+    ({"shape": (3, 3), "image": np.zeros((3, 3, 3))[None]}, "expected a (rows, cols) grey"),
+    ({"shape": (3, 3), "image": np.full((3, 3), 2.0)}, "must lie in [0, 1]"),
+    ({"shape": (3, 3), "image": np.full((3, 3), np.nan)}, "NaN"),
+    ({"shape": (3, 3), "image": np.ones((3, 3), bool)}, "dtype bool"),
+    ({"shape": (3, 3), "image": np.ones((3, 3), np.int64)}, "dtype int64"),
+    ({"shape": (3, 3), "image": "abc"}, "image"),
+    ({"shape": (3, 3), "hide_target": "yes"}, "hide_target"),
 ])
 def test_bad_input_messages(kwargs, words):
     with pytest.raises((ValueError, TypeError)) as info:
         MaskEditor(**kwargs)
     assert words in str(info.value)
+
+
+def test_image_under_the_mask_is_checked_and_kept():
+    grey = np.arange(9, dtype=np.uint8).reshape(3, 3) * 30
+    ed = MaskEditor(shape=(3, 3), target=TRUTH, image=grey)
+    assert ed.image.shape == (3, 3, 3) and ed.image.dtype == np.float32
+    np.testing.assert_allclose(ed.image[..., 1], grey / 255, atol=1e-6)
+    assert ed.image_url.startswith("data:image/png;base64,")
+    rgb = np.random.default_rng(0).random((3, 3, 3))
+    assert np.allclose(MaskEditor(mask=TRUTH, image=rgb).image, rgb)
+    assert MaskEditor(shape=(3, 3)).image is None and MaskEditor(shape=(3, 3)).image_url == ""
+    ed.paint(0, 0, 1)  # the image changes nothing about the scores or the text form
+    assert ed.scores["painted"] == 1 and repr(ed) == "MaskEditor(shape=(3, 3), num_classes=2, painted=1, target=yes)"
 
 
 def test_repr_is_stable_text():

@@ -35,6 +35,14 @@ function render({ model, el }) {
   button("reset", "segcourse-reset", () => model.send({ type: "reset" }));
   const toggle = button("show target", "segcourse-toggle", () => { model.set("show_target", !model.get("show_target")); model.save_changes(); });
 
+  // optional image under the mask (image_url, a PNG data URL): painted classes are drawn see-through over it
+  const picture = new Image();
+  let pictureUrl = "";
+  const loadPicture = () => {
+    const url = model.get("image_url");
+    if (url && url !== pictureUrl) { pictureUrl = url; picture.onload = () => draw(); picture.src = url; }
+    if (!url) pictureUrl = "";
+  };
   const cellPx = () => Math.max(12, Math.min(40, Math.floor(480 / Math.max(model.get("rows"), model.get("cols")))));
   const draw = () => {
     const rows = model.get("rows"), cols = model.get("cols"), cells = model.get("cells");
@@ -43,10 +51,17 @@ function render({ model, el }) {
     paint.style.width = `${cols * px}px`; paint.style.height = `${rows * px}px`;
     paint.dataset.rows = rows; paint.dataset.cols = cols;
     const ctx = paint.getContext("2d");
+    const withImage = pictureUrl !== "" && picture.complete && picture.naturalWidth > 0;
+    paint.dataset.image = withImage ? "1" : "0";
+    if (withImage) { ctx.imageSmoothingEnabled = false; ctx.drawImage(picture, 0, 0, cols * px, rows * px); }
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-      ctx.fillStyle = colours[cells[r * cols + c]] || "#000";
+      const k = cells[r * cols + c];
+      if (withImage && k === 0) continue;            // background leaves the image visible
+      ctx.fillStyle = colours[k] || "#000";
+      ctx.globalAlpha = withImage ? 0.5 : 1;
       ctx.fillRect(c * px, r * px, px, px);
     }
+    ctx.globalAlpha = 1;
     const errors = model.get("errors"), errorColours = model.get("error_colours");
     if (model.get("show_target") && errors.length) {
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
@@ -54,7 +69,7 @@ function render({ model, el }) {
         if (e > 0) { ctx.fillStyle = errorColours[e]; ctx.globalAlpha = 0.55; ctx.fillRect(c * px, r * px, px, px); ctx.globalAlpha = 1; }
       }
       const target = model.get("target");
-      ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 3; ctx.beginPath();
+      ctx.beginPath();
       const t = (r, c) => (r < 0 || c < 0 || r >= rows || c >= cols) ? -1 : target[r * cols + c];
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
         const v = t(r, c);
@@ -64,7 +79,8 @@ function render({ model, el }) {
         if (t(r, c - 1) !== v) { ctx.moveTo(c * px, r * px); ctx.lineTo(c * px, (r + 1) * px); }
         if (t(r, c + 1) !== v) { ctx.moveTo((c + 1) * px, r * px); ctx.lineTo((c + 1) * px, (r + 1) * px); }
       }
-      ctx.stroke();
+      ctx.strokeStyle = "#1a1a1a"; ctx.lineWidth = 5; ctx.stroke();   // a dark edge under the white line: seen on any image
+      ctx.strokeStyle = "#ffffff"; ctx.lineWidth = 3; ctx.stroke();
     }
     ctx.strokeStyle = "rgba(255,255,255,0.25)"; ctx.lineWidth = 1; ctx.beginPath();
     for (let r = 1; r < rows; r++) { ctx.moveTo(0, r * px); ctx.lineTo(cols * px, r * px); }
@@ -102,6 +118,8 @@ function render({ model, el }) {
     if (ev.key === "b") { model.set("brush", model.get("brush") === 1 ? 3 : 1); model.save_changes(); }
   });
   for (const name of ["cells", "readout", "selected", "brush", "show_target", "errors", "rows", "cols"]) model.on(`change:${name}`, draw);
+  model.on("change:image_url", () => { loadPicture(); draw(); });
+  loadPicture();
   draw();
 }
 export default { render };
