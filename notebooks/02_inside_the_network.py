@@ -967,8 +967,8 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 #   lowest value comes at step 100 (0.171) and it ends a little higher, at 0.182, after 120 steps.
 # - **weight decay** pulls every weight a little towards 0 at each step. Compare the first two rows:
 #   in a run this short it hardly changes anything. Whether it helps in long runs of big models,
-#   this lesson does not measure (Loshchilov & Hutter, 2019, "Decoupled Weight Decay
-#   Regularization", study AdamW's weight decay).
+#   this lesson does not measure (Loshchilov & Hutter study AdamW's weight decay in "Decoupled
+#   Weight Decay Regularization", 2019).
 # - **augmentation** shows the model a flipped, re-lit variant of its images at each step, so there
 #   is less to memorise and more to learn; compare the first and the third row for what it did here.
 #
