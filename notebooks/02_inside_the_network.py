@@ -509,6 +509,8 @@ fig.tight_layout()
 # between classes, where the model decides which side a pixel belongs to. The counts above say
 # how many there are and how many of them lie on a boundary: 50 of 50, while the boundary band
 # covers only 504 of the 4096 pixels (12.3 %).
+# (The band is built with `np.roll`, which wraps around: a pixel in the last column is compared
+# with the first column of its row. Exercise 7 builds it without that, over 50 scenes.)
 #
 # ## 6 · The losses, written out
 #
@@ -1263,13 +1265,17 @@ for s in range(3):
 # %% [markdown]
 # The table counts, for each loss, *when* the lanes are found, seed by seed. Soft Dice alone is never
 # later than the other two (steps 40, 40 and 80; on seed 1 the sum ties it at step 40), and
-# cross-entropy alone is never earlier (120, 80 and never). On seed 2, cross-entropy alone never
-# finds the lanes in 120 steps: its lane IoU stays at or below 0.5 at all three evaluations, and its
-# val mIoU ends at 0.753. The sum ends with the highest val mIoU on all three seeds (the last three
-# lines), but the final ranking of the two halves depends on the seed: Dice alone ends above
-# cross-entropy alone on seeds 0 and 2, below it on seed 1 (0.966 against 0.973). So the gradient
-# shares of section 6 show up in *when* the lanes are learnt, not in a fixed final order. Which loss
-# ends best in a long run, this lesson does not measure (`train.fit` uses the sum, a common choice).
+# cross-entropy alone is never earlier (120, 80 and never).
+#
+# On seed 2, cross-entropy alone never finds the lanes in 120 steps: its lane IoU stays at or below
+# 0.5 at all three evaluations, and its val mIoU ends at 0.753.
+#
+# The sum ends with the highest val mIoU on all three seeds (the last three lines). The order of the
+# two halves depends on the seed: Dice alone ends below cross-entropy alone on seed 1 (0.966 against
+# 0.973), above it on seeds 0 and 2.
+#
+# So the gradient shares of section 6 show up in *when* the lanes are learnt, not in a fixed final
+# order. Which loss ends best in a long run, this lesson does not measure.
 #
 # ## Pass check
 #
@@ -1280,7 +1286,8 @@ for s in range(3):
 # * build a UNet from `nn.Conv2d`, `nn.MaxPool2d` and `nn.ConvTranspose2d`, print its shapes, and
 #   say what its skip connections carry, with the 1/8 lane IoU of §1 (§4; exercise 4 has you write
 #   and train one);
-# * turn logits into a label map and a confidence map, and say where the unsure pixels lie (§5);
+# * turn logits into a label map and a confidence map, and say where the unsure pixels lie (§5;
+#   exercise 7 counts them over 50 scenes);
 # * write cross-entropy and soft Dice, and read the gradient shares that show why Dice helps the
 #   small classes (§6);
 # * measure what the skips and each loss buy with the same loop and the same steps (§8);
