@@ -1,12 +1,13 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 02 · Inside a segmentation network
 #
-# Seven exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
+# Eight exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
 # the dilation a layer needs to see a whole scene, a soft Dice loss that skips unlabelled pixels,
 # a UNet you write and train yourself, what max-pooling keeps of a thin lane, a class weight
-# that makes cross-entropy act like your Dice, and where the shipped model's unsure pixels lie.
-# The cell after each exercise checks it automatically; exercise 6 also has a written answer,
-# graded by hand. **15 points**: 14 checked automatically, 1 by hand.
+# that makes cross-entropy act like your Dice, where the shipped model's unsure pixels lie, and
+# batch-norm statistics from batches of unequal size. The cell after each exercise checks it
+# automatically; exercise 6 also has a written answer, graded by hand. **16 points**: 15 checked
+# automatically, 1 by hand.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -345,3 +346,51 @@ for level in (0.9, 0.99):
 
 # %% nbgrader={"grade": true, "grade_id": "check_unsure_on_boundary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_unsure_on_boundary(unsure_on_boundary)
+
+# %% [markdown]
+# ## 8 · Batch-norm statistics from batches of unequal size (1 point)
+#
+# Section 9 of the lesson re-estimated the batch-norm running statistics with `momentum=None`: an
+# equal average over the batches. When the batches differ in size (the last batch of an epoch is
+# often smaller), that gives a batch of 2 images as much say as a batch of 16. Write
+# `weighted_bn_statistics(model, batches)`: `batches` is a list of image tensors `(n, C, H, W)`
+# with different `n`; return a **copy** of `model`, in eval mode, whose every `nn.BatchNorm2d` holds
+# as running mean and running variance the average of the statistics batch norm computes on each
+# batch in training mode, **each batch weighted by its number of images**. Leave `model` itself and
+# its weights unchanged.
+#
+# A batch-norm layer updates `running = (1 - momentum) · running + momentum · batch statistic`, and
+# you may set `layer.momentum` before every batch. Which momentum, for a batch of `n` images after
+# `seen` images, keeps `running` the weighted average of everything seen so far?
+
+# %% nbgrader={"grade": false, "grade_id": "weighted_bn_statistics", "locked": false, "schema_version": 3, "solution": true, "task": false}
+import copy
+
+
+def weighted_bn_statistics(model, batches):
+    ### BEGIN SOLUTION
+    model = copy.deepcopy(model)                                   # the caller keeps the original
+    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    model.train()                                                  # train mode: batch norm updates its averages
+    seen = 0
+    with torch.no_grad():
+        for batch in batches:
+            n = batch.shape[0]
+            for layer in layers:
+                layer.momentum = n / (seen + n)                    # 1 for the first batch: the old values go
+            model(batch)
+            seen += n
+    for layer in layers:
+        layer.momentum = 0.1                                       # back to the default for any later training
+    return model.eval()
+    ### END SOLUTION
+
+images = torch.tensor(ref.images[:48]).permute(0, 3, 1, 2)
+uneven = weighted_bn_statistics(shipped, [images[:40], images[40:]])     # batches of 40 and 8 images
+one_pass = weighted_bn_statistics(shipped, [images])                     # all 48 images in one batch
+first = lambda m: next(layer for layer in m.modules() if isinstance(layer, nn.BatchNorm2d))  # noqa: E731
+print("first batch-norm layer, running mean from batches of 40 and 8 images equal to one pass over all 48 "
+      "(within 1e-4):", bool((first(uneven).running_mean - first(one_pass).running_mean).abs().max() < 1e-4))
+
+# %% nbgrader={"grade": true, "grade_id": "check_weighted_bn_statistics", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_weighted_bn_statistics(weighted_bn_statistics)

@@ -476,3 +476,47 @@ def test_unsure_on_boundary_check():
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (_unsure(c, l, level)[0], 0), "boundary count is not")
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (0, 0), "Count the pixels")
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: 1 / 0, "crashed")
+
+
+def _weighted_bn(model, batches, momentum=lambda n, seen: n / (seen + n), train=True):
+    """The model answer of exercise 8 (``momentum`` and ``train`` make the typical mistakes)."""
+    import copy
+
+    model = copy.deepcopy(model)
+    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for layer in layers:
+        layer.reset_running_stats()
+    model.train(train)
+    seen = 0
+    with torch.no_grad():
+        for batch in batches:
+            for layer in layers:
+                layer.momentum = momentum(batch.shape[0], seen)
+            model(batch)
+            seen += batch.shape[0]
+    return model.eval()
+
+
+def test_weighted_bn_statistics_check():
+    """Exercise 8: batch-norm statistics weighted by batch size, with each typical mistake named."""
+    checks.check_weighted_bn_statistics(_weighted_bn)
+    fails = lambda answer, *words: _fails(checks.check_weighted_bn_statistics, answer, *words)  # noqa: E731
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: None), "momentum=None", "n / (seen + n)")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 0.1), "default momentum")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 1.0), "Only the last batch")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: n / 16), "weighted by its images")
+    fails(lambda m, b: _weighted_bn(m, b, train=False), "did not change", "training mode")
+    fails(lambda m, b: _weighted_bn(m, b).train(), "training mode: return it in eval mode")
+    fails(lambda m, b: None, "nn.Module")
+
+    def in_place(model, batches):
+        model.load_state_dict(_weighted_bn(model, batches).state_dict())
+        return model
+    fails(in_place, "work on a copy")
+
+    def steps(model, batches):                       # an optimiser step sneaks in
+        out = _weighted_bn(model, batches)
+        with torch.no_grad():
+            next(out.parameters()).add_(1.0)
+        return out
+    fails(steps, "weights changed")

@@ -356,6 +356,24 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return int(unsure.sum()), int((unsure & edge).sum())
             """, {"check_unsure_on_boundary"}),
     ],
+    "weighted_bn_statistics": [
+        ("dee", """
+            import copy
+
+
+            def weighted_bn_statistics(model, batches):  # the lesson's momentum=None: every batch counts the same
+                model = copy.deepcopy(model)
+                for layer in model.modules():
+                    if isinstance(layer, nn.BatchNorm2d):
+                        layer.reset_running_stats()
+                        layer.momentum = None
+                model.train()
+                with torch.no_grad():
+                    for batch in batches:
+                        model(batch)
+                return model.eval()
+            """, {"check_weighted_bn_statistics"}),
+    ],
     # lesson 03 (instance segmentation)
     "count_cells": [
         ("fay", """

@@ -18,7 +18,8 @@ from ._core import _call, _close, _kind, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
-           "check_unet", "check_matching_weight", "check_unsure_on_boundary"]
+           "check_unet", "check_matching_weight", "check_unsure_on_boundary",
+           "check_weighted_bn_statistics"]
 
 
 def _shown(value: Any) -> str:
@@ -1068,3 +1069,137 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
                              f"in the same scene has another true class")
     _refuse(call, "unsure_on_boundary", task)
     print(f"check_unsure_on_boundary: all {len(cases)} cases pass")
+
+
+BN_BATCH_SIZES = (5, 2, 9)  #: images per batch in the batch-norm check: unequal, so the weighting shows
+
+
+def _bn_layers(model: Any) -> list[Any]:
+    from torch import nn
+
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def _weighted_bn(model: Any, batches: list[Any], how: str = "weighted") -> Any:
+    """A copy of ``model`` whose batch-norm running statistics are the average of the batches' statistics,
+    each batch weighted by its number of images (``how``: "weighted"; "equal" is the lesson's
+    ``momentum=None``, "default" keeps momentum 0.1, "last" keeps only the last batch).
+
+    >>> import torch
+    >>> from segcourse.models import TinyUNet
+    >>> torch.manual_seed(0) and None
+    >>> net = TinyUNet(3, 5, width=4)
+    >>> out = _weighted_bn(net, [torch.rand(3, 3, 16, 16), torch.rand(1, 3, 16, 16)])
+    >>> out.training, bool((out.down[0][0][1].running_mean != net.down[0][0][1].running_mean).any())
+    (False, True)
+    """
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(model)
+    layers = _bn_layers(model)
+    for layer in layers:
+        layer.reset_running_stats()
+    model.train()
+    seen = 0
+    with torch.no_grad():
+        for batch in batches:
+            n = batch.shape[0]
+            for layer in layers:
+                layer.momentum = {"weighted": n / (seen + n), "equal": None, "default": 0.1, "last": 1.0}[how]
+            model(batch)
+            seen += n
+    for layer in layers:
+        layer.momentum = 0.1
+    return model.eval()
+
+
+def _bn_case() -> tuple[Any, list[Any]]:
+    """A small TinyUNet with running statistics that are not the defaults, and batches of unequal size."""
+    import torch
+
+    from ..models import TinyUNet
+
+    with torch.random.fork_rng():
+        torch.manual_seed(11)
+        net = TinyUNet(3, 5, width=4)
+        for layer in _bn_layers(net):
+            layer.running_mean.uniform_(-1, 1)
+            layer.running_var.uniform_(0.5, 2)
+        batches = [torch.rand(n, 3, 16, 16) * (1 + i) for i, n in enumerate(BN_BATCH_SIZES)]
+    return net.eval(), batches
+
+
+def _bn_stats(model: Any) -> list[Any]:
+    return [t.detach().clone() for layer in _bn_layers(model) for t in (layer.running_mean, layer.running_var)]
+
+
+def _bn_same(a: list[Any], b: list[Any], tol: float = 1e-4) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and bool(((x - y).abs() <= tol * (1 + y.abs())).all())
+                                    for x, y in zip(a, b))
+
+
+@learner_check
+def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
+    """Check ``weighted_bn_statistics(model, batches)``: a copy of ``model``, in eval mode, whose batch-norm
+    running means and variances are the averages of the statistics of ``batches`` (a list of image
+    tensors), each batch weighted by its number of images; ``model`` itself is left unchanged.
+
+    >>> check_weighted_bn_statistics(lambda model, batches: _weighted_bn(model, batches, how="equal"))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: the running statistics differ from the weighted average of the batches'. If...
+    """
+    import torch
+    from torch import nn
+
+    net, batches = _bn_case()
+    before = _bn_stats(net)
+    weights = [p.detach().clone() for p in net.parameters()]
+
+    def run(model: Any, data: list[Any]) -> tuple[Any, Any]:   # _call passes copies: keep the one given
+        return weighted_bn_statistics(model, data), model
+
+    got, given = _call(run, net, batches, what="weighted_bn_statistics")
+    if not isinstance(got, nn.Module):
+        raise AssertionError(f"weighted_bn_statistics returned {_kind(got)}; return the recalibrated copy of the "
+                             f"model (an nn.Module)")
+    if len(_bn_layers(got)) != len(_bn_layers(net)):
+        raise AssertionError("the returned model has not the same batch-norm layers as the one given: return a "
+                             "copy of it (copy.deepcopy(model)) with new running statistics")
+    mine = _bn_stats(got)
+    want = _bn_stats(_weighted_bn(net, batches))
+    if not _bn_same(mine, want):
+        hints = [
+            ("equal", "If you set momentum=None as the lesson's recalibrate_bn does: every batch then counts the "
+                      "same, whatever its size; weight each batch by its number of images, e.g. set each "
+                      "layer's momentum to n / (seen + n) before a batch of n images, after seen images"),
+            ("default", "If you kept batch norm's default momentum (0.1): the running statistics are then an "
+                        "exponential average, mostly the old values; set the momentum before each batch"),
+            ("last", "Only the last batch counts in your statistics (momentum 1 throughout?): the momentum must "
+                     "shrink as images accumulate, n / (seen + n)"),
+        ]
+        reset = [torch.zeros_like(t) if i % 2 == 0 else torch.ones_like(t) for i, t in enumerate(before)]
+        if _bn_same(mine, before) or _bn_same(mine, reset):
+            raise AssertionError("the running statistics did not change (or are only reset): run the batches "
+                                 "through the copy in training mode (model.train()); in eval mode batch norm only "
+                                 "reads them")
+        for how, hint in hints:
+            if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
+                raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
+                                     f"{hint}")
+        raise AssertionError(f"the running statistics differ from the average of the batches' statistics, each "
+                             f"batch weighted by its images ({', '.join(map(str, BN_BATCH_SIZES))} images here): "
+                             f"reset them, then set momentum = n / (seen + n) before each batch, in train mode")
+    if got is given or not _bn_same(_bn_stats(given), before, 0.0):
+        raise AssertionError("the model you were given has new running statistics too: work on a copy "
+                             "(copy.deepcopy(model)) so the caller keeps the original")
+    if got.training:
+        raise AssertionError("the returned model is in training mode: return it in eval mode (model.eval()), "
+                             "so that it uses the new running statistics")
+    if not all(torch.equal(p, q) for p, q in zip(got.parameters(), weights)):
+        raise AssertionError("the model's weights changed: recalibration only re-estimates the batch-norm "
+                             "statistics (no optimiser step)")
+    print(f"check_weighted_bn_statistics: right: the running statistics of all {len(_bn_layers(net))} batch-norm "
+          f"layers match, for batches of {', '.join(map(str, BN_BATCH_SIZES))} images")
