@@ -373,7 +373,7 @@ def weighted_bn_statistics(model, batches):
     layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     model.train()                                                  # train mode: batch norm updates its averages
     seen = 0
-    with torch.no_grad():
+    with torch.no_grad():                                          # no gradients: only the averages change
         for batch in batches:
             n = batch.shape[0]
             for layer in layers:
