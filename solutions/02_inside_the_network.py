@@ -1,12 +1,13 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 02 · Inside a segmentation network
 #
-# Six exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
+# Eight exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
 # the dilation a layer needs to see a whole scene, a soft Dice loss that skips unlabelled pixels,
-# a UNet you write and train yourself, what max-pooling keeps of a thin lane, and a class weight
-# that makes cross-entropy act like your Dice. Exercises 1 to 5 are checked automatically by the
-# cell after each; exercise 6, a measurement and a written answer, is graded by hand.
-# **14 points**: 12 checked automatically, 2 by hand.
+# a UNet you write and train yourself, what max-pooling keeps of a thin lane, a class weight
+# that makes cross-entropy act like your Dice, where the shipped model's unsure pixels lie, and
+# batch-norm statistics from batches of unequal size. The cell after each exercise checks it
+# automatically; exercise 6 also has a written answer, graded by hand. **16 points**: 15 checked
+# automatically, 1 by hand.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -305,3 +306,91 @@ checks.check_matching_weight(lane_weight, soft_dice)
 # against 0.112 under my Dice, while the sky keeps 0.379 against 0.286. Matching Dice for every
 # class would take a weight per class, and this is one batch at initialisation: it says nothing
 # about the weights that would match later in training.
+
+# %% [markdown]
+# ## 7 · Where are the shipped model's unsure pixels? (1 point)
+#
+# Section 5 of the lesson counted, on one scene, the pixels the shipped model gives a confidence
+# below 0.99 and how many of them lie on a class boundary. Its boundary band uses `np.roll`, which
+# wraps around: a pixel in the last column is compared with the first column of the same row.
+# Write `unsure_on_boundary(confidence, labels, level=0.99)` that does it properly, for one scene
+# `(H, W)` or a batch `(N, H, W)` of scenes: return the pair `(n_unsure, n_on_boundary)`, the number
+# of pixels with confidence **below** `level`, and how many of them lie on a class boundary. A pixel
+# is on a boundary when one of its 4 neighbours (up, down, left, right) *inside the same scene* has
+# another true class; pixels on the image border simply have fewer neighbours. The cell under it runs
+# your function on the shipped model's confidences for 50 of the lesson's reference scenes.
+
+# %% nbgrader={"grade": false, "grade_id": "unsure_on_boundary", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def unsure_on_boundary(confidence, labels, level=0.99):
+    ### BEGIN SOLUTION
+    labels = np.asarray(labels)
+    differs_down = labels[..., 1:, :] != labels[..., :-1, :]      # each pixel against the one below it
+    differs_right = labels[..., :, 1:] != labels[..., :, :-1]     # and against the one to its right
+    band = np.zeros(labels.shape, bool)
+    band[..., 1:, :] |= differs_down                              # both pixels of a differing pair
+    band[..., :-1, :] |= differs_down
+    band[..., :, 1:] |= differs_right
+    band[..., :, :-1] |= differs_right
+    unsure = np.asarray(confidence) < level
+    return int(unsure.sum()), int((unsure & band).sum())
+    ### END SOLUTION
+
+shipped = models.pretrained("roads").eval()
+with torch.no_grad():
+    probs = shipped(torch.tensor(ref.images[:50]).permute(0, 3, 1, 2)).softmax(1)
+shipped_confidence = probs.max(1).values.numpy()                  # (50, 64, 64)
+for level in (0.9, 0.99):
+    counts = unsure_on_boundary(shipped_confidence, ref.labels[:50], level)
+    print(f"50 scenes, confidence below {level}: {counts[0]} pixels, {counts[1]} of them on a class boundary "
+          f"({counts[1] / max(counts[0], 1):.1%})")
+
+# %% nbgrader={"grade": true, "grade_id": "check_unsure_on_boundary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_unsure_on_boundary(unsure_on_boundary)
+
+# %% [markdown]
+# ## 8 · Batch-norm statistics from batches of unequal size (1 point)
+#
+# Section 9 of the lesson re-estimated the batch-norm running statistics with `momentum=None`: an
+# equal average over the batches. When the batches differ in size (the last batch of an epoch is
+# often smaller), that gives a batch of 2 images as much say as a batch of 16. Write
+# `weighted_bn_statistics(model, batches)`: `batches` is a list of image tensors `(n, C, H, W)`
+# with different `n`; return a **copy** of `model`, in eval mode, whose every `nn.BatchNorm2d` holds
+# as running mean and running variance the average of the statistics batch norm computes on each
+# batch in training mode, **each batch weighted by its number of images**. Leave `model` itself and
+# its weights unchanged.
+#
+# A batch-norm layer updates `running = (1 - momentum) · running + momentum · batch statistic`, and
+# you may set `layer.momentum` before every batch. Which momentum, for a batch of `n` images after
+# `seen` images, keeps `running` the weighted average of everything seen so far?
+
+# %% nbgrader={"grade": false, "grade_id": "weighted_bn_statistics", "locked": false, "schema_version": 3, "solution": true, "task": false}
+import copy
+
+
+def weighted_bn_statistics(model, batches):
+    ### BEGIN SOLUTION
+    model = copy.deepcopy(model)                                   # the caller keeps the original
+    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    model.train()                                                  # train mode: batch norm updates its averages
+    seen = 0
+    with torch.no_grad():                                          # no gradients: only the averages change
+        for batch in batches:
+            n = batch.shape[0]
+            for layer in layers:
+                layer.momentum = n / (seen + n)                    # 1 for the first batch: the old values go
+            model(batch)
+            seen += n
+    for layer in layers:
+        layer.momentum = 0.1                                       # back to the default for any later training
+    return model.eval()
+    ### END SOLUTION
+
+images = torch.tensor(ref.images[:48]).permute(0, 3, 1, 2)
+uneven = weighted_bn_statistics(shipped, [images[:40], images[40:]])     # batches of 40 and 8 images
+one_pass = weighted_bn_statistics(shipped, [images])                     # all 48 images in one batch
+first = lambda m: next(layer for layer in m.modules() if isinstance(layer, nn.BatchNorm2d))  # noqa: E731
+print("first batch-norm layer, running mean from batches of 40 and 8 images equal to one pass over all 48 "
+      "(within 1e-4):", bool((first(uneven).running_mean - first(one_pass).running_mean).abs().max() < 1e-4))
+
+# %% nbgrader={"grade": true, "grade_id": "check_weighted_bn_statistics", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_weighted_bn_statistics(weighted_bn_statistics)

@@ -48,6 +48,8 @@ def test_soft_dice_check_rejects_typical_mistakes():
     _fails(checks.check_soft_dice, wrong(all_classes=True), "absent")
     _fails(checks.check_soft_dice, wrong(eps=0.0), "smoothing")
     _fails(checks.check_soft_dice, wrong(per_image=True), "per image")
+    _fails(checks.check_soft_dice, wrong(probs=lambda v: F.one_hot(v.argmax(1), v.shape[1]).permute(0, 3, 1, 2).float()),
+           "argmax (hard labels)")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: 1 - _dice(z, t, eps), "1 - mean Dice")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: float(_dice(z, t, eps).detach()), "gradient")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: torch.zeros(z.shape[1]), "one number")
@@ -273,6 +275,8 @@ def test_pooled_lane_iou_check():
     _fails(checks.check_pooled_lane_iou, (up_ids & lane).sum() / (up_ids | lane).sum(), "pooled the class ids")
     across = lane.reshape(200, 8, 8, 8, 8).any((1, 3)).repeat(8, 1).repeat(8, 2)   # blocks pooled, not pixels
     _fails(checks.check_pooled_lane_iou, (across & lane).sum() / (across | lane).sum(), "wrong axes", "2 and 4")
+    mean = (lane.reshape(200, 8, 8, 8, 8).mean((2, 4)) > 0.5).repeat(8, 1).repeat(8, 2)   # average pooling > 0.5
+    _fails(checks.check_pooled_lane_iou, (mean & lane).sum() / (mean | lane).sum(), "average pooling")
     _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
     _fails(checks.check_pooled_lane_iou, "c", "one number")
     _fails(checks.check_pooled_lane_iou, None, "one number")
@@ -421,3 +425,98 @@ def test_unet_check_rejects_a_model_that_never_trains():
             for p in self.parameters():
                 p.requires_grad_(False)
     _fails(checks.check_unet, Frozen, "below 0.90")
+
+
+def _unsure(confidence, labels, level=0.99):
+    """The model answer of exercise 7: 4-neighbour boundary, no wrap-around, one scene or a batch."""
+    labels = np.asarray(labels)
+    down, right = labels[..., 1:, :] != labels[..., :-1, :], labels[..., :, 1:] != labels[..., :, :-1]
+    band = np.zeros(labels.shape, bool)
+    band[..., 1:, :] |= down
+    band[..., :-1, :] |= down
+    band[..., :, 1:] |= right
+    band[..., :, :-1] |= right
+    unsure = np.asarray(confidence) < level
+    return int(unsure.sum()), int((unsure & band).sum())
+
+
+def test_unsure_on_boundary_check():
+    """Exercise 7: the pair (unsure pixels, those on a class boundary), with each typical mistake named."""
+    from segcourse.checks.lesson02 import _unsure_on_boundary
+
+    checks.check_unsure_on_boundary(_unsure)
+    checks.check_unsure_on_boundary(lambda c, l, level=0.99: np.array(_unsure(c, l, level)))
+    checks.check_unsure_on_boundary(lambda c, l, level=0.99: torch.tensor(_unsure(c, l, level)))
+
+    def lesson_cell(confidence, labels, level=0.99):   # section 5's cell pasted: np.roll, axes 0 and 1
+        edge = np.zeros(labels.shape, bool)
+        edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+        edge[1:, :] |= labels[1:, :] != labels[:-1, :]
+        edge = edge | np.roll(edge, -1, 0) | np.roll(edge, -1, 1)
+        unsure = confidence < level
+        return unsure.sum(), (unsure & edge).sum()
+    _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's cell", "last two axes")
+
+    def rolled(confidence, labels, level=0.99):        # np.roll on the right axes: still wraps around
+        edge = np.zeros(labels.shape, bool)
+        edge[..., :, 1:] |= labels[..., :, 1:] != labels[..., :, :-1]
+        edge[..., 1:, :] |= labels[..., 1:, :] != labels[..., :-1, :]
+        edge = edge | np.roll(edge, -1, -2) | np.roll(edge, -1, -1)
+        unsure = confidence < level
+        return int(unsure.sum()), int((unsure & edge).sum())
+    _fails(checks.check_unsure_on_boundary, rolled, "np.roll", "wraps around")
+    variant = lambda **kw: lambda c, l, level=0.99: _unsure_on_boundary(c, l, level, **kw)  # noqa: E731
+    _fails(checks.check_unsure_on_boundary, variant(at_most=True), "confidence <= level")
+    _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")
+    _fails(checks.check_unsure_on_boundary, variant(diagonal=True), "diagonal neighbours")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, 0.99), "level argument")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, level)[::-1], "wrong way round")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, level)[1] / _unsure(c, l, level)[0],
+           "pair of counts")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (_unsure(c, l, level)[0], 0), "boundary count is not")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (0, 0), "Count the pixels")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: 1 / 0, "crashed")
+
+
+def _weighted_bn(model, batches, momentum=lambda n, seen: n / (seen + n), train=True):
+    """The model answer of exercise 8 (``momentum`` and ``train`` make the typical mistakes)."""
+    import copy
+
+    model = copy.deepcopy(model)
+    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for layer in layers:
+        layer.reset_running_stats()
+    model.train(train)
+    seen = 0
+    with torch.no_grad():
+        for batch in batches:
+            for layer in layers:
+                layer.momentum = momentum(batch.shape[0], seen)
+            model(batch)
+            seen += batch.shape[0]
+    return model.eval()
+
+
+def test_weighted_bn_statistics_check():
+    """Exercise 8: batch-norm statistics weighted by batch size, with each typical mistake named."""
+    checks.check_weighted_bn_statistics(_weighted_bn)
+    fails = lambda answer, *words: _fails(checks.check_weighted_bn_statistics, answer, *words)  # noqa: E731
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: None), "momentum=None", "n / (seen + n)")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 0.1), "default momentum")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 1.0), "Only the last batch")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: n / 16), "weighted by its images")
+    fails(lambda m, b: _weighted_bn(m, b, train=False), "did not change", "training mode")
+    fails(lambda m, b: _weighted_bn(m, b).train(), "training mode: return it in eval mode")
+    fails(lambda m, b: None, "nn.Module")
+
+    def in_place(model, batches):
+        model.load_state_dict(_weighted_bn(model, batches).state_dict())
+        return model
+    fails(in_place, "work on a copy")
+
+    def steps(model, batches):                       # an optimiser step sneaks in
+        out = _weighted_bn(model, batches)
+        with torch.no_grad():
+            next(out.parameters()).add_(1.0)
+        return out
+    fails(steps, "weights changed")

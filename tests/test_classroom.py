@@ -345,6 +345,35 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             lane_weight = float(np.median(counts) / counts[3])
             """, {"check_matching_weight"}),
     ],
+    "unsure_on_boundary": [
+        ("fay", """
+            def unsure_on_boundary(confidence, labels, level=0.99):  # np.roll as in the lesson: the edges wrap
+                edge = np.zeros(labels.shape, bool)
+                edge[..., :, 1:] |= labels[..., :, 1:] != labels[..., :, :-1]
+                edge[..., 1:, :] |= labels[..., 1:, :] != labels[..., :-1, :]
+                edge = edge | np.roll(edge, -1, -2) | np.roll(edge, -1, -1)
+                unsure = confidence < level
+                return int(unsure.sum()), int((unsure & edge).sum())
+            """, {"check_unsure_on_boundary"}),
+    ],
+    "weighted_bn_statistics": [
+        ("dee", """
+            import copy
+
+
+            def weighted_bn_statistics(model, batches):  # the lesson's momentum=None: every batch counts the same
+                model = copy.deepcopy(model)
+                for layer in model.modules():
+                    if isinstance(layer, nn.BatchNorm2d):
+                        layer.reset_running_stats()
+                        layer.momentum = None
+                model.train()
+                with torch.no_grad():
+                    for batch in batches:
+                        model(batch)
+                return model.eval()
+            """, {"check_weighted_bn_statistics"}),
+    ],
     # lesson 03 (instance segmentation)
     "count_cells": [
         ("fay", """

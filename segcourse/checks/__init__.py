@@ -44,7 +44,8 @@ Layout
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_crop_resize_pair``,
                 ``check_block_mean_camera``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
-                ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``
+                ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``,
+                ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_distance_target``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
@@ -92,7 +93,8 @@ from .lesson00 import (  # noqa: F401
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
-                       check_soft_dice, check_unet)
+                       check_soft_dice, check_unet, check_unsure_on_boundary,
+                       check_weighted_bn_statistics)
 from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, check_panoptic_quality,
                        check_split_cells)
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_min_gap, check_percentile_normalize,
@@ -131,6 +133,8 @@ __all__ = [
     "check_pooled_lane_iou",
     "check_unet",
     "check_matching_weight",
+    "check_unsure_on_boundary",
+    "check_weighted_bn_statistics",
     "check_percentile_normalize",
     "check_ap_at",
     "check_rescale_factor",

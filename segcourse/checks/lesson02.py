@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._core import _call, _close, _number, learner_check
+from ._core import _call, _close, _kind, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
-           "check_unet", "check_matching_weight"]
+           "check_unet", "check_matching_weight", "check_unsure_on_boundary",
+           "check_weighted_bn_statistics"]
 
 
 def _shown(value: Any) -> str:
@@ -132,6 +133,7 @@ def check_soft_dice(soft_dice: Callable) -> None:
     segcourse.checks.CheckFailed: soft_dice calls segcourse.train.dice_loss, a segcourse function: the...
     """
     import torch
+    import torch.nn.functional as F
 
     if not callable(soft_dice):
         _call(soft_dice, what="soft_dice")         # says what to pass instead
@@ -189,6 +191,9 @@ def check_soft_dice(soft_dice: Callable) -> None:
             (v(probs=torch.sigmoid(logits)), "you used a sigmoid: with several classes use softmax over the class axis "
                                              "(dim 1) so the probabilities sum to 1"),
             (v(probs=logits.softmax(-1)), "softmax ran over the wrong axis: the classes are dim 1 of (N, K, H, W)"),
+            (v(probs=F.one_hot(logits.argmax(1), logits.shape[1]).permute(0, 3, 1, 2).float()),
+             "If you took the argmax (hard labels) instead of the probabilities: that is the Dice score of a label "
+             "map, which has no gradient; use the softmax probabilities p = logits.softmax(1)"),
             (v(keep_all=True), "you averaged over every class, also those absent from the scored pixels: an absent "
                                "class has no Dice — keep only the classes present"),
             (v(eps=0.0), "no smoothing term: add eps to the numerator and the denominator, "
@@ -469,7 +474,8 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
 def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False, axes: tuple[int, int] = (2, 4)) -> float:
     """Lane IoU of the reference scenes' lane masks stored at 1/``factor`` and blown back up: ``how`` "max"
     keeps a block whose pixels hold any lane (max-pooling), "max ids" max-pools the class ids and keeps a
-    block whose largest id is the lane's 3 (a car, 4, hides it), "nearest" its top-left pixel (section 1 of
+    block whose largest id is the lane's 3 (a car, 4, hides it), "mean" a block that is more than half lane
+    (average pooling, then > 0.5), "nearest" its top-left pixel (section 1 of
     the lesson); ``per_scene`` averages the scenes' IoUs instead of pooling their pixels; ``axes`` are the
     axes of ``reshape(n, side, factor, side, factor)`` pooled over ((1, 3) pools across blocks).
 
@@ -485,6 +491,8 @@ def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False,
         coarse = lane.reshape(n, side, factor, side, factor).any(axes)
     elif how == "max ids":
         coarse = labels.reshape(n, side, factor, side, factor).max(axes) == 3
+    elif how == "mean":
+        coarse = lane.reshape(n, side, factor, side, factor).mean(axes) > 0.5
     else:
         coarse = lane[:, ::factor, ::factor]
     up = coarse.repeat(factor, 1).repeat(factor, 2)
@@ -521,6 +529,10 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
                                            "into one intersection and one union"),
         (_pooled_lane_iou(4), "that is the IoU at 1/4 (4×4 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
         (_pooled_lane_iou(2), "that is the IoU at 1/2 (2×2 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
+        (_pooled_lane_iou(how="mean"), "if you averaged each block and kept it above 0.5: that is average "
+                                       "pooling, and a one- or two-pixel lane never fills half of an 8×8 block; "
+                                       "max-pooling keeps a block when *any* of its pixels is a lane: .any() or "
+                                       ".max() over the block axes"),
         (_pooled_lane_iou(how="max ids"), "you pooled the class ids: a car (4) in a block outranks its lane (3), "
                                           "so the block is lost; pool the lane mask lane = ref.labels == 3 instead"),
         (_pooled_lane_iou(axes=(1, 3)), "you pooled over the wrong axes: in lane.reshape(200, 8, 8, 8, 8) the "
@@ -884,7 +896,7 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
     >>> check_matching_weight(1.0, lambda z, t, eps=1.0, ignore_index=255: _masked_dice(z, t, eps, ignore_index))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: lane_weight is 1 (lane share 0.0166), expected about 3.11 (share 0.0500): 1 is...
+    segcourse.checks.CheckFailed: lane_weight is 1 (lane share 0.0166), expected about 3.11 (share 0.0500): if you kept...
     """
     got = _number(lane_weight, "lane_weight")
     logits, y = _matching_batch()
@@ -908,14 +920,17 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
     freq = np.bincount(y[y != IGNORE].numpy(), minlength=5) / int((y != IGNORE).sum())
     plain = _class_shares(_weighted_ce(1.0), logits, y)
     hints = [
-        (np.median(freq) / freq[3], "that is the median-frequency weight of step 3; step 1 asks for the weight at "
+        (np.median(freq) / freq[3], "if you took the median-frequency weight of step 3: step 1 asks for the "
+                                    "weight at "
                                     "which cross-entropy gives the lanes your Dice's share of the gradient"),
-        (1.0, "1 is plain cross-entropy; raise the lane weight until the lanes' share of the gradient reaches "
+        (1.0, "if you kept the weight at 1: that is plain cross-entropy; raise the lane weight until the lanes' "
+              "share of the gradient reaches "
               "your Dice's"),
-        (dice_share / plain[3], "that is your Dice's lane share divided by plain cross-entropy's: the share does "
+        (dice_share / plain[3], "if you divided your Dice's lane share by plain cross-entropy's: the share does "
                                 "not grow in proportion to the weight (the divisor grows too); bisect"),
         (_matching_weight(_class_shares(_masked_dice, *_matching_batch(False))[3], mask=False),
-         "you scored the unscored left quarter too: use y (255 on the left quarter) and ignore_index=255"),
+         "if you scored the unscored left quarter too: use y (255 on the left quarter) and "
+         "ignore_index=255"),
     ]
     shown = f"lane_weight is {_shown(got)} (lane share {got_share:.4f}), expected about {want:.2f} (share {dice_share:.4f})"
     for value, hint in hints:
@@ -924,3 +939,267 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
     raise AssertionError(f"{shown}: bisect between 1 and 1000 on the lanes' share of the gradient of "
                          f"F.cross_entropy(logits, y, weight=w, ignore_index=255), w all ones but the lane "
                          f"weight, until it is within {SHARE_TOLERANCE} of your Dice's lane share")
+
+
+def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wrap: bool = False,
+                        one_sided: bool = False, diagonal: bool = False, at_most: bool = False,
+                        scenes_rolled: bool = False) -> tuple[int, int]:
+    """(pixels with confidence below ``level``, how many of them lie on a class boundary) of one label map
+    ``(H, W)`` or a batch ``(N, H, W)``. A boundary pixel has a 4-neighbour inside its own scene with another
+    true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll``: the edges wrap around, as
+    in the lesson's one-scene cell), ``one_sided`` (only the second pixel of each differing pair),
+    ``diagonal`` (8-neighbours), ``at_most`` (``<=`` level), ``scenes_rolled`` (the lesson's cell pasted on a
+    batch: its axes 0 and 1 are the scenes and the rows).
+
+    >>> labels = np.array([[0, 0, 1], [0, 0, 1], [2, 2, 2]])
+    >>> _unsure_on_boundary(np.full((3, 3), 0.5), labels)
+    (9, 8)
+    """
+    labels = np.asarray(labels)
+    confidence = np.asarray(confidence, dtype=float)
+    if labels.ndim == 2:               # one scene: the lesson's cell pasted on it wraps like ``wrap``
+        labels, confidence = labels[None], confidence[None]
+        wrap, scenes_rolled = wrap or scenes_rolled, False
+    edge = np.zeros(labels.shape, bool)
+    rows = labels[:, 1:, :] != labels[:, :-1, :]
+    cols = labels[:, :, 1:] != labels[:, :, :-1]
+    edge[:, 1:, :] |= rows
+    edge[:, :, 1:] |= cols
+    if scenes_rolled:                        # the lesson's cell, axes 0 and 1 of a batch: scenes and rows
+        edge = np.zeros(labels.shape, bool)
+        edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+        edge[1:, :] |= labels[1:, :] != labels[:-1, :]
+        edge = edge | np.roll(edge, -1, 0) | np.roll(edge, -1, 1)
+    elif wrap:
+        edge = edge | np.roll(edge, -1, 1) | np.roll(edge, -1, 2)
+    elif not one_sided:
+        edge[:, :-1, :] |= rows
+        edge[:, :, :-1] |= cols
+    if diagonal:
+        down_right = labels[:, 1:, 1:] != labels[:, :-1, :-1]
+        down_left = labels[:, 1:, :-1] != labels[:, :-1, 1:]
+        edge[:, 1:, 1:] |= down_right
+        edge[:, :-1, :-1] |= down_right
+        edge[:, 1:, :-1] |= down_left
+        edge[:, :-1, 1:] |= down_left
+    unsure = confidence <= level if at_most else confidence < level
+    return int(unsure.sum()), int((unsure & edge).sum())
+
+
+def _unsure_cases() -> list[tuple[Any, Any, float, str]]:
+    """(confidence, labels, level, what): one scene, then batches; confidences on a 0.005 grid so that some
+    equal ``level`` exactly, and class edges that touch the image border (where ``np.roll`` wraps)."""
+    rng = np.random.default_rng(20)
+    cases = []
+    small = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2]])
+    cases.append((np.full((4, 4), 0.5), small, 0.99, "one 4×4 scene, every pixel unsure"))
+    for n, side, level in [(1, 9, 0.99), (3, 8, 0.99), (4, 12, 0.9), (2, 7, 0.95)]:
+        blocks = rng.integers(0, 3, (n, side // 3 + 1, side // 3 + 1)).repeat(3, 1).repeat(3, 2)[:, :side, :side]
+        conf = np.round(rng.uniform(0.85, 1.0, (n, side, side)) / 0.005) * 0.005
+        if n == 1:
+            blocks, conf = blocks[0], conf[0]
+        cases.append((conf, blocks, level, f"{n} scene{'s' if n > 1 else ''} of {side}×{side}, level {level}"))
+    return cases
+
+
+@learner_check
+def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
+    """Check ``unsure_on_boundary(confidence, labels, level=0.99)``: the pair (number of pixels with
+    confidence below ``level``, how many of them lie on a class boundary) for one scene ``(H, W)`` or a batch
+    ``(N, H, W)``, a boundary pixel being one with a 4-neighbour of another true class in the same scene.
+
+    >>> check_unsure_on_boundary(lambda confidence, labels, level=0.99: _unsure_on_boundary(
+    ...     confidence, labels, level, wrap=True))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on one 4×4 scene, every pixel unsure: expected (16, 10), yours is (16, 11)...
+    """
+    call = Watch(LIBRARY)
+    task = "the boundary band"
+    cases = _unsure_cases()
+    answers = []
+    for conf, labels, level, what in cases:
+        got = _plain(_call_own(call, unsure_on_boundary, conf, labels, level, what="unsure_on_boundary", task=task))
+        if isinstance(got, np.ndarray) and got.shape == (2,):
+            got = tuple(got)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise AssertionError(f"on {what}: unsure_on_boundary returned {_kind(got)}; return a pair of counts "
+                                 f"(n_unsure, n_on_boundary), e.g. (int(unsure.sum()), int((unsure & edge).sum())); "
+                                 f"the share is n_on_boundary / n_unsure, computed after the call")
+        answers.append((_number(got[0], "the first count"), _number(got[1], "the second count")))
+    hints = [
+        (dict(at_most=True), "if you wrote confidence <= level: the unsure pixels are those strictly below "
+                             "it (confidence < level)"),
+        (dict(wrap=True), "if you used np.roll as the lesson's one-scene cell does: it wraps around, so a "
+                          "pixel on the last row or column is compared with the first; compare neighbours "
+                          "by slicing (labels[..., 1:, :] != labels[..., :-1, :]) so the border has none"),
+        (dict(scenes_rolled=True), "if you pasted the lesson's cell on a batch: its axes 0 and 1 are then the "
+                                   "scenes and the rows, so it compares pixels of different scenes; use the "
+                                   "last two axes (rows and columns)"),
+        (dict(one_sided=True), "if you marked only one side of each class edge: a boundary pixel is any "
+                               "pixel whose neighbour has another class, so mark both pixels of every "
+                               "differing pair"),
+        (dict(diagonal=True), "if you compared diagonal neighbours too: a boundary here uses the 4 "
+                              "neighbours (up, down, left, right) only"),
+        (dict(fixed=0.99), "if you wrote 0.99 instead of the level argument: use the level the function "
+                           "is given"),
+    ]
+
+    def variant(kw: dict, conf: Any, labels: Any, level: float) -> tuple[int, int]:
+        kw = dict(kw)
+        return _unsure_on_boundary(conf, labels, kw.pop("fixed", level), **kw)
+
+    for (conf, labels, level, what), got in zip(cases, answers):
+        want = _unsure_on_boundary(conf, labels, level)
+        if got == want:
+            continue
+        head = f"on {what}: expected {want}, yours is ({_shown(got[0])}, {_shown(got[1])})."
+        if got[::-1] == want:
+            raise AssertionError(f"{head} Your pair is the wrong way round: first every unsure pixel, then those on "
+                                 f"a boundary")
+        everywhere = [h for kw, h in hints if all(variant(kw, *c[:3]) == a for c, a in zip(cases, answers))]
+        here = [h for kw, h in hints if variant(kw, conf, labels, level) == got]
+        for hint in (everywhere or here)[:1]:
+            raise AssertionError(f"{head} {hint[0].upper()}{hint[1:]}")
+        if got[0] == want[0]:
+            raise AssertionError(f"{head} The unsure count is right; the boundary count is not. A pixel is on a "
+                                 f"boundary when its up, down, left or right neighbour, inside the same scene, "
+                                 f"has another true class")
+        raise AssertionError(f"{head} Count the pixels with confidence < level, then those of them whose 4-neighbour "
+                             f"in the same scene has another true class")
+    _refuse(call, "unsure_on_boundary", task)
+    print(f"check_unsure_on_boundary: all {len(cases)} cases pass")
+
+
+BN_BATCH_SIZES = (5, 2, 9)  #: images per batch in the batch-norm check: unequal, so the weighting shows
+
+
+def _bn_layers(model: Any) -> list[Any]:
+    from torch import nn
+
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def _weighted_bn(model: Any, batches: list[Any], how: str = "weighted") -> Any:
+    """A copy of ``model`` whose batch-norm running statistics are the average of the batches' statistics,
+    each batch weighted by its number of images (``how``: "weighted"; "equal" is the lesson's
+    ``momentum=None``, "default" keeps momentum 0.1, "last" keeps only the last batch).
+
+    >>> import torch
+    >>> from segcourse.models import TinyUNet
+    >>> torch.manual_seed(0) and None
+    >>> net = TinyUNet(3, 5, width=4)
+    >>> out = _weighted_bn(net, [torch.rand(3, 3, 16, 16), torch.rand(1, 3, 16, 16)])
+    >>> out.training, bool((out.down[0][0][1].running_mean != net.down[0][0][1].running_mean).any())
+    (False, True)
+    """
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(model)
+    layers = _bn_layers(model)
+    for layer in layers:
+        layer.reset_running_stats()
+    model.train()
+    seen = 0
+    with torch.no_grad():
+        for batch in batches:
+            n = batch.shape[0]
+            for layer in layers:
+                layer.momentum = {"weighted": n / (seen + n), "equal": None, "default": 0.1, "last": 1.0}[how]
+            model(batch)
+            seen += n
+    for layer in layers:
+        layer.momentum = 0.1
+    return model.eval()
+
+
+def _bn_case() -> tuple[Any, list[Any]]:
+    """A small TinyUNet with running statistics that are not the defaults, and batches of unequal size."""
+    import torch
+
+    from ..models import TinyUNet
+
+    with torch.random.fork_rng():
+        torch.manual_seed(11)
+        net = TinyUNet(3, 5, width=4)
+        for layer in _bn_layers(net):
+            layer.running_mean.uniform_(-1, 1)
+            layer.running_var.uniform_(0.5, 2)
+        batches = [torch.rand(n, 3, 16, 16) * (1 + i) for i, n in enumerate(BN_BATCH_SIZES)]
+    return net.eval(), batches
+
+
+def _bn_stats(model: Any) -> list[Any]:
+    return [t.detach().clone() for layer in _bn_layers(model) for t in (layer.running_mean, layer.running_var)]
+
+
+def _bn_same(a: list[Any], b: list[Any], tol: float = 1e-4) -> bool:
+    return len(a) == len(b) and all(x.shape == y.shape and bool(((x - y).abs() <= tol * (1 + y.abs())).all())
+                                    for x, y in zip(a, b))
+
+
+@learner_check
+def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
+    """Check ``weighted_bn_statistics(model, batches)``: a copy of ``model``, in eval mode, whose batch-norm
+    running means and variances are the averages of the statistics of ``batches`` (a list of image
+    tensors), each batch weighted by its number of images; ``model`` itself is left unchanged.
+
+    >>> check_weighted_bn_statistics(lambda model, batches: _weighted_bn(model, batches, how="equal"))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: the running statistics differ from the weighted average of the batches'. If...
+    """
+    import torch
+    from torch import nn
+
+    net, batches = _bn_case()
+    before = _bn_stats(net)
+    weights = [p.detach().clone() for p in net.parameters()]
+
+    def run(model: Any, data: list[Any]) -> tuple[Any, Any]:   # _call passes copies: keep the one given
+        return weighted_bn_statistics(model, data), model
+
+    got, given = _call(run, net, batches, what="weighted_bn_statistics")
+    if not isinstance(got, nn.Module):
+        raise AssertionError(f"weighted_bn_statistics returned {_kind(got)}; return the recalibrated copy of the "
+                             f"model (an nn.Module)")
+    if len(_bn_layers(got)) != len(_bn_layers(net)):
+        raise AssertionError("the returned model has not the same batch-norm layers as the one given: return a "
+                             "copy of it (copy.deepcopy(model)) with new running statistics")
+    mine = _bn_stats(got)
+    want = _bn_stats(_weighted_bn(net, batches))
+    if not _bn_same(mine, want):
+        hints = [
+            ("equal", "If you set momentum=None as the lesson's recalibrate_bn does: every batch then counts the "
+                      "same, whatever its size; weight each batch by its number of images, e.g. set each "
+                      "layer's momentum to n / (seen + n) before a batch of n images, after seen images"),
+            ("default", "If you kept batch norm's default momentum (0.1): the running statistics are then an "
+                        "exponential average, mostly the old values; set the momentum before each batch"),
+            ("last", "Only the last batch counts in your statistics (momentum 1 throughout?): the momentum must "
+                     "shrink as images accumulate, n / (seen + n)"),
+        ]
+        reset = [torch.zeros_like(t) if i % 2 == 0 else torch.ones_like(t) for i, t in enumerate(before)]
+        if _bn_same(mine, before) or _bn_same(mine, reset):
+            raise AssertionError("the running statistics did not change (or are only reset): run the batches "
+                                 "through the copy in training mode (model.train()); in eval mode batch norm only "
+                                 "reads them")
+        for how, hint in hints:
+            if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
+                raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
+                                     f"{hint}")
+        raise AssertionError(f"the running statistics differ from the average of the batches' statistics, each "
+                             f"batch weighted by its images ({', '.join(map(str, BN_BATCH_SIZES))} images here): "
+                             f"reset them, then set momentum = n / (seen + n) before each batch, in train mode")
+    if got is given or not _bn_same(_bn_stats(given), before, 0.0):
+        raise AssertionError("the model you were given has new running statistics too: work on a copy "
+                             "(copy.deepcopy(model)) so the caller keeps the original")
+    if got.training:
+        raise AssertionError("the returned model is in training mode: return it in eval mode (model.eval()), "
+                             "so that it uses the new running statistics")
+    if not all(torch.equal(p, q) for p, q in zip(got.parameters(), weights)):
+        raise AssertionError("the model's weights changed: recalibration only re-estimates the batch-norm "
+                             "statistics (no optimiser step)")
+    print(f"check_weighted_bn_statistics: right: the running statistics of all {len(_bn_layers(net))} batch-norm "
+          f"layers match, for batches of {', '.join(map(str, BN_BATCH_SIZES))} images")
