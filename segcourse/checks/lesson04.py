@@ -796,12 +796,17 @@ def _bn_only_pq(model, batches, small, truth, tint) -> float:
 
     from .. import instances, train
 
-    twin = copy.deepcopy(model).train()
-    with torch.no_grad():
-        for batch in batches:
-            twin(torch.from_numpy(np.ascontiguousarray(batch, np.float32)))
-    twin.eval()
-    labels, _ = train.predict(twin, (small[..., None] * tint)[None], device="cpu")
+    twin = copy.deepcopy(model).to(memory_format=torch.channels_last).train()   # as train.fit runs it
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # small batches: one thread is as fast, and far faster on a busy machine
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                twin(torch.from_numpy(np.asarray(batch, np.float32)).contiguous(memory_format=torch.channels_last))
+        twin.eval()
+        labels, _ = train.predict(twin, (small[..., None] * tint)[None], device="cpu")
+    finally:
+        torch.set_num_threads(threads)
     inst = instances.instances_from_boundary_classes(labels[0])
     inst = resize(inst, truth.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
     half = truth.shape[1] // 2
