@@ -66,7 +66,9 @@ checks.check_percentile_normalize(normalize)
 #
 # Return NaN when `gt` has no object, 0.0 when there are objects but no prediction. This is the
 # plain (not interpolated) AP; `instances.average_precision`, used in the lesson, interpolates
-# the precision at 101 recall points as COCO does, and gives different numbers. You may use
+# the precision at 101 recall points as COCO does, and gives different numbers: at each recall it
+# takes the best precision reached at that recall or any higher one, which lifts the curve
+# wherever a later hit raises the precision again. The cell prints both for the baseline. You may use
 # `instances.iou_matrix`. Then score the watershed baseline of the lesson on the right half,
 # ranked by mean brightness.
 
@@ -100,6 +102,9 @@ ids = np.unique(pred[pred > 0])
 brightness = dict(zip(ids.tolist(), ndimage.mean(smooth[:, 256:], pred, ids).tolist()))
 print(f"watershed baseline, right half: AP at IoU 0.5 = {ap_at(pred, brightness, gt, 0.5):.3f}, "
       f"at IoU 0.75 = {ap_at(pred, brightness, gt, 0.75):.3f}")
+coco = instances.average_precision(pred, brightness, gt, iou_thresholds=[0.5, 0.75])["ap_per_threshold"]
+print(f"the same ranking, interpolated as the lesson's table does (instances.average_precision): "
+      f"at IoU 0.5 = {coco[0.5]:.3f}, at IoU 0.75 = {coco[0.75]:.3f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_ap_at", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_ap_at(ap_at)
@@ -153,8 +158,12 @@ checks.check_rescale_factor(rescale_factor)
 # optimizer steps inside `fine_tune` reached from the shipped weights: weights loaded with
 # `load_state_dict` from a model trained elsewhere, or before the check ran, are refused. The
 # check then runs your model as the lesson does (the whole image scaled by 0.5, grey × the toy
-# tint `TINT`, PQ on the right half) and passes when its PQ is above 0.64; the model before
-# fine-tuning scores 0.58 (printed below). The check grades three decisions: the scale you train
+# tint `TINT`, PQ on the right half) and passes when its PQ is above 0.64 (the model before
+# fine-tuning scores 0.58, printed below) **and** more than 0.015 above a copy of the shipped model
+# that ran over your own training crops in training mode, with no labels and no optimizer step.
+# Training mode alone re-estimates the batch-norm statistics on the real image (lesson section 5
+# measures what that gives), so a model whose weights learned nothing from the labels (a learning
+# rate of 1e-9, or too few steps) passes the first bar but not the second. The check grades three decisions: the scale you train
 # at (it looks at your training crops and refuses crops at full size), the target the model
 # predicts (three classes: background, interior, boundary, from `instances.boundary_class_map`;
 # targets without the boundary class are refused), and the data: only the `image` and `labels`

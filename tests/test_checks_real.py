@@ -454,3 +454,8 @@ def test_min_gap_accepts_a_correct_answer(capsys):
 def test_min_gap_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_min_gap(wrong)
+
+
+def test_budget_fine_tune_fails_a_model_that_learned_nothing():   # review 04s8b #2: lr 1e-9, only batch norm moved
+    with pytest.raises(AssertionError, match=r"(?s)batch-norm\s+adaptation\s+alone.*learning\s+rate\s+peaked"):
+        checks.check_budget_fine_tune(lambda model, image, labels: _fine_tune(model, image, labels, lr=1e-9))
