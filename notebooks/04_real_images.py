@@ -946,8 +946,10 @@ for a, b in [("fine-tuned", "learned distance"), ("learned distance", "baseline"
 # All these scores are measured against *one* person's outlines. How precisely can an outline
 # be drawn at all? Open the `MaskEditor` on a 32×32 crop (the largest it takes) around one
 # nucleus of the test region, an isolated one of typical area whose outline fits in the crop,
-# with the annotation as the target: paint the nucleus (drag; `b` toggles a 3×3 brush) and watch
-# IoU and boundary IoU against the annotation.
+# with the annotation as the target: the crop is drawn under the paint, so you trace the nucleus you
+# see, not the annotation (its outline stays hidden in JupyterLab until you press "show target").
+# Paint the nucleus (drag; `b` toggles a 3×3 brush) and watch IoU and boundary IoU against the
+# annotation.
 #
 # So that this cell also runs without a person (and gives the same numbers every time), it
 # opens the editor on a **stand-in stroke**: a disc with the nucleus's area, centred on its
@@ -968,7 +970,8 @@ target = (truth[crop] == nucleus).astype(int)
 by, bx = ndimage.center_of_mass(x[crop] * target)                # its brightness-weighted centre
 yy, xx = np.mgrid[:32, :32]
 stand_in = ((yy - by) ** 2 + (xx - bx) ** 2 <= areas[nucleus] / np.pi).astype(int)
-editor = MaskEditor(mask=stand_in, target=target, class_names=["background", "nucleus"])
+editor = MaskEditor(mask=stand_in, target=target, class_names=["background", "nucleus"],
+                    image=np.clip(x[crop], 0, 1))             # the nucleus under the paint
 rows_n, cols_n = np.nonzero(target)
 print(f"nucleus {nucleus}: {areas[nucleus]} px, rows {rows_n.min()} to {rows_n.max()} and columns {cols_n.min()} to "
       f"{cols_n.max()} of the 32×32 crop; stand-in stroke: {stand_in.sum()} px")
