@@ -711,8 +711,8 @@ for i in failure_runs:
 # %% [markdown]
 # **The failures are small objects.** Nuclei 21, 43 and 16 are the 1st, 3rd and 4th smallest of
 # the 47 test nuclei (34, 90 and 148 px; the median is 454), so IoU 0.85 leaves them room for at
-# most 6, 16 and 26 wrong pixels. The cell above prints where their wrong pixels lie and where the
-# negative clicks went; §8 measures what IoU thresholds ask of objects this small.
+# most 6, 16 and 26 wrong pixels. The cells above print their sizes, where their wrong pixels lie
+# and where the negative clicks went; §8 measures what IoU thresholds ask of objects this small.
 #
 # **Cut by the border.** Two test nuclei, 21 and 24, are cut by the image border, so their masks
 # hold only the part inside (`interactive.border_cut_nuclei` holds the test; the next cell prints
@@ -935,11 +935,13 @@ fig.tight_layout()
 #
 # * **Other prompts.** SAM (Kirillov et al. 2023) also takes a box or a rough mask; GrabCut (Rother
 #   et al. 2004) starts from a box; DEXTR (Maninis et al. 2018) from four extreme points;
-#   ScribbleSup (Lin et al. 2016) from scribbles.
+#   scribbles are used too, e.g. ScribbleSup (Lin et al. 2016), which trains a segmentation network from
+#   scribbles instead of full masks (weak supervision rather than an interactive tool).
 # * **Several answers per click.** One click is ambiguous (a nucleus, or the cell around it?), so
 #   SAM returns three masks for a single point, each with a predicted IoU, and lets the person pick.
 # * **Click encoding.** This lesson draws each click as a disk, as RITM (Sofiiuk et al. 2022) does;
-#   Xu et al. (2016) fed distance maps to the clicks instead.
+#   Xu et al. (2016) instead encoded the positive and the negative clicks as two truncated distance
+#   maps (each pixel's distance to the nearest click of that kind).
 # * **Clicks are not seconds.** NoC stands in for annotation time, but a click, a box and a
 #   scribble cost different amounts of a person's time; Papadopoulos et al. (2017) timed people
 #   drawing boxes by extreme points against the usual way.
