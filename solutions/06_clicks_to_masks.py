@@ -167,7 +167,7 @@ checks.check_simulate(simulate)
 # §4 of the lesson seeded `random_walker` with the crop's border (background) and a plus around
 # one click (object). A tool logs the clicks as `(row, col, positive)` triples, and an annotator
 # may click over an earlier click to correct it. Write `seeds(clicks, shape, radius=2)` with numpy
-# that returns an **int32** array of shape `shape`: 2 (background) on the outermost rows and
+# that returns an **integer** array (e.g. int32) of shape `shape`: 2 (background) on the outermost rows and
 # columns; then, click by click **in order**, every pixel `(i, j)` with
 # `(i - row)² + (j - col)² <= radius²` becomes 1 for a positive click and 2 for a negative one, so
 # that a later click overrides an earlier one (and the border) where they overlap; 0 everywhere
