@@ -544,7 +544,9 @@ fig.tight_layout(rect=(0, 0.1, 1, 1))
 
 # %% [markdown]
 # The white contour matters as much as the colour: a reader can check the edge against the
-# image. `segcourse.viz.overlay` does this blend; lesson 01's evidence card draws its overlay with it.
+# image. `segcourse.viz.overlay` does this blend, and the coins figure below uses it. Lesson 01's
+# evidence card does not blend: it greys the image and draws the true outlines and the wrong
+# pixels on it (`viz.errors_over_image`).
 #
 # **A real image.** The same overlay on a photograph: the coins image that ships with
 # scikit-image, and a mask from the simplest segmenter there is, one global threshold on the
