@@ -755,6 +755,34 @@ fig.tight_layout()
 # | failure check | the sidewalk ↔ road confusion in the confusion matrix; the one-pixel shift that only boundary IoU exposes; small regions (a 2×2 square keeps IoU 0.333 after that shift; lesson 05's missed-small-region bucket) and annotation quality (lesson 05's annotation QC and annotator-noise ceiling; lesson 04) |
 # | what you should see | the printed `mask_iou: 0.5`, the TP/FP/FN picture and the overlay above |
 #
+# The same card drawn for **one** input, the street scene of §0, by `viz.evidence_card` (the card
+# of lessons 01, 02 and 05). The prediction is made by hand with two typical faults: every car
+# moved one pixel to the right, and a strip of sidewalk along the road's left edge called road.
+
+# %%
+card_image, truth = scene.images[0], scene.labels[0]
+road, sidewalk, car = 1, 2, 4
+guess = np.where(truth == car, road, truth)                  # the car pixels become road ...
+guess[np.roll(truth == car, 1, axis=1)] = car                # ... and the cars come back 1 px to the right
+near_road = ndimage.binary_dilation(truth == road, iterations=2)
+strip = (truth == sidewalk) & near_road & (np.arange(truth.shape[1]) < truth.shape[1] // 2)
+guess[strip] = road                                          # sidewalk next to the road's left edge called road
+per_class = metrics.per_class_iou(guess, truth, len(scene.class_names))
+fig, card_text = viz.evidence_card(
+    card_image, truth, guess, scene.class_names,
+    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car],
+            "car boundary IoU": metrics.boundary_iou(guess == car, truth == car), "per_class": per_class},
+    notes=["every car shifted 1 px to the right",
+           f"a sidewalk strip of {strip.sum()} px on the road's left edge called road"],
+    palette=scene.palette)
+print(card_text)
+
+# %% [markdown]
+# Reading the card: the bars give each class's IoU (car 0.726); in the lower left,
+# each car's true outline has cyan pixels on its left and right sides, where the shift made it
+# wrong, and the sidewalk strip of 90 pixels runs along the road's left edge in cyan and magenta.
+# The summary holds the same numbers as text, for a report.
+#
 # ## Pass check
 #
 # You pass this lesson when you can, without looking back:
