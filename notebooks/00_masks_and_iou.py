@@ -111,7 +111,8 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 #   0 = sky, 1 = road, 2 = sidewalk, 3 = lane marking, 4 = car. It is what a semantic
 #   segmentation model outputs.
 # * A **one-hot** stack stores one binary mask *per class*, shape `(K, H, W)`; exactly one of
-#   the K layers is 1 at every pixel. Models produce scores in this layout, and losses read it.
+#   the K layers is 1 at every pixel. Models produce scores in this layout, and losses read the
+#   scores in this layout.
 #
 # The three are easy to convert into each other. A one-hot stack is a row of the K×K identity
 # matrix for every pixel, `np.eye(K)[label_map]`, and `argmax` over the class axis gives the label
@@ -260,7 +261,7 @@ print(f"'no car anywhere': pixel accuracy {100 * (no_car == car).mean():.1f} % |
 # %%
 from segcourse.widgets import MaskEditor
 
-editor = MaskEditor(shape=(3, 3), target=truth)
+editor = MaskEditor(shape=(3, 3), target=truth, class_names=["background", "object"])
 for row, col in [(0, 0), (1, 0), (1, 1)]:     # the prediction above
     editor.paint(row, col, 1)
 print(editor.readout)
@@ -766,18 +767,18 @@ fig.tight_layout()
 # moved one pixel to the right, and a strip of sidewalk along the road's left edge called road.
 
 # %%
-card_image, truth = scene.images[0], scene.labels[0]
+card_image, scene_truth = scene.images[0], scene.labels[0]
 road, sidewalk, car = 1, 2, 4
-guess = np.where(truth == car, road, truth)                  # the car pixels become road ...
-guess[np.roll(truth == car, 1, axis=1)] = car                # ... and the cars come back 1 px to the right
-near_road = ndimage.binary_dilation(truth == road, iterations=2)
-strip = (truth == sidewalk) & near_road & (np.arange(truth.shape[1]) < truth.shape[1] // 2)
+guess = np.where(scene_truth == car, road, scene_truth)      # the car pixels become road ...
+guess[np.roll(scene_truth == car, 1, axis=1)] = car          # ... and the cars come back 1 px to the right
+near_road = ndimage.binary_dilation(scene_truth == road, iterations=2)
+strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2)
 guess[strip] = road                                          # sidewalk next to the road's left edge called road
-per_class = metrics.per_class_iou(guess, truth, len(scene.class_names))
+per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
 fig, card_text = viz.evidence_card(
-    card_image, truth, guess, scene.class_names,
+    card_image, scene_truth, guess, scene.class_names,
     scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car],
-            "car boundary IoU": metrics.boundary_iou(guess == car, truth == car), "per_class": per_class},
+            "car boundary IoU": metrics.boundary_iou(guess == car, scene_truth == car), "per_class": per_class},
     notes=["every car shifted 1 px to the right",
            f"a sidewalk strip of {strip.sum()} px on the road's left edge called road"],
     palette=scene.palette)
