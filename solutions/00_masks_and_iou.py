@@ -136,7 +136,7 @@ target = np.array([[0, 0, 0, 0],
                    [0, 1, 1, 0],
                    [0, 1, 1, 0],
                    [0, 0, 0, 0]])
-editor = MaskEditor(shape=(4, 4), target=target)
+editor = MaskEditor(shape=(4, 4), target=target, class_names=["background", "object"], hide_target=True)
 editor
 
 # %% nbgrader={"grade": false, "grade_id": "paint_as_text", "locked": true, "schema_version": 3, "solution": false, "task": false}

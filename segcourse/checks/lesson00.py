@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import metrics
 from ._core import _array, _call, _close, _number, _plain, learner_check
-from ._refuse import LIBRARY, Watch
+from ._refuse import LIBRARY, USE_NUMPY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
            "check_image_mean_iou", "check_painted_mask", "check_boundary_band", "check_confused_pair"]
@@ -26,6 +26,28 @@ __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_fr
 
 #: scipy's boolean dissimilarities: ``1 - dice(a, b)`` is Dice, ``1 - jaccard(a, b)`` is IoU.
 SCIPY: tuple[tuple[str, frozenset[str]], ...] = (("scipy.spatial.distance", frozenset({"dice", "jaccard"})),)
+
+#: torchmetrics computes Dice/F1, IoU, confusion matrices and mean IoU (exercises 1 to 4): every
+#: function of it is watched, as in lesson 03's checks.
+TORCHMETRICS: tuple[tuple[str, None], ...] = (("torchmetrics", None),)
+
+
+def _refuse_torchmetrics(call: Watch, what: str) -> None:
+    """Fail with a hint if the learner's ``what`` called a torchmetrics function (``TORCHMETRICS``).
+
+    >>> watch = Watch(TORCHMETRICS)
+    >>> _refuse_torchmetrics(watch, "dice_per_image")      # nothing called: nothing to refuse
+    >>> watch.seen = ["torchmetrics.functional.classification.f_beta.binary_f1_score"]
+    >>> _refuse_torchmetrics(watch, "dice_per_image")
+    Traceback (most recent call last):
+    ...
+    AssertionError: your dice_per_image calls torchmetrics.functional.classification.f_beta.binary_f1_score: ...
+    """
+    seen = [name for name in call.seen if name.split(".", 1)[0] == "torchmetrics" and not name.endswith(".<module>")]
+    if seen:
+        raise AssertionError(f"your {what} calls {seen[0]}: torchmetrics computes the metric for you, and this "
+                             f"exercise asks you to write it yourself. Replace the call with {USE_NUMPY}.")
+
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
 PRED = [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
@@ -74,7 +96,7 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is 0
     """
-    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"f1_score", "jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + TORCHMETRICS + (("sklearn.metrics", {"f1_score", "jaccard_score"}),))
     pred, target = _first_batch()
     want = _dice_per_image(pred, target)
     raw = _plain(call(dice_per_image, pred, target, what="dice_per_image"))
@@ -121,6 +143,7 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
         if got.shape != want.shape or not np.allclose(got, want, atol=1e-6, equal_nan=True):
             raise AssertionError(f"on random masks of shape {p.shape} expected {_shows(want)}, got "
                                  f"{_shows(got) if got.size < 12 else got.shape}: count pixels per image (axes 1 and 2)")
+    _refuse_torchmetrics(call, "dice_per_image")
     call.refuse("dice_per_image")
     print("check_dice_per_image: all cases pass")
 
@@ -135,15 +158,15 @@ def _iou_at(logits: np.ndarray, target: np.ndarray, threshold: float) -> float:
 def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
     """Check ``iou_at_threshold(logits, target, threshold)``: IoU of ``sigmoid(logits) > threshold``.
 
-    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``, or
-    ``scipy.spatial.distance.jaccard``) is refused once its numbers are right.
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``,
+    ``scipy.spatial.distance.jaccard`` or ``torchmetrics``) is refused once its numbers are right.
 
     >>> check_iou_at_threshold(lambda z, t, th: 0.0)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: at threshold 0.5 your mask is the background: ...
     """
-    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + TORCHMETRICS + (("sklearn.metrics", {"jaccard_score"}),))
     logits = np.array([[-3.0, -0.4, 0.3], [0.8, 1.2, 2.5], [-1.5, 0.6, 4.0]])
     target = np.array([[0, 0, 0], [1, 1, 1], [0, 1, 1]])
     for th in (0.5, 0.7, 0.3, 0.9):
@@ -191,6 +214,7 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
         got = _number(call(iou_at_threshold, z, t.astype(np.uint8), th, what="iou_at_threshold"), "iou_at_threshold")
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random logits of shape {shape} at threshold {th}: expected {_show(want)}, got {_show(got)}")
+    _refuse_torchmetrics(call, "iou_at_threshold")
     call.refuse("iou_at_threshold")
     print("check_iou_at_threshold: all cases pass")
 
@@ -290,7 +314,7 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: scores of shape (N, K, H, W) = (3, 3, 3, 3) have K = 3 classes: ...
     """
-    call = Watch(LIBRARY + (("sklearn.metrics", {"confusion_matrix"}),))
+    call = Watch(LIBRARY + TORCHMETRICS + (("sklearn.metrics", {"confusion_matrix"}),))
     rng = np.random.default_rng(2)
     target = rng.integers(0, 3, (3, 3, 3))          # N = K = H = W = 3: argmax over a wrong axis still runs
     scores = rng.normal(0, 1, (3, 3, 3, 3)) + 2.0 * np.moveaxis(np.eye(3)[target], -1, 1)
@@ -327,6 +351,7 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
         if not np.array_equal(got, _cm_from_scores(s, t)):
             raise AssertionError(f"wrong counts with a uint8 target and K = {k}: K * target overflows uint8 (it wraps "
                                  f"at 256); convert to a wider integer type (astype(np.int64)) before computing the index")
+    _refuse_torchmetrics(call, "confusion_from_scores")
     call.refuse("confusion_from_scores")
     _refuse_pixel_loop(confusion_from_scores)
     print("check_confusion_from_scores: all cases pass")
@@ -349,15 +374,15 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     Each image's mIoU averages the classes that occur in that image's prediction or target (a
     class in neither is NaN and skipped; a class the model invents scores 0 and counts).
 
-    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``, or
-    ``scipy.spatial.distance.jaccard``) is refused once its numbers are right.
+    An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``,
+    ``scipy.spatial.distance.jaccard`` or ``torchmetrics``) is refused once its numbers are right.
 
     >>> check_image_mean_iou(lambda p, t, k: 0.0)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=4) should be ...
     """
-    call = Watch(LIBRARY + SCIPY + (("sklearn.metrics", {"jaccard_score"}),))
+    call = Watch(LIBRARY + SCIPY + TORCHMETRICS + (("sklearn.metrics", {"jaccard_score"}),))
     p, t, k = MIOU_PRED, MIOU_TARGET, 4
     want = _image_miou(p, t, k)
     got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
@@ -388,6 +413,7 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random label maps (K = {k}, batch of 3) expected {_show(want)}, got {_show(got)}: "
                                  f"one mIoU per image, then their mean")
+    _refuse_torchmetrics(call, "image_mean_iou")
     call.refuse("image_mean_iou")
     print("check_image_mean_iou: all cases pass")
 
