@@ -182,6 +182,9 @@ print(f"largest rate (row-normalised): {names[t]} -> {names[p]} {rates[t, p]:.2f
 print(f"false car pixels: {(cm[:, car].sum() - cm[car, car]) / cm[car].sum():.1f} times the {cm[car].sum():,} true car pixels")
 print(f"lane marking: {cm[lane, lane] / cm[lane].sum():.1%} of lane pixels found; "
       f"{cm[0, lane]:,} sky pixels called lane marking -> IoU {baseline_iou[lane]:.3f}")
+near_white = val_set.images.mean(-1) > 0.8                           # brightness above 0.8
+print("pixels with brightness above 0.8: " + ", ".join(f"{n} {near_white[val_set.labels == c].mean():.1%}"
+                                                       for c, n in enumerate(names)))
 
 # %% [markdown]
 # Counted in pixels, the largest errors are **road → car** and **sidewalk → car**: 23,284 road
@@ -190,7 +193,8 @@ print(f"lane marking: {cm[lane, lane] / cm[lane].sum():.1%} of lane pixels found
 # the 3,983 true car pixels are found. Road → sidewalk (11 % of road) is real but smaller.
 #
 # The lane markings do well for the opposite reason: they are the only near-white class on the
-# ground, so colour alone finds 98.3 % of them; their IoU (0.777) is lost to 652 bright sky
+# ground (92.9 % of lane pixels are brighter than 0.8, 0.0 % of road, sidewalk and car pixels),
+# so colour alone finds 98.3 % of them; their IoU (0.777) is lost to 652 bright sky
 # pixels near the top that are called lane marking. Colour alone cannot separate classes that
 # look alike, and it cannot use *where* a pixel is (lanes are on the road, sky is at the top);
 # a model must use context — shape, position, neighbours. That is what convolutions provide.
