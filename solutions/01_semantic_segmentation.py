@@ -62,6 +62,8 @@ checks.check_median_frequency_weights(median_frequency_weights)
 # `ignore_index`, its loss is `-log softmax(logits)[true class]` (softmax over the class axis 1);
 # return the weighted mean of those losses, each weighted by its true class's weight — which means
 # dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits.
+# The log-softmax is part of the exercise: torch's `log_softmax`, `softmax` and `logsumexp` are
+# refused; `scipy.special.log_softmax` is allowed.
 
 # %% nbgrader={"grade": false, "grade_id": "weighted_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):
@@ -140,7 +142,8 @@ checks.check_crop_resize_pair(crop_resize_pair)
 # of `factor`. Return an array of the same shape in which every `factor × factor` block of
 # neighbouring pixels holds the block's mean colour, each channel on its own. Use numpy without a
 # loop (a reshape, a mean and `np.repeat` are enough). `skimage.transform.downscale_local_mean`
-# would compute the block means for you, so the check refuses it.
+# would compute the block means for you, so the check refuses it, and torch's pooling
+# (`avg_pool2d`, `adaptive_avg_pool2d`, `nn.AvgPool2d`) and `interpolate` too.
 
 # %% nbgrader={"grade": false, "grade_id": "block_mean_camera", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def block_mean_camera(images, factor=2):

@@ -623,6 +623,30 @@ def test_weighted_cross_entropy_check():
         return float(torch.nn.functional.nll_loss(logp, torch.as_tensor(np.asarray(t, np.int64)),
                                                   weight=torch.as_tensor(np.asarray(w, np.float64)), ignore_index=ignore_index))
     _fails(checks.check_weighted_cross_entropy, nll, "calls torch.nn.functional.nll_loss")
+    def torch_log_softmax(z, t, w, ignore_index=255):  # torch's log-softmax (a C builtin), the rest by hand
+        import torch
+        logp = torch.log_softmax(torch.as_tensor(np.asarray(z, np.float64)), 1).numpy()
+        tt = np.where(np.asarray(t) != ignore_index, t, 0)
+        nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
+        keep = np.asarray(t) != ignore_index
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, torch_log_softmax, "calls torch.log_softmax", "scipy.special.log_softmax")
+    def tensor_method(z, t, w, ignore_index=255):
+        import torch
+        logp = torch.as_tensor(np.asarray(z, np.float64)).log_softmax(1).numpy()
+        tt = np.where(np.asarray(t) != ignore_index, t, 0)
+        nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
+        keep = np.asarray(t) != ignore_index
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, tensor_method, "calls torch.log_softmax")
+    def scipy_log_softmax(z, t, w, ignore_index=255):  # scipy's log-softmax is allowed
+        from scipy.special import log_softmax
+        logp = log_softmax(np.asarray(z, float), 1)
+        tt = np.where(np.asarray(t) != ignore_index, t, 0)
+        nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
+        keep = np.asarray(t) != ignore_index
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    checks.check_weighted_cross_entropy(scipy_log_softmax)
     def by_count(z, t, w, ignore_index=255):
         nll, ww, keep = _ce_parts(z, t, w, ignore_index)
         return (ww * nll)[keep].sum() / keep.sum()
@@ -983,6 +1007,24 @@ def test_block_mean_camera_check():
         from skimage.transform import downscale_local_mean
         return downscale_local_mean(np.asarray(images), (1, factor, factor, 1)).repeat(factor, 1).repeat(factor, 2)
     _fails(checks.check_block_mean_camera, skimage_mean, "calls skimage.transform", "downscale_local_mean")
+
+    def torch_pool(images, factor=2):  # torch's one-call block mean (a C builtin), then repeat_interleave
+        x = torch.as_tensor(np.asarray(images, float)).permute(0, 3, 1, 2)
+        y = torch.nn.functional.avg_pool2d(x, factor).repeat_interleave(factor, 2).repeat_interleave(factor, 3)
+        return y.permute(0, 2, 3, 1).numpy()
+    _fails(checks.check_block_mean_camera, torch_pool, "calls torch.avg_pool2d", "numpy")
+
+    def torch_adaptive(images, factor=2):
+        x = torch.as_tensor(np.asarray(images, float)).permute(0, 3, 1, 2)
+        y = torch.nn.functional.adaptive_avg_pool2d(x, (x.shape[2] // factor, x.shape[3] // factor))
+        return y.repeat_interleave(factor, 2).repeat_interleave(factor, 3).permute(0, 2, 3, 1).numpy()
+    _fails(checks.check_block_mean_camera, torch_adaptive, "adaptive_avg_pool2d")
+
+    def torch_layer(images, factor=2):
+        x = torch.as_tensor(np.asarray(images, float)).permute(0, 3, 1, 2)
+        y = torch.nn.functional.interpolate(torch.nn.AvgPool2d(factor)(x), scale_factor=factor, mode="nearest")
+        return y.permute(0, 2, 3, 1).numpy()
+    _fails(checks.check_block_mean_camera, torch_layer, "torch pooling layer")
     def library(images, factor=2):
         from segcourse import metrics as m
         m.iou(np.ones((2, 2), bool), np.ones((2, 2), bool))
@@ -1029,6 +1071,13 @@ def test_crop_resize_pair_check():
     _fails(checks.check_crop_resize_pair, nearest_image, "nearest neighbour, like the mask", "bilinearly")
     _fails(checks.check_crop_resize_pair, lambda img, lm, box: lesson01._resize_ref(img, lm, box, corners=True),
            "corners aligned")
+
+    def floor_mask(img, lm, box):  # the mask indexed with floor(y): the right box, the wrong rounding
+        t, l, h, w = box
+        y = np.clip((np.arange(lm.shape[0]) + 0.5) * h / lm.shape[0] - 0.5, 0, h - 1)
+        x = np.clip((np.arange(lm.shape[1]) + 0.5) * w / lm.shape[1] - 0.5, 0, w - 1)
+        return _crop_resize_ref(img, lm, box)[0], np.asarray(lm)[t:t + h, l:l + w][np.floor(y).astype(int)][:, np.floor(x).astype(int)]
+    _fails(checks.check_crop_resize_pair, floor_mask, "floor(y)", "floor(y + 0.5)")
 
     def torch_resize(img, lm, box):  # torch's one-call resize, not the learner's
         t, l, h, w = box

@@ -27,6 +27,40 @@ def _shows(values: Any) -> str:
     return "[" + ", ".join(_show(v) for v in np.ravel(values)) + "]"
 
 
+class _TorchWatch(Watch):
+    """A :class:`Watch` that also notes calls of torch's C builtins named in ``builtins``.
+
+    ``torch.log_softmax``, ``x.log_softmax`` and ``F.avg_pool2d`` are C functions, which the
+    Python ``call`` events of :class:`Watch` never see; ``sys.setprofile`` reports them as
+    ``c_call`` events. A call made from inside torch (``F.log_softmax`` calling the method) is
+    torch's own, not the learner's, and is skipped.
+
+    >>> import torch
+    >>> call = _TorchWatch(LIBRARY, builtins={"log_softmax"})
+    >>> call(lambda z: torch.log_softmax(torch.as_tensor(z), 0).shape[0], np.zeros(3), what="loss")
+    3
+    >>> call.seen
+    ['torch.log_softmax']
+    """
+
+    def __init__(self, rules: Any, builtins: Any = ()) -> None:
+        super().__init__(rules)
+        self.builtins = frozenset(builtins)
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call":
+            name = getattr(arg, "__name__", "")
+            if name not in self.builtins or (frame.f_globals.get("__name__") or "").startswith("torch"):
+                return
+            owner = getattr(arg, "__module__", None) or type(getattr(arg, "__self__", None)).__module__ or ""
+            if owner.startswith("torch"):
+                full = f"torch.{name}"
+                if full not in self.seen and len(self.seen) < 8:
+                    self.seen.append(full)
+            return
+        super()._profile(frame, event, arg)
+
+
 # ------------------------------------------------------------------------ median frequency weights
 def _frequencies(label_maps: Any, k: int, ignore_index: int) -> np.ndarray:
     lm = np.asarray(label_maps).ravel()
@@ -161,6 +195,9 @@ def _ce_variants(logits: np.ndarray, target: np.ndarray, weights: np.ndarray) ->
             "all pixels": float((w * nll).sum() / every.sum())}
 
 
+#: torch's C functions (and Tensor methods) that compute the log-softmax for the learner.
+CE_TORCH_BUILTINS = frozenset({"log_softmax", "softmax", "logsumexp", "_log_softmax", "_softmax"})
+
 #: One 2×3 image, K = 3, one pixel labelled 255 (the top-right corner).
 CE_LOGITS = np.array([[[[2.0, -1.0, 0.5], [0.2, 1.5, -0.3]],
                        [[0.1, 0.8, 3.0], [1.0, -0.5, 0.4]],
@@ -178,14 +215,17 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     not labelled ``ignore_index``, divided by the sum of their weights.
 
     The answer is the learner's numpy: one that calls torch's ``cross_entropy`` or ``nll_loss``
-    (``nn.CrossEntropyLoss`` calls the first) or ``segcourse`` is refused once its numbers are right.
+    (``nn.CrossEntropyLoss`` calls the first), torch's ``log_softmax``, ``softmax`` or ``logsumexp``
+    (functions or Tensor methods) or ``segcourse`` is refused once its numbers are right;
+    ``scipy.special.log_softmax`` is allowed.
 
     >>> check_weighted_cross_entropy(lambda logits, target, w, ignore_index=255: 0.0)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: on a 2×3 image without ignored pixels (K = 3, weights [1, 2, 0.5]) torch ...
     """
-    call = Watch(LIBRARY + (("torch.nn.functional", {"cross_entropy", "nll_loss"}),))
+    call = _TorchWatch(LIBRARY + (("torch.nn.functional", {"cross_entropy", "nll_loss", "log_softmax", "softmax"}),),
+                       builtins=CE_TORCH_BUILTINS)
     logits, target, weights = CE_LOGITS, CE_TARGET, CE_WEIGHTS
     clean = np.where(target == 255, 0, target)
     want = _torch_ce(logits, clean, weights)
@@ -242,6 +282,13 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
         if not _close(got, want, 1e-6 * max(1.0, abs(want))):
             raise AssertionError(f"on random logits (K = {k}, a batch of 2, some pixels 255) torch gives "
                                  f"{_show(want)}, yours is {_show(got)}")
+    whole = [name for name in call.seen if name.startswith("segcourse") or name.endswith(("cross_entropy", "nll_loss"))]
+    if call.seen and not whole:                        # only torch's log-softmax / softmax / logsumexp
+        raise AssertionError(f"your weighted_cross_entropy calls {call.seen[0]}: it gives the right numbers, but "
+                             f"this exercise asks for numpy, and the log-softmax is half of it. Subtract each "
+                             f"pixel's largest logit, then z - log(sum(exp(z))) over axis 1 (or "
+                             f"scipy.special.log_softmax, which is allowed).")
+    call.seen = whole + [name for name in call.seen if name not in whole]   # name the whole loss first
     call.refuse("weighted_cross_entropy")
     print("check_weighted_cross_entropy: all cases pass")
 
@@ -298,7 +345,8 @@ def _resize_ref(image: Any, label_map: Any, box: tuple[int, int, int, int],
 
     Output pixel ``i`` samples the crop at ``y = (i + 0.5) * height / H - 0.5`` (pixel centres,
     clipped to the crop); ``corners=True`` uses ``i * (height - 1) / (H - 1)`` instead (a typical
-    mistake). ``mask_order="bilinear"`` interpolates the class ids (the mistake the check catches).
+    mistake). ``mask_order="bilinear"`` interpolates the class ids (the mistake the check catches);
+    ``"floor"`` indexes the mask with ``floor(y)``, a wrong rounding of the nearest index ``floor(y + 0.5)``.
     """
     img, lm = np.asarray(image, float), np.asarray(label_map)
     big_h, big_w = lm.shape
@@ -323,6 +371,8 @@ def _resize_ref(image: Any, label_map: Any, box: tuple[int, int, int, int],
 
     if mask_order == "bilinear":
         out_lm = bilinear(lm.astype(float))
+    elif mask_order == "floor":                           # floor(y) rounds down: not the nearest pixel
+        out_lm = lm[np.floor(positions(big_h, h)).astype(int)][:, np.floor(positions(big_w, w)).astype(int)]
     else:
         ny = np.floor(positions(big_h, h) + 0.5).astype(int)
         nx = np.floor(positions(big_w, w) + 0.5).astype(int)
@@ -409,6 +459,10 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
             if h != gl.shape[0] and np.array_equal(gl, _resize_ref(x, m, b, corners=True)[1]):
                 raise AssertionError(f"on {where}: your mask samples at i * (height - 1) / (H - 1) (corners aligned); "
                                      f"this exercise samples pixel centres, y = (i + 0.5) * height / H - 0.5.")
+            if np.array_equal(gl, _resize_ref(x, m, b, mask_order="floor")[1]):
+                raise AssertionError(f"on {where}: your mask takes the crop pixel at floor(y), which rounds DOWN: "
+                                     f"y = 2.75 gives row 2, though row 3 is nearer. The box is right; the rounding "
+                                     f"is not. The nearest pixel is floor(y + 0.5) (and floor(x + 0.5)).")
             if np.array_equal(gl, _resize_ref(x, m, (0, 0) + m.shape)[1]):
                 raise AssertionError(f"on {where}: nothing was cropped from your label map: cut rows top to "
                                      f"top + height - 1 and columns left to left + width - 1 first, from both.")
@@ -461,7 +515,15 @@ CAM_IMAGE = (np.arange(72, dtype=float).reshape(1, 4, 6, 3) * 7 % 61) / 60
 
 #: Libraries that compute the block mean for the learner.
 CAM_LIBRARY = (("skimage.transform", {"downscale_local_mean", "rescale", "resize", "pyramid_reduce"}),
-               ("skimage.measure", {"block_reduce"}), ("scipy.ndimage", {"zoom"}))
+               ("skimage.measure", {"block_reduce"}), ("scipy.ndimage", {"zoom"}),
+               ("torch.nn.functional", {"interpolate", "upsample", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                                        "adaptive_avg_pool3d", "lp_pool2d"}),
+               ("torch.nn.modules.pooling", None))
+
+#: torch's pooling and resizing C functions (``F.avg_pool2d`` is one), which compute the block mean in one call.
+CAM_TORCH_BUILTINS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                                "adaptive_avg_pool3d", "upsample_bilinear2d", "upsample_nearest2d",
+                                "_upsample_bilinear2d_aa"})
 
 
 def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
@@ -518,7 +580,8 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     shape: every ``factor × factor`` block of neighbouring pixels holds the block's mean colour
     (each channel on its own), i.e. the coarse camera's picture shown at the model's input size.
     An answer that calls ``segcourse``, scikit-image's ``downscale_local_mean``, ``block_reduce``,
-    ``rescale`` or ``resize``, or ``scipy.ndimage.zoom`` is refused once its numbers are right, and
+    ``rescale`` or ``resize``, ``scipy.ndimage.zoom``, or torch's pooling (``avg_pool2d``,
+    ``adaptive_avg_pool2d``, ``nn.AvgPool2d``, ...) or ``interpolate`` is refused once its numbers are right, and
     so is a Python loop over the blocks (its Python steps, counted with ``sys.settrace``, grow with
     the image).
 
@@ -527,7 +590,7 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: on one 4×6 image with factor=2: you kept one pixel of each 2×2 block ...
     """
-    call = Watch(LIBRARY + CAM_LIBRARY)
+    call = _TorchWatch(LIBRARY + CAM_LIBRARY, builtins=CAM_TORCH_BUILTINS)
     rng = np.random.default_rng(9)
     cases = [(CAM_IMAGE, 2, "one 4×6 image with factor=2"),
              (rng.random((2, 6, 12, 3)), 3, "two 6×12 images with factor=3"),
@@ -548,7 +611,8 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
                                  f"{c} should be {_shows(want[i, r, c])}, yours is {_shows(got[i, r, c])}.")
     _refuse_block_loop(block_mean_camera)
     if call.seen and not call.seen[0].startswith("segcourse"):
-        raise AssertionError(f"your block_mean_camera calls {call.seen[0]}: it gives the right numbers, but this "
+        name = call.seen[0].replace("torch.nn.modules.pooling.__init__", "a torch pooling layer (nn.AvgPool2d, ...)")
+        raise AssertionError(f"your block_mean_camera calls {name}: it gives the right numbers, but this "
                              f"exercise asks you to write the block mean yourself with numpy (reshape, mean over "
                              f"the block axes, np.repeat).")
     call.refuse("block_mean_camera")
