@@ -332,7 +332,8 @@ _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 # Artifacts", Distill) found it often shows as a faint chequered texture in the outputs of trained
 # networks built this way (this lesson shows the cause on a constant input and does not train one
 # to measure it); a stride-sized kernel, or bilinear upsampling followed by a convolution, avoids
-# it by construction.
+# it by construction. Practice often also starts a transposed convolution from the bilinear
+# kernel (as d2l's FCN chapter does), so that before training it upsamples smoothly.
 #
 # ## 4 · The UNet, built by hand
 #
@@ -973,6 +974,8 @@ axes[0].legend(fontsize=8); fig.tight_layout()
 #   Weight Decay Regularization", 2019).
 # - **augmentation** shows the model a flipped, re-lit variant of its images at each step, so there
 #   is less to memorise and more to learn; compare the first and the third row for what it did here.
+#   Real pipelines add more: small rotations, random crops and colour jitter. A vertical flip would
+#   be wrong for road scenes, though: it puts the sky below the road, a scene the camera never sees.
 #
 # More data is the other remedy. The run of section 7, with a hundred times as many training images,
 # ended higher than any of these (its last printed line), but it also used batches of 16 instead of
@@ -1126,11 +1129,22 @@ fig, ns_text = viz.evidence_card(
            "the skips were zeroed: the decoder saw only the 4×4 bottleneck (1/8 of the side)"],
     palette=ref.palette)
 print(ns_text)
+from scipy import ndimage
+
+t0 = vs.labels[0]
+edge_band = ndimage.maximum_filter(t0, size=3) != ndimage.minimum_filter(t0, size=3)  # the card's class edges
+lane_missed = lane_true & (ns_map != 3)
+print(f"{int((lane_missed & edge_band).sum())} of the {int(lane_missed.sum())} missed lane pixels lie in the edge band "
+      f"({int(edge_band.sum())} of {edge_band.size} pixels)")
 
 # %% [markdown]
 # This card shows a failure: the network without skips paints every lane pixel of the scene as
 # road or car (the first two notes), so its lane IoU is 0.000, and only sky, road and sidewalk score
 # above 0 in the bar chart.
+#
+# Read its error panels with care: the card draws a missed thin class as "on a class edge". A lane
+# dash is so thin that each of its pixels touches another class, so all of them fall in the edge
+# band (the last line printed): here cyan means a lost class, not a boundary drawn a pixel off.
 #
 # ## Going further
 #
@@ -1154,7 +1168,7 @@ with torch.random.fork_rng():                            # the random inputs lea
     print(f"output pixels ({c}, {c}) to ({c + 7}, {c + 7}): the whole UNet's gradient spans {min(spans)} to {max(spans)} rows")
 
 # %% [markdown]
-# The footprint spans between the two numbers printed: each stride-2 upsampling stamps its 2×2
+# The footprint spans 76 to 84 rows, depending on where the output pixel sits: each stride-2 upsampling stamps its 2×2
 # kernel so that neighbouring output pixels come from different taps, and the decoder's
 # convolutions then reach into different coarse cells.
 #

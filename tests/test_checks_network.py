@@ -501,7 +501,10 @@ def test_weighted_bn_statistics_check():
     """Exercise 8: batch-norm statistics weighted by batch size, with each typical mistake named."""
     checks.check_weighted_bn_statistics(_weighted_bn)
     fails = lambda answer, *words: _fails(checks.check_weighted_bn_statistics, answer, *words)  # noqa: E731
-    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: None), "momentum=None", "n / (seen + n)")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: None), "momentum=None", "your running mean is",
+          "weighted by images is")
+    fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: seen / (seen + n) if seen else 1.0), "in proportion")
+    fails(lambda m, b: _weighted_bn(m, [torch.cat(b)], momentum=lambda n, seen: 1.0), "concatenated", "between")
     fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 0.1), "default momentum")
     fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: 1.0), "Only the last batch")
     fails(lambda m, b: _weighted_bn(m, b, momentum=lambda n, seen: n / 16), "weighted by its images")

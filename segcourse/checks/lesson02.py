@@ -357,9 +357,10 @@ def check_exact_upsampling(exact_upsampling: Callable) -> None:
         raise AssertionError(f"{head} A pair exists here: solve {formula} = stride·size for output_padding, "
                              f"2·padding - (dilation·(kernel - 1) + 1 - stride), and take the smallest padding "
                              f">= 0 that makes it >= 0")
-    raise AssertionError(f"{head} Set {formula} equal to stride·size: output_padding = 2·padding - "
-                         f"(dilation·(kernel - 1) + 1 - stride); take the smallest padding >= 0 that makes it >= 0, "
-                         f"and return None if that output_padding is not below max(stride, dilation)")
+    raise AssertionError(f"{head} Set {formula} equal to stride·size and solve it for output_padding. "
+                         f"output_padding only adds rows, so it cannot be negative: take the smallest padding >= 0 "
+                         f"that keeps it >= 0 (with odd extra rows, round the padding up, not down); return None "
+                         f"if no output_padding below max(stride, dilation) is left")
 
 
 def _dilation_to_see(layers: list[tuple[int, int, int]], size: int, kernel: int = 3, jump: bool = True,
@@ -523,21 +524,21 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
         return
     hints = [
         (_pooled_lane_iou(how="nearest"), "that is section 1's subsampling, one pixel of each block; max-pooling "
-                                          "keeps a block when any of its 64 pixels is a lane: .any() (or .max()) "
-                                          "over the two block axes of lane.reshape(200, 8, 8, 8, 8)"),
+                                          "keeps a block when any of its 64 pixels is a lane: the maximum of "
+                                          "the block, not one pixel of it"),
         (_pooled_lane_iou(per_scene=True), "you averaged the IoUs of the scenes; pool the pixels of all 200 scenes "
                                            "into one intersection and one union"),
         (_pooled_lane_iou(4), "that is the IoU at 1/4 (4×4 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
         (_pooled_lane_iou(2), "that is the IoU at 1/2 (2×2 blocks); TinyUNet's bottleneck is at 1/8: 8×8 blocks"),
         (_pooled_lane_iou(how="mean"), "if you averaged each block and kept it above 0.5: that is average "
                                        "pooling, and a one- or two-pixel lane never fills half of an 8×8 block; "
-                                       "max-pooling keeps a block when *any* of its pixels is a lane: .any() or "
-                                       ".max() over the block axes"),
+                                       "max-pooling keeps a block when *any* of its pixels is a lane"),
         (_pooled_lane_iou(how="max ids"), "you pooled the class ids: a car (4) in a block outranks its lane (3), "
                                           "so the block is lost; pool the lane mask lane = ref.labels == 3 instead"),
-        (_pooled_lane_iou(axes=(1, 3)), "you pooled over the wrong axes: in lane.reshape(200, 8, 8, 8, 8) the "
-                                        "axes 1 and 3 count the blocks and 2 and 4 the pixels inside a block: "
-                                        "pool over axes 2 and 4"),
+        (_pooled_lane_iou(axes=(1, 3)), "you pooled over the wrong axes: after a reshape to (scene, block row, "
+                                        "row in the block, block column, column in the block) the axes 1 and 3 "
+                                        "count the blocks and 2 and 4 the pixels inside a block: pool over axes "
+                                        "2 and 4"),
         (1.0, "that is the share of lane pixels kept (every one is), not the IoU: the union also counts the "
               "non-lane pixels of every kept block"),
     ]
@@ -1083,7 +1084,8 @@ def _bn_layers(model: Any) -> list[Any]:
 def _weighted_bn(model: Any, batches: list[Any], how: str = "weighted") -> Any:
     """A copy of ``model`` whose batch-norm running statistics are the average of the batches' statistics,
     each batch weighted by its number of images (``how``: "weighted"; "equal" is the lesson's
-    ``momentum=None``, "default" keeps momentum 0.1, "last" keeps only the last batch).
+    ``momentum=None``, "default" keeps momentum 0.1, "last" keeps only the last batch, "concat" runs
+    one pass over all the images concatenated).
 
     >>> import torch
     >>> from segcourse.models import TinyUNet
@@ -1103,6 +1105,8 @@ def _weighted_bn(model: Any, batches: list[Any], how: str = "weighted") -> Any:
         layer.reset_running_stats()
     model.train()
     seen = 0
+    if how == "concat":
+        batches, how = [torch.cat(list(batches))], "last"
     with torch.no_grad():
         for batch in batches:
             n = batch.shape[0]
@@ -1149,7 +1153,7 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
     >>> check_weighted_bn_statistics(lambda model, batches: _weighted_bn(model, batches, how="equal"))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: the running statistics differ from the weighted average of the batches'. If...
+    segcourse.checks.CheckFailed: the running statistics differ from the weighted average of the batches'. In...
     """
     import torch
     from torch import nn
@@ -1171,14 +1175,22 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
     mine = _bn_stats(got)
     want = _bn_stats(_weighted_bn(net, batches))
     if not _bn_same(mine, want):
+        sizes = ", ".join(map(str, BN_BATCH_SIZES))
+        means = [float(_bn_stats(_weighted_bn(net, [b]))[0][0]) for b in batches]   # first layer, channel 0
+        weighted = sum(n * m for n, m in zip(BN_BATCH_SIZES, means)) / sum(BN_BATCH_SIZES)
+        numbers = (f"In the first batch-norm layer, channel 0: your running mean is {float(mine[0][0]):.4f}; the "
+                   f"batches of {sizes} images have means {', '.join(f'{m:.4f}' for m in means)}, whose average "
+                   f"weighted by images is {weighted:.4f} (plain average {sum(means) / len(means):.4f}).")
         hints = [
             ("equal", "If you set momentum=None as the lesson's recalibrate_bn does: every batch then counts the "
-                      "same, whatever its size; weight each batch by its number of images, e.g. set each "
-                      "layer's momentum to n / (seen + n) before a batch of n images, after seen images"),
+                      "same, whatever its size; here each batch must count in proportion to its images"),
             ("default", "If you kept batch norm's default momentum (0.1): the running statistics are then an "
                         "exponential average, mostly the old values; set the momentum before each batch"),
             ("last", "Only the last batch counts in your statistics (momentum 1 throughout?): the momentum must "
-                     "shrink as images accumulate, n / (seen + n)"),
+                     "shrink as images accumulate, so that the earlier batches keep their share"),
+            ("concat", "You ran all the images through in one batch (concatenated): the mean comes out right, "
+                       "but that variance also holds the spread *between* the batches' means, which an average "
+                       "of per-batch variances does not; run the batches one at a time"),
         ]
         reset = [torch.zeros_like(t) if i % 2 == 0 else torch.ones_like(t) for i, t in enumerate(before)]
         if _bn_same(mine, before) or _bn_same(mine, reset):
@@ -1188,10 +1200,10 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
         for how, hint in hints:
             if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
                 raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
-                                     f"{hint}")
+                                     f"{numbers} {hint}")
         raise AssertionError(f"the running statistics differ from the average of the batches' statistics, each "
-                             f"batch weighted by its images ({', '.join(map(str, BN_BATCH_SIZES))} images here): "
-                             f"reset them, then set momentum = n / (seen + n) before each batch, in train mode")
+                             f"batch weighted by its images. {numbers} Reset them, then choose each batch's "
+                             f"momentum so that, after it, every batch so far counts in proportion to its images")
     if got is given or not _bn_same(_bn_stats(given), before, 0.0):
         raise AssertionError("the model you were given has new running statistics too: work on a copy "
                              "(copy.deepcopy(model)) so the caller keeps the original")
