@@ -22,8 +22,8 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # which returns three things for class 1: the per-sample IoUs `ious` (lesson 00's convention: NaN,
 # `float("nan")`, when both masks are empty, because 0/0 has no value), their mean `mean_iou`,
 # skipping the NaN sample (`np.nanmean`), and the **pooled** IoU of the whole set, `pooled_iou`:
-# every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 and §5 pool
-# over the data set). Build your set so that the mean and the pooled IoU differ (by more than 0.02):
+# every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 computes one;
+# §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ (by more than 0.02):
 # make one object larger than the other, so its union weighs more in the pooled IoU.
 #
 # **Rule for exercises 1 and 2:** plain Python or numpy only, no `segcourse` function (not even
@@ -120,16 +120,19 @@ result = train.evaluate(roads, scenes, device="cpu")
 w = int(np.argmin(result["per_sample_miou"]))
 fig = viz.triplet(scenes.images[w], scenes.labels[w], result["pred"][w], scenes.class_names, scenes.palette,
                   title=f"worst sample #{w}: mIoU {result['per_sample_miou'][w]:.3f}")
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
-viz.error_map(scenes.labels[w], result["pred"][w], ax=axes[0])
-viz.boundary_error_map(scenes.labels[w], result["pred"][w], failures.label_boundary_band(scenes.labels[w]), ax=axes[1])
+fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
+band_w = failures.label_boundary_band(scenes.labels[w])
+viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], band_w, ax=axes[0], palette=scenes.palette)
+viz.boundary_error_map(scenes.labels[w], result["pred"][w], band_w, ax=axes[1])
+for text in axes[1].get_legend().get_texts():   # the right panel in the left panel's words: one name per colour
+    text.set_text({"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
+                   "band": "boundary band, right"}.get(text.get_text(), text.get_text()))
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
 print("confusion matrix (rows = truth):\n", cm)
 print("true pixels per class:", dict(zip(scenes.class_names, cm.sum(1).tolist())),
       f"| predicted car on other classes: {cm[:4, 4].sum()}")
 wrong_w = scenes.labels[w] != result["pred"][w]
-band_w = failures.label_boundary_band(scenes.labels[w])
 print(f"wrong pixels: {wrong_w.sum()}, outside the boundary band: {(wrong_w & ~band_w).sum()}")
 
 knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}

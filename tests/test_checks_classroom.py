@@ -252,6 +252,9 @@ def test_report_refuses_an_explanation_the_data_contradicts(data_report, explana
      "add scenes without that class.", "puts 1 beside the false-positive class bucket"),
     ("Edges dominate the errors in 1 sample while most failing samples, 2 of the 3, are false positives, "
      "so I would add scenes without that class.", "names boundary as a main bucket"),
+    # review 05s8c P1: a second bucket called main beside the right one: the hint says how to mark it
+    ("Most failing samples, 2 of the 3, are false positives, and boundary errors dominate 1 of them, so I would "
+     "add scenes without that class.", "if boundary is a second bucket, say so with 'too', 'also' or 'as well'"),
     ("False positives dominate with 2 of the 3 failing samples, so next I would train at a higher input "
      "resolution.", "say what you would change next for the false-positive class bucket (boundary calls for that)"),
     ("False positives dominate with 2 of the 3 failing samples, and the shapes look fine to me overall.",
@@ -275,6 +278,15 @@ def test_report_refuses_wrong_counts_a_second_main_bucket_and_the_wrong_next_ste
     "noise augmentation.",
     "False positives dominate with 2 primary samples, boundary 1 too; so I would collect more scenes.",
     "False positives dominate with 2 primary samples, also boundary in 1; so I would collect more scenes.",
+    # review 05s8c P1: "too" / "also" / "appear in N of them" further from the name still mark a second bucket
+    "Most failing samples, 2 of 3, have the false positive class as their primary bucket, and boundary errors "
+    "appear in 1 of them too; next I would add noise augmentation.",
+    "Most failing samples, 2 of 3, have the false positive class as their primary bucket and boundary errors "
+    "appear in 1 of them; next I would collect more scenes.",
+    "False positives are the primary bucket of 2 of the 3 failing samples; boundary errors also show up in 1 "
+    "of them, so I would collect more scenes.",
+    "Most failing samples, 2 of 3, are false positives, with boundary errors in 1 of them as well, so I would "
+    "collect more scenes.",
 ])
 def test_report_accepts_true_explanations_in_other_words(data_report, explanation):
     checks.check_report(data_report(explanation), explanation, *_scenes())

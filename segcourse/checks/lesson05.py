@@ -407,9 +407,12 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
                              "or '<bucket> errors dominate', with that bucket's count")
     wrong_main = [m["bucket"] for m in claimed if m["bucket"] not in top]
     if wrong_main:
+        second = (f";\nif {_bucket_name(wrong_main[0])} is a second bucket, say so with 'too', 'also' or "
+                  f"'as well'\n('{_bucket_name(wrong_main[0])} errors appear in N of them too')"
+                  if any(m["bucket"] in top for m in claimed) else "")
         raise AssertionError(f"your explanation names {_bucket_name(wrong_main[0])} as a main bucket, but most "
                              f"failing samples have\n{_bucket_name(top[0])} as their PRIMARY bucket ({facts}"
-                             f"{overlapping}):\nname the bucket with the largest primary count")
+                             f"{overlapping}):\nname the bucket with the largest primary count{second}")
     joined = _joined_to_main(text, top)
     if joined:
         raise AssertionError(f"your explanation puts {_bucket_name(joined)} beside {_bucket_name(top[0])} as what "
@@ -545,16 +548,24 @@ def _joined_to_main(text: str, top: list[str]) -> str | None:
     return None
 
 
-def _also(words: list, first: int, last: int) -> bool:
+def _also(words: list, first: int, last: int, clause: str = "") -> bool:
     """Whether the bucket name at word indices ``first`` to ``last`` is qualified as a second one:
-    "as well" or "too" up to 4 words after it ("boundary 11 as well"), or "also" right before or
+    "too", "as well" or "appear(s) in" after it, up to the next comma, bucket name or 8 words ("boundary 11 as
+    well", "boundary errors appear in 11 of them too"), or "also" up to 2 words before it or right
     after it ("also boundary", "boundary also holds 11"; not "... also dominate")."""
-    after = [w.group() for w in words[last + 1:last + 5]]
+    after = []
+    for i in range(last + 1, min(len(words), last + 9)):
+        if "," in clause[words[i - 1].end():words[i].start()] or any(
+                re.match(p, clause[words[i].start():]) for p in _BUCKET_WORDS.values()):
+            break   # a comma or the next bucket's name ends this name's qualifiers
+        after.append(words[i].group())
     if "too" in after or any(a == "as" and b == "well" for a, b in zip(after, after[1:])):
         return True
-    before = words[first - 1].group() if first > 0 else ""
-    nxt = after[1] if len(after) > 1 else ""
-    return before == "also" or (after[:1] == ["also"] and not re.fullmatch(rf"(?:{_DOMINANT})\w*", nxt))
+    if any(re.fullmatch(r"appears?|appeared|occurs?|occurred", a) and b == "in" for a, b in zip(after, after[1:])):
+        return True
+    before = [w.group() for w in words[max(0, first - 2):first]]
+    later = after[after.index("also") + 1] if "also" in after[:3] and after.index("also") + 1 < len(after) else ""
+    return "also" in before or ("also" in after[:3] and not re.fullmatch(rf"(?:{_DOMINANT})\w*", later))
 
 
 def _bucket_mentions(text: str) -> list[dict]:
@@ -578,7 +589,7 @@ def _bucket_mentions(text: str) -> list[dict]:
         here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
                 for m in re.finditer(pattern, clause)]
         strong = [i for i, w in enumerate(words) if re.fullmatch(_DOMINANT, w.group())]
-        leading = [h for h in here if not _also(words, h[1], h[2])]   # "boundary 11 as well" is not a main one
+        leading = [h for h in here if not _also(words, h[1], h[2], clause)]   # "boundary 11 as well" is not a main one
         nearest = ({min(leading, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong}
                    if leading else set())
         gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
