@@ -40,7 +40,7 @@ _WRAPPERS = frozenset({"sklearn.utils._param_validation"})
 
 
 #: The end of the refusal hint by default: "Replace the call with {USE_NUMPY}."
-USE_NUMPY = "numpy (np.count_nonzero, np.bincount, np.exp, np.log, indexing, ...)"
+USE_NUMPY = "numpy of your own (array arithmetic, comparisons, np.count_nonzero, np.bincount, indexing, ...)"
 
 
 def _machinery(frame: Any) -> bool:
