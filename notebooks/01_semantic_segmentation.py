@@ -277,9 +277,9 @@ print(f"loss on the same 32 scenes: {loss.item():.3f} before the step, {after.it
 # CE **class weights** that count a lane or car pixel five times. Same seed, same data, same
 # number of steps: only the loss differs. Both are scored on the 200 test scenes.
 #
-# **Time:** the next cell is the slowest of the lesson. It trains both models live: about half a
-# minute per model on the machine that built the course (each run prints its own time, and a
-# progress bar shows the steps), longer on a busy machine. You may skip ahead while it runs: the
+# **Time:** the next cell is the slowest of the lesson. It trains both models live: a few seconds
+# per model on the idle machine that built the course (each run prints its own time, and a
+# progress bar shows the steps), minutes on a busy or slow one. You may skip ahead while it runs: the
 # text reads recorded runs.
 
 # %% tags=["nbval-ignore-output"]
