@@ -712,7 +712,7 @@ axes[0].set_axis_off()
 for k, row in enumerate(val_iou):
     axes[1].plot(grid, row, color="0.7", lw=0.8, label="validation stains 1 to 5" if k == 0 else None)
 axes[1].plot(grid, val_iou.mean(0), color="black", label="mean of the five (chooses)")
-axes[1].plot(grid, grid_iou, "--", color="tab:blue",
+axes[1].plot(grid, grid_iou, "--", color=palette.SERIES[2] / 255,
              label="held-out stain of §8 (reports)")
 axes[1].axvline(chosen, color="black", lw=0.8, ls=":", label=f"chosen on validation: {chosen}")
 axes[1].set(xlabel="threshold", ylabel="IoU with the true stain\n(axis zoomed: 0.9 to 1)", xlim=(0.3, 0.9), ylim=(0.9, 1.002),

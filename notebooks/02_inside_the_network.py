@@ -501,7 +501,9 @@ im = axes[2].imshow(doubt, cmap=palette.LOG_CMAP, vmin=-6, vmax=0)
 axes[2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidths=0.8)
 axes[2].set_title("log10(1 - confidence); white: below 0.99", fontsize=9); axes[2].set_axis_off()
 fig.colorbar(im, ax=axes[2], fraction=0.046, pad=0.02, label="log10(1 - largest probability)")
-fig.tight_layout()
+fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, fontsize=8,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.07, 1, 1))
 
 # %% [markdown]
 # The shipped model is sure of almost every pixel of this scene: on the raw confidence scale they

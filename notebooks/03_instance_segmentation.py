@@ -476,7 +476,7 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 fig, ax = plt.subplots(figsize=(5.2, 3.4))
 ax.step(np.r_[0, recall], np.r_[1, precision], where="pre", color="black", alpha=0.5, lw=3,
         label="precision after each prediction")
-ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color="tab:orange", linestyle="--", lw=1.2,
+ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=palette.SERIES[2] / 255, linestyle="--", lw=1.2,
         label="COCO's envelope: best precision at this recall or beyond")
 ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
 ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
