@@ -54,6 +54,22 @@ _MAX_LEGEND = 8  # class entries in a snapshot's legend at most
 _ERROR_COLOURS = ["#00000000"] + ["#%02x%02x%02x" % OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")]  # none, TP, FP, FN
 
 
+def _grey_or_rgb(image: Any, expected: str) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` as given (numpy) and as float32 ``(rows, cols, 3)`` in [0, 1], for both widgets.
+
+    A grey image is repeated into three channels; any other layout raises naming ``image`` and
+    ``expected`` (with a hint when it looks channel-first).
+    """
+    img = to_numpy(image, "image")
+    if img.ndim == 2:
+        return img, as_images(np.repeat(img[..., None], 3, axis=-1), "image", single=True)
+    if img.ndim == 3 and img.shape[-1] == 3:
+        return img, as_images(img, "image", single=True)
+    raise ValueError(f"image has shape {img.shape}; expected {expected}"
+                     + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
+                        if img.ndim == 3 and img.shape[0] == 3 else ""))
+
+
 def _hex(rgb: Sequence[int]) -> str:
     return "#" + "".join(f"{int(v):02x}" for v in rgb)
 
@@ -204,15 +220,7 @@ class MaskEditor(anywidget.AnyWidget):
     @staticmethod
     def _check_image(image: Any, shape: tuple[int, int]) -> np.ndarray:
         """``image`` as float32 (rows, cols, 3) in [0, 1]: the same rules as ClickSegmenter's image."""
-        img = to_numpy(image, "image")
-        if img.ndim == 2:
-            shown = as_images(np.repeat(img[..., None], 3, axis=-1), "image", single=True)
-        elif img.ndim == 3 and img.shape[-1] == 3:
-            shown = as_images(img, "image", single=True)
-        else:
-            raise ValueError(f"image has shape {img.shape}; expected a (rows, cols) grey or (rows, cols, 3) RGB image"
-                             + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
-                                if img.ndim == 3 and img.shape[0] == 3 else ""))
+        img, shown = _grey_or_rgb(image, "a (rows, cols) grey or (rows, cols, 3) RGB image")
         if shown.shape[:2] != tuple(shape):
             raise ValueError(f"image has shape {img.shape} but the mask has shape {tuple(shape)}; "
                              f"they must match pixel for pixel")
@@ -570,15 +578,7 @@ class ClickSegmenter(anywidget.AnyWidget):
 
     def __init__(self, image: Any, predict: Any, target: Any = None, clicks: Any = None,
                  scale: int | None = None, **kwargs: Any) -> None:
-        img = to_numpy(image, "image")
-        if img.ndim == 2:
-            shown = as_images(np.repeat(img[..., None], 3, axis=-1), "image", single=True)
-        elif img.ndim == 3 and img.shape[-1] == 3:
-            shown = as_images(img, "image", single=True)
-        else:
-            raise ValueError(f"image has shape {img.shape}; expected an (H, W) grey or (H, W, 3) RGB image"
-                             + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
-                                if img.ndim == 3 and img.shape[0] == 3 else ""))
+        img, shown = _grey_or_rgb(image, "an (H, W) grey or (H, W, 3) RGB image")
         h, w = img.shape[:2]
         if not (1 <= h <= _MAX_CLICK_SIDE and 1 <= w <= _MAX_CLICK_SIDE):
             raise ValueError(f"image has shape {img.shape}; the click widget takes images of 1 to "
