@@ -593,7 +593,9 @@ def _bucket_mentions(text: str) -> list[dict]:
         nearest = ({min(leading, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong}
                    if leading else set())
         gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
-        owner = {i: min(here, key=lambda h: gap(h, i))
+        comma = lambda h, i: "," in (clause[words[i].end():words[h[1]].start()] if i < h[1]  # noqa: E731
+                                     else clause[words[h[2]].end():words[i].start()])
+        owner = {i: min(here, key=lambda h: (comma(h, i), gap(h, i)))   # a comma parts a number from a name
                  for i, w in enumerate(words) if here and w.group()[0].isdigit()}
         for bucket, first, last in here:
             mine = [(float(words[i].group()), gap(h, i)) for i, h in owner.items() if h == (bucket, first, last)]
