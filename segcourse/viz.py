@@ -253,6 +253,70 @@ def triplet(image: Any, target: Any, pred: Any, class_names: Sequence[str] | Non
     return fig
 
 
+def task_outputs(image: Any, label_map: Any, instances: Any, class_names: Sequence[str], palette: Any = None,
+                 colours: Mapping[int, Any] | None = None, object_name: str = "object"):
+    """One picture, four answers: a class label, boxes, a label map and instance masks, side by side.
+
+    The boxes are the bounding boxes of the ``instances`` (each drawn in that instance's colour,
+    with a black halo); the class legend below the panels gives the colours of ``label_map``.
+
+    Parameters
+    ----------
+    image : the image, ``(H, W)`` or ``(H, W, 3)``.
+    label_map : ``(H, W)`` class ids (the semantic segmentation).
+    instances : ``(H, W)`` instance ids, 0 background, 1..n one object each (e.g. from
+        ``scipy.ndimage.label``).
+    class_names : one name per class id; ``palette`` must have a colour for each.
+    palette : class colours (default: the course's generic palette).
+    colours : ``{instance id: 0..255 RGB}``, one colour per instance for its box and its mask
+        (default: :data:`segcourse.palette.INSTANCE_COLOURS` in turn).
+    object_name : what an instance is, for the titles ("car" gives "'contains a car'", "3 boxes").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, with four panels.
+
+    >>> inst = np.zeros((6, 6), int); inst[1:3, 1:3] = 1; inst[4:, 3:] = 2
+    >>> fig = task_outputs(np.zeros((6, 6, 3)), (inst > 0).astype(int), inst, ["bg", "box"], object_name="box")
+    >>> [ax.get_title().replace("\\n", " ") for ax in fig.axes]
+    ["class label: 'contains a box'", 'detection: 2 boxes', 'semantic segmentation: one class per pixel', 'instance segmentation: one mask per box']
+    >>> plt.close(fig)
+    """
+    from matplotlib import patheffects
+
+    img = _image(image)
+    t = _label_map(label_map, "label_map", palette)
+    inst = as_label_array(instances, "instances", ndims=(2,))
+    check_same_size(image=img.shape, label_map=t.shape, instances=inst.shape)
+    check_enough_colours(len(class_names), _palette(palette))
+    boxes = ndimage.find_objects(inst)
+    colours = dict(colours or {})
+    fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
+    axes[0].imshow(img, interpolation="nearest")
+    axes[0].set_title(f"class label:\n'contains a {object_name}'" if boxes else f"class label:\n'no {object_name}'")
+    axes[1].imshow(img, interpolation="nearest")
+    for k, b in enumerate(boxes, start=1):
+        if b is None:
+            continue
+        colour = colours.get(k, _pal.INSTANCE_COLOURS[(k - 1) % len(_pal.INSTANCE_COLOURS)])
+        (y0, y1), (x0, x1) = (b[0].start, b[0].stop), (b[1].start, b[1].stop)
+        axes[1].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
+                                        color=np.asarray(colour, float) / 255, lw=1.5,
+                                        path_effects=[patheffects.withStroke(linewidth=3, foreground="black")]))
+    n = sum(b is not None for b in boxes)
+    axes[1].set_title(f"detection:\n{n} box{'es' if n != 1 else ''}")
+    show_mask(axes[2], t, palette, title="semantic segmentation:\none class per pixel")
+    instance_overlay(img, inst, ax=axes[3], alpha=0.8, colours=colours, legend=False,
+                     title=f"instance segmentation:\none mask per {object_name}")
+    for ax in axes:
+        ax.set_axis_off()
+    fig.legend(handles=legend_handles(class_names, palette), loc="lower center", ncol=min(len(class_names), 6),
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
 def error_codes(target: Any, pred: Any, ignore_index: int | None = None) -> tuple[np.ndarray, list[str]]:
     """Per-pixel error category: for binary masks TN/TP/FP/FN, otherwise correct/wrong class.
 
