@@ -156,24 +156,30 @@ painted = """
 checks.check_painted_mask(painted, target, goal=0.5, editor=editor, min_fp=1, min_fn=1)
 
 # %% [markdown]
-# ## 6 · In your own words (2 points)
+# ## 6 · Empty masks in a mean (2 points)
 #
-# An image contains no car and the model predicts no car. Why does the course return NaN for the
-# car IoU of this image instead of 0 or 1, and what would each alternative do to a mean IoU over
-# a data set where most images have no car?
-#
-# *Rubric (2 points, graded by hand):* 1 point for saying that 0/0 has no value, so the image
-# tells nothing about cars and is left out of the mean (NaN, `np.nanmean`); 1 point for naming
-# both effects on the mean: 0 punishes every correct car-free image and drags the car score down,
-# 1 inflates it with easy images and hides how well the real cars are segmented. An answer that
-# names only one of the two alternatives gets 1 point at most.
+# A car model is scored on eight road images. For each image you get the car pixels that both
+# masks share (`intersection`) and the car pixels that either mask has (`union`). An image with
+# no car in the truth *and* none predicted has union 0: two empty masks, IoU 0 / 0.
+# `car_means(intersection, union)` returns the mean car IoU over the images three times, as
+# `(as_zero, as_one, skipped)`: with each 0 / 0 image scored 0, scored 1, and left out of the mean
+# (NaN, as the course does). Any other image keeps its IoU, a real 0 included. When your answer
+# passes, the check prints the three means of its first case: eight images, four of them car-free.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "empty_masks_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# 0/0 has no value: the image says nothing about how well cars are segmented. Returning 0 would
-# punish a correct "no car" and drag the mean down for every car-free image; returning 1 would
-# reward it and inflate the mean with trivially easy images, hiding how badly the real cars are
-# segmented. NaN lets the average skip the image, so the car score comes only from images that
-# contain a car or a predicted car.
+# %% nbgrader={"grade": false, "grade_id": "car_means", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def car_means(intersection, union):
+    ### BEGIN SOLUTION
+    inter = np.asarray(intersection, dtype=float)
+    union = np.asarray(union, dtype=float)
+    empty = union == 0
+    iou = np.divide(inter, union, out=np.zeros_like(union), where=~empty)
+    skipped = iou[~empty].mean() if (~empty).any() else float("nan")
+    return float(iou.mean()), float(np.where(empty, 1.0, iou).mean()), float(skipped)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_car_means", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_empty_conventions(car_means)
 
 
 # %% [markdown]

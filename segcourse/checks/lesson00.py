@@ -3,9 +3,10 @@
 Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is written. Each exercise
 is a variant the lesson did not print: Dice per image of a batch (the lesson scores one pair), a
 mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
-the class axis first), the mean over images of each image's mean IoU (the lesson pools), the
-boundary band of a mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), and which
-pair of classes a confusion matrix confuses.
+the class axis first), the mean over images of each image's mean IoU (the lesson pools), a mean
+car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary band of a
+mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), and which pair of classes a
+confusion matrix confuses.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ._core import _array, _call, _close, _number, _plain, learner_check
 from ._refuse import LIBRARY, USE_NUMPY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
-           "check_image_mean_iou", "check_painted_mask", "check_boundary_band", "check_confused_pair"]
+           "check_image_mean_iou", "check_painted_mask", "check_empty_conventions", "check_boundary_band",
+           "check_confused_pair"]
 
 
 #: scipy's boolean dissimilarities: ``1 - dice(a, b)`` is Dice, ``1 - jaccard(a, b)`` is IoU.
@@ -47,6 +49,26 @@ def _refuse_torchmetrics(call: Watch, what: str) -> None:
     if seen:
         raise AssertionError(f"your {what} calls {seen[0]}: torchmetrics computes the metric for you, and this "
                              f"exercise asks you to write it yourself. Replace the call with {USE_NUMPY}.")
+
+
+def _refuse(call: Watch, what: str) -> None:
+    """``call.refuse(what)``, but a call into sklearn or scipy is refused with its own reason.
+
+    The check compares with ``segcourse.metrics``, not with sklearn or scipy, so "the library
+    function the check compares with" (:meth:`Watch.refuse`) would be false for those.
+
+    >>> watch = Watch(SCIPY)
+    >>> watch.seen = ["scipy.spatial.distance.dice"]
+    >>> _refuse(watch, "dice_per_image")
+    Traceback (most recent call last):
+    ...
+    AssertionError: your dice_per_image calls scipy.spatial.distance.dice: it gives the right numbers, but it computes the score for you, ...
+    """
+    first = call.seen[0] if call.seen else ""
+    if first and first.split(".", 1)[0] in ("sklearn", "scipy"):
+        raise AssertionError(f"your {what} calls {first}: it gives the right numbers, but it computes the score for "
+                             f"you, and this exercise asks you to write it yourself. Replace the call with {USE_NUMPY}.")
+    call.refuse(what)
 
 
 TRUTH = [[1, 1, 0], [1, 0, 0], [0, 0, 0]]
@@ -133,6 +155,14 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
         raise AssertionError(f"on the same masks stored as 0/255 uint8 your Dice is {_shows(got)}, on bool masks "
                              f"{_shows(want)}: turn them into bool first (mask != 0). uint8 arithmetic wraps at 256 "
                              f"(255 * 255 = 1, 255 + 255 = 254) and a sum of values counts 255 per pixel.")
+    # two nonzero values that share no bit: 1 & 2 is 0
+    ones, twos = np.array(TRUTH, np.uint8)[None], 2 * np.array(TRUTH, np.uint8)[None]
+    got = _array(call(dice_per_image, ones, twos, what="dice_per_image"), "dice_per_image").astype(float)
+    if got.shape != (1,) or not _close(got[0], 1.0, 1e-6):
+        bitwise = " (bitwise, 1 & 2 is 0)" if got.shape == (1,) and _close(got[0], 0.0) else ""
+        raise AssertionError(f"pred holds 1 and target holds 2 on the same 3 pixels: both say 'object' there, so "
+                             f"Dice is 1; yours is {_shows(got)}{bitwise}. & on raw values compares bits, not "
+                             f"'object or not': turn each mask into bool first (mask != 0).")
     rng = np.random.default_rng(7)
     for _ in range(10):
         n, h, w = (int(v) for v in rng.integers(2, 10, 3))
@@ -144,7 +174,7 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
             raise AssertionError(f"on random masks of shape {p.shape} expected {_shows(want)}, got "
                                  f"{_shows(got) if got.size < 12 else got.shape}: count pixels per image (axes 1 and 2)")
     _refuse_torchmetrics(call, "dice_per_image")
-    call.refuse("dice_per_image")
+    _refuse(call, "dice_per_image")
     print("check_dice_per_image: all cases pass")
 
 
@@ -180,6 +210,14 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
         if _close(got, metrics.iou(1 / (1 + np.exp(-logits)) <= th, target != 0), 1e-6):
             raise AssertionError(f"at threshold {th} your mask is the background: object is where the "
                                  f"probability is ABOVE the threshold (prob > threshold)")
+        mask = 1 / (1 + np.exp(-logits)) > th
+        if _close(got, metrics.dice(mask, target != 0), 1e-6):
+            raise AssertionError(f"at threshold {th} your {_show(got)} is the Dice of the mask, 2|P ∩ T| / (|P| + |T|); "
+                                 f"the IoU is {_show(want)}: divide the intersection by the union |P ∪ T|.")
+        if _close(got, float(np.mean(mask == (target != 0))), 1e-6):
+            raise AssertionError(f"at threshold {th} your {_show(got)} is the pixel accuracy, the share of pixels "
+                                 f"the mask gets right, background (TN) included; the IoU is {_show(want)}: "
+                                 f"TP / (TP + FP + FN), with no TN term.")
         raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
                              f"is {_show(want)}, yours is {_show(got)}")
     # a tie: logit 0 is probability exactly 0.5; "above the threshold" leaves it out
@@ -215,7 +253,7 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
         if not _close(got, want, 1e-6):
             raise AssertionError(f"on random logits of shape {shape} at threshold {th}: expected {_show(want)}, got {_show(got)}")
     _refuse_torchmetrics(call, "iou_at_threshold")
-    call.refuse("iou_at_threshold")
+    _refuse(call, "iou_at_threshold")
     print("check_iou_at_threshold: all cases pass")
 
 
@@ -352,7 +390,7 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
             raise AssertionError(f"wrong counts with a uint8 target and K = {k}: K * target overflows uint8 (it wraps "
                                  f"at 256); convert to a wider integer type (astype(np.int64)) before computing the index")
     _refuse_torchmetrics(call, "confusion_from_scores")
-    call.refuse("confusion_from_scores")
+    _refuse(call, "confusion_from_scores")
     _refuse_pixel_loop(confusion_from_scores)
     print("check_confusion_from_scores: all cases pass")
 
@@ -399,6 +437,15 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         elif _close(got, as_zero, 1e-6):
             hint = ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
                     "average the classes that occur (np.nanmean).")
+        elif _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
+            hint = ("you averaged each class over the images first, then the classes (class first). Average the "
+                    "classes within each image first, then the images: each image weighs the same.")
+        elif _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
+            hint = ("you took one nanmean over all image × class cells, so an image with more classes weighs more. "
+                    "Average each image's classes first, then take the plain mean of the images.")
+        elif _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
+            hint = ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
+                    "intersection by the union.")
         else:
             hint = "per image: IoU of each class from its own pixels, mean over the classes that occur."
         raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be "
@@ -414,7 +461,7 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
             raise AssertionError(f"on random label maps (K = {k}, batch of 3) expected {_show(want)}, got {_show(got)}: "
                                  f"one mIoU per image, then their mean")
     _refuse_torchmetrics(call, "image_mean_iou")
-    call.refuse("image_mean_iou")
+    _refuse(call, "image_mean_iou")
     print("check_image_mean_iou: all cases pass")
 
 
@@ -479,6 +526,84 @@ def check_painted_mask(mask: Any, target: Any, goal: float, tol: float = 1e-9, e
                      else "you overlap too well: add a false positive or leave a pixel out")
         raise AssertionError(f"your mask has IoU {got:.3f} with the target, the goal is {goal:.3f}:\n{direction}")
     print(f"check_painted_mask: IoU {got:.3f} as asked")
+
+
+# ------------------------------------------------------------------------- empty-mask conventions
+def _conventions(intersection: np.ndarray, union: np.ndarray) -> tuple[float, float, float]:
+    """The mean IoU with two empty masks (union 0) scored 0, scored 1, and skipped (NaN if all are)."""
+    i, u = np.asarray(intersection, float), np.asarray(union, float)
+    empty = u == 0
+    iou = np.divide(i, u, out=np.zeros_like(u), where=~empty)
+    skipped = float(iou[~empty].mean()) if (~empty).any() else float("nan")
+    return float(iou.mean()), float(np.where(empty, 1.0, iou).mean()), skipped
+
+
+#: Eight images: car IoUs 0.8, 0.5 and 0.75, four car-free images (union 0) and one false alarm
+#: (a car predicted where there is none: union 9, intersection 0, a real 0).
+CONVENTION_CASE = (np.array([40, 0, 0, 35, 0, 0, 0, 12]), np.array([50, 0, 0, 70, 0, 0, 9, 16]))
+
+
+@learner_check
+def check_empty_conventions(car_means: Callable) -> None:
+    """Check ``car_means(intersection, union)``: the mean car IoU under the 0, 1 and skip conventions.
+
+    ``intersection`` and ``union`` hold each image's car pixel counts; an image with union 0 has
+    two empty masks. The answer is ``(as_zero, as_one, skipped)``: the mean over all images with
+    such an image scored 0, scored 1, and the mean over the other images only.
+
+    >>> check_empty_conventions(lambda i, u: (0.0, 1.0, 0.5))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: for intersection=[40, 0, 0, 35, 0, 0, 0, 12] and union=[50, 0, 0, 70, 0, 0, 9, 16] ...
+    """
+    call = Watch(LIBRARY)
+    cases = [CONVENTION_CASE, (np.array([3, 0, 5]), np.array([4, 0, 5])),
+             (np.array([0, 7, 0, 0]), np.array([0, 7, 0, 2])), (np.array([0, 0]), np.array([0, 0]))]
+    rng = np.random.default_rng(6)
+    for _ in range(4):
+        u = rng.integers(0, 20, 9) * (rng.random(9) < 0.6)
+        cases.append((rng.integers(0, u + 1), u))
+    names = ("as_zero", "as_one", "skipped")
+    for inter, union in cases:
+        want = _conventions(inter, union)
+        raw = _plain(call(car_means, inter.copy(), union.copy(), what="car_means"))
+        if isinstance(raw, (dict, str)) or not hasattr(raw, "__len__") or len(raw) != 3:
+            raise AssertionError("return three numbers, (as_zero, as_one, skipped): the mean with two empty masks "
+                                 "scored 0, scored 1, and left out")
+        got = [_number(v, "car_means") for v in raw]
+        if all(_close(g, w, 1e-6) for g, w in zip(got, want)):
+            continue
+        head = (f"for intersection={inter.tolist()} and union={union.tolist()} expected (as_zero, as_one, skipped) "
+                f"= ({', '.join(_show(w) for w in want)}), yours is ({', '.join(_show(g) for g in got)}):")
+        empty, miss = union == 0, (union > 0) & (inter == 0)
+        iou = np.divide(inter, union, out=np.zeros(len(union)), where=~empty)
+        pooled = inter.sum() / union.sum() if union.sum() else float("nan")
+        if not all(np.isnan(w) for w in want[:2]) and sorted(map(_show, got)) == sorted(map(_show, want)):
+            hint = "the right three numbers in another order: return (as_zero, as_one, skipped)."
+        elif not empty.all() and any(np.isnan(g) for g in got[:2]):
+            k = next(n for n, g in zip(names[:2], got[:2]) if np.isnan(g))
+            hint = (f"{k} is nan: 0 / 0 of an image with union 0 gave NaN, and np.mean of anything with a NaN is NaN. "
+                    f"Put the convention's number in for those images before the mean.")
+        elif not empty.all() and np.isnan(got[2]):
+            hint = "skipped is nan: np.mean does not skip NaN; np.nanmean (or a mean over union > 0 only) does."
+        elif not empty.all() and _close(got[2], want[0], 1e-6) and not _close(want[2], want[0], 1e-6):
+            hint = ("your skipped mean divides by every image, car-free ones too: that is as_zero. Leave the images "
+                    "with union 0 out of the sum AND out of the count.")
+        elif miss.any() and (inter > 0).any() and _close(got[2], float(iou[inter > 0].mean()), 1e-6):
+            hint = ("your skipped mean also drops the images with intersection 0 but union > 0: a car predicted where "
+                    "there is none (or a car missed) is a real 0 and stays in the mean. Skip only union 0.")
+        elif _close(got[2], pooled, 1e-6) and not _close(want[2], pooled, 1e-6):
+            hint = ("your skipped is sum(intersection) / sum(union), all pixels pooled: the convention is about a mean "
+                    "over images, one IoU per image.")
+        elif empty.all() and not np.isnan(got[2]):
+            hint = "no image has a car in either mask: the skipped mean has nothing to average, so it is NaN."
+        else:
+            hint = "per image IoU = intersection / union; union 0 -> 0, 1, or left out; then the mean over images."
+        raise AssertionError(f"{head} {hint}")
+    call.refuse("car_means")
+    zero, one, skipped = _conventions(*CONVENTION_CASE)
+    print(f"check_empty_conventions: all cases pass. With 4 of 8 images car-free (the first case), the mean car "
+          f"IoU is {zero:.4f} if they score 0, {one:.4f} if they score 1, {skipped:.4f} if they are left out")
 
 
 # ------------------------------------------------------------------------------- boundary band
@@ -550,6 +675,8 @@ def check_boundary_band(boundary_band: Callable) -> None:
             both = outer | want
             cross = m & ~_eroded(m, d)
             no_edge = m & ~_eroded(m, d, square3, border=1)
+            euclid = m & (ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1] <= d)
+            euclid_edge = m & (ndimage.distance_transform_edt(m) <= d)     # the image edge not counted
             head = f"for {what} and d = {d} your band differs from the expected one in {int((g != want).sum())} pixels:"
             if np.array_equal(g, outer):
                 hint = ("yours is the OUTER band, the pixels just outside the mask (dilation minus mask). Boundary "
@@ -557,9 +684,15 @@ def check_boundary_band(boundary_band: Callable) -> None:
             elif np.array_equal(g, both):
                 hint = ("yours covers both sides of the outline (dilation minus erosion). Boundary IoU's band is "
                         "only inside: the mask minus its erosion.")
-            elif np.array_equal(g, cross):
-                hint = ("ndimage.binary_erosion's default structure is a cross, which keeps corner pixels: erode "
-                        "with a 3×3 square, structure=np.ones((3, 3)), so a pixel d steps away diagonally counts.")
+            elif (np.array_equal(g, cross) or np.array_equal(g, euclid) or np.array_equal(g, euclid_edge)) \
+                    and not np.array_equal(g, no_edge):                  # no_edge: the image-edge hint below
+                edt = "a straight-line (Euclidean) distance, distance_transform_edt <= d, where a diagonal step is √2"
+                cross_why = "ndimage.binary_erosion's default structure, a cross"
+                why = (cross_why if not (np.array_equal(g, euclid) or np.array_equal(g, euclid_edge)) else edt
+                       if not np.array_equal(g, cross) else f"{cross_why}, or {edt}")
+                hint = (f"your band misses pixels that touch the background only at a corner, as {why} does. The "
+                        f"band counts steps in all 8 directions (chessboard distance): erode with a 3×3 square, "
+                        f"structure=np.ones((3, 3)).")
             elif d > 1 and np.array_equal(g, _band(m, d - 1)):
                 hint = f"yours is {d - 1} pixel(s) wide, one too thin: erode d = {d} times (iterations=d)."
             elif np.array_equal(g, _band(m, d + 1)):
@@ -634,8 +767,9 @@ def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
         else:
             upper = mixed[np.triu_indices(len(c), 1)]
             rank = 1 + int((upper > mixed[i, j]).sum())
-            hint = (f" (that pair is only number {rank} of the {upper.size} pairs: do not answer with the confusion "
-                    f"of another matrix, such as the lesson's; add cm[i, j] + cm[j, i] for every pair of this one)")
+            lesson = " (the pair the lesson's §6 confuses)" if {names[i], names[j]} == {"road", "sidewalk"} else ""
+            hint = (f" (that pair{lesson} is only number {rank} of the {upper.size} pairs of this matrix: add "
+                    f"cm[i, j] + cm[j, i] for every pair of this one)")
         raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels (cm[{i}, {j}] + "
                              f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
                              f"diagonal: rows are the truth, columns the prediction.")

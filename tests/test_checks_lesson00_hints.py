@@ -1,0 +1,142 @@
+"""Lesson 00's checks name the cause of the typical mistakes of review 00s9 (P2-6, P2-7, P3-14).
+
+Each wrong answer below is a student answer of that review; each test runs in well under a second.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from segcourse import checks, metrics
+
+
+def _fails(check, answer, *words):
+    with pytest.raises(AssertionError) as info:
+        check(answer)
+    text = " ".join(str(info.value).split())  # hints are wrapped at 80 characters
+    for w in words:
+        assert w in text, str(info.value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines()), str(info.value)
+    return text
+
+
+# ------------------------------------------------------------------------------------ exercise 1
+def test_dice_bitwise_and_on_raw_values_is_caught():
+    def bitwise(p, t):  # & on the stored values: 1 & 2 is 0
+        p, t = np.asarray(p), np.asarray(t)
+        s = np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))
+        with np.errstate(invalid="ignore"):
+            return 2 * np.count_nonzero(p & t, axis=(1, 2)) / s
+    _fails(checks.check_dice_per_image, bitwise, "pred holds 1 and target holds 2", "bitwise, 1 & 2 is 0", "mask != 0")
+
+
+def test_sklearn_and_scipy_are_not_called_the_function_the_check_compares_with():
+    from scipy.spatial import distance
+    def one_minus_dice(p, t):
+        p, t = np.asarray(p) != 0, np.asarray(t) != 0
+        return np.array([1 - distance.dice(a.ravel(), b.ravel()) if (a | b).any() else np.nan for a, b in zip(p, t)])
+    text = _fails(checks.check_dice_per_image, one_minus_dice, "calls scipy.spatial.distance.dice",
+                  "computes the score for you")
+    assert "compares with" not in text
+
+
+# ------------------------------------------------------------------------------------ exercise 2
+def _sigmoid_mask(z, th):
+    return 1 / (1 + np.exp(-np.asarray(z, float))) > th
+
+
+def test_threshold_dice_and_pixel_accuracy_are_named():
+    def dice(z, t, th):
+        p, t = _sigmoid_mask(z, th), np.asarray(t) != 0
+        s = p.sum() + t.sum()
+        return 2 * (p & t).sum() / s if s else np.nan
+    _fails(checks.check_iou_at_threshold, dice, "is the Dice of the mask", "union")
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: (_sigmoid_mask(z, th) == (np.asarray(t) != 0)).mean(),
+           "pixel accuracy", "no TN term")
+
+
+# ------------------------------------------------------------------------------------ exercise 4
+def _cells(p, t, k):
+    m = np.full((len(p), k), np.nan)
+    for n, (a, b) in enumerate(zip(np.asarray(p), np.asarray(t))):
+        for c in range(k):
+            u = ((a == c) | (b == c)).sum()
+            if u:
+                m[n, c] = ((a == c) & (b == c)).sum() / u
+    return m
+
+
+def test_image_mean_iou_averaging_mistakes_and_dice_are_named():
+    _fails(checks.check_image_mean_iou, lambda p, t, k: float(np.nanmean(np.nanmean(_cells(p, t, k), 0))),
+           "class first", "each image weighs the same")
+    _fails(checks.check_image_mean_iou, lambda p, t, k: float(np.nanmean(_cells(p, t, k))),
+           "all image × class cells")
+    def dice(p, t, k):
+        m = np.full((len(p), k), np.nan)
+        for n, (a, b) in enumerate(zip(np.asarray(p), np.asarray(t))):
+            for c in range(k):
+                s = (a == c).sum() + (b == c).sum()
+                if s:
+                    m[n, c] = 2 * ((a == c) & (b == c)).sum() / s
+        return float(np.mean(np.nanmean(m, 1)))
+    _fails(checks.check_image_mean_iou, dice, "mean Dice per image")
+
+
+# ------------------------------------------------------------------------------------ exercise 6
+def _means(i, u):
+    i, u = np.asarray(i, float), np.asarray(u, float)
+    iou = np.divide(i, u, out=np.zeros_like(u), where=u > 0)
+    skipped = iou[u > 0].mean() if (u > 0).any() else np.nan
+    return iou.mean(), np.where(u > 0, iou, 1.0).mean(), skipped
+
+
+def test_empty_conventions_check_passes_the_right_answer_and_names_each_mistake():
+    checks.check_empty_conventions(_means)
+    checks.check_empty_conventions(lambda i, u: tuple(np.float32(v) if not np.isnan(v) else v for v in _means(i, u)))
+    _fails(checks.check_empty_conventions, lambda i, u: _means(i, u)[::-1], "another order")
+    def raw_nan(i, u):
+        with np.errstate(invalid="ignore"):
+            iou = np.asarray(i) / np.asarray(u)
+        return np.mean(iou), 1.0, np.nanmean(iou)
+    _fails(checks.check_empty_conventions, raw_nan, "as_zero is nan", "convention's number")
+    _fails(checks.check_empty_conventions, lambda i, u: (*_means(i, u)[:2], np.nan), "skipped is nan", "np.nanmean")
+    _fails(checks.check_empty_conventions, lambda i, u: (*_means(i, u)[:2], _means(i, u)[0]), "car-free ones too")
+    def drops_misses(i, u):
+        i, u = np.asarray(i), np.asarray(u)
+        return (*_means(i, u)[:2], float((i[i > 0] / u[i > 0]).mean()))
+    _fails(checks.check_empty_conventions, drops_misses, "is a real 0", "Skip only union 0")
+    _fails(checks.check_empty_conventions, lambda i, u: (*_means(i, u)[:2], np.sum(i) / np.sum(u)), "pooled")
+    _fails(checks.check_empty_conventions, lambda i, u: _means(i, u)[0], "return three numbers")
+    def all_empty_zero(i, u):
+        a, b, c = _means(i, u)
+        return a, b, 0.0 if np.isnan(c) else c
+    _fails(checks.check_empty_conventions, all_empty_zero, "nothing to average, so it is NaN")
+    def library(i, u):
+        metrics.iou(np.ones((1, 1)), np.ones((1, 1)))
+        return _means(i, u)
+    _fails(checks.check_empty_conventions, library, "calls segcourse.metrics.iou")
+
+
+# ------------------------------------------------------------------------------------ exercise 7
+def test_boundary_band_euclidean_distance_is_named():
+    def edt(m, d):
+        m = np.asarray(m) != 0
+        return m & (ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1] <= d)
+    _fails(checks.check_boundary_band, edt, "Euclidean", "distance_transform_edt", "chessboard", "corner")
+    def edt_unpadded(m, d):
+        m = np.asarray(m) != 0
+        return m & (ndimage.distance_transform_edt(m) <= d)
+    _fails(checks.check_boundary_band, edt_unpadded, "Euclidean")
+
+
+# ------------------------------------------------------------------------------------ exercise 8
+def test_confused_pair_mentions_the_lesson_only_for_the_lessons_pair():
+    names = ["sky", "road", "sidewalk", "lane marking", "car"]
+    cm = np.array([[900, 0, 2, 0, 5], [0, 1500, 22, 5, 25], [3, 19, 400, 0, 4], [0, 30, 0, 60, 0],
+                   [6, 20, 3, 0, 110]])
+    with pytest.raises(AssertionError) as info:
+        checks.check_confused_pair(("road", "sidewalk"), cm, names)
+    assert "the lesson's" in " ".join(str(info.value).split())
+    with pytest.raises(AssertionError) as info:
+        checks.check_confused_pair(("sky", "car"), cm, names)
+    assert "lesson" not in str(info.value)
