@@ -727,21 +727,19 @@ guess[np.roll(scene_truth == car, 1, axis=1)] = car          # ... and the cars 
 near_road = ndimage.binary_dilation(scene_truth == road, iterations=2)
 strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2)
 guess[strip] = road                                          # sidewalk next to the road's left edge called road
+edge = ndimage.maximum_filter(scene_truth, size=3) != ndimage.minimum_filter(scene_truth, size=3)  # the card's "class edge"
+car_wrong = (guess != scene_truth) & ~strip
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
 fig, card_text = viz.evidence_card(
     card_image, scene_truth, guess, scene.class_names,
     scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car],
             "car boundary IoU": metrics.boundary_iou(guess == car, scene_truth == car), "road IoU": per_class[road],
             "road boundary IoU": metrics.boundary_iou(guess == road, scene_truth == road), "per_class": per_class},
-    notes=["every car shifted 1 px to the right",
-           f"a sidewalk strip of {strip.sum()} px on the road's left edge called road"],
+    notes=[f"every car shifted 1 px to the right: {car_wrong.sum()} px wrong, {(car_wrong & edge).sum()} on a class edge",
+           f"a sidewalk strip of {strip.sum()} px called road: {(strip & edge).sum()} on a class edge, "
+           f"{(strip & ~edge).sum()} inside"],
     palette=scene.palette)
 print(card_text)
-edge = ndimage.maximum_filter(scene_truth, size=3) != ndimage.minimum_filter(scene_truth, size=3)  # the card's "class edge"
-car_wrong = (guess != scene_truth) & ~strip
-print(f"\nwrong pixels: the strip's {strip.sum()} = {(strip & edge).sum()} on a class edge (cyan) + "
-      f"{(strip & ~edge).sum()} inside (magenta); the cars' {car_wrong.sum()} = {(car_wrong & edge).sum()} on an edge + "
-      f"{(car_wrong & ~edge).sum()} inside")
 d_card = max(1, round(0.02 * np.hypot(*scene_truth.shape)))
 depth = ndimage.distance_transform_cdt(scene_truth == car, metric="chessboard")   # steps to the nearest non-car pixel
 print(f"band depth d = {d_card} px | deepest car pixel: {depth.max()} px inside its car | car pixels in the band: "
@@ -750,7 +748,8 @@ print(f"band depth d = {d_card} px | deepest car pixel: {depth.max()} px inside 
 # %% [markdown]
 # Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
 # wrong pixel on a class edge and magenta one inside a region. The colours do not separate the two
-# faults: the strip's 90 pixels are 56 cyan and 34 magenta, and all 34 wrong car pixels are cyan.
+# faults (the failure notes count them): the strip's 90 pixels are 56 cyan and 34 magenta, and all
+# 34 wrong car pixels are cyan.
 #
 # Car boundary IoU equals car IoU (0.726): no car pixel lies more than d = 2 px inside its car, so
 # the band holds every car pixel (107 of 107) and boundary IoU is just IoU. That happens to any
