@@ -531,7 +531,8 @@ def _nuclei_region(side: str, info: bool = False) -> Any:
     for i in np.unique(labels)[1:]:
         rr, cc = np.nonzero(labels == i)
         # nuclei of this half only, at least 1 px from the image's border and the middle line (a nucleus
-        # 1 px from the border can still be one the border cut: lesson 06 lists those and leaves them out)
+        # 1 px from the border can still be one the border cut: border_cut_nuclei lists those, and they
+        # are kept; lesson 06 counts how much they change its table)
         if cc.min() < cols[0] + 1 or cc.max() > cols[1] - 2 or rr.min() < 1 or rr.max() > 510 or len(rr) < 30:
             continue
         if info:
@@ -633,7 +634,9 @@ def nuclei_objects(region: str = "right") -> tuple[np.ndarray, np.ndarray]:
     """64×64 crops around each whole nucleus of one half of the real image, and its mask.
 
     ``"left"`` is lesson 04's training region (fine-tuning), ``"right"`` the test region; a crop
-    never reaches across the middle, nuclei cut by the middle or the border and slivers under 30 px are left out.
+    never reaches across the middle. Nuclei with a pixel on the image's outermost rows or columns
+    or next to the middle line, and slivers under 30 px, are left out; a nucleus 1 px from the border
+    is kept, although the border may still cut it (:func:`border_cut_nuclei` lists those).
 
     >>> imgs, masks = nuclei_objects("right")
     >>> imgs.shape[1:], bool(masks.any(axis=(1, 2)).all())
@@ -826,7 +829,8 @@ def annotation_loop(strategy: str, seed: int, model: torch.nn.Module, pool: tupl
 
     Each round picks ``per_round`` objects of the unlabelled ``pool`` -- the most uncertain ones
     (highest mean entropy of the one-click proposal) or random ones -- and the annotator clicks
-    each until IoU ``target_iou`` (cap 20); the mask it ends with becomes the label. The model is
+    each until IoU ``target_iou`` (cap 20); the mask it ends with becomes the label, or the true mask
+    where 20 clicks did not reach ``target_iou`` (the annotator draws it by hand). The model is
     then fine-tuned on all labels so far. Returns the clicks spent and the held-out mean IoU after
     one click (and mean NoC@85) after each round; round 0 is the model before any annotation.
     """

@@ -4,7 +4,7 @@
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
 # tool needs when its model proposes a mask first, turn clicks into the model's input channels,
 # run the annotator loop from such a proposal, seed a random walker with clicks, and say when a
-# click model is worth it; then build the click UNet's input batch and take one training step.
+# click model is worth it; then build the click UNet's input batch and train it for one corrective round.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -233,19 +233,34 @@ checks.check_seeds(seeds)
 # the best classical method on held-out objects of that kind, then pick the one with fewer clicks.
 
 # %% [markdown]
-# ## 7 · One training step of the click UNet (2 points)
+# ## 7 · One corrective training round of the click UNet (2 points)
 #
 # The click UNet of §5 takes a batch of shape `(B, 4, H, W)`: the grey image, the positive click
 # map, the negative click map and the previous mask. A tool stores its images as **uint8** (0 to
 # 255), while the model was trained on grey values from 0 to 1. Write
 # `click_batch(images, pos_maps, neg_maps, prev_masks)` with numpy and torch: `images` is uint8 of
-# shape `(B, H, W)`, the two maps float32 `(B, H, W)` (exercise 3's channels, one image at a time),
-# `prev_masks` bool `(B, H, W)`; return a **float32 torch tensor** `(B, 4, H, W)` with the image
-# divided by 255 in channel 0, the positive map in 1, the negative map in 2 and the previous mask
-# (0.0 / 1.0) in 3. Then write `train_step(model, optimiser, x, y)`: one step of training on the
-# batch `x` with the true masks `y` (int64 `(B, H, W)`, 1 = the object): the model's two-class
-# logits, their cross-entropy against `y`, the gradients, one optimiser update; return the loss of
-# this step (computed before the update) as a float.
+# shape `(B, H, W)`, the two maps float32 `(B, H, W)`, `prev_masks` bool `(B, H, W)`; return a
+# **float32 torch tensor** `(B, 4, H, W)` with the image divided by 255 in channel 0 (the same
+# scale for every image: a dark image must stay dark), the positive map in 1, the negative map in
+# 2 and the previous mask (0.0 / 1.0) in 3.
+#
+# §5 wrote only the step for click 1. §5's text describes how the model learns from its own
+# mistakes, a **corrective round**; write it as `train_step(model, optimiser, images, targets,
+# firsts)`. `images` is uint8 `(B, H, W)`, `targets` bool `(B, H, W)` (the objects), `firsts` a
+# list of each object's first positive click `(row, col)`. One round:
+#
+# 1. a batch of the first clicks: their positive maps (radius 3, e.g. `interactive.click_maps`),
+#    empty negative maps, empty previous masks;
+# 2. the model **predicts** on it without gradients and in eval mode (`model.eval()`,
+#    `torch.no_grad()`): the object where logit 1 > logit 0;
+# 3. the simulated annotator adds a **second click** per image where that prediction is wrong:
+#    `interactive.next_click(prediction, target, clicked=[first])`;
+# 4. a new batch: both clicks, each in the map of its kind, and the prediction as the previous mask;
+# 5. **one graded step** on it: `model.train()`, the two-class logits, their cross-entropy against
+#    the targets (int64), the gradients, one optimiser update.
+#
+# Return `(loss, second_clicks)`: the loss of step 5 as a float (computed before the update) and
+# the second clicks as a list of `(row, col, positive)`, one per image.
 
 # %% nbgrader={"grade": false, "grade_id": "click_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def click_batch(images, pos_maps, neg_maps, prev_masks):
@@ -256,24 +271,40 @@ def click_batch(images, pos_maps, neg_maps, prev_masks):
     ### END SOLUTION
 
 
-def train_step(model, optimiser, x, y):
+def train_step(model, optimiser, images, targets, firsts):
     ### BEGIN SOLUTION
-    logits = model(x)
-    loss = torch.nn.functional.cross_entropy(logits, y)
+    shape = targets.shape[1:]
+    maps = np.stack([interactive.click_maps([first], [], shape) for first in firsts])
+    x = click_batch(images, maps[:, 0], maps[:, 1], np.zeros(targets.shape, bool))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    pred = (logits[:, 1] > logits[:, 0]).numpy()
+    seconds, maps = [], []
+    for first, p, t in zip(firsts, pred, targets):
+        (r, c), positive = interactive.next_click(p, t, clicked=[first])
+        seconds.append((r, c, positive))
+        maps.append(interactive.click_maps([first, (r, c)] if positive else [first], [] if positive else [(r, c)], shape))
+    maps = np.stack(maps)
+    x = click_batch(images, maps[:, 0], maps[:, 1], pred)
+    model.train()
+    loss = torch.nn.functional.cross_entropy(model(x), torch.from_numpy(targets.astype(np.int64)))
     optimiser.zero_grad()
     loss.backward()
     optimiser.step()
-    return float(loss.item())
+    return float(loss.item()), seconds
     ### END SOLUTION
 
 
 step_images, step_masks = interactive.nuclei_objects("left")
 step_images, step_masks = (step_images[:4] * 255).astype(np.uint8), step_masks[:4]
-firsts = [np.unravel_index(np.argmax(ndimage.distance_transform_edt(m)), m.shape) for m in step_masks]
-pos_maps = np.stack([interactive.click_maps([(int(r), int(c))], [], m.shape)[0] for (r, c), m in zip(firsts, step_masks)])
+firsts = [interactive.next_click(np.zeros_like(m), m)[0] for m in step_masks]  # click 1: each object's deepest pixel
+pos_maps = np.stack([interactive.click_maps([f], [], m.shape)[0] for f, m in zip(firsts, step_masks)])
 x = click_batch(step_images, pos_maps, np.zeros_like(pos_maps), np.zeros_like(step_masks))
 print("batch", tuple(x.shape), x.dtype, "| largest value per channel:", [float(v) for v in x.amax(dim=(0, 2, 3))])
-# try train_step with interactive.click_model(width=4) and torch.optim.Adam, as in §5; the check uses its own small model
+step_model = interactive.load_click_model()  # the shipped model: a fresh copy, changed only in this notebook's memory
+loss, seconds = train_step(step_model, torch.optim.Adam(step_model.parameters(), lr=1e-3), step_images, step_masks, firsts)
+print(f"one corrective round of the shipped model on 4 training nuclei: second clicks {seconds}; loss {loss:.2f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_click_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_click_step(click_batch, train_step)

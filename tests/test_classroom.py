@@ -764,18 +764,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "click_step": [
         ("dee", """
-            def click_batch(images, pos_maps, neg_maps, prev_masks):  # the click maps swapped
-                grey = np.asarray(images, np.float32) / 255.0
-                return torch.from_numpy(np.stack([grey, np.asarray(neg_maps, np.float32), np.asarray(pos_maps, np.float32),
+            def click_batch(images, pos_maps, neg_maps, prev_masks):  # each batch stretched to its own min..max
+                grey = np.asarray(images, np.float32)
+                grey = (grey - grey.min()) / (grey.max() - grey.min())
+                return torch.from_numpy(np.stack([grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32),
                                                   np.asarray(prev_masks, np.float32)], axis=1))
 
 
-            def train_step(model, optimiser, x, y):
-                loss = torch.nn.functional.cross_entropy(model(x), y)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                return float(loss.item())
+            def train_step(model, optimiser, images, targets, firsts):
+                raise NotImplementedError()
             """, {"check_click_step"}),
         ("fay", """
             def click_batch(images, pos_maps, neg_maps, prev_masks):
@@ -784,11 +781,14 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                                                   np.asarray(prev_masks, np.float32)], axis=1))
 
 
-            def train_step(model, optimiser, x, y):  # no zero_grad: the gradients pile up across steps
-                loss = torch.nn.functional.cross_entropy(model(x), y)
+            def train_step(model, optimiser, images, targets, firsts):  # §5's click-1 step pasted: no corrective round
+                maps = np.stack([interactive.click_maps([f], [], targets.shape[1:]) for f in firsts])
+                x = click_batch(images, maps[:, 0], maps[:, 1], np.zeros(targets.shape, bool))
+                loss = torch.nn.functional.cross_entropy(model(x), torch.from_numpy(targets.astype(np.int64)))
+                optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                return float(loss.item())
+                return float(loss.item()), []
             """, {"check_click_step"}),
     ],
 }

@@ -463,3 +463,96 @@ def test_in_largest_error_region_compares_the_click_with_the_largest_region_by_a
     assert interactive.in_largest_error_region(run, t) == [True, False]   # the square is the larger region
     with pytest.raises(ValueError, match="keep_masks=True"):
         interactive.in_largest_error_region({"clicks": []}, t)
+
+
+# ------------------------------------------------------------------ exercise 7: the batch and one corrective round
+def _batch(images, pos_maps, neg_maps, prev_masks, scale=lambda g: g / 255.0):  # a right click_batch (scale: a variant)
+    grey = scale(np.asarray(images, np.float32))
+    return torch.from_numpy(np.stack([grey, pos_maps, neg_maps, np.asarray(prev_masks, np.float32)], 1).astype(np.float32))
+
+
+def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", only_second=False, swap=False,
+           order=("zero_grad", "backward", "step"), loss_of="second", softmax=False, reduction="mean", copy5=False,
+           returns=2):
+    """A corrective round written by hand; each keyword is one typical mistake."""
+    import contextlib
+
+    def train_step(model, optimiser, images, targets, firsts):
+        shape = targets.shape[1:]
+        y = torch.from_numpy(targets.astype(np.int64))
+        maps = np.stack([interactive.click_maps([f], [], shape) for f in firsts])
+        x1 = _batch(images, maps[:, 0], maps[:, 1], np.zeros(targets.shape, bool))
+        if copy5:                                       # §5's cell: the click-1 step, no corrective round
+            loss = torch.nn.functional.cross_entropy(model(x1), y)
+            optimiser.zero_grad(); loss.backward(); optimiser.step()
+            return float(loss.item()), []
+        model.eval() if eval_ else model.train()
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            logits = model(x1)
+        pred = (logits[:, 1] > logits[:, 0]).numpy()
+        seconds, pos, neg = [], [], []
+        for f, p, t in zip(firsts, pred, targets):
+            (r, c), positive = interactive.next_click(p if on == "pred" else np.zeros_like(t), t,
+                                                      clicked=[f] if clicked else None)
+            seconds.append((r, c, positive))
+            pos.append(([] if only_second else [f]) + [(r, c)] * positive)
+            neg.append([(r, c)] * (not positive))
+        maps = np.stack([interactive.click_maps(p, n, shape) for p, n in zip(pos, neg)])
+        if swap:
+            maps = maps[:, ::-1]
+        prev_mask = {"pred": pred, "zeros": np.zeros_like(pred), "target": targets}[prev]
+        x2 = _batch(images, maps[:, 0], maps[:, 1], prev_mask)
+        model.train()
+        out = model(x2) if loss_of == "second" else model(x1)
+        if softmax:
+            out = torch.softmax(out, 1)
+        loss = torch.nn.functional.cross_entropy(out, y, reduction=reduction)
+        for what in order:
+            {"zero_grad": optimiser.zero_grad, "backward": loss.backward, "step": optimiser.step}[what]()
+        return (float(loss.item()), seconds) if returns == 2 else float(loss.item())
+    return train_step
+
+
+def test_click_step_check_accepts_a_corrective_round_and_refuses_the_reference(capsys):
+    checks.check_click_step(_batch, _round())
+    assert "all cases pass" in capsys.readouterr().out
+    from segcourse.checks.lesson06 import _corrective_step
+
+    with pytest.raises(AssertionError, match="check.s own reference"):
+        checks.check_click_step(_batch, _corrective_step)
+
+
+@pytest.mark.parametrize("batch, hint", [
+    (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min()) / (g.max() - g.min())), "batch's own min"),
+    (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min((1, 2), keepdims=True))
+                               / (g.max((1, 2), keepdims=True) - g.min((1, 2), keepdims=True))), "each image's own"),
+    (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: g // 255), "integer division"),
+    (lambda i, p, n, m: _batch(i, n, p, m), "swapped"),
+])
+def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_click_step(batch, _round())
+
+
+@pytest.mark.parametrize("kwargs, hint", [
+    (dict(copy5=True), "called the model once: that is §5's click-1 step"),
+    (dict(no_grad=False), "ran with gradients on"),
+    (dict(eval_=False), "model.eval"),
+    (dict(prev="zeros"), "channel 3 of your graded batch is all zeros"),
+    (dict(prev="target"), "TRUE masks"),
+    (dict(on="empty"), "EMPTY mask"),
+    (dict(clicked=False), "clicked=\\[first\\]"),
+    (dict(only_second=True), "only the second click"),
+    (dict(swap=True), "click maps are swapped"),
+    (dict(order=("backward", "zero_grad", "step")), "AFTER loss.backward\\(\\): it wipes"),
+    (dict(order=("backward", "step")), "no optimiser.zero_grad\\(\\) before"),
+    (dict(order=("zero_grad", "step", "backward")), "step\\(\\) ran before"),
+    (dict(order=("zero_grad", "backward")), "did not update the weights"),
+    (dict(loss_of="first"), "reused the prediction.s batch"),
+    (dict(softmax=True), "softmax before cross_entropy"),
+    (dict(reduction="sum"), "SUM over pixels"),
+    (dict(returns=1), "two values"),
+])
+def test_click_step_check_names_each_mistake_of_a_corrective_round(kwargs, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_click_step(_batch, _round(**kwargs))

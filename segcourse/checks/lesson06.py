@@ -712,61 +712,139 @@ def _click_batch(images: Any, pos_maps: Any, neg_maps: Any, prev_masks: Any) -> 
 
 class _PlainSGD:
     """Plain gradient descent with ``zero_grad()`` and ``step()`` as torch's optimisers have them
-    (``torch.optim`` itself costs seconds to import, once per graded notebook)."""
+    (``torch.optim`` itself costs seconds to import, once per graded notebook). ``log`` notes the
+    order of the calls; :func:`_step_case` adds ``"backward"`` when gradients arrive."""
 
     def __init__(self, params: Any, lr: float) -> None:
-        self.params, self.lr = list(params), lr
+        self.params, self.lr, self.log = list(params), lr, []
 
     def zero_grad(self) -> None:
+        self.log.append("zero_grad")
         for p in self.params:
             p.grad = None
 
     def step(self) -> None:
         import torch
 
+        self.log.append("step")
         with torch.no_grad():
             for p in self.params:
                 if p.grad is not None:
                     p -= self.lr * p.grad
 
 
-def _step_case(seed: int = 0) -> tuple[Any, Any, Any]:
-    """A tiny 4-channel model (one plain torch convolution), its optimiser and a 4-image batch."""
+def _spy_net() -> Any:
+    """A tiny 4-channel click model (one 3×3 convolution) that notes each call: its input, whether
+    gradients were on and whether it was in training mode."""
+    import torch
+
+    class SpyNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(4, 2, 3, padding=1)
+            self.calls: list[dict[str, Any]] = []
+
+        def forward(self, x: Any) -> Any:
+            self.calls.append({"x": x.detach().clone().float().numpy(), "grad": torch.is_grad_enabled(),
+                               "training": self.training})
+            return self.conv(x)
+
+    return SpyNet()
+
+
+def _step_case(seed: int = 0) -> tuple[Any, Any, np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """The check's corrective round: a spy model (seeded), its optimiser holding a stale gradient from
+    an earlier step, four uint8 images with grey values from 20 to 200, their objects and first clicks."""
     import torch
 
     torch.manual_seed(seed)
-    model = torch.nn.Conv2d(4, 2, 3, padding=1)
+    model = _spy_net()
+    with torch.no_grad():                                   # mostly a threshold of the grey channel at 0.45, plus
+        model.conv.weight.mul_(0.1)                         # a little of every channel (so that each one matters)
+        model.conv.weight[:, 0, 1, 1] += torch.tensor([-4.0, 4.0])
+        model.conv.weight[:, 3, 1, 1] += torch.tensor([-0.5, 0.5])
+        model.conv.bias.copy_(torch.tensor([1.8, -1.8]))
+    opt = _PlainSGD(model.parameters(), lr=0.5)
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 0.3)                    # left over from an earlier step: zero_grad must clear it
+        p.register_hook(lambda g, log=opt.log: (log.append("backward") if not log or log[-1] != "backward" else None))
     rng = np.random.default_rng(seed)
-    x = torch.from_numpy(rng.random((4, 4, 12, 12)).astype(np.float32))
-    y = torch.from_numpy((rng.random((4, 12, 12)) < 0.4).astype(np.int64))
-    return model, _PlainSGD(model.parameters(), lr=0.5), (x, y)
+    rows, cols = np.ogrid[:16, :16]
+    targets = np.stack([(rows - 7) ** 2 + (cols - 8) ** 2 <= 20, (np.abs(rows - 9) <= 3) & (np.abs(cols - 6) <= 5),
+                        (rows - 8) ** 2 + (cols - 8) ** 2 <= 25, (np.abs(rows - 8) <= 5) & (np.abs(cols - 8) <= 2)])
+    grey = 60 + 110 * targets.astype(float)
+    grey[0][(rows - 7) ** 2 + (cols - 8) ** 2 <= 5] = 70     # a nucleus with a dark centre: the prediction misses it
+    grey[1][1:6, 11:16] = 170                               # a bright blob beside the object: false pixels
+    grey[2][:, :8] -= 80 * targets[2][:, :8]                # an object with a dim left half: missed pixels
+    grey[3][2:4, 0:12] = 170                                # a bright stripe above the object
+    images = np.clip(grey + rng.normal(0, 12, targets.shape), 20, 200).astype(np.uint8)
+    firsts = []
+    for t in targets:
+        d = ndi.distance_transform_edt(np.pad(t, 1))[1:-1, 1:-1]
+        firsts.append(tuple(int(v) for v in np.unravel_index(int(np.argmax(d)), d.shape)))
+    return model, opt, images, targets, firsts
 
 
-def _reference_losses(n: int, zero_grad: bool = True) -> list[float]:
+def _corrective_step(model: Any, optimiser: Any, images: Any, targets: Any, firsts: Any, click_batch: Callable = None,
+                     variant: str = "") -> tuple[float, list[tuple[int, int, bool]]]:
+    """The reference answer of exercise 7b: one corrective training round (RITM's iterative training).
+
+    Predict from the first clicks (``model.eval()``, no gradients), place a second click with
+    ``next_click`` on each prediction's error (the first click counted as clicked), put the prediction
+    in the previous-mask channel, then one graded step: ``model.train()``, cross-entropy, ``zero_grad``,
+    ``backward``, ``step``. Returns the loss (before the update) and the second clicks. ``variant``
+    names a typical mistake the check recognises: ``"empty"`` (second click on an empty mask),
+    ``"unclicked"`` (the first click not counted as clicked), ``"sum"``, ``"softmax"`` and ``"after"``
+    (the loss after the update).
+    """
     import torch
 
-    model, opt, (x, y) = _step_case()
-    out = []
-    for _ in range(n):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        if zero_grad:
-            opt.zero_grad()
-        loss.backward()
-        opt.step()
-        out.append(float(loss.item()))
-    return out
+    from ..interactive import next_click
+
+    batch = click_batch or _click_batch
+    t = np.asarray(targets, bool)
+    shape = t.shape[1:]
+    firsts = [tuple(int(v) for v in f) for f in firsts]
+    maps = np.stack([_click_maps([(r, c, True)], shape, 3) for r, c in firsts])
+    x = batch(images, maps[:, 0], maps[:, 1], np.zeros(t.shape, bool))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    pred = (logits[:, 1] > logits[:, 0]).numpy()
+    seconds, clicks = [], []
+    for f, p_j, t_j in zip(firsts, pred, t):
+        (r, c), positive = next_click(np.zeros_like(t_j) if variant == "empty" else p_j, t_j,
+                                      clicked=None if variant == "unclicked" else [f])
+        seconds.append((r, c, bool(positive)))
+        clicks.append([(*f, True), (r, c, bool(positive))])
+    maps = np.stack([_click_maps(cl, shape, 3) for cl in clicks])
+    x2 = batch(images, maps[:, 0], maps[:, 1], pred)
+    y = torch.from_numpy(t.astype(np.int64))
+    model.train()
+    out = model(x2)
+    if variant == "softmax":
+        out = torch.softmax(out, 1)
+    loss = torch.nn.functional.cross_entropy(out, y, reduction="sum" if variant == "sum" else "mean")
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    if variant == "after":
+        with torch.no_grad():
+            loss = torch.nn.functional.cross_entropy(model(x2), y)
+    return float(loss.item()), seconds
 
 
 @learner_check
 def check_click_step(click_batch: Callable, train_step: Callable) -> None:
     """Check ``click_batch(images, pos_maps, neg_maps, prev_masks)`` (the click UNet's ``(B, 4, H, W)``
-    float32 input) and ``train_step(model, optimiser, x, y)`` (one training step, returning the loss).
+    float32 input) and ``train_step(model, optimiser, images, targets, firsts)`` (one corrective
+    training round, returning the loss and the second clicks).
 
     A wrong answer fails with a hint that names its mistake:
 
     >>> import torch
     >>> check_click_step(lambda i, p, n, m: torch.from_numpy(np.stack([i / 255, n, p, m], 1).astype(np.float32)),
-    ...                  lambda model, opt, x, y: 0.0)
+    ...                  lambda model, opt, images, targets, firsts: (0.0, []))
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: your positive and negative click maps are swapped: channel 1 is the positive map, ...
@@ -776,7 +854,7 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
     call = Watch(LIBRARY)
     rng = np.random.default_rng(7)
     b, h, w = 3, 10, 14
-    images = rng.integers(0, 256, (b, h, w)).astype(np.uint8)
+    images = rng.integers(20, 201, (b, h, w)).astype(np.uint8)   # not 0 to 255: a min-max stretch must not pass
     pos = (rng.random((b, h, w)) < 0.1).astype(np.float32)
     neg = (rng.random((b, h, w)) < 0.1).astype(np.float32) * (pos == 0)
     prev = rng.random((b, h, w)) < 0.5
@@ -797,9 +875,22 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
         raise AssertionError(f"your batch is {got.dtype}: the model's weights are float32, so the input must be too "
                              f"(an integer image stays integer after np.stack; convert with .astype(np.float32) or .float())")
     g = got.detach().numpy()
+    grey = images.astype(np.float64)
     if float(g[:, 0].max()) > 1.0:
         raise AssertionError(f"your image channel goes up to {float(g[:, 0].max()):.0f}: the image is unnormalised; the "
                              f"model was trained on grey values from 0 to 1, so divide the uint8 image by 255")
+    if not g[:, 0].any():
+        raise AssertionError("your image channel is all 0: integer division (// 255) of grey values below 255 gives 0; "
+                             "divide with / (true division), e.g. images.astype(np.float32) / 255")
+    stretched = {"the batch's own min..max": (grey - grey.min()) / (grey.max() - grey.min()),
+                 "each image's own min..max": (grey - grey.min((1, 2), keepdims=True))
+                 / (grey.max((1, 2), keepdims=True) - grey.min((1, 2), keepdims=True)),
+                 "the batch's maximum": grey / grey.max()}
+    for how, s in stretched.items():
+        if np.allclose(g[:, 0], s, atol=1e-5):
+            raise AssertionError(f"your image channel is stretched to {how} (here grey values {int(grey.min())} to "
+                                 f"{int(grey.max())} become 0 to 1): the scale then depends on the batch, and a dark "
+                                 f"image looks bright to the model. Divide by 255, the range of uint8, for every image")
     if np.array_equal(g[:, 1], neg) and np.array_equal(g[:, 2], pos):
         raise AssertionError("your positive and negative click maps are swapped: channel 1 is the positive map, "
                              "channel 2 the negative one")
@@ -811,39 +902,155 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
             raise AssertionError(f"channel {k} should be the {name}; it differs from it in "
                                  f"{int((~np.isclose(g[:, k], want[:, k].numpy(), atol=1e-6)).sum())} pixels")
     call.refuse("click_batch")
-
-    ref = _reference_losses(3)
-    model, opt, (x, y) = _step_case()
-    before = [p.detach().clone() for p in model.parameters()]
-    losses = []
-    for k in range(3):
-        out = train_step(model, opt, x, y)
-        if isinstance(out, torch.Tensor):
-            if out.numel() != 1:
-                raise AssertionError(f"return the loss as one number (loss.item()), got a tensor of shape {tuple(out.shape)}")
-            out = out.item()
-        if not isinstance(out, (int, float)):
-            raise AssertionError(f"train_step returns the loss as a float (loss.item()), got {type(out).__name__}")
-        losses.append(float(out))
-        if k == 0:
-            if any(p.grad is None for p in model.parameters()):
-                raise AssertionError("after your step the weights have no gradient: call loss.backward() before "
-                                     "optimiser.step()")
-            if all(torch.equal(a, p) for a, p in zip(before, model.parameters())):
-                raise AssertionError("your step did not change the weights: call optimiser.step() after loss.backward()")
-    if not np.isclose(losses[0], ref[0], rtol=1e-4):
-        after = _reference_losses(2)[1]
-        if np.isclose(losses[0], after, rtol=1e-4):
-            raise AssertionError("you returned the loss after the update: return the loss of the forward pass made "
-                                 "before optimiser.step()")
-        raise AssertionError(f"your first step's loss is {losses[0]:.4f}, expected {ref[0]:.4f}: the cross-entropy of "
-                             f"model(x) against y (torch.nn.functional.cross_entropy(logits, y))")
-    if not np.allclose(losses, ref, rtol=1e-4):
-        if np.allclose(losses, _reference_losses(3, zero_grad=False), rtol=1e-4):
-            raise AssertionError("from step 2 on your losses differ: the gradients pile up across steps; call "
-                                 "optimiser.zero_grad() before loss.backward()")
-        raise AssertionError(f"your losses over 3 steps are {np.round(losses, 4).tolist()}, expected "
-                             f"{np.round(ref, 4).tolist()}: each step is forward, loss, zero_grad, backward, step")
-    if not losses[-1] < losses[0]:
-        raise AssertionError("the loss did not fall over 3 steps")
+    _check_corrective_step(click_batch, train_step)
     print("check_click_step: all cases pass")
+
+
+def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
+    """The second half of :func:`check_click_step`: ``train_step`` is one corrective round."""
+    import contextlib
+    import io
+
+    import torch
+
+    ref_model, ref_opt, images, targets, firsts = _step_case()
+    want_loss, want_clicks = _corrective_step(ref_model, ref_opt, images, targets, firsts, click_batch)
+    want_x1, want_x2 = ref_model.calls[0]["x"], ref_model.calls[1]["x"]  # the prediction's batch, the graded one
+    model, opt, _, _, _ = _step_case()
+    if (getattr(train_step, "__module__", None) or "").startswith("segcourse"):
+        raise AssertionError(f"your train_step is segcourse's {getattr(train_step, '__qualname__', train_step)!r} (the "
+                             f"check's own reference): write the corrective round yourself")
+    watch = Watch((("segcourse.interactive", {"train_click_model"}),))
+    previous, hook = __import__("sys").getprofile(), watch._profile
+    __import__("sys").setprofile(hook)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            out = train_step(model, opt, images.copy(), targets.copy(), list(firsts))
+    except NotImplementedError:
+        raise AssertionError("train_step still raises NotImplementedError: replace the stub with your code") from None
+    except RuntimeError as exc:
+        if "does not require grad" in str(exc):
+            raise AssertionError("loss.backward() found no gradients: your graded forward pass ran under torch.no_grad() "
+                                 "too. Only the prediction goes inside `with torch.no_grad():`; the pass whose loss you "
+                                 "train on runs outside it") from None
+        raise AssertionError(f"train_step crashed with RuntimeError: {str(exc).splitlines()[0][:200]}") from None
+    except AssertionError as exc:
+        raise AssertionError(f"train_step raised AssertionError: {exc}") from None
+    except Exception as exc:
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise AssertionError(f"train_step crashed with {type(exc).__name__}: {text[:200]}") from None
+    finally:
+        __import__("sys").setprofile(previous)
+    watch.refuse("train_step", use="the steps of the exercise (a no-grad prediction, next_click, the graded step)")
+    calls = model.calls
+    if len(calls) == 1:
+        raise AssertionError("your train_step called the model once: that is §5's click-1 step, not a corrective round. "
+                             "What is missing: first PREDICT from the first clicks (model.eval(), under torch.no_grad()), "
+                             "place a second click with next_click on that prediction's error, put the prediction in "
+                             "channel 3, and only then make the graded forward pass on the new batch")
+    if not calls:
+        raise AssertionError("your train_step never called the model: predict, click, then train on model(x)")
+    first, last = calls[0], calls[-1]
+    if first["grad"]:
+        raise AssertionError("your prediction (the first model call) ran with gradients on: wrap it in "
+                             "`with torch.no_grad():` -- the prediction is an input of the step, not something to "
+                             "train through (RITM's training predicts without gradients too)")
+    if first["training"]:
+        raise AssertionError("your prediction ran in training mode: call model.eval() before it (the click UNet's "
+                             "BatchNorm layers would otherwise use this batch's statistics) and model.train() before "
+                             "the graded pass")
+    if not last["grad"]:
+        raise AssertionError("your last model call ran without gradients: the graded forward pass must run outside "
+                             "torch.no_grad(), or backward has nothing to follow")
+    if not last["training"]:
+        raise AssertionError("your graded forward pass ran in eval mode: call model.train() after the prediction, "
+                             "before the pass whose loss you train on")
+    if not np.allclose(first["x"], want_x1, atol=1e-5):
+        if np.allclose(first["x"][:, 3], targets, atol=1e-5):
+            raise AssertionError("channel 3 of your prediction's batch holds the TRUE masks: the model would learn to "
+                                 "copy that channel. Before the first click the previous mask is all zeros")
+        raise AssertionError("the batch of your prediction (the first model call) differs from the expected one: "
+                             "click_batch(images, positive maps of the first clicks, zero negative maps, zero "
+                             "previous masks); the first clicks are positive, drawn with radius 3")
+    x2 = last["x"]
+    if np.allclose(x2, want_x1, atol=1e-5):
+        raise AssertionError("your graded pass reused the prediction's batch (first clicks only, zero previous mask): "
+                             "build a NEW batch with both clicks and the prediction in channel 3, and train on the "
+                             "model's answer to it")
+    if not np.allclose(x2[:, 3], want_x2[:, 3], atol=1e-5):
+        if not x2[:, 3].any():
+            raise AssertionError("channel 3 of your graded batch is all zeros: the no-grad prediction goes there, as "
+                                 "the previous mask -- that is what the model will see from click 2 on in use")
+        if np.allclose(x2[:, 3], targets, atol=1e-5):
+            raise AssertionError("channel 3 of your graded batch holds the TRUE masks: the model would learn to copy "
+                                 "that channel, and in use it has only its own prediction. Put the prediction there")
+        raise AssertionError("channel 3 of your graded batch is not the prediction of the first model call "
+                             "(object where logits[:, 1] > logits[:, 0], i.e. the argmax over the two classes)")
+    out = _plain(out) if not isinstance(out, (tuple, list)) else out
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise AssertionError(f"train_step returns two values, (loss, second_clicks); yours returned "
+                             f"{type(out).__name__}{'' if not isinstance(out, (tuple, list)) else ' of length ' + str(len(out))}")
+    loss, seconds = out
+    if isinstance(loss, torch.Tensor):
+        if loss.numel() != 1:
+            raise AssertionError(f"return the loss as one number (loss.item()), got a tensor of shape {tuple(loss.shape)}")
+        loss = loss.item()
+    if not isinstance(loss, (int, float, np.floating)):
+        raise AssertionError(f"train_step returns the loss as a float (loss.item()), got {type(loss).__name__}")
+    try:
+        seconds = [(int(r), int(c), bool(p)) for r, c, p in seconds]
+    except (TypeError, ValueError):
+        raise AssertionError(f"the second value is the list of second clicks, one (row, col, positive) per image; "
+                             f"yours is {seconds!r:.120}") from None
+    if seconds != want_clicks:
+        for variant, why in (("empty", "you placed them on an EMPTY mask's error (as before click 1); next_click goes "
+                                       "on the error of the model's prediction"),
+                             ("unclicked", "the first click was not passed as clicked: next_click(pred, target, "
+                                           "clicked=[first]) keeps the annotator off a pixel already clicked")):
+            m, o, *_ = _step_case()
+            if seconds == _corrective_step(m, o, images, targets, firsts, click_batch, variant)[1]:
+                raise AssertionError(f"your second clicks {seconds} differ from the expected {want_clicks}: {why}")
+        raise AssertionError(f"your second clicks {seconds} differ from the expected {want_clicks}: one per image, "
+                             f"next_click(prediction, target, clicked=[first click]) as (row, col, positive)")
+    if not np.allclose(x2[:, 1:3], want_x2[:, 1:3], atol=1e-5):
+        only = np.stack([_click_maps([s], targets.shape[1:], 3) for s in seconds])
+        if np.allclose(x2[:, 1:3], only, atol=1e-5):
+            raise AssertionError("your graded batch's click maps hold only the second click: the model gets ALL clicks "
+                                 "so far, the first (positive) one and the second")
+        if np.allclose(x2[:, 1:3], want_x2[:, 2:0:-1], atol=1e-5):
+            raise AssertionError("your graded batch's click maps are swapped: positive clicks in channel 1, negative "
+                                 "ones in channel 2")
+        raise AssertionError("your graded batch's click maps (channels 1 and 2) are not the first click plus the "
+                             "second one, each in the map of its kind (a negative second click goes in channel 2)")
+    log = opt.log
+    if "backward" not in log:
+        raise AssertionError("your step computed no gradients: call loss.backward() on the graded pass's loss")
+    if "step" not in log:
+        raise AssertionError("your step did not update the weights: call optimiser.step() after loss.backward()")
+    last_back = len(log) - 1 - log[::-1].index("backward")
+    if "zero_grad" in log[last_back:log.index("step", last_back) if "step" in log[last_back:] else None]:
+        raise AssertionError("you called optimiser.zero_grad() AFTER loss.backward(): it wipes the gradients that "
+                             "backward has just computed, so step() has nothing to apply. Call zero_grad() before "
+                             "backward()")
+    if "step" not in log[last_back:]:
+        raise AssertionError("optimiser.step() ran before loss.backward(): it applied the old gradients; call "
+                             "backward() first, then step()")
+    if "zero_grad" not in log[:last_back]:
+        raise AssertionError("no optimiser.zero_grad() before loss.backward(): the optimiser still held the gradients "
+                             "of an earlier step, and backward ADDS to them, so the update mixes the two. Call "
+                             "zero_grad() before backward()")
+    if not np.isclose(float(loss), want_loss, rtol=1e-4):
+        for variant, why in (("after", "you returned the loss after the update: return the loss of the graded pass, "
+                                       "computed before optimiser.step()"),
+                             ("sum", "your loss is a SUM over pixels (reduction='sum'): cross_entropy's default mean "
+                                     "keeps the step size independent of the batch and the image size"),
+                             ("softmax", "you applied softmax before cross_entropy: it takes the raw logits and applies "
+                                         "log-softmax itself, so softmax twice flattens the loss")):
+            m, o, *_ = _step_case()
+            if np.isclose(float(loss), _corrective_step(m, o, images, targets, firsts, click_batch, variant)[0], rtol=1e-4):
+                raise AssertionError(why)
+        raise AssertionError(f"your loss is {float(loss):.4f}, expected {want_loss:.4f}: the cross-entropy of the graded "
+                             f"pass's logits against the true masks (int64), torch.nn.functional.cross_entropy(logits, y)")
+    if not all(torch.allclose(a, b_, atol=1e-5) for a, b_ in zip(model.parameters(), ref_model.parameters())):
+        raise AssertionError("your loss is right but the weights after your step differ from one step of the "
+                             "optimiser on that loss: zero_grad, backward, step, once each")
