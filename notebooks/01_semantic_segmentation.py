@@ -1,28 +1,21 @@
 # %% [markdown]
 # # 01 · Semantic segmentation: one class for every pixel
 #
-# A semantic segmentation model looks at an image and returns a **label map**: one class id per
-# pixel. It does not know about *objects* — two cars side by side are simply "car pixels"
-# (lesson 03 fixes that). In this lesson we build the whole loop on toy road scenes: data,
-# a plain-numpy baseline, a tiny UNet, and the pictures and numbers that tell us where it fails.
+# A semantic segmentation model returns a **label map**: one class id per pixel. It knows no
+# *objects*: two cars side by side are just "car pixels" (lesson 03 separates them). On toy road
+# scenes we build the whole loop: data, a plain-numpy baseline, a tiny UNet, and the pictures and
+# numbers that show where it fails.
 #
 # **After this lesson you can**
 #
-# 1. describe a label map, a palette and class names, and why the palette is fixed;
+# 1. describe a label map and its class names;
 # 2. read per-class IoU and a confusion matrix and name the classes being confused;
-# 3. train a small UNet (or load the course's shipped weights), compare training recipes over
-#    several seeds, and inspect errors drawn over the image and the model's confidence;
-# 4. explain what thin lane markings and small cars do to per-class IoU, where class weights come
-#    from (inverse frequency) and which loss remedy helps;
-# 5. mark unlabelled pixels with an ignore label (255) and leave them out of the loss and the metric;
-# 6. augment an image and its mask together in a way the scene allows, and measure what an
-#    augmentation fixes.
-#
-# **Map:** 1 · road scenes → 2 · class imbalance and class weights → 3 · a numpy baseline →
-# 4 · train a tiny UNet, one seed live and five from a shipped experiment → 5 · where the short
-# model is wrong, and unlabelled pixels (`ignore_index`) → 6 · the shipped model → 7 · a shifted
-# camera → 8 · augmentation that respects the scene, and what it fixes → 9 · which change next →
-# summary, evidence card and pass check.
+# 3. train a small UNet, compare training recipes over several seeds, and inspect errors drawn
+#    over the image and the model's confidence;
+# 4. explain what thin lane markings and small cars do to per-class IoU, derive class weights from
+#    inverse frequency, and say which loss remedy helped;
+# 5. leave unlabelled pixels (id 255) out of the loss and the metric;
+# 6. augment image and mask together in ways the scene allows, and measure what that fixes.
 
 # %%
 import inspect
@@ -33,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from matplotlib.patches import Patch
-from segcourse import data, experiments, metrics, models, train, viz
+from segcourse import data, experiments, metrics, models, palette, train, viz
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -45,10 +37,10 @@ torch.set_num_threads(2)  # the course is sized for a 2-core laptop
 #
 # **Takeaway: every pixel gets one class id, and two of the five classes are thin or small.**
 #
-# `segcourse.data.road_scenes` draws toy street images from a seed: sky, road, sidewalk (its
-# colour is close to the road's — on purpose), dashed lane markings one or two pixels wide, and
-# small cars. Nothing is downloaded, and the same seed always gives the same pictures. The class
-# names and the palette travel with the data.
+# `segcourse.data.road_scenes` draws toy street images from a seed: sky, road, sidewalk (coloured
+# close to the road, on purpose), dashed lane markings one or two pixels wide, and small cars.
+# Nothing is downloaded, and the same seed gives the same pictures. The class names and the
+# palette (one colour per class, the same in every figure) come with the data.
 
 # %%
 train_set = data.road_scenes(1500, seed=1000)
@@ -74,16 +66,14 @@ print(f"cars (first 300 scenes): {len(car_sizes)} cars, median {np.median(car_si
       f"(min {car_sizes.min()}, max {car_sizes.max()}) of the {train_set.labels[0].size:,} in an image")
 
 # %% [markdown]
-# Top row (image): what the model sees. Bottom row (label map): what it must output — every
-# pixel painted with its class.
-# Lane markings are 1 or 2 pixels wide in every image row that has one; cars are small blobs,
-# 28 pixels at the median, of 4,096 in an image. Both will matter.
+# Top row: what the model sees. Bottom row: what it must output. Lane markings are 1 or 2 pixels
+# wide; a car is 28 pixels at the median, of 4,096 in an image. Both will matter.
 #
 # ## 2 · Class imbalance: count the pixels
 #
 # **Takeaway: three classes own almost every pixel, so score each class on its own and weigh the rare ones.**
 #
-# Before any model, count how many pixels each class owns. This is one `bincount`:
+# Before any model, count how many pixels each class owns (one `bincount`):
 
 # %%
 counts = np.bincount(train_set.labels.ravel(), minlength=5)
@@ -93,41 +83,37 @@ for name, s in zip(train_set.class_names, share):
 print(f"sky + road + sidewalk: {share[:3].sum():.2%} | lane marking + car: {share[3:].sum():.2%}")
 
 # %% [markdown]
-# Sky, road and sidewalk own 97.58 % of the pixels; lane markings and cars 2.42 % together. A
-# loss that averages over pixels (cross-entropy) barely notices them: a model can get 97.58 % of
-# pixels right while never predicting a single lane marking or car. That is why we report
-# **per-class** IoU.
+# Sky, road and sidewalk own 97.58 % of the pixels. A model that never predicts a lane marking or
+# a car can still get 97.58 % of the pixels right. That is why we report **per-class** IoU.
 #
-# **Where class weights come from.** A loss can count a rare class's pixels more. The usual
-# starting point is **inverse frequency**: weight = 1 / share, so every class contributes the
-# same total to the loss. The raw numbers are hard to read, so they are usually rescaled, here so
-# that the smallest weight is 1:
+# **Class weights.** A loss can count a rare class's pixels more. The usual starting point is
+# **inverse frequency**, weight = 1 / share: every class then holds the same share of the total
+# weight (and of the loss too, if every pixel's loss were the same). Rescaled so that the
+# smallest weight is 1:
 
 # %%
 inverse = 1 / share
 print("inverse frequency, smallest = 1:", dict(zip(train_set.class_names, np.round(inverse / inverse.min(), 1).tolist())))
-print("each class's share of the loss, unweighted (plain CE):", np.round(share, 3).tolist())
-print("each class's share of the loss, inverse frequency:     ", np.round(share * inverse / (share * inverse).sum(), 3).tolist())
+print("each class's share of the total weight, unweighted (plain CE):", np.round(share, 3).tolist())
+print("each class's share of the total weight, inverse frequency:     ", np.round(share * inverse / (share * inverse).sum(), 3).tolist())
 course_weights = np.array([1, 1, 1, 5, 5])
-print("this lesson's weights [1, 1, 1, 5, 5]: each class's share of the weighted loss",
+print("this lesson's weights [1, 1, 1, 5, 5]: each class's share of the total weight",
       np.round(share * course_weights / (share * course_weights).sum(), 3).tolist())
 
 # %% [markdown]
-# Inverse frequency would count a lane pixel 39.5 times and a car pixel 25 times a sky pixel
-# (the commonest class), so that each of the five classes holds 0.2 of the loss. With weights that
-# large one rare pixel moves the loss as much as 39.5 or 25 sky pixels, so code bases often soften
-# them (a square root, a
-# logarithm, median frequency balancing, a cap). Section 4 uses a plain softened choice, 5 for lane
-# marking and car and 1 for the rest: it raises their share of the loss from 0.009 and 0.015 to
-# 0.043 and 0.068. Whether weights help is then measured, not assumed (the table of §4).
+# Inverse frequency counts a lane pixel 39.5 times and a car pixel 25 times a sky pixel. With
+# weights that large one lane pixel moves the loss as much as 39.5 sky pixels, so code bases often
+# soften them (a square root, a logarithm, median frequency balancing, a cap). Section 4 uses 5
+# for lane marking and car and 1 for the rest: their share of the total weight rises from 0.009
+# and 0.015 to 0.043 and 0.068. Whether that helps is measured in §4, not assumed.
 #
 # ## 3 · A baseline in plain numpy: nearest mean colour
 #
 # **Takeaway: colour alone cannot separate classes that look alike, and a confusion matrix shows which.**
 #
-# The simplest honest baseline classifies each pixel by its colour alone: compute the mean
-# colour of each class on the training images, then give every pixel the class whose mean colour
-# is nearest. No learning beyond averaging, a dozen lines of numpy — and a number to beat.
+# The simplest honest baseline uses each pixel's colour alone: average each class's colour over
+# the training images, then give every pixel the class whose mean colour is nearest. A dozen
+# lines of numpy, and a number to beat, scored on the 200 test scenes as the UNets will be.
 
 # %%
 X = train_set.images.reshape(-1, 3)
@@ -143,106 +129,102 @@ def nearest_colour(images):
     return d.argmin(-1).astype(np.uint8)
 
 
-baseline_pred = nearest_colour(val_set.images)
-baseline_iou = metrics.per_class_iou(baseline_pred, val_set.labels, num_classes=5)
-for name, v in zip(val_set.class_names, baseline_iou):
+baseline_pred = nearest_colour(test_set.images)
+baseline_iou = metrics.per_class_iou(baseline_pred, test_set.labels, num_classes=5)
+for name, v in zip(test_set.class_names, baseline_iou):
     print(f"{name:>13}: IoU {v:.3f}")
-print("mIoU:", round(float(np.nanmean(baseline_iou)), 3))
+print("mIoU (200 test scenes):", round(float(np.nanmean(baseline_iou)), 3))
 
 # %% [markdown]
 # The confusion matrix says *why* (rows = truth, columns = prediction; the figure normalises each
 # row to 1, the printout below it counts pixels):
 
 # %%
-cm = metrics.confusion_matrix(baseline_pred, val_set.labels, num_classes=5)
+cm = metrics.confusion_matrix(baseline_pred, test_set.labels, num_classes=5)
 rates = cm / cm.sum(1, keepdims=True)
 fig, ax = plt.subplots(figsize=(5.6, 4))
-shown = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+shown = ax.imshow(rates, cmap=palette.CONFIDENCE_CMAP, vmin=0, vmax=1)
 fig.colorbar(shown, ax=ax, label="share of the true class's pixels", shrink=0.8)
-ax.set_xticks(range(5), val_set.class_names, rotation=35, ha="right")
-ax.set_yticks(range(5), val_set.class_names)
+ax.set_xticks(range(5), test_set.class_names, rotation=35, ha="right")
+ax.set_yticks(range(5), test_set.class_names)
 for i in range(5):
     for j in range(5):
-        ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+        ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", color="black" if rates[i, j] > 0.5 else "white", fontsize=8)
 ax.set(xlabel="predicted", ylabel="true", title="nearest-colour baseline (rows sum to 1)")
 fig.tight_layout()
 
-names = val_set.class_names
+names = test_set.class_names
 off = cm.copy()
 np.fill_diagonal(off, 0)
 print("largest errors in pixels:")
-for flat in np.argsort(off, axis=None)[::-1][:4]:
+for flat in np.argsort(off, axis=None)[::-1][:3]:
     t, p = np.unravel_index(flat, off.shape)
     print(f"  {names[t]:>8} -> {names[p]:<8}: {off[t, p]:6,} pixels ({rates[t, p]:.0%} of true {names[t]})")
 car, lane = 4, 3
-print(f"car: {cm[car, car]:,} pixels right, {cm[:, car].sum() - cm[car, car]:,} other pixels called car, "
-      f"{cm[car].sum() - cm[car, car]:,} car pixels missed -> IoU {baseline_iou[car]:.3f}")
 t, p = np.unravel_index(np.argmax(rates - np.eye(5)), rates.shape)
 print(f"largest rate (row-normalised): {names[t]} -> {names[p]} {rates[t, p]:.2f}")
-print(f"false car pixels: {(cm[:, car].sum() - cm[car, car]) / cm[car].sum():.1f} times the {cm[car].sum():,} true car pixels")
+print(f"false car pixels: {(cm[:, car].sum() - cm[car, car]) / cm[car].sum():.1f} times the {cm[car].sum():,} true car pixels "
+      f"-> car IoU {baseline_iou[car]:.3f}")
 print(f"lane marking: {cm[lane, lane] / cm[lane].sum():.1%} of lane pixels found; "
       f"{cm[0, lane]:,} sky pixels called lane marking -> IoU {baseline_iou[lane]:.3f}")
-near_white = val_set.images.mean(-1) > 0.8                           # brightness above 0.8
-print("pixels with brightness above 0.8: " + ", ".join(f"{n} {near_white[val_set.labels == c].mean():.1%}"
+near_white = test_set.images.mean(-1) > 0.8                          # brightness above 0.8
+print("pixels with brightness above 0.8: " + ", ".join(f"{n} {near_white[test_set.labels == c].mean():.1%}"
                                                        for c, n in enumerate(names)))
 
 # %% [markdown]
-# Counted in pixels, the largest errors are **road → car** and **sidewalk → car**: 23,284 road
-# and 16,370 sidewalk pixels are called car, ten times more than the 3,983 true car pixels. That is
-# why car IoU is 0.018. Row by row (the figure), the largest rate is car → road (0.44): only 806 of
-# the 3,983 true car pixels are found. Road → sidewalk (11 % of road) is real but smaller.
+# Counted in pixels, the largest errors are **road → car** and **sidewalk → car**: 10.5 times as
+# many false car pixels as the 11,903 true ones, hence car IoU 0.019. Row by row (the figure), the
+# largest rate is car → road (0.44).
 #
-# The lane markings do well for the opposite reason: they are the only near-white class on the
-# ground (92.9 % of lane pixels are brighter than 0.8, 0.0 % of road, sidewalk and car pixels),
-# so colour alone finds 98.3 % of them; their IoU (0.777) is lost to 652 bright sky
-# pixels near the top that are called lane marking. Colour alone cannot separate classes that
-# look alike, and it cannot use *where* a pixel is (lanes are on the road, sky is at the top);
-# a model must use context — shape, position, neighbours. That is what convolutions provide.
+# Lane markings do well for the opposite reason: on the ground they are the only near-white class
+# (90.8 % of lane pixels are brighter than 0.8, 0.0 % of road, sidewalk and car pixels). Their IoU
+# (0.750) is lost to 2,325 bright sky pixels called lane marking. Colour alone cannot separate
+# classes that look alike, nor use *where* a pixel is. A model must use context (shape, position,
+# neighbours): that is what convolutions provide.
 #
 # ### Look closer: why cars look like road
 #
-# (Skippable: the same failure, traced to the class means.) The mean colours and brightness:
+# (Skippable.) Cars come in every colour, so their *mean* colour is a grey almost on top of the
+# road's: 0.030 from the road's mean colour, 0.170 from the sidewalk's (the section's first cell).
+# Two consequences, measured:
 
 # %%
-brightness = val_set.images.mean(-1)                                # grey level of every validation pixel
-sidewalk = val_set.labels == 2
-road = val_set.labels == 1
-print(f"mean brightness: class means road {class_means[1].mean():.3f}, car {class_means[car].mean():.3f}, "
+brightness = test_set.images.mean(-1)                               # grey level of every test pixel
+road = test_set.labels == 1
+print(f"mean brightness of the class means: road {class_means[1].mean():.3f}, car {class_means[car].mean():.3f}, "
       f"sidewalk {class_means[2].mean():.3f}")
 print(f"mean brightness of road pixels called car {brightness[road & (baseline_pred == car)].mean():.3f}, "
       f"kept as road {brightness[road & (baseline_pred == 1)].mean():.3f}")
-print(f"mean brightness of sidewalk pixels called car {brightness[sidewalk & (baseline_pred == car)].mean():.3f}, "
-      f"kept as sidewalk {brightness[sidewalk & (baseline_pred == 2)].mean():.3f}")
+car_colours = []                                                    # the mean colour of every true car
+for img, lm in zip(test_set.images, test_set.labels):
+    blobs, n = ndimage.label(lm == car)
+    car_colours += [img[blobs == k].mean(0) for k in range(1, n + 1)]
+from_grey = np.linalg.norm(np.array(car_colours) - class_means[car], axis=1)
+print(f"test cars whose own mean colour is farther from the car mean than the road mean is ({to_car[1]:.3f}): "
+      f"{(from_grey > to_car[1]).sum()} of {len(from_grey)}; the nearest is {from_grey.min():.3f} away")
 
 # %% [markdown]
-# The printed class means show the cause: cars come in every colour, so their *mean* is a grey
-# (0.396, 0.394, 0.392) almost on top of the road's: 0.030 from the road's mean colour, against
-# 0.170 from the sidewalk's. Its brightness (0.394) lies just above the road's (0.380) and below
-# the sidewalk's (0.490), so the brighter road pixels and the darker sidewalk pixels are nearer
-# the car mean than their own: the road pixels called car have a mean brightness of 0.414 against
-# 0.344 for those kept as road, the sidewalk pixels called car 0.414 against 0.511 for those kept
-# as sidewalk (noise and each scene's lighting move a pixel's brightness). And each true car has a
-# single strong colour far from that grey mean, which is why so few car pixels are found.
+# * The car mean's brightness (0.394) lies between the road's (0.380) and the sidewalk's (0.490),
+#   so the brighter road pixels land nearer the car mean than their own: road pixels called car
+#   average 0.413, those kept as road 0.340.
+# * No true car looks like that grey: all 391 test cars are at least 0.094 from it, farther than
+#   the road's mean is. So few car pixels are found.
 #
 # ## 4 · Training a tiny UNet, briefly, on the CPU
 #
 # **Takeaway: in a short run plain cross-entropy found the lanes (lane IoU > 0.5) in 0 of 5 seeds; class weights in 3 of 5.**
 #
-# `segcourse.models.TinyUNet` is a UNet you can read in one sitting (lesson 02 builds it line by
-# line): an encoder that halves the resolution three times, a decoder that brings it back, and
-# skip connections that carry fine detail across. `segcourse.train.fit` is one plain loop: Adam
-# with a one-cycle learning rate, a loss, an evaluation on held-out images every few steps.
+# `segcourse.models.TinyUNet` is a UNet you can read in one sitting (lesson 02 builds it): an
+# encoder that halves the resolution three times, a decoder that brings it back, and skip
+# connections that carry fine detail across. `segcourse.train.fit` is one plain training loop.
 #
-# **What `train.fit` does, one step by hand.** Before we call it, here is its loop body on one batch
-# of 32 training scenes, in plain torch: the model turns `(N, 3, H, W)` images into `(N, K, H, W)`
-# logits, one score per class and pixel; cross-entropy compares the softmax of each pixel's K
-# scores with its true class (class weights multiply each pixel's term); the **soft Dice** loss
-# uses the probabilities themselves, per class `c`: Dice_c = (2 Σ p_c·t_c + 1) / (Σ p_c + Σ t_c + 1),
-# summed over the batch's pixels, with `t_c` the one-hot target and 1 a smoothing term, and the
-# loss is 1 minus the mean over the classes present in the batch. Then `backward()` computes the
-# gradients and Adam takes one step; the last line prints the loss on the same batch before and
-# after that step. `fit` repeats this for `max_steps` batches (random
-# left-right flips on, the learning rate following a one-cycle schedule) and scores the validation
+# **One step by hand.** `fit`'s loop body on one batch of 32 scenes, in plain torch. The model
+# turns `(N, 3, H, W)` images into `(N, K, H, W)` logits, one score per class and pixel.
+# Cross-entropy compares each pixel's softmax with its true class, times that class's weight. The
+# **soft Dice** loss uses the probabilities: per class `c`, Dice_c = (2 Σ p_c·t_c + 1) / (Σ p_c +
+# Σ t_c + 1) over the batch (`t_c` the one-hot target, 1 a smoothing term), and the loss is 1 minus
+# the mean over the classes present. Then `backward()` and one Adam step. `fit` repeats this for
+# `max_steps` batches, with random flips and a one-cycle learning rate, and scores the validation
 # scenes every `eval_every` steps.
 
 # %%
@@ -271,16 +253,13 @@ print("soft Dice by hand = train.dice_loss:", bool(torch.isclose(soft_dice, trai
 print(f"loss on the same 32 scenes: {loss.item():.3f} before the step, {after.item():.3f} after it")
 
 # %% [markdown]
-# We train the same small model (width 8) for the same 70 steps (2,240 images) twice: once with
-# plain **cross-entropy** (CE), and once with the two remedies for imbalance together — a
-# **Dice** term (an average over *classes*, so a missed lane costs as much as a missed sky) and
-# CE **class weights** that count a lane or car pixel five times. Same seed, same data, same
-# number of steps: only the loss differs. Both are scored on the 200 test scenes.
+# We train the same small model (width 8) for 70 steps (2,240 images) twice: with plain
+# **cross-entropy** (CE), and with both remedies for imbalance, a **Dice** term (an average over
+# *classes*, so a missed lane costs as much as a missed sky) and CE **class weights** of 5 for
+# lane marking and car. Same seed, same data, same steps: only the loss differs.
 #
-# **Time:** the next cell is the slowest of the lesson. It trains both models live: a few seconds
-# per model on the idle machine that built the course (each run prints its own time, and a
-# progress bar shows the steps), minutes on a busy or slow one. You may skip ahead while it runs: the
-# text reads recorded runs.
+# **Time:** the next cell is the slowest of the lesson: a few seconds per model on an idle
+# machine, minutes on a busy one (a progress bar shows the steps).
 
 # %% tags=["nbval-ignore-output"]
 live = {}
@@ -296,25 +275,16 @@ for label, kw in settings.items():
     print(f"{label}: {hist['images_seen']:,} images in {hist['seconds']:.0f} s, test mIoU {live[label]['test']['miou']:.3f}")
 
 # %% [markdown]
-# **Your run and the recorded run.** On another computer these two trainings end a little apart,
-# typically in the third decimal: the processor's vector instructions round the last bits of
-# every sum differently, and 70 training steps grow those bits into the printed digits (the
-# README's "Same numbers on every machine" says more). So the text below reads the same two runs
-# as recorded when the course was built — this code, trained once and shipped — and your runs
-# stay in `live`, compared with them in the cell after next. A run far off (no lanes found, say)
-# is the seed-to-seed spread the table further down measures, not a bug.
+# Your runs may end a little apart from the course's own, in the third decimal (the README's "Same
+# numbers on every machine" says why). The text reads the two runs recorded when the course was
+# built; the next cell loads them and sets your runs beside them.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 recorded = {"CE": "01_short_ce", "CE + Dice + weights": "01_short_ce_dice_weights"}
 runs = {}
 for label, name in recorded.items():
     rec = experiments.recorded_run(name, live[label]["model"], live[label]["history"])
     runs[label] = {"model": rec["model"], "history": rec["history"], "test": train.evaluate(rec["model"], test_set, device="cpu")}
-card = rec["card"]
-print(f"recorded runs: {', '.join(recorded.values())} | torch {card['torch']}, {card['cpu_capability']} CPU kernels, "
-      f"{card['threads']} threads | made by: {card['command']}")
-
-# %% tags=["nbval-ignore-output"]
 for label in runs:
     mine, ref = live[label]["test"], runs[label]["test"]
     print(f"{label:>20}: your run mIoU {mine['miou']:.3f} (lane {mine['per_class_iou'][3]:.3f}, car {mine['per_class_iou'][4]:.3f})"
@@ -349,21 +319,15 @@ print("lane IoU of the CE run at each evaluation (64 validation scenes):",
       [round(e["per_class_iou"][lane], 3) for e in runs["CE"]["history"]["eval"]])
 
 # %% [markdown]
-# The yellow lane curve of the CE run never leaves the floor: its held-out lane IoU is at most
-# 0.001 at every evaluation (the printed list; the y-axis starts a little below 0 so that the curve
-# stays visible). And yet the CE model gets 97.47 % of the test pixels right: that is the
-# per-pixel accuracy §2 warned about, high while a whole class is missing (lane IoU 0.000).
+# The CE run's lane curve (yellow) never leaves the floor: its held-out lane IoU is at most 0.001
+# at every evaluation (the printed list). Yet the CE model gets 97.47 % of the test pixels right:
+# the per-pixel accuracy §2 warned about, high while a whole class is missing.
 #
-# Why does the colour baseline find lanes (IoU 0.777) when the cross-entropy UNet does not (IoU
-# 0.000)? The CE model predicts lane marking for **0** of the test pixels. The baseline gives every
-# class its own mean colour, however few pixels the class has; the network learns from a
-# gradient that is an average over *pixels*, where lane markings are 0.94 % of the signal. In 70
-# steps it learns the big classes first and has not yet started to predict the thin ones — a
-# question of budget and weighting: with Dice and class weights, the same seed finds lanes within
-# the same 70 steps. Whether plain CE would find them with a longer budget alone is not measured
-# here: the shipped model of §6, which finds lanes at IoU 0.999, was trained longer **and** wider,
-# on more scenes, with Dice + weights (it differs in four settings, the table of §6), and no
-# recorded run trains CE alone for longer.
+# Why does the colour baseline find lanes (IoU 0.750) and the CE UNet not (it calls **0** test
+# pixels lane marking)? The baseline gives every class its own mean colour, however rare. The
+# network learns from a gradient averaged over *pixels*, of which lane markings are 0.94 %. With
+# Dice and class weights the same seed finds lanes within the same 70 steps. Whether CE alone would
+# find them with a longer budget is not measured here.
 #
 # The same test scene, the one with the most lane pixels, seen by the two recorded runs:
 
@@ -373,11 +337,11 @@ fig, axes = plt.subplots(1, 4, figsize=(12, 3.9))
 axes[0].imshow(test_set.images[lane_scene])
 axes[0].set_title(f"test scene #{lane_scene}", fontsize=10)
 viz.show_mask(axes[1], test_set.labels[lane_scene], test_set.palette)
-axes[1].set_title(f"ground truth: {(test_set.labels[lane_scene] == lane).sum()} lane pixels", fontsize=10)
+axes[1].set_title(f"ground truth:\n{(test_set.labels[lane_scene] == lane).sum()} lane pixels", fontsize=10)
 for ax, (label, run) in zip(axes[2:], runs.items()):
     p_scene = run["test"]["pred"][lane_scene]
     viz.show_mask(ax, p_scene, test_set.palette)
-    ax.set_title(f"{label}: {(p_scene == lane).sum()} pixels called lane", fontsize=10)
+    ax.set_title(f"{label}:\n{(p_scene == lane).sum()} pixels called lane", fontsize=10)
 for ax in axes:
     ax.set_axis_off()
 fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette), loc="lower center", ncol=5, frameon=False)
@@ -390,16 +354,13 @@ for label, run in runs.items():
           + ", ".join(f"{names[c]} {called[c]}" for c in range(5) if called[c]))
 
 # %% [markdown]
-# The CE model calls the lane's pixels road, sky or car (the printout counts each): in this
-# scene it calls no pixel lane marking at all, so the class is missing, not misplaced. The weighted model draws the dashes where
-# the ground truth has them.
+# The CE model calls no pixel of this scene lane marking (the printout says what it calls the lane
+# pixels instead): the class is missing, not misplaced. The weighted model draws the dashes.
 #
-# **One seed proves little.** Is it the Dice term or the weights? And would another seed agree?
-# Training every combination on five seeds is 20 runs like the ones above (each prints its own
-# time), and numbers that would move from computer to computer. So it was
-# run once with a documented command and its results ship with the course
-# (`segcourse/results/ablation.json`). The table gives the mean ± standard deviation over the
-# five seeds and the range:
+# **One seed proves little.** Is it the Dice term or the weights, and would another seed agree?
+# Every combination on five seeds is 20 runs like the ones above, so they were run once with a
+# documented command and ship as `segcourse/results/ablation.json`. The table gives the mean ±
+# standard deviation over the five seeds, and the range:
 
 # %%
 ablation = experiments.load("ablation")
@@ -412,13 +373,15 @@ for config, s in summary.items():
     print(f"{config:>20} | {m['mean']:.3f} ± {m['std']:.3f} ({m['min']:.3f} to {m['max']:.3f}) | "
           f"{li['mean'][lane]:.3f} ({li['min'][lane]:.3f} to {li['max'][lane]:.3f}) | "
           f"{sum(v > 0.5 for v in lanes)} of {s['n']} seeds            | {ci['mean'][car]:.3f} ({ci['min'][car]:.3f} to {ci['max'][car]:.3f})")
+lane_all = [r["per_class_iou"][lane] for r in ablation["rows"]]
+print(f"runs whose lane IoU is 0.000 or at least 0.8: {sum(v < 0.0005 or v >= 0.8 for v in lane_all)} of {len(lane_all)}")
 print("lane IoU of every run, seeds", ablation["seeds"])
 for config in summary:
     print(f"{config:>20}:", " ".join(f"{r['per_class_iou'][lane]:.3f}" for r in ablation["rows"] if r["config"] == config))
 
 # %% [markdown]
-# Does the shipped table match the runs of section 4? Seed 0 of the two settings above is in it
-# (the table was computed on another machine, so equal within 0.01 is what to expect):
+# Seed 0 of two of these settings is the pair of runs above (the table was made on another
+# machine, so equal within 0.01 is what to expect):
 
 # %%
 for label, run in runs.items():
@@ -435,30 +398,29 @@ print(f"adding Dice to the weights, mIoU change: seed 0 {gain[0]:+.3f}, mean ove
 # Read the table as an experimenter would:
 #
 # * **Lane markings are all or nothing** at this budget: in 19 of the 20 runs the lane IoU is
-#   either 0.000 or at least 0.846; the one exception (CE, seed 1: 0.456) was caught in the middle of
-#   its jump. Whether a run has found the lanes by step 70 depends on the seed.
-# * **The class weights do most of the work.** With them, lanes are found in 3 of 5 seeds, with
-#   or without Dice, and the mean mIoU rises from 0.605 (CE) to 0.824 (CE + weights). Dice alone
-#   finds lanes in 1 of 5 seeds (plain CE: 0 of 5), and adding Dice to the weights changes the
-#   mean by less than the spread (0.824 against 0.818).
-# * **The spread is as large as the effects**: the standard deviation over seeds is 0.104 to 0.133
-#   mIoU for the three settings with a remedy. The seed this notebook trains live (0) is one of
-#   the lucky ones for CE + Dice + weights (its lane IoU is the second-best of the five); a single-seed
-#   comparison would have credited the Dice term with an effect five seeds do not show: on seed 0
-#   adding Dice to the weights changes mIoU by +0.008, over the five seeds by -0.005 on average.
+#   0.000 or at least 0.846. The one exception, CE seed 1, sits between, at 0.456. Whether a run
+#   has found the lanes by step 70 depends on the seed.
+# * **The class weights do most of the work.** With them, lanes are found in 3 of 5 seeds, with or
+#   without Dice, and the mean mIoU rises from 0.605 (CE) to 0.824 (CE + weights). Dice alone
+#   finds lanes in 1 of 5 seeds.
+# * **The spread is larger than the Dice effect.** The standard deviation over seeds is 0.104 to
+#   0.133 mIoU for the settings with a remedy. Adding Dice to the weights changes mIoU by +0.008 on
+#   seed 0 (the live seed) but by -0.005 on average: one seed would have credited Dice with an
+#   effect five seeds do not show.
 #
-# For the rest of the lesson we look closely at the recorded CE + Dice + weights model — a short,
-# imperfect model whose errors are worth a look — and then at a model trained to the end.
+# From here on we study the recorded CE + Dice + weights run (the short model), then a model
+# trained to the end.
 #
 # ## 5 · Where the short model is wrong
 #
 # **Takeaway: the short model's errors are boundary errors. Its confidence ranks them well outside
 # the sky, but its scale is wrong: the sky is underconfident.**
 #
-# A high mIoU is a claim; pictures are the evidence. We pick the test scene where the short
-# model's mIoU is lowest and draw its wrong pixels **over the image** (magenta), next to the
-# ground truth and the prediction (the image is shown in grey there, so that no car's colour can
-# be mistaken for an error):
+# A high mIoU is a claim; pictures are the evidence. Take the short model's worst test scene. The
+# first figure lays the prediction over the image (`viz.overlay`). The second draws the image in
+# grey with the true class outlines and paints each wrong pixel **cyan** on a class edge (a pixel
+# whose 3×3 neighbourhood holds two classes) or **magenta** inside a region; beside it, the
+# model's confidence (its max probability).
 
 # %%
 short = runs["CE + Dice + weights"]
@@ -466,33 +428,29 @@ short_pred = short["test"]["pred"]
 worst = int(np.argmin(short["test"]["per_sample_miou"]))
 print(f"short model, test scene #{worst}: mIoU {short['test']['per_sample_miou'][worst]:.3f}")
 
-
-def errors_over_image(ax, image, target, pred, title):
-    """The image in grey (so no object colour competes) with every wrong pixel painted magenta."""
-    shown = np.repeat(0.8 * np.asarray(image).mean(-1, keepdims=True), 3, -1)
-    magenta = np.array(viz.ERROR_COLOURS["wrong class"]) / 255             # the palette's magenta
-    shown[target != pred] = magenta
-    ax.imshow(shown, interpolation="nearest")
-    ax.set_title(title)
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.5))
+axes[0].imshow(test_set.images[worst])
+axes[0].set_title(f"test scene #{worst}")
+viz.show_mask(axes[1], test_set.labels[worst], test_set.palette, "ground truth")
+axes[2].imshow(viz.overlay(test_set.images[worst], short_pred[worst], alpha=0.6, palette=test_set.palette,
+                           skip_background=False), interpolation="nearest")
+axes[2].set_title("prediction over the image")
+for ax in axes:
     ax.set_axis_off()
-    ax.legend(handles=[Patch(facecolor=magenta, edgecolor="black", label="wrong pixel"),
-                       Patch(facecolor="0.5", edgecolor="black", label="right (image in grey)")],
-              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
+fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette), loc="lower center", ncol=5, frameon=False)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 
-
-fig = viz.triplet(test_set.images[worst], test_set.labels[worst], short_pred[worst], test_set.class_names,
-                  test_set.palette, title=f"short model (70 steps), its worst test scene #{worst}")
 _, probs = train.predict(short["model"], test_set.images[worst:worst + 1], device="cpu")
-fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.4))
-errors_over_image(axes[0], test_set.images[worst], test_set.labels[worst], short_pred[worst], "wrong pixels (magenta)")
+fig, axes = plt.subplots(1, 2, figsize=(8, 4.3))
+viz.errors_over_image(test_set.images[worst], test_set.labels[worst], short_pred[worst], ax=axes[0],
+                      palette=test_set.palette)
 confidence = viz.confidence_map(probs[0], kind="max", ax=axes[1])
 fig.tight_layout()
 
 # %% [markdown]
 # To describe errors with numbers rather than impressions, count them: which true class became
-# which, and how many wrong pixels sit on an **edge between two classes** (a pixel whose 3×3
-# neighbourhood holds more than one class) compared with how much of the image such edges cover.
-# First for the scene above:
+# which, and how many wrong pixels sit on a class edge compared with how much of the image such
+# edges cover. First for the scene above:
 
 # %%
 def class_edges(label_maps):
@@ -517,24 +475,25 @@ def error_table(pred, target, top=4):
 error_table(short_pred[worst:worst + 1], test_set.labels[worst:worst + 1], top=3)
 wrong = short_pred[worst] != test_set.labels[worst]
 sky_px = test_set.labels[worst] == 0
+inside = wrong & ~class_edges(test_set.labels[worst:worst + 1])[0]
+print(f"wrong pixels inside a region (magenta): {inside.sum()}, of them in a true car: {(inside & (test_set.labels[worst] == car)).sum()}")
 print(f"mean max probability in scene #{worst}: wrong pixels {confidence[wrong].mean():.2f}, "
       f"right pixels {confidence[~wrong].mean():.2f}, right pixels outside the sky {confidence[~wrong & ~sky_px].mean():.2f}, "
       f"sky pixels {confidence[sky_px].mean():.2f} ({(sky_px & ~wrong).sum():,} of {sky_px.sum():,} sky pixels right)")
 
 # %% [markdown]
-# In scene #107 the largest magenta patch is the near-black car at the lower left: the model
-# called its pixels road (car → road, 41 of the 74 wrong pixels). The other wrong pixels are
-# thin fringes around the green car and along the road's edges.
+# In scene #107, 59 of the 74 wrong pixels are cyan: thin fringes on class edges. The 15 magenta
+# pixels all lie in the near-black car at the lower left, which the model calls road (car → road,
+# 41 of the wrong pixels).
 #
-# * Averaged over the scene, the confidence looks like no guide: the wrong pixels have a mean max
-#   probability of 0.79, higher than the right ones (0.74).
+# * Averaged over the scene, the confidence is no guide: the wrong pixels have a mean max
+#   probability of 0.79, the right ones 0.74.
 # * The sky makes that average: its max probability is 0.48, yet 1,727 of its 1,728 pixels are
-#   right. Outside the sky the right pixels average 0.93, above the wrong ones.
-# * So confidence can *rank* pixels well while its *scale* is off. A model whose scale is right is
-#   **calibrated**: the pixels given a probability p are right a share p of the time. The next
-#   cells measure both over all 200 scenes.
+#   right. Outside the sky the right pixels average 0.93.
+# * So confidence can *rank* pixels well while its *scale* is off. A **calibrated** model's pixels
+#   of probability p are right a share p of the time. The cells below measure both.
 #
-# Are those errors typical? Over all 200 test scenes:
+# Are these errors typical? Over all 200 test scenes:
 
 # %%
 error_table(short_pred, test_set.labels)
@@ -546,20 +505,18 @@ print(f"road pixels called car: {road_as_car.sum():,}, of which next to a true c
       f"{np.mean(class_edges(test_set.labels)[(short_pred != test_set.labels) & np.isin(test_set.labels, (1, 2)) & np.isin(short_pred, (1, 2))]):.0%}")
 
 # %% [markdown]
-# Over the 200 scenes the short model gets 0.89 % of the pixels wrong, and 99.1 % of those lie on
-# a class edge although edges cover only 14 % of the image: its errors are **boundary errors**.
-# The largest pair is road → car (40 % of the errors), and 99 % of those road pixels touch a true
-# car pixel: the predicted cars spill onto the road around them. Then come road ↔ sidewalk
-# (26 % and 18 %), 99 % of them on a class edge, i.e. along the road's border. Its weakest class
-# is car (IoU 0.762).
+# The short model gets 0.89 % of the pixels wrong, and 99.1 % of those lie on a class edge,
+# though edges cover 14 % of the image: its errors are **boundary errors**. The largest pair is
+# road → car (40 % of the errors), and 99 % of those road pixels touch a true car pixel: predicted
+# cars spill onto the road around them. Next come road ↔ sidewalk (26 % and 18 %), also on class
+# edges (the last printed share). Its weakest class is car (IoU 0.762).
 #
 # ### Look closer: does the confidence point at the errors?
 #
-# (Skippable: calibration, measured.) Two questions, over the 200 test scenes. **Ranking:** sorted by max probability, do the wrong
-# pixels come first? The **AUROC** answers it: the chance that a random wrong pixel has a lower
-# max probability than a random right one (0.5: no better than a coin; 1: every wrong pixel
-# first). **Scale:** a **reliability table** bins the pixels by max probability and sets each
-# bin's mean max probability next to its share of right pixels; calibrated, the two would match.
+# (Skippable.) **Ranking:** do the wrong pixels have the lowest max probability? The **AUROC** is
+# the chance that a random wrong pixel scores lower than a random right one (0.5: a coin; 1: every
+# wrong pixel first). **Scale:** a **reliability table** bins the pixels by max probability and
+# sets each bin's mean next to its share of right pixels; for a calibrated model the two match.
 
 # %%
 from scipy import stats
@@ -595,23 +552,21 @@ for lo, hi in [(0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0)]:
 print(f"bins whose pixels are right more often than their mean max probability: {under} of 4")
 
 # %% [markdown]
-# * **Ranking: good outside the sky.** Over all pixels the AUROC is only 0.66; outside the sky it
-#   is 0.97, and the 10 % least confident non-sky pixels hold 91 % of the wrong pixels.
-# * **Scale: wrong, and too low.** In 4 of 4 bins the pixels are right more often than their mean
-#   max probability says. Worst is the lowest bin: mean 0.479, yet 99.5 % right, and 99.0 % of it
-#   is sky. The model is **underconfident**.
-# * **Use:** this confidence can point at the boundary errors (outside the sky), but it is no
-#   probability to read at face value. Recalibrating it is not done here.
+# * **Ranking: good outside the sky.** The AUROC is 0.66 over all pixels and 0.97 outside the
+#   sky, where the 10 % least confident pixels hold 91 % of the wrong ones.
+# * **Scale: too low.** In 4 of 4 bins the pixels are right more often than their mean max
+#   probability says; the lowest bin (mean 0.479) is 99.5 % right, and 99.0 % of it is sky. The
+#   model is **underconfident**.
+# * **Use:** this confidence can point at the boundary errors, but it is no probability to read at
+#   face value. Recalibrating it is not done here.
 #
 # ### Unlabelled pixels: `ignore_index`
 #
-# Real annotations have pixels nobody could label: a blurred edge, a region the annotator skipped.
-# Data sets mark them with a reserved id that is no class, usually **255** (Pascal VOC draws a
-# 255 band around every object; Cityscapes calls them "void"). Such a pixel must count nowhere:
-# not in the loss (the model is neither pushed towards nor away from any class there) and not in
-# the metric (neither a TP, an FP nor an FN). torch's `cross_entropy(..., ignore_index=255)` and
-# `segcourse.metrics`' `ignore_index=255` do exactly that. To see both, mark the class edges of the
-# test labels (the pixels `class_edges` found above) as unlabelled:
+# Real annotations have pixels nobody could label: a blurred edge, a skipped region. Data sets mark
+# them with an id that is no class, usually **255** (Pascal VOC draws a 255 band around every
+# object; Cityscapes calls them "void"). Such a pixel counts nowhere, neither in the loss nor in the
+# metric. torch's `cross_entropy(..., ignore_index=255)` and `segcourse.metrics`' `ignore_index=255`
+# do exactly that. To see both, mark the class edges of the test labels as unlabelled:
 
 # %%
 void = test_set.labels.copy()
@@ -643,21 +598,21 @@ print(f"with class weights [1, 1, 1, 5, 5]: {ce_w.item():.4f} | by hand, divided
       f"{(w[target20.clamp(max=4)] * nll)[mask20].sum().item() / w[target20.clamp(max=4)][mask20].sum().item():.4f}")
 
 # %% [markdown]
-# * **The metric:** sky, road and sidewalk rise to 1.000 (at three decimals), car from 0.762 to
-#   0.989: 99 % of the wrong pixels are among those left out.
-# * **The warning:** lane marking becomes `nan`. Its markings are 1 or 2 pixels wide (§1), so every
-#   lane pixel is an edge pixel and the class left the score. A score with `ignore_index` says
-#   nothing about the ignored pixels: report what was ignored and how much (here 13.8 %).
+# * **The metric:** sky, road and sidewalk rise to 1.000, car from 0.762 to 0.989: 99 % of the
+#   wrong pixels are among those left out.
+# * **The warning:** lane marking becomes `nan`. Lanes are 1 or 2 pixels wide, so every lane pixel
+#   is an edge pixel and the class left the score. Report what was ignored, and how much (here
+#   13.8 %).
 # * **The loss:** the weighted mean divides by the **sum of the weights** of the labelled pixels,
-#   not by their number, as the by-hand line reproduces.
+#   as the by-hand line reproduces.
 #
 # ## 6 · The shipped model
 #
-# **Takeaway: the shipped model (wider, more data, longer; the table of §6) is almost never wrong on
-# its own camera, so that camera can teach little more.**
+# **Takeaway: the shipped model (wider, more data, longer) is almost never wrong on its own camera,
+# so that camera can teach little more.**
 #
-# The course ships weights for the same UNet (width 16), trained to the end, inside the package,
-# with a **model card** that records how they were made. Loading them needs no download and no GPU:
+# The course ships weights for the same UNet (width 16), trained to the end, with a **model card**
+# that records how they were made. Loading them needs no download and no GPU:
 
 # %%
 model = models.pretrained("roads")
@@ -683,15 +638,10 @@ for name, shipped_value, short_value in rows:
     print(f"{name:>20} | {str(shipped_value):>16} | {str(short_value):>16} | {'same' if shipped_value == short_value else 'DIFFERENT'}")
 
 # %% [markdown]
-# The table sets the card's training settings next to the short model's: they differ in four —
-# width (16 against 8, hence 385,813 against 96,909 parameters), training scenes (3,000 against
-# 1,500), training images seen (11,904 against 2,240) and the class weights of lane marking and car
-# (3 against 5) — and agree on the loss, the input size, the batch size, the learning rate and the
-# flips.
-#
-# Anyone can remake these weights with `python -m segcourse.train --dataset roads --n-train 3000 --epochs 4`
-# (add `--device cuda` on a GPU; the card above says where these were trained). Let's check the
-# card's claim on the 200 test scenes it never saw:
+# The two models differ in four settings: width (16 against 8), training scenes (3,000 against
+# 1,500), images seen (11,904 against 2,240) and the lane and car weights (3 against 5).
+# `python -m segcourse.train --dataset roads --n-train 3000 --epochs 4` remakes the weights. Check
+# the card's claim on the 200 test scenes:
 
 # %%
 result = train.evaluate(model, test_set, device="cpu")
@@ -702,19 +652,17 @@ print("mIoU:", round(result["miou"], 3))
 error_table(pred, test_set.labels, top=3)
 
 # %% [markdown]
-# The shipped model gets 285 of 819,200 test pixels wrong (0.03 %), 284 of the 285 on class edges.
-# On the scenes it was trained for it is **saturated**: 285 wrong pixels spread over 200 scenes
-# leave little to learn from. To see how it fails, we must test it
-# where it was not trained.
+# The shipped model gets 285 of 819,200 test pixels wrong, 284 of them on class edges. On its own
+# camera it is **saturated**: too few errors to learn from. To see how it fails, test it where it
+# was not trained.
 #
 # ## 7 · A shifted camera: when colours lie
 #
 # **Takeaway: on a new camera the errors become region errors: whole patches of sidewalk are called road.**
 #
-# The shipped model was trained on one "camera". A second camera sees the same streets with more
-# sensor noise (`noise` 0.06 instead of 0.03), stronger lighting changes (`lighting` 0.3 instead
-# of 0.15) and a sidewalk whose colour is almost the road's (`sidewalk_gap` 0.03 instead of
-# 0.12). Which of the three hurts? Change one knob at a time, then all three:
+# A second camera sees the same streets with more sensor noise (`noise` 0.06 instead of 0.03),
+# stronger lighting changes (`lighting` 0.3 instead of 0.15) and a sidewalk coloured almost like the
+# road (`sidewalk_gap` 0.03 instead of 0.12). Which knob hurts? Change one at a time, then all three:
 
 # %%
 shift = {"sidewalk_gap": 0.03, "noise": 0.06, "lighting": 0.3}
@@ -730,12 +678,10 @@ shifted = data.road_scenes(200, seed=4242, **shift)
 shifted_result = r
 
 # %% [markdown]
-# Lighting alone costs almost nothing (mIoU 0.998 → 0.996). Noise alone costs more (mIoU 0.977):
-# it hurts the cars (0.992 → 0.918) and blurs road and sidewalk (0.981 and 0.987) about as much
-# as the sidewalk colour alone does (0.978 and 0.981; mIoU 0.990).
-# Together they compound: mIoU 0.906, road 0.886, sidewalk 0.898, car 0.749. One knob at a time
-# says which knob hurts on its own, not which ones matter together, so section 8 tests each fix
-# against all three at once.
+# Lighting alone costs almost nothing (mIoU 0.998 → 0.996). Noise alone costs more (0.977) and
+# hurts the cars most (0.992 → 0.918); the sidewalk colour alone gives 0.990. Together they
+# compound: mIoU 0.906, car 0.749. One knob at a time shows what hurts on its own, so §8 tests each
+# fix against all three at once.
 #
 # The confusion matrix of the shifted scenes names the pairs:
 
@@ -748,28 +694,28 @@ print(f"car: recall {cm[car, car] / cm[car].sum():.2f}, precision {cm[car, car] 
 i = int(np.argmin(shifted_result["per_sample_miou"]))
 fig = viz.triplet(shifted.images[i], shifted.labels[i], shifted_result["pred"][i], shifted.class_names, shifted.palette,
                   title=f"shipped model, shifted camera, worst scene #{i} (mIoU {shifted_result['per_sample_miou'][i]:.3f})")
-fig, ax = plt.subplots(figsize=(3.8, 3.6))
-errors_over_image(ax, shifted.images[i], shifted.labels[i], shifted_result["pred"][i], f"scene #{i}: wrong pixels (magenta)")
+fig, ax = plt.subplots(figsize=(4, 4.4))
+viz.errors_over_image(shifted.images[i], shifted.labels[i], shifted_result["pred"][i], ax=ax, palette=shifted.palette,
+                      title=f"scene #{i}: true outlines and errors")
 fig.tight_layout()
 print(f"shifted scene #{i}: mIoU {shifted_result['per_sample_miou'][i]:.3f}")
 error_table(shifted_result["pred"][i:i + 1], shifted.labels[i:i + 1], top=3)
 car_i = shifted.labels[i] == car
-print(f"scene #{i}: {(shifted_result['pred'][i][car_i] == car).mean():.0%} of its {car_i.sum()} car pixels called car; "
-      f"sidewalk pixels called road: {((shifted.labels[i] == 2) & (shifted_result['pred'][i] == 1)).sum():,} "
+n_cars_i = ndimage.label(car_i)[1]
+print(f"scene #{i}: {n_cars_i} cars, {car_i.sum()} car pixels, {(shifted_result['pred'][i][car_i] == car).mean():.0%} of them "
+      f"called car; sidewalk pixels called road: {((shifted.labels[i] == 2) & (shifted_result['pred'][i] == 1)).sum():,} "
       f"of {(shifted.labels[i] == 2).sum():,}")
 
 # %% [markdown]
-# * **Region errors:** 3.66 % of the shifted pixels are wrong, and only 44.7 % of them lie on a class
-#   edge. Sidewalk → road is 73 % of the errors, road → sidewalk 13 %.
+# * **Region errors:** 3.66 % of the shifted pixels are wrong, and only 44.7 % of them lie on a
+#   class edge. Sidewalk → road is 73 % of the errors.
 # * **The worst scene, #74:** whole patches of sidewalk on both sides of the road are called road
-#   (482 of its 1,275 sidewalk pixels); all 28 pixels of its real car are called car.
-# * **A rare class is fragile:** car recall stays at 0.99, yet car IoU falls from 0.992 to 0.749,
-#   because 2,438 road and 1,439 sidewalk pixels called car are false positives against only
-#   11,903 true car pixels.
+#   (482 of its 1,275 sidewalk pixels); both its cars (28 pixels) are called car.
+# * **A rare class is fragile:** car recall stays at 0.99, yet car IoU falls to 0.749: 2,438 road
+#   and 1,439 sidewalk pixels called car are false positives against 11,903 true car pixels.
 #
-# **One worst scene, or many bad ones?** An average over 200 scenes hides how the scenes differ.
-# The per-scene mIoU that picked the worst scenes above (`per_sample_miou`), for the short model on
-# its own test scenes and for the shipped model on the shifted ones:
+# **One worst scene, or many bad ones?** The per-scene mIoU (`per_sample_miou`), for the short model
+# on its test scenes and for the shipped model on the shifted ones:
 
 # %%
 per_scene = {"short model (70 steps), test scenes": short["test"]["per_sample_miou"],
@@ -792,36 +738,29 @@ print(f"shifted scenes that lose more than 10% of their sidewalk to road: {(lost
       f"median scene {np.median(lost):.1%}, worst {lost.max():.1%}")
 
 # %% [markdown]
-# The short model's scenes sit in a narrow band: median 0.934, the lowest 0.867, and 12 of 200
-# below 0.9. On the shifted camera the median scene is still 0.957, but the tail is long: 59 of
-# 200 scenes fall below 0.9, down to 0.654. The shift does not hurt every scene alike: 60 of the
-# 200 shifted scenes lose more than 10 % of their sidewalk to road, while the median scene loses
-# 4.4 %. The dataset's mIoU (0.906) mixes both; report the spread, and look at more scenes than
-# the single worst one.
+# The short model's scenes sit in a narrow band: 12 of 200 below 0.9. On the shifted camera the
+# median scene is still 0.957, but 59 of 200 fall below 0.9, down to 0.654, and 60 of the 200 lose
+# more than 10 % of their sidewalk to road. The dataset's mIoU (0.906) mixes both: report the
+# spread, and look at more than the single worst scene.
 #
 # ## 8 · Augmentation that respects the scene
 #
 # **Takeaway: move image and mask together, only into scenes a camera could see, and measure the fix.**
 #
-# Augmentation shows the model variations it will meet, by transforming training images. Two
-# rules. **Geometry moves image and mask together**: a flip or crop applies to both, and a crop
-# resized back up uses *nearest neighbour* for the mask (interpolating class ids 1 and 3 would
-# invent a class 2). **Photometric changes touch the image only**: colour jitter (a different
-# colour balance), brightness (lighting), pixel noise (a noisier sensor). And one judgement: every
-# transform must produce a scene that could exist. A street mirrored left-right is still a street;
-# a street turned on its side has the sky beside the road, which no camera on a car will ever see, so
-# `segcourse.data.augment` keeps `rot90` and `vflip` off by default (turn them on for microscopy
-# or aerial images, which have no "up").
+# Augmentation shows the model variations it will meet. **Geometry moves image and mask
+# together**, and a crop resized back up uses *nearest neighbour* for the mask (interpolating ids
+# 1 and 3 would invent a 2). **Photometric changes touch the image
+# only**: colour jitter, brightness, pixel noise. And every transform must give a scene that could
+# exist: a street mirrored left-right is still a street, a street on its side is not. So
+# `segcourse.data.augment` keeps `rot90` and `vflip` off by default (turn them on for microscopy or
+# aerial images, which have no "up").
 
 # %%
-import copy
-
 rng = np.random.default_rng(3)
 img0, lm0 = test_set.images[0], test_set.labels[0]
 variants = [("original", img0, lm0)]
 for k in (1, 2, 3):
-    flipped = copy.deepcopy(rng).random() < 0.5      # augment's first draw decides its random flip (p = 0.5)
-    variants.append((f"{'flipped' if flipped else 'not flipped'} (p = 0.5)\n+ crop + colour {k}",)
+    variants.append((f"draw {k}: flip (p = 0.5),\ncrop, colour, noise",)
                     + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1, brightness=0.3, noise=0.06))
 variants += [("rot90: not a road scene",) + data.augment(img0, lm0, np.random.default_rng(1), hflip=False, rot90=True,
                                                         crop_scale=None, color_jitter=0)]
@@ -835,21 +774,17 @@ for ax in axes.ravel():
 for row, text in enumerate(("image", "label map")):
     axes[row, 0].text(-0.06, 0.5, text, transform=axes[row, 0].transAxes, rotation=90, ha="right", va="center")
 fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0.03, 0.06, 1, 1), h_pad=1.5)
+fig.tight_layout(rect=(0, 0.06, 1, 1), h_pad=1.5)
 
 # %% [markdown]
-# Bottom row: the label map that goes with each image, in the class colours of the legend. The road,
-# the cars and the lanes sit where the image above has them: image and mask moved together (the
-# `assert` in the cell checks that the nearest-neighbour resize invented no class). The three
-# middle columns differ in colour, brightness and grain — that is the photometric augmentation;
-# the last column is what `rot90` would add to the training set.
+# Bottom row: each image's label map. Road, cars and lanes sit where the image above has them:
+# image and mask moved together (the cell's `assert` checks that the resize invented no class).
+# The middle columns differ in colour, brightness and grain; the last is what `rot90` would add.
 #
-# **Does it fix the shifted camera?** Only retraining can tell. The shipped recipe (width 16,
-# 3,000 scenes, 4 epochs) was retrained three times each with horizontal flips only (no
-# photometric change), with colour jitter + brightness added, and with pixel noise added too (the
-# flips stay in every row: `train.fit` flips by default), and every model was scored on the clean
-# and on the shifted test scenes. That takes minutes per model, so it was run once with a
-# documented command and ships as `segcourse/results/shift.json`:
+# **Does it fix the shifted camera?** Only retraining can tell. The shipped recipe was retrained
+# three times each with flips only, with colour jitter + brightness added, and with pixel noise
+# added too, and every model was scored on clean and on shifted test scenes. That takes minutes
+# per model, so the results ship as `segcourse/results/shift.json`:
 
 # %%
 shift_res = experiments.load("shift")
@@ -871,57 +806,40 @@ for aug in shift_s:
           + " | ".join(f"{pc['mean'][k]:.3f} ({pc['min'][k]:.2f} to {pc['max'][k]:.2f})" for k in (1, 2, car)))
 
 # %% [markdown]
-# Read the rows against the knobs of §7:
-#
-# * With flips only (no photometric augmentation) the three retrained models score 0.894 ± 0.024
-#   on the shifted scenes (0.867 to 0.910; the shipped model's 0.906, also trained with flips only,
+# * **Flips only:** 0.894 ± 0.024 on the shifted scenes (0.867 to 0.910; the shipped model's 0.906
 #   falls inside that range).
-# * **Colour jitter + brightness** lifts that to 0.930 ± 0.030, almost all of it through the
-#   cars (car IoU 0.743 → 0.928); road and sidewalk do not improve (0.866 → 0.859 and
-#   0.875 → 0.868). Why brightness changes help cars under *noise* is not shown here; one guess,
-#   untested, is that a model which cannot trust exact colours leans more on shape.
-# * **Adding pixel noise** fixes road and sidewalk too: 0.967 ± 0.005 (road 0.929, sidewalk
-#   0.941, car 0.964), and its three seeds agree closely.
+# * **Colour jitter + brightness** lifts that to 0.930 ± 0.030, through the cars (car IoU 0.743 →
+#   0.928); road and sidewalk do not improve (0.866 → 0.859, 0.875 → 0.868).
+# * **Adding pixel noise** improves road and sidewalk too: 0.967 ± 0.005 (road 0.929, sidewalk
+#   0.941), and its three seeds agree closely.
 # * The price on clean scenes is small: 0.998 → 0.995.
 #
-# So the measured fix for this shift is colour **and** noise augmentation, not colour jitter
-# alone. Noise alone is **untested**: no row trains with noise but without colour. What remains
-# (road and sidewalk at 0.929 and 0.941) may be a real ambiguity (with almost the same colour,
-# only context tells them apart), but that is a guess, also untested; images from the new camera
-# would be the next step.
+# So the measured fix for this shift is colour **and** noise augmentation. Noise alone is untested
+# (no row trains it), and so is whether the rest of the road and sidewalk error is a real
+# ambiguity; images from the new camera would be the next step.
 #
 # ## 9 · Which change next?
 #
 # **Takeaway: name the failure with a number first, then pick the change whose mechanism matches it.**
 #
-# A failure analysis ends in a decision. Each kind of evidence in this lesson points at a
-# different change, and each choice here is backed by a number printed above:
-#
 # | what the evidence says | change to try | backed by |
 # |---|---|---|
-# | a thin, rare class missing after a short run, large seed spread (§4) | **the loss**: class weights; training longer alone is untested | lanes found in 3 of 5 seeds with weights, 0 of 5 with CE; the shipped model (wider, more data, longer: four settings, §6) reaches lane IoU 0.999, which does not separate the training length |
-# | errors on class edges, after a short run (§5) | **longer + wider + more data** (four settings of §6, not separated; resolution and decoder untried) | 99 % of the short model's wrong pixels on edges that cover 14 % of the image; 7,311 → 285 wrong pixels |
-# | region errors on a new camera (§7) | **data**: augmentation that matches the shift, then images from that camera | shifted mIoU 0.894 → 0.967 with colour + noise augmentation |
-# | almost nothing wrong on its own distribution (§6) | **nothing** on that data: more of the same will not show up in the score | 285 wrong pixels of 819,200 |
+# | a thin, rare class missing after a short run (§4) | **the loss**: class weights (longer training alone is untested) | lanes in 3 of 5 seeds with weights, 0 of 5 with CE |
+# | errors on class edges after a short run (§5) | **longer + wider + more data** (§6; not separated) | 99 % of wrong pixels on class edges; 7,311 → 285 wrong pixels |
+# | region errors on a new camera (§7) | **data**: augmentation that matches the shift, then images from that camera | shifted mIoU 0.894 → 0.967 with colour + noise |
+# | almost nothing wrong on its own data (§6) | **nothing**: more of the same will not show in the score | 285 wrong pixels of 819,200 |
 #
-# The rule behind the table: name the failure with a number first, pick the change whose
-# mechanism matches it, then measure that change on several seeds.
+# Then measure the chosen change on several seeds.
 #
 # ## Summary
 #
-# * A semantic model returns a label map; count the pixels first: sky, road and sidewalk own
-#   97.58 % of them, so per-pixel accuracy hides the rare classes and we report per-class IoU.
-# * Class weights start from inverse frequency (lane 39.5, car 25 times sky) and are usually
-#   softened; this lesson's [1, 1, 1, 5, 5] found the lanes in 3 of 5 seeds, plain CE in 0 of 5.
-# * A colour-only baseline (mIoU 0.608) fails on classes that look alike (car IoU 0.018); one
-#   seed of a short training run proves little, so compare recipes over seeds.
-# * Error counts name the failure: the short model's errors are boundary errors (99 % on class
-#   edges), a shifted camera's are region errors (44.7 % on edges), and each points to a different
-#   change (§9).
-# * Unlabelled pixels get id 255 and `ignore_index=255` leaves them out of the loss and the
-#   metric; report how many were ignored.
-# * Augment image and mask together, with transforms the scene allows; colour + noise
-#   augmentation lifted the shifted mIoU from 0.894 to 0.967 (noise alone untested).
+# * Count the pixels first (sky, road and sidewalk own 97.58 % of them) and report per-class IoU.
+# * Compare recipes over seeds, never on one: class weights found the lanes in 3 of 5 seeds, plain
+#   CE in 0 of 5.
+# * Count where the errors are: edge errors after a short run call for a longer, larger run;
+#   region errors on a new camera for data that matches it (§9).
+# * Leave unlabelled pixels out of loss and metric with `ignore_index=255`, and say how many.
+# * Augment image and mask together, only in ways the scene allows, and measure the fix.
 #
 # ## Evidence card
 
@@ -934,24 +852,19 @@ fig, summary_text = viz.evidence_card(
             "car Dice (scene)": metrics.dice(short_pred[worst] == car, test_set.labels[worst] == car),
             "car boundary IoU (scene)": metrics.boundary_iou(short_pred[worst] == car, test_set.labels[worst] == car),
             "per_class": ious},
-    notes=[f"scene #{worst}: the near-black car at the lower left is called road (car -> road)",
-           "200 scenes: 99 % of wrong pixels on class edges, which cover 14 % of the image"],
+    notes=[f"scene #{worst}: the near-black car (lower left) is called road",
+           "200 scenes: 99 % of wrong pixels on class edges (14 % of the image)"],
     palette=test_set.palette)
 print(summary_text)
 
 # %% [markdown]
-# Reading the card:
+# The card's lower panels use the colours of §5: cyan, wrong on a class edge; magenta, wrong inside
+# a region. The magenta is the near-black car, called road.
 #
-# * **Lower left:** the image in grey, the outline of every **true** class region in its class
-#   colour, each wrong pixel cyan on a class edge (as in §5) and magenta inside a region.
-# * **Error map beside it:** the same two colours, with the right pixels on class edges in grey.
-# * **Magenta here** is the near-black car at the lower left, called road.
+# ### Look closer: the card's scene, class by class
 #
-# ### Look closer: the card's scene, class by class and car by car
-#
-# (Skippable.) Each class's IoU, Dice and boundary IoU (the IoU of the two masks' thin boundary
-# bands, lesson 00 §7) on this scene, then each car's size, how many of its pixels are called
-# road, its brightness and how low in the image it sits:
+# (Skippable.) Each class's IoU, Dice and boundary IoU (the IoU of the two masks' boundary bands,
+# lesson 00 §7) on this scene, then each car:
 
 # %%
 truth, guess = test_set.labels[worst], short_pred[worst]
@@ -973,12 +886,9 @@ for k in range(1, n_cars + 1):
           f"mean brightness {test_set.images[worst][one].mean():.2f}, lowest row {np.nonzero(one)[0].max()}")
 
 # %% [markdown]
-# * **Where:** of the 74 wrong pixels, 59 lie on a class edge (cyan), 15 inside a region (magenta),
-#   all 15 in the near-black car: all 41 of its pixels are called road, none of the other two
-#   cars' (the three cars have 86 pixels).
 # * **Dice vs IoU:** the car's Dice (0.596) is above its IoU (0.425) for the same pixels: Dice
-#   counts the overlap twice. Its boundary IoU (0.413) is close to its IoU: 84 of the 86 car
-#   pixels lie in the boundary band.
+#   counts the overlap twice. Its boundary IoU (0.413) is close to its IoU, as 84 of its 86 pixels
+#   lie in the boundary band.
 # * **Road on its outline:** 30 pixels missed and 43 false give IoU 0.920 but boundary IoU 0.845.
 
 # %% [markdown]
@@ -986,17 +896,14 @@ for k in range(1, n_cars + 1):
 #
 # You pass this lesson when you can:
 #
-# * explain why per-pixel accuracy is a poor score for road scenes, using the pixel shares of §2,
-#   and derive class weights from them (inverse frequency);
-# * say what `ignore_index=255` does in the loss and in the metric, and why a score computed with
-#   it must say what was ignored (§5);
-# * read a confusion matrix in pixels and in rates, name the largest confusion and say how it
-#   sets a class's IoU (§3, §7);
-# * say why one seed is not enough to credit a loss, and read a mean ± spread table (§4);
-# * point at the wrong pixels in an error map drawn over the image, and say whether they are
-#   typical using counts over the test set (§5);
-# * choose augmentations a scene allows, and say which of them fixed the shifted camera, with the
-#   measured numbers (§7 and §8).
+# * explain, with the pixel shares of §2, why per-pixel accuracy is a poor score here, and derive
+#   inverse-frequency class weights;
+# * say what `ignore_index=255` does in the loss and in the metric, and why a score must say what
+#   it ignored (§5);
+# * read a confusion matrix in pixels and in rates and name the largest confusion (§3, §7);
+# * say why one seed cannot credit a loss, reading a mean ± spread table (§4);
+# * point at the wrong pixels drawn over the image and say, with counts over the test set, whether
+#   they are typical (§5);
+# * choose augmentations a scene allows and say which fixed the shifted camera (§8).
 #
-# Next: lesson 02 opens the network itself; lesson 03 asks what a label map cannot tell you — how
-# many objects there are.
+# Next: lesson 02 opens the network; lesson 03 counts the objects a label map cannot separate.

@@ -61,7 +61,8 @@ checks.check_median_frequency_weights(median_frequency_weights)
 # `logits` of shape `(N, K, H, W)` and `target` `(N, H, W)`. For every pixel whose target is not
 # `ignore_index`, its loss is `-log softmax(logits)[true class]` (softmax over the class axis 1);
 # return the weighted mean of those losses, each weighted by its true class's weight — which means
-# dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits.
+# dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits
+# (a true class 1000 below the largest logit included).
 # The log-softmax is part of the exercise: torch's `log_softmax`, `softmax` and `logsumexp` are
 # refused; `scipy.special.log_softmax` is allowed.
 
@@ -140,10 +141,11 @@ checks.check_crop_resize_pair(crop_resize_pair)
 #
 # Write `block_mean_camera(images, factor=2)`: `images` is `(N, H, W, 3)`, with H and W multiples
 # of `factor`. Return an array of the same shape in which every `factor × factor` block of
-# neighbouring pixels holds the block's mean colour, each channel on its own. Use numpy without a
-# loop (a reshape, a mean and `np.repeat` are enough). `skimage.transform.downscale_local_mean`
-# would compute the block means for you, so the check refuses it, and torch's pooling
-# (`avg_pool2d`, `adaptive_avg_pool2d`, `nn.AvgPool2d`) and `interpolate` too.
+# neighbouring pixels holds the block's mean colour, each channel on its own. Use whole-array
+# numpy, without a Python loop over the blocks. Functions that return block means in one call are
+# refused (`skimage.transform.downscale_local_mean`, `skimage.measure.block_reduce`, torch's
+# pooling and `interpolate`). A moving average (`scipy.ndimage.uniform_filter`) is accepted if you
+# read it at the right pixels: then its numbers are the block means.
 
 # %% nbgrader={"grade": false, "grade_id": "block_mean_camera", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def block_mean_camera(images, factor=2):
@@ -160,21 +162,9 @@ checks.check_block_mean_camera(block_mean_camera)
 
 # %% [markdown]
 # The cell below scores the shipped model on 100 scenes as they are and as your camera sees them,
-# prints the camera's confusion matrix in pixels and its three worst confusions by **rate**
-# (`cm[i, j] / cm[i].sum()`, the share of class `i`'s pixels called `j`), and counts what the
-# camera does to the lane markings.
+# and prints the camera's confusion matrix in pixels (rows = truth, columns = prediction).
 
 # %% nbgrader={"grade": false, "grade_id": "low_res_cm", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def worst_confusions(cm, top=3):
-    """The ``top`` largest rates cm[i, j] / cm[i].sum() off the diagonal, as (i, j, rate), largest first."""
-    cm = np.asarray(cm, dtype=float)
-    rows = cm.sum(axis=1, keepdims=True)
-    rates = np.divide(cm, rows, out=np.full_like(cm, -1.0), where=rows > 0)   # -1: a row without pixels
-    np.fill_diagonal(rates, -1.0)                                              # -1: never a confusion
-    order = np.argsort(-rates, axis=None, kind="stable")[:top]
-    return [(int(i), int(j), float(rates[i, j])) for i, j in zip(*np.unravel_index(order, cm.shape))]
-
-
 model = models.pretrained("roads")
 scenes = data.road_scenes(100, seed=77)
 try:
@@ -191,40 +181,51 @@ if low_res is not None:
     cm = metrics.confusion_matrix(res["pred"], scenes.labels, 5)
     print("\n32×32 camera, rows = truth, columns = prediction, in pixels:")
     print(cm)
-    for i, j, rate in worst_confusions(cm, top=3):
-        print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rate:.3f} of the {scenes.class_names[i]} "
-              f"pixels ({cm[i, j]:,} of {cm[i].sum():,})")
-    lane = scenes.labels == 3
-    blocks = scenes.labels.reshape(len(scenes.labels), 32, 2, 32, 2)
-    one_class = (blocks == blocks[:, :, :1, :, :1]).all(axis=(2, 4)).repeat(2, axis=1).repeat(2, axis=2)
-    print(f"\nlane pixels: {lane.sum():,}, of which {(lane & ~one_class).sum():,} share their 2×2 block with another "
-          f"class; mean brightness of those: {scenes.images[lane & ~one_class].mean():.3f} before the camera, "
-          f"{low_res[lane & ~one_class].mean():.3f} after (road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
-    print(f"road column: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
-          f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
-    tp, missed, false = cm[3, 3], cm[3].sum() - cm[3, 3], cm[:, 3].sum() - cm[3, 3]
-    print(f"lane marking: {tp:,} right, {missed:,} missed, {false:,} other pixels called lane marking "
-          f"({cm[1, 3]:,} of them road) -> IoU {tp:,} / {tp + missed + false:,} = {tp / (tp + missed + false):.3f}")
 
 # %% [markdown]
-# **By hand (1 point).** Which class does the 32×32 camera cost most, and why that class? The
-# road loses few of its own pixels, yet its IoU falls too: which cells of the matrix cost it?
-# How does this failure differ from the one of lesson 01 §7's camera, and what would you change
-# first?
+# **By hand (1 point).** First count, in the cell below, from `cm`, `scenes` and `low_res`:
+#
+# * the three largest confusion **rates** off the diagonal (`cm[i, j] / cm[i].sum()`, the share of
+#   class `i`'s pixels called `j`);
+# * the lane marking's IoU from its three parts: pixels right, missed (its row) and false (its
+#   column);
+# * how many pixels of other classes are called road, and how many road pixels something else;
+# * how many lane pixels share their 2×2 block with another class (your `block_mean_camera` of the
+#   lane mask can tell), and their mean brightness before and after the camera.
+#
+# Then answer: which class does the 32×32 camera cost most, and why that class? The road loses few
+# of its own pixels, yet its IoU falls too: which cells of the matrix cost it? How does this
+# failure differ from the one of lesson 01 §7's camera, and what would you change first?
+
+# %% nbgrader={"grade": false, "grade_id": "low_res_numbers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+rates = cm / cm.sum(axis=1, keepdims=True)
+off = np.where(np.eye(5, dtype=bool), -1.0, rates)                 # the diagonal is no confusion
+for flat in np.argsort(-off, axis=None)[:3]:
+    i, j = np.unravel_index(flat, off.shape)
+    print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rates[i, j]:.3f} ({cm[i, j]:,} of {cm[i].sum():,})")
+tp, missed, false = cm[3, 3], cm[3].sum() - cm[3, 3], cm[:, 3].sum() - cm[3, 3]
+print(f"lane marking: {tp:,} right, {missed:,} missed, {false:,} false ({cm[1, 3]:,} of them road) "
+      f"-> IoU {tp / (tp + missed + false):.3f}")
+print(f"road: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
+      f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
+lane = scenes.labels == 3
+lane_share = block_mean_camera(np.repeat(lane[..., None], 3, axis=-1).astype(float), 2)[..., 0]   # lane share of its block
+mixed = lane & (lane_share < 1)
+print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class: {mixed.sum():,}; their mean brightness "
+      f"{scenes.images[mixed].mean():.3f} before the camera, {low_res[mixed].mean():.3f} after "
+      f"(road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
+### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "cm_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # The lane markings: their IoU falls from 0.999 to 0.383, and the worst confusion is lane marking →
-# road, 0.493 of the lane pixels (1,905 of 3,864); the cars come next (car → road 0.055, car IoU
-# 0.860). A lane is one or two pixels wide, so 3,104 of its 3,864 pixels share their 2×2 block with
-# another class: the block mean mixes their colour with the neighbours', and their mean
-# brightness falls from 0.915 to 0.629, towards the road's 0.379. The near-white colour that found
-# them is gone before the model sees them. Misses are only part of the lane's loss: 1,158 road
-# pixels are called lane marking too (the lane column), so its IoU is 1,927 / 5,034, with 1,937
-# missed and 1,170 false pixels in the denominator. The road loses few of its own pixels (3,008),
-# but 3,731 pixels of other classes are called road (its column, above all the 1,905 lane pixels):
-# false positives cost IoU as misses do, and the road's falls to 0.943. §7's camera lost the
-# sidewalk to the road (a colour failure: region errors on a large class); this camera loses the
-# thin and small classes (a resolution failure). What to change first is not measured here; two
-# candidates, both **untested**: train with the same block-mean camera as an augmentation, or keep
-# the full resolution where thin classes matter. Whether a larger model would recover any of it is
-# untested too.
+# road (0.493 of the lane pixels). A lane is one or two pixels wide, so 3,104 of its 3,864 pixels
+# share their 2×2 block with another class: the block mean mixes their colour with the
+# neighbours', and their mean brightness falls from 0.915 to 0.629, towards the road's 0.379. The
+# near-white colour that found them is gone before the model sees them. The lane's IoU also pays
+# for 1,170 false pixels, 1,158 of them road. The road loses only 3,008 of its own pixels, but
+# 3,731 pixels of other classes are called road (its column): false positives cost IoU as misses
+# do, and the road's falls to 0.943. §7's camera lost the sidewalk to the road (a colour failure:
+# region errors on a large class); this camera loses the thin classes (a resolution failure). What
+# to change first is not measured here; two **untested** candidates: train with the block-mean
+# camera as an augmentation, or keep the full resolution where thin classes matter.

@@ -554,7 +554,7 @@ def test_median_frequency_weights_check():
     raw_counts = _mfw_from(lambda lm, k, i: np.bincount(lm[lm != i], minlength=k).astype(float))
     _fails(checks.check_median_frequency_weights, raw_counts, "pixel counts")
     counts_255 = _mfw_from(lambda lm, k, i: np.bincount(lm, minlength=k) / lm.size)  # 255 counted as a class
-    _fails(checks.check_median_frequency_weights, counts_255, "ignore label", "!= ignore_index")
+    _fails(checks.check_median_frequency_weights, counts_255, "ignore label", "not a class")
     def inf_absent(lm, k, ignore_index=255):
         f = _mfw_ref(lm, k, ignore_index)[0]
         return f, np.median(f[f > 0]) / f
@@ -583,7 +583,7 @@ def test_median_frequency_weights_check_refuses_sklearn_compute_class_weight():
         w[present] = compute_class_weight("balanced", classes=present, y=y) * len(present) * np.median(f[present])
         return f, w
     _fails(checks.check_median_frequency_weights, balanced, "calls sklearn.utils.class_weight.compute_class_weight",
-           "the library function the check compares with")
+           "computes the weights for you")
 
 
 def _torch_ce(z, t, w, ignore_index=255):
@@ -601,7 +601,8 @@ def _ce_parts(z, t, w, ignore_index=255, stable=True):
     z = np.asarray(z, float)
     if stable:
         z = z - z.max(1, keepdims=True)
-    logp = np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))
+    with np.errstate(over="ignore", invalid="ignore"):
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))   # log space: finite for any gap once shifted
     t = np.asarray(t)
     keep = t != ignore_index
     tt = np.where(keep, t, 0)
@@ -669,7 +670,21 @@ def test_weighted_cross_entropy_check():
     def unstable(z, t, w, ignore_index=255):
         nll, ww, keep = _ce_parts(z, t, w, ignore_index, stable=False)
         return (ww * nll)[keep].sum() / ww[keep].sum()
-    _fails(checks.check_weighted_cross_entropy, unstable, "log-sum-exp")
+    _fails(checks.check_weighted_cross_entropy, unstable, "overflows")
+
+
+def test_weighted_cross_entropy_check_catches_a_softmax_that_underflows():
+    """Review 01s9 P1 1: log(softmax(z - max)) passed; a labelled pixel with a logit gap of 1000 gives log(0)."""
+    def log_of_softmax(z, t, w, ignore_index=255):
+        z = np.asarray(z, float)
+        p = np.exp(z - z.max(1, keepdims=True))
+        with np.errstate(divide="ignore"):
+            logp = np.log(p / p.sum(1, keepdims=True))
+        tt = np.where(np.asarray(t) != ignore_index, t, 0)
+        nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
+        keep = np.asarray(t) != ignore_index
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, log_of_softmax, "[0, 1000]", "underflowed", "log(0) = -inf")
 
 
 def test_aligned_flip_check():
@@ -991,22 +1006,33 @@ def test_block_mean_camera_check():
             for c in range(0, x.shape[2], factor):
                 x[:, r:r + factor, c:c + factor] = x[:, r:r + factor, c:c + factor].mean((1, 2), keepdims=True)
         return x
-    _fails(checks.check_block_mean_camera, loops, "loop over the blocks", "np.repeat")
+    _fails(checks.check_block_mean_camera, loops, "loop over the blocks", "whole-array")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: im[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2),
            "subsampling", "MEAN")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: _camera_ref(im, factor)[:, ::factor, ::factor],
-           "coarse camera's own pixels", "np.repeat")
+           "coarse camera's own pixels", "block, shape")
     _fails(checks.check_block_mean_camera,
            lambda im, factor=2: np.repeat(_camera_ref(im, factor).mean(-1, keepdims=True), 3, -1), "colour channels")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: lesson01._block_mean(im, factor, "strided"),
            "not neighbouring pixels")
     _fails(checks.check_block_mean_camera,
-           lambda im, factor=2: np.tile(_camera_ref(im, factor)[:, ::factor, ::factor], (1, factor, factor, 1)), "np.tile")
+           lambda im, factor=2: np.tile(_camera_ref(im, factor)[:, ::factor, ::factor], (1, factor, factor, 1)), "tiled")
     _fails(checks.check_block_mean_camera, lambda im, factor=2: _camera_ref(im, 2), "not 2", "factor you are given")
     def skimage_mean(images, factor=2):
         from skimage.transform import downscale_local_mean
         return downscale_local_mean(np.asarray(images), (1, factor, factor, 1)).repeat(factor, 1).repeat(factor, 2)
-    _fails(checks.check_block_mean_camera, skimage_mean, "calls skimage.transform", "downscale_local_mean")
+    _fails(checks.check_block_mean_camera, skimage_mean, "calls skimage.transform.downscale_local_mean", "for you")
+
+    def moving_average(images, factor=2):  # accepted: a moving average read at one pixel per block (right offset)
+        from scipy.ndimage import uniform_filter
+        m = uniform_filter(np.asarray(images, float), size=(1, factor, factor, 1))
+        return m[:, factor // 2::factor, factor // 2::factor].repeat(factor, 1).repeat(factor, 2)
+    checks.check_block_mean_camera(moving_average)
+    def moving_average_offset(images, factor=2):  # the window read one pixel off: not the block means
+        from scipy.ndimage import uniform_filter
+        m = uniform_filter(np.asarray(images, float), size=(1, factor, factor, 1))
+        return m[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2)
+    _fails(checks.check_block_mean_camera, moving_average_offset, "should be")
 
     def torch_pool(images, factor=2):  # torch's one-call block mean (a C builtin), then repeat_interleave
         x = torch.as_tensor(np.asarray(images, float)).permute(0, 3, 1, 2)
@@ -1061,6 +1087,16 @@ def test_crop_resize_pair_check():
                                                                 np.round(bilinear_mask(img, lm, box)[1]).astype(int)),
            "holds [2]", "sidewalk")
     _fails(checks.check_crop_resize_pair, lambda img, lm, box: (_crop_resize_ref(img, lm, box)[0], lm), "nothing was cropped")
+    def bottom_right(img, lm, box):  # box read as (top, left, bottom, right)
+        t, l, b, r = box
+        return _crop_resize_ref(img, lm, (t, l, b - t, r - l))
+    _fails(checks.check_crop_resize_pair, bottom_right, "(top, left, bottom, right)", "height and width")
+    def skimage_resize(img, lm, box):  # right numbers at no border? refused either way, named without private modules
+        from skimage.transform import resize
+        out, mask = _crop_resize_ref(img, lm, box)
+        resize(np.zeros((2, 2)), (4, 4))
+        return out, mask
+    _fails(checks.check_crop_resize_pair, skimage_resize, "calls skimage.transform.resize")
     _fails(checks.check_crop_resize_pair, lambda img, lm, box: _crop_resize_ref(img, lm, box)[0], "return a pair")
 
     def nearest_image(img, lm, box):  # the image resized like the mask

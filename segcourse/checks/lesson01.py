@@ -27,6 +27,23 @@ def _shows(values: Any) -> str:
     return "[" + ", ".join(_show(v) for v in np.ravel(values)) + "]"
 
 
+def _public(name: str) -> str:
+    """A watched call's name as a learner writes it: ``skimage.transform._warps.resize`` -> ``skimage.transform.resize``."""
+    return ".".join(part for part in name.split(".") if not part.startswith("_"))
+
+
+def _refuse_library(call: Watch, what: str, does: str) -> None:
+    """Refuse a right answer that called a watched function outside ``segcourse`` (``does``: what that call does).
+
+    ``Watch.refuse`` says "the library function the check compares with", which is true only of
+    ``segcourse``; a check compares with its own reference, never with scikit-learn or scikit-image.
+    """
+    outside = [name for name in call.seen if not name.startswith("segcourse")]
+    if outside:
+        raise AssertionError(f"your {what} calls {_public(outside[0])}: it gives the right numbers, but {does}, "
+                             f"and this exercise asks you to write that part yourself with numpy.")
+
+
 class _TorchWatch(Watch):
     """A :class:`Watch` that also notes calls of torch's C builtins named in ``builtins``.
 
@@ -93,12 +110,12 @@ def _pair(raw: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
                              f"frequencies are divided by, so only the frequencies show what you counted.")
     for name, arr in (("frequencies", freq), ("weights", weights)):
         if arr.shape == (256,) or (arr.ndim == 1 and arr.size > k):
-            raise AssertionError(f"you returned {arr.size} {name} for {k} classes: 255 is the ignore label, not a "
-                                 f"class. Drop those pixels first (label_maps[label_maps != ignore_index]), then "
-                                 f"np.bincount(..., minlength=num_classes)")
+            raise AssertionError(f"you returned {arr.size} {name} for {k} classes: your count has a bin for every "
+                                 f"id up to 255, but 255 is the ignore label, not a class. Unlabelled pixels "
+                                 f"belong to no class and count nowhere.")
         if arr.shape != (k,):
             raise AssertionError(f"return one of each per class, shape ({k},); your {name} have shape {arr.shape}. "
-                                 f"A class with no pixels still has an entry: np.bincount(..., minlength=num_classes)")
+                                 f"A class with no pixels (here the last one) still has an entry.")
     return freq, weights
 
 
@@ -169,6 +186,7 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
         if not (np.allclose(freq, want_f, atol=1e-6) and np.allclose(got, want, atol=1e-6)):
             raise AssertionError(f"on random uint8 label maps (K = {k}, some pixels 255) expected frequencies "
                                  f"{_shows(want_f)} and weights {_shows(want)}, got {_shows(freq)} and {_shows(got)}")
+    _refuse_library(call, "median_frequency_weights", "it computes the weights for you")
     call.refuse("median_frequency_weights")
     print("check_median_frequency_weights: all cases pass")
 
@@ -197,6 +215,12 @@ def _ce_variants(logits: np.ndarray, target: np.ndarray, weights: np.ndarray) ->
 
 #: torch's C functions (and Tensor methods) that compute the log-softmax for the learner.
 CE_TORCH_BUILTINS = frozenset({"log_softmax", "softmax", "logsumexp", "_log_softmax", "_softmax"})
+
+#: One 1×2 image, K = 2, both pixels labelled: the left one has a logit gap of 1000 against its true class
+#: (loss 1000, a softmax of exp(-1000) = 0.0), the right one is sure and right (loss 0). Torch gives 500.
+CE_GAP_LOGITS = np.array([[[[0.0, 1000.0]], [[1000.0, 0.0]]]])
+CE_GAP_TARGET = np.array([[[0, 0]]])
+CE_GAP_WEIGHTS = np.array([1.0, 2.0])
 
 #: One 2×3 image, K = 3, one pixel labelled 255 (the top-right corner).
 CE_LOGITS = np.array([[[[2.0, -1.0, 0.5], [0.2, 1.5, -0.3]],
@@ -267,8 +291,21 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6 * max(1.0, abs(want))):
         raise AssertionError(f"with logits 400 times larger torch gives {_show(want)}, yours is {_show(got)}: "
-                             f"exp(1200) overflows. Subtract each pixel's largest logit before exp "
-                             f"(log-sum-exp), or use scipy.special.log_softmax.")
+                             f"exp(1200) overflows (float64 ends near exp(709)), so a sum of exps becomes inf "
+                             f"and inf / inf is nan. The softmax does not change when every logit of a pixel "
+                             f"moves by the same amount.")
+    want = _torch_ce(CE_GAP_LOGITS, CE_GAP_TARGET, CE_GAP_WEIGHTS)
+    got = _number(call(weighted_cross_entropy, CE_GAP_LOGITS.copy(), CE_GAP_TARGET.copy(), CE_GAP_WEIGHTS, 255,
+                       what="weighted_cross_entropy"), "weighted_cross_entropy")
+    if not _close(got, want, 1e-6 * max(1.0, abs(want))):
+        if not np.isfinite(got):
+            hint = ("the softmax underflowed: the true class's probability exp(-1000) is 0.0 in float64, and "
+                    "log(0) = -inf. The log of a softmax is finite even where the softmax itself is 0: stay in "
+                    "log space.")
+        else:
+            hint = "per pixel: loss = -log softmax(logits over axis 1)[true class]; then the weighted mean."
+        raise AssertionError(f"on a 1×2 image (K = 2) whose left pixel has logits [0, 1000] and target 0 (a very "
+                             f"confident wrong prediction) torch gives {_show(want)}, yours is {_show(got)}: {hint}")
     rng = np.random.default_rng(6)
     for _ in range(6):
         k = int(rng.integers(2, 6))
@@ -463,6 +500,10 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
                 raise AssertionError(f"on {where}: your mask takes the crop pixel at floor(y), which rounds DOWN: "
                                      f"y = 2.75 gives row 2, though row 3 is nearer. The box is right; the rounding "
                                      f"is not. The nearest pixel is floor(y + 0.5) (and floor(x + 0.5)).")
+            if t < h and l < w and gl.shape == want_l.shape and np.array_equal(gl, _resize_ref(x, m, (t, l, h - t, w - l))[1]):
+                raise AssertionError(f"on {where}: your crop ends at row {h - 1} and column {w - 1}: you read the box "
+                                     f"as (top, left, bottom, right). Its last two numbers are the crop's height and "
+                                     f"width, counted from top and left.")
             if np.array_equal(gl, _resize_ref(x, m, (0, 0) + m.shape)[1]):
                 raise AssertionError(f"on {where}: nothing was cropped from your label map: cut rows top to "
                                      f"top + height - 1 and columns left to left + width - 1 first, from both.")
@@ -487,9 +528,9 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
             raise AssertionError(f"on {where}: {hint} Row {r}, column {c} should be {_shows(want_i[r, c])}, "
                                  f"yours is {_shows(gi[r, c])}.")
     if call.seen and not call.seen[0].startswith("segcourse"):
-        raise AssertionError(f"your crop_resize_pair calls {call.seen[0]}: it gives the right numbers, but this "
-                             f"exercise asks you to write the resize yourself with numpy (sample positions, "
-                             f"np.floor, four weighted neighbours for the image, one index for the mask).")
+        raise AssertionError(f"your crop_resize_pair calls {_public(call.seen[0])}: it gives the right numbers, but "
+                             f"it resizes for you, and this exercise asks you to write the resize yourself with "
+                             f"numpy, where the two rules for image and mask differ.")
     call.refuse("crop_resize_pair")
     print("check_crop_resize_pair: all cases pass")
 
@@ -541,11 +582,12 @@ def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
     if same(np.repeat(_block_mean(x, f).mean(-1, keepdims=True), c, -1)) or same(_block_mean(x, f).mean(-1)):
         return "you averaged the 3 colour channels too: average over the block's pixels, each channel on its own."
     if same(_block_mean(x, f, "strided")):
-        return (f"your blocks are not neighbouring pixels: reshape(N, {f}, H // {f}, ...) groups pixels H // {f} rows "
-                f"apart. Reshape to (N, H // {f}, {f}, W // {f}, {f}, 3): axes 2 and 4 run inside one block.")
+        return (f"your blocks are not neighbouring pixels: each of your means mixes pixels H // {f} rows (and "
+                f"W // {f} columns) apart, from all over the image. A camera pixel covers {f}×{f} NEIGHBOURING pixels: "
+                f"in a reshape, the axis that runs inside one block must come right after the axis that counts blocks.")
     if same(np.tile(small, (1, f, f, 1))):
-        return (f"np.tile repeats the whole small picture {f}×{f} times; np.repeat repeats each pixel: "
-                f".repeat({f}, axis=1).repeat({f}, axis=2).")
+        return (f"your picture is the whole small picture laid out {f}×{f} times side by side (tiled); each camera "
+                f"pixel should fill one {f}×{f} block where it was, its own neighbours beside it.")
     if f != 2 and same(_block_mean(x, 2)):
         return f"that is the 2×2 block mean: use the factor you are given ({f}), not 2."
     return (f"each {f}×{f} block of neighbouring pixels (rows {f}r to {f}r + {f - 1}, columns likewise) should hold "
@@ -568,8 +610,8 @@ def _refuse_block_loop(block_mean_camera: Callable) -> None:
         raise AssertionError(
             f"your numbers are right, but your function runs a Python loop over the blocks: on one 4×4 image it "
             f"takes {n_small} Python steps, on one 32×32 image {n_large} (64 times the blocks). The exercise asks "
-            f"for numpy without a loop: reshape to (N, H // f, f, W // f, f, 3), mean over axes 2 and 4, then "
-            f"np.repeat along axes 1 and 2.")
+            f"for whole-array numpy: operations on the whole (N, H, W, 3) array at once, whose Python steps do "
+            f"not grow with the image.")
 
 
 @learner_check
@@ -583,7 +625,9 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     ``rescale`` or ``resize``, ``scipy.ndimage.zoom``, or torch's pooling (``avg_pool2d``,
     ``adaptive_avg_pool2d``, ``nn.AvgPool2d``, ...) or ``interpolate`` is refused once its numbers are right, and
     so is a Python loop over the blocks (its Python steps, counted with ``sys.settrace``, grow with
-    the image).
+    the image). A moving average (``scipy.ndimage.uniform_filter`` or a convolution) read at one
+    pixel of each block is accepted: its numbers are the block means only when the learner picks
+    that pixel (the window's offset) right, which is the same understanding the exercise tests.
 
     >>> check_block_mean_camera(lambda images, factor=2: images[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2))
     Traceback (most recent call last):
@@ -601,7 +645,7 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
         if got.shape == want[:, ::f, ::f].shape and got.shape != want.shape:
             raise AssertionError(f"on {what} your picture has shape {got.shape}: that is the coarse camera's own "
                                  f"pixels. The model reads {x.shape[1]}×{x.shape[2]} images: show each camera pixel "
-                                 f"as a {f}×{f} block (np.repeat along axes 1 and 2), shape {want.shape}.")
+                                 f"as a {f}×{f} block, shape {want.shape}.")
         if got.shape != want.shape:
             raise AssertionError(f"on {what} (shape {x.shape}) return the input's shape {want.shape}; yours has "
                                  f"shape {got.shape}.")
@@ -612,8 +656,8 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     _refuse_block_loop(block_mean_camera)
     if call.seen and not call.seen[0].startswith("segcourse"):
         name = call.seen[0].replace("torch.nn.modules.pooling.__init__", "a torch pooling layer (nn.AvgPool2d, ...)")
-        raise AssertionError(f"your block_mean_camera calls {name}: it gives the right numbers, but this "
-                             f"exercise asks you to write the block mean yourself with numpy (reshape, mean over "
-                             f"the block axes, np.repeat).")
+        raise AssertionError(f"your block_mean_camera calls {_public(name)}: it gives the right numbers, but it "
+                             f"computes the block means for you, and this exercise asks you to write them yourself "
+                             f"with numpy.")
     call.refuse("block_mean_camera")
     print("check_block_mean_camera: all cases pass")
