@@ -462,7 +462,7 @@ def per_class_bar(ious: Sequence[float], class_names: Sequence[str], palette: An
     for b, v in zip(bars, vals):
         ax.text(b.get_x() + b.get_width() / 2, (0 if np.isnan(v) else v) + 0.02,
                 "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", fontsize=9)
-    ax.set_xticks(range(len(vals)), class_names, rotation=20)
+    ax.set_xticks(range(len(vals)), class_names, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("IoU")
     ax.set_title(title)

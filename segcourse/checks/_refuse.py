@@ -161,7 +161,7 @@ class Watch:
         >>> call.refuse("flip_pair", use="numpy indexing (image[:, ::-1], np.flip)")
         Traceback (most recent call last):
         ...
-        AssertionError: your flip_pair calls segcourse.data.augment: it gives the right numbers, but it is the library function the check compares with, and this exercise asks you to write it yourself. Replace the call with numpy indexing (image[:, ::-1], np.flip).
+        AssertionError: your flip_pair calls segcourse.data.augment: it gives the right numbers, but it is the course's own helper for it, and this exercise asks you to write it yourself. Replace the call with numpy indexing (image[:, ::-1], np.flip).
         """
         if not isinstance(use, str):
             raise TypeError(f"use must be a string naming what to write the answer with, got {use!r} "
@@ -171,7 +171,16 @@ class Watch:
         if not self.seen:
             return
         first = self.seen[0]
-        whose = ("the check's own reference" if first.startswith("segcourse.checks.")
-                 else "the library function the check compares with")
+        if first.startswith("segcourse.checks."):
+            whose = "the check's own reference"
+        elif first.startswith("segcourse."):
+            whose = "the course's own helper for it"
+        else:
+            whose = "a library function that computes it for you"
+        if not first.startswith("segcourse."):
+            # a library's private module (skimage.transform._warps.resize) is not what the learner typed;
+            # its package re-exports the function under the public path
+            *path, name = first.split(".")
+            first = ".".join([part for part in path if not part.startswith("_")] + [name])
         raise AssertionError(f"your {what} calls {first}: it gives the right numbers, but it is {whose}, and this "
                              f"exercise asks you to write it yourself. Replace the call with {use}.")

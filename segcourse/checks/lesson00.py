@@ -54,8 +54,7 @@ def _refuse_torchmetrics(call: Watch, what: str) -> None:
 def _refuse(call: Watch, what: str) -> None:
     """``call.refuse(what)``, but a call into sklearn or scipy is refused with its own reason.
 
-    The check compares with ``segcourse.metrics``, not with sklearn or scipy, so "the library
-    function the check compares with" (:meth:`Watch.refuse`) would be false for those.
+    A call into sklearn or scipy is named as what it is: a function that computes the score for you.
 
     >>> watch = Watch(SCIPY)
     >>> watch.seen = ["scipy.spatial.distance.dice"]

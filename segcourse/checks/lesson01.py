@@ -35,8 +35,8 @@ def _public(name: str) -> str:
 def _refuse_library(call: Watch, what: str, does: str) -> None:
     """Refuse a right answer that called a watched function outside ``segcourse`` (``does``: what that call does).
 
-    ``Watch.refuse`` says "the library function the check compares with", which is true only of
-    ``segcourse``; a check compares with its own reference, never with scikit-learn or scikit-image.
+    ``Watch.refuse`` says only "a library function that computes it for you"; this hint says what the
+    call does in this exercise.
     """
     outside = [name for name in call.seen if not name.startswith("segcourse")]
     if outside:
