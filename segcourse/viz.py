@@ -1275,7 +1275,7 @@ def fate_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None
     >>> ax.get_title(), merging, merges
     ('demo (TP 0, FP 2, FN 3)', [9], [9])
     >>> [t.get_text() for t in ax.get_legend().get_texts()][-1]
-    'ringed: 1 FP under 50 px'
+    'ringed: an FP under 50 px'
     >>> plt.close(fig)
     """
     from matplotlib.lines import Line2D
@@ -1301,7 +1301,7 @@ def fate_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None
     areas = np.bincount(p.ravel())
     small = [int(i) for i in m["unmatched_pred"] if areas[i] < ring_below and i not in merges]
     if small:
-        ring = ring_objects(ax, p, small, f"ringed: {len(small)} FP under {ring_below} px")
+        ring = ring_objects(ax, p, small, f"ringed: an FP under {ring_below} px")
         extra.append((ring, ring.get_label()))
     matched_overlay(image, p, matched_instance_colours(p, g, m)[0], ax=ax,
                     title=f"{title + ' ' if title else ''}(TP {m['tp']}, FP {m['fp']}, FN {m['fn']})",

@@ -42,7 +42,7 @@ def test_fate_panel_outlines_merges_in_a_colour_that_is_no_error_colour():
     assert (m.tp, m.fp, m.fn) == (1, 2, 3) and merging == merges == [9]
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("merge, matching none") for t in texts)
-    assert "ringed: 1 FP under 50 px" in texts               # the one-pixel FP, not the merge
+    assert "ringed: an FP under 50 px" in texts               # the one-pixel FP, not the merge
     plt.close(fig)
 
 

@@ -124,7 +124,7 @@ def check_percentile_normalize(normalize: Callable) -> None:
         if "broadcast" not in str(exc):
             raise
         raise AssertionError(f"{str(exc).rstrip(' .')}. The percentiles' shape does not fit the stack: take one pair per channel over "
-                             f"all its pixels, np.percentile(image, [low, high], axis=(0, 1))") from None
+                             f"all its pixels (height and width together), not one pair per row, column or pixel") from None
     for axis, name in ((0, "axis=0 (down each column, per column and channel)"),
                        (1, "axis=1 (along each row, per row and channel)"),
                        (-1, "axis=-1 (across the channels of each pixel)")):
@@ -134,7 +134,7 @@ def check_percentile_normalize(normalize: Callable) -> None:
         if got.shape == probe.shape and np.allclose(np.nan_to_num(got.astype(float), nan=0, posinf=1, neginf=0),
                                                     np.nan_to_num(wrong, nan=0, posinf=1, neginf=0), atol=1e-3):
             raise AssertionError(f"you took the percentiles over {name}: each channel needs one pair, from all of its "
-                                 f"pixels. Reduce over the two image axes: np.percentile(image, [low, high], axis=(0, 1))")
+                                 f"pixels: height and width together, not one of them")
 
     ramp = np.stack([np.arange(101), 2 * np.arange(101)], axis=-1).astype(np.uint16).reshape(1, 101, 2)
     got = _array(_call(normalize, ramp, 10, 90, what="normalize"), "normalize")
@@ -155,7 +155,7 @@ def check_percentile_normalize(normalize: Callable) -> None:
     if np.allclose(got, data.normalize_percentile(ramp, 10, 90), atol=1e-4):
         raise AssertionError("you used one pair of percentiles for the whole stack (what data.normalize_percentile does): "
                              "channel 0 runs 0..100 and channel 1 0..200 here, so channel 0 ends up dimmer. Give each "
-                             "channel its own percentiles: np.percentile(image, [low, high], axis=(0, 1))")
+                             "channel its own percentiles, from that channel's pixels only")
     if got.min() < -1e-6:
         raise AssertionError(f"values run from {float(got.min()):.3f} to {float(got.max()):.3f}: the pixels below the low "
                              f"percentile came out negative. Clip both ends, np.clip(..., 0, 1): a pixel darker than "
@@ -189,8 +189,7 @@ def check_percentile_normalize(normalize: Callable) -> None:
     if watch.seen:
         raise AssertionError("your normalize calls data.normalize_percentile (channel by channel): it gives the right "
                              "numbers, but it is the lesson's helper, and this exercise asks you to write the mapping "
-                             "yourself: np.percentile(image, [low, high], axis=(0, 1)), then (x - p_low) / (p_high - p_low), "
-                             "clipped to [0, 1]")
+                             "yourself with np.percentile, one pair per channel, then the linear map and the clip")
     print("check_percentile_normalize: all cases pass")
 
 
@@ -696,7 +695,7 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
                              f"Train the model you are given, not a copy")
     if seen[0] > FINE_TUNE_BUDGET:
         raise AssertionError(f"your model saw {seen[0]:,} pixels in training, over the budget of {FINE_TUNE_BUDGET:,} "
-                             f"(320 crops of 64×64, e.g. max_steps=20 at batch_size=16; every model's training counts, "
+                             f"(320 crops of 64×64: steps × batch size; every model's training counts, "
                              f"a copy's too): spend the budget better, not more")
     if seen[0] == 0:
         raise AssertionError("the model saw no training pixels: fine_tune must train it (train.fit on crops of the left "
@@ -740,19 +739,7 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
     inst = resize(inst, truth.shape, order=0, preserve_range=True, anti_aliasing=False).astype(np.int32)
     pq = instances.panoptic_quality(inst[:, 256:], truth[:, 256:])["pq"]
     if not pq > FINE_TUNE_PQ:
-        head = f"held-out PQ {pq:.2f} is not above {FINE_TUNE_PQ} (the model before fine-tuning scores 0.58). "
-        lr = max(lrs) if lrs else None
-        if lr is not None and lr > 1e-2:
-            raise AssertionError(head + f"Your learning rate reached {lr:.1e}: that overwrites what the model knew. "
-                                 f"Fine-tune with a few 1e-3 (the lesson uses 3e-3)")
-        if seen[0] < FINE_TUNE_BUDGET // 2:
-            raise AssertionError(head + f"Your model saw {seen[0] // (64 * 64)} crops' worth of pixels of the 320 "
-                                 f"allowed: spend the budget (e.g. max_steps=20 at batch_size=16)")
-        lo, hi = FINE_TUNE_SPREAD
-        raise AssertionError(head + f"Your setup looks right: crops at the model's scale, boundary-class targets"
-                             + (f", learning rate up to {lr:.1e}" if lr is not None else "") + f", the budget spent. Single runs "
-                             f"of the budget recipe (the lesson's crops, batch_size=16, max_steps=20, lr 3e-3) score {lo:.2f} "
-                             f"to {hi:.2f} over five seeds: try another seed; if it fails again, compare your crops with the lesson's `crops`")
+        raise AssertionError(_low_pq_hint(pq, max(lrs) if lrs else None, seen[0]))
     bn_pq = _bn_only_pq(model, replay, small, truth, tint)
     if not pq - bn_pq > FINE_TUNE_GAIN:
         head = (f"held-out PQ {pq:.3f}, and {bn_pq:.3f} for a copy of the shipped model that only ran over your training "
@@ -762,16 +749,51 @@ def check_budget_fine_tune(fine_tune: Callable) -> None:
         lr = max(lrs) if lrs else None
         if lr is not None and lr < 1e-4:
             raise AssertionError(head + f"Your learning rate peaked at {lr:.1e}: the weights barely moved, only the "
-                                 f"batch-norm statistics did. Fine-tune with a few 1e-3 (the lesson uses 3e-3)")
+                                 f"batch-norm statistics did. Raise the learning rate (the lesson's section 5 says which it uses)")
         if n_steps[0] < 20:
             raise AssertionError(head + f"Your run took {n_steps[0]} optimizer steps: too few for the weights to learn "
                                  f"more than the statistics give (the lesson's cell, at batch_size=32, takes 10 per "
-                                 f"epoch). Spend the same budget in more, smaller steps (e.g. batch_size=16, max_steps=20)")
-        raise AssertionError(head + f"Single runs of the budget recipe (the lesson's crops, batch_size=16, max_steps=20, "
-                             f"lr 3e-3) gain {FINE_TUNE_GAIN_SPREAD[0]:.2f} to {FINE_TUNE_GAIN_SPREAD[1]:.2f} over five "
-                             f"seeds: compare your learning rate, steps and crops with it")
+                                 f"epoch). Large batches spend the budget in few steps: the same crops in smaller batches give more steps")
+        raise AssertionError(head + f"Single runs of the reference answer gain {FINE_TUNE_GAIN_SPREAD[0]:.2f} to "
+                             f"{FINE_TUNE_GAIN_SPREAD[1]:.2f} over five seeds: too few optimizer steps or too small a "
+                             f"learning rate leave the weights where they were; compare yours with the lesson's cell")
     print(f"check_budget_fine_tune: within the budget, held-out PQ above {FINE_TUNE_PQ} and more than {FINE_TUNE_GAIN} above "
           f"batch-norm adaptation alone: passes")
+
+
+#: Held-out PQ of the shipped ``cells`` model before any fine-tuning (the lesson's section 4 prints 0.582).
+UNTUNED_PQ = 0.58
+
+
+def _low_pq_hint(pq: float, lr: "float | None", pixels_seen: int) -> str:
+    """The hint for a fine-tuned model whose held-out PQ is not above :data:`FINE_TUNE_PQ`.
+
+    Below :data:`UNTUNED_PQ` training made the model worse than it was: the learning rate overwrote the shipped
+    weights (``train.fit``'s default, 1e-2, peaks at about 9.9e-3 on its one-cycle schedule and scores PQ 0.30 with
+    the lesson's crops at batch 32, one epoch; review 04s9). Otherwise: a rate above 1e-2, too few crops, or a run
+    within the setup's spread.
+
+    >>> hint = _low_pq_hint(0.30, 9.9e-3, FINE_TUNE_BUDGET)   # the lesson's cell copied with train.fit's default rate
+    >>> "below the model before fine-tuning" in hint, "Lower the learning rate" in hint
+    (True, True)
+    """
+    head = f"held-out PQ {pq:.2f} is not above {FINE_TUNE_PQ} (the model before fine-tuning scores {UNTUNED_PQ}). "
+    peak = "" if lr is None else f" (your learning rate peaked at {lr:.1e}" + \
+        (", about train.fit's default of 1e-2" if 8e-3 <= lr <= 1e-2 else "") + ")"
+    if pq < UNTUNED_PQ:
+        return head + (f"That is below the model before fine-tuning: training made it worse{peak}. A learning rate this "
+                       f"large overwrites what the shipped weights knew instead of adjusting them. Lower the learning "
+                       f"rate: fine-tuning nudges trained weights, it does not retrain them")
+    if lr is not None and lr > 1e-2:
+        return head + (f"Your learning rate reached {lr:.1e}: that overwrites what the model knew. Fine-tuning needs a "
+                       f"smaller rate than training from scratch")
+    if pixels_seen < FINE_TUNE_BUDGET // 2:
+        return head + (f"Your model saw {pixels_seen // (64 * 64)} crops' worth of pixels of the 320 allowed: too few "
+                       f"steps for the weights to learn from the labels; spend the budget")
+    lo, hi = FINE_TUNE_SPREAD
+    return head + (f"Your setup looks right: crops at the model's scale, boundary-class targets, the budget spent"
+                   f"{peak}. Single runs of the reference answer score {lo:.2f} to {hi:.2f} over five seeds: try "
+                   f"another seed; if it fails again, compare your crops with the lesson's `crops`")
 
 
 def _bn_only_pq(model, batches, small, truth, tint) -> float:
