@@ -52,7 +52,7 @@ def _per_channel(im, lo, hi, method="linear", clip=True):
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, 0), "(?s)axis=0 .*height and width together"),
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1), "(?s)axis=-1 .*height and width together"),
     (lambda im, lo, hi: _wrong_axis(im, lo, hi, -1, keepdims=False), "(?s)broadcast.*height\\s+and\\s+width\\s+together"),
-    (checks.lesson04._reference_normalize, "reference answer"),
+    (checks.lesson04._reference_normalize, r"reference\s+answer"),
     (lambda im, lo, hi: np.minimum(_per_channel(im, lo, hi, clip=False), 1), "came out\\snegative"),
     (lambda im, lo, hi: _per_channel(im, 1, 99.8), "not fixed numbers"),
 ])
@@ -349,7 +349,7 @@ def test_budget_fine_tune_passes_a_plain_fine_tune(capsys):
 
 def test_new_checks_are_exported():
     assert {"check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
-            "check_shared_nuclei", "check_min_gap"} <= set(checks.__all__)
+            "check_shared_nuclei", "check_min_gap", "check_choose_min_distance"} <= set(checks.__all__)
 
 
 def test_budget_fine_tune_fails_a_learning_rate_that_overwrites_the_model():   # moved from tests/test_classroom.py
@@ -474,3 +474,36 @@ def test_budget_fine_tune_hint_for_a_low_pq_names_the_cause(pq, lr, seen, hint):
     text = checks.lesson04._low_pq_hint(pq, lr, seen)
     assert re.search(hint, text)
     assert "batch_size=16" not in text and "max_steps=20" not in text and "another seed" not in text or pq >= 0.58
+
+
+def _choose(score="pq", crop_labels=True, whole=False, tie=lambda c, p: (abs(c - p), c)):
+    def answer(segment, labels, region, candidates, prior):
+        if whole:
+            pqs = {c: instances.panoptic_quality(segment(c), labels)[score] for c in candidates}
+        else:
+            pqs = {c: instances.panoptic_quality(segment(c)[region], labels[region] if crop_labels else labels)[score]
+                   for c in candidates}
+        top = max(pqs.values())
+        return min((c for c in candidates if pqs[c] >= top - 1e-9), key=lambda c: tie(c, prior)), pqs
+    return answer
+
+
+def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #10: an exercise on section 6
+    checks.check_choose_min_distance(_choose())
+    assert "all cases pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_choose(whole=True), r"outside\s+the\s+region"),
+    (_choose(score="rq"), r"recognition\s+quality\s+RQ"),
+    (_choose(crop_labels=False), r"crop\s+both"),
+    (_choose(tie=lambda c, p: 0), r"order\s+of\s+the\s+list"),                  # the first of the tied candidates
+    (_choose(tie=lambda c, p: -c), r"closest\s+to\s+the\s+prior"),              # the last (largest) of them
+    (_choose(tie=lambda c, p: abs(c - p)), r"take\s+the\s+smaller\s+one"),
+    (lambda s, l, r, c, p: (min(c, key=lambda k: abs(k - p)), _choose()(s, l, r, c, p)[1]), r"only\s+breaks\s+ties"),
+    (lambda s, l, r, c, p: _choose()(s, l, r, c, p)[0], r"return\s+a\s+pair"),
+    (checks.lesson04._reference_choose, "reference answer"),
+])
+def test_choose_min_distance_rejects_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_choose_min_distance(wrong)

@@ -13,7 +13,7 @@ from ._core import _array, _call, _close, _number, learner_check
 from ._refuse import Watch
 
 __all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
-           "check_shared_nuclei", "check_min_gap"]
+           "check_shared_nuclei", "check_min_gap", "check_choose_min_distance"]
 
 
 def _code_names(code) -> set:
@@ -1004,3 +1004,119 @@ def check_min_gap(min_gap: Callable) -> None:
         raise AssertionError(f"the nuclei image, test region = its right half (columns 256 on): expected {want}, got "
                              f"{got:g}")
     print("check_min_gap: all cases pass")
+
+
+def _reference_choose(segment: Callable, labels: np.ndarray, region, candidates, prior: float):
+    """The candidate with the highest PQ on ``region`` (ties: closest to ``prior``, then the smaller); all PQs."""
+    from .. import instances
+
+    pqs = {c: instances.panoptic_quality(np.asarray(segment(c))[region], np.asarray(labels)[region])["pq"]
+           for c in candidates}
+    top = max(pqs.values())
+    tied = [c for c in candidates if pqs[c] > top - 1e-9]
+    return min(tied, key=lambda c: (abs(c - prior), c)), pqs
+
+
+def _squares(modes: list) -> np.ndarray:
+    """A 24×48 instance map, 8 true 6×6 squares (4 per half); ``modes`` says per square what a prediction draws:
+    ``"exact"``, ``"thin"`` (4 of its 6 columns: IoU 0.667) or ``None`` (missed)."""
+    out = np.zeros((24, 48), int)
+    corners = [(r, c) for c0 in (0, 24) for r in (2, 14) for c in (c0 + 2, c0 + 14)]
+    for k, ((r, c), mode) in enumerate(zip(corners, modes), start=1):
+        if mode is not None:
+            out[r:r + 6, c:c + (6 if mode == "exact" else 4)] = 10 + k
+    return out
+
+
+@learner_check
+def check_choose_min_distance(choose_min_distance: Callable) -> None:
+    """Check ``choose_min_distance(segment, labels, region, candidates, prior)``: the knob chosen on a region.
+
+    ``segment(c)`` returns an instance map for candidate ``c``; the answer scores each candidate by PQ on
+    ``labels[region]`` only and returns ``(best, {candidate: PQ})``, ties going to the candidate closest to
+    ``prior``, then to the smaller one.
+
+    >>> check_choose_min_distance(lambda segment, labels, region, candidates, prior: (candidates[0], {}))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: ...
+    """
+    _refuse_reference(choose_min_distance, "choose_min_distance")
+    gt = _squares(["exact"] * 8)
+    maps = {2: _squares(["exact"] * 4 + [None] * 4),        # perfect on the left half, nothing on the right
+            4: _squares([None] * 4 + ["thin"] * 4),         # the right half found, outlines 2 columns short
+            6: _squares([None] * 4 + ["thin"] * 4),         # the same as 4 on the right: a tie there
+            8: _squares([None] * 4 + ["exact"] * 3 + [None])}   # 3 of 4 exact: PQ 0.857, RQ lower than 4's
+    val = np.s_[:, 24:]                                      # the validation region: the right half
+    layout = ("a 24×48 image with 8 true squares, region = the right half (np.s_[:, 24:]); candidate 2 is perfect on "
+              "the left half and finds nothing on the right, 4 and 6 draw the same thin squares on the right (IoU 0.667)")
+
+    def ask(candidates, prior, labels=gt):
+        calls = []
+
+        def segment(c):
+            calls.append(c)
+            return maps[c].copy()
+
+        try:
+            got = _call(choose_min_distance, segment, labels.copy(), val, list(candidates), prior, what="choose_min_distance")
+        except AssertionError as exc:
+            if "pixel for pixel" in str(exc) or "shape" in str(exc):
+                raise AssertionError(f"{str(exc).rstrip(' .')}. The prediction and the labels must be cut to the same "
+                                     f"region before scoring: crop both with it") from None
+            raise
+        if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
+            raise AssertionError(f"choose_min_distance returned {type(got).__name__}; return a pair: the chosen "
+                                 f"candidate and a dict {{candidate: PQ on the region}}")
+        if set(calls) != set(candidates):
+            raise AssertionError(f"segment was called for {sorted(set(calls))}, the candidates are {sorted(candidates)}: "
+                                 f"score every candidate")
+        return got
+
+    best0, pqs = ask([2, 4, 6], 6)
+    want_best, want = _reference_choose(lambda c: maps[c], gt, val, [2, 4, 6], 6)
+    if set(pqs) != {2, 4, 6}:
+        raise AssertionError(f"the dict's keys are {sorted(pqs)}: one entry per candidate, 2, 4 and 6 ({layout})")
+    whole = {c: _instances_pq(maps[c], gt) for c in (2, 4, 6)}
+    if all(_close(pqs[c], whole[c]) for c in pqs) or _close(best0, 2):
+        raise AssertionError(f"candidate 2 won, or your scores are those of the whole image ({whole[2]:.3f} for 2): you "
+                             f"scored pixels outside the region. Choosing on them is choosing on the test region; crop "
+                             f"both the prediction and the labels with the region before scoring ({layout})")
+    rq = {c: _instances_pq(maps[c][val], gt[val], key="rq") for c in (2, 4, 6)}
+    if all(_close(pqs[c], rq[c]) for c in pqs):
+        raise AssertionError(f"your scores are the recognition quality RQ (the matching alone, {rq[4]:.3f} for 4): PQ "
+                             f"also weighs how well the matched outlines fit (SQ × RQ) ({layout})")
+    for c in (2, 4, 6):
+        if not _close(pqs[c], want[c]):
+            raise AssertionError(f"PQ of candidate {c} on the region: expected {want[c]:.3f}, got {pqs[c]}: score "
+                                 f"segment(c)[region] against labels[region] with instances.panoptic_quality ({layout})")
+    best, pqs = ask([4, 8], 4)
+    if best != 8:
+        raise AssertionError(f"with candidates [4, 8] you chose {best}: 8 finds 3 of the 4 squares exactly (PQ "
+                             f"{_want_pq(maps[8], gt, val):.3f}), 4 finds all 4 with thin outlines (PQ "
+                             f"{_want_pq(maps[4], gt, val):.3f}). The prior only breaks ties; the higher PQ wins")
+    if best0 != want_best:
+        raise AssertionError(f"got {best0}: 4 and 6 tie on the region ({want[4]:.3f}), and the region cannot tell them "
+                             f"apart. A tie must not be broken by the order of the list; the prior (here 6, the "
+                             f"expected object radius) decides: the candidate closest to it ({layout})")
+    best, _ = ask([2, 4, 6], 4)
+    if best != 4:
+        raise AssertionError(f"with prior 4 you chose {best}: 4 and 6 tie on the region, so the one closest to the prior, "
+                             f"4, wins; the last of the tied candidates is no better a rule than the first ({layout})")
+    best, _ = ask([6, 4, 2], 5)
+    if best != 4:
+        raise AssertionError(f"with prior 5 and the candidates in the order [6, 4, 2] you chose {best}: 4 and 6 tie, and "
+                             f"both lie 1 from the prior; then take the smaller one, 4 ({layout})")
+    print("check_choose_min_distance: all cases pass")
+
+
+def _instances_pq(pred: np.ndarray, gt: np.ndarray, key: str = "pq") -> float:
+    """PQ (or ``key``: sq, rq) of two instance maps, for the hints of :func:`check_choose_min_distance`."""
+    from .. import instances
+
+    return instances.panoptic_quality(pred, gt)[key]
+
+
+def _want_pq(pred: np.ndarray, gt: np.ndarray, region) -> float:
+    """PQ of ``pred`` on ``region``, for the hints of :func:`check_choose_min_distance`."""
+    return _instances_pq(pred[region], gt[region])
