@@ -18,11 +18,6 @@
 # 5. fine-tune that model on the train region and compare all three in one table;
 # 6. train a network to predict a distance target and seed a watershed from it;
 # 7. annotate a real nucleus and count the objects of a photo.
-#
-# **Map:** 1 · look first → 2 · a split that does not leak → 3 · classical baseline →
-# 4 · the synthetic-only model (domain shift) → 5 · fine-tuning, the table, per-instance errors →
-# 6 · a learned distance target → 7 · annotating a real nucleus → 8 · counting coins → evidence
-# card, summary and pass check.
 
 # %%
 import copy
@@ -47,10 +42,9 @@ np.set_printoptions(precision=3, suppress=True)
 # ## 1 · Look first
 #
 # `data.nuclei_image()` returns the image as the data set ships it, a `uint16` array, and its
-# ground truth: an instance label image (0 = background, 1..125 = one id per nucleus). The data
-# card says where it comes from — the 2018 Data Science Bowl (image set BBBC038 of the Broad
-# Bioimage Benchmark Collection), public domain (CC0) — and how it was packed. This pair is also
-# the test image that ships with **StarDist**, a widely used nucleus segmentation tool:
+# instance annotation (0 = background, 1..125 = one id per nucleus). It comes from the 2018 Data
+# Science Bowl (public domain) and is also the test image that ships with **StarDist**, a widely
+# used nucleus segmentation tool:
 
 # %%
 image, truth = data.nuclei_image()
@@ -100,26 +94,18 @@ print(f"mean value per nucleus / background median: dimmest nucleus {nucleus_mea
       f"below 2×: {np.sum(contrast < 2)} of {n_real}")
 
 # %% [markdown]
-# Three things differ before any model runs. **Value range:** integers from 0 to 235 stored in a
-# 16-bit container (which could hold up to 65,535), not numbers in [0, 1]; the contrast varies
-# from nucleus to nucleus — the dimmest one averages 1.7 times the background's median count,
-# the median nucleus 2.9 times, and only 3 of the 125 stay below 2 times (printed above): dim,
-# but not lost in the background — and the brightest pixel is
-# several times brighter than a typical nucleus. **Size:** the median real nucleus has about twice
-# the median toy radius (11.8 against 6.2 px), and only 23 of the 125 are no larger than the
-# largest toy cell (printed above). **One channel**, where the toy images are green-tinted RGB. And **touching
-# nuclei**: 36 of the 125 share an edge with another (printed above). Where nuclei press
-# together or lie partly over one another (**occlusion**: a flat image shows only one value per
-# pixel), the annotation gives each pixel to one nucleus, and a method has to find that line.
+# Four things differ before any model runs (all printed above). **Value range:** integers from 0
+# to 235 in a 16-bit container, not numbers in [0, 1]; the dimmest nucleus averages 1.7 times the
+# background's median, the median nucleus 2.9 times. **Size:** the median real nucleus has about
+# twice the toy radius (11.8 against 6.2 px); only 23 of the 125 are no larger than the largest
+# toy cell. **One channel**, where the toy images are green-tinted RGB. **Touching nuclei:** 36
+# of the 125 share an edge with another, and a method has to find the line between them.
 #
-# The value range decides what you even *see*. `skimage.img_as_float` scales a `uint16` by its
-# dtype's maximum, 65,535: this image becomes almost black. A **percentile normalisation** maps
-# two percentiles of the values, `1` and `99.8`, to 0 and 1 (`data.normalize_percentile`, which
-# clips what lies beyond them), so a few very bright pixels cannot squash everything else. The
-# two numbers are what StarDist's example notebooks pass to `normalize` of csbdeep, the library
-# StarDist builds on (`normalize(img, 1, 99.8)`). They are not csbdeep's defaults (those are
-# `pmin=3`, `pmax=99.8`), and csbdeep does not clip by default (`clip=False`): values beyond the
-# two percentiles stay below 0 or above 1 there, where `data.normalize_percentile` clips them:
+# The value range decides what you even *see*. `skimage.img_as_float` divides a `uint16` by
+# 65,535: this image becomes almost black. A **percentile normalisation** maps two percentiles,
+# `1` and `99.8`, to 0 and 1 and clips beyond them (`data.normalize_percentile`), so a few very
+# bright pixels cannot squash everything else. The two numbers are what StarDist's example
+# notebooks pass to csbdeep's `normalize` (whose defaults are `pmin=3`, `pmax=99.8`, unclipped):
 
 # %%
 from skimage import img_as_float
@@ -155,15 +141,13 @@ fig.tight_layout()
 # %% [markdown]
 # ## 2 · A split that does not leak
 #
-# One image, one ground truth: to measure anything honestly we need pixels the method never saw
-# while it was tuned or trained. We cut the image into two **regions**: the left half
-# (`x[:, :256]`) for everything we tune or train, the right half (`x[:, 256:]`) only for
-# the final scores.
+# To measure anything honestly we need pixels the method never saw while it was tuned or
+# trained. We cut the image into two **regions**: the left half for everything we tune or
+# train, the right half only for the final scores.
 #
-# Why not pick, say, 20 % of the *pixels* at random as the test set? Because neighbouring pixels
-# are almost copies of each other: they belong to the same nucleus, with nearly the same value.
-# A model trained on the other 80 % has seen every test pixel's neighbours; its test score
-# measures memory, not generalisation. How alike are neighbours here?
+# Why not 20 % of the *pixels* at random? Neighbouring pixels are almost copies of each other. A
+# model trained on the other 80 % has seen every test pixel's neighbours: its test score measures
+# memory, not generalisation. How alike are neighbours here?
 
 # %%
 left, right = np.s_[:, :256], np.s_[:, 256:]
@@ -187,20 +171,18 @@ print(f"region split: {len(straddle)} nuclei are cut by the line; "
 # %% [markdown]
 # ## 3 · A classical baseline
 #
-# Before any network: threshold, components, watershed — lesson 03's toolkit. Otsu's method
-# picks the threshold that best separates the histogram into two groups; a light Gaussian blur
-# (σ = 1 pixel) first removes pixel noise that would otherwise become specks. Otsu's threshold,
-# like the percentiles of section 1, is a **per-image statistic**: computed from the pixels it is
-# given, with no labels, so it moves with the pixels it sees. The percentile normalisation uses
-# the whole image, as it would on any new image at test time (no labels involved); the threshold
-# is a knob we tune, so it is computed on the **train region only**.
-# Each method is scored on the **test region** with the instance scores of lesson 03 plus AP50,
-# the average precision at IoU 0.5 (instances ranked by a confidence: here the mean brightness;
-# for the networks below, their own mean output over the object, so each AP50 ranks by a
-# different confidence).
-# The two count a match slightly differently: PQ (and every TP/FP/FN count in this lesson) needs
-# an IoU **above** 0.5, which guarantees that no nucleus can have two partners; COCO's AP, and
-# exercise 2, accept an IoU **of at least** the threshold.
+# Before any network: threshold, components, watershed, lesson 03's toolkit. Otsu's method picks
+# the threshold that best separates the histogram into two groups; a light Gaussian blur (σ = 1
+# pixel) first removes pixel noise that would otherwise become specks. Otsu's threshold is a
+# **per-image statistic**: it moves with the pixels it is given. It is a knob we tune, so it is
+# computed on the **train region only** (the percentile normalisation uses the whole image, as
+# it would on any new image: no labels involved).
+#
+# Each method is scored on the **test region** with PQ (lesson 03) and AP50, the average
+# precision at IoU 0.5. AP50 ranks instances by a confidence: here the mean brightness; for the
+# networks below, their own mean output, so each AP50 ranks by a different confidence. PQ (and
+# every TP/FP/FN count here) needs an IoU **above** 0.5; COCO's AP, and exercise 2, accept an
+# IoU **of at least** the threshold.
 
 # %%
 smooth = ndimage.gaussian_filter(x, 1.0)
@@ -526,8 +508,8 @@ print(f"recorded run: fine-tuned on {history['images_seen']} crops | torch {card
 
 # %% [markdown]
 # Fine-tuning changes two things at once. Its optimizer steps change the weights, using the
-# labels. And `train.fit` runs the model in training mode, where every batch-norm layer normalises
-# with the batch's own mean and variance and moves its stored **running statistics** towards them:
+# labels. And in training mode every batch-norm layer moves its stored **running statistics**
+# towards the batches' mean and variance:
 # the model adapts to the real image's values without any label (re-estimating only these
 # statistics on the new domain is known as **AdaBN**, adaptive batch normalisation). To tell the
 # two apart, a copy of the synthetic-only model sees the same 320 training crops once, in
@@ -885,17 +867,14 @@ for a, b in [("synthetic-only", "baseline"), ("fine-tuned", "learned distance"),
 # ## 7 · Annotating a real nucleus
 #
 # All these scores are measured against *one* person's outlines. How precisely can an outline
-# be drawn at all? Open the `MaskEditor` on a 32×32 crop (the largest it takes) around one
-# nucleus of the test region, an isolated one of typical area whose outline fits in the crop,
-# with the annotation as the target: the crop is drawn under the paint, so you trace the nucleus you
-# see, not the annotation (its outline stays hidden in JupyterLab until you press "show target").
-# Paint the nucleus (drag; `b` toggles a 3×3 brush) and watch IoU and boundary IoU against the
-# annotation.
+# be drawn at all? The `MaskEditor` below opens on a 32×32 crop around an isolated nucleus of
+# typical area in the test region, the image under the paint and the annotation hidden until
+# you press "show target". Paint the nucleus (drag; `b` toggles a 3×3 brush) and watch IoU and
+# boundary IoU against the annotation.
 #
-# So that this cell also runs without a person (and gives the same numbers every time), it
-# opens the editor on a **stand-in stroke**: a disc with the nucleus's area, centred on its
-# brightness-weighted centre — what a quick "click and circle" annotation tool draws. Paint over
-# it to replace it with your own outline.
+# So that the cell also runs without a person, the editor opens on a **stand-in stroke**: a
+# disc with the nucleus's area at its brightness-weighted centre, what a quick "click and
+# circle" tool draws. Paint over it to replace it.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -942,13 +921,11 @@ print(f"annotation: axes {props.axis_major_length:.1f} and {props.axis_minor_len
       f"the ellipse of its moments ({ell.sum()} px) {iou(ell, target):.3f}")
 
 # %% [markdown]
-# Left: the nucleus; middle: the annotation, outlined on the nucleus; right: where the stand-in
-# disagrees with it (red: painted but not annotated, blue: annotated but not painted). An outline that gets
-# the size and position right still disagrees along the whole edge: the disc has 408 pixels for
-# the nucleus's 407, yet IoU 0.803 and boundary IoU 0.124, because the nucleus is an ellipse
-# (axes 27.1 and 19.2 px). Moving the disc to the annotation's centroid does not help (IoU
-# 0.801); the ellipse with the annotation's second moments (`skimage.measure.regionprops`) does:
-# IoU 0.962 (printed with the figure). The rim is also where the synthetic-only model lost most
+# Left: the nucleus; middle: the annotation; right: where the stand-in disagrees with it (red:
+# painted only, blue: annotated only). The disc has 408 pixels for the nucleus's 407, yet IoU
+# 0.803 and boundary IoU 0.124: the nucleus is an ellipse (axes 27.1 and 19.2 px). Moving the
+# disc to the annotation's centroid does not help (IoU 0.801); the ellipse with the annotation's
+# second moments (`skimage.measure.regionprops`) does: IoU 0.962 (printed with the figure). The rim is also where the synthetic-only model lost most
 # (section 4). This lesson has one annotator, so it cannot measure how far two people's outlines
 # differ; lesson 05, section 9 measures how such annotation noise caps the IoU a model can
 # show. Paint the nucleus yourself and compare your IoU with the fine-tuned model's median
@@ -1071,22 +1048,17 @@ print(f"failure note: synthetic-only model without rescaling: count error {shift
 #
 # You pass this lesson when you can:
 #
-# * say three ways a real image differs from the toy data before modelling it, with numbers;
-# * explain why a random pixel split leaks and what a region split still does not test;
-# * build a classical instance baseline, tune it on the train region only, and report PQ, AP50
-#   and count error on the test region;
-# * prepare an image for a model trained elsewhere (value range, channels, object size) and
-#   measure what each step changes;
-# * fine-tune a model on a small labelled region and read a baseline / synthetic-only /
-#   fine-tuned table honestly, including the per-instance errors behind it;
-# * train a network on a distance target and turn its output into instances with a seeded
-#   watershed, its knobs tuned on a validation region the network did not train on.
+# * say, with numbers, three ways a real image differs from the toy data;
+# * explain why a random pixel split leaks;
+# * tune a classical baseline on the train region and report PQ, AP50 and count error on the test region;
+# * prepare an image for a model trained elsewhere and measure what each step changes;
+# * read a baseline / synthetic-only / fine-tuned table with both kinds of uncertainty, and the
+#   per-instance errors behind it;
+# * seed a watershed from a learned distance, its knobs tuned on a validation region.
 #
 # ## Summary
 #
-# * **Look first.** The real image differs from the toy data in value range (0 to 235 in a uint16),
-#   object size (radius about twice the toy cells') and channels (one, not three).
-# * **Split by region**, not by pixel: a random pixel split puts every test nucleus in training.
+# * **Look first** (value range, object size, channels), and **split by region**, not by pixel.
 # * **Baseline first.** Threshold + watershed, all knobs tuned on the train region: PQ 0.652 on
 #   the test region, but 0.518 to 0.697 over thresholds the train region cannot tell apart.
 # * **Two uncertainties.** A knob's range and a bootstrap over the nuclei answer different
