@@ -1169,3 +1169,212 @@ def mark_box(ax: Any, box: tuple[slice, slice], colour: str = "white") -> _Recta
 
 
 __all__ += ["Swatch", "matched_swatch", "legend_below", "cluster_box", "zoom", "mark_box"]
+
+
+# ------------------------------------------------------- per-instance fates: truth panel, fate panel, merges, rings
+# (moved from lesson 04, where they were the plotting plumbing of five cells)
+
+#: Outline of a prediction that merges two or more true objects: the palette's yellow, which is no
+#: outcome or error colour (magenta means "wrong pixel", red FP, blue FN).
+MERGE_COLOUR: tuple[int, int, int] = tuple(int(v) for v in PALETTE[4])
+
+
+def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
+    """True ids held together by one prediction: for each predicted object that holds more than half
+    of each of two or more true objects, those true ids.
+
+    Parameters
+    ----------
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+
+    Returns
+    -------
+    list of list of int
+        One list of true ids (ascending) per merging prediction, in the order of the prediction ids.
+
+    Examples
+    --------
+    >>> gt = np.array([[1, 1, 2, 2, 0, 3, 3]])
+    >>> pred = np.array([[5, 5, 5, 5, 0, 6, 6]])     # 5 holds nuclei 1 and 2; 6 holds 3 alone
+    >>> merged_groups(pred, gt)
+    [[1, 2]]
+    """
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    both = (p > 0) & (g > 0)
+    if not both.any():
+        return []
+    (pids, ids), n_inside = np.unique(np.stack([p[both], g[both]]), axis=1, return_counts=True)   # overlap per pair
+    held = n_inside > 0.5 * np.bincount(g.ravel())[ids]          # more than half of the true object inside
+    groups = [ids[held & (pids == c)].tolist() for c in np.unique(pids[held])]
+    return [[int(i) for i in grp] for grp in groups if len(grp) >= 2]
+
+
+def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None, match: Any = None) -> np.ndarray:
+    """The truth drawn in the colours of its matches to ``pred``; the true objects ``pred`` missed
+    outlined in the FN colour (not filled, so the image under them stays visible).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Where to draw.
+    image : (H, W) or (H, W, 3) array
+        The image under the objects.
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+    title : str, optional
+        The panel's title.
+    match : dict, optional
+        :func:`segcourse.instances.match_instances` of ``pred`` and ``gt`` (computed when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``(H, W, 3)`` float image drawn (see :func:`matched_overlay`).
+
+    Examples
+    --------
+    >>> gt = np.zeros((6, 6), int); gt[:3, :3] = 1; gt[3:, 3:] = 2
+    >>> pred = np.where(gt == 1, 7, 0)                   # finds nucleus 1, misses nucleus 2
+    >>> fig, ax = plt.subplots()
+    >>> out = truth_panel(ax, np.zeros((6, 6)), pred, gt, "truth")
+    >>> out[1, 1].tolist() == out[4, 4].tolist()         # the missed one is outlined, not filled
+    False
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['matched: each pair shares a colour', 'FN: missed (outline)']
+    >>> plt.close(fig)
+    """
+    from .instances import match_instances
+
+    check_axes(ax)
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    m = match_instances(p, g) if match is None else match
+    missed = np.isin(g, m["unmatched_gt"])
+    colours = {i: c for i, c in matched_instance_colours(p, g, m)[1].items() if i not in m["unmatched_gt"]}
+    return matched_overlay(image, np.where(missed, 0, g), colours, ax=ax, title=title, missed=missed)
+
+
+def ring_objects(ax: Any, labels: Any, ids: Sequence[int], text: str = "ringed: too small to see") -> Any:
+    """Ring objects too small to see at the figure's size (a black ring with a white halo, as the
+    error maps ring isolated wrong pixels) and return the ring's legend handle.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The image panel.
+    labels : (H, W) int array
+        The instance map the ids belong to.
+    ids : sequence of int
+        The objects to ring, each at its centre of mass.
+    text : str
+        The legend text of the returned handle.
+
+    Returns
+    -------
+    matplotlib.lines.Line2D
+        A legend handle (a ring), ``text`` as its label.
+
+    Examples
+    --------
+    >>> lab = np.zeros((9, 9), int); lab[2, 2] = 4; lab[6:8, 6:8] = 5
+    >>> fig, ax = plt.subplots(); _ = ax.imshow(lab)
+    >>> h = ring_objects(ax, lab, [4, 5], "ringed: 2 specks")
+    >>> h.get_label(), [c.get_offsets().tolist() for c in ax.collections][0]
+    ('ringed: 2 specks', [[2.0, 2.0], [6.5, 6.5]])
+    >>> plt.close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    check_axes(ax)
+    lab = as_label_array(labels, "labels", ndims=(2,))
+    ids = [int(i) for i in ids]
+    if ids:
+        _draw_rings(ax, np.array(ndimage.center_of_mass(lab > 0, lab, ids)).reshape(-1, 2))
+    return Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor="none", markeredgecolor="black",
+                  markeredgewidth=1.5, label=text)
+
+
+def fate_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None, ring_below: int = 50,
+               legend: bool = True) -> tuple[Any, list[int], list[int]]:
+    """Each prediction by its fate against the truth: matched (its true object's colour), unmatched
+    (FP), true objects nobody matched outlined (FN); merges outlined in :data:`MERGE_COLOUR`;
+    unmatched predictions under ``ring_below`` pixels ringed, as they are too small to see.
+
+    A merge is a prediction that holds two or more true objects (:func:`merged_groups`). Its outline
+    is solid if it matches none of them (an FP; its true objects are then not outlined as FN, so
+    that their outlines do not cut the one prediction in two), dashed if it matches one (the others
+    are FN, outlined).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Where to draw.
+    image : (H, W) or (H, W, 3) array
+        The image under the objects.
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+    title : str, optional
+        Prefix of the title; the counts "(TP n, FP n, FN n)" follow it.
+    ring_below : int
+        Unmatched predictions smaller than this many pixels are ringed (0: none).
+    legend : bool
+        Draw the legend under the panel (False: remove it, e.g. to share one legend between panels).
+
+    Returns
+    -------
+    (dict, list of int, list of int)
+        The match, the merging predictions that match none of their objects (solid outlines),
+        and all merging predictions.
+
+    Examples
+    --------
+    >>> gt = np.zeros((8, 8), int); gt[:4, :4] = 1; gt[:4, 4:] = 2; gt[6:, 6:] = 3
+    >>> pred = np.zeros((8, 8), int); pred[:4] = 9; pred[7, 0] = 8   # 9 merges 1 and 2; 8 is a speck
+    >>> fig, ax = plt.subplots()
+    >>> m, merging, merges = fate_panel(ax, np.zeros((8, 8)), pred, gt, "demo")
+    >>> ax.get_title(), merging, merges
+    ('demo (TP 0, FP 2, FN 3)', [9], [9])
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][-1]
+    'ringed: an FP under 50 px'
+    >>> plt.close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    from .instances import match_instances
+
+    check_axes(ax)
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    m = match_instances(p, g)
+    merges = [int(i) for i in np.unique(p) if i and merged_groups(np.where(p == i, i, 0), g)]
+    merging = [i for i in merges if i in m["unmatched_pred"]]
+    held = np.isin(g, sum(merged_groups(np.where(np.isin(p, merging), p, 0), g), []))
+    colour = np.array(MERGE_COLOUR) / 255
+    extra = []
+    if merging:
+        extra.append((Patch(facecolor=np.array(ERROR_COLOURS["FP"]) / 255, edgecolor=colour, linewidth=2),
+                      "merge, matching none of its objects\n(FP; its objects are FN, not outlined)"))
+    if len(merges) > len(merging):
+        extra.append((Line2D([], [], color=colour, linewidth=2, linestyle="--"),
+                      "merge, matching one of its objects\n(the others are FN, outlined)"))
+    areas = np.bincount(p.ravel())
+    small = [int(i) for i in m["unmatched_pred"] if areas[i] < ring_below and i not in merges]
+    if small:
+        ring = ring_objects(ax, p, small, f"ringed: an FP under {ring_below} px")
+        extra.append((ring, ring.get_label()))
+    matched_overlay(image, p, matched_instance_colours(p, g, m)[0], ax=ax,
+                    title=f"{title + ' ' if title else ''}(TP {m['tp']}, FP {m['fp']}, FN {m['fn']})",
+                    missed=np.isin(g, m["unmatched_gt"]) & ~held, extra=extra)
+    for i in merges:
+        ax.contour(p == i, levels=[0.5], colors=[colour], linewidths=2, linestyles="solid" if i in merging else "dashed")
+    if not legend and ax.get_legend() is not None:
+        ax.get_legend().remove()
+    return m, merging, merges
+
+
+__all__ += ["MERGE_COLOUR", "merged_groups", "truth_panel", "ring_objects", "fate_panel"]

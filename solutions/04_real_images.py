@@ -3,7 +3,8 @@
 #
 # Prepare a real microscope image for a model trained elsewhere, score instances with average
 # precision, choose the rescale factor from object sizes, fine-tune a model within a fixed budget,
-# and measure how many nuclei a split of one image shares between training and test.
+# measure how many nuclei a split of one image shares between training and test, and choose a
+# watershed knob on a validation region.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -149,35 +150,19 @@ checks.check_rescale_factor(rescale_factor)
 # %% [markdown]
 # ## 4 · Fine-tune within a budget (2 points)
 #
-# Write `fine_tune(model, image, labels)` that fine-tunes the shipped `cells` model on the
-# **left half** of the nuclei image (`image`: percentile-normalised, 512×256; `labels`: its
-# instances) and returns it — the model you were given, trained from its shipped weights. Budget:
-# at most 320 crops of 64×64 pixels in training (e.g. `train.fit(..., batch_size=16,
-# max_steps=20)`). The check counts every pixel that reaches the first layer of *any* model
-# while `fine_tune` trains (a copy you train counts too), and it accepts only weights that
-# optimizer steps inside `fine_tune` reached from the shipped weights: weights loaded with
-# `load_state_dict` from a model trained elsewhere, or before the check ran, are refused. The
-# check then runs your model as the lesson does (the whole image scaled by 0.5, grey × the toy
-# tint `TINT`, PQ on the right half) and passes when its PQ is above 0.64 (the model before
-# fine-tuning scores 0.58, printed below) **and** more than 0.015 above a copy of the shipped model
-# that ran over your own training crops in training mode, with no labels and no optimizer step.
-# Training mode alone re-estimates the batch-norm statistics on the real image (lesson section 5
-# measures what that gives), so a model whose weights learned nothing from the labels (a learning
-# rate of 1e-9, or too few steps) passes the first bar but not the second. The check grades three decisions: the scale you train
-# at (it looks at your training crops and refuses crops at full size), the target the model
-# predicts (three classes: background, interior, boundary, from `instances.boundary_class_map`;
-# targets without the boundary class are refused), and the data: only the `image` and `labels`
-# passed to `fine_tune`. It refuses a function that loads the whole image with
-# `data.nuclei_image` (under any name) or reads a global, a default argument or an enclosing
-# function's array cut from it, such as the notebook's `truth`; and it compares a sample of your
-# training crops with the right half of the image at the model's scale, in every rotation and
-# flip, both lightly smoothed, so a crop cut from the test region is found however it reached
-# your code (taken by every second pixel or with added noise too). The crops,
-# their augmentation and the learning rate are yours to **compare**, not graded beyond the PQ
-# threshold: try two learning rates or augmentation on and off, and compare `held_out_pq(model)`
-# after each (outside `fine_tune`: choosing by the test score inside it would tune on the test
-# region). The check trains your function once, so it takes as long as your training plus one
-# prediction on the whole image.
+# Write `fine_tune(model, image, labels)`: fine-tune the shipped `cells` model, from its shipped
+# weights, on the **left half** of the nuclei image (`image`: percentile-normalised, 512×256;
+# `labels`: its instances), and return it. Budget: at most 320 crops of 64×64 pixels seen in
+# training (steps × batch size; a copy you train counts too). You choose the scale, the target,
+# the crops, their augmentation, the learning rate and the steps.
+#
+# The check trains your function once, then runs the model as the lesson does (the whole image
+# scaled by 0.5, grey × `TINT`, PQ on the right half). It passes when PQ is above 0.64 (the
+# model before fine-tuning scores 0.58, printed below) **and** more than 0.015 above a copy of
+# the shipped model that only ran over your crops in training mode (batch-norm adaptation, lesson
+# section 5): the weights must learn from the labels. It refuses weights not reached by your own
+# optimizer steps and any use of the right half (the test region). Compare choices with
+# `held_out_pq(model)` outside `fine_tune`, never inside it.
 
 # %% nbgrader={"grade": false, "grade_id": "fine_tune", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from skimage.transform import rescale, resize
@@ -288,3 +273,75 @@ checks.check_min_gap(min_gap)
 # Even the gapped split is one image, from one microscope and one preparation: it measures how a
 # model does on new nuclei of that image, not on another lab's stain or instrument. That needs
 # test images from there.
+
+# %% [markdown]
+# ## 6 · Choose `min_distance` on the validation region (2 points)
+#
+# Lesson section 6 trained a network to predict each nucleus's distance to its edge, then seeded
+# a watershed at the peaks of the prediction, at least `min_distance` pixels apart. The cell
+# below loads that network's recorded weights and gives you `segment(min_distance)`: the
+# watershed's instances at full size (the other two knobs fixed at the lesson's choice).
+#
+# Write `choose_min_distance(segment, labels, region, candidates, prior)`:
+#
+# 1. for each candidate, score `segment(candidate)` against `labels` by PQ
+#    (`instances.panoptic_quality`) **on `region` only** (a pair of slices, e.g. `np.s_[:, 192:256]`);
+# 2. return the candidate with the highest PQ, and a dict `{candidate: PQ}`;
+# 3. a small region often scores several candidates the same (within 1e-9): then return the one
+#    closest to `prior`, the size you expected before reading any score; if two are equally close,
+#    the smaller.
+#
+# Then run it on the validation region (full-size columns 192 to 255, which the network never
+# saw), with the train region's median nucleus radius at the model's scale as the prior. Only
+# after the choice does the cell read the test region.
+
+# %% nbgrader={"grade": false, "grade_id": "segment_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import copy
+
+import torch
+from skimage.feature import peak_local_max
+from skimage.segmentation import watershed
+
+from segcourse import experiments
+
+net = copy.deepcopy(models.pretrained("cells"))            # the lesson's distance network: one output channel
+net.head = torch.nn.Conv2d(net.head.in_channels, 1, 1)
+net.config = {**net.config, "num_classes": 1}
+net = experiments.recorded_run("04_distance_target", net)["model"]
+grey_small = rescale(data.normalize_percentile(image, 1, 99.8), 0.5, order=1, anti_aliasing=True).astype(np.float32)
+with torch.no_grad():
+    dist = torch.sigmoid(net(torch.from_numpy(np.ascontiguousarray(grey_small[..., None] * TINT)).permute(2, 0, 1)[None]))[0, 0].numpy()
+
+
+def segment(min_distance, fg=0.075, seed_min=0.3):
+    """Seeded watershed of the predicted distance (the lesson's knobs), instances at full size."""
+    mask = dist > fg
+    peaks = peak_local_max(dist, min_distance=min_distance, threshold_abs=seed_min, labels=ndimage.label(mask)[0],
+                           exclude_border=False)
+    markers = np.zeros(dist.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return resize(watershed(-dist, markers, mask=mask), truth.shape, order=0, preserve_range=True,
+                  anti_aliasing=False).astype(np.int32)
+
+
+# %% nbgrader={"grade": false, "grade_id": "choose_min_distance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def choose_min_distance(segment, labels, region, candidates, prior):
+    ### BEGIN SOLUTION
+    pqs = {c: instances.panoptic_quality(np.asarray(segment(c))[region], np.asarray(labels)[region])["pq"]
+           for c in candidates}
+    top = max(pqs.values())
+    tied = [c for c in candidates if pqs[c] >= top - 1e-9]
+    return min(tied, key=lambda c: (abs(c - prior), c)), pqs
+    ### END SOLUTION
+
+
+val = np.s_[:, 192:256]                                    # the validation region: inside the train half
+half_areas = np.bincount(truth[:, :256].ravel())[1:]
+prior = 0.5 * float(np.median(np.sqrt(half_areas[half_areas > 0] / np.pi)))   # median radius, at the model's scale
+best, val_pq = choose_min_distance(segment, truth, val, [3, 4, 5, 6, 7, 8, 12], prior)
+print(f"prior {prior:.2f} px | validation PQ: " + ", ".join(f"{c}: {v:.3f}" for c, v in val_pq.items()))
+print(f"chosen min_distance {best}; only now the test region: PQ "
+      f"{instances.panoptic_quality(segment(best)[:, 256:], truth[:, 256:])['pq']:.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_choose_min_distance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_choose_min_distance(choose_min_distance)

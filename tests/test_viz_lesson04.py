@@ -1,0 +1,75 @@
+"""The lesson-04 figure helpers of segcourse.viz: merges, truth and fate panels, rings."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from segcourse import palette, viz  # noqa: E402
+
+
+def _scene():
+    gt = np.zeros((12, 12), int)
+    gt[:4, :4], gt[:4, 4:8], gt[8:, 8:], gt[8:, :3] = 1, 2, 3, 4
+    pred = np.zeros((12, 12), int)
+    pred[:4, :8] = 9                 # merges 1 and 2, matches neither
+    pred[8:, 8:] = 5                 # matches 3
+    pred[6, 10] = 7                  # a one-pixel FP
+    return pred, gt
+
+
+def test_merged_groups_needs_more_than_half_of_each_object():
+    pred, gt = _scene()
+    assert viz.merged_groups(pred, gt) == [[1, 2]]
+    half = pred.copy()
+    half[:4, 6:8] = 0                # object 2 only half inside: no longer a merge
+    assert viz.merged_groups(half, gt) == []
+    assert viz.merged_groups(np.zeros_like(gt), gt) == []
+
+
+def test_merged_groups_refuses_different_shapes():
+    with pytest.raises(ValueError):
+        viz.merged_groups(np.zeros((4, 4), int), np.zeros((5, 5), int))
+
+
+def test_fate_panel_outlines_merges_in_a_colour_that_is_no_error_colour():
+    assert viz.MERGE_COLOUR not in {*palette.OUTCOME_COLOURS.values(), *palette.ERROR_COLOURS.values()}
+    pred, gt = _scene()
+    fig, ax = plt.subplots()
+    m, merging, merges = viz.fate_panel(ax, np.zeros((12, 12)), pred, gt, "x")
+    assert (m.tp, m.fp, m.fn) == (1, 2, 3) and merging == merges == [9]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("merge, matching none") for t in texts)
+    assert "ringed: an FP under 50 px" in texts               # the one-pixel FP, not the merge
+    plt.close(fig)
+
+
+def test_fate_panel_can_leave_the_legend_to_another_panel():
+    pred, gt = _scene()
+    fig, ax = plt.subplots()
+    viz.fate_panel(ax, np.zeros((12, 12)), pred, gt, legend=False, ring_below=0)
+    assert ax.get_legend() is None
+    plt.close(fig)
+
+
+def test_truth_panel_outlines_only_the_missed_objects():
+    pred, gt = _scene()
+    fig, ax = plt.subplots()
+    out = viz.truth_panel(ax, np.zeros((12, 12)), pred, gt, "truth")
+    assert not np.allclose(out[9, 9], 0)                     # object 3, matched: filled in its colour
+    assert np.allclose(out[9, 1], 0)                         # object 4, missed: not filled
+    plt.close(fig)
+
+
+def test_ring_objects_rings_each_object_at_its_centre():
+    lab = np.zeros((10, 10), int)
+    lab[1, 1], lab[5:7, 5:7] = 3, 8
+    fig, ax = plt.subplots()
+    ax.imshow(lab)
+    handle = viz.ring_objects(ax, lab, [3, 8], "ringed")
+    assert handle.get_label() == "ringed"
+    assert ax.collections[0].get_offsets().tolist() == [[1.0, 1.0], [5.5, 5.5]]   # (column, row)
+    viz.ring_objects(ax, lab, [])                            # nothing to ring: no error
+    plt.close(fig)
