@@ -2,34 +2,33 @@
 # # 03 · Instance segmentation: from blobs to countable objects
 #
 # Semantic segmentation paints every cell pixel "cell". When two cells touch, their pixels form
-# **one blob**: the label map cannot say there were two, cannot count them, cannot measure each
-# one. *Instance* segmentation gives every object its own id. This lesson opens the classical
-# pipeline that does it — connected components, the distance transform, markers, the watershed —
-# one step at a time in plain numpy and scikit-image, then lets a small network learn the part
-# the pipeline gets wrong.
+# **one blob**: the label map cannot count them or measure each one. *Instance* segmentation
+# gives every object its own id. This lesson opens the classical pipeline that does it
+# (connected components, the distance transform, markers, the watershed) one step at a time in
+# plain numpy, then lets a small network learn the part the pipeline gets wrong.
 #
-# A word you will meet: **panoptic**. Datasets split their classes into *stuff* (amorphous
-# regions you do not count: road, sky, background) and *things* (countable objects: cells, cars,
-# screws). Panoptic segmentation labels stuff semantically and gives every thing its own id;
-# its score, panoptic quality, is the one we use for our single thing class, "cell".
+# A word you will meet: **panoptic**. Datasets split their classes into *stuff* (regions you do
+# not count: road, sky) and *things* (countable objects: cells, cars). Panoptic segmentation
+# labels stuff semantically and gives every thing its own id; its score, panoptic quality, is the
+# one we use for our single thing class, "cell".
 #
 # **After this lesson you can**
 #
 # 1. explain, with a picture, why one blob per class cannot count touching objects;
-# 2. write connected components yourself, and say when they are a fair answer and when they fail;
+# 2. write connected components and a watershed flood yourself;
 # 3. split touching objects with a distance transform, markers and a watershed, and tune `min_distance`;
 # 4. match predicted to true instances and score a data set with panoptic quality (PQ), average
 #    precision (AP) and count error;
 # 5. train a network on an instance-aware target (a distance map) and seed a watershed from it;
 # 6. decide between semantic and instance segmentation for a task.
 #
-# **Map:** 1 · lone and touching cells → 2 · connected components by hand and with scipy →
-# 3 · the distance transform → 4 · markers and the watershed, by hand, then the helper →
-# 5 · matching, PQ, count error over a data set, AP → 6 · a boundary class → 7 · a learned distance
-# target → 8 · semantic or instance? → evidence card, summary, pass check.
+# **Map:** 1 · lone and touching cells → 2 · connected components → 3 · the distance transform →
+# 4 · markers and the watershed → 5 · matching, PQ, count error, AP → 6 · a boundary class →
+# 7 · a learned distance target → 8 · semantic or instance? → evidence card, summary, pass check.
 
 # %%
 import time
+import heapq
 from collections import deque
 
 import numpy as np
@@ -41,7 +40,7 @@ from skimage.segmentation import find_boundaries, watershed
 
 from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
-from segcourse.viz import cluster_box, legend_below, mark_box, matched_swatch, zoom   # figure helpers: legend under a panel, zoom on a cluster
+from segcourse.viz import cluster_box, legend_below, mark_box, matched_swatch   # figure helpers: legend under a panel, box of a cluster
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -50,20 +49,19 @@ np.set_printoptions(precision=3, suppress=True)
 # ## 1 · Lone cells and touching cells
 #
 # `data.touching_cells` draws fluorescent cells. With `isolated=0.5` each new cell has an even
-# chance of starting a new cluster away from the others, otherwise it is placed against an earlier
-# cell — touching it, or overlapping it by up to a tenth of the sum of their radii (`overlap=0.1`). Where
-# two discs overlap, the generator gives each shared pixel to the cell whose centre is relatively
-# closer, so the two cells meet along a **shared boundary** (the overlap is split between them) and
-# no cell lies in front of another. Real images add **occlusion**: one object in front hides part
-# of another, whose hidden part is then simply not in the image. The generator
-# returns both views of the same images: `instances` (0 = background, 1..k = one id per cell) and
-# `labels`, the semantic mask a semantic model would be trained on — every cell merged into class 1.
+# chance of starting a new cluster; otherwise it is placed against an earlier cell, touching it
+# or overlapping it by up to a tenth of the sum of their radii (`overlap=0.1`). Nothing keeps it
+# clear of the *other* cells of the cluster, so in a crowd a cell can lose most of its disc. A
+# shared pixel goes to the cell whose centre is relatively closer: cells meet along a **shared
+# boundary**, and none lies in front of another (real images add **occlusion**). The generator
+# returns `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic mask
+# (every cell is class 1).
 
 # %%
 cells = data.touching_cells(200, seed=0, overlap=0.1, isolated=0.5)
 n_cells = np.array([t.max() for t in cells.instances])
 n_blobs = np.array([ndimage.label(m)[1] for m in cells.labels])
-print(f"{n_cells.sum()} cells in 200 images ({n_cells.min()}-{n_cells.max()} per image)")
+print(f"{n_cells.sum()} cells in 200 images ({n_cells.min()} to {n_cells.max()} per image)")
 print(f"images where some cells touch (fewer blobs than cells): {np.sum(n_blobs < n_cells)}")
 print(f"images where every cell stands alone                     : {np.sum(n_blobs == n_cells)}")
 lone = 0
@@ -71,6 +69,12 @@ for m, t in zip(cells.labels, cells.instances):
     blobs = ndimage.label(m)[0]
     lone += sum(len(np.unique(t[blobs == b])) == 1 for b in range(1, blobs.max() + 1))
 print(f"cells alone in their blob: {lone} of {n_cells.sum()}")
+cell_area = np.concatenate([np.bincount(t.ravel())[1:] for t in cells.instances])        # pixels per cell
+lone_area = [np.sum(t == t[blobs == b][0]) for m, t in zip(cells.labels, cells.instances)
+             for blobs in [ndimage.label(m)[0]] for b in range(1, blobs.max() + 1) if len(np.unique(t[blobs == b])) == 1]
+whole = min(lone_area)                                                # the smallest whole cell (a lone disc)
+print(f"cell areas: {cell_area.min()} to {cell_area.max()} px; the smallest lone cell has {whole} px, and "
+      f"{np.sum(cell_area < whole)} cells keep fewer pixels than that (neighbours cover the rest)")
 
 i = int(np.argmax((n_cells - n_blobs >= 2) & (n_blobs >= 2)))      # an image with lone cells and a cluster
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
@@ -82,10 +86,10 @@ fig.tight_layout()
 print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
 
 # %% [markdown]
-# Middle: what semantic segmentation gives — one class, "cell". Right: the truth the lesson is
-# about — every cell with its own colour and outline. Some cells stand alone; others touch and
-# form one blob. Over the data set both kinds are common (the counts above), so connected
-# components, next, are a fair baseline rather than a strawman.
+# Middle: semantic segmentation, one class. Right: the truth, one colour and outline per cell.
+# Some cells stand alone; others touch and form one blob. Both kinds are common (the counts
+# above), so connected components, next, are a fair baseline. Some cells keep only a sliver
+# (the last line): remember them in section 6.
 #
 # ## 2 · Connected components, by hand and with scipy
 #
@@ -143,10 +147,10 @@ print(f"image {i}: true number of cells {n_cells[i]}, connected components {naiv
 # ## 3 · The distance transform: where the centres are
 #
 # For every pixel inside the mask, how far is the nearest background pixel? Centres of cells are
-# far from the background; the "neck" where two cells touch is close to it. That single map
-# usually turns a merged blob into hills, one per cell (not always: counted after the figure). To see a neck, read the map along a line from the
-# top of one cell (its pixel farthest from the background) to the top of a cell it touches — a
-# line that never leaves the blob:
+# far from the background; the "neck" where two cells touch is close to it. So a merged blob
+# usually becomes hills, one per cell (not always: counted below). To see a neck, take two cells
+# that touch, each with a hilltop of its own (no neighbouring pixel higher), and read the map
+# along the line between the tops:
 
 # %%
 mask = cells.labels[i].astype(bool)
@@ -160,26 +164,36 @@ def profile(a, b):
     rr, cc = np.linspace(a[0], b[0], n), np.linspace(a[1], b[1], n)
     return rr, cc, ndimage.map_coordinates(dist, [rr, cc], order=1)
 
-lines = [profile(centres[x], centres[y]) for x in range(len(ids)) for y in range(x + 1, len(ids))]
-inside = [line for line in lines if line[2].min() >= 1]     # never crosses the background
-rr, cc, prof = min(inside, key=lambda line: line[2].min() / min(line[2][0], line[2][-1]))  # deepest neck
+inst = cells.instances[i]
+hilltop = dist == ndimage.maximum_filter(dist, size=3)          # no neighbouring pixel is higher
+pairs = []
+for x in range(len(ids)):
+    for y in range(x + 1, len(ids)):
+        rr, cc, prof = profile(centres[x], centres[y])
+        on_line = set(inst[np.round(rr).astype(int), np.round(cc).astype(int)].tolist())
+        touch = np.any(ndimage.binary_dilation(inst == ids[x]) & (inst == ids[y]))
+        if touch and on_line == {ids[x], ids[y]} and hilltop[centres[x]] and hilltop[centres[y]]:
+            pairs.append((x, y, rr, cc, prof))
+x, y, rr, cc, prof = min(pairs, key=lambda p_: p_[4].min() / min(p_[4][0], p_[4][-1]))   # the deepest neck
 along = np.hypot(rr - rr[0], cc - cc[0])
+line_colour = palette.rgb(palette.SERIES[0])
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_title("distance to background"); axes[0].set_axis_off()
-axes[0].plot(cc, rr, color="cyan", lw=1.5)
+axes[0].plot(cc, rr, color=line_colour, lw=2)
 fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance to background (px)")
 axes[1].plot(along, prof, color="black")
-axes[1].set(title="along the cyan line", xlabel="position along the line (px)", ylabel="distance to background (px)",
+axes[1].set(title="along the grey line", xlabel="position along the line (px)", ylabel="distance to background (px)",
             ylim=(0, None))
 fig.tight_layout()
-print(f"at the tops of the two cells: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; "
-      f"at the neck between them: {prof.min():.1f} px")
+crossing = along[np.argmax(inst[np.round(rr).astype(int), np.round(cc).astype(int)] != ids[x])]
+print(f"cells {ids[x]} and {ids[y]} touch; the line crosses no other cell; {len(pairs)} pairs of this image qualify")
+print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lowest point, {prof.min():.1f} px, "
+      f"lies {along[np.argmin(prof)]:.1f} px along the line, where it passes from one cell to the other at {crossing:.1f} px")
 
 # %% [markdown]
-# The cyan line runs from the top of one cell to the top of the next without touching the
-# background (the profile never reaches 0). It starts on a hill, dips at the neck where the two cells touch, and
-# climbs the second hill: one peak per cell, a valley between them.
+# The line starts on the hill of one cell, dips at the neck where the two cells meet, and climbs
+# the hill of the other: one peak per cell, a valley between them (the numbers above).
 #
 # That is the usual case, not the rule. Over the 200 images, count the cells that hold no peak of
 # the mask's distance map (peaks at least 2 px apart, found as in section 4) and those that hold two or more:
@@ -202,23 +216,45 @@ print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two 
 #
 # ## 4 · Markers and the watershed, by hand
 #
-# Three steps in plain scikit-image:
+# Three steps:
 #
-# 1. **markers**: `peak_local_max` finds the local maxima of the distance map that are at least
-#    `min_distance` pixels apart (within each connected component); each peak gets its own id;
-# 2. **flood**: `watershed(-dist, markers, mask=mask)` treats the *negative* distance as a
-#    landscape of basins and floods it from the markers; where floods from two markers meet is
-#    the border between two cells;
+# 1. **markers**: the local maxima of the distance map at least `min_distance` pixels apart
+#    (`peak_local_max`, within each connected component), each with its own id;
+# 2. **flood**: grow every marker over the landscape `-dist` (hilltops are now basins), always
+#    from the lowest pixel reached so far. A pixel goes to the first flood that reaches it, so
+#    where two floods meet is the border between two cells;
 # 3. the mask keeps the flood off the background.
+#
+# The flood is a priority queue (Python's `heapq`): pop the lowest pixel, give its free
+# neighbours its id, push them. Written out, then checked against scikit-image's `watershed`:
 
 # %%
+def flood(height, markers, mask):
+    """Grow each marker over the mask, always from the lowest pixel reached so far (a priority flood)."""
+    out = markers.copy()
+    queue = [(height[p], n, p) for n, p in enumerate(zip(*np.nonzero(markers)))]   # (height, arrival, pixel)
+    heapq.heapify(queue)
+    n = len(queue)
+    while queue:
+        _, _, (y, x) = heapq.heappop(queue)                      # the lowest pixel reached so far
+        for ny, nx in ((y - 1, x), (y, x - 1), (y, x + 1), (y + 1, x)):
+            if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not out[ny, nx]:
+                out[ny, nx] = out[y, x]                          # the first flood to reach a pixel claims it
+                n += 1
+                heapq.heappush(queue, (height[ny, nx], n, (ny, nx)))
+    return out
+
 components = ndimage.label(mask)[0]
 peaks = peak_local_max(dist, min_distance=2, labels=components, exclude_border=False)   # (row, col) of each peak
 markers = np.zeros(mask.shape, np.int32)
 markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-split = watershed(-dist, markers, mask=mask)
+split = flood(-dist, markers, mask)
+agree = np.mean(split[mask] == watershed(-dist, markers, mask=mask)[mask])
 print(f"{len(peaks)} markers -> {split.max()} objects (truth: {n_cells[i]} cells)")
+print(f"flood by hand and skimage.segmentation.watershed(-dist, markers, mask=mask): the same id on {agree:.1%} "
+      f"of the cell pixels")
 
+# %%
 m_split = instances.match_instances(split, cells.instances[i])
 m_naive = instances.match_instances(naive, cells.instances[i])
 split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i], m_split)  # a match shares its colour
@@ -226,7 +262,7 @@ naive_colours = viz.matched_instance_colours(naive, cells.instances[i], m_naive)
 matched = matched_swatch()
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.8))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_axis_off()
-axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
+axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
 axes[0].set_title("distance map and markers"); legend_below(axes[0])
 fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance (px)")
 viz.instance_overlay(cells.images[i], naive, ax=axes[1], title=f"components: {naive.max()}", colours=naive_colours,
@@ -235,23 +271,25 @@ viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"watershed: {spl
                      legend=False)
 viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]} cells",
                      colours=truth_colours, legend=False)
-for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",))]), (axes[2], [matched]),
+fp_label = {"FP": "FP: unmatched prediction (here: a merge)"}
+for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",), labels=fp_label)]), (axes[2], [matched]),
                     (axes[3], viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"}))):
     legend_below(ax, handles)
 fig.tight_layout()
 print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_split.fn} missed), "
-      f"connected components {m_naive.tp}")
+      f"connected components {m_naive.tp}; true cells under each unmatched component (red):",
+      [len(np.unique(cells.instances[i][naive == p])) - 1 for p in m_naive.unmatched_pred])
 
 # %% [markdown]
-# Left: one cyan circle per marker, on the hills of the distance map. The other panels share
-# colours: a prediction that matches a true cell (IoU above 0.5, section 5) takes that cell's
-# colour (each true cell has one colour, whichever method matches it); an unmatched prediction is
-# red. The truth panel shows in blue the cells the *watershed* misses: it finds 6 of the 8 cells
-# here, where the components match 3 (the numbers under the figure). Colour alone can hide a merge: an
-# object that covers two cells and matches one of them takes that cell's colour, and the other cell
-# is "covered by a match" (section 5 counts these). The library wraps these lines in
-# `instances.separate_touching` (which also gives a marker to a component without any peak); it
-# gives the same map on every image here:
+# Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
+# that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
+# prediction is red. The truth panel shows in blue the cells the *watershed* misses: it finds 6
+# of the 8 cells here, the components 3. Colour alone can hide a merge: an object that covers
+# two cells and matches one takes that cell's colour (section 5 counts these).
+#
+# From here on we use scikit-image's `watershed`, the same flood in compiled code. The library
+# wraps these lines in `instances.separate_touching` (which also gives a marker to a component
+# without any peak); it gives the same map on every image here:
 
 # %%
 def watershed_by_hand(m, min_distance):
@@ -267,14 +305,12 @@ same = sum(np.array_equal(watershed_by_hand(m.astype(bool), 2), instances.separa
 print(f"by hand and instances.separate_touching agree on {same} of 200 images")
 
 # %% [markdown]
-# **The knob: `min_distance`.** Too small, and a ragged outline grows several peaks in one cell,
-# which the watershed shatters into pieces; too large, and two real centres closer than it share
-# one marker (a merge). Section 5 sorts the false positives of both ends of the sweep. A knob must
-# not be tuned on the images it is scored on, or the score flatters it: we draw a separate
-# **tuning set** of 200 images (seed 1) from the same generator, and keep the lesson's 200 images
-# (seed 0) for scoring. On the tuning set, count the predicted objects, the true cells matched
-# (TP), the unmatched predictions (FP), the missed cells (FN), and the pooled PQ (section 5) for a
-# few values:
+# **The knob: `min_distance`.** Too small, and a ragged outline grows several peaks in one cell
+# (the cell shatters); too large, and two centres closer than it share one marker (a merge). A
+# knob must not be tuned on the images it is scored on, or the score flatters it: we draw a
+# separate **tuning set** of 200 images (seed 1) and keep the lesson's 200 images (seed 0) for
+# scoring. On the tuning set, count the objects, the true cells matched (TP), the unmatched
+# predictions (FP), the missed cells (FN), and the pooled PQ (section 5):
 
 # %%
 tuning = data.touching_cells(200, seed=1, overlap=0.1, isolated=0.5)
@@ -289,25 +325,22 @@ best_md = max(sweep, key=lambda md: sweep[md]["pq"])
 print("highest PQ on the tuning set: min_distance =", best_md)
 
 # %% [markdown]
-# `min_distance=1` over-splits (the most objects and the most FPs). From 2 on, larger values find
-# fewer objects and miss more cells; 3 makes fewer false positives than 2 (13 against 23) but
-# misses more cells (128 against 108), and PQ weighs both: 2 scores 0.888, just above 3's 0.885.
-# We keep `min_distance=2` for the rest of the lesson and score it on the lesson's images.
+# `min_distance=1` over-splits (the most objects and FPs). From 2 on, larger values miss more
+# cells; 3 makes fewer false positives than 2 (13 against 23) but misses more cells (128 against
+# 108), and PQ weighs both: 2 scores 0.888, just above 3's 0.885. We keep `min_distance=2`.
 #
 # ## 5a · Scoring instances: matching, PQ, count error
 #
-# To score instances we first **match** them: a predicted cell and a true cell are a pair when
-# their IoU is above 0.5. No rule is needed to pick among candidates: the cells of one map do
-# not overlap, so a true cell can share more than half of the union with at most one predicted
-# cell (and vice versa). IoU > 0.5 makes the matching unique by itself. Then
+# To score instances we first **match** them: a predicted and a true cell are a pair when their
+# IoU is above 0.5. The cells of one map do not overlap, so a cell can share more than half of
+# the union with at most one cell of the other map: the matching is unique. Then
 #
 # * **TP** = matched pairs, **FP** = predicted cells with no partner, **FN** = true cells missed;
-# * **SQ** (segmentation quality) = mean IoU of the matched pairs — how good the masks are;
-# * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN) — an F1 score of finding the cells;
+# * **SQ** (segmentation quality) = mean IoU of the matched pairs: how good the masks are;
+# * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN), an F1 score of finding the cells;
 # * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ = Σ IoU of the pairs / (TP + ½FP + ½FN).
 #
-# The library computes them exactly as `torchmetrics` (PQ) and `pycocotools` (mask IoU and COCO AP)
-# define them.
+# The library computes them as `torchmetrics` (PQ) and `pycocotools` (mask IoU, COCO AP) do.
 
 # %%
 m = instances.match_instances(split, cells.instances[i])
@@ -316,10 +349,9 @@ print("pairs (pred id, true id, IoU):", [(p, g, round(v, 3)) for p, g, v in m.pa
 print({k: round(v, 3) for k, v in instances.panoptic_quality(split, cells.instances[i]).items()})
 
 # %% [markdown]
-# One image proves little. Over a data set, PQ is defined the way Kirillov et al. define it:
-# **pool** TP, FP, FN and the IoUs of all pairs over all images first, then take the ratio
-# (`instances.dataset_panoptic_quality`). Pooled, PQ = SQ × RQ holds exactly, and an image with
-# many cells weighs more than one with few. First by hand, for the watershed on all 200 images:
+# Over a data set, Kirillov et al. **pool** TP, FP, FN and the IoUs of all images first, then take
+# the ratio (`instances.dataset_panoptic_quality`): PQ = SQ × RQ holds exactly, and an image with
+# many cells weighs more. By hand, for the watershed on all 200 images:
 
 # %%
 preds = {"connected components": [instances.label_components(s) for s in cells.labels],
@@ -337,8 +369,7 @@ print("instances.dataset_panoptic_quality:", {k: round(v, 3) for k, v in
                                                instances.dataset_panoptic_quality(preds["watershed"], cells.instances).items()})
 
 # %% [markdown]
-# Now both methods, with the per-image PQ beside the pooled one (its median and quartiles show how
-# much images differ) and the count error of every image:
+# Both methods, with the per-image PQ beside the pooled one and the count error of every image:
 
 # %%
 per_image = {}
@@ -352,18 +383,16 @@ for name, pred in preds.items():
           f"{med:.3f} [{q1:.3f}, {q3:.3f}]{'':>12} | {np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 
 # %% [markdown]
-# Connected components are a fair baseline here, not a strawman: 387 of the 1145 cells stand alone
-# in their blob (section 1), and for such a cell its component *is* the cell. They reach a pooled
-# PQ of 0.515 (SQ 0.909), but the touching cells merge, so they count only 8% of the images right. The watershed lifts the pooled PQ to 0.889 (SQ 0.952 × RQ 0.933) and cuts the
-# mean count error from 2.58 cells to 0.51. Images differ a lot: for the watershed the middle half
-# of them score between 0.830 and 0.994, and none of that spread shows in one pooled number.
+# Components reach a pooled PQ of 0.515 (SQ 0.909): right on the 387 lone cells, but they count
+# only 8% of the images right. The watershed lifts the pooled PQ to 0.889 (SQ 0.952 × RQ 0.933)
+# and cuts the mean count error from 2.58 cells to 0.51. Images differ: for the watershed the
+# middle half of them score between 0.830 and 0.994, a spread one pooled number hides.
 #
-# Which mistakes remain? Sort every unmatched prediction by what it covers: a **merge** covers at
-# least a tenth of two or more true cells; a **split piece** covers one true cell that another
-# prediction already matches; anything else (one unmatched cell, or background) is **other**. And
-# sort every missed cell: **inside a merge** (a merge FP covers it), **covered by a match** (a
-# prediction matched to another cell covers at least half of it: a merge that still matches one
-# of its cells) or **other**:
+# Which mistakes remain? Sort every unmatched prediction: a **merge** covers at least a tenth of
+# two or more true cells; a **split piece** covers one true cell that another prediction matches;
+# anything else is **other**. Sort every missed cell: **inside a merge** (a merge FP covers it),
+# **covered by a match** (a prediction matched to another cell covers at least half of it) or
+# **other**:
 
 # %%
 def fp_fn_kinds(pred_maps, truth_maps):
@@ -402,18 +431,15 @@ for md in (1, 8):                                      # the two ends of the swe
 # %% [markdown]
 # Of the watershed's 37 false positives, 23 are merges and 14 split pieces; of its 111 missed
 # cells, 44 lie inside a merge and 67 under a prediction matched to another cell. A merged blob
-# that still matches one of its cells costs no FP at all, only FNs for the others, so the FP count
-# alone understates merging. Counted by missed cells, the watershed's errors are merges: all 111
-# missed cells lie under a merged object (44 + 67), against 14 split pieces (the "tenth of a cell"
-# and "half of it" that define the kinds are choices).
+# that still matches one of its cells costs no FP, only FNs, so the FP count understates
+# merging: all 111 missed cells lie under a merged object, against 14 split pieces (the "tenth"
+# and "half" that define the kinds are choices).
 #
-# The last two lines go back to the knob of section 4. With `min_distance=1` the tuning set's 657
-# false positives are 159 split pieces, 39 merges and 459 "other" (a piece of a cell that no
-# prediction matches, or a sliver covering no cell by a tenth): the cells shatter. With
-# `min_distance=8` all 32 are merges.
+# Back to the knob: with `min_distance=1` the tuning set's 657 false positives are 159 split
+# pieces, 39 merges and 459 "other" (pieces of cells no prediction matches): the cells shatter.
+# With `min_distance=8` all 32 are merges.
 #
-# The worst image shows the failure at its extreme. Truth and prediction share a colour where
-# they match; unmatched predictions are red, missed cells blue:
+# The worst image. Matches share a colour; unmatched predictions are red, missed cells blue:
 
 # %%
 i_bad = int(np.argmin(per_image["watershed"]))
@@ -425,25 +451,24 @@ viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], ti
                      colours=truth_colours)
 viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects", colours=pred_colours,
                      legend=False)
-legend_below(axes[1], [matched, *viz.outcome_handles(("FP",))])
+legend_below(axes[1], [matched, *viz.outcome_handles(("FP",), labels=fp_label)])
 viz.outcome_legend(axes[0], kinds=("FN",), labels={"FN": "FN: missed cell"})
 fig.tight_layout()
-print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}")
+print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}; its false positives:",
+      fp_fn_kinds([pred], [cells.instances[i_bad]])[0])
 
 # %% [markdown]
 # ## 5b · Average precision: scoring objects ranked by confidence
 #
-# A model also says how sure it is (the boundary model of section 6 gives each pixel a probability),
-# which lets us score it the way COCO does: **average
-# precision (AP)**. Give each predicted object a confidence (in section 6: the mean probability, over its
-# pixels, that a pixel is cell), rank all objects of all images by it, and walk down the list:
-# precision and recall after every object trace a curve, and AP is the area under it, averaged
-# over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone). PQ scores
-# one fixed set of objects; AP rewards a model whose confident objects are the right ones
-# (`instances.dataset_average_precision`, COCO's definition as in `pycocotools`).
+# A model also says how sure it is, which lets us score it the way COCO does: **average
+# precision (AP)**. Give each predicted object a confidence (in section 6: the mean probability,
+# over its pixels, that a pixel is cell), rank all objects of all images by it, and walk down the
+# list: precision and recall after every object trace a curve, and AP is the area under it,
+# averaged over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone).
+# PQ scores one fixed set of objects; AP rewards a model whose confident objects are the right
+# ones (`instances.dataset_average_precision`, COCO's definition).
 #
-# First by hand, on six predictions for five true cells, already ranked by confidence: each one
-# either matches a true cell (a hit) or not. Precision and recall after every prediction:
+# By hand, on six predictions for five true cells, already ranked and matched (a hit or not):
 
 # %%
 hit = np.array([1, 1, 0, 1, 0, 1])          # most confident first: 1 = matches a true cell, 0 = false positive
@@ -467,17 +492,15 @@ toy = instances.dataset_average_precision([pred_toy], [{r: 1 - r / 10 for r in r
 print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_precision {toy['ap']:.3f}")
 
 # %% [markdown]
-# Each hit adds the precision reached at it, and a cell never found adds nothing: that is AP. COCO
-# first makes the curve non-increasing and reads it at every hundredth of recall, which moves the number
-# a little; the helper agrees with that version, and repeats it at each of the ten IoU thresholds.
-# The two curves of the toy ranking:
+# Each hit adds the precision reached at it; a cell never found adds nothing. COCO first makes
+# the curve non-increasing (the envelope) and reads it at every hundredth of recall; the helper
+# agrees with that version, and repeats it at each IoU threshold. The two curves:
 
 # %%
 fig, ax = plt.subplots(figsize=(5.2, 3.4))
-ax.step(np.r_[0, recall], np.r_[1, precision], where="pre", color="black", alpha=0.5, lw=3,
-        label="precision after each prediction")
-ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=palette.SERIES[2] / 255, linestyle="--", lw=1.2,
-        label="COCO's envelope: best precision at this recall or beyond")
+ax.plot(recall, precision, color="black", lw=1, label="precision after each prediction (joined)")
+ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=palette.rgb(palette.SERIES[2]), lw=3,
+        alpha=0.6, label="COCO's envelope: best precision at this recall or beyond")
 ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
 ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
         label="a false positive")
@@ -487,20 +510,19 @@ fig.tight_layout()
 print(f"area under the envelope, read at 101 recall levels: {coco:.3f}")
 
 # %% [markdown]
-# Read left to right: each hit raises recall by a fifth of the way, each false positive lowers the
-# precision without moving recall. The envelope fills every dip with the best precision still to
-# come. Recall stops at 0.8: the fifth cell is never found, and the area beyond it is 0.
+# Each hit moves recall a fifth to the right; each false positive lowers the precision where
+# it stands (the black line drops straight down). The envelope fills every dip with the best
+# precision still to come. Recall stops at 0.8: the fifth cell is never found.
 
 # %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
 #
-# Instead of post-processing a blob, a model can be trained on **three** classes — background,
+# Instead of post-processing a blob, a model can be trained on **three** classes: background,
 # cell interior, cell boundary. The boundary class separates touching cells by construction. The
-# training target is made from the instance maps: every cell pixel is interior (1), except the
-# cell's own inner outline (`find_boundaries(inst, mode="inner")`: the cell pixels next to a pixel
-# of another id, background included), which is boundary (2); background stays 0. By hand, then
-# checked against the helper `instances.boundary_class_map` on all 200 images, with the share of
-# each class:
+# target comes from the instance maps: every cell pixel is interior (1), except the cell's inner
+# outline (`find_boundaries(inst, mode="inner")`: cell pixels next to a pixel of another id,
+# background included), which is boundary (2). By hand, checked against
+# `instances.boundary_class_map`, with the share of each class:
 
 # %%
 def three_class_target(inst):
@@ -516,14 +538,12 @@ share = np.bincount(np.stack(targets).ravel(), minlength=3) / np.stack(targets).
 print(f"share of the pixels: background {share[0]:.1%}, interior {share[1]:.1%}, boundary {share[2]:.1%}")
 
 # %% [markdown]
-# The boundary is a rare class (the share above). Per-pixel cross-entropy counts each pixel once,
-# whatever its class, so losing the whole boundary class costs it no more than as many mistakes on
-# background. The shipped model below trains with cross-entropy **plus a soft Dice loss** (its card
-# says `ce+dice`): Dice compares, for each class, the predicted probabilities with the target,
-# 1 - 2·overlap / (sum of both), and averages over the classes, so the thin boundary class weighs as
-# much as the background. Written out in torch and scored on three confident made-up predictions:
-# one right everywhere, one that never says "boundary" (it calls those pixels interior), and one
-# that is wrong on as many pixels, all of them background called interior:
+# The boundary is a rare class. Cross-entropy counts each pixel once, whatever its class, so
+# losing the whole boundary class costs no more than as many mistakes on background. The shipped
+# model trains with cross-entropy **plus a soft Dice loss** (its card says `ce+dice`): per class,
+# 1 - 2·overlap / (sum of both), averaged over the classes, so the thin boundary class weighs as
+# much as the background. In torch, on three confident made-up predictions: right everywhere;
+# never "boundary" (those pixels called interior); as many mistakes, all background called interior:
 
 # %%
 target_t = torch.from_numpy(np.stack(targets)).long()                 # (200, 64, 64) class ids
@@ -550,17 +570,15 @@ for name, guess in guesses.items():
           f"{train.dice_loss(logits, target_t):.3f})")
 
 # %% [markdown]
-# Cross-entropy cannot tell the two mistakes apart: 41821 wrong pixels cost 0.240 either way,
-# whether they are the whole boundary class or background pixels scattered over the image. The Dice
-# loss can: losing the boundary class raises it from 0.081 to 0.394, as many background mistakes
-# only to 0.133. (The right guess does not score 0: a confident logit is not a certain one.) That is
-# why the boundary model adds Dice to its cross-entropy.
+# Cross-entropy cannot tell the two mistakes apart: 41821 wrong pixels cost 0.240 either way.
+# The Dice loss can: losing the boundary class raises it from 0.081 to 0.394, as many background
+# mistakes only to 0.133. (The right guess does not score 0: a confident logit is not a certain
+# one.)
 #
-# Back from three classes to instances in three lines: the interior pixels split into connected
-# components, almost always one per cell (the seeds; the last line below counts them); every pixel gets its distance to the interior; a watershed
-# floods that distance from the seeds over the cell pixels (interior or boundary), so each
-# component grows back over its own boundary. By hand first, then checked against the helper
-# (`instances.instances_from_boundary_classes`) on the targets of all 200 images:
+# Back from three classes to instances: the interior pixels split into connected components,
+# the seeds (almost always one per cell: the last line below counts); a watershed floods the
+# distance to the interior from the seeds over the cell pixels, so each seed grows back over its
+# own boundary. By hand, then checked against `instances.instances_from_boundary_classes`:
 
 # %%
 def cells_from_boundary_classes(label_map):
@@ -583,10 +601,9 @@ print(f"all 200 targets: {sum(int(o.max()) for o in rebuilt_all):,} interior com
 # %% [markdown]
 # ### The shipped boundary model
 #
-# The course ships a `TinyUNet` trained on exactly this target with cross-entropy plus Dice; its
-# card, printed below, says its loss, on which device and how many training images it saw (repeats
-# over epochs included; the README has the command). We run it on our 200 images and compare the
-# three ways of getting instances, all from the *model's* output, by pooled PQ, AP and the count.
+# The course ships a `TinyUNet` trained on this target with cross-entropy plus Dice; its card
+# (below) says its loss, device and training images seen. We run it on our 200 images and compare
+# three ways of getting instances from the *model's* output, by pooled PQ, AP and the count.
 
 # %%
 cell_model = models.pretrained("cells")
@@ -616,17 +633,16 @@ for name, make in tqdm(methods.items(), desc="scoring the methods", total=len(me
 print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %% [markdown]
-# Where does the boundary class matter? Not on the lone cells, where any method is right (the first
-# three lines below count them), but on a cluster whose distance map has one peak per pair of
-# cells. Take the image, other than image 63 of section 5, where the recipe finds the most cells that the watershed on the same predicted
-# mask misses:
+# Where does the boundary class matter? Not on the lone cells (a blob of the true mask with one
+# cell), where any method is right, and not on the mask. Count both, then the cells the recipe
+# matches and the watershed on the same predicted mask misses:
 
 # %%
 matches_of = {name: [instances.match_instances(o, t) for o, t in zip(objs, cells.instances)] for name, objs in objects_by.items()}
 tp_of = {name: np.array([m_.tp for m_ in ms]) for name, ms in matches_of.items()}
 blobs_of = [ndimage.label(s)[0] for s in cells.labels]
 lone_blobs = [[b for b in range(1, bl.max() + 1) if len(np.unique(t[bl == b])) == 1] for bl, t in zip(blobs_of, cells.instances)]
-for name, objs in objects_by.items():     # a lone cell: a blob of the true mask that holds one cell
+for name, objs in objects_by.items():
     missed = extra = 0
     for o, t, bl, lone_b, m_ in zip(objs, cells.instances, blobs_of, lone_blobs, matches_of[name]):
         found = {g for _, g, _ in m_.pairs}
@@ -635,28 +651,49 @@ for name, objs in objects_by.items():     # a lone cell: a blob of the true mask
             extra += max(len(np.unique(o[bl == b])[np.unique(o[bl == b]) > 0]) - 1, 0)
     print(f"{name:>29}: misses {missed} of the {sum(map(len, lone_blobs))} lone cells, {extra} extra objects on them")
 gain = tp_of["boundary-class recipe"] - tp_of["watershed on predicted mask"]
-j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
 print(f"images where the recipe matches more cells than the watershed: {np.sum(gain > 0)}; fewer: {np.sum(gain < 0)}")
+found_by = {name: [{g for _, g, _ in m_.pairs} for m_ in ms] for name, ms in matches_of.items()}
+gained = [(k, g) for k in range(len(cells.instances)) for g in found_by["boundary-class recipe"][k] - found_by["watershed on predicted mask"][k]]
+print(f"cells the recipe matches and the watershed misses: {len(gained)}; with no mask-distance peak of their own "
+      f"(section 3): {sum(peaks_per_cell[k][g - 1] == 0 for k, g in gained)}")
+
+# %% [markdown]
+# The mask is not the difference: it differs from the true mask in 10 of 819,200 pixels, and the
+# pooled PQ and count error of both watershed rows equal those on the true mask (section 5). The
+# gain comes from the predicted boundary class, which separates cells that have no peak of their
+# own in the distance map: 39 of the 50 cells the recipe gains have none. Over the data set the
+# recipe matches more cells than the watershed in 33 images and fewer in 2.
+#
+# The image, other than image 63 of section 5, where the recipe gains the most cells. The bottom
+# row draws the dashed box of the top row with each pixel enlarged 4 × 4, so the white outlines
+# stay thin and the missed cells (blue, right) can be seen:
+
+# %%
+def enlarge(a, box, k=4):
+    """The box of an image or map with each pixel drawn k × k times (outlines drawn after it are 1/k px wide)."""
+    return np.asarray(a)[box].repeat(k, 0).repeat(k, 1)
+
+j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
 box = cluster_box(cells.labels[j], cells.instances[j])     # the blob with the most cells: the zoom of row 2
-fig, axes = plt.subplots(2, 4, figsize=(13, 7.6), height_ratios=(1, 1))
+fig, axes = plt.subplots(2, 4, figsize=(13, 7.6))
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 short = {"watershed on predicted mask": "watershed (pred. mask)", "boundary-class recipe": "boundary-class recipe"}
 o = objects_by["boundary-class recipe"][j]
 r = instances.match_instances(o, cells.instances[j])
-for row in (0, 1):                                      # row 0: the whole image; row 1: the cluster, enlarged
-    viz.show_mask(axes[row, 0], three_pred[j], three_classes.palette, "predicted: interior / boundary")
+for row, view in ((0, lambda a: a), (1, lambda a: enlarge(a, box))):   # row 0: the whole image; row 1: the box
+    viz.show_mask(axes[row, 0], view(three_pred[j]), three_classes.palette, "predicted: interior / boundary")
     for ax, name in zip(axes[row, 1:3], short):
         o_ = objects_by[name][j]
         r_ = instances.match_instances(o_, cells.instances[j])
-        viz.instance_overlay(cells.images[j], o_, ax=ax, colours=viz.matched_instance_colours(o_, cells.instances[j], r_)[0],
-                             title=f"{short[name]}: TP {r_.tp} FP {r_.fp} FN {r_.fn}", legend=False)
+        viz.instance_overlay(view(cells.images[j]), view(o_), ax=ax, legend=False,
+                             colours=viz.matched_instance_colours(o_, cells.instances[j], r_)[0],
+                             title=f"{short[name]}: TP {r_.tp} FP {r_.fp} FN {r_.fn}")
         if row:
-            legend_below(ax, [matched] + (viz.outcome_handles(("FP",)) if r_.fp else []))
-    viz.instance_overlay(cells.images[j], cells.instances[j], ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
+            legend_below(ax, [matched] + (viz.outcome_handles(("FP",), labels=fp_label) if r_.fp else []))
+    viz.instance_overlay(view(cells.images[j]), view(cells.instances[j]), ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
                          colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
 for ax_top, ax in zip(*axes):
     mark_box(ax_top, box)
-    zoom(ax, box)
     ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
     ax_top.title.set_fontsize(10)
 legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, three_classes.palette), ncol=1)
@@ -664,30 +701,19 @@ legend_below(axes[1, 3], [matched_swatch("matched by the recipe")]
              + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
 fig.tight_layout()
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
-      f"recipe TP {tp_of['boundary-class recipe'][j]}")
-found_by = {name: [{g for _, g, _ in m_.pairs} for m_ in ms] for name, ms in matches_of.items()}
-gained = [(k, g) for k in range(len(cells.instances)) for g in found_by["boundary-class recipe"][k] - found_by["watershed on predicted mask"][k]]
-print(f"cells the recipe matches and the watershed misses: {len(gained)}; with no mask-distance peak of their own "
-      f"(section 3): {sum(peaks_per_cell[k][g - 1] == 0 for k, g in gained)}")
+      f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
+      fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
 
 # %% [markdown]
-# The bottom row enlarges the dashed box of the top row, the cluster of the image, so that the
-# missed cells (blue, right) can be seen at this size.
-#
-# From the same model output, the boundary-class recipe reaches a pooled PQ of 0.943 where the
-# watershed on the predicted mask gets 0.889 and plain components 0.515; AP ranks them the same way
-# (0.896, 0.802, 0.323), and the recipe miscounts by 0.30 cells on average instead of 0.51. The mask
-# itself is not the difference: it differs from the true mask in 10 of 819,200 pixels, and the
-# pooled PQ and count error of both rows on the predicted mask equal those on the true mask in
-# section 5. The gain comes from the predicted boundary class, which separates cells that have no peak
-# of their own in the distance map: most (39 of 50) of the cells the recipe matches and the
-# watershed misses have none (the last line above the figure counts them). It matters on clusters like image 91, where the watershed matches 2 of the
-# 8 cells and the recipe 6; over the data set the recipe matches more cells than the watershed
-# in 33 images and fewer in 2. That is the general lesson — when objects touch, give the model a way
-# to say where one ends.
+# On image 91 the watershed matches 2 of the 8 cells, the recipe 6. Over the 200 images the
+# recipe reaches a pooled PQ of 0.943, the watershed on the predicted mask 0.889 and plain
+# components 0.515; AP ranks them the same way (0.896, 0.802, 0.323), and the recipe miscounts
+# by 0.30 cells on average instead of 0.51. When objects touch, give the model a way to say where
+# one ends.
 #
 # Which cells do the two methods miss? Sort the 1145 true cells into thirds by area and count, in
-# each third, the share of cells matched (the recall) and the missed cells:
+# each third, the recall and the missed cells; then the missed cells smaller than the smallest
+# lone cell (section 1), which no whole cell is:
 
 # %%
 area, found = [], {name: [] for name in ("watershed on predicted mask", "boundary-class recipe")}
@@ -705,28 +731,38 @@ for name, hits in found.items():
     hits = np.concatenate(hits)
     recall = [f"{hits[third == t].mean():.3f}" for t in range(3)]
     missed = [int(np.sum(~hits[third == t])) for t in range(3)]
-    print(f"{name:>27}: recall by third {' / '.join(recall)}; missed {sum(missed)}, by third {missed}")
+    print(f"{name:>27}: recall by third {' / '.join(recall)}; missed {sum(missed)}, by third {missed}; "
+          f"missed with fewer than {whole} px: {np.sum(~hits & (area < whole))}")
+lone_cell = np.concatenate([[len(np.unique(t[bl == bl[t == c][0]])) == 1 for c in range(1, t.max() + 1)]
+                            for t, bl in zip(cells.instances, blobs_of)])
+print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, missed by the watershed: "
+      f"{np.sum(lone_cell & (third == 0) & ~np.concatenate(found['watershed on predicted mask']))}")
 
 # %% [markdown]
-# The misses are the small cells: 102 of the watershed's 111 missed cells and 61 of the recipe's 64
-# lie in the smallest third (16 to 114 px), where the recipe's recall is 0.841 against the
-# watershed's 0.734; in the largest third (173 to 256 px) both have recall 1.000 and miss none.
+# The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
+# recipe's 64. But they are not small cells: 67 of the watershed's misses keep fewer pixels than
+# any lone cell, and every lone cell of the smallest third is found. They are **cells mostly
+# covered by neighbours**, the slivers of section 1. In the largest third (173 to 256 px) both
+# methods have recall 1.000.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
 #
-# The watershed fails where the *mask's* distance map has a single hill for two cells. The truth
-# knows better: measure, for every cell pixel, the distance to the nearest pixel **outside its own
-# cell** (background or another cell). This instance-aware distance drops to 1 wherever two cells
-# touch, so every cell gets a hill of its own, though sometimes with two peaks (the "exact target"
-# rows of the table below count them) (`instances.instance_distance_map`; StarDist and Cellpose
-# learn close relatives of it). A network cannot see the truth at test time, but it can learn to
-# predict this map from the image — the brightness dome of each cell is a cue (the last line
-# under the figure measures it: inside each cell, how closely brightness follows this distance) — and the
-# watershed is then seeded from the prediction. Both maps of image 63, the watershed's worst image
-# in section 5:
+# The watershed fails where the *mask's* distance map has one hill for two cells. The truth knows
+# better: for every cell pixel, the distance to the nearest pixel **outside its own cell**
+# (background or another cell). It drops to 1 where two cells touch, so every cell gets a hill
+# of its own (sometimes with two peaks: the "exact target" rows below count them). StarDist and
+# Cellpose learn close relatives of it. A network can learn to predict it from the image (each
+# cell's brightness dome is a cue: the last line under the figure measures it), and the watershed
+# is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
+# edge counts as outside), then `instances.instance_distance_map`, on image 63:
 
 # %%
-inst_dist = instances.instance_distance_map(cells.instances[i_bad])
+inst_dist = np.zeros(cells.instances[i_bad].shape)
+for c in range(1, cells.instances[i_bad].max() + 1):                     # each cell: the distance inside it alone
+    own = cells.instances[i_bad] == c
+    inst_dist[own] = ndimage.distance_transform_edt(np.pad(own, 1))[1:-1, 1:-1][own]
+print("by hand and instances.instance_distance_map agree:",
+      np.allclose(inst_dist, instances.instance_distance_map(cells.instances[i_bad])))
 mask_dist_i = ndimage.distance_transform_edt(cells.labels[i_bad])
 top = max(mask_dist_i.max(), inst_dist.max())            # one colour scale for both maps
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
@@ -749,12 +785,11 @@ print(f"brightness against the target inside a cell: median correlation {np.medi
       f"above 0.3 in {np.mean(dome > 0.3):.0%} of {len(dome)} cells (those over 20 px)")
 
 # %% [markdown]
-# The `TinyUNet` of lesson 01 with **one output channel** instead of class logits regresses this
-# map (divided by 5, so that the targets are small numbers: their mean and largest value on cell
-# pixels are printed after the run) with a mean squared error, on new images (their
-# number and the steps are printed after the run). The cell trains live with a progress bar; your numbers may differ in the
-# last digits from the recorded run the rest of the lesson reads (see "Same numbers on every
-# machine" in the README).
+# The `TinyUNet` of lesson 01 with **one output channel** regresses this map (divided by 5, so
+# that the targets are small numbers) with a mean squared error, on new images (their number,
+# the steps and the targets' range are printed after the run). The cell trains live; your numbers
+# may differ in the last digits from the recorded run the rest of the lesson reads (see "Same
+# numbers on every machine" in the README).
 
 # %% tags=["nbval-ignore-output"]
 SCALE = 5.0
@@ -809,17 +844,14 @@ learned = [instances.watershed_from_distance(d_, min_distance=2, threshold=0.5) 
 print(f"kept σ = {best_sigma}; scored on the lesson's {len(cells.images)} images, which neither training nor tuning saw")
 
 # %% [markdown]
-# The predicted map is first blurred with a Gaussian, since each one-pixel bump of it would become
-# a marker. The width σ is a knob, so it is chosen like `min_distance`, on the tuning set: σ = 0.5
-# scores highest there (PQ 0.886, against 0.851 without blur and 0.873 for σ = 1).
+# The predicted map is first blurred with a Gaussian, since each one-pixel bump would become a
+# marker. The width σ is a knob, chosen like `min_distance` on the tuning set: σ = 0.5 scores
+# highest there (PQ 0.886, against 0.851 without blur and 0.873 for σ = 1).
 #
-# Seeding is the same three steps as section 4 on the predicted map: cell pixels are where the
-# predicted distance exceeds `threshold=0.5` px (half-way between background, 0, and a border pixel, 1);
-# markers are its peaks at least 2 px apart; the watershed floods `-dist_pred` inside that mask
-# (`instances.watershed_from_distance`). Score it against the classical pipeline on the same 200
-# images. For AP every row uses the confidence of section 6 — the mean probability, over the
-# object's pixels, that a pixel is cell (from the shipped model) — so that the rows differ only in
-# their objects:
+# Seeding is section 4 on the predicted map: cell pixels are where it exceeds `threshold=0.5` px
+# (half-way between background and a border pixel); markers are its peaks at least 2 px apart;
+# the watershed floods `-dist_pred` inside that mask (`instances.watershed_from_distance`). For
+# AP every row uses the confidence of section 6, so that the rows differ only in their objects:
 
 # %%
 def mean_prob(objs):
@@ -856,7 +888,7 @@ print(f"exact target, σ 0: {two_markers} of {int(n_cells.sum()):,} cells get tw
 
 # %% [markdown]
 # Image by image, the learned distance against the watershed on the mask, and the kinds of the
-# learned distance's mistakes (the sorting of section 5):
+# learned distance's mistakes (section 5):
 
 # %%
 per_img = {name: np.array([[instances.panoptic_quality(o, t)[k] for k in ("pq", "sq", "rq")]
@@ -878,20 +910,23 @@ lab_colours, truth_colours = viz.matched_instance_colours(lab, cells.instances[k
 no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched
 no_id_style = dict(facecolor=np.array(palette.ERROR_COLOURS["wrong"]) / 255, hatch="xx", edgecolor="black", linewidth=0)
 fig, axes = plt.subplots(2, 3, figsize=(10, 7.6))
-for row in (0, 1):                                       # row 0: the whole image; row 1: the cluster, enlarged
-    im = axes[row, 0].imshow(dist_pred[k], cmap="magma"); axes[row, 0].set_axis_off()
+(r0, c0), K = (box[0].start, box[1].start), 4                # row 1 draws the box with each pixel K × K
+for row, view, at in ((0, lambda a: a, lambda yx: yx), (1, lambda a: enlarge(a, box, K), lambda yx: (yx - (r0, c0)) * K + (K - 1) / 2)):
+    im = axes[row, 0].imshow(view(dist_pred[k]), cmap="magma", vmin=dist_pred[k].min(), vmax=dist_pred[k].max())
+    axes[row, 0].set_axis_off()
     axes[row, 0].set_title("predicted distance, markers")
-    axes[row, 0].plot(pk[:, 1], pk[:, 0], "o", ms=6, mfc="none", mec="cyan", mew=1.5, label="marker (peak)")
-    viz.instance_overlay(cells.images[k], lab, ax=axes[row, 1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}",
+    inside = pk if row == 0 else pk[(pk[:, 0] >= r0) & (pk[:, 0] < box[0].stop) & (pk[:, 1] >= c0) & (pk[:, 1] < box[1].stop)]
+    axes[row, 0].plot(at(inside)[:, 1], at(inside)[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
+    viz.instance_overlay(view(cells.images[k]), view(lab), ax=axes[row, 1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}",
                          colours=lab_colours, legend=False)
-    for y_, x_ in np.argwhere(no_id):
-        axes[row, 1].add_patch(plt.Rectangle((x_ - 0.5, y_ - 0.5), 1, 1, **no_id_style))
-    viz.instance_overlay(cells.images[k], cells.instances[k], ax=axes[row, 2], title=f"truth: {n_cells[k]} cells",
+    size = 1 if row == 0 else K
+    for y_, x_ in np.argwhere(view(no_id) if row == 0 else no_id[box]):
+        axes[row, 1].add_patch(plt.Rectangle((x_ * size - 0.5, y_ * size - 0.5), size, size, **no_id_style))
+    viz.instance_overlay(view(cells.images[k]), view(cells.instances[k]), ax=axes[row, 2], title=f"truth: {n_cells[k]} cells",
                          colours=truth_colours, legend=False)
 fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
 for ax_top, ax in zip(*axes):
     mark_box(ax_top, box)
-    zoom(ax, box)
     ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
     ax_top.title.set_fontsize(10)
 legend_below(axes[1, 0])
@@ -902,43 +937,28 @@ print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed 
 print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatched): {np.sum(no_id)}")
 
 # %% [markdown]
-# On image 91, the cluster of section 6 where the watershed on the predicted mask matched 2 of the
-# 8 cells and the recipe 6, the learned distance also matches 6 and misses 2 (the line under the
-# figure sorts them): one is covered by the object matched to its neighbour (the two cells merged
-# into one object), and one is "other". The 10 cell pixels where the predicted distance stays below the
-# threshold get no id (the last line); they are hatched magenta, so they are not read as an object.
-# The bottom row enlarges the dashed box of the top row, the cluster.
+# On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
+# (sorted under the figure). The 10 cell pixels where the predicted distance stays below the
+# threshold get no id; they are hatched magenta, so they are not read as an object.
 #
-# Read the table against the watershed on the mask (the numbers are in its rows):
+# Read the table against the watershed on the mask:
 #
-# * **improved, separation:** RQ 0.956 against 0.933; 12 false positives against 37; 85 missed cells
-#   against 111; mean count error 0.38 against 0.51.
-# * **not improved, outlines:** SQ 0.926 against 0.952, because the learned mask is wherever the
-#   predicted distance exceeds the threshold, blurrier than the mask the watershed was given. So
-#   the pooled PQ, 0.885, stays just below the watershed's 0.889. Image by image: lower SQ on 165
-#   of the 200 images, lower PQ on 150; RQ higher on 39, lower on 7.
-# * **the diagnosis checked** (row "learned, model's mask": the same learned markers flooded inside
-#   the shipped model's mask): SQ rises to 0.961 and the pooled PQ to 0.921, above the watershed's,
-#   with about the same count error (0.37). The learned outlines were the weak part.
-# * **not solved, merges:** flooded in the model's mask the learned markers still miss 83 cells
-#   (against 111). Of the learned distance's 12 false positives, 11 are merges, none a split piece,
-#   1 "other"; all but one of its 85 missed cells lie inside a merge (25) or under an object matched
-#   to a neighbour (59).
-# * **the ceiling** (rows "exact target": the true instance distance, seeded the same way): without
-#   blur it scores PQ 0.900, since 93 of 1,145 cells get two or more markers (the last line; exact
-#   maps have ridges too), and with σ = 0.5 it scores 0.988. So the blur helps the exact map as
-#   well, and the gap from the learned distance's 0.885 to 0.988 comes from learning the map.
-# * **still ahead:** the boundary-class recipe of section 6 (row "boundary-class recipe"), pooled PQ 0.943 and 64
-#   missed cells. Not a contest between equals: see the column "net parameters" (96,873 against
-#   385,779) and the line under the training cell (2,400 training images on a CPU against 9,920 on a GPU).
+# | | what happens | the numbers (learned distance against the watershed on the mask) |
+# |---|---|---|
+# | **better: separation** | the learned markers split cells the mask's map merges | RQ 0.956 against 0.933; FP 12 against 37; FN 85 against 111; mean count error 0.38 against 0.51 |
+# | **worse: outlines** | the learned mask (distance above the threshold) is blurrier; the same markers flooded in the model's mask fix it | SQ 0.926 against 0.952, PQ 0.885 against 0.889; row "learned, model's mask": SQ 0.961, PQ 0.921 |
+# | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | exact target (the truth's own map): PQ 0.900 without blur (93 of 1,145 cells get two markers), 0.988 with σ = 0.5 |
+#
+# So the gap from 0.885 to 0.988 comes from learning the map. The boundary-class recipe still
+# leads (PQ 0.943), but not as an equal: compare the column "net parameters" and the images
+# seen (the line under the training cell).
 
 # %% [markdown]
 # ### Going further: the same objects, another ranking
 #
-# *Optional.* AP scores a *ranking*, so it depends on the confidence as much as on the objects. Rank
-# the objects of the two watersheds by another confidence, the height of each object's hill (the
-# maximum of the map it was seeded from: the mask distance for the watershed, the predicted one for
-# the network):
+# *Optional.* AP scores a *ranking*, so it depends on the confidence as much as on the objects.
+# Rank the objects of the two watersheds by another confidence, the height of each object's hill
+# (the maximum of the map it was seeded from):
 
 # %%
 mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
@@ -963,23 +983,20 @@ for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", d
 # | a per-pixel answer is enough, with no post-processing step | per-object boundaries matter |
 # | inference must cost one forward pass and nothing more | a post-processing step per image is affordable (timed below) |
 #
-# Storage is a choice too. An id map, as in this lesson, gives each pixel one id, so it cannot hold
-# overlapping objects (one cell partly in front of another); COCO stores one mask per object instead,
-# each run-length encoded (RLE), so two masks may share pixels.
+# Storage is a choice too. An id map, as here, gives each pixel one id, so it cannot hold
+# overlapping objects; COCO stores one run-length encoded (RLE) mask per object, so two masks may
+# share pixels.
 #
-# Instance segmentation comes in two families. **Top-down** (detect, then mask): a detector proposes
-# a box per object and a second head predicts one mask inside each box, as Mask R-CNN does; since
-# every object gets its own mask, two objects may overlap. **Bottom-up** (this lesson): predict a
-# per-pixel target, then group pixels into objects, as the watershed and the boundary class did here.
-# StarDist predicts, at each pixel, the distance to the object's outline along a fixed set of rays
-# (a star-shaped polygon per cell); Cellpose predicts a flow field that points to each cell's centre
-# and groups the pixels whose flows end at the same centre. This lesson measures only the bottom-up
-# route.
+# Instance segmentation comes in two families. **Top-down** (detect, then mask): a detector
+# proposes a box per object and a second head predicts a mask inside each box (Mask R-CNN);
+# objects may overlap. **Bottom-up** (this lesson): predict a per-pixel target, then group pixels
+# into objects. StarDist predicts, at each pixel, the distance to the object's outline along a
+# fixed set of rays; Cellpose predicts a flow field towards each cell's centre and groups the
+# pixels whose flows end together. This lesson measures only the bottom-up route.
 #
-# A common middle road is the one of this lesson: a semantic model (or a distance regressor) plus a
-# post-processing step (watershed or a boundary class) that recovers instances. What that step
-# costs, per image on this machine's CPU, next to the forward pass of the shipped boundary model
-# (the numbers vary from machine to machine):
+# Its middle road: a semantic model (or a distance regressor) plus a post-processing step. What
+# that step costs per image on this machine's CPU, next to the forward pass of the shipped
+# boundary model (the numbers vary from machine to machine):
 
 # %% tags=["nbval-ignore-output"]
 def ms_per_image(fn, items):
@@ -995,9 +1012,8 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
       f"{ws_ms:.2f} ({ws_ms / forward:.0%} of the forward pass) | boundary-class recipe: {recipe_ms:.2f} ({recipe_ms / forward:.0%})")
 
 # %% [markdown]
-# Read the percentages, not the milliseconds: they say how much the post-processing step adds to
-# the forward pass on this machine. That added share is all that "faster inference" of semantic
-# segmentation saves here.
+# Read the percentages: they say how much the post-processing step adds to the forward pass.
+# That share is all that the "faster inference" of semantic segmentation saves here.
 
 # %% [markdown]
 # ## Evidence card
@@ -1010,16 +1026,15 @@ r = instances.match_instances(o, truth_w)
 o_colours, truth_colours = viz.matched_instance_colours(o, truth_w, r)
 box = cluster_box(cells.labels[w], truth_w)             # the blob with the most cells: the zoom of row 2
 fig, axes = plt.subplots(2, 3, figsize=(10, 8.2))
-for row in (0, 1):                                      # row 0: the whole image; row 1: the cluster, enlarged
-    axes[row, 0].imshow(cells.images[w]); axes[row, 0].set_title(f"input image {w}"); axes[row, 0].set_axis_off()
-    viz.instance_overlay(cells.images[w], truth_w, ax=axes[row, 1], legend=False, title=f"truth: {n_cells[w]} cells",
+for row, view in ((0, lambda a: a), (1, lambda a: enlarge(a, box))):   # row 0: the whole image; row 1: the box
+    axes[row, 0].imshow(view(cells.images[w])); axes[row, 0].set_title(f"input image {w}"); axes[row, 0].set_axis_off()
+    viz.instance_overlay(view(cells.images[w]), view(truth_w), ax=axes[row, 1], legend=False, title=f"truth: {n_cells[w]} cells",
                          colours=truth_colours)
-    viz.instance_overlay(cells.images[w], o, ax=axes[row, 2], legend=False, colours=o_colours,
+    viz.instance_overlay(view(cells.images[w]), view(o), ax=axes[row, 2], legend=False, colours=o_colours,
                          title=f"boundary-class recipe: PQ {pq_recipe[w]:.2f}\n"
                                f"TP {r.tp} FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
 for ax_top, ax in zip(*axes):
     mark_box(ax_top, box)
-    zoom(ax, box)
     ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
 legend_below(axes[1, 1], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
 legend_below(axes[1, 2], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
@@ -1034,30 +1049,27 @@ for name, (r, err, _) in summary.items():
 
 # %% [markdown]
 # The card shows where the best method of the lesson fails. Image 156 is the boundary-class
-# recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells the
-# recipe matches 4 and misses 2, each covered by the object matched to its neighbour, so two pairs
-# of cells are merged (the first line under the card counts them). Truth and recipe share a colour
-# where they match; the missed cells are blue (the bottom row enlarges the dashed box). The watershed on the mask does worse on the same
-# image (PQ 0.355). The lines under it are the pooled scores of every method over the 200 images.
+# recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
+# matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
+# under the card). The bottom row enlarges the dashed box. The watershed on the mask does worse
+# on the same image (PQ 0.355). The last lines are the pooled scores of every method.
 #
 # ## Summary
 #
-# * A semantic mask is one blob per class: touching cells (sharing a boundary, or in real images one
-#   hiding part of another) become one object, so it cannot count them.
+# * A semantic mask is one blob per class: touching cells become one object, so it cannot count.
 # * Connected components (a flood fill, or `ndimage.label`) are right for lone objects and merge
 #   touching ones; the connectivity (4 or 8) is a choice you must state.
-# * Distance transform → markers at its peaks (`peak_local_max`, `min_distance`) → `watershed(-dist,
-#   markers, mask)` splits touching cells; `min_distance` trades splits against merges.
+# * Distance transform → markers at its peaks (`peak_local_max`, `min_distance`) → a priority
+#   flood of `-dist` from the markers (`watershed`) splits touching cells; `min_distance` trades
+#   splits against merges.
 # * Score instances by matching at IoU > 0.5: PQ = SQ × RQ pooled over the data set, AP when objects
 #   have confidences, and the count error; sort the FPs and FNs to see whether you merge or split.
-# * An instance-aware target — a boundary class, or a distance per instance — lets a network say
-#   where one object ends; seeding the watershed from it cuts the merges the mask's distance map makes.
-# * The boundary class is rare (5.1% of the pixels here): cross-entropy charges a pixel the same
-#   whatever its class, the Dice loss weighs every class the same, so the boundary model trains
-#   with both.
-# * The cells that are missed are the small ones: of the 1145 cells sorted into thirds by area, the
-#   smallest third (16 to 114 px) holds 102 of the watershed's 111 missed cells and 61 of the boundary-class
-#   recipe's 64 (section 6).
+# * An instance-aware target (a boundary class, or a distance per instance) lets a network say
+#   where one object ends; seeding the watershed from it cuts the merges of the mask's distance map.
+# * The boundary class is rare (5.1% of the pixels): cross-entropy charges every pixel the same,
+#   the Dice loss weighs every class the same, so the boundary model trains with both.
+# * The missed cells are cells mostly covered by neighbours: 67 of the watershed's 111 keep fewer
+#   pixels than any lone cell, while every lone cell of the smallest third is found.
 #
 # ## Pass check
 #

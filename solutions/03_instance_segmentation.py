@@ -3,7 +3,7 @@
 #
 # Count cells with another connectivity, score instances with panoptic quality (empty maps
 # included), build your own marker-based watershed for larger cells with noisy masks and tune it, make an
-# instance-aware target for training, score a ranking of objects with COCO's AP, and choose between semantic and
+# instance-aware target for training, match ranked objects and score them with COCO's AP, and choose between semantic and
 # instance segmentation. Each
 # function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
 # scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
@@ -181,33 +181,69 @@ print("cells:", example.max(), "| peak of each cell:", [round(float(target[examp
 checks.check_distance_target(distance_target)
 
 # %% [markdown]
-# ## 5 · COCO's AP of a ranking (2 points)
+# ## 5 · COCO's AP of a data set, from instance maps (2 points)
 #
-# `coco_ap(scores, hit, n_true)` returns COCO's interpolated average precision of one list of predicted
-# objects: `scores` are their confidences, **in any order**; `hit[i]` is 1 where prediction `i` matches a
-# true cell and 0 where it does not; `n_true` is the number of true cells (some may never be found).
-# Rank the predictions by score, highest first (equal scores keep the order they are given in, a
-# stable sort, as COCO's), then do what the lesson did by hand in section 5: precision and recall
-# after each prediction, the envelope (the best precision at this recall or beyond), and its mean at
-# the 101 recall levels 0, 0.01, ..., 1 (0 at a level the ranking never reaches). A ranking without a
-# hit scores 0. Write it with numpy; the lesson's `instances` AP helpers are refused.
+# The lesson ranked six objects whose hits were given, and left the matching to
+# `instances.dataset_average_precision`. Write both steps. `coco_ap(pred_maps, confidences,
+# truth_maps, t)` returns COCO's AP at one IoU threshold `t`: `pred_maps[i]` and `truth_maps[i]` are
+# the instance maps of image `i` (0 = background, any positive ids), and `confidences[i]` maps each
+# predicted id of image `i` to its confidence.
+#
+# 1. **Match, image by image, in confidence order.** Take the objects of an image from the most
+#    confident down. Each takes the true cell, not yet taken by a more confident object, that it
+#    overlaps most, if that IoU is at least `t` (a hit); otherwise it is a false positive. Below
+#    0.5 one object can overlap two cells by `t`, and two objects one cell: the order decides.
+# 2. **Rank every object of every image in one list** by confidence, highest first (objects with
+#    equal confidences may come in any order), and do what section 5b of the lesson did by hand:
+#    precision and recall (hits so far / the true cells of *all* images) after each object, the
+#    envelope, and its mean at the 101 recall levels (0 at a level never reached).
+#
+# Write it with numpy; the lesson's `instances` AP helpers are refused.
 
 # %% nbgrader={"grade": false, "grade_id": "coco_ap", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def coco_ap(scores, hit, n_true):
+def coco_ap(pred_maps, confidences, truth_maps, t):
     ### BEGIN SOLUTION
-    order = np.argsort(-np.asarray(scores, float), kind="stable")   # most confident first, ties as given
-    ranked = np.asarray(hit)[order]
+    scores, hits, n_true = [], [], 0
+    for pred, conf, truth in zip(pred_maps, confidences, truth_maps):
+        pred, truth = np.asarray(pred), np.asarray(truth)
+        cells = [g for g in np.unique(truth) if g > 0]
+        n_true += len(cells)                                    # every true cell, found or not
+        taken = set()
+        for p in sorted((p for p in np.unique(pred) if p > 0), key=lambda p: -conf[p]):   # most confident first
+            obj = pred == p
+            best, best_iou = None, t
+            for g in cells:
+                if g in taken:
+                    continue                                    # a cell is matched once
+                cell = truth == g
+                iou = np.count_nonzero(obj & cell) / np.count_nonzero(obj | cell)
+                if iou >= best_iou and (best is None or iou > best_iou):
+                    best, best_iou = g, iou                     # the free cell it overlaps most
+            if best is not None:
+                taken.add(best)
+            scores.append(conf[p])
+            hits.append(best is not None)
+    ranked = np.asarray(hits, float)[np.argsort(-np.asarray(scores, float), kind="stable")]   # one list, all images
+    if ranked.sum() == 0:
+        return 0.0
     found = np.cumsum(ranked)
-    prec = found / np.arange(1, len(ranked) + 1)
-    rec = found / n_true
-    best_after = np.maximum.accumulate(prec[::-1])[::-1]           # COCO's envelope
-    first = np.searchsorted(rec, np.linspace(0, 1, 101), side="left")
-    reached = first < len(ranked)
-    return float(np.where(reached, best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
+    precision, recall = found / np.arange(1, len(ranked) + 1), found / n_true
+    best_after = np.maximum.accumulate(precision[::-1])[::-1]   # COCO's envelope
+    first = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+    return float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
     ### END SOLUTION
 
-shuffled = np.array([0.6, 0.4, 0.9, 0.5, 0.8, 0.7])      # the lesson's toy ranking, in another order
-print("AP of the toy ranking:", round(coco_ap(shuffled, np.array([1, 1, 1, 0, 1, 0]), 5), 4))
+toy_truth, toy_pred = np.zeros((4, 28), int), np.zeros((4, 28), int)     # the lesson's toy: 5 true squares,
+for c in range(5):                                                          # 4 found exactly, 2 objects on background
+    toy_truth[:2, 4 * c:4 * c + 2] = c + 1
+for rank, (c, h) in enumerate(zip([0, 1, 5, 2, 6, 3], [1, 1, 0, 1, 0, 1])):
+    toy_pred[2 * (1 - h):2 * (1 - h) + 2, 4 * c:4 * c + 2] = rank + 1
+toy_conf = {r: 1 - r / 10 for r in range(1, 7)}
+print("AP of the lesson's toy maps at IoU 0.5:", round(coco_ap([toy_pred], [toy_conf], [toy_truth], 0.5), 4))
+halves_truth, halves_pred = np.zeros((4, 10), int), np.zeros((4, 10), int)
+halves_truth[:, :4], halves_truth[:, 6:] = 1, 2                           # two 4×4 cells
+halves_pred[:2, :4], halves_pred[2:, :4], halves_pred[:, 6:] = 1, 2, 3    # two halves of cell 1, and cell 2
+print("two halves of one cell, at IoU 0.3:", round(coco_ap([halves_pred], [{1: 0.7, 2: 0.8, 3: 0.6}], [halves_truth], 0.3), 4))
 
 # %% nbgrader={"grade": true, "grade_id": "check_coco_ap", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_coco_ap(coco_ap)

@@ -713,7 +713,7 @@ def _count_8(m, size):
 def test_count_cells_check():
     from scipy import ndimage
     checks.check_count_cells(_count_8)
-    _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m))[1], "4-connectivity")
+    _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m))[1], "4-connectivity", "its structure")
     _fails(checks.check_count_cells, lambda m, s: ndimage.label(np.asarray(m), structure=np.ones((3, 3)))[1], "speck")
     _fails(checks.check_count_cells, lambda m, s: max(1, _count_8(m, s)), "empty mask")
     _fails(checks.check_count_cells, lambda m, s: int(np.sum(np.bincount(
@@ -772,6 +772,9 @@ def test_panoptic_quality_check():
         d = r.tp + 0.5 * r.fp + 0.5 * r.fn
         return sum(v for _, _, v in r.pairs) / d if d else float("nan")
     _fails(checks.check_panoptic_quality, at_least_half, "strictly")
+    def one_sided_nan(p, g):   # NaN whenever a map is empty, although only the empty pair has nothing to score
+        return float("nan") if not np.any(p) or not np.any(g) else _pq_own(p, g)
+    _fails(checks.check_panoptic_quality, one_sided_nan, "no match here (TP = 0)", "0 / 0", "both maps are empty")
     def same_ids(p, g):  # matches instances by equal id instead of IoU
         p, g = np.asarray(p), np.asarray(g)
         ids = set(np.unique(p[p > 0])) | set(np.unique(g[g > 0]))
@@ -797,7 +800,7 @@ def test_panoptic_quality_check():
         r = instances.match_instances(p, g)
         d = r.tp + 0.5 * r.fp + 0.5 * r.fn
         return float(np.float64(sum(v for _, _, v in r.pairs)) / np.float64(r.tp) * (r.tp / d)) if d else float("nan")
-    _fails(checks.check_panoptic_quality, sq_times_rq_numpy, "divides by zero")
+    _fails(checks.check_panoptic_quality, sq_times_rq_numpy, "SQ = Σ IoU / TP is 0 / 0")
     _fails(checks.check_panoptic_quality, lambda p, g: instances.panoptic_quality(p, g)["pq"] if np.any(p) or np.any(g)
            else 0.0, "NaN")
     checks.check_panoptic_quality(lambda p, g: np.float32(_pq_own(p, g)))   # a float32 answer is right, not 0.5000000149
@@ -886,7 +889,7 @@ def test_split_cells_check_names_the_mistake(monkeypatch):
     _fails(_check_split(2), lambda m, md: _split(m, md, clean=None), "with min_distance=2", "min_distance=12, scores only 0.271",
            "pinhole", "No min_distance fixes it", "Fill the holes")
     _fails(_check_split(6), lambda m, md: instances_mod().label_components(m), "connected components")
-    _fails(_check_split(6), lambda m, md: _split(m, md, sign=1), "right count with the wrong shapes", "-dist")
+    _fails(_check_split(6), lambda m, md: _split(m, md, sign=1), "right count with the wrong shapes", "lowest points at those peaks")
     _fails(_check_split(6), lambda m, md: ndimage_edt(m), "integer ids")
     _fails(_check_split(6), lambda m, md: _split(m, md) + 1, "most of the background")
     _fails(_check_split(6), lambda m, md: _split(m, md)[:, :-1], "shape")
@@ -977,6 +980,14 @@ def test_distance_target_check():
             out[inst == c] = d / d.max()
         return out
     _fails(checks.check_distance_target, boundary_removed, "distance 1", "not 0")
+    def ids_one_to_k(inst):  # range(1, max + 1): an id without a pixel has an empty maximum
+        out = np.zeros(np.shape(inst))
+        for c in range(1, int(np.max(inst)) + 1):
+            m = inst == c
+            d = ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+            out[m] = d[m] / d[m].max()
+        return out
+    _fails(checks.check_distance_target, ids_one_to_k, "zero-size array", "Ids need not be 1..k", "[3, 9]")
 
 
 def _distance_target_own(inst):
@@ -1359,59 +1370,62 @@ def test_refusal_of_a_lazily_imported_segcourse_submodule_in_a_fresh_interpreter
     assert out.stdout.strip() == "['segcourse.data.augment']"
 
 
-def _coco_ap_own(scores, hit, n_true):
-    """COCO's interpolated AP of one ranking, written as a learner would (numpy only)."""
-    ranked = np.asarray(hit)[np.argsort(-np.asarray(scores, float), kind="stable")]
-    tp = np.cumsum(ranked)
-    envelope = np.maximum.accumulate((tp / np.arange(1, len(ranked) + 1))[::-1])[::-1]
-    at = np.searchsorted(tp / n_true, np.linspace(0, 1, 101), side="left")
+def _coco_ap_own(pred_maps, confidences, truth_maps, t):
+    """COCO's AP at IoU threshold t of instance maps, written as a learner would (numpy only)."""
+    scores, hits, n_true = [], [], 0
+    for pred, conf, truth in zip(pred_maps, confidences, truth_maps):
+        cells = [g for g in np.unique(truth) if g > 0]
+        n_true += len(cells)
+        taken = set()
+        for p in sorted((p for p in np.unique(pred) if p > 0), key=lambda p: -conf[p]):
+            ious = {g: np.count_nonzero((pred == p) & (truth == g)) / np.count_nonzero((pred == p) | (truth == g))
+                    for g in cells if g not in taken}
+            best = max(ious, key=ious.get, default=None)
+            hit = best is not None and ious[best] >= t
+            taken |= {best} if hit else set()
+            scores.append(conf[p])
+            hits.append(hit)
+    ranked = np.asarray(hits, float)[np.argsort(-np.asarray(scores, float), kind="stable")]
+    found = np.cumsum(ranked)
+    envelope = np.maximum.accumulate((found / np.arange(1, len(ranked) + 1))[::-1])[::-1]
+    at = np.searchsorted(found / n_true, np.linspace(0, 1, 101), side="left")
     return float(np.where(at < len(ranked), envelope[np.minimum(at, len(ranked) - 1)], 0.0).mean())
 
 
 def test_coco_ap_reference_is_the_library_s():
     from segcourse import instances
     from segcourse.checks import lesson03
-    rng = np.random.default_rng(5)
-    for _ in range(20):
-        n = int(rng.integers(1, 25))
-        scores, hit = rng.random(n), rng.random(n) < 0.6
-        n_true = int(hit.sum() + rng.integers(1, 4))
-        want = instances._interpolated_ap(hit[np.argsort(-scores, kind="stable")], n_true)
-        assert lesson03._coco_ap_reference(scores, hit.astype(int), n_true) == pytest.approx(want, abs=1e-12)
-        assert _coco_ap_own(scores, hit.astype(int), n_true) == pytest.approx(want, abs=1e-12)
+    for _, preds, confs, truths, t in lesson03._coco_ap_cases():
+        want = instances.dataset_average_precision(preds, confs, truths, iou_thresholds=[t])["ap"]
+        assert lesson03._coco_ap_reference(preds, confs, truths, t) == pytest.approx(want, abs=1e-12)
+        assert _coco_ap_own(preds, confs, truths, t) == pytest.approx(want, abs=1e-12)
 
 
 def test_coco_ap_check_names_the_mistake(capsys):
     from segcourse.checks import lesson03
     checks.check_coco_ap(_coco_ap_own)
     assert "check_coco_ap: all cases pass" in capsys.readouterr().out
+    for kw, words in ((dict(match="no exclusion"), ("duplicate",)), (dict(match="id order"), ("order of their ids",)),
+                      (dict(match="best only"), ("best cell is already taken",)), (dict(match="first free"), ("highest IoU",)),
+                      (dict(strict=True), ("exactly t",)), (dict(pooled=False), ("each image on its own",)),
+                      (dict(count_all=False), ("without any prediction",)), (dict(order="asc"), ("least confident",)),
+                      (dict(order="given"), ("order you met them",)), (dict(by="hits"), ("hits / all true cells",)),
+                      (dict(envelope=False), ("raw precision", "envelope")), (dict(by="sum"), ("first formula", "101"))):
+        _fails(checks.check_coco_ap, lambda p, c, g, t, kw=kw: lesson03._coco_ap_reference(p, c, g, t, **kw) + 0, *words)
 
-    def ranked_by(order):
-        def answer(scores, hit, n_true):
-            idx = order(np.asarray(scores, float))
-            return _coco_ap_own(-np.arange(len(idx)), np.asarray(hit)[idx], n_true)
-        return answer
-    _fails(checks.check_coco_ap, ranked_by(lambda s: np.argsort(s, kind="stable")), "lowest score first")
-    _fails(checks.check_coco_ap, ranked_by(lambda s: np.arange(len(s))), "rank them by score first")   # the lesson's cell
-    _fails(checks.check_coco_ap, ranked_by(lambda s: np.argsort(s, kind="stable")[::-1]), "tied scores", "reverse order")
-    _fails(checks.check_coco_ap, lambda s, h, n: _coco_ap_own(s, h, max(int(np.sum(h)), 1)), "not by the number of hits")
-    _fails(checks.check_coco_ap, lambda s, h, n: lesson03._coco_ap_reference(s, h, n, envelope=False) + 0,
-           "envelope is missing")
-    def precision_sum(scores, hit, n_true):   # the lesson's first formula: no envelope, no 101 levels
-        ranked = np.asarray(hit)[np.argsort(-np.asarray(scores, float), kind="stable")]
-        precision = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
-        return precision[ranked == 1].sum() / n_true
-    _fails(checks.check_coco_ap, precision_sum, "sum of the precision at each hit", "101")
-    def pairs(scores, hit, n_true):            # sorted (score, hit) pairs: hits first among equal scores
-        ranked = [h for _, h in sorted(zip(scores, hit), reverse=True)]
-        return _coco_ap_own(-np.arange(len(ranked)), np.array(ranked), n_true)
-    _fails(checks.check_coco_ap, pairs, "ties", "stable sort")
-    _fails(checks.check_coco_ap, lambda s, h, n: float("nan") if np.sum(h) == 0 else _coco_ap_own(s, h, n), "NaN", "AP 0")
-    _fails(checks.check_coco_ap, lambda s, h, n: instances_mod()._interpolated_ap(
-        np.asarray(h, bool)[np.argsort(-np.asarray(s), kind="stable")], n), "calls segcourse.instances._interpolated_ap")
-    _fails(checks.check_coco_ap, lambda s, h, n: lesson03._coco_ap_reference(s, h, n),
+    def keyed_by_confidence(pred_maps, confidences, truth_maps, t):   # {confidence: object}: tied objects collapse
+        kept = [{v: k for k, v in c.items()} for c in confidences]
+        return _coco_ap_own([np.where(np.isin(p, list(k.values())), p, 0) for p, k in zip(pred_maps, kept)],
+                            confidences, truth_maps, t)
+    _fails(checks.check_coco_ap, keyed_by_confidence, "tied confidences", "a dict keyed by it")
+    _fails(checks.check_coco_ap, lambda p, c, g, t: _coco_ap_own(p, c, g, t) if any(np.any(x) for x in p) and
+           _coco_ap_own(p, c, g, t) > 0 else float("nan"), "NaN", "AP 0")
+    _fails(checks.check_coco_ap, lambda p, c, g, t: instances_mod().dataset_average_precision(p, c, g, iou_thresholds=[t])["ap"],
+           "calls segcourse.instances.dataset_average_precision")
+    _fails(checks.check_coco_ap, lambda p, c, g, t: lesson03._coco_ap_reference(p, c, g, t),
            "calls segcourse.checks.lesson03._coco_ap_reference")
-    def sklearn_ap(scores, hit, n_true):
+
+    def sklearn_ap(pred_maps, confidences, truth_maps, t):
         from sklearn.metrics import average_precision_score
-        return _coco_ap_own(scores, hit, n_true) + 0 * average_precision_score(np.r_[hit, 1, 0], np.r_[scores, 1, 0])
+        return _coco_ap_own(pred_maps, confidences, truth_maps, t) + 0 * average_precision_score([1, 0], [1, 0])
     _fails(checks.check_coco_ap, sklearn_ap, "calls sklearn.metrics")

@@ -460,19 +460,42 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "coco_ap": [
         ("dee", """
-            def coco_ap(scores, hit, n_true):  # the raw precision read at 101 recall levels: no envelope
-                order = np.argsort(-np.asarray(scores, float), kind="stable")
-                ranked = np.asarray(hit)[order]
-                prec = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
-                first = np.searchsorted(np.cumsum(ranked) / n_true, np.linspace(0, 1, 101), side="left")
-                return float(np.where(first < len(ranked), prec[np.minimum(first, len(ranked) - 1)], 0.0).mean())
+            def coco_ap(pred_maps, confidences, truth_maps, t):  # one AP per image, averaged: no pooled ranking
+                aps = []
+                for pred, conf, truth in zip(pred_maps, confidences, truth_maps):
+                    cells = [g for g in np.unique(truth) if g > 0]
+                    taken, scores, hits = set(), [], []
+                    for p in sorted((p for p in np.unique(pred) if p > 0), key=lambda p: -conf[p]):
+                        ious = {g: np.count_nonzero((pred == p) & (truth == g)) / np.count_nonzero((pred == p) | (truth == g))
+                                for g in cells if g not in taken}
+                        best = max(ious, key=ious.get, default=None)
+                        hit = best is not None and ious[best] >= t
+                        taken |= {best} if hit else set()
+                        scores.append(conf[p])
+                        hits.append(hit)
+                    if not cells:
+                        continue
+                    ranked = np.asarray(hits, float)[np.argsort(-np.asarray(scores, float), kind="stable")]
+                    found = np.cumsum(ranked)
+                    best_after = np.maximum.accumulate((found / np.arange(1, len(ranked) + 1))[::-1])[::-1] if len(ranked) else ranked
+                    first = np.searchsorted(found / len(cells), np.linspace(0, 1, 101), side="left")
+                    aps.append(float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)] if len(ranked) else 0.0, 0.0).mean()))
+                return float(np.mean(aps))
             """, {"check_coco_ap"}),
         ("fay", """
-            def coco_ap(scores, hit, n_true):  # ascending sort: the least confident prediction ranked first
-                ranked = np.asarray(hit)[np.argsort(np.asarray(scores, float), kind="stable")]
-                prec = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
-                best_after = np.maximum.accumulate(prec[::-1])[::-1]
-                first = np.searchsorted(np.cumsum(ranked) / n_true, np.linspace(0, 1, 101), side="left")
+            def coco_ap(pred_maps, confidences, truth_maps, t):  # a cell may be the hit of two objects (no "taken")
+                scores, hits, n_true = [], [], 0
+                for pred, conf, truth in zip(pred_maps, confidences, truth_maps):
+                    cells = [g for g in np.unique(truth) if g > 0]
+                    n_true += len(cells)
+                    for p in (p for p in np.unique(pred) if p > 0):
+                        ious = [np.count_nonzero((pred == p) & (truth == g)) / np.count_nonzero((pred == p) | (truth == g)) for g in cells]
+                        scores.append(conf[p])
+                        hits.append(max(ious, default=0.0) >= t)
+                ranked = np.asarray(hits, float)[np.argsort(-np.asarray(scores, float), kind="stable")]
+                found = np.cumsum(ranked)
+                best_after = np.maximum.accumulate((found / np.arange(1, len(ranked) + 1))[::-1])[::-1]
+                first = np.searchsorted(found / n_true, np.linspace(0, 1, 101), side="left")
                 return float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
             """, {"check_coco_ap"}),
     ],

@@ -155,7 +155,8 @@ def check_count_cells(count_cells: Callable) -> None:
     got = call(diag, 1)
     if got == 2:
         raise AssertionError("two squares that touch only at a corner are 1 object under 8-connectivity (edges and "
-                             "corners); you counted 2, as 4-connectivity does: pass structure=np.ones((3, 3))")
+                             "corners); you counted 2, as 4-connectivity does: ndimage.label links edge neighbours only unless "
+                             "its structure says that the 8 pixels around a pixel are neighbours")
     if got != 1:
         raise AssertionError(f"{diag.tolist()} with min_size=1 has 1 object (8-connectivity); you counted {got!r}")
     if call(np.zeros((3, 3), int), 1) != 0:
@@ -184,8 +185,8 @@ def check_count_cells(count_cells: Callable) -> None:
         if got != want:
             raise AssertionError(f"a random 14×14 mask has {want} 8-connected regions of at least {size} pixels; "
                                  f"you counted {got!r}")
-    _refuse_helpers(watch, "count_cells", "Label the regions with ndimage.label(mask, structure=np.ones((3, 3))) "
-                                          "and count their sizes with np.bincount.")
+    _refuse_helpers(watch, "count_cells", "Label the 8-connected regions with ndimage.label and count their "
+                                          "sizes with np.bincount.")
     print("check_count_cells: all cases pass")
 
 
@@ -219,7 +220,10 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
             raise
         if np.isnan(got) and (np.any(pred) or np.any(gt)):
             raise AssertionError(f"panoptic_quality returned NaN for pred {np.asarray(pred).tolist()} and truth "
-                                 f"{np.asarray(gt).tolist()}; {zero_tp}. Return NaN only when both maps are empty")
+                                 f"{np.asarray(gt).tolist()}: there is no match here (TP = 0), but FP + FN is not 0, "
+                                 f"so PQ = Σ IoU / (TP + FP/2 + FN/2) = 0. A NaN comes from a ratio with TP alone "
+                                 f"below the line (SQ = Σ IoU / TP is 0 / 0 here). Return NaN only when both maps are "
+                                 f"empty")
         return got
 
     gt = np.array([[1, 1, 0, 0]])
@@ -344,7 +348,7 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                 raise AssertionError("split_cells returned negative ids; use 0 for background and 1, 2, ... for cells")
             if np.count_nonzero(out[~around]) > 0.5 * np.count_nonzero(~around):   # a flood without a mask
                 raise AssertionError("split_cells labels most of the background, far from any cell: flood only inside "
-                                     "the (cleaned) mask (watershed(..., mask=...))")
+                                     "the (cleaned) mask: without a mask the watershed floods the background too")
             no_id = (mask == 1) & (out == 0)
             if np.count_nonzero(no_id) > 0.1 * np.count_nonzero(mask):
                 edge = np.zeros(mask.shape, bool)
@@ -354,7 +358,8 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
                 if np.count_nonzero(at_edge) > 0.5 * np.count_nonzero(no_id):
                     raise AssertionError("split_cells leaves more than a tenth of the cell pixels unlabelled, most of "
                                          "them in cells at the image edge: every cell needs a marker "
-                                         "(peak_local_max(..., exclude_border=False), so cells at the edge get one too)")
+                                         "(peak_local_max skips the pixels near the image edge unless its "
+                                         "exclude_border argument says otherwise)")
                 raise AssertionError("split_cells leaves more than a tenth of the cell pixels unlabelled, most of them "
                                      "in cells away from the image edge: a cell whose marker falls on a pixel outside "
                                      "the mask you flood gets no id. Flood the same cleaned mask you took the distance "
@@ -381,10 +386,10 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
             raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images: you found {n_pred} objects "
                                  f"for {n_true} cells, about the right number, yet only {res['tp']} match a cell: the "
                                  f"right count with the wrong shapes. The flood must start at the peaks of the distance "
-                                 f"map, so flood its negative: watershed(-dist, markers, mask=mask)")
-    _refuse_helpers(watch, "split_cells", "Clean the mask, then write the recipe: ndimage.distance_transform_edt, "
-                                          "peak_local_max(..., min_distance=min_distance, labels=components), "
-                                          "watershed(-dist, markers, mask=mask).")
+                                 f"map, and a watershed fills the lowest values first: the landscape it floods must have its lowest "
+                                 f"points at those peaks")
+    _refuse_helpers(watch, "split_cells", "Clean the mask, then write the recipe of the lesson's section 4: the "
+                                          "distance transform, markers at its peaks, a watershed from the markers.")
     tuning = data.touching_cells(**SPLIT_TUNING)   # the refusal first: it needs no sweep
     tuning_masks = _pinholes(tuning.labels, SPLIT_TUNING["seed"])
     tuning_near = ndimage.binary_dilation(tuning.labels.astype(bool), np.ones((1, 3, 3), bool), iterations=3)
@@ -397,7 +402,7 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
         if k == hi and counts[lo] == counts[hi]:   # the knob changes nothing: a value hard-coded inside split_cells
             raise AssertionError(f"your split_cells ignores min_distance: on the tuning set it finds {counts[lo]} "
                                  f"objects with min_distance={lo} and {counts[hi]} with min_distance={hi}. Pass the "
-                                 f"argument on (peak_local_max(..., min_distance=min_distance)) instead of a number "
+                                 f"argument on to peak_local_max instead of a number "
                                  f"written inside the function")
     best_md = max(sweep, key=sweep.get)     # the whole sweep is run, so the hint names the best value, not a better one
     not_best = sweep[md] < sweep[best_md] - 1e-9
@@ -465,7 +470,15 @@ def check_distance_target(distance_target: Callable) -> None:
     watch = Watch(LIBRARY)
 
     def call(inst):
-        out = _array(watch(distance_target, inst.copy(), what="distance_target"), "distance_target")
+        try:
+            out = _array(watch(distance_target, inst.copy(), what="distance_target"), "distance_target")
+        except AssertionError as exc:
+            if "zero-size array" not in str(exc):
+                raise
+            present = sorted(int(v) for v in np.unique(inst[inst > 0]))
+            raise AssertionError(f"{exc}. Ids need not be 1..k: this map holds the ids {present}, so a loop over every "
+                                 f"number up to the largest id meets ids without a pixel, and the maximum of an empty "
+                                 f"cell is undefined. Loop over the ids that are in the map") from None
         if out.shape != inst.shape:
             raise AssertionError(f"distance_target must return one value per pixel, shape {inst.shape}; got {out.shape}")
         return out.astype(np.float64)
@@ -541,18 +554,18 @@ AP_LIBRARIES: tuple[tuple[str, Any], ...] = (("sklearn.metrics", {"average_preci
                                              ("pycocotools", None), ("torchmetrics", None))
 
 
-def _coco_ap_reference(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str = "desc", envelope: bool = True,
-                       by: str = "n_true") -> float:
+def _ranked_ap(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str = "desc", envelope: bool = True,
+               by: str = "n_true") -> float:
     """COCO's 101-point interpolated AP of one ranking, and the variants a wrong answer computes.
 
-    ``order``: "desc" (the answer: stable sort of -scores), "asc" (ascending), "reversed" (ascending, then
-    reversed: tied predictions in reverse order), "given" (no sort). ``envelope=False`` reads the raw precision;
-    ``by="hits"`` divides recall by the number of hits instead of ``n_true``; ``by="sum"`` is the sum of the
-    precision at the hits divided by ``n_true`` (no 101 recall levels, no envelope).
+    ``order``: "desc" (the answer: stable sort of -scores), "asc" (ascending), "given" (no sort).
+    ``envelope=False`` reads the raw precision; ``by="hits"`` divides recall by the number of hits instead of
+    ``n_true``; ``by="sum"`` is the sum of the precision at the hits divided by ``n_true`` (no 101 recall levels,
+    no envelope).
 
-    >>> round(_coco_ap_reference(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5), 4)
+    >>> round(_ranked_ap(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5), 4)
     0.6865
-    >>> round(_coco_ap_reference(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5, by="sum"), 3)
+    >>> round(_ranked_ap(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5, by="sum"), 3)
     0.683
     """
     scores, hit = np.asarray(scores, float), np.asarray(hit).astype(float)
@@ -560,12 +573,10 @@ def _coco_ap_reference(scores: np.ndarray, hit: np.ndarray, n_true: int, *, orde
         idx = np.argsort(-scores, kind="stable")
     elif order == "asc":
         idx = np.argsort(scores, kind="stable")
-    elif order == "reversed":
-        idx = np.argsort(scores, kind="stable")[::-1]
     else:
         idx = np.arange(len(scores))
     h = hit[idx]
-    if len(h) == 0:
+    if len(h) == 0 or n_true == 0:
         return 0.0
     tp = np.cumsum(h)
     precision = tp / np.arange(1, len(h) + 1)
@@ -578,90 +589,191 @@ def _coco_ap_reference(scores: np.ndarray, hit: np.ndarray, n_true: int, *, orde
     return float(np.where(at < len(h), precision[np.minimum(at, len(h) - 1)], 0.0).mean())
 
 
+def _matched(ious: np.ndarray, scores: np.ndarray, t: float, match: str = "greedy", strict: bool = False) -> np.ndarray:
+    """Which predictions of one image are hits (one row of ``ious`` per prediction, one column per true cell).
+
+    ``match``: "greedy" (the answer, COCO's: in confidence order, each prediction takes the free true cell it
+    overlaps most with IoU >= t), "id order" (the same rule, in the order of the ids), "no exclusion" (a cell may
+    be matched twice), "best only" (a prediction whose best cell is taken misses), "first free" (the first free
+    cell with IoU >= t, not the best). ``strict``: IoU > t instead of >= t.
+
+    >>> ious = np.array([[0.5, 0.0], [0.5, 0.0], [0.0, 1.0]])     # two halves of cell 0, and cell 1
+    >>> _matched(ious, np.array([0.7, 0.8, 0.6]), 0.3).tolist(), _matched(ious, np.array([0.7, 0.8, 0.6]), 0.5, strict=True).tolist()
+    ([False, True, True], [False, False, True])
+    """
+    hit = np.zeros(len(ious), bool)
+    taken = np.zeros(ious.shape[1], bool)
+    order = np.arange(len(ious)) if match == "id order" else np.argsort(-np.asarray(scores, float), kind="stable")
+    for k in order:
+        ok = ious[k] > t if strict else ious[k] >= t
+        if match == "no exclusion":
+            hit[k] = bool(ok.any())
+            continue
+        if match == "best only":
+            j = int(np.argmax(ious[k])) if ious.shape[1] else -1
+            free = [j] if j >= 0 and ok[j] and not taken[j] else []
+        elif match == "first free":
+            free = np.flatnonzero(ok & ~taken)[:1]
+        else:
+            cand = np.where(ok & ~taken, ious[k], -1.0)
+            free = [int(np.argmax(cand))] if len(cand) and cand.max() >= 0 else []
+        if len(free):
+            taken[free[0]] = hit[k] = True
+    return hit
+
+
+def _coco_ap_reference(pred_maps: list, confidences: list, truth_maps: list, t: float, *, match: str = "greedy",
+                       strict: bool = False, pooled: bool = True, count_all: bool = True, **ranking: Any) -> float:
+    """COCO's AP at IoU threshold ``t`` of instance maps over a data set, and the variants of wrong answers.
+
+    Matching per image (``_matched``), then one ranking of every object of every image (``_ranked_ap``, which
+    takes ``order``, ``envelope`` and ``by``). ``pooled=False`` averages the AP of each image instead;
+    ``count_all=False`` leaves out the true cells of an image without predictions.
+
+    >>> truth = np.array([[1, 1, 0, 2, 2]])
+    >>> maps = dict(pred_maps=[np.array([[3, 3, 0, 0, 4]])], confidences=[{3: 0.9, 4: 0.8}], truth_maps=[truth], t=0.5)
+    >>> _coco_ap_reference(**maps), round(_coco_ap_reference(**maps, strict=True), 4)   # object 4: IoU 0.5 exactly
+    (1.0, 0.505)
+    """
+    from ..instances import iou_matrix
+
+    scores, hits, n_true, per_image = [], [], 0, []
+    for pred, conf, truth in zip(pred_maps, confidences, truth_maps):
+        ious, p_ids, g_ids = iou_matrix(pred, truth)
+        s = np.array([conf[int(p)] for p in p_ids], float)
+        h = _matched(ious, s, t, match, strict)
+        if len(p_ids) or count_all:
+            n_true += len(g_ids)
+        scores.append(s)
+        hits.append(h)
+        per_image.append((s, h, len(g_ids)))
+    if not pooled:
+        return float(np.mean([_ranked_ap(s, h, n, **ranking) for s, h, n in per_image if n]))
+    return _ranked_ap(np.concatenate(scores), np.concatenate(hits), n_true, **ranking)
+
+
+@functools.lru_cache(maxsize=1)
+def _coco_ap_cases() -> tuple:
+    """The check's cases: (where, pred maps, confidences, truth maps, t).
+
+    >>> [(where.split(" (")[0], t) for where, _, _, _, t in _coco_ap_cases()][:3]
+    [("on the lesson's toy maps", 0.5), ('on 5 images of touching cells', 0.1), ('on 5 images of touching cells', 0.3)]
+    """
+    from .. import data, instances
+
+    truth_toy, pred_toy = np.zeros((4, 28), int), np.zeros((4, 28), int)   # the lesson's toy (section 5b)
+    for c in range(5):
+        truth_toy[:2, 4 * c:4 * c + 2] = c + 1
+    for rank, (c, h) in enumerate(zip([0, 1, 5, 2, 6, 3], [1, 1, 0, 1, 0, 1])):
+        pred_toy[2 * (1 - h):2 * (1 - h) + 2, 4 * c:4 * c + 2] = rank + 1
+    cases = [("on the lesson's toy maps (5 true squares, 6 predictions)", [pred_toy], [{r: 1 - r / 10 for r in range(1, 7)}],
+              [truth_toy], 0.5)]
+    rng = np.random.default_rng(303)
+    truths = list(data.touching_cells(5, seed=31, overlap=0.2, isolated=0.3).instances)
+    preds = [instances.separate_touching(truths[0] > 0, min_distance=1),          # over-split: pieces compete
+             instances.separate_touching(truths[1] > 0, min_distance=1),
+             instances.separate_touching(truths[2] > 0, min_distance=4),          # merges
+             np.roll(truths[3], 2, axis=1),                                      # shifted cells
+             np.zeros_like(truths[4])]                                           # nothing found
+    confs = []
+    for p in preds:
+        ids = np.unique(p[p > 0])
+        confs.append(dict(zip(ids.tolist(), np.round(rng.permutation(len(ids)) / max(len(ids), 1) * 0.9 + 0.05
+                                                      + 0.001 * len(confs), 4).tolist())))
+    for t in (0.1, 0.3, 0.5, 0.75):
+        cases.append((f"on 5 images of touching cells (one with no prediction)", preds, confs, truths, t))
+    halves_t, halves_p = np.zeros((4, 10), int), np.zeros((4, 10), int)
+    halves_t[:, :4], halves_t[:, 6:] = 1, 2          # two 4×4 cells
+    halves_p[:2, :4], halves_p[2:, :4], halves_p[:, 6:] = 1, 2, 3   # two halves of cell 1 (IoU 0.5 each), cell 2
+    for t in (0.3, 0.5):
+        cases.append((f"on two halves of one cell (IoU 0.5 each, confidences 0.7 and 0.8) and one whole cell "
+                      f"(0.6)", [halves_p], [{1: 0.7, 2: 0.8, 3: 0.6}], [halves_t], t))
+    wide_t, wide_p = np.zeros((1, 24), int), np.zeros((1, 24), int)
+    wide_t[0, :4], wide_t[0, 4:12], wide_t[0, 18:22] = 1, 2, 3    # cells of 4, 8 and 4 pixels
+    wide_p[0, :10], wide_p[0, 10:14] = 1, 2           # IoU 0.4 and 0.5 with cells 1 and 2; a sliver of cell 2 (0.2)
+    wide_p[0, 18:20], wide_p[0, 20:22] = 3, 4         # two halves of cell 3 (IoU 0.5 each)
+    cases.append(("on an object over a cell and most of its neighbour (IoU 0.4 and 0.5, confidence 0.9), a sliver of "
+                  "the neighbour (IoU 0.2, 0.5) and two halves of a third cell (0.8, 0.7)", [wide_p],
+                  [{1: 0.9, 2: 0.5, 3: 0.8, 4: 0.7}], [wide_t], 0.2))
+    tie_t = truths[3]
+    tie_p = tie_t.copy()
+    tie_p[(tie_t == 0) & (np.arange(tie_t.shape[1]) < 3)] = tie_t.max() + 1    # one false positive on background
+    tie_conf = {int(c): 0.7 for c in np.unique(tie_t[tie_t > 0])} | {int(tie_t.max()) + 1: 0.2}
+    cases.append((f"with tied confidences ({int(tie_t.max())} exact cells all at 0.7, one false positive at 0.2)",
+                  [tie_p], [tie_conf], [tie_t], 0.5))
+    return tuple(cases)   # cached: call() hands the learner copies
+
+
 @learner_check
 def check_coco_ap(coco_ap: Callable) -> None:
-    """Check ``coco_ap(scores, hit, n_true)``: COCO's interpolated AP of one ranking of predictions.
+    """Check ``coco_ap(pred_maps, confidences, truth_maps, t)``: COCO's AP at IoU threshold ``t`` of a data set.
 
-    ``scores`` are the predictions' confidences (in any order), ``hit`` 1 where a prediction matches a
-    true cell and 0 where it does not, ``n_true`` the number of true cells. Rank by score, highest first
-    (ties keep the given order, a stable sort as COCO's), take precision and recall after each prediction,
-    make the precision non-increasing from the right (the envelope) and average it at the 101 recall
-    levels 0, 0.01, ..., 1 (0 beyond the last recall reached). Checked on the lesson's toy ranking, random
-    rankings, tied scores and a ranking without a hit; an answer that calls segcourse (the lesson's AP
-    helpers), scikit-learn's AP, pycocotools or torchmetrics is refused once its numbers are right.
+    ``confidences[i]`` maps each object id of ``pred_maps[i]`` to its confidence. Per image, objects are matched
+    greedily in confidence order: each takes the true cell not yet taken that it overlaps most with IoU >= t (a hit),
+    or is a false positive. Then every object of every image is ranked in one list by confidence; precision and
+    recall (hits / all true cells) after each, the envelope, and its mean at the 101 recall levels. Checked on the
+    lesson's toy maps, two halves of one cell, touching cells at IoU 0.3, 0.5 and 0.75, tied confidences (the tied
+    objects are all hits, so no sort order can change the AP) and objects that all miss; an answer that calls
+    segcourse (the lesson's AP helpers), scikit-learn's AP, pycocotools or torchmetrics is refused once its
+    numbers are right.
 
-    >>> check_coco_ap(lambda scores, hit, n_true: float(np.sum(hit) / n_true))
+    >>> check_coco_ap(lambda pred_maps, confidences, truth_maps, t: 1.0)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: on the lesson's toy ranking (hit 1, 1, 0, 1, 0, 1 from the most confident, ...
+    segcourse.checks.CheckFailed: on the lesson's toy maps (5 true squares, 6 predictions), at IoU threshold 0.5, the ...
     """
     watch = Watch(LIBRARY + AP_LIBRARIES)
 
-    def call(scores, hit, n_true):
-        return _number(watch(coco_ap, scores.copy(), hit.copy(), n_true, what="coco_ap"), "coco_ap")
+    def call(preds, confs, truths, t):
+        return _number(watch(coco_ap, [p.copy() for p in preds], [dict(c) for c in confs], [g.copy() for g in truths], t,
+                             what="coco_ap"), "coco_ap")
 
-    def explain(scores, hit, n_true, got, want, where):
-        base = f"{where} the AP is {want:.4f}, yours is {got:.4f}"
+    variants = (   # (variant, the hint that names its cause), the matching first
+        (dict(match="no exclusion"), "one true cell counted as the hit of two objects: once a cell is matched it is "
+                                     "taken, and a later object that overlaps it is a false positive (a duplicate)"),
+        (dict(match="id order"), "you matched the objects of an image in the order of their ids: when two objects "
+                                 "claim the same cell, the more confident one gets it (COCO matches in confidence "
+                                 "order) and the other is a false positive"),
+        (dict(match="best only"), "an object whose best cell is already taken may still match another cell it "
+                                  "overlaps with IoU >= t: choose among the cells not yet taken"),
+        (dict(match="first free"), "among the free cells an object overlaps with IoU >= t, it takes the one with the "
+                                   "highest IoU, not the first one found"),
+        (dict(strict=True), "an IoU of exactly t is a match for COCO (IoU >= t); yours needs more than t"),
+        (dict(pooled=False), "you scored each image on its own and averaged: COCO ranks the objects of all images "
+                             "in one list, and recall counts the true cells of all images"),
+        (dict(count_all=False), "the true cells of an image without any prediction count too: they are cells never "
+                                "found, so recall must be divided by the cells of every image"),
+        (dict(order="asc"), "you ranked the least confident object first: rank by confidence, highest first"),
+        (dict(order="given"), "you kept the objects in the order you met them, image by image: rank all of them "
+                              "by confidence before computing precision and recall"),
+        (dict(by="hits"), "your recall reaches 1 although cells were missed: recall is hits / all true cells, not "
+                          "hits / hits, so a missed cell costs AP"),
+        (dict(envelope=False), "you read the raw precision at the 101 recall levels: COCO first replaces each "
+                               "precision by the best precision reached at that recall or beyond (the envelope)"),
+        (dict(by="sum"), "that is the sum of the precision at each hit divided by the true cells (the lesson's first "
+                         "formula): COCO's AP averages the envelope at the 101 recall levels 0, 0.01, ..., 1"),
+    )
+    for where, preds, confs, truths, t in _coco_ap_cases():
+        got, want = call(preds, confs, truths, t), _coco_ap_reference(preds, confs, truths, t)
+        if _close(got, want, 1e-6):
+            continue
+        base = f"{where}, at IoU threshold {t}, the AP is {want:.4f}, yours is {got:.4f}"
         if np.isnan(got):
-            raise AssertionError(f"{base}: coco_ap returned NaN; a ranking without a hit has AP 0 (its precision is 0 "
-                                 f"at every recall level), and n_true is at least 1 here")
-        variants = (
-            (dict(order="asc"), "you ranked the lowest score first: sort by descending score, "
-                                "np.argsort(-scores, kind='stable')"),
-            (dict(order="given"), "you kept the order the predictions came in: rank them by score first, highest "
-                                  "first (np.argsort(-scores, kind='stable'))"),
-            (dict(by="hits"), "your recall reaches 1 although cells were missed: divide the hits by n_true, the "
-                              "number of true cells, not by the number of hits; a missed cell must cost AP"),
-            (dict(by="hits", envelope=False), "your recall reaches 1 although cells were missed (divide by n_true, "
-                                              "not by the hits), and the precision needs COCO's envelope"),
-            (dict(envelope=False), "you read the raw precision at the 101 recall levels: COCO first makes it "
-                                   "non-increasing from the right (the best precision at this recall or beyond: "
-                                   "np.maximum.accumulate(precision[::-1])[::-1]); that envelope is missing"),
-            (dict(by="sum"), "that is the sum of the precision at each hit divided by n_true (the lesson's first "
-                             "formula): COCO's AP takes the envelope of the precision and averages it at the 101 "
-                             "recall levels 0, 0.01, ..., 1"),
-            (dict(order="reversed"), "tied scores came out in reverse order: reversing an ascending sort flips the "
-                                     "ties; sort -scores with a stable sort instead (np.argsort(-scores, "
-                                     "kind='stable'))"),
-        )
+            raise AssertionError(f"{base}: coco_ap returned NaN; objects that all miss have AP 0")
         for kw, hint in variants:
-            if _close(got, _coco_ap_reference(scores, hit, n_true, **kw), 1e-6):
+            if _close(got, _coco_ap_reference(preds, confs, truths, t, **kw), 1e-6):
                 raise AssertionError(f"{base}: {hint}")
-        if len(np.unique(scores)) < len(scores):
-            raise AssertionError(f"{base}. These scores have ties: predictions with equal scores keep the order they "
-                                 f"are given in (a stable sort: np.argsort(-scores, kind='stable')); sorting (score, "
-                                 f"hit) pairs or an unstable sort reorders them")
-        raise AssertionError(f"{base}: rank by score (highest first), precision = hits so far / predictions so far, "
-                             f"recall = hits so far / n_true, the envelope np.maximum.accumulate(precision[::-1])[::-1], "
-                             f"then the mean of the envelope at the first prediction reaching each recall level "
-                             f"np.linspace(0, 1, 101) (np.searchsorted(recall, levels, side='left')), 0 beyond the last")
-
-    toy_hit = np.array([1, 1, 0, 1, 0, 1])
-    toy_scores = np.linspace(0.9, 0.4, 6)
-    got, want = call(toy_scores, toy_hit, 5), _coco_ap_reference(toy_scores, toy_hit, 5)
-    if not _close(got, want, 1e-6):
-        explain(toy_scores, toy_hit, 5, got, want, "on the lesson's toy ranking (hit 1, 1, 0, 1, 0, 1 from the most "
-                                                   "confident, 5 true cells)")
-    rng = np.random.default_rng(303)
-    for k in range(12):
-        n = int(rng.integers(4, 30))
-        scores = np.round(rng.permutation(n) / n + 0.01, 4)          # distinct scores, in random order
-        hit = (rng.random(n) < rng.uniform(0.3, 0.8)).astype(int)
-        hit[int(rng.integers(n))] = 1
-        n_true = int(hit.sum() + rng.integers(0, 4))
-        got, want = call(scores, hit, n_true), _coco_ap_reference(scores, hit, n_true)
-        if not _close(got, want, 1e-6):
-            explain(scores, hit, n_true, got, want, f"on a random ranking ({n} predictions, {int(hit.sum())} hits, "
-                                                    f"{n_true} true cells)")
-    scores = np.repeat([0.9, 0.6, 0.3], 8)                           # three groups of 8 tied scores
-    hit = np.tile([0, 0, 0, 1, 1, 0, 1, 1], 3)
-    got, want = call(scores, hit, 14), _coco_ap_reference(scores, hit, 14)
-    if not _close(got, want, 1e-6):
-        explain(scores, hit, 14, got, want, "with tied scores (24 predictions in three groups of 8 equal scores, "
-                                            "14 true cells)")
-    scores, hit = np.array([0.8, 0.5, 0.9]), np.zeros(3, int)
-    got = call(scores, hit, 4)
+        if "tied" in where:
+            raise AssertionError(f"{base}. Equal confidences must keep every object: an object is lost when "
+                                 f"objects are stored or looked up by their confidence (a dict keyed by it)")
+        raise AssertionError(f"{base}: per image, match in confidence order (each object takes the free cell it "
+                             f"overlaps most, IoU >= t); then rank all objects by confidence, precision and recall "
+                             f"(hits / all true cells) after each, the envelope, and its mean at the 101 recall levels")
+    preds = [np.array([[0, 1, 1, 0, 0, 2]])]
+    got = call(preds, [{1: 0.8, 2: 0.5}], [np.array([[3, 0, 0, 0, 4, 0]])], 0.5)
     if not _close(got, 0.0, 1e-9):
-        explain(scores, hit, 4, got, 0.0, "for three predictions that all miss (4 true cells)")
-    watch.refuse("coco_ap", use="numpy (np.argsort, np.cumsum, np.maximum.accumulate, np.searchsorted)")
+        raise AssertionError(f"for two objects that both miss (2 true cells) the AP is 0, yours is {got!r}"
+                             + (": coco_ap returned NaN; objects that all miss have AP 0 (their precision is 0 at "
+                                "every recall level)" if np.isnan(got) else ""))
+    watch.refuse("coco_ap", use="numpy of your own (np.unique, boolean masks, np.argsort, np.cumsum, ...)")
     print("check_coco_ap: all cases pass")
