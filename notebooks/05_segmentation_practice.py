@@ -475,8 +475,9 @@ print(f"#{first}, the evidence card's split of its {wrong_first.sum()} wrong pix
 # regions; #137 has one stray road region of 83 px (the table's last two columns). In #254 most
 # of the road painted over the sidewalk touches the true road, so it falls at the edges (teal) or
 # in class confusion (peach), not in the bucket. In #225 most wrong pixels are in no bucket
-# (black): road bleeding into the sidewalk, half of it in the band, too little for the boundary
-# rule (1.98 against 2) and too close to the edges for the confusion rule. Over all failing
+# (black): road bleeding into the sidewalk (235 of its 270), half of it in the band: too little
+# for the boundary rule (1.98 against 2), and too little away from the edges for the confusion
+# rule. Over all failing
 # samples, 21 % of the wrong pixels sit in no bucket. The primary bucket is the one whose
 # correction gains most, not the one with most pixels: #254 is false-positive-primary with fewer
 # pixels in that bucket than in the boundary bucket.
