@@ -441,7 +441,8 @@ class MaskEditor(anywidget.AnyWidget):
                   frameon=False, handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
         fig.supxlabel(STATIC_NOTE, fontsize=9, style="italic")
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Description": STATIC_NOTE})
+        # a tight box: the readout title's first line is never cut off at the top (review 05s9 P2-8)
+        fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.06, metadata={"Description": STATIC_NOTE})
         return buf.getvalue()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -1,9 +1,10 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 05 · Segmentation practice
 #
-# Five exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
+# Six exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
 # small regions are fragile, explaining a failure from its evidence, a portfolio page that says
-# in your own words what went wrong, and whether a failing sample is the per-image trap. Answer in the marked cells; free-text answers are read by your teacher.
+# in your own words what went wrong, whether a failing sample is the per-image trap, and whether
+# a failure is a boundary error. Answer in the marked cells; free-text answers are read by your teacher.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from pathlib import Path
@@ -26,10 +27,10 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ (by more than 0.02):
 # make one object larger than the other, so its union weighs more in the pooled IoU.
 #
-# **Rule for exercises 1 and 2:** plain Python or numpy only, no `segcourse` function (not even
-# `metrics.iou`: on a stack of masks it returns the pooled IoU) and, in exercise 1, no
-# `sklearn.metrics.jaccard_score`. The check watches what your
-# function calls, and runs it on its own sets of masks as well as on yours.
+# **Rule for exercises 1, 2, 5 and 6:** plain Python or numpy only: no `segcourse` function (not
+# even `metrics.iou`: on a stack of masks it returns the pooled IoU), no `sklearn.metrics`
+# `jaccard_score` or `confusion_matrix`, no `torchmetrics`. The check watches what your function
+# calls, and runs it on its own sets of masks as well as on yours.
 
 # %% nbgrader={"grade": false, "grade_id": "practice_masks", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -74,8 +75,8 @@ checks.check_practice_masks(pred_masks, gt_masks, set_scores)
 # is lost, and the columns the mask leaves behind are background, as when an annotator's outline
 # sits a pixel off near the border (`np.roll` would wrap those pixels back in on the other side).
 # An empty mask has no IoU: return NaN. Count the overlap and the union yourself, with plain
-# Python or numpy (`scipy.ndimage.shift` may move the mask), no `segcourse` function: the rule of
-# exercise 1, and the check watches for it. The check tries squares, a rectangle, lines one pixel wide, masks
+# Python or numpy (`scipy.ndimage.shift` may move the mask): the rule of exercise 1, and the check
+# watches for it. The check tries squares, a rectangle, lines one pixel wide, masks
 # that touch the image's edge, random masks, no shift, shifts of several pixels both ways, and an
 # empty mask; the printout shows what a one-pixel error costs objects of different sizes, and a
 # lane marking one pixel wide.
@@ -126,7 +127,7 @@ viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], ban
 viz.boundary_error_map(scenes.labels[w], result["pred"][w], band_w, ax=axes[1])
 for text in axes[1].get_legend().get_texts():   # the right panel in the left panel's words: one name per colour
     text.set_text({"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
-                   "band": "boundary band, right"}.get(text.get_text(), text.get_text()))
+                   "band": "boundary band, correct"}.get(text.get_text(), text.get_text()))
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
 print("confusion matrix (rows = truth):\n", cm)
@@ -165,30 +166,12 @@ for label, kw in settings:
 # %% [markdown]
 # ## 4 · Turn the project into a portfolio page (2 points)
 #
-# Bucket the failures of the scenes above with `failures.bucket_failures` and print how many
-# failing samples have each bucket as their **primary** bucket (`buckets["primary_counts"]`: the
-# bucket whose correction gains the most; unlike `buckets["counts"]`, where a sample sits in
-# several buckets, each sample has one). Then write **your own** `explanation` (at least 12
-# words): which bucket is the primary one of most failures (say it: "most failing samples are
-# ...", or "... dominate"), the number that shows it (its primary count, next to the bucket's
-# name), and what you
-# would change next for that bucket (lesson 05 section 8 pairs each bucket with a change: more data
-# like the failing scenes or augmentation for false positives, another loss or oversampling for
-# small regions, higher input resolution or a boundary-aware loss for boundaries, clearer class
-# definitions for confusion). Write the
-# page with `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
-# overwrite=True)` and keep the path it returns in `path`.
-#
-# The check opens that page: it must have been written by this run of the notebook and hold your
-# explanation. An old report lying in the folder does not count, and neither does an empty or
-# copied explanation. The check also buckets the failures itself and tests your explanation
-# against them: it must name the bucket with the largest primary count as the main one, and cite
-# that count beside it (another count beside it, another bucket called the main one, or a second
-# bucket joined to it with "and", is refused), and propose that bucket's change. An explanation that denies that bucket ("not a
-# false-positive problem", "... are rare") or pastes the counts dict does not count. A change you
-# deny ("I would not add ...") is not a proposal, another bucket's change is refused, and for the
-# false-positive class an augmentation must add what exercise 3's knob table says the scenes lack,
-# not colour or brightness alone.
+# Bucket the failures of the scenes above (`failures.bucket_failures`) and print
+# `buckets["primary_counts"]`. Then write **your own** `explanation`, 12 words or more: which
+# bucket is primary for most failing samples, its count, and the change you would make next
+# (lesson 05 section 8 pairs each bucket with one). Pass it to `report.write_report(Path("reports")
+# / "portfolio.html", ..., notes=explanation, overwrite=True)`; keep the returned path in `path`.
+# The check reads this run's page and tests your words against the data.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
@@ -253,3 +236,46 @@ print(f"fail line 0.9 | failing per image: {sum(s[0] < 0.9 for s in scored)} of 
 
 # %% nbgrader={"grade": true, "grade_id": "check_trap_score", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_trap_score(trap_score)
+
+# %% [markdown]
+# ## 6 · Is a failure a boundary error? (2 points)
+#
+# Lesson 05 section 6 put sample #197 of its project scenes in the boundary bucket: its wrong
+# pixels crowd into the boundary band. Measure it yourself. Write `boundary_enrichment(pred,
+# target, band)` for one sample. It returns three things:
+#
+# * `fraction_in_band`: the share of the wrong pixels (`pred != target`) that lie in `band`;
+# * `band_share`: the band's share of the image, where errors at random would land;
+# * `enrichment`: `fraction_in_band / band_share`.
+#
+# With no wrong pixel, return NaN for the first and the last (0/0). Plain numpy (the rule of
+# exercise 1); the check tries its own maps before #197. Then print whether #197 meets the
+# bucket's rule, an enrichment of 2 or more.
+
+# %% nbgrader={"grade": false, "grade_id": "boundary_sample", "locked": true, "schema_version": 3, "solution": false, "task": false}
+project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)   # lesson 05's scenes
+one = data.SegData(project.images[197:198], project.labels[197:198], project.class_names, project.palette,
+                   params=project.params)
+pred197, target197 = train.evaluate(roads, one, device="cpu")["pred"][0], project.labels[197]
+band197 = failures.label_boundary_band(target197)          # the band: pixels within 2 px of a change of class
+print(f"#197: {(pred197 != target197).sum()} wrong pixels, band {band197.sum()} of {band197.size} pixels")
+
+# %% nbgrader={"grade": false, "grade_id": "boundary_enrichment", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def boundary_enrichment(pred, target, band):
+    ### BEGIN SOLUTION
+    wrong = np.asarray(pred) != np.asarray(target)
+    band = np.asarray(band, bool)
+    band_share = float(band.mean())                  # random errors land in the band this often
+    if not wrong.any():
+        return float("nan"), band_share, float("nan")
+    fraction_in_band = float((wrong & band).sum() / wrong.sum())
+    return fraction_in_band, band_share, fraction_in_band / band_share
+    ### END SOLUTION
+
+
+fraction_in_band, band_share, enrichment = boundary_enrichment(pred197, target197, band197)
+print(f"#197: {fraction_in_band:.0%} of its wrong pixels lie in the band, which covers {band_share:.0%} of the image: "
+      f"{enrichment:.2f} × its share (random errors: 1) | boundary bucket (2 or more): {enrichment >= 2}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_boundary_enrichment", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_boundary_enrichment(boundary_enrichment, pred197, target197)

@@ -1429,3 +1429,82 @@ def test_coco_ap_check_names_the_mistake(capsys):
         from sklearn.metrics import average_precision_score
         return _coco_ap_own(pred_maps, confidences, truth_maps, t) + 0 * average_precision_score([1, 0], [1, 0])
     _fails(checks.check_coco_ap, sklearn_ap, "calls sklearn.metrics")
+
+
+def test_lesson05_checks_refuse_sklearn_and_torchmetrics_and_name_more_causes():
+    """Review 05s9 P1-2: sklearn's jaccard_score / confusion_matrix and torchmetrics passed exercises 2 and 5;
+    P3: ndimage.shift at order 3, a skipped missed class and `> 0.9` got no cause."""
+    from scipy import ndimage
+    from sklearn.metrics import confusion_matrix, jaccard_score
+
+    def sk_shift(mask, shift):
+        a = np.asarray(mask) != 0
+        return jaccard_score(a.ravel(), ndimage.shift(a, (0, shift), order=0).ravel()) if a.any() else float("nan")
+    _fails(checks.check_small_region_sensitivity, sk_shift, "calls sklearn.metrics")
+    _fails(checks.check_small_region_sensitivity,
+           lambda m, k: _shifted_iou_pair(np.asarray(m) != 0, ndimage.shift(np.asarray(m) != 0, (0, k))) if np.any(m)
+           else float("nan"), "interpolates (order=3 by default)", "pass order=0")
+
+    def sk_trap(p, t):
+        cl = np.union1d(np.unique(p), np.unique(t))
+        iou = jaccard_score(np.ravel(t), np.ravel(p), labels=cl, average=None)
+        over = float(iou[np.isin(cl, np.unique(t))].mean())
+        return float(iou.mean()), over, bool(iou.mean() < 0.9 <= over)
+    _fails(checks.check_trap_score, sk_trap, "calls sklearn.metrics")
+
+    def cm_trap(p, t):
+        cm = confusion_matrix(np.ravel(t), np.ravel(p), labels=range(5))
+        with np.errstate(invalid="ignore"):
+            iou = np.diag(cm) / (cm.sum(0) + cm.sum(1) - np.diag(cm))
+        over = float(iou[cm.sum(1) > 0].mean())
+        return float(np.nanmean(iou)), over, bool(np.nanmean(iou) < 0.9 <= over)
+    _fails(checks.check_trap_score, cm_trap, "calls sklearn.metrics")
+
+    def tm_trap(p, t):
+        import torch
+        from torchmetrics.functional import jaccard_index
+        iou = jaccard_index(torch.as_tensor(p).ravel(), torch.as_tensor(t).ravel(), task="multiclass", num_classes=5,
+                            average="none").numpy()
+        return _trap_score_ref(p, t)[:2] + (bool(iou.mean() < 2),)
+    _fails(checks.check_trap_score, tm_trap, "calls torchmetrics")
+
+    def skip_missed(p, t):
+        a, _, _ = _trap_score_ref(p, t)
+        both = np.intersect1d(np.unique(p), np.unique(t))
+        over = float(np.mean([np.count_nonzero((p == c) & (t == c)) / np.count_nonzero((p == c) | (t == c)) for c in both]))
+        return a, over, bool(a < 0.9 <= over)
+    _fails(checks.check_trap_score, skip_missed, "skipped a class the target has but the model missed")
+    _fails(checks.check_trap_score, lambda p, t: (*_trap_score_ref(p, t)[:2],
+                                                  _trap_score_ref(p, t)[0] < 0.9 < _trap_score_ref(p, t)[1]),
+           "exactly 0.9", "not > 0.9")
+
+
+def _enrichment_ok(pred, target, band):   # the learner's numpy
+    wrong = pred != target
+    if not wrong.any():
+        return float("nan"), float(band.mean()), float("nan")
+    frac = (wrong & band).sum() / wrong.sum()
+    return float(frac), float(band.mean()), float(frac / band.mean())
+
+
+def test_boundary_enrichment_check():
+    """Review 05s9 P2-9: exercise 6 computes a boundary enrichment by hand; hints name each cause; the helper is refused."""
+    from segcourse import failures
+    t = np.zeros((24, 24), int); t[8:16] = 1; t[16:] = 2
+    p = np.roll(t, 1, axis=0); p[0] = 0
+    check = lambda f: checks.check_boundary_enrichment(f, p, t)  # noqa: E731
+    check(_enrichment_ok)
+    _fails(check, lambda p_, t_, b: (((p_ != t_) & b).sum() / b.sum(), *_enrichment_ok(p_, t_, b)[1:]), "share of the BAND")
+    _fails(check, lambda p_, t_, b: (*_enrichment_ok(p_, t_, b)[:2], np.float64(_enrichment_ok(p_, t_, b)[1]) / _enrichment_ok(p_, t_, b)[0]),
+           "divided the other way")
+    _fails(check, lambda p_, t_, b: (*_enrichment_ok(p_, t_, b)[:2], float(b.mean()) / float(((p_ != t_) & b).sum() / max((p_ != t_).sum(), 1))),
+           "a sidewalk blob inside the sky", "never by fraction_in_band")
+    _fails(check, lambda p_, t_, b: (_enrichment_ok(p_, t_, b)[0], float(b.sum()), 1.0), "band's pixel count")
+    _fails(check, lambda p_, t_, b: tuple(100 * v if i == 0 else v for i, v in enumerate(_enrichment_ok(p_, t_, b))),
+           "percentage")
+    _fails(check, lambda p_, t_, b: tuple(np.nan_to_num(_enrichment_ok(p_, t_, b))), "return NaN")
+    _fails(check, lambda p_, t_, b: (0.5, 0.25, 2.0), "expected (1, 0.3203, 3.122)")
+    def helper(p_, t_, b):
+        ev = failures.bucket_failures(p_[None], t_[None], 5, fail_below=1.0)["samples"][0]["evidence"]["boundary"]
+        return ev["fraction_in_band"], ev["band_share"], ev["enrichment"]
+    _fails(check, helper, "calls segcourse.failures")

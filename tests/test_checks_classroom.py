@@ -272,24 +272,24 @@ def test_report_refuses_wrong_counts_a_second_main_bucket_and_the_wrong_next_ste
     # clause between the bucket and its share, "spurious" not read as a false positive)
     "Most failing samples, 2 of the 3, are false positives, no doubt, so I would add scenes without that class.",
     "False positives dominate: 67% of the failing samples sit in that bucket, so I would add new scenes without it.",
-    "Most failing samples (2 of 3) show spurious regions of a class the image lacks, so I would collect more scenes.",
+    "Most failing samples (2 of 3) show spurious regions of a class the image lacks, so I would collect more scenes like the failing ones.",
     # review 05s8b F4: a bucket qualified by "as well / too / also" is not called the main one
     "False positives dominate with 2 primary samples, boundary 1 as well; so I would collect more scenes and add "
     "noise augmentation.",
-    "False positives dominate with 2 primary samples, boundary 1 too; so I would collect more scenes.",
-    "False positives dominate with 2 primary samples, also boundary in 1; so I would collect more scenes.",
+    "False positives dominate with 2 primary samples, boundary 1 too; so I would collect more scenes like the failing ones.",
+    "False positives dominate with 2 primary samples, also boundary in 1; so I would collect more scenes like the failing ones.",
     # review 05s8c P1: "too" / "also" / "appear in N of them" further from the name still mark a second bucket
     "Most failing samples, 2 of 3, have the false positive class as their primary bucket, and boundary errors "
     "appear in 1 of them too; next I would add noise augmentation.",
     "Most failing samples, 2 of 3, have the false positive class as their primary bucket and boundary errors "
-    "appear in 1 of them; next I would collect more scenes.",
+    "appear in 1 of them; next I would collect more scenes like the failing ones.",
     "False positives are the primary bucket of 2 of the 3 failing samples; boundary errors also show up in 1 "
-    "of them, so I would collect more scenes.",
+    "of them, so I would collect more scenes like the failing ones.",
     "Most failing samples, 2 of 3, are false positives, with boundary errors in 1 of them as well, so I would "
-    "collect more scenes.",
+    "collect more scenes like the failing ones.",
     # review 05s8e P1: the count sits nearer the second bucket's name, but a comma parts it from that name
     "False positive class is the primary bucket of 2 failing samples, and boundary errors appear in 1 of them; "
-    "next I would collect more scenes.",
+    "next I would collect more scenes like the failing ones.",
 ])
 def test_report_accepts_true_explanations_in_other_words(data_report, explanation):
     checks.check_report(data_report(explanation), explanation, *_scenes())
@@ -316,10 +316,32 @@ def test_report_refuses_a_negated_another_buckets_or_a_colour_only_change(data_r
 
 @pytest.mark.parametrize("explanation", [
     "Most failing samples, 2 of the 3, are false positives, so next I would add noise augmentation, not colour jitter.",
-    "Most failing samples, 2 of the 3, are false positives; rather than a higher resolution I would collect more scenes.",
+    "Most failing samples, 2 of the 3, are false positives; rather than a higher resolution I would collect more scenes like the failing ones.",
 ])
 def test_report_accepts_the_noise_or_data_with_another_change_denied(data_report, explanation):
     checks.check_report(data_report(explanation), explanation, *_scenes())
+
+
+# review 05s9 P2-10: the "<bucket>: N of M" form says which bucket holds most; bare "more data" says no
+# more than bare "augmentation"
+@pytest.mark.parametrize("explanation", [
+    "False-positive class: 2 of 3 failing samples. Next step: noise augmentation on the training scenes.",
+    "False positives: 2 of the 3 failing samples have them as primary bucket, so I would add scenes without that class.",
+])
+def test_report_accepts_bucket_n_of_m(data_report, explanation):
+    checks.check_report(data_report(explanation), explanation, *_scenes())
+
+
+@pytest.mark.parametrize("explanation, match", [
+    ("Most failing samples, 2 of the 3, are false positives, so I would gather more training data.",
+     "not just 'more data'"),
+    ("Boundary: 1 of 3 failing samples; false positives hold 2, so I would gather more scenes like the failing ones.",
+     "does not say which bucket holds MOST"),
+])
+def test_report_refuses_bare_more_data_and_a_minority_n_of_m(data_report, explanation, match):
+    with pytest.raises(AssertionError) as info:
+        checks.check_report(data_report(explanation), explanation, *_scenes())
+    assert match in " ".join(str(info.value).split()), str(info.value)
 
 
 def _overlapping_scenes():

@@ -51,7 +51,7 @@ Layout
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
-                ``check_report``, ``check_trap_score``
+                ``check_report``, ``check_trap_score``, ``check_boundary_enrichment``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
                 ``check_click_maps``, ``check_simulate``, ``check_seeds``, ``check_click_step``
 
@@ -100,7 +100,8 @@ from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, 
                        check_split_cells)
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_min_gap,
                        check_percentile_normalize, check_rescale_factor, check_shared_nuclei)
-from .lesson05 import check_practice_masks, check_report, check_small_region_sensitivity, check_trap_score
+from .lesson05 import (check_boundary_enrichment, check_practice_masks, check_report, check_small_region_sensitivity,
+                       check_trap_score)
 from .lesson06 import (check_click_maps, check_click_step, check_largest_region_click, check_noc_with_proposal,
                        check_seeds, check_simulate)
 
@@ -114,6 +115,7 @@ __all__ = [
     "check_practice_masks",
     "check_small_region_sensitivity",
     "check_trap_score",
+    "check_boundary_enrichment",
     "check_painted_mask",
     "check_boundary_band",
     "check_confused_pair",

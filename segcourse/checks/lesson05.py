@@ -19,7 +19,12 @@ from . import _core
 from ._core import _call, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_practice_masks", "check_small_region_sensitivity", "check_report", "check_trap_score"]
+__all__ = ["check_practice_masks", "check_small_region_sensitivity", "check_report", "check_trap_score",
+           "check_boundary_enrichment"]
+
+#: What exercises 1, 2, 5 and 6 may not call: segcourse, and the metric functions of sklearn and
+#: torchmetrics that compute the answer (review 05s9 P1-2: ``jaccard_score`` passed exercises 2 and 5).
+NOT_YOURS = LIBRARY + (("sklearn.metrics", {"jaccard_score", "confusion_matrix"}), ("torchmetrics", None))
 
 
 def _show(value: Any) -> str:
@@ -173,11 +178,13 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -
         raise AssertionError(f"on your masks the mean IoU ({set_mean:.4f}) and the pooled IoU ({set_pooled:.4f})\n"
                              f"are (almost) equal, so they cannot show when the two differ: make\n"
                              f"one object larger than the other, so its union weighs more")
-    call = Watch(LIBRARY + (("sklearn.metrics", {"jaccard_score"}),))   # plain Python or numpy only
-    _compare_scores(p, g, call(set_scores, pred_masks, gt_masks, what="set_scores"), "")
-    for what, sp, sg in _SETS:
-        _compare_scores(sp, sg, call(set_scores, sp, sg, what="set_scores"), f"on the check's set ({what}):\n")
-    call.refuse("set_scores")
+    call = Watch(NOT_YOURS)   # plain Python or numpy only
+    mine = call(set_scores, pred_masks, gt_masks, what="set_scores")
+    theirs = [call(set_scores, sp, sg, what="set_scores") for _, sp, sg in _SETS]
+    call.refuse("set_scores")   # a library call is refused before its numbers are compared
+    _compare_scores(p, g, mine, "")
+    for (what, sp, sg), answer in zip(_SETS, theirs):
+        _compare_scores(sp, sg, answer, f"on the check's set ({what}):\n")
     print(f"check_practice_masks: per-sample {np.round(want, 4).tolist()}, mean {set_mean:.4g}, "
           f"pooled {set_pooled:.4g}; set_scores also right on the check's {len(_SETS)} sets")
 
@@ -261,15 +268,17 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
     """
     cases = _shift_cases()
     want = np.array([_iou_of(m != 0, _moved(m != 0, k)) for _, m, k in cases])
-    call = Watch(LIBRARY)   # plain Python or numpy (scipy.ndimage.shift too), no segcourse function
+    call = Watch(NOT_YOURS)   # plain Python or numpy (scipy.ndimage.shift too), no segcourse or sklearn metric
     got = np.array([_number(_call_case(shifted_iou, what, m, shift, call), "shifted_iou") for what, m, shift in cases])
+    call.refuse("shifted_iou")
     right = np.isclose(got, want, rtol=0, atol=1e-6, equal_nan=True)
     if right.all():
-        call.refuse("shifted_iou")
         side2, side32 = want[0], want[4]
         print(f"check_small_region_sensitivity: all {len(cases)} cases pass (2×2 square -> {side2:.3f}, "
               f"32×32 -> {side32:.3f}, 1-px line -> 0)")
         return
+    from scipy import ndimage
+
     with np.errstate(all="ignore"):
         def each(rule: Callable) -> np.ndarray:
             return np.array([rule(m != 0, k) for _, m, k in cases], float)
@@ -290,6 +299,11 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
             ([each(lambda m, k: (np.sqrt(m.sum()) - 1) / (np.sqrt(m.sum()) + 1))],
              "that is the formula (side - 1) / (side + 1) of a square moved one pixel:\nit holds for "
              "nothing else; count the overlap and the union of the two masks"),
+            ([each(lambda m, k: _iou_of(m, ndimage.shift(m, (0, k)) != 0)),
+              each(lambda m, k: _iou_of(m, ndimage.shift(m.astype(float), (0, k)) > 0)),
+              each(lambda m, k: _iou_of(m, ndimage.shift(m.astype(float), (0, k)) != 0))],
+             "scipy.ndimage.shift interpolates (order=3 by default): the moved mask\n"
+             "is not 0/1, and its blurred edge counts as object; pass order=0"),
             ([2 * inter / (size + moved_size)], "that is Dice (2·overlap / (|A| + |B|)), not IoU"),
             ([inter / size], "that is the overlap over the mask's area, not over the union"),
             ([np.ones(len(cases))], "the two masks are identical: the shifted copy was not used\n(or the shift was 0)"),
@@ -401,10 +415,14 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
                              f"{_bucket_name(negated[0]['bucket'])} bucket, but it holds the most failing "
                              f"samples\n(samples per bucket: {facts}): say what the counts show")
     claimed = [m for m in mentions if m["dominant"] and not m["negated"]]
+    if not claimed:   # "<bucket>: N of M failing samples" says it with the counts (review 05s9 P2-10)
+        of_all = {float(n) for n, m in re.findall(r"\b(\d+) (?:of|out of) (?:the |all )?(\d+)\b", text.lower())
+                  if int(m) == buckets["failing"] and 2 * int(n) > int(m)}
+        claimed = [m for m in mentions if m["bucket"] in top and not m["negated"] and of_all & set(m["beside"])]
     if not claimed:
         raise AssertionError("your explanation does not say which bucket holds MOST failing\n"
-                             "samples: write it as 'most failing samples are <bucket> errors'\n"
-                             "or '<bucket> errors dominate', with that bucket's count")
+                             "samples: write it as 'most failing samples are <bucket> errors',\n"
+                             "'<bucket> errors dominate' or '<bucket>: N of M failing samples'")
     wrong_main = [m["bucket"] for m in claimed if m["bucket"] not in top]
     if wrong_main:
         second = (f";\nif {_bucket_name(wrong_main[0])} is a second bucket, say so with 'too', 'also' or "
@@ -492,13 +510,14 @@ def _check_change(text: str, main: str) -> None:
         raise AssertionError(f"you propose '{proposed[b][0]}', the change for the {_bucket_name(b)} bucket,\n"
                              f"but the {_bucket_name(main)} bucket holds most failing samples: lesson 05\n"
                              f"section 8 pairs it with {_REMEDY_NAMES[main]}")
-    if main == "false_positive_class" and not any(re.search(_STRONG_FP_CHANGE, w) for w in proposed[main]):
+    if main == "false_positive_class" and not (any(re.search(_STRONG_FP_CHANGE, w) for w in proposed[main])
+                                               or re.search(_WHICH_DATA, " ".join(text.lower().split()))):
         weak = ", ".join(dict.fromkeys(proposed[main]))
         raise AssertionError(f"you propose only '{weak}', which does not say what the\n"
                              f"scenes lack: exercise 3's knob table shows lighting alone fails\n"
                              f"no sample, and with the training noise put back 2 fail (4 with the\n"
-                             f"lighting put back): augment with the noise, or add more data like\n"
-                             f"the failing scenes")
+                             f"lighting put back): augment with the noise, or add data like\n"
+                             f"the failing scenes (their camera), not just 'more data'")
 
 
 #: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
@@ -522,7 +541,13 @@ _NEGATION_CHANGE = (r"not|no|never|nor|neither|without|rather than|instead of|is
                     r"wouldn't|wouldnt|won't|wont|don't|dont|avoid|skip")
 #: Of the false-positive class's change words, those that name data or the noise (the others,
 #: "augment", "jitter", "colour", "brightness", "lighting", name a change that does not say which).
-_STRONG_FP_CHANGE = r"data|images|scenes|examples|samples|collect|annotat|like the failing|noise"
+#: Bare "more data" says no more than bare "augmentation" (review 05s9 P2-10): a data proposal counts
+#: when the text says which data (``_WHICH_DATA``).
+_STRONG_FP_CHANGE = r"noise|noisy|like the failing"
+_WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project)|like them\b|like the ones|"
+               r"(?:shifted|new|project'?s?|same|failing scenes'?) camera|camera (?:like|of)|"
+               r"(?:scenes|images|data|examples|samples) (?:without|with(?:out)? (?:that|the|this) class|from the)|"
+               r"where the (?:model|images?) (?:fails?|lacks?)|lighting and (?:contrast|noise)")
 _REMEDY_WORDS = {
     "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
                             r"collect|annotat|augment|jitter|noise|colou?r|brightness|lighting|like the failing",
@@ -691,11 +716,14 @@ def _trap_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     both = stray.copy(); both[6] = 1                           # stray car and a sidewalk row called road
     halves = np.zeros((8, 8), int); halves[:, 4:] = 4          # two classes only: 0 and 4
     halves_p = halves.copy(); halves_p[0, 4:6] = 0
+    edge_t = np.zeros((8, 8), int); edge_t[2, 1:6] = 1         # classes 0 and 1; 1 of road's 5 pixels called car:
+    edge_p = edge_t.copy(); edge_p[2, 5] = 4                   # road 4/5, sky 1, so exactly 0.9 over the target
     return [("a trap: 3 stray car pixels where the target has no car", stray, t),
             ("a missed class: the target's 2-px lane marking predicted as road", t, lane_t),
             ("stray car pixels and a sidewalk row called road", both, t),
             ("a perfect prediction", t.copy(), t),
-            ("a target of classes 0 and 4 only, 2 pixels of 4 called 0", halves_p, halves)]
+            ("a target of classes 0 and 4 only, 2 pixels of 4 called 0", halves_p, halves),
+            ("exactly 0.9 over the target's classes: 1 of 5 road pixels called car", edge_p, edge_t)]
 
 
 def _trap_answer(value: Any) -> tuple[float, float, bool]:
@@ -732,10 +760,12 @@ def check_trap_score(trap_score: Callable) -> None:
     per-image mIoU = the mean IoU over the classes in the target or the prediction
     """
     cases = _trap_cases()
-    call = Watch(LIBRARY)
-    for what, p, t in cases:
+    call = Watch(NOT_YOURS)
+    answers = [call(trap_score, p.copy(), t.copy(), what="trap_score") for _, p, t in cases]
+    call.refuse("trap_score")   # a library call is refused before its numbers are compared
+    for (what, p, t), answer in zip(cases, answers):
         want = _trap_ref(p, t)
-        got = _trap_answer(call(trap_score, p.copy(), t.copy(), what="trap_score"))
+        got = _trap_answer(answer)
         if np.allclose(got[:2], want[:2], rtol=0, atol=1e-6) and got[2] == want[2]:
             continue
         iou, in_t, in_p = _class_ious(p, t)
@@ -743,6 +773,8 @@ def check_trap_score(trap_score: Callable) -> None:
         union = np.array([np.count_nonzero((p == c) | (t == c)) for c in range(5)])
         dice = np.where(in_t + in_p > 0, 2 * inter / np.maximum(in_t + in_p, 1), np.nan)
         causes = [
+            (float(iou[(in_p > 0) & (in_t > 0)].mean()), "you skipped a class the target has but the model missed:\n"
+                                                          "it counts, with IoU 0 (average over every class the TARGET has)"),
             (float(iou[in_p > 0].mean()), "you averaged over the classes the PREDICTION has: average over\n"
                                           "the TARGET's classes (a class it has but the model missed counts, as 0)"),
             (float(inter.sum() / union.sum()), "that is the pooled IoU (all overlaps over all unions): average the\n"
@@ -766,8 +798,147 @@ def check_trap_score(trap_score: Callable) -> None:
                 first = ("per-image mIoU = the mean IoU over the classes in the target or the prediction" if i == 0 else
                          "the second value = the mean IoU over the classes the target has")
                 raise AssertionError(f"{what}: {shown}\n{why or first}")
+        if want[1] == 0.9:
+            raise AssertionError(f"{what}: {shown}\na sample at exactly 0.9 passes the line (only a score BELOW 0.9\n"
+                                 "fails): test over_target >= 0.9, not > 0.9")
         raise AssertionError(f"{what}: {shown}\nthe trap is a sample that FAILS per image (below 0.9) but PASSES\n"
                              "over its target's classes (0.9 or more): both conditions")
-    call.refuse("trap_score")
     print(f"check_trap_score: all {len(cases)} cases pass (the trap: per image "
           f"{_trap_ref(*cases[0][1:])[0]:.3f}, over the target's classes {_trap_ref(*cases[0][1:])[1]:.3f})")
+
+
+# ----------------------------------------------------------------------------- exercise 6: boundary enrichment
+def _band_of(t: np.ndarray, d: int = 1) -> np.ndarray:
+    """Pixels with another class within ``d`` pixels (a (2d+1)² square; the border repeated outward)."""
+    padded, band = np.pad(t, d, mode="edge"), np.zeros(t.shape, bool)
+    for dy in range(-d, d + 1):
+        for dx in range(-d, d + 1):
+            band |= padded[d + dy:d + dy + t.shape[0], d + dx:d + dx + t.shape[1]] != t
+    return band
+
+
+def _enrichment_ref(p: np.ndarray, t: np.ndarray, band: np.ndarray) -> tuple[float, float, float]:
+    """(share of the wrong pixels in the band, the band's share of the image, their ratio); NaN without errors."""
+    wrong = p != t
+    share = float(band.mean())
+    if not wrong.any():
+        return float("nan"), share, float("nan")
+    frac = float((wrong & band).sum() / wrong.sum())
+    return frac, share, frac / share
+
+
+def _enrichment_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """(what, prediction, target, band): 16×16 maps, sky / road / sidewalk rows and a car."""
+    t = np.zeros((16, 16), int)
+    t[6:11], t[11:] = 1, 2
+    t[7:9, 3:7] = 4
+    band = _band_of(t)
+    shifted = np.roll(t, 1, axis=0); shifted[0] = t[0]            # every edge one row down
+    rng = np.random.default_rng(3)
+    scattered = t.copy()
+    flip = rng.permutation(t.size)[:int((shifted != t).sum())]      # as many wrong pixels, at random
+    scattered.flat[flip] = (t.flat[flip] + 1) % 5
+    inner = t.copy(); inner[1:4, 8:12] = 2                         # a blob of sidewalk inside the sky
+    return [("every edge one pixel off", shifted, t, band), ("as many wrong pixels at random", scattered, t, band),
+            ("a sidewalk blob inside the sky, away from every edge", inner, t, band),
+            ("a perfect prediction (no wrong pixel)", t.copy(), t, band)]
+
+
+def _enrichment_answer(value: Any) -> tuple[float, float, float]:
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != 3:
+        raise AssertionError(f"boundary_enrichment returned {_show(value)}: return three things,\n"
+                             "(fraction_in_band, band_share, enrichment)")
+    return tuple(_number(v, f"boundary_enrichment's {n}")           # type: ignore[return-value]
+                 for v, n in zip(value, ("fraction_in_band", "band_share", "enrichment")))
+
+
+def _enrichment_hint(got: tuple, want: tuple, p: np.ndarray, t: np.ndarray, band: np.ndarray) -> str:
+    """The cause of a wrong (fraction, share, enrichment), as a hint line."""
+    wrong = p != t
+    n_wrong, n_band, size = wrong.sum(), band.sum(), t.size
+    def same(a: float, b: float) -> bool:
+        return bool(np.isclose(a, b, rtol=0, atol=1e-6, equal_nan=True))
+    frac, share, ratio = got
+    if n_wrong == 0 and not (np.isnan(frac) and np.isnan(ratio)):
+        return ("with no wrong pixel the share of wrong pixels in the band is 0/0:\n"
+                "return NaN (float('nan')) for fraction_in_band and enrichment, not a number")
+    if not same(frac, want[0]):
+        causes = [((wrong & band).sum() / max(n_band, 1), "that is the share of the BAND that is wrong: divide the wrong\n"
+                                                          "pixels in the band by ALL wrong pixels, not by the band"),
+                  ((wrong & band).sum() / size, "that is a share of the whole image: divide the wrong pixels in\n"
+                                                "the band by all wrong pixels"),
+                  ((~wrong & band).sum() / max((~wrong).sum(), 1), "you counted the RIGHT pixels (pred == target):\n"
+                                                                  "count the wrong ones (pred != target)"),
+                  (100 * want[0], "that is a percentage: return a fraction from 0 to 1"),
+                  ((wrong & ~band).sum() / max(n_wrong, 1), "that is the share OUTSIDE the band: count the wrong pixels\n"
+                                                            "where band is True")]
+        return next((why for v, why in causes if same(frac, v)),
+                    "fraction_in_band = (wrong pixels in the band) / (all wrong pixels)")
+    if not same(share, want[1]):
+        causes = [(n_band, "that is the band's pixel count: divide it by the image's pixels"),
+                  (100 * want[1], "that is a percentage: return a fraction from 0 to 1"),
+                  (1 - want[1], "that is the share OUTSIDE the band")]
+        return next((why for v, why in causes if same(share, v)),
+                    "band_share = (pixels in the band) / (pixels in the image): where\nrandom errors would land")
+    causes = [(want[1] / want[0] if want[0] else np.nan, "you divided the other way: enrichment = fraction_in_band / band_share"),
+              (want[0] - want[1], "that is a difference: enrichment is the ratio fraction_in_band / band_share")]
+    return next((why for v, why in causes if same(ratio, v)), "enrichment = fraction_in_band / band_share")
+
+
+@learner_check
+def check_boundary_enrichment(boundary_enrichment: Callable, pred: Any, target: Any) -> None:
+    """Check ``boundary_enrichment(pred, target, band)`` -> (fraction_in_band, band_share, enrichment).
+
+    ``fraction_in_band`` is the share of the wrong pixels (``pred != target``) that lie in the
+    boundary band, ``band_share`` the band's share of the image (where errors at random would land),
+    ``enrichment`` their ratio; with no wrong pixel the first and the last are NaN (0/0). Tested on
+    the check's 16×16 maps (a one-pixel shift, random errors, a blob away from the edges, a perfect
+    prediction), then on the learner's sample (``pred``, ``target``, the band of
+    :func:`segcourse.failures.label_boundary_band`) against the evidence of
+    :func:`segcourse.failures.bucket_failures`. Plain numpy only: a ``segcourse`` call is refused.
+
+    >>> check_boundary_enrichment(lambda p, t, band: (0.5, 0.25, 2.0), [[0, 1], [1, 1]], [[0, 1], [1, 1]])
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: every edge one pixel off: yours (0.5, 0.25, 2), expected (1, 0.3203, 3.122).
+    fraction_in_band = (wrong pixels in the band) / (all wrong pixels)
+    """
+    from ..failures import bucket_failures, label_boundary_band
+
+    try:
+        p, t = to_numpy(pred, "pred"), to_numpy(target, "target")
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"pass the sample's prediction and target (two label maps):\n{exc}") from None
+    if p.shape != t.shape or p.ndim != 2:
+        raise AssertionError(f"pred and target must be two label maps of one sample, the same\n"
+                             f"shape: got {p.shape} and {t.shape}")
+    band = label_boundary_band(t)
+    cases = _enrichment_cases() + [("your sample", p, t, band)]
+    call = Watch(NOT_YOURS)
+    use = "numpy (pred != target, boolean masks, .sum(), .mean())"
+    answers = []
+    for what, cp, ct, cb in cases:
+        try:
+            answers.append(call(boundary_enrichment, cp.copy(), ct.copy(), cb.copy(), what="boundary_enrichment"))
+        except AssertionError as exc:
+            call.refuse("boundary_enrichment", use=use)   # a crash inside the helper: the helper is the cause
+            if "ZeroDivisionError" not in str(exc):
+                raise
+            raise AssertionError(f"{exc}\non {what}: with no wrong pixel, fraction_in_band is 0/0: return NaN;\n"
+                                 f"enrichment divides by band_share, never by fraction_in_band") from None
+    call.refuse("boundary_enrichment", use=use)
+    for (what, cp, ct, cb), answer in zip(cases, answers):
+        got, want = _enrichment_answer(answer), _enrichment_ref(cp, ct, cb)
+        if not np.allclose(got, want, rtol=0, atol=1e-6, equal_nan=True):
+            raise AssertionError(f"{what}: yours ({', '.join(_show(v) for v in got)}), expected "
+                                 f"({', '.join(_show(v) for v in want)}).\n{_enrichment_hint(got, want, cp, ct, cb)}")
+    frac, share, ratio = _enrichment_ref(p, t, band)
+    k = int(max(p.max(initial=0), t.max(initial=0))) + 1
+    scored = bucket_failures(p[None], t[None], max(k, 2), fail_below=1.0)["samples"]   # every sample below a perfect 1
+    ev = scored[0]["evidence"].get("boundary") if scored else None
+    same = ev is not None and ev["wrong_pixels"] == int((p != t).sum())
+    if same:
+        assert abs(ev["enrichment"] - ratio) < 1e-9, "the check disagrees with bucket_failures"
+    print(f"check_boundary_enrichment: all {len(cases)} cases pass; your sample: {frac:.0%} of its wrong pixels lie in "
+          f"the band, which covers {share:.0%} of the image: {ratio:.2f} × its share"
+          + (f" (bucket_failures: {ev['enrichment']:.2f}, the same)" if same else ""))
