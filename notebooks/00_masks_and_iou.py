@@ -62,8 +62,7 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
-fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
+fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, object_name="car")
 
 # %% [markdown]
 # Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (the `car share` printed
@@ -102,33 +101,48 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 #
 # ## 1b · Masks as files
 #
-# **Colour-coded masks.** Some data sets (Pascal VOC, for one) store a mask as an RGB picture: one
-# colour per class. To get class ids back, look each pixel's colour up in the data set's colour
-# table. Here is a 4×4 mask in the road scenes' colours, with one pixel the annotator left white,
-# "void":
+# A mask file is usually a PNG. Pascal VOC stores it as a **palette image** (PIL's mode "P"):
+# each pixel holds a class id, and a colour table in the file says how to draw each id. Below,
+# a 4×4 mask in the road scenes' colours goes into a PNG file in memory and is read back. One
+# pixel holds 255, "void": the annotator could not tell its class.
 
 # %%
-table = scene.palette[:3]                                  # sky (id 0), road (1), sidewalk (2)
-rgb = table[[[0, 0, 0, 0], [1, 1, 2, 2], [1, 1, 2, 2], [1, 1, 1, 2]]]   # (4, 4, 3): the file's pixels
-rgb[3, 3] = (255, 255, 255)                                # white: "void", not a class
+import io
+from PIL import Image
+
+ids = np.array([[0, 0, 0, 0],                              # sky (0), road (1), sidewalk (2)
+                [1, 1, 2, 2],
+                [1, 1, 2, 2],
+                [1, 1, 1, 255]], dtype=np.uint8)           # 255: void, not a class
+png = Image.fromarray(ids)
+colour_table = np.full((256, 3), 255, np.uint8)            # every id white ...
+colour_table[:3] = scene.palette[:3]                       # ... but the three class ids
+png.putpalette(colour_table.ravel().tolist())              # now a palette ("P") image
+file = io.BytesIO()
+png.save(file, format="PNG")                               # the mask file, in memory
+file.seek(0)
+read = Image.open(file)
+print("mode:", read.mode, "| read as 'P', the pixels are the ids:", bool((np.array(read) == ids).all()))
+rgb = np.array(read.convert("RGB"))                        # read as 'RGB': colours, not ids
+print("read as 'RGB': shape", rgb.shape, "| pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
+
+# %% [markdown]
+# **Colour-coded masks.** Read as RGB (as d2l reads VOC), or stored as RGB by other data sets, a
+# mask gives colours. To get the ids back, look each pixel's colour up in the colour table; a
+# colour that is in no row is void:
+
+# %%
+table = scene.palette[:3]                                  # row c: the colour of class c
 same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)     # (4, 4, 3): pixel colour == colour c?
-ids = np.where(same.any(axis=-1), same.argmax(axis=-1), 255).astype(np.uint8)   # no class colour -> 255
-print(ids)
+looked_up = np.where(same.any(axis=-1), same.argmax(axis=-1), 255)     # no class colour -> 255
+print(looked_up)
+print("same as the 'P' read:", bool((looked_up == ids).all()), "| pixels a score counts (not 255):",
+      (ids != 255).sum(), "of", ids.size)
 
 # %% [markdown]
-# **The ignore label.** Id 255 marks pixels nobody could label. A score must skip them:
-# `metrics.mean_iou(..., ignore_index=255)` drops every pixel whose *target* is 255. Without it,
-# 255 is no class id of a 3-class data set, and the library refuses:
-
-# %%
-guess_ids = np.array([[0, 0, 0, 0], [1, 1, 1, 2], [1, 1, 2, 2], [1, 1, 1, 1]])   # its last pixel sits on the void
-print("mean IoU, 255 ignored:", round(metrics.mean_iou(guess_ids, ids, num_classes=3, ignore_index=255), 4))
-try:
-    metrics.mean_iou(guess_ids, ids, num_classes=3)
-except ValueError as err:
-    print("without ignore_index:", str(err).splitlines()[0])
-
-# %% [markdown]
+# **The ignore label.** Id 255 marks pixels nobody could label, so a score must skip them (§6
+# shows how). Here 15 of the 16 pixels count.
+#
 # **Resizing.** Linear interpolation blends neighbouring values. That is right for an image and
 # wrong for a label map, where a blend of two ids is another class or no class at all. Resize
 # masks with nearest neighbour (`order=0`), and crop or flip the image and its mask together
@@ -213,7 +227,7 @@ fig.tight_layout()
 # ## 3 · The same in numpy
 #
 # A loop over pixels is fine for 9 pixels and slow for a 512×512 image (the second cell below
-# times both). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
+# times both, best of several runs: one run on a busy machine can take many times as long). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
 # the OR (union), `.sum()` counts the `True` pixels. Convert to `bool` first: a mask saved as an
 # 8-bit image often holds 0 and 255, and `uint8` arithmetic wraps around (`255 + 255` is `254`).
 
@@ -226,22 +240,29 @@ print("P | T =\n", (P | T).astype(int))
 print("mask_iou:", (P & T).sum() / (P | T).sum())
 
 # %% tags=["nbval-ignore-output"]
-import time
+import timeit
 
 big_t, big_p = np.random.default_rng(1).random((2, 512, 512)) < 0.5     # one 512x512 pair of masks
 lists_t, lists_p = big_t.tolist(), big_p.tolist()
-start = time.perf_counter()
-intersection = union = 0
-for y in range(512):                                   # the loop of §2
-    for x in range(512):
-        intersection += lists_t[y][x] and lists_p[y][x]
-        union += lists_t[y][x] or lists_p[y][x]
-loop_s = time.perf_counter() - start
-start = time.perf_counter()
-iou_np = (big_t & big_p).sum() / (big_t | big_p).sum()
-numpy_s = time.perf_counter() - start
+
+
+def loop_iou():
+    intersection = union = 0
+    for y in range(512):                               # the loop of §2
+        for x in range(512):
+            intersection += lists_t[y][x] and lists_p[y][x]
+            union += lists_t[y][x] or lists_p[y][x]
+    return intersection / union
+
+
+def numpy_iou():
+    return (big_t & big_p).sum() / (big_t | big_p).sum()
+
+
+loop_s = min(timeit.repeat(loop_iou, number=1, repeat=3))              # the fastest of 3 runs
+numpy_s = min(timeit.repeat(numpy_iou, number=20, repeat=5)) / 20      # the fastest of 5 runs of 20
 print(f"one 512x512 pair: Python loop {loop_s * 1000:.0f} ms, numpy {numpy_s * 1000:.2f} ms "
-      f"({loop_s / numpy_s:.0f} times as long in the loop); same IoU: {intersection / union == iou_np}")
+      f"({loop_s / numpy_s:.0f} times as long in the loop); same IoU: {loop_iou() == numpy_iou()}")
 
 # %% [markdown]
 # `segcourse.metrics.iou` does exactly this, plus the checks a real project needs (same shape,
@@ -445,6 +466,19 @@ print("mean IoU:", round(metrics.mean_iou(invented, target, num_classes=K), 4),
 # 0, so the mean IoU falls to 0.4792. Averaging only the classes of the target would drop the car
 # and report 0.6389, hiding the false alarm.
 #
+# **Void pixels.** §1b's mask file is this target with its last pixel void (255).
+# `ignore_index=255` drops every pixel whose *target* is 255 before counting. Without it, 255 is
+# no class id of a 5-class data set, and the library refuses:
+
+# %%
+print("mean IoU, void pixel ignored:", round(metrics.mean_iou(pred, ids, num_classes=K, ignore_index=255), 4))
+try:
+    metrics.mean_iou(pred, ids, num_classes=K)
+except ValueError as err:
+    print("without ignore_index:", str(err).splitlines()[0])
+
+# %% [markdown]
+#
 # ## 7 · A first look at boundaries
 #
 # A big object has most of its pixels inside (the 10×10 square below: 64 of its 100 pixels are
@@ -459,8 +493,8 @@ shifted = np.roll(square, 1, axis=1)  # the same square, one pixel to the right
 print("mask IoU     :", round(metrics.iou(shifted, square), 3), "| pixels in both squares:", (shifted & square).sum(),
       "of", (shifted | square).sum())
 print("boundary IoU :", round(metrics.boundary_iou(shifted, square), 3))
-print("the square's pixels:", square.sum(), "| on its outline:", (square & ~ndimage.binary_erosion(square)).sum(),
-      "| inside:", ndimage.binary_erosion(square).sum())
+print("the square's pixels:", square.sum(), "| on its outline:", (square & ~ndimage.binary_erosion(square, np.ones((3, 3)))).sum(),
+      "| inside:", ndimage.binary_erosion(square, np.ones((3, 3))).sum())
 
 # %% [markdown]
 # The band: erode the mask `d` times (peel `d` layers off) and keep what was peeled off, every
@@ -487,12 +521,14 @@ for ax, mask, band, title in [(axes[0], square, band_t, f"target and its band (d
     ax.set_title(title, fontsize=10)
     ax.set_xticks([]); ax.set_yticks([])
 axes[1].contour(square, levels=[0.5], colors="black", linewidths=1.2, linestyles="--")
-axes[0].legend(handles=[Patch(facecolor=band_colours[i] / 255, edgecolor="black", label=lab)
-                        for i, lab in [(1, "mask, inside"), (2, "band")]]
-               + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
-               loc="upper center", bbox_to_anchor=(1.1, -0.02), ncol=3, frameon=False, fontsize=8)
+fig.legend(handles=[Patch(facecolor=band_colours[i] / 255, edgecolor="black", label=lab)
+                    for i, lab in [(1, "mask, inside"), (2, "band")]]
+           + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
+           loc="lower left", bbox_to_anchor=(0.02, 0), ncol=3, frameon=False, fontsize=10)
 viz.error_map(band_t, band_p, ax=axes[2], title="band vs band: TP / FP / FN")
-fig.tight_layout()
+for ax in axes:
+    ax.set_xlim(2.5, 16.5); ax.set_ylim(16.5, 2.5)     # crop to the squares
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # Left and middle: each band (dark grey) is the one-pixel ring just inside its square's outline;
@@ -510,7 +546,7 @@ fig.tight_layout()
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
 tiny[5:7, 5:7] = True                      # a 2x2 square
-print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.binary_erosion(tiny)).sum(),
+print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.binary_erosion(tiny, np.ones((3, 3)))).sum(),
       "| mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1), tiny), 3))
 
 # %% [markdown]
@@ -584,29 +620,26 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # One threshold, 112, marks 32.2 % of the pixels as coin, in 50 connected regions, of which
-# only 23 have 100 pixels or more. The cell below sorts the 27 others by where they lie, and
-# counts the holes that the threshold leaves inside the regions:
+# only 23 have 100 pixels or more. The others are specks. The threshold also leaves holes where
+# part of a coin's face is darker than 112 (each has its own white outline on the overlay). The
+# gallery recipe closes the mask with a 4×4 square first; the cell below counts what that fills:
 
 # %%
-big = np.isin(regions, 1 + np.flatnonzero(sizes >= 100))       # the 23 large regions
-in_hole = ndimage.binary_fill_holes(big) & ~big                 # background enclosed by a large region
-near_rim = ndimage.binary_dilation(big, iterations=3)           # within 3 px of a large region
-where = {"in a hole inside a coin": 0, "on a coin's rim (within 3 px)": 0, "in the background": 0}
-for i in 1 + np.flatnonzero(sizes < 100):
-    speck = regions == i
-    key = 0 if in_hole[speck].all() else 1 if near_rim[speck].any() else 2
-    where[list(where)[key]] += 1
-print(f"small regions: {(sizes < 100).sum()}, from {sizes[sizes < 100].min()} to {sizes[sizes < 100].max()} px:", where)
-holes, n_holes = ndimage.label(ndimage.binary_fill_holes(coin_mask) & ~coin_mask)
-print(f"holes (background pixels enclosed by coin pixels): {n_holes}, {(holes > 0).sum()} px in all")
+def holes(m):
+    """Connected groups of background pixels enclosed by mask pixels, and their pixels."""
+    enclosed, n = ndimage.label(ndimage.binary_fill_holes(m) & ~m)
+    return n, int((enclosed > 0).sum())
+
+
+closed = ndimage.binary_closing(coin_mask, np.ones((4, 4)))   # dilate, then erode: fills gaps under 4x4
+print(f"specks: {(sizes < 100).sum()} regions of {sizes[sizes < 100].min()} to {sizes[sizes < 100].max()} px | "
+      f"holes (count, px): {holes(coin_mask)} before the closing, {holes(closed)} after")
 
 # %% [markdown]
-# The 27 small regions are specks of 1 to 5 pixels: 14 on a coin's rim, 4 in a hole inside a
-# coin, 9 in the background. The threshold also leaves 216 holes (617 pixels) where part of a
-# coin's face is darker than 112; each hole has its own white outline on the overlay. The gallery
-# recipe therefore closes the mask (a closing fills small holes and gaps), removes the regions
-# that touch the border, labels the rest, and draws only the regions of 100 pixels or more.
-# Lesson 04 segments real images with better tools.
+# The 27 small regions are specks of 1 to 5 pixels, and the 216 holes hold 617 pixels; the 4×4
+# closing fills every hole. The recipe then removes the regions that touch the border, labels the
+# rest, and draws only the regions of 100 pixels or more. Lesson 04 segments real images with
+# better tools.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
@@ -694,14 +727,14 @@ print(f"held-out IoU at the default 0.5: {metrics.iou(prob > 0.5, blob):.3f}; "
 # ## Summary
 #
 # * A mask is a binary mask, a label map or a one-hot stack (`np.eye(K)[label_map]`, argmax back).
-#   A colour-coded mask file becomes ids by a colour lookup; id 255 is ignored
-#   (`ignore_index=255`); masks are resized with nearest neighbour.
+#   A palette PNG holds the ids; an RGB mask becomes ids by a colour lookup. Id 255 is void,
+#   skipped with `ignore_index=255`. Masks are resized with nearest neighbour.
 # * IoU = TP / (TP + FP + FN): 0.5 for the 3×3 example. Dice ranks one pair like IoU, but means
 #   over images can rank two models differently.
 # * Pixel accuracy counts TNs: "no car anywhere" is 97.4 % accurate with car IoU 0.
 # * Two empty masks have no IoU: NaN, skipped by the mean. A class the model invents scores 0.
 # * Mask IoU hides a one-pixel shift of the 10×10 square (0.818); boundary IoU shows it (0.333).
-#   On objects under about 2d pixels across, such as the card's cars, boundary IoU equals IoU.
+#   On objects with no pixel more than d inside, such as the card's cars, boundary IoU equals IoU.
 # * A binary mask is `sigmoid(logit) > threshold`; choose the threshold on validation images and
 #   report it on held-out ones.
 #
@@ -727,18 +760,14 @@ guess[np.roll(scene_truth == car, 1, axis=1)] = car          # ... and the cars 
 near_road = ndimage.binary_dilation(scene_truth == road, iterations=2)
 strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2)
 guess[strip] = road                                          # sidewalk next to the road's left edge called road
-edge = ndimage.maximum_filter(scene_truth, size=3) != ndimage.minimum_filter(scene_truth, size=3)  # the card's "class edge"
-car_wrong = (guess != scene_truth) & ~strip
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
+notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
+                                             "a sidewalk strip called road": strip})
 fig, card_text = viz.evidence_card(
-    card_image, scene_truth, guess, scene.class_names,
+    card_image, scene_truth, guess, scene.class_names, notes=notes, palette=scene.palette,
     scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car],
             "car boundary IoU": metrics.boundary_iou(guess == car, scene_truth == car), "road IoU": per_class[road],
-            "road boundary IoU": metrics.boundary_iou(guess == road, scene_truth == road), "per_class": per_class},
-    notes=[f"every car shifted 1 px to the right: {car_wrong.sum()} px wrong, {(car_wrong & edge).sum()} on a class edge",
-           f"a sidewalk strip of {strip.sum()} px called road: {(strip & edge).sum()} on a class edge, "
-           f"{(strip & ~edge).sum()} inside"],
-    palette=scene.palette)
+            "road boundary IoU": metrics.boundary_iou(guess == road, scene_truth == road), "per_class": per_class})
 print(card_text)
 d_card = max(1, round(0.02 * np.hypot(*scene_truth.shape)))
 depth = ndimage.distance_transform_cdt(scene_truth == car, metric="chessboard")   # steps to the nearest non-car pixel
@@ -753,7 +782,7 @@ print(f"band depth d = {d_card} px | deepest car pixel: {depth.max()} px inside 
 #
 # Car boundary IoU equals car IoU (0.726): no car pixel lies more than d = 2 px inside its car, so
 # the band holds every car pixel (107 of 107) and boundary IoU is just IoU. That happens to any
-# object under about 2d pixels across. On the large road region the band does show the edge
+# object with no pixel more than d inside. On the large road region the band does show the edge
 # errors: road IoU 0.903, road boundary IoU 0.694.
 #
 # ## Pass check
@@ -765,6 +794,7 @@ print(f"band depth d = {d_card} px | deepest car pixel: {depth.max()} px inside 
 #   their pixels TP, FP, FN;
 # * say why `iou(empty, empty)` is NaN, and why an invented class scores 0;
 # * turn a label map into a one-hot stack and back, and logits into a mask (sigmoid, threshold);
+# * read class ids from a mask file: straight from a palette PNG, by colour lookup from RGB, 255 void;
 # * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
 #
 # The exercises in `exercises/00_masks_and_iou.ipynb` grade these with checks, on cases this

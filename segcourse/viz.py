@@ -317,6 +317,31 @@ def task_outputs(image: Any, label_map: Any, instances: Any, class_names: Sequen
     return fig
 
 
+def fault_notes(target: Any, pred: Any, faults: Mapping[str, Any]) -> list[str]:
+    """One failure note per named fault: how many pixels it makes wrong, and where they lie.
+
+    ``faults`` maps a description to a bool mask of the pixels that fault touched; only the
+    pixels where ``pred`` differs from ``target`` count. A wrong pixel lies "on a class edge" when
+    its 3x3 neighbourhood in ``target`` holds more than one class (cyan in :func:`evidence_card`
+    and :func:`errors_over_image`) and "inside" otherwise (magenta).
+
+    >>> t = np.zeros((4, 6), int); t[:, 3:] = 1
+    >>> p = t.copy(); p[:, 3] = 0; p[0, 5] = 0
+    >>> fault_notes(t, p, {"edge moved": np.arange(6) == 3, "one pixel": np.arange(6) == 5})
+    ['edge moved: 4 px wrong, 4 on a class edge, 0 inside', 'one pixel: 1 px wrong, 0 on a class edge, 1 inside']
+    """
+    t = as_label_array(target, "target", ndims=(2,))
+    p = as_label_array(pred, "pred", ndims=(2,))
+    check_same_size(target=t.shape, pred=p.shape)
+    edge = _class_edges(t)
+    notes = []
+    for name, fault in faults.items():
+        wrong = np.broadcast_to(np.asarray(fault, bool), t.shape) & (p != t)
+        notes.append(f"{name}: {int(wrong.sum())} px wrong, {int((wrong & edge).sum())} on a class edge, "
+                     f"{int((wrong & ~edge).sum())} inside")
+    return notes
+
+
 def error_codes(target: Any, pred: Any, ignore_index: int | None = None) -> tuple[np.ndarray, list[str]]:
     """Per-pixel error category: for binary masks TN/TP/FP/FN, otherwise correct/wrong class.
 

@@ -71,9 +71,10 @@ checks.check_iou_at_threshold(iou_at_threshold)
 # lesson 00 §1, but any real numbers). `confusion_from_scores(scores, target)` turns them into label
 # maps (the class with the highest score) and returns the `(K, K)` integer confusion matrix against
 # `target` `(N, H, W)`: `cm[i, j]` counts pixels of true class `i` predicted as `j`, with K read from
-# the scores, so a class that never occurs still has its row. No Python loop over pixels: the check
-# counts your function's Python steps on small and on large images, and refuses a count that grows
-# with the pixels. Careful with uint8 targets.
+# the scores, so a class that never occurs still has its row. Target pixels of 255 are void
+# (lesson 00 §1b): leave them out of the matrix. No Python loop over pixels: the check counts your
+# function's Python steps on small and on large images, and refuses a count that grows with the
+# pixels. Careful with uint8 targets.
 
 # %% nbgrader={"grade": false, "grade_id": "confusion_from_scores", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def confusion_from_scores(scores, target):
@@ -81,7 +82,9 @@ def confusion_from_scores(scores, target):
     scores = np.asarray(scores)
     k = scores.shape[1]
     pred = scores.argmax(axis=1).astype(np.int64).ravel()
-    index = k * np.asarray(target).astype(np.int64).ravel() + pred
+    target = np.asarray(target).astype(np.int64).ravel()
+    keep = target != 255                                   # void pixels are not counted
+    index = k * target[keep] + pred[keep]
     return np.bincount(index, minlength=k * k).reshape(k, k)
     ### END SOLUTION
 
@@ -231,3 +234,29 @@ confused = ("road", "car")  # 25 + 20 = 45: the largest cm[i, j] + cm[j, i] off 
 
 # %% nbgrader={"grade": true, "grade_id": "check_confused", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_confused_pair(confused, cm, names)
+
+
+# %% [markdown]
+# ## 9 · Class ids from a colour-coded mask (2 points)
+#
+# Some data sets store a mask as an RGB picture, and a palette PNG read as RGB is one too (lesson
+# 00 §1b). `rgb_to_ids(rgb, table)` turns such a picture back into class ids. `rgb` is uint8 of
+# shape `(H, W, 3)` or, for a batch, `(N, H, W, 3)`. `table` is a dict `{class id: (r, g, b)}`,
+# and its ids need not be 0, 1, 2, ...: Cityscapes calls road 7 and car 26. Return an integer
+# array of shape `rgb.shape[:-1]`: at each pixel the id whose colour equals the pixel's in all
+# three channels, and 255 (void) where no colour of the table does, as on VOC's light border
+# (224, 224, 192) or a blended edge pixel.
+
+# %% nbgrader={"grade": false, "grade_id": "rgb_to_ids", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rgb_to_ids(rgb, table):
+    ### BEGIN SOLUTION
+    rgb = np.asarray(rgb)
+    keys = np.array(list(table))
+    colours = np.array(list(table.values()))
+    same = (rgb[..., None, :] == colours).all(axis=-1)       # (..., C): pixel colour == colour of row c?
+    return np.where(same.any(axis=-1), keys[same.argmax(axis=-1)], 255)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_rgb_to_ids", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_rgb_to_ids(rgb_to_ids)

@@ -140,3 +140,69 @@ def test_confused_pair_mentions_the_lesson_only_for_the_lessons_pair():
     with pytest.raises(AssertionError) as info:
         checks.check_confused_pair(("sky", "car"), cm, names)
     assert "lesson" not in str(info.value)
+
+
+# ------------------------------------------- review 00s9b: exercise 9 (colours to ids), 3 (void), 4 (NaN)
+def _rgb_ids(rgb, table, every=True, keep_void=True, keys=True):
+    rgb = np.asarray(rgb)
+    k = np.array(list(table)) if keys else np.arange(len(table))
+    same = rgb[..., None, :] == np.array(list(table.values()))
+    same = same.all(-1) if every else same.any(-1)
+    return np.where(same.any(-1), k[same.argmax(-1)], 255) if keep_void else k[same.argmax(-1)]
+
+
+def test_rgb_to_ids_right_answers_pass():
+    checks.check_rgb_to_ids(_rgb_ids)
+
+    def per_class(rgb, table):
+        out = np.full(np.shape(rgb)[:-1], 255, np.uint8)
+        for k, colour in table.items():
+            out[(np.asarray(rgb) == colour).all(-1)] = k
+        return out
+    checks.check_rgb_to_ids(per_class)
+
+
+def test_rgb_to_ids_typical_mistakes_are_named():
+    _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t, keep_void=False), "should be 255 (void)",
+           "argmax of a row of all False")
+    _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t, every=False), "ANY channel", ".all(axis=-1)")
+    _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t, keys=False), "ROW of the table", "[7, 8, 23, 26]")
+    _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(np.int8), "int8 cannot hold 255")
+    _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(float), "dtype float64")
+
+    def nearest(rgb, table):
+        d = ((np.asarray(rgb, int)[..., None, :] - np.array(list(table.values()))) ** 2).sum(-1)
+        return np.array(list(table))[d.argmin(-1)]
+    _fails(checks.check_rgb_to_ids, nearest, "NEAREST colour")
+
+    def lesson_cell(rgb, table):   # lesson 00 §1b's cell with the table's keys: one image only
+        keys, table = np.array(list(table)), np.array(list(table.values()))
+        same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)
+        return np.where(same.any(axis=-1), keys[same.argmax(axis=-1)], 255)
+    _fails(checks.check_rgb_to_ids, lesson_cell, "batch", "LAST axis", "rgb[..., None, :]")
+
+
+def test_confusion_from_scores_void_pixels_are_left_out():
+    def counts_void(scores, target):       # lesson 00 §6's bincount on everything
+        k = np.shape(scores)[1]
+        index = k * np.asarray(target).astype(np.int64).ravel() + np.argmax(scores, 1).ravel()
+        return np.bincount(index, minlength=k * k).reshape(k, k)
+    _fails(checks.check_confusion_from_scores, counts_void, "2 void pixels (255)", "crashed", "target != 255")
+
+    def clipped(scores, target):
+        k = np.shape(scores)[1]
+        t = np.minimum(np.asarray(target).astype(np.int64), k - 1)
+        return np.bincount((k * t + np.argmax(scores, 1)).ravel(), minlength=k * k).reshape(k, k)
+    _fails(checks.check_confusion_from_scores, clipped, "yours counts 6", "target != 255")
+
+
+def test_image_mean_iou_np_mean_over_nan_is_named():
+    def plain_mean(pred, target, k):
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            cm = np.bincount(k * t.ravel() + p.ravel(), minlength=k * k).reshape(k, k)
+            tp = np.diag(cm)
+            with np.errstate(invalid="ignore"):
+                out.append(np.mean(tp / (cm.sum(0) + cm.sum(1) - tp)))
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, plain_mean, "yours is nan", "class 3 is in neither mask", "np.nanmean")

@@ -46,3 +46,18 @@ def test_task_outputs_without_objects_and_bad_shapes():
         plt.close(fig)
     with pytest.raises(ValueError):
         viz.task_outputs(image, label_map, inst[:4], ["bg", "car"])
+
+
+def test_fault_notes_counts_only_wrong_pixels_and_splits_edge_from_inside():
+    target = np.zeros((5, 8), int)
+    target[:, 4:] = 1
+    pred = target.copy()
+    pred[:, 4] = 0                        # the edge column: on a class edge
+    pred[2, 7] = 0                        # one pixel deep inside class 1
+    faults = {"edge moved": np.arange(8) == 4, "speck": pred != target, "nothing": np.zeros((5, 8), bool)}
+    assert viz.fault_notes(target, pred, faults) == [
+        "edge moved: 5 px wrong, 5 on a class edge, 0 inside",
+        "speck: 6 px wrong, 5 on a class edge, 1 inside",
+        "nothing: 0 px wrong, 0 on a class edge, 0 inside"]
+    with pytest.raises(ValueError):
+        viz.fault_notes(target, pred[:3], faults)

@@ -90,6 +90,7 @@ from .lesson00 import (  # noqa: F401
     check_image_mean_iou,
     check_iou_at_threshold,
     check_painted_mask,
+    check_rgb_to_ids,
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
@@ -119,6 +120,7 @@ __all__ = [
     "check_painted_mask",
     "check_boundary_band",
     "check_confused_pair",
+    "check_rgb_to_ids",
     "check_empty_conventions",
     "check_report",
     "check_median_frequency_weights",

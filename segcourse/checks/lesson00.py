@@ -5,8 +5,9 @@ is a variant the lesson did not print: Dice per image of a batch (the lesson sco
 mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
 the class axis first), the mean over images of each image's mean IoU (the lesson pools), a mean
 car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary band of a
-mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), and which pair of classes a
-confusion matrix confuses.
+mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), which pair of classes a
+confusion matrix confuses, and class ids from a colour-coded mask (a dict table, ids that are not
+0, 1, 2, ..., a batch, 255 for colours in no row).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ._refuse import LIBRARY, USE_NUMPY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
            "check_image_mean_iou", "check_painted_mask", "check_empty_conventions", "check_boundary_band",
-           "check_confused_pair"]
+           "check_confused_pair", "check_rgb_to_ids"]
 
 
 #: scipy's boolean dissimilarities: ``1 - dice(a, b)`` is Dice, ``1 - jaccard(a, b)`` is IoU.
@@ -344,7 +345,8 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
 
     An answer that calls ``segcourse`` (or ``sklearn.metrics.confusion_matrix``) is refused once
     its numbers are right, and so is one whose number of Python steps grows with the number of
-    pixels (a Python loop over them; counted with ``sys.settrace``, never timed).
+    pixels (a Python loop over them; counted with ``sys.settrace``, never timed). Last, target
+    pixels of 255 (void) must be left out of the matrix.
 
     >>> check_confusion_from_scores(lambda s, t: np.zeros((2, 2), int))
     Traceback (most recent call last):
@@ -391,6 +393,22 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     _refuse_torchmetrics(call, "confusion_from_scores")
     _refuse(call, "confusion_from_scores")
     _refuse_pixel_loop(confusion_from_scores)
+    # void pixels (target 255) are left out
+    t = np.array([[[0, 1, 255], [2, 255, 1]]])
+    s = np.moveaxis(np.eye(3)[np.array([[[0, 2, 1], [2, 0, 1]]])], -1, 1)
+    valid = t != 255
+    want = np.bincount(3 * t[valid] + s.argmax(1)[valid], minlength=9).reshape(3, 3)
+    head = (f"target {t.tolist()} has 2 void pixels (255): leave them out, so the matrix counts the "
+            f"{int(valid.sum())} other pixels")
+    try:
+        got = _array(call(confusion_from_scores, s, t, what="confusion_from_scores"), "confusion_from_scores")
+    except AssertionError as exc:
+        raise AssertionError(f"{head}. Your function crashed: {exc}. K * 255 + label lies past the K * K cells: "
+                             f"keep = target != 255, then count only target[keep] and labels[keep].") from None
+    if got.shape != (3, 3) or not np.array_equal(got, want):
+        counted = f"; yours counts {int(np.sum(got))}" if got.shape == (3, 3) else f"; yours has shape {got.shape}"
+        raise AssertionError(f"{head}{counted}. Expected\n{want}\nKeep = target != 255, then count only "
+                             f"target[keep] and labels[keep].")
     print("check_confusion_from_scores: all cases pass")
 
 
@@ -427,7 +445,11 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
         target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
         as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
-        if _close(got, metrics.mean_iou(p, t, k), 1e-6):
+        if np.isnan(got):
+            hint = ("class 3 is in neither mask of either image, so its IoU is 0 / 0 = NaN, and "
+                    "np.mean of anything with a NaN is NaN. Average only the classes that occur in the image's "
+                    "prediction or target: np.nanmean, or keep the classes whose union > 0.")
+        elif _close(got, metrics.mean_iou(p, t, k), 1e-6):
             hint = ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
                     "then average the images.")
         elif _close(got, target_only, 1e-6):
@@ -773,3 +795,142 @@ def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
                              f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
                              f"diagonal: rows are the truth, columns the prediction.")
     print(f"check_confused_pair: {names[i]} and {names[j]}, {int(mixed[i, j])} pixels mixed up")
+
+
+# ------------------------------------------------------------------------------- colours to ids
+#: Pascal VOC's first four colours (background, aeroplane, bicycle, bird): they share channels,
+#: (128, 0, 0) agrees with (0, 0, 0) on green and blue. VOC's void border is (224, 224, 192).
+VOC_TABLE = {0: (0, 0, 0), 1: (128, 0, 0), 2: (0, 128, 0), 3: (128, 128, 0)}
+#: Cityscapes' label ids are not 0, 1, 2, ...: road 7, sidewalk 8, sky 23, car 26.
+CITYSCAPES_TABLE = {7: (128, 64, 128), 8: (244, 35, 232), 23: (70, 130, 180), 26: (0, 0, 142)}
+#: Colours in no table: VOC's void border and a blended edge pixel.
+VOID_COLOUR, BLEND_COLOUR = (224, 224, 192), (64, 64, 0)
+
+
+def _rgb_to_ids(rgb: Any, table: dict) -> np.ndarray:
+    """The reference: the id whose colour matches in all three channels, 255 where none does."""
+    rgb = np.asarray(rgb)
+    ids = np.full(rgb.shape[:-1], 255, np.int64)
+    for k, colour in table.items():
+        ids[(rgb == np.asarray(colour)).all(axis=-1)] = k
+    return ids
+
+
+def _colour_variants(rgb: np.ndarray, table: dict) -> dict[str, np.ndarray]:
+    """What the typical wrong answers return on ``rgb``, by the cause the hint names."""
+    keys, colours = np.array(list(table)), np.array(list(table.values()))
+    eq = rgb[..., None, :].astype(np.int64) == colours.astype(np.int64)      # (..., C, 3)
+    every, some = eq.all(-1), eq.any(-1)
+    dist = ((rgb[..., None, :].astype(np.int64) - colours) ** 2).sum(-1)
+    return {"no_any": keys[every.argmax(-1)],
+            "any": np.where(some.any(-1), keys[some.argmax(-1)], 255),
+            "nearest": keys[dist.argmin(-1)],
+            "positions": np.where(every.any(-1), every.argmax(-1), 255)}
+
+
+def _mask_image(rows: list[list[int]], table: dict, blend: tuple[int, int] | None = None) -> np.ndarray:
+    """An RGB mask (uint8) from rows of ids: 255 is VOC's void colour; ``blend`` is one blended pixel."""
+    colours = {**table, 255: VOID_COLOUR}
+    rgb = np.array([[colours[v] for v in row] for row in rows], np.uint8)
+    if blend is not None:
+        rgb[blend] = BLEND_COLOUR
+    return rgb
+
+
+def _ids_hint(got: np.ndarray, want: np.ndarray, rgb: np.ndarray, table: dict, rgb_to_ids: Callable,
+              call: Callable) -> str:
+    """The cause of a wrong label map, as far as the typical mistakes go."""
+    v = _colour_variants(rgb, table)
+    void = want == 255
+    if np.array_equal(got, v["any"]):
+        return ("yours matches a pixel to the first colour that agrees in ANY channel (.any(-1)): (128, 0, 0) "
+                "agrees with (0, 0, 0) on green and blue. A pixel has a class only when all three channels agree: "
+                ".all(axis=-1) over the channel axis.")
+    if np.array_equal(got, v["no_any"]):
+        return (f"the {int(void.sum())} pixels with a colour in no row of the table should be 255 (void); yours gives "
+                f"them id {_show(got[void][0])}, the first class: argmax of a row of all False is its first index (and "
+                f"a lookup array filled with zeros gives 0). Keep 255 where no colour matches: "
+                f"np.where(same.any(-1), ..., 255).")
+    if np.array_equal(got, v["nearest"]):
+        return ("yours gives each pixel the class of the NEAREST colour, so the void border and a blended pixel get a "
+                "class no annotator gave. Only an exact match in all three channels has a class; anything else is "
+                "255 (void).")
+    if np.array_equal(got, v["positions"]) and not np.array_equal(v["positions"], want):
+        return (f"yours holds the ROW of the table, {sorted(set(np.unique(got).tolist()) - {255})}; the ids are the "
+                f"table's keys, {list(table)}: Cityscapes calls road 7, not 0. Map the row through "
+                f"keys = np.array(list(table)).")
+    if (got == -1).any() and np.array_equal(np.where(got == -1, 255, got.astype(np.int64)), want):
+        return (f"yours holds -1 where 255 belongs: dtype {got.dtype} cannot hold 255. Use np.uint8 or a wider "
+                f"integer type.")
+    try:
+        wide = _plain(call(rgb_to_ids, rgb.astype(np.int64), dict(table), what="rgb_to_ids"))
+    except AssertionError:
+        wide = None
+    if np.shape(wide) == want.shape and np.array_equal(np.asarray(wide), want):
+        return ("on the same picture as int64 yours is right, on uint8 it is not: uint8 arithmetic wraps at 256 "
+                "(200 + 100 is 44, 128 * 256 is 0). Convert with rgb.astype(np.int64) before any arithmetic.")
+    return ("a pixel gets the key of the table colour equal to it in all three channels (r, g, b), and 255 where no "
+            "colour is equal.")
+
+
+@learner_check
+def check_rgb_to_ids(rgb_to_ids: Callable) -> None:
+    """Check ``rgb_to_ids(rgb, table)``: class ids from a colour-coded mask, 255 for unknown colours.
+
+    ``rgb`` is ``(H, W, 3)`` or a batch ``(N, H, W, 3)``, uint8; ``table`` is a dict
+    ``{class id: (r, g, b)}`` whose ids need not be 0, 1, 2, ... The answer is an integer array of
+    shape ``rgb.shape[:-1]``. Typical mistakes get their cause named: ``argmax`` without
+    ``.any()`` (an unknown colour becomes the first class), ``.any(-1)`` for ``.all(-1)`` (one
+    channel is enough), the nearest colour, the table's row instead of its key, int8 for 255,
+    uint8 arithmetic, a batch the answer cannot take. An answer that calls ``segcourse`` is
+    refused once its numbers are right.
+
+    >>> check_rgb_to_ids(lambda rgb, table: np.zeros(np.shape(rgb)[:-1], int))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: for the 3×4 VOC-coloured mask with table ...
+    """
+    call = Watch(LIBRARY)
+    cases = [("the 3×4 VOC-coloured mask", _mask_image([[0, 1, 1, 255], [0, 2, 3, 3], [0, 0, 2, 1]], VOC_TABLE,
+                                                        blend=(2, 0)), VOC_TABLE),
+             ("a 3×3 Cityscapes-coloured mask", _mask_image([[23, 23, 23], [7, 26, 8], [7, 7, 255]],
+                                                            CITYSCAPES_TABLE, blend=(1, 0)), CITYSCAPES_TABLE),
+             ("a batch of 2 Cityscapes-coloured masks, shape (2, 3, 3, 3)",
+              np.stack([_mask_image([[23, 23, 23], [7, 26, 8], [7, 7, 255]], CITYSCAPES_TABLE),
+                        _mask_image([[8, 8, 7], [255, 26, 26], [7, 7, 7]], CITYSCAPES_TABLE)]), CITYSCAPES_TABLE)]
+    rng = np.random.default_rng(9)
+    for _ in range(4):
+        c = int(rng.integers(2, 7))
+        keys = rng.choice(60, c, replace=False).tolist()
+        code = rng.choice(256 ** 3, c + 2, replace=False)               # c + 2 different colours ...
+        colours = np.stack([code >> 16, (code >> 8) & 255, code & 255], -1).astype(np.uint8)   # ... two in no row
+        table = {int(k): tuple(int(v) for v in col) for k, col in zip(keys, colours[:c])}
+        shape = tuple(int(v) for v in rng.integers(2, 6, int(rng.integers(2, 4))))
+        cases.append((f"random masks of shape {shape + (3,)} and a table of {c} colours",
+                      colours[rng.integers(0, c + 2, shape)], table))
+    for n, (what, rgb, table) in enumerate(cases):
+        want = _rgb_to_ids(rgb, table)
+        head = f"for {what} with table {table}"
+        try:
+            raw = _plain(call(rgb_to_ids, rgb, dict(table), what="rgb_to_ids"))
+        except AssertionError as exc:
+            text = str(exc)
+            more = (" rgb is uint8, where arithmetic overflows or wraps at 256: convert with rgb.astype(np.int64) before "
+                    "any arithmetic." if "uint8" in text else
+                    " table is a dict {class id: (r, g, b)}: its keys are the ids, its values the colours "
+                    "(np.array(list(table.values())))." if n == 0 and ("slice" in text or "Key" in text) else
+                    " Compare along the LAST axis, which works for one image and for a batch alike: "
+                    "rgb[..., None, :] == colours." if rgb.ndim > 3 else "")
+            raise AssertionError(f"{head}: {text}.{more}") from None
+        got = _array(raw, "rgb_to_ids")
+        if got.shape != want.shape:
+            raise AssertionError(f"{head}: return one id per pixel, shape {want.shape} (rgb.shape[:-1]); yours has "
+                                 f"shape {got.shape}. Compare whole colours along the last axis, rgb[..., None, :].")
+        if not np.array_equal(got, want):
+            hint = _ids_hint(got, want, rgb, table, rgb_to_ids, call)
+            raise AssertionError(f"{head}: expected\n{want.tolist()}\nyours is\n{np.asarray(got).tolist()}\n{hint}")
+        if not (np.issubdtype(got.dtype, np.integer)):
+            raise AssertionError(f"{head}: your ids are right but of dtype {got.dtype}; return integers (a float "
+                                 f"label map cannot index a colour table or np.eye(K)).")
+    call.refuse("rgb_to_ids")
+    print("check_rgb_to_ids: all cases pass")
