@@ -473,8 +473,9 @@ def _batch(images, pos_maps, neg_maps, prev_masks, scale=lambda g: g / 255.0):  
 
 def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", only_second=False, swap=False,
            order=("zero_grad", "backward", "step"), loss_of="second", softmax=False, reduction="mean", copy5=False,
-           returns=2):
-    """A corrective round written by hand; each keyword is one typical mistake."""
+           returns=2, after=""):
+    """A corrective round written by hand; each keyword is one typical mistake (``after``: a no-grad loss
+    after the update as in §5, ``"print"`` only computed, ``"return"`` returned instead of the graded loss)."""
     import contextlib
 
     def train_step(model, optimiser, images, targets, firsts):
@@ -509,12 +510,19 @@ def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", on
         loss = torch.nn.functional.cross_entropy(out, y, reduction=reduction)
         for what in order:
             {"zero_grad": optimiser.zero_grad, "backward": loss.backward, "step": optimiser.step}[what]()
+        if after:                                       # §5's cell 24: the loss after the step, without gradients
+            with torch.no_grad():
+                loss_after = torch.nn.functional.cross_entropy(model(x2), y)
+            if after == "return":
+                loss = loss_after
         return (float(loss.item()), seconds) if returns == 2 else float(loss.item())
     return train_step
 
 
 def test_click_step_check_accepts_a_corrective_round_and_refuses_the_reference(capsys):
     checks.check_click_step(_batch, _round())
+    assert "all cases pass" in capsys.readouterr().out
+    checks.check_click_step(_batch, _round(after="print"))   # a no-grad loss after step(), as in §5: still right
     assert "all cases pass" in capsys.readouterr().out
     from segcourse.checks.lesson06 import _corrective_step
 
@@ -552,6 +560,7 @@ def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
     (dict(softmax=True), "softmax before cross_entropy"),
     (dict(reduction="sum"), "SUM over pixels"),
     (dict(returns=1), "two values"),
+    (dict(after="return"), "returned the loss after the update"),
 ])
 def test_click_step_check_names_each_mistake_of_a_corrective_round(kwargs, hint):
     with pytest.raises(AssertionError, match=hint):

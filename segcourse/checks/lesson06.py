@@ -743,10 +743,11 @@ def _spy_net() -> Any:
             super().__init__()
             self.conv = torch.nn.Conv2d(4, 2, 3, padding=1)
             self.calls: list[dict[str, Any]] = []
+            self.opt_log: list[str] = []                    # the optimiser's log, when _step_case gives one
 
         def forward(self, x: Any) -> Any:
             self.calls.append({"x": x.detach().clone().float().numpy(), "grad": torch.is_grad_enabled(),
-                               "training": self.training})
+                               "training": self.training, "after_step": "step" in self.opt_log})
             return self.conv(x)
 
     return SpyNet()
@@ -765,6 +766,7 @@ def _step_case(seed: int = 0) -> tuple[Any, Any, np.ndarray, np.ndarray, list[tu
         model.conv.weight[:, 3, 1, 1] += torch.tensor([-0.5, 0.5])
         model.conv.bias.copy_(torch.tensor([1.8, -1.8]))
     opt = _PlainSGD(model.parameters(), lr=0.5)
+    model.opt_log = opt.log                                 # each model call notes whether step() ran before it
     for p in model.parameters():
         p.grad = torch.full_like(p, 0.3)                    # left over from an earlier step: zero_grad must clear it
         p.register_hook(lambda g, log=opt.log: (log.append("backward") if not log or log[-1] != "backward" else None))
@@ -950,7 +952,7 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
                              "channel 3, and only then make the graded forward pass on the new batch")
     if not calls:
         raise AssertionError("your train_step never called the model: predict, click, then train on model(x)")
-    first, last = calls[0], calls[-1]
+    first = calls[0]
     if first["grad"]:
         raise AssertionError("your prediction (the first model call) ran with gradients on: wrap it in "
                              "`with torch.no_grad():` -- the prediction is an input of the step, not something to "
@@ -959,9 +961,14 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         raise AssertionError("your prediction ran in training mode: call model.eval() before it (the click UNet's "
                              "BatchNorm layers would otherwise use this batch's statistics) and model.train() before "
                              "the graded pass")
-    if not last["grad"]:
-        raise AssertionError("your last model call ran without gradients: the graded forward pass must run outside "
+    graded = next((c for c in calls[1:] if c["grad"]), None)   # the graded pass: the first call with gradients on
+    if graded is None:
+        raise AssertionError("none of your model calls ran with gradients: the graded forward pass must run outside "
                              "torch.no_grad(), or backward has nothing to follow")
+    if graded["after_step"]:
+        raise AssertionError("your graded forward pass (the first model call with gradients on) came after "
+                             "optimiser.step(): make the graded pass, then zero_grad, backward and step")
+    last = graded
     if not last["training"]:
         raise AssertionError("your graded forward pass ran in eval mode: call model.train() after the prediction, "
                              "before the pass whose loss you train on")
