@@ -565,3 +565,8 @@ def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
 def test_click_step_check_names_each_mistake_of_a_corrective_round(kwargs, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_click_step(_batch, _round(**kwargs))
+
+
+def test_proposal_entropy_is_public_and_the_old_name_still_works():
+    assert interactive._proposal_entropy is interactive.proposal_entropy
+    assert "proposal_entropy" in interactive.__all__
