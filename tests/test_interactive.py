@@ -256,6 +256,9 @@ def _no_pad(pred, target):  # the border of the image is not treated as outside
     (lambda p, t: checks.lesson06._region_click(p, t, eight=True), "8-connected"),            # ndimage.label with a 3×3 structure
     (lambda p, t: checks.lesson06._region_click(p, t, false_first=True), "MISSED region wins"),  # the false region wins the tie
     (lambda p, t: checks.lesson06._region_click(p, t, centroid=True), "centroid rounded"),     # the centroid, not the deepest pixel
+    (lambda p, t: checks.lesson06._region_click(p, t, total=True), r"TOTAL\s+area"),           # the kind by its total area
+    (lambda p, t: checks.lesson06._region_click(p, t, unlabelled=True), r"label\s+them\s+first"),  # no ndimage.label at all
+    (lambda p, t: checks.lesson06._region_click(p, t, zero=True), r"label\s+0\s+is\s+not\s+a\s+region"), # bincount's [0] kept
 ])
 def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -444,6 +447,9 @@ def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
     (lambda cl, s, r: _seeds_by_hand([(c, rr, p) for rr, c, p in cl], s, r), r"\(col,\s+row\)"),
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, positive_wins=True), "LATER click wins"),       # negatives first
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border_last=True), "border first"),
+    (lambda cl, s, r: checks.lesson06._seeds([(a, b, not p) for a, b, p in cl], s, r), r"click\s+labels\s+are\s+swapped"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border="rows"), r"miss\s+the\s+first\s+and\s+last\s+columns"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border="cols"), r"miss\s+the\s+first\s+and\s+last\s+rows"),
     (lambda cl, s, r: _seeds_by_hand(cl, s, max(r - 1, 0)), r"have radius 1,\s+not 2"),
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, strict=True), r"not <\s+radius"),                # < instead of <=
     (lambda cl, s, r: interactive._markers(s, [(a, b) for a, b, p in cl if p], [(a, b) for a, b, p in cl if not p], r),
@@ -532,6 +538,7 @@ def test_click_step_check_accepts_a_corrective_round_and_refuses_the_reference(c
 
 @pytest.mark.parametrize("batch, hint", [
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min()) / (g.max() - g.min())), "batch's own min"),
+    (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.mean()) / g.std()), "z-scored"),
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min((1, 2), keepdims=True))
                                / (g.max((1, 2), keepdims=True) - g.min((1, 2), keepdims=True))), "each image's own"),
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: g // 255), "integer division"),
