@@ -755,6 +755,93 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     return fig, summary
 
 
+def click_evidence_card(image: Any, target: Any, pred: Any, clicks: Sequence[Any], curves: Mapping[str, Sequence[float]],
+                        summary: str, colours: Mapping[str, Any] | None = None, margin: int = 6,
+                        title: str = "Evidence card"):
+    """Evidence card of one object segmented with clicks (lesson 06): the image zoomed on the
+    object with its clicks, the last mask against the truth, IoU-vs-clicks curves and a text
+    summary; returns the figure.
+
+    Parameters
+    ----------
+    image : 2-D grey crop (shown with a 1 to 99 % percentile stretch of the zoomed window).
+    target, pred : bool masks of the crop's shape: the true object and the last predicted mask.
+    clicks : ``((row, col), positive)`` pairs; a green plus marks a positive click, a red cross a negative one.
+    curves : method name -> IoU after each click (numbers computed elsewhere), drawn with the
+        thresholds 0.85 (solid) and 0.90 (dashed).
+    summary : text printed under the panels.
+    colours : method name -> colour (0..1 RGB or a matplotlib colour); default palette series colours.
+    margin : pixels around the object's bounding box in the zoomed panels.
+    title : the figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:10, 4:10] = True; p = t.copy(); p[4, 4:8] = False
+    >>> fig = click_evidence_card(np.zeros((16, 16)), t, p, [((6, 6), True), ((4, 5), True)],
+    ...                           {"a method": [0.6, 0.89]}, "two clicks")
+    >>> [ax.get_title().splitlines()[-1] for ax in fig.axes[:2]]
+    ['and its 2 clicks', '32 found, 0 false, 4 missed pixels']
+    >>> plt.close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    img = np.asarray(to_numpy(image, "image"), float)
+    t, p = as_binary(target, "target", (2,)), as_binary(pred, "pred", (2,))
+    check_same_size(image=img.shape, target=t.shape, pred=p.shape)
+    if not t.any():
+        raise ValueError("target is empty: the card zooms on the object")
+    h, w = t.shape
+    rr, cc = np.nonzero(t)
+    side = min(h, w, max(np.ptp(rr), np.ptp(cc)) + 1 + 2 * margin)
+    r0, c0 = (int(np.clip((v.min() + v.max() + 1) // 2 - side // 2, 0, n - side)) for v, n in ((rr, h), (cc, w)))
+    window = np.s_[r0:r0 + side, c0:c0 + side]
+    extent = (c0 - 0.5, c0 + side - 0.5, r0 + side - 0.5, r0 - 0.5)
+    lo, hi = np.percentile(img[window], (1, 99))
+    green, red, blue, tn = (_pal.rgb(c) for c in (*(_pal.OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")),
+                                                  _pal.NEUTRAL_COLOURS["TN"]))
+    fig = plt.figure(figsize=(11, 6.6))
+    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.2], height_ratios=[1, 0.62])
+    ax_img, ax_err, ax_curve = (fig.add_subplot(grid[0, j]) for j in range(3))
+    ax_text = fig.add_subplot(grid[1, :])
+    ax_img.imshow(img[window], cmap="gray", vmin=lo, vmax=hi, extent=extent)
+    ax_img.contour(t, levels=[0.5], colors=["white"], linewidths=1.5)
+    for (r, c), positive in clicks:
+        ax_img.plot(c, r, "P" if positive else "X", ms=7, mfc=green if positive else red, mec="black", mew=0.8)
+    ax_img.set_title(f"image (grey {lo:.2f} to {hi:.2f})\nand its {len(clicks)} clicks", fontsize=9)
+    outcome = np.zeros((h, w, 3)) + tn
+    outcome[t & p], outcome[p & ~t], outcome[t & ~p] = green, red, blue
+    ax_err.imshow(outcome[window], extent=extent)
+    ax_err.set_title(f"last mask against the truth\n{(t & p).sum()} found, {(p & ~t).sum()} false, "
+                     f"{(t & ~p).sum()} missed pixels", fontsize=9)
+    for ax in (ax_img, ax_err):
+        ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:]); ax.set_xticks([]); ax.set_yticks([])
+    for k, (name, ious) in enumerate(curves.items()):
+        colour = (colours or {}).get(name, _pal.rgb(_pal.SERIES[k % len(_pal.SERIES)]))
+        ax_curve.plot(np.arange(1, len(ious) + 1), ious, color=colour, ls=("-", ":", "--", "-.")[k % 4], marker="o",
+                      ms=3, lw=1.5, label=name)
+    ax_curve.axhline(0.85, color="black", lw=0.8); ax_curve.axhline(0.90, color="black", lw=0.8, ls="--")
+    ax_curve.set_ylim(0, 1); ax_curve.set_xlabel("clicks"); ax_curve.set_ylabel("IoU with the truth")
+    ax_curve.set_title("IoU after each click", fontsize=9)
+    ax_curve.legend(handles=ax_curve.get_legend_handles_labels()[0] + [
+        Line2D([], [], color="black", lw=0.8, label="IoU 0.85"), Line2D([], [], color="black", lw=0.8, ls="--",
+                                                                         label="IoU 0.90")], loc="lower right", fontsize=7.5)
+    ax_text.set_axis_off()
+    ax_text.text(0.02, 0.98, summary, va="top", family="monospace", fontsize=9)
+    fig.legend(handles=[Line2D([], [], color="white", lw=1.5, label="true outline"),
+                        Patch(color=green, label="found (TP)"), Patch(color=red, label="false (FP)"),
+                        Patch(color=blue, label="missed (FN)"), Patch(color=tn, label="neither (TN)"),
+                        Line2D([], [], marker="P", ls="", mfc=green, mec="black", ms=9, label="positive click"),
+                        Line2D([], [], marker="X", ls="", mfc=red, mec="black", ms=9, label="negative click")],
+               loc="lower center", ncol=4, fontsize=9, facecolor="0.6")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.96), w_pad=0.5)
+    return fig
+
+
 class MatchedSwatch(Patch):
     """A legend swatch of stripes in the first instance colours: "any instance colour" (see :func:`matched_handle`)."""
 

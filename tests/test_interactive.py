@@ -256,6 +256,9 @@ def _no_pad(pred, target):  # the border of the image is not treated as outside
     (lambda p, t: checks.lesson06._region_click(p, t, eight=True), "8-connected"),            # ndimage.label with a 3×3 structure
     (lambda p, t: checks.lesson06._region_click(p, t, false_first=True), "MISSED region wins"),  # the false region wins the tie
     (lambda p, t: checks.lesson06._region_click(p, t, centroid=True), "centroid rounded"),     # the centroid, not the deepest pixel
+    (lambda p, t: checks.lesson06._region_click(p, t, total=True), r"TOTAL\s+area"),           # the kind by its total area
+    (lambda p, t: checks.lesson06._region_click(p, t, unlabelled=True), r"label\s+them\s+first"),  # no ndimage.label at all
+    (lambda p, t: checks.lesson06._region_click(p, t, zero=True), r"label\s+0\s+is\s+not\s+a\s+region"), # bincount's [0] kept
 ])
 def test_largest_region_click_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
@@ -444,6 +447,9 @@ def test_seeds_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
     (lambda cl, s, r: _seeds_by_hand([(c, rr, p) for rr, c, p in cl], s, r), r"\(col,\s+row\)"),
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, positive_wins=True), "LATER click wins"),       # negatives first
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border_last=True), "border first"),
+    (lambda cl, s, r: checks.lesson06._seeds([(a, b, not p) for a, b, p in cl], s, r), r"click\s+labels\s+are\s+swapped"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border="rows"), r"miss\s+the\s+first\s+and\s+last\s+columns"),
+    (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, border="cols"), r"miss\s+the\s+first\s+and\s+last\s+rows"),
     (lambda cl, s, r: _seeds_by_hand(cl, s, max(r - 1, 0)), r"have radius 1,\s+not 2"),
     (lambda cl, s, r: checks.lesson06._seeds(cl, s, r, strict=True), r"not <\s+radius"),                # < instead of <=
     (lambda cl, s, r: interactive._markers(s, [(a, b) for a, b, p in cl if p], [(a, b) for a, b, p in cl if not p], r),
@@ -473,8 +479,9 @@ def _batch(images, pos_maps, neg_maps, prev_masks, scale=lambda g: g / 255.0):  
 
 def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", only_second=False, swap=False,
            order=("zero_grad", "backward", "step"), loss_of="second", softmax=False, reduction="mean", copy5=False,
-           returns=2):
-    """A corrective round written by hand; each keyword is one typical mistake."""
+           returns=2, after=""):
+    """A corrective round written by hand; each keyword is one typical mistake (``after``: a no-grad loss
+    after the update as in §5, ``"print"`` only computed, ``"return"`` returned instead of the graded loss)."""
     import contextlib
 
     def train_step(model, optimiser, images, targets, firsts):
@@ -509,12 +516,19 @@ def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", on
         loss = torch.nn.functional.cross_entropy(out, y, reduction=reduction)
         for what in order:
             {"zero_grad": optimiser.zero_grad, "backward": loss.backward, "step": optimiser.step}[what]()
+        if after:                                       # §5's cell 24: the loss after the step, without gradients
+            with torch.no_grad():
+                loss_after = torch.nn.functional.cross_entropy(model(x2), y)
+            if after == "return":
+                loss = loss_after
         return (float(loss.item()), seconds) if returns == 2 else float(loss.item())
     return train_step
 
 
 def test_click_step_check_accepts_a_corrective_round_and_refuses_the_reference(capsys):
     checks.check_click_step(_batch, _round())
+    assert "all cases pass" in capsys.readouterr().out
+    checks.check_click_step(_batch, _round(after="print"))   # a no-grad loss after step(), as in §5: still right
     assert "all cases pass" in capsys.readouterr().out
     from segcourse.checks.lesson06 import _corrective_step
 
@@ -524,6 +538,7 @@ def test_click_step_check_accepts_a_corrective_round_and_refuses_the_reference(c
 
 @pytest.mark.parametrize("batch, hint", [
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min()) / (g.max() - g.min())), "batch's own min"),
+    (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.mean()) / g.std()), "z-scored"),
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: (g - g.min((1, 2), keepdims=True))
                                / (g.max((1, 2), keepdims=True) - g.min((1, 2), keepdims=True))), "each image's own"),
     (lambda i, p, n, m: _batch(i, p, n, m, scale=lambda g: g // 255), "integer division"),
@@ -552,7 +567,13 @@ def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
     (dict(softmax=True), "softmax before cross_entropy"),
     (dict(reduction="sum"), "SUM over pixels"),
     (dict(returns=1), "two values"),
+    (dict(after="return"), "returned the loss after the update"),
 ])
 def test_click_step_check_names_each_mistake_of_a_corrective_round(kwargs, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_click_step(_batch, _round(**kwargs))
+
+
+def test_proposal_entropy_is_public_and_the_old_name_still_works():
+    assert interactive._proposal_entropy is interactive.proposal_entropy
+    assert "proposal_entropy" in interactive.__all__

@@ -32,27 +32,33 @@ def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
 
 
 def _region_click(pred: Any, target: Any, eight: bool = False, false_first: bool = False,
-                  centroid: bool = False) -> tuple[int, int, bool]:
+                  centroid: bool = False, total: bool = False, unlabelled: bool = False,
+                  zero: bool = False) -> tuple[int, int, bool]:
     """The reference, or one of its typical variants: ``eight`` labels with 8-connectivity,
     ``false_first`` lets a false region win a tie in area, ``centroid`` clicks the region's
-    rounded centroid instead of its deepest pixel."""
+    rounded centroid instead of its deepest pixel, ``total`` picks the kind of error by its total
+    area, ``unlabelled`` takes each kind's whole error mask as one region, ``zero`` counts label 0
+    (the pixels outside every region) as a region."""
     p, t = np.asarray(pred, bool), np.asarray(target, bool)
     best: tuple[int, int, int, bool] | None = None  # (area, row, col, positive)
     kinds = ((True, t & ~p), (False, p & ~t))
     for positive, err in (kinds[::-1] if false_first else kinds):
         labels, n = ndi.label(err, structure=np.ones((3, 3), bool) if eight else None)
+        if unlabelled:
+            labels = err.astype(np.int32)
         if not n:
             continue
-        areas = np.bincount(labels.ravel())[1:]
-        k = int(np.argmax(areas)) + 1
+        areas = np.bincount(labels.ravel()) if zero else np.bincount(labels.ravel())[1:]
+        k = int(np.argmax(areas)) + (0 if zero else 1)
         region = labels == k
+        size = int(err.sum()) if total else int(areas[k - (0 if zero else 1)])
         if centroid:
             r, c = (int(round(v)) for v in ndi.center_of_mass(region))
         else:
             d = ndi.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
             r, c = np.unravel_index(int(np.argmax(d)), d.shape)
-        if best is None or areas[k - 1] > best[0]:
-            best = (int(areas[k - 1]), int(r), int(c), positive)
+        if best is None or size > best[0]:
+            best = (size, int(r), int(c), positive)
     if best is None:
         raise ValueError("pred equals target: no error to click on")
     return best[1], best[2], best[3]
@@ -90,9 +96,22 @@ def check_largest_region_click(click: Callable) -> None:
         if got[:2] != want[:2] and got[:2] == want[1::-1]:
             raise AssertionError(f"expected (row, col) = {want[:2]}, got {got[:2]}: the same pixel with row and column "
                                  f"swapped -- np.unravel_index(np.argmax(d), d.shape) gives (row, col) in that order")
+    def named(p: np.ndarray, t: np.ndarray, got: tuple[int, int, bool], where: str) -> None:
+        """Name the mistake when ``got`` is one of the typical wrong answers (and the reference is not)."""
+        want = ref(p, t)
+        for flag, why in (("zero", "label 0 is not a region: it marks the pixels outside every region, and "
+                                   "np.bincount(labels.ravel())[0] counts them -- drop it ([1:]) before the largest"),
+                          ("total", "you chose the kind of error by its TOTAL area: compare the largest REGION of "
+                                    "each kind (the largest missed region against the largest false one)"),
+                          ("unlabelled", "you took all pixels of one kind of error as one region: label them first "
+                                         "(ndimage.label) and click in the largest connected region")):
+            if got != want and got == _region_click(p, t, **{flag: True}):
+                raise AssertionError(f"{where}: the click is {'positive' if want[2] else 'negative'} at {want[:2]}, "
+                                     f"got {got}: {why}")
     target = np.zeros((20, 20), bool)
     target[4:16, 4:16] = True
     got = ask(np.zeros_like(target), target)
+    named(np.zeros_like(target), target, got, "nothing predicted, the object is rows 4 to 15, cols 4 to 15")
     if got[2] is not True:
         raise AssertionError("nothing predicted, so the only error is the missed object: the click must be positive")
     want = ref(np.zeros_like(target), target)
@@ -142,10 +161,24 @@ def check_largest_region_click(click: Callable) -> None:
     t[2:6, 2:6] = True
     t[8:18, 12:28] = True
     got = ask(np.zeros_like(t), t)
+    named(np.zeros_like(t), t, got, "two missed objects (16 px and 160 px)")
     swapped(got, ref(np.zeros_like(t), t))
     if got != ref(np.zeros_like(t), t):
         raise AssertionError(f"two missed objects (16 px and 160 px): click at the centre of the larger one, "
                              f"{ref(np.zeros_like(t), t)[:2]}; got {got[:2]} -- label the regions (ndimage.label)")
+    # two missed regions of 10 px (20 in all) and one false block of 15 px: the largest REGION decides
+    t = np.zeros((20, 20), bool)
+    t[2:4, 2:7] = True                                     # a 2×5 strip, 10 px, every pixel 1 px deep
+    t[8:11, 2:5] = True
+    t[11, 3] = True                                        # a 3×3 square and one pixel more, 10 px, 2 px deep
+    p = np.zeros_like(t)
+    p[14:17, 10:15] = True                                 # a false 3×5 block, 15 px
+    want, got = ref(p, t), ask(p, t)
+    named(p, t, got, "two missed regions of 10 px (20 px in all) and a false block of 15 px")
+    swapped(got, want)
+    if got != want:
+        raise AssertionError(f"two missed regions of 10 px and a false block of 15 px: the false block is the largest "
+                             f"region, click at its deepest pixel {want}; got {got}")
     # two missed 3×3 squares that touch only at a corner, and a false 4×4 block: connectivity decides
     t = np.zeros((16, 16), bool)
     t[2:5, 2:5] = t[5:8, 5:8] = True
@@ -175,7 +208,10 @@ def check_largest_region_click(click: Callable) -> None:
     if got != want:
         raise AssertionError(f"a missed 3×4 region and a false 4×3 region, 12 px each: the missed one wins the tie, "
                              f"click at its deepest pixel {want}; got {got}")
-    variants = {"eight": "you labelled 8-connected (ndimage.label's default structure is 4-connected: keep it)",
+    variants = {"total": "you chose the kind of error by its total area: compare the largest region of each kind",
+                "unlabelled": "you took each kind's error pixels as one region: label them (ndimage.label) first",
+                "zero": "label 0 (the pixels outside every region) is not a region: drop np.bincount(...)[0]",
+                "eight": "you labelled 8-connected (ndimage.label's default structure is 4-connected: keep it)",
                 "false_first": "a false region won a tie in area against a missed one (the missed region wins ties)",
                 "centroid": "you clicked the region's rounded centroid, not its deepest pixel (distance transform, "
                             "then np.argmax)"}
@@ -587,14 +623,15 @@ def check_simulate(simulate: Callable) -> None:
 
 
 def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool = False,
-           border_last: bool = False, strict: bool = False) -> np.ndarray:
+           border_last: bool = False, strict: bool = False, border: str = "both") -> np.ndarray:
     """The reference answer: int32 seeds for ``skimage.segmentation.random_walker``.
 
     0 unlabelled, 2 (background) on the outermost rows and columns, then a disk of ``radius`` px
     per click in order, 1 for a positive click and 2 for a negative one: the later click wins
     where disks overlap, and a click overrides the border. ``positive_wins`` (every negative disk
     first, then every positive one), ``border_last`` (the border drawn after the clicks) and
-    ``strict`` (``< radius²`` instead of ``<= radius²``) are typical variants the check names.
+    ``strict`` (``< radius²`` instead of ``<= radius²``) and ``border="rows"`` / ``"cols"`` (only two
+    sides of the border) are typical variants the check names.
 
     >>> _seeds([(2, 2, True)], (5, 6), 1).tolist()
     [[2, 2, 2, 2, 2, 2], [2, 0, 1, 0, 0, 2], [2, 1, 1, 1, 0, 2], [2, 0, 1, 0, 0, 2], [2, 2, 2, 2, 2, 2]]
@@ -602,7 +639,10 @@ def _seeds(clicks: Any, shape: tuple[int, int], radius: int, positive_wins: bool
     rows, cols = np.ogrid[: shape[0], : shape[1]]
     out = np.zeros(shape, np.int32)
     if not border_last:
-        out[[0, -1], :] = out[:, [0, -1]] = 2
+        if border != "cols":
+            out[[0, -1], :] = 2
+        if border != "rows":
+            out[:, [0, -1]] = 2
     order = sorted(clicks, key=lambda c: bool(c[2])) if positive_wins else list(clicks)
     for r, c, positive in order:
         d2 = (rows - r) ** 2 + (cols - c) ** 2
@@ -649,6 +689,13 @@ def check_seeds(seeds: Callable) -> None:
         if np.array_equal(np.where(got == 1, 2, np.where(got == 2, 1, 0)), want):
             raise AssertionError(f"{where}: your labels are swapped: 1 is the object (positive clicks), 2 the "
                                  f"background (border and negative clicks)")
+        if np.array_equal(got, ref([(r, c, not p) for r, c, p in clicks], shape, radius)):
+            raise AssertionError(f"{where}: your click labels are swapped (the border is right): a POSITIVE click's "
+                                 f"disk is 1, the object; a negative click's disk is 2, background like the border")
+        for side, what in (("rows", "columns"), ("cols", "rows")):
+            if np.array_equal(got, ref(clicks, shape, radius, border=side)):
+                raise AssertionError(f"{where}: your border seeds miss the first and last {what}: all four sides of "
+                                     f"the image are background (2), e.g. out[[0, -1], :] = out[:, [0, -1]] = 2")
         border = np.zeros(shape, bool)
         border[[0, -1], :] = border[:, [0, -1]] = True
         if (got[border] == 0).all() or not (got[border] == 2).any():
@@ -743,10 +790,11 @@ def _spy_net() -> Any:
             super().__init__()
             self.conv = torch.nn.Conv2d(4, 2, 3, padding=1)
             self.calls: list[dict[str, Any]] = []
+            self.opt_log: list[str] = []                    # the optimiser's log, when _step_case gives one
 
         def forward(self, x: Any) -> Any:
             self.calls.append({"x": x.detach().clone().float().numpy(), "grad": torch.is_grad_enabled(),
-                               "training": self.training})
+                               "training": self.training, "after_step": "step" in self.opt_log})
             return self.conv(x)
 
     return SpyNet()
@@ -765,6 +813,7 @@ def _step_case(seed: int = 0) -> tuple[Any, Any, np.ndarray, np.ndarray, list[tu
         model.conv.weight[:, 3, 1, 1] += torch.tensor([-0.5, 0.5])
         model.conv.bias.copy_(torch.tensor([1.8, -1.8]))
     opt = _PlainSGD(model.parameters(), lr=0.5)
+    model.opt_log = opt.log                                 # each model call notes whether step() ran before it
     for p in model.parameters():
         p.grad = torch.full_like(p, 0.3)                    # left over from an earlier step: zero_grad must clear it
         p.register_hook(lambda g, log=opt.log: (log.append("backward") if not log or log[-1] != "backward" else None))
@@ -876,6 +925,14 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
                              f"(an integer image stays integer after np.stack; convert with .astype(np.float32) or .float())")
     g = got.detach().numpy()
     grey = images.astype(np.float64)
+    zscored = {"the batch's": (grey - grey.mean()) / grey.std(),
+               "each image's": (grey - grey.mean((1, 2), keepdims=True)) / grey.std((1, 2), keepdims=True)}
+    for how, z in zscored.items():
+        if np.allclose(g[:, 0], z, atol=1e-4):
+            raise AssertionError(f"your image channel is z-scored with {how} mean and standard deviation (values from "
+                                 f"{float(g[:, 0].min()):.2f} to {float(g[:, 0].max()):.2f}): the scale then depends on "
+                                 f"the batch, and the model was trained on grey values / 255, from 0 to 1. Divide the "
+                                 f"uint8 image by 255")
     if float(g[:, 0].max()) > 1.0:
         raise AssertionError(f"your image channel goes up to {float(g[:, 0].max()):.0f}: the image is unnormalised; the "
                              f"model was trained on grey values from 0 to 1, so divide the uint8 image by 255")
@@ -950,7 +1007,7 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
                              "channel 3, and only then make the graded forward pass on the new batch")
     if not calls:
         raise AssertionError("your train_step never called the model: predict, click, then train on model(x)")
-    first, last = calls[0], calls[-1]
+    first = calls[0]
     if first["grad"]:
         raise AssertionError("your prediction (the first model call) ran with gradients on: wrap it in "
                              "`with torch.no_grad():` -- the prediction is an input of the step, not something to "
@@ -959,9 +1016,14 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         raise AssertionError("your prediction ran in training mode: call model.eval() before it (the click UNet's "
                              "BatchNorm layers would otherwise use this batch's statistics) and model.train() before "
                              "the graded pass")
-    if not last["grad"]:
-        raise AssertionError("your last model call ran without gradients: the graded forward pass must run outside "
+    graded = next((c for c in calls[1:] if c["grad"]), None)   # the graded pass: the first call with gradients on
+    if graded is None:
+        raise AssertionError("none of your model calls ran with gradients: the graded forward pass must run outside "
                              "torch.no_grad(), or backward has nothing to follow")
+    if graded["after_step"]:
+        raise AssertionError("your graded forward pass (the first model call with gradients on) came after "
+                             "optimiser.step(): make the graded pass, then zero_grad, backward and step")
+    last = graded
     if not last["training"]:
         raise AssertionError("your graded forward pass ran in eval mode: call model.train() after the prediction, "
                              "before the pass whose loss you train on")
