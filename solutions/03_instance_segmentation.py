@@ -2,8 +2,8 @@
 # # Exercises 03 · Instance segmentation
 #
 # Count cells with another connectivity, score instances with panoptic quality (empty maps
-# included), build your own marker-based watershed for larger cells with noisy masks and tune it, make an
-# instance-aware target for training, match ranked objects and score them with COCO's AP, and choose between semantic and
+# included), build your own marker-based watershed for larger cells with noisy masks and tune it, make a
+# signed distance target for training, match ranked objects and score them with COCO's AP, and choose between semantic and
 # instance segmentation. Each
 # function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
 # scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
@@ -152,33 +152,43 @@ print("MIN_DISTANCE =", MIN_DISTANCE)
 checks.check_split_cells(split_cells, MIN_DISTANCE)
 
 # %% [markdown]
-# ## 4 · A training target with one peak per cell (2 points)
+# ## 4 · A signed distance target (2 points)
 #
-# `distance_target(inst)` turns an instance map into the target a network could learn: for
-# every pixel of a cell, the Euclidean distance to the nearest pixel **outside that cell**
-# (background or another cell), divided by the largest such distance **in the same cell**, so that
-# every cell, small or large, peaks at exactly 1; background is 0. (The lesson's target was in
-# pixels, not normalised.) Ids are any positive numbers. The image edge counts as **outside** the
-# cell, as in the lesson's target: a cell pixel on the edge of the image is at distance 1.
+# The lesson's target (section 7) is 0 on all of the background: a network learns nothing there
+# about how far the next cell is, and its values grow with the cell's size. A target used in the
+# field fixes both (DL@MBL's instance segmentation exercise trains on one like it). The **signed distance**
+# of a pixel is
+#
+# * inside a cell: its distance to the nearest pixel **outside that cell** (background, another
+#   cell, or the image edge), as in the lesson: a cell's border pixel is at 1;
+# * on background: **minus** its distance to the nearest cell pixel: a pixel next to a cell is at -1.
+#
+# Then it is squashed, `np.tanh(d / scale)`: between -1 and 1, about linear for |d| below `scale`
+# pixels and flat (a cap) beyond. Its sign says inside or outside, so `target > 0` is the mask,
+# and touching cells still dip between them.
+#
+# Write `signed_distance(inst, scale)` (instance map: 0 background, any positive ids; every map
+# the check passes holds at least one cell) with numpy and `scipy.ndimage`.
 
-# %% nbgrader={"grade": false, "grade_id": "distance_target", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def distance_target(inst):
+# %% nbgrader={"grade": false, "grade_id": "signed_distance", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def signed_distance(inst, scale):
     ### BEGIN SOLUTION
     inst = np.asarray(inst)
-    out = np.zeros(inst.shape, float)
+    d = -ndimage.distance_transform_edt(inst == 0)          # background: minus the distance to the nearest cell pixel
     for cell in np.unique(inst[inst > 0]):
         inside = inst == cell
-        d = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]   # padded with background: the image edge is a border
-        out[inside] = d[inside] / d[inside].max()
-    return out
+        own = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]   # padded: the image edge is outside
+        d[inside] = own[inside]
+    return np.tanh(d / scale)
     ### END SOLUTION
 
 example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
-target = distance_target(example)
-print("cells:", example.max(), "| peak of each cell:", [round(float(target[example == c].max()), 3) for c in range(1, example.max() + 1)])
+target = signed_distance(example, 5.0)
+print(f"cells: {example.max()} | target from {target.min():.3f} to {target.max():.3f} | "
+      f"target > 0 is the cell mask: {np.array_equal(target > 0, example > 0)}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_distance_target", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_distance_target(distance_target)
+# %% nbgrader={"grade": true, "grade_id": "check_signed_distance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_signed_distance(signed_distance)
 
 # %% [markdown]
 # ## 5 · COCO's AP of a data set, from instance maps (2 points)

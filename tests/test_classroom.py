@@ -448,15 +448,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 print(f"{md:>12} | {sum(len(np.unique(f)) - 1 for f in found):7d} | {sweep[md]:.3f}")
             """, {"check_split_cells"}),   # with the solution's MIN_DISTANCE = max(sweep, key=sweep.get): 12
     ],
-    "distance_target": [
+    "signed_distance": [
         ("dee", """
-            def distance_target(inst):  # distance to the background of the merged mask: no valleys
-                d = ndimage.distance_transform_edt(np.asarray(inst) > 0)
-                return d / d.max() if d.max() else d
+            def signed_distance(inst, scale):  # distance to the background of the merged mask: no dip between cells
+                inst = np.asarray(inst)
+                d = ndimage.distance_transform_edt(inst > 0) - ndimage.distance_transform_edt(inst == 0)
+                return np.tanh(d / scale)
 
             example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
-            """, {"check_distance_target"}),  # fay keeps it right (a partial score); her normalisation by the
-        # image's maximum, no padding at the image edge, and counting the background as a cell: tests/test_checks.py
+            """, {"check_signed_distance"}),  # fay keeps it right (a partial score); her other wrong answers
+        # (no minus, no tanh, no scale, no padding, border pixels at 0): tests/test_checks_lesson03_signed.py
     ],
     "coco_ap": [
         ("dee", """

@@ -99,6 +99,7 @@ from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matc
                        check_weighted_bn_statistics)
 from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, check_panoptic_quality,
                        check_split_cells)
+from .lesson03 import check_signed_distance
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_min_gap,
                        check_percentile_normalize, check_rescale_factor, check_shared_nuclei)
 from .lesson05 import (check_boundary_enrichment, check_practice_masks, check_report, check_small_region_sensitivity,
@@ -132,6 +133,7 @@ __all__ = [
     "check_panoptic_quality",
     "check_split_cells",
     "check_distance_target",
+    "check_signed_distance",
     "check_coco_ap",
     "check_soft_dice",
     "check_exact_upsampling",

@@ -13,7 +13,8 @@ import numpy as np
 from ._core import _array, _call, _close, _count, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target", "check_coco_ap"]
+__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target", "check_signed_distance",
+           "check_coco_ap"]
 
 # The larger cells of exercise 3 (about three times the lesson's radius), with masks as a noisy threshold gives
 # them (_pinholes(): 2% of the cell pixels dropped at random, and 10% of the pixels on a cell's outline). The
@@ -652,6 +653,120 @@ def _coco_ap_reference(pred_maps: list, confidences: list, truth_maps: list, t: 
     return _ranked_ap(np.concatenate(scores), np.concatenate(hits), n_true, **ranking)
 
 
+def _signed_distance_reference(inst: np.ndarray, scale: float, *, inside: str = "own", outside: str = "signed",
+                               squash: str = "tanh", pad: bool = True, pad_outside: bool = False,
+                               border: float = 0.0) -> np.ndarray:
+    """Exercise 4's target, tanh(signed distance / scale), and the variants of wrong answers.
+
+    Inside a cell: the distance to the nearest pixel outside that cell (the image edge counts as outside,
+    ``pad``); outside: minus the distance to the nearest cell pixel. ``inside="mask"`` measures the inside
+    distance on the merged mask; ``outside`` is "signed", "positive" (no minus) or "zero"; ``squash`` is "tanh",
+    "none" (d / scale), "raw" (d), "no scale" (tanh(d)) or "times" (tanh(d * scale)); "flipped" negates it all;
+    ``pad_outside`` counts the image edge as a cell for the background; ``border`` is subtracted from both
+    distances (1: the border pixels at 0).
+
+    >>> two = np.zeros((3, 6), int); two[:, :2] = 1; two[:, 2:4] = 4
+    >>> np.round(_signed_distance_reference(two, 1.0)[1], 3).tolist()
+    [0.762, 0.762, 0.762, 0.762, -0.762, -0.964]
+    """
+    from scipy import ndimage
+
+    inst = np.asarray(inst)
+    d_out = ndimage.distance_transform_edt(np.pad(inst == 0, 1, constant_values=False) if pad_outside else inst == 0)
+    if pad_outside:
+        d_out = d_out[1:-1, 1:-1]
+    sd = {"signed": -1.0, "positive": 1.0, "zero": 0.0}[outside] * (d_out - border)
+    cells = [inst > 0] if inside == "mask" else [inst == c for c in np.unique(inst[inst > 0])]
+    for own in cells:
+        d = ndimage.distance_transform_edt(np.pad(own, 1) if pad else own)
+        sd[own] = (d[1:-1, 1:-1] if pad else d)[own] - border
+    return {"tanh": np.tanh(sd / scale), "none": sd / scale, "raw": sd, "no scale": np.tanh(sd),
+            "times": np.tanh(sd * scale), "flipped": -np.tanh(sd / scale)}[squash]
+
+
+@learner_check
+def check_signed_distance(signed_distance: Callable) -> None:
+    """Check ``signed_distance(inst, scale)``: tanh(signed distance / scale) of an instance map.
+
+    Inside each cell the signed distance is the distance to the nearest pixel outside that cell (background,
+    another cell or the image edge); on background it is minus the distance to the nearest cell pixel. Checked on
+    two touching cells, a cell in the image corner and images of touching cells, at two scales; each typical
+    wrong answer (the merged mask's distance, no minus, background 0, no tanh, no scale, the signs swapped, no
+    padding, the edge as a cell, border pixels at 0) gets a hint that names it. An answer that calls ``segcourse``
+    (``instances.instance_distance_map``, the check's reference) is refused once its numbers are right.
+
+    >>> from scipy import ndimage
+    >>> check_signed_distance(lambda inst, scale: np.tanh(ndimage.distance_transform_edt(inst > 0) / scale))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: ...
+    """
+    from .. import data
+
+    watch = Watch(LIBRARY)
+
+    def call(inst, scale):
+        out = _array(watch(signed_distance, inst.copy(), scale, what="signed_distance"), "signed_distance")
+        if out.shape != inst.shape:
+            raise AssertionError(f"signed_distance must return one value per pixel, shape {inst.shape}; got {out.shape}")
+        return out.astype(np.float64)
+
+    variants = (   # (variant, the hint that names its cause); the first that matches is shown
+        (dict(inside="mask"), "where two cells touch, the target must dip (each cell's border pixel is at "
+                              "distance 1), but yours stays high: you measured the distance to the background of "
+                              "the merged mask. Inside, measure for each cell the distance to the nearest pixel that "
+                              "is NOT in the same cell"),
+        (dict(outside="positive"), "your background is positive: outside the cells the signed distance is MINUS the "
+                                   "distance to the nearest cell pixel, so the sign of the target says inside or "
+                                   "outside"),
+        (dict(outside="zero"), "your background is 0: outside the cells the target is tanh(-d / scale), d the "
+                               "distance to the nearest cell pixel (ndimage.distance_transform_edt(inst == 0)), so "
+                               "it tells how far the nearest cell is"),
+        (dict(squash="none"), "you returned signed distance / scale without the tanh: the target must stay between "
+                              "-1 and 1, so squash it with np.tanh(d / scale)"),
+        (dict(squash="raw"), "you returned the signed distance itself: divide by scale, then squash with np.tanh"),
+        (dict(squash="no scale"), "you took np.tanh(d) without dividing by scale: scale sets how many pixels the "
+                                  "target takes to saturate, np.tanh(d / scale)"),
+        (dict(squash="times"), "you multiplied by scale: the target is np.tanh(d / scale), so a larger scale "
+                               "saturates later"),
+        (dict(squash="flipped"), "your signs are swapped: the target is positive inside the cells and negative on "
+                                 "the background"),
+        (dict(pad=False), "a cell that touches the image edge: its edge pixels must be at distance 1 (the image "
+                          "edge counts as outside the cell). distance_transform_edt does not see beyond the image: "
+                          "np.pad the cell mask with one pixel of background first"),
+        (dict(pad_outside=True), "the image edge is not a cell: a background pixel on the edge is as far from the "
+                                 "nearest cell as distance_transform_edt(inst == 0) says; do not pad the background"),
+        (dict(border=1.0), "a border pixel of a cell is at distance 1 from the nearest pixel outside it (and a "
+                           "background pixel next to a cell at -1), not 0: take distance_transform_edt as it is, "
+                           "with no -1 and no boundary removed"),
+    )
+    two = np.zeros((7, 13), int)
+    two[1:6, 1:6], two[1:6, 6:11] = 3, 8          # two 5×5 cells that touch along a column; ids need not be 1..k
+    corner = np.zeros((6, 8), int)
+    corner[0:4, 0:4] = 5                           # a 4×4 cell in the image corner
+    cases = [("two 5×5 cells that touch (ids 3 and 8)", two, 2.0), ("a 4×4 cell in the image corner", corner, 2.0)]
+    cases += [(f"touching cells (image {k} of data.touching_cells(3, seed=31, overlap=0.2))", t, 5.0)
+              for k, t in enumerate(data.touching_cells(3, seed=31, overlap=0.2).instances)]
+    for where, inst, scale in cases:
+        got, want = call(inst, scale), _signed_distance_reference(inst, scale)
+        if np.allclose(got, want, atol=1e-6):
+            continue
+        bad = tuple(int(v) for v in np.argwhere(~np.isclose(got, want, atol=1e-6))[0])
+        base = (f"on {where}, scale={scale:g}, at pixel {bad} ({'cell ' + str(int(inst[bad])) if inst[bad] else 'background'}) "
+                f"the target is {float(want[bad]):.3f}, yours is {float(got[bad]):.3f}")
+        if np.isnan(got).any():
+            raise AssertionError(f"{base}: signed_distance returned NaN")
+        for kw, hint in variants:
+            if np.allclose(got, _signed_distance_reference(inst, scale, **kw), atol=1e-6):
+                raise AssertionError(f"{base}: {hint}")
+        raise AssertionError(f"{base}: inside each cell take the distance to the nearest pixel outside it (pad the "
+                             f"cell mask), on background minus the distance to the nearest cell pixel, then "
+                             f"np.tanh(d / scale)")
+    _refuse_helpers(watch, "signed_distance", "Inside: ndimage.distance_transform_edt of each padded cell mask; "
+                                              "outside: minus distance_transform_edt(inst == 0); then np.tanh.")
+    print("check_signed_distance: all cases pass")
+
+
 @functools.lru_cache(maxsize=1)
 def _coco_ap_cases() -> tuple:
     """The check's cases: (where, pred maps, confidences, truth maps, t).
@@ -724,9 +839,15 @@ def check_coco_ap(coco_ap: Callable) -> None:
     """
     watch = Watch(LIBRARY + AP_LIBRARIES)
 
+    use = "numpy of your own (np.unique, boolean masks, np.argsort, np.cumsum, ...)"
+
     def call(preds, confs, truths, t):
-        return _number(watch(coco_ap, [p.copy() for p in preds], [dict(c) for c in confs], [g.copy() for g in truths], t,
-                             what="coco_ap"), "coco_ap")
+        try:
+            return _number(watch(coco_ap, [p.copy() for p in preds], [dict(c) for c in confs],
+                                 [g.copy() for g in truths], t, what="coco_ap"), "coco_ap")
+        except AssertionError:
+            watch.refuse("coco_ap", use=use)   # a helper that crashed (e.g. a KeyError for a t it does not score)
+            raise
 
     variants = (   # (variant, the hint that names its cause), the matching first
         (dict(match="no exclusion"), "one true cell counted as the hit of two objects: once a cell is matched it is "
@@ -775,5 +896,5 @@ def check_coco_ap(coco_ap: Callable) -> None:
         raise AssertionError(f"for two objects that both miss (2 true cells) the AP is 0, yours is {got!r}"
                              + (": coco_ap returned NaN; objects that all miss have AP 0 (their precision is 0 at "
                                 "every recall level)" if np.isnan(got) else ""))
-    watch.refuse("coco_ap", use="numpy of your own (np.unique, boolean masks, np.argsort, np.cumsum, ...)")
+    watch.refuse("coco_ap", use=use)
     print("check_coco_ap: all cases pass")
