@@ -931,78 +931,6 @@ def ndimage_edt(m):
     return ndimage.distance_transform_edt(m) + 0.5
 
 
-def test_distance_target_check():
-    from scipy import ndimage
-    from segcourse import instances
-    from segcourse.checks.lesson03 import _distance_target_reference
-    checks.check_distance_target(_distance_target_own)
-    _fails(checks.check_distance_target, _distance_target_reference, "calls segcourse.checks.lesson03._distance_target_reference")
-    def helper_per_cell_max(inst):   # the lesson's helper, normalised: right numbers, not the learner's own
-        d = instances.instance_distance_map(inst)
-        peak = np.zeros(int(np.max(inst)) + 1)
-        np.maximum.at(peak, np.ravel(inst), d.ravel())
-        return np.divide(d, peak[inst], out=np.zeros_like(d), where=np.asarray(inst) > 0)
-    _fails(checks.check_distance_target, helper_per_cell_max, "calls segcourse.instances.instance_distance_map")
-    def mask_edt(inst):
-        d = ndimage.distance_transform_edt(np.asarray(inst) > 0)
-        return d / d.max() if d.max() else d
-    _fails(checks.check_distance_target, mask_edt, "merged mask")
-    _fails(checks.check_distance_target, instances.instance_distance_map, "own maximum")
-    def global_max(inst):
-        d = instances.instance_distance_map(inst)
-        return d / d.max() if d.max() else d
-    _fails(checks.check_distance_target, global_max, "whole image")
-    def nan_background(inst):
-        d = instances.instance_distance_map(inst)
-        peak = ndimage.maximum(d, inst, index=np.arange(inst.max() + 1))
-        return d / np.asarray(peak)[inst]
-    _fails(checks.check_distance_target, nan_background, "NaN")
-    def no_padding(inst):  # the image edge is not outside the cell
-        out = np.zeros(np.shape(inst))
-        for c in np.unique(inst[inst > 0]):
-            d = ndimage.distance_transform_edt(inst == c)
-            out[inst == c] = d[inst == c] / d[inst == c].max()
-        return out
-    _fails(checks.check_distance_target, no_padding, "image edge")
-    def minus_one(inst):  # (d - 1) / (max - 1): the border pixels at 0
-        out = np.zeros(np.shape(inst))
-        for c in np.unique(inst[inst > 0]):
-            m = inst == c
-            d = ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1][m]
-            out[m] = (d - 1) / (d.max() - 1) if d.max() > 1 else 1.0
-        return out
-    _fails(checks.check_distance_target, minus_one, "pixel (1, 1)", "distance 1", "not 0")
-    def boundary_removed(inst):  # find_boundaries(mode="inner") taken out before the distance transform
-        from skimage.segmentation import find_boundaries
-        inner = np.asarray(inst) * ~find_boundaries(inst, mode="inner")
-        out = np.zeros(np.shape(inst))
-        for c in np.unique(inst[inst > 0]):
-            d = ndimage.distance_transform_edt(np.pad(inner == c, 1))[1:-1, 1:-1][inst == c]
-            out[inst == c] = d / d.max()
-        return out
-    _fails(checks.check_distance_target, boundary_removed, "distance 1", "not 0")
-    def ids_one_to_k(inst):  # range(1, max + 1): an id without a pixel has an empty maximum
-        out = np.zeros(np.shape(inst))
-        for c in range(1, int(np.max(inst)) + 1):
-            m = inst == c
-            d = ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
-            out[m] = d[m] / d[m].max()
-        return out
-    _fails(checks.check_distance_target, ids_one_to_k, "zero-size array", "Ids need not be 1..k", "[3, 9]")
-
-
-def _distance_target_own(inst):
-    """Exercise 4 written with scipy (a learner's answer)."""
-    from scipy import ndimage
-    inst = np.asarray(inst)
-    out = np.zeros(inst.shape, float)
-    for c in np.unique(inst[inst > 0]):
-        inside = inst == c
-        d = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]
-        out[inside] = d[inside] / d[inside].max()
-    return out
-
-
 def _camera_ref(images, factor=2):  # the learner's numpy: block means, each shown as factor × factor
     x = np.asarray(images, float)
     n, h, w, c = x.shape
@@ -1158,7 +1086,6 @@ FUNCTION_CHECKS = [
     (checks.check_block_mean_camera, _camera_ref),
     (checks.check_count_cells, _count_8),
     (_check_split(6), lambda m, md: _split(m, md)),
-    (checks.check_distance_target, lambda i: _distance_target_own(i)),
     (checks.check_small_region_sensitivity, _shifted_iou_ref),
     (checks.check_boundary_band, _band_ref),
     (checks.check_trap_score, lambda p, t: _trap_score_ref(p, t)),

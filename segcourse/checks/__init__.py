@@ -47,7 +47,7 @@ Layout
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``,
                 ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
-                ``check_distance_target``, ``check_coco_ap``
+                ``check_signed_distance``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
@@ -97,7 +97,7 @@ from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
                        check_soft_dice, check_unet, check_unsure_on_boundary,
                        check_weighted_bn_statistics)
-from .lesson03 import (check_coco_ap, check_count_cells, check_distance_target, check_panoptic_quality,
+from .lesson03 import (check_coco_ap, check_count_cells, check_panoptic_quality,
                        check_split_cells)
 from .lesson03 import check_signed_distance
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_min_gap,
@@ -132,7 +132,6 @@ __all__ = [
     "check_count_cells",
     "check_panoptic_quality",
     "check_split_cells",
-    "check_distance_target",
     "check_signed_distance",
     "check_coco_ap",
     "check_soft_dice",

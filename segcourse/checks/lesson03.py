@@ -13,7 +13,7 @@ import numpy as np
 from ._core import _array, _call, _close, _count, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
-__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_distance_target", "check_signed_distance",
+__all__ = ["check_count_cells", "check_panoptic_quality", "check_split_cells", "check_signed_distance",
            "check_coco_ap"]
 
 # The larger cells of exercise 3 (about three times the lesson's radius), with masks as a noisy threshold gives
@@ -444,110 +444,6 @@ def _n_components(mask: np.ndarray) -> int:
     from scipy import ndimage
 
     return int(ndimage.label(np.asarray(mask))[1])
-
-
-def _distance_target_reference(inst: np.ndarray) -> np.ndarray:
-    from ..instances import instance_distance_map
-
-    d = instance_distance_map(inst)
-    peak = np.zeros(int(inst.max()) + 1)
-    np.maximum.at(peak, inst.ravel(), d.ravel())
-    return np.divide(d, peak[inst], out=np.zeros_like(d), where=inst > 0)
-
-
-@learner_check
-def check_distance_target(distance_target: Callable) -> None:
-    """Check ``distance_target(inst)``: each pixel's distance to the nearest pixel outside its
-    own instance, divided by that instance's largest such distance (every cell peaks at 1; 0 on
-    background). An answer that calls ``segcourse`` (``instances.instance_distance_map``, the
-    check's reference) is refused once its numbers are right.
-
-    >>> from scipy import ndimage
-    >>> check_distance_target(lambda inst: ndimage.distance_transform_edt(inst > 0))
-    Traceback (most recent call last):
-    ...
-    segcourse.checks.CheckFailed: where two cells touch the target must dip to a valley (here 1/3 of the peak), ...
-    """
-    watch = Watch(LIBRARY)
-
-    def call(inst):
-        try:
-            out = _array(watch(distance_target, inst.copy(), what="distance_target"), "distance_target")
-        except AssertionError as exc:
-            if "zero-size array" not in str(exc):
-                raise
-            present = sorted(int(v) for v in np.unique(inst[inst > 0]))
-            raise AssertionError(f"{exc}. Ids need not be 1..k: this map holds the ids {present}, so a loop over every "
-                                 f"number up to the largest id meets ids without a pixel, and the maximum of an empty "
-                                 f"cell is undefined. Loop over the ids that are in the map") from None
-        if out.shape != inst.shape:
-            raise AssertionError(f"distance_target must return one value per pixel, shape {inst.shape}; got {out.shape}")
-        return out.astype(np.float64)
-
-    two = np.zeros((7, 13), int)
-    two[1:6, 1:6] = 1
-    two[1:6, 6:11] = 2          # two 5×5 cells that touch along a column
-    got = call(two)
-    if np.isnan(got).any():
-        raise AssertionError("distance_target returned NaN: divide only inside cells (background stays 0, no 0 / 0)")
-    if np.any(got[two == 0] != 0):
-        raise AssertionError("background pixels must be 0 in the target")
-    peak = got[two == 1].max()
-    if peak > 0 and got[3, 5] > 0.5 * peak and got[3, 6] > 0.5 * peak:
-        raise AssertionError("where two cells touch the target must dip to a valley (here 1/3 of the peak), but yours "
-                             "stays high: you measured the distance to the background of the merged mask. Measure, for "
-                             "each cell, the distance to the nearest pixel that is NOT in the same cell")
-    if got.max() > 1 + 1e-6:
-        raise AssertionError(f"the largest value is {round(float(got.max()), 3)}: divide each cell's distances by that "
-                             f"cell's own maximum, so every cell peaks at 1")
-    small = np.zeros((9, 14), int)
-    small[1:4, 1:4] = 3          # a 3×3 cell
-    small[1:8, 5:12] = 9         # a 7×7 cell, ids need not be 1..k
-    got = call(small)
-    if _close(round(float(got[small == 3].max()), 6), round(2 / 4, 6), 1e-6):
-        raise AssertionError("the small cell peaks at 0.5: you divided by the largest distance of the whole image; "
-                             "divide each cell by its own maximum so that every cell peaks at 1")
-    want = _distance_target_reference(small)
-    if not np.allclose(got, want, atol=1e-6):
-        peaks = (float(got[small == 3].max()), float(got[small == 9].max()))
-        if all(_close(v, 1.0, 1e-6) for v in peaks):   # the peaks are right: the distances below them are not
-            bad = tuple(int(v) for v in np.argwhere(~np.isclose(got, want, atol=1e-6))[0])
-            raise AssertionError(f"both cells peak at 1, but at pixel {bad} (cell {int(small[bad])}) the target is "
-                                 f"{round(float(want[bad]), 3)}, yours is {round(float(got[bad]), 3)}: a border pixel "
-                                 f"of a cell is at distance 1 from the nearest pixel outside it, not 0. Take "
-                                 f"ndimage.distance_transform_edt of the cell mask as it is (no -1, no boundary "
-                                 f"removed) and divide by its maximum")
-        raise AssertionError(f"for cells with ids 3 and 9 each cell must peak at 1; yours peak at "
-                             f"{round(float(got[small == 3].max()), 3)} and {round(float(got[small == 9].max()), 3)}; "
-                             f"ids are arbitrary positive numbers (0 is background)")
-    edge = np.zeros((6, 8), int)
-    edge[0:4, 0:4] = 5           # a 4×4 cell in the image corner: the image edge is outside the cell
-    got = call(edge)
-    want = _distance_target_reference(edge)
-    if not np.allclose(got, want, atol=1e-6):
-        if got[0, 0] > want[0, 0] + 1e-6:   # the corner is far from the background inside the image
-            raise AssertionError(f"a cell touching the image edge: its edge pixels must be at distance 1 (the image "
-                                 f"edge counts as outside the cell), so the corner pixel is "
-                                 f"{round(float(want[0, 0]), 3)}, yours is {round(float(got[0, 0]), 3)}. "
-                                 f"distance_transform_edt does not see beyond the image: np.pad the cell with one "
-                                 f"pixel of background first")
-        raise AssertionError(f"for a 4×4 cell in the image corner the target is {np.round(want[:4, :4], 3).tolist()}; "
-                             f"yours is {np.round(got[:4, :4], 3).tolist()}")
-    if np.any(call(np.zeros((4, 4), int)) != 0):
-        raise AssertionError("an image without cells has a target of all zeros")
-    from .. import data
-
-    for inst in data.touching_cells(6, seed=31, overlap=0.2).instances:
-        want = _distance_target_reference(inst)
-        got = call(inst)
-        if not np.allclose(got, want, atol=1e-6):
-            bad = np.argwhere(~np.isclose(got, want, atol=1e-6))[0]
-            raise AssertionError(f"on touching cells the target at pixel {tuple(int(v) for v in bad)} should be "
-                                 f"{round(float(want[tuple(bad)]), 3)}, yours is {round(float(got[tuple(bad)]), 3)}: use the "
-                                 f"Euclidean distance (ndimage.distance_transform_edt) to the nearest pixel outside the cell")
-    _refuse_helpers(watch, "distance_target", "For each cell: ndimage.distance_transform_edt of the padded cell "
-                                              "mask, divided by its maximum.")
-    print("check_distance_target: all cases pass")
 
 
 #: Library AP functions an answer to the AP exercise may not call (segcourse itself is watched too: LIBRARY).
