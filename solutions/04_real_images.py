@@ -305,6 +305,7 @@ checks.check_min_gap(min_gap)
 import copy
 
 import torch
+from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import watershed
 
