@@ -49,7 +49,8 @@ Layout
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_signed_distance``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
-                ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``
+                ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``,
+                ``check_failure_note``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``, ``check_trap_score``, ``check_boundary_enrichment``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
@@ -100,8 +101,8 @@ from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matc
 from .lesson03 import (check_coco_ap, check_count_cells, check_panoptic_quality,
                        check_split_cells)
 from .lesson03 import check_signed_distance
-from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_min_gap,
-                       check_percentile_normalize, check_rescale_factor, check_shared_nuclei)
+from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_failure_note,
+                       check_min_gap, check_percentile_normalize, check_rescale_factor, check_shared_nuclei)
 from .lesson05 import (check_boundary_enrichment, check_practice_masks, check_report, check_small_region_sensitivity,
                        check_trap_score)
 from .lesson06 import (check_click_maps, check_click_step, check_largest_region_click, check_noc_with_proposal,
@@ -149,6 +150,7 @@ __all__ = [
     "check_shared_nuclei",
     "check_min_gap",
     "check_choose_min_distance",
+    "check_failure_note",
     "check_largest_region_click",
     "check_noc_with_proposal",
     "check_click_maps",

@@ -13,7 +13,7 @@ from ._core import _array, _call, _close, _number, learner_check
 from ._refuse import Watch
 
 __all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
-           "check_shared_nuclei", "check_min_gap", "check_choose_min_distance"]
+           "check_shared_nuclei", "check_min_gap", "check_choose_min_distance", "check_failure_note"]
 
 
 def _code_names(code) -> set:
@@ -1120,3 +1120,100 @@ def _instances_pq(pred: np.ndarray, gt: np.ndarray, key: str = "pq") -> float:
 def _want_pq(pred: np.ndarray, gt: np.ndarray, region) -> float:
     """PQ of ``pred`` on ``region``, for the hints of :func:`check_choose_min_distance`."""
     return _instances_pq(pred[region], gt[region])
+
+
+# ----------------------------------------------------------------------------- exercise 7: a failure note
+#: How a failure note names each bucket of missed nuclei (lower case).
+_NOTE_BUCKETS = {"merge": r"merg\w*|joined|fused|glued",
+                 "split": r"split\w*|cut in|fragment\w*|oversegment\w*|over-segment\w*",
+                 "missed": r"missed entirely|no prediction|not detected|undetected|not found|nothing found"}
+_NOTE_MAIN = r"most|mostly|main|mainly|majority|dominat\w*|largest|biggest"
+
+
+def _missed_buckets(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, int, int]:
+    """Missed true nuclei (no match with IoU above 0.5) by bucket, each counted once: ``merge`` when
+    a prediction holds more than half of it and of another nucleus (``viz.merged_groups``), else
+    ``split`` when two or more predictions each cover at least 20 % of it, else ``missed``. Also
+    the number of merging predictions and of false positives."""
+    from .. import instances, viz
+
+    m = instances.match_instances(pred, gt)
+    groups = viz.merged_groups(pred, gt)
+    merged = {g for grp in groups for g in grp}
+    ids, areas = np.unique(gt[gt > 0], return_counts=True)
+    both = (gt > 0) & (pred > 0)
+    pairs, overlap = np.unique(np.stack([gt[both], pred[both]]), axis=1, return_counts=True)
+    big = overlap >= 0.2 * areas[np.searchsorted(ids, pairs[0])]
+    hit, pieces = np.unique(pairs[0][big], return_counts=True)
+    split = set(hit[pieces >= 2].tolist())
+    fn = [int(g) for g in m.unmatched_gt]
+    out = {"merge": sum(g in merged for g in fn), "split": sum(g in split and g not in merged for g in fn)}
+    out["missed"] = len(fn) - out["merge"] - out["split"]
+    return out, len(groups), m.fp
+
+
+def _note_mentions(text: str) -> list[tuple[str, list[int], bool]]:
+    """Each bucket named in ``text``, per clause: (bucket, the whole numbers within 6 words, called the main one)."""
+    import re
+
+    out = []
+    for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", text.lower()):
+        words = list(re.finditer(r"[a-z'-]+|\d+(?:\.\d+)?", clause))
+        at = lambda pos: sum(w.start() < pos for w in words)  # noqa: E731 (word index of a character)
+        names = [(b, at(m.start())) for b, p in _NOTE_BUCKETS.items() for m in re.finditer(p, clause)]
+        mains = [i for i, w in enumerate(words) if re.fullmatch(_NOTE_MAIN, w.group())]
+        for b, i in names:
+            nearest = min(names, key=lambda n: min((abs(n[1] - j) for j in mains), default=99))
+            numbers = [int(w.group()) for j, w in enumerate(words) if w.group().isdigit() and abs(j - i) <= 6]
+            out.append((b, numbers, bool(mains) and nearest == (b, i)))
+    return out
+
+
+@learner_check
+def check_failure_note(note: str, pred, gt) -> None:
+    """Check a failure note on ``pred`` against ``gt``: your own words, the bucket that holds the most
+    missed nuclei, named as the main one, and its count beside it.
+
+    >>> gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
+    >>> pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])     # 1 and 2 merged; 3 and 4 found
+    >>> check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; seeds too far apart.",
+    ...                    pred, gt)
+    check_failure_note: the main bucket (merge, 2 missed nuclei) named with its count
+    """
+    from .lesson05 import _own_explanation
+
+    text = _own_explanation(note)
+    p, g = _array(pred, "pred"), _array(gt, "gt")
+    if p.shape != g.shape or p.ndim != 2:
+        raise AssertionError(f"pred and gt must be instance maps of one shape, got {p.shape} and {g.shape}")
+    counts, n_groups, fp = _missed_buckets(p.astype(np.int64), g.astype(np.int64))
+    if not sum(counts.values()):
+        raise AssertionError("this prediction misses no nucleus: pass the model and region the\n"
+                             "exercise names (segment(3) on the test region, columns 256 on)")
+    top = max(counts.values())
+    main = [b for b, n in counts.items() if n == top]
+    mentions = _note_mentions(text)
+    if not mentions:
+        raise AssertionError("your note names no bucket: say whether the missed nuclei are mostly\n"
+                             "merged, split, or missed entirely (no prediction over them)")
+    claimed = {b for b, _, is_main in mentions if is_main}
+    wrong = claimed - set(main)
+    if wrong:
+        b = sorted(wrong)[0]
+        raise AssertionError(f"your note calls '{b}' the main bucket, but it holds {counts[b]} missed nuclei:\n"
+                             f"count each missed nucleus once (merge first, then split, then the\n"
+                             f"rest) and name the bucket with the most")
+    if not claimed & set(main):
+        raise AssertionError("your note does not say which bucket holds MOST missed nuclei: write\n"
+                             "'most missed nuclei are <bucket>' with the count beside it")
+    said = {n for b, nums, is_main in mentions if is_main and b in main for n in nums}
+    if top not in said:
+        b = main[0]
+        why = (f"\n{n_groups} is the number of merging predictions, not of missed nuclei in them"
+               if b == "merge" and n_groups in said else
+               f"\n{fp} is the number of false positives: the note counts missed nuclei" if fp in said else
+               f"\n{sum(counts.values())} is all missed nuclei; some of them lie in other buckets"
+               if sum(counts.values()) in said else "")
+        raise AssertionError(f"the number beside '{b}' is not the count of missed nuclei in that bucket:\n"
+                             f"count the nuclei with no match (IoU above 0.5) that fall in it{why}")
+    print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count")
