@@ -1,9 +1,9 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 01 · Semantic segmentation
 #
-# Four exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
-# unlabelled pixels, a crop and resize that keeps image and mask aligned, and a camera with half the
-# resolution, which the lesson did not test. The first two are variants of what the lesson
+# Five exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
+# unlabelled pixels, a crop and resize that keeps image and mask aligned, a camera with half the
+# resolution, which the lesson did not test, and a reading of a seed spread. The first two are variants of what the lesson
 # showed, not copies: write them, the resize of exercise 3 and the camera of exercise 4 in numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
 # `segcourse` or torch's `cross_entropy` is refused even when its numbers are right.
 
@@ -134,7 +134,7 @@ checks.check_crop_resize_pair(crop_resize_pair)
 # %% [markdown]
 # ## 4 · A camera with half the resolution (2 points + 1 by hand)
 #
-# Lesson 01 §7 read the confusion matrix of one shifted camera for you. Here is another: a cheaper
+# Lesson 01 §7 counted the errors of one shifted camera for you (its `error_table`). Here is another: a cheaper
 # camera with 32×32 pixels instead of 64×64. Each of its pixels collects the light that falls on
 # the area of four pixels of the 64×64 camera, so it records their **mean** colour. The model was
 # trained on 64×64 inputs, so each camera pixel is shown to it as a 2×2 block.
@@ -229,3 +229,47 @@ print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class
 # region errors on a large class); this camera loses the thin classes (a resolution failure). What
 # to change first is not measured here; two **untested** candidates: train with the block-mean
 # camera as an augmentation, or keep the full resolution where thin classes matter.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "effect_summary_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5 · Is the effect larger than the seed spread? (1 point)
+#
+# Lesson 01 §4 compared losses over five seeds. Here you write the reading as a function, then
+# apply it to every step of the recipe. Write `effect_summary(before, after, tolerance=0.01)`:
+# `before` and `after` map a seed to a score (`{0: 0.62, 1: 0.58, ...}`).
+#
+# * Pair the runs **by seed**: the change of seed `s` is `after[s] - before[s]`. The two dicts may
+#   list their seeds in different orders, and a seed present in only one of them (a crashed run)
+#   is skipped.
+# * Return `(mean, median, improved, clear)`: the changes' mean and median; `improved`, how many
+#   seeds improved by **more than** `tolerance` (a smaller change is within run-to-run noise); and
+#   `clear`, True when every paired seed did.
+
+# %% nbgrader={"grade": false, "grade_id": "effect_summary", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def effect_summary(before, after, tolerance=0.01):
+    ### BEGIN SOLUTION
+    changes = np.array([after[s] - before[s] for s in before if s in after], dtype=float)
+    improved = int((changes > tolerance).sum())
+    return float(changes.mean()), float(np.median(changes)), improved, improved == len(changes)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_effect_summary", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_effect_summary(effect_summary)
+
+# %% [markdown]
+# The cell below applies your function to the lesson's ablation (`segcourse/results/ablation.json`,
+# five seeds per setting). Read each line: which change of recipe is larger than its seed spread?
+
+# %% nbgrader={"grade": false, "grade_id": "effect_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from segcourse import experiments
+
+ablation = experiments.load("ablation")
+miou = {c: {r["seed"]: r["miou"] for r in ablation["rows"] if r["config"] == c}
+        for c in ("CE", "CE + weights", "CE + Dice", "CE + Dice + weights")}
+try:
+    for before, after in (("CE", "CE + weights"), ("CE", "CE + Dice"), ("CE + weights", "CE + Dice + weights")):
+        mean, median, improved, clear = effect_summary(miou[before], miou[after])
+        print(f"{before:>13} -> {after:<20}: mean {mean:+.3f}, median {median:+.3f}, "
+              f"improved by more than 0.01 in {improved} of {len(miou[before])} seeds, clear: {clear}")
+except NotImplementedError:
+    print("effect_summary is still a stub: write it first, then run this cell again")

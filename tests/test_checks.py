@@ -1436,3 +1436,121 @@ def test_boundary_enrichment_check():
         ev = failures.bucket_failures(p_[None], t_[None], 5, fail_below=1.0)["samples"][0]["evidence"]["boundary"]
         return ev["fraction_in_band"], ev["band_share"], ev["enrichment"]
     _fails(check, helper, "calls segcourse.failures")
+
+
+def test_lesson01_checks_catch_a_hard_coded_ignore_label():
+    """Review 01s9b P3 14: a hard-coded 255 passed exercises 1 and 2; a second ignore label catches it."""
+    def mfw_255(lm, k, ignore_index=255):
+        return _mfw_ref(lm, k, 255)
+    _fails(checks.check_median_frequency_weights, mfw_255, "ignore_index=9", "hard-coded")
+    def ce_255(z, t, w, ignore_index=255):
+        return _ce_ref(z, t, w, 255)
+    _fails(checks.check_weighted_cross_entropy, ce_255, "ignore_index=-100", "hard-coded 255")
+
+
+def test_weighted_cross_entropy_hints_name_the_cause():
+    """Review 01s9b P2 5: log(clip), sum, predicted-class weight, axis, per-image mean, mean weight."""
+    def parts(z, t, w, ignore_index=255, axis=1):
+        z = np.asarray(z, float)
+        z = z - z.max(axis, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis, keepdims=True))
+        t = np.asarray(t)
+        keep = t != ignore_index
+        tt = np.where(keep, t, 0)
+        return -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float), tt, keep
+    def clipped(z, t, w, ignore_index=255):
+        z = np.asarray(z, float)
+        p = np.exp(z - z.max(1, keepdims=True))
+        logp = np.log(np.clip(p / p.sum(1, keepdims=True), 1e-12, None))
+        _, ww, tt, keep = parts(z, t, w, ignore_index)
+        nll = -np.take_along_axis(logp, tt[:, None], 1)[:, 0]
+        return (ww[tt] * nll)[keep].sum() / ww[tt][keep].sum()
+    _fails(checks.check_weighted_cross_entropy, clipped, "27.6", "log space")
+    def summed(z, t, w, ignore_index=255):
+        nll, ww, tt, keep = parts(z, t, w, ignore_index)
+        return (ww[tt] * nll)[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, summed, "weighted SUM")
+    def predicted(z, t, w, ignore_index=255):
+        nll, ww, tt, keep = parts(z, t, w, ignore_index)
+        wp = ww[np.asarray(z).argmax(1)]
+        return (wp * nll)[keep].sum() / wp[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, predicted, "PREDICT", "TRUE class")
+    def last_axis(z, t, w, ignore_index=255):
+        nll, ww, tt, keep = parts(z, t, w, ignore_index, axis=-1)
+        return (ww[tt] * nll)[keep].sum() / ww[tt][keep].sum()
+    _fails(checks.check_weighted_cross_entropy, last_axis, "last axis", "axis=1")
+    def per_image(z, t, w, ignore_index=255):
+        return float(np.mean([_ce_ref(z[i:i + 1], t[i:i + 1], w, ignore_index) for i in range(len(z))]))
+    _fails(checks.check_weighted_cross_entropy, per_image, "per image", "ONE weighted mean")
+    def mean_weight(z, t, w, ignore_index=255):
+        nll, ww, tt, keep = parts(z, t, w, ignore_index)
+        return (ww[tt] * nll)[keep].mean() / ww.mean()
+    _fails(checks.check_weighted_cross_entropy, mean_weight, "mean of the class weights")
+
+
+def test_crop_resize_pair_check_refuses_a_float_mask():
+    _fails(checks.check_crop_resize_pair, lambda img, lm, box: (_crop_resize_ref(img, lm, box)[0],
+                                                                _crop_resize_ref(img, lm, box)[1].astype(float)),
+           "dtype float64", "integer")
+
+
+def test_block_mean_camera_check_names_pil_a_strided_reshape_and_a_raw_moving_average():
+    def pil_box(images, factor=2):
+        from PIL import Image
+        x = np.asarray(images, np.float32)
+        n, h, w, c = x.shape
+        out = np.empty_like(x)
+        for i in range(n):
+            for k in range(c):
+                small = Image.fromarray(np.ascontiguousarray(x[i, ..., k]), mode="F").resize((w // factor, h // factor), Image.BOX)
+                out[i, ..., k] = np.asarray(small).repeat(factor, 0).repeat(factor, 1)
+        return out
+    _fails(checks.check_block_mean_camera, pil_box, "calls PIL")
+    def strided(images, factor=2):
+        x = np.asarray(images, float)
+        n, h, w, c = x.shape
+        return x.reshape(n, h // factor, w // factor, factor, factor, c).mean((3, 4)).repeat(factor, 1).repeat(factor, 2)
+    _fails(checks.check_block_mean_camera, strided, "memory order", "(N, H/2, 2, W/2, 2, C)")
+    def raw_filter(images, factor=2):
+        from scipy.ndimage import uniform_filter
+        return uniform_filter(np.asarray(images, float), size=(1, factor, factor, 1))
+    _fails(checks.check_block_mean_camera, raw_filter, "moving average read at every pixel")
+
+
+def _effect_ref(before, after, tolerance=0.01):
+    d = np.array([after[s] - before[s] for s in before if s in after])
+    return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+
+
+def test_effect_summary_check():
+    checks.check_effect_summary(_effect_ref)
+    _fails(checks.check_effect_summary, lambda b, a, tolerance=0.01: _effect_ref(a, b, tolerance)[:2] + (0, False),
+           "wrong sign")
+    def by_position(b, a, tolerance=0.01):
+        d = np.array(list(a.values())) - np.array(list(b.values()))
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+    _fails(checks.check_effect_summary, by_position, "position", "pair them by seed")
+    _fails(checks.check_effect_summary, lambda b, a, tolerance=0.01: (_effect_ref(b, a)[0],) * 2 + _effect_ref(b, a)[2:],
+           "your median is the mean")
+    def above_zero(b, a, tolerance=0.01):
+        m, md, _, _ = _effect_ref(b, a, tolerance)
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        return m, md, int((d > 0).sum()), bool((d > 0).all())
+    _fails(checks.check_effect_summary, above_zero, "MORE than tolerance")
+    def median_decides(b, a, tolerance=0.01):
+        m, md, n, _ = _effect_ref(b, a, tolerance)
+        return m, md, n, bool(md > tolerance)
+    _fails(checks.check_effect_summary, median_decides, "EVERY paired seed")
+    def at_least(b, a, tolerance=0.01):
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        return d.mean(), np.median(d), int((d >= tolerance).sum()), bool((d >= tolerance).all())
+    _fails(checks.check_effect_summary, at_least, "EQUAL to the tolerance")
+    def every_seed(b, a, tolerance=0.01):   # a seed without its pair: KeyError
+        d = np.array([a[s] - b[s] for s in b])
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+    _fails(checks.check_effect_summary, every_seed, "present in both", "skip it")
+    def summarise(b, a, tolerance=0.01):
+        from segcourse import experiments
+        experiments.summarise([{"config": "x", "miou": 0.5, "per_class_iou": [0.5]}], "config")
+        return _effect_ref(b, a, tolerance)
+    _fails(checks.check_effect_summary, summarise, "segcourse")

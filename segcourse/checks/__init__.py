@@ -95,6 +95,7 @@ from .lesson00 import (  # noqa: F401
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
+from .lesson01 import check_effect_summary
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
                        check_soft_dice, check_unet, check_unsure_on_boundary,
                        check_weighted_bn_statistics)
@@ -130,6 +131,7 @@ __all__ = [
     "check_crop_resize_pair",
     "check_aligned_flip",
     "check_block_mean_camera",
+    "check_effect_summary",
     "check_count_cells",
     "check_panoptic_quality",
     "check_split_cells",

@@ -14,7 +14,7 @@ from ._core import _array, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip",
-           "check_crop_resize_pair", "check_block_mean_camera"]
+           "check_crop_resize_pair", "check_block_mean_camera", "check_effect_summary"]
 
 
 def _show(value: Any) -> str:
@@ -176,6 +176,18 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
             hint = ("weight = median of the frequencies of the classes that occur / the class's frequency.")
         raise AssertionError(f"for two 3×4 maps with pixel counts 10, 6, 3, 1, 0 (and 4 pixels of 255) expected "
                              f"weights {_shows(want)}, got {_shows(got)}: {hint}")
+    other = np.where(MFW_MAPS == 255, 9, MFW_MAPS).astype(np.uint8)   # the same maps, unlabelled pixels marked 9
+    want_f, want = _median_frequency(other, 5, ignore_index=9)
+    try:
+        freq, got = _pair(call(median_frequency_weights, other.copy(), 5, 9, what="median_frequency_weights"), 5)
+        right = np.allclose(freq, want_f, atol=1e-6) and np.allclose(got, want, atol=1e-6)
+    except AssertionError:
+        right = False
+    if not right:
+        raise AssertionError("with ignore_index=9 (the same two maps, their unlabelled pixels marked 9 instead of "
+                             "255) your answer differs from the one you gave for 255: you compared with a hard-coded "
+                             "255, not with the ignore_index argument. Data sets use other ignore labels too (torch's "
+                             "own default is -100): select the pixels with label_maps != ignore_index.")
     rng = np.random.default_rng(4)
     for _ in range(8):
         k = int(rng.integers(2, 8))
@@ -200,17 +212,73 @@ def _torch_ce(logits: Any, target: Any, weights: Any, ignore_index: int = 255) -
         weight=torch.as_tensor(np.asarray(weights, np.float64)), ignore_index=ignore_index))
 
 
-def _ce_variants(logits: np.ndarray, target: np.ndarray, weights: np.ndarray) -> dict[str, float]:
-    """Typical wrong averages of the per-pixel losses, by name."""
-    z = logits - logits.max(1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-    keep = target != 255
+def _log_softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
+    z = z - z.max(axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis, keepdims=True))
+
+
+def _ce_variants(logits: np.ndarray, target: np.ndarray, weights: np.ndarray,
+                 ignore_index: int = 255) -> dict[str, float]:
+    """Typical wrong answers' values, by name (each computed the way that mistake computes it)."""
+    logits, target = np.asarray(logits, float), np.asarray(target)
+    keep = target != ignore_index
     t = np.where(keep, target, 0).astype(np.int64)
-    nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0][keep]
-    w = np.asarray(weights, float)[t[keep]]
-    every = np.asarray(weights, float)[t]   # the weight of every pixel, an ignored one's through its stand-in class 0
-    return {"count": float((w * nll).sum() / keep.sum()), "unweighted": float(nll.mean()),
-            "all pixels": float((w * nll).sum() / every.sum())}
+    wk = np.asarray(weights, float)
+
+    def mean(logp: np.ndarray, w_of: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        nll = -np.take_along_axis(logp, t[:, None], 1)[:, 0]
+        return nll, wk[t] if w_of is None else wk[w_of]
+
+    with np.errstate(all="ignore"):
+        logp = _log_softmax(logits)
+        nll, w = mean(logp)
+        p = np.exp(logp)
+        clip_nll, _ = mean(np.log(np.clip(p, 1e-12, None)))
+        axis_nll, _ = mean(_log_softmax(logits, -1))
+        _, w_pred = mean(logp, logits.argmax(1))
+        per_image = [(w[i] * nll[i])[keep[i]].sum() / w[i][keep[i]].sum() for i in range(len(t)) if keep[i].any()]
+        out = {"count": (w * nll)[keep].sum() / keep.sum(), "unweighted": nll[keep].mean(),
+               "all pixels": (w * nll)[keep].sum() / w.sum(),     # an ignored pixel's stand-in weight (class 0) kept
+               "sum": (w * nll)[keep].sum(), "predicted": (w_pred * nll)[keep].sum() / w_pred[keep].sum(),
+               "clip": (w * clip_nll)[keep].sum() / w[keep].sum(), "axis": (w * axis_nll)[keep].sum() / w[keep].sum(),
+               "mean weight": (w * nll)[keep].mean() / wk.mean(),
+               "per image": float(np.mean(per_image)) if len(per_image) > 1 else np.nan}
+    return {k: float(v) for k, v in out.items()}
+
+
+#: What each typical wrong answer of exercise 2 did, by the name :func:`_ce_variants` gives it.
+CE_HINTS = {
+    "unweighted": "that is the unweighted mean: multiply each pixel's loss by the weight of its TRUE class.",
+    "count": ("you divided by the number of pixels. torch's weighted mean divides by the sum of the weights of the "
+              "counted pixels: sum(w[t] * loss) / sum(w[t])."),
+    "all pixels": ("the ignored pixel still counts in your denominator. Ignored pixels take no part at all: neither "
+                   "in the sum of losses nor in the sum of weights."),
+    "sum": ("that is the weighted SUM of the losses: a mean divides it by the sum of the weights of the counted "
+            "pixels, sum(w[t] * loss) / sum(w[t]), so the loss does not grow with the image size."),
+    "predicted": ("you weighted each pixel by the class the logits PREDICT (their argmax); a class weight belongs to "
+                  "the pixel's TRUE class, target, whatever the model says."),
+    "clip": ("log(clip(softmax, 1e-12)) caps every pixel's loss at -log(1e-12) = 27.6, so a very confident wrong "
+             "pixel counts far less than torch counts it. Stay in log space: z - max(z) - log(sum(exp(z - max(z)))) "
+             "is finite without a clip."),
+    "axis": ("your softmax runs over the last axis, the image's width: it mixes the pixels of a row. The classes lie "
+             "on axis 1 of (N, K, H, W): take max, exp and sum over axis=1 (keepdims=True)."),
+    "mean weight": ("you divided the mean of w[t] * loss by the mean of the class weights. torch divides the sum of "
+                    "w[t] * loss by the sum of the weights of the same pixels, w[t]: the pixels decide the weights, "
+                    "not the list of classes."),
+    "per image": ("you averaged one weighted mean per image. torch takes ONE weighted mean over all the labelled "
+                  "pixels of the batch: an image with fewer labelled pixels must not count as much as a full one."),
+}
+
+
+def _ce_hint(got: float, logits: Any, target: Any, weights: Any, ignore_index: int = 255,
+             skip: tuple[str, ...] = ()) -> str | None:
+    """The hint for the first typical wrong answer whose value ``got`` matches, else None."""
+    want = _torch_ce(logits, target, weights, ignore_index)
+    for name, value in _ce_variants(logits, target, weights, ignore_index).items():
+        if name not in skip and not _close(value, want, 1e-6 * max(1.0, abs(want))) \
+                and _close(got, value, 1e-6 * max(1.0, abs(value))):
+            return CE_HINTS[name]
+    return None
 
 
 #: torch's C functions (and Tensor methods) that compute the log-softmax for the learner.
@@ -256,14 +324,8 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     got = _number(call(weighted_cross_entropy, logits, clean, weights, 255, what="weighted_cross_entropy"),
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6):
-        variants = _ce_variants(logits, clean, weights)
-        if _close(got, variants["unweighted"], 1e-6):
-            hint = "that is the unweighted mean: multiply each pixel's loss by the weight of its TRUE class."
-        elif _close(got, variants["count"], 1e-6):
-            hint = ("you divided by the number of pixels. torch's weighted mean divides by the sum of the weights "
-                    "of the pixels: sum(w[t] * loss) / sum(w[t]).")
-        else:
-            hint = "per pixel: loss = -log(softmax(logits over axis 1)[true class]); then the weighted mean."
+        hint = _ce_hint(got, logits, clean, weights) or (
+            "per pixel: loss = -log(softmax(logits over axis 1)[true class]); then the weighted mean.")
         raise AssertionError(f"on a 2×3 image without ignored pixels (K = 3, weights [1, 2, 0.5]) torch gives "
                              f"{_show(want)}, yours is {_show(got)}: {hint}")
     want = _torch_ce(logits, target, weights)
@@ -276,24 +338,22 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
         raise AssertionError(f"{exc}\nThe pixel labelled 255 is not a class: select the pixels with "
                              f"target != ignore_index before you index the log-probabilities or the weights.") from None
     if not _close(got, want, 1e-6):
-        variants = _ce_variants(logits, target, weights)
-        if _close(got, variants["all pixels"], 1e-6):
-            hint = ("the ignored pixel still counts in your denominator. Ignored pixels take no part at all: "
-                    "neither in the sum of losses nor in the sum of weights.")
-        elif _close(got, variants["count"], 1e-6):
-            hint = "divide by the sum of the weights of the counted pixels, not by how many there are."
-        else:
-            hint = "drop the pixels whose target is 255, then take the weighted mean of the others."
+        hint = _ce_hint(got, logits, target, weights) or (
+            "drop the pixels whose target is 255, then take the weighted mean of the others.")
         raise AssertionError(f"with one pixel labelled 255 torch gives {_show(want)}, yours is {_show(got)}: {hint}")
     big = logits * 400.0
     want = _torch_ce(big, target, weights)
     got = _number(call(weighted_cross_entropy, big, target, weights, 255, what="weighted_cross_entropy"),
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6 * max(1.0, abs(want))):
-        raise AssertionError(f"with logits 400 times larger torch gives {_show(want)}, yours is {_show(got)}: "
-                             f"exp(1200) overflows (float64 ends near exp(709)), so a sum of exps becomes inf "
-                             f"and inf / inf is nan. The softmax does not change when every logit of a pixel "
-                             f"moves by the same amount.")
+        if not np.isfinite(got):
+            hint = ("exp(1200) overflows (float64 ends near exp(709)), so a sum of exps becomes inf and inf / inf "
+                    "is nan. The softmax does not change when every logit of a pixel moves by the same amount.")
+        else:
+            hint = _ce_hint(got, big, target, weights) or (
+                "your loss is finite but wrong: per pixel, -log softmax = log(sum(exp(z - max(z)))) - (z[true] - "
+                "max(z)), over axis 1.")
+        raise AssertionError(f"with logits 400 times larger torch gives {_show(want)}, yours is {_show(got)}: {hint}")
     want = _torch_ce(CE_GAP_LOGITS, CE_GAP_TARGET, CE_GAP_WEIGHTS)
     got = _number(call(weighted_cross_entropy, CE_GAP_LOGITS.copy(), CE_GAP_TARGET.copy(), CE_GAP_WEIGHTS, 255,
                        what="weighted_cross_entropy"), "weighted_cross_entropy")
@@ -303,7 +363,8 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
                     "log(0) = -inf. The log of a softmax is finite even where the softmax itself is 0: stay in "
                     "log space.")
         else:
-            hint = "per pixel: loss = -log softmax(logits over axis 1)[true class]; then the weighted mean."
+            hint = _ce_hint(got, CE_GAP_LOGITS, CE_GAP_TARGET, CE_GAP_WEIGHTS) or (
+                "per pixel: loss = -log softmax(logits over axis 1)[true class]; then the weighted mean.")
         raise AssertionError(f"on a 1×2 image (K = 2) whose left pixel has logits [0, 1000] and target 0 (a very "
                              f"confident wrong prediction) torch gives {_show(want)}, yours is {_show(got)}: {hint}")
     rng = np.random.default_rng(6)
@@ -317,8 +378,23 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
         want = _torch_ce(z, t, w)
         got = _number(call(weighted_cross_entropy, z, t, w, 255, what="weighted_cross_entropy"), "weighted_cross_entropy")
         if not _close(got, want, 1e-6 * max(1.0, abs(want))):
+            hint = _ce_hint(got, z, t, w)
             raise AssertionError(f"on random logits (K = {k}, a batch of 2, some pixels 255) torch gives "
-                                 f"{_show(want)}, yours is {_show(got)}")
+                                 f"{_show(want)}, yours is {_show(got)}" + (f": {hint}" if hint else ""))
+    t = CE_TARGET.astype(np.int64).copy()
+    t[t == 255] = -100                                   # torch's own default ignore label
+    want = _torch_ce(logits, t, weights, -100)
+    try:
+        got = _number(call(weighted_cross_entropy, logits.copy(), t, weights, -100, what="weighted_cross_entropy"),
+                      "weighted_cross_entropy")
+        right = _close(got, want, 1e-6)
+    except AssertionError:
+        right = False
+    if not right:
+        raise AssertionError(f"with ignore_index=-100 (torch's own default; the pixel that was 255 is -100 now) "
+                             f"torch gives {_show(want)}, and your answer is wrong or crashes: you compared with a "
+                             f"hard-coded 255, not with the ignore_index argument. Select the pixels with "
+                             f"target != ignore_index.")
     whole = [name for name in call.seen if name.startswith("segcourse") or name.endswith(("cross_entropy", "nll_loss"))]
     if call.seen and not whole:                        # only torch's log-softmax / softmax / logsumexp
         raise AssertionError(f"your weighted_cross_entropy calls {call.seen[0]}: it gives the right numbers, but "
@@ -480,6 +556,11 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
                                  f"interpolated the class ids. Halfway between id 1 (road) and id 3 (lane marking) "
                                  f"lies 2 (sidewalk), a class that is not there. Resize the mask by nearest "
                                  f"neighbour: every output pixel copies ONE crop pixel, index floor(y + 0.5).")
+        if gl.dtype.kind not in "iub":
+            raise AssertionError(f"on {where}: your label map has dtype {gl.dtype}, a float: class ids are integers "
+                                 f"(the input's is {np.asarray(m).dtype}). A float mask cannot index a palette or "
+                                 f"feed np.bincount and invites interpolation: return the copied crop pixels in the "
+                                 f"input's integer dtype.")
         library = [".".join(part for part in name.split(".") if not part.startswith("_"))   # skimage.transform.resize
                    for name in call.seen if not name.startswith("segcourse")]
         if library and not (np.array_equal(gl, want_l) and np.allclose(gi, want_i, rtol=0, atol=1e-6)):
@@ -559,7 +640,7 @@ CAM_LIBRARY = (("skimage.transform", {"downscale_local_mean", "rescale", "resize
                ("skimage.measure", {"block_reduce"}), ("scipy.ndimage", {"zoom"}),
                ("torch.nn.functional", {"interpolate", "upsample", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
                                         "adaptive_avg_pool3d", "lp_pool2d"}),
-               ("torch.nn.modules.pooling", None))
+               ("torch.nn.modules.pooling", None), ("PIL", {"resize", "reduce"}))
 
 #: torch's pooling and resizing C functions (``F.avg_pool2d`` is one), which compute the block mean in one call.
 CAM_TORCH_BUILTINS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -588,6 +669,17 @@ def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
     if same(np.tile(small, (1, f, f, 1))):
         return (f"your picture is the whole small picture laid out {f}×{f} times side by side (tiled); each camera "
                 f"pixel should fill one {f}×{f} block where it was, its own neighbours beside it.")
+    if same(x.reshape(n, h // f, w // f, f, f, c).mean((3, 4)).repeat(f, 1).repeat(f, 2)):
+        return (f"your reshape (N, H/{f}, W/{f}, {f}, {f}, C) keeps numpy's memory order, so each of your groups of "
+                f"{f * f} holds {f * f} pixels that follow each other along a ROW, not a {f}×{f} block. Split each "
+                f"axis where it lies: (N, H/{f}, {f}, W/{f}, {f}, C), then take the mean over axes 2 and 4.")
+    from scipy import ndimage
+
+    if same(ndimage.uniform_filter(x, size=(1, f, f, 1))):
+        return (f"that is scipy's moving average read at every pixel: each pixel holds the mean of a {f}×{f} window "
+                f"around ITSELF, so the pixels of one block still differ. Read it at one pixel of each block, the "
+                f"one whose window is the block (which one depends on the window's offset), and copy that value "
+                f"over the block.")
     if f != 2 and same(_block_mean(x, 2)):
         return f"that is the 2×2 block mean: use the factor you are given ({f}), not 2."
     return (f"each {f}×{f} block of neighbouring pixels (rows {f}r to {f}r + {f - 1}, columns likewise) should hold "
@@ -661,3 +753,102 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
                              f"with numpy.")
     call.refuse("block_mean_camera")
     print("check_block_mean_camera: all cases pass")
+
+
+# --------------------------------------------------------------------------------- effect summary
+def _effect(before: dict, after: dict, tolerance: float = 0.01) -> tuple[float, float, int, bool]:
+    """Per-seed changes ``after[s] - before[s]`` over the seeds in both: mean, median, how many exceed
+    ``tolerance``, and whether every one does."""
+    seeds = [s for s in before if s in after]
+    d = np.array([after[s] - before[s] for s in seeds], float)
+    improved = int((d > tolerance).sum())
+    return float(d.mean()), float(np.median(d)), improved, improved == len(d)
+
+
+#: Five seeds; ``after`` lists them in another order. Changes +0.005, +0.03, +0.04, -0.20, +0.05: one collapse,
+#: and one gain smaller than the tolerance 0.01.
+EFFECT_BEFORE = {0: 0.60, 1: 0.50, 2: 0.70, 3: 0.40, 4: 0.55}
+EFFECT_AFTER = {4: 0.60, 3: 0.20, 2: 0.74, 1: 0.53, 0: 0.605}
+
+
+def _effect_out(raw: Any) -> tuple[float, float, int, bool]:
+    if not (isinstance(raw, (tuple, list)) and len(raw) == 4):
+        raise AssertionError(f"return four values, (mean, median, improved, clear); yours is {type(raw).__name__}"
+                             + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else ""))
+    mean, median = _number(raw[0], "effect_summary's mean"), _number(raw[1], "effect_summary's median")
+    improved = _number(raw[2], "effect_summary's improved")
+    clear = raw[3]
+    if not isinstance(clear, (bool, np.bool_)):
+        raise AssertionError(f"the fourth value, clear, should be True or False; yours is {clear!r}")
+    return mean, median, improved, bool(clear)
+
+
+@learner_check
+def check_effect_summary(effect_summary: Callable) -> None:
+    """Check ``effect_summary(before, after, tolerance=0.01)`` -> ``(mean, median, improved, clear)``.
+
+    ``before`` and ``after`` map a seed to a score. Over the seeds present in both, the change of
+    seed ``s`` is ``after[s] - before[s]``; return the changes' mean and median, how many seeds
+    improved by MORE than ``tolerance``, and ``clear``: whether every paired seed did.
+
+    >>> check_effect_summary(lambda before, after, tolerance=0.01: (0.0, 0.0, 0, False))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on five seeds (changes +0.005, +0.03, +0.04, -0.2, +0.05): expected ...
+    """
+    call = Watch(LIBRARY)
+    b, a = dict(EFFECT_BEFORE), dict(EFFECT_AFTER)
+    want = _effect(b, a)
+    what = "on five seeds (changes +0.005, +0.03, +0.04, -0.2, +0.05)"
+    got = _effect_out(call(effect_summary, dict(b), dict(a), 0.01, what="effect_summary"))
+    by_position = np.array(list(a.values())) - np.array(list(b.values()))
+    if not (_close(got[0], want[0], 1e-9) and _close(got[1], want[1], 1e-9)):
+        if _close(got[0], -want[0], 1e-9) and _close(got[1], -want[1], 1e-9):
+            hint = "your changes have the wrong sign: a change is after[s] - before[s], so an improvement is positive."
+        elif _close(got[1], float(np.median(by_position)), 1e-9):
+            hint = ("you paired the scores by their position in the two dicts, but `after` lists its seeds in "
+                    "another order (4, 3, 2, 1, 0): pair them by seed, after[s] - before[s] for each seed s.")
+        elif _close(got[1], want[0], 1e-9):
+            hint = (f"your median is the mean ({_show(want[0])}). The median is the middle change "
+                    f"({_show(want[1])}): one collapsed seed drags the mean, not the median.")
+        else:
+            hint = "the change of seed s is after[s] - before[s]; then np.mean and np.median of the five changes."
+        raise AssertionError(f"{what}: expected mean {_show(want[0])} and median {_show(want[1])}, got "
+                             f"{_show(got[0])} and {_show(got[1])}: {hint}")
+    if got[2] != want[2]:
+        hint = ("count the seeds whose change is MORE than tolerance (0.01), not those above 0: seed 0's +0.005 is "
+                "smaller than the run-to-run noise, no improvement." if got[2] == 4 else
+                "count the seeds whose change is more than tolerance.")
+        raise AssertionError(f"{what}: {want[2]} seeds improved by more than 0.01, you counted {_show(got[2])}: {hint}")
+    if got[3] != want[3]:
+        raise AssertionError(f"{what}: clear should be False, as seed 3 collapsed (-0.2), though the median (+0.03) "
+                             f"exceeds the tolerance. clear asks whether EVERY paired seed improved by more than "
+                             f"tolerance: a median or a mean alone hides one collapsed seed.")
+    # a tolerance other than 0.01, and a change exactly equal to it (0.25 is exact in binary)
+    b2, a2 = {0: 0.5, 1: 0.25, 2: 0.0}, {0: 1.0, 1: 0.5, 2: 0.5}
+    got = _effect_out(call(effect_summary, dict(b2), dict(a2), 0.25, what="effect_summary"))
+    want = _effect(b2, a2, 0.25)
+    if got[2] != want[2] or got[3] != want[3]:
+        if got[2] == 3:
+            hint = ("with tolerance=0.25 the changes are 0.5, 0.25 and 0.5: a change EQUAL to the tolerance is not "
+                    "more than it (use >, not >=), or you ignored the tolerance argument.")
+        else:
+            hint = "use the tolerance argument, not a fixed 0.01."
+        raise AssertionError(f"with tolerance=0.25 and changes 0.5, 0.25, 0.5 expected improved {want[2]} and clear "
+                             f"{want[3]}, got {_show(got[2])} and {got[3]}: {hint}")
+    # seeds missing on one side (a crashed run), and a clear improvement
+    b3, a3 = {0: 0.5, 1: 0.6, 2: 0.4, 7: 0.9}, {2: 0.5, 1: 0.7, 0: 0.6, 9: 0.1}
+    want = _effect(b3, a3)
+    try:
+        got = _effect_out(call(effect_summary, dict(b3), dict(a3), 0.01, what="effect_summary"))
+    except AssertionError as exc:
+        if "crashed" not in str(exc):
+            raise
+        got = None
+    if got is None or not (_close(got[0], want[0], 1e-9) and _close(got[1], want[1], 1e-9)
+                           and got[2] == want[2] and got[3] == want[3]):
+        raise AssertionError(f"when seed 7 ran only before and seed 9 only after, compare the seeds present in both "
+                             f"(0, 1, 2; each +0.1): expected {want}, got {got if got is None else tuple(got)}. A seed "
+                             f"without its pair says nothing about the change: skip it (for s in before if s in after).")
+    call.refuse("effect_summary")
+    print("check_effect_summary: all cases pass")
