@@ -19,8 +19,8 @@
 # → 9 · batch-norm statistics → 10 · overfitting, resolution, learning rate → evidence card → going
 # further → pass check.
 #
-# The runs use 32×32 scenes and a UNet of width 8: the lesson runs on a laptop CPU. Cells marked
-# **Predict** ask you to guess before you run them.
+# The runs use 32×32 scenes and a UNet of width 8: the lesson runs on a laptop CPU. Where the text
+# says **Predict**, guess before you run the next cell.
 
 # %%
 import copy
@@ -203,6 +203,12 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
 # A corner pixel sees only 1,444 of the 4,096 pixels (35 %): less context to tell a dark car from
 # the road.
 #
+# The last footprint panel shows nested squares, brightest in the middle: the skip connections.
+# The finest skip reaches only the 7 × 7 pixels around the output pixel. That square holds 94.4 %
+# of the gradient with random weights, 61.0 % with the shipped weights: training moved weight to
+# the far context. The *effective* receptive field is much smaller than the theoretical one (Luo
+# et al., 2016).
+#
 # **Tiled inference.** Images too large for memory are predicted in tiles, and every tile edge is
 # such a border. Predict 50 scenes with the shipped model whole, as 4 tiles of 32×32, and as 9
 # overlapping tiles (stride 16) of which only the centre is kept (MONAI's
@@ -232,12 +238,6 @@ for name, pred in preds.items():
 # Four tiles get 1,200 pixels wrong, 1,146 of them near the seams; the whole image gets 65 wrong.
 # The overlapping tiles get 79 wrong: each kept pixel lies at least 8 pixels from a tile edge
 # inside the image, so it keeps most of its context.
-#
-# The last footprint panel shows nested squares, brightest in the middle: the skip connections.
-# The finest skip reaches only the 7 × 7 pixels around the output pixel. That square holds 94.4 %
-# of the gradient with random weights, 61.0 % with the shipped weights: training moved weight to
-# the far context. The *effective* receptive field is much smaller than the theoretical one (Luo
-# et al., 2016).
 #
 # **Dilation** widens the view without pooling or more weights: a 3×3 kernel with dilation $d$
 # places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary
@@ -882,8 +882,8 @@ print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i 
 
 # %% [markdown]
 # `fit` is the same five steps plus what longer runs need: a **one-cycle learning-rate schedule**
-# (a warm-up to `lr`, then a decay to almost 0; `OneCycleLR` also cycles Adam's beta1), epochs, left-right flips, evaluation every
-# `eval_every` steps, a progress bar, and seeding. Its mIoU stalls at 0.197 and 0.199 at steps 20
+# (a warm-up to `lr`, then a decay to almost 0; `OneCycleLR` also cycles Adam's beta1), epochs,
+# left-right flips, evaluation every `eval_every` steps, a progress bar, and seeding. Its mIoU stalls at 0.197 and 0.199 at steps 20
 # and 40, near the schedule's peak of 0.0100, and ends at 0.963 against the hand loop's 0.972.
 #
 # **What causes the stall?** Eval mode reads batch norm's running averages. Each batch moves them a
