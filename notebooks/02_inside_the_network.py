@@ -1,31 +1,26 @@
 # %% [markdown]
 # # 02 · Inside a segmentation network
 #
-# Lesson 01 called `TinyUNet(...)` and `train.fit(...)` and looked at what came out. This lesson
-# opens both boxes. Every piece is first written in a few lines of numpy or torch that you can read,
-# then compared with the library's version — and each comparison prints whether they agree.
+# Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes. Each piece
+# is written in a few lines of numpy or torch, then compared with the library's version.
 #
 # **After this lesson you can**
 #
-# 1. say what a 3×3 convolution and a 2×2 max-pooling see and throw away, and compute a receptive
-#    field by formula (and measure it with one back-propagated pixel);
-# 2. work a transposed convolution by hand, give its output size, and recognise the checkerboard
-#    artefact;
-# 3. build the course's UNet yourself, print its shapes, and load the shipped weights into it;
-# 4. go from logits to a label map and a confidence map;
-# 5. write pixel-wise cross-entropy and soft Dice, and explain why Dice helps small classes;
-# 6. write a training loop, measure what the skips and each loss buy, say what `train.fit` adds
-#    and why its batch-norm statistics can lag behind, and read train/validation curves for
-#    overfitting, weight decay, augmentation and learning rate, and measure what a coarser label
-#    grid costs the thin classes.
+# 1. say what a 3×3 convolution and a 2×2 max-pooling keep, and compute a receptive field;
+# 2. work a transposed convolution by hand and recognise the checkerboard artefact;
+# 3. build the course's UNet yourself and load the shipped weights into it;
+# 4. turn logits into a label map and a confidence map;
+# 5. write cross-entropy and soft Dice, and say why Dice helps small classes;
+# 6. write a training loop, measure what the skips and each loss buy, say why batch-norm
+#    statistics can lag, and read train and validation curves.
 #
 # **Map:** 1 · convolution and pooling → 2 · receptive field → 3 · upsampling → 4 · the UNet by hand
-# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · what the skips and the loss buy
-# → 9 · `fit` and batch-norm statistics → 10 · overfitting, resolution and learning rate → summary,
-# evidence card → going further (where the output pixel sits, nine channels, two more seeds) → pass check.
+# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · skips and losses
+# → 9 · batch-norm statistics → 10 · overfitting, resolution, learning rate → evidence card → going
+# further → pass check.
 #
-# The training runs use 32×32 scenes and a UNet of width 8, so that the whole lesson runs on a
-# laptop CPU.
+# The runs use 32×32 scenes and a UNet of width 8: the lesson runs on a laptop CPU. Where the text
+# says **Predict**, guess before you run the next cell.
 
 # %%
 import copy
@@ -46,10 +41,9 @@ torch.use_deterministic_algorithms(True)  # same numbers on every run on this co
 # %% [markdown]
 # ## 1 · What a 3×3 convolution sees, and what max-pooling throws away
 #
-# A convolution slides a small kernel over the image; each output pixel is a weighted sum of the
-# 3×3 input pixels around it (deep-learning libraries do not flip the kernel: strictly, it is a
-# cross-correlation). Here it is in numpy, with a kernel that responds to vertical edges, on one
-# road scene — compared with `torch.nn.functional.conv2d`:
+# A convolution slides a small kernel over the image: each output pixel is a weighted sum of the
+# 3×3 input pixels around it. (Libraries do not flip the kernel: strictly, it is a
+# cross-correlation.) In numpy, with a vertical-edge kernel, compared with `F.conv2d`:
 
 # %%
 scenes = data.road_scenes(8, seed=3)
@@ -65,9 +59,8 @@ print("output shape:", edges.shape, "| numpy and torch agree to float32 rounding
       bool(np.abs(edges - edges_torch.numpy()).max() < 1e-5))
 
 # %% [markdown]
-# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. In numpy: cut the
-# edge strength into 2×2 blocks and take each block's maximum — compared with `F.max_pool2d`, then
-# pooled twice more, down to the 8×8 grid of TinyUNet's bottleneck:
+# Max-pooling keeps the largest value of each 2×2 block and halves the resolution. In numpy,
+# compared with `F.max_pool2d`, then pooled down to the 8×8 grid of TinyUNet's bottleneck:
 
 # %%
 strength = np.abs(edges)                                  # how strong the edge is, whatever its sign
@@ -86,19 +79,18 @@ print(f"largest edge strength: {strength.max():.2f} anywhere, {inside:.2f} away 
 fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
 axes[0].imshow(scenes.images[0]); axes[0].set_title("image (64×64)", fontsize=9); axes[0].set_axis_off()
 for ax, (f, m) in zip(axes[1:], pooled.items()):
-    im = ax.imshow(m, cmap="magma", vmin=0, vmax=inside)   # the scale ends at the interior's largest value
+    im = ax.imshow(m, cmap=palette.LOG_CMAP, vmin=0, vmax=inside)   # the scale ends at the interior's largest value
     ax.set_title("|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}", fontsize=9); ax.set_axis_off()
 _ = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength")
 
 # %% [markdown]
-# A pooled map still says that a block holds a strong edge, but no longer where in the block it lies:
-# at 1/8 the lane's dashes have become one block-shaped streak. (The bright left and right borders
-# are where the image meets the zero padding: they reach 3.68, past the end of the colour scale,
-# which stops at the largest value inside the image, 2.25.)
-# This UNet (TinyUNet) pools three times, so its deepest features live on a grid 8× coarser than the
-# image. What does that cost? A label map cannot be averaged, so take every 2nd, 4th or 8th pixel and blow
-# it back up: the per-class IoU of that round trip is what nearest-neighbour subsampling scores at
-# that resolution.
+# A pooled map still says that a block holds an edge, but no longer where: at 1/8 the lane's dashes
+# are one block-shaped streak. (The bright borders, 3.68, are where the image meets the zero
+# padding; the colour scale stops at the interior's largest value, 2.25.)
+#
+# TinyUNet pools three times, so its deepest features live on a grid 8× coarser than the image.
+# What does that cost? Keep every 2nd, 4th or 8th pixel of the label maps, blow them back up, and
+# score the round trip:
 
 # %%
 ref = data.road_scenes(200, seed=4242)
@@ -119,22 +111,21 @@ fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower 
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
-# Sky, road and sidewalk are large: they lose little at 1/2 and keep most of their IoU even at 1/8.
-# The lane markings (one or two pixels wide) and the small cars fall apart: at 1/2 the lanes are
-# already down to 0.410, and at 1/8, the resolution of TinyUNet's bottleneck, to 0.048 — in the
-# figure the whole lane shrinks to one 8×8 block and the other dashes disappear. That is what a
-# UNet's **skip connections** are for: they hand the decoder the full-resolution encoder features, so
-# that it can draw a one-pixel lane where the coarse features only say "there is a lane somewhere in
-# this block". These label maps are not a network, though: section 8 trains the same UNet with and
-# without its skips and measures the difference.
+# Sky, road and sidewalk keep most of their IoU even at 1/8. The thin lane markings fall apart:
+# 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. A UNet's **skip connections** hand the
+# decoder the full-resolution encoder features, so that it can draw a one-pixel lane. Section 8
+# tests this on a trained network.
 #
 # ## 2 · Receptive field: how far can an output pixel see?
 #
-# Each 3×3 convolution widens the view by one pixel on each side; each 2×2 pooling doubles the
-# step between neighbouring features (the *jump*), so every later layer widens the view twice as
-# fast. For a stack of layers with kernel $k_l$ and stride $s_l$:
+# Each 3×3 convolution widens the view by one pixel on each side. Each 2×2 pooling doubles the
+# step between neighbouring features (the *jump*), so later layers widen the view twice as fast.
+# For layers with kernel $k_l$ and stride $s_l$:
 #
 # $$r = 1 + \sum_l (k_l - 1)\prod_{i<l} s_i .$$
+#
+# **Predict:** level 2 is two convolutions, then twice (pool, two convolutions); how many pixels
+# wide is its view?
 
 # %%
 def receptive_field(layers):
@@ -151,11 +142,10 @@ for level, layers in encoder_layers.items():
     print(f"encoder level {level} (after {level} poolings): receptive field {receptive_field(layers)} px")
 
 # %% [markdown]
-# Now *measure* it. Pick one output pixel, back-propagate a gradient of 1 from it, and see which
-# input pixels receive a gradient: exactly those that can change it. We use the course's UNet with
-# random weights in **eval mode** — in training mode batch norm mixes statistics over the whole
-# image, and every pixel would be connected to every other. Summing over a few random inputs makes
-# it unlikely that a path is switched off by a ReLU or a max-pooling that happened to pick another pixel.
+# Now *measure* it: back-propagate a gradient of 1 from one output pixel and see which input
+# pixels receive a gradient. The UNet has random weights and is in **eval mode** (in training mode
+# batch norm would connect every pixel to every other). Summing over four random inputs keeps a
+# ReLU or a max-pooling from hiding a path.
 
 # %%
 torch.manual_seed(0)
@@ -197,13 +187,10 @@ fig.tight_layout()
 cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradient| / largest)")
 
 # %% [markdown]
-# The measured footprints match the formula: 5, 14, 32 and 68 pixels. The whole network (the
-# bottleneck plus three more 3×3 convolutions in the decoder) sees a 76-pixel square from the
-# output pixel (48, 48). Going further, at the end of the lesson, moves that pixel along the
-# bottleneck's 8-pixel grid and measures the square again.
+# The footprints match the formula: 5, 14, 32 and 68 pixels. The whole network adds three 3×3
+# convolutions in the decoder and sees a 76-pixel square from the output pixel (48, 48).
 #
-# In a 64×64 scene the image border clips the square. Count the input pixels that reach a centre
-# and a corner output pixel:
+# In a 64×64 scene the image border clips the square:
 
 # %%
 for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
@@ -213,21 +200,48 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
     print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} input pixels ({seen / 64**2:.0%})")
 
 # %% [markdown]
-# A pixel near the centre sees the whole scene; a corner pixel sees only 1,444 of the 4,096
-# pixels (35 %), the quarter of the square that lies inside the image: less context there to tell
-# a dark car from the road.
+# A corner pixel sees only 1,444 of the 4,096 pixels (35 %): less context to tell a dark car from
+# the road.
 #
-# The last panel of the footprint figure shows what the formula does not: nested squares, brightest
-# in the middle. Those are the skip connections. The path through the finest skip reaches only the
-# 7 × 7 pixels around the output pixel, and with random weights that square holds 94.4 % of the
-# gradient. With the shipped weights it holds 61.0 %: training moved weight to the far context.
-# Either way the *effective* receptive field is much smaller than the theoretical one (Luo et al.,
-# 2016, "Understanding the Effective Receptive Field in Deep Convolutional Neural Networks").
+# The last footprint panel shows nested squares, brightest in the middle: the skip connections.
+# The finest skip reaches only the 7 × 7 pixels around the output pixel. That square holds 94.4 %
+# of the gradient with random weights, 61.0 % with the shipped weights: training moved weight to
+# the far context. The *effective* receptive field is much smaller than the theoretical one (Luo
+# et al., 2016).
 #
-# **Dilation** is the other way to widen the view, without pooling and without more weights: a
-# 3×3 kernel with dilation $d$ places its 9 taps $d$ pixels apart and reads nothing in the gaps.
-# Measure what one such convolution covers, with the same back-propagated pixel, and check that
-# it is an ordinary convolution whose 9 weights were spread out over a larger kernel of zeros:
+# **Tiled inference.** Images too large for memory are predicted in tiles, and every tile edge is
+# such a border. Predict 50 scenes with the shipped model whole, as 4 tiles of 32×32, and as 9
+# overlapping tiles (stride 16) of which only the centre is kept (MONAI's
+# `sliding_window_inference` works this way). Count the wrong pixels within 4 pixels of the seams:
+
+# %%
+imgs, truth50 = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2), torch.tensor(ref.labels[:50])
+seam = torch.zeros(64, 64, dtype=torch.bool)
+seam[28:36, :] = seam[:, 28:36] = True                       # within 4 pixels of the tiles' inner edges
+preds = {"whole image": torch.zeros_like(truth50), "4 tiles": torch.zeros_like(truth50),
+         "9 overlapping tiles": torch.zeros_like(truth50)}
+with torch.no_grad():
+    preds["whole image"] = trained(imgs).argmax(1)
+    for r in (0, 32):
+        for c in (0, 32):
+            preds["4 tiles"][:, r:r + 32, c:c + 32] = trained(imgs[:, :, r:r + 32, c:c + 32]).argmax(1)
+    for r in (0, 16, 32):
+        for c in (0, 16, 32):
+            out = trained(imgs[:, :, r:r + 32, c:c + 32]).argmax(1)
+            r0, r1, c0, c1 = 8 * (r > 0), 32 - 8 * (r < 32), 8 * (c > 0), 32 - 8 * (c < 32)   # keep the centre
+            preds["9 overlapping tiles"][:, r + r0:r + r1, c + c0:c + c1] = out[:, r0:r1, c0:c1]
+for name, pred in preds.items():
+    wrong = pred != truth50
+    print(f"{name:>20}: {int(wrong[:, seam].sum()):5d} wrong pixels near the seams, {int(wrong.sum()):5d} in all")
+
+# %% [markdown]
+# Four tiles get 1,200 pixels wrong, 1,146 of them near the seams; the whole image gets 65 wrong.
+# The overlapping tiles get 79 wrong: each kept pixel lies at least 8 pixels from a tile edge
+# inside the image, so it keeps most of its context.
+#
+# **Dilation** widens the view without pooling or more weights: a 3×3 kernel with dilation $d$
+# places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary
+# convolution whose 9 weights are spread over a larger kernel of zeros:
 
 # %%
 with torch.random.fork_rng():                            # the random weights and inputs leave the lesson's seed alone
@@ -248,17 +262,15 @@ with torch.random.fork_rng():                            # the random weights an
             print((g[7 - 3:7 + 4, 7 - 3:7 + 4] > 0).astype(int))          # the 7 × 7 pixels around it: 1 = read
 
 # %% [markdown]
-# The same 9 weights cover a square of 3, 5 or 9 pixels on a side, and the printed grid shows the
-# unread gaps of dilation 2. Since the output keeps the input's size, a stack of dilated
-# convolutions widens the view while every layer keeps full resolution; DeepLab's networks
-# ("atrous" convolution) are built on it. Exercises 1 and 2 put dilation into the upsampling and
-# receptive-field formulas.
+# The same 9 weights cover 3, 5 or 9 pixels on a side; the grid shows the gaps of dilation 2. The
+# output keeps the input's size, so stacked dilated convolutions widen the view at full resolution
+# (DeepLab's "atrous" convolution). Exercises 1 and 2 use dilation.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
-# The decoder has to get back from 8×8 to 64×64. A **transposed convolution** with a 2×2 kernel and
-# stride 2 does it by *stamping*: each input pixel writes its value times the kernel into its own
-# 2×2 block of the output. Worked on a 2×2 input:
+# The decoder must get back from 8×8 to 64×64. A **transposed convolution** with a 2×2 kernel and
+# stride 2 *stamps*: each input pixel writes its value times the kernel into its own 2×2 output
+# block. On a 2×2 input:
 
 # %%
 x_small = np.array([[1, 2], [3, 4]], np.float32)
@@ -281,10 +293,9 @@ print(by_hand)
 print("equal to nn.ConvTranspose2d:", np.array_equal(by_hand, by_torch))
 
 # %% [markdown]
-# With a kernel larger than the stride the stamps **overlap** and add up. PyTorch's output size is
-# `(in - 1) * stride - 2 * padding + kernel + output_padding` (padding crops the border of the
-# stamped image, `output_padding` adds back a row and column on one side). The same stamping code,
-# cropped, checked against `nn.ConvTranspose2d` for a few settings:
+# With a kernel larger than the stride the stamps **overlap** and add up. The output size is
+# `(in - 1) * stride - 2 * padding + kernel + output_padding`: padding crops the border,
+# `output_padding` adds a row and column back on one side. Checked against `nn.ConvTranspose2d`:
 
 # %%
 rng = np.random.default_rng(0)
@@ -303,10 +314,8 @@ for size, k, s, p in [(4, 2, 2, 0), (4, 3, 2, 1), (4, 4, 2, 1), (5, 3, 1, 0), (3
 
 # %% [markdown]
 # **The checkerboard artefact.** When the kernel size is not a multiple of the stride, some output
-# pixels receive more stamps than others. Feed a constant image through a 3×3, stride-2 transposed
-# convolution whose weights are all 1: the output should be flat, but it is not. A 2×2, stride-2
-# kernel (what TinyUNet uses) stamps every output pixel exactly once; bilinear interpolation
-# (`F.interpolate`) has no weights at all and stays flat.
+# pixels receive more stamps than others. Feed a constant image through transposed convolutions
+# whose weights are all 1, and through bilinear interpolation (no weights):
 
 # %%
 flat = torch.ones(1, 1, 8, 8)
@@ -327,19 +336,17 @@ fig.colorbar(im, ax=axes, shrink=0.8, label="output value (input is all 1)")
 _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
-# The 3×3 kernel leaves a grid: interior pixels that received 1, 2 or 4 stamps (values 1, 2 and 4).
-# Training can learn to hide it, but Odena et al., 2016 ("Deconvolution and Checkerboard
-# Artifacts", Distill) found it often shows as a faint chequered texture in the outputs of trained
-# networks built this way (this lesson shows the cause on a constant input and does not train one
-# to measure it); a stride-sized kernel, or bilinear upsampling followed by a convolution, avoids
-# it by construction. Practice often also starts a transposed convolution from the bilinear
-# kernel (as d2l's FCN chapter does), so that before training it upsamples smoothly.
+# The 3×3 kernel leaves a grid of pixels that received 1, 2 or 4 stamps. The 2×2 kernel
+# (TinyUNet's) stamps each pixel once, and bilinear stays flat. Odena et al. (2016, Distill) found
+# this grid as a faint chequered texture in trained networks. d2l's FCN chapter starts a
+# transposed convolution from the bilinear kernel, so that it upsamples smoothly before training.
 #
 # ## 4 · The UNet, built by hand
 #
-# Now the whole network, in about thirty lines. The module names are chosen to be exactly
-# TinyUNet's, so the weights the course ships can be loaded into this copy. `show=True` prints the
-# tensor shape at every level.
+# The whole network, in about thirty lines. The module names are TinyUNet's, so the shipped
+# weights load into this copy. `show=True` prints the tensor shape at every level.
+#
+# **Predict:** for a (1, 3, 64, 64) input and width 16, what shape leaves encoder level 3?
 
 # %%
 def conv_bn_relu(c_in, c_out):
@@ -382,9 +389,9 @@ hand = HandUNet(width=16).eval()
 _ = hand(torch.zeros(1, 3, 64, 64), show=True)
 
 # %% [markdown]
-# Channels double as the resolution halves (16 → 128 channels, 64 → 8 pixels), and the decoder
-# retraces the same shapes back up. Is it really the same network as `segcourse.models.TinyUNet`?
-# Load the shipped weights into it and compare the outputs on fifty scenes:
+# Channels double as the resolution halves (16 → 128 channels, 64 → 8 pixels); the decoder
+# retraces the shapes back up. Is it the same network as `TinyUNet`? Load the shipped weights and
+# compare the outputs on fifty scenes:
 
 # %%
 shipped = models.pretrained("roads")
@@ -396,9 +403,8 @@ with torch.no_grad():
 print("largest difference between the two networks' logits:", float(diff))
 
 # %% [markdown]
-# **What is inside.** The encoder's feature maps for the first of those scenes, with the shipped
-# weights: at each level, the three channels that vary most over the scene, each divided by its own
-# largest value.
+# **What is inside.** The encoder's feature maps for the first scene, with the shipped weights: at
+# each level, the three channels that vary most, each divided by its largest value.
 
 # %%
 with torch.no_grad():
@@ -411,26 +417,38 @@ fig, axes = plt.subplots(3, 5, figsize=(12, 7))
 axes[0, 0].imshow(ref.images[0]); axes[0, 0].set_title("the scene", fontsize=9)
 for ax in axes.ravel():
     ax.set_axis_off()
+viz.show_mask(axes[1, 0], ref.labels[0], ref.palette, title="its labels")
+axes[1, 0].title.set_fontsize(9)
+axes[2, 0].legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="center", fontsize=8, frameon=False)
 for level, fmap in enumerate(feature_maps):
     top = np.argsort(fmap.std((1, 2)))[::-1][:3]             # the three most varied channels
     print(f"encoder level {level}: {fmap.shape[0]} channels of {fmap.shape[1]}×{fmap.shape[2]}; shown: {top.tolist()}")
     for row, ch in enumerate(top):
-        im = axes[row, level + 1].imshow(fmap[ch] / max(fmap[ch].max(), 1e-6), cmap="viridis", vmin=0, vmax=1)
+        im = axes[row, level + 1].imshow(fmap[ch] / max(fmap[ch].max(), 1e-6), cmap=palette.LOG_CMAP, vmin=0, vmax=1)
         axes[row, level + 1].set_title(f"level {level}, channel {ch}", fontsize=9)
 _ = fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
 
 # %% [markdown]
-# Some channels look like detectors of one class: at level 0, channel 5 lights up on the cars; at
-# level 3, channel 76 on the sky. Going further counts what nine of these channels respond to.
+# Some channels look like detectors of one class; the cell after the figure counts two of them.
+# Each level-3 cell stands for an 8×8 block of the scene: where in that block a lane lies is what
+# the skips hand back.
+
+# %%
+labels0 = ref.labels[0]
+for level, ch in [(0, 5), (3, 76)]:
+    fmap = feature_maps[level][ch] / max(feature_maps[level][ch].max(), 1e-6)   # as drawn
+    fmap = np.kron(fmap, np.ones((64 // fmap.shape[0],) * 2))                    # one value per pixel
+    print(f"level {level}, channel {ch:2d}, mean over each class's pixels:",
+          " ".join(f"{name} {fmap[labels0 == c].mean():.2f}" for c, name in enumerate(ref.class_names)))
+
+# %% [markdown]
+# Channel 5 of level 0 averages 0.52 on car pixels and at most 0.10 on the others; channel 76 of
+# level 3 averages 0.58 on sky and at most 0.06 on the others.
 #
-# Each level halves the side of the maps (64, 32, 16, 8, printed above): the level-3 maps are grids of
-# 8×8 cells, each cell standing for an 8×8 block of the scene. Where inside that block a lane lies is
-# what the skips hand back to the decoder.
-#
-# **Batch norm has two modes.** In training mode (`model.train()`) it normalises each channel with
-# the mean and variance of the current batch, and keeps running averages of them; in eval mode
-# (`model.eval()`) it uses the stored averages, so a scene's prediction does not depend on the other
-# scenes in its batch. Predict one scene alone and inside a batch of fifty, in both modes:
+# **Batch norm has two modes.** In training mode it normalises each channel with the current
+# batch's mean and variance, and keeps running averages of them. In eval mode it uses those
+# averages, so a prediction does not depend on the rest of the batch. One scene alone and inside a
+# batch of fifty:
 
 # %%
 in_train_mode = copy.deepcopy(hand).train()                  # a copy: train mode updates the running averages
@@ -440,16 +458,13 @@ with torch.no_grad():
         print(f"{name:>10}: scene 0 alone vs in a batch of 50, largest logit difference {float((alone - in_batch).abs().max()):.2f}")
 
 # %% [markdown]
-# In eval mode the logits stay the same to two decimals (0.00); in train mode the statistics of the
-# batch move them by up to 1.68. That is why every measurement in this lesson switches to `.eval()`
-# first.
+# In eval mode the logits stay the same (0.00); in train mode the batch moves them by up to 1.68.
+# Every measurement in this lesson therefore runs in `.eval()`.
 #
-# **Where it differs from the original UNet** (Ronneberger et al., 2015): the original
-# *concatenates* the skip with the upsampled features (doubling the channels) and follows it with
-# two convolutions; it starts at 64 channels, pools four times, and uses unpadded convolutions, so
-# its output is smaller than its input. Here the skip is *added* and followed by one convolution,
-# and padding keeps every size a clean power of two. The lighter decoder has about a third of the
-# parameters (printed below). What the concatenating decoder would cost at the same width:
+# **The original UNet** (Ronneberger et al., 2015) *concatenates* each skip with the upsampled
+# features and follows it with two convolutions; it starts at 64 channels, pools four times, and
+# its unpadded convolutions make the output smaller than the input. Here the skip is *added* and
+# followed by one convolution. The two decoders at the same width:
 
 # %%
 def concat_decoder_params(width=16, depth=3):
@@ -463,10 +478,9 @@ print(f"decoder convolutions, add + 1 conv: {added:,} parameters; concatenate + 
 # %% [markdown]
 # ## 5 · From logits to a mask
 #
-# The network outputs **logits**: five unbounded scores per pixel. Softmax turns them into
-# probabilities that sum to 1 over the classes, `argmax` picks the class, and the winning
-# probability is the model's confidence. Here it is by hand, for the pixel of one test scene the
-# shipped model is *least* sure about:
+# The network outputs **logits**: five scores per pixel. Softmax turns them into probabilities,
+# `argmax` picks the class, and the winning probability is the confidence. By hand, for the pixel
+# the shipped model is *least* sure about:
 
 # %%
 scene = ref[:1]
@@ -484,10 +498,11 @@ print("class:", ref.class_names[int(p.argmax())], f"| confidence {float(p.max())
 # %%
 prob = logits.softmax(0).numpy()
 label_map, confidence = prob.argmax(0), prob.max(0)
-edge = np.zeros(confidence.shape, bool)
-edge[:, 1:] |= scene.labels[0, :, 1:] != scene.labels[0, :, :-1]
-edge[1:, :] |= scene.labels[0, 1:, :] != scene.labels[0, :-1, :]
-edge = edge | np.roll(edge, -1, 0) | np.roll(edge, -1, 1)      # both sides of every class boundary
+t = scene.labels[0]
+down, right = t[1:, :] != t[:-1, :], t[:, 1:] != t[:, :-1]    # each pixel against the one below / to its right
+edge = np.zeros(t.shape, bool)
+edge[1:, :] |= down; edge[:-1, :] |= down                      # both pixels of every differing pair:
+edge[:, 1:] |= right; edge[:, :-1] |= right                    # a 4-neighbour has another class
 print(f"class-boundary band: {edge.sum()} of {edge.size} pixels ({100 * edge.mean():.1f} %)")
 for level in (0.9, 0.99):
     unsure = confidence < level
@@ -506,24 +521,16 @@ fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower 
 fig.tight_layout(rect=(0, 0.07, 1, 1))
 
 # %% [markdown]
-# The shipped model is sure of almost every pixel of this scene: on the raw confidence scale they
-# would all look alike, so the last panel shows how far each pixel is from certainty, on a log
-# scale (dark: within a millionth of 1). The pixels below 0.99, outlined in white, sit on the edges
-# between classes, where the model decides which side a pixel belongs to. The counts above say
-# how many there are and how many of them lie on a boundary: 50 of 50, while the boundary band
-# covers only 504 of the 4096 pixels (12.3 %).
-# (The band is built with `np.roll`, which wraps around: a pixel in the last column is compared
-# with the first column of its row. Exercise 7 builds it without that, over 50 scenes.)
+# The model is sure of almost every pixel, so the last panel shows how far each pixel is from
+# certainty, on a log scale. The 50 pixels below 0.99 (white outline) all lie on the boundary band,
+# which covers only 455 of the 4096 pixels (11.1 %). Exercise 7 counts this over 50 scenes.
 #
 # ## 6 · The losses, written out
 #
 # **Pixel-wise cross-entropy** is the mean over pixels of $-\log p_{\text{true class}}$. With class
-# weights $w_c$, each pixel's term is multiplied by the weight of its true class, and PyTorch divides
-# by the *sum of those weights* (not by the number of pixels). Where the weights come from: a
-# common recipe is **median-frequency** weighting (lesson 01), each class's weight the median of
-# the five class shares of the pixels divided by its own share, so that the median class weighs
-# one and rarer classes weigh more. We use a freshly initialised UNet of width 8 on a batch of
-# 32×32 scenes, where the losses are large, and take the weights from this batch's shares:
+# weights $w_c$, each pixel's term is multiplied by its true class's weight, and PyTorch divides by
+# the *sum of those weights*. **Median-frequency** weights (lesson 01) divide the median class share
+# by each class's share. On a batch of 32×32 scenes and a fresh UNet of width 8:
 
 # %%
 batch = data.road_scenes(16, size=32, seed=7)
@@ -546,14 +553,12 @@ print(f"cross-entropy by hand {float(ce_hand):.5f} | F.cross_entropy {float(F.cr
 print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb, weight=w)):.5f}")
 
 # %% [markdown]
-# On this batch the lane markings hold 0.016 of the pixels and weigh 13.81; the cars weigh 4.19,
-# and sky, the most common class, 0.60. One batch is a noisy estimate: a real run takes the shares
-# from the whole training set.
+# The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60. A real run takes the
+# shares from the whole training set.
 #
-# **Pixels that must not count.** A label map often has pixels with no trustworthy class
-# (unlabelled, or outside the region of interest). They carry a special id, conventionally 255,
-# and `F.cross_entropy(..., ignore_index=255)` leaves them out of both the sum and the divisor. By
-# hand: mask them out before averaging. Mark the left quarter of every label map as unscored:
+# **Pixels that must not count** (unlabelled, outside the region of interest) carry a special id,
+# usually 255. `F.cross_entropy(..., ignore_index=255)` leaves them out of the sum and the divisor.
+# By hand, with the left quarter of every label map unscored:
 
 # %%
 y_part = yb.clone()
@@ -569,10 +574,10 @@ print(f"weighted and masked, by hand {float((w[safe] * nll_part)[scored].sum() /
 
 # %% [markdown]
 # **Soft Dice** replaces the hard masks of the Dice score by probabilities, so it has a gradient.
-# For each class $c$, summed over all pixels of the batch,
+# For each class $c$, summed over the batch,
 # $$D_c = \frac{2\sum p_c\, t_c + \varepsilon}{\sum p_c + \sum t_c + \varepsilon},$$
 # where $t_c$ is 1 on the class's true pixels. The loss is $1 -$ the mean of $D_c$ over the classes
-# present in the batch; $\varepsilon = 1$ keeps it defined and smooth when a class is tiny.
+# present; $\varepsilon = 1$ keeps it defined when a class is tiny.
 
 # %%
 def soft_dice(logits, target, eps=1.0):
@@ -586,9 +591,8 @@ def soft_dice(logits, target, eps=1.0):
 print(f"soft Dice by hand {float(soft_dice(logits, yb)):.6f} | train.dice_loss {float(train.dice_loss(logits, yb)):.6f}")
 
 # %% [markdown]
-# **Why Dice helps small classes.** Back-propagate each loss to the logits and add up the size of the
-# gradient on the pixels of each true class: that is how much of the loss's "attention" each class
-# gets on this batch.
+# **Why Dice helps small classes.** Back-propagate each loss to the logits and add up the gradient's
+# size on each true class's pixels: each class's share of the loss's "attention".
 
 # %%
 logits.requires_grad_()                                        # now follow gradients back to the logits
@@ -614,27 +618,23 @@ ax.set_ylabel("share"); ax.legend(fontsize=8); ax.set_title("one batch, freshly 
 fig.tight_layout()
 
 # %% [markdown]
-# Cross-entropy spreads its gradient like the pixels: the lane markings get about their share of
-# the pixels, and the big classes get almost everything. Soft Dice is an average over *classes*: the
-# lanes' and cars' shares of the gradient grow well beyond their shares of the pixels (the last row
-# of the table), taken from sky, the class that needs it least. (`train.fit` uses the sum of both, a
-# common choice. This table measures only where the gradient goes at the start of training; section
-# 8 trains with each loss alone and with their sum, to see what that changes.)
+# Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: the lanes'
+# and cars' shares grow well beyond their pixel shares (last row), taken from sky. `train.fit` uses
+# the sum of both; section 8 trains with each.
 #
 # ## 7 · The training loop, written out
 #
-# Training repeats five steps: pick a batch, run the model (forward), compute the loss, back-propagate
-# (backward), let the optimiser change the weights (step); now and then, evaluate on held-out images.
-# Here it is in full, with two optional extras for section 10: weight decay (AdamW shrinks every weight
-# a little at each step) and augmentation (random left-right flips and brightness changes, applied
-# to image and label map together — a road scene flipped left-right is still a road scene).
+# Training repeats five steps: pick a batch, forward, loss, backward, optimiser step; now and then,
+# evaluate on held-out images. Two extras serve section 10: weight decay (AdamW shrinks every
+# weight a little each step) and augmentation (random left-right flips and brightness, applied to
+# image and label map together). `callback(step, model)` runs after each evaluation.
 
 # %%
 def as_tensors(d):
     return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels).long()
 
 def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0,
-               loss_name="ce+dice"):
+               loss_name="ce+dice", callback=None):
     torch.manual_seed(seed)
     x, y = as_tensors(train_set)
     vx, vy = as_tensors(val_set)
@@ -662,6 +662,8 @@ def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_
                             "train mIoU": metrics.mean_iou(tl.argmax(1).numpy(), y[:100].numpy(), 5),
                             "val mIoU": metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5),
                             "val IoU": metrics.per_class_iou(vl.argmax(1).numpy(), vy.numpy(), 5)})
+            if callback:
+                callback(step, model)
     return history
 
 
@@ -672,34 +674,32 @@ def print_history(history, who):
 
 small_train = data.road_scenes(400, size=32, seed=1000)
 small_val = data.road_scenes(100, size=32, seed=2000)
+loop_kept = {}                                   # (loss, step) -> a copy of the model at each evaluation (section 9)
+
+def keep(loss_name):
+    return lambda step, model: loop_kept.update({(loss_name, step): copy.deepcopy(model)})
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
-live_hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40)
-print_history(live_hist, "your run")
+live_hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, callback=keep("ce+dice"))
+print(f"your run, step 120: val mIoU {live_hist[-1]['val mIoU']:.3f}")
 
 # %% [markdown]
-# That is your run. As in lesson 01, a run on another computer ends a little apart from it: the
-# last bits of every float32 sum depend on the processor's vector instructions, and training
-# grows those bits into the printed digits. The numbers this text discusses come from the same
-# code run once when the course was built and shipped with it — the **recorded run** — which
-# prints the same on every computer:
+# Your run ends a little apart on another computer (lesson 01 says why). The text reads the
+# **recorded run**: the same code, run once when the course was built.
 
 # %%
 hist = experiments.recorded_run("02_train_loop", history=live_hist)["history"]
 print_history(hist, "recorded run")
 
 # %% [markdown]
-# 120 steps of 16 images, and the held-out mIoU reaches the value on the last line above; the lane
-# markings are the last class to be found (IoU 0 at step 40), and by step 120 the cars are the
-# weakest class.
+# After 120 steps of 16 images the lanes are the last class found (IoU 0 at step 40), and the
+# cars end as the weakest class.
 #
-# **The same loop, the way larger projects write it.** Three more pieces: a `DataLoader`, which
-# deals the training set out in shuffled batches, one *epoch* (every scene once) at a time;
-# `.to(device)`, which moves the model and each batch to a GPU when there is one; and a
-# *checkpoint*, the weights saved to a file with `torch.save` and loaded back into a fresh network
-# with `load_state_dict`. One epoch of the loop above in that form, then the round trip through a
-# file:
+# **The same loop as larger projects write it**, with three more pieces: a `DataLoader` deals out
+# shuffled batches, one *epoch* (every scene once) at a time; `.to(device)` moves model and batch
+# to a GPU if there is one; a *checkpoint* saves the weights with `torch.save` and loads them into a
+# fresh network. One epoch, then the round trip through a file:
 
 # %% tags=["nbval-ignore-output"]
 import tempfile
@@ -744,28 +744,23 @@ def print_epoch(e, who):
     print(f"{who}: val mIoU of model {e['model mIoU']:.3f}, of restored {e['restored mIoU']:.3f}; "
           f"largest logit difference on the validation scenes: {e['gap']}")
 
-print_epoch(live_epoch, f"your run (on {device})")
+print(f"your run (on {device}): val mIoU {live_epoch['model mIoU']:.3f}, restored {live_epoch['restored mIoU']:.3f}")
 
 # %%
 print_epoch(experiments.recorded_run("02_dataloader_epoch", history=live_epoch)["history"], "recorded run")
 
 # %% [markdown]
-# One epoch trains: the mean loss falls from 2.365 over the first 5 batches to 1.218 over the last
-# 5, and the val mIoU, 0.343, is far above the untrained network's 0.012 (printed in section 10). The reloaded network gives exactly the
-# same logits (a difference of 0.0) and so the same val mIoU: the file holds everything the trained
-# network is, batch-norm statistics included. The rest of this lesson keeps
-# the first form, whose every step is in view.
+# The mean loss falls from 2.365 (first 5 batches) to 1.218 (last 5); the val mIoU, 0.343, is far
+# above the untrained network's 0.012 (section 10). The reloaded network gives the same logits (a
+# difference of 0.0): the file holds the weights and the batch-norm statistics.
 #
 # ## 8 · What the skips and the loss buy
 #
 # The loop of section 7 is now a measuring instrument: change one thing, train the same 120 steps
-# from the same initial weights, and compare. Two claims from earlier sections get tested this way:
-# that the skips carry the thin lanes (section 1), and that Dice's larger gradient share for the
-# small classes (section 6) changes what training finds.
+# from the same initial weights, and compare.
 #
-# **Without the skips.** Section 1 said that the decoder needs the skip connections to place thin
-# lanes, from label maps alone. Test it on a network: the same network, the same data and the same 120 steps, but every skip is
-# multiplied by 0 before it is added, so the decoder sees only the upsampled bottleneck.
+# **Without the skips.** The same network, data and steps, but every skip is multiplied by 0: the
+# decoder sees only the upsampled bottleneck.
 
 # %%
 class NoSkipUNet(HandUNet):
@@ -784,7 +779,7 @@ class NoSkipUNet(HandUNet):
 torch.manual_seed(0)
 noskip_net = NoSkipUNet(width=8)
 live_noskip = train_loop(noskip_net, small_train, small_val, steps=120, eval_every=40)
-print_history(live_noskip, "your run, no skips")
+print(f"your run, no skips, step 120: lane IoU {live_noskip[-1]['val IoU'][3]:.3f}, val mIoU {live_noskip[-1]['val mIoU']:.3f}")
 
 # %%
 noskip_hist = experiments.recorded_run("02_no_skips", history=live_noskip)["history"]
@@ -794,22 +789,21 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
           f"val mIoU {h[-1]['val mIoU']:.3f}")
 
 # %% [markdown]
-# With its skips the network finds the lane markings (lane IoU 0.989 after 120 steps); with the
-# skips zeroed its lane IoU is 0.000 at each of the three evaluations printed above, and its car IoU
-# and mIoU (the last two lines) are far below too. The same parameters and the same steps: only the
-# skips differ.
+# With its skips the network finds the lanes (lane IoU 0.989); with them zeroed, lane IoU is 0.000
+# at all three evaluations, and car IoU and mIoU are far lower too.
 #
-# **Which loss finds the lanes?** Section 6 measured where the gradient goes at the first step:
-# Dice gives the lanes a far larger share than cross-entropy does. The run of section 7 trained with
-# their sum. Train the same network on the same batches for the same 120 steps with each half
-# alone, cross-entropy and soft Dice (`loss_name` picks the loss in `train_loop`):
+# **Which loss finds the lanes?** Train the same network on the same batches with each half of the
+# sum alone, cross-entropy and soft Dice.
+#
+# **Predict:** from the gradient shares of section 6, which of the three losses finds the lanes
+# first?
 
 # %% tags=["nbval-ignore-output"]
 live_losses = {}
 for loss_name in ("ce", "dice"):
     torch.manual_seed(0)
     live_losses[loss_name] = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40,
-                                        loss_name=loss_name)
+                                        loss_name=loss_name, callback=keep(loss_name))
     print(f"your run, {loss_name} alone, step 120: lane IoU {live_losses[loss_name][-1]['val IoU'][3]:.3f}, "
           f"val mIoU {live_losses[loss_name][-1]['val mIoU']:.3f}")
 
@@ -828,18 +822,43 @@ print(f"highest val mIoU at step 120: {best}")
 
 # %% [markdown]
 # Soft Dice alone finds the lanes first: lane IoU 0.981 at step 40, while both runs with
-# cross-entropy are still at 0.000. Cross-entropy alone is the last to find them: 0.200 at step 80,
-# when the sum is already at 0.950 (the line "first evaluation with lane IoU above 0.5" counts it).
-# By step 120 all three have found the lanes (0.949 to 0.989), and the sum ends with the highest
-# val mIoU, 0.972, against 0.964 for Dice alone and 0.958 for cross-entropy alone.
-#
-# That is one seed: Going further reads the same three runs recorded with two more seeds.
+# cross-entropy are at 0.000. Cross-entropy alone is last: 0.200 at step 80, when the sum is at
+# 0.950. By step 120 all three have found them (0.949 to 0.989); the sum ends highest, val mIoU
+# 0.972. Going further repeats this with two more seeds. The predictions on one held-out scene
+# (lane IoU in each title):
+
+# %%
+grid_scene = int((small_val.labels == 3).sum((1, 2)).argmax())       # the held-out scene with the most lane pixels
+grid_x = as_tensors(small_val[grid_scene:grid_scene + 1])[0]
+live_grid = {}
+for (loss_name, step), m in loop_kept.items():
+    with torch.no_grad():
+        pred = m.eval()(grid_x)[0].argmax(0).numpy()
+        live_grid[f"{loss_name} {step}"] = "".join(map(str, pred.ravel()))     # 1,024 class digits: a small record
+grid = experiments.recorded_run("02_loss_grid", history=live_grid)["history"]
+truth = small_val.labels[grid_scene]
+fig, axes = plt.subplots(3, 4, figsize=(8.4, 6.6))
+for row, (loss_name, name) in enumerate([("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")]):
+    axes[row, 0].set_axis_off()
+    for col, step in enumerate((40, 80, 120), start=1):
+        pred = np.array(list(grid[f"{loss_name} {step}"]), int).reshape(truth.shape)
+        lane_iou = metrics.per_class_iou(pred, truth, 5)[3]
+        viz.show_mask(axes[row, col], pred, ref.palette, title=f"{name}, step {step}\nlane IoU {lane_iou:.2f}")
+axes[0, 0].imshow(small_val.images[grid_scene]); axes[0, 0].set_title(f"held-out scene {grid_scene}", fontsize=9)
+viz.show_mask(axes[1, 0], truth, ref.palette, title="true labels")
+for ax in axes.ravel():
+    ax.title.set_fontsize(9)
+fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, frameon=False)
+fig.tight_layout(rect=(0, 0.05, 1, 1))
+
+# %% [markdown]
+# At step 40 both runs with cross-entropy paint the lane in sky blue; soft Dice already draws it,
+# under a speckled sky.
 #
 # ## 9 · `fit` and batch-norm statistics
 #
-# Lesson 01 trained with `train.fit`. Run it on the same model and data as section 7's loop. Its
-# `callback` argument is a function that `fit` calls after each evaluation with the step and the
-# model; here it keeps copies of the model at steps 20 and 40, for the second half of this section:
+# Lesson 01 trained with `train.fit`. Run it on the same model and data as section 7's loop; its
+# `callback` keeps copies of the model at steps 20 and 40:
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
@@ -862,24 +881,16 @@ fit_lrs = train.one_cycle_lrs(1e-2, 120)                  # the learning rate fi
 print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i - 1]:.4f}" for i in (1, 20, 40, 80, 120)))
 
 # %% [markdown]
-# `fit` is the same five steps, plus what longer runs need: a **one-cycle learning-rate schedule**
-# (a warm-up to `lr`, then a slow decay to almost 0 — the last steps make small, careful changes),
-# epochs that show every image once before any repeats, left-right flips, an evaluation with
-# `segcourse.metrics` every `eval_every` steps (and early stopping at `target_miou`), a progress bar,
-# the choice of device, and seeding that makes a CPU run repeat exactly on one computer. On this
-# short run it does not win: its mIoU stalls at 0.197 and 0.199 at steps 20 and 40, while the
-# schedule's learning rate is at or near its peak of 0.0100 (the last printed line), and after
-# 120 steps it ends at 0.963, below the hand-written loop's 0.972, which kept 0.01 throughout. The
-# schedule is not the only difference: `fit` also flips its images and draws its batches epoch by
-# epoch, so this pair of runs does not say which of them costs the difference.
+# `fit` is the same five steps plus what longer runs need: a **one-cycle learning-rate schedule**
+# (a warm-up to `lr`, then a decay to almost 0; `OneCycleLR` also cycles Adam's beta1), epochs,
+# left-right flips, evaluation every `eval_every` steps, a progress bar, and seeding. Its mIoU stalls at 0.197 and 0.199 at steps 20
+# and 40, near the schedule's peak of 0.0100, and ends at 0.963 against the hand loop's 0.972.
 #
-# **What causes the stall.** Recall from section 4 that batch norm has two modes:
-# evaluation uses the running averages of the batch statistics. They are exponential averages
-# (each batch moves them a fraction `momentum` of the way, printed below), so while the weights
-# change fast, they describe the network of earlier steps. If that is the stall, re-estimating them for the
-# weights of step 20 and step 40 should remove it: reset them, make each an equal average over
-# batches (`momentum=None`), run the training scenes through once in training mode without
-# gradients, and score again. (The `callback` of the `fit` cell kept the models of steps 20 and 40.)
+# **What causes the stall?** Eval mode reads batch norm's running averages. Each batch moves them a
+# fraction `momentum` of the way, so while the weights change fast they describe the network of
+# earlier steps. Test it: reset them, average over one pass of the training scenes
+# (`momentum=None`), and score again. The rows cover `fit`'s copies and section 7's hand loop at
+# step 40.
 
 # %% tags=["nbval-ignore-output"]
 def recalibrate_bn(model, images, batch_size=16):
@@ -896,39 +907,51 @@ def recalibrate_bn(model, images, batch_size=16):
     return model.eval()
 
 train_images = as_tensors(small_train)[0]
-live_bn = [{"step": step,
+live_bn = [{"run": run, "step": step,
             "eval mode": train.evaluate(m, small_val, device="cpu")["miou"],
             "recalibrated": train.evaluate(recalibrate_bn(m, train_images), small_val, device="cpu")["miou"]}
-           for step, m in [(20, kept[20]), (40, kept[40]), (120, fit_model)]]
+           for run, step, m in [("fit", 20, kept[20]), ("fit", 40, kept[40]), ("fit", 120, fit_model),
+                                ("hand loop", 40, loop_kept["ce+dice", 40])]]
 for r in live_bn:
-    print(f"your run, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with fit's running statistics, "
-          f"{r['recalibrated']:.3f} recalibrated")
+    print(f"your run, {r['run']}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f}, {r['recalibrated']:.3f} recalibrated")
 
 # %%
 bn_hist = experiments.recorded_run("02_bn_recalibration", history=live_bn)["history"]
 print("momentum of fit's batch-norm layers:", {layer.momentum for layer in fit_model.modules() if isinstance(layer, nn.BatchNorm2d)})
 for r in bn_hist:
-    print(f"recorded run, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with fit's running statistics, "
+    print(f"recorded run, {r['run']:>9}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with its running statistics, "
           f"{r['recalibrated']:.3f} recalibrated")
 
 # %% [markdown]
-# With the running statistics re-estimated, the weights of step 20 score 0.491 instead of 0.197,
-# and those of step 40 score 0.757 instead of 0.199 (the first two lines above). So the weights
-# had already learned; what stalled was only the batch-norm averages that eval mode reads, still
-# describing the network of earlier steps. By step 120 the averages have caught up: recalibrating
-# no longer changes the printed score (the last line: 0.963 both ways). Re-estimating batch-norm statistics after
-# training, or before scoring a checkpoint taken mid-run, is a cheap habit worth keeping. This
-# lesson does not measure what the schedule gains in the thousands of steps of a real run such as
-# the shipped model's 4 epochs, which is what it is meant for.
+# Recalibrated, `fit`'s step-20 weights score 0.491 instead of 0.197, its step-40 weights 0.757
+# instead of 0.199. The weights had learned; only the averages lagged. By step 120 they have caught
+# up (0.963 both ways). The lag is not peculiar to `fit`: the hand loop's step-40 weights rise from
+# 0.656 to 0.720. Re-estimating the statistics before scoring a mid-run checkpoint is a cheap habit
+# (`torch.optim.swa_utils.update_bn` does it).
+#
+# Does section 8's order of the losses survive recalibration? The lane IoU of the kept models:
+
+# %%
+live_order = {}
+with torch.no_grad():
+    for loss_name in ("ce", "ce+dice", "dice"):
+        for step in (40, 80):
+            pred = recalibrate_bn(loop_kept[loss_name, step], train_images)(val_images).argmax(1).numpy()
+            live_order[f"{loss_name} {step}"] = metrics.per_class_iou(pred, small_val.labels, 5)[3]
+order = experiments.recorded_run("02_loss_recalibrated", history=live_order)["history"]
+for loss_name in ("ce", "ce+dice", "dice"):
+    print(f"recorded runs, {loss_name:>7}: lane IoU recalibrated at steps 40, 80:",
+          " ".join(f"{order[f'{loss_name} {step}']:.3f}" for step in (40, 80)))
+
+# %% [markdown]
+# The order holds: recalibrated, soft Dice reaches lane IoU 0.973 at step 40 while both others are
+# at 0.000, and cross-entropy alone is still last at step 80 (0.200).
 #
 # ## 10 · Overfitting, resolution and learning rate
 #
-# Three knobs of a training run, each measured with the loop of section 7.
-#
-# **Overfitting, and what weight decay and augmentation do.** Give the same model only **4 training images** (batches of 8 drawn from them, 120 steps). It can
-# memorise them: watch the training loss against the validation loss on the 100 scenes it never
-# sees. Then the same run twice more, from the same initial weights: with weight decay, and with
-# augmentation.
+# **Overfitting.** Give the same model only **4 training images** (batches of 8, 120 steps) and
+# watch the training loss against the validation loss on 100 unseen scenes. Then the same run with
+# weight decay, and with augmentation.
 
 # %% tags=["nbval-ignore-output"]
 tiny_train = data.road_scenes(4, size=32, seed=1000)
@@ -938,9 +961,6 @@ for name, kw in settings.items():
     torch.manual_seed(0)                                     # same initial weights for every run
     live_runs[name] = train_loop(HandUNet(width=8), tiny_train, small_val, steps=120, batch_size=8, eval_every=20, **kw)
     print(f"your run, {name}: train loss {live_runs[name][-1]['train loss']:.3f}, val loss {live_runs[name][-1]['val loss']:.3f}")
-
-# %% [markdown]
-# The table and the curves below read the recorded runs of the same three settings:
 
 # %%
 recorded = {"plain": "02_overfit_plain", "weight decay 0.1": "02_overfit_weight_decay", "augmentation": "02_overfit_augmentation"}
@@ -961,36 +981,20 @@ for (name, h), color, marker in zip(runs.items(), [palette.rgb(c) for c in palet
     axes[1].plot(steps, [e["val mIoU"] for e in h], "-", color=color, marker=marker, markersize=4, label=label)
 axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="train (dashed) and validation (solid) loss")
 axes[1].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
-axes[0].legend(fontsize=8); fig.tight_layout()
+axes[0].legend(fontsize=8); axes[1].legend(fontsize=8); fig.tight_layout()
 
 # %% [markdown]
-# Read the table and the curves together (they come from the same runs):
+# - **plain**: the model fits its 4 images far better than new scenes (the first two columns): it
+#   memorises. The validation loss is only starting to turn up: lowest at step 100 (0.171), 0.182
+#   at step 120.
+# - **weight decay** pulls every weight a little towards 0; in a run this short it hardly changes
+#   anything (the first two rows).
+# - **augmentation** shows flipped, re-lit variants of the images, so there is less to memorise
+#   (the third row). A vertical flip would be wrong here: it puts the sky below the road.
 #
-# - **plain**: the model fits its 4 images far better than new scenes: compare the train and the
-#   validation loss (the first two columns of the table). That gap is the mark of memorising. The
-#   textbook sign of overfitting, a validation loss that turns up again, is only starting here: its
-#   lowest value comes at step 100 (0.171) and it ends a little higher, at 0.182, after 120 steps.
-# - **weight decay** pulls every weight a little towards 0 at each step. Compare the first two rows:
-#   in a run this short it hardly changes anything. Whether it helps in long runs of big models,
-#   this lesson does not measure (Loshchilov & Hutter study AdamW's weight decay in "Decoupled
-#   Weight Decay Regularization", 2019).
-# - **augmentation** shows the model a flipped, re-lit variant of its images at each step, so there
-#   is less to memorise and more to learn; compare the first and the third row for what it did here.
-#   Real pipelines add more: small rotations, random crops and colour jitter. A vertical flip would
-#   be wrong for road scenes, though: it puts the sky below the road, a scene the camera never sees.
-#
-# More data is the other remedy. The run of section 7, with a hundred times as many training images,
-# ended higher than any of these (its last printed line), but it also used batches of 16 instead of
-# 8, so this lesson does not measure how much of the difference the data alone makes. *Dropout* (randomly zeroing features during training) is the other classic regulariser;
-# TinyUNet has none: batch norm and augmentation are its regularisers.
-#
-# **Resolution.** Section 1 measured what nearest-neighbour subsampling to half resolution costs;
-# the input loses detail the same way: a model fed 32×32 scenes whose label map is upsampled to
-# 64×64 by nearest neighbour draws one label per 2×2 block, and the "1/2" row of that table is what the simplest such map (one pixel of
-# each block) scores. Another block map gives each block the label most of its four pixels carry
-# (a majority vote; a tie goes to the higher class id, so lane marking and car, the last two
-# classes, win their ties against sky, road and sidewalk). Here are the lane and car rows for both,
-# because they decide the choice:
+# **Resolution.** A model fed 32×32 scenes and upsampled to 64×64 draws one label per 2×2 block.
+# Two such block maps: one pixel of each block (section 1's "1/2" row), and a majority vote (ties
+# go to the higher class id, so lanes and cars win theirs):
 
 # %%
 blocks = ref.labels.reshape(200, 32, 2, 32, 2)
@@ -1002,15 +1006,11 @@ for name, labels in coarse_maps.items():
     print(f"{name:>33}: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, mIoU {np.nanmean(iou):.3f}")
 
 # %% [markdown]
-# Halving the side leaves a quarter of the pixels to compute on — which is why this lesson trains on
-# scenes *drawn* at 32×32 (their lanes are drawn for that size). Feeding 64×64 scenes at half
-# size, though, loses thin-lane detail before the model is the limit: both block maps above stay far
-# below the full-resolution lane IoU. Choose the
-# resolution from the smallest structure you must get right. (This lesson does not train the same
-# model at two input sizes; it measures what the coarser label grid alone costs.)
+# Both block maps stay far below the full-resolution lane IoU: halving a 64×64 scene loses the
+# thin lanes before the model is the limit. (This lesson's scenes are *drawn* at 32×32.) Choose
+# the resolution from the smallest structure you must get right.
 #
-# **Learning rate and batch size.** The step size is the most important knob of the optimiser. The
-# same 60 steps at three learning rates:
+# **Learning rate.** The same 60 steps at three learning rates:
 
 # %% tags=["nbval-ignore-output"]
 live_lr = {}
@@ -1038,40 +1038,33 @@ ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", title="the same
 ax.legend(fontsize=8); fig.tight_layout()
 
 # %% [markdown]
-# From the untrained network's val mIoU of 0.012, lr 0.001 climbs to 0.459 in 60 steps: it learns,
-# but gets about half as far as lr 0.01 (0.817). At lr 0.1 Adam's steps overshoot: the run climbs
-# to 0.598 by step 40, then falls back to 0.240 (val loss 1.837). A run that unstable also
-# magnifies the last-bit differences between computers, so compare your own three lines above
-# with the recorded ones: at lr 0.1 yours may end somewhere else entirely.
-# The batch size is the other knob: a larger batch averages the gradient over more images per step
-# but takes fewer steps per epoch. This lesson keeps batches of 16 and does not measure how the best
-# learning rate moves with the batch size.
+# From the untrained 0.012, lr 0.001 climbs to 0.459 in 60 steps, about half as far as lr 0.01
+# (0.817). At lr 0.1 Adam overshoots: 0.598 at step 40, then back to 0.240 (val loss 1.837). A run
+# that unstable magnifies the differences between computers: yours may end elsewhere.
+#
+# **Limits.** This lesson does not measure: the checkerboard in a trained network; weight decay
+# (Loshchilov & Hutter (2019)), dropout or more data in long runs; a model trained at two input
+# sizes; the batch size (it stays at 16); what one-cycle gains over thousands of steps.
 #
 # ## What to remember
 #
-# - A 3×3 convolution sees its neighbours; each pooling doubles how fast later layers widen the view.
-#   The formula and a back-propagated pixel agree on the receptive field. Dilation spreads a
-#   kernel's taps apart: a wider view from the same weights, at full resolution.
-# - Pooling loses *where*; skip connections bring it back — without them the UNet of section 8
-#   found no lane pixel at all.
-# - A transposed convolution stamps its kernel; a kernel that is not a multiple of the stride
-#   stamps unevenly (checkerboard).
+# - Each pooling doubles how fast later layers widen the view; formula and back-propagated pixel
+#   agree. Dilation widens the view at full resolution.
+# - Pooling loses *where*; skips bring it back: without them section 8 found no lane pixel.
+# - A transposed convolution stamps its kernel; a kernel not a multiple of the stride stamps
+#   unevenly (checkerboard).
 # - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
-# - Cross-entropy weighs pixels; soft Dice weighs classes. In section 8's runs (three seeds, in Going
-#   further), Dice alone was never later to find the lanes and cross-entropy alone never earlier.
-# - A training loop is five lines; watch train *and* validation curves: a wide gap between them
-#   means the model memorises its training images.
-# - Batch norm has two modes: train mode normalises with the batch's statistics, eval mode with
-#   stored running averages. Measure in `.eval()`; and when the weights changed fast (a short run, a
-#   checkpoint taken mid-run), re-estimate the running averages before scoring: in section 9 that
-#   lifted `fit`'s step-20 weights from 0.197 to 0.491 val mIoU.
+# - Cross-entropy weighs pixels, soft Dice classes: on three seeds Dice alone was never later to
+#   find the lanes, cross-entropy alone never earlier.
+# - Watch train *and* validation curves: a wide gap means memorising.
+# - Measure in `.eval()`, and re-estimate batch-norm statistics before scoring a mid-run checkpoint
+#   (0.197 → 0.491 for `fit`'s step-20 weights).
 #
 # ## Evidence card
 #
-# The proof of this lesson on one page: the scene of section 5, what the shipped UNet makes of it,
-# its per-class IoU, and failure notes with the numbers behind them: every pixel it gets wrong, with
-# the two probabilities it chose between (the road pixel of section 5 that it calls a car is one);
-# where it is unsure; and what the bottleneck alone would leave of the lanes (section 1).
+# The scene of section 5, the shipped UNet's prediction, its per-class IoU, and failure notes:
+# each wrong pixel with the two probabilities it chose between, the unsure pixels, and what the
+# bottleneck alone leaves of the lanes.
 
 # %%
 scene_iou = metrics.per_class_iou(label_map, scene.labels[0], 5)
@@ -1097,18 +1090,14 @@ fig, summary_text = viz.evidence_card(
 print(summary_text)
 
 # %% [markdown]
-# The failures of this scene are boundary failures: both wrong pixels are road pixels on the edge
-# of another class, where the model weighed two classes at close probabilities and picked the wrong
-# one (the first two notes; the card's legend says how it marks wrong pixels). The unsure pixels
-# lie on boundaries too (the third note).
+# Both wrong pixels are road pixels on the edge of another class, chosen at close probabilities
+# (the first two notes); the unsure pixels lie on boundaries too (the third).
 #
-# That card shows a model that works. A card earns its keep when it shows a failure, so here is the
-# card of the network of section 8 trained with its skips zeroed, on the held-out scene of
-# `small_val` with the most lane pixels. Its label map comes from the recorded run; your own run's
-# count, printed first, can differ on another computer.
+# A card earns its keep when it shows a failure: here is section 8's network with its skips
+# zeroed, on the held-out scene of the prediction grid (from the recorded run).
 
 # %% tags=["nbval-ignore-output"]
-val_scene = int((small_val.labels == 3).sum((1, 2)).argmax())       # the held-out scene with the most lane pixels
+val_scene = grid_scene                                                # the held-out scene with the most lane pixels
 noskip_net.eval()
 with torch.no_grad():
     live_prob = noskip_net(as_tensors(small_val[val_scene:val_scene + 1])[0])[0].softmax(0).numpy()
@@ -1140,22 +1129,16 @@ print(f"{int((lane_missed & edge_band).sum())} of the {int(lane_missed.sum())} m
       f"({int(edge_band.sum())} of {edge_band.size} pixels)")
 
 # %% [markdown]
-# This card shows a failure: the network without skips paints every lane pixel of the scene as
-# road or car (the first two notes), so its lane IoU is 0.000, and only sky, road and sidewalk score
-# above 0 in the bar chart.
-#
-# Read its error panels with care: the card draws a missed thin class as "on a class edge". A lane
-# dash is so thin that each of its pixels touches another class, so all of them fall in the edge
-# band (the last line printed): here cyan means a lost class, not a boundary drawn a pixel off.
+# Without skips the network paints every lane pixel as road or car (the first two notes): lane
+# IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel touches
+# another class (the last line), so here cyan means a lost class, not a boundary a pixel off.
 #
 # ## Going further
 #
 # Three details behind sentences of the lesson, for readers who want the evidence.
 #
-# **Where the output pixel sits (section 2).** The whole UNet's footprint from the output pixel
-# (48, 48) is 76 pixels wide. Move the output pixel along one period of the bottleneck's 8-pixel
-# grid, from (48, 48) to (55, 55), and measure the footprint again, with the random-weight UNet of
-# section 2:
+# **Where the output pixel sits (section 2).** Move the output pixel along one period of the
+# bottleneck's 8-pixel grid, from (48, 48) to (55, 55), and measure the footprint again:
 
 # %%
 with torch.random.fork_rng():                            # the random inputs leave the lesson's seed alone
@@ -1168,60 +1151,18 @@ with torch.random.fork_rng():                            # the random inputs lea
         rows = np.nonzero(x.grad.abs().sum((0, 1, 3)).numpy())[0]
         spans.append(int(np.ptp(rows)) + 1)
     print(f"output pixels ({c}, {c}) to ({c + 7}, {c + 7}): the whole UNet's gradient spans {min(spans)} to {max(spans)} rows")
+decoder = [(3 - 1) * jump for jump in (4, 2, 1)]          # the decoder's 3×3 convolutions, at jumps 4, 2 and 1
+print(f"formula: encoder {receptive_field(encoder_layers[3])} + decoder {' + '.join(map(str, decoder))} = "
+      f"{receptive_field(encoder_layers[3]) + sum(decoder)}")
 
 # %% [markdown]
-# The footprint spans 76 to 84 rows, depending on where the output pixel sits: each stride-2 upsampling stamps its 2×2
-# kernel so that neighbouring output pixels come from different taps, and the decoder's
-# convolutions then reach into different coarse cells.
+# The footprint spans 76 to 84 rows. The formula, with the decoder's three 3×3 convolutions, gives
+# 68 + 8 + 4 + 2 = 82; the measured span moves around it because neighbouring output pixels come
+# from different taps of each 2×2 upsampling.
 #
-# **What nine channels respond to (section 4).** For nine channels of section 4's figure, the mean
-# of each map (divided by its largest value, as drawn, each cell repeated over the pixels it stands
-# for) over each class's pixels, and over each car of the scene (the connected groups of car pixels,
-# numbered by `scipy.ndimage.label`).
-
-# %%
-from scipy import ndimage
-
-labels0 = ref.labels[0]
-cars, n_cars = ndimage.label(labels0 == ref.class_names.index("car"))
-print(f"{n_cars} cars; mean colour (R, G, B) of each:",
-      " ".join("(" + ", ".join(f"{v:.2f}" for v in ref.images[0][cars == i].mean(0)) + ")" for i in range(1, n_cars + 1)))
-for level, ch in [(0, 5), (0, 8), (0, 0), (1, 21), (2, 10), (2, 42), (2, 53), (3, 76), (3, 60)]:
-    fmap = feature_maps[level][ch] / max(feature_maps[level][ch].max(), 1e-6)
-    cell = labels0.shape[0] // fmap.shape[0]
-    fmap = np.kron(fmap, np.ones((cell, cell)))                 # back to one value per pixel
-    per_class = " ".join(f"{name} {fmap[labels0 == c].mean():.2f}" for c, name in enumerate(ref.class_names))
-    per_car = " ".join(f"{fmap[cars == i].mean():.2f}" for i in range(1, n_cars + 1))
-    print(f"level {level}, channel {ch:2d}: per class: {per_class} | per car: {per_car}")
-for ch, axis, what in [(76, 1, "row"), (60, 0, "column")]:
-    means = (feature_maps[3][ch] / max(feature_maps[3][ch].max(), 1e-6)).mean(axis)   # one mean per row (or column) of cells
-    print(f"level 3, channel {ch}: mean of each {what} of cells, first to last: {means}; "
-          f"brightest {what} {means.argmax()} of 0 to {len(means) - 1}")
-
-# %% [markdown]
-# Read the figure by eye, and with the counts above. At level 0, channel 5 is a car detector: it
-# averages 0.52 on car pixels and at most 0.10 on every other class.
-#
-# Channels 8 and 0 light up on the lane dashes: channel 8 averages 0.66 on lane pixels against at
-# most 0.17 on any other class (though the first car of the list reaches 0.59); channel 0 averages
-# 0.39 on lanes and also 0.28 on the sky.
-#
-# The scene has 3 cars. At level 1, channel 21 responds to two of them (0.57 on the blue car and on
-# the dark one; each line lists the cars in the order of the colours printed first) more than to
-# the green one (0.26), and weakly to the lane marking (0.22).
-#
-# At level 2, channels 10 and 42 respond to the sidewalk strips along the road's edges (0.50 and
-# 0.46 on sidewalk, at most 0.03 on road), and channel 53 to the road and what lies on it (0.53 on
-# road, 0.82 on lane markings and on cars).
-#
-# At level 3, channel 76 responds to the sky (0.58 on sky, at most 0.06 on any other class),
-# brightest in its top row of cells (0.93, then 0.61 in the next).
-#
-# Level 3, channel 60 is brightest in its rightmost column of cells (column 7 of 0 to 7: 0.671,
-# against at most 0.051 in the others), and that column holds nothing special in the scene. Is it
-# the zero padding past the image border? A feature of the road would move with the scene: flip
-# the scene left-right, feed a uniform grey image, and count the brightest column over the 50
-# scenes of section 4:
+# **A channel that sees the padding (section 4).** Level 3, channel 60 is brightest in its rightmost
+# column of cells. If it were a feature of the road, it would move with the scene. Flip the scene,
+# feed a uniform grey image, and count the brightest column over the 50 scenes of section 4:
 
 # %%
 def level3_channel(images, ch=60):
@@ -1243,17 +1184,12 @@ print(f"the 50 scenes: brightest column 7 in {int((peaks == 7).sum())} of 50; sc
       f"{np.bincount(peaks, minlength=8)}")
 
 # %% [markdown]
-# The flipped scene and the uniform grey image are brightest in column 7 too (0.547 and 0.884), and
-# so are 49 of the 50 scenes. The bright column does not move with the scene, and a grey image with
-# no road in it has one as well: the channel responds to the right border, where its convolutions
-# read the zero padding. It is an artefact of padding, not a feature of the road.
+# Column 7 wins for the flipped scene, the grey image and 49 of the 50 scenes: the channel responds
+# to the right border, where its convolutions read the zero padding.
 #
-# **Two more seeds (section 8).** Section 8 compared the three losses on one seed. The same three
-# runs were recorded with two more seeds (`seed` sets the initial weights and the batches). Training
-# them here would cost another minute, so the cell below only reads them; it trains them only when
-# the course is built. For each seed and loss it prints the
-# first evaluation at which the lane IoU passes 0.5 ("never" if none of steps 40, 80 and 120 does)
-# and the val mIoU at step 120:
+# **Two more seeds (section 8).** The same three runs, recorded with two more seeds (training them
+# here would cost another minute). For each seed and loss: the first evaluation with lane IoU above
+# 0.5, and the val mIoU at step 120:
 
 # %%
 import os
@@ -1279,19 +1215,11 @@ for s in range(3):
     print(f"seed {s}, val mIoU at 120 from highest to lowest:", " > ".join(names[loss] for loss in order))
 
 # %% [markdown]
-# The table counts, for each loss, *when* the lanes are found, seed by seed. Soft Dice alone is never
-# later than the other two (steps 40, 40 and 80; on seed 1 the sum ties it at step 40), and
-# cross-entropy alone is never earlier (120, 80 and never).
-#
-# On seed 2, cross-entropy alone never finds the lanes in 120 steps: its lane IoU stays at or below
-# 0.5 at all three evaluations, and its val mIoU ends at 0.753.
-#
-# The sum ends with the highest val mIoU on all three seeds (the last three lines). The order of the
-# two halves depends on the seed: Dice alone ends below cross-entropy alone on seed 1 (0.966 against
-# 0.973), above it on seeds 0 and 2.
-#
-# So the gradient shares of section 6 show up in *when* the lanes are learnt, not in a fixed final
-# order. Which loss ends best in a long run, this lesson does not measure.
+# Soft Dice alone is never later than the other two (steps 40, 40 and 80; on seed 1 the sum ties
+# it), and cross-entropy alone never earlier (120, 80 and never; on seed 2 its val mIoU ends at
+# 0.753). The sum ends highest on all three seeds; the order of the two halves depends on the seed
+# (seed 1: Dice 0.966, cross-entropy 0.973). The gradient shares show up in *when* the lanes are
+# learnt, not in a fixed final order.
 #
 # ## Pass check
 #

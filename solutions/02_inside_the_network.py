@@ -52,6 +52,7 @@ def exact_upsampling(kernel, stride, dilation=1):
     return padding, output_padding
     ### END SOLUTION
 
+print("kernel 3, stride 2, dilation 2**40:", exact_upsampling(3, 2, 2**40))   # the formula answers at once
 for k, s, d in [(2, 2, 1), (3, 2, 1), (3, 2, 2), (2, 1, 1)]:
     pair = exact_upsampling(k, s, d)
     if pair is None:
@@ -290,8 +291,9 @@ print(f"lane weight at which weighted cross-entropy matches your Dice's lane sha
 print(f"{'':>24}" + "".join(f"{n:>14}" for n in batch.class_names))
 for name, share in [("weighted CE, that weight", ce_share), ("your soft Dice", dice_share)]:
     print(f"{name:>24}" + "".join(f"{v:14.3f}" for v in share))
-print(f"median-frequency weight of the lanes: {np.median(frequency):.3f} / {frequency[3]:.3f} = "
-      f"{np.median(frequency) / frequency[3]:.1f}")
+median_weight = np.median(frequency) / frequency[3]
+print(f"median-frequency weight of the lanes: {np.median(frequency):.3f} / {frequency[3]:.3f} = {median_weight:.1f}")
+print(f"lanes' share of the weighted cross-entropy's gradient at that weight: {class_shares(weighted_ce(median_weight))[3]:.3f}")
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_matching_weight", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -300,8 +302,9 @@ checks.check_matching_weight(lane_weight, soft_dice)
 # %% [markdown] nbgrader={"grade": true, "grade_id": "gradient_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # On this batch my soft Dice gives the lane markings 0.050 of the gradient, and weighted
 # cross-entropy gives them the same share with a lane weight of 3.1. That is a mild weight: the
-# median-frequency weight of the lanes is 12.7 (0.265 / 0.021), so at initialisation Dice pushes
-# the lanes far less hard than median-frequency weighting would. The one weight does not make
+# median-frequency weight of the lanes is 12.7 (0.265 / 0.021), which would give the lanes 0.177
+# of the gradient: at initialisation Dice pushes the lanes less than a third as hard as
+# median-frequency weighting would. The one weight does not make
 # cross-entropy act like Dice for the cars: they keep 0.058 of the weighted cross-entropy's gradient
 # against 0.112 under my Dice, while the sky keeps 0.379 against 0.286. Matching Dice for every
 # class would take a weight per class, and this is one batch at initialisation: it says nothing
@@ -311,10 +314,9 @@ checks.check_matching_weight(lane_weight, soft_dice)
 # ## 7 · Where are the shipped model's unsure pixels? (1 point)
 #
 # Section 5 of the lesson counted, on one scene, the pixels the shipped model gives a confidence
-# below 0.99 and how many of them lie on a class boundary. Its boundary band uses `np.roll`, which
-# wraps around: a pixel in the last column is compared with the first column of the same row.
-# Write `unsure_on_boundary(confidence, labels, level=0.99)` that does it properly, for one scene
-# `(H, W)` or a batch `(N, H, W)` of scenes: return the pair `(n_unsure, n_on_boundary)`, the number
+# below 0.99 and how many of them lie on a class boundary. Do it for many scenes at once: write
+# `unsure_on_boundary(confidence, labels, level=0.99)` for one scene `(H, W)` or a batch
+# `(N, H, W)` of scenes: return the pair `(n_unsure, n_on_boundary)`, the number
 # of pixels with confidence **below** `level`, and how many of them lie on a class boundary. A pixel
 # is on a boundary when one of its 4 neighbours (up, down, left, right) *inside the same scene* has
 # another true class; pixels on the image border simply have fewer neighbours. The cell under it runs

@@ -161,6 +161,45 @@ def test_exact_upsampling_check():
     fails(lambda k, s: (0, 0), "crashed")                                 # no dilation argument
 
 
+def test_exact_upsampling_check_stops_a_search_that_would_not_end():
+    """A search over output_padding in range(max(stride, dilation)) loops 2**40 times on the huge case: the
+    check stops it after its time budget and says to solve the formula."""
+    import time
+
+    def searching(k, s, d=1):
+        for p in range(d * k):
+            for op in range(max(s, d)):
+                if -2 * p + d * (k - 1) + op + 1 - s == 0:
+                    return p, op
+        return None
+
+    start = time.monotonic()
+    _fails(checks.check_exact_upsampling, searching, "dilation 2**40", "still running", "instead of searching")
+    assert time.monotonic() - start < 3
+
+
+def test_time_budget_off_the_main_thread():
+    """Off the main thread (no SIGALRM there) the budget falls back on a trace function."""
+    import threading
+
+    from segcourse.checks.lesson02 import _OverBudget, _time_budget
+
+    caught = []
+
+    def spin():
+        try:
+            with _time_budget(0.05):
+                while True:
+                    pass
+        except _OverBudget:
+            caught.append(True)
+
+    worker = threading.Thread(target=spin, daemon=True)      # daemon: a failure cannot keep pytest alive
+    worker.start()
+    worker.join(2)
+    assert caught == [True]
+
+
 def _ref(k, s, d, **kw):
     from segcourse.checks.lesson02 import _exact_upsampling
     return _exact_upsampling(k, s, d, **kw)
@@ -293,6 +332,7 @@ def test_matching_weight_check():
     fails(3.0115, "does not grow in proportion")
     fails(3.2865, "unscored left quarter")
     fails(5.0, "bisect between 1 and 1000")
+    fails(3.0, "bisect between 1 and 1000")            # a sweep's 3.0 is not the ratio of the shares (3.011)
     fails(-1.0, "positive number")
     fails("3.1", "one number")
     # a wrong Dice (probabilities of the unscored pixels summed too) is not counted twice: the bisection on
@@ -384,7 +424,23 @@ def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():
             blocks = list(self.enc)
             del self.enc
             self.enc = blocks                             # a plain list: its layers are not parameters
-    _fails(checks.check_unet, Unregistered, "plain Python list")
+    _fails(checks.check_unet, Unregistered, "plain Python list", "nn.ModuleList")
+
+    class ListedUps(CatUNet):                      # the upsamplings in a plain list: hooks never see them run
+        def __init__(self, *args):
+            super().__init__(*args)
+            ups = list(self.ups)
+            del self.ups
+            self.ups = ups
+    _fails(checks.check_unet, ListedUps, "ConvTranspose2d layers in self.ups", "Use nn.ModuleList")
+
+    class DictDecoder(CatUNet):
+        def __init__(self, *args):
+            super().__init__(*args)
+            dec = dict(enumerate(self.dec))
+            del self.dec
+            self.dec = dec
+    _fails(checks.check_unet, DictDecoder, "plain Python dict", "nn.ModuleDict")
 
     class Interpolated(CatUNet):               # upsamples with F.interpolate and a 1×1 conv instead
         def __init__(self, *args):
@@ -448,14 +504,14 @@ def test_unsure_on_boundary_check():
     checks.check_unsure_on_boundary(lambda c, l, level=0.99: np.array(_unsure(c, l, level)))
     checks.check_unsure_on_boundary(lambda c, l, level=0.99: torch.tensor(_unsure(c, l, level)))
 
-    def lesson_cell(confidence, labels, level=0.99):   # section 5's cell pasted: np.roll, axes 0 and 1
+    def lesson_cell(confidence, labels, level=0.99):   # section 5's cell pasted: slicing on axes 0 and 1
+        down, right = labels[1:, :] != labels[:-1, :], labels[:, 1:] != labels[:, :-1]
         edge = np.zeros(labels.shape, bool)
-        edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-        edge[1:, :] |= labels[1:, :] != labels[:-1, :]
-        edge = edge | np.roll(edge, -1, 0) | np.roll(edge, -1, 1)
+        edge[1:, :] |= down; edge[:-1, :] |= down  # noqa: E702
+        edge[:, 1:] |= right; edge[:, :-1] |= right  # noqa: E702
         unsure = confidence < level
         return unsure.sum(), (unsure & edge).sum()
-    _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's cell", "last two axes")
+    _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's section-5 cell", "last two axes")
 
     def rolled(confidence, labels, level=0.99):        # np.roll on the right axes: still wraps around
         edge = np.zeros(labels.shape, bool)
@@ -469,6 +525,13 @@ def test_unsure_on_boundary_check():
     _fails(checks.check_unsure_on_boundary, variant(at_most=True), "confidence <= level")
     _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")
     _fails(checks.check_unsure_on_boundary, variant(diagonal=True), "diagonal neighbours")
+
+    def filtered(confidence, labels, level=0.99):      # the card cell's idiom, size=3 on the whole batch
+        from scipy import ndimage
+        band = ndimage.maximum_filter(labels, size=3) != ndimage.minimum_filter(labels, size=3)
+        unsure = confidence < level
+        return int(unsure.sum()), int((unsure & band).sum())
+    _fails(checks.check_unsure_on_boundary, filtered, "maximum_filter", "neighbouring scenes")
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, 0.99), "level argument")
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, level)[::-1], "wrong way round")
     _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: _unsure(c, l, level)[1] / _unsure(c, l, level)[0],
