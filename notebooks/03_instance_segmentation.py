@@ -719,9 +719,7 @@ def zoom_rows(axes, box, draw):
         ax_top.title.set_fontsize(10)
 
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
-class_colours = three_classes.palette.copy()
-if tuple(class_colours[2]) == viz.MERGE_COLOUR:         # lesson 04 draws merges in that yellow: another course colour
-    class_colours[2] = palette.PALETTE[2]
+class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
 box = cluster_box(cells.labels[j], cells.instances[j])     # the blob with the most cells: the zoom of row 2
 fig, axes = plt.subplots(2, 4, figsize=(13, 7.6))

@@ -570,7 +570,7 @@ for ax, (name, pred) in zip(axes, [("baseline", baseline), ("synthetic-only", sy
     groups = viz.merged_groups(pred[right], truth[right])
     print(f"{'':>15}  predictions holding 2 or more true nuclei: {len(groups)}, with "
           f"{sum(len(g) for g in groups)} nuclei; of its {m.fn} missed nuclei, {len(set(m.unmatched_gt) & set(sum(groups, [])))} "
-          f"lie in such a merge; outlined in yellow: {len(merges)} ({len(merging)} unmatched, solid; "
+          f"lie in such a merge; outlined in lavender: {len(merges)} ({len(merging)} unmatched, solid; "
           f"{len(merges) - len(merging)} matching one of their nuclei, dashed)")
     fp_areas = sorted(np.bincount(pred[right].ravel())[m.unmatched_pred].tolist()) if m.unmatched_pred else []
     print(f"{'':>15}  false-positive areas (px): {fp_areas}; specks under 25 px (ringed): {sum(a < 25 for a in fp_areas)} of {m.fp}")
@@ -586,7 +586,7 @@ for i in sorted(set.intersection(*missed_by)):
 
 # %% [markdown]
 # Matched predictions take the colour of their true nucleus (the same in all three panels); red:
-# no partner (FP); blue outline: a true nucleus nobody matched (FN). A yellow outline marks a
+# no partner (FP); blue outline: a true nucleus nobody matched (FN). A lavender outline marks a
 # **merge**, one prediction holding two or more true nuclei: solid if it matches none of them,
 # dashed if it matches one. Against the baseline, the fine-tuned model has fewer FP (10 → 5)
 # and FN (11 → 6), and a higher median matched IoU (0.824 → 0.869). What it still misses is
@@ -840,7 +840,7 @@ for md in MIN_DISTANCES:
 # Left: the predicted distance on the test region, which the network never saw: bright hills
 # where the nuclei are. Middle: the instances its watershed makes, in the colours of section 5.
 # The red pair just below the middle is the 751 px nucleus cut in two; the red object near the
-# top, outlined in yellow, merges true nuclei (392 px of nuclei; both printed above).
+# top, outlined in lavender, merges true nuclei (392 px of nuclei; both printed above).
 #
 # **`min_distance`.** On the validation region (the heat map) 4 to 8 all score 0.765, 3 scores
 # 0.698 and 12 (a diameter) 0.720: it refuses the extremes but cannot choose inside 4 to 8, and

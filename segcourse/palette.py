@@ -118,12 +118,14 @@ OUTCOME_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 
 #: What went wrong, drawn over grey: ``wrong`` (any wrong pixel, magenta), ``boundary error``
-#: (a wrong pixel inside the boundary band, cyan) and ``interior error`` (a wrong pixel away
-#: from boundaries: magenta, the same as ``wrong``).
+#: (a wrong pixel inside the boundary band, cyan), ``interior error`` (a wrong pixel away
+#: from boundaries: magenta, the same as ``wrong``) and ``merge`` (the outline of a predicted
+#: instance that covers several true ones, lavender).
 ERROR_COLOURS: dict[str, tuple[int, int, int]] = {
     "wrong": (180, 0, 205),           # magenta
     "boundary error": (0, 250, 240),  # cyan
     "interior error": (180, 0, 205),  # magenta
+    "merge": (150, 135, 255),         # lavender: one predicted object over several true ones (an outline)
 }
 
 #: Greys that carry no alarm: true negatives, correct pixels, ignored pixels, the boundary band.

@@ -1289,9 +1289,9 @@ __all__ += ["Swatch", "matched_swatch", "legend_below", "cluster_box", "zoom", "
 # ------------------------------------------------------- per-instance fates: truth panel, fate panel, merges, rings
 # (moved from lesson 04, where they were the plotting plumbing of five cells)
 
-#: Outline of a prediction that merges two or more true objects: the palette's yellow, which is no
-#: outcome or error colour (magenta means "wrong pixel", red FP, blue FN).
-MERGE_COLOUR: tuple[int, int, int] = tuple(int(v) for v in PALETTE[4])
+#: Outline of a prediction that merges two or more true objects: the palette's "merge" error colour
+#: (lavender), no class colour of any data set (magenta means "wrong pixel", red FP, blue FN).
+MERGE_COLOUR: tuple[int, int, int] = _pal.ERROR_COLOURS["merge"]
 
 
 def merged_groups(pred: Any, gt: Any) -> list[list[int]]:

@@ -35,7 +35,9 @@ def test_merged_groups_refuses_different_shapes():
 
 
 def test_fate_panel_outlines_merges_in_a_colour_that_is_no_error_colour():
-    assert viz.MERGE_COLOUR not in {*palette.OUTCOME_COLOURS.values(), *palette.ERROR_COLOURS.values()}
+    assert viz.MERGE_COLOUR == palette.ERROR_COLOURS["merge"]      # an error colour the palette test keeps apart
+    others = {k: v for k, v in palette.ERROR_COLOURS.items() if k != "merge"}
+    assert viz.MERGE_COLOUR not in {*palette.OUTCOME_COLOURS.values(), *others.values()}
     pred, gt = _scene()
     fig, ax = plt.subplots()
     m, merging, merges = viz.fate_panel(ax, np.zeros((12, 12)), pred, gt, "x")
