@@ -206,3 +206,29 @@ def test_image_mean_iou_np_mean_over_nan_is_named():
                 out.append(np.mean(tp / (cm.sum(0) + cm.sum(1) - tp)))
         return float(np.mean(out))
     _fails(checks.check_image_mean_iou, plain_mean, "yours is nan", "class 3 is in neither mask", "np.nanmean")
+
+
+def test_image_mean_iou_prediction_only_classes_are_caught():
+    def pred_only(pred, target, k):  # review 00s9c P1-1: averages the prediction's classes only
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            out.append(np.mean([((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in np.unique(p)]))
+        return float(np.mean(out))
+    text = _fails(checks.check_image_mean_iou, pred_only, "should be 0.5833", "yours is 0.875",
+                  "the prediction's classes", "misses entirely has IoU 0 and stays in the mean")
+    assert "num_classes=3" in text
+
+    def tp_only(pred, target, k):    # keeps the classes with TP > 0
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            ious = [((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in range(k)]
+            out.append(np.mean([v for v in ious if v > 0]))
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, tp_only, "classes with TP > 0", "stays in the mean")
+
+    def target_only(pred, target, k):  # passes the missed class, fails the invented one
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            out.append(np.mean([((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in np.unique(t)]))
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")

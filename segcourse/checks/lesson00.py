@@ -420,6 +420,50 @@ def _image_miou(pred: np.ndarray, target: np.ndarray, k: int) -> float:
 #: Two 2×3 images, K = 4: image 0 invents class 2 (predicted, not in its target); class 3 occurs nowhere.
 MIOU_PRED = np.array([[[0, 0, 2], [1, 1, 1]], [[0, 1, 1], [1, 1, 0]]])
 MIOU_TARGET = np.array([[[0, 0, 0], [1, 1, 1]], [[0, 1, 1], [1, 1, 1]]])
+#: One 2×3 image, K = 3: the model never predicts class 2, which its target has (a missed class).
+MISSED_PRED = np.array([[[0, 0, 1], [1, 1, 1]]])
+MISSED_TARGET = np.array([[[0, 0, 2], [1, 1, 1]]])
+
+
+def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
+    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go."""
+    per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
+    target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
+    pred_only = np.mean([np.nanmean(v[np.unique(a)]) for v, a in zip(per_image, p)])
+    tp_only = np.mean([np.mean([v[c] for c in range(k) if ((a == c) & (b == c)).any()] or [np.nan])
+                       for v, a, b in zip(per_image, p, t)])
+    missed = any(np.setdiff1d(b, a).size for a, b in zip(p, t))      # a target class the model never predicts
+    as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
+    if np.isnan(got):
+        return ("class 3 is in neither mask of either image, so its IoU is 0 / 0 = NaN, and "
+                "np.mean of anything with a NaN is NaN. Average only the classes that occur in the image's "
+                "prediction or target: np.nanmean, or keep the classes whose union > 0.")
+    if missed and (_close(got, pred_only, 1e-6) or _close(got, tp_only, 1e-6)):
+        return ("you averaged only the prediction's classes (or only the classes with TP > 0). A class the "
+                "model misses entirely has IoU 0 and stays in the mean: class 2 is in the target and never predicted. Average the classes in the prediction OR "
+                "the target (union > 0).")
+    if len(p) > 1 and _close(got, metrics.mean_iou(p, t, k), 1e-6):
+        return ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
+                "then average the images.")
+    if _close(got, target_only, 1e-6):
+        return ("you averaged only the classes of the target. Image 0 predicts class 2, which its target lacks: "
+                "that false alarm has IoU 0 and must stay in the mean (classes in prediction OR target).")
+    if _close(got, as_zero, 1e-6):
+        return ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
+                "average the classes that occur (np.nanmean).")
+    if _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
+        return ("you averaged each class over the images first, then the classes (class first). Average the "
+                "classes within each image first, then the images: each image weighs the same.")
+    if _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
+        return ("you took one nanmean over all image × class cells, so an image with more classes weighs more. "
+                "Average each image's classes first, then take the plain mean of the images.")
+    if _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
+        return ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
+                "intersection by the union.")
+    if _close(got, float(np.mean(p == t)), 1e-6):
+        return ("that is the pixel accuracy, the share of pixels with the right class. IoU scores each class "
+                "on its own, TP / (TP + FP + FN), then averages the classes.")
+    return "per image: IoU of each class from its own pixels, mean over the classes that occur."
 
 
 @learner_check
@@ -427,7 +471,8 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     """Check ``image_mean_iou(pred, target, num_classes)``: the mean over images of each image's mIoU.
 
     Each image's mIoU averages the classes that occur in that image's prediction or target (a
-    class in neither is NaN and skipped; a class the model invents scores 0 and counts).
+    class in neither is NaN and skipped; a class the model invents, or misses entirely, scores 0
+    and counts).
 
     An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``,
     ``scipy.spatial.distance.jaccard`` or ``torchmetrics``) is refused once its numbers are right.
@@ -435,42 +480,15 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     >>> check_image_mean_iou(lambda p, t, k: 0.0)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=4) should be ...
+    segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=3) should be ...
     """
     call = Watch(LIBRARY + SCIPY + TORCHMETRICS + (("sklearn.metrics", {"jaccard_score"}),))
-    p, t, k = MIOU_PRED, MIOU_TARGET, 4
-    want = _image_miou(p, t, k)
-    got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
-    if not _close(got, want, 1e-6):
-        per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
-        target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
-        as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
-        if np.isnan(got):
-            hint = ("class 3 is in neither mask of either image, so its IoU is 0 / 0 = NaN, and "
-                    "np.mean of anything with a NaN is NaN. Average only the classes that occur in the image's "
-                    "prediction or target: np.nanmean, or keep the classes whose union > 0.")
-        elif _close(got, metrics.mean_iou(p, t, k), 1e-6):
-            hint = ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
-                    "then average the images.")
-        elif _close(got, target_only, 1e-6):
-            hint = ("you averaged only the classes of the target. Image 0 predicts class 2, which its target lacks: "
-                    "that false alarm has IoU 0 and must stay in the mean (classes in prediction OR target).")
-        elif _close(got, as_zero, 1e-6):
-            hint = ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
-                    "average the classes that occur (np.nanmean).")
-        elif _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
-            hint = ("you averaged each class over the images first, then the classes (class first). Average the "
-                    "classes within each image first, then the images: each image weighs the same.")
-        elif _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
-            hint = ("you took one nanmean over all image × class cells, so an image with more classes weighs more. "
-                    "Average each image's classes first, then take the plain mean of the images.")
-        elif _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
-            hint = ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
-                    "intersection by the union.")
-        else:
-            hint = "per image: IoU of each class from its own pixels, mean over the classes that occur."
-        raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be "
-                             f"{_show(want)}, yours is {_show(got)}: {hint}")
+    for p, t, k in ((MISSED_PRED, MISSED_TARGET, 3), (MIOU_PRED, MIOU_TARGET, 4)):
+        want = _image_miou(p, t, k)
+        got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes={k}) should "
+                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got)}")
     rng = np.random.default_rng(11)
     for _ in range(10):
         k = int(rng.integers(2, 7))
