@@ -186,30 +186,41 @@ checks.check_empty_conventions(car_means)
 
 
 # %% [markdown]
-# ## 7 · The boundary band, with erosion (2 points)
+# ## 7 · Boundary IoU, from the image size (2 points)
 #
-# Lesson 00 §7 took the band that boundary IoU compares from `metrics.boundary_band`. Write it
-# yourself: `boundary_band(mask, d)` returns, as a bool mask of the same shape, the mask pixels
-# within `d` pixels of the mask's outline: the mask minus its erosion by a 3×3 square applied `d`
-# times. A pixel outside the image counts as background, so a mask touching the image edge has
-# a band along the edge too. Any nonzero value is "object". Use numpy and `scipy.ndimage`
-# (`binary_erosion` or `minimum_filter`); the check compares your band with `metrics.boundary_band`
-# on rectangles, a disc, a mask touching the edge and random blobs, for `d` from 1 to 3.
+# Lesson 00 §7 drew the band that boundary IoU compares and took the score from `metrics`. Write
+# the whole score: `boundary_iou(pred, target, dilation_ratio)` returns the IoU of the two masks'
+# bands, and `np.nan` when both bands are empty. Three steps:
+#
+# 1. the band width `d = max(1, round(dilation_ratio × diagonal))`, the diagonal of the image
+#    being `sqrt(H² + W²)`;
+# 2. each mask's band: the mask minus its erosion by a 3×3 square applied `d` times; a pixel
+#    outside the image counts as background, so a mask touching the image edge has a band there;
+# 3. the IoU of the two bands.
+#
+# Any nonzero value is "object". Use numpy and `scipy.ndimage` (`binary_erosion` or
+# `minimum_filter`); the check compares your score with `metrics.boundary_iou` on images of several
+# sizes and ratios, where rounding `d` down or up, or a band of the wrong shape, gives another number.
 
-# %% nbgrader={"grade": false, "grade_id": "boundary_band", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "boundary_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from scipy import ndimage
 
 
-def boundary_band(mask, d):
+def boundary_iou(pred, target, dilation_ratio):
     ### BEGIN SOLUTION
-    m = np.asarray(mask) != 0
-    inner = ndimage.minimum_filter(m, size=2 * d + 1, mode="constant", cval=False)  # d erosions by a 3×3 square
-    return m & ~inner
+    p = np.asarray(pred) != 0
+    t = np.asarray(target) != 0
+    d = max(1, int(round(dilation_ratio * np.hypot(*t.shape))))
+    size = 2 * d + 1                                   # d erosions by a 3×3 square = one by a (2d+1)-square
+    bp = p & ~ndimage.minimum_filter(p, size=size, mode="constant", cval=False)
+    bt = t & ~ndimage.minimum_filter(t, size=size, mode="constant", cval=False)
+    union = np.count_nonzero(bp | bt)
+    return np.count_nonzero(bp & bt) / union if union else float("nan")
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_boundary_band", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_boundary_band(boundary_band)
+# %% nbgrader={"grade": true, "grade_id": "check_boundary_iou", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_boundary_iou(boundary_iou)
 
 # %% [markdown]
 # ## 8 · Which classes does this model confuse? (1 point)
@@ -237,15 +248,20 @@ checks.check_confused_pair(confused, cm, names)
 
 
 # %% [markdown]
-# ## 9 · Class ids from a colour-coded mask (2 points)
+# ## 9 · Class ids from a colour-coded mask, and back (2 points)
 #
 # Some data sets store a mask as an RGB picture, and a palette PNG read as RGB is one too (lesson
-# 00 §1b). `rgb_to_ids(rgb, table)` turns such a picture back into class ids. `rgb` is uint8 of
-# shape `(H, W, 3)` or, for a batch, `(N, H, W, 3)`. `table` is a dict `{class id: (r, g, b)}`,
-# and its ids need not be 0, 1, 2, ...: Cityscapes calls road 7 and car 26. Return an integer
-# array of shape `rgb.shape[:-1]`: at each pixel the id whose colour equals the pixel's in all
-# three channels, and 255 (void) where no colour of the table does, as on VOC's light border
-# (224, 224, 192) or a blended edge pixel.
+# 00 §1b). `table` is a dict `{class id: (r, g, b)}` whose ids need not be 0, 1, 2, ...: Cityscapes
+# calls road 7 and car 26.
+#
+# * `rgb_to_ids(rgb, table)`: `rgb` is uint8 of shape `(H, W, 3)` or, for a batch,
+#   `(N, H, W, 3)`. Return an integer array of shape `rgb.shape[:-1]`: at each pixel the id whose
+#   colour equals the pixel's in all three channels, and 255 (void) where no colour of the table
+#   does, as on VOC's light border (224, 224, 192) or a blended edge pixel.
+# * `ids_to_rgb(ids, table)`, the way back: a uint8 picture of shape `ids.shape + (3,)`, each
+#   pixel in its id's colour and the void id 255 in VOC's void colour (224, 224, 192).
+#
+# The check also runs round trips ids → RGB → ids, which must give the ids back.
 
 # %% nbgrader={"grade": false, "grade_id": "rgb_to_ids", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def rgb_to_ids(rgb, table):
@@ -258,5 +274,14 @@ def rgb_to_ids(rgb, table):
     ### END SOLUTION
 
 
+def ids_to_rgb(ids, table):
+    ### BEGIN SOLUTION
+    lut = np.zeros((256, 3), np.uint8)                       # one row per possible id, not per class
+    lut[list(table)] = list(table.values())
+    lut[255] = (224, 224, 192)                               # void
+    return lut[np.asarray(ids)]
+    ### END SOLUTION
+
+
 # %% nbgrader={"grade": true, "grade_id": "check_rgb_to_ids", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_rgb_to_ids(rgb_to_ids)
+checks.check_rgb_to_ids(rgb_to_ids, ids_to_rgb)

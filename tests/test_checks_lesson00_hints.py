@@ -206,3 +206,78 @@ def test_image_mean_iou_np_mean_over_nan_is_named():
                 out.append(np.mean(tp / (cm.sum(0) + cm.sum(1) - tp)))
         return float(np.mean(out))
     _fails(checks.check_image_mean_iou, plain_mean, "yours is nan", "class 3 is in neither mask", "np.nanmean")
+
+
+def test_image_mean_iou_prediction_only_classes_are_caught():
+    def pred_only(pred, target, k):  # review 00s9c P1-1: averages the prediction's classes only
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            out.append(np.mean([((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in np.unique(p)]))
+        return float(np.mean(out))
+    text = _fails(checks.check_image_mean_iou, pred_only, "should be 0.5833", "yours is 0.875",
+                  "the prediction's classes", "misses entirely has IoU 0 and stays in the mean")
+    assert "num_classes=3" in text
+
+    def tp_only(pred, target, k):    # keeps the classes with TP > 0
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            ious = [((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in range(k)]
+            out.append(np.mean([v for v in ious if v > 0]))
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, tp_only, "classes with TP > 0", "stays in the mean")
+
+    def target_only(pred, target, k):  # passes the missed class, fails the invented one
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            out.append(np.mean([((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in np.unique(t)]))
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")
+
+
+# ------------------------------------------------------------------------- exercise 7 (review 00s9c P2-4)
+def _boundary_iou(pred, target, ratio, rnd=round, at_least_1=True, structure=np.ones((3, 3)), border=0):
+    p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+    d = int(rnd(ratio * np.hypot(*t.shape)))
+    d = max(1, d) if at_least_1 else d
+    bp, bt = ((m & ~ndimage.binary_erosion(m, structure, iterations=d, border_value=border)) if d else m & ~m
+              for m in (p, t))
+    union = np.count_nonzero(bp | bt)
+    return np.count_nonzero(bp & bt) / union if union else float("nan")
+
+
+def test_boundary_iou_right_answer_passes_and_d_mistakes_are_named():
+    checks.check_boundary_iou(_boundary_iou)
+    _fails(checks.check_boundary_iou, lambda p, t, r: _boundary_iou(p, t, r, rnd=int), "3 px wide", "rounds 3.75 down")
+    _fails(checks.check_boundary_iou, lambda p, t, r: _boundary_iou(p, t, r, rnd=np.ceil), "rounds 2.20 up")
+    _fails(checks.check_boundary_iou, lambda p, t, r: _boundary_iou(p, t, r, at_least_1=False), "gives d = 0",
+           "max(1, round(")
+    _fails(checks.check_boundary_iou, lambda p, t, r: _boundary_iou(p, t, r, structure=None), "a cross")
+    _fails(checks.check_boundary_iou, lambda p, t, r: _boundary_iou(p, t, r, border=1), "along the image edge")
+    _fails(checks.check_boundary_iou, lambda p, t, r: metrics.iou(np.asarray(p) != 0, np.asarray(t) != 0),
+           "that is the mask IoU")
+    _fails(checks.check_boundary_iou, lambda p, t, r: metrics.boundary_iou(np.asarray(p) != 0, np.asarray(t) != 0, r),
+           "calls segcourse.metrics.boundary_iou")
+
+
+# ------------------------------------------------------------------------- exercise 9, the way back
+def _ids_to_rgb(ids, table):
+    lut = np.zeros((256, 3), np.uint8)
+    lut[list(table)] = list(table.values())
+    lut[255] = (224, 224, 192)
+    return lut[np.asarray(ids)]
+
+
+def test_ids_to_rgb_round_trip_and_its_mistakes():
+    checks.check_rgb_to_ids(_rgb_ids, _ids_to_rgb)
+    _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f),
+           lambda ids, table: np.array(list(table.values()), np.uint8)[np.asarray(ids)], "not row numbers", "lut[ids]")
+
+    def black_void(ids, table):
+        out = _ids_to_rgb(ids, table)
+        out[np.asarray(ids) == 255] = 0
+        return out
+    _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f), black_void, "void pixels (255)", "(224, 224, 192)")
+    _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f), lambda i, t: _ids_to_rgb(i, t).astype(np.int64),
+           "dtype int64", "uint8")
+    _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f), lambda i, t: np.moveaxis(_ids_to_rgb(i, t), -1, 0),
+           "colour last")

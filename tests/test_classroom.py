@@ -147,14 +147,17 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.mean([metrics.mean_iou(p, t, num_classes) for p, t in zip(pred, target)]))
             """, {"check_image_mean_iou"}),  # (pooling all pixels: tests/test_checks.py)
     ],
-    "boundary_band": [
+    "boundary_iou": [
         ("dee", """
             from scipy import ndimage
 
-            def boundary_band(mask, d):  # the outer band: dilation minus mask, outside the object
-                m = np.asarray(mask) != 0
-                return ndimage.binary_dilation(m, np.ones((3, 3), bool), iterations=d) & ~m
-            """, {"check_boundary_band"}),
+            def boundary_iou(pred, target, dilation_ratio):  # the outer bands: dilation minus mask
+                d = max(1, round(dilation_ratio * np.hypot(*np.shape(target))))
+                bands = [ndimage.binary_dilation(m, np.ones((3, 3), bool), iterations=d) & ~m
+                         for m in (np.asarray(pred) != 0, np.asarray(target) != 0)]
+                union = np.count_nonzero(bands[0] | bands[1])
+                return np.count_nonzero(bands[0] & bands[1]) / union if union else float("nan")
+            """, {"check_boundary_iou"}),
     ],
     "paint": [  # (dee keeps the paint point: every other automatic cell of dee's is wrong, and a wrong
         #          learner must keep a partial score; the IoU 0.75 painting is in tests/test_checks.py)

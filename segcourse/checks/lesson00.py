@@ -24,6 +24,7 @@ from ._refuse import LIBRARY, USE_NUMPY, Watch
 
 __all__ = ["check_dice_per_image", "check_iou_at_threshold", "check_confusion_from_scores",
            "check_image_mean_iou", "check_painted_mask", "check_empty_conventions", "check_boundary_band",
+           "check_boundary_iou",
            "check_confused_pair", "check_rgb_to_ids"]
 
 
@@ -420,6 +421,50 @@ def _image_miou(pred: np.ndarray, target: np.ndarray, k: int) -> float:
 #: Two 2×3 images, K = 4: image 0 invents class 2 (predicted, not in its target); class 3 occurs nowhere.
 MIOU_PRED = np.array([[[0, 0, 2], [1, 1, 1]], [[0, 1, 1], [1, 1, 0]]])
 MIOU_TARGET = np.array([[[0, 0, 0], [1, 1, 1]], [[0, 1, 1], [1, 1, 1]]])
+#: One 2×3 image, K = 3: the model never predicts class 2, which its target has (a missed class).
+MISSED_PRED = np.array([[[0, 0, 1], [1, 1, 1]]])
+MISSED_TARGET = np.array([[[0, 0, 2], [1, 1, 1]]])
+
+
+def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
+    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go."""
+    per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
+    target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
+    pred_only = np.mean([np.nanmean(v[np.unique(a)]) for v, a in zip(per_image, p)])
+    tp_only = np.mean([np.mean([v[c] for c in range(k) if ((a == c) & (b == c)).any()] or [np.nan])
+                       for v, a, b in zip(per_image, p, t)])
+    missed = any(np.setdiff1d(b, a).size for a, b in zip(p, t))      # a target class the model never predicts
+    as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
+    if np.isnan(got):
+        return ("class 3 is in neither mask of either image, so its IoU is 0 / 0 = NaN, and "
+                "np.mean of anything with a NaN is NaN. Average only the classes that occur in the image's "
+                "prediction or target: np.nanmean, or keep the classes whose union > 0.")
+    if missed and (_close(got, pred_only, 1e-6) or _close(got, tp_only, 1e-6)):
+        return ("you averaged only the prediction's classes (or only the classes with TP > 0). A class the "
+                "model misses entirely has IoU 0 and stays in the mean: class 2 is in the target and never predicted. Average the classes in the prediction OR "
+                "the target (union > 0).")
+    if len(p) > 1 and _close(got, metrics.mean_iou(p, t, k), 1e-6):
+        return ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
+                "then average the images.")
+    if _close(got, target_only, 1e-6):
+        return ("you averaged only the classes of the target. Image 0 predicts class 2, which its target lacks: "
+                "that false alarm has IoU 0 and must stay in the mean (classes in prediction OR target).")
+    if _close(got, as_zero, 1e-6):
+        return ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
+                "average the classes that occur (np.nanmean).")
+    if _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
+        return ("you averaged each class over the images first, then the classes (class first). Average the "
+                "classes within each image first, then the images: each image weighs the same.")
+    if _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
+        return ("you took one nanmean over all image × class cells, so an image with more classes weighs more. "
+                "Average each image's classes first, then take the plain mean of the images.")
+    if _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
+        return ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
+                "intersection by the union.")
+    if _close(got, float(np.mean(p == t)), 1e-6):
+        return ("that is the pixel accuracy, the share of pixels with the right class. IoU scores each class "
+                "on its own, TP / (TP + FP + FN), then averages the classes.")
+    return "per image: IoU of each class from its own pixels, mean over the classes that occur."
 
 
 @learner_check
@@ -427,7 +472,8 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     """Check ``image_mean_iou(pred, target, num_classes)``: the mean over images of each image's mIoU.
 
     Each image's mIoU averages the classes that occur in that image's prediction or target (a
-    class in neither is NaN and skipped; a class the model invents scores 0 and counts).
+    class in neither is NaN and skipped; a class the model invents, or misses entirely, scores 0
+    and counts).
 
     An answer that calls ``segcourse`` (or ``sklearn.metrics.jaccard_score``,
     ``scipy.spatial.distance.jaccard`` or ``torchmetrics``) is refused once its numbers are right.
@@ -435,42 +481,15 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
     >>> check_image_mean_iou(lambda p, t, k: 0.0)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=4) should be ...
+    segcourse.checks.CheckFailed: image_mean_iou(pred=..., target=..., num_classes=3) should be ...
     """
     call = Watch(LIBRARY + SCIPY + TORCHMETRICS + (("sklearn.metrics", {"jaccard_score"}),))
-    p, t, k = MIOU_PRED, MIOU_TARGET, 4
-    want = _image_miou(p, t, k)
-    got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
-    if not _close(got, want, 1e-6):
-        per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
-        target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
-        as_zero = np.mean([np.nan_to_num(v).mean() for v in per_image])
-        if np.isnan(got):
-            hint = ("class 3 is in neither mask of either image, so its IoU is 0 / 0 = NaN, and "
-                    "np.mean of anything with a NaN is NaN. Average only the classes that occur in the image's "
-                    "prediction or target: np.nanmean, or keep the classes whose union > 0.")
-        elif _close(got, metrics.mean_iou(p, t, k), 1e-6):
-            hint = ("that is the mIoU of all pixels pooled over the batch. Compute each image's mIoU on its own, "
-                    "then average the images.")
-        elif _close(got, target_only, 1e-6):
-            hint = ("you averaged only the classes of the target. Image 0 predicts class 2, which its target lacks: "
-                    "that false alarm has IoU 0 and must stay in the mean (classes in prediction OR target).")
-        elif _close(got, as_zero, 1e-6):
-            hint = ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
-                    "average the classes that occur (np.nanmean).")
-        elif _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
-            hint = ("you averaged each class over the images first, then the classes (class first). Average the "
-                    "classes within each image first, then the images: each image weighs the same.")
-        elif _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
-            hint = ("you took one nanmean over all image × class cells, so an image with more classes weighs more. "
-                    "Average each image's classes first, then take the plain mean of the images.")
-        elif _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
-            hint = ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
-                    "intersection by the union.")
-        else:
-            hint = "per image: IoU of each class from its own pixels, mean over the classes that occur."
-        raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes=4) should be "
-                             f"{_show(want)}, yours is {_show(got)}: {hint}")
+    for p, t, k in ((MISSED_PRED, MISSED_TARGET, 3), (MIOU_PRED, MIOU_TARGET, 4)):
+        want = _image_miou(p, t, k)
+        got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
+        if not _close(got, want, 1e-6):
+            raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes={k}) should "
+                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got)}")
     rng = np.random.default_rng(11)
     for _ in range(10):
         k = int(rng.integers(2, 7))
@@ -744,6 +763,151 @@ def check_boundary_band(boundary_band: Callable) -> None:
     print("check_boundary_band: all cases pass")
 
 
+# ------------------------------------------------------------------------------- boundary IoU
+def _biou(p: np.ndarray, t: np.ndarray, band: Callable, dice: bool = False) -> float:
+    """IoU (or Dice) of ``band(p)`` and ``band(t)``; NaN when both bands are empty."""
+    bp, bt = band(p), band(t)
+    union, inter = np.count_nonzero(bp | bt), np.count_nonzero(bp & bt)
+    if dice:
+        total = np.count_nonzero(bp) + np.count_nonzero(bt)
+        return 2 * inter / total if total else float("nan")
+    return inter / union if union else float("nan")
+
+
+def _boundary_iou_cases() -> list[tuple[np.ndarray, np.ndarray, float, str]]:
+    """(pred, target, dilation_ratio, what): d rounds up, rounds down, is below 1; an image edge; blobs."""
+    rect_t = np.zeros((24, 32), bool)
+    rect_t[6:18, 8:26] = True
+    rect_p = np.roll(rect_t, (1, 2), axis=(0, 1))
+    yy, xx = np.mgrid[:30, :40]
+    disc_t = (yy - 15) ** 2 + (xx - 20) ** 2 <= 81
+    disc_p = (yy - 15) ** 2 + (xx - 21) ** 2 <= 100
+    small_t = np.zeros((8, 6), bool)
+    small_t[2:6, 1:5] = True
+    small_p = np.zeros((8, 6), bool)
+    small_p[2:7, 1:4] = True
+    edge_t = np.zeros((10, 10), bool)
+    edge_t[:6, :7] = True
+    edge_p = np.zeros((10, 10), bool)
+    edge_p[:5, :7] = True
+    cases = [(rect_p, rect_t, 0.055, "a 12×18 rectangle and the same moved by (1, 2) in a 24×32 image"),
+             (disc_p, disc_t, 0.075, "two discs (radius 9 and 10) in a 30×40 image"),
+             (small_p, small_t, 0.02, "two small rectangles in an 8×6 image"),
+             (edge_p, edge_t, 0.1, "two rectangles touching the top and left edges of a 10×10 image")]
+    rng = np.random.default_rng(23)
+    from scipy import ndimage
+    for _ in range(3):
+        h, w = (int(v) for v in rng.integers(12, 30, 2))
+        t = ndimage.binary_opening(rng.random((h, w)) < 0.6)
+        p = ndimage.binary_opening(np.where(rng.random((h, w)) < 0.15, ~t, t))
+        cases.append((p, t, float(rng.choice([0.03, 0.06, 0.1])), f"random blobs in a {h}×{w} image"))
+    return cases
+
+
+def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float) -> str:
+    """The cause of a wrong boundary IoU, as far as the typical mistakes go."""
+    from scipy import ndimage
+
+    h, w = t.shape
+    x = ratio * np.hypot(h, w)
+    d = max(1, int(round(x)))
+    square = np.ones((3, 3), bool)
+
+    def inner(d_: int, structure: Any = square, border: int = 0) -> Callable:
+        return lambda m: m & ~_eroded(m, d_, structure, border)
+
+    for wrong, how in ((int(np.floor(x)), f"int(), which rounds {x:.2f} down"),
+                       (int(np.ceil(x)), f"np.ceil, which rounds {x:.2f} up"),
+                       (int(round(x)), f"round({x:.2f}) = {int(round(x))} without the floor of 1"),
+                       (max(1, int(round(ratio * max(h, w)))), "the longer side instead of the diagonal"),
+                       (max(1, int(round(ratio * (h + w)))), "H + W instead of the diagonal")):
+        if wrong == 0 and _close(got, _biou(p, t, inner(0)), 1e-9):
+            return (f"dilation_ratio × diagonal = {ratio} × {np.hypot(h, w):.1f} = {x:.2f} gives d = 0, and 0 "
+                    f"erosions leave an empty band. d is at least 1: d = max(1, round(dilation_ratio * diagonal)).")
+        if wrong != d and _close(got, _biou(p, t, inner(wrong)), 1e-9):
+            return (f"your band is {wrong} px wide, from {how}; d = max(1, round(dilation_ratio * diagonal)) = "
+                    f"max(1, round({ratio} × {np.hypot(h, w):.1f})) = {d}, with the diagonal sqrt(H² + W²) = "
+                    f"np.hypot(H, W).")
+    for d_ in (d + 1, d - 1):
+        if d_ > 0 and _close(got, _biou(p, t, inner(d_)), 1e-9):
+            return (f"your band is {d_} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
+                    f"erosion removed.")
+    outer = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~m          # noqa: E731
+    both = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~_eroded(m, d, square)  # noqa: E731
+    checks_ = [(_biou(p, t, inner(d, None)), "your erosion uses binary_erosion's default structure, a cross, so the "
+                "band misses pixels that touch the background only at a corner: erode with a 3×3 square, "
+                "structure=np.ones((3, 3))."),
+               (_biou(p, t, inner(d, square, 1)), "along the image edge your bands are missing: pixels outside the "
+                "image count as background (binary_erosion's border_value=0), so a mask touching the edge has a "
+                "band there too."),
+               (_biou(p, t, outer), "you compared the OUTER bands (dilation minus mask). Boundary IoU's band is "
+                "inside each mask: the mask minus its erosion."),
+               (_biou(p, t, both), "your bands cover both sides of the outline (dilation minus erosion). Boundary "
+                "IoU's band is only inside: the mask minus its erosion."),
+               (_biou(p, t, lambda m: m), "that is the mask IoU. Boundary IoU compares only the bands: "
+                "|band(pred) & band(target)| / |band(pred) | band(target)|."),
+               (_biou(p, t, inner(d), dice=True), "that is the Dice of the two bands, 2|A ∩ B| / (|A| + |B|); "
+                "boundary IoU divides their intersection by their union."),
+               (_biou(p, t, lambda m: m & _eroded(m, d, square)), "you compared the eroded masks, the insides; the "
+                "band is what the erosion removes: mask & ~eroded.")]
+    for value, hint in checks_:
+        if _close(got, value, 1e-9):
+            return hint
+    return ("band = mask & ~(mask eroded d times by a 3×3 square, outside = background), "
+            "d = max(1, round(dilation_ratio * np.hypot(H, W))); boundary IoU = IoU of the two bands.")
+
+
+@learner_check
+def check_boundary_iou(boundary_iou: Callable) -> None:
+    """Check ``boundary_iou(pred, target, dilation_ratio)``: the IoU of the two masks' boundary bands.
+
+    ``d = max(1, round(dilation_ratio * hypot(H, W)))``; each band is the mask minus its erosion
+    by a 3×3 square applied ``d`` times, pixels outside the image counted as background
+    (``metrics.boundary_iou``). Two empty masks give NaN. Typical mistakes get their cause named:
+    ``d`` rounded down or up, without the floor of 1, or from a side instead of the diagonal; a
+    band one pixel off, cross-shaped, outer, on both sides or missing along the image edge; the
+    mask IoU; the Dice of the bands; masks stored as 0/255. An answer that calls ``segcourse`` is
+    refused once its numbers are right.
+
+    >>> check_boundary_iou(lambda p, t, r: 0.5)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: for a 12×18 rectangle and the same moved by (1, 2) ...
+    """
+    call = Watch(LIBRARY)
+    for p, t, ratio, what in _boundary_iou_cases():
+        want = metrics.boundary_iou(p, t, ratio)
+        d = max(1, int(round(ratio * np.hypot(*t.shape))))
+        head = (f"for {what}, dilation_ratio={ratio} (d = {d} px): boundary IoU {_show(want)}, "
+                f"yours is")
+        try:
+            got = _number(call(boundary_iou, p.copy(), t.copy(), ratio, what="boundary_iou"), "boundary_iou")
+        except AssertionError as exc:
+            more = (" With dilation_ratio × diagonal below 0.5, round gives 0, and 0 erosions leave an empty band; "
+                    "d is at least 1: max(1, round(...))." if round(ratio * np.hypot(*t.shape)) == 0 else "")
+            raise AssertionError(f"for {what}, dilation_ratio={ratio}: {exc}.{more}") from None
+        if not _close(got, want, 1e-9):
+            raise AssertionError(f"{head} {_show(got)}: {_biou_hint(p, t, ratio, got)}")
+    empty = np.zeros((6, 6), bool)
+    try:
+        got = _number(call(boundary_iou, empty, empty.copy(), 0.1, what="boundary_iou"), "boundary_iou")
+    except AssertionError as exc:
+        raise AssertionError(f"for two empty 6×6 masks: {exc}. Both bands are empty, 0 / 0: return NaN, as "
+                             f"the course does for two empty masks.") from None
+    if not np.isnan(got):
+        raise AssertionError(f"for two empty 6×6 masks your boundary IoU is {_show(got)}: both bands are empty, "
+                             f"0 / 0, and the course returns NaN for that.")
+    p, t, ratio, what = _boundary_iou_cases()[0]
+    got = _number(call(boundary_iou, p.astype(np.uint8) * 255, t.astype(np.uint8) * 255, ratio, what="boundary_iou"),
+                  "boundary_iou")
+    if not _close(got, metrics.boundary_iou(p, t, ratio), 1e-9):
+        raise AssertionError(f"for {what} stored as 0/255 uint8 your boundary IoU is {_show(got)}, on bool masks "
+                             f"{_show(metrics.boundary_iou(p, t, ratio))}: turn the masks into bool first (mask != 0); "
+                             f"~255 is 0 in uint8.")
+    call.refuse("boundary_iou")
+    print("check_boundary_iou: all cases pass")
+
+
 # ------------------------------------------------------------------------------- confused pair
 @learner_check
 def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
@@ -873,8 +1037,57 @@ def _ids_hint(got: np.ndarray, want: np.ndarray, rgb: np.ndarray, table: dict, r
             "colour is equal.")
 
 
+def _ids_to_rgb(ids: Any, table: dict) -> np.ndarray:
+    """The reference: each id's colour, VOC's void colour for 255, uint8 ``ids.shape + (3,)``."""
+    lut = np.zeros((256, 3), np.uint8)
+    lut[list(table)] = list(table.values())
+    lut[255] = VOID_COLOUR
+    return lut[np.asarray(ids)]
+
+
+def _check_ids_to_rgb(ids_to_rgb: Callable, rgb_to_ids: Callable, call: Callable) -> None:
+    """``ids_to_rgb(ids, table)`` on Cityscapes ids with void pixels, one image and a batch, then the round trip."""
+    one = np.array([[23, 23, 23], [7, 26, 8], [7, 7, 255]], np.uint8)
+    cases = [("the 3×3 Cityscapes label map", one, CITYSCAPES_TABLE),
+             ("a batch of 2 Cityscapes label maps, shape (2, 3, 3)", np.stack([one, one[::-1]]), CITYSCAPES_TABLE),
+             ("a 2×4 VOC label map", np.array([[0, 1, 2, 3], [3, 255, 0, 1]], np.uint8), VOC_TABLE)]
+    for what, ids, table in cases:
+        want = _ids_to_rgb(ids, table)
+        head = f"ids_to_rgb on {what} {ids.tolist()} with table {table}"
+        try:
+            raw = _plain(call(ids_to_rgb, ids.copy(), dict(table), what="ids_to_rgb"))
+        except AssertionError as exc:
+            more = (" The ids are not row numbers: car is 26 and the table has 4 rows, and 255 is in no row. "
+                    "Build a lookup array with a row for every id, lut = np.zeros((256, 3), np.uint8), "
+                    "lut[keys] = colours, lut[255] = the void colour, then lut[ids]." if "index" in str(exc) else "")
+            raise AssertionError(f"{head}: {exc}.{more}") from None
+        got = _array(raw, "ids_to_rgb")
+        if got.ndim == want.ndim and not np.array_equal(got, want) \
+                and np.array_equal(np.moveaxis(got, 0, -1), want):
+            raise AssertionError(f"{head}: your colours are right but the colour axis comes first, shape "
+                                 f"{got.shape}; an RGB picture has the colour last: shape {want.shape}.")
+        if got.shape != want.shape:
+            raise AssertionError(f"{head}: return an RGB picture of shape {want.shape} (ids.shape + (3,), colour "
+                                 f"last); yours has shape {got.shape}.")
+        void = np.asarray(ids) == 255
+        if not np.array_equal(got[~void], want[~void]):
+            raise AssertionError(f"{head}: some class pixels have the wrong colour. Expected\n{want.tolist()}\n"
+                                 f"yours is\n{got.tolist()}\nEach pixel gets the colour table[id].")
+        if not np.array_equal(got, want):
+            raise AssertionError(f"{head}: the void pixels (255) should be VOC's void colour {VOID_COLOUR}, yours "
+                                 f"are {got[void][0].tolist()}. 255 is no class: give it its own colour, so that "
+                                 f"the way back finds no class there and returns 255 again.")
+        if got.dtype != np.uint8:
+            raise AssertionError(f"{head}: your colours are right but of dtype {got.dtype}; an RGB picture is uint8 "
+                                 f"(0 to 255 per channel), as PIL and the rgb_to_ids input expect.")
+        back = _array(_plain(call(rgb_to_ids, got, dict(table), what="rgb_to_ids")), "rgb_to_ids")
+        if not np.array_equal(back, ids):
+            raise AssertionError(f"the round trip ids -> ids_to_rgb -> rgb_to_ids on {what} does not give the ids "
+                                 f"back: {back.tolist()}")
+
+
 @learner_check
-def check_rgb_to_ids(rgb_to_ids: Callable) -> None:
+def check_rgb_to_ids(rgb_to_ids: Callable, ids_to_rgb: Callable | None = None) -> None:
     """Check ``rgb_to_ids(rgb, table)``: class ids from a colour-coded mask, 255 for unknown colours.
 
     ``rgb`` is ``(H, W, 3)`` or a batch ``(N, H, W, 3)``, uint8; ``table`` is a dict
@@ -884,6 +1097,9 @@ def check_rgb_to_ids(rgb_to_ids: Callable) -> None:
     channel is enough), the nearest colour, the table's row instead of its key, int8 for 255,
     uint8 arithmetic, a batch the answer cannot take. An answer that calls ``segcourse`` is
     refused once its numbers are right.
+
+    With ``ids_to_rgb(ids, table)`` given, the check also runs the way back (VOC's void colour for
+    255, a uint8 picture, ids that are not row numbers) and the round trip ids -> RGB -> ids.
 
     >>> check_rgb_to_ids(lambda rgb, table: np.zeros(np.shape(rgb)[:-1], int))
     Traceback (most recent call last):
@@ -932,5 +1148,7 @@ def check_rgb_to_ids(rgb_to_ids: Callable) -> None:
         if not (np.issubdtype(got.dtype, np.integer)):
             raise AssertionError(f"{head}: your ids are right but of dtype {got.dtype}; return integers (a float "
                                  f"label map cannot index a colour table or np.eye(K)).")
+    if ids_to_rgb is not None:
+        _check_ids_to_rgb(ids_to_rgb, rgb_to_ids, call)
     call.refuse("rgb_to_ids")
-    print("check_rgb_to_ids: all cases pass")
+    print("check_rgb_to_ids: all cases pass" + ("" if ids_to_rgb is None else ", and the round trip ids -> RGB -> ids"))
