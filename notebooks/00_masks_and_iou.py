@@ -60,7 +60,10 @@ box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b
 print("classes inside the boxes:", box_names, "| car share of each box:",
       [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, object_name="car")
+# one colour per car, far from every class, outcome and error colour
+car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
+assert len(car_colours) == n_cars
+fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
 
 # %% [markdown]
 # Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (`car share` above). The
