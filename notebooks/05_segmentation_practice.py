@@ -19,7 +19,8 @@
 #
 # **Map:** 1 · per-sample IoU → 2 · classes → 3 · mask QC → 4 · baseline and checklist →
 # 5 · the per-image trap → 6 · failure buckets → 7 · what a correction costs → 8 · which change
-# next, tested → 9 · annotation noise and the standard → 10 · the report → evidence card.
+# next, tested → 9 · annotation noise and the standard → 10 · the report → evidence card →
+# appendix: are the bucket thresholds defensible?
 
 # %%
 from pathlib import Path
@@ -157,13 +158,13 @@ print(f"thin findings in the untouched labels: {len(thin)}, by class {by_class};
 #
 # The baseline is the course's shipped model (trained in lesson 01's setting). The project's
 # camera differs from the training camera (printed below): more pixel noise, stronger lighting
-# changes, a sidewalk closer in colour to the road. **One** evaluation function scores every
+# changes, less road-sidewalk contrast (`sidewalk_gap`). **One** evaluation function scores every
 # sample, and we keep one row per sample:
 
 # %%
 trained_on = dict(noise=0.03, lighting=0.15, sidewalk_gap=0.12)    # the training camera's knobs
 camera = dict(noise=0.06, lighting=0.25, sidewalk_gap=0.04)        # the project's (the scenes above)
-print("project camera against training camera: noise ×{:.0f}, lighting ×{:.1f}, road-sidewalk gap ÷{:.0f}".format(
+print("project camera against training camera: noise ×{:.0f}, lighting ×{:.1f}, road-sidewalk contrast ÷{:.0f}".format(
     camera["noise"] / trained_on["noise"], camera["lighting"] / trained_on["lighting"],
     trained_on["sidewalk_gap"] / camera["sidewalk_gap"]))
 model = models.pretrained("roads")
@@ -286,11 +287,13 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # `failures.bucket_failures` takes every sample below an mIoU of 0.9 and explains each wrong
 # pixel once, in this order:
 #
-# * **false-positive class**: a predicted region that touches no true pixel of its class (a blob
-#   of road on the sidewalk, a car on empty road; the trap is the extreme case);
+# * **false-positive class**: predicted regions that touch no true pixel of their class (a blob
+#   of road on the sidewalk, a car on empty road; the trap is the extreme case). Of a class the
+#   target has, they count from 20 px in all;
 # * **missed small region**: a true region of 4 to 39 px found at less than 50 % recall;
 # * **boundary error**: the remaining wrong pixels crowd into the boundary band;
-# * **class confusion**: away from the band, a large share of one class predicted as another.
+# * **class confusion**: away from the band, at least 10 % of one class (and 20 px) predicted as
+#   another.
 #
 # For each bucket it measures the sample's **mIoU gain** if only that bucket's pixels were
 # corrected; the bucket with the largest gain is the sample's *primary* bucket.
@@ -503,108 +506,8 @@ print(f"largest mistake: true {project.class_names[t_]}, predicted {project.clas
 # %% [markdown]
 # The largest mistake is the sidewalk row's road column: 347 of the 433 wrong pixels are sidewalk
 # predicted as road. The matrix does not say *where*: the gallery split the same 347 pixels into
-# 46 in stray regions, 155 at the edges and 146 of class confusion away from them.
-#
-# ### Optional: are the thresholds defensible?
-#
-# *Boundary.* The band is every pixel within `d` pixels of a change of class, with
-# `d = max(1, round(0.02 × the image's diagonal))` (boundary IoU's default). By hand for one
-# scene: a pixel is in the band when any pixel of the `(2d + 1) × (2d + 1)` square around it has
-# another class (the border is repeated outward):
-
-# %%
-lm = labels[0]
-d = max(1, round(0.02 * np.hypot(*lm.shape)))
-padded = np.pad(lm, d, mode="edge")
-band_by_hand = np.zeros(lm.shape, bool)
-for dy in range(-d, d + 1):
-    for dx in range(-d, d + 1):
-        band_by_hand |= padded[d + dy:d + dy + lm.shape[0], d + dx:d + dx + lm.shape[1]] != lm
-assert (band_by_hand == failures.label_boundary_band(lm)).all()
-print(f"d = {d} px on a {lm.shape[0]}×{lm.shape[1]} scene | band by hand {band_by_hand.sum()} px = "
-      f"failures.label_boundary_band: {(band_by_hand == failures.label_boundary_band(lm)).all()}")
-
-# %% [markdown]
-# Errors at random land in the band in proportion to its area, so the rule asks for twice the
-# band's share. Two controls on the same scenes: every edge one pixel off, and as many wrong
-# pixels at random:
-
-# %%
-band_share = np.array([failures.label_boundary_band(labels[i]).mean() for i in range(len(labels))])
-print(f"band share of the image: median {np.median(band_share):.0%}, range {band_share.min():.0%}-{band_share.max():.0%}")
-shifted = np.roll(labels, 1, axis=2)                            # control 1: every edge one pixel off
-rng = np.random.default_rng(0)
-scattered = labels.copy()                                       # control 2: as many wrong pixels, at random
-for i in range(len(labels)):
-    flip = rng.permutation(labels[i].size)[:int((shifted[i] != labels[i]).sum())]
-    scattered[i].flat[flip] = (labels[i].flat[flip] + 1) % 5
-for name, fake in [("one-pixel shift", shifted), ("random errors", scattered)]:
-    wrong = fake != labels
-    frac = np.array([wrong[i][failures.label_boundary_band(labels[i])].sum() / wrong[i].sum() for i in range(len(labels))])
-    print(f"{name:>16}: {np.median(frac):.0%} of wrong pixels in the band = {np.median(frac / band_share):.1f} × its share")
-# every failing sample, not only those in the boundary bucket: the same rules with the threshold at 0
-every = failures.bucket_failures(pred, labels, 5, project.class_names, fail_below=0.9, boundary_enrichment=0)
-enrich = {s["sample"]: s["evidence"]["boundary"]["enrichment"] for s in every["samples"]}
-below = [i for i, e in enrich.items() if e < 2]
-print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to {max(enrich.values()):.1f} × the "
-      f"band's share | 2 or more: {len(enrich) - len(below)} | below 2: {len(below)} samples,",
-      {i: f"{enrich[i]:.1f}" for i in below if enrich[i] < 1.9}, "| just below 2 (1.9 or more):",
-      {i: f"{enrich[i]:.2f}" for i in below if enrich[i] >= 1.9})
-
-# %% [markdown]
-# A pure boundary error fills the band 3.8 times as densely as its share; random errors, 1.0
-# times. The threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
-# more, the last line): a threshold draws a sharp line.
-#
-# *Small region.* How big is a real object, and what does the model miss?
-
-# %%
-four = ndimage.generate_binary_structure(2, 1)    # QC's specks (section 3): pixels joined by an edge; the bucket's: eight
-areas, recalls, missed, specks = [], [], [], {}
-for i, (m, p) in enumerate(zip(labels, pred)):
-    for c in range(5):
-        comps, n = ndimage.label(m == c, eight)
-        size = np.bincount(comps.ravel(), minlength=n + 1)[1:]
-        found = np.bincount(comps.ravel(), weights=(p == c).ravel(), minlength=n + 1)[1:] / size
-        missed += [(i, project.class_names[c], int(a), f"{r:.0%}") for a, r in zip(size, found) if a >= 4 and r < 0.5]
-        if c == 4 and n:
-            areas += size.tolist()
-            recalls += found.tolist()
-        if c != 3:                                # QC exempts lane markings, thin by definition (thin_ok)
-            comps4, n4 = ndimage.label(m == c, four)
-            tiny = int((np.bincount(comps4.ravel(), minlength=n4 + 1)[1:] < 4).sum())
-            if tiny:
-                specks[project.class_names[c]] = specks.get(project.class_names[c], 0) + tiny
-areas, recalls = np.array(areas), np.array(recalls)
-print(f"true cars: {len(areas)}, area smallest {areas.min()} px, median {np.median(areas):.0f} px, "
-      f"{np.mean(areas < 40):.0%} below 40 px | lowest recall of any car {recalls.min():.0%}")
-print(f"true regions of 4 px or more found at less than 50 %: {len(missed)} (sample, class, px, recall) {missed}")
-print(f"  of them small (4 to 39 px, the small-region bucket's range): {sum(a < 40 for _, _, a, _ in missed)}")
-qc_specks = sum(f["kind"] == "speck" and (f["sample"], f["class"]) != (9, 4) for f in findings)   # section 3's QC
-print(f"specks, QC's definition (4-connected, below 4 px, lane markings exempt): {sum(specks.values())} counted "
-      f"here {specks} | QC in section 3, without the car pixel we planted: {qc_specks}")
-
-# %% [markdown]
-# True regions below 4 px never fill the bucket: that is QC's speck size (23 specks here, all
-# scraps of road, as QC found). The smallest real car has 7 pixels, so no real object is cut off.
-# The small-region bucket is empty for a measured reason: the model misses no region of 4 to
-# 39 px, and finds every car, the worst at a recall of 64 %. To see the bucket fill, take sample 1,
-# which passes and whose cars are all small, and repaint every car pixel the model found as road:
-
-# %%
-erased = pred[1].copy()
-erased[erased == 4] = 1                                # every car the model found, painted road
-car_sizes = np.bincount(ndimage.label(labels[1] == 4, eight)[0].ravel())[1:]
-made = failures.bucket_failures(erased[None], labels[1][None], 5, project.class_names, fail_below=0.9)["samples"][0]
-print(f"sample 1: mIoU {per_sample[1]:.3f} as predicted, {made['miou']:.3f} with its cars erased | true cars "
-      f"{car_sizes.tolist()} px, the bucket's small_area 40")
-made["sample"] = 1                                   # bucket_failures numbered it 0 of a stack of one
-print(report.explain(made))
-
-# %% [markdown]
-# Each of the three cars is now a small region found at 0 %, and correcting them gains more than
-# the boundary pixels do: the sample is small-region-primary. Its change is a loss or a sampling
-# that makes the small class count (class weights, Dice, oversampling), not more of the same scenes.
+# 46 in stray regions, 155 at the edges and 146 of class confusion away from them. Are the
+# thresholds of these rules defensible? The appendix at the end checks them.
 
 # %% [markdown]
 # ## 7 · What a correction costs, and what it buys
@@ -647,6 +550,7 @@ def correct(order_by):
         score.append(miou_over_target_classes(fixed, labels[hard]))
     return np.array(pixels), np.array(score)
 
+# %%
 orders = {"largest region first": correct("largest"), "largest gain first": correct("gain")}
 budgets = (0, 1, 2, 5, 10, 20, len(regions))
 print(f"{'strokes':>7} | " + " | ".join(f"{name}: pixels, mIoU" for name in orders))
@@ -664,6 +568,8 @@ for name, (px, sc) in orders.items():
           f"2 strokes close {(sc[2] - sc[0]) / (1 - sc[0]):.0%} of the gap to 1, half the gap takes {half} strokes")
 print("largest gain first is at least as high after every stroke:",
       bool((orders["largest gain first"][1] >= orders["largest region first"][1] - 1e-12).all()))
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)
 order_styles = {"largest region first": dict(color=palette.rgb(palette.SERIES[0]), ls="-", marker="o"),   # grey
                 "largest gain first": dict(color=palette.rgb(palette.SERIES[2]), ls="--", marker="s")}  # dark purple
@@ -760,7 +666,7 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 
 # %% [markdown]
 # With the training noise the same scenes have **no** failing sample; the training lighting or
-# contrast alone still leaves 17 or 23. The hypothesis: the model needs **more data like the
+# road-sidewalk contrast alone still leaves 17 or 23. The hypothesis: the model needs **more data like the
 # failing scenes**, at least their noise, not another loss and not a bigger input.
 #
 # ### Test the decision before paying for it
@@ -828,29 +734,13 @@ print(f"\n200 training-camera scenes (seed 78): shipped model mIoU {home_before[
       f"{(home_before['per_sample_miou'] < 0.9).sum()} | control mIoU {control['home_miou']:.3f}, failing "
       f"{control['home_failing']}")
 
-fig, ax = plt.subplots(figsize=(7, 3.2))
-arm_styles = {                     # one fixed style per arm; the control is the dark, thick line
-    "shipped model": dict(color=palette.rgb(palette.SERIES[0]), ls="-.", lw=2),     # palette.SERIES: curve colours
-    "new project scenes": dict(color=palette.rgb(palette.SERIES[1]), ls="-", lw=2),
-    "noise augmentation": dict(color=palette.rgb(palette.SERIES[2]), ls="--", lw=2),
-    "training camera only": dict(color=(0, 0, 0), ls="-", lw=3.2)}
-for name, r in compared.items():
-    ax.plot(np.sort(r["per_sample_miou"]), label=name + (" (control)" if name == "training camera only" else ""),
-            **arm_styles[name])
-ax.axhline(0.9, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), lw=0.8, ls=":", label="fail line 0.9")
-ax.set(xlabel="held-out scenes, sorted by their mIoU", ylabel="per-sample mIoU", ylim=(0.5, 1.01),
-       title="200 held-out project scenes, before and after a 20-step fine-tune")
-ax.legend(fontsize=8, loc="lower right")
-fig.tight_layout()
-
-# %% [markdown]
-#
 # %%
 import os
 
 seed_names = {"new project scenes": "05_retrain_seeds_project_scenes", "noise augmentation": "05_retrain_seeds_noise",
               "training camera only": "05_retrain_seeds_control"}
-failing_by_seed = {name: [int((np.asarray(r["per_sample_miou"]) < 0.9).sum())] for name, r in retrained.items()}
+by_seed = {name: [{"failing": int((np.asarray(r["per_sample_miou"]) < 0.9).sum()),
+                   "per_class_iou": np.asarray(r["per_class_iou"])}] for name, r in retrained.items()}   # seed 0
 for name, run in seed_names.items():
     live = None
     if os.environ.get(experiments.RECORD_ENV) == "1":       # only when the course is built: 12 more fine-tunes
@@ -862,23 +752,52 @@ for name, run in seed_names.items():
             train.fit(tuned, scenes, validation, epochs=1, lr=1e-3, batch_size=16, max_steps=20, eval_every=20,
                       device="cpu", seed=seed, progress=False, class_weights=train.CLASS_WEIGHTS["roads"])
             res = train.evaluate(tuned, held_out, device="cpu")
-            live.append({"seed": seed, "miou": round(res["miou"], 4), "failing": int((res["per_sample_miou"] < 0.9).sum())})
-    failing_by_seed[name] += [r["failing"] for r in experiments.recorded_run(run, history=live)["history"]]
-print(f"failing held-out scenes of 200, seeds 0 to 4 (the shipped model: {(before['per_sample_miou'] < 0.9).sum()})")
-for name, counts in failing_by_seed.items():
+            live.append({"seed": seed, "miou": round(res["miou"], 4),
+                         "failing": int((res["per_sample_miou"] < 0.9).sum()),
+                         "per_class_iou": [round(float(v), 4) for v in res["per_class_iou"]]})
+    by_seed[name] += [{"failing": r["failing"], "per_class_iou": np.asarray(r["per_class_iou"])}
+                      for r in experiments.recorded_run(run, history=live)["history"]]
+shipped_fails = int((before["per_sample_miou"] < 0.9).sum())
+print(f"failing held-out scenes of 200, seeds 0 to 4 (the shipped model: {shipped_fails})")
+for name, runs in by_seed.items():
+    counts = [r["failing"] for r in runs]
     print(f"{name:>22}: {counts} -> {min(counts)} to {max(counts)}")
+print("\nper-class IoU, seeds 0 to 4: lowest to highest (the shipped model) | seeds below the shipped model")
+for name, runs in by_seed.items():
+    ious = np.array([r["per_class_iou"] for r in runs])          # seeds × classes
+    print(f"{name:>22}: " + " | ".join(
+        f"{project.class_names[c]} {ious[:, c].min():.3f} to {ious[:, c].max():.3f} ({before['per_class_iou'][c]:.3f}) "
+        f"{(ious[:, c] < before['per_class_iou'][c]).sum()}" for c in (1, 2, 4)))
+
+# %%
+from matplotlib.lines import Line2D
+
+arm_colours = [palette.rgb(palette.SERIES[1]), palette.rgb(palette.SERIES[2]), (0, 0, 0)]   # curve colours
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for x, (name, runs) in enumerate(by_seed.items()):              # one dot per seed, spread sideways
+    ax.scatter(x + np.linspace(-0.16, 0.16, 5), [r["failing"] for r in runs], s=40, zorder=3, color=arm_colours[x])
+ax.axhline(shipped_fails, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]), ls="--", lw=1)
+ax.set(xticks=range(3), xticklabels=["new project\nscenes", "noise\naugmentation", "training camera\nonly (control)"],
+       ylabel="failing held-out\nscenes of 200", xlim=(-0.5, 2.5), title="a 20-step fine-tune, five seeds per arm")
+ax.legend(handles=[Line2D([], [], marker="o", ls="", color="grey", label="one seed (0 to 4)"),
+                   Line2D([], [], ls="--", lw=1, color=palette.rgb(palette.NEUTRAL_COLOURS["TN"]),
+                          label=f"shipped model ({shipped_fails})")], fontsize=8, loc="upper left")
+fig.tight_layout()
 
 # %% [markdown]
 # Read the ranges. Twenty steps on **new project scenes** leave no failing held-out scene, from
 # 28, for every seed. **Noise augmentation**, free since its labels exist, gives 12 to 19: the
 # noise is part of the cause, but noisy training-camera scenes keep that camera's lighting and
-# contrast. The **control** (the dark, thick line on seed 0) gives 15 to 65 against 28 before: no
-# reliable gain, so the extra steps alone do not explain the other arms. On its own camera the
-# control is fine (0 failing of 200 training-camera scenes, the last printed line of the table
-# cell). The class columns (seed 0) show noise augmentation's price: car improves, road and
-# sidewalk drop a little. So the decision holds: annotate scenes from the project's camera; noise
-# augmentation helps in the meantime. Twenty steps is a test, not the final model, which must be
-# scored the same way, on scenes it never saw.
+# road-sidewalk contrast. The **control** gives 15 to 65 against 28 before: no reliable gain, so the extra
+# steps alone do not explain the other arms. On its own camera the control is fine (0 failing of
+# 200 training-camera scenes, the last printed line of the table cell).
+#
+# The per-class rows say what noise augmentation buys: car rises for every seed (0.949 to 0.969,
+# from 0.875). Road (0.911 to 0.928) and sidewalk (0.921 to 0.937) fall on both sides of the
+# shipped model's 0.921 and 0.933 (below it for 2 and 3 of the 5 seeds): no reliable change.
+# New project scenes lift all three for every seed. So the decision holds: annotate scenes from
+# the project's camera; noise augmentation helps in the meantime. Twenty steps is a test, not the final model, which must be scored the same way, on
+# scenes it never saw.
 
 # %% [markdown]
 # ## 9 · Annotation noise limits the IoU you can measure
@@ -1028,12 +947,12 @@ if "class_confusion" in ev:
     notes.append(f"class confusion: {cc['fraction_of_true_class']:.0%} of {cc['true']} ({cc['pixels']} px) "
                  f"predicted as {cc['predicted']} away from the edges")
 qc_hard = [f for f in untouched if f["sample"] == hard]       # section 3's QC on the untouched labels
-small_missed = [m for m in missed if m[0] == hard and m[2] < 40]     # section 6: regions of 4 to 39 px found below 50 %
+small_missed = ev.get("small_region", {}).get("missed", [])     # regions of 4 to 39 px found below 50 %
 notes += [f"annotation QC: {len(qc_hard)} finding(s) in #{hard}"
           + (": " + ", ".join(f"{f['kind']} of {f['pixels']} px" for f in qc_hard) if qc_hard else ""),
           f"small regions missed: {len(small_missed)} (true regions of 4 to 39 px found below 50 %)"]
 notes += [f"largest single knob: noise ({failing_at['noise']} failing at the training noise; lighting "
-          f"{failing_at['lighting']}, contrast {failing_at['sidewalk_gap']})",
+          f"{failing_at['lighting']}, road-sidewalk contrast {failing_at['sidewalk_gap']})",
           "retrain test, 200 held-out scenes: failing " + " -> ".join(
               f"{(np.asarray(compared[k]['per_sample_miou']) < 0.9).sum()}" for k in ("shipped model", "new project scenes"))
           + " with 320 new project scenes"]
@@ -1083,3 +1002,105 @@ print(summary)
 # * run annotation QC, explain why the score of the true masks falls fastest for small classes,
 #   and why one annotation standard matters;
 # * hand someone the HTML report and walk them through it.
+
+# %% [markdown]
+# ## Appendix · Are the bucket thresholds defensible?
+#
+# *Boundary.* The band is every pixel within `d` pixels of a change of class, with
+# `d = max(1, round(0.02 × the image's diagonal))` (boundary IoU's default). By hand for one
+# scene: a pixel is in the band when any pixel of the `(2d + 1) × (2d + 1)` square around it has
+# another class (the border is repeated outward):
+
+# %%
+lm = labels[0]
+d = max(1, round(0.02 * np.hypot(*lm.shape)))
+padded = np.pad(lm, d, mode="edge")
+band_by_hand = np.zeros(lm.shape, bool)
+for dy in range(-d, d + 1):
+    for dx in range(-d, d + 1):
+        band_by_hand |= padded[d + dy:d + dy + lm.shape[0], d + dx:d + dx + lm.shape[1]] != lm
+assert (band_by_hand == failures.label_boundary_band(lm)).all()
+print(f"d = {d} px on a {lm.shape[0]}×{lm.shape[1]} scene | band by hand {band_by_hand.sum()} px = "
+      f"failures.label_boundary_band: {(band_by_hand == failures.label_boundary_band(lm)).all()}")
+
+# %% [markdown]
+# Errors at random land in the band in proportion to its area, so the rule asks for twice the
+# band's share. Two controls on the same scenes: every edge one pixel off, and as many wrong
+# pixels at random:
+
+# %%
+band_share = np.array([failures.label_boundary_band(labels[i]).mean() for i in range(len(labels))])
+print(f"band share of the image: median {np.median(band_share):.0%}, range {band_share.min():.0%}-{band_share.max():.0%}")
+shifted = np.roll(labels, 1, axis=2)                            # control 1: every edge one pixel off
+rng = np.random.default_rng(0)
+scattered = labels.copy()                                       # control 2: as many wrong pixels, at random
+for i in range(len(labels)):
+    flip = rng.permutation(labels[i].size)[:int((shifted[i] != labels[i]).sum())]
+    scattered[i].flat[flip] = (labels[i].flat[flip] + 1) % 5
+for name, fake in [("one-pixel shift", shifted), ("random errors", scattered)]:
+    wrong = fake != labels
+    frac = np.array([wrong[i][failures.label_boundary_band(labels[i])].sum() / wrong[i].sum() for i in range(len(labels))])
+    print(f"{name:>16}: {np.median(frac):.0%} of wrong pixels in the band = {np.median(frac / band_share):.1f} × its share")
+# every failing sample, not only those in the boundary bucket: the same rules with the threshold at 0
+every = failures.bucket_failures(pred, labels, 5, project.class_names, fail_below=0.9, boundary_enrichment=0)
+enrich = {s["sample"]: s["evidence"]["boundary"]["enrichment"] for s in every["samples"]}
+below = [i for i, e in enrich.items() if e < 2]
+print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to {max(enrich.values()):.1f} × the "
+      f"band's share | 2 or more: {len(enrich) - len(below)} | below 2: {len(below)} samples,",
+      {i: f"{enrich[i]:.1f}" for i in below if enrich[i] < 1.9}, "| just below 2 (1.9 or more):",
+      {i: f"{enrich[i]:.2f}" for i in below if enrich[i] >= 1.9})
+
+# %% [markdown]
+# A pure boundary error fills the band 3.8 times as densely as its share; random errors, 1.0
+# times. The threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
+# more, the last line): a threshold draws a sharp line.
+#
+# *Small region.* How big is a real object, and what does the model miss?
+
+# %%
+four = ndimage.generate_binary_structure(2, 1)    # QC's specks (section 3): pixels joined by an edge; the bucket's: eight
+areas, recalls, missed, specks = [], [], [], {}
+for i, (m, p) in enumerate(zip(labels, pred)):
+    for c in range(5):
+        comps, n = ndimage.label(m == c, eight)
+        size = np.bincount(comps.ravel(), minlength=n + 1)[1:]
+        found = np.bincount(comps.ravel(), weights=(p == c).ravel(), minlength=n + 1)[1:] / size
+        missed += [(i, project.class_names[c], int(a), f"{r:.0%}") for a, r in zip(size, found) if a >= 4 and r < 0.5]
+        if c == 4 and n:
+            areas += size.tolist()
+            recalls += found.tolist()
+        if c != 3:                                # QC exempts lane markings, thin by definition (thin_ok)
+            comps4, n4 = ndimage.label(m == c, four)
+            tiny = int((np.bincount(comps4.ravel(), minlength=n4 + 1)[1:] < 4).sum())
+            if tiny:
+                specks[project.class_names[c]] = specks.get(project.class_names[c], 0) + tiny
+areas, recalls = np.array(areas), np.array(recalls)
+print(f"true cars: {len(areas)}, area smallest {areas.min()} px, median {np.median(areas):.0f} px, "
+      f"{np.mean(areas < 40):.0%} below 40 px | lowest recall of any car {recalls.min():.0%}")
+print(f"true regions of 4 px or more found at less than 50 %: {len(missed)} (sample, class, px, recall) {missed}")
+print(f"  of them small (4 to 39 px, the small-region bucket's range): {sum(a < 40 for _, _, a, _ in missed)}")
+qc_specks = sum(f["kind"] == "speck" and (f["sample"], f["class"]) != (9, 4) for f in findings)   # section 3's QC
+print(f"specks, QC's definition (4-connected, below 4 px, lane markings exempt): {sum(specks.values())} counted "
+      f"here {specks} | QC in section 3, without the car pixel we planted: {qc_specks}")
+
+# %% [markdown]
+# True regions below 4 px never fill the bucket: that is QC's speck size (23 specks here, all
+# scraps of road, as QC found). The smallest real car has 7 pixels, so no real object is cut off.
+# The small-region bucket is empty for a measured reason: the model misses no region of 4 to
+# 39 px, and finds every car, the worst at a recall of 64 %. To see the bucket fill, take sample 1,
+# which passes and whose cars are all small, and repaint every car pixel the model found as road:
+
+# %%
+erased = pred[1].copy()
+erased[erased == 4] = 1                                # every car the model found, painted road
+car_sizes = np.bincount(ndimage.label(labels[1] == 4, eight)[0].ravel())[1:]
+made = failures.bucket_failures(erased[None], labels[1][None], 5, project.class_names, fail_below=0.9)["samples"][0]
+print(f"sample 1: mIoU {per_sample[1]:.3f} as predicted, {made['miou']:.3f} with its cars erased | true cars "
+      f"{car_sizes.tolist()} px, the bucket's small_area 40")
+made["sample"] = 1                                   # bucket_failures numbered it 0 of a stack of one
+print(report.explain(made))
+
+# %% [markdown]
+# Each of the three cars is now a small region found at 0 %, and correcting them gains more than
+# the boundary pixels do: the sample is small-region-primary. Its change is a loss or a sampling
+# that makes the small class count (class weights, Dice, oversampling), not more of the same scenes.

@@ -1401,8 +1401,15 @@ def test_lesson05_checks_refuse_sklearn_and_torchmetrics_and_name_more_causes():
            "exactly 0.9", "not > 0.9")
 
 
-def _enrichment_ok(pred, target, band):   # the learner's numpy
+def _enrichment_ok(pred, target, band, keep_strays=False, connect=2):   # the learner's numpy
+    from scipy import ndimage
     wrong = pred != target
+    if not keep_strays:                       # section 6's rule first: drop the stray regions
+        for c in np.unique(pred):
+            regions, n = ndimage.label(pred == c, ndimage.generate_binary_structure(2, connect))
+            for r in range(1, n + 1):
+                if not (target[regions == r] == c).any():
+                    wrong &= regions != r
     if not wrong.any():
         return float("nan"), float(band.mean()), float("nan")
     frac = (wrong & band).sum() / wrong.sum()
@@ -1410,21 +1417,25 @@ def _enrichment_ok(pred, target, band):   # the learner's numpy
 
 
 def test_boundary_enrichment_check():
-    """Review 05s9 P2-9: exercise 6 computes a boundary enrichment by hand; hints name each cause; the helper is refused."""
+    """Review 05s9 P2-9, 05s9b P2-2: exercise 6 computes a boundary enrichment by hand, after removing
+    the stray regions; hints name each cause; the helper is refused."""
     from segcourse import failures
     t = np.zeros((24, 24), int); t[8:16] = 1; t[16:] = 2
     p = np.roll(t, 1, axis=0); p[0] = 0
+    p[2:4, 2:5] = 2                                  # a stray sidewalk blob in the sky
     check = lambda f: checks.check_boundary_enrichment(f, p, t)  # noqa: E731
     check(_enrichment_ok)
-    _fails(check, lambda p_, t_, b: (((p_ != t_) & b).sum() / b.sum(), *_enrichment_ok(p_, t_, b)[1:]), "share of the BAND")
-    _fails(check, lambda p_, t_, b: (*_enrichment_ok(p_, t_, b)[:2], np.float64(_enrichment_ok(p_, t_, b)[1]) / _enrichment_ok(p_, t_, b)[0]),
+    _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, keep_strays=True),     # lesson cell 38, copied
+           "stray sidewalk blob", "stray regions too")
+    _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, connect=1), "4-connected")
+    ok = _enrichment_ok
+    _fails(check, lambda p_, t_, b: (((p_ != t_) & b).sum() / b.sum(), *ok(p_, t_, b)[1:]), "share of the BAND")
+    _fails(check, lambda p_, t_, b: (*ok(p_, t_, b)[:2], np.float64(ok(p_, t_, b)[1]) / ok(p_, t_, b)[0]),
            "divided the other way")
-    _fails(check, lambda p_, t_, b: (*_enrichment_ok(p_, t_, b)[:2], float(b.mean()) / float(((p_ != t_) & b).sum() / max((p_ != t_).sum(), 1))),
-           "a sidewalk blob inside the sky", "never by fraction_in_band")
-    _fails(check, lambda p_, t_, b: (_enrichment_ok(p_, t_, b)[0], float(b.sum()), 1.0), "band's pixel count")
-    _fails(check, lambda p_, t_, b: tuple(100 * v if i == 0 else v for i, v in enumerate(_enrichment_ok(p_, t_, b))),
+    _fails(check, lambda p_, t_, b: (ok(p_, t_, b)[0], float(b.sum()), 1.0), "band's pixel count")
+    _fails(check, lambda p_, t_, b: tuple(100 * v if i == 0 else v for i, v in enumerate(ok(p_, t_, b))),
            "percentage")
-    _fails(check, lambda p_, t_, b: tuple(np.nan_to_num(_enrichment_ok(p_, t_, b))), "return NaN")
+    _fails(check, lambda p_, t_, b: tuple(np.nan_to_num(ok(p_, t_, b))), "return NaN")
     _fails(check, lambda p_, t_, b: (0.5, 0.25, 2.0), "expected (1, 0.3203, 3.122)")
     def helper(p_, t_, b):
         ev = failures.bucket_failures(p_[None], t_[None], 5, fail_below=1.0)["samples"][0]["evidence"]["boundary"]
