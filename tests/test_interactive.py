@@ -492,6 +492,9 @@ def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", on
         if copy5:                                       # §5's cell: the click-1 step, no corrective round
             loss = torch.nn.functional.cross_entropy(model(x1), y)
             optimiser.zero_grad(); loss.backward(); optimiser.step()
+            if copy5 == "after":                        # cell 24 verbatim: the loss after the step, no gradients
+                with torch.no_grad():
+                    torch.nn.functional.cross_entropy(model(x1), y)
             return float(loss.item()), []
         model.eval() if eval_ else model.train()
         with torch.no_grad() if no_grad else contextlib.nullcontext():
@@ -551,6 +554,7 @@ def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
 
 @pytest.mark.parametrize("kwargs, hint", [
     (dict(copy5=True), "called the model once: that is §5's click-1 step"),
+    (dict(copy5="after"), "(?s)the loss after the update.*§5.s click-1 step"),
     (dict(no_grad=False), "ran with gradients on"),
     (dict(eval_=False), "model.eval"),
     (dict(prev="zeros"), "channel 3 of your graded batch is all zeros"),

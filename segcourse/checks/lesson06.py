@@ -1000,14 +1000,19 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         __import__("sys").setprofile(previous)
     watch.refuse("train_step", use="the steps of the exercise (a no-grad prediction, next_click, the graded step)")
     calls = model.calls
+    missing = ("What is missing: first PREDICT from the first clicks (model.eval(), under torch.no_grad()), place a "
+               "second click with next_click on that prediction's error, put the prediction in channel 3, and only "
+               "then make the graded forward pass on the new batch")
     if len(calls) == 1:
-        raise AssertionError("your train_step called the model once: that is §5's click-1 step, not a corrective round. "
-                             "What is missing: first PREDICT from the first clicks (model.eval(), under torch.no_grad()), "
-                             "place a second click with next_click on that prediction's error, put the prediction in "
-                             "channel 3, and only then make the graded forward pass on the new batch")
+        raise AssertionError(f"your train_step called the model once: that is §5's click-1 step, not a corrective "
+                             f"round. {missing}")
     if not calls:
         raise AssertionError("your train_step never called the model: predict, click, then train on model(x)")
     first = calls[0]
+    if first["grad"] and all(not c["grad"] and c["after_step"] for c in calls[1:]):
+        raise AssertionError(f"your train_step trains on the first clicks at once and calls the model again only "
+                             f"after optimiser.step(), without gradients (the loss after the update): that is §5's "
+                             f"click-1 step, not a corrective round. {missing}")
     if first["grad"]:
         raise AssertionError("your prediction (the first model call) ran with gradients on: wrap it in "
                              "`with torch.no_grad():` -- the prediction is an input of the step, not something to "
