@@ -161,8 +161,7 @@ print(f"the helper:         {interactive.next_click(pred, target, clicked=[click
 # an object that never reaches it within the cap of 20 clicks counts 20. The same for 0.90. A mean
 # NoC mixes the objects that need many clicks with those that never get there, so RITM reports a
 # second number: **NoF@85** (*number of failures*), the objects that never reach IoU 0.85 within
-# the 20 clicks. (RITM's code counts the objects whose NoC equals 20, which also counts one first
-# reached at the 20th click; here a failure is an object never reached.)
+# the 20 clicks. (RITM's code counts NoC = 20, which includes an object first reached at click 20.)
 
 # %%
 ious = [0.42, 0.71, 0.86, 0.84, 0.91]  # an example curve: IoU after clicks 1..5
@@ -270,12 +269,11 @@ for name, r in [*runs.items(), ("click UNet (§5)", unet_run)]:
     print(f"{name:17s} clicks 1-5: {[('+' if p else '-') for _, p in r['clicks'][:5]]}; IoU {np.round(r['ious'][:5], 3)}")
 
 # %% [markdown]
-# On this nucleus one click gives the random walker only a small blob around the click (IoU
-# 0.188); its object seed is a 5-pixel plus, its background seed the 252 pixels of the border. After three clicks it covers the nucleus (0.855, NoC@85 = 3), and the fourth click, a
-# negative one, makes it worse again (0.786). The marker watershed reaches 0.875 with the first
-# click and then barely moves: the next four clicks (three of them negative, at the top edge of the
-# nucleus in the panels) change its IoU by at most 0.017. The third row previews the click UNet of
-# §5, trained on clicks: 0.915 after one click; its four negative clicks raise that to 0.932.
+# One click gives the random walker only a small blob (IoU 0.188): its object seed is a 5-pixel
+# plus, its background seed the 252 border pixels. Three clicks cover the nucleus (0.855, NoC@85
+# = 3); the fourth, negative, makes it worse (0.786). The marker watershed reaches 0.875 with one
+# click, and the next four change it by at most 0.017. The click UNet of §5 (third row) gets 0.915
+# from one click and 0.932 after five.
 #
 # **Reading NoC off one curve.** Below, nucleus 3's IoU after every one of the 20 clicks, for both
 # methods. NoC@85 is the first click at which a curve reaches the solid line, NoC@90 the first at
@@ -369,13 +367,11 @@ print(f"input {tuple(x.shape)} -> logits {tuple(logits.shape)}; loss on this bat
       f"{loss_after.item():.3f} after it")
 
 # %% [markdown]
-# (The cell's numbers depend on the last bits of your CPU's float arithmetic, so it prints them
-# without the text reading them.) `interactive.train_click_model` repeats this step, adding the
-# random first click, flips and quarter turns, and the corrective rounds before each step. Below it
-# trains a small model (width 4) live, from scratch, on the training nuclei only, for just 20
-# steps: the cell is there to show the loop running and its loss falling on your machine, not to
-# make a useful model. The next cell prints the same run as it was recorded when the course was
-# built, the same on every machine.
+# (The numbers depend on your CPU's float arithmetic, so the text does not read them.)
+# `interactive.train_click_model` repeats this step, with the random first click, flips, quarter
+# turns and the corrective rounds. Below it trains a small model (width 4) from scratch for just 20
+# steps, to show the loss falling on your machine. The next cell prints the run recorded when the
+# course was built.
 
 # %% tags=["nbval-ignore-output"]
 live_model = interactive.click_model(width=4, seed=0)
@@ -498,11 +494,10 @@ fig.legend(handles=[Line2D([], [], color="white", lw=1.5, label="the object to s
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
-# The synthetic object touches its neighbours with no gap, the nucleus is faint, and the coin stands
-# bright on a dark ground. (A coin crop that reaches past the photo's edge is padded by repeating
-# the edge pixels: the stripes along one side.) The full protocol on these sets takes longer than a lesson should: it ran
-# once with `python -m segcourse.interactive evaluate` and ships in the model's card. Its nuclei rows
-# are the ones computed above (the code and the weights are the same).
+# The synthetic object touches its neighbours, the nucleus is faint, the coin is bright on a dark
+# ground. (A coin crop past the photo's edge repeats the edge pixels: the stripes on one side.)
+# The full protocol on these sets is too slow for a lesson: `python -m segcourse.interactive
+# evaluate` ran it once, and the model's card holds it. Its nuclei rows equal those above.
 
 # %%
 evaluation = shipped.card["evaluation"]["results"]
@@ -579,11 +574,11 @@ print(f"training: 1 click plus 0 to {recipe['max_corrections']} corrections, at 
       f"({max(ft_curve):.3f}) and ends at {ft_curve[-1]:.3f}")
 
 # %% [markdown]
-# The click UNet ends below its IoU after 5 clicks on 36 of the 47 nuclei, the random walker on 11
-# and the marker watershed on 19, although all three put nearly every late click within 2 px of
-# the outline (703 of the UNet's 705): the outline alone does not explain the UNet's decline. Its
-# mean curve peaks after click 8, twice the most clicks it was trained with; only a model trained
-# with more corrections could show how much of the decline that explains.
+# The click UNet ends below its IoU after 5 clicks on 36 of the 47 nuclei, the random walker on 11,
+# the marker watershed on 19. All three put nearly every late click within 2 px of the outline
+# (703 of the UNet's 705), so the outline alone does not explain the UNet's decline. Its mean curve
+# peaks after click 8, twice the most clicks it was trained with; only a model trained with more
+# corrections could show how much of the decline that explains.
 
 # %% [markdown]
 # ## 7 · Per object
@@ -842,18 +837,16 @@ for i, r in failure_runs.items():  # §7's three failures
 # **Takeaway: on this pool, choosing the most uncertain objects to label did not beat choosing at
 # random.**
 #
-# A click model also changes *which* images an annotator should do first. The loop: the model
-# proposes a mask for each unlabelled object, the simulated annotator corrects a batch of them
-# with clicks, the model is fine-tuned on every label so far, and the next batch is chosen —
-# either the objects whose one-click proposal is most **uncertain**, or at **random**. The
-# annotator clicks until IoU 0.85 and the mask it ends with is the label; where 20 clicks do not
-# get there, the annotator draws the object by hand, so the label is the true mask (and the 20
-# clicks count). It starts from the synthetic-only click model; the pool is the 59 training nuclei,
-# the score is measured on the test nuclei.
+# A click model also changes *which* objects to annotate first. The loop: the simulated annotator
+# corrects a batch of the model's proposals with clicks, the model is fine-tuned on every label so
+# far, and the next batch is either the most **uncertain** proposals or a **random** one. The
+# annotator clicks until IoU 0.85; where 20 clicks do not get there, it draws the object by hand
+# (the label is the true mask, and the 20 clicks count). The loop starts from the synthetic-only
+# model; the pool is the 59 training nuclei, the score is measured on the test nuclei.
 #
-# The uncertainty score, in numpy: the model's probability of "object" at every pixel after one
-# click at the object's centre, its entropy per pixel (0 bits where the model is sure, 1 bit at
-# p = 0.5), averaged over the crop. Round 1 scores the whole pool with the synthetic-only model:
+# The uncertainty score, in numpy: p(object) at every pixel after one click at the object's centre,
+# its entropy per pixel (0 bits where the model is sure, 1 bit at p = 0.5), averaged over the crop.
+# Round 1 scores the whole pool with the synthetic-only model:
 
 # %%
 centres = [interactive.next_click(np.zeros_like(m), m)[0] for m in train_masks]  # click 1: each nucleus's centre
@@ -929,20 +922,16 @@ fig.tight_layout()
 #
 # ## Beyond clicks: what other tools do
 #
-# This lesson measures clicks only. Other prompts and choices, named here and not measured:
+# Named here, not measured:
 #
 # * **Other prompts.** SAM (Kirillov et al. 2023) also takes a box or a rough mask; GrabCut (Rother
-#   et al. 2004) starts from a box; DEXTR (Maninis et al. 2018) from four extreme points;
-#   scribbles are used too, e.g. ScribbleSup (Lin et al. 2016), which trains a segmentation network from
-#   scribbles instead of full masks (weak supervision rather than an interactive tool).
+#   et al. 2004) starts from a box, DEXTR (Maninis et al. 2018) from four extreme points.
 # * **Several answers per click.** One click is ambiguous (a nucleus, or the cell around it?), so
-#   SAM returns three masks for a single point, each with a predicted IoU, and lets the person pick.
-# * **Click encoding.** This lesson draws each click as a disk, as RITM (Sofiiuk et al. 2022) does;
-#   Xu et al. (2016) instead encoded the positive and the negative clicks as two truncated distance
-#   maps (each pixel's distance to the nearest click of that kind).
-# * **Clicks are not seconds.** NoC stands in for annotation time, but a click, a box and a
-#   scribble cost different amounts of a person's time; Papadopoulos et al. (2017) timed people
-#   drawing boxes by extreme points against the usual way.
+#   SAM returns three masks for a point, each with a predicted IoU, and the person picks.
+# * **Click encoding.** RITM draws each click as a disk, as here; Xu et al. (2016) used truncated
+#   distance maps to the nearest click of each kind.
+# * **Clicks are not seconds.** A click, a box and a scribble cost a person different time;
+#   Papadopoulos et al. (2017) timed box drawing by extreme points against the usual way.
 #
 # ## Summary
 #
