@@ -88,7 +88,7 @@ fig.tight_layout()
 # pixels (`pred & ~target`). The annotator clicks where an error is deepest: at the error pixel
 # farthest from the nearest pixel outside that kind of error. That pixel need not lie in the
 # biggest error region: Xu et al. pick the largest region by area first, the rule of exercise 1,
-# and the two rules often disagree (§7 counts how often).
+# and the two rules often disagree (the Extra section counts how often).
 # A distance transform
 # gives every pixel its distance to the nearest `False` pixel; padding the error mask with `False`
 # first makes the image border count as a region's edge. The click is positive on a missed pixel,
@@ -161,8 +161,7 @@ print(f"the helper:         {interactive.next_click(pred, target, clicked=[click
 # an object that never reaches it within the cap of 20 clicks counts 20. The same for 0.90. A mean
 # NoC mixes the objects that need many clicks with those that never get there, so RITM reports a
 # second number: **NoF@85** (*number of failures*), the objects that never reach IoU 0.85 within
-# the 20 clicks. (RITM's code counts the objects whose NoC equals 20, which also counts one first
-# reached at the 20th click; here a failure is an object never reached.)
+# the 20 clicks. (RITM's code counts NoC = 20, which includes an object first reached at click 20.)
 
 # %%
 ious = [0.42, 0.71, 0.86, 0.84, 0.91]  # an example curve: IoU after clicks 1..5
@@ -270,12 +269,11 @@ for name, r in [*runs.items(), ("click UNet (§5)", unet_run)]:
     print(f"{name:17s} clicks 1-5: {[('+' if p else '-') for _, p in r['clicks'][:5]]}; IoU {np.round(r['ious'][:5], 3)}")
 
 # %% [markdown]
-# On this nucleus one click gives the random walker only a small blob around the click (IoU
-# 0.188); its object seed is a 5-pixel plus, its background seed the 252 pixels of the border. After three clicks it covers the nucleus (0.855, NoC@85 = 3), and the fourth click, a
-# negative one, makes it worse again (0.786). The marker watershed reaches 0.875 with the first
-# click and then barely moves: the next four clicks (three of them negative, at the top edge of the
-# nucleus in the panels) change its IoU by at most 0.017. The third row previews the click UNet of
-# §5, trained on clicks: 0.915 after one click; its four negative clicks raise that to 0.932.
+# One click gives the random walker only a small blob (IoU 0.188): its object seed is a 5-pixel
+# plus, its background seed the 252 border pixels. Three clicks cover the nucleus (0.855, NoC@85
+# = 3); the fourth, negative, makes it worse (0.786). The marker watershed reaches 0.875 with one
+# click, and the next four change it by at most 0.017. The click UNet of §5 (third row) gets 0.915
+# from one click and 0.932 after five.
 #
 # **Reading NoC off one curve.** Below, nucleus 3's IoU after every one of the 20 clicks, for both
 # methods. NoC@85 is the first click at which a curve reaches the solid line, NoC@90 the first at
@@ -369,13 +367,11 @@ print(f"input {tuple(x.shape)} -> logits {tuple(logits.shape)}; loss on this bat
       f"{loss_after.item():.3f} after it")
 
 # %% [markdown]
-# (The cell's numbers depend on the last bits of your CPU's float arithmetic, so it prints them
-# without the text reading them.) `interactive.train_click_model` repeats this step, adding the
-# random first click, flips and quarter turns, and the corrective rounds before each step. Below it
-# trains a small model (width 4) live, from scratch, on the training nuclei only, for just 20
-# steps: the cell is there to show the loop running and its loss falling on your machine, not to
-# make a useful model. The next cell prints the same run as it was recorded when the course was
-# built, the same on every machine.
+# (The numbers depend on your CPU's float arithmetic, so the text does not read them.)
+# `interactive.train_click_model` repeats this step, with the random first click, flips, quarter
+# turns and the corrective rounds. Below it trains a small model (width 4) from scratch for just 20
+# steps, to show the loss falling on your machine. The next cell prints the run recorded when the
+# course was built.
 
 # %% tags=["nbval-ignore-output"]
 live_model = interactive.click_model(width=4, seed=0)
@@ -443,8 +439,7 @@ table(live["nuclei (test half)"])
 # %% [markdown]
 # **What does the previous-mask input do?** The same shipped weights, run once more on every test
 # nucleus with the fourth channel set to zeros at every click, as before the first one: the
-# model then sees the image and all clicks so far, but not its own last answer. (This is not a
-# model *trained* without the channel: retraining is out of this lesson's time.)
+# model then sees the image and all clicks so far, but not its own last answer.
 
 # %%
 ft_live = interactive.click_predictor(shipped)
@@ -466,11 +461,9 @@ print(f"in training (§5, the card's recipe): click 1 with a zero previous mask,
       f"{1 + recipe['max_corrections']} clicks per sample")
 
 # %% [markdown]
-# With its previous-mask input zeroed, the same weights need 5.21 clicks on average instead of
-# 3.55 (more clicks on 12 of the 47 nuclei, fewer on 1): the trained model **depends on the
-# channel**. That is not "the channel saves those clicks": in training, zeros in the channel came
-# only with click 1, so from click 2 on the zeroed runs feed inputs unlike any it was trained on.
-# What a model *trained* without the channel would need, this lesson does not measure.
+# With the channel zeroed, the same weights need 5.21 clicks instead of 3.55 (more on 12 of the 47
+# nuclei, fewer on 1): the trained model **depends on the channel**. It never saw zeros there after
+# click 1 in training, so this does not say what a model *trained* without the channel would need.
 
 # %% [markdown]
 # Two more data sets, one object of each below: 100 **synthetic** touching cells (the click UNet's
@@ -501,11 +494,10 @@ fig.legend(handles=[Line2D([], [], color="white", lw=1.5, label="the object to s
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
-# The synthetic object touches its neighbours with no gap, the nucleus is faint, and the coin stands
-# bright on a dark ground. (A coin crop that reaches past the photo's edge is padded by repeating
-# the edge pixels: the stripes along one side.) The full protocol on these sets takes longer than a lesson should: it ran
-# once with `python -m segcourse.interactive evaluate` and ships in the model's card. Its nuclei rows
-# are the ones computed above (the code and the weights are the same).
+# The synthetic object touches its neighbours, the nucleus is faint, the coin is bright on a dark
+# ground. (A coin crop past the photo's edge repeats the edge pixels: the stripes on one side.)
+# The full protocol on these sets is too slow for a lesson: `python -m segcourse.interactive
+# evaluate` ran it once, and the model's card holds it. Its nuclei rows equal those above.
 
 # %%
 evaluation = shipped.card["evaluation"]["results"]
@@ -582,18 +574,18 @@ print(f"training: 1 click plus 0 to {recipe['max_corrections']} corrections, at 
       f"({max(ft_curve):.3f}) and ends at {ft_curve[-1]:.3f}")
 
 # %% [markdown]
-# The click UNet ends below its IoU after 5 clicks on 36 of the 47 nuclei, the random walker on 11
-# and the marker watershed on 19, although all three put nearly every late click within 2 px of
-# the outline (703 of the UNet's 705): the outline alone does not explain the UNet's decline. Its
-# mean curve peaks after click 8, twice the most clicks it was trained with; only a model trained
-# with more corrections could show how much of the decline that explains.
+# The click UNet ends below its IoU after 5 clicks on 36 of the 47 nuclei, the random walker on 11,
+# the marker watershed on 19. All three put nearly every late click within 2 px of the outline
+# (703 of the UNet's 705), so the outline alone does not explain the UNet's decline. Its mean curve
+# peaks after click 8, twice the most clicks it was trained with; only a model trained with more
+# corrections could show how much of the decline that explains.
 
 # %% [markdown]
 # ## 7 · Per object
 #
-# **Takeaway: object by object the click UNet saves clicks on most nuclei; its three failures are
-# three of the four smallest nuclei (34 to 148 px), where IoU 0.85 allows at most 6 to 26 wrong
-# pixels.**
+# **Takeaway: object by object the click UNet saves clicks on most nuclei. Its three failures are
+# three of the four smallest nuclei (34 to 148 px): two miss on the boundary; the smallest, a
+# sliver cut by the image's edge, gets an empty mask from the first two clicks.**
 #
 # A mean hides who wins where. Pair the methods object by object: for every test nucleus, did the
 # fine-tuned click UNet need fewer clicks than the best classical method, as many, or more?
@@ -632,16 +624,23 @@ for group, sel in (("touching a neighbour", info["touching"]), ("isolated", ~inf
 # %%
 ft_runs = live["nuclei (test half)"]["click UNet, fine-tuned"]["runs"]
 failure_runs = {i: run for i, run in enumerate(ft_runs) if max(run["ious"]) < 0.85}  # never reached in 20 clicks
-print(f"fine-tuned click UNet, NoF@85 on the test nuclei: {len(failure_runs)} of {len(test_images)}: nuclei {list(failure_runs)}")
-near_edge = {}                                                           # nucleus -> (wrong pixels, of them within 1 px)
+cut_by_border = interactive.border_cut_nuclei("right")["cut"]           # test nuclei the image's border cuts off
+print(f"fine-tuned click UNet, NoF@85 on the test nuclei: {len(failure_runs)} of {len(test_images)}: nuclei "
+      f"{list(failure_runs)}; the smallest training nucleus: {train_masks.sum(axis=(1, 2)).min()} px")
+near_edge = {}                                                # nucleus -> (wrong px, of them within 1 px, own px share)
 ordinal = lambda n: f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n, 'th')}"  # noqa: E731  1st, 2nd, 3rd, 4th (up to 20th)
 for i, run in failure_runs.items():
-    near_outline = ndimage.distance_transform_edt(~(test_masks[i] ^ ndimage.binary_erosion(test_masks[i])))  # to the outline
+    band = ndimage.distance_transform_edt(~(test_masks[i] ^ ndimage.binary_erosion(test_masks[i]))) <= 1  # near the outline
     wrong = run["pred"] ^ test_masks[i]
-    near_edge[i] = (int(wrong.sum()), int((wrong & (near_outline <= 1)).sum()))
-    print(f"  nucleus {i:2d}: {areas[i]} px ({ordinal((areas < areas[i]).sum() + 1)} smallest); IoU best {max(run['ious']):.3f}, "
-          f"after click 20 {run['ious'][-1]:.3f}; wrong px then {near_edge[i][0]}, {near_edge[i][1]} of them within 1 px "
-          f"of the true outline; IoU 0.85 allows at most {areas[i] * (1 / 0.85 - 1):.0f}")
+    near_edge[i] = (int(wrong.sum()), int((wrong & band).sum()), (test_masks[i] & band).sum() / areas[i])
+    rows, cols = np.nonzero(test_masks[i])
+    print(f"  nucleus {i:2d}: {areas[i]} px ({ordinal((areas < areas[i]).sum() + 1)} smallest), box {np.ptp(rows) + 1}×"
+          f"{np.ptp(cols) + 1} px{', cut by the image border' if i in cut_by_border else ''}; predicted px after clicks 1 "
+          f"and 2: {run['masks'][0].sum()}, {run['masks'][1].sum()}; IoU best {max(run['ious']):.3f}, after click 20 "
+          f"{run['ious'][-1]:.3f}, missing {(test_masks[i] & ~run['pred']).sum() / areas[i]:.0%} of the nucleus\n"
+          f"      wrong px after click 20: {near_edge[i][0]} (IoU 0.85 allows at most {areas[i] * (1 / 0.85 - 1):.0f}), "
+          f"{near_edge[i][1]} of them within 1 px of the true outline; baseline: {near_edge[i][2]:.0%} of the nucleus's "
+          f"own px lie that close")
 
 
 # %%
@@ -672,7 +671,8 @@ for row, (i, run) in zip(axes, failure_runs.items()):
     plot_clicks(row[0], run["clicks"], ms=7)                          # the clicks on the image, the errors uncovered
     outside = sum(not (extent[3] < r < extent[2] and extent[0] < c < extent[1]) for (r, c), _ in run["clicks"])
     row[0].set_title(f"test nucleus {i} ({areas[i]} px), zoomed, grey {lo:.2f} to {hi:.2f}\n"
-                     f"{len(run['clicks'])} clicks{f' ({outside} outside the view)' if outside else ''}", fontsize=9)
+                     f"{len(run['clicks'])} clicks{f' ({outside} outside the view)' if outside else ''}"
+                     f"{'; cut by the image edge' if i in cut_by_border else ''}", fontsize=9)
     outcome = np.zeros((64, 64, 3)) + TN
     outcome[truth_i & pred_i], outcome[pred_i & ~truth_i], outcome[truth_i & ~pred_i] = GREEN, RED, BLUE
     row[1].imshow(outcome[window], extent=extent)
@@ -703,84 +703,20 @@ for i in failure_runs:
 
 # %% [markdown]
 # **The failures are small objects.** Nuclei 21, 43 and 16 are the 1st, 3rd and 4th smallest of
-# the 47 test nuclei (34, 90 and 148 px; the median is 454), so IoU 0.85 leaves them room for at
-# most 6, 16 and 26 wrong pixels; after click 20, 21 of 21, 27 of 28 and 29 of 30 of their wrong
-# pixels lie within 1 px of the true outline. Nucleus 21 also has the lowest contrast, and 4 of
-# nucleus 16's 19 negative clicks land on another nucleus. §8 measures what IoU thresholds ask of
-# objects this small.
+# the 47 test nuclei (34, 90 and 148 px; the median is 454). IoU 0.85 leaves them room for at most
+# 6, 16 and 26 wrong pixels.
 #
-# **An attempted fix: zoom in.** RITM's answer to small objects is *zoom-in*: crop around the
-# object, enlarge, predict, and shrink the mask back. A naive version: a 32×32 window around the
-# object, enlarged ×2 by repeating pixels, for the 13 test nuclei whose box fits in 24 px (all
-# three failures among them). The clicks still come from the annotator on the original crop.
-
-# %%
-def zoomed(predict, mask, half=16):
-    """``predict`` run on a 2 x enlarged 32x32 window around ``mask``'s object; the mask shrunk back (2x2 majority)."""
-    rr, cc = np.nonzero(mask)
-    r0, c0 = (int(np.clip(round(v.mean()) - half, 0, 64 - 2 * half)) for v in (rr, cc))
-    win = np.s_[r0:r0 + 2 * half, c0:c0 + 2 * half]
-    inside = lambda cl: [(2 * (r - r0), 2 * (c - c0)) for r, c in cl if 0 <= r - r0 < 2 * half and 0 <= c - c0 < 2 * half]  # noqa: E731
-
-    def predict_zoomed(img, pos, neg, prev):
-        big = lambda a: np.kron(a[win], np.ones((2, 2), a.dtype))  # noqa: E731  each pixel becomes 2x2
-        m = predict(big(img), inside(pos), inside(neg), None if prev is None else big(prev))
-        out = np.zeros(img.shape, bool)
-        out[win] = m.reshape(2 * half, 2, 2 * half, 2).mean((1, 3)) >= 0.5
-        return out
-    return predict_zoomed
-
-
-box = np.array([max(np.ptp(np.nonzero(m)[0]), np.ptp(np.nonzero(m)[1])) + 1 for m in test_masks])
-small_box = np.flatnonzero(box <= 24)
-plain = a[small_box]                                   # NoC@85 of the fine-tuned click UNet, from the table
-zoom_noc = np.array([interactive.number_of_clicks(interactive.simulate_clicks(
-    zoomed(ft_live, test_masks[i]), test_images[i], test_masks[i], stop_at=0.85)["ious"], 0.85) for i in small_box])
-print(f"{len(small_box)} nuclei with a box of at most 24 px: mean NoC@85 {plain.mean():.2f} without zoom, "
-      f"{zoom_noc.mean():.2f} with it; fewer clicks on {(zoom_noc < plain).sum()}, more on {(zoom_noc > plain).sum()}")
-print("NoC@85 without -> with zoom: " + ", ".join(f"nucleus {i} {p} -> {z}" for i, p, z in zip(small_box, plain, zoom_noc)))
+# **Nucleus 21 is not a whole nucleus.** It is a sliver 3 px wide, cut off by the image's right
+# edge; the smallest training nucleus has 144 px. The model predicts nothing after clicks 1 and 2,
+# and after click 20 it still misses 62% of the sliver: a detection failure. Its 21 wrong pixels
+# all lie within 1 px of the outline, but so do 100% of its own pixels, so here that count shows
+# nothing. It also has the lowest contrast.
+#
+# **Nuclei 43 and 16 fail on the boundary.** 27 of their 28 and 29 of their 30 wrong pixels lie
+# within 1 px of the outline, against 64% and 50% of their own pixels. 4 of nucleus 16's 19
+# negative clicks land on another nucleus. §8 measures what IoU thresholds ask of objects this small.
 
 # %% [markdown]
-# Zoom-in rescues two of the three failures: nucleus 43 now needs 2 clicks and nucleus 16 needs
-# 13 instead of 20; nucleus 21, the smallest, still never gets there. It is no free fix: it costs
-# clicks on 5 of the 13 nuclei, and nucleus 9 goes from 1 click to never. The mean over the 13
-# falls from 8.46 to 6.69. This naive version zooms every object by the same ×2 from a fixed
-# window; RITM's zoom-in crops to the box of the current mask instead.
-#
-# **Three side checks.** (1) On the coins the watershed's mean curve falls after click 1 (the table
-# hides it: NoC@85 stops counting at click 1). Where does click 2 go? (2) Two test and two training
-# nuclei are cut by the image's border (their masks hold only the part inside): does the order of
-# the methods change without them? (3) How often does the lesson's click land in the largest error
-# region, where Xu et al. click (§2, exercise 1)?
-
-# %%
-coin_runs = [interactive.simulate_clicks(methods["marker watershed"], im, m, max_clicks=2, keep_masks=True)
-             for im, m in zip(coin_images, coin_masks)]
-depth = lambda e: ndimage.distance_transform_edt(np.pad(e, 1))[1:-1, 1:-1].max()  # noqa: E731  deepest pixel of an error
-tie1 = [depth(m & ~r["masks"][0]) == depth(r["masks"][0] & ~m) == 1 for r, m in zip(coin_runs, coin_masks)]
-rim = [ndimage.distance_transform_edt(~(m ^ ndimage.binary_erosion(m)))[r["clicks"][1][0]] <= 1 for r, m in zip(coin_runs, coin_masks)]
-print(f"(1) coins, marker watershed: click 2 negative on {sum(not r['clicks'][1][1] for r in coin_runs)} of {len(coin_runs)}, "
-      f"IoU lower after it on {sum(r['ious'][1] < r['ious'][0] for r in coin_runs)}; after click 1 the deepest missed and "
-      f"the deepest false pixel both 1 px deep (a tie, so negative) on {sum(tie1)}; click 2 within 1 px of the outline on {sum(rim)}")
-cut_by_border = interactive.border_cut_nuclei("right")["cut"]
-kept_nuclei = np.setdiff1d(np.arange(len(test_masks)), cut_by_border)
-print(f"(2) cut by the border: test nuclei {cut_by_border}, training nuclei {interactive.border_cut_nuclei('left')['cut']}; "
-      f"NoC@85 without the cut test nuclei ({len(kept_nuclei)}): " + ", ".join(
-          f"{name} {interactive.noc_summary([v['runs'][i]['ious'] for i in kept_nuclei])['noc85']['mean']:.2f}"
-          for name, v in live["nuclei (test half)"].items()))
-for name, v in live["nuclei (test half)"].items():
-    hits = [h for run, m in zip(v["runs"], test_masks) for h in interactive.in_largest_error_region(run, m)]
-    print(f"(3) {name:24s} clicks after the first inside the largest error region: {sum(hits)} of {len(hits)} "
-          f"({sum(hits) / len(hits):.0%})")
-
-# %% [markdown]
-# (1) On 23 of the 24 coins, after click 1 the deepest missed and the deepest false pixel are both
-# 1 px deep: the mask is right to within a pixel. RITM's rule turns that tie into a negative click,
-# all 24 second clicks land within 1 px of the outline, and the IoU falls on 22: §8's boundary
-# noise, on coins. (2) Without the two cut test nuclei the order of the methods stays the same.
-# (3) The two rules agree on 23% of the click UNet's clicks, 30% of the watershed's and 51% of the
-# random walker's: how often depends on the method that made the errors.
-#
 # ### Evidence card
 #
 # The click model's test-nuclei result on one page: the set's numbers, and the largest of the
@@ -808,7 +744,8 @@ summary = "\n".join([
     f"  per-class IoU: nucleus {per_class[1]:.3f}, background {per_class[0]:.3f} (the crop is "
     f"{1 - areas[worst] / worst_truth.size:.0%} background)",
     f"  failure: a small object, the {ordinal((areas < areas[worst]).sum() + 1)} smallest of {len(areas)}: "
-    f"{near_edge[worst][0]} wrong px of {areas[worst]}; IoU 0.85 allows at most {areas[worst] * (1 / 0.85 - 1):.0f}"])
+    f"{near_edge[worst][0]} wrong px of {areas[worst]}; IoU 0.85 allows at most {areas[worst] * (1 / 0.85 - 1):.0f}",
+    f"  {near_edge[worst][1]} of them within 1 px of the outline (as are {near_edge[worst][2]:.0%} of its own px)"])
 fig = viz.click_evidence_card(test_images[worst], worst_truth, worst_pred, worst_run["clicks"],
                               {"click UNet, fine-tuned": worst_run["ious"], best_classical: worst_ws["ious"]}, summary,
                               colours=METHOD_COLOURS, title=f"Evidence card: the fine-tuned click UNet on the test "
@@ -821,7 +758,8 @@ print(summary)
 # Can you, and in how many clicks? Left-click for a positive click; right-click (or switch the
 # toggle, key `n`) for a negative one. After every click the kernel asks the model for a new mask
 # and the readout gives its IoU against the annotation; undo takes the last click back. The cell
-# replays the annotator's first click, so the page shows the same state on every run.
+# replays the annotator's first click, so the page shows the same state on every run. Expect it
+# to be hard: the annotator's best in 20 clicks, printed below, stays under 0.85.
 
 # %%
 from segcourse.widgets import ClickSegmenter
@@ -837,8 +775,9 @@ seg
 # %% [markdown]
 # ## 8 · What NoC@90 measures on small nuclei
 #
-# **Takeaway: on nuclei this small, IoU 0.90 asks for the annotator's outline to within a pixel;
-# report NoC@85, with NoF@85.**
+# **Takeaway: on nuclei this small, moving the outline by 1 px fails IoU 0.90 everywhere and 0.85
+# often. Both thresholds hinge on the boundary: report NoC@85 (the looser one) with NoF@85, and a
+# score that ignores a 1-px band around the outline.**
 
 # %%
 perimeter = np.array([(m & ~ndimage.binary_erosion(m)).sum() for m in test_masks])
@@ -849,6 +788,8 @@ out1 = [iou(ndimage.binary_dilation(m), m) for m in test_masks]
 in1 = [iou(ndimage.binary_erosion(m), m) for m in test_masks]
 print(f"the true outline moved 1 px out all round: IoU {np.median(out1):.3f}; 1 px in: {np.median(in1):.3f} (medians); "
       f"nuclei where either reaches 0.90: {sum(max(a, b) >= 0.9 for a, b in zip(out1, in1))} of {len(test_masks)}")
+print(f"nuclei below 0.85 with the outline moved 1 px out: {sum(v < 0.85 for v in out1)}, 1 px in: "
+      f"{sum(v < 0.85 for v in in1)} of {len(test_masks)}")
 for name, v in live["nuclei (test half)"].items():  # where the wrong pixels lie after click 20, on the NoF@90 nuclei
     never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]
     wrong = [v["runs"][i]["pred"] ^ test_masks[i] for i in never]
@@ -856,37 +797,56 @@ for name, v in live["nuclei (test half)"].items():  # where the wrong pixels lie
     print(f"{name:22s} never reaches 0.90: {v['noc90']['never']:.0%} (0.85: {v['noc85']['never']:.0%}); on those "
           f"{len(never)} nuclei {close:,} of {total:,} wrong px after click 20 ({close / total:.0%}) lie within 1 px of the true outline")
 
+
+def tolerant_iou(pred, truth, dist):
+    """IoU over the pixels more than 1 px from the true outline: a 1-px band around it is ignored."""
+    keep = dist > 1
+    union = ((pred | truth) & keep).sum()
+    return ((pred & truth) & keep).sum() / union if union else np.nan
+
+
+for name, v in live["nuclei (test half)"].items():  # the same NoF@90 nuclei, scored without the band
+    never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]
+    tol = np.array([tolerant_iou(v["runs"][i]["pred"], test_masks[i], outline_dist[i]) for i in never])
+    print(f"{name:22s} IoU ignoring the 1-px band, after click 20, on those {len(never)} nuclei: median {np.nanmedian(tol):.3f}; "
+          f"at least 0.90 on {(tol >= 0.9).sum()}")
+for i, r in failure_runs.items():  # §7's three failures
+    t = tolerant_iou(r["pred"], test_masks[i], outline_dist[i])
+    print(f"  nucleus {i}: IoU after click 20 {r['ious'][-1]:.3f}; ignoring the band "
+          f"{'undefined (every pixel of the nucleus lies in the band)' if np.isnan(t) else f'{t:.3f}'}")
+
 # %% [markdown]
 # IoU 0.90 is out of reach within 20 clicks for 68% of the test nuclei with either classical
-# method and 32% with the fine-tuned click UNet, and on those nuclei most wrong pixels after click
-# 20 lie within 1 px of the true outline (1,720 of 1,964, 88%, for the watershed). The arithmetic
-# says why: IoU 0.90 leaves room for wrong pixels of about a tenth of the object, about 0.64 px per
-# boundary pixel of a median nucleus. Moving the true outline
-# by a single pixel all round gives IoU 0.858 (outwards) or 0.843 (inwards), and for none of the 47
-# nuclei does either reach 0.90. So if two annotators of the same nucleus differ by one pixel
-# along its outline, their masks already score below 0.90 against each other — lesson 05 showed
-# how annotation noise of this kind limits the score any method gets when it is measured against
-# human masks. On objects this small **NoC@90 measures agreement with this annotator's
-# boundary to within a pixel**, not whether a method found the object: report NoC@85, and always
-# with NoF@85, the objects that never get there.
+# method, and for 32% with the fine-tuned click UNet. On those nuclei most wrong pixels after
+# click 20 lie within 1 px of the true outline (1,720 of 1,964, 88%, for the watershed).
+#
+# The arithmetic says why. IoU 0.90 leaves room for wrong pixels of about a tenth of the object:
+# about 0.64 px per boundary pixel of a median nucleus. Moving the true outline by one pixel all
+# round gives a median IoU of 0.858 (outwards) or 0.843 (inwards). Neither reaches 0.90 on any of
+# the 47 nuclei, and 0.85 is missed too: on 16 nuclei outwards, on 28 inwards. Two annotators one
+# pixel apart already disagree that much; lesson 05 showed how such noise caps any method's score.
+#
+# So both thresholds hinge on the boundary, and NoC@85 is only the looser of the two. A score that
+# ignores a 1-px band around the true outline asks a different question: was the object found?
+# On the same nuclei it gives a median of 0.986, 0.997 and 0.990 after click 20, and reaches 0.90
+# on 30 of 32, 29 of 32 and 14 of 15. It cannot judge nucleus 21: all its pixels lie in the band.
+# Report NoC@85 with NoF@85, and a boundary-tolerant score beside them.
 #
 # ## 9 · The annotation loop, measured
 #
 # **Takeaway: on this pool, choosing the most uncertain objects to label did not beat choosing at
 # random.**
 #
-# A click model also changes *which* images an annotator should do first. The loop: the model
-# proposes a mask for each unlabelled object, the simulated annotator corrects a batch of them
-# with clicks, the model is fine-tuned on every label so far, and the next batch is chosen —
-# either the objects whose one-click proposal is most **uncertain**, or at **random**. The
-# annotator clicks until IoU 0.85 and the mask it ends with is the label; where 20 clicks do not
-# get there, the annotator draws the object by hand, so the label is the true mask (and the 20
-# clicks count). It starts from the synthetic-only click model; the pool is the 59 training nuclei,
-# the score is measured on the test nuclei.
+# A click model also changes *which* objects to annotate first. The loop: the simulated annotator
+# corrects a batch of the model's proposals with clicks, the model is fine-tuned on every label so
+# far, and the next batch is either the most **uncertain** proposals or a **random** one. The
+# annotator clicks until IoU 0.85; where 20 clicks do not get there, it draws the object by hand
+# (the label is the true mask, and the 20 clicks count). The loop starts from the synthetic-only
+# model; the pool is the 59 training nuclei, the score is measured on the test nuclei.
 #
-# The uncertainty score, in numpy: the model's probability of "object" at every pixel after one
-# click at the object's centre, its entropy per pixel (0 bits where the model is sure, 1 bit at
-# p = 0.5), averaged over the crop. Round 1 scores the whole pool with the synthetic-only model:
+# The uncertainty score, in numpy: p(object) at every pixel after one click at the object's centre,
+# its entropy per pixel (0 bits where the model is sure, 1 bit at p = 0.5), averaged over the crop.
+# Round 1 scores the whole pool with the synthetic-only model:
 
 # %%
 centres = [interactive.next_click(np.zeros_like(m), m)[0] for m in train_masks]  # click 1: each nucleus's centre
@@ -962,32 +922,28 @@ fig.tight_layout()
 #
 # ## Beyond clicks: what other tools do
 #
-# This lesson measures clicks only. Other prompts and choices, named here and not measured:
+# Named here, not measured:
 #
 # * **Other prompts.** SAM (Kirillov et al. 2023) also takes a box or a rough mask; GrabCut (Rother
-#   et al. 2004) starts from a box; DEXTR (Maninis et al. 2018) from four extreme points;
-#   scribbles are used too, e.g. ScribbleSup (Lin et al. 2016), which trains a segmentation network from
-#   scribbles instead of full masks (weak supervision rather than an interactive tool).
+#   et al. 2004) starts from a box, DEXTR (Maninis et al. 2018) from four extreme points.
 # * **Several answers per click.** One click is ambiguous (a nucleus, or the cell around it?), so
-#   SAM returns three masks for a single point, each with a predicted IoU, and lets the person pick.
-# * **Click encoding.** This lesson draws each click as a disk, as RITM (Sofiiuk et al. 2022) does;
-#   Xu et al. (2016) instead encoded the positive and the negative clicks as two truncated distance
-#   maps (each pixel's distance to the nearest click of that kind).
-# * **Clicks are not seconds.** NoC stands in for annotation time, but a click, a box and a
-#   scribble cost different amounts of a person's time; Papadopoulos et al. (2017) timed people
-#   drawing boxes by extreme points against the usual way.
+#   SAM returns three masks for a point, each with a predicted IoU, and the person picks.
+# * **Click encoding.** RITM draws each click as a disk, as here; Xu et al. (2016) used truncated
+#   distance maps to the nearest click of each kind.
+# * **Clicks are not seconds.** A click, a box and a scribble cost a person different time;
+#   Papadopoulos et al. (2017) timed box drawing by extreme points against the usual way.
 #
 # ## Summary
 #
 # * A click is a label: positive inside the object, negative outside. Papers replace the person by
 #   a simulated annotator who clicks where the error is deepest, never twice on the same pixel,
 #   and count the clicks (NoC).
-# * Report NoC@85 together with NoF@85, the objects that never reach IoU 0.85 in 20 clicks (§3,
-#   §7); on objects as small as these nuclei, NoC@90 measures agreement with one annotator's
-#   boundary to within a pixel (§8).
+# * Report NoC@85 with NoF@85, the objects that never reach IoU 0.85 in 20 clicks (§3, §7). On
+#   objects as small as these nuclei both thresholds hinge on the boundary, 0.90 more than 0.85; a
+#   score that ignores a 1-px band around the outline tells a missed outline from a missed object (§8).
 # * Classical click-seeded methods (random walker, marker watershed) need no training, and on
-#   sharp-edged coins the watershed needs one click; its second click, negative by a 1-px tie,
-#   lowered the IoU on 22 of the 24 (§6, §7).
+#   sharp-edged coins the watershed needs one click. Its second click, negative by a 1-px tie on
+#   23 of the 24 coins, lowered the IoU on 22 (§6, Extra).
 # * The click UNet needed fewer clicks than both on the held-out nuclei only after fine-tuning on
 #   real nuclei. Fine-tuned with synthetic objects in every batch, it is also ahead of both after
 #   one and three clicks on the synthetic objects (§6, §7).
@@ -995,8 +951,9 @@ fig.tight_layout()
 #   clicks instead of 3.55. It was trained with at most 4 clicks, and never with that input zeroed
 #   after click 1 (§6).
 # * Its three failures on the nuclei are three of the four smallest, where IoU 0.85 allows at most
-#   6 to 26 wrong pixels (§7, §8). A naive ×2 zoom-in rescued two of them, but cost clicks on 5
-#   of the 13 small nuclei it was tried on (§7).
+#   6 to 26 wrong pixels. Two fail on the boundary; the smallest, a sliver 3 px wide cut by the
+#   image's edge, gets an empty mask from the first two clicks (§7). A naive ×2 zoom-in rescued two
+#   of them, but cost clicks on 5 of the 13 small nuclei it was tried on (Extra).
 # * Which objects to label next is itself measurable: on this pool, uncertainty sampling did not
 #   beat random choice (§9).
 #
@@ -1009,4 +966,85 @@ fig.tight_layout()
 # * compute NoC@85 / NoC@90 and NoF from IoU-vs-clicks curves, including the cap;
 # * seed a random walker and a marker watershed with clicks;
 # * say what each input of a click UNet is for, and write one training step with simulated clicks;
-# * read a NoC table per data set and per object, and say what NoC@90 measures on small objects.
+# * read a NoC table per data set and per object, and say what NoC@85 and NoC@90 measure on small
+#   objects.
+
+# %% [markdown]
+# ## Extra · zoom-in, and three side checks
+#
+# Not needed for the pass check.
+#
+# **An attempted fix: zoom in.** RITM's answer to small objects is *zoom-in*: crop around the
+# object, enlarge, predict, and shrink the mask back. A naive version: a 32×32 window around the
+# object, enlarged ×2 by repeating pixels, for the 13 test nuclei whose box fits in 24 px (all
+# three failures among them). The clicks still come from the annotator on the original crop.
+
+# %%
+def zoomed(predict, mask, half=16):
+    """``predict`` run on a 2 x enlarged 32x32 window around ``mask``'s object; the mask shrunk back (2x2 majority)."""
+    rr, cc = np.nonzero(mask)
+    r0, c0 = (int(np.clip(round(v.mean()) - half, 0, 64 - 2 * half)) for v in (rr, cc))
+    win = np.s_[r0:r0 + 2 * half, c0:c0 + 2 * half]
+
+    def enlarge(a):                       # the window, each pixel repeated as a 2x2 block
+        return np.kron(a[win], np.ones((2, 2), a.dtype))
+
+    def inside(clicks):                   # the clicks inside the window, in the enlarged window's coordinates
+        return [(2 * (r - r0), 2 * (c - c0)) for r, c in clicks if 0 <= r - r0 < 2 * half and 0 <= c - c0 < 2 * half]
+
+    def predict_zoomed(img, pos, neg, prev):
+        m = predict(enlarge(img), inside(pos), inside(neg), None if prev is None else enlarge(prev))
+        out = np.zeros(img.shape, bool)
+        out[win] = m.reshape(2 * half, 2, 2 * half, 2).mean((1, 3)) >= 0.5   # each 2x2 block: the majority
+        return out
+    return predict_zoomed
+
+
+box = np.array([max(np.ptp(np.nonzero(m)[0]), np.ptp(np.nonzero(m)[1])) + 1 for m in test_masks])
+small_box = np.flatnonzero(box <= 24)
+plain = a[small_box]                                   # NoC@85 of the fine-tuned click UNet, from the table
+zoom_noc = np.array([interactive.number_of_clicks(interactive.simulate_clicks(
+    zoomed(ft_live, test_masks[i]), test_images[i], test_masks[i], stop_at=0.85)["ious"], 0.85) for i in small_box])
+print(f"{len(small_box)} nuclei with a box of at most 24 px: mean NoC@85 {plain.mean():.2f} without zoom, "
+      f"{zoom_noc.mean():.2f} with it; fewer clicks on {(zoom_noc < plain).sum()}, more on {(zoom_noc > plain).sum()}")
+print("NoC@85 without -> with zoom: " + ", ".join(f"nucleus {i} {p} -> {z}" for i, p, z in zip(small_box, plain, zoom_noc)))
+
+# %% [markdown]
+# Zoom-in rescues two of the three failures: nucleus 43 now needs 2 clicks and nucleus 16 needs
+# 13 instead of 20; nucleus 21, the smallest, still never gets there. It is no free fix: it costs
+# clicks on 5 of the 13 nuclei, and nucleus 9 goes from 1 click to never. The mean over the 13
+# falls from 8.46 to 6.69. This naive version zooms every object by the same ×2 from a fixed
+# window; RITM's zoom-in crops to the box of the current mask instead.
+#
+# **Three side checks.** (1) On the coins the watershed's mean curve falls after click 1 (the table
+# hides it: NoC@85 stops counting at click 1). Where does click 2 go? (2) Two test and two training
+# nuclei are cut by the image's border (their masks hold only the part inside): does the order of
+# the methods change without them? (3) How often does the lesson's click land in the largest error
+# region, where Xu et al. click (§2, exercise 1)?
+
+# %%
+coin_runs = [interactive.simulate_clicks(methods["marker watershed"], im, m, max_clicks=2, keep_masks=True)
+             for im, m in zip(coin_images, coin_masks)]
+depth = lambda e: ndimage.distance_transform_edt(np.pad(e, 1))[1:-1, 1:-1].max()  # noqa: E731  deepest pixel of an error
+tie1 = [depth(m & ~r["masks"][0]) == depth(r["masks"][0] & ~m) == 1 for r, m in zip(coin_runs, coin_masks)]
+rim = [ndimage.distance_transform_edt(~(m ^ ndimage.binary_erosion(m)))[r["clicks"][1][0]] <= 1 for r, m in zip(coin_runs, coin_masks)]
+print(f"(1) coins, marker watershed: click 2 negative on {sum(not r['clicks'][1][1] for r in coin_runs)} of {len(coin_runs)}, "
+      f"IoU lower after it on {sum(r['ious'][1] < r['ious'][0] for r in coin_runs)}; after click 1 the deepest missed and "
+      f"the deepest false pixel both 1 px deep (a tie, so negative) on {sum(tie1)}; click 2 within 1 px of the outline on {sum(rim)}")
+kept_nuclei = np.setdiff1d(np.arange(len(test_masks)), cut_by_border)
+print(f"(2) cut by the border: test nuclei {cut_by_border}, training nuclei {interactive.border_cut_nuclei('left')['cut']}; "
+      f"NoC@85 without the cut test nuclei ({len(kept_nuclei)}): " + ", ".join(
+          f"{name} {interactive.noc_summary([v['runs'][i]['ious'] for i in kept_nuclei])['noc85']['mean']:.2f}"
+          for name, v in live["nuclei (test half)"].items()))
+for name, v in live["nuclei (test half)"].items():
+    hits = [h for run, m in zip(v["runs"], test_masks) for h in interactive.in_largest_error_region(run, m)]
+    print(f"(3) {name:24s} clicks after the first inside the largest error region: {sum(hits)} of {len(hits)} "
+          f"({sum(hits) / len(hits):.0%})")
+
+# %% [markdown]
+# (1) On 23 of the 24 coins, after click 1 the deepest missed and the deepest false pixel are both
+# 1 px deep: the mask is right to within a pixel. RITM's rule turns that tie into a negative click,
+# all 24 second clicks land within 1 px of the outline, and the IoU falls on 22: §8's boundary
+# noise, on coins. (2) Without the two cut test nuclei the order of the methods stays the same.
+# (3) The two rules agree on 23% of the click UNet's clicks, 30% of the watershed's and 51% of the
+# random walker's: how often depends on the method that made the errors.

@@ -4,7 +4,8 @@
 # Write the simulated annotator of the original click protocol, count the clicks an annotation
 # tool needs when its model proposes a mask first, turn clicks into the model's input channels,
 # run the annotator loop from such a proposal, seed a random walker with clicks, and say when a
-# click model is worth it; then build the click UNet's input batch and train it for one corrective round.
+# click model is worth it; build the click UNet's input batch and train it for one corrective round;
+# then measure how large an object must be before a 1-px outline error passes IoU 0.85.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -308,3 +309,48 @@ print(f"one corrective round of the shipped model on 4 training nuclei: second c
 
 # %% nbgrader={"grade": true, "grade_id": "check_click_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_click_step(click_batch, train_step)
+
+# %% [markdown]
+# ## 8 · How large must an object be for IoU 0.85? (2 points)
+#
+# §8 of the lesson moved each nucleus's outline by one pixel and scored the result. Do the same
+# on disks, where only the size changes. Write `shift_ious(radius)` with numpy and
+# `scipy.ndimage`. It returns `(iou_out, iou_in)`:
+#
+# * the disk: every pixel `(i, j)` with `(i - c)² + (j - c)² <= radius²`, around the centre `c` of
+#   a square image with room for a dilation (side `2 * radius + 3` or more);
+# * `iou_out`: the disk's IoU with its 1-px dilation (`ndimage.binary_dilation`, default cross);
+# * `iou_in`: its IoU with its 1-px erosion (`ndimage.binary_erosion`).
+#
+# Then write `smallest_radius(threshold, radii=range(3, 16))`. It returns the smallest radius in
+# `radii` at which **both** values reach the threshold (at or above it), or `None` if none does.
+# That is the smallest disk on which an outline one pixel off, either way, still scores the threshold.
+
+# %% nbgrader={"grade": false, "grade_id": "shift_ious", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def shift_ious(radius):
+    ### BEGIN SOLUTION
+    side = 2 * radius + 3
+    rows, cols = np.indices((side, side))
+    disk = (rows - side // 2) ** 2 + (cols - side // 2) ** 2 <= radius ** 2
+    iou = lambda a, b: float((a & b).sum() / (a | b).sum())  # noqa: E731
+    return iou(ndimage.binary_dilation(disk), disk), iou(ndimage.binary_erosion(disk), disk)
+    ### END SOLUTION
+
+
+def smallest_radius(threshold, radii=range(3, 16)):
+    ### BEGIN SOLUTION
+    for radius in radii:
+        if min(shift_ious(radius)) >= threshold:
+            return radius
+    return None
+    ### END SOLUTION
+
+
+for radius in (3, 6, 9, 12, 15):
+    out_iou, in_iou = shift_ious(radius)
+    print(f"radius {radius:2d}: IoU 1 px out {out_iou:.3f}, 1 px in {in_iou:.3f}")
+print("smallest radius for 0.85:", smallest_radius(0.85), "| for 0.90:", smallest_radius(0.90),
+      "| for 0.90 among radii 16 to 40:", smallest_radius(0.90, range(16, 41)))
+
+# %% nbgrader={"grade": true, "grade_id": "check_shift_ious", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_shift_ious(shift_ious, smallest_radius)

@@ -492,6 +492,9 @@ def _round(*, no_grad=True, eval_=True, prev="pred", clicked=True, on="pred", on
         if copy5:                                       # §5's cell: the click-1 step, no corrective round
             loss = torch.nn.functional.cross_entropy(model(x1), y)
             optimiser.zero_grad(); loss.backward(); optimiser.step()
+            if copy5 == "after":                        # cell 24 verbatim: the loss after the step, no gradients
+                with torch.no_grad():
+                    torch.nn.functional.cross_entropy(model(x1), y)
             return float(loss.item()), []
         model.eval() if eval_ else model.train()
         with torch.no_grad() if no_grad else contextlib.nullcontext():
@@ -551,6 +554,7 @@ def test_click_batch_check_names_the_normalisation_and_the_maps(batch, hint):
 
 @pytest.mark.parametrize("kwargs, hint", [
     (dict(copy5=True), "called the model once: that is §5's click-1 step"),
+    (dict(copy5="after"), "(?s)the loss after the update.*§5.s click-1 step"),
     (dict(no_grad=False), "ran with gradients on"),
     (dict(eval_=False), "model.eval"),
     (dict(prev="zeros"), "channel 3 of your graded batch is all zeros"),
@@ -577,3 +581,54 @@ def test_click_step_check_names_each_mistake_of_a_corrective_round(kwargs, hint)
 def test_proposal_entropy_is_public_and_the_old_name_still_works():
     assert interactive._proposal_entropy is interactive.proposal_entropy
     assert "proposal_entropy" in interactive.__all__
+
+
+# ------------------------------------------------------------------ exercise 8: a disk's 1-px shifts
+def _shift_ious(radius, square=False, strict=False, side=None, dice=False, swap=False):
+    """A right shift_ious written by hand; each keyword is one typical mistake."""
+    from scipy import ndimage
+
+    n = side(radius) if side else 2 * radius + 3
+    i, j = np.indices((n, n))
+    d = (i - n // 2) ** 2 + (j - n // 2) ** 2
+    disk = d < radius ** 2 if strict else d <= radius ** 2
+    st = np.ones((3, 3), bool) if square else None
+    score = (lambda a, b: 2 * (a & b).sum() / (a.sum() + b.sum())) if dice else (lambda a, b: (a & b).sum() / (a | b).sum())
+    pair = score(ndimage.binary_dilation(disk, st), disk), score(ndimage.binary_erosion(disk, st), disk)
+    return pair[::-1] if swap else pair
+
+
+def _smallest(how="both", radii_fixed=False, none_as_last=False, returns_iou=False):
+    def smallest_radius(threshold, radii=range(3, 16)):
+        for r in (range(3, 16) if radii_fixed else radii):
+            a, b = _shift_ious(r)
+            if (min(a, b) if how == "both" else max(a, b)) >= threshold:
+                return min(a, b) if returns_iou else r
+        return list(radii)[-1] if none_as_last else None
+    return smallest_radius
+
+
+def test_shift_ious_check_accepts_a_correct_answer_and_refuses_the_helpers(capsys):
+    checks.check_shift_ious(_shift_ious, _smallest())
+    assert "all cases pass" in capsys.readouterr().out
+    from segcourse.checks.lesson06 import _disk_shift_ious
+
+    with pytest.raises(AssertionError, match="check.s own reference"):
+        checks.check_shift_ious(_disk_shift_ious, _smallest())
+    assert _disk_shift_ious(12)[1] >= 0.85 > _disk_shift_ious(11)[1] and max(_disk_shift_ious(15)) < 0.90
+
+
+@pytest.mark.parametrize("shift, smallest, hint", [
+    (lambda r: _shift_ious(r, swap=True), _smallest(), "swapped"),
+    (lambda r: _shift_ious(r, square=True), _smallest(), "8-connected"),
+    (lambda r: _shift_ious(r, strict=True), _smallest(), "skimage.draw.disk"),
+    (lambda r: _shift_ious(r, dice=True), _smallest(), "Dice"),
+    (lambda r: _shift_ious(r, side=lambda r: 2 * r + 1), _smallest(), "margin"),
+    (_shift_ious, _smallest(how="either"), "(?s)BOTH.iou_out and iou_in"),
+    (_shift_ious, _smallest(none_as_last=True), "answer is None"),
+    (_shift_ious, _smallest(radii_fixed=True), "(?s)use the radii you are.given"),
+    (_shift_ious, _smallest(returns_iou=True), "looks like an IoU"),
+])
+def test_shift_ious_check_names_each_mistake(shift, smallest, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_shift_ious(shift, smallest)

@@ -54,7 +54,8 @@ Layout
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``, ``check_trap_score``, ``check_boundary_enrichment``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
-                ``check_click_maps``, ``check_simulate``, ``check_seeds``, ``check_click_step``
+                ``check_click_maps``, ``check_simulate``, ``check_seeds``, ``check_click_step``,
+                ``check_shift_ious``
 
 Everything is re-exported here: notebooks and tests use ``from segcourse import checks`` and
 ``checks.check_dice_per_image(...)``; a new check goes into its lesson's module (and that module's
@@ -108,7 +109,7 @@ from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_dis
 from .lesson05 import (check_boundary_enrichment, check_practice_masks, check_report, check_small_region_sensitivity,
                        check_trap_score)
 from .lesson06 import (check_click_maps, check_click_step, check_largest_region_click, check_noc_with_proposal,
-                       check_seeds, check_simulate)
+                       check_seeds, check_shift_ious, check_simulate)
 
 __all__ = [
     "CheckFailed",
@@ -161,4 +162,5 @@ __all__ = [
     "check_simulate",
     "check_seeds",
     "check_click_step",
+    "check_shift_ious",
 ]

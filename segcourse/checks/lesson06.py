@@ -14,7 +14,7 @@ from ._core import _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds",
-           "check_click_step"]
+           "check_click_step", "check_shift_ious"]
 
 
 def _largest_region_click(pred: Any, target: Any) -> tuple[int, int, bool]:
@@ -1000,14 +1000,19 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         __import__("sys").setprofile(previous)
     watch.refuse("train_step", use="the steps of the exercise (a no-grad prediction, next_click, the graded step)")
     calls = model.calls
+    missing = ("What is missing: first PREDICT from the first clicks (model.eval(), under torch.no_grad()), place a "
+               "second click with next_click on that prediction's error, put the prediction in channel 3, and only "
+               "then make the graded forward pass on the new batch")
     if len(calls) == 1:
-        raise AssertionError("your train_step called the model once: that is §5's click-1 step, not a corrective round. "
-                             "What is missing: first PREDICT from the first clicks (model.eval(), under torch.no_grad()), "
-                             "place a second click with next_click on that prediction's error, put the prediction in "
-                             "channel 3, and only then make the graded forward pass on the new batch")
+        raise AssertionError(f"your train_step called the model once: that is §5's click-1 step, not a corrective "
+                             f"round. {missing}")
     if not calls:
         raise AssertionError("your train_step never called the model: predict, click, then train on model(x)")
     first = calls[0]
+    if first["grad"] and all(not c["grad"] and c["after_step"] for c in calls[1:]):
+        raise AssertionError(f"your train_step trains on the first clicks at once and calls the model again only "
+                             f"after optimiser.step(), without gradients (the loss after the update): that is §5's "
+                             f"click-1 step, not a corrective round. {missing}")
     if first["grad"]:
         raise AssertionError("your prediction (the first model call) ran with gradients on: wrap it in "
                              "`with torch.no_grad():` -- the prediction is an input of the step, not something to "
@@ -1116,3 +1121,114 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
     if not all(torch.allclose(a, b_, atol=1e-5) for a, b_ in zip(model.parameters(), ref_model.parameters())):
         raise AssertionError("your loss is right but the weights after your step differ from one step of the "
                              "optimiser on that loss: zero_grad, backward, step, once each")
+
+
+def _disk_shift_ious(radius: int, structure: Any = None, strict: bool = False, margin: int = 2,
+                     dice: bool = False) -> tuple[float, float]:
+    """The reference of exercise 8: a disk of ``radius`` (``<=``) centred in a square image with ``margin`` px
+    around it; its IoU (or Dice) with its 1-px dilation and with its 1-px erosion. The keywords are the
+    typical mistakes the check names: a 3×3 square ``structure``, a ``strict`` disk (``<``, as
+    ``skimage.draw.disk`` draws it), no ``margin`` (the dilation clipped by the image) and Dice."""
+    n = 2 * radius + 1 + 2 * margin
+    rows, cols = np.indices((n, n))
+    d = (rows - n // 2) ** 2 + (cols - n // 2) ** 2
+    disk = d < radius ** 2 if strict else d <= radius ** 2
+
+    def score(a: np.ndarray, b: np.ndarray) -> float:
+        inter = float((a & b).sum())
+        return 2 * inter / float(a.sum() + b.sum()) if dice else inter / float((a | b).sum())
+    return score(ndi.binary_dilation(disk, structure), disk), score(ndi.binary_erosion(disk, structure), disk)
+
+
+def _smallest_radius(threshold: float, radii: Any = range(3, 16), either: bool = False) -> int | None:
+    """The smallest radius whose 1-px dilation and erosion both reach ``threshold`` (``either``: one of them)."""
+    for r in radii:
+        out, inn = _disk_shift_ious(int(r))
+        if (max if either else min)(out, inn) >= threshold:
+            return int(r)
+    return None
+
+
+def _pair(value: Any, what: str) -> tuple[float, float]:
+    value = _plain(value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise AssertionError(f"{what} returns two numbers, (iou_out, iou_in); yours returned {value!r:.120}")
+    return _number(value[0], f"{what}'s iou_out"), _number(value[1], f"{what}'s iou_in")
+
+
+@learner_check
+def check_shift_ious(shift_ious: Callable, smallest_radius: Callable) -> None:
+    """Check ``shift_ious(radius) -> (iou_out, iou_in)`` (a disk against its 1-px dilation and erosion) and
+    ``smallest_radius(threshold, radii) -> radius or None`` (exercise 8).
+
+    A wrong answer fails with a hint that names its mistake:
+
+    >>> check_shift_ious(lambda r: _disk_shift_ious(r)[::-1], lambda t, radii=range(3, 16): None)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your two values are swapped: the 1-px DILATION comes first (iou_out), then ...
+    """
+    call = Watch(LIBRARY)
+    for r in (3, 7, 12):
+        got = _pair(call(shift_ious, r, what="shift_ious"), "shift_ious")
+        want = _disk_shift_ious(r)
+
+        def same(other: tuple[float, float]) -> bool:
+            return bool(np.allclose(got, other, atol=1e-9))
+        if same(want):
+            continue
+        if same(want[::-1]):
+            raise AssertionError("your two values are swapped: the 1-px DILATION comes first (iou_out), then the 1-px "
+                                 "erosion (iou_in)")
+        if same(_disk_shift_ious(r, structure=np.ones((3, 3), bool))):
+            raise AssertionError(f"radius {r}: your dilation and erosion use a 3×3 square (8-connected) structuring "
+                                 f"element, which moves the outline by more than a pixel along the diagonals. Use "
+                                 f"ndimage's default, the 4-connected cross, as §8 does: a 1-px shift")
+        if same(_disk_shift_ious(r, strict=True)):
+            raise AssertionError(f"radius {r}: your disk uses < radius² and leaves out the 4 pixels at distance exactly "
+                                 f"{r} (skimage.draw.disk draws it that way); the exercise's disk includes them: <=")
+        if same(_disk_shift_ious(r, dice=True)):
+            raise AssertionError(f"radius {r}: you computed Dice, 2·|A∩B| / (|A| + |B|), which is higher than IoU for "
+                                 f"the same masks; the thresholds 0.85 and 0.90 are IoU: |A∩B| / |A∪B|")
+        if same(_disk_shift_ious(r, margin=0)):
+            raise AssertionError(f"radius {r}: your image is only 2·radius + 1 = {2 * r + 1} px wide, so the dilation "
+                                 f"loses the 4 pixels that would lie outside it; leave at least 1 px of margin around "
+                                 f"the disk (side 2·radius + 3 or more)")
+        if got[0] < got[1]:
+            raise AssertionError(f"radius {r}: your iou_out {got[0]:.3f} is below your iou_in {got[1]:.3f}; a 1-px "
+                                 f"dilation of a disk adds fewer pixels than a 1-px erosion removes, relative to the "
+                                 f"union, so it scores HIGHER. Check which value is which, and the IoU of each with the "
+                                 f"disk itself")
+        raise AssertionError(f"radius {r}: expected (iou_out, iou_in) = ({want[0]:.3f}, {want[1]:.3f}), got "
+                             f"({got[0]:.3f}, {got[1]:.3f}): the IoU of the disk (i - c)² + (j - c)² <= radius² with "
+                             f"ndimage.binary_dilation(disk) and with ndimage.binary_erosion(disk)")
+
+    def ask(threshold: float, radii: Any) -> int | None:
+        value = _plain(call(smallest_radius, threshold, radii, what="smallest_radius"))
+        if value is None:
+            return None
+        if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+            raise AssertionError(f"smallest_radius returned {value!r}, which looks like an IoU: return the RADIUS "
+                                 f"(an integer from radii), or None when no radius reaches the threshold")
+        return int(_count(value, "smallest_radius"))
+
+    for threshold, radii in ((0.85, range(3, 16)), (0.80, range(3, 16)), (0.90, range(3, 16)), (0.85, [5, 9, 13]),
+                             (0.90, range(16, 31))):
+        got, want = ask(threshold, radii), _smallest_radius(threshold, radii)
+        if got == want:
+            continue
+        where = f"smallest_radius({threshold}, {radii!r})"
+        if want is None:
+            raise AssertionError(f"{where}: no radius in radii reaches {threshold} with both shifts, so the answer is "
+                                 f"None; yours is {got!r} (the last radius tried is not an answer)")
+        if got == _smallest_radius(threshold, radii, either=True):
+            raise AssertionError(f"{where}: you returned {got}, where ONE of the two shifts reaches {threshold}; the "
+                                 f"annotator may be a pixel off either way, so BOTH iou_out and iou_in must reach it "
+                                 f"(their minimum): {want}")
+        if got == _smallest_radius(threshold, range(3, 16)) and list(radii) != list(range(3, 16)):
+            raise AssertionError(f"{where}: you returned {got}, the answer for radii 3 to 15; use the radii you are "
+                                 f"given (expected {want!r})")
+        raise AssertionError(f"{where}: expected {want!r}, got {got!r}: the smallest radius in radii whose iou_out and "
+                             f"iou_in both reach the threshold (>=), or None")
+    call.refuse("shift_ious")
+    print("check_shift_ious: all cases pass")
