@@ -7,10 +7,9 @@
 # (connected components, the distance transform, markers, the watershed) one step at a time in
 # plain numpy, then lets a small network learn the part the pipeline gets wrong.
 #
-# A word you will meet: **panoptic**. Datasets split their classes into *stuff* (regions you do
-# not count: road, sky) and *things* (countable objects: cells, cars). Panoptic segmentation
-# labels stuff semantically and gives every thing its own id; its score, panoptic quality, is the
-# one we use for our single thing class, "cell".
+# **Panoptic** segmentation labels uncountable *stuff* (road, sky) semantically and gives every
+# countable *thing* its own id; its score, panoptic quality, is the one we use for our single
+# thing class, "cell".
 #
 # **After this lesson you can**
 #
@@ -22,10 +21,6 @@
 #    precision (AP) and count error;
 # 5. train a network on an instance-aware target (a distance map) and seed a watershed from it;
 # 6. decide between semantic and instance segmentation for a task.
-#
-# **Map:** 1 · lone and touching cells → 2 · connected components → 3 · the distance transform →
-# 4 · markers and the watershed → 5 · matching, PQ, count error, AP → 6 · a boundary class →
-# 7 · a learned distance target → 8 · semantic or instance? → evidence card, summary, pass check.
 
 # %%
 import time
@@ -41,7 +36,7 @@ from skimage.segmentation import find_boundaries, watershed
 
 from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
-from segcourse.viz import cluster_box, legend_below, mark_box, matched_swatch   # figure helpers: legend under a panel, box of a cluster
+from segcourse.viz import cluster_box, legend_below, matched_swatch   # figure helpers: legend under a panel, box of a cluster
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -51,10 +46,10 @@ np.set_printoptions(precision=3, suppress=True)
 #
 # `data.touching_cells` draws fluorescent cells. With `isolated=0.5` each new cell has an even
 # chance of starting a new cluster; otherwise it is placed against an earlier cell, touching it
-# or overlapping it by up to a tenth of the sum of their radii (`overlap=0.1`). Nothing keeps it
-# clear of the *other* cells of the cluster, so in a crowd a cell can lose most of its disc. A
-# shared pixel goes to the cell whose centre is relatively closer: cells meet along a **shared
-# boundary**, and none lies in front of another (real images add **occlusion**). The generator
+# or overlapping it by up to a tenth of the sum of their radii (`overlap=0.1`); in a crowd a cell
+# can lose most of its disc. A shared pixel goes to the cell whose centre is relatively closer:
+# cells meet along a **shared boundary**, and none lies in front of another (real images add
+# **occlusion**). The generator
 # returns `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic mask
 # (every cell is class 1).
 
@@ -152,36 +147,15 @@ print(f"image {i}: true number of cells {n_cells[i]}, connected components {naiv
 # far from the background; the "neck" where two cells touch is close to it. So a merged blob
 # usually becomes hills, one per cell (not always: counted below). To see a neck, take two cells
 # that touch, each with a hilltop of its own (no neighbouring pixel higher), and read the map
-# along the line between the tops:
+# along the line between the tops (`instances.touching_pairs` finds such pairs and samples the
+# map every half pixel along each line, with `ndimage.map_coordinates`):
 
 # %%
 mask = cells.labels[i].astype(bool)
 dist = ndimage.distance_transform_edt(mask)
-ids = np.unique(cells.instances[i])[1:]
-centres = ndimage.maximum_position(dist, cells.instances[i], ids)     # the top of each cell's hill
-
-def profile(a, b):
-    """The distance map sampled along the straight line from point a to point b."""
-    n = 2 * int(np.hypot(b[0] - a[0], b[1] - a[1])) + 1
-    rr, cc = np.linspace(a[0], b[0], n), np.linspace(a[1], b[1], n)
-    return rr, cc, ndimage.map_coordinates(dist, [rr, cc], order=1)
-
-def touching_pairs(inst):
-    """Pairs of touching cells whose tops are hilltops and whose line crosses no other cell: (x, y, rr, cc, profile)."""
-    hilltop = dist == ndimage.maximum_filter(dist, size=3)          # no neighbouring pixel is higher
-    pairs = []
-    for x in range(len(ids)):
-        for y in range(x + 1, len(ids)):
-            rr, cc, prof = profile(centres[x], centres[y])
-            on_line = set(inst[np.round(rr).astype(int), np.round(cc).astype(int)].tolist())
-            touch = np.any(ndimage.binary_dilation(inst == ids[x]) & (inst == ids[y]))
-            if touch and on_line == {ids[x], ids[y]} and hilltop[centres[x]] and hilltop[centres[y]]:
-                pairs.append((x, y, rr, cc, prof))
-    return pairs
-
 inst = cells.instances[i]
-pairs = touching_pairs(inst)
-x, y, rr, cc, prof = min(pairs, key=lambda p_: p_[4].min() / min(p_[4][0], p_[4][-1]))   # the deepest neck
+pairs = instances.touching_pairs(inst, dist)                   # (id a, id b, rows, cols, the map along the line)
+id_a, id_b, rr, cc, prof = min(pairs, key=lambda p_: p_[4].min() / min(p_[4][0], p_[4][-1]))   # the deepest neck
 along = np.hypot(rr - rr[0], cc - cc[0])
 line_colour = palette.rgb(palette.SERIES[0])
 
@@ -193,8 +167,8 @@ axes[1].plot(along, prof, color="black")
 axes[1].set(title="along the grey line", xlabel="position along the line (px)", ylabel="distance to background (px)",
             ylim=(0, None))
 fig.tight_layout()
-crossing = along[np.argmax(inst[np.round(rr).astype(int), np.round(cc).astype(int)] != ids[x])]
-print(f"cells {ids[x]} and {ids[y]} touch; the line crosses no other cell; {len(pairs)} pairs of this image qualify")
+crossing = along[np.argmax(inst[np.round(rr).astype(int), np.round(cc).astype(int)] != id_a)]
+print(f"cells {id_a} and {id_b} touch; the line crosses no other cell; {len(pairs)} pairs of this image qualify")
 print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lowest point, {prof.min():.1f} px, "
       f"lies {along[np.argmin(prof)]:.1f} px along the line, where it passes from one cell to the other at {crossing:.1f} px")
 
@@ -226,8 +200,7 @@ print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two 
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, and a watershed seeded from the peaks
-# merges the two (section 5 counts those merges, and section 7 shows an image where several cells
-# share one hill); a cell with two peaks risks being split in two.
+# merges the two (section 5 counts those merges); a cell with two peaks risks being split in two.
 #
 # ## 4 · Markers and the watershed, by hand
 #
@@ -264,23 +237,22 @@ peaks = peak_local_max(dist, min_distance=2, labels=components, exclude_border=F
 markers = np.zeros(mask.shape, np.int32)
 markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
 split = flood(-dist, markers, mask)
-agree = np.mean(split[mask] == watershed(-dist, markers, mask=mask)[mask])
 print(f"{len(peaks)} markers -> {split.max()} objects (truth: {n_cells[i]} cells)")
-print(f"image {i}, flood by hand and skimage.segmentation.watershed(-dist, markers, mask=mask): the same id on "
-      f"{agree:.1%} of the cell pixels")
 rng = np.random.default_rng(0)
-same = same_untied = n_diff = 0
-for m_ in cells.labels.astype(bool):                     # all 200 images, as above
+
+def both_floods(m_, jitter=0.0):
+    """flood and skimage's watershed of one mask, same markers; heights moved by up to `jitter` px (no ties)."""
     d_ = ndimage.distance_transform_edt(m_)
     pk = peak_local_max(d_, min_distance=2, labels=ndimage.label(m_)[0], exclude_border=False)
     mk = np.zeros(m_.shape, np.int32)
     mk[tuple(pk.T)] = np.arange(1, len(pk) + 1)
-    diff = flood(-d_, mk, m_) != watershed(-d_, mk, mask=m_)
-    same, n_diff = same + (not diff.any()), n_diff + diff.sum()
-    h = -d_ + 1e-6 * rng.random(d_.shape)                # a random millionth of a pixel: no two heights tie
-    same_untied += np.array_equal(flood(h, mk, m_), watershed(h, mk, mask=m_))
-print(f"all 200 images: the same map on {same} ({n_diff} of {int(cells.labels.sum()):,} cell pixels differ); "
-      f"with the ties broken, on {same_untied}")
+    h = -d_ + jitter * rng.random(d_.shape)
+    return flood(h, mk, m_), watershed(h, mk, mask=m_)
+
+same = [np.array_equal(*both_floods(m_)) for m_ in cells.labels.astype(bool)]
+same_untied = [np.array_equal(*both_floods(m_, 1e-6)) for m_ in cells.labels.astype(bool)]
+print(f"flood by hand and skimage.segmentation.watershed(-dist, markers, mask=mask) give the same map on {sum(same)} "
+      f"of 200 images; with every height moved by a random millionth of a pixel (no ties), on {sum(same_untied)}")
 
 # %%
 m_split = instances.match_instances(split, cells.instances[i])
@@ -312,16 +284,13 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
 # that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
 # prediction is red. The truth panel shows in blue the cells the *watershed* misses: it finds 6
-# of the 8 cells here, the components 3. Colour alone can hide a merge: an object that covers
-# two cells and matches one takes that cell's colour (section 5 counts these).
+# of the 8 cells here, the components 3.
 #
-# The two floods differ only at **ties**, pixels of equal height that two floods reach: which one
-# claims such a pixel depends on the order of equal heights. On all 200 images they give the same
-# map on 159; with every height moved by a random millionth of a pixel (no ties), on 200 (the
-# last line under the flood cell). From here on we use scikit-image's `watershed`, the same flood
-# in compiled code, up to ties. The library
-# wraps these lines in `instances.separate_touching` (which also gives a marker to a component
-# without any peak); it gives the same map on every image here:
+# The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
+# map on 159 of 200 images, on all 200 once the ties are broken (the last line under the flood
+# cell). From here on we use scikit-image's `watershed`, the same flood in compiled code.
+# `instances.separate_touching` wraps these lines (and gives a marker to a component without any
+# peak); it gives the same map on every image here:
 
 # %%
 def watershed_by_hand(m, min_distance):
@@ -339,10 +308,10 @@ print(f"by hand and instances.separate_touching agree on {same} of 200 images")
 # %% [markdown]
 # **The knob: `min_distance`.** Too small, and a ragged outline grows several peaks in one cell
 # (the cell shatters); too large, and two centres closer than it share one marker (a merge). A
-# knob must not be tuned on the images it is scored on, or the score flatters it: we draw a
-# separate **tuning set** of 200 images (seed 1) and keep the lesson's 200 images (seed 0) for
-# scoring. On the tuning set, count the objects, the true cells matched (TP), the unmatched
-# predictions (FP), the missed cells (FN), and the pooled PQ (section 5):
+# knob tuned on the images it is scored on flatters the score, so we tune on a separate **tuning
+# set** of 200 images (seed 1) and score on the lesson's 200 (seed 0). On the tuning set, count
+# the objects, the true cells matched (TP), the unmatched predictions (FP), the missed cells (FN),
+# and the pooled PQ (section 5):
 
 # %%
 tuning = data.touching_cells(200, seed=1, overlap=0.1, isolated=0.5)
@@ -424,48 +393,21 @@ for name, pred in preds.items():
 # two or more true cells; a **split piece** covers one true cell that another prediction matches;
 # anything else is **other**. Sort every missed cell: **inside a merge** (a merge FP covers it),
 # **covered by a match** (a prediction matched to another cell covers at least half of it) or
-# **other**:
+# **other** (`instances.fp_fn_kinds` counts them):
 
 # %%
-def fp_fn_kinds(pred_maps, truth_maps):
-    fp_kinds = {"merge": 0, "split piece": 0, "other": 0}
-    fn_kinds = {"inside a merge": 0, "covered by a match": 0, "other": 0}
-    for pred, truth in zip(pred_maps, truth_maps):
-        m = instances.match_instances(pred, truth)
-        matched_truth = {g for _, g, _ in m.pairs}
-        cell_size = np.bincount(truth.ravel())
-        in_merge = set()
-        for p in m.unmatched_pred:
-            ids_, overlap = np.unique(truth[pred == p], return_counts=True)
-            covered = [g for g, n in zip(ids_, overlap) if g != 0 and n >= 0.1 * cell_size[g]]
-            kind = "merge" if len(covered) >= 2 else "split piece" if covered and covered[0] in matched_truth else "other"
-            fp_kinds[kind] += 1
-            if kind == "merge":
-                in_merge |= set(covered)
-        matched_pred = {p for p, _, _ in m.pairs}
-        for g in m.unmatched_gt:
-            over = np.unique(pred[truth == g])
-            if g in in_merge:
-                fn_kinds["inside a merge"] += 1
-            elif any(p in matched_pred and np.mean(pred[truth == g] == p) >= 0.5 for p in over):
-                fn_kinds["covered by a match"] += 1
-            else:
-                fn_kinds["other"] += 1
-    return fp_kinds, fn_kinds
-
-fp_kinds, fn_kinds = fp_fn_kinds(preds["watershed"], cells.instances)
+fp_kinds, fn_kinds = instances.fp_fn_kinds(preds["watershed"], cells.instances)
 print(f"watershed false positives: {sum(fp_kinds.values())} |", fp_kinds)
 print(f"watershed false negatives: {sum(fn_kinds.values())} |", fn_kinds)
 for md in (1, 8):                                      # the two ends of the sweep of section 4, on the tuning set
-    fp_md = fp_fn_kinds(sweep_pred[md], tuning.instances)[0]
+    fp_md = instances.fp_fn_kinds(sweep_pred[md], tuning.instances)[0]
     print(f"tuning set, min_distance={md}: false positives {sum(fp_md.values())} |", fp_md)
 
 # %% [markdown]
 # Of the watershed's 37 false positives, 23 are merges and 14 split pieces; of its 111 missed
 # cells, 44 lie inside a merge and 67 under a prediction matched to another cell. A merged blob
 # that still matches one of its cells costs no FP, only FNs, so the FP count understates
-# merging: all 111 missed cells lie under a merged object, against 14 split pieces (the "tenth"
-# and "half" that define the kinds are choices).
+# merging (the "tenth" and "half" that define the kinds are choices).
 #
 # Back to the knob: with `min_distance=1` the tuning set's 657 false positives are 159 split
 # pieces, 39 merges and 459 "other" (pieces of cells no prediction matches): the cells shatter.
@@ -487,7 +429,7 @@ legend_below(axes[1], [matched, *viz.outcome_handles(("FP",), labels=fp_label)])
 viz.outcome_legend(axes[0], kinds=("FN",), labels={"FN": "FN: missed cell"})
 fig.tight_layout()
 print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}; its false positives:",
-      fp_fn_kinds([pred], [cells.instances[i_bad]])[0])
+      instances.fp_fn_kinds([pred], [cells.instances[i_bad]])[0])
 
 # %% [markdown]
 # ## 5b · Average precision: scoring objects ranked by confidence
@@ -497,8 +439,8 @@ print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed
 # over its pixels, that a pixel is cell), rank all objects of all images by it, and walk down the
 # list: precision and recall after every object trace a curve, and AP is the area under it,
 # averaged over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone).
-# PQ scores one fixed set of objects; AP rewards a model whose confident objects are the right
-# ones (`instances.dataset_average_precision`, COCO's definition).
+# AP rewards a model whose confident objects are the right ones
+# (`instances.dataset_average_precision`).
 #
 # By hand, on six predictions for five true cells, already ranked and matched (a hit or not):
 
@@ -538,7 +480,7 @@ ax.plot([recall[-1], recall[-1], 1], [envelope[-1], 0, 0], color=palette.rgb(pal
 ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
 ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
         label="a false positive")
-ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.05), title="precision-recall of the toy ranking")
+ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(-0.03, 1.05), title="precision-recall of the toy ranking")
 ax.legend(loc="lower left", fontsize=8)
 fig.tight_layout()
 print(f"area under the envelope, read at 101 recall levels: {coco:.3f}; levels above the last recall "
@@ -608,8 +550,7 @@ for name, guess in guesses.items():
 # %% [markdown]
 # Cross-entropy cannot tell the two mistakes apart: 41821 wrong pixels cost 0.240 either way.
 # The Dice loss can: losing the boundary class raises it from 0.081 to 0.394, as many background
-# mistakes only to 0.133. (The right guess does not score 0: a confident logit is not a certain
-# one.)
+# mistakes only to 0.133.
 #
 # Back from three classes to instances: the interior pixels split into connected components,
 # the seeds (almost always one per cell: the last line below counts); a watershed floods the
@@ -702,22 +643,9 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 #
 # The image, other than image 63 of section 5, where the recipe gains the most cells. The bottom
 # row draws the dashed box of the top row with each pixel enlarged 4 × 4, so the white outlines
-# stay thin and the missed cells (blue, right) can be seen:
+# stay thin and the missed cells (blue, right) can be seen (`viz.zoom_rows` draws both rows):
 
 # %%
-def enlarge(a, box, k=4):
-    """The box of an image or map with each pixel drawn k × k times (outlines drawn after it are 1/k px wide)."""
-    return np.asarray(a)[box].repeat(k, 0).repeat(k, 1)
-
-def zoom_rows(axes, box, draw):
-    """draw(row, view) twice: row 0 the whole image, row 1 the dashed box enlarged; then mark the box and title row 1."""
-    for row, view in ((0, lambda a: np.asarray(a)), (1, lambda a: enlarge(a, box))):
-        draw(row, view)
-    for ax_top, ax in zip(*axes):
-        mark_box(ax_top, box)
-        ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
-        ax_top.title.set_fontsize(10)
-
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
@@ -740,14 +668,14 @@ def draw(row, view):
     viz.instance_overlay(view(cells.images[j]), view(cells.instances[j]), ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
                          colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
 
-zoom_rows(axes, box, draw)
+viz.zoom_rows(axes, box, draw)
 legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
 legend_below(axes[1, 3], [matched_swatch("matched by the recipe")]
              + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
 fig.tight_layout()
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
-      fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
+      instances.fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
 
 # %% [markdown]
 # On image 91 the watershed matches 2 of the 8 cells, the recipe 6. Over the 200 images the
@@ -781,27 +709,26 @@ for name, hits in found.items():
           f"of them with no peak of their own: {np.sum(~hits & peakless)} (of the {peakless.sum()} such cells)")
 lone_cell = np.concatenate([[len(np.unique(t[bl == bl[t == c][0]])) == 1 for c in range(1, t.max() + 1)]
                             for t, bl in zip(cells.instances, blobs_of)])
+print("cells with no peak of their own, by third (smallest first):", np.bincount(third[peakless], minlength=3).tolist())
 print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, missed by the watershed: "
       f"{np.sum(lone_cell & (third == 0) & ~np.concatenate(found['watershed on predicted mask']))}")
 
 # %% [markdown]
 # The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
 # recipe's 64. Size alone does not cause them: every lone cell of the smallest third is found.
-# What they share is the count of section 3: they are **cells with no peak of their own** (small
-# cells pressed into a neighbour). 86 of the watershed's 111 misses have no peak, and of the 99
-# cells without one, 86 are missed; the recipe, which does not use these peaks, still misses 48
-# of them. In the largest third (173 to 256 px) both
-# methods have recall 1.000.
+# Most misses (86 of the watershed's 111) are **cells with no peak of their own** in the mask's
+# distance map (section 3), and of the 99 cells without one, 86 are missed. The peakless cells are
+# small: 91 of the 99 lie in the smallest third. The recipe, which does not use these peaks, still
+# misses 48 of them. In the largest third (173 to 256 px) both methods have recall 1.000.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
 #
 # The watershed fails where the *mask's* distance map has one hill for two cells. The truth knows
 # better: for every cell pixel, the distance to the nearest pixel **outside its own cell**
 # (background or another cell). It drops to 1 where two cells touch, so every cell gets a hill
-# of its own (sometimes with two peaks: the "exact target" rows below count them). StarDist and
-# Cellpose learn close relatives of it. A network can learn to predict it from the image (each
-# cell's brightness dome is a cue: the last line under the figure measures it), and the watershed
-# is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
+# of its own (sometimes with two peaks: the "exact target" rows below count them). A network can
+# learn it from the image (each cell's brightness dome is a cue: the last line under the figure
+# measures it), and the watershed is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
 # edge counts as outside), then `instances.instance_distance_map`, on image 63:
 
 # %%
@@ -834,10 +761,9 @@ print(f"brightness against the target inside a cell: median correlation {np.medi
 
 # %% [markdown]
 # The `TinyUNet` of lesson 01 with **one output channel** regresses this map (divided by 5, so
-# that the targets are small numbers) with a mean squared error, on new images (their number,
-# the steps and the targets' range are printed after the run). The cell trains live; your numbers
-# may differ in the last digits from the recorded run the rest of the lesson reads (see "Same
-# numbers on every machine" in the README).
+# that the targets are small numbers) with a mean squared error, on new images. The cell trains
+# live; the rest of the lesson reads the recorded run (see "Same numbers on every machine" in the
+# README).
 
 # %% tags=["nbval-ignore-output"]
 SCALE = 5.0
@@ -849,7 +775,7 @@ torch.manual_seed(0)
 live_model = models.TinyUNet(3, 1, width=8)               # 1 channel: a distance, not class scores
 steps, batch = 150, 16
 opt = torch.optim.Adam(live_model.parameters(), lr=1e-2)
-sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=steps)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=steps)   # lr rises to max_lr, then decays to ~0
 gen = torch.Generator().manual_seed(0)
 losses = []
 live_model.train()
@@ -945,7 +871,7 @@ diff = per_img["learned distance"] - per_img["watershed on the mask"]     # colu
 lower, higher = np.sum(diff < -1e-9, axis=0), np.sum(diff > 1e-9, axis=0)
 print(f"per image, learned distance vs watershed: lower SQ on {lower[1]}, lower PQ on {lower[0]}, "
       f"higher RQ on {higher[2]} (lower on {lower[2]}) of 200 images")
-fp_l, fn_l = fp_fn_kinds(learned, cells.instances)
+fp_l, fn_l = instances.fp_fn_kinds(learned, cells.instances)
 print("learned distance, false positives:", fp_l, "| false negatives:", fn_l)
 
 # %%
@@ -976,12 +902,12 @@ def draw(row, view):
     if row == 0:
         fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
 
-zoom_rows(axes, box, draw)
+viz.zoom_rows(axes, box, draw)
 legend_below(axes[1, 0])
 legend_below(axes[1, 1], [matched, Patch(**no_id_style, label="cell pixel with no id")])
 legend_below(axes[1, 2], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed cell"})])
 fig.tight_layout()
-print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:", fp_fn_kinds([lab], [cells.instances[k]])[1])
+print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:", instances.fp_fn_kinds([lab], [cells.instances[k]])[1])
 print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatched): {np.sum(no_id)}")
 
 # %% [markdown]
@@ -995,18 +921,18 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # |---|---|---|
 # | **better: separation** | the learned markers split cells the mask's map merges | RQ 0.956 against 0.933; FP 12 against 37; FN 85 against 111; mean count error 0.38 against 0.51 |
 # | **worse: outlines** | the learned mask (distance above the threshold) is blurrier; the same markers flooded in the model's mask fix it | SQ 0.926 against 0.952, PQ 0.885 against 0.889; row "learned, model's mask": SQ 0.961, PQ 0.921 |
-# | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | exact target (the truth's own map): PQ 0.900 without blur (93 of 1,145 cells get two markers), 0.988 with σ = 0.5 |
+# | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | the kinds under the table; FN of row "learned, model's mask" |
+# | **ceiling: the exact target** | the truth's own map over-splits without blur: 93 of 1,145 cells get two markers | PQ 0.900 and FP 144 without blur, 0.988 with σ = 0.5 |
 #
-# So the gap from 0.885 to 0.988 comes from learning the map. The boundary-class recipe still
-# leads (PQ 0.943), but not as an equal: compare the column "net parameters" and the images
-# seen (the line under the training cell).
+# So the gap from 0.885 to 0.988 comes from learning the map. The boundary-class recipe leads
+# (PQ 0.943) with a larger budget: compare the column "net parameters" and the images seen (the
+# line under the training cell).
 
 # %% [markdown]
 # ### Going further: the same objects, another ranking
 #
-# *Optional.* AP scores a *ranking*, so it depends on the confidence as much as on the objects.
-# Rank the objects of the two watersheds by another confidence, the height of each object's hill
-# (the maximum of the map it was seeded from):
+# *Optional.* AP scores a ranking, so another confidence for the same objects (the height of each
+# object's hill) changes it:
 
 # %%
 mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
@@ -1017,9 +943,8 @@ for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", d
           f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
 
 # %% [markdown]
-# Ranked by mean cell probability, the watershed's objects reach AP 0.802 and the learned
-# distance's 0.776; ranked by hill height, the same objects reach 0.750 and 0.799 — the order
-# flips. Compare AP only between rows ranked by the same confidence.
+# The two methods swap places (the two lines above): compare AP only between rows ranked by the
+# same confidence.
 #
 # ## 8 · Semantic or instance?
 #
@@ -1031,20 +956,18 @@ for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", d
 # | a per-pixel answer is enough, with no post-processing step | per-object boundaries matter |
 # | inference must cost one forward pass and nothing more | a post-processing step per image is affordable (timed below) |
 #
-# Storage is a choice too. An id map, as here, gives each pixel one id, so it cannot hold
-# overlapping objects; COCO stores one run-length encoded (RLE) mask per object, so two masks may
-# share pixels.
+# An id map, as here, cannot hold overlapping objects; COCO stores one run-length encoded (RLE)
+# mask per object, so two masks may share pixels.
 #
 # Instance segmentation comes in two families. **Top-down** (detect, then mask): a detector
-# proposes a box per object and a second head predicts a mask inside each box (Mask R-CNN);
-# objects may overlap. **Bottom-up** (this lesson): predict a per-pixel target, then group pixels
-# into objects. StarDist predicts, at each pixel, the distance to the object's outline along a
-# fixed set of rays; Cellpose predicts a flow field towards each cell's centre and groups the
-# pixels whose flows end together. This lesson measures only the bottom-up route.
+# proposes a box per object and a second head predicts a mask inside each box (Mask R-CNN).
+# **Bottom-up** (this lesson): predict a per-pixel target, then group pixels into objects.
+# StarDist predicts, at each pixel, the distance to the outline along a fixed set of rays;
+# Cellpose predicts a flow towards each cell's centre and groups the pixels whose flows end
+# together.
 #
-# Its middle road: a semantic model (or a distance regressor) plus a post-processing step. What
-# that step costs per image on this machine's CPU, next to the forward pass of the shipped
-# boundary model (the numbers vary from machine to machine):
+# What the post-processing step costs per image on this machine's CPU, next to the forward pass
+# of the shipped boundary model (the numbers vary from machine to machine):
 
 # %% tags=["nbval-ignore-output"]
 def ms_per_image(fn, items):
@@ -1060,10 +983,9 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
       f"{ws_ms:.2f} ({ws_ms / forward:.0%} of the forward pass) | boundary-class recipe: {recipe_ms:.2f} ({recipe_ms / forward:.0%})")
 
 # %% [markdown]
-# Read the percentages: they say how much the post-processing step adds to the forward pass.
-# That share is all that the "faster inference" of semantic segmentation saves here. Both times
-# are measured on this CPU; a GPU was not measured, and there the network part runs on the GPU,
-# the watershed does not.
+# The percentages are what the post-processing step adds to the forward pass: all that the
+# "faster inference" of semantic segmentation saves here. Both times are CPU times; on a GPU only
+# the network part would speed up (not measured).
 
 # %% [markdown]
 # ## Evidence card
@@ -1085,16 +1007,18 @@ def draw(row, view):                                    # the image lies under t
                          title=f"boundary-class recipe: PQ {pq_recipe[w]:.2f}\n"
                                f"TP {r.tp} FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
 
-zoom_rows(axes, box, draw)
+viz.zoom_rows(axes, box, draw)
 legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
 legend_below(axes[1, 1], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
 legend_below(axes[1, 2], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []))
 fig.tight_layout()
-fp_w, fn_w = fp_fn_kinds([o], [truth_w])
+fp_w, fn_w = instances.fp_fn_kinds([o], [truth_w])
 print(f"image {w}, the recipe's worst (PQ {pq_recipe[w]:.3f}; its median image {np.median(pq_recipe):.3f}): "
       f"false positives {fp_w}, missed cells {fn_w}")
-class_iou = [np.sum((three_pred[w] == c) & (targets[w] == c)) / np.sum((three_pred[w] == c) | (targets[w] == c)) for c in range(3)]
-print(f"image {w}, per-class IoU of the predicted classes:", {n: round(float(v), 3) for n, v in zip(three_classes.class_names, class_iou)})
+inter = [np.sum((three_pred[w] == c) & (targets[w] == c)) for c in range(3)]
+union = [np.sum((three_pred[w] == c) | (targets[w] == c)) for c in range(3)]
+for name_, score in (("IoU", np.divide(inter, union)), ("Dice", 2 * np.divide(inter, np.add(inter, union)))):   # Dice = 2I / (|A| + |B|)
+    print(f"image {w}, per-class {name_} of the predicted classes:", {n: round(float(v), 3) for n, v in zip(three_classes.class_names, score)})
 print(f"image {w}: the predicted interior has {ndimage.label(three_pred[w] == 1)[1]} components (the recipe's seeds) for "
       f"{n_cells[w]} cells")
 print(f"the watershed on the mask on image {w}: PQ {per_image['watershed'][w]:.3f}")
@@ -1103,16 +1027,14 @@ for name, (r, err, _) in summary.items():
           f"over 200 images")
 
 # %% [markdown]
-# The card shows where the best method of the lesson fails. Image 156 is the boundary-class
-# recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
+# The card shows where the best method fails. Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
 # matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
 # under the card). The bottom row enlarges the dashed box.
 #
 # Why: the predicted classes (left) score well pixel by pixel (IoU 0.929 interior, 0.86
-# boundary), but the boundary has a gap between each missed cell and its neighbour, so their
-# interiors join: 4 seeds for 6 cells. A thin class can be almost right and still merge two cells.
-# The watershed on the mask does worse on the same image (PQ 0.355). The last lines are the
-# pooled scores of every method.
+# boundary; Dice on the next line), but the boundary has a gap between each missed cell and its
+# neighbour, so their interiors join: 4 seeds for 6 cells. A thin class can be almost right and
+# still merge two cells. The watershed on the mask does worse here (PQ 0.355).
 #
 # ## Summary
 #
@@ -1128,8 +1050,8 @@ for name, (r, err, _) in summary.items():
 #   where one object ends; seeding the watershed from it cuts the merges of the mask's distance map.
 # * The boundary class is rare (5.1% of the pixels): cross-entropy charges every pixel the same,
 #   the Dice loss weighs every class the same, so the boundary model trains with both.
-# * The missed cells are cells with no peak of their own (small cells pressed into a neighbour):
-#   86 of the watershed's 111, while every lone cell of the smallest third is found.
+# * Most missed cells (86 of the watershed's 111) have no peak of their own in the mask's distance
+#   map, and 91 of the 99 such cells lie in the smallest third; every lone cell of that third is found.
 #
 # ## Pass check
 #

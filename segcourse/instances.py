@@ -477,3 +477,87 @@ def instances_from_boundary_classes(label_map: Any, interior: int = 1, boundary:
     foreground = (lm == interior) | (lm == boundary)
     dist = ndimage.distance_transform_edt(lm != interior)
     return watershed(dist, seeds, mask=foreground, connectivity=connectivity).astype(np.int32)
+
+
+def touching_pairs(instance_labels: Any, dist: Any) -> list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+    """Pairs of touching instances with a hill each, and the distance map along the line between their tops.
+
+    Each instance's top is the first pixel of its maximum of ``dist`` (``ndimage.maximum_position``).
+    A pair qualifies when the two instances touch (share an edge), both tops are hilltops (no pixel
+    of the 3 × 3 window around a top is higher) and the straight line between the tops crosses no
+    third instance (nor background). The map is sampled along that line every half pixel, by linear
+    interpolation (``ndimage.map_coordinates``): a neck between two cells is a dip in the samples.
+
+    Returns a list of ``(id a, id b, rows, cols, samples)``, one per qualifying pair.
+
+    >>> yy, xx = np.mgrid[:12, :20]
+    >>> two = ((yy - 6) ** 2 + (xx - 6) ** 2 < 25) | ((yy - 6) ** 2 + (xx - 13) ** 2 < 25)
+    >>> inst = np.where(two, 1 + (xx >= 10), 0)           # two discs that touch, cut at column 10
+    >>> [(a, b, round(float(s[0]), 1), round(float(s.min()), 1)) for a, b, _, _, s in
+    ...  touching_pairs(inst, ndimage.distance_transform_edt(two))]
+    [(1, 2, 5.0, 4.0)]
+    """
+    inst = _instance_map(instance_labels, "instance_labels")
+    d = np.asarray(to_numpy(dist, "dist"), dtype=np.float64)
+    check_same_shape(inst, d)
+    ids = np.unique(inst[inst > 0])
+    tops = ndimage.maximum_position(d, inst, ids)
+    hilltop = d == ndimage.maximum_filter(d, size=3)
+    pairs = []
+    for x in range(len(ids)):
+        for y in range(x + 1, len(ids)):
+            (ya, xa), (yb, xb) = tops[x], tops[y]
+            n = 2 * int(np.hypot(yb - ya, xb - xa)) + 1
+            rr, cc = np.linspace(ya, yb, n), np.linspace(xa, xb, n)
+            on_line = set(inst[np.round(rr).astype(int), np.round(cc).astype(int)].tolist())
+            touch = np.any(ndimage.binary_dilation(inst == ids[x]) & (inst == ids[y]))
+            if touch and on_line == {ids[x], ids[y]} and hilltop[tops[x]] and hilltop[tops[y]]:
+                pairs.append((int(ids[x]), int(ids[y]), rr, cc, ndimage.map_coordinates(d, [rr, cc], order=1)))
+    return pairs
+
+
+def fp_fn_kinds(pred_maps: Sequence[Any], truth_maps: Sequence[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Sort the false positives and false negatives of instance maps (matches at IoU > 0.5) by kind.
+
+    An unmatched prediction is a **merge** when it covers at least a tenth of two or more true
+    instances, a **split piece** when it covers (a tenth of) one true instance that another
+    prediction matches, and **other** otherwise. A missed true instance is **inside a merge** when a
+    merge covers it, **covered by a match** when a prediction matched to another instance covers at
+    least half of it, and **other** otherwise. The tenth and the half are choices.
+
+    Returns ``(fp_kinds, fn_kinds)``: counts summed over all images.
+
+    >>> truth = [[1, 1, 1, 0, 2, 2, 2, 0, 3, 3, 3, 3]]
+    >>> pred  = [[5, 5, 5, 5, 5, 5, 5, 0, 6, 6, 6, 7]]     # 5 merges cells 1 and 2; 7 is a piece of 3
+    >>> fp_fn_kinds([pred], [truth])
+    ({'merge': 1, 'split piece': 1, 'other': 0}, {'inside a merge': 2, 'covered by a match': 0, 'other': 0})
+    """
+    if len(pred_maps) != len(truth_maps):
+        raise ValueError(f"pred_maps has {len(pred_maps)} instance maps but truth_maps has {len(truth_maps)}")
+    fp_kinds = {"merge": 0, "split piece": 0, "other": 0}
+    fn_kinds = {"inside a merge": 0, "covered by a match": 0, "other": 0}
+    for pred_, truth_ in zip(pred_maps, truth_maps):
+        pred, truth = _instance_map(pred_, "pred"), _instance_map(truth_, "truth")
+        m = match_instances(pred, truth)
+        matched_truth = {g for _, g, _ in m.pairs}
+        cell_size = np.bincount(truth.ravel())
+        in_merge = set()
+        for p in m.unmatched_pred:
+            ids_, overlap = np.unique(truth[pred == p], return_counts=True)
+            covered = [g for g, n in zip(ids_, overlap) if g != 0 and n >= 0.1 * cell_size[g]]
+            kind = "merge" if len(covered) >= 2 else "split piece" if covered and covered[0] in matched_truth else "other"
+            fp_kinds[kind] += 1
+            if kind == "merge":
+                in_merge |= set(covered)
+        matched_pred = {p for p, _, _ in m.pairs}
+        for g in m.unmatched_gt:
+            if g in in_merge:
+                fn_kinds["inside a merge"] += 1
+            elif any(p in matched_pred and np.mean(pred[truth == g] == p) >= 0.5 for p in np.unique(pred[truth == g])):
+                fn_kinds["covered by a match"] += 1
+            else:
+                fn_kinds["other"] += 1
+    return fp_kinds, fn_kinds
+
+
+__all__ += ["touching_pairs", "fp_fn_kinds"]

@@ -1286,6 +1286,62 @@ def mark_box(ax: Any, box: tuple[slice, slice], colour: str = "white") -> _Recta
 __all__ += ["Swatch", "matched_swatch", "legend_below", "cluster_box", "zoom", "mark_box"]
 
 
+# ------------------------------------------------------- zoomed rows: the whole image above, a box enlarged below
+# (moved from lesson 03, cell "predicted: interior / boundary", where they made a 41-line plotting cell)
+
+def enlarge(a: Any, box: tuple[slice, slice], k: int = 4) -> np.ndarray:
+    """The ``box`` of an image or map with each pixel repeated ``k`` × ``k`` times.
+
+    Outlines drawn on the result are 1/``k`` of a source pixel wide, so small objects stay visible.
+
+    Examples
+    --------
+    >>> enlarge(np.arange(6).reshape(2, 3), (slice(0, 2), slice(1, 3)), k=2)
+    array([[1, 1, 2, 2],
+           [1, 1, 2, 2],
+           [4, 4, 5, 5],
+           [4, 4, 5, 5]])
+    """
+    rows, cols = _box(box)
+    k = check_int(k, "k", minimum=1)
+    return np.asarray(a)[rows, cols].repeat(k, 0).repeat(k, 1)
+
+
+def zoom_rows(axes: Any, box: tuple[slice, slice], draw: Any, k: int = 4) -> None:
+    r"""Draw a figure twice: row 0 the whole image, row 1 the ``box`` enlarged ``k`` × ``k``.
+
+    ``draw(row, view)`` draws one row; ``view(a)`` returns what that row shows of an image or map
+    ``a`` (the whole of it, or :func:`enlarge` of the box). Afterwards each top panel gets the box
+    outlined (:func:`mark_box`) and each bottom panel the title "the dashed box, enlarged:" over its
+    top panel's title.
+
+    Examples
+    --------
+    >>> fig, axes = plt.subplots(2, 1, squeeze=False)
+    >>> def draw(row, view):
+    ...     _ = axes[row, 0].imshow(view(np.zeros((10, 12)))); axes[row, 0].set_title("map")
+    >>> zoom_rows(axes, (slice(2, 6), slice(3, 8)), draw)
+    >>> axes[1, 0].get_images()[0].get_array().shape, axes[1, 0].get_title()
+    ((16, 20), 'the dashed box, enlarged:\nmap')
+    >>> plt.close(fig)
+    """
+    box = _box(box)
+    axes = np.asarray(axes)
+    if axes.ndim != 2 or axes.shape[0] != 2:
+        raise ValueError(f"axes must be a 2-row grid of panels (plt.subplots(2, n)), got shape {axes.shape}")
+    if not callable(draw):
+        raise TypeError(f"draw must be a function draw(row, view), got {type(draw).__name__}")
+    for row, view in ((0, np.asarray), (1, lambda a: enlarge(a, box, k))):
+        draw(row, view)
+    for ax_top, ax in zip(*axes):
+        mark_box(ax_top, box)
+        ax.set_title(f"the dashed box, enlarged:\n{ax_top.get_title()}", fontsize=10)
+        ax_top.title.set_fontsize(10)
+
+
+__all__ += ["enlarge", "zoom_rows"]
+
+
 # ------------------------------------------------------- per-instance fates: truth panel, fate panel, merges, rings
 # (moved from lesson 04, where they were the plotting plumbing of five cells)
 

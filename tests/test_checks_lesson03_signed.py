@@ -73,3 +73,56 @@ def test_coco_ap_helper_that_crashes_is_refused():
     with pytest.raises(AssertionError) as info:
         checks.check_coco_ap(helper)
     assert "calls segcourse.instances.dataset_average_precision" in " ".join(str(info.value).split()), str(info.value)
+
+
+# Review 03s9c P3-6: six more wrong targets, each with the hint that names its cause.
+def _cdt_answer(inst, scale):
+    inst = np.asarray(inst)
+    sd = -ndimage.distance_transform_cdt(inst == 0).astype(float)
+    for c in np.unique(inst[inst > 0]):
+        m = inst == c
+        sd[m] = ndimage.distance_transform_cdt(np.pad(m, 1))[1:-1, 1:-1][m]
+    return np.tanh(sd / scale)
+
+
+def _to_boundary(inst, scale, mode):
+    from skimage.segmentation import find_boundaries
+    to_b = ndimage.distance_transform_edt(~find_boundaries(inst, mode=mode))
+    outside = -to_b if mode == "thick" else -ndimage.distance_transform_edt(inst == 0)
+    return np.tanh(np.where(inst > 0, to_b, outside) / scale)
+
+
+def _over(inst, scale):
+    return np.tanh(np.arctanh(_own(inst, 1.0))) / scale      # tanh(d) / scale
+
+
+@pytest.mark.parametrize("answer, words", [
+    (lambda i, s: _to_boundary(i, s, "inner"), ("border pixels of your cells are at 0", "OUTSIDE")),
+    (lambda i, s: _to_boundary(i, s, "thick"), ("thick",)),
+    (_cdt_answer, ("distance_transform_cdt", "Euclidean")),
+    (lambda i, s: np.tanh(np.where(i > 0, _inside(i) - 0.5, 0.5 - ndimage.distance_transform_edt(i == 0)) / s),
+     ("half a pixel",)),
+    (_over, ("divided after the tanh",)),
+    (lambda i, s: _own(i, 5.0), ("ignores its scale",)),
+])
+def test_more_wrong_targets_get_their_hint(answer, words):
+    _fails(answer, *words)
+
+
+def test_coco_ap_voc_area_gets_its_own_hint():
+    """Review 03s9c P3-8: the area under the envelope (VOC all-points) differs from the lesson's first formula on
+    the check's first case, and its hint names it."""
+    from segcourse.checks import lesson03
+    for kw, words in ((dict(by="voc"), ("area under the envelope", "VOC")), (dict(by="sum"), ("first formula",))):
+        with pytest.raises(AssertionError) as info:
+            checks.check_coco_ap(lambda p, c, g, t, kw=kw: lesson03._coco_ap_reference(p, c, g, t, **kw) + 0)
+        text = " ".join(str(info.value).split())
+        assert "false positive ranked second" in text and all(w in text for w in words), text
+
+
+def test_count_cells_hint_names_skimage_connectivity():
+    """Review 03s9c P3-14: skimage.measure.label(connectivity=1) is told connectivity=2."""
+    from skimage import measure
+    with pytest.raises(AssertionError) as info:
+        checks.check_count_cells(lambda m, s: int(np.sum(np.bincount(measure.label(np.asarray(m), connectivity=1).ravel())[1:] >= s)))
+    assert "connectivity=2" in " ".join(str(info.value).split())

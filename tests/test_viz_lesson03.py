@@ -1,0 +1,68 @@
+"""Helpers moved out of lesson 03 (review 03s9c P2-4): viz.enlarge / viz.zoom_rows, instances.touching_pairs /
+instances.fp_fn_kinds."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy import ndimage  # noqa: E402
+
+from segcourse import instances, viz  # noqa: E402
+
+
+def test_enlarge_repeats_each_pixel():
+    a = np.arange(12).reshape(3, 4)
+    out = viz.enlarge(a, (slice(1, 3), slice(0, 2)), k=3)
+    assert out.shape == (6, 6) and np.array_equal(out[::3, ::3], a[1:3, 0:2])
+    with pytest.raises(TypeError):
+        viz.enlarge(a, np.s_[1:3])
+
+
+def test_zoom_rows_draws_both_rows_and_marks_the_box():
+    fig, axes = plt.subplots(2, 2)
+    seen = []
+
+    def draw(row, view):
+        for ax in axes[row]:
+            ax.imshow(view(np.zeros((10, 12))))
+            ax.set_title("t")
+        seen.append(view(np.zeros((10, 12))).shape)
+
+    viz.zoom_rows(axes, (slice(2, 6), slice(3, 8)), draw)
+    assert seen == [(10, 12), (16, 20)]
+    assert all(len(ax.patches) == 1 for ax in axes[0]) and all(not ax.patches for ax in axes[1])
+    assert axes[1, 1].get_title() == "the dashed box, enlarged:\nt"
+    with pytest.raises(ValueError):
+        viz.zoom_rows(axes[0], (slice(2, 6), slice(3, 8)), draw)
+    plt.close(fig)
+
+
+def test_touching_pairs_finds_the_neck_and_skips_apart_cells():
+    yy, xx = np.mgrid[:12, :32]
+    two = ((yy - 6) ** 2 + (xx - 6) ** 2 < 25) | ((yy - 6) ** 2 + (xx - 13) ** 2 < 25)
+    lone = (yy - 6) ** 2 + (xx - 25) ** 2 < 16
+    inst = np.where(two, 1 + (xx >= 10), 0) + 3 * lone
+    dist = ndimage.distance_transform_edt(inst > 0)
+    pairs = instances.touching_pairs(inst, dist)
+    assert [(a, b) for a, b, *_ in pairs] == [(1, 2)]
+    _, _, rr, cc, prof = pairs[0]
+    assert prof.min() < min(prof[0], prof[-1]) and len(rr) == len(cc) == len(prof)
+    with pytest.raises(ValueError):
+        instances.touching_pairs(inst, dist[:, :-1])
+
+
+def test_fp_fn_kinds_sorts_each_kind():
+    truth = np.array([[1, 1, 1, 0, 2, 2, 2, 0, 3, 3, 3, 3, 0, 4, 4, 4, 4]])
+    pred = np.array([[5, 5, 5, 5, 5, 5, 5, 0, 6, 6, 6, 7, 0, 8, 8, 8, 0]])
+    pred[0, 16] = 0
+    fp, fn = instances.fp_fn_kinds([pred], [truth])
+    assert fp == {"merge": 1, "split piece": 1, "other": 0}
+    assert fn == {"inside a merge": 2, "covered by a match": 0, "other": 0}
+    covered = np.array([[1, 1, 1, 1, 2, 2]]), np.array([[5, 5, 5, 5, 5, 0]])   # cell 2 under cell 1's match
+    assert instances.fp_fn_kinds([covered[1]], [covered[0]])[1]["covered by a match"] == 1
+    with pytest.raises(ValueError):
+        instances.fp_fn_kinds([pred], [truth, truth])
