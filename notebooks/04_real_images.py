@@ -210,20 +210,9 @@ for name, comp in [("without the blur", unblurred), ("after the blur (σ = 1)", 
     sizes = np.bincount(comp.ravel())[1:]
     print(f"Otsu + components {name}: {len(sizes):,} objects in the whole image, {np.sum(sizes < 10):,} of them under 10 px")
 
-fig, ax = plt.subplots(figsize=(7, 3.2))
-for region, name, colour in [(left, "train region", palette.INSTANCE_COLOURS[0]), (right, "test region", palette.INSTANCE_COLOURS[6])]:
-    c = np.array(colour) / 255
-    ax.hist(smooth[region].ravel(), np.linspace(0, 1, 81), histtype="step", color=c, linewidth=1.5, label=name)
-    ax.axvline(threshold_otsu(smooth[region]), color=c, linestyle="--", label=f"Otsu of the {name}: {threshold_otsu(smooth[region]):.3f}")
-ax.set_yscale("log"); ax.set_xlabel("smoothed, percentile-normalised value"); ax.set_ylabel("pixels (log scale)")
-ax.legend(fontsize=8)
-fig.tight_layout()
 
 # %% [markdown]
 # The blur matters: without it Otsu's components include 1,057 specks under 10 px; with it, 10.
-# In the histogram most pixels are dark background (the tall peak), the nuclei a long shoulder;
-# the test region has fewer bright pixels, so its Otsu threshold (dashed) sits lower: 0.174
-# against 0.214.
 #
 # Touching nuclei merge, so the components under-count; the watershed of lesson 03 splits them.
 # Its three knobs (the threshold: Otsu's or 5 to 20 % below it; `min_distance`; `smooth`) are
@@ -263,12 +252,25 @@ spread_train = max(max(v for g, v in tuning.items() if g[0] == f) for f in FACTO
     min(max(v for g, v in tuning.items() if g[0] == f) for f in FACTORS)
 print(f"spread over the five thresholds: train {spread_train:.3f}, test {max(sensitivity.values()) - min(sensitivity.values()):.3f}")
 
+fig, ax = plt.subplots(figsize=(7, 3.2))
+for region, name, colour in [(left, "train region", palette.INSTANCE_COLOURS[0]), (right, "test region", palette.INSTANCE_COLOURS[6])]:
+    c = np.array(colour) / 255
+    ax.hist(smooth[region].ravel(), np.linspace(0, 1, 81), histtype="step", color=c, linewidth=1.5, label=name)
+    ax.axvline(threshold_otsu(smooth[region]), color=c, linestyle="--", label=f"Otsu of the {name}: {threshold_otsu(smooth[region]):.3f}")
+ax.axvline(threshold, color="black", linewidth=1.5, label=f"chosen: {best_f} × Otsu of the train region = {threshold:.3f}")
+ax.set_yscale("log"); ax.set_xlabel("smoothed, percentile-normalised value"); ax.set_ylabel("pixels (log scale)")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
 # %% [markdown]
 # On the train region the five thresholds score within 0.032 of each other (0.509 to 0.540). On
-# the test region they give 0.518 to 0.697, a spread of 0.178: Otsu's threshold itself moved
-# between the halves. So the baseline's test PQ, 0.652, is one pick from 0.518 to 0.697. That
-# range is the weight of a knob we could not tune better, not sampling noise; section 6 measures
-# the other kind, how much a score moves when the nuclei move (a bootstrap).
+# the test region they give 0.518 to 0.697, a spread of 0.178. The histogram shows why the
+# halves differ: most pixels are dark background (the tall peak), the nuclei a long shoulder,
+# and the test region has fewer bright pixels, so its Otsu threshold (dashed) sits lower: 0.174
+# against 0.214. The chosen threshold (black) lies between them. So the baseline's test PQ,
+# 0.652, is one pick from 0.518 to 0.697. That range is the weight of a knob we could not tune
+# better, not sampling noise; section 6 measures the other kind, how much a score moves when the
+# nuclei move (a bootstrap).
 
 # %% [markdown]
 # The figures of this lesson compare a prediction with the truth in one convention: a
