@@ -1383,7 +1383,8 @@ def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
     return [[int(i) for i in grp] for grp in groups if len(grp) >= 2]
 
 
-def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None, match: Any = None) -> np.ndarray:
+def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None, match: Any = None,
+                method: str | None = None) -> np.ndarray:
     """The truth drawn in the colours of its matches to ``pred``; the true objects ``pred`` missed
     outlined in the FN colour (not filled, so the image under them stays visible).
 
@@ -1399,6 +1400,8 @@ def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = Non
         The panel's title.
     match : dict, optional
         :func:`segcourse.instances.match_instances` of ``pred`` and ``gt`` (computed when None).
+    method : str, optional
+        The name of the method ``pred`` comes from; the FN legend entry then says who missed them.
 
     Returns
     -------
@@ -1415,6 +1418,9 @@ def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = Non
     False
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['matched: each pair shares a colour', 'FN: missed (outline)']
+    >>> _ = truth_panel(ax, np.zeros((6, 6)), pred, gt, "truth", method="Otsu")
+    >>> ax.get_legend().get_texts()[-1].get_text()
+    'FN: missed by Otsu (outline)'
     >>> plt.close(fig)
     """
     from .instances import match_instances
@@ -1426,7 +1432,12 @@ def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = Non
     m = match_instances(p, g) if match is None else match
     missed = np.isin(g, m["unmatched_gt"])
     colours = {i: c for i, c in matched_instance_colours(p, g, m)[1].items() if i not in m["unmatched_gt"]}
-    return matched_overlay(image, np.where(missed, 0, g), colours, ax=ax, title=title, missed=missed)
+    out = matched_overlay(image, np.where(missed, 0, g), colours, ax=ax, title=title, missed=missed)
+    if method and ax.get_legend() is not None:
+        for text in ax.get_legend().get_texts():
+            if text.get_text().startswith("FN: missed"):
+                text.set_text(text.get_text().replace("FN: missed", f"FN: missed by {method}", 1))
+    return out
 
 
 def ring_objects(ax: Any, labels: Any, ids: Sequence[int], text: str = "ringed: too small to see") -> Any:
@@ -1549,3 +1560,56 @@ def fate_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None
 
 
 __all__ += ["MERGE_COLOUR", "merged_groups", "truth_panel", "ring_objects", "fate_panel"]
+
+
+def score_grid(ax: Any, scores: Any, row_names: Sequence[str], col_names: Sequence[str], chosen: tuple[int, int],
+               *, xlabel: str = "", title: str = "", label: str = "score") -> Any:
+    """A table of scores as a heat map: each cell coloured by its score and printed in it, the
+    ``chosen`` cell boxed in black (legend "chosen" under the panel), a colour bar labelled ``label``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Where to draw.
+    scores : (R, C) array
+        One score per setting: rows and columns are two knobs (or pairs of knobs).
+    row_names, col_names : sequence of str
+        Tick labels of the rows and columns.
+    chosen : (int, int)
+        Row and column of the chosen setting.
+    xlabel, title, label : str
+        The x-axis label, the title and the colour bar's label.
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The heat map.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> im = score_grid(ax, np.array([[0.5, 0.7], [0.6, 0.7]]), ["a", "b"], ["1", "2"], (0, 1), label="PQ")
+    >>> [t.get_text() for t in ax.texts], ax.get_legend().get_texts()[0].get_text()
+    (['0.500', '0.700', '0.600', '0.700'], 'chosen')
+    >>> plt.close(fig)
+    """
+    check_axes(ax)
+    grid = np.asarray(scores, dtype=float)
+    if grid.ndim != 2 or grid.shape != (len(row_names), len(col_names)):
+        raise ValueError(f"scores must have shape ({len(row_names)}, {len(col_names)}), got {grid.shape}")
+    im = ax.imshow(grid, cmap=_pal.CONFIDENCE_CMAP, aspect="auto")
+    for (r, c), v in np.ndenumerate(grid):
+        ax.text(c, r, f"{v:.3f}", ha="center", va="center", fontsize=8, color="black" if v > np.nanmean(grid) else "white")
+    box = dict(fill=False, lw=2.5, edgecolor="black")
+    ax.add_patch(_Rectangle((chosen[1] - 0.5, chosen[0] - 0.5), 1, 1, **box))
+    ax.set_xticks(range(len(col_names)), list(col_names))
+    ax.set_yticks(range(len(row_names)), list(row_names))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, label=label)
+    ax.legend([_Rectangle((0, 0), 1, 1, **box)], ["chosen"], loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              frameon=False)
+    return im
+
+
+__all__ += ["score_grid"]

@@ -316,6 +316,20 @@ def test_budget_fine_tune_refuses_the_recorded_weights_and_a_fresh_model():
         checks.check_budget_fine_tune(fresh)
 
 
+def test_budget_fine_tune_names_the_budget_before_the_recorded_weights():   # review 04s9c P3-11
+    from segcourse import experiments
+
+    def too_long(model, image, labels):   # like the lesson's cell copied: it trains, on 640 crops, over the budget
+        first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))   # counted there; cheap to run
+        model.train()
+        with torch.no_grad():
+            first(torch.zeros(330, 3, 64, 64))
+        return experiments.recorded_run("04_fine_tuned", model)["model"]
+
+    with pytest.raises(AssertionError, match="over the budget"):
+        checks.check_budget_fine_tune(too_long)
+
+
 def test_budget_fine_tune_refuses_crops_at_full_size():
     def full_size(model, image, labels):
         target = instances.boundary_class_map(labels)
@@ -496,6 +510,7 @@ def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #
 @pytest.mark.parametrize("wrong, hint", [
     (_choose(whole=True), r"outside\s+the\s+region"),
     (_choose(score="rq"), r"recognition\s+quality\s+RQ"),
+    (_choose(score="sq"), r"segmentation\s+quality\s+SQ"),                  # review 04s9c P3-8
     (_choose(crop_labels=False), r"crop\s+both"),
     (_choose(tie=lambda c, p: 0), r"order\s+of\s+the\s+list"),                  # the first of the tied candidates
     (_choose(tie=lambda c, p: -c), r"closest\s+to\s+the\s+prior"),              # the last (largest) of them
@@ -507,3 +522,37 @@ def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #
 def test_choose_min_distance_rejects_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_choose_min_distance(wrong)
+
+
+def _note_scene():
+    """7 true 6×6 squares; a prediction cuts 6 of them in two halves (split) and misses the 7th."""
+    gt, pred = np.zeros((6, 49), int), np.zeros((6, 49), int)
+    for k in range(7):
+        gt[:, 7 * k:7 * k + 6] = k + 1
+        if k < 6:
+            pred[:3, 7 * k:7 * k + 6], pred[3:, 7 * k:7 * k + 6] = 10 + 2 * k, 11 + 2 * k
+    return pred, gt
+
+
+_CHANGE = " I would raise min_distance on the validation region."
+
+
+@pytest.mark.parametrize("note", [
+    "Most missed nuclei are split: 6 of the 7 are cut into two or more pieces." + _CHANGE,
+    "The majority, 6 of 7 missed nuclei, are split into pieces;" + _CHANGE,
+])
+def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
+    checks.check_failure_note(note, *_note_scene())
+    assert "split, 6 missed nuclei" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("note, hint", [                          # review 04s9c P2-5: three notes that passed
+    ("Most missed nuclei are split: 2 of the 6 are cut into pieces." + _CHANGE, r"number beside 'split'"),
+    ("Most missed nuclei are not split (6 of 7 looked fine)." + _CHANGE, r"NOT 'split'"),
+    ("Most missed nuclei are split 1 2 3 4 5 6 7 8 times, a lot of pieces here." + _CHANGE, r"number beside 'split'"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces by the watershed.", r"would change"),
+    ("Most missed nuclei are merged: 6 of the 7 lie in one prediction." + _CHANGE, r"calls 'merge' the main"),
+])
+def test_failure_note_rejects_wrong_negated_or_incomplete_notes(note, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_failure_note(note, *_note_scene())

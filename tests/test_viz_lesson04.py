@@ -75,3 +75,22 @@ def test_ring_objects_rings_each_object_at_its_centre():
     assert ax.collections[0].get_offsets().tolist() == [[1.0, 1.0], [5.5, 5.5]]   # (column, row)
     viz.ring_objects(ax, lab, [])                            # nothing to ring: no error
     plt.close(fig)
+
+
+def test_truth_panel_names_the_method_that_missed():      # review 04s9c P3-9
+    pred, gt = _scene()
+    fig, ax = plt.subplots()
+    viz.truth_panel(ax, np.zeros((12, 12)), pred, gt, "truth", method="watershed")
+    assert "FN: missed by watershed (outline)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)
+
+
+def test_score_grid_prints_each_score_and_boxes_the_choice():   # review 04s9c P2-2: the heat map of section 6
+    fig, ax = plt.subplots()
+    viz.score_grid(ax, [[0.5, 0.7, 0.7]], ["a"], ["1", "2", "3"], (0, 2), label="PQ")
+    assert [t.get_text() for t in ax.texts] == ["0.500", "0.700", "0.700"]
+    assert [p.get_xy() for p in ax.patches] == [(1.5, -0.5)]
+    assert ax.get_legend().get_texts()[0].get_text() == "chosen"
+    with pytest.raises(ValueError):
+        viz.score_grid(ax, [[0.5, 0.7]], ["a", "b"], ["1", "2"], (0, 0))
+    plt.close(fig)
