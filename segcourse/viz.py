@@ -679,7 +679,8 @@ def errors_over_image(image: Any, target: Any, pred: Any, boundary: Any = None, 
 
 
 def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
-                  boundary: Any = None, notes: Sequence[str] = (), palette: Any = None):
+                  boundary: Any = None, notes: Sequence[str] = (), palette: Any = None,
+                  prediction_overlay: bool = False):
     """Evidence card: image, target, prediction, per-class IoU, the errors over the image, an error
     map and the scores and notes, in one figure; returns ``(figure, summary_text)``.
 
@@ -693,6 +694,8 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
     ``boundary``), magenta a wrong pixel inside a region; without ``boundary`` the error map
     splits the wrong pixels by class edge (a 3x3 neighbourhood holding two classes), as the
     outline panel does, and shows the right pixels on class edges in grey.
+    ``prediction_overlay=True`` (default off) draws the prediction over the image (:func:`overlay`,
+    class colours, the figure's legend) in place of that error map.
 
     >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[6, 6] = 0
     >>> fig, text = evidence_card(np.zeros((8, 8)), t, p, ["sky", "road"], {"mIoU": 0.98}, notes=["one pixel"])
@@ -726,7 +729,12 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
         bar.set_ylabel("")                                 # the title says IoU; the label would touch the prediction
     errors_over_image(image, target, pred, boundary, ax=fig.add_subplot(grid[1, 0]), palette=palette)
     err_ax = fig.add_subplot(grid[1, 1])
-    if boundary is not None:
+    if prediction_overlay:
+        err_ax.imshow(overlay(image, pred, alpha=0.6, palette=palette, skip_background=False),
+                      interpolation="nearest")
+        err_ax.set_title("prediction over the image")
+        err_ax.set_axis_off()
+    elif boundary is not None:
         boundary_error_map(target, pred, boundary, ax=err_ax, title="boundary example")
     else:                                                  # the outline panel's colours, by class edge
         boundary_error_map(t, _label_map(pred, "pred", palette), _class_edges(t), ax=err_ax, title="errors")
@@ -736,7 +744,9 @@ def evidence_card(image: Any, target: Any, pred: Any, class_names: Sequence[str]
             text.set_text(edge_labels.get(text.get_text(), text.get_text()))
     wrong = t != _label_map(pred, "pred", palette)
     centres = _small_regions(wrong)
-    if 0 < len(centres) <= RING_MAX_COUNT:
+    if prediction_overlay:
+        pass                                               # the outline panel rings the small wrong regions
+    elif 0 < len(centres) <= RING_MAX_COUNT:
         _draw_rings(err_ax, centres)
         err_ax.set_xlim(-0.5, w - 0.5)
         err_ax.set_ylim(h - 0.5, -0.5)

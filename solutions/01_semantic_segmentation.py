@@ -63,8 +63,8 @@ checks.check_median_frequency_weights(median_frequency_weights)
 # return the weighted mean of those losses, each weighted by its true class's weight — which means
 # dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits
 # (a true class 1000 below the largest logit included).
-# The log-softmax is part of the exercise: torch's `log_softmax`, `softmax` and `logsumexp` are
-# refused; `scipy.special.log_softmax` is allowed.
+# Write it in numpy: torch's `log_softmax`, `softmax` and `logsumexp` are refused (numpy and
+# `scipy.special.log_softmax` are allowed).
 
 # %% nbgrader={"grade": false, "grade_id": "weighted_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):
@@ -96,10 +96,11 @@ checks.check_weighted_cross_entropy(weighted_cross_entropy)
 #
 # * output row `i` samples the crop at `y = (i + 0.5) * height / H - 0.5` (pixel centres, as
 #   torch's `align_corners=False`), clipped to `[0, height - 1]`; columns likewise with `width / W`;
-# * the **image** mixes the four crop pixels around `(y, x)`: with `y0 = floor(y)`, `y1 = min(y0 + 1,
-#   height - 1)`, `dy = y - y0` (and the same for x), the weights are `(1 - dy)(1 - dx)`, `(1 - dy) dx`,
-#   `dy (1 - dx)` and `dy dx`;
-# * the **mask** copies one crop pixel, the nearest: index `floor(y + 0.5)` (and `floor(x + 0.5)`).
+# * the **image** mixes the four crop pixels around `(y, x)` (rows `floor(y)` and the next one, clipped
+#   to the crop; columns likewise). Derive their weights: linear in y and in x, a pixel weighs more
+#   the nearer `(y, x)` lies to it, and the four weights sum to 1. Mind the image's channel axis;
+# * the **mask** copies one crop pixel, the nearest: index `floor(y + 0.5)` (and `floor(x + 0.5)`),
+#   as lesson 01 §8 does.
 #
 # The check crops a scene with a road column next to a lane column. One-call resizes
 # (`skimage.transform.resize`, `scipy.ndimage.zoom`, torch's `interpolate`, `segcourse.data.augment`)
@@ -231,17 +232,18 @@ print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class
 # camera as an augmentation, or keep the full resolution where thin classes matter.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "effect_summary_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 5 · Is the effect larger than the seed spread? (1 point)
+# ## 5 · Paired by seed: did the change help? (1 point)
 #
-# Lesson 01 §4 compared losses over five seeds. Here you write the reading as a function, then
-# apply it to every step of the recipe. Write `effect_summary(before, after, tolerance=0.01)`:
+# Lesson 01 §4 compared losses over five seeds, paired by seed, with a **tolerance** of 0.01 mIoU
+# (what two machines may differ by). Here you write that reading as a function, then apply it to
+# every step of the recipe. Write `effect_summary(before, after, tolerance=0.01)`:
 # `before` and `after` map a seed to a score (`{0: 0.62, 1: 0.58, ...}`).
 #
 # * Pair the runs **by seed**: the change of seed `s` is `after[s] - before[s]`. The two dicts may
 #   list their seeds in different orders, and a seed present in only one of them (a crashed run)
 #   is skipped.
 # * Return `(mean, median, improved, clear)`: the changes' mean and median; `improved`, how many
-#   seeds improved by **more than** `tolerance` (a smaller change is within run-to-run noise); and
+#   seeds improved by **more than** `tolerance` (§4's definition of "improved"); and
 #   `clear`, True when every paired seed did.
 
 # %% nbgrader={"grade": false, "grade_id": "effect_summary", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -258,7 +260,8 @@ checks.check_effect_summary(effect_summary)
 
 # %% [markdown]
 # The cell below applies your function to the lesson's ablation (`segcourse/results/ablation.json`,
-# five seeds per setting). Read each line: which change of recipe is larger than its seed spread?
+# five seeds per setting). Read each line: which change of recipe improved every seed by more than
+# the tolerance, and which rests on a median that one seed could overturn?
 
 # %% nbgrader={"grade": false, "grade_id": "effect_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from segcourse import experiments

@@ -1562,3 +1562,51 @@ def test_effect_summary_check():
         experiments.summarise([{"config": "x", "miou": 0.5, "per_class_iou": [0.5]}], "config")
         return _effect_ref(b, a, tolerance)
     _fails(checks.check_effect_summary, summarise, "segcourse")
+
+
+def test_weighted_cross_entropy_check_names_a_global_max_as_a_cause():
+    """Review 01s9c P3 10: z - z.max() over the whole array underflows; the hint must not blame overflow alone."""
+    def global_max(z, t, w, ignore_index=255):
+        z = np.asarray(z, float)
+        z = z - z.max()
+        with np.errstate(divide="ignore"):
+            logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        tt = np.where(np.asarray(t) != ignore_index, t, 0)
+        nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
+        keep = np.asarray(t) != ignore_index
+        return (ww * nll)[keep].sum() / ww[keep].sum()
+    _fails(checks.check_weighted_cross_entropy, global_max, "ONE maximum over the whole array", "own")
+
+
+def test_crop_resize_pair_check_names_the_channel_axis_and_swapped_weights():
+    """Review 01s9c P2 5 / P3 12: weights without the channel axis crash; swapped weights get their cause."""
+    def resize(image, label_map, box, shape_y=(-1, 1, 1), shape_x=(1, -1, 1), swap=False):
+        top, left, h, w = box
+        big_h, big_w = np.shape(label_map)
+        crop = np.asarray(image, float)[top:top + h, left:left + w]
+        lm = np.asarray(label_map)[top:top + h, left:left + w]
+        y = np.clip((np.arange(big_h) + 0.5) * h / big_h - 0.5, 0, h - 1)
+        x = np.clip((np.arange(big_w) + 0.5) * w / big_w - 0.5, 0, w - 1)
+        y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+        y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+        dy, dx = (y - y0).reshape(shape_y), (x - x0).reshape(shape_x)
+        if swap:
+            dy, dx = 1 - dy, 1 - dx
+        out = (crop[y0][:, x0] * (1 - dy) * (1 - dx) + crop[y0][:, x1] * (1 - dy) * dx
+               + crop[y1][:, x0] * dy * (1 - dx) + crop[y1][:, x1] * dy * dx)
+        return out, lm[np.floor(y + 0.5).astype(int)][:, np.floor(x + 0.5).astype(int)]
+    checks.check_crop_resize_pair(resize)
+    _fails(checks.check_crop_resize_pair, lambda i, m, b: resize(i, m, b, (-1, 1), (1, -1)), "channel axis")
+    _fails(checks.check_crop_resize_pair, lambda i, m, b: resize(i, m, b, swap=True), "swapped")
+
+
+def test_median_frequency_check_catches_counts_cut_to_k_bins():
+    """Review 01s9c P3 11: a hard-coded 255 with bincount(...)[:k] passed while the test's ignore id was >= K."""
+    def cut(label_maps, num_classes, ignore_index=255):
+        lm = np.asarray(label_maps).ravel()
+        lm = lm[lm != 255].astype(np.int64)
+        c = np.bincount(lm, minlength=num_classes)[:num_classes]
+        f = c / c.sum()
+        w = np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
+        return f, w
+    _fails(checks.check_median_frequency_weights, cut, "ignore_index=-1")

@@ -176,18 +176,20 @@ def check_median_frequency_weights(median_frequency_weights: Callable) -> None:
             hint = ("weight = median of the frequencies of the classes that occur / the class's frequency.")
         raise AssertionError(f"for two 3×4 maps with pixel counts 10, 6, 3, 1, 0 (and 4 pixels of 255) expected "
                              f"weights {_shows(want)}, got {_shows(got)}: {hint}")
-    other = np.where(MFW_MAPS == 255, 9, MFW_MAPS).astype(np.uint8)   # the same maps, unlabelled pixels marked 9
-    want_f, want = _median_frequency(other, 5, ignore_index=9)
-    try:
-        freq, got = _pair(call(median_frequency_weights, other.copy(), 5, 9, what="median_frequency_weights"), 5)
-        right = np.allclose(freq, want_f, atol=1e-6) and np.allclose(got, want, atol=1e-6)
-    except AssertionError:
-        right = False
-    if not right:
-        raise AssertionError("with ignore_index=9 (the same two maps, their unlabelled pixels marked 9 instead of "
-                             "255) your answer differs from the one you gave for 255: you compared with a hard-coded "
-                             "255, not with the ignore_index argument. Data sets use other ignore labels too (torch's "
-                             "own default is -100): select the pixels with label_maps != ignore_index.")
+    for mark, dtype in ((9, np.uint8), (-1, np.int64)):      # the same maps, unlabelled pixels marked 9, then -1
+        other = np.where(MFW_MAPS == 255, mark, MFW_MAPS.astype(np.int64)).astype(dtype)
+        want_f, want = _median_frequency(other, 5, ignore_index=mark)
+        try:
+            freq, got = _pair(call(median_frequency_weights, other.copy(), 5, mark, what="median_frequency_weights"), 5)
+            right = np.allclose(freq, want_f, atol=1e-6) and np.allclose(got, want, atol=1e-6)
+        except (AssertionError, ValueError):
+            right = False
+        if not right:
+            raise AssertionError(f"with ignore_index={mark} (the same two maps, their unlabelled pixels marked {mark} "
+                                 f"instead of 255) your answer differs from the one you gave for 255: you compared "
+                                 f"with a hard-coded 255, or cut the counts to the first K bins, instead of using the "
+                                 f"ignore_index argument. Data sets use other ignore labels too (torch's own default "
+                                 f"is -100): select the pixels with label_maps != ignore_index, then count them.")
     rng = np.random.default_rng(4)
     for _ in range(8):
         k = int(rng.integers(2, 8))
@@ -346,7 +348,12 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     got = _number(call(weighted_cross_entropy, big, target, weights, 255, what="weighted_cross_entropy"),
                   "weighted_cross_entropy")
     if not _close(got, want, 1e-6 * max(1.0, abs(want))):
-        if not np.isfinite(got):
+        if np.isinf(got):
+            hint = ("your loss is inf. Either exp(1200) overflows (float64 ends near exp(709)), or, if you "
+                    "subtracted ONE maximum over the whole array, a pixel whose logits all lie far below it "
+                    "underflows to exp(...) = 0 for every class, and log(0) = -inf. Subtract each pixel's own "
+                    "maximum (over axis 1, keepdims=True).")
+        elif not np.isfinite(got):
             hint = ("exp(1200) overflows (float64 ends near exp(709)), so a sum of exps becomes inf and inf / inf "
                     "is nan. The softmax does not change when every logit of a pixel moves by the same amount.")
         else:
@@ -453,13 +460,15 @@ def check_aligned_flip(flip_pair: Callable) -> None:
 
 # ------------------------------------------------------------------------------ crop + resize pair
 def _resize_ref(image: Any, label_map: Any, box: tuple[int, int, int, int],
-                mask_order: str = "nearest", corners: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                mask_order: str = "nearest", corners: bool = False,
+                swap: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``box = (top, left, height, width)`` and resize it back: image bilinear, mask nearest.
 
     Output pixel ``i`` samples the crop at ``y = (i + 0.5) * height / H - 0.5`` (pixel centres,
     clipped to the crop); ``corners=True`` uses ``i * (height - 1) / (H - 1)`` instead (a typical
     mistake). ``mask_order="bilinear"`` interpolates the class ids (the mistake the check catches);
     ``"floor"`` indexes the mask with ``floor(y)``, a wrong rounding of the nearest index ``floor(y + 0.5)``.
+    ``swap=True`` gives each pair of neighbours the other's weight (the far pixel weighs more: a mistake).
     """
     img, lm = np.asarray(image, float), np.asarray(label_map)
     big_h, big_w = lm.shape
@@ -476,6 +485,8 @@ def _resize_ref(image: Any, label_map: Any, box: tuple[int, int, int, int],
         y0, x0 = np.floor(y).astype(int), np.floor(xx).astype(int)
         y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
         wy, wx = y - y0, xx - x0
+        if swap:
+            wy, wx = 1 - wy, 1 - wx
         wy = wy.reshape((-1, 1) + (1,) * (x.ndim - 2))
         wx = wx.reshape((1, -1) + (1,) * (x.ndim - 2))
         top = x[y0][:, x0] * (1 - wx) + x[y0][:, x1] * wx
@@ -538,7 +549,15 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
     cases = [(img, lm, box, what), (img2, lm2, (1, 2, 7, 6), "a random 10×10 scene with box (1, 2, 7, 6)"),
              (img2.astype(np.float32), lm2.astype(np.uint8), (0, 0, 10, 10), "the whole 10×10 float32 scene (box (0, 0, 10, 10))")]
     for x, m, b, where in cases:
-        out = call(crop_resize_pair, x.copy(), m.copy(), b, what="crop_resize_pair")
+        try:
+            out = call(crop_resize_pair, x.copy(), m.copy(), b, what="crop_resize_pair")
+        except AssertionError as exc:                    # the learner's crash, as the check reports it
+            if "could not be broadcast" not in str(exc):
+                raise
+            raise AssertionError(f"on {where} your {exc} The image has a channel axis, (H, W, 3), "
+                                 f"but the mask has none: weights shaped (H, 1) line up with the image's columns and "
+                                 f"channels, not its rows. Give the image's row weights the shape (H, 1, 1) and its "
+                                 f"column weights (1, W, 1).") from None
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise AssertionError("return a pair: (resized image, resized label map)")
         gi = _array(out[0], "crop_resize_pair's image").astype(float)
@@ -601,10 +620,13 @@ def check_crop_resize_pair(crop_resize_pair: Callable) -> None:
             elif h != gi.shape[0] and np.allclose(gi, _resize_ref(x, m, b, corners=True)[0], atol=1e-6):
                 hint = ("you sample at i * (height - 1) / (H - 1) (corners aligned); this exercise samples pixel "
                         "centres, y = (i + 0.5) * height / H - 0.5, clipped to [0, height - 1].")
+            elif np.allclose(gi, _resize_ref(x, m, b, swap=True)[0], atol=1e-6):
+                hint = ("your weights are swapped: the far neighbour weighs more. With dy = y - floor(y), the "
+                        "row floor(y) is the nearer one when dy is small, so it must get the larger weight.")
             else:
-                hint = ("each output pixel mixes the 4 crop pixels around (y, x), weighted by (1 - dy)(1 - dx), "
-                        "(1 - dy) dx, dy (1 - dx) and dy dx; at the border, clip y to [0, height - 1] (and x to "
-                        "[0, width - 1]) rather than padding or reflecting.")
+                hint = ("each output pixel mixes the 4 crop pixels around (y, x): a pixel weighs more the nearer "
+                        "(y, x) lies to it, linearly in y and in x, and the four weights sum to 1. At the border, "
+                        "clip y to [0, height - 1] (and x to [0, width - 1]) rather than padding or reflecting.")
             r, c = np.argwhere(~np.isclose(gi, want_i, atol=1e-6).all(-1))[0]
             raise AssertionError(f"on {where}: {hint} Row {r}, column {c} should be {_shows(want_i[r, c])}, "
                                  f"yours is {_shows(gi[r, c])}.")
@@ -817,7 +839,7 @@ def check_effect_summary(effect_summary: Callable) -> None:
                              f"{_show(got[0])} and {_show(got[1])}: {hint}")
     if got[2] != want[2]:
         hint = ("count the seeds whose change is MORE than tolerance (0.01), not those above 0: seed 0's +0.005 is "
-                "smaller than the run-to-run noise, no improvement." if got[2] == 4 else
+                "within the tolerance, no improvement." if got[2] == 4 else
                 "count the seeds whose change is more than tolerance.")
         raise AssertionError(f"{what}: {want[2]} seeds improved by more than 0.01, you counted {_show(got[2])}: {hint}")
     if got[3] != want[3]:
