@@ -296,6 +296,13 @@ def test_dilation_to_see_check():
 
     fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
+    def rounded(layers, size, kernel=3):              # round() instead of the ceiling: 1.25 becomes 1
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r, jump = r + d * (k - 1) * jump, jump * s
+        return max(1, round((size - r) / ((kernel - 1) * jump)))
+    fails(rounded, "round() rounds", "ceiling", "10 pixels")
+
 
 def test_pooled_lane_iou_check():
     from segcourse import data
@@ -316,7 +323,11 @@ def test_pooled_lane_iou_check():
     _fails(checks.check_pooled_lane_iou, (across & lane).sum() / (across | lane).sum(), "wrong axes", "2 and 4")
     mean = (lane.reshape(200, 8, 8, 8, 8).mean((2, 4)) > 0.5).repeat(8, 1).repeat(8, 2)   # average pooling > 0.5
     _fails(checks.check_pooled_lane_iou, (mean & lane).sum() / (mean | lane).sum(), "average pooling")
-    _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
+    _fails(checks.check_pooled_lane_iou, 0.5, "not the pooled lane IoU")
+    for wrong in (0.5, 0.0483):                        # a failure never prints the answer
+        with pytest.raises(AssertionError) as info:
+            checks.check_pooled_lane_iou(wrong)
+        assert "0.098" not in str(info.value)
     _fails(checks.check_pooled_lane_iou, "c", "one number")
     _fails(checks.check_pooled_lane_iou, None, "one number")
 
@@ -334,6 +345,10 @@ def test_matching_weight_check():
     fails(5.0, "bisect between 1 and 1000")
     fails(3.0, "bisect between 1 and 1000")            # a sweep's 3.0 is not the ratio of the shares (3.011)
     fails(-1.0, "positive number")
+    for wrong in (1.0, 5.0, -1.0):                     # a failure never prints the answer (3.11)
+        with pytest.raises(AssertionError) as info:
+            checks.check_matching_weight(wrong, _dice)
+        assert "3.1" not in str(info.value) and "expected" not in str(info.value)
     fails("3.1", "one number")
     # a wrong Dice (probabilities of the unscored pixels summed too) is not counted twice: the bisection on
     # that Dice's lane share passes, the weight that matches the right Dice does not
