@@ -528,14 +528,16 @@ def test_unsure_on_boundary_check():
         return unsure.sum(), (unsure & edge).sum()
     _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's section-5 cell", "last two axes")
 
-    def rolled(confidence, labels, level=0.99):        # np.roll on the right axes: still wraps around
+    def rolled(confidence, labels, level=0.99):        # the usual two-sided np.roll on the right axes: wraps around
         edge = np.zeros(labels.shape, bool)
-        edge[..., :, 1:] |= labels[..., :, 1:] != labels[..., :, :-1]
-        edge[..., 1:, :] |= labels[..., 1:, :] != labels[..., :-1, :]
-        edge = edge | np.roll(edge, -1, -2) | np.roll(edge, -1, -1)
+        for axis in (-2, -1):
+            for shift in (1, -1):
+                edge |= np.roll(labels, shift, axis) != labels
         unsure = confidence < level
         return int(unsure.sum()), int((unsure & edge).sum())
     _fails(checks.check_unsure_on_boundary, rolled, "np.roll", "wraps around")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (_unsure(c, l, level)[0],
+           _unsure(c, l, level)[1] / _unsure(c, l, level)[0]), "counts, not a share")
     variant = lambda **kw: lambda c, l, level=0.99: _unsure_on_boundary(c, l, level, **kw)  # noqa: E731
     _fails(checks.check_unsure_on_boundary, variant(at_most=True), "confidence <= level")
     _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")

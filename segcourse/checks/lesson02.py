@@ -1079,7 +1079,8 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
                         scenes_rolled: bool = False, filtered: bool = False) -> tuple[int, int]:
     """(pixels with confidence below ``level``, how many of them lie on a class boundary) of one label map
     ``(H, W)`` or a batch ``(N, H, W)``. A boundary pixel has a 4-neighbour inside its own scene with another
-    true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll``: the edges wrap around),
+    true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll(labels, ±1, axis) != labels``
+    on the rows and columns: the edges wrap around),
     ``one_sided`` (only the second pixel of each differing pair),
     ``diagonal`` (8-neighbours), ``at_most`` (``<=`` level), ``scenes_rolled`` (the lesson's section-5 cell,
     ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, pasted on a batch: its axes 0 and 1 are the scenes
@@ -1114,8 +1115,11 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
         edge[:-1, :] |= down
         edge[:, 1:] |= right
         edge[:, :-1] |= right
-    elif wrap:
-        edge = edge | np.roll(edge, -1, 1) | np.roll(edge, -1, 2)
+    elif wrap:                               # np.roll both ways along rows and columns: the edges wrap around
+        edge = np.zeros(labels.shape, bool)
+        for axis in (1, 2):
+            for shift in (1, -1):
+                edge |= np.roll(labels, shift, axis) != labels
     elif not one_sided:
         edge[:, :-1, :] |= rows
         edge[:, :, :-1] |= cols
@@ -1156,7 +1160,7 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
     ...     confidence, labels, level, wrap=True))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: on one 4×4 scene, every pixel unsure: expected (16, 10), yours is (16, 11)...
+    segcourse.checks.CheckFailed: on one 4×4 scene, every pixel unsure: expected (16, 10), yours is (16, 16)...
     """
     call = Watch(LIBRARY)
     task = "the boundary band"
@@ -1174,7 +1178,7 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
     hints = [
         (dict(at_most=True), "if you wrote confidence <= level: the unsure pixels are those strictly below "
                              "it (confidence < level)"),
-        (dict(wrap=True), "if you used np.roll: it wraps around, so a "
+        (dict(wrap=True), "if you used np.roll (labels != np.roll(labels, ±1, axis)): it wraps around, so a "
                           "pixel on the last row or column is compared with the first; compare neighbours "
                           "by slicing (labels[..., 1:, :] != labels[..., :-1, :]) so the border has none"),
         (dict(scenes_rolled=True), "if you pasted the lesson's section-5 cell on a batch: its axes 0 and 1 are "
@@ -1205,6 +1209,9 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
         if got[::-1] == want:
             raise AssertionError(f"{head} Your pair is the wrong way round: first every unsure pixel, then those on "
                                  f"a boundary")
+        if got[0] == want[0] and want[0] and _close(got[1], want[1] / want[0], 1e-6) and want[1] != got[1]:
+            raise AssertionError(f"{head} The second value is the share of unsure pixels on a boundary: return "
+                                 f"counts, not a share (the share is n_on_boundary / n_unsure, computed after the call)")
         everywhere = [h for kw, h in hints if all(variant(kw, *c[:3]) == a for c, a in zip(cases, answers))]
         here = [h for kw, h in hints if variant(kw, conf, labels, level) == got]
         for hint in (everywhere or here)[:1]:
