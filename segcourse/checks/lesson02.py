@@ -269,7 +269,7 @@ def check_soft_dice(soft_dice: Callable) -> None:
             (v(keep_all=True), "you averaged over every class, also those absent from the scored pixels: an absent "
                                "class has no Dice — keep only the classes present"),
             (v(eps=0.0), "no smoothing term: add eps to the numerator and the denominator, "
-                         "(2·inter + eps) / (total + eps), so tiny and empty classes stay defined"),
+                         "(2·inter + eps) / (total + eps)"),
             (v(per_image=True), "you computed Dice per image and averaged: sum over the whole batch "
                                 "(dims 0, 2, 3) before dividing"),
             (1 - want, "you returned the mean Dice score; the loss is 1 - mean Dice (0 when perfect)"),
