@@ -296,6 +296,13 @@ def test_dilation_to_see_check():
 
     fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
+    def rounded(layers, size, kernel=3):              # round() instead of the ceiling: 1.25 becomes 1
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r, jump = r + d * (k - 1) * jump, jump * s
+        return max(1, round((size - r) / ((kernel - 1) * jump)))
+    fails(rounded, "round() rounds", "ceiling", "10 pixels")
+
 
 def test_pooled_lane_iou_check():
     from segcourse import data
@@ -316,7 +323,11 @@ def test_pooled_lane_iou_check():
     _fails(checks.check_pooled_lane_iou, (across & lane).sum() / (across | lane).sum(), "wrong axes", "2 and 4")
     mean = (lane.reshape(200, 8, 8, 8, 8).mean((2, 4)) > 0.5).repeat(8, 1).repeat(8, 2)   # average pooling > 0.5
     _fails(checks.check_pooled_lane_iou, (mean & lane).sum() / (mean | lane).sum(), "average pooling")
-    _fails(checks.check_pooled_lane_iou, 0.5, "expected 0.0982")
+    _fails(checks.check_pooled_lane_iou, 0.5, "not the pooled lane IoU")
+    for wrong in (0.5, 0.0483):                        # a failure never prints the answer
+        with pytest.raises(AssertionError) as info:
+            checks.check_pooled_lane_iou(wrong)
+        assert "0.098" not in str(info.value)
     _fails(checks.check_pooled_lane_iou, "c", "one number")
     _fails(checks.check_pooled_lane_iou, None, "one number")
 
@@ -334,6 +345,10 @@ def test_matching_weight_check():
     fails(5.0, "bisect between 1 and 1000")
     fails(3.0, "bisect between 1 and 1000")            # a sweep's 3.0 is not the ratio of the shares (3.011)
     fails(-1.0, "positive number")
+    for wrong in (1.0, 5.0, -1.0):                     # a failure never prints the answer (3.11)
+        with pytest.raises(AssertionError) as info:
+            checks.check_matching_weight(wrong, _dice)
+        assert "3.1" not in str(info.value) and "expected" not in str(info.value)
     fails("3.1", "one number")
     # a wrong Dice (probabilities of the unscored pixels summed too) is not counted twice: the bisection on
     # that Dice's lane share passes, the weight that matches the right Dice does not
@@ -513,14 +528,16 @@ def test_unsure_on_boundary_check():
         return unsure.sum(), (unsure & edge).sum()
     _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's section-5 cell", "last two axes")
 
-    def rolled(confidence, labels, level=0.99):        # np.roll on the right axes: still wraps around
+    def rolled(confidence, labels, level=0.99):        # the usual two-sided np.roll on the right axes: wraps around
         edge = np.zeros(labels.shape, bool)
-        edge[..., :, 1:] |= labels[..., :, 1:] != labels[..., :, :-1]
-        edge[..., 1:, :] |= labels[..., 1:, :] != labels[..., :-1, :]
-        edge = edge | np.roll(edge, -1, -2) | np.roll(edge, -1, -1)
+        for axis in (-2, -1):
+            for shift in (1, -1):
+                edge |= np.roll(labels, shift, axis) != labels
         unsure = confidence < level
         return int(unsure.sum()), int((unsure & edge).sum())
     _fails(checks.check_unsure_on_boundary, rolled, "np.roll", "wraps around")
+    _fails(checks.check_unsure_on_boundary, lambda c, l, level=0.99: (_unsure(c, l, level)[0],
+           _unsure(c, l, level)[1] / _unsure(c, l, level)[0]), "counts, not a share")
     variant = lambda **kw: lambda c, l, level=0.99: _unsure_on_boundary(c, l, level, **kw)  # noqa: E731
     _fails(checks.check_unsure_on_boundary, variant(at_most=True), "confidence <= level")
     _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")

@@ -269,7 +269,7 @@ def check_soft_dice(soft_dice: Callable) -> None:
             (v(keep_all=True), "you averaged over every class, also those absent from the scored pixels: an absent "
                                "class has no Dice — keep only the classes present"),
             (v(eps=0.0), "no smoothing term: add eps to the numerator and the denominator, "
-                         "(2·inter + eps) / (total + eps), so tiny and empty classes stay defined"),
+                         "(2·inter + eps) / (total + eps)"),
             (v(per_image=True), "you computed Dice per image and averaged: sum over the whole batch "
                                 "(dims 0, 2, 3) before dividing"),
             (1 - want, "you returned the mean Dice score; the loss is 1 - mean Dice (0 when perfect)"),
@@ -446,11 +446,12 @@ def check_exact_upsampling(exact_upsampling: Callable) -> None:
 
 def _dilation_to_see(layers: list[tuple[int, int, int]], size: int, kernel: int = 3, jump: bool = True,
                      dilate: bool = True, ceil: bool = True, at_least_one: bool = True, stack: bool = True,
-                     jump_first: bool = False) -> int:
+                     jump_first: bool = False, rounded: bool = False) -> int:
     """Smallest dilation of one more ``kernel``×``kernel`` stride-1 convolution on top of ``layers``
     ((kernel, stride, dilation) from the input up) at which an output pixel sees at least ``size``
     input pixels: the stack sees r pixels with a step of ``j`` between its features, and the new
-    layer adds dilation·(kernel - 1)·j. The flags give typical mistakes.
+    layer adds dilation·(kernel - 1)·j. The flags give typical mistakes (``rounded``: Python's round()
+    instead of the ceiling).
 
     >>> _dilation_to_see([(3, 1, 1), (3, 1, 1)] + ([(2, 2, 1), (3, 1, 1), (3, 1, 1)]) * 3, 128)
     4
@@ -466,6 +467,8 @@ def _dilation_to_see(layers: list[tuple[int, int, int]], size: int, kernel: int 
         r = 1
     need = (size - r) / ((kernel - 1) * (j if jump else 1))
     d = math.ceil(need) if ceil else math.floor(need) + 1
+    if rounded:
+        d = round(need)
     return max(d, 1) if at_least_one else d
 
 
@@ -480,7 +483,8 @@ DILATION_CASES = [([], 9, 3, "no layers below, to see 9 pixels"),
                   ([(3, 1, 2), (3, 1, 4)], 64, 3, "two dilated 3×3 convolutions (dilation 2, then 4), to see 64 pixels"),
                   ([(3, 2, 1), (3, 1, 2), (1, 1, 1)], 64, 5, "a strided, a dilated and a 1×1 conv, a 5×5 kernel on top, "
                                                             "to see 64 pixels"),
-                  (_TWO + [(2, 2, 1)], 20, 2, "two convs and a pooling, a 2×2 kernel on top, to see 20 pixels")]
+                  (_TWO + [(2, 2, 1)], 20, 2, "two convs and a pooling, a 2×2 kernel on top, to see 20 pixels"),
+                  (_TWO, 10, 5, "two 3×3 convolutions, a 5×5 kernel on top, to see 10 pixels")]
 
 
 @learner_check
@@ -528,6 +532,9 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
                                 "layer only has to add size - r of them"),
             (dict(ceil=False), "when size - r divides exactly by (kernel - 1)·jump, that quotient is enough: round up "
                                "(math.ceil), do not take floor + 1"),
+            (dict(rounded=True), f"round() rounds to the nearest whole number, so a quotient like 1.25 becomes 1, "
+                                 f"which falls short of {size} pixels: the smallest dilation that reaches size is "
+                                 f"the ceiling (math.ceil, or -(-a // b))"),
             (dict(at_least_one=False), "when the stack already sees enough, the answer is an ordinary convolution: "
                                        "dilation 1 (a dilation below 1 does not exist)"),
         ]
@@ -591,7 +598,7 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
     >>> check_pooled_lane_iou(0.0483)
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: pooled_lane_iou is 0.0483, expected 0.0982: that is section 1's...
+    segcourse.checks.CheckFailed: pooled_lane_iou is 0.0483: that is section 1's subsampling...
     """
     from ._core import _number
 
@@ -625,8 +632,8 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
     ]
     for value, hint in hints:
         if _close(got, value, 1e-4):
-            raise AssertionError(f"pooled_lane_iou is {got:.4f}, expected {want:.4f}: {hint}")
-    raise AssertionError(f"pooled_lane_iou is {_shown(got)}, expected {want:.4f}: lane = ref.labels == 3; keep each "
+            raise AssertionError(f"pooled_lane_iou is {got:.4f}: {hint}")
+    raise AssertionError(f"pooled_lane_iou is {_shown(got)}, which is not the pooled lane IoU: lane = ref.labels == 3; keep each "
                          f"8×8 block that holds a lane pixel, repeat each block back to 8×8 pixels, then one IoU "
                          f"(intersection / union) over all 200 scenes")
 
@@ -1021,7 +1028,7 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
     >>> check_matching_weight(1.0, lambda z, t, eps=1.0, ignore_index=255: _masked_dice(z, t, eps, ignore_index))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: lane_weight is 1 (lane share 0.0166), expected about 3.11 (share 0.0500): if you kept...
+    segcourse.checks.CheckFailed: lane_weight is 1: it gives the lanes a share of 0.0166 of the gradient, your soft Dice...
     """
     got = _number(lane_weight, "lane_weight")
     logits, y = _matching_batch()
@@ -1035,7 +1042,7 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
                              f"between 0 and 1: finish the soft-Dice exercise first")
     want = _matching_weight(dice_share)
     if not math.isfinite(got) or got <= 0:
-        raise AssertionError(f"lane_weight is {_shown(got)}, expected about {want:.1f}: a class weight is a positive "
+        raise AssertionError(f"lane_weight is {_shown(got)}: a class weight is a positive "
                              f"number (the other classes weigh 1)")
     got_share = float(_class_shares(_weighted_ce(got), logits, y)[3])
     if abs(got_share - dice_share) <= SHARE_TOLERANCE:
@@ -1057,7 +1064,8 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
          "if you scored the unscored left quarter too: use y (255 on the left quarter) and "
          "ignore_index=255"),
     ]
-    shown = f"lane_weight is {_shown(got)} (lane share {got_share:.4f}), expected about {want:.2f} (share {dice_share:.4f})"
+    shown = (f"lane_weight is {_shown(got)}: it gives the lanes a share of {got_share:.4f} of the gradient, your soft "
+             f"Dice {dice_share:.4f}")
     for value, hint in hints:
         if abs(got - value) <= HINT_TOLERANCE:
             raise AssertionError(f"{shown}: {hint}")
@@ -1071,7 +1079,8 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
                         scenes_rolled: bool = False, filtered: bool = False) -> tuple[int, int]:
     """(pixels with confidence below ``level``, how many of them lie on a class boundary) of one label map
     ``(H, W)`` or a batch ``(N, H, W)``. A boundary pixel has a 4-neighbour inside its own scene with another
-    true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll``: the edges wrap around),
+    true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll(labels, ±1, axis) != labels``
+    on the rows and columns: the edges wrap around),
     ``one_sided`` (only the second pixel of each differing pair),
     ``diagonal`` (8-neighbours), ``at_most`` (``<=`` level), ``scenes_rolled`` (the lesson's section-5 cell,
     ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, pasted on a batch: its axes 0 and 1 are the scenes
@@ -1106,8 +1115,11 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
         edge[:-1, :] |= down
         edge[:, 1:] |= right
         edge[:, :-1] |= right
-    elif wrap:
-        edge = edge | np.roll(edge, -1, 1) | np.roll(edge, -1, 2)
+    elif wrap:                               # np.roll both ways along rows and columns: the edges wrap around
+        edge = np.zeros(labels.shape, bool)
+        for axis in (1, 2):
+            for shift in (1, -1):
+                edge |= np.roll(labels, shift, axis) != labels
     elif not one_sided:
         edge[:, :-1, :] |= rows
         edge[:, :, :-1] |= cols
@@ -1148,7 +1160,7 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
     ...     confidence, labels, level, wrap=True))
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: on one 4×4 scene, every pixel unsure: expected (16, 10), yours is (16, 11)...
+    segcourse.checks.CheckFailed: on one 4×4 scene, every pixel unsure: expected (16, 10), yours is (16, 16)...
     """
     call = Watch(LIBRARY)
     task = "the boundary band"
@@ -1166,7 +1178,7 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
     hints = [
         (dict(at_most=True), "if you wrote confidence <= level: the unsure pixels are those strictly below "
                              "it (confidence < level)"),
-        (dict(wrap=True), "if you used np.roll: it wraps around, so a "
+        (dict(wrap=True), "if you used np.roll (labels != np.roll(labels, ±1, axis)): it wraps around, so a "
                           "pixel on the last row or column is compared with the first; compare neighbours "
                           "by slicing (labels[..., 1:, :] != labels[..., :-1, :]) so the border has none"),
         (dict(scenes_rolled=True), "if you pasted the lesson's section-5 cell on a batch: its axes 0 and 1 are "
@@ -1197,6 +1209,9 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
         if got[::-1] == want:
             raise AssertionError(f"{head} Your pair is the wrong way round: first every unsure pixel, then those on "
                                  f"a boundary")
+        if got[0] == want[0] and want[0] and _close(got[1], want[1] / want[0], 1e-6) and want[1] != got[1]:
+            raise AssertionError(f"{head} The second value is the share of unsure pixels on a boundary: return "
+                                 f"counts, not a share (the share is n_on_boundary / n_unsure, computed after the call)")
         everywhere = [h for kw, h in hints if all(variant(kw, *c[:3]) == a for c, a in zip(cases, answers))]
         here = [h for kw, h in hints if variant(kw, conf, labels, level) == got]
         for hint in (everywhere or here)[:1]:
