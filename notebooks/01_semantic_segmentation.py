@@ -449,7 +449,7 @@ print(f"  median {np.median(changes):+.3f}, mean {changes.mean():+.3f}; sd of th
 # * **The Dice effect is not settled.** Compare runs of the same seed: seeds 2 and 4 miss the lanes
 #   in both settings, so that variation cancels. Adding Dice to the weights changes mIoU by a
 #   median of +0.010, and 3 of 5 seeds improve by more than the tolerance. The paired changes have
-#   sd 0.041, but 0.005 without seed 3, which collapsed (-0.079). Five seeds cannot tell whether
+#   sd 0.041, but 0.005 without seed 3, which collapsed (the one negative change above). Five seeds cannot tell whether
 #   such a collapse is typical, nor settle an effect the size of the tolerance. Exercise 5 writes
 #   this reading as a function.
 #
