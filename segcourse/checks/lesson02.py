@@ -423,7 +423,7 @@ def check_exact_upsampling(exact_upsampling: Callable) -> None:
     ]
     for kw, hint in variants:       # the mistake that explains every case, not just the first wrong one
         if all(g == _exact_upsampling(k_, s_, d_, **kw) for g, (k_, s_, d_, _) in zip(gots, UPSAMPLING_CASES)):
-            raise AssertionError(f"{head} {hint}")
+            raise AssertionError(f"{head} {hint[0].upper()}{hint[1:]}")
     swapped = [w[::-1] if w else w for w in wants]
     if all(g == w for g, w in zip(gots, swapped)):
         raise AssertionError(f"{head} Your pairs are the right numbers in the wrong order: return (padding, "
