@@ -598,11 +598,12 @@ def _shift_ious(radius, square=False, strict=False, side=None, dice=False, swap=
     return pair[::-1] if swap else pair
 
 
-def _smallest(how="both", radii_fixed=False, none_as_last=False, returns_iou=False):
+def _smallest(how="both", radii_fixed=False, none_as_last=False, returns_iou=False, strict=False):
     def smallest_radius(threshold, radii=range(3, 16)):
         for r in (range(3, 16) if radii_fixed else radii):
             a, b = _shift_ious(r)
-            if (min(a, b) if how == "both" else max(a, b)) >= threshold:
+            value = {"both": min(a, b), "either": max(a, b), "mean": (a + b) / 2}[how]
+            if (value > threshold) if strict else (value >= threshold):
                 return min(a, b) if returns_iou else r
         return list(radii)[-1] if none_as_last else None
     return smallest_radius
@@ -628,6 +629,8 @@ def test_shift_ious_check_accepts_a_correct_answer_and_refuses_the_helpers(capsy
     (_shift_ious, _smallest(none_as_last=True), "answer is None"),
     (_shift_ious, _smallest(radii_fixed=True), "(?s)use the radii you are.given"),
     (_shift_ious, _smallest(returns_iou=True), "looks like an IoU"),
+    (_shift_ious, _smallest(how="mean"), "(?s)the MEAN of iou_out.and iou_in"),
+    (_shift_ious, _smallest(strict=True), "(?s)use >=, not >"),
 ])
 def test_shift_ious_check_names_each_mistake(shift, smallest, hint):
     with pytest.raises(AssertionError, match=hint):
