@@ -536,9 +536,9 @@ print(f"synthetic, marker watershed after click 1: mean IoU {np.mean([iou(p, m) 
 #
 # **Synthetic objects.** The synthetic-only model is best after one and three clicks (mean IoU
 # 0.838 and 0.895); the fine-tuned model, with synthetic objects in every fine-tuning batch, stays
-# close (0.805 and 0.883). Two dips in that panel, counted under it: one click of the watershed
-# floods far past the object, with more than twice the object's own pixels false on 77 of the
-# 100 (mean IoU 0.248). The random walker's IoU falls after click 2 on 66 of the 100. Where
+# close (0.805 and 0.883). The classical curves there, counted under the figure: one click of the
+# watershed floods far past the object, with more than twice the object's own pixels false on 77
+# of the 100 (mean IoU 0.248). The random walker's IoU falls after click 2 on 66 of the 100. Where
 # click 2 is positive (32) the mask gains false pixels; where it is negative (34) it loses
 # object pixels.
 #
