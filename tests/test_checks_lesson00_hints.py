@@ -252,6 +252,40 @@ def test_boundary_iou_right_answer_passes_and_d_mistakes_are_named():
            "calls segcourse.metrics.boundary_iou")
 
 
+
+def _band_answer(d_of, band):
+    """A boundary IoU with its own rule for d (from dilation_ratio and the shape) and for the band."""
+    def answer(pred, target, ratio):
+        p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+        d = d_of(ratio, t.shape)
+        bp, bt = band(p, d), band(t, d)
+        union = np.count_nonzero(bp | bt)
+        return np.count_nonzero(bp & bt) / union if union else float("nan")
+    return answer
+
+
+_SQUARE_BAND = lambda m, d: m & ~ndimage.binary_erosion(m, np.ones((3, 3)), iterations=d)   # noqa: E731
+
+
+def test_boundary_iou_d_0_with_scipys_iterations_0_is_named_review_00s10():
+    # review 00s10 P2-1: iterations=0 erodes until nothing changes, so the band is the whole mask
+    _fails(checks.check_boundary_iou, _band_answer(lambda r, s: round(r * np.hypot(*s)), _SQUARE_BAND),
+           "rounds to d = 0", "iterations=0", "erodes until nothing changes", "the whole mask", "max(1, round(")
+
+
+def test_boundary_iou_longer_side_is_not_told_int_review_00s10():
+    text = _fails(checks.check_boundary_iou, _band_answer(lambda r, s: max(1, round(r * max(s))), _SQUARE_BAND),
+                  "the longer side, 40 px", "not by the diagonal")
+    assert "int()" not in text
+
+
+def test_boundary_iou_euclidean_band_is_named_review_00s10():
+    def edt(m, d):
+        return m & (ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1] <= d)
+    text = _fails(checks.check_boundary_iou, _band_answer(lambda r, s: max(1, round(r * np.hypot(*s))), edt),
+                  "your band is round", "Euclidean", "chessboard")
+    assert "int()" not in text
+
 # ------------------------------------------------------------------------- exercise 9, the way back
 def _ids_to_rgb(ids, table):
     lut = np.zeros((256, 3), np.uint8)

@@ -4,10 +4,11 @@ Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is wri
 is a variant the lesson did not print: Dice per image of a batch (the lesson scores one pair), a
 mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
 the class axis first), the mean over images of each image's mean IoU (the lesson pools), a mean
-car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary band of a
-mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), which pair of classes a
-confusion matrix confuses, and class ids from a colour-coded mask (a dict table, ids that are not
-0, 1, 2, ..., a batch, 255 for colours in no row).
+car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary IoU of two
+masks from a dilation ratio (exercise 7: ``d`` from the image diagonal, then both bands; the lesson
+calls ``metrics.boundary_iou``), which pair of classes a confusion matrix confuses, and class ids
+from a colour-coded mask and back (a dict table, ids that are not 0, 1, 2, ..., a batch, 255 for
+colours in no row). ``check_boundary_band`` (one band ``d`` pixels wide) is kept for other uses.
 """
 
 from __future__ import annotations
@@ -804,50 +805,91 @@ def _boundary_iou_cases() -> list[tuple[np.ndarray, np.ndarray, float, str]]:
     return cases
 
 
-def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float) -> str:
-    """The cause of a wrong boundary IoU, as far as the typical mistakes go."""
+def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float,
+               probe: Callable[[float], Any] | None = None) -> str:
+    """The cause of a wrong boundary IoU, as far as the typical mistakes go.
+
+    ``probe(r)``, when given, is the learner's score of the same pair at dilation ratio ``r`` (or
+    None if it raised). A cause is named only when it also explains the probes, so that two causes
+    that give the same number on this pair (``int()`` and the longer side, say) are told apart.
+    """
     from scipy import ndimage
 
     h, w = t.shape
-    x = ratio * np.hypot(h, w)
+    diag = float(np.hypot(h, w))
+    x = ratio * diag
     d = max(1, int(round(x)))
     square = np.ones((3, 3), bool)
+    probes = [(ratio, got)]
+    if probe is not None:                        # dilation_ratio × diagonal = 1.9, 2.6, 3.3, 4.45 and 0.3 px
+        probes += [(r_, probe(r_)) for r_ in np.array([1.9, 2.6, 3.3, 4.45, 0.3]) / diag]
+        probes = [(r_, v) for r_, v in probes if v is not None]
 
-    def inner(d_: int, structure: Any = square, border: int = 0) -> Callable:
-        return lambda m: m & ~_eroded(m, d_, structure, border)
+    def fits(score: Callable[[float], float]) -> bool:
+        return all(_close(v, score(r_), 1e-9) for r_, v in probes)
 
-    for wrong, how in ((int(np.floor(x)), f"int(), which rounds {x:.2f} down"),
-                       (int(np.ceil(x)), f"np.ceil, which rounds {x:.2f} up"),
-                       (int(round(x)), f"round({x:.2f}) = {int(round(x))} without the floor of 1"),
-                       (max(1, int(round(ratio * max(h, w)))), "the longer side instead of the diagonal"),
-                       (max(1, int(round(ratio * (h + w)))), "H + W instead of the diagonal")):
-        if wrong == 0 and _close(got, _biou(p, t, inner(0)), 1e-9):
-            return (f"dilation_ratio × diagonal = {ratio} × {np.hypot(h, w):.1f} = {x:.2f} gives d = 0, and 0 "
+    def banded(band: Callable[[np.ndarray, int], np.ndarray], size: Callable[[float], int]) -> Callable:
+        return lambda r_: _biou(p, t, lambda m: band(m, size(r_)))
+
+    def inner(m: np.ndarray, d_: int, structure: Any = square, border: int = 0) -> np.ndarray:
+        return m & ~_eroded(m, d_, structure, border)
+
+    def scipy_inner(m: np.ndarray, d_: int) -> np.ndarray:      # scipy's own iterations=0: erode until stable
+        return m & ~ndimage.binary_erosion(m, square, iterations=d_)
+
+    def edt_band(m: np.ndarray, d_: int, pad: int) -> np.ndarray:
+        return m & (ndimage.distance_transform_edt(np.pad(m, pad))[pad:h + pad, pad:w + pad] <= d_)
+
+    right = lambda r_: max(1, int(round(r_ * diag)))           # noqa: E731
+    formula = (f"d = max(1, round(dilation_ratio * diagonal)) = max(1, round({ratio} × {diag:.1f})) = {d}, with "
+               f"the diagonal sqrt(H² + W²) = np.hypot(H, W).")
+    if int(round(x)) == 0:                       # the floor of 1 forgotten: d = 0
+        if fits(banded(scipy_inner, lambda r_: int(round(r_ * diag)))):
+            return (f"dilation_ratio × diagonal = {ratio} × {diag:.1f} = {x:.2f} rounds to d = 0, and "
+                    f"binary_erosion(..., iterations=0) does not mean 'no erosion': it erodes until nothing "
+                    f"changes, so your band is the whole mask and your score is the mask IoU. d is at least 1: "
+                    f"d = max(1, round(dilation_ratio * diagonal)).")
+        if fits(banded(inner, lambda r_: int(round(r_ * diag)))):
+            return (f"dilation_ratio × diagonal = {ratio} × {diag:.1f} = {x:.2f} gives d = 0, and 0 "
                     f"erosions leave an empty band. d is at least 1: d = max(1, round(dilation_ratio * diagonal)).")
-        if wrong != d and _close(got, _biou(p, t, inner(wrong)), 1e-9):
-            return (f"your band is {wrong} px wide, from {how}; d = max(1, round(dilation_ratio * diagonal)) = "
-                    f"max(1, round({ratio} × {np.hypot(h, w):.1f})) = {d}, with the diagonal sqrt(H² + W²) = "
-                    f"np.hypot(H, W).")
-    for d_ in (d + 1, d - 1):
-        if d_ > 0 and _close(got, _biou(p, t, inner(d_)), 1e-9):
-            return (f"your band is {d_} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
+    sides = ((lambda r_: max(1, int(round(r_ * max(h, w)))), f"the longer side, {max(h, w)} px"),
+             (lambda r_: max(1, int(round(r_ * (h + w)))), f"H + W = {h + w} px"))
+    for size, what in sides:
+        if size(ratio) != d and fits(banded(inner, size)):
+            return (f"your band is {size(ratio)} px wide: you multiplied dilation_ratio by {what}, not by the "
+                    f"diagonal. {formula}")
+    no_edge = fits(banded(lambda m, d_: inner(m, d_, square, 1), right))      # the image-edge hint below
+    for pad in (1, 0):
+        if not no_edge and fits(banded(lambda m, d_: edt_band(m, d_, pad), right)):
+            return ("your band is round: distance_transform_edt <= d measures straight-line (Euclidean) distance, "
+                    "where a diagonal step is √2. Erosion by a 3×3 square is chessboard distance, where a "
+                    "diagonal step is 1: erode d times with structure=np.ones((3, 3)), or use "
+                    "distance_transform_cdt(..., metric='chessboard').")
+    roundings = ((lambda r_: max(1, int(np.floor(r_ * diag))), f"int(), which rounds {x:.2f} down"),
+                 (lambda r_: max(1, int(np.ceil(r_ * diag))), f"np.ceil, which rounds {x:.2f} up"))
+    for size, how in roundings:
+        if size(ratio) != d and fits(banded(inner, size)):
+            return f"your band is {size(ratio)} px wide, from {how}; {formula}"
+    for step in (1, -1):
+        if d + step > 0 and fits(banded(inner, lambda r_: right(r_) + step)):
+            return (f"your band is {d + step} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
                     f"erosion removed.")
     outer = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~m          # noqa: E731
     both = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~_eroded(m, d, square)  # noqa: E731
-    checks_ = [(_biou(p, t, inner(d, None)), "your erosion uses binary_erosion's default structure, a cross, so the "
-                "band misses pixels that touch the background only at a corner: erode with a 3×3 square, "
-                "structure=np.ones((3, 3))."),
-               (_biou(p, t, inner(d, square, 1)), "along the image edge your bands are missing: pixels outside the "
-                "image count as background (binary_erosion's border_value=0), so a mask touching the edge has a "
-                "band there too."),
+    checks_ = [(_biou(p, t, lambda m: inner(m, d, None)), "your erosion uses binary_erosion's default structure, a "
+                "cross, so the band misses pixels that touch the background only at a corner: erode with a 3×3 "
+                "square, structure=np.ones((3, 3))."),
+               (_biou(p, t, lambda m: inner(m, d, square, 1)), "along the image edge your bands are missing: pixels "
+                "outside the image count as background (binary_erosion's border_value=0), so a mask touching the "
+                "edge has a band there too."),
                (_biou(p, t, outer), "you compared the OUTER bands (dilation minus mask). Boundary IoU's band is "
                 "inside each mask: the mask minus its erosion."),
                (_biou(p, t, both), "your bands cover both sides of the outline (dilation minus erosion). Boundary "
                 "IoU's band is only inside: the mask minus its erosion."),
                (_biou(p, t, lambda m: m), "that is the mask IoU. Boundary IoU compares only the bands: "
                 "|band(pred) & band(target)| / |band(pred) | band(target)|."),
-               (_biou(p, t, inner(d), dice=True), "that is the Dice of the two bands, 2|A ∩ B| / (|A| + |B|); "
-                "boundary IoU divides their intersection by their union."),
+               (_biou(p, t, lambda m: inner(m, d), dice=True), "that is the Dice of the two bands, 2|A ∩ B| / "
+                "(|A| + |B|); boundary IoU divides their intersection by their union."),
                (_biou(p, t, lambda m: m & _eroded(m, d, square)), "you compared the eroded masks, the insides; the "
                 "band is what the erosion removes: mask & ~eroded.")]
     for value, hint in checks_:
@@ -864,9 +906,11 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
     ``d = max(1, round(dilation_ratio * hypot(H, W)))``; each band is the mask minus its erosion
     by a 3×3 square applied ``d`` times, pixels outside the image counted as background
     (``metrics.boundary_iou``). Two empty masks give NaN. Typical mistakes get their cause named:
-    ``d`` rounded down or up, without the floor of 1, or from a side instead of the diagonal; a
-    band one pixel off, cross-shaped, outer, on both sides or missing along the image edge; the
-    mask IoU; the Dice of the bands; masks stored as 0/255. An answer that calls ``segcourse`` is
+    ``d`` rounded down or up, from a side instead of the diagonal, or 0 without the floor of 1
+    (scipy's ``iterations=0`` then erodes until nothing changes: the band is the whole mask); a
+    Euclidean band (``distance_transform_edt``); a band one pixel off, cross-shaped, outer, on both
+    sides or missing along the image edge; the mask IoU; the Dice of the bands; masks stored as
+    0/255. A cause is named only when it also explains the answer's scores at four more ratios. An answer that calls ``segcourse`` is
     refused once its numbers are right.
 
     >>> check_boundary_iou(lambda p, t, r: 0.5)
@@ -887,7 +931,12 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
                     "d is at least 1: max(1, round(...))." if round(ratio * np.hypot(*t.shape)) == 0 else "")
             raise AssertionError(f"for {what}, dilation_ratio={ratio}: {exc}.{more}") from None
         if not _close(got, want, 1e-9):
-            raise AssertionError(f"{head} {_show(got)}: {_biou_hint(p, t, ratio, got)}")
+            def probe(r_: float, p: np.ndarray = p, t: np.ndarray = t) -> float | None:
+                try:
+                    return _number(call(boundary_iou, p.copy(), t.copy(), r_, what="boundary_iou"), "boundary_iou")
+                except Exception:                # a probe that fails says nothing
+                    return None
+            raise AssertionError(f"{head} {_show(got)}: {_biou_hint(p, t, ratio, got, probe)}")
     empty = np.zeros((6, 6), bool)
     try:
         got = _number(call(boundary_iou, empty, empty.copy(), 0.1, what="boundary_iou"), "boundary_iou")
