@@ -135,6 +135,14 @@ def test_confused_pair_mentions_the_lesson_only_for_the_lessons_pair():
     assert "lesson" not in str(info.value)
 
 
+
+def test_empty_conventions_plain_list_crash_is_named_review_00s10():
+    def plain(i, u):                     # Python lists: 0 / 0 raises, and so does a mean over no image
+        ious = [a / b for a, b in zip(i, u) if b]
+        n = len(u)
+        return sum(ious) / n, (sum(ious) + n - len(ious)) / n, sum(ious) / len(ious)
+    _fails(checks.check_empty_conventions, plain, "raised ZeroDivisionError", "no image to average", "NaN")
+
 # ------------------------------------------- review 00s9b: exercise 9 (colours to ids), 3 (void), 4 (NaN)
 def _rgb_ids(rgb, table, every=True, keep_void=True, keys=True):
     rgb = np.asarray(rgb)
@@ -162,6 +170,21 @@ def test_rgb_to_ids_typical_mistakes_are_named():
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t, keys=False), "ROW of the table", "[7, 8, 23, 26]")
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(np.int8), "int8 cannot hold 255")
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(float), "dtype float64")
+
+
+def test_rgb_to_ids_channel_sum_is_named_review_00s10():
+    def channel_sum(rgb, table):
+        s = np.asarray(rgb).astype(np.int64).sum(-1)
+        out = np.full(s.shape, 255, np.uint8)
+        for k, colour in table.items():
+            out[s == sum(colour)] = k
+        return out
+    _fails(checks.check_rgb_to_ids, channel_sum, "SUM of the three channels", "both sum to 128")
+
+
+def test_threshold_ignored_is_named_review_00s10():
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: _sigmoid_mask(z, 0.5).sum() and metrics.iou(
+        _sigmoid_mask(z, 0.5), np.asarray(t) != 0), "does not use the threshold argument")
 
     def nearest(rgb, table):
         d = ((np.asarray(rgb, int)[..., None, :] - np.array(list(table.values()))) ** 2).sum(-1)
@@ -297,7 +320,8 @@ def _ids_to_rgb(ids, table):
 def test_ids_to_rgb_round_trip_and_its_mistakes():
     checks.check_rgb_to_ids(_rgb_ids, _ids_to_rgb)
     _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f),
-           lambda ids, table: np.array(list(table.values()), np.uint8)[np.asarray(ids)], "not row numbers", "lut[ids]")
+           lambda ids, table: np.array(list(table.values()), np.uint8)[np.asarray(ids)], "not row numbers",
+           "a row for every possible id")
 
     def black_void(ids, table):
         out = _ids_to_rgb(ids, table)

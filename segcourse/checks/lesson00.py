@@ -220,6 +220,10 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
             raise AssertionError(f"at threshold {th} your {_show(got)} is the pixel accuracy, the share of pixels "
                                  f"the mask gets right, background (TN) included; the IoU is {_show(want)}: "
                                  f"TP / (TP + FP + FN), with no TN term.")
+        if th != 0.5 and _close(got, _iou_at(logits, target, 0.5), 1e-6):
+            raise AssertionError(f"at threshold {th} your IoU {_show(got)} is the one at 0.5 (logits > 0): your mask "
+                                 f"does not use the threshold argument, so every threshold gives the same mask. "
+                                 f"Compare the probability with threshold, not with a fixed number.")
         raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
                              f"is {_show(want)}, yours is {_show(got)}")
     # a tie: logit 0 is probability exactly 0.5; "above the threshold" leaves it out
@@ -607,7 +611,17 @@ def check_empty_conventions(car_means: Callable) -> None:
     names = ("as_zero", "as_one", "skipped")
     for inter, union in cases:
         want = _conventions(inter, union)
-        raw = _plain(call(car_means, inter.copy(), union.copy(), what="car_means"))
+        try:
+            raw = _plain(call(car_means, inter.copy(), union.copy(), what="car_means"))
+        except AssertionError as exc:
+            if "crashed with ZeroDivisionError" not in str(exc):
+                raise
+            why = ("no image has a car in either mask, so the skipped mean has no image to average: its count is 0. "
+                   "The course returns NaN for that mean, as it does for two empty masks." if (union == 0).all() else
+                   "an image with union 0 (two empty masks) has IoU 0 / 0, and Python's / raises where numpy "
+                   "gives nan. Give those images the convention's value (or leave them out) before you divide.")
+            raise AssertionError(f"for intersection={inter.tolist()} and union={union.tolist()} your car_means "
+                                 f"raised ZeroDivisionError: {why}") from None
         if isinstance(raw, (dict, str)) or not hasattr(raw, "__len__") or len(raw) != 3:
             raise AssertionError("return three numbers, (as_zero, as_one, skipped): the mean with two empty masks "
                                  "scored 0, scored 1, and left out")
@@ -910,8 +924,8 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
     (scipy's ``iterations=0`` then erodes until nothing changes: the band is the whole mask); a
     Euclidean band (``distance_transform_edt``); a band one pixel off, cross-shaped, outer, on both
     sides or missing along the image edge; the mask IoU; the Dice of the bands; masks stored as
-    0/255. A cause is named only when it also explains the answer's scores at four more ratios. An answer that calls ``segcourse`` is
-    refused once its numbers are right.
+    0/255. A cause is named only when it also explains the answer's scores at five more ratios.
+    An answer that calls ``segcourse`` is refused once its numbers are right.
 
     >>> check_boundary_iou(lambda p, t, r: 0.5)
     Traceback (most recent call last):
@@ -994,18 +1008,18 @@ def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
         single = np.where(np.eye(len(c), dtype=bool), -1, c)
         si, sj = np.unravel_index(int(single.argmax()), single.shape)
         if {i, j} == {int(si), int(sj)}:
-            hint = (f" (cm[{si}, {sj}] is the largest single cell, but a pair is mixed up in both directions: "
-                    f"add cm[i, j] and cm[j, i])")
+            hint = (f"The largest single cell is cm[{si}, {sj}], but a pair is mixed up in both directions: add "
+                    f"cm[i, j] and cm[j, i].")
         elif big in (i, j) and big not in (int(bi), int(bj)):
-            hint = f" ({names[big]!r} has the largest diagonal count: it is right most often, not confused)"
+            hint = f"{names[big]!r} has the largest diagonal count: it is right most often, not confused."
         else:
             upper = mixed[np.triu_indices(len(c), 1)]
             rank = 1 + int((upper > mixed[i, j]).sum())
-            lesson = " (the pair the lesson's §6 confuses)" if {names[i], names[j]} == {"road", "sidewalk"} else ""
-            hint = (f" (that pair{lesson} is only number {rank} of the {upper.size} pairs of this matrix: add "
-                    f"cm[i, j] + cm[j, i] for every pair of this one)")
-        raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels (cm[{i}, {j}] + "
-                             f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
+            lesson = ", the one the lesson's §6 confuses," if {names[i], names[j]} == {"road", "sidewalk"} else ""
+            hint = (f"That pair{lesson} is only number {rank} of the {upper.size} pairs of this matrix: add "
+                    f"cm[i, j] + cm[j, i] for every pair.")
+        raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels, cm[{i}, {j}] + "
+                             f"cm[{j}, {i}]; another pair of off-diagonal cells holds more. {hint} Look off the "
                              f"diagonal: rows are the truth, columns the prediction.")
     print(f"check_confused_pair: {names[i]} and {names[j]}, {int(mixed[i, j])} pixels mixed up")
 
@@ -1035,10 +1049,13 @@ def _colour_variants(rgb: np.ndarray, table: dict) -> dict[str, np.ndarray]:
     eq = rgb[..., None, :].astype(np.int64) == colours.astype(np.int64)      # (..., C, 3)
     every, some = eq.all(-1), eq.any(-1)
     dist = ((rgb[..., None, :].astype(np.int64) - colours) ** 2).sum(-1)
+    same_sum = rgb.astype(np.int64).sum(-1)[..., None] == colours.astype(np.int64).sum(-1)      # (..., C)
     return {"no_any": keys[every.argmax(-1)],
             "any": np.where(some.any(-1), keys[some.argmax(-1)], 255),
             "nearest": keys[dist.argmin(-1)],
-            "positions": np.where(every.any(-1), every.argmax(-1), 255)}
+            "positions": np.where(every.any(-1), every.argmax(-1), 255),
+            "sum_first": np.where(same_sum.any(-1), keys[same_sum.argmax(-1)], 255),
+            "sum_last": np.where(same_sum.any(-1), keys[::-1][same_sum[..., ::-1].argmax(-1)], 255)}
 
 
 def _mask_image(rows: list[list[int]], table: dict, blend: tuple[int, int] | None = None) -> np.ndarray:
@@ -1059,6 +1076,10 @@ def _ids_hint(got: np.ndarray, want: np.ndarray, rgb: np.ndarray, table: dict, r
         return ("yours matches a pixel to the first colour that agrees in ANY channel (.any(-1)): (128, 0, 0) "
                 "agrees with (0, 0, 0) on green and blue. A pixel has a class only when all three channels agree: "
                 ".all(axis=-1) over the channel axis.")
+    if np.array_equal(got, v["sum_first"]) or np.array_equal(got, v["sum_last"]):
+        return ("yours compares the SUM of the three channels, and different colours can have the same sum: "
+                "(128, 0, 0) and (0, 128, 0) both sum to 128, so one class gets the other's id. A colour matches "
+                "only when r, g and b each agree.")
     if np.array_equal(got, v["no_any"]):
         return (f"the {int(void.sum())} pixels with a colour in no row of the table should be 255 (void); yours gives "
                 f"them id {_show(got[void][0])}, the first class: argmax of a row of all False is its first index (and "
@@ -1107,8 +1128,7 @@ def _check_ids_to_rgb(ids_to_rgb: Callable, rgb_to_ids: Callable, call: Callable
             raw = _plain(call(ids_to_rgb, ids.copy(), dict(table), what="ids_to_rgb"))
         except AssertionError as exc:
             more = (" The ids are not row numbers: car is 26 and the table has 4 rows, and 255 is in no row. "
-                    "Build a lookup array with a row for every id, lut = np.zeros((256, 3), np.uint8), "
-                    "lut[keys] = colours, lut[255] = the void colour, then lut[ids]." if "index" in str(exc) else "")
+                    "Build a row for every possible id, 0 to 255." if "index" in str(exc) else "")
             raise AssertionError(f"{head}: {exc}.{more}") from None
         got = _array(raw, "ids_to_rgb")
         if got.ndim == want.ndim and not np.array_equal(got, want) \
