@@ -250,6 +250,16 @@ def test_image_mean_iou_prediction_only_classes_are_caught():
     _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")
 
 
+
+def test_image_mean_iou_batch_classes_scored_0_is_named_review_00s10():
+    def batch_classes(pred, target, k):
+        p, t = np.asarray(pred), np.asarray(target)
+        classes = np.union1d(np.unique(p), np.unique(t))
+        return float(np.mean([np.mean([((a == c) & (b == c)).sum() / max(((a == c) | (b == c)).sum(), 1)
+                                       for c in classes]) for a, b in zip(p, t)]))
+    text = _fails(checks.check_image_mean_iou, batch_classes, "classes of the whole batch", "no IoU there")
+    assert "class first" not in text
+
 # ------------------------------------------------------------------------- exercise 7 (review 00s9c P2-4)
 def _boundary_iou(pred, target, ratio, rnd=round, at_least_1=True, structure=np.ones((3, 3)), border=0):
     p, t = np.asarray(pred) != 0, np.asarray(target) != 0

@@ -431,8 +431,32 @@ MISSED_PRED = np.array([[[0, 0, 1], [1, 1, 1]]])
 MISSED_TARGET = np.array([[[0, 0, 2], [1, 1, 1]]])
 
 
-def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
-    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go."""
+def _class_first(p: np.ndarray, t: np.ndarray, k: int) -> float:
+    """Each class averaged over the images first, then the classes (a typical wrong answer)."""
+    import warnings
+
+    with warnings.catch_warnings():                  # a class in no image: nanmean of all-NaN, on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmean(np.nanmean(np.array([metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]), 0)))
+
+
+def _batch_classes(p: np.ndarray, t: np.ndarray, k: int) -> float:
+    """Every image averaged over the classes of the whole batch, a class it lacks scored 0 (a typical wrong answer)."""
+    batch = np.union1d(np.unique(p), np.unique(t))
+    return float(np.mean([np.nan_to_num(metrics.per_class_iou(a, b, k))[batch].mean() for a, b in zip(p, t)]))
+
+
+#: Three 2×3 images, K = 3, on which ``_class_first`` and ``_batch_classes`` differ (MIOU_* does not tell them apart).
+SPLIT_PRED = np.array([[[0, 0, 1], [1, 1, 1]], [[0, 2, 2], [0, 0, 0]], [[1, 1, 1], [1, 0, 1]]])
+SPLIT_TARGET = np.array([[[0, 0, 0], [1, 1, 1]], [[0, 0, 2], [0, 0, 0]], [[1, 1, 1], [1, 1, 1]]])
+
+
+def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float, probe: Callable[[], Any] | None = None) -> str:
+    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go.
+
+    ``probe()``, when given, is the learner's score on ``SPLIT_*`` (None if it raised): it tells the
+    two answers apart that give the same number on ``MIOU_*``.
+    """
     per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
     target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
     pred_only = np.mean([np.nanmean(v[np.unique(a)]) for v, a in zip(per_image, p)])
@@ -457,7 +481,15 @@ def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
     if _close(got, as_zero, 1e-6):
         return ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
                 "average the classes that occur (np.nanmean).")
-    if _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
+    batch_first = _close(got, _batch_classes(p, t, k), 1e-6) and not _close(got, as_zero, 1e-6)
+    if batch_first and _close(got, _class_first(p, t, k), 1e-6) and probe is not None:
+        split = probe()                                      # both fit here: the split case decides
+        batch_first = split is not None and _close(split, _batch_classes(SPLIT_PRED, SPLIT_TARGET, 3), 1e-6)
+    if batch_first:
+        return ("in every image you averaged the classes of the whole batch, scoring a class this image lacks as "
+                "0. A class in neither mask of an image has no IoU there (NaN): average each image over the "
+                "classes of its own prediction or target.")
+    if _close(got, _class_first(p, t, k), 1e-6):
         return ("you averaged each class over the images first, then the classes (class first). Average the "
                 "classes within each image first, then the images: each image weighs the same.")
     if _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
@@ -493,8 +525,14 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         want = _image_miou(p, t, k)
         got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
         if not _close(got, want, 1e-6):
+            def probe() -> float | None:
+                try:
+                    return _number(call(image_mean_iou, SPLIT_PRED.copy(), SPLIT_TARGET.copy(), 3,
+                                        what="image_mean_iou"), "image_mean_iou")
+                except Exception:                # a probe that fails says nothing
+                    return None
             raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes={k}) should "
-                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got)}")
+                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got, probe)}")
     rng = np.random.default_rng(11)
     for _ in range(10):
         k = int(rng.integers(2, 7))
