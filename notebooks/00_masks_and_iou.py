@@ -566,8 +566,8 @@ print(f"car pixels: annotator 1 {first.sum()} | 1 px tighter {tighter.sum()}, ca
 
 # %% [markdown]
 # Neither annotator is wrong, yet against the first the second scores car IoU 0.355 (tighter) or
-# 0.532 (looser). A model that outlines cars like the second would score the same. On small
-# objects, agree on a boundary rule (is a half-covered pixel car?) before anyone annotates.
+# 0.532 (looser). On objects this small, compare a model's IoU with such scores, not with 1, and
+# agree on a boundary rule (is a half-covered pixel car?) before anyone annotates.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
