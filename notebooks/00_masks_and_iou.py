@@ -16,14 +16,14 @@
 # 6. draw the band that boundary IoU compares, and a mask over its image;
 # 7. turn a binary model's scores into a mask with a sigmoid and a threshold.
 #
-# Two optional appendices follow the pass check. The notebook runs on a CPU in seconds.
+# Two optional appendices follow the pass check.
 
 # %%
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy import ndimage
 
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from segcourse import data, masks, metrics, palette, viz
 
@@ -38,14 +38,11 @@ np.set_printoptions(precision=3, suppress=True)
 # | object detection | where is each object? | one **box** (+ label, + score) per object |
 # | semantic segmentation | which class is each pixel? | a **label map**: one class id per pixel |
 # | instance segmentation | which object is each pixel? | one **mask** per object (+ label) |
-# | text recognition (OCR) | what does the text say? | **text strings**, usually with a box each |
-# | image embedding (retrieval, clustering) | what is this image like? | a **vector** of numbers per image |
-# | video event detection | what happens, and when? | **events**: a label with a start and end time |
 #
-# The first four form a ladder of detail: a label says *that* there are cars, boxes say *roughly
+# The four form a ladder of detail: a label says *that* there are cars, boxes say *roughly
 # where*, masks say *exactly which pixels*. Segmentation is the tool when the shape itself matters
-# (how much road is free, how big a tumour is), and the most costly to annotate. The last three
-# are not covered here. Here are the first four outputs for one toy street scene of lesson 01:
+# (how much road is free, how big a tumour is), and the most costly to annotate. Here are the four
+# outputs for one toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
@@ -66,9 +63,9 @@ assert len(car_colours) == n_cars
 fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
 
 # %% [markdown]
-# Each box also holds road: car is only 0.72 to 0.83 of a box's pixels (`car share` above). The
-# label map says which pixels are car (id 4); the instance masks add *which* car. This course is
-# about those two panels.
+# Each box has its car's colour in the instance panel. Each box also holds road: car is only 0.72
+# to 0.83 of a box's pixels (`car share` above). The label map says which pixels are car (id 4);
+# the instance masks add *which* car. This course is about those two panels.
 #
 # ## 1 · Three ways to store a mask
 #
@@ -101,7 +98,8 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 # A mask file is usually a PNG. Pascal VOC stores it as a **palette image** (PIL's mode "P"):
 # each pixel holds a class id, and a colour table in the file says how to draw each id. Below,
 # a 4×4 mask in the road scenes' colours goes into a PNG file in memory and is read back. One
-# pixel holds 255, "void": the annotator could not tell its class.
+# pixel holds 255, "void": the annotator could not tell its class. VOC draws void in
+# (224, 224, 192), and so do we.
 
 # %%
 import io
@@ -112,8 +110,9 @@ ids = np.array([[0, 0, 0, 0],                              # sky (0), road (1), 
                 [1, 1, 2, 2],
                 [1, 1, 1, 255]], dtype=np.uint8)           # 255: void, not a class
 png = Image.fromarray(ids)
-colour_table = np.full((256, 3), 255, np.uint8)            # every id white ...
-colour_table[:3] = scene.palette[:3]                       # ... but the three class ids
+colour_table = np.zeros((256, 3), np.uint8)                # one row per possible id
+colour_table[:3] = scene.palette[:3]                       # the three class ids
+colour_table[255] = (224, 224, 192)                        # void, in VOC's colour
 png.putpalette(colour_table.ravel().tolist())              # now a palette ("P") image
 file = io.BytesIO()
 png.save(file, format="PNG")                               # the mask file, in memory
@@ -278,7 +277,9 @@ assert metrics.iou(pred, truth) == 0.5
 # %% [markdown]
 # Why not simply count the pixels a prediction gets right? That is **pixel accuracy**,
 # (TP + TN) / all pixels, and its TNs flatter a model whenever the object is small. Take the car
-# class of the §0 scene and a prediction that says "no car anywhere":
+# class of the §0 scene and a prediction that says "no car anywhere".
+#
+# *Predict before you run:* what pixel accuracy, and what car IoU, does "no car anywhere" get?
 
 # %%
 car = label_map == 4                       # the §0 scene: car or not car, per pixel
@@ -296,7 +297,7 @@ print(f"'no car anywhere': pixel accuracy {100 * (no_car == car).mean():.1f} % |
 # The `MaskEditor` below scores a 3×3 painting against the same `truth`. **Click and drag** to
 # paint (keys `0`/`1` pick the class, Ctrl+Z undoes). Paint the prediction above and the readout
 # says IoU 0.500; move the centre pixel to the top row and it reaches 1.000. "show target" colours
-# TP, FP and FN (boundary IoU comes in §7). The cells paint the same strokes from Python.
+# TP, FP and FN. The cells paint the same strokes from Python.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -350,7 +351,9 @@ print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()),
 # **The agreement stops at averages.** A data set's score is a *mean* over images, and the mean
 # of a curved function is not the function of the mean. Two models, two images, each target a
 # 20-pixel object; model A is excellent on the first image and poor on the second, model B is
-# middling on both:
+# middling on both.
+#
+# *Predict before you run:* which model wins by mean IoU, and which by mean Dice?
 
 # %%
 obj = np.zeros((4, 5), bool)
@@ -481,9 +484,12 @@ except ValueError as err:
 #
 # ## 7 · A first look at boundaries
 #
-# A big object has most of its pixels inside (the 10×10 square below: 64 of its 100 pixels are
-# not on its outline), so a prediction **one pixel off along the whole edge** still scores a high
-# IoU. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each outline:
+# A big object has most of its pixels inside: 64 of the 100 pixels of the 10×10 square below are
+# not on its outline. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each
+# outline.
+#
+# *Predict before you run:* the square moves one pixel right. Is its mask IoU or its boundary IoU
+# the lower one?
 
 # %%
 square = np.zeros((20, 20), dtype=bool)
@@ -520,7 +526,8 @@ for ax, mask, band, title in [(axes[0], square, band_t, f"target and its band (d
     ax.imshow(band_colours[np.where(band, 2, mask.astype(int))], interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_xticks([]); ax.set_yticks([])
-axes[1].contour(square, levels=[0.5], colors="black", linewidths=1.2, linestyles="--")
+(y0, y1), (x0, x1) = [(i.min(), i.max()) for i in np.nonzero(square)]    # the target square's pixel edges
+axes[1].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec="black", lw=1.2, ls="--"))
 fig.legend(handles=[Patch(facecolor=band_colours[i] / 255, edgecolor="black", label=lab)
                     for i, lab in [(1, "mask, inside"), (2, "band")]]
            + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
@@ -536,8 +543,7 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # Mask IoU hides that behind the 90 shared pixels (0.818); boundary IoU falls to 0.333.
 #
 # **Small regions:** a one-pixel shift costs a small object far more, since most of its pixels
-# lie on its outline (the cell below; lesson 05 has a "missed small region" bucket). **Annotation
-# quality:** a score is no more precise than the outlines it is measured against (lesson 05).
+# lie on its outline (the cell below; lesson 05 has a "missed small region" bucket).
 
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
@@ -547,6 +553,21 @@ print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.bi
 
 # %% [markdown]
 # The 10×10 square kept IoU 0.818 after the shift; the 2×2 square keeps 0.333.
+#
+# **Annotation quality.** Two annotators rarely agree to the pixel. Say a second one draws §0's
+# three cars one pixel tighter, or one pixel looser, than the first:
+
+# %%
+first = scene.labels[0] == 4                                  # annotator 1: §0's cars
+tighter = ndimage.binary_erosion(first, np.ones((3, 3)))      # annotator 2: 1 px inside every outline ...
+looser = ndimage.binary_dilation(first, np.ones((3, 3)))      # ... or 1 px outside it
+print(f"car pixels: annotator 1 {first.sum()} | 1 px tighter {tighter.sum()}, car IoU {metrics.iou(tighter, first):.3f}"
+      f" | 1 px looser {looser.sum()}, car IoU {metrics.iou(looser, first):.3f}")
+
+# %% [markdown]
+# Neither annotator is wrong, yet against the first the second scores car IoU 0.355 (tighter) or
+# 0.532 (looser). On objects this small, compare a model's IoU with such scores, not with 1, and
+# agree on a boundary rule (is a half-covered pixel car?) before anyone annotates.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
@@ -660,19 +681,18 @@ fig.tight_layout()
 # `prob > 0.5` is the same mask as `logit > 0`, the usual default, but nothing makes 0.5 the best
 # choice: here 0.7 scores IoU 0.992 against 0.973 at 0.5.
 #
-# Which threshold should we report? Not the best one on this image: a setting picked on the image
-# we report flatters the score. Choose the threshold on **validation** images, and report its
-# score on held-out images (Appendix B). One logit and a sigmoid is the two-class case of §1's K
-# scores: the sigmoid of $z$ is the softmax of $(0, z)$.
+# A threshold picked on the image we report flatters its score: choose it on **validation**
+# images (Appendix B). The sigmoid of $z$ is the softmax of $(0, z)$: one logit is the two-class
+# case of §1's K scores.
 #
 # ## Summary
 #
-# * A mask is a binary mask, a label map or a one-hot stack. A palette PNG holds the ids; an RGB
-#   mask becomes ids by a colour lookup. Id 255 is void. Resize masks with nearest neighbour.
-# * IoU = TP / (TP + FP + FN), with no TN term. Dice ranks one pair like IoU, not always a mean.
-# * Two empty masks have no IoU (NaN, skipped); a class invented or missed scores 0 and counts.
-# * Boundary IoU shows a one-pixel shift that mask IoU hides; when neither mask has a pixel
-#   deeper than d, it equals IoU.
+# * A mask is a binary mask, a label map or a one-hot stack; 255 is void. Resize it with
+#   nearest neighbour.
+# * IoU = TP / (TP + FP + FN), no TN term. Dice ranks one pair like IoU, not always a mean.
+# * Two empty masks have no IoU (NaN, skipped); a class invented or missed scores 0.
+# * Boundary IoU shows a one-pixel shift that mask IoU hides, and one pixel of annotator
+#   disagreement costs small objects much of their IoU.
 # * A binary mask is `sigmoid(logit) > threshold`, the threshold chosen on validation images.
 #
 # ## Evidence card
@@ -696,6 +716,9 @@ guess[np.roll(scene_truth == car, 1, axis=1)] = car          # ... and the cars 
 near_road = ndimage.binary_dilation(scene_truth == road, iterations=3)
 strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2)
 guess[strip] = road                                          # sidewalk next to the road's left edge called road
+print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
+
+# %%
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
 notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
                                              "a sidewalk strip called road": strip})
@@ -706,21 +729,19 @@ fig, card_text = viz.evidence_card(
             "car boundary IoU": metrics.boundary_iou(guess == car, scene_truth == car), "road IoU": per_class[road],
             "road boundary IoU": metrics.boundary_iou(guess == road, scene_truth == road), "per_class": per_class})
 print(card_text)
-d_card = max(1, round(0.02 * np.hypot(*scene_truth.shape)))
-depth_t, depth_p = (ndimage.distance_transform_cdt(m == car, metric="chessboard").max()   # steps to a non-car pixel
-                    for m in (scene_truth, guess))
-print(f"band depth d = {d_card} px | deepest car pixel: truth {depth_t} px, prediction {depth_p} px | car pixels "
-      f"in the band: {metrics.boundary_band(scene_truth == car).sum()} of {(scene_truth == car).sum()}")
+car_t, car_p = scene_truth == car, guess == car
+print(f"car pixels in the band (d = {max(1, round(0.02 * np.hypot(*scene_truth.shape)))} px): truth "
+      f"{metrics.boundary_band(car_t).sum()} of {car_t.sum()}, prediction {metrics.boundary_band(car_p).sum()} of {car_p.sum()}")
 
 # %% [markdown]
 # Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
-# wrong pixel on a **class edge** (a pixel whose 3×3 neighbourhood in the truth holds two classes,
-# a band 1 px wide) and magenta one inside a region. The colours do not separate the two faults
-# (the failure notes count them): the strip's 135 pixels are 57 cyan and 78 magenta, and all 34
-# wrong car pixels are cyan.
+# wrong pixel on a **class edge** (its 3×3 neighbourhood in the truth holds two classes: 1 px on
+# each side of the edge), magenta one inside a region. The colours do not separate the two
+# faults; the failure notes do. The strip's 135 pixels are 57 cyan and 78 magenta; all 34 wrong
+# car pixels are cyan.
 #
-# Car boundary IoU equals car IoU (0.726): neither mask has a car pixel deeper than d = 2 px, so
-# each band holds its whole mask (107 of 107 truth pixels) and boundary IoU is just IoU. On the
+# Car boundary IoU equals car IoU (0.726): the cars are so small that each band holds its whole
+# mask (107 of 107 truth pixels, last line above), so boundary IoU is just IoU. On the
 # large road region the band does show the edge errors: road IoU 0.872, road boundary IoU 0.654.
 #
 # ## Pass check
@@ -734,8 +755,7 @@ print(f"band depth d = {d_card} px | deepest car pixel: truth {depth_t} px, pred
 # * read class ids from a mask file: straight from a palette PNG, by colour lookup from RGB, 255 void;
 # * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` grade most of these with checks, on cases
-# this lesson did not print.
+# The exercises in `exercises/00_masks_and_iou.ipynb` check most of these on new cases.
 
 # %% [markdown]
 # ## Appendix (optional)
@@ -743,25 +763,27 @@ print(f"band depth d = {d_card} px | deepest car pixel: truth {depth_t} px, pred
 # ### A · The coins mask, counted
 #
 # §8's Otsu mask has 50 connected regions, only 23 of them with 100 pixels or more. It also has
-# holes where part of a coin is darker than 112. The gallery recipe closes the mask with a 4×4
-# square (dilate, then erode); padding first keeps the erosion from eating the image border:
+# holes where part of a coin is darker than 112. The gallery recipe closes the mask (dilate, then
+# erode) with skimage's `closing` and a 4×4 square:
 
 # %%
+from skimage.morphology import closing
+
+
 def holes(m):
     """Connected groups of background pixels enclosed by mask pixels, and their pixels."""
     enclosed, n = ndimage.label(ndimage.binary_fill_holes(m) & ~m)
     return n, int((enclosed > 0).sum())
 
 
-pad = 4                                                       # room at the border, so erosion cannot eat the edge
-closed = ndimage.binary_closing(np.pad(coin_mask, pad), np.ones((4, 4)))[pad:-pad, pad:-pad]   # dilate, then erode
+closed = closing(coin_mask, np.ones((4, 4), bool))  # the gallery's call (its footprint_rectangle((4, 4)) is this square)
 print(f"specks: {(sizes < 100).sum()} regions of {sizes[sizes < 100].min()} to {sizes[sizes < 100].max()} px | "
       f"holes (count, px): {holes(coin_mask)} before the closing, {holes(closed)} after | "
       f"pixels added: {(closed & ~coin_mask).sum()}, removed: {(coin_mask & ~closed).sum()}")
 
 # %% [markdown]
 # The 27 small regions are specks of 1 to 5 pixels, and the 216 holes hold 617 pixels; the
-# closing fills every hole, adding 771 pixels in all, and removes 0. The recipe then drops the
+# closing fills every hole, adding 777 pixels in all, and removes 0. The recipe then drops the
 # regions that touch the border and those under 100 pixels.
 
 # %% [markdown]

@@ -135,6 +135,14 @@ def test_confused_pair_mentions_the_lesson_only_for_the_lessons_pair():
     assert "lesson" not in str(info.value)
 
 
+
+def test_empty_conventions_plain_list_crash_is_named_review_00s10():
+    def plain(i, u):                     # Python lists: 0 / 0 raises, and so does a mean over no image
+        ious = [a / b for a, b in zip(i, u) if b]
+        n = len(u)
+        return sum(ious) / n, (sum(ious) + n - len(ious)) / n, sum(ious) / len(ious)
+    _fails(checks.check_empty_conventions, plain, "raised ZeroDivisionError", "no image to average", "NaN")
+
 # ------------------------------------------- review 00s9b: exercise 9 (colours to ids), 3 (void), 4 (NaN)
 def _rgb_ids(rgb, table, every=True, keep_void=True, keys=True):
     rgb = np.asarray(rgb)
@@ -162,6 +170,21 @@ def test_rgb_to_ids_typical_mistakes_are_named():
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t, keys=False), "ROW of the table", "[7, 8, 23, 26]")
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(np.int8), "int8 cannot hold 255")
     _fails(checks.check_rgb_to_ids, lambda r, t: _rgb_ids(r, t).astype(float), "dtype float64")
+
+
+def test_rgb_to_ids_channel_sum_is_named_review_00s10():
+    def channel_sum(rgb, table):
+        s = np.asarray(rgb).astype(np.int64).sum(-1)
+        out = np.full(s.shape, 255, np.uint8)
+        for k, colour in table.items():
+            out[s == sum(colour)] = k
+        return out
+    _fails(checks.check_rgb_to_ids, channel_sum, "SUM of the three channels", "both sum to 128")
+
+
+def test_threshold_ignored_is_named_review_00s10():
+    _fails(checks.check_iou_at_threshold, lambda z, t, th: _sigmoid_mask(z, 0.5).sum() and metrics.iou(
+        _sigmoid_mask(z, 0.5), np.asarray(t) != 0), "does not use the threshold argument")
 
     def nearest(rgb, table):
         d = ((np.asarray(rgb, int)[..., None, :] - np.array(list(table.values()))) ** 2).sum(-1)
@@ -227,6 +250,16 @@ def test_image_mean_iou_prediction_only_classes_are_caught():
     _fails(checks.check_image_mean_iou, target_only, "only the classes of the target", "false alarm")
 
 
+
+def test_image_mean_iou_batch_classes_scored_0_is_named_review_00s10():
+    def batch_classes(pred, target, k):
+        p, t = np.asarray(pred), np.asarray(target)
+        classes = np.union1d(np.unique(p), np.unique(t))
+        return float(np.mean([np.mean([((a == c) & (b == c)).sum() / max(((a == c) | (b == c)).sum(), 1)
+                                       for c in classes]) for a, b in zip(p, t)]))
+    text = _fails(checks.check_image_mean_iou, batch_classes, "classes of the whole batch", "no IoU there")
+    assert "class first" not in text
+
 # ------------------------------------------------------------------------- exercise 7 (review 00s9c P2-4)
 def _boundary_iou(pred, target, ratio, rnd=round, at_least_1=True, structure=np.ones((3, 3)), border=0):
     p, t = np.asarray(pred) != 0, np.asarray(target) != 0
@@ -252,6 +285,40 @@ def test_boundary_iou_right_answer_passes_and_d_mistakes_are_named():
            "calls segcourse.metrics.boundary_iou")
 
 
+
+def _band_answer(d_of, band):
+    """A boundary IoU with its own rule for d (from dilation_ratio and the shape) and for the band."""
+    def answer(pred, target, ratio):
+        p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+        d = d_of(ratio, t.shape)
+        bp, bt = band(p, d), band(t, d)
+        union = np.count_nonzero(bp | bt)
+        return np.count_nonzero(bp & bt) / union if union else float("nan")
+    return answer
+
+
+_SQUARE_BAND = lambda m, d: m & ~ndimage.binary_erosion(m, np.ones((3, 3)), iterations=d)   # noqa: E731
+
+
+def test_boundary_iou_d_0_with_scipys_iterations_0_is_named_review_00s10():
+    # review 00s10 P2-1: iterations=0 erodes until nothing changes, so the band is the whole mask
+    _fails(checks.check_boundary_iou, _band_answer(lambda r, s: round(r * np.hypot(*s)), _SQUARE_BAND),
+           "rounds to d = 0", "iterations=0", "erodes until nothing changes", "the whole mask", "max(1, round(")
+
+
+def test_boundary_iou_longer_side_is_not_told_int_review_00s10():
+    text = _fails(checks.check_boundary_iou, _band_answer(lambda r, s: max(1, round(r * max(s))), _SQUARE_BAND),
+                  "the longer side, 40 px", "not by the diagonal")
+    assert "int()" not in text
+
+
+def test_boundary_iou_euclidean_band_is_named_review_00s10():
+    def edt(m, d):
+        return m & (ndimage.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1] <= d)
+    text = _fails(checks.check_boundary_iou, _band_answer(lambda r, s: max(1, round(r * np.hypot(*s))), edt),
+                  "your band is round", "Euclidean", "chessboard")
+    assert "int()" not in text
+
 # ------------------------------------------------------------------------- exercise 9, the way back
 def _ids_to_rgb(ids, table):
     lut = np.zeros((256, 3), np.uint8)
@@ -263,7 +330,8 @@ def _ids_to_rgb(ids, table):
 def test_ids_to_rgb_round_trip_and_its_mistakes():
     checks.check_rgb_to_ids(_rgb_ids, _ids_to_rgb)
     _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f),
-           lambda ids, table: np.array(list(table.values()), np.uint8)[np.asarray(ids)], "not row numbers", "lut[ids]")
+           lambda ids, table: np.array(list(table.values()), np.uint8)[np.asarray(ids)], "not row numbers",
+           "a row for every possible id")
 
     def black_void(ids, table):
         out = _ids_to_rgb(ids, table)

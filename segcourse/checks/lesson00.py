@@ -4,10 +4,11 @@ Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is wri
 is a variant the lesson did not print: Dice per image of a batch (the lesson scores one pair), a
 mask from logits by sigmoid and threshold, a confusion matrix from per-class scores (argmax over
 the class axis first), the mean over images of each image's mean IoU (the lesson pools), a mean
-car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary band of a
-mask ``d`` pixels wide (the lesson calls ``metrics.boundary_band``), which pair of classes a
-confusion matrix confuses, and class ids from a colour-coded mask (a dict table, ids that are not
-0, 1, 2, ..., a batch, 255 for colours in no row).
+car IoU under the three conventions for two empty masks (0, 1, skipped), the boundary IoU of two
+masks from a dilation ratio (exercise 7: ``d`` from the image diagonal, then both bands; the lesson
+calls ``metrics.boundary_iou``), which pair of classes a confusion matrix confuses, and class ids
+from a colour-coded mask and back (a dict table, ids that are not 0, 1, 2, ..., a batch, 255 for
+colours in no row). ``check_boundary_band`` (one band ``d`` pixels wide) is kept for other uses.
 """
 
 from __future__ import annotations
@@ -219,6 +220,10 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
             raise AssertionError(f"at threshold {th} your {_show(got)} is the pixel accuracy, the share of pixels "
                                  f"the mask gets right, background (TN) included; the IoU is {_show(want)}: "
                                  f"TP / (TP + FP + FN), with no TN term.")
+        if th != 0.5 and _close(got, _iou_at(logits, target, 0.5), 1e-6):
+            raise AssertionError(f"at threshold {th} your IoU {_show(got)} is the one at 0.5 (logits > 0): your mask "
+                                 f"does not use the threshold argument, so every threshold gives the same mask. "
+                                 f"Compare the probability with threshold, not with a fixed number.")
         raise AssertionError(f"for logits={logits.tolist()}, target={target.tolist()} and threshold {th} the IoU "
                              f"is {_show(want)}, yours is {_show(got)}")
     # a tie: logit 0 is probability exactly 0.5; "above the threshold" leaves it out
@@ -426,8 +431,32 @@ MISSED_PRED = np.array([[[0, 0, 1], [1, 1, 1]]])
 MISSED_TARGET = np.array([[[0, 0, 2], [1, 1, 1]]])
 
 
-def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
-    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go."""
+def _class_first(p: np.ndarray, t: np.ndarray, k: int) -> float:
+    """Each class averaged over the images first, then the classes (a typical wrong answer)."""
+    import warnings
+
+    with warnings.catch_warnings():                  # a class in no image: nanmean of all-NaN, on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmean(np.nanmean(np.array([metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]), 0)))
+
+
+def _batch_classes(p: np.ndarray, t: np.ndarray, k: int) -> float:
+    """Every image averaged over the classes of the whole batch, a class it lacks scored 0 (a typical wrong answer)."""
+    batch = np.union1d(np.unique(p), np.unique(t))
+    return float(np.mean([np.nan_to_num(metrics.per_class_iou(a, b, k))[batch].mean() for a, b in zip(p, t)]))
+
+
+#: Three 2×3 images, K = 3, on which ``_class_first`` and ``_batch_classes`` differ (MIOU_* does not tell them apart).
+SPLIT_PRED = np.array([[[0, 0, 1], [1, 1, 1]], [[0, 2, 2], [0, 0, 0]], [[1, 1, 1], [1, 0, 1]]])
+SPLIT_TARGET = np.array([[[0, 0, 0], [1, 1, 1]], [[0, 0, 2], [0, 0, 0]], [[1, 1, 1], [1, 1, 1]]])
+
+
+def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float, probe: Callable[[], Any] | None = None) -> str:
+    """The cause of a wrong ``image_mean_iou`` on ``(p, t)``, as far as the typical mistakes go.
+
+    ``probe()``, when given, is the learner's score on ``SPLIT_*`` (None if it raised): it tells the
+    two answers apart that give the same number on ``MIOU_*``.
+    """
     per_image = [metrics.per_class_iou(a, b, k) for a, b in zip(p, t)]
     target_only = np.mean([np.nanmean(v[np.unique(b)]) for v, b in zip(per_image, t)])
     pred_only = np.mean([np.nanmean(v[np.unique(a)]) for v, a in zip(per_image, p)])
@@ -452,7 +481,15 @@ def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float) -> str:
     if _close(got, as_zero, 1e-6):
         return ("class 3 is in neither mask and was counted as 0. An absent class has no IoU (NaN): "
                 "average the classes that occur (np.nanmean).")
-    if _close(got, float(np.nanmean(np.nanmean(np.array(per_image), axis=0))), 1e-6):
+    batch_first = _close(got, _batch_classes(p, t, k), 1e-6) and not _close(got, as_zero, 1e-6)
+    if batch_first and _close(got, _class_first(p, t, k), 1e-6) and probe is not None:
+        split = probe()                                      # both fit here: the split case decides
+        batch_first = split is not None and _close(split, _batch_classes(SPLIT_PRED, SPLIT_TARGET, 3), 1e-6)
+    if batch_first:
+        return ("in every image you averaged the classes of the whole batch, scoring a class this image lacks as "
+                "0. A class in neither mask of an image has no IoU there (NaN): average each image over the "
+                "classes of its own prediction or target.")
+    if _close(got, _class_first(p, t, k), 1e-6):
         return ("you averaged each class over the images first, then the classes (class first). Average the "
                 "classes within each image first, then the images: each image weighs the same.")
     if _close(got, float(np.nanmean(np.array(per_image))), 1e-6):
@@ -488,8 +525,14 @@ def check_image_mean_iou(image_mean_iou: Callable) -> None:
         want = _image_miou(p, t, k)
         got = _number(call(image_mean_iou, p, t, k, what="image_mean_iou"), "image_mean_iou")
         if not _close(got, want, 1e-6):
+            def probe() -> float | None:
+                try:
+                    return _number(call(image_mean_iou, SPLIT_PRED.copy(), SPLIT_TARGET.copy(), 3,
+                                        what="image_mean_iou"), "image_mean_iou")
+                except Exception:                # a probe that fails says nothing
+                    return None
             raise AssertionError(f"image_mean_iou(pred={p.tolist()}, target={t.tolist()}, num_classes={k}) should "
-                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got)}")
+                                 f"be {_show(want)}, yours is {_show(got)}: {_miou_hint(p, t, k, got, probe)}")
     rng = np.random.default_rng(11)
     for _ in range(10):
         k = int(rng.integers(2, 7))
@@ -606,7 +649,17 @@ def check_empty_conventions(car_means: Callable) -> None:
     names = ("as_zero", "as_one", "skipped")
     for inter, union in cases:
         want = _conventions(inter, union)
-        raw = _plain(call(car_means, inter.copy(), union.copy(), what="car_means"))
+        try:
+            raw = _plain(call(car_means, inter.copy(), union.copy(), what="car_means"))
+        except AssertionError as exc:
+            if "crashed with ZeroDivisionError" not in str(exc):
+                raise
+            why = ("no image has a car in either mask, so the skipped mean has no image to average: its count is 0. "
+                   "The course returns NaN for that mean, as it does for two empty masks." if (union == 0).all() else
+                   "an image with union 0 (two empty masks) has IoU 0 / 0, and Python's / raises where numpy "
+                   "gives nan. Give those images the convention's value (or leave them out) before you divide.")
+            raise AssertionError(f"for intersection={inter.tolist()} and union={union.tolist()} your car_means "
+                                 f"raised ZeroDivisionError: {why}") from None
         if isinstance(raw, (dict, str)) or not hasattr(raw, "__len__") or len(raw) != 3:
             raise AssertionError("return three numbers, (as_zero, as_one, skipped): the mean with two empty masks "
                                  "scored 0, scored 1, and left out")
@@ -804,50 +857,91 @@ def _boundary_iou_cases() -> list[tuple[np.ndarray, np.ndarray, float, str]]:
     return cases
 
 
-def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float) -> str:
-    """The cause of a wrong boundary IoU, as far as the typical mistakes go."""
+def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float,
+               probe: Callable[[float], Any] | None = None) -> str:
+    """The cause of a wrong boundary IoU, as far as the typical mistakes go.
+
+    ``probe(r)``, when given, is the learner's score of the same pair at dilation ratio ``r`` (or
+    None if it raised). A cause is named only when it also explains the probes, so that two causes
+    that give the same number on this pair (``int()`` and the longer side, say) are told apart.
+    """
     from scipy import ndimage
 
     h, w = t.shape
-    x = ratio * np.hypot(h, w)
+    diag = float(np.hypot(h, w))
+    x = ratio * diag
     d = max(1, int(round(x)))
     square = np.ones((3, 3), bool)
+    probes = [(ratio, got)]
+    if probe is not None:                        # dilation_ratio × diagonal = 1.9, 2.6, 3.3, 4.45 and 0.3 px
+        probes += [(r_, probe(r_)) for r_ in np.array([1.9, 2.6, 3.3, 4.45, 0.3]) / diag]
+        probes = [(r_, v) for r_, v in probes if v is not None]
 
-    def inner(d_: int, structure: Any = square, border: int = 0) -> Callable:
-        return lambda m: m & ~_eroded(m, d_, structure, border)
+    def fits(score: Callable[[float], float]) -> bool:
+        return all(_close(v, score(r_), 1e-9) for r_, v in probes)
 
-    for wrong, how in ((int(np.floor(x)), f"int(), which rounds {x:.2f} down"),
-                       (int(np.ceil(x)), f"np.ceil, which rounds {x:.2f} up"),
-                       (int(round(x)), f"round({x:.2f}) = {int(round(x))} without the floor of 1"),
-                       (max(1, int(round(ratio * max(h, w)))), "the longer side instead of the diagonal"),
-                       (max(1, int(round(ratio * (h + w)))), "H + W instead of the diagonal")):
-        if wrong == 0 and _close(got, _biou(p, t, inner(0)), 1e-9):
-            return (f"dilation_ratio × diagonal = {ratio} × {np.hypot(h, w):.1f} = {x:.2f} gives d = 0, and 0 "
+    def banded(band: Callable[[np.ndarray, int], np.ndarray], size: Callable[[float], int]) -> Callable:
+        return lambda r_: _biou(p, t, lambda m: band(m, size(r_)))
+
+    def inner(m: np.ndarray, d_: int, structure: Any = square, border: int = 0) -> np.ndarray:
+        return m & ~_eroded(m, d_, structure, border)
+
+    def scipy_inner(m: np.ndarray, d_: int) -> np.ndarray:      # scipy's own iterations=0: erode until stable
+        return m & ~ndimage.binary_erosion(m, square, iterations=d_)
+
+    def edt_band(m: np.ndarray, d_: int, pad: int) -> np.ndarray:
+        return m & (ndimage.distance_transform_edt(np.pad(m, pad))[pad:h + pad, pad:w + pad] <= d_)
+
+    right = lambda r_: max(1, int(round(r_ * diag)))           # noqa: E731
+    formula = (f"d = max(1, round(dilation_ratio * diagonal)) = max(1, round({ratio} × {diag:.1f})) = {d}, with "
+               f"the diagonal sqrt(H² + W²) = np.hypot(H, W).")
+    if int(round(x)) == 0:                       # the floor of 1 forgotten: d = 0
+        if fits(banded(scipy_inner, lambda r_: int(round(r_ * diag)))):
+            return (f"dilation_ratio × diagonal = {ratio} × {diag:.1f} = {x:.2f} rounds to d = 0, and "
+                    f"binary_erosion(..., iterations=0) does not mean 'no erosion': it erodes until nothing "
+                    f"changes, so your band is the whole mask and your score is the mask IoU. d is at least 1: "
+                    f"d = max(1, round(dilation_ratio * diagonal)).")
+        if fits(banded(inner, lambda r_: int(round(r_ * diag)))):
+            return (f"dilation_ratio × diagonal = {ratio} × {diag:.1f} = {x:.2f} gives d = 0, and 0 "
                     f"erosions leave an empty band. d is at least 1: d = max(1, round(dilation_ratio * diagonal)).")
-        if wrong != d and _close(got, _biou(p, t, inner(wrong)), 1e-9):
-            return (f"your band is {wrong} px wide, from {how}; d = max(1, round(dilation_ratio * diagonal)) = "
-                    f"max(1, round({ratio} × {np.hypot(h, w):.1f})) = {d}, with the diagonal sqrt(H² + W²) = "
-                    f"np.hypot(H, W).")
-    for d_ in (d + 1, d - 1):
-        if d_ > 0 and _close(got, _biou(p, t, inner(d_)), 1e-9):
-            return (f"your band is {d_} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
+    sides = ((lambda r_: max(1, int(round(r_ * max(h, w)))), f"the longer side, {max(h, w)} px"),
+             (lambda r_: max(1, int(round(r_ * (h + w)))), f"H + W = {h + w} px"))
+    for size, what in sides:
+        if size(ratio) != d and fits(banded(inner, size)):
+            return (f"your band is {size(ratio)} px wide: you multiplied dilation_ratio by {what}, not by the "
+                    f"diagonal. {formula}")
+    no_edge = fits(banded(lambda m, d_: inner(m, d_, square, 1), right))      # the image-edge hint below
+    for pad in (1, 0):
+        if not no_edge and fits(banded(lambda m, d_: edt_band(m, d_, pad), right)):
+            return ("your band is round: distance_transform_edt <= d measures straight-line (Euclidean) distance, "
+                    "where a diagonal step is √2. Erosion by a 3×3 square is chessboard distance, where a "
+                    "diagonal step is 1: erode d times with structure=np.ones((3, 3)), or use "
+                    "distance_transform_cdt(..., metric='chessboard').")
+    roundings = ((lambda r_: max(1, int(np.floor(r_ * diag))), f"int(), which rounds {x:.2f} down"),
+                 (lambda r_: max(1, int(np.ceil(r_ * diag))), f"np.ceil, which rounds {x:.2f} up"))
+    for size, how in roundings:
+        if size(ratio) != d and fits(banded(inner, size)):
+            return f"your band is {size(ratio)} px wide, from {how}; {formula}"
+    for step in (1, -1):
+        if d + step > 0 and fits(banded(inner, lambda r_: right(r_) + step)):
+            return (f"your band is {d + step} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
                     f"erosion removed.")
     outer = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~m          # noqa: E731
     both = lambda m: ndimage.binary_dilation(m, square, iterations=d) & ~_eroded(m, d, square)  # noqa: E731
-    checks_ = [(_biou(p, t, inner(d, None)), "your erosion uses binary_erosion's default structure, a cross, so the "
-                "band misses pixels that touch the background only at a corner: erode with a 3×3 square, "
-                "structure=np.ones((3, 3))."),
-               (_biou(p, t, inner(d, square, 1)), "along the image edge your bands are missing: pixels outside the "
-                "image count as background (binary_erosion's border_value=0), so a mask touching the edge has a "
-                "band there too."),
+    checks_ = [(_biou(p, t, lambda m: inner(m, d, None)), "your erosion uses binary_erosion's default structure, a "
+                "cross, so the band misses pixels that touch the background only at a corner: erode with a 3×3 "
+                "square, structure=np.ones((3, 3))."),
+               (_biou(p, t, lambda m: inner(m, d, square, 1)), "along the image edge your bands are missing: pixels "
+                "outside the image count as background (binary_erosion's border_value=0), so a mask touching the "
+                "edge has a band there too."),
                (_biou(p, t, outer), "you compared the OUTER bands (dilation minus mask). Boundary IoU's band is "
                 "inside each mask: the mask minus its erosion."),
                (_biou(p, t, both), "your bands cover both sides of the outline (dilation minus erosion). Boundary "
                 "IoU's band is only inside: the mask minus its erosion."),
                (_biou(p, t, lambda m: m), "that is the mask IoU. Boundary IoU compares only the bands: "
                 "|band(pred) & band(target)| / |band(pred) | band(target)|."),
-               (_biou(p, t, inner(d), dice=True), "that is the Dice of the two bands, 2|A ∩ B| / (|A| + |B|); "
-                "boundary IoU divides their intersection by their union."),
+               (_biou(p, t, lambda m: inner(m, d), dice=True), "that is the Dice of the two bands, 2|A ∩ B| / "
+                "(|A| + |B|); boundary IoU divides their intersection by their union."),
                (_biou(p, t, lambda m: m & _eroded(m, d, square)), "you compared the eroded masks, the insides; the "
                 "band is what the erosion removes: mask & ~eroded.")]
     for value, hint in checks_:
@@ -864,10 +958,12 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
     ``d = max(1, round(dilation_ratio * hypot(H, W)))``; each band is the mask minus its erosion
     by a 3×3 square applied ``d`` times, pixels outside the image counted as background
     (``metrics.boundary_iou``). Two empty masks give NaN. Typical mistakes get their cause named:
-    ``d`` rounded down or up, without the floor of 1, or from a side instead of the diagonal; a
-    band one pixel off, cross-shaped, outer, on both sides or missing along the image edge; the
-    mask IoU; the Dice of the bands; masks stored as 0/255. An answer that calls ``segcourse`` is
-    refused once its numbers are right.
+    ``d`` rounded down or up, from a side instead of the diagonal, or 0 without the floor of 1
+    (scipy's ``iterations=0`` then erodes until nothing changes: the band is the whole mask); a
+    Euclidean band (``distance_transform_edt``); a band one pixel off, cross-shaped, outer, on both
+    sides or missing along the image edge; the mask IoU; the Dice of the bands; masks stored as
+    0/255. A cause is named only when it also explains the answer's scores at five more ratios.
+    An answer that calls ``segcourse`` is refused once its numbers are right.
 
     >>> check_boundary_iou(lambda p, t, r: 0.5)
     Traceback (most recent call last):
@@ -887,7 +983,12 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
                     "d is at least 1: max(1, round(...))." if round(ratio * np.hypot(*t.shape)) == 0 else "")
             raise AssertionError(f"for {what}, dilation_ratio={ratio}: {exc}.{more}") from None
         if not _close(got, want, 1e-9):
-            raise AssertionError(f"{head} {_show(got)}: {_biou_hint(p, t, ratio, got)}")
+            def probe(r_: float, p: np.ndarray = p, t: np.ndarray = t) -> float | None:
+                try:
+                    return _number(call(boundary_iou, p.copy(), t.copy(), r_, what="boundary_iou"), "boundary_iou")
+                except Exception:                # a probe that fails says nothing
+                    return None
+            raise AssertionError(f"{head} {_show(got)}: {_biou_hint(p, t, ratio, got, probe)}")
     empty = np.zeros((6, 6), bool)
     try:
         got = _number(call(boundary_iou, empty, empty.copy(), 0.1, what="boundary_iou"), "boundary_iou")
@@ -945,18 +1046,18 @@ def check_confused_pair(answer: Any, cm: Any, names: Sequence[str]) -> None:
         single = np.where(np.eye(len(c), dtype=bool), -1, c)
         si, sj = np.unravel_index(int(single.argmax()), single.shape)
         if {i, j} == {int(si), int(sj)}:
-            hint = (f" (cm[{si}, {sj}] is the largest single cell, but a pair is mixed up in both directions: "
-                    f"add cm[i, j] and cm[j, i])")
+            hint = (f"The largest single cell is cm[{si}, {sj}], but a pair is mixed up in both directions: add "
+                    f"cm[i, j] and cm[j, i].")
         elif big in (i, j) and big not in (int(bi), int(bj)):
-            hint = f" ({names[big]!r} has the largest diagonal count: it is right most often, not confused)"
+            hint = f"{names[big]!r} has the largest diagonal count: it is right most often, not confused."
         else:
             upper = mixed[np.triu_indices(len(c), 1)]
             rank = 1 + int((upper > mixed[i, j]).sum())
-            lesson = " (the pair the lesson's §6 confuses)" if {names[i], names[j]} == {"road", "sidewalk"} else ""
-            hint = (f" (that pair{lesson} is only number {rank} of the {upper.size} pairs of this matrix: add "
-                    f"cm[i, j] + cm[j, i] for every pair of this one)")
-        raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels (cm[{i}, {j}] + "
-                             f"cm[{j}, {i}]){hint}; another pair of off-diagonal cells holds more. Look off the "
+            lesson = ", the one the lesson's §6 confuses," if {names[i], names[j]} == {"road", "sidewalk"} else ""
+            hint = (f"That pair{lesson} is only number {rank} of the {upper.size} pairs of this matrix: add "
+                    f"cm[i, j] + cm[j, i] for every pair.")
+        raise AssertionError(f"{names[i]} and {names[j]} mix up {int(mixed[i, j])} pixels, cm[{i}, {j}] + "
+                             f"cm[{j}, {i}]; another pair of off-diagonal cells holds more. {hint} Look off the "
                              f"diagonal: rows are the truth, columns the prediction.")
     print(f"check_confused_pair: {names[i]} and {names[j]}, {int(mixed[i, j])} pixels mixed up")
 
@@ -986,10 +1087,13 @@ def _colour_variants(rgb: np.ndarray, table: dict) -> dict[str, np.ndarray]:
     eq = rgb[..., None, :].astype(np.int64) == colours.astype(np.int64)      # (..., C, 3)
     every, some = eq.all(-1), eq.any(-1)
     dist = ((rgb[..., None, :].astype(np.int64) - colours) ** 2).sum(-1)
+    same_sum = rgb.astype(np.int64).sum(-1)[..., None] == colours.astype(np.int64).sum(-1)      # (..., C)
     return {"no_any": keys[every.argmax(-1)],
             "any": np.where(some.any(-1), keys[some.argmax(-1)], 255),
             "nearest": keys[dist.argmin(-1)],
-            "positions": np.where(every.any(-1), every.argmax(-1), 255)}
+            "positions": np.where(every.any(-1), every.argmax(-1), 255),
+            "sum_first": np.where(same_sum.any(-1), keys[same_sum.argmax(-1)], 255),
+            "sum_last": np.where(same_sum.any(-1), keys[::-1][same_sum[..., ::-1].argmax(-1)], 255)}
 
 
 def _mask_image(rows: list[list[int]], table: dict, blend: tuple[int, int] | None = None) -> np.ndarray:
@@ -1010,6 +1114,10 @@ def _ids_hint(got: np.ndarray, want: np.ndarray, rgb: np.ndarray, table: dict, r
         return ("yours matches a pixel to the first colour that agrees in ANY channel (.any(-1)): (128, 0, 0) "
                 "agrees with (0, 0, 0) on green and blue. A pixel has a class only when all three channels agree: "
                 ".all(axis=-1) over the channel axis.")
+    if np.array_equal(got, v["sum_first"]) or np.array_equal(got, v["sum_last"]):
+        return ("yours compares the SUM of the three channels, and different colours can have the same sum: "
+                "(128, 0, 0) and (0, 128, 0) both sum to 128, so one class gets the other's id. A colour matches "
+                "only when r, g and b each agree.")
     if np.array_equal(got, v["no_any"]):
         return (f"the {int(void.sum())} pixels with a colour in no row of the table should be 255 (void); yours gives "
                 f"them id {_show(got[void][0])}, the first class: argmax of a row of all False is its first index (and "
@@ -1058,8 +1166,7 @@ def _check_ids_to_rgb(ids_to_rgb: Callable, rgb_to_ids: Callable, call: Callable
             raw = _plain(call(ids_to_rgb, ids.copy(), dict(table), what="ids_to_rgb"))
         except AssertionError as exc:
             more = (" The ids are not row numbers: car is 26 and the table has 4 rows, and 255 is in no row. "
-                    "Build a lookup array with a row for every id, lut = np.zeros((256, 3), np.uint8), "
-                    "lut[keys] = colours, lut[255] = the void colour, then lut[ids]." if "index" in str(exc) else "")
+                    "Build a row for every possible id, 0 to 255." if "index" in str(exc) else "")
             raise AssertionError(f"{head}: {exc}.{more}") from None
         got = _array(raw, "ids_to_rgb")
         if got.ndim == want.ndim and not np.array_equal(got, want) \
