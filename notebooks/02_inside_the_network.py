@@ -671,15 +671,16 @@ fig.tight_layout()
 
 # %% [markdown]
 # Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: it gives
-# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row), taken mostly from sky. `train.fit` uses
-# the sum of both; section 8 trains with each.
+# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row), taken mostly from
+# sky. `train.fit` uses the sum of both; section 8 trains with each.
 #
 # ## 7 · The training loop, written out
 #
 # Training repeats five steps: pick a batch, forward, loss, backward, optimiser step; now and then,
 # evaluate on held-out images. Two extras serve section 10: weight decay (AdamW shrinks every
 # weight a little each step) and augmentation (random left-right flips, applied to image and label
-# map together, and brightness, a simple colour jitter that changes the image only). `callback(step, model)` runs after each evaluation.
+# map together, and brightness, a simple colour jitter that changes the image only).
+# `callback(step, model)` runs after each evaluation.
 
 # %%
 def as_tensors(d):
@@ -777,9 +778,10 @@ print(f"labels that change under a 90° rotation: {int((turned[1] != y0).sum())}
 
 # %% [markdown]
 # Rotating the image alone would leave 806 of the 1,024 labels on the wrong pixel; cropping it
-# alone, 309 of 784. Whatever moves the image's pixels must move the label map's the same way. A brightness change touches the
-# image only. (On road scenes a 90° rotation is as wrong as a vertical flip: it puts the sky at the
-# side.) One epoch with the `Dataset`, then the round trip through a file:
+# alone, 309 of 784. Whatever moves the image's pixels must move the label map's the same way. A
+# brightness change touches the image only. (On road scenes a 90° rotation is as wrong as a vertical
+# flip: it puts the sky at the side.) One epoch with the `Dataset`, then the round trip through a
+# file:
 
 # %% tags=["nbval-ignore-output"]
 import tempfile
@@ -1285,8 +1287,9 @@ print(f"{int((lane_missed & edge_band).sum())} of the {int(lane_missed.sum())} m
 
 # %% [markdown]
 # After 120 steps without skips the network paints every lane pixel as road or car (the first two
-# notes): lane IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel touches
-# another class (the last line), so here cyan means a lost class, not a boundary a pixel off.
+# notes): lane IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel
+# touches another class (the last line), so here cyan means a lost class, not a boundary a pixel
+# off.
 #
 # ## Going further
 #
@@ -1316,8 +1319,9 @@ print(f"formula: encoder {receptive_field(encoder_layers[3])} + decoder {' + '.j
 # from different taps of each 2×2 upsampling.
 #
 # **A channel that sees the padding (sections 2 and 4).** Level 3, channel 60 is brightest in its
-# rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip the scene,
-# feed a uniform grey image, and count the brightest column over the 50 scenes of section 4:
+# rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip
+# the scene, feed a uniform grey image, and count the brightest column over the 50 scenes of section
+# 4:
 
 # %%
 def level3_channel(images, ch=60):
