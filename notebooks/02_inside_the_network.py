@@ -113,9 +113,10 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # Sky, road and sidewalk keep most of their IoU even at 1/8. The thin lane markings fall apart:
-# 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. A UNet's **skip connections** hand the
-# decoder the full-resolution encoder features, so that it can draw a one-pixel lane. Section 8
-# tests this on a trained network.
+# 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. A label map this coarse only bounds what
+# the bottleneck keeps: a feature map there has many channels per cell (128 in section 4), which can
+# encode where in its block a lane lies. A UNet's **skip connections** hand the decoder the
+# full-resolution encoder features directly. Section 8 measures what they buy.
 #
 # ## 2 · Receptive field: how far can an output pixel see?
 #
@@ -189,7 +190,8 @@ cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradien
 
 # %% [markdown]
 # The footprints match the formula: 5, 14, 32 and 68 pixels. The whole network adds three 3×3
-# convolutions in the decoder and sees a 76-pixel square from the output pixel (48, 48).
+# convolutions in the decoder and sees a 76-pixel square from the output pixel (48, 48). (The
+# formula gives 82; Going further shows why the two differ.)
 #
 # In a 64×64 scene the image border clips the square:
 
@@ -201,8 +203,7 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
     print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} input pixels ({seen / 64**2:.0%})")
 
 # %% [markdown]
-# A corner pixel sees only 1,444 of the 4,096 pixels (35 %): less context to tell a dark car from
-# the road.
+# A corner pixel sees only 1,444 of the 4,096 pixels (35 %); the rest of its view is zero padding.
 #
 # The last footprint panel shows nested squares, brightest in the middle: the skip connections.
 # The finest skip reaches only the 7 × 7 pixels around the output pixel. That square holds 94.4 %
@@ -213,8 +214,9 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
 # **Tiled inference.** Images too large for memory are predicted in tiles, and every tile edge is
 # such a border. Predict 50 scenes with the shipped model whole, as 4 tiles of 32×32, and as 9
 # overlapping tiles (stride 16) merged three ways: keep each tile's centre (the UNet paper's
-# overlap-tile strategy); average the tiles' probabilities (MONAI's `sliding_window_inference`);
-# or weight them by a Gaussian that fades at the tile edges (its `mode="gaussian"`). Count the
+# overlap-tile strategy); average the tiles' probabilities; or weight them by a Gaussian that fades
+# at the tile edges, σ a quarter of the tile. (MONAI's `sliding_window_inference` averages the
+# network's outputs, usually logits; its `mode="gaussian"` uses σ an eighth of the tile.) Count the
 # wrong pixels within 4 pixels of the seams:
 
 # %%
@@ -264,9 +266,29 @@ print(f"the top 3 together: {int(counts[top].sum()):,} of {int(wrong.sum()):,}")
 
 # %% [markdown]
 # Road is taken for sidewalk beside the vertical seam (577 of 756 on columns 30 to 33) and for sky
-# on row 32 (192 of 198). The model expects sidewalk at an image's sides and sky at its top, and
-# it finds an image border at every tile edge: the zero padding. Going further shows a channel
-# that responds to that padding.
+# on row 32 (192 of 198). The model expects sidewalk at an image's sides and sky at its top. Is it
+# the missing context, or the zero padding that marks every tile edge as an image border? Pad each
+# tile with 8 pixels of *its own* content (replicate or reflect: no new information), predict, and
+# crop back. A constant grey border is the control:
+
+# %%
+with torch.no_grad():
+    for mode in ("none", "replicate", "reflect", "constant"):
+        out = torch.zeros_like(truth50)
+        for r in (0, 32):
+            for c in (0, 32):
+                tile, m = imgs[:, :, r:r + 32, c:c + 32], 0
+                if mode != "none":                                     # 8 pixels on each side, cropped off below
+                    tile, m = F.pad(tile, (8, 8, 8, 8), mode=mode, **({"value": 0.5} if mode == "constant" else {})), 8
+                out[:, r:r + 32, c:c + 32] = trained(tile).argmax(1)[:, m:m + 32, m:m + 32]
+        wrong = out != truth50
+        print(f"4 tiles, padding {mode:>9}: {int(wrong[:, seam].sum()):5d} wrong pixels near the seams, {int(wrong.sum()):5d} in all")
+
+# %% [markdown]
+# Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
+# (reflect); a grey border does not (1,227). The seams fail at the padding, not for lack of
+# context. The UNet paper's remedy is the same: it mirrors the image at its borders. Going further
+# shows a channel that responds to the zero padding.
 #
 # **Dilation** widens the view without pooling or more weights: a 3×3 kernel with dilation $d$
 # places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary
@@ -359,7 +381,7 @@ for name, u in ups.items():
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
 for ax, (name, u) in zip(axes, ups.items()):
-    im = ax.imshow(u, cmap="viridis", vmin=0, vmax=4)
+    im = ax.imshow(u, cmap=palette.LOG_CMAP, vmin=0, vmax=4)
     ax.set_title(name, fontsize=9); ax.set_axis_off()
 fig.colorbar(im, ax=axes, shrink=0.8, label="output value (input is all 1)")
 _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
@@ -459,8 +481,7 @@ _ = fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its c
 
 # %% [markdown]
 # Some channels look like detectors of one class; the cell after the figure counts two of them.
-# Each level-3 cell stands for an 8×8 block of the scene: where in that block a lane lies is what
-# the skips hand back.
+# Each level-3 cell stands for an 8×8 block of the scene, described by 128 channels.
 
 # %%
 labels0 = ref.labels[0]
@@ -606,7 +627,8 @@ print(f"weighted and masked, by hand {float((w[safe] * nll_part)[scored].sum() /
 # For each class $c$, summed over the batch,
 # $$D_c = \frac{2\sum p_c\, t_c + \varepsilon}{\sum p_c + \sum t_c + \varepsilon},$$
 # where $t_c$ is 1 on the class's true pixels. The loss is $1 -$ the mean of $D_c$ over the classes
-# present, so the ratio is always defined; $\varepsilon = 1$ damps it for a class of few pixels.
+# present in the batch: for an absent class $D_c$ rewards pushing $p_c$ to 0, not finding it.
+# $\varepsilon = 1$ damps the ratio for a class of few pixels.
 
 # %%
 def soft_dice(logits, target, eps=1.0):
@@ -639,24 +661,26 @@ ratio = shares["gradient share, soft Dice"] / shares["gradient share, cross-entr
 print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3))
+fig, ax = plt.subplots(figsize=(8.5, 3.2))
 for i, (name, s) in enumerate(shares.items()):
     ax.bar(np.arange(5) + (i - 1) * 0.27, s, width=0.27, label=name, color=palette.rgb(palette.SERIES[i]))
 ax.set_xticks(range(5), batch.class_names)
-ax.set_ylabel("share"); ax.legend(fontsize=8); ax.set_title("one batch, freshly initialised UNet", fontsize=10)
+ax.set(yscale="log", ylim=(0.005, 1), ylabel="share (log scale)")      # a log axis: the small classes stay visible
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.set_title("one batch, freshly initialised UNet", fontsize=10)
 fig.tight_layout()
 
 # %% [markdown]
-# Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: the lanes'
-# and cars' shares grow well beyond their pixel shares (last row), taken from sky. `train.fit` uses
-# the sum of both; section 8 trains with each.
+# Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: it gives
+# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row), taken mostly from
+# sky. `train.fit` uses the sum of both; section 8 trains with each.
 #
 # ## 7 · The training loop, written out
 #
 # Training repeats five steps: pick a batch, forward, loss, backward, optimiser step; now and then,
 # evaluate on held-out images. Two extras serve section 10: weight decay (AdamW shrinks every
-# weight a little each step) and augmentation (random left-right flips and brightness, applied to
-# image and label map together). `callback(step, model)` runs after each evaluation.
+# weight a little each step) and augmentation (random left-right flips, applied to image and label
+# map together, and brightness, a simple colour jitter that changes the image only).
+# `callback(step, model)` runs after each evaluation.
 
 # %%
 def as_tensors(d):
@@ -725,19 +749,46 @@ print_history(hist, "recorded run")
 # After 120 steps of 16 images the lanes are the last class found (IoU 0 at step 40), and the
 # cars end as the weakest class.
 #
-# **The same loop as larger projects write it**, with three more pieces: a `DataLoader` deals out
-# shuffled batches, one *epoch* (every scene once) at a time; `.to(device)` moves model and batch
-# to a GPU if there is one; a *checkpoint* saves the weights with `torch.save` and loads them into a
-# fresh network. One epoch, then the round trip through a file:
+# **The same loop as larger projects write it**, with four more pieces: a `Dataset` hands out one
+# (image, label map) pair at a time and augments both together; a `DataLoader` deals out shuffled
+# batches, one *epoch* (every scene once) at a time; `.to(device)` moves model and batch to a GPU
+# if there is one; a *checkpoint* saves the weights with `torch.save` and loads them into a fresh
+# network. The `Dataset` first:
+
+# %% tags=["nbval-ignore-output"]
+from torch.utils.data import DataLoader, Dataset
+
+class RoadPairs(Dataset):
+    """Scenes as (image, label map) pairs; a random left-right flip moves both together."""
+    def __init__(self, scenes, flip=True):
+        self.x, self.y = as_tensors(scenes)
+        self.flip = flip
+    def __len__(self):
+        return len(self.x)
+    def __getitem__(self, i):
+        x, y = self.x[i], self.y[i]
+        if self.flip and torch.rand(()) < 0.5:                     # one coin for the pair
+            x, y = x.flip(-1), y.flip(-1)
+        return x, y
+
+x0, y0 = RoadPairs(small_train, flip=False)[0]
+turned = torch.rot90(x0, 1, (1, 2)), torch.rot90(y0, 1, (0, 1))   # a 90° rotation, or a crop, moves pixels too:
+print(f"labels that change under a 90° rotation: {int((turned[1] != y0).sum())} of {y0.numel():,}; "
+      f"under a crop 4 pixels in: {int((y0[4:, 4:] != y0[:-4, :-4]).sum())} of {y0[4:, 4:].numel()}")
+
+# %% [markdown]
+# Rotating the image alone would leave 806 of the 1,024 labels on the wrong pixel; cropping it
+# alone, 309 of 784. Whatever moves the image's pixels must move the label map's the same way. A
+# brightness change touches the image only. (On road scenes a 90° rotation is as wrong as a vertical
+# flip: it puts the sky at the side.) One epoch with the `Dataset`, then the round trip through a
+# file:
 
 # %% tags=["nbval-ignore-output"]
 import tempfile
 from pathlib import Path
 
-from torch.utils.data import DataLoader, TensorDataset
-
 device = "cuda" if torch.cuda.is_available() else "cpu"            # a GPU if there is one
-loader = DataLoader(TensorDataset(*as_tensors(small_train)), batch_size=16, shuffle=True,
+loader = DataLoader(RoadPairs(small_train), batch_size=16, shuffle=True,
                     generator=torch.Generator().manual_seed(0))    # shuffled anew at each epoch
 torch.manual_seed(0)
 model = HandUNet(width=8).to(device)
@@ -779,7 +830,7 @@ print(f"your run (on {device}): val mIoU {live_epoch['model mIoU']:.3f}, restore
 print_epoch(experiments.recorded_run("02_dataloader_epoch", history=live_epoch)["history"], "recorded run")
 
 # %% [markdown]
-# The mean loss falls from 2.365 (first 5 batches) to 1.218 (last 5); the val mIoU, 0.343, is far
+# The mean loss falls from 2.374 (first 5 batches) to 1.251 (last 5); the val mIoU, 0.524, is far
 # above the untrained network's 0.012 (section 10). The reloaded network gives the same logits (a
 # difference of 0.0): the file holds the weights and the batch-norm statistics.
 #
@@ -819,7 +870,27 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
 
 # %% [markdown]
 # With its skips the network finds the lanes (lane IoU 0.989); with them zeroed, lane IoU is 0.000
-# at all three evaluations, and car IoU and mIoU are far lower too.
+# at all three evaluations, and car IoU and mIoU are far lower too. Is the bottleneck unable to
+# say *where* a lane is, or only slow to learn it? Four times as many steps, on two seeds
+# (recorded: they are trained only when the course is built):
+
+# %%
+live_long = None
+if os.environ.get(experiments.RECORD_ENV) == "1":                 # only when the course is built: about 10 s a seed
+    live_long = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        live_long.append(train_loop(NoSkipUNet(width=8), small_train, small_val, steps=480, eval_every=120, seed=seed))
+long_noskip = experiments.recorded_run("02_no_skips_long", history=live_long)["history"]
+for seed, h in enumerate(long_noskip):
+    print(f"recorded run, no skips, seed {seed}: lane IoU at steps 120, 240, 360, 480: "
+          + " ".join(f"{e['val IoU'][3]:.3f}" for e in h) + f"; val mIoU at 480: {h[-1]['val mIoU']:.3f}")
+noskip_best = max(h[-1]["val IoU"][3] for h in long_noskip)
+
+# %% [markdown]
+# Without skips the lanes do appear, slowly and coarsely: lane IoU 0.466 (seed 0) and 0.310
+# (seed 1) at step 480, against 0.989 at step 120 with skips. So the bottleneck can carry *where*
+# a lane lies; the skips make the lanes learnable within 120 steps, and far more exact.
 #
 # **Which loss finds the lanes?** Train the same network on the same batches with each half of the
 # sum alone, cross-entropy and soft Dice.
@@ -1104,15 +1175,38 @@ ax.legend(fontsize=8); fig.tight_layout()
 # (0.817). At lr 0.1 Adam overshoots: 0.598 at step 40, then back to 0.240 (val loss 1.837). A run
 # that unstable magnifies the differences between computers: yours may end elsewhere.
 #
+# **Batch size.** The same number of images seen, in batches of 4, 16 or 64, at lr 0.01
+# (recorded: they are trained only when the course is built):
+
+# %%
+live_batch = None
+if os.environ.get(experiments.RECORD_ENV) == "1":                 # only when the course is built
+    live_batch = {}
+    for bs in (4, 16, 64):
+        torch.manual_seed(0)
+        h = train_loop(HandUNet(width=8), small_train, small_val, steps=1920 // bs, batch_size=bs, eval_every=1920 // bs)
+        live_batch[str(bs)] = h[-1]
+for bs, e in experiments.recorded_run("02_batch_size", history=live_batch)["history"].items():
+    print(f"recorded run, batch size {int(bs):2d}, {e['step']:3d} steps ({int(bs) * e['step']:,} images seen): val loss {e['val loss']:.3f}, "
+          f"lane IoU {e['val IoU'][3]:.3f}, val mIoU {e['val mIoU']:.3f}")
+
+# %% [markdown]
+# At the same 1,920 images, batches of 16 end best (val mIoU 0.972). Batches of 64 get only 30
+# steps and have not found the lanes (lane IoU 0.000). Batches of 4 find them (0.996) but end with
+# a higher val loss (0.134) and a lower mIoU (0.928). The batch size sets how many optimiser steps
+# the same images buy, and how much each step averages.
+#
 # **Limits.** This lesson does not measure: the checkerboard in a trained network; weight decay
 # (Loshchilov & Hutter, 2019), dropout or more data in long runs; a model trained at two input
-# sizes; the batch size (it stays at 16); what one-cycle gains over thousands of steps.
+# sizes; the batch size with the learning rate tuned for each, or on more than one seed; what
+# one-cycle gains over thousands of steps.
 #
 # ## What to remember
 #
 # - Each pooling doubles how fast later layers widen the view; formula and back-propagated pixel
 #   agree. Dilation widens the view at full resolution.
-# - Pooling loses *where*; skips bring it back: without them section 8 found no lane pixel.
+# - Skips make thin classes quick to learn: lane IoU 0.989 at step 120 with them; without them
+#   0.000 at step 120 and at most 0.466 by step 480 (section 8).
 # - A transposed convolution stamps its kernel; a kernel not a multiple of the stride stamps
 #   unevenly (checkerboard).
 # - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
@@ -1146,8 +1240,9 @@ fig, summary_text = viz.evidence_card(
             "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
             "per_class": scene_iou},
     notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, {int((unsure & edge).sum())} of them on a class boundary",
-           f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §8 trained "
-           f"with its skips zeroed reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f}: the skips carry the lanes"],
+           f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §8 with its skips zeroed "
+           f"reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f} at step 120 and at most {noskip_best:.3f} by step 480: "
+           f"the skips make the lanes quick to learn"],
     palette=ref.palette)
 print(summary_text)
 
@@ -1191,9 +1286,10 @@ print(f"{int((lane_missed & edge_band).sum())} of the {int(lane_missed.sum())} m
       f"({int(edge_band.sum())} of {edge_band.size} pixels)")
 
 # %% [markdown]
-# Without skips the network paints every lane pixel as road or car (the first two notes): lane
-# IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel touches
-# another class (the last line), so here cyan means a lost class, not a boundary a pixel off.
+# After 120 steps without skips the network paints every lane pixel as road or car (the first two
+# notes): lane IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel
+# touches another class (the last line), so here cyan means a lost class, not a boundary a pixel
+# off.
 #
 # ## Going further
 #
@@ -1223,8 +1319,9 @@ print(f"formula: encoder {receptive_field(encoder_layers[3])} + decoder {' + '.j
 # from different taps of each 2×2 upsampling.
 #
 # **A channel that sees the padding (sections 2 and 4).** Level 3, channel 60 is brightest in its
-# rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip the scene,
-# feed a uniform grey image, and count the brightest column over the 50 scenes of section 4:
+# rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip
+# the scene, feed a uniform grey image, and count the brightest column over the 50 scenes of section
+# 4:
 
 # %%
 def level3_channel(images, ch=60):
@@ -1288,8 +1385,8 @@ for s in range(3):
 # * compute a receptive field with the formula and check it with one back-propagated pixel (§2);
 # * give the output size of a transposed convolution and say when it leaves a checkerboard (§3);
 # * build a UNet from `nn.Conv2d`, `nn.MaxPool2d` and `nn.ConvTranspose2d`, print its shapes, and
-#   say what its skip connections carry, with the 1/8 lane IoU of §1 (§4; exercise 4 has you write
-#   and train one);
+#   say what its skip connections buy, with the runs of §8 (§4; exercise 4 has you write and
+#   train one);
 # * turn logits into a label map and a confidence map, and say where the unsure pixels lie (§5;
 #   exercise 7 counts them over 50 scenes);
 # * write cross-entropy and soft Dice, and read the gradient shares that show why Dice helps the

@@ -175,8 +175,8 @@ for name, loss_fn in [("cross-entropy", lambda z, t: F.cross_entropy(z, t, ignor
 #
 # The check builds `MyUNet(3, 5, 8)`, checks its output shape on four input sizes, checks that
 # each skip carries the encoder features (it changes them where max-pooling cannot see it and
-# watches the output move), counts the parameters (25,000 to 35,000), and then trains a fresh
-# `MyUNet(3, 2, 8)` once, for 80 steps, to find the one- or two-pixel lane markings of 32×32 road
+# watches the output move) and that a ReLU follows each decoder convolution, counts the
+# parameters (25,000 to 35,000), and then trains a fresh `MyUNet(3, 2, 8)` once, for 80 steps, to find the one- or two-pixel lane markings of 32×32 road
 # scenes (cross-entropy that weighs a lane pixel 20 times a background pixel, plus soft Dice). It
 # passes when the held-out mIoU is above 0.90. The course trained its own answer with seeds 0 to 31
 # (as the check prints): every run scored above 0.98, while the same network without its skips stayed at or below
@@ -227,7 +227,7 @@ checks.check_unet(MyUNet)
 # (`ref = data.road_scenes(200, seed=4242)`, lane markings are class 3): call an 8×8 block lane
 # if any of its pixels is a lane pixel, blow the 8×8 grid back up to 64×64 (each block repeated
 # over its 8×8 pixels), and set `pooled_lane_iou` to the IoU of that coarse lane mask with the
-# true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs).
+# true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
 
 # %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ref = data.road_scenes(200, seed=4242)

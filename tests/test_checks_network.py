@@ -266,8 +266,8 @@ def test_dilation_to_see_check():
     from segcourse.checks.lesson02 import _dilation_to_see
 
     checks.check_dilation_to_see(reference_dilation)
-    checks.check_dilation_to_see(lambda layers, size, kernel=3: float(reference_dilation(layers, size, kernel)))
     fails = lambda fn, *words: _fails(checks.check_dilation_to_see, fn, *words)  # noqa: E731
+    fails(lambda layers, size, kernel=3: float(reference_dilation(layers, size, kernel)), "but a float", "return an int")
     wrong = lambda **kw: lambda layers, size, kernel=3: _dilation_to_see(layers, size, kernel, **kw)  # noqa: E731
     fails(wrong(jump=False), "jump input pixels")
     fails(wrong(dilate=False), "layers below have dilations")
@@ -324,6 +324,7 @@ def test_pooled_lane_iou_check():
     mean = (lane.reshape(200, 8, 8, 8, 8).mean((2, 4)) > 0.5).repeat(8, 1).repeat(8, 2)   # average pooling > 0.5
     _fails(checks.check_pooled_lane_iou, (mean & lane).sum() / (mean | lane).sum(), "average pooling")
     _fails(checks.check_pooled_lane_iou, 0.5, "not the pooled lane IoU")
+    _fails(checks.check_pooled_lane_iou, 0.098, "rounded it to 3 decimals", "Do not round")
     for wrong in (0.5, 0.0483):                        # a failure never prints the answer
         with pytest.raises(AssertionError) as info:
             checks.check_pooled_lane_iou(wrong)
@@ -415,6 +416,27 @@ def test_unet_check_rejects_added_skips():
                 x = self.dec[level](self.ups[level](x) + skip)
             return self.head(x)
     _fails(checks.check_unet, AddUNet, "you add the skip", "in_channels=32")
+
+
+def test_unet_check_rejects_a_decoder_without_relu():
+    from segcourse.checks.lesson02 import _unrectified_decoder_conv
+
+    def linear_block(c_in, c_out):
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1))
+
+    class LinearDecoder(CatUNet):           # the decoder's convolutions without batch norm and ReLU
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            self.dec = nn.ModuleList([linear_block(2 * width, width), linear_block(4 * width, 2 * width)])
+    _fails(checks.check_unet, LinearDecoder, "decoder convolution 1", "no ReLU follows it", "nn.ReLU()")
+
+    class ReluThenNorm(CatUNet):            # conv, ReLU, then batch norm: rectified, so not refused for it
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(o))  # noqa: E731
+            self.dec = nn.ModuleList([block(2 * width, width), block(4 * width, 2 * width)])
+    assert _unrectified_decoder_conv(ReluThenNorm().eval(), torch.rand(1, 3, 32, 32)) is None
+    assert _unrectified_decoder_conv(CatUNet().eval(), torch.rand(1, 3, 32, 32)) is None
 
 
 def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():

@@ -276,7 +276,8 @@ def check_soft_dice(soft_dice: Callable) -> None:
         ]
         for value, hint in hints:
             if _close(got_value, value, 1e-5):
-                raise AssertionError(f"on {what}: soft_dice is {got_value:.4f}, expected {want:.4f}. {hint}")
+                raise AssertionError(f"on {what}: soft_dice is {got_value:.4f}, expected {want:.4f}. "
+                                     f"{hint[0].upper()}{hint[1:]}")
         raise AssertionError(f"on {what}: soft_dice is {_shown(got_value)}, expected {want:.4f}. Per class: "
                              f"(2·Σ p·t + eps) / (Σ p + Σ t + eps), sums over the scored pixels of the batch; "
                              f"then 1 - mean over the classes present")
@@ -513,6 +514,10 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
                                      f"(for k, s, d in layers) and use the dilation") from None
             raise
         if isinstance(got, (float, np.floating)) and float(got).is_integer():
+            if int(got) == want:
+                raise AssertionError(f"{where}: yours is {float(got)!r}, the right value but a float. A dilation is a "
+                                     f"whole number and nn.Conv2d(dilation=...) takes an int: return an int "
+                                     f"(math.ceil returns one; a division / gives a float)")
             got = int(got)
         if isinstance(got, (int, np.integer)) and not isinstance(got, bool) and int(got) == want:
             continue
@@ -532,7 +537,7 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
                                 "layer only has to add size - r of them"),
             (dict(ceil=False), "when size - r divides exactly by (kernel - 1)·jump, that quotient is enough: round up "
                                "(math.ceil), do not take floor + 1"),
-            (dict(rounded=True), f"round() rounds to the nearest whole number, so a quotient like 1.25 becomes 1, "
+            (dict(rounded=True), f"Python's round() rounds to the nearest whole number, so a quotient like 1.25 becomes 1, "
                                  f"which falls short of {size} pixels: the smallest dilation that reaches size is "
                                  f"the ceiling (math.ceil, or -(-a // b))"),
             (dict(at_least_one=False), "when the stack already sees enough, the answer is an ordinary convolution: "
@@ -541,7 +546,7 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
         for kw, hint in hints:
             value = _dilation_to_see(layers, size, kernel, **kw)
             if got == value and value != want:
-                raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {hint}")
+                raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {hint[0].upper()}{hint[1:]}")
         r, jump = 1, 1
         for k, s_, d in layers:
             r, jump = r + d * (k - 1) * jump, jump * s_
@@ -560,6 +565,7 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
     print(f"check_dilation_to_see: all {len(DILATION_CASES)} cases pass")
 
 
+@functools.lru_cache(maxsize=None)     # the reference scenes are the same on every call
 def _pooled_lane_iou(factor: int = 8, how: str = "max", per_scene: bool = False, axes: tuple[int, int] = (2, 4)) -> float:
     """Lane IoU of the reference scenes' lane masks stored at 1/``factor`` and blown back up: ``how`` "max"
     keeps a block whose pixels hold any lane (max-pooling), "max ids" max-pools the class ids and keeps a
@@ -607,8 +613,8 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
     if _close(got, want, 1e-4):
         print(f"check_pooled_lane_iou: right — max-pooling keeps the block of every lane pixel (recall 1.000), but "
               f"each block is 8 pixels wide: lane IoU {want:.3f} at the bottleneck, against {_pooled_lane_iou(how='nearest'):.3f} "
-              f"for one pixel per block. The coarse grid says *that* a block holds a lane, not *where* in it: "
-              f"that is what the skips hand back")
+              f"for one pixel per block. A label map this coarse says *that* a block holds a lane, not *where* in "
+              f"it. The bottleneck's many channels can keep more; section 8's runs show what the skips add")
         return
     hints = [
         (_pooled_lane_iou(how="nearest"), "that is section 1's subsampling, one pixel of each block; max-pooling "
@@ -633,6 +639,10 @@ def check_pooled_lane_iou(pooled_lane_iou: Any) -> None:
     for value, hint in hints:
         if _close(got, value, 1e-4):
             raise AssertionError(f"pooled_lane_iou is {got:.4f}: {hint}")
+    for digits in (1, 2, 3):
+        if got == round(want, digits) or got == round(float(np.float32(want)), digits):
+            raise AssertionError(f"pooled_lane_iou is {_shown(got)}: you rounded it to {digits} decimal{'s' * (digits > 1)}. Do not "
+                                 f"round: return the IoU as computed, the check compares it to 4 decimals")
     raise AssertionError(f"pooled_lane_iou is {_shown(got)}, which is not the pooled lane IoU: lane = ref.labels == 3; keep each "
                          f"8×8 block that holds a lane pixel, repeat each block back to 8×8 pixels, then one IoU "
                          f"(intersection / union) over all 200 scenes")
@@ -752,6 +762,51 @@ def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
     # a forward hook runs when a module finishes, so a Conv2d that follows an upsampling is recorded after it
     pairs = [(c, nxt[1]) for (kind, c), nxt in zip(calls, calls[1:]) if kind == "up" and nxt[0] == "conv"]
     return pairs, sum(kind == "up" for kind, _ in calls)
+
+
+def _unrectified_decoder_conv(model: Any, x: Any) -> int | None:
+    """The number (1, 2, ...) of the first decoder convolution (one run after the first ConvTranspose2d)
+    whose output reaches the next convolution still holding negative values with no activation layer
+    between them: a convolution with no ReLU after it. None when every one is rectified (a functional
+    ``F.relu`` leaves no module behind, but its output is never negative).
+    """
+    import torch
+    from torch import nn
+
+    acts = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
+            nn.Softplus, nn.Hardswish, nn.Tanh, nn.Sigmoid)
+    events: list[tuple[str, float]] = []
+
+    def hook(module, args, out):                # a forward hook fires when its module finishes: execution order
+        if isinstance(module, nn.ConvTranspose2d):
+            events.append(("up", float(args[0].min())))
+        elif isinstance(module, nn.Conv2d):
+            events.append(("conv", float(args[0].min())))
+        else:
+            events.append(("act", 0.0))
+
+    kinds = (nn.Conv2d, nn.ConvTranspose2d) + acts
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    in_decoder, pending, k = False, None, 0
+    for kind, low in events:
+        if kind == "act":
+            pending = None
+            continue
+        if pending is not None and low < 0:     # F.relu leaves no event, but its output is never negative
+            return pending
+        pending = None
+        if kind == "up":
+            in_decoder = True
+        elif in_decoder:
+            k += 1
+            pending = k                         # the head is last: nothing after it is checked
+    return None
 
 
 def _skip_effects(model: Any, x: Any) -> list[float]:
@@ -915,6 +970,12 @@ def check_unet(unet_class: Callable) -> None:
             raise AssertionError(f"a ConvTranspose2d gives {c_up} channels and the first convolution after it takes "
                                  f"{c_in}: {how}. This UNet concatenates: torch.cat([upsampled, skip], dim=1) has "
                                  f"2·{c_up} = {2 * c_up} channels, so that convolution needs in_channels={2 * c_up}")
+    unrectified = _unrectified_decoder_conv(model.eval(), torch.rand(2, 3, 32, 32))
+    if unrectified is not None:
+        raise AssertionError(f"decoder convolution {unrectified} (counted from the first upsampling) hands negative "
+                             f"values to the next layer: no ReLU follows it. Without a non-linearity between them, "
+                             f"stacked convolutions collapse into one linear map. Follow each 3×3 convolution of the "
+                             f"decoder by nn.BatchNorm2d(c_out) and nn.ReLU(), as in the encoder")
     if not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
         raise AssertionError("your UNet has no nn.BatchNorm2d: follow each 3×3 convolution by nn.BatchNorm2d(c_out) "
                              "and then nn.ReLU. Without batch norm this network does not learn the thin lanes in the "
