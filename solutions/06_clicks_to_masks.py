@@ -322,9 +322,11 @@ checks.check_click_step(click_batch, train_step)
 # * `iou_out`: the disk's IoU with its 1-px dilation (`ndimage.binary_dilation`, default cross);
 # * `iou_in`: its IoU with its 1-px erosion (`ndimage.binary_erosion`).
 #
-# Then write `smallest_radius(threshold, radii=range(3, 16))`. It returns the smallest radius in
-# `radii` at which **both** values reach the threshold (at or above it), or `None` if none does.
-# That is the smallest disk on which an outline one pixel off, either way, still scores the threshold.
+# Then write `smallest_radius(threshold, radii=range(3, 16), shift=shift_ious)`. It returns the
+# smallest radius in `radii` at which **both** values of `shift(radius)` reach the threshold (at
+# or above it), or `None` if none does. That is the smallest disk on which an outline one pixel
+# off, either way, still scores the threshold. Call `shift`, not `shift_ious`: the check also
+# passes a made-up `shift` whose two values differ from a disk's.
 #
 # For scale, the cell below prints each disk's area, about π·radius² px. The lesson's test nuclei
 # have a median of 454 px and at most 751 px (its §1): compare the radius your function returns
@@ -341,10 +343,10 @@ def shift_ious(radius):
     ### END SOLUTION
 
 
-def smallest_radius(threshold, radii=range(3, 16)):
+def smallest_radius(threshold, radii=range(3, 16), shift=shift_ious):
     ### BEGIN SOLUTION
     for radius in radii:
-        if min(shift_ious(radius)) >= threshold:
+        if min(shift(radius)) >= threshold:
             return radius
     return None
     ### END SOLUTION

@@ -598,11 +598,11 @@ def _shift_ious(radius, square=False, strict=False, side=None, dice=False, swap=
     return pair[::-1] if swap else pair
 
 
-def _smallest(how="both", radii_fixed=False, none_as_last=False, returns_iou=False, strict=False):
-    def smallest_radius(threshold, radii=range(3, 16)):
+def _smallest(how="both", radii_fixed=False, none_as_last=False, returns_iou=False, strict=False, own_shift=False):
+    def smallest_radius(threshold, radii=range(3, 16), shift=_shift_ious):
         for r in (range(3, 16) if radii_fixed else radii):
-            a, b = _shift_ious(r)
-            value = {"both": min(a, b), "either": max(a, b), "mean": (a + b) / 2}[how]
+            a, b = (_shift_ious if own_shift else shift)(r)
+            value = {"both": min(a, b), "either": max(a, b), "mean": (a + b) / 2, "in": b}[how]
             if (value > threshold) if strict else (value >= threshold):
                 return min(a, b) if returns_iou else r
         return list(radii)[-1] if none_as_last else None
@@ -631,6 +631,9 @@ def test_shift_ious_check_accepts_a_correct_answer_and_refuses_the_helpers(capsy
     (_shift_ious, _smallest(returns_iou=True), "looks like an IoU"),
     (_shift_ious, _smallest(how="mean"), "(?s)the MEAN of iou_out.and iou_in"),
     (_shift_ious, _smallest(strict=True), "(?s)use >=, not >"),
+    (_shift_ious, _smallest(how="in"), "(?s)testing only iou_in"),
+    (_shift_ious, _smallest(own_shift=True), "ignores its shift argument"),
+    (_shift_ious, lambda threshold, radii=range(3, 16): _smallest()(threshold, radii), "third argument, shift"),
 ])
 def test_shift_ious_check_names_each_mistake(shift, smallest, hint):
     with pytest.raises(AssertionError, match=hint):

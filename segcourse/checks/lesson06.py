@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._core import _count, _number, _plain, learner_check
+from ._core import _call, _count, _number, _plain, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_largest_region_click", "check_noc_with_proposal", "check_click_maps", "check_simulate", "check_seeds",
@@ -1152,6 +1152,22 @@ def _smallest_radius(threshold: float, radii: Any = range(3, 16), either: bool =
     return None
 
 
+def _made_up_shift(radius: int) -> tuple[float, float]:
+    """A made-up ``shift`` for exercise 8 whose iou_out is BELOW its iou_in (a disk's is above): an answer
+    that tests only iou_in (the lower one on every disk) or ignores ``shift`` gives another radius."""
+    return 1 - 1.5 / radius, 1 - 1 / radius
+
+
+def _smallest_made_up(threshold: float, radii: Any, use: str = "both") -> int | None:
+    """The smallest radius in ``radii`` where ``_made_up_shift`` reaches ``threshold``: with both values
+    (``use="both"``), or only with iou_in (``use="in"``), the typical mistake."""
+    for r in radii:
+        out, inn = _made_up_shift(int(r))
+        if (min(out, inn) if use == "both" else inn) >= threshold:
+            return int(r)
+    return None
+
+
 def _pair(value: Any, what: str) -> tuple[float, float]:
     value = _plain(value)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -1243,4 +1259,30 @@ def check_shift_ious(shift_ious: Callable, smallest_radius: Callable) -> None:
         raise AssertionError(f"{where}: expected {want!r}, got {got!r}: the smallest radius in radii whose iou_out and "
                              f"iou_in both reach the threshold (>=), or None")
     call.refuse("shift_ious")
+
+    import inspect
+    try:
+        inspect.signature(smallest_radius).bind(0.86, range(3, 16), _made_up_shift)
+    except (TypeError, ValueError):
+        raise AssertionError("smallest_radius takes a third argument, shift (default: your shift_ious), the function "
+                             "that gives (iou_out, iou_in) for a radius: smallest_radius(threshold, radii=range(3, 16), "
+                             "shift=shift_ious)") from None
+    for threshold in (0.86, 0.80):
+        radii = range(3, 16)
+        where = f"smallest_radius({threshold}, range(3, 16), shift) with a made-up shift whose iou_out is below its iou_in"
+        got = _plain(_call(smallest_radius, threshold, radii, _made_up_shift, what="smallest_radius"))
+        got = None if got is None else int(_count(got, "smallest_radius"))
+        want = _smallest_made_up(threshold, radii)
+        if got == want:
+            continue
+        if got == _smallest_made_up(threshold, radii, use="in"):
+            raise AssertionError(f"{where}: you returned {got}, where only iou_in reaches {threshold} (iou_out is "
+                                 f"{_made_up_shift(got)[0]:.3f}). On every disk iou_in is the lower of the two, so "
+                                 f"testing only iou_in passed there; the rule is that BOTH reach the threshold, "
+                                 f"whichever is lower (expected {want})")
+        if got == _smallest_radius(threshold, radii):
+            raise AssertionError(f"{where}: you returned {got}, the answer for the disks: your smallest_radius "
+                                 f"ignores its shift argument. Get the pair from shift(radius) (expected {want})")
+        raise AssertionError(f"{where}: expected {want!r}, got {got!r}: the smallest radius in radii where both "
+                             f"values of shift(radius) reach the threshold (>=), or None")
     print("check_shift_ious: all cases pass")
