@@ -785,7 +785,8 @@ from segcourse.widgets import ClickSegmenter
 
 annotator = failure_runs[worst]
 seg = ClickSegmenter(test_images[worst], interactive.click_predictor(shipped), target=test_masks[worst],
-                     clicks=annotator["clicks"][:1])
+                     clicks=annotator["clicks"][:1],
+                     display_range=np.percentile(test_images[worst], (1, 99)))   # drawn with the 1-99 % stretch
 (r, c), positive = annotator["clicks"][0]
 print(f"test nucleus {worst}; replayed click: {'+' if positive else '-'}({r}, {c}), IoU {seg.ious[-1]:.3f}; the annotator's best in 20 clicks: "
       f"{max(annotator['ious']):.3f} (after click {int(np.argmax(annotator['ious'])) + 1})")

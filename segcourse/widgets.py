@@ -34,7 +34,7 @@ import traitlets
 from . import metrics
 from ._files import atomic_write, load_mask_file
 from ._validate import as_binary, as_images, as_label_array, check_bool, check_int, check_label_range, \
-    check_num_classes, to_numpy
+    check_float, check_num_classes, to_numpy
 from .masks import PALETTE, check_colors
 from .palette import INSTANCE_COLOURS, NEUTRAL_COLOURS, OUTCOME_COLOURS
 from .viz import error_codes
@@ -68,6 +68,18 @@ def _grey_or_rgb(image: Any, expected: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"image has shape {img.shape}; expected {expected}"
                      + ("; it looks channel-first: use np.moveaxis(image, 0, -1)"
                         if img.ndim == 3 and img.shape[0] == 3 else ""))
+
+
+def _stretch(shown: np.ndarray, display_range: Any, uint8: bool) -> np.ndarray:
+    """``shown`` (floats in [0, 1]) with ``display_range = (lo, hi)`` (image units) mapped to 0 and 1, clipped."""
+    if isinstance(display_range, (str, bytes)) or not hasattr(display_range, "__len__") or len(display_range) != 2:
+        raise TypeError(f"display_range must be a pair (lo, hi) of numbers, got {display_range!r}")
+    lo, hi = (check_float(v, f"display_range[{i}]") for i, v in enumerate(display_range))
+    if not lo < hi:
+        raise ValueError(f"display_range must have lo < hi (the values drawn black and white), got {display_range!r}")
+    if uint8:
+        lo, hi = lo / 255, hi / 255
+    return np.clip((shown - lo) / (hi - lo), 0, 1).astype(np.float32)
 
 
 def _hex(rgb: Sequence[int]) -> str:
@@ -535,6 +547,9 @@ class ClickSegmenter(anywidget.AnyWidget):
     clicks : optional recorded clicks ``[(row, col, positive), ...]`` to replay at once
         (``[((row, col), positive), ...]``, the form a click simulator records, works too).
     scale : screen pixels per image pixel (default: the image drawn about 400 px wide, at most 48).
+    display_range : optional ``(lo, hi)`` in the image's own units (0..255 for uint8): the values
+        drawn black and white, for a dim image (e.g. its 1st and 99th percentiles). Display only:
+        ``predict`` still receives the image as given.
 
     Examples
     --------
@@ -554,6 +569,9 @@ class ClickSegmenter(anywidget.AnyWidget):
     '1 click (1 positive, 0 negative) · mask 13 px · IoU 0.520'
     >>> seg
     ClickSegmenter(shape=(10, 10), clicks=1 (1 positive, 0 negative), target=yes)
+    >>> dim = np.full((10, 10), 0.2); dim[2:7, 2:7] = 0.3
+    >>> ClickSegmenter(dim, disks, display_range=(0.2, 0.3))._shown[[0, 4], [0, 4], 0].tolist()  # stretched for display
+    [0.0, 1.0]
     """
 
     _esm = _HERE / "click_segmenter.js"
@@ -578,8 +596,10 @@ class ClickSegmenter(anywidget.AnyWidget):
     handled = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, image: Any, predict: Any, target: Any = None, clicks: Any = None,
-                 scale: int | None = None, **kwargs: Any) -> None:
+                 scale: int | None = None, display_range: Any = None, **kwargs: Any) -> None:
         img, shown = _grey_or_rgb(image, "an (H, W) grey or (H, W, 3) RGB image")
+        if display_range is not None:
+            shown = _stretch(shown, display_range, img.dtype == np.uint8)
         h, w = img.shape[:2]
         if not (1 <= h <= _MAX_CLICK_SIDE and 1 <= w <= _MAX_CLICK_SIDE):
             raise ValueError(f"image has shape {img.shape}; the click widget takes images of 1 to "

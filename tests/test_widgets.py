@@ -276,6 +276,9 @@ def test_browser_messages_click_undo_reset_and_show_errors():
     ({"clicks": np.array([[1.5, 1, 1]])}, TypeError, "clicks[0] row must be an integer, got 1.5 (float)"),
     ({"clicks": "1,1,True"}, TypeError, "clicks must be a list of (row, col, positive) triples"),
     ({"scale": 0}, ValueError, "scale must be at least 1"),
+    ({"display_range": 0.5}, TypeError, "display_range must be a pair (lo, hi) of numbers"),
+    ({"display_range": (0.5, 0.5)}, ValueError, "display_range must have lo < hi"),
+    ({"display_range": (0, float("inf"))}, ValueError, "display_range[1] must be a finite number"),
 ])
 def test_click_segmenter_bad_input_messages(kwargs, error, words):
     args = {"image": np.zeros((4, 4)), "predict": lambda im, p, n, prev: np.zeros((4, 4), bool), **kwargs}
@@ -315,3 +318,16 @@ def test_click_segmenter_repr_is_stable_text():
     seg = ClickSegmenter(np.zeros((6, 9)), lambda im, p, n, prev: np.ones((6, 9), bool), target=np.ones((6, 9)),
                          clicks=[(0, 0, True), (1, 1, False)])
     assert repr(seg) == "ClickSegmenter(shape=(6, 9), clicks=2 (1 positive, 1 negative), target=yes)"
+
+
+def test_display_range_stretches_only_what_is_drawn():
+    seen = []
+    image = np.full((6, 6), 20, np.uint8); image[2:4, 2:4] = 40
+    def predict(im, p, n, prev):
+        seen.append(im)
+        return np.zeros(im.shape, bool)
+    seg = ClickSegmenter(image, predict, clicks=[(2, 2, True)], display_range=(20, 40))
+    assert seg._shown[0, 0].tolist() == [0, 0, 0] and seg._shown[2, 2].tolist() == [1, 1, 1]
+    assert seen[0] is not None and np.array_equal(seen[0], image)            # the model sees the image as given
+    plain = ClickSegmenter(image, predict)
+    assert plain._shown.max() < 0.2                                          # without it: the dim image as it is
