@@ -575,3 +575,43 @@ def test_failure_note_refuses_raising_min_distance_for_merges():
     with pytest.raises(AssertionError, match=r"merges MORE"):
         checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; I would raise "
                                   "min_distance.", pred, gt)
+
+
+def _ellipse_answer(**kw):
+    def answer(mask):                       # the learner's numpy, with one typical mistake switched on by kw
+        rows, cols = np.nonzero(mask)
+        centre = np.array([rows.mean(), cols.mean()])
+        cov = np.cov(np.stack([cols, rows] if kw.get("swap") else [rows, cols]))          # ddof=1: close enough
+        rr, cc = np.indices(mask.shape)
+        d = np.stack([rr - centre[0], cc - centre[1]] if kw.get("centred", True) else [rr, cc], axis=-1)
+        weight = cov if kw.get("plain") else np.linalg.inv(cov)
+        return np.einsum("...i,ij,...j->...", d, weight, d) <= kw.get("k", 4)
+    return answer
+
+
+def test_moments_ellipse_accepts_numpy_moments(capsys):             # review 04s10 P2-4: an exercise on section 7
+    checks.check_moments_ellipse(_ellipse_answer())
+    assert "all cases pass" in capsys.readouterr().out
+
+
+def _regionprops_answer(mask):
+    from skimage.draw import ellipse
+    from skimage.measure import regionprops
+
+    p, out = regionprops(mask.astype(int))[0], np.zeros(mask.shape, bool)
+    out[ellipse(*p.centroid, p.axis_major_length / 2, p.axis_minor_length / 2, mask.shape, rotation=p.orientation)] = True
+    return out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_ellipse_answer(k=1), r"0\.2\d times the area.*one standard deviation"),
+    (_ellipse_answer(k=16), r"four standard deviations"),
+    (_ellipse_answer(centred=False), r"not centred|empty"),
+    (_ellipse_answer(plain=True), r"inverse"),
+    (_ellipse_answer(swap=True), r"mirrored"),
+    (_regionprops_answer, r"calls skimage"),
+    (checks.lesson04._reference_ellipse, "reference answer"),
+])
+def test_moments_ellipse_names_the_cause_of_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=f"(?s){hint}"):
+        checks.check_moments_ellipse(wrong)

@@ -14,7 +14,8 @@ from ._core import _array, _call, _close, _number, learner_check
 from ._refuse import Watch
 
 __all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
-           "check_shared_nuclei", "check_min_gap", "check_choose_min_distance", "check_failure_note"]
+           "check_shared_nuclei", "check_min_gap", "check_choose_min_distance", "check_failure_note",
+           "check_moments_ellipse"]
 
 
 def _code_names(code) -> set:
@@ -1329,3 +1330,78 @@ def check_failure_note(note: str, pred, gt) -> None:
         raise AssertionError(f"your change moves min_distance the wrong way for '{main[0]}': {wrong_way[1]}\n"
                              f"(lesson section 6, the table of test scores for each min_distance, cell 50)")
     print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count")
+
+
+# ----------------------------------------------------------------------------- exercise 8: the moments ellipse
+def _reference_ellipse(mask: np.ndarray, k: float = 4.0, inverse: bool = True, swap: bool = False,
+                       centred: bool = True) -> np.ndarray:
+    """The ellipse with the second moments of ``mask``: pixels p with (p - c)^T C^-1 (p - c) <= ``k``.
+    The other arguments build the typical wrong answers the check recognises."""
+    rows, cols = np.nonzero(np.asarray(mask, bool))
+    centre = np.array([rows.mean(), cols.mean()])
+    cov = np.cov(np.stack([cols, rows] if swap else [rows, cols]), bias=True)
+    rr, cc = np.indices(np.shape(mask))
+    d = np.stack([rr - centre[0], cc - centre[1]] if centred else [rr, cc], axis=-1).astype(float)
+    return np.einsum("...i,ij,...j->...", d, np.linalg.inv(cov) if inverse else cov, d) <= k
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sum(a & b) / max(np.sum(a | b), 1))
+
+
+@learner_check
+def check_moments_ellipse(moments_ellipse: Callable) -> None:
+    """Check ``moments_ellipse(mask)``: the bool mask of the ellipse with the second moments of ``mask``
+    (centroid c, coordinate covariance C, pixels with (p - c)^T C^-1 (p - c) <= 4), in numpy.
+
+    >>> def one_sd(m):                       # the edge one standard deviation out
+    ...     r, c = np.nonzero(m)
+    ...     d = np.stack(np.indices(m.shape), axis=-1) - [r.mean(), c.mean()]
+    ...     return np.einsum("...i,ij,...j->...", d, np.linalg.inv(np.cov([r, c])), d) <= 1
+    >>> check_moments_ellipse(one_sd)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your ellipse has 0.2... times the area it should: ...
+    """
+    from skimage.draw import ellipse
+
+    _refuse_reference(moments_ellipse, "moments_ellipse")
+    watch = Watch((("skimage.measure", None), ("skimage.draw", None)))   # regionprops, or an ellipse drawn for you
+    for r, c, a, b, rot in [(20, 18, 12, 6, 0.5), (18, 26, 10, 5, -1.0), (21, 21, 9, 8, 0.0)]:
+        mask = np.zeros((40, 46), bool)
+        mask[ellipse(r, c, a, b, mask.shape, rotation=rot)] = True
+        got = _array(watch(moments_ellipse, mask.copy(), what="moments_ellipse"), "moments_ellipse")
+        watch.refuse("moments_ellipse")
+        if got.shape != mask.shape:
+            raise AssertionError(f"moments_ellipse must return a mask of the input's shape {mask.shape}, got {got.shape}")
+        got = got.astype(bool)
+        want = _reference_ellipse(mask)
+        if _mask_iou(got, want) >= 0.97:
+            continue
+        where = f"on an ellipse with semi-axes {a} and {b} px centred at row {r}, column {c}"
+        ratio = got.sum() / want.sum()
+        if not got.any():
+            raise AssertionError(f"{where} your mask is empty: the pixels with (p - c)^T C^-1 (p - c) <= k,\n"
+                                 f"p running over every (row, column) of the image")
+        if _mask_iou(got, _reference_ellipse(mask, centred=False)) >= 0.9 or (
+                abs(np.nonzero(got)[0].mean() - r) > 2 or abs(np.nonzero(got)[1].mean() - c) > 2):
+            raise AssertionError(f"{where} your ellipse is not centred on the mask: subtract the centroid (the mean\n"
+                                 f"row and column of the mask's pixels) from every pixel's coordinates first")
+        if _mask_iou(got, _reference_ellipse(mask, inverse=False)) >= 0.9:
+            raise AssertionError(f"{where} you weighted the offsets by the covariance C itself: the distance\n"
+                                 f"uses its inverse, so that a long axis (large variance) reaches farther")
+        if _mask_iou(got, _reference_ellipse(mask, swap=True)) >= 0.9:
+            raise AssertionError(f"{where} your ellipse is mirrored: the covariance holds (column, row) but the\n"
+                                 f"offsets (row, column), or the other way round; use one order for both")
+        if 0.15 < ratio < 0.4:
+            raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}, its semi-axes\n"
+                                 f"are one standard deviation long. A filled ellipse's variance along a semi-axis\n"
+                                 f"a is a^2/4: its edge lies two standard deviations out")
+        if 2.5 < ratio < 6:
+            raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}, its semi-axes\n"
+                                 f"are four standard deviations long. A filled ellipse's variance along a semi-axis\n"
+                                 f"a is a^2/4: its edge lies two standard deviations out")
+        raise AssertionError(f"{where} your ellipse overlaps the expected one with IoU {_mask_iou(got, want):.3f}\n"
+                             f"(area ratio {ratio:.2f}): centroid, covariance of the pixels' (row, column), its\n"
+                             f"inverse, and the pixels within the ellipse's edge")
+    print("check_moments_ellipse: all cases pass")
