@@ -131,8 +131,7 @@ fig.tight_layout()
 # %% [markdown]
 # Left: a toy image; second: a 64×64 crop of the real image at the same scale, to compare sizes
 # by eye. Third: the whole image after percentile normalisation (the crop is the dashed box).
-# Right: the annotation, one colour per nucleus. (Divided by 65,535, the largest value is
-# 0.0036: on a 0 to 1 scale the image is black.)
+# Right: the annotation, one colour per nucleus.
 
 # %% [markdown]
 # ## 2 · A split that does not leak
@@ -430,7 +429,6 @@ print(f"nucleus pixels in the test region: annotated {int(true_mask.sum()):,}, p
 # Most of the wrong pixels sit on the outlines: the band holds 90% of them for 13% of the area,
 # 6.8 times its share. Overall the model's nuclei are about the right size (22,212 predicted
 # nucleus pixels for 22,770 annotated): these are outlines a few pixels off, not a global bias.
-# Section 5 measures how much of this a little real data fixes, and how much of that needs no labels.
 
 # %% [markdown]
 # ## 5 · Fine-tuning on the train region
@@ -478,10 +476,8 @@ live_history = train.fit(live_tuned, (train_x, train_y), (val_x, val_y), epochs=
 print(f"your run: fine-tuned on {live_history['images_seen']} crops in {live_history['train_seconds']:.1f} s")
 
 # %% [markdown]
-# Training ends a little differently on different processors (lesson 01 explains why): expect
-# your scores to differ from the recorded ones in the third decimal. The table and figures below
-# use `tuned`, the recorded weights; your own model is `live_tuned`, scored after the table. If
-# you change the crops, the learning rate or the epochs above, only `live_tuned` changes.
+# Training ends a little differently on different processors (lesson 01). The table and figures
+# below use `tuned`, the recorded weights; your own model, `live_tuned`, is scored after the table.
 
 # %%
 recorded_tuning = experiments.recorded_run("04_fine_tuned", live_tuned, live_history)
@@ -495,10 +491,8 @@ print(f"recorded run: fine-tuned on {history['images_seen']} crops | torch {card
 # labels. And in training mode every batch-norm layer moves its **running statistics** towards
 # the batches' mean and variance, without any label (**AdaBN**, adaptive batch normalisation).
 # To tell the two apart, a copy of the synthetic-only model sees the same 320 crops once, in
-# training mode, with no labels and no gradient step ("BN-only" below). Each batch moves the
-# running statistics a tenth of the way (batch norm's momentum, 0.1), so after 20 batches 12% of
-# the synthetic statistics remain (printed). Fine-tuning's 20 steps leave the same share: the two
-# compare like with like.
+# training mode, with no labels and no gradient step ("BN-only" below). Batch norm's momentum,
+# 0.1, leaves 12% of the synthetic statistics after its 20 batches, as fine-tuning's 20 steps do.
 
 # %%
 bn_only = copy.deepcopy(cell_model).train()           # training mode: batch norm updates its running statistics
@@ -896,11 +890,11 @@ for size in (32, 64, 128):                         # does the lead over the base
     print(f"learned distance - baseline with {size}-px tiles ({t['n_tiles']} tiles): {lo:+.3f} to {hi:+.3f}")
 
 # %% [markdown]
-# The full-sample scores match the table. Each pair reads the higher PQ minus the lower. On 57
-# nuclei the bootstrap separates 5 of the 10 pairs (printed above):
+# Each pair reads the higher PQ minus the lower. On 57 nuclei the bootstrap separates 5 of the
+# 10 pairs (printed above):
 #
 # * **against synthetic-only:** fine-tuning (+0.092 to +0.268), BN-only (+0.039 to +0.181) and
-#   the learned distance. Fine-tuning's gain is real; new statistics alone give part of it.
+#   the learned distance.
 # * **the learned distance against the baseline:** +0.021 to +0.277; 1,972 of the 2,000
 #   resamples favour it. The lead holds with 32-px tiles too (+0.041 to +0.254). With 128-px
 #   tiles, only 8 of them, its interval contains 0.
@@ -910,8 +904,6 @@ for size in (32, 64, 128):                         # does the lead over the base
 #   distance. The share of the gain that BN statistics give spans 24% to 116%.
 #
 # The bootstrap varies the image's parts only, not the training run, a knob or the annotator.
-# With `min_distance` 4, tied with 6 on the validation region, the learned distance scores 0.744,
-# below the fine-tuned model.
 
 
 # %% [markdown]
@@ -1036,9 +1028,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## Evidence card
 #
-# One figure for the best model by PQ, as in lessons 00 to 02: the test region, its annotation
-# and the prediction as nucleus pixels, a boundary example, the errors over the image, the scores
-# and the failure note. The table below the card compares all four methods with weights.
+# The best model by PQ in one figure, as in lessons 00 to 02; below it, all four methods in numbers.
 
 # %%
 card_rows = {**{k: v for k, v in results.items() if k != "batch-norm statistics only"},   # the models with weights
@@ -1093,11 +1083,9 @@ print(f"the failure note's merge holds {int(np.isin(gt_r, sum(merges_best, [])).
       f"{', '.join(str(int((gt_r == i).sum())) for i in split_best)} px")
 
 # %% [markdown]
-# Top: the test region, the annotation and the prediction as nucleus pixels, and the boundary
-# example, the matched nucleus whose boundary IoU is nearest the median of all matches (white:
-# the annotation; dashed: the prediction). Bottom: the true outlines with the wrong pixels, and
-# the error map: cyan marks a wrong pixel within 2 px of an annotated rim (section 4's band),
-# magenta one farther inside; then the scores and the failure note.
+# Top: the test region, annotation, prediction, and the match whose boundary IoU is nearest the
+# median (white: annotation; dashed: prediction). Bottom: wrong pixels, cyan within 2 px of a rim
+# (section 4's band), magenta farther inside; the scores and the failure note.
 #
 # **Dice** of the nucleus pixels (lesson 00) scores pixels, not objects: the two networks are
 # nearly equal on it (0.928 and 0.927) while their PQs differ (0.759 and 0.801), and the
