@@ -1623,3 +1623,44 @@ def score_grid(ax: Any, scores: Any, row_names: Sequence[str], col_names: Sequen
 
 
 __all__ += ["score_grid"]
+
+
+def most_extra_objects_window(pred: Any, gt: Any, size: int = 128, step: int = 32,
+                              cols: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+    """The square window where a prediction has the most objects in excess of the truth, to zoom on.
+
+    Windows of ``size`` x ``size`` start every ``step`` pixels; an object counts in a window when
+    any of its pixels lies in it. The first window of the highest excess wins (row-major order).
+
+    Parameters
+    ----------
+    pred, gt : 2-D instance maps of one shape (0 = background).
+    size, step : the window's side and the stride between windows, in pixels.
+    cols : ``(start, stop)``: only windows inside these columns (a region of the image); default all.
+
+    Returns
+    -------
+    tuple
+        ``(row, col, objects of pred, objects of gt)``: the window's top-left corner and its counts.
+
+    Examples
+    --------
+    >>> gt = np.zeros((8, 8), int); gt[1, 1] = 1; gt[6, 6] = 2
+    >>> pred = gt.copy(); pred[5, 4], pred[7, 5] = 3, 4          # two specks beside the second object
+    >>> most_extra_objects_window(pred, gt, size=4, step=2)
+    (4, 2, 2, 0)
+    """
+    p, g = np.asarray(pred), np.asarray(gt)
+    if p.shape != g.shape or p.ndim != 2:
+        raise ValueError(f"pred and gt must be 2-D maps of one shape, got {p.shape} and {g.shape}")
+    c_start, c_stop = cols if cols is not None else (0, g.shape[1])
+    count = lambda labels, r, c: len(np.unique(labels[r:r + size, c:c + size])) - 1 + int(  # noqa: E731
+        not (labels[r:r + size, c:c + size] == 0).any())        # no background pixel: id 0 was not there to drop
+    windows = [(r, c) for r in range(0, g.shape[0] - size + 1, step) for c in range(c_start, c_stop - size + 1, step)]
+    if not windows:
+        raise ValueError(f"no {size}x{size} window fits in rows 0 to {g.shape[0]} and columns {c_start} to {c_stop}")
+    r0, c0 = max(windows, key=lambda w: count(p, *w) - count(g, *w))
+    return r0, c0, count(p, r0, c0), count(g, r0, c0)
+
+
+__all__ += ["most_extra_objects_window"]

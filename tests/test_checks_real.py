@@ -540,6 +540,9 @@ _CHANGE = " I would raise min_distance on the validation region."
 @pytest.mark.parametrize("note", [
     "Most missed nuclei are split: 6 of the 7 are cut into two or more pieces." + _CHANGE,
     "The majority, 6 of 7 missed nuclei, are split into pieces;" + _CHANGE,
+    "Most missed nuclei are, hardly surprising, split: 6 of the 7 are cut in two." + _CHANGE,   # review 04s10 P3-8
+    "Split: 6. Merge: 0. Most are in the split bucket, cut in two halves." + _CHANGE,
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I'd set min_distance to 5 px on the validation region.",
 ])
 def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
     checks.check_failure_note(note, *_note_scene())
@@ -552,7 +555,63 @@ def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
     ("Most missed nuclei are split 1 2 3 4 5 6 7 8 times, a lot of pieces here." + _CHANGE, r"number beside 'split'"),
     ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces by the watershed.", r"would change"),
     ("Most missed nuclei are merged: 6 of the 7 lie in one prediction." + _CHANGE, r"calls 'merge' the main"),
+    # review 04s10 P2-2: no change stated ("using", "set"), or min_distance moved the wrong way
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces using segment(3) on the test region.",
+     r"would change"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces in the set of nuclei of the test region.",
+     r"would change"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*cell 50"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would set min_distance to 2 px.", r"splits MORE"),
+    ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _CHANGE, r"gives no count"),
 ])
+
 def test_failure_note_rejects_wrong_negated_or_incomplete_notes(note, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_failure_note(note, *_note_scene())
+
+def test_failure_note_refuses_raising_min_distance_for_merges():
+    gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
+    pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])                  # 1 and 2 merged
+    with pytest.raises(AssertionError, match=r"merges MORE"):
+        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; I would raise "
+                                  "min_distance.", pred, gt)
+
+
+def _ellipse_answer(**kw):
+    def answer(mask):                       # the learner's numpy, with one typical mistake switched on by kw
+        rows, cols = np.nonzero(mask)
+        centre = np.array([rows.mean(), cols.mean()])
+        cov = np.cov(np.stack([cols, rows] if kw.get("swap") else [rows, cols]))          # ddof=1: close enough
+        rr, cc = np.indices(mask.shape)
+        d = np.stack([rr - centre[0], cc - centre[1]] if kw.get("centred", True) else [rr, cc], axis=-1)
+        weight = cov if kw.get("plain") else np.linalg.inv(cov)
+        return np.einsum("...i,ij,...j->...", d, weight, d) <= kw.get("k", 4)
+    return answer
+
+
+def test_moments_ellipse_accepts_numpy_moments(capsys):             # review 04s10 P2-4: an exercise on section 7
+    checks.check_moments_ellipse(_ellipse_answer())
+    assert "all cases pass" in capsys.readouterr().out
+
+
+def _regionprops_answer(mask):
+    from skimage.draw import ellipse
+    from skimage.measure import regionprops
+
+    p, out = regionprops(mask.astype(int))[0], np.zeros(mask.shape, bool)
+    out[ellipse(*p.centroid, p.axis_major_length / 2, p.axis_minor_length / 2, mask.shape, rotation=p.orientation)] = True
+    return out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_ellipse_answer(k=1), r"0\.2\d times the area.*one standard deviation"),
+    (_ellipse_answer(k=16), r"four standard deviations"),
+    (_ellipse_answer(centred=False), r"not centred|empty"),
+    (_ellipse_answer(plain=True), r"inverse"),
+    (_ellipse_answer(swap=True), r"mirrored"),
+    (_regionprops_answer, r"calls skimage"),
+    (checks.lesson04._reference_ellipse, "reference answer"),
+])
+def test_moments_ellipse_names_the_cause_of_typical_mistakes(wrong, hint):
+    with pytest.raises(AssertionError, match=f"(?s){hint}"):
+        checks.check_moments_ellipse(wrong)

@@ -212,3 +212,21 @@ def test_watershed_from_distance_splits_what_the_mask_distance_merges():
         instances.watershed_from_distance(np.ones((3, 3)), min_distance=0)
     with pytest.raises(ValueError, match="shape"):
         instances.watershed_from_distance(np.ones((3, 3)), np.ones((3, 4), bool))
+
+
+def test_tile_bootstrap_pairs_the_draws_and_matches_panoptic_quality():   # review 04s10 P2-3
+    gt = np.zeros((16, 16), int)
+    for k, (r, c) in enumerate([(1, 1), (1, 9), (9, 1), (9, 9), (5, 5)], start=1):
+        gt[r:r + 3, c:c + 3] = k
+    pred = gt.copy()
+    pred[pred == 2] = 0                                   # one missed
+    pred[13:15, 13:15] = 7                                # one false
+    out = instances.tile_bootstrap({"pred": pred, "truth": gt}, gt, tile=8, n_resamples=50, seed=1)
+    assert out["n_tiles"] == 4
+    assert out["pq"]["pred"] == pytest.approx(instances.panoptic_quality(pred, gt)["pq"])
+    assert np.all(out["resamples"]["truth"] == 1.0)
+    assert out["resamples"]["pred"].shape == (50,) and np.all(out["resamples"]["pred"] <= 1.0)
+    again = instances.tile_bootstrap({"pred": pred}, gt, tile=8, n_resamples=50, seed=1)
+    np.testing.assert_array_equal(again["resamples"]["pred"], out["resamples"]["pred"])   # same seed, same draws
+    with pytest.raises(ValueError, match="multiples"):
+        instances.tile_outcomes(pred, gt, tile=5)

@@ -94,3 +94,15 @@ def test_score_grid_prints_each_score_and_boxes_the_choice():   # review 04s9c P
     with pytest.raises(ValueError):
         viz.score_grid(ax, [[0.5, 0.7]], ["a", "b"], ["1", "2"], (0, 0))
     plt.close(fig)
+
+
+def test_most_extra_objects_window_finds_the_specks_inside_the_columns():   # review 04s10 P2-3
+    gt = np.zeros((16, 16), int)
+    gt[2:4, 2:4], gt[10:12, 10:12] = 1, 2
+    pred = gt.copy()
+    pred[0, 0], pred[1, 6] = 3, 4                       # specks in the top-left corner
+    pred[14, 9] = 5                                     # one speck bottom right
+    assert viz.most_extra_objects_window(pred, gt, size=8, step=4) == (0, 0, 3, 1)
+    assert viz.most_extra_objects_window(pred, gt, size=8, step=4, cols=(8, 16)) == (8, 8, 2, 1)
+    with pytest.raises(ValueError, match="no 8x8 window"):
+        viz.most_extra_objects_window(pred, gt, size=8, cols=(10, 16))
