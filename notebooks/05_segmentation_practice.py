@@ -155,8 +155,8 @@ print(f"specks in the untouched labels: {len(specks)}, by class "
 # %% [markdown]
 # Every planted defect is found, with its sample and size, and the tampering added nothing else.
 # QC also flags things nobody planted. The 13 thin findings of the untouched labels are false
-# alarms: 12 small real cars of 7 to 10 px and one scrap of road. The 23 specks of the untouched
-# labels are real, all scraps of road (last line), and nobody planted them. That is what QC is for: a list
+# alarms: 12 small real cars of 7 to 10 px and one scrap of road. The 23 unplanted specks are all
+# scraps of road (last line). That is what QC is for: a list
 # for a person to review before anything is trained on the masks, not a verdict.
 #
 # ## 4 · A baseline and one unified evaluation
@@ -398,17 +398,15 @@ print(f"false-positive-primary samples: {buckets['primary_counts']['false_positi
 
 # %% [markdown]
 # A sample can sit in several buckets: 34 of the 40 failures have both stray regions and ragged
-# edges. The *primary* bucket splits them without overlap. Pixels and gain tell two stories. By
-# pixels the stray regions are mostly road and sidewalk blobs (62 %); by gain mostly cars (86 %,
-# the trap's images included). A per-image mIoU averages classes, not pixels, and car is a small
-# class, so each stray car pixel is a larger share of its class's union. The last line counts it:
-# with only their road and sidewalk strays corrected, 7 of the 38 false-positive-primary samples
-# would stay false-positive-primary. The bucket is primary because of its cars.
+# edges. The *primary* bucket splits them without overlap. Pixels and gain tell two stories: by
+# pixels the strays are mostly road and sidewalk blobs (62 %), by gain mostly cars (86 %, trap
+# images included). A per-image mIoU averages classes, and car is a small class, so each stray
+# car pixel weighs more. With only their road and sidewalk strays corrected, 7 of the 38
+# false-positive-primary samples would stay so (last line): the bucket is primary because of
+# its cars.
 #
-# The gallery picks the false-positive-primary samples that score lowest over their target's
-# classes (`buckets["worst"]` would pick the trap samples, whose gain is the absent car class).
-# Each row: image, truth, prediction, and the wrong pixels coloured by the bucket that explains
-# them (`failures.bucket_pixels`, the same rules).
+# The gallery takes the three false-positive-primary samples that score lowest over their
+# target's classes (`buckets["worst"]` would pick the trap samples). First their table:
 
 # %%
 largest_gain = buckets["worst"]["false_positive_class"]                # the helper's pick: the largest gain
@@ -438,16 +436,12 @@ print(f"#{first}, sidewalk predicted as road: {as_road.sum()} px, of them in the
 none = {fs["sample"]: failures.bucket_pixels(pred[fs["sample"]], labels[fs["sample"]], 5)["no bucket"]
         for fs in buckets["samples"]}                            # the wrong pixels no bucket explains
 n_wrong_all = sum(int((pred[i] != labels[i]).sum()) for i in none)
-enrich225 = failures.bucket_failures(pred[225][None], labels[225][None], 5, boundary_enrichment=0)["samples"][0]
 print(f"all {buckets['failing']} failing samples: {sum(int(m.sum()) for m in none.values()) / n_wrong_all:.0%} of "
       f"their wrong pixels are in no bucket")
-print(f"#225: {none[225].sum()} no-bucket pixels, {((labels[225] == 2) & (pred[225] == 1) & none[225]).sum()} of them "
-      f"sidewalk predicted as road; {(none[225] & failures.label_boundary_band(labels[225])).sum() / none[225].sum():.0%}"
-      f" in the boundary band (enrichment {enrich225['evidence']['boundary']['enrichment']:.2f}, the rule asks for 2)")
 
 # %% [markdown]
 # The same three samples drawn; the last column colours each wrong pixel by the bucket the table
-# gave it.
+# gave it (`failures.bucket_pixels`, the same rules).
 
 # %%
 from matplotlib.patches import Patch
@@ -483,19 +477,17 @@ print(f"#{first}, the evidence card's split of its {wrong_first.sum()} wrong pix
 
 # %% [markdown]
 # The colours say what the table says. The false-positive bucket (red) is mostly small stray
-# regions (78 % of the 911 hold 3 px or less, printed above); #137 has one stray road region of 83 px (the table's last two columns). In #254 most
-# of the road painted over the sidewalk touches the true road, so it falls at the edges (teal) or
-# in class confusion (peach), not in the bucket. In #225 most wrong pixels are in no bucket
-# (black): road bleeding into the sidewalk (235 of its 270), half of it in the band: too little
-# for the boundary rule (1.98 against 2), and too little away from the edges for the confusion
-# rule. Over all failing
-# samples, 21 % of the wrong pixels sit in no bucket. The primary bucket is the one whose
-# correction gains most, not the one with most pixels: #254 is false-positive-primary with fewer
-# pixels in that bucket than in the boundary bucket.
+# regions: 78 % of the 911 hold 3 px or less. #137 has one stray road region of 83 px. In #254
+# most of the road painted over the sidewalk touches the true road, so it falls at the edges
+# (teal) or in class confusion (peach). In #225 most wrong pixels (69 %) fall in no bucket
+# (black); the appendix shows why. Over all failing samples, 21 % of the wrong pixels do.
 #
-# The evidence card at the end draws the same pixels by *where* they lie: cyan for every wrong
-# pixel in the boundary band (213 px on #254), magenta inside a region. The boundary bucket is a
-# part of that cyan (167 px), which is why the gallery draws it in teal.
+# The primary bucket is the one whose correction gains most, not the one with most pixels: #254
+# is false-positive-primary with fewer pixels in that bucket than in the boundary bucket.
+#
+# The evidence card draws the same pixels by *where* they lie: cyan for every wrong pixel in the
+# band (213 px on #254), magenta inside a region. The boundary bucket (167 px) is part of that
+# cyan, so the gallery draws it in teal.
 #
 # A confusion matrix says *what* was confused in one table: row = true class, column = predicted
 # class. Read #254's:
@@ -595,10 +587,10 @@ fig.tight_layout()
 # %% [markdown]
 # The first two strokes fix the two large regions and lift the score to 0.814 (row 2). Every
 # later stroke buys less (the two "gain of each stroke" lines). The sample passes the fail line
-# after 14 strokes largest-first, or 12 if each stroke takes the largest gain. The cost model is
-# an oracle's: the annotator knows the true mask, and every stroke costs the same; the right
-# panel prices the strokes in pixels. A correction round is a budget with falling returns, which
-# is why section 8 fixes the model instead.
+# after 14 strokes largest-first, or 12 if each stroke takes the largest gain. The annotator here
+# is an oracle who knows the true mask, and every stroke costs the same (the right panel prices
+# them in pixels). A correction round is a budget with falling returns, so section 8 fixes the
+# model instead.
 #
 # Try it: the editor opens the same sample's prediction, cropped to the 32×32 corner with the
 # most wrong pixels, scored against the truth. Paint over the wrong pixels and watch the readout.
@@ -624,9 +616,9 @@ print(f"before you paint: the readout's mIoU {fixer.scores['iou']:.3f} (mean Dic
 fixer
 
 # %% [markdown]
-# The readout starts at 0.487, section 5's trap again: the crop's target has no car, the
-# prediction paints 32 car pixels, so car scores 0 as one of 3 classes. Over the 2 classes the
-# crop's target has, the same crop scores 0.731. Paint the car pixels out first.
+# The readout starts at 0.487, section 5's trap again: the crop's target has no car, but 32
+# predicted car pixels score car 0 as one of 3 classes. Over the crop's 2 target classes it
+# scores 0.731. Paint the car pixels out first.
 
 # %% [markdown]
 # ## 8 · Which change next: more data, another loss, or higher resolution?
@@ -691,12 +683,12 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 # * **training camera only** (the control): the same scenes without noise. If this helps as much,
 #   the gain comes from the extra steps, not the data.
 #
-# All four weigh lane-marking and car pixels 3 times (`train.CLASS_WEIGHTS["roads"]`, printed
-# below), as the shipped model's training did. Each model is scored on 200 **held-out** project
-# scenes (`seed=77`). Training is chaotic, so one seed is not a finding: the table reads seed 0,
-# and the cell after it repeats each arm with seeds 1 to 4 (the seed sets the batch order and the
-# augmentation's noise). Your run trains seed 0 live; the text reads the runs recorded when the
-# course was built (see "Same numbers on every machine" in the README).
+# All four weigh lane-marking and car pixels 3 times (`train.CLASS_WEIGHTS["roads"]`), as the
+# shipped model's training did, and are scored on 200 **held-out** project scenes (`seed=77`).
+# Training is chaotic, so one seed is not a finding: the table reads seed 0, the next cell seeds 1
+# to 4 (the seed sets the batch order and the augmentation's draws). Your run trains seed 0 live;
+# the text reads the runs recorded when the course was built (README: "Same numbers on every
+# machine").
 
 # %% tags=["nbval-ignore-output"]
 from segcourse import experiments
@@ -808,9 +800,9 @@ fig.tight_layout()
 #   the other arms. On its own camera the control is fine (0 failing of 200, the table cell's
 #   last line).
 #
-# The per-class rows agree. Noise + brightness lifts car for every seed (0.963 to 0.970, from
-# 0.875); road and sidewalk each fall below the shipped model for only 1 seed. Noise alone does
-# that for 2 and 3 seeds. New project scenes lift all three for every seed.
+# Per class, noise + brightness lifts car for every seed (0.963 to 0.970, from 0.875); road and
+# sidewalk each fall below the shipped model for 1 seed (noise alone: 2 and 3). New project
+# scenes lift all three for every seed.
 #
 # So the free change comes first: noise and brightness augmentation, from 28 to 0 to 14 failing.
 # Only the 320 annotated scenes reach 0 for every seed; pay for them if 14 of 200 is too many.
@@ -998,8 +990,8 @@ print(summary)
 # * **Back every bucket with a number.** The false-positive class is the primary bucket of 38 of
 #   the 40 failures; by pixels mostly road and sidewalk blobs (62 %), by gain mostly cars (86 %).
 # * **Test the decision before paying for it.** Over 5 seeds, a 20-step retrain took the held-out
-#   failures from 28 to 0 to 14 with noise + brightness augmentation, which needs no annotation,
-#   and to 0 every time with 320 new project scenes. Noise alone gave 12 to 19; the control, 15 to 65.
+#   failures from 28 to 0 to 14 with free noise + brightness augmentation, and to 0 every time
+#   with 320 newly annotated scenes; the control gave 15 to 65.
 # * **Corrections have falling returns.** Two strokes lift the hardest sample from 0.740 to 0.814;
 #   passing the fail line takes 12 to 14 strokes.
 # * **Annotation noise caps what you can measure.** Against an annotator whose boundaries wander
@@ -1067,11 +1059,16 @@ print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to
       f"band's share | 2 or more: {len(enrich) - len(below)} | below 2: {len(below)} samples,",
       {i: f"{enrich[i]:.1f}" for i in below if enrich[i] < 1.9}, "| just below 2 (1.9 or more):",
       {i: f"{enrich[i]:.2f}" for i in below if enrich[i] >= 1.9})
+print(f"#225: {none[225].sum()} no-bucket pixels, {((labels[225] == 2) & (pred[225] == 1) & none[225]).sum()} of them "
+      f"sidewalk predicted as road; {(none[225] & failures.label_boundary_band(labels[225])).sum() / none[225].sum():.0%}"
+      f" in the boundary band (enrichment {enrich[225]:.2f}, the rule asks for 2)")
 
 # %% [markdown]
 # A pure boundary error fills the band 3.8 times as densely as its share; random errors, 1.0
 # times. The threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
-# more, the last line): a threshold draws a sharp line.
+# more): a threshold draws a sharp line. Section 6's #225 is one. Its road bleeds into the
+# sidewalk (235 of its 270 no-bucket pixels), half of it in the band: too little for the boundary
+# rule, and too little away from the edges for the confusion rule.
 #
 # *Small region.* How big is a real object, and what does the model miss?
 
