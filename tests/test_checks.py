@@ -385,6 +385,9 @@ def test_small_region_check():
         b = np.asarray(ndimage.shift(a, (0, shift), order=0))
         return np.count_nonzero(a & b) // np.count_nonzero(a | b) if a.any() else float("nan")
     _fails(checks.check_small_region_sensitivity, floor_div, "(integer division) rounds every IoU below 1")
+    # review 05s9c P3: abs(shift) and a percentage got the generic hint
+    _fails(checks.check_small_region_sensitivity, lambda m, k: _shifted_iou_ref(m, abs(k)), "by abs(shift)")
+    _fails(checks.check_small_region_sensitivity, lambda m, k: 100 * _shifted_iou_ref(m, k), "a percentage")
 
 
 def _trap_score_ref(pred, target):  # the learner's numpy
@@ -1404,19 +1407,45 @@ def test_lesson05_checks_refuse_sklearn_and_torchmetrics_and_name_more_causes():
            "exactly 0.9", "not > 0.9")
 
 
-def _enrichment_ok(pred, target, band, keep_strays=False, connect=2):   # the learner's numpy
+def _enrichment_ok(pred, target, band, keep_strays=False, connect=2, always=False):   # the learner's numpy
     from scipy import ndimage
     wrong = pred != target
-    if not keep_strays:                       # section 6's rule first: drop the stray regions
-        for c in np.unique(pred):
-            regions, n = ndimage.label(pred == c, ndimage.generate_binary_structure(2, connect))
-            for r in range(1, n + 1):
-                if not (target[regions == r] == c).any():
-                    wrong &= regions != r
+    stray = np.zeros(target.shape, bool)
+    for c in np.unique(pred):                 # section 6's rule first: the stray regions
+        regions, n = ndimage.label(pred == c, ndimage.generate_binary_structure(2, connect))
+        for r in range(1, n + 1):
+            if not (target[regions == r] == c).any():
+                stray |= regions == r
+    absent = not set(np.unique(pred[stray])) <= set(np.unique(target))
+    if not keep_strays and (always or absent or stray.sum() >= 20):   # under 20 px, of the target's classes: kept
+        wrong &= ~stray
     if not wrong.any():
         return float("nan"), float(band.mean()), float("nan")
     frac = (wrong & band).sum() / wrong.sum()
     return float(frac), float(band.mean()), float(frac / band.mean())
+
+
+def test_boundary_enrichment_reference_follows_bucket_failures():
+    """Review 05s9c P1-3: on every case of exercise 6's check, the check's reference removes exactly the
+    pixels bucket_failures gives the false-positive bucket, and its enrichment is the helper's."""
+    from segcourse import failures
+    from segcourse.checks import lesson05
+    cases = lesson05._enrichment_cases()
+    assert any(0 < lesson05._stray_of(p, t).sum() < 20 for _, p, t, _ in cases)   # the 20-px rule is tested
+    for what, p, t, band in cases:
+        assert (band == failures.label_boundary_band(t)).all(), what
+        parts = failures.bucket_pixels(p, t, 5, boundary_enrichment=0)
+        removed = lesson05._removed_of(p, t) & (p != t)
+        assert (removed == parts.get("false_positive_class", np.zeros(t.shape, bool))).all(), what
+        assert "small_region" not in parts, what
+        want = lesson05._enrichment_ref(p, t, band)
+        if (p != t).any():
+            ev = failures.bucket_failures(p[None], t[None], 5, fail_below=1.0, boundary_enrichment=0)["samples"][0]
+            got = ev["evidence"].get("boundary")
+            assert (got is None) == np.isnan(want[2]), what
+            if got is not None:
+                assert np.allclose((got["fraction_in_band"], got["band_share"], got["enrichment"]), want), what
+        assert np.allclose(_enrichment_ok(p, t, band), want, equal_nan=True), what
 
 
 def test_boundary_enrichment_check():
@@ -1431,6 +1460,7 @@ def test_boundary_enrichment_check():
     _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, keep_strays=True),     # lesson cell 38, copied
            "stray sidewalk blob", "stray regions too")
     _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, connect=1), "4-connected")
+    _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, always=True), "6-px", "under 20 px")
     ok = _enrichment_ok
     _fails(check, lambda p_, t_, b: (((p_ != t_) & b).sum() / b.sum(), *ok(p_, t_, b)[1:]), "share of the BAND")
     _fails(check, lambda p_, t_, b: (*ok(p_, t_, b)[:2], np.float64(ok(p_, t_, b)[1]) / ok(p_, t_, b)[0]),

@@ -290,6 +290,8 @@ def test_report_refuses_wrong_counts_a_second_main_bucket_and_the_wrong_next_ste
     # review 05s8e P1: the count sits nearer the second bucket's name, but a comma parts it from that name
     "False positive class is the primary bucket of 2 failing samples, and boundary errors appear in 1 of them; "
     "next I would collect more scenes like the failing ones.",
+    # review 05s9c P3: a count written in words
+    "False positives dominate with two of the three failing samples, so I would collect more scenes like the failing ones.",
 ])
 def test_report_accepts_true_explanations_in_other_words(data_report, explanation):
     checks.check_report(data_report(explanation), explanation, *_scenes())

@@ -294,6 +294,9 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
              "you moved the mask down (along the rows, axis 0): move it right,\nalong the columns (axis 1)"),
             ([each(lambda m, k: _iou_of(m, _moved(m, -k)))],
              "you moved the mask the wrong way: a positive shift moves it to the\nright (to higher column indices)"),
+            ([each(lambda m, k: _iou_of(m, _moved(m, abs(k))))],
+             "you moved the mask by abs(shift), always to the right: a negative\nshift moves it to the LEFT "
+             "(to lower column indices), and near an\nedge the two directions lose different pixels"),
             ([each(lambda m, k: _iou_of(m, _moved(m, 1))), each(lambda m, k: _iou_of(m, np.roll(m, 1, axis=1)))],
              "you always moved the mask by one pixel: use the shift you are given"),
             ([each(lambda m, k: (np.sqrt(m.sum()) - 1) / (np.sqrt(m.sum()) + 1))],
@@ -309,6 +312,7 @@ def check_small_region_sensitivity(shifted_iou: Callable) -> None:
             ([np.ones(len(cases))], "the two masks are identical: the shifted copy was not used\n(or the shift was 0)"),
             ([np.floor(want)], "overlap // union (integer division) rounds every IoU below 1\n"
                                "down to 0: divide with /"),
+            ([100 * want], "that is a percentage: return the IoU as a fraction from 0 to 1"),
         ]
     scored = ~np.isnan(want)  # a mistake is recognised on the masks with an object
     why = next((text for options, text in causes
@@ -343,7 +347,7 @@ def _own_explanation(explanation: Any) -> str:
     if len(text.split()) < 12:
         raise AssertionError(f"explanation has {len(text.split())} words: write at least 12, in your\n"
                              f"own words (which bucket, which number, what next)")
-    if not re.search(r"\d", text):
+    if not re.search(r"\d", _digits(text)):
         raise AssertionError("explanation cites no number: back it with one you printed\n"
                              "(a bucket count, an IoU, a share of pixels)")
     return text
@@ -382,9 +386,35 @@ def _bucket_name(bucket: str) -> str:
     return {"false_positive_class": "false-positive class"}.get(bucket, bucket.replace("_", " "))
 
 
+_UNITS = dict(zip("one two three four five six seven eight nine".split(), range(1, 10)))
+_TEENS = dict(zip("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(),
+                  range(10, 20)))
+_TENS = dict(zip("twenty thirty forty fifty sixty seventy eighty ninety".split(), range(20, 100, 10)))
+
+
+def _digits(text: str) -> str:
+    """Counts written in words as digits: "twelve" -> "12", "thirty-two" -> "32", "nine of" -> "9 of".
+
+    Words from ten up are always counts; "one" to "nine" only before "of" or after "all" ("nine of
+    the twelve", "all three"), so that "one bucket" stays a word.
+
+    >>> _digits("Twelve of the sixty fail, all three knobs; thirty-two of them, one bucket")
+    '12 of the 60 fail, all 3 knobs; 32 of them, one bucket'
+    """
+    def tens(m: re.Match) -> str:
+        return str(_TENS[m.group(1).lower()] + (_UNITS[m.group(2).lower()] if m.group(2) else 0))
+    text = re.sub(rf"\b({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS)}))?\b", tens, text, flags=re.I)
+    text = re.sub(rf"\b({'|'.join(_TEENS)})\b", lambda m: str(_TEENS[m.group(1).lower()]), text, flags=re.I)
+    units = "|".join(_UNITS)
+    text = re.sub(rf"\b({units})(?=\s+(?:out\s+)?of\b)", lambda m: str(_UNITS[m.group(1).lower()]), text, flags=re.I)
+    return re.sub(rf"\b(all\s+)({units})\b", lambda m: m.group(1) + str(_UNITS[m.group(2).lower()]), text, flags=re.I)
+
+
 def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
     """The explanation's main bucket and its count, and the page's failing count, against the data."""
     from ..failures import bucket_failures
+
+    text = _digits(text)     # "twelve failing samples" cites a count as well as "12" does
 
     try:
         p, t = to_numpy(preds, "preds"), to_numpy(targets, "targets")
@@ -821,8 +851,7 @@ def _band_of(t: np.ndarray, d: int = 1) -> np.ndarray:
 
 
 def _stray_of(p: np.ndarray, t: np.ndarray, connect: int = 2) -> np.ndarray:
-    """Lesson 05 section 6's false-positive rule: the predicted regions (8-connected; 4 with
-    ``connect=1``) that hold no true pixel of their class."""
+    """Every predicted region (8-connected; 4 with ``connect=1``) that holds no true pixel of its class."""
     from scipy import ndimage
 
     structure = ndimage.generate_binary_structure(2, connect)
@@ -834,13 +863,26 @@ def _stray_of(p: np.ndarray, t: np.ndarray, connect: int = 2) -> np.ndarray:
     return stray
 
 
-def _enrichment_ref(p: np.ndarray, t: np.ndarray, band: np.ndarray, connect: int | None = 2
+def _removed_of(p: np.ndarray, t: np.ndarray, connect: int = 2) -> np.ndarray:
+    """Lesson 05 section 6's false-positive rule, as :func:`segcourse.failures.bucket_failures` applies it:
+    the stray regions are removed when one of them has a class the target lacks, or when they hold
+    ``MIN_STRAY_PIXELS`` or more in all; otherwise they stay among the wrong pixels."""
+    stray = _stray_of(p, t, connect)
+    absent = bool(np.setdiff1d(np.unique(p[stray]), np.unique(t)).size)
+    return stray if absent or stray.sum() >= MIN_STRAY_PIXELS else np.zeros(t.shape, bool)
+
+
+MIN_STRAY_PIXELS = 20   # bucket_failures' min_confused_pixels: the false-positive bucket's threshold
+
+
+def _enrichment_ref(p: np.ndarray, t: np.ndarray, band: np.ndarray, connect: int | None = 2, always: bool = False
                     ) -> tuple[float, float, float]:
-    """(share of the wrong pixels outside the stray regions that lie in the band, the band's share of
-    the image, their ratio); NaN when no such wrong pixel is left. ``connect=None`` keeps the strays."""
+    """(share of the wrong pixels left after the false-positive rule that lie in the band, the band's
+    share of the image, their ratio); NaN when no such wrong pixel is left. ``connect=None`` keeps the
+    strays; ``always=True`` removes them even under the 20-px rule (a typical slip)."""
     wrong = p != t
     if connect is not None:
-        wrong &= ~_stray_of(p, t, connect)
+        wrong &= ~(_stray_of(p, t, connect) if always else _removed_of(p, t, connect))
     share = float(band.mean())
     if not wrong.any():
         return float("nan"), share, float("nan")
@@ -859,15 +901,17 @@ def _enrichment_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     scattered = t.copy()
     flip = rng.permutation(t.size)[:int((shifted != t).sum())]      # as many wrong pixels, at random
     scattered.flat[flip] = (t.flat[flip] + 1) % 5
-    blob = shifted.copy(); blob[1:4, 8:12] = 2                     # + a stray sidewalk blob in the sky
+    blob = shifted.copy(); blob[1:5, 8:13] = 2                     # + a 20-px stray sidewalk blob in the sky
+    speck = shifted.copy(); speck[1:3, 8:11] = 2                   # + a 6-px one: under 20 px, the rule keeps it
     bleed = t.copy(); bleed[11:14, 9:13] = 1                        # road painted over the sidewalk, joined
     bleed[14, 13] = 1                                               # to the true road (and by a corner only)
-    inner = t.copy(); inner[1:4, 8:12] = 2                         # only the stray blob is wrong
+    inner = t.copy(); inner[1:5, 8:13] = 2                         # only the stray blob is wrong
     return [("every edge one pixel off", shifted, t, band),
-            ("every edge one pixel off and a stray sidewalk blob in the sky", blob, t, band),
+            ("every edge one pixel off and a 20-px stray sidewalk blob in the sky", blob, t, band),
+            ("every edge one pixel off and a 6-px stray sidewalk blob in the sky (under 20 px)", speck, t, band),
             ("road painted over the sidewalk, joined to the true road", bleed, t, band),
             ("as many wrong pixels at random", scattered, t, band),
-            ("only a stray sidewalk blob in the sky is wrong", inner, t, band),
+            ("only a 20-px stray sidewalk blob in the sky is wrong", inner, t, band),
             ("a perfect prediction (no wrong pixel)", t.copy(), t, band)]
 
 
@@ -882,7 +926,7 @@ def _enrichment_answer(value: Any) -> tuple[float, float, float]:
 def _enrichment_hint(got: tuple, want: tuple, p: np.ndarray, t: np.ndarray, band: np.ndarray) -> str:
     """The cause of a wrong (fraction, share, enrichment), as a hint line."""
     all_wrong = p != t
-    wrong = all_wrong & ~_stray_of(p, t)
+    wrong = all_wrong & ~_removed_of(p, t)
     n_wrong, n_band, size = wrong.sum(), band.sum(), t.size
     def same(a: float, b: float) -> bool:
         return bool(np.isclose(a, b, rtol=0, atol=1e-6, equal_nan=True))
@@ -892,10 +936,17 @@ def _enrichment_hint(got: tuple, want: tuple, p: np.ndarray, t: np.ndarray, band
                  if all_wrong.any() else "with no wrong pixel the share of wrong pixels in the band is 0/0:\n")
                 + "return NaN (float('nan')) for fraction_in_band and enrichment, not a number")
     if not same(frac, want[0]):
-        causes = [(_enrichment_ref(p, t, band, None)[0],
+        n_stray = int(_stray_of(p, t).sum())
+        causes = [(_enrichment_ref(p, t, band, always=True)[0],
+                   f"you removed stray regions the rule keeps: here they hold {n_stray} px\n"
+                   "in all, every one of a class the target has. Under 20 px (and with\n"
+                   "no class the target lacks) the false-positive bucket does not take\n"
+                   "them, so they stay among the wrong pixels (step 1)"),
+                  (_enrichment_ref(p, t, band, None)[0],
                    "you counted the wrong pixels of the stray regions too: first remove\n"
                    "every predicted region (8-connected) that holds no true pixel of\n"
-                   "its class (lesson 05 section 6's false-positive rule), then share\n"
+                   "its class (here they hold 20 px or more, or have a class the target\n"
+                   "lacks: lesson 05 section 6's false-positive rule), then share\n"
                    "out the wrong pixels that are left"),
                   (_enrichment_ref(p, t, band, 1)[0],
                    "you joined pixels by their edges only (4-connected): a region of\n"
@@ -930,10 +981,12 @@ def check_boundary_enrichment(boundary_enrichment: Callable, pred: Any, target: 
 
     The rule of :func:`segcourse.failures.bucket_failures`: first remove the stray regions (each
     predicted region, 8-connected, that holds no true pixel of its class: the false-positive
-    bucket); ``fraction_in_band`` is the share of the wrong pixels left (``pred != target``) that
+    bucket) when one of them has a class the target lacks or they hold 20 px or more in all (under
+    20 px, all of the target's classes, they stay); ``fraction_in_band`` is the share of the wrong pixels left (``pred != target``) that
     lie in the boundary band, ``band_share`` the band's share of the image (where errors at random
     would land), ``enrichment`` their ratio; with no wrong pixel left the first and the last are
-    NaN (0/0). Tested on the check's 16×16 maps (a one-pixel shift, with and without a stray blob,
+    NaN (0/0). Tested on the check's 16×16 maps (a one-pixel shift, with and without a stray blob of
+    20 px or of 6 px,
     road bleeding into the sidewalk, random errors, a stray blob alone, a perfect prediction), then
     on the learner's sample (``pred``, ``target``, the band of
     :func:`segcourse.failures.label_boundary_band`) against the boundary evidence of
@@ -968,9 +1021,9 @@ def check_boundary_enrichment(boundary_enrichment: Callable, pred: Any, target: 
             call.refuse("boundary_enrichment", use=use)   # a crash inside the helper: the helper is the cause
             if "ZeroDivisionError" not in str(exc):
                 raise
-            left = int(((cp != ct) & ~_stray_of(cp, ct)).sum())
+            left = int(((cp != ct) & ~_removed_of(cp, ct)).sum())
             why = ("no wrong pixel is left, so fraction_in_band is 0/0: return NaN"
-                   if not left else f"{left} wrong pixels are left, {int(((cp != ct) & ~_stray_of(cp, ct) & cb).sum())}"
+                   if not left else f"{left} wrong pixels are left, {int(((cp != ct) & ~_removed_of(cp, ct) & cb).sum())}"
                    f" of them in the band")
             raise AssertionError(f"{exc}\non {what}: {why};\n"
                                  f"enrichment divides by band_share, never by fraction_in_band") from None
@@ -984,7 +1037,7 @@ def check_boundary_enrichment(boundary_enrichment: Callable, pred: Any, target: 
     k = int(max(p.max(initial=0), t.max(initial=0))) + 1
     scored = bucket_failures(p[None], t[None], max(k, 2), fail_below=1.0)["samples"]   # every sample below a perfect 1
     ev = scored[0]["evidence"].get("boundary") if scored else None
-    left = int(((p != t) & ~_stray_of(p, t)).sum())
+    left = int(((p != t) & ~_removed_of(p, t)).sum())
     same = ev is not None and ev["wrong_pixels"] == left      # no small region missed: the same pixels
     if same:
         assert abs(ev["enrichment"] - ratio) < 1e-9, "the check disagrees with bucket_failures"
