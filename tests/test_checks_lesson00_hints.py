@@ -414,3 +414,36 @@ def test_rgb_to_ids_any_channel_with_last_match_is_named_review_00s10b():
             out[(np.asarray(rgb) == np.array(colour)).any(-1)] = k
         return out
     _fails(checks.check_rgb_to_ids, any_loop, "ANY channel", ".all(axis=-1)")
+
+
+# ------------------------------------------- review 00s10b P3-7: exercise 10, one-hot and back on a batch
+def _to_one_hot(labels, k):
+    labels = np.asarray(labels)
+    return (labels[:, None] == np.arange(k)[:, None, None]).astype(np.uint8)
+
+
+def _from_one_hot(one_hot):
+    one_hot = np.asarray(one_hot) != 0
+    return np.where(one_hot.any(1), one_hot.argmax(1), 255)
+
+
+def test_one_hot_batch_right_answer_passes_and_mistakes_are_named():
+    checks.check_one_hot_batch(_to_one_hot, _from_one_hot)
+    ok = _from_one_hot
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.eye(k, dtype=np.uint8)[l].transpose(2, 0, 1),
+           "IndexError", "255 is void")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok),
+           lambda l, k: np.moveaxis(np.eye(k)[np.clip(np.asarray(l).astype(int), 0, k - 1)], -1, 1),
+           "void pixel (255) has channel 3 set")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.moveaxis(_to_one_hot(l, k), 1, -1),
+           "class axis last", "np.moveaxis(..., -1, 1)")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.moveaxis(_to_one_hot(l, k), 1, 0),
+           "before the batch axis")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: _to_one_hot(l, int(np.max(l)) + 1),
+           "256 channels", "num_classes is 4")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: np.asarray(o).argmax(1),
+           "void pixels id 0, not 255", "np.where(one_hot.any(1)")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: np.asarray(o).argmax(0),
+           "argmax over axis 0")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: _from_one_hot(o).astype(float),
+           "dtype float64")

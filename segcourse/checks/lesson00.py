@@ -1312,3 +1312,126 @@ def check_rgb_to_ids(rgb_to_ids: Callable, ids_to_rgb: Callable | None = None) -
         _check_ids_to_rgb(ids_to_rgb, rgb_to_ids, call)
     call.refuse("rgb_to_ids")
     print("check_rgb_to_ids: all cases pass" + ("" if ids_to_rgb is None else ", and the round trip ids -> RGB -> ids"))
+
+
+# ------------------------------------------------------------------------- one-hot and back
+#: A batch of 2 label maps, K = 4: class 3 occurs in neither image, and one pixel is void (255).
+ONE_HOT_LABELS = np.array([[[0, 1, 1, 2], [0, 0, 2, 2], [1, 1, 1, 255]],
+                           [[2, 2, 0, 0], [1, 2, 0, 0], [1, 1, 1, 1]]], np.uint8)
+
+
+def _one_hot(labels: Any, k: int) -> np.ndarray:
+    """The reference: (N, H, W) ids -> (N, K, H, W) uint8, all zeros at a void pixel (255)."""
+    labels = np.asarray(labels)
+    return (labels[:, None] == np.arange(k)[None, :, None, None]).astype(np.uint8)
+
+
+def _from_one_hot(one_hot: Any) -> np.ndarray:
+    """The reference: (N, K, H, W) -> (N, H, W) ids, 255 where no channel is 1."""
+    one_hot = np.asarray(one_hot) != 0
+    return np.where(one_hot.any(axis=1), one_hot.argmax(axis=1), 255)
+
+
+def _one_hot_hint(got: np.ndarray, labels: np.ndarray, k: int) -> str:
+    """The cause of a wrong one-hot batch, as far as the typical mistakes go."""
+    want = _one_hot(labels, k)
+    n, h, w = labels.shape
+    if got.shape == (n, h, w, k):
+        return (f"yours has shape {got.shape}, the class axis last: np.eye(K)[labels] puts it there. Model "
+                f"outputs are (N, K, H, W): move it to axis 1, np.moveaxis(..., -1, 1).")
+    if got.shape == (k, n, h, w):
+        return (f"yours has shape {got.shape}, the class axis before the batch axis: the lesson's transpose(2, 0, 1) "
+                f"was for one image. A batch is (N, K, H, W): the class axis is axis 1.")
+    if got.ndim == 4 and got.shape[0] == n and got.shape[2:] == (h, w) and got.shape[1] != k:
+        return (f"yours has {got.shape[1]} channels; num_classes is {k}, and that is the number of channels even when "
+                f"the batch lacks a class (class 3 here). Do not count the classes from the data: 255 is void, no "
+                f"class.")
+    if got.shape != want.shape:
+        return f"return shape (N, K, H, W) = {want.shape}; yours has shape {got.shape}."
+    void = labels == 255
+    g = got != 0
+    keep = np.broadcast_to(~void[:, None], g.shape)          # every channel of the class pixels
+    if not np.array_equal(g[keep], (want != 0)[keep]):
+        return "at some class pixels your channels are wrong: channel c is 1 exactly where labels == c."
+    at_void = g.transpose(0, 2, 3, 1)[void]                # (number of void pixels, K)
+    if at_void.any():
+        c = int(np.argmax(at_void[0]))
+        return (f"the void pixel (255) has channel {c} set: void is no class, so all {k} of its channels are 0. "
+                f"Clipping or wrapping 255 into 0 to K - 1 invents a class; compare instead: "
+                f"labels[:, None] == np.arange(K)[:, None, None] is False for 255 in every channel.")
+    return "channel c of image n is 1 exactly where labels[n] == c, and 0 elsewhere (void included)."
+
+
+@learner_check
+def check_one_hot_batch(to_one_hot: Callable, from_one_hot: Callable) -> None:
+    """Check ``to_one_hot(labels, num_classes)`` and ``from_one_hot(one_hot)`` on a batch.
+
+    ``labels`` is ``(N, H, W)``; ``to_one_hot`` returns ``(N, K, H, W)`` of 0/1 (any numeric or bool
+    dtype), all channels 0 at a void pixel (255). ``from_one_hot`` returns integer ids ``(N, H, W)``,
+    255 where no channel is 1, and the round trip gives the labels back. Typical mistakes get their
+    cause named: the class axis last or first, K counted from the data, a crash or an invented
+    class at the void pixel, argmax over the wrong axis, argmax of an all-zero pixel (0, not 255),
+    float ids. An answer that calls ``segcourse`` is refused once its numbers are right.
+
+    >>> check_one_hot_batch(lambda l, k: np.eye(k)[l], lambda o: np.argmax(o, 1))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: to_one_hot on labels [[[0, 1, 1, 2], ...
+    """
+    call = Watch(LIBRARY + TORCHMETRICS)
+    rng = np.random.default_rng(31)
+    cases = [(ONE_HOT_LABELS, 4)]
+    for _ in range(3):
+        k = int(rng.integers(2, 7))
+        labels = rng.integers(0, k, tuple(int(v) for v in rng.integers(1, 5, 3))).astype(np.int64)
+        labels[rng.random(labels.shape) < 0.1] = 255
+        cases.append((labels, k))
+    for labels, k in cases:
+        head = f"to_one_hot on labels {labels.tolist()} (shape {labels.shape}) with num_classes={k}:"
+        try:
+            got = _array(call(to_one_hot, labels.copy(), k, what="to_one_hot"), "to_one_hot")
+        except AssertionError as exc:
+            more = (" 255 is void, not a row of np.eye(K): it has no class, so its K channels are all 0. Compare "
+                    "instead of indexing: labels[:, None] == np.arange(K)[:, None, None]." if "index" in str(exc).lower()
+                    or "smaller than num_classes" in str(exc) else
+                    " labels is a batch (N, H, W): the class axis goes in at axis 1." if "axes" in str(exc) else "")
+            raise AssertionError(f"{head} {str(exc).rstrip('.')}.{more}") from None
+        want = _one_hot(labels, k)
+        if got.shape != want.shape or not np.array_equal(got != 0, want != 0) or not np.isin(got, (0, 1)).all():
+            if got.shape == want.shape and not np.isin(got, (0, 1)).all():
+                raise AssertionError(f"{head} yours holds values other than 0 and 1: a one-hot stack is 0/1 only.")
+            raise AssertionError(f"{head} {_one_hot_hint(got, labels, k)}")
+    for labels, k in cases:
+        one_hot = _one_hot(labels, k)
+        head = f"from_one_hot on the one-hot stack of labels {labels.tolist()} (shape {one_hot.shape}):"
+        got = _array(call(from_one_hot, one_hot.copy(), what="from_one_hot"), "from_one_hot")
+        if got.shape != labels.shape:
+            axis = next((a for a in (0, 2, 3, -1) if np.shape(one_hot.argmax(a)) == got.shape), None)
+            more = (f" Yours looks like an argmax over axis {axis}; the class axis of (N, K, H, W) is axis 1."
+                    if axis is not None else "")
+            raise AssertionError(f"{head} return one id per pixel, shape {labels.shape}; yours has shape "
+                                 f"{got.shape}.{more}")
+        if not np.array_equal(got, labels):
+            void = labels == 255
+            if np.array_equal(got[~void], labels[~void]):
+                raise AssertionError(f"{head} yours gives the void pixels id {_show(got[void][0])}, not 255: "
+                                     f"a pixel whose channels are all 0 has no class, but its argmax (or a "
+                                     f"weighted sum of its channels) is 0, the first class. Keep 255 "
+                                     f"where no channel is set: np.where(one_hot.any(1), one_hot.argmax(1), 255).")
+            raise AssertionError(f"{head} expected\n{labels.tolist()}\nyours is\n{got.tolist()}\nthe id of a pixel is "
+                                 f"the channel that holds its 1 (argmax over axis 1), 255 where none does.")
+        if got.dtype.kind not in "iu":
+            raise AssertionError(f"{head} your ids are right but of dtype {got.dtype}: return integers, a label map "
+                                 f"indexes colour tables and np.eye(K).")
+        back = _array(call(from_one_hot, _array(call(to_one_hot, labels.copy(), k, what="to_one_hot"),
+                                               "to_one_hot"), what="from_one_hot"), "from_one_hot")
+        if not np.array_equal(back, labels):
+            raise AssertionError(f"the round trip from_one_hot(to_one_hot(labels, {k})) does not give labels "
+                                 f"{labels.tolist()} back: {back.tolist()}")
+    _refuse_torchmetrics(call, "to_one_hot / from_one_hot")
+    call.refuse("to_one_hot / from_one_hot")
+    print(f"check_one_hot_batch: all cases pass; labels {ONE_HOT_LABELS.shape} -> one-hot "
+          f"{_one_hot(ONE_HOT_LABELS, 4).shape} -> labels, void kept as 255")
+
+
+__all__ += ["check_one_hot_batch"]
