@@ -55,7 +55,8 @@ print("label map     :", label_map.shape, "class ids", np.unique(label_map).toli
 print("instance masks:", n_cars, "cars, sizes", np.bincount(cars.ravel())[1:].tolist(), "pixels")
 print("car share of each box:", [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}     # far from every class and error colour
+# one colour per car, far from every class and error colour
+car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
 fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
 
 # %% [markdown]
