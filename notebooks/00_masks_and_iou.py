@@ -23,7 +23,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from scipy import ndimage
 
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 
 from segcourse import data, masks, metrics, palette, viz
 
@@ -42,7 +42,7 @@ np.set_printoptions(precision=3, suppress=True)
 # The four form a ladder of detail: a label says *that* there are cars, boxes say *roughly
 # where*, masks say *exactly which pixels*. Segmentation is the tool when the shape itself matters
 # (how much road is free, how big a tumour is), and the most costly to annotate. Here are the four
-# outputs for one toy street scene of lesson 01:
+# outputs for a toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
@@ -53,19 +53,16 @@ print("class label   :", "contains a car" if n_cars else "no car")
 print("boxes (y0, y1, x0, x1):", [(b[0].start, b[0].stop, b[1].start, b[1].stop) for b in boxes])
 print("label map     :", label_map.shape, "class ids", np.unique(label_map).tolist())
 print("instance masks:", n_cars, "cars, sizes", np.bincount(cars.ravel())[1:].tolist(), "pixels")
-box_names = [scene.class_names[c] for c in np.unique(np.concatenate([label_map[b].ravel() for b in boxes]))]
-print("classes inside the boxes:", box_names, "| car share of each box:",
-      [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
+print("car share of each box:", [round(float((label_map[b] == 4).mean()), 2) for b in boxes])
 
-# one colour per car, far from every class, outcome and error colour
+# one colour per car, far from every class and error colour
 car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
-assert len(car_colours) == n_cars
 fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
 
 # %% [markdown]
-# Each box has its car's colour in the instance panel. Each box also holds road: car is only 0.72
-# to 0.83 of a box's pixels (`car share` above). The label map says which pixels are car (id 4);
-# the instance masks add *which* car. This course is about those two panels.
+# Each box has its car's colour in the instance panel. A box also holds other classes: car is
+# only 0.72 to 0.83 of its pixels (`car share` above). The label map says which pixels are car
+# (id 4); the instance masks add *which* car. This course is about those two panels.
 #
 # ## 1 · Three ways to store a mask
 #
@@ -154,7 +151,7 @@ print("linear: pixels with no class (id 3 to 254):", ((linear > 2) & (linear < 2
 
 # %% [markdown]
 # Nearest neighbour keeps the four ids. Linear interpolation invents ids that are no class, and
-# puts road (1) between sky and sidewalk, where there was none.
+# puts road (1) in 6 places where nearest has sky or sidewalk.
 #
 # ## 2 · The IoU check, by hand
 #
@@ -223,9 +220,12 @@ fig.tight_layout()
 # ## 3 · The same in numpy
 #
 # A loop over pixels is fine for 9 pixels and slow for a 512×512 image (the second cell below
-# times both). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
-# the OR (union), `.sum()` or the faster `np.count_nonzero` counts the `True` pixels. Convert to `bool` first: a mask saved as an
-# 8-bit image often holds 0 and 255, and `uint8` arithmetic wraps around (`255 + 255` is `254`).
+# times it). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
+# the OR (union), and `.sum()` or the faster `np.count_nonzero` counts the `True` pixels.
+#
+# Convert to `bool` first: a mask saved as an 8-bit image often holds 0 and 255, and `uint8`
+# arithmetic wraps around (`255 + 255` is `254`). `segcourse.metrics.iou` does the same, plus the
+# checks a real project needs (same shape, binary values, torch tensors accepted):
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -233,7 +233,7 @@ P = np.array(pred, dtype=bool)
 
 print("P & T =\n", (P & T).astype(int))
 print("P | T =\n", (P | T).astype(int))
-print("mask_iou:", (P & T).sum() / (P | T).sum())
+print("mask_iou:", (P & T).sum() / (P | T).sum(), "| metrics.iou:", metrics.iou(pred, truth))
 
 # %% tags=["nbval-ignore-output"]
 import timeit
@@ -251,28 +251,10 @@ def loop_iou():
     return intersection / union
 
 
-def numpy_iou():
-    return (big_t & big_p).sum() / (big_t | big_p).sum()
-
-
-def count_nonzero_iou():
-    return np.count_nonzero(big_t & big_p) / np.count_nonzero(big_t | big_p)
-
-
-loop_s = min(timeit.repeat(loop_iou, number=1, repeat=3))              # the fastest of 3 runs
-numpy_s = min(timeit.repeat(numpy_iou, number=20, repeat=5)) / 20      # the fastest of 5 runs of 20
-count_s = min(timeit.repeat(count_nonzero_iou, number=20, repeat=5)) / 20
-print(f"one 512x512 pair: Python loop {loop_s * 1000:.0f} ms, numpy .sum() {numpy_s * 1000:.2f} ms "
-      f"({loop_s / numpy_s:.0f} times as long in the loop), np.count_nonzero {count_s * 1000:.2f} ms; "
-      f"same IoU: {loop_iou() == numpy_iou() == count_nonzero_iou()}")
-
-# %% [markdown]
-# `segcourse.metrics.iou` does exactly this, plus the checks a real project needs (same shape,
-# truly binary values, torch tensors accepted, a clear error otherwise):
-
-# %%
-print("mask_iou:", round(metrics.iou(pred, truth), 3))
-assert metrics.iou(pred, truth) == 0.5
+for name, iou, runs in [("Python loop", loop_iou, 1),
+                        ("numpy .sum()", lambda: (big_t & big_p).sum() / (big_t | big_p).sum(), 20),
+                        ("np.count_nonzero", lambda: np.count_nonzero(big_t & big_p) / np.count_nonzero(big_t | big_p), 20)]:
+    print(f"{name:16}: {min(timeit.repeat(iou, number=runs, repeat=3)) / runs * 1000:7.2f} ms | IoU {iou():.4f}")
 
 # %% [markdown]
 # Why not simply count the pixels a prediction gets right? That is **pixel accuracy**,
@@ -505,8 +487,8 @@ print("the square's pixels:", square.sum(), "| on its outline:", (square & ~ndim
 # %% [markdown]
 # The band: erode the mask `d` times (peel `d` layers off) and keep what was peeled off, every
 # mask pixel within `d` pixels of the outline. `d = max(1, round(dilation_ratio × diagonal))`, with
-# `dilation_ratio = 0.02` by default (Cheng et al.'s choice), so the band is equally thin at any
-# resolution. Boundary IoU is the IoU of the two bands:
+# `dilation_ratio = 0.02` by default (Cheng et al.'s choice), so the band is the same fraction of
+# the image at any resolution. Boundary IoU is the IoU of the two bands:
 
 # %%
 dilation_ratio = 0.02
@@ -517,25 +499,7 @@ print(f"diagonal {np.hypot(*square.shape):.1f} px x {dilation_ratio} -> d = {d} 
 print("band pixels: target", band_t.sum(), "| prediction", band_p.sum(),
       "| both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
-
-# neutral greys for the bands themselves: red and blue are kept for FP and FN (segcourse/palette.py)
-band_colours = np.array([(255, 255, 255), (200, 200, 200), palette.NEUTRAL_COLOURS["band"]], np.uint8)
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
-for ax, mask, band, title in [(axes[0], square, band_t, f"target and its band (d = {d} px)"),
-                              (axes[1], shifted, band_p, "prediction (1 px right) and its band")]:
-    ax.imshow(band_colours[np.where(band, 2, mask.astype(int))], interpolation="nearest")
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks([]); ax.set_yticks([])
-(y0, y1), (x0, x1) = [(i.min(), i.max()) for i in np.nonzero(square)]    # the target square's pixel edges
-axes[1].add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec="black", lw=1.2, ls="--"))
-fig.legend(handles=[Patch(facecolor=band_colours[i] / 255, edgecolor="black", label=lab)
-                    for i, lab in [(1, "mask, inside"), (2, "band")]]
-           + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
-           loc="lower left", bbox_to_anchor=(0.02, 0), ncol=3, frameon=False, fontsize=10)
-viz.error_map(band_t, band_p, ax=axes[2], title="band vs band: TP / FP / FN")
-for ax in axes:
-    ax.set_xlim(2.5, 16.5); ax.set_ylim(16.5, 2.5)     # crop to the squares
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+fig = viz.band_figure(square, shifted, band_t, band_p, d)     # the bands in grey; red and blue stay FP and FN
 
 # %% [markdown]
 # Each band (dark grey) is the one-pixel ring just inside its square's outline. The rings agree
@@ -572,8 +536,8 @@ print(f"car pixels: annotator 1 {first.sum()} | 1 px tighter {tighter.sum()}, ca
 # ## 8 · An overlay: showing a mask on its image
 #
 # A mask is only convincing next to its image. Paint each class id in its colour and blend it
-# over the image. Each data set's colours are fixed in `segcourse/palette.py`, so a class keeps its
-# colour in every figure; a surface defect is orange (`palette.DEFECT_PALETTE`).
+# over the image. A class keeps its colour in every figure (`segcourse/palette.py`); a surface
+# defect is orange.
 
 # %%
 rng = np.random.default_rng(0)
@@ -652,7 +616,13 @@ prob = 1 / (1 + np.exp(-logits))                        # the sigmoid
 print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max()), 1),
       "| probabilities from", round(float(prob.min()), 3), "to", round(float(prob.max()), 3))
 print("prob > 0.5 is the same mask as logits > 0:", bool(((prob > 0.5) == (logits > 0)).all()))
+mask = prob > 0.5                                       # the mask at the default threshold
+print(f"prob > 0.5: {mask.sum()} pixels predicted, IoU {metrics.iou(mask, blob):.3f}")
 
+# %% [markdown]
+# *Predict before you run:* as the threshold rises, what happens to the FP and the FN counts?
+
+# %%
 thresholds = [0.1, 0.3, 0.5, 0.7, 0.9]
 print(f"the true stain has {blob.sum()} pixels of {blob.size:,}")
 print(f"an empty prediction: pixel accuracy {(~blob).mean():.3f} | IoU {metrics.iou(np.zeros_like(blob), blob):.1f}")
@@ -718,7 +688,6 @@ strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1])
 guess[strip] = road                                          # sidewalk next to the road's left edge called road
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
-# %%
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
 notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
                                              "a sidewalk strip called road": strip})
@@ -736,9 +705,10 @@ print(f"car pixels in the band (d = {max(1, round(0.02 * np.hypot(*scene_truth.s
 # %% [markdown]
 # Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
 # wrong pixel on a **class edge** (its 3×3 neighbourhood in the truth holds two classes: 1 px on
-# each side of the edge), magenta one inside a region. The colours do not separate the two
-# faults; the failure notes do. The strip's 135 pixels are 57 cyan and 78 magenta; all 34 wrong
-# car pixels are cyan.
+# each side of the edge), magenta one inside a region. Not §2's FP/FN colours: in a label map
+# each wrong pixel is both, an FP of the class predicted and an FN of the true one. The colours
+# do not separate the two faults; the failure notes do. The strip's 135 pixels are 57 cyan and
+# 78 magenta; all 34 wrong car pixels are cyan.
 #
 # Car boundary IoU equals car IoU (0.726): the cars are so small that each band holds its whole
 # mask (107 of 107 truth pixels, last line above), so boundary IoU is just IoU. On the

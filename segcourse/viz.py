@@ -1664,3 +1664,72 @@ def most_extra_objects_window(pred: Any, gt: Any, size: int = 128, step: int = 3
 
 
 __all__ += ["most_extra_objects_window"]
+
+def band_figure(target: Any, pred: Any, band_target: Any, band_pred: Any, d: int, crop: int = 2,
+                pred_title: str = "prediction (1 px right) and its band"):
+    """Lesson 00's boundary-band figure: each mask with its band, then the two bands compared.
+
+    The first two panels show a mask in light grey and its band in the neutral band grey (red and
+    blue stay reserved for FP and FN); the second also outlines the target's pixel edges, dashed.
+    The third is :func:`error_map` of the two bands. All three are cropped to the masks' bounding
+    box plus ``crop`` pixels, in a square view.
+
+    Parameters
+    ----------
+    target, pred : (H, W) bool arrays
+        The two masks.
+    band_target, band_pred : (H, W) bool arrays
+        Their bands (:func:`segcourse.metrics.boundary_band`), computed by the caller.
+    d : int
+        The band's width in pixels, for the first panel's title.
+    crop : int
+        How many pixels around the masks stay in view.
+    pred_title : str
+        The second panel's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, one row of three panels, its legend under the first two.
+
+    Examples
+    --------
+    >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
+    >>> p = np.roll(t, 1, axis=1)
+    >>> inner = lambda m: m & ~ndimage.binary_erosion(m, np.ones((3, 3)))
+    >>> fig = band_figure(t, p, inner(t), inner(p), 1)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['target and its band (d = 1 px)', 'prediction (1 px right) and its band', 'band vs band: TP / FP / FN']
+    >>> [t_.get_text() for t_ in fig.legends[0].get_texts()]
+    ['mask, inside', 'band', 'target outline (middle)']
+    >>> plt.close(fig)
+    """
+    t, p = as_binary(target, "target"), as_binary(pred, "pred")
+    bt, bp = as_binary(band_target, "band_target"), as_binary(band_pred, "band_pred")
+    colours = np.array([(255, 255, 255), (200, 200, 200), _pal.NEUTRAL_COLOURS["band"]], np.uint8)
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+    for ax, mask, band, title in [(axes[0], t, bt, f"target and its band (d = {d} px)"),
+                                  (axes[1], p, bp, pred_title)]:
+        ax.imshow(colours[np.where(band, 2, mask.astype(int))], interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    (y0, y1), (x0, x1) = [(i.min(), i.max()) for i in np.nonzero(t)]        # the target's pixel edges
+    axes[1].add_patch(_Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec="black", lw=1.2,
+                                 ls="--"))
+    fig.legend(handles=[Patch(facecolor=colours[i] / 255, edgecolor="black", label=lab)
+                        for i, lab in [(1, "mask, inside"), (2, "band")]]
+               + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
+               loc="lower left", bbox_to_anchor=(0.02, 0), ncol=3, frameon=False, fontsize=10)
+    error_map(bt, bp, ax=axes[2], title="band vs band: TP / FP / FN")
+    ys, xs = np.nonzero(t | p)
+    half = max(np.ptp(ys), np.ptp(xs)) / 2 + crop + 0.5               # a square view: squares stay square
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    for ax in axes:
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy + half, cy - half)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+__all__ += ["band_figure"]

@@ -285,3 +285,35 @@ def ids_to_rgb(ids, table):
 
 # %% nbgrader={"grade": true, "grade_id": "check_rgb_to_ids", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_rgb_to_ids(rgb_to_ids, ids_to_rgb)
+
+
+# %% [markdown]
+# ## 10 · One-hot and back, on a batch (1 point)
+#
+# Lesson 00 §1 turned one 3×3 label map into a one-hot stack `(K, H, W)` and back. A model is
+# trained on batches, and its targets hold void pixels:
+#
+# * `to_one_hot(labels, num_classes)`: `labels` has shape `(N, H, W)`. Return 0/1 of shape
+#   `(N, K, H, W)`, `K = num_classes`: channel `c` of image `n` is 1 where `labels[n] == c`. A void
+#   pixel (255) is no class: all `K` of its channels are 0.
+# * `from_one_hot(one_hot)`, the way back: integer ids of shape `(N, H, W)`, and 255 where no
+#   channel is 1.
+
+# %% nbgrader={"grade": false, "grade_id": "one_hot_batch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def to_one_hot(labels, num_classes):
+    ### BEGIN SOLUTION
+    labels = np.asarray(labels)
+    classes = np.arange(num_classes)[:, None, None]           # (K, 1, 1), against (N, 1, H, W)
+    return (labels[:, None] == classes).astype(np.uint8)      # 255 equals no class: all 0
+    ### END SOLUTION
+
+
+def from_one_hot(one_hot):
+    ### BEGIN SOLUTION
+    hot = np.asarray(one_hot) != 0
+    return np.where(hot.any(axis=1), hot.argmax(axis=1), 255)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_one_hot_batch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_one_hot_batch(to_one_hot, from_one_hot)

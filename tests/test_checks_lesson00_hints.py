@@ -342,3 +342,108 @@ def test_ids_to_rgb_round_trip_and_its_mistakes():
            "dtype int64", "uint8")
     _fails(lambda f: checks.check_rgb_to_ids(_rgb_ids, f), lambda i, t: np.moveaxis(_ids_to_rgb(i, t), -1, 0),
            "colour last")
+
+
+# ------------------------------------------- review 00s10b P3-5, P3-6: hints that gave only numbers
+def _dice_like(num, den):
+    def answer(pred, target):
+        p, t = np.asarray(pred) != 0, np.asarray(target) != 0
+        i = np.count_nonzero(p & t, axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return num * i / den(p, t)
+    return answer
+
+
+def test_dice_without_the_2_and_over_the_union_are_named_review_00s10b():
+    both = lambda p, t: np.count_nonzero(p, axis=(1, 2)) + np.count_nonzero(t, axis=(1, 2))   # noqa: E731
+    union = lambda p, t: np.count_nonzero(p | t, axis=(1, 2))                                   # noqa: E731
+    _fails(checks.check_dice_per_image, _dice_like(1, both), "half of it", "forgot the 2")
+    _fails(checks.check_dice_per_image, _dice_like(2, union), "by the union", "Dice divides by |P| + |T|")
+
+
+def test_threshold_tanh_and_sum_of_sizes_are_named_review_00s10b():
+    def tanh(z, t, th):
+        p, t = np.tanh(np.asarray(z, float)) > th, np.asarray(t) != 0
+        u = np.count_nonzero(p | t)
+        return np.count_nonzero(p & t) / u if u else np.nan
+    text = _fails(checks.check_iou_at_threshold, tanh, "tanh(z) > 0.5", "no probability", "1 / (1 + exp(-z))")
+    assert "logits > 0.5" not in text
+
+    def sizes(z, t, th):
+        p, t = _sigmoid_mask(z, th), np.asarray(t) != 0
+        return np.count_nonzero(p & t) / (np.count_nonzero(p) + np.count_nonzero(t))
+    _fails(checks.check_iou_at_threshold, sizes, "|P ∩ T| / (|P| + |T|)", "counts each overlapping pixel twice",
+           "|P| + |T| - |P ∩ T|")
+
+
+def test_confusion_matrix_of_floats_is_refused_review_00s10b():
+    def histogram(scores, target):
+        k = np.shape(scores)[1]
+        t, p = np.asarray(target).ravel(), np.argmax(scores, 1).ravel()
+        keep = t != 255
+        return np.histogram2d(t[keep], p[keep], bins=k, range=[[0, k], [0, k]])[0]
+    _fails(checks.check_confusion_from_scores, histogram, "dtype float64", "np.histogram2d", ".astype(np.int64)")
+
+
+def test_image_mean_iou_frequency_weighted_is_named_review_00s10b():
+    def weighted(pred, target, k):
+        out = []
+        for p, t in zip(np.asarray(pred), np.asarray(target)):
+            cm = np.bincount(k * t.ravel() + p.ravel(), minlength=k * k).reshape(k, k)
+            out.append(np.trace(cm) / (cm.sum(0) + cm.sum(1) - np.diag(cm)).sum())
+        return float(np.mean(out))
+    _fails(checks.check_image_mean_iou, weighted, "ΣTP / ΣU", "same weight")
+
+
+def test_boundary_iou_one_pixel_band_and_area_side_are_named_review_00s10b():
+    ok = lambda r, s: max(1, round(r * np.hypot(*s)))                     # noqa: E731
+    _fails(checks.check_boundary_iou, _band_answer(lambda r, s: 1, _SQUARE_BAND), "1 px wide at every",
+           "here d = 2", "iterations=d")
+    _fails(checks.check_boundary_iou, _band_answer(ok, lambda m, d: _SQUARE_BAND(m, 1)), "eroded once")
+    cross = ndimage.generate_binary_structure(2, 1)
+    find_boundaries = lambda m, d: m & ~ndimage.binary_erosion(m, cross, border_value=1)     # noqa: E731
+    _fails(checks.check_boundary_iou, _band_answer(ok, find_boundaries), "find_boundaries", "has no width")
+    _fails(checks.check_boundary_iou, _band_answer(lambda r, s: max(1, round(r * np.sqrt(s[0] * s[1]))),
+                                                   _SQUARE_BAND), "sqrt(H · W)", "not by the diagonal")
+
+
+def test_rgb_to_ids_any_channel_with_last_match_is_named_review_00s10b():
+    def any_loop(rgb, table):
+        out = np.full(np.shape(rgb)[:-1], 255)
+        for k, colour in table.items():
+            out[(np.asarray(rgb) == np.array(colour)).any(-1)] = k
+        return out
+    _fails(checks.check_rgb_to_ids, any_loop, "ANY channel", ".all(axis=-1)")
+
+
+# ------------------------------------------- review 00s10b P3-7: exercise 10, one-hot and back on a batch
+def _to_one_hot(labels, k):
+    labels = np.asarray(labels)
+    return (labels[:, None] == np.arange(k)[:, None, None]).astype(np.uint8)
+
+
+def _from_one_hot(one_hot):
+    one_hot = np.asarray(one_hot) != 0
+    return np.where(one_hot.any(1), one_hot.argmax(1), 255)
+
+
+def test_one_hot_batch_right_answer_passes_and_mistakes_are_named():
+    checks.check_one_hot_batch(_to_one_hot, _from_one_hot)
+    ok = _from_one_hot
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.eye(k, dtype=np.uint8)[l].transpose(2, 0, 1),
+           "IndexError", "255 is void")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok),
+           lambda l, k: np.moveaxis(np.eye(k)[np.clip(np.asarray(l).astype(int), 0, k - 1)], -1, 1),
+           "void pixel (255) has channel 3 set")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.moveaxis(_to_one_hot(l, k), 1, -1),
+           "class axis last", "np.moveaxis(..., -1, 1)")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: np.moveaxis(_to_one_hot(l, k), 1, 0),
+           "before the batch axis")
+    _fails(lambda f: checks.check_one_hot_batch(f, ok), lambda l, k: _to_one_hot(l, int(np.max(l)) + 1),
+           "256 channels", "num_classes is 4")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: np.asarray(o).argmax(1),
+           "void pixels id 0, not 255", "np.where(one_hot.any(1)")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: np.asarray(o).argmax(0),
+           "argmax over axis 0")
+    _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: _from_one_hot(o).astype(float),
+           "dtype float64")

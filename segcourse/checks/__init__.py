@@ -39,7 +39,8 @@ Layout
                 handler, and the helpers that read a learner's answer (``_call``, ``_number``, ...)
 ``lesson00``    masks and IoU: ``check_dice_per_image``, ``check_iou_at_threshold``,
                 ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``,
-                ``check_empty_conventions``, ``check_boundary_band``, ``check_boundary_iou``, ``check_confused_pair``
+                ``check_empty_conventions``, ``check_boundary_band``, ``check_boundary_iou``, ``check_confused_pair``,
+                ``check_rgb_to_ids``, ``check_one_hot_batch``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_crop_resize_pair``,
                 ``check_block_mean_camera``
@@ -94,6 +95,7 @@ from .lesson00 import (  # noqa: F401
     check_iou_at_threshold,
     check_painted_mask,
     check_rgb_to_ids,
+    check_one_hot_batch,
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
@@ -128,6 +130,7 @@ __all__ = [
     "check_boundary_iou",
     "check_confused_pair",
     "check_rgb_to_ids",
+    "check_one_hot_batch",
     "check_empty_conventions",
     "check_report",
     "check_median_frequency_weights",

@@ -140,6 +140,14 @@ def check_dice_per_image(dice_per_image: Callable) -> None:
         raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is "
                              f"{_show(got[0])}, the Dice of all {len(pred)} images pooled: you summed over the whole "
                              f"batch; sum over axes (1, 2) only, so that each image gets its own Dice.")
+    if _close(got[0], want[0] / 2, 1e-6):
+        raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is "
+                             f"{_show(got[0])}, half of it: you forgot the 2 in 2|P ∩ T|. |P| + |T| counts each "
+                             f"overlapping pixel twice, so the numerator counts it twice too.")
+    if _close(got[0], 1.0, 1e-6):
+        raise AssertionError("image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is 1 = 2·2 / 4: "
+                             "you divided 2|P ∩ T| by the union |P ∪ T|. Dice divides by |P| + |T|, which counts "
+                             "the overlap twice, as the 2 in the numerator does.")
     if not _close(got[0], want[0], 1e-6):
         raise AssertionError(f"image 0 is lesson 00's 3×3 pair: Dice 2·2 / (3 + 3) = 0.6667, yours is {_show(got[0])}")
     if not np.isnan(got[1]):
@@ -186,6 +194,19 @@ def _iou_at(logits: np.ndarray, target: np.ndarray, threshold: float) -> float:
     return metrics.iou(prob > threshold, np.asarray(target) != 0)
 
 
+def _threshold_fits(iou_at_threshold: Callable, call: Callable, logits: np.ndarray, target: np.ndarray,
+                    mask_of: Callable) -> bool:
+    """Whether the learner's IoU equals that of ``mask_of(logits, t)`` at every threshold the check uses."""
+    for t_ in (0.5, 0.7, 0.3, 0.9):
+        try:
+            got = _number(call(iou_at_threshold, logits, target, t_, what="iou_at_threshold"), "iou_at_threshold")
+        except Exception:                        # a probe that fails says nothing
+            return False
+        if not _close(got, metrics.iou(mask_of(logits, t_), target != 0), 1e-6):
+            return False
+    return True
+
+
 @learner_check
 def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
     """Check ``iou_at_threshold(logits, target, threshold)``: IoU of ``sigmoid(logits) > threshold``.
@@ -206,6 +227,12 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
         got = _number(call(iou_at_threshold, logits, target, th, what="iou_at_threshold"), "iou_at_threshold")
         if _close(got, want, 1e-6):
             continue
+        tanh_mask = np.tanh(logits) > th
+        if _close(got, metrics.iou(tanh_mask, target != 0), 1e-6) and _threshold_fits(
+                iou_at_threshold, call, logits, target, lambda z, t_: np.tanh(z) > t_):
+            raise AssertionError(f"at threshold {th} your IoU {_show(got)} is that of tanh(z) > {th}: tanh squashes a "
+                                 f"logit into -1 to 1, so it is no probability (tanh(0) is 0, not 0.5). The "
+                                 f"probability is the sigmoid, 1 / (1 + exp(-z)), which maps 0 to 0.5.")
         if _close(got, metrics.iou(logits > th, target != 0), 1e-6):
             raise AssertionError(f"at threshold {th} your IoU {_show(got)} is that of logits > {th}: the threshold is "
                                  f"a probability, so apply the sigmoid 1 / (1 + exp(-z)) first, then compare")
@@ -220,6 +247,11 @@ def check_iou_at_threshold(iou_at_threshold: Callable) -> None:
             raise AssertionError(f"at threshold {th} your {_show(got)} is the pixel accuracy, the share of pixels "
                                  f"the mask gets right, background (TN) included; the IoU is {_show(want)}: "
                                  f"TP / (TP + FP + FN), with no TN term.")
+        inter, total = np.count_nonzero(mask & (target != 0)), np.count_nonzero(mask) + np.count_nonzero(target)
+        if total and _close(got, inter / total, 1e-6):
+            raise AssertionError(f"at threshold {th} your {_show(got)} is |P ∩ T| / (|P| + |T|) = {inter} / {total}: "
+                                 f"|P| + |T| counts each overlapping pixel twice, so it is not the union. The union "
+                                 f"is |P ∪ T| = |P| + |T| - |P ∩ T|, and the IoU is {_show(want)}.")
         if th != 0.5 and _close(got, _iou_at(logits, target, 0.5), 1e-6):
             raise AssertionError(f"at threshold {th} your IoU {_show(got)} is the one at 0.5 (logits > 0): your mask "
                                  f"does not use the threshold argument, so every threshold gives the same mask. "
@@ -351,8 +383,9 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
 
     An answer that calls ``segcourse`` (or ``sklearn.metrics.confusion_matrix``) is refused once
     its numbers are right, and so is one whose number of Python steps grows with the number of
-    pixels (a Python loop over them; counted with ``sys.settrace``, never timed). Last, target
-    pixels of 255 (void) must be left out of the matrix.
+    pixels (a Python loop over them; counted with ``sys.settrace``, never timed). The counts must
+    be integers (``np.histogram2d``'s floats are refused). Last, target pixels of 255 (void) must
+    be left out of the matrix.
 
     >>> check_confusion_from_scores(lambda s, t: np.zeros((2, 2), int))
     Traceback (most recent call last):
@@ -377,6 +410,10 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
                                  f"axis 1: labels = scores.argmax(axis=1)")
     if not np.array_equal(got, want):
         raise AssertionError(f"on a batch of 3 images with K = 3 expected\n{want}\nbut got\n{got.astype(int)}")
+    if got.dtype.kind not in "iu":
+        raise AssertionError(f"your counts are right, but of dtype {got.dtype}: a confusion matrix counts pixels, "
+                             f"so it holds integers (np.histogram2d, for one, returns floats). Count with "
+                             f"np.bincount, which returns integers, or convert with .astype(np.int64).")
     # one-hot scores, and a class that never occurs
     t = np.array([[[0, 1], [1, 0]]])
     onehot = np.moveaxis(np.eye(4)[t], -1, 1)
@@ -498,6 +535,12 @@ def _miou_hint(p: np.ndarray, t: np.ndarray, k: int, got: float, probe: Callable
     if _close(got, float(np.mean([metrics.mean_dice(a, b, k) for a, b in zip(p, t)])), 1e-6):
         return ("that is the mean Dice per image, 2|P ∩ T| / (|P| + |T|) per class; IoU divides the "
                 "intersection by the union.")
+    cells = [np.bincount(k * np.ravel(b) + np.ravel(a), minlength=k * k).reshape(k, k) for a, b in zip(p, t)]
+    weighted = np.mean([np.trace(c) / (2 * c.sum() - np.trace(c)) for c in cells])
+    if _close(got, float(weighted), 1e-6):
+        return ("you divided each image's summed intersections by its summed unions (ΣTP / ΣU over the classes), "
+                "so a class with many pixels weighs more, and a small class that is missed barely counts. mIoU "
+                "gives each class the same weight: one IoU per class, then their mean.")
     if _close(got, float(np.mean(p == t)), 1e-6):
         return ("that is the pixel accuracy, the share of pixels with the right class. IoU scores each class "
                 "on its own, TP / (TP + FP + FN), then averages the classes.")
@@ -905,7 +948,9 @@ def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float,
             return (f"dilation_ratio × diagonal = {ratio} × {diag:.1f} = {x:.2f} gives d = 0, and 0 "
                     f"erosions leave an empty band. d is at least 1: d = max(1, round(dilation_ratio * diagonal)).")
     sides = ((lambda r_: max(1, int(round(r_ * max(h, w)))), f"the longer side, {max(h, w)} px"),
-             (lambda r_: max(1, int(round(r_ * (h + w)))), f"H + W = {h + w} px"))
+             (lambda r_: max(1, int(round(r_ * (h + w)))), f"H + W = {h + w} px"),
+             (lambda r_: max(1, int(round(r_ * np.sqrt(h * w)))), f"sqrt(H · W) = {np.sqrt(h * w):.1f} px, the side "
+              f"of a square of the same area"))
     for size, what in sides:
         if size(ratio) != d and fits(banded(inner, size)):
             return (f"your band is {size(ratio)} px wide: you multiplied dilation_ratio by {what}, not by the "
@@ -922,6 +967,12 @@ def _biou_hint(p: np.ndarray, t: np.ndarray, ratio: float, got: float,
     for size, how in roundings:
         if size(ratio) != d and fits(banded(inner, size)):
             return f"your band is {size(ratio)} px wide, from {how}; {formula}"
+    cross = ndimage.generate_binary_structure(2, 1)
+    one_px = [lambda r_, s=s_, b=b_: _biou(p, t, lambda m: inner(m, 1, s, b)) for s_ in (square, cross) for b_ in (0, 1)]
+    if d != 1 and any(fits(score) for score in one_px):
+        return (f"your band is 1 px wide at every dilation_ratio, and here d = {d}: you eroded once, fixed d at 1, or "
+                f"used skimage's find_boundaries, which marks only the outermost pixels and has no width. Erode d "
+                f"times (iterations=d) with {formula}")
     for step in (1, -1):
         if d + step > 0 and fits(banded(inner, lambda r_: right(r_) + step)):
             return (f"your band is {d + step} px wide, not d = {d}: erode d times (iterations=d), and keep what the "
@@ -958,7 +1009,8 @@ def check_boundary_iou(boundary_iou: Callable) -> None:
     ``d = max(1, round(dilation_ratio * hypot(H, W)))``; each band is the mask minus its erosion
     by a 3×3 square applied ``d`` times, pixels outside the image counted as background
     (``metrics.boundary_iou``). Two empty masks give NaN. Typical mistakes get their cause named:
-    ``d`` rounded down or up, from a side instead of the diagonal, or 0 without the floor of 1
+    ``d`` rounded down or up, from a side (or ``sqrt(H·W)``) instead of the diagonal, fixed at 1
+    (one erosion, or ``find_boundaries``), or 0 without the floor of 1
     (scipy's ``iterations=0`` then erodes until nothing changes: the band is the whole mask); a
     Euclidean band (``distance_transform_edt``); a band one pixel off, cross-shaped, outer, on both
     sides or missing along the image edge; the mask IoU; the Dice of the bands; masks stored as
@@ -1090,6 +1142,7 @@ def _colour_variants(rgb: np.ndarray, table: dict) -> dict[str, np.ndarray]:
     same_sum = rgb.astype(np.int64).sum(-1)[..., None] == colours.astype(np.int64).sum(-1)      # (..., C)
     return {"no_any": keys[every.argmax(-1)],
             "any": np.where(some.any(-1), keys[some.argmax(-1)], 255),
+            "any_last": np.where(some.any(-1), keys[::-1][some[..., ::-1].argmax(-1)], 255),
             "nearest": keys[dist.argmin(-1)],
             "positions": np.where(every.any(-1), every.argmax(-1), 255),
             "sum_first": np.where(same_sum.any(-1), keys[same_sum.argmax(-1)], 255),
@@ -1110,8 +1163,8 @@ def _ids_hint(got: np.ndarray, want: np.ndarray, rgb: np.ndarray, table: dict, r
     """The cause of a wrong label map, as far as the typical mistakes go."""
     v = _colour_variants(rgb, table)
     void = want == 255
-    if np.array_equal(got, v["any"]):
-        return ("yours matches a pixel to the first colour that agrees in ANY channel (.any(-1)): (128, 0, 0) "
+    if np.array_equal(got, v["any"]) or np.array_equal(got, v["any_last"]):
+        return ("yours matches a pixel to a table colour that agrees with it in ANY channel (.any(-1)): (128, 0, 0) "
                 "agrees with (0, 0, 0) on green and blue. A pixel has a class only when all three channels agree: "
                 ".all(axis=-1) over the channel axis.")
     if np.array_equal(got, v["sum_first"]) or np.array_equal(got, v["sum_last"]):
@@ -1259,3 +1312,126 @@ def check_rgb_to_ids(rgb_to_ids: Callable, ids_to_rgb: Callable | None = None) -
         _check_ids_to_rgb(ids_to_rgb, rgb_to_ids, call)
     call.refuse("rgb_to_ids")
     print("check_rgb_to_ids: all cases pass" + ("" if ids_to_rgb is None else ", and the round trip ids -> RGB -> ids"))
+
+
+# ------------------------------------------------------------------------- one-hot and back
+#: A batch of 2 label maps, K = 4: class 3 occurs in neither image, and one pixel is void (255).
+ONE_HOT_LABELS = np.array([[[0, 1, 1, 2], [0, 0, 2, 2], [1, 1, 1, 255]],
+                           [[2, 2, 0, 0], [1, 2, 0, 0], [1, 1, 1, 1]]], np.uint8)
+
+
+def _one_hot(labels: Any, k: int) -> np.ndarray:
+    """The reference: (N, H, W) ids -> (N, K, H, W) uint8, all zeros at a void pixel (255)."""
+    labels = np.asarray(labels)
+    return (labels[:, None] == np.arange(k)[None, :, None, None]).astype(np.uint8)
+
+
+def _from_one_hot(one_hot: Any) -> np.ndarray:
+    """The reference: (N, K, H, W) -> (N, H, W) ids, 255 where no channel is 1."""
+    one_hot = np.asarray(one_hot) != 0
+    return np.where(one_hot.any(axis=1), one_hot.argmax(axis=1), 255)
+
+
+def _one_hot_hint(got: np.ndarray, labels: np.ndarray, k: int) -> str:
+    """The cause of a wrong one-hot batch, as far as the typical mistakes go."""
+    want = _one_hot(labels, k)
+    n, h, w = labels.shape
+    if got.shape == (n, h, w, k):
+        return (f"yours has shape {got.shape}, the class axis last: np.eye(K)[labels] puts it there. Model "
+                f"outputs are (N, K, H, W): move it to axis 1, np.moveaxis(..., -1, 1).")
+    if got.shape == (k, n, h, w):
+        return (f"yours has shape {got.shape}, the class axis before the batch axis: the lesson's transpose(2, 0, 1) "
+                f"was for one image. A batch is (N, K, H, W): the class axis is axis 1.")
+    if got.ndim == 4 and got.shape[0] == n and got.shape[2:] == (h, w) and got.shape[1] != k:
+        return (f"yours has {got.shape[1]} channels; num_classes is {k}, and that is the number of channels even when "
+                f"the batch lacks a class (class 3 here). Do not count the classes from the data: 255 is void, no "
+                f"class.")
+    if got.shape != want.shape:
+        return f"return shape (N, K, H, W) = {want.shape}; yours has shape {got.shape}."
+    void = labels == 255
+    g = got != 0
+    keep = np.broadcast_to(~void[:, None], g.shape)          # every channel of the class pixels
+    if not np.array_equal(g[keep], (want != 0)[keep]):
+        return "at some class pixels your channels are wrong: channel c is 1 exactly where labels == c."
+    at_void = g.transpose(0, 2, 3, 1)[void]                # (number of void pixels, K)
+    if at_void.any():
+        c = int(np.argmax(at_void[0]))
+        return (f"the void pixel (255) has channel {c} set: void is no class, so all {k} of its channels are 0. "
+                f"Clipping or wrapping 255 into 0 to K - 1 invents a class; compare instead: "
+                f"labels[:, None] == np.arange(K)[:, None, None] is False for 255 in every channel.")
+    return "channel c of image n is 1 exactly where labels[n] == c, and 0 elsewhere (void included)."
+
+
+@learner_check
+def check_one_hot_batch(to_one_hot: Callable, from_one_hot: Callable) -> None:
+    """Check ``to_one_hot(labels, num_classes)`` and ``from_one_hot(one_hot)`` on a batch.
+
+    ``labels`` is ``(N, H, W)``; ``to_one_hot`` returns ``(N, K, H, W)`` of 0/1 (any numeric or bool
+    dtype), all channels 0 at a void pixel (255). ``from_one_hot`` returns integer ids ``(N, H, W)``,
+    255 where no channel is 1, and the round trip gives the labels back. Typical mistakes get their
+    cause named: the class axis last or first, K counted from the data, a crash or an invented
+    class at the void pixel, argmax over the wrong axis, argmax of an all-zero pixel (0, not 255),
+    float ids. An answer that calls ``segcourse`` is refused once its numbers are right.
+
+    >>> check_one_hot_batch(lambda l, k: np.eye(k)[l], lambda o: np.argmax(o, 1))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: to_one_hot on labels [[[0, 1, 1, 2], ...
+    """
+    call = Watch(LIBRARY + TORCHMETRICS)
+    rng = np.random.default_rng(31)
+    cases = [(ONE_HOT_LABELS, 4)]
+    for _ in range(3):
+        k = int(rng.integers(2, 7))
+        labels = rng.integers(0, k, tuple(int(v) for v in rng.integers(1, 5, 3))).astype(np.int64)
+        labels[rng.random(labels.shape) < 0.1] = 255
+        cases.append((labels, k))
+    for labels, k in cases:
+        head = f"to_one_hot on labels {labels.tolist()} (shape {labels.shape}) with num_classes={k}:"
+        try:
+            got = _array(call(to_one_hot, labels.copy(), k, what="to_one_hot"), "to_one_hot")
+        except AssertionError as exc:
+            more = (" 255 is void, not a row of np.eye(K): it has no class, so its K channels are all 0. Compare "
+                    "instead of indexing: labels[:, None] == np.arange(K)[:, None, None]." if "index" in str(exc).lower()
+                    or "smaller than num_classes" in str(exc) else
+                    " labels is a batch (N, H, W): the class axis goes in at axis 1." if "axes" in str(exc) else "")
+            raise AssertionError(f"{head} {str(exc).rstrip('.')}.{more}") from None
+        want = _one_hot(labels, k)
+        if got.shape != want.shape or not np.array_equal(got != 0, want != 0) or not np.isin(got, (0, 1)).all():
+            if got.shape == want.shape and not np.isin(got, (0, 1)).all():
+                raise AssertionError(f"{head} yours holds values other than 0 and 1: a one-hot stack is 0/1 only.")
+            raise AssertionError(f"{head} {_one_hot_hint(got, labels, k)}")
+    for labels, k in cases:
+        one_hot = _one_hot(labels, k)
+        head = f"from_one_hot on the one-hot stack of labels {labels.tolist()} (shape {one_hot.shape}):"
+        got = _array(call(from_one_hot, one_hot.copy(), what="from_one_hot"), "from_one_hot")
+        if got.shape != labels.shape:
+            axis = next((a for a in (0, 2, 3, -1) if np.shape(one_hot.argmax(a)) == got.shape), None)
+            more = (f" Yours looks like an argmax over axis {axis}; the class axis of (N, K, H, W) is axis 1."
+                    if axis is not None else "")
+            raise AssertionError(f"{head} return one id per pixel, shape {labels.shape}; yours has shape "
+                                 f"{got.shape}.{more}")
+        if not np.array_equal(got, labels):
+            void = labels == 255
+            if np.array_equal(got[~void], labels[~void]):
+                raise AssertionError(f"{head} yours gives the void pixels id {_show(got[void][0])}, not 255: "
+                                     f"a pixel whose channels are all 0 has no class, but its argmax (or a "
+                                     f"weighted sum of its channels) is 0, the first class. Keep 255 "
+                                     f"where no channel is set: np.where(one_hot.any(1), one_hot.argmax(1), 255).")
+            raise AssertionError(f"{head} expected\n{labels.tolist()}\nyours is\n{got.tolist()}\nthe id of a pixel is "
+                                 f"the channel that holds its 1 (argmax over axis 1), 255 where none does.")
+        if got.dtype.kind not in "iu":
+            raise AssertionError(f"{head} your ids are right but of dtype {got.dtype}: return integers, a label map "
+                                 f"indexes colour tables and np.eye(K).")
+        back = _array(call(from_one_hot, _array(call(to_one_hot, labels.copy(), k, what="to_one_hot"),
+                                               "to_one_hot"), what="from_one_hot"), "from_one_hot")
+        if not np.array_equal(back, labels):
+            raise AssertionError(f"the round trip from_one_hot(to_one_hot(labels, {k})) does not give labels "
+                                 f"{labels.tolist()} back: {back.tolist()}")
+    _refuse_torchmetrics(call, "to_one_hot / from_one_hot")
+    call.refuse("to_one_hot / from_one_hot")
+    print(f"check_one_hot_batch: all cases pass; labels {ONE_HOT_LABELS.shape} -> one-hot "
+          f"{_one_hot(ONE_HOT_LABELS, 4).shape} -> labels, void kept as 255")
+
+
+__all__ += ["check_one_hot_batch"]
