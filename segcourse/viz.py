@@ -1665,6 +1665,7 @@ def most_extra_objects_window(pred: Any, gt: Any, size: int = 128, step: int = 3
 
 __all__ += ["most_extra_objects_window"]
 
+
 def band_figure(target: Any, pred: Any, band_target: Any, band_pred: Any, d: int, crop: int = 2,
                 pred_title: str = "prediction (1 px right) and its band"):
     """Lesson 00's boundary-band figure: each mask with its band, then the two bands compared.
