@@ -179,6 +179,17 @@ def check_count_cells(count_cells: Callable) -> None:
                              "instead, and keep those >= min_size")
     if got != 2:
         raise AssertionError(f"regions of 1, 2 and 9 pixels with min_size=2 are 2 cells; you counted {got!r}")
+    ring = np.zeros((5, 5), int)
+    ring[1:4, 1:4] = 1
+    ring[2, 2] = 0                   # 8 pixels around a one-pixel hole
+    got = call(ring, 9)
+    if got == 1:
+        raise AssertionError("a ring of 8 pixels around a one-pixel hole, with min_size=9, is too small to be a cell; "
+                             "you counted 1: you measured its area with the hole filled in (regionprops' area_filled, "
+                             "or its bounding box, 3×3 = 9). Count the pixels of the region itself (np.bincount of "
+                             "the labels, or regionprops' area)")
+    if got != 0:
+        raise AssertionError(f"a ring of 8 pixels around a hole with min_size=9 is 0 cells; you counted {got!r}")
     rng = np.random.default_rng(5)
     for _ in range(15):
         m = rng.random((14, 14)) < 0.35
@@ -239,22 +250,49 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
         raise AssertionError("you counted the background as an instance: it matches the background of the truth "
                              "(IoU 2/3), so PQ came out 1/3 instead of 0. Label 0 is background, not a cell: drop it "
                              "from the ids np.unique returns")
+    if _close(got, 2 / 3, 1e-6):
+        raise AssertionError(f"for pred {half.tolist()} vs truth {gt.tolist()} PQ is 0.0, yours is 0.667: that is "
+                             f"the Dice of the pair, 2·|A∩B| / (|A| + |B|) = 2·IoU / (1 + IoU), and Dice 0.667 made it "
+                             f"a match. Match by IoU, not Dice: IoU = |A∩B| / |A∪B| = 0.5 here, not above 0.5, so no "
+                             f"match and PQ = 0")
     if not _close(got, 0.0, 1e-6):
         raise AssertionError(f"for pred {half.tolist()} vs truth {gt.tolist()} PQ is 0.0, yours is {got!r}")
     gt = np.array([[1, 1, 1, 1, 0, 2, 2]])
     pred = np.array([[3, 3, 3, 0, 0, 0, 0]])
+    # Two cases with one match (IoU 0.75) and one missed cell; the second adds a false positive (id 5 on background).
+    # A wrong answer is told apart by its pair of values (review 03s10 P1-1): on the first case no halves, and 0
+    # from np.unique counted as a prediction or a cell, all give 0.375; the second separates them.
+    with_fp = np.array([[3, 3, 3, 0, 5, 0, 0]])
     got = call(pred, gt)
     if _close(got, 0.75, 1e-6):
         raise AssertionError("0.75 is SQ (the mean IoU of matched pairs); PQ also multiplies by RQ = TP / (TP + FP/2 + FN/2)")
-    if _close(got, 0.375, 1e-6):
-        raise AssertionError("you left out the 1/2: PQ = Σ IoU / (TP + FP/2 + FN/2), so each false positive and each "
-                             "missed object counts half. Here one match with IoU 0.75 and one missed object give "
-                             "0.75 / (1 + 0 + 0.5) = 0.5; yours is 0.375, which is 0.75 / (1 + 1)")
     if _close(got, 0.0, 1e-6):
         raise AssertionError("predicted id 3 covers 3 of the 4 pixels of true id 1 (IoU 0.75), yet you found no match: "
                              "ids are arbitrary positive numbers, so match by IoU, not by equal ids. PQ is 0.5 here")
+    got_fp = call(with_fp, gt) if not _close(got, 0.5, 1e-6) else None
+    pair = (got, got_fp)
+    for (a, b), hint in (
+            ((0.375, 0.25), "you left out the 1/2: PQ = Σ IoU / (TP + FP/2 + FN/2), so each false positive and each "
+                            "missed object counts half. Pred {pred} against truth {gt} (one match with IoU 0.75, one "
+                            "missed cell) gives 0.75 / (1 + 0 + 0.5) = 0.5; yours is 0.375 = 0.75 / (1 + 1). With one "
+                            "more prediction on background, {with_fp}, PQ is 0.75 / (1 + 0.5 + 0.5) = 0.375; yours is "
+                            "0.25 = 0.75 / (1 + 1 + 1)"),
+            ((0.375, 0.3), "np.unique includes 0: you counted the background id as a prediction (or as a true cell) "
+                           "when you counted the false positives (or the missed cells) as the ids minus TP. Pred "
+                           "{pred} against truth {gt} has FP 0 and FN 1, PQ 0.75 / (1 + 0 + 0.5) = 0.5; yours is "
+                           "0.375, one object too many. Count only the ids > 0"),
+            ((0.3, 0.25), "np.unique includes 0: you counted the background id both as a prediction and as a true "
+                          "cell when you counted FP and FN as the ids minus TP. Pred {pred} against truth {gt} has "
+                          "FP 0 and FN 1, PQ 0.5; yours is 0.3 = 0.75 / (1 + 0.5 + 1). Count only the ids > 0")):
+        if _close(pair[0], a, 1e-6) and pair[1] is not None and _close(pair[1], b, 1e-6):
+            raise AssertionError(hint.format(pred=pred.tolist(), gt=gt.tolist(), with_fp=with_fp.tolist()))
     if not _close(got, 0.5, 1e-6):
         raise AssertionError(f"one match with IoU 0.75 and one missed object: PQ = 0.75 / (1 + 0 + 0.5) = 0.5; yours is {got!r}")
+    got = call(with_fp, gt)
+    if not _close(got, 0.375, 1e-6):
+        raise AssertionError(f"pred {with_fp.tolist()} against truth {gt.tolist()}: one match with IoU 0.75, one false "
+                             f"positive (id 5 lies on background) and one missed cell: PQ = 0.75 / (1 + 0.5 + 0.5) = "
+                             f"0.375; yours is {got!r}")
     empty, one = np.zeros((3, 4), int), np.zeros((3, 4), int)
     one[1, 1:3] = 4
     for p, g, side in ((empty, one, "the prediction is empty (every true object missed: TP 0, FN 1)"),
@@ -432,8 +470,8 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
         raise AssertionError(f"pooled PQ {pq} < {SPLIT_PASS_PQ} on the held-back images {at}: you "
                              f"found {n_pred} objects for {n_true} cells (TP {res['tp']}, FP {res['fp']}, FN "
                              f"{res['fn']}), so touching cells share a marker and stay merged; a cleaning step that "
-                             f"grows the mask (a dilation, or more than a 3×3 closing) joins neighbours too: fill the "
-                             f"holes without growing the cells")
+                             f"grows the mask (a dilation) joins neighbours too: fill the holes without growing the "
+                             f"cells")
     if not_best:
         raise AssertionError(f"min_distance={md} is not the best value of the sweep: the best of "
                              f"{list(SPLIT_CANDIDATES)} on the tuning set is min_distance={best_md} "
@@ -456,14 +494,16 @@ AP_LIBRARIES: tuple[tuple[str, Any], ...] = (("sklearn.metrics", {"average_preci
 
 
 def _ranked_ap(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str = "desc", envelope: bool = True,
-               by: str = "n_true") -> float:
+               by: str = "n_true", levels: int = 101, side: str = "left") -> float:
     """COCO's 101-point interpolated AP of one ranking, and the variants a wrong answer computes.
 
     ``order``: "desc" (the answer: stable sort of -scores), "asc" (ascending), "given" (no sort).
     ``envelope=False`` reads the raw precision; ``by="hits"`` divides recall by the number of hits instead of
     ``n_true``; ``by="sum"`` is the sum of the precision at the hits divided by ``n_true`` (no 101 recall levels,
     no envelope; also the area under the raw curve); ``by="voc"`` is the area under the envelope (PASCAL VOC's
-    all-points AP: each hit adds 1 / ``n_true`` times the envelope there).
+    all-points AP: each hit adds 1 / ``n_true`` times the envelope there); ``levels`` is the number of recall
+    levels (11: VOC 2007's 11-point AP; 100: ``np.linspace(0, 1, 100)``); ``side="right"`` reads the envelope
+    after the object that reaches a level exactly.
 
     >>> round(_ranked_ap(np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4]), np.array([1, 1, 0, 1, 0, 1]), 5), 4)
     0.6865
@@ -489,7 +529,7 @@ def _ranked_ap(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str =
     recall = tp / (max(h.sum(), 1) if by == "hits" else n_true)
     if envelope:
         precision = np.maximum.accumulate(precision[::-1])[::-1]
-    at = np.searchsorted(recall, np.linspace(0, 1, 101), side="left")
+    at = np.searchsorted(recall, np.linspace(0, 1, levels), side=side)
     return float(np.where(at < len(h), precision[np.minimum(at, len(h) - 1)], 0.0).mean())
 
 
@@ -568,7 +608,8 @@ def _signed_distance_reference(inst: np.ndarray, scale: float, *, inside: str = 
     ``pad_outside`` counts the image edge as a cell for the background; ``border`` is subtracted from both
     distances (1: the border pixels at 0; 0.5: a half-pixel shift). ``inside="boundary"`` measures the inside
     distance to ``find_boundaries(inst, mode="inner")`` (the border pixels at 0); ``inside="thick"`` measures
-    both sides to ``find_boundaries(inst, mode="thick")``. ``squash="tanh over"`` is tanh(d) / scale;
+    both sides to ``find_boundaries(inst, mode="thick")``. ``squash="tanh over"`` is tanh(d) / scale,
+    ``squash="clip"`` is ``np.clip(d / scale, -1, 1)``;
     ``metric="cdt"`` takes ``distance_transform_cdt`` (chessboard) instead of the Euclidean distance.
 
     >>> two = np.zeros((3, 6), int); two[:, :2] = 1; two[:, 2:4] = 4
@@ -596,7 +637,8 @@ def _signed_distance_reference(inst: np.ndarray, scale: float, *, inside: str = 
         d = edt(np.pad(own, 1) if pad else own)
         sd[own] = (d[1:-1, 1:-1] if pad else d)[own] - border
     return {"tanh": np.tanh(sd / scale), "none": sd / scale, "raw": sd, "no scale": np.tanh(sd),
-            "times": np.tanh(sd * scale), "flipped": -np.tanh(sd / scale), "tanh over": np.tanh(sd) / scale}[squash]
+            "times": np.tanh(sd * scale), "flipped": -np.tanh(sd / scale), "tanh over": np.tanh(sd) / scale,
+            "clip": np.clip(sd / scale, -1, 1)}[squash]
 
 
 @learner_check
@@ -617,6 +659,8 @@ def check_signed_distance(signed_distance: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: ...
     """
+    from scipy import ndimage
+
     from .. import data
 
     watch = Watch(LIBRARY)
@@ -658,6 +702,9 @@ def check_signed_distance(signed_distance: Callable) -> None:
         (dict(squash="none"), "you returned signed distance / scale without the tanh: the target must stay between "
                               "-1 and 1, so squash it with np.tanh(d / scale)"),
         (dict(squash="raw"), "you returned the signed distance itself: divide by scale, then squash with np.tanh"),
+        (dict(squash="clip"), "you clipped d / scale to [-1, 1] (np.clip): the target is np.tanh(d / scale), "
+                              "which bends smoothly towards ±1 instead of cutting off at |d| = scale, so a cell's "
+                              "hill keeps a peak beyond scale pixels from its border"),
         (dict(squash="no scale"), "you took np.tanh(d) without dividing by scale: scale sets how many pixels the "
                                   "target takes to saturate, np.tanh(d / scale)"),
         (dict(squash="times"), "you multiplied by scale: the target is np.tanh(d / scale), so a larger scale "
@@ -692,6 +739,14 @@ def check_signed_distance(signed_distance: Callable) -> None:
         for kw, hint in variants:
             if np.allclose(got, _signed_distance_reference(inst, scale, **kw), atol=1e-6):
                 raise AssertionError(f"{base}: {hint}")
+        for where_, inst_, scale_ in cases:      # cells of different sizes that all peak alike: normalised per cell
+            ids_ = np.unique(inst_[inst_ > 0])
+            tops = ndimage.maximum(call(inst_, scale_), inst_, ids_)
+            if np.ptp(tops) < 1e-6 and np.ptp(ndimage.maximum(_signed_distance_reference(inst_, scale_), inst_, ids_)) > 1e-3:
+                raise AssertionError(f"{base}. On {where_} every cell of yours peaks at the same value "
+                                     f"({float(tops[0]):.3f}), though a larger cell lies farther from its border: you "
+                                     f"normalised each cell by its own maximum (d / d.max()). The target keeps the "
+                                     f"distance in pixels, np.tanh(d / scale), so that a larger cell peaks higher")
         if np.allclose(got, call(inst, 2 * scale), atol=1e-9):
             raise AssertionError(f"{base}: your target is the same for scale={scale:g} and scale={2 * scale:g}, so "
                                  f"signed_distance ignores its scale argument (a number written inside it?): "
@@ -817,6 +872,13 @@ def check_coco_ap(coco_ap: Callable) -> None:
                           "hits / hits, so a missed cell costs AP"),
         (dict(envelope=False), "you read the raw precision at the 101 recall levels: COCO first replaces each "
                                "precision by the best precision reached at that recall or beyond (the envelope)"),
+        (dict(levels=100), "you read the envelope at 100 recall levels (np.linspace(0, 1, 100)): COCO reads 101 "
+                           "levels, 0, 0.01, ..., 1 (np.linspace(0, 1, 101)), so that every hundredth is a level"),
+        (dict(levels=11), "that is PASCAL VOC 2007's 11-point AP (the envelope read at recall 0, 0.1, ..., 1): COCO "
+                          "reads it at the 101 recall levels 0, 0.01, ..., 1 and averages those 101 values"),
+        (dict(side="right"), "np.searchsorted(recall, levels, side=\"right\") skips the object whose recall equals a "
+                             "level: the envelope at level r is read at the first object whose recall is at least r "
+                             "(side=\"left\")"),
         (dict(by="voc"), "that is the area under the envelope (PASCAL VOC's all-points AP: each hit adds the "
                          "envelope there / the true cells): COCO's AP reads the envelope at the 101 recall levels 0, "
                          "0.01, ..., 1 and averages those 101 values"),
@@ -831,9 +893,15 @@ def check_coco_ap(coco_ap: Callable) -> None:
         base = f"{where}, at IoU threshold {t}, the AP is {want:.4f}, yours is {got:.4f}"
         if np.isnan(got):
             raise AssertionError(f"{base}: coco_ap returned NaN; objects that all miss have AP 0")
-        for kw, hint in variants:
-            if _close(got, _coco_ap_reference(preds, confs, truths, t, **kw), 1e-6):
-                raise AssertionError(f"{base}: {hint}")
+        named = [(kw, hint) for kw, hint in variants if _close(got, _coco_ap_reference(preds, confs, truths, t, **kw), 1e-6)]
+        for where_, preds_, confs_, truths_, t_ in _coco_ap_cases():   # several variants agree here: the other cases
+            if len(named) < 2:                                          # tell them apart (review 03s10 P3-7)
+                break
+            got_ = call(preds_, confs_, truths_, t_)
+            named = [(kw, hint) for kw, hint in named
+                     if _close(got_, _coco_ap_reference(preds_, confs_, truths_, t_, **kw), 1e-6)] or named[:1]
+        if named:
+            raise AssertionError(f"{base}: {named[0][1]}")
         if "tied" in where:
             raise AssertionError(f"{base}. Equal confidences must keep every object: an object is lost when "
                                  f"objects are stored or looked up by their confidence (a dict keyed by it)")
