@@ -198,12 +198,13 @@ checks.check_signed_distance(signed_distance)
 # ## 4b · Train a network on your target (3 points)
 #
 # Now learn the target from the image, as section 7 of the lesson did for its distance map. The
-# cell below draws training images of smaller cells (48 × 48 px, 2 to 5 cells each) and turns
-# each instance map into **your** `signed_distance` target (exercise 4, `SCALE = 5`).
+# cell below draws training images of smaller cells (48 × 48 px, 2 to 5 cells each).
 #
 # 1. Write `train_step(model, optimiser, images, targets)`: one step of gradient descent on the
 #    mean squared error between `model(images)` and `targets`; return the loss as a number.
-# 2. Train `model = models.TinyUNet(3, 1, width=8)` (after `torch.manual_seed(0)`) with the
+# 2. Turn each instance map of `train_set.instances` into **your** `signed_distance` target
+#    (exercise 4, `SCALE = 5`), a tensor of shape (300, 1, 48, 48) like `model(images)`.
+# 3. Train `model = models.TinyUNet(3, 1, width=8)` (after `torch.manual_seed(0)`) with the
 #    lesson's recipe in fewer steps: Adam and `OneCycleLR` with `max_lr=1e-2`, `STEPS` steps,
 #    each on a new random batch of `BATCH` images (drawn with a seeded `torch.Generator`).
 #
@@ -221,8 +222,8 @@ from segcourse import models
 SCALE, STEPS, BATCH = 5.0, 80, 10
 train_set = data.touching_cells(300, size=48, seed=100, overlap=0.1, isolated=0.5, num_cells=(2, 5))
 images = torch.from_numpy(train_set.images).permute(0, 3, 1, 2).contiguous()      # (300, 3, 48, 48)
-targets = torch.from_numpy(np.stack([signed_distance(t, SCALE) for t in train_set.instances])).float()[:, None]
-print(f"{len(images)} training images; targets from {float(targets.min()):.2f} to {float(targets.max()):.2f}")
+print(f"{len(images)} training images of {images.shape[2]} × {images.shape[3]} px, "
+      f"{sum(int(t.max()) for t in train_set.instances)} cells")
 
 # %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(model, optimiser, images, targets):
@@ -236,6 +237,7 @@ def train_step(model, optimiser, images, targets):
 
 # %% nbgrader={"grade": false, "grade_id": "train_loop", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
+targets = torch.from_numpy(np.stack([signed_distance(t, SCALE) for t in train_set.instances])).float()[:, None]
 torch.manual_seed(0)
 model = models.TinyUNet(3, 1, width=8)
 optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -248,7 +250,8 @@ for step in range(STEPS):
     losses.append(train_step(model, optimiser, images[idx], targets[idx]))
     sched.step()
 ### END SOLUTION
-print(f"mean loss of the first 5 steps {np.mean(losses[:5]):.3f}, of the last 5 {np.mean(losses[-5:]):.3f}")
+print(f"targets from {float(targets.min()):.2f} to {float(targets.max()):.2f}; mean loss of the first 5 steps "
+      f"{np.mean(losses[:5]):.3f}, of the last 5 {np.mean(losses[-5:]):.3f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_distance_training", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 checks.check_distance_training(train_step, model)
