@@ -235,7 +235,7 @@ def train_step(model, optimiser, images, targets):
     return loss.item()
     ### END SOLUTION
 
-# %% nbgrader={"grade": false, "grade_id": "train_loop", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "train_loop", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["nbval-ignore-output"]
 ### BEGIN SOLUTION
 targets = torch.from_numpy(np.stack([signed_distance(t, SCALE) for t in train_set.instances])).float()[:, None]
 torch.manual_seed(0)
@@ -253,7 +253,7 @@ for step in range(STEPS):
 print(f"targets from {float(targets.min()):.2f} to {float(targets.max()):.2f}; mean loss of the first 5 steps "
       f"{np.mean(losses[:5]):.3f}, of the last 5 {np.mean(losses[-5:]):.3f}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_distance_training", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_distance_training", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["nbval-ignore-output"]
 checks.check_distance_training(train_step, model)
 
 # %% [markdown]
