@@ -1734,3 +1734,52 @@ def band_figure(target: Any, pred: Any, band_target: Any, band_pred: Any, d: int
 
 
 __all__ += ["band_figure"]
+
+
+def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
+    """Outline in :data:`MERGE_COLOUR` (lavender) each prediction that holds more than half of each of two or
+    more true objects (:func:`merged_groups`), as
+    :func:`fate_panel` does: solid if it matches none of them (an FP), dashed if it matches one.
+
+    ``view(a)`` maps each array to what the panel shows (a :func:`zoom_rows` row); by default the whole
+    map. Returns the legend handles of the outlines drawn (none when nothing merges).
+
+    Examples
+    --------
+    >>> gt = np.zeros((8, 8), int); gt[:4, :4] = 1; gt[:4, 4:] = 2
+    >>> pred = np.zeros((8, 8), int); pred[:4] = 9                  # 9 merges 1 and 2, matching neither
+    >>> fig, ax = plt.subplots()
+    >>> [h.get_label() for h in outline_merges(ax, pred, gt)]
+    ['merge (over half of 2+ cells), matching none: FP']
+    >>> plt.close(fig)
+    """
+    from matplotlib.lines import Line2D
+
+    from .instances import match_instances
+
+    check_axes(ax)
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    view = np.asarray if view is None else view
+    unmatched = set(match_instances(p, g)["unmatched_pred"])
+    merges = [int(i) for i in np.unique(p) if i and merged_groups(np.where(p == i, i, 0), g)]
+    colour = np.array(MERGE_COLOUR) / 255
+    styles = set()
+    for i in merges:
+        shown = view(p == i)
+        if shown.any():
+            style = "solid" if i in unmatched else "dashed"
+            ax.contour(shown, levels=[0.5], colors=[colour], linewidths=2, linestyles=style)
+            styles.add(style)
+    handles = []
+    if "solid" in styles:
+        handles.append(Patch(facecolor=np.array(_pal.OUTCOME_COLOURS["FP"]) / 255, edgecolor=colour, linewidth=2,
+                             label="merge (over half of 2+ cells), matching none: FP"))
+    if "dashed" in styles:
+        handles.append(Line2D([], [], color=colour, linewidth=2, linestyle="--",
+                              label="merge (over half of 2+ cells), matching one"))
+    return handles
+
+
+__all__ += ["outline_merges"]

@@ -3,7 +3,7 @@
 #
 # Count cells with another connectivity, score instances with panoptic quality (empty maps
 # included), build your own marker-based watershed for larger cells with noisy masks and tune it, make a
-# signed distance target for training, match ranked objects and score them with COCO's AP, and choose between semantic and
+# signed distance target and train a network on it, match ranked objects and score them with COCO's AP, and choose between semantic and
 # instance segmentation. Each
 # function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
 # scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
@@ -193,6 +193,68 @@ print(f"each cell's peak: {min(peak):.2f} to {max(peak):.2f}; the smallest cell 
 
 # %% nbgrader={"grade": true, "grade_id": "check_signed_distance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_signed_distance(signed_distance)
+
+# %% [markdown]
+# ## 4b · Train a network on your target (3 points)
+#
+# Now learn the target from the image, as section 7 of the lesson did for its distance map. The
+# cell below draws training images of smaller cells (48 × 48 px, 2 to 5 cells each).
+#
+# 1. Write `train_step(model, optimiser, images, targets)`: one step of gradient descent on the
+#    mean squared error between `model(images)` and `targets`; return the loss as a number.
+# 2. Turn each instance map of `train_set.instances` into **your** `signed_distance` target
+#    (exercise 4, `SCALE = 5`), a tensor of shape (300, 1, 48, 48) like `model(images)`.
+# 3. Train `model = models.TinyUNet(3, 1, width=8)` (after `torch.manual_seed(0)`) with the
+#    lesson's recipe in fewer steps: Adam and `OneCycleLR` with `max_lr=1e-2`, `STEPS` steps,
+#    each on a new random batch of `BATCH` images (drawn with a seeded `torch.Generator`).
+#
+# The check first runs your `train_step` on a one-layer model and compares the weights it
+# leaves with one right step. Then it **seeds a watershed from your model's prediction** on 40
+# images it never shows: it blurs the prediction (a Gaussian of σ = 1 px; the lesson blurred its
+# map too), puts markers at its peaks at least 2 px apart and floods inside `prediction > 0`
+# (`instances.watershed_from_distance(pred, pred > 0)`). You pass with a pooled PQ of at least
+# 0.80 (the check prints it).
+
+# %% nbgrader={"grade": false, "grade_id": "train_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+from segcourse import models
+
+SCALE, STEPS, BATCH = 5.0, 80, 10
+train_set = data.touching_cells(300, size=48, seed=100, overlap=0.1, isolated=0.5, num_cells=(2, 5))
+images = torch.from_numpy(train_set.images).permute(0, 3, 1, 2).contiguous()      # (300, 3, 48, 48)
+print(f"{len(images)} training images of {images.shape[2]} × {images.shape[3]} px, "
+      f"{sum(int(t.max()) for t in train_set.instances)} cells")
+
+# %% nbgrader={"grade": false, "grade_id": "train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_step(model, optimiser, images, targets):
+    ### BEGIN SOLUTION
+    loss = torch.nn.functional.mse_loss(model(images), targets)
+    optimiser.zero_grad()                      # backward() adds to the gradients: clear last step's first
+    loss.backward()
+    optimiser.step()
+    return loss.item()
+    ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "train_loop", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["nbval-ignore-output"]
+### BEGIN SOLUTION
+targets = torch.from_numpy(np.stack([signed_distance(t, SCALE) for t in train_set.instances])).float()[:, None]
+torch.manual_seed(0)
+model = models.TinyUNet(3, 1, width=8)
+optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+sched = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=1e-2, total_steps=STEPS)
+gen = torch.Generator().manual_seed(0)
+model.train()
+losses = []
+for step in range(STEPS):
+    idx = torch.randint(0, len(images), (BATCH,), generator=gen)   # a new random batch each step
+    losses.append(train_step(model, optimiser, images[idx], targets[idx]))
+    sched.step()
+### END SOLUTION
+print(f"targets from {float(targets.min()):.2f} to {float(targets.max()):.2f}; mean loss of the first 5 steps "
+      f"{np.mean(losses[:5]):.3f}, of the last 5 {np.mean(losses[-5:]):.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_distance_training", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false} tags=["nbval-ignore-output"]
+checks.check_distance_training(train_step, model)
 
 # %% [markdown]
 # ## 5 · COCO's AP of a data set, from instance maps (2 points)

@@ -1,0 +1,71 @@
+"""Exercise 03.4b, training on the signed distance: train_step's slips and the model's are named (no training here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from segcourse import checks, data
+from segcourse.checks import lesson03
+
+
+def _step(zero=True, step=True, loss_fn=torch.nn.functional.mse_loss):
+    def train_step(model, optimiser, images, targets):
+        loss = loss_fn(model(images), targets)
+        if zero:
+            optimiser.zero_grad()
+        loss.backward()
+        if step:
+            optimiser.step()
+        return loss.item()
+    return train_step
+
+
+class _Fixed(torch.nn.Module):
+    """A 'trained' model that returns a fixed map for the check's held-back images (no training in a test)."""
+
+    def __init__(self, maps):
+        super().__init__()
+        self.maps = torch.as_tensor(np.asarray(maps), dtype=torch.float32)[:, None]
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return self.maps[: len(x)] + 0 * self.dummy
+
+
+def _held():
+    return data.touching_cells(**lesson03.TRAIN_HELD_BACK)
+
+
+def _target(inst):
+    return lesson03._signed_distance_reference(inst, 5.0)
+
+
+def _fails(train_step, model, *words):
+    with pytest.raises(AssertionError) as info:
+        checks.check_distance_training(train_step, model)
+    text = " ".join(str(info.value).split())
+    for w in words:
+        assert w in text, str(info.value)
+
+
+def test_right_step_and_target_pass(capsys):
+    checks.check_distance_training(_step(), _Fixed([_target(t) for t in _held().instances]))
+    assert "pooled PQ" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("step, words", [
+    (_step(zero=False), ("zero_grad", "sum of both batches")),
+    (_step(step=False), ("left the weights as they were",)),
+    (_step(loss_fn=torch.nn.functional.l1_loss), ("mean absolute error",)),
+])
+def test_train_step_slips_get_their_hint(step, words):
+    _fails(step, _Fixed([_target(t) for t in _held().instances]), *words)
+
+
+def test_untrained_and_wrong_target_models_fail():
+    held = _held()
+    _fails(_step(), _Fixed(np.full((len(held.images), 48, 48), 0.1)), "hardly varies", "untrained")
+    _fails(_step(), _Fixed(held.labels.astype(float)), "0 on background", "signed_distance")
+    _fails(_step(), "model", "pass the model you trained")
