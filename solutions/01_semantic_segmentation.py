@@ -330,9 +330,10 @@ checks.check_train_steps(train_steps)
 # twice from the same initial weights on the same batches: with your median frequency weights of
 # exercise 1, and with every weight 1 (plain cross-entropy). It prints the loss every 10 steps and
 # the per-class IoU on 100 of the lesson's test scenes. Which class does the weighting buy, and at
-# what price? One seed: what would you run before you believe it?
+# what price? One seed: what would you run before you believe it? (Another CPU may print other
+# numbers: 30 training steps amplify its rounding differences.)
 
-# %% nbgrader={"grade": false, "grade_id": "train_steps_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "train_steps_run", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-ignore-output"]
 scenes6 = data.road_scenes(240, seed=1000)                            # the lesson's first 240 training scenes
 x6 = torch.as_tensor(scenes6.images).permute(0, 3, 1, 2)
 y6 = torch.as_tensor(scenes6.labels).long()
