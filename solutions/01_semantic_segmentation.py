@@ -1,15 +1,20 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 01 · Semantic segmentation
 #
-# Five exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
+# Six exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
 # unlabelled pixels, a crop and resize that keeps image and mask aligned, a camera with half the
-# resolution, which the lesson did not test, and a reading of a seed spread. The first two are variants of what the lesson
-# showed, not copies: write them, the resize of exercise 3 and the camera of exercise 4 in numpy. The checks compare your numbers with `segcourse` and torch, so an answer that calls
-# `segcourse` or torch's `cross_entropy` is refused even when its numbers are right.
+# resolution, which the lesson did not test, a reading of seeds paired by seed, and the training
+# loop itself. The first two are variants of what the lesson showed, not copies. Write exercises 1
+# to 4 in numpy, exercise 6 in torch. The checks compare your numbers with `segcourse` and torch,
+# so an answer that calls `segcourse` (or, in exercise 2, torch's `cross_entropy`) is refused even
+# when its numbers are right.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
+import torch
 from segcourse import checks, data, metrics, models, train
+
+torch.set_num_threads(2)  # the course is sized for a 2-core laptop
 
 
 # %% [markdown]
@@ -63,8 +68,8 @@ checks.check_median_frequency_weights(median_frequency_weights)
 # return the weighted mean of those losses, each weighted by its true class's weight — which means
 # dividing by the **sum of the weights**, as torch does. It must stay finite for very large logits
 # (a true class 1000 below the largest logit included).
-# Write it in numpy: torch's `log_softmax`, `softmax` and `logsumexp` are refused (numpy and
-# `scipy.special.log_softmax` are allowed).
+# Write it in numpy: the `log_softmax`, `softmax` and `logsumexp` of torch and of `scipy.special`
+# are refused, as the stable log-softmax is half of the exercise.
 
 # %% nbgrader={"grade": false, "grade_id": "weighted_cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def weighted_cross_entropy(logits, target, class_weights, ignore_index=255):
@@ -236,7 +241,7 @@ print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class
 #
 # Lesson 01 §4 compared losses over five seeds, paired by seed, with a **tolerance** of 0.01 mIoU
 # (what two machines may differ by). Here you write that reading as a function, then apply it to
-# every step of the recipe. Write `effect_summary(before, after, tolerance=0.01)`:
+# §8's augmentations, on both cameras. Write `effect_summary(before, after, tolerance=0.01)`:
 # `before` and `after` map a seed to a score (`{0: 0.62, 1: 0.58, ...}`).
 #
 # * Pair the runs **by seed**: the change of seed `s` is `after[s] - before[s]`. The two dicts may
@@ -259,20 +264,105 @@ def effect_summary(before, after, tolerance=0.01):
 checks.check_effect_summary(effect_summary)
 
 # %% [markdown]
-# The cell below applies your function to the lesson's ablation (`segcourse/results/ablation.json`,
-# five seeds per setting). Read each line: which change of recipe improved every seed by more than
-# the tolerance, and which rests on a median that one seed could overturn?
+# The cell below applies your function to lesson 01 §8's retraining (`segcourse/results/shift.json`,
+# three seeds per augmentation; "+ colour" adds colour jitter and brightness to the flips, "+ noise"
+# adds pixel noise to those), on the shifted camera and on the clean one. Read each line: which
+# step of augmentation improved every seed by more than the tolerance? And the small price on
+# clean scenes that §8 mentions: is it larger than the tolerance, in any seed?
 
 # %% nbgrader={"grade": false, "grade_id": "effect_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from segcourse import experiments
 
-ablation = experiments.load("ablation")
-miou = {c: {r["seed"]: r["miou"] for r in ablation["rows"] if r["config"] == c}
-        for c in ("CE", "CE + weights", "CE + Dice", "CE + Dice + weights")}
+shift_rows = experiments.load("shift")["rows"]
+steps = {"none": "flips only", "colour jitter + brightness": "+ colour", "colour jitter + brightness + noise": "+ noise"}
 try:
-    for before, after in (("CE", "CE + weights"), ("CE", "CE + Dice"), ("CE + weights", "CE + Dice + weights")):
-        mean, median, improved, clear = effect_summary(miou[before], miou[after])
-        print(f"{before:>13} -> {after:<20}: mean {mean:+.3f}, median {median:+.3f}, "
-              f"improved by more than 0.01 in {improved} of {len(miou[before])} seeds, clear: {clear}")
+    for camera in ("shifted", "clean"):
+        miou = {a: {r["seed"]: r[camera]["miou"] for r in shift_rows if r["augmentation"] == a} for a in steps}
+        for before, after in zip(list(steps), list(steps)[1:]):
+            mean, median, improved, clear = effect_summary(miou[before], miou[after])
+            worsened = sum(miou[after][s] - miou[before][s] < -0.01 for s in miou[before])
+            print(f"{camera:>7}, {steps[before]:>10} -> {steps[after]:<8}: "
+                  f"mean {mean:+.4f}, median {median:+.4f}, improved by more than 0.01 in {improved} of 3 seeds, "
+                  f"worse by more than 0.01 in {worsened}, clear: {clear}")
 except NotImplementedError:
     print("effect_summary is still a stub: write it first, then run this cell again")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_steps_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6 · The training loop, by hand (2 points)
+#
+# Lesson 01 §4 took one training step by hand, and `train.fit` repeats it. Write the loop yourself:
+# `train_steps(model, batches, class_weights, lr)`.
+#
+# * Build **one** Adam optimizer over `model.parameters()` with learning rate `lr`, and put the
+#   model in training mode (`model.train()`: BatchNorm then uses each batch's own statistics).
+# * For each `(images, labels)` in `batches` (tensors `(N, 3, H, W)` float32 and `(N, H, W)`
+#   int64): zero the gradients, compute the logits, then the cross-entropy weighted by
+#   `class_weights`, ignoring the pixels labelled 255. Backpropagate and take one optimizer step.
+# * `class_weights` is a numpy array (exercise 1 returns one): make it a float32 tensor.
+# * Return the list of the losses, one float per batch, each taken before its step (`loss.item()`).
+#
+# Here torch's `cross_entropy` is allowed (exercise 2 wrote it); `segcourse.train` is refused. The
+# check runs your loop and its own on identical copies of a tiny network (seeded, so on the CPU
+# both give the same numbers) and compares the losses step by step.
+
+# %% nbgrader={"grade": false, "grade_id": "train_steps", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_steps(model, batches, class_weights, lr):
+    ### BEGIN SOLUTION
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)          # once: Adam keeps running averages
+    weight = torch.as_tensor(class_weights, dtype=torch.float32)
+    model.train()
+    losses = []
+    for images, labels in batches:
+        optimizer.zero_grad()                                          # backward() adds to .grad
+        loss = torch.nn.functional.cross_entropy(model(images), labels, weight=weight, ignore_index=255)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_train_steps", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_train_steps(train_steps)
+
+# %% [markdown]
+# The cell below trains a narrow UNet (width 4) for 30 steps of 8 of the lesson's training scenes,
+# twice from the same initial weights on the same batches: with your median frequency weights of
+# exercise 1, and with every weight 1 (plain cross-entropy). It draws both loss curves and the
+# per-class IoU on 100 of the lesson's test scenes. Which classes does the weighting buy, and at
+# what price? One seed: what would you run before you believe it? (The figure's exact values
+# change from one CPU to another, as 30 training steps amplify rounding differences; the printed
+# lines do not.)
+
+# %% nbgrader={"grade": false, "grade_id": "train_steps_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+
+scenes6 = data.road_scenes(240, seed=1000)                            # the lesson's first 240 training scenes
+x6 = torch.as_tensor(scenes6.images).permute(0, 3, 1, 2)
+y6 = torch.as_tensor(scenes6.labels).long()
+batches6 = [(x6[i:i + 8], y6[i:i + 8]) for i in range(0, 240, 8)]   # 30 steps of 8 scenes
+test6 = data.road_scenes(100, seed=4242)                              # the lesson's first 100 test scenes
+try:
+    runs6 = {}
+    for label, w in (("median frequency weights (ex. 1)", weights), ("all weights 1 (plain CE)", np.ones(5))):
+        torch.manual_seed(0)                                          # the same initial weights for both runs
+        net = models.TinyUNet(in_channels=3, num_classes=5, width=4)
+        runs6[label] = (train_steps(net, batches6, w, 1e-2), train.evaluate(net, test6, device="cpu")["per_class_iou"])
+        iou6 = runs6[label][1]
+        print(f"{label:>32}: lanes found (lane IoU > 0.5): {iou6[3] > 0.5}; any car pixel found: {iou6[4] > 0}")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for (label, (losses, iou6)), style in zip(runs6.items(), ("-", "--")):
+        axes[0].plot(range(1, 31), losses, style, color="black", label=label)
+    axes[0].set(xlabel="training step", ylabel="cross-entropy (each run's weights)", title="loss of each batch")
+    axes[0].legend(frameon=False, fontsize=8)
+    for k, (label, (losses, iou6)) in enumerate(runs6.items()):
+        axes[1].bar(np.arange(5) + (k - 0.5) * 0.4, iou6, width=0.4, color=test6.palette / 255, edgecolor="black",
+                    hatch="//" if k else None, label=label)
+    axes[1].set_xticks(range(5), test6.class_names, rotation=20)
+    axes[1].set(ylabel="test IoU (100 scenes)", ylim=(0, 1), title="per-class test IoU (hatched: all weights 1)")
+    axes[1].legend(handles=[plt.matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch="//" if k else None,
+                                                         label=label) for k, label in enumerate(runs6)],
+                   frameon=False, fontsize=8, loc="upper right")
+    fig.tight_layout()
+except (NameError, NotImplementedError):
+    print("write median_frequency_weights (exercise 1) and train_steps first, then run this cell again")

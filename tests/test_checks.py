@@ -629,7 +629,7 @@ def test_weighted_cross_entropy_check():
         nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
         keep = np.asarray(t) != ignore_index
         return (ww * nll)[keep].sum() / ww[keep].sum()
-    _fails(checks.check_weighted_cross_entropy, torch_log_softmax, "calls torch.log_softmax", "scipy.special.log_softmax")
+    _fails(checks.check_weighted_cross_entropy, torch_log_softmax, "calls torch.log_softmax", "half of this exercise")
     def tensor_method(z, t, w, ignore_index=255):
         import torch
         logp = torch.as_tensor(np.asarray(z, np.float64)).log_softmax(1).numpy()
@@ -638,14 +638,14 @@ def test_weighted_cross_entropy_check():
         keep = np.asarray(t) != ignore_index
         return (ww * nll)[keep].sum() / ww[keep].sum()
     _fails(checks.check_weighted_cross_entropy, tensor_method, "calls torch.log_softmax")
-    def scipy_log_softmax(z, t, w, ignore_index=255):  # scipy's log-softmax is allowed
+    def scipy_log_softmax(z, t, w, ignore_index=255):  # review 01s10 P3 13: scipy's log-softmax is refused too
         from scipy.special import log_softmax
         logp = log_softmax(np.asarray(z, float), 1)
         tt = np.where(np.asarray(t) != ignore_index, t, 0)
         nll, ww = -np.take_along_axis(logp, tt[:, None], 1)[:, 0], np.asarray(w, float)[tt]
         keep = np.asarray(t) != ignore_index
         return (ww * nll)[keep].sum() / ww[keep].sum()
-    checks.check_weighted_cross_entropy(scipy_log_softmax)
+    _fails(checks.check_weighted_cross_entropy, scipy_log_softmax, "calls scipy.special.log_softmax", "numpy")
     def by_count(z, t, w, ignore_index=255):
         nll, ww, keep = _ce_parts(z, t, w, ignore_index)
         return (ww * nll)[keep].sum() / keep.sum()
@@ -1640,3 +1640,63 @@ def test_median_frequency_check_catches_counts_cut_to_k_bins():
         w = np.where(f > 0, np.median(f[f > 0]) / np.where(f > 0, f, 1), 0.0)
         return f, w
     _fails(checks.check_median_frequency_weights, cut, "ignore_index=-1")
+
+
+def test_lesson01_hints_name_a_block_sum_a_convolve_offset_and_a_t_test():
+    """Review 01s10 P3 11 and 12: each of these wrong answers got a generic hint."""
+    from scipy import ndimage
+    def block_sum(images, factor=2):
+        return _camera_ref(images, factor) * factor * factor
+    _fails(checks.check_block_mean_camera, block_sum, "4 times the block mean", "block SUM")
+    def convolve_at_start(images, factor=2):    # a centred window read at the first pixel of each block
+        x = np.asarray(images, float)
+        moving = ndimage.convolve(x, np.ones((1, factor, factor, 1)) / factor**2)
+        return moving[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2)
+    _fails(checks.check_block_mean_camera, convolve_at_start, "offset 0", "centred")
+    def t_test(b, a, tolerance=0.01):           # paired t statistic against the 5 % critical value (df 2 to 4)
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool(t > {2: 4.30, 3: 3.18, 4: 2.78}[len(d) - 1])
+    _fails(checks.check_effect_summary, t_test, "your count is right", "EVERY paired seed", "t-test")
+
+
+def _train_steps_ref(model, batches, class_weights, lr, mistake=""):
+    import torch.nn.functional as F
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    w = torch.as_tensor(class_weights, dtype=torch.float32)
+    model.train()
+    losses = []
+    for images, labels in batches:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(images), labels, weight=w, ignore_index=255)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_train_steps_check():
+    """Review 01s10 P2 2: exercise 6 writes the training loop; each typical wrong loop gets its cause."""
+    from segcourse.checks import lesson01
+    checks.check_train_steps(_train_steps_ref)
+    for mistake, words in (("no zero_grad", "zero_grad"), ("optimizer inside", "once, before the loop"),
+                           ("eval", "model.train()"), ("unweighted", "unweighted"), ("sum", "SUM"),
+                           ("softmax", "raw logits"), ("fixed lr", "lr=lr"), ("sgd", "Adam")):
+        _fails(checks.check_train_steps, lambda m, b, w, lr, k=mistake: lesson01._train_ref(m, b, w, lr, k), words)
+    def no_ignore(model, batches, class_weights, lr):
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        model.train()
+        return [torch.nn.functional.cross_entropy(model(x), y, weight=torch.as_tensor(class_weights).float()).item()
+                for x, y in batches]
+    _fails(checks.check_train_steps, no_ignore, "ignore_index=255")
+    def float64_weights(model, batches, class_weights, lr):
+        model.train()
+        return [torch.nn.functional.cross_entropy(model(x), y, weight=torch.as_tensor(class_weights),
+                                                  ignore_index=255).item() for x, y in batches]
+    _fails(checks.check_train_steps, float64_weights, "dtype=torch.float32")
+    def fit(model, batches, class_weights, lr):
+        from segcourse import train
+        train.dice_loss(model(batches[0][0]), batches[0][1].clamp(max=3))
+        return _train_steps_ref(model, batches, class_weights, lr)
+    _fails(checks.check_train_steps, fit, "calls segcourse.train.dice_loss")
+    _fails(checks.check_train_steps, lambda m, b, w, lr: _train_steps_ref(m, b, w, lr)[:-1], "one loss per batch")

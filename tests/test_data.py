@@ -191,3 +191,15 @@ def test_touching_cells_isolated_mixes_lone_cells_with_clusters_and_keeps_the_de
     assert lone_cells(mixed) > 2 * lone_cells(base)
     with pytest.raises(ValueError, match="isolated"):
         data.touching_cells(2, isolated=1.5)
+
+
+def test_road_scenes_car_instances_name_the_car_painted_last():
+    """Review 01s10 P2 4: car_instances=True adds which car painted each pixel; nothing else changes."""
+    plain = data.road_scenes(40, seed=4242)
+    with_ids = data.road_scenes(40, seed=4242, car_instances=True)
+    assert plain.instances is None and with_ids.params == plain.params
+    assert (with_ids.images == plain.images).all() and (with_ids.labels == plain.labels).all()
+    ids = with_ids.instances
+    assert ids.dtype == np.int32 and ((ids > 0) == (plain.labels == 4)).all() and ids.max() <= 3
+    first = data.road_scenes(40, seed=4242, max_cars=1).labels == 4     # draw 1 alone: its pixels, unless painted over
+    assert set(np.unique(ids[first]).tolist()) <= {1, 2, 3} and (ids[~first & (ids > 0)] > 1).all()

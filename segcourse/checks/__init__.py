@@ -43,7 +43,7 @@ Layout
                 ``check_rgb_to_ids``, ``check_one_hot_batch``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_crop_resize_pair``,
-                ``check_block_mean_camera``
+                ``check_block_mean_camera``, ``check_effect_summary``, ``check_train_steps``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``,
                 ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``
@@ -99,7 +99,7 @@ from .lesson00 import (  # noqa: F401
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
-from .lesson01 import check_effect_summary
+from .lesson01 import check_effect_summary, check_train_steps
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
                        check_soft_dice, check_unet, check_unsure_on_boundary,
                        check_weighted_bn_statistics)
@@ -139,6 +139,7 @@ __all__ = [
     "check_aligned_flip",
     "check_block_mean_camera",
     "check_effect_summary",
+    "check_train_steps",
     "check_count_cells",
     "check_panoptic_quality",
     "check_split_cells",

@@ -14,7 +14,7 @@ from ._core import _array, _close, _number, learner_check
 from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_median_frequency_weights", "check_weighted_cross_entropy", "check_aligned_flip",
-           "check_crop_resize_pair", "check_block_mean_camera", "check_effect_summary"]
+           "check_crop_resize_pair", "check_block_mean_camera", "check_effect_summary", "check_train_steps"]
 
 
 def _show(value: Any) -> str:
@@ -311,14 +311,16 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     The answer is the learner's numpy: one that calls torch's ``cross_entropy`` or ``nll_loss``
     (``nn.CrossEntropyLoss`` calls the first), torch's ``log_softmax``, ``softmax`` or ``logsumexp``
     (functions or Tensor methods) or ``segcourse`` is refused once its numbers are right;
-    ``scipy.special.log_softmax`` is allowed.
+    ``scipy.special``'s ``log_softmax``, ``softmax`` and ``logsumexp`` are refused too: the stable
+    log-softmax is half of the exercise.
 
     >>> check_weighted_cross_entropy(lambda logits, target, w, ignore_index=255: 0.0)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: on a 2×3 image without ignored pixels (K = 3, weights [1, 2, 0.5]) torch ...
     """
-    call = _TorchWatch(LIBRARY + (("torch.nn.functional", {"cross_entropy", "nll_loss", "log_softmax", "softmax"}),),
+    call = _TorchWatch(LIBRARY + (("torch.nn.functional", {"cross_entropy", "nll_loss", "log_softmax", "softmax"}),
+                                  ("scipy.special", {"log_softmax", "softmax", "logsumexp"})),
                        builtins=CE_TORCH_BUILTINS)
     logits, target, weights = CE_LOGITS, CE_TARGET, CE_WEIGHTS
     clean = np.where(target == 255, 0, target)
@@ -403,11 +405,11 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
                              f"hard-coded 255, not with the ignore_index argument. Select the pixels with "
                              f"target != ignore_index.")
     whole = [name for name in call.seen if name.startswith("segcourse") or name.endswith(("cross_entropy", "nll_loss"))]
-    if call.seen and not whole:                        # only torch's log-softmax / softmax / logsumexp
-        raise AssertionError(f"your weighted_cross_entropy calls {call.seen[0]}: it gives the right numbers, but "
-                             f"this exercise asks for numpy, and the log-softmax is half of it. Subtract each "
-                             f"pixel's largest logit, then z - log(sum(exp(z))) over axis 1 (or "
-                             f"scipy.special.log_softmax, which is allowed).")
+    if call.seen and not whole:                        # only a library's log-softmax / softmax / logsumexp
+        raise AssertionError(f"your weighted_cross_entropy calls {_public(call.seen[0])}: it gives the right numbers, "
+                             f"but the stable log-softmax is half of this exercise, and that call does it for you. "
+                             f"Write it in numpy: subtract each pixel's largest logit (over axis 1), then "
+                             f"z - log(sum(exp(z))) over axis 1.")
     call.seen = whole + [name for name in call.seen if name not in whole]   # name the whole loss first
     call.refuse("weighted_cross_entropy")
     print("check_weighted_cross_entropy: all cases pass")
@@ -682,6 +684,21 @@ def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
         return (f"you kept one pixel of each {f}×{f} block (x[:, ::{f}, ::{f}], subsampling) and dropped the other "
                 f"{f * f - 1}. A camera pixel collects the light of its whole area: each block holds the MEAN of "
                 f"its {f * f} pixels, so a thin lane mixes with the road next to it.")
+    if same(_block_mean(x, f) * f * f):
+        return (f"yours is {f * f} times the block mean: a block SUM. Divide by the {f * f} pixels of a block "
+                f"(or take .mean over the two block axes instead of .sum).")
+    from scipy import ndimage as _nd          # a moving average read at the wrong pixel
+
+    kernel = np.ones((1, f, f, 1)) / (f * f)
+    for name, moving in (("scipy.ndimage.uniform_filter", _nd.uniform_filter(x, size=(1, f, f, 1))),
+                         ("a centred convolve", _nd.convolve(x, kernel))):
+        right = [o for o in range(f) if np.allclose(moving[:, o::f, o::f], small, atol=1e-6)]
+        for o in range(f):
+            if right and o not in right and same(moving[:, o::f, o::f].repeat(f, 1).repeat(f, 2)):
+                return (f"you read {name}'s moving average at offset {o} of each block ([:, {o}::{f}, "
+                        f"{o}::{f}]). Its {f}×{f} window is centred on the pixel, so at offset {o} it reaches "
+                        f"outside the block; the window that covers exactly the block sits at offset "
+                        f"{right[0]}: read [:, {right[0]}::{f}, {right[0]}::{f}].")
     if same(np.repeat(_block_mean(x, f).mean(-1, keepdims=True), c, -1)) or same(_block_mean(x, f).mean(-1)):
         return "you averaged the 3 colour channels too: average over the block's pixels, each channel on its own."
     if same(_block_mean(x, f, "strided")):
@@ -851,7 +868,11 @@ def check_effect_summary(effect_summary: Callable) -> None:
     got = _effect_out(call(effect_summary, dict(b2), dict(a2), 0.25, what="effect_summary"))
     want = _effect(b2, a2, 0.25)
     if got[2] != want[2] or got[3] != want[3]:
-        if got[2] == 3:
+        if got[2] == want[2]:
+            hint = (f"your count is right, but clear is {got[3]}: clear is about every seed, not about the mean. It "
+                    f"is True only when EVERY paired seed improved by more than tolerance (improved == the number "
+                    f"of paired seeds); a t-test or a mean above the tolerance answers another question.")
+        elif got[2] == 3:
             hint = ("with tolerance=0.25 the changes are 0.5, 0.25 and 0.5: a change EQUAL to the tolerance is not "
                     "more than it (use >, not >=), or you ignored the tolerance argument.")
         else:
@@ -874,3 +895,155 @@ def check_effect_summary(effect_summary: Callable) -> None:
                              f"without its pair says nothing about the change: skip it (for s in before if s in after).")
     call.refuse("effect_summary")
     print("check_effect_summary: all cases pass")
+
+
+# --------------------------------------------------------------------------------- training loop
+#: The check's class weights (K = 4) and learning rate; the lr is not train.fit's 1e-2, so a hard-coded one shows.
+TRAIN_WEIGHTS = np.array([0.5, 1.0, 2.0, 4.0])
+TRAIN_LR = 0.05
+
+
+def _train_case() -> tuple[Any, list]:
+    """A tiny conv-BatchNorm net in eval mode (as ``train.evaluate`` leaves a model) and 4 batches of 3 images
+    8×8 with K = 4 classes, about 10 % of the pixels labelled 255."""
+    import torch
+
+    torch.manual_seed(7)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3, padding=1), torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+                              torch.nn.Conv2d(6, 4, 1))
+    net.eval()
+    rng = np.random.default_rng(11)
+    batches = []
+    for _ in range(4):
+        labels = rng.integers(0, 4, (3, 8, 8))
+        labels[rng.random(labels.shape) < 0.1] = 255
+        images = rng.random((3, 3, 8, 8)) + 0.3 * np.where(labels == 255, 0, labels)[:, None]
+        batches.append((torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.int64)))
+    return net, batches
+
+
+def _train_ref(model: Any, batches: list, class_weights: Any, lr: float, mistake: str = "") -> list[float]:
+    """The loop body of exercise 6, or the typical wrong answer named by ``mistake``."""
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    model = copy.deepcopy(model)
+    weight = None if mistake == "unweighted" else torch.as_tensor(np.asarray(class_weights), dtype=torch.float32)
+    lr = 1e-2 if mistake == "fixed lr" else lr
+    make = (lambda: torch.optim.SGD(model.parameters(), lr=lr)) if mistake == "sgd" else \
+        (lambda: torch.optim.Adam(model.parameters(), lr=lr))
+    opt = make()
+    model.eval() if mistake == "eval" else model.train()
+    losses = []
+    for images, labels in batches:
+        if mistake == "optimizer inside":
+            opt = make()
+        if mistake != "no zero_grad":
+            opt.zero_grad()
+        logits = model(images)
+        if mistake == "softmax":
+            logits = logits.softmax(1)
+        reduction = "sum" if mistake == "sum" else "mean"
+        loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=255, reduction=reduction)
+        if mistake == "pixel mean":
+            loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=255, reduction="sum") \
+                / (labels != 255).sum()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+#: What each typical wrong loop did, by the ``mistake`` name of :func:`_train_ref`.
+TRAIN_HINTS = {
+    "no zero_grad": ("you never reset the gradients: loss.backward() ADDS to each parameter's .grad, so from the "
+                     "second step on every update pushes with the sum of all the gradients so far. Call "
+                     "optimizer.zero_grad() once per step, before loss.backward()."),
+    "optimizer inside": ("you build a new optimizer at every step: Adam keeps running averages of each gradient, "
+                         "and a fresh Adam starts them from zero, so each of your updates is the first step of a "
+                         "new Adam. Build the optimizer once, before the loop."),
+    "eval": ("the model stays in evaluation mode (the check hands it to you in eval mode, as train.evaluate leaves "
+             "it): its BatchNorm layers normalise with their stored running statistics, not with the batch's. Call "
+             "model.train() before the loop."),
+    "unweighted": ("that is the unweighted cross-entropy: pass the class weights to cross_entropy (weight=, a "
+                   "float32 tensor), so a rare class's pixels count more."),
+    "sum": ("your loss is the weighted SUM over the pixels; reduction='mean' (the default) divides it by the sum "
+            "of the weights of the labelled pixels, as in exercise 2, so the loss does not grow with the batch."),
+    "pixel mean": ("you divided the weighted sum by the number of labelled pixels; torch's weighted mean divides "
+                   "by the sum of their weights (exercise 2)."),
+    "softmax": ("you applied softmax before cross_entropy. cross_entropy takes the raw logits and applies "
+                "log_softmax itself: a softmax before it squashes the logits into [0, 1] and the loss barely moves."),
+    "fixed lr": (f"your learning rate is 0.01, not the lr argument (the check passes lr={TRAIN_LR}): build the "
+                 f"optimizer with lr=lr."),
+    "sgd": "you used SGD; this loop uses Adam, as train.fit does: torch.optim.Adam(model.parameters(), lr=lr).",
+}
+
+
+@learner_check
+def check_train_steps(train_steps: Callable) -> None:
+    """Check ``train_steps(model, batches, class_weights, lr)`` -> one loss per batch, each before its update.
+
+    ``batches`` is a list of ``(images, labels)`` tensors, ``(N, 3, H, W)`` float32 and ``(N, H, W)`` int64
+    with unlabelled pixels 255. The loop builds ONE Adam optimizer with ``lr``, puts the model in
+    training mode, and for each batch: zero the gradients, forward, weighted cross-entropy with
+    ``ignore_index=255``, backward, step. The check runs the learner's loop and its own on
+    identical copies of a tiny conv-BatchNorm net (seeded, CPU: deterministic) and compares the
+    loss histories; a mismatch is matched against the typical wrong loops (:data:`TRAIN_HINTS`).
+    An answer that calls ``segcourse`` (``train.fit``) is refused.
+
+    >>> check_train_steps(lambda model, batches, class_weights, lr: [0.0] * len(batches))
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on 4 batches of 3 images 8×8 (K = 4, weights [0.5, 1, 2, 4], lr 0.05) the ...
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)            # 8×8 images: more threads only wait for each other (seconds on a busy CPU)
+    try:
+        _check_train_steps(train_steps)
+    finally:
+        torch.set_num_threads(threads)
+    print("check_train_steps: all cases pass")
+
+
+def _check_train_steps(train_steps: Callable) -> None:
+    call = Watch(LIBRARY)
+    net, batches = _train_case()
+    want = _train_ref(net, batches, TRAIN_WEIGHTS, TRAIN_LR)
+    what = (f"on 4 batches of 3 images 8×8 (K = 4, weights {_shows(TRAIN_WEIGHTS)}, lr {TRAIN_LR}) the loop's "
+            f"losses are {_shows(want)}")
+    try:
+        raw = call(train_steps, net, batches, TRAIN_WEIGHTS.copy(), TRAIN_LR, what="train_steps")
+    except AssertionError as exc:
+        text = str(exc)
+        if "out of bounds" in text:
+            raise AssertionError(f"{text}\nSome pixels are labelled 255 (unlabelled): they are no class. Pass "
+                                 f"ignore_index=255 to cross_entropy so they take no part in the loss.") from None
+        if "Double" in text or "dtype" in text:
+            raise AssertionError(f"{text}\nclass_weights arrive as a numpy float64 array and the logits are "
+                                 f"float32: convert the weights with torch.as_tensor(class_weights, "
+                                 f"dtype=torch.float32).") from None
+        raise
+    if isinstance(raw, (int, float)) or not hasattr(raw, "__len__"):
+        raise AssertionError(f"return a list with one loss per batch ({len(batches)} here); yours is "
+                             f"{type(raw).__name__}")
+    try:
+        got = [float(v.detach()) if hasattr(v, "detach") else float(v) for v in raw]
+    except (TypeError, ValueError):
+        raise AssertionError(f"return one number per batch (loss.item()); yours holds "
+                             f"{type(next(iter(raw), None)).__name__}") from None
+    if len(got) != len(want):
+        raise AssertionError(f"return one loss per batch: {len(batches)} batches, yours has {len(got)} losses")
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
+        first = int(np.flatnonzero(~np.isclose(got, want, rtol=1e-4, atol=1e-6))[0])
+        hint = next((TRAIN_HINTS[m] for m in TRAIN_HINTS
+                     if np.allclose(got, _train_ref(net, batches, TRAIN_WEIGHTS, TRAIN_LR, m), rtol=1e-4, atol=1e-6)),
+                    "per batch: optimizer.zero_grad(), logits = model(images), loss = cross_entropy(logits, labels, "
+                    "weight=..., ignore_index=255), loss.backward(), optimizer.step(); append loss.item().")
+        agree = (f"they agree for step{'s' if first > 1 else ''} 1{f' to {first}' if first > 1 else ''} and "
+                 f"differ from step {first + 1} on" if first else "they differ from step 1 on")
+        raise AssertionError(f"{what}, yours are {_shows(got)}: {agree}. {hint}")
+    call.refuse("train_steps", use="torch (an optimizer, cross_entropy, backward, step)")
