@@ -34,7 +34,7 @@ import re
 import platform
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -44,7 +44,7 @@ from .models import TinyUNet
 from .train import CLASS_WEIGHTS, evaluate, fit
 
 __all__ = ["ABLATION", "LOSSES", "SHIFT", "AUGMENTATIONS", "ablation_run", "shift_run", "jittered", "load", "summarise",
-           "recorded_run", "RECORD_ENV"]
+           "recorded_run", "recorded_or_run", "RECORD_ENV"]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RUNS_DIR = RESULTS_DIR / "runs"
@@ -371,6 +371,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out} in {result['wall_seconds']:.0f} s")
+
+
+def recorded_or_run(name: str, fn: Callable[[], Any], directory: str | os.PathLike | None = None) -> Any:
+    """The history of the recorded run ``name``; ``fn()`` trains it only when the course is built.
+
+    A run too slow for the lesson's minute is trained only by ``python tools/course.py build NN
+    --record`` (environment variable ``SEGCOURSE_RECORD_RUNS`` set to ``"1"``): then ``fn()`` is
+    called and its result saved under ``name``. Otherwise ``fn`` is not called and the shipped
+    history is returned. Same as ``recorded_run(name, history=fn() if recording else None)["history"]``.
+
+    Parameters
+    ----------
+    name : ``"NN_words"``, e.g. ``"02_batch_size"``.
+    fn : a function of no arguments that trains the run and returns its history.
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    The recorded history.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> recorded_or_run("09_slow", lambda: {"miou": 0.5}, folder)
+    {'miou': 0.5}
+    >>> del os.environ[RECORD_ENV]
+    >>> recorded_or_run("09_slow", lambda: 1 / 0, folder)      # not called: the recorded history
+    {'miou': 0.5}
+    """
+    live = fn() if os.environ.get(RECORD_ENV) == "1" else None
+    return recorded_run(name, history=live, directory=directory)["history"]
 
 
 if __name__ == "__main__":

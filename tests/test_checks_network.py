@@ -1,5 +1,7 @@
 """Lesson 02's checks: each passes the reference and rejects each typical wrong answer with its hint."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -296,6 +298,13 @@ def test_dilation_to_see_check():
 
     fails(lambda layers, size, kernel=3: max(1, _dilation_to_see(layers, size, kernel, ceil=False) - 1), "round")
 
+    def floored(layers, size, kernel=3):              # floor division instead of the ceiling
+        r, jump = 1, 1
+        for k, s, d in layers:
+            r, jump = r + d * (k - 1) * jump, jump * s
+        return max(1, (size - r) // ((kernel - 1) * jump))
+    fails(floored, "rounded the quotient", "*down*", "math.ceil")
+
     def rounded(layers, size, kernel=3):              # round() instead of the ceiling: 1.25 becomes 1
         r, jump = 1, 1
         for k, s, d in layers:
@@ -437,6 +446,18 @@ def test_unet_check_rejects_a_decoder_without_relu():
             self.dec = nn.ModuleList([block(2 * width, width), block(4 * width, 2 * width)])
     assert _unrectified_decoder_conv(ReluThenNorm().eval(), torch.rand(1, 3, 32, 32)) is None
     assert _unrectified_decoder_conv(CatUNet().eval(), torch.rand(1, 3, 32, 32)) is None
+
+
+def test_unet_check_counts_the_decoder_convolutions():
+    from segcourse.checks.lesson02 import _decoder_convs
+
+    class OneConvDecoder(CatUNet):          # one Conv-BN-ReLU per decoder level instead of two
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            one = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())  # noqa: E731
+            self.dec = nn.ModuleList([one(2 * width, width), one(4 * width, 2 * width)])
+    _fails(checks.check_unet, OneConvDecoder, "runs 2 3×3 convolutions", "two per level")
+    assert _decoder_convs(CatUNet().eval(), torch.rand(1, 3, 32, 32)) == 4
 
 
 def test_unet_check_rejects_wrong_shapes_sizes_and_borrowed_models():
@@ -613,6 +634,25 @@ def test_weighted_bn_statistics_check():
     fails(lambda m, b: _weighted_bn(m, b, train=False), "did not change", "training mode")
     fails(lambda m, b: _weighted_bn(m, b).train(), "training mode: return it in eval mode")
     fails(lambda m, b: None, "nn.Module")
+
+    def biased(model, batches):                      # right weighted means, but the biased variance
+        from segcourse.checks.lesson02 import _bn_layers
+
+        model = copy.deepcopy(model).train()
+        layers, stats = _bn_layers(model), {}
+        hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
+            (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3), unbiased=False)))) for layer in layers]
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+        for h in hooks:
+            h.remove()
+        for layer in layers:
+            total = sum(n for n, _, _ in stats[layer])
+            layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
+            layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
+        return model.eval()
+    fails(biased, "running means are right", "unbiased", "n·H·W - 1")
 
     def in_place(model, batches):
         model.load_state_dict(_weighted_bn(model, batches).state_dict())

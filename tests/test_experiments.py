@@ -189,3 +189,15 @@ def test_lessons_load_recorded_runs_unless_the_build_records(monkeypatch):
         assert experiments.RECORD_ENV not in os.environ
     with course.kernel_env(record=True):
         assert os.environ[experiments.RECORD_ENV] == "1"
+
+
+def test_recorded_or_run_trains_only_when_recording(tmp_path, monkeypatch):
+    """`recorded_or_run` calls its function only under --record, and otherwise reads the recorded history."""
+    calls = []
+    monkeypatch.setenv(experiments.RECORD_ENV, "1")
+    assert experiments.recorded_or_run("09_once", lambda: calls.append(1) or {"a": 1}, tmp_path) == {"a": 1}
+    monkeypatch.delenv(experiments.RECORD_ENV)
+    assert experiments.recorded_or_run("09_once", lambda: calls.append(2), tmp_path) == {"a": 1}
+    assert calls == [1]
+    with pytest.raises(ValueError, match="no recorded run named '09_never'"):
+        experiments.recorded_or_run("09_never", lambda: {"a": 2}, tmp_path)

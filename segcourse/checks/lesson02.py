@@ -554,9 +554,12 @@ def check_dilation_to_see(dilation_to_see: Callable) -> None:
             raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. {r} is the receptive field of the "
                                  f"stack itself; the exercise asks for the dilation of one more {kernel}×{kernel} "
                                  f"layer on top, the smallest with which an output pixel sees {size} pixels")
-        if isinstance(got, (int, np.integer)) and int(got) == _dilation_to_see(layers, size, kernel, ceil=False) - 1:
-            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. The smallest dilation that "
-                                 f"reaches {size} pixels: round the division up, not down")
+        need = (size - r) / ((kernel - 1) * jump)
+        if need > 0 and isinstance(got, (int, np.integer)) and int(got) in {math.floor(need), max(1, math.floor(need))}:
+            raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. You rounded the quotient "
+                                 f"(size - r) / ((kernel - 1)·jump) = {need:.3g} *down* (math.floor, int() or //): "
+                                 f"a dilation of {_shown(got)} falls short of {size} pixels. Round it up: math.ceil, "
+                                 f"or -(-a // b)")
         raise AssertionError(f"{where}: expected {want}, yours is {_shown(got)}. The stack sees r = 1 + Σ "
                              f"dilation·(k - 1)·jump pixels, with jump the product of the strides below; the new "
                              f"layer adds dilation·(kernel - 1)·jump: solve r + dilation·(kernel - 1)·jump >= size "
@@ -762,6 +765,27 @@ def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
     # a forward hook runs when a module finishes, so a Conv2d that follows an upsampling is recorded after it
     pairs = [(c, nxt[1]) for (kind, c), nxt in zip(calls, calls[1:]) if kind == "up" and nxt[0] == "conv"]
     return pairs, sum(kind == "up" for kind, _ in calls)
+
+
+def _decoder_convs(model: Any, x: Any) -> int:
+    """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's)."""
+    import torch
+    from torch import nn
+
+    kinds: list[str] = []
+
+    def hook(module, args, out):
+        kinds.append("up" if isinstance(module, nn.ConvTranspose2d) else
+                     "conv3" if tuple(module.kernel_size) == (3, 3) else "conv")
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return kinds[kinds.index("up"):].count("conv3") if "up" in kinds else 0
 
 
 def _unrectified_decoder_conv(model: Any, x: Any) -> int | None:
@@ -980,6 +1004,13 @@ def check_unet(unet_class: Callable) -> None:
         raise AssertionError("your UNet has no nn.BatchNorm2d: follow each 3×3 convolution by nn.BatchNorm2d(c_out) "
                              "and then nn.ReLU. Without batch norm this network does not learn the thin lanes in the "
                              "check's short training budget")
+    n_dec = _decoder_convs(model.eval(), torch.rand(1, 3, 32, 32))
+    if n_dec != 4:
+        raise AssertionError(f"your decoder runs {n_dec} 3×3 convolutions after its upsamplings, expected 4: two per "
+                             f"level, as in the encoder (Conv2d-BatchNorm2d-ReLU twice after each torch.cat). "
+                             + ("With one per level, each level's features get one 3×3 look instead of two"
+                                if n_dec == 2 else "Count them in your forward: one upsampling, a concatenation, "
+                                                   "then two 3×3 convolutions, at each of the two levels"))
     count = sum(p.numel() for p in model.parameters())
     low, high = UNET_PARAMETERS
     if count < low // 2:
@@ -1416,6 +1447,12 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
             if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
                 raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
                                      f"{numbers} {hint}")
+        if _bn_same(mine[0::2], want[0::2]):
+            raise AssertionError(f"your running means are right, the running variances are not: in the first "
+                                 f"batch-norm layer, channel 0, your running_var is {float(mine[1][0]):.4f}, expected "
+                                 f"{float(want[1][0]):.4f}. Batch norm's running_var stores each batch's *unbiased* "
+                                 f"variance (divisor n·H·W - 1, var(unbiased=True)), not the biased one it normalises "
+                                 f"with (divisor n·H·W): average those, weighted by images")
         raise AssertionError(f"the running statistics differ from the average of the batches' statistics, each "
                              f"batch weighted by its images. {numbers} Reset them, then choose each batch's "
                              f"momentum so that, after it, every batch so far counts in proportion to its images")
