@@ -741,27 +741,30 @@ def _eval_miou(model: Any, vx: Any, vy: Any) -> float:
     return mean_iou(pred, vy.numpy(), 2)
 
 
-def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
-    """(channels out of each ConvTranspose2d, input channels of the first Conv2d the forward pass runs after it),
-    and how many ConvTranspose2d the forward pass runs."""
+def _forward_trace(model: Any, x: Any, kinds: tuple, record: Any) -> list:
+    """Run ``model(x)`` without gradients and return ``record(module, args, out)`` for every module of one of
+    ``kinds``, in execution order (a forward hook fires when its module finishes); the hooks are removed after."""
     import torch
-    from torch import nn
 
-    calls: list[tuple[str, int]] = []
-
-    def hook(module, args, out):
-        if isinstance(module, nn.ConvTranspose2d):
-            calls.append(("up", int(out.shape[1])))
-        else:
-            calls.append(("conv", int(args[0].shape[1])))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    events: list = []
+    handles = [m.register_forward_hook(lambda module, args, out: events.append(record(module, args, out)))
+               for m in model.modules() if isinstance(m, kinds)]
     try:
         with torch.no_grad():
             model(x)
     finally:
         for h in handles:
             h.remove()
+    return events
+
+
+def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
+    """(channels out of each ConvTranspose2d, input channels of the first Conv2d the forward pass runs after it),
+    and how many ConvTranspose2d the forward pass runs."""
+    from torch import nn
+
+    calls = _forward_trace(model, x, (nn.Conv2d, nn.ConvTranspose2d), lambda module, args, out: (
+        ("up", int(out.shape[1])) if isinstance(module, nn.ConvTranspose2d) else ("conv", int(args[0].shape[1]))))
     # a forward hook runs when a module finishes, so a Conv2d that follows an upsampling is recorded after it
     pairs = [(c, nxt[1]) for (kind, c), nxt in zip(calls, calls[1:]) if kind == "up" and nxt[0] == "conv"]
     return pairs, sum(kind == "up" for kind, _ in calls)
@@ -769,22 +772,10 @@ def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
 
 def _decoder_convs(model: Any, x: Any) -> int:
     """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's)."""
-    import torch
     from torch import nn
 
-    kinds: list[str] = []
-
-    def hook(module, args, out):
-        kinds.append("up" if isinstance(module, nn.ConvTranspose2d) else
-                     "conv3" if tuple(module.kernel_size) == (3, 3) else "conv")
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    kinds = _forward_trace(model, x, (nn.Conv2d, nn.ConvTranspose2d), lambda module, args, out: (
+        "up" if isinstance(module, nn.ConvTranspose2d) else "conv3" if tuple(module.kernel_size) == (3, 3) else "conv"))
     return kinds[kinds.index("up"):].count("conv3") if "up" in kinds else 0
 
 
@@ -794,29 +785,13 @@ def _unrectified_decoder_conv(model: Any, x: Any) -> int | None:
     between them: a convolution with no ReLU after it. None when every one is rectified (a functional
     ``F.relu`` leaves no module behind, but its output is never negative).
     """
-    import torch
     from torch import nn
 
     acts = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
             nn.Softplus, nn.Hardswish, nn.Tanh, nn.Sigmoid)
-    events: list[tuple[str, float]] = []
-
-    def hook(module, args, out):                # a forward hook fires when its module finishes: execution order
-        if isinstance(module, nn.ConvTranspose2d):
-            events.append(("up", float(args[0].min())))
-        elif isinstance(module, nn.Conv2d):
-            events.append(("conv", float(args[0].min())))
-        else:
-            events.append(("act", 0.0))
-
-    kinds = (nn.Conv2d, nn.ConvTranspose2d) + acts
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    events = _forward_trace(model, x, (nn.Conv2d, nn.ConvTranspose2d) + acts, lambda module, args, out: (
+        ("up", float(args[0].min())) if isinstance(module, nn.ConvTranspose2d) else
+        ("conv", float(args[0].min())) if isinstance(module, nn.Conv2d) else ("act", 0.0)))
     in_decoder, pending, k = False, None, 0
     for kind, low in events:
         if kind == "act":
