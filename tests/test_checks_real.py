@@ -543,6 +543,10 @@ _CHANGE = " I would raise min_distance on the validation region."
     "Most missed nuclei are, hardly surprising, split: 6 of the 7 are cut in two." + _CHANGE,   # review 04s10 P3-8
     "Split: 6. Merge: 0. Most are in the split bucket, cut in two halves." + _CHANGE,
     "Most missed nuclei are split: 6 of the 7 are cut in two. I'd set min_distance to 5 px on the validation region.",
+    # review 04s10b P2-3: the right direction in other words
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would raise the minimum distance between peaks to 5 px.",
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would increase the distance allowed between seeds.",
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds farther apart.",
 ])
 def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
     checks.check_failure_note(note, *_note_scene())
@@ -563,18 +567,27 @@ def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
     ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*cell 50"),
     ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would set min_distance to 2 px.", r"splits MORE"),
     ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _CHANGE, r"gives no count"),
+    # review 04s10b P2-3: the knob named in other words, each moved the wrong way for splits
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would lower the minimum distance "
+     "between peaks to 2 px.", r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would reduce the distance allowed "
+     "between seeds.", r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds closer together.",
+     r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would make min_distance smaller.", r"splits MORE"),
 ])
 
 def test_failure_note_rejects_wrong_negated_or_incomplete_notes(note, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_failure_note(note, *_note_scene())
 
-def test_failure_note_refuses_raising_min_distance_for_merges():
+@pytest.mark.parametrize("change", ["I would raise min_distance.", "I would place the seeds farther apart.",
+                                    "I would increase the minimum distance between seeds."])
+def test_failure_note_refuses_raising_min_distance_for_merges(change):
     gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])                  # 1 and 2 merged
     with pytest.raises(AssertionError, match=r"merges MORE"):
-        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; I would raise "
-                                  "min_distance.", pred, gt)
+        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; " + change, pred, gt)
 
 
 def _ellipse_answer(**kw):

@@ -1172,7 +1172,7 @@ _NOTE_MODAL = r"would|should|i'd|we'd|will|i'll|we'll"
 _NOTE_CHANGE = (r"\b(?:rais\w*|lower\w*|increas\w*|decreas\w*|reduc\w*|chang\w*|tun\w*|adjust\w*|retrain\w*|"
                 r"enlarg\w*|widen\w*|shrink\w*|replac\w*|switch\w*|swap\w*|try|tries|trying|add\w*|set|setting|"
                 r"choos\w*|chose|pick\w*|us(?:e|ing)|train\w*|smooth\w*|filter\w*|remov\w*|drop\w*|fix\w*|"
-                r"improv\w*|sharpen\w*|rescal\w*|resiz\w*|mov(?:e|ing))\b")
+                r"improv\w*|sharpen\w*|rescal\w*|resiz\w*|mov(?:e|ing)|plac\w*|put\w*|spac\w*|spread\w*|make|making|bring\w*|push\w*)\b")
 
 
 def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
@@ -1212,8 +1212,8 @@ def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
 _NOTE_MIN_DISTANCE = 3
 #: Per main bucket: the direction of min_distance that makes it worse, and why.
 _NOTE_WRONG_WAY = {
-    "split": ("lower", "seeds closer together give one\nnucleus more seeds, so a lower min_distance splits MORE nuclei, not fewer"),
-    "merge": ("raise", "seeds farther apart leave two\ntouching nuclei one seed, so a higher min_distance merges MORE nuclei, not fewer"),
+    "split": ("lower", "seeds closer together give one nucleus more seeds, so a lower min_distance splits MORE nuclei, not fewer"),
+    "merge": ("raise", "seeds farther apart leave two touching nuclei one seed, so a higher min_distance merges MORE nuclei, not fewer"),
 }
 
 
@@ -1235,26 +1235,42 @@ def _note_change(text: str) -> "str | None":
     return None
 
 
+#: The knob in a note's change: min_distance, "minimum distance", "the distance (allowed) between seeds/peaks".
+_KNOB = r"min\w*[ _]?distance|\bdistance\b.{0,20}\b(?:seeds?|peaks?|markers?)\b|seed distance"
+#: Seeds placed closer (min_distance lower) or farther apart (min_distance higher), the knob named by its effect.
+_SEEDS_MOVED = r"\b(?:seeds?|peaks?|markers?)\b.{0,15}\b(closer|nearer|denser|farther|further|apart)\b"
+
+
 def _min_distance_direction(change: str) -> "str | None":
     """Which way ``change`` moves min_distance: "lower", "raise" or None (not said, or another knob).
 
-    A direction word (lower, decrease, smaller, ...) within 4 words before "min_distance" (or "min distance",
-    "the distance between seeds"), or else the first number other than ``_NOTE_MIN_DISTANCE`` within 6 words
-    after it ("to 2 px", "from 3 to 5").
+    Seeds "closer together" mean a lower min_distance, seeds "farther apart" a higher one. Otherwise the knob
+    (``_KNOB``: "min_distance", "minimum distance", "the distance allowed between seeds") with a direction word
+    (lower, decrease, smaller, ...) within 4 words before it or 3 after it, or else the first number other than
+    ``_NOTE_MIN_DISTANCE`` within 6 words after it ("to 2 px", "from 3 to 5").
 
     >>> _min_distance_direction("i would lower min_distance to 2 px"), _min_distance_direction("i'd use a larger min distance")
     ('lower', 'raise')
     >>> _min_distance_direction("i would set min_distance to 5"), _min_distance_direction("i would retrain the network") is None
     ('raise', True)
+    >>> _min_distance_direction("i would place the seeds closer together"), _min_distance_direction("i'd space seeds farther apart")
+    ('lower', 'raise')
+    >>> _min_distance_direction("i would reduce the distance allowed between seeds")
+    'lower'
     """
-    knob = re.search(r"min[_ ]?distance|distance between (?:the )?seeds|seed distance", change)
+    moved = re.search(_SEEDS_MOVED, change)
+    if moved:
+        return "lower" if moved.group(1) in ("closer", "nearer", "denser") else "raise"
+    knob = re.search(_KNOB, change)
     if not knob:
         return None
-    before = " ".join(change[:knob.start()].split()[-4:])
-    if re.search(r"\b(?:lower\w*|decreas\w*|reduc\w*|shrink\w*|smaller|less|shorter|cut\w*)\b", before):
-        return "lower"
-    if re.search(r"\b(?:rais\w*|increas\w*|enlarg\w*|widen\w*|larger|bigger|higher|greater|longer|more)\b", before):
-        return "raise"
+    lower = r"\b(?:lower\w*|decreas\w*|reduc\w*|shrink\w*|smaller|less|shorter|cut\w*)\b"
+    higher = r"\b(?:rais\w*|increas\w*|enlarg\w*|widen\w*|larger|bigger|higher|greater|longer|more)\b"
+    for words in (change[:knob.start()].split()[-4:], change[knob.end():].split()[:3]):   # "make min_distance smaller"
+        if re.search(lower, " ".join(words)):
+            return "lower"
+        if re.search(higher, " ".join(words)):
+            return "raise"
     numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", " ".join(change[knob.end():].split()[:6]))]
     numbers = [n for n in numbers if n != _NOTE_MIN_DISTANCE]        # "from 3 to 5": the new value
     if numbers:
