@@ -564,7 +564,7 @@ def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
      r"would change"),
     ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces in the set of nuclei of the test region.",
      r"would change"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*cell 50"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*after the choice"),
     ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would set min_distance to 2 px.", r"splits MORE"),
     ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _CHANGE, r"gives no count"),
     # review 04s10b P2-3: the knob named in other words, each moved the wrong way for splits
@@ -628,3 +628,51 @@ def _regionprops_answer(mask):
 def test_moments_ellipse_names_the_cause_of_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=f"(?s){hint}"):
         checks.check_moments_ellipse(wrong)
+
+
+def _false_areas_answer(mode="right"):
+    def answer(pred, reference):              # the learner's numpy, with one typical mistake switched on by mode
+        out = []
+        for i in np.unique(pred if mode == "background" else pred[pred > 0]):
+            obj = pred == i
+            best = 0.0
+            for j in np.unique(reference[obj & (reference > 0)]):
+                ref = reference == j
+                inter = np.sum(obj & ref)
+                best = max(best, 1.0 if mode == "overlap" else inter / ref.sum() if mode == "ref area" else
+                           inter / np.sum(obj | ref))
+            if best < 0.5 if mode == "at least" else best <= 0.5:
+                out.append(int(i) if mode == "ids" else int(obj.sum()))
+        return out[::-1]                       # any order will do
+    return answer
+
+
+def test_false_areas_accepts_numpy_matching(capsys):                  # review 04s10b P2-4: a coins exercise
+    checks.check_false_areas(_false_areas_answer())
+    assert "right on the scene and on the coins" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda pred, reference: int(pred.max()) - int(reference.max()), r"one number"),           # count only
+    (lambda pred, reference: [], r"finds no false object"),
+    (_false_areas_answer("overlap"), r"merely overlaps"),
+    (_false_areas_answer("ref area"), r"reference object's area"),
+    (_false_areas_answer("at least"), r"exactly 0.5"),
+    (_false_areas_answer("ids"), r"returned ids"),
+    (_false_areas_answer("background"), r"background \(id 0\)"),
+    (lambda pred, reference: _false_areas_answer()(reference, pred), r"\(FN\)"),              # the other way round
+    (lambda pred, reference: __import__("segcourse").checks.lesson04._reference_false_areas(pred, reference),
+     r"reference answer"),
+])
+def test_false_areas_names_each_typical_mistake(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_false_areas(wrong)
+
+
+def test_false_areas_refuses_the_library_matcher():
+    def library(pred, reference):
+        from segcourse import instances
+        m = instances.match_instances(pred, reference)
+        return [int((pred == i).sum()) for i in m.unmatched_pred]
+    with pytest.raises(AssertionError, match="match_instances"):
+        checks.check_false_areas(library)
