@@ -384,7 +384,9 @@ missed_ids = instances.match_instances(synthetic[zoom], truth[zoom]).unmatched_g
 zoom_missed = np.isin(truth[zoom], missed_ids)
 full_shown = np.where(np.isin(full_size[zoom], frag_ids), 0, full_size[zoom])             # fragments: rings only
 ring = viz.ring_objects(axes[0], full_size[zoom], frag_ids, f"ringed: {len(frag_ids)} fragments under 50 px (FP, rings only)")
-viz.matched_overlay(x[zoom], full_shown, viz.matched_instance_colours(full_size[zoom], truth[zoom])[0], ax=axes[0],
+full_colours = {i: c for i, c in viz.matched_instance_colours(full_size[zoom], truth[zoom])[0].items()
+                if i not in frag_ids}                                                      # no colour for a ringed one
+viz.matched_overlay(x[zoom], full_shown, full_colours, ax=axes[0],
                     title=f"model, full size: {n_full}", extra=[(ring, ring.get_label())])
 synthetic_colours, truth_colours = viz.matched_instance_colours(synthetic[zoom], truth[zoom])
 viz.matched_overlay(x[zoom], synthetic[zoom], synthetic_colours, ax=axes[1],
