@@ -662,3 +662,113 @@ def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int 
 
 
 __all__ += ["tile_outcomes", "tile_bootstrap"]
+
+
+def rim_iou(pred_labels: Any, gt_labels: Any, pred_id: int, gt_id: int, size: int = 32) -> tuple[Any, float]:
+    """Boundary IoU of prediction ``pred_id`` and true object ``gt_id`` in the ``size`` × ``size``
+    crop centred on the true object (moved inside the map at its edges).
+
+    Parameters
+    ----------
+    pred_labels, gt_labels : 2-D instance maps of one shape (0 = background).
+    pred_id, gt_id : the prediction and the true object to compare.
+    size : side of the crop (even; at most the map's sides).
+
+    Returns
+    -------
+    (tuple of slice, float)
+        The crop (usable as ``gt_labels[box]``) and :func:`segcourse.metrics.boundary_iou` of the
+        two objects in it.
+
+    Examples
+    --------
+    >>> gt = np.zeros((40, 40), int); gt[10:20, 10:20] = 3
+    >>> box, b = rim_iou(gt * 2, gt, 6, 3)                 # the same square: its rim matches exactly
+    >>> box, round(b, 3)
+    ((slice(0, 32, None), slice(0, 32, None)), 1.0)
+    """
+    from .metrics import boundary_iou
+
+    pred = as_label_array(pred_labels, "pred_labels", ndims=(2,))
+    gt = as_label_array(gt_labels, "gt_labels", ndims=(2,))
+    check_same_shape(pred, gt)
+    half = size // 2
+    cy, cx = (int(round(v)) for v in ndimage.center_of_mass(gt == gt_id))
+    cy, cx = min(max(cy, half), gt.shape[0] - half), min(max(cx, half), gt.shape[1] - half)
+    box = np.s_[cy - half:cy + half, cx - half:cx + half]
+    return box, float(boundary_iou(pred[box] == pred_id, gt[box] == gt_id))
+
+
+def split_objects(pred_labels: Any, gt_labels: Any, share: float = 0.2) -> np.ndarray:
+    """True objects that two or more predictions each cover by at least ``share`` of the object's pixels.
+
+    Examples
+    --------
+    >>> gt = np.array([[1, 1, 1, 1, 0, 2, 2]])
+    >>> pred = np.array([[5, 5, 6, 6, 0, 7, 7]])           # object 1 cut in two halves; 2 found whole
+    >>> split_objects(pred, gt).tolist()
+    [1]
+    >>> split_objects(pred, gt, share=0.6).tolist()        # each half covers only half of it
+    []
+    """
+    pred = as_label_array(pred_labels, "pred_labels", ndims=(2,))
+    gt = as_label_array(gt_labels, "gt_labels", ndims=(2,))
+    check_same_shape(pred, gt)
+    ids, areas = np.unique(gt[gt > 0], return_counts=True)
+    both = (gt > 0) & (pred > 0)
+    if not both.any():
+        return np.zeros(0, gt.dtype)
+    pairs, overlap = np.unique(np.stack([gt[both], pred[both]]), axis=1, return_counts=True)
+    big = overlap >= share * areas[np.searchsorted(ids, pairs[0])]
+    hit, pieces = np.unique(pairs[0][big], return_counts=True)
+    return hit[pieces >= 2]
+
+
+def predicted_distance(net: Any, grey: Any, tint: Any = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """A one-output network's sigmoid on a grey image, the grey value times ``tint`` per channel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Conv2d(3, 1, 1); _ = torch.nn.init.zeros_(net.weight); _ = torch.nn.init.zeros_(net.bias)
+    >>> predicted_distance(net, np.ones((4, 5), np.float32)).shape, float(predicted_distance(net, np.ones((2, 2)))[0, 0])
+    ((4, 5), 0.5)
+    """
+    import torch
+
+    g = np.asarray(grey, np.float32)[..., None] * np.asarray(tint, np.float32)
+    with torch.no_grad():
+        out = torch.sigmoid(net(torch.from_numpy(np.ascontiguousarray(g)).permute(2, 0, 1)[None]))
+    return out[0, 0].numpy()
+
+
+def distance_instances(dist: Any, fg: float, seed_min: float, min_distance: int,
+                       out_shape: "tuple[int, int] | None" = None) -> np.ndarray:
+    """Instances from a predicted distance: pixels above ``fg`` are object; peaks above ``seed_min``,
+    at least ``min_distance`` pixels apart, seed a watershed of ``-dist`` within them; the labels are
+    resized (nearest neighbour) to ``out_shape`` when given.
+
+    Examples
+    --------
+    >>> d = np.zeros((7, 15)); d[1:6, 1:6] = 0.5; d[1:6, 9:14] = 0.5; d[3, 3] = d[3, 11] = 1.0
+    >>> lab = distance_instances(d, 0.1, 0.6, 2)
+    >>> int(lab.max()), distance_instances(d, 0.1, 0.6, 2, out_shape=(14, 30)).shape
+    (2, (14, 30))
+    """
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+    from skimage.transform import resize
+
+    d = np.asarray(dist, float)
+    mask = d > fg
+    peaks = peak_local_max(d, min_distance=int(min_distance), threshold_abs=seed_min, labels=ndimage.label(mask)[0],
+                           exclude_border=False)
+    markers = np.zeros(d.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    labels = watershed(-d, markers, mask=mask)
+    if out_shape is not None:
+        labels = resize(labels, out_shape, order=0, preserve_range=True, anti_aliasing=False)
+    return labels.astype(np.int32)
+
+
+__all__ += ["rim_iou", "split_objects", "predicted_distance", "distance_instances"]

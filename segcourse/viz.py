@@ -1783,3 +1783,109 @@ def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
 
 
 __all__ += ["outline_merges"]
+
+
+def instance_card(image: Any, pred: Any, gt: Any, scores: Mapping[str, float], notes: Sequence[str] = (),
+                  band: Any = None, marks: Mapping[str, Sequence[int]] | None = None, rim: Any = None):
+    """Evidence card for instances: the image, the truth (:func:`truth_panel`), each prediction by its
+    fate (:func:`fate_panel`), a boundary example, the wrong pixels split by a boundary band, and the
+    scores and failure notes; returns ``(figure, summary_text)``.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        The grey image, values in [0, 1].
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+    scores : mapping name -> float
+        Numbers computed elsewhere, printed in the text panel.
+    notes : sequence of str
+        Failure notes.
+    band : (H, W) bool array, optional
+        A boundary band: the wrong pixels (nucleus vs background) are drawn cyan in it, magenta outside it.
+    marks : mapping name -> true ids, optional
+        Objects the notes talk about (``{"merge": [3, 4], "split": [7]}``): their true outlines are drawn in
+        :data:`MERGE_COLOUR` on the truth panel, and each name labels them on the truth and prediction panels.
+    rim : (box, pred_id, gt_id, value), optional
+        A boundary example: the crop ``box`` with the true outline (white) and the prediction's (dashed).
+
+    Returns
+    -------
+    (matplotlib Figure, str)
+
+    Examples
+    --------
+    >>> gt = np.zeros((16, 8), int); gt[1:5, 1:5] = 1; gt[8:12, 1:4] = 2; gt[8:12, 4:7] = 3
+    >>> pred = np.where(gt > 1, 9, gt)                     # 2 and 3 merged into 9
+    >>> fig, text = instance_card(np.zeros((16, 8)), pred, gt, {"PQ": 0.5}, ["one merge"], marks={"merge": [2, 3]})
+    >>> print(text)
+    Metric
+    PQ: 0.500
+    <BLANKLINE>
+    Failure notes
+    - one merge
+    >>> [t.get_text() for t in fig.axes[1].texts]
+    ['merge']
+    >>> plt.close(fig)
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    shown = _scores(dict(scores))
+    summary = "\n".join(["Metric"] + [f"{k}: {v:.3f}" for k, v in shown.items()] + ["", "Failure notes"]
+                        + [f"- {n}" for n in notes])
+    img = np.asarray(image, float)
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    h, w = g.shape
+    fig = plt.figure(figsize=(12.4, 2 * 3.0 * min(max(h / w, 0.6), 1.6) + 3.4))
+    grid = fig.add_gridspec(2, 4, hspace=0.32, wspace=0.12, left=0.02, right=0.99, top=0.96, bottom=0.1)
+    ax = [fig.add_subplot(grid[0, i]) for i in range(4)]
+    ax[0].imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax[0].set_title("input image")
+    ax[0].set_axis_off()
+    truth_panel(ax[1], img, p, g, f"target: {len(np.unique(g)) - 1} objects")
+    m = fate_panel(ax[2], img, p, g, "prediction")[0]
+    colour = np.array(MERGE_COLOUR) / 255
+    halo = [patheffects.withStroke(linewidth=3, foreground="black")]
+    for name, ids in (marks or {}).items():
+        sel = np.isin(g, list(ids))
+        if not sel.any():
+            continue
+        ax[1].contour(sel, levels=[0.5], colors=[colour], linewidths=2)
+        rows, cols = np.nonzero(sel)
+        at = (cols.max() + 1, rows.min()) if cols.max() < 0.6 * w else (cols.min() - 1, rows.min())
+        side = "left" if cols.max() < 0.6 * w else "right"
+        for a in ax[1:3]:
+            a.annotate(name, xy=at, xytext=(16 if side == "left" else -16, -14), textcoords="offset points",
+                       ha=side, color=colour, fontsize=10, fontweight="bold", path_effects=halo,
+                       arrowprops=dict(arrowstyle="-", color=colour, lw=1.5))
+    if marks:
+        leg = ax[1].get_legend()
+        handles = list(leg.legend_handles) + [Line2D([], [], color=colour, linewidth=2)]
+        labels = [t.get_text() for t in leg.get_texts()] + ["the notes' objects (true outline)"]
+        ax[1].legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+    if rim is not None:
+        box, pid, gid, value = rim
+        pair = np.array(matched_instance_colours(p, g, m)[0].get(pid, ERROR_COLOURS["FP"])) / 255
+        ax[3].imshow(img[box], cmap="gray", vmin=0, vmax=1)
+        ax[3].contour(g[box] == gid, levels=[0.5], colors="white", linewidths=2)
+        ax[3].contour(p[box] == pid, levels=[0.5], colors=[pair], linewidths=2, linestyles="dashed")
+        ax[3].set_title(f"boundary example: IoU {value:.3f}")
+        legend_below(ax[3], [Line2D([], [], color="white", linewidth=2, path_effects=halo, label="annotation"),
+                             Line2D([], [], color=pair, linewidth=2, linestyle="--", label="prediction")])
+    ax[3].set_axis_off()
+    if band is not None:
+        err = fig.add_subplot(grid[1, 0])
+        boundary_error_map((g > 0).astype(int), (p > 0).astype(int), band, ax=err, title="errors (band: 2 px of a rim)")
+        for text in err.get_legend().get_texts():
+            text.set_text({"boundary error": "wrong, in the band", "interior error": "wrong, outside the band",
+                           "band": "band, correct"}.get(text.get_text(), text.get_text()))
+    text_ax = fig.add_subplot(grid[1, 1:])
+    text_ax.set_axis_off()
+    text_ax.text(0.02, 1, summary, va="top", family="monospace", fontsize=9, wrap=True)
+    return fig, summary
+
+
+__all__ += ["instance_card"]

@@ -4,7 +4,8 @@
 # Prepare a real microscope image for a model trained elsewhere, score instances with average
 # precision, choose the rescale factor from object sizes, fine-tune a model within a fixed budget,
 # measure how many nuclei a split of one image shares between training and test, choose a
-# watershed knob on a validation region, write a failure note, and fit an outline by its moments.
+# watershed knob on a validation region, write a failure note, fit an outline by its moments, and
+# find the false object behind a right count.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -455,3 +456,49 @@ print(f"nucleus {k}: {nucleus.sum()} px | IoU with the annotation: a disc of its
 
 # %% nbgrader={"grade": true, "grade_id": "check_moments_ellipse", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_moments_ellipse(moments_ellipse)
+
+
+# %% [markdown]
+# ## 9 · Right count, wrong objects (1 point)
+#
+# Lesson section 8 filtered two coin segmentations alike, and both counted 24 objects. A count
+# cannot say whether they are the same objects. Write `false_areas(pred, reference)` for two
+# instance maps: the areas, in pixels, of the objects of `pred` (ids above 0) that match no
+# object of `reference`, that is, whose best **IoU** (intersection over union) with any
+# reference object is 0.5 or less. Return them as a list, in any order.
+#
+# Write the matching with numpy: the check refuses `instances.match_instances` and the course's
+# other helpers. It tests a small scene first, then the coins below: Otsu's objects against the
+# edge watershed's (the lesson's recipe).
+
+# %% nbgrader={"grade": false, "grade_id": "false_areas", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def false_areas(pred, reference):
+    ### BEGIN SOLUTION
+    out = []
+    for i in np.unique(pred[pred > 0]):
+        obj = pred == i
+        best = 0.0
+        for j in np.unique(reference[obj & (reference > 0)]):     # only the reference objects it touches
+            ref = reference == j
+            best = max(best, np.sum(obj & ref) / np.sum(obj | ref))
+        if best <= 0.5:
+            out.append(int(obj.sum()))
+    return out
+    ### END SOLUTION
+
+
+from scipy import ndimage
+from skimage.filters import sobel, threshold_otsu
+from skimage.segmentation import watershed
+
+coins = data.coins_image()
+keep = lambda lab: instances.label_components(np.r_[False, np.bincount(lab.ravel())[1:] >= 50][lab])   # noqa: E731
+otsu_coins = keep(instances.label_components(ndimage.binary_fill_holes(coins > threshold_otsu(coins))))
+markers = np.zeros(coins.shape, np.int32)
+markers[coins < 30], markers[coins > 150] = 1, 2
+edge_coins = keep(instances.label_components(ndimage.binary_fill_holes(watershed(sobel(coins / 255.0), markers) == 2)))
+print(f"objects: Otsu {otsu_coins.max()}, edge watershed {edge_coins.max()}; "
+      f"Otsu's objects with no partner: {false_areas(otsu_coins, edge_coins)} px")
+
+# %% nbgrader={"grade": true, "grade_id": "check_false_areas", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_false_areas(false_areas)

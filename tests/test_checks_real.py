@@ -543,6 +543,10 @@ _CHANGE = " I would raise min_distance on the validation region."
     "Most missed nuclei are, hardly surprising, split: 6 of the 7 are cut in two." + _CHANGE,   # review 04s10 P3-8
     "Split: 6. Merge: 0. Most are in the split bucket, cut in two halves." + _CHANGE,
     "Most missed nuclei are split: 6 of the 7 are cut in two. I'd set min_distance to 5 px on the validation region.",
+    # review 04s10b P2-3: the right direction in other words
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would raise the minimum distance between peaks to 5 px.",
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would increase the distance allowed between seeds.",
+    "Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds farther apart.",
 ])
 def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
     checks.check_failure_note(note, *_note_scene())
@@ -560,21 +564,30 @@ def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
      r"would change"),
     ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces in the set of nuclei of the test region.",
      r"would change"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*cell 50"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*after the choice"),
     ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would set min_distance to 2 px.", r"splits MORE"),
     ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _CHANGE, r"gives no count"),
+    # review 04s10b P2-3: the knob named in other words, each moved the wrong way for splits
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would lower the minimum distance "
+     "between peaks to 2 px.", r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would reduce the distance allowed "
+     "between seeds.", r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds closer together.",
+     r"(?s)wrong way.*splits MORE"),
+    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would make min_distance smaller.", r"splits MORE"),
 ])
 
 def test_failure_note_rejects_wrong_negated_or_incomplete_notes(note, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_failure_note(note, *_note_scene())
 
-def test_failure_note_refuses_raising_min_distance_for_merges():
+@pytest.mark.parametrize("change", ["I would raise min_distance.", "I would place the seeds farther apart.",
+                                    "I would increase the minimum distance between seeds."])
+def test_failure_note_refuses_raising_min_distance_for_merges(change):
     gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])                  # 1 and 2 merged
     with pytest.raises(AssertionError, match=r"merges MORE"):
-        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; I would raise "
-                                  "min_distance.", pred, gt)
+        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; " + change, pred, gt)
 
 
 def _ellipse_answer(**kw):
@@ -615,3 +628,51 @@ def _regionprops_answer(mask):
 def test_moments_ellipse_names_the_cause_of_typical_mistakes(wrong, hint):
     with pytest.raises(AssertionError, match=f"(?s){hint}"):
         checks.check_moments_ellipse(wrong)
+
+
+def _false_areas_answer(mode="right"):
+    def answer(pred, reference):              # the learner's numpy, with one typical mistake switched on by mode
+        out = []
+        for i in np.unique(pred if mode == "background" else pred[pred > 0]):
+            obj = pred == i
+            best = 0.0
+            for j in np.unique(reference[obj & (reference > 0)]):
+                ref = reference == j
+                inter = np.sum(obj & ref)
+                best = max(best, 1.0 if mode == "overlap" else inter / ref.sum() if mode == "ref area" else
+                           inter / np.sum(obj | ref))
+            if best < 0.5 if mode == "at least" else best <= 0.5:
+                out.append(int(i) if mode == "ids" else int(obj.sum()))
+        return out[::-1]                       # any order will do
+    return answer
+
+
+def test_false_areas_accepts_numpy_matching(capsys):                  # review 04s10b P2-4: a coins exercise
+    checks.check_false_areas(_false_areas_answer())
+    assert "right on the scene and on the coins" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda pred, reference: int(pred.max()) - int(reference.max()), r"one number"),           # count only
+    (lambda pred, reference: [], r"finds no false object"),
+    (_false_areas_answer("overlap"), r"merely overlaps"),
+    (_false_areas_answer("ref area"), r"reference object's area"),
+    (_false_areas_answer("at least"), r"exactly 0.5"),
+    (_false_areas_answer("ids"), r"returned ids"),
+    (_false_areas_answer("background"), r"background \(id 0\)"),
+    (lambda pred, reference: _false_areas_answer()(reference, pred), r"\(FN\)"),              # the other way round
+    (lambda pred, reference: __import__("segcourse").checks.lesson04._reference_false_areas(pred, reference),
+     r"reference answer"),
+])
+def test_false_areas_names_each_typical_mistake(wrong, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_false_areas(wrong)
+
+
+def test_false_areas_refuses_the_library_matcher():
+    def library(pred, reference):
+        from segcourse import instances
+        m = instances.match_instances(pred, reference)
+        return [int((pred == i).sum()) for i in m.unmatched_pred]
+    with pytest.raises(AssertionError, match="match_instances"):
+        checks.check_false_areas(library)

@@ -230,3 +230,23 @@ def test_tile_bootstrap_pairs_the_draws_and_matches_panoptic_quality():   # revi
     np.testing.assert_array_equal(again["resamples"]["pred"], out["resamples"]["pred"])   # same seed, same draws
     with pytest.raises(ValueError, match="multiples"):
         instances.tile_outcomes(pred, gt, tile=5)
+
+
+def test_lesson04_helpers_rim_split_and_distance():                       # review 04s10b P2-1
+    gt = np.zeros((40, 40), int)
+    gt[4:12, 4:12], gt[20:30, 20:36] = 1, 2
+    pred = gt.copy()
+    pred[20:30, 28:36] = 9                                # object 2 cut into two halves
+    assert instances.split_objects(pred, gt).tolist() == [2]
+    box, b = instances.rim_iou(pred, gt, 1, 1)
+    assert b == 1.0 and gt[box].shape == (32, 32)         # near the corner the crop moves inside the map
+    shifted = np.roll(gt, 2, axis=1)
+    assert instances.rim_iou(shifted, gt, 1, 1)[1] < 1.0
+    yy, xx = np.mgrid[:40, :40]
+    dist = np.exp(-((yy - 8) ** 2 + (xx - 8) ** 2) / 20) + np.exp(-((yy - 25) ** 2 + (xx - 28) ** 2) / 20)   # two hills
+    lab = instances.distance_instances(dist, 0.05, 0.3, 3)
+    assert lab.max() == 2 and lab.dtype == np.int32
+    assert instances.distance_instances(dist, 0.05, 0.3, 3, out_shape=(80, 80)).shape == (80, 80)
+    net = torch.nn.Conv2d(3, 1, 1)
+    torch.nn.init.zeros_(net.weight), torch.nn.init.zeros_(net.bias)
+    assert np.allclose(instances.predicted_distance(net, np.ones((6, 6), np.float32), (0.5, 1, 0.5)), 0.5)

@@ -106,3 +106,25 @@ def test_most_extra_objects_window_finds_the_specks_inside_the_columns():   # re
     assert viz.most_extra_objects_window(pred, gt, size=8, step=4, cols=(8, 16)) == (8, 8, 2, 1)
     with pytest.raises(ValueError, match="no 8x8 window"):
         viz.most_extra_objects_window(pred, gt, size=8, cols=(10, 16))
+
+
+def test_instance_card_marks_the_notes_objects_and_draws_the_rim():      # review 04s10b P2-2
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from segcourse import instances, viz
+
+    gt = np.zeros((64, 32), int)
+    gt[4:14, 4:14], gt[30:40, 4:12], gt[30:40, 12:20], gt[48:60, 10:22] = 1, 2, 3, 4
+    pred = gt.copy()
+    pred[np.isin(gt, [2, 3])] = 9                         # 2 and 3 merged
+    pred[48:60, 16:22] = 8                                # 4 cut in two
+    band = np.zeros(gt.shape, bool)
+    box, b = instances.rim_iou(pred, gt, 1, 1)
+    fig, text = viz.instance_card(np.zeros(gt.shape), pred, gt, {"PQ": 0.4}, ["a note"], band=band,
+                                  marks={"merge": [2, 3], "split": [4]}, rim=(box, 1, 1, b))
+    assert "- a note" in text
+    assert [t.get_text() for t in fig.axes[1].texts] == ["merge", "split"] == [t.get_text() for t in fig.axes[2].texts]
+    assert fig.axes[3].get_title() == "boundary example: IoU 1.000"
+    assert "the notes' objects" in fig.axes[1].get_legend().get_texts()[-1].get_text()
+    plt.close(fig)

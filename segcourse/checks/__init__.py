@@ -51,7 +51,7 @@ Layout
                 ``check_signed_distance``, ``check_distance_training``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``,
-                ``check_failure_note``, ``check_moments_ellipse``
+                ``check_failure_note``, ``check_moments_ellipse``, ``check_false_areas``
 ``lesson05``    practice: ``check_practice_masks``, ``check_small_region_sensitivity``,
                 ``check_report``, ``check_trap_score``, ``check_boundary_enrichment``
 ``lesson06``    clicks to masks: ``check_largest_region_click``, ``check_noc_with_proposal``,
@@ -107,7 +107,7 @@ from .lesson03 import (check_coco_ap, check_count_cells, check_panoptic_quality,
                        check_split_cells)
 from .lesson03 import check_distance_training, check_signed_distance
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_failure_note,
-                       check_min_gap, check_moments_ellipse, check_percentile_normalize, check_rescale_factor,
+                       check_false_areas, check_min_gap, check_moments_ellipse, check_percentile_normalize, check_rescale_factor,
                        check_shared_nuclei)
 from .lesson05 import (check_boundary_enrichment, check_practice_masks, check_report, check_small_region_sensitivity,
                        check_trap_score)
@@ -163,6 +163,7 @@ __all__ = [
     "check_choose_min_distance",
     "check_failure_note",
     "check_moments_ellipse",
+    "check_false_areas",
     "check_largest_region_click",
     "check_noc_with_proposal",
     "check_click_maps",

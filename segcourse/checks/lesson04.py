@@ -15,7 +15,7 @@ from ._refuse import Watch
 
 __all__ = ["check_percentile_normalize", "check_ap_at", "check_rescale_factor", "check_budget_fine_tune",
            "check_shared_nuclei", "check_min_gap", "check_choose_min_distance", "check_failure_note",
-           "check_moments_ellipse"]
+           "check_moments_ellipse", "check_false_areas"]
 
 
 def _code_names(code) -> set:
@@ -1172,7 +1172,7 @@ _NOTE_MODAL = r"would|should|i'd|we'd|will|i'll|we'll"
 _NOTE_CHANGE = (r"\b(?:rais\w*|lower\w*|increas\w*|decreas\w*|reduc\w*|chang\w*|tun\w*|adjust\w*|retrain\w*|"
                 r"enlarg\w*|widen\w*|shrink\w*|replac\w*|switch\w*|swap\w*|try|tries|trying|add\w*|set|setting|"
                 r"choos\w*|chose|pick\w*|us(?:e|ing)|train\w*|smooth\w*|filter\w*|remov\w*|drop\w*|fix\w*|"
-                r"improv\w*|sharpen\w*|rescal\w*|resiz\w*|mov(?:e|ing))\b")
+                r"improv\w*|sharpen\w*|rescal\w*|resiz\w*|mov(?:e|ing)|plac\w*|put\w*|spac\w*|spread\w*|make|making|bring\w*|push\w*)\b")
 
 
 def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
@@ -1212,8 +1212,8 @@ def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
 _NOTE_MIN_DISTANCE = 3
 #: Per main bucket: the direction of min_distance that makes it worse, and why.
 _NOTE_WRONG_WAY = {
-    "split": ("lower", "seeds closer together give one\nnucleus more seeds, so a lower min_distance splits MORE nuclei, not fewer"),
-    "merge": ("raise", "seeds farther apart leave two\ntouching nuclei one seed, so a higher min_distance merges MORE nuclei, not fewer"),
+    "split": ("lower", "seeds closer together give one nucleus more seeds, so a lower min_distance splits MORE nuclei, not fewer"),
+    "merge": ("raise", "seeds farther apart leave two touching nuclei one seed, so a higher min_distance merges MORE nuclei, not fewer"),
 }
 
 
@@ -1235,26 +1235,42 @@ def _note_change(text: str) -> "str | None":
     return None
 
 
+#: The knob in a note's change: min_distance, "minimum distance", "the distance (allowed) between seeds/peaks".
+_KNOB = r"min\w*[ _]?distance|\bdistance\b.{0,20}\b(?:seeds?|peaks?|markers?)\b|seed distance"
+#: Seeds placed closer (min_distance lower) or farther apart (min_distance higher), the knob named by its effect.
+_SEEDS_MOVED = r"\b(?:seeds?|peaks?|markers?)\b.{0,15}\b(closer|nearer|denser|farther|further|apart)\b"
+
+
 def _min_distance_direction(change: str) -> "str | None":
     """Which way ``change`` moves min_distance: "lower", "raise" or None (not said, or another knob).
 
-    A direction word (lower, decrease, smaller, ...) within 4 words before "min_distance" (or "min distance",
-    "the distance between seeds"), or else the first number other than ``_NOTE_MIN_DISTANCE`` within 6 words
-    after it ("to 2 px", "from 3 to 5").
+    Seeds "closer together" mean a lower min_distance, seeds "farther apart" a higher one. Otherwise the knob
+    (``_KNOB``: "min_distance", "minimum distance", "the distance allowed between seeds") with a direction word
+    (lower, decrease, smaller, ...) within 4 words before it or 3 after it, or else the first number other than
+    ``_NOTE_MIN_DISTANCE`` within 6 words after it ("to 2 px", "from 3 to 5").
 
     >>> _min_distance_direction("i would lower min_distance to 2 px"), _min_distance_direction("i'd use a larger min distance")
     ('lower', 'raise')
     >>> _min_distance_direction("i would set min_distance to 5"), _min_distance_direction("i would retrain the network") is None
     ('raise', True)
+    >>> _min_distance_direction("i would place the seeds closer together"), _min_distance_direction("i'd space seeds farther apart")
+    ('lower', 'raise')
+    >>> _min_distance_direction("i would reduce the distance allowed between seeds")
+    'lower'
     """
-    knob = re.search(r"min[_ ]?distance|distance between (?:the )?seeds|seed distance", change)
+    moved = re.search(_SEEDS_MOVED, change)
+    if moved:
+        return "lower" if moved.group(1) in ("closer", "nearer", "denser") else "raise"
+    knob = re.search(_KNOB, change)
     if not knob:
         return None
-    before = " ".join(change[:knob.start()].split()[-4:])
-    if re.search(r"\b(?:lower\w*|decreas\w*|reduc\w*|shrink\w*|smaller|less|shorter|cut\w*)\b", before):
-        return "lower"
-    if re.search(r"\b(?:rais\w*|increas\w*|enlarg\w*|widen\w*|larger|bigger|higher|greater|longer|more)\b", before):
-        return "raise"
+    lower = r"\b(?:lower\w*|decreas\w*|reduc\w*|shrink\w*|smaller|less|shorter|cut\w*)\b"
+    higher = r"\b(?:rais\w*|increas\w*|enlarg\w*|widen\w*|larger|bigger|higher|greater|longer|more)\b"
+    for words in (change[:knob.start()].split()[-4:], change[knob.end():].split()[:3]):   # "make min_distance smaller"
+        if re.search(lower, " ".join(words)):
+            return "lower"
+        if re.search(higher, " ".join(words)):
+            return "raise"
     numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", " ".join(change[knob.end():].split()[:6]))]
     numbers = [n for n in numbers if n != _NOTE_MIN_DISTANCE]        # "from 3 to 5": the new value
     if numbers:
@@ -1328,7 +1344,7 @@ def check_failure_note(note: str, pred, gt) -> None:
     wrong_way = _NOTE_WRONG_WAY.get(main[0])
     if wrong_way and _min_distance_direction(change) == wrong_way[0]:
         raise AssertionError(f"your change moves min_distance the wrong way for '{main[0]}': {wrong_way[1]}\n"
-                             f"(lesson section 6, the table of test scores for each min_distance, cell 50)")
+                             f"(lesson section 6: the table 'test region, after the choice', one row per min_distance)")
     print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count")
 
 
@@ -1405,3 +1421,108 @@ def check_moments_ellipse(moments_ellipse: Callable) -> None:
                              f"(area ratio {ratio:.2f}): centroid, covariance of the pixels' (row, column), its\n"
                              f"inverse, and the pixels within the ellipse's edge")
     print("check_moments_ellipse: all cases pass")
+
+
+# ----------------------------------------------------------------------------- exercise 9: right count, wrong objects
+def _reference_false_areas(pred: np.ndarray, reference: np.ndarray, above: bool = True,
+                           by: str = "union", ids: bool = False) -> list[int]:
+    """Areas of the objects of ``pred`` with no object of ``reference`` at IoU above 0.5, ascending.
+    ``above=False`` (IoU of at least 0.5 matches) and ``by`` ("union", "reference": overlap over the
+    reference's area, "any": any overlap) build the typical wrong answers the check recognises; ``ids=True``
+    returns the false objects' ids."""
+    out = []
+    for i in np.unique(pred[pred > 0]):
+        obj = pred == i
+        best = 0.0
+        for j in np.unique(reference[obj & (reference > 0)]):
+            ref = reference == j
+            inter = np.sum(obj & ref)
+            best = max(best, 1.0 if by == "any" else inter / np.sum(ref) if by == "reference" else inter / np.sum(obj | ref))
+        if (best <= 0.5) if above else (best < 0.5):
+            out.append(int(i) if ids else int(obj.sum()))
+    return sorted(out)
+
+
+def _coins_maps() -> tuple[np.ndarray, np.ndarray]:
+    """Lesson section 8's two coin maps: Otsu's objects and the edge watershed's, objects under 50 px dropped."""
+    from scipy import ndimage
+    from skimage.filters import sobel, threshold_otsu
+    from skimage.segmentation import watershed
+
+    from .. import data, instances
+
+    def drop_small(labels):
+        return instances.label_components(np.r_[False, np.bincount(labels.ravel())[1:] >= 50][labels])
+
+    coins = data.coins_image()
+    otsu = instances.label_components(ndimage.binary_fill_holes(coins > threshold_otsu(coins)))
+    markers = np.zeros(coins.shape, np.int32)
+    markers[coins < 30], markers[coins > 150] = 1, 2
+    edge = instances.label_components(ndimage.binary_fill_holes(watershed(sobel(coins / 255.0), markers) == 2))
+    return drop_small(otsu), drop_small(edge)
+
+
+def _false_areas_scene() -> tuple[np.ndarray, np.ndarray]:
+    """Three reference squares of 16 px; a prediction that finds one (id 5), covers half of another (7, IoU 0.5),
+    holds the third inside a 48 px object (42, IoU 1/3) and adds a 4 px speck on the background (9)."""
+    ref, pred = np.zeros((16, 16), int), np.zeros((16, 16), int)
+    ref[0:4, 0:4], ref[0:4, 10:14], ref[10:14, 0:4] = 1, 2, 3
+    pred[0:4, 0:2], pred[0:4, 10:14], pred[8:16, 0:6], pred[14:16, 10:12] = 7, 5, 42, 9
+    return pred, ref
+
+
+@learner_check
+def check_false_areas(false_areas: Callable) -> None:
+    """Check ``false_areas(pred, reference)``: the areas (pixels, ascending) of the objects of ``pred`` that match
+    no object of ``reference`` (IoU above 0.5), in numpy, on a small scene and on the lesson's coins.
+
+    >>> check_false_areas(lambda pred, reference: [])          # the counts agree: nothing false?
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: on a 16×16 scene ... your answer finds no false object, but there are 3...
+    """
+    _refuse_reference(false_areas, "false_areas")
+    watch = Watch((("segcourse", None),))       # match_instances, iou_matrix, panoptic_quality, ...
+    for name, (pred, ref) in [("a 16×16 scene (reference squares 1, 2, 3; predictions 5, 7, 9, 42)", _false_areas_scene()),
+                              ("the coins (Otsu against the edge watershed, both 24 objects)", _coins_maps())]:
+        got = watch(false_areas, pred.copy(), ref.copy(), what="false_areas")
+        want = _reference_false_areas(pred, ref)
+        if np.isscalar(got) or np.ndim(got) == 0:
+            raise AssertionError(f"on {name} false_areas returned one number ({got!r}): return the list of the\n"
+                                 f"false objects' areas. A count cannot tell: both coin methods count 24 objects,\n"
+                                 f"yet one of Otsu's 24 is no coin")
+        try:
+            got = sorted(int(round(float(v))) for v in np.ravel(np.asarray(got, dtype=float)))
+        except (TypeError, ValueError):
+            raise AssertionError(f"false_areas must return a list of areas (numbers), got {type(got).__name__}") from None
+        if got == want:
+            continue
+        areas = np.bincount(pred.ravel())
+        if got and max(got) == int(areas[0]):
+            raise AssertionError(f"on {name} your list holds {areas[0]} px, the background (id 0): skip id 0, it is no object")
+        fn = _reference_false_areas(ref, pred)
+        if got == fn:
+            raise AssertionError(f"on {name} you returned the areas of the reference objects nobody matched (FN):\n"
+                                 f"the question is the other way round, the prediction's objects with no partner (FP)")
+        if got == _reference_false_areas(pred, ref, ids=True):
+            raise AssertionError(f"on {name} you returned ids ({got}): return each false object's area in pixels")
+        if not got:
+            raise AssertionError(f"on {name} your answer finds no false object, but there are {len(want)}. A count\n"
+                                 f"cannot find them (the coins: 24 objects each, one of Otsu's no coin): match each\n"
+                                 f"predicted object to the reference by IoU (intersection / union) and keep those\n"
+                                 f"with no IoU above 0.5")
+        if got == _reference_false_areas(pred, ref, by="any"):
+            raise AssertionError(f"on {name} you count an object as matched when it merely overlaps one: a match\n"
+                                 f"needs IoU (intersection / union) above 0.5")
+        if got == _reference_false_areas(pred, ref, by="reference"):
+            raise AssertionError(f"on {name} you divided the overlap by the reference object's area: an object\n"
+                                 f"that swallows a coin covers all of it, yet is mostly something else. Divide\n"
+                                 f"by the union of the two")
+        if got == _reference_false_areas(pred, ref, above=False):
+            raise AssertionError(f"on {name} an IoU of exactly 0.5 counted as a match: a match needs IoU ABOVE 0.5\n"
+                                 f"(object 7 covers half of square 1)")
+        raise AssertionError(f"on {name} you returned the areas {got}, expected {len(want)} false object(s):\n"
+                             f"for each predicted object (id > 0), its best IoU with any reference object; it is\n"
+                             f"false when that IoU is 0.5 or less")
+    watch.refuse("false_areas")
+    print("check_false_areas: right on the scene and on the coins")
