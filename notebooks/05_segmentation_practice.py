@@ -236,8 +236,6 @@ print(step)
 assert failures.next_step(checklist) == step   # the helper: the same chain, and no key may be missing
 
 # %% [markdown]
-# `failures.next_step` is the same chain, with a check that no key is missing.
-#
 # ## 5 · The per-image-mIoU trap
 #
 # First read the worst sample's per-class row. A per-image mIoU averages the IoU of every class
@@ -486,18 +484,16 @@ print(f"largest mistake: true {project.class_names[t_]}, predicted {project.clas
       f"{off.sum()} wrong pixels")
 
 # %% [markdown]
-# The largest mistake is the sidewalk row's road column: 347 of the 433 wrong pixels are sidewalk
-# predicted as road. The matrix does not say *where*: the gallery split the same 347 pixels into
-# 46 in stray regions, 155 at the edges and 146 of class confusion away from them. Are the
-# thresholds of these rules defensible? The appendix at the end checks them.
+# The largest mistake: 347 of the 433 wrong pixels are sidewalk predicted as road. The matrix does
+# not say *where*: the gallery split them into 46 in stray regions, 155 at the edges and 146 of
+# class confusion. The appendix checks the rules' thresholds.
 
 # %% [markdown]
 # ## 7 · What a correction costs, and what it buys
 #
-# Many teams label new images by starting from the model's mask and fixing what is wrong. What
-# does each fix buy? Simulate an annotator who fixes one **error region** (a connected patch given
-# the same wrong class) per brush stroke, on the sample that scores lowest over its target's
-# classes (the trap left out). One fixes the **largest** region first, the other the region whose
+# Many teams label new images by fixing the model's mask. What does each fix buy? Simulate an
+# annotator who fixes one **error region** (a connected patch given the same wrong class) per
+# brush stroke, on the sample that scores lowest over its target's classes. One fixes the **largest** region first, the other the region whose
 # fix raises the score **most**.
 
 # %%
@@ -570,9 +566,7 @@ fig.tight_layout()
 # The first two strokes fix the two large regions and lift the score to 0.814 (row 2). Every
 # later stroke buys less (the two "gain of each stroke" lines). The sample passes the fail line
 # after 14 strokes largest-first, or 12 if each stroke takes the largest gain. The annotator here
-# is an oracle who knows the true mask, and every stroke costs the same (the right panel prices
-# them in pixels). A correction round is a budget with falling returns, so section 8 fixes the
-# model instead.
+# is an oracle, and every stroke costs the same. Returns fall, so section 8 fixes the model instead.
 #
 # Try it: the editor opens the same sample's prediction, cropped to the 32×32 corner with the
 # most wrong pixels, scored against the truth. Paint over the wrong pixels and watch the readout.
@@ -659,23 +653,20 @@ for knob, value in tqdm([("noise", 0.03), ("lighting", 0.15), ("sidewalk_gap", 0
 # trains on, or in one arm its loss:
 #
 # * **new project scenes**: 320 scenes from the project's camera, which someone must annotate;
-# * **noise augmentation**: 320 training-camera scenes with the project's pixel noise added, free
-#   since the labels exist;
-# * **noise + brightness**: the same, and each scene's brightness scaled by up to ±25 %, on top
-#   of the training camera's own lighting changes: at least the project's lighting range, also free;
+# * **noise augmentation**: 320 training-camera scenes plus the project's pixel noise (free: the
+#   labels exist);
+# * **noise + brightness**: the same, with brightness scaled by up to ±25 % on top of the training
+#   camera's own lighting changes (at least the project's range), free;
 # * **training camera only** (the control): the same scenes without noise. If this helps as much,
 #   the gain comes from the extra steps, not the data;
-# * **another loss**: the control's scenes, with lane-marking and car pixels weighed 6 times in
-#   the loss instead of 3 (the table above pairs class weights with the small classes; the
-#   loss already adds Dice). If this helps as much, the loss was the problem, not the data.
+# * **another loss**: the control's scenes, with lane-marking and car pixels weighed 6 times
+#   instead of 3 (class weights, the table's change for small classes). If this helps as much,
+#   the loss was the problem.
 #
-# The other arms weigh lane-marking and car pixels 3 times (`train.CLASS_WEIGHTS["roads"]`) in the
-# cross-entropy + Dice loss, as the shipped model's training did. All five are scored on 200
-# **held-out** project scenes (`seed=77`).
-# Training is chaotic, so one seed is not a finding: the table reads seed 0, the next cell seeds 1
-# to 4 (the seed sets the batch order and the augmentation's draws). Your run trains seed 0 live;
-# the text reads the runs recorded when the course was built (README: "Same numbers on every
-# machine").
+# The other arms weigh them 3 times (`train.CLASS_WEIGHTS["roads"]`), as the shipped model's
+# training did. All five are scored on 200 **held-out** project scenes (`seed=77`). One seed is
+# not a finding: the table reads seed 0, the next cell seeds 1 to 4. Your run trains seed 0 live;
+# the text reads the runs recorded when the course was built.
 
 # %% tags=["nbval-ignore-output"]
 from segcourse import experiments
@@ -786,8 +777,8 @@ fig.tight_layout()
 # * the **control**: 15 to 65, below 28 for only 2 seeds. The extra steps alone do not explain
 #   the other arms. On its own camera the control is fine (0 failing of 200, the table cell's
 #   last line);
-# * **another loss** (weights ×6, the control's scenes): 15 to 62, below 28 for 1 seed. That is
-#   no better than the control: without the project's noise, a change of loss does not help.
+# * **another loss** (weights ×6, the control's scenes): 15 to 62, below 28 for 1 seed: no
+#   better than the control. Without the project's noise, the loss change does not help.
 #
 # Per class, noise + brightness lifts car for every seed (0.963 to 0.970, from 0.875); road and
 # sidewalk each fall below the shipped model for 1 seed (noise alone: 2 and 3). New project
@@ -848,9 +839,8 @@ fig.tight_layout()
 # 0, lane marking and car lie below road): a one-pixel shift is a small part of the road but most
 # of a lane marking. Keep the 1-px line as this project's **annotation-noise ceiling**: with masks
 # drawn this carefully, a model that predicts the truth is measured at 0.738, not 1, and only the
-# gap between a model and the ceiling is the model's to close. Lesson 06 returns to the idea for
-# its clicks-to-mask score. This project's own test masks are the generator's exact masks, so
-# the earlier scores are not capped by this line; it applies when people draw the test masks.
+# gap between a model and the ceiling is the model's to close. This project's test masks are the
+# generator's exact masks, so its scores are not capped; the line applies when people draw them.
 
 # %% [markdown]
 # ### Play annotator
@@ -902,10 +892,8 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 # **Answer.** The standard decides what the numbers mean. On these scenes 67 % of all car pixels
 # are outline pixels, so the two teams agree at a car IoU of 0.328, although neither made a
 # mistake. The same model measures a car IoU of 0.885 against team A and 0.294 against team B.
-# Mixed standards do both kinds of damage: in *training* the same kind of pixel is car in one
-# image and road in another, so the loss pulls both ways at every car edge; in *evaluation* the
-# score moves with whoever annotated the test images, so a comparison measures the annotators,
-# not the models. The damage is largest on small or thin classes. So write the standard down
+# Mixed standards hurt twice. In *training*, the loss pulls both ways at every car edge. In
+# *evaluation*, a comparison measures the annotators, not the models. So write the standard down
 # before annotating (outline ownership, the smallest object to draw, occlusions), check masks
 # against it, and report IoU only against masks that follow one standard.
 #
@@ -945,8 +933,7 @@ print(f"mean over the classes: IoU {iou_h.mean():.3f}, Dice {dice_h.mean():.3f} 
 
 # %% [markdown]
 # The weak class gains most from the change of scale: car's IoU of 0.283 is a Dice of 0.441.
-# Compare a Dice only with a Dice. The card adds what annotation QC found in the sample's mask
-# and how many small regions the model missed in it.
+# Compare a Dice only with a Dice. The card adds the sample's QC findings and missed small regions.
 
 # %%
 sample = next(s for s in buckets["samples"] if s["sample"] == hard)   # section 7's sample: no trap in its score
@@ -1124,11 +1111,9 @@ fig.tight_layout()
 # %% [markdown]
 # True regions below 4 px never fill the bucket: that is QC's speck size (23 specks here, all
 # road). The smallest real car has 7 pixels, so no real object is cut off. The model misses no
-# region of 4 to 39 px, so the small-region bucket is empty for a measured reason. The plot shows
-# why: car recall hardly depends on size (mean 0.985 below 20 px, 0.993 from 20 to 39 px, 0.994
-# from 40 to 79 px), and no car falls below the 0.5 line (the worst: 64 %). What cars cost is
-# section 6's stray regions, not misses. To see the bucket fill, take sample 1, which passes and
-# whose cars are all small, and repaint every car pixel the model found as road:
+# region of 4 to 39 px, so the small-region bucket is empty. The plot shows why: car recall hardly depends on size (mean 0.985 below 20 px, 0.993 from 20 to 39 px, 0.994
+# from 40 to 79 px), and no car falls below the 0.5 line (the worst: 64 %). To see the bucket
+# fill, take sample 1, which passes and whose cars are all small, and repaint its found cars as road:
 
 # %%
 erased = pred[1].copy()
