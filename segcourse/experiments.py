@@ -406,3 +406,41 @@ def recorded_or_run(name: str, fn: Callable[[], Any], directory: str | os.PathLi
 
 if __name__ == "__main__":
     main()
+
+
+def recorded_seeds(name: str, run_one: Any, seeds: Sequence[int] = (1, 2, 3, 4),
+                   directory: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """One arm of a lesson's experiment over several seeds, as recorded when the course was built.
+
+    Training is chaotic (see :func:`recorded_run`), and several seeds of several arms are too slow for
+    a lesson's live run, so the seeds are trained only by ``python tools/course.py build NN --record``
+    and read back otherwise.
+
+    Parameters
+    ----------
+    name : the run's name, ``"NN_words"`` (as for :func:`recorded_run`).
+    run_one : ``run_one(seed)`` -> dict of plain numbers and lists: trains and scores one copy. It is
+        called, once per seed, only when the environment variable ``SEGCOURSE_RECORD_RUNS`` is ``"1"``.
+    seeds : the seeds to train.
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    list of dicts, one per seed: ``{"seed": seed}`` and what ``run_one`` returned, as recorded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> recorded_seeds("09_demo_seeds", lambda s: {"failing": 10 * s}, seeds=(1, 2), directory=folder)
+    [{'seed': 1, 'failing': 10}, {'seed': 2, 'failing': 20}]
+    >>> del os.environ[RECORD_ENV]
+    >>> recorded_seeds("09_demo_seeds", lambda s: 1 / 0, directory=folder)     # not trained: read back
+    [{'seed': 1, 'failing': 10}, {'seed': 2, 'failing': 20}]
+    """
+    live = [{"seed": seed} | dict(run_one(seed)) for seed in seeds] if os.environ.get(RECORD_ENV) == "1" else None
+    return recorded_run(name, history=live, directory=directory)["history"]
+
+
+__all__ += ["recorded_seeds"]

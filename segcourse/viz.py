@@ -1889,3 +1889,104 @@ def instance_card(image: Any, pred: Any, gt: Any, scores: Mapping[str, float], n
 
 
 __all__ += ["instance_card"]
+
+
+def legend_words(fig: Any, words: Mapping[str, str]) -> int:
+    """Rename legend entries of a drawn figure: every entry whose text is a key of ``words``, in the
+    figure's own legends and in each axes' legend, takes ``words[text]``; the others stay.
+
+    Use it when two panels name the same pixels in different words (lesson 05's evidence card:
+    "boundary error" on one panel, "wrong, on a boundary band" on the other).
+
+    Parameters
+    ----------
+    fig : a matplotlib figure.
+    words : old text -> new text.
+
+    Returns
+    -------
+    int, how many entries were renamed.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], label="boundary error"); _ = ax.plot([1, 0], label="other"); _ = ax.legend()
+    >>> legend_words(fig, {"boundary error": "wrong, on a boundary band"})
+    1
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['wrong, on a boundary band', 'other']
+    >>> plt.close(fig)
+    """
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    renamed = 0
+    for text in [t for legend in legends for t in legend.get_texts()]:
+        if text.get_text() in words:
+            text.set_text(words[text.get_text()])
+            renamed += 1
+    return renamed
+
+
+def bucket_gallery(images: Any, targets: Any, preds: Any, scores: Sequence[float],
+                   bucket_masks: Sequence[Mapping[str, Any]], colours: Mapping[str, Any],
+                   class_names: Sequence[str], ids: Sequence[int] | None = None, palette: Any = None):
+    """A :func:`failure_gallery` whose last column colours each wrong pixel by the failure bucket that
+    explains it (lesson 05 section 6): rows image / ground truth / prediction / wrong pixels by
+    bucket, lowest score first; a class legend on top, a bucket legend below.
+
+    Parameters
+    ----------
+    images, targets, preds : the samples, (N, H, W[, 3]) and (N, H, W).
+    scores : one score per sample, printed in the row's title ("#id: mIoU ...").
+    bucket_masks : one dict per sample, bucket name -> bool (H, W) mask of the wrong pixels it
+        explains (:func:`segcourse.failures.bucket_pixels`); ``"no bucket"`` may be one of them.
+    colours : bucket name -> 0..255 RGB colour, one for each bucket that may appear.
+    class_names : for the class legend.
+    ids : the samples' names in titles (default: their positions).
+    palette : class colours (default: the course palette).
+
+    Returns
+    -------
+    matplotlib figure.
+
+    Examples
+    --------
+    >>> t = np.zeros((2, 6, 6), int); t[:, 2:4, 2:4] = 1
+    >>> p = t.copy(); p[0, 0, 0] = 1
+    >>> parts = [{"false_positive_class": p[0] != t[0]}, {}]
+    >>> fig = bucket_gallery(np.zeros((2, 6, 6)), t, p, [0.7, 1.0], parts,
+    ...                      {"false_positive_class": (200, 0, 0)}, ["bg", "obj"], ids=[5, 9])
+    >>> [a.get_title() for a in fig.axes[::4]], [t.get_text() for t in fig.legends[1].get_texts()]
+    (['#5: mIoU 0.700', '#9: mIoU 1.000'], ['false positive class', 'correct'])
+    >>> plt.close(fig)
+    """
+    vals = np.asarray(scores, dtype=float)
+    if len(bucket_masks) != len(vals):
+        raise ValueError(f"bucket_masks needs one dict per sample: {len(bucket_masks)} for {len(vals)} samples")
+    names = list(range(len(vals))) if ids is None else list(ids)
+    fig = failure_gallery(images, targets, preds, vals, k=len(vals), palette=palette, ids=names)
+    fig.legends.clear()                                    # the plain gallery's error legend: replaced below
+    correct = _pal.NEUTRAL_COLOURS["correct"]
+    shown: list[str] = []
+    for row, i in enumerate(np.argsort(np.where(np.isnan(vals), np.inf, vals), kind="stable")):
+        fig.axes[4 * row].set_title(f"#{names[i]}: mIoU {vals[i]:.3f}", fontsize=9)
+        canvas = np.full(np.shape(targets[i]) + (3,), correct, np.uint8)
+        for bucket, mask in bucket_masks[i].items():
+            mask = np.asarray(mask, bool)
+            canvas[mask] = colours[bucket]
+            if mask.any() and bucket not in shown:
+                shown.append(bucket)
+        fig.axes[4 * row + 3].images[0].set_data(canvas)
+        fig.axes[4 * row + 3].set_title("wrong pixels by bucket", fontsize=9)
+    fig.legend(handles=legend_handles(class_names, palette), loc="upper center", ncol=len(class_names),
+               frameon=False, fontsize=9)
+    order = [b for b in colours if b in shown]
+    fig.legend(handles=[Patch(facecolor=np.array(colours[b]) / 255, edgecolor="black", linewidth=0.5,
+                              label=b.replace("_", " ")) for b in order]
+               + [Patch(facecolor=np.array(correct) / 255, edgecolor="black", linewidth=0.5, label="correct")],
+               loc="lower center", ncol=5, frameon=False, fontsize=9, title="last column")
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1 - 0.4 / height))
+    return fig
+
+
+__all__ += ["legend_words", "bucket_gallery"]

@@ -125,9 +125,8 @@ fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
 band_w = failures.label_boundary_band(scenes.labels[w])
 viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], band_w, ax=axes[0], palette=scenes.palette)
 viz.boundary_error_map(scenes.labels[w], result["pred"][w], band_w, ax=axes[1])
-for text in axes[1].get_legend().get_texts():   # the right panel in the left panel's words: one name per colour
-    text.set_text({"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
-                   "band": "boundary band, correct"}.get(text.get_text(), text.get_text()))
+viz.legend_words(fig, {"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
+                       "band": "boundary band, correct"})   # the right panel in the left panel's words
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
 print("confusion matrix (rows = truth):\n", cm)

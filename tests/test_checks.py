@@ -327,6 +327,11 @@ def test_practice_masks_hints_name_the_cause():
     with _raises("both masks are empty, so IoU is 0/0"):
         checks.check_practice_masks(p, g, zero_for_empty)
 
+    def background(pred_masks, gt_masks):   # review 05s10 P3: `!= 1` scores the background
+        return _set_scores_ref((np.asarray(pred_masks) != 1) * 1, (np.asarray(gt_masks) != 1) * 1)
+    with _raises("IoU of the background (class 0, every pixel that is not 1)"):
+        checks.check_practice_masks(p, g, background)
+
 
 def _shifted_iou_ref(mask, shift):
     mask = np.asarray(mask) != 0
@@ -1407,7 +1412,7 @@ def test_lesson05_checks_refuse_sklearn_and_torchmetrics_and_name_more_causes():
            "exactly 0.9", "not > 0.9")
 
 
-def _enrichment_ok(pred, target, band, keep_strays=False, connect=2, always=False):   # the learner's numpy
+def _enrichment_ok(pred, target, band, keep_strays=False, connect=2, always=False, size_only=False):   # numpy
     from scipy import ndimage
     wrong = pred != target
     stray = np.zeros(target.shape, bool)
@@ -1416,7 +1421,7 @@ def _enrichment_ok(pred, target, band, keep_strays=False, connect=2, always=Fals
         for r in range(1, n + 1):
             if not (target[regions == r] == c).any():
                 stray |= regions == r
-    absent = not set(np.unique(pred[stray])) <= set(np.unique(target))
+    absent = not set(np.unique(pred[stray])) <= set(np.unique(target)) and not size_only
     if not keep_strays and (always or absent or stray.sum() >= 20):   # under 20 px, of the target's classes: kept
         wrong &= ~stray
     if not wrong.any():
@@ -1461,6 +1466,9 @@ def test_boundary_enrichment_check():
            "stray sidewalk blob", "stray regions too")
     _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, connect=1), "4-connected")
     _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, always=True), "6-px", "under 20 px")
+    # review 05s10 P2-2: the 20-px rule alone keeps a 3-px stray car where the target has no car
+    _fails(check, lambda p_, t_, b: _enrichment_ok(p_, t_, b, size_only=True), "3-px stray car",
+           "class 4, which the target lacks", "whatever its size")
     ok = _enrichment_ok
     _fails(check, lambda p_, t_, b: (((p_ != t_) & b).sum() / b.sum(), *ok(p_, t_, b)[1:]), "share of the BAND")
     _fails(check, lambda p_, t_, b: (*ok(p_, t_, b)[:2], np.float64(ok(p_, t_, b)[1]) / ok(p_, t_, b)[0]),

@@ -298,6 +298,25 @@ def test_report_accepts_true_explanations_in_other_words(data_report, explanatio
 
 
 @pytest.mark.parametrize("explanation, match", [
+    # review 05s10 P1-2: the reviewer's sentence passed; "is not the primary" denies the main bucket
+    ("The false-positive class is not the primary bucket of the 12 failing samples; boundary is. I would add "
+     "noise augmentation.", "says 'not the primary bucket' about the false-positive class bucket"),   # verbatim
+    ("False positives aren't the main bucket here, boundary errors dominate 2 of 3; I would add noise "
+     "augmentation.", "about the false-positive class bucket"),
+    ("Most failing samples, 2 of the 3, are false positives. Actually boundary is. I would add noise augmentation.",
+     "names boundary as a main bucket"),
+    # review 05s10 P3: a wrong count is told the count is wrong, not that it is missing
+    ("The false-positive class is the primary bucket of 1 failing sample of the 3, so I would add noise "
+     "augmentation.", "gives 1 as the false-positive class bucket's count, but the count is 2"),
+])
+def test_report_refuses_a_denied_main_bucket_and_a_wrong_count(data_report, explanation, match):
+    with pytest.raises(AssertionError) as info:
+        checks.check_report(data_report(explanation), explanation, *_scenes())
+    assert match in " ".join(str(info.value).split()), str(info.value)
+    assert all(len(line) <= checks.HINT_WIDTH for line in str(info.value).splitlines())
+
+
+@pytest.mark.parametrize("explanation, match", [
     # review 05s8 P1: the change is negated and another bucket's change is proposed
     ("Most failing samples are false-positive class (2 primary), so I would not add augmentation or more data; "
      "I would use a higher input resolution.", "your text denies 'augment'"),

@@ -156,6 +156,20 @@ def test_recorded_run_round_trip_keeps_arrays_and_weights(tmp_path, monkeypatch)
         assert torch.equal(run["model"](x), fresh(x))
 
 
+def test_recorded_seeds_trains_only_when_recording(tmp_path, monkeypatch):
+    """Review 05s10 P2-3: lesson 05's seed runs move their recording branch into a helper."""
+    calls = []
+    def run_one(seed):
+        calls.append(seed)
+        return {"miou": 0.5 + seed / 10, "per_class_iou": [1.0, 0.25]}
+    monkeypatch.setenv(experiments.RECORD_ENV, "1")
+    made = experiments.recorded_seeds("09_seeds_demo", run_one, seeds=(3, 4), directory=tmp_path)
+    monkeypatch.delenv(experiments.RECORD_ENV)
+    assert calls == [3, 4] and [r["seed"] for r in made] == [3, 4] and list(made[0]) == ["seed", "miou", "per_class_iou"]
+    again = experiments.recorded_seeds("09_seeds_demo", run_one, directory=tmp_path)
+    assert calls == [3, 4] and again == made
+
+
 def test_recorded_run_refuses_bad_names_missing_runs_and_replaced_weights(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="name must look like '01_short_ce'"):
         experiments.recorded_run("../evil", directory=tmp_path)

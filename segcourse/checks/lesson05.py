@@ -77,6 +77,10 @@ def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> No
     if len(got) != len(want):
         raise AssertionError(f"{where}one IoU per sample: {len(want)} samples, {len(got)} values in ious")
     if not np.allclose(got, want, atol=1e-4, equal_nan=True):
+        if np.allclose(got, _scores_of((p != 1) * 1, (g != 1) * 1)[0], atol=1e-4, equal_nan=True):
+            raise AssertionError(f"{where}the per-sample IoUs are {_show(want)},\nyou returned {_show(got)}: "
+                                 f"yours are the IoU of the background (class 0,\nevery pixel that is not 1), "
+                                 f"not of the object: score class 1, the pixels == 1")
         empty = np.isnan(want) & ~np.isnan(got)
         if empty.any():
             raise AssertionError(f"{where}sample {int(np.argmax(empty))}: both masks are empty, so IoU is 0/0;\n"
@@ -477,6 +481,13 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
     # the clause that calls the bucket the main one may hold its count anywhere (review 05s9b P2-3:
     # "Stray car regions are the primary bucket for all 12 failing samples")
     if not any(shares & set(m["in_clause"]) for m in claimed if m["bucket"] in top):
+        cited = [n for m in claimed if m["bucket"] in top for n in m["in_clause"]
+                 if n == int(n) and n != buckets["failing"]]
+        if cited:   # a count, but the wrong one (review 05s10 P3: "11" or "60" was told "not how many")
+            raise AssertionError(f"your explanation gives {cited[0]:g} as the {_bucket_name(top[0])} bucket's count, "
+                                 f"but the count\nis {counts[top[0]]}: it is the primary bucket of {counts[top[0]]} of "
+                                 f"the {buckets['failing']} failing samples\n({facts}{overlapping}):\n"
+                                 f"cite the primary count your bucket cell printed")
         raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
                              f"failing samples it is the primary bucket of: cite that count (or its\n"
                              f"share in %) next to the bucket's name, as your bucket cell printed it")
@@ -557,6 +568,9 @@ def _check_change(text: str, main: str) -> None:
 _DOMINANT = r"most|mostly|dominat\w*|largest|biggest|main|mainly|majority|primary|all|every"
 _NEGATION_BEFORE = r"not|no|never|nor|neither|isn't|aren't|isnt|arent|rare|rarely|few|hardly|none|seldom|without"
 _NEGATION_AFTER = r"rare|rarely|few|hardly|seldom|never"
+#: After a bucket's name, words that deny it the main place when a word of ``_DOMINANT`` follows within
+#: 3 words ("false positives are not the primary bucket", "boundary isn't the main one").
+_DENIED_MAIN = r"not|isn't|aren't|isnt|arent|never|neither"
 #: Phrases whose negative word denies nothing ("no doubt, false positives dominate").
 _NOT_NEGATIONS = r"\b(?:no doubt|without doubt|no question|not only|not just)\b"
 #: How many words around a bucket's name a count or a "most" may sit; a number this close to the
@@ -640,9 +654,13 @@ def _bucket_mentions(text: str) -> list[dict]:
         raise AssertionError("your explanation pastes a dict ({...}): write in words which bucket\n"
                              "holds most failing samples and how many")
     flat = re.sub(_NOT_NEGATIONS, " ", text.lower().replace("-", " ").replace("_", " "))
-    out = []
+    out, said_main = [], False
     for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b|\band\b(?=\s+\d)", flat):
         words = list(re.finditer(r"[a-z']+|\d+(?:\.\d+)?", clause))
+        # "... is not the primary bucket; boundary is": a short clause that ends in "is" after a
+        # clause about the main bucket names its bucket as the main one (review 05s10 P1-2)
+        elliptic = said_main and len(words) <= 4 and bool(re.search(r"\b(?:is|are|does|do)\s*$", clause))
+        said_main = bool(re.search(rf"\b(?:{_DOMINANT})\b", clause))
         at = lambda pos: sum(w.start() < pos for w in words)  # noqa: E731 (word index of a character)
         here = [(b, at(m.start()), at(m.end()) - 1) for b, pattern in _BUCKET_WORDS.items()
                 for m in re.finditer(pattern, clause)]
@@ -650,6 +668,7 @@ def _bucket_mentions(text: str) -> list[dict]:
         leading = [h for h in here if not _also(words, h[1], h[2], clause)]   # "boundary 11 as well" is not a main one
         nearest = ({min(leading, key=lambda h: min(abs(h[1] - i), abs(h[2] - i)))[0] for i in strong}
                    if leading else set())
+        nearest |= {h[0] for h in leading} if elliptic else set()
         gap = lambda h, i: max(h[1] - i, i - h[2], 0)  # noqa: E731 (words between a name and word i)
         comma = lambda h, i: "," in (clause[words[i].end():words[h[1]].start()] if i < h[1]  # noqa: E731
                                      else clause[words[h[2]].end():words[i].start()])
@@ -659,6 +678,11 @@ def _bucket_mentions(text: str) -> list[dict]:
             mine = [(float(words[i].group()), gap(h, i)) for i, h in owner.items() if h == (bucket, first, last)]
             before = [w.group() for w in words[max(0, first - 3):first] if re.fullmatch(_NEGATION_BEFORE, w.group())]
             after = [w.group() for w in words[last + 1:last + 4] if re.fullmatch(_NEGATION_AFTER, w.group())]
+            # "<bucket> is not (the) primary / main ...": a "not" after the name denies it the main place
+            # (review 05s10 P1-2: "The false-positive class is not the primary bucket ...; boundary is")
+            after += [" ".join(x.group() for x in words[j:j + 4]) for j in range(last + 1, min(last + 4, len(words)))
+                      if re.fullmatch(_DENIED_MAIN, words[j].group())
+                      and any(re.fullmatch(_DOMINANT, x.group()) for x in words[j + 1:j + 4])]
             no = (before + after or [None])[0]
             out.append({"bucket": bucket, "dominant": bucket in nearest, "negated": no is not None,
                         "near": no, "numbers": [n for n, d in mine if d <= _NEAR_WORDS],
@@ -863,26 +887,27 @@ def _stray_of(p: np.ndarray, t: np.ndarray, connect: int = 2) -> np.ndarray:
     return stray
 
 
-def _removed_of(p: np.ndarray, t: np.ndarray, connect: int = 2) -> np.ndarray:
+def _removed_of(p: np.ndarray, t: np.ndarray, connect: int = 2, size_only: bool = False) -> np.ndarray:
     """Lesson 05 section 6's false-positive rule, as :func:`segcourse.failures.bucket_failures` applies it:
     the stray regions are removed when one of them has a class the target lacks, or when they hold
-    ``MIN_STRAY_PIXELS`` or more in all; otherwise they stay among the wrong pixels."""
+    ``MIN_STRAY_PIXELS`` or more in all; otherwise they stay among the wrong pixels. ``size_only=True``
+    forgets the class the target lacks (a typical slip)."""
     stray = _stray_of(p, t, connect)
-    absent = bool(np.setdiff1d(np.unique(p[stray]), np.unique(t)).size)
+    absent = bool(np.setdiff1d(np.unique(p[stray]), np.unique(t)).size) and not size_only
     return stray if absent or stray.sum() >= MIN_STRAY_PIXELS else np.zeros(t.shape, bool)
 
 
 MIN_STRAY_PIXELS = 20   # bucket_failures' min_confused_pixels: the false-positive bucket's threshold
 
 
-def _enrichment_ref(p: np.ndarray, t: np.ndarray, band: np.ndarray, connect: int | None = 2, always: bool = False
-                    ) -> tuple[float, float, float]:
+def _enrichment_ref(p: np.ndarray, t: np.ndarray, band: np.ndarray, connect: int | None = 2, always: bool = False,
+                    size_only: bool = False) -> tuple[float, float, float]:
     """(share of the wrong pixels left after the false-positive rule that lie in the band, the band's
     share of the image, their ratio); NaN when no such wrong pixel is left. ``connect=None`` keeps the
     strays; ``always=True`` removes them even under the 20-px rule (a typical slip)."""
     wrong = p != t
     if connect is not None:
-        wrong &= ~(_stray_of(p, t, connect) if always else _removed_of(p, t, connect))
+        wrong &= ~(_stray_of(p, t, connect) if always else _removed_of(p, t, connect, size_only))
     share = float(band.mean())
     if not wrong.any():
         return float("nan"), share, float("nan")
@@ -906,12 +931,17 @@ def _enrichment_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     bleed = t.copy(); bleed[11:14, 9:13] = 1                        # road painted over the sidewalk, joined
     bleed[14, 13] = 1                                               # to the true road (and by a corner only)
     inner = t.copy(); inner[1:5, 8:13] = 2                         # only the stray blob is wrong
+    no_car = t.copy(); no_car[7:9, 3:7] = 1                        # a target without a car...
+    lone = np.roll(no_car, 1, axis=0); lone[0] = no_car[0]
+    lone[2, 9:12] = 4                                              # ...and a 3-px stray car in its sky
     return [("every edge one pixel off", shifted, t, band),
             ("every edge one pixel off and a 20-px stray sidewalk blob in the sky", blob, t, band),
             ("every edge one pixel off and a 6-px stray sidewalk blob in the sky (under 20 px)", speck, t, band),
             ("road painted over the sidewalk, joined to the true road", bleed, t, band),
             ("as many wrong pixels at random", scattered, t, band),
             ("only a 20-px stray sidewalk blob in the sky is wrong", inner, t, band),
+            ("every edge one pixel off and a 3-px stray car where the target has no car", lone, no_car,
+             _band_of(no_car)),
             ("a perfect prediction (no wrong pixel)", t.copy(), t, band)]
 
 
@@ -937,7 +967,12 @@ def _enrichment_hint(got: tuple, want: tuple, p: np.ndarray, t: np.ndarray, band
                 + "return NaN (float('nan')) for fraction_in_band and enrichment, not a number")
     if not same(frac, want[0]):
         n_stray = int(_stray_of(p, t).sum())
-        causes = [(_enrichment_ref(p, t, band, always=True)[0],
+        lacks = sorted(set(np.unique(p[_stray_of(p, t)]).tolist()) - set(np.unique(t).tolist()))
+        causes = [(_enrichment_ref(p, t, band, size_only=True)[0] if lacks else np.inf,
+                   f"you kept the stray regions because they hold only {n_stray} px, but\n"
+                   f"one has class {lacks[0] if lacks else ''}, which the target lacks: the false-positive\n"
+                   "bucket takes such a region whatever its size, so remove it (step 1)"),
+                  (_enrichment_ref(p, t, band, always=True)[0],
                    f"you removed stray regions the rule keeps: here they hold {n_stray} px\n"
                    "in all, every one of a class the target has. Under 20 px (and with\n"
                    "no class the target lacks) the false-positive bucket does not take\n"
@@ -986,7 +1021,7 @@ def check_boundary_enrichment(boundary_enrichment: Callable, pred: Any, target: 
     lie in the boundary band, ``band_share`` the band's share of the image (where errors at random
     would land), ``enrichment`` their ratio; with no wrong pixel left the first and the last are
     NaN (0/0). Tested on the check's 16×16 maps (a one-pixel shift, with and without a stray blob of
-    20 px or of 6 px,
+    20 px or of 6 px, a 3-px stray car where the target has no car,
     road bleeding into the sidewalk, random errors, a stray blob alone, a perfect prediction), then
     on the learner's sample (``pred``, ``target``, the band of
     :func:`segcourse.failures.label_boundary_band`) against the boundary evidence of
