@@ -356,7 +356,7 @@ def fit(
                 logits = model(xb)
             logits = logits.float()
             value = 0.0
-            if "ce" in loss:
+            if loss in ("ce", "ce+dice"):        # not `"ce" in loss`: "dice" contains "ce"
                 value = value + F.cross_entropy(logits, yb, weight=weight)
             if "dice" in loss:
                 value = value + dice_loss(logits, yb)
@@ -436,7 +436,7 @@ def _batch_loss(model: torch.nn.Module, xb: torch.Tensor, yb: torch.Tensor, u: t
         logits = model(xb.permute(0, 3, 1, 2))
     logits = logits.float()
     value = torch.zeros((), device=logits.device)
-    if "ce" in loss:
+    if loss in ("ce", "ce+dice"):            # not `"ce" in loss`: "dice" contains "ce"
         value = value + F.cross_entropy(logits, yb, weight=weight)
     if "dice" in loss:
         value = value + _one_hot_dice_loss(logits, yb)

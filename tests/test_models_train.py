@@ -340,3 +340,18 @@ def test_fast_fit_on_cuda_replays_a_graph_and_learns():
     assert h["eval"][-1]["miou"] > slow["eval"][-1]["miou"] - 0.15
     res = train.evaluate(m.cpu(), va, device="cpu")  # the trained model leaves the GPU intact
     assert abs(res["miou"] - h["eval"][-1]["miou"]) < 0.02
+
+
+def test_each_loss_name_trains_with_exactly_that_loss():
+    """loss="dice" must not add cross-entropy ("dice" contains the letters "ce"): the fast path's batch loss
+    equals the named loss, computed here from the same logits."""
+    torch.manual_seed(0)
+    m = models.TinyUNet(3, 4, width=4, depth=2)
+    xb, yb = torch.rand(2, 8, 8, 3), torch.randint(0, 4, (2, 8, 8))
+    with torch.no_grad():
+        logits = m(xb.permute(0, 3, 1, 2)).float()
+        ce = float(torch.nn.functional.cross_entropy(logits, yb))
+        got = {name: float(train._batch_loss(m, xb, yb, None, None, name, False)) for name in ("ce", "dice", "ce+dice")}
+    assert got["ce"] == pytest.approx(ce, rel=1e-5)
+    assert got["ce+dice"] == pytest.approx(got["ce"] + got["dice"], rel=1e-5)
+    assert got["dice"] < ce                      # Dice alone, no cross-entropy added (a Dice loss is at most 1)
