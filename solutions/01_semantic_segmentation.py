@@ -305,10 +305,11 @@ except NotImplementedError:
 
 # %% nbgrader={"grade": false, "grade_id": "clean_price", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-for before, after in zip(list(steps), list(steps)[1:]):
-    mean, median, worse, _, p = effect_summary(miou["clean"][after], miou["clean"][before])   # reversed: a loss is +
-    print(f"clean, {steps[before]:>10} -> {steps[after]:<8}: mIoU lost {mean:+.4f} on average (median {median:+.4f}), "
-          f"worse by more than 0.01 in {worse} of 3 seeds, sign-flip p {p:.3f}")
+pairs = list(zip(steps, list(steps)[1:]))
+for first, then in pairs:
+    lost = effect_summary(miou["clean"][then], miou["clean"][first])   # reversed: a loss counts as +
+    print(f"clean, {steps[first]:>10} -> {steps[then]:<8}: mIoU lost {lost[0]:+.4f} on average (median {lost[1]:+.4f}), "
+          f"worse by more than 0.01 in {lost[2]} of 3 seeds, sign-flip p {lost[4]:.3f}")
 ### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "train_steps_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
