@@ -455,3 +455,39 @@ def _boundary_iou(p: np.ndarray, t: np.ndarray, dilation_ratio: float = 0.02, ze
     if union == 0:
         return float(zero_division)
     return float(np.count_nonzero(bp & bt) / union)
+
+
+def phantom_blobs(pred: Any, target: Any, cls: int) -> tuple[int, np.ndarray]:
+    """Predicted blobs of class ``cls`` that touch no true pixel of it (a blob: 4-connected pixels).
+
+    Returns the number of predicted blobs and the sizes, in pixels, of the phantoms among them.
+
+    >>> t = np.zeros((4, 6), int); t[1:3, 1:3] = 4                # one true car
+    >>> p = t.copy(); p[0, 5] = 4; p[3, 4:6] = 4                  # the car, and two stray blobs
+    >>> n, sizes = phantom_blobs(p, t, 4)
+    >>> n, sizes.tolist()
+    (3, [1, 2])
+    """
+    pred, target = np.asarray(pred), np.asarray(target)
+    check_same_shape(pred, target)
+    blobs, n = ndimage.label(pred == cls)
+    hit = np.unique(blobs[(target == cls) & (blobs > 0)])
+    return n, np.bincount(blobs.ravel(), minlength=n + 1)[1:][~np.isin(np.arange(1, n + 1), hit)]
+
+
+def drop_small_blobs(pred: Any, cls: int, min_size: int) -> np.ndarray:
+    """A minimum-area filter: blobs of class ``cls`` smaller than ``min_size`` pixels take the class
+    of the nearest pixel outside them (Euclidean distance).
+
+    >>> p = np.ones((3, 5), int); p[1, 1] = 4; p[0:2, 3:5] = 4   # a 1-pixel blob and a 4-pixel one
+    >>> drop_small_blobs(p, 4, 2).tolist()
+    [[1, 1, 1, 4, 4], [1, 1, 1, 4, 4], [1, 1, 1, 1, 1]]
+    """
+    pred = np.asarray(pred)
+    blobs, n = ndimage.label(pred == cls)
+    small = np.isin(blobs, 1 + np.flatnonzero(np.bincount(blobs.ravel(), minlength=n + 1)[1:] < min_size))
+    rows, cols = ndimage.distance_transform_edt(small, return_indices=True)[1]
+    return pred[rows, cols]
+
+
+__all__ += ["phantom_blobs", "drop_small_blobs"]

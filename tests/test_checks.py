@@ -1563,43 +1563,71 @@ def test_block_mean_camera_check_names_pil_a_strided_reshape_and_a_raw_moving_av
     _fails(checks.check_block_mean_camera, raw_filter, "moving average read at every pixel")
 
 
+def _flip_p(d, one_sided=False, strict=False):
+    import itertools
+    means = (np.array(list(itertools.product((1, -1), repeat=len(d)))) * d).mean(1)
+    obs = d.mean()
+    if one_sided:
+        return float((means >= obs).mean())
+    return float((np.abs(means) > abs(obs)).mean() if strict else (np.abs(means) >= abs(obs)).mean())
+
+
 def _effect_ref(before, after, tolerance=0.01):
     d = np.array([after[s] - before[s] for s in before if s in after])
-    return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+    return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all()), _flip_p(d)
 
 
 def test_effect_summary_check():
     checks.check_effect_summary(_effect_ref)
-    _fails(checks.check_effect_summary, lambda b, a, tolerance=0.01: _effect_ref(a, b, tolerance)[:2] + (0, False),
+    _fails(checks.check_effect_summary, lambda b, a, tolerance=0.01: _effect_ref(a, b, tolerance)[:2] + (0, False, 1.0),
            "wrong sign")
     def by_position(b, a, tolerance=0.01):
         d = np.array(list(a.values())) - np.array(list(b.values()))
-        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all()), 1.0
     _fails(checks.check_effect_summary, by_position, "position", "pair them by seed")
     _fails(checks.check_effect_summary, lambda b, a, tolerance=0.01: (_effect_ref(b, a)[0],) * 2 + _effect_ref(b, a)[2:],
            "your median is the mean")
     def above_zero(b, a, tolerance=0.01):
-        m, md, _, _ = _effect_ref(b, a, tolerance)
+        m, md, _, _, p = _effect_ref(b, a, tolerance)
         d = np.array([a[s] - b[s] for s in b if s in a])
-        return m, md, int((d > 0).sum()), bool((d > 0).all())
+        return m, md, int((d > 0).sum()), bool((d > 0).all()), p
     _fails(checks.check_effect_summary, above_zero, "MORE than tolerance")
     def median_decides(b, a, tolerance=0.01):
-        m, md, n, _ = _effect_ref(b, a, tolerance)
-        return m, md, n, bool(md > tolerance)
+        m, md, n, _, p = _effect_ref(b, a, tolerance)
+        return m, md, n, bool(md > tolerance), p
     _fails(checks.check_effect_summary, median_decides, "EVERY paired seed")
     def at_least(b, a, tolerance=0.01):
         d = np.array([a[s] - b[s] for s in b if s in a])
-        return d.mean(), np.median(d), int((d >= tolerance).sum()), bool((d >= tolerance).all())
+        return d.mean(), np.median(d), int((d >= tolerance).sum()), bool((d >= tolerance).all()), _flip_p(d)
     _fails(checks.check_effect_summary, at_least, "EQUAL to the tolerance")
     def every_seed(b, a, tolerance=0.01):   # a seed without its pair: KeyError
         d = np.array([a[s] - b[s] for s in b])
-        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all())
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all()), _flip_p(d)
     _fails(checks.check_effect_summary, every_seed, "present in both", "skip it")
     def summarise(b, a, tolerance=0.01):
         from segcourse import experiments
         experiments.summarise([{"config": "x", "miou": 0.5, "per_class_iou": [0.5]}], "config")
         return _effect_ref(b, a, tolerance)
     _fails(checks.check_effect_summary, summarise, "segcourse")
+    def one_sided(b, a, tolerance=0.01):
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        return _effect_ref(b, a, tolerance)[:4] + (_flip_p(d, one_sided=True),)
+    _fails(checks.check_effect_summary, one_sided, "ONE-sided")
+    def strict(b, a, tolerance=0.01):
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        return _effect_ref(b, a, tolerance)[:4] + (_flip_p(d, strict=True),)
+    _fails(checks.check_effect_summary, strict, "FARTHER", ">=")
+    def sampled(b, a, tolerance=0.01):      # 200 random sign patterns instead of all 2**n
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        flips = np.random.default_rng(0).choice([1, -1], (200, len(d)))
+        return _effect_ref(b, a, tolerance)[:4] + (float((np.abs((flips * d).mean(1)) >= abs(d.mean())).mean()),)
+    _fails(checks.check_effect_summary, sampled, "itertools.product")
+    def permutation_test(b, a, tolerance=0.01):
+        from scipy import stats
+        d = np.array([a[s] - b[s] for s in b if s in a])
+        p = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
+        return _effect_ref(b, a, tolerance)[:4] + (float(p),)
+    _fails(checks.check_effect_summary, permutation_test, "scipy")
 
 
 def test_weighted_cross_entropy_check_names_a_global_max_as_a_cause():
@@ -1661,10 +1689,22 @@ def test_lesson01_hints_name_a_block_sum_a_convolve_offset_and_a_t_test():
         moving = ndimage.convolve(x, np.ones((1, factor, factor, 1)) / factor**2)
         return moving[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2)
     _fails(checks.check_block_mean_camera, convolve_at_start, "offset 0", "centred")
+    def convolve_by_three(images, factor=2):    # review 01s10b P3 8: at factor 3 the hint named uniform_filter
+        x = np.asarray(images, float)
+        moving = ndimage.convolve(x, np.ones((1, factor, factor, 1)) / factor**2)
+        return moving[:, ::factor, ::factor].repeat(factor, 1).repeat(factor, 2) if factor == 3 else _camera_ref(x, factor)
+    _fails(checks.check_block_mean_camera, convolve_by_three, "scipy.ndimage.convolve's moving average")
+    def filter_right(images, factor=2):         # a moving average read at the right pixel is accepted
+        x = np.asarray(images, float)
+        moving = ndimage.uniform_filter(x, size=(1, factor, factor, 1))
+        o = factor // 2
+        return moving[:, o::factor, o::factor].repeat(factor, 1).repeat(factor, 2)
+    checks.check_block_mean_camera(filter_right)
     def t_test(b, a, tolerance=0.01):           # paired t statistic against the 5 % critical value (df 2 to 4)
         d = np.array([a[s] - b[s] for s in b if s in a])
         t = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
-        return d.mean(), np.median(d), int((d > tolerance).sum()), bool(t > {2: 4.30, 3: 3.18, 4: 2.78}[len(d) - 1])
+        return (d.mean(), np.median(d), int((d > tolerance).sum()), bool(t > {2: 4.30, 3: 3.18, 4: 2.78}[len(d) - 1]),
+                _flip_p(d))
     _fails(checks.check_effect_summary, t_test, "your count is right", "EVERY paired seed", "t-test")
 
 
@@ -1689,7 +1729,8 @@ def test_train_steps_check():
     checks.check_train_steps(_train_steps_ref)
     for mistake, words in (("no zero_grad", "zero_grad"), ("optimizer inside", "once, before the loop"),
                            ("eval", "model.train()"), ("unweighted", "unweighted"), ("sum", "SUM"),
-                           ("softmax", "raw logits"), ("fixed lr", "lr=lr"), ("sgd", "Adam")):
+                           ("softmax", "raw logits"), ("fixed lr", "lr=lr"), ("sgd", "Adam"),
+                           ("zero_grad after backward", "START of each step"), ("loss after step", "AFTER")):
         _fails(checks.check_train_steps, lambda m, b, w, lr, k=mistake: lesson01._train_ref(m, b, w, lr, k), words)
     def no_ignore(model, batches, class_weights, lr):
         opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -1708,3 +1749,29 @@ def test_train_steps_check():
         return _train_steps_ref(model, batches, class_weights, lr)
     _fails(checks.check_train_steps, fit, "calls segcourse.train.dice_loss")
     _fails(checks.check_train_steps, lambda m, b, w, lr: _train_steps_ref(m, b, w, lr)[:-1], "one loss per batch")
+    def adamw(model, batches, class_weights, lr):       # review 01s10b P3 9: passed at rtol 1e-4
+        opt = torch.optim.AdamW(model.parameters(), lr=lr)
+        w = torch.as_tensor(class_weights, dtype=torch.float32)
+        model.train()
+        losses = []
+        for images, labels in batches:
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(images), labels, weight=w, ignore_index=255)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+    _fails(checks.check_train_steps, adamw, "AdamW")
+    def zero_grad_late(model, batches, class_weights, lr):   # trains the model it is given, in place
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        w = torch.as_tensor(class_weights, dtype=torch.float32)
+        model.train()
+        losses = []
+        for images, labels in batches:
+            loss = torch.nn.functional.cross_entropy(model(images), labels, weight=w, ignore_index=255)
+            loss.backward()
+            opt.zero_grad()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+    _fails(checks.check_train_steps, zero_grad_late, "START of each step")

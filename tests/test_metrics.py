@@ -244,3 +244,14 @@ def test_large_inputs_take_the_fast_path_and_still_match_sklearn(k, dtype):
     p = rng.integers(0, k, (3, 200, 200)).astype(dtype)
     ref = sk_confusion_matrix(t.ravel(), p.ravel(), labels=np.arange(k))
     np.testing.assert_array_equal(M.confusion_matrix(p, t, k), ref)
+
+
+def test_phantom_blobs_and_drop_small_blobs():
+    """Review 01s10b P2 3: lesson 01 §7's helpers, moved into metrics."""
+    t = np.zeros((6, 8), int); t[1:3, 1:4] = 4
+    p = t.copy(); p[5, 0] = 4; p[4:6, 6:8] = 4; p[0, 7] = 2
+    n, sizes = M.phantom_blobs(p, t, 4)
+    assert n == 3 and sorted(sizes.tolist()) == [1, 4]
+    out = M.drop_small_blobs(p, 4, 2)
+    assert out[5, 0] == 0 and (out[4:6, 6:8] == 4).all() and (out[1:3, 1:4] == 4).all() and out[0, 7] == 2
+    assert (M.drop_small_blobs(p, 4, 1) == p).all()

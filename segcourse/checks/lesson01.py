@@ -672,8 +672,13 @@ CAM_TORCH_BUILTINS = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adapt
                                 "_upsample_bilinear2d_aa"})
 
 
-def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
-    """What a wrong block-mean picture did instead, for the typical mistakes."""
+#: scipy's moving averages: accepted (read at the right pixel they give the block means), watched only so that a
+#: hint can name the one the learner called.
+MOVING = frozenset({"uniform_filter", "convolve", "correlate"})
+
+
+def _camera_hint(got: np.ndarray, x: np.ndarray, f: int, seen: Any = ()) -> str:
+    """What a wrong block-mean picture did instead, for the typical mistakes (``seen``: the watched calls)."""
     n, h, w, c = x.shape
     small = _block_mean(x, f)[:, ::f, ::f]
 
@@ -690,8 +695,13 @@ def _camera_hint(got: np.ndarray, x: np.ndarray, f: int) -> str:
     from scipy import ndimage as _nd          # a moving average read at the wrong pixel
 
     kernel = np.ones((1, f, f, 1)) / (f * f)
-    for name, moving in (("scipy.ndimage.uniform_filter", _nd.uniform_filter(x, size=(1, f, f, 1))),
-                         ("a centred convolve", _nd.convolve(x, kernel))):
+    used = next((_public(n) for n in seen if n.rsplit(".", 1)[-1] in MOVING), "")
+    candidates = [("scipy.ndimage.uniform_filter", _nd.uniform_filter(x, size=(1, f, f, 1))),
+                  (used if used and not used.endswith("uniform_filter") else "a centred convolve",
+                   _nd.convolve(x, kernel))]
+    if used and not used.endswith("uniform_filter"):
+        candidates.reverse()                  # the function the learner called is named first
+    for name, moving in candidates:
         right = [o for o in range(f) if np.allclose(moving[:, o::f, o::f], small, atol=1e-6)]
         for o in range(f):
             if right and o not in right and same(moving[:, o::f, o::f].repeat(f, 1).repeat(f, 2)):
@@ -765,7 +775,7 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
     ...
     segcourse.checks.CheckFailed: on one 4×6 image with factor=2: you kept one pixel of each 2×2 block ...
     """
-    call = _TorchWatch(LIBRARY + CAM_LIBRARY, builtins=CAM_TORCH_BUILTINS)
+    call = _TorchWatch(LIBRARY + CAM_LIBRARY + (("scipy.ndimage", MOVING),), builtins=CAM_TORCH_BUILTINS)
     rng = np.random.default_rng(9)
     cases = [(CAM_IMAGE, 2, "one 4×6 image with factor=2"),
              (rng.random((2, 6, 12, 3)), 3, "two 6×12 images with factor=3"),
@@ -782,9 +792,10 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
                                  f"shape {got.shape}.")
         if not np.allclose(got, want, atol=1e-6):
             i, r, c = np.argwhere(~np.isclose(got, want, atol=1e-6).all(-1))[0]
-            raise AssertionError(f"on {what}: {_camera_hint(got, x.astype(float), f)} Image {i}, row {r}, column "
+            raise AssertionError(f"on {what}: {_camera_hint(got, x.astype(float), f, call.seen)} Image {i}, row {r}, column "
                                  f"{c} should be {_shows(want[i, r, c])}, yours is {_shows(got[i, r, c])}.")
     _refuse_block_loop(block_mean_camera)
+    call.seen = [n for n in call.seen if not (n.startswith("scipy.ndimage") and n.rsplit(".", 1)[-1] in MOVING)]
     if call.seen and not call.seen[0].startswith("segcourse"):
         name = call.seen[0].replace("torch.nn.modules.pooling.__init__", "a torch pooling layer (nn.AvgPool2d, ...)")
         raise AssertionError(f"your block_mean_camera calls {_public(name)}: it gives the right numbers, but it "
@@ -795,13 +806,30 @@ def check_block_mean_camera(block_mean_camera: Callable) -> None:
 
 
 # --------------------------------------------------------------------------------- effect summary
-def _effect(before: dict, after: dict, tolerance: float = 0.01) -> tuple[float, float, int, bool]:
+def _sign_flip_p(d: np.ndarray, sided: str = "two", strict: bool = False) -> float:
+    """Exact sign-flip p-value of the mean of the paired changes ``d``: the share of the ``2 ** n`` sign
+    patterns whose mean is at least as far from 0 as the observed one (``sided="one"``: at least as
+    large; ``strict``: farther, the wrong ``>``)."""
+    import itertools
+
+    d = np.asarray(d, float)
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    means = (signs * d).mean(1)
+    obs = d.mean()
+    if sided == "one":
+        hit = means > obs + 1e-12 if strict else means >= obs - 1e-12
+    else:
+        hit = np.abs(means) > abs(obs) + 1e-12 if strict else np.abs(means) >= abs(obs) - 1e-12
+    return float(hit.mean())
+
+
+def _effect(before: dict, after: dict, tolerance: float = 0.01) -> tuple[float, float, int, bool, float]:
     """Per-seed changes ``after[s] - before[s]`` over the seeds in both: mean, median, how many exceed
-    ``tolerance``, and whether every one does."""
+    ``tolerance``, whether every one does, and the two-sided sign-flip p-value of the mean."""
     seeds = [s for s in before if s in after]
     d = np.array([after[s] - before[s] for s in seeds], float)
     improved = int((d > tolerance).sum())
-    return float(d.mean()), float(np.median(d)), improved, improved == len(d)
+    return float(d.mean()), float(np.median(d)), improved, improved == len(d), _sign_flip_p(d)
 
 
 #: Five seeds; ``after`` lists them in another order. Changes +0.005, +0.03, +0.04, -0.20, +0.05: one collapse,
@@ -810,32 +838,54 @@ EFFECT_BEFORE = {0: 0.60, 1: 0.50, 2: 0.70, 3: 0.40, 4: 0.55}
 EFFECT_AFTER = {4: 0.60, 3: 0.20, 2: 0.74, 1: 0.53, 0: 0.605}
 
 
-def _effect_out(raw: Any) -> tuple[float, float, int, bool]:
-    if not (isinstance(raw, (tuple, list)) and len(raw) == 4):
-        raise AssertionError(f"return four values, (mean, median, improved, clear); yours is {type(raw).__name__}"
-                             + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else ""))
+def _effect_out(raw: Any) -> tuple[float, float, int, bool, float]:
+    if not (isinstance(raw, (tuple, list)) and len(raw) == 5):
+        raise AssertionError(f"return five values, (mean, median, improved, clear, p_value); yours is "
+                             f"{type(raw).__name__}" + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else ""))
     mean, median = _number(raw[0], "effect_summary's mean"), _number(raw[1], "effect_summary's median")
     improved = _number(raw[2], "effect_summary's improved")
     clear = raw[3]
     if not isinstance(clear, (bool, np.bool_)):
         raise AssertionError(f"the fourth value, clear, should be True or False; yours is {clear!r}")
-    return mean, median, improved, bool(clear)
+    return mean, median, improved, bool(clear), _number(raw[4], "effect_summary's p_value")
+
+
+def _p_hint(got: float, d: np.ndarray) -> str:
+    """What a wrong sign-flip p-value did, for the typical mistakes."""
+    n = len(d)
+    if _close(got, _sign_flip_p(d, "one"), 1e-9):
+        return ("that is the ONE-sided p-value (flipped means at least as LARGE as yours). The question is whether "
+                "the change differs from 0 in either direction: count the patterns whose |mean| is at least "
+                "|your mean|.")
+    if _close(got, _sign_flip_p(d, strict=True), 1e-9) or _close(got, _sign_flip_p(d, "one", strict=True), 1e-9):
+        return ("you counted only the patterns FARTHER from 0 than yours (>). Your own signs are one of the "
+                "patterns (and all signs flipped is another): count them with >=, so p is never 0.")
+    d_med = np.array(list(__import__("itertools").product((1.0, -1.0), repeat=n))) * d
+    if _close(got, float((np.abs(np.median(d_med, 1)) >= abs(np.median(d)) - 1e-12).mean()), 1e-9):
+        return "you flipped the signs and compared MEDIANS; this p-value compares the MEANS of the flipped changes."
+    if abs(got - _sign_flip_p(d)) < 0.1:
+        return (f"yours is close but not exact: with {n} seeds there are only 2**{n} = {2 ** n} sign patterns, so "
+                f"list them all (itertools.product((1, -1), repeat=n)) instead of drawing random ones.")
+    return (f"flip the signs of the {n} paired changes in every one of the 2**{n} ways, take each pattern's mean, "
+            f"and return the share of patterns whose |mean| is at least |the observed mean|.")
 
 
 @learner_check
 def check_effect_summary(effect_summary: Callable) -> None:
-    """Check ``effect_summary(before, after, tolerance=0.01)`` -> ``(mean, median, improved, clear)``.
+    """Check ``effect_summary(before, after, tolerance=0.01)`` -> ``(mean, median, improved, clear, p_value)``.
 
     ``before`` and ``after`` map a seed to a score. Over the seeds present in both, the change of
     seed ``s`` is ``after[s] - before[s]``; return the changes' mean and median, how many seeds
-    improved by MORE than ``tolerance``, and ``clear``: whether every paired seed did.
+    improved by MORE than ``tolerance``, ``clear``: whether every paired seed did, and the exact
+    two-sided sign-flip p-value of the mean change (the share of the ``2 ** n`` sign patterns whose
+    mean is at least as far from 0 as the observed one).
 
-    >>> check_effect_summary(lambda before, after, tolerance=0.01: (0.0, 0.0, 0, False))
+    >>> check_effect_summary(lambda before, after, tolerance=0.01: (0.0, 0.0, 0, False, 1.0))
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: on five seeds (changes +0.005, +0.03, +0.04, -0.2, +0.05): expected ...
     """
-    call = Watch(LIBRARY)
+    call = Watch(LIBRARY + (("scipy.stats", None),))
     b, a = dict(EFFECT_BEFORE), dict(EFFECT_AFTER)
     want = _effect(b, a)
     what = "on five seeds (changes +0.005, +0.03, +0.04, -0.2, +0.05)"
@@ -863,6 +913,10 @@ def check_effect_summary(effect_summary: Callable) -> None:
         raise AssertionError(f"{what}: clear should be False, as seed 3 collapsed (-0.2), though the median (+0.03) "
                              f"exceeds the tolerance. clear asks whether EVERY paired seed improved by more than "
                              f"tolerance: a median or a mean alone hides one collapsed seed.")
+    d5 = np.array([a[s] - b[s] for s in b])
+    if not _close(got[4], want[4], 1e-9):
+        raise AssertionError(f"{what}: the sign-flip p-value of the mean change is {_show(want[4])}, yours is "
+                             f"{_show(got[4])}: {_p_hint(got[4], d5)}")
     # a tolerance other than 0.01, and a change exactly equal to it (0.25 is exact in binary)
     b2, a2 = {0: 0.5, 1: 0.25, 2: 0.0}, {0: 1.0, 1: 0.5, 2: 0.5}
     got = _effect_out(call(effect_summary, dict(b2), dict(a2), 0.25, what="effect_summary"))
@@ -891,8 +945,13 @@ def check_effect_summary(effect_summary: Callable) -> None:
     if got is None or not (_close(got[0], want[0], 1e-9) and _close(got[1], want[1], 1e-9)
                            and got[2] == want[2] and got[3] == want[3]):
         raise AssertionError(f"when seed 7 ran only before and seed 9 only after, compare the seeds present in both "
-                             f"(0, 1, 2; each +0.1): expected {want}, got {got if got is None else tuple(got)}. A seed "
-                             f"without its pair says nothing about the change: skip it (for s in before if s in after).")
+                             f"(0, 1, 2; each +0.1): expected {want[:4]}, got {got if got is None else tuple(got[:4])}. "
+                             f"A seed without its pair says nothing about the change: skip it (for s in before if s "
+                             f"in after).")
+    if not _close(got[4], want[4], 1e-9):
+        raise AssertionError(f"three seeds that each improved by +0.1: the sign-flip p-value is {_show(want[4])} (2 of "
+                             f"the 8 sign patterns, yours and all flipped, have |mean| 0.1), yours is {_show(got[4])}: "
+                             f"{_p_hint(got[4], np.full(3, 0.1))} Three seeds can never give p below 0.25.")
     call.refuse("effect_summary")
     print("check_effect_summary: all cases pass")
 
@@ -923,7 +982,7 @@ def _train_case() -> tuple[Any, list]:
 
 
 def _train_ref(model: Any, batches: list, class_weights: Any, lr: float, mistake: str = "") -> list[float]:
-    """The loop body of exercise 6, or the typical wrong answer named by ``mistake``."""
+    """The loop body of exercise 6, or the typical wrong answer named by ``mistake``, on a copy of ``model``."""
     import copy
 
     import torch
@@ -933,6 +992,7 @@ def _train_ref(model: Any, batches: list, class_weights: Any, lr: float, mistake
     weight = None if mistake == "unweighted" else torch.as_tensor(np.asarray(class_weights), dtype=torch.float32)
     lr = 1e-2 if mistake == "fixed lr" else lr
     make = (lambda: torch.optim.SGD(model.parameters(), lr=lr)) if mistake == "sgd" else \
+        (lambda: torch.optim.AdamW(model.parameters(), lr=lr)) if mistake == "adamw" else \
         (lambda: torch.optim.Adam(model.parameters(), lr=lr))
     opt = make()
     model.eval() if mistake == "eval" else model.train()
@@ -940,7 +1000,7 @@ def _train_ref(model: Any, batches: list, class_weights: Any, lr: float, mistake
     for images, labels in batches:
         if mistake == "optimizer inside":
             opt = make()
-        if mistake != "no zero_grad":
+        if mistake not in ("no zero_grad", "zero_grad after backward"):
             opt.zero_grad()
         logits = model(images)
         if mistake == "softmax":
@@ -951,7 +1011,12 @@ def _train_ref(model: Any, batches: list, class_weights: Any, lr: float, mistake
             loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=255, reduction="sum") \
                 / (labels != 255).sum()
         loss.backward()
+        if mistake == "zero_grad after backward":
+            opt.zero_grad()
         opt.step()
+        if mistake == "loss after step":
+            with torch.no_grad():
+                loss = F.cross_entropy(model(images), labels, weight=weight, ignore_index=255)
         losses.append(float(loss.detach()))
     return losses
 
@@ -978,8 +1043,16 @@ TRAIN_HINTS = {
     "fixed lr": (f"your learning rate is 0.01, not the lr argument (the check passes lr={TRAIN_LR}): build the "
                  f"optimizer with lr=lr."),
     "sgd": "you used SGD; this loop uses Adam, as train.fit does: torch.optim.Adam(model.parameters(), lr=lr).",
+    "zero_grad after backward": ("you call zero_grad() between loss.backward() and optimizer.step(): it wipes the "
+                                 "gradients backward() just computed, so step() moves nothing (the losses are those "
+                                 "of the untrained model). Zero the gradients at the START of each step, before "
+                                 "backward()."),
+    "loss after step": ("your losses are computed AFTER optimizer.step(), with the updated weights: record the loss "
+                        "that backward() used, taken before the step (loss.item() of the same loss)."),
+    "adamw": ("you used AdamW: it also shrinks every weight a little at each step (weight decay, 0.01 by default), "
+              "so from step 2 on the losses drift apart. This loop uses plain Adam, as train.fit does: "
+              "torch.optim.Adam(model.parameters(), lr=lr)."),
 }
-
 
 @learner_check
 def check_train_steps(train_steps: Callable) -> None:
@@ -990,7 +1063,8 @@ def check_train_steps(train_steps: Callable) -> None:
     training mode, and for each batch: zero the gradients, forward, weighted cross-entropy with
     ``ignore_index=255``, backward, step. The check runs the learner's loop and its own on
     identical copies of a tiny conv-BatchNorm net (seeded, CPU: deterministic) and compares the
-    loss histories; a mismatch is matched against the typical wrong loops (:data:`TRAIN_HINTS`).
+    loss histories to a relative 1e-6 (AdamW's weight decay moves them by 1e-5); a mismatch is matched
+    against the typical wrong loops (:data:`TRAIN_HINTS`).
     An answer that calls ``segcourse`` (``train.fit``) is refused.
 
     >>> check_train_steps(lambda model, batches, class_weights, lr: [0.0] * len(batches))
@@ -1010,9 +1084,12 @@ def check_train_steps(train_steps: Callable) -> None:
 
 
 def _check_train_steps(train_steps: Callable) -> None:
+    import copy
+
     call = Watch(LIBRARY)
     net, batches = _train_case()
-    want = _train_ref(net, batches, TRAIN_WEIGHTS, TRAIN_LR)
+    start = copy.deepcopy(net)                 # a pristine copy for the hints' reference loops
+    want = _train_ref(start, batches, TRAIN_WEIGHTS, TRAIN_LR)
     what = (f"on 4 batches of 3 images 8×8 (K = 4, weights {_shows(TRAIN_WEIGHTS)}, lr {TRAIN_LR}) the loop's "
             f"losses are {_shows(want)}")
     try:
@@ -1037,13 +1114,14 @@ def _check_train_steps(train_steps: Callable) -> None:
                              f"{type(next(iter(raw), None)).__name__}") from None
     if len(got) != len(want):
         raise AssertionError(f"return one loss per batch: {len(batches)} batches, yours has {len(got)} losses")
-    if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
-        first = int(np.flatnonzero(~np.isclose(got, want, rtol=1e-4, atol=1e-6))[0])
+    if not np.allclose(got, want, rtol=1e-6, atol=1e-7):
+        first = int(np.flatnonzero(~np.isclose(got, want, rtol=1e-6, atol=1e-7))[0])
         hint = next((TRAIN_HINTS[m] for m in TRAIN_HINTS
-                     if np.allclose(got, _train_ref(net, batches, TRAIN_WEIGHTS, TRAIN_LR, m), rtol=1e-4, atol=1e-6)),
+                     if np.allclose(got, _train_ref(start, batches, TRAIN_WEIGHTS, TRAIN_LR, m), rtol=1e-6, atol=1e-7)),
                     "per batch: optimizer.zero_grad(), logits = model(images), loss = cross_entropy(logits, labels, "
                     "weight=..., ignore_index=255), loss.backward(), optimizer.step(); append loss.item().")
         agree = (f"they agree for step{'s' if first > 1 else ''} 1{f' to {first}' if first > 1 else ''} and "
                  f"differ from step {first + 1} on" if first else "they differ from step 1 on")
         raise AssertionError(f"{what}, yours are {_shows(got)}: {agree}. {hint}")
     call.refuse("train_steps", use="torch (an optimizer, cross_entropy, backward, step)")
+
