@@ -42,6 +42,8 @@ def test_soft_dice_check_rejects_typical_mistakes():
         return lambda z, t, eps=1.0, ignore_index=255: _dice(z, t, **{"eps": eps, **kw})
     _fails(checks.check_soft_dice, wrong(eps=1.0), "ignores its eps argument", "eps=0.5")
     _fails(checks.check_soft_dice, wrong(mask_probs=False), "ignored pixels still count")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.clamp(max=z.shape[1] - 1), eps),
+           "ignored pixels were scored as class 2, the last class")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.masked_fill(t == 255, 0), eps),
            "scored the ignored pixels as class 0")
     _fails(checks.check_soft_dice, wrong(probs=lambda v: v), "softmax")
@@ -456,7 +458,22 @@ def test_unet_check_counts_the_decoder_convolutions():
             super().__init__(in_channels, num_classes, width)
             one = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())  # noqa: E731
             self.dec = nn.ModuleList([one(2 * width, width), one(4 * width, 2 * width)])
-    _fails(checks.check_unet, OneConvDecoder, "runs 2 3×3 convolutions", "two per level")
+    _fails(checks.check_unet, OneConvDecoder, "2 of your decoder convolutions are 3×3", "one 3×3 look")
+
+    class WideThenNarrow(CatUNet):          # 3×3 then 1×1 at each decoder level
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            two = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),  # noqa: E731
+                                             nn.Conv2d(o, o, 1), nn.BatchNorm2d(o), nn.ReLU())
+            self.dec = nn.ModuleList([two(2 * width, width), two(4 * width, 2 * width)])
+    _fails(checks.check_unet, WideThenNarrow, "2 of your decoder convolutions are 3×3 (and 2 of another size)",
+           "make both convolutions of each level 3×3")
+
+    class WideHead(CatUNet):                # a 3×3 head
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            self.head = nn.Conv2d(width, num_classes, 3, padding=1)
+    _fails(checks.check_unet, WideHead, "your head (the last convolution", "is 3×3", "1×1 Conv2d(width, num_classes)")
     assert _decoder_convs(CatUNet().eval(), torch.rand(1, 3, 32, 32)) == 4
 
 
@@ -586,6 +603,13 @@ def test_unsure_on_boundary_check():
     _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")
     _fails(checks.check_unsure_on_boundary, variant(diagonal=True), "diagonal neighbours")
 
+    def gradient(confidence, labels, level=0.99):      # central differences: a 1-pixel stripe is missed
+        edge = (np.gradient(labels, axis=-2) != 0) | (np.gradient(labels, axis=-1) != 0)
+        unsure = confidence < level
+        return int(unsure.sum()), int((unsure & edge).sum())
+    _fails(checks.check_unsure_on_boundary, gradient, "1-pixel-wide stripe", "np.gradient",
+           "you compared the neighbours with each other, not with the pixel")
+
     def filtered(confidence, labels, level=0.99):      # the card cell's idiom, size=3 on the whole batch
         from scipy import ndimage
         band = ndimage.maximum_filter(labels, size=3) != ndimage.minimum_filter(labels, size=3)
@@ -653,6 +677,25 @@ def test_weighted_bn_statistics_check():
             layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
         return model.eval()
     fails(biased, "running means are right", "unbiased", "n·H·W - 1")
+
+    def eval_hooks(model, batches):                  # weighted per-batch statistics, but the copy runs in eval mode
+        from segcourse.checks.lesson02 import _bn_layers
+
+        model = copy.deepcopy(model).eval()
+        layers, stats = _bn_layers(model), {}
+        hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
+            (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3))))) for layer in layers]
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+        for h in hooks:
+            h.remove()
+        for layer in layers:
+            total = sum(n for n, _, _ in stats[layer])
+            layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
+            layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
+        return model
+    fails(eval_hooks, "first batch-norm layer's statistics are right, but layer 2", "training mode (model.train())")
 
     def in_place(model, batches):
         model.load_state_dict(_weighted_bn(model, batches).state_dict())

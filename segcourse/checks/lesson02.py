@@ -253,6 +253,10 @@ def check_soft_dice(soft_dice: Callable) -> None:
                                   "softmax by the mask of scored pixels (target != ignore_index) before summing"),
             (float(_masked_dice(logits, safe, eps, ignore_index=-1)),
              "you scored the ignored pixels as class 0: leave pixels labelled ignore_index out of every sum"),
+            (float(_masked_dice(logits, target.clamp(max=logits.shape[1] - 1), eps, ignore_index=-1)),
+             f"the ignored pixels were scored as class {logits.shape[1] - 1}, the last class (target.clamp(max=K - 1) "
+             f"turns the label {IGNORE} into it, e.g. to call train.dice_loss): leave pixels labelled ignore_index "
+             f"out of every sum"),
             (v(mask_one_hot=False), "the one-hot target is not masked: the ignored pixels, replaced by class 0, "
                                     "still count as class-0 pixels in Σ t; multiply the one-hot by the mask of "
                                     "scored pixels too"),
@@ -770,13 +774,21 @@ def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
     return pairs, sum(kind == "up" for kind, _ in calls)
 
 
-def _decoder_convs(model: Any, x: Any) -> int:
-    """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's)."""
+def _decoder_kernels(model: Any, x: Any) -> list[tuple[int, ...]]:
+    """The kernel sizes of the nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's,
+    the head last), in execution order."""
     from torch import nn
 
     kinds = _forward_trace(model, x, (nn.Conv2d, nn.ConvTranspose2d), lambda module, args, out: (
-        "up" if isinstance(module, nn.ConvTranspose2d) else "conv3" if tuple(module.kernel_size) == (3, 3) else "conv"))
-    return kinds[kinds.index("up"):].count("conv3") if "up" in kinds else 0
+        "up" if isinstance(module, nn.ConvTranspose2d) else tuple(module.kernel_size)))
+    after = kinds[kinds.index("up"):] if "up" in kinds else []
+    return [k for k in after if k != "up"]
+
+
+def _decoder_convs(model: Any, x: Any) -> int:
+    """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d, the head (the last
+    convolution) left out."""
+    return _decoder_kernels(model, x)[:-1].count((3, 3))
 
 
 def _unrectified_decoder_conv(model: Any, x: Any) -> int | None:
@@ -979,13 +991,23 @@ def check_unet(unet_class: Callable) -> None:
         raise AssertionError("your UNet has no nn.BatchNorm2d: follow each 3×3 convolution by nn.BatchNorm2d(c_out) "
                              "and then nn.ReLU. Without batch norm this network does not learn the thin lanes in the "
                              "check's short training budget")
-    n_dec = _decoder_convs(model.eval(), torch.rand(1, 3, 32, 32))
+    kernels = _decoder_kernels(model.eval(), torch.rand(1, 3, 32, 32))
+    n_dec, others = kernels[:-1].count((3, 3)), len(kernels[:-1]) - kernels[:-1].count((3, 3))
     if n_dec != 4:
-        raise AssertionError(f"your decoder runs {n_dec} 3×3 convolutions after its upsamplings, expected 4: two per "
-                             f"level, as in the encoder (Conv2d-BatchNorm2d-ReLU twice after each torch.cat). "
+        other = f" (and {others} of another size)" if others else ""
+        raise AssertionError(f"{n_dec} of your decoder convolutions are 3×3{other}, expected 4: two 3×3 per level, as "
+                             f"in the encoder (Conv2d-BatchNorm2d-ReLU twice after each torch.cat), then the 1×1 head. "
                              + ("With one per level, each level's features get one 3×3 look instead of two"
-                                if n_dec == 2 else "Count them in your forward: one upsampling, a concatenation, "
-                                                   "then two 3×3 convolutions, at each of the two levels"))
+                                if n_dec == 2 and not others else
+                                "A 1×1 convolution mixes channels but does not look at neighbours: make both "
+                                "convolutions of each level 3×3" if others else
+                                "Count them in your forward: one upsampling, a concatenation, then two 3×3 "
+                                "convolutions, at each of the two levels"))
+    if kernels and kernels[-1] != (1, 1):
+        size = "×".join(map(str, kernels[-1]))
+        raise AssertionError(f"your head (the last convolution, the one that gives the class logits) is {size}: make "
+                             f"it a 1×1 Conv2d(width, num_classes), which scores each pixel from its own features; "
+                             f"the 3×3 convolutions before it already look at the neighbours")
     count = sum(p.numel() for p in model.parameters())
     low, high = UNET_PARAMETERS
     if count < low // 2:
@@ -1143,7 +1165,8 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
 
 def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wrap: bool = False,
                         one_sided: bool = False, diagonal: bool = False, at_most: bool = False,
-                        scenes_rolled: bool = False, filtered: bool = False) -> tuple[int, int]:
+                        scenes_rolled: bool = False, filtered: bool = False,
+                        gradient: bool = False) -> tuple[int, int]:
     """(pixels with confidence below ``level``, how many of them lie on a class boundary) of one label map
     ``(H, W)`` or a batch ``(N, H, W)``. A boundary pixel has a 4-neighbour inside its own scene with another
     true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll(labels, ±1, axis) != labels``
@@ -1153,7 +1176,9 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
     ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, pasted on a batch: its axes 0 and 1 are the scenes
     and the rows), ``filtered`` (the lesson's card cell,
     ``maximum_filter(labels, size=3) != minimum_filter(labels, size=3)``, on what it is given: on a batch the
-    3×3×3 window also reaches the neighbouring scenes, and on any input the diagonals).
+    3×3×3 window also reaches the neighbouring scenes, and on any input the diagonals), ``gradient``
+    (``np.gradient(labels) != 0`` along the rows and the columns: inside the image its central difference
+    compares the two neighbours of a pixel with each other, so it misses a 1-pixel-wide stripe).
 
     >>> labels = np.array([[0, 0, 1], [0, 0, 1], [2, 2, 2]])
     >>> _unsure_on_boundary(np.full((3, 3), 0.5), labels)
@@ -1182,6 +1207,8 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
         edge[:-1, :] |= down
         edge[:, 1:] |= right
         edge[:, :-1] |= right
+    elif gradient:                           # central differences: the two neighbours compared with each other
+        edge = (np.gradient(labels, axis=1) != 0) | (np.gradient(labels, axis=2) != 0)
     elif wrap:                               # np.roll both ways along rows and columns: the edges wrap around
         edge = np.zeros(labels.shape, bool)
         for axis in (1, 2):
@@ -1214,6 +1241,10 @@ def _unsure_cases() -> list[tuple[Any, Any, float, str]]:
         if n == 1:
             blocks, conf = blocks[0], conf[0]
         cases.append((conf, blocks, level, f"{n} scene{'s' if n > 1 else ''} of {side}×{side}, level {level}"))
+    stripes = np.zeros((2, 7, 7), int)
+    stripes[0, :, 3] = 1                     # a 1-pixel-wide lane marking down the middle of scene 0
+    stripes[1, 2, :] = 2                     # and one across scene 1
+    cases.append((np.full((2, 7, 7), 0.5), stripes, 0.99, "2 scenes of 7×7 with a 1-pixel-wide stripe, all unsure"))
     return cases
 
 
@@ -1258,6 +1289,10 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
                               "as the lesson's card cell does: size=3 on a batch (N, H, W) is a 3×3×3 window, so "
                               "it mixes neighbouring scenes, and its square also holds the diagonals; compare "
                               "each pixel with its 4 neighbours within its own scene"),
+        (dict(gradient=True), "if you used np.gradient(labels) != 0: you compared the neighbours with each other, "
+                              "not with the pixel (its central difference is labels[i + 1] - labels[i - 1]), so "
+                              "a 1-pixel-wide stripe, whose two neighbours share a class, is not on a boundary; "
+                              "compare each pixel with each of its 4 neighbours"),
         (dict(diagonal=True), "if you compared diagonal neighbours too: a boundary here uses the 4 "
                               "neighbours (up, down, left, right) only"),
         (dict(fixed=0.99), "if you wrote 0.99 instead of the level argument: use the level the function "
@@ -1422,6 +1457,16 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
             if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
                 raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
                                      f"{numbers} {hint}")
+        names = [name for name, m in got.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        same = [_bn_same(mine[2 * i:2 * i + 2], want[2 * i:2 * i + 2]) for i in range(len(names))]
+        if same[0] and not all(same):
+            first = same.index(False)
+            raise AssertionError(f"the first batch-norm layer's statistics are right, but layer {first + 1} "
+                                 f"({names[first]}) and the deeper ones are not. {numbers} A deeper layer's input "
+                                 f"depends on how the layers before it normalise: the batches must run through the "
+                                 f"copy in training mode (model.train()), so that every layer normalises with the "
+                                 f"batch's own statistics, as in training; in eval mode the deeper layers see inputs "
+                                 f"normalised with the old running statistics")
         if _bn_same(mine[0::2], want[0::2]):
             raise AssertionError(f"your running means are right, the running variances are not: in the first "
                                  f"batch-norm layer, channel 0, your running_var is {float(mine[1][0]):.4f}, expected "
