@@ -708,3 +708,51 @@ def test_weighted_bn_statistics_check():
             next(out.parameters()).add_(1.0)
         return out
     fails(steps, "weights changed")
+
+
+# ------------------------------------------------------------------------------- check_paired_crops
+def _crops(order="chw", one_offset=True, one_coin=True, flip_axis=-1, high=1, col_from_rows=False, rng="torch",
+           long=True, p=0.5):
+    """The model answer of the paired-crop exercise; the keywords make the typical mistakes."""
+    gen = np.random.default_rng()
+
+    class Crops(torch.utils.data.Dataset):
+        def __init__(self, images, labels, crop):
+            self.images, self.labels, self.crop = images, labels, crop
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            x = torch.from_numpy(self.images[i])
+            x = x.permute(2, 0, 1) if order == "chw" else x
+            y = torch.from_numpy(self.labels[i])
+            y = y.long() if long else y
+            h, w = y.shape
+            draw = (lambda k: int(torch.randint(k, ()))) if rng == "torch" else (lambda k: int(gen.integers(k)))
+            coin = (lambda: float(torch.rand(()))) if rng == "torch" else (lambda: float(gen.random()))
+            r, c = draw(h - self.crop + high), draw((h if col_from_rows else w) - self.crop + high)
+            ry, cy = (r, c) if one_offset else (draw(h - self.crop + high), draw(w - self.crop + high))
+            x = x[:, r:r + self.crop, c:c + self.crop] if order == "chw" else x[r:r + self.crop, c:c + self.crop]
+            y = y[ry:ry + self.crop, cy:cy + self.crop]
+            fx = coin() < p
+            fy = fx if one_coin else coin() < p
+            x = x.flip(flip_axis) if fx else x
+            y = y.flip(-1) if fy else y
+            return x, y
+    return Crops
+
+
+def test_paired_crops_check():
+    """The new exercise: a paired random crop and flip in a Dataset, each typical mistake named."""
+    checks.check_paired_crops(_crops())
+    fails = lambda answer, *words: _fails(checks.check_paired_crops, answer, *words)  # noqa: E731
+    fails(_crops(one_offset=False), "do not line up", "an offset for the image and another")
+    fails(_crops(one_coin=False), "flipped only one of the two")
+    fails(_crops(flip_axis=-2), "upside down", "along the columns")
+    fails(_crops(order="hwc"), "channels last", "permute(2, 0, 1)")
+    fails(_crops(high=0), "the last offset, 4, never came", "+ 1")
+    fails(_crops(col_from_rows=True), "no offset beyond 4", "number of rows")
+    fails(_crops(rng="numpy"), "same torch.manual_seed", "numpy's")
+    fails(_crops(long=False), "torch.int64", ".long()")
+    fails(_crops(p=1.1), "flipped in 300 of 300")

@@ -24,7 +24,7 @@ from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
            "check_unet", "check_matching_weight", "check_unsure_on_boundary",
-           "check_weighted_bn_statistics"]
+           "check_weighted_bn_statistics", "check_paired_crops"]
 
 
 def _shown(value: Any) -> str:
@@ -1487,3 +1487,174 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
                              "statistics (no optimiser step)")
     print(f"check_weighted_bn_statistics: right: the running statistics of all {len(_bn_layers(net))} batch-norm "
           f"layers match, for batches of {', '.join(map(str, BN_BATCH_SIZES))} images")
+
+
+#: The paired-crop exercise: scenes of H×W = 12×20 cropped to 8×8, so 5 row offsets and 13 column offsets;
+#: CROP_CALLS draws of scene 0 must reach every offset and flip about half of the time.
+CROP_CASE = dict(n=3, height=12, width=20, crop=8)
+CROP_CALLS = 300
+
+
+def _position_scenes(n: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scenes whose pixels say where they are: image channel 0 is (row + 1) / 32, channel 1 (column + 1) / 32,
+    channel 2 the scene (0.5 + scene / 10); the label of a pixel is row · width + column (uint8).
+
+    >>> images, labels = _position_scenes(2, 3, 4)
+    >>> images.shape, images.dtype, int(labels[1, 2, 3]), round(float(images[1, 2, 3, 2]), 6)
+    ((2, 3, 4, 3), dtype('float32'), 11, 0.6)
+    """
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    images = np.zeros((n, height, width, 3), np.float32)
+    images[..., 0], images[..., 1] = (rows + 1) / 32, (cols + 1) / 32
+    images[..., 2] = (0.5 + np.arange(n) / 10)[:, None, None]
+    labels = np.broadcast_to(rows * width + cols, (n, height, width)).astype(np.uint8)
+    return images, labels
+
+
+def _crop_place(rows: np.ndarray, cols: np.ndarray) -> tuple[int, int, str] | str:
+    """(first row, first column, "flipped" or "kept") of a crop whose pixels came from ``rows`` × ``cols``
+    (each a 2-D map of source positions), or what is wrong with it: "upside down", "not a crop"."""
+    r, c = rows[:, 0], cols[0, :]
+    if not ((rows == r[:, None]).all() and (cols == c[None, :]).all()):
+        return "not a crop"
+    if (np.diff(r) == -1).all() and len(r) > 1:
+        return "upside down"
+    if not (np.diff(r) == 1).all():
+        return "not a crop"
+    if (np.diff(c) == 1).all():
+        return int(r[0]), int(c[0]), "kept"
+    if (np.diff(c) == -1).all():
+        return int(r[0]), int(c[-1]), "flipped"
+    return "not a crop"
+
+
+def _read_pair(got: Any, i: int, crop: int, width: int) -> tuple[tuple[int, int, str], Any]:
+    """Check one ``dataset[i]`` of the position scenes and return where its crop was taken (and the pair)."""
+    import torch
+
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise AssertionError(f"dataset[{i}] returned {_kind(got)}; return the pair (image, label map)")
+    x, y = got
+    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
+        raise AssertionError(f"dataset[{i}] returned ({_kind(x)}, {_kind(y)}); return two torch tensors "
+                             f"(torch.from_numpy(...)), as a DataLoader batches them")
+    if tuple(x.shape) == (crop, crop, 3):
+        raise AssertionError(f"the image has shape {tuple(x.shape)}, channels last as stored; a network wants "
+                             f"channels first, (3, {crop}, {crop}): .permute(2, 0, 1)")
+    if tuple(x.shape) != (3, crop, crop) or tuple(y.shape) != (crop, crop):
+        raise AssertionError(f"with crop={crop}, dataset[{i}] returned an image of shape {tuple(x.shape)} and a label "
+                             f"map of shape {tuple(y.shape)}; expected (3, {crop}, {crop}) and ({crop}, {crop}): cut "
+                             f"crop rows and crop columns out of both (x[:, r:r + crop, c:c + crop], "
+                             f"y[r:r + crop, c:c + crop] once the image is channels first)")
+    if x.dtype != torch.float32:
+        raise AssertionError(f"the image is {x.dtype}; keep it torch.float32, as stored")
+    if y.dtype != torch.int64:
+        raise AssertionError(f"the label map is {y.dtype}; F.cross_entropy wants class ids as torch.int64: .long()")
+    x, y = x.detach().cpu().numpy(), y.cpu().numpy()
+    scene = float(np.median(x[2]))
+    if np.allclose(x[0], x[0].flat[0]) and abs(x[0].flat[0] - 0.5) < 0.35 and not np.allclose(x[2], scene):
+        raise AssertionError("the colour channels are in reverse order: you flipped the channel axis (on an "
+                             "(H, W, 3) array the last axis is the colour, not the columns); flip the columns, "
+                             "the last axis once the image is (3, H, W)")
+    if not np.allclose(x[2], 0.5 + i / 10, atol=1e-6):
+        raise AssertionError(f"dataset[{i}] returned an image that is not scene {i}: index the stored arrays "
+                             f"with i")
+    place = _crop_place(np.rint(x[0] * 32).astype(int) - 1, np.rint(x[1] * 32).astype(int) - 1)
+    if place == "upside down":
+        raise AssertionError("the image is upside down: you flipped the rows (the vertical axis); a road scene "
+                             "is flipped left-right, along the columns (the last axis of (3, H, W))")
+    if isinstance(place, str):
+        raise AssertionError(f"dataset[{i}]'s image is not a {crop}×{crop} window of the scene, kept or flipped "
+                             f"left-right: cut rows r to r + crop and columns c to c + crop")
+    ys = _crop_place(y // width, y % width)
+    if ys == "upside down":
+        raise AssertionError("the label map is upside down: you flipped its rows; flip its columns, as the "
+                             "image's")
+    if isinstance(ys, str):
+        raise AssertionError(f"dataset[{i}]'s label map is not a {crop}×{crop} window of the scene's labels")
+    if ys != place:
+        (r, c, f), (ry, cy, fy) = place, ys
+        if (r, c) != (ry, cy) and f == fy:
+            why = ("you drew an offset for the image and another for the label map: draw one (r, c) for the pair "
+                   "and cut both there")
+        elif (r, c) == (ry, cy):
+            why = ("you flipped only one of the two (or tossed a coin for each): toss one coin for the pair and "
+                   "flip both, or neither")
+        else:
+            why = "the two were cut at different places and flipped differently: one offset and one coin for the pair"
+        raise AssertionError(f"the image and its label map do not line up: the image is the window at row {r}, "
+                             f"column {c}, {f}; the label map the window at row {ry}, column {cy}, {fy}. Whatever "
+                             f"moves the image's pixels must move the labels' the same way: {why}")
+    return place, got
+
+
+@learner_check
+def check_paired_crops(dataset_class: Callable) -> None:
+    """Check ``dataset_class(images, labels, crop)`` (images ``(N, H, W, 3)`` float32, labels ``(N, H, W)``
+    uint8, numpy): ``dataset[i]`` is scene ``i`` as the pair (image ``(3, crop, crop)`` float32, labels
+    ``(crop, crop)`` int64), a window at a random offset, flipped left-right half of the time, both moved
+    together; every offset from 0 to ``H - crop`` (and ``W - crop``) possible; drawn with torch's random
+    numbers, so ``torch.manual_seed`` repeats them.
+
+    >>> class Centre:
+    ...     def __init__(self, images, labels, crop):
+    ...         self.images, self.labels, self.crop = images, labels, crop
+    ...     def __len__(self):
+    ...         return len(self.images)
+    ...     def __getitem__(self, i):
+    ...         import torch
+    ...         x = torch.from_numpy(self.images[i]).permute(2, 0, 1)[:, 2:10, 6:14]
+    ...         return x, torch.from_numpy(self.labels[i]).long()[2:10, 6:14]
+    >>> check_paired_crops(Centre)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: every call of dataset[0] cut the same window, flipped the same way...
+    """
+    import torch
+
+    n, height, width, crop = (CROP_CASE[k] for k in ("n", "height", "width", "crop"))
+    images, labels = _position_scenes(n, height, width)
+    dataset = _call(dataset_class, images, labels, crop, what="your Dataset class")
+    size = _call(len, dataset, what="len(dataset)")
+    if size != n:
+        raise AssertionError(f"len(dataset) is {_shown(size)} for {n} scenes: return len(self.images)")
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        places = [_read_pair(_call(dataset.__getitem__, 0, what="dataset[0]"), 0, crop, width)[0]
+                  for _ in range(CROP_CALLS)]
+        for i in range(1, n):
+            _read_pair(_call(dataset.__getitem__, i, what=f"dataset[{i}]"), i, crop, width)
+        runs = []
+        for _ in range(2):
+            torch.manual_seed(1)
+            runs.append([_read_pair(_call(dataset.__getitem__, i % n, what="dataset[i]"), i % n, crop, width)[0]
+                         for i in range(6)])
+    rows, cols = {p[0] for p in places}, {p[1] for p in places}
+    flipped = sum(p[2] == "flipped" for p in places)
+    if len(set(places)) == 1:
+        raise AssertionError(f"every call of dataset[0] cut the same window, flipped the same way, "
+                             f"{CROP_CALLS} calls in a row: draw the offset and the coin inside __getitem__, anew at "
+                             f"every call (torch.randint, torch.rand), not once in __init__")
+    if runs[0] != runs[1]:
+        raise AssertionError("after the same torch.manual_seed, your Dataset cut other windows: draw the offsets and "
+                             "the coin with torch (torch.randint, torch.rand), not numpy's or Python's random, so "
+                             "that torch.manual_seed repeats them (and each DataLoader worker gets its own stream)")
+    for axis, seen, side in (("row", rows, height), ("column", cols, width)):
+        last = side - crop
+        if seen != set(range(last + 1)):
+            if max(seen) == last - 1:
+                why = (f"the last offset, {last}, never came: torch.randint's upper bound is excluded, so draw "
+                       f"from torch.randint({side} - crop + 1, ())")
+            elif axis == "column" and max(seen) == height - crop:
+                why = (f"no offset beyond {height - crop}: you drew the column offset from the number of rows; "
+                       f"the columns allow 0 to W - crop = {last}")
+            else:
+                why = f"every offset from 0 to {side} - crop = {last} should be possible"
+            raise AssertionError(f"in {CROP_CALLS} calls of dataset[0] on {height}×{width} scenes with crop={crop}, "
+                                 f"the {axis} offsets were {sorted(seen)}: {why}")
+    if not 0.35 * CROP_CALLS <= flipped <= 0.65 * CROP_CALLS:
+        raise AssertionError(f"dataset[0] came out flipped in {flipped} of {CROP_CALLS} calls: flip half of the time "
+                             f"(if torch.rand(()) < 0.5)")
+    print(f"check_paired_crops: right: image (3, {crop}, {crop}) float32 and labels ({crop}, {crop}) int64, cut and "
+          f"flipped together; in {CROP_CALLS} calls every row offset 0 to {height - crop} and column offset 0 to "
+          f"{width - crop}, flipped {flipped} times; the same windows again after the same torch.manual_seed")
