@@ -14,12 +14,6 @@
 # 6. write a training loop, measure what the skips and each loss buy, say why batch-norm
 #    statistics can lag, and read train and validation curves.
 #
-# **Map:** 1 · convolution and pooling → 2 · receptive field → 3 · upsampling → 4 · the UNet by hand
-# → 5 · logits to a mask → 6 · the losses → 7 · the training loop → 8 · skips and losses
-# → 9 · batch-norm statistics → 10 · overfitting, resolution, learning rate, batch size → evidence
-# card → going
-# further → pass check.
-#
 # The runs use 32×32 scenes and a UNet of width 8: the lesson runs on a laptop CPU. Where the text
 # says **Predict**, guess before you run the next cell.
 
@@ -1451,6 +1445,7 @@ for s in range(3):
 #   exercise 7 counts them over 50 scenes);
 # * write cross-entropy and soft Dice, and read the gradient shares that show why Dice helps the
 #   small classes (§6);
+# * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
 # * measure what the skips and each loss buy with the same loop and the same steps (§8);
 # * re-estimate batch-norm statistics, and say why a checkpoint taken mid-run can score low (§9);
 # * read train and validation curves for overfitting and a learning rate that is too large (§10).
