@@ -1,13 +1,13 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 02 · Inside a segmentation network
 #
-# Eight exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
+# Nine exercises on lesson 02: the padding that makes a transposed convolution upsample exactly,
 # the dilation a layer needs to see a whole scene, a soft Dice loss that skips unlabelled pixels,
 # a UNet you write and train yourself, what max-pooling keeps of a thin lane, a class weight
-# that makes cross-entropy act like your Dice, where the shipped model's unsure pixels lie, and
-# batch-norm statistics from batches of unequal size. The cell after each exercise checks it
-# automatically; exercise 6 also has a written answer, graded by hand. **16 points**: 15 checked
-# automatically, 1 by hand.
+# that makes cross-entropy act like your Dice, where the shipped model's unsure pixels lie,
+# batch-norm statistics from batches of unequal size, and a `Dataset` that crops and flips image
+# and labels together. The cell after each exercise checks it automatically; exercise 6 also has a
+# written answer, graded by hand. **18 points**: 17 checked automatically, 1 by hand.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -396,3 +396,51 @@ print("first batch-norm layer, running mean from batches of 40 and 8 images equa
 
 # %% nbgrader={"grade": true, "grade_id": "check_weighted_bn_statistics", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_weighted_bn_statistics(weighted_bn_statistics)
+
+# %% [markdown]
+# ## 9 · A `Dataset` that crops and flips image and labels together (2 points)
+#
+# The lesson's training loop augments a whole batch at once; larger projects do it one scene at a
+# time, in a `Dataset`. Write `__getitem__` of `PairedCrops`. It keeps the scenes as stored:
+# `images` `(N, H, W, 3)` float32 and `labels` `(N, H, W)` uint8, numpy arrays. `dataset[i]` returns
+# scene `i` as a pair of torch tensors: the image `(3, crop, crop)` float32 and the label map
+# `(crop, crop)` int64. Cut a `crop × crop` window at a random offset; every offset from 0 to
+# `H - crop` (and `W - crop`) must be possible. Flip the window left-right half of the time. Draw
+# the random numbers with torch (`torch.randint`, `torch.rand`), so that `torch.manual_seed`
+# repeats them.
+#
+# The check builds scenes whose pixels say where they came from, calls `dataset[0]` 300 times,
+# and finds each window's offset and flip in the image and in the labels. Mind the axes: the
+# stored image is channels last.
+
+# %% nbgrader={"grade": false, "grade_id": "paired_crops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+from torch.utils.data import Dataset
+
+
+class PairedCrops(Dataset):
+    def __init__(self, images, labels, crop):
+        self.images, self.labels, self.crop = images, labels, crop
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        ### BEGIN SOLUTION
+        x = torch.from_numpy(self.images[i]).permute(2, 0, 1)      # (3, H, W): channels first
+        y = torch.from_numpy(self.labels[i]).long()                # class ids as int64
+        h, w = y.shape
+        r = int(torch.randint(h - self.crop + 1, ()))              # one offset for the pair, 0 to h - crop
+        c = int(torch.randint(w - self.crop + 1, ()))
+        x, y = x[:, r:r + self.crop, c:c + self.crop], y[r:r + self.crop, c:c + self.crop]
+        if torch.rand(()) < 0.5:                                   # one coin for the pair
+            x, y = x.flip(-1), y.flip(-1)                          # left-right: the columns
+        return x, y
+        ### END SOLUTION
+
+scenes = data.road_scenes(4, size=32, seed=3)
+torch.manual_seed(0)
+xc, yc = PairedCrops(scenes.images, scenes.labels, crop=24)[1]
+print(f"one crop of scene 1: image {tuple(xc.shape)} {xc.dtype}, labels {tuple(yc.shape)} {yc.dtype}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_paired_crops", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_paired_crops(PairedCrops)

@@ -42,6 +42,8 @@ def test_soft_dice_check_rejects_typical_mistakes():
         return lambda z, t, eps=1.0, ignore_index=255: _dice(z, t, **{"eps": eps, **kw})
     _fails(checks.check_soft_dice, wrong(eps=1.0), "ignores its eps argument", "eps=0.5")
     _fails(checks.check_soft_dice, wrong(mask_probs=False), "ignored pixels still count")
+    _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.clamp(max=z.shape[1] - 1), eps),
+           "ignored pixels were scored as class 2, the last class")
     _fails(checks.check_soft_dice, lambda z, t, eps=1.0, ignore_index=255: dice_loss(z, t.masked_fill(t == 255, 0), eps),
            "scored the ignored pixels as class 0")
     _fails(checks.check_soft_dice, wrong(probs=lambda v: v), "softmax")
@@ -456,7 +458,22 @@ def test_unet_check_counts_the_decoder_convolutions():
             super().__init__(in_channels, num_classes, width)
             one = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())  # noqa: E731
             self.dec = nn.ModuleList([one(2 * width, width), one(4 * width, 2 * width)])
-    _fails(checks.check_unet, OneConvDecoder, "runs 2 3×3 convolutions", "two per level")
+    _fails(checks.check_unet, OneConvDecoder, "2 of your decoder convolutions are 3×3", "one 3×3 look")
+
+    class WideThenNarrow(CatUNet):          # 3×3 then 1×1 at each decoder level
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            two = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),  # noqa: E731
+                                             nn.Conv2d(o, o, 1), nn.BatchNorm2d(o), nn.ReLU())
+            self.dec = nn.ModuleList([two(2 * width, width), two(4 * width, 2 * width)])
+    _fails(checks.check_unet, WideThenNarrow, "2 of your decoder convolutions are 3×3 (and 2 of another size)",
+           "make both convolutions of each level 3×3")
+
+    class WideHead(CatUNet):                # a 3×3 head
+        def __init__(self, in_channels=3, num_classes=5, width=8):
+            super().__init__(in_channels, num_classes, width)
+            self.head = nn.Conv2d(width, num_classes, 3, padding=1)
+    _fails(checks.check_unet, WideHead, "your head (the last convolution", "is 3×3", "1×1 Conv2d(width, num_classes)")
     assert _decoder_convs(CatUNet().eval(), torch.rand(1, 3, 32, 32)) == 4
 
 
@@ -586,6 +603,13 @@ def test_unsure_on_boundary_check():
     _fails(checks.check_unsure_on_boundary, variant(one_sided=True), "one side of each class edge")
     _fails(checks.check_unsure_on_boundary, variant(diagonal=True), "diagonal neighbours")
 
+    def gradient(confidence, labels, level=0.99):      # central differences: a 1-pixel stripe is missed
+        edge = (np.gradient(labels, axis=-2) != 0) | (np.gradient(labels, axis=-1) != 0)
+        unsure = confidence < level
+        return int(unsure.sum()), int((unsure & edge).sum())
+    _fails(checks.check_unsure_on_boundary, gradient, "1-pixel-wide stripe", "np.gradient",
+           "you compared the neighbours with each other, not with the pixel")
+
     def filtered(confidence, labels, level=0.99):      # the card cell's idiom, size=3 on the whole batch
         from scipy import ndimage
         band = ndimage.maximum_filter(labels, size=3) != ndimage.minimum_filter(labels, size=3)
@@ -654,6 +678,25 @@ def test_weighted_bn_statistics_check():
         return model.eval()
     fails(biased, "running means are right", "unbiased", "n·H·W - 1")
 
+    def eval_hooks(model, batches):                  # weighted per-batch statistics, but the copy runs in eval mode
+        from segcourse.checks.lesson02 import _bn_layers
+
+        model = copy.deepcopy(model).eval()
+        layers, stats = _bn_layers(model), {}
+        hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
+            (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3))))) for layer in layers]
+        with torch.no_grad():
+            for batch in batches:
+                model(batch)
+        for h in hooks:
+            h.remove()
+        for layer in layers:
+            total = sum(n for n, _, _ in stats[layer])
+            layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
+            layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
+        return model
+    fails(eval_hooks, "first batch-norm layer's statistics are right, but layer 2", "training mode (model.train())")
+
     def in_place(model, batches):
         model.load_state_dict(_weighted_bn(model, batches).state_dict())
         return model
@@ -665,3 +708,51 @@ def test_weighted_bn_statistics_check():
             next(out.parameters()).add_(1.0)
         return out
     fails(steps, "weights changed")
+
+
+# ------------------------------------------------------------------------------- check_paired_crops
+def _crops(order="chw", one_offset=True, one_coin=True, flip_axis=-1, high=1, col_from_rows=False, rng="torch",
+           long=True, p=0.5):
+    """The model answer of the paired-crop exercise; the keywords make the typical mistakes."""
+    gen = np.random.default_rng()
+
+    class Crops(torch.utils.data.Dataset):
+        def __init__(self, images, labels, crop):
+            self.images, self.labels, self.crop = images, labels, crop
+
+        def __len__(self):
+            return len(self.images)
+
+        def __getitem__(self, i):
+            x = torch.from_numpy(self.images[i])
+            x = x.permute(2, 0, 1) if order == "chw" else x
+            y = torch.from_numpy(self.labels[i])
+            y = y.long() if long else y
+            h, w = y.shape
+            draw = (lambda k: int(torch.randint(k, ()))) if rng == "torch" else (lambda k: int(gen.integers(k)))
+            coin = (lambda: float(torch.rand(()))) if rng == "torch" else (lambda: float(gen.random()))
+            r, c = draw(h - self.crop + high), draw((h if col_from_rows else w) - self.crop + high)
+            ry, cy = (r, c) if one_offset else (draw(h - self.crop + high), draw(w - self.crop + high))
+            x = x[:, r:r + self.crop, c:c + self.crop] if order == "chw" else x[r:r + self.crop, c:c + self.crop]
+            y = y[ry:ry + self.crop, cy:cy + self.crop]
+            fx = coin() < p
+            fy = fx if one_coin else coin() < p
+            x = x.flip(flip_axis) if fx else x
+            y = y.flip(-1) if fy else y
+            return x, y
+    return Crops
+
+
+def test_paired_crops_check():
+    """The new exercise: a paired random crop and flip in a Dataset, each typical mistake named."""
+    checks.check_paired_crops(_crops())
+    fails = lambda answer, *words: _fails(checks.check_paired_crops, answer, *words)  # noqa: E731
+    fails(_crops(one_offset=False), "do not line up", "an offset for the image and another")
+    fails(_crops(one_coin=False), "flipped only one of the two")
+    fails(_crops(flip_axis=-2), "upside down", "along the columns")
+    fails(_crops(order="hwc"), "channels last", "permute(2, 0, 1)")
+    fails(_crops(high=0), "the last offset, 4, never came", "+ 1")
+    fails(_crops(col_from_rows=True), "no offset beyond 4", "number of rows")
+    fails(_crops(rng="numpy"), "same torch.manual_seed", "numpy's")
+    fails(_crops(long=False), "torch.int64", ".long()")
+    fails(_crops(p=1.1), "flipped in 300 of 300")

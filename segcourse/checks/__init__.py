@@ -46,7 +46,7 @@ Layout
                 ``check_block_mean_camera``, ``check_effect_summary``, ``check_train_steps``
 ``lesson02``    inside the network: ``check_soft_dice``, ``check_exact_upsampling``,
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``,
-                ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``
+                ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``, ``check_paired_crops``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
                 ``check_signed_distance``, ``check_distance_training``, ``check_coco_ap``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
@@ -102,7 +102,7 @@ from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check
 from .lesson01 import check_effect_summary, check_train_steps
 from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matching_weight, check_pooled_lane_iou,
                        check_soft_dice, check_unet, check_unsure_on_boundary,
-                       check_weighted_bn_statistics)
+                       check_weighted_bn_statistics, check_paired_crops)
 from .lesson03 import (check_coco_ap, check_count_cells, check_panoptic_quality,
                        check_split_cells)
 from .lesson03 import check_distance_training, check_signed_distance
@@ -154,6 +154,7 @@ __all__ = [
     "check_matching_weight",
     "check_unsure_on_boundary",
     "check_weighted_bn_statistics",
+    "check_paired_crops",
     "check_percentile_normalize",
     "check_ap_at",
     "check_rescale_factor",

@@ -24,7 +24,7 @@ from ._refuse import LIBRARY, Watch
 
 __all__ = ["check_soft_dice", "check_exact_upsampling", "check_dilation_to_see", "check_pooled_lane_iou",
            "check_unet", "check_matching_weight", "check_unsure_on_boundary",
-           "check_weighted_bn_statistics"]
+           "check_weighted_bn_statistics", "check_paired_crops"]
 
 
 def _shown(value: Any) -> str:
@@ -253,6 +253,10 @@ def check_soft_dice(soft_dice: Callable) -> None:
                                   "softmax by the mask of scored pixels (target != ignore_index) before summing"),
             (float(_masked_dice(logits, safe, eps, ignore_index=-1)),
              "you scored the ignored pixels as class 0: leave pixels labelled ignore_index out of every sum"),
+            (float(_masked_dice(logits, target.clamp(max=logits.shape[1] - 1), eps, ignore_index=-1)),
+             f"the ignored pixels were scored as class {logits.shape[1] - 1}, the last class (target.clamp(max=K - 1) "
+             f"turns the label {IGNORE} into it, e.g. to call train.dice_loss): leave pixels labelled ignore_index "
+             f"out of every sum"),
             (v(mask_one_hot=False), "the one-hot target is not masked: the ignored pixels, replaced by class 0, "
                                     "still count as class-0 pixels in Σ t; multiply the one-hot by the mask of "
                                     "scored pixels too"),
@@ -770,13 +774,21 @@ def _after_upsampling(model: Any, x: Any) -> tuple[list[tuple[int, int]], int]:
     return pairs, sum(kind == "up" for kind, _ in calls)
 
 
-def _decoder_convs(model: Any, x: Any) -> int:
-    """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's)."""
+def _decoder_kernels(model: Any, x: Any) -> list[tuple[int, ...]]:
+    """The kernel sizes of the nn.Conv2d the forward pass runs after its first ConvTranspose2d (the decoder's,
+    the head last), in execution order."""
     from torch import nn
 
     kinds = _forward_trace(model, x, (nn.Conv2d, nn.ConvTranspose2d), lambda module, args, out: (
-        "up" if isinstance(module, nn.ConvTranspose2d) else "conv3" if tuple(module.kernel_size) == (3, 3) else "conv"))
-    return kinds[kinds.index("up"):].count("conv3") if "up" in kinds else 0
+        "up" if isinstance(module, nn.ConvTranspose2d) else tuple(module.kernel_size)))
+    after = kinds[kinds.index("up"):] if "up" in kinds else []
+    return [k for k in after if k != "up"]
+
+
+def _decoder_convs(model: Any, x: Any) -> int:
+    """How many 3×3 nn.Conv2d the forward pass runs after its first ConvTranspose2d, the head (the last
+    convolution) left out."""
+    return _decoder_kernels(model, x)[:-1].count((3, 3))
 
 
 def _unrectified_decoder_conv(model: Any, x: Any) -> int | None:
@@ -979,13 +991,23 @@ def check_unet(unet_class: Callable) -> None:
         raise AssertionError("your UNet has no nn.BatchNorm2d: follow each 3×3 convolution by nn.BatchNorm2d(c_out) "
                              "and then nn.ReLU. Without batch norm this network does not learn the thin lanes in the "
                              "check's short training budget")
-    n_dec = _decoder_convs(model.eval(), torch.rand(1, 3, 32, 32))
+    kernels = _decoder_kernels(model.eval(), torch.rand(1, 3, 32, 32))
+    n_dec, others = kernels[:-1].count((3, 3)), len(kernels[:-1]) - kernels[:-1].count((3, 3))
     if n_dec != 4:
-        raise AssertionError(f"your decoder runs {n_dec} 3×3 convolutions after its upsamplings, expected 4: two per "
-                             f"level, as in the encoder (Conv2d-BatchNorm2d-ReLU twice after each torch.cat). "
+        other = f" (and {others} of another size)" if others else ""
+        raise AssertionError(f"{n_dec} of your decoder convolutions are 3×3{other}, expected 4: two 3×3 per level, as "
+                             f"in the encoder (Conv2d-BatchNorm2d-ReLU twice after each torch.cat), then the 1×1 head. "
                              + ("With one per level, each level's features get one 3×3 look instead of two"
-                                if n_dec == 2 else "Count them in your forward: one upsampling, a concatenation, "
-                                                   "then two 3×3 convolutions, at each of the two levels"))
+                                if n_dec == 2 and not others else
+                                "A 1×1 convolution mixes channels but does not look at neighbours: make both "
+                                "convolutions of each level 3×3" if others else
+                                "Count them in your forward: one upsampling, a concatenation, then two 3×3 "
+                                "convolutions, at each of the two levels"))
+    if kernels and kernels[-1] != (1, 1):
+        size = "×".join(map(str, kernels[-1]))
+        raise AssertionError(f"your head (the last convolution, the one that gives the class logits) is {size}: make "
+                             f"it a 1×1 Conv2d(width, num_classes), which scores each pixel from its own features; "
+                             f"the 3×3 convolutions before it already look at the neighbours")
     count = sum(p.numel() for p in model.parameters())
     low, high = UNET_PARAMETERS
     if count < low // 2:
@@ -1143,7 +1165,8 @@ def check_matching_weight(lane_weight: Any, soft_dice: Callable) -> None:
 
 def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wrap: bool = False,
                         one_sided: bool = False, diagonal: bool = False, at_most: bool = False,
-                        scenes_rolled: bool = False, filtered: bool = False) -> tuple[int, int]:
+                        scenes_rolled: bool = False, filtered: bool = False,
+                        gradient: bool = False) -> tuple[int, int]:
     """(pixels with confidence below ``level``, how many of them lie on a class boundary) of one label map
     ``(H, W)`` or a batch ``(N, H, W)``. A boundary pixel has a 4-neighbour inside its own scene with another
     true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll(labels, ±1, axis) != labels``
@@ -1153,7 +1176,9 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
     ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, pasted on a batch: its axes 0 and 1 are the scenes
     and the rows), ``filtered`` (the lesson's card cell,
     ``maximum_filter(labels, size=3) != minimum_filter(labels, size=3)``, on what it is given: on a batch the
-    3×3×3 window also reaches the neighbouring scenes, and on any input the diagonals).
+    3×3×3 window also reaches the neighbouring scenes, and on any input the diagonals), ``gradient``
+    (``np.gradient(labels) != 0`` along the rows and the columns: inside the image its central difference
+    compares the two neighbours of a pixel with each other, so it misses a 1-pixel-wide stripe).
 
     >>> labels = np.array([[0, 0, 1], [0, 0, 1], [2, 2, 2]])
     >>> _unsure_on_boundary(np.full((3, 3), 0.5), labels)
@@ -1182,6 +1207,8 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
         edge[:-1, :] |= down
         edge[:, 1:] |= right
         edge[:, :-1] |= right
+    elif gradient:                           # central differences: the two neighbours compared with each other
+        edge = (np.gradient(labels, axis=1) != 0) | (np.gradient(labels, axis=2) != 0)
     elif wrap:                               # np.roll both ways along rows and columns: the edges wrap around
         edge = np.zeros(labels.shape, bool)
         for axis in (1, 2):
@@ -1214,6 +1241,10 @@ def _unsure_cases() -> list[tuple[Any, Any, float, str]]:
         if n == 1:
             blocks, conf = blocks[0], conf[0]
         cases.append((conf, blocks, level, f"{n} scene{'s' if n > 1 else ''} of {side}×{side}, level {level}"))
+    stripes = np.zeros((2, 7, 7), int)
+    stripes[0, :, 3] = 1                     # a 1-pixel-wide lane marking down the middle of scene 0
+    stripes[1, 2, :] = 2                     # and one across scene 1
+    cases.append((np.full((2, 7, 7), 0.5), stripes, 0.99, "2 scenes of 7×7 with a 1-pixel-wide stripe, all unsure"))
     return cases
 
 
@@ -1258,6 +1289,10 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
                               "as the lesson's card cell does: size=3 on a batch (N, H, W) is a 3×3×3 window, so "
                               "it mixes neighbouring scenes, and its square also holds the diagonals; compare "
                               "each pixel with its 4 neighbours within its own scene"),
+        (dict(gradient=True), "if you used np.gradient(labels) != 0: you compared the neighbours with each other, "
+                              "not with the pixel (its central difference is labels[i + 1] - labels[i - 1]), so "
+                              "a 1-pixel-wide stripe, whose two neighbours share a class, is not on a boundary; "
+                              "compare each pixel with each of its 4 neighbours"),
         (dict(diagonal=True), "if you compared diagonal neighbours too: a boundary here uses the 4 "
                               "neighbours (up, down, left, right) only"),
         (dict(fixed=0.99), "if you wrote 0.99 instead of the level argument: use the level the function "
@@ -1422,6 +1457,16 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
             if _bn_same(mine, _bn_stats(_weighted_bn(net, batches, how))):
                 raise AssertionError(f"the running statistics differ from the weighted average of the batches'. "
                                      f"{numbers} {hint}")
+        names = [name for name, m in got.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        same = [_bn_same(mine[2 * i:2 * i + 2], want[2 * i:2 * i + 2]) for i in range(len(names))]
+        if same[0] and not all(same):
+            first = same.index(False)
+            raise AssertionError(f"the first batch-norm layer's statistics are right, but layer {first + 1} "
+                                 f"({names[first]}) and the deeper ones are not. {numbers} A deeper layer's input "
+                                 f"depends on how the layers before it normalise: the batches must run through the "
+                                 f"copy in training mode (model.train()), so that every layer normalises with the "
+                                 f"batch's own statistics, as in training; in eval mode the deeper layers see inputs "
+                                 f"normalised with the old running statistics")
         if _bn_same(mine[0::2], want[0::2]):
             raise AssertionError(f"your running means are right, the running variances are not: in the first "
                                  f"batch-norm layer, channel 0, your running_var is {float(mine[1][0]):.4f}, expected "
@@ -1442,3 +1487,174 @@ def check_weighted_bn_statistics(weighted_bn_statistics: Callable) -> None:
                              "statistics (no optimiser step)")
     print(f"check_weighted_bn_statistics: right: the running statistics of all {len(_bn_layers(net))} batch-norm "
           f"layers match, for batches of {', '.join(map(str, BN_BATCH_SIZES))} images")
+
+
+#: The paired-crop exercise: scenes of H×W = 12×20 cropped to 8×8, so 5 row offsets and 13 column offsets;
+#: CROP_CALLS draws of scene 0 must reach every offset and flip about half of the time.
+CROP_CASE = dict(n=3, height=12, width=20, crop=8)
+CROP_CALLS = 300
+
+
+def _position_scenes(n: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scenes whose pixels say where they are: image channel 0 is (row + 1) / 32, channel 1 (column + 1) / 32,
+    channel 2 the scene (0.5 + scene / 10); the label of a pixel is row · width + column (uint8).
+
+    >>> images, labels = _position_scenes(2, 3, 4)
+    >>> images.shape, images.dtype, int(labels[1, 2, 3]), round(float(images[1, 2, 3, 2]), 6)
+    ((2, 3, 4, 3), dtype('float32'), 11, 0.6)
+    """
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    images = np.zeros((n, height, width, 3), np.float32)
+    images[..., 0], images[..., 1] = (rows + 1) / 32, (cols + 1) / 32
+    images[..., 2] = (0.5 + np.arange(n) / 10)[:, None, None]
+    labels = np.broadcast_to(rows * width + cols, (n, height, width)).astype(np.uint8)
+    return images, labels
+
+
+def _crop_place(rows: np.ndarray, cols: np.ndarray) -> tuple[int, int, str] | str:
+    """(first row, first column, "flipped" or "kept") of a crop whose pixels came from ``rows`` × ``cols``
+    (each a 2-D map of source positions), or what is wrong with it: "upside down", "not a crop"."""
+    r, c = rows[:, 0], cols[0, :]
+    if not ((rows == r[:, None]).all() and (cols == c[None, :]).all()):
+        return "not a crop"
+    if (np.diff(r) == -1).all() and len(r) > 1:
+        return "upside down"
+    if not (np.diff(r) == 1).all():
+        return "not a crop"
+    if (np.diff(c) == 1).all():
+        return int(r[0]), int(c[0]), "kept"
+    if (np.diff(c) == -1).all():
+        return int(r[0]), int(c[-1]), "flipped"
+    return "not a crop"
+
+
+def _read_pair(got: Any, i: int, crop: int, width: int) -> tuple[tuple[int, int, str], Any]:
+    """Check one ``dataset[i]`` of the position scenes and return where its crop was taken (and the pair)."""
+    import torch
+
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise AssertionError(f"dataset[{i}] returned {_kind(got)}; return the pair (image, label map)")
+    x, y = got
+    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
+        raise AssertionError(f"dataset[{i}] returned ({_kind(x)}, {_kind(y)}); return two torch tensors "
+                             f"(torch.from_numpy(...)), as a DataLoader batches them")
+    if tuple(x.shape) == (crop, crop, 3):
+        raise AssertionError(f"the image has shape {tuple(x.shape)}, channels last as stored; a network wants "
+                             f"channels first, (3, {crop}, {crop}): .permute(2, 0, 1)")
+    if tuple(x.shape) != (3, crop, crop) or tuple(y.shape) != (crop, crop):
+        raise AssertionError(f"with crop={crop}, dataset[{i}] returned an image of shape {tuple(x.shape)} and a label "
+                             f"map of shape {tuple(y.shape)}; expected (3, {crop}, {crop}) and ({crop}, {crop}): cut "
+                             f"crop rows and crop columns out of both (x[:, r:r + crop, c:c + crop], "
+                             f"y[r:r + crop, c:c + crop] once the image is channels first)")
+    if x.dtype != torch.float32:
+        raise AssertionError(f"the image is {x.dtype}; keep it torch.float32, as stored")
+    if y.dtype != torch.int64:
+        raise AssertionError(f"the label map is {y.dtype}; F.cross_entropy wants class ids as torch.int64: .long()")
+    x, y = x.detach().cpu().numpy(), y.cpu().numpy()
+    scene = float(np.median(x[2]))
+    if np.allclose(x[0], x[0].flat[0]) and abs(x[0].flat[0] - 0.5) < 0.35 and not np.allclose(x[2], scene):
+        raise AssertionError("the colour channels are in reverse order: you flipped the channel axis (on an "
+                             "(H, W, 3) array the last axis is the colour, not the columns); flip the columns, "
+                             "the last axis once the image is (3, H, W)")
+    if not np.allclose(x[2], 0.5 + i / 10, atol=1e-6):
+        raise AssertionError(f"dataset[{i}] returned an image that is not scene {i}: index the stored arrays "
+                             f"with i")
+    place = _crop_place(np.rint(x[0] * 32).astype(int) - 1, np.rint(x[1] * 32).astype(int) - 1)
+    if place == "upside down":
+        raise AssertionError("the image is upside down: you flipped the rows (the vertical axis); a road scene "
+                             "is flipped left-right, along the columns (the last axis of (3, H, W))")
+    if isinstance(place, str):
+        raise AssertionError(f"dataset[{i}]'s image is not a {crop}×{crop} window of the scene, kept or flipped "
+                             f"left-right: cut rows r to r + crop and columns c to c + crop")
+    ys = _crop_place(y // width, y % width)
+    if ys == "upside down":
+        raise AssertionError("the label map is upside down: you flipped its rows; flip its columns, as the "
+                             "image's")
+    if isinstance(ys, str):
+        raise AssertionError(f"dataset[{i}]'s label map is not a {crop}×{crop} window of the scene's labels")
+    if ys != place:
+        (r, c, f), (ry, cy, fy) = place, ys
+        if (r, c) != (ry, cy) and f == fy:
+            why = ("you drew an offset for the image and another for the label map: draw one (r, c) for the pair "
+                   "and cut both there")
+        elif (r, c) == (ry, cy):
+            why = ("you flipped only one of the two (or tossed a coin for each): toss one coin for the pair and "
+                   "flip both, or neither")
+        else:
+            why = "the two were cut at different places and flipped differently: one offset and one coin for the pair"
+        raise AssertionError(f"the image and its label map do not line up: the image is the window at row {r}, "
+                             f"column {c}, {f}; the label map the window at row {ry}, column {cy}, {fy}. Whatever "
+                             f"moves the image's pixels must move the labels' the same way: {why}")
+    return place, got
+
+
+@learner_check
+def check_paired_crops(dataset_class: Callable) -> None:
+    """Check ``dataset_class(images, labels, crop)`` (images ``(N, H, W, 3)`` float32, labels ``(N, H, W)``
+    uint8, numpy): ``dataset[i]`` is scene ``i`` as the pair (image ``(3, crop, crop)`` float32, labels
+    ``(crop, crop)`` int64), a window at a random offset, flipped left-right half of the time, both moved
+    together; every offset from 0 to ``H - crop`` (and ``W - crop``) possible; drawn with torch's random
+    numbers, so ``torch.manual_seed`` repeats them.
+
+    >>> class Centre:
+    ...     def __init__(self, images, labels, crop):
+    ...         self.images, self.labels, self.crop = images, labels, crop
+    ...     def __len__(self):
+    ...         return len(self.images)
+    ...     def __getitem__(self, i):
+    ...         import torch
+    ...         x = torch.from_numpy(self.images[i]).permute(2, 0, 1)[:, 2:10, 6:14]
+    ...         return x, torch.from_numpy(self.labels[i]).long()[2:10, 6:14]
+    >>> check_paired_crops(Centre)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: every call of dataset[0] cut the same window, flipped the same way...
+    """
+    import torch
+
+    n, height, width, crop = (CROP_CASE[k] for k in ("n", "height", "width", "crop"))
+    images, labels = _position_scenes(n, height, width)
+    dataset = _call(dataset_class, images, labels, crop, what="your Dataset class")
+    size = _call(len, dataset, what="len(dataset)")
+    if size != n:
+        raise AssertionError(f"len(dataset) is {_shown(size)} for {n} scenes: return len(self.images)")
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        places = [_read_pair(_call(dataset.__getitem__, 0, what="dataset[0]"), 0, crop, width)[0]
+                  for _ in range(CROP_CALLS)]
+        for i in range(1, n):
+            _read_pair(_call(dataset.__getitem__, i, what=f"dataset[{i}]"), i, crop, width)
+        runs = []
+        for _ in range(2):
+            torch.manual_seed(1)
+            runs.append([_read_pair(_call(dataset.__getitem__, i % n, what="dataset[i]"), i % n, crop, width)[0]
+                         for i in range(6)])
+    rows, cols = {p[0] for p in places}, {p[1] for p in places}
+    flipped = sum(p[2] == "flipped" for p in places)
+    if len(set(places)) == 1:
+        raise AssertionError(f"every call of dataset[0] cut the same window, flipped the same way, "
+                             f"{CROP_CALLS} calls in a row: draw the offset and the coin inside __getitem__, anew at "
+                             f"every call (torch.randint, torch.rand), not once in __init__")
+    if runs[0] != runs[1]:
+        raise AssertionError("after the same torch.manual_seed, your Dataset cut other windows: draw the offsets and "
+                             "the coin with torch (torch.randint, torch.rand), not numpy's or Python's random, so "
+                             "that torch.manual_seed repeats them (and each DataLoader worker gets its own stream)")
+    for axis, seen, side in (("row", rows, height), ("column", cols, width)):
+        last = side - crop
+        if seen != set(range(last + 1)):
+            if max(seen) == last - 1:
+                why = (f"the last offset, {last}, never came: torch.randint's upper bound is excluded, so draw "
+                       f"from torch.randint({side} - crop + 1, ())")
+            elif axis == "column" and max(seen) == height - crop:
+                why = (f"no offset beyond {height - crop}: you drew the column offset from the number of rows; "
+                       f"the columns allow 0 to W - crop = {last}")
+            else:
+                why = f"every offset from 0 to {side} - crop = {last} should be possible"
+            raise AssertionError(f"in {CROP_CALLS} calls of dataset[0] on {height}×{width} scenes with crop={crop}, "
+                                 f"the {axis} offsets were {sorted(seen)}: {why}")
+    if not 0.35 * CROP_CALLS <= flipped <= 0.65 * CROP_CALLS:
+        raise AssertionError(f"dataset[0] came out flipped in {flipped} of {CROP_CALLS} calls: flip half of the time "
+                             f"(if torch.rand(()) < 0.5)")
+    print(f"check_paired_crops: right: image (3, {crop}, {crop}) float32 and labels ({crop}, {crop}) int64, cut and "
+          f"flipped together; in {CROP_CALLS} calls every row offset 0 to {height - crop} and column offset 0 to "
+          f"{width - crop}, flipped {flipped} times; the same windows again after the same torch.manual_seed")
