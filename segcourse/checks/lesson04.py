@@ -1239,7 +1239,7 @@ def _check_new_min_distance(new, main: str, before: int, segment, region, gt) ->
         raise AssertionError(f"new_min_distance {new} moves the wrong way for '{main}': {way[1]}.\n"
                              f"Choose a value {way[0]} {_NOTE_MIN_DISTANCE} (lesson section 6: the table 'test region,\n"
                              f"after the choice', one row per min_distance)")
-    if segment is None:
+    if segment is None or way is None:            # "missed": no direction of min_distance is known to shrink it
         return f"new_min_distance {new}"
     after = _array(segment(new), "segment(new_min_distance)")
     after = after[region] if region is not None else after
