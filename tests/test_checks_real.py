@@ -601,6 +601,11 @@ def test_failure_note_runs_segment_and_counts_the_bucket_again(capsys):
     with pytest.raises(AssertionError, match=r"(?s)segment\(4\) leaves 6 missed nuclei in 'split'.*too small"):
         checks.check_failure_note(_NOTE, 4, pred, gt, segment=lambda md: padded(fixed if md >= 5 else pred),
                                   region=np.s_[:, 2:])
+    pred[:, 42:48] = 30                                                    # the 7th nucleus found: 6 missed, all split
+    merged = np.where(gt > 0, 1, 0)                                        # min_distance far too large: one object
+    with pytest.raises(AssertionError, match=r"(?s)misses 7 nuclei in all\s+\(segment\(3\): 6\).*too far"):
+        checks.check_failure_note(_NOTE, 50, pred, gt, segment=lambda md: padded(merged if md > 8 else pred),
+                                  region=np.s_[:, 2:])
 
 
 def _ellipse_answer(**kw):

@@ -1223,9 +1223,10 @@ _NOTE_RIGHT_WAY = {
 }
 
 
-def _check_new_min_distance(new, main: str, before: int, segment, region, gt) -> str:
+def _check_new_min_distance(new, main: str, before: int, total: int, segment, region, gt) -> str:
     """Refuse a ``new_min_distance`` that is no whole number, equals 3, or moves the wrong way for ``main``;
-    with ``segment`` (and ``region``), also one whose segmentation does not shrink the ``main`` bucket.
+    with ``segment`` (and ``region``), also one whose segmentation does not shrink the ``main`` bucket
+    (``before`` missed nuclei in it), or misses more than ``total`` nuclei in all.
     Returns the line the check prints about it."""
     if isinstance(new, (bool, np.bool_)) or not isinstance(new, (int, np.integer)):
         raise AssertionError(f"new_min_distance must be a whole number of pixels (an int), got {new!r}:\n"
@@ -1243,10 +1244,15 @@ def _check_new_min_distance(new, main: str, before: int, segment, region, gt) ->
         return f"new_min_distance {new}"
     after = _array(segment(new), "segment(new_min_distance)")
     after = after[region] if region is not None else after
-    now = _missed_buckets(after.astype(np.int64), gt)[0][main]
+    buckets = _missed_buckets(after.astype(np.int64), gt)[0]
+    now = buckets[main]
     if now >= before:
         raise AssertionError(f"segment({new}) leaves {now} missed nuclei in '{main}' (segment(3): {before}):\n"
                              f"the step is too small to help; move new_min_distance further the same way")
+    if sum(buckets.values()) > total:
+        other = max((b for b in buckets if b != main), key=buckets.get)
+        raise AssertionError(f"segment({new}) shrinks '{main}' to {now} but misses {sum(buckets.values())} nuclei in all\n"
+                             f"(segment(3): {total}), {buckets[other]} of them in '{other}': the step went too far")
     return f"segment({new}) has {now} in '{main}' (segment(3): {before})"
 
 
@@ -1311,7 +1317,8 @@ def check_failure_note(note: str, new_min_distance, pred, gt, segment=None, regi
                if sum(counts.values()) in said else "")
         raise AssertionError(f"the number beside '{b}' is not the count of missed nuclei in that bucket:\n"
                              f"count the nuclei with no match (IoU above 0.5) that fall in it{why}")
-    done = _check_new_min_distance(new_min_distance, main[0], top, segment, region, g.astype(np.int64))
+    done = _check_new_min_distance(new_min_distance, main[0], top, sum(counts.values()), segment, region,
+                                   g.astype(np.int64))
     print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count; {done}")
 
 
