@@ -384,8 +384,9 @@ checks.check_choose_min_distance(choose_min_distance)
 # * **missed**: the rest (no prediction, or one too small or offset).
 #
 # Print the counts, then write `note`, at least 12 words in your own words: which bucket holds
-# most missed nuclei, its count beside its name, and what you would change ("I would ..."), in
-# the direction that shrinks that bucket. The check counts the buckets itself.
+# most missed nuclei, with its count beside its name. Then set `new_min_distance`, the whole
+# number you would use instead of 3 to shrink that bucket. The check counts the buckets itself,
+# then runs `segment(new_min_distance)` and counts the bucket again.
 
 # %% nbgrader={"grade": false, "grade_id": "failure_note", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from segcourse import viz
@@ -405,12 +406,13 @@ n_merge, n_split = sum(g in merged for g in missed), sum(g in split for g in mis
 print(f"missed nuclei: {len(missed)}; merge {n_merge}, split {n_split}, missed {len(missed) - n_merge - n_split}; "
       f"false positives {m3.fp}")
 note = (f"Most missed nuclei are split: {n_split} of the {len(missed)} are cut into two or more pieces. "
-        f"Seeds 3 px apart are too close for these large nuclei; I would raise min_distance on the validation region.")
+        f"Seeds 3 px apart are too close for these large nuclei, so each gets several seeds.")
+new_min_distance = 5                                         # seeds farther apart: fewer nuclei with two seeds
 ### END SOLUTION
 print(note)
 
 # %% nbgrader={"grade": true, "grade_id": "check_failure_note", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_failure_note(note, pred3, gt)
+checks.check_failure_note(note, new_min_distance, pred3, gt, segment=segment, region=np.s_[:, 256:])
 
 
 # %% [markdown]

@@ -534,60 +534,78 @@ def _note_scene():
     return pred, gt
 
 
-_CHANGE = " I would raise min_distance on the validation region."
+_WHY = " Seeds 3 px apart are too close for these nuclei."
 
 
 @pytest.mark.parametrize("note", [
-    "Most missed nuclei are split: 6 of the 7 are cut into two or more pieces." + _CHANGE,
-    "The majority, 6 of 7 missed nuclei, are split into pieces;" + _CHANGE,
-    "Most missed nuclei are, hardly surprising, split: 6 of the 7 are cut in two." + _CHANGE,   # review 04s10 P3-8
-    "Split: 6. Merge: 0. Most are in the split bucket, cut in two halves." + _CHANGE,
-    "Most missed nuclei are split: 6 of the 7 are cut in two. I'd set min_distance to 5 px on the validation region.",
-    # review 04s10b P2-3: the right direction in other words
-    "Most missed nuclei are split: 6 of the 7 are cut in two. I would raise the minimum distance between peaks to 5 px.",
-    "Most missed nuclei are split: 6 of the 7 are cut in two. I would increase the distance allowed between seeds.",
-    "Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds farther apart.",
+    "Most missed nuclei are split: 6 of the 7 are cut into two or more pieces." + _WHY,
+    "The majority, 6 of 7 missed nuclei, are split into pieces;" + _WHY,
+    "Most missed nuclei are, hardly surprising, split: 6 of the 7 are cut in two." + _WHY,   # review 04s10 P3-8
+    "Split: 6. Merge: 0. Most are in the split bucket, cut in two halves." + _WHY,
+    "Most missed nuclei are split: six of seven are cut into two pieces each." + _WHY,          # review 04s10c P3-4
+    "Most missed nuclei are split in two: six of the seven lie under two predictions." + _WHY,
 ])
 def test_failure_note_accepts_the_count_beside_the_main_bucket(note, capsys):
-    checks.check_failure_note(note, *_note_scene())
+    checks.check_failure_note(note, 5, *_note_scene())
     assert "split, 6 missed nuclei" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("note, hint", [                          # review 04s9c P2-5: three notes that passed
-    ("Most missed nuclei are split: 2 of the 6 are cut into pieces." + _CHANGE, r"number beside 'split'"),
-    ("Most missed nuclei are not split (6 of 7 looked fine)." + _CHANGE, r"NOT 'split'"),
-    ("Most missed nuclei are split 1 2 3 4 5 6 7 8 times, a lot of pieces here." + _CHANGE, r"number beside 'split'"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces by the watershed.", r"would change"),
-    ("Most missed nuclei are merged: 6 of the 7 lie in one prediction." + _CHANGE, r"calls 'merge' the main"),
-    # review 04s10 P2-2: no change stated ("using", "set"), or min_distance moved the wrong way
-    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces using segment(3) on the test region.",
-     r"would change"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces in the set of nuclei of the test region.",
-     r"would change"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would lower min_distance to 2 px.", r"(?s)wrong way.*after the choice"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into pieces. I would set min_distance to 2 px.", r"splits MORE"),
-    ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _CHANGE, r"gives no count"),
-    # review 04s10b P2-3: the knob named in other words, each moved the wrong way for splits
-    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would lower the minimum distance "
-     "between peaks to 2 px.", r"(?s)wrong way.*splits MORE"),
-    ("Most missed nuclei are split: 6 of the 7 are cut into two or more pieces. I would reduce the distance allowed "
-     "between seeds.", r"(?s)wrong way.*splits MORE"),
-    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would place the seeds closer together.",
-     r"(?s)wrong way.*splits MORE"),
-    ("Most missed nuclei are split: 6 of the 7 are cut in two. I would make min_distance smaller.", r"splits MORE"),
-])
+_NOTE = "Most missed nuclei are split: 6 of the 7 are cut into two or more pieces." + _WHY
 
+
+@pytest.mark.parametrize("note, hint", [                          # review 04s9c P2-5: three notes that passed
+    ("Most missed nuclei are split: 2 of the 6 are cut into pieces." + _WHY, r"number beside 'split'"),
+    ("Most missed nuclei are not split (6 of 7 looked fine)." + _WHY, r"NOT 'split'"),
+    ("Most missed nuclei are split 1 2 3 4 5 6 7 8 times, a lot of pieces here." + _WHY, r"number beside 'split'"),
+    ("Most missed nuclei are merged: 6 of the 7 lie in one prediction." + _WHY, r"calls 'merge' the main"),
+    ("Most missed nuclei lie in the split bucket, which holds the largest share of the 7." + _WHY, r"gives no count"),
+    ("Most missed nuclei are split: seven of them are cut into two or more pieces." + _WHY, r"number beside 'split'"),
+])
 def test_failure_note_rejects_wrong_negated_or_incomplete_notes(note, hint):
     with pytest.raises(AssertionError, match=hint):
-        checks.check_failure_note(note, *_note_scene())
+        checks.check_failure_note(note, 5, *_note_scene())
 
-@pytest.mark.parametrize("change", ["I would raise min_distance.", "I would place the seeds farther apart.",
-                                    "I would increase the minimum distance between seeds."])
-def test_failure_note_refuses_raising_min_distance_for_merges(change):
+
+@pytest.mark.parametrize("new, hint", [                           # review 04s10c P1-1: a number, not a phrasing
+    (2, r"(?s)wrong way for 'split'.*above 3.*after the choice"),
+    (3, r"already uses"),
+    (5.5, r"whole number"),
+    ("5", r"whole number"),
+    (True, r"whole number"),
+    (None, r"whole number"),
+])
+def test_failure_note_refuses_a_new_min_distance_that_cannot_shrink_the_bucket(new, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_failure_note(_NOTE, new, *_note_scene())
+
+
+def test_failure_note_accepts_a_numpy_int(capsys):
+    checks.check_failure_note(_NOTE, np.int64(4), *_note_scene())
+    assert "new_min_distance 4" in capsys.readouterr().out
+
+
+def test_failure_note_refuses_raising_min_distance_for_merges():
     gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])                  # 1 and 2 merged
-    with pytest.raises(AssertionError, match=r"merges MORE"):
-        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; " + change, pred, gt)
+    with pytest.raises(AssertionError, match=r"(?s)wrong way for 'merge'.*below 3"):
+        checks.check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction." + _WHY, 6, pred, gt)
+
+
+def test_failure_note_runs_segment_and_counts_the_bucket_again(capsys):
+    pred, gt = _note_scene()
+    fixed = np.where(gt > 0, gt + 20, 0)                                   # every nucleus found whole
+    padded = lambda g: np.pad(g, ((0, 0), (2, 0)))                         # noqa: E731 (region: columns 2 on)
+    checks.check_failure_note(_NOTE, 5, pred, gt, segment=lambda md: padded(fixed if md >= 5 else pred),
+                              region=np.s_[:, 2:])
+    assert "segment(5) has 0 in 'split' (segment(3): 6)" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"(?s)segment\(4\) leaves 6 missed nuclei in 'split'.*too small"):
+        checks.check_failure_note(_NOTE, 4, pred, gt, segment=lambda md: padded(fixed if md >= 5 else pred),
+                                  region=np.s_[:, 2:])
+    pred[:, 42:48] = 30                                                    # the 7th nucleus found: 6 missed, all split
+    merged = np.where(gt > 0, 1, 0)                                        # min_distance far too large: one object
+    with pytest.raises(AssertionError, match=r"(?s)misses 7 nuclei in all\s+\(segment\(3\): 6\).*too far"):
+        checks.check_failure_note(_NOTE, 50, pred, gt, segment=lambda md: padded(merged if md > 8 else pred),
+                                  region=np.s_[:, 2:])
 
 
 def _ellipse_answer(**kw):
@@ -619,6 +637,7 @@ def _regionprops_answer(mask):
 @pytest.mark.parametrize("wrong, hint", [
     (_ellipse_answer(k=1), r"0\.2\d times the area.*one standard deviation"),
     (_ellipse_answer(k=16), r"four standard deviations"),
+    (_ellipse_answer(k=2), r"SQUARED distance.*k = 2\^2 = 4"),                               # review 04s10c P3-3
     (_ellipse_answer(centred=False), r"not centred|empty"),
     (_ellipse_answer(plain=True), r"inverse"),
     (_ellipse_answer(swap=True), r"mirrored"),
@@ -640,7 +659,8 @@ def _false_areas_answer(mode="right"):
                 ref = reference == j
                 inter = np.sum(obj & ref)
                 best = max(best, 1.0 if mode == "overlap" else inter / ref.sum() if mode == "ref area" else
-                           inter / np.sum(obj | ref))
+                           inter / obj.sum() if mode == "own area" else
+                           2 * inter / (obj.sum() + ref.sum()) if mode == "dice" else inter / np.sum(obj | ref))
             if best < 0.5 if mode == "at least" else best <= 0.5:
                 out.append(int(i) if mode == "ids" else int(obj.sum()))
         return out[::-1]                       # any order will do
@@ -658,6 +678,8 @@ def test_false_areas_accepts_numpy_matching(capsys):                  # review 0
     (_false_areas_answer("overlap"), r"merely overlaps"),
     (_false_areas_answer("ref area"), r"reference object's area"),
     (_false_areas_answer("at least"), r"exactly 0.5"),
+    (_false_areas_answer("own area"), r"predicted object's own area"),                     # review 04s10c P2-1
+    (_false_areas_answer("dice"), r"by Dice"),
     (_false_areas_answer("ids"), r"returned ids"),
     (_false_areas_answer("background"), r"background \(id 0\)"),
     (lambda pred, reference: _false_areas_answer()(reference, pred), r"\(FN\)"),              # the other way round

@@ -1166,26 +1166,28 @@ def _missed_buckets(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, int, int]:
 
 #: Words that negate a bucket name when they stand just before it ("not split", "no merges", "rather than merged").
 _NOTE_NEGATIONS = r"not|no|never|none|neither|nor|hardly|rarely|rather|instead|than|without|\w+n't"
-#: The words that announce the change ("I would", "we should", "I'd"); a change verb must follow within 4 words.
-_NOTE_MODAL = r"would|should|i'd|we'd|will|i'll|we'll"
-#: Verbs that say what the writer would change (the note's last part).
-_NOTE_CHANGE = (r"\b(?:rais\w*|lower\w*|increas\w*|decreas\w*|reduc\w*|chang\w*|tun\w*|adjust\w*|retrain\w*|"
-                r"enlarg\w*|widen\w*|shrink\w*|replac\w*|switch\w*|swap\w*|try|tries|trying|add\w*|set|setting|"
-                r"choos\w*|chose|pick\w*|us(?:e|ing)|train\w*|smooth\w*|filter\w*|remov\w*|drop\w*|fix\w*|"
-                r"improv\w*|sharpen\w*|rescal\w*|resiz\w*|mov(?:e|ing)|plac\w*|put\w*|spac\w*|spread\w*|make|making|bring\w*|push\w*)\b")
+#: Number words a note may use for a count ("six of seven").
+_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                 "sixteen seventeen eighteen nineteen twenty").split()
+
+#: What a number counts when it is no bucket's count ("cut into two pieces", "in one prediction", "3 px").
+_NOT_A_COUNT = r"(?:or more )?(?:pieces?|parts?|halves|fragments?|predictions?|seeds?|px|pixels?|times)\b.*"
 
 
 def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
     """Each bucket named in ``text``, per clause: (bucket, its count, called the main one, negated).
 
     The count is the first whole number after the bucket's name in its clause (within 8 words), a
-    number that follows "of" or "of the" left out ("split: 6 of the 7" counts 6); without one, the
+    number that follows "of" or "of the" left out ("split: 6 of the 7" counts 6), and so are a number after
+    "in"/"into" or before "pieces", "predictions", "px" (``_NOT_A_COUNT``); number words one to twenty
+    count as numbers. Without one, the
     nearest such number before the name (within 6 words). A name is negated when one of
     ``_NOTE_NEGATIONS`` stands within the 3 words before it, or between it and the "most" that
     calls it the main one, and no comma stands between the two ("are, hardly surprising, split" is not negated)."""
 
     out = []
-    for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", text.lower()):
+    text = re.sub(rf"\b({'|'.join(_NUMBER_WORDS)})\b", lambda m: str(_NUMBER_WORDS.index(m.group(1)) + 1), text.lower())
+    for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", text):
         words = [w.group() for w in re.finditer(r"[a-z'-]+|\d+(?:\.\d+)?", clause)]
         found = list(re.finditer(r"[a-z'-]+|\d+(?:\.\d+)?", clause))
         starts = [w.start() for w in found]
@@ -1193,7 +1195,9 @@ def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
         names = [(b, at(m.start()), at(m.end())) for b, p in _NOTE_BUCKETS.items() for m in re.finditer(p, clause)]
         mains = [i for i, w in enumerate(words) if re.fullmatch(_NOTE_MAIN, w)]
         counts = [j for j, w in enumerate(words) if w.isdigit()
-                  and not (j >= 1 and words[j - 1] == "of") and not (j >= 2 and words[j - 2:j] == ["of", "the"])]
+                  and not (j >= 1 and words[j - 1] == "of") and not (j >= 2 and words[j - 2:j] == ["of", "the"])
+                  and not (j >= 1 and words[j - 1] in ("in", "into"))            # "split in two"
+                  and not re.fullmatch(_NOT_A_COUNT, " ".join(words[j + 1:j + 4]) + " ")]
         for b, i, end in names:
             nearest = min(names, key=lambda n: min((abs(n[1] - j) for j in mains), default=99))
             is_main = bool(mains) and nearest == (b, i, end)
@@ -1210,84 +1214,61 @@ def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
 
 #: The min_distance of ``segment(3)``, the model the note is about.
 _NOTE_MIN_DISTANCE = 3
-#: Per main bucket: the direction of min_distance that makes it worse, and why.
-_NOTE_WRONG_WAY = {
-    "split": ("lower", "seeds closer together give one nucleus more seeds, so a lower min_distance splits MORE nuclei, not fewer"),
-    "merge": ("raise", "seeds farther apart leave two touching nuclei one seed, so a higher min_distance merges MORE nuclei, not fewer"),
+#: Per main bucket: the way ``new_min_distance`` must move from 3 to shrink it, and why.
+_NOTE_RIGHT_WAY = {
+    "split": ("above", "seeds closer than that give one nucleus two or more seeds; a higher min_distance leaves\n"
+                       "it one seed, so fewer nuclei are split"),
+    "merge": ("below", "seeds farther apart leave two touching nuclei one seed; a lower min_distance gives each\n"
+                       "its own seed, so fewer nuclei are merged"),
 }
 
 
-def _note_change(text: str) -> "str | None":
-    """The change a note announces: the text from the first "would/should/I'd" (``_NOTE_MODAL``)
-    followed within 4 words by a change verb (``_NOTE_CHANGE``) to the end of its sentence; None without one.
-
-    >>> _note_change("Most are cut into pieces using segment(3). I would raise min_distance to 5 px.")
-    'would raise min_distance to 5 px'
-    >>> _note_change("Most are split, cut into pieces using segment(3) in the set of nuclei.") is None
-    True
-    """
-    low = text.lower()
-    for m in re.finditer(rf"\b(?:{_NOTE_MODAL})\b", low):
-        rest = re.split(r"[.;!?](?:\s|$)", low[m.start():])[0]
-        after = " ".join(rest.split()[1:5])
-        if re.search(_NOTE_CHANGE, after):
-            return rest.strip()
-    return None
-
-
-#: The knob in a note's change: min_distance, "minimum distance", "the distance (allowed) between seeds/peaks".
-_KNOB = r"min\w*[ _]?distance|\bdistance\b.{0,20}\b(?:seeds?|peaks?|markers?)\b|seed distance"
-#: Seeds placed closer (min_distance lower) or farther apart (min_distance higher), the knob named by its effect.
-_SEEDS_MOVED = r"\b(?:seeds?|peaks?|markers?)\b.{0,15}\b(closer|nearer|denser|farther|further|apart)\b"
-
-
-def _min_distance_direction(change: str) -> "str | None":
-    """Which way ``change`` moves min_distance: "lower", "raise" or None (not said, or another knob).
-
-    Seeds "closer together" mean a lower min_distance, seeds "farther apart" a higher one. Otherwise the knob
-    (``_KNOB``: "min_distance", "minimum distance", "the distance allowed between seeds") with a direction word
-    (lower, decrease, smaller, ...) within 4 words before it or 3 after it, or else the first number other than
-    ``_NOTE_MIN_DISTANCE`` within 6 words after it ("to 2 px", "from 3 to 5").
-
-    >>> _min_distance_direction("i would lower min_distance to 2 px"), _min_distance_direction("i'd use a larger min distance")
-    ('lower', 'raise')
-    >>> _min_distance_direction("i would set min_distance to 5"), _min_distance_direction("i would retrain the network") is None
-    ('raise', True)
-    >>> _min_distance_direction("i would place the seeds closer together"), _min_distance_direction("i'd space seeds farther apart")
-    ('lower', 'raise')
-    >>> _min_distance_direction("i would reduce the distance allowed between seeds")
-    'lower'
-    """
-    moved = re.search(_SEEDS_MOVED, change)
-    if moved:
-        return "lower" if moved.group(1) in ("closer", "nearer", "denser") else "raise"
-    knob = re.search(_KNOB, change)
-    if not knob:
-        return None
-    lower = r"\b(?:lower\w*|decreas\w*|reduc\w*|shrink\w*|smaller|less|shorter|cut\w*)\b"
-    higher = r"\b(?:rais\w*|increas\w*|enlarg\w*|widen\w*|larger|bigger|higher|greater|longer|more)\b"
-    for words in (change[:knob.start()].split()[-4:], change[knob.end():].split()[:3]):   # "make min_distance smaller"
-        if re.search(lower, " ".join(words)):
-            return "lower"
-        if re.search(higher, " ".join(words)):
-            return "raise"
-    numbers = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", " ".join(change[knob.end():].split()[:6]))]
-    numbers = [n for n in numbers if n != _NOTE_MIN_DISTANCE]        # "from 3 to 5": the new value
-    if numbers:
-        return "lower" if numbers[0] < _NOTE_MIN_DISTANCE else "raise"
-    return None
+def _check_new_min_distance(new, main: str, before: int, total: int, segment, region, gt) -> str:
+    """Refuse a ``new_min_distance`` that is no whole number, equals 3, or moves the wrong way for ``main``;
+    with ``segment`` (and ``region``), also one whose segmentation does not shrink the ``main`` bucket
+    (``before`` missed nuclei in it), or misses more than ``total`` nuclei in all.
+    Returns the line the check prints about it."""
+    if isinstance(new, (bool, np.bool_)) or not isinstance(new, (int, np.integer)):
+        raise AssertionError(f"new_min_distance must be a whole number of pixels (an int), got {new!r}:\n"
+                             f"peak_local_max keeps seeds at least that many pixels apart")
+    new = int(new)
+    if new == _NOTE_MIN_DISTANCE:
+        raise AssertionError(f"new_min_distance is {new}, the value segment(3) already uses: that changes\n"
+                             f"nothing. Move it the way that shrinks the '{main}' bucket")
+    way = _NOTE_RIGHT_WAY.get(main)
+    if way and (new > _NOTE_MIN_DISTANCE) != (way[0] == "above"):
+        raise AssertionError(f"new_min_distance {new} moves the wrong way for '{main}': {way[1]}.\n"
+                             f"Choose a value {way[0]} {_NOTE_MIN_DISTANCE} (lesson section 6: the table 'test region,\n"
+                             f"after the choice', one row per min_distance)")
+    if segment is None or way is None:            # "missed": no direction of min_distance is known to shrink it
+        return f"new_min_distance {new}"
+    after = _array(segment(new), "segment(new_min_distance)")
+    after = after[region] if region is not None else after
+    buckets = _missed_buckets(after.astype(np.int64), gt)[0]
+    now = buckets[main]
+    if now >= before:
+        raise AssertionError(f"segment({new}) leaves {now} missed nuclei in '{main}' (segment(3): {before}):\n"
+                             f"the step is too small to help; move new_min_distance further the same way")
+    if sum(buckets.values()) > total:
+        other = max((b for b in buckets if b != main), key=buckets.get)
+        raise AssertionError(f"segment({new}) shrinks '{main}' to {now} but misses {sum(buckets.values())} nuclei in all\n"
+                             f"(segment(3): {total}), {buckets[other]} of them in '{other}': the step went too far")
+    return f"segment({new}) has {now} in '{main}' (segment(3): {before})"
 
 
 @learner_check
-def check_failure_note(note: str, pred, gt) -> None:
+def check_failure_note(note: str, new_min_distance, pred, gt, segment=None, region=None) -> None:
     """Check a failure note on ``pred`` against ``gt``: your own words, the bucket that holds the most
-    missed nuclei, named as the main one, and its count beside it.
+    missed nuclei, named as the main one, and its count beside it; then ``new_min_distance``, the
+    min_distance you would use instead of 3, moved the way that shrinks that bucket. With
+    ``segment`` (a function of min_distance, as in the exercise) and ``region`` (the slices of
+    ``gt``), the check runs ``segment(new_min_distance)[region]`` and counts the bucket again.
 
     >>> gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     >>> pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])     # 1 and 2 merged; 3 and 4 found
-    >>> check_failure_note("Most missed nuclei are merges: 2 of the 2 lie in one prediction; I would lower min_distance.",
-    ...                    pred, gt)
-    check_failure_note: the main bucket (merge, 2 missed nuclei) named with its count
+    >>> check_failure_note("Most missed nuclei are merges: two of the 2 lie in one prediction, so seeds stand too far apart.",
+    ...                    2, pred, gt)
+    check_failure_note: the main bucket (merge, 2 missed nuclei) named with its count; new_min_distance 2
     """
     from .lesson05 import _own_explanation
 
@@ -1336,16 +1317,9 @@ def check_failure_note(note: str, pred, gt) -> None:
                if sum(counts.values()) in said else "")
         raise AssertionError(f"the number beside '{b}' is not the count of missed nuclei in that bucket:\n"
                              f"count the nuclei with no match (IoU above 0.5) that fall in it{why}")
-    change = _note_change(text)
-    if change is None:
-        raise AssertionError("your note does not say what you would change: end it with one change,\n"
-                             "announced by 'I would' or 'I should' (a knob, a step of the pipeline, the\n"
-                             "data), and which way you would move it")
-    wrong_way = _NOTE_WRONG_WAY.get(main[0])
-    if wrong_way and _min_distance_direction(change) == wrong_way[0]:
-        raise AssertionError(f"your change moves min_distance the wrong way for '{main[0]}': {wrong_way[1]}\n"
-                             f"(lesson section 6: the table 'test region, after the choice', one row per min_distance)")
-    print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count")
+    done = _check_new_min_distance(new_min_distance, main[0], top, sum(counts.values()), segment, region,
+                                   g.astype(np.int64))
+    print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count; {done}")
 
 
 # ----------------------------------------------------------------------------- exercise 8: the moments ellipse
@@ -1413,6 +1387,10 @@ def check_moments_ellipse(moments_ellipse: Callable) -> None:
             raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}, its semi-axes\n"
                                  f"are one standard deviation long. A filled ellipse's variance along a semi-axis\n"
                                  f"a is a^2/4: its edge lies two standard deviations out")
+        if 0.4 <= ratio < 0.6:
+            raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}. k bounds the\n"
+                                 f"SQUARED distance (p - c)^T C^-1 (p - c): an edge two standard deviations out\n"
+                                 f"needs k = 2^2 = 4, not 2")
         if 2.5 < ratio < 6:
             raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}, its semi-axes\n"
                                  f"are four standard deviations long. A filled ellipse's variance along a semi-axis\n"
@@ -1428,8 +1406,9 @@ def _reference_false_areas(pred: np.ndarray, reference: np.ndarray, above: bool 
                            by: str = "union", ids: bool = False) -> list[int]:
     """Areas of the objects of ``pred`` with no object of ``reference`` at IoU above 0.5, ascending.
     ``above=False`` (IoU of at least 0.5 matches) and ``by`` ("union", "reference": overlap over the
-    reference's area, "any": any overlap) build the typical wrong answers the check recognises; ``ids=True``
-    returns the false objects' ids."""
+    reference's area, "own": overlap over the predicted object's own area, "dice": Dice instead of IoU,
+    "any": any overlap) build the typical wrong answers the check recognises; ``ids=True`` returns the
+    false objects' ids."""
     out = []
     for i in np.unique(pred[pred > 0]):
         obj = pred == i
@@ -1437,7 +1416,9 @@ def _reference_false_areas(pred: np.ndarray, reference: np.ndarray, above: bool 
         for j in np.unique(reference[obj & (reference > 0)]):
             ref = reference == j
             inter = np.sum(obj & ref)
-            best = max(best, 1.0 if by == "any" else inter / np.sum(ref) if by == "reference" else inter / np.sum(obj | ref))
+            best = max(best, 1.0 if by == "any" else inter / np.sum(ref) if by == "reference" else
+                       inter / np.sum(obj) if by == "own" else 2 * inter / (np.sum(obj) + np.sum(ref)) if by == "dice"
+                       else inter / np.sum(obj | ref))
         if (best <= 0.5) if above else (best < 0.5):
             out.append(int(i) if ids else int(obj.sum()))
     return sorted(out)
@@ -1463,11 +1444,14 @@ def _coins_maps() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _false_areas_scene() -> tuple[np.ndarray, np.ndarray]:
-    """Three reference squares of 16 px; a prediction that finds one (id 5), covers half of another (7, IoU 0.5),
-    holds the third inside a 48 px object (42, IoU 1/3) and adds a 4 px speck on the background (9)."""
-    ref, pred = np.zeros((16, 16), int), np.zeros((16, 16), int)
-    ref[0:4, 0:4], ref[0:4, 10:14], ref[10:14, 0:4] = 1, 2, 3
+    """Five reference squares of 16 px; a prediction that finds one (id 5), covers half of another (7, IoU 0.5),
+    holds the third inside a 48 px object (42, IoU 1/3), adds a 4 px speck on the background (9), a 4 px
+    object inside square 4 (11, IoU 0.25, all of its own area) and a 40 px object around square 5 (13, IoU 0.4,
+    Dice 0.57). Each typical wrong matching (IoU of 0.5 a match, overlap over the own area, Dice) gets its own list."""
+    ref, pred = np.zeros((16, 26), int), np.zeros((16, 26), int)
+    ref[0:4, 0:4], ref[0:4, 10:14], ref[10:14, 0:4], ref[0:4, 19:23], ref[10:14, 20:24] = 1, 2, 3, 4, 5
     pred[0:4, 0:2], pred[0:4, 10:14], pred[8:16, 0:6], pred[14:16, 10:12] = 7, 5, 42, 9
+    pred[1:3, 20:22], pred[8:16, 19:24] = 11, 13
     return pred, ref
 
 
@@ -1479,11 +1463,11 @@ def check_false_areas(false_areas: Callable) -> None:
     >>> check_false_areas(lambda pred, reference: [])          # the counts agree: nothing false?
     Traceback (most recent call last):
     ...
-    segcourse.checks.CheckFailed: on a 16×16 scene ... your answer finds no false object, but there are 3...
+    segcourse.checks.CheckFailed: on a 16×26 scene ... your answer finds no false object, but there are 5...
     """
     _refuse_reference(false_areas, "false_areas")
     watch = Watch((("segcourse", None),))       # match_instances, iou_matrix, panoptic_quality, ...
-    for name, (pred, ref) in [("a 16×16 scene (reference squares 1, 2, 3; predictions 5, 7, 9, 42)", _false_areas_scene()),
+    for name, (pred, ref) in [("a 16×26 scene (reference squares 1 to 5; predictions 5, 7, 9, 11, 13, 42)", _false_areas_scene()),
                               ("the coins (Otsu against the edge watershed, both 24 objects)", _coins_maps())]:
         got = watch(false_areas, pred.copy(), ref.copy(), what="false_areas")
         want = _reference_false_areas(pred, ref)
@@ -1518,6 +1502,14 @@ def check_false_areas(false_areas: Callable) -> None:
             raise AssertionError(f"on {name} you divided the overlap by the reference object's area: an object\n"
                                  f"that swallows a coin covers all of it, yet is mostly something else. Divide\n"
                                  f"by the union of the two")
+        if got == _reference_false_areas(pred, ref, by="own"):
+            raise AssertionError(f"on {name} you divided the overlap by the predicted object's own area: a small\n"
+                                 f"object inside a big one covers none of the rest, yet scores 1. Divide by the union\n"
+                                 f"of the two")
+        if got == _reference_false_areas(pred, ref, by="dice"):
+            raise AssertionError(f"on {name} you scored the pairs by Dice (2 × intersection / sum of the areas):\n"
+                                 f"Dice is above 0.5 whenever IoU is above 1/3, so it matches too much. Use IoU,\n"
+                                 f"intersection / union")
         if got == _reference_false_areas(pred, ref, above=False):
             raise AssertionError(f"on {name} an IoU of exactly 0.5 counted as a match: a match needs IoU ABOVE 0.5\n"
                                  f"(object 7 covers half of square 1)")
