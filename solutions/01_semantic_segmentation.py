@@ -412,15 +412,16 @@ except NotImplementedError:
 
 # %% [markdown]
 # **By hand (1 point).** Answer from the printed lines only. Which classes does the weighting buy,
-# in how many of the five seeds? What is its price, and in how many seeds is it larger than the
-# tolerance? Does the toy run above agree? What do five seeds still not settle, and what would you
+# in how many of the five seeds? Does any class pay a price for it, measured against the tolerance
+# and the p-value? Does the toy run above agree? What do five seeds still not settle, and what would you
 # run next?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "weights_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
 # **It buys the rare classes.** Car IoU rises by +0.5917 on average and improves in 5 of 5 seeds;
 # lane marking by +0.4635, in 3 of 5 seeds. Road rises too (5 of 5), and mIoU by +0.2182 (5 of 5).
-# **The price is the sidewalk:** its mean change is -0.0003, it improves in 2 seeds and gets worse
-# by more than the tolerance in 1. The toy run agrees in direction: with weights it finds lanes
+# **No price is measurable.** The only class with a negative mean is the sidewalk, and its change is
+# within noise: it improves by more than the tolerance in 2 seeds and gets worse in 1, with a mean
+# far below the tolerance and a sign-flip p of 1.0000. The toy run agrees in direction: with weights it finds lanes
 # and car pixels, without them neither, but that is one seed and 30 steps. **What five seeds do
 # not settle:** every seed improved car and mIoU, and still p is 0.0625, the smallest five seeds
 # can give (2 of the 2⁵ sign patterns). The lanes' p of 0.2500 says 3 of 5 is not yet an effect.
