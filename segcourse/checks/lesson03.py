@@ -246,6 +246,14 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
     half = np.array([[1, 0, 0, 0]])  # IoU exactly 0.5: not a match
     got = call(half, gt)
     if _close(got, 0.5, 1e-6):
+        # 0.5 is the IoU of the pair: matched at IoU >= 0.5, or matched by Dice (0.667 > 0.5) and IoU summed
+        # (review 03s10b P3-4). A pair with IoU 0.4 and Dice 0.571 tells them apart.
+        probe_gt, probe_pred = np.array([[1, 1, 1, 1, 1]]), np.array([[1, 1, 0, 0, 0]])
+        if _close(call(probe_pred, probe_gt), 0.4, 1e-6):
+            raise AssertionError(f"you matched by Dice and summed the IoU: pred {probe_pred.tolist()} against truth "
+                                 f"{probe_gt.tolist()} has IoU 2/5 = 0.4 but Dice 2·2 / (2 + 5) = 0.571 > 0.5, and "
+                                 f"your PQ is 0.4, so the pair counted as a match. Match by IoU, not Dice: IoU = "
+                                 f"|A∩B| / |A∪B| must be above 0.5, so there is no match here and PQ = 0")
         raise AssertionError("IoU exactly 0.5 is not a match: a match needs IoU > 0.5 (strictly). Then TP=0, FP=1, FN=1 and PQ=0")
     if _close(got, 1 / 3, 1e-6):
         raise AssertionError("you counted the background as an instance: it matches the background of the truth "
@@ -500,7 +508,8 @@ def _ranked_ap(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str =
 
     ``order``: "desc" (the answer: stable sort of -scores), "asc" (ascending), "given" (no sort).
     ``envelope=False`` reads the raw precision; ``by="hits"`` divides recall by the number of hits instead of
-    ``n_true``; ``by="sum"`` is the sum of the precision at the hits divided by ``n_true`` (no 101 recall levels,
+    ``n_true``; ``by="sum"`` is the sum of the precision at the hits divided by ``n_true`` (``by="sklearn"``: by the
+    number of hits, as scikit-learn's ``average_precision_score``; no 101 recall levels,
     no envelope; also the area under the raw curve); ``by="voc"`` is the area under the envelope (PASCAL VOC's
     all-points AP: each hit adds 1 / ``n_true`` times the envelope there); ``levels`` is the number of recall
     levels (11: VOC 2007's 11-point AP; 100: ``np.linspace(0, 1, 100)``); ``side="right"`` reads the envelope
@@ -525,6 +534,8 @@ def _ranked_ap(scores: np.ndarray, hit: np.ndarray, n_true: int, *, order: str =
     precision = tp / np.arange(1, len(h) + 1)
     if by == "sum":
         return float(precision[h == 1].sum() / n_true)
+    if by == "sklearn":       # sklearn.metrics.average_precision_score(hits, scores): recall is hits / hits
+        return float(precision[h == 1].sum() / max(h.sum(), 1))
     if by == "voc":
         return float(np.maximum.accumulate(precision[::-1])[::-1][h == 1].sum() / n_true)
     recall = tp / (max(h.sum(), 1) if by == "hits" else n_true)
@@ -883,6 +894,10 @@ def check_coco_ap(coco_ap: Callable) -> None:
         (dict(by="voc"), "that is the area under the envelope (PASCAL VOC's all-points AP: each hit adds the "
                          "envelope there / the true cells): COCO's AP reads the envelope at the 101 recall levels 0, "
                          "0.01, ..., 1 and averages those 101 values"),
+        (dict(by="sklearn"), "that is scikit-learn's average_precision_score of the hits and confidences: it "
+                             "divides recall by the hits, not by all true cells, so a missed cell costs nothing, "
+                             "and it reads no envelope at 101 levels. Compute COCO's AP yourself: recall = hits so "
+                             "far / all true cells"),
         (dict(by="sum"), "that is the sum of the precision at each hit divided by the true cells (the lesson's first "
                          "formula, the area under the raw curve): COCO's AP averages the envelope at the 101 recall "
                          "levels 0, 0.01, ..., 1"),
@@ -924,8 +939,14 @@ def check_coco_ap(coco_ap: Callable) -> None:
 # model's prediction (Gaussian, sigma TRAIN_SIGMA, as the lesson's section 7 blurs its map), seeds a watershed
 # from it (instances.watershed_from_distance(pred, pred > 0, min_distance=2)) and requires a pooled PQ of
 # TRAIN_PASS_PQ. Measured: the solution's loop (300 images of 48 px, 80 steps of 10, Adam + OneCycleLR at 1e-2;
-# about 2 s of CPU) with seeds 0, 1, 2 scores 0.902, 0.901, 0.873 (60 steps: 0.876, 0.888, 0.817); the same loop
-# without zero_grad 0.696, trained on the mask (1 on cells, 0 on background) 0.022, untrained about 0.
+# seconds to tens of seconds of CPU: 9 s on one free core, 13 s on a loaded machine) with seeds 0, 1, 2 scores
+# 0.902, 0.901, 0.873 (60 steps: 0.876, 0.888, 0.817); the same loop without zero_grad 0.696, trained on the mask
+# (1 on cells, 0 on background) 0.022, untrained about 0. Targets of shape (N, H, W) (no [:, None]): mse_loss
+# broadcasts (B, 1, H, W) against (B, H, W) to (B, B, H, W) and the net learns a batch average: PQ 0.000, mean
+# prediction -0.26 on the cells. max_lr 1e-3: PQ 0.005, -0.05 on the cells (too little training).
+# TRAIN_SIGMA: the check blurs with sigma 1 px, more than the lesson's 0.5, to smooth the small bumps of a briefly
+# trained map; for the solution's model sigma 0, 0.5 and 1 score 0.902, 0.904 and 0.902, so the value is not a
+# knob the learner must match.
 TRAIN_HELD_BACK = dict(n=40, size=48, seed=2025, overlap=0.1, isolated=0.5, num_cells=(2, 5))
 TRAIN_PASS_PQ = 0.80
 TRAIN_SIGMA = 1.0
@@ -1006,7 +1027,7 @@ def _train_step_cases(train_step: Callable) -> None:
 
 
 @learner_check
-def check_distance_training(train_step: Callable, model: Any) -> None:
+def check_distance_training(train_step: Callable, model: Any, targets: Any = None) -> None:
     """Check exercise 4b: ``train_step(model, optimiser, images, targets)`` and the ``model`` it trained.
 
     ``train_step`` is run twice on a one-layer model with plain SGD and compared with the reference step (mean
@@ -1015,7 +1036,9 @@ def check_distance_training(train_step: Callable, model: Any) -> None:
     ``TRAIN_SIGMA``, seeds a watershed from it, ``instances.watershed_from_distance(pred, pred > 0,
     min_distance=2)``, and requires a pooled PQ of at least
     ``TRAIN_PASS_PQ``. A model below it is told why: an output that barely varies (untrained), or one near 0 far
-    from the cells (trained on a target that is 0 on background, not the signed distance).
+    from the cells (trained on a target that is 0 on background, not the signed distance). ``targets``, the
+    training targets, is optional: targets of shape (N, H, W) instead of (N, 1, H, W) are named before any scoring
+    (mse_loss would broadcast them); without it, a model below 0 on the cells gets the same hint as its likely cause.
 
     >>> import torch
     >>> def right(model, optimiser, images, targets):
@@ -1037,6 +1060,15 @@ def check_distance_training(train_step: Callable, model: Any) -> None:
     if not isinstance(model, torch.nn.Module):
         raise AssertionError(f"pass the model you trained (a torch module, models.TinyUNet(3, 1, width=8)), not "
                              f"{type(model).__name__}")
+    broadcast = ("targets must be (N, 1, H, W) like model(images), one channel per pixel: take "
+                 "torch.from_numpy(np.stack(...)).float()[:, None]. With (N, H, W) targets mse_loss broadcasts the "
+                 "(B, 1, H, W) output against the (B, H, W) batch to (B, B, H, W), so every image is compared with "
+                 "every target and the net learns their average (PyTorch warns 'Using a target size ... that is "
+                 "different to the input size')")
+    if targets is not None:
+        shape = tuple(getattr(targets, "shape", np.shape(targets)))
+        if len(shape) != 4 or shape[1] != 1:
+            raise AssertionError(f"your targets have shape {shape}: {broadcast}")
     _train_step_cases(train_step)
     held = data.touching_cells(**TRAIN_HELD_BACK)
     x = torch.from_numpy(held.images).permute(0, 3, 1, 2).contiguous()
@@ -1073,8 +1105,18 @@ def check_distance_training(train_step: Callable, model: Any) -> None:
                                  f"signed distance is near -1 (its mean on the cells: {cell:+.2f}). It learned a target "
                                  f"that is 0 on background (the mask, or the lesson's distance map): train on "
                                  f"signed_distance(inst, SCALE), your answer to exercise 4")
-        raise AssertionError(f"{base}: mean prediction {bg:+.2f} far from the cells, {cell:+.2f} on them. Train as the "
-                             f"exercise says: every step a new random batch, the steps and learning rate given")
+        if cell < 0 and targets is None:
+            raise AssertionError(f"{base}: on the cells your model predicts {cell:+.2f} on average, where the signed "
+                                 f"distance is above 0, so few cells come out. The likely cause: {broadcast}")
+        if cell < 0.2:
+            raise AssertionError(f"{base}: on the cells your model predicts {cell:+.2f} on average, where the signed "
+                                 f"distance is above 0 (the right model: about +0.4), so few cells come out: it has "
+                                 f"not learned the cells yet. It trained too little: STEPS steps with max_lr=1e-2")
+        raise AssertionError(f"{base}: mean prediction {bg:+.2f} far from the cells, {cell:+.2f} on them, so the sign "
+                             f"is learned but the peaks are not: too few markers split the touching cells (FN "
+                             f"{res['fn']}) or too many cut them (FP {res['fp']}). Compare your loop with the recipe "
+                             f"given: TinyUNet(3, 1, width=8) after torch.manual_seed(0), Adam with OneCycleLR, "
+                             f"max_lr=1e-2, STEPS steps of BATCH images")
     print(f"check_distance_training: train_step steps right; your model scores a pooled PQ of {res['pq']:.3f} on "
           f"{len(pred)} held-back images (pass: at least {TRAIN_PASS_PQ}); mean prediction {bg:+.2f} far from the "
           f"cells, {cell:+.2f} on them")
