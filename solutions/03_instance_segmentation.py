@@ -380,8 +380,8 @@ print(f"image {W}: {int(truth.max())} true cells, {len(np.unique(objects)) - 1} 
 def missed_kinds(objects, truth):
     ### BEGIN SOLUTION
     objects, truth = np.asarray(objects), np.asarray(truth)
-    p_ids = [p for p in np.unique(objects) if p > 0]
-    g_ids = [g for g in np.unique(truth) if g > 0]
+    p_ids = [int(p) for p in np.unique(objects) if p > 0]
+    g_ids = [int(g) for g in np.unique(truth) if g > 0]
     matched_p, matched_g = set(), set()
     for p in p_ids:
         for g in g_ids:
