@@ -1990,3 +1990,41 @@ def bucket_gallery(images: Any, targets: Any, preds: Any, scores: Sequence[float
 
 
 __all__ += ["legend_words", "bucket_gallery"]
+
+
+# ------------------------------------------------------- one row label for zoom_rows (review 03s10b P3-8)
+
+def zoom_row_label(axes: Any, text: str = "the dashed box, enlarged 4 ×") -> None:
+    """Replace the repeated titles of :func:`zoom_rows`' bottom row by one row label.
+
+    :func:`zoom_rows` titles every bottom panel "the dashed box, enlarged:" over its top panel's
+    title, two lines per panel that say the same thing. This clears those titles and writes
+    ``text`` once, rotated, left of the bottom row (the top row keeps its titles).
+
+    Parameters
+    ----------
+    axes : the 2-row grid that :func:`zoom_rows` drew.
+    text : the row label.
+
+    Examples
+    --------
+    >>> fig, axes = plt.subplots(2, 2)
+    >>> def draw(row, view):
+    ...     for ax in axes[row]:
+    ...         _ = ax.imshow(view(np.zeros((10, 12)))); ax.set_title("map")
+    >>> zoom_rows(axes, (slice(2, 6), slice(3, 8)), draw)
+    >>> zoom_row_label(axes)
+    >>> [ax.get_title() for ax in axes[1]], axes[1, 0].texts[-1].get_text(), axes[0, 1].get_title()
+    (['', ''], 'the dashed box, enlarged 4 ×', 'map')
+    >>> plt.close(fig)
+    """
+    axes = np.asarray(axes)
+    if axes.ndim != 2 or axes.shape[0] != 2:
+        raise ValueError(f"axes must be the 2-row grid of zoom_rows, got shape {axes.shape}")
+    for ax in axes[1]:
+        ax.set_title("")
+    axes[1, 0].text(-0.04, 0.5, text, transform=axes[1, 0].transAxes, rotation=90, ha="right", va="center",
+                    fontsize=10)
+
+
+__all__ += ["zoom_row_label"]

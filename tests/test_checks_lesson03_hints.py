@@ -84,3 +84,40 @@ def test_coco_ap_level_slips(kw, words):
     # the reference lives in segcourse, which the check refuses only once the numbers are right: a wrong
     # variant is named before the refusal
     _fails(checks.check_coco_ap, answer, *words)
+
+
+def _pq_dice_match(p, g):
+    """Matches by Dice > 0.5 but sums the IoU (review 03s10b P3-4)."""
+    p, g = np.asarray(p), np.asarray(g)
+    total, tp = 0.0, 0
+    p_ids, g_ids = [i for i in np.unique(p) if i], [i for i in np.unique(g) if i]
+    for a in p_ids:
+        for b in g_ids:
+            inter = np.count_nonzero((p == a) & (g == b))
+            if 2 * inter / (np.count_nonzero(p == a) + np.count_nonzero(g == b)) > 0.5:
+                total, tp = total + inter / np.count_nonzero((p == a) | (g == b)), tp + 1
+    d = tp + 0.5 * (len(p_ids) - tp) + 0.5 * (len(g_ids) - tp)
+    return total / d if d else float("nan")
+
+
+def test_panoptic_quality_dice_match_iou_sum_is_named_not_strictness():
+    text = _fails(checks.check_panoptic_quality, _pq_dice_match, "matched by Dice and summed the IoU", "0.571")
+    assert "strictly" not in text
+    # matching at IoU >= 0.5 also returns 0.5 on the half case: it keeps the strictness hint
+    _fails(checks.check_panoptic_quality, lambda p, g: 0.5 if _pq(p, g) == 0 and np.count_nonzero(g) == 2 else _pq(p, g),
+           "strictly")
+
+
+def test_coco_ap_sklearn_average_precision_is_named():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    from segcourse.instances import iou_matrix
+
+    def answer(pred_maps, confidences, truth_maps, t):
+        scores, hits = [], []
+        for p, c, g in zip(pred_maps, confidences, truth_maps):
+            ious, p_ids, _ = iou_matrix(p, g)
+            s = np.array([c[int(i)] for i in p_ids], float)
+            scores += list(s)
+            hits += list(lesson03._matched(ious, s, t))
+        return float(sklearn_metrics.average_precision_score(np.array(hits, int), np.array(scores))) if any(hits) else 0.0
+    _fails(checks.check_coco_ap, answer, "average_precision_score", "divides recall by the hits")

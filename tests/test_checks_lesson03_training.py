@@ -69,3 +69,26 @@ def test_untrained_and_wrong_target_models_fail():
     _fails(_step(), _Fixed(np.full((len(held.images), 48, 48), 0.1)), "hardly varies", "untrained")
     _fails(_step(), _Fixed(held.labels.astype(float)), "0 on background", "signed_distance")
     _fails(_step(), "model", "pass the model you trained")
+
+
+def test_nhw_targets_are_named_before_scoring():
+    """Review 03s10b P1-1: (N, H, W) targets broadcast in mse_loss; the check names the shape."""
+    held = _held()
+    model = _Fixed([_target(t) for t in held.instances])
+    with pytest.raises(AssertionError) as info:
+        checks.check_distance_training(_step(), model, torch.zeros(300, 48, 48))
+    text = " ".join(str(info.value).split())
+    assert "(300, 48, 48)" in text and "(N, 1, H, W) like model(images)" in text and "broadcasts" in text
+    checks.check_distance_training(_step(), model, torch.zeros(300, 1, 48, 48))
+
+
+def test_batch_average_model_gets_the_shape_hint_without_targets_and_training_hint_with_them():
+    """A model below 0 on the cells: the shape is the likely cause unless the targets show the right shape."""
+    held = _held()
+    rng = np.random.default_rng(0)
+    flat = -0.6 + 0.2 * rng.standard_normal((len(held.images), 48, 48))
+    _fails(_step(), _Fixed(flat), "(N, 1, H, W) like model(images)", "broadcasts")
+    with pytest.raises(AssertionError) as info:
+        checks.check_distance_training(_step(), _Fixed(flat), torch.zeros(300, 1, 48, 48))
+    text = " ".join(str(info.value).split())
+    assert "trained too little" in text and "new random batch" not in text and "broadcasts" not in text

@@ -66,3 +66,20 @@ def test_fp_fn_kinds_sorts_each_kind():
     assert instances.fp_fn_kinds([covered[1]], [covered[0]])[1]["covered by a match"] == 1
     with pytest.raises(ValueError):
         instances.fp_fn_kinds([pred], [truth, truth])
+
+
+def test_zoom_row_label_clears_the_repeated_titles_and_labels_the_row_once():
+    fig, axes = plt.subplots(2, 3)
+
+    def draw(row, view):
+        for ax in axes[row]:
+            ax.imshow(view(np.zeros((8, 8))))
+            ax.set_title("truth")
+    viz.zoom_rows(axes, (slice(1, 4), slice(2, 5)), draw)
+    viz.zoom_row_label(axes, "enlarged")
+    assert [ax.get_title() for ax in axes[1]] == ["", "", ""]
+    assert [ax.get_title() for ax in axes[0]] == ["truth"] * 3
+    assert [t.get_text() for t in axes[1, 0].texts] == ["enlarged"]
+    with pytest.raises(ValueError):
+        viz.zoom_row_label(axes[:1])
+    plt.close(fig)

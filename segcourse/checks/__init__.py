@@ -48,7 +48,8 @@ Layout
                 ``check_dilation_to_see``, ``check_pooled_lane_iou``, ``check_unet``, ``check_matching_weight``,
                 ``check_unsure_on_boundary``, ``check_weighted_bn_statistics``, ``check_paired_crops``
 ``lesson03``    instance segmentation: ``check_count_cells``, ``check_panoptic_quality``, ``check_split_cells``,
-                ``check_signed_distance``, ``check_distance_training``, ``check_coco_ap``
+                ``check_signed_distance``, ``check_distance_training``, ``check_coco_ap``,
+                ``check_failure_explained``
 ``lesson04``    real images: ``check_percentile_normalize``, ``check_ap_at``, ``check_rescale_factor``,
                 ``check_budget_fine_tune``, ``check_shared_nuclei``, ``check_min_gap``, ``check_choose_min_distance``,
                 ``check_failure_note``, ``check_moments_ellipse``, ``check_false_areas``
@@ -105,7 +106,7 @@ from .lesson02 import (check_dilation_to_see, check_exact_upsampling, check_matc
                        check_weighted_bn_statistics, check_paired_crops)
 from .lesson03 import (check_coco_ap, check_count_cells, check_panoptic_quality,
                        check_split_cells)
-from .lesson03 import check_distance_training, check_signed_distance
+from .lesson03 import check_distance_training, check_failure_explained, check_signed_distance
 from .lesson04 import (check_ap_at, check_budget_fine_tune, check_choose_min_distance, check_failure_note,
                        check_false_areas, check_min_gap, check_moments_ellipse, check_percentile_normalize, check_rescale_factor,
                        check_shared_nuclei)
@@ -145,6 +146,7 @@ __all__ = [
     "check_split_cells",
     "check_signed_distance",
     "check_distance_training",
+    "check_failure_explained",
     "check_coco_ap",
     "check_soft_dice",
     "check_exact_upsampling",
