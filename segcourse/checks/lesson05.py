@@ -51,12 +51,15 @@ def _scores_of(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 #: The check's own sets, on which ``set_scores`` must be right too (an answer that only fits the
 #: learner's masks, or returns typed-in numbers, fails here): (what, pred masks, gt masks).
+#: The second set's first prediction has a pixel outside its target, so recall (overlap / |gt|) is
+#: not IoU there, even when every prediction in the learner's own set lies inside its target.
 _SETS = (
     ("lesson 05's two 3×3 samples, the second prediction missing its top row, and an empty sample",
      np.array([[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[0, 0, 0], [1, 0, 0], [1, 0, 0]], [[0, 0, 0]] * 3]),
      np.array([[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3])),
-    ("a 6×6 bool set: a 4×4 object half found, a 2×2 object found, two empty samples",
-     np.array([np.pad(np.ones((2, 4), bool), ((1, 3), (1, 1))), np.pad(np.ones((2, 2), bool), 2),
+    ("a 6×6 bool set: a 4×4 object half found plus a stray pixel, a 2×2 object found, two empty samples",
+     np.array([np.pad(np.ones((2, 4), bool), ((1, 3), (1, 1))) | (np.arange(36).reshape(6, 6) == 35),
+               np.pad(np.ones((2, 2), bool), 2),
                np.zeros((6, 6), bool), np.zeros((6, 6), bool)]),
      np.array([np.pad(np.ones((4, 4), bool), 1), np.pad(np.ones((2, 2), bool), 2),
                np.zeros((6, 6), bool), np.zeros((6, 6), bool)])),
@@ -94,6 +97,8 @@ def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> No
                 "the IoU of the background (class 0), not of class 1": _scores_of(~a1 * 1, ~b1 * 1)[0],
                 "overlap / the ground truth's size (recall), not / the union": inter / size_b,
                 "overlap / the prediction's size (precision), not / the union": inter / size_a,
+                "overlap / (|pred| + |gt|): that sum counts the overlap twice;\n"
+                "the union is |pred| + |gt| - overlap": inter / (size_a + size_b),
             }
         known = ~np.isnan(want)
         cause = next((name for name, v in causes.items() if np.allclose(got[known], v[known], atol=1e-4)), None)
