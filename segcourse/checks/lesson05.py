@@ -436,6 +436,15 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError(f"the report says {said.group(1)} of {said.group(2)} samples fail, but "
                              f"{buckets['failing']} of\n{buckets['total']} of these scenes fail: write the page "
                              f"from this run's\nbuckets (failures.bucket_failures on these predictions)")
+    # the explanation's own failing count (review 05s10b P2-2: "All 60 samples fail" passed; 12 do)
+    failing, total = buckets["failing"], buckets["total"]
+    for n, m, every in _fail_counts(text):   # "N of the failing M" and "N fail" (N up to the count) may be a bucket's
+        if ((m is not None and not ((m == failing and n <= m) or (n, m) == (failing, total)))
+                or (m is None and (n > failing or (every and n != failing)))):
+            wrote = f"{n} of {m}" if m is not None else f"{n}"
+            raise AssertionError(f"your explanation says {wrote} samples fail, but {buckets['failing']} of the "
+                                 f"{buckets['total']}\nsamples fail (the failing count your bucket cell "
+                                 f"printed): cite that count")
     # the primary bucket (the one whose correction gains most) splits the failing samples without overlap
     counts = {b: n for b, n in buckets["primary_counts"].items() if b is not None}
     if not buckets["failing"] or not max(counts.values()):
@@ -475,6 +484,11 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError(f"your explanation puts {_bucket_name(joined)} beside {_bucket_name(top[0])} as what "
                              f"most failing\nsamples are, but each sample has one primary bucket ({facts}"
                              f"{overlapping}):\nname the bucket with the largest primary count alone")
+    hedged = _hedged_second(text, top)
+    if hedged:
+        raise AssertionError(f"your explanation leaves open whether {_bucket_name(hedged)} is the primary "
+                             f"bucket\n('or', 'maybe', 'perhaps'), but the counts decide it ({facts}"
+                             f"{overlapping}):\nname the bucket with the largest primary count, without a hedge")
     shares = {float(counts[b]) for b in top} | {float(round(100 * counts[b] / buckets["failing"])) for b in top}
     fine = shares | {float(buckets["failing"]), float(buckets["total"])}
     stray = [n for m in mentions if m["bucket"] in top and not m["negated"] for n in m["beside"]
@@ -602,7 +616,7 @@ _WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project
 _REMEDY_WORDS = {
     "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
                             r"collect|annotat|augment|jitter|noise|noisy|colou?r|brightness|lighting|like the failing",
-    "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss",
+    "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss|new loss",
     "boundary": r"resolution|boundary.aware|boundary loss|upsampl",
     "class_confusion": r"class definition|clearer|where the classes meet|more examples",
 }
@@ -622,6 +636,41 @@ def _joined_to_main(text: str, top: list[str]) -> str | None:
             if a != b and {a, b} & set(top) and len(between) <= 4 and {"and", "or", "plus", "&"} & set(between):
                 return b if a in top else a
     return None
+
+
+#: Words that leave a claim open: "maybe boundary", "or perhaps boundary".
+_HEDGE = r"or|maybe|perhaps|possibly|probably|might|either"
+#: A "second" bucket so qualified is named as a second one, not as a possible primary one.
+_SECOND = r"\b(?:too|also|as well|appears?|appeared|occurs?|occurred)\b"
+
+
+def _hedged_second(text: str, top: list[str]) -> str | None:
+    """A bucket other than the main one that ``text`` offers as a possible primary bucket (a word of
+    ``_HEDGE`` up to 2 words before its name, in a sentence that names the main bucket and says "most"
+    or "primary"): "Maybe the false-positive class is primary, or maybe boundary" (review 05s10b P2-2)."""
+    flat = re.sub(_NOT_NEGATIONS, " ", text.lower().replace("-", " ").replace("_", " "))
+    for sentence in re.split(r"[.;!?](?:\s|$)", flat):
+        if not re.search(rf"\b(?:{_DOMINANT})\b", sentence):
+            continue
+        if not any(re.search(_BUCKET_WORDS[b], sentence) for b in top):
+            continue
+        for bucket, pattern in _BUCKET_WORDS.items():
+            if bucket in top:
+                continue
+            for m in re.finditer(rf"\b(?:{_HEDGE})\b(?:\s+\S+){{0,2}}?\s+(?:{pattern})", sentence):
+                if not re.search(_SECOND, sentence[m.end():m.end() + 60].split(",")[0]):
+                    return bucket
+    return None
+
+
+def _fail_counts(text: str) -> list[tuple[int, int | None, bool]]:
+    """The failing counts ``text`` states: "12 of 60 samples fail" -> (12, 60, False), "all 60 samples
+    fail" -> (60, None, True); not "12 failing samples", which may count a bucket's share of them."""
+    flat = " ".join(_digits(text).lower().split())
+    found = re.finditer(r"(\ball\s+)?\b(\d+)\s+(?:(?:out\s+)?of\s+(?:the\s+|all\s+)?(\d+)\s+)?(?:\w+\s+)?"
+                        r"(?:samples?|scenes?|images?)\s+(?:(?!not\b|never\b|do\b|did\b|don|didn)\w+\s+)?"
+                        r"fail(?:s|ed)?\b", flat)
+    return [(int(m.group(2)), int(m.group(3)) if m.group(3) else None, bool(m.group(1))) for m in found]
 
 
 def _also(words: list, first: int, last: int, clause: str = "") -> bool:
