@@ -435,6 +435,10 @@ def test_trap_score_check():
         a, _, trap = _trap_score_ref(p, t)
         return a, float(per_class(p, t, np.unique(p)).mean()), trap
     _fails(checks.check_trap_score, over_pred, "classes the PREDICTION has")
+    def swapped(p, t):   # review 05s10b P3: the two scores in the wrong order were told "you skipped a class"
+        a, b, trap = _trap_score_ref(p, t)
+        return b, a, trap
+    _fails(checks.check_trap_score, swapped, "your two scores are right but swapped")
     def pooled(p, t):
         cl = np.union1d(np.unique(p), np.unique(t))
         inter = sum(np.count_nonzero((p == c) & (t == c)) for c in cl)

@@ -903,6 +903,9 @@ def check_trap_score(trap_score: Callable) -> None:
                                      "averages only over the classes the TARGET has"),
         ]
         shown = f"yours ({_show(got[0])}, {_show(got[1])}, {got[2]}), expected ({_show(want[0])}, {_show(want[1])}, {want[2]})."
+        if abs(want[0] - want[1]) > 1e-6 and np.allclose(got[:2], want[1::-1], rtol=0, atol=1e-6):   # review 05s10b P3
+            raise AssertionError(f"{what}: {shown}\nyour two scores are right but swapped: return the per-image mIoU\n"
+                                 "first, then the mIoU over the target's classes")
         for i, truth in ((0, want[0]), (1, want[1])):
             if abs(got[i] - truth) > 1e-6:
                 why = next((text for v, text in causes if abs(got[i] - v) <= 1e-6 and abs(v - truth) > 1e-6), None)
