@@ -276,7 +276,7 @@ for ax, (i, n_px, _, _) in zip(np.atleast_1d(axes), trap):
     ys, xs = np.array(ndimage.center_of_mass(regions > 0, regions, range(1, n + 1))).T   # one ring per region
     ax.imshow(project.images[i]); ax.set_axis_off()
     ax.scatter(xs, ys, s=320, facecolors="none", edgecolors=np.array(viz.ERROR_COLOURS["FP"]) / 255, linewidths=1.2,
-               label="predicted car, no car in the target")
+               clip_on=False, label="predicted car, no car in the target")
     ax.set_title(f"#{i}: {n_px} px", fontsize=11)
 fig.suptitle("stray regions of a class the target does not have (one ring each)", fontsize=12)
 fig.legend(*np.atleast_1d(axes)[0].get_legend_handles_labels(), loc="lower center", frameon=False, fontsize=10)
@@ -486,7 +486,30 @@ print(f"largest mistake: true {project.class_names[t_]}, predicted {project.clas
 # %% [markdown]
 # The largest mistake: 347 of the 433 wrong pixels are sidewalk predicted as road. The matrix does
 # not say *where*: the gallery split them into 46 in stray regions, 155 at the edges and 146 of
-# class confusion. The appendix checks the rules' thresholds.
+# class confusion.
+#
+# The class-confusion rule, by hand. Drop the stray regions and the boundary band. Count the
+# wrong pixels left per (true, predicted) pair, as a share of the true class. At least 10 % (and
+# 20 px) puts the sample in the bucket:
+
+# %%
+t254, p254 = labels[254], pred[254]
+stray254 = np.zeros(t254.shape, bool)          # the false-positive bucket's pixels (#254 misses no small region)
+for c in np.unique(p254):
+    comps, n = ndimage.label(p254 == c, eight)
+    stray254 |= np.isin(comps, [r for r in range(1, n + 1) if not (t254[comps == r] == c).any()])
+inner254 = (p254 != t254) & ~stray254 & ~failures.label_boundary_band(t254)   # wrong, not stray, off the band
+off_band = np.array([[(inner254 & (t254 == a) & (p254 == b)).sum() for b in range(5)] for a in range(5)])
+share254 = off_band / cm254.sum(1, keepdims=True)                             # of each true class's pixels
+ta, pa = np.unravel_index(np.argmax(share254), share254.shape)
+print(f"#254 off the band, largest share: true {project.class_names[ta]}, predicted {project.class_names[pa]}: "
+      f"{off_band[ta, pa]} of its {cm254[ta].sum()} px = {share254[ta, pa]:.1%} (rule: 10 % and 20 px) | "
+      f"the helper's class-confusion pixels, the same: "
+      f"{bool(((inner254 & (t254 == ta) & (p254 == pa)) == parts['class_confusion']).all())}")
+
+# %% [markdown]
+# 146 of #254's 1239 sidewalk pixels, 11.8 %: just over the rule's 10 %, and the very pixels the
+# helper put in the bucket. The appendix checks the rules' thresholds.
 
 # %% [markdown]
 # ## 7 · What a correction costs, and what it buys
@@ -535,17 +558,19 @@ print(f"{'strokes':>7} | " + " | ".join(f"{name}: pixels, mIoU" for name in orde
 for k in budgets:
     print(f"{k:7d} | " + " | ".join(f"{px[k]:27d}, {sc[k]:.3f}" for px, sc in orders.values()))
 for name, (px, sc) in orders.items():
-    step = np.diff(sc)                                # what each single stroke buys
-    print(f"{name}, gain of each stroke: 1st {step[0]:+.4f}, 2nd {step[1]:+.4f} | strokes 3 to 20: "
-          f"{step[2:20].min():+.4f} to {step[2:20].max():+.4f} | strokes 21 to {len(step)}: {step[20:].min():+.4f} to "
-          f"{step[20:].max():+.4f}")
-for name, (px, sc) in orders.items():
+    step, last = np.diff(sc), len(sc) - 11            # what each single stroke buys; where the last 10 strokes start
+    print(f"{name}: strokes 1, 2 buy {step[0]:+.4f}, {step[1]:+.4f}, no later one more than {step[2:].max():+.4f}; "
+          f"{(step[2:] > step[1:-1]).sum()} of the {len(step) - 2} later strokes buy more than the one before | per "
+          f"pixel: strokes 1, 2 {(sc[2] - sc[0]) / px[2]:.5f}, the last 10 {(sc[-1] - sc[last]) / (px[-1] - px[last]):.4f}")
     k9 = int(np.argmax(sc >= 0.9))
-    half = int(np.argmax(sc - sc[0] >= (1 - sc[0]) / 2))       # the first stroke count that closes half the gap to 1
-    print(f"{name}: above the fail line 0.9 after {k9} strokes ({px[k9]} of {px[-1]} pixels repainted) | "
-          f"2 strokes close {(sc[2] - sc[0]) / (1 - sc[0]):.0%} of the gap to 1, half the gap takes {half} strokes")
-print("largest gain first is at least as high after every stroke:",
-      bool((orders["largest gain first"][1] >= orders["largest region first"][1] - 1e-12).all()))
+    print(f"{name}: above the fail line 0.9 after {k9} strokes ({px[k9]} of {px[-1]} pixels repainted)")
+alone = {}                      # each region fixed alone on the model's mask: mIoU gain per pixel, by predicted class
+for r in regions:
+    trial = pred[hard].copy(); trial[r] = labels[hard][r]
+    gain = (miou_over_target_classes(trial, labels[hard]) - honest[hard]) / r.sum()
+    alone.setdefault(project.class_names[pred[hard][r][0]], []).append(gain)
+print("one region fixed alone, median mIoU gain per pixel, by the class it was painted:",
+      {name: f"{np.median(g):.4f} ({len(g)} regions)" for name, g in alone.items()})
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), sharey=True)
@@ -563,10 +588,18 @@ axes[1].set(title=f"the same strokes, priced in pixels ({px[-1]} wrong in all)")
 fig.tight_layout()
 
 # %% [markdown]
-# The first two strokes fix the two large regions and lift the score to 0.814 (row 2). Every
-# later stroke buys less (the two "gain of each stroke" lines). The sample passes the fail line
-# after 14 strokes largest-first, or 12 if each stroke takes the largest gain. The annotator here
-# is an oracle, and every stroke costs the same. Returns fall, so section 8 fixes the model instead.
+# The first two strokes fix the two large regions and lift the score to 0.814 (row 2). After
+# them, no stroke buys more than 0.0131. The gains do not shrink stroke by stroke, though: 36 of
+# the 48 later strokes (largest first) buy more than the one before.
+#
+# Per pixel it is the other way round (right panel). Largest first, strokes 1 and 2 buy 0.00028
+# per pixel, the last 10 strokes 0.0022. Two reasons: a fixed pixel counts more as the union
+# shrinks, and a stray car pixel counts more than a road pixel, because car is a small class
+# (fixed alone: 0.0007 against 0.0003 per pixel, last line).
+#
+# The sample passes the fail line after 14 strokes largest-first, or 12 if each stroke takes the
+# largest gain. The annotator here is an oracle, and every stroke costs the same. One sample takes
+# 50 strokes to fix in full, so section 8 fixes the model instead.
 #
 # Try it: the editor opens the same sample's prediction, cropped to the 32×32 corner with the
 # most wrong pixels, scored against the truth. Paint over the wrong pixels and watch the readout.
@@ -594,7 +627,8 @@ fixer
 # %% [markdown]
 # The readout starts at 0.487, section 5's trap again: the crop's target has no car, but 32
 # predicted car pixels score car 0 as one of 3 classes. Over the crop's 2 target classes it
-# scores 0.731. Paint the car pixels out first.
+# scores 0.731. Paint the car pixels out first. The readout's boundary IoU is lesson 00's
+# (section 7).
 
 # %% [markdown]
 # ## 8 · Which change next: more data, another loss, or higher resolution?
@@ -918,7 +952,9 @@ print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external f
 #
 # One failing sample's evidence on one card: section 7's #254, with no trap class in its score.
 # The card reports Dice next to IoU. For one class Dice = 2·|P∩T| / (|P| + |T|), and because
-# |P| + |T| = |P∪T| + |P∩T|, Dice = 2·IoU / (1 + IoU): the same overlap on another scale. On #254:
+# |P| + |T| = |P∪T| + |P∩T|, Dice = 2·IoU / (1 + IoU): the same overlap on another scale. Its
+# boundary IoU is lesson 00's (section 7), averaged over the target's classes: the IoU of each
+# class's boundary bands only, so a ragged outline scores low however large the region. On #254:
 
 # %%
 cm_h = metrics.confusion_matrix(pred[hard], labels[hard], 5)
@@ -989,8 +1025,8 @@ print(summary)
 # * **Test the decision before paying for it.** Over 5 seeds, a 20-step retrain took the held-out
 #   failures from 28 to 0 to 14 with free noise + brightness augmentation, and to 0 every time
 #   with 320 newly annotated scenes; the control gave 15 to 65, heavier loss weights 15 to 62.
-# * **Corrections have falling returns.** Two strokes lift the hardest sample from 0.740 to 0.814;
-#   passing the fail line takes 12 to 14 strokes.
+# * **The first strokes buy most; per pixel, the last pay most.** Two strokes lift the hardest
+#   sample from 0.740 to 0.814; passing the fail line takes 12 to 14 strokes.
 # * **Annotation noise caps what you can measure.** Against an annotator whose boundaries wander
 #   by 1 px, the true masks score an mIoU of 0.738. Two consistent standards for a car's outline
 #   agree at a car IoU of only 0.328.
@@ -1059,13 +1095,16 @@ print(f"the model's {len(enrich)} failing samples: {min(enrich.values()):.1f} to
 print(f"#225: {none[225].sum()} no-bucket pixels, {((labels[225] == 2) & (pred[225] == 1) & none[225]).sum()} of them "
       f"sidewalk predicted as road; {(none[225] & failures.label_boundary_band(labels[225])).sum() / none[225].sum():.0%}"
       f" in the boundary band (enrichment {enrich[225]:.2f}, the rule asks for 2)")
+off225 = ((labels[225] == 2) & (pred[225] == 1) & none[225] & ~failures.label_boundary_band(labels[225])).sum()
+print(f"#225 away from the band: {off225} px of sidewalk predicted as road = "
+      f"{off225 / (labels[225] == 2).sum():.1%} of its sidewalk (the confusion rule asks for 10 %)")
 
 # %% [markdown]
 # A pure boundary error fills the band 3.8 times as densely as its share; random errors, 1.0
 # times. The threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
 # more): a threshold draws a sharp line. Section 6's #225 is one. Its road bleeds into the
 # sidewalk (235 of its 270 no-bucket pixels), half of it in the band: too little for the boundary
-# rule, and too little away from the edges for the confusion rule.
+# rule. Away from the edges it is 9.2 % of its sidewalk, under the confusion rule's 10 %.
 #
 # *Small region.* How big is a real object, and what does the model miss?
 
@@ -1128,4 +1167,5 @@ print(report.explain(made))
 # %% [markdown]
 # Each of the three cars is now a small region found at 0 %, and correcting them gains more than
 # the boundary pixels do: the sample is small-region-primary. Its change is a loss or a sampling
-# that makes the small class count (class weights, Dice, oversampling), not more of the same scenes.
+# that makes the small class count (class weights, Dice, oversampling), not more of the same scenes;
+# that change is untested here and would need a retrain test like section 8's.

@@ -327,6 +327,25 @@ def test_practice_masks_hints_name_the_cause():
     with _raises("both masks are empty, so IoU is 0/0"):
         checks.check_practice_masks(p, g, zero_for_empty)
 
+    def recall(pred_masks, gt_masks):   # review 05s10b P1-1: overlap / |gt| passed while every prediction lay inside its target
+        a, b = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
+        inter, size = (a & b).sum((1, 2)), b.sum((1, 2))
+        ious = [i / s if s else float("nan") for i, s in zip(inter, size)]
+        return ious, float(np.nanmean(ious)), float(inter.sum() / size.sum())
+    inside_p = [[[1, 0], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [0, 0]]]   # no false positive
+    inside_g = [[[1, 1], [0, 0]], [[1, 1], [0, 0]], [[0, 0], [0, 0]], [[1, 1], [1, 1]]]
+    with _raises("plus a stray pixel, a 2×2 object found, two empty samples): the per-sample IoUs are [0.4706, 1.0, nan, nan], "
+                 "you returned [0.5, 1.0, nan, nan]: yours are overlap / the ground truth's size (recall)"):
+        checks.check_practice_masks(inside_p, inside_g, recall)
+
+    def sum_union(pred_masks, gt_masks):   # review 05s10b P3: |P| + |G| as the union
+        a, b = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
+        inter, both = (a & b).sum((1, 2)), a.sum((1, 2)) + b.sum((1, 2))
+        ious = [i / s if s else float("nan") for i, s in zip(inter, both)]
+        return ious, float(np.nanmean(ious)), float(inter.sum() / both.sum())
+    with _raises("counts the overlap twice"):
+        checks.check_practice_masks(p, g, sum_union)
+
     def background(pred_masks, gt_masks):   # review 05s10 P3: `!= 1` scores the background
         return _set_scores_ref((np.asarray(pred_masks) != 1) * 1, (np.asarray(gt_masks) != 1) * 1)
     with _raises("IoU of the background (class 0, every pixel that is not 1)"):
@@ -416,6 +435,10 @@ def test_trap_score_check():
         a, _, trap = _trap_score_ref(p, t)
         return a, float(per_class(p, t, np.unique(p)).mean()), trap
     _fails(checks.check_trap_score, over_pred, "classes the PREDICTION has")
+    def swapped(p, t):   # review 05s10b P3: the two scores in the wrong order were told "you skipped a class"
+        a, b, trap = _trap_score_ref(p, t)
+        return b, a, trap
+    _fails(checks.check_trap_score, swapped, "your two scores are right but swapped")
     def pooled(p, t):
         cl = np.union1d(np.unique(p), np.unique(t))
         inter = sum(np.count_nonzero((p == c) & (t == c)) for c in cl)

@@ -51,12 +51,15 @@ def _scores_of(p: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 #: The check's own sets, on which ``set_scores`` must be right too (an answer that only fits the
 #: learner's masks, or returns typed-in numbers, fails here): (what, pred masks, gt masks).
+#: The second set's first prediction has a pixel outside its target, so recall (overlap / |gt|) is
+#: not IoU there, even when every prediction in the learner's own set lies inside its target.
 _SETS = (
     ("lesson 05's two 3×3 samples, the second prediction missing its top row, and an empty sample",
      np.array([[[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[0, 0, 0], [1, 0, 0], [1, 0, 0]], [[0, 0, 0]] * 3]),
      np.array([[[0, 0, 1], [0, 1, 1], [0, 1, 1]], [[1, 1, 0], [1, 1, 0], [1, 0, 0]], [[0, 0, 0]] * 3])),
-    ("a 6×6 bool set: a 4×4 object half found, a 2×2 object found, two empty samples",
-     np.array([np.pad(np.ones((2, 4), bool), ((1, 3), (1, 1))), np.pad(np.ones((2, 2), bool), 2),
+    ("a 6×6 bool set: a 4×4 object half found plus a stray pixel, a 2×2 object found, two empty samples",
+     np.array([np.pad(np.ones((2, 4), bool), ((1, 3), (1, 1))) | (np.arange(36).reshape(6, 6) == 35),
+               np.pad(np.ones((2, 2), bool), 2),
                np.zeros((6, 6), bool), np.zeros((6, 6), bool)]),
      np.array([np.pad(np.ones((4, 4), bool), 1), np.pad(np.ones((2, 2), bool), 2),
                np.zeros((6, 6), bool), np.zeros((6, 6), bool)])),
@@ -94,6 +97,8 @@ def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> No
                 "the IoU of the background (class 0), not of class 1": _scores_of(~a1 * 1, ~b1 * 1)[0],
                 "overlap / the ground truth's size (recall), not / the union": inter / size_b,
                 "overlap / the prediction's size (precision), not / the union": inter / size_a,
+                "overlap / (|pred| + |gt|): that sum counts the overlap twice;\n"
+                "the union is |pred| + |gt| - overlap": inter / (size_a + size_b),
             }
         known = ~np.isnan(want)
         cause = next((name for name, v in causes.items() if np.allclose(got[known], v[known], atol=1e-4)), None)
@@ -431,6 +436,15 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError(f"the report says {said.group(1)} of {said.group(2)} samples fail, but "
                              f"{buckets['failing']} of\n{buckets['total']} of these scenes fail: write the page "
                              f"from this run's\nbuckets (failures.bucket_failures on these predictions)")
+    # the explanation's own failing count (review 05s10b P2-2: "All 60 samples fail" passed; 12 do)
+    failing, total = buckets["failing"], buckets["total"]
+    for n, m, every in _fail_counts(text):   # "N of the failing M" and "N fail" (N up to the count) may be a bucket's
+        if ((m is not None and not ((m == failing and n <= m) or (n, m) == (failing, total)))
+                or (m is None and (n > failing or (every and n != failing)))):
+            wrote = f"{n} of {m}" if m is not None else f"{n}"
+            raise AssertionError(f"your explanation says {wrote} samples fail, but {buckets['failing']} of the "
+                                 f"{buckets['total']}\nsamples fail (the failing count your bucket cell "
+                                 f"printed): cite that count")
     # the primary bucket (the one whose correction gains most) splits the failing samples without overlap
     counts = {b: n for b, n in buckets["primary_counts"].items() if b is not None}
     if not buckets["failing"] or not max(counts.values()):
@@ -470,6 +484,11 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
         raise AssertionError(f"your explanation puts {_bucket_name(joined)} beside {_bucket_name(top[0])} as what "
                              f"most failing\nsamples are, but each sample has one primary bucket ({facts}"
                              f"{overlapping}):\nname the bucket with the largest primary count alone")
+    hedged = _hedged_second(text, top)
+    if hedged:
+        raise AssertionError(f"your explanation leaves open whether {_bucket_name(hedged)} is the primary "
+                             f"bucket\n('or', 'maybe', 'perhaps'), but the counts decide it ({facts}"
+                             f"{overlapping}):\nname the bucket with the largest primary count, without a hedge")
     shares = {float(counts[b]) for b in top} | {float(round(100 * counts[b] / buckets["failing"])) for b in top}
     fine = shares | {float(buckets["failing"]), float(buckets["total"])}
     stray = [n for m in mentions if m["bucket"] in top and not m["negated"] for n in m["beside"]
@@ -597,7 +616,7 @@ _WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project
 _REMEDY_WORDS = {
     "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
                             r"collect|annotat|augment|jitter|noise|noisy|colou?r|brightness|lighting|like the failing",
-    "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss",
+    "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss|new loss",
     "boundary": r"resolution|boundary.aware|boundary loss|upsampl",
     "class_confusion": r"class definition|clearer|where the classes meet|more examples",
 }
@@ -617,6 +636,41 @@ def _joined_to_main(text: str, top: list[str]) -> str | None:
             if a != b and {a, b} & set(top) and len(between) <= 4 and {"and", "or", "plus", "&"} & set(between):
                 return b if a in top else a
     return None
+
+
+#: Words that leave a claim open: "maybe boundary", "or perhaps boundary".
+_HEDGE = r"or|maybe|perhaps|possibly|probably|might|either"
+#: A "second" bucket so qualified is named as a second one, not as a possible primary one.
+_SECOND = r"\b(?:too|also|as well|appears?|appeared|occurs?|occurred)\b"
+
+
+def _hedged_second(text: str, top: list[str]) -> str | None:
+    """A bucket other than the main one that ``text`` offers as a possible primary bucket (a word of
+    ``_HEDGE`` up to 2 words before its name, in a sentence that names the main bucket and says "most"
+    or "primary"): "Maybe the false-positive class is primary, or maybe boundary" (review 05s10b P2-2)."""
+    flat = re.sub(_NOT_NEGATIONS, " ", text.lower().replace("-", " ").replace("_", " "))
+    for sentence in re.split(r"[.;!?](?:\s|$)", flat):
+        if not re.search(rf"\b(?:{_DOMINANT})\b", sentence):
+            continue
+        if not any(re.search(_BUCKET_WORDS[b], sentence) for b in top):
+            continue
+        for bucket, pattern in _BUCKET_WORDS.items():
+            if bucket in top:
+                continue
+            for m in re.finditer(rf"\b(?:{_HEDGE})\b(?:\s+\S+){{0,2}}?\s+(?:{pattern})", sentence):
+                if not re.search(_SECOND, sentence[m.end():m.end() + 60].split(",")[0]):
+                    return bucket
+    return None
+
+
+def _fail_counts(text: str) -> list[tuple[int, int | None, bool]]:
+    """The failing counts ``text`` states: "12 of 60 samples fail" -> (12, 60, False), "all 60 samples
+    fail" -> (60, None, True); not "12 failing samples", which may count a bucket's share of them."""
+    flat = " ".join(_digits(text).lower().split())
+    found = re.finditer(r"(\ball\s+)?\b(\d+)\s+(?:(?:out\s+)?of\s+(?:the\s+|all\s+)?(\d+)\s+)?(?:\w+\s+)?"
+                        r"(?:samples?|scenes?|images?)\s+(?:(?!not\b|never\b|do\b|did\b|don|didn)\w+\s+)?"
+                        r"fail(?:s|ed)?\b", flat)
+    return [(int(m.group(2)), int(m.group(3)) if m.group(3) else None, bool(m.group(1))) for m in found]
 
 
 def _also(words: list, first: int, last: int, clause: str = "") -> bool:
@@ -849,6 +903,9 @@ def check_trap_score(trap_score: Callable) -> None:
                                      "averages only over the classes the TARGET has"),
         ]
         shown = f"yours ({_show(got[0])}, {_show(got[1])}, {got[2]}), expected ({_show(want[0])}, {_show(want[1])}, {want[2]})."
+        if abs(want[0] - want[1]) > 1e-6 and np.allclose(got[:2], want[1::-1], rtol=0, atol=1e-6):   # review 05s10b P3
+            raise AssertionError(f"{what}: {shown}\nyour two scores are right but swapped: return the per-image mIoU\n"
+                                 "first, then the mIoU over the target's classes")
         for i, truth in ((0, want[0]), (1, want[1])):
             if abs(got[i] - truth) > 1e-6:
                 why = next((text for v, text in causes if abs(got[i] - v) <= 1e-6 and abs(v - truth) > 1e-6), None)
