@@ -659,43 +659,33 @@ def test_weighted_bn_statistics_check():
     fails(lambda m, b: _weighted_bn(m, b).train(), "training mode: return it in eval mode")
     fails(lambda m, b: None, "nn.Module")
 
-    def biased(model, batches):                      # right weighted means, but the biased variance
-        from segcourse.checks.lesson02 import _bn_layers
+    def hooked(train_mode: bool, unbiased: bool):
+        """Weighted per-batch statistics gathered with hooks; the copy runs in training or eval mode and keeps
+        the biased or the unbiased variance."""
+        def answer(model, batches):
+            from segcourse.checks.lesson02 import _bn_layers
 
-        model = copy.deepcopy(model).train()
-        layers, stats = _bn_layers(model), {}
-        hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
-            (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3), unbiased=False)))) for layer in layers]
-        with torch.no_grad():
-            for batch in batches:
-                model(batch)
-        for h in hooks:
-            h.remove()
-        for layer in layers:
-            total = sum(n for n, _, _ in stats[layer])
-            layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
-            layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
-        return model.eval()
-    fails(biased, "running means are right", "unbiased", "n·H·W - 1")
+            model = copy.deepcopy(model).train(train_mode)
+            layers, stats = _bn_layers(model), {}
+            hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
+                (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3), unbiased=unbiased))))
+                for layer in layers]
+            with torch.no_grad():
+                for batch in batches:
+                    model(batch)
+            for h in hooks:
+                h.remove()
+            for layer in layers:
+                total = sum(n for n, _, _ in stats[layer])
+                layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
+                layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
+            return model.eval()
+        return answer
 
-    def eval_hooks(model, batches):                  # weighted per-batch statistics, but the copy runs in eval mode
-        from segcourse.checks.lesson02 import _bn_layers
-
-        model = copy.deepcopy(model).eval()
-        layers, stats = _bn_layers(model), {}
-        hooks = [layer.register_forward_pre_hook(lambda mod, args: stats.setdefault(mod, []).append(
-            (args[0].shape[0], args[0].mean((0, 2, 3)), args[0].var((0, 2, 3))))) for layer in layers]
-        with torch.no_grad():
-            for batch in batches:
-                model(batch)
-        for h in hooks:
-            h.remove()
-        for layer in layers:
-            total = sum(n for n, _, _ in stats[layer])
-            layer.running_mean.copy_(sum(n * m for n, m, _ in stats[layer]) / total)
-            layer.running_var.copy_(sum(n * v for n, _, v in stats[layer]) / total)
-        return model
-    fails(eval_hooks, "first batch-norm layer's statistics are right, but layer 2", "training mode (model.train())")
+    # right weighted means, but the biased variance
+    fails(hooked(True, False), "running means are right", "unbiased", "n·H·W - 1")
+    # weighted per-batch statistics, but the copy runs in eval mode
+    fails(hooked(False, True), "first batch-norm layer's statistics are right, but layer 2", "training mode (model.train())")
 
     def in_place(model, batches):
         model.load_state_dict(_weighted_bn(model, batches).state_dict())
