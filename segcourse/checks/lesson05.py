@@ -609,13 +609,14 @@ _NEGATION_CHANGE = (r"not|no|never|nor|neither|without|rather than|instead of|is
 #: Bare "more data" says no more than bare "augmentation" (review 05s9 P2-10): a data proposal counts
 #: when the text says which data (``_WHICH_DATA``).
 _STRONG_FP_CHANGE = r"noise|noisy|like the failing"
-_WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project)|like them\b|like the ones|"
-               r"(?:shifted|new|project'?s?|same|failing scenes'?) camera|camera (?:like|of)|"
+_WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project)|like (?:them|these|those)\b|"
+               r"like the ones|(?:shifted|new|project'?s?|same|this|that|the|failing scenes'?) camera|camera (?:like|of)|"
                r"(?:scenes|images|data|examples|samples) (?:without|with(?:out)? (?:that|the|this) class|from the)|"
                r"where the (?:model|images?) (?:fails?|lacks?)|lighting and (?:contrast|noise)")
 _REMEDY_WORDS = {
     "false_positive_class": r"(?:add|more|new|other|extra|annotate)(?: \w+)? (?:data|images|scenes|examples|samples)|"
-                            r"collect|annotat|augment|jitter|noise|noisy|colou?r|brightness|lighting|like the failing",
+                            r"collect\w*|annotat\w*|augment\w*|jitter\w*|noise|noisy|colou?r|brightness|lighting|"
+                            r"like the failing",
     "small_region": r"dice|class weight|weighted loss|oversampl|focal|another loss|different loss|new loss",
     "boundary": r"resolution|boundary.aware|boundary loss|upsampl",
     "class_confusion": r"class definition|clearer|where the classes meet|more examples",
