@@ -404,9 +404,6 @@ def recorded_or_run(name: str, fn: Callable[[], Any], directory: str | os.PathLi
     return recorded_run(name, history=live, directory=directory)["history"]
 
 
-if __name__ == "__main__":
-    main()
-
 
 def recorded_seeds(name: str, run_one: Any, seeds: Sequence[int] = (1, 2, 3, 4),
                    directory: str | os.PathLike | None = None) -> list[dict[str, Any]]:
@@ -444,3 +441,7 @@ def recorded_seeds(name: str, run_one: Any, seeds: Sequence[int] = (1, 2, 3, 4),
 
 
 __all__ += ["recorded_seeds"]
+
+
+if __name__ == "__main__":
+    main()
