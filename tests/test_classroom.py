@@ -21,16 +21,19 @@ learner      submits                                         automatic points ex
 ``cyd``      correct answers that print warnings on stderr   all (lesson 00 only, below)
 ``dee``      typical wrong answers (set 1), the other        all but the cells listed
              answers correct but printing warnings
-``fay``      typical wrong answers (set 2), likewise         all but the cells listed
+``fay``      typical wrong answers (set 2) and nothing       none but the cells of her
+             else: every other exercise left as released     answers that are not listed
 ``eve``      the release + a stale ``reports/portfolio.html``  none
 ===========  ==============================================  ===========================
 
 ``ben`` and ``cyd`` take part in the README's example lesson only, since autograde runs every
 cell of every submission and some lessons train in their checks. ``eve`` (the untouched release
 plus the stale report) takes part in lesson 00 and in the portfolio lesson 05, whose exercise
-writes that report; ``fay`` carries the stale report in every lesson. Elsewhere ``dee`` and ``fay``
-submit every cell they answer correctly with warnings on stderr. So lesson 05 is graded four
-times and the other lessons three times instead of six (the suite's 5-minute budget).
+writes that report; ``fay`` carries the stale report in every lesson. ``fay`` hands in part of the
+work, as a learner short of time does: her exercises' checks must fail on her mistakes and only
+there, and the exercises she left (the training ones among them) cost the suite almost nothing.
+So lesson 05 is graded four times and the other lessons three times instead of six, one of them
+short (the suite's 5-minute budget).
 
 Free-text (markdown) answers are marked for manual grading. ``release/`` holds the notebook only:
 no solution code, no output, no side file (a report left in ``source/`` by running the solution
@@ -881,9 +884,27 @@ def answers_for(learner: str, solution) -> tuple[dict[str, str], set[str]]:
             if mine:
                 answers[gid] = textwrap.dedent(mine[0][0]).strip()
                 lost |= mine[0][1]
+            elif cell.cell_type == "code" and learner == "fay":  # left as released: its checks fail
+                lost |= checked_by(solution)[gid]
             elif cell.cell_type == "code":  # correct, but noisy: the warnings must not cost points
                 answers[gid] = textwrap.dedent(NOISY[gid]).strip() if gid in NOISY else noisy_answer(cell.source)
     return answers, lost
+
+
+def checked_by(solution) -> dict[str, set[str]]:
+    """grade_id of each code answer cell -> the automatically graded cells after it, up to the next answer cell.
+
+    These are the cells an answer left as released loses (its stub raises ``NotImplementedError``). No
+    graded cell needs an answer from an earlier exercise today; one that did would lose its points for
+    ``fay`` too, and the gradebook comparison would name it."""
+    out, current = {}, None
+    for cell in solution.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            current = out.setdefault(meta["grade_id"], set())
+        elif meta.get("grade") and cell.cell_type == "code" and current is not None:
+            current.add(meta["grade_id"])
+    return out
 
 
 def answer_notebook(path: Path, answers: dict[str, str]) -> None:
@@ -1049,7 +1070,8 @@ def grade_end_to_end(lesson: str, tmp_path) -> None:
     for learner in ("dee", "fay"):
         lost = answers_for(learner, solution)[1]
         assert table[learner] == auto_total - sum(graded[g][0] for g in lost)
-        assert not lost or 0 < table[learner] < auto_total, f"{learner}'s wrong answers must leave a partial score"
+    lost = answers_for("dee", solution)[1]
+    assert not lost or 0 < table["dee"] < auto_total, "dee's wrong answers must leave a partial score"
 
     # the stale report travelled with eve's and fay's folders but never reached their graded copies
     # (a report there was written by the learner's own answer when autograde ran it)
