@@ -147,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="one training run per seed")
     t.add_argument("--n-train", type=int, default=2000, help="training images per run (fewer: a quick try)")
     t.add_argument("--epochs", type=int, default=4)
+    t.add_argument("--n-val", type=int, default=200, help="held-out scenes the mIoU is measured on (fewer: a quick try)")
     args = parser.parse_args(argv)
     if args.what == "metrics":
         bench_metrics(args.n, args.size, args.repeats, args.scenes)
@@ -154,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_data(args.n)
     else:
         bench_train(device=args.device, batch_size=args.batch_size, threads=args.threads, seeds=args.seeds,
-                    n_train=args.n_train, epochs=args.epochs)
+                    n_train=args.n_train, epochs=args.epochs, n_val=args.n_val)
 
 
 def bench_data(n: int = 1000) -> None:
@@ -219,7 +220,7 @@ def _gpu_throughput(batches: Sequence[int] = (256, 1024), width: int = 16) -> li
 
 def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0,),
               n_train: int = 2000, epochs: int = 4, width: int = 16, fast: bool | str = False,
-              progress: bool = True) -> list[dict]:
+              progress: bool = True, n_val: int = 200) -> list[dict]:
     """Train the tiny UNet on road scenes once per seed and print one table row per seed as it finishes.
 
     Prints what it runs and roughly how long it takes, the table's header, then for each seed a
@@ -243,6 +244,7 @@ def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seed
     fast : passed to :func:`segcourse.train.fit`; with it, ``s to 0.90 (wall)`` also counts the
         run's graph capture and its evaluations.
     progress : show a progress bar while each seed trains.
+    n_val : held-out scenes the mIoU is measured on (200; fewer only to try the command quickly).
 
     Returns
     -------
@@ -251,7 +253,7 @@ def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seed
 
     Examples
     --------
-    >>> hists = benchmark(device="cpu", threads=1, seeds=[0], n_train=32, epochs=1, progress=False)
+    >>> hists = benchmark(device="cpu", threads=1, seeds=[0], n_train=32, epochs=1, progress=False, n_val=8)
     ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
     TinyUNet width 16 on CPU, 1 threads, fp32, batch 32, 32 road scenes × 1 epochs, CE + Dice, ...
     1 training run(s) of 1 steps (one per seed), about ... s on this machine
@@ -292,7 +294,7 @@ def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seed
     hists, per_class = [], []
     for seed in seeds:
         train = sdata.road_scenes(n_train, seed=1000 + seed)
-        val = sdata.road_scenes(200, seed=2000 + seed)
+        val = sdata.road_scenes(n_val, seed=2000 + seed)
         torch.manual_seed(seed)
         model = TinyUNet(3, 5, width=width)
         # fit's own progress bar (tqdm.auto, on stderr or as a Jupyter widget); its "training on ..."
@@ -322,7 +324,7 @@ def benchmark(device: str = "auto", batch_size: int = 32, threads: int = 2, seed
 
 
 def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, seeds: Sequence[int] = (0, 1, 2, 3),
-                n_train: int = 2000, epochs: int = 4) -> None:
+                n_train: int = 2000, epochs: int = 4, n_val: int = 200) -> None:
     """What ``python -m segcourse.bench train`` prints: :func:`benchmark`, one row per seed as each finishes.
 
     On CUDA it also prints the fast path's table (``fit(..., fast=True)``: time to mIoU 0.90),
@@ -331,18 +333,19 @@ def bench_train(device: str = "auto", batch_size: int = 32, threads: int = 2, se
 
     Parameters
     ----------
-    device, batch_size, threads, seeds, n_train, epochs : as for :func:`benchmark`.
+    device, batch_size, threads, seeds, n_train, epochs, n_val : as for :func:`benchmark`.
 
     Examples
     --------
-    >>> bench_train(device="cpu", threads=1, seeds=[3], n_train=32, epochs=1)  # doctest: +ELLIPSIS
+    >>> bench_train(device="cpu", threads=1, seeds=[3], n_train=32, epochs=1, n_val=8)  # doctest: +ELLIPSIS
     TinyUNet width 16 on CPU, 1 threads, ...
     | 3 | 385,813 | ...
     """
     from .train import pick_device
 
     dev = pick_device(device)
-    kw = dict(device=device, batch_size=batch_size, threads=threads, seeds=seeds, n_train=n_train, epochs=epochs)
+    kw = dict(device=device, batch_size=batch_size, threads=threads, seeds=seeds, n_train=n_train, epochs=epochs,
+              n_val=n_val)
     if dev.type != "cuda":
         benchmark(**kw)
         return

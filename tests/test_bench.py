@@ -25,7 +25,7 @@ def test_benchmark_prints_one_row_per_seed_as_soon_as_that_seed_finishes(capsys,
 
     monkeypatch.setattr(train, "fit", fit)
     monkeypatch.setattr(bench, "print", spy_print, raising=False)
-    hists = bench.benchmark(device="cpu", threads=1, seeds=[0, 1], n_train=64, epochs=1)
+    hists = bench.benchmark(device="cpu", threads=1, seeds=[0, 1], n_train=64, epochs=1, n_val=8)
     runs = [e for e in events if e[0] == "row" or e[1] in (0, 1)]
     assert runs == [("fit", 0, True), ("row", 0, True), ("fit", 1, True), ("row", 1, True)], events
     captured = capsys.readouterr()
@@ -43,7 +43,7 @@ def test_benchmark_prints_one_row_per_seed_as_soon_as_that_seed_finishes(capsys,
 
 
 def test_bench_train_command_line_runs_a_small_benchmark(capsys):
-    bench.main(["train", "--device", "cpu", "--threads", "1", "--seeds", "2", "--n-train", "32", "--epochs", "1"])
+    bench.main(["train", "--device", "cpu", "--threads", "1", "--seeds", "2", "--n-train", "32", "--epochs", "1", "--n-val", "8"])
     out = capsys.readouterr().out
     assert "32 road scenes × 1 epochs" in out and "1 training run(s) of 1 steps" in out
     assert re.search(r"^\| 2 \| 385,813 \|", out, re.M)
