@@ -952,3 +952,79 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------------------- runs as a recorded history
+def runs_to_history(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The runs of ``evaluate_methods(..., keep_runs=True)`` as plain JSON values, masks packed.
+
+    Each run keeps its IoUs and clicks as lists and its masks as one string (the boolean masks
+    packed 8 to a byte, zlib-compressed, base64), so a lesson can record them with
+    ``experiments.recorded_or_run``; :func:`runs_from_history` restores them exactly.
+
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> res = evaluate_methods({"box": lambda img, pos, neg, prev: t}, {"one": (np.zeros((1, 16, 16)), t[None])},
+    ...                        max_clicks=2, keep_runs=True)
+    >>> hist = runs_to_history(res)
+    >>> sorted(hist["one"]["box"][0]), hist["one"]["box"][0]["clicks"]
+    (['clicks', 'ious', 'masks', 'shape'], [[7, 7, True]])
+    """
+    import base64
+    import zlib
+
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for set_name, by_method in results.items():
+        out[set_name] = {}
+        for name, summary in by_method.items():
+            if "runs" not in summary:
+                raise ValueError(f"{set_name!r}/{name!r} has no runs: evaluate with keep_runs=True")
+            rows = []
+            for run in summary["runs"]:
+                if "masks" not in run:
+                    raise ValueError("each run needs its masks: evaluate with keep_runs=True")
+                masks = np.asarray(run["masks"], bool)
+                rows.append({"ious": [float(v) for v in run["ious"]],
+                             "clicks": [[int(r), int(c), bool(p)] for (r, c), p in run["clicks"]],
+                             "shape": list(masks.shape),
+                             "masks": base64.b64encode(zlib.compress(np.packbits(masks).tobytes(), 9)).decode("ascii")})
+            out[set_name][name] = rows
+    return out
+
+
+def runs_from_history(history: dict[str, dict[str, list[dict[str, Any]]]],
+                      max_clicks: int = MAX_CLICKS) -> dict[str, dict[str, Any]]:
+    """Undo :func:`runs_to_history`: ``{set: {method: noc_summary + runs}}``, as ``evaluate_methods`` returns it.
+
+    Every run gets back ``ious``, ``clicks`` (``((row, col), positive)``), ``positive``, ``negative``,
+    ``masks`` and ``pred`` (the last mask); the summaries are recomputed from the IoUs.
+
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> res = evaluate_methods({"box": lambda img, pos, neg, prev: t}, {"one": (np.zeros((1, 16, 16)), t[None])},
+    ...                        max_clicks=2, keep_runs=True)
+    >>> back = runs_from_history(runs_to_history(res), max_clicks=2)
+    >>> back["one"]["box"]["noc85"] == res["one"]["box"]["noc85"], bool((back["one"]["box"]["runs"][0]["pred"] == t).all())
+    (True, True)
+    >>> back["one"]["box"]["runs"][0]["clicks"]
+    [((7, 7), True)]
+    """
+    import base64
+    import zlib
+
+    out: dict[str, dict[str, Any]] = {}
+    for set_name, by_method in history.items():
+        out[set_name] = {}
+        for name, rows in by_method.items():
+            runs = []
+            for row in rows:
+                shape = tuple(int(v) for v in row["shape"])
+                bits = np.frombuffer(zlib.decompress(base64.b64decode(row["masks"])), np.uint8)
+                masks = np.unpackbits(bits, count=int(np.prod(shape))).astype(bool).reshape(shape)
+                clicks = [((int(r), int(c)), bool(p)) for r, c, p in row["clicks"]]
+                runs.append({"ious": [float(v) for v in row["ious"]], "clicks": clicks,
+                             "positive": [rc for rc, p in clicks if p], "negative": [rc for rc, p in clicks if not p],
+                             "pred": masks[-1], "masks": list(masks)})
+            out[set_name][name] = noc_summary([r["ious"] for r in runs], max_clicks) | {"runs": runs}
+    return out
+
+
+__all__ += ["runs_to_history", "runs_from_history"]

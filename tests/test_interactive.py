@@ -638,3 +638,32 @@ def test_shift_ious_check_accepts_a_correct_answer_and_refuses_the_helpers(capsy
 def test_shift_ious_check_names_each_mistake(shift, smallest, hint):
     with pytest.raises(AssertionError, match=hint):
         checks.check_shift_ious(shift, smallest)
+
+
+# ------------------------------------------------------------------------- recorded runs (lesson 06, §6)
+def test_runs_round_trip_through_a_recorded_history_exactly():
+    rng = np.random.default_rng(0)
+    masks = [rng.random((20, 13, 11)) > 0.5 for _ in range(2)]
+    runs = [{"ious": list(rng.random(20)), "clicks": [((1, 2), True), ((3, 4), False)], "masks": list(m)} for m in masks]
+    res = {"set": {"m": interactive.noc_summary([r["ious"] for r in runs]) | {"runs": runs}}}
+    hist = json.loads(json.dumps(interactive.runs_to_history(res)))        # as a recorded run stores it
+    back = interactive.runs_from_history(hist)["set"]["m"]
+    assert back["noc85"] == res["set"]["m"]["noc85"] and back["iou_at"] == res["set"]["m"]["iou_at"]
+    for a, b in zip(back["runs"], runs):
+        assert a["ious"] == b["ious"] and a["clicks"] == b["clicks"]
+        assert a["positive"] == [(1, 2)] and a["negative"] == [(3, 4)]
+        assert np.array_equal(a["masks"], b["masks"]) and np.array_equal(a["pred"], b["masks"][-1])
+    with pytest.raises(ValueError, match="keep_runs"):
+        interactive.runs_to_history({"set": {"m": interactive.noc_summary([r["ious"] for r in runs])}})
+
+
+def test_recorded_nuclei_runs_agree_with_the_shipped_models_card():
+    from segcourse import experiments
+
+    recorded = interactive.runs_from_history(experiments.recorded_run("06_nuclei_runs")["history"])["nuclei (test half)"]
+    card = interactive.load_click_model().card["evaluation"]["results"]["nuclei (test half)"]
+    assert set(recorded) == {"random walker", "marker watershed", "click UNet, fine-tuned"}
+    for name, v in recorded.items():
+        assert len(v["runs"]) == 47 and all(len(r["masks"]) == interactive.MAX_CLICKS for r in v["runs"])
+        assert v["noc85"]["per_object"] == card[name]["noc85"]["per_object"]
+        assert v["noc90"]["per_object"] == card[name]["noc90"]["per_object"]
