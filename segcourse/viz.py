@@ -1878,8 +1878,16 @@ def instance_card(image: Any, pred: Any, gt: Any, scores: Mapping[str, float], n
     ax[3].set_axis_off()
     if band is not None:
         err = fig.add_subplot(grid[1, 0])
-        boundary_error_map((g > 0).astype(int), (p > 0).astype(int), band, ax=err, title="errors (band: 2 px of a rim)")
-        for text in err.get_legend().get_texts():
+        rgb = boundary_error_map((g > 0).astype(int), (p > 0).astype(int), band, ax=err,
+                                 title="errors (band: 2 px of a rim)")
+        lit = np.array(_pal.NEUTRAL_COLOURS["correct"], np.uint8)   # the band's dark grey is hard to see on TN
+        rgb[np.all(rgb == np.array(_pal.NEUTRAL_COLOURS["band"], np.uint8), axis=-1)] = lit
+        err.images[0].set_data(rgb)
+        legend = err.get_legend()
+        for text, patch in zip(legend.get_texts(), legend.get_patches()):
+            if text.get_text() == "band":
+                patch.set_facecolor(lit / 255)
+                patch.set_edgecolor("black")
             text.set_text({"boundary error": "wrong, in the band", "interior error": "wrong, outside the band",
                            "band": "band, correct"}.get(text.get_text(), text.get_text()))
     text_ax = fig.add_subplot(grid[1, 1:])
