@@ -467,7 +467,8 @@ print(f"largest mistake: true {project.class_names[t_]}, predicted {project.clas
       f"{off.sum()} wrong pixels")
 
 # %% [markdown]
-# The largest mistake: 347 of the 433 wrong pixels are sidewalk predicted as road. The matrix does
+# Per class, sidewalk keeps only 70 % of its pixels, the lowest share on the diagonal; 28 % went to
+# road. In pixels, the largest mistake: 347 of the 433 wrong pixels are sidewalk predicted as road. The matrix does
 # not say *where*: the gallery split them into 46 in stray regions, 155 at the edges and 146 of
 # class confusion.
 #
