@@ -21,7 +21,7 @@ from . import viz
 from ._files import atomic_write, check_target
 from ._validate import check_score, get_key
 
-__all__ = ["write_report", "explain", "IMPROVEMENTS"]
+__all__ = ["write_report", "explain", "card_notes", "IMPROVEMENTS"]
 
 IMPROVEMENTS = {
     "false_positive_class": "Stop the model predicting regions that are not there: train on images like the failing "
@@ -214,3 +214,52 @@ def write_report(path: str | os.PathLike, images: Any, targets: Any, preds: Any,
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n")
     return atomic_write(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), overwrite=overwrite)
+
+
+def card_notes(sample: Mapping[str, Any], score: float, stray: Mapping[str, Sequence[int]],
+               qc: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The evidence card's notes for one failing sample, one measured fact a line.
+
+    Parameters
+    ----------
+    sample : one entry of ``bucket_failures(...)["samples"]``.
+    score : the sample's mIoU over the classes its target has.
+    stray : class name -> sizes (px) of the predicted regions that hold no true pixel of that class.
+    qc : the sample's findings of ``check_annotations`` (each with ``kind`` and ``pixels``).
+
+    Returns
+    -------
+    list of str: the sample and its score, the primary bucket and its gain, the stray regions,
+    the boundary and class-confusion evidence (when the sample has it), the QC findings and the
+    small regions missed.
+
+    >>> s = {"sample": 7, "primary": "boundary", "evidence": {"boundary": {"miou_gain": 0.05,
+    ...      "fraction_in_band": 0.8, "band_share": 0.25}}}
+    >>> for line in card_notes(s, 0.81, {"car": [3, 5]}, [{"kind": "thin", "pixels": 9}]):
+    ...     print(line)
+    sample 7: lowest mIoU over its target's classes (0.810)
+    primary bucket: boundary, fixing it +0.050 mIoU
+    stray regions: car 2 (8 px, largest 5 px)
+    boundary: 80% of its other wrong pixels lie in the band (25% of the image), fixing them +0.050
+    annotation QC: 1 finding(s) in #7: thin of 9 px
+    small regions missed: 0 (true regions of 4 to 39 px found below 50 %)
+    """
+    i, ev = sample["sample"], sample["evidence"]
+    check_score(score, "score")
+    notes = [f"sample {i}: lowest mIoU over its target's classes ({score:.3f})",
+             f"primary bucket: {sample['primary'].replace('_', ' ')}, fixing it +{ev[sample['primary']]['miou_gain']:.3f} mIoU",
+             "stray regions: " + (", ".join(f"{c} {len(v)} ({sum(v)} px, largest {max(v)} px)"
+                                            for c, v in stray.items()) or "none")]
+    if "boundary" in ev:
+        b = ev["boundary"]
+        notes.append(f"boundary: {b['fraction_in_band']:.0%} of its other wrong pixels lie in the band "
+                     f"({b['band_share']:.0%} of the image), fixing them +{b['miou_gain']:.3f}")
+    if "class_confusion" in ev:
+        cc = ev["class_confusion"]
+        notes.append(f"class confusion: {cc['fraction_of_true_class']:.0%} of {cc['true']} ({cc['pixels']} px) "
+                     f"predicted as {cc['predicted']} away from the edges")
+    missed = ev.get("small_region", {}).get("missed", [])
+    notes += [f"annotation QC: {len(qc)} finding(s) in #{i}"
+              + (": " + ", ".join(f"{f['kind']} of {f['pixels']} px" for f in qc) if qc else ""),
+              f"small regions missed: {len(missed)} (true regions of 4 to 39 px found below 50 %)"]
+    return notes

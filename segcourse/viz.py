@@ -2036,3 +2036,63 @@ def zoom_row_label(axes: Any, text: str = "the dashed box, enlarged 4 ×") -> No
 
 
 __all__ += ["zoom_row_label"]
+
+
+def confusion_heatmap(cm: Any, class_names: Sequence[str], palette: Any = None, ax=None,
+                      title: str = "confusion, row-normalised") -> np.ndarray:
+    """Heatmap of a confusion matrix, each row divided by its true-class pixels, shares in the cells.
+
+    Rows are the true class, columns the predicted class. A row whose class has no true pixel is
+    left blank and marked "-" (nothing to divide). Each class name carries a swatch of its class
+    colour; the colour bar (:data:`palette.CONFIDENCE_CMAP`, 0 to 1) reads the shares.
+
+    Parameters
+    ----------
+    cm : (K, K) pixel counts, ``cm[true, predicted]`` (``metrics.confusion_matrix``).
+    class_names : K names.
+    palette : class colours (default: the course's generic palette).
+    ax : where to draw (default: a new figure).
+    title : the panel's title.
+
+    Returns
+    -------
+    The (K, K) row-normalised shares (NaN for a row without true pixels).
+
+    >>> shares = confusion_heatmap([[3, 1], [0, 0]], ["road", "car"])
+    >>> shares[0].tolist(), bool(np.isnan(shares[1]).all())
+    ([0.75, 0.25], True)
+    >>> [t.get_text() for t in plt.gca().texts][:3]
+    ['75%', '25%', '-']
+    >>> plt.close("all")
+    """
+    counts = np.asarray(cm, dtype=float)
+    k = len(class_names)
+    if counts.shape != (k, k):
+        raise ValueError(f"cm must be {k}×{k} for {k} class names, got shape {counts.shape}")
+    pal = _palette(palette)
+    check_enough_colours(k, pal, "class_names")
+    rows = counts.sum(1, keepdims=True)
+    shares = np.divide(counts, rows, out=np.full_like(counts, np.nan), where=rows > 0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4.2))
+    shown = ax.imshow(np.ma.masked_invalid(shares), cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
+    for t in range(k):
+        for p in range(k):
+            v = shares[t, p]
+            ax.text(p, t, "-" if np.isnan(v) else f"{v:.0%}", ha="center", va="center", fontsize=8,
+                    color="black" if not np.isnan(v) and v >= 0.5 else ("white" if not np.isnan(v) else "black"))
+    ax.set_xticks(range(k), class_names, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), class_names)
+    for i in range(k):                       # a class-colour swatch beside each row and column name
+        ax.scatter([-0.85], [i], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
+        ax.scatter([i], [k - 0.15], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
+    ax.set_xlim(-0.5, k - 0.5)
+    ax.set_ylim(k - 0.5, -0.5)
+    ax.tick_params(axis="y", pad=14)
+    ax.tick_params(axis="x", pad=12)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    ax.figure.colorbar(shown, ax=ax, label="share of the true class's pixels")
+    return shares
+
+
+__all__ += ["confusion_heatmap"]
