@@ -15,6 +15,7 @@
 
 # %%
 import inspect
+import os
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -42,17 +43,9 @@ torch.set_num_threads(2)  # the course is sized for a 2-core laptop
 train_set = data.road_scenes(1500, seed=1000)
 val_set = data.road_scenes(64, seed=2000)
 test_set = data.road_scenes(200, seed=4242)
-print(train_set)
-print("image:", train_set.images.shape, train_set.images.dtype, "| label map:", train_set.labels.shape, train_set.labels.dtype)
-
-fig, axes = plt.subplots(2, 4, figsize=(10, 5))
-for i in range(4):
-    axes[0, i].imshow(train_set.images[i]); axes[0, i].set_axis_off()
-    viz.show_mask(axes[1, i], train_set.labels[i], train_set.palette)
-for row, text in enumerate(("image", "label map")):
-    axes[row, 0].text(-0.06, 0.5, text, transform=axes[row, 0].transAxes, rotation=90, ha="right", va="center")
-fig.legend(handles=viz.legend_handles(train_set.class_names, train_set.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0.03, 0.06, 1, 1), h_pad=1.5)
+print(train_set, "| image:", train_set.images.shape, train_set.images.dtype,
+      "| label map:", train_set.labels.shape, train_set.labels.dtype)
+fig = viz.image_label_grid(train_set.images[:4], train_set.labels[:4], train_set.class_names, train_set.palette)
 
 lane_rows = (train_set.labels == 3).sum(-1)                 # lane pixels in each image row
 car_sizes = np.concatenate([np.bincount(ndimage.label(lm == 4)[0].ravel())[1:] for lm in train_set.labels[:300]])
@@ -84,6 +77,11 @@ i, b = next((i, k) for i, bl in enumerate(blobs) for k in range(1, bl.max() + 1)
 blob = blobs[i] == b
 draws = np.unique(car_of[i][blob])
 print(f"scene #{i}'s blob: {blob.sum()} pixels from car draws {draws.tolist()}")
+
+# %% [markdown]
+# That first merged blob, zoomed, with each car pixel coloured by the draw that painted it:
+
+# %%
 rows, cols = np.nonzero(blob)
 box = (slice(max(rows.min() - 4, 0), rows.max() + 5), slice(max(cols.min() - 4, 0), cols.max() + 5))
 colours = palette.INSTANCE_COLOURS[[8, 7, 5]] / 255             # draws 1 to 3: brown, lavender, peach (unlike the image's cars)
@@ -133,12 +131,13 @@ print(f"sky + road + sidewalk: {share[:3].sum():.2%} | lane marking + car: {shar
 
 # %%
 inverse = 1 / share
-print("inverse frequency, smallest = 1:", dict(zip(train_set.class_names, np.round(inverse / inverse.min(), 1).tolist())))
-print("each class's share of the total weight, unweighted (plain CE):", np.round(share, 3).tolist())
-print("each class's share of the total weight, inverse frequency:     ", np.round(share * inverse / (share * inverse).sum(), 3).tolist())
 course_weights = np.array([1, 1, 1, 5, 5])
-print("this lesson's weights [1, 1, 1, 5, 5]: each class's share of the total weight",
-      np.round(share * course_weights / (share * course_weights).sum(), 3).tolist())
+rows = {"inverse frequency weight, smallest = 1": inverse / inverse.min(),
+        "share of the total weight: plain CE": share,
+        "  with inverse frequency weights": share * inverse / (share * inverse).sum(),
+        "  with this lesson's [1, 1, 1, 5, 5]": share * course_weights / (share * course_weights).sum()}
+print(f"{'':>38} | " + " | ".join(f"{n:>12}" for n in train_set.class_names) + "\n"
+      + "\n".join(f"{k:>38} | " + " | ".join(f"{v:12.{1 if k[0] == 'i' else 3}f}" for v in r) for k, r in rows.items()))
 
 # %% [markdown]
 # Inverse frequency counts a lane pixel 39.5 times a sky pixel. Weights that large are often
@@ -157,8 +156,6 @@ X = train_set.images.reshape(-1, 3)
 y = train_set.labels.ravel()
 class_means = np.stack([X[y == c].mean(0) for c in range(5)])      # (5, 3) mean RGB per class
 to_car = np.linalg.norm(class_means - class_means[4], axis=1)       # distance of each class mean to the car mean
-for name, m, d in zip(train_set.class_names, class_means, to_car):
-    print(f"{name:>13}: mean RGB {m} | distance to the car mean {d:.3f}")
 
 
 def nearest_colour(images):
@@ -168,9 +165,9 @@ def nearest_colour(images):
 
 baseline_pred = nearest_colour(test_set.images)
 baseline_iou = metrics.per_class_iou(baseline_pred, test_set.labels, num_classes=5)
-for name, v in zip(test_set.class_names, baseline_iou):
-    print(f"{name:>13}: IoU {v:.3f}")
-print("mIoU (200 test scenes):", round(float(np.nanmean(baseline_iou)), 3))
+print("\n".join(f"{n:>13}: mean RGB {m} | distance to the car mean {d:.3f} | test IoU {v:.3f}"
+                for n, m, d, v in zip(train_set.class_names, class_means, to_car, baseline_iou)),
+      "\nmIoU (200 test scenes):", round(float(np.nanmean(baseline_iou)), 3))
 
 # %% [markdown]
 # The confusion matrix says *why* (rows = truth, columns = prediction; the figure normalises each
@@ -178,18 +175,8 @@ print("mIoU (200 test scenes):", round(float(np.nanmean(baseline_iou)), 3))
 
 # %%
 cm = metrics.confusion_matrix(baseline_pred, test_set.labels, num_classes=5)
-rates = cm / cm.sum(1, keepdims=True)
-fig, ax = plt.subplots(figsize=(5.6, 4))
-shown = ax.imshow(rates, cmap=palette.CONFIDENCE_CMAP, vmin=0, vmax=1)
-fig.colorbar(shown, ax=ax, label="share of the true class's pixels", shrink=0.8)
-ax.set_xticks(range(5), test_set.class_names, rotation=35, ha="right")
-ax.set_yticks(range(5), test_set.class_names)
-for i in range(5):
-    for j in range(5):
-        ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", color="black" if rates[i, j] > 0.5 else "white", fontsize=8)
-ax.set(xlabel="predicted", ylabel="true", title="nearest-colour baseline (rows sum to 1)")
-fig.tight_layout()
-
+rates = cm / cm.sum(1, keepdims=True)                               # each row: the share of one true class
+fig = viz.confusion_rates_figure(rates, test_set.class_names, "nearest-colour baseline (rows sum to 1)")
 names = test_set.class_names
 off = cm.copy()
 np.fill_diagonal(off, 0)
@@ -250,71 +237,50 @@ opt.step()
 with torch.no_grad():                                                        # the same batch, after the step
     logits_after = demo(xb)
     after = F.cross_entropy(logits_after, yb, weight=torch.tensor([1.0, 1, 1, 5, 5])) + train.dice_loss(logits_after, yb)
-print("images", tuple(xb.shape), "-> logits", tuple(logits.shape), "| labels", tuple(yb.shape))
-print(f"weighted cross-entropy {ce.item():.3f} + soft Dice loss {soft_dice.item():.3f} = {loss.item():.3f}")
-print("per-class soft Dice:", dict(zip(train_set.class_names, [round(float(v), 3) for v in dice_c.detach()])))
-print("soft Dice by hand = train.dice_loss:", bool(torch.isclose(soft_dice, train.dice_loss(logits, yb))))
-print(f"loss on the same 32 scenes: {loss.item():.3f} before the step, {after.item():.3f} after it")
+print("images", tuple(xb.shape), "-> logits", tuple(logits.shape), "| labels", tuple(yb.shape),
+      f"\nweighted cross-entropy {ce.item():.3f} + soft Dice loss {soft_dice.item():.3f} = {loss.item():.3f}",
+      "\nper-class soft Dice:", dict(zip(train_set.class_names, [round(float(v), 3) for v in dice_c.detach()])),
+      "\nsoft Dice by hand = train.dice_loss:", bool(torch.isclose(soft_dice, train.dice_loss(logits, yb))),
+      f"\nloss on the same 32 scenes: {loss.item():.3f} before the step, {after.item():.3f} after it")
 
 # %% [markdown]
 # Inside, the encoder halves H and W three times, and the decoder doubles them back and adds the
 # encoder's features of the same shape (the skips); lesson 02 traces it layer by layer.
 #
-# We train this model for 70 steps (2,240 images) twice: with plain **cross-entropy** (CE), and
-# with a **Dice** term (an average over *classes*) plus CE **class weights** of 5 for lane marking
-# and car. Same seed, data and steps: only the loss differs. The learning rate, batch size and
-# the lack of weight decay stay fixed in this lesson; lesson 02 §10 varies each of them on recorded
-# runs. This is the slowest cell: it prints how long each run took. The recorded runs took 36 s
-# and 60 s on 2 CPU threads (the next cell).
+# Two runs of 70 steps (2,240 images) compare the losses: plain **cross-entropy** (CE), and a
+# **Dice** term (an average over *classes*) plus CE **class weights** of 5 for lane marking and
+# car. Same seed, data and steps: only the loss differs (learning rate, batch size and weight
+# decay stay fixed here; lesson 02 §10 varies them). You train the CE run live, the slowest cell
+# of the lesson; the weighted run is loaded as the course recorded it (`python tools/course.py
+# build 01 --record` retrains both). Your run may end a little apart from the recorded one, in the
+# third decimal (the README's "Same numbers on every machine" says why): the text reads the
+# recorded runs, and the cell sets yours beside them.
 
 # %% tags=["nbval-ignore-output"]
-live = {}
-recipe = dict(width=8, epochs=2, lr=1e-2, max_steps=70, eval_every=10)      # the same for both runs
-settings = {"CE": dict(loss="ce"),
-            "CE + Dice + weights": dict(loss="ce+dice", class_weights=[1, 1, 1, 5, 5])}
-for label, kw in settings.items():
-    torch.manual_seed(0)  # same initial weights for both runs
-    model = models.TinyUNet(in_channels=3, num_classes=5, width=recipe["width"])
-    hist = train.fit(model, train_set, val_set, epochs=recipe["epochs"], lr=recipe["lr"], device="cpu", seed=0,
-                     max_steps=recipe["max_steps"], eval_every=recipe["eval_every"], progress=True, **kw)
-    live[label] = {"model": model, "history": hist, "test": train.evaluate(model, test_set, device="cpu")}
-    print(f"{label}: {hist['images_seen']:,} images in {hist['seconds']:.0f} s, test mIoU {live[label]['test']['miou']:.3f}")
-
-# %% [markdown]
-# Your runs may end a little apart from the course's own, in the third decimal (the README's "Same
-# numbers on every machine" says why). The text reads the two runs recorded when the course was
-# built; the next cell loads them and sets your runs beside them.
-
-# %% tags=["nbval-ignore-output"]
+recipe = dict(epochs=2, lr=1e-2, max_steps=70, eval_every=10, device="cpu", seed=0)      # the same for both runs
+settings = {"CE": dict(loss="ce"), "CE + Dice + weights": dict(loss="ce+dice", class_weights=[1, 1, 1, 5, 5])}
 recorded = {"CE": "01_short_ce", "CE + Dice + weights": "01_short_ce_dice_weights"}
 runs = {}
-for label, name in recorded.items():
-    rec = experiments.recorded_run(name, live[label]["model"], live[label]["history"])
+for label, kw in settings.items():
+    torch.manual_seed(0)  # same initial weights for both runs
+    model = models.TinyUNet(in_channels=3, num_classes=5, width=8)
+    live = label == "CE" or os.environ.get(experiments.RECORD_ENV) == "1"     # the weighted run: only when recording
+    hist = train.fit(model, train_set, val_set, progress=True, **recipe, **kw) if live else None
+    rec = experiments.recorded_run(recorded[label], model, hist)
     runs[label] = {"model": rec["model"], "history": rec["history"], "test": train.evaluate(rec["model"], test_set, device="cpu")}
-for label in runs:
-    mine, ref = live[label]["test"], runs[label]["test"]
-    print(f"{label:>20}: your run mIoU {mine['miou']:.3f} (lane {mine['per_class_iou'][3]:.3f}, car {mine['per_class_iou'][4]:.3f})"
-          f" | recorded run mIoU {ref['miou']:.3f} (lane {ref['per_class_iou'][3]:.3f}, car {ref['per_class_iou'][4]:.3f}),"
-          f" trained in {runs[label]['history']['seconds']:.0f} s")
+    ref = runs[label]["test"]
+    mine = train.evaluate(model, test_set, device="cpu") if live else None
+    print(f"{label:>20}: recorded run mIoU {ref['miou']:.3f} (lane {ref['per_class_iou'][3]:.3f}, car {ref['per_class_iou'][4]:.3f}), "
+          f"{rec['history']['images_seen']:,} images in {rec['history']['seconds']:.0f} s" + (f" | your run mIoU {mine['miou']:.3f} (lane {mine['per_class_iou'][3]:.3f}, "
+                                                            f"car {mine['per_class_iou'][4]:.3f}) in {hist['seconds']:.0f} s" if live else ""))
 
 # %% [markdown]
 # The recorded runs' held-out curves, per class (64 validation scenes, every 10 steps):
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-for ax, (label, run) in zip(axes, runs.items()):
-    evals = run["history"]["eval"]
-    steps = [e["images"] for e in evals]
-    for c, name in enumerate(val_set.class_names):
-        ax.plot(steps, [e["per_class_iou"][c] for e in evals], "o-", color=val_set.palette[c] / 255, label=name,
-                markeredgecolor="black", markeredgewidth=0.5, zorder=3, clip_on=False)
-    ax.axhline(0, color="0.6", lw=0.8, zorder=1)
-    ax.set(title=label, xlabel="training images seen", ylim=(-0.08, 1.04))   # below 0: a curve at 0 stays visible
-    ax.grid(alpha=0.3)
-axes[0].set_ylabel("held-out IoU (64 scenes)")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
-
+fig = viz.class_iou_curves({label: ([e["images"] for e in run["history"]["eval"]],
+                                     [e["per_class_iou"] for e in run["history"]["eval"]]) for label, run in runs.items()},
+                           val_set.class_names, val_set.palette, ylabel="held-out IoU (64 scenes)")
 for label, run in runs.items():
     res = run["test"]
     n_lane = int((res["pred"] == lane).sum())
@@ -339,19 +305,10 @@ print("lane IoU of the CE run at each evaluation (64 validation scenes):",
 
 # %%
 lane_scene = int(np.argmax((test_set.labels == lane).sum((1, 2))))
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.9))
-axes[0].imshow(test_set.images[lane_scene])
-axes[0].set_title(f"test scene #{lane_scene}", fontsize=10)
-viz.show_mask(axes[1], test_set.labels[lane_scene], test_set.palette)
-axes[1].set_title(f"ground truth:\n{(test_set.labels[lane_scene] == lane).sum()} lane pixels", fontsize=10)
-for ax, (label, run) in zip(axes[2:], runs.items()):
-    p_scene = run["test"]["pred"][lane_scene]
-    viz.show_mask(ax, p_scene, test_set.palette)
-    ax.set_title(f"{label}:\n{(p_scene == lane).sum()} pixels called lane", fontsize=10)
-for ax in axes:
-    ax.set_axis_off()
-fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+maps = {f"ground truth:\n{(test_set.labels[lane_scene] == lane).sum()} lane pixels": test_set.labels[lane_scene]}
+maps.update({f"{label}:\n{(run['test']['pred'][lane_scene] == lane).sum()} pixels called lane": run["test"]["pred"][lane_scene]
+             for label, run in runs.items()})
+fig = viz.label_map_row(test_set.images[lane_scene], maps, test_set.class_names, test_set.palette, f"test scene #{lane_scene}")
 true_lane = test_set.labels[lane_scene] == lane
 for label, run in runs.items():
     p_scene = run["test"]["pred"][lane_scene]
@@ -444,8 +401,7 @@ worst = int(np.argmin(short["test"]["per_sample_miou"]))
 print(f"short model, test scene #{worst}: mIoU {short['test']['per_sample_miou'][worst]:.3f}")
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.5))
-axes[0].imshow(test_set.images[worst])
-axes[0].set_title(f"test scene #{worst}")
+axes[0].imshow(test_set.images[worst]); axes[0].set_title(f"test scene #{worst}")
 viz.show_mask(axes[1], test_set.labels[worst], test_set.palette, "ground truth")
 axes[2].imshow(viz.overlay(test_set.images[worst], short_pred[worst], alpha=0.45, palette=test_set.palette,
                            skip_background=False), interpolation="nearest")
@@ -453,10 +409,9 @@ axes[2].contour(test_set.labels[worst] == car, levels=[0.5], colors="white", lin
 axes[2].set_title("prediction over the image")
 for ax in axes:
     ax.set_axis_off()
-fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette)
-           + [plt.matplotlib.lines.Line2D([], [], color="white", lw=1.5, label="true car outline",
-                                          path_effects=[patheffects.withStroke(linewidth=3, foreground="black")])],
-           loc="lower center", ncol=6, frameon=False, fontsize=9)
+outline = plt.matplotlib.lines.Line2D([], [], color="white", lw=1.5, label="true car outline",
+                                     path_effects=[patheffects.withStroke(linewidth=3, foreground="black")])
+fig.legend(handles=viz.legend_handles(names, test_set.palette) + [outline], loc="lower center", ncol=6, frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 _, probs = train.predict(short["model"], test_set.images[worst:worst + 1], device="cpu")
@@ -579,11 +534,10 @@ print(f"with class weights [1, 1, 1, 5, 5]: {ce_w.item():.4f} | by hand, divided
 # %%
 model = models.pretrained("roads")
 card = model.card
-print("trained on      :", card["training"]["device_name"], f"({card['training']['wall_seconds']:.0f} s, torch {card['training']['torch']})")
-print("training images :", f"{card['training']['images_seen']:,} seen over {card['training']['epochs']} epochs of {card['dataset']['n_train']:,} scenes")
-print("parameters      :", f"{card['parameters']:,}")
-print("held-out mIoU   :", card["heldout"]["miou"], "on", card["dataset"]["n_test"], "scenes (seed", card["dataset"]["test_seed"], ")")
-print(f"short model §4-5 : width {short['model'].config['width']} (shipped {model.config['width']}), "
+print(f"trained on       : {card['training']['device_name']} ({card['training']['wall_seconds']:.0f} s, torch {card['training']['torch']})\n"
+      f"training images  : {card['training']['images_seen']:,} seen over {card['training']['epochs']} epochs of {card['dataset']['n_train']:,} scenes\n"
+      f"parameters       : {card['parameters']:,}\nheld-out mIoU    : {card['heldout']['miou']} on {card['dataset']['n_test']} "
+      f"scenes (seed {card['dataset']['test_seed']})\nshort model §4-5 : width {short['model'].config['width']} (shipped {model.config['width']}), "
       f"{short['history']['images_seen']:,} images seen of {len(train_set):,} scenes, "
       f"class weights {settings['CE + Dice + weights']['class_weights']} (shipped {card['training']['class_weights']})")
 
@@ -596,9 +550,7 @@ print(f"short model §4-5 : width {short['model'].config['width']} (shipped {mod
 # %%
 result = train.evaluate(model, test_set, device="cpu")
 pred = result["pred"]
-for name, v in zip(test_set.class_names, result["per_class_iou"]):
-    print(f"{name:>13}: {v:.3f}")
-print("mIoU:", round(result["miou"], 3))
+print(" | ".join(f"{n} {v:.3f}" for n, v in zip(names, result["per_class_iou"])), "| mIoU:", round(result["miou"], 3))
 error_table(pred, test_set.labels, top=3)
 
 # %% [markdown]
@@ -620,10 +572,11 @@ print("trained camera:", {k: defaults[k].default for k in shift}, "| shifted cam
 print(f"{'test scenes':>26} | " + " | ".join(f"{n:>12}" for n in names) + " |   mIoU")
 cameras = [("as trained", {}), ("lighting 0.3 only", {"lighting": 0.3}), ("noise 0.06 only", {"noise": 0.06}),
            ("sidewalk_gap 0.03 only", {"sidewalk_gap": 0.03}), ("all three (shifted)", shift)]
-for label, knobs in tqdm(cameras, desc="scoring the cameras"):
-    r = train.evaluate(model, data.road_scenes(200, seed=4242, **knobs), device="cpu")
+for label, knobs in tqdm(cameras + [("all three, 200 scenes", shift)], desc="scoring the cameras"):
+    n = 200 if label.endswith("200 scenes") else 50                  # 50 scenes, drawn alike, for each knob
+    r = train.evaluate(model, data.road_scenes(n, seed=4242, **knobs), device="cpu")
     print(f"{label:>26} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
-shifted = data.road_scenes(200, seed=4242, **shift)
+shifted = data.road_scenes(200, seed=4242, **shift)                   # §7 and §8 study these 200
 shifted_result = r
 
 # %% [markdown]
@@ -658,6 +611,11 @@ viz.errors_over_image(shifted.images[i], shifted.labels[i], shifted_result["pred
 fig.tight_layout()
 print(f"shifted scene #{i}: mIoU {shifted_result['per_sample_miou'][i]:.3f}")
 error_table(shifted_result["pred"][i:i + 1], shifted.labels[i:i + 1], top=3)
+
+# %% [markdown]
+# Counted over blobs (phantoms, their sizes, the filter) and for the worst scene:
+
+# %%
 car_i = shifted.labels[i] == car
 n_cars_i = ndimage.label(car_i)[1]
 
@@ -696,16 +654,7 @@ print(f"scene #{i}: {n_cars_i} car blobs, {car_i.sum()} car pixels, {(shifted_re
 # %%
 per_scene = {"short model (70 steps), test scenes": short["test"]["per_sample_miou"],
              "shipped model, shifted camera": shifted_result["per_sample_miou"]}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharex=True, sharey=True)
-bins = np.linspace(0.6, 1.0, 41)
-for ax, (label, v) in zip(axes, per_scene.items()):
-    ax.hist(v, bins=bins, color="0.55", edgecolor="black", linewidth=0.4, label=f"scenes ({len(v)})")
-    ax.axvline(np.median(v), color="black", ls="--", lw=1.2, label=f"median {np.median(v):.3f}")
-    ax.set(title=label, xlabel="mIoU of one scene")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
-axes[0].set_ylabel("number of scenes")
-fig.tight_layout()
+fig = viz.score_histograms(per_scene, bins=np.linspace(0.6, 1.0, 41))
 for label, v in per_scene.items():
     print(f"{label:>38}: median {np.median(v):.3f}, lowest {v.min():.3f}, scenes below 0.9: {(v < 0.9).sum()} of {len(v)}")
 lost = np.array([((lab == 2) & (p_scene == 1)).sum() / max(1, (lab == 2).sum())
@@ -766,22 +715,11 @@ print("bilinear, invented pixels by the lowest and highest id next to them:",
 # %%
 rng = np.random.default_rng(3)
 img0, lm0 = test_set.images[0], test_set.labels[0]
-variants = [("original", img0, lm0)]
-for k in (1, 2, 3):
-    variants.append((f"random draw {k}:\ncrop, colour, noise",)
-                    + data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1, brightness=0.3, noise=0.06))
-variants += [("rot90: not a road scene",) + data.augment(img0, lm0, np.random.default_rng(1), hflip=False, rot90=True,
-                                                        crop_scale=None, color_jitter=0)]
-fig, axes = plt.subplots(2, 5, figsize=(12, 5.4))
-for col, (title, img, lm) in enumerate(variants):
-    axes[0, col].imshow(img); axes[0, col].set_title(title, fontsize=9)
-    viz.show_mask(axes[1, col], lm, test_set.palette)          # the label map in the palette's class colours
-for ax in axes.ravel():
-    ax.set_axis_off()
-for row, text in enumerate(("image", "label map")):
-    axes[row, 0].text(-0.06, 0.5, text, transform=axes[row, 0].transAxes, rotation=90, ha="right", va="center")
-fig.legend(handles=viz.legend_handles(test_set.class_names, test_set.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0, 0.06, 1, 1), h_pad=1.5)
+variants = [(img0, lm0)] + [data.augment(img0, lm0, rng, crop_scale=(0.7, 0.95), color_jitter=0.1, brightness=0.3,
+                                          noise=0.06) for _ in range(3)]
+variants += [data.augment(img0, lm0, np.random.default_rng(1), hflip=False, rot90=True, crop_scale=None, color_jitter=0)]
+titles = ["original"] + [f"random draw {k}:\ncrop, colour, noise" for k in (1, 2, 3)] + ["rot90: not a road scene"]
+fig = viz.image_label_grid(*zip(*variants), test_set.class_names, test_set.palette, titles, figsize=(12, 5.4))
 
 # %% [markdown]
 # Bottom row: each image's label map, moved with its image. The middle columns differ in colour,
@@ -793,12 +731,11 @@ fig.tight_layout(rect=(0, 0.06, 1, 1), h_pad=1.5)
 
 # %%
 shift_res = experiments.load("shift")
-print("command:", shift_res["command"], "| seeds", shift_res["seeds"], "| torch", shift_res["torch"], "|", shift_res["device_name"])
 shift_recipe = shift_res["recipe"]
-print(f"recipe: width {shift_recipe['width']}, {shift_recipe['n_train']:,} scenes, {shift_recipe['epochs']} epochs, "
-      f"class weights {shift_recipe['class_weights']}")
-print("photometric settings per row:", shift_res["configs"])
-print("and in every row train.fit's own augmentation, augment =", inspect.signature(train.fit).parameters["augment"].default,
+print("command:", shift_res["command"], "| seeds", shift_res["seeds"], "| torch", shift_res["torch"], "|", shift_res["device_name"],
+      f"\nrecipe: width {shift_recipe['width']}, {shift_recipe['n_train']:,} scenes, {shift_recipe['epochs']} epochs, "
+      f"class weights {shift_recipe['class_weights']}\nphotometric settings per row: {shift_res['configs']}\n"
+      "and in every row train.fit's own augmentation, augment =", inspect.signature(train.fit).parameters["augment"].default,
       "(random horizontal flips)")
 shown = {"none": "flips only"}                      # the file's "none" row: no photometric change, but flips
 print(f"{'training augmentation':>42} | clean mIoU    | shifted mIoU (min to max)      | shifted road, sidewalk, car IoU (mean, min to max)")
@@ -809,6 +746,11 @@ for aug in shift_s:
     pc = shift_s[aug]["per_class_iou"]
     print(f"{shown.get(aug, 'flips + ' + aug):>42} | {c['mean']:.3f} ± {c['std']:.3f} | {s['mean']:.3f} ± {s['std']:.3f} ({s['min']:.3f} to {s['max']:.3f}) | "
           + " | ".join(f"{pc['mean'][k]:.3f} ({pc['min'][k]:.2f} to {pc['max'][k]:.2f})" for k in (1, 2, car)))
+
+# %% [markdown]
+# Paired by seed, as in §4:
+
+# %%
 by_aug = {aug: {r["seed"]: r["shifted"]["miou"] for r in shift_res["rows"] if r["augmentation"] == aug} for aug in shift_s}
 steps = list(by_aug)
 for before, after in zip(steps, steps[1:]):                  # paired by seed, as in §4
@@ -948,18 +890,21 @@ low = not_sky & (conf_all <= np.quantile(conf_all[not_sky], 0.10))   # the 10 % 
 print(f"AUROC of (1 - max probability) for the wrong pixels: all pixels {auroc(-conf_all.ravel(), wrong_all.ravel()):.2f}, "
       f"outside the sky {auroc(-conf_all[not_sky], wrong_all[not_sky]):.2f}; the 10% least confident non-sky pixels "
       f"hold {(low & wrong_all).sum() / wrong_all.sum():.0%} of the wrong ones")
+
+# %% [markdown]
+# The reliability table, over all pixels and outside the sky, then what the sky's pixels hold back:
+
+# %%
 cells, outside, under, under_out = [], [], 0, 0
 for lo, hi in [(0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0)]:
     in_bin = (conf_all >= lo) & ((conf_all < hi) if hi < 1 else (conf_all <= hi))
-    right, out = 1 - wrong_all[in_bin].mean(), in_bin & not_sky
-    right_out = 1 - wrong_all[out].mean()
-    under += right > conf_all[in_bin].mean()
-    under_out += right_out > conf_all[out].mean()
-    cells.append(f"{lo:.1f} to {hi:.1f}: mean {conf_all[in_bin].mean():.3f}, right {right:.1%}, sky {(~not_sky[in_bin]).mean():.1%}")
-    outside.append(f"{lo:.1f} to {hi:.1f}: mean {conf_all[out].mean():.3f}, right {right_out:.1%}")
-print("reliability, per bin of max probability:", " | ".join(cells[:2]))
-print("  ", " | ".join(cells[2:]), f"| bins right more often than their mean says: {under} of 4")
-print("outside the sky:", " | ".join(outside), f"| bins right more often than their mean says: {under_out} of 4")
+    (right, mean), (right_out, mean_out) = [(1 - wrong_all[b].mean(), conf_all[b].mean()) for b in (in_bin, in_bin & not_sky)]
+    under, under_out = under + (right > mean), under_out + (right_out > mean_out)
+    cells.append(f"{lo:.1f} to {hi:.1f}: mean {mean:.3f}, right {right:.1%}, sky {(~not_sky[in_bin]).mean():.1%}")
+    outside.append(f"{lo:.1f} to {hi:.1f}: mean {mean_out:.3f}, right {right_out:.1%}")
+print("reliability, per bin of max probability:", " | ".join(cells[:2]), "\n  ", " | ".join(cells[2:]),
+      f"| bins right more often than their mean says: {under} of 4\noutside the sky:", " | ".join(outside),
+      f"| bins right more often than their mean says: {under_out} of 4")
 runner_up = np.sort(probs_all, axis=1)[:, -2]                          # the second-highest probability of each pixel
 second = np.argsort(probs_all, axis=1)[:, -2][~not_sky]               # its class, on the sky pixels
 top = np.bincount(second, minlength=5).argmax()
