@@ -370,7 +370,6 @@ print(f"  median {np.median(changes):+.4f}, mean {changes.mean():+.4f}; sd of th
 
 # %%
 from matplotlib import patheffects
-
 short = runs["CE + Dice + weights"]
 short_pred = short["test"]["pred"]
 worst = int(np.argmin(short["test"]["per_sample_miou"]))
@@ -389,7 +388,6 @@ outline = plt.matplotlib.lines.Line2D([], [], color="white", lw=1.5, label="true
                                      path_effects=[patheffects.withStroke(linewidth=3, foreground="black")])
 fig.legend(handles=viz.legend_handles(names, test_set.palette) + [outline], loc="lower center", ncol=6, frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
-
 _, probs = train.predict(short["model"], test_set.images[worst:worst + 1], device="cpu")
 fig, axes = plt.subplots(1, 2, figsize=(8, 4.3))
 viz.errors_over_image(test_set.images[worst], test_set.labels[worst], short_pred[worst], ax=axes[0],
@@ -407,7 +405,6 @@ def class_edges(label_maps):
     size = (1, 3, 3)
     return ndimage.maximum_filter(label_maps, size=size) != ndimage.minimum_filter(label_maps, size=size)
 
-
 def error_table(pred, target, top=4):
     """Wrong pixels: how many, the largest true -> predicted pairs, and the share on class edges."""
     wrong = pred != target
@@ -419,7 +416,6 @@ def error_table(pred, target, top=4):
     edges = class_edges(target)
     print(f"on a class edge: {(wrong & edges).sum():,} of the {wrong.sum():,} wrong pixels "
           f"({(wrong & edges).sum() / wrong.sum():.1%}); edges cover {edges.mean():.0%} of the image")
-
 
 error_table(short_pred[worst:worst + 1], test_set.labels[worst:worst + 1], top=3)
 wrong = short_pred[worst] != test_set.labels[worst]
@@ -466,7 +462,6 @@ print(f"road pixels called car: {road_as_car.sum():,}, of which next to a true c
 void = test_set.labels.copy()
 void[class_edges(test_set.labels)] = 255
 print(f"pixels marked 255: {(void == 255).sum():,} of {void.size:,} ({(void == 255).mean():.1%})")
-
 # the metric: pixels whose target is 255 are dropped before counting
 plain = metrics.per_class_iou(short_pred, test_set.labels, 5)
 ignored = metrics.per_class_iou(short_pred, void, 5, ignore_index=255)
@@ -477,7 +472,6 @@ print("per-class IoU, 255 ignored   :", " ".join(f"{v:.3f}" for v in ignored), "
 wrong_all = short_pred != test_set.labels
 print(f"the short model's wrong pixels among those marked 255: {(wrong_all & ~keep).sum():,} of {wrong_all.sum():,} "
       f"({(wrong_all & ~keep).sum() / wrong_all.sum():.0%})")
-
 # the loss: torch skips the 255 pixels (here the short model's log-probabilities on 20 scenes serve as logits)
 _, probs20 = train.predict(short["model"], test_set.images[:20], device="cpu")
 log_p = torch.log(torch.as_tensor(probs20, dtype=torch.float64).clamp_min(1e-12))
