@@ -2096,3 +2096,200 @@ def confusion_heatmap(cm: Any, class_names: Sequence[str], palette: Any = None, 
 
 
 __all__ += ["confusion_heatmap"]
+
+
+# ------------------------------------------------------- lesson 01's figures, drawn by one call each
+
+def image_label_grid(images: Sequence[Any], label_maps: Sequence[Any], class_names: Sequence[str],
+                     palette: Any = None, titles: Sequence[str] | None = None,
+                     figsize: tuple[float, float] = (10, 5)):
+    """Images on the top row, their label maps below, a row label on the left and one class legend.
+
+    Parameters
+    ----------
+    images : ``n`` RGB images ``(H, W, 3)``.
+    label_maps : ``n`` label maps ``(H, W)``, drawn in ``palette``'s class colours.
+    class_names : the names of the legend's classes.
+    palette : ``(K, 3)`` uint8 class colours (default: the course palette).
+    titles : one title per column (optional).
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure; its axes form a ``(2, n)`` grid.
+
+    Examples
+    --------
+    >>> fig = image_label_grid(np.zeros((2, 4, 4, 3)), np.zeros((2, 4, 4), int), ["a", "b"], titles=["x", "y"])
+    >>> fig.axes[0].get_title(), len(fig.legends[0].get_texts())
+    ('x', 2)
+    >>> plt.close(fig)
+    """
+    if len(images) != len(label_maps):
+        raise ValueError(f"give one label map per image: {len(images)} images, {len(label_maps)} label maps")
+    fig, axes = plt.subplots(2, len(images), figsize=figsize, squeeze=False)
+    for col, (img, lm) in enumerate(zip(images, label_maps)):
+        axes[0, col].imshow(np.asarray(img))
+        show_mask(axes[1, col], lm, palette)
+        if titles is not None:
+            axes[0, col].set_title(titles[col], fontsize=9)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for row, text in enumerate(("image", "label map")):
+        axes[row, 0].text(-0.06, 0.5, text, transform=axes[row, 0].transAxes, rotation=90, ha="right", va="center")
+    fig.legend(handles=legend_handles(class_names, palette), loc="lower center", ncol=len(class_names), frameon=False)
+    fig.tight_layout(rect=(0.03, 0.06, 1, 1), h_pad=1.5)
+    return fig
+
+
+def confusion_rates_figure(rates: Any, class_names: Sequence[str], title: str = "rows sum to 1",
+                           figsize: tuple[float, float] = (5.6, 4)):
+    """A row-normalised confusion matrix (rows = truth) with each rate written in its cell and a colour bar.
+
+    Parameters
+    ----------
+    rates : ``(K, K)`` rates in [0, 1], each row the share of one true class's pixels.
+    class_names : the ``K`` class names, on both axes.
+    title : the axes' title.
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure (its first axes hold the matrix, the second the colour bar).
+
+    Examples
+    --------
+    >>> fig = confusion_rates_figure(np.array([[0.9, 0.1], [0.25, 0.75]]), ["road", "car"])
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['0.90', '0.10', '0.25', '0.75']
+    >>> plt.close(fig)
+    """
+    rates = np.asarray(rates, float)
+    k = len(class_names)
+    if rates.shape != (k, k):
+        raise ValueError(f"rates must be ({k}, {k}) for {k} class names, got shape {rates.shape}")
+    fig, ax = plt.subplots(figsize=figsize)
+    shown = ax.imshow(rates, cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
+    fig.colorbar(shown, ax=ax, label="share of the true class's pixels", shrink=0.8)
+    ax.set_xticks(range(k), class_names, rotation=35, ha="right")
+    ax.set_yticks(range(k), class_names)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{rates[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="black" if rates[i, j] > 0.5 else "white")
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def class_iou_curves(curves: Mapping[str, Any], class_names: Sequence[str], palette: Any = None,
+                     ylabel: str = "held-out IoU", figsize: tuple[float, float] = (10, 3.6)):
+    """One panel per run: each class's IoU at each evaluation, in the class colours, one shared legend.
+
+    Parameters
+    ----------
+    curves : run name -> ``(x, ious)``: ``n`` x values (e.g. images seen) and ``(n, K)`` IoUs.
+    class_names : the ``K`` class names.
+    palette : ``(K, 3)`` uint8 class colours (default: the course palette).
+    ylabel : the left panel's y label.
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure (one axes per run, sharing the y axis from -0.08 so that a curve at 0 stays visible).
+
+    Examples
+    --------
+    >>> fig = class_iou_curves({"CE": ([1, 2], [[0.5, 0.0], [0.9, 0.0]])}, ["road", "lane"])
+    >>> fig.axes[0].get_title(), len(fig.axes[0].lines)
+    ('CE', 3)
+    >>> plt.close(fig)
+    """
+    colours = _palette(palette)
+    fig, axes = plt.subplots(1, len(curves), figsize=figsize, sharey=True, squeeze=False)
+    for ax, (label, (x, ious)) in zip(axes[0], curves.items()):
+        ious = np.asarray(ious, float)
+        for c, name in enumerate(class_names):
+            ax.plot(x, ious[:, c], "o-", color=colours[c] / 255, label=name, markeredgecolor="black",
+                    markeredgewidth=0.5, zorder=3, clip_on=False)
+        ax.axhline(0, color="0.6", lw=0.8, zorder=1)
+        ax.set(title=label, xlabel="training images seen", ylim=(-0.08, 1.04))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(class_names), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def label_map_row(image: Any, maps: Mapping[str, Any], class_names: Sequence[str], palette: Any = None,
+                  image_title: str = "image", figsize: tuple[float, float] = (12, 3.9)):
+    """An image and several label maps of it side by side (titled by ``maps``' keys), one class legend.
+
+    Parameters
+    ----------
+    image : an RGB image ``(H, W, 3)``.
+    maps : title -> label map ``(H, W)`` (ground truth, predictions...).
+    class_names : the names of the legend's classes.
+    palette : ``(K, 3)`` uint8 class colours (default: the course palette).
+    image_title : the image's title.
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure.
+
+    Examples
+    --------
+    >>> fig = label_map_row(np.zeros((4, 4, 3)), {"truth": np.zeros((4, 4), int)}, ["a", "b"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['image', 'truth']
+    >>> plt.close(fig)
+    """
+    fig, axes = plt.subplots(1, 1 + len(maps), figsize=figsize)
+    axes[0].imshow(np.asarray(image))
+    axes[0].set_title(image_title, fontsize=10)
+    axes[0].set_axis_off()
+    for ax, (title, lm) in zip(axes[1:], maps.items()):
+        show_mask(ax, lm, palette)
+        ax.set_title(title, fontsize=10)
+    fig.legend(handles=legend_handles(class_names, palette), loc="lower center", ncol=len(class_names), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def score_histograms(scores: Mapping[str, Any], bins: Any, xlabel: str = "mIoU of one scene",
+                     figsize: tuple[float, float] = (10, 3.4)):
+    """One histogram per group of per-scene scores, each with a dashed line at its median.
+
+    Parameters
+    ----------
+    scores : title -> the scores of that group's scenes.
+    bins : the histogram's bin edges, shared by every panel.
+    xlabel : the x label.
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure (one axes per group, sharing both axes).
+
+    Examples
+    --------
+    >>> fig = score_histograms({"a": [0.8, 0.9, 0.95]}, bins=np.linspace(0.6, 1, 5))
+    >>> fig.axes[0].get_legend().get_texts()[-1].get_text()
+    'median 0.900'
+    >>> plt.close(fig)
+    """
+    fig, axes = plt.subplots(1, len(scores), figsize=figsize, sharex=True, sharey=True, squeeze=False)
+    for ax, (label, v) in zip(axes[0], scores.items()):
+        v = np.asarray(v, float)
+        ax.hist(v, bins=bins, color="0.55", edgecolor="black", linewidth=0.4, label=f"scenes ({len(v)})")
+        ax.axvline(np.median(v), color="black", ls="--", lw=1.2, label=f"median {np.median(v):.3f}")
+        ax.set(title=label, xlabel=xlabel)
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("number of scenes")
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["image_label_grid", "confusion_rates_figure", "class_iou_curves", "label_map_row", "score_histograms"]
