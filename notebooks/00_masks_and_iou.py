@@ -1,19 +1,18 @@
 # %% [markdown]
 # # 00 · Masks and IoU
 #
-# A vision model can answer different questions about one picture, and each answer has its own
-# shape. **Segmentation** answers the finest one: *which class (or which object) is this pixel?*
-# Its answer is a **mask**. This course is about masks: how to store them, how to compare two of
-# them, and how to tell *why* two of them disagree.
+# **Segmentation** asks the finest question a vision model can answer about a picture: *which
+# class (or which object) is this pixel?* Its answer is a **mask**. This lesson stores masks,
+# compares two of them, and asks *why* they disagree.
 #
 # **After this lesson you can**
 #
-# 1. name the output of each vision task, and where segmentation sits among them;
+# 1. name the output of each vision task;
 # 2. store a mask as a binary mask, a label map or a one-hot stack, and read a mask file;
-# 3. compute IoU by hand, in numpy and with `segcourse.metrics`, naming each pixel TP, FP or FN;
+# 3. compute IoU by hand and in numpy, naming each pixel TP, FP or FN;
 # 4. relate Dice to IoU, and score two *empty* masks;
 # 5. read per-class IoU off a confusion matrix;
-# 6. draw the band that boundary IoU compares, and a mask over its image;
+# 6. build the band that boundary IoU compares, and draw a mask over its image;
 # 7. turn a binary model's scores into a mask with a sigmoid and a threshold.
 #
 # Two optional appendices follow the pass check.
@@ -39,10 +38,9 @@ np.set_printoptions(precision=3, suppress=True)
 # | semantic segmentation | which class is each pixel? | a **label map**: one class id per pixel |
 # | instance segmentation | which object is each pixel? | one **mask** per object (+ label) |
 #
-# The four form a ladder of detail: a label says *that* there are cars, boxes say *roughly
-# where*, masks say *exactly which pixels*. Segmentation is the tool when the shape itself matters
-# (how much road is free, how big a tumour is), and the most costly to annotate. Here are the four
-# outputs for a toy street scene of lesson 01:
+# A label says *that* there are cars, boxes say *roughly where*, masks say *exactly which
+# pixels*: the tool when the shape matters, and the most costly to annotate. The four outputs for
+# a toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
@@ -61,10 +59,9 @@ fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette,
                        colours=car_colours, object_name="car")
 
 # %% [markdown]
-# Each box has its car's colour in the instance panel; the image's colours are the cars' paint, not
-# labels. A box also holds other classes: car is
-# only 0.72 to 0.83 of its pixels (`car share` above). The label map says which pixels are car
-# (id 4); the instance masks add *which* car. This course is about those two panels.
+# Each box has its car's colour in the instance panel; the image's colours are the cars' paint,
+# not labels. A box also holds other classes: car is only 0.72 to 0.83 of its pixels (`car share`
+# above). The label map says which pixels are car (id 4); the instance masks add *which* car.
 #
 # ## 1 · Three ways to store a mask
 #
@@ -94,10 +91,9 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 #
 # ## 1b · Masks as files
 #
-# A mask file is usually a PNG. Pascal VOC stores it as a **palette image** (PIL's mode "P"):
-# each pixel holds a class id, and a colour table in the file says how to draw each id. Below,
-# a 4×4 mask in the road scenes' colours goes into a PNG file in memory and is read back. One
-# pixel holds 255, "void": the annotator could not tell its class. VOC draws void in
+# Pascal VOC stores a mask as a **palette PNG** (PIL's mode "P"): each pixel holds a class id, and
+# a colour table in the file says how to draw each id. Below, a 4×4 mask goes into a PNG in memory
+# and is read back. One pixel holds 255, "void": nobody could tell its class. VOC draws void in
 # (224, 224, 192), and so do we.
 
 # %%
@@ -124,9 +120,8 @@ print("read as 'RGB': shape", rgb.shape)
 print("pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
 
 # %% [markdown]
-# **Colour-coded masks.** Read as RGB (as d2l reads VOC), or stored as RGB by other data sets, a
-# mask gives colours. To get the ids back, look each pixel's colour up in the colour table; a
-# colour that is in no row is void:
+# **Colour-coded masks.** Read as RGB (as d2l reads VOC), a mask gives colours. To get the ids
+# back, look each pixel's colour up in the colour table; a colour in no row is void:
 
 # %%
 table = scene.palette[:3]                                  # row c: the colour of class c
@@ -141,10 +136,9 @@ print("pixels a score counts (not 255):", (ids != 255).sum(), "of", ids.size)
 # **The ignore label.** Id 255 marks pixels nobody could label, so a score must skip them (§6
 # shows how). Here 15 of the 16 pixels count.
 #
-# **Resizing.** Linear interpolation blends neighbouring values. That is right for an image and
-# wrong for a label map, where a blend of two ids is another class or no class at all. Resize
-# masks with nearest neighbour (`order=0`), and crop or flip the image and its mask together
-# (lesson 01 does both):
+# **Resizing.** Linear interpolation blends neighbouring values: right for an image, wrong for a
+# label map, where a blend of two ids is another class or none. Resize masks with nearest
+# neighbour (`order=0`):
 
 # %%
 nearest = ndimage.zoom(ids, 2, order=0)                     # twice the size
@@ -161,8 +155,7 @@ print("linear: road (1) where nearest has sky or sidewalk:", road_moved.sum())
 #
 # ## 2 · The IoU check, by hand
 #
-# Back to one binary object: a tiny 3×3 image with one object in its top-left corner. Here are a
-# ground truth and a prediction, as plain lists:
+# Back to one binary object in a 3×3 image. A ground truth and a prediction, as plain lists:
 
 # %%
 truth = [
@@ -227,9 +220,9 @@ fig.tight_layout()
 #
 # ## 3 · The same in numpy
 #
-# A loop over pixels is fine for 9 pixels and slow for a 512×512 image (the second cell below
-# times it). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
-# the OR (union), and `.sum()` or the faster `np.count_nonzero` counts the `True` pixels.
+# A loop is slow for a 512×512 image (the second cell below times it). numpy compares whole masks
+# at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), and `.sum()` or
+# `np.count_nonzero` counts the `True` pixels.
 #
 # Convert to `bool` first: a mask saved as an 8-bit image often holds 0 and 255, and `uint8`
 # arithmetic wraps around (`255 + 255` is `254`, printed below). `segcourse.metrics.iou` computes
@@ -281,9 +274,8 @@ for name, iou_fn, runs in [("Python loop", loop_iou, 1), ("numpy .sum()", sum_io
     print(f"{name:16}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
 
 # %% [markdown]
-# Why not simply count the pixels a prediction gets right? That is **pixel accuracy**,
-# (TP + TN) / all pixels, and its TNs flatter a model whenever the object is small. Take the car
-# class of the §0 scene and a prediction that says "no car anywhere".
+# Why not count the pixels a prediction gets right? That is **pixel accuracy**, (TP + TN) / all
+# pixels, and its TNs flatter a model whenever the object is small. Take §0's car class:
 #
 # *Predict before you run:* what pixel accuracy, and what car IoU, does "no car anywhere" get?
 
@@ -302,9 +294,8 @@ print(f"'no car anywhere': car IoU {metrics.iou(no_car, car_truth):.1f}")
 # ### Paint it yourself
 #
 # The `MaskEditor` below scores a 3×3 painting against the same `truth`. **Click and drag** to
-# paint (keys `0`/`1` pick the class, Ctrl+Z undoes). Paint the prediction above and the readout
-# says IoU 0.500; move the centre pixel to the top row and it reaches 1.000. "show target" colours
-# TP, FP and FN. The cells paint the same strokes from Python.
+# paint (keys `0`/`1` pick the class, Ctrl+Z undoes); "show target" colours TP, FP and FN. The
+# cells paint the prediction above (IoU 0.500), then move its centre pixel to the top row.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -329,9 +320,9 @@ print(editor.mask)
 #
 # $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|}$$
 #
-# It is popular in medical imaging and as a *loss*. For one pair of masks, Dice is an increasing
-# function of IoU, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so on one pair the two
-# agree on which prediction is better. Dice is the more generous number: IoU 0.5 is Dice 0.6667.
+# For one pair of masks, Dice is an increasing function of IoU,
+# $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so the two agree on which prediction is
+# better. Dice is the more generous number: IoU 0.5 is Dice 0.6667.
 
 # %%
 dice_value = metrics.dice(pred, truth)
@@ -357,13 +348,11 @@ print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()))
 print("equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 
 # %% [markdown]
-# The curve never crosses the diagonal: Dice ≥ IoU, with equality only at 0 and 1. When you
-# compare papers, check which of the two they report.
+# Dice ≥ IoU, equal only at 0 and 1: check which of the two a paper reports.
 #
 # **The agreement stops at averages.** A data set's score is a *mean* over images, and the mean
-# of a curved function is not the function of the mean. Two models, two images, each target a
-# 20-pixel object; model A is excellent on the first image and poor on the second, model B is
-# middling on both.
+# of a curved function is not the function of the mean. Two models, two images with a 20-pixel
+# object each; model A is excellent on one and poor on the other, model B middling on both.
 #
 # *Predict before you run:* which model wins by mean IoU, and which by mean Dice?
 
@@ -389,8 +378,7 @@ for name, ks in models_found.items():
 
 # %% [markdown]
 # By mean IoU model A wins (0.525 against 0.500); by mean Dice model B wins (0.667 against
-# 0.578). Same masks, opposite ranking: Dice rewards middling predictions more. Decide which score
-# you report *before* you compare models.
+# 0.578). Same masks, opposite ranking: decide which score you report *before* you compare.
 #
 # ## 5 · Two empty masks: what is the score?
 #
@@ -481,11 +469,10 @@ print("over the target's classes only (wrong):", round(float(target_only), 4))
 
 # %% [markdown]
 # The invented car costs twice: sky falls from 1 to 0.75, and car enters the mean with IoU 0
-# (mean 0.4792). Averaging the target's classes only would report 0.6389, hiding the false alarm.
+# (mean 0.4792). The target's classes only would give 0.6389, hiding the false alarm.
 #
 # **Void pixels.** §1b's mask file is this target with its last pixel void (255).
-# `ignore_index=255` drops every pixel whose *target* is 255 before counting. Without it, 255 is
-# no class id of a 5-class data set, and the library refuses:
+# `ignore_index=255` drops every pixel whose *target* is 255; without it, the library refuses:
 
 # %%
 void_miou = metrics.mean_iou(pred4, ids, num_classes=K, ignore_index=255)
@@ -506,8 +493,8 @@ except ValueError as err:
 # ## 7 · A first look at boundaries
 #
 # A big object has most of its pixels inside: 64 of the 100 pixels of the 10×10 square below are
-# not on its outline. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each
-# outline.
+# not in its one-pixel band. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band**
+# along each outline.
 #
 # *Predict before you run:* the square moves one pixel right. Is its mask IoU or its boundary IoU
 # the lower one?
@@ -525,10 +512,10 @@ band = square & ~inner                                       # the peeled layer:
 print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| inside:", inner.sum())
 
 # %% [markdown]
-# The band: erode the mask `d` times (peel `d` layers off, `iterations=d`) and keep what was
-# peeled off, every mask pixel within `d` pixels of the outline; the cell above peeled one. `d = max(1, round(dilation_ratio × diagonal))`, with
-# `dilation_ratio = 0.02` by default (Cheng et al.'s choice), so the band is the same fraction of
-# the image at any resolution. Boundary IoU is the IoU of the two bands:
+# The cell above peeled one layer off the square; its `band` is what was peeled. For a band `d`
+# pixels wide, erode `d` times (`iterations=d`), with `d = max(1, round(dilation_ratio ×
+# diagonal))` and `dilation_ratio = 0.02` (Cheng et al.'s choice), the same fraction of the image
+# at any resolution. Boundary IoU is the IoU of the two bands:
 
 # %%
 dilation_ratio = 0.02
@@ -549,7 +536,7 @@ fig = viz.band_figure(square, shifted, band_t, band_p, d)     # bands grey; red 
 # Mask IoU hides that behind the 90 shared pixels (0.818); boundary IoU falls to 0.333.
 #
 # **Small regions:** a one-pixel shift costs a small object far more, since most of its pixels
-# lie on its outline (the cell below; lesson 05 has a "missed small region" bucket).
+# lie in its band (the cell below).
 
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
@@ -574,14 +561,12 @@ print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first)
 
 # %% [markdown]
 # Neither annotator is wrong, yet against the first the second scores car IoU 0.355 (tighter) or
-# 0.532 (looser). On objects this small, compare a model's IoU with such scores, not with 1, and
-# agree on a boundary rule (is a half-covered pixel car?) before anyone annotates.
+# 0.532 (looser): on objects this small, compare a model's IoU with such scores, not with 1.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
-# A mask is only convincing next to its image. Paint each class id in its colour and blend it
-# over the image. A class keeps its colour in every figure (`segcourse/palette.py`); a surface
-# defect is orange.
+# A mask is only convincing next to its image: paint each class in its colour
+# (`segcourse/palette.py`; a surface defect is orange) and blend it over the image.
 
 # %%
 rng = np.random.default_rng(0)
@@ -613,9 +598,8 @@ fig.tight_layout(rect=(0, 0.1, 1, 1))
 # %% [markdown]
 # The white contour lets a reader check the edge against the image (`viz.overlay` does the blend).
 #
-# **A real image.** scikit-image's coins, masked by one global brightness threshold that Otsu's
-# method picks (the grey levels within each side vary least), as the gallery example "Label image
-# regions" starts:
+# **A real image.** scikit-image's coins, masked by one brightness threshold that Otsu's method
+# picks, as the gallery example "Label image regions" starts:
 
 # %%
 from skimage import data as skdata, filters
@@ -645,7 +629,7 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # One global threshold, 112, marks 32.2 % of the pixels as coin. Appendix A counts its specks
-# and holes, and what the gallery's closing fills. Lesson 04 segments real images with better tools.
+# and holes; lesson 04 segments real images with better tools.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
@@ -678,7 +662,7 @@ for t in thresholds:
     m = prob > t
     fp, fn = (m & ~blob).sum(), (~m & blob).sum()
     iou_t = metrics.iou(m, blob)
-    print(f"threshold {t}: {m.sum():4d} pixels predicted | FP {fp:3d} | FN {fn:3d} | IoU {iou_t:.3f}")
+    print(f"threshold {t}: {m.sum():4d} predicted | FP {fp:3d} | FN {fn:3d} | IoU {iou_t:.3f}")
 grid = np.round(np.linspace(0.01, 0.99, 99), 2)
 grid_iou = np.array([metrics.iou(prob > t, blob) for t in grid])
 
@@ -703,8 +687,7 @@ fig.tight_layout()
 # choice: here 0.7 scores IoU 0.992 against 0.973 at 0.5.
 #
 # A threshold picked on the image we report flatters its score: choose it on **validation**
-# images (Appendix B). The sigmoid of $z$ is the softmax of $(0, z)$: one logit is the two-class
-# case of §1's K scores.
+# images (Appendix B).
 #
 # ## Summary
 #
@@ -721,9 +704,9 @@ fig.tight_layout()
 # | item | this lesson |
 # |---|---|
 # | input image | the 3×3 truth; the 20×20 square; the 32×32 stain image |
-# | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk one; the square shifted 1 px |
+# | prediction | the 3×3 one (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk one; the square moved 1 px |
 # | metric | IoU 0.5, Dice 0.6667 (3×3); mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
-# | failure check | sidewalk ↔ road in the confusion matrix; the one-pixel shift; the 2×2 square (IoU 0.333) |
+# | failure check | sidewalk ↔ road (confusion matrix); the 1 px shift; the 2×2 square (IoU 0.333) |
 # | what you should see | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay |
 #
 # The same card for §0's street scene, drawn by `viz.evidence_card`, with two hand-made faults:
@@ -758,16 +741,34 @@ print(f"car pixels in the band: truth {metrics.boundary_band(car_t).sum()} of {c
       f"prediction {metrics.boundary_band(car_p).sum()} of {car_p.sum()}")
 
 # %% [markdown]
+# The faults are hard to see at this size. Zoomed ×4, with the wrong pixels outlined in white:
+
+# %%
+crops = {"a car, moved 1 px right": (slice(38, 49), slice(24, 38)),
+         "the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.9))
+for ax, (title, (rows, cols)) in zip(axes, crops.items()):
+    four = np.ones((4, 4), np.uint8)                           # each pixel becomes 4×4
+    ax.imshow(np.kron(masks.to_rgb(guess[rows, cols], scene.palette), four[..., None]))
+    wrong_crop = guess[rows, cols] != scene_truth[rows, cols]
+    ax.contour(np.kron(wrong_crop, four), levels=[0.5], colors="white", linewidths=1.2)
+    ax.set_title(f"{title} (×4)", fontsize=9)
+    ax.set_axis_off()
+    print(f"{title}: {wrong_crop.sum()} wrong pixels in the crop")
+wrong_patch = Patch(facecolor="none", edgecolor="black", label="wrong pixels (white outline)")
+fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette) + [wrong_patch],
+           loc="lower center", ncol=3, frameon=False, fontsize=8)
+fig.tight_layout(rect=(0, 0.16, 1, 1))
+
+# %% [markdown]
 # Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
-# wrong pixel on a **class edge** (its 3×3 neighbourhood in the truth holds two classes: 1 px on
-# each side of the edge), magenta one inside a region. Not §2's FP/FN colours: in a label map
-# each wrong pixel is both, an FP of the class predicted and an FN of the true one. The colours
-# do not separate the two faults; the failure notes do. The strip's 135 pixels are 57 cyan and
-# 78 magenta; all 34 wrong car pixels are cyan.
+# wrong pixel on a **class edge** (two classes in its 3×3 neighbourhood in the truth), magenta one
+# inside a region: in a label map each wrong pixel is both an FP and an FN, so §2's colours do not
+# apply. The strip's 135 pixels are 57 cyan and 78 magenta; all 34 wrong car pixels are cyan.
 #
-# Car boundary IoU equals car IoU (0.726): the cars are so small that each band holds its whole
-# mask (107 of 107 truth pixels, last line above), so boundary IoU is just IoU. On the
-# large road region the band does show the edge errors: road IoU 0.872, road boundary IoU 0.654.
+# Car boundary IoU equals car IoU (0.726): each small car's band holds its whole mask (107 of 107
+# truth pixels, last line above). On the large road the band shows the edge errors: road IoU
+# 0.872, road boundary IoU 0.654.
 #
 # ## Pass check
 #
@@ -777,10 +778,12 @@ print(f"car pixels in the band: truth {metrics.boundary_band(car_t).sum()} of {c
 # * compute the IoU of two small masks in a loop and in numpy, naming each pixel TP, FP or FN;
 # * say why `iou(empty, empty)` is NaN, and why an invented class scores 0;
 # * turn a label map into a one-hot stack and back, and logits into a mask (sigmoid, threshold);
-# * read class ids from a mask file: straight from a palette PNG, by colour lookup from RGB, 255 void;
-# * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
+# * read class ids from a mask file: from a palette PNG, by colour lookup from RGB, 255 void;
+# * point at one class confusion in a confusion matrix, and explain one boundary error that IoU
+#   hides;
+# * draw a mask over its image and write a one-line note on what is wrong.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` check most of these on new cases.
+# The exercises in `exercises/00_masks_and_iou.ipynb` check these on new cases.
 
 # %% [markdown]
 # ## Appendix (optional)
@@ -850,5 +853,4 @@ print(f"held-out IoU at its own best, {grid[grid_iou.argmax()]}: {grid_iou.max()
 # %% [markdown]
 # Under brighter light, validation picks 0.47 (mean IoU 0.994), which scores 0.959 on the
 # held-out stain, below the default 0.5 (0.973): the validation images did not look like the test
-# image. Lit like §8, validation picks 0.7, 0.004 below the held-out stain's own best. When the
-# held-out score falls well below validation, make the validation images more like the real ones.
+# image. Lit like §8, validation picks 0.7, 0.004 below the held-out stain's own best.
