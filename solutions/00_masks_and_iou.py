@@ -339,7 +339,8 @@ checks.check_one_hot_batch(to_one_hot, from_one_hot)
 
 # %% nbgrader={"grade": false, "grade_id": "overlay_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
-from segcourse import palette, viz
+from matplotlib.patches import Patch
+from segcourse import palette
 
 rng = np.random.default_rng(5)
 yy, xx = np.mgrid[:32, :32]
@@ -360,9 +361,10 @@ def overlay(image, mask, colour, alpha):
 
 
 ### BEGIN SOLUTION
-faulty = np.roll(stain_truth, 2, axis=1)                  # the fault: the whole stain 2 px to the right
+faulty = np.roll(stain_truth, 2, axis=1)                  # the fault: the stain 2 px to the right
 wrong = int((faulty != stain_truth).sum())                # FP + FN
-print("FP:", (faulty & ~stain_truth).sum(), "| FN:", (stain_truth & ~faulty).sum(), "| wrong:", wrong)
+print("FP:", (faulty & ~stain_truth).sum(), "| FN:", (stain_truth & ~faulty).sum())
+print("wrong pixels:", wrong)
 note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and right edges"
 ### END SOLUTION
 
@@ -374,9 +376,9 @@ axes[1].contour(stain_truth, levels=[0.5], colors="white", linewidths=0.8)
 axes[1].set_title("faulty over the image")
 for ax in axes:
     ax.set_axis_off()
-fig.legend(handles=viz.legend_handles(["surface", "defect (faulty)"], palette.DEFECT_PALETTE)
-           + [plt.Line2D([], [], color="white", markeredgecolor="black", label="true outline (white)")],
-           loc="lower center", ncol=3, frameon=False, fontsize=8)
+fig.legend(handles=[Patch(facecolor=palette.DEFECT_PALETTE[1] / 255, label="defect (faulty)"),
+                    Patch(facecolor="none", edgecolor="black", label="true outline (white)")],
+           loc="lower center", ncol=2, frameon=False, fontsize=8)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% nbgrader={"grade": true, "grade_id": "check_overlay_note", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -390,8 +392,8 @@ checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
 # bite out of the object, `B` has the whole object one pixel too far right. Which one does
 # boundary IoU (lesson 00 §7, `dilation_ratio = 0.02`, so a band 1 pixel wide here) flag with the
 # lower score, and why? Answer with the prediction's name and a short reason, as
-# `flagged = ("...", "...")`. Work it out from the bands (numpy and `scipy.ndimage`), not by guessing
-# from the mask IoU.
+# `flagged = ("...", "...")`. Work it out from the bands (numpy and `scipy.ndimage`), not by
+# guessing from the mask IoU.
 
 # %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gy, gx = np.mgrid[:40, :40]
@@ -407,7 +409,8 @@ from scipy import ndimage
 
 for key, p in predictions.items():
     bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (p, round_truth)]
-    print(f"{key}: band pixels shared {(bands[0] & bands[1]).sum()} of {(bands[0] | bands[1]).sum()}")
+    shared, either = (bands[0] & bands[1]).sum(), (bands[0] | bands[1]).sum()
+    print(f"{key}: band pixels shared {shared} of {either}")
 flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
 ### END SOLUTION
 
