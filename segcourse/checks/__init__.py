@@ -135,6 +135,8 @@ __all__ = [
     "check_confused_pair",
     "check_rgb_to_ids",
     "check_one_hot_batch",
+    "check_overlay_note",
+    "check_boundary_flag",
     "check_empty_conventions",
     "check_report",
     "check_median_frequency_weights",
