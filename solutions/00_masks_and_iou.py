@@ -405,12 +405,10 @@ for key, p in predictions.items():
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-from scipy import ndimage
-
-for key, p in predictions.items():
-    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (p, round_truth)]
+for label, candidate in predictions.items():                # ndimage: imported for exercise 7
+    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (candidate, round_truth)]
     shared, either = (bands[0] & bands[1]).sum(), (bands[0] | bands[1]).sum()
-    print(f"{key}: band pixels shared {shared} of {either}")
+    print(f"{label}: band pixels shared {shared} of {either}")
 flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
 ### END SOLUTION
 
