@@ -623,7 +623,8 @@ axes[1].contour(coin_mask, levels=[0.5], colors="white", linewidths=0.6)
 axes[1].set_title(f"Otsu mask (grey level > {otsu}) over the image", fontsize=10)
 for ax in axes:
     ax.set_axis_off()
-fig.legend(handles=[Patch(facecolor=coin_palette[1] / 255, edgecolor="black", label="coin"), outline],
+coin_patch = Patch(facecolor=coin_palette[1] / 255, edgecolor="black", label="coin")
+fig.legend(handles=[coin_patch, outline],
            loc="lower center", ncol=2, frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
