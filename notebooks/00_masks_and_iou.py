@@ -1,19 +1,18 @@
 # %% [markdown]
 # # 00 · Masks and IoU
 #
-# A vision model can answer different questions about one picture, and each answer has its own
-# shape. **Segmentation** answers the finest one: *which class (or which object) is this pixel?*
-# Its answer is a **mask**. This course is about masks: how to store them, how to compare two of
-# them, and how to tell *why* two of them disagree.
+# **Segmentation** asks the finest question a vision model can answer about a picture: *which
+# class (or which object) is this pixel?* Its answer is a **mask**. This lesson stores masks,
+# compares two of them, and asks *why* they disagree.
 #
 # **After this lesson you can**
 #
-# 1. name the output of each vision task, and where segmentation sits among them;
+# 1. name the output of each vision task;
 # 2. store a mask as a binary mask, a label map or a one-hot stack, and read a mask file;
-# 3. compute IoU by hand, in numpy and with `segcourse.metrics`, naming each pixel TP, FP or FN;
+# 3. compute IoU by hand and in numpy, naming each pixel TP, FP or FN;
 # 4. relate Dice to IoU, and score two *empty* masks;
 # 5. read per-class IoU off a confusion matrix;
-# 6. draw the band that boundary IoU compares, and a mask over its image;
+# 6. build the band that boundary IoU compares, and draw a mask over its image;
 # 7. turn a binary model's scores into a mask with a sigmoid and a threshold.
 #
 # Two optional appendices follow the pass check.
@@ -39,10 +38,9 @@ np.set_printoptions(precision=3, suppress=True)
 # | semantic segmentation | which class is each pixel? | a **label map**: one class id per pixel |
 # | instance segmentation | which object is each pixel? | one **mask** per object (+ label) |
 #
-# The four form a ladder of detail: a label says *that* there are cars, boxes say *roughly
-# where*, masks say *exactly which pixels*. Segmentation is the tool when the shape itself matters
-# (how much road is free, how big a tumour is), and the most costly to annotate. Here are the four
-# outputs for a toy street scene of lesson 01:
+# A label says *that* there are cars, boxes say *roughly where*, masks say *exactly which
+# pixels*: the tool when the shape matters, and the most costly to annotate. The four outputs for
+# a toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
@@ -57,12 +55,13 @@ print("car share of each box:", [round(float((label_map[b] == 4).mean()), 2) for
 
 # one colour per car, far from every class and error colour
 car_colours = {1: (130, 145, 15), 2: (120, 25, 70), 3: (255, 170, 150)}
-fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette, colours=car_colours, object_name="car")
+fig = viz.task_outputs(image, label_map, cars, scene.class_names, scene.palette,
+                       colours=car_colours, object_name="car")
 
 # %% [markdown]
-# Each box has its car's colour in the instance panel. A box also holds other classes: car is
-# only 0.72 to 0.83 of its pixels (`car share` above). The label map says which pixels are car
-# (id 4); the instance masks add *which* car. This course is about those two panels.
+# Each box has its car's colour in the instance panel; the image's colours are the cars' paint,
+# not labels. A box also holds other classes: car is only 0.72 to 0.83 of its pixels (`car share`
+# above). The label map says which pixels are car (id 4); the instance masks add *which* car.
 #
 # ## 1 · Three ways to store a mask
 #
@@ -92,10 +91,9 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 #
 # ## 1b · Masks as files
 #
-# A mask file is usually a PNG. Pascal VOC stores it as a **palette image** (PIL's mode "P"):
-# each pixel holds a class id, and a colour table in the file says how to draw each id. Below,
-# a 4×4 mask in the road scenes' colours goes into a PNG file in memory and is read back. One
-# pixel holds 255, "void": the annotator could not tell its class. VOC draws void in
+# Pascal VOC stores a mask as a **palette PNG** (PIL's mode "P"): each pixel holds a class id, and
+# a colour table in the file says how to draw each id. Below, a 4×4 mask goes into a PNG in memory
+# and is read back. One pixel holds 255, "void": nobody could tell its class. VOC draws void in
 # (224, 224, 192), and so do we.
 
 # %%
@@ -115,39 +113,41 @@ file = io.BytesIO()
 png.save(file, format="PNG")                               # the mask file, in memory
 file.seek(0)
 read = Image.open(file)
-print("mode:", read.mode, "| read as 'P', the pixels are the ids:", bool((np.array(read) == ids).all()))
+print("mode:", read.mode)
+print("read as 'P', the pixels are the ids:", bool((np.array(read) == ids).all()))
 rgb = np.array(read.convert("RGB"))                        # read as 'RGB': colours, not ids
-print("read as 'RGB': shape", rgb.shape, "| pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
+print("read as 'RGB': shape", rgb.shape)
+print("pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
 
 # %% [markdown]
-# **Colour-coded masks.** Read as RGB (as d2l reads VOC), or stored as RGB by other data sets, a
-# mask gives colours. To get the ids back, look each pixel's colour up in the colour table; a
-# colour that is in no row is void:
+# **Colour-coded masks.** Read as RGB (as d2l reads VOC), a mask gives colours. To get the ids
+# back, look each pixel's colour up in the colour table; a colour in no row is void:
 
 # %%
 table = scene.palette[:3]                                  # row c: the colour of class c
-same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)     # (4, 4, 3): pixel colour == colour c?
+# same[y, x, c]: is the colour of pixel (y, x) the colour of class c? shape (4, 4, 3)
+same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)
 looked_up = np.where(same.any(axis=-1), same.argmax(axis=-1), 255)     # no class colour -> 255
 print(looked_up)
-print("same as the 'P' read:", bool((looked_up == ids).all()), "| pixels a score counts (not 255):",
-      (ids != 255).sum(), "of", ids.size)
+print("same as the 'P' read:", bool((looked_up == ids).all()))
+print("pixels a score counts (not 255):", (ids != 255).sum(), "of", ids.size)
 
 # %% [markdown]
 # **The ignore label.** Id 255 marks pixels nobody could label, so a score must skip them (§6
 # shows how). Here 15 of the 16 pixels count.
 #
-# **Resizing.** Linear interpolation blends neighbouring values. That is right for an image and
-# wrong for a label map, where a blend of two ids is another class or no class at all. Resize
-# masks with nearest neighbour (`order=0`), and crop or flip the image and its mask together
-# (lesson 01 does both):
+# **Resizing.** Linear interpolation blends neighbouring values: right for an image, wrong for a
+# label map, where a blend of two ids is another class or none. Resize masks with nearest
+# neighbour (`order=0`):
 
 # %%
 nearest = ndimage.zoom(ids, 2, order=0)                     # twice the size
 linear = ndimage.zoom(ids, 2, order=1)
 print("nearest (order=0): ids", np.unique(nearest).tolist())
 print("linear  (order=1): ids", np.unique(linear).tolist())
-print("linear: pixels with no class (id 3 to 254):", ((linear > 2) & (linear < 255)).sum(),
-      "| road (1) where nearest has sky or sidewalk:", ((linear == 1) & np.isin(nearest, [0, 2])).sum())
+print("linear: pixels with no class (id 3 to 254):", ((linear > 2) & (linear < 255)).sum())
+road_moved = (linear == 1) & np.isin(nearest, [0, 2])
+print("linear: road (1) where nearest has sky or sidewalk:", road_moved.sum())
 
 # %% [markdown]
 # Nearest neighbour keeps the four ids. Linear interpolation invents ids that are no class, and
@@ -155,8 +155,7 @@ print("linear: pixels with no class (id 3 to 254):", ((linear > 2) & (linear < 2
 #
 # ## 2 · The IoU check, by hand
 #
-# Back to one binary object: a tiny 3×3 image with one object in its top-left corner. Here are a
-# ground truth and a prediction, as plain lists:
+# Back to one binary object in a 3×3 image. A ground truth and a prediction, as plain lists:
 
 # %%
 truth = [
@@ -197,18 +196,20 @@ print("mask_iou:", round(intersection / union, 3))
 # in both). So IoU = TP / (TP + FP + FN). Every pixel of the example, named:
 
 # %%
-codes, names = viz.error_codes(truth, pred)
-counts = {name: int((codes == c).sum()) for c, name in enumerate(names[:4])}
-print(counts, "-> IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
+codes, code_names = viz.error_codes(truth, pred)
+counts = {name: int((codes == c).sum()) for c, name in enumerate(code_names[:4])}
+print(counts)
+print("IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 3.4))
-viz.show_mask(axes[0], truth, palette.PALETTE, title="truth")          # the colours of the MaskEditor below
+viz.show_mask(axes[0], truth, palette.PALETTE, title="truth")     # the MaskEditor's colours
 viz.show_mask(axes[1], pred, palette.PALETTE, title="prediction")
-axes[0].legend(handles=viz.legend_handles(["background", "object"], palette.PALETTE), loc="upper center",
-               bbox_to_anchor=(1.1, -0.02), ncol=2, frameon=False, fontsize=9)
+axes[0].legend(handles=viz.legend_handles(["background", "object"], palette.PALETTE),
+               loc="upper center", bbox_to_anchor=(1.1, -0.02), ncol=2, frameon=False, fontsize=9)
 viz.error_map(truth, pred, ax=axes[2], title="each pixel named")
 for (y, x), c in np.ndenumerate(codes):
-    axes[2].text(x, y, names[c], ha="center", va="center", fontsize=11, color="white" if names[c] in ("TN", "FN") else "black")
+    ink = "white" if code_names[c] in ("TN", "FN") else "black"
+    axes[2].text(x, y, code_names[c], ha="center", va="center", fontsize=11, color=ink)
 for ax in axes[:2]:
     ax.set_xticks([]); ax.set_yticks([])
 fig.tight_layout()
@@ -219,13 +220,14 @@ fig.tight_layout()
 #
 # ## 3 · The same in numpy
 #
-# A loop over pixels is fine for 9 pixels and slow for a 512×512 image (the second cell below
-# times it). numpy compares whole masks at once: `&` is the pixel-wise AND (intersection), `|`
-# the OR (union), and `.sum()` or the faster `np.count_nonzero` counts the `True` pixels.
+# A loop is slow for a 512×512 image (the second cell below times it). numpy compares whole masks
+# at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), and `.sum()` or
+# `np.count_nonzero` counts the `True` pixels.
 #
 # Convert to `bool` first: a mask saved as an 8-bit image often holds 0 and 255, and `uint8`
-# arithmetic wraps around (`255 + 255` is `254`). `segcourse.metrics.iou` does the same, plus the
-# checks a real project needs (same shape, binary values, torch tensors accepted):
+# arithmetic wraps around (`255 + 255` is `254`, printed below). `segcourse.metrics.iou` computes
+# the same IoU with the checks a real project needs (same shape, binary values, torch tensors
+# accepted): it refuses 0/255, so convert with `mask != 0`:
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -234,6 +236,13 @@ P = np.array(pred, dtype=bool)
 print("P & T =\n", (P & T).astype(int))
 print("P | T =\n", (P | T).astype(int))
 print("mask_iou:", (P & T).sum() / (P | T).sum(), "| metrics.iou:", metrics.iou(pred, truth))
+stored = T.astype(np.uint8) * 255                  # the truth as an 8-bit image: 0 and 255
+print("uint8 255 + 255 =", (np.array([255], np.uint8) + np.array([255], np.uint8)).tolist())
+try:
+    metrics.iou(stored, stored)
+except ValueError as err:
+    print("metrics.iou on 0/255:", str(err).splitlines()[0])
+print("metrics.iou after mask != 0:", metrics.iou(stored != 0, T))
 
 # %% tags=["nbval-ignore-output"]
 import timeit
@@ -251,23 +260,31 @@ def loop_iou():
     return intersection / union
 
 
-for name, iou, runs in [("Python loop", loop_iou, 1),
-                        ("numpy .sum()", lambda: (big_t & big_p).sum() / (big_t | big_p).sum(), 20),
-                        ("np.count_nonzero", lambda: np.count_nonzero(big_t & big_p) / np.count_nonzero(big_t | big_p), 20)]:
-    print(f"{name:16}: {min(timeit.repeat(iou, number=runs, repeat=3)) / runs * 1000:7.2f} ms | IoU {iou():.4f}")
+def sum_iou():
+    return (big_t & big_p).sum() / (big_t | big_p).sum()
+
+
+def count_iou():
+    return np.count_nonzero(big_t & big_p) / np.count_nonzero(big_t | big_p)
+
+
+for name, iou_fn, runs in [("Python loop", loop_iou, 1), ("numpy .sum()", sum_iou, 20),
+                           ("np.count_nonzero", count_iou, 20)]:
+    ms = min(timeit.repeat(iou_fn, number=runs, repeat=3)) / runs * 1000
+    print(f"{name:16}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
 
 # %% [markdown]
-# Why not simply count the pixels a prediction gets right? That is **pixel accuracy**,
-# (TP + TN) / all pixels, and its TNs flatter a model whenever the object is small. Take the car
-# class of the §0 scene and a prediction that says "no car anywhere".
+# Why not count the pixels a prediction gets right? That is **pixel accuracy**, (TP + TN) / all
+# pixels, and its TNs flatter a model whenever the object is small. Take §0's car class:
 #
 # *Predict before you run:* what pixel accuracy, and what car IoU, does "no car anywhere" get?
 
 # %%
-car = label_map == 4                       # the §0 scene: car or not car, per pixel
-no_car = np.zeros_like(car)                # a prediction with no car anywhere
-print(f"car pixels: {car.sum()} of {car.size:,}")
-print(f"'no car anywhere': pixel accuracy {100 * (no_car == car).mean():.1f} % | car IoU {metrics.iou(no_car, car):.1f}")
+car_truth = label_map == 4                 # the §0 scene: car or not car, per pixel
+no_car = np.zeros_like(car_truth)          # a prediction with no car anywhere
+print(f"car pixels: {car_truth.sum()} of {car_truth.size:,}")
+print(f"'no car anywhere': pixel accuracy {100 * (no_car == car_truth).mean():.1f} %")
+print(f"'no car anywhere': car IoU {metrics.iou(no_car, car_truth):.1f}")
 
 # %% [markdown]
 # Only 107 of the 4,096 pixels are car, so missing every car is still 97.4 % accurate, while its
@@ -277,9 +294,8 @@ print(f"'no car anywhere': pixel accuracy {100 * (no_car == car).mean():.1f} % |
 # ### Paint it yourself
 #
 # The `MaskEditor` below scores a 3×3 painting against the same `truth`. **Click and drag** to
-# paint (keys `0`/`1` pick the class, Ctrl+Z undoes). Paint the prediction above and the readout
-# says IoU 0.500; move the centre pixel to the top row and it reaches 1.000. "show target" colours
-# TP, FP and FN. The cells paint the same strokes from Python.
+# paint (keys `0`/`1` pick the class, Ctrl+Z undoes); "show target" colours TP, FP and FN. The
+# cells paint the prediction above (IoU 0.500), then move its centre pixel to the top row.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -299,41 +315,44 @@ print(editor.mask)
 # %% [markdown]
 # ## 4 · Dice, IoU's sibling
 #
-# The **Dice coefficient** (the F1 score of pixels) counts the overlap twice and divides by the
-# two mask sizes:
+# The **Dice coefficient** counts the overlap twice and divides by the two mask sizes. It is the
+# F1 score of pixels: the harmonic mean of precision TP / (TP + FP) and recall TP / (TP + FN).
 #
 # $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|}$$
 #
-# It is popular in medical imaging and as a *loss*. For one pair of masks, Dice is an increasing
-# function of IoU, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so on one pair the two
-# agree on which prediction is better. Dice is the more generous number: IoU 0.5 is Dice 0.6667.
+# For one pair of masks, Dice is an increasing function of IoU,
+# $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so the two agree on which prediction is
+# better. Dice is the more generous number: IoU 0.5 is Dice 0.6667.
 
 # %%
-d = metrics.dice(pred, truth)
+dice_value = metrics.dice(pred, truth)
 j = metrics.iou(pred, truth)
-print(f"dice = {d:.4f}   2*iou/(1+iou) = {2 * j / (1 + j):.4f}")
+print(f"dice = {dice_value:.4f}   2*iou/(1+iou) = {2 * j / (1 + j):.4f}")
+precision = counts["TP"] / (counts["TP"] + counts["FP"])
+recall = counts["TP"] / (counts["TP"] + counts["FN"])
+print(f"precision {precision:.4f}, recall {recall:.4f}, harmonic mean "
+      f"{2 * precision * recall / (precision + recall):.4f}")
 
 iou_grid = np.linspace(0, 1, 101)
 fig, ax = plt.subplots(figsize=(4, 3.2))
 ax.plot(iou_grid, 2 * iou_grid / (1 + iou_grid), color=palette.SERIES[1] / 255, label="Dice")
 ax.plot(iou_grid, iou_grid, "--", color=palette.SERIES[0] / 255, label="IoU (identity)")
-ax.plot([j], [d], "o", color="black")
-ax.annotate("our 3×3 example", (j, d), xytext=(0.55, 0.35), arrowprops=dict(arrowstyle="->"))
+ax.plot([j], [dice_value], "o", color="black")
+ax.annotate("our 3×3 example", (j, dice_value), xytext=(0.55, 0.35),
+            arrowprops=dict(arrowstyle="->"))
 ax.set(xlabel="IoU", ylabel="score", title="Dice is a monotone function of IoU")
 ax.legend(loc="lower right")
 fig.tight_layout()
 gap = 2 * iou_grid / (1 + iou_grid) - iou_grid
-print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()),
-      "| equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
+print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()))
+print("equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 
 # %% [markdown]
-# The curve never crosses the diagonal: Dice ≥ IoU, with equality only at 0 and 1. When you
-# compare papers, check which of the two they report.
+# Dice ≥ IoU, equal only at 0 and 1: check which of the two a paper reports.
 #
 # **The agreement stops at averages.** A data set's score is a *mean* over images, and the mean
-# of a curved function is not the function of the mean. Two models, two images, each target a
-# 20-pixel object; model A is excellent on the first image and poor on the second, model B is
-# middling on both.
+# of a curved function is not the function of the mean. Two models, two images with a 20-pixel
+# object each; model A is excellent on one and poor on the other, model B middling on both.
 #
 # *Predict before you run:* which model wins by mean IoU, and which by mean Dice?
 
@@ -351,15 +370,15 @@ def found(k):
 
 models_found = {"A": (19, 2), "B": (10, 10)}     # object pixels found on image 1 and image 2
 for name, ks in models_found.items():
-    ious = [metrics.iou(found(k), obj) for k in ks]
-    dices = [metrics.dice(found(k), obj) for k in ks]
-    print(f"model {name}: IoU per image {np.round(ious, 3)}, mean {np.mean(ious):.3f} | "
-          f"Dice per image {np.round(dices, 3)}, mean {np.mean(dices):.3f}")
+    model_ious = [metrics.iou(found(k), obj) for k in ks]
+    model_dices = [metrics.dice(found(k), obj) for k in ks]
+    print(f"model {name}: IoU per image  {np.round(model_ious, 3)}, mean {np.mean(model_ious):.3f}")
+    print(f"model {name}: Dice per image {np.round(model_dices, 3)}, "
+          f"mean {np.mean(model_dices):.3f}")
 
 # %% [markdown]
 # By mean IoU model A wins (0.525 against 0.500); by mean Dice model B wins (0.667 against
-# 0.578). Same masks, opposite ranking: Dice rewards middling predictions more. Decide which score
-# you report *before* you compare models.
+# 0.578). Same masks, opposite ranking: decide which score you report *before* you compare.
 #
 # ## 5 · Two empty masks: what is the score?
 #
@@ -378,7 +397,7 @@ for name, ks in models_found.items():
 empty = np.zeros((3, 3), dtype=bool)
 print("iou(empty, empty)                    =", metrics.iou(empty, empty))
 print("iou(empty, empty, zero_division=1.0) =", metrics.iou(empty, empty, zero_division=1.0))
-print("iou(empty, truth)                    =", metrics.iou(empty, truth), " <- a real miss is a real 0")
+print("iou(empty, truth)                    =", metrics.iou(empty, truth), "<- a real miss")
 
 per_image = [metrics.iou(pred, truth), metrics.iou(empty, empty), metrics.iou(truth, truth)]
 print("per-image IoU:", per_image, "-> nan-mean:", np.nanmean(per_image))
@@ -396,7 +415,7 @@ target = masks.mask_from_string('''
     1122
     1112
 ''')
-pred = masks.mask_from_string('''
+pred4 = masks.mask_from_string('''
     0000
     1112
     1112
@@ -412,7 +431,7 @@ print(target)
 # `K * true + predicted` counts all pairs at once:
 
 # %%
-cm = np.bincount((K * target + pred).ravel(), minlength=K * K).reshape(K, K)
+cm = np.bincount((K * target + pred4).ravel(), minlength=K * K).reshape(K, K)
 print(cm)
 
 tp = np.diag(cm)              # right class
@@ -426,11 +445,11 @@ with np.errstate(invalid="ignore"):
 # what*: 2 sidewalk pixels were called road, 1 road pixel sidewalk. The library does the same:
 
 # %%
-print(metrics.confusion_matrix(pred, target, num_classes=K))
-ious = metrics.per_class_iou(pred, target, num_classes=K)
+print(metrics.confusion_matrix(pred4, target, num_classes=K))
+ious = metrics.per_class_iou(pred4, target, num_classes=K)
 for name, value in zip(names, ious):
     print(f"{name:>12}: {value:.3f}")
-print("mean IoU:", round(metrics.mean_iou(pred, target, num_classes=K), 4))
+print("mean IoU:", round(metrics.mean_iou(pred4, target, num_classes=K), 4))
 print("mean IoU if the absent classes counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
 
 # %% [markdown]
@@ -440,35 +459,42 @@ print("mean IoU if the absent classes counted as 0:", round(float(np.nan_to_num(
 # its IoU is 0, and it stays in the mean:
 
 # %%
-invented = pred.copy()
-invented[0, 0] = 4                     # one sky pixel predicted as car; there is no car in the truth
+invented = pred4.copy()
+invented[0, 0] = 4                     # one sky pixel predicted as car; no car in the truth
 ious_inv = metrics.per_class_iou(invented, target, num_classes=K)
 print("per-class IoU:", dict(zip(names, np.round(ious_inv, 3).tolist())))
-print("mean IoU:", round(metrics.mean_iou(invented, target, num_classes=K), 4),
-      "| over the target's classes only (wrong):", round(float(np.nanmean(ious_inv[np.unique(target)])), 4))
+print("mean IoU:", round(metrics.mean_iou(invented, target, num_classes=K), 4))
+target_only = np.nanmean(ious_inv[np.unique(target)])
+print("over the target's classes only (wrong):", round(float(target_only), 4))
 
 # %% [markdown]
 # The invented car costs twice: sky falls from 1 to 0.75, and car enters the mean with IoU 0
-# (mean 0.4792). Averaging the target's classes only would report 0.6389, hiding the false alarm.
+# (mean 0.4792). The target's classes only would give 0.6389, hiding the false alarm.
 #
 # **Void pixels.** §1b's mask file is this target with its last pixel void (255).
-# `ignore_index=255` drops every pixel whose *target* is 255 before counting. Without it, 255 is
-# no class id of a 5-class data set, and the library refuses:
+# `ignore_index=255` drops every pixel whose *target* is 255; without it, the library refuses:
 
 # %%
-print("mean IoU, void pixel ignored:", round(metrics.mean_iou(pred, ids, num_classes=K, ignore_index=255), 4))
+void_miou = metrics.mean_iou(pred4, ids, num_classes=K, ignore_index=255)
+print("mean IoU, void pixel ignored:", round(void_miou, 4))
+void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
+print("sidewalk IoU:", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3),
+      "with void ignored")
+print("the void pixel: target", target[3, 3], "| prediction", pred4[3, 3])
 try:
-    metrics.mean_iou(pred, ids, num_classes=K)
+    metrics.mean_iou(pred4, ids, num_classes=K)
 except ValueError as err:
     print("without ignore_index:", str(err).splitlines()[0])
 
 # %% [markdown]
+# The void pixel was a correct sidewalk pixel (2 in both masks). Ignoring a pixel removes its TP
+# too: sidewalk IoU falls from 0.5 to 0.4, and the mean from 0.7222 to 0.6889.
 #
 # ## 7 · A first look at boundaries
 #
 # A big object has most of its pixels inside: 64 of the 100 pixels of the 10×10 square below are
-# not on its outline. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each
-# outline.
+# not in its one-pixel band. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band**
+# along each outline.
 #
 # *Predict before you run:* the square moves one pixel right. Is its mask IoU or its boundary IoU
 # the lower one?
@@ -478,28 +504,31 @@ square = np.zeros((20, 20), dtype=bool)
 square[5:15, 5:15] = True
 shifted = np.roll(square, 1, axis=1)  # the same square, one pixel to the right
 
-print("mask IoU     :", round(metrics.iou(shifted, square), 3), "| pixels in both squares:", (shifted & square).sum(),
-      "of", (shifted | square).sum())
+print("mask IoU     :", round(metrics.iou(shifted, square), 3))
+print("pixels in both squares:", (shifted & square).sum(), "of", (shifted | square).sum())
 print("boundary IoU :", round(metrics.boundary_iou(shifted, square), 3))
-print("the square's pixels:", square.sum(), "| on its outline:", (square & ~ndimage.binary_erosion(square, np.ones((3, 3)))).sum(),
-      "| inside:", ndimage.binary_erosion(square, np.ones((3, 3))).sum())
+inner = ndimage.binary_erosion(square, np.ones((3, 3)))     # the square, one layer peeled off
+band = square & ~inner                                       # the peeled layer: a band 1 px wide
+print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| inside:", inner.sum())
 
 # %% [markdown]
-# The band: erode the mask `d` times (peel `d` layers off) and keep what was peeled off, every
-# mask pixel within `d` pixels of the outline. `d = max(1, round(dilation_ratio × diagonal))`, with
-# `dilation_ratio = 0.02` by default (Cheng et al.'s choice), so the band is the same fraction of
-# the image at any resolution. Boundary IoU is the IoU of the two bands:
+# The cell above peeled one layer off the square; its `band` is what was peeled. For a band `d`
+# pixels wide, erode `d` times (`iterations=d`), with `d = max(1, round(dilation_ratio ×
+# diagonal))` and `dilation_ratio = 0.02` (Cheng et al.'s choice), the same fraction of the image
+# at any resolution. Boundary IoU is the IoU of the two bands:
 
 # %%
 dilation_ratio = 0.02
 d = max(1, round(dilation_ratio * np.hypot(*square.shape)))
-band_t = metrics.boundary_band(square, dilation_ratio)
-band_p = metrics.boundary_band(shifted, dilation_ratio)
 print(f"diagonal {np.hypot(*square.shape):.1f} px x {dilation_ratio} -> d = {d} px")
-print("band pixels: target", band_t.sum(), "| prediction", band_p.sum(),
-      "| both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
+band_t = square & ~ndimage.binary_erosion(square, np.ones((3, 3)), iterations=d)
+band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)), iterations=d)
+library_band = metrics.boundary_band(square, dilation_ratio)
+print("same as metrics.boundary_band:", bool((band_t == library_band).all()))
+print("band pixels: target", band_t.sum(), "| prediction", band_p.sum())
+print("both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
-fig = viz.band_figure(square, shifted, band_t, band_p, d)     # the bands in grey; red and blue stay FP and FN
+fig = viz.band_figure(square, shifted, band_t, band_p, d)     # bands grey; red FP, blue FN
 
 # %% [markdown]
 # Each band (dark grey) is the one-pixel ring just inside its square's outline. The rings agree
@@ -507,13 +536,14 @@ fig = viz.band_figure(square, shifted, band_t, band_p, d)     # the bands in gre
 # Mask IoU hides that behind the 90 shared pixels (0.818); boundary IoU falls to 0.333.
 #
 # **Small regions:** a one-pixel shift costs a small object far more, since most of its pixels
-# lie on its outline (the cell below; lesson 05 has a "missed small region" bucket).
+# lie in its band (the cell below).
 
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
 tiny[5:7, 5:7] = True                      # a 2x2 square
-print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.binary_erosion(tiny, np.ones((3, 3)))).sum(),
-      "| mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1), tiny), 3))
+tiny_band = tiny & ~ndimage.binary_erosion(tiny, np.ones((3, 3)))
+print("2x2 square: pixels", tiny.sum(), "| in its band:", tiny_band.sum())
+print("mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1), tiny), 3))
 
 # %% [markdown]
 # The 10×10 square kept IoU 0.818 after the shift; the 2×2 square keeps 0.333.
@@ -523,53 +553,53 @@ print("2x2 square: pixels", tiny.sum(), "| on its outline:", (tiny & ~ndimage.bi
 
 # %%
 first = scene.labels[0] == 4                                  # annotator 1: §0's cars
-tighter = ndimage.binary_erosion(first, np.ones((3, 3)))      # annotator 2: 1 px inside every outline ...
-looser = ndimage.binary_dilation(first, np.ones((3, 3)))      # ... or 1 px outside it
-print(f"car pixels: annotator 1 {first.sum()} | 1 px tighter {tighter.sum()}, car IoU {metrics.iou(tighter, first):.3f}"
-      f" | 1 px looser {looser.sum()}, car IoU {metrics.iou(looser, first):.3f}")
+tighter = ndimage.binary_erosion(first, np.ones((3, 3)))      # annotator 2: 1 px inside ...
+looser = ndimage.binary_dilation(first, np.ones((3, 3)))      # ... or 1 px outside
+print(f"car pixels: annotator 1 {first.sum()}")
+print(f"1 px tighter: {tighter.sum()} pixels, car IoU {metrics.iou(tighter, first):.3f}")
+print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first):.3f}")
 
 # %% [markdown]
 # Neither annotator is wrong, yet against the first the second scores car IoU 0.355 (tighter) or
-# 0.532 (looser). On objects this small, compare a model's IoU with such scores, not with 1, and
-# agree on a boundary rule (is a half-covered pixel car?) before anyone annotates.
+# 0.532 (looser): on objects this small, compare a model's IoU with such scores, not with 1.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
-# A mask is only convincing next to its image. Paint each class id in its colour and blend it
-# over the image. A class keeps its colour in every figure (`segcourse/palette.py`); a surface
-# defect is orange.
+# A mask is only convincing next to its image: paint each class in its colour
+# (`segcourse/palette.py`; a surface defect is orange) and blend it over the image.
 
 # %%
 rng = np.random.default_rng(0)
 H = W = 32
 yy, xx = np.mgrid[:H, :W]
-image = np.full((H, W, 3), 0.55) + 0.04 * rng.standard_normal((H, W, 3))  # grey "asphalt"
-blob = (yy - 14) ** 2 / 60 + (xx - 18) ** 2 / 110 < 1                     # a dark stain
-image[blob] -= 0.25
-image = image.clip(0, 1)
+stain_image = np.full((H, W, 3), 0.55) + 0.04 * rng.standard_normal((H, W, 3))  # grey "asphalt"
+blob = (yy - 14) ** 2 / 60 + (xx - 18) ** 2 / 110 < 1                           # a dark stain
+stain_image[blob] -= 0.25
+stain_image = stain_image.clip(0, 1)
 
-label_map = blob.astype(np.uint8)           # 0 = surface, 1 = defect
-colours = masks.to_rgb(label_map, palette.DEFECT_PALETTE) / 255.0
+stain_map = blob.astype(np.uint8)           # 0 = surface, 1 = defect
+stain_colours = masks.to_rgb(stain_map, palette.DEFECT_PALETTE) / 255.0
 alpha = 0.45
-overlay = np.where(label_map[..., None] > 0, (1 - alpha) * image + alpha * colours, image)
+blend = (1 - alpha) * stain_image + alpha * stain_colours
+stain_overlay = np.where(stain_map[..., None] > 0, blend, stain_image)
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.9))
-for ax, img, title in zip(axes, [image, colours, overlay], ["image", "mask (label map)", "overlay"]):
+panels = [stain_image, stain_colours, stain_overlay]
+for ax, img, title in zip(axes, panels, ["image", "mask (label map)", "overlay"]):
     ax.imshow(img, interpolation="nearest")
     ax.set_title(title)
     ax.axis("off")
-axes[2].contour(label_map, levels=[0.5], colors="white", linewidths=0.8)
-fig.legend(handles=viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE)
-           + [Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")],
+axes[2].contour(stain_map, levels=[0.5], colors="white", linewidths=0.8)
+outline = Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")
+fig.legend(handles=viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE) + [outline],
            loc="lower center", ncol=3, frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.1, 1, 1))
 
 # %% [markdown]
 # The white contour lets a reader check the edge against the image (`viz.overlay` does the blend).
 #
-# **A real image.** scikit-image's coins, masked by one global brightness threshold that Otsu's
-# method picks (the grey levels within each side vary least), as the gallery example "Label image
-# regions" starts:
+# **A real image.** scikit-image's coins, masked by one brightness threshold that Otsu's method
+# picks, as the gallery example "Label image regions" starts:
 
 # %%
 from skimage import data as skdata, filters
@@ -579,10 +609,11 @@ otsu = filters.threshold_otsu(coins)
 coin_mask = coins > otsu                                # 1 = coin, 0 = background
 regions, n_regions = ndimage.label(coin_mask)
 sizes = np.bincount(regions.ravel())[1:]
-print(f"coins {coins.shape}, Otsu threshold {otsu}: {coin_mask.mean():.1%} of the pixels are 'coin'")
+print(f"coins {coins.shape}, Otsu threshold {otsu}")
+print(f"pixels marked 'coin': {coin_mask.mean():.1%}")
 print(f"connected regions: {n_regions}, of which {(sizes >= 100).sum()} have 100 pixels or more")
 
-coin_palette = palette.PALETTE[[0, 3]]                  # background, bluish green
+coin_palette = palette.PALETTE[[0, 3]]                  # background (left unpainted), bluish green
 coins_rgb = np.repeat(coins[..., None] / 255.0, 3, axis=2)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
 axes[0].imshow(coins, cmap="gray", vmin=0, vmax=255)
@@ -592,14 +623,14 @@ axes[1].contour(coin_mask, levels=[0.5], colors="white", linewidths=0.6)
 axes[1].set_title(f"Otsu mask (grey level > {otsu}) over the image", fontsize=10)
 for ax in axes:
     ax.set_axis_off()
-fig.legend(handles=viz.legend_handles(["background", "coin"], coin_palette)
-           + [Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")],
-           loc="lower center", ncol=3, frameon=False, fontsize=9)
+coin_patch = Patch(facecolor=coin_palette[1] / 255, edgecolor="black", label="coin")
+fig.legend(handles=[coin_patch, outline],
+           loc="lower center", ncol=2, frameon=False, fontsize=9)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
 
 # %% [markdown]
 # One global threshold, 112, marks 32.2 % of the pixels as coin. Appendix A counts its specks
-# and holes, and what the gallery's closing fills. Lesson 04 segments real images with better tools.
+# and holes; lesson 04 segments real images with better tools.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
@@ -610,11 +641,12 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # `0.45`, between the mean red of surface and stain, printed first):
 
 # %%
-print(f"mean red brightness: surface {image[~blob, 0].mean():.2f}, stain {image[blob, 0].mean():.2f}")
-logits = (0.45 - image[..., 0]) / 0.05                 # one logit per pixel: > 0 means "darker than 0.45"
+print(f"mean red brightness: surface {stain_image[~blob, 0].mean():.2f}")
+print(f"mean red brightness: stain {stain_image[blob, 0].mean():.2f}")
+logits = (0.45 - stain_image[..., 0]) / 0.05           # one logit per pixel: > 0 is "darker"
 prob = 1 / (1 + np.exp(-logits))                        # the sigmoid
-print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max()), 1),
-      "| probabilities from", round(float(prob.min()), 3), "to", round(float(prob.max()), 3))
+print("logits from", round(float(logits.min()), 1), "to", round(float(logits.max()), 1))
+print("probabilities from", round(float(prob.min()), 3), "to", round(float(prob.max()), 3))
 print("prob > 0.5 is the same mask as logits > 0:", bool(((prob > 0.5) == (logits > 0)).all()))
 mask = prob > 0.5                                       # the mask at the default threshold
 print(f"prob > 0.5: {mask.sum()} pixels predicted, IoU {metrics.iou(mask, blob):.3f}")
@@ -625,11 +657,13 @@ print(f"prob > 0.5: {mask.sum()} pixels predicted, IoU {metrics.iou(mask, blob):
 # %%
 thresholds = [0.1, 0.3, 0.5, 0.7, 0.9]
 print(f"the true stain has {blob.sum()} pixels of {blob.size:,}")
-print(f"an empty prediction: pixel accuracy {(~blob).mean():.3f} | IoU {metrics.iou(np.zeros_like(blob), blob):.1f}")
+print(f"an empty prediction: pixel accuracy {(~blob).mean():.3f}")
+print(f"an empty prediction: IoU {metrics.iou(np.zeros_like(blob), blob):.1f}")
 for t in thresholds:
     m = prob > t
-    print(f"threshold {t}: {m.sum():4d} pixels predicted | FP {(m & ~blob).sum():3d} | FN {(~m & blob).sum():3d} "
-          f"| IoU {metrics.iou(m, blob):.3f}")
+    fp, fn = (m & ~blob).sum(), (~m & blob).sum()
+    iou_t = metrics.iou(m, blob)
+    print(f"threshold {t}: {m.sum():4d} predicted | FP {fp:3d} | FN {fn:3d} | IoU {iou_t:.3f}")
 grid = np.round(np.linspace(0.01, 0.99, 99), 2)
 grid_iou = np.array([metrics.iou(prob > t, blob) for t in grid])
 
@@ -640,8 +674,10 @@ axes[0].set_title("sigmoid(logit); white: true stain")
 axes[0].set_axis_off()
 fig.colorbar(shown, ax=axes[0], label="probability of 'defect'")
 axes[1].plot(grid, grid_iou, color=palette.SERIES[1] / 255, label="IoU of prob > threshold")
-axes[1].plot(thresholds, [metrics.iou(prob > t, blob) for t in thresholds], "o", color="black", label="printed thresholds")
-axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", ylim=(0, 1.02), title="IoU against the threshold")
+axes[1].plot(thresholds, [metrics.iou(prob > t, blob) for t in thresholds], "o", color="black",
+             label="printed thresholds")
+axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", ylim=(0, 1.02),
+            title="IoU against the threshold")
 axes[1].legend(loc="lower center", fontsize=8)
 fig.tight_layout()
 
@@ -652,8 +688,7 @@ fig.tight_layout()
 # choice: here 0.7 scores IoU 0.992 against 0.973 at 0.5.
 #
 # A threshold picked on the image we report flatters its score: choose it on **validation**
-# images (Appendix B). The sigmoid of $z$ is the softmax of $(0, z)$: one logit is the two-class
-# case of §1's K scores.
+# images (Appendix B).
 #
 # ## Summary
 #
@@ -670,9 +705,9 @@ fig.tight_layout()
 # | item | this lesson |
 # |---|---|
 # | input image | the 3×3 truth; the 20×20 square; the 32×32 stain image |
-# | prediction | the 3×3 prediction (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk one; the square shifted 1 px |
+# | prediction | the 3×3 one (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk one; the square moved 1 px |
 # | metric | IoU 0.5, Dice 0.6667 (3×3); mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
-# | failure check | sidewalk ↔ road in the confusion matrix; the one-pixel shift; the 2×2 square (IoU 0.333) |
+# | failure check | sidewalk ↔ road (confusion matrix); the 1 px shift; the 2×2 square (IoU 0.333) |
 # | what you should see | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay |
 #
 # The same card for §0's street scene, drawn by `viz.evidence_card`, with two hand-made faults:
@@ -680,12 +715,13 @@ fig.tight_layout()
 
 # %%
 card_image, scene_truth = scene.images[0], scene.labels[0]
-road, sidewalk, car = 1, 2, 4
-guess = np.where(scene_truth == car, road, scene_truth)      # the car pixels become road ...
-guess[np.roll(scene_truth == car, 1, axis=1)] = car          # ... and the cars come back 1 px to the right
-near_road = ndimage.binary_dilation(scene_truth == road, iterations=3)
-strip = (scene_truth == sidewalk) & near_road & (np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2)
-guess[strip] = road                                          # sidewalk next to the road's left edge called road
+road_id, sidewalk_id, car_id = 1, 2, 4
+guess = np.where(scene_truth == car_id, road_id, scene_truth)   # the car pixels become road ...
+guess[np.roll(scene_truth == car_id, 1, axis=1)] = car_id       # ... and the cars return 1 px right
+near_road = ndimage.binary_dilation(scene_truth == road_id, iterations=3)
+left_half = np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2
+strip = (scene_truth == sidewalk_id) & near_road & left_half
+guess[strip] = road_id                      # sidewalk next to the road's left edge called road
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
@@ -693,26 +729,47 @@ notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~stri
                                              "a sidewalk strip called road": strip})
 fig, card_text = viz.evidence_card(
     card_image, scene_truth, guess, scene.class_names, notes=notes, palette=scene.palette,
-    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car],
-            "car Dice": metrics.dice(guess == car, scene_truth == car),
-            "car boundary IoU": metrics.boundary_iou(guess == car, scene_truth == car), "road IoU": per_class[road],
-            "road boundary IoU": metrics.boundary_iou(guess == road, scene_truth == road), "per_class": per_class})
+    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
+            "car Dice": metrics.dice(guess == car_id, scene_truth == car_id),
+            "car boundary IoU": metrics.boundary_iou(guess == car_id, scene_truth == car_id),
+            "road IoU": per_class[road_id],
+            "road boundary IoU": metrics.boundary_iou(guess == road_id, scene_truth == road_id),
+            "per_class": per_class})
 print(card_text)
-car_t, car_p = scene_truth == car, guess == car
-print(f"car pixels in the band (d = {max(1, round(0.02 * np.hypot(*scene_truth.shape)))} px): truth "
-      f"{metrics.boundary_band(car_t).sum()} of {car_t.sum()}, prediction {metrics.boundary_band(car_p).sum()} of {car_p.sum()}")
+car_t, car_p = scene_truth == car_id, guess == car_id
+print(f"band width d = {max(1, round(0.02 * np.hypot(*scene_truth.shape)))} px")
+print(f"car pixels in the band: truth {metrics.boundary_band(car_t).sum()} of {car_t.sum()}, "
+      f"prediction {metrics.boundary_band(car_p).sum()} of {car_p.sum()}")
+
+# %% [markdown]
+# The faults are hard to see at this size. Zoomed ×4, with the wrong pixels outlined in white:
+
+# %%
+crops = {"a car, moved 1 px right": (slice(38, 49), slice(24, 38)),
+         "the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
+fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.9))
+for ax, (title, (rows, cols)) in zip(axes, crops.items()):
+    four = np.ones((4, 4), np.uint8)                           # each pixel becomes 4×4
+    ax.imshow(np.kron(masks.to_rgb(guess[rows, cols], scene.palette), four[..., None]))
+    wrong_crop = guess[rows, cols] != scene_truth[rows, cols]
+    ax.contour(np.kron(wrong_crop, four), levels=[0.5], colors="white", linewidths=1.2)
+    ax.set_title(f"{title} (×4)", fontsize=9)
+    ax.set_axis_off()
+    print(f"{title}: {wrong_crop.sum()} wrong pixels in the crop")
+wrong_patch = Patch(facecolor="none", edgecolor="black", label="wrong pixels (white outline)")
+fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette) + [wrong_patch],
+           loc="lower center", ncol=3, frameon=False, fontsize=8)
+fig.tight_layout(rect=(0, 0.16, 1, 1))
 
 # %% [markdown]
 # Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
-# wrong pixel on a **class edge** (its 3×3 neighbourhood in the truth holds two classes: 1 px on
-# each side of the edge), magenta one inside a region. Not §2's FP/FN colours: in a label map
-# each wrong pixel is both, an FP of the class predicted and an FN of the true one. The colours
-# do not separate the two faults; the failure notes do. The strip's 135 pixels are 57 cyan and
-# 78 magenta; all 34 wrong car pixels are cyan.
+# wrong pixel on a **class edge** (two classes in its 3×3 neighbourhood in the truth), magenta one
+# inside a region: in a label map each wrong pixel is both an FP and an FN, so §2's colours do not
+# apply. The strip's 135 pixels are 57 cyan and 78 magenta; all 34 wrong car pixels are cyan.
 #
-# Car boundary IoU equals car IoU (0.726): the cars are so small that each band holds its whole
-# mask (107 of 107 truth pixels, last line above), so boundary IoU is just IoU. On the
-# large road region the band does show the edge errors: road IoU 0.872, road boundary IoU 0.654.
+# Car boundary IoU equals car IoU (0.726): each small car's band holds its whole mask (107 of 107
+# truth pixels, last line above). On the large road the band shows the edge errors: road IoU
+# 0.872, road boundary IoU 0.654.
 #
 # ## Pass check
 #
@@ -722,10 +779,12 @@ print(f"car pixels in the band (d = {max(1, round(0.02 * np.hypot(*scene_truth.s
 # * compute the IoU of two small masks in a loop and in numpy, naming each pixel TP, FP or FN;
 # * say why `iou(empty, empty)` is NaN, and why an invented class scores 0;
 # * turn a label map into a one-hot stack and back, and logits into a mask (sigmoid, threshold);
-# * read class ids from a mask file: straight from a palette PNG, by colour lookup from RGB, 255 void;
-# * point at one class confusion in a confusion matrix and one boundary error that IoU hides.
+# * read class ids from a mask file: from a palette PNG, by colour lookup from RGB, 255 void;
+# * point at one class confusion in a confusion matrix, and explain one boundary error that IoU
+#   hides;
+# * draw a mask over its image and write a one-line note on what is wrong.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` check most of these on new cases.
+# The exercises in `exercises/00_masks_and_iou.ipynb` check these on new cases.
 
 # %% [markdown]
 # ## Appendix (optional)
@@ -746,10 +805,11 @@ def holes(m):
     return n, int((enclosed > 0).sum())
 
 
-closed = closing(coin_mask, np.ones((4, 4), bool))  # the gallery's call (its footprint_rectangle((4, 4)) is this square)
-print(f"specks: {(sizes < 100).sum()} regions of {sizes[sizes < 100].min()} to {sizes[sizes < 100].max()} px | "
-      f"holes (count, px): {holes(coin_mask)} before the closing, {holes(closed)} after | "
-      f"pixels added: {(closed & ~coin_mask).sum()}, removed: {(coin_mask & ~closed).sum()}")
+closed = closing(coin_mask, np.ones((4, 4), bool))  # the gallery's footprint_rectangle((4, 4))
+specks = sizes[sizes < 100]
+print(f"specks: {specks.size} regions of {specks.min()} to {specks.max()} px")
+print(f"holes (count, px): {holes(coin_mask)} before the closing, {holes(closed)} after")
+print(f"pixels added: {(closed & ~coin_mask).sum()}, removed: {(coin_mask & ~closed).sum()}")
 
 # %% [markdown]
 # The 27 small regions are specks of 1 to 5 pixels, and the 216 holes hold 617 pixels; the
@@ -774,18 +834,24 @@ def stain(seed, surface):
     return img.clip(0, 1), mask
 
 
-print("validation surface | chosen | mean validation IoU | held-out IoU | tuning on the held-out stain adds")
+def val_ious(img, m):
+    """IoU of prob > t for every t of the grid, with §9's logits."""
+    p = 1 / (1 + np.exp(-(0.45 - img[..., 0]) / 0.05))
+    return [metrics.iou(p > t, m) for t in grid]
+
+
+print("validation surface | chosen | mean validation IoU | held-out IoU | held-out best - held-out")
 for surface in (0.60, 0.55):
-    val_iou = np.mean([[metrics.iou(1 / (1 + np.exp(-(0.45 - img[..., 0]) / 0.05)) > t, m) for t in grid]
-                       for img, m in (stain(seed, surface) for seed in range(1, 6))], axis=0)   # the same logits
+    val_iou = np.mean([val_ious(*stain(seed, surface)) for seed in range(1, 6)], axis=0)
     chosen = grid[val_iou.argmax()]
     held_out = metrics.iou(prob > chosen, blob)
-    print(f"{surface:18.2f} | {chosen:6.2f} | {val_iou.max():19.3f} | {held_out:12.3f} | {grid_iou.max() - held_out:.3f}")
-print(f"held-out IoU at the default 0.5: {metrics.iou(prob > 0.5, blob):.3f}; "
-      f"at its own best, {grid[grid_iou.argmax()]}: {grid_iou.max():.3f}")
+    gain = grid_iou.max() - held_out
+    print(f"{surface:18.2f} | {chosen:6.2f} | {val_iou.max():19.3f} | {held_out:12.3f} | "
+          f"{gain:.3f}")
+print(f"held-out IoU at the default 0.5: {metrics.iou(prob > 0.5, blob):.3f}")
+print(f"held-out IoU at its own best, {grid[grid_iou.argmax()]}: {grid_iou.max():.3f}")
 
 # %% [markdown]
 # Under brighter light, validation picks 0.47 (mean IoU 0.994), which scores 0.959 on the
 # held-out stain, below the default 0.5 (0.973): the validation images did not look like the test
-# image. Lit like §8, validation picks 0.7, 0.004 below the held-out stain's own best. When the
-# held-out score falls well below validation, make the validation images more like the real ones.
+# image. Lit like §8, validation picks 0.7, 0.004 below the held-out stain's own best.

@@ -317,3 +317,100 @@ def from_one_hot(one_hot):
 
 # %% nbgrader={"grade": true, "grade_id": "check_one_hot_batch", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_one_hot_batch(to_one_hot, from_one_hot)
+
+
+# %% [markdown]
+# ## 11 · Draw an overlay, and write a failure note (2 points)
+#
+# Lesson 00 §8 blended a mask over its image. Now you draw the practice output yourself, on a
+# new stain image (`stain_image`, float RGB from 0 to 1, and its true mask `stain_truth`):
+#
+# 1. `overlay(image, mask, colour, alpha)` returns a new `(H, W, 3)` float picture:
+#    `(1 - alpha) * image + alpha * colour / 255` where `mask` is nonzero, and the image unchanged
+#    elsewhere. `colour` is `(r, g, b)` from 0 to 255; any nonzero mask value is "object".
+# 2. Plant **one** fault in a copy of the truth, as a model might make it: shift the mask by 1 to
+#    3 pixels, cut a part off, or add pixels. Call it `faulty`.
+# 3. Write `note`, one line that names the fault (a word such as *shifted*, *missing* or *extra*)
+#    and says how many pixels are wrong (FP + FN: count them with numpy).
+#
+# The rest of the answer cell draws your overlay next to the image. The check compares your
+# `overlay` pixel by pixel with the blend on several images and masks, then reads your note
+# against the fault in `faulty`.
+
+# %% nbgrader={"grade": false, "grade_id": "overlay_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+from segcourse import palette
+
+rng = np.random.default_rng(5)
+yy, xx = np.mgrid[:32, :32]
+stain_truth = (yy - 15) ** 2 / 50 + (xx - 16) ** 2 / 90 < 1           # an ellipse of 'defect'
+stain_image = np.full((32, 32, 3), 0.55) + 0.04 * rng.standard_normal((32, 32, 3))
+stain_image[stain_truth] -= 0.25                                       # the stain is darker
+stain_image = stain_image.clip(0, 1)
+print("image", stain_image.shape, "| true stain pixels:", stain_truth.sum())
+
+# %% nbgrader={"grade": false, "grade_id": "overlay_note", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def overlay(image, mask, colour, alpha):
+    ### BEGIN SOLUTION
+    image = np.asarray(image, dtype=float)
+    paint = np.asarray(colour, dtype=float) / 255.0
+    inside = np.asarray(mask)[..., None] != 0             # (H, W, 1): broadcasts over r, g, b
+    return np.where(inside, (1 - alpha) * image + alpha * paint, image)
+    ### END SOLUTION
+
+
+### BEGIN SOLUTION
+faulty = np.roll(stain_truth, 2, axis=1)                  # the fault: the stain 2 px to the right
+wrong = int((faulty != stain_truth).sum())                # FP + FN
+print("FP:", (faulty & ~stain_truth).sum(), "| FN:", (stain_truth & ~faulty).sum())
+print("wrong pixels:", wrong)
+note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and right edges"
+### END SOLUTION
+
+fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+axes[0].imshow(stain_image)
+axes[0].set_title("image")
+axes[1].imshow(overlay(stain_image, faulty, palette.DEFECT_PALETTE[1], 0.45))
+axes[1].contour(stain_truth, levels=[0.5], colors="white", linewidths=0.8)
+axes[1].set_title("faulty over the image")
+for ax in axes:
+    ax.set_axis_off()
+fig.legend(handles=[Patch(facecolor=palette.DEFECT_PALETTE[1] / 255, label="defect (faulty)"),
+                    Patch(facecolor="none", edgecolor="black", label="true outline (white)")],
+           loc="lower center", ncol=2, frameon=False, fontsize=8)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
+
+# %% nbgrader={"grade": true, "grade_id": "check_overlay_note", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
+
+
+# %% [markdown]
+# ## 12 · Which prediction has the boundary error? (1 point)
+#
+# Two predictions of one round object score almost the same mask IoU (printed below): `A` misses a
+# bite out of the object, `B` has the whole object one pixel too far right. Which one does
+# boundary IoU (lesson 00 §7, `dilation_ratio = 0.02`, so a band 1 pixel wide here) flag with the
+# lower score, and why? Answer with the prediction's name and a short reason, as
+# `flagged = ("...", "...")`. Work it out from the bands (numpy and `scipy.ndimage`), not by
+# guessing from the mask IoU.
+
+# %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+gy, gx = np.mgrid[:40, :40]
+round_truth = (gy - 20) ** 2 + (gx - 19) ** 2 <= 81                    # a disc of radius 9
+predictions = {"A": round_truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36),   # a bite taken out
+               "B": np.roll(round_truth, 1, axis=1)}                           # moved 1 px right
+for key, p in predictions.items():
+    print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f}")
+
+# %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+for label, candidate in predictions.items():                # ndimage: imported for exercise 7
+    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (candidate, round_truth)]
+    shared, either = (bands[0] & bands[1]).sum(), (bands[0] | bands[1]).sum()
+    print(f"{label}: band pixels shared {shared} of {either}")
+flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "check_boundary_flag", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+checks.check_boundary_flag(flagged, predictions, round_truth)

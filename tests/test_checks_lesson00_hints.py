@@ -1,4 +1,5 @@
-"""Lesson 00's checks name the cause of the typical mistakes of review 00s9 (P2-6, P2-7, P3-14).
+"""Lesson 00's checks name the cause of the typical mistakes of reviews 00s9 (P2-6, P2-7, P3-14) and 00s11
+(exercises 11 and 12: the overlay and failure note, the boundary flag).
 
 Each wrong answer below is a student answer of that review; each test runs in well under a second.
 """
@@ -447,3 +448,76 @@ def test_one_hot_batch_right_answer_passes_and_mistakes_are_named():
            "argmax over axis 0")
     _fails(lambda f: checks.check_one_hot_batch(_to_one_hot, f), lambda o: _from_one_hot(o).astype(float),
            "dtype float64")
+
+
+# ------------------------------------------------------------------------------- exercise 11
+def _blend(image, mask, colour, alpha):
+    image = np.asarray(image, dtype=float)
+    return np.where(np.asarray(mask)[..., None] != 0, (1 - alpha) * image + alpha * np.asarray(colour) / 255, image)
+
+
+def _stain():
+    yy, xx = np.mgrid[:32, :32]
+    truth = (yy - 15) ** 2 / 50 + (xx - 16) ** 2 / 90 < 1
+    return np.full((32, 32, 3), 0.5), truth
+
+
+def test_overlay_note_right_answers_pass_for_each_kind_of_fault():
+    image, truth = _stain()
+    shifted = np.roll(truth, 2, axis=1)
+    checks.check_overlay_note(_blend, image, truth, shifted, f"shifted 2 px right: {(shifted != truth).sum()} wrong")
+    bite = truth & (np.arange(32) < 20)
+    checks.check_overlay_note(_blend, image, truth, bite, f"the right end is missing: {(bite != truth).sum()} px")
+    grown = ndimage.binary_dilation(truth)
+    checks.check_overlay_note(_blend, image, truth, grown, f"{(grown != truth).sum()} extra pixels all round")
+
+
+def test_overlay_mistakes_are_named():
+    image, truth = _stain()
+    shifted = np.roll(truth, 1, axis=1)
+    note = f"shifted 1 px: {(shifted != truth).sum()} pixels wrong"
+
+    def check(f):
+        return checks.check_overlay_note(f, image, truth, shifted, note)
+    _fails(check, lambda im, m, c, a: (1 - a) * np.asarray(im) + a * np.asarray(c) / 255, "whole image",
+           "mask[..., None] != 0")
+    _fails(check, lambda im, m, c, a: _blend(im, m, np.asarray(c) * 255, a), "divide the colour by 255")
+    _fails(check, lambda im, m, c, a: _blend(im, m, c, 1 - a), "alpha is on the wrong side")
+    _fails(check, lambda im, m, c, a: _blend(im, np.asarray(m) == 1, c, a), "mask == 1", "mask != 0")
+    _fails(check, lambda im, m, c, a: _blend(im, m, c, a)[..., 0], "shape")
+
+
+def test_failure_note_mistakes_are_named():
+    image, truth = _stain()
+    shifted = np.roll(truth, 1, axis=1)
+    wrong = (shifted != truth).sum()
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n), f"a part is missing: {wrong} px",
+           "your faulty mask is a shift", "names a missing")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n), "shifted, IoU 0.9",
+           "how many pixels are wrong", "(faulty != truth).sum()")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n), f"shifted\n{wrong} wrong",
+           "one line")
+    _fails(lambda f: checks.check_overlay_note(_blend, image, truth, f, "shifted: 0"), truth.copy(),
+           "faulty equals truth")
+    mixed = truth.copy()
+    mixed[0, 0], mixed[15, 16] = True, False
+    _fails(lambda f: checks.check_overlay_note(_blend, image, truth, f, "2 wrong"), mixed, "plant one fault only")
+
+
+# ------------------------------------------------------------------------------- exercise 12
+def _flag_case():
+    gy, gx = np.mgrid[:40, :40]
+    truth = (gy - 20) ** 2 + (gx - 19) ** 2 <= 81
+    return {"A": truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36), "B": np.roll(truth, 1, axis=1)}, truth
+
+
+def test_boundary_flag_right_answer_passes_and_mistakes_are_named():
+    preds, truth = _flag_case()
+    assert metrics.iou(preds["A"], truth) < metrics.iou(preds["B"], truth)      # the trap: A has the lower IoU
+    checks.check_boundary_flag(("B", "its outline moved 1 px"), preds, truth)
+    checks.check_boundary_flag(["b", "shifted"], preds, truth)
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("A", "a bite is missing"),
+           "A has the lower mask IoU", "bands")
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("B", "it is worse"), "B is right", "say why")
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), "B", "a name and a reason")
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("C", "shifted"), "not one of the predictions")

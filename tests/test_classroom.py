@@ -168,6 +168,32 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             painted = editor.mask  # painted with the mouse: gone when grading re-runs the notebook
             """, {"check_paint"}),
     ],
+    "overlay_note": [
+        ("dee", """
+            def overlay(image, mask, colour, alpha):  # blends the colour over the whole image, mask ignored
+                return (1 - alpha) * np.asarray(image, dtype=float) + alpha * np.asarray(colour) / 255
+
+            faulty = np.roll(stain_truth, 2, axis=1)
+            note = f"shifted 2 px right: {(faulty != stain_truth).sum()} pixels wrong"
+            """, {"check_overlay_note"}),
+        ("fay", """
+            def overlay(image, mask, colour, alpha):
+                image = np.asarray(image, dtype=float)
+                paint = np.asarray(colour, dtype=float) / 255
+                return np.where(np.asarray(mask)[..., None] != 0, (1 - alpha) * image + alpha * paint, image)
+
+            faulty = np.roll(stain_truth, 2, axis=1)
+            note = "the model missed part of the stain"  # names another fault, and no pixel count
+            """, {"check_overlay_note"}),
+    ],
+    "boundary_flag": [
+        ("dee", """
+            flagged = ("A", "it has the lower mask IoU")  # mask IoU, not the bands
+            """, {"check_boundary_flag"}),
+        ("fay", """
+            flagged = ("B", "it is worse")  # the right prediction, but no reason
+            """, {"check_boundary_flag"}),
+    ],
     # lesson 01
     "median_frequency_weights": [  # (dee keeps this point: a wrong learner must keep a partial score;
         #                             inverse frequency and the median over all classes: tests/test_checks.py)

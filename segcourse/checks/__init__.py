@@ -40,7 +40,8 @@ Layout
 ``lesson00``    masks and IoU: ``check_dice_per_image``, ``check_iou_at_threshold``,
                 ``check_confusion_from_scores``, ``check_image_mean_iou``, ``check_painted_mask``,
                 ``check_empty_conventions``, ``check_boundary_band``, ``check_boundary_iou``, ``check_confused_pair``,
-                ``check_rgb_to_ids``, ``check_one_hot_batch``
+                ``check_rgb_to_ids``, ``check_one_hot_batch``, ``check_overlay_note``,
+                ``check_boundary_flag``
 ``lesson01``    semantic segmentation: ``check_median_frequency_weights``,
                 ``check_weighted_cross_entropy``, ``check_aligned_flip``, ``check_crop_resize_pair``,
                 ``check_block_mean_camera``, ``check_effect_summary``, ``check_train_steps``
@@ -97,6 +98,8 @@ from .lesson00 import (  # noqa: F401
     check_painted_mask,
     check_rgb_to_ids,
     check_one_hot_batch,
+    check_overlay_note,
+    check_boundary_flag,
 )
 from .lesson01 import (check_aligned_flip, check_median_frequency_weights, check_weighted_cross_entropy,
                        check_block_mean_camera, check_crop_resize_pair)
@@ -132,6 +135,8 @@ __all__ = [
     "check_confused_pair",
     "check_rgb_to_ids",
     "check_one_hot_batch",
+    "check_overlay_note",
+    "check_boundary_flag",
     "check_empty_conventions",
     "check_report",
     "check_median_frequency_weights",

@@ -1435,3 +1435,181 @@ def check_one_hot_batch(to_one_hot: Callable, from_one_hot: Callable) -> None:
 
 
 __all__ += ["check_one_hot_batch"]
+
+
+# ------------------------------------------------------------------------------- overlay and note
+def _overlay(image: np.ndarray, mask: np.ndarray, colour: Sequence[int], alpha: float) -> np.ndarray:
+    """The reference blend: ``(1 - alpha) * image + alpha * colour / 255`` where ``mask != 0``."""
+    image = np.asarray(image, dtype=float)
+    paint = np.asarray(colour, dtype=float) / 255.0
+    return np.where(np.asarray(mask)[..., None] != 0, (1 - alpha) * image + alpha * paint, image)
+
+
+def _overlay_cases() -> list[tuple[np.ndarray, np.ndarray, tuple[int, int, int], float]]:
+    """A 3×4 case with a 0/1 mask, then random images with 0/255 and 0/1/2 masks."""
+    rng = np.random.default_rng(41)
+    image = np.linspace(0.1, 0.9, 36).reshape(3, 4, 3)
+    mask = np.array([[0, 1, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
+    cases = [(image, mask, (230, 159, 0), 0.45)]
+    for values, alpha in (((0, 255), 0.3), ((0, 1, 2), 0.6)):
+        h, w = (int(v) for v in rng.integers(4, 9, 2))
+        cases.append((rng.random((h, w, 3)), rng.choice(values, (h, w)).astype(np.uint8),
+                      tuple(int(v) for v in rng.integers(0, 256, 3)), alpha))
+    return cases
+
+
+#: the words a failure note may use for each kind of planted fault
+FAULT_WORDS: dict[str, tuple[str, ...]] = {
+    "shift": ("shift", "moved", "offset", "displaced"),
+    "missing": ("miss", "hole", "cut", "lost", "false negative", "fn", "under"),
+    "extra": ("extra", "added", "false positive", "fp", "spill", "leak", "over"),
+}
+
+
+def _fault_kind(faulty: np.ndarray, truth: np.ndarray) -> str:
+    """``"shift"`` when ``faulty`` is ``truth`` rolled by at most 3 px, ``"missing"`` when it only drops
+    truth pixels, ``"extra"`` when it only adds some, else ``"mixed"``.
+
+    >>> t = np.zeros((6, 6), bool); t[2:4, 2:4] = True
+    >>> _fault_kind(np.roll(t, 1, axis=1), t), _fault_kind(t & (np.arange(6) < 3), t)
+    ('shift', 'missing')
+    """
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            if (dy or dx) and np.array_equal(np.roll(truth, (dy, dx), axis=(0, 1)), faulty):
+                return "shift"
+    if not (faulty & ~truth).any():
+        return "missing"
+    if not (truth & ~faulty).any():
+        return "extra"
+    return "mixed"
+
+
+@learner_check
+def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, note: Any) -> None:
+    """Check ``overlay(image, mask, colour, alpha)`` pixel by pixel, then the failure ``note`` on ``faulty``.
+
+    ``overlay`` must return ``(1 - alpha) * image + alpha * colour / 255`` where ``mask != 0`` and
+    the image unchanged elsewhere, shape ``(H, W, 3)``. ``faulty`` is the
+    learner's prediction: ``truth`` with one planted fault (a shift of 1 to 3 px, a missing part or
+    extra pixels). ``note`` is one line that names the fault and the number of wrong pixels
+    (FP + FN). Typical mistakes get their cause named: a blend over the whole image, colour not
+    divided by 255, ``alpha`` on the wrong side, only ``mask == 1`` painted, a note on another fault.
+
+    >>> blend = lambda im, m, c, a: np.where(np.asarray(m)[..., None] != 0, (1 - a) * im + a * np.array(c) / 255, im)
+    >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
+    >>> check_overlay_note(blend, np.zeros((8, 8, 3)), t, np.roll(t, 1, 1), "shifted 1 px right: 8 pixels wrong")
+    check_overlay_note: the overlay matches on 3 cases; your note names the shift and its 8 wrong pixels
+    >>> check_overlay_note(blend, np.zeros((8, 8, 3)), t, np.roll(t, 1, 1), "a part is missing: 8 pixels")
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: your note does not name the fault you planted: ...
+    """
+    call = Watch(LIBRARY + TORCHMETRICS)
+    for img, mask, colour, alpha in _overlay_cases():
+        head = f"overlay on a {mask.shape} image, mask values {np.unique(mask).tolist()}, colour {colour}, alpha {alpha}:"
+        got = _array(call(overlay, img.copy(), mask.copy(), colour, alpha, what="overlay"), "overlay")
+        want = _overlay(img, mask, colour, alpha)
+        if got.shape != want.shape:
+            raise AssertionError(f"{head} return an RGB picture of shape {want.shape}; yours has shape {got.shape}.")
+        if np.allclose(got, want, atol=1e-6):
+            continue
+        inside = mask != 0
+        paint = np.asarray(colour, float)
+        if not np.allclose(got[~inside], img[~inside], atol=1e-6):
+            if np.allclose(got, (1 - alpha) * img + alpha * paint / 255, atol=1e-6):
+                raise AssertionError(f"{head} yours blends the colour over the whole image. Blend only where the "
+                                     f"mask is nonzero, and keep the image elsewhere: np.where(mask[..., None] != 0, "
+                                     f"blend, image).")
+            raise AssertionError(f"{head} yours changes pixels outside the mask; keep the image there.")
+        if np.allclose(got, _overlay(img, mask, paint * 255, alpha), atol=1e-3):
+            raise AssertionError(f"{head} yours blends the colour as 0 to 255 into an image of 0 to 1: divide the "
+                                 f"colour by 255 first.")
+        if np.allclose(got, _overlay(img, mask, colour, 1 - alpha), atol=1e-6):
+            raise AssertionError(f"{head} alpha is on the wrong side: alpha is the weight of the colour, "
+                                 f"(1 - alpha) * image + alpha * colour / 255.")
+        if np.allclose(got, _overlay(img, mask == 1, colour, alpha), atol=1e-6):
+            raise AssertionError(f"{head} yours paints only the pixels where mask == 1; any nonzero value is "
+                                 f"'object' (a mask saved as an image holds 0 and 255): use mask != 0.")
+        y, x = np.argwhere(~np.isclose(got, want, atol=1e-6).all(-1))[0]
+        raise AssertionError(f"{head} pixel ({y}, {x}) should be {np.round(want[y, x], 3).tolist()}, yours is "
+                             f"{np.round(got[y, x], 3).tolist()}.")
+    call.refuse("overlay")
+    t = np.asarray(_plain(truth)) != 0
+    f = _array(faulty, "faulty") != 0
+    if f.shape != t.shape:
+        raise AssertionError(f"faulty must be a mask of the truth's shape {t.shape}; yours has shape {f.shape}")
+    wrong = int((f != t).sum())
+    if wrong == 0:
+        raise AssertionError("faulty equals truth: plant one fault first (shift the mask, cut a part off, "
+                             "or add pixels)")
+    kind = _fault_kind(f, t)
+    if kind == "mixed":
+        raise AssertionError(f"faulty both adds {int((f & ~t).sum())} and drops {int((t & ~f).sum())} pixels "
+                             f"without being a shift of 1 to 3 px: plant one fault only, so one note explains it.")
+    if not isinstance(note, str) or not note.strip():
+        raise AssertionError('write the note as one line of text, e.g. note = "..."')
+    if "\n" in note.strip() or len(note) > 100:
+        raise AssertionError(f"keep the note to one line of at most 100 characters; yours has {len(note)}")
+    text = note.lower()
+    named = [k for k, words in FAULT_WORDS.items() if any(w in text.replace(",", " ").split() or
+                                                          (len(w) > 3 and w in text) for w in words)]
+    if kind not in named:
+        raise AssertionError(f"your note does not name the fault you planted: your faulty mask is a {kind} of "
+                             f"the truth (use a word such as {FAULT_WORDS[kind][0]!r}), "
+                             + (f"but your note names a {named[0]}. " if named else "and your note names none. ")
+                             + "Count faulty & ~truth (FP) and truth & ~faulty (FN) to see which it is.")
+    numbers = [int(n) for n in __import__("re").findall(r"\d+", note)]
+    if wrong not in numbers:
+        raise AssertionError(f"your note should say how many pixels are wrong (FP + FN): count "
+                             f"(faulty != truth).sum() and write that number; the note has {numbers or 'no number'}.")
+    print(f"check_overlay_note: the overlay matches on {len(_overlay_cases())} cases; your note names the "
+          f"{kind} and its {wrong} wrong pixels")
+
+
+# ------------------------------------------------------------------------------- boundary flag
+#: the words that say why boundary IoU flags the shifted prediction: its whole outline moved
+SHIFT_WORDS: tuple[str, ...] = ("shift", "moved", "offset", "outline", "edge", "boundary", "border", "band")
+
+
+@learner_check
+def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
+    """Check ``answer = (name, reason)``: the prediction of ``predictions`` with the lowest boundary IoU
+    against ``truth``, and a reason that says its whole outline is off (a word of ``SHIFT_WORDS``).
+
+    >>> t = np.zeros((40, 40), bool); t[10:30, 10:30] = True
+    >>> cut = t.copy(); cut[10:16, 10:22] = False
+    >>> preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
+    >>> check_boundary_flag(("B", "the whole outline shifted 1 px"), preds, t)
+    check_boundary_flag: B, boundary IoU 0.333 against 0.634 for A
+    >>> check_boundary_flag(("A", "a part is missing"), preds, t)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: A has the lower mask IoU ...
+    """
+    t = np.asarray(_plain(truth)) != 0
+    names = list(predictions)
+    biou = {n: metrics.boundary_iou(np.asarray(predictions[n]) != 0, t) for n in names}
+    miou = {n: metrics.iou(np.asarray(predictions[n]) != 0, t) for n in names}
+    if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
+        raise AssertionError(f'answer with a name and a reason, e.g. flagged = ("{names[0]}", "because ...")')
+    name, reason = (str(a).strip() for a in answer)
+    if name.upper() not in [n.upper() for n in names]:
+        raise AssertionError(f"{name!r} is not one of the predictions {names}")
+    name = next(n for n in names if n.upper() == name.upper())
+    best = min(names, key=lambda n: biou[n])
+    if name != best:
+        low = min(names, key=lambda n: miou[n])
+        why = (f"{name} has the lower mask IoU ({miou[name]:.3f}), but mask IoU counts every pixel; boundary IoU "
+               f"compares only the bands along the outlines. " if name == low else "")
+        raise AssertionError(f"{why}Compute the band of each mask (mask & ~binary_erosion(mask)) and ask which "
+                             f"prediction's band overlaps the truth's band least: its whole outline is off, not "
+                             f"one part of it.")
+    if not any(w in reason.lower() for w in SHIFT_WORDS):
+        raise AssertionError(f"{name} is right; now say why in the reason: what happened to its outline? (a "
+                             f"word such as 'shifted' or 'outline')")
+    others = ", ".join(f"{biou[n]:.3f} for {n}" for n in names if n != name)
+    print(f"check_boundary_flag: {name}, boundary IoU {biou[name]:.3f} against {others}")
+
+
+__all__ += ["check_overlay_note", "check_boundary_flag"]
