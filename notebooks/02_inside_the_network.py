@@ -1220,9 +1220,9 @@ print(f"the 50 scenes: brightest column 7 in {int((peaks == 7).sum())} of 50; sc
 # %%
 names = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
 seed_runs = {(0, loss): loss_runs[name] for loss, name in names.items()}
-seed_runs.update({(s, loss): experiments.recorded_or_run(f"02_loss_seed{s}_{'sum' if loss == 'ce+dice' else loss}",
-                                                         lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
-                  for s in (1, 2) for loss in names})
+run_names = ["02_loss_seed1_ce", "02_loss_seed1_sum", "02_loss_seed1_dice", "02_loss_seed2_ce", "02_loss_seed2_sum", "02_loss_seed2_dice"]
+seed_runs.update({(s, loss): experiments.recorded_or_run(run, lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
+                  for run, (s, loss) in zip(run_names, [(s, loss) for s in (1, 2) for loss in names])})
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
 for loss, name in names.items():
     firsts = " ".join(f"{next((str(e['step']) for e in seed_runs[s, loss] if e['val IoU'][3] > 0.5), 'never'):>5}"
