@@ -1,28 +1,25 @@
 # %% [markdown]
 # # 02 · Inside a segmentation network
 #
-# Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes. Each piece
-# is written in a few lines of numpy or torch, then compared with the library's version.
+# Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes: each piece
+# in a few lines of numpy or torch, compared with the library's version.
 #
-# **After this lesson you can**
+# **After this lesson you can** compute a receptive field; work a transposed convolution by hand;
+# build the course's UNet and load the shipped weights into it; turn logits into a label map and a
+# confidence map; write cross-entropy and soft Dice; write a training loop, measure what the skips
+# and each loss buy, say why batch-norm statistics can lag, and read train and validation curves.
 #
-# 1. say what a 3×3 convolution and a 2×2 max-pooling keep, and compute a receptive field;
-# 2. work a transposed convolution by hand and recognise the checkerboard artefact;
-# 3. build the course's UNet yourself and load the shipped weights into it;
-# 4. turn logits into a label map and a confidence map;
-# 5. write cross-entropy and soft Dice, and say why Dice helps small classes;
-# 6. write a training loop, measure what the skips and each loss buy, say why batch-norm
-#    statistics can lag, and read train and validation curves.
-#
-# The runs use 32×32 scenes and a UNet of width 8: the lesson runs on a laptop CPU. Where the text
-# says **Predict**, guess before you run the next cell.
+# The runs use 32×32 scenes and a UNet of width 8. Where the text says **Predict**, guess before
+# you run the next cell.
 
 # %%
 import copy
+import functools
 
 import numpy as np
 import matplotlib.pyplot as plt
 import torch
+from scipy import ndimage
 import torch.nn.functional as F
 from torch import nn
 
@@ -71,21 +68,16 @@ for f, m in pooled.items():
 
 inside = strength[1:-1, 1:-1].max()                      # the one-pixel border reads the zero padding
 print(f"largest edge strength: {strength.max():.2f} anywhere, {inside:.2f} away from the one-pixel border")
-fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
-axes[0].imshow(scenes.images[0]); axes[0].set_title("image (64×64)", fontsize=9); axes[0].set_axis_off()
-for ax, (f, m) in zip(axes[1:], pooled.items()):
-    im = ax.imshow(m, cmap=palette.LOG_CMAP, vmin=0, vmax=inside)   # the scale ends at the interior's largest value
-    ax.set_title("|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}", fontsize=9); ax.set_axis_off()
-_ = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, extend="max", label="edge strength")
+_ = viz.heat_row({"|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}": m for f, m in pooled.items()},
+                 "edge strength", vmin=0, vmax=inside, image=scenes.images[0], extend="max")   # the scale ends at the interior's largest
 
 # %% [markdown]
 # A pooled map still says that a block holds an edge, but no longer where: at 1/8 the lane's dashes
 # are one block-shaped streak. (The bright borders, 3.68, are where the image meets the zero
 # padding; the colour scale stops at the interior's largest value, 2.25.)
 #
-# TinyUNet pools three times, so its deepest features live on a grid 8× coarser than the image.
-# What does that cost? Keep every 2nd, 4th or 8th pixel of the label maps, blow them back up, and
-# score the round trip:
+# TinyUNet pools three times: its deepest features live on a grid 8× coarser. What does that cost?
+# Keep every 2nd, 4th or 8th pixel of the label maps, blow them back up, and score the round trip:
 
 # %%
 ref = data.road_scenes(200, seed=4242)
@@ -98,19 +90,14 @@ for f in (1, 2, 4, 8):
     print(f"{f'1/{f}':>12}" + "".join(f"{v:14.3f}" for v in iou))
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(12, 2.8))
-axes[0].imshow(ref.images[0]); axes[0].set_title("image (64×64)"); axes[0].set_axis_off()
-for ax, f in zip(axes[1:], (1, 2, 4, 8)):
-    viz.show_mask(ax, coarse[f][0], ref.palette, title=f"labels at 1/{f}" if f > 1 else "labels")
-fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+_ = viz.mask_grid([[("image", ref.images[0], "image (64×64)")] + [("mask", coarse[f][0], f"labels at 1/{f}") for f in coarse]],
+                  ref.class_names, ref.palette)
 
 # %% [markdown]
-# Sky, road and sidewalk keep most of their IoU even at 1/8. The thin lane markings fall apart:
-# 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. A label map this coarse only bounds what
-# the bottleneck keeps: a feature map there has many channels per cell (128 in section 4), which can
-# encode where in its block a lane lies. A UNet's **skip connections** hand the decoder the
-# full-resolution encoder features directly. Section 8 measures what they buy.
+# The thin lane markings fall apart: 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. (A
+# feature map there has 128 channels per cell, section 4, which can encode where in its block a
+# lane lies.) A UNet's **skip connections** hand the decoder the full-resolution encoder features;
+# section 8 measures what they buy.
 #
 # ## 2 · Receptive field: how far can an output pixel see?
 #
@@ -174,22 +161,17 @@ with torch.random.fork_rng():                            # the random inputs bel
               f"{g[c - 3:c + 4, c - 3:c + 4].sum() / g.sum():.1%}; on the 15 × 15: {g[c - 7:c + 8, c - 7:c + 8].sum() / g.sum():.1%}")
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(13, 2.9))
-for ax, (name, g) in zip(axes, footprints.items()):
-    im = ax.imshow(np.log10(g / g.max() + 1e-12), cmap="magma", vmin=-10, vmax=0)
-    ax.set_title(name, fontsize=9); ax.set_axis_off()
+fig, axes = viz.heat_row({name: np.log10(g / g.max() + 1e-12) for name, g in footprints.items()},
+                         "log10(|gradient| / largest)", vmin=-10, vmax=0, figsize=(13, 3.1))
 rows, cols = np.nonzero(footprints["whole UNet output"])                # the measured 76 × 76 footprint, outlined
 axes[-1].add_patch(plt.Rectangle((cols.min() - 0.5, rows.min() - 0.5), np.ptp(cols) + 1, np.ptp(rows) + 1, fill=False,
                                  ec="white", lw=1, ls="--"))
 axes[-1].set_title(f"whole UNet output\n(dashed: the {np.ptp(rows) + 1} × {np.ptp(cols) + 1} footprint)", fontsize=9)
-fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel (black: none, or under 1e-10 of the largest)", fontsize=10)
-fig.tight_layout()
-cbar = fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="log10(|gradient| / largest)")
+_ = fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel (black: none, or under 1e-10 of the largest)", fontsize=10)
 
 # %% [markdown]
 # The footprints match the formula: 5, 14, 32 and 68 pixels. The whole network adds three 3×3
-# convolutions in the decoder and sees a 76-pixel square from the output pixel (48, 48). (The
-# formula gives 82; Going further shows why the two differ.)
+# convolutions in the decoder and sees a 76-pixel square from the centre output pixel.
 #
 # In a 64×64 scene the image border clips the square:
 
@@ -203,19 +185,17 @@ for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
 # %% [markdown]
 # A corner pixel sees only 1,444 of the 4,096 pixels (35 %); the rest of its view is zero padding.
 #
-# The last footprint panel shows nested squares, brightest in the middle: the skip connections.
-# The finest skip reaches only the 7 × 7 pixels around the output pixel. That square holds 94.4 %
-# of the gradient with random weights, 61.0 % with the shipped weights: training moved weight to
-# the far context. The *effective* receptive field is much smaller than the theoretical one (Luo
-# et al., 2016).
+# The last footprint panel shows nested squares: the skip connections. The finest skip reaches
+# the 7 × 7 pixels around the output pixel, which hold 94.4 % of the gradient with random weights,
+# 61.0 % with the shipped weights: training moved weight to the far context. The *effective*
+# receptive field is much smaller than the theoretical one (Luo et al., 2016).
 #
-# **Tiled inference.** Images too large for memory are predicted in tiles, and every tile edge is
-# such a border. Predict 50 scenes with the shipped model whole, as 4 tiles of 32×32, and as 9
-# overlapping tiles (stride 16) merged three ways: keep each tile's centre (the UNet paper's
-# overlap-tile strategy); average the tiles' probabilities; or weight them by a Gaussian that fades
-# at the tile edges, σ a quarter of the tile. (MONAI's `sliding_window_inference` averages the
-# network's outputs, usually logits; its `mode="gaussian"` uses σ an eighth of the tile.) Count the
-# wrong pixels within 4 pixels of the seams:
+# **Tiled inference.** Large images are predicted in tiles, and every tile edge is such a border.
+# Predict 50 scenes whole, as 4 tiles of 32×32, and as 9 overlapping tiles (stride 16) merged
+# three ways: keep each tile's centre (the UNet paper's overlap-tile strategy); average the
+# tiles' probabilities; or weight them by a Gaussian, σ a quarter of the tile (MONAI's
+# `sliding_window_inference`, `mode="gaussian"`, uses an eighth). Count the wrong pixels within
+# 4 pixels of the seams:
 
 # %%
 imgs, truth50 = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2), torch.tensor(ref.labels[:50])
@@ -249,25 +229,9 @@ for name, pred in preds.items():
 # inside the image. A plain average gets 157: it mixes in the tile edges' errors. The Gaussian
 # fades them out (78).
 #
-# Which classes do the 4 tiles confuse, and where?
-
-# %%
-four = preds["4 tiles"]
-wrong = four != truth50
-pairs, counts = torch.stack([truth50[wrong], four[wrong]], 1).unique(dim=0, return_counts=True)
-top = counts.argsort(descending=True)[:3]
-for (t, p), n in zip(pairs[top].tolist(), counts[top].tolist()):
-    hit = wrong & (truth50 == t) & (four == p)
-    print(f"{ref.class_names[t]} taken for {ref.class_names[p]}: {n:4d} pixels, {int(hit[:, 32].sum()):3d} of them on row 32 "
-          f"(the lower tiles' top row), {int(hit[:, :, 30:34].sum()):3d} on columns 30 to 33")
-print(f"the top 3 together: {int(counts[top].sum()):,} of {int(wrong.sum()):,}")
-
-# %% [markdown]
-# Road is taken for sidewalk beside the vertical seam (577 of 756 on columns 30 to 33) and for sky
-# on row 32 (192 of 198). The model expects sidewalk at an image's sides and sky at its top. Is it
-# the missing context, or the zero padding that marks every tile edge as an image border? Pad each
-# tile with 8 pixels of *its own* content (replicate or reflect: no new information), predict, and
-# crop back. A constant grey border is the control:
+# Is it the missing context, or the zero padding that marks every tile edge as an image border?
+# Pad each tile with 8 pixels of *its own* content (replicate or reflect: no new information),
+# predict, and crop back. A constant grey border is the control:
 
 # %%
 with torch.no_grad():
@@ -285,9 +249,8 @@ with torch.no_grad():
 # %% [markdown]
 # Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
 # (reflect); a grey border does not (1,227). So the seam errors are mostly the padding; the rest
-# (171 against the whole image's 21) is the missing context. The UNet paper's remedy is the same:
-# it mirrors the image at its borders. Going further shows a channel that responds to the zero
-# padding.
+# (171 against the whole image's 21) is the missing context. (The UNet paper mirrors the image at
+# its borders.) Going further shows a channel that responds to the zero padding.
 #
 # **Dilation** widens the view without pooling or more weights: a 3×3 kernel with dilation $d$
 # places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary
@@ -312,9 +275,8 @@ with torch.random.fork_rng():                            # the random weights an
             print((g[7 - 3:7 + 4, 7 - 3:7 + 4] > 0).astype(int))          # the 7 × 7 pixels around it: 1 = read
 
 # %% [markdown]
-# The same 9 weights cover 3, 5 or 9 pixels on a side; the grid shows the gaps of dilation 2. The
-# output keeps the input's size, so stacked dilated convolutions widen the view at full resolution
-# (DeepLab's "atrous" convolution). Exercises 1 and 2 use dilation.
+# The same 9 weights cover 3, 5 or 9 pixels on a side at the input's resolution (DeepLab's
+# "atrous" convolution); the grid shows the gaps of dilation 2. Exercises 1 and 2 use dilation.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
@@ -377,24 +339,18 @@ for name, k, p, op in [("transposed 3×3, stride 2", 3, 1, 1), ("transposed 2×2
 ups["bilinear"] = F.interpolate(flat, scale_factor=2, mode="bilinear", align_corners=False)[0, 0].numpy()
 for name, u in ups.items():
     print(f"{name:>25}: output {u.shape}, values {np.unique(u).tolist()}")
-
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
-for ax, (name, u) in zip(axes, ups.items()):
-    im = ax.imshow(u, cmap=palette.LOG_CMAP, vmin=0, vmax=4)
-    ax.set_title(name, fontsize=9); ax.set_axis_off()
-fig.colorbar(im, ax=axes, shrink=0.8, label="output value (input is all 1)")
+fig, _ = viz.heat_row(ups, "output value (input is all 1)", vmin=0, vmax=4, figsize=(9, 3.2))
 _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
-# The 3×3 kernel leaves a grid of pixels that received 1, 2 or 4 stamps. The 2×2 kernel
-# (TinyUNet's) stamps each pixel once, and bilinear stays flat. Odena et al. (2016, Distill) found
-# this grid as a faint chequered texture in trained networks. d2l's FCN chapter starts a
-# transposed convolution from the bilinear kernel, so that it upsamples smoothly before training.
+# The 3×3 kernel leaves a grid of pixels that received 1, 2 or 4 stamps; the 2×2 kernel
+# (TinyUNet's) stamps each pixel once; bilinear stays flat. Odena et al. (2016) found this grid as a
+# chequered texture in trained networks.
 #
 # ## 4 · The UNet, built by hand
 #
-# The whole network, in about thirty lines. The module names are TinyUNet's, so the shipped
-# weights load into this copy. `show=True` prints the tensor shape at every level.
+# The module names are TinyUNet's, so the shipped weights load into this copy. `show=True` prints
+# the tensor shape at every level.
 #
 # **Predict:** for a (1, 3, 64, 64) input and width 16, what shape leaves encoder level 3?
 
@@ -405,17 +361,16 @@ def conv_bn_relu(c_in, c_out):
 def two_conv(c_in, c_out):
     return nn.Sequential(conv_bn_relu(c_in, c_out), conv_bn_relu(c_out, c_out))
 
+# %%
 class HandUNet(nn.Module):
     def __init__(self, in_channels=3, num_classes=5, width=16, depth=3):
         super().__init__()
         chans = [width * 2**i for i in range(depth + 1)]                 # 16, 32, 64, 128
-        self.down = nn.ModuleList([two_conv(in_channels, chans[0])] +
-                                  [two_conv(chans[i], chans[i + 1]) for i in range(depth)])
+        self.down = nn.ModuleList([two_conv(in_channels, chans[0])] + [two_conv(chans[i], chans[i + 1]) for i in range(depth)])
         self.pool = nn.MaxPool2d(2)
         self.upsample = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))])
         self.up = nn.ModuleList([conv_bn_relu(chans[i], chans[i]) for i in reversed(range(depth))])
         self.head = nn.Conv2d(chans[0], num_classes, 1)                  # 1×1 conv: features -> class scores
-        self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
 
     def forward(self, x, show=False):
         say = print if show else (lambda *args: None)
@@ -428,13 +383,13 @@ class HandUNet(nn.Module):
             x = block(self.pool(x))
             say(f"{f'pool + encoder level {level}':>22}", tuple(x.shape))
         for upsample, block in zip(self.upsample, self.up):
-            x = upsample(x)
-            x = block(x + skips.pop())                                    # the skip connection: add
+            x = block(upsample(x) + skips.pop())                          # the skip connection: add
             say(f"{f'up + skip, level {len(skips)}':>22}", tuple(x.shape))
         x = self.head(x)
         say(f"{'logits':>22}", tuple(x.shape))
         return x
 
+# %%
 hand = HandUNet(width=16).eval()
 _ = hand(torch.zeros(1, 3, 64, 64), show=True)
 
@@ -463,20 +418,13 @@ with torch.no_grad():
     for block in hand.down[1:]:
         x = block(hand.pool(x))
         feature_maps.append(x[0].numpy())
-fig, axes = plt.subplots(3, 5, figsize=(12, 7))
-axes[0, 0].imshow(ref.images[0]); axes[0, 0].set_title("the scene", fontsize=9)
-for ax in axes.ravel():
-    ax.set_axis_off()
-viz.show_mask(axes[1, 0], ref.labels[0], ref.palette, title="its labels")
-axes[1, 0].title.set_fontsize(9)
-axes[2, 0].legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="center", fontsize=8, frameon=False)
-for level, fmap in enumerate(feature_maps):
-    top = np.argsort(fmap.std((1, 2)))[::-1][:3]             # the three most varied channels
+tops = [np.argsort(fmap.std((1, 2)))[::-1][:3] for fmap in feature_maps]          # the three most varied channels
+for level, (fmap, top) in enumerate(zip(feature_maps, tops)):
     print(f"encoder level {level}: {fmap.shape[0]} channels of {fmap.shape[1]}×{fmap.shape[2]}; shown: {top.tolist()}")
-    for row, ch in enumerate(top):
-        im = axes[row, level + 1].imshow(fmap[ch] / max(fmap[ch].max(), 1e-6), cmap=palette.LOG_CMAP, vmin=0, vmax=1)
-        axes[row, level + 1].set_title(f"level {level}, channel {ch}", fontsize=9)
-_ = fig.colorbar(im, ax=axes, fraction=0.02, pad=0.01, label="activation / its channel's largest")
+first_column = [("image", ref.images[0], "the scene"), ("mask", ref.labels[0], "its labels"), None]
+_ = viz.mask_grid([[first_column[row]] + [("heat", f[t[row]] / max(f[t[row]].max(), 1e-6), f"level {lv}, channel {t[row]}")
+                                          for lv, (f, t) in enumerate(zip(feature_maps, tops))] for row in range(3)],
+                  ref.class_names, ref.palette, panel=2.3, heat_label="activation / its channel's largest")
 
 # %% [markdown]
 # Some channels look like detectors of one class; the cell after the figure counts two of them.
@@ -511,18 +459,13 @@ with torch.no_grad():
 # Every measurement in this lesson therefore runs in `.eval()`.
 #
 # **The original UNet** (Ronneberger et al., 2015) *concatenates* each skip with the upsampled
-# features and follows it with two convolutions; it starts at 64 channels, pools four times, and
-# its unpadded convolutions make the output smaller than the input. Here the skip is *added* and
-# followed by one convolution. The two decoders at the same width:
+# features and follows it with two convolutions (and starts at 64 channels, pools four times).
+# Here the skip is *added* and followed by one convolution. The two decoders at the same width:
 
 # %%
-def concat_decoder_params(width=16, depth=3):
-    chans = [width * 2**i for i in range(depth + 1)]
-    blocks = [two_conv(2 * chans[i], chans[i]) for i in range(depth)]   # conv on [upsampled, skip]
-    return sum(p.numel() for b in blocks for p in b.parameters())
-
-added = sum(p.numel() for p in hand.up.parameters())
-print(f"decoder convolutions, add + 1 conv: {added:,} parameters; concatenate + 2 convs: {concat_decoder_params():,}")
+chans = [16 * 2**i for i in range(4)]                                   # width 16, depth 3, as `hand`
+concat = sum(p.numel() for i in range(3) for p in two_conv(2 * chans[i], chans[i]).parameters())   # convs on [upsampled, skip]
+print(f"decoder convolutions, add + 1 conv: {sum(p.numel() for p in hand.up.parameters()):,} parameters; concatenate + 2 convs: {concat:,}")
 
 # %% [markdown]
 # ## 5 · From logits to a mask
@@ -557,22 +500,16 @@ for level in (0.9, 0.99):
     unsure = confidence < level
     print(f"pixels with confidence < {level}: {unsure.sum()} of {unsure.size}; on a class boundary: {(unsure & edge).sum()}")
 
-fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.3))
-axes[0].imshow(scene.images[0]); axes[0].set_title("image"); axes[0].set_axis_off()
-viz.show_mask(axes[1], label_map, ref.palette, title="argmax of the softmax")
 doubt = np.log10(np.clip(1 - confidence, 1e-6, None))     # 1 - confidence on a log scale: -2 means 0.99
-im = axes[2].imshow(doubt, cmap=palette.LOG_CMAP, vmin=-6, vmax=0)
-axes[2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidths=0.8)
-axes[2].set_title("log10(1 - confidence); white: below 0.99", fontsize=9); axes[2].set_axis_off()
-fig.colorbar(im, ax=axes[2], fraction=0.046, pad=0.02, label="log10(1 - largest probability)")
-fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, fontsize=8,
-           frameon=False)
-fig.tight_layout(rect=(0, 0.07, 1, 1))
+fig, axes = viz.mask_grid([[("image", scene.images[0], "image"), ("mask", label_map, "argmax of the softmax"),
+                            ("heat", doubt, "log10(1 - confidence);\nwhite: below 0.99")]], ref.class_names, ref.palette,
+                          panel=3, heat_label="log10(1 - largest probability)", vmin=-6, vmax=0)
+_ = axes[0, 2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidths=0.8)
 
 # %% [markdown]
-# The model is sure of almost every pixel, so the last panel shows how far each pixel is from
-# certainty, on a log scale. The 50 pixels below 0.99 (white outline) all lie on the boundary band,
-# which covers only 455 of the 4096 pixels (11.1 %). Exercise 7 counts this over 50 scenes.
+# The last panel shows how far each pixel is from certainty, on a log scale. The 50 pixels below
+# 0.99 (white outline) all lie on the boundary band, which covers 455 of the 4096 pixels (11.1 %).
+# Exercise 7 counts this over 50 scenes.
 #
 # ## 6 · The losses, written out
 #
@@ -659,38 +596,37 @@ for name, s in shares.items():
 ratio = shares["gradient share, soft Dice"] / shares["gradient share, cross-entropy"]
 print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
 
-# %%
-fig, ax = plt.subplots(figsize=(8.5, 3.2))
-for i, (name, s) in enumerate(shares.items()):
-    style = dict(color="white", edgecolor="black", hatch="////") if "cross" in name else dict(color=palette.rgb(palette.SERIES[i]))
-    ax.bar(np.arange(5) + (i - 1) * 0.27, s, width=0.27, label=name, **style)   # hatched, not brown: no class colour
-ax.set_xticks(range(5), batch.class_names)
-ax.set(yscale="log", ylim=(0.005, 1), ylabel="share (log scale)")      # a log axis: the small classes stay visible
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.set_title("one batch, freshly initialised UNet", fontsize=10)
-fig.tight_layout()
-
 # %% [markdown]
 # Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: it gives
-# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row), taken mostly from
-# sky. `train.fit` uses the sum of both; section 8 trains with each.
+# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row). `train.fit` uses the
+# sum of both; section 8 trains with each.
 #
 # ## 7 · The training loop, written out
 #
-# Training repeats five steps: pick a batch, forward, loss, backward, optimiser step; now and then,
-# evaluate on held-out images. Two extras serve section 10: weight decay (AdamW shrinks every
-# weight a little each step) and augmentation (random left-right flips, applied to image and label
-# map together, and brightness, a simple colour jitter that changes the image only).
-# `callback(step, model)` runs after each evaluation.
+# Five steps, repeated: pick a batch, forward, loss, backward, optimiser step; now and then,
+# evaluate on held-out images. For section 10: weight decay (AdamW) and augmentation (left-right
+# flips of image and label map together; brightness, image only). `callback(step, model)` runs
+# after each evaluation.
 
 # %%
 def as_tensors(d):
     return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels).long()
 
+def evaluate(model, step, x, y, vx, vy):                              # eval mode, no gradients
+    model.eval()
+    with torch.no_grad():                                              # scored on at most 100 training scenes:
+        tl, vl = model(x[:100]), model(vx)                             # as many as validation, at a quarter of the cost
+    return {"step": step, "train loss": float(F.cross_entropy(tl, y[:100])), "val loss": float(F.cross_entropy(vl, vy)),
+            "train mIoU": metrics.mean_iou(tl.argmax(1).numpy(), y[:100].numpy(), 5),
+            "val mIoU": metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5),
+            "val IoU": metrics.per_class_iou(vl.argmax(1).numpy(), vy.numpy(), 5)}
+
+# %%
+
 def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0,
                loss_name="ce+dice", callback=None):
     torch.manual_seed(seed)
-    x, y = as_tensors(train_set)
-    vx, vy = as_tensors(val_set)
+    (x, y), (vx, vy) = as_tensors(train_set), as_tensors(val_set)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     for step in tqdm(range(1, steps + 1), desc="training", unit="step", leave=False):   # tqdm: a progress bar
@@ -707,17 +643,16 @@ def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_
         opt.zero_grad()
         loss.backward()                                                # 4. backward
         opt.step()                                                     # 5. step
-        if step % eval_every == 0:                                     # evaluate: eval mode, no gradients
-            model.eval()
-            with torch.no_grad():                                      # scored on at most 100 training scenes:
-                tl, vl = model(x[:100]), model(vx)                     # as many as validation, at a quarter of the cost
-            history.append({"step": step, "train loss": float(F.cross_entropy(tl, y[:100])), "val loss": float(F.cross_entropy(vl, vy)),
-                            "train mIoU": metrics.mean_iou(tl.argmax(1).numpy(), y[:100].numpy(), 5),
-                            "val mIoU": metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5),
-                            "val IoU": metrics.per_class_iou(vl.argmax(1).numpy(), vy.numpy(), 5)})
+        if step % eval_every == 0:                                     # now and then: evaluate
+            history.append(evaluate(model, step, x, y, vx, vy))
             if callback:
                 callback(step, model)
     return history
+
+# %%
+def run_seed(seed, net=None, train_set=None, **kw):     # a fresh width-8 network, trained by train_loop; the seed sets both
+    torch.manual_seed(seed)
+    return train_loop((net or HandUNet)(width=8), train_set or small_train, small_val, seed=seed, **kw)
 
 
 def print_history(history, who):
@@ -727,19 +662,17 @@ def print_history(history, who):
 
 small_train = data.road_scenes(400, size=32, seed=1000)
 small_val = data.road_scenes(100, size=32, seed=2000)
-loop_kept = {}                                   # (loss, step) -> a copy of the model at each evaluation (section 9)
-
-def keep(loss_name):
-    return lambda step, model: loop_kept.update({(loss_name, step): copy.deepcopy(model)})
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
-live_hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, callback=keep("ce+dice"))
+live_hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40)
 print(f"your run, step 120: val mIoU {live_hist[-1]['val mIoU']:.3f}")
 
 # %% [markdown]
 # Your run ends a little apart on another computer (lesson 01 says why). The text reads the
-# **recorded run**: the same code, run once when the course was built.
+# **recorded run**: the same code, run once when the course was built. This is one of the
+# lesson's three live runs; the others' results are read from their recordings (the functions
+# that train them run only under `python tools/course.py build 02 --record`).
 
 # %%
 hist = experiments.recorded_run("02_train_loop", history=live_hist)["history"]
@@ -749,13 +682,12 @@ print_history(hist, "recorded run")
 # After 120 steps of 16 images the lanes are the last class found (IoU 0 at step 40), and the
 # cars end as the weakest class.
 #
-# **The same loop as larger projects write it**, with four more pieces: a `Dataset` hands out one
-# (image, label map) pair at a time and augments both together; a `DataLoader` deals out shuffled
-# batches, one *epoch* (every scene once) at a time; `.to(device)` moves model and batch to a GPU
-# if there is one; a *checkpoint* saves the weights with `torch.save` and loads them into a fresh
-# network. The `Dataset` first:
+# **The same loop as larger projects write it**: a `Dataset` hands out one (image, label map) pair
+# at a time and augments both together; a `DataLoader` deals out shuffled batches, one *epoch*
+# (every scene once) at a time; `.to(device)` moves model and batch to a GPU; a *checkpoint* saves
+# the weights with `torch.save`. The `Dataset` first:
 
-# %% tags=["nbval-ignore-output"]
+# %%
 from torch.utils.data import DataLoader, Dataset
 
 class RoadPairs(Dataset):
@@ -787,10 +719,8 @@ print(f"a random 24×24 crop: image {tuple(xc.shape)}, labels {tuple(yc.shape)},
 # %% [markdown]
 # Rotating the image alone would leave 806 of the 1,024 labels on the wrong pixel; shifting it
 # 4 pixels alone, 309 of 784. `RoadPairs(crop=24)` draws one offset and cuts both tensors there
-# (the last line). Whatever moves the image's pixels must move the label map's the same way. A
-# brightness change touches the image only. (On road scenes a 90° rotation is as wrong as a vertical
-# flip: it puts the sky at the side.) One epoch with the `Dataset`, then the round trip through a
-# file:
+# (the last line): whatever moves the image's pixels must move the label map's the same way. One
+# epoch with the `Dataset`, then the round trip through a file:
 
 # %% tags=["nbval-ignore-output"]
 import tempfile
@@ -803,7 +733,7 @@ torch.manual_seed(0)
 model = HandUNet(width=8).to(device)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
 model.train()
-epoch_losses = []
+losses = []
 for xb, yb in loader:                                              # one epoch
     xb, yb = xb.to(device), yb.to(device)                          # the batch goes where the model is
     logits = model(xb)
@@ -811,32 +741,28 @@ for xb, yb in loader:                                              # one epoch
     opt.zero_grad()
     loss.backward()
     opt.step()
-    epoch_losses.append(loss.item())
+    losses.append(loss.item())
 
+# %% tags=["nbval-ignore-output"]
 checkpoint = Path(tempfile.mkdtemp()) / "hand_unet.pt"
 torch.save(model.state_dict(), checkpoint)                         # weights and batch-norm statistics
 restored = HandUNet(width=8)
 restored.load_state_dict(torch.load(checkpoint, map_location="cpu"))
 val_images, val_labels = as_tensors(small_val)
 with torch.no_grad():
-    model_logits, restored_logits = model.cpu().eval()(val_images), restored.eval()(val_images)
-gap = (model_logits - restored_logits).abs().max()
-live_epoch = {"batches": len(loader), "scenes": len(loader.dataset), "epoch loss": float(np.mean(epoch_losses)),
-              "first 5 loss": float(np.mean(epoch_losses[:5])), "last 5 loss": float(np.mean(epoch_losses[-5:])),
-              "model mIoU": metrics.mean_iou(model_logits.argmax(1).numpy(), val_labels.numpy(), 5),
-              "restored mIoU": metrics.mean_iou(restored_logits.argmax(1).numpy(), val_labels.numpy(), 5),
-              "gap": float(gap)}
-
-def print_epoch(e, who):
-    print(f"{who}: one epoch, {e['batches']} batches of 16 from {e['scenes']} scenes; mean loss {e['epoch loss']:.3f} "
-          f"(first 5 batches {e['first 5 loss']:.3f}, last 5 {e['last 5 loss']:.3f})")
-    print(f"{who}: val mIoU of model {e['model mIoU']:.3f}, of restored {e['restored mIoU']:.3f}; "
-          f"largest logit difference on the validation scenes: {e['gap']}")
-
+    out, out_restored = model.cpu().eval()(val_images), restored.eval()(val_images)
+miou = lambda z: metrics.mean_iou(z.argmax(1).numpy(), val_labels.numpy(), 5)   # noqa: E731
+live_epoch = {"batches": len(loader), "scenes": len(loader.dataset), "epoch loss": float(np.mean(losses)),
+              "first 5 loss": float(np.mean(losses[:5])), "last 5 loss": float(np.mean(losses[-5:])),
+              "model mIoU": miou(out), "restored mIoU": miou(out_restored), "gap": float((out - out_restored).abs().max())}
 print(f"your run (on {device}): val mIoU {live_epoch['model mIoU']:.3f}, restored {live_epoch['restored mIoU']:.3f}")
 
 # %%
-print_epoch(experiments.recorded_run("02_dataloader_epoch", history=live_epoch)["history"], "recorded run")
+e = experiments.recorded_run("02_dataloader_epoch", history=live_epoch)["history"]
+print(f"recorded run: one epoch, {e['batches']} batches of 16 from {e['scenes']} scenes; mean loss {e['epoch loss']:.3f} "
+      f"(first 5 batches {e['first 5 loss']:.3f}, last 5 {e['last 5 loss']:.3f})")
+print(f"recorded run: val mIoU of model {e['model mIoU']:.3f}, of restored {e['restored mIoU']:.3f}; "
+      f"largest logit difference on the validation scenes: {e['gap']}")
 
 # %% [markdown]
 # The mean loss falls from 2.374 (first 5 batches) to 1.251 (last 5); the val mIoU, 0.524, is far
@@ -845,11 +771,11 @@ print_epoch(experiments.recorded_run("02_dataloader_epoch", history=live_epoch)[
 #
 # ## 8 · What the skips and the loss buy
 #
-# The loop of section 7 is now a measuring instrument: change one thing, train the same 120 steps
-# from the same initial weights, and compare.
+# Change one thing, train the same 120 steps from the same initial weights, compare (recorded runs
+# of section 7's loop).
 #
-# **Without the skips.** The same network, data and steps, but every skip is multiplied by 0: the
-# decoder sees only the upsampled bottleneck.
+# **Without the skips.** Every skip is multiplied by 0: the decoder sees only the upsampled
+# bottleneck.
 
 # %%
 class NoSkipUNet(HandUNet):
@@ -864,14 +790,12 @@ class NoSkipUNet(HandUNet):
             x = block(upsample(x) + 0 * skips.pop())                     # the skip, switched off
         return self.head(x)
 
-# %% tags=["nbval-ignore-output"]
-torch.manual_seed(0)
-noskip_net = NoSkipUNet(width=8)
-live_noskip = train_loop(noskip_net, small_train, small_val, steps=120, eval_every=40)
-print(f"your run, no skips, step 120: lane IoU {live_noskip[-1]['val IoU'][3]:.3f}, val mIoU {live_noskip[-1]['val mIoU']:.3f}")
+@functools.cache                                                    # trained only when the course is built
+def noskip_training():
+    kept = {}
+    return run_seed(0, NoSkipUNet, steps=120, eval_every=40, callback=lambda step, m: kept.update(net=m)), kept["net"]
 
-# %%
-noskip_hist = experiments.recorded_run("02_no_skips", history=live_noskip)["history"]
+noskip_hist = experiments.recorded_or_run("02_no_skips", lambda: noskip_training()[0])
 print_history(noskip_hist, "recorded run, no skips")
 for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
     print(f"{who:>13}, after 120 steps: lane IoU {h[-1]['val IoU'][3]:.3f}, car IoU {h[-1]['val IoU'][4]:.3f}, "
@@ -884,23 +808,17 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
 # (recorded: they are trained only when the course is built):
 
 # %%
-def long_runs():                                                    # about 10 s a seed: trained only when the course is built
-    runs = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        runs.append(train_loop(NoSkipUNet(width=8), small_train, small_val, steps=480, eval_every=120, seed=seed))
-    return runs
-
-long_noskip = experiments.recorded_or_run("02_no_skips_long", long_runs)
+long_noskip = experiments.recorded_or_run("02_no_skips_long",            # about 10 s a seed: trained only when the course is built
+                                          lambda: [run_seed(seed, NoSkipUNet, steps=480, eval_every=120) for seed in (0, 1)])
 for seed, h in enumerate(long_noskip):
     print(f"recorded run, no skips, seed {seed}: lane IoU at steps 120, 240, 360, 480: "
           + " ".join(f"{e['val IoU'][3]:.3f}" for e in h) + f"; val mIoU at 480: {h[-1]['val mIoU']:.3f}")
 noskip_best = max(h[-1]["val IoU"][3] for h in long_noskip)
 
 # %% [markdown]
-# Without skips the lanes do appear, slowly and coarsely: lane IoU 0.466 (seed 0) and 0.310
-# (seed 1) at step 480, against 0.989 at step 120 with skips. So the bottleneck can carry *where*
-# a lane lies; the skips make the lanes learnable within 120 steps, and far more exact.
+# Without skips the lanes appear slowly and coarsely: lane IoU 0.466 (seed 0) and 0.310 (seed 1) at
+# step 480, against 0.989 at step 120 with skips. The bottleneck can carry *where* a lane lies; the
+# skips make it quick to learn.
 #
 # **Which loss finds the lanes?** Train the same network on the same batches with each half of the
 # sum alone, cross-entropy and soft Dice.
@@ -908,19 +826,18 @@ noskip_best = max(h[-1]["val IoU"][3] for h in long_noskip)
 # **Predict:** from the gradient shares of section 6, which of the three losses finds the lanes
 # first?
 
-# %% tags=["nbval-ignore-output"]
-live_losses = {}
-for loss_name in ("ce", "dice"):
-    torch.manual_seed(0)
-    live_losses[loss_name] = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40,
-                                        loss_name=loss_name, callback=keep(loss_name))
-    print(f"your run, {loss_name} alone, step 120: lane IoU {live_losses[loss_name][-1]['val IoU'][3]:.3f}, "
-          f"val mIoU {live_losses[loss_name][-1]['val mIoU']:.3f}")
-
 # %%
-loss_runs = {"cross-entropy alone": experiments.recorded_run("02_loss_ce", history=live_losses["ce"])["history"],
+@functools.cache                                                    # trained only when the course is built
+def loss_training():
+    """Each loss's history, and a copy of each model at every evaluation: (loss, step) -> model."""
+    kept = {}
+    hists = {n: run_seed(0, steps=120, eval_every=40, loss_name=n, callback=lambda step, m, n=n: kept.update({(n, step): copy.deepcopy(m)}))
+             for n in ("ce", "ce+dice", "dice")}
+    return hists, kept
+
+loss_runs = {"cross-entropy alone": experiments.recorded_or_run("02_loss_ce", lambda: loss_training()[0]["ce"]),
              "cross-entropy + Dice": hist,
-             "soft Dice alone": experiments.recorded_run("02_loss_dice", history=live_losses["dice"])["history"]}
+             "soft Dice alone": experiments.recorded_or_run("02_loss_dice", lambda: loss_training()[0]["dice"])}
 print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at 120':>15} {'val mIoU at 120':>16}")
 for name, h in loss_runs.items():
     lanes = " ".join(f"{e['val IoU'][3]:.3f}" for e in h)
@@ -940,29 +857,23 @@ print(f"highest val mIoU at step 120: {best}")
 # %%
 grid_scene = int((small_val.labels == 3).sum((1, 2)).argmax())       # the held-out scene with the most lane pixels
 grid_x = as_tensors(small_val[grid_scene:grid_scene + 1])[0]
-live_grid = {}
-for (loss_name, step), m in loop_kept.items():
+
+def grid_predictions():                                              # 1,024 class digits per model: a small record
     with torch.no_grad():
-        pred = m.eval()(grid_x)[0].argmax(0).numpy()
-        live_grid[f"{loss_name} {step}"] = "".join(map(str, pred.ravel()))     # 1,024 class digits: a small record
-grid = experiments.recorded_run("02_loss_grid", history=live_grid)["history"]
+        return {f"{n} {step}": "".join(map(str, m.eval()(grid_x)[0].argmax(0).numpy().ravel()))
+                for (n, step), m in loss_training()[1].items()}
+
+grid = experiments.recorded_or_run("02_loss_grid", grid_predictions)
 truth = small_val.labels[grid_scene]
-fig, axes = plt.subplots(3, 4, figsize=(8.4, 6.6))
-for row, (loss_name, name) in enumerate([("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")]):
-    axes[row, 0].set_axis_off()
-    for col, step in enumerate((40, 80, 120), start=1):
-        pred = np.array(list(grid[f"{loss_name} {step}"]), int).reshape(truth.shape)
-        lane_iou = metrics.per_class_iou(pred, truth, 5)[3]
-        viz.show_mask(axes[row, col], pred, ref.palette, title=f"{name}, step {step}\nlane IoU {lane_iou:.2f}")
-axes[0, 0].imshow(small_val.images[grid_scene]); axes[0, 0].set_title(f"held-out scene {grid_scene}", fontsize=9)
-viz.show_mask(axes[1, 0], truth, ref.palette, title="true labels")
-for ax in axes.ravel():
-    ax.title.set_fontsize(9)
-fig.legend(handles=viz.legend_handles(ref.class_names, ref.palette), loc="lower center", ncol=5, frameon=False)
-fig.tight_layout(rect=(0, 0.05, 1, 1))
+preds = {key: np.array(list(digits), int).reshape(truth.shape) for key, digits in grid.items()}
+first_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"), ("mask", truth, "true labels"), None]
+_ = viz.mask_grid([[first] + [("mask", preds[f"{loss} {step}"], f"{name}, step {step}\nlane IoU "
+                                         f"{metrics.per_class_iou(preds[f'{loss} {step}'], truth, 5)[3]:.2f}") for step in (40, 80, 120)]
+                   for first, (loss, name) in zip(first_column, [("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")])],
+                  ref.class_names, ref.palette)
 for loss_name in ("ce", "ce+dice"):
-    pred = np.array(list(grid[f"{loss_name} 40"]), int).reshape(truth.shape)
-    print(f"{loss_name}, step 40: {int((pred[truth == 3] == 0).sum())} of {int((truth == 3).sum())} lane pixels predicted as sky")
+    print(f"{loss_name}, step 40: {int((preds[f'{loss_name} 40'][truth == 3] == 0).sum())} of {int((truth == 3).sum())} "
+          "lane pixels predicted as sky")
 
 # %% [markdown]
 # At step 40 both runs with cross-entropy take most lane pixels for sky (18 and 22 of 30), a
@@ -970,43 +881,36 @@ for loss_name in ("ce", "ce+dice"):
 #
 # ## 9 · `fit` and batch-norm statistics
 #
-# Lesson 01 trained with `train.fit`. Run it on the same model and data as section 7's loop; its
-# `callback` keeps copies of the model at steps 20 and 40:
-
-# %% tags=["nbval-ignore-output"]
-torch.manual_seed(0)
-fit_model = models.TinyUNet(3, 5, width=8)
-kept = {}                                   # step -> a copy of the model, for the batch-norm cell below
-
-def keep_early(step, model):                # fit calls it after each evaluation (every eval_every steps)
-    if step in (20, 40):
-        kept[step] = copy.deepcopy(model)
-
-live_fit = train.fit(fit_model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20,
-                     device="cpu", seed=0, progress=True, callback=keep_early)
-print(f"your run: val mIoU {live_fit['eval'][-1]['miou']:.3f} after {live_fit['eval'][-1]['step']} steps")
+# Lesson 01 trained with `train.fit`. Its recorded run on the same model and data as section 7's
+# loop (its `callback` keeps a copy of the model at each evaluation):
 
 # %%
-fit_hist = experiments.recorded_run("02_fit", history=live_fit)["history"]
+@functools.cache                                  # trained only when the course is built
+def fit_training(seed=0):
+    torch.manual_seed(seed)
+    model, kept = models.TinyUNet(3, 5, width=8), {}        # kept: step -> a copy of the model, for section 9's test
+    history = train.fit(model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20, device="cpu",
+                        seed=seed, progress=True, callback=lambda step, m: kept.update({step: copy.deepcopy(m)}))
+    return history, kept, model
+
+fit_hist = experiments.recorded_or_run("02_fit", lambda: fit_training()[0])
 for e in fit_hist["eval"]:
     print(f"recorded run, step {e['step']:3d}: val mIoU {e['miou']:.3f}, val IoU per class {np.array(e['per_class_iou'])}")
 fit_lrs = train.one_cycle_lrs(1e-2, 120)                  # the learning rate fit used at each of its 120 steps
 print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i - 1]:.4f}" for i in (1, 20, 40, 80, 120)))
 
 # %% [markdown]
-# `fit` is the same five steps plus what longer runs need: a **one-cycle learning-rate schedule**
-# (a warm-up to `lr`, then a decay to almost 0; `OneCycleLR` also cycles Adam's beta1), epochs,
-# left-right flips, evaluation every `eval_every` steps, a progress bar, and seeding. On this seed
-# its mIoU stalls at 0.197 and 0.199 at steps 20 and 40, then ends at 0.963 against the hand
-# loop's 0.972.
+# `fit` adds a **one-cycle learning-rate schedule** (a warm-up to `lr`, then a decay to almost 0),
+# epochs, flips, evaluation every `eval_every` steps, a progress bar and seeding. On this seed its
+# mIoU stalls at 0.197 and 0.199 at steps 20 and 40, then ends at 0.963 against the hand loop's
+# 0.972.
 #
-# **What causes the stall?** Eval mode reads batch norm's running averages. Each batch moves them a
-# fraction `momentum` of the way, so while the weights change fast they describe the network of
-# earlier steps. Test it: reset them, average over one pass of the training scenes
-# (`momentum=None`), and score again. The rows cover `fit`'s copies and section 7's hand loop at
-# step 40.
+# **What causes the stall?** Eval mode reads batch norm's running averages; each batch moves them a
+# fraction `momentum` of the way, so while the weights change fast they describe earlier steps'
+# network. Test: reset them, average over one pass of the training scenes (`momentum=None`), score
+# again, for `fit`'s copies and section 7's loop at step 40.
 
-# %% tags=["nbval-ignore-output"]
+# %%
 def recalibrate_bn(model, images, batch_size=16):
     """A copy of `model` whose batch-norm running statistics are re-estimated from one pass over `images`."""
     model = copy.deepcopy(model)
@@ -1021,17 +925,16 @@ def recalibrate_bn(model, images, batch_size=16):
     return model.eval()
 
 train_images = as_tensors(small_train)[0]
-live_bn = [{"run": run, "step": step,
-            "eval mode": train.evaluate(m, small_val, device="cpu")["miou"],
-            "recalibrated": train.evaluate(recalibrate_bn(m, train_images), small_val, device="cpu")["miou"]}
-           for run, step, m in [("fit", 20, kept[20]), ("fit", 40, kept[40]), ("fit", 120, fit_model),
-                                ("hand loop", 40, loop_kept["ce+dice", 40])]]
-for r in live_bn:
-    print(f"your run, {r['run']}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f}, {r['recalibrated']:.3f} recalibrated")
 
-# %%
-bn_hist = experiments.recorded_run("02_bn_recalibration", history=live_bn)["history"]
-print("momentum of fit's batch-norm layers:", {layer.momentum for layer in fit_model.modules() if isinstance(layer, nn.BatchNorm2d)})
+def bn_rows():                                    # trained only when the course is built
+    _, kept, fit_model = fit_training()
+    return [{"run": run, "step": step, "eval mode": train.evaluate(m, small_val, device="cpu")["miou"],
+             "recalibrated": train.evaluate(recalibrate_bn(m, train_images), small_val, device="cpu")["miou"]}
+            for run, step, m in [("fit", 20, kept[20]), ("fit", 40, kept[40]), ("fit", 120, fit_model),
+                                 ("hand loop", 40, loss_training()[1]["ce+dice", 40])]]
+
+bn_hist = experiments.recorded_or_run("02_bn_recalibration", bn_rows)
+print("momentum of fit's batch-norm layers:", {m.momentum for m in models.TinyUNet(3, 5, width=8).modules() if isinstance(m, nn.BatchNorm2d)})
 for r in bn_hist:
     print(f"recorded run, {r['run']:>9}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with its running statistics, "
           f"{r['recalibrated']:.3f} recalibrated")
@@ -1046,15 +949,9 @@ for r in bn_hist:
 
 # %%
 def bn_seed_runs():                                                 # about 2 s a seed: trained only when the course is built
-    rows = []
-    for seed in (1, 2, 3):
-        torch.manual_seed(seed)
-        seed_kept = {}
-        train.fit(models.TinyUNet(3, 5, width=8), small_train, small_val, epochs=5, batch_size=16, max_steps=120,
-                  eval_every=20, device="cpu", seed=seed, progress=False, callback=lambda step, m: seed_kept.setdefault(step, copy.deepcopy(m)))
-        rows.append({"seed": seed, "eval mode": train.evaluate(seed_kept[40], small_val, device="cpu")["miou"],
-                     "recalibrated": train.evaluate(recalibrate_bn(seed_kept[40], train_images), small_val, device="cpu")["miou"]})
-    return rows
+    return [{"seed": seed, "eval mode": train.evaluate(fit_training(seed)[1][40], small_val, device="cpu")["miou"],
+             "recalibrated": train.evaluate(recalibrate_bn(fit_training(seed)[1][40], train_images), small_val, device="cpu")["miou"]}
+            for seed in (1, 2, 3)]
 
 seed0 = next(r for r in bn_hist if r["run"] == "fit" and r["step"] == 40)
 bn_seeds = [{"seed": 0, "eval mode": seed0["eval mode"], "recalibrated": seed0["recalibrated"]},
@@ -1073,13 +970,13 @@ print(f"median gain over seeds 0 to 3: {np.median(gains):+.2f}; recalibration lo
 # does it). Section 8's order of the losses survives recalibration (lane IoU of the kept models):
 
 # %%
-live_order = {}
-with torch.no_grad():
-    for loss_name in ("ce", "ce+dice", "dice"):
-        for step in (40, 80):
-            pred = recalibrate_bn(loop_kept[loss_name, step], train_images)(val_images).argmax(1).numpy()
-            live_order[f"{loss_name} {step}"] = metrics.per_class_iou(pred, small_val.labels, 5)[3]
-order = experiments.recorded_run("02_loss_recalibrated", history=live_order)["history"]
+def recalibrated_lanes():                         # trained only when the course is built
+    with torch.no_grad():
+        return {f"{n} {step}": metrics.per_class_iou(recalibrate_bn(loss_training()[1][n, step], train_images)(val_images)
+                                                     .argmax(1).numpy(), small_val.labels, 5)[3]
+                for n in ("ce", "ce+dice", "dice") for step in (40, 80)}
+
+order = experiments.recorded_or_run("02_loss_recalibrated", recalibrated_lanes)
 kept = (order["dice 40"] > max(order["ce 40"], order["ce+dice 40"])
         and order["ce 80"] < min(order["dice 80"], order["ce+dice 80"]))
 print("recorded runs, lane IoU recalibrated at steps 40/80: " + ", ".join(
@@ -1096,10 +993,8 @@ print("recorded runs, lane IoU recalibrated at steps 40/80: " + ", ".join(
 # %% tags=["nbval-ignore-output"]
 tiny_train = data.road_scenes(4, size=32, seed=1000)
 settings = {"plain": {}, "weight decay 0.1": {"weight_decay": 0.1}, "augmentation": {"augment": True}}
-live_runs = {}
-for name, kw in settings.items():
-    torch.manual_seed(0)                                     # same initial weights for every run
-    live_runs[name] = train_loop(HandUNet(width=8), tiny_train, small_val, steps=120, batch_size=8, eval_every=20, **kw)
+live_runs = {name: run_seed(0, train_set=tiny_train, steps=120, batch_size=8, eval_every=20, **kw) for name, kw in settings.items()}
+for name in settings:                                        # run_seed(0, ...): the same initial weights for every run
     print(f"your run, {name}: train loss {live_runs[name][-1]['train loss']:.3f}, val loss {live_runs[name][-1]['val loss']:.3f}")
 
 # %%
@@ -1111,16 +1006,9 @@ for name, h in runs.items():
     print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} {best['val loss']:15.3f} ({best['step']:3d})"
           f" {h[-1]['train mIoU']:11.3f} {h[-1]['val mIoU']:9.3f}")
 
-def overfit_seed_runs():                                  # seeds 1 and 2: trained only when the course is built
-    out = {}
-    for seed in (1, 2):
-        for name, kw in settings.items():
-            torch.manual_seed(seed)
-            h = train_loop(HandUNet(width=8), tiny_train, small_val, steps=120, batch_size=8, eval_every=20, seed=seed, **kw)
-            out[f"{seed} {name}"] = {k: h[-1][k] for k in ("train loss", "val loss")}
-    return out
-
-more = experiments.recorded_or_run("02_overfit_seeds", overfit_seed_runs)
+more = experiments.recorded_or_run("02_overfit_seeds", lambda: {     # seeds 1 and 2: trained only when the course is built
+    f"{seed} {name}": {k: v for k, v in run_seed(seed, train_set=tiny_train, steps=120, batch_size=8, eval_every=20, **kw)[-1].items()
+                       if k in ("train loss", "val loss")} for seed in (1, 2) for name, kw in settings.items()})
 last = {0: {n: h[-1] for n, h in runs.items()}, **{s: {n: more[f"{s} {n}"] for n in settings} for s in (1, 2)}}
 for seed, r in last.items():
     print(f"recorded runs, seed {seed}: val loss " + ", ".join(f"{n} {e['val loss']:.3f}" for n, e in r.items()))
@@ -1130,25 +1018,22 @@ print(f"augmentation lowers the val loss on {sum(r['augmentation']['val loss'] <
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for (name, h), color, marker in zip(runs.items(), [palette.rgb(c) for c in palette.SERIES], "os^"):   # series colours, never a class's
-    steps = [e["step"] for e in h]
-    label = name + (" (nearly identical to plain)" if name.startswith("weight decay") else "")
-    axes[0].plot(steps, [e["train loss"] for e in h], "--", color=color, marker=marker, markersize=4)
-    axes[0].plot(steps, [e["val loss"] for e in h], "-", color=color, marker=marker, markersize=4, label=label)
-    axes[1].plot(steps, [e["val mIoU"] for e in h], "-", color=color, marker=marker, markersize=4, label=label)
+curve = lambda key: {name + (" (nearly identical to plain)" if name.startswith("weight decay") else ""):   # noqa: E731
+                     ([e["step"] for e in h], [e[key] for e in h]) for name, h in runs.items()}
+viz.series_lines(axes[0], curve("train loss"), "--", labels=False)
+viz.series_lines(axes[0], curve("val loss"))
+viz.series_lines(axes[1], curve("val mIoU"))
 axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="train (dashed) and validation (solid) loss")
 axes[1].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
 axes[0].legend(fontsize=8); axes[1].legend(fontsize=8); fig.tight_layout()
 
 # %% [markdown]
-# - **plain**: the model fits its 4 images far better than new scenes (the first two columns): it
-#   memorises. The validation loss is only starting to turn up: lowest at step 100 (0.171), 0.182
-#   at step 120.
-# - **weight decay** pulls every weight a little towards 0. In a run this short it moves the
-#   validation loss by at most 0.049 on 3 seeds (the last line).
-# - **augmentation** shows flipped, re-lit variants of the images: the gap shrinks. It lowers the
-#   validation loss on 3 of 3 seeds, with train loss still at most 0.024. A vertical flip would be
-#   wrong here: it puts the sky below the road.
+# - **plain** fits its 4 images far better than new scenes (the first two columns): it memorises.
+#   Its validation loss is lowest at step 100 (0.171), 0.182 at step 120.
+# - **weight decay** moves the validation loss by at most 0.049 on 3 seeds (the last line): too
+#   little in a run this short.
+# - **augmentation** lowers the validation loss on 3 of 3 seeds, with train loss still at most
+#   0.024. (A vertical flip would put the sky below the road.)
 #
 # **Resolution.** A model fed 32×32 scenes and upsampled to 64×64 draws one label per 2×2 block.
 # Two such block maps: one pixel of each block (section 1's "1/2" row), and a majority vote (ties
@@ -1170,32 +1055,16 @@ for name, labels in coarse_maps.items():
 #
 # **Learning rate.** The same 60 steps at three learning rates:
 
-# %% tags=["nbval-ignore-output"]
-live_lr = {}
-for lr in (1e-3, 1e-2, 1e-1):
-    torch.manual_seed(0)
-    live_lr[lr] = train_loop(HandUNet(width=8), small_train, small_val, steps=60, lr=lr, eval_every=10)
-    print(f"your run, lr {lr:g}: val loss {live_lr[lr][-1]['val loss']:.3f}, val mIoU {live_lr[lr][-1]['val mIoU']:.3f}")
-
 # %%
 torch.manual_seed(0)
-untrained = HandUNet(width=8).eval()
-vx, vy = as_tensors(small_val)
 with torch.no_grad():
-    vl = untrained(vx)
-print(f"untrained: val loss {float(F.cross_entropy(vl, vy)):.3f}, val mIoU {metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5):.3f}")
-lr_runs = {lr: experiments.recorded_run(run, history=live_lr[lr])["history"]
-           for lr, run in zip(live_lr, ("02_lr_0001", "02_lr_001", "02_lr_01"))}
+    vl = HandUNet(width=8).eval()(val_images)
+print(f"untrained: val loss {float(F.cross_entropy(vl, val_labels)):.3f}, val mIoU {miou(vl):.3f}")
+lr_runs = {lr: experiments.recorded_or_run(run, lambda lr=lr: run_seed(0, steps=60, lr=lr, eval_every=10))   # trained only
+           for lr, run in zip((1e-3, 1e-2, 1e-1), ("02_lr_0001", "02_lr_001", "02_lr_01"))}          # when the course is built
 
-def lr_seed_runs():                                                 # seeds 1 and 2: trained only when the course is built
-    runs = {}
-    for seed in (1, 2):
-        for lr in lr_runs:
-            torch.manual_seed(seed)
-            runs[f"{seed} {lr:g}"] = train_loop(HandUNet(width=8), small_train, small_val, steps=60, lr=lr, eval_every=10, seed=seed)
-    return runs
-
-more_seeds = experiments.recorded_or_run("02_lr_seeds", lr_seed_runs)
+more_seeds = experiments.recorded_or_run("02_lr_seeds", lambda: {f"{seed} {lr:g}": run_seed(seed, steps=60, lr=lr, eval_every=10)
+                                                                 for seed in (1, 2) for lr in lr_runs})
 lr_seeds = {0: lr_runs, **{s: {lr: more_seeds[f"{s} {lr:g}"] for lr in lr_runs} for s in (1, 2)}}
 for seed, runs in lr_seeds.items():
     print(f"recorded runs, seed {seed}: " + "; ".join(
@@ -1205,34 +1074,22 @@ shares = [r[0.001][-1]["val mIoU"] / r[0.01][-1]["val mIoU"] for r in lr_seeds.v
 print(f"lr 0.1 ends more than 0.1 below its highest val mIoU on {sum(falls)} of 3 seeds; "
       f"lr 0.001 ends at {', '.join(f'{v:.2f}' for v in shares)} of lr 0.01's val mIoU")
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
-for (lr, h), color, marker in zip(lr_runs.items(), [palette.rgb(c) for c in palette.SERIES], "os^"):   # series colours, never a class's
-    steps = [e["step"] for e in h]
-    curves = np.array([[e["val mIoU"] for e in lr_seeds[s][lr]] for s in range(3)])
-    ax.fill_between(steps, curves.min(0), curves.max(0), color=color, alpha=0.2, lw=0)
-    ax.plot(steps, curves[0], "-", marker=marker, color=color, label=f"lr {lr:g}")
+viz.series_lines(ax, {f"lr {lr:g}": ([e["step"] for e in h], [[e["val mIoU"] for e in lr_seeds[s][lr]] for s in range(3)])
+                      for lr, h in lr_runs.items()})
 ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", title="60 steps at three learning rates\n(line: seed 0; band: lowest to highest of seeds 0 to 2)", ylim=(0, 1))
 ax.legend(fontsize=8, loc="upper left"); fig.tight_layout()
 
 # %% [markdown]
 # From the untrained 0.012, lr 0.001 ends below lr 0.01 on all three seeds, at 0.56, 0.75 and 0.77
 # of its val mIoU. lr 0.1 overshoots on 2 of 3 seeds (seed 0: 0.598 at its highest, 0.240 at step
-# 60); on seed 2 it ends highest (0.774). A run that unstable magnifies the differences between
-# computers: yours may end elsewhere.
+# 60); on seed 2 it ends highest (0.774).
 #
 # **Batch size.** The same number of images seen, in batches of 4, 16 or 64, at lr 0.01, seeds 0
 # to 3 (recorded: trained only when the course is built):
 
 # %%
-def batch_runs():                                                   # about 2 minutes: trained only when the course is built
-    runs = {}
-    for seed in range(4):
-        for bs in (4, 16, 64):
-            torch.manual_seed(seed)
-            runs[f"{seed} {bs}"] = train_loop(HandUNet(width=8), small_train, small_val, steps=1920 // bs, batch_size=bs,
-                                              eval_every=1920 // bs, seed=seed)[-1]
-    return runs
-
-batch = experiments.recorded_or_run("02_batch_size", batch_runs)
+batch = experiments.recorded_or_run("02_batch_size", lambda: {       # about 2 minutes: trained only when the course is built
+    f"{seed} {bs}": run_seed(seed, steps=1920 // bs, batch_size=bs, eval_every=1920 // bs)[-1] for seed in range(4) for bs in (4, 16, 64)})
 print("recorded runs, 1,920 images seen: val loss / val mIoU / lane IoU")
 print(f"{'seed':>4}" + "".join(f"{f'batch {bs} ({1920 // bs} steps)':>27}" for bs in (4, 16, 64)))
 for seed in range(4):
@@ -1243,13 +1100,11 @@ print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {sum(batch[f'{s} 64']['
 
 # %% [markdown]
 # Batches of 64 get only 30 steps: on 4 of 4 seeds they have not found the lanes (lane IoU
-# 0.000). Which of 4 and 16 ends higher depends on the seed: batches of 4 on 3 of 4. The batch
-# size sets how many optimiser steps the same images buy, and how much each step averages.
+# 0.000). Batches of 4 end above 16 on 3 of 4 seeds. The batch size sets how many steps the same
+# images buy.
 #
-# **Limits.** This lesson does not measure: the checkerboard in a trained network; weight decay
-# (Loshchilov & Hutter, 2019), dropout or more data in long runs; a model trained at two input
-# sizes; the batch size with the learning rate tuned for each; what one-cycle gains over
-# thousands of steps.
+# **Limits.** Not measured here: the checkerboard in a trained network; weight decay, dropout or
+# more data in long runs; the batch size with a learning rate tuned for each.
 #
 # ## What to remember
 #
@@ -1268,13 +1123,10 @@ print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {sum(batch[f'{s} 64']['
 #
 # ## Evidence card
 #
-# The scene of section 5, the shipped UNet's prediction, its per-class IoU, and failure notes:
-# each wrong pixel with the two probabilities it chose between, the unsure pixels, and what the
-# bottleneck alone leaves of the lanes.
+# The scene of section 5, the shipped UNet's prediction, its per-class IoU, and failure notes.
 
 # %%
 scene_iou = metrics.per_class_iou(label_map, scene.labels[0], 5)
-lane_at_8 = metrics.per_class_iou(coarse[8], ref.labels, num_classes=5)[3]
 unsure = confidence < 0.99
 wrong_notes = []
 for r, c in np.argwhere(label_map != scene.labels[0]):
@@ -1290,7 +1142,7 @@ fig, summary_text = viz.evidence_card(
             "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
             "per_class": scene_iou},
     notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, {int((unsure & edge).sum())} of them on a class boundary",
-           f"labels kept at 1/8 (the bottleneck) score lane IoU {lane_at_8:.3f}; the UNet of §8 with its skips zeroed "
+           f"labels kept at 1/8 (the bottleneck) score lane IoU {metrics.per_class_iou(coarse[8], ref.labels, num_classes=5)[3]:.3f}; the UNet of §8 with its skips zeroed "
            f"reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f} at step 120 and at most {noskip_best:.3f} by step 480: "
            f"the skips make the lanes quick to learn"],
     palette=ref.palette)
@@ -1303,76 +1155,35 @@ print(summary_text)
 # A card earns its keep when it shows a failure: here is section 8's network with its skips
 # zeroed, on the held-out scene of the prediction grid (from the recorded run).
 
-# %% tags=["nbval-ignore-output"]
-val_scene = grid_scene                                                # the held-out scene with the most lane pixels
-noskip_net.eval()
-with torch.no_grad():
-    live_prob = noskip_net(as_tensors(small_val[val_scene:val_scene + 1])[0])[0].softmax(0).numpy()
-live_card = {"scene": val_scene, "label_map": live_prob.argmax(0), "lane prob": live_prob[3]}
-print(f"your run, no skips, scene {val_scene}: lane pixels predicted {int((live_card['label_map'] == 3).sum())}")
-
 # %%
-ns = experiments.recorded_run("02_no_skips_card", history=live_card)["history"]
+def noskip_card(prob):                                                # prob: (5, 32, 32), scene grid_scene of section 8
+    return {"scene": grid_scene, "label_map": prob.argmax(0), "lane prob": prob[3]}
+
+ns = experiments.recorded_or_run("02_no_skips_card",                  # trained only when the course is built
+                                 lambda: noskip_card(noskip_training()[1].eval()(grid_x)[0].softmax(0).detach().numpy()))
 vs = small_val[ns["scene"]:ns["scene"] + 1]
 ns_map, ns_lane_prob, lane_true = ns["label_map"], ns["lane prob"], vs.labels[0] == 3
 ns_iou = metrics.per_class_iou(ns_map, vs.labels[0], 5)
-lane_taken = np.bincount(ns_map[lane_true], minlength=5)
 fig, ns_text = viz.evidence_card(
     vs.images[0], vs.labels[0], ns_map, ref.class_names,
     scores={"mIoU (scene)": float(np.nanmean(ns_iou)), "lane IoU (scene)": float(ns_iou[3]),
             "mean Dice (scene)": metrics.mean_dice(ns_map, vs.labels[0], 5), "per_class": ns_iou},
     notes=[f"scene {ns['scene']} of small_val: {int(lane_true.sum())} lane pixels, {int((ns_map == 3).sum())} predicted lane",
-           "lane pixels taken for " + ", ".join(f"{ref.class_names[k]} {n}" for k, n in enumerate(lane_taken) if n),
+           "lane pixels taken for " + ", ".join(f"{ref.class_names[k]} {n}" for k, n in enumerate(np.bincount(ns_map[lane_true], minlength=5)) if n),
            f"highest lane probability on a lane pixel: {ns_lane_prob[lane_true].max():.3f}",
            "the skips were zeroed: the decoder saw only the 4×4 bottleneck (1/8 of the side)"],
     palette=ref.palette)
 print(ns_text)
-from scipy import ndimage
-
-t0 = vs.labels[0]
-edge_band = ndimage.maximum_filter(t0, size=3) != ndimage.minimum_filter(t0, size=3)  # the card's class edges
-lane_missed = lane_true & (ns_map != 3)
-print(f"{int((lane_missed & edge_band).sum())} of the {int(lane_missed.sum())} missed lane pixels lie in the edge band "
-      f"({int(edge_band.sum())} of {edge_band.size} pixels)")
-car_true, car_pred = vs.labels[0] == 4, ns_map == 4
-print(f"car: {int(car_true.sum())} pixels labelled, {int(car_pred.sum())} predicted, {int((car_true & car_pred).sum())} in both; "
-      f"rows {np.nonzero(car_true)[0].min()} to {np.nonzero(car_true)[0].max()} labelled, "
-      + (f"{np.nonzero(car_pred)[0].min()} to {np.nonzero(car_pred)[0].max()} predicted" if car_pred.any() else "none predicted"))
+edge_band = ndimage.maximum_filter(vs.labels[0], size=3) != ndimage.minimum_filter(vs.labels[0], size=3)  # the card's class edges
+missed = lane_true & (ns_map != 3)
+print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane pixels lie in the edge band ({int(edge_band.sum())} of {edge_band.size} pixels)")
 
 # %% [markdown]
-# After 120 steps without skips the network paints every lane pixel as road or car (the first two
-# notes): lane IoU 0.000. The card draws a missed thin class as "on a class edge": every lane pixel
-# touches another class (the edge-band line), so here cyan means a lost class, not a boundary a
-# pixel off. The card's band uses a 3×3 window, so it counts the 8 neighbours, diagonals included;
-# section 5 and exercise 7 count only the 4 neighbours up, down, left and right. The car scores no IoU because it is drawn too low: 12 pixels on rows 21 to 27, none
-# on the 14 labelled ones (rows 15 to 17).
+# Without skips the network paints every lane pixel as road or car (the first two notes): lane IoU
+# 0.000. Every lane pixel touches another class (the edge-band line), so the card's cyan "class
+# edge" here means a lost class. (The card's band counts 8 neighbours; section 5 counts 4.)
 #
 # ## Going further
-#
-# Three details behind sentences of the lesson, for readers who want the evidence.
-#
-# **Where the output pixel sits (section 2).** Move the output pixel along one period of the
-# bottleneck's 8-pixel grid, from (48, 48) to (55, 55), and measure the footprint again:
-
-# %%
-with torch.random.fork_rng():                            # the random inputs leave the lesson's seed alone
-    torch.manual_seed(2)
-    c = 96 // 2
-    spans = []
-    for shift in range(8):                               # output pixels (48, 48) to (55, 55): one period of the 8-px grid
-        x = torch.rand(4, 3, 96, 96, requires_grad=True)
-        net(x)[:, :, c + shift, c + shift].sum().backward()
-        rows = np.nonzero(x.grad.abs().sum((0, 1, 3)).numpy())[0]
-        spans.append(int(np.ptp(rows)) + 1)
-    print(f"output pixels ({c}, {c}) to ({c + 7}, {c + 7}): the whole UNet's gradient spans {min(spans)} to {max(spans)} rows")
-decoder = [(3 - 1) * jump for jump in (4, 2, 1)]          # the decoder's 3×3 convolutions, at jumps 4, 2 and 1
-print(f"formula: encoder {receptive_field(encoder_layers[3])} + decoder {' + '.join(map(str, decoder))} = "
-      f"{receptive_field(encoder_layers[3]) + sum(decoder)}")
-
-# %% [markdown]
-# The footprint spans 76 to 84 rows. The formula, with the decoder's three 3×3 convolutions, gives
-# 68 + 8 + 4 + 2 = 82; the measured span moves around it because neighbouring output pixels come
-# from different taps of each 2×2 upsampling.
 #
 # **A channel that sees the padding (sections 2 and 4).** Level 3, channel 60 is brightest in its
 # rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip
@@ -1407,17 +1218,11 @@ print(f"the 50 scenes: brightest column 7 in {int((peaks == 7).sum())} of 50; sc
 # 0.5, and the val mIoU at step 120:
 
 # %%
-seed_runs = {(0, loss): h for loss, h in zip(("ce", "ce+dice", "dice"), loss_runs.values())}
-run_names = {(1, "ce"): "02_loss_seed1_ce", (1, "ce+dice"): "02_loss_seed1_sum", (1, "dice"): "02_loss_seed1_dice",
-             (2, "ce"): "02_loss_seed2_ce", (2, "ce+dice"): "02_loss_seed2_sum", (2, "dice"): "02_loss_seed2_dice"}
-
-def loss_seed_run(seed, loss):                                          # trained only when the course is built
-    torch.manual_seed(seed)
-    return train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40, loss_name=loss, seed=seed)
-
-for (seed, loss), run in run_names.items():
-    seed_runs[seed, loss] = experiments.recorded_or_run(run, lambda: loss_seed_run(seed, loss))
 names = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
+seed_runs = {(0, loss): loss_runs[name] for loss, name in names.items()}
+run_names = ["02_loss_seed1_ce", "02_loss_seed1_sum", "02_loss_seed1_dice", "02_loss_seed2_ce", "02_loss_seed2_sum", "02_loss_seed2_dice"]
+seed_runs.update({(s, loss): experiments.recorded_or_run(run, lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
+                  for run, (s, loss) in zip(run_names, [(s, loss) for s in (1, 2) for loss in names])})
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
 for loss, name in names.items():
     firsts = " ".join(f"{next((str(e['step']) for e in seed_runs[s, loss] if e['val IoU'][3] > 0.5), 'never'):>5}"
@@ -1436,18 +1241,12 @@ for s in range(3):
 #
 # You pass this lesson when you can:
 #
-# * compute a receptive field with the formula and check it with one back-propagated pixel (§2);
-# * give the output size of a transposed convolution and say when it leaves a checkerboard (§3);
-# * build a UNet from `nn.Conv2d`, `nn.MaxPool2d` and `nn.ConvTranspose2d`, print its shapes, and
-#   say what its skip connections buy, with the runs of §8 (§4; exercise 4 has you write and
-#   train one);
-# * turn logits into a label map and a confidence map, and say where the unsure pixels lie (§5;
-#   exercise 7 counts them over 50 scenes);
-# * write cross-entropy and soft Dice, and read the gradient shares that show why Dice helps the
-#   small classes (§6);
+# * compute a receptive field and check it with one back-propagated pixel (§2);
+# * give a transposed convolution's output size and say when it leaves a checkerboard (§3);
+# * build a UNet and print its shapes (§4; exercise 4);
+# * say where a model's unsure pixels lie (§5); write cross-entropy and soft Dice (§6);
 # * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
-# * measure what the skips and each loss buy with the same loop and the same steps (§8);
-# * re-estimate batch-norm statistics, and say why a checkpoint taken mid-run can score low (§9);
-# * read train and validation curves for overfitting and a learning rate that is too large (§10).
+# * measure what the skips and each loss buy (§8), and why a mid-run checkpoint can score low (§9);
+# * read train and validation curves for overfitting and a too-large learning rate (§10).
 #
 # The exercises for this lesson are in `exercises/02_inside_the_network.ipynb`.

@@ -2293,3 +2293,137 @@ def score_histograms(scores: Mapping[str, Any], bins: Any, xlabel: str = "mIoU o
 
 
 __all__ += ["image_label_grid", "confusion_rates_figure", "class_iou_curves", "label_map_row", "score_histograms"]
+
+
+# ------------------------------------------------------- lesson 02's figures (session 11: denser lesson)
+
+def heat_row(maps: Mapping[str, Any], label: str, cmap: str = _pal.LOG_CMAP, vmin: float | None = None,
+             vmax: float | None = None, image: Any = None, figsize: tuple[float, float] | None = None,
+             extend: str = "neither") -> tuple[Any, np.ndarray]:
+    """One row of heat maps that share one colour bar, optionally after an RGB image.
+
+    Parameters
+    ----------
+    maps : panel title -> 2-D array, drawn left to right.
+    label : the colour bar's label.
+    cmap, vmin, vmax : the colour scale shared by every panel.
+    image : an RGB image ``(H, W, 3)`` drawn first, titled "image", or ``None``.
+    figsize : the figure size (default: 2.6 inches a panel by 2.9).
+    extend : the colour bar's ``extend`` ("max" when values above ``vmax`` are clipped).
+
+    Returns
+    -------
+    (figure, axes)
+
+    Examples
+    --------
+    >>> fig, axes = heat_row({"a": np.zeros((4, 4)), "b": np.ones((2, 2))}, "value", vmin=0, vmax=1)
+    >>> [ax.get_title() for ax in axes], len(fig.axes)
+    (['a', 'b'], 3)
+    >>> plt.close(fig)
+    """
+    panels = ([("image", np.asarray(image))] if image is not None else []) + list(maps.items())
+    if not maps:
+        raise ValueError("maps is empty: give at least one panel")
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize or (2.6 * len(panels), 2.9), squeeze=False)
+    axes = axes[0]
+    im = None
+    for ax, (title, m) in zip(axes, panels):
+        if image is not None and ax is axes[0]:
+            ax.imshow(m)
+        else:
+            im = ax.imshow(np.asarray(m), cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label=label, extend=extend)
+    return fig, axes
+
+
+def mask_grid(cells: Sequence[Sequence[tuple[str, Any, str] | None]], class_names: Sequence[str], palette: Any = None,
+              panel: float = 2.1, heat_label: str = "value", vmin: float = 0.0, vmax: float = 1.0) -> tuple[Any, np.ndarray]:
+    """A grid of RGB images, label maps and heat maps with one class legend below.
+
+    Parameters
+    ----------
+    cells : rows of ``(kind, array, title)`` with kind ``"image"`` (RGB), ``"mask"`` (class ids) or
+        ``"heat"`` (a 2-D array on one shared colour scale), or ``None`` for an empty panel.
+    class_names : the legend's classes.
+    palette : class colours (default: the course palette).
+    panel : inches per panel.
+    heat_label, vmin, vmax : the heat maps' colour bar label and scale (a bar is drawn only when
+        there is a heat map).
+
+    Returns
+    -------
+    (figure, axes) with axes of shape (rows, columns).
+
+    Examples
+    --------
+    >>> m = np.array([[0, 1], [1, 0]])
+    >>> fig, axes = mask_grid([[("image", np.zeros((2, 2, 3)), "scene"), ("mask", m, "labels")],
+    ...                        [None, ("mask", m, "prediction")]], ["sky", "road"])
+    >>> axes.shape, axes[1, 1].get_title(), axes[1, 0].get_title()
+    ((2, 2), 'prediction', '')
+    >>> fig, axes = mask_grid([[("heat", np.eye(3), "map")]], ["sky"], heat_label="activation")
+    >>> fig.axes[-1].get_ylabel()
+    'activation'
+    >>> plt.close("all")
+    """
+    rows, cols = len(cells), max(len(r) for r in cells)
+    fig, axes = plt.subplots(rows, cols, figsize=(panel * cols, panel * rows + 0.4), squeeze=False)
+    heat = None
+    for r, row in enumerate(cells):
+        for c in range(cols):
+            ax, cell = axes[r, c], row[c] if c < len(row) else None
+            ax.set_axis_off()
+            if cell is None:
+                continue
+            kind, a, title = cell
+            if kind == "image":
+                ax.imshow(np.asarray(a))
+            elif kind == "mask":
+                show_mask(ax, a, palette)
+            elif kind == "heat":
+                heat = ax.imshow(np.asarray(a), cmap=_pal.LOG_CMAP, vmin=vmin, vmax=vmax)
+            else:
+                raise ValueError(f"kind must be 'image', 'mask' or 'heat', got {kind!r}")
+            ax.set_title(title, fontsize=9)
+    fig.legend(handles=legend_handles(class_names, palette), loc="lower center", ncol=len(class_names), frameon=False,
+               fontsize=9)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_size_inches()[1], 1, 1))
+    if heat is not None:
+        fig.colorbar(heat, ax=axes, fraction=0.02, pad=0.01, label=heat_label)
+    return fig, axes
+
+
+def series_lines(ax: Any, series: Mapping[str, tuple[Sequence[float], Any]], style: str = "-",
+                 labels: bool = True) -> None:
+    """Draw a few runs' curves in the series colours (never a class colour), one marker each.
+
+    Parameters
+    ----------
+    ax : the axes.
+    series : name -> (steps, values); values may be a 2-D array (one row a seed): the first row is
+        drawn as the line, the lowest to highest over the rows as a band.
+    style : the line style ("-" or "--").
+    labels : whether the lines get legend labels (their names).
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> series_lines(ax, {"a": ([1, 2], [0.1, 0.2]), "b": ([1, 2], [[0.3, 0.4], [0.2, 0.5]])})
+    >>> [line.get_label() for line in ax.get_lines()], len(ax.collections)
+    (['a', 'b'], 1)
+    >>> plt.close(fig)
+    """
+    if len(series) > len(_pal.SERIES):
+        raise ValueError(f"at most {len(_pal.SERIES)} series, got {len(series)}")
+    for (name, (steps, values)), colour, marker in zip(series.items(), _pal.SERIES, "os^"):
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if len(values) > 1:
+            ax.fill_between(steps, values.min(0), values.max(0), color=_pal.rgb(colour), alpha=0.2, lw=0)
+        ax.plot(steps, values[0], style, color=_pal.rgb(colour), marker=marker, markersize=4,
+                label=name if labels else None)
+
+
+__all__ += ["heat_row", "mask_grid", "series_lines"]

@@ -400,14 +400,14 @@ checks.check_weighted_bn_statistics(weighted_bn_statistics)
 # %% [markdown]
 # ## 9 · A `Dataset` that crops and flips image and labels together (2 points)
 #
-# The lesson's training loop augments a whole batch at once; larger projects do it one scene at a
-# time, in a `Dataset`. Write `__getitem__` of `PairedCrops`. It keeps the scenes as stored:
-# `images` `(N, H, W, 3)` float32 and `labels` `(N, H, W)` uint8, numpy arrays. `dataset[i]` returns
-# scene `i` as a pair of torch tensors: the image `(3, crop, crop)` float32 and the label map
-# `(crop, crop)` int64. Cut a `crop × crop` window at a random offset; every offset from 0 to
-# `H - crop` (and `W - crop`) must be possible. Flip the window left-right half of the time. Draw
-# the random numbers with torch (`torch.randint`, `torch.rand`), so that `torch.manual_seed`
-# repeats them.
+# The lesson's `RoadPairs` (section 7) turns all scenes into tensors once, in `__init__`. This
+# `RoadPairs` keeps the scenes as stored, to save memory: `self.images` `(N, H, W, 3)` float32 and
+# `self.labels` `(N, H, W)` uint8, numpy arrays; it always crops (`self.crop`) and always may flip.
+# Write its `__getitem__`, adapting the lesson's: `dataset[i]` returns scene `i` as a pair of torch
+# tensors, the image `(3, crop, crop)` float32 and the label map `(crop, crop)` int64. Cut a
+# `crop × crop` window at a random offset; every offset from 0 to `H - crop` (and `W - crop`) must
+# be possible. Flip the window left-right half of the time. Draw the random numbers with torch
+# (`torch.randint`, `torch.rand`), so that `torch.manual_seed` repeats them.
 #
 # The check builds scenes whose pixels say where they came from, calls `dataset[0]` 300 times,
 # and finds each window's offset and flip in the image and in the labels. Mind the axes: the
@@ -417,7 +417,7 @@ checks.check_weighted_bn_statistics(weighted_bn_statistics)
 from torch.utils.data import Dataset
 
 
-class PairedCrops(Dataset):
+class RoadPairs(Dataset):
     def __init__(self, images, labels, crop):
         self.images, self.labels, self.crop = images, labels, crop
 
@@ -439,8 +439,8 @@ class PairedCrops(Dataset):
 
 scenes = data.road_scenes(4, size=32, seed=3)
 torch.manual_seed(0)
-xc, yc = PairedCrops(scenes.images, scenes.labels, crop=24)[1]
+xc, yc = RoadPairs(scenes.images, scenes.labels, crop=24)[1]
 print(f"one crop of scene 1: image {tuple(xc.shape)} {xc.dtype}, labels {tuple(yc.shape)} {yc.dtype}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_paired_crops", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_paired_crops(PairedCrops)
+checks.check_paired_crops(RoadPairs)
