@@ -73,6 +73,7 @@ whole = min(lone_area)                                                # the smal
 print(f"cell areas: {cell_area.min()} to {cell_area.max()} px; the smallest lone cell has {whole} px, and "
       f"{np.sum(cell_area < whole)} cells keep fewer pixels than that (neighbours cover the rest)")
 
+# %%
 i = int(np.argmax((n_cells - n_blobs >= 2) & (n_blobs >= 2)))      # an image with lone cells and a cluster
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
 axes[0].imshow(cells.images[i]); axes[0].set_title(f"image {i}"); axes[0].set_axis_off()
@@ -99,8 +100,7 @@ print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
 def components_by_hand(mask, neighbours=((-1, 0), (1, 0), (0, -1), (0, 1))):
     """Label the connected regions of a binary mask with 1, 2, ... by flood fill."""
     mask = np.asarray(mask, bool)
-    out = np.zeros(mask.shape, np.int32)
-    next_id = 0
+    out, next_id = np.zeros(mask.shape, np.int32), 0
     for start in zip(*np.nonzero(mask)):
         if out[start]:
             continue                      # already part of a region
@@ -239,6 +239,12 @@ markers = np.zeros(mask.shape, np.int32)
 markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
 split = flood(-dist, markers, mask)
 print(f"{len(peaks)} markers -> {split.max()} objects (truth: {n_cells[i]} cells)")
+
+# %% [markdown]
+# The same flood on all 200 masks, against scikit-image; then again with every height moved by a
+# random millionth of a pixel, so that no two pixels tie:
+
+# %%
 rng = np.random.default_rng(0)
 
 def both_floods(m_, jitter=0.0):
@@ -256,8 +262,7 @@ print(f"flood by hand and skimage.segmentation.watershed(-dist, markers, mask=ma
       f"of 200 images; with every height moved by a random millionth of a pixel (no ties), on {sum(same_untied)}")
 
 # %%
-m_split = instances.match_instances(split, cells.instances[i])
-m_naive = instances.match_instances(naive, cells.instances[i])
+m_split, m_naive = (instances.match_instances(p_, cells.instances[i]) for p_ in (split, naive))
 split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i], m_split)  # a match shares its colour
 naive_colours = viz.matched_instance_colours(naive, cells.instances[i], m_naive)[0]   # a true cell's colour is the same for both
 matched = matched_swatch()
@@ -291,10 +296,8 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # merges the same way). The truth panel shows in blue the cells the *watershed* misses: it finds 6
 # of the 8 cells here, the components 3.
 #
-# These matched colours differ from the truth's colours in section 1's figure.
-#
 # The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
-# map on 159 of 200 images, on all 200 once the ties are broken (the last line under the flood
+# map on 159 of 200 images, on all 200 once the ties are broken (the line under the comparison
 # cell). From here on we use scikit-image's `watershed`, the same flood in compiled code.
 # `instances.separate_touching` wraps these lines (and gives a marker to a component without any
 # peak); it gives the same map on every image here:
@@ -658,32 +661,9 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
-box = cluster_box(cells.labels[j], cells.instances[j])     # the blob with the most cells: the zoom of row 2
-fig, axes = plt.subplots(2, 4, figsize=(13, 6.8))
-short = {"watershed on predicted mask": "watershed (pred. mask)", "boundary-class recipe": "boundary-class recipe"}
-o = objects_by["boundary-class recipe"][j]
-r = instances.match_instances(o, cells.instances[j])
-
-def draw(row, view):
-    viz.show_mask(axes[row, 0], view(three_pred[j]), class_colours, "predicted: interior / boundary")
-    for ax, name in zip(axes[row, 1:3], short):
-        o_ = objects_by[name][j]
-        r_ = instances.match_instances(o_, cells.instances[j])
-        viz.instance_overlay(view(cells.images[j]), view(o_), ax=ax, legend=False,
-                             colours=viz.matched_instance_colours(o_, cells.instances[j], r_)[0],
-                             title=f"{short[name]}: TP {r_.tp} FP {r_.fp} FN {r_.fn}")
-        merges_ = viz.outline_merges(ax, o_, cells.instances[j], view)
-        if row:
-            legend_below(ax, [matched] + (viz.outcome_handles(("FP",), labels=fp_label) if r_.fp else []) + merges_)
-    viz.instance_overlay(view(cells.images[j]), view(cells.instances[j]), ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
-                         colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
-legend_below(axes[1, 3], [matched_swatch("matched by the recipe")]
-             + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
-fig.tight_layout()
+short = {"watershed (pred. mask)": "watershed on predicted mask", "boundary-class recipe": "boundary-class recipe"}
+fig = viz.instance_rows_figure(cells.images[j], cells.instances[j], {k_: objects_by[v_][j] for k_, v_ in short.items()},
+                               maps=[("predicted: interior / boundary", three_pred[j], (three_classes.class_names, class_colours))])
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
       instances.fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
@@ -738,7 +718,7 @@ print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, mi
 # better: for every cell pixel, the distance to the nearest pixel **outside its own cell**
 # (background or another cell). It drops to 1 where two cells touch, so every cell gets a hill
 # of its own (sometimes with two peaks: the "exact target" rows below count them). A network can
-# learn it from the image (each cell's brightness dome is a cue: the last line under the figure
+# learn it from the image (each cell's brightness dome is a cue: the cell after the figure
 # measures it), and the watershed is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
 # edge counts as outside), then `instances.instance_distance_map`, on image 63:
 
@@ -761,6 +741,11 @@ print(f"highest value: mask distance {mask_dist_i.max():.1f} px, instance distan
 for name, d_ in (("mask distance", mask_dist_i), ("instance distance", inst_dist)):
     print(f"{name:>17}: watershed finds {instances.watershed_from_distance(d_, cells.labels[i_bad], min_distance=2).max()} "
           f"objects (truth {n_cells[i_bad]})")
+
+# %% [markdown]
+# Is the target visible in the image? Inside each cell, correlate the brightness with the target:
+
+# %%
 dome = []                                               # per cell: correlation of brightness with the target
 exact_dist = [instances.instance_distance_map(t_) for t_ in cells.instances]   # the exact target, reused in the table
 for im_, t_, d_ in zip(cells.images, cells.instances, exact_dist):
@@ -876,6 +861,11 @@ weights = {"components (true mask)": 0, "watershed on the mask": 0, "learned dis
            "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary,
            "recipe, matched budget": models.count_parameters(run3["model"]),
            "exact target, σ 0": 0, "exact target, σ 0.5": 0}   # the cost: network parameters
+
+# %% [markdown]
+# Every row scored the same way on the lesson's 200 images:
+
+# %%
 summary = {}
 print(f"{'method':>22} | pooled PQ = SQ × RQ   |  AP   | AP50  | FP  | FN  | mean |count error| | net parameters")
 for name, objs in rivals.items():
@@ -1056,31 +1046,10 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
 pq_recipe = np.array([instances.panoptic_quality(o, t)["pq"] for o, t in zip(objects_by["boundary-class recipe"], cells.instances)])
 w = int(np.argmin(pq_recipe))                          # the recipe's worst image: the card shows a failure
 o, truth_w = objects_by["boundary-class recipe"][w], cells.instances[w]
-r = instances.match_instances(o, truth_w)
-o_colours, truth_colours = viz.matched_instance_colours(o, truth_w, r)
-box = cluster_box(cells.labels[w], truth_w)             # the blob with the most cells: the zoom of row 2
-fig, axes = plt.subplots(2, 5, figsize=(15, 6.6))
-
-def draw(row, view):                                    # the image lies under the outlines of columns 4 and 5
-    axes[row, 0].imshow(view(cells.images[w])); axes[row, 0].set_title(f"image {w}"); axes[row, 0].set_axis_off()
-    viz.show_mask(axes[row, 1], view(targets[w]), class_colours, "target classes")
-    viz.show_mask(axes[row, 2], view(three_pred[w]), class_colours, "predicted classes")
-    viz.instance_overlay(view(cells.images[w]), view(truth_w), ax=axes[row, 3], legend=False, title=f"truth: {n_cells[w]} cells",
-                         colours=truth_colours)
-    viz.instance_overlay(view(cells.images[w]), view(o), ax=axes[row, 4], legend=False, colours=o_colours,
-                         title=f"recipe: PQ {pq_recipe[w]:.2f}, TP {r.tp}\n"
-                               f"FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
-    merges_ = viz.outline_merges(axes[row, 4], o, truth_w, view)
-    if row:
-        legend_below(axes[1, 4], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []) + merges_)
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-for col in (1, 2):
-    legend_below(axes[1, col], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
-legend_below(axes[1, 3], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
-
-fig.tight_layout()
+fig = viz.instance_rows_figure(cells.images[w], truth_w, {"boundary-class recipe": o}, figsize=(15, 6.6),
+                               maps=[(f"image {w}", cells.images[w], None),
+                                     *((t_, m_[w], (three_classes.class_names, class_colours))
+                                       for t_, m_ in (("target classes", targets), ("predicted classes", three_pred)))])
 fp_w, fn_w = instances.fp_fn_kinds([o], [truth_w])
 print(f"image {w}, the recipe's worst (PQ {pq_recipe[w]:.3f}; its median image {np.median(pq_recipe):.3f}): "
       f"false positives {fp_w}, missed cells {fn_w}")
@@ -1099,7 +1068,7 @@ for name, (r, err, _) in summary.items():
 # The card shows where the best method fails. Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
 # matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
 # under the card). From the left: the image, the 3-class target, the predicted classes, the
-# truth and the recipe's objects; the bottom row enlarges the dashed box.
+# recipe's objects and the truth; the bottom row enlarges the dashed box.
 #
 # Why: the predicted classes (middle) score well pixel by pixel against the target (IoU 0.929 interior, 0.86
 # boundary; Dice on the next line), but the boundary has a gap between each missed cell and its
@@ -1125,13 +1094,5 @@ for name, (r, err, _) in summary.items():
 #
 # ## Pass check
 #
-# You pass this lesson when you can:
-#
-# * show a mask where connected components under-count, and say why; write them with a flood fill;
-# * draw the distance map and its markers, and say what `min_distance` trades (splits against merges);
-# * compute TP/FP/FN, SQ, RQ and PQ for a pair of instance maps and say which failure each
-#   number exposes; pool them over a data set so that PQ = SQ × RQ;
-# * say what AP adds to PQ (a ranking by confidence) and read AP50 next to AP;
-# * say why an instance-aware target (boundary class, distance per instance) separates cells that
-#   the mask's distance map merges;
-# * pick semantic or instance segmentation for a task and justify it with the table above.
+# You pass this lesson when you can do the six things listed at its top without the notes, and
+# say which failure each of TP, FP, FN, SQ, RQ and PQ exposes.

@@ -2028,3 +2028,96 @@ def zoom_row_label(axes: Any, text: str = "the dashed box, enlarged 4 ×") -> No
 
 
 __all__ += ["zoom_row_label"]
+
+
+# ------------------------------------------- lesson 03's zoomed instance figures (session 11: the lesson's draw bodies)
+
+def _toy_cluster() -> tuple:
+    """A 20 × 24 toy: two touching cells and a lone one, an image, and objects that merge the pair."""
+    truth = np.zeros((20, 24), np.int32)
+    truth[4:12, 3:9], truth[4:12, 9:15], truth[14:18, 18:22] = 1, 2, 3
+    image = np.stack([(truth > 0) * 0.8] * 3, -1)
+    return image, truth, np.where(truth == 2, 1, truth)
+
+
+def instance_rows_figure(image: Any, truth: Any, objects: Mapping[str, Any], maps: Sequence[tuple] = (),
+                         box: tuple[slice, slice] | None = None, truth_from: str | None = None,
+                         figsize: tuple[float, float] | None = None) -> Any:
+    """Maps, predicted objects and the truth of one image, drawn twice: whole, and a box enlarged 4 × 4.
+
+    Columns, left to right: each of ``maps`` (``(title, array, colours)``: a class map drawn with
+    :func:`show_mask` and its class legend, where ``colours`` is ``(class_names, palette)``; or
+    ``(title, array, None)``: the raw image), then each of ``objects`` (``{title: instance map}``,
+    coloured by :func:`matched_instance_colours`, unmatched objects in the FP colour, merges
+    outlined by :func:`outline_merges`, with TP/FP/FN in the title), then the truth, coloured as
+    matched by ``objects[truth_from]`` (default: the last), its missed cells in the FN colour. Row 2
+    enlarges ``box`` (default :func:`cluster_box`, the blob with the most cells); legends sit under
+    row 2.
+
+    Parameters
+    ----------
+    image : (H, W, 3) the image under the outlines.
+    truth : (H, W) the true instance map.
+    objects : ``{title: (H, W) instance map}``, one column each.
+    maps : ``(title, (H, W) array, (class_names, palette) or None)`` columns before the objects.
+    box : (rows, cols) slices of the enlarged part.
+    truth_from : which entry of ``objects`` colours the truth (and names its missed cells).
+    figsize : the figure size; default 3.25 in per column, 6.8 in high.
+
+    Returns
+    -------
+    The figure; its axes form a 2 × n grid.
+
+    Examples
+    --------
+    >>> image, truth, merged = _toy_cluster()
+    >>> fig = instance_rows_figure(image, truth, {"merged": merged})
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['merged: TP 1 FP 1 FN 2', 'truth: 3 cells']
+    >>> [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
+    ['matched: each pair shares a colour', 'FN: missed by merged']
+    >>> plt.close(fig)
+    """
+    from . import instances
+
+    truth = np.asarray(truth)
+    names = list(objects)
+    truth_from = truth_from or names[-1]
+    n_col = len(maps) + len(names) + 1
+    fig, axes = plt.subplots(2, n_col, figsize=figsize or (3.25 * n_col, 6.8), squeeze=False)
+    box = box if box is not None else cluster_box(truth > 0, truth)
+    match = {n: instances.match_instances(np.asarray(o), truth) for n, o in objects.items()}
+
+    def draw(row: int, view: Any) -> None:
+        for col, (title, arr, colours) in enumerate(maps):
+            if colours is None:
+                axes[row, col].imshow(view(np.asarray(arr))); axes[row, col].set_title(title); axes[row, col].set_axis_off()
+            else:
+                show_mask(axes[row, col], view(np.asarray(arr)), colours[1], title)
+        for col, name in enumerate(names, start=len(maps)):
+            o, r = np.asarray(objects[name]), match[name]
+            instance_overlay(view(image), view(o), ax=axes[row, col], legend=False,
+                             colours=matched_instance_colours(o, truth, r)[0],
+                             title=f"{name}: TP {r.tp} FP {r.fp} FN {r.fn}")
+            merges = outline_merges(axes[row, col], o, truth, view)
+            if row:
+                legend_below(axes[1, col], [matched_swatch()]
+                             + (outcome_handles(("FP",), labels={"FP": "FP: unmatched prediction"}) if r.fp else [])
+                             + merges)
+        r = match[truth_from]
+        instance_overlay(view(image), view(truth), ax=axes[row, -1], legend=False, title=f"truth: {int(truth.max())} cells",
+                         colours=matched_instance_colours(np.asarray(objects[truth_from]), truth, r)[1])
+
+    zoom_rows(axes, box, draw)
+    zoom_row_label(axes)
+    for col, (_, _, colours) in enumerate(maps):
+        if colours is not None:
+            legend_below(axes[1, col], legend_handles(*colours), ncol=1)
+    r = match[truth_from]
+    legend_below(axes[1, -1], [matched_swatch()]
+                 + (outcome_handles(("FN",), labels={"FN": f"FN: missed by {truth_from}"}) if r.fn else []))
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["instance_rows_figure"]
