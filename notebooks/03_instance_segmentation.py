@@ -34,9 +34,8 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
-from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
-from segcourse.viz import cluster_box, legend_below, matched_swatch   # figure helpers: legend under a panel, box of a cluster
+from segcourse.viz import legend_below, matched_swatch   # figure helpers: a legend under a panel, the 'matched' swatch
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -200,8 +199,8 @@ print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two 
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two: it misses 86 of these 99 cells (section 6 counts them, in the line
-# "of them with no peak of their own"). A cell with two peaks risks being split in two.
+# usually merges the two (section 6 counts how often). A cell with two peaks risks being split in
+# two.
 #
 # ## 4 · Markers and the watershed, by hand
 #
@@ -292,8 +291,7 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
 # that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
 # prediction is red. A lavender outline marks a **merge**, a prediction holding more than half of
-# two or more cells: solid if it matches none of them, dashed if it matches one (lesson 04 draws
-# merges the same way). The truth panel shows in blue the cells the *watershed* misses: it finds 6
+# two or more cells: solid if it matches none of them, dashed if it matches one. The truth panel shows in blue the cells the *watershed* misses: it finds 6
 # of the 8 cells here, the components 3.
 #
 # The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
@@ -483,18 +481,7 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 # agrees with that version, and repeats it at each IoU threshold. The two curves:
 
 # %%
-fig, ax = plt.subplots(figsize=(5.2, 3.4))
-ax.plot(recall, precision, color="black", lw=1, label="precision after each prediction (joined)")
-ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=palette.rgb(palette.SERIES[2]), lw=3,
-        alpha=0.6, label="COCO's envelope: best precision at this recall or beyond")
-ax.plot([recall[-1], recall[-1], 1], [envelope[-1], 0, 0], color=palette.rgb(palette.SERIES[2]), lw=3, alpha=0.6, ls=":",
-        label="beyond the last recall: precision 0")
-ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
-ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
-        label="a false positive")
-ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(-0.03, 1.05), title="precision-recall of the toy ranking")
-ax.legend(loc="lower left", fontsize=8)
-fig.tight_layout()
+viz.ranking_curve(recall, precision, envelope, hit)
 print(f"area under the envelope, read at 101 recall levels: {coco:.3f}; levels above the last recall "
       f"({recall[-1]:.1f}), read as 0: {np.sum(at >= len(recall))}")
 
@@ -708,8 +695,7 @@ print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, mi
 # The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
 # recipe's 64. Size alone does not cause them: every lone cell of the smallest third is found.
 # Most misses (86 of the watershed's 111) are **cells with no peak of their own** in the mask's
-# distance map (section 3), and of the 99 cells without one, 86 are missed. The peakless cells are
-# small: 91 of the 99 lie in the smallest third. The recipe, which does not use these peaks, still
+# distance map (section 3); 91 of the 99 peakless cells lie in the smallest third. The recipe, which does not use these peaks, still
 # misses 48 of them. In the largest third (173 to 256 px) both methods have recall 1.000.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
@@ -896,45 +882,16 @@ print("learned distance, false positives:", fp_l, "| false negatives:", fn_l)
 
 # %%
 k = j                                                    # the cluster of section 6
-box = cluster_box(cells.labels[k], cells.instances[k])   # its blob with the most cells: the zoom of row 2
 lab, mk = instances.watershed_from_distance(dist_pred[k], min_distance=2, threshold=0.5, return_markers=True)
-pk = np.argwhere(mk > 0)
 r = instances.match_instances(lab, cells.instances[k])
-lab_colours, truth_colours = viz.matched_instance_colours(lab, cells.instances[k], r)
-no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched
-no_id_style = dict(facecolor=np.array(palette.ERROR_COLOURS["wrong"]) / 255, hatch="xx", edgecolor="black", linewidth=0)
-fig, axes = plt.subplots(2, 3, figsize=(10, 6.8))
-marker_map = mk > 0
-
-def draw(row, view):
-    size = 1 if row == 0 else 4                              # row 1 draws each pixel 4 × 4
-    im = axes[row, 0].imshow(view(dist_pred[k]), cmap="magma", vmin=dist_pred[k].min(), vmax=dist_pred[k].max())
-    axes[row, 0].set_axis_off()
-    axes[row, 0].set_title("predicted distance, markers")
-    at = np.argwhere(view(marker_map)[::size, ::size]) * size + (size - 1) / 2
-    axes[row, 0].plot(at[:, 1], at[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
-    viz.instance_overlay(view(cells.images[k]), view(lab), ax=axes[row, 1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}",
-                         colours=lab_colours, legend=False)
-    for y_, x_ in np.argwhere(view(no_id)[::size, ::size]):
-        axes[row, 1].add_patch(plt.Rectangle((x_ * size - 0.5, y_ * size - 0.5), size, size, **no_id_style))
-    viz.instance_overlay(view(cells.images[k]), view(cells.instances[k]), ax=axes[row, 2], title=f"truth: {n_cells[k]} cells",
-                         colours=truth_colours, legend=False)
-    if row == 0:
-        fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-legend_below(axes[1, 0])
-legend_below(axes[1, 1], [matched, Patch(**no_id_style, label="cell pixel with no id")])
-legend_below(axes[1, 2], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed cell"})])
-fig.tight_layout()
+no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched in the figure
+fig = viz.distance_rows_figure(cells.images[k], dist_pred[k], lab, mk, cells.instances[k])
 print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:", instances.fp_fn_kinds([lab], [cells.instances[k]])[1])
 print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatched): {np.sum(no_id)}")
 
 # %% [markdown]
 # On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
-# (sorted under the figure). The 10 cell pixels where the predicted distance stays below the
-# threshold get no id; they are hatched magenta, so they are not read as an object.
+# (sorted under the figure). The 10 hatched cell pixels stay below the threshold and get no id.
 #
 # Read the table against the watershed on the mask:
 #
@@ -945,13 +902,11 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | the kinds under the table; FN of row "learned, model's mask" |
 # | **ceiling: the exact target** | the truth's own map over-splits without blur: 93 of 1,145 cells get two markers | PQ 0.900 and FP 144 without blur, 0.988 with σ = 0.5 |
 #
-# So the gap from 0.885 to 0.988 comes from learning the map. The shipped boundary-class recipe
-# leads (PQ 0.943) on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873
-# and 2,400 (the line under the training cell).
-#
-# On the distance net's budget (row "recipe, matched budget": the same width, batches and
-# steps) the recipe falls to PQ 0.825, below the learned distance's 0.885: it misses 216 cells
-# (the learned distance 85) and miscounts by 0.90 cells (0.38). Each row is one training run.
+# So the gap from 0.885 to 0.988 comes from learning the map. The shipped recipe leads (PQ 0.943)
+# on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873 and 2,400 (the line
+# under the training cell). On the distance net's budget (row "recipe, matched budget") the
+# recipe falls to PQ 0.825: it misses 216 cells (the learned distance 85) and miscounts by 0.90
+# cells (0.38). Each row is one training run.
 # Both nets, trained again from seed 1 (weights and batches; recorded when the course is built):
 
 # %%
@@ -995,8 +950,7 @@ for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", d
           f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
 
 # %% [markdown]
-# The two methods swap places (the two lines above): compare AP only between rows ranked by the
-# same confidence.
+# The two methods swap places (the lines above): compare AP only under one confidence.
 #
 # ## 8 · Semantic or instance?
 #
@@ -1065,8 +1019,8 @@ for name, (r, err, _) in summary.items():
           f"over 200 images")
 
 # %% [markdown]
-# The card shows where the best method fails. Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
-# matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
+# Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median
+# image): of its 6 touching cells it matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
 # under the card). From the left: the image, the 3-class target, the predicted classes, the
 # recipe's objects and the truth; the bottom row enlarges the dashed box.
 #
@@ -1089,8 +1043,7 @@ for name, (r, err, _) in summary.items():
 #   where one object ends; seeding the watershed from it cuts the merges of the mask's distance map.
 # * The boundary class is rare (5.1% of the pixels): cross-entropy charges every pixel the same,
 #   the Dice loss weighs every class the same, so the boundary model trains with both.
-# * Most missed cells (86 of the watershed's 111) have no peak of their own in the mask's distance
-#   map, and 91 of the 99 such cells lie in the smallest third; every lone cell of that third is found.
+# * Most missed cells have no peak of their own in the mask's distance map (section 6 counts them).
 #
 # ## Pass check
 #
