@@ -203,7 +203,7 @@ checks.check_signed_distance(signed_distance)
 # 1. Write `train_step(model, optimiser, images, targets)`: one step of gradient descent on the
 #    mean squared error between `model(images)` and `targets`; return the loss as a number.
 # 2. Turn each instance map of `train_set.instances` into **your** `signed_distance` target
-#    (exercise 4, `SCALE = 5`), a tensor of shape (200, 1, 48, 48) like `model(images)`.
+#    (exercise 4, `SCALE = 5`), a tensor of shape (300, 1, 48, 48) like `model(images)`.
 # 3. Train `model = models.TinyUNet(3, 1, width=8)` (after `torch.manual_seed(0)`) with the
 #    lesson's recipe in fewer steps: Adam and `OneCycleLR` with `max_lr=1e-2`, `STEPS` steps,
 #    each on a new random batch of `BATCH` images (drawn with a seeded `torch.Generator`).
@@ -221,9 +221,9 @@ checks.check_signed_distance(signed_distance)
 import torch
 from segcourse import models
 
-SCALE, STEPS, BATCH = 5.0, 60, 8
-train_set = data.touching_cells(200, size=48, seed=100, overlap=0.1, isolated=0.5, num_cells=(2, 5))
-images = torch.from_numpy(train_set.images).permute(0, 3, 1, 2).contiguous()      # (200, 3, 48, 48)
+SCALE, STEPS, BATCH = 5.0, 80, 10
+train_set = data.touching_cells(300, size=48, seed=100, overlap=0.1, isolated=0.5, num_cells=(2, 5))
+images = torch.from_numpy(train_set.images).permute(0, 3, 1, 2).contiguous()      # (300, 3, 48, 48)
 print(f"{len(images)} training images of {images.shape[2]} × {images.shape[3]} px, "
       f"{sum(int(t.max()) for t in train_set.instances)} cells")
 
