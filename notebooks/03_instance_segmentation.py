@@ -34,9 +34,8 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
-from matplotlib.patches import Patch
 from segcourse import data, experiments, instances, models, palette, train, viz
-from segcourse.viz import cluster_box, legend_below, matched_swatch   # figure helpers: legend under a panel, box of a cluster
+from segcourse.viz import legend_below, matched_swatch   # figure helpers: a legend under a panel, the 'matched' swatch
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -73,6 +72,7 @@ whole = min(lone_area)                                                # the smal
 print(f"cell areas: {cell_area.min()} to {cell_area.max()} px; the smallest lone cell has {whole} px, and "
       f"{np.sum(cell_area < whole)} cells keep fewer pixels than that (neighbours cover the rest)")
 
+# %%
 i = int(np.argmax((n_cells - n_blobs >= 2) & (n_blobs >= 2)))      # an image with lone cells and a cluster
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
 axes[0].imshow(cells.images[i]); axes[0].set_title(f"image {i}"); axes[0].set_axis_off()
@@ -99,8 +99,7 @@ print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
 def components_by_hand(mask, neighbours=((-1, 0), (1, 0), (0, -1), (0, 1))):
     """Label the connected regions of a binary mask with 1, 2, ... by flood fill."""
     mask = np.asarray(mask, bool)
-    out = np.zeros(mask.shape, np.int32)
-    next_id = 0
+    out, next_id = np.zeros(mask.shape, np.int32), 0
     for start in zip(*np.nonzero(mask)):
         if out[start]:
             continue                      # already part of a region
@@ -200,8 +199,8 @@ print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two 
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two: it misses 86 of these 99 cells (section 6 counts them, in the line
-# "of them with no peak of their own"). A cell with two peaks risks being split in two.
+# usually merges the two (section 6 counts how often). A cell with two peaks risks being split in
+# two.
 #
 # ## 4 · Markers and the watershed, by hand
 #
@@ -239,6 +238,12 @@ markers = np.zeros(mask.shape, np.int32)
 markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
 split = flood(-dist, markers, mask)
 print(f"{len(peaks)} markers -> {split.max()} objects (truth: {n_cells[i]} cells)")
+
+# %% [markdown]
+# The same flood on all 200 masks, against scikit-image; then again with every height moved by a
+# random millionth of a pixel, so that no two pixels tie:
+
+# %%
 rng = np.random.default_rng(0)
 
 def both_floods(m_, jitter=0.0):
@@ -256,8 +261,7 @@ print(f"flood by hand and skimage.segmentation.watershed(-dist, markers, mask=ma
       f"of 200 images; with every height moved by a random millionth of a pixel (no ties), on {sum(same_untied)}")
 
 # %%
-m_split = instances.match_instances(split, cells.instances[i])
-m_naive = instances.match_instances(naive, cells.instances[i])
+m_split, m_naive = (instances.match_instances(p_, cells.instances[i]) for p_ in (split, naive))
 split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i], m_split)  # a match shares its colour
 naive_colours = viz.matched_instance_colours(naive, cells.instances[i], m_naive)[0]   # a true cell's colour is the same for both
 matched = matched_swatch()
@@ -287,14 +291,11 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
 # that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
 # prediction is red. A lavender outline marks a **merge**, a prediction holding more than half of
-# two or more cells: solid if it matches none of them, dashed if it matches one (lesson 04 draws
-# merges the same way). The truth panel shows in blue the cells the *watershed* misses: it finds 6
+# two or more cells: solid if it matches none of them, dashed if it matches one. The truth panel shows in blue the cells the *watershed* misses: it finds 6
 # of the 8 cells here, the components 3.
 #
-# These matched colours differ from the truth's colours in section 1's figure.
-#
 # The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
-# map on 159 of 200 images, on all 200 once the ties are broken (the last line under the flood
+# map on 159 of 200 images, on all 200 once the ties are broken (the line under the comparison
 # cell). From here on we use scikit-image's `watershed`, the same flood in compiled code.
 # `instances.separate_touching` wraps these lines (and gives a marker to a component without any
 # peak); it gives the same map on every image here:
@@ -480,18 +481,7 @@ print(f"COCO's interpolated AP by hand {coco:.3f}; instances.dataset_average_pre
 # agrees with that version, and repeats it at each IoU threshold. The two curves:
 
 # %%
-fig, ax = plt.subplots(figsize=(5.2, 3.4))
-ax.plot(recall, precision, color="black", lw=1, label="precision after each prediction (joined)")
-ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=palette.rgb(palette.SERIES[2]), lw=3,
-        alpha=0.6, label="COCO's envelope: best precision at this recall or beyond")
-ax.plot([recall[-1], recall[-1], 1], [envelope[-1], 0, 0], color=palette.rgb(palette.SERIES[2]), lw=3, alpha=0.6, ls=":",
-        label="beyond the last recall: precision 0")
-ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
-ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(palette.OUTCOME_COLOURS["FP"]) / 255,
-        label="a false positive")
-ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(-0.03, 1.05), title="precision-recall of the toy ranking")
-ax.legend(loc="lower left", fontsize=8)
-fig.tight_layout()
+viz.ranking_curve(recall, precision, envelope, hit)
 print(f"area under the envelope, read at 101 recall levels: {coco:.3f}; levels above the last recall "
       f"({recall[-1]:.1f}), read as 0: {np.sum(at >= len(recall))}")
 
@@ -658,32 +648,9 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
-box = cluster_box(cells.labels[j], cells.instances[j])     # the blob with the most cells: the zoom of row 2
-fig, axes = plt.subplots(2, 4, figsize=(13, 6.8))
-short = {"watershed on predicted mask": "watershed (pred. mask)", "boundary-class recipe": "boundary-class recipe"}
-o = objects_by["boundary-class recipe"][j]
-r = instances.match_instances(o, cells.instances[j])
-
-def draw(row, view):
-    viz.show_mask(axes[row, 0], view(three_pred[j]), class_colours, "predicted: interior / boundary")
-    for ax, name in zip(axes[row, 1:3], short):
-        o_ = objects_by[name][j]
-        r_ = instances.match_instances(o_, cells.instances[j])
-        viz.instance_overlay(view(cells.images[j]), view(o_), ax=ax, legend=False,
-                             colours=viz.matched_instance_colours(o_, cells.instances[j], r_)[0],
-                             title=f"{short[name]}: TP {r_.tp} FP {r_.fp} FN {r_.fn}")
-        merges_ = viz.outline_merges(ax, o_, cells.instances[j], view)
-        if row:
-            legend_below(ax, [matched] + (viz.outcome_handles(("FP",), labels=fp_label) if r_.fp else []) + merges_)
-    viz.instance_overlay(view(cells.images[j]), view(cells.instances[j]), ax=axes[row, 3], title=f"truth: {n_cells[j]} cells",
-                         colours=viz.matched_instance_colours(o, cells.instances[j], r)[1], legend=False)
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-legend_below(axes[1, 0], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
-legend_below(axes[1, 3], [matched_swatch("matched by the recipe")]
-             + (viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"}) if r.fn else []))
-fig.tight_layout()
+short = {"watershed (pred. mask)": "watershed on predicted mask", "boundary-class recipe": "boundary-class recipe"}
+fig = viz.instance_rows_figure(cells.images[j], cells.instances[j], {k_: objects_by[v_][j] for k_, v_ in short.items()},
+                               maps=[("predicted: interior / boundary", three_pred[j], (three_classes.class_names, class_colours))])
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
       instances.fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
@@ -728,8 +695,7 @@ print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, mi
 # The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
 # recipe's 64. Size alone does not cause them: every lone cell of the smallest third is found.
 # Most misses (86 of the watershed's 111) are **cells with no peak of their own** in the mask's
-# distance map (section 3), and of the 99 cells without one, 86 are missed. The peakless cells are
-# small: 91 of the 99 lie in the smallest third. The recipe, which does not use these peaks, still
+# distance map (section 3); 91 of the 99 peakless cells lie in the smallest third. The recipe, which does not use these peaks, still
 # misses 48 of them. In the largest third (173 to 256 px) both methods have recall 1.000.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
@@ -738,7 +704,7 @@ print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, mi
 # better: for every cell pixel, the distance to the nearest pixel **outside its own cell**
 # (background or another cell). It drops to 1 where two cells touch, so every cell gets a hill
 # of its own (sometimes with two peaks: the "exact target" rows below count them). A network can
-# learn it from the image (each cell's brightness dome is a cue: the last line under the figure
+# learn it from the image (each cell's brightness dome is a cue: the cell after the figure
 # measures it), and the watershed is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
 # edge counts as outside), then `instances.instance_distance_map`, on image 63:
 
@@ -761,6 +727,11 @@ print(f"highest value: mask distance {mask_dist_i.max():.1f} px, instance distan
 for name, d_ in (("mask distance", mask_dist_i), ("instance distance", inst_dist)):
     print(f"{name:>17}: watershed finds {instances.watershed_from_distance(d_, cells.labels[i_bad], min_distance=2).max()} "
           f"objects (truth {n_cells[i_bad]})")
+
+# %% [markdown]
+# Is the target visible in the image? Inside each cell, correlate the brightness with the target:
+
+# %%
 dome = []                                               # per cell: correlation of brightness with the target
 exact_dist = [instances.instance_distance_map(t_) for t_ in cells.instances]   # the exact target, reused in the table
 for im_, t_, d_ in zip(cells.images, cells.instances, exact_dist):
@@ -876,6 +847,11 @@ weights = {"components (true mask)": 0, "watershed on the mask": 0, "learned dis
            "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary,
            "recipe, matched budget": models.count_parameters(run3["model"]),
            "exact target, σ 0": 0, "exact target, σ 0.5": 0}   # the cost: network parameters
+
+# %% [markdown]
+# Every row scored the same way on the lesson's 200 images:
+
+# %%
 summary = {}
 print(f"{'method':>22} | pooled PQ = SQ × RQ   |  AP   | AP50  | FP  | FN  | mean |count error| | net parameters")
 for name, objs in rivals.items():
@@ -906,45 +882,16 @@ print("learned distance, false positives:", fp_l, "| false negatives:", fn_l)
 
 # %%
 k = j                                                    # the cluster of section 6
-box = cluster_box(cells.labels[k], cells.instances[k])   # its blob with the most cells: the zoom of row 2
 lab, mk = instances.watershed_from_distance(dist_pred[k], min_distance=2, threshold=0.5, return_markers=True)
-pk = np.argwhere(mk > 0)
 r = instances.match_instances(lab, cells.instances[k])
-lab_colours, truth_colours = viz.matched_instance_colours(lab, cells.instances[k], r)
-no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched
-no_id_style = dict(facecolor=np.array(palette.ERROR_COLOURS["wrong"]) / 255, hatch="xx", edgecolor="black", linewidth=0)
-fig, axes = plt.subplots(2, 3, figsize=(10, 6.8))
-marker_map = mk > 0
-
-def draw(row, view):
-    size = 1 if row == 0 else 4                              # row 1 draws each pixel 4 × 4
-    im = axes[row, 0].imshow(view(dist_pred[k]), cmap="magma", vmin=dist_pred[k].min(), vmax=dist_pred[k].max())
-    axes[row, 0].set_axis_off()
-    axes[row, 0].set_title("predicted distance, markers")
-    at = np.argwhere(view(marker_map)[::size, ::size]) * size + (size - 1) / 2
-    axes[row, 0].plot(at[:, 1], at[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
-    viz.instance_overlay(view(cells.images[k]), view(lab), ax=axes[row, 1], title=f"learned: TP {r.tp} FP {r.fp} FN {r.fn}",
-                         colours=lab_colours, legend=False)
-    for y_, x_ in np.argwhere(view(no_id)[::size, ::size]):
-        axes[row, 1].add_patch(plt.Rectangle((x_ * size - 0.5, y_ * size - 0.5), size, size, **no_id_style))
-    viz.instance_overlay(view(cells.images[k]), view(cells.instances[k]), ax=axes[row, 2], title=f"truth: {n_cells[k]} cells",
-                         colours=truth_colours, legend=False)
-    if row == 0:
-        fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-legend_below(axes[1, 0])
-legend_below(axes[1, 1], [matched, Patch(**no_id_style, label="cell pixel with no id")])
-legend_below(axes[1, 2], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed cell"})])
-fig.tight_layout()
+no_id = (cells.labels[k] > 0) & (lab == 0)               # cell pixels below the threshold: hatched in the figure
+fig = viz.distance_rows_figure(cells.images[k], dist_pred[k], lab, mk, cells.instances[k])
 print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:", instances.fp_fn_kinds([lab], [cells.instances[k]])[1])
 print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatched): {np.sum(no_id)}")
 
 # %% [markdown]
 # On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
-# (sorted under the figure). The 10 cell pixels where the predicted distance stays below the
-# threshold get no id; they are hatched magenta, so they are not read as an object.
+# (sorted under the figure). The 10 hatched cell pixels stay below the threshold and get no id.
 #
 # Read the table against the watershed on the mask:
 #
@@ -955,13 +902,11 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | the kinds under the table; FN of row "learned, model's mask" |
 # | **ceiling: the exact target** | the truth's own map over-splits without blur: 93 of 1,145 cells get two markers | PQ 0.900 and FP 144 without blur, 0.988 with σ = 0.5 |
 #
-# So the gap from 0.885 to 0.988 comes from learning the map. The shipped boundary-class recipe
-# leads (PQ 0.943) on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873
-# and 2,400 (the line under the training cell).
-#
-# On the distance net's budget (row "recipe, matched budget": the same width, batches and
-# steps) the recipe falls to PQ 0.825, below the learned distance's 0.885: it misses 216 cells
-# (the learned distance 85) and miscounts by 0.90 cells (0.38). Each row is one training run.
+# So the gap from 0.885 to 0.988 comes from learning the map. The shipped recipe leads (PQ 0.943)
+# on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873 and 2,400 (the line
+# under the training cell). On the distance net's budget (row "recipe, matched budget") the
+# recipe falls to PQ 0.825: it misses 216 cells (the learned distance 85) and miscounts by 0.90
+# cells (0.38). Each row is one training run.
 # Both nets, trained again from seed 1 (weights and batches; recorded when the course is built):
 
 # %%
@@ -1005,8 +950,7 @@ for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", d
           f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
 
 # %% [markdown]
-# The two methods swap places (the two lines above): compare AP only between rows ranked by the
-# same confidence.
+# The two methods swap places (the lines above): compare AP only under one confidence.
 #
 # ## 8 · Semantic or instance?
 #
@@ -1056,31 +1000,10 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
 pq_recipe = np.array([instances.panoptic_quality(o, t)["pq"] for o, t in zip(objects_by["boundary-class recipe"], cells.instances)])
 w = int(np.argmin(pq_recipe))                          # the recipe's worst image: the card shows a failure
 o, truth_w = objects_by["boundary-class recipe"][w], cells.instances[w]
-r = instances.match_instances(o, truth_w)
-o_colours, truth_colours = viz.matched_instance_colours(o, truth_w, r)
-box = cluster_box(cells.labels[w], truth_w)             # the blob with the most cells: the zoom of row 2
-fig, axes = plt.subplots(2, 5, figsize=(15, 6.6))
-
-def draw(row, view):                                    # the image lies under the outlines of columns 4 and 5
-    axes[row, 0].imshow(view(cells.images[w])); axes[row, 0].set_title(f"image {w}"); axes[row, 0].set_axis_off()
-    viz.show_mask(axes[row, 1], view(targets[w]), class_colours, "target classes")
-    viz.show_mask(axes[row, 2], view(three_pred[w]), class_colours, "predicted classes")
-    viz.instance_overlay(view(cells.images[w]), view(truth_w), ax=axes[row, 3], legend=False, title=f"truth: {n_cells[w]} cells",
-                         colours=truth_colours)
-    viz.instance_overlay(view(cells.images[w]), view(o), ax=axes[row, 4], legend=False, colours=o_colours,
-                         title=f"recipe: PQ {pq_recipe[w]:.2f}, TP {r.tp}\n"
-                               f"FP {r.fp} FN {r.fn}, count error {instances.count_error(o, truth_w):+d}")
-    merges_ = viz.outline_merges(axes[row, 4], o, truth_w, view)
-    if row:
-        legend_below(axes[1, 4], [matched] + (viz.outcome_handles(("FP",)) if r.fp else []) + merges_)
-
-viz.zoom_rows(axes, box, draw)
-viz.zoom_row_label(axes)                                # one label for the enlarged row
-for col in (1, 2):
-    legend_below(axes[1, col], viz.legend_handles(three_classes.class_names, class_colours), ncol=1)
-legend_below(axes[1, 3], [matched, *viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the recipe"})])
-
-fig.tight_layout()
+fig = viz.instance_rows_figure(cells.images[w], truth_w, {"boundary-class recipe": o}, figsize=(15, 6.6),
+                               maps=[(f"image {w}", cells.images[w], None),
+                                     *((t_, m_[w], (three_classes.class_names, class_colours))
+                                       for t_, m_ in (("target classes", targets), ("predicted classes", three_pred)))])
 fp_w, fn_w = instances.fp_fn_kinds([o], [truth_w])
 print(f"image {w}, the recipe's worst (PQ {pq_recipe[w]:.3f}; its median image {np.median(pq_recipe):.3f}): "
       f"false positives {fp_w}, missed cells {fn_w}")
@@ -1096,10 +1019,10 @@ for name, (r, err, _) in summary.items():
           f"over 200 images")
 
 # %% [markdown]
-# The card shows where the best method fails. Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median image): of its 6 touching cells it
-# matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
+# Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median
+# image): of its 6 touching cells it matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
 # under the card). From the left: the image, the 3-class target, the predicted classes, the
-# truth and the recipe's objects; the bottom row enlarges the dashed box.
+# recipe's objects and the truth; the bottom row enlarges the dashed box.
 #
 # Why: the predicted classes (middle) score well pixel by pixel against the target (IoU 0.929 interior, 0.86
 # boundary; Dice on the next line), but the boundary has a gap between each missed cell and its
@@ -1120,18 +1043,9 @@ for name, (r, err, _) in summary.items():
 #   where one object ends; seeding the watershed from it cuts the merges of the mask's distance map.
 # * The boundary class is rare (5.1% of the pixels): cross-entropy charges every pixel the same,
 #   the Dice loss weighs every class the same, so the boundary model trains with both.
-# * Most missed cells (86 of the watershed's 111) have no peak of their own in the mask's distance
-#   map, and 91 of the 99 such cells lie in the smallest third; every lone cell of that third is found.
+# * Most missed cells have no peak of their own in the mask's distance map (section 6 counts them).
 #
 # ## Pass check
 #
-# You pass this lesson when you can:
-#
-# * show a mask where connected components under-count, and say why; write them with a flood fill;
-# * draw the distance map and its markers, and say what `min_distance` trades (splits against merges);
-# * compute TP/FP/FN, SQ, RQ and PQ for a pair of instance maps and say which failure each
-#   number exposes; pool them over a data set so that PQ = SQ × RQ;
-# * say what AP adds to PQ (a ranking by confidence) and read AP50 next to AP;
-# * say why an instance-aware target (boundary class, distance per instance) separates cells that
-#   the mask's distance map merges;
-# * pick semantic or instance segmentation for a task and justify it with the table above.
+# You pass this lesson when you can do the six things listed at its top without the notes, and
+# say which failure each of TP, FP, FN, SQ, RQ and PQ exposes.

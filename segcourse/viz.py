@@ -2427,3 +2427,217 @@ def series_lines(ax: Any, series: Mapping[str, tuple[Sequence[float], Any]], sty
 
 
 __all__ += ["heat_row", "mask_grid", "series_lines"]
+
+
+# ------------------------------------------- lesson 03's zoomed instance figures (session 11: the lesson's draw bodies)
+
+def _toy_cluster() -> tuple:
+    """A 20 × 24 toy: two touching cells and a lone one, an image, and objects that merge the pair."""
+    truth = np.zeros((20, 24), np.int32)
+    truth[4:12, 3:9], truth[4:12, 9:15], truth[14:18, 18:22] = 1, 2, 3
+    image = np.stack([(truth > 0) * 0.8] * 3, -1)
+    return image, truth, np.where(truth == 2, 1, truth)
+
+
+def instance_rows_figure(image: Any, truth: Any, objects: Mapping[str, Any], maps: Sequence[tuple] = (),
+                         box: tuple[slice, slice] | None = None, truth_from: str | None = None,
+                         figsize: tuple[float, float] | None = None) -> Any:
+    """Maps, predicted objects and the truth of one image, drawn twice: whole, and a box enlarged 4 × 4.
+
+    Columns, left to right: each of ``maps`` (``(title, array, colours)``: a class map drawn with
+    :func:`show_mask` and its class legend, where ``colours`` is ``(class_names, palette)``; or
+    ``(title, array, None)``: the raw image), then each of ``objects`` (``{title: instance map}``,
+    coloured by :func:`matched_instance_colours`, unmatched objects in the FP colour, merges
+    outlined by :func:`outline_merges`, with TP/FP/FN in the title), then the truth, coloured as
+    matched by ``objects[truth_from]`` (default: the last), its missed cells in the FN colour. Row 2
+    enlarges ``box`` (default :func:`cluster_box`, the blob with the most cells); legends sit under
+    row 2.
+
+    Parameters
+    ----------
+    image : (H, W, 3) the image under the outlines.
+    truth : (H, W) the true instance map.
+    objects : ``{title: (H, W) instance map}``, one column each.
+    maps : ``(title, (H, W) array, (class_names, palette) or None)`` columns before the objects.
+    box : (rows, cols) slices of the enlarged part.
+    truth_from : which entry of ``objects`` colours the truth (and names its missed cells).
+    figsize : the figure size; default 3.25 in per column, 6.8 in high.
+
+    Returns
+    -------
+    The figure; its axes form a 2 × n grid.
+
+    Examples
+    --------
+    >>> image, truth, merged = _toy_cluster()
+    >>> fig = instance_rows_figure(image, truth, {"merged": merged})
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['merged: TP 1 FP 1 FN 2', 'truth: 3 cells']
+    >>> [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
+    ['matched: each pair shares a colour', 'FN: missed by merged']
+    >>> plt.close(fig)
+    """
+    from . import instances
+
+    truth = np.asarray(truth)
+    names = list(objects)
+    truth_from = truth_from or names[-1]
+    n_col = len(maps) + len(names) + 1
+    fig, axes = plt.subplots(2, n_col, figsize=figsize or (3.25 * n_col, 6.8), squeeze=False)
+    box = box if box is not None else cluster_box(truth > 0, truth)
+    match = {n: instances.match_instances(np.asarray(o), truth) for n, o in objects.items()}
+
+    def draw(row: int, view: Any) -> None:
+        for col, (title, arr, colours) in enumerate(maps):
+            if colours is None:
+                axes[row, col].imshow(view(np.asarray(arr))); axes[row, col].set_title(title); axes[row, col].set_axis_off()
+            else:
+                show_mask(axes[row, col], view(np.asarray(arr)), colours[1], title)
+        for col, name in enumerate(names, start=len(maps)):
+            o, r = np.asarray(objects[name]), match[name]
+            instance_overlay(view(image), view(o), ax=axes[row, col], legend=False,
+                             colours=matched_instance_colours(o, truth, r)[0],
+                             title=f"{name}: TP {r.tp} FP {r.fp} FN {r.fn}")
+            merges = outline_merges(axes[row, col], o, truth, view)
+            if row:
+                legend_below(axes[1, col], [matched_swatch()]
+                             + (outcome_handles(("FP",), labels={"FP": "FP: unmatched prediction"}) if r.fp else [])
+                             + merges)
+        r = match[truth_from]
+        instance_overlay(view(image), view(truth), ax=axes[row, -1], legend=False, title=f"truth: {int(truth.max())} cells",
+                         colours=matched_instance_colours(np.asarray(objects[truth_from]), truth, r)[1])
+
+    zoom_rows(axes, box, draw)
+    zoom_row_label(axes)
+    for col, (_, _, colours) in enumerate(maps):
+        if colours is not None:
+            legend_below(axes[1, col], legend_handles(*colours), ncol=1)
+    r = match[truth_from]
+    legend_below(axes[1, -1], [matched_swatch()]
+                 + (outcome_handles(("FN",), labels={"FN": f"FN: missed by {truth_from}"}) if r.fn else []))
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["instance_rows_figure"]
+
+
+def distance_rows_figure(image: Any, distance: Any, objects: Any, markers: Any, truth: Any,
+                         name: str = "learned", box: tuple[slice, slice] | None = None) -> Any:
+    """A predicted distance map with its markers, the objects seeded from it and the truth, whole and enlarged.
+
+    Columns: the map (magma, its colour bar) with one grey circle per marker; the objects coloured
+    by :func:`matched_instance_colours`, cell pixels given no id hatched in the "wrong" error colour;
+    the truth, its missed cells in the FN colour. Row 2 enlarges ``box`` 4 × 4 (default
+    :func:`cluster_box`); the legends sit under row 2.
+
+    Parameters
+    ----------
+    image : (H, W, 3) the image under the outlines.
+    distance : (H, W) the predicted distance map.
+    objects : (H, W) the instance map seeded from it.
+    markers : (H, W) the markers (non-zero where one lies).
+    truth : (H, W) the true instance map.
+    name : the objects' name in their panel's title.
+    box : (rows, cols) slices of the enlarged part.
+
+    Returns
+    -------
+    The figure: a 2 × 3 grid and the colour bar.
+
+    Examples
+    --------
+    >>> image, truth, merged = _toy_cluster()
+    >>> markers = np.zeros_like(truth); markers[8, 6] = markers[15, 20] = 1
+    >>> fig = distance_rows_figure(image, ndimage.distance_transform_edt(truth > 0), merged, markers, truth)
+    >>> [ax.get_title() for ax in fig.axes[:3]]
+    ['predicted distance, markers', 'learned: TP 1 FP 1 FN 2', 'truth: 3 cells']
+    >>> [t.get_text() for t in fig.axes[4].get_legend().get_texts()]
+    ['matched: each pair shares a colour', 'cell pixel with no id']
+    >>> plt.close(fig)
+    """
+    from . import instances
+
+    truth, objects, distance = np.asarray(truth), np.asarray(objects), np.asarray(distance)
+    box = box if box is not None else cluster_box(truth > 0, truth)
+    r = instances.match_instances(objects, truth)
+    obj_colours, truth_colours = matched_instance_colours(objects, truth, r)
+    no_id = (truth > 0) & (objects == 0)                     # cell pixels below the threshold: hatched
+    no_id_style = dict(facecolor=np.array(_pal.ERROR_COLOURS["wrong"]) / 255, hatch="xx", edgecolor="black",
+                       linewidth=0)
+    marker_map, line_colour = np.asarray(markers) > 0, _pal.rgb(_pal.SERIES[0])
+    fig, axes = plt.subplots(2, 3, figsize=(10, 6.8))
+
+    def draw(row: int, view: Any) -> None:
+        size = 1 if row == 0 else 4                          # row 1 draws each pixel 4 × 4
+        im = axes[row, 0].imshow(view(distance), cmap="magma", vmin=distance.min(), vmax=distance.max())
+        axes[row, 0].set_axis_off()
+        axes[row, 0].set_title("predicted distance, markers")
+        at = np.argwhere(view(marker_map)[::size, ::size]) * size + (size - 1) / 2
+        axes[row, 0].plot(at[:, 1], at[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
+        instance_overlay(view(image), view(objects), ax=axes[row, 1], title=f"{name}: TP {r.tp} FP {r.fp} FN {r.fn}",
+                         colours=obj_colours, legend=False)
+        for y_, x_ in np.argwhere(view(no_id)[::size, ::size]):
+            axes[row, 1].add_patch(plt.Rectangle((x_ * size - 0.5, y_ * size - 0.5), size, size, **no_id_style))
+        instance_overlay(view(image), view(truth), ax=axes[row, 2], title=f"truth: {int(truth.max())} cells",
+                         colours=truth_colours, legend=False)
+        if row == 0:
+            fig.colorbar(im, ax=axes[0, 0], fraction=0.046, label="predicted distance (px)")
+
+    zoom_rows(axes, box, draw)
+    zoom_row_label(axes)
+    legend_below(axes[1, 0])
+    legend_below(axes[1, 1], [matched_swatch(), Patch(**no_id_style, label="cell pixel with no id")])
+    legend_below(axes[1, 2], [matched_swatch(), *outcome_handles(("FN",), labels={"FN": "FN: missed cell"})])
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["distance_rows_figure"]
+
+
+def ranking_curve(recall: Any, precision: Any, envelope: Any, hit: Any, ax: Any = None) -> Any:
+    """Precision after each ranked prediction, COCO's envelope over it, and its hits and false positives.
+
+    Draws the joined precision (black), the envelope (best precision at this recall or beyond) as a
+    wide step line, its drop to 0 beyond the last recall (dotted), a black dot per hit and an
+    FP-coloured cross per false positive, with a legend.
+
+    Parameters
+    ----------
+    recall, precision, envelope : (n,) after each of the n ranked predictions.
+    hit : (n,) 1 where the prediction matches a true object, 0 for a false positive.
+    ax : the axes (default: a new 5.2 × 3.4 in figure).
+
+    Returns
+    -------
+    The axes.
+
+    Examples
+    --------
+    >>> hit = np.array([1, 0, 1]); p = np.cumsum(hit) / np.arange(1, 4); r = np.cumsum(hit) / 3
+    >>> ax = ranking_curve(r, p, np.maximum.accumulate(p[::-1])[::-1], hit)
+    >>> len(ax.get_legend().get_texts()), ax.get_xlabel()
+    (5, 'recall')
+    >>> plt.close(ax.figure)
+    """
+    recall, precision, envelope, hit = (np.asarray(a) for a in (recall, precision, envelope, hit))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.4))
+    series = _pal.rgb(_pal.SERIES[2])
+    ax.plot(recall, precision, color="black", lw=1, label="precision after each prediction (joined)")
+    ax.step(np.r_[0, recall], np.r_[envelope[0], envelope], where="pre", color=series, lw=3, alpha=0.6,
+            label="COCO's envelope: best precision at this recall or beyond")
+    ax.plot([recall[-1], recall[-1], 1], [envelope[-1], 0, 0], color=series, lw=3, alpha=0.6, ls=":",
+            label="beyond the last recall: precision 0")
+    ax.plot(recall[hit == 1], precision[hit == 1], "o", color="black", label="a hit")
+    ax.plot(recall[hit == 0], precision[hit == 0], "x", ms=8, mew=2, color=np.array(_pal.OUTCOME_COLOURS["FP"]) / 255,
+            label="a false positive")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(-0.03, 1.05),
+           title="precision-recall of the toy ranking")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.figure.tight_layout()
+    return ax
+
+
+__all__ += ["ranking_curve"]

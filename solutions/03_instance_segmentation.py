@@ -356,15 +356,16 @@ checks.check_coco_ap(coco_ap)
 #    * **covered by a match**: else, an object matched to *another* cell covers at least half of
 #      this cell's pixels;
 #    * **other**: anything else.
-# 2. Set `CAUSE` to the letter of the cause, and count the evidence for it in the same cell:
-#    * (a) the network got the interior class wrong on many pixels of this image;
-#    * (b) the predicted boundary has a gap between each missed cell and its neighbour, so their
-#      interiors join into one seed;
-#    * (c) the missed cells are too small to have a peak of their own in the distance map;
-#    * (d) two predicted objects split each missed cell.
+# 2. Count the evidence that decides why the recipe missed them, in a dict `EVIDENCE` with three
+#    numbers:
+#    * `"seeds"`: the recipe's seeds on this image, the connected components of the predicted
+#      interior (4-connected, as `ndimage.label` gives them);
+#    * `"interior_iou"`: the IoU of the predicted interior (class 1) with the target's interior
+#      (`instances.boundary_class_map(truth) == 1`): were many interior pixels wrong?
+#    * `"false_positives"`: the objects matched to no true cell: was a cell split in pieces?
 #
-# The recipe's seeds are the connected components of the predicted interior (lesson, section 6).
-# The check refuses the lesson's `instances` helpers inside `missed_kinds`.
+# The check grades the three numbers, then prints what they rule in and out. It refuses the
+# lesson's `instances` helpers inside `missed_kinds`.
 
 # %% nbgrader={"grade": false, "grade_id": "card_image", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from segcourse import models, train      # imported here too: this cell runs without exercise 4b's cells
@@ -409,16 +410,16 @@ def missed_kinds(objects, truth):
 
 print("missed cells of image", W, ":", missed_kinds(objects, truth))
 
-# %% nbgrader={"grade": false, "grade_id": "cause", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "evidence", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-seeds = ndimage.label(pred_classes == 1)[1]            # the recipe's seeds
 target = instances.boundary_class_map(truth)
-inter = [np.sum((pred_classes == c) & (target == c)) for c in (1, 2)]
-union = [np.sum((pred_classes == c) | (target == c)) for c in (1, 2)]
-print(f"{seeds} seeds for {int(truth.max())} cells; IoU of the interior {inter[0] / union[0]:.3f}, "
-      f"of the boundary {inter[1] / union[1]:.3f}")
-CAUSE = "b"     # the pixels are nearly right, but two missing boundary stretches join 6 interiors into 4 seeds
+inside, true_inside = pred_classes == 1, target == 1
+EVIDENCE = {"seeds": ndimage.label(inside)[1],
+            "interior_iou": np.sum(inside & true_inside) / np.sum(inside | true_inside),
+            "false_positives": instances.match_instances(objects, truth).fp}
 ### END SOLUTION
+print(f"{EVIDENCE['seeds']} seeds for {int(truth.max())} cells | interior IoU {EVIDENCE['interior_iou']:.3f} | "
+      f"false positives {EVIDENCE['false_positives']}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_failure_explained", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_failure_explained(missed_kinds, CAUSE)
+checks.check_failure_explained(missed_kinds, EVIDENCE)

@@ -1,4 +1,4 @@
-"""Exercise 03.7, explain the evidence card's failure (review 03s10b P2-3): each slip and each wrong cause is named."""
+"""Exercise 03.7, explain the evidence card's failure (review 03s10b P2-3): each slip in missed_kinds and in the evidence is named."""
 
 from __future__ import annotations
 
@@ -39,19 +39,22 @@ def missed_kinds(objects, truth, strict=True, any_cover=False, of_pred=False, me
     return out
 
 
-def _fails(answer, cause, *words):
+RIGHT = {"seeds": 4, "interior_iou": 0.929, "false_positives": 0}     # measured on the card's image 156
+
+
+def _fails(answer, evidence, *words):
     with pytest.raises(AssertionError) as info:
-        checks.check_failure_explained(answer, cause)
+        checks.check_failure_explained(answer, evidence)
     text = " ".join(str(info.value).split())
     for w in words:
         assert w in text, text
     return text
 
 
-def test_right_answer_passes_and_names_the_boundary_gap(capsys):
-    checks.check_failure_explained(missed_kinds, "b")
-    out = capsys.readouterr().out
-    assert "covered by a match" in out and "boundary gap" in out
+def test_right_answer_passes_and_prints_what_the_evidence_rules_out(capsys):
+    checks.check_failure_explained(missed_kinds, RIGHT)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "covered by a match" in out and "4 seeds for 6 cells" in out and "fewer seeds than cells" in out
 
 
 @pytest.mark.parametrize("kw, words", [
@@ -62,20 +65,31 @@ def test_right_answer_passes_and_names_the_boundary_gap(capsys):
     (dict(background=True), ("Id 0 is the background",)),
 ])
 def test_missed_kinds_slips_get_their_hint(kw, words):
-    _fails(lambda o, t: missed_kinds(o, t, **kw), "b", *words)
+    _fails(lambda o, t: missed_kinds(o, t, **kw), RIGHT, *words)
 
 
-@pytest.mark.parametrize("cause, words", [
-    ("a", ("nearly right pixel by pixel", "components")),
-    ("c", ("no peaks of a distance map",)),
-    ("d", ("no object was split",)),
-    ("the boundary", ("one letter",)),
+@pytest.mark.parametrize("change, words", [
+    (dict(seeds=3), ("8-connectivity",)),
+    (dict(seeds=1), ("all cell pixels",)),
+    (dict(seeds=6), ("number of true cells",)),
+    (dict(seeds=5), ("ndimage.label(pred_classes == 1)",)),
+    (dict(interior_iou=1.0), ("all cell pixels",)),
+    (dict(interior_iou=0.86), ("the boundary class",)),
+    (dict(interior_iou=0.678), ("against all true cell pixels",)),
+    (dict(interior_iou=0.5), ("is not that",)),
+    (dict(false_positives=4), ("number of objects",)),
+    (dict(false_positives=2), ("matched to no true cell",)),
 ])
-def test_wrong_causes_are_named(cause, words):
-    _fails(missed_kinds, cause, *words)
+def test_wrong_evidence_is_named(change, words):
+    _fails(missed_kinds, {**RIGHT, **change}, *words)
+
+
+@pytest.mark.parametrize("evidence", ["b", {"seeds": 4}, {**RIGHT, "cause": "b"}])
+def test_evidence_must_be_the_three_counts(evidence):
+    _fails(missed_kinds, evidence, "exactly the keys")
 
 
 def test_counts_and_helpers_are_refused():
     from segcourse import instances
-    _fails(lambda o, t: instances.fp_fn_kinds([o], [t])[1], "b", "counts per kind")
-    _fails(lambda o, t: lesson03._missed_reference(o, t), "b", "write it yourself")
+    _fails(lambda o, t: instances.fp_fn_kinds([o], [t])[1], RIGHT, "counts per kind")
+    _fails(lambda o, t: lesson03._missed_reference(o, t), RIGHT, "write it yourself")

@@ -532,6 +532,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
             """, {"check_coco_ap"}),
     ],
+    "evidence": [
+        ("dee", """
+            target = instances.boundary_class_map(truth)  # 8-connected seeds: the recipe labels with 4-connectivity
+            inside, true_inside = pred_classes == 1, target == 1
+            EVIDENCE = {"seeds": ndimage.label(inside, structure=np.ones((3, 3)))[1],
+                        "interior_iou": np.sum(inside & true_inside) / np.sum(inside | true_inside),
+                        "false_positives": instances.match_instances(objects, truth).fp}
+            """, {"check_failure_explained"}),
+    ],
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and

@@ -83,3 +83,52 @@ def test_zoom_row_label_clears_the_repeated_titles_and_labels_the_row_once():
     with pytest.raises(ValueError):
         viz.zoom_row_label(axes[:1])
     plt.close(fig)
+
+
+def test_instance_rows_figure_has_its_panels_and_legends():
+    """Session 11: the lesson's zoomed recipe figures (section 6, evidence card) drawn by one helper."""
+    image, truth, merged = viz._toy_cluster()
+    classes = (truth > 0).astype(int)
+    fig = viz.instance_rows_figure(image, truth, {"merged": merged, "right": truth},
+                                   maps=[("image", image, None), ("classes", classes, (["bg", "cell"], None))],
+                                   truth_from="merged")
+    axes = np.array(fig.axes).reshape(2, 5)
+    assert [ax.get_title() for ax in axes[0]] == ["image", "classes", "merged: TP 1 FP 1 FN 2",
+                                                  "right: TP 3 FP 0 FN 0", "truth: 3 cells"]
+    assert all(ax.get_title() == "" for ax in axes[1])                      # one row label instead
+    assert axes[1, 0].get_legend() is None                                  # a raw image needs no legend
+    assert [t.get_text() for t in axes[1, 1].get_legend().get_texts()] == ["0 bg", "1 cell"]
+    merged_legend = [t.get_text() for t in axes[1, 2].get_legend().get_texts()]
+    assert merged_legend[:2] == ["matched: each pair shares a colour", "FP: unmatched prediction"]
+    assert any("merge" in t for t in merged_legend)                        # the lavender outline is named
+    assert [t.get_text() for t in axes[1, 4].get_legend().get_texts()][-1] == "FN: missed by merged"
+    assert all(len(ax.patches) >= 1 for ax in axes[0])                     # the dashed box on every top panel
+    plt.close(fig)
+
+
+def test_distance_rows_figure_marks_markers_and_unlabelled_pixels():
+    image, truth, merged = viz._toy_cluster()
+    markers = np.zeros_like(truth)
+    markers[8, 6] = markers[15, 20] = 1
+    objects = np.where(truth == 3, 0, merged)                              # cell 3 left without an id
+    fig = viz.distance_rows_figure(image, ndimage.distance_transform_edt(truth > 0), objects, markers, truth)
+    axes = np.array(fig.axes[:6]).reshape(2, 3)
+    assert len(fig.axes) == 7 and fig.axes[6].get_ylabel() == "predicted distance (px)"   # the colour bar
+    assert len(axes[0, 0].lines[0].get_xdata()) == 2                       # one circle per marker
+    hatched = [p for p in axes[0, 1].patches if p.get_hatch() == "xx"]
+    assert len(hatched) == np.sum(truth == 3)                               # one hatched square per pixel with no id
+    assert [t.get_text() for t in axes[1, 0].get_legend().get_texts()] == ["marker (peak)"]
+    assert "cell pixel with no id" in [t.get_text() for t in axes[1, 1].get_legend().get_texts()]
+    assert "FN: missed cell" in [t.get_text() for t in axes[1, 2].get_legend().get_texts()]
+    plt.close(fig)
+
+
+def test_ranking_curve_draws_hits_and_false_positives():
+    hit = np.array([1, 1, 0, 1, 0, 1])
+    precision, recall = np.cumsum(hit) / np.arange(1, 7), np.cumsum(hit) / 5
+    ax = viz.ranking_curve(recall, precision, np.maximum.accumulate(precision[::-1])[::-1], hit)
+    by_label = {line.get_label(): line for line in ax.lines}
+    assert len(by_label["a hit"].get_xdata()) == 4 and len(by_label["a false positive"].get_xdata()) == 2
+    assert list(by_label["beyond the last recall: precision 0"].get_ydata()[-2:]) == [0, 0]
+    assert len(ax.get_legend().get_texts()) == 5
+    plt.close(ax.figure)
