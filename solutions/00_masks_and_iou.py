@@ -330,8 +330,12 @@ checks.check_one_hot_batch(to_one_hot, from_one_hot)
 #    elsewhere. `colour` is `(r, g, b)` from 0 to 255; any nonzero mask value is "object".
 # 2. Plant **one** fault in a copy of the truth, as a model might make it: shift the mask by 1 to
 #    3 pixels, cut a part off, or add pixels. Call it `faulty`.
-# 3. Write `note`, one line that names the fault (a word such as *shifted*, *missing* or *extra*)
-#    and says how many pixels are wrong (FP + FN: count them with numpy).
+# 3. Write `note`, one line that names the fault and says how many pixels are wrong (FP + FN:
+#    count them with numpy). Name the fault with one of these words (or a longer form of it, such
+#    as *shifted*): a shift — *shift*, *moved*, *offset*, *displaced*, *translated*; a missing
+#    part — *missing*, *cut*, *lost*, *hole*, *dropped*, *removed*; extra pixels — *extra*,
+#    *added*, *spill*, *leak*, *grown*. Name one kind only (a shift's note may also say which side
+#    is missing and which is extra).
 #
 # The rest of the answer cell draws your overlay next to the image. The check compares your
 # `overlay` pixel by pixel with the blend on several images and masks, then reads your note
@@ -390,10 +394,14 @@ checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
 #
 # Two predictions of one round object score almost the same mask IoU (printed below): `A` misses a
 # bite out of the object, `B` has the whole object one pixel too far right. Which one does
-# boundary IoU (lesson 00 §7, `dilation_ratio = 0.02`, so a band 1 pixel wide here) flag with the
-# lower score, and why? Answer with the prediction's name and a short reason, as
-# `flagged = ("...", "...")`. Work it out from the bands (numpy and `scipy.ndimage`), not by
-# guessing from the mask IoU.
+# boundary IoU flag with the lower score, and why?
+#
+# 1. Write `band_iou(pred, truth)`: the boundary IoU of two masks with bands 1 pixel wide (lesson
+#    00 §7: band = mask & ~binary_erosion(mask, np.ones((3, 3))), then the IoU of the two bands).
+#    Use numpy and `scipy.ndimage`; a call to `segcourse.metrics` is refused. The cell prints your
+#    two boundary IoUs.
+# 2. From those two numbers, answer with the prediction's name and a short reason that says what
+#    happened to its outline (not which score is lower), as `flagged = ("...", "...")`.
 
 # %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gy, gx = np.mgrid[:40, :40]
@@ -404,13 +412,18 @@ for key, p in predictions.items():
     print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f}")
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def band_iou(pred, truth):
+    ### BEGIN SOLUTION
+    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (pred, truth)]   # ndimage: exercise 7
+    return (bands[0] & bands[1]).sum() / (bands[0] | bands[1]).sum()
+    ### END SOLUTION
+
+
+for label, candidate in predictions.items():
+    print(f"{label}: boundary IoU {band_iou(candidate, round_truth):.3f}")
 ### BEGIN SOLUTION
-for label, candidate in predictions.items():                # ndimage: imported for exercise 7
-    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (candidate, round_truth)]
-    shared, either = (bands[0] & bands[1]).sum(), (bands[0] | bands[1]).sum()
-    print(f"{label}: band pixels shared {shared} of {either}")
 flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_flag", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_boundary_flag(flagged, predictions, round_truth)
+checks.check_boundary_flag(band_iou, flagged, predictions, round_truth)

@@ -504,6 +504,43 @@ def test_failure_note_mistakes_are_named():
     _fails(lambda f: checks.check_overlay_note(_blend, image, truth, f, "2 wrong"), mixed, "plant one fault only")
 
 
+def _bite_case():
+    image, truth = _stain()
+    bite = truth & (np.arange(32) >= 12)                      # the left part of the stain cut off
+    return image, truth, bite, int((bite != truth).sum())
+
+
+def test_overlay_note_whole_word_stems_accept_the_right_notes_review_00s11b():
+    image, truth, bite, wrong = _bite_case()
+    for note in (f"left part of the stain removed: {wrong} pixels wrong",      # "moved" is inside "removed"
+                 f"the left end was dropped: {wrong} px", f"{wrong} pixels lost on the left"):
+        checks.check_overlay_note(_blend, image, truth, bite, note)
+    shifted = np.roll(truth, 2, axis=1)
+    n = int((shifted != truth).sum())
+    checks.check_overlay_note(_blend, image, truth, shifted, f"translated 2 px right: {n} pixels wrong")
+    checks.check_overlay_note(_blend, image, truth, shifted, f"moved right: {n} wrong, missing left, extra right")
+
+
+def test_overlay_note_substrings_no_longer_accept_wrong_notes_review_00s11b():
+    image, truth, bite, wrong = _bite_case()
+    grown = ndimage.binary_dilation(truth)
+    g = int((grown != truth).sum())
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, grown, n),
+           f"in the overlay a part is missing: {g} pixels", "an extra-pixels fault", "names a missing-part fault")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, bite, n),
+           f"the whole mask looks off: {wrong} pixels wrong", "a missing-part fault", "names none")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, bite, n),
+           f"extra pixels, hard to understand: {wrong}", "names an extra-pixels fault")
+
+
+def test_overlay_note_naming_two_kinds_of_fault_fails_review_00s11b():
+    image, truth, bite, wrong = _bite_case()
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, bite, n),
+           f"missing or extra: {wrong} pixels", "also an extra-pixels fault", "name that one kind")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, bite, n),
+           f"cut off, or shifted: {wrong} pixels", "also a shift")
+
+
 # ------------------------------------------------------------------------------- exercise 12
 def _flag_case():
     gy, gx = np.mgrid[:40, :40]
@@ -511,13 +548,41 @@ def _flag_case():
     return {"A": truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36), "B": np.roll(truth, 1, axis=1)}, truth
 
 
+def _band(m):
+    return m & ~ndimage.binary_erosion(m, np.ones((3, 3)))
+
+
+def _band_iou(p, t):
+    return (_band(p) & _band(t)).sum() / (_band(p) | _band(t)).sum()
+
+
 def test_boundary_flag_right_answer_passes_and_mistakes_are_named():
     preds, truth = _flag_case()
     assert metrics.iou(preds["A"], truth) < metrics.iou(preds["B"], truth)      # the trap: A has the lower IoU
-    checks.check_boundary_flag(("B", "its outline moved 1 px"), preds, truth)
-    checks.check_boundary_flag(["b", "shifted"], preds, truth)
-    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("A", "a bite is missing"),
-           "A has the lower mask IoU", "bands")
-    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("B", "it is worse"), "B is right", "say why")
-    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), "B", "a name and a reason")
-    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("C", "shifted"), "not one of the predictions")
+    check = checks.check_boundary_flag
+    check(_band_iou, ("B", "its outline moved 1 px"), preds, truth)
+    check(_band_iou, ["b", "shifted"], preds, truth)
+    _fails(lambda a: check(_band_iou, a, preds, truth), ("A", "a bite is missing"), "A has the lower mask IoU",
+           "0.663", "0.333")
+    _fails(lambda a: check(_band_iou, a, preds, truth), ("B", "it is worse"), "B is right", "say why")
+    _fails(lambda a: check(_band_iou, a, preds, truth), "B", "a name and a reason")
+    _fails(lambda a: check(_band_iou, a, preds, truth), ("C", "shifted"), "not one of the predictions")
+
+
+def test_boundary_flag_circular_and_bite_reasons_fail_review_00s11b():
+    preds, truth = _flag_case()
+    _fails(lambda a: checks.check_boundary_flag(_band_iou, a, preds, truth), ("B", "its boundary IoU is lower"),
+           "not which score is lower")
+    _fails(lambda a: checks.check_boundary_flag(_band_iou, a, preds, truth),
+           ("B", "it has a bite missing on the edge"), "describes a bite", "other prediction")
+
+
+def test_boundary_flag_numbers_come_from_the_learners_own_bands_review_00s11b():
+    preds, truth = _flag_case()
+    flagged = ("B", "shifted 1 px")
+    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth),
+           lambda p, t: metrics.boundary_iou(p, t, dilation_ratio=0.02), "segcourse.metrics.boundary_iou")
+    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth), lambda p, t: metrics.iou(p, t) + 0,
+           "segcourse.metrics")
+    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth),
+           lambda p, t: (p & t).sum() / (p | t).sum(), "That is the mask IoU", "0.663")

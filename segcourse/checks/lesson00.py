@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import re
 import sys
 
 import numpy as np
@@ -1458,12 +1459,38 @@ def _overlay_cases() -> list[tuple[np.ndarray, np.ndarray, tuple[int, int, int],
     return cases
 
 
-#: the words a failure note may use for each kind of planted fault
+#: the words a failure note may use for each kind of planted fault: whole words by their stem, so
+#: "removed" is not "moved", "whole" is not "hole" and "overlay" is not "over"
 FAULT_WORDS: dict[str, tuple[str, ...]] = {
-    "shift": ("shift", "moved", "offset", "displaced"),
-    "missing": ("miss", "hole", "cut", "lost", "false negative", "fn", "under"),
-    "extra": ("extra", "added", "false positive", "fp", "spill", "leak", "over"),
+    "shift": ("shift", "moved", "offset", "displaced", "translated"),
+    "missing": ("missing", "cut", "lost", "hole", "dropped", "removed", "false negative", "fn"),
+    "extra": ("extra", "added", "false positive", "fp", "spill", "leak", "grown"),
 }
+
+#: one regex per kind: a word that starts with one of the stems (a word boundary on its left; ``fn``/``fp``
+#: are whole words only)
+FAULT_PATTERNS: dict[str, str] = {
+    "shift": r"\b(shift|move|moving|moved|offset|displac|translat)\w*",
+    "missing": r"\b(miss|cut|lost|lose|loses|hole|holes|drop|remov|false[ -]negative|fn\b|under-?segment)\w*",
+    "extra": r"\b(extra|add|spill|leak|grow|grown|false[ -]positive|fp\b|over-?segment)\w*",
+}
+
+#: how a hint names each kind of fault
+FAULT_NAMES: dict[str, str] = {"shift": "a shift", "missing": "a missing-part fault", "extra": "an extra-pixels fault"}
+
+
+def _kinds_named(note: str) -> list[str]:
+    """The kinds of fault that ``note`` names, matched as whole words by their stems.
+
+    >>> _kinds_named("left part of the stain removed: 45 pixels wrong")
+    ['missing']
+    >>> _kinds_named("in the overlay the whole mask looks off, hard to understand")
+    []
+    >>> _kinds_named("translated 2 px: 20 missing on the left, 20 extra on the right")
+    ['shift', 'missing', 'extra']
+    """
+    text = note.lower()
+    return [kind for kind, pattern in FAULT_PATTERNS.items() if re.search(pattern, text)]
 
 
 def _fault_kind(faulty: np.ndarray, truth: np.ndarray) -> str:
@@ -1551,15 +1578,19 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         raise AssertionError('write the note as one line of text, e.g. note = "..."')
     if "\n" in note.strip() or len(note) > 100:
         raise AssertionError(f"keep the note to one line of at most 100 characters; yours has {len(note)}")
-    text = note.lower()
-    named = [k for k, words in FAULT_WORDS.items() if any(w in text.replace(",", " ").split() or
-                                                          (len(w) > 3 and w in text) for w in words)]
+    named = _kinds_named(note)
+    others = [k for k in named if k != kind]
     if kind not in named:
-        raise AssertionError(f"your note does not name the fault you planted: your faulty mask is a {kind} of "
-                             f"the truth (use a word such as {FAULT_WORDS[kind][0]!r}), "
-                             + (f"but your note names a {named[0]}. " if named else "and your note names none. ")
+        raise AssertionError(f"your note does not name the fault you planted: your faulty mask is "
+                             f"{FAULT_NAMES[kind]} of the truth (use a word such as {FAULT_WORDS[kind][0]!r}), "
+                             + (f"but your note names {FAULT_NAMES[others[0]]}. " if others else
+                                "and your note names none. ")
                              + "Count faulty & ~truth (FP) and truth & ~faulty (FN) to see which it is.")
-    numbers = [int(n) for n in __import__("re").findall(r"\d+", note)]
+    if others and kind != "shift":      # a shift has a missing side and an extra side: a note may say so
+        raise AssertionError(f"your note names {FAULT_NAMES[kind]} and also {FAULT_NAMES[others[0]]}: your "
+                             f"faulty mask is {FAULT_NAMES[kind]} only (FP {int((f & ~t).sum())}, FN "
+                             f"{int((t & ~f).sum())}), so name that one kind.")
+    numbers = [int(n) for n in re.findall(r"\d+", note)]
     if wrong not in numbers:
         raise AssertionError(f"your note should say how many pixels are wrong (FP + FN): count "
                              f"(faulty != truth).sum() and write that number; the note has {numbers or 'no number'}.")
@@ -1568,29 +1599,52 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
 
 
 # ------------------------------------------------------------------------------- boundary flag
-#: the words that say why boundary IoU flags the shifted prediction: its whole outline moved
-SHIFT_WORDS: tuple[str, ...] = ("shift", "moved", "offset", "outline", "edge", "boundary", "border", "band")
+#: whole-word stems that say why boundary IoU flags the shifted prediction: its whole outline moved
+SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|outline|contour)\w*"
+#: whole-word stems that describe the other prediction, a bite out of one part of the object
+BITE_PATTERN = r"\b(bite|bitten|miss|cut|hole|lost|drop|remov|chunk|notch)\w*"
 
 
 @learner_check
-def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
-    """Check ``answer = (name, reason)``: the prediction of ``predictions`` with the lowest boundary IoU
-    against ``truth``, and a reason that says its whole outline is off (a word of ``SHIFT_WORDS``).
+def check_boundary_flag(band_iou: Callable, answer: Any, predictions: dict, truth: Any) -> None:
+    """Check ``band_iou(pred, truth)`` (boundary IoU with bands 1 pixel wide, the learner's own band
+    code) on each prediction, then ``answer = (name, reason)``: the prediction with the lowest
+    boundary IoU against ``truth``, and a reason that says its whole outline moved (a word of
+    ``SHIFT_PATTERN``) and does not describe a bite (``BITE_PATTERN``, the other prediction).
 
     >>> t = np.zeros((40, 40), bool); t[10:30, 10:30] = True
     >>> cut = t.copy(); cut[10:16, 10:22] = False
     >>> preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
-    >>> check_boundary_flag(("B", "the whole outline shifted 1 px"), preds, t)
-    check_boundary_flag: B, boundary IoU 0.333 against 0.634 for A
-    >>> check_boundary_flag(("A", "a part is missing"), preds, t)
+    >>> from scipy import ndimage
+    >>> band = lambda m: m & ~ndimage.binary_erosion(m, np.ones((3, 3)))
+    >>> own = lambda p, q: (band(p) & band(q)).sum() / (band(p) | band(q)).sum()
+    >>> check_boundary_flag(own, ("B", "the whole outline shifted 1 px"), preds, t)
+    check_boundary_flag: your band IoUs 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(own, ("A", "a part is missing"), preds, t)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: A has the lower mask IoU ...
     """
     t = np.asarray(_plain(truth)) != 0
     names = list(predictions)
-    biou = {n: metrics.boundary_iou(np.asarray(predictions[n]) != 0, t) for n in names}
-    miou = {n: metrics.iou(np.asarray(predictions[n]) != 0, t) for n in names}
+    masks = {n: np.asarray(predictions[n]) != 0 for n in names}
+    square = np.ones((3, 3), bool)
+    biou = {n: _biou(masks[n], t, lambda m: m & ~_eroded(m, 1, square)) for n in names}
+    miou = {n: metrics.iou(masks[n], t) for n in names}
+    call = Watch(LIBRARY + TORCHMETRICS)
+    got = {}
+    for n in names:
+        value = call(band_iou, masks[n].copy(), t.copy(), what="band_iou")
+        got[n] = _number(value, "band_iou")
+    _refuse(call, "band_iou")
+    for n in names:
+        if not np.isclose(got[n], biou[n], atol=1e-3):
+            hint = ""
+            if np.isclose(got[n], miou[n], atol=1e-3):
+                hint = "That is the mask IoU: compare only the bands of the two masks."
+            raise AssertionError(f"band_iou({n}, truth) should be {biou[n]:.3f} (bands 1 pixel wide: mask & "
+                                 f"~binary_erosion(mask, np.ones((3, 3))), then the IoU of the two bands); yours "
+                                 f"is {_show(got[n])}. {hint}")
     if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
         raise AssertionError(f'answer with a name and a reason, e.g. flagged = ("{names[0]}", "because ...")')
     name, reason = (str(a).strip() for a in answer)
@@ -1602,14 +1656,17 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
         low = min(names, key=lambda n: miou[n])
         why = (f"{name} has the lower mask IoU ({miou[name]:.3f}), but mask IoU counts every pixel; boundary IoU "
                f"compares only the bands along the outlines. " if name == low else "")
-        raise AssertionError(f"{why}Compute the band of each mask (mask & ~binary_erosion(mask)) and ask which "
-                             f"prediction's band overlaps the truth's band least: its whole outline is off, not "
-                             f"one part of it.")
-    if not any(w in reason.lower() for w in SHIFT_WORDS):
-        raise AssertionError(f"{name} is right; now say why in the reason: what happened to its outline? (a "
-                             f"word such as 'shifted' or 'outline')")
-    others = ", ".join(f"{biou[n]:.3f} for {n}" for n in names if n != name)
-    print(f"check_boundary_flag: {name}, boundary IoU {biou[name]:.3f} against {others}")
+        raise AssertionError(f"{why}Your own band IoUs say which prediction's band overlaps the truth's band "
+                             f"least: {', '.join(f'{n} {got[n]:.3f}' for n in names)}.")
+    text = reason.lower()
+    if re.search(BITE_PATTERN, text):
+        raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
+                             f"other prediction. What happened to {name}'s outline, all the way round?")
+    if not re.search(SHIFT_PATTERN, text):
+        raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: what "
+                             f"happened to its outline? (a word such as 'shifted' or 'moved')")
+    shown = ", ".join(f"{got[n]:.3f} for {n}" for n in names)
+    print(f"check_boundary_flag: your band IoUs {shown}; {name} flagged, its outline shifted")
 
 
 __all__ += ["check_overlay_note", "check_boundary_flag"]
