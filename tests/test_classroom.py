@@ -183,15 +183,22 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return np.where(np.asarray(mask)[..., None] != 0, (1 - alpha) * image + alpha * paint, image)
 
             faulty = np.roll(stain_truth, 2, axis=1)
-            note = "the model missed part of the stain"  # names another fault, and no pixel count
+            note = "left part of the overlay removed: 172 pixels"  # names another fault ('over', 'moved' inside)
             """, {"check_overlay_note"}),
     ],
     "boundary_flag": [
         ("dee", """
-            flagged = ("A", "it has the lower mask IoU")  # mask IoU, not the bands
+            def band_iou(pred, truth):  # the mask IoU, not the bands
+                return (pred & truth).sum() / (pred | truth).sum()
+
+            flagged = ("A", "it has the lower mask IoU")
             """, {"check_boundary_flag"}),
         ("fay", """
-            flagged = ("B", "it is worse")  # the right prediction, but no reason
+            def band_iou(pred, truth):
+                bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (pred, truth)]
+                return (bands[0] & bands[1]).sum() / (bands[0] | bands[1]).sum()
+
+            flagged = ("B", "its boundary IoU is lower")  # the right prediction, but a circular reason
             """, {"check_boundary_flag"}),
     ],
     # lesson 01
