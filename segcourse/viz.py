@@ -2641,3 +2641,161 @@ def ranking_curve(recall: Any, precision: Any, envelope: Any, hit: Any, ax: Any 
 
 
 __all__ += ["ranking_curve"]
+
+
+def named_pixels(target: Any, pred: Any, palette: Any = None, names: Sequence[str] = ("background", "object")):
+    """Truth, prediction and the error map of two small binary masks, each pixel labelled TP, FP,
+    FN or TN (lesson 00 §2); returns the figure.
+
+    Parameters
+    ----------
+    target, pred : two binary masks of one shape, small enough to write in each pixel.
+    palette : class colours of the two masks (default: the course palette).
+    names : the legend's names of the classes 0 and 1.
+
+    Examples
+    --------
+    >>> fig = named_pixels([[1, 1], [0, 0]], [[1, 0], [1, 0]])
+    >>> sorted(t.get_text() for t in fig.axes[2].texts)
+    ['FN', 'FP', 'TN', 'TP']
+    >>> plt.close(fig)
+    """
+    t, p = np.asarray(target), np.asarray(pred)
+    codes, code_names = error_codes(t, p)
+    fig, axes = plt.subplots(1, 3, figsize=(8, 3.4))
+    show_mask(axes[0], t, palette, title="truth")
+    show_mask(axes[1], p, palette, title="prediction")
+    axes[0].legend(handles=legend_handles(list(names), palette), loc="upper center", bbox_to_anchor=(1.1, -0.02),
+                   ncol=2, frameon=False, fontsize=9)
+    error_map(t, p, ax=axes[2], title="each pixel named")
+    for (y, x), c in np.ndenumerate(codes):
+        ink = "white" if code_names[c] in ("TN", "FN") else "black"
+        axes[2].text(x, y, code_names[c], ha="center", va="center", fontsize=11, color=ink)
+    for ax in axes[:2]:
+        ax.set_xticks([]); ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def overlay_figure(panels: Mapping[str, Any], outline: Any, handles: Sequence[Any],
+                   outline_label: str = "mask outline (white, on the overlay)", figsize: tuple = (8, 3.0)):
+    """A row of pictures (an image, its mask, the overlay, ...), the mask's outline in white on the
+    last one, and a legend below: ``handles`` plus the outline; returns the figure.
+
+    A 2-D panel is shown in grey levels from 0 to 255; an RGB panel as it is.
+
+    Examples
+    --------
+    >>> m = np.zeros((6, 6), bool); m[2:4, 2:4] = True
+    >>> fig = overlay_figure({"image": np.zeros((6, 6, 3)), "overlay": np.ones((6, 6, 3))}, m, [])
+    >>> [ax.get_title() for ax in fig.axes], [t.get_text() for t in fig.legends[0].get_texts()]
+    (['image', 'overlay'], ['mask outline (white, on the overlay)'])
+    >>> plt.close(fig)
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, (title, img) in zip(axes[0], panels.items()):
+        img = np.asarray(img)
+        if img.ndim == 2:
+            ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        else:
+            ax.imshow(img, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    axes[0, -1].contour(np.asarray(outline, dtype=float), levels=[0.5], colors="white", linewidths=0.8)
+    ring = Patch(facecolor="none", edgecolor="black", label=outline_label)
+    fig.legend(handles=list(handles) + [ring], loc="lower center", ncol=len(handles) + 1, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def threshold_figure(prob: Any, truth: Any, grid: Sequence[float], marked: Sequence[float]):
+    """The probability map with the true outline, and IoU of ``prob > t`` against ``truth`` for
+    each ``t`` of ``grid`` (``marked`` as dots); returns the figure.
+
+    Examples
+    --------
+    >>> truth = np.zeros((4, 4), bool); truth[1:3, 1:3] = True
+    >>> fig = threshold_figure(np.where(truth, 0.8, 0.2), truth, [0.1, 0.5, 0.9], [0.5])
+    >>> fig.axes[1].lines[0].get_ydata().tolist()
+    [0.25, 1.0, 0.0]
+    >>> plt.close(fig)
+    """
+    prob, truth = np.asarray(prob, dtype=float), np.asarray(truth, dtype=bool)
+
+    def iou(t: float) -> float:
+        m = prob > t
+        return float((m & truth).sum() / (m | truth).sum()) if (m | truth).any() else float("nan")
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    shown = axes[0].imshow(prob, cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
+    axes[0].contour(truth.astype(float), levels=[0.5], colors="white", linewidths=0.8)
+    axes[0].set_title("sigmoid(logit); white: true outline")
+    axes[0].set_axis_off()
+    fig.colorbar(shown, ax=axes[0], label="probability of 'defect'")
+    axes[1].plot(list(grid), [iou(t) for t in grid], color=_pal.rgb(_pal.SERIES[1]), label="IoU of prob > threshold")
+    axes[1].plot(list(marked), [iou(t) for t in marked], "o", color="black", label="printed thresholds")
+    axes[1].set(xlabel="threshold", ylabel="IoU with the truth", ylim=(0, 1.02), title="IoU against the threshold")
+    axes[1].legend(loc="lower center", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def zoom_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: Mapping[str, Any],
+              crops: Mapping[str, tuple[slice, slice]], notes: Sequence[str] = (), palette: Any = None, k: int = 4):
+    """An evidence card in one figure: image, target, prediction and per-class IoU on top; below,
+    each crop of ``crops`` enlarged ``k`` times with its wrong pixels outlined in white, and the
+    scores and notes as text. The legend lists only the classes present in target or prediction.
+    Returns ``(figure, summary_text)``.
+
+    Examples
+    --------
+    >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[6, 6] = 0
+    >>> fig, text = zoom_card(np.zeros((8, 8)), t, p, ["sky", "road", "car"], {"mIoU": 0.98},
+    ...                       {"one pixel": (slice(5, 8), slice(5, 8))}, notes=["one pixel wrong"])
+    >>> print(text)
+    Metric
+    mIoU: 0.980
+    <BLANKLINE>
+    Failure notes
+    - one pixel wrong
+    >>> [x.get_text() for x in fig.legends[0].get_texts()]
+    ['0 sky', '1 road', 'wrong pixels (white outline)']
+    >>> plt.close(fig)
+    """
+    shown = _scores({key: v for key, v in scores.items() if key != "per_class"})
+    summary = "\n".join(["Metric"] + [f"{key}: {v:.3f}" for key, v in shown.items()] + ["", "Failure notes"]
+                        + [f"- {n}" for n in notes])
+    pal = _palette(palette)
+    t = _label_map(target, "target", palette)
+    p = _label_map(pred, "pred", palette)
+    fig = plt.figure(figsize=(11, 6.6))
+    grid = fig.add_gridspec(2, 4, hspace=0.3, wspace=0.16, left=0.03, right=0.99, top=0.88, bottom=0.04)
+    top = [fig.add_subplot(grid[0, i]) for i in range(3)]
+    top[0].imshow(_image(image), interpolation="nearest"); top[0].set_title("input image"); top[0].set_axis_off()
+    show_mask(top[1], t, palette, "target")
+    show_mask(top[2], p, palette, "prediction")
+    if "per_class" in scores:
+        bar = fig.add_subplot(grid[0, 3])
+        per_class_bar(scores["per_class"], class_names, palette, ax=bar)
+        bar.tick_params(axis="x", labelsize=8)
+        bar.set_ylabel("")
+    block = np.ones((k, k), np.uint8)
+    for i, (title, (rows, cols)) in enumerate(crops.items()):
+        ax = fig.add_subplot(grid[1, i])
+        ax.imshow(np.kron(pal[p[rows, cols]], block[..., None]), interpolation="nearest")
+        ax.contour(np.kron(t[rows, cols] != p[rows, cols], block).astype(float), levels=[0.5], colors="white",
+                   linewidths=1.2)
+        ax.set_title(f"{title} (×{k})", fontsize=9)
+        ax.set_axis_off()
+    text_ax = fig.add_subplot(grid[1, len(crops):])
+    text_ax.set_axis_off()
+    text_ax.text(0.02, 1, summary, va="top", family="monospace", fontsize=8.5, wrap=True)
+    present = sorted(set(np.unique(t).tolist()) | set(np.unique(p).tolist()))
+    present = [c for c in present if c < len(class_names)]
+    wrong = Patch(facecolor="none", edgecolor="black", label="wrong pixels (white outline)")
+    handles = [legend_handles(class_names, palette)[c] for c in present] + [wrong]
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 1.0))
+    return fig, summary
+
+
+__all__ += ["named_pixels", "overlay_figure", "threshold_figure", "zoom_card"]
