@@ -200,19 +200,7 @@ codes, code_names = viz.error_codes(truth, pred)
 counts = {name: int((codes == c).sum()) for c, name in enumerate(code_names[:4])}
 print(counts)
 print("IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
-
-fig, axes = plt.subplots(1, 3, figsize=(8, 3.4))
-viz.show_mask(axes[0], truth, palette.PALETTE, title="truth")     # the MaskEditor's colours
-viz.show_mask(axes[1], pred, palette.PALETTE, title="prediction")
-axes[0].legend(handles=viz.legend_handles(["background", "object"], palette.PALETTE),
-               loc="upper center", bbox_to_anchor=(1.1, -0.02), ncol=2, frameon=False, fontsize=9)
-viz.error_map(truth, pred, ax=axes[2], title="each pixel named")
-for (y, x), c in np.ndenumerate(codes):
-    ink = "white" if code_names[c] in ("TN", "FN") else "black"
-    axes[2].text(x, y, code_names[c], ha="center", va="center", fontsize=11, color=ink)
-for ax in axes[:2]:
-    ax.set_xticks([]); ax.set_yticks([])
-fig.tight_layout()
+fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each pixel (the MaskEditor's colours)
 
 # %% [markdown]
 # The prediction **found 2** of the 3 object pixels (TP), **missed 1** (FN, top row) and **added
@@ -241,7 +229,7 @@ print("uint8 255 + 255 =", (np.array([255], np.uint8) + np.array([255], np.uint8
 try:
     metrics.iou(stored, stored)
 except ValueError as err:
-    print("metrics.iou on 0/255:", str(err).splitlines()[0])
+    print("metrics.iou on 0/255:", str(err).split(":")[0])
 print("metrics.iou after mask != 0:", metrics.iou(stored != 0, T))
 
 # %% tags=["nbval-ignore-output"]
@@ -251,27 +239,14 @@ big_t, big_p = np.random.default_rng(1).random((2, 512, 512)) < 0.5     # one 51
 lists_t, lists_p = big_t.tolist(), big_p.tolist()
 
 
-def loop_iou():
-    intersection = union = 0
-    for y in range(512):                               # the loop of §2
-        for x in range(512):
-            intersection += lists_t[y][x] and lists_p[y][x]
-            union += lists_t[y][x] or lists_p[y][x]
-    return intersection / union
+def loop_iou():                                        # the loop of §2, over 262,144 pixels
+    pairs = [(a, b) for row_t, row_p in zip(lists_t, lists_p) for a, b in zip(row_t, row_p)]
+    return sum(a and b for a, b in pairs) / sum(a or b for a, b in pairs)
 
 
-def sum_iou():
-    return (big_t & big_p).sum() / (big_t | big_p).sum()
-
-
-def count_iou():
-    return np.count_nonzero(big_t & big_p) / np.count_nonzero(big_t | big_p)
-
-
-for name, iou_fn, runs in [("Python loop", loop_iou, 1), ("numpy .sum()", sum_iou, 20),
-                           ("np.count_nonzero", count_iou, 20)]:
-    ms = min(timeit.repeat(iou_fn, number=runs, repeat=3)) / runs * 1000
-    print(f"{name:16}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
+for name, iou_fn in [("Python loop", loop_iou), ("numpy", lambda: (big_t & big_p).sum() / (big_t | big_p).sum())]:
+    ms = min(timeit.repeat(iou_fn, number=3, repeat=3)) / 3 * 1000
+    print(f"{name:11}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
 
 # %% [markdown]
 # Why not count the pixels a prediction gets right? That is **pixel accuracy**, (TP + TN) / all
@@ -583,17 +558,8 @@ alpha = 0.45
 blend = (1 - alpha) * stain_image + alpha * stain_colours
 stain_overlay = np.where(stain_map[..., None] > 0, blend, stain_image)
 
-fig, axes = plt.subplots(1, 3, figsize=(8, 2.9))
-panels = [stain_image, stain_colours, stain_overlay]
-for ax, img, title in zip(axes, panels, ["image", "mask (label map)", "overlay"]):
-    ax.imshow(img, interpolation="nearest")
-    ax.set_title(title)
-    ax.axis("off")
-axes[2].contour(stain_map, levels=[0.5], colors="white", linewidths=0.8)
-outline = Patch(facecolor="none", edgecolor="black", label="mask outline (white, on the overlay)")
-fig.legend(handles=viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE) + [outline],
-           loc="lower center", ncol=3, frameon=False, fontsize=9)
-fig.tight_layout(rect=(0, 0.1, 1, 1))
+fig = viz.overlay_figure({"image": stain_image, "mask (label map)": stain_colours, "overlay": stain_overlay},
+                         stain_map, viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE))
 
 # %% [markdown]
 # The white contour lets a reader check the edge against the image (`viz.overlay` does the blend).
@@ -614,19 +580,12 @@ print(f"pixels marked 'coin': {coin_mask.mean():.1%}")
 print(f"connected regions: {n_regions}, of which {(sizes >= 100).sum()} have 100 pixels or more")
 
 coin_palette = palette.PALETTE[[0, 3]]                  # background (left unpainted), bluish green
-coins_rgb = np.repeat(coins[..., None] / 255.0, 3, axis=2)
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
-axes[0].imshow(coins, cmap="gray", vmin=0, vmax=255)
-axes[0].set_title("skimage.data.coins() (cropped)", fontsize=10)
-axes[1].imshow(viz.overlay(coins_rgb, coin_mask.astype(np.uint8), palette=coin_palette))
-axes[1].contour(coin_mask, levels=[0.5], colors="white", linewidths=0.6)
-axes[1].set_title(f"Otsu mask (grey level > {otsu}) over the image", fontsize=10)
-for ax in axes:
-    ax.set_axis_off()
+coin_overlay = viz.overlay(np.repeat(coins[..., None] / 255.0, 3, axis=2), coin_mask.astype(np.uint8),
+                           palette=coin_palette)
 coin_patch = Patch(facecolor=coin_palette[1] / 255, edgecolor="black", label="coin")
-fig.legend(handles=[coin_patch, outline],
-           loc="lower center", ncol=2, frameon=False, fontsize=9)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+fig = viz.overlay_figure({"skimage.data.coins() (cropped)": coins,
+                          f"Otsu mask (grey level > {otsu}) over the image": coin_overlay},
+                         coin_mask, [coin_patch], outline_label="mask outline (white)", figsize=(8, 3.3))
 
 # %% [markdown]
 # One global threshold, 112, marks 32.2 % of the pixels as coin. Appendix A counts its specks
@@ -664,22 +623,8 @@ for t in thresholds:
     fp, fn = (m & ~blob).sum(), (~m & blob).sum()
     iou_t = metrics.iou(m, blob)
     print(f"threshold {t}: {m.sum():4d} predicted | FP {fp:3d} | FN {fn:3d} | IoU {iou_t:.3f}")
-grid = np.round(np.linspace(0.01, 0.99, 99), 2)
-grid_iou = np.array([metrics.iou(prob > t, blob) for t in grid])
-
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-shown = axes[0].imshow(prob, cmap=palette.CONFIDENCE_CMAP, vmin=0, vmax=1)
-axes[0].contour(blob, levels=[0.5], colors="white", linewidths=0.8)
-axes[0].set_title("sigmoid(logit); white: true stain")
-axes[0].set_axis_off()
-fig.colorbar(shown, ax=axes[0], label="probability of 'defect'")
-axes[1].plot(grid, grid_iou, color=palette.SERIES[1] / 255, label="IoU of prob > threshold")
-axes[1].plot(thresholds, [metrics.iou(prob > t, blob) for t in thresholds], "o", color="black",
-             label="printed thresholds")
-axes[1].set(xlabel="threshold", ylabel="IoU with the true stain", ylim=(0, 1.02),
-            title="IoU against the threshold")
-axes[1].legend(loc="lower center", fontsize=8)
-fig.tight_layout()
+grid = np.round(np.linspace(0.01, 0.99, 99), 2)                 # 99 thresholds for the curve
+fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 
 # %% [markdown]
 # Raising the threshold predicts fewer pixels: false positives fall (486 at 0.1, 0 at 0.9) and
@@ -710,7 +655,7 @@ fig.tight_layout()
 # | failure check | sidewalk ↔ road (confusion matrix); the 1 px shift; the 2×2 square (IoU 0.333) |
 # | what you should see | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay |
 #
-# The same card for §0's street scene, drawn by `viz.evidence_card`, with two hand-made faults:
+# The same card for §0's street scene, drawn by `viz.zoom_card`, with two hand-made faults:
 # every car moved one pixel right, and a sidewalk strip along the road's left edge called road.
 
 # %%
@@ -724,52 +669,31 @@ strip = (scene_truth == sidewalk_id) & near_road & left_half
 guess[strip] = road_id                      # sidewalk next to the road's left edge called road
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
+# %% [markdown]
+# At full size the faults are hard to see, so the card's lower row enlarges two crops ×4, the
+# wrong pixels outlined in white: one car, and a part of the strip.
+
+# %%
+crops = {"a car, moved 1 px right": (slice(38, 48), slice(24, 38)),
+         "the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
+for title, (rows, cols) in crops.items():
+    cars_in_crop = ndimage.label(scene_truth[rows, cols] == car_id)[1]
+    print(f"{title}: {(guess != scene_truth)[rows, cols].sum()} wrong pixels, {cars_in_crop} car(s) in the crop")
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
 notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
                                              "a sidewalk strip called road": strip})
-fig, card_text = viz.evidence_card(
-    card_image, scene_truth, guess, scene.class_names, notes=notes, palette=scene.palette,
-    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
-            "car Dice": metrics.dice(guess == car_id, scene_truth == car_id),
-            "car boundary IoU": metrics.boundary_iou(guess == car_id, scene_truth == car_id),
-            "road IoU": per_class[road_id],
+fig, card_text = viz.zoom_card(
+    card_image, scene_truth, guess, scene.class_names, crops=crops, notes=notes, palette=scene.palette,
+    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id], "road IoU": per_class[road_id],
             "road boundary IoU": metrics.boundary_iou(guess == road_id, scene_truth == road_id),
             "per_class": per_class})
 print(card_text)
-car_t, car_p = scene_truth == car_id, guess == car_id
-print(f"band width d = {max(1, round(0.02 * np.hypot(*scene_truth.shape)))} px")
-print(f"car pixels in the band: truth {metrics.boundary_band(car_t).sum()} of {car_t.sum()}, "
-      f"prediction {metrics.boundary_band(car_p).sum()} of {car_p.sum()}")
 
 # %% [markdown]
-# The faults are hard to see at this size. Zoomed ×4, with the wrong pixels outlined in white:
-
-# %%
-crops = {"a car, moved 1 px right": (slice(38, 49), slice(24, 38)),
-         "the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
-fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.9))
-for ax, (title, (rows, cols)) in zip(axes, crops.items()):
-    four = np.ones((4, 4), np.uint8)                           # each pixel becomes 4×4
-    ax.imshow(np.kron(masks.to_rgb(guess[rows, cols], scene.palette), four[..., None]))
-    wrong_crop = guess[rows, cols] != scene_truth[rows, cols]
-    ax.contour(np.kron(wrong_crop, four), levels=[0.5], colors="white", linewidths=1.2)
-    ax.set_title(f"{title} (×4)", fontsize=9)
-    ax.set_axis_off()
-    print(f"{title}: {wrong_crop.sum()} wrong pixels in the crop")
-wrong_patch = Patch(facecolor="none", edgecolor="black", label="wrong pixels (white outline)")
-fig.legend(handles=viz.legend_handles(scene.class_names, scene.palette) + [wrong_patch],
-           loc="lower center", ncol=3, frameon=False, fontsize=8)
-fig.tight_layout(rect=(0, 0.16, 1, 1))
-
-# %% [markdown]
-# Reading the card: the bars give each class's IoU (car 0.726). In the lower left, cyan marks a
-# wrong pixel on a **class edge** (two classes in its 3×3 neighbourhood in the truth), magenta one
-# inside a region: in a label map each wrong pixel is both an FP and an FN, so §2's colours do not
-# apply. The strip's 135 pixels are 57 cyan and 78 magenta; all 34 wrong car pixels are cyan.
-#
-# Car boundary IoU equals car IoU (0.726): each small car's band holds its whole mask (107 of 107
-# truth pixels, last line above). On the large road the band shows the edge errors: road IoU
-# 0.872, road boundary IoU 0.654.
+# Reading the card: the bars give each class's IoU (car 0.726, road 0.872). In a label map each
+# wrong pixel is both an FP of one class and an FN of another, so the crops outline the wrong
+# pixels rather than use §2's colours. On the large road the band shows the edge errors: road
+# boundary IoU 0.654 against road IoU 0.872.
 #
 # ## Pass check
 #
@@ -840,6 +764,7 @@ def val_ious(img, m):
     return [metrics.iou(p > t, m) for t in grid]
 
 
+grid_iou = np.array(val_ious(stain_image, blob))                 # the held-out image itself
 print("validation surface | chosen | mean validation IoU | held-out IoU | held-out best - held-out")
 for surface in (0.60, 0.55):
     val_iou = np.mean([val_ious(*stain(seed, surface)) for seed in range(1, 6)], axis=0)

@@ -562,6 +562,7 @@ def test_boundary_flag_right_answer_passes_and_mistakes_are_named():
     check = checks.check_boundary_flag
     check(_band_iou, ("B", "its outline moved 1 px"), preds, truth)
     check(_band_iou, ["b", "shifted"], preds, truth)
+    check(_band_iou, ("B", "its outline is shifted 1 px, so its band misses the truth's band"), preds, truth)
     _fails(lambda a: check(_band_iou, a, preds, truth), ("A", "a bite is missing"), "A has the lower mask IoU",
            "0.663", "0.333")
     _fails(lambda a: check(_band_iou, a, preds, truth), ("B", "it is worse"), "B is right", "say why")

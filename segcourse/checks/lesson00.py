@@ -1602,7 +1602,8 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
 #: whole-word stems that say why boundary IoU flags the shifted prediction: its whole outline moved
 SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|outline|contour)\w*"
 #: whole-word stems that describe the other prediction, a bite out of one part of the object
-BITE_PATTERN = r"\b(bite|bitten|miss|cut|hole|lost|drop|remov|chunk|notch)\w*"
+#: ("missing", not "miss": "its band misses the truth's band" is a right reason)
+BITE_PATTERN = r"\b(bite|bitten|missing|cut|hole|lost|drop|remov|chunk|notch)\w*"
 
 
 @learner_check
