@@ -112,6 +112,8 @@ png.putpalette(colour_table.ravel().tolist())              # now a palette ("P")
 file = io.BytesIO()
 png.save(file, format="PNG")                               # the mask file, in memory
 file.seek(0)
+
+# %%
 read = Image.open(file)
 print("mode:", read.mode)
 print("read as 'P', the pixels are the ids:", bool((np.array(read) == ids).all()))
@@ -308,6 +310,7 @@ recall = counts["TP"] / (counts["TP"] + counts["FN"])
 print(f"precision {precision:.4f}, recall {recall:.4f}, harmonic mean "
       f"{2 * precision * recall / (precision + recall):.4f}")
 
+# %%
 iou_grid = np.linspace(0, 1, 101)
 fig, ax = plt.subplots(figsize=(4, 3.2))
 ax.plot(iou_grid, 2 * iou_grid / (1 + iou_grid), color=palette.SERIES[1] / 255, label="Dice")
@@ -579,6 +582,7 @@ print(f"coins {coins.shape}, Otsu threshold {otsu}")
 print(f"pixels marked 'coin': {coin_mask.mean():.1%}")
 print(f"connected regions: {n_regions}, of which {(sizes >= 100).sum()} have 100 pixels or more")
 
+# %%
 coin_palette = palette.PALETTE[[0, 3]]                  # background (left unpainted), bluish green
 coin_overlay = viz.overlay(np.repeat(coins[..., None] / 255.0, 3, axis=2), coin_mask.astype(np.uint8),
                            palette=coin_palette)
@@ -764,6 +768,7 @@ def val_ious(img, m):
     return [metrics.iou(p > t, m) for t in grid]
 
 
+# %%
 grid_iou = np.array(val_ious(stain_image, blob))                 # the held-out image itself
 print("validation surface | chosen | mean validation IoU | held-out IoU | held-out best - held-out")
 for surface in (0.60, 0.55):
