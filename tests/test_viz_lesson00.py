@@ -61,3 +61,30 @@ def test_fault_notes_counts_only_wrong_pixels_and_splits_edge_from_inside():
         "nothing: 0 px wrong, 0 on a class edge, 0 inside"]
     with pytest.raises(ValueError):
         viz.fault_notes(target, pred[:3], faults)
+
+
+def test_zoom_card_has_no_error_panel_and_a_legend_of_the_classes_present_review_00s11b():
+    t = np.zeros((12, 12), int)
+    t[6:, :] = 1
+    t[8:10, 3:6] = 4                                        # one car; classes 2 and 3 are absent
+    p = np.roll(t, 1, axis=1)
+    names = ["sky", "road", "sidewalk", "lane marking", "car"]
+    crops = {"the car": (slice(7, 11), slice(2, 8))}
+    fig, text = viz.zoom_card(np.zeros((12, 12, 3)), t, p, names, {"mIoU": 0.5, "per_class": [1, 0.9, 0, 0, 0.5]},
+                              crops)
+    labels = [x.get_text() for x in fig.legends[0].get_texts()]
+    assert labels == ["0 sky", "1 road", "4 car", "wrong pixels (white outline)"]
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "the car (×4)" in titles and not any("error" in title for title in titles)
+    zoomed = next(ax for ax in fig.axes if ax.get_title() == "the car (×4)")
+    assert zoomed.images[0].get_array().shape[:2] == (16, 24)          # 4 × 6 pixels, each 4 × 4
+    assert "mIoU: 0.500" in text and "per_class" not in text
+    plt.close(fig)
+
+
+def test_overlay_figure_draws_the_outline_on_the_last_panel_only():
+    m = np.zeros((6, 6), bool)
+    m[2:4, 2:4] = True
+    fig = viz.overlay_figure({"image": np.zeros((6, 6)), "overlay": np.ones((6, 6, 3))}, m, [])
+    assert [len(ax.collections) for ax in fig.axes] == [0, 1]
+    plt.close(fig)
