@@ -646,6 +646,8 @@ TN, EDGE_C = palette.rgb(palette.NEUTRAL_COLOURS["TN"]), palette.rgb(palette.INS
 CLICK_HANDLES = [Line2D([], [], marker="P", ls="", mfc=GREEN, mec="black", ms=9, label="positive click"),
                  Line2D([], [], marker="X", ls="", mfc=RED, mec="black", ms=9, label="negative click")]
 
+
+# %%
 def draw_failure(row, i, run):
     """One failure: the image with the clicks, the last mask's outcome, and the IoU after each click."""
     truth_i, pred_i = test_masks[i], run["pred"]
@@ -943,6 +945,8 @@ print(f"uncertainty sampling's scoring clicks: {scoring} per seed "
       f"{labelled} of them coincide with the click 1 of a labelled object, so {scoring - labelled} are not in the counts below")
 scored_before = np.cumsum([len(train_images) - r * setup["per_round"] - setup["per_round"] for r in range(setup["rounds"])])
 print("uncounted scoring clicks spent by the end of rounds 1 to 4:", scored_before.tolist())
+
+# %%
 curves = {}
 for strategy in ("uncertainty", "random"):
     rows = [r["rows"] for r in loop["runs"] if r["strategy"] == strategy]
