@@ -252,10 +252,10 @@ for name, r in curve_runs.items():
     colour = METHOD_COLOURS[name]
     ks = np.arange(1, len(r["ious"]) + 1)
     ax.plot(ks, r["ious"], "o-", color=colour, ms=4, label=name)
-    for t, fill in ((0.85, colour), (0.90, "white")):
+    for t, fill, dx in ((0.85, colour, 0), (0.90, "white", 0.35)):   # NoC@90 nudged right: both may mark one click
         n = interactive.number_of_clicks(r["ious"], t)
         if max(r["ious"]) >= t:
-            ax.plot(n, r["ious"][n - 1], "^", color=colour, mfc=fill, mec="black", ms=10, zorder=3)
+            ax.plot(n + dx, r["ious"][n - 1], "^", color=colour, mfc=fill, mec="black", ms=10, zorder=3)
     print(f"{name:17s} {len(r['ious'])} clicks: NoC@85 {interactive.number_of_clicks(r['ious'], 0.85)}, "
           f"NoC@90 {interactive.number_of_clicks(r['ious'], 0.90)}; best IoU {max(r['ious']):.3f}, after click 20 {r['ious'][-1]:.3f}")
 ax.axhline(0.85, color="black", lw=0.8); ax.axhline(0.90, color="black", lw=0.8, ls="--")
@@ -568,8 +568,9 @@ sc = ax.scatter(b + jitter[0], a + jitter[1], c=areas, cmap=palette.LOG_CMAP, no
 ax.plot([0, 21], [0, 21], color="0.4", lw=1, ls="--", zorder=0)
 ax.scatter(b[never_ft] + jitter[0, never_ft], a[never_ft] + jitter[1, never_ft], s=160, facecolors="none",
            edgecolors="black", linewidths=1.8)
-for i in never_ft:
-    ax.annotate(f"nucleus {i}", (b[i] + jitter[0, i], a[i] + jitter[1, i]), xytext=(-62, -4), textcoords="offset points", fontsize=8)
+for k, i in enumerate(never_ft):   # labels stacked below the corner, a line to each point
+    ax.annotate(f"nucleus {i} ({areas[i]} px)", (b[i] + jitter[0, i], a[i] + jitter[1, i]), xytext=(-110, -22 - 14 * k),
+                textcoords="offset points", fontsize=8, arrowprops={"arrowstyle": "-", "color": "0.3", "lw": 0.6})
 ax.set_xlim(0, 21); ax.set_ylim(0, 21); ax.set_xticks([1, 5, 10, 15, 20]); ax.set_yticks([1, 5, 10, 15, 20])
 ax.set_xlabel(f"NoC@85, {best_classical} (20: never reached)"); ax.set_ylabel("NoC@85, click UNet, fine-tuned")
 ax.set_title("one point per test nucleus (spread by up to 0.3 click)", fontsize=10)
