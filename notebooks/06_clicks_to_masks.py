@@ -569,7 +569,7 @@ ax.plot([0, 21], [0, 21], color="0.4", lw=1, ls="--", zorder=0)
 ax.scatter(b[never_ft] + jitter[0, never_ft], a[never_ft] + jitter[1, never_ft], s=160, facecolors="none",
            edgecolors="black", linewidths=1.8)
 for k, i in enumerate(never_ft):   # labels stacked below the corner, a line to each point
-    ax.annotate(f"nucleus {i} ({areas[i]} px)", (b[i] + jitter[0, i], a[i] + jitter[1, i]), xytext=(-110, -22 - 14 * k),
+    ax.annotate(f"nucleus {i} ({areas[i]} px)", (b[i] + jitter[0, i], a[i] + jitter[1, i]), xytext=(-115, -20 - 19 * k),
                 textcoords="offset points", fontsize=8, arrowprops={"arrowstyle": "-", "color": "0.3", "lw": 0.6})
 ax.set_xlim(0, 21); ax.set_ylim(0, 21); ax.set_xticks([1, 5, 10, 15, 20]); ax.set_yticks([1, 5, 10, 15, 20])
 ax.set_xlabel(f"NoC@85, {best_classical} (20: never reached)"); ax.set_ylabel("NoC@85, click UNet, fine-tuned")
