@@ -534,7 +534,7 @@ for name, v in nuclei_runs["nuclei (test half)"].items():
 #
 # **Takeaway: object by object the click UNet saves clicks on most nuclei. Its three failures are
 # three of the four smallest nuclei (34 to 148 px). Two miss on the boundary; on the smallest, a
-# sliver cut by the image's edge, the model does not obey the clicks.**
+# sliver cut by the image's edge, the model's masks contradict most of the clicks.**
 #
 # A mean hides who wins where. For every test nucleus: did the fine-tuned click UNet need fewer
 # clicks than the best classical method, as many, or more?
@@ -993,7 +993,7 @@ fig.tight_layout()
 #   enough (§6).
 # * The click UNet needs fewer clicks than both on the held-out nuclei only after fine-tuning on
 #   real nuclei; it depends on its previous-mask input (§6).
-# * It reads its clicks but does not obey them: the next mask contradicts 26% of them. Tools paste
+# * It reads its clicks but does not always obey them: the next mask contradicts 26%. Tools paste
 #   the clicks into the output or use BRS / f-BRS (§6, §7).
 # * Its failures are the smallest nuclei, where a 1-px outline shift already misses IoU 0.90; a
 #   boundary-tolerant score tells a missed outline from a missed object (§7, §8).
