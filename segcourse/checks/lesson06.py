@@ -942,7 +942,8 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
     stretched = {"the batch's own min..max": (grey - grey.min()) / (grey.max() - grey.min()),
                  "each image's own min..max": (grey - grey.min((1, 2), keepdims=True))
                  / (grey.max((1, 2), keepdims=True) - grey.min((1, 2), keepdims=True)),
-                 "the batch's maximum": grey / grey.max()}
+                 "the batch's maximum": grey / grey.max(),
+                 "each image's own maximum": grey / grey.max((1, 2), keepdims=True)}
     for how, s in stretched.items():
         if np.allclose(g[:, 0], s, atol=1e-5):
             raise AssertionError(f"your image channel is stretched to {how} (here grey values {int(grey.min())} to "
