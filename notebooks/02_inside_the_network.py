@@ -1257,9 +1257,9 @@ print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane
 # %% [markdown]
 # Without skips the network paints every lane pixel as road or car (the first two notes): lane IoU
 # 0.000. Every lane pixel touches another class (the edge-band line), so the card's cyan "class
-# edge" mixes two failures (the fourth note): a lost class (30 lane pixels) and coarse edges
-# (56 pixels of sidewalk, car and road). It also misses the car (the fifth note): car IoU 0.00,
-# its 14 pixels taken for road, and none of its 12 car pixels on the car. (The card's band counts
+# edge" mixes two failures (the fourth note): a lost class (lane marking 30) and coarse edges
+# (sidewalk 33, car 12, road 11). It also misses the car (the fifth note): car IoU 0.00, its 14
+# pixels taken for road, and 0 of the 12 pixels it predicts car are car. (The card's band counts
 # 8 neighbours; section 5 counts 4.)
 
 # %% [markdown]
