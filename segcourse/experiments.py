@@ -443,5 +443,47 @@ def recorded_seeds(name: str, run_one: Any, seeds: Sequence[int] = (1, 2, 3, 4),
 __all__ += ["recorded_seeds"]
 
 
+def recorded_arms(runs: dict[str, str], train_arm: Callable[[str], Any], live: dict[str, Any] | None = None,
+                  directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Every arm of a lesson's experiment, as recorded when the course was built (one call, no plumbing).
+
+    Each arm is read with :func:`recorded_run`. Only when the course is built with ``--record``
+    (environment variable ``SEGCOURSE_RECORD_RUNS`` is ``"1"``) is an arm trained first: its
+    history is ``live[arm]`` if the lesson already trained it live, else ``train_arm(arm)``.
+
+    Parameters
+    ----------
+    runs : arm name -> recorded run name (``"NN_words"``).
+    train_arm : ``train_arm(arm)`` -> the arm's history; called only when recording.
+    live : histories the lesson trained live, by arm name (recorded as they are).
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    dict: arm name -> its recorded history.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> recorded_arms({"a": "09_arm_a", "b": "09_arm_b"}, lambda arm: {"miou": 0.5}, {"b": {"miou": 0.75}}, folder)
+    {'a': {'miou': 0.5}, 'b': {'miou': 0.75}}
+    >>> del os.environ[RECORD_ENV]
+    >>> recorded_arms({"a": "09_arm_a", "b": "09_arm_b"}, lambda arm: 1 / 0, directory=folder)   # read back
+    {'a': {'miou': 0.5}, 'b': {'miou': 0.75}}
+    """
+    recording = os.environ.get(RECORD_ENV) == "1"
+    live = live or {}
+    out = {}
+    for arm, run in runs.items():
+        history = (live[arm] if arm in live else train_arm(arm)) if recording else None
+        out[arm] = recorded_run(run, history=history, directory=directory)["history"]
+    return out
+
+
+__all__ += ["recorded_arms"]
+
+
 if __name__ == "__main__":
     main()

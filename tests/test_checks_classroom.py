@@ -256,7 +256,8 @@ def test_report_refuses_an_explanation_the_data_contradicts(data_report, explana
     ("Most failing samples, 2 of the 3, are false positives, and boundary errors dominate 1 of them, so I would "
      "add scenes without that class.", "if boundary is a second bucket, say so with 'too', 'also' or 'as well'"),
     ("False positives dominate with 2 of the 3 failing samples, so next I would train at a higher input "
-     "resolution.", "say what you would change next for the false-positive class bucket (boundary calls for that)"),
+     "resolution.", "say what you would change next for the false-positive class bucket ('resolution' is the change for the "
+     "boundary bucket)"),
     ("False positives dominate with 2 of the 3 failing samples, and the shapes look fine to me overall.",
      "say what you would change next for the false-positive class bucket"),
 ])

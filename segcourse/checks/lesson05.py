@@ -504,7 +504,7 @@ def _check_against_data(text: str, page: str, preds: Any, targets: Any) -> None:
                  if n == int(n) and n != buckets["failing"]]
         if cited:   # a count, but the wrong one (review 05s10 P3: "11" or "60" was told "not how many")
             raise AssertionError(f"your explanation gives {cited[0]:g} as the {_bucket_name(top[0])} bucket's count, "
-                                 f"but the count\nis {counts[top[0]]}: it is the primary bucket of {counts[top[0]]} of "
+                                 f"but the count is\n{counts[top[0]]}: it is the primary bucket of {counts[top[0]]} of "
                                  f"the {buckets['failing']} failing samples\n({facts}{overlapping}):\n"
                                  f"cite the primary count your bucket cell printed")
         raise AssertionError(f"your explanation names the {_bucket_name(top[0])} bucket but not how many\n"
@@ -562,7 +562,7 @@ def _check_change(text: str, main: str) -> None:
     proposed = _proposals(text)
     others = [b for b in proposed if b != main]
     if main not in proposed:
-        named = f" ({', '.join(_bucket_name(b) for b in sorted(others))} calls for that)" if others else ""
+        named = "".join(f"\n('{proposed[b][0]}' is the change for the {_bucket_name(b)} bucket)" for b in sorted(others))
         said_no = _proposals(text, negated=True).get(main)
         denied = (f"\n(your text denies '{said_no[0]}': a 'not' or 'no' stands before it)" if said_no else "")
         raise AssertionError(f"say what you would change next for the {_bucket_name(main)} bucket{named}:\n"
