@@ -546,6 +546,7 @@ for ax, (name, pred) in zip(axes, [("baseline", baseline), ("synthetic-only", sy
     viz.fate_panel(ax, x[right], pred[right], truth[right], name, ring_below=25)
     fates[name] = viz.fate_counts(pred[right], truth[right], speck_px=25)   # the panel's counts; specks: FP under 25 px
 print(viz.text_table(fates, {"matched IoU (median)": ".3f"}))
+print("solid: merges matching none of their nuclei; FP specks: unmatched predictions under 25 px")
 fullest = max(axes, key=lambda ax: len(ax.get_legend().get_texts()))   # one shared legend: the fullest panel's
 for ax in axes:
     if ax is not fullest:

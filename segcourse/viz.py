@@ -2408,3 +2408,44 @@ def split_merge_summary(pred: Any, gt: Any) -> dict[str, Any]:
 
 
 __all__ += ["text_table", "fate_counts", "split_merge_summary"]
+
+
+def matched_legend_below(ax: Any) -> Legend:
+    """Redraw the legend of ``ax`` under the panel with its "matched…" entry as the multicolour
+    :func:`matched_swatch`, as the other panels draw it (a legend rebuilt without the swatch's
+    handler shows only the swatch's first colour).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        A panel with a legend.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The new legend: the same texts, in the same order.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.legend([Patch(facecolor="orange"), Patch(facecolor="blue")], ["matched: each pair", "FN"])
+    >>> leg = matched_legend_below(ax)
+    >>> [t.get_text() for t in leg.get_texts()], len(leg.legend_handles)
+    (['matched: each pair', 'FN'], 2)
+    >>> plt.close(fig)
+    """
+    check_axes(ax)
+    old = ax.get_legend()
+    if old is None:
+        raise ValueError("the panel has no legend to redraw")
+    handles = []
+    for handle, text in zip(old.legend_handles, [t.get_text() for t in old.get_texts()]):
+        if text.startswith("matched"):
+            handle = matched_swatch(text)
+        else:
+            handle.set_label(text)
+        handles.append(handle)
+    return legend_below(ax, handles)
+
+
+__all__ += ["matched_legend_below"]
