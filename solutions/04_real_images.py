@@ -303,8 +303,9 @@ checks.check_min_gap(min_gap)
 # a watershed at the peaks of the prediction, at least `min_distance` pixels apart, inside the
 # mask `dist > fg`. The cell below loads that network's recorded weights and gives you
 # `segment(min_distance, fg)`: the watershed's instances at full size (`seed_min` fixed at the
-# lesson's choice). The two knobs interact: a lower `fg` grows each mask, and the seeds a mask
-# needs depend on its size. So choose them **jointly**, one score per pair.
+# lesson's choice). The two knobs can interact (a lower `fg` grows each mask, and a larger mask
+# can hold more peaks), so choose them **jointly**, one score per pair; the table the cell prints
+# shows how much they interact here.
 #
 # Write `choose_min_distance(segment, labels, region, fgs, min_distances, prior)`:
 #
