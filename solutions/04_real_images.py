@@ -297,21 +297,27 @@ checks.check_min_gap(min_gap)
 # test images from there.
 
 # %% [markdown]
-# ## 6 · Choose `min_distance` on the validation region (2 points)
+# ## 6 · Choose `min_distance` and `fg` together, on the validation region (2 points)
 #
 # Lesson section 6 trained a network to predict each nucleus's distance to its edge, then seeded
-# a watershed at the peaks of the prediction, at least `min_distance` pixels apart. The cell
-# below loads that network's recorded weights and gives you `segment(min_distance)`: the
-# watershed's instances at full size (the other two knobs fixed at the lesson's choice).
+# a watershed at the peaks of the prediction, at least `min_distance` pixels apart, inside the
+# mask `dist > fg`. The cell below loads that network's recorded weights and gives you
+# `segment(min_distance, fg)`: the watershed's instances at full size (`seed_min` fixed at the
+# lesson's choice). The two knobs can interact (a lower `fg` grows each mask, and a larger mask
+# can hold more peaks), so choose them **jointly**, one score per pair; the table the cell prints
+# shows how much they interact here.
 #
-# Write `choose_min_distance(segment, labels, region, candidates, prior)`:
+# Write `choose_min_distance(segment, labels, region, fgs, min_distances, prior)`:
 #
-# 1. for each candidate, score `segment(candidate)` against `labels` by PQ
-#    (`instances.panoptic_quality`) **on `region` only** (a pair of slices, e.g. `np.s_[:, 192:256]`);
-# 2. return the candidate with the highest PQ, and a dict `{candidate: PQ}`;
-# 3. a small region often scores several candidates the same (within 1e-9): then return the one
-#    closest to `prior`, the size you expected before reading any score; if two are equally close,
-#    the smaller.
+# 1. for every pair of one `fg` of `fgs` and one `min_distance` of `min_distances`, score
+#    `segment(min_distance, fg)` against `labels` by PQ (`instances.panoptic_quality`) **on
+#    `region` only** (a pair of slices, e.g. `np.s_[:, 192:256]`);
+# 2. return the pair `(fg, min_distance)` with the highest PQ, and a dict
+#    `{(fg, min_distance): PQ}`;
+# 3. a small region often scores several pairs the same (within 1e-9): then take the pair whose
+#    `min_distance` is closest to `prior`, the size you expected before reading any score; if
+#    that still ties, the smaller `min_distance`, then the smaller `fg`. The answer must not
+#    depend on the order of the lists.
 #
 # Then run it on the validation region (full-size columns 192 to 255, which the network never
 # saw), with the train region's median nucleus radius at the model's scale as the prior. Only
@@ -348,23 +354,29 @@ def segment(min_distance, fg=0.075, seed_min=0.3):
 
 
 # %% nbgrader={"grade": false, "grade_id": "choose_min_distance", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def choose_min_distance(segment, labels, region, candidates, prior):
+def choose_min_distance(segment, labels, region, fgs, min_distances, prior):
     ### BEGIN SOLUTION
-    pqs = {c: instances.panoptic_quality(np.asarray(segment(c))[region], np.asarray(labels)[region])["pq"]
-           for c in candidates}
+    pqs = {}
+    for fg in fgs:
+        for md in min_distances:
+            pqs[(fg, md)] = instances.panoptic_quality(np.asarray(segment(md, fg))[region],
+                                                       np.asarray(labels)[region])["pq"]
     top = max(pqs.values())
-    tied = [c for c in candidates if pqs[c] >= top - 1e-9]
-    return min(tied, key=lambda c: (abs(c - prior), c)), pqs
+    tied = [k for k, v in pqs.items() if v >= top - 1e-9]
+    return min(tied, key=lambda k: (abs(k[1] - prior), k[1], k[0])), pqs    # fg, min_distance
     ### END SOLUTION
 
 
 val = np.s_[:, 192:256]                                    # the validation region: inside the train half
 half_areas = np.bincount(truth[:, :256].ravel())[1:]
 prior = 0.5 * float(np.median(np.sqrt(half_areas[half_areas > 0] / np.pi)))   # median radius, at the model's scale
-best, val_scores = choose_min_distance(segment, truth, val, [3, 4, 5, 6, 7, 8, 12], prior)   # val_pq stays exercise 4's
-print(f"prior {prior:.2f} px | validation PQ: " + ", ".join(f"{c}: {v:.3f}" for c, v in val_scores.items()))
-print(f"chosen min_distance {best}; only now the test region: PQ "
-      f"{instances.panoptic_quality(segment(best)[:, 256:], truth[:, 256:])['pq']:.3f}")
+FGS, MIN_DISTANCES = [0.05, 0.075, 0.1, 0.15], [3, 4, 5, 6, 7, 8, 12]           # the lesson's grid, seed_min 0.3
+best, val_scores = choose_min_distance(segment, truth, val, FGS, MIN_DISTANCES, prior)   # val_pq stays exercise 4's
+print(f"prior {prior:.2f} px | validation PQ, one row per fg, one column per min_distance {MIN_DISTANCES}:")
+for fg in FGS:
+    print(f"  fg {fg:<5}: " + "  ".join(f"{val_scores[(fg, md)]:.3f}" for md in MIN_DISTANCES))
+print(f"chosen (fg, min_distance) {best}; only now the test region: PQ "
+      f"{instances.panoptic_quality(segment(best[1], best[0])[:, 256:], truth[:, 256:])['pq']:.3f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_choose_min_distance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_choose_min_distance(choose_min_distance)

@@ -490,19 +490,23 @@ def test_budget_fine_tune_hint_for_a_low_pq_names_the_cause(pq, lr, seen, hint):
     assert "batch_size=16" not in text and "max_steps=20" not in text and "another seed" not in text or pq >= 0.58
 
 
-def _choose(score="pq", crop_labels=True, whole=False, tie=lambda c, p: (abs(c - p), c)):
-    def answer(segment, labels, region, candidates, prior):
-        if whole:
-            pqs = {c: instances.panoptic_quality(segment(c), labels)[score] for c in candidates}
-        else:
-            pqs = {c: instances.panoptic_quality(segment(c)[region], labels[region] if crop_labels else labels)[score]
-                   for c in candidates}
+def _choose(score="pq", crop_labels=True, whole=False, tie=lambda k, p: (abs(k[1] - p), k[1], k[0]), greedy=False):
+    def answer(segment, labels, region, fgs, min_distances, prior):
+        pqs = {}
+        for fg in fgs:
+            for md in min_distances:
+                pred = segment(md, fg)
+                pqs[(fg, md)] = instances.panoptic_quality(pred if whole else pred[region], labels if whole else (
+                    labels[region] if crop_labels else labels))[score]
+        if greedy:                  # one knob at a time: min_distance at the first fg, then fg at that min_distance
+            md = min(min_distances, key=lambda m: (-pqs[(fgs[0], m)], abs(m - prior), m))
+            return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
         top = max(pqs.values())
-        return min((c for c in candidates if pqs[c] >= top - 1e-9), key=lambda c: tie(c, prior)), pqs
+        return min((k for k in pqs if pqs[k] >= top - 1e-9), key=lambda k: tie(k, prior)), pqs
     return answer
 
 
-def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #10: an exercise on section 6
+def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #10, 04s11 #4: two knobs jointly
     checks.check_choose_min_distance(_choose())
     assert "all cases pass" in capsys.readouterr().out
 
@@ -512,11 +516,17 @@ def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #
     (_choose(score="rq"), r"recognition\s+quality\s+RQ"),
     (_choose(score="sq"), r"segmentation\s+quality\s+SQ"),                  # review 04s9c P3-8
     (_choose(crop_labels=False), r"crop\s+both"),
-    (_choose(tie=lambda c, p: 0), r"order\s+of\s+the\s+list"),                  # the first of the tied candidates
-    (_choose(tie=lambda c, p: -c), r"closest\s+to\s+the\s+prior"),              # the last (largest) of them
-    (_choose(tie=lambda c, p: abs(c - p)), r"take\s+the\s+smaller\s+one"),
-    (lambda s, l, r, c, p: (min(c, key=lambda k: abs(k - p)), _choose()(s, l, r, c, p)[1]), r"only\s+breaks\s+ties"),
-    (lambda s, l, r, c, p: _choose()(s, l, r, c, p)[0], r"return\s+a\s+pair"),
+    (_choose(tie=lambda k, p: 0), r"order\s+of\s+the\s+list"),                  # the first of the tied pairs
+    (_choose(tie=lambda k, p: (-k[1], -k[0])), r"closest\s+to\s+the\s+prior"),  # the last (largest) of them
+    (_choose(tie=lambda k, p: abs(k[1] - p)), r"take\s+the\s+smaller\s+one"),
+    (_choose(tie=lambda k, p: (abs(k[1] - p), k[1], -k[0])), r"smaller\s+fg"),   # review 04s11 #4: the second knob
+    (_choose(greedy=True), r"one\s+knob\s+at\s+a\s+time"),                      # review 04s11 #4: not jointly
+    (lambda s, l, r, f, m, p: _choose()(s, l, r, f[:1], m, p), r"every\s+fg\s+with\s+every\s+min_distance"),
+    (lambda s, l, r, f, m, p: (min(((a, b) for a in f for b in m), key=lambda k: abs(k[1] - p)),
+                               _choose()(s, l, r, f, m, p)[1]), r"only\s+breaks\s+ties"),
+    (lambda s, l, r, f, m, p: _choose()(s, l, r, f, m, p)[0], r"return\s+two\s+things"),
+    (lambda s, l, r, f, m, p: (lambda b: (b[0][::-1], b[1]))(_choose()(s, l, r, f, m, p)), r"\(fg,\s+min_distance\)"),
+    (lambda s, l, r, f, m, p: _choose()(lambda md, fg: s(fg, md), l, r, f, m, p), r"segment\(min_distance,\s+fg\)"),
     (checks.lesson04._reference_choose, "reference answer"),
 ])
 def test_choose_min_distance_rejects_typical_mistakes(wrong, hint):
@@ -620,6 +630,26 @@ def _ellipse_answer(**kw):
     return answer
 
 
+def _cut_scene():
+    """7 true 6×6 squares: 4 cut in halves (missed), 2 cut 4 + 2 columns (the larger piece matches), 1 not found."""
+    gt, pred = np.zeros((6, 49), int), np.zeros((6, 49), int)
+    for k in range(7):
+        gt[:, 7 * k:7 * k + 6] = k + 1
+        if k < 4:
+            pred[:3, 7 * k:7 * k + 6], pred[3:, 7 * k:7 * k + 6] = 10 + 2 * k, 11 + 2 * k
+        elif k < 6:
+            pred[:, 7 * k:7 * k + 4], pred[:, 7 * k + 4:7 * k + 6] = 10 + 2 * k, 11 + 2 * k
+    return pred, gt
+
+
+def test_failure_note_names_cut_but_matched_nuclei():      # review 04s11 P3: the lesson's count of cut nuclei
+    with pytest.raises(AssertionError, match=r"(?s)6 counts every nucleus cut.*only the unmatched ones count"):
+        checks.check_failure_note("Most missed nuclei are split: 6 of them are cut into two or more pieces by the "
+                                  "seeds.", 5, *_cut_scene())
+    checks.check_failure_note("Most missed nuclei are split: 4 of them are cut into two or more pieces by the seeds.",
+                              5, *_cut_scene())
+
+
 def test_moments_ellipse_accepts_numpy_moments(capsys):             # review 04s10 P2-4: an exercise on section 7
     checks.check_moments_ellipse(_ellipse_answer())
     assert "all cases pass" in capsys.readouterr().out
@@ -638,6 +668,8 @@ def _regionprops_answer(mask):
     (_ellipse_answer(k=1), r"0\.2\d times the area.*one standard deviation"),
     (_ellipse_answer(k=16), r"four standard deviations"),
     (_ellipse_answer(k=2), r"SQUARED distance.*k = 2\^2 = 4"),                               # review 04s10c P3-3
+    (_ellipse_answer(k=3.8), r"k is off.*area scales with k"),                                # review 04s11 P3
+    (_ellipse_answer(k=4.6), r"k is off.*area scales with k"),
     (_ellipse_answer(centred=False), r"not centred|empty"),
     (_ellipse_answer(plain=True), r"inverse"),
     (_ellipse_answer(swap=True), r"mirrored"),

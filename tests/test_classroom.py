@@ -551,8 +551,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
-    # the other wrong answers of min_gap (and the wrong counts of the given shared_nuclei's check) are tested in
-    # tests/test_checks_real.py only
+    # the other wrong answers of min_gap and choose_min_distance (and the wrong counts of the given shared_nuclei's
+    # check) are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -663,6 +663,16 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 cols = np.nonzero(np.isin(labels, reaching))[1]
                 return int(max(0, first_test_col - cols.min() - 1)) if len(cols) else 0
             """, {"check_min_gap"}),
+    ],
+    "choose_min_distance": [
+        ("dee", """
+            def choose_min_distance(segment, labels, region, fgs, min_distances, prior):  # one knob at a time
+                pq = lambda md, fg: instances.panoptic_quality(segment(md, fg)[region], labels[region])["pq"]
+                pqs = {(fgs[0], md): pq(md, fgs[0]) for md in min_distances}
+                md = min(min_distances, key=lambda m: (-pqs[(fgs[0], m)], abs(m - prior), m))
+                pqs.update({(fg, md): pq(md, fg) for fg in fgs})
+                return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
+            """, {"check_choose_min_distance"}),
     ],
     # lesson 05 (segmentation practice): four graded cells; dee answers three of them wrong, fay two.
     # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from

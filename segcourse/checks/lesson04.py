@@ -1013,15 +1013,16 @@ def check_min_gap(min_gap: Callable) -> None:
     print("check_min_gap: all cases pass")
 
 
-def _reference_choose(segment: Callable, labels: np.ndarray, region, candidates, prior: float):
-    """The candidate with the highest PQ on ``region`` (ties: closest to ``prior``, then the smaller); all PQs."""
+def _reference_choose(segment: Callable, labels: np.ndarray, region, fgs, min_distances, prior: float):
+    """The (fg, min_distance) pair with the highest PQ on ``region``; ties: min_distance closest to ``prior``, then
+    the smaller min_distance, then the smaller fg. Returns the pair and all PQs."""
     from .. import instances
 
-    pqs = {c: instances.panoptic_quality(np.asarray(segment(c))[region], np.asarray(labels)[region])["pq"]
-           for c in candidates}
+    pqs = {(f, md): instances.panoptic_quality(np.asarray(segment(md, f))[region], np.asarray(labels)[region])["pq"]
+           for f in fgs for md in min_distances}
     top = max(pqs.values())
-    tied = [c for c in candidates if pqs[c] > top - 1e-9]
-    return min(tied, key=lambda c: (abs(c - prior), c)), pqs
+    tied = [k for k in pqs if pqs[k] > top - 1e-9]
+    return min(tied, key=lambda k: (abs(k[1] - prior), k[1], k[0])), pqs
 
 
 def _squares(modes: list) -> np.ndarray:
@@ -1035,90 +1036,129 @@ def _squares(modes: list) -> np.ndarray:
     return out
 
 
+def _knob_maps() -> dict:
+    """The predictions of :func:`check_choose_min_distance`, keyed by (fg, min_distance)."""
+    left_only = _squares(["exact"] * 4 + [None] * 4)            # perfect on the left half, nothing on the right
+    thin = _squares([None] * 4 + ["thin"] * 4)                  # the right half found, outlines 2 columns short
+    three = _squares([None] * 4 + ["exact"] * 3 + [None])       # 3 of 4 exact: PQ 0.857, RQ lower than thin's
+    maps = {(f, 2): left_only for f in (0.05, 0.1)}
+    maps.update({(f, md): thin for f in (0.05, 0.1) for md in (4, 6)})
+    maps.update({(f, 8): three for f in (0.05, 0.1)})
+    maps[(0.2, 4)] = _squares([None] * 4 + ["exact"] * 4)         # fg 0.2 with min_distance 4: all four exact
+    maps[(0.2, 8)] = _squares([None] * 8)                         # fg 0.2 with min_distance 8: nothing
+    return maps
+
+
 @learner_check
 def check_choose_min_distance(choose_min_distance: Callable) -> None:
-    """Check ``choose_min_distance(segment, labels, region, candidates, prior)``: the knob chosen on a region.
+    """Check ``choose_min_distance(segment, labels, region, fgs, min_distances, prior)``: two knobs chosen jointly.
 
-    ``segment(c)`` returns an instance map for candidate ``c``; the answer scores each candidate by PQ on
-    ``labels[region]`` only and returns ``(best, {candidate: PQ})``, ties going to the candidate closest to
-    ``prior``, then to the smaller one.
+    ``segment(min_distance, fg)`` returns an instance map; the answer scores every pair (fg, min_distance) by PQ on
+    ``labels[region]`` only and returns ``((fg, min_distance), {(fg, min_distance): PQ})``; among tied pairs the
+    min_distance closest to ``prior`` wins, then the smaller min_distance, then the smaller fg.
 
-    >>> check_choose_min_distance(lambda segment, labels, region, candidates, prior: (candidates[0], {}))
+    >>> check_choose_min_distance(lambda segment, labels, region, fgs, mds, prior: ((fgs[0], mds[0]), {}))
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: ...
     """
     _refuse_reference(choose_min_distance, "choose_min_distance")
     gt = _squares(["exact"] * 8)
-    maps = {2: _squares(["exact"] * 4 + [None] * 4),        # perfect on the left half, nothing on the right
-            4: _squares([None] * 4 + ["thin"] * 4),         # the right half found, outlines 2 columns short
-            6: _squares([None] * 4 + ["thin"] * 4),         # the same as 4 on the right: a tie there
-            8: _squares([None] * 4 + ["exact"] * 3 + [None])}   # 3 of 4 exact: PQ 0.857, RQ lower than 4's
+    maps = _knob_maps()
     val = np.s_[:, 24:]                                      # the validation region: the right half
-    layout = ("a 24×48 image with 8 true squares, region = the right half (np.s_[:, 24:]); candidate 2 is perfect on "
-              "the left half and finds nothing on the right, 4 and 6 draw the same thin squares on the right (IoU 0.667)")
+    layout = ("a 24×48 image with 8 true squares, region = the right half (np.s_[:, 24:]); min_distance 2 is perfect "
+              "on the left half and finds nothing on the right, 4 and 6 draw the same thin squares on the right "
+              "(IoU 0.667) at fg 0.05 and 0.1")
 
-    def ask(candidates, prior, labels=gt):
+    def ask(fgs, mds, prior, labels=gt):
         calls = []
 
-        def segment(c):
-            calls.append(c)
-            return maps[c].copy()
+        def segment(min_distance, fg=0.1):
+            calls.append((fg, min_distance))
+            if (fg, min_distance) not in maps:
+                raise ValueError(f"segment({min_distance!r}, {fg!r}) is not a setting of this check: call "
+                                 f"segment(min_distance, fg) with one value of min_distances and one of fgs")
+            return maps[(fg, min_distance)].copy()
 
         try:
-            got = _call(choose_min_distance, segment, labels.copy(), val, list(candidates), prior, what="choose_min_distance")
+            got = _call(choose_min_distance, segment, labels.copy(), val, list(fgs), list(mds), prior,
+                        what="choose_min_distance")
         except AssertionError as exc:
             if "pixel for pixel" in str(exc) or "shape" in str(exc):
                 raise AssertionError(f"{str(exc).rstrip(' .')}. The prediction and the labels must be cut to the same "
                                      f"region before scoring: crop both with it") from None
             raise
         if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], dict)):
-            raise AssertionError(f"choose_min_distance returned {type(got).__name__}; return a pair: the chosen "
-                                 f"candidate and a dict {{candidate: PQ on the region}}")
-        if set(calls) != set(candidates):
-            raise AssertionError(f"segment was called for {sorted(set(calls))}, the candidates are {sorted(candidates)}: "
-                                 f"score every candidate")
-        return got
+            raise AssertionError(f"choose_min_distance returned {str(got)[:60]} ({type(got).__name__}); return two "
+                                 f"things: the chosen (fg, min_distance) and a dict {{(fg, min_distance): PQ on the "
+                                 f"region}}")
+        want_calls = {(f, md) for f in fgs for md in mds}
+        if set(calls) != want_calls:
+            raise AssertionError(f"segment was called for (fg, min_distance) = {sorted(set(calls))}; the pairs are "
+                                 f"{sorted(want_calls)}: score every fg with every min_distance, both knobs together "
+                                 f"(call segment(min_distance, fg))")
+        best = got[0]
+        if not (isinstance(best, tuple) and len(best) == 2):
+            raise AssertionError(f"the chosen setting is {best!r}: return it as a pair (fg, min_distance)")
+        if tuple(best) not in want_calls and (best[1], best[0]) in want_calls:
+            raise AssertionError(f"you returned {tuple(best)}, that is (min_distance, fg): return the pair in the order "
+                                 f"(fg, min_distance), as the dict's keys")
+        return (float(best[0]), int(best[1])), got[1]
 
-    best0, pqs = ask([2, 4, 6], 6)
-    want_best, want = _reference_choose(lambda c: maps[c], gt, val, [2, 4, 6], 6)
-    if set(pqs) != {2, 4, 6}:
-        raise AssertionError(f"the dict's keys are {sorted(pqs)}: one entry per candidate, 2, 4 and 6 ({layout})")
-    whole = {c: _instances_pq(maps[c], gt) for c in (2, 4, 6)}
-    if all(_close(pqs[c], whole[c]) for c in pqs) or _close(best0, 2):
-        raise AssertionError(f"candidate 2 won, or your scores are those of the whole image ({whole[2]:.3f} for 2): you "
-                             f"scored pixels outside the region. Choosing on them is choosing on the test region; crop "
-                             f"both the prediction and the labels with the region before scoring ({layout})")
-    rq = {c: _instances_pq(maps[c][val], gt[val], key="rq") for c in (2, 4, 6)}
-    if all(_close(pqs[c], rq[c]) for c in pqs):
-        raise AssertionError(f"your scores are the recognition quality RQ (the matching alone, {rq[4]:.3f} for 4): PQ "
-                             f"also weighs how well the matched outlines fit (SQ × RQ) ({layout})")
-    for c in (2, 4, 6):
-        if not _close(pqs[c], want[c]):
-            raise AssertionError(f"PQ of candidate {c} on the region: expected {want[c]:.3f}, got {pqs[c]}: score "
-                                 f"segment(c)[region] against labels[region] with instances.panoptic_quality ({layout})")
-    best, pqs = ask([4, 8], 4)
-    sq8, want8 = _instances_pq(maps[8][val], gt[val], key="sq"), _want_pq(maps[8], gt, val)
-    if isinstance(pqs.get(8), (int, float, np.floating)) and _close(pqs[8], sq8) and not _close(sq8, want8):
-        raise AssertionError(f"with candidates [4, 8] your score for 8 is {sq8:.3f}, its segmentation quality SQ (the "
+    best0, pqs = ask([0.1], [2, 4, 6], 6)
+    want_best, want = _reference_choose(lambda md, f: maps[(f, md)], gt, val, [0.1], [2, 4, 6], 6)
+    if set(pqs) != set(want):
+        raise AssertionError(f"the dict's keys are {sorted(pqs)}: one entry per pair (fg, min_distance), here "
+                             f"{sorted(want)} ({layout})")
+    whole = {k: _instances_pq(maps[k], gt) for k in want}
+    if all(_close(pqs[k], whole[k]) for k in pqs) or best0[1] == 2:
+        raise AssertionError(f"min_distance 2 won, or your scores are those of the whole image ({whole[(0.1, 2)]:.3f} "
+                             f"for (0.1, 2)): you scored pixels outside the region. Choosing on them is choosing on the "
+                             f"test region; crop both the prediction and the labels with the region before scoring "
+                             f"({layout})")
+    rq = {k: _instances_pq(maps[k][val], gt[val], key="rq") for k in want}
+    if all(_close(pqs[k], rq[k]) for k in pqs):
+        raise AssertionError(f"your scores are the recognition quality RQ (the matching alone, {rq[(0.1, 4)]:.3f} for "
+                             f"(0.1, 4)): PQ also weighs how well the matched outlines fit (SQ × RQ) ({layout})")
+    for k in want:
+        if not _close(pqs[k], want[k]):
+            raise AssertionError(f"PQ of {k} on the region: expected {want[k]:.3f}, got {pqs[k]}: score "
+                                 f"segment(min_distance, fg)[region] against labels[region] with "
+                                 f"instances.panoptic_quality ({layout})")
+    best, pqs = ask([0.1], [4, 8], 4)
+    sq8, want8 = _instances_pq(maps[(0.1, 8)][val], gt[val], key="sq"), _want_pq(maps[(0.1, 8)], gt, val)
+    if isinstance(pqs.get((0.1, 8)), (int, float, np.floating)) and _close(pqs[(0.1, 8)], sq8) and not _close(sq8, want8):
+        raise AssertionError(f"with min_distances [4, 8] your score for 8 is {sq8:.3f}, its segmentation quality SQ (the "
                              f"mean IoU of its matches alone): PQ = SQ × RQ also counts the square that 8 misses, "
                              f"{want8:.3f} ({layout})")
-    if best != 8:
-        raise AssertionError(f"with candidates [4, 8] you chose {best}: 8 finds 3 of the 4 squares exactly (PQ "
-                             f"{_want_pq(maps[8], gt, val):.3f}), 4 finds all 4 with thin outlines (PQ "
-                             f"{_want_pq(maps[4], gt, val):.3f}). The prior only breaks ties; the higher PQ wins")
+    if best != (0.1, 8):
+        raise AssertionError(f"with fgs [0.1] and min_distances [4, 8] you chose {best}: 8 finds 3 of the 4 squares "
+                             f"exactly (PQ {want8:.3f}), 4 finds all 4 with thin outlines (PQ "
+                             f"{_want_pq(maps[(0.1, 4)], gt, val):.3f}). The prior only breaks ties; the higher PQ wins")
     if best0 != want_best:
-        raise AssertionError(f"got {best0}: 4 and 6 tie on the region ({want[4]:.3f}), and the region cannot tell them "
-                             f"apart. A tie must not be broken by the order of the list; the prior (here 6, the "
-                             f"expected object radius) decides: the candidate closest to it ({layout})")
-    best, _ = ask([2, 4, 6], 4)
-    if best != 4:
+        raise AssertionError(f"got {best0}: (0.1, 4) and (0.1, 6) tie on the region ({want[(0.1, 4)]:.3f}), and the region "
+                             f"cannot tell them apart. A tie must not be broken by the order of the list; the prior "
+                             f"(here 6, the expected object radius) decides: the min_distance closest to it ({layout})")
+    best, _ = ask([0.1], [2, 4, 6], 4)
+    if best != (0.1, 4):
         raise AssertionError(f"with prior 4 you chose {best}: 4 and 6 tie on the region, so the one closest to the prior, "
                              f"4, wins; the last of the tied candidates is no better a rule than the first ({layout})")
-    best, _ = ask([6, 4, 2], 5)
-    if best != 4:
-        raise AssertionError(f"with prior 5 and the candidates in the order [6, 4, 2] you chose {best}: 4 and 6 tie, and "
+    best, _ = ask([0.1], [6, 4, 2], 5)
+    if best != (0.1, 4):
+        raise AssertionError(f"with prior 5 and min_distances in the order [6, 4, 2] you chose {best}: 4 and 6 tie, and "
                              f"both lie 1 from the prior; then take the smaller one, 4 ({layout})")
+    best, pqs = ask([0.05, 0.2], [4, 8], 6)
+    joint = _want_pq(maps[(0.2, 4)], gt, val)
+    if best != (0.2, 4):
+        raise AssertionError(f"with fgs [0.05, 0.2] and min_distances [4, 8] you chose {best}: at fg 0.05 min_distance 8 "
+                             f"is best (PQ {want8:.3f}), and at min_distance 8 fg 0.05 is; but fg 0.2 with min_distance 4 "
+                             f"finds all four squares exactly (PQ {joint:.3f}). Tuning one knob at a time misses it: "
+                             f"score every pair and take the highest ({layout})")
+    best, _ = ask([0.1, 0.05], [6, 4], 4)
+    if best != (0.05, 4):
+        raise AssertionError(f"with fgs [0.1, 0.05], min_distances [6, 4] and prior 4 you chose {best}: all four pairs "
+                             f"tie, min_distance 4 is the prior, and fg 0.05 and 0.1 still tie; then take the smaller "
+                             f"fg, 0.05, whatever the order of the list ({layout})")
     print("check_choose_min_distance: all cases pass")
 
 
@@ -1309,8 +1349,15 @@ def check_failure_note(note: str, new_min_distance, pred, gt, segment=None, regi
         raise AssertionError(f"your note names '{main[0]}' as the main bucket but gives no count for it:\n"
                              f"write the number of missed nuclei in that bucket right after its name")
     if top not in said:
+        from ..instances import split_objects
+
         b = main[0]
-        why = (f"\n{n_groups} is the number of merging predictions, not of missed nuclei in them"
+        n_cut = len(split_objects(p.astype(np.int64), g.astype(np.int64)))   # every nucleus cut, matched or not
+        why = (f"\n{n_cut} counts every nucleus cut into pieces, matched or not (the lesson's table);\n"
+               f"a cut nucleus whose largest piece still matches (IoU above 0.5) is not missed:\n"
+               f"only the unmatched ones count"
+               if b == "split" and n_cut in said and n_cut != top else
+               f"\n{n_groups} is the number of merging predictions, not of missed nuclei in them"
                if b == "merge" and n_groups in said else
                f"\n{fp} is the number of false positives: the note counts missed nuclei" if fp in said else
                f"\n{sum(counts.values())} is all missed nuclei; some of them lie in other buckets"
@@ -1391,6 +1438,10 @@ def check_moments_ellipse(moments_ellipse: Callable) -> None:
             raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}. k bounds the\n"
                                  f"SQUARED distance (p - c)^T C^-1 (p - c): an edge two standard deviations out\n"
                                  f"needs k = 2^2 = 4, not 2")
+        if 0.6 <= ratio <= 2.5 and _mask_iou(got, _reference_ellipse(mask, k=4 * ratio)) >= 0.97:
+            raise AssertionError(f"{where} your ellipse has the right centre, axes and turn but\n"
+                                 f"{ratio:.2f} times the area it should: k is off, and the area scales with k.\n"
+                                 f"A filled ellipse's edge lies two standard deviations out")
         if 2.5 < ratio < 6:
             raise AssertionError(f"your ellipse has {ratio:.2f} times the area it should: {where}, its semi-axes\n"
                                  f"are four standard deviations long. A filled ellipse's variance along a semi-axis\n"
