@@ -2408,137 +2408,6 @@ def series_lines(ax: Any, series: Mapping[str, tuple[Sequence[float], Any]], sty
     style : the line style ("-" or "--").
     labels : whether the lines get legend labels (their names).
 
-
-def text_table(rows: Mapping[str, Mapping[str, Any]], formats: Mapping[str, str] | None = None,
-               name: str = "") -> str:
-    """Rows of values as an aligned plain-text table: one line per row, one column per key.
-
-    Parameters
-    ----------
-    rows : row name -> {column name: value}; every row has the first row's columns.
-    formats : column name -> a format spec (``".3f"``, ``"+d"``, ``","``); other columns print with ``str``.
-    name : the header of the row-name column.
-
-    Returns
-    -------
-    str
-        The header line, then one line per row (no trailing newline); each column right-aligned to
-        the wider of its header and its values.
-
-    Examples
-    --------
-    >>> print(text_table({"a": {"PQ": 0.5, "n": 3}, "bb": {"PQ": 0.25, "n": -12}}, {"PQ": ".3f", "n": "+d"}, "model"))
-    model |    PQ |   n
-        a | 0.500 |  +3
-       bb | 0.250 | -12
-    """
-    formats = dict(formats or {})
-    names = list(rows)
-    cols = list(rows[names[0]]) if names else []
-    cells = [[format(rows[r][c], formats.get(c, "")) for c in cols] for r in names]
-    widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(cols)]
-    first = max([len(name)] + [len(str(r)) for r in names])
-    lines = [" | ".join([name.rjust(first)] + [c.rjust(w) for c, w in zip(cols, widths)])]
-    lines += [" | ".join([str(r).rjust(first)] + [v.rjust(w) for v, w in zip(row, widths)])
-              for r, row in zip(names, cells)]
-    return "\n".join(lines)
-
-
-def fate_counts(pred: Any, gt: Any, speck_px: int = 25) -> dict[str, Any]:
-    """The counts behind a :func:`fate_panel`: matches, merges and the small false positives.
-
-    Parameters
-    ----------
-    pred, gt : (H, W) int arrays
-        Predicted and true instance maps (0 = background).
-    speck_px : int
-        An unmatched prediction under this many pixels counts as a speck.
-
-    Returns
-    -------
-    dict
-        ``TP``, ``FP``, ``FN``; ``matched IoU (median)`` (nan without a match); ``merges`` (predictions
-        holding two or more true objects, :func:`merged_groups`); ``solid`` (those that match none of
-        them); ``FN in a merge`` (missed true objects held by a merge); ``FP specks`` (unmatched
-        predictions under ``speck_px`` pixels).
-
-    Examples
-    --------
-    >>> gt = np.zeros((8, 8), int); gt[:4, :4] = 1; gt[:4, 4:] = 2; gt[6:, 6:] = 3
-    >>> pred = np.zeros((8, 8), int); pred[:4] = 9; pred[7, 0] = 8; pred[6:, 6:] = 7
-    >>> c = fate_counts(pred, gt)
-    >>> c["TP"], c["FP"], c["FN"], c["merges"], c["solid"], c["FN in a merge"], c["FP specks"]
-    (1, 2, 2, 1, 1, 2, 1)
-    """
-    from .instances import match_instances
-
-    p = as_label_array(pred, "pred", ndims=(2,))
-    g = as_label_array(gt, "gt", ndims=(2,))
-    check_same_size(pred=p.shape, gt=g.shape)
-    m = match_instances(p, g)
-    merges = [int(i) for i in np.unique(p) if i and merged_groups(np.where(p == i, i, 0), g)]
-    held = {k for grp in merged_groups(p, g) for k in grp}
-    areas = np.bincount(p.ravel())
-    return {"TP": int(m.tp), "FP": int(m.fp), "FN": int(m.fn),
-            "matched IoU (median)": float(np.median([v for _, _, v in m.pairs])) if m.pairs else float("nan"),
-            "merges": len(merges), "solid": sum(i in m.unmatched_pred for i in merges),
-            "FN in a merge": len(set(m.unmatched_gt) & held),
-            "FP specks": int(sum(areas[i] < speck_px for i in m.unmatched_pred))}
-
-
-def split_merge_summary(pred: Any, gt: Any) -> dict[str, Any]:
-    """True objects cut into pieces and predictions that merge objects, with their sizes.
-
-    Parameters
-    ----------
-    pred, gt : (H, W) int arrays
-        Predicted and true instance maps (0 = background).
-
-    Returns
-    -------
-    dict
-        ``split``: true objects that two or more predictions each cover by at least 20 %
-        (:func:`segcourse.instances.split_objects`); ``split px``: their areas, smallest first
-        (``"-"`` if none); ``merges``: predictions holding two or more true objects
-        (:func:`merged_groups`); ``merged px``: the true pixels each of them holds (``"-"`` if none).
-
-    Examples
-    --------
-    >>> gt = np.zeros((6, 12), int); gt[:, :6] = 1; gt[:3, 6:] = 2; gt[3:, 6:] = 3
-    >>> pred = np.zeros((6, 12), int); pred[:, :3] = 1; pred[:, 3:6] = 2; pred[:, 6:] = 3
-    >>> split_merge_summary(pred, gt)
-    {'split': 1, 'split px': '36', 'merges': 1, 'merged px': '36'}
-    """
-    from .instances import split_objects
-
-    p = as_label_array(pred, "pred", ndims=(2,))
-    g = as_label_array(gt, "gt", ndims=(2,))
-    split = split_objects(p, g)
-    joined = merged_groups(p, g)
-    return {"split": len(split),
-            "split px": ", ".join(str(a) for a in sorted(int((g == i).sum()) for i in split)) or "-",
-            "merges": len(joined),
-            "merged px": ", ".join(str(int(np.isin(g, grp).sum())) for grp in joined) or "-"}
-
-
-__all__ += ["text_table", "fate_counts", "split_merge_summary"]
-
-
-def matched_legend_below(ax: Any) -> Legend:
-    """Redraw the legend of ``ax`` under the panel with its "matched…" entry as the multicolour
-    :func:`matched_swatch`, as the other panels draw it (a legend rebuilt without the swatch's
-    handler shows only the swatch's first colour).
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-        A panel with a legend.
-
-    Returns
-    -------
-    matplotlib.legend.Legend
-        The new legend: the same texts, in the same order.
-
     Examples
     --------
     >>> fig, ax = plt.subplots()
@@ -2932,6 +2801,139 @@ def zoom_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], sc
 __all__ += ["named_pixels", "overlay_figure", "threshold_figure", "zoom_card"]
 
 
+def text_table(rows: Mapping[str, Mapping[str, Any]], formats: Mapping[str, str] | None = None,
+               name: str = "") -> str:
+    """Rows of values as an aligned plain-text table: one line per row, one column per key.
+
+    Parameters
+    ----------
+    rows : row name -> {column name: value}; every row has the first row's columns.
+    formats : column name -> a format spec (``".3f"``, ``"+d"``, ``","``); other columns print with ``str``.
+    name : the header of the row-name column.
+
+    Returns
+    -------
+    str
+        The header line, then one line per row (no trailing newline); each column right-aligned to
+        the wider of its header and its values.
+
+    Examples
+    --------
+    >>> print(text_table({"a": {"PQ": 0.5, "n": 3}, "bb": {"PQ": 0.25, "n": -12}}, {"PQ": ".3f", "n": "+d"}, "model"))
+    model |    PQ |   n
+        a | 0.500 |  +3
+       bb | 0.250 | -12
+    """
+    formats = dict(formats or {})
+    names = list(rows)
+    cols = list(rows[names[0]]) if names else []
+    cells = [[format(rows[r][c], formats.get(c, "")) for c in cols] for r in names]
+    widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(cols)]
+    first = max([len(name)] + [len(str(r)) for r in names])
+    lines = [" | ".join([name.rjust(first)] + [c.rjust(w) for c, w in zip(cols, widths)])]
+    lines += [" | ".join([str(r).rjust(first)] + [v.rjust(w) for v, w in zip(row, widths)])
+              for r, row in zip(names, cells)]
+    return "\n".join(lines)
+
+
+def fate_counts(pred: Any, gt: Any, speck_px: int = 25) -> dict[str, Any]:
+    """The counts behind a :func:`fate_panel`: matches, merges and the small false positives.
+
+    Parameters
+    ----------
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+    speck_px : int
+        An unmatched prediction under this many pixels counts as a speck.
+
+    Returns
+    -------
+    dict
+        ``TP``, ``FP``, ``FN``; ``matched IoU (median)`` (nan without a match); ``merges`` (predictions
+        holding two or more true objects, :func:`merged_groups`); ``solid`` (those that match none of
+        them); ``FN in a merge`` (missed true objects held by a merge); ``FP specks`` (unmatched
+        predictions under ``speck_px`` pixels).
+
+    Examples
+    --------
+    >>> gt = np.zeros((8, 8), int); gt[:4, :4] = 1; gt[:4, 4:] = 2; gt[6:, 6:] = 3
+    >>> pred = np.zeros((8, 8), int); pred[:4] = 9; pred[7, 0] = 8; pred[6:, 6:] = 7
+    >>> c = fate_counts(pred, gt)
+    >>> c["TP"], c["FP"], c["FN"], c["merges"], c["solid"], c["FN in a merge"], c["FP specks"]
+    (1, 2, 2, 1, 1, 2, 1)
+    """
+    from .instances import match_instances
+
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    check_same_size(pred=p.shape, gt=g.shape)
+    m = match_instances(p, g)
+    merges = [int(i) for i in np.unique(p) if i and merged_groups(np.where(p == i, i, 0), g)]
+    held = {k for grp in merged_groups(p, g) for k in grp}
+    areas = np.bincount(p.ravel())
+    return {"TP": int(m.tp), "FP": int(m.fp), "FN": int(m.fn),
+            "matched IoU (median)": float(np.median([v for _, _, v in m.pairs])) if m.pairs else float("nan"),
+            "merges": len(merges), "solid": sum(i in m.unmatched_pred for i in merges),
+            "FN in a merge": len(set(m.unmatched_gt) & held),
+            "FP specks": int(sum(areas[i] < speck_px for i in m.unmatched_pred))}
+
+
+def split_merge_summary(pred: Any, gt: Any) -> dict[str, Any]:
+    """True objects cut into pieces and predictions that merge objects, with their sizes.
+
+    Parameters
+    ----------
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+
+    Returns
+    -------
+    dict
+        ``split``: true objects that two or more predictions each cover by at least 20 %
+        (:func:`segcourse.instances.split_objects`); ``split px``: their areas, smallest first
+        (``"-"`` if none); ``merges``: predictions holding two or more true objects
+        (:func:`merged_groups`); ``merged px``: the true pixels each of them holds (``"-"`` if none).
+
+    Examples
+    --------
+    >>> gt = np.zeros((6, 12), int); gt[:, :6] = 1; gt[:3, 6:] = 2; gt[3:, 6:] = 3
+    >>> pred = np.zeros((6, 12), int); pred[:, :3] = 1; pred[:, 3:6] = 2; pred[:, 6:] = 3
+    >>> split_merge_summary(pred, gt)
+    {'split': 1, 'split px': '36', 'merges': 1, 'merged px': '36'}
+    """
+    from .instances import split_objects
+
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    split = split_objects(p, g)
+    joined = merged_groups(p, g)
+    return {"split": len(split),
+            "split px": ", ".join(str(a) for a in sorted(int((g == i).sum()) for i in split)) or "-",
+            "merges": len(joined),
+            "merged px": ", ".join(str(int(np.isin(g, grp).sum())) for grp in joined) or "-"}
+
+
+__all__ += ["text_table", "fate_counts", "split_merge_summary"]
+
+
+def matched_legend_below(ax: Any) -> Legend:
+    """Redraw the legend of ``ax`` under the panel with its "matched…" entry as the multicolour
+    :func:`matched_swatch`, as the other panels draw it (a legend rebuilt without the swatch's
+    handler shows only the swatch's first colour).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        A panel with a legend.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The new legend: the same texts, in the same order.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
     >>> _ = ax.legend([Patch(facecolor="orange"), Patch(facecolor="blue")], ["matched: each pair", "FN"])
     >>> leg = matched_legend_below(ax)
     >>> [t.get_text() for t in leg.get_texts()], len(leg.legend_handles)
