@@ -2641,3 +2641,52 @@ def ranking_curve(recall: Any, precision: Any, envelope: Any, hit: Any, ax: Any 
 
 
 __all__ += ["ranking_curve"]
+
+
+def invented_pixels_figure(crop: Any, resized: dict[str, Any], invented: dict[str, Any],
+                           class_names: Sequence[str], palette: Any = None, figsize: tuple[float, float] = (10, 4.2)):
+    """A mask crop beside its resized versions, each resized pixel with an invented id ringed.
+
+    Parameters
+    ----------
+    crop : (h, w) the label-map crop before resizing.
+    resized : ``{title: (H, W) label map}``, one panel each (e.g. nearest neighbour, bilinear).
+    invented : ``{title: (H, W) bool}``, the pixels to ring in the panel of the same title.
+    class_names, palette : the classes and their colours (legend and panels).
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    The figure: one panel for the crop, one per resized map, a legend of the classes and of the ring.
+
+    Examples
+    --------
+    >>> crop = np.array([[1, 3], [1, 3]])
+    >>> big = np.array([[1, 2, 3, 3]] * 4)
+    >>> fig = invented_pixels_figure(crop, {"bilinear": big}, {"bilinear": big == 2}, ["a", "b", "c", "d"])
+    >>> [ax.get_title().splitlines()[0] for ax in fig.axes]
+    ['crop (2×2)', 'bilinear']
+    >>> plt.close(fig)
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, 1 + len(resized), figsize=figsize)
+    h, w = np.shape(crop)
+    show_mask(axes[0], crop, palette, f"crop ({h}×{w})")
+    ring = np.array(_pal.ERROR_COLOURS["wrong"]) / 255
+    for ax, (title, lm) in zip(axes[1:], resized.items()):
+        mark = np.asarray(invented.get(title, np.zeros(np.shape(lm), bool)))
+        show_mask(ax, lm, palette, f"{title}\n{int(mark.sum())} invented pixels ringed")
+        rows, cols = np.nonzero(mark)
+        ax.scatter(cols, rows, s=38, facecolors="none", edgecolors=[ring], linewidths=1.4,
+                   path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")])
+    handles = legend_handles(class_names, palette) + [
+        Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec=ring, mew=1.4,
+               label="invented: an id no crop pixel next to it holds")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
+
+
+__all__ += ["invented_pixels_figure"]
