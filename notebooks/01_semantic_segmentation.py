@@ -88,27 +88,9 @@ print(f"scene #{i}'s blob: {blob.sum()} pixels from car draws {draws.tolist()}")
 # That first merged blob, zoomed, with each car pixel coloured by the draw that painted it:
 
 # %%
-rows, cols = np.nonzero(blob)
-box = (slice(max(rows.min() - 4, 0), rows.max() + 5), slice(max(cols.min() - 4, 0), cols.max() + 5))
-# draws 1 to 3: brown, lavender, peach (unlike the image's cars)
-colours = palette.INSTANCE_COLOURS[[8, 7, 5]] / 255
-# the image in dark grey
-shown_cars = np.repeat(test_set.images[i].mean(-1, keepdims=True), 3, -1) * 0.6
-shown_cars[blob] = colours[car_of[i][blob] - 1]
-fig, axes = plt.subplots(1, 3, figsize=(8.4, 2.6))
-for ax, shown_img, title in zip(axes[::2], (test_set.images[i], shown_cars),
-                                (f"test scene #{i} (zoomed)",
-                                 f"the generator's cars: {len(draws)}")):
-    ax.imshow(shown_img[box]); ax.set_title(title, fontsize=10); ax.set_axis_off()
-viz.show_mask(axes[1], test_set.labels[i][box], test_set.palette, "label map: one car blob")
-in_zoom = np.unique(test_set.labels[i][box])                     # the classes the zoom shows
-handles = [viz.legend_handles(test_set.class_names, test_set.palette)[c] for c in in_zoom]
-handles += [plt.matplotlib.patches.Patch(facecolor=colours[k - 1], edgecolor="black",
-                                         label=f"car draw {k}"
-                                         + (" (painted last)" if k == draws.max() else ""))
-            for k in draws]
-fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8)
-fig.tight_layout(rect=(0, 0.2, 1, 1))
+fig = viz.merged_blob_figure(test_set.images[i], test_set.labels[i], car_of[i], blob,
+                             test_set.class_names, test_set.palette, f"test scene #{i} (zoomed)",
+                             instance_label="car draw")
 
 # %% [markdown]
 # 42 of the 391 test car blobs hold two or more cars (439 cars in all): a semantic model can at
@@ -428,34 +410,18 @@ print(f"seed {worst_seed}, car IoU: CE + weights {car_of_seed['CE + weights']:.3
 # the sky, but is too low (Appendix B).**
 #
 # Take the short model's worst test scene. The first figure lays the prediction over the image
-# (`viz.overlay`). The second draws the true class outlines on the grey image and paints each
-# wrong pixel **cyan** on a class edge (a pixel whose 3×3 neighbourhood holds two classes) or
+# (`viz.prediction_over_image`, built on `viz.overlay`). The second draws the true class outlines
+# on the grey image and paints each wrong pixel **cyan** on a class edge (a pixel whose 3×3 neighbourhood holds two classes) or
 # **magenta** inside a region; beside it, the model's confidence (its max probability).
 
 # %%
-from matplotlib import patheffects
 short = runs["CE + Dice + weights"]
 short_pred = short["test"]["pred"]
 worst = int(np.argmin(short["test"]["per_sample_miou"]))
 print(f"short model, test scene #{worst}: mIoU {short['test']['per_sample_miou'][worst]:.3f}")
 
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.5))
-axes[0].imshow(test_set.images[worst]); axes[0].set_title(f"test scene #{worst}")
-viz.show_mask(axes[1], test_set.labels[worst], test_set.palette, "ground truth")
-axes[2].imshow(viz.overlay(test_set.images[worst], short_pred[worst], alpha=0.45,
-                           palette=test_set.palette,
-                           skip_background=False), interpolation="nearest")
-# the true cars
-axes[2].contour(test_set.labels[worst] == car, levels=[0.5], colors="white", linewidths=1.2)
-axes[2].set_title("prediction over the image")
-for ax in axes:
-    ax.set_axis_off()
-outline = plt.matplotlib.lines.Line2D([], [], color="white", lw=1.5, label="true car outline",
-                                     path_effects=[patheffects.withStroke(linewidth=3,
-                                                                          foreground="black")])
-fig.legend(handles=viz.legend_handles(names, test_set.palette) + [outline], loc="lower center",
-           ncol=6, frameon=False, fontsize=9)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+fig = viz.prediction_over_image(test_set.images[worst], test_set.labels[worst], short_pred[worst],
+                                names, test_set.palette, f"test scene #{worst}", outline_class=car)
 _, probs = train.predict(short["model"], test_set.images[worst:worst + 1], device="cpu")
 fig, axes = plt.subplots(1, 2, figsize=(8, 4.3))
 viz.errors_over_image(test_set.images[worst], test_set.labels[worst], short_pred[worst], ax=axes[0],
