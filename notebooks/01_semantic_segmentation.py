@@ -252,10 +252,11 @@ print("images", tuple(xb.shape), "-> logits", tuple(logits.shape), "| labels", t
 #
 # Two runs of 70 steps (2,240 images) compare losses: plain **cross-entropy** (CE), and a **Dice**
 # term (an average over *classes*) plus CE **class weights** of 5 for lane marking and car. Only
-# the loss differs (lesson 02 §10 varies the rest). You train the CE run live (the slowest cell; it prints its seconds);
-# the weighted run is loaded as recorded (`python tools/course.py build 01 --record` retrains
-# both). The text reads the recorded runs; yours may differ in the third decimal (README, "Same
-# numbers on every machine").
+# the loss differs (lesson 02 §10 varies the rest). You train the CE run live (the slowest cell;
+# it prints its seconds); the weighted run is loaded as recorded (`python tools/course.py build 01
+# --record` retrains both). `experiments.train_or_load` does both: it calls `fit` when the run is
+# live, then loads the recorded run (`experiments.recorded_run`). The text reads the recorded
+# runs; yours may differ in the third decimal (README, "Same numbers on every machine").
 
 # %% tags=["nbval-ignore-output"]
 recipe = dict(epochs=2, lr=1e-2, max_steps=70, eval_every=10, device="cpu", seed=0, progress=True)
