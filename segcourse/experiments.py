@@ -485,5 +485,46 @@ def recorded_arms(runs: dict[str, str], train_arm: Callable[[str], Any], live: d
 __all__ += ["recorded_arms"]
 
 
+def train_or_load(name: str, model: torch.nn.Module, fit: Callable[[torch.nn.Module], Any], live: bool = True,
+                  directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Train ``model`` live (if ``live``) and return the run ``name`` as recorded, with the live history beside it.
+
+    The switch a lesson's training cell would otherwise show: ``fit(model)`` trains the live model
+    when ``live`` is true or the course is being recorded (``SEGCOURSE_RECORD_RUNS`` is ``"1"``);
+    then :func:`recorded_run` saves (when recording) and loads the recorded weights and history.
+
+    Parameters
+    ----------
+    name : the recorded run, ``"NN_words"``.
+    model : the live model; ``fit`` trains it in place.
+    fit : ``fit(model)`` -> the training history.
+    live : train it now (False: only when recording, e.g. a second run the lesson only reads).
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    dict: :func:`recorded_run`'s ``model``, ``history`` and ``card``, plus ``live_history``
+    (``fit``'s result, or ``None`` when it was not trained).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> run = train_or_load("09_demo_fit", TinyUNet(3, 2, width=4), lambda m: {"steps": 3}, False, folder)
+    >>> del os.environ[RECORD_ENV]
+    >>> run = train_or_load("09_demo_fit", TinyUNet(3, 2, width=4), lambda m: 1 / 0, False, folder)
+    >>> run["history"], run["live_history"]                  # not trained: the recorded run only
+    ({'steps': 3}, None)
+    """
+    trained = fit(model) if live or os.environ.get(RECORD_ENV) == "1" else None
+    out = recorded_run(name, model, trained, directory)
+    out["live_history"] = trained
+    return out
+
+
+__all__ += ["train_or_load"]
+
+
 if __name__ == "__main__":
     main()

@@ -2955,3 +2955,163 @@ def matched_legend_below(ax: Any) -> Legend:
 
 
 __all__ += ["matched_legend_below"]
+
+
+def invented_pixels_figure(crop: Any, resized: dict[str, Any], invented: dict[str, Any],
+                           class_names: Sequence[str], palette: Any = None, figsize: tuple[float, float] = (10, 4.2)):
+    """A mask crop beside its resized versions, each resized pixel with an invented id ringed.
+
+    Parameters
+    ----------
+    crop : (h, w) the label-map crop before resizing.
+    resized : ``{title: (H, W) label map}``, one panel each (e.g. nearest neighbour, bilinear).
+    invented : ``{title: (H, W) bool}``, the pixels to ring in the panel of the same title.
+    class_names, palette : the classes and their colours (legend and panels).
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    The figure: one panel for the crop, one per resized map, a legend of the classes and of the ring.
+
+    Examples
+    --------
+    >>> crop = np.array([[1, 3], [1, 3]])
+    >>> big = np.array([[1, 2, 3, 3]] * 4)
+    >>> fig = invented_pixels_figure(crop, {"bilinear": big}, {"bilinear": big == 2}, ["a", "b", "c", "d"])
+    >>> [ax.get_title().splitlines()[0] for ax in fig.axes]
+    ['crop (2×2)', 'bilinear']
+    >>> plt.close(fig)
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, 1 + len(resized), figsize=figsize)
+    h, w = np.shape(crop)
+    show_mask(axes[0], crop, palette, f"crop ({h}×{w})")
+    ring = np.array(_pal.ERROR_COLOURS["wrong"]) / 255
+    for ax, (title, lm) in zip(axes[1:], resized.items()):
+        mark = np.asarray(invented.get(title, np.zeros(np.shape(lm), bool)))
+        show_mask(ax, lm, palette, f"{title}\n{int(mark.sum())} invented pixels ringed")
+        rows, cols = np.nonzero(mark)
+        ax.scatter(cols, rows, s=38, facecolors="none", edgecolors=[ring], linewidths=1.4,
+                   path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")])
+    handles = legend_handles(class_names, palette) + [
+        Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec=ring, mew=1.4,
+               label="invented: an id no crop pixel next to it holds")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
+
+
+__all__ += ["invented_pixels_figure"]
+
+
+def merged_blob_figure(image: Any, label_map: Any, instances: Any, blob: Any, class_names: Sequence[str],
+                       palette: Any = None, title: str = "", instance_label: str = "instance",
+                       margin: int = 4, figsize: tuple[float, float] = (8.4, 2.6)):
+    """A zoom on one blob: the image, its label map, and each blob pixel coloured by its instance.
+
+    Parameters
+    ----------
+    image : (H, W, 3) floats in [0, 1].
+    label_map : (H, W) class ids.
+    instances : (H, W) instance ids (0: none, 1 to 8 shown in :data:`palette.INSTANCE_COLOURS`).
+    blob : (H, W) bool, the blob to zoom on (``margin`` pixels around its bounding box).
+    class_names, palette : the classes and their colours; the legend lists the classes in the zoom.
+    title : the first panel's title.
+    instance_label : what an instance is called (legend and third title), e.g. ``"car draw"``.
+    margin : pixels kept around the blob.
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    The figure; the third panel shows the image in dark grey with the blob's instances coloured.
+
+    Examples
+    --------
+    >>> lm = np.zeros((6, 6), int); lm[2:4, 1:5] = 1
+    >>> inst = np.zeros((6, 6), int); inst[2:4, 1:3] = 1; inst[2:4, 3:5] = 2
+    >>> fig = merged_blob_figure(np.zeros((6, 6, 3)), lm, inst, lm == 1, ["ground", "car"], title="toy")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['toy', 'label map: one blob', 'instances in the blob: 2']
+    >>> [t.get_text() for t in fig.legends[0].get_texts()][-1]
+    'instance 2 (painted last)'
+    >>> plt.close(fig)
+    """
+    image, label_map, instances, blob = (np.asarray(a) for a in (image, label_map, instances, blob))
+    rows, cols = np.nonzero(blob)
+    box = (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
+           slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+    ids = np.unique(instances[blob])
+    colours = _pal.INSTANCE_COLOURS[[8, 7, 5, 1, 2, 3, 4, 6]] / 255     # unlike the class colours first
+    shown = np.repeat(image.mean(-1, keepdims=True), 3, -1) * 0.6          # the image in dark grey
+    shown[blob] = colours[instances[blob] - 1]
+    fig, axes = plt.subplots(1, 3, figsize=figsize)
+    for ax, img, name in zip(axes[::2], (image, shown), (title, f"{instance_label}s in the blob: {len(ids)}")):
+        ax.imshow(img[box], interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.set_axis_off()
+    show_mask(axes[1], label_map[box], palette, "label map: one blob")
+    axes[1].title.set_fontsize(10)
+    every = legend_handles(class_names, palette)
+    handles = [every[c] for c in np.unique(label_map[box])]
+    handles += [Patch(facecolor=colours[k - 1], edgecolor="black",
+                      label=f"{instance_label} {k}" + (" (painted last)" if k == ids.max() else "")) for k in ids]
+    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig
+
+
+__all__ += ["merged_blob_figure"]
+
+
+def prediction_over_image(image: Any, target: Any, pred: Any, class_names: Sequence[str], palette: Any = None,
+                          title: str = "", outline_class: int | None = None, alpha: float = 0.45,
+                          figsize: tuple[float, float] = (9, 3.5)):
+    """Image, ground truth, and the prediction laid over the image, one class's true outline in white.
+
+    Parameters
+    ----------
+    image : (H, W, 3) floats in [0, 1].
+    target, pred : (H, W) class ids.
+    class_names, palette : the classes and their colours (legend).
+    title : the first panel's title.
+    outline_class : the class whose TRUE outline is drawn over the prediction (None: none).
+    alpha : opacity of the prediction over the image (:func:`overlay`).
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    The figure, with a legend of the classes and of the outline.
+
+    Examples
+    --------
+    >>> t = np.zeros((8, 8), int); t[2:5, 2:5] = 1
+    >>> fig = prediction_over_image(np.zeros((8, 8, 3)), t, t, ["ground", "car"], title="toy", outline_class=1)
+    >>> [ax.get_title() for ax in fig.axes], fig.legends[0].get_texts()[-1].get_text()
+    (['toy', 'ground truth', 'prediction over the image'], 'true car outline')
+    >>> plt.close(fig)
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, 3, figsize=figsize)
+    axes[0].imshow(image)
+    axes[0].set_title(title)
+    show_mask(axes[1], target, palette, "ground truth")
+    axes[2].imshow(overlay(image, pred, alpha=alpha, palette=palette, skip_background=False),
+                   interpolation="nearest")
+    axes[2].set_title("prediction over the image")
+    handles = legend_handles(class_names, palette)
+    if outline_class is not None:
+        axes[2].contour(np.asarray(target) == outline_class, levels=[0.5], colors="white", linewidths=1.2)
+        handles.append(Line2D([], [], color="white", lw=1.5, label=f"true {class_names[outline_class]} outline",
+                              path_effects=[patheffects.withStroke(linewidth=3, foreground="black")]))
+    for ax in axes:
+        ax.set_axis_off()
+    fig.legend(handles=handles, loc="lower center", ncol=6, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+__all__ += ["prediction_over_image"]

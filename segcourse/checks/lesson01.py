@@ -400,6 +400,24 @@ def check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> None:
     except AssertionError:
         right = False
     if not right:
+        # Probe: the same pixel labelled K + 4 (a positive id that is no class, not 255) with ignore_index=K + 4.
+        # An answer that honours the argument but clamps the target (clamp(max=K-1), np.minimum) is right here:
+        # its trouble is only that a negative label stays negative after the clamp and indexes from the end.
+        mark = logits.shape[1] + 4
+        probe = np.where(CE_TARGET == 255, mark, CE_TARGET).astype(np.int64)
+        try:
+            uses_argument = _close(_number(call(weighted_cross_entropy, logits.copy(), probe, weights, mark,
+                                                what="weighted_cross_entropy"), "weighted_cross_entropy"),
+                                   _torch_ce(logits, probe, weights, mark), 1e-6)
+        except AssertionError:
+            uses_argument = False
+        if uses_argument:
+            raise AssertionError(f"with ignore_index=-100 (torch's own default; the pixel that was 255 is -100 now) "
+                                 f"torch gives {_show(want)}, and your answer is wrong or crashes, though it is right "
+                                 f"with ignore_index={mark}: a clamp (clamp(max=K-1), np.minimum) leaves a negative "
+                                 f"ignore label negative, and a negative index counts from the END of the class "
+                                 f"axis (or crashes). Replace the ignored targets with a valid class before you "
+                                 f"index: keep = target != ignore_index; t = np.where(keep, target, 0).")
         raise AssertionError(f"with ignore_index=-100 (torch's own default; the pixel that was 255 is -100 now) "
                              f"torch gives {_show(want)}, and your answer is wrong or crashes: you compared with a "
                              f"hard-coded 255, not with the ignore_index argument. Select the pixels with "
