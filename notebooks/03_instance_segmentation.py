@@ -182,7 +182,7 @@ print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lo
 # cell checks the first half:
 
 # %%
-no_peak = several = n_peaks = n_candidates = windows_max = 0
+no_peak = several = n_peaks = n_candidates = windows_max = cut = still_matched = 0
 peaks_per_cell = []                                      # per image: mask-distance peaks inside each true cell (section 6 reuses it)
 for m_, t_ in zip(cells.labels, cells.instances):
     d_ = ndimage.distance_transform_edt(m_)
@@ -193,14 +193,22 @@ for m_, t_ in zip(cells.labels, cells.instances):
     per_cell = np.bincount(t_[tuple(pk.T)], minlength=t_.max() + 1)[1:]     # peaks inside each true cell
     peaks_per_cell.append(per_cell)
     no_peak, several = no_peak + np.sum(per_cell == 0), several + np.sum(per_cell >= 2)
+    ws_ = instances.separate_touching(m_, min_distance=2)                  # the watershed from these peaks (section 5)
+    for g in np.nonzero(per_cell >= 2)[0] + 1:                              # each cell with two or more peaks
+        pieces = [p for p in np.unique(ws_[t_ == g]) if p > 0 and np.mean(t_[ws_ == p] == g) > 0.5]
+        cut += len(pieces) >= 2                                             # two or more objects lie mostly inside it
+        still_matched += any(np.sum((ws_ == p) & (t_ == g)) / np.sum((ws_ == p) | (t_ == g)) > 0.5 for p in pieces)
 print(f"peak_local_max: every peak is the maximum of its 5 × 5 window on {windows_max} of 200 images; it keeps "
       f"{n_peaks} of the {n_candidates} such pixels")
 print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two or more peaks: {several}")
+print(f"cells with two or more peaks that the watershed cuts into 2 or more objects lying mostly inside them: "
+      f"{cut} of {several}; of the {several}, still matched by one object (IoU > 0.5): {still_matched}")
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two (section 6 counts how often). A cell with two peaks risks being split in
-# two.
+# usually merges the two (section 6 counts how often). A cell with two peaks risks being split:
+# the watershed of section 5, seeded from these peaks, cuts 15 of the 25 into two or more objects
+# lying mostly inside them (last line above), yet all 25 are still matched by one of their pieces.
 #
 # ## 4 · Markers and the watershed, by hand
 #
@@ -649,10 +657,10 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
+WS_MODEL = "watershed (model's mask)"                  # the objects_by key: the watershed on the model's mask
 short = {WS_MODEL: WS_MODEL, "boundary-class recipe": "boundary-class recipe"}
 fig = viz.instance_rows_figure(cells.images[j], cells.instances[j], {k_: objects_by[v_][j] for k_, v_ in short.items()},
                                maps=[("predicted: interior / boundary", three_pred[j], (three_classes.class_names, class_colours))])
-WS_MODEL = "watershed (model's mask)"                  # the objects_by key: the watershed on the model's mask
 print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of[WS_MODEL][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
       instances.fp_fn_kinds([objects_by["watershed (model's mask)"][j]], [cells.instances[j]])[0])
