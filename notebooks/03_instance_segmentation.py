@@ -182,7 +182,7 @@ print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lo
 # cell checks the first half:
 
 # %%
-no_peak = several = n_peaks = n_candidates = windows_max = 0
+no_peak = several = n_peaks = n_candidates = windows_max = cut = still_matched = 0
 peaks_per_cell = []                                      # per image: mask-distance peaks inside each true cell (section 6 reuses it)
 for m_, t_ in zip(cells.labels, cells.instances):
     d_ = ndimage.distance_transform_edt(m_)
@@ -193,14 +193,22 @@ for m_, t_ in zip(cells.labels, cells.instances):
     per_cell = np.bincount(t_[tuple(pk.T)], minlength=t_.max() + 1)[1:]     # peaks inside each true cell
     peaks_per_cell.append(per_cell)
     no_peak, several = no_peak + np.sum(per_cell == 0), several + np.sum(per_cell >= 2)
+    ws_ = instances.separate_touching(m_, min_distance=2)                  # the watershed from these peaks (section 5)
+    for g in np.nonzero(per_cell >= 2)[0] + 1:                              # each cell with two or more peaks
+        pieces = [p for p in np.unique(ws_[t_ == g]) if p > 0 and np.mean(t_[ws_ == p] == g) > 0.5]
+        cut += len(pieces) >= 2                                             # two or more objects lie mostly inside it
+        still_matched += any(np.sum((ws_ == p) & (t_ == g)) / np.sum((ws_ == p) | (t_ == g)) > 0.5 for p in pieces)
 print(f"peak_local_max: every peak is the maximum of its 5 × 5 window on {windows_max} of 200 images; it keeps "
       f"{n_peaks} of the {n_candidates} such pixels")
 print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two or more peaks: {several}")
+print(f"cells with two or more peaks that the watershed cuts into 2 or more objects lying mostly inside them: "
+      f"{cut} of {several}; of the {several}, still matched by one object (IoU > 0.5): {still_matched}")
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two (section 6 counts how often). A cell with two peaks risks being split in
-# two.
+# usually merges the two (section 6 counts how often). A cell with two peaks risks being split:
+# the watershed of section 5, seeded from these peaks, cuts 15 of the 25 into two or more objects
+# lying mostly inside them (last line above), yet all 25 are still matched by one of their pieces.
 #
 # ## 4 · Markers and the watershed, by hand
 #
@@ -292,7 +300,8 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
 # prediction is red. A lavender outline marks a **merge**, a prediction holding more than half of
 # two or more cells: solid if it matches none of them, dashed if it matches one. The truth panel shows in blue the cells the *watershed* misses: it finds 6
-# of the 8 cells here, the components 3.
+# of the 8 cells here, the components 3. These colours follow the matches, so the same cells of
+# image 0 wear other colours than in section 1's figure, which gives each true cell its own.
 #
 # The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
 # map on 159 of 200 images, on all 200 once the ties are broken (the line under the comparison
@@ -592,7 +601,7 @@ print(f"predicted cell mask differs from the true mask in {wrong_px:,} of {cells
 
 methods = {
     "components of predicted mask": lambda p: instances.label_components(p > 0),
-    "watershed on predicted mask": lambda p: instances.separate_touching(p > 0, min_distance=2),
+    "watershed (model's mask)": lambda p: instances.separate_touching(p > 0, min_distance=2),
     "boundary-class recipe": lambda p: instances.instances_from_boundary_classes(p),
 }
 objects_by = {}
@@ -611,7 +620,7 @@ print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 # %% [markdown]
 # Where does the boundary class matter? Not on the lone cells (a blob of the true mask with one
 # cell), where any method is right, and not on the mask. Count both, then the cells the recipe
-# matches and the watershed on the same predicted mask misses:
+# matches and the watershed on the same mask of the model misses:
 
 # %%
 matches_of = {name: [instances.match_instances(o, t) for o, t in zip(objs, cells.instances)] for name, objs in objects_by.items()}
@@ -626,10 +635,10 @@ for name, objs in objects_by.items():
             missed += int(np.unique(t[bl == b])[0]) not in found
             extra += max(len(np.unique(o[bl == b])[np.unique(o[bl == b]) > 0]) - 1, 0)
     print(f"{name:>29}: misses {missed} of the {sum(map(len, lone_blobs))} lone cells, {extra} extra objects on them")
-gain = tp_of["boundary-class recipe"] - tp_of["watershed on predicted mask"]
+gain = tp_of["boundary-class recipe"] - tp_of["watershed (model's mask)"]
 print(f"images where the recipe matches more cells than the watershed: {np.sum(gain > 0)}; fewer: {np.sum(gain < 0)}")
 found_by = {name: [{g for _, g, _ in m_.pairs} for m_ in ms] for name, ms in matches_of.items()}
-gained = [(k, g) for k in range(len(cells.instances)) for g in found_by["boundary-class recipe"][k] - found_by["watershed on predicted mask"][k]]
+gained = [(k, g) for k in range(len(cells.instances)) for g in found_by["boundary-class recipe"][k] - found_by["watershed (model's mask)"][k]]
 print(f"cells the recipe matches and the watershed misses: {len(gained)}; with no mask-distance peak of their own "
       f"(section 3): {sum(peaks_per_cell[k][g - 1] == 0 for k, g in gained)}")
 
@@ -648,16 +657,17 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
 class_colours = three_classes.palette
 j = int(np.argmax(np.where(np.arange(len(gain)) == i_bad, -1, gain)))   # image i_bad was shown in section 5
-short = {"watershed (pred. mask)": "watershed on predicted mask", "boundary-class recipe": "boundary-class recipe"}
+WS_MODEL = "watershed (model's mask)"                  # the objects_by key: the watershed on the model's mask
+short = {WS_MODEL: WS_MODEL, "boundary-class recipe": "boundary-class recipe"}
 fig = viz.instance_rows_figure(cells.images[j], cells.instances[j], {k_: objects_by[v_][j] for k_, v_ in short.items()},
                                maps=[("predicted: interior / boundary", three_pred[j], (three_classes.class_names, class_colours))])
-print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predicted mask'][j]}, "
+print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of[WS_MODEL][j]}, "
       f"recipe TP {tp_of['boundary-class recipe'][j]}; the watershed's false positives:",
-      instances.fp_fn_kinds([objects_by["watershed on predicted mask"][j]], [cells.instances[j]])[0])
+      instances.fp_fn_kinds([objects_by["watershed (model's mask)"][j]], [cells.instances[j]])[0])
 
 # %% [markdown]
 # On image 91 the watershed matches 2 of the 8 cells, the recipe 6. Over the 200 images the
-# recipe reaches a pooled PQ of 0.943, the watershed on the predicted mask 0.889 and plain
+# recipe reaches a pooled PQ of 0.943, the watershed (model's mask) 0.889 and plain
 # components 0.515; AP ranks them the same way (0.896, 0.802, 0.323), and the recipe miscounts
 # by 0.30 cells on average instead of 0.51. When objects touch, give the model a way to say where
 # one ends.
@@ -667,7 +677,7 @@ print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of['watershed on predict
 # the mask's distance map (section 3), and the lone cells of the smallest third:
 
 # %%
-area, peakless, found = [], [], {name: [] for name in ("watershed on predicted mask", "boundary-class recipe")}
+area, peakless, found = [], [], {name: [] for name in ("watershed (model's mask)", "boundary-class recipe")}
 for k, truth in enumerate(cells.instances):
     ids, n_px = np.unique(truth[truth > 0], return_counts=True)
     area.append(n_px)
@@ -689,7 +699,7 @@ lone_cell = np.concatenate([[len(np.unique(t[bl == bl[t == c][0]])) == 1 for c i
                             for t, bl in zip(cells.instances, blobs_of)])
 print("cells with no peak of their own, by third (smallest first):", np.bincount(third[peakless], minlength=3).tolist())
 print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, missed by the watershed: "
-      f"{np.sum(lone_cell & (third == 0) & ~np.concatenate(found['watershed on predicted mask']))}")
+      f"{np.sum(lone_cell & (third == 0) & ~np.concatenate(found[WS_MODEL]))}")
 
 # %% [markdown]
 # The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
@@ -831,7 +841,7 @@ def mean_prob(objs):
     return [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:]))) for o, pr in zip(objs, cell_prob)]
 
 rivals = {"components (true mask)": preds["connected components"],
-          "watershed on the mask": preds["watershed"],
+          "watershed (true mask)": preds["watershed"],
           "learned distance": learned,
           "learned, model's mask": [instances.watershed_from_distance(d_, p > 0, min_distance=2, threshold=0.5)
                                     for d_, p in zip(dist_pred, three_pred)],
@@ -843,7 +853,7 @@ rivals["exact target, σ 0"] = [o for o, _ in exact_seeded]       # the truth's 
 rivals["exact target, σ 0.5"] = [instances.watershed_from_distance(ndimage.gaussian_filter(d_, 0.5), min_distance=2, threshold=0.5)
                                  for d_ in exact_dist]
 n_dist, n_boundary = models.count_parameters(run["model"]), models.count_parameters(cell_model)
-weights = {"components (true mask)": 0, "watershed on the mask": 0, "learned distance": n_dist,
+weights = {"components (true mask)": 0, "watershed (true mask)": 0, "learned distance": n_dist,
            "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary,
            "recipe, matched budget": models.count_parameters(run3["model"]),
            "exact target, σ 0": 0, "exact target, σ 0.5": 0}   # the cost: network parameters
@@ -867,13 +877,13 @@ two_markers = sum(int(np.sum(np.bincount(t_[mk > 0], minlength=t_.max() + 1)[1:]
 print(f"exact target, σ 0: {two_markers} of {int(n_cells.sum()):,} cells get two or more markers")
 
 # %% [markdown]
-# Image by image, the learned distance against the watershed on the mask, and the kinds of the
+# Image by image, the learned distance against the watershed (true mask), and the kinds of the
 # learned distance's mistakes (section 5):
 
 # %%
 per_img = {name: np.array([[instances.panoptic_quality(o, t)[k] for k in ("pq", "sq", "rq")]
-                           for o, t in zip(rivals[name], cells.instances)]) for name in ("watershed on the mask", "learned distance")}
-diff = per_img["learned distance"] - per_img["watershed on the mask"]     # columns PQ, SQ, RQ; NaN-free: every image has cells
+                           for o, t in zip(rivals[name], cells.instances)]) for name in ("watershed (true mask)", "learned distance")}
+diff = per_img["learned distance"] - per_img["watershed (true mask)"]     # columns PQ, SQ, RQ; NaN-free: every image has cells
 lower, higher = np.sum(diff < -1e-9, axis=0), np.sum(diff > 1e-9, axis=0)
 print(f"per image, learned distance vs watershed: lower SQ on {lower[1]}, lower PQ on {lower[0]}, "
       f"higher RQ on {higher[2]} (lower on {lower[2]}) of 200 images")
@@ -893,9 +903,9 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 # On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
 # (sorted under the figure). The 10 hatched cell pixels stay below the threshold and get no id.
 #
-# Read the table against the watershed on the mask:
+# Read the table against the watershed (true mask):
 #
-# | | what happens | the numbers (learned distance against the watershed on the mask) |
+# | | what happens | the numbers (learned distance against the watershed (true mask)) |
 # |---|---|---|
 # | **better: separation** | the learned markers split cells the mask's map merges | RQ 0.956 against 0.933; FP 12 against 37; FN 85 against 111; mean count error 0.38 against 0.51 |
 # | **worse: outlines** | the learned mask (distance above the threshold) is blurrier; the same markers flooded in the model's mask fix it | SQ 0.926 against 0.952, PQ 0.885 against 0.889; row "learned, model's mask": SQ 0.961, PQ 0.921 |
@@ -943,7 +953,7 @@ print("seeds where the learned distance scores higher:", sum(p["learned distance
 
 # %%
 mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
-for name, dmaps in (("watershed on the mask", mask_dist), ("learned distance", dist_pred)):
+for name, dmaps in (("watershed (true mask)", mask_dist), ("learned distance", dist_pred)):
     hill = [dict(zip(np.unique(o)[1:].tolist(), ndimage.maximum(d_, o, np.unique(o)[1:])))
             for o, d_ in zip(rivals[name], dmaps)]
     print(f"{name:>21}: AP {summary[name][2]:.3f} ranked by mean cell probability, "
@@ -985,7 +995,7 @@ def ms_per_image(fn, items):
 forward = ms_per_image(lambda batch: train.predict(cell_model, batch, device="cpu"), [cells.images[:50]]) / 50
 ws_ms = ms_per_image(lambda m: instances.separate_touching(m, min_distance=2), cells.labels[:50])
 recipe_ms = ms_per_image(instances.instances_from_boundary_classes, three_pred[:50])
-print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per image | watershed on the mask: "
+print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per image | watershed (true mask): "
       f"{ws_ms:.2f} ({ws_ms / forward:.0%} of the forward pass) | boundary-class recipe: {recipe_ms:.2f} ({recipe_ms / forward:.0%})")
 
 # %% [markdown]
@@ -1013,7 +1023,7 @@ for name_, score in (("IoU", np.divide(inter, union)), ("Dice", 2 * np.divide(in
     print(f"image {w}, per-class {name_} of the predicted classes:", {n: round(float(v), 3) for n, v in zip(three_classes.class_names, score)})
 print(f"image {w}: the predicted interior has {ndimage.label(three_pred[w] == 1)[1]} components (the recipe's seeds) for "
       f"{n_cells[w]} cells")
-print(f"the watershed on the mask on image {w}: PQ {per_image['watershed'][w]:.3f}")
+print(f"the watershed (true mask) on image {w}: PQ {per_image['watershed'][w]:.3f}")
 for name, (r, err, _) in summary.items():
     print(f"{name:>21}: pooled PQ {r['pq']:.3f} = SQ {r['sq']:.3f} × RQ {r['rq']:.3f}, mean |count error| {err:.2f} "
           f"over 200 images")
@@ -1027,7 +1037,7 @@ for name, (r, err, _) in summary.items():
 # Why: the predicted classes (middle) score well pixel by pixel against the target (IoU 0.929 interior, 0.86
 # boundary; Dice on the next line), but the boundary has a gap between each missed cell and its
 # neighbour, so their interiors join: 4 seeds for 6 cells. A thin class can be almost right and
-# still merge two cells. The watershed on the mask does worse here (PQ 0.355).
+# still merge two cells. The watershed (true mask) does worse here (PQ 0.355).
 #
 # ## Summary
 #
@@ -1047,5 +1057,13 @@ for name, (r, err, _) in summary.items():
 #
 # ## Pass check
 #
-# You pass this lesson when you can do the six things listed at its top without the notes, and
-# say which failure each of TP, FP, FN, SQ, RQ and PQ exposes.
+# You pass this lesson when, without the notes, you can:
+#
+# * run your `count_cells` (exercise 1) with 4- and with 8-connectivity on the same mask and say
+#   which touching cells the two counts merge differently;
+# * compute PQ, SQ and RQ with your `panoptic_quality` (exercise 2) on one watershed image and say
+#   from its TP, FP and FN whether the method merges or splits there;
+# * choose `min_distance` for your watershed (exercise 3) and show on one image what a smaller value
+#   splits and a larger one merges;
+# * explain the recipe's second-worst image from your `missed_kinds` and `EVIDENCE` (exercise 7):
+#   which counts rule the interior pixels and split cells out, and which one shows the merge.

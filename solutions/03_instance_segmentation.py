@@ -346,8 +346,10 @@ checks.check_coco_ap(coco_ap)
 # ## 7 · Explain the evidence card's failure (2 points)
 #
 # The lesson's evidence card shows image 156, the boundary-class recipe's worst image. The cell
-# below rebuilds it: the shipped model's predicted classes (0 background, 1 interior, 2
-# boundary), the recipe's objects and the truth.
+# below rebuilds it (`pred_classes`, `objects`, `truth`): the shipped model's predicted classes
+# (0 background, 1 interior, 2 boundary), the recipe's objects and the truth. It also builds
+# image 84, the recipe's second-worst image, which the lesson never prints (`pred_classes_2`,
+# `objects_2`, `truth_2`).
 #
 # 1. Write `missed_kinds(objects, truth)`. It returns `{true id: kind}` for each true cell that no
 #    object matches (IoU > 0.5). The kind follows `instances.fp_fn_kinds`:
@@ -356,26 +358,29 @@ checks.check_coco_ap(coco_ap)
 #    * **covered by a match**: else, an object matched to *another* cell covers at least half of
 #      this cell's pixels;
 #    * **other**: anything else.
-# 2. Count the evidence that decides why the recipe missed them, in a dict `EVIDENCE` with three
-#    numbers:
+# 2. Does image 84 fail for the card's reason? Count the evidence on **image 84** in a dict
+#    `EVIDENCE` with three numbers:
 #    * `"seeds"`: the recipe's seeds on this image, the connected components of the predicted
 #      interior (4-connected, as `ndimage.label` gives them);
 #    * `"interior_iou"`: the IoU of the predicted interior (class 1) with the target's interior
-#      (`instances.boundary_class_map(truth) == 1`): were many interior pixels wrong?
+#      (`instances.boundary_class_map(truth_2) == 1`): were many interior pixels wrong?
 #    * `"false_positives"`: the objects matched to no true cell: was a cell split in pieces?
 #
-# The check grades the three numbers, then prints what they rule in and out. It refuses the
-# lesson's `instances` helpers inside `missed_kinds`.
+# The check grades `missed_kinds` on toy maps and on image 156, and the three numbers on image 84,
+# then prints what they rule in and out. It refuses the lesson's `instances` helpers inside
+# `missed_kinds`.
 
 # %% nbgrader={"grade": false, "grade_id": "card_image", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from segcourse import models, train      # imported here too: this cell runs without exercise 4b's cells
 
-W = 156
+W, W2 = 156, 84                          # the card's image (the recipe's worst) and its second-worst
 cells = data.touching_cells(200, seed=0, overlap=0.1, isolated=0.5)     # the lesson's 200 images
-pred_classes = train.predict(models.pretrained("cells"), cells.images[W:W + 1], device="cpu")[0][0]
+pred_classes, pred_classes_2 = train.predict(models.pretrained("cells"), cells.images[[W, W2]], device="cpu")[0]
 objects, truth = instances.instances_from_boundary_classes(pred_classes), cells.instances[W]
+objects_2, truth_2 = instances.instances_from_boundary_classes(pred_classes_2), cells.instances[W2]
 print(f"image {W}: {int(truth.max())} true cells, {len(np.unique(objects)) - 1} objects; "
       f"PQ {instances.panoptic_quality(objects, truth)['pq']:.3f}")
+print(f"image {W2}: {int(truth_2.max())} true cells; PQ {instances.panoptic_quality(objects_2, truth_2)['pq']:.3f}")
 
 # %% nbgrader={"grade": false, "grade_id": "missed_kinds", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def missed_kinds(objects, truth):
@@ -412,13 +417,13 @@ print("missed cells of image", W, ":", missed_kinds(objects, truth))
 
 # %% nbgrader={"grade": false, "grade_id": "evidence", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-target = instances.boundary_class_map(truth)
-inside, true_inside = pred_classes == 1, target == 1
+target = instances.boundary_class_map(truth_2)
+inside, true_inside = pred_classes_2 == 1, target == 1
 EVIDENCE = {"seeds": ndimage.label(inside)[1],
             "interior_iou": np.sum(inside & true_inside) / np.sum(inside | true_inside),
-            "false_positives": instances.match_instances(objects, truth).fp}
+            "false_positives": instances.match_instances(objects_2, truth_2).fp}
 ### END SOLUTION
-print(f"{EVIDENCE['seeds']} seeds for {int(truth.max())} cells | interior IoU {EVIDENCE['interior_iou']:.3f} | "
+print(f"image {W2}: {EVIDENCE['seeds']} seeds for {int(truth_2.max())} cells | interior IoU {EVIDENCE['interior_iou']:.3f} | "
       f"false positives {EVIDENCE['false_positives']}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_failure_explained", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}

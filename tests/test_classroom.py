@@ -540,12 +540,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             """, {"check_coco_ap"}),
     ],
     "evidence": [
+        ("fay", """
+            EVIDENCE = {"seeds": 4, "interior_iou": 0.929, "false_positives": 0}  # copied from the lesson's card (image 156)
+            """, {"check_failure_explained"}),
         ("dee", """
-            target = instances.boundary_class_map(truth)  # 8-connected seeds: the recipe labels with 4-connectivity
-            inside, true_inside = pred_classes == 1, target == 1
+            target = instances.boundary_class_map(truth_2)  # 8-connected seeds: the recipe labels with 4-connectivity
+            inside, true_inside = pred_classes_2 == 1, target == 1
             EVIDENCE = {"seeds": ndimage.label(inside, structure=np.ones((3, 3)))[1],
                         "interior_iou": np.sum(inside & true_inside) / np.sum(inside | true_inside),
-                        "false_positives": instances.match_instances(objects, truth).fp}
+                        "false_positives": instances.match_instances(objects_2, truth_2).fp}
             """, {"check_failure_explained"}),
     ],
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
