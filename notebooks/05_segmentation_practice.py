@@ -613,7 +613,9 @@ print(f"\n200 training-camera scenes (seed 78): shipped model mIoU {home_before[
       f"{control['home_failing']}")
 
 # %%
-seed_names = {name: run.replace("05_retrain_", "05_retrain_seeds_") for name, run in recorded_names.items()}
+seed_names = {"new project scenes": "05_retrain_seeds_project_scenes", "noise augmentation": "05_retrain_seeds_noise",
+              "noise + brightness": "05_retrain_seeds_noise_brightness",
+              "training camera only": "05_retrain_seeds_control", "another loss": "05_retrain_seeds_weights"}
 
 def one_seed(name, seed):                    # runs only when the course is built (--record): 20 more fine-tunes
     r = fine_tune(name, seed)
