@@ -7,13 +7,11 @@
 #
 # **After this lesson you can**
 #
-# 1. name the output of each vision task;
-# 2. store a mask as a binary mask, a label map or a one-hot stack, and read a mask file;
-# 3. compute IoU by hand and in numpy, naming each pixel TP, FP or FN;
-# 4. relate Dice to IoU, and score two *empty* masks;
-# 5. read per-class IoU off a confusion matrix;
-# 6. build the band that boundary IoU compares, and draw a mask over its image;
-# 7. turn a binary model's scores into a mask with a sigmoid and a threshold.
+# 1. name the output of each vision task, and store a mask three ways and as a file;
+# 2. compute IoU by hand and in numpy, naming each pixel TP, FP or FN, and Dice from it;
+# 3. score empty masks, and several classes with a confusion matrix and void pixels;
+# 4. build boundary IoU's band, and draw a mask over its image;
+# 5. threshold a binary model's sigmoid into a mask.
 #
 # Four optional appendices follow the pass check.
 
@@ -33,17 +31,16 @@ np.set_printoptions(precision=3, suppress=True)
 #
 # | task | the question | the visual output |
 # |---|---|---|
-# | image classification | what is in this image? | one **class label** for the whole image |
+# | image classification | what is in this image? | one **class label** per image |
 # | object detection | where is each object? | one **box** (+ label, + score) per object |
 # | semantic segmentation | which class is each pixel? | a **label map**: one class id per pixel |
 # | instance segmentation | which object is each pixel? | one **mask** per object (+ label) |
-# | text recognition (OCR) | what does the text say? | a **string** (+ a box per word) |
-# | image embedding | what is this image like? | one **vector** per image, compared by distance |
-# | video understanding | what happens, and when? | an **event**: a label with a start and end time |
+# | text recognition (OCR) | what does the text say? | a **string** per word or line |
+# | image embedding | what is this image like? | one **vector** per image |
+# | video understanding | what happens, and when? | an **event** with its start and end |
 #
-# A label says *that* there are cars, boxes say *roughly where*, masks say *exactly which
-# pixels*: the tool when the shape matters, and the most costly to annotate. The four outputs for
-# a toy street scene of lesson 01:
+# A label says *that* there are cars, boxes *roughly where*, masks *exactly which pixels*, at the
+# highest cost to annotate. The first four, for a toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
@@ -53,18 +50,18 @@ print("boxes (y0, y1, x0, x1):", boxes)
 print("car share of each box:", [round(float((label_map[y0:y1, x0:x1] == 4).mean()), 2) for y0, y1, x0, x1 in boxes])
 
 # %% [markdown]
-# Each box has its car's colour in the instance panel, drawn over the label map in greys; the
-# image's colours are the cars' paint, not labels. A box also holds other classes: car is only
-# 0.72 to 0.83 of its pixels (`car share` above). The label map says which pixels are car (id 4);
-# the instance masks add *which* car (lesson 03 finds them).
+# Each car has one colour in the boxes and the instance panel (over the label map in grey); the
+# image's colours are paint, not labels. A box also holds other classes: car is only 0.72 to
+# 0.83 of its pixels. The label map says which pixels are car; the instance masks add *which* car
+# (lesson 03 finds them).
 #
 # ## 1 · Three ways to store a mask
 #
-# * A **binary mask** has one number per pixel: 1 = "object", 0 = "not object".
-# * A **label map** stores one *class id* per pixel (road scenes: 0 sky, 1 road, 2 sidewalk,
-#   3 lane marking, 4 car).
-# * A **one-hot** stack stores one binary mask *per class*, shape `(K, H, W)`: a row of the K×K
-#   identity for every pixel, `np.eye(K)[label_map]`; `argmax` over the class axis undoes it.
+# * A **binary mask**: one number per pixel, 1 = "object", 0 = "not object".
+# * A **label map**: one *class id* per pixel (road scenes: 0 sky, 1 road, 2 sidewalk, 3 lane
+#   marking, 4 car).
+# * A **one-hot** stack: one binary mask *per class*, shape `(K, H, W)`, `np.eye(K)[label_map]`;
+#   `argmax` over the class axis undoes it.
 
 # %%
 small = np.array([[0, 0, 0],
@@ -81,15 +78,15 @@ print("argmax gives the label map back:", bool((back == small).all()))
 print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).all()))
 
 # %% [markdown]
-# A model's output has the one-hot *layout* but not its values: K scores per pixel, and `argmax`
-# over the class axis turns them into a label map (lesson 01).
+# A model's output has the one-hot *layout* but not its values: K scores per pixel, turned into a
+# label map by `argmax` (lesson 01).
 #
 # ## 1b · Masks as files
 #
-# Pascal VOC stores a mask as a **palette PNG** (PIL's mode "P"): each pixel holds a class id, and
-# a colour table in the file says how to draw each id. Below, a 4×4 mask goes into a PNG in memory
-# and is read back. One pixel holds 255, "void": nobody could tell its class. VOC draws void in
-# (224, 224, 192), and so do we.
+# Pascal VOC stores a mask as a **palette PNG** (PIL mode "P"): each pixel holds a class id, and
+# the file's colour table says how to draw it. A 4×4 mask goes into a PNG in memory and back. One
+# pixel holds 255, "void": nobody could tell its class; VOC draws void in (224, 224, 192), and so
+# do we.
 
 # %%
 import io
@@ -117,8 +114,8 @@ print("read as 'RGB': shape", rgb.shape)
 print("pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
 
 # %% [markdown]
-# **Colour-coded masks.** Read as RGB (as d2l reads VOC), a mask gives colours. To get the ids
-# back, look each pixel's colour up in the colour table; a colour in no row is void:
+# **Colour-coded masks.** Read as RGB (as d2l reads VOC), a mask gives colours; look each up in
+# the colour table to get its id, and call a colour in no row void:
 
 # %%
 table = scene.palette[:3]                                  # row c: the colour of class c
@@ -130,12 +127,12 @@ print("same as the 'P' read:", bool((looked_up == ids).all()))
 print("pixels a score counts (not 255):", (ids != 255).sum(), "of", ids.size)
 
 # %% [markdown]
-# **The ignore label.** Id 255 marks pixels nobody could label, so a score must skip them (§6
-# shows how). Here 15 of the 16 pixels count. (Resizing a mask has a trap of its own: Appendix C.)
+# **The ignore label.** A score must skip id 255 (§6 shows how): here 15 of the 16 pixels count.
+# Resizing a mask has a trap of its own (Appendix C).
 #
 # ## 2 · The IoU check, by hand
 #
-# Back to one binary object in a 3×3 image. A ground truth and a prediction, as plain lists:
+# One binary object in a 3×3 image, truth and prediction as plain lists:
 
 # %%
 truth = [
@@ -150,12 +147,12 @@ pred = [
 ]
 
 # %% [markdown]
-# **Intersection over union** (IoU, also called the Jaccard index) asks: of all pixels that
-# *either* mask calls "object", what fraction do *both* call "object"?
+# **Intersection over union** (IoU, or Jaccard index): of all pixels that *either* mask calls
+# "object", what fraction do *both* call "object"?
 #
 # $$\mathrm{IoU}(P, T) = \frac{|P \cap T|}{|P \cup T|}$$
 #
-# Count it the slow way first, one pixel at a time, so nothing is hidden:
+# Count it one pixel at a time, so nothing is hidden:
 
 # %%
 intersection = 0
@@ -184,19 +181,17 @@ fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each
 
 # %% [markdown]
 # The prediction **found 2** of the 3 object pixels (TP), **missed 1** (FN, top row) and **added
-# 1** (FP, centre). IoU = 2 / (2 + 1 + 1) = **0.5**: misses and false alarms cost alike.
+# 1** (FP, centre): IoU = 2 / (2 + 1 + 1) = **0.5**. Misses and false alarms cost alike.
 #
 # ## 3 · The same in numpy
 #
 # A loop is slow for a 512×512 image (the second cell below times it). numpy compares whole masks
-# at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), and `.sum()` or
-# `np.count_nonzero` counts the `True` pixels.
+# at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), `.sum()` counts `True`s.
 #
-# Convert to `bool` first. A mask saved as an 8-bit image often holds 0 and 255, a model's mask
-# 0 and 1, and on integers `&` and `|` work bit by bit: `1 & 255` is 1, but `1 | 255` is 255. Our
-# prediction as 0/1 against the truth stored as 0/255 scores IoU 0.0026, not 0.5 (printed below).
-# `segcourse.metrics.iou` computes IoU with the checks a real project needs (same shape, binary
-# values, torch tensors accepted): it refuses 0/255, so convert with `mask != 0`:
+# Convert to `bool` first. A mask saved as an 8-bit image often holds 0 and 255, a model's mask 0
+# and 1, and on integers `&` and `|` work bit by bit: `1 & 255` is 1 but `1 | 255` is 255. So our
+# prediction as 0/1 against the truth as 0/255 scores IoU 0.0026, not 0.5. `metrics.iou` refuses
+# 0/255; convert with `mask != 0`:
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -232,8 +227,8 @@ for name, iou_fn in [("Python loop", loop_iou), ("numpy", lambda: (big_t & big_p
     print(f"{name:11}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
 
 # %% [markdown]
-# Why not count the pixels a prediction gets right? That is **pixel accuracy**, (TP + TN) / all
-# pixels, and its TNs flatter a model whenever the object is small. Take §0's car class:
+# Why not count the pixels a prediction gets right? That **pixel accuracy**, (TP + TN) / all
+# pixels, flatters a model whenever the object is small. Take §0's cars:
 #
 # *Predict before you run:* what pixel accuracy, and what car IoU, does "no car anywhere" get?
 
@@ -251,9 +246,9 @@ print(f"'no car anywhere': car IoU {metrics.iou(no_car, car_truth):.1f}")
 # %% [markdown]
 # ### Paint it yourself
 #
-# The `MaskEditor` below scores a 3×3 painting against the same `truth`. **Click and drag** to
-# paint (keys `0`/`1` pick the class, Ctrl+Z undoes); "show target" colours TP, FP and FN. The
-# cells paint the prediction above (IoU 0.500), then move its centre pixel to the top row.
+# The `MaskEditor` scores a 3×3 painting against `truth`: **click and drag** to paint (keys
+# `0`/`1` pick the class, Ctrl+Z undoes); "show target" colours TP, FP and FN. The cells paint the
+# prediction above (IoU 0.500), then move its centre pixel to the top row.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -273,14 +268,13 @@ print(editor.mask)
 # %% [markdown]
 # ## 4 · Dice, IoU's sibling
 #
-# The **Dice coefficient** counts the overlap twice and divides by the two mask sizes. It is the
-# F1 score of pixels: the harmonic mean of precision TP / (TP + FP) and recall TP / (TP + FN).
+# The **Dice coefficient** counts the overlap twice and divides by the two mask sizes; it is the
+# F1 score of pixels, the harmonic mean of precision TP / (TP + FP) and recall TP / (TP + FN).
 #
 # $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|}$$
 #
-# For one pair of masks, Dice is an increasing function of IoU,
-# $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, so the two agree on which prediction is
-# better. Dice is the more generous number: IoU 0.5 is Dice 0.6667.
+# For one pair of masks, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, an increasing
+# function, so the two rank predictions alike. Dice is the more generous: IoU 0.5 is Dice 0.6667.
 
 # %%
 dice_value = metrics.dice(pred, truth)
@@ -307,19 +301,19 @@ print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()))
 print("equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 
 # %% [markdown]
-# Dice ≥ IoU, equal only at 0 and 1: check which of the two a paper reports.
-# Averaging over many images is another matter (Appendix D).
+# Dice ≥ IoU, equal only at 0 and 1: check which one a paper reports. (Averaged over images,
+# they can disagree: Appendix D.)
 #
 # ## 5 · Two empty masks: what is the score?
 #
-# An image with no car, and a model that correctly predicts no car: IoU = 0 / 0. Any number we
-# return is a **convention**, and it matters when we average over a data set:
+# No car in the image and none predicted: IoU = 0 / 0. Any number we return is a **convention**,
+# and it matters in a mean over images:
 #
-# | convention | effect on the average |
+# | convention | effect on the mean |
 # |---|---|
-# | 0 | punishes a *correct* prediction; the mean drops for every image without the object |
-# | 1 | rewards a correct "nothing here", and inflates the mean with easy images |
-# | NaN (skip) | the image says nothing about this class and is left out of the mean |
+# | 0 | punishes a *correct* "nothing here" |
+# | 1 | rewards it, inflating the mean with easy images |
+# | NaN (skip) | leaves the image out of this class's mean |
 #
 # `segcourse` returns **NaN by default** (`zero_division=np.nan`) and lets you choose:
 
@@ -383,10 +377,10 @@ print("mean IoU:", round(metrics.mean_iou(pred4, target, num_classes=K), 4))
 print("mean IoU if the absent classes counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
 
 # %% [markdown]
-# Lane marking and car are `nan`: in neither mask, there is nothing to score. `mean_iou` averages
-# the classes that occur, (1 + 0.667 + 0.5) / 3 = 0.7222; counting the absent two as 0 would give
-# 0.4333 for mistakes never made. A class the model *invents* (or misses entirely) is different:
-# its IoU is 0, and it stays in the mean:
+# Lane marking and car are `nan`: in neither mask, nothing to score. `mean_iou` averages the
+# classes that occur, (1 + 0.667 + 0.5) / 3 = 0.7222; counting the absent two as 0 would give
+# 0.4333 for mistakes never made. A class the model *invents* (or misses) scores 0 and stays in
+# the mean:
 
 # %%
 invented = pred4.copy()
@@ -421,9 +415,9 @@ except ValueError as err:
     print("without ignore_index:", str(err).splitlines()[0])
 
 # %% [markdown]
-# Ignoring a pixel removes what it was. Here a correct sidewalk pixel: its TP goes, so sidewalk
-# IoU falls from 0.5 to 0.4 and the mean from 0.7222 to 0.6889. Called road, the same pixel is a
-# mistake that costs the mean (0.6444) until void is ignored, when it stops counting (0.6889).
+# Ignoring a pixel removes what it was, here a correct sidewalk pixel's TP: sidewalk IoU
+# 0.5 → 0.4, mean 0.7222 → 0.6889. Called road, the pixel is a mistake that costs the mean
+# (0.6444) until void is ignored; then it stops counting (0.6889).
 #
 # ## 7 · A first look at boundaries
 #
@@ -431,8 +425,8 @@ except ValueError as err:
 # not in its one-pixel band. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band**
 # along each outline.
 #
-# *Predict before you run:* the square moves one pixel right. Is its mask IoU or its boundary IoU
-# the lower one?
+# *Predict before you run:* the square moves one pixel right. Which is lower, its mask IoU or its
+# boundary IoU?
 
 # %%
 square = np.zeros((20, 20), dtype=bool)
@@ -447,10 +441,10 @@ band = square & ~inner                                       # the peeled layer:
 print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| inside:", inner.sum())
 
 # %% [markdown]
-# The cell above peeled one layer off the square; its `band` is what was peeled. For a band `d`
-# pixels wide, erode `d` times (`iterations=d`), with `d = max(1, round(dilation_ratio ×
-# diagonal))` and `dilation_ratio = 0.02` (Cheng et al.'s choice), the same fraction of the image
-# at any resolution. Boundary IoU is the IoU of the two bands:
+# The `band` is the layer the erosion peeled off. A band `d` pixels wide takes `d` erosions
+# (`iterations=d`), with `d = max(1, round(dilation_ratio × diagonal))` and Cheng et al.'s
+# `dilation_ratio = 0.02`, the same fraction of the image at any resolution. Boundary IoU is the
+# IoU of the two bands:
 
 # %%
 dilation_ratio = 0.02
@@ -466,12 +460,11 @@ print("both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
 fig = viz.band_figure(square, shifted, band_t, band_p, d)     # bands grey; red FP, blue FN
 
 # %% [markdown]
-# Each band (dark grey) is the one-pixel ring just inside its square's outline. The rings agree
-# only on their top and bottom rows (TP, green); their sides miss by one pixel (FP red, FN blue).
-# Mask IoU hides that behind the 90 shared pixels (0.818); boundary IoU falls to 0.333.
+# Each band (dark grey) is the ring just inside its square's outline. The rings agree only on
+# their top and bottom rows (TP, green); their sides miss by one pixel (FP red, FN blue). Mask IoU
+# hides that behind 90 shared pixels (0.818); boundary IoU falls to 0.333.
 #
-# **Small regions:** a one-pixel shift costs a small object far more, since most of its pixels
-# lie in its band (the cell below).
+# **Small regions** lie mostly in their band, so a one-pixel shift costs them far more:
 
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
@@ -484,7 +477,7 @@ print("mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1)
 # The 10×10 square kept IoU 0.818 after the shift; the 2×2 square keeps 0.333.
 #
 # **Annotation quality.** Two annotators rarely agree to the pixel. Say a second one draws §0's
-# three cars one pixel tighter, or one pixel looser, than the first:
+# cars one pixel tighter, or looser, than the first:
 
 # %%
 first = scene.labels[0] == 4                                  # annotator 1: §0's cars
@@ -500,8 +493,8 @@ print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first)
 #
 # ## 8 · An overlay: showing a mask on its image
 #
-# A mask is only convincing next to its image: paint each class in its colour
-# (`segcourse/palette.py`; a surface defect is orange) and blend it over the image.
+# A mask convinces next to its image: paint each class in its colour (`segcourse/palette.py`; a
+# defect is orange) and blend it over the image.
 
 # %%
 rng = np.random.default_rng(0)
@@ -549,16 +542,15 @@ fig = viz.overlay_figure({"skimage.data.coins() (cropped)": coins,
                          coin_mask, [coin_patch], outline_label="mask outline (white)", figsize=(8, 3.3))
 
 # %% [markdown]
-# One global threshold, 112, marks 32.2 % of the pixels as coin. Appendix A counts its specks
-# and holes; lesson 04 segments real images with better tools.
+# One global threshold, 112, marks 32.2 % of the pixels as coin; Appendix A counts its specks
+# and holes.
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
-# With one object class (defect or not), a model outputs **one score per pixel**, a *logit* $z$.
-# The **sigmoid** $\sigma(z) = 1 / (1 + e^{-z})$ squeezes it into a probability, and a
-# **threshold** $t$ makes the mask: object where $\sigma(z) > t$. Without a trained model, we score
-# §8's stain image by hand: the darker a pixel's red channel, the larger its logit (zero at red
-# `0.45`, between the mean red of surface and stain, printed first):
+# With one object class, a model outputs **one score per pixel**, a *logit* $z$. The **sigmoid**
+# $\sigma(z) = 1 / (1 + e^{-z})$ makes it a probability, and a **threshold** $t$ makes the mask:
+# object where $\sigma(z) > t$. With no trained model, we score §8's stain by hand: the darker a
+# pixel's red, the larger its logit, zero at red `0.45`, between surface and stain (printed first):
 
 # %%
 print(f"mean red: surface {stain_image[~blob, 0].mean():.2f}, stain {stain_image[blob, 0].mean():.2f}")
@@ -585,37 +577,25 @@ grid = np.round(np.linspace(0.01, 0.99, 99), 2)                 # 99 thresholds 
 fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 
 # %% [markdown]
-# Raising the threshold predicts fewer pixels: false positives fall (486 at 0.1, 0 at 0.9) and
-# false negatives rise (0 at 0.1, 33 at 0.9), and IoU, which counts both, is highest in between.
-# `prob > 0.5` is the same mask as `logit > 0`, the usual default, but nothing makes 0.5 the best
-# choice: here 0.7 scores IoU 0.992 against 0.973 at 0.5.
-#
-# A threshold picked on the image we report flatters its score: choose it on **validation**
-# images (Appendix B).
+# Raising the threshold predicts fewer pixels: false positives fall (486 at 0.1, 0 at 0.9), false
+# negatives rise (0 at 0.1, 33 at 0.9), and IoU, which counts both, is highest in between.
+# `prob > 0.5` (the same mask as `logit > 0`) is the usual default, but nothing makes it the best:
+# here 0.7 scores IoU 0.992 against 0.973. A threshold picked on the image we report flatters its
+# score: choose it on **validation** images (Appendix B).
 #
 # ## Summary
 #
-# * A mask is a binary mask, a label map or a one-hot stack; 255 is void. Resize it with
-#   nearest neighbour (Appendix C).
-# * IoU = TP / (TP + FP + FN), no TN term. Dice ranks one pair like IoU; a mean over images
-#   can rank otherwise (Appendix D).
+# * A mask is a binary mask, a label map or a one-hot stack; 255 is void.
+# * IoU = TP / (TP + FP + FN), no TN term; Dice ranks one pair of masks like IoU.
 # * Two empty masks have no IoU (NaN, skipped); a class invented or missed scores 0.
-# * Boundary IoU shows a one-pixel shift that mask IoU hides, and one pixel of annotator
-#   disagreement costs small objects much of their IoU.
+# * Boundary IoU shows a one-pixel shift that mask IoU hides; small objects suffer most.
 # * A binary mask is `sigmoid(logit) > threshold`, the threshold chosen on validation images.
 #
 # ## Evidence card
 #
-# | item | this lesson |
-# |---|---|
-# | input image | the 3×3 truth; the 20×20 square; the 32×32 stain image |
-# | prediction | the 3×3 one (2 TP, 1 FP, 1 FN); the 4×4 road/sidewalk one; the square moved 1 px |
-# | metric | IoU 0.5, Dice 0.6667 (3×3); mIoU 0.7222 (4×4); boundary IoU 0.333 vs IoU 0.818 |
-# | failure check | sidewalk ↔ road (confusion matrix); the 1 px shift; the 2×2 square (IoU 0.333) |
-# | what you should see | `mask_iou: 0.5`, the TP/FP/FN picture and the overlay |
-#
-# The same card for §0's street scene, drawn by `viz.zoom_card`, with two hand-made faults:
-# every car moved one pixel right, and a sidewalk strip along the road's left edge called road.
+# §0's street scene on one card (`viz.zoom_card`): image, target, prediction, scores (IoU, Dice,
+# per class) and failure notes, for two hand-made faults: every car moved one pixel right, and a
+# sidewalk strip along the road's left edge called road.
 
 # %%
 card_image, scene_truth = scene.images[0], scene.labels[0]
@@ -629,10 +609,9 @@ guess[strip] = road_id                      # sidewalk next to the road's left e
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
 # %% [markdown]
-# At full size the faults are hard to see, so the card's lower row enlarges two crops of the
-# prediction ×4, the wrong pixels outlined in white: one car, and a part of the strip. The notes
-# count a wrong pixel *on a class edge* when its 3×3 neighbourhood in the target holds more than
-# one class, and *inside* otherwise.
+# The faults are hard to see at full size, so the lower row enlarges two crops of the prediction
+# ×4, wrong pixels outlined in white. A wrong pixel is *on a class edge* when its 3×3
+# neighbourhood in the target holds more than one class, and *inside* otherwise.
 
 # %%
 crops = {"prediction: a car, moved 1 px right": (slice(38, 48), slice(24, 38)),
@@ -652,23 +631,22 @@ fig, card_text = viz.zoom_card(
 print(card_text)
 
 # %% [markdown]
-# Reading the card: the bars give each class's IoU (car 0.726, road 0.872). In a label map each
-# wrong pixel is both an FP of one class and an FN of another, so the crops outline the wrong
-# pixels rather than use §2's colours. On the large road the band shows the edge errors: road
-# boundary IoU 0.654 against road IoU 0.872.
+# The card's bars give each class's IoU (car 0.726, road 0.872). In a label map a wrong
+# pixel is an FP of one class and an FN of another, so the crops outline wrong pixels instead of
+# using §2's colours. On the large road the band shows the edge errors: road boundary IoU 0.654
+# against road IoU 0.872.
 #
 # ## Pass check
 #
 # You pass this lesson when you can, without looking back:
 #
-# * name the output of each task in §0's table, and say what a mask adds over a box;
+# * name each task's output in §0's table, and what a mask adds over a box;
 # * compute the IoU of two small masks in a loop and in numpy, naming each pixel TP, FP or FN;
 # * say why `iou(empty, empty)` is NaN, and why an invented class scores 0;
-# * turn a label map into a one-hot stack and back, and logits into a mask (sigmoid, threshold);
-# * read class ids from a mask file: from a palette PNG, by colour lookup from RGB, 255 void;
-# * point at one class confusion in a confusion matrix, and explain one boundary error that IoU
-#   hides;
-# * draw a mask over its image and write a one-line note on what is wrong.
+# * turn a label map into one-hot and back, and logits into a mask;
+# * read class ids from a mask file (palette PNG, RGB lookup, 255 void);
+# * point at a class confusion in a confusion matrix, and explain a boundary error IoU hides;
+# * draw a mask over its image with a one-line note on what is wrong.
 #
 # The exercises in `exercises/00_masks_and_iou.ipynb` check these on new cases.
 

@@ -392,16 +392,15 @@ checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
 # %% [markdown]
 # ## 12 · Which prediction has the boundary error? (1 point)
 #
-# Two predictions of one round object score almost the same mask IoU (printed below): `A` misses a
-# bite out of the object, `B` has the whole object one pixel too far right. Which one does
-# boundary IoU flag with the lower score, and why?
+# Two predictions of one round object score almost the same mask IoU: `A` misses a bite out of the
+# object, `B` has the whole object one pixel too far right. The cell below prints each one's mask
+# IoU and its boundary IoU from **your** `boundary_iou` of exercise 7 (on this 40×40 image,
+# `dilation_ratio = 0.02` gives bands 1 pixel wide). If exercise 7 does not pass yet, fix it first,
+# so the numbers you read are right.
 #
-# 1. Write `band_iou(pred, truth)`: the boundary IoU of two masks with bands 1 pixel wide (lesson
-#    00 §7: band = mask & ~binary_erosion(mask, np.ones((3, 3))), then the IoU of the two bands).
-#    Use numpy and `scipy.ndimage`; a call to `segcourse.metrics` is refused. The cell prints your
-#    two boundary IoUs.
-# 2. From those two numbers, answer with the prediction's name and a short reason that says what
-#    happened to its outline (not which score is lower), as `flagged = ("...", "...")`.
+# Which prediction does boundary IoU flag with the lower score, and why? Answer with its name and a
+# short reason that says what happened to its outline (not which score is lower), as
+# `flagged = ("...", "...")`. Only this answer is graded here.
 
 # %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gy, gx = np.mgrid[:40, :40]
@@ -409,21 +408,13 @@ round_truth = (gy - 20) ** 2 + (gx - 19) ** 2 <= 81                    # a disc 
 predictions = {"A": round_truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36),   # a bite taken out
                "B": np.roll(round_truth, 1, axis=1)}                           # moved 1 px right
 for key, p in predictions.items():
-    print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f}")
+    print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f} | "
+          f"boundary IoU {boundary_iou(p, round_truth, 0.02):.3f} (your exercise 7)")
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def band_iou(pred, truth):
-    ### BEGIN SOLUTION
-    bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (pred, truth)]   # ndimage: exercise 7
-    return (bands[0] & bands[1]).sum() / (bands[0] | bands[1]).sum()
-    ### END SOLUTION
-
-
-for label, candidate in predictions.items():
-    print(f"{label}: boundary IoU {band_iou(candidate, round_truth):.3f}")
 ### BEGIN SOLUTION
 flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_flag", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-checks.check_boundary_flag(band_iou, flagged, predictions, round_truth)
+checks.check_boundary_flag(flagged, predictions, round_truth)

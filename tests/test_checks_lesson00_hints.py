@@ -560,30 +560,74 @@ def test_boundary_flag_right_answer_passes_and_mistakes_are_named():
     preds, truth = _flag_case()
     assert metrics.iou(preds["A"], truth) < metrics.iou(preds["B"], truth)      # the trap: A has the lower IoU
     check = checks.check_boundary_flag
-    check(_band_iou, ("B", "its outline moved 1 px"), preds, truth)
-    check(_band_iou, ["b", "shifted"], preds, truth)
-    check(_band_iou, ("B", "its outline is shifted 1 px, so its band misses the truth's band"), preds, truth)
-    _fails(lambda a: check(_band_iou, a, preds, truth), ("A", "a bite is missing"), "A has the lower mask IoU",
-           "0.663", "0.333")
-    _fails(lambda a: check(_band_iou, a, preds, truth), ("B", "it is worse"), "B is right", "say why")
-    _fails(lambda a: check(_band_iou, a, preds, truth), "B", "a name and a reason")
-    _fails(lambda a: check(_band_iou, a, preds, truth), ("C", "shifted"), "not one of the predictions")
+    check(("B", "its outline moved 1 px"), preds, truth)
+    check(["b", "shifted"], preds, truth)
+    check(("B", "its outline is shifted 1 px, so its band misses the truth's band"), preds, truth)
+    _fails(lambda a: check(a, preds, truth), ("A", "a bite is missing"), "A has the lower mask IoU",
+           "0.663", "0.333", "exercise 7")
+    _fails(lambda a: check(a, preds, truth), ("B", "it is worse"), "B is right", "say why")
+    _fails(lambda a: check(a, preds, truth), "B", "a name and a reason")
+    _fails(lambda a: check(a, preds, truth), ("C", "shifted"), "not one of the predictions")
 
 
 def test_boundary_flag_circular_and_bite_reasons_fail_review_00s11b():
     preds, truth = _flag_case()
-    _fails(lambda a: checks.check_boundary_flag(_band_iou, a, preds, truth), ("B", "its boundary IoU is lower"),
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth), ("B", "its boundary IoU is lower"),
            "not which score is lower")
-    _fails(lambda a: checks.check_boundary_flag(_band_iou, a, preds, truth),
+    _fails(lambda a: checks.check_boundary_flag(a, preds, truth),
            ("B", "it has a bite missing on the edge"), "describes a bite", "other prediction")
 
 
-def test_boundary_flag_numbers_come_from_the_learners_own_bands_review_00s11b():
+def test_boundary_flag_grades_the_answer_only_the_numbers_are_exercise_7s_review_00s12():
+    """Exercise 12 reads the learner's own exercise-7 boundary_iou (d = 1 on its 40×40 image): the check
+    grades the answer, and the old call with a band function first is told the new form."""
+    import importlib.util
+    import pathlib
+    import re
+
     preds, truth = _flag_case()
-    flagged = ("B", "shifted 1 px")
-    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth),
-           lambda p, t: metrics.boundary_iou(p, t, dilation_ratio=0.02), "segcourse.metrics.boundary_iou")
-    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth), lambda p, t: metrics.iou(p, t) + 0,
-           "segcourse.metrics")
-    _fails(lambda f: checks.check_boundary_flag(f, flagged, preds, truth),
-           lambda p, t: (p & t).sum() / (p | t).sum(), "That is the mask IoU", "0.663")
+    assert max(1, round(0.02 * np.hypot(40, 40))) == 1
+    _fails(lambda f: checks.check_boundary_flag(f, preds, truth), lambda p, t: 0.5, "pass only your answer")
+    source = (pathlib.Path(__file__).parents[1] / "solutions" / "00_masks_and_iou.py").read_text(encoding="utf-8")
+    ex12 = source[source.index("## 12 ·"):]
+    assert "boundary_iou(" in ex12 and "binary_erosion" not in ex12 and "def band_iou" not in ex12
+    assert re.search(r"check_boundary_flag\(flagged, predictions, round_truth\)", ex12)
+    assert importlib.util.find_spec("scipy")
+
+
+# ---------------------------------------------------------------------- review 00s12: named hints
+def test_overlay_that_edits_the_image_in_place_is_refused_review_00s12():
+    image, truth = _stain()
+    shifted = np.roll(truth, 1, axis=1)
+    note = f"shifted 1 px: {(shifted != truth).sum()} pixels wrong"
+
+    def in_place(image, mask, colour, alpha):       # right numbers, but the learner's image is changed
+        inside = np.asarray(mask) != 0
+        image[inside] = (1 - alpha) * image[inside] + alpha * np.asarray(colour) / 255
+        return image
+    _fails(lambda f: checks.check_overlay_note(f, image, truth, shifted, note), in_place, "in place",
+           "image.copy()")
+    checks.check_overlay_note(_blend, image, truth, shifted, note)
+
+
+def test_confusion_from_scores_max_instead_of_argmax_is_named_review_00s12():
+    def largest_score(scores, target):               # the highest score, not its class
+        k = np.shape(scores)[1]
+        pred = np.asarray(scores).max(axis=1).astype(np.int64).ravel()
+        index = k * np.asarray(target).astype(np.int64).ravel() + pred
+        return np.bincount(index, minlength=k * k)[:k * k].reshape(k, k)
+
+    def largest_score_np(scores, target):
+        k = np.shape(scores)[1]
+        pred = np.clip(np.round(np.max(scores, axis=1)), 0, k - 1).astype(np.int64).ravel()
+        return np.bincount(k * np.asarray(target).astype(np.int64).ravel() + pred, minlength=k * k).reshape(k, k)
+    for f in (largest_score, largest_score_np):
+        _fails(checks.check_confusion_from_scores, f, "largest score (max)", "argmax(axis=1)")
+
+
+def test_empty_conventions_one_for_real_misses_is_named_review_00s12():
+    def one_for_misses(i, u):                         # every IoU of 0 scored 1, real misses included
+        i, u = np.asarray(i, float), np.asarray(u, float)
+        iou = np.divide(i, u, out=np.zeros_like(u), where=u > 0)
+        return (*_means(i, u)[:1], float(np.where(iou == 0, 1.0, iou).mean()), _means(i, u)[2])
+    _fails(checks.check_empty_conventions, one_for_misses, "as_one also scores 1", "real 0", "union == 0")

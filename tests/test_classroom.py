@@ -170,12 +170,14 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "overlay_note": [
         ("dee", """
-            def overlay(image, mask, colour, alpha):  # blends the colour over the whole image, mask ignored
-                return (1 - alpha) * np.asarray(image, dtype=float) + alpha * np.asarray(colour) / 255
+            def overlay(image, mask, colour, alpha):  # right blend, but painted into the image it was given
+                inside = np.asarray(mask) != 0
+                image[inside] = (1 - alpha) * image[inside] + alpha * np.asarray(colour) / 255
+                return image
 
             faulty = np.roll(stain_truth, 2, axis=1)
             note = f"shifted 2 px right: {(faulty != stain_truth).sum()} pixels wrong"
-            """, {"check_overlay_note"}),
+            """, {"check_overlay_note"}),  # (a blend over the whole image: tests/test_checks_lesson00_hints.py)
         ("fay", """
             def overlay(image, mask, colour, alpha):
                 image = np.asarray(image, dtype=float)
@@ -186,18 +188,11 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             note = "left part of the overlay removed: 172 pixels"  # names another fault ('over', 'moved' inside)
             """, {"check_overlay_note"}),
     ],
-    "boundary_flag": [
+    "boundary_flag": [  # the boundary IoUs come from the learner's exercise 7; only the answer is graded
         ("dee", """
-            def band_iou(pred, truth):  # the mask IoU, not the bands
-                return (pred & truth).sum() / (pred | truth).sum()
-
             flagged = ("A", "it has the lower mask IoU")
             """, {"check_boundary_flag"}),
         ("fay", """
-            def band_iou(pred, truth):
-                bands = [m & ~ndimage.binary_erosion(m, np.ones((3, 3))) for m in (pred, truth)]
-                return (bands[0] & bands[1]).sum() / (bands[0] | bands[1]).sum()
-
             flagged = ("B", "its boundary IoU is lower")  # the right prediction, but a circular reason
             """, {"check_boundary_flag"}),
     ],

@@ -106,18 +106,10 @@ def test_series_colours_are_far_from_every_class_and_alarm_colour():
         assert delta_e(a, b) > MIN_DELTA_E, (tuple(a), tuple(b))
 
 
-def test_lesson00_car_colours_are_far_from_classes_outcomes_errors_and_each_other():
-    """Lesson 00 §0 hand-picks one colour per car; none may read as a class, an outcome or an error colour."""
-    import ast
+def test_lesson00_cars_take_the_palette_instance_colours():
+    """Lesson 00 §0 hand-picks no car colours: its cars take palette.INSTANCE_COLOURS (over a grey label map),
+    whose distance from the outcome colours test_instance_colours_are_not_outcome_colours checks."""
     import pathlib
-    import re
 
     source = (pathlib.Path(__file__).parents[1] / "notebooks" / "00_masks_and_iou.py").read_text(encoding="utf-8")
-    cars = ast.literal_eval(re.search(r"^car_colours = (\{.*\})$", source, re.M).group(1))
-    colours = np.array(list(cars.values()))
-    against = {**CLASS_PALETTES, **{k: np.array([v]) for k, v in ALARMS.items()},
-               **{f"neutral {k}": np.array([NEUTRAL_COLOURS[k]]) for k in set(NEUTRAL_COLOURS) - BACKGROUND_NEUTRALS}}
-    d, mine, theirs = palette.min_delta_e(colours, against)
-    assert d > MIN_DELTA_E, f"car colour {mine} is {d:.1f} CIEDE2000 from {theirs}"
-    for a, b in itertools.combinations(cars.values(), 2):
-        assert delta_e(a, b) > MIN_DELTA_E, (a, b)
+    assert "viz.class_task_outputs(" in source and "colours=" not in source.split("viz.class_task_outputs(")[1].split(")")[0]

@@ -378,6 +378,17 @@ def _cm_from_scores(scores: np.ndarray, target: np.ndarray, axis: int = 1) -> np
     return metrics.confusion_matrix(labels, target, k)
 
 
+def _uses_max_not_argmax(fn: Callable) -> bool:
+    """Whether ``fn``'s source takes a ``max`` of the scores and never an ``argmax`` (comments left out)."""
+    import inspect
+
+    try:
+        code = re.sub(r"#.*", "", inspect.getsource(fn))
+    except (OSError, TypeError):
+        return False
+    return bool(re.search(r"(\.|\bnp\.)a?max\s*\(", code)) and "argmax" not in code
+
+
 @learner_check
 def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     """Check ``confusion_from_scores(scores, target)``: rows = truth, scores ``(N, K, H, W)``.
@@ -398,7 +409,17 @@ def check_confusion_from_scores(confusion_from_scores: Callable) -> None:
     target = rng.integers(0, 3, (3, 3, 3))          # N = K = H = W = 3: argmax over a wrong axis still runs
     scores = rng.normal(0, 1, (3, 3, 3, 3)) + 2.0 * np.moveaxis(np.eye(3)[target], -1, 1)
     want = _cm_from_scores(scores, target)
-    got = _array(call(confusion_from_scores, scores, target, what="confusion_from_scores"), "confusion_from_scores")
+    max_hint = ("you took the largest score (max) at each pixel, not its class: scores.max(axis=1) is how sure the "
+                "model is, scores.argmax(axis=1) is which class it picks. The label map is the argmax.")
+    try:
+        got = _array(call(confusion_from_scores, scores, target, what="confusion_from_scores"),
+                     "confusion_from_scores")
+    except AssertionError as exc:
+        if _uses_max_not_argmax(confusion_from_scores):
+            raise AssertionError(f"your function failed ({str(exc).splitlines()[0][:120]}); {max_hint}") from None
+        raise
+    if (got.shape != (3, 3) or not np.array_equal(got, want)) and _uses_max_not_argmax(confusion_from_scores):
+        raise AssertionError(f"on a batch of 3 images with K = 3 your matrix is wrong: {max_hint}")
     if got.shape != (3, 3):
         raise AssertionError(f"scores of shape (N, K, H, W) = {scores.shape} have K = 3 classes: return a 3×3 matrix; "
                              f"yours has shape {got.shape}. First labels = scores.argmax(1), then count pairs.")
@@ -717,6 +738,11 @@ def check_empty_conventions(car_means: Callable) -> None:
         pooled = inter.sum() / union.sum() if union.sum() else float("nan")
         if not all(np.isnan(w) for w in want[:2]) and sorted(map(_show, got)) == sorted(map(_show, want)):
             hint = "the right three numbers in another order: return (as_zero, as_one, skipped)."
+        elif miss.any() and _close(got[1], float(np.where(inter == 0, 1.0, iou).mean()), 1e-6) \
+                and not _close(want[1], float(np.where(inter == 0, 1.0, iou).mean()), 1e-6):
+            hint = (f"your as_one also scores 1 for the {int(miss.sum())} image(s) with intersection 0 but union > 0: "
+                    f"a car missed (or predicted where there is none) is a real 0 under every convention. Only an "
+                    f"image with union 0, two empty masks, gets the convention's 1: test union == 0, not IoU == 0.")
         elif not empty.all() and any(np.isnan(g) for g in got[:2]):
             k = next(n for n, g in zip(names[:2], got[:2]) if np.isnan(g))
             hint = (f"{k} is nan: 0 / 0 of an image with union 0 gave NaN, and np.mean of anything with a NaN is NaN. "
@@ -1512,6 +1538,25 @@ def _fault_kind(faulty: np.ndarray, truth: np.ndarray) -> str:
     return "mixed"
 
 
+def _refuse_in_place(overlay: Callable, img: np.ndarray, mask: np.ndarray, colour: Any, alpha: float) -> None:
+    """Fail if ``overlay`` changes the image it is given (the checks' calls get copies, so it is probed here)."""
+    import contextlib
+    import io
+
+    given = img.copy()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            overlay(given, mask.copy(), colour, alpha)
+    except Exception:  # noqa: BLE001  (the checked calls above already ran it without a crash)
+        return
+    if not np.array_equal(given, img):
+        y, x = np.argwhere((given != img).any(axis=-1))[0]
+        raise AssertionError(f"your overlay changed the image it was given, in place (pixel ({y}, {x}) was "
+                             f"{np.round(img[y, x], 3).tolist()}, is now {np.round(given[y, x], 3).tolist()}): the "
+                             f"exercise asks for a new picture, and the image must stay as it was for the next "
+                             f"drawing. Blend into image.copy(), or use np.where, which builds a new array.")
+
+
 @learner_check
 def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, note: Any) -> None:
     """Check ``overlay(image, mask, colour, alpha)`` pixel by pixel, then the failure ``note`` on ``faulty``.
@@ -1521,7 +1566,8 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
     learner's prediction: ``truth`` with one planted fault (a shift of 1 to 3 px, a missing part or
     extra pixels). ``note`` is one line that names the fault and the number of wrong pixels
     (FP + FN). Typical mistakes get their cause named: a blend over the whole image, colour not
-    divided by 255, ``alpha`` on the wrong side, only ``mask == 1`` painted, a note on another fault.
+    divided by 255, ``alpha`` on the wrong side, only ``mask == 1`` painted, an ``image`` changed in
+    place, a note on another fault.
 
     >>> blend = lambda im, m, c, a: np.where(np.asarray(m)[..., None] != 0, (1 - a) * im + a * np.array(c) / 255, im)
     >>> t = np.zeros((8, 8), bool); t[2:6, 2:6] = True
@@ -1562,6 +1608,7 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         raise AssertionError(f"{head} pixel ({y}, {x}) should be {np.round(want[y, x], 3).tolist()}, yours is "
                              f"{np.round(got[y, x], 3).tolist()}.")
     call.refuse("overlay")
+    _refuse_in_place(overlay, *_overlay_cases()[0])
     t = np.asarray(_plain(truth)) != 0
     f = _array(faulty, "faulty") != 0
     if f.shape != t.shape:
@@ -1607,45 +1654,32 @@ BITE_PATTERN = r"\b(bite|bitten|missing|cut|hole|lost|drop|remov|chunk|notch)\w*
 
 
 @learner_check
-def check_boundary_flag(band_iou: Callable, answer: Any, predictions: dict, truth: Any) -> None:
-    """Check ``band_iou(pred, truth)`` (boundary IoU with bands 1 pixel wide, the learner's own band
-    code) on each prediction, then ``answer = (name, reason)``: the prediction with the lowest
-    boundary IoU against ``truth``, and a reason that says its whole outline moved (a word of
+def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
+    """Check ``answer = (name, reason)``: the prediction with the lowest boundary IoU (bands 1 pixel
+    wide, as the learner's exercise-7 ``boundary_iou`` gives on a 40×40 image with ratio 0.02)
+    against ``truth``, and a reason that says its whole outline moved (a word of
     ``SHIFT_PATTERN``) and does not describe a bite (``BITE_PATTERN``, the other prediction).
+    Only the answer is graded: the numbers come from the learner's exercise 7, graded there.
 
     >>> t = np.zeros((40, 40), bool); t[10:30, 10:30] = True
     >>> cut = t.copy(); cut[10:16, 10:22] = False
     >>> preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
-    >>> from scipy import ndimage
-    >>> band = lambda m: m & ~ndimage.binary_erosion(m, np.ones((3, 3)))
-    >>> own = lambda p, q: (band(p) & band(q)).sum() / (band(p) | band(q)).sum()
-    >>> check_boundary_flag(own, ("B", "the whole outline shifted 1 px"), preds, t)
-    check_boundary_flag: your band IoUs 0.634 for A, 0.333 for B; B flagged, its outline shifted
-    >>> check_boundary_flag(own, ("A", "a part is missing"), preds, t)
+    >>> check_boundary_flag(("B", "the whole outline shifted 1 px"), preds, t)
+    check_boundary_flag: boundary IoU (1 px bands) 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(("A", "a part is missing"), preds, t)
     Traceback (most recent call last):
     ...
     segcourse.checks.CheckFailed: A has the lower mask IoU ...
     """
+    if callable(answer):
+        raise AssertionError("pass only your answer: checks.check_boundary_flag(flagged, predictions, round_truth); "
+                             "the boundary IoUs come from your boundary_iou of exercise 7")
     t = np.asarray(_plain(truth)) != 0
     names = list(predictions)
     masks = {n: np.asarray(predictions[n]) != 0 for n in names}
     square = np.ones((3, 3), bool)
     biou = {n: _biou(masks[n], t, lambda m: m & ~_eroded(m, 1, square)) for n in names}
     miou = {n: metrics.iou(masks[n], t) for n in names}
-    call = Watch(LIBRARY + TORCHMETRICS)
-    got = {}
-    for n in names:
-        value = call(band_iou, masks[n].copy(), t.copy(), what="band_iou")
-        got[n] = _number(value, "band_iou")
-    _refuse(call, "band_iou")
-    for n in names:
-        if not np.isclose(got[n], biou[n], atol=1e-3):
-            hint = ""
-            if np.isclose(got[n], miou[n], atol=1e-3):
-                hint = "That is the mask IoU: compare only the bands of the two masks."
-            raise AssertionError(f"band_iou({n}, truth) should be {biou[n]:.3f} (bands 1 pixel wide: mask & "
-                                 f"~binary_erosion(mask, np.ones((3, 3))), then the IoU of the two bands); yours "
-                                 f"is {_show(got[n])}. {hint}")
     if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
         raise AssertionError(f'answer with a name and a reason, e.g. flagged = ("{names[0]}", "because ...")')
     name, reason = (str(a).strip() for a in answer)
@@ -1657,8 +1691,9 @@ def check_boundary_flag(band_iou: Callable, answer: Any, predictions: dict, trut
         low = min(names, key=lambda n: miou[n])
         why = (f"{name} has the lower mask IoU ({miou[name]:.3f}), but mask IoU counts every pixel; boundary IoU "
                f"compares only the bands along the outlines. " if name == low else "")
-        raise AssertionError(f"{why}Your own band IoUs say which prediction's band overlaps the truth's band "
-                             f"least: {', '.join(f'{n} {got[n]:.3f}' for n in names)}.")
+        raise AssertionError(f"{why}With bands 1 pixel wide (your boundary_iou of exercise 7, printed above), which "
+                             f"prediction's band overlaps the truth's band least? Boundary IoU: "
+                             f"{', '.join(f'{n} {biou[n]:.3f}' for n in names)}.")
     text = reason.lower()
     if re.search(BITE_PATTERN, text):
         raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
@@ -1666,8 +1701,8 @@ def check_boundary_flag(band_iou: Callable, answer: Any, predictions: dict, trut
     if not re.search(SHIFT_PATTERN, text):
         raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: what "
                              f"happened to its outline? (a word such as 'shifted' or 'moved')")
-    shown = ", ".join(f"{got[n]:.3f} for {n}" for n in names)
-    print(f"check_boundary_flag: your band IoUs {shown}; {name} flagged, its outline shifted")
+    shown = ", ".join(f"{biou[n]:.3f} for {n}" for n in names)
+    print(f"check_boundary_flag: boundary IoU (1 px bands) {shown}; {name} flagged, its outline shifted")
 
 
 __all__ += ["check_overlay_note", "check_boundary_flag"]
