@@ -16,7 +16,7 @@ The class, one learner per kind of submission:
 ===========  ==============================================  ===========================
 learner      submits                                         automatic points expected
 ===========  ==============================================  ===========================
-``ada``      the solutions                                   all
+``ada``      the solutions                                   all (lesson 00 only, below)
 ``ben``      the release, untouched                          none
 ``cyd``      correct answers that print warnings on stderr   all (lesson 00 only, below)
 ``dee``      typical wrong answers (set 1), the other        all but the cells listed
@@ -26,14 +26,20 @@ learner      submits                                         automatic points ex
 ``eve``      the release + a stale ``reports/portfolio.html``  none
 ===========  ==============================================  ===========================
 
-``ben`` and ``cyd`` take part in the README's example lesson only, since autograde runs every
-cell of every submission and some lessons train in their checks. ``eve`` (the untouched release
+``ada``, ``ben`` and ``cyd`` take part in the README's example lesson only, since autograde runs
+every cell of every submission and some lessons train in their checks. In the other lessons ``ada``
+would re-run exactly what the strict nbval of ``solutions/`` runs (the solution notebook, no hidden
+tests): there the solution's full marks are shown by that run, and asserted here from its committed
+outputs (no grade cell raised, none may raise), while ``dee`` shows the other answers' points under
+nbgrader. ``ben``'s untouched release is also what ``fay`` leaves of every exercise she skips, so
+every lesson's release runs under autograde: its errors must lie in the stubs and the checks of
+stubs, nowhere else (what a lax nbval of ``exercises/`` would check). ``eve`` (the untouched release
 plus the stale report) takes part in lesson 00 and in the portfolio lesson 05, whose exercise
 writes that report; ``fay`` carries the stale report in every lesson. ``fay`` hands in part of the
 work, as a learner short of time does: her exercises' checks must fail on her mistakes and only
 there, and the exercises she left (the training ones among them) cost the suite almost nothing.
-So lesson 05 is graded four times and the other lessons three times instead of six, one of them
-short (the suite's 5-minute budget).
+So lesson 05 is graded three times and the other lessons twice instead of six, one of them short
+(the suite's 5-minute budget).
 
 Free-text (markdown) answers are marked for manual grading. ``release/`` holds the notebook only:
 no solution code, no output, no side file (a report left in ``source/`` by running the solution
@@ -68,6 +74,7 @@ from traitlets.config.loader import PyFileConfigLoader  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import points  # noqa: E402
+from course import cells_allowed_to_raise  # noqa: E402
 
 README = ROOT / "README.md"
 MARKER = "<!-- teacher-commands: tests/test_classroom.py runs this block -->"
@@ -82,10 +89,10 @@ PORTFOLIO = "05_segmentation_practice"  # the lesson whose exercise writes repor
 
 def learners_of(lesson: str) -> tuple[str, ...]:
     """The class that submits ``lesson``: everyone for the README's example; ``eve`` (the untouched
-    release with a stale report) also for the portfolio lesson; ``ada``, ``dee``, ``fay`` elsewhere."""
+    release with a stale report) also for the portfolio lesson; ``dee`` and ``fay`` elsewhere."""
     if lesson == EXAMPLE:
         return LEARNERS
-    absent = ("ben", "cyd") if lesson == PORTFOLIO else ("ben", "cyd", "eve")
+    absent = ("ada", "ben", "cyd") if lesson == PORTFOLIO else ("ada", "ben", "cyd", "eve")
     return tuple(x for x in LEARNERS if x not in absent)
 
 # --------------------------------------------------------------------------------- wrong answers
@@ -1116,12 +1123,29 @@ def grade_end_to_end(lesson: str, tmp_path) -> None:
         assert gb.find_assignment(lesson).max_score == sum(p for _, p, _ in cells)
     assert not wrong, f"{lesson} gradebook differs:\n" + "\n".join(wrong)
     auto_total = sum(p for p, auto in graded.values() if auto)
-    assert table["ada"] == table.get("cyd", auto_total) == auto_total and table.get("ben", 0) == table.get("eve", 0) == 0
+    assert table.get("ada", auto_total) == table.get("cyd", auto_total) == auto_total and table.get("ben", 0) == table.get("eve", 0) == 0
     for learner in ("dee", "fay"):
         lost = answers_for(learner, solution)[1]
         assert table[learner] == auto_total - sum(graded[g][0] for g in lost)
     lost = answers_for("dee", solution)[1]
     assert not lost or 0 < table["dee"] < auto_total, "dee's wrong answers must leave a partial score"
+
+    # ada's full marks where ada does not hand in: the committed solution ran every grade cell without an
+    # error (nbval re-runs it strictly, so its grade cells pass on this machine too) and none is allowed to raise
+    for cell in solution.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            assert not any(o.output_type == "error" for o in cell.get("outputs", [])), cell.metadata.nbgrader
+            assert "raises-exception" not in cell.metadata.get("tags", []), cell.metadata.nbgrader
+    # the release runs to the end under autograde: errors only where a stub or a check of a stub is
+    for learner in [x for x in ("ben", "eve", "fay") if x in table]:
+        ran = nbformat.read(course / "autograded" / learner / lesson / f"{lesson}.ipynb", as_version=4)
+        allowed = cells_allowed_to_raise(released)
+        code = [c for c in ran.cells if c.cell_type == "code"]
+        assert all(c.execution_count for c in code), f"{learner}'s {lesson} did not run to the end"
+        raised = {n for n, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)}
+        assert raised <= allowed, f"{learner}'s {lesson}: cells {sorted(raised - allowed)} raised " + "; ".join(
+            next(o.ename + ": " + o.evalue for o in code[n].outputs if o.output_type == "error")
+            for n in sorted(raised - allowed))
 
     # the stale report travelled with eve's and fay's folders but never reached their graded copies
     # (a report there was written by the learner's own answer when autograde ran it)
