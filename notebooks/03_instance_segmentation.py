@@ -2,14 +2,11 @@
 # # 03 · Instance segmentation: from blobs to countable objects
 #
 # Semantic segmentation paints every cell pixel "cell". When two cells touch, their pixels form
-# **one blob**: the label map cannot count them or measure each one. *Instance* segmentation
-# gives every object its own id. This lesson opens the classical pipeline that does it
-# (connected components, the distance transform, markers, the watershed) one step at a time in
-# plain numpy, then lets a small network learn the part the pipeline gets wrong.
-#
-# **Panoptic** segmentation labels uncountable *stuff* (road, sky) semantically and gives every
-# countable *thing* its own id; its score, panoptic quality, is the one we use for our single
-# thing class, "cell".
+# **one blob**: the label map cannot count them. *Instance* segmentation gives every object its
+# own id. This lesson opens the classical pipeline (connected components, the distance transform,
+# markers, the watershed) step by step in plain numpy, then lets a small network learn the part
+# the pipeline gets wrong. We score with panoptic quality, the score of **panoptic**
+# segmentation (semantic *stuff* plus countable *things*), here for one thing class, "cell".
 #
 # **After this lesson you can**
 #
@@ -35,7 +32,7 @@ from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
 from segcourse import data, experiments, instances, models, palette, train, viz
-from segcourse.viz import legend_below, matched_swatch   # figure helpers: a legend under a panel, the 'matched' swatch
+from segcourse.viz import legend_below                   # a figure helper: a legend under a panel
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
@@ -44,13 +41,11 @@ np.set_printoptions(precision=3, suppress=True)
 # ## 1 · Lone cells and touching cells
 #
 # `data.touching_cells` draws fluorescent cells. With `isolated=0.5` each new cell has an even
-# chance of starting a new cluster; otherwise it is placed against an earlier cell, touching it
-# or overlapping it by up to a tenth of the sum of their radii (`overlap=0.1`); in a crowd a cell
-# can lose most of its disc. A shared pixel goes to the cell whose centre is relatively closer:
-# cells meet along a **shared boundary**, and none lies in front of another (real images add
-# **occlusion**). The generator
-# returns `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic mask
-# (every cell is class 1).
+# chance of starting a new cluster; otherwise it touches an earlier cell or overlaps it by up to
+# a tenth of the sum of their radii (`overlap=0.1`). A shared pixel goes to the cell whose centre
+# is relatively closer: cells meet along a **shared boundary** (real images add **occlusion**).
+# It returns `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic
+# mask (every cell is class 1).
 
 # %%
 cells = data.touching_cells(200, seed=0, overlap=0.1, isolated=0.5)
@@ -84,16 +79,14 @@ print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
 
 # %% [markdown]
 # Middle: semantic segmentation, one class. Right: the truth, one colour and outline per cell.
-# Some cells stand alone; others touch and form one blob. Both kinds are common (the counts
-# above), so connected components, next, are a fair baseline. Some cells keep only a sliver of
-# their disc (the last line).
+# Lone and touching cells are both common (the counts above), so connected components, next,
+# are a fair baseline. Some cells keep only a sliver of their disc (the last line).
 #
 # ## 2 · Connected components, by hand and with scipy
 #
-# The naive way to get "objects" from a mask: call every connected region one object. Written out,
-# it is a **flood fill**: scan the pixels; at each mask pixel without an id, start a new id and
-# spread it to every mask neighbour reachable from there (a queue of pixels still to visit).
-# "Neighbour" is a choice: the 4 pixels sharing an edge, or also the 4 sharing a corner (8).
+# Call every connected region one object. Written out, it is a **flood fill**: at each mask pixel
+# without an id, start a new id and spread it to every mask neighbour reachable from there (a
+# queue). "Neighbour" is a choice: the 4 pixels sharing an edge, or also the 4 corners (8).
 
 # %%
 def components_by_hand(mask, neighbours=((-1, 0), (1, 0), (0, -1), (0, 1))):
@@ -137,17 +130,15 @@ print(f"image {i}: true number of cells {n_cells[i]}, connected components {naiv
 
 # %% [markdown]
 # On the lone cells components are exactly right; the touching cells merge into one component, so
-# the count is too low. This is the limitation of semantic segmentation in one line: *a single
-# blob per class cannot separate touching instances, so it is not suitable for counting*.
+# the count is too low: *a single blob per class cannot separate touching instances*.
 #
 # ## 3 · The distance transform: where the centres are
 #
-# For every pixel inside the mask, how far is the nearest background pixel? Centres of cells are
-# far from the background; the "neck" where two cells touch is close to it. So a merged blob
-# usually becomes hills, one per cell (not always: counted below). To see a neck, take two cells
-# that touch, each with a hilltop of its own (no neighbouring pixel higher), and read the map
-# along the line between the tops (`instances.touching_pairs` finds such pairs and samples the
-# map every half pixel along each line, with `ndimage.map_coordinates`):
+# For every mask pixel, how far is the nearest background pixel? Centres of cells are far from
+# it; the "neck" where two cells touch is close to it. So a merged blob usually becomes hills,
+# one per cell (not always: counted below). Take two touching cells, each with a hilltop of its
+# own, and read the map along the line between the tops (`instances.touching_pairs` samples it
+# every half pixel):
 
 # %%
 mask = cells.labels[i].astype(bool)
@@ -160,10 +151,12 @@ line_colour = palette.rgb(palette.SERIES[0])
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
 im = axes[0].imshow(dist, cmap="magma"); axes[0].set_title("distance to background"); axes[0].set_axis_off()
-axes[0].plot(cc, rr, color=line_colour, lw=2)
+axes[0].plot(cc, rr, color=line_colour, lw=3)
+axes[0].plot(cc[[0, -1]], rr[[0, -1]], "o", ms=7, mfc="white", mec="black", mew=1)       # the two tops
 fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance to background (px)")
 axes[1].plot(along, prof, color="black")
-axes[1].set(title="along the grey line", xlabel="position along the line (px)", ylabel="distance to background (px)",
+axes[1].plot(along[[0, -1]], prof[[0, -1]], "o", ms=7, mfc="white", mec="black", mew=1)
+axes[1].set(title="along the line (white dots: the tops)", xlabel="position along the line (px)", ylabel="distance to background (px)",
             ylim=(0, None))
 fig.tight_layout()
 crossing = along[np.argmax(inst[np.round(rr).astype(int), np.round(cc).astype(int)] != id_a)]
@@ -176,53 +169,35 @@ print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lo
 # the hill of the other: one peak per cell, a valley between them (the numbers above).
 #
 # That is the usual case, not the rule. Over the 200 images, count the cells that hold no peak of
-# the mask's distance map and those that hold two or more. The peaks come from `peak_local_max`
-# (section 4 uses it too): pixels equal to the maximum of their window of 2·2 + 1 = 5 px
-# (`min_distance=2`), of which it drops those within 2 px of a kept peak (on a plateau). The
-# cell checks the first half:
+# the mask's distance map (`peak_local_max` with `min_distance=2`, as in section 4) and those that
+# hold two or more:
 
 # %%
-no_peak = several = n_peaks = n_candidates = windows_max = cut = still_matched = 0
-peaks_per_cell = []                                      # per image: mask-distance peaks inside each true cell (section 6 reuses it)
+peaks_per_cell = []                                      # per image: mask-distance peaks inside each true cell
 for m_, t_ in zip(cells.labels, cells.instances):
     d_ = ndimage.distance_transform_edt(m_)
     pk = peak_local_max(d_, min_distance=2, labels=ndimage.label(m_)[0], exclude_border=False)
-    top5 = ndimage.maximum_filter(d_, size=5)                               # the maximum of each 5 × 5 window
-    windows_max += np.all(d_[tuple(pk.T)] == top5[tuple(pk.T)])             # each peak is its window's maximum
-    n_peaks, n_candidates = n_peaks + len(pk), n_candidates + np.sum((d_ == top5) & (m_ > 0))
-    per_cell = np.bincount(t_[tuple(pk.T)], minlength=t_.max() + 1)[1:]     # peaks inside each true cell
-    peaks_per_cell.append(per_cell)
-    no_peak, several = no_peak + np.sum(per_cell == 0), several + np.sum(per_cell >= 2)
-    ws_ = instances.separate_touching(m_, min_distance=2)                  # the watershed from these peaks (section 5)
-    for g in np.nonzero(per_cell >= 2)[0] + 1:                              # each cell with two or more peaks
-        pieces = [p for p in np.unique(ws_[t_ == g]) if p > 0 and np.mean(t_[ws_ == p] == g) > 0.5]
-        cut += len(pieces) >= 2                                             # two or more objects lie mostly inside it
-        still_matched += any(np.sum((ws_ == p) & (t_ == g)) / np.sum((ws_ == p) | (t_ == g)) > 0.5 for p in pieces)
-print(f"peak_local_max: every peak is the maximum of its 5 × 5 window on {windows_max} of 200 images; it keeps "
-      f"{n_peaks} of the {n_candidates} such pixels")
+    peaks_per_cell.append(np.bincount(t_[tuple(pk.T)], minlength=t_.max() + 1)[1:])
+no_peak = sum(int(np.sum(pc == 0)) for pc in peaks_per_cell)
+several = sum(int(np.sum(pc >= 2)) for pc in peaks_per_cell)
 print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; with two or more peaks: {several}")
-print(f"cells with two or more peaks that the watershed cuts into 2 or more objects lying mostly inside them: "
-      f"{cut} of {several}; of the {several}, still matched by one object (IoU > 0.5): {still_matched}")
 
 # %% [markdown]
 # A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two (section 6 counts how often). A cell with two peaks risks being split:
-# the watershed of section 5, seeded from these peaks, cuts 15 of the 25 into two or more objects
-# lying mostly inside them (last line above), yet all 25 are still matched by one of their pieces.
+# usually merges the two (section 6 counts how often). A cell with two peaks risks being split
+# (section 5 counts how often).
 #
 # ## 4 · Markers and the watershed, by hand
 #
-# Three steps:
-#
 # 1. **markers**: the local maxima of the distance map at least `min_distance` pixels apart
-#    (`peak_local_max`, within each connected component), each with its own id;
-# 2. **flood**: grow every marker over the landscape `-dist` (hilltops are now basins), always
-#    from the lowest pixel reached so far. A pixel goes to the first flood that reaches it, so
-#    where two floods meet is the border between two cells;
+#    (`peak_local_max`), each with its own id;
+# 2. **flood**: grow every marker over `-dist` (hilltops are now basins), always from the lowest
+#    pixel reached so far; a pixel goes to the first flood that reaches it, so where two floods
+#    meet is the border between two cells;
 # 3. the mask keeps the flood off the background.
 #
-# The flood is a priority queue (Python's `heapq`): pop the lowest pixel, give its free
-# neighbours its id, push them. Written out, then checked against scikit-image's `watershed`:
+# The flood is a priority queue (`heapq`): pop the lowest pixel, give its free neighbours its id,
+# push them. Written out, then checked against scikit-image's `watershed`:
 
 # %%
 def flood(height, markers, mask):
@@ -269,28 +244,11 @@ print(f"flood by hand and skimage.segmentation.watershed(-dist, markers, mask=ma
       f"of 200 images; with every height moved by a random millionth of a pixel (no ties), on {sum(same_untied)}")
 
 # %%
+fig = viz.compare_instances(cells.images[i], cells.instances[i], {"components": naive, "watershed": split}, lead=1)
+im = fig.axes[0].imshow(dist, cmap="magma"); fig.axes[0].set_title("distance map and markers")
+fig.axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
+fig.colorbar(im, ax=fig.axes[0], fraction=0.046, label="distance (px)"); legend_below(fig.axes[0]); fig.tight_layout()
 m_split, m_naive = (instances.match_instances(p_, cells.instances[i]) for p_ in (split, naive))
-split_colours, truth_colours = viz.matched_instance_colours(split, cells.instances[i], m_split)  # a match shares its colour
-naive_colours = viz.matched_instance_colours(naive, cells.instances[i], m_naive)[0]   # a true cell's colour is the same for both
-matched = matched_swatch()
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.8))
-im = axes[0].imshow(dist, cmap="magma"); axes[0].set_axis_off()
-axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2, label="marker (peak)")
-axes[0].set_title("distance map and markers"); legend_below(axes[0])
-fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance (px)")
-viz.instance_overlay(cells.images[i], naive, ax=axes[1], title=f"components: {naive.max()}", colours=naive_colours,
-                     legend=False)
-viz.instance_overlay(cells.images[i], split, ax=axes[2], title=f"watershed: {split.max()}", colours=split_colours,
-                     legend=False)
-viz.instance_overlay(cells.images[i], cells.instances[i], ax=axes[3], title=f"truth: {n_cells[i]} cells",
-                     colours=truth_colours, legend=False)
-fp_label = {"FP": "FP: unmatched prediction"}
-merge_handles = [viz.outline_merges(ax, p_, cells.instances[i]) for ax, p_ in ((axes[1], naive), (axes[2], split))]
-for ax, handles in ((axes[1], [matched, *viz.outcome_handles(("FP",), labels=fp_label), *merge_handles[0]]),
-                    (axes[2], [matched, *merge_handles[1]]),
-                    (axes[3], viz.outcome_handles(("FN",), labels={"FN": "FN: missed by the watershed"}))):
-    legend_below(ax, handles)
-fig.tight_layout()
 print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_split.fn} missed), "
       f"connected components {m_naive.tp}; true cells under each unmatched component (red):",
       [len(np.unique(cells.instances[i][naive == p])) - 1 for p in m_naive.unmatched_pred])
@@ -298,14 +256,13 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
 # %% [markdown]
 # Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
 # that matches a true cell (IoU above 0.5, section 5) takes that cell's colour; an unmatched
-# prediction is red. A lavender outline marks a **merge**, a prediction holding more than half of
-# two or more cells: solid if it matches none of them, dashed if it matches one. The truth panel shows in blue the cells the *watershed* misses: it finds 6
-# of the 8 cells here, the components 3. These colours follow the matches, so the same cells of
-# image 0 wear other colours than in section 1's figure, which gives each true cell its own.
+# prediction is red. A lavender outline marks a **merge**, a prediction covering a tenth or more
+# of each of two or more cells (the rule of section 5's counts): solid if it matches none of
+# them, dashed if it matches one. In blue, the cells the *watershed* misses: it finds 6 of the 8
+# cells here, the components 3.
 #
-# The two floods differ only at **ties** (pixels of equal height that two floods reach): the same
-# map on 159 of 200 images, on all 200 once the ties are broken (the line under the comparison
-# cell). From here on we use scikit-image's `watershed`, the same flood in compiled code.
+# The two floods differ only at **ties** (pixels of equal height): the same map on 159 of 200
+# images, on all 200 once the ties are broken. From here on we use scikit-image's `watershed`.
 # `instances.separate_touching` wraps these lines (and gives a marker to a component without any
 # peak); it gives the same map on every image here:
 
@@ -323,12 +280,49 @@ same = sum(np.array_equal(watershed_by_hand(m.astype(bool), 2), instances.separa
 print(f"by hand and instances.separate_touching agree on {same} of 200 images")
 
 # %% [markdown]
-# **The knob: `min_distance`.** Too small, and a ragged outline grows several peaks in one cell
-# (the cell shatters); too large, and two centres closer than it share one marker (a merge). A
-# knob tuned on the images it is scored on flatters the score, so we tune on a separate **tuning
-# set** of 200 images (seed 1) and score on the lesson's 200 (seed 0). On the tuning set, count
-# the objects, the true cells matched (TP), the unmatched predictions (FP), the missed cells (FN),
-# and the pooled PQ (section 5):
+# ## 5a · Scoring instances: matching, PQ, count error
+#
+# A predicted and a true cell **match** when their IoU is above 0.5. The cells of one map do not
+# overlap, so a cell can share more than half of the union with at most one cell of the other
+# map: the matching is unique. Then
+#
+# * **TP** = matched pairs, **FP** = predicted cells with no partner, **FN** = true cells missed;
+# * **SQ** (segmentation quality) = mean IoU of the matched pairs: how good the masks are;
+# * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN), an F1 score of finding the cells;
+# * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ = Σ IoU of the pairs / (TP + ½FP + ½FN).
+#
+# The library computes them as `torchmetrics` (PQ) and `pycocotools` (mask IoU, COCO AP) do.
+
+# %%
+m = instances.match_instances(split, cells.instances[i])
+print("TP, FP, FN:", m.tp, m.fp, m.fn)
+print("pairs (pred id, true id, IoU):", [(p, g, round(v, 3)) for p, g, v in m.pairs])
+print({k: round(v, 3) for k, v in instances.panoptic_quality(split, cells.instances[i]).items()})
+
+# %% [markdown]
+# Over a data set, Kirillov et al. **pool** TP, FP, FN and the IoUs of all images first, then take
+# the ratio (`instances.dataset_panoptic_quality`): PQ = SQ × RQ holds exactly, and an image with
+# many cells weighs more. By hand, for the watershed of section 4 (`min_distance=2`) on all 200 images:
+
+# %%
+preds = {"connected components": [instances.label_components(s) for s in cells.labels],
+         "watershed": [instances.separate_touching(s, min_distance=2) for s in cells.labels]}
+
+tp = fp = fn = 0
+iou_sum = 0.0
+for pred, truth in zip(preds["watershed"], cells.instances):
+    m = instances.match_instances(pred, truth)
+    tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
+    iou_sum += sum(v for _, _, v in m.pairs)
+sq, rq = iou_sum / tp, tp / (tp + fp / 2 + fn / 2)
+print(f"pooled over 200 images: TP {tp}, FP {fp}, FN {fn} | SQ {sq:.3f} × RQ {rq:.3f} = PQ {sq * rq:.3f}")
+print("instances.dataset_panoptic_quality:", {k: round(v, 3) for k, v in
+                                               instances.dataset_panoptic_quality(preds["watershed"], cells.instances).items()})
+
+# %% [markdown]
+# **The knob: `min_distance`.** Too small, and a ragged cell grows several peaks (it shatters);
+# too large, and two close centres share one marker (a merge). A knob tuned on the images it is
+# scored on flatters the score, so we tune on a separate **tuning set** (200 images, seed 1):
 
 # %%
 tuning = data.touching_cells(200, seed=1, overlap=0.1, isolated=0.5)
@@ -347,46 +341,6 @@ print("highest PQ on the tuning set: min_distance =", best_md)
 # cells; 3 makes fewer false positives than 2 (13 against 23) but misses more cells (128 against
 # 108), and PQ weighs both: 2 scores 0.888, just above 3's 0.885. We keep `min_distance=2`.
 #
-# ## 5a · Scoring instances: matching, PQ, count error
-#
-# To score instances we first **match** them: a predicted and a true cell are a pair when their
-# IoU is above 0.5. The cells of one map do not overlap, so a cell can share more than half of
-# the union with at most one cell of the other map: the matching is unique. Then
-#
-# * **TP** = matched pairs, **FP** = predicted cells with no partner, **FN** = true cells missed;
-# * **SQ** (segmentation quality) = mean IoU of the matched pairs: how good the masks are;
-# * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN), an F1 score of finding the cells;
-# * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ = Σ IoU of the pairs / (TP + ½FP + ½FN).
-#
-# The library computes them as `torchmetrics` (PQ) and `pycocotools` (mask IoU, COCO AP) do.
-
-# %%
-m = instances.match_instances(split, cells.instances[i])
-print("TP, FP, FN:", m.tp, m.fp, m.fn)
-print("pairs (pred id, true id, IoU):", [(p, g, round(v, 3)) for p, g, v in m.pairs])
-print({k: round(v, 3) for k, v in instances.panoptic_quality(split, cells.instances[i]).items()})
-
-# %% [markdown]
-# Over a data set, Kirillov et al. **pool** TP, FP, FN and the IoUs of all images first, then take
-# the ratio (`instances.dataset_panoptic_quality`): PQ = SQ × RQ holds exactly, and an image with
-# many cells weighs more. By hand, for the watershed on all 200 images:
-
-# %%
-preds = {"connected components": [instances.label_components(s) for s in cells.labels],
-         "watershed": [instances.separate_touching(s, min_distance=2) for s in cells.labels]}
-
-tp = fp = fn = 0
-iou_sum = 0.0
-for pred, truth in zip(preds["watershed"], cells.instances):
-    m = instances.match_instances(pred, truth)
-    tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
-    iou_sum += sum(v for _, _, v in m.pairs)
-sq, rq = iou_sum / tp, tp / (tp + fp / 2 + fn / 2)
-print(f"pooled over 200 images: TP {tp}, FP {fp}, FN {fn} | SQ {sq:.3f} × RQ {rq:.3f} = PQ {sq * rq:.3f}")
-print("instances.dataset_panoptic_quality:", {k: round(v, 3) for k, v in
-                                               instances.dataset_panoptic_quality(preds["watershed"], cells.instances).items()})
-
-# %% [markdown]
 # Both methods, with the per-image PQ beside the pooled one and the count error of every image:
 
 # %%
@@ -401,10 +355,10 @@ for name, pred in preds.items():
           f"{med:.3f} [{q1:.3f}, {q3:.3f}]{'':>12} | {np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 
 # %% [markdown]
-# Components reach a pooled PQ of 0.515 (SQ 0.909): right on the 387 lone cells, but they count
-# only 8% of the images right. The watershed lifts the pooled PQ to 0.889 (SQ 0.952 × RQ 0.933)
-# and cuts the mean count error from 2.58 cells to 0.51. Images differ: for the watershed the
-# middle half of them score between 0.830 and 0.994, a spread one pooled number hides.
+# Components reach a pooled PQ of 0.515 and count only 8% of the images right. The watershed
+# lifts the pooled PQ to 0.889 (SQ 0.952 × RQ 0.933) and cuts the mean count error from 2.58
+# cells to 0.51. Its middle half of images score between 0.830 and 0.994, a spread one pooled
+# number hides.
 #
 # Which mistakes remain? Sort every unmatched prediction: a **merge** covers at least a tenth of
 # two or more true cells; a **split piece** covers one true cell that another prediction matches;
@@ -416,50 +370,53 @@ for name, pred in preds.items():
 fp_kinds, fn_kinds = instances.fp_fn_kinds(preds["watershed"], cells.instances)
 print(f"watershed false positives: {sum(fp_kinds.values())} |", fp_kinds)
 print(f"watershed false negatives: {sum(fn_kinds.values())} |", fn_kinds)
-for md in (1, 8):                                      # the two ends of the sweep of section 4, on the tuning set
+matched_merges = cut = still_matched = 0
+for ws_, t_, pc in zip(preds["watershed"], cells.instances, peaks_per_cell):
+    size, pairs_ = np.bincount(t_.ravel()), instances.match_instances(ws_, t_).pairs
+    for p, _, _ in pairs_:                             # a matched prediction that covers a tenth of 2+ cells
+        ids_, n_ = np.unique(t_[ws_ == p], return_counts=True)
+        matched_merges += np.sum((ids_ > 0) & (n_ >= 0.1 * size[ids_])) >= 2
+    for g in np.nonzero(pc >= 2)[0] + 1:               # a cell with two or more peaks (section 3)
+        pieces = [p for p in np.unique(ws_[t_ == g]) if p > 0 and np.mean(t_[ws_ == p] == g) > 0.5]
+        cut += len(pieces) >= 2                        # two or more objects lie mostly inside it
+        still_matched += any(p in pieces and g_ == g for p, g_, _ in pairs_)
+print(f"predictions covering a tenth or more of 2+ cells: {fp_kinds['merge']} match none (merge FPs), "
+      f"{matched_merges} match one of them (no FP)")
+print(f"cells with two or more peaks: {several}; cut into 2+ objects lying mostly inside them: {cut}; "
+      f"still matched by one of their pieces: {still_matched}")
+for md in (1, 8):                                      # the two ends of the sweep above, on the tuning set
     fp_md = instances.fp_fn_kinds(sweep_pred[md], tuning.instances)[0]
     print(f"tuning set, min_distance={md}: false positives {sum(fp_md.values())} |", fp_md)
 
 # %% [markdown]
 # Of the watershed's 37 false positives, 23 are merges and 14 split pieces; of its 111 missed
 # cells, 44 lie inside a merge and 67 under a prediction matched to another cell. A merged blob
-# that still matches one of its cells costs no FP, only FNs, so the FP count understates
-# merging (the "tenth" and "half" that define the kinds are choices).
+# that still matches one of its cells costs no FP, so the FP count understates merging: 90
+# matched predictions cover a tenth or more of two or more cells, against 23 merge FPs (the
+# "tenth" and "half" are choices). Splits stay rare: the watershed cuts 15 of the 25 cells with
+# two or more peaks into pieces, yet all 25 are still matched by one of them.
 #
 # Back to the knob: with `min_distance=1` the tuning set's 657 false positives are 159 split
-# pieces, 39 merges and 459 "other" (pieces of cells no prediction matches): the cells shatter.
-# With `min_distance=8` all 32 are merges.
+# pieces, 39 merges and 459 "other": the cells shatter. With `min_distance=8` all 32 are merges.
 #
-# The worst image. Matches share a colour; unmatched predictions are red, merges outlined in
-# lavender, missed cells blue:
+# The worst image, coloured as before:
 
 # %%
 i_bad = int(np.argmin(per_image["watershed"]))
 pred = preds["watershed"][i_bad]
 m = instances.match_instances(pred, cells.instances[i_bad])
-pred_colours, truth_colours = viz.matched_instance_colours(pred, cells.instances[i_bad], m)
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 4.2))
-viz.instance_overlay(cells.images[i_bad], cells.instances[i_bad], ax=axes[0], title=f"truth: {m.tp + m.fn} cells",
-                     colours=truth_colours)
-viz.instance_overlay(cells.images[i_bad], pred, ax=axes[1], title=f"watershed: {m.tp + m.fp} objects", colours=pred_colours,
-                     legend=False)
-legend_below(axes[1], [matched, *viz.outcome_handles(("FP",), labels=fp_label),
-                       *viz.outline_merges(axes[1], pred, cells.instances[i_bad])])
-viz.outcome_legend(axes[0], kinds=("FN",), labels={"FN": "FN: missed cell"})
-fig.tight_layout()
+fig = viz.compare_instances(cells.images[i_bad], cells.instances[i_bad], {"watershed": pred}, figsize=(7.5, 4.2))
 print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, PQ {per_image['watershed'][i_bad]:.3f}; its false positives:",
       instances.fp_fn_kinds([pred], [cells.instances[i_bad]])[0])
 
 # %% [markdown]
 # ## 5b · Average precision: scoring objects ranked by confidence
 #
-# A model also says how sure it is, which lets us score it the way COCO does: **average
-# precision (AP)**. Give each predicted object a confidence (in section 6: the mean probability,
-# over its pixels, that a pixel is cell), rank all objects of all images by it, and walk down the
-# list: precision and recall after every object trace a curve, and AP is the area under it,
-# averaged over ten IoU thresholds of a match, from 0.50 to 0.95 (AP50: the first one alone).
-# AP rewards a model whose confident objects are the right ones
-# (`instances.dataset_average_precision`).
+# A model also says how sure it is, which COCO's **average precision (AP)** scores. Give each
+# object a confidence (in section 6: its mean cell probability), rank all objects of all images
+# by it, and walk down the list: precision and recall after every object trace a curve; AP is
+# the area under it, averaged over ten IoU thresholds of a match, 0.50 to 0.95 (AP50: the first
+# alone), in `instances.dataset_average_precision`.
 #
 # By hand, on six predictions for five true cells, already ranked and matched (a hit or not):
 
@@ -495,19 +452,17 @@ print(f"area under the envelope, read at 101 recall levels: {coco:.3f}; levels a
       f"({recall[-1]:.1f}), read as 0: {np.sum(at >= len(recall))}")
 
 # %% [markdown]
-# Each hit moves recall a fifth to the right; each false positive lowers the precision where
-# it stands (the black line drops straight down). The envelope fills every dip with the best
-# precision still to come. Recall stops at 0.8: the fifth cell is never found, so the envelope
-# drops to 0 there, and the 20 recall levels above 0.8 add 0 to the mean.
+# Each hit moves recall a fifth to the right; each false positive drops the precision straight
+# down. The envelope fills every dip with the best precision still to come. Recall stops at 0.8
+# (the fifth cell is never found), so the 20 recall levels above it add 0 to the mean.
 
 # %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
 #
-# Instead of post-processing a blob, a model can be trained on **three** classes: background,
-# cell interior, cell boundary. The boundary class separates touching cells by construction. The
-# target comes from the instance maps: every cell pixel is interior (1), except the cell's inner
-# outline (`find_boundaries(inst, mode="inner")`: cell pixels next to a pixel of another id,
-# background included), which is boundary (2). By hand, checked against
+# A model can be trained on **three** classes: background, cell interior, cell boundary; the
+# boundary class separates touching cells by construction. Every cell pixel is interior (1),
+# except the cell's inner outline (`find_boundaries(inst, mode="inner")`: cell pixels next to
+# another id, background included), which is boundary (2). By hand, checked against
 # `instances.boundary_class_map`, with the share of each class:
 
 # %%
@@ -524,12 +479,11 @@ share = np.bincount(np.stack(targets).ravel(), minlength=3) / np.stack(targets).
 print(f"share of the pixels: background {share[0]:.1%}, interior {share[1]:.1%}, boundary {share[2]:.1%}")
 
 # %% [markdown]
-# The boundary is a rare class. Cross-entropy counts each pixel once, whatever its class, so
-# losing the whole boundary class costs no more than as many mistakes on background. The shipped
-# model trains with cross-entropy **plus a soft Dice loss** (its card says `ce+dice`): per class,
-# 1 - 2·overlap / (sum of both), averaged over the classes, so the thin boundary class weighs as
-# much as the background. In torch, on three confident made-up predictions: right everywhere;
-# never "boundary" (those pixels called interior); as many mistakes, all background called interior:
+# The boundary is a rare class. Cross-entropy counts each pixel once, so losing the whole
+# boundary class costs no more than as many mistakes on background. The shipped model adds a
+# **soft Dice loss** (its card: `ce+dice`): per class 1 - 2·overlap / (sum of both), averaged over
+# the classes, so the thin class weighs as much as the background. On three confident made-up
+# predictions: right everywhere; never "boundary"; as many mistakes, on background:
 
 # %%
 target_t = torch.from_numpy(np.stack(targets)).long()                 # (200, 64, 64) class ids
@@ -560,10 +514,9 @@ for name, guess in guesses.items():
 # The Dice loss can: losing the boundary class raises it from 0.081 to 0.394, as many background
 # mistakes only to 0.133.
 #
-# Back from three classes to instances: the interior pixels split into connected components,
-# the seeds (almost always one per cell: the last line below counts); a watershed floods the
-# distance to the interior from the seeds over the cell pixels, so each seed grows back over its
-# own boundary. By hand, then checked against `instances.instances_from_boundary_classes`:
+# Back to instances: the interior's connected components are the seeds (almost always one per
+# cell: the last line below counts); a watershed floods the distance to the interior from them
+# over the cell pixels. By hand, then checked against `instances.instances_from_boundary_classes`:
 
 # %%
 def cells_from_boundary_classes(label_map):
@@ -586,9 +539,8 @@ print(f"all 200 targets: {sum(int(o.max()) for o in rebuilt_all):,} interior com
 # %% [markdown]
 # ### The shipped boundary model
 #
-# The course ships a `TinyUNet` trained on this target with cross-entropy plus Dice; its card
-# (below) says its loss, device and training images seen. We run it on our 200 images and compare
-# three ways of getting instances from the *model's* output, by pooled PQ, AP and the count.
+# The course ships a `TinyUNet` trained on this target (its card below). On our 200 images we
+# compare three ways of getting instances from the *model's* output:
 
 # %%
 cell_model = models.pretrained("cells")
@@ -618,9 +570,8 @@ for name, make in tqdm(methods.items(), desc="scoring the methods", total=len(me
 print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %% [markdown]
-# Where does the boundary class matter? Not on the lone cells (a blob of the true mask with one
-# cell), where any method is right, and not on the mask. Count both, then the cells the recipe
-# matches and the watershed on the same mask of the model misses:
+# Where does the boundary class matter? Not on the lone cells, and not on the mask. Count both,
+# then the cells the recipe matches and the watershed on the model's mask misses:
 
 # %%
 matches_of = {name: [instances.match_instances(o, t) for o, t in zip(objs, cells.instances)] for name, objs in objects_by.items()}
@@ -644,14 +595,14 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; with n
 
 # %% [markdown]
 # The mask is not the difference: it differs from the true mask in 10 of 819,200 pixels, and the
-# pooled PQ and count error of both watershed rows equal those on the true mask (section 5). The
+# pooled PQ and count error of the components and watershed rows on the model's mask equal those
+# on the true mask (section 5). The
 # gain comes from the predicted boundary class, which separates cells that have no peak of their
 # own in the distance map: 39 of the 50 cells the recipe gains have none. Over the data set the
 # recipe matches more cells than the watershed in 33 images and fewer in 2.
 #
 # The image, other than image 63 of section 5, where the recipe gains the most cells. The bottom
-# row draws the dashed box of the top row with each pixel enlarged 4 × 4, so the white outlines
-# stay thin and the missed cells (blue, right) can be seen (`viz.zoom_rows` draws both rows):
+# row enlarges the dashed box 4 × 4:
 
 # %%
 three_classes = train.cells_boundary(1)                 # carries the 3-class names and palette
@@ -669,12 +620,11 @@ print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of[WS_MODEL][j]}, "
 # On image 91 the watershed matches 2 of the 8 cells, the recipe 6. Over the 200 images the
 # recipe reaches a pooled PQ of 0.943, the watershed (model's mask) 0.889 and plain
 # components 0.515; AP ranks them the same way (0.896, 0.802, 0.323), and the recipe miscounts
-# by 0.30 cells on average instead of 0.51. When objects touch, give the model a way to say where
-# one ends.
+# by 0.30 cells on average instead of 0.51.
 #
-# Which cells do the two methods miss? Sort the 1145 true cells into thirds by area and count, in
-# each third, the recall and the missed cells; then the missed cells with no peak of their own in
-# the mask's distance map (section 3), and the lone cells of the smallest third:
+# Which cells do the two methods miss? By thirds of the 1145 cells' areas: the recall, the
+# missed cells, those with no peak of their own (section 3), and the lone cells of the smallest
+# third:
 
 # %%
 area, peakless, found = [], [], {name: [] for name in ("watershed (model's mask)", "boundary-class recipe")}
@@ -704,19 +654,19 @@ print(f"lone cells in the smallest third: {np.sum(lone_cell & (third == 0))}, mi
 # %% [markdown]
 # The misses lie in the smallest third (16 to 114 px): 102 of the watershed's 111 and 61 of the
 # recipe's 64. Size alone does not cause them: every lone cell of the smallest third is found.
-# Most misses (86 of the watershed's 111) are **cells with no peak of their own** in the mask's
-# distance map (section 3); 91 of the 99 peakless cells lie in the smallest third. The recipe, which does not use these peaks, still
-# misses 48 of them. In the largest third (173 to 256 px) both methods have recall 1.000.
+# Most misses (86 of the watershed's 111) are **cells with no peak of their own** (section 3);
+# 91 of the 99 peakless cells lie in the smallest third. The recipe, which does not use these
+# peaks, still misses 48 of them. In the largest third both methods have recall 1.000.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
 #
 # The watershed fails where the *mask's* distance map has one hill for two cells. The truth knows
-# better: for every cell pixel, the distance to the nearest pixel **outside its own cell**
-# (background or another cell). It drops to 1 where two cells touch, so every cell gets a hill
-# of its own (sometimes with two peaks: the "exact target" rows below count them). A network can
-# learn it from the image (each cell's brightness dome is a cue: the cell after the figure
-# measures it), and the watershed is then seeded from the prediction. By hand, one cell at a time (padded, so that the image
-# edge counts as outside), then `instances.instance_distance_map`, on image 63:
+# better: for every cell pixel, the distance to the nearest pixel **outside its own cell**. It
+# drops to 1 where two cells touch, so every cell gets a hill of its own (sometimes with two
+# peaks: the "exact target" rows below count them). A network can learn it from the image (each
+# cell's brightness dome is a cue, measured after the figure), and the watershed is then seeded
+# from the prediction. By hand, one cell at a time (padded: the image edge counts as outside),
+# then `instances.instance_distance_map`, on image 63:
 
 # %%
 inst_dist = np.zeros(cells.instances[i_bad].shape)
@@ -830,10 +780,9 @@ print(f"kept σ = {best_sigma}; scored on the lesson's {len(cells.images)} image
 # marker. The width σ is a knob, chosen like `min_distance` on the tuning set: σ = 0.5 scores
 # highest there (PQ 0.886, against 0.851 without blur and 0.873 for σ = 1).
 #
-# Seeding is section 4 on the predicted map: cell pixels are where it exceeds `threshold=0.5` px
-# (half-way between background and a border pixel); markers are its peaks at least 2 px apart;
-# the watershed floods `-dist_pred` inside that mask (`instances.watershed_from_distance`). For
-# AP every row uses the confidence of section 6, so that the rows differ only in their objects:
+# Seeding is section 4 on the predicted map: cell pixels are where it exceeds `threshold=0.5` px;
+# markers are its peaks at least 2 px apart (`instances.watershed_from_distance`). For AP every
+# row uses the confidence of section 6, so the rows differ only in their objects:
 
 # %%
 def mean_prob(objs):
@@ -901,23 +850,20 @@ print(f"cell pixels the learned map leaves unlabelled (below the threshold, hatc
 
 # %% [markdown]
 # On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
-# (sorted under the figure). The 10 hatched cell pixels stay below the threshold and get no id.
-#
-# Read the table against the watershed (true mask):
+# (sorted under the figure); 10 hatched cell pixels get no id. Against the watershed (true mask):
 #
 # | | what happens | the numbers (learned distance against the watershed (true mask)) |
 # |---|---|---|
 # | **better: separation** | the learned markers split cells the mask's map merges | RQ 0.956 against 0.933; FP 12 against 37; FN 85 against 111; mean count error 0.38 against 0.51 |
 # | **worse: outlines** | the learned mask (distance above the threshold) is blurrier; the same markers flooded in the model's mask fix it | SQ 0.926 against 0.952, PQ 0.885 against 0.889; row "learned, model's mask": SQ 0.961, PQ 0.921 |
 # | **left: merges** | of the learned distance's 12 FPs, 11 are merges; in the model's mask it still misses 83 cells | the kinds under the table; FN of row "learned, model's mask" |
-# | **ceiling: the exact target** | the truth's own map over-splits without blur: 93 of 1,145 cells get two markers | PQ 0.900 and FP 144 without blur, 0.988 with σ = 0.5 |
+# | **ceiling: the exact target** | the truth's own map over-splits without blur: 93 of 1,145 cells get two or more markers | PQ 0.900 and FP 144 without blur, 0.988 with σ = 0.5 |
 #
 # So the gap from 0.885 to 0.988 comes from learning the map. The shipped recipe leads (PQ 0.943)
-# on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873 and 2,400 (the line
-# under the training cell). On the distance net's budget (row "recipe, matched budget") the
-# recipe falls to PQ 0.825: it misses 216 cells (the learned distance 85) and miscounts by 0.90
-# cells (0.38). Each row is one training run.
-# Both nets, trained again from seed 1 (weights and batches; recorded when the course is built):
+# on a larger budget: 385,779 parameters and 9,920 images seen, against 96,873 and 2,400. On the
+# distance net's budget (row "recipe, matched budget") it falls to PQ 0.825: it misses 216 cells
+# (the learned distance 85). Each row is one training run; both nets, trained again from seed 1
+# (recorded when the course is built):
 
 # %%
 def matched_rows(seed):
@@ -946,22 +892,6 @@ print("seeds where the learned distance scores higher:", sum(p["learned distance
 # shipped recipe's lead (0.943 against 0.885) is measured on the larger budget.
 
 # %% [markdown]
-# ### Going further: the same objects, another ranking
-#
-# *Optional.* AP scores a ranking, so another confidence for the same objects (the height of each
-# object's hill) changes it:
-
-# %%
-mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
-for name, dmaps in (("watershed (true mask)", mask_dist), ("learned distance", dist_pred)):
-    hill = [dict(zip(np.unique(o)[1:].tolist(), ndimage.maximum(d_, o, np.unique(o)[1:])))
-            for o, d_ in zip(rivals[name], dmaps)]
-    print(f"{name:>21}: AP {summary[name][2]:.3f} ranked by mean cell probability, "
-          f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
-
-# %% [markdown]
-# The two methods swap places (the lines above): compare AP only under one confidence.
-#
 # ## 8 · Semantic or instance?
 #
 # | choose **semantic** segmentation when… | choose **instance** segmentation when… |
@@ -972,18 +902,16 @@ for name, dmaps in (("watershed (true mask)", mask_dist), ("learned distance", d
 # | a per-pixel answer is enough, with no post-processing step | per-object boundaries matter |
 # | inference must cost one forward pass and nothing more | a post-processing step per image is affordable (timed below) |
 #
-# An id map, as here, cannot hold overlapping objects; COCO stores one run-length encoded (RLE)
-# mask per object, so two masks may share pixels.
+# An id map cannot hold overlapping objects; COCO stores one run-length encoded (RLE) mask per
+# object, so two masks may share pixels.
 #
-# Instance segmentation comes in two families. **Top-down** (detect, then mask): a detector
-# proposes a box per object and a second head predicts a mask inside each box (Mask R-CNN).
-# **Bottom-up** (this lesson): predict a per-pixel target, then group pixels into objects.
-# StarDist predicts, at each pixel, the distance to the outline along a fixed set of rays;
-# Cellpose predicts a flow towards each cell's centre and groups the pixels whose flows end
-# together.
+# Two families: **top-down** (a detector proposes a box per object, a second head predicts a mask
+# inside it: Mask R-CNN) and **bottom-up** (this lesson: predict a per-pixel target, then group
+# pixels). StarDist predicts the distance to the outline along fixed rays; Cellpose predicts a
+# flow towards each cell's centre and groups the pixels whose flows end together.
 #
-# What the post-processing step costs per image on this machine's CPU, next to the forward pass
-# of the shipped boundary model (the numbers vary from machine to machine):
+# What the post-processing costs per image on this machine's CPU, next to the forward pass of
+# the shipped boundary model (the numbers vary by machine):
 
 # %% tags=["nbval-ignore-output"]
 def ms_per_image(fn, items):
@@ -999,9 +927,9 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
       f"{ws_ms:.2f} ({ws_ms / forward:.0%} of the forward pass) | boundary-class recipe: {recipe_ms:.2f} ({recipe_ms / forward:.0%})")
 
 # %% [markdown]
-# The percentages are what the post-processing step adds to the forward pass: all that the
-# "faster inference" of semantic segmentation saves here. Both times are CPU times; on a GPU only
-# the network part would speed up (not measured).
+# The percentages are what post-processing adds to the forward pass: all that the "faster
+# inference" of semantic segmentation saves here (CPU times; on a GPU only the network would speed
+# up, not measured).
 
 # %% [markdown]
 # ## Evidence card
@@ -1014,12 +942,15 @@ fig = viz.instance_rows_figure(cells.images[w], truth_w, {"boundary-class recipe
                                maps=[(f"image {w}", cells.images[w], None),
                                      *((t_, m_[w], (three_classes.class_names, class_colours))
                                        for t_, m_ in (("target classes", targets), ("predicted classes", three_pred)))])
+inter = [np.sum((three_pred[w] == c) & (targets[w] == c)) for c in range(3)]
+union = [np.sum((three_pred[w] == c) | (targets[w] == c)) for c in range(3)]
+iou_w = np.divide(inter, union)                        # per class: background, interior, boundary
+fig.suptitle(f"image {w}: PQ {pq_recipe[w]:.3f} | interior IoU {iou_w[1]:.3f} | boundary IoU {iou_w[2]:.2f}", y=0.99)
+fig.tight_layout()
 fp_w, fn_w = instances.fp_fn_kinds([o], [truth_w])
 print(f"image {w}, the recipe's worst (PQ {pq_recipe[w]:.3f}; its median image {np.median(pq_recipe):.3f}): "
       f"false positives {fp_w}, missed cells {fn_w}")
-inter = [np.sum((three_pred[w] == c) & (targets[w] == c)) for c in range(3)]
-union = [np.sum((three_pred[w] == c) | (targets[w] == c)) for c in range(3)]
-for name_, score in (("IoU", np.divide(inter, union)), ("Dice", 2 * np.divide(inter, np.add(inter, union)))):   # Dice = 2I / (|A| + |B|)
+for name_, score in (("IoU", iou_w), ("Dice", 2 * np.divide(inter, np.add(inter, union)))):   # Dice = 2I / (|A| + |B|)
     print(f"image {w}, per-class {name_} of the predicted classes:", {n: round(float(v), 3) for n, v in zip(three_classes.class_names, score)})
 print(f"image {w}: the predicted interior has {ndimage.label(three_pred[w] == 1)[1]} components (the recipe's seeds) for "
       f"{n_cells[w]} cells")
@@ -1030,29 +961,23 @@ for name, (r, err, _) in summary.items():
 
 # %% [markdown]
 # Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median
-# image): of its 6 touching cells it matches 4 and misses 2, each covered by the object matched to its neighbour (the first line
-# under the card). From the left: the image, the 3-class target, the predicted classes, the
-# recipe's objects and the truth; the bottom row enlarges the dashed box.
-#
-# Why: the predicted classes (middle) score well pixel by pixel against the target (IoU 0.929 interior, 0.86
-# boundary; Dice on the next line), but the boundary has a gap between each missed cell and its
-# neighbour, so their interiors join: 4 seeds for 6 cells. A thin class can be almost right and
-# still merge two cells. The watershed (true mask) does worse here (PQ 0.355).
+# image): of its 6 touching cells it matches 4 and misses 2, each covered by the object matched
+# to its neighbour (the first line under the card). The predicted classes score well pixel by
+# pixel (IoU 0.929 interior, 0.86 boundary: the title), but the boundary has a gap between each
+# missed cell and its neighbour, so their interiors join: 4 seeds for 6 cells. A thin class can
+# be almost right and still merge two cells. The watershed (true mask) does worse here (PQ 0.355).
 #
 # ## Summary
 #
 # * A semantic mask is one blob per class: touching cells become one object, so it cannot count.
-# * Connected components (a flood fill, or `ndimage.label`) are right for lone objects and merge
-#   touching ones; the connectivity (4 or 8) is a choice you must state.
-# * Distance transform → markers at its peaks (`peak_local_max`, `min_distance`) → a priority
-#   flood of `-dist` from the markers (`watershed`) splits touching cells; `min_distance` trades
-#   splits against merges.
-# * Score instances by matching at IoU > 0.5: PQ = SQ × RQ pooled over the data set, AP when objects
-#   have confidences, and the count error; sort the FPs and FNs to see whether you merge or split.
-# * An instance-aware target (a boundary class, or a distance per instance) lets a network say
-#   where one object ends; seeding the watershed from it cuts the merges of the mask's distance map.
-# * The boundary class is rare (5.1% of the pixels): cross-entropy charges every pixel the same,
-#   the Dice loss weighs every class the same, so the boundary model trains with both.
+# * Connected components are right for lone objects and merge touching ones; state the
+#   connectivity (4 or 8).
+# * Distance transform → markers at its peaks → a priority flood of `-dist` (`watershed`) splits
+#   touching cells; `min_distance` trades splits against merges.
+# * Match at IoU > 0.5; score with pooled PQ = SQ × RQ, AP (with confidences) and the count
+#   error; sort the FPs and FNs to see whether you merge or split.
+# * An instance-aware target (a boundary class, a distance per instance) lets a network say where
+#   one object ends; the boundary class is rare (5.1% of pixels), so add a Dice loss.
 # * Most missed cells have no peak of their own in the mask's distance map (section 6 counts them).
 #
 # ## Pass check
@@ -1067,3 +992,20 @@ for name, (r, err, _) in summary.items():
 #   splits and a larger one merges;
 # * explain the recipe's second-worst image from your `missed_kinds` and `EVIDENCE` (exercise 7):
 #   which counts rule the interior pixels and split cells out, and which one shows the merge.
+
+# %% [markdown]
+# ## Appendix · The same objects, another ranking
+#
+# *Optional.* AP scores a ranking, so another confidence for the same objects (the height of each
+# object's hill) changes it:
+
+# %%
+mask_dist = [ndimage.distance_transform_edt(s) for s in cells.labels]
+for name, dmaps in (("watershed (true mask)", mask_dist), ("learned distance", dist_pred)):
+    hill = [dict(zip(np.unique(o)[1:].tolist(), ndimage.maximum(d_, o, np.unique(o)[1:])))
+            for o, d_ in zip(rivals[name], dmaps)]
+    print(f"{name:>21}: AP {summary[name][2]:.3f} ranked by mean cell probability, "
+          f"{instances.dataset_average_precision(rivals[name], hill, cells.instances)['ap']:.3f} ranked by hill height")
+
+# %% [markdown]
+# The two methods swap places (the lines above): compare AP only under one confidence.

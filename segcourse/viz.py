@@ -1737,9 +1737,9 @@ __all__ += ["band_figure"]
 
 
 def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
-    """Outline in :data:`MERGE_COLOUR` (lavender) each prediction that holds more than half of each of two or
-    more true objects (:func:`merged_groups`), as
-    :func:`fate_panel` does: solid if it matches none of them (an FP), dashed if it matches one.
+    """Outline in :data:`MERGE_COLOUR` (lavender) each prediction that covers at least a tenth of each of two
+    or more true objects, the merge rule of :func:`segcourse.instances.fp_fn_kinds`: solid if it matches
+    none of them (a merge FP, as ``fp_fn_kinds`` counts them), dashed if it matches one.
 
     ``view(a)`` maps each array to what the panel shows (a :func:`zoom_rows` row); by default the whole
     map. Returns the legend handles of the outlines drawn (none when nothing merges).
@@ -1750,7 +1750,13 @@ def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
     >>> pred = np.zeros((8, 8), int); pred[:4] = 9                  # 9 merges 1 and 2, matching neither
     >>> fig, ax = plt.subplots()
     >>> [h.get_label() for h in outline_merges(ax, pred, gt)]
-    ['merge (over half of 2+ cells), matching none: FP']
+    ['merge (a tenth or more of 2+ cells), matching none: FP']
+    >>> pred[:4, :2] = 0; pred[:4, 4:] = 7                           # 9 holds half of 1; 7 matches 2
+    >>> [h.get_label() for h in outline_merges(ax, pred, gt)]
+    []
+    >>> pred[:4, 4] = 9                                              # 9 takes a tenth of 2 too (4 of its 16 px)
+    >>> [h.get_label() for h in outline_merges(ax, pred, gt)]
+    ['merge (a tenth or more of 2+ cells), matching none: FP']
     >>> plt.close(fig)
     """
     from matplotlib.lines import Line2D
@@ -1763,7 +1769,12 @@ def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
     check_same_size(pred=p.shape, gt=g.shape)
     view = np.asarray if view is None else view
     unmatched = set(match_instances(p, g)["unmatched_pred"])
-    merges = [int(i) for i in np.unique(p) if i and merged_groups(np.where(p == i, i, 0), g)]
+    size = np.bincount(g.ravel())
+    merges = []
+    for i in np.unique(p):                    # fp_fn_kinds' rule: at least a tenth of each of 2+ true objects
+        ids, n = np.unique(g[p == i], return_counts=True)
+        if i and np.sum((ids > 0) & (n >= 0.1 * size[ids])) >= 2:
+            merges.append(int(i))
     colour = np.array(MERGE_COLOUR) / 255
     styles = set()
     for i in merges:
@@ -1775,10 +1786,10 @@ def outline_merges(ax: Any, pred: Any, gt: Any, view: Any = None) -> list[Any]:
     handles = []
     if "solid" in styles:
         handles.append(Patch(facecolor=np.array(_pal.OUTCOME_COLOURS["FP"]) / 255, edgecolor=colour, linewidth=2,
-                             label="merge (over half of 2+ cells), matching none: FP"))
+                             label="merge (a tenth or more of 2+ cells), matching none: FP"))
     if "dashed" in styles:
         handles.append(Line2D([], [], color=colour, linewidth=2, linestyle="--",
-                              label="merge (over half of 2+ cells), matching one"))
+                              label="merge (a tenth or more of 2+ cells), matching one"))
     return handles
 
 
@@ -3115,6 +3126,94 @@ def prediction_over_image(image: Any, target: Any, pred: Any, class_names: Seque
 
 
 __all__ += ["prediction_over_image"]
+
+
+def compare_instances(image: Any, truth: Any, objects: Mapping[str, Any], truth_from: str | None = None,
+                      lead: int = 0, figsize: tuple[float, float] | None = None) -> Any:
+    """Predicted objects of one image side by side with its truth, in one row, each legend under its panel.
+
+    Each entry of ``objects`` gets a panel coloured by :func:`matched_instance_colours` (a match shares
+    its true cell's colour, an unmatched prediction takes the FP colour), its merges outlined by
+    :func:`outline_merges` and ``TP FP FN`` in its title; the last panel is the truth, coloured as
+    matched by ``objects[truth_from]`` (default: the last entry), the cells it misses in the FN colour.
+    ``lead`` empty panels come first, for the caller to draw in (call ``fig.tight_layout()`` after).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, 3) array
+        The image under the objects, values in [0, 1].
+    truth : (H, W) int array
+        The true instance map (0 = background).
+    objects : mapping of str to (H, W) int array
+        ``{name: predicted instance map}``, one panel each, in this order; at least one.
+    truth_from : str, optional
+        Which entry of ``objects`` colours the truth and names its missed cells.
+    lead : int
+        Empty panels before the objects (0 or more).
+    figsize : (float, float), optional
+        The figure size; default 3.25 in per panel, 3.9 in high.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row of ``lead + len(objects) + 1`` panels.
+
+    Examples
+    --------
+    >>> image, truth, merged = _toy_cluster()
+    >>> fig = compare_instances(image, truth, {"merged": merged, "right": truth}, truth_from="merged", lead=1)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['', 'merged: TP 1 FP 1 FN 2', 'right: TP 3 FP 0 FN 0', 'truth: 3 cells']
+    >>> [t.get_text() for t in fig.axes[1].get_legend().get_texts()][1:]
+    ['FP: unmatched prediction', 'merge (a tenth or more of 2+ cells), matching none: FP']
+    >>> [t.get_text() for t in fig.axes[3].get_legend().get_texts()]
+    ['matched: each pair shares a colour', 'FN: missed by merged']
+    >>> plt.close(fig)
+    >>> compare_instances(image, truth, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: objects must hold at least one {name: instance map}, got an empty mapping
+    """
+    from . import instances
+
+    if not isinstance(objects, Mapping):
+        raise TypeError(f"objects must be a mapping {{name: instance map}}, got {type(objects).__name__}")
+    if not objects:
+        raise ValueError("objects must hold at least one {name: instance map}, got an empty mapping")
+    if isinstance(lead, bool) or not isinstance(lead, (int, np.integer)) or lead < 0:
+        raise ValueError(f"lead must be a whole number of panels, 0 or more, got {lead!r}")
+    names = list(objects)
+    truth_from = names[-1] if truth_from is None else truth_from
+    if truth_from not in objects:
+        raise ValueError(f"truth_from must name an entry of objects {names}, got {truth_from!r}")
+    g = as_label_array(truth, "truth", ndims=(2,))
+    maps = {name: as_label_array(objects[name], f"objects[{name!r}]", ndims=(2,)) for name in names}
+    for name, o in maps.items():
+        check_same_size(**{"truth": g.shape, f"objects[{name!r}]": o.shape})
+    n_col = lead + len(names) + 1
+    fig, axes = plt.subplots(1, n_col, figsize=figsize or (3.25 * n_col, 3.9), squeeze=False)
+    axes = axes[0]
+    for ax in axes[:lead]:
+        ax.set_axis_off()
+    match = {name: instances.match_instances(o, g) for name, o in maps.items()}
+    for ax, name in zip(axes[lead:], names):
+        o, r = maps[name], match[name]
+        instance_overlay(image, o, ax=ax, legend=False, colours=matched_instance_colours(o, g, r)[0],
+                         title=f"{name}: TP {r.tp} FP {r.fp} FN {r.fn}")
+        merges = outline_merges(ax, o, g)
+        legend_below(ax, [matched_swatch()]
+                     + (outcome_handles(("FP",), labels={"FP": "FP: unmatched prediction"}) if r.fp else [])
+                     + merges)
+    r = match[truth_from]
+    instance_overlay(image, g, ax=axes[-1], legend=False, title=f"truth: {int(g.max())} cells",
+                     colours=matched_instance_colours(maps[truth_from], g, r)[1])
+    legend_below(axes[-1], [matched_swatch()]
+                 + (outcome_handles(("FN",), labels={"FN": f"FN: missed by {truth_from}"}) if r.fn else []))
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["compare_instances"]
 
 
 def class_task_outputs(image: Any, label_map: Any, class_id: int, class_names: Sequence[str], palette: Any = None,

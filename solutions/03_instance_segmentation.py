@@ -343,7 +343,7 @@ checks.check_coco_ap(coco_ap)
 
 
 # %% [markdown]
-# ## 7 · Explain the evidence card's failure (2 points)
+# ## 7 · Explain the evidence card's failure (3 points)
 #
 # The lesson's evidence card shows image 156, the boundary-class recipe's worst image. The cell
 # below rebuilds it (`pred_classes`, `objects`, `truth`): the shipped model's predicted classes
@@ -366,9 +366,12 @@ checks.check_coco_ap(coco_ap)
 #      (`instances.boundary_class_map(truth_2) == 1`): were many interior pixels wrong?
 #    * `"false_positives"`: the objects matched to no true cell: was a cell split in pieces?
 #
-# The check grades `missed_kinds` on toy maps and on image 156, and the three numbers on image 84,
-# then prints what they rule in and out. It refuses the lesson's `instances` helpers inside
-# `missed_kinds`.
+# 3. In the answer cell under the check, explain in two or three sentences: does image 84 fail for
+#    the card's reason? Which causes do your three numbers rule out, and which one remains?
+#
+# The check grades `missed_kinds` on toy maps and on image 156, and the three numbers on image 84
+# (2 points), then prints the numbers; your explanation is graded by hand (1 point). It refuses the
+# lesson's `instances` helpers inside `missed_kinds`.
 
 # %% nbgrader={"grade": false, "grade_id": "card_image", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from segcourse import models, train      # imported here too: this cell runs without exercise 4b's cells
@@ -428,3 +431,11 @@ print(f"image {W2}: {EVIDENCE['seeds']} seeds for {int(truth_2.max())} cells | i
 
 # %% nbgrader={"grade": true, "grade_id": "check_failure_explained", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_failure_explained(missed_kinds, EVIDENCE)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "cause_answer", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
+# Yes, image 84 fails for the card's reason. Its interior IoU is 0.922, so the interior class is
+# nearly right pixel by pixel: wrong interior pixels are not the cause. It has 0 false positives,
+# so no cell was split into pieces. What remains is the seeds: 5 for 7 cells, so at most 5 objects,
+# and at least two cells must share an object with a neighbour. The predicted boundary has gaps
+# that join touching interiors into one seed, and the recipe adds no distance peaks to separate
+# them; on image 156 both missed cells are "covered by a match" for the same reason (printed above).

@@ -541,16 +541,59 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return float(np.where(first < len(ranked), best_after[np.minimum(first, len(ranked) - 1)], 0.0).mean())
             """, {"check_coco_ap"}),
     ],
-    "evidence": [
-        ("fay", """
-            EVIDENCE = {"seeds": 4, "interior_iou": 0.929, "false_positives": 0}  # copied from the lesson's card (image 156)
-            """, {"check_failure_explained"}),
+    # exercise 7: two rules that passed before review 03s12 (P1). A wrong missed_kinds fails the check before it
+    # reads EVIDENCE, so the wrong EVIDENCE answers (the card's numbers copied, 8-connected seeds) are tested in
+    # tests/test_checks_lesson03_failure.py only
+    "missed_kinds": [
         ("dee", """
-            target = instances.boundary_class_map(truth_2)  # 8-connected seeds: the recipe labels with 4-connectivity
-            inside, true_inside = pred_classes_2 == 1, target == 1
-            EVIDENCE = {"seeds": ndimage.label(inside, structure=np.ones((3, 3)))[1],
-                        "interior_iou": np.sum(inside & true_inside) / np.sum(inside | true_inside),
-                        "false_positives": instances.match_instances(objects_2, truth_2).fp}
+            def missed_kinds(objects, truth):  # a merge holds over half of each cell, not a tenth
+                objects, truth = np.asarray(objects), np.asarray(truth)
+                p_ids = [int(p) for p in np.unique(objects) if p > 0]
+                g_ids = [int(g) for g in np.unique(truth) if g > 0]
+                iou = {(p, g): np.count_nonzero((objects == p) & (truth == g)) / np.count_nonzero((objects == p) | (truth == g))
+                       for p in p_ids for g in g_ids}
+                matched_p = {p for (p, g), v in iou.items() if v > 0.5}
+                matched_g = {g for (p, g), v in iou.items() if v > 0.5}
+                in_merge = set()
+                for p in set(p_ids) - matched_p:
+                    covered = [g for g in g_ids if np.count_nonzero((objects == p) & (truth == g)) > 0.5 * np.count_nonzero(truth == g)]
+                    if len(covered) >= 2:
+                        in_merge |= set(covered)
+                kinds = {}
+                for g in set(g_ids) - matched_g:
+                    on_cell = objects[truth == g]
+                    if g in in_merge:
+                        kinds[g] = "inside a merge"
+                    elif any(p in matched_p and np.mean(on_cell == p) >= 0.5 for p in np.unique(on_cell)):
+                        kinds[g] = "covered by a match"
+                    else:
+                        kinds[g] = "other"
+                return kinds
+            """, {"check_failure_explained"}),
+        ("fay", """
+            def missed_kinds(objects, truth):  # "covered by a match" asks for over half of the cell, not at least half
+                objects, truth = np.asarray(objects), np.asarray(truth)
+                p_ids = [int(p) for p in np.unique(objects) if p > 0]
+                g_ids = [int(g) for g in np.unique(truth) if g > 0]
+                iou = {(p, g): np.count_nonzero((objects == p) & (truth == g)) / np.count_nonzero((objects == p) | (truth == g))
+                       for p in p_ids for g in g_ids}
+                matched_p = {p for (p, g), v in iou.items() if v > 0.5}
+                matched_g = {g for (p, g), v in iou.items() if v > 0.5}
+                in_merge = set()
+                for p in set(p_ids) - matched_p:
+                    covered = [g for g in g_ids if np.count_nonzero((objects == p) & (truth == g)) >= 0.1 * np.count_nonzero(truth == g)]
+                    if len(covered) >= 2:
+                        in_merge |= set(covered)
+                kinds = {}
+                for g in set(g_ids) - matched_g:
+                    on_cell = objects[truth == g]
+                    if g in in_merge:
+                        kinds[g] = "inside a merge"
+                    elif any(p in matched_p and np.mean(on_cell == p) > 0.5 for p in np.unique(on_cell)):
+                        kinds[g] = "covered by a match"
+                    else:
+                        kinds[g] = "other"
+                return kinds
             """, {"check_failure_explained"}),
     ],
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
