@@ -1028,3 +1028,97 @@ def runs_from_history(history: dict[str, dict[str, list[dict[str, Any]]]],
 
 
 __all__ += ["runs_to_history", "runs_from_history"]
+
+
+# ----------------------------------------------------------------------------- recorded runs, forced clicks
+def recorded_click_runs(name: str, methods: dict[str, Predictor], sets: dict[str, tuple[np.ndarray, np.ndarray]],
+                        max_clicks: int = MAX_CLICKS, directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Every object's simulated-annotator run, as recorded when the course was built (masks included).
+
+    One call for ``runs_from_history(experiments.recorded_or_run(name, lambda: runs_to_history(
+    evaluate_methods(methods, sets, max_clicks, keep_runs=True))), max_clicks)``: the methods run
+    only when the course is built with ``--record``; otherwise the recorded runs are read back.
+
+    Parameters
+    ----------
+    name : the recorded run's name, ``"NN_words"`` (e.g. ``"06_nuclei_runs"``).
+    methods : method name -> ``predict(image, positive, negative, previous_mask) -> mask``.
+    sets : set name -> ``(images, masks)``.
+    max_clicks : clicks per object.
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    dict
+        ``{set: {method: noc_summary + runs}}``, as :func:`evaluate_methods` with ``keep_runs=True``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from segcourse import experiments
+    >>> folder = tempfile.mkdtemp()
+    >>> t = np.zeros((1, 16, 16), bool); t[0, 4:12, 4:12] = True
+    >>> box = {"box": lambda img, pos, neg, prev: t[0]}
+    >>> os.environ[experiments.RECORD_ENV] = "1"           # what ``build NN --record`` sets
+    >>> rec = recorded_click_runs("09_box", box, {"one": (np.zeros((1, 16, 16)), t)}, 2, folder)
+    >>> del os.environ[experiments.RECORD_ENV]
+    >>> back = recorded_click_runs("09_box", {}, {}, 2, folder)   # read back: nothing runs
+    >>> back["one"]["box"]["noc85"]["mean"], back["one"]["box"]["runs"][0]["clicks"]
+    (1.0, [((7, 7), True)])
+    """
+    from . import experiments
+
+    if not isinstance(name, str) or not name[:2].isdigit():
+        raise ValueError(f"name must be a recorded run's name 'NN_words', got {name!r}")
+    if not isinstance(methods, dict) or not isinstance(sets, dict):
+        raise TypeError(f"methods and sets must be dicts, got {type(methods).__name__} and {type(sets).__name__}")
+    max_clicks = check_int(max_clicks, "max_clicks", minimum=1)
+    history = experiments.recorded_or_run(
+        name, lambda: runs_to_history(evaluate_methods(methods, sets, max_clicks, keep_runs=True)), directory)
+    return runs_from_history(history, max_clicks)
+
+
+def pasted_predictor(predict: Predictor, radius: int = 0) -> Predictor:
+    """``predict`` forced to obey its clicks: the clicks pasted into its mask after every call.
+
+    Every pixel within ``radius`` of a positive click becomes object, then every pixel within
+    ``radius`` of a negative click background (``radius=0``: the clicked pixels only; the click
+    UNet's own input disks have radius :data:`CLICK_RADIUS`).
+
+    Parameters
+    ----------
+    predict : ``predict(image, positive, negative, previous_mask) -> mask``.
+    radius : the pasted disk's radius in px (0 or more).
+
+    Returns
+    -------
+    callable
+        A predictor with the same signature.
+
+    Examples
+    --------
+    >>> empty = lambda img, pos, neg, prev: np.zeros(img.shape, bool)
+    >>> int(pasted_predictor(empty)(np.zeros((5, 5)), [(2, 2)], [], None).sum())   # the clicked pixel
+    1
+    >>> pasted_predictor(empty, radius=1)(np.zeros((5, 5)), [(2, 2)], [(2, 3)], None).astype(int)[1:4, 1:4]
+    array([[0, 1, 0],
+           [1, 0, 0],
+           [0, 1, 0]])
+    >>> pasted_predictor(empty, radius=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: radius must be at least 0, got -1
+    """
+    if not callable(predict):
+        raise TypeError(f"predict must be a function predict(image, positive, negative, previous), got {predict!r}")
+    radius = check_int(radius, "radius", minimum=0)
+
+    def pasted(image: Any, positive: Sequence, negative: Sequence, previous: Any = None) -> np.ndarray:
+        mask = np.asarray(predict(image, positive, negative, previous), bool)
+        maps = click_maps(positive, negative, mask.shape, radius=radius)
+        return (mask | (maps[0] > 0)) & ~(maps[1] > 0)
+
+    return pasted
+
+
+__all__ += ["recorded_click_runs", "pasted_predictor"]

@@ -3272,3 +3272,281 @@ def class_task_outputs(image: Any, label_map: Any, class_id: int, class_names: S
 
 
 __all__ += ["class_task_outputs"]
+
+
+# ----------------------------------------------------------------------------- lesson 06: NoC table, failures, bands
+def noc_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """Lesson 06's NoC table: one row per method, from :func:`segcourse.interactive.noc_summary` results.
+
+    Parameters
+    ----------
+    results : method name -> a ``noc_summary`` dict (``noc85``, ``noc90``, ``iou_at``, ``n``).
+
+    Returns
+    -------
+    str
+        An aligned table (:func:`text_table`): NoC@85 (mean, median), NoF@85, NoC@90, NoF@90 and the
+        mean IoU after 1, 3, 5 and 20 clicks (those the summaries hold).
+
+    Examples
+    --------
+    >>> from segcourse.interactive import noc_summary
+    >>> print(noc_table({"a": noc_summary([[0.9] * 20, [0.5] * 20])}))
+    (n = 2) | NoC@85 | median | NoF@85 | NoC@90 | NoF@90 | IoU@1 | IoU@3 | IoU@5 | IoU@20
+          a |  10.50 |   10.5 |      1 |  10.50 |      1 | 0.700 | 0.700 | 0.700 |  0.700
+    >>> noc_table({})
+    Traceback (most recent call last):
+    ...
+    ValueError: results must hold at least one method's noc_summary, got {}
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise ValueError(f"results must hold at least one method's noc_summary, got {results!r}")
+    rows, n = {}, None
+    for name, v in results.items():
+        if not isinstance(v, Mapping) or not {"noc85", "noc90", "iou_at"} <= set(v):
+            raise TypeError(f"results[{name!r}] must be a noc_summary dict (noc85, noc90, iou_at), got {type(v).__name__}")
+        n = v.get("n", n)
+        rows[name] = {"NoC@85": v["noc85"]["mean"], "median": v["noc85"]["median"], "NoF@85": v["noc85"]["nof"],
+                      "NoC@90": v["noc90"]["mean"], "NoF@90": v["noc90"]["nof"]}
+        rows[name] |= {f"IoU@{k}": v["iou_at"][k] for k in ("1", "3", "5", "20") if k in v["iou_at"]}
+    formats = {"NoC@85": ".2f", "median": ".1f", "NoC@90": ".2f"} | {f"IoU@{k}": ".3f" for k in ("1", "3", "5", "20")}
+    return text_table(rows, formats, f"(n = {n})")
+
+
+def zoom_window(mask: Any, margin: int = 6) -> tuple[Any, tuple[float, float, float, float]]:
+    """A square window around ``mask``'s object plus ``margin`` px, kept inside the image.
+
+    Parameters
+    ----------
+    mask : 2-D bool mask with at least one object pixel.
+    margin : pixels around the object's bounding box (0 or more).
+
+    Returns
+    -------
+    (slice, extent)
+        ``np.s_`` of the window, and the ``imshow`` extent that keeps the image's pixel coordinates.
+
+    Examples
+    --------
+    >>> m = np.zeros((20, 20), bool); m[5:11, 5:11] = True
+    >>> zoom_window(m, margin=2)
+    ((slice(3, 13, None), slice(3, 13, None)), (2.5, 12.5, 12.5, 2.5))
+    >>> zoom_window(np.zeros((4, 4), bool))
+    Traceback (most recent call last):
+    ...
+    ValueError: mask is empty: the window zooms on its object
+    """
+    m = as_binary(mask, "mask", (2,))
+    margin = check_int(margin, "margin", minimum=0)
+    if not m.any():
+        raise ValueError("mask is empty: the window zooms on its object")
+    h, w = m.shape
+    rr, cc = np.nonzero(m)
+    side = int(min(h, w, max(np.ptp(rr), np.ptp(cc)) + 1 + 2 * margin))
+    r0, c0 = (int(np.clip((v.min() + v.max() + 1) // 2 - side // 2, 0, n - side)) for v, n in ((rr, h), (cc, w)))
+    return np.s_[r0:r0 + side, c0:c0 + side], (c0 - 0.5, c0 + side - 0.5, r0 + side - 0.5, r0 - 0.5)
+
+
+def _click_marks(ax: Any, clicks: Sequence[Any], ms: float = 9) -> None:
+    """Lesson 06's clicks: a green plus for a positive click, a red cross for a negative one."""
+    green, red = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("TP", "FP"))
+    for (r, c), positive in clicks:
+        ax.plot(c, r, "P" if positive else "X", ms=ms, mfc=green if positive else red, mec="black", mew=0.8)
+
+
+def _outcome_rgb(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    green, red, blue, tn = (_pal.rgb(c) for c in (*(_pal.OUTCOME_COLOURS[k] for k in ("TP", "FP", "FN")),
+                                                  _pal.NEUTRAL_COLOURS["TN"]))
+    out = np.zeros((*truth.shape, 3)) + tn
+    out[truth & pred], out[pred & ~truth], out[truth & ~pred] = green, red, blue
+    return out
+
+
+def click_failure_row(row: Sequence[Any], image: Any, truth: Any, run: Mapping[str, Any], title: str,
+                      edge: str | None = None, colour: Any = "C0") -> list[int]:
+    """One failure of lesson 06 in three panels: image and clicks, the last mask's outcome, IoU per click.
+
+    Parameters
+    ----------
+    row : three axes.
+    image : 2-D grey crop (1 to 99 % stretch of the zoomed window).
+    truth : the true object, a bool mask of the crop's shape.
+    run : a ``simulate_clicks(..., keep_masks=True)`` result (``ious``, ``clicks``, ``masks``, ``pred``).
+    title : the first panel's title (the grey range is added).
+    edge : ``"left"``, ``"right"``, ``"top"`` or ``"bottom"``: the crop's side that is the image's edge,
+        drawn as a thick pale-yellow line; ``None``: none.
+    colour : the IoU curve's colour.
+
+    Returns
+    -------
+    list of int
+        The (0-based) clicks that the mask right after them contradicts (circled on the curve).
+
+    Examples
+    --------
+    >>> t = np.zeros((20, 20), bool); t[5:11, 5:11] = True; p = t.copy(); p[5, 5:9] = False
+    >>> run = {"ious": [0.5, 0.9], "clicks": [((7, 7), True), ((5, 5), True)], "masks": [p, p], "pred": p}
+    >>> fig, axes = plt.subplots(1, 3)
+    >>> click_failure_row(axes, np.zeros((20, 20)), t, run, "one nucleus", edge="right")
+    [1]
+    >>> axes[1].get_title().splitlines()[1]
+    '0 false, 4 missed px'
+    >>> plt.close(fig)
+    """
+    img = np.asarray(to_numpy(image, "image"), float)
+    t = as_binary(truth, "truth", (2,))
+    p = as_binary(run["pred"], "run['pred']", (2,))
+    check_same_size(image=img.shape, truth=t.shape, pred=p.shape)
+    if edge not in (None, "left", "right", "top", "bottom"):
+        raise ValueError(f"edge must be None, 'left', 'right', 'top' or 'bottom', got {edge!r}")
+    window, extent = zoom_window(t)
+    lo, hi = np.percentile(img[window], (1, 99))
+    row[0].imshow(img[window], cmap="gray", vmin=lo, vmax=hi, extent=extent)
+    row[0].contour(t, levels=[0.5], colors=["white"], linewidths=1.5)
+    _click_marks(row[0], run["clicks"], ms=6)
+    row[0].set_title(f"{title}, grey {lo:.2f} to {hi:.2f}", fontsize=8)
+    row[1].imshow(_outcome_rgb(t, p)[window], extent=extent)
+    row[1].set_title(f"after {len(run['ious'])} clicks: IoU {run['ious'][-1]:.2f}\n{(p & ~t).sum()} false, "
+                     f"{(t & ~p).sum()} missed px", fontsize=8)
+    for ax in row[:2]:
+        ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:]); ax.set_xticks([]); ax.set_yticks([])
+        if edge is not None:   # the nucleus goes on beyond the image's edge, unseen
+            at = -0.5 if edge in ("left", "top") else t.shape[1 if edge == "right" else 0] - 0.5
+            (ax.axvline if edge in ("left", "right") else ax.axhline)(
+                at, color=_pal.rgb(_pal.INSTANCE_COLOURS[9]), lw=4, clip_on=False)
+    bad = [k for k, ((rc, positive), m) in enumerate(zip(run["clicks"], run["masks"])) if bool(m[rc]) != positive]
+    ks = np.arange(1, len(run["ious"]) + 1)
+    row[2].plot(ks, run["ious"], "o-", color=colour, ms=3)
+    row[2].plot(np.array(bad, int) + 1, np.array(run["ious"])[bad], "o", ms=8, mfc="none", mec="black")
+    row[2].axhline(0.85, color="black", lw=0.8); row[2].set_ylim(0, 1); row[2].set_xticks([1, 5, 10, 15, 20])
+    row[2].set_title(f"IoU after each click; {len(bad)} of {len(run['clicks'])}\nclicks contradicted", fontsize=8)
+    return bad
+
+
+def noc_scatter(noc_x: Any, noc_y: Any, areas: Any, circled: Sequence[int], xlabel: str, ylabel: str,
+                ticks: Sequence[int] = (50, 100, 200, 400, 700), seed: int = 0, name: str = "object"):
+    """Lesson 06's per-object NoC comparison: one point per object, coloured by its area (log scale).
+
+    Points are spread by up to 0.3 click (ties would hide each other); the circled objects are
+    labelled with their index and area, stacked below the upper-left corner.
+
+    Parameters
+    ----------
+    noc_x, noc_y : NoC of each object for the two methods (same length).
+    areas : each object's area in px (positive).
+    circled : indices of the objects to circle and label.
+    xlabel, ylabel : the axes' labels.
+    ticks : the colour bar's ticks, labelled as plain numbers.
+    seed : the spread's random seed.
+    name : what an object is called in the labels and the title ("nucleus").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = noc_scatter([1, 5, 20], [1, 2, 20], [60, 300, 40], [2], "x", "y")
+    >>> [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    ['50', '100', '200']
+    >>> fig.axes[0].texts[0].get_text()
+    'object 2 (40 px)'
+    >>> plt.close(fig)
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+
+    x, y, a = (np.asarray(v, float) for v in (noc_x, noc_y, areas))
+    if not x.shape == y.shape == a.shape or x.ndim != 1:
+        raise ValueError(f"noc_x, noc_y and areas must be 1-D of one length, got shapes {x.shape}, {y.shape}, {a.shape}")
+    if (a <= 0).any():
+        raise ValueError(f"areas must be positive (a log colour scale), got minimum {a.min()}")
+    circled = [int(i) for i in circled]
+    jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, (2, len(x)))
+    px, py = x + jitter[0], y + jitter[1]
+    fig, ax = plt.subplots(figsize=(6.4, 5))
+    sc = ax.scatter(px, py, c=a, cmap=_pal.LOG_CMAP, norm=LogNorm(), s=36, edgecolors="black", linewidths=0.5)
+    ax.plot([0, 21], [0, 21], color="0.4", lw=1, ls="--", zorder=0)
+    ax.scatter(px[circled], py[circled], s=160, facecolors="none", edgecolors="black", linewidths=1.8)
+    for k, i in enumerate(circled):   # labels stacked below the corner, a line to each point
+        ax.annotate(f"{name} {i} ({a[i]:.0f} px)", (px[i], py[i]), xytext=(-115, -20 - 19 * k),
+                    textcoords="offset points", fontsize=8, arrowprops={"arrowstyle": "-", "color": "0.3", "lw": 0.6})
+    ax.set_xlim(0, 21); ax.set_ylim(0, 21); ax.set_xticks([1, 5, 10, 15, 20]); ax.set_yticks([1, 5, 10, 15, 20])
+    ax.set_xlabel(xlabel); ax.set_ylabel(ylabel)
+    ax.set_title(f"one point per {name} (spread by up to 0.3 click)", fontsize=10)
+    bar = fig.colorbar(sc, ax=ax, label="area (px, log scale)")
+    shown = [v for v in ticks if a.min() <= v <= a.max()]
+    bar.set_ticks(shown, labels=[str(v) for v in shown])
+    bar.ax.minorticks_off()
+    ax.legend(handles=[Line2D([], [], color="0.4", ls="--", label="as many clicks"),
+                       Line2D([], [], marker="o", ls="", mfc="none", mec="black", mew=1.8, ms=12,
+                              label="circled: never reaches IoU 0.85")], loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]):
+    """Lesson 06's 1-px-shift band: the outline moved 1 px out and in over the image, and a mask's
+    errors with the band hatched (the pixels a boundary-tolerant IoU ignores).
+
+    Parameters
+    ----------
+    image : 2-D grey crop.
+    truth, pred : bool masks of the crop's shape: the true object and a predicted mask.
+    titles : the two panels' titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((20, 20), bool); t[5:11, 5:11] = True; p = t.copy(); p[5, 5:9] = False
+    >>> fig = shift_band_figure(np.zeros((20, 20)), t, p, ("shifts", "errors"))
+    >>> sorted(h.get_text() for h in fig.legends[0].get_texts())[:2]
+    ['1-px-shift band (ignored)', 'background, correct']
+    >>> len(fig.axes[1].patches)       # one hatched square per band pixel: 24 just outside, 20 just inside
+    44
+    >>> plt.close(fig)
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    img = np.asarray(to_numpy(image, "image"), float)
+    t, p = as_binary(truth, "truth", (2,)), as_binary(pred, "pred", (2,))
+    check_same_size(image=img.shape, truth=t.shape, pred=p.shape)
+    if len(titles) != 2:
+        raise ValueError(f"titles must be two strings, got {titles!r}")
+    band = ndimage.binary_dilation(t) & ~ndimage.binary_erosion(t)
+    window, extent = zoom_window(t)
+    out_c, in_c = _pal.rgb(_pal.INSTANCE_COLOURS[7]), _pal.rgb(_pal.INSTANCE_COLOURS[1])   # no orange: a prediction
+    hatch_c = _pal.rgb(_pal.NEUTRAL_COLOURS["ignored"])
+    red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("FP", "FN"))
+    tn, obj = (_pal.rgb(_pal.NEUTRAL_COLOURS[k]) for k in ("TN", "correct"))
+    shown = np.zeros((*t.shape, 3)) + tn
+    shown[t] = obj
+    shown[p & ~t], shown[t & ~p] = red, blue
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.6))
+    lo, hi = np.percentile(img[window], (1, 99))
+    axes[0].imshow(img[window], cmap="gray", vmin=lo, vmax=hi, extent=extent)
+    for m, colour, ls in ((t, "white", "-"), (ndimage.binary_dilation(t), out_c, "--"),
+                          (ndimage.binary_erosion(t), in_c, ":")):
+        axes[0].contour(m, levels=[0.5], colors=[colour], linewidths=1.8, linestyles=ls)
+    axes[1].imshow(shown[window], extent=extent)
+    for r, c in zip(*np.nonzero(band)):                # hatch the band
+        axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor=hatch_c, lw=0))
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=9)
+        ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:]); ax.set_xticks([]); ax.set_yticks([])
+    fig.legend(handles=[Line2D([], [], color="white", lw=1.8, label="true outline"),
+                        Line2D([], [], color=out_c, lw=1.8, ls="--", label="outline 1 px out"),
+                        Line2D([], [], color=in_c, lw=1.8, ls=":", label="outline 1 px in"),
+                        Patch(color=tn, label="background, correct"), Patch(color=obj, label="object, correct"),
+                        Patch(facecolor="0.5", edgecolor=hatch_c, lw=0, hatch="///", label="1-px-shift band (ignored)"),
+                        Patch(color=red, label="false (predicted only)"), Patch(color=blue, label="missed (true only)")],
+               loc="lower center", ncol=3, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return fig
+
+
+__all__ += ["noc_table", "zoom_window", "click_failure_row", "noc_scatter", "shift_band_figure"]

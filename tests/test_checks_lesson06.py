@@ -25,3 +25,24 @@ def test_click_step_names_per_image_max():
         checks.check_click_step(_per_image_max, _unused_step)
     message = str(err.value)
     assert "each image's own maximum" in message and "Divide by 255" in message, message
+
+
+def test_click_step_per_image_stretch_says_each_image():
+    """Review 06s12 P3: a per-image stretch depends on each image, not on the batch."""
+    with pytest.raises(AssertionError) as err:
+        checks.check_click_step(_per_image_max, _unused_step)
+    assert "depends on each image" in str(err.value), str(err.value)
+
+
+def test_click_maps_names_overlapping_disks_added():
+    """Review 06s12 P3: disks added with += (values 2, 3 where they overlap) get their own hint."""
+    def added(clicks, shape, radius=3):
+        rows, cols = np.indices(shape)
+        maps = np.zeros((2, *shape), np.float32)
+        for row, col, positive in clicks:
+            maps[0 if positive else 1][(rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2] += 1.0
+        return maps
+
+    with pytest.raises(AssertionError) as err:
+        checks.check_click_maps(added)
+    assert "overlapping disks were added" in str(err.value) and "not +=" in str(err.value), str(err.value)

@@ -50,3 +50,31 @@ def test_click_evidence_card_zooms_on_the_object_inside_the_crop():
 def test_click_evidence_card_refuses_bad_masks(target, pred, match):
     with pytest.raises(ValueError, match=match):
         viz.click_evidence_card(np.zeros((20, 20)), target, pred, [], {}, "")
+
+
+def test_noc_scatter_colour_bar_reads_plain_ticks():
+    """Review 06s12 P3: the area colour bar is labelled 50, 100, 200, 400, 700, not 4x10^1 ... 6x10^2."""
+    fig = viz.noc_scatter([1, 5, 20, 3], [1, 2, 20, 3], [34, 300, 90, 751], [2], "x", "y", name="nucleus")
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert labels == ["50", "100", "200", "400", "700"], labels
+    assert fig.axes[0].texts[0].get_text() == "nucleus 2 (90 px)"
+    plt.close(fig)
+
+
+def test_shift_band_figure_says_correct_not_right():
+    """Review 06s12 P3: 'right' in the legend collided with the right-half test split."""
+    img, t, p = _case()
+    fig = viz.shift_band_figure(img, t, p, ("a", "b"))
+    texts = [x.get_text() for x in fig.legends[0].get_texts()]
+    assert "background, correct" in texts and "object, correct" in texts
+    assert not any("right" in x for x in texts)
+    plt.close(fig)
+
+
+def test_noc_table_and_zoom_window_refuse_bad_input():
+    with pytest.raises(ValueError, match="at least one method"):
+        viz.noc_table({})
+    with pytest.raises(TypeError, match="noc_summary"):
+        viz.noc_table({"m": {"noc85": {}}})
+    with pytest.raises(ValueError, match="empty"):
+        viz.zoom_window(np.zeros((5, 5), bool))

@@ -360,6 +360,10 @@ def check_click_maps(click_maps: Callable) -> None:
             raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside), the "
                                  f"dtype of the model's weights, e.g. np.zeros((2, H, W), np.float32)")
         values = sorted(float(v) for v in np.unique(got))
+        if values[0] >= 0 and values[-1] > 1 and all(v == int(v) for v in values):
+            raise AssertionError(f"your maps hold {values[:6]}: overlapping disks were added (+=), so a pixel "
+                                 f"inside two disks counts 2; set those pixels to 1 (=, not +=): a map says "
+                                 f"only whether a pixel lies within {radius} px of a click")
         if not set(values) <= {0.0, 1.0}:
             raise AssertionError(f"the maps hold only 0.0 and 1.0 (a negative click is 1.0 in channel 1, not -1 in "
                                  f"channel 0); yours hold {values[:6]}")
@@ -947,7 +951,8 @@ def check_click_step(click_batch: Callable, train_step: Callable) -> None:
     for how, s in stretched.items():
         if np.allclose(g[:, 0], s, atol=1e-5):
             raise AssertionError(f"your image channel is stretched to {how} (here grey values {int(grey.min())} to "
-                                 f"{int(grey.max())} become 0 to 1): the scale then depends on the batch, and a dark "
+                                 f"{int(grey.max())} become 0 to 1): the scale then depends on "
+                                 f"{'each image' if how.startswith('each') else 'the batch'}, and a dark "
                                  f"image looks bright to the model. Divide by 255, the range of uint8, for every image")
     if np.array_equal(g[:, 1], neg) and np.array_equal(g[:, 2], pos):
         raise AssertionError("your positive and negative click maps are swapped: channel 1 is the positive map, "
