@@ -127,7 +127,7 @@ print("median frequency weight × share, per class:", np.round(median_frequency 
 # Inverse frequency counts a lane pixel 39.5 times a sky pixel; such weights are often softened
 # with a square root or a cap. *Median frequency balancing* (median share / share) is no softening:
 # its weight times the share is the same for every class (last line), so it is 1 / share times a
-# constant, which torch's weighted mean divides away (§5; exercise 1). Section 4 uses 5 for lane
+# constant, which torch's weighted mean divides away (§5 checks it; exercise 1). Section 4 uses 5 for lane
 # marking and car: their share of the total weight rises from 0.009 to 0.043 and from 0.015 to 0.068.
 #
 # ## 3 · A baseline in plain numpy: nearest mean colour
@@ -449,14 +449,15 @@ nll, w_px = -log_p.gather(1, safe[:, None])[:, 0], w[safe]              # per-pi
 print(f"weighted cross-entropy, ignore_index=255: "
       f"{F.cross_entropy(log_p, target20, weight=w, ignore_index=255).item():.4f} | by hand, "
       f"divided by the sum of the weights: "
-      f"{((w_px * nll)[labelled].sum() / w_px[labelled].sum()).item():.4f}")
+      f"{((w_px * nll)[labelled].sum() / w_px[labelled].sum()).item():.4f} | weights × 7: "
+      f"{F.cross_entropy(log_p, target20, weight=7 * w, ignore_index=255).item():.4f}")
 
 # %% [markdown]
 # * **The metric:** car rises from 0.762 to 0.989: 99 % of the wrong pixels are left out.
 # * **The warning:** lane marking becomes `nan`: every lane pixel is an edge pixel, so the class
 #   left the score. Report what was ignored (here 13.8 %).
 # * **The loss:** the weighted mean divides by the **sum of the weights** of the labelled pixels:
-#   weights times a constant give the same loss.
+#   weights times a constant (7) give the same loss.
 #
 # ## 6 · The shipped model
 #
