@@ -3550,3 +3550,62 @@ def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]
 
 
 __all__ += ["noc_table", "zoom_window", "click_failure_row", "noc_scatter", "shift_band_figure"]
+
+
+def invented_panel_figure(crop: Any, resized: Mapping[str, Any], invented: Any, class_names: Sequence[str],
+                          palette: Any = None, invented_title: str = "invented",
+                          figsize: tuple[float, float] = (12, 3.6)):
+    """A mask crop, its resized versions, and one black-and-white panel of the invented pixels.
+
+    Parameters
+    ----------
+    crop : (h, w) the label-map crop before resizing.
+    resized : ``{title: (H, W) label map}``, one panel each (e.g. nearest neighbour, bilinear).
+    invented : (H, W) bool, the pixels of one resized map whose id is invented, drawn black on white.
+    class_names, palette : the classes and their colours (the legend and the label-map panels).
+    invented_title : the invented panel's title, before its pixel count.
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    The figure: the crop, one panel per resized map, the invented panel, and a legend of the classes.
+
+    Raises
+    ------
+    ValueError
+        If ``invented`` is not 2-D or its shape differs from a resized map's.
+
+    Examples
+    --------
+    >>> crop = np.array([[1, 3], [1, 3]])
+    >>> big = np.array([[1, 2, 3, 3]] * 4)
+    >>> fig = invented_panel_figure(crop, {"bilinear": big}, big == 2, ["a", "b", "c", "d"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['crop (2×2)', 'bilinear', 'invented: 4 pixels (black)']
+    >>> invented_panel_figure(crop, {"bilinear": big}, np.zeros((3, 3), bool), ["a", "b", "c", "d"])
+    Traceback (most recent call last):
+    ...
+    ValueError: invented has shape (3, 3); expected the shape of the resized maps, (4, 4)
+    >>> plt.close("all")
+    """
+    mark = np.asarray(invented)
+    shapes = {np.shape(m) for m in resized.values()}
+    if mark.ndim != 2 or (shapes and shapes != {mark.shape}):
+        expected = next(iter(shapes)) if len(shapes) == 1 else "a 2-D mask"
+        raise ValueError(f"invented has shape {mark.shape}; expected the shape of the resized maps, {expected}")
+    fig, axes = plt.subplots(1, 2 + len(resized), figsize=figsize)
+    h, w = np.shape(crop)
+    show_mask(axes[0], crop, palette, f"crop ({h}×{w})")
+    for ax, (title, lm) in zip(axes[1:], resized.items()):
+        show_mask(ax, lm, palette, title)
+    axes[-1].imshow(~mark.astype(bool), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axes[-1].set_title(f"{invented_title}: {int(mark.astype(bool).sum())} pixels (black)")
+    axes[-1].set_xticks([])
+    axes[-1].set_yticks([])
+    fig.legend(handles=legend_handles(class_names, palette), loc="lower center", ncol=min(len(class_names), 6),
+               frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+__all__ += ["invented_panel_figure"]

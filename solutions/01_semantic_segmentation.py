@@ -1,7 +1,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 01 · Semantic segmentation
 #
-# Six exercises on lesson 01: class weights by another recipe, a weighted loss that ignores
+# Six exercises on lesson 01: median frequency class weights, a weighted loss that ignores
 # unlabelled pixels, a crop and resize that keeps image and mask aligned, a camera with half the
 # resolution, which the lesson did not test, a reading of seeds paired by seed, and the training
 # loop itself. The first two are variants of what the lesson showed, not copies. Write exercises 1
@@ -20,10 +20,11 @@ torch.set_num_threads(2)  # the course is sized for a 2-core laptop
 # %% [markdown]
 # ## 1 · Median frequency weights, with an ignore label (1 point)
 #
-# Lesson 01 §2 derived class weights from inverse frequency. Another common recipe is **median
-# frequency balancing** (Eigen & Fergus, 2015): a class's weight is the median class frequency
-# divided by its own frequency, so a class of median frequency gets weight 1, rarer classes more,
-# commoner ones less. Write `median_frequency_weights(label_maps, num_classes, ignore_index=255)`:
+# Lesson 01 §2 derived class weights from inverse frequency. Many code bases use **median
+# frequency balancing** (Eigen & Fergus, 2015) instead: a class's weight is the median class
+# frequency divided by its own frequency, so a class of median frequency gets weight 1, rarer
+# classes more, commoner ones less. Write it, then see how it relates to inverse frequency.
+# `median_frequency_weights(label_maps, num_classes, ignore_index=255)`:
 #
 # * a class's frequency is its share of the pixels that are **not** `ignore_index` (unlabelled
 #   pixels belong to no class), counted over the whole batch;
@@ -56,6 +57,29 @@ print("weights    :", dict(zip(roads.class_names, np.round(weights, 3).tolist())
 
 # %% nbgrader={"grade": true, "grade_id": "check_median_frequency_weights", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_median_frequency_weights(median_frequency_weights)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "mfw_vs_inverse_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Predict first.** The cell below prints `weights * freq` for every class, then the weighted
+# cross-entropy of one batch of random logits twice: with your weights, and with lesson 01's
+# inverse frequency, `1 / freq`. What do you expect, and what does it mean for
+# `F.cross_entropy(logits, target, weight=weights)`?
+
+# %% nbgrader={"grade": false, "grade_id": "mfw_vs_inverse", "locked": true, "schema_version": 3, "solution": false, "task": false}
+try:
+    print("weights × frequency, per class:", np.round(weights * freq, 4))
+    logits1 = torch.randn(4, 5, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    target1 = torch.as_tensor(roads.labels[:4, ::4, ::4], dtype=torch.int64)    # 4 scenes, every 4th pixel
+    ce1 = [torch.nn.functional.cross_entropy(logits1, target1, weight=torch.as_tensor(w, dtype=torch.float64)).item()
+           for w in (weights, 1 / freq)]
+    print(f"cross-entropy with your weights {ce1[0]:.6f}, with 1 / freq {ce1[1]:.6f}")
+except NameError:
+    print("write median_frequency_weights first (and run its cell), then run this cell again")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "mfw_vs_inverse_answer", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Every class gets the same product, the median frequency: median frequency weights are inverse
+# frequency times one constant. Torch's weighted mean divides by the sum of the weights, so the
+# constant cancels and both losses are the same: as a `weight=` for `cross_entropy`, median
+# frequency balancing *is* inverse frequency.
 
 
 # %% [markdown]
@@ -353,9 +377,10 @@ checks.check_train_steps(train_steps)
 # %% [markdown]
 # The cell below trains a narrow UNet (width 4) for 30 steps of 8 of the lesson's training scenes,
 # twice from the same initial weights on the same batches: with your median frequency weights of
-# exercise 1, and with every weight 1 (plain cross-entropy). It draws both loss curves and the
-# per-class IoU on 100 of the lesson's test scenes, and prints only what every CPU agrees on (30
-# steps amplify rounding differences, so the bars' heights vary from one machine to another).
+# exercise 1, and with every weight 1 (plain cross-entropy). It draws both runs' loss curves on one
+# scale (the plain, unweighted cross-entropy of each batch before its step) and the per-class IoU
+# on 100 of the lesson's test scenes, and prints only what every CPU agrees on (30 steps amplify
+# rounding differences, so the bars' heights vary from one machine to another).
 
 # %% nbgrader={"grade": false, "grade_id": "train_steps_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
@@ -367,10 +392,15 @@ batches6 = [(x6[i:i + 8], y6[i:i + 8]) for i in range(0, 240, 8)]   # 30 steps o
 test6 = data.road_scenes(100, seed=4242)                              # the lesson's first 100 test scenes
 try:
     runs6 = {}
-    for label, w in (("median frequency weights (ex. 1)", weights), ("all weights 1 (plain CE)", np.ones(5))):
+    for label, w in (("median frequency weights (ex. 1, = inverse frequency)", weights), ("all weights 1 (plain CE)", np.ones(5))):
         torch.manual_seed(0)                                          # the same initial weights for both runs
         net = models.TinyUNet(in_channels=3, num_classes=5, width=4)
-        runs6[label] = (train_steps(net, batches6, w, 1e-2), train.evaluate(net, test6, device="cpu")["per_class_iou"])
+        seen = []                                                     # each batch's logits, before its step
+        hook = net.register_forward_hook(lambda module, inputs, out: seen.append(out.detach()))
+        train_steps(net, batches6, w, 1e-2)
+        hook.remove()
+        plain = [torch.nn.functional.cross_entropy(out, y).item() for out, (_, y) in zip(seen, batches6)]
+        runs6[label] = (plain, train.evaluate(net, test6, device="cpu")["per_class_iou"])
         iou6 = runs6[label][1]
         print(f"{label:>32}: lanes found (lane IoU > 0.5): {iou6[3] > 0.5}; any car pixel found: {iou6[4] > 0}")
     (_, iou_w), (_, iou_1) = runs6.values()                           # with the weights, all weights 1
@@ -378,17 +408,15 @@ try:
           f"sidewalk IoU below 0.2 in both runs: {max(iou_w[2], iou_1[2]) < 0.2}")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for (label, (losses, iou6)), style in zip(runs6.items(), ("-", "--")):
-        axes[0].plot(range(1, 31), losses, style, color="black", label=label)
-    axes[0].set(xlabel="training step", ylabel="cross-entropy (each run's weights)", title="loss of each batch")
+        axes[0].plot(range(1, len(losses) + 1), losses, style, color="black", label=label)
+    axes[0].set(xlabel="training step", ylabel="plain cross-entropy (all weights 1)",
+                title="each batch's unweighted loss, before its step")
     axes[0].legend(frameon=False, fontsize=8)
     for k, (label, (losses, iou6)) in enumerate(runs6.items()):
         axes[1].bar(np.arange(5) + (k - 0.5) * 0.4, iou6, width=0.4, color=test6.palette / 255, edgecolor="black",
                     hatch="//" if k else None, label=label)
     axes[1].set_xticks(range(5), test6.class_names, rotation=20)
     axes[1].set(ylabel="test IoU (100 scenes)", ylim=(0, 1), title="per-class test IoU (hatched: all weights 1)")
-    axes[1].legend(handles=[plt.matplotlib.patches.Patch(facecolor="white", edgecolor="black", hatch="//" if k else None,
-                                                         label=label) for k, label in enumerate(runs6)],
-                   frameon=False, fontsize=8, loc="upper right")
     fig.tight_layout()
 except (NameError, NotImplementedError):
     print("write median_frequency_weights (exercise 1) and train_steps first, then run this cell again")
