@@ -855,7 +855,8 @@ def failure_buckets(pred: Any, gt: Any, share: float = 0.2) -> dict[str, Any]:
 
     p = _instance_map(pred, "pred")
     g = _instance_map(gt, "gt")
-    check_same_shape(p, g)
+    if p.shape != g.shape:
+        raise ValueError(f"pred has shape {p.shape} but gt has shape {g.shape}: they must match pixel for pixel")
     share = check_float(share, "share", lo=0, hi=1, lo_open=True)
     m = match_instances(p, g)
     groups = merged_groups(p, g)
