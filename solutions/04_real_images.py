@@ -405,7 +405,7 @@ checks.check_choose_min_distance(choose_min_distance)
 # The check counts the buckets itself, then runs `segment(new_min_distance)` and counts the bucket
 # again. Last, write `note`, at least 12 words in your own words for your teacher: which bucket,
 # its count, and why your `new_min_distance` shrinks it. The check only makes sure the note is
-# there; your teacher reads and marks it.
+# there (it carries no points of its own); your teacher reads it.
 
 # %% nbgrader={"grade": false, "grade_id": "failure_note", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from segcourse import viz
