@@ -816,3 +816,122 @@ def paired_intervals(resamples: Any, pairs: Sequence[tuple[str, str]], level: fl
 
 
 __all__ += ["paired_intervals"]
+
+
+def failure_buckets(pred: Any, gt: Any, share: float = 0.2) -> dict[str, Any]:
+    """Sort every missed true object (no prediction matches it with IoU above 0.5) into one bucket.
+
+    The buckets are tried in this order, so each missed object is counted once: ``"merge"`` when a
+    prediction holds more than half of it and of another true object (``viz.merged_groups``), else
+    ``"split"`` when two or more predictions each cover at least ``share`` of it
+    (:func:`split_objects`), else ``"missed"`` (no prediction over it, or one too small or offset).
+
+    Parameters
+    ----------
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+    share : float
+        The share of a true object a piece must cover to count towards a split, in (0, 1].
+
+    Returns
+    -------
+    dict
+        ``{"merge": [ids], "split": [ids], "missed": [ids], "merging predictions": int,
+        "false positives": int}``: the missed true ids of each bucket (ascending), the number of
+        predictions that merge two or more true objects, and the number of unmatched predictions.
+
+    Examples
+    --------
+    >>> gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 3, 3, 0, 4, 4]])
+    >>> pred = np.array([[5, 5, 5, 5, 5, 0, 6, 6, 7, 7, 0, 0, 0]])   # 1+2 merged, 3 cut in two, 4 not found
+    >>> failure_buckets(pred, gt)
+    {'merge': [1, 2], 'split': [3], 'missed': [4], 'merging predictions': 1, 'false positives': 3}
+    >>> failure_buckets(pred, gt, share=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: share must be a finite number > 0 and <= 1, got 0
+    """
+    from .viz import merged_groups
+
+    p = _instance_map(pred, "pred")
+    g = _instance_map(gt, "gt")
+    if p.shape != g.shape:
+        raise ValueError(f"pred has shape {p.shape} but gt has shape {g.shape}: they must match pixel for pixel")
+    share = check_float(share, "share", lo=0, hi=1, lo_open=True)
+    m = match_instances(p, g)
+    groups = merged_groups(p, g)
+    merged = {int(i) for grp in groups for i in grp}
+    cut = {int(i) for i in split_objects(p, g, share=share)}
+    missed = sorted(int(i) for i in m.unmatched_gt)
+    return {"merge": [i for i in missed if i in merged],
+            "split": [i for i in missed if i in cut and i not in merged],
+            "missed": [i for i in missed if i not in merged and i not in cut],
+            "merging predictions": len(groups), "false positives": int(m.fp)}
+
+
+def typical_isolated_object(labels: Any, region: Any = None, size: int = 32, margin: int = 4
+                            ) -> tuple[int, tuple[slice, slice]]:
+    """An isolated object of typical size, and a ``size``×``size`` crop centred on it.
+
+    The candidates lie wholly inside ``region``, share no edge with another object, and their
+    bounding box's longest side is at most ``size - margin`` pixels (so that the crop holds the whole
+    object with room around it); of these, the one whose area is closest to the median area of all
+    objects in ``labels`` (the lowest id on a tie).
+
+    Parameters
+    ----------
+    labels : (H, W) int array
+        Instance map (0 = background).
+    region : pair of slices, optional
+        Where to look (e.g. ``np.s_[:, 256:]``); default: the whole map.
+    size : int
+        Side of the square crop, in pixels.
+    margin : int
+        How much shorter than ``size`` the object's longest side must be.
+
+    Returns
+    -------
+    (int, (slice, slice))
+        The object's id and the crop, in the coordinates of ``labels``.
+
+    Examples
+    --------
+    >>> labels = np.zeros((20, 40), int)
+    >>> labels[2:6, 2:6] = 1; labels[2:6, 6:10] = 2     # touching: refused
+    >>> labels[12:16, 12:17] = 3; labels[12:14, 25:27] = 4
+    >>> typical_isolated_object(labels, size=8, margin=2)
+    (3, (slice(10, 18, None), slice(10, 18, None)))
+    >>> typical_isolated_object(labels, size=4, margin=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: no object of labels lies wholly in region, touches no other and is at most 0 px long (size - margin); pass a larger size or a smaller margin
+    """
+    lab = _instance_map(labels, "labels")
+    size = check_int(size, "size", minimum=1)
+    margin = check_int(margin, "margin", minimum=0)
+    inside = np.zeros(lab.shape, bool)
+    try:
+        inside[region if region is not None else np.s_[:, :]] = True
+    except (IndexError, TypeError) as err:
+        raise TypeError(f"region must be a pair of slices such as np.s_[:, 256:], got {region!r}") from err
+    areas = np.bincount(lab.ravel())
+    present = np.nonzero(areas[1:])[0] + 1
+    boxes = ndimage.find_objects(lab)
+    out = np.setdiff1d(lab[~inside], [0])                                # objects with a pixel outside the region
+    touching = set()
+    for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1], lab[1:])):
+        edge = (a > 0) & (b > 0) & (a != b)
+        touching |= set(a[edge].tolist()) | set(b[edge].tolist())
+    candidates = [int(i) for i in present if i not in out and i not in touching
+                  and max(s.stop - s.start for s in boxes[i - 1]) <= size - margin]
+    if not candidates:
+        raise ValueError(f"no object of labels lies wholly in region, touches no other and is at most "
+                         f"{size - margin} px long (size - margin); pass a larger size or a smaller margin")
+    median = np.median(areas[present])
+    best = min(candidates, key=lambda i: abs(areas[i] - median))
+    cy, cx = ((s.start + s.stop) // 2 for s in boxes[best - 1])
+    half = size // 2
+    return best, (slice(cy - half, cy - half + size), slice(cx - half, cx - half + size))
+
+
+__all__ += ["failure_buckets", "typical_isolated_object"]

@@ -3609,3 +3609,66 @@ def invented_panel_figure(crop: Any, resized: Mapping[str, Any], invented: Any, 
 
 
 __all__ += ["invented_panel_figure"]
+
+
+def card_error_zoom(fig: Any, window: Any, label: str = "zoom") -> Any:
+    """Zoom on the error panel of an :func:`instance_card`: a second error panel shows ``window`` of the
+    first, two columns wide, outlined (dashed) on the first; the scores and notes move to the last column.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        The figure :func:`instance_card` returned, drawn with a ``band`` (so that it has an error panel).
+    window : pair of slices
+        The rows and columns of the image to zoom on, e.g. ``np.s_[200:328, 100:228]``.
+    label : str
+        The start of the zoomed panel's title.
+
+    Returns
+    -------
+    matplotlib Axes
+        The zoomed panel.
+
+    Examples
+    --------
+    >>> gt = np.zeros((16, 8), int); gt[1:5, 1:5] = 1; gt[8:12, 1:4] = 2
+    >>> pred = np.roll(gt, 1, axis=1)
+    >>> fig, _ = instance_card(np.zeros((16, 8)), pred, gt, {"PQ": 0.5}, band=gt > 0)
+    >>> card_error_zoom(fig, np.s_[6:14, 0:8]).get_title()
+    'zoom: rows 6-13, columns 0-7'
+    >>> card_error_zoom(fig, np.s_[6:40, 0:8])
+    Traceback (most recent call last):
+    ...
+    ValueError: window must be a pair of slices inside the error panel's 16×8 pixels, got (slice(6, 40, None), slice(0, 8, None))
+    >>> plt.close(fig)
+    """
+    from matplotlib.patches import Rectangle
+
+    panels = [a for a in getattr(fig, "axes", []) if a.get_title().startswith("errors") and a.images]
+    if not panels:
+        raise ValueError("fig has no error panel: pass the figure of viz.instance_card(..., band=...)")
+    err, text_ax = panels[0], fig.axes[-1]
+    rgb = np.asarray(err.images[0].get_array())
+    h, w = rgb.shape[:2]
+    ok = (isinstance(window, tuple) and len(window) == 2 and all(isinstance(s, slice) and s.step in (None, 1)
+                                                                 for s in window))
+    if ok:
+        (r0, r1, _), (c0, c1, _) = window[0].indices(h), window[1].indices(w)
+        ok = (window[0].stop is None or window[0].stop <= h) and (window[1].stop is None or window[1].stop <= w) \
+            and r1 > r0 and c1 > c0
+    if not ok:
+        raise ValueError(f"window must be a pair of slices inside the error panel's {h}×{w} pixels, got {window!r}")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string (the zoomed panel's title), got {label!r}")
+    grid = err.get_subplotspec().get_gridspec()
+    zoom = fig.add_subplot(grid[1, 1:3])
+    zoom.imshow(rgb[r0:r1, c0:c1], interpolation="nearest")
+    zoom.set_title(f"{label}: rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}")
+    zoom.set_axis_off()
+    err.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, linestyle="--", linewidth=1.5,
+                            edgecolor="white"))
+    text_ax.set_subplotspec(grid[1, 3])
+    return zoom
+
+
+__all__ += ["card_error_zoom"]

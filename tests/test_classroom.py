@@ -599,8 +599,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
-    # the other wrong answers of min_gap and choose_min_distance (and the wrong counts of the given shared_nuclei's
-    # check) are tested in tests/test_checks_real.py only
+    # the other wrong answers of min_gap, choose_min_distance and failure_note (and the wrong counts of the given
+    # shared_nuclei's check) are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -721,6 +721,14 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 pqs.update({(fg, md): pq(md, fg) for fg in fgs})
                 return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
             """, {"check_choose_min_distance"}),
+    ],
+    "failure_note": [
+        ("dee", """
+            pred3, gt = segment(3)[:, 256:], truth[:, 256:]
+            main_bucket, main_count = "split", 8  # the lesson's table: every nucleus cut, matched or not
+            new_min_distance = 5
+            note = "Most missed nuclei are split into two or more pieces, so the seeds must stand farther apart."
+            """, {"check_failure_note"}),
     ],
     # lesson 05 (segmentation practice): four graded cells; dee answers three of them wrong, fay two.
     # More typical mistakes are rejected in tests/test_checks.py (the empty sample missing, a mean from

@@ -128,3 +128,49 @@ def test_instance_card_marks_the_notes_objects_and_draws_the_rim():      # revie
     assert fig.axes[3].get_title() == "boundary example: IoU 1.000"
     assert "the notes' objects" in fig.axes[1].get_legend().get_texts()[-1].get_text()
     plt.close(fig)
+
+
+def _card_scene():
+    gt = np.zeros((64, 32), int)
+    gt[4:14, 4:14], gt[30:40, 4:12], gt[30:40, 12:20], gt[48:60, 10:22], gt[20:26, 24:30] = 1, 2, 3, 4, 5
+    pred = gt.copy()
+    pred[np.isin(gt, [2, 3])] = 9                         # 2 and 3 merged
+    pred[48:60, 16:22] = 8                                # 4 cut in two halves
+    pred[gt == 5] = 0                                     # 5 not found
+    pred[0:2, 28:32] = 7                                  # a false positive
+    return pred, gt
+
+
+def test_failure_buckets_sorts_each_missed_object_once():                 # review 04s12 P2-2
+    from segcourse import instances
+
+    pred, gt = _card_scene()
+    assert instances.failure_buckets(pred, gt) == {"merge": [2, 3], "split": [4], "missed": [5],
+                                                   "merging predictions": 1, "false positives": 4}
+    with pytest.raises(ValueError, match=r"pred has shape \(10, 32\) but gt has shape \(64, 32\)"):
+        instances.failure_buckets(pred[:10], gt)
+
+
+def test_typical_isolated_object_picks_the_lesson_nucleus():               # review 04s12 P2-7
+    from segcourse import data, instances
+
+    _, truth = data.nuclei_image()
+    nucleus, crop = instances.typical_isolated_object(truth, region=np.s_[:, 256:])
+    assert nucleus == 73 and (crop[0].stop - crop[0].start, crop[1].stop - crop[1].start) == (32, 32)
+    assert (truth[crop] == nucleus).sum() == (truth == nucleus).sum()       # the whole nucleus inside the crop
+    with pytest.raises(TypeError, match="region must be a pair of slices"):
+        instances.typical_isolated_object(truth, region="right")
+
+
+def test_card_error_zoom_fills_the_card_and_outlines_the_window():         # review 04s12 P3-5
+    pred, gt = _card_scene()
+    fig, _ = viz.instance_card(np.zeros(gt.shape), pred, gt, {"PQ": 0.4}, ["a note"], band=gt > 0)
+    zoom = viz.card_error_zoom(fig, np.s_[28:60, 0:32], label="errors, zoomed")
+    assert zoom.get_title() == "errors, zoomed: rows 28-59, columns 0-31"
+    assert zoom.images[0].get_array().shape[:2] == (32, 32)
+    err = next(a for a in fig.axes if a.get_title().startswith("errors (band"))
+    assert len(err.patches) == 1                                             # the dashed window
+    assert fig.axes[-2].get_subplotspec().colspan == range(3, 4)             # the text: last column
+    with pytest.raises(ValueError, match="no error panel"):
+        viz.card_error_zoom(plt.figure(), np.s_[0:4, 0:4])
+    plt.close("all")

@@ -5,7 +5,6 @@ Re-exported by :mod:`segcourse.checks`; see its docstring for how a check is wri
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import numpy as np
@@ -145,6 +144,9 @@ def check_percentile_normalize(normalize: Callable) -> None:
                              f"shape {got.shape}")
     if not np.issubdtype(got.dtype, np.floating):
         raise AssertionError(f"return floats (e.g. float32): yours has dtype {got.dtype}, so values between 0 and 1 were lost")
+    if got.dtype == np.float16:
+        raise AssertionError("your result is float16, which keeps only about 3 significant digits (0.513 comes out as "
+                             "0.512): return float64 (or float32), e.g. compute in np.asarray(stack, dtype=np.float64)")
     if got[0, 0].max() > 0.5:   # value 0 lies below every low percentile: it must map to 0
         raise AssertionError(f"the values below the low percentile came out at {float(got[0, 0].max()):.3f}, not 0: on a uint16 "
                              f"image, image - p_low wraps around (0 - 10 is 65,526 in uint16). Cast to float first "
@@ -1175,81 +1177,21 @@ def _want_pq(pred: np.ndarray, gt: np.ndarray, region) -> float:
 
 
 # ----------------------------------------------------------------------------- exercise 7: a failure note
-#: How a failure note names each bucket of missed nuclei (lower case).
-_NOTE_BUCKETS = {"merge": r"merg\w*|joined|fused|glued",
-                 "split": r"split\w*|cut in|fragment\w*|oversegment\w*|over-segment\w*",
-                 "missed": r"missed entirely|no prediction|not detected|undetected|not found|nothing found"}
-_NOTE_MAIN = r"most|mostly|main|mainly|majority|dominat\w*|largest|biggest"
+#: The buckets of missed nuclei, in the order each missed nucleus is tried (``instances.failure_buckets``).
+_BUCKETS = ("merge", "split", "missed")
+#: Other spellings of a bucket's name that ``main_bucket`` may use.
+_BUCKET_WORDS = {"merged": "merge", "merges": "merge", "splits": "split", "cut": "split"}
+#: Placeholders that are no note at all.
+_NOTE_PLACEHOLDERS = {"", "todo", "...", "your note", "your note here", "write your note here"}
 
 
 def _missed_buckets(pred: np.ndarray, gt: np.ndarray) -> tuple[dict, int, int]:
-    """Missed true nuclei (no match with IoU above 0.5) by bucket, each counted once: ``merge`` when
-    a prediction holds more than half of it and of another nucleus (``viz.merged_groups``), else
-    ``split`` when two or more predictions each cover at least 20 % of it, else ``missed``. Also
+    """Missed true nuclei per bucket (``instances.failure_buckets``: merge, then split, then missed),
     the number of merging predictions and of false positives."""
-    from .. import instances, viz
+    from .. import instances
 
-    m = instances.match_instances(pred, gt)
-    groups = viz.merged_groups(pred, gt)
-    merged = {g for grp in groups for g in grp}
-    ids, areas = np.unique(gt[gt > 0], return_counts=True)
-    both = (gt > 0) & (pred > 0)
-    pairs, overlap = np.unique(np.stack([gt[both], pred[both]]), axis=1, return_counts=True)
-    big = overlap >= 0.2 * areas[np.searchsorted(ids, pairs[0])]
-    hit, pieces = np.unique(pairs[0][big], return_counts=True)
-    split = set(hit[pieces >= 2].tolist())
-    fn = [int(g) for g in m.unmatched_gt]
-    out = {"merge": sum(g in merged for g in fn), "split": sum(g in split and g not in merged for g in fn)}
-    out["missed"] = len(fn) - out["merge"] - out["split"]
-    return out, len(groups), m.fp
-
-
-#: Words that negate a bucket name when they stand just before it ("not split", "no merges", "rather than merged").
-_NOTE_NEGATIONS = r"not|no|never|none|neither|nor|hardly|rarely|rather|instead|than|without|\w+n't"
-#: Number words a note may use for a count ("six of seven").
-_NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                 "sixteen seventeen eighteen nineteen twenty").split()
-
-#: What a number counts when it is no bucket's count ("cut into two pieces", "in one prediction", "3 px").
-_NOT_A_COUNT = r"(?:or more )?(?:pieces?|parts?|halves|fragments?|predictions?|seeds?|px|pixels?|times)\b.*"
-
-
-def _note_mentions(text: str) -> list[tuple[str, "int | None", bool, bool]]:
-    """Each bucket named in ``text``, per clause: (bucket, its count, called the main one, negated).
-
-    The count is the first whole number after the bucket's name in its clause (within 8 words), a
-    number that follows "of" or "of the" left out ("split: 6 of the 7" counts 6), and so are a number after
-    "in"/"into" or before "pieces", "predictions", "px" (``_NOT_A_COUNT``); number words one to twenty
-    count as numbers. Without one, the
-    nearest such number before the name (within 6 words). A name is negated when one of
-    ``_NOTE_NEGATIONS`` stands within the 3 words before it, or between it and the "most" that
-    calls it the main one, and no comma stands between the two ("are, hardly surprising, split" is not negated)."""
-
-    out = []
-    text = re.sub(rf"\b({'|'.join(_NUMBER_WORDS)})\b", lambda m: str(_NUMBER_WORDS.index(m.group(1)) + 1), text.lower())
-    for clause in re.split(r"[.;!?](?:\s|$)|\bbut\b|\bwhile\b|\bwhereas\b", text):
-        words = [w.group() for w in re.finditer(r"[a-z'-]+|\d+(?:\.\d+)?", clause)]
-        found = list(re.finditer(r"[a-z'-]+|\d+(?:\.\d+)?", clause))
-        starts = [w.start() for w in found]
-        at = lambda pos: sum(st < pos for st in starts)  # noqa: E731 (word index of a character)
-        names = [(b, at(m.start()), at(m.end())) for b, p in _NOTE_BUCKETS.items() for m in re.finditer(p, clause)]
-        mains = [i for i, w in enumerate(words) if re.fullmatch(_NOTE_MAIN, w)]
-        counts = [j for j, w in enumerate(words) if w.isdigit()
-                  and not (j >= 1 and words[j - 1] == "of") and not (j >= 2 and words[j - 2:j] == ["of", "the"])
-                  and not (j >= 1 and words[j - 1] in ("in", "into"))            # "split in two"
-                  and not re.fullmatch(_NOT_A_COUNT, " ".join(words[j + 1:j + 4]) + " ")]
-        for b, i, end in names:
-            nearest = min(names, key=lambda n: min((abs(n[1] - j) for j in mains), default=99))
-            is_main = bool(mains) and nearest == (b, i, end)
-            after = [j for j in counts if end <= j <= end + 8]
-            before = [j for j in counts if i - 6 <= j < i]
-            number = int(words[after[0]]) if after else int(words[before[-1]]) if before else None
-            main_at = min(mains, key=lambda j: abs(j - i)) if mains else i
-            span = range(min(i - 3, main_at), i)
-            negated = any(re.fullmatch(_NOTE_NEGATIONS, words[j]) and "," not in clause[found[j].end():found[i].start()]
-                          for j in span if j >= 0)
-            out.append((b, number, is_main, negated))
-    return out
+    b = instances.failure_buckets(pred, gt)
+    return {k: len(b[k]) for k in _BUCKETS}, b["merging predictions"], b["false positives"]
 
 
 #: The min_distance of ``segment(3)``, the model the note is about.
@@ -1297,22 +1239,22 @@ def _check_new_min_distance(new, main: str, before: int, total: int, segment, re
 
 
 @learner_check
-def check_failure_note(note: str, new_min_distance, pred, gt, segment=None, region=None) -> None:
-    """Check a failure note on ``pred`` against ``gt``: your own words, the bucket that holds the most
-    missed nuclei, named as the main one, and its count beside it; then ``new_min_distance``, the
-    min_distance you would use instead of 3, moved the way that shrinks that bucket. With
-    ``segment`` (a function of min_distance, as in the exercise) and ``region`` (the slices of
-    ``gt``), the check runs ``segment(new_min_distance)[region]`` and counts the bucket again.
+def check_failure_note(main_bucket, main_count, new_min_distance, pred, gt, segment=None, region=None,
+                       note=None) -> None:
+    """Check a failure note on ``pred`` against ``gt``: ``main_bucket``, the bucket that holds the most
+    missed nuclei ("merge", "split" or "missed"), and ``main_count``, how many it holds; then
+    ``new_min_distance``, the min_distance you would use instead of 3, moved the way that shrinks
+    that bucket. With ``segment`` (a function of min_distance, as in the exercise) and ``region``
+    (the slices of ``gt``), the check runs ``segment(new_min_distance)[region]`` and counts the
+    bucket again. ``note``, your explanation in words (12 or more), is for your teacher: the check
+    only makes sure it is there.
 
     >>> gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     >>> pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])     # 1 and 2 merged; 3 and 4 found
-    >>> check_failure_note("Most missed nuclei are merges: two of the 2 lie in one prediction, so seeds stand too far apart.",
-    ...                    2, pred, gt)
-    check_failure_note: the main bucket (merge, 2 missed nuclei) named with its count; new_min_distance 2
+    >>> check_failure_note("merge", 2, 2, pred, gt,
+    ...                    note="Both missed nuclei lie in one prediction: the seeds stand too far apart to split them.")
+    check_failure_note: the main bucket (merge, 2 missed nuclei) and its count are right; new_min_distance 2; your note (16 words) is for your teacher
     """
-    from .lesson05 import _own_explanation
-
-    text = _own_explanation(note)
     p, g = _array(pred, "pred"), _array(gt, "gt")
     if p.shape != g.shape or p.ndim != 2:
         raise AssertionError(f"pred and gt must be instance maps of one shape, got {p.shape} and {g.shape}")
@@ -1322,51 +1264,52 @@ def check_failure_note(note: str, new_min_distance, pred, gt, segment=None, regi
                              "exercise names (segment(3) on the test region, columns 256 on)")
     top = max(counts.values())
     main = [b for b, n in counts.items() if n == top]
-    mentions = _note_mentions(text)
-    if not mentions:
-        raise AssertionError("your note names no bucket: say whether the missed nuclei are mostly\n"
-                             "merged, split, or missed entirely (no prediction over them)")
-    negated = sorted({b for b, _, is_main, neg in mentions if is_main and neg})
-    if negated:
-        raise AssertionError(f"your note says most missed nuclei are NOT '{negated[0]}': a failure note names\n"
-                             f"the bucket that holds the most missed nuclei, not the one that does\n"
-                             f"not; say which bucket it is, with its count")
-    mentions = [mt for mt in mentions if not mt[3]]
-    claimed = {b for b, _, is_main, _ in mentions if is_main}
-    wrong = claimed - set(main)
-    if wrong:
-        b = sorted(wrong)[0]
-        raise AssertionError(f"your note calls '{b}' the main bucket, but it holds {counts[b]} missed nuclei:\n"
+    if not isinstance(main_bucket, str):
+        raise AssertionError(f"main_bucket must be the bucket's name, one of {', '.join(map(repr, _BUCKETS))}; "
+                             f"got {main_bucket!r}")
+    name = main_bucket.strip().lower()
+    name = _BUCKET_WORDS.get(name, name)
+    if name not in _BUCKETS:
+        raise AssertionError(f"main_bucket is {main_bucket!r}: name one of the exercise's buckets, "
+                             f"{', '.join(map(repr, _BUCKETS))}")
+    if name not in main:
+        raise AssertionError(f"main_bucket is '{name}', but it holds {counts[name]} missed nuclei:\n"
                              f"count each missed nucleus once (merge first, then split, then the\n"
                              f"rest) and name the bucket with the most")
-    if not claimed & set(main):
-        raise AssertionError("your note does not say which bucket holds MOST missed nuclei: write\n"
-                             "'most missed nuclei are <bucket>' with the count beside it")
-    said = {n for b, n, is_main, _ in mentions if is_main and b in main and n is not None}
-    if not said:                       # "Split: 6. ... Most are in the split bucket": the count stood elsewhere
-        said = {n for b, n, _, _ in mentions if b in main and n is not None}
-    if not said:
-        raise AssertionError(f"your note names '{main[0]}' as the main bucket but gives no count for it:\n"
-                             f"write the number of missed nuclei in that bucket right after its name")
-    if top not in said:
+    if isinstance(main_count, (bool, np.bool_)) or not isinstance(main_count, (int, np.integer)):
+        raise AssertionError(f"main_count must be a whole number (an int), the missed nuclei in '{name}'; "
+                             f"got {main_count!r}")
+    said = int(main_count)
+    if said != top:
         from ..instances import split_objects
 
-        b = main[0]
         n_cut = len(split_objects(p.astype(np.int64), g.astype(np.int64)))   # every nucleus cut, matched or not
         why = (f"\n{n_cut} counts every nucleus cut into pieces, matched or not (the lesson's table);\n"
                f"a cut nucleus whose largest piece still matches (IoU above 0.5) is not missed:\n"
                f"only the unmatched ones count"
-               if b == "split" and n_cut in said and n_cut != top else
+               if name == "split" and said == n_cut != top else
                f"\n{n_groups} is the number of merging predictions, not of missed nuclei in them"
-               if b == "merge" and n_groups in said else
-               f"\n{fp} is the number of false positives: the note counts missed nuclei" if fp in said else
+               if name == "merge" and said == n_groups else
+               f"\n{fp} is the number of false positives: the note counts missed nuclei" if said == fp else
                f"\n{sum(counts.values())} is all missed nuclei; some of them lie in other buckets"
-               if sum(counts.values()) in said else "")
-        raise AssertionError(f"the number beside '{b}' is not the count of missed nuclei in that bucket:\n"
+               if said == sum(counts.values()) else "")
+        raise AssertionError(f"main_count is {said}, not the count of missed nuclei in '{name}':\n"
                              f"count the nuclei with no match (IoU above 0.5) that fall in it{why}")
-    done = _check_new_min_distance(new_min_distance, main[0], top, sum(counts.values()), segment, region,
+    done = _check_new_min_distance(new_min_distance, name, top, sum(counts.values()), segment, region,
                                    g.astype(np.int64))
-    print(f"check_failure_note: the main bucket ({main[0]}, {top} missed nuclei) named with its count; {done}")
+    if note is None:
+        raise AssertionError("pass your note too (note=note): at least 12 words, for your teacher")
+    if not isinstance(note, str):
+        raise AssertionError(f"note must be text (a str), got {type(note).__name__}")
+    words = note.split()
+    if " ".join(words).strip(" .").lower() in _NOTE_PLACEHOLDERS:
+        raise AssertionError("note is empty: say in your own words which bucket holds most missed\n"
+                             "nuclei, with its count, and why your new min_distance shrinks it")
+    if len(words) < 12:
+        raise AssertionError(f"note has {len(words)} words: write at least 12, in your own words (which bucket,\n"
+                             f"its count, why your new min_distance shrinks it); your teacher reads it")
+    print(f"check_failure_note: the main bucket ({name}, {top} missed nuclei) and its count are right; {done}; "
+          f"your note ({len(words)} words) is for your teacher")
 
 
 # ----------------------------------------------------------------------------- exercise 8: the moments ellipse
