@@ -2,8 +2,7 @@
 # # 05 · Segmentation practice: running a project, not just a model
 #
 # Projects fail on **annotation quality**, **class imbalance** and **an evaluation that hides the
-# bad cases** more often than on the network. This lesson runs a small road-scene project end to
-# end.
+# bad cases** more often than on the network. This lesson runs a small road-scene project.
 #
 # **After this lesson you can**
 #
@@ -83,15 +82,13 @@ print(f"pooled IoU: overlaps {overlaps} summed over unions {unions} summed = {su
 
 # %% [markdown]
 # The mean (0.6) is a number no sample has: one sample is fine (0.8), the other lost most of its
-# object (0.4). **Keep the per-sample values.** The *pooled* IoU (every overlap summed over every
-# union summed, as sections 4 and 5 score the data set) weighs each sample by its union. Both
-# unions are 5 pixels here, so it equals the mean; with objects of different sizes the larger
-# one counts more (exercise 1 builds such a set).
+# object (0.4). **Keep the per-sample values.** The *pooled* IoU (overlaps summed over unions
+# summed) weighs each sample by its union: here both are 5 px, so it equals the mean (exercise 1
+# builds a set where it does not).
 #
 # ## 2 · Define the classes
 #
-# Few classes, clear boundaries, failures easy to see: the road-scene task fits. Writing the
-# class definitions down, with how many pixels each class owns, is the first checklist item.
+# Writing the class definitions down, with the pixels each class owns, is the first checklist item.
 
 # %%
 project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)
@@ -217,10 +214,9 @@ print(f"lowest per-sample mIoU: {per_sample.min():.3f} (the strip starts at {str
 
 # %% [markdown]
 # Left: pooled over all 300 scenes, cars are the weak class. Right: most samples cluster high
-# (40 of the 300 lie below the fail line), and a tail of bad ones sits far below the mean. Those
-# samples, not the mean, say what to fix. Pixel accuracy would not have told us: the model's
-# 97.8 % is barely above the 97.6 % of section 2's labelling that never finds a car, while the
-# pooled mIoUs are 0.949 and 0.584.
+# (40 of the 300 lie below the fail line), and a tail of bad ones sits far below the mean: those
+# say what to fix. Pixel accuracy would not have told us: 97.8 % is barely above the 97.6 % of
+# section 2's labelling that never finds a car (pooled mIoUs 0.949 and 0.584).
 #
 # ### The project checklist
 #
@@ -323,12 +319,9 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # * **class confusion**: away from the band, at least 10 % of one class (and 20 px) predicted as
 #   another.
 #
-# For each bucket it measures the sample's **mIoU gain** if only that bucket's pixels were
-# corrected; the bucket with the largest gain is the sample's *primary* bucket.
-#
-# First the false-positive rule by hand, for the failing sample #158: label the regions of each
-# predicted class (8-connected: joined by an edge or a corner), and keep those that contain no
-# true pixel of their class.
+# A bucket's **mIoU gain** is what the sample gains if only its pixels were corrected; the largest
+# gain is the sample's *primary* bucket. First the false-positive rule by hand, on #158: label the
+# regions of each predicted class (8-connected) and keep those with no true pixel of their class.
 
 
 # %%
@@ -509,9 +502,8 @@ print(f"car pixels, 300 scenes: predicted where there is no car {car_fp} | true 
 # largest gain. Of that gain 23 % (0.0032 of 0.0141) is section 5's trap, not a better mask.
 # Without it the false positives still gain 0.0108, 2.6 times the boundary's 0.0041. The
 # small-region bucket gives another loss nothing to fix, and cars are over-predicted, not missed:
-# 2258 car pixels where there is no car against 143 missed, 16 for every miss (last line). But
-# *which* data? Test the hypothesis on
-# the same 300 layouts, putting one camera knob at a time back to its training value:
+# 16 false car pixels for every miss (last line). But *which* data? Put one camera knob at a time
+# back to its training value, on the same 300 layouts:
 
 # %%
 failing_at = {}
@@ -737,11 +729,9 @@ fig.tight_layout()
 # %% [markdown]
 # The score of the true masks falls fastest for **thin and small** classes (at every jitter above
 # 0, lane marking and car lie below road): a one-pixel shift is a small part of the road but most
-# of a lane marking. Keep the 1-px line as this project's **annotation-noise ceiling**: a model
-# that predicts the truth is measured at 0.738, not 1. The ceiling is per data set and
-# resolution: on a larger image the same 1-px jitter costs far less, because each object has more
-# interior per boundary pixel (exercise 2 measures this size effect). This project's test masks are
-# the generator's exact masks, so its scores are not capped; the line applies when people draw them.
+# of a lane marking. At 1 px, a model that predicts the truth is measured at 0.738, not 1: this
+# project's **annotation-noise ceiling** (per data set and resolution; exercise 2 measures the size
+# effect). Its test masks are the generator's exact masks, so they cap nothing; people's would.
 
 # %% [markdown]
 # ### Why the annotation standard matters
@@ -769,10 +759,9 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 # **Answer.** The standard decides what the numbers mean. On these scenes 67 % of all car pixels
 # are outline pixels, so the two teams agree at a car IoU of 0.328, although neither made a
 # mistake. The same model measures a car IoU of 0.885 against team A and 0.294 against team B.
-# Mixed standards hurt twice. In *training*, the loss pulls both ways at every car edge. In
-# *evaluation*, a comparison measures the annotators, not the models. So write the standard down
-# before annotating (outline ownership, the smallest object to draw, occlusions), check masks
-# against it, and report IoU only against masks that follow one standard.
+# Mixed standards hurt training (the loss pulls both ways at every car edge) and evaluation (it
+# measures the annotators, not the models). Write the standard down before annotating (outline
+# ownership, the smallest object, occlusions) and check masks against it.
 #
 # ## 10 · The portfolio report
 #
@@ -795,8 +784,7 @@ print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external f
 #
 # ## Evidence card
 #
-# One failing sample's evidence on one card: section 6's #254, with no trap class in its score.
-# The card reports Dice next to IoU. For one class Dice = 2·|P∩T| / (|P| + |T|), and because
+# Section 6's #254 on one card, with Dice next to IoU. For one class Dice = 2·|P∩T| / (|P| + |T|), and because
 # |P| + |T| = |P∪T| + |P∩T|, Dice = 2·IoU / (1 + IoU): the same overlap on another scale. Its
 # boundary IoU is lesson 00's (section 7), averaged over the target's classes: the IoU of each
 # class's boundary bands only, so a ragged outline scores low however large the region. On #254:
@@ -909,8 +897,8 @@ for i in ids:                                                   # the gallery's 
 
 # %%
 sizes = [n for fs in buckets["samples"] for v in stray_regions(pred[fs["sample"]], labels[fs["sample"]]).values() for n in v]
-print(f"stray regions of the {buckets['failing']} failing samples: {len(sizes)} | 3 px or less: "
-      f"{np.mean(np.array(sizes) <= 3):.0%} of the regions")
+print(f"stray regions of the {buckets['failing']} failing samples, 3 px or less: {np.mean(np.array(sizes) <= 3):.0%} "
+      f"of the regions")
 fp_masks = [failures.bucket_pixels(pred[fs["sample"]], labels[fs["sample"]], 5).get("false_positive_class")
             for fs in buckets["samples"]]                          # the bucket's own pixels
 tiny = total = 0
@@ -919,7 +907,7 @@ for fs, m in zip(buckets["samples"], fp_masks):
         for c in np.unique(pred[fs["sample"]][m]):                 # per class: regions 8-connected, as the bucket's
             size = np.bincount(ndimage.label(m & (pred[fs["sample"]] == c), eight)[0].ravel())[1:]
             tiny, total = tiny + size[size <= 3].sum(), total + size.sum()
-print(f"the bucket's pixels: {total} | in regions of 3 px or less: {tiny} ({tiny / total:.1%})")
+print(f"the bucket's pixels in regions of 3 px or less: {tiny / total:.0%}")
 none = {fs["sample"]: failures.bucket_pixels(pred[fs["sample"]], labels[fs["sample"]], 5)["no bucket"]
         for fs in buckets["samples"]}                            # the wrong pixels no bucket explains
 n_wrong_all = sum(int((pred[i] != labels[i]).sum()) for i in none)
@@ -927,7 +915,7 @@ print(f"all {buckets['failing']} failing samples: {sum(int(m.sum()) for m in non
       f"their wrong pixels are in no bucket")
 
 # %% [markdown]
-# Most stray regions are tiny (78 % hold 3 px or less), but they hold only 29.5 % of the bucket's
+# Most stray regions are tiny (78 % hold 3 px or less), but they hold only 30 % of the bucket's
 # pixels: most red pixels lie in larger blobs. And 21 % of the failing samples' wrong pixels fall
 # in no bucket (black in the gallery; the next appendix shows why).
 #
