@@ -165,11 +165,10 @@ print(f"{len(road_specks)} road specks | next to a car: {sum('car' in a for a in
 print(f"sample {road_specks[0]['sample']} at {road_specks[0]['at']}: {road_specks[0]['pixels']} px, around it {around[0]}")
 
 # %% [markdown]
-# Every road speck touches a car; 12 sit between a car and a lane marking, as in sample 0 at
-# (41, 31), and 21 join the main road at a corner. QC joins pixels by an edge only, so a car
-# pinching the road cuts these off: false alarms, like the small real cars flagged thin. That is
-# what QC is for: a list for a person to review before anything is trained on the masks, not a
-# verdict.
+# Every road speck touches a car; 12 sit between a car and a lane marking (sample 0 at (41, 31)),
+# and 21 join the main road at a corner: QC joins pixels by an edge only, so a car pinching the
+# road cuts them off. False alarms, like the small real cars flagged thin: QC gives a person a
+# list to review, not a verdict.
 #
 # ## 4 · A baseline and one unified evaluation
 #
@@ -765,8 +764,7 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 #
 # ## 10 · The portfolio report
 #
-# The report shows triplets, per-class IoU, the failure samples of each bucket with their
-# one-line explanation, and what to improve next, all in one HTML file.
+# One HTML file: triplets, per-class IoU, each bucket's failures explained, what to improve next.
 
 # %%
 out = report.write_report(
@@ -777,17 +775,15 @@ out = report.write_report(
 print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external files)")
 
 # %% [markdown]
-# Open `notebooks/reports/road_project.html` in a browser (JupyterLab: right-click → *Open in
-# New Browser Tab*). `write_report` overwrites a report only with `overwrite=True`. Each bucket's
-# section shows failures in that bucket with any primary bucket, so "boundary" may show
-# false-positive-primary samples.
+# Open `notebooks/reports/road_project.html` in a browser. Each bucket's section shows the
+# failures in that bucket, whatever their primary bucket (any primary).
 #
 # ## Evidence card
 #
-# Section 6's #254 on one card, with Dice next to IoU. For one class Dice = 2·|P∩T| / (|P| + |T|), and because
-# |P| + |T| = |P∪T| + |P∩T|, Dice = 2·IoU / (1 + IoU): the same overlap on another scale. Its
-# boundary IoU is lesson 00's (section 7), averaged over the target's classes: the IoU of each
-# class's boundary bands only, so a ragged outline scores low however large the region. On #254:
+# Section 6's #254 on one card, with Dice next to IoU. For one class Dice = 2·|P∩T| / (|P| + |T|)
+# = 2·IoU / (1 + IoU), since |P| + |T| = |P∪T| + |P∩T|: the same overlap on another scale. Its
+# boundary IoU (lesson 00, section 7) scores each class's boundary bands only, averaged over the
+# target's classes. On #254:
 
 # %%
 hard = int(np.argmin(honest))                               # #254: the lowest mIoU over its target's classes
@@ -839,8 +835,8 @@ print(summary)
 # * **Back every bucket with a number**: false-positive class is primary for 38 of 40.
 # * **Test the decision first**: over 5 seeds, free noise + brightness took 28 failing to 0 to 14;
 #   320 annotated scenes to 0 every time; loss weights ×6 no better than the control.
-# * **Try post-processing per class**: relabelling car regions of 5 px or less, 28 to 17 failing;
-#   on every class, lane dashes vanish (64).
+# * **Post-process per class**: car regions of 5 px or less relabelled, 28 to 17 failing (64 on
+#   every class: lane dashes vanish).
 # * **Annotation noise caps the measurable IoU**: 0.738 for the true masks at 1 px of jitter.
 # * **Hand over one file**: triplets, per-class IoU, the failures by bucket, what to do next.
 #
@@ -919,9 +915,8 @@ print(f"all {buckets['failing']} failing samples: {sum(int(m.sum()) for m in non
 # pixels: most red pixels lie in larger blobs. And 21 % of the failing samples' wrong pixels fall
 # in no bucket (black in the gallery; the next appendix shows why).
 #
-# Pixels and gain tell two stories: by pixels the strays are mostly road and sidewalk blobs
-# (62 %), by gain mostly cars (86 %, trap images included). A per-image mIoU averages classes, and
-# car is a small class, so each stray car pixel weighs more. In the gallery, #137 has one stray
+# By pixels the strays are mostly road and sidewalk blobs (62 %), by gain mostly cars (86 %, trap
+# images included): a per-image mIoU averages classes, so a stray pixel of small car weighs more. In the gallery, #137 has one stray
 # road region of 83 px, and 69 % of #225's wrong pixels fall in no bucket (the next appendix shows
 # why).
 #
