@@ -3672,3 +3672,196 @@ def card_error_zoom(fig: Any, window: Any, label: str = "zoom") -> Any:
 
 
 __all__ += ["card_error_zoom"]
+
+
+# ------------------------------------------------------- lesson 05: precision view, off-band legend, zoomed card
+
+def confusion_by_column(cm: Any, class_names: Sequence[str], palette: Any = None, ax=None,
+                        title: str = "confusion, column-normalised") -> np.ndarray:
+    """Heatmap of a confusion matrix with each *column* divided by its predicted pixels (precision).
+
+    The companion of :func:`confusion_heatmap` (rows): rows are still the true class, columns the
+    predicted class, but a cell reads "of the pixels predicted as this class, the share that truly
+    is that one", and the diagonal is each class's precision. Each cell also shows its pixel count.
+    A column with no predicted pixel is left blank and marked "-".
+
+    Parameters
+    ----------
+    cm : (K, K) pixel counts, ``cm[true, predicted]`` (``metrics.confusion_matrix``).
+    class_names : K names.
+    palette : class colours (default: the course's generic palette).
+    ax : where to draw (default: a new figure).
+    title : the panel's title.
+
+    Returns
+    -------
+    The (K, K) column-normalised shares (NaN for a column without predicted pixels).
+
+    Raises
+    ------
+    ValueError
+        If ``cm`` is not K×K for K class names, or holds a negative count.
+
+    Examples
+    --------
+    >>> shares = confusion_by_column([[3, 1], [0, 1]], ["road", "car"])
+    >>> shares[:, 1].tolist()
+    [0.5, 0.5]
+    >>> [t.get_text() for t in plt.gca().texts][:2]
+    ['100%\\n3', '50%\\n1']
+    >>> confusion_by_column([[1, 0]], ["road", "car"])
+    Traceback (most recent call last):
+    ...
+    ValueError: cm has shape (1, 2); expected 2×2, one row and one column per class name
+    >>> plt.close("all")
+    """
+    counts = np.asarray(cm, dtype=float)
+    k = len(class_names)
+    if counts.shape != (k, k):
+        raise ValueError(f"cm has shape {counts.shape}; expected {k}×{k}, one row and one column per class name")
+    if (counts < 0).any():
+        raise ValueError(f"cm holds a negative count ({counts.min():g}); expected pixel counts, 0 or more")
+    pal = _palette(palette)
+    check_enough_colours(k, pal, "class_names")
+    cols = counts.sum(0, keepdims=True)
+    shares = np.divide(counts, cols, out=np.full_like(counts, np.nan), where=cols > 0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4.2))
+    shown = ax.imshow(np.ma.masked_invalid(shares), cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
+    for t in range(k):
+        for p in range(k):
+            v = shares[t, p]
+            ax.text(p, t, "-" if np.isnan(v) else f"{v:.0%}\n{int(counts[t, p])}", ha="center", va="center",
+                    fontsize=7, color="black" if np.isnan(v) or v >= 0.5 else "white")
+    ax.set_xticks(range(k), class_names, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), class_names)
+    for i in range(k):                       # a class-colour swatch beside each row and column name
+        ax.scatter([-0.85], [i], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
+        ax.scatter([i], [k - 0.15], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
+    ax.set_xlim(-0.5, k - 0.5)
+    ax.set_ylim(k - 0.5, -0.5)
+    ax.tick_params(axis="y", pad=14)
+    ax.tick_params(axis="x", pad=12)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    ax.figure.colorbar(shown, ax=ax, label="share of the predicted class's pixels")
+    return shares
+
+
+def add_off_band_entry(fig: Any, label: str = "correct, off the band") -> int:
+    """Add the error map's black pixels (right, and away from the boundary band) to its legend.
+
+    :func:`boundary_error_map` paints correct pixels off the band in ``NEUTRAL_COLOURS["TN"]``
+    (near black) but names only the other three colours. Every axes legend of ``fig`` that has a
+    band entry (``"band"``, or a text starting with ``"boundary band"``, as :func:`legend_words`
+    may have renamed it) gains one entry for them, drawn in the same place and style.
+
+    Parameters
+    ----------
+    fig : a matplotlib figure.
+    label : the new entry's text.
+
+    Returns
+    -------
+    int, how many legends gained the entry.
+
+    Raises
+    ------
+    TypeError
+        If ``label`` is not a string.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = boundary_error_map([[0, 1]], [[1, 1]], [[True, False]], ax=ax)
+    >>> add_off_band_entry(fig)
+    1
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][-1]
+    'correct, off the band'
+    >>> add_off_band_entry(fig, label=3)
+    Traceback (most recent call last):
+    ...
+    TypeError: label is 3 (int); expected a string, the legend entry's text
+    >>> plt.close(fig)
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label is {label!r} ({type(label).__name__}); expected a string, the legend entry's text")
+    added = 0
+    for ax in fig.axes:
+        old = ax.get_legend()
+        if old is None:
+            continue
+        texts = [t.get_text() for t in old.get_texts()]
+        if label in texts or not any(t == "band" or t.startswith("boundary band") for t in texts):
+            continue
+        handles = list(old.legend_handles) + [Patch(facecolor=np.array(_pal.NEUTRAL_COLOURS["TN"]) / 255,
+                                                    edgecolor="white", linewidth=0.5, label=label)]
+        ax.legend(handles, texts + [label], loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=1,
+                  frameon=False, fontsize=8)
+        added += 1
+    return added
+
+
+def evidence_card_zoomed(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: dict,
+                         boundary: Any, notes: Sequence[str] = (), palette: Any = None, size: int = 16,
+                         step: int = 4, words: Mapping[str, str] | None = None):
+    """:func:`evidence_card` whose boundary panel zooms on the ``size`` × ``size`` window holding the
+    most wrong pixels on the band (searched every ``step`` pixels; the first such window wins a tie).
+
+    Rings and marks outside the window stay hidden, the legends take ``words`` (default: the error
+    panels' pixels in one set of words, :func:`legend_words`), and the zoom's legend also names the
+    black pixels (:func:`add_off_band_entry`). Returns ``(figure, summary_text, (row, col))``, the
+    window's top-left corner.
+
+    Parameters
+    ----------
+    image, target, pred, class_names, scores, notes, palette : as for :func:`evidence_card`.
+    boundary : bool (H, W) band (``failures.label_boundary_band``).
+    size : side of the zoom window in pixels, at most the image's smaller side.
+    step : search stride in pixels, 1 or more.
+    words : legend renames, old text -> new text.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` is larger than the image or ``step`` is below 1.
+
+    Examples
+    --------
+    >>> t = np.zeros((20, 20), int); t[10:, :] = 1; p = t.copy(); p[9, 12:15] = 1
+    >>> band = np.zeros((20, 20), bool); band[9:11] = True          # the rows either side of the edge
+    >>> fig, text, corner = evidence_card_zoomed(np.zeros((20, 20)), t, p, ["sky", "road"], {"mIoU": 0.9},
+    ...                                          band, size=8, step=4)
+    >>> corner, [a.get_title() for a in fig.axes if a.get_title().startswith("boundary zoom")]
+    ((4, 8), ['boundary zoom: rows 4-11, columns 8-15'])
+    >>> evidence_card_zoomed(np.zeros((20, 20)), t, p, ["sky", "road"], {"mIoU": 0.9}, t > 0, size=30)
+    Traceback (most recent call last):
+    ...
+    ValueError: size is 30; expected a window side of 1 to 20 px, inside the 20×20 image
+    >>> plt.close("all")
+    """
+    t, p = np.asarray(target), np.asarray(pred)
+    band = np.asarray(boundary, bool)
+    h, w = t.shape
+    if not 1 <= int(size) <= min(h, w):
+        raise ValueError(f"size is {size}; expected a window side of 1 to {min(h, w)} px, inside the {h}×{w} image")
+    if int(step) < 1:
+        raise ValueError(f"step is {step}; expected a search stride of 1 px or more")
+    fig, summary = evidence_card(image, t, p, class_names, scores, boundary=band, notes=notes, palette=palette)
+    total = np.pad(((t != p) & band).cumsum(0).cumsum(1), ((1, 0), (1, 0)))   # summed-area table
+    rows, cols = np.arange(0, h - size + 1, step), np.arange(0, w - size + 1, step)
+    r_, c_ = np.ix_(rows, cols)
+    grid = total[r_ + size, c_ + size] - total[r_, c_ + size] - total[r_ + size, c_] + total[r_, c_]
+    r, c = np.unravel_index(np.argmax(grid), grid.shape)
+    r0, c0 = int(rows[r]), int(cols[c])
+    zoom_ax = next(a for a in fig.axes if a.get_title() == "boundary example")
+    zoom_ax.set(xlim=(c0 - 0.5, c0 + size - 0.5), ylim=(r0 + size - 0.5, r0 - 0.5),
+                title=f"boundary zoom: rows {r0}-{r0 + size - 1}, columns {c0}-{c0 + size - 1}")
+    for artist in zoom_ax.collections + zoom_ax.patches + zoom_ax.lines:
+        artist.set_clip_on(True)                           # rings outside the window stay hidden
+    legend_words(fig, {"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
+                       "band": "boundary band, correct"} if words is None else words)
+    add_off_band_entry(fig)
+    return fig, summary, (r0, c0)
+
+
+__all__ += ["confusion_by_column", "add_off_band_entry", "evidence_card_zoomed"]

@@ -68,7 +68,7 @@ checks.check_practice_masks(pred_masks, gt_masks, set_scores)
 
 
 # %% [markdown]
-# ## 2 · Why is IoU so sensitive on small regions? (2 points)
+# ## 2 · How much does a one-pixel shift cost a small region? (2 points)
 #
 # Write `shifted_iou(mask, shift)`: the IoU of a 0/1 (or bool) mask with a copy of itself moved
 # `shift` pixels to the right (a negative `shift` moves it left). What moves past the image's edge
@@ -127,6 +127,7 @@ viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], ban
 viz.boundary_error_map(scenes.labels[w], result["pred"][w], band_w, ax=axes[1])
 viz.legend_words(fig, {"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
                        "band": "boundary band, correct"})   # the right panel in the left panel's words
+viz.add_off_band_entry(fig)                     # and its black pixels: right, away from the band
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
 print("confusion matrix (rows = truth):\n", cm)

@@ -35,3 +35,31 @@ def test_bucket_gallery_colours_each_bucket_and_orders_rows():
     plt.close(fig)
     with pytest.raises(ValueError, match="one dict per sample"):
         viz.bucket_gallery(np.zeros((3, 8, 8)), t, p, [1.0, 0.6, 0.8], parts[:2], colours, ["bg", "obj"])
+
+
+def test_confusion_by_column_divides_each_column_and_refuses_bad_counts():
+    """Review 05s12 P1-2: the precision view of #254 (99 predicted car pixels for 28 true ones)."""
+    cm = np.array([[10, 0, 5], [0, 4, 0], [2, 0, 28]])
+    shares = viz.confusion_by_column(cm, ["road", "sidewalk", "car"])
+    assert np.allclose(shares.sum(0), 1) and shares[2, 2] == pytest.approx(28 / 33)
+    with pytest.raises(ValueError, match="negative count"):
+        viz.confusion_by_column(-cm, ["road", "sidewalk", "car"])
+    plt.close("all")
+
+
+def test_evidence_card_zoomed_picks_the_window_most_wrong_in_the_band_and_names_black():
+    """Review 05s12 P2-7, P3 (a): the card's zoom search as one call; black pixels in the zoom's legend."""
+    t = np.zeros((32, 32), int)
+    t[16:] = 1
+    p = t.copy()
+    p[15, 24:28] = 1                                        # wrong pixels on the edge, right half
+    band = np.zeros_like(t, bool)
+    band[14:18] = True
+    fig, _, (r0, c0) = viz.evidence_card_zoomed(np.zeros((32, 32)), t, p, ["sky", "road"], {"mIoU": 0.9}, band,
+                                                size=8, step=4)
+    assert r0 <= 15 < r0 + 8 and c0 <= 24 and 27 < c0 + 8
+    zoom = next(a for a in fig.axes if a.get_title().startswith("boundary zoom"))
+    assert "correct, off the band" in [x.get_text() for x in zoom.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="step"):
+        viz.evidence_card_zoomed(np.zeros((32, 32)), t, p, ["sky", "road"], {"mIoU": 0.9}, band, step=0)
+    plt.close("all")
