@@ -948,6 +948,7 @@ def overfit_runs():                                                   # run_seed
             for seed in (0, 1, 2) for name, kw in settings.items()}
 
 overfit = experiments.recorded_or_run("02_overfit", overfit_runs)    # yourself: overfit_runs()
+print(f"recorded runs: {len(tiny_train)} training images, {overfit['0 plain'][-1]['step']} steps, seeds 0 to 2")
 print(f"{'recorded, seed 0':>18} {'train loss':>11} {'val loss':>9} {'lowest val loss (step)':>23} {'val mIoU':>9}")
 for name in settings:
     h = overfit[f"0 {name}"]
