@@ -526,5 +526,93 @@ def train_or_load(name: str, model: torch.nn.Module, fit: Callable[[torch.nn.Mod
 __all__ += ["train_or_load"]
 
 
+def keep_copies(store: dict, key: Any = None) -> Callable[[int, torch.nn.Module], None]:
+    """A training callback that keeps a copy of the model at every evaluation.
+
+    ``callback(step, model)`` of a training loop (``train.fit``, lesson 02's ``train_loop``) hands over
+    the live model, which goes on training; this callback stores a deep copy, so the checkpoint stays
+    as it was at that step.
+
+    Parameters
+    ----------
+    store : the dict the copies go into: ``store[step]``, or ``store[key, step]`` when ``key`` is given.
+    key : a label for the run (e.g. the loss's name), to keep several runs' copies in one dict.
+
+    Returns
+    -------
+    callable ``(step, model) -> None``.
+
+    Examples
+    --------
+    >>> kept = {}
+    >>> net = torch.nn.Linear(1, 1)
+    >>> callback = keep_copies(kept, "ce")
+    >>> callback(40, net)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.add_(1.0)                       # the live model moves on
+    >>> sorted(kept), kept["ce", 40] is net, bool(kept["ce", 40].weight != net.weight)
+    ([('ce', 40)], False, True)
+    """
+    if not isinstance(store, dict):
+        raise TypeError(f"store must be a dict to keep the copies in, got {type(store).__name__}")
+
+    def callback(step: int, model: torch.nn.Module) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch module, got {type(model).__name__}")
+        store[step if key is None else (key, step)] = copy.deepcopy(model)
+
+    return callback
+
+
+def recorded_label_maps(name: str, predict: Callable[[], dict[str, Any]], shape: tuple[int, int],
+                        directory: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """Label maps as recorded when the course was built, e.g. several checkpoints' predictions of one scene.
+
+    ``predict()`` (called only by ``python tools/course.py build NN --record``, like
+    :func:`recorded_or_run`) returns label maps of class ids 0 to 9; each is stored as one string
+    of digits (a 32×32 map: 1,024 characters, a small record), and read back as an integer array.
+
+    Parameters
+    ----------
+    name : the recorded run, ``"NN_words"``.
+    predict : ``predict()`` -> dict of label maps (numpy arrays or tensors of ``shape``, ids 0 to 9).
+    shape : (height, width) of every map.
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    dict: the same keys -> (height, width) int arrays, as recorded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> maps = recorded_label_maps("09_maps", lambda: {"ce 40": np.array([[0, 3], [4, 1]])}, (2, 2), folder)
+    >>> del os.environ[RECORD_ENV]
+    >>> recorded_label_maps("09_maps", lambda: 1 / 0, (2, 2), folder)["ce 40"]      # read back, not predicted
+    array([[0, 3],
+           [4, 1]])
+    """
+    if len(tuple(shape)) != 2 or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
+        raise ValueError(f"shape must be (height, width), two positive integers, got {shape!r}")
+
+    def as_digits() -> dict[str, str]:
+        out = {}
+        for key, labels in predict().items():
+            labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+            if labels.shape != tuple(shape) or labels.min() < 0 or labels.max() > 9:
+                raise ValueError(f"label map {key!r} must be {tuple(shape)} with class ids 0 to 9, got shape "
+                                 f"{labels.shape}, ids {labels.min()} to {labels.max()}")
+            out[str(key)] = "".join(map(str, labels.astype(int).ravel()))
+        return out
+
+    digits = recorded_or_run(name, as_digits, directory)
+    return {key: np.array(list(d), int).reshape(shape) for key, d in digits.items()}
+
+
+__all__ += ["keep_copies", "recorded_label_maps"]
+
+
 if __name__ == "__main__":
     main()

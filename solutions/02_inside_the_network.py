@@ -160,29 +160,22 @@ for name, loss_fn in [("cross-entropy", lambda z, t: F.cross_entropy(z, t, ignor
 # %% [markdown]
 # ## 4 · Write a UNet that concatenates its skips, and train it (4 points)
 #
-# The lesson's UNet *adds* each skip to the upsampled features and pools three times. Write the
-# other classic design, closer to the original UNet, from `nn.Conv2d`, `nn.BatchNorm2d`, `nn.ReLU`,
-# `nn.MaxPool2d` and `nn.ConvTranspose2d` (no `segcourse.models`):
+# The lesson's UNet *adds* each skip and pools three times. Write the original UNet's design from
+# `nn.Conv2d`, `nn.BatchNorm2d`, `nn.ReLU`, `nn.MaxPool2d` and `nn.ConvTranspose2d`:
 #
-# - `MyUNet(in_channels, num_classes, width)`, an `nn.Module`, with **two** levels below the input:
-#   channels `width`, `2·width`, `4·width` at resolutions 1, 1/2, 1/4;
-# - each encoder level: two 3×3 convolutions (padding 1), each followed by batch norm and ReLU;
-#   between levels one `nn.MaxPool2d(2)`;
-# - each decoder level: a `nn.ConvTranspose2d(kernel_size=2, stride=2)` that halves the channels and
-#   doubles the size, then **`torch.cat`** of it with the encoder features of the same level (so
-#   the channels double), then two 3×3 conv + batch norm + ReLU back to that level's channels;
-# - a 1×1 convolution to `num_classes` logits, same height and width as the input.
+# - `MyUNet(in_channels, num_classes, width)`: channels `width`, `2·width`, `4·width` at
+#   resolutions 1, 1/2, 1/4;
+# - each encoder level: two (3×3 conv, padding 1 → batch norm → ReLU); `nn.MaxPool2d(2)` between;
+# - each decoder level: `nn.ConvTranspose2d(kernel_size=2, stride=2)` to half the channels,
+#   **`torch.cat`** with the encoder features of that level, then two (3×3 conv → batch norm →
+#   ReLU) back to that level's channels;
+# - a 1×1 convolution to `num_classes` logits, at the input's height and width.
 #
-# The check builds `MyUNet(3, 5, 8)`, checks its output shape on four input sizes, checks that
-# each skip carries the encoder features (it changes them where max-pooling cannot see it and
-# watches the output move) and that a ReLU follows each decoder convolution, counts the
-# parameters (25,000 to 35,000), and then trains a fresh `MyUNet(3, 2, 8)` once, for 80 steps, to find the one- or two-pixel lane markings of 32×32 road
-# scenes (cross-entropy that weighs a lane pixel 20 times a background pixel, plus soft Dice). It
-# passes when the held-out mIoU is above 0.90. The course trained its own answer with seeds 0 to 31
-# (as the check prints): every run scored above 0.98, while the same network without its skips stayed at or below
-# 0.80, so a correct UNet passes with a wide margin (see the hint if yours fails). The check
-# prints only pass or fail: the score itself differs in its last digits from one computer to the next.
-# Build it from `torch.nn` layers only: the check refuses a UNet that calls `segcourse`.
+# The check builds `MyUNet(3, 5, 8)` and checks its shapes, its skips, a ReLU after each decoder
+# convolution and its parameter count (25,000 to 35,000); then it trains `MyUNet(3, 2, 8)` for 80
+# steps to find the lane markings of 32×32 scenes and passes above a held-out mIoU of 0.90 (as the
+# check prints, the course's answer scored above 0.98 on seeds 0 to 31, a UNet without skips at
+# most 0.80). It prints only pass or fail, and refuses a UNet that calls `segcourse`.
 
 # %% nbgrader={"grade": false, "grade_id": "unet", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class MyUNet(nn.Module):
@@ -252,7 +245,8 @@ checks.check_pooled_lane_iou(pooled_lane_iou)
 # 1. find the lane weight `lane_weight` (every other class keeps weight 1) at which weighted
 #    cross-entropy, `F.cross_entropy(logits, y, weight=..., ignore_index=255)`, gives the lane
 #    markings the same share of the gradient as your soft Dice, to within 0.001 (reuse the share
-#    computation of the table under exercise 3);
+#    computation of the table under exercise 3). The lanes' share grows with their weight, so
+#    **bisect**: halve an interval of weights, say 1 to 1000, until it is narrow enough;
 # 2. print the shares of all five classes under that weighted cross-entropy;
 # 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson 01:
 #    the median of the five class frequencies divided by the lane frequency).

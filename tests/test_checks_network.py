@@ -149,6 +149,7 @@ def test_exact_upsampling_check():
     fails(lambda k, s, d=1: _ref(k, s, d, output_padding=False), "output_padding = 1")
     fails(lambda k, s, d=1: _ref(k, s, d, limit=False), "max(stride, dilation)", "return None")
     fails(lambda k, s, d=1: _ref(k, s, d, clip=False, limit=False), "cannot be negative")
+    fails(lambda k, s, d=1: _ref(k, s, d, dilate_limit=False), "max(stride, dilation), not stride")   # review 02s12
     fails(lambda k, s, d=1: None if reference_upsampling(k, s, d) is None else reference_upsampling(k, s, d)[::-1],
           "wrong order")
     fails(lambda k, s, d=1: (s - 1) * 2 - 2 * 0 + d * (k - 1) + 1, "one number")        # the output size, not a pair

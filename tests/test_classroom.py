@@ -282,6 +282,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                             return padding, output_padding
                 return None
             """, {"check_exact_upsampling"}),
+        ("fay", """
+            def exact_upsampling(kernel, stride, dilation=1):  # output_padding limited by stride only, not max(stride, dilation)
+                excess = dilation * (kernel - 1) + 1 - stride
+                padding = max(0, -(-excess // 2))
+                output_padding = 2 * padding - excess
+                return None if output_padding >= stride else (padding, output_padding)
+            """, {"check_exact_upsampling"}),
     ],
     "dilation_to_see": [
         ("dee", """

@@ -425,6 +425,9 @@ def check_exact_upsampling(exact_upsampling: Callable) -> None:
                                         "keep padding 0 and add the missing rows with output_padding"),
         (dict(clip=False), "padding cannot be negative: when the stamps are narrower than the stride, keep padding 0 "
                            "and add the missing rows with output_padding"),
+        (dict(dilate_limit=False), "PyTorch's limit is output_padding < max(stride, dilation), not stride: with a "
+                                   "dilation larger than the stride, output_padding may reach dilation - 1, so a pair "
+                                   "exists where you returned None"),
     ]
     for kw, hint in variants:       # the mistake that explains every case, not just the first wrong one
         if all(g == _exact_upsampling(k_, s_, d_, **kw) for g, (k_, s_, d_, _) in zip(gots, UPSAMPLING_CASES)):
