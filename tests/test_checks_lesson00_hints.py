@@ -595,6 +595,19 @@ def test_boundary_flag_grades_the_answer_only_the_numbers_are_exercise_7s_review
     assert importlib.util.find_spec("scipy")
 
 
+def test_boundary_flag_outline_alone_fails_and_shift_with_missing_side_passes_review_00s12b():
+    """Review 00s12b P1-a: "outline"/"contour" alone is no reason; a shift described with its missing and
+    extra sides, or as the object that "went" 1 px, is one (bite words are read only without a shift word)."""
+    preds, truth = _flag_case()
+    check = checks.check_boundary_flag
+    _fails(lambda a: check(a, preds, truth), ("B", "its outline scores lower"), "B is right", "say why")
+    _fails(lambda a: check(a, preds, truth), ("B", "contour"), "B is right", "say why")
+    check(("B", "moved 1 px right, so its left edge is missing and its right edge extra"), preds, truth)
+    check(("B", "the whole object went 1 px right"), preds, truth)
+    check(("B", "its outline is off by one pixel all the way round"), preds, truth)
+    _fails(lambda a: check(a, preds, truth), ("B", "its outline has a bite cut out"), "describes a bite")
+
+
 # ---------------------------------------------------------------------- review 00s12: named hints
 def test_overlay_that_edits_the_image_in_place_is_refused_review_00s12():
     image, truth = _stain()

@@ -1647,7 +1647,8 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
 
 # ------------------------------------------------------------------------------- boundary flag
 #: whole-word stems that say why boundary IoU flags the shifted prediction: its whole outline moved
-SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|outline|contour)\w*"
+#: ("outline" or "contour" alone names the band, not what happened to it: not a reason)
+SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|went|off by|1 ?px|1 pixel|one pixel)\w*"
 #: whole-word stems that describe the other prediction, a bite out of one part of the object
 #: ("missing", not "miss": "its band misses the truth's band" is a right reason)
 BITE_PATTERN = r"\b(bite|bitten|missing|cut|hole|lost|drop|remov|chunk|notch)\w*"
@@ -1658,7 +1659,8 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
     """Check ``answer = (name, reason)``: the prediction with the lowest boundary IoU (bands 1 pixel
     wide, as the learner's exercise-7 ``boundary_iou`` gives on a 40×40 image with ratio 0.02)
     against ``truth``, and a reason that says its whole outline moved (a word of
-    ``SHIFT_PATTERN``) and does not describe a bite (``BITE_PATTERN``, the other prediction).
+    ``SHIFT_PATTERN``). Only a reason with no such word is read for a bite (``BITE_PATTERN``, the
+    other prediction): "moved 1 px right, so its left edge is missing" describes the shift.
     Only the answer is graded: the numbers come from the learner's exercise 7, graded there.
 
     >>> t = np.zeros((40, 40), bool); t[10:30, 10:30] = True
@@ -1666,6 +1668,12 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
     >>> preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
     >>> check_boundary_flag(("B", "the whole outline shifted 1 px"), preds, t)
     check_boundary_flag: boundary IoU (1 px bands) 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(("B", "the whole object went 1 px right"), preds, t)
+    check_boundary_flag: boundary IoU (1 px bands) 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(("B", "contour"), preds, t)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: B is right; now say why in the reason, not which score is lower: ...
     >>> check_boundary_flag(("A", "a part is missing"), preds, t)
     Traceback (most recent call last):
     ...
@@ -1695,12 +1703,13 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
                              f"prediction's band overlaps the truth's band least? Boundary IoU: "
                              f"{', '.join(f'{n} {biou[n]:.3f}' for n in names)}.")
     text = reason.lower()
-    if re.search(BITE_PATTERN, text):
-        raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
-                             f"other prediction. What happened to {name}'s outline, all the way round?")
     if not re.search(SHIFT_PATTERN, text):
+        if re.search(BITE_PATTERN, text):
+            raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
+                                 f"other prediction. What happened to {name}'s outline, all the way round?")
         raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: what "
-                             f"happened to its outline? (a word such as 'shifted' or 'moved')")
+                             f"happened to its outline? (a word such as 'shifted' or 'moved'; 'outline' or "
+                             f"'contour' alone names the band, not what happened to it)")
     shown = ", ".join(f"{biou[n]:.3f} for {n}" for n in names)
     print(f"check_boundary_flag: boundary IoU (1 px bands) {shown}; {name} flagged, its outline shifted")
 
