@@ -644,3 +644,19 @@ def test_empty_conventions_one_for_real_misses_is_named_review_00s12():
         iou = np.divide(i, u, out=np.zeros_like(u), where=u > 0)
         return (*_means(i, u)[:1], float(np.where(iou == 0, 1.0, iou).mean()), _means(i, u)[2])
     _fails(checks.check_empty_conventions, one_for_misses, "as_one also scores 1", "real 0", "union == 0")
+
+
+def test_overlay_uint8_return_and_a_count_not_next_to_pixels_are_named_review_00s12b():
+    """Review 00s12b P3-f: a 0-255 return is told so; "shifted by 60 px: 7 pixels wrong" names 7, not 60."""
+    image, truth = _stain()
+    shifted = np.roll(truth, 2, axis=1)
+    wrong = int((shifted != truth).sum())
+
+    def as_uint8(im, m, c, a):
+        return np.round(255 * _blend(im, m, c, a)).astype(np.uint8)
+
+    _fails(lambda o: checks.check_overlay_note(o, image, truth, shifted, f"shifted: {wrong} pixels wrong"),
+           as_uint8, "0 to 255", "floats in 0..1")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n),
+           f"shifted by {wrong} px: 7 pixels wrong", "how many pixels are wrong")
+    checks.check_overlay_note(_blend, image, truth, shifted, f"shifted 2 px right: {wrong} pixels wrong")

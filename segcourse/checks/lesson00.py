@@ -1590,6 +1590,10 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         inside = mask != 0
         paint = np.asarray(colour, float)
         if not np.allclose(got[~inside], img[~inside], atol=1e-6):
+            if got.max() > 1.5 >= img.max():
+                raise AssertionError(f"{head} yours returns values up to {_show(float(got.max()))}, an image of 0 to "
+                                     f"255 (uint8?), while the image is floats from 0 to 1: return the blend as "
+                                     f"floats in 0..1, without multiplying by 255 or converting to uint8.")
             if np.allclose(got, (1 - alpha) * img + alpha * paint / 255, atol=1e-6):
                 raise AssertionError(f"{head} yours blends the colour over the whole image. Blend only where the "
                                      f"mask is nonzero, and keep the image elsewhere: np.where(mask[..., None] != 0, "
@@ -1637,10 +1641,14 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         raise AssertionError(f"your note names {FAULT_NAMES[kind]} and also {FAULT_NAMES[others[0]]}: your "
                              f"faulty mask is {FAULT_NAMES[kind]} only (FP {int((f & ~t).sum())}, FN "
                              f"{int((t & ~f).sum())}), so name that one kind.")
-    numbers = [int(n) for n in re.findall(r"\d+", note)]
+    # the count: "40 pixels wrong" or "40 wrong" if the note says so, else any "N px/pixels"
+    # that is not a distance ("shifted by 2 px")
+    numbers = [int(n) for n in re.findall(r"(\d+)\s*(?:px|pixels?)?\s+wrong\b", note)] or \
+        [int(n) for n in re.findall(r"(?<!by )\b(\d+)\s*(?:[a-z]+\s+)?(?:px|pixels?)\b", note)]
     if wrong not in numbers:
         raise AssertionError(f"your note should say how many pixels are wrong (FP + FN): count "
-                             f"(faulty != truth).sum() and write that number; the note has {numbers or 'no number'}.")
+                             f"(faulty != truth).sum() and write that number followed by 'pixels' or 'px' "
+                             f"(e.g. '{wrong} pixels wrong'); the pixel counts in the note: {numbers or 'none'}.")
     print(f"check_overlay_note: the overlay matches on {len(_overlay_cases())} cases; your note names the "
           f"{kind} and its {wrong} wrong pixels")
 
