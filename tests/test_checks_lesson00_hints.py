@@ -660,3 +660,21 @@ def test_overlay_uint8_return_and_a_count_not_next_to_pixels_are_named_review_00
     _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n),
            f"shifted by {wrong} px: 7 pixels wrong", "how many pixels are wrong")
     checks.check_overlay_note(_blend, image, truth, shifted, f"shifted 2 px right: {wrong} pixels wrong")
+
+
+def test_boundary_iou_copy_of_lesson_cell_44_fails_review_00s12b():
+    """Review 00s12b P2-c: the lesson's band cell now peels one layer (d = 1 on its 20×20 image), so pasting it
+    into a function is not exercise 7: the check names the fixed width."""
+    import pathlib
+
+    lesson = (pathlib.Path(__file__).parents[1] / "notebooks" / "00_masks_and_iou.py").read_text(encoding="utf-8")
+    assert "iterations=d" not in lesson and "np.hypot(*square.shape)" not in lesson
+
+    def pasted(pred, target, dilation_ratio):
+        square, shifted = np.asarray(target) != 0, np.asarray(pred) != 0
+        band_t = square & ~ndimage.binary_erosion(square, np.ones((3, 3)))
+        band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)))
+        union = (band_t | band_p).sum()
+        return (band_t & band_p).sum() / union if union else float("nan")
+
+    _fails(checks.check_boundary_iou, pasted, "1 px wide at every dilation_ratio", "fixed d")
