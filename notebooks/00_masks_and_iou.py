@@ -95,8 +95,7 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 #
 # Pascal VOC stores a mask as a **palette PNG** (PIL mode "P"): each pixel holds a class id, and
 # the file's colour table says how to draw it. A 4×4 mask goes into a PNG in memory and back. One
-# pixel holds 255, "void": nobody could tell its class; VOC draws void in (224, 224, 192), and so
-# do we.
+# pixel holds 255, "void" (class unknown), drawn in VOC's (224, 224, 192).
 
 # %%
 import io
@@ -585,14 +584,6 @@ fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 # `prob > 0.5` (the same mask as `logit > 0`) is the usual default, but nothing makes it the best:
 # here 0.7 scores IoU 0.992 against 0.973. A threshold picked on the image we report flatters its
 # score: choose it on **validation** images (Appendix B).
-#
-# ## Summary
-#
-# * A mask is a binary mask, a label map or a one-hot stack; 255 is void.
-# * IoU = TP / (TP + FP + FN), no TN term; Dice ranks one pair of masks like IoU.
-# * Two empty masks have no IoU (NaN, skipped); a class invented or missed scores 0.
-# * Boundary IoU shows a one-pixel shift that mask IoU hides; small objects suffer most.
-# * A binary mask is `sigmoid(logit) > threshold`, the threshold chosen on validation images.
 #
 # ## Evidence card
 #
