@@ -587,7 +587,7 @@ fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 #
 # ## Evidence card
 #
-# §0's street scene on one card (`viz.zoom_card`): image, target, prediction, scores (IoU, Dice,
+# §0's street scene on one card (`viz.error_zoom_card`): image, target, prediction, scores (IoU, Dice,
 # per class) and failure notes, for two hand-made faults: every car moved one pixel right, and a
 # sidewalk strip along the road's left edge called road.
 
@@ -603,17 +603,16 @@ guess[strip] = road_id                      # sidewalk next to the road's left e
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
 # %% [markdown]
-# The faults are hard to see at full size, so the lower row enlarges two crops of the prediction
-# ×4, wrong pixels outlined in white. A wrong pixel is *on a class edge* when its 3×3
-# neighbourhood in the target holds more than one class, and *inside* otherwise.
+# The faults are hard to see at full size, so the lower row shows two crops of the prediction
+# enlarged ×4. A wrong pixel is *on a class edge* when its 3×3 neighbourhood in the target holds
+# more than one class (outlined cyan, as in lessons 04–05), and *inside* otherwise (magenta).
 
 # %%
 crops = {"prediction: a car, moved 1 px right": (slice(38, 48), slice(24, 38)),
          "prediction: the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
-notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
-                                             "a sidewalk strip called road": strip})
-fig, card_text = viz.zoom_card(
+notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip, "sidewalk strip as road": strip})
+fig, card_text = viz.error_zoom_card(
     card_image, scene_truth, guess, scene.class_names, crops=crops, notes=notes, palette=scene.palette,
     scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
             "car Dice": metrics.dice(guess == car_id, scene_truth == car_id), "road IoU": per_class[road_id],
@@ -623,8 +622,8 @@ print(card_text)
 
 # %% [markdown]
 # The card's bars give each class's IoU (car 0.726, road 0.872). In a label map a wrong
-# pixel is an FP of one class and an FN of another, so the crops outline wrong pixels instead of
-# using §2's colours. On the large road the band shows the edge errors: road boundary IoU 0.654
+# pixel is an FP of one class and an FN of another, so the crops mark wrong pixels, not §2's
+# TP/FP/FN. On the large road the band shows the edge errors: road boundary IoU 0.654
 # against road IoU 0.872.
 #
 # ## Pass check
