@@ -48,13 +48,23 @@ image, label_map = scene.images[0], scene.labels[0]
 fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scene.palette, object_name="car")
 print("boxes (y0, y1, x0, x1):", boxes)
 print("car share of each box:", [round(float((label_map[y0:y1, x0:x1] == 4).mean()), 2) for y0, y1, x0, x1 in boxes])
+handles = [Patch(facecolor=palette.INSTANCE_COLOURS[i] / 255, label=f"car {i + 1}") for i in range(len(boxes))]
+_ = fig.axes[3].legend(handles=handles, loc="upper center", ncol=len(boxes), fontsize=8,
+                       handlelength=1, columnspacing=0.8)
 
 # %% [markdown]
 # Each car has one colour in the boxes and the instance panel (over the label map in grey); the
 # image's colours are paint, not labels. A box also holds other classes: car is only 0.72 to
-# 0.83 of its pixels. The label map says which pixels are car; the instance masks add *which* car
-# (lesson 03 finds them).
-#
+# 0.83 of its pixels. The label map says which pixels are car; the instance masks add *which* car.
+# When cars touch (occlusion), the label map alone no longer separates them: move car 1 down until
+# it touches another, and count the connected blobs of car pixels (lesson 03 splits such blobs):
+
+# %%
+cars, n_cars = ndimage.label(label_map == 4)
+occluded = np.where(cars == 1, 1, label_map); occluded[np.roll(cars == 1, 5, axis=0)] = 4   # 5 px down
+print("cars:", n_cars, "| blobs of car pixels after the move:", ndimage.label(occluded == 4)[1])
+
+# %% [markdown]
 # ## 1 · Three ways to store a mask
 #
 # * A **binary mask**: one number per pixel, 1 = "object", 0 = "not object".
@@ -85,8 +95,7 @@ print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).
 #
 # Pascal VOC stores a mask as a **palette PNG** (PIL mode "P"): each pixel holds a class id, and
 # the file's colour table says how to draw it. A 4×4 mask goes into a PNG in memory and back. One
-# pixel holds 255, "void": nobody could tell its class; VOC draws void in (224, 224, 192), and so
-# do we.
+# pixel holds 255, "void" (class unknown), drawn in VOC's (224, 224, 192).
 
 # %%
 import io
@@ -103,7 +112,7 @@ colour_table[255] = (224, 224, 192)                        # void, in VOC's colo
 png.putpalette(colour_table.ravel().tolist())              # now a palette ("P") image
 file = io.BytesIO()
 png.save(file, format="PNG")                               # the mask file, in memory
-file.seek(0)
+_ = file.seek(0)
 
 # %%
 read = Image.open(file)
@@ -124,10 +133,9 @@ same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)
 looked_up = np.where(same.any(axis=-1), same.argmax(axis=-1), 255)     # no class colour -> 255
 print(looked_up)
 print("same as the 'P' read:", bool((looked_up == ids).all()))
-print("pixels a score counts (not 255):", (ids != 255).sum(), "of", ids.size)
 
 # %% [markdown]
-# **The ignore label.** A score must skip id 255 (§6 shows how): here 15 of the 16 pixels count.
+# **The ignore label.** A score must skip id 255 (§6 shows how).
 # Resizing a mask has a trap of its own (Appendix C).
 #
 # ## 2 · The IoU check, by hand
@@ -178,6 +186,7 @@ counts = {name: int((codes == c).sum()) for c, name in enumerate(code_names[:4])
 print(counts)
 print("IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
 fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each pixel (the MaskEditor's colours)
+_ = plt.setp(fig.axes[2].get_legend().get_texts(), fontsize=9)
 
 # %% [markdown]
 # The prediction **found 2** of the 3 object pixels (TP), **missed 1** (FN, top row) and **added
@@ -189,9 +198,9 @@ fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each
 # at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), `.sum()` counts `True`s.
 #
 # Convert to `bool` first. A mask saved as an 8-bit image often holds 0 and 255, a model's mask 0
-# and 1, and on integers `&` and `|` work bit by bit: `1 & 255` is 1 but `1 | 255` is 255. So our
-# prediction as 0/1 against the truth as 0/255 scores IoU 0.0026, not 0.5. `metrics.iou` refuses
-# 0/255; convert with `mask != 0`:
+# and 1. On integers `&` and `|` work bit by bit (`1 & 255` is 1, `1 | 255` is 255), and `.sum()`
+# then adds values, not pixels: our prediction as 0/1 against the truth as 0/255 scores
+# 2 / (3 × 255 + 1) = 2/766 = 0.0026, not 0.5. `metrics.iou` refuses 0/255; convert with `mask != 0`:
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -203,12 +212,13 @@ print("mask_iou:", (P & T).sum() / (P | T).sum(), "| metrics.iou:", metrics.iou(
 stored = T.astype(np.uint8) * 255                  # the truth as an 8-bit image: 0 and 255
 p01 = P.astype(np.uint8)                           # the prediction as 0 and 1
 print("1 & 255 =", 1 & 255, "| 1 | 255 =", 1 | 255)
-print(f"0/1 against 0/255 with & and |: IoU {(p01 & stored).sum() / (p01 | stored).sum():.4f}")
+print(f"0/1 against 0/255 with & and |: {(p01 & stored).sum()}/{(p01 | stored).sum()} = "
+      f"{(p01 & stored).sum() / (p01 | stored).sum():.4f}")
 try:
     metrics.iou(stored, stored)
 except ValueError as err:
     print("metrics.iou on 0/255:", str(err).split(":")[0])
-print("metrics.iou after mask != 0:", metrics.iou(stored != 0, T))
+print("metrics.iou after mask != 0:", metrics.iou(p01 != 0, stored != 0))
 
 # %% tags=["nbval-ignore-output"]
 import timeit
@@ -280,10 +290,6 @@ print(editor.mask)
 dice_value = metrics.dice(pred, truth)
 j = metrics.iou(pred, truth)
 print(f"dice = {dice_value:.4f}   2*iou/(1+iou) = {2 * j / (1 + j):.4f}")
-precision = counts["TP"] / (counts["TP"] + counts["FP"])
-recall = counts["TP"] / (counts["TP"] + counts["FN"])
-print(f"precision {precision:.4f}, recall {recall:.4f}, harmonic mean "
-      f"{2 * precision * recall / (precision + recall):.4f}")
 
 # %%
 iou_grid = np.linspace(0, 1, 101)
@@ -400,7 +406,7 @@ print("over the target's classes only (wrong):", round(float(target_only), 4))
 # library refuses:
 
 # %%
-print("the void pixel: target", target[3, 3], "| prediction", pred4[3, 3])
+print("the void pixel: ids", ids[3, 3], "| target", target[3, 3], "| prediction", pred4[3, 3])
 void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
 print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3), "| mean IoU",
       round(metrics.mean_iou(pred4, target, num_classes=K), 4), "->",
@@ -441,23 +447,19 @@ band = square & ~inner                                       # the peeled layer:
 print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| inside:", inner.sum())
 
 # %% [markdown]
-# The `band` is the layer the erosion peeled off. A band `d` pixels wide takes `d` erosions
-# (`iterations=d`), with `d = max(1, round(dilation_ratio × diagonal))` and Cheng et al.'s
-# `dilation_ratio = 0.02`, the same fraction of the image at any resolution. Boundary IoU is the
-# IoU of the two bands:
+# The `band` is the layer the erosion peeled off. Cheng et al. make the band a fixed fraction of
+# the image's diagonal (`dilation_ratio = 0.02`), the same at any resolution; on this small image
+# that is one erosion, as the check against `metrics.boundary_band` shows (exercise 7 computes the
+# width for any image). Boundary IoU is the IoU of the two bands:
 
 # %%
-dilation_ratio = 0.02
-d = max(1, round(dilation_ratio * np.hypot(*square.shape)))
-print(f"diagonal {np.hypot(*square.shape):.1f} px x {dilation_ratio} -> d = {d} px")
-band_t = square & ~ndimage.binary_erosion(square, np.ones((3, 3)), iterations=d)
-band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)), iterations=d)
-library_band = metrics.boundary_band(square, dilation_ratio)
-print("same as metrics.boundary_band:", bool((band_t == library_band).all()))
+band_t = band                                                # the truth's band from the cell above
+band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)))
+print("same as metrics.boundary_band(square, 0.02):", bool((band_t == metrics.boundary_band(square, 0.02)).all()))
 print("band pixels: target", band_t.sum(), "| prediction", band_p.sum())
 print("both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
-fig = viz.band_figure(square, shifted, band_t, band_p, d)     # bands grey; red FP, blue FN
+fig = viz.band_figure(square, shifted, band_t, band_p, 1)     # bands grey; red FP, blue FN
 
 # %% [markdown]
 # Each band (dark grey) is the ring just inside its square's outline. The rings agree only on
@@ -583,17 +585,9 @@ fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 # here 0.7 scores IoU 0.992 against 0.973. A threshold picked on the image we report flatters its
 # score: choose it on **validation** images (Appendix B).
 #
-# ## Summary
-#
-# * A mask is a binary mask, a label map or a one-hot stack; 255 is void.
-# * IoU = TP / (TP + FP + FN), no TN term; Dice ranks one pair of masks like IoU.
-# * Two empty masks have no IoU (NaN, skipped); a class invented or missed scores 0.
-# * Boundary IoU shows a one-pixel shift that mask IoU hides; small objects suffer most.
-# * A binary mask is `sigmoid(logit) > threshold`, the threshold chosen on validation images.
-#
 # ## Evidence card
 #
-# §0's street scene on one card (`viz.zoom_card`): image, target, prediction, scores (IoU, Dice,
+# §0's street scene on one card (`viz.error_zoom_card`): image, target, prediction, scores (IoU, Dice,
 # per class) and failure notes, for two hand-made faults: every car moved one pixel right, and a
 # sidewalk strip along the road's left edge called road.
 
@@ -609,20 +603,16 @@ guess[strip] = road_id                      # sidewalk next to the road's left e
 print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
 # %% [markdown]
-# The faults are hard to see at full size, so the lower row enlarges two crops of the prediction
-# ×4, wrong pixels outlined in white. A wrong pixel is *on a class edge* when its 3×3
-# neighbourhood in the target holds more than one class, and *inside* otherwise.
+# The faults are hard to see at full size, so the lower row shows two crops of the prediction
+# enlarged ×4. A wrong pixel is *on a class edge* when its 3×3 neighbourhood in the target holds
+# more than one class (outlined cyan, as in lessons 04–05), and *inside* otherwise (magenta).
 
 # %%
 crops = {"prediction: a car, moved 1 px right": (slice(38, 48), slice(24, 38)),
          "prediction: the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
-for title, (rows, cols) in crops.items():
-    cars_in_crop = ndimage.label(scene_truth[rows, cols] == car_id)[1]
-    print(f"{title}: {(guess != scene_truth)[rows, cols].sum()} wrong pixels, {cars_in_crop} car(s) in the crop")
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
-notes = viz.fault_notes(scene_truth, guess, {"every car moved 1 px right": ~strip,
-                                             "a sidewalk strip called road": strip})
-fig, card_text = viz.zoom_card(
+notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip, "sidewalk strip as road": strip})
+fig, card_text = viz.error_zoom_card(
     card_image, scene_truth, guess, scene.class_names, crops=crops, notes=notes, palette=scene.palette,
     scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
             "car Dice": metrics.dice(guess == car_id, scene_truth == car_id), "road IoU": per_class[road_id],
@@ -632,8 +622,8 @@ print(card_text)
 
 # %% [markdown]
 # The card's bars give each class's IoU (car 0.726, road 0.872). In a label map a wrong
-# pixel is an FP of one class and an FN of another, so the crops outline wrong pixels instead of
-# using §2's colours. On the large road the band shows the edge errors: road boundary IoU 0.654
+# pixel is an FP of one class and an FN of another, so the crops mark wrong pixels, not §2's
+# TP/FP/FN. On the large road the band shows the edge errors: road boundary IoU 0.654
 # against road IoU 0.872.
 #
 # ## Pass check

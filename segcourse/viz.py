@@ -3865,3 +3865,55 @@ def evidence_card_zoomed(image: Any, target: Any, pred: Any, class_names: Sequen
 
 
 __all__ += ["confusion_by_column", "add_off_band_entry", "evidence_card_zoomed"]
+
+
+def error_zoom_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: Mapping[str, Any],
+                    crops: Mapping[str, tuple[slice, slice]], notes: Sequence[str] = (), palette: Any = None,
+                    k: int = 4):
+    """:func:`zoom_card` with its crops in the course's error colours: each enlarged crop outlines its
+    wrong pixels in :data:`segcourse.palette.ERROR_COLOURS`, cyan where the pixel lies on a class
+    edge (its 3×3 neighbourhood in ``target`` holds more than one class, as in :func:`fault_notes`)
+    and magenta inside a class. Titles say "enlarged ×k". Returns ``(figure, summary_text)``.
+
+    Examples
+    --------
+    >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[4, 2] = 0; p[7, 6] = 0
+    >>> fig, text = error_zoom_card(np.zeros((8, 8)), t, p, ["sky", "road"], {"mIoU": 0.9},
+    ...                             {"two pixels": (slice(3, 8), slice(0, 8))})
+    >>> fig.axes[3].get_title(), [x.get_text() for x in fig.legends[0].get_texts()]
+    ('two pixels\\n(enlarged ×4)', ['0 sky', '1 road', 'wrong, on a class edge', 'wrong, inside a class'])
+    >>> error_zoom_card(np.zeros((8, 8)), t, p, ["sky", "road"], {}, {"c": (slice(0, 2), slice(0, 2))}, k=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be an integer enlargement of at least 1, got 0
+    >>> plt.close("all")
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an integer enlargement of at least 1, got {k!r}")
+    fig, summary = zoom_card(image, target, pred, class_names, scores, crops, notes=notes, palette=palette, k=k)
+    t = _label_map(target, "target", palette)
+    p = _label_map(pred, "pred", palette)
+    edge = _class_edges(t)
+    wrong = t != p
+    colours = {"wrong, on a class edge": (wrong & edge, _pal.ERROR_COLOURS["boundary error"]),
+               "wrong, inside a class": (wrong & ~edge, _pal.ERROR_COLOURS["interior error"])}
+    block = np.ones((k, k), np.uint8)
+    crop_axes = [ax for ax in fig.axes if ax.get_title().endswith(f"(×{k})")]
+    for ax, (title, (rows, cols)) in zip(crop_axes, crops.items()):
+        for artist in list(ax.collections):             # zoom_card's white outline
+            artist.remove()
+        for part, colour in colours.values():
+            if part[rows, cols].any():
+                ax.contour(np.kron(part[rows, cols], block).astype(float), levels=[0.5],
+                           colors=[np.array(colour) / 255], linewidths=1.6)
+        ax.set_title(f"{title}\n(enlarged ×{k})", fontsize=9)
+    old = fig.legends[0]
+    handles = [h for h in old.legend_handles if not h.get_label().startswith("wrong pixels")]
+    old.remove()
+    handles += [Patch(facecolor="none", edgecolor=np.array(c) / 255, linewidth=2, label=name)
+                for name, (_, c) in colours.items()]
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 1.0))
+    return fig, summary
+
+
+__all__ += ["error_zoom_card"]

@@ -595,6 +595,19 @@ def test_boundary_flag_grades_the_answer_only_the_numbers_are_exercise_7s_review
     assert importlib.util.find_spec("scipy")
 
 
+def test_boundary_flag_outline_alone_fails_and_shift_with_missing_side_passes_review_00s12b():
+    """Review 00s12b P1-a: "outline"/"contour" alone is no reason; a shift described with its missing and
+    extra sides, or as the object that "went" 1 px, is one (bite words are read only without a shift word)."""
+    preds, truth = _flag_case()
+    check = checks.check_boundary_flag
+    _fails(lambda a: check(a, preds, truth), ("B", "its outline scores lower"), "B is right", "say why")
+    _fails(lambda a: check(a, preds, truth), ("B", "contour"), "B is right", "say why")
+    check(("B", "moved 1 px right, so its left edge is missing and its right edge extra"), preds, truth)
+    check(("B", "the whole object went 1 px right"), preds, truth)
+    check(("B", "its outline is off by one pixel all the way round"), preds, truth)
+    _fails(lambda a: check(a, preds, truth), ("B", "its outline has a bite cut out"), "describes a bite")
+
+
 # ---------------------------------------------------------------------- review 00s12: named hints
 def test_overlay_that_edits_the_image_in_place_is_refused_review_00s12():
     image, truth = _stain()
@@ -631,3 +644,37 @@ def test_empty_conventions_one_for_real_misses_is_named_review_00s12():
         iou = np.divide(i, u, out=np.zeros_like(u), where=u > 0)
         return (*_means(i, u)[:1], float(np.where(iou == 0, 1.0, iou).mean()), _means(i, u)[2])
     _fails(checks.check_empty_conventions, one_for_misses, "as_one also scores 1", "real 0", "union == 0")
+
+
+def test_overlay_uint8_return_and_a_count_not_next_to_pixels_are_named_review_00s12b():
+    """Review 00s12b P3-f: a 0-255 return is told so; "shifted by 60 px: 7 pixels wrong" names 7, not 60."""
+    image, truth = _stain()
+    shifted = np.roll(truth, 2, axis=1)
+    wrong = int((shifted != truth).sum())
+
+    def as_uint8(im, m, c, a):
+        return np.round(255 * _blend(im, m, c, a)).astype(np.uint8)
+
+    _fails(lambda o: checks.check_overlay_note(o, image, truth, shifted, f"shifted: {wrong} pixels wrong"),
+           as_uint8, "0 to 255", "floats in 0..1")
+    _fails(lambda n: checks.check_overlay_note(_blend, image, truth, shifted, n),
+           f"shifted by {wrong} px: 7 pixels wrong", "how many pixels are wrong")
+    checks.check_overlay_note(_blend, image, truth, shifted, f"shifted 2 px right: {wrong} pixels wrong")
+
+
+def test_boundary_iou_copy_of_lesson_cell_44_fails_review_00s12b():
+    """Review 00s12b P2-c: the lesson's band cell now peels one layer (d = 1 on its 20×20 image), so pasting it
+    into a function is not exercise 7: the check names the fixed width."""
+    import pathlib
+
+    lesson = (pathlib.Path(__file__).parents[1] / "notebooks" / "00_masks_and_iou.py").read_text(encoding="utf-8")
+    assert "iterations=d" not in lesson and "np.hypot(*square.shape)" not in lesson
+
+    def pasted(pred, target, dilation_ratio):
+        square, shifted = np.asarray(target) != 0, np.asarray(pred) != 0
+        band_t = square & ~ndimage.binary_erosion(square, np.ones((3, 3)))
+        band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)))
+        union = (band_t | band_p).sum()
+        return (band_t & band_p).sum() / union if union else float("nan")
+
+    _fails(checks.check_boundary_iou, pasted, "1 px wide at every dilation_ratio", "fixed d")

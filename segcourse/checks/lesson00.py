@@ -1590,6 +1590,10 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         inside = mask != 0
         paint = np.asarray(colour, float)
         if not np.allclose(got[~inside], img[~inside], atol=1e-6):
+            if got.max() > 1.5 >= img.max():
+                raise AssertionError(f"{head} yours returns values up to {_show(float(got.max()))}, an image of 0 to "
+                                     f"255 (uint8?), while the image is floats from 0 to 1: return the blend as "
+                                     f"floats in 0..1, without multiplying by 255 or converting to uint8.")
             if np.allclose(got, (1 - alpha) * img + alpha * paint / 255, atol=1e-6):
                 raise AssertionError(f"{head} yours blends the colour over the whole image. Blend only where the "
                                      f"mask is nonzero, and keep the image elsewhere: np.where(mask[..., None] != 0, "
@@ -1637,17 +1641,22 @@ def check_overlay_note(overlay: Callable, image: Any, truth: Any, faulty: Any, n
         raise AssertionError(f"your note names {FAULT_NAMES[kind]} and also {FAULT_NAMES[others[0]]}: your "
                              f"faulty mask is {FAULT_NAMES[kind]} only (FP {int((f & ~t).sum())}, FN "
                              f"{int((t & ~f).sum())}), so name that one kind.")
-    numbers = [int(n) for n in re.findall(r"\d+", note)]
+    # the count: "40 pixels wrong" or "40 wrong" if the note says so, else any "N px/pixels"
+    # that is not a distance ("shifted by 2 px")
+    numbers = [int(n) for n in re.findall(r"(\d+)\s*(?:px|pixels?)?\s+wrong\b", note)] or \
+        [int(n) for n in re.findall(r"(?<!by )\b(\d+)\s*(?:[a-z]+\s+)?(?:px|pixels?)\b", note)]
     if wrong not in numbers:
         raise AssertionError(f"your note should say how many pixels are wrong (FP + FN): count "
-                             f"(faulty != truth).sum() and write that number; the note has {numbers or 'no number'}.")
+                             f"(faulty != truth).sum() and write that number followed by 'pixels' or 'px' "
+                             f"(e.g. '{wrong} pixels wrong'); the pixel counts in the note: {numbers or 'none'}.")
     print(f"check_overlay_note: the overlay matches on {len(_overlay_cases())} cases; your note names the "
           f"{kind} and its {wrong} wrong pixels")
 
 
 # ------------------------------------------------------------------------------- boundary flag
 #: whole-word stems that say why boundary IoU flags the shifted prediction: its whole outline moved
-SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|outline|contour)\w*"
+#: ("outline" or "contour" alone names the band, not what happened to it: not a reason)
+SHIFT_PATTERN = r"\b(shift|move|moving|offset|displac|translat|went|off by|1 ?px|1 pixel|one pixel)\w*"
 #: whole-word stems that describe the other prediction, a bite out of one part of the object
 #: ("missing", not "miss": "its band misses the truth's band" is a right reason)
 BITE_PATTERN = r"\b(bite|bitten|missing|cut|hole|lost|drop|remov|chunk|notch)\w*"
@@ -1658,7 +1667,8 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
     """Check ``answer = (name, reason)``: the prediction with the lowest boundary IoU (bands 1 pixel
     wide, as the learner's exercise-7 ``boundary_iou`` gives on a 40×40 image with ratio 0.02)
     against ``truth``, and a reason that says its whole outline moved (a word of
-    ``SHIFT_PATTERN``) and does not describe a bite (``BITE_PATTERN``, the other prediction).
+    ``SHIFT_PATTERN``). Only a reason with no such word is read for a bite (``BITE_PATTERN``, the
+    other prediction): "moved 1 px right, so its left edge is missing" describes the shift.
     Only the answer is graded: the numbers come from the learner's exercise 7, graded there.
 
     >>> t = np.zeros((40, 40), bool); t[10:30, 10:30] = True
@@ -1666,6 +1676,12 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
     >>> preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
     >>> check_boundary_flag(("B", "the whole outline shifted 1 px"), preds, t)
     check_boundary_flag: boundary IoU (1 px bands) 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(("B", "the whole object went 1 px right"), preds, t)
+    check_boundary_flag: boundary IoU (1 px bands) 0.634 for A, 0.333 for B; B flagged, its outline shifted
+    >>> check_boundary_flag(("B", "contour"), preds, t)
+    Traceback (most recent call last):
+    ...
+    segcourse.checks.CheckFailed: B is right; now say why in the reason, not which score is lower: ...
     >>> check_boundary_flag(("A", "a part is missing"), preds, t)
     Traceback (most recent call last):
     ...
@@ -1695,12 +1711,13 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
                              f"prediction's band overlaps the truth's band least? Boundary IoU: "
                              f"{', '.join(f'{n} {biou[n]:.3f}' for n in names)}.")
     text = reason.lower()
-    if re.search(BITE_PATTERN, text):
-        raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
-                             f"other prediction. What happened to {name}'s outline, all the way round?")
     if not re.search(SHIFT_PATTERN, text):
+        if re.search(BITE_PATTERN, text):
+            raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
+                                 f"other prediction. What happened to {name}'s outline, all the way round?")
         raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: what "
-                             f"happened to its outline? (a word such as 'shifted' or 'moved')")
+                             f"happened to its outline? (a word such as 'shifted' or 'moved'; 'outline' or "
+                             f"'contour' alone names the band, not what happened to it)")
     shown = ", ".join(f"{biou[n]:.3f} for {n}" for n in names)
     print(f"check_boundary_flag: boundary IoU (1 px bands) {shown}; {name} flagged, its outline shifted")
 
