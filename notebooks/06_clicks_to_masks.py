@@ -900,43 +900,51 @@ print(viz.text_table(rows, {"never 0.90": ".0%", "never 0.85": ".0%", "share": "
 # %%
 def tolerant_iou(pred, truth):
     """IoU without the pixels a 1-px shift of the true outline (out or in, 4-connected) can flip."""
-    # everything outside §7's 1-px-shift band
-    keep = ~shift_band(truth)
+    keep = ~shift_band(truth)  # everything outside §7's 1-px-shift band
     union = ((pred | truth) & keep).sum()
     return ((pred & truth) & keep).sum() / union if union else np.nan
 
 
 tol_out = np.array([tolerant_iou(ndimage.binary_dilation(m), m) for m in test_masks])
 tol_in = np.array([tolerant_iou(ndimage.binary_erosion(m), m) for m in test_masks])
-in2 = [ndimage.binary_erosion(m, iterations=2) for m in test_masks]      # the outline moved 2 px in
+in2 = [ndimage.binary_erosion(m, iterations=2) for m in test_masks]  # the outline moved 2 px in
 tol_in2 = np.array([tolerant_iou(e, m) for e, m in zip(in2, test_masks)])
-print(f"outline moved 1 px out: tolerant IoU 1.000 on {(tol_out == 1).sum()} of {len(test_masks)}; "
-      f"1 px in: on {(tol_in == 1).sum()}")
-print(f"outline moved 2 px in: tolerant IoU median {np.nanmedian(tol_in2):.3f} (plain IoU "
-      f"{np.median([iou(e, m) for e, m in zip(in2, test_masks)]):.3f}), 1.000 on "
-      f"{(tol_in2 == 1).sum()}, at least 0.90 on {(tol_in2 >= 0.9).sum()}")
-rows = {}
-# NoC and NoF again, every click's mask scored with the tolerant IoU
+plain_in2 = np.median([iou(e, m) for e, m in zip(in2, test_masks)])
+print(f"outline moved 1 px out: tolerant IoU 1.000 on {(tol_out == 1).sum()} of "
+      f"{len(test_masks)}; 1 px in: on {(tol_in == 1).sum()}")
+print(f"outline moved 2 px in: tolerant IoU median {np.nanmedian(tol_in2):.3f} "
+      f"(plain IoU {plain_in2:.3f}), 1.000 on {(tol_in2 == 1).sum()}, "
+      f"at least 0.90 on {(tol_in2 >= 0.9).sum()}")
+interior = np.array([(m & ~shift_band(m)).sum() for m in test_masks])  # the px it scores
+plain_rows, tol_rows, tol_curves = {}, {}, {}
 for name, v in nuclei_runs.items():
-    # the NoF@90 nuclei above
-    never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]
-    tol = np.array([tolerant_iou(v["runs"][i]["pred"], test_masks[i]) for i in never])
-    tolerant = interactive.noc_summary([[tolerant_iou(m, t) for m in r["masks"]]
-                                        for r, t in zip(v["runs"], test_masks)])
-    rows[name] = {"NoC@85": v["noc85"]["mean"], "NoF@85": v["noc85"]["nof"],
-                  "NoC@90": v["noc90"]["mean"],
-                  "NoF@90": v["noc90"]["nof"], "tol. NoC@85": tolerant["noc85"]["mean"],
-                  "tol. NoF@85": tolerant["noc85"]["nof"], "tol. NoC@90": tolerant["noc90"]["mean"],
-                  "tol. NoF@90": tolerant["noc90"]["nof"], "NoF@90 nuclei with tol. >= 0.90 at "
-                                                           "click 20":
-                  f"{(tol >= 0.9).sum()} of {len(never)}"}
-print(viz.text_table(rows, {k: ".2f" for k in ("NoC@85", "NoC@90", "tol. NoC@85", "tol. NoC@90")},
-                     f"{len(test_masks)} test nuclei"))
-print("(tol.: every click's mask scored with the tolerant IoU)")
+    never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]  # NoF@90 above
+    at20 = np.array([tolerant_iou(v["runs"][i]["pred"], test_masks[i]) for i in never])
+    # every click's mask scored with the tolerant IoU
+    tol_curves[name] = [np.array([tolerant_iou(m, t) for m in r["masks"]])
+                        for r, t in zip(v["runs"], test_masks)]
+    tolerant = interactive.noc_summary(tol_curves[name])
+    plain_rows[name] = {"NoC@85": v["noc85"]["mean"], "NoF@85": v["noc85"]["nof"],
+                        "NoC@90": v["noc90"]["mean"], "NoF@90": v["noc90"]["nof"]}
+    tol_rows[name] = {"NoC@85": tolerant["noc85"]["mean"], "NoF@85": tolerant["noc85"]["nof"],
+                      "NoC@90": tolerant["noc90"]["mean"], "NoF@90": tolerant["noc90"]["nof"],
+                      "NoF@90 above, >= 0.90 at 20": f"{(at20 >= 0.9).sum()} of {len(never)}"}
+fmt = {k: ".2f" for k in ("NoC@85", "NoC@90")}
+print(viz.text_table(plain_rows, fmt, "plain IoU"))
+print(viz.text_table(tol_rows, fmt, "tolerant IoU"))
+slivers = np.flatnonzero(interior < 50)
+print(f"interior px (what the tolerant IoU scores): median {np.median(interior):.0f}; "
+      f"the four fewest {np.sort(interior)[:4].tolist()}; under 50 px: nuclei {slivers.tolist()}")
+for i in slivers:
+    print(f"  nucleus {i}: {interior[i]} of its {areas[i]} px are interior")
+    for name, curves in tol_curves.items():
+        first = int(np.argmax(curves[i] >= 0.9)) + 1 if (curves[i] >= 0.9).any() else None
+        print(f"    {name}: tolerant IoU first >= 0.90 at click {first}, "
+              f"{curves[i][-1]:.3f} at click 20")
 for i, r in failure_runs.items():  # §7's three failures
-    print(f"  nucleus {i}: outline moved 1 px out IoU {out1[i]:.3f}, in {in1[i]:.3f}; the click "
-          f"UNet after click 20: IoU {r['ious'][-1]:.3f}, tolerant IoU "
-          f"{tolerant_iou(r['pred'], test_masks[i]):.3f}")
+    print(f"  nucleus {i} ({interior[i]} of {areas[i]} px interior): outline moved 1 px out IoU "
+          f"{out1[i]:.3f}, in {in1[i]:.3f}; the click UNet after click 20: "
+          f"IoU {r['ious'][-1]:.3f}, tolerant IoU {tolerant_iou(r['pred'], test_masks[i]):.3f}")
 
 # %%
 t, p = test_masks[worst], failure_runs[worst]["pred"]
@@ -954,10 +962,16 @@ print(f"nucleus {worst} after click 20: {((p ^ t) & band).sum()} of its {(p ^ t)
 # Both 1-px shifts score 1.000 on all 47 nuclei, by construction: the band holds every pixel a
 # 1-px shift flips. 2 px in scores a median of 0.829 (plain 0.700). On the NoF@90 nuclei the
 # tolerant IoU after click 20 reaches 0.90 on 27 of 32 (random walker), 29 of 32 (watershed) and
-# 14 of 15 (click UNet). Nucleus 16 rises from 0.811 to 0.964; nucleus 21 scores only 0.500: part
-# of it was never found. Scored with the tolerant IoU at every click, every nucleus reaches 0.90
-# with every method (tolerant NoF@90 0), after 1.89 clicks for the click UNet, 2.36 for the
-# watershed and 3.89 for the random walker.
+# 14 of 15 (click UNet). Nucleus 16 rises from 0.811 to 0.964. Scored with the tolerant IoU at
+# every click, every nucleus reaches 0.90 with every method (tolerant NoF@90 0), after 1.89 clicks
+# for the click UNet, 2.36 for the watershed and 3.89 for the random walker.
+#
+# What the tolerant IoU measures: whether the object's interior was found. What it does not: the
+# outline, and anything about an object that has almost no interior. Nucleus 21 keeps only 10 of
+# its 34 px once the band is left out (the next fewest keep 53 and 59). The click UNet covers
+# those 10 px at click 6, which counts it as reached, and scores 0.500 at click 20: part of it was
+# never found, yet it adds nothing to the tolerant NoF@90. Report the tolerant IoU only for objects
+# with at least 50 interior px; here that leaves out nucleus 21 alone.
 #
 # ## 9 · The annotation loop, measured
 #
