@@ -591,9 +591,9 @@ print(f"clicks 6-20 with disks pasted: a median of {np.median(spill):.0f} of a d
 # instead of 3; fewer clicks on 2 nuclei, more on 1). Pasting the whole disks hurts: NoC@85 6.09,
 # NoF@85 12, more clicks on 9 nuclei and fewer on none. Late clicks lie near the outline (the
 # Extra section counts them): from click 6 on, a median of 8 of a pasted disk's 29 px lie on the
-# wrong side of the true outline. Tools such as BRS (Jang & Kim 2019) and f-BRS (Sofiiuk et al. 2020) instead
-# optimise the input or a few inner features at test time until the prediction agrees with every
-# click.
+# wrong side of the true outline. Tools such as BRS (Jang & Kim 2019) and f-BRS (Sofiiuk et al.
+# 2020) instead optimise the input or a few inner features at test time until the prediction
+# agrees with every click.
 #
 # **What does the previous-mask input do?** The same weights run once more on every test nucleus
 # with the fourth channel set to zeros at every click.
