@@ -49,6 +49,7 @@ print(f"cap: {interactive.MAX_CLICKS} clicks; thresholds IoU 0.85 and 0.90 (NoC@
 test_images, test_masks = interactive.nuclei_objects("right")
 train_images, train_masks = interactive.nuclei_objects("left")
 areas = test_masks.sum(axis=(1, 2))
+NUC = "nuclei (test half)"  # the data set's key in the recorded runs and the model card
 print(f"test nuclei (right half): {len(test_images)}, training nuclei (left half): "
       f"{len(train_images)}")
 print(f"test nucleus area: median {np.median(areas):.0f} px, "
@@ -158,9 +159,8 @@ print(f"the helper:         {interactive.next_click(pred, target, clicked=[click
 ious = [0.42, 0.71, 0.86, 0.84, 0.91]  # an example curve: IoU after clicks 1..5
 reached85 = np.flatnonzero(np.array(ious) >= 0.85)
 by_hand = int(reached85[0]) + 1 if reached85.size else interactive.MAX_CLICKS
-print(f"NoC@85 by hand: {by_hand}; helper: " + ", ".join(
-    f"NoC@{t} {interactive.number_of_clicks(ious, t / 100)}" for t in (85, 90, 95)) + " (95 never: "
-                                                                                      "the cap)")
+helper = ", ".join(f"NoC@{t} {interactive.number_of_clicks(ious, t / 100)}" for t in (85, 90, 95))
+print(f"NoC@85 by hand: {by_hand}; helper: {helper} (95 never: the cap)")
 three = [ious + [0.9] * 15, [0.3] * 19 + [0.86], [0.5] * 20]    # three objects, 20 clicks each
 nof85 = sum(not (np.array(c) >= 0.85).any() for c in three)
 print(f"three objects: NoC@85 {[interactive.number_of_clicks(c, 0.85) for c in three]}, "
@@ -288,8 +288,8 @@ for name, r in curve_runs.items():
     rows[name] = {"NoC@85": interactive.number_of_clicks(r["ious"], 0.85),
                   "NoC@90": interactive.number_of_clicks(r["ious"], 0.90),
                   "best IoU": max(r["ious"]), "IoU after click 20": r["ious"][-1]}
-print(viz.text_table(rows, {"best IoU": ".3f", "IoU after click 20": ".3f"}, f"nucleus {k}, 20 "
-                                                                             "clicks"))
+print(viz.text_table(rows, {"best IoU": ".3f", "IoU after click 20": ".3f"},
+                     f"nucleus {k}, 20 clicks"))
 ax.axhline(0.85, color="black", lw=0.8); ax.axhline(0.90, color="black", lw=0.8, ls="--")
 ax.set_xlim(0.5, interactive.MAX_CLICKS + 0.5); ax.set_ylim(0.1, 1)
 ax.set_xticks([1, 5, 10, 15, 20])
@@ -342,9 +342,9 @@ optimiser = torch.optim.Adam(step_model.parameters(), lr=3e-3)
 imgs, truth = train_images[:8], train_masks[:8]
 # click 1: the deepest pixel
 firsts = [interactive.next_click(np.zeros_like(t), t)[0] for t in truth]
-# (8, 2, 64, 64)
+# the click maps, (8, 2, 64, 64)
 maps = np.stack([interactive.click_maps([c], [], t.shape) for c, t in zip(firsts, truth)])
-# image, +, -, previous mask
+# the four input channels: image, positive map, negative map, previous mask
 x = np.stack([imgs, maps[:, 0], maps[:, 1], np.zeros_like(imgs)], axis=1)
 x = torch.from_numpy(x.astype(np.float32))
 y = torch.from_numpy(truth.astype(np.int64))                               # 1 = the selected object
@@ -352,8 +352,7 @@ step_model.train()
 logits = step_model(x)                                                     # (8, 2, 64, 64)
 loss = torch.nn.functional.cross_entropy(logits, y)
 optimiser.zero_grad()
-# gradients of every weight
-loss.backward()
+loss.backward()  # gradients of every weight
 optimiser.step()                                                           # one Adam update
 with torch.no_grad():
     loss_after = torch.nn.functional.cross_entropy(step_model(x), y)
@@ -427,8 +426,8 @@ live = interactive.evaluate_methods(live_methods,
 live_seconds = time.perf_counter() - started
 # every test nucleus, as recorded (masks included)
 nuclei_runs = interactive.recorded_click_runs(
-    "06_nuclei_runs", live_methods, {"nuclei (test half)": (test_images, test_masks)}
-)["nuclei (test half)"]
+    "06_nuclei_runs", live_methods, {NUC: (test_images, test_masks)}
+)[NUC]
 for name, v in live.items():
     # your own method has no recording to compare with
     if name in nuclei_runs:
@@ -482,7 +481,7 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 evaluation = shipped.card["evaluation"]["results"]
 for set_name, results in evaluation.items():
     print(f"--- {set_name}\n{viz.noc_table(results)}")
-card_nuclei = evaluation["nuclei (test half)"]
+card_nuclei = evaluation[NUC]
 same = all(card_nuclei[m]["noc85"]["per_object"] == nuclei_runs[m]["noc85"]["per_object"]
            for m in nuclei_runs if m in card_nuclei)
 print("card's nuclei rows equal the recorded runs' rows:", same)
@@ -555,12 +554,11 @@ print(viz.text_table(rows, {"share": ".0%", "clicks 1-5": ".0%", "clicks 6-20": 
 # most clicks.
 
 # %%
+disk_radius = interactive.CLICK_RADIUS
 forced = {"clicked pixels pasted": interactive.pasted_predictor(ft_live, radius=0),
-          "click disks pasted": interactive.pasted_predictor(ft_live,
-                                                             radius=interactive.CLICK_RADIUS)}
-pasted = interactive.recorded_click_runs(
-    "06_pasted_runs", forced, {"nuclei (test half)": (test_images, test_masks)})["nuclei (test "
-                                                                                 "half)"]
+          "click disks pasted": interactive.pasted_predictor(ft_live, radius=disk_radius)}
+pasted = interactive.recorded_click_runs("06_pasted_runs", forced,
+                                         {NUC: (test_images, test_masks)})[NUC]
 compared = {"nothing pasted": nuclei_runs["click UNet, fine-tuned"], **pasted}
 as_trained = np.array(compared["nothing pasted"]["noc85"]["per_object"])
 rows = {}
@@ -577,17 +575,25 @@ j = int(np.argmax(np.array(pasted["click disks pasted"]["noc85"]["per_object"]) 
 same = all(interactive.simulate_clicks(f, test_images[j], test_masks[j])["ious"]
            == pasted[name]["runs"][j]["ious"]
            for name, f in forced.items())
-print(f"nucleus {j} (disks: {pasted['click disks pasted']['noc85']['per_object'][j]} clicks, "
-      "nothing pasted: "
-      f"{as_trained[j]}) run live, both pastings: IoUs equal the recorded runs: {same}")
+disk_noc = pasted["click disks pasted"]["noc85"]["per_object"][j]
+print(f"nucleus {j} (disks: {disk_noc} clicks, nothing pasted: {as_trained[j]}) run live, "
+      f"both pastings: IoUs equal the recorded runs: {same}")
+spill = []  # per late click: disk px on the wrong side of the true outline
+for r, t in zip(pasted["click disks pasted"]["runs"], test_masks):
+    for rc, positive in r["clicks"][5:]:
+        d = interactive.click_maps([rc], [], t.shape)[0] > 0
+        spill.append(int((d & ~t).sum() if positive else (d & t).sum()))
+print(f"clicks 6-20 with disks pasted: a median of {np.median(spill):.0f} of a disk's {disk_px} px "
+      f"lie on the wrong side of the true outline ({len(spill)} clicks)")
 
 # %% [markdown]
 # Pasting the clicked pixels helps a little on average (NoC@85 3.47 instead of 3.55, NoF@85 2
 # instead of 3; fewer clicks on 2 nuclei, more on 1). Pasting the whole disks hurts: NoC@85 6.09,
-# NoF@85 12, more clicks on 9 nuclei and fewer on none. Late clicks lie near the outline (the Extra section counts them), and a disk of 29 px
-# spills over it. Tools such as BRS (Jang & Kim 2019) and f-BRS (Sofiiuk et al. 2020) instead
-# optimise the input or a few inner features at test time until the prediction agrees with every
-# click.
+# NoF@85 12, more clicks on 9 nuclei and fewer on none. Late clicks lie near the outline (the
+# Extra section counts them): from click 6 on, a median of 8 of a pasted disk's 29 px lie on the
+# wrong side of the true outline. Tools such as BRS (Jang & Kim 2019) and f-BRS (Sofiiuk et al.
+# 2020) instead optimise the input or a few inner features at test time until the prediction
+# agrees with every click.
 #
 # **What does the previous-mask input do?** The same weights run once more on every test nucleus
 # with the fourth channel set to zeros at every click.
@@ -633,7 +639,7 @@ print(f"in training (§5, the card's recipe): click 1 with a zero previous mask,
 # clicks than the best classical method, as many, or more?
 
 # %%
-nuc = evaluation["nuclei (test half)"]
+nuc = evaluation[NUC]
 best_classical = min(["random walker", "marker watershed"], key=lambda m: nuc[m]["noc85"]["mean"])
 a = np.array(nuc["click UNet, fine-tuned"]["noc85"]["per_object"])
 b = np.array(nuc[best_classical]["noc85"]["per_object"])
@@ -682,12 +688,10 @@ print(f"nucleus areas: {areas.min()} to {areas.max()} px (the colour bar's range
 
 # %%
 ft_runs = nuclei_runs["click UNet, fine-tuned"]["runs"]
-# never in 20 clicks
+# the nuclei the click UNet never brings to IoU 0.85 in 20 clicks
 failure_runs = {i: run for i, run in enumerate(ft_runs) if max(run["ious"]) < 0.85}
 border = interactive.border_cut_nuclei("right")
-# test nuclei the image's border cuts off
-cut_by_border = border["cut"]
-# ... and which edge of the image
+cut_by_border = border["cut"]  # test nuclei the image's border cuts off
 cut_edge = {n["nucleus"]: n["edge"] for n in border["near"] if n["cut"]}
 
 
@@ -756,9 +760,9 @@ from segcourse import data
 
 # the labels of lesson 04's whole 512×512 image
 _, full_labels = data.nuclei_image(normalize=True)
-contrast = np.array([im[m].mean() - im[ndimage.binary_dilation(m, iterations=3) & ~m].mean()
-                     # mean inside minus a 3-px ring outside
-                     for im, m in zip(test_images, test_masks)])
+rings = [ndimage.binary_dilation(m, iterations=3) & ~m for m in test_masks]  # 3 px outside
+contrast = np.array([im[m].mean() - im[ring].mean()  # mean inside minus mean of the ring
+                     for im, m, ring in zip(test_images, test_masks, rings)])
 print("contrast (mean inside minus a 3-px ring outside), median over the test nuclei: "
       f"{np.median(contrast):.3f}")
 for i in failure_runs:
@@ -900,43 +904,51 @@ print(viz.text_table(rows, {"never 0.90": ".0%", "never 0.85": ".0%", "share": "
 # %%
 def tolerant_iou(pred, truth):
     """IoU without the pixels a 1-px shift of the true outline (out or in, 4-connected) can flip."""
-    # everything outside §7's 1-px-shift band
-    keep = ~shift_band(truth)
+    keep = ~shift_band(truth)  # everything outside §7's 1-px-shift band
     union = ((pred | truth) & keep).sum()
     return ((pred & truth) & keep).sum() / union if union else np.nan
 
 
 tol_out = np.array([tolerant_iou(ndimage.binary_dilation(m), m) for m in test_masks])
 tol_in = np.array([tolerant_iou(ndimage.binary_erosion(m), m) for m in test_masks])
-in2 = [ndimage.binary_erosion(m, iterations=2) for m in test_masks]      # the outline moved 2 px in
+in2 = [ndimage.binary_erosion(m, iterations=2) for m in test_masks]  # the outline moved 2 px in
 tol_in2 = np.array([tolerant_iou(e, m) for e, m in zip(in2, test_masks)])
-print(f"outline moved 1 px out: tolerant IoU 1.000 on {(tol_out == 1).sum()} of {len(test_masks)}; "
-      f"1 px in: on {(tol_in == 1).sum()}")
-print(f"outline moved 2 px in: tolerant IoU median {np.nanmedian(tol_in2):.3f} (plain IoU "
-      f"{np.median([iou(e, m) for e, m in zip(in2, test_masks)]):.3f}), 1.000 on "
-      f"{(tol_in2 == 1).sum()}, at least 0.90 on {(tol_in2 >= 0.9).sum()}")
-rows = {}
-# NoC and NoF again, every click's mask scored with the tolerant IoU
+plain_in2 = np.median([iou(e, m) for e, m in zip(in2, test_masks)])
+print(f"outline moved 1 px out: tolerant IoU 1.000 on {(tol_out == 1).sum()} of "
+      f"{len(test_masks)}; 1 px in: on {(tol_in == 1).sum()}")
+print(f"outline moved 2 px in: tolerant IoU median {np.nanmedian(tol_in2):.3f} "
+      f"(plain IoU {plain_in2:.3f}), 1.000 on {(tol_in2 == 1).sum()}, "
+      f"at least 0.90 on {(tol_in2 >= 0.9).sum()}")
+interior = np.array([(m & ~shift_band(m)).sum() for m in test_masks])  # the px it scores
+plain_rows, tol_rows, tol_curves = {}, {}, {}
 for name, v in nuclei_runs.items():
-    # the NoF@90 nuclei above
-    never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]
-    tol = np.array([tolerant_iou(v["runs"][i]["pred"], test_masks[i]) for i in never])
-    tolerant = interactive.noc_summary([[tolerant_iou(m, t) for m in r["masks"]]
-                                        for r, t in zip(v["runs"], test_masks)])
-    rows[name] = {"NoC@85": v["noc85"]["mean"], "NoF@85": v["noc85"]["nof"],
-                  "NoC@90": v["noc90"]["mean"],
-                  "NoF@90": v["noc90"]["nof"], "tol. NoC@85": tolerant["noc85"]["mean"],
-                  "tol. NoF@85": tolerant["noc85"]["nof"], "tol. NoC@90": tolerant["noc90"]["mean"],
-                  "tol. NoF@90": tolerant["noc90"]["nof"], "NoF@90 nuclei with tol. >= 0.90 at "
-                                                           "click 20":
-                  f"{(tol >= 0.9).sum()} of {len(never)}"}
-print(viz.text_table(rows, {k: ".2f" for k in ("NoC@85", "NoC@90", "tol. NoC@85", "tol. NoC@90")},
-                     f"{len(test_masks)} test nuclei"))
-print("(tol.: every click's mask scored with the tolerant IoU)")
+    never = [i for i, r in enumerate(v["runs"]) if max(r["ious"]) < 0.90]  # NoF@90 above
+    at20 = np.array([tolerant_iou(v["runs"][i]["pred"], test_masks[i]) for i in never])
+    # every click's mask scored with the tolerant IoU
+    tol_curves[name] = [np.array([tolerant_iou(m, t) for m in r["masks"]])
+                        for r, t in zip(v["runs"], test_masks)]
+    tolerant = interactive.noc_summary(tol_curves[name])
+    plain_rows[name] = {"NoC@85": v["noc85"]["mean"], "NoF@85": v["noc85"]["nof"],
+                        "NoC@90": v["noc90"]["mean"], "NoF@90": v["noc90"]["nof"]}
+    tol_rows[name] = {"NoC@85": tolerant["noc85"]["mean"], "NoF@85": tolerant["noc85"]["nof"],
+                      "NoC@90": tolerant["noc90"]["mean"], "NoF@90": tolerant["noc90"]["nof"],
+                      "NoF@90 above, >= 0.90 at 20": f"{(at20 >= 0.9).sum()} of {len(never)}"}
+fmt = {k: ".2f" for k in ("NoC@85", "NoC@90")}
+print(viz.text_table(plain_rows, fmt, "plain IoU"))
+print(viz.text_table(tol_rows, fmt, "tolerant IoU"))
+slivers = np.flatnonzero(interior < 50)
+print(f"interior px (what the tolerant IoU scores): median {np.median(interior):.0f}; "
+      f"the four fewest {np.sort(interior)[:4].tolist()}; under 50 px: nuclei {slivers.tolist()}")
+for i in slivers:
+    print(f"  nucleus {i}: {interior[i]} of its {areas[i]} px are interior")
+    for name, curves in tol_curves.items():
+        first = int(np.argmax(curves[i] >= 0.9)) + 1 if (curves[i] >= 0.9).any() else None
+        print(f"    {name}: tolerant IoU first >= 0.90 at click {first}, "
+              f"{curves[i][-1]:.3f} at click 20")
 for i, r in failure_runs.items():  # §7's three failures
-    print(f"  nucleus {i}: outline moved 1 px out IoU {out1[i]:.3f}, in {in1[i]:.3f}; the click "
-          f"UNet after click 20: IoU {r['ious'][-1]:.3f}, tolerant IoU "
-          f"{tolerant_iou(r['pred'], test_masks[i]):.3f}")
+    print(f"  nucleus {i} ({interior[i]} of {areas[i]} px interior): outline moved 1 px out IoU "
+          f"{out1[i]:.3f}, in {in1[i]:.3f}; the click UNet after click 20: "
+          f"IoU {r['ious'][-1]:.3f}, tolerant IoU {tolerant_iou(r['pred'], test_masks[i]):.3f}")
 
 # %%
 t, p = test_masks[worst], failure_runs[worst]["pred"]
@@ -954,10 +966,16 @@ print(f"nucleus {worst} after click 20: {((p ^ t) & band).sum()} of its {(p ^ t)
 # Both 1-px shifts score 1.000 on all 47 nuclei, by construction: the band holds every pixel a
 # 1-px shift flips. 2 px in scores a median of 0.829 (plain 0.700). On the NoF@90 nuclei the
 # tolerant IoU after click 20 reaches 0.90 on 27 of 32 (random walker), 29 of 32 (watershed) and
-# 14 of 15 (click UNet). Nucleus 16 rises from 0.811 to 0.964; nucleus 21 scores only 0.500: part
-# of it was never found. Scored with the tolerant IoU at every click, every nucleus reaches 0.90
-# with every method (tolerant NoF@90 0), after 1.89 clicks for the click UNet, 2.36 for the
-# watershed and 3.89 for the random walker.
+# 14 of 15 (click UNet). Nucleus 16 rises from 0.811 to 0.964. Scored with the tolerant IoU at
+# every click, every nucleus reaches 0.90 with every method (tolerant NoF@90 0), after 1.89 clicks
+# for the click UNet, 2.36 for the watershed and 3.89 for the random walker.
+#
+# What the tolerant IoU measures: whether the object's interior was found. What it does not: the
+# outline, and anything about an object that has almost no interior. Nucleus 21 keeps only 10 of
+# its 34 px once the band is left out (the next fewest keep 53 and 59). The click UNet covers
+# those 10 px at click 6, which counts it as reached, and scores 0.500 at click 20: part of it was
+# never found, yet it adds nothing to the tolerant NoF@90. Report the tolerant IoU only for objects
+# with at least 50 interior px; here that leaves out nucleus 21 alone.
 #
 # ## 9 · The annotation loop, measured
 #
@@ -981,20 +999,17 @@ pool_x = np.stack([train_images, maps[:, 0], maps[:, 1], np.zeros_like(train_ima
 synthetic_only.eval()
 with torch.no_grad():
     logits = synthetic_only(torch.from_numpy(pool_x.astype(np.float32)))
-    prob = torch.softmax(logits, 1)[:, 1].numpy()
-# (59, 64, 64): p(object)
+    prob = torch.softmax(logits, 1)[:, 1].numpy()  # (59, 64, 64): p(object)
 prob = np.clip(prob, 1e-6, 1 - 1e-6)
 pixel_entropy = -(prob * np.log2(prob) + (1 - prob) * np.log2(1 - prob))      # bits per pixel
-# bits, one per nucleus
-entropy = pixel_entropy.mean(axis=(1, 2))
+entropy = pixel_entropy.mean(axis=(1, 2))  # bits, one per nucleus
 chosen = np.argsort(-entropy, kind="stable")[:shipped.card["annotation_loop"]["setup"]["per_round"]]
 print(f"{len(entropy)} pool nuclei: mean entropy from {entropy.min():.3f} to {entropy.max():.3f} "
       f"bits; round 1 labels the {len(chosen)} highest: nuclei {sorted(chosen.tolist())}")
 print("the same scores as the loop's own (interactive.annotation_loop):",
       np.allclose(entropy, interactive.proposal_entropy(synthetic_only, train_images, train_masks),
                   atol=1e-5))
-# the mask after that click
-iou1_pool = np.array([iou(pr > 0.5, m) for pr, m in zip(prob, train_masks)])
+iou1_pool = np.array([iou(pr > 0.5, m) for pr, m in zip(prob, train_masks)])  # after that click
 rho, p_value = spearmanr(entropy, iou1_pool)              # rank correlation: high score, poor mask?
 print(f"IoU after that click: median {np.median(iou1_pool):.3f} over the pool, "
       f"{np.median(iou1_pool[chosen]):.3f} over the {len(chosen)} chosen; Spearman correlation of "
@@ -1008,9 +1023,9 @@ print(f"IoU after that click: median {np.median(iou1_pool):.3f} over the pool, "
 fig, axes = plt.subplots(2, 2, figsize=(7.4, 6.8))
 extremes = {"highest": int(np.argmax(entropy)), "lowest": int(np.argmin(entropy))}
 for row, (which, j) in zip(axes, extremes.items()):
-    for ax, values, cmap, label in ((row[0], prob[j], palette.CONFIDENCE_CMAP, "p(object)"),
-                                    # both linear
-                                    (row[1], pixel_entropy[j], "cividis", "entropy (bits)")):
+    panels = ((row[0], prob[j], palette.CONFIDENCE_CMAP, "p(object)"),
+              (row[1], pixel_entropy[j], "cividis", "entropy (bits)"))  # both maps linear
+    for ax, values, cmap, label in panels:
         im = ax.imshow(values, cmap=cmap, vmin=0, vmax=1)
         ax.contour(train_masks[j], levels=[0.5], colors=["white"], linewidths=1)
         ax.plot(deepest[j][1], deepest[j][0], "P", ms=10, mfc=GREEN, mec="black")
@@ -1085,8 +1100,8 @@ clicks, iou1 = curves["uncertainty"]
 ax.plot(clicks.mean(0) + np.r_[0, scored_before], iou1.mean(0), "o--",
         color=STRATEGY_COLOURS["uncertainty"],
         mfc="none", label=f"uncertainty: with its {scored_before[-1]} scoring clicks")
-ax.set_xlabel("clicks spent on annotation (mean over seeds)"); ax.set_ylabel("held-out IoU after 1 "
-                                                                             "click")
+ax.set_xlabel("clicks spent on annotation (mean over seeds)")
+ax.set_ylabel("held-out IoU after 1 click")
 ax.legend(fontsize=8, loc="lower right"); ax.set_title("annotation loop on the nuclei")
 fig.tight_layout()
 
@@ -1105,9 +1120,9 @@ fig.tight_layout()
 #   real nuclei; it depends on its previous-mask input (§6).
 # * It reads its clicks but does not always obey them: the next mask contradicts 26%. Pasting the
 #   clicked pixels into its mask helps a little; pasting the whole click disks costs clicks (§6).
-# * Its failures are the smallest nuclei, where a 1-px outline shift already misses IoU 0.85 (0.90
-#   it misses on every nucleus); a boundary-tolerant score tells a missed outline from a missed
-#   object (§7, §8).
+# * Its failures are three of the four smallest nuclei, where a 1-px outline shift already misses
+#   IoU 0.85 (0.90 it misses on every nucleus); a boundary-tolerant score tells a missed outline
+#   from a missed object, on objects with at least 50 interior px (§7, §8).
 # * Which objects to label next is measurable: here uncertainty sampling did not beat random (§9).
 #
 # ## Pass check
@@ -1184,20 +1199,19 @@ outline_dist = [ndimage.distance_transform_edt(~(m ^ ndimage.binary_erosion(m)))
 rows = {}
 for name, v in nuclei_runs.items():
     worse = np.array([r["ious"][19] < r["ious"][4] for r in v["runs"]])
-    # to the outline
+    # per click 6-20: within 2 px of the outline?
     late = [d[c] <= 2 for r, d in zip(v["runs"], outline_dist) for c, _ in r["clicks"][5:]]
-    # clicks 6-20 the next mask contradicts
-    late_bad = np.array([sum(contradicted(r)[5:]) for r in v["runs"]])
+    late_bad = np.array([sum(contradicted(r)[5:]) for r in v["runs"]])  # contradicted, 6-20
     rows[name] = {"IoU@20 < IoU@5 on": worse.sum(),
                   "clicks 6-20 within 2 px of the outline": sum(late),
                   "of": len(late), "contradicted 6-20, where IoU fell": late_bad[worse].mean(),
                   "elsewhere": late_bad[~worse].mean()}
 print(viz.text_table(rows, {"contradicted 6-20, where IoU fell": ".2f", "elsewhere": ".2f"},
                      f"{len(test_masks)} test nuclei"))
-ft_curve = evaluation["nuclei (test half)"]["click UNet, fine-tuned"]["mean_curve"]
+ft_curve = evaluation[NUC]["click UNet, fine-tuned"]["mean_curve"]
+peak = int(np.argmax(ft_curve)) + 1
 print(f"training: at most {1 + recipe['max_corrections']} clicks per sample; the fine-tuned "
-      "model's mean IoU "
-      f"on the nuclei peaks after click {int(np.argmax(ft_curve)) + 1} ({max(ft_curve):.3f}) and "
+      f"model's mean IoU on the nuclei peaks after click {peak} ({max(ft_curve):.3f}) and "
       f"ends at {ft_curve[-1]:.3f}")
 
 # %% [markdown]

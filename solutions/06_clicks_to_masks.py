@@ -224,28 +224,39 @@ from segcourse import viz
 
 evaluation = interactive.load_click_model().card["evaluation"]["results"]  # the lesson's §6 table
 nuclei, coins = evaluation["nuclei (test half)"], evaluation["coins"]
-touching = interactive.nuclei_object_info("right")["touching"]            # the lesson's §7 split
+touching = interactive.nuclei_object_info("right")["touching"]  # the lesson's §7 split
+areas = masks.sum(axis=(1, 2))
+small = areas < np.median(areas)
+columns = {"random walker": "random walker", "marker watershed": "watershed",
+           "click UNet, synthetic only": "UNet, synthetic", "click UNet, fine-tuned": "UNet, tuned"}
+groups = {"coins": (coins, None), "nuclei, all": (nuclei, None),
+          "nuclei touching": (nuclei, touching), "nuclei isolated": (nuclei, ~touching),
+          f"nuclei small (< {np.median(areas):.0f} px)": (nuclei, small),
+          "nuclei large": (nuclei, ~small)}
 rows = {}
-for group, results, sel in (("coins", coins, None), ("nuclei, all", nuclei, None),
-                            ("nuclei touching a neighbour", nuclei, touching)):
-    rows[group] = {}
-    for method in ("random walker", "marker watershed", "click UNet, synthetic only", "click UNet, fine-tuned"):
+for group, (results, sel) in groups.items():
+    row = {}
+    for method, label in columns.items():
         noc = np.array(results[method]["noc85"]["per_object"])
-        rows[group][method] = noc.mean() if sel is None else noc[sel].mean()
-print("mean NoC@85 (the lesson's recorded evaluation)")
-print(viz.text_table(rows, {m: ".2f" for m in rows["coins"]}, "objects"))
+        row[label] = noc.mean() if sel is None else noc[sel].mean()
+    row["saving"] = min(row["random walker"], row["watershed"]) - row["UNet, tuned"]
+    rows[group] = row
+print("mean NoC@85 (the lesson's recorded evaluation); saving: the better classical method's")
+print("NoC@85 minus the fine-tuned click UNet's (negative: a classical method needs fewer)")
+print(viz.text_table(rows, {k: ".2f" for k in rows["coins"]}, "objects"))
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "click_model_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # A classical click-seeded method only follows intensity edges from the seeds: where the object
 # has a clear edge against a plain background (the coins) one click already gives a good mask and
-# a trained model has little to add. On the nuclei the model saves clicks, and the lesson's
-# per-object split (§7) shows where most: on the nuclei that touch a neighbour, where the
-# watershed's mean NoC@85 is more than twice the model's. The smaller half of the nuclei costs
-# both methods more clicks than the larger half, yet there too the model needs fewer clicks than
-# the watershed on average.
-# There the edge alone is ambiguous and a model that has learnt what one object looks like can
-# need fewer clicks, but the lesson shows that only for the fine-tuned model: trained on synthetic
-# objects alone, the same network needs more clicks on the nuclei than either classical method.
+# a trained model has little to add (the watershed needs 1.00 click, the model 2.54). On the
+# nuclei the model saves clicks in every group of the per-object split (§7). Against the better
+# classical method of each group the biggest saving is on the small nuclei (4.22 clicks: 5.83
+# against 10.04), then on the nuclei that touch a neighbour (3.90: 4.10 against the random
+# walker's 8.00, about half; the watershed needs 10.10 there, more than twice the model's); the
+# least is on the large nuclei (2.88). Small and touching nuclei are where the edge alone is
+# ambiguous, and a model that has learnt what one object looks like can need fewer clicks. The
+# lesson shows that only for the fine-tuned model: trained on synthetic objects alone, the same
+# network needs more clicks on the nuclei (11.60) than either classical method.
 # Fine-tuning added 300 steps as well as the real nuclei, and the lesson does not separate the two,
 # so I cannot say which of them closed the gap. Before annotating a new kind of object I would
 # annotate a few dozen by hand, fine-tune, and measure NoC of the model against the best classical
@@ -257,15 +268,17 @@ print(viz.text_table(rows, {m: ".2f" for m in rows["coins"]}, "objects"))
 #
 # 1. coins, sharp edges: the marker watershed's NoC@85 is 1.00, the fine-tuned click UNet's 2.54
 #    (a classical method is enough);
-# 2. nuclei touching a neighbour: mean NoC@85 4.10 for the click UNet against 10.10 for the
-#    watershed (where the model gains most);
+# 2. where the model gains most over the better classical method: the small nuclei (5.83 against
+#    10.04, a saving of 4.22) or the nuclei touching a neighbour (4.10 against 8.00 for the random
+#    walker, the better classical method there, a saving of 3.90). Accept either. Accept the
+#    touching nuclei compared with the watershed's 10.10 too, but note in the feedback that the
+#    random walker is the better classical method there;
 # 3. the same click UNet trained on synthetic objects only needs 11.60 clicks on the nuclei,
 #    against 3.55 after fine-tuning. Accept "after fine-tuning (more steps and the nuclei,
 #    confounded)" or "once it has seen that kind of object"; an answer that credits the nuclei
 #    alone, without noting the extra steps, states more than the lesson measured (no point lost
 #    for that alone, but say so in the feedback).
-
-# %% [markdown]
+#
 # ## 7 · One corrective training round of the click UNet (2 points)
 #
 # The click UNet of §5 takes a batch of shape `(B, 4, H, W)`: the grey image, the positive click

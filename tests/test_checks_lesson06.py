@@ -46,3 +46,34 @@ def test_click_maps_names_overlapping_disks_added():
     with pytest.raises(AssertionError) as err:
         checks.check_click_maps(added)
     assert "overlapping disks were added" in str(err.value) and "not +=" in str(err.value), str(err.value)
+
+
+def _disk_maps(value: float, add: bool):
+    """A click-map answer that writes ``value`` inside each disk, with ``+=`` when ``add``."""
+    def maps_of(clicks, shape, radius=3):
+        rows, cols = np.indices(shape)
+        maps = np.zeros((2, *shape), np.float32)
+        for row, col, positive in clicks:
+            disk = (rows - row) ** 2 + (cols - col) ** 2 <= radius ** 2
+            if add:
+                maps[0 if positive else 1][disk] += value
+            else:
+                maps[0 if positive else 1][disk] = value
+        return maps
+    return maps_of
+
+
+def test_click_maps_0_255_gets_its_own_hint():
+    """Review 06s12b N4: a 0/255 map is not blamed on +=; it is told that a disk holds 1.0."""
+    with pytest.raises(AssertionError) as err:
+        checks.check_click_maps(_disk_maps(255.0, add=False))
+    message = str(err.value)
+    assert "inside a disk a map is 1.0, not 255" in message, message
+    assert "+=" not in message, message
+
+
+def test_click_maps_added_ones_still_get_the_plus_equals_hint():
+    """Review 06s12b N4: the += hint fires when 1.0 is among the values and overlaps exceed it."""
+    with pytest.raises(AssertionError) as err:
+        checks.check_click_maps(_disk_maps(1.0, add=True))
+    assert "overlapping disks were added" in str(err.value), str(err.value)

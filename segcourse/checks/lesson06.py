@@ -360,7 +360,12 @@ def check_click_maps(click_maps: Callable) -> None:
             raise AssertionError(f"your maps are {got.dtype}: return float32 (0.0 outside a disk, 1.0 inside), the "
                                  f"dtype of the model's weights, e.g. np.zeros((2, H, W), np.float32)")
         values = sorted(float(v) for v in np.unique(got))
-        if values[0] >= 0 and values[-1] > 1 and all(v == int(v) for v in values):
+        whole = values[0] >= 0 and values[-1] > 1 and all(v == int(v) for v in values)
+        if whole and 1.0 not in values:
+            raise AssertionError(f"your maps hold {values[:6]}: inside a disk a map is 1.0, not "
+                                 f"{min(v for v in values if v > 0):g}; a click map is an input channel "
+                                 f"of 0.0 and 1.0, not a 0-255 image")
+        if whole:
             raise AssertionError(f"your maps hold {values[:6]}: overlapping disks were added (+=), so a pixel "
                                  f"inside two disks counts 2; set those pixels to 1 (=, not +=): a map says "
                                  f"only whether a pixel lies within {radius} px of a click")
