@@ -1111,7 +1111,7 @@ for r, c in np.argwhere(label_map != scene.labels[0]):
                        f"{'on' if edge[r, c] else 'off'} a class boundary")
 print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
 fig, summary_text = viz.evidence_card(
-    scene.images[0], scene.labels[0], label_map, ref.class_names,
+    scene.images[0], scene.labels[0], label_map, ref.class_names, boundary=edge,   # section 5's 4-neighbour band
     scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
             "mean Dice (scene)": metrics.mean_dice(label_map, scene.labels[0], 5),
             "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
