@@ -955,14 +955,21 @@ for name in settings:
     best = min(h, key=lambda e: e["val loss"])
     print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} {best['val loss']:15.3f} ({best['step']:3d})"
           f" {h[-1]['val mIoU']:9.3f}")
-final = {key: h[-1]["val loss"] for key, h in overfit.items()}
+final = {key: h[-1] for key, h in overfit.items()}
 for name in ("weight decay 0.1", "augmentation"):
-    deltas = [final[f"{s} plain"] - final[f"{s} {name}"] for s in range(3)]
-    print(f"{name} lowers the final val loss on {sum(d > 0 for d in deltas)} of 3 seeds, by "
-          + ", ".join(f"{d:.3f}" for d in deltas) + " (seeds 0, 1, 2)")
-rises = [final[f"{s} plain"] - min(e["val loss"] for e in overfit[f"{s} plain"]) for s in range(3)]
+    d_loss = [final[f"{s} plain"]["val loss"] - final[f"{s} {name}"]["val loss"] for s in range(3)]
+    d_miou = [round(final[f"{s} {name}"]["val mIoU"] - final[f"{s} plain"]["val mIoU"], 3) for s in range(3)]
+    print(f"{name}, seeds 0, 1, 2: lowers the final val loss on {sum(d > 0 for d in d_loss)} of 3, by "
+          + ", ".join(f"{d:.3f}" for d in d_loss) + "; final val mIoU minus plain's "
+          + ", ".join(f"{d:+.3f}" for d in d_miou) + f" (higher on {sum(d > 0 for d in d_miou)} of 3, "
+          f"largest change {max(map(abs, d_miou)):.3f})")
+rises = [final[f"{s} plain"]["val loss"] - min(e["val loss"] for e in overfit[f"{s} plain"]) for s in range(3)]
 print(f"plain ends above its lowest val loss on {sum(r > 0 for r in rises)} of 3 seeds, by "
       + ", ".join(f"{r:.3f}" for r in rises) + " (seeds 0, 1, 2)")
+stops = {s: min(overfit[f"{s} plain"], key=lambda e: e["val loss"]) for s in range(3)}   # early stopping on val loss
+print("plain's val mIoU at its lowest val loss vs at step 200: " + "; ".join(
+    f"seed {s} {e['val mIoU']:.3f} (step {e['step']}) vs {final[f'{s} plain']['val mIoU']:.3f}" for s, e in stops.items())
+    + f" (lower at the lowest-loss step on {sum(round(e['val mIoU'], 3) < round(final[f'{s} plain']['val mIoU'], 3) for s, e in stops.items())} of 3)")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.4))
@@ -972,19 +979,25 @@ for ax, key in zip(axes, ("train loss", "val loss", "val mIoU")):
     viz.series_lines(ax, curve(key))
 best = min(runs["plain"], key=lambda e: e["val loss"])                # early stopping keeps this checkpoint
 star = axes[1].plot(best["step"], best["val loss"], "k*", ms=12, label=f"plain's lowest val loss (step {best['step']})")
+star_miou = axes[2].plot(best["step"], best["val mIoU"], "k*", ms=12, label=f"plain at its lowest val loss (step {best['step']})")
 axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="training loss (2 images)")
 axes[1].set(xlabel="step", ylabel="cross-entropy", ylim=(0.25, 0.8), title="validation loss (step 20 is above the top)")
 axes[2].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
-axes[0].legend(fontsize=8, loc="upper right"); axes[1].legend(handles=star, fontsize=8, loc="lower left"); fig.tight_layout()
+axes[0].legend(fontsize=8, loc="upper right"); axes[1].legend(handles=star, fontsize=8, loc="lower left")
+axes[2].legend(handles=star_miou, fontsize=8, loc="lower right"); fig.tight_layout()
 
 # %% [markdown]
 # - **plain** fits its 2 images (train loss 0.001) while its validation loss turns up: lowest at
-#   step 40 (0.532, the star), 0.696 at step 200. It ends above its lowest on 3 of 3 seeds (the
-#   last line): it memorises. **Early stopping** keeps the checkpoint with the lowest validation
-#   loss, not the last one.
-# - **weight decay** lowers the final validation loss on 3 of 3 seeds, by 0.105, 0.092 and 0.070;
-#   **augmentation** lowers it by more, 0.332, 0.205 and 0.128, and its train loss is still 0.001
-#   (seed 0). (A vertical flip would put the sky below the road.)
+#   step 40 (0.532, the star), 0.696 at step 200. It ends above its lowest on 3 of 3 seeds: it
+#   memorises. Yet its val mIoU at the star is *lower* than at the end (seed 0: 0.685 at step 40,
+#   0.725 at step 200; lower on 2 of 3 seeds, the last line). Early stopping on the val loss is not
+#   early stopping on the val mIoU: **early stopping** should keep the checkpoint that is best on
+#   the validation measure you report.
+# - **weight decay** lowers the final validation loss on 3 of 3 seeds, by 0.105, 0.092 and 0.070,
+#   but leaves the val mIoU where it was (+0.002, +0.007, −0.001: at most 0.007 either way).
+#   **augmentation** lowers the loss by more, 0.332, 0.205 and 0.128, and raises the val mIoU on 3
+#   of 3 seeds (+0.056, +0.006, +0.015); its train loss is still 0.001 (seed 0). (A vertical flip
+#   would put the sky below the road.)
 #
 # **Resolution.** A model fed 32×32 scenes and upsampled to 64×64 draws one label per 2×2 block.
 # Two such block maps: one pixel of each block (section 1's "1/2" row), and a majority vote (a
@@ -1077,8 +1090,9 @@ print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {sum(batch[f'{s} 64']['
 # - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
 # - Cross-entropy weighs pixels, soft Dice classes: on three seeds Dice alone was never later to
 #   find the lanes, cross-entropy alone never earlier.
-# - Watch train *and* validation curves: a validation loss that turns up means memorising; keep
-#   the checkpoint with the lowest validation loss.
+# - Watch train *and* validation curves: a validation loss that turns up means memorising. Stop
+#   early on the measure you report: the lowest-val-loss checkpoint had the lower val mIoU on 2 of
+#   3 seeds (section 10).
 # - Measure in `.eval()`, and re-estimate batch-norm statistics before scoring a mid-run checkpoint
 #   (at `fit`'s step 40, a median gain of +0.11 over four seeds in the appendix; the size depends on the seed).
 #
@@ -1097,7 +1111,7 @@ for r, c in np.argwhere(label_map != scene.labels[0]):
                        f"{'on' if edge[r, c] else 'off'} a class boundary")
 print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
 fig, summary_text = viz.evidence_card(
-    scene.images[0], scene.labels[0], label_map, ref.class_names,
+    scene.images[0], scene.labels[0], label_map, ref.class_names, boundary=edge,   # section 5's 4-neighbour band
     scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
             "mean Dice (scene)": metrics.mean_dice(label_map, scene.labels[0], 5),
             "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
