@@ -195,9 +195,8 @@ print("pixels with brightness above 0.8:",
 # Cross-entropy compares each pixel's softmax with its true class, times that class's weight.
 # **Soft Dice** uses the probabilities: Dice_c = (2 Σ p_c·t_c + 1) / (Σ p_c + Σ t_c + 1) (`t_c` the
 # one-hot target, Σ over every pixel of the batch); the loss is 1 minus its mean over the classes
-# present. Then one Adam step. The cell also scores the untrained prediction by hand, and measures the lane
-# pixels' share of the CE gradient
-# (|∂CE/∂logits|).
+# present. Then one Adam step. Three cells: the untrained prediction, scored by hand; the lane
+# pixels' share of the CE gradient (|∂CE/∂logits|); the two losses and the step.
 
 # %%
 torch.manual_seed(0)
@@ -205,21 +204,26 @@ demo = models.TinyUNet(in_channels=3, num_classes=5, width=8)
 opt = torch.optim.Adam(demo.parameters(), lr=1e-2)
 xb = torch.as_tensor(train_set.images[:32]).permute(0, 3, 1, 2)              # (N, 3, H, W) in [0, 1]
 yb = torch.as_tensor(train_set.labels[:32]).long()                           # (N, H, W) class ids
-weight = torch.tensor([1.0, 1, 1, 5, 5])
 logits = demo(xb)                                                            # (N, K, H, W)
 pred, y = logits.argmax(1).numpy(), yb.numpy()                               # one class per pixel
 iou = [((pred == c) & (y == c)).sum() / ((pred == c) | (y == c)).sum() for c in range(5)]
 print("untrained, per-class IoU by hand:", np.round(iou, 3), "| metrics.per_class_iou agrees:",
       np.allclose(iou, metrics.per_class_iou(pred, y, 5)))
+
+# %%
+weight = torch.tensor([1.0, 1, 1, 5, 5])                   # class weights: lane, car x5
+for w in (None, weight):                                 # lane pixels' share of |dCE/dlogits|
+    g = torch.autograd.grad(F.cross_entropy(logits, yb, weight=w), logits,
+                            retain_graph=True)[0]        # keep the graph for the step below
+    print(f"CE {'weighted' if w is not None else 'plain   '}: lane pixels ({(y == lane).mean():.2%} "
+          f"of the batch) hold {g.abs().sum(1)[yb == lane].sum() / g.abs().sum():.2%} of the gradient")
+
+# %%
 ce = F.cross_entropy(logits, yb, weight=weight)
 one_hot = F.one_hot(yb, 5).permute(0, 3, 1, 2).float()
 prob, batch_sum = logits.softmax(1), (0, 2, 3)           # sums over every pixel of the batch
 inter, p_sum, t_sum = (prob * one_hot).sum(batch_sum), prob.sum(batch_sum), one_hot.sum(batch_sum)
 soft_dice = 1 - ((2 * inter + 1) / (p_sum + t_sum + 1))[t_sum > 0].mean()
-for w in (None, weight):                                 # lane pixels' share of |dCE/dlogits|
-    g = torch.autograd.grad(F.cross_entropy(logits, yb, weight=w), logits, retain_graph=True)[0]
-    print(f"CE {'weighted' if w is not None else 'plain   '}: lane pixels ({(y == lane).mean():.2%} "
-          f"of the batch) hold {g.abs().sum(1)[yb == lane].sum() / g.abs().sum():.2%} of the gradient")
 loss = ce + soft_dice                                                        # loss="ce+dice"
 opt.zero_grad()
 loss.backward()
