@@ -274,7 +274,7 @@ print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class
 #   is skipped.
 # * Return `(mean, median, improved, clear, p_value)`: the changes' mean and median; `improved`,
 #   how many seeds improved by **more than** `tolerance` (§4's definition of "improved"); `clear`,
-#   True when every paired seed did; and `p_value`, which the lesson did not compute.
+#   True when every paired seed did; and `p_value`, which Appendix C of the lesson only reported.
 #
 # **The sign-flip p-value.** If the change did nothing, each seed's change is noise, as likely
 # positive as negative. So flip the signs of the n paired changes in every one of the 2ⁿ ways
