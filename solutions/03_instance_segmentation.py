@@ -96,7 +96,7 @@ checks.check_panoptic_quality(panoptic_quality)
 # Your `split_cells` needs a step the lesson did not write: think about what a one-pixel hole does
 # to the distance map, and choose the step (and its size) that undoes it.
 #
-# Then choose the knob as section 4 of the lesson did: the cell after `split_cells` sweeps
+# Then choose the knob as section 5a of the lesson did: the cell after `split_cells` sweeps
 # `min_distance` over a **tuning set** of such images and prints, for each value, the objects your
 # function finds and the pooled PQ. Set `MIN_DISTANCE` to the value with the highest pooled PQ, not
 # to a guess. The check reruns that sweep with your function, then scores your choice on held-back
@@ -439,3 +439,13 @@ checks.check_failure_explained(missed_kinds, EVIDENCE)
 # and at least two cells must share an object with a neighbour. The predicted boundary has gaps
 # that join touching interiors into one seed, and the recipe adds no distance peaks to separate
 # them; on image 156 both missed cells are "covered by a match" for the same reason (printed above).
+#
+# *Rubric (for the grader).* The point needs all three facts, each tied to what it rules out (the
+# check's line above prints the numbers); half a point for two of them, none for one or fewer:
+#
+# 1. interior IoU 0.922: the interior class is nearly right, which rules out wrong interior pixels;
+# 2. 0 false positives: no cell was cut into pieces, which rules out a split;
+# 3. 5 seeds for 7 cells: gaps in the predicted boundary join touching interiors into one seed, so
+#    at least two cells share an object (the card's cause, "covered by a match").
+#
+# An answer that blames the interior pixels or a split, against 1 or 2, gets no point.

@@ -10,7 +10,8 @@ from segcourse.checks import lesson03
 
 
 def missed_kinds(objects, truth, strict=True, any_cover=False, of_pred=False, merges=True, background=False,
-                 merge_share=0.1, cover_over_half=False):
+                 merge_share=0.1, cover_over_half=False, merge_above=False, merge_of_object=False,
+                 merge_touched=False, cover_first=False, cover_share=0.5):
     """A learner's answer (no segcourse calls) and its typical slips."""
     objects, truth = np.asarray(objects), np.asarray(truth)
     p_ids = [p for p in np.unique(objects) if p > 0]
@@ -25,17 +26,23 @@ def missed_kinds(objects, truth, strict=True, any_cover=False, of_pred=False, me
     in_merge = set()
     for p in set(p_ids) - matched_p:
         n_in = {g: np.count_nonzero((objects == p) & (truth == g)) for g in g_ids if g > 0}
+        whole = np.count_nonzero(objects == p) if merge_of_object else None
         covered = [g for g, n in n_in.items()                # merge_share=0.5: "over half", the old figures' rule
-                   if (n > 0.5 * np.count_nonzero(truth == g) if merge_share == 0.5 else n >= merge_share * np.count_nonzero(truth == g))]
+                   if (n > 0.5 * np.count_nonzero(truth == g) if merge_share == 0.5 else
+                       n >= 0.1 * whole if merge_of_object else
+                       n > merge_share * np.count_nonzero(truth == g) if merge_above else
+                       n >= merge_share * np.count_nonzero(truth == g))]
         if merges and len(covered) >= 2:
-            in_merge |= set(covered)
+            in_merge |= {g for g, n in n_in.items() if n > 0} if merge_touched else set(covered)
     out = {}
     for g in set(g_ids) - matched_g:
         on = objects[truth == g]
         share = {p: (np.mean(truth[objects == p] == g) if of_pred else np.mean(on == p)) for p in np.unique(on) if p > 0}
-        if g in in_merge:
+        covered = any((s > 0.5 if cover_over_half else s >= cover_share) and (p in matched_p or any_cover)
+                      for p, s in share.items())
+        if g in in_merge and not (cover_first and covered):
             out[g] = "inside a merge"
-        elif any((s > 0.5 if cover_over_half else s >= 0.5) and (p in matched_p or any_cover) for p, s in share.items()):
+        elif covered:
             out[g] = "covered by a match"
         else:
             out[g] = "other"
@@ -69,6 +76,13 @@ def test_right_answer_passes_and_prints_what_the_evidence_rules_out(capsys):
     (dict(background=True), ("Id 0 is the background",)),
     (dict(merge_share=0.5), ("a thin merge", "a tenth of each cell, not over half")),         # review 03s12 P1
     (dict(cover_over_half=True), ("covered by half", "at least half of the cell's pixels")),  # review 03s12 P1
+    (dict(merge_above=True), ("a tenth of a cell:", "a tenth exactly included")),             # review 03s12b P1-a
+    (dict(merge_share=0.25), ("a tenth of a cell:", "a tenth of a cell is enough")),          # review 03s12b P1-a
+    (dict(merge_share=0.3), ("a tenth of a cell:", "a tenth of a cell is enough")),           # review 03s12b P1-a
+    (dict(merge_of_object=True), ("a tenth of a cell:", "not of the merging object's")),      # review 03s12b P1-a
+    (dict(merge_touched=True), ("a tenth of a cell:", "not every cell it touches")),          # review 03s12b P1-a
+    (dict(cover_first=True), ("both merged and covered", "'inside a merge' comes first")),    # review 03s12b P1-a
+    (dict(cover_share=0.4), ("two fifths", "2 of 5 pixels does not cover")),                  # review 03s12b P1-a
 ])
 def test_missed_kinds_slips_get_their_hint(kw, words):
     _fails(lambda o, t: missed_kinds(o, t, **kw), RIGHT, *words)
