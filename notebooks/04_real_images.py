@@ -290,8 +290,13 @@ viz.truth_panel(axes[2], x[right], baseline[right], truth[right], f"truth: {len(
 fig.tight_layout()
 clipped = [int(i) for i in np.unique(truth[right])[1:] if np.mean(x[right][truth[right] == i] >= 1) >= 0.2]
 missed_ws = instances.match_instances(baseline[right], truth[right]).unmatched_gt
+clipped_image = [int(i) for i in np.unique(truth)[1:] if np.mean(x[truth == i] >= 1) >= 0.2]
+test_ids = np.unique(truth[right])[1:]
+brightest_test = test_ids[np.argsort(-ndimage.mean(x[right], truth[right], test_ids))][:len(clipped)]
 print(f"nuclei with a fifth or more of their pixels clipped to 1 by the normalisation (white): {len(clipped)}; "
       f"missed by the watershed: {len(set(clipped) & set(missed_ws))}")
+print(f"the {len(clipped)} brightest test nuclei (mean normalised value) are the clipped ones: "
+      f"{set(map(int, brightest_test)) == set(clipped)}; clipped nuclei in the whole image: {len(clipped_image)}")
 
 # %%
 merged = [set(held) for held in viz.merged_groups(components[right], truth[right])]   # true ids held by one component
@@ -306,7 +311,7 @@ print(viz.text_table({name: {"groups with every nucleus matched": sum(held <= id
 
 # %% [markdown]
 # The test region, three ways (each title gives the count). The 3 white nuclei of the truth
-# panel are the image's brightest: a fifth or more of their pixels lie above the upper
+# panel are the test region's brightest (3 of the 5 clipped nuclei of the image): a fifth or more of their pixels lie above the upper
 # percentile of the normalisation, clipped to 1; the watershed misses all 3 (blue outlines). The components merge
 # touching nuclei: 9 components hold two or more true nuclei each, 20 in all, and 6 of them
 # match none of their nuclei (red). The watershed splits them: in 6 of the 9 groups every
