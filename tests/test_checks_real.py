@@ -657,6 +657,47 @@ def test_failure_note_names_cut_but_matched_nuclei():      # review 04s11 P3: th
     checks.check_failure_note("split", 4, 5, *_cut_scene(), note=_NOTE)
 
 
+_NOTE_BUCKETS = {"merge": [], "split": [1, 2, 3, 4, 5, 6], "missed": [7]}     # _note_scene's, sorted by the check
+
+
+def test_failure_note_accepts_the_learners_buckets(capsys):           # review 04s12b P2-1: the learner sorts them
+    checks.check_failure_note("split", 6, 5, *_note_scene(), note=_NOTE, buckets=_NOTE_BUCKETS)
+    checks.check_failure_note("split", 6, 5, *_note_scene(), note=_NOTE,
+                              buckets={"missed": np.array([7]), "split": {6, 5, 4, 3, 2, 1}, "merge": ()})
+    assert capsys.readouterr().out.count("is for your teacher") == 2
+
+
+@pytest.mark.parametrize("buckets, hint", [
+    ({"merge": [], "split": [1, 2, 3, 4, 5], "missed": [6, 7]}, r"nucleus 6 is in 'missed', but it belongs in 'split'"),
+    ({"merge": [], "split": [1, 2, 3, 4, 5, 6]}, r"exactly the keys"),
+    ({"merge": [], "split": [1, 2, 3, 4, 5, 6], "missed": [7, 8]}, r"holds nucleus 8, which a prediction matches"),
+    ({"merge": [], "split": [1, 2, 3, 4, 5, 6], "missed": []}, r"nucleus 7 is missed .* but in no bucket"),
+    ({"merge": [1], "split": [1, 2, 3, 4, 5, 6], "missed": [7]}, r"nucleus 1 is in both 'merge' and 'split'"),
+    ({"merge": [], "split": 6, "missed": [7]}, r"must be a list of true ids"),
+    ([1, 2, 3], r"buckets must be a dict"),
+])
+def test_failure_note_names_a_wrongly_sorted_nucleus(buckets, hint):
+    with pytest.raises(AssertionError, match=hint):
+        checks.check_failure_note("split", 6, 5, *_note_scene(), note=_NOTE, buckets=buckets)
+
+
+def test_failure_note_refuses_the_lessons_helper_in_the_notebook(monkeypatch):   # review 04s12b P2-1
+    import IPython
+
+    shell = type("Shell", (), {"user_ns": {"In": ["", "buckets = instances.failure_buckets(pred3, gt)"]}})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    with pytest.raises(AssertionError, match=r"calls instances.failure_buckets"):
+        checks.check_failure_note("split", 6, 5, *_note_scene(), note=_NOTE, buckets=_NOTE_BUCKETS)
+    shell.user_ns["In"] = ["", "# not instances.failure_buckets: built by hand\nx = 'failure_buckets'"]
+    checks.check_failure_note("split", 6, 5, *_note_scene(), note=_NOTE, buckets=_NOTE_BUCKETS)
+
+
+def test_failure_note_asks_for_the_test_region(capsys):                       # review 04s12b P3-7
+    pred, gt = _note_scene()
+    with pytest.raises(AssertionError, match=r"(?s)main_count is 5.*pass the test region \(columns 256 on\)"):
+        checks.check_failure_note("split", 5, 5, pred, gt, segment=lambda md: pred, note=_NOTE)
+
+
 def test_moments_ellipse_accepts_numpy_moments(capsys):             # review 04s10 P2-4: an exercise on section 7
     checks.check_moments_ellipse(_ellipse_answer())
     assert "all cases pass" in capsys.readouterr().out

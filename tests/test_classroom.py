@@ -606,8 +606,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     # lesson 04 (real images): each learner must keep one cell right, so the library call for normalize, the
     # first-free AP matching, the objects cut by the border (rescale_factor), a learning rate of 0.1, crops at full
     # size, crops of the test half, a copy over the budget and a target without the boundary class (fine_tune), and
-    # the other wrong answers of min_gap, choose_min_distance and failure_note (and the wrong counts of the given
-    # shared_nuclei's check) are tested in tests/test_checks_real.py only
+    # the other wrong answers of min_gap, choose_min_distance and failure_note (wrong buckets and counts; and the
+    # wrong counts of the given shared_nuclei's check) are tested in tests/test_checks_real.py only
     "normalize": [
         ("dee", """
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
@@ -732,7 +732,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     "failure_note": [
         ("dee", """
             pred3, gt = segment(3)[:, 256:], truth[:, 256:]
-            main_bucket, main_count = "split", 8  # the lesson's table: every nucleus cut, matched or not
+            buckets = instances.failure_buckets(pred3, gt)  # the lesson card's helper, not built by hand
+            main_bucket, main_count = "split", len(buckets["split"])
             new_min_distance = 5
             note = "Most missed nuclei are split into two or more pieces, so the seeds must stand farther apart."
             """, {"check_failure_note"}),

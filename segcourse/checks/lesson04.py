@@ -1238,20 +1238,84 @@ def _check_new_min_distance(new, main: str, before: int, total: int, segment, re
     return f"segment({new}) has {now} in '{main}' (segment(3): {before})"
 
 
+def _source_names(name: str) -> bool:
+    """Does a code cell run in this IPython kernel use ``name`` as a name (comments and strings aside)?
+    False outside IPython (a test, a script)."""
+    import io
+    import tokenize
+
+    try:
+        from IPython import get_ipython
+    except ImportError:                       # pragma: no cover - IPython ships with the course
+        return False
+    shell = get_ipython()
+    cells = list(getattr(shell, "user_ns", {}).get("In", []) or []) if shell is not None else []
+    for cell in cells:
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(str(cell)).readline))
+        except (tokenize.TokenError, SyntaxError, IndentationError):
+            tokens = []
+        if any(t.type == tokenize.NAME and t.string == name for t in tokens):
+            return True
+    return False
+
+
+def _check_buckets(buckets, want: dict) -> None:
+    """Compare the learner's ``buckets`` (bucket name -> missed true ids) with ``want``
+    (``instances.failure_buckets``), naming the first nucleus sorted into the wrong bucket."""
+    if not isinstance(buckets, dict):
+        raise AssertionError(f"buckets must be a dict {{'merge': [...], 'split': [...], 'missed': [...]}} of true ids; "
+                             f"got {type(buckets).__name__}")
+    keys = {str(k).strip().lower() for k in buckets}
+    if keys != set(_BUCKETS):
+        raise AssertionError(f"buckets must have exactly the keys 'merge', 'split' and 'missed'; got "
+                             f"{', '.join(map(repr, buckets)) or 'none'}")
+    got = {}
+    for k, ids in buckets.items():
+        try:
+            got[str(k).strip().lower()] = sorted(int(i) for i in np.asarray(list(ids)).ravel())
+        except (TypeError, ValueError):
+            raise AssertionError(f"buckets[{k!r}] must be a list of true ids (whole numbers), got {ids!r}") from None
+    where = {i: b for b in _BUCKETS for i in want[b]}
+    said = {}
+    for b in _BUCKETS:
+        for i in got[b]:
+            if i in said:
+                raise AssertionError(f"nucleus {i} is in both '{said[i]}' and '{b}': put each missed nucleus in one "
+                                     f"bucket,\nthe first that fits (merge, then split, then missed)")
+            said[i] = b
+    for i, b in sorted(said.items()):
+        if i not in where:
+            raise AssertionError(f"buckets['{b}'] holds nucleus {i}, which a prediction matches (IoU above 0.5)\n"
+                                 f"or which is no true nucleus: sort only match_instances' unmatched_gt")
+    for i, b in sorted(where.items()):
+        if i not in said:
+            raise AssertionError(f"nucleus {i} is missed (in match_instances' unmatched_gt) but in no bucket:\n"
+                                 f"every missed nucleus goes into one of them")
+        if said[i] != b:
+            why = {"merge": "a prediction holds more than half of it and of another nucleus (viz.merged_groups):\n"
+                            "merge comes first",
+                   "split": "it is in no merge group, and two or more predictions each cover at least 20 % of it",
+                   "missed": "it is in no merge group, and fewer than two predictions cover 20 % of it"}[b]
+            raise AssertionError(f"nucleus {i} is in '{said[i]}', but it belongs in '{b}': {why}")
+
+
 @learner_check
 def check_failure_note(main_bucket, main_count, new_min_distance, pred, gt, segment=None, region=None,
-                       note=None) -> None:
+                       note=None, buckets=None) -> None:
     """Check a failure note on ``pred`` against ``gt``: ``main_bucket``, the bucket that holds the most
     missed nuclei ("merge", "split" or "missed"), and ``main_count``, how many it holds; then
     ``new_min_distance``, the min_distance you would use instead of 3, moved the way that shrinks
     that bucket. With ``segment`` (a function of min_distance, as in the exercise) and ``region``
     (the slices of ``gt``), the check runs ``segment(new_min_distance)[region]`` and counts the
     bucket again. ``note``, your explanation in words (12 or more), is for your teacher: the check
-    only makes sure it is there.
+    only makes sure it is there. ``buckets``, your ``{"merge": [...], "split": [...], "missed": [...]}``
+    of missed true ids, is compared nucleus by nucleus; in a notebook, code that calls
+    ``instances.failure_buckets`` (the lesson's helper that sorts them) is refused.
 
     >>> gt = np.array([[1, 1, 0, 2, 2, 0, 3, 3, 0, 4, 4]])
     >>> pred = np.array([[1, 1, 1, 1, 1, 0, 5, 5, 0, 6, 6]])     # 1 and 2 merged; 3 and 4 found
-    >>> check_failure_note("merge", 2, 2, pred, gt,
+    >>> check_failure_note("merge", 2, 2, pred, gt, buckets={"merge": [1, 2], "split": [], "missed": []},
     ...                    note="Both missed nuclei lie in one prediction: the seeds stand too far apart to split them.")
     check_failure_note: the main bucket (merge, 2 missed nuclei) and its count are right; new_min_distance 2; your note (16 words) is for your teacher
     """
@@ -1262,6 +1326,19 @@ def check_failure_note(main_bucket, main_count, new_min_distance, pred, gt, segm
     if not sum(counts.values()):
         raise AssertionError("this prediction misses no nucleus: pass the model and region the\n"
                              "exercise names (segment(3) on the test region, columns 256 on)")
+    region_hint = ("\npass the test region (columns 256 on): gt has "
+                   f"{g.shape[1]} columns, not 256" if segment is not None and g.shape[1] != 256 else "")
+    if buckets is not None:
+        from .. import instances
+
+        try:
+            _check_buckets(buckets, instances.failure_buckets(p.astype(np.int64), g.astype(np.int64)))
+        except AssertionError as e:
+            raise AssertionError(f"{e}{region_hint}") from None
+        if _source_names("failure_buckets"):
+            raise AssertionError("your code calls instances.failure_buckets, the helper that sorts the buckets for\n"
+                                 "the lesson's card: build buckets yourself from instances.match_instances and\n"
+                                 "viz.merged_groups (if only an old scratch cell called it: restart and run all)")
     top = max(counts.values())
     main = [b for b, n in counts.items() if n == top]
     if not isinstance(main_bucket, str):
@@ -1275,7 +1352,7 @@ def check_failure_note(main_bucket, main_count, new_min_distance, pred, gt, segm
     if name not in main:
         raise AssertionError(f"main_bucket is '{name}', but it holds {counts[name]} missed nuclei:\n"
                              f"count each missed nucleus once (merge first, then split, then the\n"
-                             f"rest) and name the bucket with the most")
+                             f"rest) and name the bucket with the most{region_hint}")
     if isinstance(main_count, (bool, np.bool_)) or not isinstance(main_count, (int, np.integer)):
         raise AssertionError(f"main_count must be a whole number (an int), the missed nuclei in '{name}'; "
                              f"got {main_count!r}")
@@ -1294,7 +1371,7 @@ def check_failure_note(main_bucket, main_count, new_min_distance, pred, gt, segm
                f"\n{sum(counts.values())} is all missed nuclei; some of them lie in other buckets"
                if said == sum(counts.values()) else "")
         raise AssertionError(f"main_count is {said}, not the count of missed nuclei in '{name}':\n"
-                             f"count the nuclei with no match (IoU above 0.5) that fall in it{why}")
+                             f"count the nuclei with no match (IoU above 0.5) that fall in it{why}{region_hint}")
     done = _check_new_min_distance(new_min_distance, name, top, sum(counts.values()), segment, region,
                                    g.astype(np.int64))
     if note is None:
