@@ -851,8 +851,6 @@ def failure_buckets(pred: Any, gt: Any, share: float = 0.2) -> dict[str, Any]:
     ...
     ValueError: share must be a finite number > 0 and <= 1, got 0
     """
-    from .viz import merged_groups
-
     p = _instance_map(pred, "pred")
     g = _instance_map(gt, "gt")
     if p.shape != g.shape:
@@ -935,3 +933,41 @@ def typical_isolated_object(labels: Any, region: Any = None, size: int = 32, mar
 
 
 __all__ += ["failure_buckets", "typical_isolated_object"]
+
+
+def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
+    """True ids held together by one prediction: for each predicted object that holds more than half
+    of each of two or more true objects, those true ids (``viz.merged_groups`` draws these).
+
+    Parameters
+    ----------
+    pred, gt : (H, W) int arrays
+        Predicted and true instance maps (0 = background).
+
+    Returns
+    -------
+    list of list of int
+        One list of true ids (ascending) per merging prediction, in the order of the prediction ids.
+
+    Examples
+    --------
+    >>> gt = np.array([[1, 1, 2, 2, 0, 3, 3]])
+    >>> pred = np.array([[5, 5, 5, 5, 0, 6, 6]])     # 5 holds nuclei 1 and 2; 6 holds 3 alone
+    >>> merged_groups(pred, gt)
+    [[1, 2]]
+    >>> merged_groups(pred, gt[:, :3])
+    Traceback (most recent call last):
+    ...
+    ValueError: pred has shape (1, 7) but gt has shape (1, 3): they must match pixel for pixel
+    """
+    p = as_label_array(pred, "pred", ndims=(2,))
+    g = as_label_array(gt, "gt", ndims=(2,))
+    if p.shape != g.shape:
+        raise ValueError(f"pred has shape {p.shape} but gt has shape {g.shape}: they must match pixel for pixel")
+    both = (p > 0) & (g > 0)
+    if not both.any():
+        return []
+    (pids, ids), n_inside = np.unique(np.stack([p[both], g[both]]), axis=1, return_counts=True)   # overlap per pair
+    held = n_inside > 0.5 * np.bincount(g.ravel())[ids]          # more than half of the true object inside
+    groups = [ids[held & (pids == c)].tolist() for c in np.unique(pids[held])]
+    return [[int(i) for i in grp] for grp in groups if len(grp) >= 2]

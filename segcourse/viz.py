@@ -1381,16 +1381,9 @@ def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
     >>> merged_groups(pred, gt)
     [[1, 2]]
     """
-    p = as_label_array(pred, "pred", ndims=(2,))
-    g = as_label_array(gt, "gt", ndims=(2,))
-    check_same_size(pred=p.shape, gt=g.shape)
-    both = (p > 0) & (g > 0)
-    if not both.any():
-        return []
-    (pids, ids), n_inside = np.unique(np.stack([p[both], g[both]]), axis=1, return_counts=True)   # overlap per pair
-    held = n_inside > 0.5 * np.bincount(g.ravel())[ids]          # more than half of the true object inside
-    groups = [ids[held & (pids == c)].tolist() for c in np.unique(pids[held])]
-    return [[int(i) for i in grp] for grp in groups if len(grp) >= 2]
+    from .instances import merged_groups as _merged_groups   # the figures' helper, computed in instances
+
+    return _merged_groups(pred, gt)
 
 
 def truth_panel(ax: Any, image: Any, pred: Any, gt: Any, title: str | None = None, match: Any = None,
