@@ -2077,14 +2077,22 @@ def confusion_heatmap(cm: Any, class_names: Sequence[str], palette: Any = None, 
     check_enough_colours(k, pal, "class_names")
     rows = counts.sum(1, keepdims=True)
     shares = np.divide(counts, rows, out=np.full_like(counts, np.nan), where=rows > 0)
+    return _share_matrix(ax, shares, class_names, pal, title, "share of the true class's pixels",
+                         [[f"{v:.0%}" for v in row] for row in shares], fontsize=8)
+
+
+def _share_matrix(ax, shares, class_names, pal, title, bar_label, cell_text, fontsize):
+    """Draw a (K, K) share matrix with a class-colour swatch by each name (``confusion_heatmap`` and
+    ``confusion_by_column``): ``cell_text[t][p]`` is written in each cell, "-" where the share is NaN."""
+    k = len(class_names)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 4.2))
     shown = ax.imshow(np.ma.masked_invalid(shares), cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
     for t in range(k):
         for p in range(k):
             v = shares[t, p]
-            ax.text(p, t, "-" if np.isnan(v) else f"{v:.0%}", ha="center", va="center", fontsize=8,
-                    color="black" if not np.isnan(v) and v >= 0.5 else ("white" if not np.isnan(v) else "black"))
+            ax.text(p, t, "-" if np.isnan(v) else cell_text[t][p], ha="center", va="center", fontsize=fontsize,
+                    color="black" if np.isnan(v) or v >= 0.5 else "white")
     ax.set_xticks(range(k), class_names, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(k), class_names)
     for i in range(k):                       # a class-colour swatch beside each row and column name
@@ -2095,7 +2103,7 @@ def confusion_heatmap(cm: Any, class_names: Sequence[str], palette: Any = None, 
     ax.tick_params(axis="y", pad=14)
     ax.tick_params(axis="x", pad=12)
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    ax.figure.colorbar(shown, ax=ax, label="share of the true class's pixels")
+    ax.figure.colorbar(shown, ax=ax, label=bar_label)
     return shares
 
 
@@ -3718,26 +3726,8 @@ def confusion_by_column(cm: Any, class_names: Sequence[str], palette: Any = None
     check_enough_colours(k, pal, "class_names")
     cols = counts.sum(0, keepdims=True)
     shares = np.divide(counts, cols, out=np.full_like(counts, np.nan), where=cols > 0)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.2, 4.2))
-    shown = ax.imshow(np.ma.masked_invalid(shares), cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
-    for t in range(k):
-        for p in range(k):
-            v = shares[t, p]
-            ax.text(p, t, "-" if np.isnan(v) else f"{v:.0%}\n{int(counts[t, p])}", ha="center", va="center",
-                    fontsize=7, color="black" if np.isnan(v) or v >= 0.5 else "white")
-    ax.set_xticks(range(k), class_names, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(k), class_names)
-    for i in range(k):                       # a class-colour swatch beside each row and column name
-        ax.scatter([-0.85], [i], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
-        ax.scatter([i], [k - 0.15], marker="s", s=60, color=pal[i] / 255, edgecolor="black", lw=0.5, clip_on=False)
-    ax.set_xlim(-0.5, k - 0.5)
-    ax.set_ylim(k - 0.5, -0.5)
-    ax.tick_params(axis="y", pad=14)
-    ax.tick_params(axis="x", pad=12)
-    ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    ax.figure.colorbar(shown, ax=ax, label="share of the predicted class's pixels")
-    return shares
+    return _share_matrix(ax, shares, class_names, pal, title, "share of the predicted class's pixels",
+                         [[f"{v:.0%}\n{int(c)}" for v, c in zip(*row)] for row in zip(shares, counts)], fontsize=7)
 
 
 def add_off_band_entry(fig: Any, label: str = "correct, off the band") -> int:
