@@ -8,6 +8,12 @@
   metadata (``tools/course.py: cells_allowed_to_raise``), not from tags written into the files.
 * The jupytext sources paired with the notebooks (notebooks/*.py, solutions/*.py) are lessons, not
   modules: ``--doctest-modules`` must not import (and so run) them.
+* Two tiers. Plain ``pytest`` (no path arguments) is the quick tier a developer runs after each
+  change: unit, property and docstring tests, the drift and palette tests, the exercise checks.
+  ``pytest --full`` (what CI runs) adds the course tier: strict nbval of every lesson and solution,
+  the class grading round trips and the three headless-browser tests, which execute every notebook
+  several times over. Naming a path (``pytest notebooks/01_semantic_segmentation.ipynb``) runs
+  what it names in either tier.
 """
 
 from __future__ import annotations
@@ -42,7 +48,55 @@ def pytest_collect_file(file_path, parent):
                 node.compare_outputs = False
 
 
-def pytest_collection_modifyitems(items):
+# the course tier: each of these executes whole notebooks (or a browser session over them)
+COURSE_TIER = (
+    "notebooks/",
+    "solutions/",
+    "tests/test_classroom.py",
+    "tests/test_classroom_graded.py",
+    "tests/test_learner_copy.py",
+    "tests/test_site_browser.py",
+    "tests/test_widget_browser.py",
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="also run the course tier (every notebook's strict nbval, the class grading round trips, "
+        "the browser tests); CI runs this",
+    )
+
+
+def _quick_tier_only(config) -> bool:
+    return not config.getoption("full") and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+
+
+def pytest_report_header(config):
+    if _quick_tier_only(config):
+        return (
+            "quick tier: the notebooks' nbval, the class round trips and the browser tests are "
+            "deselected; `pytest --full` runs everything (CI does)"
+        )
+    return None
+
+
+def _deselect_course_tier(config, items) -> None:
+    if not _quick_tier_only(config):
+        return
+    keep, drop = [], []
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+        (drop if rel.startswith(COURSE_TIER) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_collection_modifyitems(config, items):
+    _deselect_course_tier(config, items)
     may_raise = {}
     for item in items:
         nb = getattr(getattr(item, "parent", None), "nb", None)

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +51,8 @@ def test_ci_installs_the_pinned_cpu_torch_first_then_runs_the_readme_command():
     install = 'python -m pip install -e ".[dev]"'
     assert install in readme and install in ci
     assert torch_at < ci.index(install)
-    assert re.search(r"^\s*pytest\s*$", ci, re.M), "CI must run plain `pytest`, the README command"
-    assert "```bash\npytest\n```" in readme or "\npytest\n" in readme
+    assert re.search(r"^\s*pytest --full\s*$", ci, re.M), "CI must run `pytest --full`, the README's full command"
+    assert "```bash\npytest\n```" in readme and "```bash\npytest --full\n```" in readme
     assert re.search(r"^segcourse lab$", readme, re.M), "set-up opens JupyterLab on the learner's copy (segcourse lab)"
 
 
@@ -78,3 +79,43 @@ def test_readme_setup_gives_the_cpu_torch_step_before_the_install_command():
     # the condition is said before the command it applies to, and the CPU line is not in the block everyone runs
     assert setup.index("No NVIDIA GPU") < setup.index(cpu) < setup.index(install)
     assert not any(cpu in block and install in block for block in re.findall(r"```bash\n(.*?)```", setup, re.S))
+
+
+def _root_conftest():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("segcourse_root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("full", "source", "kept"),
+    [
+        (False, "TESTPATHS", ["tests/test_metrics.py", "segcourse/metrics.py", "tools/course.py"]),
+        (True, "TESTPATHS", None),
+        (False, "ARGS", None),
+    ],
+    ids=["plain pytest", "pytest --full", "pytest PATH"],
+)
+def test_plain_pytest_leaves_out_exactly_the_course_tier(full, source, kept):
+    """Plain `pytest` drops the notebook-executing tests; `--full` and named paths keep everything."""
+    from types import SimpleNamespace
+
+    conftest = _root_conftest()
+    paths = ["tests/test_metrics.py", "segcourse/metrics.py", "tools/course.py",
+             "notebooks/01_semantic_segmentation.ipynb", "solutions/03_instance_segmentation.ipynb",
+             *conftest.COURSE_TIER[2:]]
+    items = [SimpleNamespace(path=ROOT / p) for p in paths]
+    dropped = []
+    config = SimpleNamespace(
+        getoption=lambda name: full,
+        args_source=getattr(pytest.Config.ArgsSource, source),
+        hook=SimpleNamespace(pytest_deselected=lambda items: dropped.extend(items)),
+    )
+    conftest._deselect_course_tier(config, items)
+    assert [str(i.path.relative_to(ROOT)) for i in items] == (kept or paths)
+    assert len(dropped) == len(paths) - len(kept or paths)
+    for tier_file in conftest.COURSE_TIER:
+        assert (ROOT / tier_file).exists(), f"{tier_file} is in the course tier but does not exist"

@@ -235,7 +235,15 @@ def nbgrader_course(names: list[str], root: Path = ROOT):
         config.CourseDirectory.root = str(course)
         config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
         logging.getLogger("traitlets").setLevel(logging.WARNING)
-        yield NbGraderAPI(config=config), course
+        # nbgrader's Gradebook shells out to `alembic` by name: find this interpreter's copy even when
+        # its environment is not activated (`.venv/bin/pytest` run directly)
+        scripts = str(Path(sys.executable).parent)
+        old_path = os.environ.get("PATH", "")
+        os.environ["PATH"] = scripts + os.pathsep + old_path
+        try:
+            yield NbGraderAPI(config=config), course
+        finally:
+            os.environ["PATH"] = old_path
 
 
 def release(names: list[str], root: Path = ROOT) -> dict[str, str]:
