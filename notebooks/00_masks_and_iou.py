@@ -41,10 +41,13 @@ np.set_printoptions(precision=3, suppress=True)
 # %%
 scene = data.road_scenes(1, seed=3)
 image, label_map = scene.images[0], scene.labels[0]
-fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scene.palette, object_name="car")
+fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scene.palette,
+                                    object_name="car")
 print("boxes (y0, y1, x0, x1):", boxes)
-print("car share of each box:", [round(float((label_map[y0:y1, x0:x1] == 4).mean()), 2) for y0, y1, x0, x1 in boxes])
-handles = [Patch(facecolor=palette.INSTANCE_COLOURS[i] / 255, label=f"car {i + 1}") for i in range(len(boxes))]
+shares = [(label_map[y0:y1, x0:x1] == 4).mean() for y0, y1, x0, x1 in boxes]
+print("car share of each box:", [round(float(share), 2) for share in shares])
+handles = [Patch(facecolor=colour / 255, label=f"car {i + 1}")                # the instance legend
+           for i, colour in enumerate(palette.INSTANCE_COLOURS[:len(boxes)])]
 _ = fig.axes[3].legend(handles=handles, loc="upper center", ncol=len(boxes), fontsize=8,
                        handlelength=1, columnspacing=0.8)
 
@@ -56,7 +59,8 @@ _ = fig.axes[3].legend(handles=handles, loc="upper center", ncol=len(boxes), fon
 
 # %%
 cars, n_cars = ndimage.label(label_map == 4)
-occluded = np.where(cars == 1, 1, label_map); occluded[np.roll(cars == 1, 5, axis=0)] = 4   # 5 px down
+occluded = np.where(cars == 1, 1, label_map)                 # car 1 painted over as road ...
+occluded[np.roll(cars == 1, 5, axis=0)] = 4                   # ... and back, 5 px down
 print("cars:", n_cars, "| blobs of car pixels after the move:", ndimage.label(occluded == 4)[1])
 
 # %% [markdown]
@@ -171,7 +175,7 @@ codes, code_names = viz.error_codes(truth, pred)
 counts = {name: int((codes == c).sum()) for c, name in enumerate(code_names[:4])}
 print(counts)
 print("IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
-fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each pixel (the MaskEditor's colours)
+fig = viz.named_pixels(truth, pred, palette.PALETTE)       # each pixel's code, in the MaskEditor's colours
 _ = plt.setp(fig.axes[2].get_legend().get_texts(), fontsize=9)
 
 # %% [markdown]
@@ -366,17 +370,23 @@ print("over the target's classes only (wrong):", round(float(target_only), 4))
 # %%
 print("the void pixel: ids", ids[3, 3], "| target", target[3, 3], "| prediction", pred4[3, 3])
 void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
-print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3), "| mean IoU",
-      round(metrics.mean_iou(pred4, target, num_classes=K), 4), "->",
-      round(metrics.mean_iou(pred4, ids, num_classes=K, ignore_index=255), 4), "with void ignored")
-wrong_at_void = pred4.copy()
-wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
-print("void pixel called road: mean IoU", round(metrics.mean_iou(wrong_at_void, target, num_classes=K), 4),
-      "->", round(metrics.mean_iou(wrong_at_void, ids, num_classes=K, ignore_index=255), 4), "with void ignored")
+print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3), "with void ignored")
 try:
     metrics.mean_iou(pred4, ids, num_classes=K)
 except ValueError as err:
     print("without ignore_index:", str(err).splitlines()[0])
+
+
+# %%
+def miou(pred_map, target_map, **kw):
+    return round(metrics.mean_iou(pred_map, target_map, num_classes=K, **kw), 4)
+
+
+wrong_at_void = pred4.copy()
+wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
+for name, p_map in [("void pixel right (sidewalk)", pred4), ("void pixel called road", wrong_at_void)]:
+    before, after = miou(p_map, target), miou(p_map, ids, ignore_index=255)
+    print(f"{name:27}: mean IoU {before} -> {after} with void ignored")
 
 # %% [markdown]
 # Ignoring the pixel removes a correct TP (sidewalk 0.5 → 0.4); called road, the same pixel's
@@ -407,7 +417,8 @@ print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| ins
 # %%
 band_t = band                                                # the truth's band from the cell above
 band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)))
-print("same as metrics.boundary_band(square, 0.02):", bool((band_t == metrics.boundary_band(square, 0.02)).all()))
+same = (band_t == metrics.boundary_band(square, 0.02)).all()
+print("same as metrics.boundary_band(square, 0.02):", bool(same))
 print("band pixels: target", band_t.sum(), "| prediction", band_p.sum())
 print("both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
@@ -545,19 +556,20 @@ guess[strip] = road_id                      # sidewalk next to the road's left e
 
 # %% [markdown]
 # The lower row enlarges two crops ×4. A wrong pixel is *on a class edge* (cyan, as in lessons
-# 04–05) when its 3×3 neighbourhood in the target holds two classes, else *inside* (magenta).
+# 04–05) when its 3×3 neighbourhood in the target holds more than one class, else *inside* (magenta).
 
 # %%
-crops = {"prediction: a car, moved 1 px right": (slice(36, 50), slice(24, 38)),   # both square
+crops = {"prediction: a car, moved 1 px right": (slice(33, 47), slice(24, 38)),   # both square
          "prediction: the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
-notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip, "sidewalk strip as road": strip})
-fig, card_text = viz.error_zoom_card(
-    card_image, scene_truth, guess, scene.class_names, crops=crops, notes=notes, palette=scene.palette,
-    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
-            "car Dice": metrics.dice(guess == car_id, scene_truth == car_id), "road IoU": per_class[road_id],
-            "road boundary IoU": metrics.boundary_iou(guess == road_id, scene_truth == road_id),
-            "per_class": per_class})
+notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip,
+                                               "sidewalk strip as road": strip})
+is_car, is_road = (guess == car_id, scene_truth == car_id), (guess == road_id, scene_truth == road_id)
+scores = {"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
+          "car Dice": metrics.dice(*is_car), "road IoU": per_class[road_id],
+          "road boundary IoU": metrics.boundary_iou(*is_road), "per_class": per_class}
+fig, card_text = viz.error_zoom_card(card_image, scene_truth, guess, scene.class_names, crops=crops,
+                                     notes=notes, palette=scene.palette, scores=scores)
 print(card_text)
 
 # %% [markdown]
