@@ -337,7 +337,7 @@ checks.check_one_hot_batch(to_one_hot, from_one_hot)
 #    *added*, *spill*, *leak*, *grown*. Name one kind only (a shift's note may also say which side
 #    is missing and which is extra).
 #
-# The rest of the answer cell draws your overlay next to the image. The check compares your
+# The cell after your answer draws your overlay next to the image. The check compares your
 # `overlay` pixel by pixel with the blend on several images and masks, then reads your note
 # against the fault in `faulty`.
 
@@ -372,10 +372,11 @@ print("wrong pixels:", wrong)
 note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and right edges"
 ### END SOLUTION
 
-fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+# %% nbgrader={"grade": false, "grade_id": "overlay_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
+fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))                 # your overlay of `faulty`, drawn
 axes[0].imshow(stain_image)
 axes[0].set_title("image")
-axes[1].imshow(overlay(stain_image, faulty, palette.DEFECT_PALETTE[1], 0.45))
+axes[1].imshow(overlay(stain_image.copy(), faulty, palette.DEFECT_PALETTE[1], 0.45))
 axes[1].contour(stain_truth, levels=[0.5], colors="white", linewidths=0.8)
 axes[1].set_title("faulty over the image")
 for ax in axes:
