@@ -179,7 +179,7 @@ fig = viz.named_pixels(truth, pred, palette.PALETTE)       # each pixel's code, 
 _ = plt.setp(fig.axes[2].get_legend().get_texts(), fontsize=9)
 
 # %% [markdown]
-# Misses and false alarms cost alike.
+# One miss (FN, top row) and one false alarm (FP, centre) cost alike: IoU = 2 / 4.
 #
 # ## 3 · The same in numpy
 #

@@ -373,7 +373,7 @@ note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and 
 ### END SOLUTION
 
 # %% nbgrader={"grade": false, "grade_id": "overlay_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
-try:                                     # your overlay of `faulty`; until it runs, this cell still runs
+try:                         # your overlay; until it runs, this cell still runs
     drawn = overlay(stain_image.copy(), faulty, palette.DEFECT_PALETTE[1], 0.45)
     title = "faulty over the image"
 except Exception as err:                 # noqa: BLE001
