@@ -1,19 +1,16 @@
 # %% [markdown]
 # # 00 · Masks and IoU
 #
-# **Segmentation** asks the finest question a vision model can answer about a picture: *which
-# class (or which object) is this pixel?* Its answer is a **mask**. This lesson stores masks,
-# compares two of them, and asks *why* they disagree.
+# **Segmentation** answers, for every pixel, *which class (or which object) is this?* The answer
+# is a **mask**. After this lesson you can
 #
-# **After this lesson you can**
-#
-# 1. name the output of each vision task, and store a mask three ways and as a file;
-# 2. compute IoU by hand and in numpy, naming each pixel TP, FP or FN, and Dice from it;
+# 1. name each vision task's output, and store a mask three ways and as a file;
+# 2. compute IoU by hand and in numpy (TP, FP, FN per pixel), and Dice;
 # 3. score empty masks, and several classes with a confusion matrix and void pixels;
 # 4. build boundary IoU's band, and draw a mask over its image;
-# 5. threshold a binary model's sigmoid into a mask.
+# 5. threshold a sigmoid into a mask.
 #
-# Four optional appendices follow the pass check.
+# Optional appendices follow the pass check.
 
 # %%
 import numpy as np
@@ -39,39 +36,39 @@ np.set_printoptions(precision=3, suppress=True)
 # | image embedding | what is this image like? | one **vector** per image |
 # | video understanding | what happens, and when? | an **event** with its start and end |
 #
-# A label says *that* there are cars, boxes *roughly where*, masks *exactly which pixels*, at the
-# highest cost to annotate. The first four, for a toy street scene of lesson 01:
+# The first four, for a toy street scene of lesson 01:
 
 # %%
 scene = data.road_scenes(1, seed=3)
 image, label_map = scene.images[0], scene.labels[0]
-fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scene.palette, object_name="car")
+fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scene.palette,
+                                    object_name="car")
 print("boxes (y0, y1, x0, x1):", boxes)
-print("car share of each box:", [round(float((label_map[y0:y1, x0:x1] == 4).mean()), 2) for y0, y1, x0, x1 in boxes])
-handles = [Patch(facecolor=palette.INSTANCE_COLOURS[i] / 255, label=f"car {i + 1}") for i in range(len(boxes))]
+shares = [(label_map[y0:y1, x0:x1] == 4).mean() for y0, y1, x0, x1 in boxes]
+print("car share of each box:", [round(float(share), 2) for share in shares])
+handles = [Patch(facecolor=colour / 255, label=f"car {i + 1}")                # the instance legend
+           for i, colour in enumerate(palette.INSTANCE_COLOURS[:len(boxes)])]
 _ = fig.axes[3].legend(handles=handles, loc="upper center", ncol=len(boxes), fontsize=8,
                        handlelength=1, columnspacing=0.8)
 
 # %% [markdown]
-# Each car has one colour in the boxes and the instance panel (over the label map in grey); the
-# image's colours are paint, not labels. A box also holds other classes: car is only 0.72 to
-# 0.83 of its pixels. The label map says which pixels are car; the instance masks add *which* car.
-# When cars touch (occlusion), the label map alone no longer separates them: move car 1 down until
-# it touches another, and count the connected blobs of car pixels (lesson 03 splits such blobs):
+# A box holds other classes too (car is only 0.72 to 0.83 of each box); a mask says exactly which
+# pixels, at the highest cost to annotate. The label map says *which pixels* are car, the instance
+# masks *which car*. When cars touch (occlusion), the label map no longer separates them; move
+# car 1 down onto another and count the blobs of car pixels (lesson 03 splits such blobs):
 
 # %%
 cars, n_cars = ndimage.label(label_map == 4)
-occluded = np.where(cars == 1, 1, label_map); occluded[np.roll(cars == 1, 5, axis=0)] = 4   # 5 px down
+occluded = np.where(cars == 1, 1, label_map)                 # car 1 painted over as road ...
+occluded[np.roll(cars == 1, 5, axis=0)] = 4                   # ... and back, 5 px down
 print("cars:", n_cars, "| blobs of car pixels after the move:", ndimage.label(occluded == 4)[1])
 
 # %% [markdown]
 # ## 1 · Three ways to store a mask
 #
-# * A **binary mask**: one number per pixel, 1 = "object", 0 = "not object".
-# * A **label map**: one *class id* per pixel (road scenes: 0 sky, 1 road, 2 sidewalk, 3 lane
-#   marking, 4 car).
-# * A **one-hot** stack: one binary mask *per class*, shape `(K, H, W)`, `np.eye(K)[label_map]`;
-#   `argmax` over the class axis undoes it.
+# * a **binary mask**: 1 = "object", 0 = "not object", per pixel;
+# * a **label map**: one *class id* per pixel (0 sky, 1 road, 2 sidewalk, 3 lane marking, 4 car);
+# * a **one-hot** stack: one binary mask *per class*, shape `(K, H, W)`; `argmax` undoes it.
 
 # %%
 small = np.array([[0, 0, 0],
@@ -88,14 +85,12 @@ print("argmax gives the label map back:", bool((back == small).all()))
 print("same as masks.to_one_hot:", bool((masks.to_one_hot(small, K) == one_hot).all()))
 
 # %% [markdown]
-# A model's output has the one-hot *layout* but not its values: K scores per pixel, turned into a
-# label map by `argmax` (lesson 01).
+# A model outputs the one-hot *layout* with K scores per pixel; `argmax` makes the label map.
 #
 # ## 1b · Masks as files
 #
-# Pascal VOC stores a mask as a **palette PNG** (PIL mode "P"): each pixel holds a class id, and
-# the file's colour table says how to draw it. A 4×4 mask goes into a PNG in memory and back. One
-# pixel holds 255, "void" (class unknown), drawn in VOC's (224, 224, 192).
+# Pascal VOC stores a mask as a **palette PNG** (PIL mode "P"): pixels hold class ids, and a colour
+# table says how to draw them. Id 255 is "void" (class unknown). A 4×4 mask, into a PNG and back:
 
 # %%
 import io
@@ -119,12 +114,11 @@ read = Image.open(file)
 print("mode:", read.mode)
 print("read as 'P', the pixels are the ids:", bool((np.array(read) == ids).all()))
 rgb = np.array(read.convert("RGB"))                        # read as 'RGB': colours, not ids
-print("read as 'RGB': shape", rgb.shape)
-print("pixel (0, 0):", rgb[0, 0].tolist(), "| pixel (3, 3):", rgb[3, 3].tolist())
+print("read as 'RGB': pixel (0, 0)", rgb[0, 0].tolist(), "| pixel (3, 3)", rgb[3, 3].tolist())
 
 # %% [markdown]
-# **Colour-coded masks.** Read as RGB (as d2l reads VOC), a mask gives colours; look each up in
-# the colour table to get its id, and call a colour in no row void:
+# **Colour-coded masks.** Read as RGB (as d2l reads VOC), look each colour up in the table; a
+# colour in no row is void:
 
 # %%
 table = scene.palette[:3]                                  # row c: the colour of class c
@@ -135,12 +129,11 @@ print(looked_up)
 print("same as the 'P' read:", bool((looked_up == ids).all()))
 
 # %% [markdown]
-# **The ignore label.** A score must skip id 255 (§6 shows how).
-# Resizing a mask has a trap of its own (Appendix C).
+# A score must skip id 255 (§6); resizing a mask has its own trap (Appendix C).
 #
 # ## 2 · The IoU check, by hand
 #
-# One binary object in a 3×3 image, truth and prediction as plain lists:
+# One object in a 3×3 image, as plain lists:
 
 # %%
 truth = [
@@ -155,12 +148,10 @@ pred = [
 ]
 
 # %% [markdown]
-# **Intersection over union** (IoU, or Jaccard index): of all pixels that *either* mask calls
-# "object", what fraction do *both* call "object"?
+# **Intersection over union** (IoU, Jaccard index): of the pixels *either* mask calls "object",
+# the fraction *both* do, counted one pixel at a time:
 #
 # $$\mathrm{IoU}(P, T) = \frac{|P \cap T|}{|P \cup T|}$$
-#
-# Count it one pixel at a time, so nothing is hidden:
 
 # %%
 intersection = 0
@@ -176,31 +167,25 @@ print("intersection:", intersection, "union:", union)
 print("mask_iou:", round(intersection / union, 3))
 
 # %% [markdown]
-# Each pixel is a **true positive** (TP: object in both), a **false positive** (FP: only in the
-# prediction), a **false negative** (FN: only in the truth) or a **true negative** (TN: background
-# in both). So IoU = TP / (TP + FP + FN). Every pixel of the example, named:
+# Each pixel is a **true positive** (TP: object in both), **false positive** (FP: prediction only),
+# **false negative** (FN: truth only) or **true negative** (TN). IoU = TP / (TP + FP + FN):
 
 # %%
 codes, code_names = viz.error_codes(truth, pred)
 counts = {name: int((codes == c).sum()) for c, name in enumerate(code_names[:4])}
 print(counts)
 print("IoU = TP / (TP + FP + FN) =", counts["TP"], "/", counts["TP"] + counts["FP"] + counts["FN"])
-fig = viz.named_pixels(truth, pred, palette.PALETTE)       # codes drawn in each pixel (the MaskEditor's colours)
+fig = viz.named_pixels(truth, pred, palette.PALETTE)       # each pixel's code, in the MaskEditor's colours
 _ = plt.setp(fig.axes[2].get_legend().get_texts(), fontsize=9)
 
 # %% [markdown]
-# The prediction **found 2** of the 3 object pixels (TP), **missed 1** (FN, top row) and **added
-# 1** (FP, centre): IoU = 2 / (2 + 1 + 1) = **0.5**. Misses and false alarms cost alike.
+# One miss (FN, top row) and one false alarm (FP, centre) cost alike: IoU = 2 / 4.
 #
 # ## 3 · The same in numpy
 #
-# A loop is slow for a 512×512 image (the second cell below times it). numpy compares whole masks
-# at once: `&` is the pixel-wise AND (intersection), `|` the OR (union), `.sum()` counts `True`s.
-#
-# Convert to `bool` first. A mask saved as an 8-bit image often holds 0 and 255, a model's mask 0
-# and 1. On integers `&` and `|` work bit by bit (`1 & 255` is 1, `1 | 255` is 255), and `.sum()`
-# then adds values, not pixels: our prediction as 0/1 against the truth as 0/255 scores
-# 2 / (3 × 255 + 1) = 2/766 = 0.0026, not 0.5. `metrics.iou` refuses 0/255; convert with `mask != 0`:
+# numpy compares whole masks at once: `&` is the intersection, `|` the union, `.sum()` counts
+# `True`s. Convert to `bool` first: on a 0/255 image mask `&` and `|` work bit by bit, and `.sum()`
+# adds values, not pixels, so 0/1 against 0/255 scores 2 / (3 × 255 + 1) = 0.0026, not 0.5:
 
 # %%
 T = np.array(truth, dtype=bool)
@@ -209,6 +194,8 @@ P = np.array(pred, dtype=bool)
 print("P & T =\n", (P & T).astype(int))
 print("P | T =\n", (P | T).astype(int))
 print("mask_iou:", (P & T).sum() / (P | T).sum(), "| metrics.iou:", metrics.iou(pred, truth))
+
+# %%
 stored = T.astype(np.uint8) * 255                  # the truth as an 8-bit image: 0 and 255
 p01 = P.astype(np.uint8)                           # the prediction as 0 and 1
 print("1 & 255 =", 1 & 255, "| 1 | 255 =", 1 | 255)
@@ -220,27 +207,11 @@ except ValueError as err:
     print("metrics.iou on 0/255:", str(err).split(":")[0])
 print("metrics.iou after mask != 0:", metrics.iou(p01 != 0, stored != 0))
 
-# %% tags=["nbval-ignore-output"]
-import timeit
-
-big_t, big_p = np.random.default_rng(1).random((2, 512, 512)) < 0.5     # one 512x512 pair of masks
-lists_t, lists_p = big_t.tolist(), big_p.tolist()
-
-
-def loop_iou():                                        # the loop of §2, over 262,144 pixels
-    pairs = [(a, b) for row_t, row_p in zip(lists_t, lists_p) for a, b in zip(row_t, row_p)]
-    return sum(a and b for a, b in pairs) / sum(a or b for a, b in pairs)
-
-
-for name, iou_fn in [("Python loop", loop_iou), ("numpy", lambda: (big_t & big_p).sum() / (big_t | big_p).sum())]:
-    ms = min(timeit.repeat(iou_fn, number=3, repeat=3)) / 3 * 1000
-    print(f"{name:11}: {ms:7.2f} ms | IoU {iou_fn():.4f}")
-
 # %% [markdown]
-# Why not count the pixels a prediction gets right? That **pixel accuracy**, (TP + TN) / all
-# pixels, flatters a model whenever the object is small. Take §0's cars:
+# `metrics.iou` refuses 0/255 and takes `mask != 0`. (Loop against numpy, timed: Appendix E.)
 #
-# *Predict before you run:* what pixel accuracy, and what car IoU, does "no car anywhere" get?
+# Why not **pixel accuracy**, (TP + TN) / all pixels? *Predict before you run:* on §0's scene, what
+# pixel accuracy and what car IoU does "no car anywhere" get?
 
 # %%
 car_truth = label_map == 4                 # the §0 scene: car or not car, per pixel
@@ -250,15 +221,14 @@ print(f"'no car anywhere': pixel accuracy {100 * (no_car == car_truth).mean():.1
 print(f"'no car anywhere': car IoU {metrics.iou(no_car, car_truth):.1f}")
 
 # %% [markdown]
-# Only 107 of the 4,096 pixels are car, so missing every car is still 97.4 % accurate, while its
-# IoU is 0: IoU has no TN term. So segmentation reports IoU (or Dice) per class.
+# Missing every car is 97.4 % accurate, with IoU 0: IoU has no TN term, so small objects count.
 
 # %% [markdown]
 # ### Paint it yourself
 #
-# The `MaskEditor` scores a 3×3 painting against `truth`: **click and drag** to paint (keys
-# `0`/`1` pick the class, Ctrl+Z undoes); "show target" colours TP, FP and FN. The cells paint the
-# prediction above (IoU 0.500), then move its centre pixel to the top row.
+# The `MaskEditor` scores a painting against `truth`: **click and drag** to paint (keys `0`/`1`,
+# Ctrl+Z undoes); "show target" colours TP, FP and FN. The cells paint `pred`, then move its
+# centre pixel to the top row.
 
 # %%
 from segcourse.widgets import MaskEditor
@@ -278,13 +248,11 @@ print(editor.mask)
 # %% [markdown]
 # ## 4 · Dice, IoU's sibling
 #
-# The **Dice coefficient** counts the overlap twice and divides by the two mask sizes; it is the
-# F1 score of pixels, the harmonic mean of precision TP / (TP + FP) and recall TP / (TP + FN).
+# The **Dice coefficient** is the F1 score of pixels (harmonic mean of precision and recall):
 #
-# $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|}$$
+# $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|} = \frac{2\,\mathrm{IoU}}{1 + \mathrm{IoU}}$$
 #
-# For one pair of masks, $\mathrm{Dice} = 2\,\mathrm{IoU} / (1 + \mathrm{IoU})$, an increasing
-# function, so the two rank predictions alike. Dice is the more generous: IoU 0.5 is Dice 0.6667.
+# An increasing function of IoU, so for one pair of masks the two rank predictions alike:
 
 # %%
 dice_value = metrics.dice(pred, truth)
@@ -307,13 +275,12 @@ print("Dice >= IoU at all", gap.size, "grid points:", bool((gap >= 0).all()))
 print("equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 
 # %% [markdown]
-# Dice ≥ IoU, equal only at 0 and 1: check which one a paper reports. (Averaged over images,
-# they can disagree: Appendix D.)
+# Dice ≥ IoU (0.6667 against 0.5 here): check which one a paper reports. Averaged over images,
+# they can disagree (Appendix D).
 #
 # ## 5 · Two empty masks: what is the score?
 #
-# No car in the image and none predicted: IoU = 0 / 0. Any number we return is a **convention**,
-# and it matters in a mean over images:
+# No car in the image and none predicted: IoU = 0 / 0. Any answer is a **convention**:
 #
 # | convention | effect on the mean |
 # |---|---|
@@ -321,7 +288,7 @@ print("equal only at IoU", iou_grid[np.isclose(gap, 0)].tolist())
 # | 1 | rewards it, inflating the mean with easy images |
 # | NaN (skip) | leaves the image out of this class's mean |
 #
-# `segcourse` returns **NaN by default** (`zero_division=np.nan`) and lets you choose:
+# `segcourse` returns **NaN by default** (`zero_division=np.nan`):
 
 # %%
 empty = np.zeros((3, 3), dtype=bool)
@@ -335,8 +302,7 @@ print("per-image IoU:", per_image, "-> nan-mean:", np.nanmean(per_image))
 # %% [markdown]
 # ## 6 · Several classes: per-class IoU and the confusion matrix
 #
-# Small label maps are easiest to write as text, one character per pixel
-# (`masks.mask_from_string`), with the road scenes' ids:
+# Small label maps, written one character per pixel (`masks.mask_from_string`):
 
 # %%
 target = masks.mask_from_string('''
@@ -356,9 +322,8 @@ K = len(names)  # five classes -- and there is no lane marking and no car in thi
 print(target)
 
 # %% [markdown]
-# Every multi-class score can be read off the **confusion matrix**: `cm[i, j]` counts the pixels
-# of true class *i* predicted as *j* (rows = truth). One `bincount` over the index
-# `K * true + predicted` counts all pairs at once:
+# The **confusion matrix** `cm[i, j]` counts pixels of true class *i* predicted as *j*; one
+# `bincount` of `K * true + predicted` fills it, and every per-class score follows:
 
 # %%
 cm = np.bincount((K * target + pred4).ravel(), minlength=K * K).reshape(K, K)
@@ -371,8 +336,8 @@ with np.errstate(invalid="ignore"):
     print("per-class IoU by hand:", tp / (tp + fp + fn))
 
 # %% [markdown]
-# The diagonal is what the model got right; the off-diagonal cells say *what was confused with
-# what*: 2 sidewalk pixels were called road, 1 road pixel sidewalk. The library does the same:
+# Off the diagonal is *what was confused with what*: 2 sidewalk pixels called road, 1 road pixel
+# sidewalk. The library agrees:
 
 # %%
 print(metrics.confusion_matrix(pred4, target, num_classes=K))
@@ -383,10 +348,8 @@ print("mean IoU:", round(metrics.mean_iou(pred4, target, num_classes=K), 4))
 print("mean IoU if the absent classes counted as 0:", round(float(np.nan_to_num(ious).mean()), 4))
 
 # %% [markdown]
-# Lane marking and car are `nan`: in neither mask, nothing to score. `mean_iou` averages the
-# classes that occur, (1 + 0.667 + 0.5) / 3 = 0.7222; counting the absent two as 0 would give
-# 0.4333 for mistakes never made. A class the model *invents* (or misses) scores 0 and stays in
-# the mean:
+# Lane marking and car are in neither mask: `nan`, left out of the mean (0.7222); as 0 they would
+# give 0.4333 for mistakes never made. A class the model *invents* scores 0 and stays in:
 
 # %%
 invented = pred4.copy()
@@ -398,41 +361,41 @@ target_only = np.nanmean(ious_inv[np.unique(target)])
 print("over the target's classes only (wrong):", round(float(target_only), 4))
 
 # %% [markdown]
-# The invented car costs twice: sky falls from 1 to 0.75, and car enters the mean with IoU 0
-# (mean 0.4792). The target's classes only would give 0.6389, hiding the false alarm.
+# The invented car costs twice: sky 1 → 0.75, car 0 (mean 0.4792). Averaging the target's classes
+# only (0.6389) hides the false alarm.
 #
-# **Void pixels.** §1b's mask file is this target with its last pixel void (255).
-# `ignore_index=255` drops every pixel whose *target* is 255, right or wrong; without it, the
-# library refuses:
+# **Void pixels.** §1b's `ids` is this target with its last pixel void. `ignore_index=255` drops
+# every pixel whose *target* is 255, right or wrong; without it, the library refuses:
 
 # %%
 print("the void pixel: ids", ids[3, 3], "| target", target[3, 3], "| prediction", pred4[3, 3])
 void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
-print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3), "| mean IoU",
-      round(metrics.mean_iou(pred4, target, num_classes=K), 4), "->",
-      round(metrics.mean_iou(pred4, ids, num_classes=K, ignore_index=255), 4), "with void ignored")
-wrong_at_void = pred4.copy()
-wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
-print("void pixel called road: mean IoU", round(metrics.mean_iou(wrong_at_void, target, num_classes=K), 4),
-      "->", round(metrics.mean_iou(wrong_at_void, ids, num_classes=K, ignore_index=255), 4), "with void ignored")
+print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3), "with void ignored")
 try:
     metrics.mean_iou(pred4, ids, num_classes=K)
 except ValueError as err:
     print("without ignore_index:", str(err).splitlines()[0])
 
+
+# %%
+def miou(pred_map, target_map, **kw):
+    return round(metrics.mean_iou(pred_map, target_map, num_classes=K, **kw), 4)
+
+
+wrong_at_void = pred4.copy()
+wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
+for name, p_map in [("void pixel right (sidewalk)", pred4), ("void pixel called road", wrong_at_void)]:
+    before, after = miou(p_map, target), miou(p_map, ids, ignore_index=255)
+    print(f"{name:27}: mean IoU {before} -> {after} with void ignored")
+
 # %% [markdown]
-# Ignoring a pixel removes what it was, here a correct sidewalk pixel's TP: sidewalk IoU
-# 0.5 → 0.4, mean 0.7222 → 0.6889. Called road, the pixel is a mistake that costs the mean
-# (0.6444) until void is ignored; then it stops counting (0.6889).
+# Ignoring the pixel removes a correct TP (sidewalk 0.5 → 0.4); called road, the same pixel's
+# mistake (mean 0.6444) stops counting (0.6889).
 #
 # ## 7 · A first look at boundaries
 #
-# A big object has most of its pixels inside: 64 of the 100 pixels of the 10×10 square below are
-# not in its one-pixel band. *Boundary IoU* (Cheng et al., 2021) compares only a thin **band**
-# along each outline.
-#
-# *Predict before you run:* the square moves one pixel right. Which is lower, its mask IoU or its
-# boundary IoU?
+# *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each outline. *Predict
+# before you run:* a 10×10 square moves one pixel right. Which is lower, mask or boundary IoU?
 
 # %%
 square = np.zeros((20, 20), dtype=bool)
@@ -447,26 +410,25 @@ band = square & ~inner                                       # the peeled layer:
 print("the square's pixels:", square.sum(), "| in its band:", band.sum(), "| inside:", inner.sum())
 
 # %% [markdown]
-# The `band` is the layer the erosion peeled off. Cheng et al. make the band a fixed fraction of
-# the image's diagonal (`dilation_ratio = 0.02`), the same at any resolution; on this small image
-# that is one erosion, as the check against `metrics.boundary_band` shows (exercise 7 computes the
-# width for any image). Boundary IoU is the IoU of the two bands:
+# Most of the square (64 of 100 pixels) is inside. Cheng et al.'s band width is 2 % of the image
+# diagonal (`dilation_ratio = 0.02`): here one erosion (exercise 7 computes it for any image).
+# Boundary IoU is the IoU of the two bands:
 
 # %%
 band_t = band                                                # the truth's band from the cell above
 band_p = shifted & ~ndimage.binary_erosion(shifted, np.ones((3, 3)))
-print("same as metrics.boundary_band(square, 0.02):", bool((band_t == metrics.boundary_band(square, 0.02)).all()))
+same = (band_t == metrics.boundary_band(square, 0.02)).all()
+print("same as metrics.boundary_band(square, 0.02):", bool(same))
 print("band pixels: target", band_t.sum(), "| prediction", band_p.sum())
 print("both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
 fig = viz.band_figure(square, shifted, band_t, band_p, 1)     # bands grey; red FP, blue FN
 
 # %% [markdown]
-# Each band (dark grey) is the ring just inside its square's outline. The rings agree only on
-# their top and bottom rows (TP, green); their sides miss by one pixel (FP red, FN blue). Mask IoU
-# hides that behind 90 shared pixels (0.818); boundary IoU falls to 0.333.
+# The rings agree only on their top and bottom rows (green); their sides miss by one pixel (red,
+# blue). Mask IoU hides that behind 90 shared pixels (0.818); boundary IoU is 0.333.
 #
-# **Small regions** lie mostly in their band, so a one-pixel shift costs them far more:
+# **Small regions** lie mostly in their band, so a one-pixel shift costs them more:
 
 # %%
 tiny = np.zeros((20, 20), dtype=bool)
@@ -476,10 +438,9 @@ print("2x2 square: pixels", tiny.sum(), "| in its band:", tiny_band.sum())
 print("mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1), tiny), 3))
 
 # %% [markdown]
-# The 10×10 square kept IoU 0.818 after the shift; the 2×2 square keeps 0.333.
+# IoU 0.333, against the big square's 0.818.
 #
-# **Annotation quality.** Two annotators rarely agree to the pixel. Say a second one draws §0's
-# cars one pixel tighter, or looser, than the first:
+# **Annotation quality.** A second annotator draws §0's cars one pixel tighter, or looser:
 
 # %%
 first = scene.labels[0] == 4                                  # annotator 1: §0's cars
@@ -490,13 +451,12 @@ print(f"1 px tighter: {tighter.sum()} pixels, car IoU {metrics.iou(tighter, firs
 print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first):.3f}")
 
 # %% [markdown]
-# Neither annotator is wrong, yet against the first the second scores car IoU 0.355 (tighter) or
-# 0.532 (looser): on objects this small, compare a model's IoU with such scores, not with 1.
+# Neither is wrong, yet they score car IoU 0.355 or 0.532: on objects this small, compare a model
+# with such scores, not with 1.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
-# A mask convinces next to its image: paint each class in its colour (`segcourse/palette.py`; a
-# defect is orange) and blend it over the image.
+# Paint each class in its colour and blend it over the image (`viz.overlay` does this):
 
 # %%
 rng = np.random.default_rng(0)
@@ -517,10 +477,8 @@ fig = viz.overlay_figure({"image": stain_image, "mask (label map)": stain_colour
                          stain_map, viz.legend_handles(["surface", "defect"], palette.DEFECT_PALETTE))
 
 # %% [markdown]
-# The white contour lets a reader check the edge against the image (`viz.overlay` does the blend).
-#
 # **A real image.** scikit-image's coins, masked by one brightness threshold that Otsu's method
-# picks, as the gallery example "Label image regions" starts:
+# picks (the gallery example "Label image regions"):
 
 # %%
 from skimage import data as skdata, filters
@@ -544,15 +502,13 @@ fig = viz.overlay_figure({"skimage.data.coins() (cropped)": coins,
                          coin_mask, [coin_patch], outline_label="mask outline (white)", figsize=(8, 3.3))
 
 # %% [markdown]
-# One global threshold, 112, marks 32.2 % of the pixels as coin; Appendix A counts its specks
-# and holes.
+# One global threshold leaves specks and holes (Appendix A counts them).
 #
 # ## 9 · Binary segmentation: a probability and a threshold
 #
-# With one object class, a model outputs **one score per pixel**, a *logit* $z$. The **sigmoid**
-# $\sigma(z) = 1 / (1 + e^{-z})$ makes it a probability, and a **threshold** $t$ makes the mask:
-# object where $\sigma(z) > t$. With no trained model, we score §8's stain by hand: the darker a
-# pixel's red, the larger its logit, zero at red `0.45`, between surface and stain (printed first):
+# A binary model outputs one *logit* $z$ per pixel; the **sigmoid** $\sigma(z) = 1 / (1 + e^{-z})$
+# makes it a probability, and a **threshold** $t$ the mask ($\sigma(z) > t$). A hand-made model
+# of §8's stain: the darker a pixel's red, the larger its logit, zero at red `0.45`:
 
 # %%
 print(f"mean red: surface {stain_image[~blob, 0].mean():.2f}, stain {stain_image[blob, 0].mean():.2f}")
@@ -579,17 +535,14 @@ grid = np.round(np.linspace(0.01, 0.99, 99), 2)                 # 99 thresholds 
 fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 
 # %% [markdown]
-# Raising the threshold predicts fewer pixels: false positives fall (486 at 0.1, 0 at 0.9), false
-# negatives rise (0 at 0.1, 33 at 0.9), and IoU, which counts both, is highest in between.
-# `prob > 0.5` (the same mask as `logit > 0`) is the usual default, but nothing makes it the best:
-# here 0.7 scores IoU 0.992 against 0.973. A threshold picked on the image we report flatters its
-# score: choose it on **validation** images (Appendix B).
+# False positives fall (486 at 0.1, 0 at 0.9), false negatives rise (0 to 33), and IoU is highest
+# in between. The default 0.5 is not the best (0.7: IoU 0.992 against 0.973); but a threshold
+# picked on the image you report flatters it: choose on **validation** images (Appendix B).
 #
 # ## Evidence card
 #
-# §0's street scene on one card (`viz.error_zoom_card`): image, target, prediction, scores (IoU, Dice,
-# per class) and failure notes, for two hand-made faults: every car moved one pixel right, and a
-# sidewalk strip along the road's left edge called road.
+# §0's scene on one card (`viz.error_zoom_card`), for two hand-made faults: every car one pixel
+# right, and a sidewalk strip along the road's left edge called road.
 
 # %%
 card_image, scene_truth = scene.images[0], scene.labels[0]
@@ -600,54 +553,49 @@ near_road = ndimage.binary_dilation(scene_truth == road_id, iterations=3)
 left_half = np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2
 strip = (scene_truth == sidewalk_id) & near_road & left_half
 guess[strip] = road_id                      # sidewalk next to the road's left edge called road
-print(f"pixels the two faults changed: {(guess != scene_truth).sum()} of {guess.size:,}")
 
 # %% [markdown]
-# The faults are hard to see at full size, so the lower row shows two crops of the prediction
-# enlarged ×4. A wrong pixel is *on a class edge* when its 3×3 neighbourhood in the target holds
-# more than one class (outlined cyan, as in lessons 04–05), and *inside* otherwise (magenta).
+# The lower row enlarges two crops ×4. A wrong pixel is *on a class edge* (cyan, as in lessons
+# 04–05) when its 3×3 neighbourhood in the target holds more than one class, else *inside* (magenta).
 
 # %%
-crops = {"prediction: a car, moved 1 px right": (slice(38, 48), slice(24, 38)),
+crops = {"prediction: a car, moved 1 px right": (slice(33, 47), slice(24, 38)),   # both square
          "prediction: the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
 per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
-notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip, "sidewalk strip as road": strip})
-fig, card_text = viz.error_zoom_card(
-    card_image, scene_truth, guess, scene.class_names, crops=crops, notes=notes, palette=scene.palette,
-    scores={"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
-            "car Dice": metrics.dice(guess == car_id, scene_truth == car_id), "road IoU": per_class[road_id],
-            "road boundary IoU": metrics.boundary_iou(guess == road_id, scene_truth == road_id),
-            "per_class": per_class})
+notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip,
+                                               "sidewalk strip as road": strip})
+is_car, is_road = (guess == car_id, scene_truth == car_id), (guess == road_id, scene_truth == road_id)
+scores = {"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
+          "car Dice": metrics.dice(*is_car), "road IoU": per_class[road_id],
+          "road boundary IoU": metrics.boundary_iou(*is_road), "per_class": per_class}
+fig, card_text = viz.error_zoom_card(card_image, scene_truth, guess, scene.class_names, crops=crops,
+                                     notes=notes, palette=scene.palette, scores=scores)
 print(card_text)
 
 # %% [markdown]
-# The card's bars give each class's IoU (car 0.726, road 0.872). In a label map a wrong
-# pixel is an FP of one class and an FN of another, so the crops mark wrong pixels, not §2's
-# TP/FP/FN. On the large road the band shows the edge errors: road boundary IoU 0.654
-# against road IoU 0.872.
+# In a label map a wrong pixel is an FP of one class and an FN of another, so the crops mark wrong
+# pixels, not TP/FP/FN. The band shows the road's edge errors: boundary IoU 0.654 against 0.872.
 #
 # ## Pass check
 #
-# You pass this lesson when you can, without looking back:
+# You pass when you can, without looking back:
 #
-# * name each task's output in §0's table, and what a mask adds over a box;
-# * compute the IoU of two small masks in a loop and in numpy, naming each pixel TP, FP or FN;
+# * name each task's output (§0), and what a mask adds over a box;
+# * compute IoU of two small masks in a loop and in numpy, naming TP, FP, FN;
 # * say why `iou(empty, empty)` is NaN, and why an invented class scores 0;
-# * turn a label map into one-hot and back, and logits into a mask;
-# * read class ids from a mask file (palette PNG, RGB lookup, 255 void);
-# * point at a class confusion in a confusion matrix, and explain a boundary error IoU hides;
+# * turn a label map into one-hot and back, logits into a mask, a mask file into ids;
+# * point at a class confusion in a confusion matrix, and a boundary error IoU hides;
 # * draw a mask over its image with a one-line note on what is wrong.
 #
-# The exercises in `exercises/00_masks_and_iou.ipynb` check these on new cases.
+# `exercises/00_masks_and_iou.ipynb` checks these on new cases.
 
 # %% [markdown]
 # ## Appendix (optional)
 #
 # ### A · The coins mask, counted
 #
-# §8's Otsu mask has 50 connected regions, only 23 of them with 100 pixels or more. It also has
-# holes where part of a coin is darker than 112. The gallery recipe closes the mask (dilate, then
-# erode) with skimage's `closing` and a 4×4 square:
+# §8's Otsu mask has 50 connected regions, only 23 with 100 pixels or more, and holes where a coin
+# is darker than 112. The gallery recipe closes it (dilate, then erode) with a 4×4 square:
 
 # %%
 from skimage.morphology import closing
@@ -666,16 +614,14 @@ print(f"holes (count, px): {holes(coin_mask)} before the closing, {holes(closed)
 print(f"pixels added: {(closed & ~coin_mask).sum()}, removed: {(coin_mask & ~closed).sum()}")
 
 # %% [markdown]
-# The 27 small regions are specks of 1 to 5 pixels, and the 216 holes hold 617 pixels; the
-# closing fills every hole, adding 777 pixels in all, and removes 0. The recipe then drops the
-# regions that touch the border and those under 100 pixels.
+# The closing fills all 216 holes (617 pixels; 777 added in all, 0 removed). The recipe then drops
+# regions that touch the border or have under 100 pixels, such as the 27 specks.
 
 # %% [markdown]
 # ### B · A threshold chosen under other light
 #
-# Five more stains (seeds 1 to 5) are validation images, under brighter light than §8's (surface
-# 0.60, not 0.55), then under the same light. Each row picks the threshold with the best mean
-# validation IoU and scores it on §8's stain, the held-out image:
+# Five validation stains (seeds 1 to 5), under brighter light than §8's (surface 0.60, not 0.55),
+# then the same light. Each row picks the best threshold on them and scores it on §8's stain:
 
 # %%
 def stain(seed, surface):
@@ -708,16 +654,15 @@ print(f"held-out IoU at the default 0.5: {metrics.iou(prob > 0.5, blob):.3f}")
 print(f"held-out IoU at its own best, {grid[grid_iou.argmax()]}: {grid_iou.max():.3f}")
 
 # %% [markdown]
-# Under brighter light, validation picks 0.47 (mean IoU 0.994), which scores 0.959 on the
-# held-out stain, below the default 0.5 (0.973): the validation images did not look like the test
-# image. Lit like §8, validation picks 0.7, 0.004 below the held-out stain's own best.
+# Under brighter light, validation picks 0.47, which scores 0.959 on the held-out stain, below the
+# default 0.5 (0.973): validation must look like the test images. Lit like §8, it picks 0.7,
+# 0.004 below the held-out stain's own best.
 
 # %% [markdown]
 # ### C · Resizing a mask
 #
 # Linear interpolation blends neighbouring values: right for an image, wrong for a label map,
-# where a blend of two ids is another class or none. Resize masks with nearest neighbour
-# (`order=0`). §1b's 4×4 mask file, twice the size:
+# where a blend of two ids is another class or none. §1b's mask, twice the size:
 
 # %%
 nearest = ndimage.zoom(ids, 2, order=0)                     # twice the size
@@ -729,16 +674,14 @@ road_moved = (linear == 1) & np.isin(nearest, [0, 2])
 print("linear: road (1) where nearest has sky or sidewalk:", road_moved.sum())
 
 # %% [markdown]
-# Nearest neighbour keeps the four ids. Linear interpolation invents ids that are no class, and
-# puts road (1) in 6 places where nearest has sky or sidewalk.
+# Nearest neighbour (`order=0`) keeps the four ids; linear invents ids of no class and moves road.
+# Resize masks with `order=0`.
 #
 # ### D · Averaging over images
 #
-# For one pair of masks IoU and Dice rank alike (§4). Over a data set, it depends on *how* you
-# average. Some reports score each image and average the scores (per-case Dice, common in medical
-# imaging); VOC, Cityscapes and `metrics.mean_iou` pool the pixels of all images first. The mean
-# of a curved function is not the function of the mean: two models, two images with a 20-pixel
-# object each; model A is excellent on one and poor on the other, model B middling on both.
+# Some reports average per-image scores (per-case Dice, common in medical imaging); VOC,
+# Cityscapes and `metrics.mean_iou` pool all images' pixels first. Two models, two images with a
+# 20-pixel object each: A excellent on one and poor on the other, B middling on both.
 #
 # *Predict before you run:* which model wins by mean IoU over images, and which by mean Dice?
 
@@ -763,8 +706,7 @@ for name, ks in models_found.items():
           f"mean {np.mean(model_dices):.3f}")
 
 # %% [markdown]
-# Averaged per image, model A wins by IoU (0.525 against 0.500) and model B by Dice (0.667
-# against 0.578). Now pool both images' pixels into one count, as `metrics.mean_iou` does:
+# Per image, A wins by IoU (0.525 against 0.500), B by Dice (0.667 against 0.578). Pooled:
 
 # %%
 for name, ks in models_found.items():
@@ -773,6 +715,29 @@ for name, ks in models_found.items():
           f"pooled Dice {metrics.dice(both_pred, both_truth):.4f}")
 
 # %% [markdown]
-# Pooled, model A wins by both scores (IoU 0.525 against 0.500, Dice 0.6885 against 0.6667): the
-# opposite ranking came from averaging per image, not from the scores. Same masks, two answers:
-# decide the score *and how you average* before you compare.
+# Pooled, A wins by both (Dice 0.6885 against 0.6667): the split came from averaging per image.
+# Decide the score *and how you average* before you compare.
+#
+# ### E · A loop against numpy, timed
+#
+# One 512×512 pair of masks, scored by §2's loop and by numpy's `&` and `|`:
+
+# %% tags=["nbval-ignore-output"]
+import timeit
+
+big_t, big_p = np.random.default_rng(1).random((2, 512, 512)) < 0.5     # one 512x512 pair of masks
+lists_t, lists_p = big_t.tolist(), big_p.tolist()
+
+
+def loop_iou():                                        # §2's loop, over 262,144 pixels
+    pairs = [(a, b) for row_t, row_p in zip(lists_t, lists_p) for a, b in zip(row_t, row_p)]
+    return sum(a and b for a, b in pairs) / sum(a or b for a, b in pairs)
+
+
+def numpy_iou():
+    return (big_t & big_p).sum() / (big_t | big_p).sum()
+
+
+for name, iou_fn in [("Python loop", loop_iou), ("numpy", numpy_iou)]:
+    ms = min(timeit.repeat(iou_fn, number=3, repeat=3)) / 3 * 1000
+    print(f"{name:11}: {ms:7.2f} ms | IoU {iou_fn():.4f}")

@@ -337,7 +337,7 @@ checks.check_one_hot_batch(to_one_hot, from_one_hot)
 #    *added*, *spill*, *leak*, *grown*. Name one kind only (a shift's note may also say which side
 #    is missing and which is extra).
 #
-# The rest of the answer cell draws your overlay next to the image. The check compares your
+# The cell after your answer draws your overlay next to the image. The check compares your
 # `overlay` pixel by pixel with the blend on several images and masks, then reads your note
 # against the fault in `faulty`.
 
@@ -372,12 +372,18 @@ print("wrong pixels:", wrong)
 note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and right edges"
 ### END SOLUTION
 
+# %% nbgrader={"grade": false, "grade_id": "overlay_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
+try:                         # your overlay; until it runs, this cell still runs
+    drawn = overlay(stain_image.copy(), faulty, palette.DEFECT_PALETTE[1], 0.45)
+    title = "faulty over the image"
+except Exception as err:                 # noqa: BLE001
+    drawn, title = stain_image, f"not yet ({type(err).__name__} above)"
 fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
 axes[0].imshow(stain_image)
 axes[0].set_title("image")
-axes[1].imshow(overlay(stain_image, faulty, palette.DEFECT_PALETTE[1], 0.45))
+axes[1].imshow(drawn)
 axes[1].contour(stain_truth, levels=[0.5], colors="white", linewidths=0.8)
-axes[1].set_title("faulty over the image")
+axes[1].set_title(title)
 for ax in axes:
     ax.set_axis_off()
 fig.legend(handles=[Patch(facecolor=palette.DEFECT_PALETTE[1] / 255, label="defect (faulty)"),
