@@ -3522,8 +3522,8 @@ def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]
     window, extent = zoom_window(t)
     out_c, in_c = _pal.rgb(_pal.INSTANCE_COLOURS[7]), _pal.rgb(_pal.INSTANCE_COLOURS[1])   # no orange: a prediction
     hatch_c = _pal.rgb(_pal.NEUTRAL_COLOURS["ignored"])
-    red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("FP", "FN"))
-    tn, obj = (_pal.rgb(_pal.NEUTRAL_COLOURS[k]) for k in ("TN", "correct"))
+    obj, red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("TP", "FP", "FN"))   # TP green, as in every figure
+    tn = _pal.rgb(_pal.NEUTRAL_COLOURS["TN"])
     shown = np.zeros((*t.shape, 3)) + tn
     shown[t] = obj
     shown[p & ~t], shown[t & ~p] = red, blue
@@ -3542,7 +3542,7 @@ def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]
     fig.legend(handles=[Line2D([], [], color="white", lw=1.8, label="true outline"),
                         Line2D([], [], color=out_c, lw=1.8, ls="--", label="outline 1 px out"),
                         Line2D([], [], color=in_c, lw=1.8, ls=":", label="outline 1 px in"),
-                        Patch(color=tn, label="background, correct"), Patch(color=obj, label="object, correct"),
+                        Patch(color=tn, label="background, correct"), Patch(color=obj, label="found (predicted, true)"),
                         Patch(facecolor="0.5", edgecolor=hatch_c, lw=0, hatch="///", label="1-px-shift band (ignored)"),
                         Patch(color=red, label="false (predicted only)"), Patch(color=blue, label="missed (true only)")],
                loc="lower center", ncol=3, fontsize=8, facecolor="0.6")
