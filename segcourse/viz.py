@@ -3900,3 +3900,78 @@ def error_zoom_card(image: Any, target: Any, pred: Any, class_names: Sequence[st
 
 
 __all__ += ["error_zoom_card"]
+
+
+def corrective_sample_figure(image: Any, truth: Any, first: tuple[int, int], sample: Mapping[str, Any]):
+    """Lesson 06's training sample with one corrective round: click 1, the answer, the corrective click, the loss.
+
+    Four panels: the image with the true outline and click 1; the model's answer to click 1 (found,
+    false, missed) with the corrective click; its answer to both clicks, given the first answer as
+    previous mask; the per-pixel cross-entropy of that answer, whose mean is the sample's loss.
+
+    Parameters
+    ----------
+    image : 2-D grey crop.
+    truth : bool mask of the object, the image's shape.
+    first : ``(row, col)`` of click 1 (positive).
+    sample : :func:`segcourse.interactive.corrective_sample`'s result (``first_pred``, ``click``,
+        ``pred``, ``pixel_loss``, ``loss``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True; p = np.zeros_like(t); p[6:10, 6:10] = True
+    >>> s = {"first_pred": p, "click": ((4, 4), True), "pred": t, "pixel_loss": np.zeros((16, 16)), "loss": 0.0}
+    >>> fig = corrective_sample_figure(np.zeros((16, 16)), t, (8, 8), s)
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes[:4]]
+    ['click 1 (positive)', 'answer to click 1', 'answer to clicks 1 and 2', 'per-pixel loss']
+    >>> plt.close(fig)
+    >>> corrective_sample_figure(np.zeros((16, 16)), t, (8, 8), {"loss": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: sample must be interactive.corrective_sample(...)'s result; it lacks ['click', 'first_pred', 'pixel_loss', 'pred']
+    """
+    from matplotlib.lines import Line2D
+
+    need = {"first_pred", "click", "pred", "pixel_loss", "loss"}
+    if not isinstance(sample, Mapping) or not need <= set(sample):
+        lacks = sorted(need - set(sample)) if isinstance(sample, Mapping) else sorted(need)
+        raise ValueError(f"sample must be interactive.corrective_sample(...)'s result; it lacks {lacks}")
+    img = np.asarray(to_numpy(image, "image"), float)
+    t = as_binary(truth, "truth", (2,))
+    first_pred, pred = as_binary(sample["first_pred"], "first_pred", (2,)), as_binary(sample["pred"], "pred", (2,))
+    check_same_size(image=img.shape, truth=t.shape, first_pred=first_pred.shape, pred=pred.shape)
+    clicks = [(tuple(first), True), sample["click"]]
+    iou = [float((p & t).sum() / max((p | t).sum(), 1)) for p in (first_pred, pred)]
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.6))
+    lo, hi = np.percentile(img, (1, 99))
+    axes[0].imshow(img, cmap="gray", vmin=lo, vmax=hi)
+    axes[0].contour(t, levels=[0.5], colors=["white"], linewidths=1.5)
+    axes[1].imshow(_outcome_rgb(t, first_pred))
+    axes[2].imshow(_outcome_rgb(t, pred))
+    im = axes[3].imshow(np.asarray(sample["pixel_loss"], float), cmap=_pal.LOG_CMAP, vmin=0)
+    fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.03, label="cross-entropy (nats)")
+    for ax, shown in zip(axes, (clicks[:1], clicks, clicks, clicks)):
+        _click_marks(ax, shown)
+        ax.set_axis_off()
+    kind = "positive" if sample["click"][1] else "negative"
+    axes[0].set_title("click 1 (positive): the deepest\npixel of the true object", fontsize=9)
+    axes[1].set_title(f"answer to click 1: IoU {iou[0]:.2f}\nthe annotator's click 2 ({kind})", fontsize=9)
+    axes[2].set_title(f"answer to clicks 1 and 2: IoU {iou[1]:.2f}\n(previous mask: the answer to click 1)",
+                      fontsize=9)
+    axes[3].set_title(f"per-pixel loss: mean {sample['loss']:.3f}\n= the sample's loss", fontsize=9)
+    handles = [Line2D([], [], color="white", lw=1.5, label="true outline"),
+               *outcome_handles(("TP", "FP", "FN", "TN"), labels={"TP": "found (predicted, true)",
+                                "FP": "false (predicted only)", "FN": "missed (true only)", "TN": "neither (TN)"}),
+               *(Line2D([], [], marker=m, ls="", mfc=_pal.rgb(_pal.OUTCOME_COLOURS[k]), mec="black", ms=9, label=name)
+                 for m, k, name in (("P", "TP", "positive click"), ("X", "FP", "negative click"))
+                 if name.startswith("positive") or not sample["click"][1])]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+__all__ += ["corrective_sample_figure"]
