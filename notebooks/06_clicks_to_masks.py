@@ -413,6 +413,8 @@ live = interactive.evaluate_methods(live_methods,
                                     {"nuclei": (test_images[sample], test_masks[sample])},
                                     progress=True, keep_runs=True)["nuclei"]
 live_seconds = time.perf_counter() - started
+
+# %%
 nuclei_runs = interactive.recorded_click_runs("06_nuclei_runs", live_methods,
                                               {NUC: (test_images, test_masks)})[NUC]  # all 47
 for name, v in live.items():
@@ -880,8 +882,9 @@ fig = viz.shift_band_figure(test_images[worst], t, p, (
     f"the click UNet after click 20: IoU {failure_runs[worst]['ious'][-1]:.2f}, tolerant "
     f"{tolerant_iou(p, t):.2f}\nwrong px: {((p ^ t) & band).sum()} in the band, "
     f"{((p ^ t) & ~band).sum()} outside it"))
-print(f"nucleus {worst} after click 20: IoU {iou(p, t):.3f}, tolerant IoU {tolerant_iou(p, t):.3f}; "
-      f"{((p ^ t) & band).sum()} of its {(p ^ t).sum()} wrong px lie in the band")
+print(f"nucleus {worst} after click 20: IoU {iou(p, t):.3f}, tolerant IoU "
+      f"{tolerant_iou(p, t):.3f}; {((p ^ t) & band).sum()} of its {(p ^ t).sum()} wrong px lie in "
+      "the band")
 
 # %% [markdown]
 # Nucleus 16 rises from 0.811 to 0.964. On all nuclei, plain against tolerant:
