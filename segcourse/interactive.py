@@ -1122,3 +1122,218 @@ def pasted_predictor(predict: Predictor, radius: int = 0) -> Predictor:
 
 
 __all__ += ["recorded_click_runs", "pasted_predictor"]
+
+
+# ------------------------------------------------------------------ lesson 06's analysis helpers
+def contradicted(run: dict[str, Any]) -> list[bool]:
+    """For each click of a run: does the mask right after it contradict it?
+
+    A positive click is contradicted when its pixel lies outside the next mask, a negative click
+    when it lies inside. ``run`` is a :func:`simulate_clicks` result made with ``keep_masks=True``.
+
+    Parameters
+    ----------
+    run : dict with ``clicks`` (``((row, col), positive)`` in order) and ``masks`` (one per click).
+
+    Returns
+    -------
+    list of bool, one per click.
+
+    Examples
+    --------
+    >>> m = np.zeros((4, 4), bool); m[1, 1] = True
+    >>> contradicted({"clicks": [((1, 1), True), ((1, 1), False), ((2, 2), True)], "masks": [m, m, m]})
+    [False, True, True]
+    >>> contradicted({"clicks": []})
+    Traceback (most recent call last):
+    ...
+    ValueError: run must be a simulate_clicks(...) result made with keep_masks=True (it needs 'clicks' and 'masks'), got the keys ['clicks']
+    """
+    if not isinstance(run, dict) or "masks" not in run or "clicks" not in run:
+        keys = sorted(run) if isinstance(run, dict) else type(run).__name__
+        raise ValueError("run must be a simulate_clicks(...) result made with keep_masks=True "
+                         f"(it needs 'clicks' and 'masks'), got the keys {keys}")
+    return [bool(np.asarray(mask)[tuple(rc)]) != bool(positive)
+            for (rc, positive), mask in zip(run["clicks"], run["masks"])]
+
+
+def shift_band(truth: Any) -> np.ndarray:
+    """The 1-px-shift band: the pixels a 1-px shift of the outline of ``truth``, out or in, can flip.
+
+    ``binary_dilation(truth) & ~binary_erosion(truth)`` with ndimage's default 4-connected cross.
+
+    Parameters
+    ----------
+    truth : 2-D bool (or 0/1) mask of one object.
+
+    Returns
+    -------
+    numpy.ndarray of bool, the mask's shape.
+
+    Examples
+    --------
+    >>> t = np.zeros((7, 7), bool); t[2:5, 2:5] = True
+    >>> shift_band(t).astype(int)[1:6, 1:6]
+    array([[0, 1, 1, 1, 0],
+           [1, 1, 1, 1, 1],
+           [1, 1, 0, 1, 1],
+           [1, 1, 1, 1, 1],
+           [0, 1, 1, 1, 0]])
+    >>> shift_band(np.full((3, 3), 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: truth is not a binary mask: it holds the values [2]. shift_band takes one object's 0/1 (or bool) mask
+    """
+    t = as_binary(truth, "truth", ndims=(2,), hint="shift_band takes one object's 0/1 (or bool) mask")
+    return ndi.binary_dilation(t) & ~ndi.binary_erosion(t)
+
+
+def tolerant_iou(pred: Any, truth: Any) -> float:
+    """IoU without the pixels a 1-px shift of the true outline (out or in, 4-connected) can flip.
+
+    The pixels of :func:`shift_band` of ``truth`` are left out of both intersection and union, so
+    an outline moved by 1 px scores 1.0. NaN when nothing is left to score.
+
+    Parameters
+    ----------
+    pred, truth : 2-D bool (or 0/1) masks of one shape: a predicted mask and the true object.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> t = np.zeros((9, 9), bool); t[2:7, 2:7] = True
+    >>> from scipy import ndimage
+    >>> tolerant_iou(ndimage.binary_dilation(t), t), tolerant_iou(ndimage.binary_erosion(t), t)
+    (1.0, 1.0)
+    >>> tolerant_iou(np.zeros((9, 9), bool), t)
+    0.0
+    >>> tolerant_iou(np.zeros((8, 8), bool), t)
+    Traceback (most recent call last):
+    ...
+    ValueError: pred and truth must have one shape, got (8, 8) and (9, 9)
+    """
+    p, t = as_binary(pred, "pred", ndims=(2,)), as_binary(truth, "truth", ndims=(2,))
+    if p.shape != t.shape:
+        raise ValueError(f"pred and truth must have one shape, got {p.shape} and {t.shape}")
+    keep = ~shift_band(t)
+    union = ((p | t) & keep).sum()
+    return float(((p & t) & keep).sum() / union) if union else float("nan")
+
+
+def zoomed(predict: Predictor, mask: Any, half: int = 16) -> Predictor:
+    """``predict`` run on a 2x enlarged window of ``2 * half`` px around ``mask``'s object, shrunk back.
+
+    A naive version of RITM's zoom-in: the window is centred on the object (moved inside the
+    image where needed), each pixel becomes a 2x2 block, the clicks inside the window are moved
+    to the enlarged window's coordinates, and the answer is shrunk back by a 2x2 majority vote.
+    Outside the window the mask is background. (RITM zooms to the box of the current mask.)
+
+    Parameters
+    ----------
+    predict : ``predict(image, positive, negative, previous_mask) -> mask``.
+    mask : 2-D bool mask of the object, used only to place the window.
+    half : half the window's side in px (at least 1; the window must fit in the image).
+
+    Returns
+    -------
+    callable
+        A predictor with the same signature.
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[6:9, 6:9] = True
+    >>> disk = lambda img, pos, neg, prev: click_maps(pos, neg, img.shape, radius=2)[0] > 0
+    >>> int(disk(np.zeros((16, 16)), [(7, 7)], [], None).sum())       # a radius-2 disk
+    13
+    >>> int(zoomed(disk, t, half=4)(np.zeros((16, 16)), [(7, 7)], [], None).sum())   # half as wide
+    3
+    >>> zoomed(disk, t, half=9)
+    Traceback (most recent call last):
+    ...
+    ValueError: half must fit the image: a window of 18 px in a (16, 16) mask, got half=9
+    """
+    if not callable(predict):
+        raise TypeError(f"predict must be a function predict(image, positive, negative, previous), got {predict!r}")
+    m = as_binary(mask, "mask", ndims=(2,))
+    if not m.any():
+        raise ValueError("mask is empty: there is no object to zoom on")
+    half = check_int(half, "half", minimum=1)
+    if 2 * half > min(m.shape):
+        raise ValueError(f"half must fit the image: a window of {2 * half} px in a {m.shape} mask, got half={half}")
+    rr, cc = np.nonzero(m)
+    r0, c0 = (int(np.clip(round(v.mean()) - half, 0, n - 2 * half)) for v, n in zip((rr, cc), m.shape))
+    win = np.s_[r0:r0 + 2 * half, c0:c0 + 2 * half]
+
+    def enlarge(a: np.ndarray) -> np.ndarray:       # each pixel of the window becomes a 2x2 block
+        return np.kron(np.asarray(a)[win], np.ones((2, 2), np.asarray(a).dtype))
+
+    def inside(clicks: Sequence) -> list[tuple[int, int]]:
+        return [(2 * (r - r0), 2 * (c - c0)) for r, c in clicks if 0 <= r - r0 < 2 * half and 0 <= c - c0 < 2 * half]
+
+    def predict_zoomed(image: Any, positive: Sequence, negative: Sequence, previous: Any = None) -> np.ndarray:
+        big = predict(enlarge(image), inside(positive), inside(negative), None if previous is None else enlarge(previous))
+        out = np.zeros(np.shape(image), bool)
+        out[win] = np.asarray(big, float).reshape(2 * half, 2, 2 * half, 2).mean((1, 3)) >= 0.5
+        return out
+
+    return predict_zoomed
+
+
+def corrective_sample(model: torch.nn.Module, image: Any, target: Any, first: tuple[int, int]) -> dict[str, Any]:
+    """One training sample with one corrective round, as :func:`train_click_model` builds it.
+
+    The model answers a first positive click (no gradients); the simulated annotator adds a
+    corrective click where that answer is wrong (:func:`next_click`); the answer becomes the
+    previous-mask input, and the loss scores the model's answer to both clicks.
+
+    Parameters
+    ----------
+    model : a click model (:func:`click_model`, :func:`load_click_model`).
+    image : 2-D grey crop, sides multiples of 8.
+    target : 2-D bool mask of the object, the image's shape.
+    first : ``(row, col)`` of the first, positive click.
+
+    Returns
+    -------
+    dict
+        ``first_pred`` (the answer to click 1), ``click`` (``((row, col), positive)``, the
+        corrective click), ``pred`` (the answer to both clicks), ``pixel_loss`` (per-pixel
+        cross-entropy of that answer, nats) and ``loss`` (its mean: the sample's loss).
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> s = corrective_sample(click_model(width=4), np.zeros((16, 16)), t, (8, 8))
+    >>> s["pixel_loss"].shape, round(float(s["pixel_loss"].mean()), 5) == round(s["loss"], 5)
+    ((16, 16), True)
+    >>> corrective_sample(click_model(width=4), np.zeros((16, 16)), t, (0, 0))
+    Traceback (most recent call last):
+    ...
+    ValueError: first must be a positive click inside the target, got (0, 0)
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch module (e.g. load_click_model()), got {type(model).__name__}")
+    img = _grey(image)
+    t = as_binary(target, "target", ndims=(2,))
+    if t.shape != img.shape:
+        raise ValueError(f"target must have the image's shape {img.shape}, got {t.shape}")
+    r, c = (int(v) for v in first)
+    if not (0 <= r < t.shape[0] and 0 <= c < t.shape[1]) or not t[r, c]:
+        raise ValueError(f"first must be a positive click inside the target, got {tuple(first)}")
+    predict = click_predictor(model)
+    first_pred = predict(img, [(r, c)], [], None)
+    click, positive = next_click(first_pred, t, clicked=[(r, c)])
+    pos, neg = [(r, c)] + [click] * positive, [click] * (not positive)
+    maps = click_maps(pos, neg, t.shape)
+    model.eval()
+    with torch.no_grad():
+        logits = model(_inputs(img[None], maps[None, 0], maps[None, 1], first_pred[None].astype(np.float32)))
+        pixel = torch.nn.functional.cross_entropy(logits, torch.from_numpy(t[None].astype(np.int64)), reduction="none")
+    return {"first_pred": first_pred, "click": (click, positive), "pred": (logits[0, 1] > logits[0, 0]).numpy(),
+            "pixel_loss": pixel[0].numpy(), "loss": float(pixel.mean())}
+
+
+__all__ += ["contradicted", "shift_band", "tolerant_iou", "zoomed", "corrective_sample"]

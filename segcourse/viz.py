@@ -3522,8 +3522,8 @@ def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]
     window, extent = zoom_window(t)
     out_c, in_c = _pal.rgb(_pal.INSTANCE_COLOURS[7]), _pal.rgb(_pal.INSTANCE_COLOURS[1])   # no orange: a prediction
     hatch_c = _pal.rgb(_pal.NEUTRAL_COLOURS["ignored"])
-    red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("FP", "FN"))
-    tn, obj = (_pal.rgb(_pal.NEUTRAL_COLOURS[k]) for k in ("TN", "correct"))
+    obj, red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("TP", "FP", "FN"))   # TP green, as in every figure
+    tn = _pal.rgb(_pal.NEUTRAL_COLOURS["TN"])
     shown = np.zeros((*t.shape, 3)) + tn
     shown[t] = obj
     shown[p & ~t], shown[t & ~p] = red, blue
@@ -3534,15 +3534,16 @@ def shift_band_figure(image: Any, truth: Any, pred: Any, titles: tuple[str, str]
                           (ndimage.binary_erosion(t), in_c, ":")):
         axes[0].contour(m, levels=[0.5], colors=[colour], linewidths=1.8, linestyles=ls)
     axes[1].imshow(shown[window], extent=extent)
-    for r, c in zip(*np.nonzero(band)):                # hatch the band
-        axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor=hatch_c, lw=0))
+    for r, c in zip(*np.nonzero(band)):                # hatch the band: dark on the light green, light elsewhere
+        axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", lw=0,
+                                    edgecolor="0.1" if t[r, c] and p[r, c] else hatch_c))
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=9)
         ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:]); ax.set_xticks([]); ax.set_yticks([])
     fig.legend(handles=[Line2D([], [], color="white", lw=1.8, label="true outline"),
                         Line2D([], [], color=out_c, lw=1.8, ls="--", label="outline 1 px out"),
                         Line2D([], [], color=in_c, lw=1.8, ls=":", label="outline 1 px in"),
-                        Patch(color=tn, label="background, correct"), Patch(color=obj, label="object, correct"),
+                        Patch(color=tn, label="background, correct"), Patch(color=obj, label="found (predicted, true)"),
                         Patch(facecolor="0.5", edgecolor=hatch_c, lw=0, hatch="///", label="1-px-shift band (ignored)"),
                         Patch(color=red, label="false (predicted only)"), Patch(color=blue, label="missed (true only)")],
                loc="lower center", ncol=3, fontsize=8, facecolor="0.6")
@@ -3900,3 +3901,205 @@ def error_zoom_card(image: Any, target: Any, pred: Any, class_names: Sequence[st
 
 
 __all__ += ["error_zoom_card"]
+
+
+def corrective_sample_figure(image: Any, truth: Any, first: tuple[int, int], sample: Mapping[str, Any]):
+    """Lesson 06's training sample with one corrective round: click 1, the answer, the corrective click, the loss.
+
+    Four panels: the image with the true outline and click 1; the model's answer to click 1 (found,
+    false, missed) with the corrective click; its answer to both clicks, given the first answer as
+    previous mask; the per-pixel cross-entropy of that answer, whose mean is the sample's loss.
+
+    Parameters
+    ----------
+    image : 2-D grey crop.
+    truth : bool mask of the object, the image's shape.
+    first : ``(row, col)`` of click 1 (positive).
+    sample : :func:`segcourse.interactive.corrective_sample`'s result (``first_pred``, ``click``,
+        ``pred``, ``pixel_loss``, ``loss``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True; p = np.zeros_like(t); p[6:10, 6:10] = True
+    >>> s = {"first_pred": p, "click": ((4, 4), True), "pred": t, "pixel_loss": np.zeros((16, 16)), "loss": 0.0}
+    >>> fig = corrective_sample_figure(np.zeros((16, 16)), t, (8, 8), s)
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes[:4]]
+    ['click 1 (positive)', 'answer to click 1', 'answer to clicks 1 and 2', 'per-pixel loss']
+    >>> plt.close(fig)
+    >>> corrective_sample_figure(np.zeros((16, 16)), t, (8, 8), {"loss": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: sample must be interactive.corrective_sample(...)'s result; it lacks ['click', 'first_pred', 'pixel_loss', 'pred']
+    """
+    from matplotlib.lines import Line2D
+
+    need = {"first_pred", "click", "pred", "pixel_loss", "loss"}
+    if not isinstance(sample, Mapping) or not need <= set(sample):
+        lacks = sorted(need - set(sample)) if isinstance(sample, Mapping) else sorted(need)
+        raise ValueError(f"sample must be interactive.corrective_sample(...)'s result; it lacks {lacks}")
+    img = np.asarray(to_numpy(image, "image"), float)
+    t = as_binary(truth, "truth", (2,))
+    first_pred, pred = as_binary(sample["first_pred"], "first_pred", (2,)), as_binary(sample["pred"], "pred", (2,))
+    check_same_size(image=img.shape, truth=t.shape, first_pred=first_pred.shape, pred=pred.shape)
+    clicks = [(tuple(first), True), sample["click"]]
+    iou = [float((p & t).sum() / max((p | t).sum(), 1)) for p in (first_pred, pred)]
+    fig, axes = plt.subplots(1, 4, figsize=(12, 3.6))
+    lo, hi = np.percentile(img, (1, 99))
+    axes[0].imshow(img, cmap="gray", vmin=lo, vmax=hi)
+    axes[0].contour(t, levels=[0.5], colors=["white"], linewidths=1.5)
+    axes[1].imshow(_outcome_rgb(t, first_pred))
+    axes[2].imshow(_outcome_rgb(t, pred))
+    im = axes[3].imshow(np.asarray(sample["pixel_loss"], float), cmap=_pal.LOG_CMAP, vmin=0)
+    fig.colorbar(im, ax=axes[3], fraction=0.046, pad=0.03, label="cross-entropy (nats)")
+    for ax, shown in zip(axes, (clicks[:1], clicks, clicks, clicks)):
+        _click_marks(ax, shown)
+        ax.set_axis_off()
+    kind = "positive" if sample["click"][1] else "negative"
+    axes[0].set_title("click 1 (positive): the deepest\npixel of the true object", fontsize=9)
+    axes[1].set_title(f"answer to click 1: IoU {iou[0]:.2f}\nthe annotator's click 2 ({kind})", fontsize=9)
+    axes[2].set_title(f"answer to clicks 1 and 2: IoU {iou[1]:.2f}\n(previous mask: the answer to click 1)",
+                      fontsize=9)
+    axes[3].set_title(f"per-pixel loss: mean {sample['loss']:.3f}\n= the sample's loss", fontsize=9)
+    handles = [Line2D([], [], color="white", lw=1.5, label="true outline"),
+               *outcome_handles(("TP", "FP", "FN", "TN"), labels={"TP": "found (predicted, true)",
+                                "FP": "false (predicted only)", "FN": "missed (true only)", "TN": "neither (TN)"}),
+               *(Line2D([], [], marker=m, ls="", mfc=_pal.rgb(_pal.OUTCOME_COLOURS[k]), mec="black", ms=9, label=name)
+                 for m, k, name in (("P", "TP", "positive click"), ("X", "FP", "negative click"))
+                 if name.startswith("positive") or not sample["click"][1])]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+__all__ += ["corrective_sample_figure"]
+
+
+def click_curves_figure(curves: Mapping[str, Sequence[float]], colours: Mapping[str, Any], title: str,
+                        thresholds: tuple[float, float] = (0.85, 0.90)):
+    """Lesson 06's IoU-vs-clicks curves of one object, with NoC marked where each curve first reaches a threshold.
+
+    A filled triangle marks the click after which a curve first reaches the first threshold (NoC@85),
+    an open one (nudged right) the second (NoC@90); a curve that never reaches a threshold gets no
+    mark, and the legend lists the open triangle only if some curve has one.
+
+    Parameters
+    ----------
+    curves : method name -> IoU after each click.
+    colours : method name -> colour (every name of ``curves``).
+    title : the axes' title.
+    thresholds : the two IoU thresholds, drawn as a solid and a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = click_curves_figure({"a": [0.5, 0.86, 0.95], "b": [0.3, 0.4, 0.5]}, {"a": "C0", "b": "C1"}, "one")
+    >>> [h.get_label() for h in fig.axes[0].get_legend().legend_handles]
+    ['a', 'b', 'IoU 0.85', 'IoU 0.90', 'NoC@85 (filled)', 'NoC@90 (open)']
+    >>> plt.close(fig)
+    >>> click_curves_figure({"a": [0.5]}, {}, "one")
+    Traceback (most recent call last):
+    ...
+    ValueError: colours must name every method of curves; missing ['a']
+    """
+    from matplotlib.lines import Line2D
+
+    missing = sorted(set(curves) - set(colours))
+    if missing:
+        raise ValueError(f"colours must name every method of curves; missing {missing}")
+    if not curves:
+        raise ValueError("curves must hold at least one method's IoU curve, got none")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    reached_second = False
+    for name, ious in curves.items():
+        ious = np.asarray(ious, float)
+        ks = np.arange(1, len(ious) + 1)
+        ax.plot(ks, ious, "o-", color=colours[name], ms=4, label=name)
+        for t, fill, dx in ((thresholds[0], colours[name], 0), (thresholds[1], "white", 0.35)):
+            if (ious >= t).any():
+                n = int(np.argmax(ious >= t))
+                ax.plot(n + 1 + dx, ious[n], "^", color=colours[name], mfc=fill, mec="black", ms=10, zorder=3)
+                reached_second |= t == thresholds[1]
+    marks = [Line2D([], [], color="black", lw=0.8, label=f"IoU {thresholds[0]:.2f}"),
+             Line2D([], [], color="black", lw=0.8, ls="--", label=f"IoU {thresholds[1]:.2f}"),
+             Line2D([], [], marker="^", ls="", color="0.3", ms=8, label=f"NoC@{round(100 * thresholds[0])} (filled)")]
+    marks += [Line2D([], [], marker="^", ls="", color="0.3", mfc="white", ms=8,
+                     label=f"NoC@{round(100 * thresholds[1])} (open)")] * reached_second
+    ax.axhline(thresholds[0], color="black", lw=0.8); ax.axhline(thresholds[1], color="black", lw=0.8, ls="--")
+    n_max = max(len(v) for v in curves.values())
+    ax.set_xlim(0.5, n_max + 0.5); ax.set_ylim(0.1, 1)
+    ax.set_xticks([k for k in (1, 5, 10, 15, 20) if k <= n_max])
+    ax.set_xlabel("clicks"); ax.set_ylabel("IoU with the target"); ax.set_title(title)
+    ax.legend(handles=ax.get_legend_handles_labels()[0] + marks, loc="center left", bbox_to_anchor=(1.02, 0.5),
+              fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def click_failures_figure(images: Any, truths: Any, runs: Mapping[int, Mapping[str, Any]], titles: Mapping[int, str],
+                          edges: Mapping[int, str] | None = None, colour: Any = "C0", label: str = "IoU"):
+    """Lesson 06's failure gallery: one :func:`click_failure_row` per failed object, with one shared legend.
+
+    Parameters
+    ----------
+    images, truths : the crops and their true masks, indexed by the keys of ``runs``.
+    runs : object index -> ``simulate_clicks(..., keep_masks=True)`` result.
+    titles : object index -> the row's title.
+    edges : object index -> the crop's side that is the image's edge (objects not named: none).
+    colour : the IoU curves' colour.
+    label : the IoU curve's legend text.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((20, 20), bool); t[5:11, 5:11] = True; p = t.copy(); p[5, 5:9] = False
+    >>> run = {"ious": [0.5, 0.9], "clicks": [((7, 7), True), ((5, 5), True)], "masks": [p, p], "pred": p}
+    >>> fig = click_failures_figure([np.zeros((20, 20))], [t], {0: run}, {0: "one"}, edges={0: "right"})
+    >>> len(fig.axes), len(fig.legends[0].legend_handles)
+    (3, 11)
+    >>> plt.close(fig)
+    >>> click_failures_figure([np.zeros((20, 20))], [t], {0: run}, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: titles must give a title for every object of runs; missing [0]
+    """
+    from matplotlib.lines import Line2D
+
+    missing = sorted(set(runs) - set(titles))
+    if missing:
+        raise ValueError(f"titles must give a title for every object of runs; missing {missing}")
+    if not runs:
+        raise ValueError("runs must hold at least one failed object's run, got none")
+    edges = dict(edges or {})
+    fig, axes = plt.subplots(len(runs), 3, figsize=(9.6, 3.1 * len(runs)), squeeze=False)
+    for row, (i, run) in zip(axes, runs.items()):
+        click_failure_row(row, images[i], truths[i], run, titles[i], edge=edges.get(i), colour=colour)
+    axes[-1, 2].set_xlabel("clicks")
+    green, red, blue = (_pal.rgb(_pal.OUTCOME_COLOURS[k]) for k in ("TP", "FP", "FN"))
+    handles = [Line2D([], [], color="white", lw=1.5, label="truth outline"),
+               Line2D([], [], color=_pal.rgb(_pal.INSTANCE_COLOURS[9]), lw=4, label="image edge"),
+               Patch(color=green, label="found (predicted, true)"), Patch(color=red, label="false (predicted only)"),
+               Patch(color=blue, label="missed (true only)"),
+               Patch(color=_pal.rgb(_pal.NEUTRAL_COLOURS["TN"]), label="neither (TN)"),
+               Line2D([], [], marker="P", ls="", mfc=green, mec="black", ms=9, label="positive click"),
+               Line2D([], [], marker="X", ls="", mfc=red, mec="black", ms=9, label="negative click"),
+               Line2D([], [], color=colour, marker="o", ms=3, label=label),
+               Line2D([], [], color="black", lw=0.8, label="IoU 0.85"),
+               Line2D([], [], marker="o", ls="", mfc="none", mec="black", ms=8, label="click contradicted by the mask")]
+    if not edges:
+        handles.pop(1)
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+__all__ += ["click_curves_figure", "click_failures_figure"]

@@ -107,7 +107,8 @@ def click_maps(clicks, shape, radius=3):
 
 
 demo = click_maps([(2, 2, True), (5, 6, False)], (8, 9), radius=2)
-print("shape", demo.shape, demo.dtype, "| positive disk:", int(demo[0].sum()), "px | negative disk:", int(demo[1].sum()), "px")
+print("shape", demo.shape, demo.dtype, "| positive disk:", int(demo[0].sum()),
+      "px | negative disk:", int(demo[1].sum()), "px")
 print(demo[0].astype(int))
 
 # %% nbgrader={"grade": true, "grade_id": "check_click_maps", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -146,19 +147,23 @@ def simulate(predict, image, target, max_clicks=20, stop_at=0.85):
     ious, clicks, positive, negative = [iou(pred, target)], [], [], []
     while ious[-1] < stop_at and len(clicks) < max_clicks:
         try:
-            (r, c), is_positive = interactive.next_click(pred, target, clicked=[(r, c) for r, c, _ in clicks])
+            done = [(r, c) for r, c, _ in clicks]
+            (r, c), is_positive = interactive.next_click(pred, target, clicked=done)
         except ValueError:  # every error pixel has been clicked already: nothing new to click
             break
         (positive if is_positive else negative).append((r, c))
         clicks.append((r, c, is_positive))
-        pred = np.asarray(predict(image, list(positive), list(negative), pred), bool)  # the last mask is `previous`
+        # the last mask is `previous`
+        pred = np.asarray(predict(image, list(positive), list(negative), pred), bool)
         ious.append(iou(pred, target))
     return ious, clicks
     ### END SOLUTION
 
 
-ious, clicks = simulate(interactive.click_predictor(interactive.load_click_model()), images[3], masks[3])
-print("test nucleus 3, the shipped click model: IoU", [round(v, 3) for v in ious], "| clicks", clicks)
+shipped_predict = interactive.click_predictor(interactive.load_click_model())
+ious, clicks = simulate(shipped_predict, images[3], masks[3])
+print("test nucleus 3, the shipped click model: IoU", [round(v, 3) for v in ious],
+      "| clicks", clicks)
 
 # %% nbgrader={"grade": true, "grade_id": "check_simulate", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_simulate(simulate)
@@ -197,16 +202,17 @@ def seeds(clicks, shape, radius=2):
 
 from skimage.segmentation import random_walker
 
-clicks5 = [(32, 32, True), (26, 41, True), (34, 21, True), (30, 17, False), (26, 22, True)]  # §4's five clicks
-s = seeds(clicks5, images[3].shape, radius=1)                                              # §4's plus: radius 1
+clicks5 = [(32, 32, True), (26, 41, True), (34, 21, True), (30, 17, False), (26, 22, True)]
+s = seeds(clicks5, images[3].shape, radius=1)  # §4's plus: radius 1
 walked = random_walker(images[3], s, beta=130, mode="cg_j", tol=1e-3) == 1
-lesson = interactive.random_walker_predictor(beta=130)(images[3], [(r, c) for r, c, p in clicks5 if p],
-                                                       [(r, c) for r, c, p in clicks5 if not p], None)
+pos5, neg5 = ([(r, c) for r, c, p in clicks5 if p == want] for want in (True, False))
+lesson = interactive.random_walker_predictor(beta=130)(images[3], pos5, neg5, None)
 iou_seeds = round(float((walked & masks[3]).sum() / (walked | masks[3]).sum()), 3)
 iou_lesson = round(float((lesson & masks[3]).sum() / (lesson | masks[3]).sum()), 3)
 print("seed pixels per label:", {int(k): int(n) for k, n in zip(*np.unique(s, return_counts=True))},
       "| random walker on nucleus 3, IoU", iou_seeds)
-print("§4's random walker after the same 5 clicks, IoU", iou_lesson, "| the same mask:", bool((walked == lesson).all()))
+print("§4's random walker after the same 5 clicks, IoU", iou_lesson, "| the same mask:",
+      bool((walked == lesson).all()))
 
 # %% nbgrader={"grade": true, "grade_id": "check_seeds", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_seeds(seeds)
@@ -312,7 +318,7 @@ print(viz.text_table(rows, {k: ".2f" for k in rows["coins"]}, "objects"))
 def click_batch(images, pos_maps, neg_maps, prev_masks):
     ### BEGIN SOLUTION
     grey = np.asarray(images, np.float32) / 255.0
-    channels = [grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32), np.asarray(prev_masks, np.float32)]
+    channels = [grey, *(np.asarray(a, np.float32) for a in (pos_maps, neg_maps, prev_masks))]
     return torch.from_numpy(np.stack(channels, axis=1))
     ### END SOLUTION
 
@@ -330,7 +336,8 @@ def train_step(model, optimiser, images, targets, firsts):
     for first, p, t in zip(firsts, pred, targets):
         (r, c), positive = interactive.next_click(p, t, clicked=[first])
         seconds.append((r, c, positive))
-        maps.append(interactive.click_maps([first, (r, c)] if positive else [first], [] if positive else [(r, c)], shape))
+        pos, neg = ([first, (r, c)], []) if positive else ([first], [(r, c)])
+        maps.append(interactive.click_maps(pos, neg, shape))
     maps = np.stack(maps)
     x = click_batch(images, maps[:, 0], maps[:, 1], pred)
     model.train()
@@ -344,13 +351,17 @@ def train_step(model, optimiser, images, targets, firsts):
 
 step_images, step_masks = interactive.nuclei_objects("left")
 step_images, step_masks = (step_images[:4] * 255).astype(np.uint8), step_masks[:4]
-firsts = [interactive.next_click(np.zeros_like(m), m)[0] for m in step_masks]  # click 1: each object's deepest pixel
-pos_maps = np.stack([interactive.click_maps([f], [], m.shape)[0] for f, m in zip(firsts, step_masks)])
+firsts = [interactive.next_click(np.zeros_like(m), m)[0] for m in step_masks]  # deepest pixels
+pos_maps = np.stack([interactive.click_maps([f], [], m.shape)[0]
+                     for f, m in zip(firsts, step_masks)])
 x = click_batch(step_images, pos_maps, np.zeros_like(pos_maps), np.zeros_like(step_masks))
-print("batch", tuple(x.shape), x.dtype, "| largest value per channel:", [float(v) for v in x.amax(dim=(0, 2, 3))])
-step_model = interactive.load_click_model()  # the shipped model: a fresh copy, changed only in this notebook's memory
-loss, seconds = train_step(step_model, torch.optim.Adam(step_model.parameters(), lr=1e-3), step_images, step_masks, firsts)
-print(f"one corrective round of the shipped model on 4 training nuclei: second clicks {seconds}; loss {loss:.2f}")
+print("batch", tuple(x.shape), x.dtype, "| largest value per channel:",
+      [float(v) for v in x.amax(dim=(0, 2, 3))])
+step_model = interactive.load_click_model()  # a fresh copy, changed only in this notebook's memory
+optimiser = torch.optim.Adam(step_model.parameters(), lr=1e-3)
+loss, seconds = train_step(step_model, optimiser, step_images, step_masks, firsts)
+print(f"one corrective round of the shipped model on 4 training nuclei: second clicks {seconds}; "
+      f"loss {loss:.2f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_click_step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_click_step(click_batch, train_step)
@@ -399,7 +410,8 @@ def smallest_radius(threshold, radii=range(3, 16), shift=shift_ious):
 
 for radius in (3, 6, 9, 12, 15, 18):
     out_iou, in_iou = shift_ious(radius)
-    print(f"radius {radius:2d} (about {np.pi * radius ** 2:4.0f} px): IoU 1 px out {out_iou:.3f}, 1 px in {in_iou:.3f}")
+    print(f"radius {radius:2d} (about {np.pi * radius ** 2:4.0f} px): IoU 1 px out {out_iou:.3f}, "
+          f"1 px in {in_iou:.3f}")
 print("smallest radius for 0.85:", smallest_radius(0.85), "| for 0.90:", smallest_radius(0.90),
       "| for 0.90 among radii 16 to 40:", smallest_radius(0.90, range(16, 41)))
 

@@ -66,8 +66,18 @@ def test_shift_band_figure_says_correct_not_right():
     img, t, p = _case()
     fig = viz.shift_band_figure(img, t, p, ("a", "b"))
     texts = [x.get_text() for x in fig.legends[0].get_texts()]
-    assert "background, correct" in texts and "object, correct" in texts
+    assert "background, correct" in texts and "found (predicted, true)" in texts
     assert not any("right" in x for x in texts)
+    plt.close(fig)
+
+
+def test_shift_band_figure_draws_found_pixels_in_the_tp_colour():
+    """Review 06s12b N5: correct object pixels are green (TP) here as in every other figure."""
+    img, t, p = _case()
+    fig = viz.shift_band_figure(img, t, p, ("a", "b"))
+    shown = fig.axes[1].images[0].get_array()
+    green = palette.rgb(palette.OUTCOME_COLOURS["TP"])
+    assert any(np.allclose(px, green) for px in shown.reshape(-1, 3)), "no TP-green pixel"
     plt.close(fig)
 
 
