@@ -2,8 +2,8 @@
 # # 01 · Semantic segmentation: one class for every pixel
 #
 # A semantic segmentation model returns a **label map**: one class id per pixel, and no *objects*
-# (lesson 03 separates them). On toy road scenes we build the whole loop: data, a plain-numpy
-# baseline, a tiny UNet, and the numbers that show where it fails.
+# (lesson 03 separates them). On toy road scenes: data, a numpy baseline, a tiny UNet, and the
+# numbers that show where it fails.
 #
 # **After this lesson you can**
 #
@@ -112,8 +112,8 @@ print(f"sky + road + sidewalk: {share[:3].sum():.2%} | lane marking + car: {shar
 # Sky, road and sidewalk own 97.58 % of the pixels: a model that never predicts a lane marking or
 # a car can get up to 97.58 % of them right. Hence **per-class** IoU.
 #
-# **Class weights** count a rare class's pixels more. The usual start is **inverse frequency**,
-# weight = 1 / share: every class then holds the same share of the total weight:
+# **Class weights** count a rare class's pixels more; **inverse frequency** (weight = 1 / share)
+# gives every class the same share of the total weight:
 
 # %%
 inverse = 1 / share
@@ -125,19 +125,16 @@ print_table(["", *train_set.class_names], [
      *(f"{v:.3f}" for v in share * inverse / (share * inverse).sum())],
     ["... with this lesson's [1, 1, 1, 5, 5]",
      *(f"{v:.3f}" for v in share * course_weights / (share * course_weights).sum())]])
-median_frequency = np.median(share) / share                 # "median frequency balancing"
-print("median frequency weight × share, per class:", np.round(median_frequency * share, 4))
 
 # %% [markdown]
 # Inverse frequency counts a lane pixel 39.5 times a sky pixel; such weights are often softened
-# with a square root or a cap. *Median frequency balancing* (median share / share) is no softening:
-# weight × share is the same for every class (last line), a constant that torch's weighted mean
-# divides away (§5; exercise 1). Section 4 uses 5 for lane marking and car: their share of the
-# total weight rises from 0.009 to 0.043 and from 0.015 to 0.068.
+# with a square root or a cap (Appendix F: median frequency balancing is not one). Section 4 uses 5
+# for lane marking and car: their share of the total weight rises from 0.009 to 0.043 and from
+# 0.015 to 0.068.
 #
 # ## 3 · A baseline in plain numpy: nearest mean colour
 #
-# **Takeaway: colour alone cannot separate classes that look alike, and a confusion matrix shows which.**
+# **Takeaway: colour alone cannot separate look-alike classes; a confusion matrix shows which.**
 #
 # Give every pixel the class whose mean training colour is nearest: a number to beat.
 
@@ -204,9 +201,8 @@ print(f"lane IoU {baseline_iou[lane]:.3f}; sky called lane: {cm[0, lane]:,}, lan
 #
 # **Takeaway: in a short run plain CE found the lanes (IoU > 0.5) in 0 of 5 seeds; weights in 3.**
 #
-# **One step by hand**, as `train.fit` takes it, on 32 scenes. `models.TinyUNet` turns
-# `(N, 3, H, W)` images into `(N, K, H, W)` logits; the prediction is `logits.argmax(1)`. First the
-# untrained prediction, scored by hand:
+# **One step by hand** on 32 scenes. `models.TinyUNet` turns `(N, 3, H, W)` images into
+# `(N, K, H, W)` logits; the prediction is `logits.argmax(1)`, scored here by hand:
 
 # %%
 torch.manual_seed(0)
@@ -221,7 +217,7 @@ print("untrained, per-class IoU by hand:", np.round(iou, 3), "| metrics.per_clas
       np.allclose(iou, metrics.per_class_iou(pred, y, 5)))
 
 # %% [markdown]
-# Untrained, the best class (road) reaches IoU 0.055. Lesson 02 opens the UNet layer by layer.
+# Untrained, the best class (road) reaches IoU 0.055.
 #
 # The loss: **cross-entropy** compares each pixel's softmax with its true class, times that
 # class's weight. **Soft Dice** uses the probabilities: Dice_c = (2 Σ p_c·t_c + 1) / (Σ p_c + Σ t_c
@@ -265,14 +261,12 @@ for name, w in (("plain CE", None), ("weighted CE", weight)):
           "of the gradient")
 
 # %% [markdown]
-# Plain CE gives lane pixels about their pixel share of the gradient: nothing in it favours a
-# rare class. The weights raise the share to 3.13 % (measured at this first step only).
+# Plain CE gives lane pixels about their pixel share of the gradient, nothing more; the weights
+# raise it to 3.13 % (at this first step).
 #
-# Two runs of 70 steps (2,240 images) compare losses: plain **cross-entropy** (CE), and a **Dice**
-# term (an average over *classes*) plus CE **class weights** of 5 for lane marking and car (lesson
-# 02 §10 varies the rest). You train the CE run live; `experiments.train_or_load` then loads the
-# recorded runs, which the text reads (yours may differ in the third decimal: README, "Same numbers
-# on every machine").
+# Two runs of 70 steps: plain CE, and CE with weights of 5 for lane marking and car
+# plus a **Dice** term (an average over *classes*). You train the CE run live; the text reads the
+# recorded runs (yours may differ in the third decimal: README, "Same numbers on every machine").
 #
 # **Predict first:** lane pixels are 0.94 % of the training pixels. Will plain CE find them in 70
 # steps?
@@ -321,10 +315,8 @@ print("lane IoU of the CE run at each evaluation (64 validation scenes):",
 # 97.47 % of the test pixels right: §2's warning about pixel accuracy.
 #
 # Why does the colour baseline find lanes (IoU 0.750) and the CE UNet not (**0** test pixels called
-# lane)? A **hypothesis**: the baseline gives every class its own mean colour, while the network
-# learns from a gradient summed over *pixels*, of which lane pixels held 0.68 % at the first step
-# (0.89 % of the pixels). With Dice and weights the same seed finds lanes. The scene with the most
-# lane pixels, seen by both runs:
+# lane)? A **hypothesis**: there each class gets its own mean colour; here, only its pixel share of
+# the gradient (0.68 %, above). With Dice and weights the same seed finds lanes. The scene with the most lane pixels:
 
 # %%
 lane_scene = int(np.argmax((test_set.labels == lane).sum((1, 2))))
@@ -342,8 +334,8 @@ for label, run in runs.items():
 # %% [markdown]
 # The CE model calls none of this scene's lane pixels lane: the class is missing, not misplaced.
 #
-# **One seed proves little.** Is it Dice or the weights, and would another seed agree? Every
-# combination on five seeds ships as `segcourse/results/ablation.json`:
+# **One seed proves little.** Dice or the weights? Another seed? Every combination on five seeds
+# ships as `segcourse/results/ablation.json`:
 
 # %%
 ablation = experiments.load("ablation")
@@ -368,11 +360,11 @@ print(f"runs whose lane IoU is 0.000 or at least 0.8: "
 tolerance = 0.01              # what two machines may differ by; a smaller change is no improvement
 
 # %% [markdown]
-# Seed 0 of two settings repeats the runs above on another machine, within a **tolerance** of 0.01
-# mIoU (Appendix C): "improved" (here and in exercise 5) means by more.
+# Seed 0 repeats the runs above on another machine within a **tolerance** of 0.01 mIoU
+# (Appendix C), so "improved" (here and in exercise 5) means by more.
 #
 # * **Lane markings are all or nothing** at this budget: 19 of the 20 runs score 0.000 or at least
-#   0.8 (the per-seed columns).
+#   0.8.
 # * **The class weights do most of the work:** with them, lanes are found in 3 of 5 seeds, with or
 #   without Dice; Dice alone, 1 of 5.
 # * **The Dice effect is not settled:** paired by seed, adding Dice to the weights gives a sign-flip
@@ -386,9 +378,9 @@ tolerance = 0.01              # what two machines may differ by; a smaller chang
 # **Takeaway: the short model's errors are boundary errors; its confidence ranks them well outside
 # the sky, but is too low (Appendix B).**
 #
-# The short model's worst test scene: its prediction over the image, then the true class outlines
-# on the grey image with each wrong pixel **cyan** on a class edge (a 3×3 neighbourhood holding two
-# classes) or **magenta** inside a region, and the model's confidence (its max probability).
+# The short model's worst test scene: its prediction; the true class outlines on the grey image,
+# each wrong pixel **cyan** on a class edge (a 3×3 neighbourhood holding two classes) or
+# **magenta** inside a region; and its confidence (max probability).
 
 # %%
 short = runs["CE + Dice + weights"]
@@ -453,20 +445,7 @@ print(f"darkest car (mean brightness {grey[dark_car].mean():.3f}): {dark_car.sum
 # %% [markdown]
 # In scene #107, 59 of the 74 wrong pixels are cyan: fringes on class edges. The near-black car at
 # the lower left (41 pixels) is missed entirely: 15 magenta pixels inside, 26 cyan on its edge. The
-# other cars lose none. Does the confidence map point at the errors?
-
-# %%
-sky_px = truth == 0
-groups = {"wrong pixels": wrong, "right pixels": ~wrong,
-          "right outside the sky": ~wrong & ~sky_px, "sky": sky_px}
-means = ", ".join(f"{k} {confidence[m].mean():.2f}" for k, m in groups.items())
-print(f"mean max probability: {means} | sky pixels right: {(sky_px & ~wrong).sum():,} "
-      f"of {sky_px.sum():,}")
-
-# %% [markdown]
-# Averaged over the scene, no (wrong pixels 0.79, right ones 0.74), because of the sky: 0.48, yet
-# 1,727 of its 1,728 pixels are right. Outside it the right pixels average 0.93. Over all 200 test
-# scenes:
+# other cars lose none. Over all 200 test scenes:
 
 # %%
 error_table(short_pred, test_set.labels)
@@ -505,8 +484,8 @@ print(f"the short model's wrong pixels among those marked 255: "
 # * **The warning:** lane marking becomes `nan`: every lane pixel is an edge pixel, so the class
 #   left the score. Report what was ignored (here 13.8 %).
 #
-# **The loss** skips the 255 pixels too. By hand, on the short model's log-probabilities for 20
-# scenes (used as logits):
+# **The loss** skips them too. By hand, with the short model's log-probabilities on 20 scenes as
+# logits:
 
 # %%
 _, probs20 = train.predict(short["model"], test_set.images[:20], device="cpu")
@@ -529,10 +508,10 @@ print(f"weighted cross-entropy, ignore_index=255: {torch_ce[1]:.4f} | by hand, d
 #
 # ## 6 · The shipped model
 #
-# **Takeaway: the shipped model (wider, more data, longer) is almost never wrong on its own camera,
-# so that camera can teach little more.**
+# **Takeaway: the shipped model (wider, more data, longer) is almost never wrong on its own
+# camera.**
 #
-# The course ships weights for the same UNet, trained longer, with a **model card**:
+# The course ships weights for the same UNet with a **model card**:
 
 # %%
 model = models.pretrained("roads")
@@ -548,9 +527,8 @@ print(f"short model (§4-5): width {short['model'].config['width']}, "
       f"class weights {short_weights}")
 
 # %% [markdown]
-# The shipped model is wider, saw more scenes and more images, and weighs lane and car 3 instead
-# of 5 (`python -m segcourse.train --dataset roads --n-train 3000 --epochs 4` remakes it). On the
-# 200 test scenes:
+# `python -m segcourse.train --dataset roads --n-train 3000 --epochs 4` remakes it. On the 200
+# test scenes:
 
 # %%
 result = train.evaluate(model, test_set, device="cpu")
@@ -562,15 +540,16 @@ print(f"the most a perfect model could add: 1 - mIoU = {1 - result['miou']:.3f} 
 
 # %% [markdown]
 # The shipped model gets 285 of 819,200 test pixels wrong, 284 on class edges: on its own camera
-# it is **saturated** (a perfect model would add 0.002 mIoU, 0.2 of the tolerance). To see how it
-# fails, test it where it was not trained.
+# it is **saturated** (a perfect model would add 0.002 mIoU, 0.2 of the tolerance). Next, a camera
+# it was not trained on.
 #
 # ## 7 · A shifted camera: when colours lie
 #
-# **Takeaway: on a new camera the errors become region errors: whole patches of sidewalk are called road.**
+# **Takeaway: on a new camera the errors become region errors: sidewalk patches called road.**
 #
 # A second camera has more noise, stronger lighting changes and a sidewalk coloured almost like
-# the road. One knob at a time, then all three (50 scenes each; then the 200 that §7–8 study). **Predict first:** which single knob costs the most mIoU?
+# the road: one knob at a time, then all three (50 scenes each, then 200). **Predict first:** which
+# single knob costs the most mIoU?
 
 # %%
 shift = {"sidewalk_gap": 0.03, "noise": 0.06, "lighting": 0.3}
@@ -590,7 +569,7 @@ shifted, shifted_result = data.road_scenes(200, seed=4242, **shift), r   # §7 a
 # %% [markdown]
 # Lighting alone costs almost nothing (0.999 → 0.997). Noise costs the most (0.981), mainly in
 # the cars (0.995 → 0.934); the sidewalk colour alone gives 0.991. Together they compound: 0.937 on
-# the same 50 scenes, 0.906 on the 200. The errors, over the 200 and in the worst scene:
+# the same 50 scenes, 0.906 on the 200. The errors (200 scenes, then the worst):
 
 # %%
 cm = metrics.confusion_matrix(shifted_result["pred"], shifted.labels, num_classes=5)
@@ -618,13 +597,12 @@ print(f"scene #{i}: sidewalk pixels called road "
 # * **Region errors:** only 44.7 % of the wrong shifted pixels lie on a class edge.
 # * **Sidewalk → road** is 73 % of the errors; in scene #74, whole patches (second figure).
 # * **A rare class is fragile:** car recall stays at 0.99, but precision falls to 0.75.
-# * **The false cars are speckle** (Appendix D): dropping car blobs smaller than the smallest
-#   *training* car blob (a minimum-area filter) lifts car IoU to 0.883.
+# * **The false cars are speckle** (Appendix D): a minimum-area filter (the smallest *training*
+#   car blob) lifts car IoU to 0.883.
 #
-# **One worst scene, or many bad ones?** The mIoU so far is *pooled*: every pixel of the 200
-# scenes goes into one confusion matrix, then the classes are averaged (the short model's 0.933).
-# *Per-scene* mIoU (`per_sample_miou`) scores each scene on its own (over the classes in its truth
-# or prediction): its median is another number. Short model (test) and shipped model (shifted):
+# **One worst scene, or many bad ones?** The mIoU so far is *pooled*: all 200 scenes' pixels go
+# into one confusion matrix (the short model's 0.933). *Per-scene* mIoU (`per_sample_miou`) scores
+# each scene on its own. Short model (test) and shipped model (shifted):
 
 # %%
 per_scene = {"short model (70 steps), test scenes": short["test"]["per_sample_miou"],
@@ -642,10 +620,10 @@ for label, v in per_scene.items():
 #
 # **Takeaway: move image and mask together, only into scenes a camera could see, and measure the fix.**
 #
-# **Geometry moves image and mask together.** A crop resized back to 64×64 may mix pixels
-# (bilinear) in the image, but the mask must copy one (*nearest neighbour*): halfway between ids 1
-# (road) and 3 (lane marking) lies 2 (sidewalk). Resize a mask crop both ways and count the
-# **invented** pixels: ids that none of the crop pixels a sample mixes (or copies) holds.
+# **Geometry moves image and mask together.** A resized crop may mix pixels (bilinear) in the
+# image, but the mask must copy one (*nearest neighbour*): halfway between road (1) and lane
+# marking (3) lies sidewalk (2). Resize a mask crop both ways and count the **invented** pixels:
+# ids that none of the crop pixels a sample mixes holds.
 
 # %%
 from collections import Counter
@@ -697,18 +675,17 @@ fig = viz.image_label_grid(*zip(*variants), test_set.class_names, test_set.palet
                            figsize=(12, 5.4))
 
 # %% [markdown]
-# Bottom row: each label map, moved with its image; the last column is what `rot90` would add.
+# Bottom row: each label map moves with its image; the last column is what `rot90` would add.
 #
-# **Does it fix the shifted camera?** The shipped recipe, retrained on three seeds per augmentation
-# (Appendix E, `segcourse/results/shift.json`):
+# **Does it fix the shifted camera?** The shipped recipe, retrained on three seeds per
+# augmentation (Appendix E):
 #
 # * **Flips only:** shifted mIoU 0.894 (mean of 3 seeds).
-# * **+ colour jitter + brightness:** 3 of 3 seeds improve by more than the tolerance, mostly in
-#   the cars.
-# * **+ pixel noise:** shifted mIoU 0.967, again 3 of 3 seeds; clean scenes lose a little.
+# * **+ colour jitter + brightness:** better in 3 of 3 seeds, mostly in the cars.
+# * **+ pixel noise:** shifted mIoU 0.967.
 #
-# The measured fix is colour **and** noise (noise alone is untested), a best case: the
-# augmentation strengths equal the shift's own.
+# The fix is colour **and** noise (noise alone is untested), a best case: the augmentation
+# strengths equal the shift's own.
 
 # %% [markdown]
 # ## 9 · Which change next?
@@ -717,10 +694,10 @@ fig = viz.image_label_grid(*zip(*variants), test_set.class_names, test_set.palet
 #
 # | what the evidence says | change to try | backed by |
 # |---|---|---|
-# | a thin, rare class missing after a short run (§4) | **the loss**: class weights (longer training alone is untested) | lanes in 3 of 5 seeds with weights, 0 of 5 with CE |
-# | errors on class edges after a short run (§5) | **longer + wider + more data** (§6; not separated) | 99 % of wrong pixels on class edges; 7,311 → 285 wrong pixels |
-# | region errors on a new camera (§7) | **data**: augmentation that matches the shift, then images from that camera | shifted mIoU 0.894 → 0.967 with colour + noise |
-# | speckle: 1,294 of 1,383 phantom car blobs smaller than any true car (§7, Appendix D) | **post-processing**: a minimum-area filter (or a morphological opening) | car IoU 0.749 → 0.883 on the shifted camera |
+# | a rare class missing after a short run (§4) | **the loss**: class weights (longer training alone untested) | lanes in 3 of 5 seeds, 0 of 5 with CE |
+# | edge errors after a short run (§5) | **longer + wider + more data** (§6; not separated) | 7,311 → 285 wrong pixels |
+# | region errors on a new camera (§7) | **data**: augmentation matching the shift, then that camera's images | shifted mIoU 0.894 → 0.967 with colour + noise |
+# | speckle: phantom car blobs smaller than any true car (Appendix D) | **post-processing**: a minimum-area filter | car IoU 0.749 → 0.883 |
 # | almost nothing wrong on its own data (§6) | **nothing**: more of the same will not show | 285 wrong pixels of 819,200 |
 #
 # Then measure the chosen change on several seeds.
@@ -749,9 +726,8 @@ overlay_ax.set_title(overlay_ax.get_title() + "\n(white: true car outline)")
 print(summary_text)
 
 # %% [markdown]
-# Lower row: the errors in §5's colours (cyan on a class edge, magenta inside a region) and the
-# prediction over the image, with the true car outlined in white: inside the lower-left outline the
-# near-black car is painted road.
+# Lower row: §5's error colours, and the prediction over the image with the true car outlined in
+# white: inside the lower-left outline the near-black car is painted road.
 
 # %% [markdown]
 # ## Pass check
@@ -759,8 +735,8 @@ print(summary_text)
 # You can:
 #
 # * say why pixel accuracy misleads here, and derive inverse-frequency weights (§2);
-# * say what `ignore_index=255` does in loss and metric, and why a score says what it ignored (§5);
-# * read a confusion matrix in pixels and in rates and name the largest confusion (§3, §7);
+# * say what `ignore_index=255` does in loss and metric, and what a score must then report (§5);
+# * read a confusion matrix and name the largest confusion (§3, §7);
 # * say why one seed cannot credit a loss, and read paired changes against a tolerance (§4);
 # * say, with counts, whether one scene's errors are typical (§5, §7);
 # * choose augmentations a scene allows and say which fixed the shifted camera (§8).
@@ -798,6 +774,20 @@ print(f"test car blobs ({len(car_colours)}) by the class mean nearest their own 
 
 # %% [markdown]
 # ### B · Does the confidence point at the errors? (§5)
+#
+# First §5's worst scene, whose confidence map you saw:
+
+# %%
+sky_px = truth == 0
+groups = {"wrong pixels": wrong, "right pixels": ~wrong,
+          "right outside the sky": ~wrong & ~sky_px, "sky": sky_px}
+means = ", ".join(f"{k} {confidence[m].mean():.2f}" for k, m in groups.items())
+print(f"mean max probability: {means} | sky pixels right: {(sky_px & ~wrong).sum():,} "
+      f"of {sky_px.sum():,}")
+
+# %% [markdown]
+# Averaged over the scene, no (wrong pixels 0.79, right ones 0.74), because of the sky: 0.48, yet
+# 1,727 of its 1,728 pixels are right. Outside it the right pixels average 0.93. Over all pixels:
 #
 # **Ranking:** the **AUROC** is the chance that a random wrong pixel scores lower than a random
 # right one (0.5: a coin). **Scale:** a **reliability table** bins the pixels by max probability and
@@ -955,3 +945,18 @@ print_table(["training augmentation", "clean mIoU", "shifted mIoU (mean ± sd)",
 # %% [markdown]
 # Colour jitter + brightness buys the cars (shifted car IoU 0.743 → 0.928), not road or sidewalk;
 # noise lifts road and sidewalk too.
+
+# %% [markdown]
+# ### F · Median frequency balancing (§2)
+#
+# Many code bases weigh a class by *median share / share* (exercise 1 writes it). Weight × share,
+# per class:
+
+# %%
+median_frequency = np.median(share) / share
+print("median frequency weight × share, per class:", np.round(median_frequency * share, 4))
+
+# %% [markdown]
+# The product is the same for every class, so these weights are 1 / share times a constant, which
+# torch's weighted mean divides away (§5: weights × 7 give the same loss). They are inverse
+# frequency, not a softening of it.
