@@ -413,6 +413,8 @@ x6 = torch.as_tensor(scenes6.images).permute(0, 3, 1, 2)
 y6 = torch.as_tensor(scenes6.labels).long()
 batches6 = [(x6[i:i + 8], y6[i:i + 8]) for i in range(0, 240, 8)]   # 30 steps of 8 scenes
 test6 = data.road_scenes(100, seed=4242)                  # the lesson's first 100 test scenes
+
+# %% nbgrader={"grade": false, "grade_id": "train_steps_runs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 try:
     runs6 = {}
     settings6 = {"median frequency weights (ex. 1)": weights,
@@ -433,21 +435,21 @@ try:
         iou6 = runs6[label][1]
         print(f"{label:<32}: lanes found (lane IoU > 0.5): {iou6[3] > 0.5}; "
               f"any car pixel found: {iou6[4] > 0}")
-    (_, iou_w), (_, iou_1) = runs6.values()               # with the weights, all weights 1
-    print(f"road IoU lower with the weights: {iou_w[1] < iou_1[1]} "
-          f"(by more than 0.05: {iou_1[1] - iou_w[1] > 0.05}); "
-          f"sidewalk IoU below 0.2 in both runs: {max(iou_w[2], iou_1[2]) < 0.2}")
 except (NameError, NotImplementedError):
     print("write median_frequency_weights (exercise 1) and train_steps first, "
           "then run this cell again")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "train_steps_plot_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# The two runs side by side (ex. 1's weights are inverse frequency, as you saw there):
+# The two runs compared, side by side (ex. 1's weights are inverse frequency, as you saw there):
 
 # %% nbgrader={"grade": false, "grade_id": "train_steps_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
 
 if len(globals().get("runs6", {})) == 2:
+    (_, iou_w), (_, iou_1) = runs6.values()               # with the weights, all weights 1
+    print(f"road IoU lower with the weights: {iou_w[1] < iou_1[1]} "
+          f"(by more than 0.05: {iou_1[1] - iou_w[1] > 0.05}); "
+          f"sidewalk IoU below 0.2 in both runs: {max(iou_w[2], iou_1[2]) < 0.2}")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for k, (label, (losses, iou6)) in enumerate(runs6.items()):
         axes[0].plot(range(1, len(losses) + 1), losses, ("-", "--")[k], color="black", label=label)
