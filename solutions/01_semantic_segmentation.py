@@ -67,19 +67,26 @@ checks.check_median_frequency_weights(median_frequency_weights)
 # %% nbgrader={"grade": false, "grade_id": "mfw_vs_inverse", "locked": true, "schema_version": 3, "solution": false, "task": false}
 try:
     print("weights × frequency, per class:", np.round(weights * freq, 4))
-    logits1 = torch.randn(4, 5, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    target1 = torch.as_tensor(roads.labels[:4, ::4, ::4], dtype=torch.int64)    # 4 scenes, every 4th pixel
-    ce1 = [torch.nn.functional.cross_entropy(logits1, target1, weight=torch.as_tensor(w, dtype=torch.float64)).item()
-           for w in (weights, 1 / freq)]
+    seed0 = torch.Generator().manual_seed(0)
+    logits1 = torch.randn(4, 5, 16, 16, dtype=torch.float64, generator=seed0)
+    target1 = torch.as_tensor(roads.labels[:4, ::4, ::4], dtype=torch.int64)   # every 4th pixel
+    ce1 = []
+    for w in (weights, 1 / freq):
+        w = torch.as_tensor(w, dtype=torch.float64)
+        ce1.append(torch.nn.functional.cross_entropy(logits1, target1, weight=w).item())
     print(f"cross-entropy with your weights {ce1[0]:.6f}, with 1 / freq {ce1[1]:.6f}")
 except NameError:
     print("write median_frequency_weights first (and run its cell), then run this cell again")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "mfw_vs_inverse_answer", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# <details><summary>Answer (open it after you have predicted and run the cell)</summary>
+#
 # Every class gets the same product, the median frequency: median frequency weights are inverse
 # frequency times one constant. Torch's weighted mean divides by the sum of the weights, so the
 # constant cancels and both losses are the same: as a `weight=` for `cross_entropy`, median
 # frequency balancing *is* inverse frequency.
+#
+# </details>
 
 
 # %% [markdown]
@@ -143,7 +150,8 @@ def crop_resize_pair(image, label_map, box):
     big_h, big_w = np.shape(label_map)
     crop = np.asarray(image, dtype=float)[top:top + height, left:left + width]
     crop_lm = np.asarray(label_map)[top:top + height, left:left + width]
-    y = np.clip((np.arange(big_h) + 0.5) * height / big_h - 0.5, 0, height - 1)   # where each output row samples
+    # where each output row and column samples the crop (pixel centres)
+    y = np.clip((np.arange(big_h) + 0.5) * height / big_h - 0.5, 0, height - 1)
     x = np.clip((np.arange(big_w) + 0.5) * width / big_w - 0.5, 0, width - 1)
     y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
     y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
@@ -156,7 +164,8 @@ def crop_resize_pair(image, label_map, box):
 
 scene = data.road_scenes(1, seed=3)
 crop_img, crop_lm = crop_resize_pair(scene.images[0], scene.labels[0], (20, 8, 40, 48))
-print("shapes:", crop_img.shape, crop_lm.shape, "| class ids in the mask:", np.unique(crop_lm).tolist())
+print("shapes:", crop_img.shape, crop_lm.shape,
+      "| class ids in the mask:", np.unique(crop_lm).tolist())
 
 
 # %% nbgrader={"grade": true, "grade_id": "check_crop_resize_pair", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -183,8 +192,9 @@ def block_mean_camera(images, factor=2):
     ### BEGIN SOLUTION
     x = np.asarray(images, dtype=float)
     n, h, w, c = x.shape
-    blocks = x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))   # (N, H/f, W/f, 3)
-    return blocks.repeat(factor, axis=1).repeat(factor, axis=2)                            # each as f×f
+    split = x.reshape(n, h // factor, factor, w // factor, factor, c)   # each block on axes 2 and 4
+    blocks = split.mean(axis=(2, 4))                                   # (N, H/f, W/f, 3)
+    return blocks.repeat(factor, axis=1).repeat(factor, axis=2)        # each mean as f×f pixels
     ### END SOLUTION
 
 
@@ -199,16 +209,19 @@ checks.check_block_mean_camera(block_mean_camera)
 model = models.pretrained("roads")
 scenes = data.road_scenes(100, seed=77)
 try:
-    low_res = np.asarray(block_mean_camera(scenes.images, 2), dtype=np.float32)   # 32×32 pixels, each as 2×2
+    # 32×32 pixels, each shown as 2×2
+    low_res = np.asarray(block_mean_camera(scenes.images, 2), dtype=np.float32)
 except NotImplementedError:
     low_res = None
     print("block_mean_camera is still a stub: write it first, then run this cell again")
 if low_res is not None:
     as_is = train.evaluate(model, scenes, device="cpu")
     res = train.evaluate(model, (low_res, scenes.labels), device="cpu")
-    print(f"{'per-class IoU':>16} | " + " | ".join(f"{n:>12}" for n in scenes.class_names) + " |  mIoU")
+    header = " | ".join(f"{n:>12}" for n in scenes.class_names)
+    print(f"{'per-class IoU':>16} | {header} |  mIoU")
     for label, r in (("64×64 camera", as_is), ("32×32 camera", res)):
-        print(f"{label:>16} | " + " | ".join(f"{v:12.3f}" for v in r["per_class_iou"]) + f" | {r['miou']:.3f}")
+        row = " | ".join(f"{v:12.3f}" for v in r["per_class_iou"])
+        print(f"{label:>16} | {row} | {r['miou']:.3f}")
     cm = metrics.confusion_matrix(res["pred"], scenes.labels, 5)
     print("\n32×32 camera, rows = truth, columns = prediction, in pixels:")
     print(cm)
@@ -234,17 +247,20 @@ rates = cm / cm.sum(axis=1, keepdims=True)
 off = np.where(np.eye(5, dtype=bool), -1.0, rates)                 # the diagonal is no confusion
 for flat in np.argsort(-off, axis=None)[:3]:
     i, j = np.unravel_index(flat, off.shape)
-    print(f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12} {rates[i, j]:.3f} ({cm[i, j]:,} of {cm[i].sum():,})")
+    pair = f"{scenes.class_names[i]:>12} -> {scenes.class_names[j]:<12}"
+    print(f"{pair} {rates[i, j]:.3f} ({cm[i, j]:,} of {cm[i].sum():,})")
 tp, missed, false = cm[3, 3], cm[3].sum() - cm[3, 3], cm[:, 3].sum() - cm[3, 3]
 print(f"lane marking: {tp:,} right, {missed:,} missed, {false:,} false ({cm[1, 3]:,} of them road) "
       f"-> IoU {tp / (tp + missed + false):.3f}")
 print(f"road: {cm[:, 1].sum() - cm[1, 1]:,} pixels of other classes called road, "
       f"{cm[1].sum() - cm[1, 1]:,} road pixels called something else")
 lane = scenes.labels == 3
-lane_share = block_mean_camera(np.repeat(lane[..., None], 3, axis=-1).astype(float), 2)[..., 0]   # lane share of its block
+lane_rgb = np.repeat(lane[..., None], 3, axis=-1).astype(float)      # the lane mask as an image
+lane_share = block_mean_camera(lane_rgb, 2)[..., 0]                   # lane share of each block
 mixed = lane & (lane_share < 1)
-print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class: {mixed.sum():,}; their mean brightness "
-      f"{scenes.images[mixed].mean():.3f} before the camera, {low_res[mixed].mean():.3f} after "
+print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class: {mixed.sum():,}; "
+      f"their mean brightness {scenes.images[mixed].mean():.3f} before the camera, "
+      f"{low_res[mixed].mean():.3f} after "
       f"(road pixels: {scenes.images[scenes.labels == 1].mean():.3f})")
 ### END SOLUTION
 
@@ -290,10 +306,11 @@ def effect_summary(before, after, tolerance=0.01):
 
     changes = np.array([after[s] - before[s] for s in before if s in after], dtype=float)
     improved = int((changes > tolerance).sum())
-    signs = np.array(list(itertools.product((1, -1), repeat=len(changes))))   # all 2**n sign patterns
+    signs = np.array(list(itertools.product((1, -1), repeat=len(changes))))   # all 2**n patterns
     flipped = (signs * changes).mean(axis=1)
     p_value = float((np.abs(flipped) >= abs(changes.mean())).mean())
-    return float(changes.mean()), float(np.median(changes)), improved, improved == len(changes), p_value
+    clear = improved == len(changes)
+    return float(changes.mean()), float(np.median(changes)), improved, clear, p_value
     ### END SOLUTION
 
 
@@ -310,14 +327,19 @@ checks.check_effect_summary(effect_summary)
 from segcourse import experiments
 
 shift_rows = experiments.load("shift")["rows"]
-steps = {"none": "flips only", "colour jitter + brightness": "+ colour", "colour jitter + brightness + noise": "+ noise"}
-miou = {cam: {a: {r["seed"]: r[cam]["miou"] for r in shift_rows if r["augmentation"] == a} for a in steps}
-        for cam in ("shifted", "clean")}
+steps = {"none": "flips only", "colour jitter + brightness": "+ colour",
+         "colour jitter + brightness + noise": "+ noise"}
+miou = {cam: {a: {} for a in steps} for cam in ("shifted", "clean")}   # camera, step, seed
+for r in (r for r in shift_rows if r["augmentation"] in steps):
+    for cam in miou:
+        miou[cam][r["augmentation"]][r["seed"]] = r[cam]["miou"]
 try:
     for before, after in zip(list(steps), list(steps)[1:]):
-        mean, median, improved, clear, p = effect_summary(miou["shifted"][before], miou["shifted"][after])
-        print(f"shifted, {steps[before]:>10} -> {steps[after]:<8}: mean {mean:+.4f}, median {median:+.4f}, "
-              f"improved by more than 0.01 in {improved} of 3 seeds, clear: {clear}, sign-flip p {p:.3f}")
+        mean, median, improved, clear, p = effect_summary(miou["shifted"][before],
+                                                          miou["shifted"][after])
+        print(f"shifted, {steps[before]:>10} -> {steps[after]:<8}: mean {mean:+.4f}, "
+              f"median {median:+.4f}, improved by more than 0.01 in {improved} of 3 seeds, "
+              f"clear: {clear}, sign-flip p {p:.3f}")
 except NotImplementedError:
     print("effect_summary is still a stub: write it first, then run this cell again")
 
@@ -331,9 +353,11 @@ except NotImplementedError:
 ### BEGIN SOLUTION
 pairs = list(zip(steps, list(steps)[1:]))
 for first, then in pairs:
-    lost = effect_summary(miou["clean"][then], miou["clean"][first])   # reversed: a loss counts as +
-    print(f"clean, {steps[first]:>10} -> {steps[then]:<8}: mIoU lost {lost[0]:+.4f} on average (median {lost[1]:+.4f}), "
-          f"worse by more than 0.01 in {lost[2]} of 3 seeds, sign-flip p {lost[4]:.3f}")
+    # reversed: a loss counts as +
+    lost = effect_summary(miou["clean"][then], miou["clean"][first])
+    print(f"clean, {steps[first]:>10} -> {steps[then]:<8}: mIoU lost {lost[0]:+.4f} on average "
+          f"(median {lost[1]:+.4f}), worse by more than 0.01 in {lost[2]} of 3 seeds, "
+          f"sign-flip p {lost[4]:.3f}")
 ### END SOLUTION
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "train_steps_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -357,13 +381,14 @@ for first, then in pairs:
 # %% nbgrader={"grade": false, "grade_id": "train_steps", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_steps(model, batches, class_weights, lr):
     ### BEGIN SOLUTION
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)          # once: Adam keeps running averages
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)   # once: Adam keeps running averages
     weight = torch.as_tensor(class_weights, dtype=torch.float32)
     model.train()
     losses = []
     for images, labels in batches:
         optimizer.zero_grad()                                          # backward() adds to .grad
-        loss = torch.nn.functional.cross_entropy(model(images), labels, weight=weight, ignore_index=255)
+        logits = model(images)
+        loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight, ignore_index=255)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
@@ -383,43 +408,60 @@ checks.check_train_steps(train_steps)
 # rounding differences, so the bars' heights vary from one machine to another).
 
 # %% nbgrader={"grade": false, "grade_id": "train_steps_run", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import matplotlib.pyplot as plt
-
-scenes6 = data.road_scenes(240, seed=1000)                            # the lesson's first 240 training scenes
+scenes6 = data.road_scenes(240, seed=1000)                # the lesson's first 240 training scenes
 x6 = torch.as_tensor(scenes6.images).permute(0, 3, 1, 2)
 y6 = torch.as_tensor(scenes6.labels).long()
 batches6 = [(x6[i:i + 8], y6[i:i + 8]) for i in range(0, 240, 8)]   # 30 steps of 8 scenes
-test6 = data.road_scenes(100, seed=4242)                              # the lesson's first 100 test scenes
+test6 = data.road_scenes(100, seed=4242)                  # the lesson's first 100 test scenes
+
+# %% nbgrader={"grade": false, "grade_id": "train_steps_runs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 try:
     runs6 = {}
-    for label, w in (("median frequency weights (ex. 1, = inverse frequency)", weights), ("all weights 1 (plain CE)", np.ones(5))):
-        torch.manual_seed(0)                                          # the same initial weights for both runs
+    settings6 = {"median frequency weights (ex. 1)": weights,
+                 "all weights 1 (plain CE)": np.ones(5)}
+    for label, class_weights in settings6.items():
+        torch.manual_seed(0)                              # the same initial weights for both runs
         net = models.TinyUNet(in_channels=3, num_classes=5, width=4)
-        seen = []                                                     # each batch's logits, before its step
+        seen = []                                         # each batch's logits, before its step
         hook = net.register_forward_hook(lambda module, inputs, out: seen.append(out.detach()))
-        train_steps(net, batches6, w, 1e-2)
+        train_steps(net, batches6, class_weights, 1e-2)
         hook.remove()
-        plain = [torch.nn.functional.cross_entropy(out, y).item() for out, (_, y) in zip(seen, batches6)]
+        assert len(seen) == len(batches6), (
+            f"train_steps called the model {len(seen)} times for {len(batches6)} batches: "
+            "call model(images) once per step")
+        plain = [torch.nn.functional.cross_entropy(out, y).item()      # unweighted, before the step
+                 for out, (_, y) in zip(seen, batches6)]
         runs6[label] = (plain, train.evaluate(net, test6, device="cpu")["per_class_iou"])
         iou6 = runs6[label][1]
-        print(f"{label:>32}: lanes found (lane IoU > 0.5): {iou6[3] > 0.5}; any car pixel found: {iou6[4] > 0}")
-    (_, iou_w), (_, iou_1) = runs6.values()                           # with the weights, all weights 1
-    print(f"road IoU lower with the weights: {iou_w[1] < iou_1[1]} (by more than 0.05: {iou_1[1] - iou_w[1] > 0.05}); "
+        print(f"{label:<32}: lanes found (lane IoU > 0.5): {iou6[3] > 0.5}; "
+              f"any car pixel found: {iou6[4] > 0}")
+except (NameError, NotImplementedError):
+    print("write median_frequency_weights (exercise 1) and train_steps first, "
+          "then run this cell again")
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_steps_plot_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The two runs compared, side by side (ex. 1's weights are inverse frequency, as you saw there):
+
+# %% nbgrader={"grade": false, "grade_id": "train_steps_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+
+if len(globals().get("runs6", {})) == 2:
+    (_, iou_w), (_, iou_1) = runs6.values()               # with the weights, all weights 1
+    print(f"road IoU lower with the weights: {iou_w[1] < iou_1[1]} "
+          f"(by more than 0.05: {iou_1[1] - iou_w[1] > 0.05}); "
           f"sidewalk IoU below 0.2 in both runs: {max(iou_w[2], iou_1[2]) < 0.2}")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for (label, (losses, iou6)), style in zip(runs6.items(), ("-", "--")):
-        axes[0].plot(range(1, len(losses) + 1), losses, style, color="black", label=label)
+    for k, (label, (losses, iou6)) in enumerate(runs6.items()):
+        axes[0].plot(range(1, len(losses) + 1), losses, ("-", "--")[k], color="black", label=label)
+        axes[1].bar(np.arange(5) + (k - 0.5) * 0.4, iou6, width=0.4, color=test6.palette / 255,
+                    edgecolor="black", hatch="//" if k else None, label=label)
     axes[0].set(xlabel="training step", ylabel="plain cross-entropy (all weights 1)",
                 title="each batch's unweighted loss, before its step")
     axes[0].legend(frameon=False, fontsize=8)
-    for k, (label, (losses, iou6)) in enumerate(runs6.items()):
-        axes[1].bar(np.arange(5) + (k - 0.5) * 0.4, iou6, width=0.4, color=test6.palette / 255, edgecolor="black",
-                    hatch="//" if k else None, label=label)
     axes[1].set_xticks(range(5), test6.class_names, rotation=20)
-    axes[1].set(ylabel="test IoU (100 scenes)", ylim=(0, 1), title="per-class test IoU (hatched: all weights 1)")
+    axes[1].set(ylabel="test IoU (100 scenes)", ylim=(0, 1),
+                title="per-class test IoU (hatched: all weights 1)")
     fig.tight_layout()
-except (NameError, NotImplementedError):
-    print("write median_frequency_weights (exercise 1) and train_steps first, then run this cell again")
 
 # %% [markdown]
 # Thirty steps on one seed are a sketch. Lesson 01 §4 ships the real test: CE against CE + weights
@@ -429,14 +471,17 @@ except (NameError, NotImplementedError):
 
 # %% nbgrader={"grade": false, "grade_id": "weights_by_seed", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ablation_rows = experiments.load("ablation")["rows"]
-score_of = {c: {r["seed"]: [r["miou"]] + r["per_class_iou"] for r in ablation_rows if r["config"] == c}
-            for c in ("CE", "CE + weights")}
+score_of = {"CE": {}, "CE + weights": {}}                 # config -> seed -> [mIoU, per-class IoU]
+for r in ablation_rows:
+    if r["config"] in score_of:
+        score_of[r["config"]][r["seed"]] = [r["miou"]] + r["per_class_iou"]
 try:
     for k, name in enumerate(["mIoU"] + list(test6.class_names)):
         ce, weighted = ({s: v[k] for s, v in score_of[c].items()} for c in ("CE", "CE + weights"))
         mean, median, improved, clear, p = effect_summary(ce, weighted)
         worse = effect_summary(weighted, ce)[2]
-        print(f"{name:>12}: mean change {mean:+.4f}, improved by more than 0.01 in {improved} of 5 seeds, "
+        print(f"{name:>12}: mean change {mean:+.4f}, "
+              f"improved by more than 0.01 in {improved} of 5 seeds, "
               f"worse by more than 0.01 in {worse}, sign-flip p {p:.4f}")
 except NotImplementedError:
     print("effect_summary (exercise 5) is still a stub: write it first, then run this cell again")
