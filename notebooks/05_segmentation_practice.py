@@ -202,22 +202,22 @@ right.axvline(0.9, color=grey["correct"], lw=1, ls="--", label="fail line 0.9")
 strip_from = np.floor(per_sample.min() * 20) / 20     # the strip starts just below the lowest score
 right.set(xlim=(strip_from, 1.005), yticks=[], xlabel="mIoU of one scene",
           title="per-sample mIoU, 300 scenes")
-# clear of the dots
 right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
 fig.tight_layout()
 print("pooled per-class IoU:", dict(zip(project.class_names,
                                       np.round(result["per_class_iou"], 3).tolist())))
 
 # %% [markdown]
-# Left: pooled over all 300 scenes, cars are the weak class. Right: most samples cluster high
-# (40 of the 300 lie below the fail line), and a tail of bad ones sits far below the mean: those
-# say what to fix. Pixel accuracy would not have told us: 97.8 % is barely above the 97.6 % of
-# section 2's labelling that never finds a car (pooled mIoUs 0.949 and 0.584).
+# Left: cars are the weak class. Right: most samples cluster high (40 of the 300 lie below the
+# fail line), and a tail sits far below the mean: those say what to fix. Pixel accuracy would not
+# have told us: 97.8 % is barely above the 97.6 % of section 2's labelling that never finds a car
+# (pooled mIoUs 0.949 and 0.584).
 #
 # ### The project checklist
 #
-# Four questions asked in order; the first one answered "no" is the next step. So far: classes
-# defined, masks checked, a baseline scored, no failure buckets yet:
+# Four questions in order; the first "no" is the next step. So far: classes defined, masks
+# checked, a baseline scored, no failure buckets yet:
+
 
 # %%
 checklist = {
@@ -293,7 +293,7 @@ fig, axes = plt.subplots(1, len(trap), figsize=(3.2 * len(trap), 3.6))
 for ax, (i, n_px, _, _) in zip(np.atleast_1d(axes), trap):
     absent = np.nonzero(np.bincount(project.labels[i].ravel(), minlength=5) == 0)[0]
     regions, n = ndimage.label(np.isin(pred[i], absent), np.ones((3, 3)))
-    # one ring each
+    # a ring at each region's centre
     ys, xs = np.array(ndimage.center_of_mass(regions > 0, regions, range(1, n + 1))).T
     ax.imshow(project.palette[pred[i]]); ax.set_axis_off()  # the prediction, in the class colours
     ax.scatter(xs, ys, s=320, facecolors="none", edgecolors=ring_colour, linewidths=1.2,
@@ -313,26 +313,23 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # targets hold no car. Over the classes their target has, each scores 0.918 or more. Report
 # both numbers, or pool, and never read a per-image mIoU without its per-class row.
 #
-# From here on the per-image mIoU (`per_sample`) decides what **fails**: below 0.9, as
-# `failures.bucket_failures` counts. `honest`, the mIoU over the target's classes, is printed
-# beside it where the trap could mislead.
+# From here on the per-image mIoU (`per_sample`) still decides what **fails** (below 0.9);
+# `honest`, the mIoU over the target's classes, is printed beside it where the trap could mislead.
 #
 # ## 6 · Failure buckets, each backed by a number
 #
-# `failures.bucket_failures` takes every sample below an mIoU of 0.9 and explains each wrong
-# pixel once, in this order:
+# `failures.bucket_failures` explains each wrong pixel of a failing sample once, in this order:
 #
-# * **false-positive class**: predicted regions that touch no true pixel of their class (a blob
-#   of road on the sidewalk, a car on empty road; the trap is the extreme case). Of a class the
-#   target has, they count from 20 px in all;
+# * **false-positive class**: predicted regions that touch no true pixel of their class (a car on
+#   empty road; the trap is the extreme case), from 20 px in all for a class the target has;
 # * **missed small region**: a true region of 4 to 39 px found at less than 50 % recall;
 # * **boundary error**: the remaining wrong pixels crowd into the boundary band;
 # * **class confusion**: away from the band, at least 10 % of one class (and 20 px) predicted as
 #   another.
 #
 # A bucket's **mIoU gain** is what the sample gains if only its pixels were corrected; the largest
-# gain is the sample's *primary* bucket. First the false-positive rule by hand, on #158: label the
-# regions of each predicted class (8-connected) and keep those with no true pixel of their class.
+# gain is its *primary* bucket. First the false-positive rule by hand, on #158: label each
+# predicted class's regions (8-connected) and keep those with no true pixel of their class.
 
 
 # %%
@@ -427,18 +424,18 @@ split = {b: int((as_road & m).sum()) for b, m in parts.items()}
 print(f"#{first}, sidewalk predicted as road: {as_road.sum()} px, of them by bucket {split}")
 
 # %% [markdown]
-# In #254 most of the road painted over the sidewalk touches the true road: it falls at the edges
-# (teal) or in class confusion (peach). The primary bucket is the one whose correction gains most,
-# not the one with most pixels: #254 is false-positive-primary with fewer pixels there than at the
-# boundary. The appendix splits the bucket by class and by region size, and prints the gallery's
-# table.
+# In #254 most sidewalk painted as road touches the true road: at the edges (teal) or in class
+# confusion (peach). The primary bucket is the one whose correction gains most, not the one with
+# most pixels: #254 has fewer false-positive pixels than boundary pixels. The appendix splits the
+# bucket by class and size, and prints the gallery's table.
 #
 # ## 7 · What was confused with what
 #
-# A confusion matrix counts pixels: row = true class, column = predicted class. Divide each row by
-# its class's true pixels and a cell reads "of this class, the share predicted as that one"
-# (recall on the diagonal). Divide each column by its predicted pixels and it reads "of what was
-# predicted as this class, the share that is that one" (precision). #254 both ways:
+# A confusion matrix counts pixels: row = true class, column = predicted class. Divided by its row,
+# a cell reads "of this class, the share predicted as that one" (recall on the diagonal); divided
+# by its column, "of what was predicted as this class, the share that is that one" (precision).
+# #254 both ways:
+
 
 # %%
 names = project.class_names
@@ -470,14 +467,14 @@ print(f"largest mistake: true {names[t_]}, predicted {names[p_]}: {off[t_, p_]} 
 # %% [markdown]
 # By row (left), every car pixel is found (100 %); by column (right), only 28 of the 99 pixels
 # predicted as car are car: the model paints 3.5 times the true car, the over-prediction section 8
-# returns to. By row, sidewalk keeps only 70 % of its pixels, the lowest share on the diagonal;
-# 28 % went to road. The largest mistake: 347 of the 433 wrong pixels are sidewalk predicted as
-# road. The matrix does not say *where*: the buckets split them into 46 in stray regions, 155 at
-# the edges and 146 of class confusion (section 6's last print).
+# returns to. Sidewalk keeps only 70 % of its pixels, the lowest on the diagonal; 28 % went to
+# road, the largest mistake (347 of the 433 wrong pixels). The matrix does not say *where*: the
+# buckets put 46 of them in stray regions, 155 at the edges, 146 in class confusion.
 #
-# The class-confusion rule, by hand. Drop the stray regions and the boundary band. Count the
-# wrong pixels left per (true, predicted) pair, as a share of the true class. At least 10 % (and
+# The class-confusion rule by hand: drop the stray regions and the boundary band, and count the
+# wrong pixels left per (true, predicted) pair as a share of the true class. At least 10 % (and
 # 20 px) puts the sample in the bucket:
+
 
 # %%
 t, p = labels[first], pred[first]
@@ -564,25 +561,25 @@ for knob, value in tqdm(trained_on.items(), desc="one knob back at a time"):
 
 # %% [markdown]
 # With the training noise the same scenes have **no** failing sample; the training lighting or
-# road-sidewalk contrast alone still leaves 17 or 23. The hypothesis: the model needs **more data like the
-# failing scenes**, at least their noise, not another loss. The next cells test the data and the
-# loss; a bigger input is not tested in this lesson.
+# contrast alone still leaves 17 or 23. The hypothesis: the model needs **more data like the
+# failing scenes**, at least their noise, not another loss (a bigger input is not tested here).
 #
 # ### Test the decision before paying for it
 #
-# Annotation is the expensive step, so first test the decision: fine-tune the shipped model for
-# 20 steps of 16 scenes (`lr=1e-3`), changing only what it trains on, or in one arm its loss:
+# Annotation is the expensive step, so test first: fine-tune the shipped model for 20 steps of 16
+# scenes (`lr=1e-3`), changing only its data, or in one arm its loss:
 #
 # * **new project scenes**: 320 from the project's camera, which someone must annotate;
 # * **noise augmentation**: 320 training-camera scenes plus the project's pixel noise (free);
 # * **noise + brightness**: the same, brightness scaled by up to ±25 % on top (free);
-# * **training camera only** (the control): if it helps as much, the extra steps did it;
-# * **another loss**: the control's scenes, lane-marking and car pixels weighed 6 instead of 3:
-#   the small-region remedy, which the buckets did not call for.
+# * **training camera only**, the control: if it helps as much, the extra steps did it;
+# * **another loss**: the control's scenes, lane-marking and car pixels weighed 6 instead of 3
+#   (the small-region remedy, which the buckets did not call for).
 #
-# All are scored on 200 **held-out** project scenes (`seed=77`: layouts no arm trains on). The
-# table reads seed 0, the next cell seeds 1 to 4. You train noise + brightness live; the text
-# reads the runs recorded when the course was built.
+# All are scored on 200 **held-out** project scenes (`seed=77`). You train noise + brightness
+# live; the text reads the runs recorded when the course was built (seed 0 in the table, seeds 1
+# to 4 after it).
+
 
 # %%
 from segcourse import experiments
@@ -631,7 +628,6 @@ recorded_names = {"new project scenes": "05_retrain_project_scenes",
                   "noise + brightness": "05_retrain_noise_brightness",
                   "training camera only": "05_retrain_control",
                   "another loss": "05_retrain_weights"}
-# seed 0
 retrained = experiments.recorded_arms(recorded_names, fine_tune, live={"noise + brightness": live})
 before = train.evaluate(model, held_out, device="cpu")  # the shipped model: fixed weights
 print(f"{'held-out project scenes':>22} | annotated scenes needed | mIoU  | road  | sidewalk "
@@ -645,7 +641,7 @@ for name, r in ({"shipped model": before} | retrained).items():
           f"{failing_of(r):14d}")
 
 # %%
-# the training camera
+# the same model on 200 scenes of the training camera
 home_before = train.evaluate(model, data.road_scenes(200, seed=78), device="cpu")
 control = retrained["training camera only"]
 print(f"200 training-camera scenes (seed 78): shipped model mIoU {home_before['miou']:.3f}, "
@@ -696,21 +692,18 @@ ax.legend(handles=[one_seed_dot, shipped_line], fontsize=8, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
-# Read the ranges, seeds 0 to 4, against 28 failing before:
+# Against 28 failing before, seeds 0 to 4:
 #
-# * **new project scenes**: 0 for every seed, but 320 scenes must be annotated;
+# * **new project scenes**: 0 for every seed, but 320 scenes to annotate;
 # * **noise + brightness**, free: 0 to 14, none failing for 2 of the 5 seeds;
-# * **noise** alone, free: 12 to 19. Its scenes keep the training camera's narrower lighting;
-# * the **control**: 15 to 65, below 28 for only 2 seeds, so the extra steps alone do not
-#   explain the other arms. 20 more steps on clean scenes at lr 1e-3 cost held-out mIoU 0.945 →
-#   0.892 on seed 0, while on the training camera it still scores 0.997 (0 failing, the arms
-#   table's last line). The shipped model learned that camera too, so the scenes alone do not
-#   explain the drop; we did not isolate why;
+# * **noise** alone, free: 12 to 19 (its scenes keep the training camera's narrower lighting);
+# * the **control**: 15 to 65, below 28 for only 2 seeds, so the extra steps alone do not explain
+#   the other arms. On seed 0 its held-out mIoU falls from 0.945 to 0.892, yet on the training
+#   camera, which the shipped model learned too, it still scores 0.997: we did not isolate why;
 # * **another loss**: 15 to 62, below 28 for 1 seed: no better than the control.
 #
-# So the free change comes first: noise + brightness augmentation. Only the 320 annotated scenes
-# reach 0 for every seed; pay for them if 14 of 200 is too many. The final model must be scored
-# the same way, on scenes it never saw.
+# So the free change comes first: noise + brightness. Pay for the 320 annotated scenes only if 14
+# of 200 is too many, and score the final model the same way, on scenes it never saw.
 #
 # ### A remedy without training: a minimum region size
 #
@@ -728,7 +721,7 @@ print(f"stray car regions of the {buckets['failing']} failing samples: {len(car_
 
 # %%
 def drop_small(p, classes=(4,), max_px=5):
-    """Relabel each region of `classes` of at most `max_px` pixels by the class most common around it."""
+    """Relabel each region of `classes` of at most `max_px` px by the class most common around."""
     out = p.copy()
     for c in classes:
         regions, n = ndimage.label(p == c, eight)
@@ -758,21 +751,20 @@ for name, P in post.items():
           f"| {post_fails[name]:7d}")
 
 # %% [markdown]
-# On cars alone it takes the failing scenes from 28 to 17, with no training and no new scene (car
-# IoU 0.875 to 0.933): worse than noise + brightness on every seed (17 against 0 to 14 above),
-# but it needs no training. On every class it is worse than nothing, 64 failing: lane dashes are
-# small regions too, and lane-marking IoU falls from 0.999 to 0.813. A minimum size is a rule per
-# class.
+# On cars alone it takes the failing scenes from 28 to 17 (car IoU 0.875 to 0.933) with no
+# training: worse than noise + brightness on every seed (17 against 0 to 14), but it needs no
+# training. On every class it is worse than nothing, 64 failing: lane dashes are small regions too
+# (lane-marking IoU 0.999 to 0.813). A minimum size is a rule per class.
+
 
 # %% [markdown]
 # ## 9 · Annotation noise limits the IoU you can measure
 #
-# Take a model that predicts the *true* masks exactly. It is scored against human masks, and
-# humans do not all draw the same boundary. What it scores against them is a ceiling for models
-# that predict the truth (one that learned the annotator's habits could score above it).
-#
-# First by hand, for one car: the annotator draws its outline 1 px to the right, or 1 px wider
-# all round.
+# A model that predicts the *true* masks exactly is still scored against human masks, and humans
+# do not all draw the same boundary: what it scores is a ceiling for models that predict the truth
+# (one that learned the annotator's habits could score above it). By hand, for one car: its
+# outline drawn 1 px to the right, or 1 px wider all round.
+
 
 # %%
 one_car = ndimage.label(labels[0] == 4, eight)[0] == 1  # the first car of scene 0, as a bool mask
@@ -828,9 +820,10 @@ fig.tight_layout()
 # **Try it first.** Before reading on, write two sentences: two teams label the same scenes, each
 # by its own consistent rule for car outlines. What does that do to training, and to evaluation?
 #
-# Jitter is random; a *standard* is a rule everyone follows, for instance "the outline pixel of a
-# car belongs to the car". Two teams with two rules are each consistent and still disagree on
-# every car. Measure it: team B gives each car's outline pixel to the road.
+# Jitter is random; a *standard* is a rule everyone follows, e.g. "a car's outline pixel belongs to
+# the car". Two teams with two rules are each consistent, yet disagree on every car. Team B gives
+# each car's outline pixel to the road:
+
 
 # %%
 outline = np.zeros(labels.shape, bool)
@@ -845,12 +838,12 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
       f"against team B: {metrics.per_class_iou(pred, team_b, 5)[4]:.3f}")
 
 # %% [markdown]
-# **Answer.** The standard decides what the numbers mean. On these scenes 67 % of all car pixels
-# are outline pixels, so the two teams agree at a car IoU of 0.328, although neither made a
-# mistake. The same model measures a car IoU of 0.885 against team A and 0.294 against team B.
-# Mixed standards hurt training (the loss pulls both ways at every car edge) and evaluation (it
-# measures the annotators, not the models). Write the standard down before annotating (outline
-# ownership, the smallest object, occlusions) and check masks against it.
+# **Answer.** The standard decides what the numbers mean. 67 % of the car pixels here are outline
+# pixels, so the two teams agree at a car IoU of 0.328, though neither made a mistake, and the same
+# model measures 0.885 against team A, 0.294 against team B. Mixed standards hurt training (the
+# loss pulls both ways at every car edge) and evaluation (it measures the annotators). Write the
+# standard down before annotating (outline ownership, the smallest object, occlusions) and check
+# masks against it.
 #
 # ## 10 · The portfolio report
 #
@@ -865,10 +858,9 @@ out = report.write_report(
 print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external files)")
 
 # %% [markdown]
-# Open `notebooks/reports/road_project.html` in a browser. Under "Failure samples by bucket", a
-# heading such as "boundary (… samples)" counts every failure that sits in that bucket, as
-# section 6's "samples in each bucket" does, whichever bucket is its primary one. A sample can
-# appear under several headings.
+# Open `notebooks/reports/road_project.html` in a browser. A bucket's heading, such as
+# "boundary (… samples)", counts every failure in that bucket, whatever its primary bucket
+# (section 6's "samples in each bucket"), so one sample can appear under several headings.
 #
 # ## Evidence card
 #
@@ -1111,11 +1103,11 @@ print(f"#225 away from the band: {off225} px of sidewalk predicted as road = "
       f"{off225 / (labels[225] == 2).sum():.1%} of its sidewalk (the confusion rule asks for 10 %)")
 
 # %% [markdown]
-# A pure boundary error fills the band 3.8 times as densely as its share; random errors, 1.0
-# times. The threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
-# more): a threshold draws a sharp line. Section 6's #225 is one. Its road bleeds into the
-# sidewalk (235 of its 270 no-bucket pixels), half of it in the band: too little for the boundary
-# rule. Away from the edges it is 9.2 % of its sidewalk, under the confusion rule's 10 %.
+# A pure boundary error fills the band 3.8 times as densely as its share, random errors 1.0
+# times; the threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
+# more), among them section 6's #225. Its road bleeds into the sidewalk (235 of its 270 no-bucket
+# pixels), half of it in the band, too little for the boundary rule; away from the edges it is
+# 9.2 % of its sidewalk, under the confusion rule's 10 %.
 #
 # *Small region.* How many true cars are small, and does the model miss any?
 
