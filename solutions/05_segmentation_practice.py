@@ -48,12 +48,13 @@ gt_masks = np.array([
 
 
 def set_scores(pred_masks, gt_masks):
-    """(per-sample IoUs of class 1, their mean without the NaN samples, the pooled IoU) of a set of masks."""
+    """Per-sample IoUs of class 1, their mean without the NaN samples, and the pooled IoU."""
     ### BEGIN SOLUTION
     in_pred, in_gt = np.asarray(pred_masks) == 1, np.asarray(gt_masks) == 1
     overlap = (in_pred & in_gt).sum(axis=(1, 2))          # one count per sample
     union = (in_pred | in_gt).sum(axis=(1, 2))
-    ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]   # both empty: 0/0 has no value
+    # both empty: 0/0 has no value
+    ious = [o / u if u else float("nan") for o, u in zip(overlap, union)]
     # a large union weighs more in the pooled IoU: the big, badly found object
     return ious, float(np.nanmean(ious)), float(overlap.sum() / union.sum())
     ### END SOLUTION
@@ -85,7 +86,7 @@ checks.check_practice_masks(pred_masks, gt_masks, set_scores)
 def shifted_iou(mask, shift):
     ### BEGIN SOLUTION
     mask = np.asarray(mask) != 0
-    moved = np.zeros_like(mask)                  # what leaves the image is lost, what it leaves is 0
+    moved = np.zeros_like(mask)  # what leaves the image is lost, what it leaves is 0
     if shift >= 0:
         moved[:, shift:] = mask[:, :mask.shape[1] - shift]
     else:
@@ -119,14 +120,17 @@ scenes = data.road_scenes(60, seed=8, sidewalk_gap=0.03, noise=0.06, lighting=0.
 roads = models.pretrained("roads")
 result = train.evaluate(roads, scenes, device="cpu")
 w = int(np.argmin(result["per_sample_miou"]))
-fig = viz.triplet(scenes.images[w], scenes.labels[w], result["pred"][w], scenes.class_names, scenes.palette,
+fig = viz.triplet(scenes.images[w], scenes.labels[w], result["pred"][w], scenes.class_names,
+                  scenes.palette,
                   title=f"worst sample #{w}: mIoU {result['per_sample_miou'][w]:.3f}")
 fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
 band_w = failures.label_boundary_band(scenes.labels[w])
-viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], band_w, ax=axes[0], palette=scenes.palette)
+viz.errors_over_image(scenes.images[w], scenes.labels[w], result["pred"][w], band_w, ax=axes[0],
+                      palette=scenes.palette)
 viz.boundary_error_map(scenes.labels[w], result["pred"][w], band_w, ax=axes[1])
-viz.legend_words(fig, {"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
-                       "band": "boundary band, correct"})   # the right panel in the left panel's words
+same_words = {"boundary error": "wrong, on a boundary band",
+              "interior error": "wrong, inside a region", "band": "boundary band, correct"}
+viz.legend_words(fig, same_words)               # the right panel in the left panel's words
 viz.add_off_band_entry(fig)                     # and its black pixels: right, away from the band
 fig.tight_layout()
 cm = metrics.confusion_matrix(result["pred"][w], scenes.labels[w], 5)
@@ -137,14 +141,21 @@ wrong_w = scenes.labels[w] != result["pred"][w]
 print(f"wrong pixels: {wrong_w.sum()}, outside the boundary band: {(wrong_w & ~band_w).sum()}")
 
 knobs = {"lighting": 0.3, "noise": 0.06, "sidewalk_gap": 0.03}
-settings = ([("as trained", {})] + [(f"{k} {v} only", {k: v}) for k, v in knobs.items()] + [("all three", knobs)]
-            + [(f"all but {k} (put back)", {j: u for j, u in knobs.items() if j != k}) for k in knobs])
+settings = [("as trained", {})]
+settings += [(f"{k} {v} only", {k: v}) for k, v in knobs.items()]
+settings += [("all three", knobs)]
+settings += [(f"all but {k} (put back)", {j: u for j, u in knobs.items() if j != k}) for k in knobs]
 print(f"\n{'knobs changed':>31} |   mIoU | road IoU | sidewalk IoU | car IoU | failing samples")
 for label, kw in settings:
-    r = result if kw == knobs else train.evaluate(roads, data.road_scenes(60, seed=8, **kw), device="cpu")  # all three: the scenes above
-    failing = int((r["per_sample_miou"] < 0.9).sum())   # failing: per-sample mIoU below 0.9, as bucket_failures counts
+    if kw == knobs:
+        r = result                              # all three: the scenes above
+    else:
+        r = train.evaluate(roads, data.road_scenes(60, seed=8, **kw), device="cpu")
+    # failing: per-sample mIoU below 0.9, as bucket_failures counts
+    failing = int((r["per_sample_miou"] < 0.9).sum())
     iou = r["per_class_iou"]
-    print(f"{label:>31} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | {failing:15d}")
+    print(f"{label:>31} | {r['miou']:.3f} | {iou[1]:8.3f} | {iou[2]:12.3f} | {iou[4]:7.3f} | "
+          f"{failing:15d}")
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "failure_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # A false-positive class, with blurred edges on top. In the worst sample's confusion matrix, 134
@@ -181,20 +192,22 @@ for label, kw in settings:
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
 buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
-print(f"{buckets['failing']} of {buckets['total']} samples fail | primary bucket:",
-      {b: n for b, n in buckets["primary_counts"].items() if b is not None}, "| in each bucket (overlapping):",
-      buckets["counts"])
+primary = {b: n for b, n in buckets["primary_counts"].items() if b is not None}
+print(f"{buckets['failing']} of {buckets['total']} samples fail | primary bucket:", primary,
+      "| in each bucket (overlapping):", buckets["counts"])
 explanation = (
-    "The false-positive class is the primary bucket of all 12 failing samples (of 60), and 11 of them "
-    "sit in the boundary bucket too: on the shifted camera the model paints cars on road and sidewalk and calls "
-    "sidewalk road. Alone only the noise fails samples (3), but the three knobs together fail 12. "
-    "Next I would retrain with noise and brightness augmentation, not colour jitter: lesson 05 section 8 "
-    "measured it (failing held-out scenes from 28 to 0 to 14 over 5 seeds, noise alone 12 to 19). "
+    "The false-positive class is the primary bucket of all 12 failing samples (of 60), "
+    "and 11 of them sit in the boundary bucket too: on the shifted camera the model paints "
+    "cars on road and sidewalk and calls sidewalk road. Alone only the noise fails samples (3), "
+    "but the three knobs together fail 12. Next I would retrain with noise and brightness "
+    "augmentation, not colour jitter: lesson 05 section 8 measured it (failing held-out "
+    "scenes from 28 to 0 to 14 over 5 seeds, noise alone 12 to 19). "
     "Then I would check whether the false-positive bucket shrinks."
 )
-path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels, result["pred"],
-                           scenes.class_names, result["per_class_iou"], result["per_sample_miou"], buckets,
-                           palette=scenes.palette, notes=explanation, overwrite=True)
+path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
+                           result["pred"], scenes.class_names, result["per_class_iou"],
+                           result["per_sample_miou"], buckets, palette=scenes.palette,
+                           notes=explanation, overwrite=True)
 ### END SOLUTION
 print("written:", path)
 
@@ -226,9 +239,10 @@ checks.check_report(path, explanation, result["pred"], scenes.labels)
 def trap_score(pred, target):
     ### BEGIN SOLUTION
     pred, target = np.asarray(pred), np.asarray(target)
-    present = np.union1d(np.unique(pred), np.unique(target))           # classes in the target or the prediction
-    class_iou = np.array([np.count_nonzero((pred == c) & (target == c)) / np.count_nonzero((pred == c) | (target == c))
-                          for c in present])
+    # classes in the target or the prediction
+    present = np.union1d(np.unique(pred), np.unique(target))
+    class_iou = np.array([np.count_nonzero((pred == c) & (target == c))
+                          / np.count_nonzero((pred == c) | (target == c)) for c in present])
     per_image = float(class_iou.mean())
     over_target = float(class_iou[np.isin(present, np.unique(target))].mean())
     return per_image, over_target, bool(per_image < 0.9 <= over_target)
@@ -236,18 +250,20 @@ def trap_score(pred, target):
 
 
 scored = [trap_score(p, t) for p, t in zip(result["pred"], scenes.labels)]
-print(f"worst sample #{w}: per image {scored[w][0]:.3f} | over its target's classes {scored[w][1]:.3f} | "
-      f"the trap: {scored[w][2]}")
+print(f"worst sample #{w}: per image {scored[w][0]:.3f} | "
+      f"over its target's classes {scored[w][1]:.3f} | the trap: {scored[w][2]}")
 print(f"fail line 0.9 | failing per image: {sum(s[0] < 0.9 for s in scored)} of {len(scored)} | "
       f"of them the trap: {sum(s[2] for s in scored)}")
-project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)   # lesson 05's scenes
+# lesson 05's scenes
+project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)
 picked = [158, 254]
-lesson = data.SegData(project.images[picked], project.labels[picked], project.class_names, project.palette,
-                      params=project.params)
+lesson = data.SegData(project.images[picked], project.labels[picked], project.class_names,
+                      project.palette, params=project.params)
 lesson_pred = train.evaluate(roads, lesson, device="cpu")["pred"]
 for i, p, t in zip(picked, lesson_pred, lesson.labels):
     per_image, over_target, is_trap = trap_score(p, t)
-    print(f"lesson 05's #{i}: per image {per_image:.3f} | over its target's classes {over_target:.3f} | the trap: {is_trap}")
+    print(f"lesson 05's #{i}: per image {per_image:.3f} | "
+          f"over its target's classes {over_target:.3f} | the trap: {is_trap}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_trap_score", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_trap_score(trap_score)
@@ -278,12 +294,15 @@ checks.check_trap_score(trap_score)
 # %% nbgrader={"grade": false, "grade_id": "boundary_sample", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from scipy import ndimage
 
-project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)   # lesson 05's scenes
-one = data.SegData(project.images[254:255], project.labels[254:255], project.class_names, project.palette,
-                   params=project.params)
+# lesson 05's scenes
+project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)
+one = data.SegData(project.images[254:255], project.labels[254:255], project.class_names,
+                   project.palette, params=project.params)
 pred254, target254 = train.evaluate(roads, one, device="cpu")["pred"][0], project.labels[254]
-band254 = failures.label_boundary_band(target254)          # the band: pixels within 2 px of a change of class
-print(f"#254: {(pred254 != target254).sum()} wrong pixels, band {band254.sum()} of {band254.size} pixels")
+# the band: pixels within 2 px of a change of class
+band254 = failures.label_boundary_band(target254)
+print(f"#254: {(pred254 != target254).sum()} wrong pixels, "
+      f"band {band254.sum()} of {band254.size} pixels")
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_enrichment", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def boundary_enrichment(pred, target, band):
@@ -310,9 +329,10 @@ def boundary_enrichment(pred, target, band):
 
 fraction_in_band, band_share, enrichment = boundary_enrichment(pred254, target254, band254)
 kept = (pred254 != target254)[band254].sum() / (pred254 != target254).sum() / band_share
-print(f"#254: {fraction_in_band:.0%} of its wrong pixels outside the stray regions lie in the band, which covers "
-      f"{band_share:.0%} of the image: {enrichment:.2f} × its share (random errors: 1) | boundary bucket (2 or more): "
-      f"{enrichment >= 2} | with the strays kept: {kept:.2f}")
+print(f"#254: {fraction_in_band:.0%} of its wrong pixels outside the stray regions",
+      f"lie in the band, which covers {band_share:.0%} of the image")
+print(f"{enrichment:.2f} × its share (random errors: 1)",
+      f"| boundary bucket (2 or more): {enrichment >= 2} | with the strays kept: {kept:.2f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_enrichment", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_boundary_enrichment(boundary_enrichment, pred254, target254)
