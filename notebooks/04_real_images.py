@@ -70,6 +70,7 @@ def n_objects(labels):
     return len(np.unique(labels)) - 1
 
 
+# %%
 def touching_ids(labels):
     """Ids of instances that share an edge with another instance."""
     pairs = [(labels[:, :-1], labels[:, 1:]), (labels[:-1], labels[1:])]
@@ -211,6 +212,7 @@ print(f"Otsu threshold of the smoothed train region: {otsu:.3f} "
       f"{threshold_otsu(smooth[right]):.3f})")
 
 
+# %%
 def confidences(pred, values):
     """Confidence of each predicted instance: the mean of ``values`` over it."""
     ids = np.unique(pred[pred > 0])
@@ -229,6 +231,7 @@ def score(pred, values, region=right):
             "count error": instances.count_error(p, t)}
 
 
+# %%
 def show(rows):
     print(f"{'':>34} |    PQ |    SQ |    RQ |  AP50 | count error")
     for name, s in rows.items():
@@ -272,6 +275,7 @@ lo_pq, hi_pq = min(tuning.values()), max(tuning.values())
 print(f"{len(grid)} settings; train-region PQ from {lo_pq:.3f} to {hi_pq:.3f}")
 print(f"chosen on the train region: threshold {best_f} × Otsu = {threshold:.3f}, "
       f"min_distance {best_md}, smooth {best_sm}")
+# %%
 fg = smooth > threshold
 components = instances.label_components(fg)
 baseline = instances.separate_touching(fg, min_distance=best_md, smooth=best_sm)
@@ -415,6 +419,7 @@ def model_instances(model, grey, scale=1.0):
     return inst, p_cell
 
 
+# %%
 shift = {}
 for name, grey, scale in [("img_as_float, full size", as_float.astype(np.float32), 1.0),
                           ("percentile, full size", x, 1.0),
@@ -424,16 +429,14 @@ for name, grey, scale in [("img_as_float, full size", as_float.astype(np.float32
 show({f"synthetic-only, {k}": v[1] for k, v in shift.items()})
 
 # %% [markdown]
-# Raw values divided by 65,535 give the model an almost empty image. Percentile normalisation
-# alone gives instances, but the count is far off. Shrinking the image by 2, to the toy cells'
-# size, makes it usable: normalise **values** and **scale** to what the model was trained on
-# (exercise 3 computes the factor).
+# Raw values divided by 65,535 give the model an almost empty image; percentile normalisation
+# alone leaves the count far off; shrinking by 2, to the toy cells' size, makes it usable.
+# Normalise **values** and **scale** to what the model was trained on (exercise 3 computes the
+# factor; appendix A, after the summary, shows StarDist and Cellpose doing the same).
 #
-# With both, this model, which never saw a real image, scores PQ 0.582, below the baseline's
-# 0.652, inside the baseline's threshold range (0.518 to 0.697); section 9 asks whether the gap
-# is real. We keep the ×0.5 version.
-#
-# (How StarDist and Cellpose do the same steps: appendix A, after the summary.)
+# This model, which never saw a real image, then scores PQ 0.582, inside the baseline's threshold
+# range (0.518 to 0.697); section 9 asks whether its gap to the baseline's 0.652 is real. We keep
+# the ×0.5 version.
 
 # %%
 synthetic, p_synthetic = model_instances(cell_model, x, 0.5)
@@ -539,12 +542,11 @@ print(f"confidently wrong pixels within 1 px of an annotated rim: {near:.0%}")
 
 # %% [markdown]
 # P(cell) with the annotated outlines (white): the unsure values sit on the rims. Values between
-# 0.2 and 0.8 cover 6% of the test region, and 79% of those pixels lie in the band. The map
-# points at the errors only in part: 58% of the wrong pixels have P(cell) between 0.2 and 0.8;
-# the other 2,213 are confidently wrong. But 95% of those lie within 2 px of an annotated rim
-# (81% within 1 px): most confident errors are disagreements of a pixel or two over where an
-# outline runs, not a nucleus the model is sure of and wrong about (printed above). The
-# evidence card prices a one-pixel shift in boundary IoU (the cell after the card: 0.366).
+# 0.2 and 0.8 cover 6% of the test region, 79% of them in the band. Yet only 58% of the wrong
+# pixels are unsure; the other 2,213 are confidently wrong, and 95% of those lie within 2 px of
+# an annotated rim (81% within 1 px; printed above): disagreements of a pixel or two over where
+# an outline runs, not nuclei the model is sure of and wrong about. The cell after the evidence
+# card prices a one-pixel shift in boundary IoU: 0.366.
 
 # %% [markdown]
 # ## 5 · Fine-tuning on the train region
@@ -573,6 +575,7 @@ def crops(image, target, n, size=64, seed=0):
     return np.clip(imgs * gain, 0, 1)[..., None] * TINT, tgts.astype(np.uint8)
 
 
+# %%
 small = rescale(x, 0.5, order=1, anti_aliasing=True).astype(np.float32)   # at the model's scale
 truth_small = resize(truth, small.shape, order=0, preserve_range=True, anti_aliasing=False)
 truth_small = truth_small.astype(np.int32)
@@ -636,16 +639,16 @@ for ax in axes:
 fig.tight_layout(rect=(0, 0, 0.98, 1))   # room for the rings at the right edge
 
 # %% [markdown]
-# A lavender outline marks a **merge**, one prediction holding two or more true nuclei: solid
-# if it matches none of them, dashed if it matches one. The answer to the question above:
-# **equally**, 5 fewer of each. Against the baseline, the fine-tuned model has FP 10 → 5 and
-# FN 11 → 6, and a higher median matched IoU (0.824 → 0.869).
-# What it still misses is mostly **merging**: 5 of its 6 missed nuclei lie in one of its 4
-# merges. 4 of its 5 false positives are specks under 25 px, ringed; the fifth is a merge.
+# A lavender outline marks a **merge**, one prediction holding two or more true nuclei: solid if
+# it matches none of them, dashed if it matches one. The answer to the question above:
+# **equally**, 5 fewer of each. Against the baseline, the fine-tuned model has FP 10 → 5 and FN
+# 11 → 6, and a higher median matched IoU (0.824 → 0.869). What it still misses is mostly
+# **merging**: 5 of its 6 missed nuclei lie in one of its 4 merges. 4 of its 5 false positives
+# are specks under 25 px, ringed; the fifth is a merge.
 #
-# **Your own run.** The cell below fine-tunes a fresh copy on a shorter budget (160 crops, one
-# pass, batches of 16: a few seconds) and scores it beside the recorded run; its numbers vary
-# between processors. Change `n`, `epochs` or `batch_size` and run it again.
+# **Your own run** (below): a fresh copy on a shorter budget (160 crops, one pass, batches of
+# 16), scored beside the recorded run; its numbers vary between processors. Change `n`, `epochs`
+# or `batch_size` and run it again.
 
 # %% tags=["nbval-ignore-output"]
 mine = copy.deepcopy(cell_model)
@@ -656,12 +659,11 @@ show({"your run (160 crops × 1 epoch)": score(mine_inst, p_mine),
       "synthetic-only model": results["synthetic-only model (scaled ×0.5)"]})
 
 # %% [markdown]
-# **Regularisation** is whatever keeps a model from fitting its training crops at the expense of
-# new ones. This recipe already uses three kinds: it starts from trained weights, augments every
-# crop, and stops after two epochs. The last is a knob we can measure: the same recipe trains for
-# 6 epochs on the train region less its right quarter, and after each epoch it is scored on that
-# quarter (full-size columns 192 to 255), the **validation region** section 6 uses as well. The
-# run was recorded when the course was built:
+# **Regularisation** keeps a model from fitting its training crops at the expense of new ones.
+# This recipe uses three kinds: trained starting weights, augmentation, and a stop after two
+# epochs. The last is a knob we can measure: a recorded run of the same recipe trains 6 epochs on
+# the train region less its right quarter, and after each epoch it is scored on that quarter
+# (full-size columns 192 to 255), the **validation region** of section 6:
 
 # %%
 FIT_COLS = 96                       # half-size columns 0 to 95 train, the next 32 validate
@@ -695,12 +697,12 @@ print(f"best validation PQ after epoch {best_epoch}; "
 print(f"true nuclei in the validation region: {n_objects(truth[val])}")
 
 # %% [markdown]
-# The training loss falls after every epoch (0.660 to 0.403); the validation PQ does not follow
-# it: it peaks after epoch 3 (0.767) and ends lower (0.734). Past that point the extra steps fit
-# the training crops without helping new nuclei, and **early stopping** keeps the weights of the
-# best validation epoch. This is one run scored on 19 nuclei: read the drop after epoch 3 as a
-# hint, not a measured effect. The two-epoch recipe was fixed before this run and stays; weight
-# decay or dropout would be measured the same way.
+# The training loss falls after every epoch (0.660 to 0.403), but the validation PQ peaks after
+# epoch 3 (0.767) and ends lower (0.734): the later steps fit the training crops without helping
+# new nuclei. **Early stopping** keeps the weights of the best validation epoch. This is one run
+# scored on 19 nuclei, so the drop after epoch 3 is a hint, not a measured effect; the two-epoch
+# recipe, fixed before this run, stays. Dropout and weight decay, two other regularisers, are
+# knobs of the same kind: each is read off validation PQ in the same way.
 
 # %% [markdown]
 # ## 6 · A learned instance target: predict the distance, seed a watershed
@@ -747,10 +749,9 @@ fig.tight_layout()
 # dark at the rims, so touching nuclei become separate hills.
 #
 # The network: the `cells` model with one output and a sigmoid, trained by mean squared error in
-# a plain torch loop of 60 steps of 16 random 64×64 crops, each turned by a random quarter turn.
-# Its knobs are tuned on pixels it did not train on (the rule of section 3): it trains on the
-# train region less its right quarter, and that quarter (full-size columns 192 to 255) is its
-# **validation** region, as in the epochs run of section 5.
+# a plain torch loop (60 steps of 16 random 64×64 crops, each given a random quarter turn) on the
+# train region less its right quarter. Its knobs are tuned on that quarter, the validation region
+# of section 5.
 
 # %%
 def distance_net(seed=0):
@@ -762,12 +763,14 @@ def distance_net(seed=0):
     return net
 
 
+# %%
 def turned_crops(array, ys, xs, turns):
     """64×64 crops at (ys, xs), each turned by ``turns`` quarter turns; a contiguous tensor."""
     stack = np.stack([np.rot90(array[y:y + 64, x:x + 64], k) for y, x, k in zip(ys, xs, turns)])
     return torch.from_numpy(np.ascontiguousarray(stack))
 
 
+# %%
 def train_distance(net, image, target, steps=60, batch=16, lr=5e-3, seed=0):
     """Mean squared error of the sigmoid output against ``target``, on random turned crops."""
     rng = np.random.default_rng(seed)
@@ -790,7 +793,10 @@ def train_distance(net, image, target, steps=60, batch=16, lr=5e-3, seed=0):
 
 # %%
 live_dist = distance_net()
+
+
 def dist_live():
+    """Train live_dist on the fit columns; its loss per step."""
     return {"loss": train_distance(live_dist, small[:, :FIT_COLS], dist_target[:, :FIT_COLS])[1]}
 
 
@@ -819,17 +825,17 @@ for ax, (losses, name, colour) in zip(axes, curves):
 fig.tight_layout()
 
 # %% [markdown]
-# The two recorded training losses, one value per optimizer step. Both fall; neither run is
-# tuned for length: the scores decide, not the loss.
+# The two recorded training losses, one value per optimizer step. Both fall; neither run is tuned
+# for length: the scores decide, not the loss.
 #
 # Three knobs turn predicted distance into instances: the mask (distance above `fg`), the seeds
-# (peaks above `seed_min`, at least `min_distance` pixels apart), and a watershed grows each seed
-# downhill. A grid of 84 settings is scored by PQ on the **validation region** (columns 192 to
-# 255). A small region ties several settings, so a **prior** for `min_distance` is set before
-# any score is read: the train region's median radius (11.79 px, section 4), halved to the
-# model's scale; two touching nuclei have centres about two radii apart. Among tied settings the
-# `min_distance` closest to the prior wins, then the smaller one. Exercise 6 adds a last tie-break,
-# the smaller `fg`; here the tied settings all share one `fg` (printed below), so it is not needed.
+# (peaks above `seed_min`, at least `min_distance` pixels apart), and a watershed that grows each
+# seed downhill. A grid of 84 settings is scored by PQ on the validation region. A small region
+# ties several settings, so a **prior** for `min_distance` is set before any score is read: the
+# train region's median radius (11.79 px), halved to the model's scale, since two touching nuclei
+# have centres about two radii apart. Among tied settings the `min_distance` closest to the prior
+# wins, then the smaller one (exercise 6 adds the smaller `fg`; here the tied settings share one
+# `fg`, printed below).
 
 # %%
 dist_small = instances.predicted_distance(dist_net, small, TINT)   # sigmoid, at the model's scale
@@ -1037,6 +1043,7 @@ flooded = watershed(sobel(coins / 255.0), markers)          # 1: background, 2: 
 edge_raw = instances.label_components(ndimage.binary_fill_holes(flooded == 2))
 otsu_coins, coin_labels = drop_small(otsu_raw), drop_small(edge_raw)     # one size filter for both
 m_coins = instances.match_instances(otsu_coins, coin_labels)    # Otsu against the edge watershed
+# %%
 print(f"true count {data.COINS_TRUE_COUNT}; objects (after dropping those under 50 px): "
       f"Otsu {otsu_raw.max()} ({otsu_coins.max()}), "
       f"edge watershed {edge_raw.max()} ({coin_labels.max()})")
@@ -1211,14 +1218,12 @@ print(viz.text_table(dice_rows, signed, name="pair (Dice difference)"))
 # farther away, band light grey: the whole region, then its dashed 128×128 window with the most
 # wrong pixels (printed above), enlarged.
 #
-# **Dice** of the nucleus pixels scores pixels, not objects: the networks nearly tie on it (0.928
-# and 0.927) while their PQs are 0.759 and 0.801, and the synthetic-only model's Dice
-# (0.882) is above the baseline's (0.872) although its PQ is below. Both orders lie within
-# bootstrap noise here: the Dice differences' intervals contain 0 (printed above), and so do the
-# two PQ differences (section 9). **Boundary IoU** scores the outlines of the matches: the
-# networks are about equal (0.353 and 0.338), both above the baseline (0.244). Each annotation
-# moved by one pixel scores a median of 0.366 against itself: the networks' outlines miss the
-# annotation by about as much as a one-pixel shift.
+# **Dice** scores pixels, not objects: the networks nearly tie on it (0.928 and 0.927; PQ 0.759
+# and 0.801), and the synthetic-only model's Dice (0.882) is above the baseline's (0.872)
+# although its PQ is below. Both Dice differences lie within bootstrap noise (printed above), as
+# do those two PQ differences (section 9). **Boundary IoU** scores the outlines of the matches:
+# the networks are about equal (0.353 and 0.338), above the baseline (0.244), and miss the
+# annotation by about as much as the annotation shifted by one pixel misses itself (0.366).
 
 # %% [markdown]
 # ## Pass check
