@@ -3817,6 +3817,14 @@ def evidence_card_zoomed(image: Any, target: Any, pred: Any, class_names: Sequen
     ...                                          band, size=8, step=4)
     >>> corner, [a.get_title() for a in fig.axes if a.get_title().startswith("boundary zoom")]
     ((4, 8), ['boundary zoom: rows 4-11, columns 8-15'])
+
+    The zoom's legend names a ring only when a ring lies inside the window:
+
+    >>> p2 = t.copy(); p2[9, 4:16] = 1; p2[0, 19] = 1           # one isolated wrong pixel, far from the zoom
+    >>> fig, _, _ = evidence_card_zoomed(np.zeros((20, 20)), t, p2, ["sky", "road"], {"mIoU": 0.9}, band, size=8)
+    >>> zoom = next(a for a in fig.axes if a.get_title().startswith("boundary zoom"))
+    >>> any(x.get_text().startswith("ring") for x in zoom.get_legend().get_texts())
+    False
     >>> evidence_card_zoomed(np.zeros((20, 20)), t, p, ["sky", "road"], {"mIoU": 0.9}, t > 0, size=30)
     Traceback (most recent call last):
     ...
@@ -3842,6 +3850,15 @@ def evidence_card_zoomed(image: Any, target: Any, pred: Any, class_names: Sequen
                 title=f"boundary zoom: rows {r0}-{r0 + size - 1}, columns {c0}-{c0 + size - 1}")
     for artist in zoom_ax.collections + zoom_ax.patches + zoom_ax.lines:
         artist.set_clip_on(True)                           # rings outside the window stay hidden
+    legend = zoom_ax.get_legend()
+    centres = _small_regions(t != _label_map(p, "pred", palette))
+    in_window = ((centres[:, 0] >= r0 - 0.5) & (centres[:, 0] <= r0 + size - 0.5)
+                 & (centres[:, 1] >= c0 - 0.5) & (centres[:, 1] <= c0 + size - 0.5))
+    if legend is not None and not in_window.any():         # no ring inside the zoom: no ring in its legend
+        entries = [(h_, x.get_text()) for h_, x in zip(legend.legend_handles, legend.get_texts())
+                   if not x.get_text().startswith("ring:")]
+        zoom_ax.legend([e[0] for e in entries], [e[1] for e in entries], loc="upper center",
+                       bbox_to_anchor=(0.5, -0.02), ncol=1, frameon=False, fontsize=8)
     legend_words(fig, {"boundary error": "wrong, on a boundary band", "interior error": "wrong, inside a region",
                        "band": "boundary band, correct"} if words is None else words)
     add_off_band_entry(fig)
