@@ -4120,3 +4120,68 @@ def click_failures_figure(images: Any, truths: Any, runs: Mapping[int, Mapping[s
 
 
 __all__ += ["click_curves_figure", "click_failures_figure"]
+
+
+def one_legend(fig: Any, ncol: int | None = None, **kw: Any) -> Legend:
+    """Replace the legend of every panel of ``fig`` by one legend under the figure, each entry once.
+
+    The legend hangs below the figure's bottom edge (saved with ``bbox_inches="tight"``, as Jupyter
+    shows figures, it is kept): call ``fig.tight_layout()`` after, so that the panels close the gap
+    their own legends left. An entry shared by several panels (the "matched" swatch of :func:`compare_instances`, say) is
+    drawn once; the entries keep the order in which the panels, left to right, first show them.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+        A figure whose panels carry legends (e.g. from :func:`legend_below`); at least one.
+    ncol : int, optional
+        Columns of the legend; default: as many as entries, at most 3.
+    **kw
+        Passed on to ``fig.legend``.
+
+    Returns
+    -------
+    matplotlib.legend.Legend
+        The figure's one legend; the panels have none left.
+
+    Examples
+    --------
+    >>> image, truth, merged = _toy_cluster()
+    >>> fig = compare_instances(image, truth, {"merged": merged})
+    >>> leg = one_legend(fig)
+    >>> [t.get_text() for t in leg.get_texts()]    # doctest: +NORMALIZE_WHITESPACE
+    ['matched: each pair shares a colour', 'FP: unmatched prediction',
+     'merge (a tenth or more of 2+ cells), matching none: FP', 'FN: missed by merged']
+    >>> [ax.get_legend() for ax in fig.axes]
+    [None, None]
+    >>> one_legend(fig)
+    Traceback (most recent call last):
+    ...
+    ValueError: fig must have at least one panel with a legend, got none among its 2 panels
+    >>> plt.close(fig)
+    """
+    if not hasattr(fig, "axes") or not hasattr(fig, "legend"):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    entries: dict[str, Any] = {}
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    if not legends:
+        raise ValueError("fig must have at least one panel with a legend, got none among its "
+                         f"{len(fig.axes)} panels")
+    swatch_label = matched_swatch().label
+    for leg in legends:
+        for handle, text in zip(leg.legend_handles, leg.get_texts()):
+            label = text.get_text()
+            entries.setdefault(label, matched_swatch(label) if label == swatch_label else handle)
+        leg.remove()
+    if ncol is None:
+        ncol = min(3, len(entries))
+    elif isinstance(ncol, bool) or not isinstance(ncol, (int, np.integer)) or ncol < 1:
+        raise ValueError(f"ncol must be a whole number of columns, 1 or more, got {ncol!r}")
+    kw.setdefault("fontsize", 8)
+    kw.setdefault("loc", "upper center")             # hanging under the figure: it hides no panel
+    kw.setdefault("bbox_to_anchor", (0.5, 0.0))
+    return fig.legend(handles=list(entries.values()), labels=list(entries), ncol=ncol, frameon=False, handler_map={Swatch: _HandlerTuple(ndivide=None, pad=0)},
+                      **kw)
+
+
+__all__ += ["one_legend"]

@@ -417,6 +417,7 @@ def missed_kinds(objects, truth):
     ### END SOLUTION
 
 print("missed cells of image", W, ":", missed_kinds(objects, truth))
+print("missed cells of image", W2, ":", missed_kinds(objects_2, truth_2))   # for your answer below
 
 # %% nbgrader={"grade": false, "grade_id": "evidence", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
