@@ -1,16 +1,10 @@
 # %% [markdown]
 # # 02 · Inside a segmentation network
 #
-# Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes: each piece
-# in a few lines of numpy or torch, compared with the library's version.
-#
-# **After this lesson you can** compute a receptive field; work a transposed convolution by hand;
-# build the course's UNet and load the shipped weights into it; turn logits into a label map and a
-# confidence map; write cross-entropy and soft Dice; write a training loop, measure what the skips
-# and each loss buy, say why batch-norm statistics can lag, and read train and validation curves.
-#
-# The runs use 32×32 scenes and a UNet of width 8. Where the text says **Predict**, guess before
-# you run the next cell.
+# Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes: each piece in
+# a few lines of numpy or torch, checked against the library's version. The Pass check at the end
+# lists what you will be able to do. Where the text says **Predict**, guess before you run the next
+# cell.
 
 # %%
 import copy
@@ -28,7 +22,7 @@ from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
 torch.set_num_threads(1)                 # a network this small trains fastest on one thread
-torch.use_deterministic_algorithms(True)  # same numbers on every run on this computer (lesson 01 says why not across computers)
+torch.use_deterministic_algorithms(True)  # the same numbers on every run on this computer
 
 # %% [markdown]
 # ## 1 · What a 3×3 convolution sees, and what max-pooling throws away
@@ -43,41 +37,42 @@ gray = scenes.images[0].mean(-1)                        # (64, 64) grey image
 kernel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)   # vertical edges (Sobel)
 
 padded = np.pad(gray, 1)                                # zero padding keeps the size: 64 -> 64
-windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))   # (64, 64, 3, 3): every 3×3 neighbourhood
-edges = (windows * kernel).sum((-2, -1))
+windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))   # (64, 64, 3, 3)
+edges = (windows * kernel).sum((-2, -1))                # every 3×3 neighbourhood times the kernel
 
-edges_torch = F.conv2d(torch.tensor(gray)[None, None], torch.tensor(kernel)[None, None], padding=1)[0, 0]
-print("output shape:", edges.shape, "| numpy and torch agree to float32 rounding (within 1e-5):",
-      bool(np.abs(edges - edges_torch.numpy()).max() < 1e-5))
+as_4d = lambda a: torch.tensor(a)[None, None]           # noqa: E731  (1, 1, H, W), as torch wants
+edges_torch = F.conv2d(as_4d(gray), as_4d(kernel), padding=1)[0, 0].numpy()
+print("output shape:", edges.shape, "| numpy and torch agree within 1e-5:",
+      bool(np.abs(edges - edges_torch).max() < 1e-5))
 
 # %% [markdown]
 # Max-pooling keeps the largest value of each 2×2 block and halves the resolution. In numpy,
 # compared with `F.max_pool2d`, then pooled down to the 8×8 grid of TinyUNet's bottleneck:
 
 # %%
-strength = np.abs(edges)                                  # how strong the edge is, whatever its sign
+strength = np.abs(edges)  # how strong the edge is, whatever its sign
 pooled = {1: strength}
-for f in (2, 4, 8):
-    prev = pooled[f // 2]
-    h = prev.shape[0] // 2
-    pooled[f] = prev.reshape(h, 2, h, 2).max((1, 3))      # (64/f, 64/f): the largest value of each 2×2 block
-pooled_torch = F.max_pool2d(torch.tensor(strength)[None, None], 2)[0, 0].numpy()
+for f in (2, 4, 8):                                 # the largest value of each 2×2 block:
+    h = pooled[f // 2].shape[0] // 2
+    pooled[f] = pooled[f // 2].reshape(h, 2, h, 2).max((1, 3))
+pooled_torch = F.max_pool2d(as_4d(strength), 2)[0, 0].numpy()
 print("2×2 max-pooling equal to F.max_pool2d:", np.array_equal(pooled[2], pooled_torch))
 for f, m in pooled.items():
     print(f"pooled to 1/{f}: shape {m.shape}, {m.size:,} values kept of {strength.size:,}")
 
-inside = strength[1:-1, 1:-1].max()                      # the one-pixel border reads the zero padding
-print(f"largest edge strength: {strength.max():.2f} anywhere, {inside:.2f} away from the one-pixel border")
-_ = viz.heat_row({"|vertical edges|" if f == 1 else f"max-pooled to 1/{f} {m.shape}": m for f, m in pooled.items()},
-                 "edge strength", vmin=0, vmax=inside, image=scenes.images[0], extend="max")   # the scale ends at the interior's largest
+inside = strength[1:-1, 1:-1].max()  # the one-pixel border reads the zero padding
+print(f"largest edge strength: {strength.max():.2f} anywhere, {inside:.2f} inside the border")
+titles = ["|vertical edges|"] + [f"max-pooled to 1/{f} {pooled[f].shape}" for f in (2, 4, 8)]
+_ = viz.heat_row(dict(zip(titles, pooled.values())), "edge strength", vmin=0, vmax=inside,
+                 image=scenes.images[0], extend="max")   # the scale ends at the interior's largest
 
 # %% [markdown]
 # A pooled map still says that a block holds an edge, but no longer where: at 1/8 the lane's dashes
-# are one block-shaped streak. (The bright borders, 3.68, are where the image meets the zero
-# padding; the colour scale stops at the interior's largest value, 2.25.)
+# are one block-shaped streak. (The bright borders, 3.68, are the zero padding; the colour scale
+# stops at the interior's largest value, 2.25.)
 #
-# TinyUNet pools three times: its deepest features live on a grid 8× coarser. What does that cost?
-# Keep every 2nd, 4th or 8th pixel of the label maps, blow them back up, and score the round trip:
+# TinyUNet pools three times. What does a grid 8× coarser cost? Keep every 2nd, 4th or 8th pixel of
+# the label maps, blow them back up, and score the round trip:
 
 # %%
 ref = data.road_scenes(200, seed=4242)
@@ -90,20 +85,20 @@ for f in (1, 2, 4, 8):
     print(f"{f'1/{f}':>12}" + "".join(f"{v:14.3f}" for v in iou))
 
 # %%
-_ = viz.mask_grid([[("image", ref.images[0], "image (64×64)")] + [("mask", coarse[f][0], f"labels at 1/{f}") for f in coarse]],
-                  ref.class_names, ref.palette)
+row = [("image", ref.images[0], "image (64×64)")]
+row += [("mask", coarse[f][0], f"labels at 1/{f}") for f in coarse]
+_ = viz.mask_grid([row], ref.class_names, ref.palette)
 
 # %% [markdown]
-# The thin lane markings fall apart: 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution. (A
-# feature map there has 8 × width channels per cell, 128 in the shipped width-16 UNet of section 4,
-# which can encode where in its block a lane lies.) A UNet's **skip connections** hand the decoder the full-resolution encoder features;
-# section 8 measures what they buy.
+# The thin lane markings fall apart: 0.410 at 1/2, 0.048 at 1/8, the bottleneck's resolution: choose
+# the resolution from the smallest structure you must get right. A UNet's **skip connections** hand
+# the decoder the full-resolution encoder features; section 8 measures what they buy.
 #
 # ## 2 · Receptive field: how far can an output pixel see?
 #
-# Each 3×3 convolution widens the view by one pixel on each side. Each 2×2 pooling doubles the
-# step between neighbouring features (the *jump*), so later layers widen the view twice as fast.
-# For layers with kernel $k_l$ and stride $s_l$:
+# Each 3×3 convolution widens the view by one pixel on each side. Each 2×2 pooling doubles the step
+# between neighbouring features (the *jump*), so later layers widen the view twice as fast. For
+# layers with kernel $k_l$ and stride $s_l$:
 #
 # $$r = 1 + \sum_l (k_l - 1)\prod_{i<l} s_i .$$
 #
@@ -122,7 +117,7 @@ def receptive_field(layers):
 two_convs = [(3, 1), (3, 1)]
 encoder_layers = {level: two_convs + [(2, 2), *two_convs] * level for level in range(4)}
 for level, layers in encoder_layers.items():
-    print(f"encoder level {level} (after {level} poolings): receptive field {receptive_field(layers)} px")
+    print(f"encoder level {level} ({level} poolings): receptive field {receptive_field(layers)} px")
 
 # %% [markdown]
 # Now *measure* it: back-propagate a gradient of 1 from one output pixel and see which input
@@ -134,39 +129,40 @@ for level, layers in encoder_layers.items():
 torch.manual_seed(0)
 net = models.TinyUNet(3, 5, width=8).eval()
 
-def encoder_features(x, level):
-    x = net.down[0](x)
-    for block in net.down[1:level + 1]:
-        x = block(net.pool(x))
+def encoder_features(x, level):                       # TinyUNet's encoder up to `level`
+    for i, block in enumerate(net.down[:level + 1]):
+        x = block(net.pool(x) if i else x)
     return x
 
-def gradient_footprint(fn, size=96):
+def gradient_footprint(fn, size=96):                  # (size, size): who influenced the centre
     x = torch.rand(4, 3, size, size, requires_grad=True)
     out = fn(x)
-    c = out.shape[-1] // 2
-    out[:, :, c, c].sum().backward()                   # a gradient of 1 from the centre pixel
-    return x.grad.abs().sum((0, 1)).numpy()              # (size, size): who influenced it
+    out[:, :, out.shape[-2] // 2, out.shape[-1] // 2].sum().backward()   # a gradient of 1
+    return x.grad.abs().sum((0, 1)).numpy()
 
-footprints = {f"encoder level {lv}": gradient_footprint(lambda x, lv=lv: encoder_features(x, lv)) for lv in range(4)}
+footprints = {f"encoder level {lv}": gradient_footprint(lambda x, lv=lv: encoder_features(x, lv))
+              for lv in range(4)}
 footprints["whole UNet output"] = gradient_footprint(net)
 for name, g in footprints.items():
     rows, cols = np.nonzero(g)
     print(f"{name:>18}: gradient reaches {np.ptp(rows) + 1} × {np.ptp(cols) + 1} input pixels")
-c = 96 // 2
-with torch.random.fork_rng():                            # the random inputs below leave the lesson's seed alone
-    trained = models.pretrained("roads").eval()          # the shipped weights (section 4 loads them again)
-    weights = {"random weights": footprints["whole UNet output"], "shipped weights": gradient_footprint(trained)}
-    for name, g in weights.items():
-        print(f"share of the whole UNet's gradient on the 7 × 7 input pixels around the output pixel, {name}: "
-              f"{g[c - 3:c + 4, c - 3:c + 4].sum() / g.sum():.1%}; on the 15 × 15: {g[c - 7:c + 8, c - 7:c + 8].sum() / g.sum():.1%}")
+
 
 # %%
+with torch.random.fork_rng():  # these random inputs leave the lesson's seed alone
+    trained = models.pretrained("roads").eval()  # the shipped weights (section 4 loads them again)
+    weights = {"random": footprints["whole UNet output"], "shipped": gradient_footprint(trained)}
+near = lambda g, r: g[48 - r:49 + r, 48 - r:49 + r].sum() / g.sum()  # noqa: E731  centre's share
+for name, g in weights.items():
+    print(f"{name} weights: share of the whole UNet's gradient on the 7 × 7 input pixels around "
+          f"the output pixel {near(g, 3):.1%}; on the 15 × 15 {near(g, 7):.1%}")
 fig, axes = viz.heat_row({name: np.log10(g / g.max() + 1e-12) for name, g in footprints.items()},
                          "log10(|gradient| / largest)", vmin=-10, vmax=0, figsize=(13, 3.1))
-rows, cols = np.nonzero(footprints["whole UNet output"])                # the measured 76 × 76 footprint, outlined
-axes[-1].add_patch(plt.Rectangle((cols.min() - 0.5, rows.min() - 0.5), np.ptp(cols) + 1, np.ptp(rows) + 1, fill=False,
-                                 ec="white", lw=1, ls="--"))
-axes[-1].set_title(f"whole UNet output\n(dashed: {np.ptp(rows) + 1} × {np.ptp(cols) + 1} px)", fontsize=9)
+rows, cols = np.nonzero(footprints["whole UNet output"])       # the measured footprint, outlined
+h, w = np.ptp(rows) + 1, np.ptp(cols) + 1
+axes[-1].add_patch(plt.Rectangle((cols.min() - 0.5, rows.min() - 0.5), w, h,
+                                 fill=False, ec="white", lw=1, ls="--"))
+axes[-1].set_title(f"whole UNet output\n(dashed: {h} × {w} px)", fontsize=9)
 _ = fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel "
                  "(black: none, or under 1e-10 of the largest)", fontsize=10)
 
@@ -174,51 +170,50 @@ _ = fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel "
 # The footprints match the formula: 5, 14, 32 and 68 pixels. The whole network adds three 3×3
 # convolutions in the decoder and sees a 76-pixel square from the centre output pixel.
 #
-# In a 64×64 scene the image border clips the square:
+# In a 64×64 scene the image border clips the square. **Predict:** what share of the scene does a
+# corner output pixel see?
 
 # %%
 for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
     x = torch.rand(4, 3, 64, 64, requires_grad=True)
     net(x)[:, :, row, col].sum().backward()
     seen = int((x.grad.abs().sum((0, 1)) > 0).sum())
-    print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} input pixels ({seen / 64**2:.0%})")
+    print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} "
+          f"input pixels ({seen / 64**2:.0%})")
 
 # %% [markdown]
 # A corner pixel sees only 1,444 of the 4,096 pixels (35 %); the rest of its view is zero padding.
+# Every tile edge of an image predicted in tiles is such a border (the appendix counts what tiling
+# costs).
 #
-# The last footprint panel shows nested squares: the skip connections. The finest skip reaches
-# the 7 × 7 pixels around the output pixel, which hold 94.4 % of the gradient with random weights,
-# 61.0 % with the shipped weights: training moved weight to the far context. The *effective*
-# receptive field is much smaller than the theoretical one (Luo et al., 2016).
-#
-# Every tile edge of a large image predicted in tiles is such a border: the appendix counts the
-# errors that tiling causes near the seams, and what overlapping tiles and padding repair.
+# The nested squares of the last footprint panel are the skips. The 7 × 7 pixels around the output
+# pixel hold 94.4 % of the gradient with random weights, 61.0 % with the shipped weights: the
+# *effective* receptive field is much smaller than the theoretical one (Luo et al., 2016).
 #
 # **Dilation** widens the view without pooling or more weights: a 3×3 kernel with dilation $d$
-# places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary
-# convolution whose 9 weights are spread over a larger kernel of zeros:
+# places its 9 taps $d$ pixels apart. Measure one, and check that it equals an ordinary convolution
+# whose 9 weights are spread over a larger kernel of zeros:
 
 # %%
-with torch.random.fork_rng():                            # the random weights and inputs leave the lesson's seed alone
+with torch.random.fork_rng():                            # leaves the lesson's seed alone
     torch.manual_seed(1)
     for d in (1, 2, 4):
         conv = nn.Conv2d(3, 1, 3, dilation=d, padding=d, bias=False)    # padding d keeps the size
         g = gradient_footprint(conv, size=15)
         rows, cols = np.nonzero(g)
         spread = torch.zeros(1, 3, 2 * d + 1, 2 * d + 1)
-        spread[:, :, ::d, ::d] = conv.weight.detach()                    # the same 9 taps, d pixels apart, zeros between
-        with torch.no_grad():
-            x = torch.rand(1, 3, 15, 15)
-            same = bool((conv(x) - F.conv2d(x, spread, padding=d)).abs().max() < 1e-6)
-        print(f"dilation {d}: {conv.weight[0, 0].numel()} weights per channel; the centre output pixel reads {len(rows)} "
-              f"input pixels spread over {np.ptp(rows) + 1} × {np.ptp(cols) + 1}; output {tuple(conv(x).shape[-2:])} "
-              f"from input (15, 15); equal to the spread-out kernel within 1e-6: {same}")
+        spread[:, :, ::d, ::d] = conv.weight.detach()  # the 9 taps, d pixels apart, zeros between
+        x = torch.rand(1, 3, 15, 15)
+        same = bool((conv(x) - F.conv2d(x, spread, padding=d)).abs().max() < 1e-6)
+        print(f"dilation {d}: 9 weights per channel; the centre output pixel reads {len(rows)} "
+              f"input pixels over {np.ptp(rows) + 1} × {np.ptp(cols) + 1}; output "
+              f"{tuple(conv(x).shape[-2:])} from (15, 15); equal to the spread-out kernel: {same}")
         if d == 2:
-            print((g[7 - 3:7 + 4, 7 - 3:7 + 4] > 0).astype(int))          # the 7 × 7 pixels around it: 1 = read
+            print((g[4:11, 4:11] > 0).astype(int))       # the 7 × 7 pixels around it: 1 = read
 
 # %% [markdown]
-# The same 9 weights cover 3, 5 or 9 pixels on a side at the input's resolution (DeepLab's
-# "atrous" convolution); the grid shows the gaps of dilation 2. Exercises 1 and 2 use dilation.
+# The same 9 weights cover 3, 5 or 9 pixels on a side (DeepLab's "atrous" convolution); the grid
+# shows the gaps of dilation 2. Exercises 1 and 2 use dilation.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
@@ -230,26 +225,25 @@ with torch.random.fork_rng():                            # the random weights an
 x_small = np.array([[1, 2], [3, 4]], np.float32)
 K = np.array([[1, 0], [2, -1]], np.float32)
 
-def transposed_conv(x, K, stride):
+def transposed_conv(x, K, stride):                    # square x and K
     k = K.shape[0]
-    out = np.zeros(((x.shape[0] - 1) * stride + k, (x.shape[1] - 1) * stride + k), np.float32)
+    out = np.zeros(((x.shape[0] - 1) * stride + k,) * 2, np.float32)
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
             out[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * K   # stamp
     return out
 
 by_hand = transposed_conv(x_small, K, stride=2)
-layer = nn.ConvTranspose2d(1, 1, kernel_size=2, stride=2, bias=False)
-with torch.no_grad():
-    layer.weight[:] = torch.tensor(K)
-by_torch = layer(torch.tensor(x_small)[None, None])[0, 0].detach().numpy()
+by_torch = F.conv_transpose2d(torch.tensor(x_small)[None, None], torch.tensor(K)[None, None],
+                              stride=2)[0, 0].numpy()
 print(by_hand)
-print("equal to nn.ConvTranspose2d:", np.array_equal(by_hand, by_torch))
+print("equal to torch's transposed convolution:", np.array_equal(by_hand, by_torch))
 
 # %% [markdown]
-# With a kernel larger than the stride the stamps **overlap** and add up. The output size is
-# `(in - 1) * stride - 2 * padding + kernel + output_padding`: padding crops the border,
-# `output_padding` adds a row and column back on one side. Checked against `nn.ConvTranspose2d`:
+# With a kernel larger than the stride the stamps **overlap** and add up. The output size is `(in -
+# 1) * stride - 2 * padding + kernel + output_padding`: padding crops the border, `output_padding`
+# adds a row and column back on one side. Checked against torch's `F.conv_transpose2d` (what
+# `nn.ConvTranspose2d` calls):
 
 # %%
 rng = np.random.default_rng(0)
@@ -257,14 +251,13 @@ print(" in  kernel stride padding   out (formula)   out (torch)   values equal")
 for size, k, s, p in [(4, 2, 2, 0), (4, 3, 2, 1), (4, 4, 2, 1), (5, 3, 1, 0), (3, 5, 3, 2)]:
     x = rng.standard_normal((size, size)).astype(np.float32)
     Kr = rng.standard_normal((k, k)).astype(np.float32)
-    mine = transposed_conv(x, Kr, s)
-    mine = mine[p:mine.shape[0] - p, p:mine.shape[1] - p]
-    layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, bias=False)
-    with torch.no_grad():
-        layer.weight[:] = torch.tensor(Kr)
-        theirs = layer(torch.tensor(x)[None, None])[0, 0].numpy()
-    formula = (size - 1) * s - 2 * p + k
-    print(f"{size:3d} {k:7d} {s:6d} {p:7d} {formula:13d} {theirs.shape[0]:13d}   {np.allclose(mine, theirs, atol=1e-5)}")
+    mine = transposed_conv(x, Kr, s)[p:, p:]
+    mine = mine[:mine.shape[0] - p, :mine.shape[1] - p]
+    theirs = F.conv_transpose2d(torch.tensor(x)[None, None], torch.tensor(Kr)[None, None],
+                                stride=s, padding=p)[0, 0].numpy()
+    equal = np.allclose(mine, theirs, atol=1e-5)
+    print(f"{size:3d} {k:7d} {s:6d} {p:7d} {(size - 1) * s - 2 * p + k:13d} {theirs.shape[0]:13d}"
+          f"   {equal}")
 
 # %% [markdown]
 # **The checkerboard artefact.** When the kernel size is not a multiple of the stride, some output
@@ -274,78 +267,80 @@ for size, k, s, p in [(4, 2, 2, 0), (4, 3, 2, 1), (4, 4, 2, 1), (5, 3, 1, 0), (3
 # %%
 flat = torch.ones(1, 1, 8, 8)
 ups = {}
-for name, k, p, op in [("transposed 3×3, stride 2", 3, 1, 1), ("transposed 2×2, stride 2", 2, 0, 0)]:
-    layer = nn.ConvTranspose2d(1, 1, k, stride=2, padding=p, output_padding=op, bias=False)
-    nn.init.ones_(layer.weight)
-    ups[name] = layer(flat)[0, 0].detach().numpy()
-ups["bilinear"] = F.interpolate(flat, scale_factor=2, mode="bilinear", align_corners=False)[0, 0].numpy()
-resize_conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode="replicate", bias=False)   # the fix:
-nn.init.constant_(resize_conv.weight, 1 / 9)                  # resize first, then an ordinary 3×3 conv
-up = F.interpolate(flat, scale_factor=2, mode="nearest")
-ups["resize + 3×3 conv"] = resize_conv(up)[0, 0].detach().numpy()
+for k, p, op in [(3, 1, 1), (2, 0, 0)]:                        # kernel, padding, output_padding
+    ups[f"transposed {k}×{k}, stride 2"] = F.conv_transpose2d(
+        flat, torch.ones(1, 1, k, k), stride=2, padding=p, output_padding=op)[0, 0].numpy()
+ups["bilinear"] = F.interpolate(flat, scale_factor=2, mode="bilinear")[0, 0].numpy()
+up = F.pad(F.interpolate(flat, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="replicate")
+ups["resize + 3×3 conv"] = F.conv2d(up, torch.full((1, 1, 3, 3), 1 / 9))[0, 0].numpy()  # the fix
 for name, u in ups.items():
     print(f"{name:>25}: output {u.shape}, values {np.unique(u.round(4)).tolist()}")
 fig, _ = viz.heat_row(ups, "output value (input is all 1)", vmin=0, vmax=4, figsize=(12, 3.2))
 _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
-# The 3×3 kernel leaves a grid of pixels that received 1, 2 or 4 stamps; the 2×2 kernel
-# (TinyUNet's) stamps each pixel once; bilinear stays flat. Odena et al. (2016) found this grid as a
-# chequered texture in trained networks, and their fix is the last panel: *resize, then convolve*
-# (`F.interpolate` followed by an ordinary 3×3 convolution), which stays flat too.
+# The 3×3 kernel leaves a grid of pixels with 1, 2 or 4 stamps; TinyUNet's 2×2 kernel stamps each
+# pixel once. Odena et al. (2016) found this grid as a chequered texture in trained networks; their
+# fix, *resize, then convolve* (last panel), stays flat like bilinear.
 #
 # ## 4 · The UNet, built by hand
 #
-# The module names are TinyUNet's, so the shipped weights load into this copy. `show=True` prints
-# the tensor shape at every level.
+# The module names are TinyUNet's, so the shipped weights load into this copy. `show_shapes` prints
+# each block's output: `down.N` is encoder level N, `upsample.N` the upsampled tensor before its
+# skip is added, `up.N` the decoder block after it.
 #
 # **Predict:** for a (1, 3, 64, 64) input and width 16, what shape leaves encoder level 3?
 
 # %%
 def conv_bn_relu(c_in, c_out):
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+    conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)   # batch norm brings its own bias
+    return nn.Sequential(conv, nn.BatchNorm2d(c_out), nn.ReLU())
 
 def two_conv(c_in, c_out):
     return nn.Sequential(conv_bn_relu(c_in, c_out), conv_bn_relu(c_out, c_out))
 
 # %%
 class HandUNet(nn.Module):
+    skip_weight = 1.0                                                     # section 8 sets 0
     def __init__(self, in_channels=3, num_classes=5, width=16, depth=3):
         super().__init__()
         chans = [width * 2**i for i in range(depth + 1)]                 # 16, 32, 64, 128
-        self.down = nn.ModuleList([two_conv(in_channels, chans[0])] + [two_conv(chans[i], chans[i + 1]) for i in range(depth)])
+        back = chans[-2::-1]                                              # the decoder: 64, 32, 16
+        self.down = nn.ModuleList([two_conv(a, b) for a, b in zip([in_channels] + chans, chans)])
         self.pool = nn.MaxPool2d(2)
-        self.upsample = nn.ModuleList([nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))])
-        self.up = nn.ModuleList([conv_bn_relu(chans[i], chans[i]) for i in reversed(range(depth))])
-        self.head = nn.Conv2d(chans[0], num_classes, 1)                  # 1×1 conv: features -> class scores
+        self.upsample = nn.ModuleList([nn.ConvTranspose2d(2 * c, c, 2, stride=2) for c in back])
+        self.up = nn.ModuleList([conv_bn_relu(c, c) for c in back])
+        self.head = nn.Conv2d(chans[0], num_classes, 1)  # 1×1 conv: features -> class scores
 
-    def forward(self, x, show=False):
-        say = print if show else (lambda *args: None)
-        say(f"{'input':>22}", tuple(x.shape))
-        x = self.down[0](x)
-        say(f"{'encoder level 0':>22}", tuple(x.shape))
-        skips = []
-        for level, block in enumerate(self.down[1:], start=1):
+    def forward(self, x):
+        x, skips = self.down[0](x), []
+        for block in self.down[1:]:
             skips.append(x)                                               # keep it for the decoder
             x = block(self.pool(x))
-            say(f"{f'pool + encoder level {level}':>22}", tuple(x.shape))
         for upsample, block in zip(self.upsample, self.up):
-            x = block(upsample(x) + skips.pop())                          # the skip connection: add
-            say(f"{f'up + skip, level {len(skips)}':>22}", tuple(x.shape))
-        x = self.head(x)
-        say(f"{'logits':>22}", tuple(x.shape))
-        return x
+            x = block(upsample(x) + self.skip_weight * skips.pop())       # the skip connection: add
+        return self.head(x)
 
 # %%
+def show_shapes(model, x):
+    """Run ``model`` on ``x`` and print the output shape of each block, in the order they run."""
+    blocks = [(n, m) for n, m in model.named_modules() if n.count(".") == 1 or n == "head"]
+    hooks = [m.register_forward_hook(lambda m, i, out, n=n: print(f"{n:>12}", tuple(out.shape)))
+             for n, m in blocks]
+    try:
+        return model(x)
+    finally:
+        [h.remove() for h in hooks]
+
 hand = HandUNet(width=16).eval()
-_ = hand(torch.zeros(1, 3, 64, 64), show=True)
+_ = show_shapes(hand, torch.zeros(1, 3, 64, 64))
 
 # %% [markdown]
 # **Predict:** what happens with a 60×60 input?
 
 # %%
 try:
-    hand(torch.zeros(1, 3, 60, 60), show=True)
+    show_shapes(hand, torch.zeros(1, 3, 60, 60))
 except RuntimeError as err:
     print("RuntimeError:", err)
 
@@ -355,14 +350,14 @@ except RuntimeError as err:
 # 2<sup>depth</sup> (8 here): pad the input up to one (64) and crop the output back.
 
 # %% [markdown]
-# Channels double as the resolution halves (16 → 128 channels, 64 → 8 pixels); the decoder
-# retraces the shapes back up. Is it the same network as `TinyUNet`? Load the shipped weights and
-# compare the outputs on fifty scenes:
+# Is it the same network as `TinyUNet`? Load the shipped weights and compare the outputs on fifty
+# scenes:
 
 # %%
 shipped = models.pretrained("roads")
-print(hand.load_state_dict(shipped.state_dict()))                    # strict: every name and shape must match
-print("parameters:", f"{models.count_parameters(hand):,}", "(TinyUNet:", f"{models.count_parameters(shipped):,})")
+print(hand.load_state_dict(shipped.state_dict()))  # strict: every name and shape must match
+print(f"parameters: {models.count_parameters(hand):,} "
+      f"(TinyUNet: {models.count_parameters(shipped):,})")
 x_test = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2)
 with torch.no_grad():
     diff = (hand(x_test) - shipped(x_test)).abs().max()
@@ -374,59 +369,42 @@ print("largest difference between the two networks' logits:", float(diff))
 
 # %%
 with torch.no_grad():
-    x = hand.down[0](x_test[:1])
-    feature_maps = [x[0].numpy()]
-    for block in hand.down[1:]:
-        x = block(hand.pool(x))
+    x, feature_maps = x_test[:1], []
+    for level, block in enumerate(hand.down):
+        x = block(hand.pool(x) if level else x)
         feature_maps.append(x[0].numpy())
-tops = [np.argsort(fmap.std((1, 2)))[::-1][:3] for fmap in feature_maps]          # the three most varied channels
+tops = [np.argsort(fmap.std((1, 2)))[::-1][:3] for fmap in feature_maps]  # the 3 most varied
 for level, (fmap, top) in enumerate(zip(feature_maps, tops)):
-    print(f"encoder level {level}: {fmap.shape[0]} channels of {fmap.shape[1]}×{fmap.shape[2]}; shown: {top.tolist()}")
+    c, h, w = fmap.shape
+    print(f"encoder level {level}: {c} channels of {h}×{w}; shown: {top.tolist()}")
 first_column = [("image", ref.images[0], "the scene"), ("mask", ref.labels[0], "its labels"), None]
-_ = viz.mask_grid([[first_column[row]] + [("heat", f[t[row]] / max(f[t[row]].max(), 1e-6), f"level {lv}, channel {t[row]}")
-                                          for lv, (f, t) in enumerate(zip(feature_maps, tops))] for row in range(3)],
-                  ref.class_names, ref.palette, panel=2.3, heat_label="activation / its channel's largest")
+def heat(f, ch, lv):                             # one panel: a channel over its largest value
+    return ("heat", f[ch] / max(f[ch].max(), 1e-6), f"level {lv}, channel {ch}")
+
+levels = list(enumerate(zip(feature_maps, tops)))
+grid = [[first_column[row]] + [heat(f, t[row], lv) for lv, (f, t) in levels] for row in range(3)]
+_ = viz.mask_grid(grid, ref.class_names, ref.palette, panel=2.3,
+                  heat_label="activation / its channel's largest")
 
 # %% [markdown]
-# Some channels look like detectors of one class; the cell after the figure counts two of them.
-# Each level-3 cell stands for an 8×8 block of the scene, described by 128 channels.
-
-# %%
-labels0 = ref.labels[0]
-for level, ch in [(0, 5), (3, 76)]:
-    fmap = feature_maps[level][ch] / max(feature_maps[level][ch].max(), 1e-6)   # as drawn
-    fmap = np.kron(fmap, np.ones((64 // fmap.shape[0],) * 2))                    # one value per pixel
-    print(f"level {level}, channel {ch:2d}, mean over each class's pixels:",
-          " ".join(f"{name} {fmap[labels0 == c].mean():.2f}" for c, name in enumerate(ref.class_names)))
-
-# %% [markdown]
-# Channel 5 of level 0 averages 0.52 on car pixels and at most 0.10 on the others; channel 76 of
-# level 3 averages 0.58 on sky and at most 0.06 on the others.
+# Some channels look like detectors of one class (the appendix counts two).
 #
-# **Batch norm has two modes.** In training mode it normalises each channel with the current
-# batch's mean and variance, and keeps running averages of them. In eval mode it uses those
-# averages, so a prediction does not depend on the rest of the batch. One scene alone and inside a
-# batch of fifty:
+# **Batch norm has two modes.** In training mode it normalises each channel with the current batch's
+# mean and variance, and keeps running averages of them. In eval mode it uses those averages, so a
+# prediction does not depend on the rest of the batch. One scene alone and inside a batch of fifty:
 
 # %%
-in_train_mode = copy.deepcopy(hand).train()                  # a copy: train mode updates the running averages
+in_train_mode = copy.deepcopy(hand).train()  # a copy: train mode updates the running averages
 with torch.no_grad():
     for name, model in [("eval mode", hand), ("train mode", in_train_mode)]:
         alone, in_batch = model(x_test[:1]), model(x_test)[:1]
-        print(f"{name:>10}: scene 0 alone vs in a batch of 50, largest logit difference {float((alone - in_batch).abs().max()):.2f}")
+        gap = float((alone - in_batch).abs().max())
+        print(f"{name:>10}: scene 0 alone vs in a batch of 50, largest logit difference {gap:.2f}")
 
 # %% [markdown]
 # In eval mode the logits stay the same (0.00); in train mode the batch moves them by up to 1.68.
 # Every measurement in this lesson therefore runs in `.eval()`.
-#
-# **The original UNet** (Ronneberger et al., 2015) *concatenates* each skip with the upsampled
-# features and follows it with two convolutions (and starts at 64 channels, pools four times).
-# Here the skip is *added* and followed by one convolution. The two decoders at the same width:
-
-# %%
-chans = [16 * 2**i for i in range(4)]                                   # width 16, depth 3, as `hand`
-concat = sum(p.numel() for i in range(3) for p in two_conv(2 * chans[i], chans[i]).parameters())   # convs on [upsampled, skip]
-print(f"decoder convolutions, add + 1 conv: {sum(p.numel() for p in hand.up.parameters()):,} parameters; concatenate + 2 convs: {concat:,}")
+# (Exercise 4 writes the original UNet's decoder, which concatenates.)
 
 # %% [markdown]
 # ## 5 · From logits to a mask
@@ -439,38 +417,38 @@ print(f"decoder convolutions, add + 1 conv: {sum(p.numel() for p in hand.up.para
 scene = ref[:1]
 with torch.no_grad():
     logits = shipped(torch.tensor(scene.images).permute(0, 3, 1, 2))[0]     # (5, 64, 64)
-r, c = np.unravel_index(int(logits.softmax(0).max(0).values.argmin()), (64, 64))   # least confident pixel
+r, c = np.unravel_index(int(logits.softmax(0).max(0).values.argmin()), (64, 64))  # least sure
 z = logits[:, r, c]
 p = torch.exp(z) / torch.exp(z).sum()                      # softmax by hand
 print("pixel", (int(r), int(c)), "| true class:", ref.class_names[scene.labels[0, r, c]])
-print("logits       :", z.numpy())
-print("softmax      :", p.numpy())
-print("equal to torch.softmax up to float32 rounding (within 1e-6):", bool((p - z.softmax(0)).abs().max() < 1e-6))
+print(f"logits : {z.numpy()}\nsoftmax: {p.numpy()}")
+print("equal to torch.softmax within 1e-6:", bool((p - z.softmax(0)).abs().max() < 1e-6))
 print("class:", ref.class_names[int(p.argmax())], f"| confidence {float(p.max()):.3f}")
 
 # %%
 prob = logits.softmax(0).numpy()
 label_map, confidence = prob.argmax(0), prob.max(0)
-t = scene.labels[0]
-down, right = t[1:, :] != t[:-1, :], t[:, 1:] != t[:, :-1]    # each pixel against the one below / to its right
-edge = np.zeros(t.shape, bool)
-edge[1:, :] |= down; edge[:-1, :] |= down                      # both pixels of every differing pair:
-edge[:, 1:] |= right; edge[:, :-1] |= right                    # a 4-neighbour has another class
+def class_edges(t, four=ndimage.generate_binary_structure(2, 1)):   # a pixel and 4 neighbours
+    """True where a 4-neighbour of the pixel has another class."""
+    return ndimage.maximum_filter(t, footprint=four) != ndimage.minimum_filter(t, footprint=four)
+
+edge = class_edges(scene.labels[0])
 print(f"class-boundary band: {edge.sum()} of {edge.size} pixels ({100 * edge.mean():.1f} %)")
 for level in (0.9, 0.99):
     unsure = confidence < level
-    print(f"pixels with confidence < {level}: {unsure.sum()} of {unsure.size}; on a class boundary: {(unsure & edge).sum()}")
+    print(f"pixels with confidence < {level}: {unsure.sum()} of {unsure.size}; "
+          f"on a class boundary: {(unsure & edge).sum()}")
 
-doubt = np.log10(np.clip(1 - confidence, 1e-6, None))     # 1 - confidence on a log scale: -2 means 0.99
-fig, axes = viz.mask_grid([[("image", scene.images[0], "image"), ("mask", label_map, "argmax of the softmax"),
-                            ("heat", doubt, "log10(1 - confidence);\nwhite: below 0.99")]], ref.class_names, ref.palette,
-                          panel=3, heat_label="log10(1 - largest probability)", vmin=-6, vmax=0)
+doubt = np.log10(np.clip(1 - confidence, 1e-6, None))  # -2 means confidence 0.99
+row = [("image", scene.images[0], "image"), ("mask", label_map, "argmax of the softmax"),
+       ("heat", doubt, "log10(1 - confidence);\nwhite: below 0.99")]
+fig, axes = viz.mask_grid([row], ref.class_names, ref.palette, panel=3, vmin=-6, vmax=0,
+                          heat_label="log10(1 - largest probability)")
 _ = axes[0, 2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidths=0.8)
 
 # %% [markdown]
-# The last panel shows how far each pixel is from certainty, on a log scale. The 50 pixels below
-# 0.99 (white outline) all lie on the boundary band, which covers 455 of the 4096 pixels (11.1 %).
-# Exercise 7 counts this over 50 scenes.
+# The 50 pixels below 0.99 confidence (white outline) all lie on the boundary band, which covers 455
+# of the 4096 pixels (11.1 %). Exercise 7 counts this over 50 scenes.
 #
 # ## 6 · The losses, written out
 #
@@ -481,23 +459,21 @@ _ = axes[0, 2].contour(confidence < 0.99, levels=[0.5], colors="white", linewidt
 
 # %%
 batch = data.road_scenes(16, size=32, seed=7)
-xb = torch.tensor(batch.images).permute(0, 3, 1, 2)
-yb = torch.tensor(batch.labels).long()
+xb, yb = torch.tensor(batch.images).permute(0, 3, 1, 2), torch.tensor(batch.labels).long()
 torch.manual_seed(0)
-fresh = models.TinyUNet(3, 5, width=8)
-logits = fresh(xb).detach()                                    # (16, 5, 32, 32) class scores
+logits = models.TinyUNet(3, 5, width=8)(xb).detach()          # (16, 5, 32, 32) class scores
 
-log_p = logits.log_softmax(1)                                  # log-probabilities, numerically stable
-nll = -log_p.gather(1, yb[:, None])[:, 0]                      # (16, 32, 32): -log p of the true class
-freq = np.bincount(batch.labels.ravel(), minlength=5) / batch.labels.size    # each class's share of the pixels
-w = torch.tensor(np.median(freq) / freq, dtype=torch.float32)  # median-frequency weights: the rarer, the heavier
+log_p = logits.log_softmax(1)  # log-probabilities, numerically stable
+nll = -log_p.gather(1, yb[:, None])[:, 0]  # (16, 32, 32): -log p of the true class
+freq = np.bincount(batch.labels.ravel(), minlength=5) / batch.labels.size  # share of the pixels
+w = torch.tensor(np.median(freq) / freq, dtype=torch.float32)  # median-frequency: rarer, heavier
 print(f"{'':>25}" + "".join(f"{n:>14}" for n in batch.class_names))
 print(f"{'share of pixels':>25}" + "".join(f"{v:14.3f}" for v in freq))
 print(f"{'median-frequency weight':>25}" + "".join(f"{v:14.2f}" for v in w))
-ce_hand = nll.mean()
 wce_hand = (w[yb] * nll).sum() / w[yb].sum()
-print(f"cross-entropy by hand {float(ce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb)):.5f}")
-print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(F.cross_entropy(logits, yb, weight=w)):.5f}")
+ce, wce = F.cross_entropy(logits, yb), F.cross_entropy(logits, yb, weight=w)
+print(f"cross-entropy by hand {float(nll.mean()):.5f} | F.cross_entropy {float(ce):.5f}")
+print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(wce):.5f}")
 
 # %% [markdown]
 # The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60. A real run takes the
@@ -511,13 +487,15 @@ print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(F.c
 y_part = yb.clone()
 y_part[:, :, :8] = 255                                          # the left quarter: not scored
 scored = y_part != 255
-safe = y_part.masked_fill(~scored, 0)                          # any valid id, so that gather works; masked out below
+safe = y_part.masked_fill(~scored, 0)  # any valid id, so that gather works; masked out below
 nll_part = -log_p.gather(1, safe[:, None])[:, 0]
+wnll = (w[safe] * nll_part)[scored].sum() / w[safe][scored].sum()
+masked = F.cross_entropy(logits, y_part, ignore_index=255)
+wmasked = F.cross_entropy(logits, y_part, weight=w, ignore_index=255)
 print(f"scored pixels: {int(scored.sum()):,} of {scored.numel():,}")
 print(f"masked cross-entropy by hand {float(nll_part[scored].mean()):.5f} | "
-      f"F.cross_entropy(..., ignore_index=255) {float(F.cross_entropy(logits, y_part, ignore_index=255)):.5f}")
-print(f"weighted and masked, by hand {float((w[safe] * nll_part)[scored].sum() / w[safe][scored].sum()):.5f} | "
-      f"with weight=w as well {float(F.cross_entropy(logits, y_part, weight=w, ignore_index=255)):.5f}")
+      f"F.cross_entropy(..., ignore_index=255) {float(masked):.5f}")
+print(f"weighted and masked, by hand {float(wnll):.5f} | with weight=w too {float(wmasked):.5f}")
 
 # %% [markdown]
 # **Soft Dice** replaces the hard masks of the Dice score by probabilities, so it has a gradient.
@@ -536,19 +514,20 @@ def soft_dice(logits, target, eps=1.0):
     present = one_hot.sum((0, 2, 3)) > 0
     return 1 - ((2 * inter + eps) / (total + eps))[present].mean()
 
-print(f"soft Dice by hand {float(soft_dice(logits, yb)):.6f} | train.dice_loss {float(train.dice_loss(logits, yb)):.6f}")
+print(f"soft Dice by hand {float(soft_dice(logits, yb)):.6f} | "
+      f"train.dice_loss {float(train.dice_loss(logits, yb)):.6f}")
 
 # %% [markdown]
 # **Why Dice helps small classes.** Back-propagate each loss to the logits and add up the gradient's
 # size on each true class's pixels: each class's share of the loss's "attention".
 
 # %%
-logits.requires_grad_()                                        # now follow gradients back to the logits
+logits.requires_grad_()  # now follow gradients back to the logits
 shares = {"share of pixels": freq}
-for name, loss_fn in [("cross-entropy", lambda: F.cross_entropy(logits, yb)), ("soft Dice", lambda: soft_dice(logits, yb))]:
+for name, loss_fn in [("cross-entropy", F.cross_entropy), ("soft Dice", soft_dice)]:
     logits.grad = None
-    loss_fn().backward()
-    g = logits.grad.abs().sum(1)                                # (16, 32, 32): gradient size per pixel
+    loss_fn(logits, yb).backward()
+    g = logits.grad.abs().sum(1)  # (16, 32, 32): gradient size per pixel
     per_class = np.array([float(g[yb == c].sum()) for c in range(5)])
     shares[f"gradient share, {name}"] = per_class / per_class.sum()
 print(f"{'':>30}" + "".join(f"{n:>14}" for n in batch.class_names))
@@ -566,41 +545,42 @@ print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
 #
 # Five steps, repeated: pick a batch, forward, loss, backward, optimiser step; now and then,
 # evaluate on held-out images. For section 10: weight decay (AdamW) and augmentation (left-right
-# flips of image and label map together; brightness, image only). `callback(step, model)` runs
-# after each evaluation.
+# flips of image and labels together, not vertical ones, which would put the sky below the road;
+# brightness, image only). The runs use 32×32 scenes and a UNet of width 8.
 
 # %%
 def as_tensors(d):
     return torch.tensor(d.images).permute(0, 3, 1, 2).contiguous(), torch.tensor(d.labels).long()
 
-def evaluate(model, step, x, y, vx, vy):                              # eval mode, no gradients
-    model.eval()
-    with torch.no_grad():                                              # scored on at most 100 training scenes:
-        tl, vl = model(x[:100]), model(vx)                             # as many as validation, at a quarter of the cost
-    return {"step": step, "train loss": float(F.cross_entropy(tl, y[:100])), "val loss": float(F.cross_entropy(vl, vy)),
-            "train mIoU": metrics.mean_iou(tl.argmax(1).numpy(), y[:100].numpy(), 5),
-            "val mIoU": metrics.mean_iou(vl.argmax(1).numpy(), vy.numpy(), 5),
-            "val IoU": metrics.per_class_iou(vl.argmax(1).numpy(), vy.numpy(), 5)}
+def evaluate(model, step, x, y, vx, vy):                # eval mode, no gradients
+    x, y = x[:100], y[:100]                         # 100 training scenes, as many as validation
+    with torch.no_grad():
+        tl, vl = model.eval()(x), model(vx)
+    tp, vp = tl.argmax(1).numpy(), vl.argmax(1).numpy()
+    return {"step": step, "train loss": float(F.cross_entropy(tl, y)),
+            "val loss": float(F.cross_entropy(vl, vy)),
+            "train mIoU": metrics.mean_iou(tp, y.numpy(), 5),
+            "val mIoU": metrics.mean_iou(vp, vy.numpy(), 5),
+            "val IoU": metrics.per_class_iou(vp, vy.numpy(), 5)}
+
+def augment_batch(xb, yb):                   # a flip moves both; brightness, the image only
+    flip = (torch.rand(len(xb)) < 0.5)[:, None, None]
+    xb = torch.where(flip[:, None], xb.flip(-1), xb) * (0.8 + 0.4 * torch.rand(len(xb), 1, 1, 1))
+    return xb, torch.where(flip, yb.flip(-1), yb)
 
 # %%
-
-def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0, augment=False, eval_every=10, seed=0,
-               loss_name="ce+dice", callback=None):
+def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_decay=0.0,
+               augment=False, eval_every=10, seed=0, loss_name="ce+dice", callback=None):
     torch.manual_seed(seed)
     (x, y), (vx, vy) = as_tensors(train_set), as_tensors(val_set)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    history = []
-    for step in tqdm(range(1, steps + 1), desc="training", unit="step", leave=False):   # tqdm: a progress bar
+    opt, history = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay), []
+    for step in tqdm(range(1, steps + 1), desc="training", leave=False):   # a progress bar
         idx = torch.randint(len(x), (batch_size,))                    # 1. a random batch
         xb, yb = x[idx], y[idx]
-        if augment:
-            flip = torch.rand(batch_size) < 0.5
-            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb) * (0.8 + 0.4 * torch.rand(batch_size, 1, 1, 1))
-            yb = torch.where(flip[:, None, None], yb.flip(-1), yb)
-        model.train()
-        logits = model(xb)                                             # 2. forward
+        xb, yb = augment_batch(xb, yb) if augment else (xb, yb)
+        logits = model.train()(xb)                                     # 2. forward
         ce, dice = F.cross_entropy(logits, yb), train.dice_loss(logits, yb)
-        loss = {"ce+dice": ce + dice, "ce": ce, "dice": dice}[loss_name]   # 3. loss (the sum, unless told otherwise)
+        loss = {"ce+dice": ce + dice, "ce": ce, "dice": dice}[loss_name]   # 3. loss
         opt.zero_grad()
         loss.backward()                                                # 4. backward
         opt.step()                                                     # 5. step
@@ -611,41 +591,38 @@ def train_loop(model, train_set, val_set, steps, lr=1e-2, batch_size=16, weight_
     return history
 
 # %%
-def run_seed(seed, net=None, train_set=None, **kw):     # a fresh width-8 network, trained by train_loop; the seed sets both
+def run_seed(seed, net=None, train_set=None, **kw):   # the seed sets the weights and the batches
     torch.manual_seed(seed)
-    return train_loop((net or HandUNet)(width=8), train_set or small_train, small_val, seed=seed, **kw)
+    model = (net or HandUNet)(width=8)
+    return train_loop(model, train_set or small_train, small_val, seed=seed, **kw)
 
 
 def print_history(history, who):
     for h in history:
-        print(f"{who}, step {h['step']:3d}: train loss {h['train loss']:.3f}, val mIoU {h['val mIoU']:.3f}, val IoU per class {h['val IoU']}")
+        print(f"{who}, step {h['step']:3d}: train loss {h['train loss']:.3f}, "
+              f"val mIoU {h['val mIoU']:.3f}, val IoU per class {h['val IoU']}")
 
 
 small_train = data.road_scenes(400, size=32, seed=1000)
 small_val = data.road_scenes(100, size=32, seed=2000)
 
 # %% tags=["nbval-ignore-output"]
-torch.manual_seed(0)
-live_hist = train_loop(HandUNet(width=8), small_train, small_val, steps=120, eval_every=40)
-print(f"your run    , step 120: val mIoU {live_hist[-1]['val mIoU']:.3f}")
-
-# %%
+live_hist = run_seed(0, steps=120, eval_every=40)                  # your run
 hist = experiments.recorded_run("02_train_loop", history=live_hist)["history"]
-print(f"recorded run, step 120: val mIoU {hist[-1]['val mIoU']:.3f} (the text quotes the recorded run)")
+print(f"step 120, val mIoU: your run {live_hist[-1]['val mIoU']:.3f} · "
+      f"recorded {hist[-1]['val mIoU']:.3f}")
 print_history(hist, "recorded run")
 
 # %% [markdown]
 # Your run ends a little apart on another computer (lesson 01 says why); the text reads the
-# **recorded run**, the same code run once when the course was built. Slower runs below are only
-# read from their recordings; a comment names the call that trains each yourself.
-#
-# After 120 steps of 16 images the lanes are the last class found (IoU 0 at step 40), and the
-# cars end as the weakest class.
+# **recorded run**, made when the course was built. Slower runs below are only read from their
+# recordings; a comment names the call that trains each. After 120 steps the lanes are the last
+# class found (IoU 0 at step 40), and the cars end as the weakest class.
 #
 # **The same loop as larger projects write it**: a `Dataset` hands out one (image, label map) pair
-# at a time and augments both together; a `DataLoader` deals out shuffled batches, one *epoch*
-# (every scene once) at a time; `.to(device)` moves model and batch to a GPU; a *checkpoint* saves
-# the weights with `torch.save`. The `Dataset` first:
+# at a time and augments both together; a `DataLoader` deals out shuffled batches, one *epoch* at a
+# time; `.to(device)` moves model and batch to a GPU; `torch.save` writes a *checkpoint*. The
+# `Dataset` first:
 
 # %%
 from torch.utils.data import DataLoader, Dataset
@@ -662,19 +639,23 @@ class RoadPairs(Dataset):
         if self.flip and torch.rand(()) < 0.5:                     # one coin for the pair
             x, y = x.flip(-1), y.flip(-1)
         if self.crop:                                              # one offset for the pair
-            r, c = torch.randint(y.shape[0] - self.crop + 1, ()), torch.randint(y.shape[1] - self.crop + 1, ())
+            free = y.shape[0] - self.crop + 1                          # square scenes
+            r, c = torch.randint(free, ()), torch.randint(free, ())
             x, y = x[:, r:r + self.crop, c:c + self.crop], y[r:r + self.crop, c:c + self.crop]
         return x, y
 
+# %%
 x0, y0 = RoadPairs(small_train, flip=False)[0]
-turned = torch.rot90(x0, 1, (1, 2)), torch.rot90(y0, 1, (0, 1))   # a 90° rotation, or a crop, moves pixels too:
-print(f"labels that change under a 90° rotation: {int((turned[1] != y0).sum())} of {y0.numel():,}; "
-      f"under a shift 4 pixels in: {int((y0[4:, 4:] != y0[:-4, :-4]).sum())} of {y0[4:, 4:].numel()}")
+turned = torch.rot90(y0, 1, (0, 1))                               # a 90° rotation moves pixels
+shifted = y0[4:, 4:] != y0[:-4, :-4]                              # and so does a shift
+print(f"labels that change under a 90° rotation: {int((turned != y0).sum())} of {y0.numel():,}; "
+      f"under a shift 4 pixels in: {int(shifted.sum())} of {shifted.numel()}")
 torch.manual_seed(0)
 xc, yc = RoadPairs(small_train, flip=False, crop=24)[0]
 at = [(r, c) for r in range(9) for c in range(9) if torch.equal(x0[:, r:r + 24, c:c + 24], xc)]
+r, c = at[0]
 print(f"a random 24×24 crop: image {tuple(xc.shape)}, labels {tuple(yc.shape)}, taken at {at}; "
-      f"labels cut at the same place: {torch.equal(y0[at[0][0]:at[0][0] + 24, at[0][1]:at[0][1] + 24], yc)}")
+      f"labels cut at the same place: {torch.equal(y0[r:r + 24, c:c + 24], yc)}")
 
 # %% [markdown]
 # Rotating the image alone would leave 806 of the 1,024 labels on the wrong pixel; shifting it
@@ -690,12 +671,10 @@ device = "cuda" if torch.cuda.is_available() else "cpu"            # a GPU if th
 loader = DataLoader(RoadPairs(small_train), batch_size=16, shuffle=True,
                     generator=torch.Generator().manual_seed(0))    # shuffled anew at each epoch
 torch.manual_seed(0)
-model = HandUNet(width=8).to(device)
-opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-model.train()
-losses = []
+model = HandUNet(width=8).to(device).train()
+opt, losses = torch.optim.AdamW(model.parameters(), lr=1e-2), []
 for xb, yb in loader:                                              # one epoch
-    xb, yb = xb.to(device), yb.to(device)                          # the batch goes where the model is
+    xb, yb = xb.to(device), yb.to(device)  # the batch goes where the model is
     logits = model(xb)
     loss = F.cross_entropy(logits, yb) + train.dice_loss(logits, yb)
     opt.zero_grad()
@@ -705,29 +684,27 @@ for xb, yb in loader:                                              # one epoch
 
 # %% tags=["nbval-ignore-output"]
 checkpoint = Path(tempfile.mkdtemp()) / "hand_unet.pt"
-torch.save(model.state_dict(), checkpoint)                         # weights and batch-norm statistics
-restored = HandUNet(width=8)
-restored.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+torch.save(model.state_dict(), checkpoint)  # weights and batch-norm statistics
+(restored := HandUNet(width=8)).load_state_dict(torch.load(checkpoint, map_location="cpu"))
 val_images, val_labels = as_tensors(small_val)
 with torch.no_grad():
     out, out_restored = model.cpu().eval()(val_images), restored.eval()(val_images)
 miou = lambda z: metrics.mean_iou(z.argmax(1).numpy(), val_labels.numpy(), 5)   # noqa: E731
-live_epoch = {"batches": len(loader), "scenes": len(loader.dataset), "epoch loss": float(np.mean(losses)),
-              "first 5 loss": float(np.mean(losses[:5])), "last 5 loss": float(np.mean(losses[-5:])),
-              "model mIoU": miou(out), "restored mIoU": miou(out_restored), "gap": float((out - out_restored).abs().max())}
-print(f"your run    : val mIoU {live_epoch['model mIoU']:.3f}, restored {live_epoch['restored mIoU']:.3f} (on {device})")
-
-# %%
-e = experiments.recorded_run("02_dataloader_epoch", history=live_epoch)["history"]
-print(f"recorded run: val mIoU {e['model mIoU']:.3f}, restored {e['restored mIoU']:.3f} (the text quotes the recorded run)")
-print(f"recorded run: one epoch, {e['batches']} batches of 16 from {e['scenes']} scenes; mean loss {e['epoch loss']:.3f} "
-      f"(first 5 batches {e['first 5 loss']:.3f}, last 5 {e['last 5 loss']:.3f}); largest logit difference "
-      f"between model and restored on the validation scenes: {e['gap']}")
+mean = lambda v: float(np.mean(v))                                                # noqa: E731
+live = {"batches": len(loader), "scenes": len(loader.dataset), "epoch loss": mean(losses),
+        "first 5 loss": mean(losses[:5]), "last 5 loss": mean(losses[-5:]), "model mIoU": miou(out),
+        "restored mIoU": miou(out_restored), "gap": float((out - out_restored).abs().max())}
+e = experiments.recorded_run("02_dataloader_epoch", history=live)["history"]
+print(f"val mIoU: your run {live['model mIoU']:.3f} (on {device}) · recorded "
+      f"{e['model mIoU']:.3f}; restored: {live['restored mIoU']:.3f} · {e['restored mIoU']:.3f}")
+print(f"recorded run: {e['batches']} batches of 16 from {e['scenes']} scenes; mean loss "
+      f"{e['epoch loss']:.3f} (first 5 batches {e['first 5 loss']:.3f}, last 5 "
+      f"{e['last 5 loss']:.3f}); largest logit difference, model vs restored: {e['gap']}")
 
 # %% [markdown]
 # The mean loss falls from 2.374 (first 5 batches) to 1.251 (last 5); the val mIoU, 0.524, is far
 # above the untrained network's 0.012 (section 10). The reloaded network gives the same logits (a
-# difference of 0.0): the file holds the weights and the batch-norm statistics.
+# difference of 0.0).
 #
 # ## 8 · What the skips and the loss buy
 #
@@ -740,34 +717,23 @@ print(f"recorded run: one epoch, {e['batches']} batches of 16 from {e['scenes']}
 # %%
 class NoSkipUNet(HandUNet):
     """HandUNet whose skips carry zeros: the decoder gets only what came through the bottleneck."""
-    def forward(self, x):
-        x = self.down[0](x)
-        skips = []
-        for block in self.down[1:]:
-            skips.append(x)
-            x = block(self.pool(x))
-        for upsample, block in zip(self.upsample, self.up):
-            x = block(upsample(x) + 0 * skips.pop())                     # the skip, switched off
-        return self.head(x)
+    skip_weight = 0.0
 
 @functools.cache
-def noskip_training():                                               # the history, and the model at step 120
+def noskip_training():  # the history, and the model at step 120
     kept = {}
     hist = run_seed(0, NoSkipUNet, steps=120, eval_every=40, callback=experiments.keep_copies(kept))
     return hist, kept[120]
 
 # %% tags=["nbval-ignore-output"]
 noskip_live = noskip_training()[0]
-print(f"your run    , no skips, step 120: lane IoU {noskip_live[-1]['val IoU'][3]:.3f}, "
-      f"val mIoU {noskip_live[-1]['val mIoU']:.3f}")
-
-# %%
 noskip_hist = experiments.recorded_run("02_no_skips", history=noskip_live)["history"]
-print(f"recorded run, no skips, step 120: lane IoU {noskip_hist[-1]['val IoU'][3]:.3f}, "
-      f"val mIoU {noskip_hist[-1]['val mIoU']:.3f} (the text quotes the recorded run)")
+print(f"no skips, step 120, val mIoU: your run {noskip_live[-1]['val mIoU']:.3f} · "
+      f"recorded {noskip_hist[-1]['val mIoU']:.3f}")
 print_history(noskip_hist, "recorded run, no skips")
 for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
-    print(f"{who:>13}, after 120 steps: lane IoU {h[-1]['val IoU'][3]:.3f}, car IoU {h[-1]['val IoU'][4]:.3f}, "
+    iou = h[-1]["val IoU"]
+    print(f"{who:>13}, recorded, step 120: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, "
           f"val mIoU {h[-1]['val mIoU']:.3f}")
 
 # %% [markdown]
@@ -780,30 +746,28 @@ for who, h in [("with skips", hist), ("skips zeroed", noskip_hist)]:
 def long_noskip_runs():
     return [run_seed(seed, NoSkipUNet, steps=480, eval_every=120) for seed in (0, 1)]
 
-long_noskip = experiments.recorded_or_run("02_no_skips_long", long_noskip_runs)
-# to train it yourself: long_noskip_runs()
+long_noskip = experiments.recorded_or_run("02_no_skips_long", long_noskip_runs)  # or: its call
 for seed, h in enumerate(long_noskip):
-    print(f"recorded run, no skips, seed {seed}: lane IoU at steps 120, 240, 360, 480: "
-          + " ".join(f"{e['val IoU'][3]:.3f}" for e in h) + f"; val mIoU at 480: {h[-1]['val mIoU']:.3f}")
-noskip_best = max(h[-1]["val IoU"][3] for h in long_noskip)
-lane = small_val.labels == 3                                          # (100, 32, 32)
-share = lane.reshape(100, 4, 8, 4, 8).mean((2, 4))                    # each 8×8 block's lane share: the bottleneck's grid
-blocky = {t: (share > t).repeat(8, 1).repeat(8, 2) for t in np.arange(0, 1, 0.05).round(2)}   # lane where the share > t
+    lanes = " ".join(f"{e['val IoU'][3]:.3f}" for e in h)
+    print(f"recorded run, no skips, seed {seed}: lane IoU at steps 120, 240, 360, 480: {lanes}; "
+          f"val mIoU at 480: {h[-1]['val mIoU']:.3f}")
+lane = small_val.labels == 3                                       # (100, 32, 32)
+share = lane.reshape(100, 4, 8, 4, 8).mean((2, 4))                 # each 8×8 block's lane share
+blocky = {t: (share > t).repeat(8, 1).repeat(8, 2)                 # lane where the share > t
+          for t in np.arange(0, 1, 0.05).round(2)}
 block_iou = {t: (m & lane).sum() / (m | lane).sum() for t, m in blocky.items()}
 t_best = max(block_iou, key=block_iou.get)
-print(f"the best map with one label per 8×8 block (lane where its share > {t_best}): lane IoU {block_iou[t_best]:.3f}; "
-      f"no skips, seed 0, step 480: {long_noskip[0][-1]['val IoU'][3]:.3f}")
+print(f"the best map with one label per 8×8 block (lane where its share > {t_best}): lane IoU "
+      f"{block_iou[t_best]:.3f}")
 
 # %% [markdown]
-# Without skips the lanes appear slowly and coarsely: lane IoU 0.466 (seed 0) and 0.310 (seed 1) at
-# step 480, against 0.989 at step 120 with skips. The best map with one label per 8×8 block (the
-# bottleneck's grid) scores 0.129 (the last line), far below 0.466: the bottleneck's channels carry
-# *where* in its block a lane lies; the skips make it quick to learn.
+# Without skips the lanes appear slowly: lane IoU 0.466 (seed 0) and 0.310 (seed 1) at step 480,
+# against 0.989 at step 120 with skips. The best map with one label per 8×8 block scores 0.129 (the
+# last line), far below 0.466: the bottleneck's channels carry *where* in its block a lane lies; the
+# skips make it quick to learn.
 #
 # **Which loss finds the lanes?** Train the same network on the same batches with each half of the
-# sum alone, cross-entropy and soft Dice.
-#
-# **Predict:** from the gradient shares of section 6, which of the three losses finds the lanes
+# sum alone. **Predict:** from the gradient shares of section 6, which of the three finds the lanes
 # first?
 
 # %%
@@ -811,57 +775,67 @@ print(f"the best map with one label per 8×8 block (lane where its share > {t_be
 def loss_training():
     """Each loss's history, and a copy of each model at every evaluation: (loss, step) -> model."""
     kept = {}
-    hists = {n: run_seed(0, steps=120, eval_every=40, loss_name=n, callback=experiments.keep_copies(kept, n))
+    hists = {n: run_seed(0, steps=120, eval_every=40, loss_name=n,
+                         callback=experiments.keep_copies(kept, n))
              for n in ("ce", "ce+dice", "dice")}
     return hists, kept
 
-loss_runs = {"cross-entropy alone": experiments.recorded_or_run("02_loss_ce", lambda: loss_training()[0]["ce"]),
-             "cross-entropy + Dice": hist,
-             "soft Dice alone": experiments.recorded_or_run("02_loss_dice", lambda: loss_training()[0]["dice"])}
-# to train them yourself: loss_training()[0]
-print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at 120':>15} {'val mIoU at 120':>16}")
+# %%
+def recorded(n):
+    return experiments.recorded_or_run(f"02_loss_{n}", lambda: loss_training()[0][n])
+
+loss_runs = {"cross-entropy alone": recorded("ce"), "cross-entropy + Dice": hist,
+             "soft Dice alone": recorded("dice")}       # to train them yourself: loss_training()[0]
+print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at 120':>15} "
+      f"{'val mIoU at 120':>16}")
 for name, h in loss_runs.items():
     lanes = " ".join(f"{e['val IoU'][3]:.3f}" for e in h)
     print(f"{name:>22} {lanes:>31} {h[-1]['val IoU'][4]:15.3f} {h[-1]['val mIoU']:16.3f}")
-first = {name: next((e["step"] for e in h if e["val IoU"][3] > 0.5), None) for name, h in loss_runs.items()}
-print("first evaluation with lane IoU above 0.5:", ", ".join(f"{name} step {step}" for name, step in first.items()))
-best = max(loss_runs, key=lambda name: loss_runs[name][-1]["val mIoU"])
-print(f"highest val mIoU at step 120: {best}")
+first_step = lambda h: next((str(e["step"]) for e in h if e["val IoU"][3] > 0.5), "never")  # noqa
+print("first evaluation with lane IoU above 0.5:",
+      ", ".join(f"{name} step {first_step(h)}" for name, h in loss_runs.items()))
+print("highest val mIoU at step 120:", max(loss_runs, key=lambda n: loss_runs[n][-1]["val mIoU"]))
 
 # %% [markdown]
 # Soft Dice alone finds the lanes first: lane IoU 0.981 at step 40, while both runs with
 # cross-entropy are at 0.000. Cross-entropy alone is last: 0.200 at step 80, when the sum is at
 # 0.950. By step 120 all three have found them (0.949 to 0.989); the sum ends highest, val mIoU
-# 0.972. The appendix repeats this with two more seeds. The predictions on one held-out scene
-# (lane IoU in each title):
+# 0.972 (the appendix adds two seeds). The predictions on one held-out scene:
 
 # %%
-grid_scene = int((small_val.labels == 3).sum((1, 2)).argmax())       # the held-out scene with the most lane pixels
+grid_scene = int((small_val.labels == 3).sum((1, 2)).argmax())   # the scene with the most lane
 grid_x, truth = as_tensors(small_val[grid_scene:grid_scene + 1])[0], small_val.labels[grid_scene]
 
-def grid_predictions():                                              # the three losses' models at steps 40, 80, 120
+def grid_predictions():                     # the three losses' models at steps 40, 80, 120
     with torch.no_grad():
-        return {f"{n} {step}": m.eval()(grid_x)[0].argmax(0) for (n, step), m in loss_training()[1].items()}
+        return {f"{n} {step}": m.eval()(grid_x)[0].argmax(0)
+                for (n, step), m in loss_training()[1].items()}
 
-preds = experiments.recorded_label_maps("02_loss_grid", grid_predictions, truth.shape)   # yourself: grid_predictions()
-first_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"), ("mask", truth, "true labels"), None]
-_ = viz.mask_grid([[first] + [("mask", preds[f"{loss} {step}"], f"{name}, step {step}\nlane IoU "
-                                         f"{metrics.per_class_iou(preds[f'{loss} {step}'], truth, 5)[3]:.2f}") for step in (40, 80, 120)]
-                   for first, (loss, name) in zip(first_column, [("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")])],
+preds = experiments.recorded_label_maps("02_loss_grid", grid_predictions, truth.shape)  # or: call
+lane_iou = lambda key: metrics.per_class_iou(preds[key], truth, 5)[3]     # noqa: E731
+first_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"),
+                ("mask", truth, "true labels"), None]
+loss_names = [("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")]
+_ = viz.mask_grid([[first] + [("mask", preds[f"{loss} {step}"],
+                               f"{name}, step {step}\nlane IoU {lane_iou(f'{loss} {step}'):.2f}")
+                              for step in (40, 80, 120)]
+                   for first, (loss, name) in zip(first_column, loss_names)],
                   ref.class_names, ref.palette)
-for loss_name in ("ce", "ce+dice"):
-    print(f"{loss_name}, step 40: {int((preds[f'{loss_name} 40'][truth == 3] == 0).sum())} of "
-          f"{int((truth == 3).sum())} lane pixels predicted as sky")
-print(f"dice, step 40: {int((preds['dice 40'][truth == 0] == 1).sum())} of {int((truth == 0).sum())} sky pixels predicted as road")
+
+# %%
+for loss in ("ce", "ce+dice"):
+    as_sky = int((preds[f"{loss} 40"][truth == 3] == 0).sum())
+    print(f"{loss}, step 40: {as_sky} of {int((truth == 3).sum())} lane pixels predicted as sky")
+as_road = int((preds["dice 40"][truth == 0] == 1).sum())
+print(f"dice, step 40: {as_road} of {int((truth == 0).sum())} sky pixels predicted as road")
 print("mean RGB over the held-out scenes:", "; ".join(
       f"{name} {small_val.images[small_val.labels == c].mean(0).round(2)}"
       for c, name in enumerate(small_val.class_names)))
 
 # %% [markdown]
-# At step 40 both runs with cross-entropy take most lane pixels for sky (18 and 22 of 30), a
-# class confusion. Soft Dice already draws the lane, but paints about a third of the sky road
-# (113 of 320 pixels, the third line). Lanes and sky are the two brightest classes (mean RGB [0.91 0.91 0.91] and
-# [0.66 0.88 0.99], the last line).
+# At step 40 both runs with cross-entropy take most lane pixels for sky (18 and 22 of 30). Soft Dice
+# already draws the lane, but paints about a third of the sky road (113 of 320 pixels). Lanes and
+# sky are the two brightest classes (mean RGB [0.91 0.91 0.91] and [0.66 0.88 0.99], the last line).
 #
 # ## 9 · `fit` and batch-norm statistics
 #
@@ -872,32 +846,33 @@ print("mean RGB over the held-out scenes:", "; ".join(
 @functools.cache
 def fit_training(seed=0):
     torch.manual_seed(seed)
-    model, kept = models.TinyUNet(3, 5, width=8), {}        # kept: step -> a copy of the model, for section 9's test
-    history = train.fit(model, small_train, small_val, epochs=5, batch_size=16, max_steps=120, eval_every=20, device="cpu",
-                        seed=seed, progress=True, callback=experiments.keep_copies(kept))
+    model, kept = models.TinyUNet(3, 5, width=8), {}     # kept: step -> a copy of the model
+    history = train.fit(model, small_train, small_val, epochs=5, batch_size=16, max_steps=120,
+                        eval_every=20, device="cpu", seed=seed, progress=True,
+                        callback=experiments.keep_copies(kept))
     return history, kept, model
 
-fit_hist = experiments.recorded_or_run("02_fit", lambda: fit_training()[0])
-# to train it yourself: fit_training()[0]
+fit_hist = experiments.recorded_or_run("02_fit", lambda: fit_training()[0])  # yourself: the lambda
 for e in fit_hist["eval"]:
-    print(f"recorded run, step {e['step']:3d}: val mIoU {e['miou']:.3f}, val IoU per class {np.array(e['per_class_iou'])}")
-fit_lrs = train.one_cycle_lrs(1e-2, 120)                  # the learning rate fit used at each of its 120 steps
-print("fit's learning rate at steps 1, 20, 40, 80, 120:", " ".join(f"{fit_lrs[i - 1]:.4f}" for i in (1, 20, 40, 80, 120)))
+    print(f"recorded run, step {e['step']:3d}: val mIoU {e['miou']:.3f}, "
+          f"val IoU per class {np.array(e['per_class_iou'])}")
+fit_lrs = train.one_cycle_lrs(1e-2, 120)           # the learning rate fit used at each of its steps
+print("fit's learning rate at steps 1, 20, 40, 80, 120:",
+      " ".join(f"{fit_lrs[i - 1]:.4f}" for i in (1, 20, 40, 80, 120)))
 
 # %% [markdown]
 # `fit` adds a **one-cycle learning-rate schedule** (a warm-up to `lr`, then a decay to almost 0),
-# epochs, flips, evaluation every `eval_every` steps, a progress bar and seeding. On this seed its
-# mIoU stalls at 0.197 and 0.199 at steps 20 and 40, then ends at 0.963 against the hand loop's
-# 0.972.
+# epochs, flips, a progress bar and seeding. On this seed its mIoU stalls at 0.197 and 0.199 at
+# steps 20 and 40, then ends at 0.963 against the hand loop's 0.972.
 #
 # **What causes the stall?** Eval mode reads batch norm's running averages; each batch moves them a
 # fraction `momentum` of the way, so while the weights change fast they describe earlier steps'
 # network. Test: reset them, average over one pass of the training scenes (`momentum=None`), score
-# again, for `fit`'s copies and section 7's loop at step 40.
+# again:
 
 # %%
 def recalibrate_bn(model, images, batch_size=16):
-    """A copy of `model` whose batch-norm running statistics are re-estimated from one pass over `images`."""
+    """A copy of `model`, its batch-norm statistics re-estimated from one pass over `images`."""
     model = copy.deepcopy(model)
     for layer in model.modules():
         if isinstance(layer, nn.BatchNorm2d):
@@ -906,121 +881,109 @@ def recalibrate_bn(model, images, batch_size=16):
     model.train()
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
-            model(images[i:i + batch_size])       # training mode: only the running statistics change
+            model(images[i:i + batch_size])   # training mode: only the running statistics change
     return model.eval()
 
 train_images = as_tensors(small_train)[0]
+score = lambda m: train.evaluate(m, small_val, device="cpu")["miou"]       # noqa: E731
 
+# %%
 def bn_rows():
     _, kept, fit_model = fit_training()
-    return [{"run": run, "step": step, "eval mode": train.evaluate(m, small_val, device="cpu")["miou"],
-             "recalibrated": train.evaluate(recalibrate_bn(m, train_images), small_val, device="cpu")["miou"]}
-            for run, step, m in [("fit", 20, kept[20]), ("fit", 40, kept[40]), ("fit", 120, fit_model),
-                                 ("hand loop", 40, loss_training()[1]["ce+dice", 40])]]
+    checkpoints = [("fit", 20, kept[20]), ("fit", 40, kept[40]), ("fit", 120, fit_model),
+                   ("hand loop", 40, loss_training()[1]["ce+dice", 40])]
+    return [{"run": run, "step": step, "eval mode": score(m),
+             "recalibrated": score(recalibrate_bn(m, train_images))}
+            for run, step, m in checkpoints]
 
 bn_hist = experiments.recorded_or_run("02_bn_recalibration", bn_rows)   # yourself: bn_rows()
-print("momentum of fit's batch-norm layers:", {m.momentum for m in models.TinyUNet(3, 5, width=8).modules() if isinstance(m, nn.BatchNorm2d)})
+bns = [m for m in models.TinyUNet(3, 5, width=8).modules() if isinstance(m, nn.BatchNorm2d)]
+print("momentum of fit's batch-norm layers:", {m.momentum for m in bns})
 for r in bn_hist:
-    print(f"recorded run, {r['run']:>9}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} with its running statistics, "
-          f"{r['recalibrated']:.3f} recalibrated")
+    print(f"recorded run, {r['run']:>9}, step {r['step']:3d}: val mIoU {r['eval mode']:.3f} "
+          f"with its running statistics, {r['recalibrated']:.3f} recalibrated")
 
 # %% [markdown]
 # Recalibrated, `fit`'s step-20 weights score 0.491 instead of 0.197, its step-40 weights 0.757
-# instead of 0.199. The weights had learned; only the averages lagged. By step 120 they have caught
-# up (0.963 both ways). The lag is not peculiar to `fit`: the hand loop's step-40 weights rise from
-# 0.656 to 0.720. The appendix measures the gain on three more seeds, and checks section 8's order
-# of the losses after recalibration.
+# instead of 0.199: the weights had learned; only the averages lagged. By step 120 they have caught
+# up (0.963 both ways). The hand loop's step-40 weights rise too, from 0.656 to 0.720. The appendix
+# adds three seeds.
 
 # %% [markdown]
-# ## 10 · Overfitting, resolution, learning rate and batch size
+# ## 10 · Overfitting, learning rate and batch size
 #
 # **Overfitting.** Give the same model only **2 training images** (batches of 8, 200 steps) and
-# watch the training loss against the validation loss on 100 unseen scenes. Then the same run with
-# weight decay, and with augmentation; seeds 0 to 2. The nine runs take about three minutes, so they
-# are read from their recording (the comment names the call that trains them).
+# watch the training loss against the validation loss on 100 unseen scenes; then with weight decay,
+# and with augmentation; seeds 0 to 2 (recorded: about two minutes to train).
+#
+# **Predict:** with 2 images, will the validation loss keep falling?
 
 # %%
 tiny_train = data.road_scenes(2, size=32, seed=1000)
-settings = {"plain": {}, "weight decay 0.1": {"weight_decay": 0.1}, "augmentation": {"augment": True}}
+settings = {"plain": {}, "weight decay 0.1": {"weight_decay": 0.1},
+            "augmentation": {"augment": True}}
 
-def overfit_runs():                                                   # run_seed(seed, ...): the same initial weights per seed
-    return {f"{seed} {name}": run_seed(seed, train_set=tiny_train, steps=200, batch_size=8, eval_every=20, **kw)
+def overfit_runs():                                 # run_seed: the same initial weights per seed
+    return {f"{seed} {name}": run_seed(seed, train_set=tiny_train, steps=200, batch_size=8,
+                                       eval_every=20, **kw)
             for seed in (0, 1, 2) for name, kw in settings.items()}
 
 overfit = experiments.recorded_or_run("02_overfit", overfit_runs)    # yourself: overfit_runs()
-print(f"recorded runs: {len(tiny_train)} training images, {overfit['0 plain'][-1]['step']} steps, seeds 0 to 2")
-print(f"{'recorded, seed 0':>18} {'train loss':>11} {'val loss':>9} {'lowest val loss (step)':>23} {'val mIoU':>9}")
+print(f"recorded runs: {len(tiny_train)} training images, {overfit['0 plain'][-1]['step']} steps")
+print(f"{'seed 0':>18} {'train loss':>11} {'val loss':>9} {'lowest val loss (step)':>23} "
+      f"{'val mIoU':>9}")
 for name in settings:
     h = overfit[f"0 {name}"]
     best = min(h, key=lambda e: e["val loss"])
-    print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} {best['val loss']:15.3f} ({best['step']:3d})"
-          f" {h[-1]['val mIoU']:9.3f}")
+    print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} "
+          f"{best['val loss']:15.3f} ({best['step']:3d}) {h[-1]['val mIoU']:9.3f}")
+
+# %%
 final = {key: h[-1] for key, h in overfit.items()}
+delta = lambda name, key, s: final[f"{s} {name}"][key] - final[f"{s} plain"][key]   # noqa: E731
 for name in ("weight decay 0.1", "augmentation"):
-    d_loss = [final[f"{s} plain"]["val loss"] - final[f"{s} {name}"]["val loss"] for s in range(3)]
-    d_miou = [round(final[f"{s} {name}"]["val mIoU"] - final[f"{s} plain"]["val mIoU"], 3) for s in range(3)]
-    print(f"{name}, seeds 0, 1, 2: lowers the final val loss on {sum(d > 0 for d in d_loss)} of 3, by "
-          + ", ".join(f"{d:.3f}" for d in d_loss) + "; final val mIoU minus plain's "
-          + ", ".join(f"{d:+.3f}" for d in d_miou) + f" (higher on {sum(d > 0 for d in d_miou)} of 3, "
+    d_loss = [-delta(name, "val loss", s) for s in range(3)]
+    d_miou = [round(delta(name, "val mIoU", s), 3) for s in range(3)]
+    print(f"{name}, seeds 0, 1, 2: lowers the final val loss on {sum(d > 0 for d in d_loss)} of 3, "
+          f"by {', '.join(f'{d:.3f}' for d in d_loss)}; final val mIoU minus plain's "
+          f"{', '.join(f'{d:+.3f}' for d in d_miou)} (higher on {sum(d > 0 for d in d_miou)} of 3, "
           f"largest change {max(map(abs, d_miou)):.3f})")
-rises = [final[f"{s} plain"]["val loss"] - min(e["val loss"] for e in overfit[f"{s} plain"]) for s in range(3)]
+stops = {s: min(overfit[f"{s} plain"], key=lambda e: e["val loss"]) for s in range(3)}
+rises = [final[f"{s} plain"]["val loss"] - e["val loss"] for s, e in stops.items()]
 print(f"plain ends above its lowest val loss on {sum(r > 0 for r in rises)} of 3 seeds, by "
       + ", ".join(f"{r:.3f}" for r in rises) + " (seeds 0, 1, 2)")
-stops = {s: min(overfit[f"{s} plain"], key=lambda e: e["val loss"]) for s in range(3)}   # early stopping on val loss
+at_end = {s: final[f"{s} plain"]["val mIoU"] for s in range(3)}
 print("plain's val mIoU at its lowest val loss vs at step 200: " + "; ".join(
-    f"seed {s} {e['val mIoU']:.3f} (step {e['step']}) vs {final[f'{s} plain']['val mIoU']:.3f}" for s, e in stops.items())
-    + f" (lower at the lowest-loss step on {sum(round(e['val mIoU'], 3) < round(final[f'{s} plain']['val mIoU'], 3) for s, e in stops.items())} of 3)")
+    f"seed {s} {e['val mIoU']:.3f} (step {e['step']}) vs {at_end[s]:.3f}" for s, e in stops.items())
+    + f" (lower at the lowest-loss step on "
+    f"{sum(round(e['val mIoU'], 3) < round(at_end[s], 3) for s, e in stops.items())} of 3)")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.4))
-runs = {name: overfit[f"0 {name}"] for name in settings}
-curve = lambda key: {f"{name} (seed 0)": ([e["step"] for e in h], [e[key] for e in h]) for name, h in runs.items()}   # noqa: E731
+runs = {f"{name} (seed 0)": overfit[f"0 {name}"] for name in settings}
 for ax, key in zip(axes, ("train loss", "val loss", "val mIoU")):
-    viz.series_lines(ax, curve(key))
-best = min(runs["plain"], key=lambda e: e["val loss"])                # early stopping keeps this checkpoint
-star = axes[1].plot(best["step"], best["val loss"], "k*", ms=12, label=f"plain's lowest val loss (step {best['step']})")
-star_miou = axes[2].plot(best["step"], best["val mIoU"], "k*", ms=12, label=f"plain at its lowest val loss (step {best['step']})")
+    viz.series_lines(ax, {name: ([e["step"] for e in h], [e[key] for e in h])
+                          for name, h in runs.items()})
+best = stops[0]                                  # early stopping on the val loss keeps this one
+for ax, key, what, loc in [(axes[1], "val loss", "plain's lowest val loss", "lower left"),
+                           (axes[2], "val mIoU", "plain at its lowest val loss", "lower right")]:
+    star = ax.plot(best["step"], best[key], "k*", ms=12, label=f"{what} (step {best['step']})")
+    ax.legend(handles=star, fontsize=8, loc=loc)
 axes[0].set(xlabel="step", ylabel="cross-entropy", yscale="log", title="training loss (2 images)")
-axes[1].set(xlabel="step", ylabel="cross-entropy", ylim=(0.25, 0.8), title="validation loss (step 20 is above the top)")
+axes[1].set(xlabel="step", ylabel="cross-entropy", ylim=(0.25, 0.8),
+            title="validation loss (step 20 is above the top)")
 axes[2].set(xlabel="step", ylabel="validation mIoU", title="validation mIoU")
-axes[0].legend(fontsize=8, loc="upper right"); axes[1].legend(handles=star, fontsize=8, loc="lower left")
-axes[2].legend(handles=star_miou, fontsize=8, loc="lower right"); fig.tight_layout()
+axes[0].legend(fontsize=8, loc="upper right")
+fig.tight_layout()
 
 # %% [markdown]
 # - **plain** fits its 2 images (train loss 0.001) while its validation loss turns up: lowest at
-#   step 40 (0.532, the star), 0.696 at step 200. It ends above its lowest on 3 of 3 seeds: it
-#   memorises. Yet its val mIoU at the star is *lower* than at the end (seed 0: 0.685 at step 40,
-#   0.725 at step 200; lower on 2 of 3 seeds, the last line). Early stopping on the val loss is not
-#   early stopping on the val mIoU: **early stopping** should keep the checkpoint that is best on
-#   the validation measure you report.
+#   step 40 (0.532, the star), 0.696 at step 200; above its lowest on 3 of 3 seeds: it memorises.
+#   Yet its val mIoU at the star is *lower* than at the end (seed 0: 0.685 against 0.725; on 2 of 3
+#   seeds). **Early stopping** should keep the checkpoint best on the measure you report.
 # - **weight decay** lowers the final validation loss on 3 of 3 seeds, by 0.105, 0.092 and 0.070,
-#   but leaves the val mIoU where it was (+0.002, +0.007, −0.001: at most 0.007 either way).
-#   **augmentation** lowers the loss by more, 0.332, 0.205 and 0.128, and raises the val mIoU on 3
-#   of 3 seeds (+0.056, +0.006, +0.015); its train loss is still 0.001 (seed 0). (A vertical flip
-#   would put the sky below the road.)
-#
-# **Resolution.** A model fed 32×32 scenes and upsampled to 64×64 draws one label per 2×2 block.
-# Two such block maps: one pixel of each block (section 1's "1/2" row), and a majority vote (a
-# tie goes to the higher class id):
-
-# %%
-blocks = ref.labels.reshape(200, 32, 2, 32, 2)
-votes = np.stack([(blocks == k).sum((2, 4)) for k in range(5)], -1)     # (200, 32, 32, 5): pixels of each class per block
-coarse_maps = {"labels at 1/1": coarse[1], "labels at 1/2, nearest-neighbour": coarse[2],
-               "labels at 1/2, majority vote": np.argmax(votes + 1e-3 * np.arange(5), -1).repeat(2, 1).repeat(2, 2)}
-# + 1e-3 * class id: a tie goes to the higher class id, so lanes and cars win theirs
-with torch.no_grad():
-    ref_x = torch.tensor(ref.images).permute(0, 3, 1, 2)
-    coarse_maps["shipped UNet at 64×64"] = shipped(ref_x).argmax(1).numpy()
-for name, labels in coarse_maps.items():
-    iou = metrics.per_class_iou(labels, ref.labels, num_classes=5)
-    print(f"{name:>33}: lane IoU {iou[3]:.3f}, car IoU {iou[4]:.3f}, mIoU {np.nanmean(iou):.3f}")
-
-# %% [markdown]
-# Both block maps stay far below the full-resolution lane IoU, and below the shipped UNet at
-# 64×64 (lane IoU 0.999, the last line): halving a 64×64 scene loses the thin lanes before the
-# model is the limit. (This lesson's scenes are *drawn* at 32×32.) Choose
-# the resolution from the smallest structure you must get right.
+#   but leaves the val mIoU where it was (at most 0.007 either way). **augmentation** lowers it by
+#   more, 0.332, 0.205 and 0.128, and raises the val mIoU on 3 of 3 seeds (+0.056, +0.006, +0.015).
 #
 # **Learning rate.** The same 60 steps at three learning rates:
 
@@ -1029,25 +992,34 @@ torch.manual_seed(0)
 with torch.no_grad():
     vl = HandUNet(width=8).eval()(val_images)
 print(f"untrained: val loss {float(F.cross_entropy(vl, val_labels)):.3f}, val mIoU {miou(vl):.3f}")
-lr_runs = {lr: experiments.recorded_or_run(run, lambda lr=lr: run_seed(0, steps=60, lr=lr, eval_every=10))
+lr_run = lambda lr, seed=0: run_seed(seed, steps=60, lr=lr, eval_every=10)    # noqa: E731
+lr_runs = {lr: experiments.recorded_or_run(run, lambda lr=lr: lr_run(lr))
            for lr, run in zip((1e-3, 1e-2, 1e-1), ("02_lr_0001", "02_lr_001", "02_lr_01"))}
-# to train them yourself: run_seed(seed, steps=60, lr=lr, eval_every=10)
-
-more_seeds = experiments.recorded_or_run("02_lr_seeds", lambda: {f"{seed} {lr:g}": run_seed(seed, steps=60, lr=lr, eval_every=10)
-                                                                 for seed in (1, 2) for lr in lr_runs})
+more_seeds = experiments.recorded_or_run(   # to train them yourself: lr_run(lr, seed)
+    "02_lr_seeds", lambda: {f"{s} {lr:g}": lr_run(lr, s) for s in (1, 2) for lr in lr_runs})
 lr_seeds = {0: lr_runs, **{s: {lr: more_seeds[f"{s} {lr:g}"] for lr in lr_runs} for s in (1, 2)}}
 for seed, runs in lr_seeds.items():
     print(f"recorded runs, seed {seed}: " + "; ".join(
-        f"lr {lr:g} val mIoU {h[-1]['val mIoU']:.3f} (highest {max(e['val mIoU'] for e in h):.3f})" for lr, h in runs.items()))
-falls = [max(e["val mIoU"] for e in r[0.1]) - r[0.1][-1]["val mIoU"] > 0.1 for r in lr_seeds.values()]
+        f"lr {lr:g} val mIoU {h[-1]['val mIoU']:.3f} (highest {max(e['val mIoU'] for e in h):.3f})"
+        for lr, h in runs.items()))
+falls = [max(e["val mIoU"] for e in r[0.1]) - r[0.1][-1]["val mIoU"] > 0.1
+         for r in lr_seeds.values()]
 shares = [r[0.001][-1]["val mIoU"] / r[0.01][-1]["val mIoU"] for r in lr_seeds.values()]
 print(f"lr 0.1 ends more than 0.1 below its highest val mIoU on {sum(falls)} of 3 seeds; "
       f"lr 0.001 ends at {', '.join(f'{v:.2f}' for v in shares)} of lr 0.01's val mIoU")
+
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
-viz.series_lines(ax, {f"lr {lr:g}": ([e["step"] for e in h], [[e["val mIoU"] for e in lr_seeds[s][lr]] for s in range(3)])
-                      for lr, h in lr_runs.items()})
-ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", title="60 steps at three learning rates\n(line: seed 0; band: lowest to highest of seeds 0 to 2)", ylim=(0, 1))
-ax.legend(fontsize=8, loc="upper left"); fig.tight_layout()
+steps = [e["step"] for e in lr_runs[0.01]]
+curves = lambda lr: [[e["val mIoU"] for e in lr_seeds[s][lr]] for s in range(3)]   # noqa: E731
+viz.series_lines(ax, {f"lr {lr:g}": (steps, curves(lr)) for lr in lr_runs})
+for band, line in zip(ax.collections, ax.get_lines()):   # light bands with edges, so overlaps show
+    band.set(alpha=0.15, edgecolor=line.get_color(), linewidth=0.8)
+ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", ylim=(0, 1),
+       title="60 steps at three learning rates\n"
+             "(line: seed 0; band: lowest to highest of seeds 0 to 2)")
+ax.legend(fontsize=8, loc="upper left")
+fig.tight_layout()
 
 # %% [markdown]
 # From the untrained 0.012, lr 0.001 ends below lr 0.01 on all three seeds, at 0.56, 0.75 and 0.77
@@ -1059,120 +1031,117 @@ ax.legend(fontsize=8, loc="upper left"); fig.tight_layout()
 
 # %%
 def batch_size_runs():
-    return {f"{seed} {bs}": run_seed(seed, steps=1920 // bs, batch_size=bs, eval_every=1920 // bs)[-1]
+    return {f"{seed} {bs}": run_seed(seed, steps=1920 // bs, batch_size=bs,
+                                     eval_every=1920 // bs)[-1]
             for seed in range(4) for bs in (4, 16, 64)}
 
-batch = experiments.recorded_or_run("02_batch_size", batch_size_runs)   # yourself: batch_size_runs()
+batch = experiments.recorded_or_run("02_batch_size", batch_size_runs)  # or: batch_size_runs()
 print("recorded runs, 1,920 images seen: val loss / val mIoU / lane IoU")
 print(f"{'seed':>4}" + "".join(f"{f'batch {bs} ({1920 // bs} steps)':>27}" for bs in (4, 16, 64)))
 for seed in range(4):
-    print(f"{seed:>4}" + "".join(f"{batch[f'{seed} {bs}']['val loss']:>11.3f} / {batch[f'{seed} {bs}']['val mIoU']:.3f} / "
-                                 f"{batch[f'{seed} {bs}']['val IoU'][3]:.3f}" for bs in (4, 16, 64)))
-print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {sum(batch[f'{s} 64']['val IoU'][3] == 0 for s in range(4))} of 4 seeds; "
-      f"batch 4 ends above batch 16 in val mIoU on {sum(batch[f'{s} 4']['val mIoU'] > batch[f'{s} 16']['val mIoU'] for s in range(4))} of 4")
+    cells = [batch[f"{seed} {bs}"] for bs in (4, 16, 64)]
+    print(f"{seed:>4}" + "".join(f"{r['val loss']:>11.3f} / {r['val mIoU']:.3f} / "
+                                 f"{r['val IoU'][3]:.3f}" for r in cells))
+no_lane = sum(batch[f"{s} 64"]["val IoU"][3] == 0 for s in range(4))
+above = sum(batch[f"{s} 4"]["val mIoU"] > batch[f"{s} 16"]["val mIoU"] for s in range(4))
+print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
+      f"batch 4 ends above batch 16 in val mIoU on {above} of 4")
 
 # %% [markdown]
-# Batches of 64 get only 30 steps: on 4 of 4 seeds they have not found the lanes (lane IoU
-# 0.000). Batches of 4 end above 16 on 3 of 4 seeds. The batch size sets how many steps the same
-# images buy.
+# Batches of 64 get only 30 steps: on 4 of 4 seeds they have not found the lanes (lane IoU 0.000).
+# Batches of 4 end above 16 on 3 of 4 seeds: the batch size sets how many steps the same images buy.
 #
 # **Limits.** Not measured here: the checkerboard in a trained network; weight decay, dropout or
 # more data in long runs; the batch size with a learning rate tuned for each.
 #
 # ## What to remember
 #
-# - Each pooling doubles how fast later layers widen the view; formula and back-propagated pixel
-#   agree. Dilation widens the view at full resolution.
-# - Skips make thin classes quick to learn: lane IoU 0.989 at step 120 with them; without them
-#   0.000 at step 120 and at most 0.466 by step 480 (section 8).
+# - Each pooling doubles how fast later layers widen the view. Dilation widens it at full
+#   resolution.
+# - Skips make thin classes quick to learn: lane IoU 0.989 at step 120 with them; without them 0.000
+#   at step 120 and at most 0.466 by step 480.
 # - A transposed convolution stamps its kernel; a kernel not a multiple of the stride stamps
-#   unevenly (checkerboard).
-# - Logits → softmax → argmax gives the mask; the largest probability is the confidence.
+#   unevenly.
 # - Cross-entropy weighs pixels, soft Dice classes: on three seeds Dice alone was never later to
 #   find the lanes, cross-entropy alone never earlier.
-# - Watch train *and* validation curves: a validation loss that turns up means memorising. Stop
-#   early on the measure you report: the lowest-val-loss checkpoint had the lower val mIoU on 2 of
-#   3 seeds (section 10).
+# - A validation loss that turns up means memorising; stop early on the measure you report.
 # - Measure in `.eval()`, and re-estimate batch-norm statistics before scoring a mid-run checkpoint
-#   (at `fit`'s step 40, a median gain of +0.11 over four seeds in the appendix; the size depends on the seed).
+#   (at `fit`'s step 40, a median gain of +0.11 over four seeds, appendix).
 #
 # ## Evidence card
 #
 # The scene of section 5, the shipped UNet's prediction, its per-class IoU, and failure notes.
 
 # %%
-scene_iou = metrics.per_class_iou(label_map, scene.labels[0], 5)
+truth0, names = scene.labels[0], ref.class_names
+scene_iou = metrics.per_class_iou(label_map, truth0, 5)
 unsure = confidence < 0.99
-wrong_notes = []
-for r, c in np.argwhere(label_map != scene.labels[0]):
-    t, q = scene.labels[0, r, c], label_map[r, c]
-    wrong_notes.append(f"pixel ({r}, {c}): {ref.class_names[t]} taken for {ref.class_names[q]} ({ref.class_names[q]} "
-                       f"{prob[q, r, c]:.3f} vs {ref.class_names[t]} {prob[t, r, c]:.3f}), "
-                       f"{'on' if edge[r, c] else 'off'} a class boundary")
+note = lambda t, q, r, c: (f"pixel ({r}, {c}): {names[t]} taken for {names[q]} ({names[q]} "  # noqa
+                           f"{prob[q, r, c]:.3f} vs {names[t]} {prob[t, r, c]:.3f}), "
+                           f"{'on' if edge[r, c] else 'off'} a class boundary")
+wrong_notes = [note(truth0[r, c], label_map[r, c], r, c)
+               for r, c in np.argwhere(label_map != truth0)]
 print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
 fig, summary_text = viz.evidence_card(
-    scene.images[0], scene.labels[0], label_map, ref.class_names, boundary=edge,   # section 5's 4-neighbour band
+    scene.images[0], truth0, label_map, names, boundary=edge,     # section 5's 4-neighbour band
     scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
-            "mean Dice (scene)": metrics.mean_dice(label_map, scene.labels[0], 5),
-            "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, scene.labels[0] == 3),
+            "mean Dice (scene)": metrics.mean_dice(label_map, truth0, 5),
+            "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, truth0 == 3),
             "per_class": scene_iou},
-    notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, {int((unsure & edge).sum())} of them on a class boundary",
-           f"labels kept at 1/8 (the bottleneck) score lane IoU {metrics.per_class_iou(coarse[8], ref.labels, num_classes=5)[3]:.3f}; the UNet of §8 with its skips zeroed "
-           f"reached lane IoU {noskip_hist[-1]['val IoU'][3]:.3f} at step 120 and at most {noskip_best:.3f} by step 480: "
-           f"the skips make the lanes quick to learn"],
+    notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, "
+                         f"{int((unsure & edge).sum())} of them on a class boundary"],
     palette=ref.palette)
 print(summary_text)
 
 # %% [markdown]
-# Both wrong pixels are road pixels on the edge of another class, chosen at close probabilities
-# (the first two notes); the unsure pixels lie on boundaries too (the third).
-#
-# A card earns its keep when it shows a failure: here is section 8's network with its skips
-# zeroed, on the held-out scene of the prediction grid (from the recorded run).
+# Both wrong pixels are road pixels on the edge of another class, chosen at close probabilities (the
+# first two notes); the unsure pixels lie on boundaries too (the third). A card earns its keep when
+# it shows a failure: section 8's network with its skips zeroed, on the held-out scene of its
+# prediction grid (recorded run).
 
 # %%
-def noskip_card(prob):                                                # prob: (5, 32, 32), scene grid_scene of section 8
+def noskip_card():                            # the live run of section 8, on its grid_scene
+    with torch.no_grad():
+        prob = noskip_training()[1].eval()(grid_x)[0].softmax(0).numpy()        # (5, 32, 32)
     return {"scene": grid_scene, "label_map": prob.argmax(0), "lane prob": prob[3]}
 
-def noskip_probs():                                                   # the live run of section 8
-    with torch.no_grad():
-        return noskip_training()[1].eval()(grid_x)[0].softmax(0).numpy()
+ns = experiments.recorded_or_run("02_no_skips_card", noskip_card)   # your run's: noskip_card()
+ns_map, t = ns["label_map"], small_val.labels[ns["scene"]]
+lane_true, car_true = t == 3, t == 4
+ns_iou = metrics.per_class_iou(ns_map, t, 5)
+edge_band = class_edges(t)                               # 4 neighbours, as in section 5
+cyan = (ns_map != t) & edge_band                         # wrong, on a class edge
+car_hits = int((car_true & (ns_map == 4)).sum())
 
-ns = experiments.recorded_or_run("02_no_skips_card", lambda: noskip_card(noskip_probs()))
-# to see your run's card: noskip_card(noskip_probs())
-vs = small_val[ns["scene"]:ns["scene"] + 1]
-ns_map, ns_lane_prob, lane_true = ns["label_map"], ns["lane prob"], vs.labels[0] == 3
-ns_iou = metrics.per_class_iou(ns_map, vs.labels[0], 5)
-t = vs.labels[0]
-four = ndimage.generate_binary_structure(2, 1)                       # 4 neighbours, as in section 5
-edge_band = ndimage.maximum_filter(t, footprint=four) != ndimage.minimum_filter(t, footprint=four)   # class edges
-cyan = (ns_map != t) & edge_band                                      # wrong, on a class edge
-car_true = t == 4
+def by_class(labels):                                    # "road 9, car 11": pixels per class
+    counts = np.bincount(labels, minlength=5)
+    return ", ".join(f"{names[k]} {n}" for k, n in enumerate(counts) if n)
+
+# %%
 fig, ns_text = viz.evidence_card(
-    vs.images[0], vs.labels[0], ns_map, ref.class_names, boundary=edge_band,
+    small_val.images[ns["scene"]], t, ns_map, names, boundary=edge_band, palette=ref.palette,
     scores={"mIoU (scene)": float(np.nanmean(ns_iou)), "lane IoU (scene)": float(ns_iou[3]),
-            "mean Dice (scene)": metrics.mean_dice(ns_map, vs.labels[0], 5), "per_class": ns_iou},
-    notes=[f"scene {ns['scene']} of small_val: {int(lane_true.sum())} lane pixels, {int((ns_map == 3).sum())} predicted lane",
-           "lane pixels taken for " + ", ".join(f"{ref.class_names[k]} {n}" for k, n in enumerate(np.bincount(ns_map[lane_true], minlength=5)) if n),
-           f"highest lane probability on a lane pixel: {ns_lane_prob[lane_true].max():.3f}",
+            "mean Dice (scene)": metrics.mean_dice(ns_map, t, 5), "per_class": ns_iou},
+    notes=[f"scene {ns['scene']} of small_val: {int(lane_true.sum())} lane pixels, "
+           f"{int((ns_map == 3).sum())} predicted lane",
+           "lane pixels taken for " + by_class(ns_map[lane_true]),
            f"wrong on the class-edge band (cyan): {int(cyan.sum())} pixels; by true class: "
-           + ", ".join(f"{ref.class_names[k]} {n}" for k, n in enumerate(np.bincount(t[cyan], minlength=5)) if n),
-           f"the car is missed (car IoU {ns_iou[4]:.2f}): its {int(car_true.sum())} pixels taken for "
-           + ", ".join(f"{ref.class_names[k]} {n}" for k, n in enumerate(np.bincount(ns_map[car_true], minlength=5)) if n)
-           + f"; {int((ns_map == 4).sum())} pixels predicted car, {int((car_true & (ns_map == 4)).sum())} of them car",
-           "the skips were zeroed: the decoder saw only the 4×4 bottleneck (1/8 of the side)"],
-    palette=ref.palette)
+           + by_class(t[cyan]),
+           f"the car is missed (car IoU {ns_iou[4]:.2f}): its {int(car_true.sum())} pixels "
+           f"taken for {by_class(ns_map[car_true])}; {int((ns_map == 4).sum())} pixels "
+           f"predicted car, {car_hits} of them car",
+           "the skips were zeroed: the decoder saw only the 4×4 bottleneck (1/8 of the side)"])
 print(ns_text)
 missed = lane_true & (ns_map != 3)
-print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane pixels lie in the edge band "
-      f"({int(edge_band.sum())} of {edge_band.size} pixels)")
+print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane pixels lie in the "
+      f"edge band ({int(edge_band.sum())} of {edge_band.size} pixels)")
 
 # %% [markdown]
 # Without skips the network paints every lane pixel as road or car (the first two notes): lane IoU
-# 0.000. Every lane pixel touches another class (the edge-band line), so the card's cyan
-# "boundary error" mixes two failures (the fourth note): a lost class (lane marking 30) and coarse edges
-# (sidewalk 24, car 11, road 9). It also misses the car (the fifth note): car IoU 0.00, its 14
-# pixels taken for road, and 0 of the 12 pixels it predicts car are car.
+# 0.000. Every lane pixel touches another class (the edge-band line), so the cyan "boundary error"
+# mixes two failures (the third note): a lost class (lane marking 30) and coarse edges (sidewalk 24,
+# car 11, road 9). The car is missed too (the fourth note): its 14 pixels taken for road, and 0 of
+# the 12 pixels predicted car are car.
 
 # %% [markdown]
 # ## Pass check
@@ -1192,110 +1161,88 @@ print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane
 # %% [markdown]
 # ## Appendix
 #
-# **Tiled inference (section 2).** Large images are predicted in tiles, and every tile edge is an
-# image border for the network. Predict 50 scenes whole, as 4 tiles of 32×32, and as 9 overlapping tiles (stride 16) merged
-# three ways: keep each tile's centre (the UNet paper's overlap-tile strategy); average the
-# tiles' probabilities; or weight them by a Gaussian, σ a quarter of the tile (MONAI's
-# `sliding_window_inference`, `mode="gaussian"`, uses an eighth). Count the wrong pixels within
-# 4 pixels of the seams:
+# **Tiled inference (section 2).** Every tile edge is an image border for the network. Predict 50
+# scenes whole, as 4 tiles of 32×32, and as 9 overlapping tiles (stride 16) merged three ways: keep
+# each tile's centre (the UNet paper's overlap-tile strategy); average the tiles' probabilities; or
+# weight them by a Gaussian, σ a quarter of the tile (MONAI's `sliding_window_inference` uses an
+# eighth). Count the wrong pixels within 4 pixels of the seams:
 
 # %%
 imgs, truth50 = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2), torch.tensor(ref.labels[:50])
 seam = torch.zeros(64, 64, dtype=torch.bool)
-seam[28:36, :] = seam[:, 28:36] = True                       # within 4 pixels of the tiles' inner edges
-g = torch.exp(-0.5 * ((torch.arange(32) - 15.5) / 8) ** 2)   # a Gaussian, sigma a quarter of the tile
-weights = {"averaged": torch.ones(32, 32), "Gaussian-weighted": g[:, None] * g[None, :]}
-sums = {name: torch.zeros(50, 5, 64, 64) for name in weights}
-def count_seam_errors(preds):
-    for name, pred in preds.items():
-        wrong = pred != truth50
-        print(f"{name:>28}: {int(wrong[:, seam].sum()):5d} wrong pixels near the seams, "
-              f"{int(wrong.sum()):5d} in all")
+seam[28:36, :] = seam[:, 28:36] = True  # within 4 pixels of the tiles' inner edges
 
-with torch.no_grad():
-    preds = {"whole image": trained(imgs).argmax(1), "4 tiles": torch.zeros_like(truth50)}
-    for r in (0, 32):
-        for c in (0, 32):
-            tile = imgs[:, :, r:r + 32, c:c + 32]
-            preds["4 tiles"][:, r:r + 32, c:c + 32] = trained(tile).argmax(1)
-count_seam_errors(preds)
+def seam_errors(name, pred):
+    wrong = pred != truth50
+    print(f"{name:>28}: {int(wrong[:, seam].sum()):5d} wrong pixels near the seams, "
+          f"{int(wrong.sum()):5d} in all")
 
-# %% [markdown]
-# Now the 9 overlapping tiles, merged the three ways:
+def tile_logits(step, pad=None):              # (row, column, logits) of each 32×32 tile
+    for r in range(0, 33, step):
+        for c in range(0, 33, step):
+            tile, m = imgs[:, :, r:r + 32, c:c + 32], 0
+            if pad:                           # 8 pixels on each side, cropped off below
+                fill = {"value": 0.5} if pad == "constant" else {}
+                tile, m = F.pad(tile, (8, 8, 8, 8), mode=pad, **fill), 8
+            yield r, c, trained(tile)[:, :, m:m + 32, m:m + 32]
 
 # %%
-preds9 = {"9 tiles, centres kept": torch.zeros_like(truth50)}
+def four_tiles(pad=None):                     # the 4 tiles' label maps, put back together
+    z = [t.argmax(1) for _, _, t in tile_logits(32, pad)]
+    return torch.cat([torch.cat(z[:2], 2), torch.cat(z[2:], 2)], 1)
+
+g = torch.exp(-0.5 * ((torch.arange(32) - 15.5) / 8) ** 2)  # a Gaussian, sigma = tile / 4
+weights = {"averaged": torch.ones(32, 32), "Gaussian-weighted": g[:, None] * g[None, :]}
+sums, centres = {name: torch.zeros(50, 5, 64, 64) for name in weights}, torch.zeros_like(truth50)
 with torch.no_grad():
-    for r in (0, 16, 32):
-        for c in (0, 16, 32):
-            prob = trained(imgs[:, :, r:r + 32, c:c + 32]).softmax(1)
-            r0, r1 = 8 * (r > 0), 32 - 8 * (r < 32)                    # keep the centre
-            c0, c1 = 8 * (c > 0), 32 - 8 * (c < 32)
-            kept = prob.argmax(1)[:, r0:r1, c0:c1]
-            preds9["9 tiles, centres kept"][:, r + r0:r + r1, c + c0:c + c1] = kept
-            for name, w in weights.items():
-                sums[name][:, :, r:r + 32, c:c + 32] += prob * w
+    seam_errors("whole image", trained(imgs).argmax(1))
+    seam_errors("4 tiles", four_tiles())
+    for r, c, z in tile_logits(16):          # 9 overlapping tiles, merged three ways
+        prob = z.softmax(1)
+        r0, r1, c0, c1 = 8 * (r > 0), 32 - 8 * (r < 32), 8 * (c > 0), 32 - 8 * (c < 32)
+        centres[:, r + r0:r + r1, c + c0:c + c1] = prob.argmax(1)[:, r0:r1, c0:c1]   # the centre
+        for name, w in weights.items():
+            sums[name][:, :, r:r + 32, c:c + 32] += prob * w
+seam_errors("9 tiles, centres kept", centres)
 for name in weights:
-    preds9[f"9 tiles, {name}"] = sums[name].argmax(1)
-count_seam_errors(preds9)
+    seam_errors(f"9 tiles, {name}", sums[name].argmax(1))
 
 # %% [markdown]
 # Four tiles get 1,200 pixels wrong, 1,146 of them near the seams; the whole image gets 65 wrong.
-# Keeping the centres gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge
-# inside the image. A plain average gets 157: it mixes in the tile edges' errors. The Gaussian
-# fades them out (78).
+# Keeping the centres gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge inside
+# the image. A plain average gets 157: it mixes in the tile edges' errors; the Gaussian fades them
+# out (78).
 #
-# Is it the missing context, or the zero padding that marks every tile edge as an image border?
-# Pad each tile with 8 pixels of *its own* content (replicate or reflect: no new information),
-# predict, and crop back. A constant grey border is the control:
+# Missing context, or the zero padding at every tile edge? Pad each tile with 8 pixels of *its own*
+# content (replicate or reflect: no new information), predict, crop back; a grey border is the
+# control:
 
 # %%
 with torch.no_grad():
-    for mode in ("none", "replicate", "reflect", "constant"):
-        out = torch.zeros_like(truth50)
-        for r in (0, 32):
-            for c in (0, 32):
-                tile, m = imgs[:, :, r:r + 32, c:c + 32], 0
-                if mode != "none":                                     # 8 pixels on each side, cropped off below
-                    tile, m = F.pad(tile, (8, 8, 8, 8), mode=mode, **({"value": 0.5} if mode == "constant" else {})), 8
-                out[:, r:r + 32, c:c + 32] = trained(tile).argmax(1)[:, m:m + 32, m:m + 32]
-        wrong = out != truth50
-        print(f"4 tiles, padding {mode:>9}: {int(wrong[:, seam].sum()):5d} wrong pixels near the seams, {int(wrong.sum()):5d} in all")
+    for pad in ("replicate", "reflect", "constant"):
+        seam_errors(f"4 tiles, padding {pad}", four_tiles(pad))
 
 # %% [markdown]
 # Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
 # (reflect); a grey border does not (1,227). So the seam errors are mostly the padding; the rest
 # (171 against the whole image's 21) is the missing context. (The UNet paper mirrors the image at
-# its borders.) The next part shows a channel that responds to the zero padding.
+# its borders.)
 
 # %% [markdown]
-# **A channel that sees the padding (sections 2 and 4).** Level 3, channel 60 is brightest in its
-# rightmost column of cells. If it were a feature of the road, it would move with the scene. Flip
-# the scene, feed a uniform grey image, and count the brightest column over the 50 scenes of section
-# 4:
+# **Class detectors (section 4).** Two channels of the feature-map figure, averaged over each
+# class's pixels of the scene:
 
 # %%
-def level3_channel(images, ch=60):
-    """Channel ``ch`` of the encoder's level 3 with the shipped weights, each map divided by its largest value."""
-    with torch.no_grad():
-        x = hand.down[0](images)
-        for block in hand.down[1:]:
-            x = block(hand.pool(x))
-    m = x[:, ch]
-    return (m / m.amax((1, 2), keepdim=True).clamp_min(1e-6)).numpy()      # (N, 8, 8)
-
-probes = {"scene 0": x_test[:1], "scene 0, flipped left-right": x_test[:1].flip(-1),
-          "uniform grey": torch.full((1, 3, 64, 64), 0.5)}
-for name, images in probes.items():
-    means = level3_channel(images)[0].mean(0)                               # one mean per column of cells
-    print(f"{name:>28}: brightest column {means.argmax()} of 0 to 7 (mean {means.max():.3f})")
-peaks = level3_channel(x_test).mean(1).argmax(1)
-print(f"the 50 scenes: brightest column 7 in {int((peaks == 7).sum())} of 50; scenes per column 0 to 7: "
-      f"{np.bincount(peaks, minlength=8)}")
+labels0 = ref.labels[0]
+for level, ch in [(0, 5), (3, 76)]:
+    fmap = feature_maps[level][ch] / max(feature_maps[level][ch].max(), 1e-6)   # as drawn
+    fmap = np.kron(fmap, np.ones((64 // fmap.shape[0],) * 2))  # one value per pixel
+    means = [f"{name} {fmap[labels0 == c].mean():.2f}" for c, name in enumerate(ref.class_names)]
+    print(f"level {level}, channel {ch:2d}, mean over each class's pixels:", " ".join(means))
 
 # %% [markdown]
-# Column 7 wins for the flipped scene, the grey image and 49 of the 50 scenes: the channel responds
-# to the right border, where its convolutions read the zero padding.
+# Channel 5 of level 0 averages 0.52 on car pixels and at most 0.10 on the others; channel 76 of
+# level 3 averages 0.58 on sky and at most 0.06 on the others.
 
 # %% [markdown]
 # **Batch-norm recalibration on more seeds (section 9).** The same `fit` run with seeds 1 to 3,
@@ -1303,63 +1250,46 @@ print(f"the 50 scenes: brightest column 7 in {int((peaks == 7).sum())} of 50; sc
 
 # %%
 def bn_seed_runs():
-    return [{"seed": seed, "eval mode": train.evaluate(fit_training(seed)[1][40], small_val, device="cpu")["miou"],
-             "recalibrated": train.evaluate(recalibrate_bn(fit_training(seed)[1][40], train_images), small_val, device="cpu")["miou"]}
+    step40 = lambda seed: fit_training(seed)[1][40]          # noqa: E731
+    return [{"seed": seed, "eval mode": score(step40(seed)),
+             "recalibrated": score(recalibrate_bn(step40(seed), train_images))}
             for seed in (1, 2, 3)]
 
-seed0 = next(r for r in bn_hist if r["run"] == "fit" and r["step"] == 40)
-bn_seeds = [{"seed": 0, "eval mode": seed0["eval mode"], "recalibrated": seed0["recalibrated"]},
+bn_seeds = [{**next(r for r in bn_hist if r["run"] == "fit" and r["step"] == 40), "seed": 0},
             *experiments.recorded_or_run("02_bn_seeds", bn_seed_runs)]   # yourself: bn_seed_runs()
 for r in bn_seeds:
-    print(f"recorded run, fit, seed {r['seed']}, step 40: val mIoU {r['eval mode']:.3f}, {r['recalibrated']:.3f} "
-          f"recalibrated, gain {r['recalibrated'] - r['eval mode']:+.3f}")
+    print(f"recorded run, fit, seed {r['seed']}, step 40: val mIoU {r['eval mode']:.3f}, "
+          f"{r['recalibrated']:.3f} recalibrated, gain {r['recalibrated'] - r['eval mode']:+.3f}")
 gains = [r["recalibrated"] - r["eval mode"] for r in bn_seeds]
 rows = [*bn_hist, *bn_seeds[1:]]
+lowered = sum(r["recalibrated"] < r["eval mode"] - 0.0005 for r in rows)
 print(f"median gain over seeds 0 to 3: {np.median(gains):+.2f}; recalibration lowered the score in "
-      f"{sum(r['recalibrated'] < r['eval mode'] - 0.0005 for r in rows)} of the {len(rows)} checkpoints above")
+      f"{lowered} of the {len(rows)} checkpoints above")
 
 # %% [markdown]
 # The gain depends on the seed (+0.015 on seed 3, +0.558 on seed 0) and lowered no checkpoint:
 # re-estimate the statistics before scoring a mid-run checkpoint (`torch.optim.swa_utils.update_bn`
-# does it). Section 8's order of the losses survives recalibration (lane IoU of the kept models):
-
-# %%
-def recalibrated_lanes():
-    with torch.no_grad():
-        return {f"{n} {step}": metrics.per_class_iou(recalibrate_bn(loss_training()[1][n, step], train_images)(val_images)
-                                                     .argmax(1).numpy(), small_val.labels, 5)[3]
-                for n in ("ce", "ce+dice", "dice") for step in (40, 80)}
-
-order = experiments.recorded_or_run("02_loss_recalibrated", recalibrated_lanes)
-# to train it yourself: recalibrated_lanes()
-kept = (order["dice 40"] > max(order["ce 40"], order["ce+dice 40"])
-        and order["ce 80"] < min(order["dice 80"], order["ce+dice 80"]))
-print("recorded runs, lane IoU recalibrated at steps 40/80: " + ", ".join(
-      f"{n} {order[f'{n} 40']:.3f}/{order[f'{n} 80']:.3f}" for n in ("ce", "ce+dice", "dice"))
-      + f"; Dice first at 40 and cross-entropy last at 80: {kept}")
-
-# %% [markdown]
-# **Two more seeds (section 8).** The same three runs, recorded with two more seeds (training them
-# here would cost another minute). For each seed and loss: the first evaluation with lane IoU above
-# 0.5, and the val mIoU at step 120:
+# does it).
+#
+# **Two more seeds (section 8).** The same three runs, recorded with seeds 1 and 2. For each seed
+# and loss: the first evaluation with lane IoU above 0.5, and the val mIoU at step 120:
 
 # %%
 names = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
 seed_runs = {(0, loss): loss_runs[name] for loss, name in names.items()}
-run_names = ["02_loss_seed1_ce", "02_loss_seed1_sum", "02_loss_seed1_dice", "02_loss_seed2_ce", "02_loss_seed2_sum", "02_loss_seed2_dice"]
-seed_runs.update({(s, loss): experiments.recorded_or_run(run, lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
-                  for run, (s, loss) in zip(run_names, [(s, loss) for s in (1, 2) for loss in names])})
-# to train one yourself: run_seed(s, steps=120, eval_every=40, loss_name=loss)
+for s, loss in [(s, loss) for s in (1, 2) for loss in names]:   # to train one: the lambda's call
+    seed_runs[s, loss] = experiments.recorded_or_run(
+        f"02_loss_seed{s}_{'sum' if loss == 'ce+dice' else loss}",
+        lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
 for loss, name in names.items():
-    firsts = " ".join(f"{next((str(e['step']) for e in seed_runs[s, loss] if e['val IoU'][3] > 0.5), 'never'):>5}"
-                      for s in range(3))
+    firsts = " ".join(f"{first_step(seed_runs[s, loss]):>5}" for s in range(3))
     finals = " ".join(f"{seed_runs[s, loss][-1]['val mIoU']:.3f}" for s in range(3))
     print(f"{name:>22} {firsts:>34} {finals:>30}")
-for s in range(3):
-    order = sorted(names, key=lambda loss: -seed_runs[s, loss][-1]["val mIoU"])
-    print(f"seed {s}, val mIoU at 120 from highest to lowest:", " > ".join(names[loss] for loss in order))
-print(f"cross-entropy + Dice ends highest on {sum(max(names, key=lambda loss: seed_runs[s, loss][-1]['val mIoU']) == 'ce+dice' for s in range(3))} of 3 seeds")
+orders = [sorted(names, key=lambda loss: -seed_runs[s, loss][-1]["val mIoU"]) for s in range(3)]
+for s, order in enumerate(orders):
+    print(f"seed {s}, val mIoU at 120 from highest to lowest:", " > ".join(names[n] for n in order))
+print(f"cross-entropy + Dice ends highest on {[o[0] for o in orders].count('ce+dice')} of 3 seeds")
 
 # %% [markdown]
 # Soft Dice alone is never later to find the lanes (steps 40, 40 and 80), cross-entropy alone never
