@@ -84,3 +84,25 @@ def test_nbval_lets_exactly_the_stubs_and_their_checks_raise(path):
         assert code[i].metadata["nbgrader"]["grade"] and "checks.check_" in code[i].source
     assert 0 not in allowed, "the set-up cell must run"
     assert all("tags" not in c.metadata for c in code), "no nbval tags are written into the exercises"
+
+
+HEADING = re.compile(r"^#{1,4} .+$", re.M)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_heading_of_the_solution_reaches_the_learner(path):
+    """A heading swallowed by a free-text answer cell vanishes from the release with that cell's text.
+
+    Lesson 06 shipped exercise 7 with no statement: a lost ``# %% [markdown]`` line had put its heading and
+    task inside exercise 6's graded answer cell, which nbgrader replaces with "YOUR ANSWER HERE".
+    """
+    solution = nbformat.read(path, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    inside_answers = [h for c in solution.cells if c.cell_type == "markdown"
+                      and c.metadata.get("nbgrader", {}).get("solution") for h in HEADING.findall(c.source)]
+    assert not inside_answers, f"headings inside a free-text answer cell (the learner never sees them): {inside_answers}"
+
+    def headings(nb):
+        return [h for c in nb.cells if c.cell_type == "markdown" for h in HEADING.findall(c.source)]
+
+    assert headings(exercise) == headings(solution)
