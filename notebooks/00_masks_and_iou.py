@@ -6,7 +6,7 @@
 #
 # 1. name each vision task's output, and store a mask three ways and as a file;
 # 2. compute IoU by hand and in numpy (TP, FP, FN per pixel), and Dice;
-# 3. score empty masks, and several classes with a confusion matrix and void pixels;
+# 3. score empty masks, and several classes with a confusion matrix;
 # 4. build boundary IoU's band, and draw a mask over its image;
 # 5. threshold a sigmoid into a mask.
 #
@@ -112,7 +112,7 @@ rgb = np.array(read.convert("RGB"))                        # read as 'RGB': colo
 print("read as 'RGB': pixel (0, 0)", rgb[0, 0].tolist(), "| pixel (3, 3)", rgb[3, 3].tolist())
 
 # %% [markdown]
-# A score must skip id 255 (§6). Reading a colour-coded mask (Appendix F) and resizing one
+# A score must skip id 255 (Appendix G). Reading a colour-coded mask (Appendix F) and resizing one
 # (Appendix C) have their own steps.
 #
 # ## 2 · The IoU check, by hand
@@ -343,36 +343,6 @@ print("over the target's classes only (wrong):", round(float(target_only), 4))
 # The invented car costs twice: sky 1 → 0.75, car 0 (mean 0.4792). Averaging the target's classes
 # only (0.6389) hides the false alarm.
 #
-# **Void pixels.** §1b's `ids` is this target with its last pixel void. `ignore_index=255` drops
-# every pixel whose *target* is 255, right or wrong; without it, the library refuses:
-
-# %%
-print("the void pixel: ids", ids[3, 3], "| target", target[3, 3], "| prediction", pred4[3, 3])
-void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
-print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3),
-      "with void ignored")
-try:
-    metrics.mean_iou(pred4, ids, num_classes=K)
-except ValueError as err:
-    print("without ignore_index:", str(err).splitlines()[0])
-
-
-# %%
-def miou(pred_map, target_map, **kw):
-    return round(metrics.mean_iou(pred_map, target_map, num_classes=K, **kw), 4)
-
-
-wrong_at_void = pred4.copy()
-wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
-for name, p_map in [("void pixel right", pred4), ("void pixel called road", wrong_at_void)]:
-    before, after = miou(p_map, target), miou(p_map, ids, ignore_index=255)
-    print(f"{name:22}: mean IoU {before} -> {after} with void ignored")
-
-# %% [markdown]
-# Ignoring the void pixel removes a correct TP when the prediction was right there (sidewalk IoU
-# 0.5 → 0.4). When the prediction calls it road, ignoring it hides a mistake: the mean rises from
-# 0.6444 to 0.6889.
-#
 # ## 7 · A first look at boundaries
 #
 # *Boundary IoU* (Cheng et al., 2021) compares only a thin **band** along each outline. *Predict
@@ -420,20 +390,6 @@ print("mask IoU after a 1 px shift:", round(metrics.iou(np.roll(tiny, 1, axis=1)
 
 # %% [markdown]
 # IoU 0.333, against the big square's 0.818.
-#
-# **Annotation quality.** A second annotator draws §0's cars one pixel tighter, or looser:
-
-# %%
-first = scene.labels[0] == 4                                  # annotator 1: §0's cars
-tighter = ndimage.binary_erosion(first, np.ones((3, 3)))      # annotator 2: 1 px inside ...
-looser = ndimage.binary_dilation(first, np.ones((3, 3)))      # ... or 1 px outside
-print(f"car pixels: annotator 1 {first.sum()}")
-print(f"1 px tighter: {tighter.sum()} pixels, car IoU {metrics.iou(tighter, first):.3f}")
-print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first):.3f}")
-
-# %% [markdown]
-# Neither annotator is wrong, yet they agree only at car IoU 0.355 or 0.532: on objects this small,
-# that agreement, not 1, is a model's ceiling.
 #
 # ## 8 · An overlay: showing a mask on its image
 #
@@ -740,3 +696,55 @@ same = (rgb[:, :, None, :] == table[None, None, :, :]).all(axis=-1)
 looked_up = np.where(same.any(axis=-1), same.argmax(axis=-1), 255)     # no class colour -> 255
 print(looked_up)
 print("same as the 'P' read:", bool((looked_up == ids).all()))
+
+
+# %% [markdown]
+# ### G · Void pixels
+#
+# §1b's `ids` is §6's target with its last pixel void. `ignore_index=255` drops every pixel whose
+# *target* is 255, right or wrong; without it, the library refuses:
+
+# %%
+print("the void pixel: ids", ids[3, 3], "| target", target[3, 3], "| prediction", pred4[3, 3])
+void_ious = metrics.per_class_iou(pred4, ids, num_classes=K, ignore_index=255)
+print("sidewalk IoU", round(float(ious[2]), 3), "->", round(float(void_ious[2]), 3),
+      "with void ignored")
+try:
+    metrics.mean_iou(pred4, ids, num_classes=K)
+except ValueError as err:
+    print("without ignore_index:", str(err).splitlines()[0])
+
+
+# %%
+def miou(pred_map, target_map, **kw):
+    return round(metrics.mean_iou(pred_map, target_map, num_classes=K, **kw), 4)
+
+
+wrong_at_void = pred4.copy()
+wrong_at_void[3, 3] = 1                      # the same pixel called road: a mistake
+for name, p_map in [("void pixel right", pred4), ("void pixel called road", wrong_at_void)]:
+    before, after = miou(p_map, target), miou(p_map, ids, ignore_index=255)
+    print(f"{name:22}: mean IoU {before} -> {after} with void ignored")
+
+# %% [markdown]
+# Ignoring the void pixel removes a correct TP when the prediction was right there (sidewalk IoU
+# 0.5 → 0.4). When the prediction calls it road, ignoring it hides a mistake: the mean rises from
+# 0.6444 to 0.6889.
+
+
+# %% [markdown]
+# ### H · Two annotators
+#
+# A second annotator draws §0's cars one pixel tighter, or looser:
+
+# %%
+first = scene.labels[0] == 4                                  # annotator 1: §0's cars
+tighter = ndimage.binary_erosion(first, np.ones((3, 3)))      # annotator 2: 1 px inside ...
+looser = ndimage.binary_dilation(first, np.ones((3, 3)))      # ... or 1 px outside
+print(f"car pixels: annotator 1 {first.sum()}")
+print(f"1 px tighter: {tighter.sum()} pixels, car IoU {metrics.iou(tighter, first):.3f}")
+print(f"1 px looser : {looser.sum()} pixels, car IoU {metrics.iou(looser, first):.3f}")
+
+# %% [markdown]
+# Neither annotator is wrong, yet they agree only at car IoU 0.355 or 0.532: on objects this small,
+# that agreement, not 1, is a model's ceiling.
