@@ -4185,3 +4185,119 @@ def one_legend(fig: Any, ncol: int | None = None, **kw: Any) -> Legend:
 
 
 __all__ += ["one_legend"]
+
+
+def instance_legend(ax: Any, n: int, name: str = "object", colours: Any = None, **kw: Any) -> Legend:
+    """A legend of ``n`` instance swatches ("car 1", "car 2", ...) across the top of ``ax``.
+
+    Parameters
+    ----------
+    ax : the matplotlib axes that shows the instances.
+    n : how many instances, 1 or more (at most one per colour).
+    name : what one instance is ("car").
+    colours : (N, 3) 0..255 RGB colours of instances 1, 2, ... (default
+        :data:`segcourse.palette.INSTANCE_COLOURS`).
+    **kw : passed on to ``ax.legend``.
+
+    Returns
+    -------
+    The legend.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> [t.get_text() for t in instance_legend(ax, 3, "car").get_texts()]
+    ['car 1', 'car 2', 'car 3']
+    >>> instance_legend(ax, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be a whole number of instances from 1 to 12, got 0
+    >>> plt.close(fig)
+    """
+    pal = np.asarray(_pal.INSTANCE_COLOURS if colours is None else colours)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= len(pal):
+        raise ValueError(f"n must be a whole number of instances from 1 to {len(pal)}, got {n!r}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'car', got {type(name).__name__}")
+    handles = [Patch(facecolor=pal[i] / 255, label=f"{name} {i + 1}") for i in range(n)]
+    for key, value in dict(loc="upper center", ncol=n, fontsize=8, handlelength=1, columnspacing=0.8).items():
+        kw.setdefault(key, value)
+    return ax.legend(handles=handles, **kw)
+
+
+def overlay_error_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: Mapping[str, Any],
+                       crops: Mapping[str, tuple[slice, slice]], notes: Sequence[str] = (), palette: Any = None,
+                       k: int = 4, alpha: float = 0.7):
+    """:func:`zoom_card` with the prediction drawn over the image and its crops' wrong pixels filled.
+
+    The top row's prediction panel is :func:`overlay` of ``pred`` on ``image`` (every class, the
+    first one included). Each enlarged crop shows the prediction's class colours; a wrong pixel is
+    blended (``alpha``) with cyan where it lies on a class edge of ``target`` (its 3×3
+    neighbourhood holds more than one class, as in :func:`fault_notes`), with magenta inside a
+    class; the target's class edges are dashed black lines between pixels. The legend's swatches
+    show the two error colours blended over mid-grey. Each crop's title gives its size in pixels.
+    Returns ``(figure, summary_text)``.
+
+    Parameters
+    ----------
+    image : (H, W, 3) image; target, pred : (H, W) label maps.
+    class_names, scores, crops, notes, palette, k : as for :func:`zoom_card`.
+    alpha : weight of the error colour in a wrong pixel, from 0 to 1.
+
+    Examples
+    --------
+    >>> t = np.zeros((8, 8), int); t[4:, :] = 1; p = t.copy(); p[4, 2] = 0; p[7, 6] = 0
+    >>> fig, text = overlay_error_card(np.zeros((8, 8, 3)), t, p, ["sky", "road"], {"mIoU": 0.9},
+    ...                                {"two pixels": (slice(3, 8), slice(0, 8))})
+    >>> fig.axes[2].get_title(), fig.axes[3].get_title()
+    ('prediction over the image', 'two pixels\\n(5×8 px)')
+    >>> [x.get_text() for x in fig.legends[0].get_texts()][2:]
+    ['wrong, on a class edge', 'wrong, inside a class', "target's class edges"]
+    >>> overlay_error_card(np.zeros((8, 8, 3)), t, p, ["sky", "road"], {}, {}, alpha=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be a number from 0 to 1 (the weight of the error colour), got 2
+    >>> plt.close("all")
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an integer enlargement of at least 1, got {k!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number from 0 to 1 (the weight of the error colour), got {alpha!r}")
+    fig, summary = zoom_card(image, target, pred, class_names, scores, crops, notes=notes, palette=palette, k=k)
+    pal = _palette(palette).astype(float) / 255
+    t = _label_map(target, "target", palette)
+    p = _label_map(pred, "pred", palette)
+    fig.axes[2].images[0].set_data(overlay(image, p, palette=palette, skip_background=False))
+    fig.axes[2].set_title("prediction over the image")
+    edge, wrong = _class_edges(t), t != p
+    colours = {"wrong, on a class edge": (wrong & edge, _pal.ERROR_COLOURS["boundary error"]),
+               "wrong, inside a class": (wrong & ~edge, _pal.ERROR_COLOURS["interior error"])}
+    crop_axes = [ax for ax in fig.axes if ax.get_title().endswith(f"(×{k})")]
+    for ax, (title, (rows, cols)) in zip(crop_axes, crops.items()):
+        for artist in list(ax.collections):             # zoom_card's white outline
+            artist.remove()
+        tc, shown = t[rows, cols], pal[p[rows, cols]]
+        for part, colour in colours.values():
+            shown[part[rows, cols]] = (1 - alpha) * shown[part[rows, cols]] + alpha * np.array(colour) / 255
+        ax.images[0].set_data(np.kron(shown, np.ones((k, k, 1))))
+        lines = [[(x * k - 0.5 + k, y * k - 0.5), (x * k - 0.5 + k, y * k - 0.5 + k)]
+                 for y, x in zip(*np.nonzero(tc[:, 1:] != tc[:, :-1]))]
+        lines += [[(x * k - 0.5, y * k - 0.5 + k), (x * k - 0.5 + k, y * k - 0.5 + k)]
+                  for y, x in zip(*np.nonzero(tc[1:, :] != tc[:-1, :]))]
+        ax.add_collection(LineCollection(lines, colors="black", linewidths=1.2, linestyles=(0, (2, 2))))
+        ax.set_title(f"{title}\n({tc.shape[0]}×{tc.shape[1]} px)", fontsize=9)
+    old = fig.legends[0]
+    handles = [h for h in old.legend_handles if not h.get_label().startswith("wrong pixels")]
+    old.remove()
+    handles += [Patch(facecolor=(1 - alpha) * 0.5 + alpha * np.array(c) / 255, edgecolor="none", label=name)
+                for name, (_, c) in colours.items()]
+    handles.append(Line2D([], [], color="black", linewidth=1.2, linestyle=(0, (2, 2)), label="target's class edges"))
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, 1.0),
+               fontsize=9, columnspacing=1.2)
+    return fig, summary
+
+
+__all__ += ["instance_legend", "overlay_error_card"]

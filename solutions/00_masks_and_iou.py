@@ -139,7 +139,8 @@ target = np.array([[0, 0, 0, 0],
                    [0, 1, 1, 0],
                    [0, 1, 1, 0],
                    [0, 0, 0, 0]])
-editor = MaskEditor(shape=(4, 4), target=target, class_names=["background", "object"], hide_target=True)
+editor = MaskEditor(shape=(4, 4), target=target, class_names=["background", "object"],
+                    hide_target=True)
 editor
 
 # %% nbgrader={"grade": false, "grade_id": "paint_as_text", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -251,7 +252,7 @@ checks.check_confused_pair(confused, cm, names)
 # ## 9 · Class ids from a colour-coded mask, and back (2 points)
 #
 # Some data sets store a mask as an RGB picture, and a palette PNG read as RGB is one too (lesson
-# 00 §1b). `table` is a dict `{class id: (r, g, b)}` whose ids need not be 0, 1, 2, ...: Cityscapes
+# 00 §1b and Appendix F). `table` is a dict `{class id: (r, g, b)}` whose ids need not be 0, 1, 2, ...: Cityscapes
 # calls road 7 and car 26.
 #
 # * `rgb_to_ids(rgb, table)`: `rgb` is uint8 of shape `(H, W, 3)` or, for a batch,
@@ -343,8 +344,7 @@ checks.check_one_hot_batch(to_one_hot, from_one_hot)
 
 # %% nbgrader={"grade": false, "grade_id": "overlay_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
-from matplotlib.patches import Patch
-from segcourse import palette
+from segcourse import palette, viz
 
 rng = np.random.default_rng(5)
 yy, xx = np.mgrid[:32, :32]
@@ -367,8 +367,7 @@ def overlay(image, mask, colour, alpha):
 ### BEGIN SOLUTION
 faulty = np.roll(stain_truth, 2, axis=1)                  # the fault: the stain 2 px to the right
 wrong = int((faulty != stain_truth).sum())                # FP + FN
-print("FP:", (faulty & ~stain_truth).sum(), "| FN:", (stain_truth & ~faulty).sum())
-print("wrong pixels:", wrong)
+print("FP:", (faulty & ~stain_truth).sum(), "FN:", (stain_truth & ~faulty).sum(), "wrong:", wrong)
 note = f"the stain is shifted 2 px right: {wrong} pixels wrong, on its left and right edges"
 ### END SOLUTION
 
@@ -378,18 +377,9 @@ try:                         # your overlay; until it runs, this cell still runs
     title = "faulty over the image"
 except Exception as err:                 # noqa: BLE001
     drawn, title = stain_image, f"not yet ({type(err).__name__} above)"
-fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
-axes[0].imshow(stain_image)
-axes[0].set_title("image")
-axes[1].imshow(drawn)
-axes[1].contour(stain_truth, levels=[0.5], colors="white", linewidths=0.8)
-axes[1].set_title(title)
-for ax in axes:
-    ax.set_axis_off()
-fig.legend(handles=[Patch(facecolor=palette.DEFECT_PALETTE[1] / 255, label="defect (faulty)"),
-                    Patch(facecolor="none", edgecolor="black", label="true outline (white)")],
-           loc="lower center", ncol=2, frameon=False, fontsize=8)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
+handles = viz.legend_handles(["surface", "defect (faulty)"], palette.DEFECT_PALETTE)[1:]
+fig = viz.overlay_figure({"image": stain_image, title: drawn}, stain_truth, handles,
+                         outline_label="true outline (white)", figsize=(6, 3.2))
 
 # %% nbgrader={"grade": true, "grade_id": "check_overlay_note", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
@@ -398,22 +388,24 @@ checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
 # %% [markdown]
 # ## 12 · Which prediction has the boundary error? (1 point)
 #
-# Two predictions of one round object score almost the same mask IoU: `A` misses a bite out of the
-# object, `B` has the whole object one pixel too far right. The cell below prints each one's mask
-# IoU and its boundary IoU from **your** `boundary_iou` of exercise 7 (on this 40×40 image,
+# Two predictions, `A` and `B`, of one round object score almost the same mask IoU. The cell below
+# draws each one against the truth and prints its mask IoU and its boundary IoU from **your**
+# `boundary_iou` of exercise 7 (on this 40×40 image,
 # `dilation_ratio = 0.02` gives bands 1 pixel wide). If exercise 7 does not pass yet, fix it first,
 # so the numbers you read are right.
 #
-# Which prediction does boundary IoU flag with the lower score, and why? Answer with its name and a
-# short reason that says what happened to its outline (not which score is lower), as
-# `flagged = ("...", "...")`. Only this answer is graded here.
+# Look at the pictures. Which prediction does boundary IoU flag with the lower score, and why?
+# Answer with its name and a short reason that says what happened to its outline (not which score
+# is lower), as `flagged = ("...", "...")`. Only this answer is graded here.
 
 # %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gy, gx = np.mgrid[:40, :40]
 round_truth = (gy - 20) ** 2 + (gx - 19) ** 2 <= 81                    # a disc of radius 9
-predictions = {"A": round_truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36),   # a bite taken out
-               "B": np.roll(round_truth, 1, axis=1)}                           # moved 1 px right
-for key, p in predictions.items():
+predictions = {"A": round_truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36),
+               "B": np.roll(round_truth, 1, axis=1)}
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
+for ax, (key, p) in zip(axes, predictions.items()):
+    viz.error_map(round_truth, p, ax=ax, title=f"prediction {key} against the truth")
     try:                                     # your exercise 7; until it runs, this cell still runs
         biou = f"{boundary_iou(p, round_truth, 0.02):.3f}"
     except Exception as err:                 # noqa: BLE001

@@ -88,3 +88,28 @@ def test_overlay_figure_draws_the_outline_on_the_last_panel_only():
     fig = viz.overlay_figure({"image": np.zeros((6, 6)), "overlay": np.ones((6, 6, 3))}, m, [])
     assert [len(ax.collections) for ax in fig.axes] == [0, 1]
     plt.close(fig)
+
+
+def test_overlay_error_card_draws_the_prediction_over_the_image_and_fills_wrong_pixels_review_00s13():
+    t = np.zeros((12, 12), int)
+    t[6:, :] = 1
+    t[8:10, 3:6] = 4                                        # one car, moved 1 px right in the prediction
+    p = np.where(t == 4, 1, t)
+    p[np.roll(t == 4, 1, axis=1)] = 4
+    names = ["sky", "road", "sidewalk", "lane marking", "car"]
+    image = np.full((12, 12, 3), 0.5)
+    fig, _ = viz.overlay_error_card(image, t, p, names, {"mIoU": 0.5}, {"the car": (slice(7, 11), slice(2, 8))},
+                                    alpha=1.0)
+    assert fig.axes[2].get_title() == "prediction over the image"
+    assert not np.allclose(fig.axes[2].images[0].get_array(), image)      # the prediction is drawn over it
+    crop = next(ax for ax in fig.axes if ax.get_title() == "the car\n(4×6 px)")
+    shown = np.asarray(crop.images[0].get_array())
+    assert shown.shape == (16, 24, 3)
+    cyan = np.array(viz._pal.ERROR_COLOURS["boundary error"]) / 255
+    wrong = (t != p)[7:11, 2:8]                               # every wrong pixel lies on a class edge here
+    filled = np.isclose(shown[::4, ::4], cyan).all(-1)
+    assert (filled == wrong).all() and wrong.sum() == 4
+    assert len(crop.collections) == 1                         # the target's class edges, dashed
+    labels = [x.get_text() for x in fig.legends[0].get_texts()]
+    assert labels[-3:] == ["wrong, on a class edge", "wrong, inside a class", "target's class edges"]
+    plt.close(fig)
