@@ -92,13 +92,19 @@ print(f"pooled IoU: overlaps {overlaps} / unions {unions} = {sum(overlaps)}/{sum
 #
 # ## 2 · Define the classes
 #
-# Writing the class definitions down, with the pixels each class owns, is the first checklist item.
+# The first checklist item: write down what each class owns, including who owns a pixel on the
+# edge between two classes, and see how many pixels each class gets.
 
 # %%
 project = data.road_scenes(300, seed=31, sidewalk_gap=0.04, noise=0.06, lighting=0.25)
 share = np.bincount(project.labels.ravel(), minlength=project.num_classes) / project.labels.size
+owns = {"sky": "everything above the horizon",
+        "road": "the road surface below the horizon, between the dashes too",
+        "sidewalk": "everything else below the horizon",
+        "lane marking": "the painted dashes on the road, 1-2 px wide",
+        "car": "a whole car, its outline pixels included, over whatever lies beneath"}
 for cid, (name, s) in enumerate(zip(project.class_names, share)):
-    print(f"{cid}  {name:<13} {s:6.2%} of pixels")
+    print(f"{cid}  {name:<13} {s:6.2%} of pixels | owns {owns[name]}")
 
 # %% [markdown]
 # The classes are far from equal: lane markings and cars, the classes that matter most on a road,
@@ -180,7 +186,8 @@ model = models.pretrained("roads")
 result = train.evaluate(model, project, device="cpu")
 pred = result["pred"]
 rows = failures.per_sample_report(pred, project.labels, 5, project.class_names)
-print("first row:", {k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[0].items()})
+keys = ("sample", "miou", "dice", "iou_car")                 # 4 of the row's columns
+print(f"{len(rows[0])} columns a row; the first row's", {k: round(rows[0][k], 3) for k in keys})
 per_sample = np.array([r["miou"] for r in rows])
 print(f"mean mIoU {per_sample.mean():.3f} | median {np.median(per_sample):.3f} | "
       f"worst {per_sample.min():.3f} | samples below 0.9: {(per_sample < 0.9).sum()} of "
@@ -210,8 +217,7 @@ print("pooled per-class IoU:", dict(zip(project.class_names,
 # %% [markdown]
 # Left: cars are the weak class. Right: most samples cluster high (40 of the 300 lie below the
 # fail line), and a tail sits far below the mean: those say what to fix. Pixel accuracy would not
-# have told us: 97.8 % is barely above the 97.6 % of section 2's labelling that never finds a car
-# (pooled mIoUs 0.949 and 0.584).
+# have told us: 97.8 %, barely above the 97.6 % of section 2's labelling that never finds a car.
 #
 # ### The project checklist
 #
@@ -262,10 +268,10 @@ print(f"per-image mIoU {np.nanmean(class_ious):.3f} | over the {in_target.sum()}
 print(f"pooled car IoU over all 300 scenes: {result['per_class_iou'][4]:.3f}")
 
 # %% [markdown]
-# The worst sample has no car. The model painted 3 car pixels, so car IoU is 0 / 3 = 0, and the
-# per-image mean counts it as one failed class of five: 0.734. Over the four classes the target
-# has, the same prediction scores 0.918, above the fail line of 0.9. Pooled over the data set
-# (car IoU 0.885), those 3 pixels hardly count. How many failures are like it?
+# The worst sample has no car, yet the model painted a few car pixels: car IoU 0, a failed class
+# in the per-image mean (0.734). Over the classes the target has, the same prediction scores
+# 0.918, above the fail line. Pooled over the data set, those pixels hardly count. How many
+# failures are like it?
 
 # %%
 def per_image_miou(p, t):  # the mIoU over every class in the target or the prediction
@@ -275,14 +281,15 @@ def miou_over_target_classes(p, t):           # the mIoU over the classes the ta
     cm_ = metrics.confusion_matrix(p, t, 5)
     return float(np.nanmean(metrics.iou_from_confusion(cm_)[cm_.sum(1) > 0]))
 
-honest = np.array([miou_over_target_classes(p, t) for p, t in zip(pred, project.labels)])  # no trap
+miou_target = np.array([miou_over_target_classes(p, t) for p, t in zip(pred, project.labels)])
 trap = []  # (sample, stray pixels, mIoU, mIoU over the target's classes)
 for i in np.nonzero(per_sample < 0.9)[0]:
     cm_i = metrics.confusion_matrix(pred[i], project.labels[i], 5)
     absent = (cm_i.sum(1) == 0) & (cm_i.sum(0) > 0)             # predicted, but not in the target
     if absent.any():
         n_stray = int(cm_i[:, absent].sum())
-        trap.append((int(i), n_stray, round(float(per_sample[i]), 3), round(float(honest[i]), 3)))
+        mious = round(float(per_sample[i]), 3), round(float(miou_target[i]), 3)
+        trap.append((int(i), n_stray, *mious))
 print(f"{len(trap)} of {(per_sample < 0.9).sum()} failing samples predict a class their target "
       f"does not have")
 print("(sample, stray pixels, mIoU, mIoU over the target's classes):", trap)
@@ -314,18 +321,18 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 # both numbers, or pool, and never read a per-image mIoU without its per-class row.
 #
 # From here on the per-image mIoU (`per_sample`) still decides what **fails** (below 0.9);
-# `honest`, the mIoU over the target's classes, is printed beside it where the trap could mislead.
+# `miou_target`, the mIoU over the target's classes, is printed beside it where the trap could mislead.
 #
 # ## 6 · Failure buckets, each backed by a number
 #
-# `failures.bucket_failures` explains each wrong pixel of a failing sample once, in this order:
+# `failures.bucket_failures` explains each wrong pixel of a failing sample once, in this order
+# (each threshold appears where its rule is worked by hand):
 #
-# * **false-positive class**: predicted regions that touch no true pixel of their class (a car on
-#   empty road; the trap is the extreme case), from 20 px in all for a class the target has;
-# * **missed small region**: a true region of 4 to 39 px found at less than 50 % recall;
-# * **boundary error**: the remaining wrong pixels crowd into the boundary band;
-# * **class confusion**: away from the band, at least 10 % of one class (and 20 px) predicted as
-#   another.
+# * **false-positive class**: a predicted region with no true pixel of its class (a car on empty
+#   road; the trap is the extreme case);
+# * **missed small region**: a small true region the model mostly misses (appendix);
+# * **boundary error**: wrong pixels crowded into the band along class edges (appendix);
+# * **class confusion**: away from that band, much of one class predicted as another (section 7).
 #
 # A bucket's **mIoU gain** is what the sample gains if only its pixels were corrected; the largest
 # gain is its *primary* bucket. First the false-positive rule by hand, on #158: label each
@@ -351,7 +358,8 @@ stray_by_hand = {name: (len(sizes), sum(sizes)) for name, sizes in strays_158.it
 print("sample 158, stray regions by hand (class: regions, pixels):", stray_by_hand)
 
 # %% [markdown]
-# Now the helper, on every sample; its evidence for #158 must match the hand count.
+# Now the helper, on every sample. For a class the target has, it wants 20 stray px in all; its
+# evidence for #158 must match the hand count.
 
 # %%
 labels = project.labels
@@ -373,7 +381,7 @@ print("sample 158, the helper's stray regions:", helper_158,
 
 # %%
 # failing without the trap too
-real = [fs for fs in buckets["samples"] if honest[fs["sample"]] < 0.9]
+real = [fs for fs in buckets["samples"] if miou_target[fs["sample"]] < 0.9]
 n_trap = buckets["failing"] - len(real)
 print(f"failing over the target's classes: {len(real)} of the {buckets['failing']} "
       f"(the other {n_trap} are section 5's trap)")
@@ -398,18 +406,18 @@ print("checklist:", failures.next_step(checklist))
 
 # %%
 primary_fp = [i for i, fs in failing.items() if fs["primary"] == "false_positive_class"]
-ids = sorted(primary_fp, key=lambda i: honest[i])[:3]  # the worst over the target's classes
+ids = sorted(primary_fp, key=lambda i: miou_target[i])[:3]  # the worst over the target's classes
 # wrong pixel -> its bucket
 parts_of = {i: failures.bucket_pixels(pred[i], labels[i], 5) for i in ids}
 bucket_colours = {"false_positive_class": palette.OUTCOME_COLOURS["FP"],
                   "small_region": palette.OUTCOME_COLOURS["FN"],
                   "boundary": (0, 110, 110), "class_confusion": palette.INSTANCE_COLOURS[5],
                   "no bucket": (0, 0, 0)}
-fig = viz.bucket_gallery(project.images[ids], labels[ids], pred[ids], honest[ids],
+fig = viz.bucket_gallery(project.images[ids], labels[ids], pred[ids], miou_target[ids],
                          [parts_of[i] for i in ids], bucket_colours, project.class_names,
                          ids=ids, palette=project.palette)          # rows: lowest first
 for ax, i in zip(fig.axes[::4], ids):  # the first column: the image, and the row's score
-    ax.set_title(f"image #{i}: mIoU {honest[i]:.3f}\n(over the target's classes)", fontsize=9)
+    ax.set_title(f"image #{i}: mIoU {miou_target[i]:.3f}\n(over the target's classes)", fontsize=9)
 fig.tight_layout(rect=(0, 0.06, 1, 0.95))
 
 # %% [markdown]
@@ -465,11 +473,11 @@ print(f"largest mistake: true {names[t_]}, predicted {names[p_]}: {off[t_, p_]} 
       f"of the {off.sum()} wrong pixels")
 
 # %% [markdown]
-# By row (left), every car pixel is found (100 %); by column (right), only 28 of the 99 pixels
-# predicted as car are car: the model paints 3.5 times the true car, the over-prediction section 8
-# returns to. Sidewalk keeps only 70 % of its pixels, the lowest on the diagonal; 28 % went to
-# road, the largest mistake (347 of the 433 wrong pixels). The matrix does not say *where*: the
-# buckets put 46 of them in stray regions, 155 at the edges, 146 in class confusion.
+# By row (left), every car pixel is found; by column (right), only 28 % of the pixels predicted
+# as car are car: the model paints 3.5 times the true car, the over-prediction section 8 returns to.
+#
+# Sidewalk keeps only 70 % of its pixels, the lowest on the diagonal; most of the rest went to
+# road, the largest mistake. The matrix does not say *where*: section 6's split by bucket does.
 #
 # The class-confusion rule by hand: drop the stray regions and the boundary band, and count the
 # wrong pixels left per (true, predicted) pair as a share of the true class. At least 10 % (and
@@ -492,8 +500,8 @@ same = bool(((inner & (t == ta) & (p == pa)) == parts["class_confusion"]).all())
 print("the helper's class-confusion pixels, the same:", same)
 
 # %% [markdown]
-# 146 of #254's 1239 sidewalk pixels, 11.8 %: just over the rule's 10 %, and the very pixels the
-# helper put in the bucket. The appendix checks the rules' thresholds.
+# 11.8 % of #254's sidewalk: just over the rule's 10 %, and the very pixels the helper put in the
+# bucket. The appendix checks the rules' thresholds.
 
 # %% [markdown]
 # ## 8 · Which change next: more data, another loss, or higher resolution?
@@ -623,47 +631,23 @@ print(f"your run, noise + brightness: held-out mIoU {live['miou']:.3f} "
       f"| failing {failing_of(live):3d} of 200")
 
 # %%
-recorded_names = {"new project scenes": "05_retrain_project_scenes",
-                  "noise augmentation": "05_retrain_noise",
-                  "noise + brightness": "05_retrain_noise_brightness",
-                  "training camera only": "05_retrain_control",
-                  "another loss": "05_retrain_weights"}
-retrained = experiments.recorded_arms(recorded_names, fine_tune, live={"noise + brightness": live})
+runs = {  # arm -> its recorded runs: seed 0 in full, then seeds 1 to 4
+    "new project scenes": ("05_retrain_project_scenes", "05_retrain_seeds_project_scenes"),
+    "noise augmentation": ("05_retrain_noise", "05_retrain_seeds_noise"),
+    "noise + brightness": ("05_retrain_noise_brightness", "05_retrain_seeds_noise_brightness"),
+    "training camera only": ("05_retrain_control", "05_retrain_seeds_control"),
+    "another loss": ("05_retrain_weights", "05_retrain_seeds_weights")}
+# trains the arms only when the course is built (--record); otherwise reads the recorded runs
+retrained, by_seed = experiments.arms_over_recorded_seeds(fine_tune, runs,
+                                                          live={"noise + brightness": live})
 before = train.evaluate(model, held_out, device="cpu")  # the shipped model: fixed weights
 print(f"{'held-out project scenes':>22} | annotated scenes needed | mIoU  | road  | sidewalk "
-      f"| car   | "
-      f"failing of 200")
+      f"| car   | failing of 200")
 for name, r in ({"shipped model": before} | retrained).items():
     iou = r["per_class_iou"]
     annotated = 320 if name == "new project scenes" else 0
     print(f"{name:>22} | {annotated:22d} | {r['miou']:.3f} | {iou[1]:.3f} | {iou[2]:8.3f} "
-          f"| {iou[4]:.3f} | "
-          f"{failing_of(r):14d}")
-
-# %%
-# the same model on 200 scenes of the training camera
-home_before = train.evaluate(model, data.road_scenes(200, seed=78), device="cpu")
-control = retrained["training camera only"]
-print(f"200 training-camera scenes (seed 78): shipped model mIoU {home_before['miou']:.3f}, "
-      f"failing {failing_of(home_before)} | control mIoU {control['home_miou']:.3f}, "
-      f"failing {control['home_failing']}")
-
-# %%
-seed_names = {"new project scenes": "05_retrain_seeds_project_scenes",
-              "noise augmentation": "05_retrain_seeds_noise",
-              "noise + brightness": "05_retrain_seeds_noise_brightness",
-              "training camera only": "05_retrain_seeds_control",
-              "another loss": "05_retrain_seeds_weights"}
-
-def one_seed(name, seed):  # runs only when the course is built (--record): 20 more fine-tunes
-    r = fine_tune(name, seed)
-    return {"miou": round(r["miou"], 4), "failing": failing_of(r),
-            "per_class_iou": [round(float(v), 4) for v in r["per_class_iou"]]}
-
-by_seed = {name: [failing_of(r)] for name, r in retrained.items()}            # seed 0
-for name, run in seed_names.items():                                          # seeds 1 to 4
-    runs = experiments.recorded_seeds(run, lambda seed: one_seed(name, seed))
-    by_seed[name] += [r["failing"] for r in runs]
+          f"| {iou[4]:.3f} | {failing_of(r):14d}")
 
 # %%
 shipped_fails = failing_of(before)
@@ -692,18 +676,17 @@ ax.legend(handles=[one_seed_dot, shipped_line], fontsize=8, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
-# Against 28 failing before, seeds 0 to 4:
+# Against the shipped model's 28 failing, over seeds 0 to 4:
 #
-# * **new project scenes**: 0 for every seed, but 320 scenes to annotate;
-# * **noise + brightness**, free: 0 to 14, none failing for 2 of the 5 seeds;
+# * **new project scenes**: none failing for any seed, but 320 scenes to annotate;
+# * **noise + brightness**, free: 0 to 14;
 # * **noise** alone, free: 12 to 19 (its scenes keep the training camera's narrower lighting);
-# * the **control**: 15 to 65, below 28 for only 2 seeds, so the extra steps alone do not explain
-#   the other arms. On seed 0 its held-out mIoU falls from 0.945 to 0.892, yet on the training
-#   camera, which the shipped model learned too, it still scores 0.997: we did not isolate why;
-# * **another loss**: 15 to 62, below 28 for 1 seed: no better than the control.
+# * the **control**: below the shipped model for only 2 seeds, so the extra steps alone do not
+#   explain the other arms (the appendix scores it on its own camera);
+# * **another loss**: below it for 1 seed: no better than the control.
 #
-# So the free change comes first: noise + brightness. Pay for the 320 annotated scenes only if 14
-# of 200 is too many, and score the final model the same way, on scenes it never saw.
+# So the free change comes first: noise + brightness. Pay for annotated scenes only if its worst
+# seed is too many, and score the final model the same way, on scenes it never saw.
 #
 # ### A remedy without training: a minimum region size
 #
@@ -858,9 +841,8 @@ out = report.write_report(
 print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external files)")
 
 # %% [markdown]
-# Open `notebooks/reports/road_project.html` in a browser. A bucket's heading, such as
-# "boundary (… samples)", counts every failure in that bucket, whatever its primary bucket
-# (section 6's "samples in each bucket"), so one sample can appear under several headings.
+# Open `notebooks/reports/road_project.html` in a browser. A bucket's heading counts every failure
+# in that bucket, whatever its primary bucket, so one sample can appear under several headings.
 #
 # ## Evidence card
 #
@@ -870,52 +852,42 @@ print("wrote", out.as_posix(), f"({out.stat().st_size // 1024} KB, no external f
 # target's classes. On #254:
 
 # %%
-hard = int(np.argmin(honest))  # #254: the lowest mIoU over its target's classes
-cm_h = metrics.confusion_matrix(pred[hard], labels[hard], 5)
-overlap_h, size_p, size_t = np.diag(cm_h), cm_h.sum(0), cm_h.sum(1)
-iou_h = overlap_h / (size_p + size_t - overlap_h)
-dice_h = 2 * overlap_h / (size_p + size_t)                  # Dice from the pixel counts
-for name, a, b in zip(names, iou_h, dice_h):
+assert first == int(np.argmin(miou_target))  # #254: the lowest mIoU over its target's classes
+cm_f = metrics.confusion_matrix(pred[first], labels[first], 5)
+overlap_f, size_p, size_t = np.diag(cm_f), cm_f.sum(0), cm_f.sum(1)
+iou_f = overlap_f / (size_p + size_t - overlap_f)
+dice_f = 2 * overlap_f / (size_p + size_t)                  # Dice from the pixel counts
+for name, a, b in zip(names, iou_f, dice_f):
     print(f"{name:<13} IoU {a:.3f} | Dice {b:.3f} | 2·IoU/(1+IoU) {2 * a / (1 + a):.3f}")
-assert np.allclose(dice_h, 2 * iou_h / (1 + iou_h))
-print(f"mean over the classes: IoU {iou_h.mean():.3f}, Dice {dice_h.mean():.3f} | "
-      f"the card's mean Dice {rows[hard]['dice']:.3f}")
+assert np.allclose(dice_f, 2 * iou_f / (1 + iou_f))
+print(f"mean over the classes: IoU {iou_f.mean():.3f}, Dice {dice_f.mean():.3f} | "
+      f"the card's mean Dice {rows[first]['dice']:.3f}")
 
 # %% [markdown]
 # The weak class gains most from the change of scale: car's IoU of 0.283 is a Dice of 0.441.
-# Compare a Dice only with a Dice. The card adds the sample's QC findings and missed small regions.
+# Compare a Dice only with a Dice. The card notes the buckets and the next step:
 
 # %%
-qc_hard = [f for f in untouched if f["sample"] == hard]  # section 3's QC on the untouched labels
-strays_hard = stray_regions(pred[hard], labels[hard])
-notes = report.card_notes(failing[hard], honest[hard], strays_hard, qc_hard)
-span = {}                                                     # section 8's arms, seeds 0 to 4
-for name, counts in by_seed.items():
-    lo, hi = min(counts), max(counts)
-    span[name] = f"{lo} every seed" if lo == hi else f"{lo} to {hi}"
-notes += [
-    f"one knob put back: noise -> {failing_at['noise']} failing, lighting -> "
-    f"{failing_at['lighting']}, "
-    f"contrast -> {failing_at['sidewalk_gap']}",
-    f"retrain, failing of 200 held-out (5 seeds; shipped {shipped_fails}): "
-    f"noise + brightness (free) {span['noise + brightness']}",
-    f"retrain, the same test: 320 annotated scenes {span['new project scenes']}; "
-    f"loss weights ×6 {span['another loss']}",
-    f"next (section 8): noise + brightness augmentation; annotate only if "
-    f"{max(by_seed['noise + brightness'])} of 200 is too many",
-    f"no training: car regions of 5 px or less relabelled, held-out failing {shipped_fails} -> "
-    f"{post_fails['car only']}",
-]
+qc_first = [f for f in untouched if f["sample"] == first]  # section 3's QC on the untouched labels
+strays_first = stray_regions(pred[first], labels[first])
+notes = report.card_notes(failing[first], miou_target[first], strays_first, qc_first)
+# QC findings and missed small regions only where there are any
+notes = [n for n in notes if not n.startswith(("annotation QC: 0 ", "small regions missed: 0 "))]
+tuned = by_seed["noise + brightness"]                                   # seeds 0 to 4
+notes.append(f"next: noise + brightness (free), held-out failing {shipped_fails} -> "
+             f"{min(tuned)} to {max(tuned)} (5 seeds)")
+print(f"{len(notes)} notes; QC findings and missed small regions on #{first}: {len(qc_first)}, "
+      f"{failing[first]['evidence'].get('small_region', {}).get('count', 0)}")
 
 # %%
-row = rows[hard]
+row = rows[first]
 scores = {"mIoU (sample)": row["miou"], "mean Dice (sample)": row["dice"],
           "boundary IoU (sample)": row["boundary_iou"], "mean mIoU (300)": float(per_sample.mean()),
-          "per_class": metrics.per_class_iou(pred[hard], labels[hard], 5)}
+          "per_class": metrics.per_class_iou(pred[first], labels[first], 5)}
 # its boundary panel zooms on the 16×16 window most wrong in the band
 fig, summary, _ = viz.evidence_card_zoomed(
-    project.images[hard], labels[hard], pred[hard], names, scores=scores,
-    boundary=failures.label_boundary_band(labels[hard]), notes=notes, palette=project.palette)
+    project.images[first], labels[first], pred[first], names, scores=scores,
+    boundary=failures.label_boundary_band(labels[first]), notes=notes, palette=project.palette)
 fig.set_size_inches(15, 7.6)  # 64-px scenes: large panels, so single pixels stay visible
 print(summary)
 
@@ -927,7 +899,7 @@ print(summary)
 # * **Pixel accuracy hides imbalance**: never finding a lane marking or car still scores 97.6 %.
 # * **Back every bucket with a number**: false-positive class is primary for 38 of 40.
 # * **Test the decision first**: over 5 seeds, free noise + brightness took 28 failing to 0 to 14;
-#   320 annotated scenes to 0 every time; loss weights ×6 no better than the control.
+#   loss weights ×6 did no better than the control.
 # * **Post-process per class**: car regions of 5 px or less relabelled, 28 to 17 failing (64 on
 #   every class: lane dashes vanish).
 # * **Annotation noise caps the measurable IoU**: 0.738 for the true masks at 1 px of jitter.
@@ -1094,20 +1066,22 @@ print("below 1.9:", {i: f"{enrich[i]:.1f}" for i in below if enrich[i] < 1.9},
 
 # %%
 bleed = (labels[225] == 2) & (pred[225] == 1) & none[225]     # no-bucket sidewalk predicted as road
-in_band = (none[225] & bands[225]).sum() / none[225].sum()
-print(f"#225: {none[225].sum()} no-bucket pixels, {bleed.sum()} of them sidewalk predicted as "
-      f"road; "
-      f"{in_band:.0%} in the boundary band (enrichment {enrich[225]:.2f}, the rule asks for 2)")
+bleed_band = (bleed & bands[225]).sum()
+print(f"#225: {none[225].sum()} no-bucket pixels, {bleed.sum()} of them sidewalk predicted as road;"
+      f" of those, {bleed_band} ({bleed_band / bleed.sum():.0%}) in the boundary band "
+      f"(enrichment {enrich[225]:.2f}, the rule asks for 2)")
 off225 = (bleed & ~bands[225]).sum()
 print(f"#225 away from the band: {off225} px of sidewalk predicted as road = "
       f"{off225 / (labels[225] == 2).sum():.1%} of its sidewalk (the confusion rule asks for 10 %)")
 
 # %% [markdown]
 # A pure boundary error fills the band 3.8 times as densely as its share, random errors 1.0
-# times; the threshold of 2 sits between them. Three failing samples miss it by a hair (1.9 or
-# more), among them section 6's #225. Its road bleeds into the sidewalk (235 of its 270 no-bucket
-# pixels), half of it in the band, too little for the boundary rule; away from the edges it is
-# 9.2 % of its sidewalk, under the confusion rule's 10 %.
+# times; the threshold of 2 sits between them. Three failing samples miss it by a hair, among
+# them section 6's #225.
+#
+# Most of #225's no-bucket pixels are road bleeding into the sidewalk: 102 of them (43 %) in the
+# band, too little for the boundary rule. Away from the edges the bleed is 9.2 % of its
+# sidewalk, under the confusion rule's 10 %.
 #
 # *Small region.* How many true cars are small, and does the model miss any?
 
@@ -1135,7 +1109,7 @@ print(f"sample 1 with its cars erased: mIoU {per_sample[1]:.3f} -> {made['miou']
 
 # %% [markdown]
 # Most true cars are small, yet the model finds every one of them at 50 % or more, so the
-# small-region bucket stays empty on these scenes. Erase the cars the model found on sample 1 and
+# small-region bucket (a true region of 4 to 39 px found below 50 %) stays empty on these scenes. Erase the cars the model found on sample 1 and
 # the bucket fills: the sample becomes small-region-primary. Its change would be a loss or a
 # sampling that makes small classes count (class weights, Dice, oversampling), section 8's
 # "another loss" arm.
@@ -1149,26 +1123,26 @@ print(f"sample 1 with its cars erased: mIoU {per_sample[1]:.3f} -> {made['miou']
 # fix raises the score **most**.
 
 # %%
-wrong = pred[hard] != labels[hard]
+wrong = pred[first] != labels[first]
 regions = []
-for t, p in sorted(set(zip(labels[hard][wrong].tolist(), pred[hard][wrong].tolist()))):
-    comps, n = ndimage.label(wrong & (labels[hard] == t) & (pred[hard] == p), eight)
+for t, p in sorted(set(zip(labels[first][wrong].tolist(), pred[first][wrong].tolist()))):
+    comps, n = ndimage.label(wrong & (labels[first] == t) & (pred[first] == p), eight)
     regions += [comps == k for k in range(1, n + 1)]
 
 def correct(order_by):
     """Fix one region per stroke; return pixels repainted and score after each stroke."""
-    fixed, left, pixels, score = pred[hard].copy(), list(regions), [0], [honest[hard]]
+    fixed, left, pixels, score = pred[first].copy(), list(regions), [0], [miou_target[first]]
     while left:
         if order_by == "largest":
             pick = int(np.argmax([r.sum() for r in left]))
         else:                                       # the fix that raises the score most
-            after = [miou_over_target_classes(np.where(r, labels[hard], fixed), labels[hard])
+            after = [miou_over_target_classes(np.where(r, labels[first], fixed), labels[first])
                      for r in left]
             pick = int(np.argmax(after))
         r = left.pop(pick)
-        fixed[r] = labels[hard][r]
+        fixed[r] = labels[first][r]
         pixels.append(pixels[-1] + int(r.sum()))
-        score.append(miou_over_target_classes(fixed, labels[hard]))
+        score.append(miou_over_target_classes(fixed, labels[first]))
     return np.array(pixels), np.array(score)
 
 # %%
@@ -1192,7 +1166,7 @@ for ax, xlabel in zip(axes, ("brush strokes (one error region each)", "pixels re
     ax.axhline(0.9, color=grey["TN"], lw=0.8, ls=":", label="fail line 0.9")
     ax.set(xlabel=xlabel)
     ax.legend(fontsize=8, loc="lower right")
-axes[0].set(ylabel="mIoU over the\ntarget's classes", title=f"sample {hard}: the price in strokes")
+axes[0].set(ylabel="mIoU over the\ntarget's classes", title=f"sample {first}: the price in strokes")
 axes[1].set(title=f"the same strokes, priced in pixels ({px[-1]} wrong in all)")
 fig.tight_layout()
 
@@ -1226,3 +1200,22 @@ print(f"sample {first_speck['sample']} at {first_speck['at']}: {first_speck['pix
 # Every road speck touches a car; 12 sit between a car and a lane marking (sample 0 at (41, 31)),
 # and 21 join the main road at a corner: QC joins pixels by an edge only, so a car pinching the
 # road cuts them off. False alarms, like the small real cars flagged thin.
+
+
+# %% [markdown]
+# ## Appendix · The control on its own camera
+#
+# Section 8's control scores below the shipped model on the held-out project scenes (its table
+# row, seed 0). On 200 scenes of its own camera, which the shipped model learned too:
+
+# %%
+# the same model on 200 scenes of the training camera
+home_before = train.evaluate(model, data.road_scenes(200, seed=78), device="cpu")
+control = retrained["training camera only"]
+print(f"200 training-camera scenes (seed 78): shipped model mIoU {home_before['miou']:.3f}, "
+      f"failing {failing_of(home_before)} | control mIoU {control['home_miou']:.3f}, "
+      f"failing {control['home_failing']}")
+
+# %% [markdown]
+# On its own camera it still scores 0.997; why it loses on the project's camera we did not
+# isolate.

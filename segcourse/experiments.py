@@ -614,5 +614,69 @@ def recorded_label_maps(name: str, predict: Callable[[], dict[str, Any]], shape:
 __all__ += ["keep_copies", "recorded_label_maps"]
 
 
+def arms_over_recorded_seeds(fine_tune: Callable[..., dict[str, Any]], runs: dict[str, tuple[str, str]],
+                             live: dict[str, Any] | None = None, seeds: Sequence[int] = (1, 2, 3, 4),
+                             fail_below: float = 0.9, directory: str | os.PathLike | None = None
+                             ) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """Every arm of a retrain experiment, seed 0 in full and the failing count of every seed, as recorded.
+
+    One call for what :func:`recorded_arms` and :func:`recorded_seeds` do together: seed 0 of each arm
+    is read (or, when recording, trained) in full; the other seeds only keep their scores. Nothing is
+    trained unless the course is built with ``--record`` (``SEGCOURSE_RECORD_RUNS`` is ``"1"``).
+
+    Parameters
+    ----------
+    fine_tune : ``fine_tune(arm, seed)`` -> dict with ``"miou"``, ``"per_class_iou"`` and
+        ``"per_sample_miou"``; called only when recording (``fine_tune(arm)`` for seed 0).
+    runs : arm name -> (its seed-0 run, its other seeds' run), both ``"NN_words"``.
+    live : seed-0 results the lesson trained live, by arm name (recorded as they are).
+    seeds : the seeds after seed 0.
+    fail_below : a sample fails when its mIoU is below this.
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    (retrained, by_seed): arm name -> its seed-0 result; arm name -> failing samples per seed, seed 0 first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> def tune(arm, seed=0):
+    ...     return {"miou": 0.9, "per_class_iou": [0.9], "per_sample_miou": [0.5, 0.8 + 0.1 * seed]}
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> _, by_seed = arms_over_recorded_seeds(tune, {"a": ("09_a", "09_a_seeds")}, seeds=(1, 2), directory=folder)
+    >>> del os.environ[RECORD_ENV]
+    >>> by_seed
+    {'a': [2, 1, 1]}
+    >>> arms_over_recorded_seeds(lambda arm, seed=0: 1 / 0, {"a": ("09_a", "09_a_seeds")}, directory=folder)[1]
+    {'a': [2, 1, 1]}
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict arm -> (run, seeds run), got {runs!r}")
+    for arm, pair in runs.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(n, str) for n in pair)):
+            raise ValueError(f"runs[{arm!r}] must be a pair of run names (seed 0, other seeds), got {pair!r}")
+    if not 0 < fail_below <= 1:
+        raise ValueError(f"fail_below must lie in (0, 1], got {fail_below!r}")
+
+    def failing(result: dict[str, Any]) -> int:
+        return int((np.asarray(result["per_sample_miou"]) < fail_below).sum())
+
+    retrained = recorded_arms({arm: pair[0] for arm, pair in runs.items()}, fine_tune, live, directory)
+    by_seed = {}
+    for arm, (_, seeds_run) in runs.items():
+        def one_seed(seed: int, arm: str = arm) -> dict[str, Any]:
+            r = fine_tune(arm, seed)
+            return {"miou": round(float(r["miou"]), 4), "failing": failing(r),
+                    "per_class_iou": [round(float(v), 4) for v in r["per_class_iou"]]}
+        rows = recorded_seeds(seeds_run, one_seed, seeds, directory)
+        by_seed[arm] = [failing(retrained[arm])] + [int(r["failing"]) for r in rows]
+    return retrained, by_seed
+
+
+__all__ += ["arms_over_recorded_seeds"]
+
+
 if __name__ == "__main__":
     main()

@@ -2,9 +2,10 @@
 # # Exercises 05 · Segmentation practice
 #
 # Six exercises on lesson 05, the project loop: per-sample IoU, its mean and the pooled IoU, why
-# small regions are fragile, explaining a failure from its evidence, a portfolio page that says
-# in your own words what went wrong, whether a failing sample is the per-image trap, and whether
-# a failure is a boundary error. Answer in the marked cells; free-text answers are read by your teacher.
+# small regions are fragile, explaining a failure from its evidence, a portfolio page that says in
+# your own words what went wrong, whether a failing sample is the per-image trap, and whether a
+# failure is a boundary error. Answer in the marked cells; free-text answers are read by your
+# teacher.
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from pathlib import Path
@@ -24,8 +25,9 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # `float("nan")`, when both masks are empty, because 0/0 has no value), their mean `mean_iou`,
 # skipping the NaN sample (`np.nanmean`), and the **pooled** IoU of the whole set, `pooled_iou`:
 # every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 computes one;
-# §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ (by more than 0.02):
-# make one object larger than the other, so its union weighs more in the pooled IoU.
+# §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ
+# (by more than 0.02): make one object larger than the other, so its union weighs more in the
+# pooled IoU.
 #
 # **Rule for exercises 1, 2, 5 and 6:** plain Python or numpy only: no `segcourse` function (not
 # even `metrics.iou`: on a stack of masks it returns the pooled IoU), no `sklearn.metrics`
@@ -110,10 +112,9 @@ checks.check_small_region_sensitivity(shifted_iou)
 # ## 3 · Explain a failure from its error map (2 points)
 #
 # The shipped model meets road scenes from a shifted camera: more sensor noise, stronger lighting
-# changes and a sidewalk almost as bright as the road (less road-sidewalk contrast, `sidewalk_gap`). Look at the worst sample's triplet and error
-# maps, then explain in the answer cell which failure bucket it belongs to and which number shows
-# it. The table below the matrix changes the camera knobs on the same scenes: one at a time,
-# all three, and all three with one put back to its training value.
+# changes and a sidewalk almost as bright as the road (`sidewalk_gap`). Look at the worst sample's
+# triplet and error maps, then explain in the answer cell which failure bucket it belongs to and
+# which number shows it. The table below the matrix changes the camera knobs on the same scenes.
 
 # %% nbgrader={"grade": false, "grade_id": "failure_figure", "locked": true, "schema_version": 3, "solution": false, "task": false}
 scenes = data.road_scenes(60, seed=8, sidewalk_gap=0.03, noise=0.06, lighting=0.3)
@@ -178,15 +179,23 @@ for label, kw in settings:
 # seed in section 8).
 
 # %% [markdown]
+# **Check yourself** after answering: the lesson's bucket rules on this sample.
+
+# %% nbgrader={"grade": false, "grade_id": "failure_reveal", "locked": true, "schema_version": 3, "solution": false, "task": false}
+verdict = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
+print(report.explain({fs["sample"]: fs for fs in verdict["samples"]}[w]))
+
+# %% [markdown]
 # ## 4 · Turn the project into a portfolio page (2 points)
 #
 # Bucket the failures of the scenes above (`failures.bucket_failures`) and print
 # `buckets["primary_counts"]`. Then write **your own** `explanation`, 12 words or more: which
 # bucket is primary for most failing samples, its count, and the change you would make next
 # (lesson 05 section 8 pairs each bucket with its changes; for the false-positive bucket say which
-# data or augmentation, or a minimum region size for the stray class: a bare "more
-# data" or "augmentation" is refused, since it does not say what the scenes lack). Pass it to `report.write_report(Path("reports")
-# / "portfolio.html", ..., notes=explanation, overwrite=True)`; keep the returned path in `path`.
+# data or augmentation, or a minimum region size for the stray class: a bare "more data" or
+# "augmentation" is refused, since it does not say what the scenes lack). Pass it to
+# `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
+# overwrite=True)`; keep the returned path in `path`.
 # The check reads this run's page and tests your words against the data.
 
 # %% nbgrader={"grade": false, "grade_id": "portfolio", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -279,8 +288,8 @@ checks.check_trap_score(trap_score)
 # 1. remove the stray regions as the false-positive bucket does (section 6): label each predicted
 #    class's regions (8-connected, `scipy.ndimage.label` may do it); a region that holds no true
 #    pixel of its class is stray. Remove all stray regions when one of them has a class the target
-#    lacks, or when they hold 20 px or more in all; otherwise (under 20 px, all of classes the target
-#    has) the bucket does not take them, and they stay among the wrong pixels;
+#    lacks, or when they hold 20 px or more in all; otherwise (under 20 px, all of classes the
+#    target has) the bucket does not take them, and they stay among the wrong pixels;
 # 2. of the wrong pixels left (`pred != target`), `fraction_in_band`: the share that lies in `band`;
 # 3. `band_share`: the band's share of the image, where errors at random would land;
 # 4. `enrichment`: `fraction_in_band / band_share`.
