@@ -59,9 +59,9 @@ checks.check_percentile_normalize(normalize)
 # the true objects? Write `ap_at(pred, scores, gt, threshold)`:
 #
 # 1. sort the predicted ids by score, highest first;
-# 2. walk down that list; a prediction is a **hit** if it overlaps a true object that no earlier
-#    prediction took with IoU ≥ `threshold` (take the one it overlaps most); otherwise it is a
-#    false positive;
+# 2. walk down that list; a prediction is a **hit** if, among the true objects no earlier
+#    prediction took, some have IoU ≥ `threshold` with it (take the one with the largest IoU);
+#    otherwise it is a false positive;
 # 3. at the *k*-th prediction, if it is the *h*-th hit, note the precision *h / k*;
 # 4. AP = the sum of those precisions divided by the number of **true objects** (an object nobody
 #    finds adds 0).
@@ -161,7 +161,7 @@ checks.check_rescale_factor(rescale_factor)
 # scaled by 0.5, grey × `TINT`, PQ on the right half). It passes when PQ is above 0.64 (the
 # model before fine-tuning scores 0.58 there, lesson section 4) **and** more than 0.015 above a copy of
 # the shipped model that only ran over your crops in training mode (batch-norm adaptation, the
-# lesson's "Going further" box in section 9): the weights must learn from the labels. It refuses weights not reached by your own
+# lesson's appendix B): the weights must learn from the labels. It refuses weights not reached by your own
 # optimizer steps and any use of the right half (the test region). The test score is the
 # check's alone: compare your choices with `val_pq(fine_tune)`, which trains your function on
 # columns 0 to 191 and scores PQ on columns 192 to 255, the validation region (one training run a call).

@@ -500,7 +500,8 @@ def _choose(score="pq", crop_labels=True, whole=False, tie=lambda k, p: (abs(k[1
                 pqs[(fg, md)] = instances.panoptic_quality(pred if whole else pred[region], labels if whole else (
                     labels[region] if crop_labels else labels))[score]
         if greedy:                  # one knob at a time: min_distance at the first fg, then fg at that min_distance
-            md = min(min_distances, key=lambda m: (-pqs[(fgs[0], m)], abs(m - prior), m))
+            start = {"max": max(fgs), "min": min(fgs)}.get(greedy, fgs[0])
+            md = min(min_distances, key=lambda m: (-pqs[(start, m)], abs(m - prior), m))
             return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
         top = max(pqs.values())
         return min((k for k in pqs if pqs[k] >= top - 1e-9), key=lambda k: tie(k, prior)), pqs
@@ -522,6 +523,8 @@ def test_choose_min_distance_accepts_a_correct_answer(capsys):   # review 04s9 #
     (_choose(tie=lambda k, p: abs(k[1] - p)), r"take\s+the\s+smaller\s+one"),
     (_choose(tie=lambda k, p: (abs(k[1] - p), k[1], -k[0])), r"smaller\s+fg"),   # review 04s11 #4: the second knob
     (_choose(greedy=True), r"one\s+knob\s+at\s+a\s+time"),                      # review 04s11 #4: not jointly
+    (_choose(greedy="min"), r"one\s+knob\s+at\s+a\s+time"),
+    (_choose(greedy="max"), r"(?s)middle\s+fg.*one\s+knob\s+at\s+a\s+time"),      # review 04s13 P1-1: from the largest fg
     (lambda s, l, r, f, m, p: _choose()(s, l, r, f[:1], m, p), r"every\s+fg\s+with\s+every\s+min_distance"),
     (lambda s, l, r, f, m, p: (min(((a, b) for a in f for b in m), key=lambda k: abs(k[1] - p)),
                                _choose()(s, l, r, f, m, p)[1]), r"only\s+breaks\s+ties"),

@@ -728,6 +728,13 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 pqs.update({(fg, md): pq(md, fg) for fg in fgs})
                 return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
             """, {"check_choose_min_distance"}),
+        ("fay", """
+            def choose_min_distance(segment, labels, region, fgs, min_distances, prior):  # one knob at a time, from
+                pqs = {(fg, md): instances.panoptic_quality(segment(md, fg)[region], labels[region])["pq"]  # the
+                       for fg in fgs for md in min_distances}                                # largest fg (every pair scored)
+                md = min(min_distances, key=lambda m: (-pqs[(max(fgs), m)], abs(m - prior), m))
+                return (min(fgs, key=lambda f: (-pqs[(f, md)], f)), md), pqs
+            """, {"check_choose_min_distance"}),
     ],
     "failure_note": [
         ("dee", """

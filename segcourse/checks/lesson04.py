@@ -1048,6 +1048,9 @@ def _knob_maps() -> dict:
     maps.update({(f, 8): three for f in (0.05, 0.1)})
     maps[(0.2, 4)] = _squares([None] * 4 + ["exact"] * 4)         # fg 0.2 with min_distance 4: all four exact
     maps[(0.2, 8)] = _squares([None] * 8)                         # fg 0.2 with min_distance 8: nothing
+    # the best pair at the middle fg of three: a search along one knob, from either end of fgs, misses it
+    maps.update({(0.12, 4): thin, (0.12, 8): three, (0.18, 4): _squares([None] * 8), (0.18, 8): three})
+    maps.update({(0.15, 4): maps[(0.2, 4)], (0.15, 8): _squares([None] * 8)})
     return maps
 
 
@@ -1156,6 +1159,13 @@ def check_choose_min_distance(choose_min_distance: Callable) -> None:
                              f"is best (PQ {want8:.3f}), and at min_distance 8 fg 0.05 is; but fg 0.2 with min_distance 4 "
                              f"finds all four squares exactly (PQ {joint:.3f}). Tuning one knob at a time misses it: "
                              f"score every pair and take the highest ({layout})")
+    best, _ = ask([0.12, 0.15, 0.18], [4, 8], 6)
+    if best != (0.15, 4):
+        raise AssertionError(f"with fgs [0.12, 0.15, 0.18] and min_distances [4, 8] you chose {best}: at fg 0.12 and at "
+                             f"fg 0.18 min_distance 8 is best (PQ {want8:.3f}), and at min_distance 8 fg 0.12 and 0.18 "
+                             f"are; but the middle fg, 0.15, with min_distance 4 finds all four squares exactly (PQ "
+                             f"{joint:.3f}). A search along one knob at a time misses it, whichever end of the list it "
+                             f"starts from: score every pair and take the highest ({layout})")
     best, _ = ask([0.1, 0.05], [6, 4], 4)
     if best != (0.05, 4):
         raise AssertionError(f"with fgs [0.1, 0.05], min_distances [6, 4] and prior 4 you chose {best}: all four pairs "
