@@ -48,7 +48,7 @@ for c in range(2):
     print(f"channel {c}: raw {stack[..., c].min()} to {stack[..., c].max()}; median of the nuclei: per channel "
           f"{np.median(x[..., c][truth > 0]):.2f}, one pair for the stack {np.median(one_pair[..., c][truth > 0]):.2f}")
 
-# %% nbgrader={"grade": true, "grade_id": "check_normalize", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "check_percentile_normalize", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_percentile_normalize(normalize)
 
 # %% [markdown]

@@ -613,7 +613,7 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
             def normalize(image, low=1.0, high=99.8):  # min-max: one hot pixel squashes the rest
                 img = np.asarray(image, dtype=np.float32)
                 return (img - img.min()) / (img.max() - img.min())
-            """, {"check_normalize"}),
+            """, {"check_percentile_normalize"}),
     ],
     "ap_at": [
         ("fay", """
