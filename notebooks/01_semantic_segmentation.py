@@ -640,8 +640,7 @@ mixed = np.stack([crop[r.astype(int)][:, c.astype(int)]
                   for r in (np.floor(y), np.ceil(y)) for c in (np.floor(x), np.ceil(x))])
 invented = {k: ~(mixed == m).any(0) for k, m in resized.items()}     # an id none of them holds
 for k, m in resized.items():
-    n_sidewalk = (invented[k] & (m == 2)).sum()
-    print(f"{k:>17}: {invented[k].sum():3d} invented pixels, {n_sidewalk} sidewalk")
+    print(f"{k:>17}: {invented[k].sum():3d} invented, {(invented[k] & (m == 2)).sum()} sidewalk")
 fig = viz.invented_panel_figure(crop, resized, invented["bilinear, rounded"], names,
                                 test_set.palette, "invented by bilinear")
 
@@ -816,13 +815,14 @@ print(f"AUROC of (1 - max probability) for the wrong pixels: all pixels "
 
 # %%
 bins = [(0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001)]
+rows = []
 for where, px in (("all pixels", np.ones_like(not_sky)), ("outside the sky", not_sky)):
-    rows = [(conf_all[b].mean(), 1 - wrong_all[b].mean(), (~not_sky[b]).mean())
-            for b in (px & (conf_all >= lo) & (conf_all < hi) for lo, hi in bins)]
-    print(f"{where}, per bin of max probability:", " | ".join(
-        f"{lo:.1f} to {min(hi, 1):.1f}: mean {m:.3f}, right {r:.1%}, sky {s:.1%}"
-        for (lo, hi), (m, r, s) in zip(bins, rows)),
-        f"| bins right more often than their mean says: {sum(r > m for m, r, _ in rows)} of 4")
+    for lo, hi in bins:
+        b = px & (conf_all >= lo) & (conf_all < hi)
+        m, r = conf_all[b].mean(), 1 - wrong_all[b].mean()
+        rows.append([where, f"{lo:.1f} to {min(hi, 1):.1f}", f"{m:.3f}", f"{r:.1%}",
+                     f"{(~not_sky[b]).mean():.1%}", "yes" if r > m else "no"])
+print_table(["pixels", "max probability", "its mean", "right", "sky", "right > mean"], rows)
 second = np.argsort(probs_all, axis=1)[:, -2][~not_sky]     # the runner-up class, on the sky pixels
 top = np.bincount(second, minlength=5).argmax()
 print(f"sky pixels ({(~not_sky).sum():,}): runner-up class {names[top]} on "
@@ -832,7 +832,7 @@ print(f"sky pixels ({(~not_sky).sum():,}): runner-up class {names[top]} on "
 
 # %% [markdown]
 # * **Ranking: good outside the sky:** AUROC 0.97 (0.66 over all pixels).
-# * **Scale: too low.** In 4 of 4 bins, outside the sky too, pixels are right more often than their
+# * **Scale: too low.** In every bin, outside the sky too, pixels are right more often than their
 #   mean max probability says; the lowest bin (mean 0.479, 99.0 % sky) is 99.5 % right.
 # * **Why the sky:** on 99 % of sky pixels the runner-up is lane marking, the other near-white
 #   class; the model is **underconfident** there. Its confidence ranks errors; it is no
