@@ -237,8 +237,8 @@ if low_res is not None:
 # * how many lane pixels share their 2×2 block with another class (your `block_mean_camera` of the
 #   lane mask can tell), and their mean brightness before and after the camera.
 #
-# Then answer: which class does the 32×32 camera cost most, and why that class? The road loses few
-# of its own pixels, yet its IoU falls too: which cells of the matrix cost it? How does this
+# Then answer: which class does the 32×32 camera cost most, and why that class? The road's IoU
+# falls too: which cells of the matrix cost it, its row or its column? How does this
 # failure differ from the one of lesson 01 §7's camera, and what would you change first?
 
 # %% nbgrader={"grade": false, "grade_id": "low_res_numbers", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -270,7 +270,7 @@ print(f"lane pixels: {lane.sum():,}, sharing their 2×2 block with another class
 # share their 2×2 block with another class: the block mean mixes their colour with the
 # neighbours', and their mean brightness falls from 0.915 to 0.629, towards the road's 0.379. The
 # near-white colour that found them is gone before the model sees them. The lane's IoU also pays
-# for 1,170 false pixels, 1,158 of them road. The road loses only 3,008 of its own pixels, but
+# for 1,170 false pixels, 1,158 of them road. The road loses 3,008 of its own pixels (its row), and
 # 3,731 pixels of other classes are called road (its column): false positives cost IoU as misses
 # do, and the road's falls to 0.943. §7's camera lost the sidewalk to the road (a colour failure:
 # region errors on a large class); this camera loses the thin classes (a resolution failure). What
