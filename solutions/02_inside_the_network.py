@@ -224,6 +224,8 @@ checks.check_unet(MyUNet)
 # if any of its pixels is a lane pixel, blow the 8×8 grid back up to 64×64 (each block repeated
 # over its 8×8 pixels), and set `pooled_lane_iou` to the IoU of that coarse lane mask with the
 # true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
+# This reuses section 8's last cell (one label per 8×8 block, lane where the block's lane share
+# > t): "any pixel" is t = 0, here on the 64×64 reference scenes of section 1's table.
 
 # %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ref = data.road_scenes(200, seed=4242)
@@ -251,8 +253,8 @@ checks.check_pooled_lane_iou(pooled_lane_iou)
 #    computation of the table under exercise 3). The lanes' share grows with their weight, so
 #    **bisect**: halve an interval of weights, say 1 to 1000, until it is narrow enough;
 # 2. print the shares of all five classes under that weighted cross-entropy;
-# 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson 01:
-#    the median of the five class frequencies divided by the lane frequency).
+# 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson,
+#    section 6: the median of the five class frequencies divided by the lane frequency).
 #
 # The check cell below compares `lane_weight` with your soft Dice's lane share (1 point). Then
 # explain, in the answer cell under it, in three to five sentences and quoting the numbers your cell prints: how strong
