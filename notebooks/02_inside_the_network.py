@@ -7,12 +7,12 @@
 #
 # **After this lesson you can**
 #
-# * compute a receptive field and check it with one back-propagated pixel (§1–2);
-# * give a transposed convolution's output size and say when it leaves a checkerboard (§3);
+# * compute a receptive field and check it by back-propagating one pixel (§1–2);
+# * give a transposed convolution's output size and spot a checkerboard (§3);
 # * build a UNet and print its shapes (§4; exercise 4);
 # * say where a model's unsure pixels lie (§5); write cross-entropy and soft Dice (§6);
 # * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
-# * measure what the skips and each loss buy (§8), and why a mid-run checkpoint can score low (§9);
+# * measure what skips and each loss buy (§8), and why a mid-run checkpoint can score low (§9);
 # * read train and validation curves for overfitting and a too-large learning rate (§10).
 
 # %%
@@ -129,8 +129,8 @@ for level, layers in encoder_layers.items():
     print(f"encoder level {level} ({level} poolings): receptive field {receptive_field(layers)} px")
 
 # %% [markdown]
-# Now *measure* it: back-propagate a gradient of 1 from one output pixel and see which input
-# pixels receive a gradient. The UNet has random weights and is in **eval mode** (in training mode
+# Now *measure* it: back-propagate a gradient of 1 from one output pixel; which input pixels
+# receive one? The UNet has random weights and is in **eval mode** (in training mode
 # batch norm would connect every pixel to every other). Summing over four random inputs keeps a
 # ReLU or a max-pooling from hiding a path.
 
@@ -171,16 +171,15 @@ _ = fig.suptitle("log10 |gradient| on a 96×96 input from the centre pixel of ea
                  "(black: none, or under 1e-10 of the largest)", fontsize=10)
 
 # %% [markdown]
-# The encoder's footprints match the formula: 5, 14, 32 and 68 pixels. For the whole network it
-# adds $2 \times (4 + 2 + 1)$ for the three decoder convolutions: 82; pixel (48, 48) measured 76.
-# **Predict:** do its neighbours see as far? Measure the 8 output pixels of one 8×8 block:
+# The encoder matches the formula: 5, 14, 32, 68. For the whole network it adds
+# $2 \times (4 + 2 + 1)$ for the decoder's three convolutions: 82; pixel (48, 48) measured 76.
+# **Predict:** do its neighbours see as far? Measure the 8 columns of one 8×8 block:
 
 # %%
 keep = lambda module, inputs, out: kept.update(z=out) or out.retain_grad()    # noqa: E731
 kept, hook = {}, net.down[3].register_forward_hook(keep)  # keeps the bottleneck's gradient
 with torch.random.fork_rng():                            # leaves the lesson's seed alone
-    x = torch.rand(8 * 4, 3, 96, 96, requires_grad=True)  # 4 random inputs per output pixel
-    out = net(x)
+    out = net(x := torch.rand(8 * 4, 3, 96, 96, requires_grad=True))   # 4 inputs per output pixel
 hook.remove()
 for i in range(8):                                       # inputs 4i..4i+3: output column 40 + i
     out[4 * i:4 * i + 4, :, 48, 40 + i].sum().backward(retain_graph=True)
@@ -189,20 +188,18 @@ widths = [int(np.ptp(np.nonzero(c)[0]) + 1) for c in reached(x.grad).numpy()]
 for name, values in {"output column (row 48)": range(40, 48), "footprint width (px)": widths,
                      "bottleneck columns read": reached(kept["z"].grad).sum(1).tolist()}.items():
     print(f"{name:<24}" + "".join(f"{v:5d}" for v in values))
-print(f"smallest {min(widths)}, largest {max(widths)}, mean {np.mean(widths):.1f} px")
 
 # %% [markdown]
-# 76 pixels at the block's two edge columns, 84 at the six inside. The formula assumes overlapping
-# windows; the 2×2 stride-2 transposed convolutions copy each coarse pixel into a 2×2 block without
-# overlap. So which coarse pixels a 3×3 decoder window covers depends on where it sits in the
-# block: an output pixel reads 2 or 3 bottleneck pixels (last row), 8 apart: 68 + 8 or 68 + 16.
+# 76 pixels at the block's edge columns, 84 inside. The 2×2 stride-2 transposed convolutions copy
+# each coarse pixel into a 2×2 block without the overlap the formula assumes, so the coarse pixels
+# a 3×3 decoder window covers depend on where it sits: 2 or 3 bottleneck pixels (last row), 8
+# apart: 68 + 8 or 68 + 16.
 #
 # A 64×64 scene's border clips the square. **Predict:** what share does a corner pixel see?
 
 # %%
 for pixels in ([(32, 32)], [(0, 0), (1, 1)]):         # centre; corner and one step in
-    x = torch.rand(4, 3, 64, 64, requires_grad=True)
-    out = net(x)
+    out = net(x := torch.rand(4, 3, 64, 64, requires_grad=True))
     for row, col in pixels:
         grad, = torch.autograd.grad(out[:, :, row, col].sum(), x, retain_graph=True)
         seen = int((grad.abs().sum((0, 1)) > 0).sum())
@@ -241,7 +238,7 @@ with torch.random.fork_rng():                            # leaves the lesson's s
 
 # %% [markdown]
 # The same 9 weights cover 3, 5 or 9 pixels on a side (DeepLab's "atrous" convolution); the grid
-# shows the gaps of dilation 2. Exercises 1 and 2 use dilation.
+# shows the gaps of dilation 2.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
@@ -504,8 +501,7 @@ print(f"cross-entropy by hand {float(nll.mean()):.5f} | F.cross_entropy {float(c
 print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(wce):.5f}")
 
 # %% [markdown]
-# The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60. A real run takes the
-# shares from the whole training set.
+# The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60.
 #
 # **Pixels that must not count** (unlabelled, outside the region of interest) carry a special id,
 # usually 255. `F.cross_entropy(..., ignore_index=255)` leaves them out of the sum and the divisor.
@@ -642,10 +638,9 @@ print(f"step 120, val mIoU: your run {live_hist[-1]['val mIoU']:.3f} · "
 print_history(hist, "recorded run")
 
 # %% [markdown]
-# Your run ends a little apart on another computer (lesson 01 says why); the text reads the
-# **recorded run**, made when the course was built. Slower runs below are only read from their
-# recordings; a comment names the call that trains each. After 120 steps the lanes are the last
-# class found (IoU 0 at step 40), and the cars end as the weakest class.
+# Your run ends a little apart on another computer; the text reads the **recorded run**, made
+# when the course was built (slower runs below are only recorded). After 120 steps the lanes are
+# the last class found (IoU 0 at step 40), and the cars end as the weakest class.
 #
 # **The same loop as larger projects write it**: a `Dataset` hands out one (image, label map) pair
 # at a time and augments both together; a `DataLoader` deals out shuffled batches, one *epoch* at a
@@ -998,12 +993,12 @@ fig.tight_layout()
 
 # %% [markdown]
 # - **plain** fits its 2 images (seed 0: train loss 0.001) while its validation loss turns up
-#   (lowest 0.532 at step 40, the star; 0.696 at step 200), ending above its lowest on 3 of 3
-#   seeds: it memorises. Yet its val mIoU is *lower* at the star (seed 0: 0.685 against 0.725; 2 of
-#   3 seeds). **Early stopping** should keep the checkpoint best on the measure you report.
-# - **weight decay** ends below plain's validation loss on 3 of 3 seeds (seed 0: 0.591), its val
-#   mIoU above on only 2 (0.727 against 0.725). **augmentation** lowers the loss further (0.364)
-#   and raises the val mIoU on 3 of 3 seeds (0.781).
+#   (lowest 0.532 at step 40, the star; 0.696 at 200; above its lowest at the end on 3 of 3
+#   seeds): it memorises. Yet its val mIoU is *lower* at the star (0.685 against 0.725; 2 of 3
+#   seeds). **Early stopping** should keep the checkpoint best on the measure you report.
+# - **weight decay** ends below plain's validation loss on 3 of 3 seeds (0.591), its val mIoU above
+#   on only 2 (0.727 against 0.725); **augmentation** lowers the loss further (0.364) and raises
+#   the val mIoU on 3 of 3 (0.781).
 #
 # **Learning rate.** The same 60 steps at three learning rates:
 
@@ -1166,17 +1161,17 @@ print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane
 # %% [markdown]
 # ## Pass check
 #
-# You pass when you can do the list at the top without the notebook. The exercises for this lesson
-# are in `exercises/02_inside_the_network.ipynb`.
+# You pass when you can do the list at the top. Exercises:
+# `exercises/02_inside_the_network.ipynb`.
 
 # %% [markdown]
 # ## Appendix
 #
-# **Tiled inference (section 2).** Every tile edge is an image border for the network. Predict 50
-# scenes whole, as 4 tiles of 32×32, and as 9 overlapping tiles (stride 16) merged three ways: keep
-# each tile's centre (the UNet paper's overlap-tile strategy); average the tiles' probabilities; or
-# weight them by a Gaussian, σ a quarter of the tile (MONAI's `sliding_window_inference` uses an
-# eighth). Count the wrong pixels within 4 pixels of the seams:
+# **Tiled inference (section 2).** Predict 50 scenes whole, as 4 tiles of 32×32, and as 9
+# overlapping tiles (stride 16) merged three ways: keep each tile's centre (the UNet paper's
+# overlap-tile strategy); average the tiles' probabilities; or weight them by a Gaussian, σ a
+# quarter of the tile (MONAI's `sliding_window_inference` uses an eighth). Count the wrong pixels
+# within 4 pixels of the seams:
 
 # %%
 imgs, truth50 = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2), torch.tensor(ref.labels[:50])
@@ -1219,14 +1214,12 @@ for name in weights:
     seam_errors(f"9 tiles, {name}", sums[name].argmax(1))
 
 # %% [markdown]
-# Four tiles get 1,200 pixels wrong, 1,146 of them near the seams; the whole image gets 65 wrong.
-# Keeping the centres gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge inside
-# the image. A plain average gets 157: it mixes in the tile edges' errors; the Gaussian fades them
-# out (78).
+# Four tiles get 1,200 pixels wrong, 1,146 near the seams; the whole image 65. Keeping the centres
+# gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge inside the image. A plain
+# average gets 157: it mixes in the tile edges' errors; the Gaussian fades them out (78).
 #
 # Missing context, or the zero padding at every tile edge? Pad each tile with 8 pixels of *its own*
-# content (replicate or reflect: no new information), predict, crop back; a grey border is the
-# control:
+# content (replicate or reflect: no new information), predict, crop back; grey is the control:
 
 # %%
 with torch.no_grad():
@@ -1237,8 +1230,7 @@ with torch.no_grad():
 # Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
 # (reflect); a grey border does not (1,227). So the seam errors are mostly what the network sees
 # beyond the tile edge: zeros or grey hurt, the image's own continuation does not; the rest (171
-# against the whole image's 21) is the missing context. (The UNet paper mirrors the image at its
-# borders.)
+# against the whole image's 21) is the missing context.
 
 # %% [markdown]
 # **Class detectors (section 4).** Two channels of the feature-map figure, averaged over each
