@@ -172,7 +172,7 @@ _ = fig.suptitle("log10 |gradient| on a 96×96 input from the centre pixel of ea
 
 # %% [markdown]
 # The encoder matches the formula: 5, 14, 32, 68. For the whole network it adds
-# $2 \times (4 + 2 + 1)$ for the decoder's three convolutions: 82; pixel (48, 48) measured 76.
+# $2 \times (4 + 2 + 1) = 14$ for the decoder's three convolutions; pixel (48, 48) measured 76.
 # **Predict:** do its neighbours see as far? Measure the 8 columns of one 8×8 block:
 
 # %%
