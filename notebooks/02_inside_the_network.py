@@ -2,9 +2,18 @@
 # # 02 · Inside a segmentation network
 #
 # Lesson 01 called `TinyUNet(...)` and `train.fit(...)`. This lesson opens both boxes: each piece in
-# a few lines of numpy or torch, checked against the library's version. The Pass check at the end
-# lists what you will be able to do. Where the text says **Predict**, guess before you run the next
-# cell.
+# a few lines of numpy or torch, checked against the library's version. Where the text says
+# **Predict**, guess before you run the next cell.
+#
+# **After this lesson you can**
+#
+# * compute a receptive field and check it by back-propagating one pixel (§1–2);
+# * give a transposed convolution's output size and spot a checkerboard (§3);
+# * build a UNet and print its shapes (§4; exercise 4);
+# * say where a model's unsure pixels lie (§5); write cross-entropy and soft Dice (§6);
+# * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
+# * measure what skips and each loss buy (§8), and why a mid-run checkpoint can score low (§9);
+# * read train and validation curves for overfitting and a too-large learning rate (§10).
 
 # %%
 import copy
@@ -120,8 +129,8 @@ for level, layers in encoder_layers.items():
     print(f"encoder level {level} ({level} poolings): receptive field {receptive_field(layers)} px")
 
 # %% [markdown]
-# Now *measure* it: back-propagate a gradient of 1 from one output pixel and see which input
-# pixels receive a gradient. The UNet has random weights and is in **eval mode** (in training mode
+# Now *measure* it: back-propagate a gradient of 1 from one output pixel; which input pixels
+# receive one? The UNet has random weights and is in **eval mode** (in training mode
 # batch norm would connect every pixel to every other). Summing over four random inputs keeps a
 # ReLU or a max-pooling from hiding a path.
 
@@ -158,33 +167,49 @@ for name, g in weights.items():
           f"the output pixel {near(g, 3):.1%}; on the 15 × 15 {near(g, 7):.1%}")
 fig, axes = viz.heat_row({name: np.log10(g / g.max() + 1e-12) for name, g in footprints.items()},
                          "log10(|gradient| / largest)", vmin=-10, vmax=0, figsize=(13, 3.1))
-rows, cols = np.nonzero(footprints["whole UNet output"])       # the measured footprint, outlined
-h, w = np.ptp(rows) + 1, np.ptp(cols) + 1
-axes[-1].add_patch(plt.Rectangle((cols.min() - 0.5, rows.min() - 0.5), w, h,
-                                 fill=False, ec="white", lw=1, ls="--"))
-axes[-1].set_title(f"whole UNet output\n(dashed: {h} × {w} px)", fontsize=9)
-_ = fig.suptitle("log10 |gradient| on a 96×96 input from one output pixel "
+_ = fig.suptitle("log10 |gradient| on a 96×96 input from the centre pixel of each output "
                  "(black: none, or under 1e-10 of the largest)", fontsize=10)
 
 # %% [markdown]
-# The footprints match the formula: 5, 14, 32 and 68 pixels. The whole network adds three 3×3
-# convolutions in the decoder and sees a 76-pixel square from the centre output pixel.
-#
-# In a 64×64 scene the image border clips the square. **Predict:** what share of the scene does a
-# corner output pixel see?
+# The encoder matches the formula: 5, 14, 32, 68. For the whole network it adds
+# $2 \times (4 + 2 + 1) = 14$ for the decoder's three convolutions; pixel (48, 48) measured 76.
+# **Predict:** do its neighbours see as far? Measure the 8 columns of one 8×8 block:
 
 # %%
-for where, (row, col) in {"centre": (32, 32), "corner": (0, 0)}.items():
-    x = torch.rand(4, 3, 64, 64, requires_grad=True)
-    net(x)[:, :, row, col].sum().backward()
-    seen = int((x.grad.abs().sum((0, 1)) > 0).sum())
-    print(f"{where} output pixel of a 64×64 scene: gradient reaches {seen:,} of {64 * 64:,} "
-          f"input pixels ({seen / 64**2:.0%})")
+keep = lambda module, inputs, out: kept.update(z=out) or out.retain_grad()    # noqa: E731
+kept, hook = {}, net.down[3].register_forward_hook(keep)  # keeps the bottleneck's gradient
+with torch.random.fork_rng():                            # leaves the lesson's seed alone
+    out = net(x := torch.rand(8 * 4, 3, 96, 96, requires_grad=True))   # 4 inputs per output pixel
+hook.remove()
+for i in range(8):                                       # inputs 4i..4i+3: output column 40 + i
+    out[4 * i:4 * i + 4, :, 48, 40 + i].sum().backward(retain_graph=True)
+reached = lambda g: (g.abs().sum((1, 2)) > 0).reshape(8, 4, -1).any(1)   # noqa: E731  (8, width)
+widths = [int(np.ptp(np.nonzero(c)[0]) + 1) for c in reached(x.grad).numpy()]
+for name, values in {"output column (row 48)": range(40, 48), "footprint width (px)": widths,
+                     "bottleneck columns read": reached(kept["z"].grad).sum(1).tolist()}.items():
+    print(f"{name:<24}" + "".join(f"{v:5d}" for v in values))
 
 # %% [markdown]
-# A corner pixel sees only 1,444 of the 4,096 pixels (35 %); the rest of its view is zero padding.
-# Every tile edge of an image predicted in tiles is such a border (the appendix counts what tiling
-# costs).
+# 76 pixels at the block's edge columns, 84 inside. The 2×2 stride-2 transposed convolutions copy
+# each coarse pixel into a 2×2 block without the overlap the formula assumes, so the coarse pixels
+# a 3×3 decoder window covers depend on where it sits: 2 or 3 bottleneck pixels (last row), 8
+# apart: 68 + 8 or 68 + 16.
+#
+# A 64×64 scene's border clips the square. **Predict:** what share does a corner pixel see?
+
+# %%
+for pixels in ([(32, 32)], [(0, 0), (1, 1)]):         # centre; corner and one step in
+    out = net(x := torch.rand(4, 3, 64, 64, requires_grad=True))
+    for row, col in pixels:
+        grad, = torch.autograd.grad(out[:, :, row, col].sum(), x, retain_graph=True)
+        seen = int((grad.abs().sum((0, 1)) > 0).sum())
+        print(f"output pixel {row, col} of a 64×64 scene: gradient reaches {seen:,} of "
+              f"{64 * 64:,} input pixels ({seen / 64**2:.0%})")
+
+# %% [markdown]
+# A corner pixel sees only 1,444 of the 4,096 pixels (35 %), pixel (1, 1) already 2,116 (52 %):
+# like column 41, it is off its block's edge. Each tile edge of an image predicted in tiles is such
+# a border (appendix).
 #
 # The nested squares of the last footprint panel are the skips. The 7 × 7 pixels around the output
 # pixel hold 94.4 % of the gradient with random weights, 61.0 % with the shipped weights: the
@@ -213,7 +238,7 @@ with torch.random.fork_rng():                            # leaves the lesson's s
 
 # %% [markdown]
 # The same 9 weights cover 3, 5 or 9 pixels on a side (DeepLab's "atrous" convolution); the grid
-# shows the gaps of dilation 2. Exercises 1 and 2 use dilation.
+# shows the gaps of dilation 2.
 #
 # ## 3 · Upsampling: the transposed convolution by hand
 #
@@ -280,8 +305,8 @@ _ = fig.suptitle("upsampling a constant 8×8 image", fontsize=10)
 
 # %% [markdown]
 # The 3×3 kernel leaves a grid of pixels with 1, 2 or 4 stamps; TinyUNet's 2×2 kernel stamps each
-# pixel once. Odena et al. (2016) found this grid as a chequered texture in trained networks; their
-# fix, *resize, then convolve* (last panel), stays flat like bilinear.
+# pixel once. Odena et al. (2016) found this grid as a checkerboard texture in trained networks;
+# their fix, *resize, then convolve* (last panel), stays flat like bilinear.
 #
 # ## 4 · The UNet, built by hand
 #
@@ -476,8 +501,7 @@ print(f"cross-entropy by hand {float(nll.mean()):.5f} | F.cross_entropy {float(c
 print(f"weighted, by hand     {float(wce_hand):.5f} | F.cross_entropy {float(wce):.5f}")
 
 # %% [markdown]
-# The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60. A real run takes the
-# shares from the whole training set.
+# The lane markings hold 0.016 of the pixels and weigh 13.81; sky weighs 0.60.
 #
 # **Pixels that must not count** (unlabelled, outside the region of interest) carry a special id,
 # usually 255. `F.cross_entropy(..., ignore_index=255)` leaves them out of the sum and the divisor.
@@ -537,9 +561,9 @@ ratio = shares["gradient share, soft Dice"] / shares["gradient share, cross-entr
 print(f"{'Dice share / CE share':>30}" + "".join(f"{v:14.1f}" for v in ratio))
 
 # %% [markdown]
-# Cross-entropy spreads its gradient like the pixels. Soft Dice averages over *classes*: it gives
-# the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row). `train.fit` uses the
-# sum of both; section 8 trains with each.
+# At initialisation, cross-entropy spreads its gradient like the pixels. Soft Dice averages over
+# *classes*: it gives the lanes 3.2 times cross-entropy's share and the cars 2.0 times (last row).
+# `train.fit` uses the sum of both; section 8 trains with each.
 #
 # ## 7 · The training loop, written out
 #
@@ -614,10 +638,9 @@ print(f"step 120, val mIoU: your run {live_hist[-1]['val mIoU']:.3f} · "
 print_history(hist, "recorded run")
 
 # %% [markdown]
-# Your run ends a little apart on another computer (lesson 01 says why); the text reads the
-# **recorded run**, made when the course was built. Slower runs below are only read from their
-# recordings; a comment names the call that trains each. After 120 steps the lanes are the last
-# class found (IoU 0 at step 40), and the cars end as the weakest class.
+# Your run ends a little apart on another computer; the text reads the **recorded run**, made
+# when the course was built (slower runs below are only recorded). After 120 steps the lanes are
+# the last class found (IoU 0 at step 40), and the cars end as the weakest class.
 #
 # **The same loop as larger projects write it**: a `Dataset` hands out one (image, label map) pair
 # at a time and augments both together; a `DataLoader` deals out shuffled batches, one *epoch* at a
@@ -813,13 +836,13 @@ def grid_predictions():                     # the three losses' models at steps 
 
 preds = experiments.recorded_label_maps("02_loss_grid", grid_predictions, truth.shape)  # or: call
 lane_iou = lambda key: metrics.per_class_iou(preds[key], truth, 5)[3]     # noqa: E731
-first_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"),
+scene_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"),
                 ("mask", truth, "true labels"), None]
-loss_names = [("ce", "cross-entropy"), ("ce+dice", "sum"), ("dice", "soft Dice")]
+loss_names = [("ce", "cross-entropy"), ("ce+dice", "CE + Dice"), ("dice", "soft Dice")]
 _ = viz.mask_grid([[first] + [("mask", preds[f"{loss} {step}"],
                                f"{name}, step {step}\nlane IoU {lane_iou(f'{loss} {step}'):.2f}")
                               for step in (40, 80, 120)]
-                   for first, (loss, name) in zip(first_column, loss_names)],
+                   for first, (loss, name) in zip(scene_column, loss_names)],
                   ref.class_names, ref.palette)
 
 # %%
@@ -930,33 +953,25 @@ def overfit_runs():                                 # run_seed: the same initial
 
 overfit = experiments.recorded_or_run("02_overfit", overfit_runs)    # yourself: overfit_runs()
 print(f"recorded runs: {len(tiny_train)} training images, {overfit['0 plain'][-1]['step']} steps")
-print(f"{'seed 0':>18} {'train loss':>11} {'val loss':>9} {'lowest val loss (step)':>23} "
-      f"{'val mIoU':>9}")
-for name in settings:
-    h = overfit[f"0 {name}"]
-    best = min(h, key=lambda e: e["val loss"])
-    print(f"{name:>18} {h[-1]['train loss']:11.3f} {h[-1]['val loss']:9.3f} "
-          f"{best['val loss']:15.3f} ({best['step']:3d}) {h[-1]['val mIoU']:9.3f}")
+print(f"{'seed, setting':>18} {'train loss':>10} {'val loss':>9} {'lowest (step)':>14} "
+      f"{'val mIoU':>9} {'at lowest':>9}")
+stops = {key: min(h, key=lambda e: e["val loss"]) for key, h in overfit.items()}
+for key, h in overfit.items():
+    e, best = h[-1], stops[key]
+    print(f"{key:>18} {e['train loss']:10.3f} {e['val loss']:9.3f} {best['val loss']:8.3f} "
+          f"({best['step']:3d}) {e['val mIoU']:9.3f} {best['val mIoU']:9.3f}")
 
 # %%
-final = {key: h[-1] for key, h in overfit.items()}
-delta = lambda name, key, s: final[f"{s} {name}"][key] - final[f"{s} plain"][key]   # noqa: E731
+last = lambda name: [(overfit[f"{s} {name}"][-1], overfit[f"{s} plain"][-1], stops[f"{s} plain"])
+                     for s in range(3)]                  # noqa: E731
+print("of 3 seeds, plain ends above its lowest val loss on",
+      sum(p["val loss"] > b["val loss"] for _, p, b in last("plain")),
+      "| has a lower val mIoU there than at the end on",
+      sum(b["val mIoU"] < p["val mIoU"] for _, p, b in last("plain")))
 for name in ("weight decay 0.1", "augmentation"):
-    d_loss = [-delta(name, "val loss", s) for s in range(3)]
-    d_miou = [round(delta(name, "val mIoU", s), 3) for s in range(3)]
-    print(f"{name}, seeds 0, 1, 2: lowers the final val loss on {sum(d > 0 for d in d_loss)} of 3, "
-          f"by {', '.join(f'{d:.3f}' for d in d_loss)}; final val mIoU minus plain's "
-          f"{', '.join(f'{d:+.3f}' for d in d_miou)} (higher on {sum(d > 0 for d in d_miou)} of 3, "
-          f"largest change {max(map(abs, d_miou)):.3f})")
-stops = {s: min(overfit[f"{s} plain"], key=lambda e: e["val loss"]) for s in range(3)}
-rises = [final[f"{s} plain"]["val loss"] - e["val loss"] for s, e in stops.items()]
-print(f"plain ends above its lowest val loss on {sum(r > 0 for r in rises)} of 3 seeds, by "
-      + ", ".join(f"{r:.3f}" for r in rises) + " (seeds 0, 1, 2)")
-at_end = {s: final[f"{s} plain"]["val mIoU"] for s in range(3)}
-print("plain's val mIoU at its lowest val loss vs at step 200: " + "; ".join(
-    f"seed {s} {e['val mIoU']:.3f} (step {e['step']}) vs {at_end[s]:.3f}" for s, e in stops.items())
-    + f" (lower at the lowest-loss step on "
-    f"{sum(round(e['val mIoU'], 3) < round(at_end[s], 3) for s, e in stops.items())} of 3)")
+    print(f"{name}, of 3 seeds: final val loss below plain's on "
+          f"{sum(a['val loss'] < p['val loss'] for a, p, _ in last(name))}, val mIoU above on "
+          f"{sum(a['val mIoU'] > p['val mIoU'] for a, p, _ in last(name))}")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.4))
@@ -964,7 +979,7 @@ runs = {f"{name} (seed 0)": overfit[f"0 {name}"] for name in settings}
 for ax, key in zip(axes, ("train loss", "val loss", "val mIoU")):
     viz.series_lines(ax, {name: ([e["step"] for e in h], [e[key] for e in h])
                           for name, h in runs.items()})
-best = stops[0]                                  # early stopping on the val loss keeps this one
+best = stops["0 plain"]                          # early stopping on the val loss keeps this one
 for ax, key, what, loc in [(axes[1], "val loss", "plain's lowest val loss", "lower left"),
                            (axes[2], "val mIoU", "plain at its lowest val loss", "lower right")]:
     star = ax.plot(best["step"], best[key], "k*", ms=12, label=f"{what} (step {best['step']})")
@@ -977,13 +992,13 @@ axes[0].legend(fontsize=8, loc="upper right")
 fig.tight_layout()
 
 # %% [markdown]
-# - **plain** fits its 2 images (train loss 0.001) while its validation loss turns up: lowest at
-#   step 40 (0.532, the star), 0.696 at step 200; above its lowest on 3 of 3 seeds: it memorises.
-#   Yet its val mIoU at the star is *lower* than at the end (seed 0: 0.685 against 0.725; on 2 of 3
+# - **plain** fits its 2 images (seed 0: train loss 0.001) while its validation loss turns up
+#   (lowest 0.532 at step 40, the star; 0.696 at 200; above its lowest at the end on 3 of 3
+#   seeds): it memorises. Yet its val mIoU is *lower* at the star (0.685 against 0.725; 2 of 3
 #   seeds). **Early stopping** should keep the checkpoint best on the measure you report.
-# - **weight decay** lowers the final validation loss on 3 of 3 seeds, by 0.105, 0.092 and 0.070,
-#   but leaves the val mIoU where it was (at most 0.007 either way). **augmentation** lowers it by
-#   more, 0.332, 0.205 and 0.128, and raises the val mIoU on 3 of 3 seeds (+0.056, +0.006, +0.015).
+# - **weight decay** ends below plain's validation loss on 3 of 3 seeds (0.591), its val mIoU above
+#   on only 2 (0.727 against 0.725); **augmentation** lowers the loss further (0.364) and raises
+#   the val mIoU on 3 of 3 (0.781).
 #
 # **Learning rate.** The same 60 steps at three learning rates:
 
@@ -1004,9 +1019,9 @@ for seed, runs in lr_seeds.items():
         for lr, h in runs.items()))
 falls = [max(e["val mIoU"] for e in r[0.1]) - r[0.1][-1]["val mIoU"] > 0.1
          for r in lr_seeds.values()]
-shares = [r[0.001][-1]["val mIoU"] / r[0.01][-1]["val mIoU"] for r in lr_seeds.values()]
+lr_ratios = [r[0.001][-1]["val mIoU"] / r[0.01][-1]["val mIoU"] for r in lr_seeds.values()]
 print(f"lr 0.1 ends more than 0.1 below its highest val mIoU on {sum(falls)} of 3 seeds; "
-      f"lr 0.001 ends at {', '.join(f'{v:.2f}' for v in shares)} of lr 0.01's val mIoU")
+      f"lr 0.001 ends at {', '.join(f'{v:.2f}' for v in lr_ratios)} of lr 0.01's val mIoU")
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
@@ -1035,15 +1050,15 @@ def batch_size_runs():
                                      eval_every=1920 // bs)[-1]
             for seed in range(4) for bs in (4, 16, 64)}
 
-batch = experiments.recorded_or_run("02_batch_size", batch_size_runs)  # or: batch_size_runs()
+bs_runs = experiments.recorded_or_run("02_batch_size", batch_size_runs)  # or: batch_size_runs()
 print("recorded runs, 1,920 images seen: val loss / val mIoU / lane IoU")
 print(f"{'seed':>4}" + "".join(f"{f'batch {bs} ({1920 // bs} steps)':>27}" for bs in (4, 16, 64)))
 for seed in range(4):
-    cells = [batch[f"{seed} {bs}"] for bs in (4, 16, 64)]
+    cells = [bs_runs[f"{seed} {bs}"] for bs in (4, 16, 64)]
     print(f"{seed:>4}" + "".join(f"{r['val loss']:>11.3f} / {r['val mIoU']:.3f} / "
                                  f"{r['val IoU'][3]:.3f}" for r in cells))
-no_lane = sum(batch[f"{s} 64"]["val IoU"][3] == 0 for s in range(4))
-above = sum(batch[f"{s} 4"]["val mIoU"] > batch[f"{s} 16"]["val mIoU"] for s in range(4))
+no_lane = sum(bs_runs[f"{s} 64"]["val IoU"][3] == 0 for s in range(4))
+above = sum(bs_runs[f"{s} 4"]["val mIoU"] > bs_runs[f"{s} 16"]["val mIoU"] for s in range(4))
 print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
       f"batch 4 ends above batch 16 in val mIoU on {above} of 4")
 
@@ -1146,26 +1161,17 @@ print(f"{int((missed & edge_band).sum())} of the {int(missed.sum())} missed lane
 # %% [markdown]
 # ## Pass check
 #
-# You pass this lesson when you can:
-#
-# * compute a receptive field and check it with one back-propagated pixel (§2);
-# * give a transposed convolution's output size and say when it leaves a checkerboard (§3);
-# * build a UNet and print its shapes (§4; exercise 4);
-# * say where a model's unsure pixels lie (§5); write cross-entropy and soft Dice (§6);
-# * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
-# * measure what the skips and each loss buy (§8), and why a mid-run checkpoint can score low (§9);
-# * read train and validation curves for overfitting and a too-large learning rate (§10).
-#
-# The exercises for this lesson are in `exercises/02_inside_the_network.ipynb`.
+# You pass when you can do the list at the top. Exercises:
+# `exercises/02_inside_the_network.ipynb`.
 
 # %% [markdown]
 # ## Appendix
 #
-# **Tiled inference (section 2).** Every tile edge is an image border for the network. Predict 50
-# scenes whole, as 4 tiles of 32×32, and as 9 overlapping tiles (stride 16) merged three ways: keep
-# each tile's centre (the UNet paper's overlap-tile strategy); average the tiles' probabilities; or
-# weight them by a Gaussian, σ a quarter of the tile (MONAI's `sliding_window_inference` uses an
-# eighth). Count the wrong pixels within 4 pixels of the seams:
+# **Tiled inference (section 2).** Predict 50 scenes whole, as 4 tiles of 32×32, and as 9
+# overlapping tiles (stride 16) merged three ways: keep each tile's centre (the UNet paper's
+# overlap-tile strategy); average the tiles' probabilities; or weight them by a Gaussian, σ a
+# quarter of the tile (MONAI's `sliding_window_inference` uses an eighth). Count the wrong pixels
+# within 4 pixels of the seams:
 
 # %%
 imgs, truth50 = torch.tensor(ref.images[:50]).permute(0, 3, 1, 2), torch.tensor(ref.labels[:50])
@@ -1208,14 +1214,12 @@ for name in weights:
     seam_errors(f"9 tiles, {name}", sums[name].argmax(1))
 
 # %% [markdown]
-# Four tiles get 1,200 pixels wrong, 1,146 of them near the seams; the whole image gets 65 wrong.
-# Keeping the centres gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge inside
-# the image. A plain average gets 157: it mixes in the tile edges' errors; the Gaussian fades them
-# out (78).
+# Four tiles get 1,200 pixels wrong, 1,146 near the seams; the whole image 65. Keeping the centres
+# gets 79 wrong: each kept pixel lies at least 8 pixels from a tile edge inside the image. A plain
+# average gets 157: it mixes in the tile edges' errors; the Gaussian fades them out (78).
 #
 # Missing context, or the zero padding at every tile edge? Pad each tile with 8 pixels of *its own*
-# content (replicate or reflect: no new information), predict, crop back; a grey border is the
-# control:
+# content (replicate or reflect: no new information), predict, crop back; grey is the control:
 
 # %%
 with torch.no_grad():
@@ -1224,9 +1228,9 @@ with torch.no_grad():
 
 # %% [markdown]
 # Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
-# (reflect); a grey border does not (1,227). So the seam errors are mostly the padding; the rest
-# (171 against the whole image's 21) is the missing context. (The UNet paper mirrors the image at
-# its borders.)
+# (reflect); a grey border does not (1,227). So the seam errors are mostly what the network sees
+# beyond the tile edge: zeros or grey hurt, the image's own continuation does not; the rest (171
+# against the whole image's 21) is the missing context.
 
 # %% [markdown]
 # **Class detectors (section 4).** Two channels of the feature-map figure, averaged over each
@@ -1275,20 +1279,20 @@ print(f"median gain over seeds 0 to 3: {np.median(gains):+.2f}; recalibration lo
 # and loss: the first evaluation with lane IoU above 0.5, and the val mIoU at step 120:
 
 # %%
-names = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
-seed_runs = {(0, loss): loss_runs[name] for loss, name in names.items()}
-for s, loss in [(s, loss) for s in (1, 2) for loss in names]:   # to train one: the lambda's call
+texts = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
+seed_runs = {(0, loss): loss_runs[name] for loss, name in texts.items()}
+for s, loss in [(s, loss) for s in (1, 2) for loss in texts]:   # to train one: the lambda's call
     seed_runs[s, loss] = experiments.recorded_or_run(
         f"02_loss_seed{s}_{'sum' if loss == 'ce+dice' else loss}",
         lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
-for loss, name in names.items():
+for loss, name in texts.items():
     firsts = " ".join(f"{first_step(seed_runs[s, loss]):>5}" for s in range(3))
     finals = " ".join(f"{seed_runs[s, loss][-1]['val mIoU']:.3f}" for s in range(3))
     print(f"{name:>22} {firsts:>34} {finals:>30}")
-orders = [sorted(names, key=lambda loss: -seed_runs[s, loss][-1]["val mIoU"]) for s in range(3)]
+orders = [sorted(texts, key=lambda loss: -seed_runs[s, loss][-1]["val mIoU"]) for s in range(3)]
 for s, order in enumerate(orders):
-    print(f"seed {s}, val mIoU at 120 from highest to lowest:", " > ".join(names[n] for n in order))
+    print(f"seed {s}, val mIoU at 120 from highest to lowest:", " > ".join(texts[n] for n in order))
 print(f"cross-entropy + Dice ends highest on {[o[0] for o in orders].count('ce+dice')} of 3 seeds")
 
 # %% [markdown]

@@ -216,14 +216,13 @@ checks.check_unet(MyUNet)
 # %% [markdown]
 # ## 5 · What does max-pooling keep of a lane? (1 point)
 #
-# Section 1 of the lesson stored the label maps at 1/8, TinyUNet's bottleneck, by keeping one pixel
-# of each 8×8 block, and the lanes were left with almost no IoU. A network's max-pooling keeps
-# something else: the *largest* value of each block, so a lane feature anywhere in the block
-# survives. Do the same to the lane masks of the lesson's 200 reference scenes
-# (`ref = data.road_scenes(200, seed=4242)`, lane markings are class 3): call an 8×8 block lane
-# if any of its pixels is a lane pixel, blow the 8×8 grid back up to 64×64 (each block repeated
-# over its 8×8 pixels), and set `pooled_lane_iou` to the IoU of that coarse lane mask with the
-# true one, as one IoU over the pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
+# Section 1 of the lesson kept one pixel of each 8×8 block (TinyUNet's bottleneck), and the lanes
+# were left with almost no IoU. Max-pooling keeps the *largest* value of each block instead, so a
+# lane anywhere in the block survives. This is section 8's one-label-per-block cell with t = 0, on
+# section 1's reference scenes (`ref = data.road_scenes(200, seed=4242)`, lanes are class 3): call
+# a block lane if any of its pixels is, blow the 8×8 grid back up to 64×64, and set
+# `pooled_lane_iou` to the IoU of that coarse lane mask with the true one, as one IoU over the
+# pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
 
 # %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ref = data.road_scenes(200, seed=4242)
@@ -251,8 +250,8 @@ checks.check_pooled_lane_iou(pooled_lane_iou)
 #    computation of the table under exercise 3). The lanes' share grows with their weight, so
 #    **bisect**: halve an interval of weights, say 1 to 1000, until it is narrow enough;
 # 2. print the shares of all five classes under that weighted cross-entropy;
-# 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson 01:
-#    the median of the five class frequencies divided by the lane frequency).
+# 3. print the lanes' **median-frequency weight** on the scored pixels of this batch (lesson,
+#    section 6: the median of the five class frequencies divided by the lane frequency).
 #
 # The check cell below compares `lane_weight` with your soft Dice's lane share (1 point). Then
 # explain, in the answer cell under it, in three to five sentences and quoting the numbers your cell prints: how strong

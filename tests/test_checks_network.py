@@ -580,14 +580,22 @@ def test_unsure_on_boundary_check():
     checks.check_unsure_on_boundary(lambda c, l, level=0.99: np.array(_unsure(c, l, level)))
     checks.check_unsure_on_boundary(lambda c, l, level=0.99: torch.tensor(_unsure(c, l, level)))
 
-    def lesson_cell(confidence, labels, level=0.99):   # section 5's cell pasted: slicing on axes 0 and 1
+    def lesson_cell(confidence, labels, level=0.99):   # one-scene slicing on a batch: axes 0 and 1
         down, right = labels[1:, :] != labels[:-1, :], labels[:, 1:] != labels[:, :-1]
         edge = np.zeros(labels.shape, bool)
         edge[1:, :] |= down; edge[:-1, :] |= down  # noqa: E702
         edge[:, 1:] |= right; edge[:, :-1] |= right  # noqa: E702
         unsure = confidence < level
         return unsure.sum(), (unsure & edge).sum()
-    _fails(checks.check_unsure_on_boundary, lesson_cell, "pasted the lesson's section-5 cell", "last two axes")
+    _fails(checks.check_unsure_on_boundary, lesson_cell, "on a batch: its axes 0 and 1", "last two axes")
+
+    def class_edges_pasted(confidence, labels, level=0.99):   # the lesson's class_edges on a batch: crashes
+        from scipy import ndimage
+        four = ndimage.generate_binary_structure(2, 1)
+        band = ndimage.maximum_filter(labels, footprint=four) != ndimage.minimum_filter(labels, footprint=four)
+        unsure = confidence < level
+        return int(unsure.sum()), int((unsure & band).sum())
+    _fails(checks.check_unsure_on_boundary, class_edges_pasted, "class_edges", "four[None]", "loop over the scenes")
 
     def rolled(confidence, labels, level=0.99):        # the usual two-sided np.roll on the right axes: wraps around
         edge = np.zeros(labels.shape, bool)

@@ -1175,11 +1175,11 @@ def _unsure_on_boundary(confidence: Any, labels: Any, level: float = 0.99, *, wr
     true class. The keywords make the typical wrong answers: ``wrap`` (``np.roll(labels, ±1, axis) != labels``
     on the rows and columns: the edges wrap around),
     ``one_sided`` (only the second pixel of each differing pair),
-    ``diagonal`` (8-neighbours), ``at_most`` (``<=`` level), ``scenes_rolled`` (the lesson's section-5 cell,
-    ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, pasted on a batch: its axes 0 and 1 are the scenes
-    and the rows), ``filtered`` (the lesson's card cell,
-    ``maximum_filter(labels, size=3) != minimum_filter(labels, size=3)``, on what it is given: on a batch the
-    3×3×3 window also reaches the neighbouring scenes, and on any input the diagonals), ``gradient``
+    ``diagonal`` (8-neighbours), ``at_most`` (``<=`` level), ``scenes_rolled`` (one-scene slicing,
+    ``t[1:, :] != t[:-1, :]`` and ``t[:, 1:] != t[:, :-1]``, used on a batch: its axes 0 and 1 are the scenes
+    and the rows), ``filtered`` (``maximum_filter(labels, size=3) != minimum_filter(labels, size=3)``, on
+    what it is given: on a batch the 3×3×3 window also reaches the neighbouring scenes, and on any input the
+    diagonals; the lesson's ``class_edges`` uses a 2-D 4-neighbour footprint, which crashes on a batch), ``gradient``
     (``np.gradient(labels) != 0`` along the rows and the columns: inside the image its central difference
     compares the two neighbours of a pixel with each other, so it misses a 1-pixel-wide stripe).
 
@@ -1268,7 +1268,16 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
     cases = _unsure_cases()
     answers = []
     for conf, labels, level, what in cases:
-        got = _plain(_call_own(call, unsure_on_boundary, conf, labels, level, what="unsure_on_boundary", task=task))
+        try:
+            got = _plain(_call_own(call, unsure_on_boundary, conf, labels, level, what="unsure_on_boundary",
+                                   task=task))
+        except AssertionError as crash:       # the lesson's class_edges (2-D footprint) pasted on a batch
+            if "footprint.ndim" not in str(crash):
+                raise
+            raise AssertionError(f"{crash} (on {what}). If you pasted the lesson's class_edges (section 5): "
+                                 f"its footprint four is 2-D, for one scene (H, W); on a batch (N, H, W) loop "
+                                 f"over the scenes, or use the 3-D footprint four[None], which keeps each "
+                                 f"pixel's 4 neighbours inside its own scene") from None
         if isinstance(got, np.ndarray) and got.shape == (2,):
             got = tuple(got)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
@@ -1282,16 +1291,16 @@ def check_unsure_on_boundary(unsure_on_boundary: Callable) -> None:
         (dict(wrap=True), "if you used np.roll (labels != np.roll(labels, ±1, axis)): it wraps around, so a "
                           "pixel on the last row or column is compared with the first; compare neighbours "
                           "by slicing (labels[..., 1:, :] != labels[..., :-1, :]) so the border has none"),
-        (dict(scenes_rolled=True), "if you pasted the lesson's section-5 cell on a batch: its axes 0 and 1 are "
-                                   "then the scenes and the rows, so it compares pixels of different scenes; use "
-                                   "the last two axes (rows and columns)"),
+        (dict(scenes_rolled=True), "if you compared t[1:, :] != t[:-1, :] and t[:, 1:] != t[:, :-1] on a batch: "
+                                   "its axes 0 and 1 are then the scenes and the rows, so it compares pixels of "
+                                   "different scenes; use the last two axes (rows and columns)"),
         (dict(one_sided=True), "if you marked only one side of each class edge: a boundary pixel is any "
                                "pixel whose neighbour has another class, so mark both pixels of every "
                                "differing pair"),
-        (dict(filtered=True), "if you used maximum_filter(labels, size=3) != minimum_filter(labels, size=3) "
-                              "as the lesson's card cell does: size=3 on a batch (N, H, W) is a 3×3×3 window, so "
-                              "it mixes neighbouring scenes, and its square also holds the diagonals; compare "
-                              "each pixel with its 4 neighbours within its own scene"),
+        (dict(filtered=True), "if you used maximum_filter(labels, size=3) != minimum_filter(labels, size=3): "
+                              "size=3 on a batch (N, H, W) is a 3×3×3 window, so it mixes neighbouring scenes, "
+                              "and its square also holds the diagonals; compare each pixel with its 4 "
+                              "neighbours within its own scene (the lesson's class_edges uses footprint=four)"),
         (dict(gradient=True), "if you used np.gradient(labels) != 0: you compared the neighbours with each other, "
                               "not with the pixel (its central difference is labels[i + 1] - labels[i - 1]), so "
                               "a 1-pixel-wide stripe, whose two neighbours share a class, is not on a boundary; "
