@@ -804,11 +804,11 @@ def loss_training():
     return hists, kept
 
 # %%
-def recorded(n):
-    return experiments.recorded_or_run(f"02_loss_{n}", lambda: loss_training()[0][n])
+def recorded(name, n):
+    return experiments.recorded_or_run(name, lambda: loss_training()[0][n])
 
-loss_runs = {"cross-entropy alone": recorded("ce"), "cross-entropy + Dice": hist,
-             "soft Dice alone": recorded("dice")}       # to train them yourself: loss_training()[0]
+loss_runs = {"cross-entropy alone": recorded("02_loss_ce", "ce"), "cross-entropy + Dice": hist,
+             "soft Dice alone": recorded("02_loss_dice", "dice")}   # to train them: loss_training()[0]
 print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at 120':>15} "
       f"{'val mIoU at 120':>16}")
 for name, h in loss_runs.items():
@@ -1281,10 +1281,12 @@ print(f"median gain over seeds 0 to 3: {np.median(gains):+.2f}; recalibration lo
 # %%
 texts = {"ce": "cross-entropy alone", "ce+dice": "cross-entropy + Dice", "dice": "soft Dice alone"}
 seed_runs = {(0, loss): loss_runs[name] for loss, name in texts.items()}
-for s, loss in [(s, loss) for s in (1, 2) for loss in texts]:   # to train one: the lambda's call
+run_names = {(1, "ce"): "02_loss_seed1_ce", (1, "ce+dice"): "02_loss_seed1_sum",
+             (1, "dice"): "02_loss_seed1_dice", (2, "ce"): "02_loss_seed2_ce",
+             (2, "ce+dice"): "02_loss_seed2_sum", (2, "dice"): "02_loss_seed2_dice"}
+for (s, loss), run_name in run_names.items():   # to train one: the lambda's call
     seed_runs[s, loss] = experiments.recorded_or_run(
-        f"02_loss_seed{s}_{'sum' if loss == 'ce+dice' else loss}",
-        lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
+        run_name, lambda s=s, loss=loss: run_seed(s, steps=120, eval_every=40, loss_name=loss))
 print(f"{'':>22} {'first lane IoU > 0.5, seeds 0 1 2':>34} {'val mIoU at 120, seeds 0 1 2':>30}")
 for loss, name in texts.items():
     firsts = " ".join(f"{first_step(seed_runs[s, loss]):>5}" for s in range(3))
