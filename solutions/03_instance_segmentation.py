@@ -210,12 +210,11 @@ checks.check_signed_distance(signed_distance)
 #
 # The check first runs your `train_step` on a one-layer model and compares the weights it
 # leaves with one right step. Then it **seeds a watershed from your model's prediction** on 40
-# images it never shows. It blurs the prediction with a Gaussian of σ = 1 px: a little more than the
-# lesson's 0.5 px, because a briefly trained map has small bumps (for the solution's model, no blur,
-# 0.5 px and 1 px pass alike). Then it puts markers at the peaks at least 2 px apart and floods
+# images it never shows. It blurs the prediction with a Gaussian of σ = 1 px (a briefly trained
+# map has small bumps), puts markers at the peaks at least 2 px apart and floods
 # inside `prediction > 0` (`instances.watershed_from_distance(pred, pred > 0)`). You pass with a
-# pooled PQ of at least 0.80 (the check prints it). The check also compares your `targets` with
-# the exercise's signed distance (shape and values); the loop takes seconds to tens of seconds on a CPU.
+# pooled PQ of at least 0.80 (the check prints it). It also compares your `targets` with the
+# signed distance (shape and values). The loop takes seconds to tens of seconds on a CPU.
 
 # %% nbgrader={"grade": false, "grade_id": "train_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import torch
@@ -335,19 +334,15 @@ checks.check_coco_ap(coco_ap)
 # where defects are small and never touch. Which kind of segmentation fits each, and why?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "choice_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# (a) Semantic segmentation: the area of defects is the number of defect pixels; it does not
-# matter how many separate defects there are or whether they touch, and one blob per class is
-# enough. (b) Instance segmentation (or a semantic model plus a watershed/boundary step): counting
-# needs each screw as its own object, and touching screws would merge into one blob in a semantic
-# mask, giving a wrong count. (c) Semantic segmentation plus connected components: a count needs
-# objects, but defects that never touch are one blob each, so the components of the defect mask
-# count them (as on the lesson's lone cells) and no boundary class or watershed is needed.
+# (a) Semantic segmentation: the defect area is the number of defect pixels; how many defects
+# there are, or whether they touch, does not matter. (b) Instance segmentation (or a semantic
+# model plus a watershed or boundary step): touching screws merge into one blob in a semantic
+# mask, so each screw needs its own object to be counted. (c) Semantic segmentation plus connected components: defects that
+# never touch are one blob each, so the components of the defect mask count them.
 #
-# *Rubric (for the grader).* Two thirds of a point for each part, each needing the choice and its
-# reason: (a) semantic, because area is a pixel count; (b) instance, because touching screws merge
-# into one blob; (c) semantic plus connected components, because objects that never touch are one
-# blob each. "Instance" for (c) with a reason that names the count earns a third of a point; a
-# choice without a reason earns nothing.
+# *Rubric (for the grader).* Two thirds of a point per part, for the choice with its reason: area
+# is a pixel count (a); touching screws merge into one blob (b); defects that never touch are one
+# blob each, so components count them (c).
 
 
 # %% [markdown]
