@@ -292,7 +292,10 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
                            "0.375, one object too many. Count only the ids > 0"),
             ((0.3, 0.25), "np.unique includes 0: you counted the background id both as a prediction and as a true "
                           "cell when you counted FP and FN as the ids minus TP. Pred {pred} against truth {gt} has "
-                          "FP 0 and FN 1, PQ 0.5; yours is 0.3 = 0.75 / (1 + 0.5 + 1). Count only the ids > 0")):
+                          "FP 0 and FN 1, PQ 0.5; yours is 0.3 = 0.75 / (1 + 0.5 + 1). Count only the ids > 0"),
+            ((0.3, 0.75 / 3.5), "ids are arbitrary: loop over np.unique, not range(1, max + 1). Pred {pred} has the "
+                                "ids 0 and 3 only, so ids 1 and 2 are empty masks that your loop counted as false "
+                                "positives: yours is 0.3 = 0.75 / (1 + 1 + 0.5), PQ is 0.75 / (1 + 0 + 0.5) = 0.5")):
         if _close(pair[0], a, 1e-6) and pair[1] is not None and _close(pair[1], b, 1e-6):
             raise AssertionError(hint.format(pred=pred.tolist(), gt=gt.tolist(), with_fp=with_fp.tolist()))
     if not _close(got, 0.5, 1e-6):
