@@ -1,13 +1,12 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 03 · Instance segmentation
 #
-# Count cells with another connectivity, score instances with panoptic quality (empty maps
-# included), build your own marker-based watershed for larger cells with noisy masks and tune it, make a
-# signed distance target and train a network on it, match ranked objects and score them with COCO's AP, choose between semantic and
-# instance segmentation, and explain the failure on the lesson's evidence card. Each
-# function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
-# scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
-# the sweep of exercise 3, which is given, scores with one of them).
+# Seven exercises, each a variant of what the lesson printed: count cells, score instances with
+# panoptic quality, tune your own watershed on noisy masks, make a signed distance target and
+# train a network on it, score ranked objects with COCO's AP, choose semantic or instance
+# segmentation, and explain the evidence card's failure. Write them with numpy, `scipy.ndimage`
+# and scikit-image: the checks refuse the lesson's `instances` helpers (only exercise 3's given
+# sweep uses one).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -97,10 +96,10 @@ checks.check_panoptic_quality(panoptic_quality)
 # to the distance map, and choose the step (and its size) that undoes it.
 #
 # Then choose the knob as section 5a of the lesson did: the cell after `split_cells` sweeps
-# `min_distance` over a **tuning set** of such images and prints, for each value, the objects your
-# function finds and the pooled PQ. Set `MIN_DISTANCE` to the value with the highest pooled PQ, not
-# to a guess. The check reruns that sweep with your function, then scores your choice on held-back
-# images it never shows: you pass with a pooled PQ of at least 0.85 there (the check prints the bar).
+# `min_distance` over a **tuning set** of such images and prints the objects found and the pooled
+# PQ for each value. Set `MIN_DISTANCE` to the value with the highest pooled PQ. The check reruns
+# that sweep, then scores your choice on held-back images: you pass with a pooled PQ of at least
+# 0.85 (the check prints the bar).
 
 # %% nbgrader={"grade": false, "grade_id": "pinholes", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def pinholes(masks, seed):
@@ -213,7 +212,7 @@ checks.check_signed_distance(signed_distance)
 # images it never shows. It blurs the prediction with a Gaussian of σ = 1 px (a briefly trained
 # map has small bumps), puts markers at the peaks at least 2 px apart and floods
 # inside `prediction > 0` (`instances.watershed_from_distance(pred, pred > 0)`). You pass with a
-# pooled PQ of at least 0.80 (the check prints it). It also compares your `targets` with the
+# pooled PQ of at least 0.80. It also compares your `targets` with the
 # signed distance (shape and values). The loop takes seconds to tens of seconds on a CPU.
 
 # %% nbgrader={"grade": false, "grade_id": "train_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
