@@ -1,13 +1,12 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Exercises 03 · Instance segmentation
 #
-# Count cells with another connectivity, score instances with panoptic quality (empty maps
-# included), build your own marker-based watershed for larger cells with noisy masks and tune it, make a
-# signed distance target and train a network on it, match ranked objects and score them with COCO's AP, choose between semantic and
-# instance segmentation, and explain the failure on the lesson's evidence card. Each
-# function is a variant of what the lesson printed: write it with numpy, `scipy.ndimage` and
-# scikit-image. The checks refuse a function that calls the lesson's `instances` helpers (only
-# the sweep of exercise 3, which is given, scores with one of them).
+# Seven exercises, each a variant of what the lesson printed: count cells, score instances with
+# panoptic quality, tune your own watershed on noisy masks, make a signed distance target and
+# train a network on it, score ranked objects with COCO's AP, choose semantic or instance
+# segmentation, and explain the evidence card's failure. Write them with numpy, `scipy.ndimage`
+# and scikit-image: the checks refuse the lesson's `instances` helpers (only exercise 3's given
+# sweep uses one).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -97,10 +96,10 @@ checks.check_panoptic_quality(panoptic_quality)
 # to the distance map, and choose the step (and its size) that undoes it.
 #
 # Then choose the knob as section 5a of the lesson did: the cell after `split_cells` sweeps
-# `min_distance` over a **tuning set** of such images and prints, for each value, the objects your
-# function finds and the pooled PQ. Set `MIN_DISTANCE` to the value with the highest pooled PQ, not
-# to a guess. The check reruns that sweep with your function, then scores your choice on held-back
-# images it never shows: you pass with a pooled PQ of at least 0.85 there (the check prints the bar).
+# `min_distance` over a **tuning set** of such images and prints the objects found and the pooled
+# PQ for each value. Set `MIN_DISTANCE` to the value with the highest pooled PQ. The check reruns
+# that sweep, then scores your choice on held-back images: you pass with a pooled PQ of at least
+# 0.85 (the check prints the bar).
 
 # %% nbgrader={"grade": false, "grade_id": "pinholes", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def pinholes(masks, seed):
@@ -210,12 +209,11 @@ checks.check_signed_distance(signed_distance)
 #
 # The check first runs your `train_step` on a one-layer model and compares the weights it
 # leaves with one right step. Then it **seeds a watershed from your model's prediction** on 40
-# images it never shows. It blurs the prediction with a Gaussian of σ = 1 px: a little more than the
-# lesson's 0.5 px, because a briefly trained map has small bumps (for the solution's model, no blur,
-# 0.5 px and 1 px pass alike). Then it puts markers at the peaks at least 2 px apart and floods
+# images it never shows. It blurs the prediction with a Gaussian of σ = 1 px (a briefly trained
+# map has small bumps), puts markers at the peaks at least 2 px apart and floods
 # inside `prediction > 0` (`instances.watershed_from_distance(pred, pred > 0)`). You pass with a
-# pooled PQ of at least 0.80 (the check prints it). The check also looks at the shape of your
-# `targets`; the loop takes seconds to tens of seconds on a CPU.
+# pooled PQ of at least 0.80. It also compares your `targets` with the
+# signed distance (shape and values). The loop takes seconds to tens of seconds on a CPU.
 
 # %% nbgrader={"grade": false, "grade_id": "train_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import torch
@@ -330,16 +328,20 @@ checks.check_coco_ap(coco_ap)
 # %% [markdown]
 # ## 6 · Semantic or instance? (2 points)
 #
-# A coating line wants (a) the total area of paint defects per panel, and (b) for a second
-# product, the number of screws lying in a tray, often touching. Which kind of segmentation fits
-# each, and why?
+# A coating line wants (a) the total area of paint defects per panel; (b) for a second product,
+# the number of screws lying in a tray, often touching; (c) the number of paint defects per panel,
+# where defects are small and never touch. Which kind of segmentation fits each, and why?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "choice_answer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# (a) Semantic segmentation: the area of defects is the number of defect pixels; it does not
-# matter how many separate defects there are or whether they touch, and one blob per class is
-# enough. (b) Instance segmentation (or a semantic model plus a watershed/boundary step): counting
-# needs each screw as its own object, and touching screws would merge into one blob in a semantic
-# mask, giving a wrong count.
+# (a) Semantic segmentation: the defect area is the number of defect pixels; how many defects
+# there are, or whether they touch, does not matter. (b) Instance segmentation (or a semantic
+# model plus a watershed or boundary step): touching screws merge into one blob in a semantic
+# mask, so each screw needs its own object to be counted. (c) Semantic segmentation plus connected components: defects that
+# never touch are one blob each, so the components of the defect mask count them.
+#
+# *Rubric (for the grader).* Two thirds of a point per part, for the choice with its reason: area
+# is a pixel count (a); touching screws merge into one blob (b); defects that never touch are one
+# blob each, so components count them (c).
 
 
 # %% [markdown]

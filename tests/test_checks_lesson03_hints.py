@@ -17,10 +17,13 @@ def _fails(check, answer, *words):
         assert w in text, str(info.value)
     return text
 
-def _pq(p, g, halves=True, bg_fp=False, bg_fn=False, dice=False):
-    """A learner's PQ and its typical slips: no halves, 0 of np.unique counted in FP or FN, Dice for IoU."""
+def _pq(p, g, halves=True, bg_fp=False, bg_fn=False, dice=False, id_range=False):
+    """A learner's PQ and its typical slips: no halves, 0 of np.unique counted in FP or FN, Dice for IoU,
+    ids looped as range(1, max + 1) (review 03s13 P3-6)."""
     p, g = np.asarray(p), np.asarray(g)
     p_ids, g_ids = [i for i in np.unique(p) if i], [i for i in np.unique(g) if i]
+    if id_range:
+        p_ids, g_ids = list(range(1, int(p.max()) + 1)), list(range(1, int(g.max()) + 1))
     total, tp = 0.0, 0
     for a in p_ids:
         for b in g_ids:
@@ -41,6 +44,7 @@ def _pq(p, g, halves=True, bg_fp=False, bg_fn=False, dice=False):
     (dict(bg_fn=True), ("np.unique includes 0",)),
     (dict(bg_fp=True, bg_fn=True), ("np.unique includes 0", "both as a prediction and as a true cell")),
     (dict(dice=True), ("Match by IoU, not Dice", "2·IoU / (1 + IoU)")),
+    (dict(id_range=True), ("ids are arbitrary", "np.unique, not range(1, max + 1)")),
 ])
 def test_panoptic_quality_slips_get_their_own_hint(kw, words):
     checks.check_panoptic_quality(_pq)

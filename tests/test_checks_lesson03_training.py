@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +44,13 @@ def _target(inst):
     return lesson03._signed_distance_reference(inst, 5.0)
 
 
+@functools.lru_cache(maxsize=1)
+def _right_targets():
+    """The exercise's training targets, right (the check compares them with the reference since review 03s13)."""
+    train = data.touching_cells(**lesson03.TRAIN_SET)
+    return torch.from_numpy(np.stack([_target(t) for t in train.instances])).float()[:, None]
+
+
 def _fails(train_step, model, *words):
     with pytest.raises(AssertionError) as info:
         checks.check_distance_training(train_step, model)
@@ -79,7 +88,7 @@ def test_nhw_targets_are_named_before_scoring():
         checks.check_distance_training(_step(), model, torch.zeros(300, 48, 48))
     text = " ".join(str(info.value).split())
     assert "(300, 48, 48)" in text and "(N, 1, H, W) like model(images)" in text and "broadcasts" in text
-    checks.check_distance_training(_step(), model, torch.zeros(300, 1, 48, 48))
+    checks.check_distance_training(_step(), model, _right_targets())
 
 
 def test_batch_average_model_gets_the_shape_hint_without_targets_and_training_hint_with_them():
@@ -89,6 +98,26 @@ def test_batch_average_model_gets_the_shape_hint_without_targets_and_training_hi
     flat = -0.6 + 0.2 * rng.standard_normal((len(held.images), 48, 48))
     _fails(_step(), _Fixed(flat), "(N, 1, H, W) like model(images)", "broadcasts")
     with pytest.raises(AssertionError) as info:
-        checks.check_distance_training(_step(), _Fixed(flat), torch.zeros(300, 1, 48, 48))
+        checks.check_distance_training(_step(), _Fixed(flat), _right_targets())
     text = " ".join(str(info.value).split())
     assert "trained too little" in text and "new random batch" not in text and "broadcasts" not in text
+
+
+def test_merged_mask_targets_are_refused_by_name():
+    """Review 03s13 P2: a net trained on the merged mask's signed distance passed the PQ bar (0.88)."""
+    from scipy import ndimage
+
+    train = data.touching_cells(**lesson03.TRAIN_SET)
+    model = _Fixed([_target(t) for t in _held().instances])
+
+    def mask_distance(inst):
+        d = ndimage.distance_transform_edt(inst > 0) - ndimage.distance_transform_edt(inst == 0)
+        return np.tanh(d / 5.0)
+
+    right = _right_targets()
+    checks.check_distance_training(_step(), model, right)
+    for wrong, words in ((np.stack([mask_distance(t) for t in train.instances]), "do not dip where cells touch"),
+                         (right[:, 0].numpy() * 1.1, "are not signed_distance")):
+        with pytest.raises(AssertionError) as info:
+            checks.check_distance_training(_step(), model, torch.from_numpy(np.asarray(wrong)).float().reshape(right.shape))
+        assert words in " ".join(str(info.value).split()), str(info.value)

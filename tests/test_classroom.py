@@ -504,7 +504,8 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return np.tanh(d / scale)
 
             example = data.touching_cells(1, seed=3, overlap=0.1).instances[0]
-            """, {"check_signed_distance"}),  # fay keeps it right (a partial score); her other wrong answers
+            """, {"check_signed_distance", "check_distance_training"}),  # her train_loop trains on it: review
+        # 03s13 P2, the merged mask's signed distance passed the PQ bar (0.88); the check now compares the targets. fay keeps it right (a partial score); her other wrong answers
         # (no minus, no tanh, no scale, no padding, border pixels at 0): tests/test_checks_lesson03_signed.py
     ],
     "coco_ap": [

@@ -292,7 +292,10 @@ def check_panoptic_quality(panoptic_quality: Callable) -> None:
                            "0.375, one object too many. Count only the ids > 0"),
             ((0.3, 0.25), "np.unique includes 0: you counted the background id both as a prediction and as a true "
                           "cell when you counted FP and FN as the ids minus TP. Pred {pred} against truth {gt} has "
-                          "FP 0 and FN 1, PQ 0.5; yours is 0.3 = 0.75 / (1 + 0.5 + 1). Count only the ids > 0")):
+                          "FP 0 and FN 1, PQ 0.5; yours is 0.3 = 0.75 / (1 + 0.5 + 1). Count only the ids > 0"),
+            ((0.3, 0.75 / 3.5), "ids are arbitrary: loop over np.unique, not range(1, max + 1). Pred {pred} has the "
+                                "ids 0 and 3 only, so ids 1 and 2 are empty masks that your loop counted as false "
+                                "positives: yours is 0.3 = 0.75 / (1 + 1 + 0.5), PQ is 0.75 / (1 + 0 + 0.5) = 0.5")):
         if _close(pair[0], a, 1e-6) and pair[1] is not None and _close(pair[1], b, 1e-6):
             raise AssertionError(hint.format(pred=pred.tolist(), gt=gt.tolist(), with_fp=with_fp.tolist()))
     if not _close(got, 0.5, 1e-6):
@@ -462,7 +465,7 @@ def check_split_cells(split_cells: Callable, min_distance: int) -> None:
         raise AssertionError(f"min_distance={md} is not the best value of the sweep: on the tuning set (40 images, "
                              f"seed 7) your split_cells scores a pooled PQ of {sweep[md]:.3f} with it, and more with "
                              f"another value; the best of {list(SPLIT_CANDIDATES)} is min_distance={best_md} "
-                             f"({sweep[best_md]:.3f}). Choose min_distance as the lesson's section 4 did: the value with "
+                             f"({sweep[best_md]:.3f}). Choose min_distance as the lesson's section 5a did: the value with "
                              f"the highest pooled PQ on the tuning set, not a guess")
     if res["pq"] < SPLIT_PASS_PQ:   # the knob is the best of its sweep, or no knob reaches the bar: the method falls short
         at = (f"at the best min_distance of your sweep ({md})" if not not_best else
@@ -950,6 +953,9 @@ def check_coco_ap(coco_ap: Callable) -> None:
 TRAIN_HELD_BACK = dict(n=40, size=48, seed=2025, overlap=0.1, isolated=0.5, num_cells=(2, 5))
 TRAIN_PASS_PQ = 0.80
 TRAIN_SIGMA = 1.0
+TRAIN_SET = dict(n=300, size=48, seed=100, overlap=0.1, isolated=0.5, num_cells=(2, 5))   # the exercise's train_set
+TRAIN_SCALE = 5.0
+TRAIN_TARGETS_COMPARED = 60   # the first 60 training targets are compared with the reference (0.4 s, not 1.8 s)
 
 
 def _train_step_cases(train_step: Callable) -> None:
@@ -1026,6 +1032,38 @@ def _train_step_cases(train_step: Callable) -> None:
                          f"optimiser.step(); return loss.item()")
 
 
+def _check_training_targets(targets: Any) -> None:
+    """Refuse training targets that are not ``signed_distance(inst, 5)`` of the exercise's ``train_set``.
+
+    A target of the merged mask's signed distance trains a model that passes the PQ bar on the held-back
+    images (review 03s13 P2: pooled PQ 0.88), so the targets themselves are compared with the reference.
+    The first ``TRAIN_TARGETS_COMPARED`` are compared (they hold touching cells, where the merged mask differs);
+    targets of another shape than the training set's (300, 1, 48, 48) are not compared.
+    """
+    from .. import data
+
+    want_shape = (TRAIN_SET["n"], 1, TRAIN_SET["size"], TRAIN_SET["size"])
+    got = np.asarray(targets.detach().cpu() if hasattr(targets, "detach") else targets, dtype=np.float64)
+    if got.shape != want_shape:
+        return
+    train = data.touching_cells(**TRAIN_SET)
+    for k, inst in enumerate(train.instances[:TRAIN_TARGETS_COMPARED]):
+        want = _signed_distance_reference(inst, TRAIN_SCALE)
+        if np.allclose(got[k, 0], want, atol=1e-4):
+            continue
+        if any(np.allclose(got[k, 0], _signed_distance_reference(inst, TRAIN_SCALE, inside="mask", pad=pad), atol=1e-4)
+               for pad in (True, False)):
+            raise AssertionError(
+                f"your targets do not dip where cells touch: on training image {k} they are the signed distance of "
+                f"the merged mask (inside, the distance to the background), so two touching cells make one hill "
+                f"and the watershed gets one marker for both. Inside a cell, measure the distance to the nearest "
+                f"pixel outside THAT cell: train on signed_distance(inst, SCALE), your answer to exercise 4")
+        r, c = (int(v) for v in np.argwhere(~np.isclose(got[k, 0], want, atol=1e-4))[0])
+        raise AssertionError(f"your targets are not signed_distance(inst, SCALE) of train_set.instances, in their "
+                             f"order: on training image {k}, pixel ({r}, {c}), yours is {got[k, 0, r, c]:.4f}, "
+                             f"the target is {want[r, c]:.4f}. Build them from your exercise 4 answer with SCALE = 5")
+
+
 @learner_check
 def check_distance_training(train_step: Callable, model: Any, targets: Any = None) -> None:
     """Check exercise 4b: ``train_step(model, optimiser, images, targets)`` and the ``model`` it trained.
@@ -1038,7 +1076,8 @@ def check_distance_training(train_step: Callable, model: Any, targets: Any = Non
     ``TRAIN_PASS_PQ``. A model below it is told why: an output that barely varies (untrained), or one near 0 far
     from the cells (trained on a target that is 0 on background, not the signed distance). ``targets``, the
     training targets, is optional: targets of shape (N, H, W) instead of (N, 1, H, W) are named before any scoring
-    (mse_loss would broadcast them); without it, a model below 0 on the cells gets the same hint as its likely cause.
+    (mse_loss would broadcast them), and targets that are not ``signed_distance(inst, 5)`` of the exercise's
+    ``train_set`` are refused (the merged mask's signed distance by name: it does not dip where cells touch); without it, a model below 0 on the cells gets the same hint as its likely cause.
 
     >>> import torch
     >>> def right(model, optimiser, images, targets):
@@ -1069,6 +1108,7 @@ def check_distance_training(train_step: Callable, model: Any, targets: Any = Non
         shape = tuple(getattr(targets, "shape", np.shape(targets)))
         if len(shape) != 4 or shape[1] != 1:
             raise AssertionError(f"your targets have shape {shape}: {broadcast}")
+        _check_training_targets(targets)
     _train_step_cases(train_step)
     held = data.touching_cells(**TRAIN_HELD_BACK)
     x = torch.from_numpy(held.images).permute(0, 3, 1, 2).contiguous()
