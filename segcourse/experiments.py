@@ -678,5 +678,54 @@ def arms_over_recorded_seeds(fine_tune: Callable[..., dict[str, Any]], runs: dic
 __all__ += ["arms_over_recorded_seeds"]
 
 
+def scoring_clicks(pool: int, rounds: int, per_round: int) -> dict[str, Any]:
+    """The clicks uncertainty sampling spends scoring its unlabelled pool (lesson 06, §9).
+
+    Before each round every object still unlabelled gets one click, to score it; the ``per_round``
+    objects chosen are then labelled, and their scoring click is their click 1, counted with their
+    annotation. The scoring clicks of the objects not chosen are spent on top of it.
+
+    Parameters
+    ----------
+    pool : objects unlabelled before round 1.
+    rounds : rounds of the loop.
+    per_round : objects labelled per round.
+
+    Returns
+    -------
+    dict
+        ``per_round`` (list: objects scored before each round), ``total`` (their sum), ``labelled``
+        (the clicks that are a labelled object's click 1), ``uncounted`` (``total - labelled``) and
+        ``uncounted_by_round`` (list: the uncounted clicks spent by the end of each round).
+
+    Examples
+    --------
+    >>> cost = scoring_clicks(59, 4, 8)
+    >>> cost["per_round"], cost["total"], cost["labelled"], cost["uncounted"]
+    ([59, 51, 43, 35], 188, 32, 156)
+    >>> cost["uncounted_by_round"]
+    [51, 94, 129, 156]
+    >>> scoring_clicks(20, 3, 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: rounds * per_round must not exceed pool: 3 rounds of 8 objects need 24, got pool=20
+    """
+    for name, value in (("pool", pool), ("rounds", rounds), ("per_round", per_round)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {name}={value}")
+    if rounds * per_round > pool:
+        raise ValueError(f"rounds * per_round must not exceed pool: {rounds} rounds of {per_round} objects need "
+                         f"{rounds * per_round}, got pool={pool}")
+    scored = [int(pool - r * per_round) for r in range(rounds)]
+    total, labelled = sum(scored), int(rounds * per_round)
+    return {"per_round": scored, "total": total, "labelled": labelled, "uncounted": total - labelled,
+            "uncounted_by_round": [int(v) for v in np.cumsum([n - per_round for n in scored])]}
+
+
+__all__ += ["scoring_clicks"]
+
+
 if __name__ == "__main__":
     main()

@@ -284,7 +284,8 @@ print(viz.text_table(rows, {k: ".2f" for k in rows["coins"]}, "objects"))
 #    confounded)" or "once it has seen that kind of object"; an answer that credits the nuclei
 #    alone, without noting the extra steps, states more than the lesson measured (no point lost
 #    for that alone, but say so in the feedback).
-#
+
+# %% [markdown]
 # ## 7 · One corrective training round of the click UNet (2 points)
 #
 # The click UNet of §5 takes a batch of shape `(B, 4, H, W)`: the grey image, the positive click

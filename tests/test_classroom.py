@@ -918,6 +918,36 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
     ],
     "click_step": [
         ("dee", """
+            def click_batch(images, pos_maps, neg_maps, prev_masks):
+                grey = np.asarray(images, np.float32) / 255.0
+                return torch.from_numpy(np.stack([grey, np.asarray(pos_maps, np.float32), np.asarray(neg_maps, np.float32),
+                                                  np.asarray(prev_masks, np.float32)], axis=1))
+
+
+            def train_step(model, optimiser, images, targets, firsts):  # the object where logit 1 > 0, not > logit 0
+                shape = targets.shape[1:]
+                maps = np.stack([interactive.click_maps([first], [], shape) for first in firsts])
+                x = click_batch(images, maps[:, 0], maps[:, 1], np.zeros(targets.shape, bool))
+                model.eval()
+                with torch.no_grad():
+                    logits = model(x)
+                pred = (logits[:, 1] > 0).numpy()
+                seconds, maps = [], []
+                for first, p, t in zip(firsts, pred, targets):
+                    (r, c), positive = interactive.next_click(p, t, clicked=[first])
+                    seconds.append((r, c, positive))
+                    pos, neg = ([first, (r, c)], []) if positive else ([first], [(r, c)])
+                    maps.append(interactive.click_maps(pos, neg, shape))
+                maps = np.stack(maps)
+                x = click_batch(images, maps[:, 0], maps[:, 1], pred)
+                model.train()
+                loss = torch.nn.functional.cross_entropy(model(x), torch.from_numpy(targets.astype(np.int64)))
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                return float(loss.item()), seconds
+            """, {"check_click_step"}),
+        ("eve", """
             def click_batch(images, pos_maps, neg_maps, prev_masks):  # each batch stretched to its own min..max
                 grey = np.asarray(images, np.float32)
                 grey = (grey - grey.min()) / (grey.max() - grey.min())

@@ -820,7 +820,9 @@ def _step_case(seed: int = 0) -> tuple[Any, Any, np.ndarray, np.ndarray, list[tu
         model.conv.weight.mul_(0.1)                         # a little of every channel (so that each one matters)
         model.conv.weight[:, 0, 1, 1] += torch.tensor([-4.0, 4.0])
         model.conv.weight[:, 3, 1, 1] += torch.tensor([-0.5, 0.5])
-        model.conv.bias.copy_(torch.tensor([1.8, -1.8]))
+        # biases not opposite (review 06s13 P1-2): logit 1 > 0 thresholds the grey channel at 0.6, not 0.45,
+        # and moves the second click of images 0 and 2; logit 1 - logit 0 (and so the loss) is as before
+        model.conv.bias.copy_(torch.tensor([1.2, -2.4]))
     opt = _PlainSGD(model.parameters(), lr=0.5)
     model.opt_log = opt.log                                 # each model call notes whether step() ran before it
     for p in model.parameters():
@@ -852,6 +854,7 @@ def _corrective_step(model: Any, optimiser: Any, images: Any, targets: Any, firs
     in the previous-mask channel, then one graded step: ``model.train()``, cross-entropy, ``zero_grad``,
     ``backward``, ``step``. Returns the loss (before the update) and the second clicks. ``variant``
     names a typical mistake the check recognises: ``"empty"`` (second click on an empty mask),
+    ``"zero"`` (the object where logit 1 > 0, not where logit 1 > logit 0),
     ``"unclicked"`` (the first click not counted as clicked), ``"sum"``, ``"softmax"`` and ``"after"``
     (the loss after the update).
     """
@@ -868,7 +871,7 @@ def _corrective_step(model: Any, optimiser: Any, images: Any, targets: Any, firs
     model.eval()
     with torch.no_grad():
         logits = model(x)
-    pred = (logits[:, 1] > logits[:, 0]).numpy()
+    pred = (logits[:, 1] > (0 if variant == "zero" else logits[:, 0])).numpy()
     seconds, clicks = [], []
     for f, p_j, t_j in zip(firsts, pred, t):
         (r, c), positive = next_click(np.zeros_like(t_j) if variant == "empty" else p_j, t_j,
@@ -1062,6 +1065,16 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         if np.allclose(x2[:, 3], targets, atol=1e-5):
             raise AssertionError("channel 3 of your graded batch holds the TRUE masks: the model would learn to copy "
                                  "that channel, and in use it has only its own prediction. Put the prediction there")
+        plain, *_ = _step_case()
+        with torch.no_grad():
+            logits = plain.eval()(torch.from_numpy(want_x1)).numpy()
+        for rule, pred in (("logit 1 > 0 (or sigmoid(logit 1) > 0.5)", logits[:, 1] > 0),
+                           ("logit 0 < 0", logits[:, 0] < 0)):
+            if np.allclose(x2[:, 3], pred, atol=1e-5):
+                raise AssertionError(f"channel 3 of your graded batch is the object where {rule}: compare logit 1 "
+                                     f"with logit 0, not with 0. The two logits are two classes' scores, not a "
+                                     f"logit and its negative; here the rules differ on {int((pred != want_x2[:, 3]).sum())} "
+                                     f"pixels. The prediction is logits[:, 1] > logits[:, 0] (the argmax over the classes)")
         raise AssertionError("channel 3 of your graded batch is not the prediction of the first model call "
                              "(object where logits[:, 1] > logits[:, 0], i.e. the argmax over the two classes)")
     out = _plain(out) if not isinstance(out, (tuple, list)) else out
@@ -1084,7 +1097,9 @@ def _check_corrective_step(click_batch: Callable, train_step: Callable) -> None:
         for variant, why in (("empty", "you placed them on an EMPTY mask's error (as before click 1); next_click goes "
                                        "on the error of the model's prediction"),
                              ("unclicked", "the first click was not passed as clicked: next_click(pred, target, "
-                                           "clicked=[first]) keeps the annotator off a pixel already clicked")):
+                                           "clicked=[first]) keeps the annotator off a pixel already clicked"),
+                             ("zero", "you placed them on the error of the object where logit 1 > 0; compare logit 1 "
+                                      "with logit 0, not with 0 (the prediction is logits[:, 1] > logits[:, 0])")):
             m, o, *_ = _step_case()
             if seconds == _corrective_step(m, o, images, targets, firsts, click_batch, variant)[1]:
                 raise AssertionError(f"your second clicks {seconds} differ from the expected {want_clicks}: {why}")
