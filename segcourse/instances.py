@@ -613,8 +613,8 @@ def tile_outcomes(pred_labels: Any, gt_labels: Any, tile: int = 64) -> np.ndarra
 
 
 def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int = 2000,
-                   seed: int = 0) -> dict[str, Any]:
-    """Paired tile bootstrap of panoptic quality: how much PQ moves when the objects move.
+                   seed: int = 0, metric: str = "pq") -> dict[str, Any]:
+    """Paired tile bootstrap of panoptic quality (or Dice): how much it moves when the objects move.
 
     Cut the region into tiles (:func:`tile_outcomes`), draw as many tiles as it holds with
     replacement, and recompute PQ = summed IoU / (TP + FP/2 + FN/2) from what the drawn tiles hold;
@@ -628,12 +628,17 @@ def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int 
     tile : side of a tile in pixels; the map's sides must be multiples of it.
     n_resamples : number of resamples.
     seed : seed of ``numpy.random.default_rng`` that draws the tiles.
+    metric : ``"pq"`` or ``"dice"``. ``"dice"`` resamples the same tiles, drawn by the same
+        ``seed``, and recomputes Dice = 2 |pred ∩ truth| / (|pred| + |truth|) of the foreground
+        pixels (label > 0) that the drawn tiles hold, so a PQ and a Dice bootstrap of one seed pair
+        tile for tile.
 
     Returns
     -------
     dict
-        ``n_tiles`` (int); ``pq``: name -> PQ of all tiles once (the full-sample PQ, as
-        :func:`panoptic_quality` gives it); ``resamples``: name -> array of ``n_resamples`` PQs.
+        ``n_tiles`` (int); ``pq`` (or ``dice``): name -> the score of all tiles once (for PQ the
+        full-sample PQ, as :func:`panoptic_quality` gives it); ``resamples``: name -> array of
+        ``n_resamples`` scores.
 
     Examples
     --------
@@ -644,10 +649,26 @@ def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int 
     (4, 0.5, 1.0)
     >>> out["resamples"]["a"].shape
     (3,)
+
+    Dice of the foreground pixels, with the same draws:
+
+    >>> gt = np.zeros((4, 4), int); gt[:2, :2] = 1
+    >>> a = np.zeros((4, 4), int); a[:2, :1] = 7; a[3, 3] = 8           # half of 1 found; 8 false
+    >>> out = tile_bootstrap({"a": a, "truth": gt}, gt, tile=2, n_resamples=3, metric="dice")
+    >>> out["n_tiles"], round(out["dice"]["a"], 3), out["dice"]["truth"], out["resamples"]["a"].shape
+    (4, 0.571, 1.0, (3,))
+    >>> tile_bootstrap({"a": a}, gt, tile=2, metric="iou")
+    Traceback (most recent call last):
+    ...
+    ValueError: metric must be 'pq' or 'dice', got 'iou'
     """
+    if metric not in ("pq", "dice"):
+        raise ValueError(f"metric must be 'pq' or 'dice', got {metric!r}")
     if not isinstance(preds, dict) or not preds:
         raise ValueError("preds must be a non-empty dict: name -> instance map")
     n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
+    if metric == "dice":
+        return _tile_bootstrap_dice(preds, gt_labels, tile, n_resamples, seed)
     tiles = {k: tile_outcomes(v, gt_labels, tile) for k, v in preds.items()}
     n_tiles = next(iter(tiles.values())).shape[1]
     draws = np.random.default_rng(seed).integers(0, n_tiles, (n_resamples, n_tiles))
@@ -659,6 +680,34 @@ def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int 
 
     return {"n_tiles": n_tiles, "pq": {k: float(pq_of(t, np.arange(n_tiles))) for k, t in tiles.items()},
             "resamples": {k: pq_of(t, draws) for k, t in tiles.items()}}
+
+
+def _tile_bootstrap_dice(preds: dict, gt_labels: Any, tile: int, n_resamples: int, seed: int) -> dict[str, Any]:
+    """:func:`tile_bootstrap` with ``metric="dice"`` (``preds`` and ``n_resamples`` already checked)."""
+    tile = check_int(tile, "tile", minimum=1)
+    gt = _instance_map(gt_labels, "gt_labels") > 0
+    if gt.shape[0] % tile or gt.shape[1] % tile:
+        raise ValueError(f"the map's sides {gt.shape} must be multiples of tile={tile}")
+
+    def per_tile(mask: np.ndarray) -> np.ndarray:          # pixel counts per tile, row-major as tile_outcomes
+        rows, cols = mask.shape[0] // tile, mask.shape[1] // tile
+        return mask.reshape(rows, tile, cols, tile).sum(axis=(1, 3)).ravel().astype(float)
+
+    counts = {}
+    for name, labels in preds.items():
+        pred = _instance_map(labels, f"preds[{name!r}]")
+        check_same_shape(pred, gt)
+        counts[name] = np.stack([per_tile((pred > 0) & gt), per_tile(pred > 0) + per_tile(gt)])
+    n_tiles = gt.size // tile ** 2
+    draws = np.random.default_rng(seed).integers(0, n_tiles, (n_resamples, n_tiles))   # as the PQ bootstrap
+
+    def dice_of(c: np.ndarray, d: np.ndarray) -> np.ndarray:
+        both, total = c[:, d].sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return 2 * both / total
+
+    return {"n_tiles": n_tiles, "dice": {k: float(dice_of(c, np.arange(n_tiles))) for k, c in counts.items()},
+            "resamples": {k: dice_of(c, draws) for k, c in counts.items()}}
 
 
 __all__ += ["tile_outcomes", "tile_bootstrap"]
@@ -971,75 +1020,3 @@ def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
     held = n_inside > 0.5 * np.bincount(g.ravel())[ids]          # more than half of the true object inside
     groups = [ids[held & (pids == c)].tolist() for c in np.unique(pids[held])]
     return [[int(i) for i in grp] for grp in groups if len(grp) >= 2]
-
-
-_tile_bootstrap_pq = tile_bootstrap          # the PQ bootstrap above; the wrapper below adds ``metric``
-
-
-def tile_bootstrap(preds: Any, gt_labels: Any, tile: int = 64, n_resamples: int = 2000,   # noqa: F811
-                   seed: int = 0, metric: str = "pq") -> dict[str, Any]:
-    """Paired tile bootstrap of PQ (objects) or Dice (foreground pixels), with the same draws.
-
-    ``metric="pq"`` is the PQ bootstrap described above (objects belong to the tile of their
-    centre). ``metric="dice"`` resamples the same tiles, drawn by the same ``seed``, and
-    recomputes Dice = 2 |pred ∩ truth| / (|pred| + |truth|) of the foreground pixels (label > 0)
-    that the drawn tiles hold, so a PQ and a Dice bootstrap of one seed pair tile for tile.
-
-    Parameters
-    ----------
-    preds : mapping name -> 2-D instance map (one shape, that of ``gt_labels``).
-    gt_labels : 2-D true instance map.
-    tile : side of a tile in pixels; the map's sides must be multiples of it.
-    n_resamples : number of resamples.
-    seed : seed of ``numpy.random.default_rng`` that draws the tiles.
-    metric : ``"pq"`` or ``"dice"``.
-
-    Returns
-    -------
-    dict
-        ``n_tiles`` (int); ``metric``: name -> the score of all tiles once (e.g. ``out["dice"]``);
-        ``resamples``: name -> array of ``n_resamples`` scores.
-
-    Examples
-    --------
-    >>> gt = np.zeros((4, 4), int); gt[:2, :2] = 1
-    >>> a = np.zeros((4, 4), int); a[:2, :1] = 7; a[3, 3] = 8           # half of 1 found; 8 false
-    >>> out = tile_bootstrap({"a": a, "truth": gt}, gt, tile=2, n_resamples=3, metric="dice")
-    >>> out["n_tiles"], round(out["dice"]["a"], 3), out["dice"]["truth"], out["resamples"]["a"].shape
-    (4, 0.571, 1.0, (3,))
-    >>> tile_bootstrap({"a": a}, gt, tile=2, metric="iou")
-    Traceback (most recent call last):
-    ...
-    ValueError: metric must be 'pq' or 'dice', got 'iou'
-    """
-    if metric not in ("pq", "dice"):
-        raise ValueError(f"metric must be 'pq' or 'dice', got {metric!r}")
-    if metric == "pq":
-        return _tile_bootstrap_pq(preds, gt_labels, tile=tile, n_resamples=n_resamples, seed=seed)
-    if not isinstance(preds, dict) or not preds:
-        raise ValueError("preds must be a non-empty dict: name -> instance map")
-    n_resamples = check_int(n_resamples, "n_resamples", minimum=1)
-    tile = check_int(tile, "tile", minimum=1)
-    gt = _instance_map(gt_labels, "gt_labels") > 0
-    if gt.shape[0] % tile or gt.shape[1] % tile:
-        raise ValueError(f"the map's sides {gt.shape} must be multiples of tile={tile}")
-
-    def per_tile(mask: np.ndarray) -> np.ndarray:          # pixel counts per tile, row-major as tile_outcomes
-        rows, cols = mask.shape[0] // tile, mask.shape[1] // tile
-        return mask.reshape(rows, tile, cols, tile).sum(axis=(1, 3)).ravel().astype(float)
-
-    counts = {}
-    for name, labels in preds.items():
-        pred = _instance_map(labels, f"preds[{name!r}]")
-        check_same_shape(pred, gt)
-        counts[name] = np.stack([per_tile((pred > 0) & gt), per_tile(pred > 0) + per_tile(gt)])
-    n_tiles = gt.size // tile ** 2
-    draws = np.random.default_rng(seed).integers(0, n_tiles, (n_resamples, n_tiles))   # as the PQ bootstrap
-
-    def dice_of(c: np.ndarray, d: np.ndarray) -> np.ndarray:
-        both, total = c[:, d].sum(axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return 2 * both / total
-
-    return {"n_tiles": n_tiles, "dice": {k: float(dice_of(c, np.arange(n_tiles))) for k, c in counts.items()},
-            "resamples": {k: dice_of(c, draws) for k, c in counts.items()}}
