@@ -808,7 +808,7 @@ def recorded(name, n):
     return experiments.recorded_or_run(name, lambda: loss_training()[0][n])
 
 loss_runs = {"cross-entropy alone": recorded("02_loss_ce", "ce"), "cross-entropy + Dice": hist,
-             "soft Dice alone": recorded("02_loss_dice", "dice")}   # to train them: loss_training()[0]
+             "soft Dice alone": recorded("02_loss_dice", "dice")}  # to train: loss_training()[0]
 print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at 120':>15} "
       f"{'val mIoU at 120':>16}")
 for name, h in loss_runs.items():
