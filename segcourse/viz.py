@@ -1361,24 +1361,10 @@ MERGE_COLOUR: tuple[int, int, int] = _pal.ERROR_COLOURS["merge"]
 
 
 def merged_groups(pred: Any, gt: Any) -> list[list[int]]:
-    """True ids held together by one prediction: for each predicted object that holds more than half
-    of each of two or more true objects, those true ids.
+    """:func:`segcourse.instances.merged_groups` (true ids held together by one prediction), under
+    the name the figures' lessons call.
 
-    Parameters
-    ----------
-    pred, gt : (H, W) int arrays
-        Predicted and true instance maps (0 = background).
-
-    Returns
-    -------
-    list of list of int
-        One list of true ids (ascending) per merging prediction, in the order of the prediction ids.
-
-    Examples
-    --------
-    >>> gt = np.array([[1, 1, 2, 2, 0, 3, 3]])
-    >>> pred = np.array([[5, 5, 5, 5, 0, 6, 6]])     # 5 holds nuclei 1 and 2; 6 holds 3 alone
-    >>> merged_groups(pred, gt)
+    >>> merged_groups(np.array([[5, 5, 5, 5, 0, 6, 6]]), np.array([[1, 1, 2, 2, 0, 3, 3]]))
     [[1, 2]]
     """
     from .instances import merged_groups as _merged_groups   # the figures' helper, computed in instances
