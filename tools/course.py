@@ -23,6 +23,9 @@ With ``--record`` the lesson's kernel saves each run it trains live and hands to
 into ``segcourse/results/runs/``: the runs whose numbers the lesson's prose reads, the same on
 every CPU once shipped. Without it, the lesson loads the runs already there.
 
+``density`` prints each lesson's main-body words and code lines against its budget
+(``tools/density.py``; ``tests/test_density.py`` enforces it).
+
 ``points`` prints the table of exercise points per lesson (automatic / by hand) that the README
 embeds, read from the solutions' nbgrader metadata (``--update-readme`` writes it there).
 
@@ -408,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     pal.add_argument("--out", default=str(ROOT / "docs" / "palette.png"))
     pts = sub.add_parser("points", help="print the README's points table (from the solutions' nbgrader metadata)")
     pts.add_argument("--update-readme", action="store_true", help="write the table into README.md")
+    sub.add_parser("density", help="print each lesson's main-body words and code lines against its budget")
     args = ap.parse_args(argv)
     if args.command == "palette":
         import matplotlib
@@ -426,6 +430,11 @@ def main(argv: list[str] | None = None) -> int:
             print("README.md " + ("updated" if points.update_readme() else "already up to date"))
         else:
             print(points.points_table(), end="")
+        return 0
+    if args.command == "density":
+        import density  # tools/density.py
+
+        print(density.density_table(), end="")
         return 0
     names = resolve(args.names)
     if args.command == "timings":
