@@ -148,12 +148,13 @@ print("\n".join("".join("#" if v else "." for v in row) for row in editor.mask))
 
 # %% nbgrader={"grade": false, "grade_id": "paint", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
+# three of the four target pixels (1 FN) and two pixels above the target (2 FP): IoU 3 / (3 + 2 + 1)
 painted = """
 .##.
 .##.
 .#..
 ....
-"""  # three of the four target pixels (1 FN) and two pixels above the target (2 FP): IoU 3 / (3 + 2 + 1)
+"""
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_paint", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -212,7 +213,7 @@ def boundary_iou(pred, target, dilation_ratio):
     p = np.asarray(pred) != 0
     t = np.asarray(target) != 0
     d = max(1, int(round(dilation_ratio * np.hypot(*t.shape))))
-    size = 2 * d + 1                                   # d erosions by a 3×3 square = one by a (2d+1)-square
+    size = 2 * d + 1                     # d erosions by a 3×3 square = one by a (2d+1)-square
     bp = p & ~ndimage.minimum_filter(p, size=size, mode="constant", cval=False)
     bt = t & ~ndimage.minimum_filter(t, size=size, mode="constant", cval=False)
     union = np.count_nonzero(bp | bt)
@@ -241,7 +242,9 @@ cm = np.array([[900,    0,   2,  0,   5],
 
 # %% nbgrader={"grade": false, "grade_id": "confused", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-confused = ("road", "car")  # 25 + 20 = 45: the largest cm[i, j] + cm[j, i] off the diagonal (road/sidewalk 41, road/lane marking 35 with the largest single cell, 30)
+# 25 + 20 = 45: the largest cm[i, j] + cm[j, i] off the diagonal (road/sidewalk 41,
+# road/lane marking 35 with the largest single cell, 30)
+confused = ("road", "car")
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "check_confused", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -270,14 +273,14 @@ def rgb_to_ids(rgb, table):
     rgb = np.asarray(rgb)
     keys = np.array(list(table))
     colours = np.array(list(table.values()))
-    same = (rgb[..., None, :] == colours).all(axis=-1)       # (..., C): pixel colour == colour of row c?
+    same = (rgb[..., None, :] == colours).all(axis=-1)       # (..., C): pixel colour == row c's?
     return np.where(same.any(axis=-1), keys[same.argmax(axis=-1)], 255)
     ### END SOLUTION
 
 
 def ids_to_rgb(ids, table):
     ### BEGIN SOLUTION
-    lut = np.zeros((256, 3), np.uint8)                       # one row per possible id, not per class
+    lut = np.zeros((256, 3), np.uint8)                       # one row per possible id
     lut[list(table)] = list(table.values())
     lut[255] = (224, 224, 192)                               # void
     return lut[np.asarray(ids)]
