@@ -430,7 +430,21 @@ print(card_text)
 # %% [markdown]
 # The crops mark wrong pixels, not TP/FP/FN: in a label map each is an FP of one class and an FN
 # of another. Boundary IoU shows the road's edge errors: 0.654, against mask IoU 0.872.
+
+# %% [markdown]
+# ## Summary
 #
+# * A mask answers *which class?* for every pixel; a boolean array, a label map and a one-hot stack
+#   hold the same answer, and a PNG stores it losslessly when its pixels are ids, not colours.
+# * IoU = TP / (TP + FP + FN). Dice = 2·IoU / (1 + IoU) rises with IoU and is never below it.
+# * Two empty masks have no IoU: `segcourse` returns NaN, so the image drops out of the mean.
+# * With several classes, read per-class IoU beside the confusion matrix: it says which class was
+#   taken for which.
+# * A one-pixel shift leaves the 10×10 square a mask IoU of 0.818 and a boundary IoU of 0.333: the
+#   band along the outline sees what the mask hides.
+# * A sigmoid turns logits into probabilities; the threshold that makes the mask is a choice to report.
+
+# %% [markdown]
 # ## Pass check
 #
 # You pass when you can:
