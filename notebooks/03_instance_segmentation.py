@@ -1,23 +1,21 @@
 # %% [markdown]
 # # 03 · Instance segmentation: from blobs to countable objects
 #
-# Semantic segmentation paints every cell pixel "cell". When two cells touch, their pixels form
-# **one blob**: the label map cannot count them. *Instance* segmentation gives every object its
-# own id. This lesson opens the classical pipeline (connected components, the distance transform,
-# markers, the watershed) step by step in plain numpy, then lets a small network learn the part
-# the pipeline gets wrong. We score with panoptic quality, the score of **panoptic**
-# segmentation (semantic *stuff* plus countable *things*), here for one thing class, "cell".
+# Semantic segmentation paints every cell pixel "cell": two touching cells form **one blob**,
+# and the label map cannot count them. *Instance* segmentation gives every object its own id.
+# We open the classical pipeline (connected components, distance transform, markers, watershed)
+# in plain numpy, then let a small network learn the part it gets wrong, and score with
+# panoptic quality (PQ).
 #
 # **After this lesson you can**
 #
 # 1. explain, with a picture, why one blob per class cannot count touching objects;
-# 2. follow connected components and a watershed flood written out by hand, and check them
-#    against scipy and scikit-image;
-# 3. split touching objects with a distance transform, markers and a watershed, and tune
+# 2. write connected components and a watershed flood by hand, checked against scipy and
+#    scikit-image;
+# 3. split touching objects with a distance transform, markers and a watershed; tune
 #    `min_distance`;
-# 4. match predicted to true instances and score a data set with panoptic quality (PQ), average
-#    precision (AP) and count error;
-# 5. train a network on an instance-aware target (a distance map) and seed a watershed from it;
+# 4. match predicted to true instances; score with PQ, average precision (AP), count error;
+# 5. seed a watershed from a network trained on an instance-aware target;
 # 6. decide between semantic and instance segmentation for a task.
 
 # %%
@@ -32,7 +30,7 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import find_boundaries, watershed
 
-from segcourse import data, experiments, instances, models, palette, train, viz
+from segcourse import data, experiments, instances, metrics, models, palette, train, viz
 from segcourse.viz import legend_below                   # a figure helper: a legend under a panel
 from tqdm.auto import tqdm
 
@@ -41,12 +39,10 @@ np.set_printoptions(precision=3, suppress=True)
 # %% [markdown]
 # ## 1 · Lone cells and touching cells
 #
-# `data.touching_cells` draws fluorescent cells. With `isolated=0.5` each new cell has an even
-# chance of starting a new cluster; otherwise it touches an earlier cell or overlaps it by up to
-# a tenth of the sum of their radii (`overlap=0.1`). A shared pixel goes to the cell whose centre
-# is relatively closer: cells meet along a **shared boundary** (real images add **occlusion**).
-# It returns `instances` (0 = background, 1..k = one id per cell) and `labels`, the semantic
-# mask (every cell is class 1).
+# `data.touching_cells` draws fluorescent cells. Each new cell starts a cluster (chance
+# `isolated=0.5`) or touches an earlier one, overlapping by up to a tenth of their radii; a
+# shared pixel goes to the closer centre (real images add **occlusion**). It returns `instances`
+# (0 = background, 1..k = one id per cell) and `labels`, the semantic mask.
 
 # %%
 cells = data.touching_cells(200, seed=0, overlap=0.1, isolated=0.5)
@@ -55,21 +51,6 @@ n_blobs = np.array([ndimage.label(m)[1] for m in cells.labels])
 print(f"{n_cells.sum()} cells in 200 images ({n_cells.min()} to {n_cells.max()} per image)")
 print(f"images where some cells touch (fewer blobs than cells): {np.sum(n_blobs < n_cells)}")
 print(f"images where every cell stands alone                     : {np.sum(n_blobs == n_cells)}")
-
-# %%
-lone_area = []                                   # the area of each cell alone in its blob
-for m, t in zip(cells.labels, cells.instances):
-    blobs = ndimage.label(m)[0]
-    for b in range(1, blobs.max() + 1):
-        ids_in_blob = np.unique(t[blobs == b])
-        if len(ids_in_blob) == 1:
-            lone_area.append(np.sum(t == ids_in_blob[0]))
-print(f"cells alone in their blob: {len(lone_area)} of {n_cells.sum()}")
-cell_area = np.concatenate([np.bincount(t.ravel())[1:] for t in cells.instances])   # px per cell
-whole = min(lone_area)                           # the smallest whole cell (a lone disc)
-print(f"cell areas: {cell_area.min()} to {cell_area.max()} px; the smallest lone cell has "
-      f"{whole} px, and {np.sum(cell_area < whole)} cells keep fewer pixels than that "
-      "(neighbours cover the rest)")
 
 # %%
 i = int(np.argmax((n_cells - n_blobs >= 2) & (n_blobs >= 2)))   # lone cells and a cluster
@@ -83,15 +64,14 @@ fig.tight_layout()
 print(f"image {i}: {n_cells[i]} cells, {n_blobs[i]} blobs in the semantic mask")
 
 # %% [markdown]
-# Middle: semantic segmentation, one class. Right: the truth, one colour and outline per cell.
-# Lone and touching cells are both common (the counts above), so connected components, next,
-# are a fair baseline. Some cells keep only a sliver of their disc (the last line).
+# Middle: the semantic mask, one class. Right: the truth, one colour per cell. Lone and touching
+# cells are both common (the counts above).
 #
 # ## 2 · Connected components, by hand and with scipy
 #
-# Call every connected region one object. Written out, it is a **flood fill**: at each mask pixel
-# without an id, start a new id and spread it to every mask neighbour reachable from there (a
-# queue). "Neighbour" is a choice: the 4 pixels sharing an edge, or also the 4 corners (8).
+# Call every connected region one object: a **flood fill** starts a new id at each mask pixel
+# without one and spreads it to every reachable mask neighbour. "Neighbour" is a choice: the 4
+# pixels sharing an edge, or also the 4 corners (8).
 
 # %%
 def components_by_hand(mask, neighbours=((-1, 0), (1, 0), (0, -1), (0, 1))):
@@ -136,61 +116,31 @@ print(f"image {i}: true number of cells {n_cells[i]}, connected components {naiv
       f"count error {instances.count_error(naive, cells.instances[i])}")
 
 # %% [markdown]
-# On the lone cells components are exactly right; the touching cells merge into one component, so
-# the count is too low: *a single blob per class cannot separate touching instances*.
+# Touching cells merge into one component, so the count is too low: *a single blob per class
+# cannot separate touching instances*.
 #
 # ## 3 · The distance transform: where the centres are
 #
-# For every mask pixel, how far is the nearest background pixel? Centres of cells are far from
-# it; the "neck" where two cells touch is close to it. So a merged blob usually becomes hills,
-# one per cell (not always: counted below). Take two touching cells, each with a hilltop of its
-# own, and read the map along the line between the tops (`instances.touching_pairs` samples it
-# every half pixel):
+# For every mask pixel, how far is the nearest background pixel? Cell centres are far from it,
+# the "neck" where two cells touch is close. Read the map along the line between the tops of two
+# touching cells (`instances.touching_pairs` samples it every half pixel):
 
 # %%
 mask = cells.labels[i].astype(bool)
 dist = ndimage.distance_transform_edt(mask)
-inst = cells.instances[i]
-pairs = instances.touching_pairs(inst, dist)     # (id a, id b, rows, cols, the map along the line)
-
-
-def neck_depth(pair):
-    """The lowest point of the line, as a share of the lower top: small = a deep neck."""
-    return pair[4].min() / min(pair[4][0], pair[4][-1])
-
-
-id_a, id_b, rr, cc, prof = min(pairs, key=neck_depth)
-along = np.hypot(rr - rr[0], cc - cc[0])
-crossing = along[np.argmax(inst[np.round(rr).astype(int), np.round(cc).astype(int)] != id_a)]
-print(f"cells {id_a} and {id_b} touch; the line crosses no other cell; "
-      f"{len(pairs)} pairs of this image qualify")
-print(f"tops: {prof[0]:.1f} px and {prof[-1]:.1f} px from the background; the lowest point, "
-      f"{prof.min():.1f} px, lies {along[np.argmin(prof)]:.1f} px along the line, where it "
-      f"passes from one cell to the other at {crossing:.1f} px")
+pairs = instances.touching_pairs(cells.instances[i], dist)   # (id a, id b, rows, cols, profile)
+# the pair with the deepest neck: the lowest point as a share of the lower top
+id_a, id_b, rr, cc, prof = min(pairs, key=lambda p: p[4].min() / min(p[4][0], p[4][-1]))
+print(f"touching cells {id_a} and {id_b}: tops {prof[0]:.1f} px and {prof[-1]:.1f} px from the "
+      f"background, the lowest point between them {prof.min():.1f} px")
 
 # %%
-line_colour = palette.rgb(palette.SERIES[0])
-dots = dict(ms=7, mfc="white", mec="black", mew=1)       # the two tops
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-im = axes[0].imshow(dist, cmap="magma")
-axes[0].set_title("distance to background")
-axes[0].set_axis_off()
-axes[0].plot(cc, rr, color=line_colour, lw=3)
-axes[0].plot(cc[[0, -1]], rr[[0, -1]], "o", **dots)
-fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance to background (px)")
-axes[1].plot(along, prof, color="black")
-axes[1].plot(along[[0, -1]], prof[[0, -1]], "o", **dots)
-axes[1].set(title="along the line (white dots: the tops)", xlabel="position along the line (px)",
-            ylabel="distance to background (px)", ylim=(0, None))
-fig.tight_layout()
+fig, axes = viz.distance_profile(dist, rr, cc, prof)
 
 # %% [markdown]
-# The line starts on the hill of one cell, dips at the neck where the two cells meet, and climbs
-# the hill of the other: one peak per cell, a valley between them (the numbers above).
-#
-# That is the usual case, not the rule. Over the 200 images, count the cells that hold no peak of
-# the mask's distance map (`peak_local_max` with `min_distance=2`, as in section 4) and those that
-# hold two or more:
+# One hill per cell, a valley at the neck (the numbers above). That is the usual case, not the
+# rule: count the cells that hold no peak of the mask's distance map (`peak_local_max`, as in
+# section 4) and those that hold two or more:
 
 # %%
 peaks_per_cell = []                              # per image: mask-distance peaks in each true cell
@@ -204,20 +154,15 @@ print(f"cells with no peak of their own: {no_peak} of {n_cells.sum()}; "
       f"with two or more peaks: {several}")
 
 # %% [markdown]
-# A cell without a peak shares its hill with a neighbour, so a watershed seeded from the peaks
-# usually merges the two. A cell with two peaks risks being split (Appendix B counts both).
+# A cell without a peak shares its hill with a neighbour: a watershed seeded from the peaks
+# will merge the two. A cell with two peaks risks a split (Appendix B counts both).
 #
 # ## 4 · Markers and the watershed, by hand
 #
-# 1. **markers**: the local maxima of the distance map at least `min_distance` pixels apart
-#    (`peak_local_max`), each with its own id;
-# 2. **flood**: grow every marker over `-dist` (hilltops are now basins), always from the lowest
-#    pixel reached so far; a pixel goes to the first flood that reaches it, so where two floods
-#    meet is the border between two cells;
+# 1. **markers**: the peaks of the distance map, at least `min_distance` pixels apart;
+# 2. **flood**: grow every marker over `-dist` (hilltops become basins), always from the lowest
+#    pixel reached so far (a priority queue); where two floods meet is a border between cells;
 # 3. the mask keeps the flood off the background.
-#
-# The flood is a priority queue (`heapq`): pop the lowest pixel, give its free neighbours its id,
-# push them. Written out, then checked against scikit-image's `watershed`:
 
 # %%
 def flood(height, markers, mask):
@@ -246,8 +191,8 @@ split = flood(-dist, markers, mask)
 print(f"{len(peaks)} markers -> {split.max()} objects (truth: {n_cells[i]} cells)")
 
 # %% [markdown]
-# The same flood on all 200 masks, against scikit-image; then again with every height moved by a
-# random millionth of a pixel, so that no two pixels tie:
+# Against scikit-image's `watershed` on all 200 masks, as they are and with every height moved
+# by a random millionth of a pixel:
 
 # %%
 rng = np.random.default_rng(0)
@@ -270,17 +215,16 @@ print("flood by hand and skimage.segmentation.watershed(-dist, markers, mask=mas
       f"pixel (no ties), on {sum(same_untied)}")
 
 # %% [markdown]
-# The two floods differ only at **ties** (pixels of equal height): the same map on 159 of 200
-# images, on all 200 once the ties are broken. From here on we use scikit-image's `watershed`.
-# On our image, against the components of section 2:
+# The two floods differ only at **ties** (pixels of equal height): they agree on all 200 once
+# the ties are broken. `instances.separate_touching` wraps these lines. On our image:
 
 # %%
 fig = viz.compare_instances(cells.images[i], cells.instances[i],
                             {"components": naive, "watershed": split}, lead=1, figsize=(13, 3.3))
 im = fig.axes[0].imshow(dist, cmap="magma")
 fig.axes[0].set_title("distance map and markers")
-fig.axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mec=line_colour, mew=2,
-                 label="marker (peak)")
+fig.axes[0].plot(peaks[:, 1], peaks[:, 0], "o", ms=6, mfc="none", mew=2,
+                 mec=palette.rgb(palette.SERIES[0]), label="marker (peak)")
 fig.colorbar(im, ax=fig.axes[0], fraction=0.046, label="distance (px)")
 legend_below(fig.axes[0])
 viz.one_legend(fig)                                       # one legend for the four panels
@@ -292,45 +236,22 @@ print(f"image {i}: the watershed matches {m_split.tp} of {n_cells[i]} cells ({m_
       "(red):", under)
 
 # %% [markdown]
-# Left: one grey circle per marker, on the hills. The other panels share colours: a prediction
-# that matches a true cell (IoU above 0.5, section 5a) takes that cell's colour; an unmatched
-# prediction is red. A lavender outline marks a **merge**, a prediction covering a tenth or more
-# of each of two or more cells (the rule of section 5a's counts): solid if it matches none of
-# them, dashed if it matches one. In blue, the cells the *watershed* misses: it finds 6 of the 8
-# cells here, the components 3.
-#
-# `instances.separate_touching` wraps these lines (and gives a marker to a component without any
-# peak); it gives the same map on every image here:
-
-# %%
-def watershed_by_hand(m, min_distance):
-    d = ndimage.distance_transform_edt(m)
-    comp = ndimage.label(m)[0]
-    pk = peak_local_max(d, min_distance=min_distance, labels=comp, exclude_border=False)
-    mk = np.zeros(m.shape, np.int32)
-    mk[tuple(pk.T)] = np.arange(1, len(pk) + 1)
-    return watershed(-d, mk, mask=m)
-
-
-same = sum(np.array_equal(watershed_by_hand(m.astype(bool), 2),
-                          instances.separate_touching(m, min_distance=2))
-           for m in cells.labels)
-print(f"by hand and instances.separate_touching agree on {same} of 200 images")
+# Left: one grey circle per marker. Elsewhere a prediction that matches a true cell (IoU above
+# 0.5, section 5a) takes its colour, an unmatched one is red; a lavender outline marks a
+# **merge** (a prediction covering a tenth or more of two or more cells), and blue the cells the
+# watershed misses: it finds 6 of the 8 cells here, the components 3.
 
 # %% [markdown]
 # ## 5a · Scoring instances: matching, PQ, count error
 #
-# A predicted and a true cell **match** when their IoU is above 0.5. The cells of one map do not
-# overlap, so a cell can share more than half of the union with at most one cell of the other
-# map: the matching is unique. Then
+# A predicted and a true cell **match** when their IoU is above 0.5; cells of one map do not
+# overlap, so the matching is unique. Then
 #
 # * **TP** = matched pairs, **FP** = predicted cells with no partner, **FN** = true cells missed;
 # * **SQ** (segmentation quality) = mean IoU of the matched pairs: how good the masks are;
 # * **RQ** (recognition quality) = TP / (TP + ½FP + ½FN), an F1 score of finding the cells;
 # * **PQ** (panoptic quality, Kirillov et al. 2019) = SQ × RQ
 #   = Σ IoU of the pairs / (TP + ½FP + ½FN).
-#
-# The library computes them as `torchmetrics` (PQ) and `pycocotools` (mask IoU, COCO AP) do.
 
 # %%
 m = instances.match_instances(split, cells.instances[i])
@@ -339,31 +260,16 @@ print("pairs (pred id, true id, IoU):", [(p, g, round(v, 3)) for p, g, v in m.pa
 print({k: round(v, 3) for k, v in instances.panoptic_quality(split, cells.instances[i]).items()})
 
 # %% [markdown]
-# Over a data set, Kirillov et al. **pool** TP, FP, FN and the IoUs of all images first, then take
-# the ratio (`instances.dataset_panoptic_quality`): PQ = SQ × RQ holds exactly, and an image with
-# many cells weighs more. By hand, for the watershed of section 4 (`min_distance=2`) on all 200
-# images:
+# Over a data set, Kirillov et al. **pool** TP, FP, FN and the IoUs of all images, then take the
+# ratio (`instances.dataset_panoptic_quality`), so an image with many cells weighs more.
 
 # %%
 preds = {"connected components": [instances.label_components(s) for s in cells.labels],
          "watershed": [instances.separate_touching(s, min_distance=2) for s in cells.labels]}
 
-tp = fp = fn = 0
-iou_sum = 0.0
-for pred, truth in zip(preds["watershed"], cells.instances):
-    m = instances.match_instances(pred, truth)
-    tp, fp, fn = tp + m.tp, fp + m.fp, fn + m.fn
-    iou_sum += sum(v for _, _, v in m.pairs)
-sq, rq = iou_sum / tp, tp / (tp + fp / 2 + fn / 2)
-print(f"pooled over 200 images: TP {tp}, FP {fp}, FN {fn} | "
-      f"SQ {sq:.3f} × RQ {rq:.3f} = PQ {sq * rq:.3f}")
-pooled_ws = instances.dataset_panoptic_quality(preds["watershed"], cells.instances)
-print("instances.dataset_panoptic_quality:", {k: round(v, 3) for k, v in pooled_ws.items()})
-
 # %% [markdown]
-# **The knob: `min_distance`.** Too small, and a ragged cell grows several peaks (it shatters);
-# too large, and two close centres share one marker (a merge). A knob tuned on the images it is
-# scored on flatters the score, so we tune on a separate **tuning set** (200 images, seed 1):
+# **The knob: `min_distance`.** Too small, and a ragged cell shatters into several peaks; too
+# large, and two close centres share one marker. We tune it on a separate **tuning set**:
 
 # %%
 tuning = data.touching_cells(200, seed=1, overlap=0.1, isolated=0.5)
@@ -380,37 +286,29 @@ best_md = max(sweep, key=lambda md: sweep[md]["pq"])
 print("highest PQ on the tuning set: min_distance =", best_md)
 
 # %% [markdown]
-# `min_distance=1` over-splits (the most objects and FPs). From 2 on, larger values miss more
-# cells; 3 makes fewer false positives than 2 (13 against 23) but misses more cells (128 against
-# 108), and PQ weighs both: 2 scores 0.888, just above 3's 0.885. We keep `min_distance=2`.
-#
-# Both methods, with the per-image PQ beside the pooled one and the count error of every image:
+# `min_distance=1` over-splits (the most objects and FPs); from 2 on, larger values miss more
+# cells (the table above). We keep `min_distance=2`, the highest PQ. Both methods on the
+# lesson's images:
 
 # %%
-per_image = {}
-print(f"{'method':>22} | pooled PQ = SQ × RQ   | per-image PQ: median [quartiles] | "
-      f"mean |count error| | counted right")
+per_image = {}                                 # per-image PQ, to find the worst image
+print(f"{'method':>22} | pooled PQ = SQ × RQ   | mean |count error| | counted right")
 for name, pred in preds.items():
-    pairs_of = list(zip(pred, cells.instances))
     pooled = instances.dataset_panoptic_quality(pred, cells.instances)
-    per_image[name] = np.array([instances.panoptic_quality(p, t)["pq"] for p, t in pairs_of])
-    err = np.array([instances.count_error(p, t) for p, t in pairs_of])
-    q1, med, q3 = np.percentile(per_image[name], [25, 50, 75])
+    per_image[name] = np.array([instances.panoptic_quality(p, t)["pq"]
+                                for p, t in zip(pred, cells.instances)])
+    err = np.array([instances.count_error(p, t) for p, t in zip(pred, cells.instances)])
     print(f"{name:>22} | {pooled['pq']:.3f} = {pooled['sq']:.3f} × {pooled['rq']:.3f} | "
-          f"{med:.3f} [{q1:.3f}, {q3:.3f}]{'':>12} | {np.abs(err).mean():18.2f} | "
-          f"{np.mean(err == 0):.0%}")
+          f"{np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 
 # %% [markdown]
-# Components reach a pooled PQ of 0.515 and count only 8% of the images right. The watershed
-# lifts the pooled PQ to 0.889 (SQ 0.952 × RQ 0.933) and cuts the mean count error from 2.58
-# cells to 0.51. Its middle half of images score between 0.830 and 0.994, a spread one pooled
-# number hides.
+# The watershed lifts the pooled PQ from 0.515 to 0.889 and cuts the mean count error from 2.58
+# cells to 0.51 (the table above).
 #
-# Which mistakes remain? Sort every unmatched prediction: a **merge** covers at least a tenth of
-# two or more true cells; a **split piece** covers one true cell that another prediction matches;
-# anything else is **other**. Sort every missed cell: **inside a merge** (a merge FP covers it),
-# **covered by a match** (a prediction matched to another cell covers at least half of it) or
-# **other** (`instances.fp_fn_kinds` counts them):
+# Which mistakes remain? An unmatched prediction is a **merge** (it covers a tenth or more of two
+# or more true cells), a **split piece** (it covers a cell another prediction matches) or
+# **other**. A missed cell lies **inside a merge**, is **covered by a match** (half of it is
+# under a prediction matched to another cell) or **other** (`instances.fp_fn_kinds`):
 
 # %%
 fp_kinds, fn_kinds = instances.fp_fn_kinds(preds["watershed"], cells.instances)
@@ -418,10 +316,10 @@ print(f"watershed false positives: {sum(fp_kinds.values())} |", fp_kinds)
 print(f"watershed false negatives: {sum(fn_kinds.values())} |", fn_kinds)
 
 # %% [markdown]
-# Of the watershed's 37 false positives, 23 are merges and 14 split pieces; of its 111 missed
-# cells, 44 lie inside a merge and 67 under a prediction matched to another cell. The FP count
-# understates merging: a merged blob that still matches one of its cells costs no FP (Appendix B
-# counts them). The worst image, coloured as before:
+# The watershed merges more often than it splits (23 merges, 14 split pieces), and most missed
+# cells lie under a prediction matched to a neighbour. A merged blob that still matches one of
+# its cells costs no FP: 68 matched objects swallow a missed cell, against 23 merge FPs
+# (Appendix B counts them). The worst image, coloured as before:
 
 # %%
 i_bad = int(np.argmin(per_image["watershed"]))
@@ -436,13 +334,11 @@ print(f"image {i_bad}: TP {m.tp}, FP {m.fp}, FN {m.fn}, "
 # %% [markdown]
 # ## 5b · Average precision: scoring objects ranked by confidence
 #
-# A model also says how sure it is, which COCO's **average precision (AP)** scores. Give each
-# object a confidence (in section 6: its mean cell probability), rank all objects of all images
-# by it, and walk down the list: precision and recall after every object trace a curve; AP is
-# the area under it, averaged over ten IoU thresholds of a match, 0.50 to 0.95 (AP50: the first
-# alone), in `instances.dataset_average_precision`.
-#
-# By hand, on six predictions for five true cells, already ranked and matched (a hit or not):
+# COCO's **average precision (AP)** scores how sure a model is. Rank all objects by a confidence
+# (in section 6: their mean cell probability) and walk down the list: precision and recall after
+# every object trace a curve; AP is the area under it, averaged over the IoU thresholds of a
+# match 0.50, 0.55, ..., 0.95 (AP50: the first alone). By hand, on six ranked predictions for
+# five true cells:
 
 # %%
 hit = np.array([1, 1, 0, 1, 0, 1])     # most confident first: 1 = matches a true cell, 0 = an FP
@@ -455,8 +351,8 @@ print(f"precision at each hit: {precision[hit == 1].round(3)}; their sum / {n_tr
 
 # %% [markdown]
 # Each hit adds the precision reached at it; a cell never found adds nothing. COCO first makes
-# the curve non-increasing (the envelope) and reads it at every hundredth of recall. By hand, and
-# with the helper on the same ranking drawn as instance maps:
+# the curve non-increasing (the envelope) and reads it at every hundredth of recall; the helper
+# `instances.dataset_average_precision` gets the same on the ranking drawn as instance maps:
 
 # %%
 envelope = np.maximum.accumulate(precision[::-1])[::-1]   # best precision at this recall or beyond
@@ -474,28 +370,21 @@ toy = instances.dataset_average_precision([pred_toy], [confidence_toy], [truth_t
 print(f"COCO's interpolated AP by hand {coco:.3f}; "
       f"instances.dataset_average_precision {toy['ap']:.3f}")
 
-# %% [markdown]
-# The helper agrees with that version, and repeats it at each IoU threshold. The two curves:
-
-# %%
 viz.ranking_curve(recall, precision, envelope, hit)
-print(f"area under the envelope, read at 101 recall levels: {coco:.3f}; "
-      "levels above the last recall "
-      f"({recall[-1]:.1f}), read as 0: {np.sum(at >= len(recall))}")
+print(f"recall levels above the last recall ({recall[-1]:.1f}), read as 0: "
+      f"{np.sum(at >= len(recall))}")
 
 # %% [markdown]
-# Each hit moves recall a fifth to the right; each false positive drops the precision straight
-# down. The envelope fills every dip with the best precision still to come. Recall stops at 0.8
-# (the fifth cell is never found), so the 20 recall levels above it add 0 to the mean.
+# Each false positive drops the precision; the envelope fills every dip with the best precision
+# still to come. Recall stops at 0.8, so the 20 recall levels above it add 0 to the mean.
 
 # %% [markdown]
 # ## 6 · Another route: predict the boundary as a class
 #
-# A model can be trained on **three** classes: background, cell interior, cell boundary; the
-# boundary class separates touching cells by construction. Every cell pixel is interior (1),
-# except the cell's inner outline (`find_boundaries(inst, mode="inner")`: cell pixels next to
-# another id, background included), which is boundary (2). By hand, checked against
-# `instances.boundary_class_map`, with the share of each class:
+# Train a model on **three** classes: background, cell interior, cell boundary; the boundary
+# class separates touching cells by construction. Every cell pixel is interior (1) except the
+# cell's inner outline, which is boundary (2). By hand, checked against
+# `instances.boundary_class_map`:
 
 # %%
 def three_class_target(inst):
@@ -514,13 +403,9 @@ print(f"share of the pixels: background {share[0]:.1%}, interior {share[1]:.1%},
       f"boundary {share[2]:.1%}")
 
 # %% [markdown]
-# The boundary is a rare class, so the shipped model adds a soft Dice loss to cross-entropy (its
-# card: `ce+dice`); lesson 02 (section 6) shows how Dice gives a thin class the weight of a
-# large one.
-#
-# Back to instances: the interior's connected components are the seeds (almost always one per
-# cell: the last line below counts); a watershed floods the distance to the interior from them
-# over the cell pixels. By hand, then checked against `instances.instances_from_boundary_classes`:
+# The boundary is a rare class, so the shipped model adds a Dice loss to cross-entropy (lesson 02,
+# section 6, shows why). Back to instances: the interior's components are the seeds (almost
+# always one per cell: the last line below counts); a watershed grows them over the boundary:
 
 # %%
 def cells_from_boundary_classes(label_map):
@@ -528,13 +413,7 @@ def cells_from_boundary_classes(label_map):
     to_interior = ndimage.distance_transform_edt(label_map != 1)   # 0 inside, rising outwards
     return watershed(to_interior, seeds, mask=label_map > 0)       # seeds grow over the boundary
 
-three = targets[i]
-rebuilt = cells_from_boundary_classes(three)
-print("cells in the truth:", cells.instances[i].max(), "| rebuilt from the 3-class target:",
-      rebuilt.max(), "| PQ:",
-      round(instances.panoptic_quality(rebuilt, cells.instances[i])["pq"], 3))
 
-# %%
 rebuilt_all = [cells_from_boundary_classes(t) for t in targets]
 same = sum(np.array_equal(o, instances.instances_from_boundary_classes(t))
            for o, t in zip(rebuilt_all, targets))
@@ -549,8 +428,8 @@ print(f"all 200 targets: {n_seeds:,} interior components for {int(n_cells.sum())
 # %% [markdown]
 # ### The shipped boundary model
 #
-# The course ships a `TinyUNet` trained on this target (its card below). On our 200 images we
-# compare three ways of getting instances from the *model's* output:
+# The course ships a `TinyUNet` trained on this target (its card below). Three ways of getting
+# instances from the *model's* output:
 
 # %%
 cell_model = models.pretrained("cells")
@@ -569,43 +448,34 @@ methods = {
     "watershed (model's mask)": lambda p: instances.separate_touching(p > 0, min_distance=2),
     "boundary-class recipe": lambda p: instances.instances_from_boundary_classes(p),
 }
+
+
+def mean_prob(objs):
+    """Each object's confidence: its mean probability of being cell, from the shipped model."""
+    return [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:])))
+            for o, pr in zip(objs, cell_prob)]
+
+
 objects_by = {}
 print(f"{'method':>29} | pooled PQ |  AP   | AP50  | mean |count error| | counted right")
 for name, make in tqdm(methods.items(), desc="scoring the methods", total=len(methods)):
     objects = objects_by[name] = [make(p) for p in three_pred]
-    confidence = [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:])))
-                  for o, pr in zip(objects, cell_prob)]
     pq = instances.dataset_panoptic_quality(objects, cells.instances)["pq"]
-    ap = instances.dataset_average_precision(objects, confidence, cells.instances)
+    ap = instances.dataset_average_precision(objects, mean_prob(objects), cells.instances)
     err = np.array([instances.count_error(o, t) for o, t in zip(objects, cells.instances)])
     print(f"{name:>29} | {pq:9.3f} | {ap['ap']:.3f} | {ap['ap_per_threshold'][0.5]:.3f} | "
           f"{np.abs(err).mean():18.2f} | {np.mean(err == 0):.0%}")
 print("AP averages over the IoU thresholds", list(ap["ap_per_threshold"]))
 
 # %% [markdown]
-# The recipe leads: pooled PQ 0.943 against 0.889 (watershed) and 0.515 (components), AP in the
-# same order (0.896, 0.802, 0.323), and it miscounts by 0.30 cells instead of 0.51. Where does
-# the boundary class matter? Not on the lone cells, and not on the mask. Count both, then the
-# cells the recipe matches and the watershed on the model's mask misses:
+# The recipe leads on every column (the table above): pooled PQ 0.943 against the watershed's
+# 0.889, and it miscounts by 0.30 cells. Where does the boundary class matter? Count the cells
+# the recipe matches and the watershed on the model's mask misses:
 
 # %%
 matches_of = {name: [instances.match_instances(o, t) for o, t in zip(objs, cells.instances)]
               for name, objs in objects_by.items()}
 tp_of = {name: np.array([m_.tp for m_ in ms]) for name, ms in matches_of.items()}
-blobs_of = [ndimage.label(s)[0] for s in cells.labels]
-lone_blobs = [[b for b in range(1, bl.max() + 1) if len(np.unique(t[bl == b])) == 1]
-              for bl, t in zip(blobs_of, cells.instances)]
-for name, objs in objects_by.items():
-    missed = extra = 0
-    for o, t, bl, lone_b, m_ in zip(objs, cells.instances, blobs_of, lone_blobs, matches_of[name]):
-        found = {g for _, g, _ in m_.pairs}
-        for b in lone_b:
-            missed += int(np.unique(t[bl == b])[0]) not in found
-            extra += max(len(np.unique(o[bl == b])[np.unique(o[bl == b]) > 0]) - 1, 0)
-    print(f"{name:>29}: misses {missed} of the {sum(map(len, lone_blobs))} lone cells, "
-          f"{extra} extra objects on them")
-
-# %%
 WS_MODEL, RECIPE = "watershed (model's mask)", "boundary-class recipe"   # objects_by keys
 gain = tp_of[RECIPE] - tp_of[WS_MODEL]
 print("images where the recipe matches more cells than the watershed: "
@@ -618,13 +488,10 @@ print(f"cells the recipe matches and the watershed misses: {len(gained)}; "
       f"with no mask-distance peak of their own (section 3): {n_peakless}")
 
 # %% [markdown]
-# The mask is not the difference: it differs from the truth in 10 of 819,200 pixels, and the
-# components and watershed rows score as on the true mask (section 5a). The predicted boundary
-# separates cells with no peak of their own: 39 of the 50 cells the recipe gains have none. It
-# matches more cells than the watershed in 33 images, fewer in 2.
-#
-# The image (other than image 63 of section 5a) where the recipe gains the most cells; the bottom
-# row enlarges the dashed box 4 × 4:
+# The mask is not the difference (it differs from the truth in 10 pixels). The predicted boundary
+# separates cells with no peak of their own: 39 of the 50 cells the recipe gains have none. The
+# image (other than image 63 of section 5a) where it gains the most; the bottom row enlarges the
+# dashed box 4 × 4:
 
 # %%
 class_names = cell_model.card["dataset"]["class_names"]     # background, interior, boundary
@@ -641,18 +508,15 @@ print(f"image {j}: {n_cells[j]} cells; watershed TP {tp_of[WS_MODEL][j]}, "
       instances.fp_fn_kinds([objects_by[WS_MODEL][j]], [cells.instances[j]])[0])
 
 # %% [markdown]
-# On image 91 the watershed matches 2 of the 8 cells, the recipe 6. The truth panels mark in blue
-# the recipe's misses only, not the watershed's. Appendix B counts which cells the two methods
-# miss, by size and by peaks.
+# On image 91 the watershed matches 2 of the 8 cells, the recipe 6 (blue marks the recipe's
+# misses only). Appendix B counts which cells the two methods miss, by size and by peaks.
 #
 # ## 7 · Learn the target the watershed needs: a distance map per instance
 #
 # The watershed fails where the *mask's* distance map has one hill for two cells. The truth knows
 # better: for every cell pixel, the distance to the nearest pixel **outside its own cell**. It
-# drops to 1 where two cells touch, so every cell gets a hill of its own (sometimes with two
-# peaks: Appendix C counts them). A network can learn it from the image, and
-# seed the watershed. By hand, one cell at a time (padded: the image edge counts as outside),
-# then `instances.instance_distance_map`, on image 63:
+# drops to 1 where two cells touch, so every cell gets a hill of its own. A network can learn it
+# and seed the watershed. By hand, one cell at a time, on image 63:
 
 # %%
 inst_dist = np.zeros(cells.instances[i_bad].shape)
@@ -664,42 +528,18 @@ print("by hand and instances.instance_distance_map agree:",
 
 # %%
 mask_dist_i = ndimage.distance_transform_edt(cells.labels[i_bad])
-top = max(mask_dist_i.max(), inst_dist.max())            # one colour scale for both maps
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-titles = (f"image {i_bad}, mask: distance to background",
-          f"image {i_bad}, target: outside own cell")
-for ax, d_, title in zip(axes, (mask_dist_i, inst_dist), titles):
-    im = ax.imshow(d_, cmap="magma", vmin=0, vmax=top)
-    ax.set_title(title, fontsize=10)
-    ax.set_axis_off()
-    fig.colorbar(im, ax=ax, fraction=0.046, label="distance (px)")
-fig.tight_layout()
-print(f"highest value: mask distance {mask_dist_i.max():.1f} px, "
-      f"instance distance {inst_dist.max():.1f} px")
+fig, axes = viz.heat_row({f"image {i_bad}, mask: distance to background": mask_dist_i,
+                          f"image {i_bad}, target: outside own cell": inst_dist},
+                         "distance (px)", cmap="magma", vmin=0, figsize=(8, 3.4))
 for name, d_ in (("mask distance", mask_dist_i), ("instance distance", inst_dist)):
     n_found = instances.watershed_from_distance(d_, cells.labels[i_bad], min_distance=2).max()
     print(f"{name:>17}: watershed finds {n_found} objects (truth {n_cells[i_bad]})")
 
 # %% [markdown]
-# Is the target visible in the image? Inside each cell, correlate the brightness with the target:
-
-# %%
-dome = []                                        # per cell: brightness against the target
-exact_dist = [instances.instance_distance_map(t_) for t_ in cells.instances]   # reused in the table
-for im_, t_, d_ in zip(cells.images, cells.instances, exact_dist):
-    grey = im_.mean(-1)
-    dome += [np.corrcoef(grey[t_ == c], d_[t_ == c])[0, 1]
-             for c in range(1, t_.max() + 1) if np.sum(t_ == c) > 20]
-dome = np.array(dome)
-print(f"brightness against the target inside a cell: median correlation {np.median(dome):.2f}, "
-      f"above 0.3 in {np.mean(dome > 0.3):.0%} of {len(dome)} cells (those over 20 px)")
-
-# %% [markdown]
 # The `TinyUNet` of lesson 01 with **one output channel** regresses this map (divided by 5) with
 # a mean squared error, on new images; `fit` also trains a boundary net (section 6) of the same
 # width on the same batches: a matched budget. Both runs are loaded as recorded (README: "Same
-# numbers on every machine"); you train one live in exercise 4b, or here with
-# `fit(models.TinyUNet(3, 1, width=8), y, torch.nn.functional.mse_loss, "the distance target")`.
+# numbers on every machine"); you train one live in exercise 4b.
 
 # %%
 SCALE, steps, batch = 5.0, 150, 16
@@ -747,12 +587,6 @@ history3 = experiments.recorded_or_run(
 run3 = experiments.recorded_run("03_boundary_matched", live_boundary, history3)
 
 # %%
-rec_loss = run["history"]["loss"]
-print(f"recorded run ({run['card']['cpu']}): mean loss of the first 10 steps "
-      f"{rec_loss[:10].mean():.4f}, of the last 10 {rec_loss[-10:].mean():.4f}")
-print(f"trained on {len(x)} images (seed 100), {steps} steps of {batch} images; targets "
-      f"(distance / {SCALE:g}) on cell pixels: mean {float(y[y > 0].mean()):.2f}, "
-      f"largest {float(y.max()):.2f}")
 n_dist, n_matched = (models.count_parameters(r_["model"]) for r_ in (run, run3))
 n_boundary, seen = models.count_parameters(cell_model), cell_model.card["training"]["images_seen"]
 print(f"the distance net and the matched boundary net: {n_dist:,} and {n_matched:,} parameters, "
@@ -788,19 +622,12 @@ print(f"kept σ = {best_sigma}; scored on the lesson's {len(cells.images)} image
       f"which neither training nor tuning saw")
 
 # %% [markdown]
-# The predicted map is first blurred with a Gaussian, since each one-pixel bump would become a
-# marker. The width σ is a knob, chosen like `min_distance` on the tuning set: σ = 0.5 scores
-# highest there (PQ 0.886, against 0.851 without blur and 0.873 for σ = 1).
-#
-# Seeding is section 4 on the predicted map: cell pixels are where it exceeds `threshold=0.5` px;
-# markers are its peaks at least 2 px apart (`instances.watershed_from_distance`). The rivals:
+# The predicted map is first blurred, since each one-pixel bump would become a marker; the
+# width σ is a knob, tuned like `min_distance` (the table above). Seeding is section 4 on the
+# predicted map (`instances.watershed_from_distance`: cell pixels where it exceeds 0.5 px). The
+# rivals:
 
 # %%
-def mean_prob(objs):
-    """Each object's confidence: its mean probability of being cell, from the shipped model."""
-    return [dict(zip(np.unique(o)[1:].tolist(), ndimage.mean(pr, o, np.unique(o)[1:])))
-            for o, pr in zip(objs, cell_prob)]
-
 def seeded(d_, mask=None, **kw):
     """Section 4 on a distance map: cells where it exceeds 0.5 px, markers 2 px apart."""
     return instances.watershed_from_distance(d_, mask, min_distance=2, threshold=0.5, **kw)
@@ -814,19 +641,15 @@ rivals = {"components (true mask)": preds["connected components"],
           "boundary-class recipe": objects_by[RECIPE],
           "recipe, matched budget": [instances.instances_from_boundary_classes(p)
                                      for p in matched_classes]}
+exact_dist = [instances.instance_distance_map(t_) for t_ in cells.instances]
 exact_seeded = [seeded(d_, return_markers=True) for d_ in exact_dist]
 # the truth's own map, without and with blur: the ceiling of the learned rows
 rivals["exact target, σ 0"] = [o for o, _ in exact_seeded]
 rivals["exact target, σ 0.5"] = [seeded(ndimage.gaussian_filter(d_, 0.5)) for d_ in exact_dist]
-weights = {"components (true mask)": 0, "watershed (true mask)": 0, "learned distance": n_dist,
-           "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary,
-           "recipe, matched budget": n_matched,
-           "exact target, σ 0": 0, "exact target, σ 0.5": 0}   # the cost: network parameters
 
 # %% [markdown]
-# Every row is scored the same way on the lesson's 200 images (Appendix C prints all eight, with
-# AP). First the four that answer the question: the watershed (true mask), the learned distance
-# alone and flooded in the model's mask, and the exact target (σ 0.5), the ceiling:
+# All eight rows are scored alike (Appendix C prints them). The four that answer the question,
+# with the exact target (σ 0.5) as the ceiling:
 
 # %%
 scored = {}                                   # name -> (pooled scores, mean |count error|, AP)
@@ -851,46 +674,30 @@ print(f"boundary-class recipe: PQ {pq_of[RECIPE]:.3f}; on the distance net's bud
       f"{pq_of['recipe, matched budget']:.3f}, FN {scored['recipe, matched budget'][0]['fn']}")
 
 # %% [markdown]
-# The learned distance **counts better** than the watershed (true mask): RQ 0.956 against 0.933,
-# FN 85 against 111, mean count error 0.38 against 0.51. It draws **blurrier outlines**: SQ 0.926
-# against 0.952, so its PQ stays just below (0.885 against 0.889). Flooding its markers in the
-# model's mask fixes the outlines (SQ 0.961, PQ 0.921). Of the gap to the exact target's 0.988,
-# 0.036 comes from that mask and 0.067 from the markers (the lines above).
+# The learned distance **counts better** than the watershed (true mask): RQ 0.956 against 0.933
+# (the table has FN and count error). It draws **blurrier outlines** (SQ 0.926 against 0.952), so
+# its PQ stays just below. Flooding its markers in the model's mask fixes the outlines; the
+# rest of the gap to the exact target comes from the markers (the lines above).
 #
-# Image by image, the learned distance against the watershed (true mask), and the kinds of the
-# learned distance's mistakes (section 5a):
+# The learned distance's mistakes (section 5a's kinds), and image 91 again:
 
 # %%
-per_img = {name: np.array([[instances.panoptic_quality(o, t)[k] for k in ("pq", "sq", "rq")]
-                           for o, t in zip(rivals[name], cells.instances)])
-           for name in ("watershed (true mask)", "learned distance")}
-diff = per_img["learned distance"] - per_img["watershed (true mask)"]   # columns PQ, SQ, RQ; no NaN
-lower, higher = np.sum(diff < -1e-9, axis=0), np.sum(diff > 1e-9, axis=0)
-print(f"per image, learned distance vs watershed: lower SQ on {lower[1]}, lower PQ on {lower[0]}, "
-      f"higher RQ on {higher[2]} (lower on {lower[2]}) of 200 images")
 fp_l, fn_l = instances.fp_fn_kinds(learned, cells.instances)
 print("learned distance, false positives:", fp_l, "| false negatives:", fn_l)
-
-# %%
 k = j                                                    # the cluster of section 6
 lab, mk = seeded(dist_pred[k], return_markers=True)
 r = instances.match_instances(lab, cells.instances[k])
-no_id = (cells.labels[k] > 0) & (lab == 0)      # cell pixels below the threshold: hatched
 fig = viz.distance_rows_figure(cells.images[k], dist_pred[k], lab, mk, cells.instances[k])
 print(f"image {k}: learned distance TP {r.tp}, FP {r.fp}, FN {r.fn}; its missed cells:",
       instances.fp_fn_kinds([lab], [cells.instances[k]])[1])
-print("cell pixels the learned map leaves unlabelled (below the threshold, hatched): "
-      f"{np.sum(no_id)}")
 
 # %% [markdown]
-# On image 91 the learned distance matches 6 of the 8 cells, as the recipe does, and misses 2
-# (sorted above the figure); 10 hatched cell pixels get no id. Of its 12 false positives, 11 are
-# merges (the kinds above the figure).
+# On image 91 the learned distance matches 6 of the 8 cells, as the recipe does. Most of its
+# false positives over all images are merges (the kinds above the figure).
 #
-# The shipped recipe leads (PQ 0.943) on a larger budget: 385,779 parameters and 9,920 images
-# seen, against 96,873 and 2,400 (printed with the recorded run). On the distance net's budget it
-# falls to PQ 0.825 and misses 216 cells, the learned distance 85 (the lines above the verdict).
-# Appendix C repeats both from a second seed.
+# The shipped recipe leads (PQ 0.943) on a larger budget (parameters and images seen: printed
+# with the recorded run). On the distance net's budget it falls to PQ 0.825 and misses 216
+# cells, the learned distance 85 (the lines above the verdict; Appendix C adds a second seed).
 
 # %% [markdown]
 # ## 8 · Semantic or instance?
@@ -903,16 +710,10 @@ print("cell pixels the learned map leaves unlabelled (below the threshold, hatch
 # | a per-pixel answer is enough, with no post-processing step | per-object boundaries matter |
 # | inference must cost one forward pass and nothing more | a post-processing step per image is affordable (timed below) |
 #
-# An id map cannot hold overlapping objects; COCO stores one run-length encoded (RLE) mask per
-# object, so two masks may share pixels.
-#
-# Two families: **top-down** (a detector proposes a box per object, a second head predicts a mask
-# inside it: Mask R-CNN) and **bottom-up** (this lesson: predict a per-pixel target, then group
-# pixels). StarDist predicts the distance to the outline along fixed rays; Cellpose predicts a
-# flow towards each cell's centre and groups the pixels whose flows end together.
-#
-# What the post-processing costs per image on this machine's CPU, next to the forward pass of
-# the shipped boundary model (the numbers vary by machine):
+# An id map cannot hold overlapping objects; COCO stores one mask per object, which may share
+# pixels. Two families: **top-down** (a detector proposes boxes, a head predicts a mask in each:
+# Mask R-CNN) and **bottom-up** (this lesson: a per-pixel target, then grouping; StarDist's rays,
+# Cellpose's flows). What post-processing costs per image on this CPU, next to the forward pass:
 
 # %% tags=["nbval-ignore-output"]
 def ms_per_image(fn, items):
@@ -922,11 +723,8 @@ def ms_per_image(fn, items):
     return 1000 * (time.perf_counter() - start) / len(items)
 
 
-def forward_pass(batch):
-    return train.predict(cell_model, batch, device="cpu")
-
-
-forward = ms_per_image(forward_pass, [cells.images[:50]]) / 50        # one batch of 50
+forward = ms_per_image(lambda b: train.predict(cell_model, b, device="cpu"),
+                       [cells.images[:50]]) / 50                     # one batch of 50
 ws_ms = ms_per_image(lambda m: instances.separate_touching(m, min_distance=2), cells.labels[:50])
 recipe_ms = ms_per_image(instances.instances_from_boundary_classes, three_pred[:50])
 print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per image | "
@@ -935,8 +733,7 @@ print(f"forward pass of the boundary model (a batch of 50): {forward:.2f} ms per
 
 # %% [markdown]
 # The percentages are what post-processing adds to the forward pass: all that the "faster
-# inference" of semantic segmentation saves here (CPU times; on a GPU only the network would speed
-# up, not measured).
+# inference" of semantic segmentation saves here (CPU times).
 
 # %% [markdown]
 # ## Evidence card
@@ -951,10 +748,8 @@ class_maps = [(title, m_[w], class_legend)
 fig = viz.instance_rows_figure(cells.images[w], truth_w, {RECIPE: o}, figsize=(15, 6.6),
                                maps=[(f"image {w}", cells.images[w], None), *class_maps])
 viz.one_legend(fig, ncol=4)                              # one legend for the ten panels
-inter = [np.sum((three_pred[w] == c) & (targets[w] == c)) for c in range(3)]
-union = [np.sum((three_pred[w] == c) | (targets[w] == c)) for c in range(3)]
-iou_w = np.divide(inter, union)                # per class: background, interior, boundary
-dice_w = 2 * np.divide(inter, np.add(inter, union))   # Dice = 2I / (|A| + |B|) = 2I / (I + U)
+iou_w = metrics.per_class_iou(three_pred[w], targets[w], 3)   # background, interior, boundary
+dice_w = metrics.per_class_dice(three_pred[w], targets[w], 3)
 fig.suptitle(f"image {w}: PQ {pq_recipe[w]:.3f} | interior IoU {iou_w[1]:.3f} | "
              f"boundary IoU {iou_w[2]:.3f}")
 fig.set_layout_engine("constrained")
@@ -972,12 +767,12 @@ for name, (r, err, _) in summary.items():
           f"mean |count error| {err:.2f} over 200 images")
 
 # %% [markdown]
-# Image 156 is the boundary-class recipe's worst image (PQ 0.639, against 0.991 on its median
-# image): of its 6 touching cells it matches 4 and misses 2, each covered by the object matched
-# to its neighbour (the first line above the card). The predicted classes score well pixel by
-# pixel (IoU 0.929 interior, 0.860 boundary: the title), but the boundary has a gap between each
-# missed cell and its neighbour, so their interiors join: 4 seeds for 6 cells. A thin class can
-# be almost right and still merge two cells. The watershed (true mask) does worse here (PQ 0.355).
+# Image 156 is the boundary-class recipe's worst image (PQ 0.639): of its 6 touching cells it
+# misses 2, each covered by the object matched to its neighbour (the first line above the card).
+# The predicted classes score well pixel by pixel (the title), but the boundary has a gap
+# between each missed cell and its neighbour, so their interiors join: 4 seeds for 6 cells. A
+# thin class can be almost right and still merge two cells. The watershed does worse here (PQ
+# 0.355).
 #
 # ## Summary
 #
@@ -1052,6 +847,7 @@ for name, hits in found.items():
           f"(of the {peakless.sum()} such cells)")
 
 # %%
+blobs_of = [ndimage.label(s)[0] for s in cells.labels]
 lone_cell = np.concatenate([[len(np.unique(t[bl == bl[t == c][0]])) == 1
                              for c in range(1, t.max() + 1)]
                             for t, bl in zip(cells.instances, blobs_of)])
@@ -1117,6 +913,10 @@ for md in (1, 8):                                # on the tuning set
 # of section 6) and the network parameters each costs:
 
 # %%
+weights = {"components (true mask)": 0, "watershed (true mask)": 0, "learned distance": n_dist,
+           "learned, model's mask": n_dist + n_boundary, "boundary-class recipe": n_boundary,
+           "recipe, matched budget": n_matched,
+           "exact target, σ 0": 0, "exact target, σ 0.5": 0}   # the cost: network parameters
 print(f"{'method':>22} | pooled PQ = SQ × RQ   |  AP   | AP50  | FP  | FN  | "
       "mean |count error| | net parameters")
 for name, (r, err, ap) in scored.items():

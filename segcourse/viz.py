@@ -4287,3 +4287,52 @@ def overlay_error_card(image: Any, target: Any, pred: Any, class_names: Sequence
 
 
 __all__ += ["instance_legend", "overlay_error_card"]
+
+
+def distance_profile(dist: Any, rows: Any, cols: Any, profile: Any, figsize: tuple[float, float] = (8, 3.4)):
+    """A distance map with a line drawn on it, beside the map's values along that line.
+
+    Parameters
+    ----------
+    dist : 2-D array, the distance map (px).
+    rows, cols : 1-D arrays of equal length (at least 2), the line's sample points in pixel coordinates.
+    profile : 1-D array of the same length, the map's values at those points.
+    figsize : the figure size in inches.
+
+    Returns
+    -------
+    (figure, axes): the map on the left, the profile on the right; white dots mark the line's two ends.
+
+    Examples
+    --------
+    >>> d = np.minimum.outer(np.arange(5.0), np.arange(5.0))
+    >>> fig, axes = distance_profile(d, np.array([1.0, 3.0]), np.array([1.0, 3.0]), np.array([1.0, 3.0]))
+    >>> axes[1].get_xlabel(), len(fig.axes)
+    ('position along the line (px)', 3)
+    >>> plt.close(fig)
+    """
+    dist = np.asarray(dist, dtype=float)
+    if dist.ndim != 2:
+        raise ValueError(f"dist has shape {dist.shape}: expected a 2-D distance map")
+    rows, cols, profile = (np.asarray(a, dtype=float) for a in (rows, cols, profile))
+    if not (rows.ndim == cols.ndim == profile.ndim == 1 and len(rows) == len(cols) == len(profile) >= 2):
+        raise ValueError(f"rows, cols and profile have lengths {len(rows)}, {len(cols)}, {len(profile)}: "
+                         "expected three 1-D arrays of one length, at least 2")
+    along = np.hypot(rows - rows[0], cols - cols[0])
+    dots = dict(ms=7, mfc="white", mec="black", mew=1)
+    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    im = axes[0].imshow(dist, cmap="magma")
+    axes[0].set_title("distance to background")
+    axes[0].set_axis_off()
+    axes[0].plot(cols, rows, color=_pal.rgb(_pal.SERIES[0]), lw=3)
+    axes[0].plot(cols[[0, -1]], rows[[0, -1]], "o", **dots)
+    fig.colorbar(im, ax=axes[0], fraction=0.046, label="distance to background (px)")
+    axes[1].plot(along, profile, color="black")
+    axes[1].plot(along[[0, -1]], profile[[0, -1]], "o", **dots)
+    axes[1].set(title="along the line (white dots: the tops)", xlabel="position along the line (px)",
+                ylabel="distance to background (px)", ylim=(0, None))
+    fig.tight_layout()
+    return fig, axes
+
+
+__all__ += ["distance_profile"]
