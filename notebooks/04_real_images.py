@@ -103,7 +103,7 @@ print(f"mean value per nucleus / background median ({bg:.0f}): dimmest nucleus {
 # a method has to find the line between them.
 #
 # `skimage.img_as_float` divides a `uint16` by its largest possible value: this image becomes
-# almost black. A **percentile normalisation** maps the 1st and 99.8th percentiles to 0 and 1 and
+# almost black. A **percentile normalisation** maps the `1` and `99.8` percentiles to 0 and 1 and
 # clips beyond them (`data.normalize_percentile`, as in StarDist's examples), so a few very bright
 # pixels cannot squash everything else:
 
