@@ -4336,3 +4336,395 @@ def distance_profile(dist: Any, rows: Any, cols: Any, profile: Any, figsize: tup
 
 
 __all__ += ["distance_profile"]
+
+
+# ------------------------------------------------------- lesson 04: one call per figure
+
+def _pair_of_slices(window: Any, shape: tuple[int, int], name: str) -> tuple[slice, slice]:
+    """``window`` as a pair of unit-step slices inside an image of ``shape``, or ValueError naming ``name``."""
+    ok = isinstance(window, tuple) and len(window) == 2 and all(
+        isinstance(s, slice) and s.step in (None, 1) and s.start is not None and s.stop is not None for s in window)
+    if ok:
+        ok = all(0 <= s.start < s.stop <= n for s, n in zip(window, shape))
+    if not ok:
+        raise ValueError(f"{name} must be a pair of slices with start and stop inside the {shape[0]}×{shape[1]} "
+                         f"image, e.g. np.s_[0:64, 0:64], got {window!r}")
+    return window
+
+
+def real_image_overview(toy_image: Any, grey: Any, truth: Any, crop: tuple[slice, slice]):
+    """A toy image beside a real one: the toy image, a crop of the real image at the toy's size, the
+    whole real image with the crop dashed, and the real image's instances (:func:`instance_overlay`).
+
+    Parameters
+    ----------
+    toy_image : (h, w, 3) array
+        One toy image, values in [0, 1].
+    grey : (H, W) float array
+        The real image, normalised to [0, 1].
+    truth : (H, W) int array
+        Its instance annotation (0 = background).
+    crop : pair of slices
+        The crop of ``grey`` to show beside the toy image, e.g. ``np.s_[192:256, 192:256]``.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> gt = np.zeros((16, 16), int); gt[2:6, 2:6] = 1; gt[9:14, 8:12] = 2
+    >>> fig = real_image_overview(np.zeros((8, 8, 3)), gt / 2.0, gt, np.s_[0:8, 0:8])
+    >>> [a.get_title() for a in fig.axes]
+    ['toy cells (8×8)', 'real, a 8×8 crop', 'percentile-normalised (16×16)', 'ground truth: 2 nuclei']
+    >>> real_image_overview(np.zeros((8, 8, 3)), gt / 2.0, gt, np.s_[0:8, 0:40])
+    Traceback (most recent call last):
+    ...
+    ValueError: crop must be a pair of slices with start and stop inside the 16×16 image, e.g. np.s_[0:64, 0:64], got (slice(0, 8, None), slice(0, 40, None))
+    >>> plt.close("all")
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    toy = np.asarray(toy_image)
+    if toy.ndim != 3 or toy.shape[-1] != 3:
+        raise ValueError(f"toy_image must be an (h, w, 3) RGB image, got shape {toy.shape}")
+    g = np.asarray(grey, dtype=float)
+    t = as_label_array(truth, "truth", ndims=(2,))
+    if g.ndim != 2 or g.shape != t.shape:
+        raise ValueError(f"grey must be a 2-D image of truth's shape {t.shape}, got shape {g.shape}")
+    rows, cols = _pair_of_slices(crop, g.shape, "crop")
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
+    axes[0].imshow(toy)
+    axes[0].set_title(f"toy cells ({toy.shape[0]}×{toy.shape[1]})")
+    axes[1].imshow(g[rows, cols], cmap="gray")
+    axes[1].set_title(f"real, a {rows.stop - rows.start}×{cols.stop - cols.start} crop")
+    axes[2].imshow(g, cmap="gray")
+    axes[2].set_title(f"percentile-normalised ({g.shape[0]}×{g.shape[1]})")
+    colour = _pal.rgb(_pal.NEUTRAL_COLOURS["ignored"])
+    dashed = {"linestyle": "--", "linewidth": 1.5}
+    axes[2].add_patch(_Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start,
+                                 rows.stop - rows.start, fill=False, edgecolor=colour, **dashed))
+    halo = [patheffects.withStroke(linewidth=3.5, foreground="black")]   # a light line, visible on white
+    swatch = Line2D([], [], color=colour, path_effects=halo, **dashed)
+    axes[2].legend([swatch], ["the crop (2nd panel)"], loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                   frameon=False, fontsize=8, handlelength=3)
+    n = len(np.unique(t)) - int((t == 0).any())
+    instance_overlay(g, t, ax=axes[3], title=f"ground truth: {n} nuclei")
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def threshold_histograms(values: Mapping[str, Any], chosen: float, chosen_label: str = "chosen"):
+    """Step histograms of pixel values, one per region, each with its own Otsu threshold (dashed), and
+    the chosen threshold (black), on a log count axis.
+
+    Parameters
+    ----------
+    values : mapping of str to array
+        Region name -> its pixel values in [0, 1] (at most 7 regions).
+    chosen : float
+        The threshold in use, drawn in black.
+    chosen_label : str
+        The legend text of the chosen threshold.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> fig = threshold_histograms({"train": rng.random(500), "test": rng.random(500) ** 2}, 0.4)
+    >>> [t.get_text()[:14] for t in fig.axes[0].get_legend().get_texts()]
+    ['train', 'Otsu of the tr', 'test', 'Otsu of the te', 'chosen: 0.400']
+    >>> threshold_histograms({}, 0.4)
+    Traceback (most recent call last):
+    ...
+    ValueError: values must map 1 to 7 region names to their pixel values, got 0 regions
+    >>> plt.close("all")
+    """
+    from skimage.filters import threshold_otsu
+
+    if not isinstance(values, Mapping) or not 1 <= len(values) <= 7:
+        n = len(values) if isinstance(values, Mapping) else type(values).__name__
+        raise ValueError(f"values must map 1 to 7 region names to their pixel values, got {n} regions")
+    chosen = check_float(chosen, "chosen", 0, 1)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for k, (name, v) in enumerate(values.items()):
+        v = np.ravel(np.asarray(v, dtype=float))
+        c = np.array(_pal.INSTANCE_COLOURS[6 * k % len(_pal.INSTANCE_COLOURS)]) / 255
+        ax.hist(v, np.linspace(0, 1, 81), histtype="step", color=c, linewidth=1.5, label=name)
+        otsu = threshold_otsu(v)
+        ax.axvline(otsu, color=c, linestyle="--", label=f"Otsu of the {name}: {otsu:.3f}")
+    ax.axvline(chosen, color="black", linewidth=1.5, label=f"{chosen_label}: {chosen:.3f}")
+    ax.set_yscale("log")
+    ax.set(xlabel="smoothed, percentile-normalised value", ylabel="pixels (log scale)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shift_zoom_figure(image: Any, full: Any, scaled: Any, truth: Any, window: tuple[slice, slice],
+                      speck_px: int = 50):
+    """One window, three panels: a model run at full size (its fragments under ``speck_px`` pixels
+    ringed, not filled), the same model on the rescaled image, and the truth (missed objects outlined),
+    in the colours of :func:`matched_overlay`. Titles give each panel's object count.
+
+    Parameters
+    ----------
+    image : (H, W) float array; full, scaled, truth : (H, W) int instance maps.
+    window : pair of slices, the part of the image to show.
+    speck_px : int, fragments smaller than this are ringed.
+
+    Returns
+    -------
+    tuple
+        ``(figure, fragment ids)``: the full-size objects in the window under ``speck_px`` pixels.
+
+    Examples
+    --------
+    >>> gt = np.zeros((20, 20), int); gt[2:10, 2:10] = 1; gt[12:18, 12:18] = 2
+    >>> full = gt.copy(); full[0, 15] = 3
+    >>> fig, frags = shift_zoom_figure(gt / 2.0, full, gt, gt, np.s_[0:20, 0:20], speck_px=5)
+    >>> frags, [a.get_title() for a in fig.axes]
+    ([3], ['model, full size: 3', 'model, scaled ×0.5: 2', 'truth: 2'])
+    >>> shift_zoom_figure(gt / 2.0, full, gt, gt, np.s_[0:20, 0:20], speck_px=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: speck_px must be a positive integer (fragments under it are ringed), got 0
+    >>> plt.close("all")
+    """
+    if isinstance(speck_px, bool) or not isinstance(speck_px, (int, np.integer)) or speck_px < 1:
+        raise ValueError(f"speck_px must be a positive integer (fragments under it are ringed), got {speck_px!r}")
+    t = as_label_array(truth, "truth", ndims=(2,))
+    maps = [as_label_array(m, n, ndims=(2,)) for m, n in ((full, "full"), (scaled, "scaled"))]
+    for m, n in zip(maps, ("full", "scaled")):
+        if m.shape != t.shape:
+            raise ValueError(f"{n} must have truth's shape {t.shape}, got {m.shape}")
+    win = _pair_of_slices(window, t.shape, "window")
+    g = np.asarray(image, dtype=float)[win]
+    full_z, scaled_z, truth_z = maps[0][win], maps[1][win], t[win]
+    areas = np.bincount(full_z.ravel())
+    frags = [int(i) for i in np.unique(full_z) if i and areas[i] < speck_px]
+    count = lambda m: len(np.unique(m[m > 0]))  # noqa: E731
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.6))
+    ring = ring_objects(axes[0], full_z, frags, f"ringed: {len(frags)} fragments under {speck_px} px (FP)")
+    colours = {i: c for i, c in matched_instance_colours(full_z, truth_z)[0].items() if i not in frags}
+    matched_overlay(g, np.where(np.isin(full_z, frags), 0, full_z), colours, ax=axes[0],
+                    title=f"model, full size: {count(full_z)}", extra=[(ring, ring.get_label())])
+    scaled_colours, truth_colours = matched_instance_colours(scaled_z, truth_z)
+    matched_overlay(g, scaled_z, scaled_colours, ax=axes[1], title=f"model, scaled ×0.5: {count(scaled_z)}")
+    from .instances import match_instances
+
+    missed = [int(i) for i in match_instances(scaled_z, truth_z).unmatched_gt]
+    zoom_missed = np.isin(truth_z, missed)
+    truth_colours = {i: c for i, c in truth_colours.items() if i not in missed}
+    matched_overlay(g, np.where(zoom_missed, 0, truth_z), truth_colours, ax=axes[2],
+                    title=f"truth: {count(truth_z)}", missed=zoom_missed)
+    fig.tight_layout()
+    return fig, frags
+
+
+def confidence_window(prob: Any, outline: Any, title: str = "P(cell)"):
+    """A probability map (:data:`palette.CONFIDENCE_CMAP`, 0 to 1) with a mask's outline in white.
+
+    Parameters
+    ----------
+    prob : (H, W) float array in [0, 1]; outline : (H, W) bool mask whose outline is drawn.
+    title : str, the panel's title.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> m = np.zeros((12, 12), bool); m[3:9, 3:9] = True
+    >>> fig = confidence_window(m * 0.9, m, "P(cell)")
+    >>> fig.axes[0].get_title(), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ('P(cell)', ['annotated outline'])
+    >>> confidence_window(m * 2.0, m)
+    Traceback (most recent call last):
+    ...
+    ValueError: prob must hold probabilities from 0 to 1, got values from 0 to 2
+    >>> plt.close("all")
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+
+    p = np.asarray(prob, dtype=float)
+    m = np.asarray(outline, dtype=bool)
+    if p.ndim != 2 or m.shape != p.shape:
+        raise ValueError(f"prob and outline must be 2-D arrays of one shape, got {p.shape} and {m.shape}")
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise ValueError(f"prob must hold probabilities from 0 to 1, got values from {p.min():g} to {p.max():g}")
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    im = ax.imshow(p, cmap=_pal.CONFIDENCE_CMAP, vmin=0, vmax=1)
+    ax.set_title(title)
+    ax.set_axis_off()
+    fig.colorbar(im, ax=ax, fraction=0.046, label="P(cell)")
+    ax.contour(m, levels=[0.5], colors="white", linewidths=0.8)
+    halo = [patheffects.withStroke(linewidth=3.5, foreground="black")]   # a white line on a white legend
+    legend_below(ax, [Line2D([], [], color="white", linewidth=1.5, path_effects=halo, label="annotated outline")])
+    fig.tight_layout()
+    return fig
+
+
+def target_pair(image: Any, target: Any, title: str):
+    """An image beside its regression target (magma, 0 to 1, colour bar at the side).
+
+    Examples
+    --------
+    >>> fig = target_pair(np.zeros((8, 8)), np.full((8, 8), 0.5), "distance / 5")
+    >>> [a.get_title() for a in fig.axes[:2]]
+    ['image', 'distance / 5']
+    >>> target_pair(np.zeros((8, 8)), np.zeros((4, 8)), "t")
+    Traceback (most recent call last):
+    ...
+    ValueError: image and target must be 2-D arrays of one shape, got (8, 8) and (4, 8)
+    >>> plt.close("all")
+    """
+    g, t = np.asarray(image, dtype=float), np.asarray(target, dtype=float)
+    if g.ndim != 2 or g.shape != t.shape:
+        raise ValueError(f"image and target must be 2-D arrays of one shape, got {g.shape} and {t.shape}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string (the target panel's title), got {title!r}")
+    fig, axes = plt.subplots(1, 2, figsize=(6.4, 6))
+    axes[0].imshow(g, cmap="gray")
+    axes[0].set_title("image")
+    im = axes[1].imshow(t, cmap="magma", vmin=0, vmax=1)
+    axes[1].set_title(title)
+    fig.colorbar(im, cax=axes[1].inset_axes([1.04, 0.1, 0.05, 0.8]), label="target")   # both panels keep one size
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def fate_row(image: Any, preds: Mapping[str, Any], gt: Any, speck_px: int = 25):
+    """One :func:`fate_panel` per prediction, side by side, with only the fullest legend kept; and each
+    prediction's :func:`fate_counts`.
+
+    Parameters
+    ----------
+    image : (H, W) float array; preds : mapping of name -> (H, W) instance map; gt : (H, W) instance map.
+    speck_px : int, unmatched predictions under this many pixels are ringed and counted as specks.
+
+    Returns
+    -------
+    tuple
+        ``(figure, {name: fate counts})``.
+
+    Examples
+    --------
+    >>> gt = np.zeros((12, 12), int); gt[:4, :4], gt[8:, 8:] = 1, 2
+    >>> fig, fates = fate_row(np.zeros((12, 12)), {"a": gt, "b": np.roll(gt, 1, axis=0)}, gt, speck_px=2)
+    >>> [a.get_title() for a in fig.axes], fates["a"]["TP"]
+    (['a (TP 2, FP 0, FN 0)', 'b (TP 2, FP 0, FN 0)'], 2)
+    >>> fate_row(np.zeros((12, 12)), {}, gt)
+    Traceback (most recent call last):
+    ...
+    ValueError: preds must map 1 to 4 names to instance maps, got 0
+    >>> plt.close("all")
+    """
+    if not isinstance(preds, Mapping) or not 1 <= len(preds) <= 4:
+        n = len(preds) if isinstance(preds, Mapping) else type(preds).__name__
+        raise ValueError(f"preds must map 1 to 4 names to instance maps, got {n}")
+    fig, axes = plt.subplots(1, len(preds), figsize=(4 * len(preds), 9.5), squeeze=False)
+    axes, fates = axes[0], {}
+    for ax, (name, pred) in zip(axes, preds.items()):
+        fate_panel(ax, image, pred, gt, name, ring_below=speck_px)
+        fates[name] = fate_counts(pred, gt, speck_px=speck_px)
+    fullest = max(axes, key=lambda a: len(a.get_legend().get_texts()) if a.get_legend() else -1)
+    for ax in axes:
+        if ax is not fullest and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.tight_layout(rect=(0, 0, 0.98, 1))   # room for the rings at the right edge
+    return fig, fates
+
+
+def distance_fate_figure(distance: Any, image: Any, pred: Any, gt: Any, name: str, cap_px: int = 5):
+    """A predicted distance map, the instances seeded from it by their fate (:func:`fate_panel`), and the
+    truth in the colours of its matches (:func:`truth_panel`). Titles give the object counts.
+
+    Examples
+    --------
+    >>> gt = np.zeros((12, 12), int); gt[:4, :4], gt[8:, 8:] = 1, 2
+    >>> fig = distance_fate_figure(np.zeros((12, 12)), np.zeros((12, 12)), gt, gt, "learned")
+    >>> [a.get_title() for a in fig.axes[:3]]
+    ['predicted distance', 'learned: 2 (TP 2, FP 0, FN 0)', 'truth: 2']
+    >>> distance_fate_figure(np.zeros((12, 12)), np.zeros((12, 12)), gt, gt, "learned", cap_px=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: cap_px must be a positive integer (the distance target's cap), got 0
+    >>> plt.close("all")
+    """
+    if isinstance(cap_px, bool) or not isinstance(cap_px, (int, np.integer)) or cap_px < 1:
+        raise ValueError(f"cap_px must be a positive integer (the distance target's cap), got {cap_px!r}")
+    p, t = as_label_array(pred, "pred", ndims=(2,)), as_label_array(gt, "gt", ndims=(2,))
+    count = lambda m: len(np.unique(m[m > 0]))  # noqa: E731
+    fig, axes = plt.subplots(1, 3, figsize=(12, 9.5))
+    im = axes[0].imshow(distance, cmap="magma", vmin=0, vmax=1)
+    axes[0].set_title("predicted distance")
+    axes[0].set_axis_off()
+    fig.colorbar(im, cax=axes[0].inset_axes([0.1, -0.05, 0.8, 0.025]), orientation="horizontal",
+                 label=f"predicted distance / {cap_px} px")      # under the panel: all three keep one size
+    fate_panel(axes[1], image, p, t, f"{name}: {count(p)}")
+    truth_panel(axes[2], image, p, t, f"truth: {count(t)}", method=name)
+    fig.tight_layout()
+    return fig
+
+
+def instance_card_zoomed(image: Any, pred: Any, gt: Any, scores: Mapping[str, float], notes: Sequence[str] = (),
+                         band: Any = None, marks: Mapping[str, Sequence[int]] | None = None, rim: Any = None,
+                         size: int = 128, step: int = 32):
+    """:func:`instance_card` whose error panel is zoomed (:func:`card_error_zoom`) on the ``size`` × ``size``
+    window, stepped by ``step``, that holds the most wrong pixels (the first such in row-major order); the
+    truth panel gets its match-colour legend and the boundary example is titled by its boundary IoU.
+
+    Returns
+    -------
+    tuple
+        ``(figure, summary_text, window)``: ``window`` is the zoomed pair of slices.
+
+    Examples
+    --------
+    >>> gt = np.zeros((16, 16), int); gt[1:5, 1:5] = 1; gt[9:14, 9:14] = 2
+    >>> pred = np.roll(gt, 1, axis=1)
+    >>> fig, _, win = instance_card_zoomed(np.zeros((16, 16)), pred, gt, {"PQ": 0.5}, band=gt > 0, size=8, step=4)
+    >>> win                                  # the larger object: 10 wrong pixels against 8
+    (slice(8, 16, None), slice(8, 16, None))
+    >>> instance_card_zoomed(np.zeros((16, 16)), pred, gt, {"PQ": 0.5}, band=gt > 0, size=32)
+    Traceback (most recent call last):
+    ...
+    ValueError: size must be a positive integer no larger than the 16×16 image, got 32
+    >>> plt.close("all")
+    """
+    p, t = as_label_array(pred, "pred", ndims=(2,)), as_label_array(gt, "gt", ndims=(2,))
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= min(t.shape):
+        raise ValueError(f"size must be a positive integer no larger than the {t.shape[0]}×{t.shape[1]} image, "
+                         f"got {size!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"step must be a positive integer (pixels between windows), got {step!r}")
+    fig, text = instance_card(image, p, t, scores, notes=notes, band=band, marks=marks, rim=rim)
+    target_ax = next((a for a in fig.axes if a.get_title().startswith("target")), None)
+    if target_ax is not None:
+        matched_legend_below(target_ax)
+    if rim is not None:
+        rim_ax = next((a for a in fig.axes if a.get_title().startswith("boundary example")), None)
+        if rim_ax is not None:
+            rim_ax.set_title(f"boundary IoU {rim[3]:.3f}")
+    wrong = (p > 0) != (t > 0)
+    windows = {(r, c): int(wrong[r:r + size, c:c + size].sum())
+               for r in range(0, t.shape[0] - size + 1, step) for c in range(0, t.shape[1] - size + 1, step)}
+    r0, c0 = max(windows, key=windows.get)
+    window = np.s_[r0:r0 + size, c0:c0 + size]
+    card_error_zoom(fig, window, label="errors, zoomed")
+    return fig, text, window
+
+
+__all__ += ["real_image_overview", "threshold_histograms", "shift_zoom_figure", "confidence_window",
+            "target_pair", "fate_row", "distance_fate_figure", "instance_card_zoomed"]

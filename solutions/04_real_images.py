@@ -487,7 +487,7 @@ checks.check_moments_ellipse(moments_ellipse)
 # %% [markdown]
 # ## 9 · Right count, wrong objects (1 point)
 #
-# Lesson section 8 filtered two coin segmentations alike, and both counted 24 objects. A count
+# The lesson's appendix C filtered two coin segmentations alike, and both counted 24 objects. A count
 # cannot say whether they are the same objects. Write `false_areas(pred, reference)` for two
 # instance maps: the areas, in pixels, of the objects of `pred` (ids above 0) that match no
 # object of `reference`, that is, whose best **IoU** (intersection over union) with any
