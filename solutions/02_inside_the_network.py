@@ -218,9 +218,9 @@ checks.check_unet(MyUNet)
 #
 # Section 1 of the lesson kept one pixel of each 8×8 block (TinyUNet's bottleneck), and the lanes
 # were left with almost no IoU. Max-pooling keeps the *largest* value of each block instead, so a
-# lane anywhere in the block survives. This is section 8's one-label-per-block cell with t = 0, on
-# section 1's reference scenes (`ref = data.road_scenes(200, seed=4242)`, lanes are class 3): call
-# a block lane if any of its pixels is, blow the 8×8 grid back up to 64×64, and set
+# lane anywhere in the block survives. On section 1's reference scenes
+# (`ref = data.road_scenes(200, seed=4242)`, lanes are class 3), call a block lane if any of its
+# pixels is, blow the 8×8 grid back up to 64×64, and set
 # `pooled_lane_iou` to the IoU of that coarse lane mask with the true one, as one IoU over the
 # pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
 
