@@ -341,8 +341,8 @@ print("largest difference between the two networks' logits:", float(diff))
 # %%
 in_train_mode = copy.deepcopy(hand).train()  # a copy: train mode updates the running averages
 with torch.no_grad():
-    for name, model in [("eval mode", hand), ("train mode", in_train_mode)]:
-        alone, in_batch = model(x_test[:1]), model(x_test)[:1]
+    for name, mode_net in [("eval mode", hand), ("train mode", in_train_mode)]:
+        alone, in_batch = mode_net(x_test[:1]), mode_net(x_test)[:1]
         gap = float((alone - in_batch).abs().max())
         print(f"{name:>10}: scene 0 alone vs in a batch of 50, largest logit difference {gap:.2f}")
 
@@ -360,16 +360,16 @@ with torch.no_grad():
 # %%
 scene = ref[:1]
 with torch.no_grad():
-    logits = shipped(torch.tensor(scene.images).permute(0, 3, 1, 2))[0]     # (5, 64, 64)
-r, c = np.unravel_index(int(logits.softmax(0).max(0).values.argmin()), (64, 64))  # least sure
-z = logits[:, r, c]
+    scene_logits = shipped(torch.tensor(scene.images).permute(0, 3, 1, 2))[0]     # (5, 64, 64)
+r, c = np.unravel_index(int(scene_logits.softmax(0).max(0).values.argmin()), (64, 64))  # least sure
+z = scene_logits[:, r, c]
 p = torch.exp(z) / torch.exp(z).sum()                      # softmax by hand
 print(f"pixel {int(r), int(c)}, true class {ref.class_names[scene.labels[0, r, c]]}\n"
       f"logits : {z.numpy()}\nsoftmax: {p.numpy()} (torch.softmax within 1e-6: "
       f"{bool((p - z.softmax(0)).abs().max() < 1e-6)}) -> {ref.class_names[int(p.argmax())]}")
 
 # %%
-prob = logits.softmax(0).numpy()
+prob = scene_logits.softmax(0).numpy()
 label_map, confidence = prob.argmax(0), prob.max(0)
 def class_edges(t, four=ndimage.generate_binary_structure(2, 1)):   # True where a 4-neighbour
     # of the pixel has another class
@@ -706,7 +706,7 @@ def overfit_runs():                                 # run_seed: the same initial
             for seed in (0, 1, 2) for name, kw in settings.items()}
 
 overfit = experiments.recorded_or_run("02_overfit", overfit_runs)    # yourself: overfit_runs()
-ends = {key: (h[-1], min(h, key=lambda e: e["val loss"])) for key, h in overfit.items()}  # last, low
+ends = {k: (h[-1], min(h, key=lambda e: e["val loss"])) for k, h in overfit.items()}  # last, lowest
 print(f"recorded runs, 200 steps  {'train loss':>10} {'val loss':>9} {'lowest (step)':>14} "
       f"{'val mIoU':>9} {'at lowest':>9}")
 for key, (e, low) in ends.items():
@@ -827,7 +827,6 @@ print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
 # %%
 truth0, names = scene.labels[0], ref.class_names
 scene_iou = metrics.per_class_iou(label_map, truth0, 5)
-unsure = confidence < 0.99
 note = lambda t, q, r, c: (f"pixel ({r}, {c}): {names[t]} taken for {names[q]} ({names[q]} "  # noqa
                            f"{prob[q, r, c]:.3f} vs {names[t]} {prob[t, r, c]:.3f}), "
                            f"{'on' if edge[r, c] else 'off'} a class boundary")
@@ -930,11 +929,11 @@ with torch.no_grad():
     seam_errors("whole image", shipped(imgs).argmax(1))
     seam_errors("4 tiles", four_tiles())
     for r, c, z in tile_logits(16):          # 9 overlapping tiles, merged three ways
-        prob = z.softmax(1)
+        tile_prob = z.softmax(1)
         r0, r1, c0, c1 = 8 * (r > 0), 32 - 8 * (r < 32), 8 * (c > 0), 32 - 8 * (c < 32)
-        centres[:, r + r0:r + r1, c + c0:c + c1] = prob.argmax(1)[:, r0:r1, c0:c1]   # the centre
-        for name, w in weights.items():
-            sums[name][:, :, r:r + 32, c:c + 32] += prob * w
+        centres[:, r + r0:r + r1, c + c0:c + c1] = tile_prob.argmax(1)[:, r0:r1, c0:c1]  # centre
+        for name, weight_map in weights.items():
+            sums[name][:, :, r:r + 32, c:c + 32] += tile_prob * weight_map
 seam_errors("9 tiles, centres kept", centres)
 for name in weights:
     seam_errors(f"9 tiles, {name}", sums[name].argmax(1))
@@ -973,10 +972,10 @@ loader = DataLoader(RoadPairs(small_train), batch_size=16, shuffle=True,
 torch.manual_seed(0)
 model = HandUNet(width=8).to(device).train()
 opt, losses = torch.optim.AdamW(model.parameters(), lr=1e-2), []
-for xb, yb in loader:                                              # one epoch
-    xb, yb = xb.to(device), yb.to(device)  # the batch goes where the model is
-    logits = model(xb)
-    loss = F.cross_entropy(logits, yb) + train.dice_loss(logits, yb)
+for images, labels in loader:                                      # one epoch
+    images, labels = images.to(device), labels.to(device)  # the batch goes where the model is
+    batch_logits = model(images)
+    loss = F.cross_entropy(batch_logits, labels) + train.dice_loss(batch_logits, labels)
     opt.zero_grad()
     loss.backward()
     opt.step()
