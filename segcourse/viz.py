@@ -4728,3 +4728,106 @@ def instance_card_zoomed(image: Any, pred: Any, gt: Any, scores: Mapping[str, fl
 
 __all__ += ["real_image_overview", "threshold_histograms", "shift_zoom_figure", "confidence_window",
             "target_pair", "fate_row", "distance_fate_figure", "instance_card_zoomed"]
+
+
+def unet_diagram(model: Any, input_shape: Sequence[int] = (1, 3, 64, 64), ax: Any = None) -> tuple[Any, list]:
+    """Draw a UNet as a U of boxes, each labelled with the channels and size its block outputs.
+
+    The shapes are measured, not typed in: the model runs once on zeros of ``input_shape`` with a
+    forward hook on each block named ``down.N``, ``up.N`` or ``head`` (TinyUNet's names). Encoder
+    blocks go down the left arm (one row per pooling), decoder blocks up the right arm; the grey
+    arrows are the skips from each encoder level to the decoder block at the same size.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A UNet with ``down`` and ``up`` module lists and a ``head`` (e.g. ``TinyUNet``).
+    input_shape : sequence of 4 positive ints
+        ``(N, C, H, W)`` of the zero input it is run on.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    shapes : list of (name, shape) pairs, in the order the blocks ran.
+
+    Examples
+    --------
+    >>> from segcourse.models import TinyUNet
+    >>> fig, shapes = unet_diagram(TinyUNet(3, 5, width=4), (1, 3, 32, 32))
+    >>> shapes[0], shapes[3], shapes[-1]
+    (('down.0', (1, 4, 32, 32)), ('down.3', (1, 32, 4, 4)), ('head', (1, 5, 32, 32)))
+    >>> len(fig.axes[0].patches)   # 4 encoder, 3 decoder blocks and the head
+    8
+    >>> unet_diagram(TinyUNet(3, 5, width=4), (3, 32, 32))
+    Traceback (most recent call last):
+    ...
+    ValueError: input_shape must be 4 positive ints (N, C, H, W), got (3, 32, 32)
+    >>> plt.close("all")
+    """
+    import torch
+    from matplotlib.patches import FancyBboxPatch
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (a UNet), got {type(model).__name__}")
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
+    if not (isinstance(shape, tuple) and len(shape) == 4
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in shape)):
+        raise ValueError(f"input_shape must be 4 positive ints (N, C, H, W), got {input_shape!r}")
+    blocks = [(n, m) for n, m in model.named_modules()
+              if (n.count(".") == 1 and n.split(".")[0] in ("down", "up")) or n == "head"]
+    if not any(n.startswith("down.") for n, _ in blocks) or not any(n == "head" for n, _ in blocks):
+        raise TypeError("model must have `down` and `up` module lists and a `head` (TinyUNet's names)")
+    shapes: list = []
+    hooks = [m.register_forward_hook(lambda m, i, out, n=n: shapes.append((n, tuple(out.shape))))
+             for n, m in blocks]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(shape))
+    finally:
+        for h in hooks:
+            h.remove()
+    depth = sum(n.startswith("down.") for n, _ in shapes) - 1
+    where = {}                                            # name -> (x, y) of the box centre
+    for n, _ in shapes:
+        kind, _, i = n.partition(".")
+        if kind == "down":
+            where[n] = (int(i), -int(i))
+        elif kind == "up":
+            where[n] = (depth + 1 + int(i), -(depth - 1 - int(i)))
+        else:
+            where[n] = (2 * depth + 1, 0)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.45 * (2 * depth + 2), 0.95 * (depth + 1) + 0.6))
+    else:
+        fig = ax.figure
+    colours = {"down": "#cfe2f3", "up": "#d9ead3", "head": "#fce5cd"}
+    for n, s in shapes:
+        x, y = where[n]
+        ax.add_patch(FancyBboxPatch((x - 0.42, y - 0.3), 0.84, 0.6, boxstyle="round,pad=0.02",
+                                    facecolor=colours[n.split(".")[0]], edgecolor="black", linewidth=0.8))
+        ax.text(x, y, f"{n}\n{s[1]} ch\n{s[2]}×{s[3]}", ha="center", va="center", fontsize=8)
+    arrow = dict(arrowstyle="->", color="black", linewidth=1)
+    order = [n for n, _ in shapes]
+    for a, b in zip(order, order[1:]):                    # the data path
+        (xa, ya), (xb, yb) = where[a], where[b]
+        label = "max-pool 2×2" if yb < ya else ("up-conv 2×2" if yb > ya else "")
+        ax.annotate("", (xb - 0.42 if xb > xa else xb, yb + (0.3 if yb < ya else -0.3 if yb > ya else 0)),
+                    (xa + 0.42 if yb == ya else xa + 0.2, ya - 0.3 if yb < ya else ya + 0.3 if yb > ya else ya),
+                    arrowprops=arrow)
+        if label and (a == "down.0" or a == f"down.{depth}"):
+            ax.text((xa + xb) / 2 + 0.15, (ya + yb) / 2, label, fontsize=7, ha="left", va="center")
+    for i in range(depth):                                # the skips
+        (xa, ya), (xb, yb) = where[f"down.{i}"], where[f"up.{depth - 1 - i}"]
+        ax.annotate("", (xb - 0.42, yb), (xa + 0.42, ya),
+                    arrowprops=dict(arrowstyle="->", color="grey", linewidth=1, linestyle="--"))
+        ax.text((xa + xb) / 2, ya + 0.06, "skip (added)", fontsize=7, ha="center", va="bottom", color="grey")
+    ax.set(xlim=(-0.6, 2 * depth + 1.6), ylim=(-depth - 0.55, 0.55))
+    ax.axis("off")
+    ax.set_title(f"UNet on a {tuple(shape)} input: each box, its block's output (channels, height×width)",
+                 fontsize=9)
+    return fig, shapes
+
+
+__all__ += ["unet_diagram"]

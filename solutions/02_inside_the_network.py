@@ -216,23 +216,32 @@ checks.check_unet(MyUNet)
 # %% [markdown]
 # ## 5 · What does max-pooling keep of a lane? (1 point)
 #
-# Section 1 of the lesson kept one pixel of each 8×8 block (TinyUNet's bottleneck), and the lanes
-# were left with almost no IoU. Max-pooling keeps the *largest* value of each block instead, so a
-# lane anywhere in the block survives. This is section 8's one-label-per-block cell with t = 0, on
-# section 1's reference scenes (`ref = data.road_scenes(200, seed=4242)`, lanes are class 3): call
-# a block lane if any of its pixels is, blow the 8×8 grid back up to 64×64, and set
-# `pooled_lane_iou` to the IoU of that coarse lane mask with the true one, as one IoU over the
-# pixels of all 200 scenes (not a mean of per-scene IoUs), unrounded.
+# Section 1 of the lesson kept one pixel of each block and scored the round trip at 1/2, 1/4 and
+# 1/8 (its table: the lanes fall to almost no IoU at 1/8, TinyUNet's bottleneck). Max-pooling keeps
+# the *largest* value of each block instead, so a lane anywhere in the block survives. On section
+# 1's reference scenes (`ref = data.road_scenes(200, seed=4242)`, lanes are class 3), for each
+# factor f in 2, 4 and 8: call an f×f block lane if any of its pixels is, blow the grid back up to
+# 64×64, and score the IoU of that coarse lane mask with the true one, as one IoU over the pixels of
+# all 200 scenes (not a mean of per-scene IoUs), unrounded. Put the three in a dict `pooled`
+# (`{2: ..., 4: ..., 8: ...}`) and set `pooled_lane_iou = pooled[8]`: the check reads that one. The
+# cell prints yours beside section 1's one-pixel values.
 
 # %% nbgrader={"grade": false, "grade_id": "pooled_lane_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ref = data.road_scenes(200, seed=4242)
 ### BEGIN SOLUTION
 lane = ref.labels == 3                                             # (200, 64, 64)
-blocks = lane.reshape(200, 8, 8, 8, 8).any((2, 4))                 # (200, 8, 8): is any pixel of the block lane?
-up = blocks.repeat(8, 1).repeat(8, 2)                              # back to (200, 64, 64)
-pooled_lane_iou = (up & lane).sum() / (up | lane).sum()
+pooled = {}
+for f in (2, 4, 8):
+    blocks = lane.reshape(200, 64 // f, f, 64 // f, f).any((2, 4))  # is any pixel of the block lane?
+    up = blocks.repeat(f, 1).repeat(f, 2)                          # back to (200, 64, 64)
+    pooled[f] = (up & lane).sum() / (up | lane).sum()
+pooled_lane_iou = pooled[8]
 ### END SOLUTION
-print(f"lane IoU after max-pooling to 1/8: {pooled_lane_iou:.3f}")
+true_lane = ref.labels == 3
+for f, iou in pooled.items():                 # section 1: the block's top-left pixel, blown back up
+    kept = ref.labels[:, ::f, ::f].repeat(f, 1).repeat(f, 2) == 3
+    one_pixel = (kept & true_lane).sum() / (kept | true_lane).sum()
+    print(f"lane IoU at 1/{f}: max-pooled {iou:.3f} | one pixel per block (section 1) {one_pixel:.3f}")
 
 # %% nbgrader={"grade": true, "grade_id": "check_pooled_lane_iou", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_pooled_lane_iou(pooled_lane_iou)
