@@ -21,17 +21,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy import ndimage
+from skimage.filters import sobel
+from skimage.segmentation import random_walker, watershed
 
 from segcourse import experiments, interactive, palette, viz
 
 torch.set_num_threads(1)  # a network this small runs fastest on one thread
 np.set_printoptions(precision=3, suppress=True)
-# curves: no outcome colour
 METHOD_COLOURS = {"random walker": palette.rgb(palette.SERIES[0]),
                   "marker watershed": palette.rgb(palette.SERIES[1]),
                   "click UNet, synthetic only": palette.rgb(palette.SERIES[2]),
                   "click UNet, fine-tuned": palette.rgb(palette.INSTANCE_COLOURS[3])}
-print(f"cap: {interactive.MAX_CLICKS} clicks; thresholds IoU 0.85 and 0.90 (NoC@85, NoC@90)")
 
 # %% [markdown]
 # ## 1 · The task: one object, a few clicks
@@ -58,8 +58,7 @@ fig = viz.outlined_crops([(f"test nucleus {k}: the image", image, None),
 # %% [markdown]
 # ## 2 · The simulated annotator, by hand
 #
-# Papers since Xu et al. (2016), RITM (Sofiiuk et al. 2022) and SAM's evaluation among them
-# replace the person by a rule. A prediction has **missed** pixels (`target & ~pred`) and
+# Papers (Xu et al. 2016, RITM, SAM's evaluation) replace the person by a rule. A prediction has **missed** pixels (`target & ~pred`) and
 # **false** pixels (`pred & ~target`). The annotator clicks at the error pixel farthest from any
 # pixel outside that kind of error (a distance transform; padding with `False` makes the image
 # border an edge): positive on a missed pixel, negative on a false one. Xu et al. click in the
@@ -82,16 +81,15 @@ print(f"next click by hand: {tuple(int(v) for v in click)}, "
 print(f"the helper:         {interactive.next_click(pred, target)}")
 
 # %%
-fig = viz.click_errors_figure(target, pred, (click, positive), "a guess's errors and the next click")
+fig = viz.click_errors_figure(target, pred, (click, positive), "a guess's errors, the next click")
 
 # %% [markdown]
 # The thin false ring (red) is shallower than the missed part (blue), so the click goes into the
 # missed part.
 #
-# Two details of RITM's annotator (`isegm/inference/clicker.py`) complete the rule. A tie in depth
-# gives a *negative* click. And no pixel is clicked twice: clicked pixels get distance 0 before
-# the maximum, or a method that ignores a click would get it again and again. Say the annotator
-# had clicked there already:
+# RITM's annotator (`isegm/inference/clicker.py`) adds two details: a tie in depth gives a
+# *negative* click, and no pixel is clicked twice (clicked pixels get distance 0), or a method
+# that ignores a click would get it again and again. Say the annotator had clicked there already:
 
 # %%
 clicked = np.zeros((64, 64), bool)
@@ -114,8 +112,7 @@ print(f"the helper:         {interactive.next_click(pred, target, clicked=[click
 #
 # The IoU after each click gives an **IoU-vs-clicks curve**. **NoC@85** is the click after which
 # IoU first reaches 0.85; an object that never does within the cap counts 20 (NoC@90 likewise).
-# **NoF@85** (*number of failures*) counts the objects that never reach 0.85. (RITM's NoF counts
-# the objects with NoC = 20, which includes an object first reached at click 20.)
+# **NoF@85** (*number of failures*) counts the objects that never reach 0.85.
 
 # %%
 ious = [0.42, 0.71, 0.86, 0.84, 0.91]  # an example curve: IoU after clicks 1..5
@@ -143,9 +140,6 @@ print(f"three objects: NoC@85 {[interactive.number_of_clicks(c, 0.85) for c in t
 # * the **marker watershed**: the seeds flood the gradient magnitude (Sobel); basins meet on the edges.
 
 # %%
-from skimage.filters import sobel
-from skimage.segmentation import random_walker, watershed
-
 first, _ = interactive.next_click(np.zeros_like(target), target)
 seeds = np.zeros((64, 64), np.int32)
 seeds[[0, -1], :] = seeds[:, [0, -1]] = 2                      # the crop's border: background
@@ -154,9 +148,9 @@ seeds[r0 - 1:r0 + 2, c0] = seeds[r0, c0 - 1:c0 + 2] = 1         # the click (a p
 rw = random_walker(image, seeds, beta=130, mode="cg_j", tol=1e-3) == 1
 ws = watershed(sobel(image), seeds) == 1
 iou = lambda a, b: (a & b).sum() / (a | b).sum()  # noqa: E731
-print(f"one click at {first}: random walker IoU {iou(rw, target):.3f}, "
-      f"marker watershed IoU {iou(ws, target):.3f}")
-print(f"seeds: {(seeds == 1).sum()} object px (the plus), {(seeds == 2).sum()} px (the border)")
+print(f"one click at {first}: random walker IoU {iou(rw, target):.3f}, marker watershed IoU "
+      f"{iou(ws, target):.3f}; seeds: {(seeds == 1).sum()} px (plus), {(seeds == 2).sum()} "
+      "(border)")
 dist = np.hypot(*np.ogrid[-r0:64 - r0, -c0:64 - c0])      # distance to the click, px
 disks = {rad: np.where(dist <= rad, 1, seeds) for rad in (3, 5)}
 print("the click as a disk instead, random walker IoU: " + ", ".join(
@@ -269,28 +263,25 @@ maps = np.stack([interactive.click_maps([c], [], t.shape) for c, t in zip(firsts
 x = np.stack([imgs, maps[:, 0], maps[:, 1], np.zeros_like(imgs)], axis=1)  # image, +, -, previous
 x = torch.from_numpy(x.astype(np.float32))
 y = torch.from_numpy(truth.astype(np.int64))           # 1 = the selected object
-step_model.train()
-logits = step_model(x)                                 # (8, 2, 64, 64)
+logits = step_model(x)                                 # (8, 2, 64, 64); a new model: train mode
 loss = torch.nn.functional.cross_entropy(logits, y)
 optimiser.zero_grad()
 loss.backward()                                        # gradients of every weight
 optimiser.step()                                       # one Adam update
-with torch.no_grad():
-    loss_after = torch.nn.functional.cross_entropy(step_model(x), y)
-print(f"input {tuple(x.shape)} -> logits {tuple(logits.shape)}")
-print(f"loss on this batch: {loss.item():.3f} before the step, {loss_after.item():.3f} after it")
+loss_after = torch.nn.functional.cross_entropy(step_model(x).detach(), y)
+print(f"loss {loss.item():.3f} before the step, {loss_after.item():.3f} after it")
 
 # %% [markdown]
 # `interactive.train_click_model` repeats this step with random clicks, flips, quarter turns and
-# corrective rounds. The shipped click model (width 8) was trained with it, first on synthetic touching cells, then
-# fine-tuned on the training nuclei with synthetic objects still in each batch (against
-# *catastrophic forgetting*). Both stages ship. **Class imbalance:** the next cell counts the
-# object's share of a crop; a weighted cross-entropy or a Dice loss are the usual remedies, not
-# tried here.
+# corrective rounds. The shipped model (width 8) was trained with it on synthetic touching cells,
+# then fine-tuned on the training nuclei with synthetic objects mixed in (against *catastrophic
+# forgetting*). **Class imbalance:** the next cell counts the object's share of a crop; a weighted
+# cross-entropy or a Dice loss would be the usual remedies.
 
 # %%
 recipe = shipped.card["recipe"]
-print(f"shipped click model: {shipped.card['parameters']} parameters; {recipe['steps']} steps on {recipe['synthetic_n']} synthetic objects, then "
+print(f"shipped click model: {shipped.card['parameters']} parameters; {recipe['steps']} steps on "
+      f"{recipe['synthetic_n']} synthetic objects, then "
       f"{recipe['finetune_steps']} fine-tuning steps on {len(train_images)} training nuclei mixed "
       f"with synthetic objects ({recipe['finetune_mix']:.0%} of each batch, on average)")
 share = train_masks.mean(axis=(1, 2))
@@ -302,7 +293,7 @@ print(f"object pixels in the training crops: {train_masks.mean():.1%} (from {sha
 
 # %%
 print("positive / negative clicks -> point_coords, (x, y) = (col, row), with point_labels 1 / 0")
-print("previous mask -> mask_input: SAM's own low-resolution logits (1, 256, 256) from its last call")
+print("previous mask -> mask_input: SAM's low-resolution logits (1, 256, 256) from its last call")
 print("(no channel here) -> box = (x0, y0, x1, y1); multimask_output=True: 3 masks for one click")
 
 # %% [markdown]
@@ -311,10 +302,10 @@ print("(no channel here) -> box = (x0, y0, x1, y1); multimask_output=True: 3 mas
 # **Takeaway: on the real nuclei the fine-tuned click UNet needs the fewest clicks of the four
 # methods; on the sharp-edged coins one click of the marker watershed is enough.**
 #
-# The two classical methods and the shipped fine-tuned model run the full protocol on the test
-# nuclei: every 12th nucleus live, checked against the runs on all of them recorded when the
-# course was built. `FULL = True` runs all live (minutes); add your own predictor
-# (`predict(image, positive, negative, previous_mask) -> mask`) to `live_methods` to score it too.
+# The two classical methods and the fine-tuned model run the full protocol live on every 12th
+# test nucleus, checked against runs on all of them recorded when the course was built. `FULL =
+# True` runs all live (minutes); add your own `predict(image, positive, negative, previous_mask)
+# -> mask` to `live_methods` to score it.
 
 # %%
 FULL = False  # True: every test nucleus live (the next cell prints how long the sample took)
@@ -327,6 +318,7 @@ live = interactive.evaluate_methods(live_methods,
                                     progress=True, keep_runs=True)["nuclei"]
 
 # %%
+# recorded_click_runs: experiments.recorded_or_run("06_nuclei_runs", ...) around simulate_clicks
 nuclei_runs = interactive.recorded_click_runs("06_nuclei_runs", live_methods,
                                               {NUC: (test_images, test_masks)})[NUC]  # all 47
 for name, v in live.items():
@@ -341,8 +333,8 @@ print(viz.noc_table(live if FULL else nuclei_runs))
 
 # %% [markdown]
 # Two more sets: 100 **synthetic** touching cells (the first training data) and the 24 **coins**
-# of lesson 04's photo with its coin masks. Those masks come from a marker watershed, so the cell
-# checks them against an independent method (Otsu's threshold and hole filling).
+# of lesson 04's photo. Their masks come from a marker watershed, so the cell checks them with
+# Otsu's threshold and hole filling.
 
 # %%
 from skimage.filters import threshold_otsu
@@ -357,8 +349,8 @@ print("coins: Otsu + hole filling against lesson 04's masks, IoU median "
       f"{np.median(otsu_iou):.3f}, lowest {min(otsu_iou):.3f} ({len(otsu_iou)} coins)")
 
 # %%
-fig = viz.outlined_crops([("synthetic object 0", syn_images[0], syn_masks[0]),
-                          ("test nucleus 3", image, target), ("coin 20", coin_images[20], coin_masks[20])])
+fig = viz.outlined_crops([("synthetic object 0", syn_images[0], syn_masks[0]), ("test nucleus 3",
+                          image, target), ("coin 20", coin_images[20], coin_masks[20])])
 
 # %% [markdown]
 # (A coin crop past the photo's edge repeats the edge pixels: the stripes.) The full protocol on
@@ -380,32 +372,31 @@ fig = viz.mean_click_curves({s: {m: v["mean_curve"] for m, v in r.items()}
                              for s, r in evaluation.items()}, METHOD_COLOURS)
 
 # %% [markdown]
-# **Real nuclei.** The fine-tuned click UNet needs the fewest clicks: NoC@85 3.55, against 7.19
-# for the marker watershed (the table above). Before fine-tuning the same network needs 11.60.
-# Fine-tuning added training steps as well as real nuclei; this lesson does not separate the two.
+# **Real nuclei.** The fine-tuned click UNet needs the fewest clicks (NoC@85 3.55; the watershed
+# 7.19); before fine-tuning the same network needs 11.60. Fine-tuning added steps as well as real
+# nuclei; this lesson does not separate the two.
 #
-# **Synthetic objects.** The synthetic-only model is best there after one and after three clicks
-# (the table above); the fine-tuned model stays close.
+# **Synthetic objects.** The synthetic-only model is best there after one and after three clicks;
+# the fine-tuned one stays close (the table above).
 #
-# **Coins.** One click of the marker watershed reaches IoU 0.85 on every coin (NoC@85 1.00), and
-# Otsu agrees with the coin masks (median IoU 0.963). The watershed's mean curve then falls: later
-# clicks chase 1-px boundary errors and cost 4 coins more than 0.02 of IoU (the cell above). NoC
-# counts only the first click that reaches the threshold.
+# **Coins.** One watershed click reaches IoU 0.85 on every coin, and Otsu agrees with the coin
+# masks (median IoU 0.963). Later clicks chase 1-px boundary errors and cost 4 coins more than
+# 0.02 of IoU, so the mean curve falls; NoC counts only the first click that reaches 0.85.
 #
-# **Obeying clicks, and the previous mask.** The click UNet only *reads* its clicks: its next mask
-# contradicts 26% of them (the Extra section counts it). Pasting the clicked pixels into its
-# answer helps a little; pasting whole click disks costs clicks. With the previous-mask channel
-# zeroed the same weights need 5.21 clicks instead of 3.55: the model depends on that input.
+# **Obeying clicks, and the previous mask** (the Extra section). The click UNet only *reads* its
+# clicks: its next mask contradicts 26% of them. Pasting the clicked pixels into its answer helps
+# a little; pasting whole click disks costs clicks. With the previous-mask channel zeroed it needs
+# 5.21 clicks instead of 3.55: it depends on that input.
 
 # %% [markdown]
 # ## 7 · Per object
 #
 # **Takeaway: object by object the click UNet saves clicks on most nuclei. Its three failures are
-# three of the four smallest nuclei (34 to 148 px). Two miss on the boundary; on the smallest, a
-# sliver cut by the image's edge, the model's masks contradict most of the clicks.**
+# three of the four smallest nuclei. Two miss on the boundary; on the smallest, a sliver cut by
+# the image's edge, the model's masks contradict most of the clicks.**
 #
-# A mean hides who wins where. For every test nucleus: did the fine-tuned click UNet need fewer
-# clicks than the best classical method, as many, or more?
+# A mean hides who wins where: per test nucleus, does the click UNet need fewer clicks than the
+# best classical method?
 
 # %%
 nuc = evaluation[NUC]
@@ -443,8 +434,8 @@ print(f"never reached by the UNet (circled): nuclei {never_ft}, {areas[never_ft]
 # ### The failures
 #
 # The three nuclei the model never gets to IoU 0.85, with the annotator's 20 clicks and the last
-# mask. Their wrong pixels are counted in the **1-px-shift band**, the pixels a 1-px move of the
-# true outline can flip: `binary_dilation(t) & ~binary_erosion(t)` (§8 scores with it).
+# mask. Wrong pixels are counted in the **1-px-shift band**, the pixels a 1-px move of the true
+# outline can flip: `binary_dilation(t) & ~binary_erosion(t)`.
 
 # %%
 ft_runs = nuclei_runs["click UNet, fine-tuned"]["runs"]
@@ -488,8 +479,8 @@ fig = viz.click_failures_figure(test_images, test_masks, failure_runs, titles, e
 # %% [markdown]
 # ### Evidence card
 #
-# The click model's result on one page: the set's numbers, the largest failure, its IoU curves,
-# IoU and Dice (2·TP / (2·TP + FP + FN)) and the failure mode.
+# The click model's result on one page: the set's numbers; the largest failure with its IoU,
+# Dice (2·TP / (2·TP + FP + FN)), failure mode and IoU curves.
 
 # %%
 ft_row, ws_row = nuclei_runs["click UNet, fine-tuned"], nuclei_runs[best_classical]
@@ -510,18 +501,15 @@ worst = max(failure_runs, key=lambda i: areas[i])  # the largest failure
 worst_run, worst_truth = failure_runs[worst], test_masks[worst]
 worst_pred = worst_run["pred"]
 per_class = [iou(worst_pred == c, worst_truth == c) for c in (False, True)]  # background, nucleus
-wrong, in_band, own_share = near_edge[worst]
+wrong, in_band, _ = near_edge[worst]
+touching = ", touching a neighbour" * bool(info["touching"][worst])
 worst_lines = [
-    f"nucleus {worst} ({areas[worst]} "
-    f"px{', touching a neighbour' * bool(info['touching'][worst])}), after 20 clicks:",
-    f"  IoU {worst_run['ious'][-1]:.3f} (best {max(worst_run['ious']):.3f}), "
-    f"Dice {dice(worst_pred, worst_truth):.3f}",
-    f"  per-class IoU: nucleus {per_class[1]:.3f}, background {per_class[0]:.3f} (the crop is "
-    f"{1 - areas[worst] / worst_truth.size:.0%} background)",
+    f"nucleus {worst} ({areas[worst]} px{touching}), after 20 clicks:",
+    f"  IoU {worst_run['ious'][-1]:.3f}, Dice {dice(worst_pred, worst_truth):.3f}; per-class IoU: "
+    f"nucleus {per_class[1]:.3f}, background {per_class[0]:.3f}",
     f"  failure: a small object, the {ordinal((areas < areas[worst]).sum() + 1)} smallest of "
-    f"{len(areas)}: {wrong} wrong px of {areas[worst]}; IoU 0.85 allows at most "
-    f"{areas[worst] * (1 / 0.85 - 1):.0f}",
-    f"  {in_band} of them within the 1-px-shift band (as are {own_share:.0%} of its own px)"]
+    f"{len(areas)}: {wrong} wrong px (IoU 0.85 allows {areas[worst] * (1 / 0.85 - 1):.0f}), "
+    f"{in_band} of them in the 1-px-shift band"]
 print("\n".join(worst_lines))
 
 # %%
@@ -534,9 +522,9 @@ fig = viz.click_evidence_card(
 _ = fig.axes[2].set_xticks([1, 5, 10, 15, 20])  # the IoU-vs-clicks panel
 
 # %% [markdown]
-# **Your turn: beat the annotator** on the evidence card's failure (its best in 20 clicks is
-# printed below). Left-click: positive; right-click or `n`: negative; undo takes a click back.
-# The cell replays the annotator's first click.
+# **Your turn: beat the annotator** on the evidence card's failure. Left-click: positive;
+# right-click or `n`: negative; undo takes a click back. The cell replays the annotator's first
+# click.
 
 # %%
 from segcourse.widgets import ClickSegmenter
@@ -578,9 +566,10 @@ for name, v in nuclei_runs.items():
     wrong = [v["runs"][i]["pred"] ^ test_masks[i] for i in never]
     close = sum((w & shift_band(test_masks[i])).sum() for w, i in zip(wrong, never))
     total = sum(w.sum() for w in wrong)
-    rows[name] = {"never 0.90": v["noc90"]["never"], "NoF@90": len(never),
-                  "their wrong px": f"{total:,}", "in the band": f"{close:,}", "share": close / total}
-print(viz.text_table(rows, {"never 0.90": ".0%", "share": ".0%"}, "after click 20"))
+    rows[name] = {"never 0.90": v["noc90"]["never"], "NoF@90": len(never), "their wrong px": total,
+                  "in the band": close, "share": close / total}
+print(viz.text_table(rows, {"never 0.90": ".0%", "their wrong px": ",", "in the band": ",",
+                           "share": ".0%"}, "after click 20"))
 
 # %% [markdown]
 # IoU 0.90 is out of reach for 68% of the test nuclei with either classical method and 32% with
@@ -626,20 +615,18 @@ for name, v in nuclei_runs.items():
                   for k, m in (("NoC", "mean"), ("NoF", "nof"))}
 print(viz.text_table(rows, {"NoC@85": ".2f", "NoC@90": ".2f"}, "tolerant IoU"))
 interior = np.array([(m & ~shift_band(m)).sum() for m in test_masks])  # the px it scores
-i = int(np.argmin(interior))
-print(f"interior px (what the tolerant IoU scores): median {np.median(interior):.0f}, the three "
-      f"fewest {np.sort(interior)[:3].tolist()}; nucleus {i}: {interior[i]} of its {areas[i]} px; "
-      f"the click UNet's tolerant IoU there: {tol_curves['click UNet, fine-tuned'][i][-1]:.3f} "
-      f"at click 20, first >= 0.90 at click "
-      f"{int(np.argmax(tol_curves['click UNet, fine-tuned'][i] >= 0.9)) + 1}; under 50 px: nuclei "
-      f"{np.flatnonzero(interior < 50).tolist()}")
+i, ft_tol = int(np.argmin(interior)), tol_curves["click UNet, fine-tuned"]
+print(f"interior px (what the tolerant IoU scores): median {np.median(interior):.0f}; under 50 px: "
+      f"nuclei {np.flatnonzero(interior < 50).tolist()}; nucleus {i}: {interior[i]} of {areas[i]}, "
+      f"click UNet's tolerant IoU first >= 0.90 at click {int(np.argmax(ft_tol[i] >= 0.9)) + 1}, "
+      f"{ft_tol[i][-1]:.3f} at click 20")
 
 # %% [markdown]
 # Scored with the tolerant IoU, every nucleus reaches 0.90 with every method (tolerant NoF@90 0;
-# NoC in the table above). The tolerant IoU measures whether the object's interior was found, not
-# the outline, nor an object with almost no interior: nucleus 21 keeps 10 of its 34 px outside
-# the band. The click UNet covers them at click 6, so it counts as reached, though it scores
-# 0.500 at click 20. Report it only for objects with at least 50 interior px.
+# the table above). It measures whether the interior was found, not the outline, and says little
+# on an object with almost no interior: nucleus 21 keeps 10 of its 34 px outside the band, covered
+# at click 6, so it counts as reached though it scores 0.500 at click 20. Report it only for
+# objects with at least 50 interior px.
 #
 # ## 9 · The annotation loop, measured
 #
@@ -647,11 +634,11 @@ print(f"interior px (what the tolerant IoU scores): median {np.median(interior):
 # random.**
 #
 # The loop: the annotator corrects a batch of proposals with clicks (until IoU 0.85; after 20
-# clicks it draws the object, the 20 clicks counted), and the model, starting from the
-# synthetic-only one, is fine-tuned on every label so far. The next batch is the most
-# **uncertain** proposals or a **random** one; the pool is the 59 training nuclei, the score is
-# measured on the test nuclei. The uncertainty score: the per-pixel entropy of p(object) after
-# one click at the deepest pixel (0 bits where sure, 1 at p = 0.5), averaged over the crop.
+# clicks it draws the object), and the model, starting from the synthetic-only one, is fine-tuned
+# on every label so far. The next batch is the most **uncertain** proposals or a **random** one,
+# from the 59 training nuclei; the score is measured on the test nuclei. Uncertainty: the mean
+# per-pixel entropy of p(object) after one click at the deepest pixel (0 bits where sure, 1 at
+# p = 0.5).
 
 # %%
 deepest = [interactive.next_click(np.zeros_like(m), m)[0] for m in train_masks]
@@ -660,8 +647,7 @@ pool_x = np.stack([train_images, maps[:, 0], maps[:, 1], np.zeros_like(train_ima
 synthetic_only.eval()
 with torch.no_grad():
     logits = synthetic_only(torch.from_numpy(pool_x.astype(np.float32)))
-    prob = torch.softmax(logits, 1)[:, 1].numpy()  # (59, 64, 64): p(object)
-prob = np.clip(prob, 1e-6, 1 - 1e-6)
+    prob = np.clip(torch.softmax(logits, 1)[:, 1].numpy(), 1e-6, 1 - 1e-6)  # (59, 64, 64) p(obj)
 pixel_entropy = -(prob * np.log2(prob) + (1 - prob) * np.log2(1 - prob))      # bits per pixel
 entropy = pixel_entropy.mean(axis=(1, 2))  # bits, one per nucleus
 chosen = np.argsort(-entropy, kind="stable")[:shipped.card["annotation_loop"]["setup"]["per_round"]]
@@ -689,8 +675,8 @@ extremes = {"highest": int(np.argmax(entropy)), "lowest": int(np.argmin(entropy)
 fig = viz.entropy_extremes_figure(prob, pixel_entropy, train_masks, deepest, extremes)
 
 # %% [markdown]
-# Each round rescores the unlabelled pool, clicks on top of the annotation. The loop itself
-# (`python -m segcourse.interactive loop`) is stored in the card.
+# Each round rescores the unlabelled pool, at a cost in clicks; the loop (`python -m
+# segcourse.interactive loop`) is stored in the card.
 
 # %%
 loop = shipped.card["annotation_loop"]
@@ -751,7 +737,8 @@ fig.tight_layout()
 # * The click UNet needs fewer clicks than both on the held-out nuclei only after fine-tuning on
 #   real nuclei; it depends on its previous-mask input (§6).
 # * It reads its clicks but does not always obey them: the next mask contradicts 26%. Pasting the
-#   clicked pixels into its mask helps a little; pasting the whole click disks costs clicks (§6).
+#   clicked pixels into its mask helps a little; pasting the whole click disks costs clicks (§6,
+#   Extra).
 # * Its failures are three of the four smallest nuclei, where a 1-px outline shift already misses
 #   IoU 0.85 (0.90 it misses on every nucleus); a boundary-tolerant score tells a missed outline
 #   from a missed object, on objects with at least 50 interior px (§7, §8).
@@ -819,8 +806,9 @@ print(viz.text_table(rows, {"share": ".0%"}, f"{len(test_images)} test nuclei"))
 # (recorded runs, `interactive.pasted_predictor`).
 
 # %%
+radius = interactive.CLICK_RADIUS  # of the click disks the model reads
 forced = {"clicked pixels pasted": interactive.pasted_predictor(ft_live, radius=0),
-          "click disks pasted": interactive.pasted_predictor(ft_live, radius=interactive.CLICK_RADIUS)}
+          "click disks pasted": interactive.pasted_predictor(ft_live, radius=radius)}
 pasted = interactive.recorded_click_runs("06_pasted_runs", forced,
                                          {NUC: (test_images, test_masks)})[NUC]
 compared = {"nothing pasted": nuclei_runs["click UNet, fine-tuned"], **pasted}
