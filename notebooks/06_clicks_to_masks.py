@@ -84,8 +84,7 @@ print(f"the helper:         {interactive.next_click(pred, target)}")
 fig = viz.click_errors_figure(target, pred, (click, positive), "a guess's errors, the next click")
 
 # %% [markdown]
-# The thin false ring (red) is shallower than the missed part (blue), so the click goes into the
-# missed part.
+# The thin false ring (red) is shallower than the missed part (blue): the click goes there.
 #
 # RITM's annotator (`isegm/inference/clicker.py`) adds two details: a tie in depth gives a
 # *negative* click, and no pixel is clicked twice (clicked pixels get distance 0), or a method
@@ -148,9 +147,8 @@ seeds[r0 - 1:r0 + 2, c0] = seeds[r0, c0 - 1:c0 + 2] = 1         # the click (a p
 rw = random_walker(image, seeds, beta=130, mode="cg_j", tol=1e-3) == 1
 ws = watershed(sobel(image), seeds) == 1
 iou = lambda a, b: (a & b).sum() / (a | b).sum()  # noqa: E731
-print(f"one click at {first}: random walker IoU {iou(rw, target):.3f}, marker watershed IoU "
-      f"{iou(ws, target):.3f}; seeds: {(seeds == 1).sum()} px (plus), {(seeds == 2).sum()} "
-      "(border)")
+print(f"click {first}: random walker IoU {iou(rw, target):.3f}, marker watershed IoU "
+      f"{iou(ws, target):.3f}; seeds: {(seeds == 1).sum()} (plus), {(seeds == 2).sum()} (border)")
 dist = np.hypot(*np.ogrid[-r0:64 - r0, -c0:64 - c0])      # distance to the click, px
 disks = {rad: np.where(dist <= rad, 1, seeds) for rad in (3, 5)}
 print("the click as a disk instead, random walker IoU: " + ", ".join(
@@ -204,8 +202,7 @@ for name, r in shown.items():
 # 252 (a bigger disk does better: the cell above). The watershed and the click UNet of §5 (third
 # row) pass IoU 0.85 with one click.
 #
-# **Reading NoC off one curve.** Nucleus 3's IoU after each of the 20 clicks. The triangles mark
-# where a curve first reaches the solid line (NoC@85, filled) or the dashed one (NoC@90, open).
+# **Reading NoC off one curve** (nucleus 3, 20 clicks). The triangles mark where a curve first reaches the solid line (NoC@85, filled) or the dashed one (NoC@90, open).
 
 # %%
 curve_runs = {**runs, "click UNet, fine-tuned": interactive.simulate_clicks(ft_live, image, target)}
@@ -332,8 +329,7 @@ print(f"\n{len(test_images)} test nuclei, {'live' if FULL else 'the recorded run
 print(viz.noc_table(live if FULL else nuclei_runs))
 
 # %% [markdown]
-# Two more sets: 100 **synthetic** touching cells (the first training data) and the 24 **coins**
-# of lesson 04's photo. Their masks come from a marker watershed, so the cell checks them with
+# Two more sets: 100 **synthetic** touching cells and the 24 **coins** of lesson 04's photo. Their masks come from a marker watershed, so the cell checks them with
 # Otsu's threshold and hole filling.
 
 # %%
@@ -574,8 +570,8 @@ print(viz.text_table(rows, {"never 0.90": ".0%", "their wrong px": ",", "in the 
 # %% [markdown]
 # IoU 0.90 is out of reach for 68% of the test nuclei with either classical method and 32% with
 # the click UNet; on those nuclei most wrong pixels lie in the 1-px-shift band (the table above).
-# A **boundary-tolerant IoU** asks instead: was the object found? It leaves out the band (PASCAL
-# VOC's "void" border is about 5 px wide; lesson 00's Boundary IoU scores *only* a band).
+# A **boundary-tolerant IoU** asks instead: was the object found? It leaves out the band (lesson 00's
+# Boundary IoU scores *only* a band).
 
 # %%
 tolerant_iou = interactive.tolerant_iou  # IoU outside §7's 1-px-shift band of the truth
@@ -740,7 +736,7 @@ fig.tight_layout()
 #   clicked pixels into its mask helps a little; pasting the whole click disks costs clicks (§6,
 #   Extra).
 # * Its failures are three of the four smallest nuclei, where a 1-px outline shift already misses
-#   IoU 0.85 (0.90 it misses on every nucleus); a boundary-tolerant score tells a missed outline
+#   IoU 0.85; a boundary-tolerant score tells a missed outline
 #   from a missed object, on objects with at least 50 interior px (§7, §8).
 # * Which objects to label next is measurable: here uncertainty sampling did not beat random (§9).
 #
