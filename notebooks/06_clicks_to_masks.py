@@ -199,7 +199,7 @@ for name, r in shown.items():
 
 # %% [markdown]
 # One click gives the random walker a small blob: its seed is a 5-pixel plus against the border's
-# 252 (a bigger disk does better: the cell above). The watershed and the click UNet of §5 (third
+# 252 (a bigger disk does better: §4's first cell). The watershed and the click UNet of §5 (third
 # row) pass IoU 0.85 with one click.
 #
 # **Reading NoC off one curve** (nucleus 3, 20 clicks). The triangles mark where a curve first reaches the solid line (NoC@85, filled) or the dashed one (NoC@90, open).
@@ -796,9 +796,9 @@ for name, v in nuclei_runs.items():
 print(viz.text_table(rows, {"share": ".0%"}, f"{len(test_images)} test nuclei"))
 
 # %% [markdown]
-# The seeded methods keep a positive click inside the object by construction (0 contradicted);
-# the click UNet's next mask contradicts 26% of its clicks. **Forcing the clicks into the
-# answer:** paste the clicked pixels, or the radius-3 disks the model reads, into its output
+# The seeded methods keep a positive click inside the object by construction (0 positive ones
+# contradicted); the click UNet's next mask contradicts 26% of its clicks. **Forcing the clicks
+# into the answer:** paste the clicked pixels, or the radius-3 disks the model reads, into its output
 # (recorded runs, `interactive.pasted_predictor`).
 
 # %%
