@@ -4831,3 +4831,296 @@ def unet_diagram(model: Any, input_shape: Sequence[int] = (1, 3, 64, 64), ax: An
 
 
 __all__ += ["unet_diagram"]
+
+
+def _click_handles() -> list:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], marker=m, ls="", mfc=_pal.rgb(_pal.OUTCOME_COLOURS[k]), mec="black", ms=9, label=name)
+            for m, k, name in (("P", "TP", "positive click"), ("X", "FP", "negative click"))]
+
+
+def outlined_crops(panels: Sequence[tuple[str, Any, Any]], label: str = "the object to select (outline)"):
+    """Lesson 06's grey crops side by side (1-99 % stretch), each with its object's outline in white.
+
+    Parameters
+    ----------
+    panels : ``(title, image, mask)`` per panel; ``mask`` is a bool array of the image's shape, or
+        ``None`` for the image alone.
+    label : the legend's entry for the outline.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> m = np.zeros((16, 16), bool); m[4:12, 4:12] = True
+    >>> fig = outlined_crops([("image", np.eye(16), None), ("object", np.eye(16), m)])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['image', 'object']
+    >>> plt.close(fig)
+    >>> outlined_crops([])
+    Traceback (most recent call last):
+    ...
+    ValueError: panels must hold at least one (title, image, mask), got 0
+    """
+    from matplotlib.lines import Line2D
+
+    if len(panels) == 0:
+        raise ValueError(f"panels must hold at least one (title, image, mask), got {len(panels)}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6), squeeze=False)
+    for ax, (title, image, mask) in zip(axes[0], panels):
+        img = np.asarray(to_numpy(image, "image"), float)
+        ax.imshow(img, cmap="gray", vmin=np.percentile(img, 1), vmax=np.percentile(img, 99))
+        if mask is not None:
+            m = as_binary(mask, "mask", (2,))
+            check_same_size(image=img.shape, mask=m.shape)
+            ax.contour(m, levels=[0.5], colors=["white"], linewidths=1.5)
+        ax.set_title(title, fontsize=10); ax.set_axis_off()
+    fig.legend(handles=[Line2D([], [], color="white", lw=1.5, label=label)], loc="lower center", fontsize=9,
+               facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def click_errors_figure(truth: Any, pred: Any, click: tuple[tuple[int, int], bool], title: str):
+    """Lesson 06's errors of a guess (found, false, missed, neither) with the annotator's next click.
+
+    Parameters
+    ----------
+    truth, pred : bool masks of the same 2-D shape.
+    click : ``((row, col), positive)``, the next click.
+    title : the axes' title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> fig = click_errors_figure(t, np.zeros_like(t), ((8, 8), True), "errors")
+    >>> len(fig.axes[0].get_legend().legend_handles)
+    6
+    >>> plt.close(fig)
+    >>> click_errors_figure(t, t[:8], ((8, 8), True), "errors")
+    Traceback (most recent call last):
+    ...
+    ValueError: truth has height x width (16, 16) but pred has (8, 16); they must match pixel for pixel
+    """
+    t, p = as_binary(truth, "truth", (2,)), as_binary(pred, "pred", (2,))
+    check_same_size(truth=t.shape, pred=p.shape)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    ax.imshow(_outcome_rgb(t, p))
+    _click_marks(ax, [click], ms=13)
+    ax.set_title(title); ax.set_axis_off()
+    handles = outcome_handles(("TP", "FP", "FN", "TN"), labels={
+        "TP": "correct object pixels", "FP": "false (pred only)", "FN": "missed (target only)",
+        "TN": "neither (TN)"})
+    ax.legend(handles=[*handles, *_click_handles()], loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def click_runs_grid(image: Any, truth: Any, runs: Mapping[str, Mapping[str, Any]], ns: Sequence[int],
+                    mask_colour: Any = None):
+    """Lesson 06's simulated runs, one row per method: the mask after the first n clicks, for each n of ``ns``.
+
+    Parameters
+    ----------
+    image : 2-D grey crop.
+    truth : bool mask of the object, the image's shape.
+    runs : method name -> :func:`segcourse.interactive.simulate_clicks` result with ``keep_masks=True``
+        (``masks``, ``clicks``, ``ious``).
+    ns : click counts to show, each from 1 to the number of masks of every run.
+    mask_colour : the predicted mask's colour (default: the first instance colour).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> t = np.zeros((16, 16), bool); t[4:12, 4:12] = True
+    >>> run = {"masks": [t, t], "clicks": [((8, 8), True), ((2, 2), False)], "ious": [1.0, 1.0]}
+    >>> fig = click_runs_grid(np.zeros((16, 16)), t, {"a": run}, (1, 2))
+    >>> fig.axes[1].get_title()
+    'a\\n2 clicks: IoU 1.00'
+    >>> plt.close(fig)
+    >>> click_runs_grid(np.zeros((16, 16)), t, {"a": run}, (3,))
+    Traceback (most recent call last):
+    ...
+    ValueError: ns must lie between 1 and 2 (the masks of run 'a'), got 3
+    """
+    from matplotlib.lines import Line2D
+
+    img = np.asarray(to_numpy(image, "image"), float)
+    t = as_binary(truth, "truth", (2,))
+    check_same_size(image=img.shape, truth=t.shape)
+    for name, run in runs.items():
+        bad = [n for n in ns if not 1 <= n <= len(run["masks"])]
+        if bad:
+            raise ValueError(f"ns must lie between 1 and {len(run['masks'])} (the masks of run {name!r}), "
+                             f"got {bad[0]}")
+    colour = np.asarray(_pal.rgb(_pal.INSTANCE_COLOURS[0]) if mask_colour is None else mask_colour, float)
+    fig, axes = plt.subplots(len(runs), len(ns), figsize=(2.8 * len(ns), 3.2 * len(runs)), squeeze=False)
+    lo, hi = np.percentile(img, (1, 99))
+    for row, (name, run) in zip(axes, runs.items()):
+        for ax, n in zip(row, ns):
+            mask = np.asarray(run["masks"][n - 1], bool)
+            ax.imshow(img, cmap="gray", vmin=lo, vmax=hi)
+            ax.imshow(np.where(mask[..., None], colour, np.nan), alpha=0.45)
+            ax.contour(mask, levels=[0.5], colors=[colour], linewidths=1.2)
+            ax.contour(t, levels=[0.5], colors=["white"], linewidths=1)
+            _click_marks(ax, run["clicks"][:n], ms=10)
+            ax.set_title(f"{name}\n{n} click{'s' * (n > 1)}: IoU {run['ious'][n - 1]:.2f}", fontsize=9)
+            ax.set_axis_off()
+    fig.legend(handles=[Patch(facecolor=colour, alpha=0.6, edgecolor=colour, label="predicted mask"),
+                        Line2D([], [], color="white", label="target outline"), *_click_handles()],
+               loc="lower center", ncol=4, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.04, 1, 1), h_pad=1.5)
+    return fig
+
+
+def click_inputs_figure(inputs: Any, positive: Sequence[bool]):
+    """Lesson 06's four input channels of the click UNet: grey image, positive and negative click maps, previous mask.
+
+    Parameters
+    ----------
+    inputs : array ``(4, H, W)``: image, positive click map, negative click map, previous mask.
+    positive : per click so far, whether it was positive (names the clicks in the titles).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = click_inputs_figure(np.zeros((4, 8, 8)), [True, False, True])
+    >>> [ax.get_title() for ax in fig.axes[1:3]]
+    ['positive clicks 1, 3', 'negative click 2']
+    >>> plt.close(fig)
+    >>> click_inputs_figure(np.zeros((3, 8, 8)), [True])
+    Traceback (most recent call last):
+    ...
+    ValueError: inputs must have shape (4, H, W) (image, +, -, previous mask), got (3, 8, 8)
+    """
+    x = np.asarray(to_numpy(inputs, "inputs"), float)
+    if x.ndim != 3 or x.shape[0] != 4:
+        raise ValueError(f"inputs must have shape (4, H, W) (image, +, -, previous mask), got {x.shape}")
+    pos = [str(k + 1) for k, p in enumerate(positive) if p]
+    neg = [str(k + 1) for k, p in enumerate(positive) if not p]
+    titles = [f"grey image\n(values {x[0].min():.2f} to {x[0].max():.2f})",
+              f"positive click{'s' * (len(pos) > 1)} {', '.join(pos)}",
+              f"negative click{'s' * (len(neg) > 1)} {', '.join(neg)}",
+              f"previous mask\n(its own, after click {len(positive) - 1})"]
+    fig, axes = plt.subplots(1, 4, figsize=(11, 3.2))
+    for ax, channel, name in zip(axes, x, titles):
+        im = ax.imshow(channel, cmap="gray", vmin=0, vmax=1); ax.set_title(name); ax.set_axis_off()
+    fig.colorbar(im, ax=axes, fraction=0.02, pad=0.03, label="input value")
+    return fig
+
+
+def mean_click_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], colours: Mapping[str, Any],
+                      thresholds: tuple[float, float] = (0.85, 0.90)):
+    """Lesson 06's mean IoU-vs-clicks curves, one panel per data set, one line per method.
+
+    Parameters
+    ----------
+    curves : data set -> method -> mean IoU after each click.
+    colours : method -> colour (every method of ``curves``).
+    thresholds : two IoU levels, drawn solid and dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = mean_click_curves({"set": {"a": [0.5, 0.9]}}, {"a": "C0"})
+    >>> fig.axes[0].get_title()
+    'set'
+    >>> plt.close(fig)
+    >>> mean_click_curves({"set": {"a": [0.5]}}, {})
+    Traceback (most recent call last):
+    ...
+    ValueError: colours must name every method of curves; missing ['a']
+    """
+    from matplotlib.lines import Line2D
+
+    names = {m for v in curves.values() for m in v}
+    missing = sorted(names - set(colours))
+    if missing:
+        raise ValueError(f"colours must name every method of curves; missing {missing}")
+    if not curves:
+        raise ValueError("curves must hold at least one data set, got none")
+    styles = ["--", ":", "-.", "-"]
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.4 * len(curves), 3.8), sharey=True, squeeze=False)
+    for ax, (set_name, methods) in zip(axes[0], curves.items()):
+        for k, (name, ious) in enumerate(methods.items()):
+            ax.plot(np.arange(1, len(ious) + 1), ious, color=colours[name], ls=styles[k % 4], lw=2, label=name)
+        ax.axhline(thresholds[0], color="black", lw=0.8); ax.axhline(thresholds[1], color="black", lw=0.8, ls="--")
+        n = max(len(v) for v in methods.values())
+        ax.set_title(set_name); ax.set_xlabel("clicks"); ax.set_xticks([k for k in (1, 5, 10, 15, 20) if k <= n])
+    axes[0][0].set_ylabel("mean IoU after k clicks")
+    marks = [Line2D([], [], color="black", lw=0.8, ls=ls, label=f"IoU {t:.2f}") for ls, t in zip(("-", "--"), thresholds)]
+    axes[0][-1].legend(handles=axes[0][-1].get_legend_handles_labels()[0] + marks, loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def entropy_extremes_figure(prob: Any, pixel_entropy: Any, masks: Any, clicks: Sequence[tuple[int, int]],
+                            picks: Mapping[str, int]):
+    """Lesson 06's uncertainty score on chosen pool objects: p(object) and per-pixel entropy, with outline and click.
+
+    Parameters
+    ----------
+    prob, pixel_entropy : arrays ``(N, H, W)`` in [0, 1] (entropy in bits).
+    masks : bool array ``(N, H, W)``, the true objects.
+    clicks : ``(row, col)`` of the click each object got.
+    picks : row label -> object index (one row of two panels each).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> p = np.full((2, 8, 8), 0.5); m = p > 0
+    >>> fig = entropy_extremes_figure(p, p, m, [(4, 4), (4, 4)], {"highest": 0, "lowest": 1})
+    >>> fig.axes[0].get_title().splitlines()[0]
+    'pool nucleus 0: p(object)'
+    >>> plt.close(fig)
+    >>> entropy_extremes_figure(p, p, m, [(4, 4), (4, 4)], {"highest": 5})
+    Traceback (most recent call last):
+    ...
+    ValueError: picks must name objects 0 to 1, got 5
+    """
+    from matplotlib.lines import Line2D
+
+    prob, ent = np.asarray(prob, float), np.asarray(pixel_entropy, float)
+    m = as_binary(masks, "masks", (3,))
+    check_same_size(prob=prob.shape, pixel_entropy=ent.shape, masks=m.shape)
+    bad = [j for j in picks.values() if not 0 <= j < len(prob)]
+    if bad:
+        raise ValueError(f"picks must name objects 0 to {len(prob) - 1}, got {bad[0]}")
+    fig, axes = plt.subplots(len(picks), 2, figsize=(7.4, 3.4 * len(picks)), squeeze=False)
+    for row, (which, j) in zip(axes, picks.items()):
+        mean = ent[j].mean()
+        for ax, values, cmap, label in ((row[0], prob[j], _pal.CONFIDENCE_CMAP, "p(object)"),
+                                        (row[1], ent[j], "cividis", "entropy (bits)")):
+            im = ax.imshow(values, cmap=cmap, vmin=0, vmax=1)  # both maps linear
+            ax.contour(m[j], levels=[0.5], colors=["white"], linewidths=1)
+            _click_marks(ax, [(clicks[j], True)], ms=10)
+            ax.set_title(f"pool nucleus {j}: {label}\n({which} mean entropy, {mean:.3f} bits)", fontsize=9)
+            ax.set_axis_off()
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=label)
+    fig.legend(handles=[Line2D([], [], color="white", lw=1, label="true outline"), _click_handles()[0]],
+               loc="lower center", ncol=2, fontsize=8, facecolor="0.6")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+__all__ += ["outlined_crops", "click_errors_figure", "click_runs_grid", "click_inputs_figure", "mean_click_curves",
+            "entropy_extremes_figure"]
