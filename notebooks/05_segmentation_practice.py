@@ -680,11 +680,11 @@ print(f"the baseline's car IoU against team A: {result['per_class_iou'][4]:.3f};
 
 # %% [markdown]
 # **Answer.** The standard decides what the numbers mean. Here 67 % of the car pixels lie on an
-# outline, so the two teams agree at a car IoU of 0.328, though neither made a mistake; the same
-# model measures 0.885 against team A, 0.294 against team B.
+# outline, so the two teams agree at a car IoU of 0.328, though neither made a mistake.
 #
-# Mixed standards hurt training (the loss pulls both ways at every car edge) and evaluation (it
-# measures the annotators). Write the standard down and check masks against it.
+# The same model measures 0.885 against team A, 0.294 against team B. Mixed standards hurt
+# training (the loss pulls both ways at every car edge) and evaluation (it measures the
+# annotators). Write the standard down and check masks against it.
 #
 # ## 10 · The portfolio report
 #
