@@ -5124,3 +5124,210 @@ def entropy_extremes_figure(prob: Any, pixel_entropy: Any, masks: Any, clicks: S
 
 __all__ += ["outlined_crops", "click_errors_figure", "click_runs_grid", "click_inputs_figure", "mean_click_curves",
             "entropy_extremes_figure"]
+
+
+def class_and_sample_scores(per_class_iou: Sequence[float], class_names: Sequence[str], per_sample: Sequence[float],
+                            palette: Any = None, fail_below: float = 0.9, decimals: int = 3):
+    """Two panels: the pooled per-class IoU as bars, and every sample's mIoU as a dot beside the mean and the fail line.
+
+    Parameters
+    ----------
+    per_class_iou : one pooled IoU per class (NaN: class absent, drawn "n/a").
+    class_names : one name per class.
+    per_sample : one mIoU per sample.
+    palette : class colours (RGB uint8 rows), as for :func:`per_class_bar`.
+    fail_below : the fail line, drawn dashed.
+    decimals : decimals of the bar labels.
+
+    Returns
+    -------
+    The figure; its axes are (bars, strip).
+
+    Examples
+    --------
+    >>> fig = class_and_sample_scores([1.0, 0.8766], ["sky", "road"], [0.95, 0.7, 0.99], decimals=3)
+    >>> [t.get_text() for t in fig.axes[0].texts], fig.axes[1].get_title()
+    (['1.000', '0.877'], 'per-sample mIoU, 3 samples')
+    >>> class_and_sample_scores([1.0], ["sky"], [], decimals=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: per_sample must hold at least one score, got 0
+    >>> plt.close("all")
+    """
+    vals = np.asarray(per_sample, dtype=float).ravel()
+    if vals.size == 0:
+        raise ValueError(f"per_sample must hold at least one score, got {vals.size}")
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
+        raise ValueError(f"decimals must be a non-negative integer, got {decimals!r}")
+    if isinstance(fail_below, bool) or not isinstance(fail_below, (int, float)):
+        raise TypeError(f"fail_below must be a number (the fail line), got {fail_below!r}")
+    grey = {k: _pal.rgb(v) for k, v in _pal.NEUTRAL_COLOURS.items()}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.2))
+    per_class_bar(per_class_iou, class_names, palette, ax=left,
+                  title=f"per-class IoU, pooled over {vals.size} samples")
+    for text, v in zip(left.texts, np.asarray(per_class_iou, dtype=float)):
+        if np.isfinite(v):
+            text.set_text(f"{v:.{decimals}f}")
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, vals.size)   # spread the dots vertically
+    right.scatter(vals, jitter, s=14, alpha=0.7, color=grey["band"], label="one sample")
+    right.axvline(np.nanmean(vals), color=grey["TN"], lw=2, label=f"mean {np.nanmean(vals):.3f}")
+    right.axvline(fail_below, color=grey["correct"], lw=1, ls="--", label=f"fail line {fail_below}")
+    right.set(xlim=(min(np.floor(np.nanmin(vals) * 20) / 20, fail_below - 0.05), 1.005), yticks=[],
+              xlabel="mIoU of one sample", title=f"per-sample mIoU, {vals.size} samples")
+    right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def stray_rings(preds: Any, targets: Any, ids: Sequence[int], class_names: Sequence[str], palette: Any = None,
+                pixels: Sequence[int] | None = None):
+    """One panel per sample: its prediction in the class colours, a ring around each region of a class the target lacks.
+
+    Parameters
+    ----------
+    preds, targets : label maps, shape (N, H, W).
+    ids : the samples to draw (indices into ``preds``).
+    class_names : one name per class (the legend).
+    palette : class colours (RGB uint8 rows).
+    pixels : optional stray-pixel count per drawn sample, for the panel titles.
+
+    Returns
+    -------
+    The figure.
+
+    Examples
+    --------
+    >>> t = np.zeros((1, 8, 8), int); p = t.copy(); p[0, 2, 2] = 1
+    >>> fig = stray_rings(p, t, [0], ["sky", "car"], pixels=[1])
+    >>> fig.axes[0].get_title(), len(fig.axes[0].collections[0].get_offsets())
+    ('#0: 1 px', 1)
+    >>> stray_rings(p, t, [], ["sky", "car"])
+    Traceback (most recent call last):
+    ...
+    ValueError: ids must name at least one sample, got []
+    >>> plt.close("all")
+    """
+    ids = [int(i) for i in ids]
+    if not ids:
+        raise ValueError(f"ids must name at least one sample, got {ids}")
+    if pixels is not None and len(pixels) != len(ids):
+        raise ValueError(f"pixels must hold one count per id ({len(ids)}), got {len(pixels)}")
+    pal = _palette(palette)
+    ring = np.array(ERROR_COLOURS["FP"]) / 255
+    fig, axes = plt.subplots(1, len(ids), figsize=(3.2 * len(ids), 3.6), squeeze=False)
+    for k, (ax, i) in enumerate(zip(axes[0], ids)):
+        p, t = np.asarray(preds[i]), np.asarray(targets[i])
+        absent = np.setdiff1d(np.unique(p), np.unique(t))
+        regions, n = ndimage.label(np.isin(p, absent), np.ones((3, 3)))
+        ys, xs = (np.array(ndimage.center_of_mass(regions > 0, regions, range(1, n + 1))).reshape(-1, 2).T
+                  if n else (np.zeros(0), np.zeros(0)))
+        ax.imshow(pal[p]); ax.set_axis_off()
+        ax.scatter(xs, ys, s=320, facecolors="none", edgecolors=ring, linewidths=1.2, clip_on=False,
+                   label="a predicted class the target does not have")
+        ax.set_title(f"#{i}: {pixels[k]} px" if pixels is not None else f"#{i}", fontsize=11)
+    fig.suptitle("the predictions: stray regions of a class the target does not have (one ring each)", fontsize=12)
+    handles = axes[0][0].get_legend_handles_labels()[0] + legend_handles(class_names, pal)
+    fig.legend(handles=handles, loc="lower center", frameon=False, fontsize=10, ncol=len(handles))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def seed_dots(failing_by_arm: Mapping[str, Sequence[int]], baseline: int, labels: Sequence[str] | None = None,
+              ylabel: str = "failing held-out\nscenes", title: str | None = None):
+    """One column of dots per arm (one dot a seed) against a dashed baseline.
+
+    Parameters
+    ----------
+    failing_by_arm : arm name -> one count per seed.
+    baseline : the count before any change (the dashed line).
+    labels : x tick labels (default: the arm names).
+    ylabel, title : axis texts.
+
+    Returns
+    -------
+    The figure.
+
+    Examples
+    --------
+    >>> fig = seed_dots({"a": [1, 2], "b": [3, 0]}, 2)
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()], len(fig.axes[0].collections)
+    (['a', 'b'], 2)
+    >>> seed_dots({"a": [1]}, 2, labels=["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must hold one label per arm (1), got 2
+    >>> plt.close("all")
+    """
+    from matplotlib.lines import Line2D
+
+    if not failing_by_arm:
+        raise ValueError("failing_by_arm must hold at least one arm, got none")
+    labels = list(failing_by_arm) if labels is None else list(labels)
+    if len(labels) != len(failing_by_arm):
+        raise ValueError(f"labels must hold one label per arm ({len(failing_by_arm)}), got {len(labels)}")
+    dot, line = _pal.rgb(_pal.SERIES[2]), _pal.rgb(_pal.NEUTRAL_COLOURS["TN"])
+    n_seeds = max(len(v) for v in failing_by_arm.values())
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for x, counts in enumerate(failing_by_arm.values()):          # spread sideways, one dot a seed
+        ax.scatter(x + np.linspace(-0.16, 0.16, len(counts)), counts, s=40, zorder=3, color=dot)
+    ax.axhline(baseline, color=line, ls="--", lw=1)
+    ax.set(xticks=range(len(labels)), xticklabels=labels, ylabel=ylabel, xlim=(-0.5, len(labels) - 0.5),
+           title=title or f"{n_seeds} seeds per arm")
+    ax.legend(handles=[Line2D([], [], marker="o", ls="", color=dot, label=f"one seed (0 to {n_seeds - 1})"),
+                       Line2D([], [], ls="--", lw=1, color=line, label=f"before ({baseline})")],
+              fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["class_and_sample_scores", "stray_rings", "seed_dots"]
+
+
+def draw_class_edges(ax: Any, target: Any, colour: str = "black", title_note: str | None = "black lines: class edges"):
+    """Draw the edges between classes of ``target`` over an image axis that shows it (at any whole enlargement).
+
+    Parameters
+    ----------
+    ax : an axis whose first image shows ``target``'s window, each pixel ``k`` × ``k`` screen pixels.
+    target : (h, w) label map of the window shown.
+    colour : line colour.
+    title_note : appended to the axis title on a new line (None: title unchanged).
+
+    Returns
+    -------
+    The number of edge segments drawn.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); _ = ax.imshow(np.zeros((8, 8)))
+    >>> t = np.zeros((4, 4), int); t[2:, :] = 1
+    >>> draw_class_edges(ax, t), ax.get_title()
+    (4, 'black lines: class edges')
+    >>> draw_class_edges(ax, np.zeros((3, 4), int))
+    Traceback (most recent call last):
+    ...
+    ValueError: target of shape (3, 4) does not tile the axis image of shape (8, 8) by a whole factor
+    >>> plt.close("all")
+    """
+    from matplotlib.collections import LineCollection
+
+    t = np.asarray(target)
+    if t.ndim != 2:
+        raise ValueError(f"target must be a 2-D label map, got shape {t.shape}")
+    if not ax.images:
+        raise ValueError("ax must show an image (the target's window), it shows none")
+    shown = ax.images[0].get_array().shape[:2]
+    k = shown[0] // t.shape[0]
+    if k < 1 or shown[0] != k * t.shape[0] or shown[1] != k * t.shape[1]:
+        raise ValueError(f"target of shape {t.shape} does not tile the axis image of shape {shown} by a whole factor")
+    lines = [[(k * (x + 1) - 0.5, k * y - 0.5), (k * (x + 1) - 0.5, k * (y + 1) - 0.5)]
+             for y, x in zip(*np.nonzero(t[:, 1:] != t[:, :-1]))]
+    lines += [[(k * x - 0.5, k * (y + 1) - 0.5), (k * (x + 1) - 0.5, k * (y + 1) - 0.5)]
+              for y, x in zip(*np.nonzero(t[1:, :] != t[:-1, :]))]
+    ax.add_collection(LineCollection(lines, colors=colour, linewidths=2.2))
+    if title_note:
+        ax.set_title(f"{ax.get_title()}\n{title_note}" if ax.get_title() else title_note)
+    return len(lines)
+
+
+__all__ += ["draw_class_edges"]

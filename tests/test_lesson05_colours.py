@@ -8,7 +8,6 @@ from segcourse import data, palette
 #: (tests/test_palette.py holds those): §6 gallery buckets, §7 stroke orders, §8 retrain arms.
 LESSON05_COLOURS = {
     "class confusion (gallery)": palette.INSTANCE_COLOURS[5],
-    "boundary bucket (gallery, teal: the card's cyan is the wider 'wrong in band')": (0, 110, 110),
     "no bucket (gallery), training camera only (section 8's control)": (0, 0, 0),
     "shipped model (section 8)": palette.SERIES[0],
     "largest region first (section 7), new project scenes (section 8)": palette.SERIES[1],
@@ -25,11 +24,11 @@ def test_lesson05_colours_stay_away_from_the_road_classes(name):
 
 
 def test_lesson05_gallery_buckets_are_not_the_cards_colours():
-    """The gallery's bucket colours must not repeat the evidence card's wrong-pixel colours (review 05s8b F1)."""
+    """The gallery's class-confusion colour must not repeat the evidence card's wrong-pixel colours (review
+    05s8b F1); its boundary bucket takes the card's cyan itself, so edges have one colour (review 05s13 P3-8)."""
     cyan, magenta = palette.ERROR_COLOURS["boundary error"], palette.ERROR_COLOURS["interior error"]
-    for name in ("class confusion (gallery)", "boundary bucket (gallery, teal: the card's cyan is the wider 'wrong in band')"):
-        for card in (cyan, magenta):
-            assert palette.delta_e(LESSON05_COLOURS[name], card) > palette.MIN_DELTA_E, name
+    for card in (cyan, magenta):
+        assert palette.delta_e(LESSON05_COLOURS["class confusion (gallery)"], card) > palette.MIN_DELTA_E
 
 
 def test_lesson05_curves_use_the_series_colours_only():
