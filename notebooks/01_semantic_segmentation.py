@@ -729,12 +729,11 @@ changes = np.array([by_seed["CE + Dice + weights"][s]["miou"] - by_seed["CE + we
 flips = stats.permutation_test((changes,), np.mean, permutation_type="samples",     # one sample:
                                n_resamples=np.inf)                         # all 2^5 sign flips
 p_value, flip_means = flips.pvalue, flips.null_distribution
-print("adding Dice to the weights, mIoU change per seed:",
-      ", ".join(f"seed {s} {v:+.4f}" for s, v in zip(ablation["seeds"], changes)),
-      f"\n  median {np.median(changes):+.4f}, mean {changes.mean():+.4f}; improved by more than "
-      f"{tolerance}: {(changes > tolerance).sum()} of {len(changes)}; sign-flip p {p_value:.3f}"
-      f"\n  flips whose |mean| is at least |{changes.mean():+.4f}|: "
-      f"{(np.abs(flip_means) >= abs(changes.mean()) - 1e-12).sum()} of {len(flip_means)}")
+print_table(["adding Dice to the weights", *(f"seed {s}" for s in ablation["seeds"]), "median", "mean"],
+            [["mIoU change", *(f"{v:+.4f}" for v in [*changes, np.median(changes), changes.mean()])]])
+at_least = (np.abs(flip_means) >= abs(changes.mean()) - 1e-12).sum()       # flips as large in size
+print(f"improved by more than {tolerance}: {(changes > tolerance).sum()} of {len(changes)} seeds; "
+      f"sign-flip p {p_value:.3f} ({at_least} of {len(flip_means)} flips)")
 s = ablation["seeds"][int(changes.argmin())]
 car_ious = [f"{c} {by_seed[c][s]['per_class_iou'][car]:.3f}" for c in by_seed]
 print(f"seed {s}, car IoU: " + ", ".join(car_ious))
