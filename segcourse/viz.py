@@ -5331,3 +5331,66 @@ def draw_class_edges(ax: Any, target: Any, colour: str = "black", title_note: st
 
 
 __all__ += ["draw_class_edges"]
+
+
+def loss_and_iou_curves(histories: Mapping[str, Any], class_names: Sequence[str], palette: Any = None,
+                        figsize: tuple[float, float] = (13, 3.6)):
+    """Training loss per step (left) beside each run's held-out IoU per class (one panel per run).
+
+    Parameters
+    ----------
+    histories : run name -> a ``train.fit`` history: ``step_loss`` (one loss per step) and ``eval``
+        (a list of ``{"step": int, "per_class_iou": [K floats]}``).
+    class_names : the ``K`` class names.
+    palette : ``(K, 3)`` uint8 class colours (default: the course palette).
+    figsize : the figure's size in inches.
+
+    Returns
+    -------
+    The figure: the loss axes first, then one axes per run, all against the training step.
+
+    Examples
+    --------
+    >>> h = {"step_loss": [1.5, 1.2, 0.9], "eval": [{"step": 2, "per_class_iou": [0.5, 0.0]},
+    ...                                             {"step": 3, "per_class_iou": [0.8, 0.1]}]}
+    >>> fig = loss_and_iou_curves({"CE": h}, ["road", "lane"])
+    >>> [ax.get_title() for ax in fig.axes], len(fig.axes[0].lines)
+    (['training loss', 'CE'], 1)
+    >>> plt.close(fig)
+    >>> loss_and_iou_curves({}, ["road"])
+    Traceback (most recent call last):
+    ...
+    ValueError: histories must map at least one run name to a train.fit history, got {}
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError(f"histories must map at least one run name to a train.fit history, got {histories!r}")
+    for label, h in histories.items():
+        if not isinstance(h, Mapping) or "step_loss" not in h or "eval" not in h:
+            raise TypeError(f"histories[{label!r}] must be a train.fit history with 'step_loss' and 'eval', "
+                            f"got {type(h).__name__}")
+    colours = _palette(palette)
+    fig, axes = plt.subplots(1, len(histories) + 1, figsize=figsize, squeeze=False)
+    loss_ax, run_axes = axes[0, 0], axes[0, 1:]
+    for label, h in histories.items():
+        loss_ax.plot(np.arange(1, len(h["step_loss"]) + 1), h["step_loss"], label=label)
+    loss_ax.set(title="training loss", xlabel="step", ylabel="loss on the batch")
+    loss_ax.legend(frameon=False, fontsize=9)
+    loss_ax.grid(alpha=0.3)
+    for ax, (label, h) in zip(run_axes, histories.items()):
+        steps = [e["step"] for e in h["eval"]]
+        ious = np.asarray([e["per_class_iou"] for e in h["eval"]], float)
+        for c, name in enumerate(class_names):
+            ax.plot(steps, ious[:, c], "o-", color=colours[c] / 255, label=name, markeredgecolor="black",
+                    markeredgewidth=0.5, zorder=3, clip_on=False)
+        ax.axhline(0, color="0.6", lw=0.8, zorder=1)
+        ax.set(title=label, xlabel="step", ylim=(-0.08, 1.04))
+        ax.grid(alpha=0.3)
+    run_axes[0].set_ylabel("held-out IoU")
+    for ax in run_axes[1:]:
+        ax.sharey(run_axes[0])
+    fig.legend(*run_axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(class_names), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+__all__ += ["loss_and_iou_curves"]

@@ -92,8 +92,8 @@ except NameError:
 # %% [markdown]
 # ## 2 · Weighted cross-entropy that ignores unlabelled pixels (2 points)
 #
-# Lesson 01 §5 passed `ignore_index=255` and class weights to torch's cross-entropy. Write the same
-# loss in numpy: `weighted_cross_entropy(logits, target, class_weights, ignore_index=255)` with
+# Lesson 01 (Appendix H) passed `ignore_index=255` and class weights to torch's cross-entropy.
+# Write the same loss in numpy: `weighted_cross_entropy(logits, target, class_weights, ignore_index=255)` with
 # `logits` of shape `(N, K, H, W)` and `target` `(N, H, W)`. For every pixel whose target is not
 # `ignore_index`, its loss is `-log softmax(logits)[true class]` (softmax over the class axis 1);
 # return the weighted mean of those losses, each weighted by its true class's weight — which means
@@ -136,7 +136,7 @@ checks.check_weighted_cross_entropy(weighted_cross_entropy)
 #   to the crop; columns likewise). Derive their weights: linear in y and in x, a pixel weighs more
 #   the nearer `(y, x)` lies to it, and the four weights sum to 1. Mind the image's channel axis;
 # * the **mask** copies one crop pixel, the nearest: index `floor(y + 0.5)` (and `floor(x + 0.5)`),
-#   as lesson 01 §8 does. `np.round` is accepted too: it differs only at an exact .5, which no
+#   as lesson 01's Appendix G does. `np.round` is accepted too: it differs only at an exact .5, which no
 #   case here hits.
 #
 # The check crops a scene with a road column next to a lane column. One-call resizes
@@ -344,8 +344,8 @@ except NotImplementedError:
     print("effect_summary is still a stub: write it first, then run this cell again")
 
 # %% [markdown]
-# §8 mentions a small price on the clean camera. Measure it in the cell below with your function,
-# `miou["clean"]` and the steps above: call it the other way round, `effect_summary(after, before)`,
+# Lesson 01 §8 names a small price on the clean camera (its Appendix E's table). Measure it in
+# the cell below with your function, `miou["clean"]` and the steps above: call it the other way round, `effect_summary(after, before)`,
 # so that its `improved` counts the seeds that got **worse** by more than the tolerance. Is the
 # price larger than the tolerance in any seed?
 

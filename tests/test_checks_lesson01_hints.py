@@ -39,3 +39,24 @@ def test_hard_coded_255_is_still_named():
         return float((ww * nll)[keep].sum() / ww[keep].sum())
     text = _fails(checks.check_weighted_cross_entropy, hard_coded, "hard-coded 255")
     assert "negative ignore label" not in text
+
+
+def _ex5_unpaired(before, after, tolerance=0.01):   # review 01s13 P3: an exact permutation p that ignores the seeds
+    import itertools
+    seeds = [s for s in before if s in after]
+    b, a = np.array([before[s] for s in seeds]), np.array([after[s] for s in seeds])
+    d, values, n = a - b, np.concatenate([a, b]), len(seeds)
+    hits = [abs(values[list(g)].mean() - np.delete(values, list(g)).mean()) >= abs(d.mean()) - 1e-12
+            for g in itertools.combinations(range(2 * n), n)]
+    return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all()), float(np.mean(hits))
+
+
+def test_effect_summary_names_an_unpaired_p_and_a_key_error():
+    text = _fails(checks.check_effect_summary, _ex5_unpaired, "UNPAIRED", "by seed")
+    assert "random ones" not in text
+
+    def every_seed(before, after, tolerance=0.01):        # a seed without its pair: KeyError
+        d = np.array([after[s] - before[s] for s in before])
+        return d.mean(), np.median(d), int((d > tolerance).sum()), bool((d > tolerance).all()), 1.0
+    text = _fails(checks.check_effect_summary, every_seed, "KeyError", "skip it")
+    assert "got None" not in text

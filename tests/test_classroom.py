@@ -271,6 +271,20 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                 return small.repeat(factor, axis=1).repeat(factor, axis=2)
             """, {"check_block_mean_camera"}),
     ],
+    "effect_summary": [
+        ("fay", """
+            import itertools
+
+            def effect_summary(before, after, tolerance=0.01):  # an exact permutation p, but unpaired
+                seeds = [s for s in before if s in after]
+                b, a = np.array([before[s] for s in seeds]), np.array([after[s] for s in seeds])
+                d, pooled, n = a - b, np.concatenate([a, b]), len(seeds)
+                hits = [abs(pooled[list(g)].mean() - np.delete(pooled, list(g)).mean()) >= abs(d.mean()) - 1e-12
+                        for g in itertools.combinations(range(2 * n), n)]
+                improved = int((d > tolerance).sum())
+                return float(d.mean()), float(np.median(d)), improved, improved == n, float(np.mean(hits))
+            """, {"check_effect_summary"}),
+    ],
     # lesson 02 (inside the network)
     "exact_upsampling": [
         ("dee", """

@@ -868,8 +868,23 @@ def _effect_out(raw: Any) -> tuple[float, float, int, bool, float]:
     return mean, median, improved, bool(clear), _number(raw[4], "effect_summary's p_value")
 
 
-def _p_hint(got: float, d: np.ndarray) -> str:
-    """What a wrong sign-flip p-value did, for the typical mistakes."""
+def _unpaired_p(before: np.ndarray, after: np.ndarray) -> float:
+    """Exact two-sided permutation p of mean(after) - mean(before) that ignores the pairing: every way of
+    splitting the 2n scores into two groups of n (the typical wrong answer of exercise 5)."""
+    import itertools
+
+    values, n = np.concatenate([after, before]), len(after)
+    obs, hits, total = abs(after.mean() - before.mean()), 0, 0
+    for first in itertools.combinations(range(2 * n), n):
+        group = np.zeros(2 * n, bool)
+        group[list(first)] = True
+        hits += abs(values[group].mean() - values[~group].mean()) >= obs - 1e-12
+        total += 1
+    return hits / total
+
+
+def _p_hint(got: float, d: np.ndarray, before: np.ndarray | None = None, after: np.ndarray | None = None) -> str:
+    """What a wrong sign-flip p-value did, for the typical mistakes (``before``/``after``: the paired scores)."""
     n = len(d)
     if _close(got, _sign_flip_p(d, "one"), 1e-9):
         return ("that is the ONE-sided p-value (flipped means at least as LARGE as yours). The question is whether "
@@ -881,6 +896,10 @@ def _p_hint(got: float, d: np.ndarray) -> str:
     d_med = np.array(list(__import__("itertools").product((1.0, -1.0), repeat=n))) * d
     if _close(got, float((np.abs(np.median(d_med, 1)) >= abs(np.median(d)) - 1e-12).mean()), 1e-9):
         return "you flipped the signs and compared MEDIANS; this p-value compares the MEANS of the flipped changes."
+    if before is not None and _close(got, _unpaired_p(before, after), 1e-9):
+        return ("that is an UNPAIRED permutation p: you shuffled the scores between `before` and `after`, which "
+                "ignores which seed each score came from. Pair them by seed: flip the sign of each seed's change "
+                "after[s] - before[s] and compare the flipped means.")
     if abs(got - _sign_flip_p(d)) < 0.1:
         return (f"yours is close but not exact: with {n} seeds there are only 2**{n} = {2 ** n} sign patterns, so "
                 f"list them all (itertools.product((1, -1), repeat=n)) instead of drawing random ones.")
@@ -934,7 +953,7 @@ def check_effect_summary(effect_summary: Callable) -> None:
     d5 = np.array([a[s] - b[s] for s in b])
     if not _close(got[4], want[4], 1e-9):
         raise AssertionError(f"{what}: the sign-flip p-value of the mean change is {_show(want[4])}, yours is "
-                             f"{_show(got[4])}: {_p_hint(got[4], d5)}")
+                             f"{_show(got[4])}: {_p_hint(got[4], d5, np.array([b[s] for s in b]), np.array([a[s] for s in b]))}")
     # a tolerance other than 0.01, and a change exactly equal to it (0.25 is exact in binary)
     b2, a2 = {0: 0.5, 1: 0.25, 2: 0.0}, {0: 1.0, 1: 0.5, 2: 0.5}
     got = _effect_out(call(effect_summary, dict(b2), dict(a2), 0.25, what="effect_summary"))
@@ -959,8 +978,13 @@ def check_effect_summary(effect_summary: Callable) -> None:
     except AssertionError as exc:
         if "crashed" not in str(exc):
             raise
-        got = None
-    if got is None or not (_close(got[0], want[0], 1e-9) and _close(got[1], want[1], 1e-9)
+        got, crash = None, str(exc).split("\n")[0]
+    if got is None:
+        raise AssertionError(f"when seed 7 ran only before and seed 9 only after, your effect_summary stopped with an "
+                             f"error ({crash}): it looked up a seed that has no pair. Compare only the seeds present "
+                             f"in both (0, 1, 2): a seed without its pair says nothing, so skip it (for s in before "
+                             f"if s in after).")
+    if not (_close(got[0], want[0], 1e-9) and _close(got[1], want[1], 1e-9)
                            and got[2] == want[2] and got[3] == want[3]):
         raise AssertionError(f"when seed 7 ran only before and seed 9 only after, compare the seeds present in both "
                              f"(0, 1, 2; each +0.1): expected {want[:4]}, got {got if got is None else tuple(got[:4])}. "
