@@ -55,8 +55,8 @@ blobs, n_blobs = ndimage.label(touching == 4)                 # connected groups
 print("cars:", n_cars, "| blobs of car pixels after the move:", n_blobs)
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
 viz.show_mask(axes[0], touching, scene.palette, "label map: car 1 moved 5 px down")
-blob_colours = np.vstack([[40, 40, 40], palette.INSTANCE_COLOURS])   # dark grey: no car
-viz.show_mask(axes[1], blobs, blob_colours, "car pixels: one colour per blob")
+viz.show_mask(axes[1], blobs, np.vstack([[40, 40, 40], palette.INSTANCE_COLOURS]),  # grey: no car
+              "car pixels: one colour per blob")
 
 # %% [markdown]
 # ## 1 · Three ways to store a mask
@@ -338,6 +338,7 @@ print("the square's pixels:", square.sum(), "| in its band:", band_t.sum())
 print("bands: both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
 fig = viz.band_figure(square, shifted, band_t, band_p, 1)     # bands grey; red FP, blue FN
+fig.legends[0].get_texts()[2].set_text("dashed: the target's outline, drawn on the prediction")
 
 # %% [markdown]
 # The bands agree only along the top and bottom (green); their sides miss by one pixel (red,
@@ -369,8 +370,7 @@ stain_image = stain_image.clip(0, 1)
 
 stain_map = blob.astype(np.uint8)           # 0 = surface, 1 = defect
 stain_colours = masks.to_rgb(stain_map, palette.DEFECT_PALETTE) / 255.0
-alpha = 0.45
-blend = (1 - alpha) * stain_image + alpha * stain_colours
+blend = 0.55 * stain_image + 0.45 * stain_colours        # the colour's weight alpha = 0.45
 stain_overlay = np.where(stain_map[..., None] > 0, blend, stain_image)
 
 panels = {"image": stain_image, "mask (label map)": stain_colours, "overlay": stain_overlay}
@@ -415,17 +415,16 @@ fig = viz.threshold_figure(prob, blob, grid, marked=thresholds)
 # along the road's left edge called road.
 
 # %%
-scene_truth = label_map                                        # §0's scene
-road_id, sidewalk_id, car_id = 1, 2, 4
+road_id, sidewalk_id, car_id = 1, 2, 4                         # §0's scene, label_map
 
 # fault 1, guess_cars: the car pixels become road, then the cars return 1 px right
-guess = np.where(scene_truth == car_id, road_id, scene_truth)
-guess[np.roll(scene_truth == car_id, 1, axis=1)] = car_id
+guess = np.where(label_map == car_id, road_id, label_map)
+guess[np.roll(label_map == car_id, 1, axis=1)] = car_id
 
 # fault 2, strip: sidewalk within 3 px of the road, in the left half of the image, called road
-near_road = ndimage.binary_dilation(scene_truth == road_id, iterations=3)
-left_half = np.arange(scene_truth.shape[1]) < scene_truth.shape[1] // 2
-strip = (scene_truth == sidewalk_id) & near_road & left_half
+near_road = ndimage.binary_dilation(label_map == road_id, iterations=3)
+left_half = np.arange(label_map.shape[1]) < label_map.shape[1] // 2
+strip = (label_map == sidewalk_id) & near_road & left_half
 guess[strip] = road_id
 
 # %% [markdown]
@@ -435,15 +434,17 @@ guess[strip] = road_id
 # %%
 crops = {"prediction: a car, moved 1 px right": (slice(37, 51), slice(24, 38)),   # both square
          "prediction: the sidewalk strip called road": (slice(24, 44), slice(5, 25))}
-per_class = metrics.per_class_iou(guess, scene_truth, len(scene.class_names))
-notes = viz.fault_notes(scene_truth, guess, {"cars 1 px right": ~strip,
-                                               "sidewalk strip as road": strip})
+per_class = metrics.per_class_iou(guess, label_map, len(scene.class_names))
+notes = viz.fault_notes(label_map, guess, {"cars 1 px right": ~strip,
+                                             "sidewalk strip as road": strip})
 scores = {"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
           "road IoU": per_class[road_id],
-          "road boundary IoU": metrics.boundary_iou(guess == road_id, scene_truth == road_id),
+          "road boundary IoU": metrics.boundary_iou(guess == road_id, label_map == road_id),
           "per_class": per_class}                     # drawn as the bar chart
-fig, card_text = viz.overlay_error_card(image, scene_truth, guess, scene.class_names,
+fig, card_text = viz.overlay_error_card(image, label_map, guess, scene.class_names,
                                         scores, crops, notes=notes, palette=scene.palette)
+# the top row's overlay again, with stronger colours (alpha 0.7) and the background drawn too
+fig.axes[2].images[0].set_data(viz.overlay(image, guess, 0.7, scene.palette, False))
 print(card_text)
 
 # %% [markdown]
