@@ -211,7 +211,7 @@ editor
 # $$\mathrm{Dice}(P, T) = \frac{2\,|P \cap T|}{|P| + |T|} = \frac{2\,\mathrm{IoU}}{1 + \mathrm{IoU}}$$
 #
 # An increasing function of IoU (on one image, the two rank any two predictions alike) and never
-# below it: check which one a paper reports.
+# below it ($\frac{2x}{1+x} \ge x \iff x \le 1$): check which one a paper reports.
 
 # %%
 dice_value, j = metrics.dice(pred, truth), metrics.iou(pred, truth)
@@ -600,8 +600,7 @@ print("linear: road (1) where nearest has sky or sidewalk:", road_moved.sum())
 # *Predict before you run:* which model wins by mean IoU over images, and which by mean Dice?
 
 # %%
-obj = np.zeros((4, 5), bool)
-obj[:, :] = True                          # a 20-pixel object filling a 4x5 image crop
+obj = np.ones((4, 5), bool)               # a 20-pixel object filling a 4x5 image crop
 
 
 def found(k):

@@ -389,17 +389,18 @@ checks.check_overlay_note(overlay, stain_image, stain_truth, faulty, note)
 
 
 # %% [markdown]
-# ## 12 · Which prediction has the boundary error? (1 point)
+# ## 12 · Which prediction does boundary IoU flag? (1 point)
 #
 # Two predictions, `A` and `B`, of one round object score almost the same mask IoU. The cell below
-# draws each one against the truth and prints its mask IoU and its boundary IoU from **your**
-# `boundary_iou` of exercise 7 (on this 40×40 image,
-# `dilation_ratio = 0.02` gives bands 1 pixel wide). If exercise 7 does not pass yet, fix it first,
-# so the numbers you read are right.
+# draws each one against the truth and prints its mask IoU. On this 40×40 image,
+# `dilation_ratio = 0.02` gives bands 1 pixel wide.
 #
-# Look at the pictures. Which prediction does boundary IoU flag with the lower score, and why?
-# Answer with its name and a short reason that says what happened to its outline (not which score
-# is lower), as `flagged = ("...", "...")`. Only this answer is graded here.
+# *Predict from the pictures, before any boundary IoU is printed:* which prediction's band overlaps
+# the truth's band least, so boundary IoU gives it the lower score, and why? Answer with its name
+# and a short reason that describes what happened to its outline in the picture (not which score
+# is lower), as `flagged = ("...", "...")`. The cell after your answer prints both boundary IoUs
+# from **your** `boundary_iou` of exercise 7 (fix exercise 7 first if it does not pass). Only this
+# answer is graded here.
 
 # %% nbgrader={"grade": false, "grade_id": "flag_given", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gy, gx = np.mgrid[:40, :40]
@@ -409,17 +410,19 @@ predictions = {"A": round_truth & ~((gy - 13) ** 2 + (gx - 26) ** 2 <= 36),
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
 for ax, (key, p) in zip(axes, predictions.items()):
     viz.error_map(round_truth, p, ax=ax, title=f"prediction {key} against the truth")
-    try:                                     # your exercise 7; until it runs, this cell still runs
-        biou = f"{boundary_iou(p, round_truth, 0.02):.3f}"
-    except Exception as err:                 # noqa: BLE001
-        biou = f"not yet ({type(err).__name__} in exercise 7)"
-    print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f} | "
-          f"boundary IoU {biou} (your exercise 7)")
+    print(f"{key}: mask IoU {(p & round_truth).sum() / (p | round_truth).sum():.3f}")
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
 flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
 ### END SOLUTION
+
+# %% nbgrader={"grade": false, "grade_id": "flag_boundary_ious", "locked": true, "schema_version": 3, "solution": false, "task": false}
+for key, p in predictions.items():          # your exercise 7; until it runs, this cell still runs
+    try:
+        print(f"{key}: boundary IoU {boundary_iou(p, round_truth, 0.02):.3f} (your exercise 7)")
+    except Exception as err:                 # noqa: BLE001
+        print(f"{key}: boundary IoU not yet ({type(err).__name__} in exercise 7)")
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_flag", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 checks.check_boundary_flag(flagged, predictions, round_truth)
