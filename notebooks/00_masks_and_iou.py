@@ -323,9 +323,8 @@ print("boundary IoU:", round(metrics.boundary_iou(shifted, square), 3))
 # computes d for any image). Boundary IoU is the IoU of the bands:
 
 # %%
-diagonal = np.hypot(*square.shape)
-print(f"diagonal {diagonal:.1f} px | 2 % of it {0.02 * diagonal:.2f}",
-      "| rounded, at least 1: d =", max(1, round(0.02 * diagonal)))
+print(f"the 20×20 image's diagonal: {np.hypot(20, 20):.1f} px",
+      f"| 2 % of it: {0.02 * np.hypot(20, 20):.2f} px")
 
 
 def band_of(m):
