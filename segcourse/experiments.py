@@ -727,5 +727,61 @@ def scoring_clicks(pool: int, rounds: int, per_round: int) -> dict[str, Any]:
 __all__ += ["scoring_clicks"]
 
 
+def recorded_models(runs: dict[str, str], template: torch.nn.Module,
+                    train_arm: Callable[[str], tuple[torch.nn.Module, Any]],
+                    live: dict[str, tuple[torch.nn.Module, Any]] | None = None,
+                    directory: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Every arm of a lesson's experiment as recorded, weights included (one call, no plumbing).
+
+    Like :func:`recorded_arms`, but each arm's recorded weights are loaded too (into a copy of
+    ``template``). Only when the course is built with ``--record`` (environment variable
+    ``SEGCOURSE_RECORD_RUNS`` is ``"1"``) is an arm trained first: ``live[arm]`` if the lesson
+    already trained it live, else ``train_arm(arm)``.
+
+    Parameters
+    ----------
+    runs : arm name -> recorded run name (``"NN_words"``).
+    template : a model of the recorded architecture; it is not changed.
+    train_arm : ``train_arm(arm)`` -> ``(model, history)``; called only when recording.
+    live : ``(model, history)`` the lesson trained live, by arm name (recorded as they are).
+    directory : where the runs lie (default: the package's ``results/runs``).
+
+    Returns
+    -------
+    dict: arm name -> :func:`recorded_run`'s ``model``, ``history`` and ``card``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.environ[RECORD_ENV] = "1"
+    >>> _ = recorded_models({"a": "09_model_a"}, TinyUNet(3, 2, width=4),
+    ...                     lambda arm: (TinyUNet(3, 2, width=4), {"miou": 0.5}), directory=folder)
+    >>> del os.environ[RECORD_ENV]
+    >>> runs = recorded_models({"a": "09_model_a"}, TinyUNet(3, 2, width=4), lambda arm: 1 / 0, directory=folder)
+    >>> runs["a"]["history"], runs["a"]["model"].training
+    ({'miou': 0.5}, False)
+    >>> recorded_models({"a": "09_model_a"}, None, lambda arm: 1 / 0)
+    Traceback (most recent call last):
+    ...
+    TypeError: template must be a torch module (a model of the recorded architecture), got NoneType
+    """
+    if not isinstance(template, torch.nn.Module):
+        raise TypeError("template must be a torch module (a model of the recorded architecture), "
+                        f"got {type(template).__name__}")
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError(f"runs must be a non-empty dict of arm name -> recorded run name, got runs={runs!r}")
+    recording = os.environ.get(RECORD_ENV) == "1"
+    live = live or {}
+    out = {}
+    for arm, run in runs.items():
+        model, history = (live[arm] if arm in live else train_arm(arm)) if recording else (template, None)
+        out[arm] = recorded_run(run, model, history, directory)
+    return out
+
+
+__all__ += ["recorded_models"]
+
+
 if __name__ == "__main__":
     main()
