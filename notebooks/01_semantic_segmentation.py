@@ -246,7 +246,7 @@ def train_recipe(label):                         # called only when the course i
     return net, train.fit(net, train_set, val_set, **recipe, **settings[label])
 
 
-# both recipes as recorded when the course was built, weights included (experiments.recorded_run(name, model))
+# both recipes as recorded when the course was built, weights included
 runs = experiments.recorded_models(recorded, model, train_recipe, live={"CE": (model, history)})
 for run in runs.values():
     run["test"] = train.evaluate(run["model"], test_set, device="cpu")

@@ -110,11 +110,11 @@ RUN_CALL = re.compile(r"""recorded_run\(\s*["']([0-9]{2}_[a-z0-9_]+)["']""")
 
 def _lesson_run_names() -> set[str]:
     """Every run name a lesson or solution passes to recorded_run (or recorded_or_run, recorded_seeds, train_or_load,
-    recorded_arms, recorded_click_runs), literally or through a dict of names."""
+    recorded_arms, recorded_models, recorded_click_runs), literally or through a dict of names."""
     names = set()
     for src in [*(ROOT / "notebooks").glob("*.py"), *(ROOT / "solutions").glob("*.py")]:
         text = src.read_text()
-        if not re.search(r"(recorded_(run|or_run|seeds|arms|click_runs)|train_or_load)\(", text):
+        if not re.search(r"(recorded_(run|or_run|seeds|arms|models|click_runs)|train_or_load)\(", text):
             continue
         names |= set(RUN_CALL.findall(text))
         names |= {n for n in re.findall(r"""["']([0-9]{2}_[a-z0-9_]+)["']""", text) if n[:2] == src.stem[:2]}
