@@ -750,7 +750,7 @@ for line in ax.get_lines()[3:]:                          # seeds 1 and 2 thin
     line.set(linewidth=0.8, markersize=2)
 ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", ylim=(0, 1),
        title="60 steps at three learning rates\n(thick: seed 0; thin: seeds 1 and 2)")
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
