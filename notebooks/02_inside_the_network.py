@@ -285,6 +285,8 @@ class HandUNet(nn.Module):
 # %%
 hand = HandUNet(width=16).eval()
 fig, shapes = viz.unet_diagram(hand, (1, 3, 64, 64))   # runs hand on zeros, records each block
+for label in fig.axes[0].texts:          # the skip is added to the up-conv's output, before up.i
+    label.set_text(label.get_text().replace("skip (added)", "skip, added before up.i"))
 for name, shape in shapes:
     print(f"{name:>7}", shape)
 
