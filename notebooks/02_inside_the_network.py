@@ -30,7 +30,7 @@ from segcourse import data, experiments, metrics, models, palette, train, viz
 from tqdm.auto import tqdm
 
 np.set_printoptions(precision=3, suppress=True)
-torch.set_num_threads(1)                 # a network this small trains fastest on one thread
+torch.set_num_threads(1)                 # reproducible numbers; the CPU is shared
 torch.use_deterministic_algorithms(True)  # the same numbers on every run on this computer
 
 # %% [markdown]
@@ -48,7 +48,9 @@ padded = np.pad(gray, 1)                                # zero padding keeps the
 windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3))   # (64, 64, 3, 3)
 edges = (windows * kernel).sum((-2, -1))                # every 3×3 neighbourhood times the kernel
 
-as_4d = lambda a: torch.tensor(a)[None, None]           # noqa: E731  (1, 1, H, W), as torch wants
+def as_4d(a):                                           # (1, 1, H, W), as torch wants
+    return torch.tensor(a)[None, None]
+
 edges_torch = F.conv2d(as_4d(gray), as_4d(kernel), padding=1)[0, 0].numpy()
 print("output shape:", edges.shape, "| numpy and torch agree within 1e-5:",
       bool(np.abs(edges - edges_torch).max() < 1e-5))
@@ -144,7 +146,6 @@ for name, g in footprints.items():
     rows, cols = np.nonzero(g)
     print(f"{name:>18}: gradient reaches {np.ptp(rows) + 1} × {np.ptp(cols) + 1} input pixels")
 
-
 # %%
 fig, axes = viz.heat_row({name: np.log10(g / g.max() + 1e-12) for name, g in footprints.items()},
                          "log10(|gradient| / largest)", vmin=-10, vmax=0, figsize=(13, 3.1))
@@ -153,32 +154,13 @@ _ = fig.suptitle("log10 |gradient| on a 96×96 input from the centre pixel of ea
 
 # %% [markdown]
 # The encoder matches the formula: 5, 14, 32, 68. The decoder adds more (the nested squares of the
-# last panel are the skips); pixel (48, 48) measured 76. **Predict:** do its neighbours see as far?
-# The 8 columns of one 8×8 block:
-
-# %%
-keep = lambda module, inputs, out: kept.update(z=out) or out.retain_grad()    # noqa: E731
-kept, hook = {}, net.down[3].register_forward_hook(keep)  # keeps the bottleneck's gradient
-with torch.random.fork_rng():                            # leaves the lesson's seed alone
-    out = net(x := torch.rand(8 * 4, 3, 96, 96, requires_grad=True))   # 4 inputs per output pixel
-hook.remove()
-for i in range(8):                                       # inputs 4i..4i+3: output column 40 + i
-    out[4 * i:4 * i + 4, :, 48, 40 + i].sum().backward(retain_graph=True)
-reached = lambda g: (g.abs().sum((1, 2)) > 0).reshape(8, 4, -1).any(1)   # noqa: E731  (8, width)
-widths = [int(np.ptp(np.nonzero(c)[0]) + 1) for c in reached(x.grad).numpy()]
-for name, values in {"output column (row 48)": range(40, 48), "footprint width (px)": widths,
-                     "bottleneck columns read": reached(kept["z"].grad).sum(1).tolist()}.items():
-    print(f"{name:<24}" + "".join(f"{v:5d}" for v in values))
-
-# %% [markdown]
-# 76 pixels at the block's edge columns, 84 inside: the 2×2 stride-2 transposed convolutions copy
-# each coarse pixel into a 2×2 block without overlap, so a 3×3 decoder window reaches 2 or 3
-# bottleneck pixels (last row), depending on where it sits. **Predict:** at a 64×64 scene's corner,
-# what share of the scene does a pixel see?
+# last panel are the skips); pixel (48, 48) measured 76 (its neighbours: appendix).
+# **Predict:** at a 64×64 scene's corner, what share of the scene does a pixel see?
 
 # %%
 for pixels in ([(32, 32)], [(0, 0), (1, 1)]):         # centre; corner and one step in
-    out = net(x := torch.rand(4, 3, 64, 64, requires_grad=True))
+    x = torch.rand(4, 3, 64, 64, requires_grad=True)
+    out = net(x)
     for row, col in pixels:
         grad, = torch.autograd.grad(out[:, :, row, col].sum(), x, retain_graph=True)
         seen = int((grad.abs().sum((0, 1)) > 0).sum())
@@ -186,7 +168,7 @@ for pixels in ([(32, 32)], [(0, 0), (1, 1)]):         # centre; corner and one s
               f"{64 * 64:,} input pixels ({seen / 64**2:.0%})")
 
 # %% [markdown]
-# Pixel (0, 0) sees 35 %, pixel (1, 1), off its block's edge, 52 %. Each tile edge of an image
+# Pixel (0, 0) sees 35 %, pixel (1, 1) 52 %. Each tile edge of an image
 # predicted in tiles is such a border (appendix).
 #
 # **Dilation** widens the view without pooling or more weights: its 9 taps sit $d$ pixels apart:
@@ -303,6 +285,8 @@ class HandUNet(nn.Module):
 # %%
 hand = HandUNet(width=16).eval()
 fig, shapes = viz.unet_diagram(hand, (1, 3, 64, 64))   # runs hand on zeros, records each block
+for label in fig.axes[0].texts:          # the skip is added to the up-conv's output, before up.i
+    label.set_text(label.get_text().replace("skip (added)", "skip, added before up.i"))
 for name, shape in shapes:
     print(f"{name:>7}", shape)
 
@@ -570,14 +554,12 @@ class RoadPairs(Dataset):
             x, y = x[:, r:r + self.crop, c:c + self.crop], y[r:r + self.crop, c:c + self.crop]
         return x, y
 
-# %%
-x0, y0 = RoadPairs(small_train, flip=False)[0]
+x0, y0 = RoadPairs(small_train, flip=False)[0]           # check: a crop cuts both at one place
 torch.manual_seed(0)
 xc, yc = RoadPairs(small_train, flip=False, crop=24)[0]
-at = [(r, c) for r in range(9) for c in range(9) if torch.equal(x0[:, r:r + 24, c:c + 24], xc)]
-r, c = at[0]
-print(f"a random 24×24 crop: image {tuple(xc.shape)}, labels {tuple(yc.shape)}, taken at {at}; "
-      f"labels cut at the same place: {torch.equal(y0[r:r + 24, c:c + 24], yc)}")
+r, c = next((r, c) for r in range(9) for c in range(9)
+            if torch.equal(x0[:, r:r + 24, c:c + 24], xc))
+assert torch.equal(y0[r:r + 24, c:c + 24], yc), "the labels were cut elsewhere than the image"
 
 # %% [markdown]
 # One offset cuts both tensors: whatever moves the image's pixels must move the labels the same way.
@@ -646,14 +628,16 @@ print(f"{'recorded runs':>22} {'lane IoU at steps 40, 80, 120':>31} {'car IoU at
 for name, h in loss_runs.items():
     lanes = " ".join(f"{e['val IoU'][3]:.3f}" for e in h)
     print(f"{name:>22} {lanes:>31} {h[-1]['val IoU'][4]:15.3f} {h[-1]['val mIoU']:16.3f}")
-first_step = lambda h: next((str(e["step"]) for e in h if e["val IoU"][3] > 0.5), "never")  # noqa
+def first_step(h):                       # the first evaluation with lane IoU above 0.5
+    return next((str(e["step"]) for e in h if e["val IoU"][3] > 0.5), "never")
+
 print("first evaluation with lane IoU above 0.5:",
       ", ".join(f"{name} step {first_step(h)}" for name, h in loss_runs.items()))
 print("highest val mIoU at step 120:", max(loss_runs, key=lambda n: loss_runs[n][-1]["val mIoU"]))
 
 # %% [markdown]
 # Soft Dice alone: lane IoU 0.981 at step 40, while both runs with cross-entropy are at 0.000;
-# cross-entropy alone is last (step 80 in the table). By step 120 all three have found them; the sum
+# cross-entropy alone is last: lane IoU 0.200 at step 80, first above 0.5 at step 120. By step 120 all three have found them; the sum
 # ends highest (the appendix adds two seeds). On one held-out scene:
 
 # %%
@@ -666,7 +650,9 @@ def grid_predictions():                     # the three losses' models at steps 
                 for (n, step), m in loss_training()[1].items()}
 
 preds = experiments.recorded_label_maps("02_loss_grid", grid_predictions, truth.shape)  # or: call
-lane_iou = lambda key: metrics.per_class_iou(preds[key], truth, 5)[3]     # noqa: E731
+def lane_iou(key):
+    return metrics.per_class_iou(preds[key], truth, 5)[3]
+
 scene_column = [("image", small_val.images[grid_scene], f"held-out scene {grid_scene}"),
                 ("mask", truth, "true labels"), None]
 loss_names = [("ce", "cross-entropy"), ("ce+dice", "CE + Dice"), ("dice", "soft Dice")]
@@ -676,19 +662,8 @@ _ = viz.mask_grid([[first] + [("mask", preds[f"{loss} {step}"],
                    for first, (loss, name) in zip(scene_column, loss_names)],
                   ref.class_names, ref.palette)
 
-# %%
-for loss in ("ce", "ce+dice"):
-    as_sky = int((preds[f"{loss} 40"][truth == 3] == 0).sum())
-    print(f"{loss}, step 40: {as_sky} of {int((truth == 3).sum())} lane pixels predicted as sky")
-as_road = int((preds["dice 40"][truth == 0] == 1).sum())
-print(f"dice, step 40: {as_road} of {int((truth == 0).sum())} sky pixels predicted as road")
-
 # %% [markdown]
-# At step 40 both runs with cross-entropy take most lane pixels for sky (18 and 22 of 30). Soft Dice
-# already draws the lane, but paints about a third of the sky road (113 of 320 pixels).
-
-# %% [markdown]
-# ## 9 · Overfitting, learning rate and batch size
+# ## 9 · Overfitting and learning rate
 #
 # **Overfitting.** Train on only **2 images** (200 steps) and watch the validation loss on 100
 # unseen scenes; then with weight decay, and with augmentation (recorded, three seeds).
@@ -749,7 +724,9 @@ fig.tight_layout()
 # **Learning rate.** The same 60 steps at three learning rates:
 
 # %%
-lr_run = lambda lr, seed=0: run_seed(seed, steps=60, lr=lr, eval_every=10)    # noqa: E731
+def lr_run(lr, seed=0):
+    return run_seed(seed, steps=60, lr=lr, eval_every=10)
+
 lr_runs = {lr: experiments.recorded_or_run(run, lambda lr=lr: lr_run(lr))
            for lr, run in zip((1e-3, 1e-2, 1e-1), ("02_lr_0001", "02_lr_001", "02_lr_01"))}
 more_seeds = experiments.recorded_or_run(   # to train them yourself: lr_run(lr, seed)
@@ -768,45 +745,21 @@ print(f"of 3 seeds: lr 0.001 ends below lr 0.01 on {slower}; lr 0.1 ends more th
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 steps = [e["step"] for e in lr_runs[0.01]]
-curves = lambda lr: [[e["val mIoU"] for e in lr_seeds[s][lr]] for s in range(3)]   # noqa: E731
-viz.series_lines(ax, {f"lr {lr:g}": (steps, curves(lr)) for lr in lr_runs})
-for band, line in zip(ax.collections, ax.get_lines()):   # light bands with edges, so overlaps show
-    band.set(alpha=0.15, edgecolor=line.get_color(), linewidth=0.8)
+for s in range(3):                                       # one line per seed and lr
+    viz.series_lines(ax, {f"lr {lr:g}": (steps, [e["val mIoU"] for e in lr_seeds[s][lr]])
+                          for lr in lr_runs}, labels=s == 0)
+for line in ax.get_lines()[3:]:                          # seeds 1 and 2 thin
+    line.set(linewidth=0.8, markersize=2)
 ax.set(xlabel="step (16 images each)", ylabel="validation mIoU", ylim=(0, 1),
-       title="60 steps at three learning rates\n"
-             "(line: seed 0; band: lowest to highest of seeds 0 to 2)")
+       title="60 steps at three learning rates\n(thick: seed 0; thin: seeds 1 and 2)")
 ax.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
 # lr 0.001 ends below lr 0.01 on every seed: too slow. lr 0.1 overshoots on 2 of 3 seeds (seed 0
-# falls from 0.598 to 0.240); on seed 2 it ends highest (the last lines).
-#
-# **Batch size.** The same 1,920 images seen in batches of 4, 16 or 64 (recorded, four seeds):
-
-# %%
-def batch_size_runs():
-    return {f"{seed} {bs}": run_seed(seed, steps=1920 // bs, batch_size=bs,
-                                     eval_every=1920 // bs)[-1]
-            for seed in range(4) for bs in (4, 16, 64)}
-
-bs_runs = experiments.recorded_or_run("02_batch_size", batch_size_runs)  # or: batch_size_runs()
-print("recorded runs, 1,920 images seen: val loss / val mIoU / lane IoU")
-print(f"{'seed':>4}" + "".join(f"{f'batch {bs} ({1920 // bs} steps)':>27}" for bs in (4, 16, 64)))
-for seed in range(4):
-    cells = [bs_runs[f"{seed} {bs}"] for bs in (4, 16, 64)]
-    print(f"{seed:>4}" + "".join(f"{r['val loss']:>11.3f} / {r['val mIoU']:.3f} / "
-                                 f"{r['val IoU'][3]:.3f}" for r in cells))
-no_lane = sum(bs_runs[f"{s} 64"]["val IoU"][3] == 0 for s in range(4))
-above = sum(bs_runs[f"{s} 4"]["val mIoU"] > bs_runs[f"{s} 16"]["val mIoU"] for s in range(4))
-print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
-      f"batch 4 ends above batch 16 in val mIoU on {above} of 4")
+# falls from 0.598 to 0.240); on seed 2 it ends highest (the last lines). (Batch size: appendix.)
 
 # %% [markdown]
-# Batches of 64 get only 30 steps and find no lane on any seed; batches of 4 end above 16 on 3 of
-# 4: the batch size sets how many steps the same images buy. (Not measured: long runs; a learning
-# rate tuned per batch size.)
-#
 # ## What to remember
 #
 # - Each pooling doubles how fast later layers widen the view; dilation widens it at full
@@ -822,32 +775,8 @@ print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
 #
 # ## Evidence card
 #
-# The scene of section 5, the shipped UNet's prediction, its per-class IoU, and failure notes.
-
-# %%
-truth0, names = scene.labels[0], ref.class_names
-scene_iou = metrics.per_class_iou(label_map, truth0, 5)
-note = lambda t, q, r, c: (f"pixel ({r}, {c}): {names[t]} taken for {names[q]} ({names[q]} "  # noqa
-                           f"{prob[q, r, c]:.3f} vs {names[t]} {prob[t, r, c]:.3f}), "
-                           f"{'on' if edge[r, c] else 'off'} a class boundary")
-wrong_notes = [note(truth0[r, c], label_map[r, c], r, c)
-               for r, c in np.argwhere(label_map != truth0)]
-print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
-fig, summary_text = viz.evidence_card(
-    scene.images[0], truth0, label_map, names, boundary=edge,     # section 5's 4-neighbour band
-    scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
-            "mean Dice (scene)": metrics.mean_dice(label_map, truth0, 5),
-            "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, truth0 == 3),
-            "per_class": scene_iou},
-    notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, "
-                         f"{int((unsure & edge).sum())} of them on a class boundary"],
-    palette=ref.palette)
-print(summary_text)
-
-# %% [markdown]
-# Both wrong pixels are road on the edge of another class, at close probabilities (the first two
-# notes). A card earns its keep when it shows a failure: section 8's network without skips, on the
-# scene of its prediction grid (recorded):
+# A card earns its keep when it shows a failure: section 8's network without skips, on the scene
+# of its prediction grid (recorded). (The shipped UNet's card on section 5's scene: appendix.)
 
 # %%
 def noskip_card():                            # the live run of section 8, on its grid_scene
@@ -856,7 +785,7 @@ def noskip_card():                            # the live run of section 8, on it
     return {"scene": grid_scene, "label_map": prob.argmax(0), "lane prob": prob[3]}
 
 ns = experiments.recorded_or_run("02_no_skips_card", noskip_card)   # your run's: noskip_card()
-ns_map, t = ns["label_map"], small_val.labels[ns["scene"]]
+ns_map, t, names = ns["label_map"], small_val.labels[ns["scene"]], ref.class_names
 lane_true = t == 3
 ns_iou = metrics.per_class_iou(ns_map, t, 5)
 edge_band = class_edges(t)                               # 4 neighbours, as in section 5
@@ -955,7 +884,38 @@ with torch.no_grad():
 # Own-content padding cuts the errors near the seams from 1,146 to 171 (replicate) or 265
 # (reflect); a grey border does not (1,227). So the seam errors are mostly what the network sees
 # beyond the tile edge: zeros or grey hurt, the image's own continuation does not; the rest (171
-# against the whole image's 21) is the missing context.
+# against the whole image's 21; 31 with 8 real pixels of context, centres kept) is the
+# missing context.
+
+# %% [markdown]
+# **The footprint across one 8×8 block (section 2).** Pixel (48, 48) saw 76 pixels; do its
+# neighbours see as far? The 8 columns of one 8×8 block (a forward hook keeps the bottleneck's
+# gradient too):
+
+# %%
+def keep_bottleneck(module, inputs, out):                # a forward hook: keep the bottleneck
+    out.retain_grad()                                    # and, after backward, its gradient
+    kept["z"] = out
+
+def columns_reached(grad):                               # (8, width): columns given a gradient
+    return (grad.abs().sum((1, 2)) > 0).reshape(8, 4, -1).any(1)   # inputs 4i..4i+3 together
+
+kept, hook = {}, net.down[3].register_forward_hook(keep_bottleneck)
+with torch.random.fork_rng():                            # leaves the lesson's seed alone
+    x = torch.rand(8 * 4, 3, 96, 96, requires_grad=True)    # 4 inputs per output pixel
+    out = net(x)
+hook.remove()
+for i in range(8):                                       # inputs 4i..4i+3: output column 40 + i
+    out[4 * i:4 * i + 4, :, 48, 40 + i].sum().backward(retain_graph=True)
+widths = [int(np.ptp(np.nonzero(c)[0]) + 1) for c in columns_reached(x.grad).numpy()]
+for name, values in {"output column (row 48)": range(40, 48), "footprint width (px)": widths,
+                     "bottleneck columns read": columns_reached(kept["z"].grad).sum(1).tolist()}.items():
+    print(f"{name:<24}" + "".join(f"{v:5d}" for v in values))
+
+# %% [markdown]
+# 76 pixels at the block's edge columns, 84 inside: the 2×2 stride-2 transposed convolutions copy
+# each coarse pixel into a 2×2 block without overlap, so a 3×3 decoder window reaches 2 or 3
+# bottleneck pixels (last row), depending on where it sits.
 
 # %% [markdown]
 # **An epoch with a `DataLoader`, and a checkpoint (section 7).** A `DataLoader` deals out shuffled
@@ -1115,3 +1075,73 @@ print(f"cross-entropy + Dice ends highest on {[o[0] for o in orders].count('ce+d
 # Soft Dice alone is never later to find the lanes (steps 40, 40 and 80), cross-entropy alone never
 # earlier (120, 80 and never). The sum ends with the highest val mIoU on 3 of 3 seeds (the last
 # line); only the other two swap places.
+
+# %% [markdown]
+# **What each loss paints at step 40 (section 8).** On the held-out scene of section 8's grid:
+
+# %%
+for loss in ("ce", "ce+dice"):
+    as_sky = int((preds[f"{loss} 40"][truth == 3] == 0).sum())
+    print(f"{loss}, step 40: {as_sky} of {int((truth == 3).sum())} lane pixels predicted as sky")
+as_road = int((preds["dice 40"][truth == 0] == 1).sum())
+print(f"dice, step 40: {as_road} of {int((truth == 0).sum())} sky pixels predicted as road")
+
+# %% [markdown]
+# At step 40 both runs with cross-entropy take most lane pixels for sky (18 and 22 of 30). Soft Dice
+# already draws the lane, but paints about a third of the sky road (113 of 320 pixels).
+
+# %% [markdown]
+# **Batch size (section 9).** The same 1,920 images seen in batches of 4, 16 or 64 (recorded, four
+# seeds):
+
+# %%
+def batch_size_runs():
+    return {f"{seed} {bs}": run_seed(seed, steps=1920 // bs, batch_size=bs,
+                                     eval_every=1920 // bs)[-1]
+            for seed in range(4) for bs in (4, 16, 64)}
+
+bs_runs = experiments.recorded_or_run("02_batch_size", batch_size_runs)  # or: batch_size_runs()
+print("recorded runs, 1,920 images seen: val loss / val mIoU / lane IoU")
+print(f"{'seed':>4}" + "".join(f"{f'batch {bs} ({1920 // bs} steps)':>27}" for bs in (4, 16, 64)))
+for seed in range(4):
+    cells = [bs_runs[f"{seed} {bs}"] for bs in (4, 16, 64)]
+    print(f"{seed:>4}" + "".join(f"{r['val loss']:>11.3f} / {r['val mIoU']:.3f} / "
+                                 f"{r['val IoU'][3]:.3f}" for r in cells))
+no_lane = sum(bs_runs[f"{s} 64"]["val IoU"][3] == 0 for s in range(4))
+above = sum(bs_runs[f"{s} 4"]["val mIoU"] > bs_runs[f"{s} 16"]["val mIoU"] for s in range(4))
+print(f"batch 64 finds no lane pixel (lane IoU 0.000) on {no_lane} of 4 seeds; "
+      f"batch 4 ends above batch 16 in val mIoU on {above} of 4")
+
+# %% [markdown]
+# Batches of 64 get only 30 steps and find no lane on any seed; batches of 4 end above 16 on 3 of
+# 4: the batch size sets how many steps the same images buy. (Not measured: long runs; a learning
+# rate tuned per batch size.)
+
+# %% [markdown]
+# **The shipped UNet's evidence card (section 5's scene).** Its prediction, per-class IoU, and a
+# note for each wrong pixel:
+
+# %%
+truth0, names = scene.labels[0], ref.class_names
+scene_iou = metrics.per_class_iou(label_map, truth0, 5)
+def note(t, q, r, c):                                    # one wrong pixel, as a sentence
+    return (f"pixel ({r}, {c}): {names[t]} taken for {names[q]} ({names[q]} "
+            f"{prob[q, r, c]:.3f} vs {names[t]} {prob[t, r, c]:.3f}), "
+            f"{'on' if edge[r, c] else 'off'} a class boundary")
+wrong_notes = [note(truth0[r, c], label_map[r, c], r, c)
+               for r, c in np.argwhere(label_map != truth0)]
+print(f"wrong pixels in this scene: {len(wrong_notes)} of {label_map.size:,}")
+fig, summary_text = viz.evidence_card(
+    scene.images[0], truth0, label_map, names, boundary=edge,     # section 5's 4-neighbour band
+    scores={"mIoU (scene)": float(np.nanmean(scene_iou)), "lane IoU (scene)": float(scene_iou[3]),
+            "mean Dice (scene)": metrics.mean_dice(label_map, truth0, 5),
+            "lane boundary IoU (scene)": metrics.boundary_iou(label_map == 3, truth0 == 3),
+            "per_class": scene_iou},
+    notes=wrong_notes + [f"{int(unsure.sum())} pixels below 0.99 confidence, "
+                         f"{int((unsure & edge).sum())} of them on a class boundary"],
+    palette=ref.palette)
+print(summary_text)
+
+# %% [markdown]
+# Both wrong pixels are road on the edge of another class, at close probabilities (the first two
+# notes).

@@ -357,8 +357,8 @@ checks.check_unsure_on_boundary(unsure_on_boundary)
 # %% [markdown]
 # ## 8 · Batch-norm statistics from batches of unequal size (1 point)
 #
-# Section 9 of the lesson re-estimated the batch-norm running statistics with `momentum=None`: an
-# equal average over the batches. When the batches differ in size (the last batch of an epoch is
+# The lesson's appendix ("`fit` and batch-norm statistics", `recalibrate_bn`) re-estimated the
+# batch-norm running statistics with `momentum=None`: an equal average over the batches. When the batches differ in size (the last batch of an epoch is
 # often smaller), that gives a batch of 2 images as much say as a batch of 16. Write
 # `weighted_bn_statistics(model, batches)`: `batches` is a list of image tensors `(n, C, H, W)`
 # with different `n`; return a **copy** of `model`, in eval mode, whose every `nn.BatchNorm2d` holds

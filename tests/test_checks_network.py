@@ -724,7 +724,7 @@ def _crops(order="chw", one_offset=True, one_coin=True, flip_axis=-1, high=1, co
 
         def __getitem__(self, i):
             x = torch.from_numpy(self.images[i])
-            x = x.permute(2, 0, 1) if order == "chw" else x
+            x = x.permute(2, 0, 1) if order == "chw" else x.reshape(3, *x.shape[:2]) if order == "reshape" else x
             y = torch.from_numpy(self.labels[i])
             y = y.long() if long else y
             h, w = y.shape
@@ -732,7 +732,7 @@ def _crops(order="chw", one_offset=True, one_coin=True, flip_axis=-1, high=1, co
             coin = (lambda: float(torch.rand(()))) if rng == "torch" else (lambda: float(gen.random()))
             r, c = draw(h - self.crop + high), draw((h if col_from_rows else w) - self.crop + high)
             ry, cy = (r, c) if one_offset else (draw(h - self.crop + high), draw(w - self.crop + high))
-            x = x[:, r:r + self.crop, c:c + self.crop] if order == "chw" else x[r:r + self.crop, c:c + self.crop]
+            x = x[:, r:r + self.crop, c:c + self.crop] if order != "hwc" else x[r:r + self.crop, c:c + self.crop]
             y = y[ry:ry + self.crop, cy:cy + self.crop]
             fx = coin() < p
             fy = fx if one_coin else coin() < p
@@ -750,6 +750,7 @@ def test_paired_crops_check():
     fails(_crops(one_coin=False), "flipped only one of the two")
     fails(_crops(flip_axis=-2), "upside down", "along the columns")
     fails(_crops(order="hwc"), "channels last", "permute(2, 0, 1)")
+    fails(_crops(order="reshape"), "pixels scrambled", ".permute(2, 0, 1), not .reshape")
     fails(_crops(high=0), "the last offset, 4, never came", "+ 1")
     fails(_crops(col_from_rows=True), "no offset beyond 4", "number of rows")
     fails(_crops(rng="numpy"), "same torch.manual_seed", "numpy's")

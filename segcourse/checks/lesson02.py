@@ -1568,6 +1568,10 @@ def _read_pair(got: Any, i: int, crop: int, width: int) -> tuple[tuple[int, int,
         raise AssertionError("the colour channels are in reverse order: you flipped the channel axis (on an "
                              "(H, W, 3) array the last axis is the colour, not the columns); flip the columns, "
                              "the last axis once the image is (3, H, W)")
+    if np.isclose(x, 0.5 + i / 10, atol=1e-6).any() and not np.allclose(x[2], 0.5 + i / 10, atol=1e-6):
+        raise AssertionError(f"dataset[{i}]'s image holds scene {i}'s values in the wrong places: pixels "
+                             f"scrambled: (H, W, 3) needs .permute(2, 0, 1), not .reshape (which keeps the "
+                             f"memory order and only relabels the axes)")
     if not np.allclose(x[2], 0.5 + i / 10, atol=1e-6):
         raise AssertionError(f"dataset[{i}] returned an image that is not scene {i}: index the stored arrays "
                              f"with i")
