@@ -442,7 +442,8 @@ show(results)
 
 # %%
 three = {"baseline": baseline, "synthetic-only": synthetic, "fine-tuned": fine}
-fig, fates = viz.fate_row(x_r, {name: pred[right] for name, pred in three.items()}, truth_r)
+fig, fates = viz.fate_row(x_r, {name: pred[right] for name, pred in three.items()}, truth_r,
+                          speck_px=50)             # rings: the fragments' size in section 4
 print(viz.text_table(fates, {"matched IoU (median)": ".3f"}))
 
 # %% [markdown]
@@ -753,10 +754,10 @@ rim_note = f"boundary IoU of the example: {b_iou:.3f}, the median nucleus of {le
 card_scores = {"PQ": card_rows[best_name]["PQ"], "AP50": card_rows[best_name]["AP50"],
                "Dice (nucleus pixels)": metrics.dice(best > 0, gt_r > 0),
                "boundary IoU (median of matches)": np.median(b_ious)}
-fig, card_text, _ = viz.instance_card_zoomed(    # zoomed on the 128×128 window with most wrong pixels
-    x_r, best, gt_r, card_scores, notes=[note, rim_note], band=band, rim=(box, pid, gid, b_iou),
-    marks={"merge": buckets["merge"], "split": buckets["split"]})
-print(f"card: {best_name}\n{card_text}")
+marks = {"merge": buckets["merge"], "split": buckets["split"]}      # the note's nuclei, outlined
+fig = viz.instance_card_row(x_r, best, gt_r, marks=marks, rim=(box, pid, gid, b_iou))
+print(f"card: {best_name}\n" + "\n".join(f"{k}: {v:.3f}" for k, v in card_scores.items())
+      + f"\n{note}\n{rim_note}")
 
 # %%
 shifted = [metrics.boundary_iou(np.roll(gt_r[bx] == g_, 1, axis=1), gt_r[bx] == g_)
@@ -780,10 +781,10 @@ formats = {**dict.fromkeys(table[name], ".3f"), "count error": "+d"}
 print(viz.text_table(table, formats, name="test region"))
 
 # %% [markdown]
-# Top: the test region; the annotation in the colours of its matches (missed nuclei outlined in
-# blue); each prediction by its fate; the match whose boundary IoU is nearest the median (white:
-# annotation; dashed: prediction). Bottom: wrong pixels, cyan within 2 px of a rim (section 4's
-# band), magenta farther away; then the dashed window with the most wrong pixels, enlarged.
+# Left to right: the test region; the annotation in the colours of its matches (missed nuclei
+# outlined in blue, the note's merged and split nuclei labelled); each prediction by its fate; the
+# match whose boundary IoU is nearest the median (white: annotation; dashed: prediction). The
+# numbers are printed above the figure; appendix G adds the wrong pixels.
 #
 # **Dice** scores pixels, not objects: the two networks nearly tie on it, and the synthetic-only
 # model's Dice is above the baseline's although its PQ is below (table above; appendix F
@@ -1004,3 +1005,14 @@ print(viz.text_table(dice_rows, signed, name="pair (Dice difference)"))
 # %% [markdown]
 # Both intervals contain 0 (printed above): where Dice and PQ disagree here, the Dice difference is
 # within bootstrap noise.
+
+# %% [markdown]
+# ### G · The evidence card's wrong pixels
+#
+# The card of the best model again, with the wrong pixels below: cyan within 2 px of a rim
+# (section 4's band), magenta farther away; then the dashed window with the most wrong pixels,
+# enlarged.
+
+# %%
+fig, _, _ = viz.instance_card_zoomed(    # zoomed on the 128×128 window with most wrong pixels
+    x_r, best, gt_r, card_scores, notes=[note, rim_note], band=band, rim=(box, pid, gid, b_iou), marks=marks)
