@@ -5394,3 +5394,48 @@ def loss_and_iou_curves(histories: Mapping[str, Any], class_names: Sequence[str]
 
 
 __all__ += ["loss_and_iou_curves"]
+
+
+def instance_card_row(image: Any, pred: Any, gt: Any, marks: Mapping[str, Sequence[int]] | None = None,
+                      rim: Any = None, height: float = 7.0):
+    """The top row of :func:`instance_card` alone, four panels: the input image, the truth
+    (:func:`truth_panel`, with ``marks``), each prediction by its fate (:func:`fate_panel`) and the
+    boundary example ``rim``. The scores and failure notes are left to printed text.
+
+    Parameters
+    ----------
+    image, pred, gt, marks, rim
+        As for :func:`instance_card`.
+    height : float
+        The figure's height in inches (its width is :func:`instance_card`'s, 12.4).
+
+    Returns
+    -------
+    matplotlib Figure
+        Its four axes, left to right.
+
+    Examples
+    --------
+    >>> gt = np.zeros((16, 8), int); gt[1:5, 1:5] = 1; gt[8:12, 1:4] = 2; gt[8:12, 4:7] = 3
+    >>> pred = np.where(gt > 1, 9, gt)                     # 2 and 3 merged into 9
+    >>> fig = instance_card_row(np.zeros((16, 8)), pred, gt, marks={"merge": [2, 3]}, height=4)
+    >>> len(fig.axes), fig.axes[0].get_title(), [t.get_text() for t in fig.axes[1].texts]
+    (4, 'input image', ['merge'])
+    >>> plt.close(fig)
+    >>> instance_card_row(np.zeros((16, 8)), pred, gt, height=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: height must be a positive number of inches, got 0
+    """
+    if isinstance(height, bool) or not isinstance(height, (int, float)) or not height > 0:
+        raise ValueError(f"height must be a positive number of inches, got {height!r}")
+    fig, _ = instance_card(image, pred, gt, {}, marks=marks, rim=rim)
+    fig.axes[-1].remove()                                   # the text panel: the scores are printed instead
+    grid = fig.add_gridspec(1, 4, wspace=0.12, left=0.02, right=0.99, top=0.95, bottom=0.12)
+    for i, ax in enumerate(fig.axes[:4]):
+        ax.set_subplotspec(grid[0, i])
+    fig.set_size_inches(12.4, float(height))
+    return fig
+
+
+__all__ += ["instance_card_row"]

@@ -411,11 +411,21 @@ checks.check_choose_min_distance(choose_min_distance)
 # `note`, at least 12 words in your own words for your teacher: which bucket, its count, and why
 # your `new_min_distance` shrinks it. The check only makes sure the note is there (it carries no
 # points of its own); your teacher reads it.
+#
+# A failure note reads the test region, because that is where the card's errors are; so
+# `new_min_distance` is a **proposal for the next experiment**, not a new score: a value read off
+# the test region has to be confirmed on other nuclei before its PQ is reported. (Why not diagnose
+# on the validation columns 192 to 255? There `segment(3)` misses 2 nuclei, none of them cut and
+# no merge (printed below): no merge or split to shrink.)
 
 # %% nbgrader={"grade": false, "grade_id": "failure_note", "locked": false, "schema_version": 3, "solution": true, "task": false}
 from segcourse import viz
 
 pred3, gt = segment(3)[:, 256:], truth[:, 256:]
+v3, v_gt = segment(3)[:, 192:256], truth[:, 192:256]            # the validation columns, for comparison
+v_missed = {int(i) for i in instances.match_instances(v3, v_gt).unmatched_gt}
+print(f"validation columns, segment(3): {len(v_missed)} missed nuclei, of them cut in two or more: "
+      f"{len(v_missed & {int(i) for i in instances.split_objects(v3, v_gt)})}; merges: {len(viz.merged_groups(v3, v_gt))}")
 ### BEGIN SOLUTION
 missed = sorted(int(i) for i in instances.match_instances(pred3, gt).unmatched_gt)
 merged = {i for group in viz.merged_groups(pred3, gt) for i in group}
@@ -491,7 +501,9 @@ checks.check_moments_ellipse(moments_ellipse)
 # cannot say whether they are the same objects. Write `false_areas(pred, reference)` for two
 # instance maps: the areas, in pixels, of the objects of `pred` (ids above 0) that match no
 # object of `reference`, that is, whose best **IoU** (intersection over union) with any
-# reference object is 0.5 or less. Return them as a list, in any order.
+# reference object is 0.5 or less. Return them as a list, in any order. Unlike exercise 2's COCO
+# rule (a hit at IoU **≥** the threshold), a match here needs IoU strictly above 0.5, which
+# guarantees at most one partner per object.
 #
 # Write the matching with numpy: the check refuses `instances.match_instances` and the course's
 # other helpers. It tests a small scene first, then the coins below: Otsu's objects against the
