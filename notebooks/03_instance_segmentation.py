@@ -722,7 +722,9 @@ w = int(np.argmin(pq_recipe))                  # the recipe's worst image: the c
 o, truth_w = objects_by[RECIPE][w], cells.instances[w]
 class_maps = [(title, m_[w], class_legend)
               for title, m_ in (("target classes", targets), ("predicted classes", three_pred))]
-fig = viz.instance_rows_figure(cells.images[w], truth_w, {RECIPE: o}, figsize=(15, 6.6),
+box = tuple(slice(s_.start, min(s_.stop, n_ - 1))        # the zoom box, its dashed edge inside
+            for s_, n_ in zip(viz.cluster_box(truth_w > 0, truth_w), truth_w.shape))
+fig = viz.instance_rows_figure(cells.images[w], truth_w, {RECIPE: o}, figsize=(15, 6.6), box=box,
                                maps=[(f"image {w}", cells.images[w], None), *class_maps])
 viz.one_legend(fig, ncol=4)                              # one legend for the ten panels
 iou_w = metrics.per_class_iou(three_pred[w], targets[w], 3)   # background, interior, boundary
