@@ -380,7 +380,7 @@ print(f"recall levels above the last recall ({recall[-1]:.1f}), read as 0: "
 # Each false positive drops the precision; the envelope fills every dip with the best precision
 # still to come. Recall stops at 0.8, so the 20 recall levels above it add 0 to the mean.
 #
-# Beware the name: StarDist, Cellpose and the 2018 Data Science Bowl report as "AP" the ratio
+# Beware the name: StarDist, Cellpose and the Data Science Bowl (2018) report as "AP" the ratio
 # TP / (TP + FP + FN) at one IoU threshold τ, not COCO's area. The watershed's at τ = 0.5:
 
 # %%
