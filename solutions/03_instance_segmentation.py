@@ -5,8 +5,8 @@
 # panoptic quality, tune your own watershed on noisy masks, make a signed distance target and
 # train a network on it, score ranked objects with COCO's AP, choose semantic or instance
 # segmentation, and explain the evidence card's failure. Write them with numpy, `scipy.ndimage`
-# and scikit-image: the checks refuse the lesson's `instances` helpers (only exercise 3's given
-# sweep uses one).
+# and scikit-image: the checks refuse the lesson's `instances` helpers in the functions you
+# write (the given cells of exercises 3 and 7 use some, to score and to set up).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
