@@ -678,3 +678,18 @@ def test_boundary_iou_copy_of_lesson_cell_44_fails_review_00s12b():
         return (band_t & band_p).sum() / union if union else float("nan")
 
     _fails(checks.check_boundary_iou, pasted, "1 px wide at every dilation_ratio", "fixed d")
+
+
+def test_boundary_flag_hint_does_not_hand_over_the_keyword():
+    """Review 00s14 P3-i: a right pick with a reason that only quotes the score must be told to look at the
+    picture, not given the word ('shifted', 'moved') that passes."""
+    t = np.zeros((40, 40), bool)
+    t[10:30, 10:30] = True
+    cut = t.copy()
+    cut[10:16, 10:22] = False
+    preds = {"A": cut, "B": np.roll(t, 1, axis=1)}
+    with pytest.raises(AssertionError) as err:
+        checks.check_boundary_flag(("B", "its boundary IoU is the lowest"), preds, t)
+    message = str(err.value).lower()
+    assert "picture" in message
+    assert not any(word in message for word in ("shift", "moved", "offset", "displaced", "translated"))

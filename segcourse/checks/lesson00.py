@@ -1715,9 +1715,9 @@ def check_boundary_flag(answer: Any, predictions: dict, truth: Any) -> None:
         if re.search(BITE_PATTERN, text):
             raise AssertionError(f"{name} is right, but your reason describes a bite or a missing part: that is the "
                                  f"other prediction. What happened to {name}'s outline, all the way round?")
-        raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: what "
-                             f"happened to its outline? (a word such as 'shifted' or 'moved'; 'outline' or "
-                             f"'contour' alone names the band, not what happened to it)")
+        raise AssertionError(f"{name} is right; now say why in the reason, not which score is lower: look at "
+                             f"{name}'s outline beside the truth's in the picture and describe what happened to it, "
+                             f"all the way round ('outline' or 'contour' alone names the band, not what happened)")
     shown = ", ".join(f"{biou[n]:.3f} for {n}" for n in names)
     print(f"check_boundary_flag: boundary IoU (1 px bands) {shown}; {name} flagged, its outline shifted")
 
