@@ -18,14 +18,15 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # %% [markdown]
 # ## 1 · Build your own masks and watch `mean_iou` change (2 points)
 #
-# Make a new `pred_masks` / `gt_masks` pair of 0/1 masks: at least two samples that are **not**
+# Make a new `pred_masks` / `gt_masks` pair of 0/1 masks, every mask the same size (a stack of,
+# say, 3×3 masks): at least two samples that are **not**
 # alike (their IoUs differ: if every sample scores the same, the mean equals each of them and hides
 # nothing), plus one where *both* masks are empty. Then write `set_scores(pred_masks, gt_masks)`,
 # which returns three things for class 1: the per-sample IoUs `ious` (lesson 00's convention: NaN,
 # `float("nan")`, when both masks are empty, because 0/0 has no value), their mean `mean_iou`,
 # skipping the NaN sample (`np.nanmean`), and the **pooled** IoU of the whole set, `pooled_iou`:
-# every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 computes one;
-# §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ
+# every sample's overlap summed, divided by every sample's union summed (lesson 05 §2 and §4 print
+# a pooled mIoU). Build your set so that the mean and the pooled IoU differ
 # (by more than 0.02): make one object larger than the other, so its union weighs more in the
 # pooled IoU.
 #

@@ -129,6 +129,28 @@ def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> No
         raise AssertionError(f"{where}pooled_iou should be {want_pooled:.4f}; you returned {_show(pooled_iou)}:\n{hint}")
 
 
+def _mask_sizes(*sets: Any) -> str:
+    """The distinct sizes of the masks in ``sets`` ("3×3 and 4×4"), or "" when they are one size
+    or are not lists of 2-D masks.
+
+    >>> _mask_sizes([[[0, 1], [1, 0]]], [[[0, 0, 0], [0, 1, 0], [0, 0, 0]]])
+    '2×2 and 3×3'
+    """
+    seen = []
+    try:
+        for masks in sets:
+            for m in masks:
+                shape = np.shape(m)
+                if len(shape) == 2 and shape not in seen:
+                    seen.append(shape)
+    except (TypeError, ValueError):
+        return ""
+    if len(seen) < 2:
+        return ""
+    names = [f"{r}×{c}" for r, c in sorted(seen)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @learner_check
 def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -> None:
     """Check the practice exercise: a new set of masks, and ``set_scores`` that scores a set.
@@ -155,6 +177,10 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -
     try:
         p, g = to_numpy(pred_masks, "pred_masks"), to_numpy(gt_masks, "gt_masks")
     except (TypeError, ValueError) as exc:
+        sizes = _mask_sizes(pred_masks, gt_masks)
+        if sizes:
+            raise AssertionError(f"every mask must be the same size, so the set stacks into one array;\n"
+                                 f"yours come in the sizes {sizes}: make them all one size") from None
         raise AssertionError(f"pred_masks and gt_masks must be lists of equal-sized\n"
                              f"2-D masks (rows of 0/1): {exc}") from None
     if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
