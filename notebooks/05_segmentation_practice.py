@@ -329,19 +329,10 @@ print("checklist:", failures.next_step(checklist))
 # %%
 primary_fp = [i for i, fs in failing.items() if fs["primary"] == "false_positive_class"]
 ids = sorted(primary_fp, key=lambda i: miou_target[i])[:3]  # the worst over the target's classes
-# wrong pixel -> its bucket
-parts_of = {i: failures.bucket_pixels(pred[i], labels[i], 5) for i in ids}
-bucket_colours = {"false_positive_class": palette.OUTCOME_COLOURS["FP"],
-                  "small_region": palette.OUTCOME_COLOURS["FN"],
-                  "boundary": viz.ERROR_COLOURS["boundary error"],     # the card's edge colour
-                  "class_confusion": palette.INSTANCE_COLOURS[5],
-                  "no bucket": (0, 0, 0)}
-fig = viz.bucket_gallery(project.images[ids], labels[ids], pred[ids], miou_target[ids],
-                         [parts_of[i] for i in ids], bucket_colours, project.class_names,
-                         ids=ids, palette=project.palette)          # rows: lowest first
-for ax, i in zip(fig.axes[::4], ids):  # the first column: the image, and the row's score
-    ax.set_title(f"image #{i}: mIoU {miou_target[i]:.3f}\n(over the target's classes)", fontsize=9)
-fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+parts_of = {i: failures.bucket_pixels(pred[i], labels[i], 5) for i in ids}  # pixel -> bucket
+fig = viz.bucket_gallery_by_score(project.images[ids], labels[ids], pred[ids], miou_target[ids],
+                                  [parts_of[i] for i in ids], names, ids=ids,
+                                  palette=project.palette)   # rows: lowest first
 
 # %% [markdown]
 # The first row, #254, in pixels: how its sidewalk painted as road splits over the buckets.
@@ -357,8 +348,8 @@ print(f"#{first}, sidewalk predicted as road: {as_road.sum()} px, of them by buc
 # %% [markdown]
 # Most of #254's sidewalk painted as road lies at the class edges (cyan) or in class confusion
 # (peach). #254 has fewer false-positive pixels than
-# boundary pixels, yet its primary bucket is false-positive class: the primary bucket is the one
-# whose correction gains most mIoU, not the one with the most pixels.
+# boundary pixels, yet its primary bucket is false-positive class: primary means the largest
+# mIoU gain, not the most pixels.
 #
 # ## 7 · What was confused with what
 #
@@ -404,9 +395,9 @@ print(f"sample 1 with its cars erased: mIoU {per_sample[1]:.3f} -> {made['miou']
       f"primary bucket: {made['primary']}")
 
 # %% [markdown]
-# Sample 1 then fails with small region as its primary bucket, the bucket that calls for another
-# loss. Our failures call for data, but *which* data? Put one camera knob at a time back to its
-# training value, on the same 300 layouts:
+# Sample 1 now fails, with small region as its primary bucket. Our failures call for data
+# instead, but *which* data? Reset one camera knob at a time to its training value, on the same
+# 300 layouts:
 
 # %%
 for knob, value in tqdm(trained_on.items(), desc="one knob back at a time"):
@@ -513,8 +504,7 @@ fig = viz.seed_dots(by_seed, shipped_fails, arm_labels, ylabel="failing held-out
 # every seed; noise alone does less. The control beats the shipped model on only 2 of 5 seeds, and
 # another loss does no better, so the extra training steps alone do not explain the other arms.
 #
-# The free change therefore comes first; pay for annotation only if its worst seed still leaves
-# too many scenes failing.
+# So the free change comes first; pay for annotation only if its worst seed still fails too many.
 #
 # ### A remedy without training: a minimum region size
 #
@@ -706,6 +696,8 @@ fig, summary, _ = viz.evidence_card_zoomed(
     boundary=failures.label_boundary_band(labels[first]), notes=notes, palette=project.palette)
 zoom = next(ax for ax in fig.axes if ax.get_title().startswith("boundary zoom"))
 viz.draw_class_edges(zoom, labels[first])       # where the classes meet (clipped to the zoom)
+errors = next(ax for ax in fig.axes if ax.get_title() == "true outlines and errors")
+errors.set_title("true outlines and all wrong pixels\n(strays included)")
 fig.set_size_inches(15, 7.6)  # 64-px scenes: large panels, so single pixels stay visible
 print(summary)
 

@@ -193,7 +193,7 @@ print(report.explain({fs["sample"]: fs for fs in verdict["samples"]}[w]))
 # `buckets["primary_counts"]`. Then write **your own** `explanation`, 12 words or more: which
 # bucket is primary for most failing samples, its count, and the change you would make next
 # (lesson 05 section 8 pairs each bucket with its changes; for the false-positive bucket say which
-# data or augmentation, or a minimum region size for the stray class: a bare "more data" or
+# data or augmentation, or a minimum region size and the stray class it prunes: a bare "more data" or
 # "augmentation" is refused, since it does not say what the scenes lack). Pass it to
 # `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
 # overwrite=True)`; keep the returned path in `path`.

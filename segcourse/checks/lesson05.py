@@ -627,6 +627,10 @@ def _check_min_size_scope(text: str) -> None:
                                  f"measured that: 64 failing held-out scenes against 28 before, as\n"
                                  f"lane dashes are small regions too; a minimum size is a rule per\n"
                                  f"class: apply it to the stray class (cars) only")
+        if sized and not re.search(_CLASS_NAMED, sentence):     # review 05s14 item 7: which class?
+            raise AssertionError(f"you propose '{sized[0]}' but name no class it applies to:\n"
+                                 f"lesson 05 section 8 relabels the predicted car regions of 5 px\n"
+                                 f"or less; a minimum size is a rule per class: name the stray class")
 
 
 #: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
@@ -665,6 +669,8 @@ _MIN_SIZE = (r"min(?:imum)?(?: \w+)? size|size (?:threshold|filter)|"
              r"(?: \w+){0,3}? (?:regions?|blobs?|components?|specks?|islands?)|"
              r"(?:regions?|blobs?|components?|specks?) (?:of|below|under|smaller than) \d+ ?(?:px|pixels?)")
 #: What applies a minimum size to every class (lane dashes are small regions too).
+#: A class of the road scenes named in a sentence (a minimum region size must name the class it prunes).
+_CLASS_NAMED = r"\b(?:cars?|roads?|sidewalks?|lanes?|(?:lane )?markings?|sky|skies)\b"
 _EVERY_CLASS = r"\b(?:every|each|all(?: the)?(?: \d+| five)?) class(?:es)?\b|\bclasses alike\b"
 _STRONG_FP_CHANGE = rf"noise|noisy|like the failing|{_MIN_SIZE}"
 _WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project)|like (?:them|these|those)\b|"
