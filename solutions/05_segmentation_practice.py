@@ -342,7 +342,8 @@ kept = (pred254 != target254)[band254].sum() / (pred254 != target254).sum() / ba
 print(f"#254: {fraction_in_band:.0%} of its wrong pixels outside the stray regions",
       f"lie in the band, which covers {band_share:.0%} of the image")
 print(f"{enrichment:.2f} × its share (random errors: 1)",
-      f"| boundary bucket (2 or more): {enrichment >= 2} | with the strays kept: {kept:.2f}")
+      f"| boundary bucket (2 or more): {enrichment >= 2} | with the strays kept: {kept:.2f},",
+      "the same verdict" if (kept >= 2) == (enrichment >= 2) else "another verdict")
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_enrichment", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_boundary_enrichment(boundary_enrichment, pred254, target254)
