@@ -5439,3 +5439,61 @@ def instance_card_row(image: Any, pred: Any, gt: Any, marks: Mapping[str, Sequen
 
 
 __all__ += ["instance_card_row"]
+
+
+def bucket_gallery_by_score(images: Any, targets: Any, preds: Any, scores: Sequence[float],
+                            bucket_masks: Sequence[Mapping[str, Any]], class_names: Sequence[str],
+                            ids: Sequence[int] | None = None, palette: Any = None,
+                            scored_over: str = "over the target's classes"):
+    """:func:`bucket_gallery` in lesson 05's bucket colours, each row titled with the image's id, its
+    score and what the score is taken over (lesson 05 section 6's gallery in one call).
+
+    The colours: false-positive class red and missed small region blue (the outcome colours FP and
+    FN), boundary cyan (the evidence card's edge colour), class confusion peach, no bucket black.
+
+    Parameters
+    ----------
+    images, targets, preds, scores, bucket_masks, class_names, ids, palette :
+        as for :func:`bucket_gallery`.
+    scored_over : what the row's score averages over, printed under it, e.g. ``"over the target's
+        classes"``; ``""`` prints the score alone.
+
+    Returns
+    -------
+    matplotlib figure.
+
+    Raises
+    ------
+    TypeError
+        If ``scored_over`` is not a string.
+
+    Examples
+    --------
+    >>> t = np.zeros((2, 6, 6), int); t[:, 2:4, 2:4] = 1
+    >>> p = t.copy(); p[0, 0, 0] = 1
+    >>> fig = bucket_gallery_by_score(np.zeros((2, 6, 6)), t, p, [0.7, 1.0],
+    ...                               [{"false_positive_class": p[0] != t[0]}, {}], ["bg", "obj"], ids=[5, 9])
+    >>> fig.axes[0].get_title()
+    "image #5: mIoU 0.700\\n(over the target's classes)"
+    >>> bucket_gallery_by_score(np.zeros((2, 6, 6)), t, p, [0.7, 1.0], [{}, {}], ["bg", "obj"], scored_over=1)
+    Traceback (most recent call last):
+    ...
+    TypeError: scored_over must be a string (what the score averages over), got int 1
+    """
+    if not isinstance(scored_over, str):
+        raise TypeError(f"scored_over must be a string (what the score averages over), "
+                        f"got {type(scored_over).__name__} {scored_over!r}")
+    colours = {"false_positive_class": _pal.OUTCOME_COLOURS["FP"], "small_region": _pal.OUTCOME_COLOURS["FN"],
+               "boundary": ERROR_COLOURS["boundary error"], "class_confusion": _pal.INSTANCE_COLOURS[5],
+               "no bucket": (0, 0, 0)}
+    fig = bucket_gallery(images, targets, preds, scores, bucket_masks, colours, class_names, ids=ids,
+                         palette=palette)
+    names = list(ids) if ids is not None else list(range(len(scores)))
+    for ax, i, s in zip(fig.axes[::4], names, scores):   # the first column: the image
+        ax.set_title(f"image #{i}: mIoU {float(s):.3f}" + (f"\n({scored_over})" if scored_over else ""),
+                     fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    return fig
+
+
+__all__ += ["bucket_gallery_by_score"]

@@ -18,14 +18,15 @@ from segcourse import checks, data, failures, metrics, models, report, train, vi
 # %% [markdown]
 # ## 1 · Build your own masks and watch `mean_iou` change (2 points)
 #
-# Make a new `pred_masks` / `gt_masks` pair of 0/1 masks: at least two samples that are **not**
+# Make a new `pred_masks` / `gt_masks` pair of 0/1 masks, every mask the same size (a stack of,
+# say, 3×3 masks): at least two samples that are **not**
 # alike (their IoUs differ: if every sample scores the same, the mean equals each of them and hides
 # nothing), plus one where *both* masks are empty. Then write `set_scores(pred_masks, gt_masks)`,
 # which returns three things for class 1: the per-sample IoUs `ious` (lesson 00's convention: NaN,
 # `float("nan")`, when both masks are empty, because 0/0 has no value), their mean `mean_iou`,
 # skipping the NaN sample (`np.nanmean`), and the **pooled** IoU of the whole set, `pooled_iou`:
-# every sample's overlap summed, divided by every sample's union summed (lesson 05 §1 computes one;
-# §4 and §5 pool over the data set). Build your set so that the mean and the pooled IoU differ
+# every sample's overlap summed, divided by every sample's union summed (lesson 05 §2 and §4 print
+# a pooled mIoU). Build your set so that the mean and the pooled IoU differ
 # (by more than 0.02): make one object larger than the other, so its union weighs more in the
 # pooled IoU.
 #
@@ -192,7 +193,7 @@ print(report.explain({fs["sample"]: fs for fs in verdict["samples"]}[w]))
 # `buckets["primary_counts"]`. Then write **your own** `explanation`, 12 words or more: which
 # bucket is primary for most failing samples, its count, and the change you would make next
 # (lesson 05 section 8 pairs each bucket with its changes; for the false-positive bucket say which
-# data or augmentation, or a minimum region size for the stray class: a bare "more data" or
+# data or augmentation, or a minimum region size and the stray class it prunes: a bare "more data" or
 # "augmentation" is refused, since it does not say what the scenes lack). Pass it to
 # `report.write_report(Path("reports") / "portfolio.html", ..., notes=explanation,
 # overwrite=True)`; keep the returned path in `path`.
@@ -341,7 +342,8 @@ kept = (pred254 != target254)[band254].sum() / (pred254 != target254).sum() / ba
 print(f"#254: {fraction_in_band:.0%} of its wrong pixels outside the stray regions",
       f"lie in the band, which covers {band_share:.0%} of the image")
 print(f"{enrichment:.2f} × its share (random errors: 1)",
-      f"| boundary bucket (2 or more): {enrichment >= 2} | with the strays kept: {kept:.2f}")
+      f"| boundary bucket (2 or more): {enrichment >= 2} | with the strays kept: {kept:.2f},",
+      "the same verdict" if (kept >= 2) == (enrichment >= 2) else "another verdict")
 
 # %% nbgrader={"grade": true, "grade_id": "check_boundary_enrichment", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 checks.check_boundary_enrichment(boundary_enrichment, pred254, target254)

@@ -803,6 +803,15 @@ WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
                                        result["per_sample_miou"], buckets, palette=scenes.palette,
                                        notes=explanation, overwrite=True)
             """, {"check_portfolio"}),
+        ("dee", """
+            buckets = failures.bucket_failures(result["pred"], scenes.labels, 5, scenes.class_names)
+            explanation = ("The false-positive class is the primary bucket of all 12 failing samples (of 60), "
+                           "so next I would apply a minimum region size.")  # to which class? (review 05s14)
+            path = report.write_report(Path("reports") / "portfolio.html", scenes.images, scenes.labels,
+                                       result["pred"], scenes.class_names, result["per_class_iou"],
+                                       result["per_sample_miou"], buckets, palette=scenes.palette,
+                                       notes=explanation, overwrite=True)
+            """, {"check_portfolio"}),
     ],
     "trap_score": [
         ("dee", """

@@ -129,6 +129,28 @@ def _compare_scores(p: np.ndarray, g: np.ndarray, answer: Any, where: str) -> No
         raise AssertionError(f"{where}pooled_iou should be {want_pooled:.4f}; you returned {_show(pooled_iou)}:\n{hint}")
 
 
+def _mask_sizes(*sets: Any) -> str:
+    """The distinct sizes of the masks in ``sets`` ("3×3 and 4×4"), or "" when they are one size
+    or are not lists of 2-D masks.
+
+    >>> _mask_sizes([[[0, 1], [1, 0]]], [[[0, 0, 0], [0, 1, 0], [0, 0, 0]]])
+    '2×2 and 3×3'
+    """
+    seen = []
+    try:
+        for masks in sets:
+            for m in masks:
+                shape = np.shape(m)
+                if len(shape) == 2 and shape not in seen:
+                    seen.append(shape)
+    except (TypeError, ValueError):
+        return ""
+    if len(seen) < 2:
+        return ""
+    names = [f"{r}×{c}" for r, c in sorted(seen)]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @learner_check
 def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -> None:
     """Check the practice exercise: a new set of masks, and ``set_scores`` that scores a set.
@@ -155,6 +177,10 @@ def check_practice_masks(pred_masks: Any, gt_masks: Any, set_scores: Callable) -
     try:
         p, g = to_numpy(pred_masks, "pred_masks"), to_numpy(gt_masks, "gt_masks")
     except (TypeError, ValueError) as exc:
+        sizes = _mask_sizes(pred_masks, gt_masks)
+        if sizes:
+            raise AssertionError(f"every mask must be the same size, so the set stacks into one array;\n"
+                                 f"yours come in the sizes {sizes}: make them all one size") from None
         raise AssertionError(f"pred_masks and gt_masks must be lists of equal-sized\n"
                              f"2-D masks (rows of 0/1): {exc}") from None
     if p.shape != g.shape or p.ndim != 3 or len(p) < 2:
@@ -601,6 +627,10 @@ def _check_min_size_scope(text: str) -> None:
                                  f"measured that: 64 failing held-out scenes against 28 before, as\n"
                                  f"lane dashes are small regions too; a minimum size is a rule per\n"
                                  f"class: apply it to the stray class (cars) only")
+        if sized and not re.search(_CLASS_NAMED, sentence):     # review 05s14 item 7: which class?
+            raise AssertionError(f"you propose '{sized[0]}' but name no class it applies to:\n"
+                                 f"lesson 05 section 8 relabels the predicted car regions of 5 px\n"
+                                 f"or less; a minimum size is a rule per class: name the stray class")
 
 
 #: Words that say a bucket is the main one, and words that deny or belittle it (before the bucket's
@@ -639,6 +669,8 @@ _MIN_SIZE = (r"min(?:imum)?(?: \w+)? size|size (?:threshold|filter)|"
              r"(?: \w+){0,3}? (?:regions?|blobs?|components?|specks?|islands?)|"
              r"(?:regions?|blobs?|components?|specks?) (?:of|below|under|smaller than) \d+ ?(?:px|pixels?)")
 #: What applies a minimum size to every class (lane dashes are small regions too).
+#: A class of the road scenes named in a sentence (a minimum region size must name the class it prunes).
+_CLASS_NAMED = r"\b(?:cars?|roads?|sidewalks?|lanes?|(?:lane )?markings?|sky|skies)\b"
 _EVERY_CLASS = r"\b(?:every|each|all(?: the)?(?: \d+| five)?) class(?:es)?\b|\bclasses alike\b"
 _STRONG_FP_CHANGE = rf"noise|noisy|like the failing|{_MIN_SIZE}"
 _WHICH_DATA = (r"noise|noisy|like (?:the|these|those) (?:failing|shifted|project)|like (?:them|these|those)\b|"
