@@ -414,7 +414,7 @@ for ax, (key, p) in zip(axes, predictions.items()):
 
 # %% nbgrader={"grade": false, "grade_id": "boundary_flag", "locked": false, "schema_version": 3, "solution": true, "task": false}
 ### BEGIN SOLUTION
-flagged = ("B", "its whole outline is shifted 1 px, so its band misses the truth's band all round")
+flagged = ("B", "its whole outline moved 1 px right, so the bands miss along the left and right sides")
 ### END SOLUTION
 
 # %% nbgrader={"grade": false, "grade_id": "flag_boundary_ious", "locked": true, "schema_version": 3, "solution": false, "task": false}
