@@ -38,7 +38,6 @@ fig, boxes = viz.class_task_outputs(image, label_map, 4, scene.class_names, scen
                                     object_name="car")
 shares = [(label_map[y0:y1, x0:x1] == 4).mean() for y0, y1, x0, x1 in boxes]
 print("car share of each box:", [round(float(share), 2) for share in shares])
-_ = viz.instance_legend(fig.axes[3], len(boxes), "car")
 
 # %% [markdown]
 # A box holds other classes too (car is only 0.72 to 0.83 of each box). The label map says *which
@@ -337,7 +336,6 @@ print("the square's pixels:", square.sum(), "| in its band:", band_t.sum())
 print("bands: both", (band_t & band_p).sum(), "| either", (band_t | band_p).sum(),
       "-> boundary IoU", round((band_t & band_p).sum() / (band_t | band_p).sum(), 3))
 fig = viz.band_figure(square, shifted, band_t, band_p, 1)     # bands grey; red FP, blue FN
-fig.legends[0].get_texts()[2].set_text("dashed: the target's outline, drawn on the prediction")
 
 # %% [markdown]
 # The bands agree only along the top and bottom (green); their sides miss by one pixel (red,
@@ -442,8 +440,6 @@ scores = {"mIoU": float(np.nanmean(per_class)), "car IoU": per_class[car_id],
           "per_class": per_class}                     # drawn as the bar chart
 fig, card_text = viz.overlay_error_card(image, label_map, guess, scene.class_names,
                                         scores, crops, notes=notes, palette=scene.palette)
-# the top row's overlay again, with stronger colours (alpha 0.7) and the background drawn too
-fig.axes[2].images[0].set_data(viz.overlay(image, guess, 0.7, scene.palette, False))
 print(card_text)
 
 # %% [markdown]

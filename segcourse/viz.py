@@ -1681,7 +1681,7 @@ def band_figure(target: Any, pred: Any, band_target: Any, band_pred: Any, d: int
     >>> [ax.get_title() for ax in fig.axes]
     ['target and its band (d = 1 px)', 'prediction (1 px right) and its band', 'band vs band: TP / FP / FN']
     >>> [t_.get_text() for t_ in fig.legends[0].get_texts()]
-    ['mask, inside', 'band', 'target outline (middle)']
+    ['mask, inside', 'band', "dashed: the target's outline, drawn on the prediction"]
     >>> plt.close(fig)
     """
     t, p = as_binary(target, "target"), as_binary(pred, "pred")
@@ -1699,7 +1699,7 @@ def band_figure(target: Any, pred: Any, band_target: Any, band_pred: Any, d: int
                                  ls="--"))
     fig.legend(handles=[Patch(facecolor=colours[i] / 255, edgecolor="black", label=lab)
                         for i, lab in [(1, "mask, inside"), (2, "band")]]
-               + [plt.Line2D([], [], color="black", ls="--", label="target outline (middle)")],
+               + [plt.Line2D([], [], color="black", ls="--", label="dashed: the target's outline, drawn on the prediction")],
                loc="lower left", bbox_to_anchor=(0.02, 0), ncol=3, frameon=False, fontsize=10)
     error_map(bt, bp, ax=axes[2], title="band vs band: TP / FP / FN")
     ys, xs = np.nonzero(t | p)
@@ -3254,6 +3254,7 @@ def class_task_outputs(image: Any, label_map: Any, class_id: int, class_names: S
     ax.clear()
     grey = np.linspace(0.35, 0.8, max(len(class_names), 2))[t]            # one grey per class
     instance_overlay(np.repeat(grey[..., None], 3, axis=2), inst, ax=ax, alpha=0.9, legend=False, title=title)
+    instance_legend(ax, len(boxes), object_name)                   # one swatch per instance colour
     ax.set_axis_off()
     return fig, boxes
 
@@ -4213,11 +4214,11 @@ def instance_legend(ax: Any, n: int, name: str = "object", colours: Any = None, 
 
 def overlay_error_card(image: Any, target: Any, pred: Any, class_names: Sequence[str], scores: Mapping[str, Any],
                        crops: Mapping[str, tuple[slice, slice]], notes: Sequence[str] = (), palette: Any = None,
-                       k: int = 4, alpha: float = 0.7):
+                       k: int = 4, alpha: float = 0.7, overlay_alpha: float = 0.7):
     """:func:`zoom_card` with the prediction drawn over the image and its crops' wrong pixels filled.
 
     The top row's prediction panel is :func:`overlay` of ``pred`` on ``image`` (every class, the
-    first one included). Each enlarged crop shows the prediction's class colours; a wrong pixel is
+    first one included, weight ``overlay_alpha``). Each enlarged crop shows the prediction's class colours; a wrong pixel is
     blended (``alpha``) with cyan where it lies on a class edge of ``target`` (its 3×3
     neighbourhood holds more than one class, as in :func:`fault_notes`), with magenta inside a
     class; the target's class edges are dashed black lines between pixels. The legend's swatches
@@ -4229,6 +4230,7 @@ def overlay_error_card(image: Any, target: Any, pred: Any, class_names: Sequence
     image : (H, W, 3) image; target, pred : (H, W) label maps.
     class_names, scores, crops, notes, palette, k : as for :func:`zoom_card`.
     alpha : weight of the error colour in a wrong pixel, from 0 to 1.
+    overlay_alpha : weight of the class colours over the image in the top row's prediction panel, from 0 to 1.
 
     Examples
     --------
@@ -4252,11 +4254,14 @@ def overlay_error_card(image: Any, target: Any, pred: Any, class_names: Sequence
         raise ValueError(f"k must be an integer enlargement of at least 1, got {k!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be a number from 0 to 1 (the weight of the error colour), got {alpha!r}")
+    if isinstance(overlay_alpha, bool) or not isinstance(overlay_alpha, (int, float)) or not 0 <= overlay_alpha <= 1:
+        raise ValueError(f"overlay_alpha must be a number from 0 to 1 (the weight of the class colours), "
+                         f"got {overlay_alpha!r}")
     fig, summary = zoom_card(image, target, pred, class_names, scores, crops, notes=notes, palette=palette, k=k)
     pal = _palette(palette).astype(float) / 255
     t = _label_map(target, "target", palette)
     p = _label_map(pred, "pred", palette)
-    fig.axes[2].images[0].set_data(overlay(image, p, palette=palette, skip_background=False))
+    fig.axes[2].images[0].set_data(overlay(image, p, overlay_alpha, palette=palette, skip_background=False))
     fig.axes[2].set_title("prediction over the image")
     edge, wrong = _class_edges(t), t != p
     colours = {"wrong, on a class edge": (wrong & edge, _pal.ERROR_COLOURS["boundary error"]),
