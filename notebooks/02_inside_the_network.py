@@ -12,7 +12,7 @@
 # * say where a model's unsure pixels lie (§5); write cross-entropy and soft Dice (§6);
 # * write a `Dataset` that crops and flips image and labels together (§7; exercise 9);
 # * measure what skips and each loss buy (§8);
-# * read train and validation curves for overfitting and a too-large learning rate (§9);
+# * read train and validation curves for overfitting, and learning-rate runs (§9);
 # * make an evidence card that shows a failure (card).
 
 # %%
@@ -756,8 +756,11 @@ ax.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
-# lr 0.001 ends below lr 0.01 on every seed: too slow. lr 0.1 overshoots on 2 of 3 seeds (seed 0
-# falls from 0.598 to 0.240); on seed 2 it ends highest (the last lines). (Batch size: appendix.)
+# lr 0.001 ends below lr 0.01 on every seed: too slow. At lr 0.1 the eval-mode score falls on 2 of 3
+# seeds (seed 0 from 0.598 to 0.240); on seed 2 it ends highest (the last lines). Do not read that
+# fall as overshoot yet: at a large learning rate the batch-norm running averages lag the weights,
+# and the appendix shows that lag alone can sink an eval-mode score (re-estimate them before you
+# judge a learning rate). (Batch size: appendix.)
 
 # %% [markdown]
 # ## What to remember
