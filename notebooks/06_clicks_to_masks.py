@@ -290,11 +290,12 @@ print(f"object pixels in the training crops: {train_masks.mean():.1%} (from {sha
 
 # %% [markdown]
 # SAM takes the same prompts under other names (`SamPredictor.predict`):
-
-# %%
-print("positive / negative clicks -> point_coords, (x, y) = (col, row), with point_labels 1 / 0")
-print("previous mask -> mask_input: SAM's low-resolution logits (1, 256, 256) from its last call")
-print("(no channel here) -> box = (x0, y0, x1, y1); multimask_output=True: 3 masks for one click")
+#
+# | here | SAM |
+# |---|---|
+# | positive / negative clicks | `point_coords`, `(x, y) = (col, row)`, with `point_labels` 1 / 0 |
+# | previous mask | `mask_input`: SAM's low-resolution logits `(1, 256, 256)` from its last call |
+# | (no channel here) | `box = (x0, y0, x1, y1)`; `multimask_output=True`: 3 masks for one click |
 
 # %% [markdown]
 # ## 6 · The table: synthetic objects, real nuclei, coins
