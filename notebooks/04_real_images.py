@@ -427,7 +427,8 @@ def fine_tune_live(model=None, n=320, epochs=2, batch_size=32):
                      batch_size=batch_size, eval_every=10**6, **RECIPE)
 
 
-# trained only under --record; training ends a little differently on each processor (lesson 01)
+# loads the weights recorded when the course was built: training ends a little differently on each
+# processor (lesson 01); fine_tune_live() trains your own
 tuning_history = experiments.recorded_or_run("04_fine_tuned", fine_tune_live)
 recorded_tuning = experiments.recorded_run("04_fine_tuned", live_tuned, tuning_history)
 tuned, history, card = (recorded_tuning[k] for k in ("model", "history", "card"))
@@ -546,7 +547,7 @@ def dist_live():
     return {"loss": train_distance(live_dist, small[:, :FIT_COLS], dist_target[:, :FIT_COLS])[1]}
 
 
-dist_history = experiments.recorded_or_run("04_distance_target", dist_live)   # --record only (14 s)
+dist_history = experiments.recorded_or_run("04_distance_target", dist_live)   # recorded, as in section 5
 recorded_dist = experiments.recorded_run("04_distance_target", live_dist, dist_history)
 dist_net, dist_losses = recorded_dist["model"], recorded_dist["history"]["loss"]
 print(f"recorded run: {len(dist_losses)} steps of 16 crops; loss {dist_losses[0]:.4f} at the first "
@@ -983,7 +984,7 @@ def epochs_live(epochs=6):
     return {"epoch_loss": losses.tolist(), "val_pq": val_pq}
 
 # %%
-by_epoch = experiments.recorded_or_run("04_epochs", epochs_live)     # trained only under --record
+by_epoch = experiments.recorded_or_run("04_epochs", epochs_live)     # recorded, as in section 5
 rows = {str(e): {"training loss": loss, "validation PQ": pq}
         for e, (loss, pq) in enumerate(zip(by_epoch["epoch_loss"], by_epoch["val_pq"]), 1)}
 print(viz.text_table(rows, dict.fromkeys(["training loss", "validation PQ"], ".3f"), name="epoch"))
