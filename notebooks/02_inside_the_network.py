@@ -806,6 +806,8 @@ fig, ns_text = viz.evidence_card(
     notes=[f"scene {ns['scene']} of small_val: {int(lane_true.sum())} lane pixels, "
            f"{int((ns_map == 3).sum())} predicted lane",
            "lane pixels taken for " + by_class(ns_map[lane_true]),
+           "car pixels taken for " + by_class(ns_map[t == 4]) + "; predicted car on a true car: "
+           f"{int(((ns_map == 4) & (t == 4)).sum())} of {int((ns_map == 4).sum())} px",
            f"wrong on the class-edge band (cyan): {int(cyan.sum())} pixels; by true class: "
            + by_class(t[cyan]),
            "the skips were zeroed: the decoder saw only the 4×4 bottleneck (1/8 of the side)"])
@@ -813,7 +815,9 @@ print(ns_text)
 
 # %% [markdown]
 # Every lane pixel is painted road or car (the first two notes), and all of them lie in the edge
-# band, so the cyan "boundary error" mixes a lost class with coarse edges (the third note).
+# band, so the cyan "boundary error" mixes a lost class with coarse edges (the fourth note). The car
+# is lost too, hence its IoU 0 in the bars: the third note says what its pixels became, and how
+# many of the predicted car pixels lie on it.
 
 # %% [markdown]
 # ## Pass check
